@@ -1,0 +1,1 @@
+//! pgsafe: compile a draft PostgreSQL migration into a safe multi-file plan.

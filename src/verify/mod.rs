@@ -1,0 +1,2 @@
+//! Checks against a real PostgreSQL server.
+pub mod cluster;
