@@ -1,1 +1,264 @@
-fn main() {}
+//! The `pgsafe` command line: parse arguments, call the library, set the exit code.
+//!
+//! Exit codes: 0 success (for `check`: nothing to rewrite); 1 `check`/`fix` found something to
+//! rewrite; 2 unusable input or usage error.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pgsafe::diff::{self, Format};
+use pgsafe::emit::write::{write_dir, write_file};
+use pgsafe::{compile, Compilation, Config};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// pgsafe rewrites a draft PostgreSQL migration into a safe multi-file plan: CONCURRENTLY index
+/// builds in their own steps, NOT VALID + later VALIDATE for constraints, lock_timeout on every
+/// step that blocks traffic. Every change is shown as a diff, with its rule and reason.
+#[derive(Parser)]
+#[command(name = "pgsafe", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile DRAFT into a plan directory (0001_….sql, …, manifest.json) and show the diff.
+    Rewrite {
+        /// The draft migration (`-` for standard input).
+        draft: PathBuf,
+        /// Where to write the plan.
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace OUT if it exists and is not empty.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        view: View,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Show what `rewrite` would change, without writing anything.
+    Diff {
+        draft: PathBuf,
+        #[command(flatten)]
+        view: View,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Exit 0 if nothing would be rewritten, 1 if something would (listing why), 2 on bad input.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Rewrite migration files in place (for a pre-commit hook): each becomes its plan as one file,
+    /// runnable with `psql -f`. Exits 1 when a file was changed, as pre-commit hooks do.
+    Fix {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Args)]
+struct View {
+    /// How to show the diff.
+    #[arg(long, value_enum, default_value = "terminal")]
+    diff_format: DiffFormat,
+    /// Colour the terminal diff (also off when NO_COLOR is set).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+}
+
+#[derive(Args)]
+struct Settings {
+    /// lock_timeout for steps that take locks blocking reads or writes.
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    lock_timeout: String,
+    /// statement_timeout for those steps.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    statement_timeout: String,
+    /// Oldest PostgreSQL major version the plan must run on.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(12..=18))]
+    pg_version: u32,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Terminal,
+    Markdown,
+    None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Settings {
+    fn config(&self) -> Result<Config> {
+        for (flag, v) in [
+            ("--lock-timeout", &self.lock_timeout),
+            ("--statement-timeout", &self.statement_timeout),
+        ] {
+            let ok = !v.is_empty()
+                && v.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.')
+                && ["", "ms", "s", "min", "h"]
+                    .contains(&v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'));
+            anyhow::ensure!(ok, "{flag} {v:?}: expected a duration like 2s, 500ms, 1min");
+        }
+        Ok(Config {
+            lock_timeout: self.lock_timeout.clone(),
+            statement_timeout: self.statement_timeout.clone(),
+            pg_version: self.pg_version,
+        })
+    }
+}
+
+impl View {
+    fn print(&self, c: &Compilation) {
+        let format = match self.diff_format {
+            DiffFormat::None => return,
+            DiffFormat::Markdown => Format::Markdown,
+            DiffFormat::Terminal => Format::Terminal {
+                color: match self.color {
+                    Color::Always => true,
+                    Color::Never => false,
+                    Color::Auto => {
+                        std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+                    }
+                },
+            },
+        };
+        print!("{}", diff::render(c, format));
+    }
+}
+
+fn read(path: &Path) -> Result<(String, String)> {
+    let name = path.display().to_string();
+    let bytes = if name == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .context("cannot read standard input")?;
+        b
+    } else {
+        std::fs::read(path).with_context(|| format!("{name}: cannot read"))?
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let src = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+        let pos = pgsafe::source::Source::new(name.as_str(), src).position(at);
+        anyhow::anyhow!("{pos}: not UTF-8 text (invalid byte here)")
+    })?;
+    Ok((if name == "-" { "<stdin>".into() } else { name }, text))
+}
+
+fn load(path: &Path, settings: &Settings) -> Result<Compilation> {
+    let config = settings.config()?;
+    let (name, text) = read(path)?;
+    Ok(compile(&name, &text, &config)?)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Rewrite {
+            draft,
+            out,
+            force,
+            view,
+            settings,
+        } => {
+            let c = load(&draft, &settings)?;
+            write_dir(&out, &c.plan_dir(), force)?;
+            view.print(&c);
+            let steps = c.steps().count();
+            eprintln!(
+                "pgsafe: wrote {} ({steps} step{}, {} change{})",
+                out.display(),
+                if steps == 1 { "" } else { "s" },
+                c.changes.len(),
+                if c.changes.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            draft,
+            view,
+            settings,
+        } => {
+            let c = load(&draft, &settings)?;
+            view.print(&c);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { files, settings } => {
+            let mut changed = false;
+            for f in &files {
+                let c = load(f, &settings)?;
+                print!("{}", diff::render_findings(&c));
+                changed |= c.changed();
+            }
+            Ok(if changed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Fix { files, settings } => {
+            let mut changed = false;
+            for f in &files {
+                let c = load(f, &settings)?;
+                if !c.changed() {
+                    continue;
+                }
+                anyhow::ensure!(
+                    !c.files.iter().any(|f| f.mode.is_none()),
+                    "{}: has a down section; use `pgsafe rewrite` for it instead of fixing in place",
+                    c.source.name
+                );
+                write_file(f, &c.flattened())?;
+                eprintln!(
+                    "pgsafe: fixed {} ({} change{})",
+                    f.display(),
+                    c.changes.len(),
+                    if c.changes.len() == 1 { "" } else { "s" }
+                );
+                changed = true;
+            }
+            Ok(if changed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,3 +1,6 @@
 //! Front end: split the script into statements, then parse each one.
+pub mod forms;
 pub mod mask;
+pub mod parse;
 pub mod split;
+pub mod tokens;

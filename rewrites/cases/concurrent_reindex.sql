@@ -1,0 +1,3 @@
+-- Rebuild a bloated index, then every index of users.
+REINDEX INDEX idx_orders_amount;
+REINDEX TABLE users;

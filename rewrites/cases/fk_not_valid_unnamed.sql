@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);

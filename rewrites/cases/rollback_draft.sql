@@ -1,0 +1,3 @@
+BEGIN;
+ALTER TABLE orders ADD COLUMN note text;
+ROLLBACK;

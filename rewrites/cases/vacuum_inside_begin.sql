@@ -1,0 +1,4 @@
+BEGIN;
+ALTER TABLE orders ADD COLUMN note text;
+VACUUM ANALYZE orders;
+COMMIT;

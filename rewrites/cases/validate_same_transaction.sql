@@ -1,0 +1,4 @@
+BEGIN;
+ALTER TABLE orders ADD CONSTRAINT orders_amount_nonneg CHECK (amount >= 0) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_amount_nonneg;
+COMMIT;

@@ -1,0 +1,23 @@
+//! What the user can tune: timeouts and the target PostgreSQL major version.
+
+/// Settings that shape the plan. Defaults follow the article pgsafe comes from: a migration that
+/// cannot get its lock within 2 s gives up and lets traffic resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `lock_timeout` for transactional steps that take locks blocking reads or writes.
+    pub lock_timeout: String,
+    /// `statement_timeout` for those steps.
+    pub statement_timeout: String,
+    /// The oldest PostgreSQL major version the plan must run on.
+    pub pg_version: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            lock_timeout: "2s".into(),
+            statement_timeout: "5s".into(),
+            pg_version: 12,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Emit: turn a plan into files (`0001_<slug>.sql` …, `manifest.json`, `down.sql`), a flattened
+//! single-file form (for the diff view and the pre-commit hook), and write them atomically.
+
+pub mod manifest;
+pub mod render;
+pub mod write;
+
+use crate::config::Config;
+use crate::ir::migration::Migration;
+use crate::passes::Rewritten;
+use crate::plan::{Plan, Step, StepMode};
+use crate::source::Source;
+use render::{step_body, step_reason, unit_text};
+
+/// One emitted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanFile {
+    pub name: String,
+    pub mode: Option<StepMode>,
+    /// The step's reason (empty for `down.sql`).
+    pub reason: String,
+    /// Header comment lines.
+    pub header: String,
+    /// Everything after the header.
+    pub body: String,
+}
+
+impl PlanFile {
+    pub fn text(&self) -> String {
+        format!("{}{}", self.header, self.body)
+    }
+}
+
+/// Render every step (and the down section) into files.
+pub fn files(
+    source: &Source,
+    m: &Migration<'_>,
+    r: &Rewritten,
+    plan: &Plan,
+    config: &Config,
+) -> Vec<PlanFile> {
+    let total = plan.steps.len();
+    let mut out = Vec::with_capacity(total + 1);
+    for (n, step) in plan.steps.iter().enumerate() {
+        let body = step_body(m, r, step, config);
+        let reason = step_reason(m, r, step);
+        let name = format!("{:04}_{}.sql", n + 1, slug(&body));
+        let header = header(source, m, r, step, n + 1, total, &reason);
+        out.push(PlanFile {
+            name,
+            mode: Some(step.mode),
+            reason,
+            header,
+            body,
+        });
+    }
+    if !plan.down.is_empty() {
+        let body: String = plan
+            .down
+            .iter()
+            .map(|&u| unit_text(m, &r.units[u]))
+            .collect();
+        let header = format!(
+            "-- pgsafe: the down section of {}, kept verbatim. It is NOT a step of this plan: do not run it\n-- with the numbered files; it is here for your migration tool's rollback.\n",
+            source.name
+        );
+        out.push(PlanFile {
+            name: "down.sql".into(),
+            mode: None,
+            reason: String::new(),
+            header,
+            body,
+        });
+    }
+    out
+}
+
+fn header(
+    source: &Source,
+    m: &Migration<'_>,
+    r: &Rewritten,
+    step: &Step,
+    n: usize,
+    total: usize,
+    reason: &str,
+) -> String {
+    let mut rules: Vec<&str> = step
+        .units()
+        .flat_map(|u| r.units[u].rules.iter().copied())
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let lines = draft_lines(source, m, r, step);
+    let mut h = format!("-- pgsafe step {n} of {total} · {reason}\n");
+    if !lines.is_empty() {
+        h.push_str(&format!("-- from {} {}", source.name, lines));
+        if !rules.is_empty() {
+            h.push_str(&format!(" · rules: {}", rules.join(", ")));
+        }
+        h.push('\n');
+    }
+    h
+}
+
+/// "line 4" / "lines 4-9, 12": the draft lines this step's statements came from.
+pub fn draft_lines(source: &Source, m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for u in step.units() {
+        let s = &m.stmts[r.units[u].stmt];
+        if s.is_trivia() {
+            continue;
+        }
+        let (a, b) = (
+            source.line_col(s.body.start).0,
+            source
+                .line_col(s.body.end.saturating_sub(1).max(s.body.start))
+                .0,
+        );
+        match ranges.last_mut() {
+            Some(last) if a <= last.1 + 1 && a >= last.0 => last.1 = last.1.max(b),
+            _ => ranges.push((a, b)),
+        }
+    }
+    if ranges.is_empty() {
+        return String::new();
+    }
+    let single = ranges.len() == 1 && ranges[0].0 == ranges[0].1;
+    let list: Vec<String> = ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    format!(
+        "{} {}",
+        if single { "line" } else { "lines" },
+        list.join(", ")
+    )
+}
+
+/// A file-name slug from the first words of the step's first statement.
+fn slug(body: &str) -> String {
+    let sql = body
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            let u = l.to_ascii_uppercase();
+            !l.is_empty() && !l.starts_with("--") && !u.starts_with("SET ") && u != "BEGIN;"
+        })
+        .unwrap_or("step");
+    let mut slug = String::new();
+    for word in sql
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .take(6)
+    {
+        if slug.len() + word.len() > 48 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('_');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    if slug.is_empty() {
+        "step".into()
+    } else {
+        slug
+    }
+}
+
+/// The plan as one file: every step's body after a separator line naming its file. This is what
+/// the diff view compares with the draft, and what `pgsafe fix` writes back in place (runnable with
+/// `psql -f`, which sends statements one at a time).
+pub fn flatten(files: &[PlanFile]) -> String {
+    let mut out = String::new();
+    for f in files {
+        let mode = match f.mode {
+            Some(StepMode::Transaction) => "transaction",
+            Some(StepMode::Autocommit) => "autocommit",
+            None => "not a step",
+        };
+        out.push_str(&format!("-- ==== {} ({mode}) ====\n", f.name));
+        out.push_str(&f.body);
+    }
+    out
+}

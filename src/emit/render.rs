@@ -1,0 +1,187 @@
+//! Render steps as SQL text: the user's statements byte for byte (with the passes' edits), the
+//! generated ones, and the transaction and timeout lines the plan contract asks for.
+
+use crate::config::Config;
+use crate::ir::migration::Migration;
+use crate::ir::op::OpKind;
+use crate::passes::{Rewritten, Unit};
+use crate::plan::{Item, Step, StepMode, Timeouts};
+use std::fmt::Write;
+
+/// The text of one unit: the draft statement with its leading comments and edits applied, or a
+/// generated statement. Always ends with `;` and a newline.
+pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
+    if let Some(text) = &unit.generated {
+        return format!("{text};\n");
+    }
+    let s = &m.stmts[unit.stmt];
+    let mut edits = unit.edits.clone();
+    if !s.terminated && !s.is_trivia() && !s.body.is_empty() {
+        edits.push(crate::passes::Edit {
+            at: s.body.end..s.body.end,
+            text: ";".into(),
+        });
+    }
+    edits.sort_by_key(|e| (e.at.start, e.at.end));
+    let mut out = String::with_capacity(s.span.len() + 32);
+    let mut pos = s.span.start;
+    for e in &edits {
+        out.push_str(&m.src[pos..e.at.start]);
+        out.push_str(&e.text);
+        pos = e.at.end;
+    }
+    out.push_str(&m.src[pos..s.span.end]);
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// A draft statement exactly as written.
+fn raw_text(m: &Migration<'_>, unit: &Unit) -> String {
+    m.src[m.stmts[unit.stmt].span.clone()].to_string()
+}
+
+/// The body of a step file: everything but the header comments.
+pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config) -> String {
+    if step.raw {
+        return step.units().map(|u| raw_text(m, &r.units[u])).collect();
+    }
+    let mut out = String::new();
+    if !step.created_earlier.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}{}",
+            crate::ir::migration::CREATED_EARLIER,
+            step.created_earlier.join(", ")
+        );
+    }
+    // Replayed session settings and carried comments come before BEGIN; units after it, except
+    // the first statement's leading comments, which introduce the step.
+    let (pre, units): (Vec<&Item>, Vec<&Item>) =
+        step.items.iter().partition(|i| !matches!(i, Item::Unit(_)));
+    let mut texts: Vec<String> = units
+        .iter()
+        .filter_map(|i| match i {
+            Item::Unit(u) => Some(unit_text(m, &r.units[*u])),
+            _ => None,
+        })
+        .collect();
+    for item in pre {
+        match item {
+            Item::Replay(s) => {
+                let stmt = &m.stmts[*s];
+                let _ = writeln!(out, "{};", &m.src[stmt.body.clone()]);
+            }
+            Item::Trivia(range) => {
+                let text = &m.src[range.clone()];
+                if !text.trim().is_empty() {
+                    out.push_str(text.trim_start_matches(['\n', '\r']));
+                    if !out.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+            }
+            Item::Unit(_) => {}
+        }
+    }
+    if let Some((first, text)) = step.units().next().zip(texts.first_mut()) {
+        let unit = &r.units[first];
+        let s = &m.stmts[unit.stmt];
+        if unit.generated.is_none() && !s.is_trivia() {
+            let lead = s.body.start - s.span.start;
+            let comments = text[..lead].trim_start_matches(['\n', '\r']).to_string();
+            out.push_str(&comments);
+            *text = text[lead..].to_string();
+        }
+    }
+    let has_sql = step
+        .units()
+        .any(|u| !m.stmts[r.units[u].stmt].is_trivia() || r.units[u].generated.is_some());
+    let transaction = step.mode == StepMode::Transaction && has_sql;
+    if transaction {
+        out.push_str("BEGIN;\n");
+    }
+    match (step.timeouts, step.mode) {
+        (Timeouts::Short, _) => {
+            let _ = writeln!(out, "SET LOCAL lock_timeout = '{}';", config.lock_timeout);
+            let _ = writeln!(
+                out,
+                "SET LOCAL statement_timeout = '{}';",
+                config.statement_timeout
+            );
+        }
+        (Timeouts::Unlimited, StepMode::Transaction) => {
+            out.push_str("SET LOCAL statement_timeout = 0;\n")
+        }
+        (Timeouts::Unlimited, StepMode::Autocommit) => {
+            out.push_str("SET lock_timeout = 0;\nSET statement_timeout = 0;\n");
+        }
+        (Timeouts::None, _) => {}
+    }
+    for (k, text) in texts.iter().enumerate() {
+        // The first statement's leading blank lines would only separate it from BEGIN.
+        out.push_str(if k == 0 {
+            text.trim_start_matches(['\n', '\r'])
+        } else {
+            text
+        });
+    }
+    if transaction {
+        out.push_str("COMMIT;\n");
+    }
+    out
+}
+
+/// Why this step exists, in one line, for the file header and the manifest.
+pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
+    let first_op = step
+        .units()
+        .filter(|&u| r.units[u].generated.is_none())
+        .flat_map(|u| m.stmts[r.units[u].stmt].ops.iter())
+        .map(|o| &o.kind)
+        .find(|k| !matches!(k, OpKind::Set { .. } | OpKind::Meta));
+    if step.mode == StepMode::Autocommit {
+        return match first_op {
+            Some(OpKind::CreateIndex { .. }) => {
+                "autocommit: CREATE INDEX CONCURRENTLY cannot run inside a transaction block".into()
+            }
+            Some(OpKind::DropIndex { .. }) => {
+                "autocommit: DROP INDEX CONCURRENTLY cannot run inside a transaction block".into()
+            }
+            Some(OpKind::Reindex { .. }) => {
+                "autocommit: REINDEX CONCURRENTLY cannot run inside a transaction block".into()
+            }
+            Some(OpKind::NoTransaction { what }) => {
+                format!("autocommit: {what} cannot run inside a transaction block")
+            }
+            _ => "autocommit".into(),
+        };
+    }
+    if step.phase == crate::passes::Phase::Validate {
+        return "transaction: VALIDATE scans under SHARE UPDATE EXCLUSIVE; reads and writes go on"
+            .into();
+    }
+    let lock = step
+        .units()
+        .filter_map(|u| r.units[u].blocking_lock.as_ref())
+        .max_by_key(|l| l.mode);
+    let not_valid = step
+        .units()
+        .any(|u| r.units[u].rules.iter().any(|r| r.ends_with("not-valid")));
+    match lock {
+        Some(l) if not_valid => format!(
+            "transaction: the constraint is added NOT VALID, so the {} lock on {} is brief",
+            l.mode, l.table.text
+        ),
+        Some(l) => format!(
+            "transaction: takes {} on {} (blocks {}); lock_timeout bounds the wait",
+            l.mode,
+            l.table.text,
+            l.mode.blocks()
+        ),
+        None => {
+            "transaction: takes no lock that blocks reads or writes on a table with traffic".into()
+        }
+    }
+}

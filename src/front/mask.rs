@@ -1,0 +1,252 @@
+//! Placeholder masking: make a statement that contains template or psql placeholders parseable
+//! by sqlparser without moving any byte.
+//!
+//! | placeholder             | replaced by (same byte length)     |
+//! |-------------------------|------------------------------------|
+//! | `{{ .Namespace }}`      | identifier `_p______________`      |
+//! | `${schema}`             | identifier `_p_______`             |
+//! | `:name` (psql variable) | identifier `_p___`                 |
+//! | `:'name'`               | string literal `'xxxx'`            |
+//! | `:"name"`               | quoted identifier `"xxxx"`         |
+//!
+//! Placeholders inside string literals, quoted identifiers, comments, dollar quotes and psql
+//! meta-commands are left alone (the token rules are those of `grammar/split.pest`). `::` casts,
+//! `:=` and `a[1:n]`-style slices (a `:` right after an identifier, a number, `)` or `]`) are not
+//! psql variables.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::split::{tokenize, TokKind, Token};
+
+/// Longest `${...}` placeholder we look for; keeps the scan linear on pathological input.
+const MAX_DOLLAR_BRACE: usize = 256;
+
+#[derive(Clone, Copy)]
+enum Fill {
+    Ident,
+    String,
+    QuotedIdent,
+}
+
+/// Returns a copy of `stmt` with template/psql placeholders replaced by text of EXACTLY the same byte length that sqlparser can parse,
+/// so byte offsets in the masked text equal offsets in the original. Borrowed when nothing was replaced.
+pub fn mask_placeholders(stmt: &str) -> Cow<'_, str> {
+    let edits = find_placeholders(stmt);
+    if edits.is_empty() {
+        return Cow::Borrowed(stmt);
+    }
+    let mut out = stmt.as_bytes().to_vec();
+    for (range, fill) in edits {
+        let len = range.len();
+        let dst = &mut out[range];
+        match fill {
+            Fill::Ident => {
+                dst.fill(b'_');
+                if len >= 2 {
+                    dst[1] = b'p';
+                }
+            }
+            Fill::String | Fill::QuotedIdent => {
+                let q = if matches!(fill, Fill::String) {
+                    b'\''
+                } else {
+                    b'"'
+                };
+                dst.fill(b'x');
+                dst[0] = q;
+                dst[len - 1] = q;
+            }
+        }
+    }
+    // Every replaced range starts and ends at an ASCII byte (or the end), so char boundaries are
+    // kept and the result is valid UTF-8.
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(stmt),
+    }
+}
+
+/// A byte that may appear in a psql variable name (`[A-Za-z0-9_]` and any non-ASCII byte).
+fn is_var_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// Tokens whose text is never scanned for placeholders.
+fn is_opaque(kind: TokKind) -> bool {
+    !matches!(
+        kind,
+        TokKind::Space
+            | TokKind::Newline
+            | TokKind::Semicolon
+            | TokKind::OpenParen
+            | TokKind::CloseParen
+            | TokKind::Word
+            | TokKind::Other
+    )
+}
+
+fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
+    let bytes = stmt.as_bytes();
+    let mut edits = Vec::new();
+    // Cheap exit for the common case.
+    if !bytes.iter().any(|&b| b == b'{' || b == b':') {
+        return edits;
+    }
+    let Ok(toks) = tokenize(stmt) else {
+        return edits;
+    };
+    let token_at = |pos: usize| -> Option<&Token> {
+        let idx = toks.partition_point(|t| t.end <= pos);
+        toks.get(idx).filter(|t| t.start <= pos)
+    };
+    // Set once a `{{` has no `}}` after it: then no later `{{` has one either.
+    let mut no_close_braces = false;
+    let mut ti = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        while ti < toks.len() && toks[ti].end <= i {
+            ti += 1;
+        }
+        let Some(tok) = toks.get(ti) else { break };
+        if is_opaque(tok.kind) {
+            i = tok.end;
+            continue;
+        }
+        let found: Option<(usize, Fill)> = match bytes[i] {
+            b'{' if bytes.get(i + 1) == Some(&b'{') && !no_close_braces => {
+                match stmt[i + 2..].find("}}") {
+                    Some(k) => Some((i + 2 + k + 2, Fill::Ident)),
+                    None => {
+                        no_close_braces = true;
+                        None
+                    }
+                }
+            }
+            b'$' if bytes.get(i + 1) == Some(&b'{') => bytes[i + 2..]
+                .iter()
+                .take(MAX_DOLLAR_BRACE)
+                .take_while(|&&b| b != b'\n' && b != b'\r')
+                .position(|&b| b == b'}')
+                .filter(|&k| k > 0)
+                .map(|k| (i + 2 + k + 1, Fill::Ident)),
+            b':' if !(i > 0 && is_operand_end(bytes[i - 1])) => match bytes.get(i + 1) {
+                Some(b'\'') | Some(b'"') => token_at(i + 1)
+                    .filter(|t| {
+                        t.start == i + 1
+                            && matches!(t.kind, TokKind::String | TokKind::QuotedIdent)
+                            && t.end - t.start > 2
+                            && bytes[t.start + 1..t.end - 1]
+                                .iter()
+                                .all(|&b| is_var_byte(b))
+                    })
+                    .map(|t| {
+                        let fill = if bytes[i + 1] == b'\'' {
+                            Fill::String
+                        } else {
+                            Fill::QuotedIdent
+                        };
+                        (t.end, fill)
+                    }),
+                Some(&b) if is_var_byte(b) => {
+                    let len = bytes[i + 1..]
+                        .iter()
+                        .take_while(|&&b| is_var_byte(b))
+                        .count();
+                    Some((i + 1 + len, Fill::Ident))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match found {
+            Some((end, fill)) => {
+                edits.push((i..end, fill));
+                i = end;
+                // If the placeholder ended inside an opaque token (unbalanced quotes inside a
+                // template), skip the rest of that token.
+                if let Some(t) = token_at(i) {
+                    if is_opaque(t.kind) && t.start < i {
+                        i = t.end;
+                    }
+                }
+            }
+            None => i += 1,
+        }
+    }
+    edits
+}
+
+/// A byte after which `:` is not a psql variable (`::`, `a[1:n]`, `f(x):...`).
+fn is_operand_end(b: u8) -> bool {
+    b == b':' || b == b')' || b == b']' || is_var_byte(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masked(s: &str) -> String {
+        let m = mask_placeholders(s);
+        assert_eq!(m.len(), s.len(), "length must be preserved: {s:?} -> {m:?}");
+        m.into_owned()
+    }
+
+    #[test]
+    fn nothing_to_mask_is_borrowed() {
+        for s in [
+            "SELECT 1",
+            "SELECT a::int, b := 1",
+            "SELECT '{{ x }}', '${x}', ':x', \":x\" -- :x {{ y }}",
+            "SELECT $$ :x ${y} $$ /* :z */",
+            "SELECT arr[1:n], arr[lo:hi], f(x)::text",
+            "SELECT 'unterminated :x",
+        ] {
+            assert!(matches!(mask_placeholders(s), Cow::Borrowed(_)), "{s}");
+        }
+    }
+
+    #[test]
+    fn go_templates_and_dollar_braces() {
+        assert_eq!(
+            masked("CREATE INDEX i ON {{ .Namespace }}.users (id)"),
+            "CREATE INDEX i ON _p______________.users (id)"
+        );
+        assert_eq!(
+            masked("ALTER TABLE ${schema}.t ADD c int"),
+            "ALTER TABLE _p_______.t ADD c int"
+        );
+        assert_eq!(
+            masked("SELECT {{index .V \"a b\"}} x"),
+            "SELECT _p________________ x"
+        );
+        assert_eq!(masked("SELECT {{}}, ${}"), "SELECT _p__, ${}");
+        assert_eq!(masked("SELECT {{ x"), "SELECT {{ x");
+    }
+
+    #[test]
+    fn psql_variables() {
+        assert_eq!(
+            masked("SELECT :var, :'str', :\"ident\", x::int FROM t WHERE a=:id"),
+            "SELECT _p__, 'xxxx', \"xxxxxx\", x::int FROM t WHERE a=_p_"
+        );
+        assert_eq!(masked("SELECT (:a,:b)"), "SELECT (_p,_p)");
+        assert_eq!(masked("x := :'v'"), "x := 'xx'");
+        // `:'...'` must hold a variable name.
+        assert_eq!(masked("SELECT :'a b'"), "SELECT :'a b'");
+    }
+
+    #[test]
+    fn byte_offsets_survive_non_ascii() {
+        let s = "SELECT 'été', naïve FROM {{ .Schéma }}.t WHERE x = :café AND y = :'ñ'";
+        let m = masked(s);
+        // `{{ .Schéma }}` is 14 bytes, `:café` 6, `:'ñ'` 5.
+        assert_eq!(
+            m,
+            "SELECT 'été', naïve FROM _p____________.t WHERE x = _p____ AND y = 'xxx'"
+        );
+        for piece in ["SELECT 'été', naïve FROM ", ".t WHERE x = ", " AND y = "] {
+            assert_eq!(s.find(piece), m.find(piece), "{piece:?} moved");
+        }
+    }
+}

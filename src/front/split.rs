@@ -1,0 +1,1355 @@
+//! Step 1 of the pipeline: cut a migration script into pieces with exact byte spans.
+//!
+//! The token rules (quotes, comments, dollar quotes, psql meta-commands …) live in
+//! `grammar/split.pest`; this file groups the token stream into [`Piece`]s:
+//!
+//! * leading trivia (white space, comments) belongs to the statement that follows it;
+//! * after a statement's `;`, the rest of that line belongs to the statement when it holds only
+//!   white space and comments (line break included);
+//! * a `;` ends a statement only outside parentheses and outside a `BEGIN ATOMIC … END` body of
+//!   `CREATE [OR REPLACE] FUNCTION|PROCEDURE` (the same heuristic as psql's own lexer);
+//! * a line starting with `\` at a statement start is a psql meta-command; inside a statement, a
+//!   `\g`-family meta-command (`\g`, `\gx`, `\gset`, `\gexec`, `\gdesc`, `\watch`,
+//!   `\crosstabview`) sends, and so ends, the statement;
+//! * goose `-- +goose StatementBegin` … `-- +goose StatementEnd` makes one statement of the region;
+//! * migration-tool markers and `-- pgsafe:ignore` directives are recorded on the piece whose
+//!   trivia holds them. A section marker (goose `Up`/`Down`/`StatementBegin`/`StatementEnd`,
+//!   dbmate `migrate:up`/`migrate:down`, drizzle `--> statement-breakpoint`) at the start of a
+//!   line also ends a statement that lacks its `;`, so a statement never spans two sections.
+//!
+//! Concatenating the spans of all pieces gives back the input byte for byte. Splitting is linear
+//! in the input; it fails only on a quote, dollar quote or block comment that never closes.
+
+use std::ops::Range;
+
+use pest::Parser;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "../grammar/split.pest"]
+struct SplitGrammar;
+
+/// One piece of the script. Concatenating `src[piece.span]` over all pieces gives back the input byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// The whole piece: leading trivia (whitespace, comments) + body + terminator + trailing same-line trivia.
+    pub span: Range<usize>,
+    pub kind: PieceKind,
+    /// Migration-tool markers and pgsafe directives found in this piece's leading trivia (and same-line trailing comment).
+    pub markers: Vec<Marker>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PieceKind {
+    /// A SQL statement. `body`: from its first token to its last token, excluding the `;`.
+    /// `terminated`: false when the script ended without a `;`.
+    Statement {
+        body: Range<usize>,
+        terminated: bool,
+    },
+    /// A psql meta-command line such as `\set x 1`, `\if :flag`, `\echo hi`, `\connect db`. body = the command text without the newline.
+    Meta { body: Range<usize> },
+    /// Only whitespace and comments (e.g. the tail of the file, or a file of comments only).
+    Trivia,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub span: Range<usize>,
+    pub kind: MarkerKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkerKind {
+    /// `-- +goose Up` (the keyword after `+goose` is case-insensitive).
+    GooseUp,
+    /// `-- +goose Down`
+    GooseDown,
+    /// `-- +goose StatementBegin`
+    GooseStatementBegin,
+    /// `-- +goose StatementEnd`
+    GooseStatementEnd,
+    /// `-- +goose NO TRANSACTION`
+    GooseNoTransaction,
+    /// `-- migrate:up` (options may follow; `transaction:false` also records [`MarkerKind::NoTransaction`]).
+    DbmateUp,
+    /// `-- migrate:down`
+    DbmateDown,
+    /// sqlx `-- no-transaction` as the first line; dbmate `transaction:false`.
+    NoTransaction,
+    /// drizzle `--> statement-breakpoint`
+    StatementBreakpoint,
+    /// `-- pgsafe:ignore rule-a, rule-b` (empty vec = `-- pgsafe:ignore` alone = all rules).
+    /// Rule ids are separated by commas and/or white space; a word that is not a rule id
+    /// (for example `--` before a reason) ends the list.
+    PgsafeIgnore(Vec<String>),
+}
+
+/// Why a script could not be split. `offset` is the byte offset of the opening token of the
+/// construct that never closes (the `'`, `E'`, `"`, `$tag$` or `/*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for SplitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at byte {})", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for SplitError {}
+
+/// Cuts `src` into pieces. See the module documentation for the rules.
+pub fn split(src: &str) -> Result<Vec<Piece>, SplitError> {
+    let toks = tokenize(src)?;
+    if let Some(last) = toks.last() {
+        if let TokKind::Unterminated(what) = last.kind {
+            return Err(unterminated_error(src, last, what));
+        }
+    }
+    Ok(Splitter::new(src, &toks).run())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens (shared with `mask.rs`)
+
+/// What kind of construct an `unterminated_*` token opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unclosed {
+    String,
+    EscapeString,
+    QuotedIdent,
+    DollarQuote,
+    BlockComment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokKind {
+    Space,
+    Newline,
+    LineComment,
+    BlockComment,
+    /// `'..'`, `U&'..'`, `B'..'`, `X'..'`, `N'..'`
+    String,
+    /// `E'..'`
+    EscapeString,
+    /// `".."`, `U&".."`
+    QuotedIdent,
+    DollarQuote,
+    Semicolon,
+    OpenParen,
+    CloseParen,
+    /// `\...` to the end of the line.
+    Meta,
+    Word,
+    Other,
+    /// An opened construct that runs to the end of the input.
+    Unterminated(Unclosed),
+}
+
+impl TokKind {
+    fn is_trivia(self) -> bool {
+        matches!(
+            self,
+            TokKind::Space | TokKind::Newline | TokKind::LineComment | TokKind::BlockComment
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub kind: TokKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Splits `src` into tokens that cover it without gaps; an unterminated construct is the last
+/// token and runs to the end of the input. Fails only if pest itself gives up (a resource limit).
+///
+/// Plain text (white space, line breaks, words, punctuation, `;`, parentheses) is scanned here;
+/// wherever a quote, comment, dollar quote or meta-command may start, the grammar's `one_token`
+/// rule decides what the token is and where it ends. This gives exactly the tokens of the
+/// grammar's `script` rule (a test checks it) at a fraction of the cost.
+pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
+    let b = src.as_bytes();
+    let mut toks = Vec::with_capacity(b.len() / 4 + 1);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        let (kind, end) = if grammar_needed(b, i) {
+            let t = grammar_token(src, i)?;
+            (t.kind, t.end)
+        } else {
+            match c {
+                b' ' | b'\t' | 0x0B | 0x0C => (TokKind::Space, skip_spaces(b, i)),
+                0xEF if src[i..].starts_with('\u{FEFF}') => (TokKind::Space, skip_spaces(b, i)),
+                b'\n' => (TokKind::Newline, i + 1),
+                b'\r' if next == Some(b'\n') => (TokKind::Newline, i + 2),
+                b'\r' => (TokKind::Newline, i + 1),
+                b';' => (TokKind::Semicolon, i + 1),
+                b'(' => (TokKind::OpenParen, i + 1),
+                b')' => (TokKind::CloseParen, i + 1),
+                _ if is_ident_start(c) => {
+                    let len = b[i + 1..].iter().take_while(|&&c| is_ident_cont(c)).count();
+                    (TokKind::Word, i + 1 + len)
+                }
+                _ => {
+                    let mut j = i + 1;
+                    while j < b.len() && !starts_token(b, j) {
+                        j += 1;
+                    }
+                    (TokKind::Other, j)
+                }
+            }
+        };
+        toks.push(Token {
+            kind,
+            start: i,
+            end,
+        });
+        i = end;
+    }
+    Ok(toks)
+}
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_ident_cont(c: u8) -> bool {
+    is_ident_start(c) || c.is_ascii_digit() || c == b'$'
+}
+
+/// The end of the run of white space (grammar rule `space`) that starts at `i`.
+fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    loop {
+        match b.get(i) {
+            Some(b' ' | b'\t' | 0x0B | 0x0C) => i += 1,
+            Some(0xEF) if b[i..].starts_with("\u{FEFF}".as_bytes()) => i += 3,
+            _ => return i,
+        }
+    }
+}
+
+/// Whether a quote, comment, dollar quote or meta-command may start at byte `i`: then the
+/// grammar decides.
+fn grammar_needed(b: &[u8], i: usize) -> bool {
+    let next = b.get(i + 1).copied();
+    match b[i] {
+        b'\'' | b'"' | b'$' | b'\\' => true,
+        b'-' => next == Some(b'-'),
+        b'/' => next == Some(b'*'),
+        // E'..', B'..', X'..', N'..'
+        b'e' | b'E' | b'b' | b'B' | b'x' | b'X' | b'n' | b'N' => next == Some(b'\''),
+        // U&'..', U&".."
+        b'u' | b'U' => next == Some(b'&') && matches!(b.get(i + 2), Some(b'\'' | b'"')),
+        _ => false,
+    }
+}
+
+/// Whether some token other than `other` may start at byte `j` (grammar rule `special`).
+fn starts_token(b: &[u8], j: usize) -> bool {
+    match b[j] {
+        b' ' | b'\t' | 0x0B | 0x0C | b'\n' | b'\r' | b'$' | b'\'' | b'"' | b';' | b'(' | b')'
+        | b'\\' => true,
+        b'-' => b.get(j + 1) == Some(&b'-'),
+        b'/' => b.get(j + 1) == Some(&b'*'),
+        c => is_ident_start(c),
+    }
+}
+
+/// Runs the grammar's `one_token` rule at byte `at`.
+fn grammar_token(src: &str, at: usize) -> Result<Token, SplitError> {
+    let limit_error = |offset: usize, what: String| SplitError {
+        offset,
+        message: format!("cannot split the script: {what}"),
+    };
+    let mut pairs = SplitGrammar::parse(Rule::one_token, &src[at..]).map_err(|e| {
+        let offset = match e.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        limit_error(at + offset, e.variant.message().into_owned())
+    })?;
+    let pair = pairs
+        .next()
+        .and_then(|one| one.into_inner().next())
+        .ok_or_else(|| limit_error(at, "no token".to_string()))?;
+    let span = pair.as_span();
+    let kind = rule_kind(pair.as_rule()).ok_or_else(|| limit_error(at, "no token".to_string()))?;
+    Ok(Token {
+        kind,
+        start: at + span.start(),
+        end: at + span.end(),
+    })
+}
+
+fn rule_kind(rule: Rule) -> Option<TokKind> {
+    Some(match rule {
+        Rule::space => TokKind::Space,
+        Rule::newline => TokKind::Newline,
+        Rule::line_comment => TokKind::LineComment,
+        Rule::block_comment => TokKind::BlockComment,
+        Rule::dollar_quote => TokKind::DollarQuote,
+        Rule::escape_string => TokKind::EscapeString,
+        Rule::string => TokKind::String,
+        Rule::quoted_ident => TokKind::QuotedIdent,
+        Rule::semicolon => TokKind::Semicolon,
+        Rule::open_paren => TokKind::OpenParen,
+        Rule::close_paren => TokKind::CloseParen,
+        Rule::meta_command => TokKind::Meta,
+        Rule::word => TokKind::Word,
+        Rule::other => TokKind::Other,
+        Rule::unterminated_block_comment => TokKind::Unterminated(Unclosed::BlockComment),
+        Rule::unterminated_dollar_quote => TokKind::Unterminated(Unclosed::DollarQuote),
+        Rule::unterminated_escape_string => TokKind::Unterminated(Unclosed::EscapeString),
+        Rule::unterminated_string => TokKind::Unterminated(Unclosed::String),
+        Rule::unterminated_quoted_ident => TokKind::Unterminated(Unclosed::QuotedIdent),
+        _ => return None,
+    })
+}
+
+/// The tokens of the grammar's `script` rule, straight from pest (the reference for `tokenize`).
+#[cfg(test)]
+fn tokenize_with_grammar(src: &str) -> Vec<Token> {
+    let pairs = SplitGrammar::parse(Rule::script, src).expect("the grammar is total");
+    pairs
+        .filter_map(|pair| {
+            let kind = rule_kind(pair.as_rule())?;
+            let span = pair.as_span();
+            Some(Token {
+                kind,
+                start: span.start(),
+                end: span.end(),
+            })
+        })
+        .collect()
+}
+
+fn unterminated_error(src: &str, tok: &Token, what: Unclosed) -> SplitError {
+    let text = &src[tok.start..tok.end];
+    // The opening token: up to and including the first quote character (or the whole `$tag$`).
+    let opening = match what {
+        Unclosed::BlockComment => "/*",
+        Unclosed::DollarQuote => {
+            let close = text[1..].find('$').map_or(text.len(), |i| i + 2);
+            &text[..close]
+        }
+        Unclosed::String | Unclosed::EscapeString => {
+            &text[..text.find('\'').map_or(text.len(), |i| i + 1)]
+        }
+        Unclosed::QuotedIdent => &text[..text.find('"').map_or(text.len(), |i| i + 1)],
+    };
+    let message = match what {
+        Unclosed::BlockComment => "unterminated block comment /*".to_string(),
+        Unclosed::DollarQuote => format!("unterminated dollar-quoted string {opening}"),
+        Unclosed::String => format!("unterminated quoted string {opening}"),
+        Unclosed::EscapeString => format!(
+            "unterminated quoted string {opening} (in an E'' string a backslash escapes the next character)"
+        ),
+        Unclosed::QuotedIdent => format!("unterminated quoted identifier {opening}"),
+    };
+    SplitError {
+        offset: tok.start,
+        message,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markers
+
+/// The markers a `--` comment carries (usually none; dbmate `migrate:up transaction:false`
+/// carries two). `text` is the whole comment, `--` included.
+fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
+    let Some(rest) = text.strip_prefix("--") else {
+        return Vec::new();
+    };
+    if let Some(after) = rest.strip_prefix('>') {
+        if starts_with_word(after.trim_start(), "statement-breakpoint") {
+            return vec![MarkerKind::StatementBreakpoint];
+        }
+        return Vec::new();
+    }
+    let rest = rest.trim_start();
+    if at_file_start && starts_with_ci(rest, "no-transaction") {
+        return vec![MarkerKind::NoTransaction];
+    }
+    if starts_with_word(rest, "+goose") {
+        let words: Vec<String> = rest["+goose".len()..]
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let kind = match words.first().map(String::as_str) {
+            Some("up") => Some(MarkerKind::GooseUp),
+            Some("down") => Some(MarkerKind::GooseDown),
+            Some("statementbegin") => Some(MarkerKind::GooseStatementBegin),
+            Some("statementend") => Some(MarkerKind::GooseStatementEnd),
+            Some("notransaction") => Some(MarkerKind::GooseNoTransaction),
+            Some("no") if words.get(1).map(String::as_str) == Some("transaction") => {
+                Some(MarkerKind::GooseNoTransaction)
+            }
+            _ => None,
+        };
+        return kind.into_iter().collect();
+    }
+    for (keyword, kind) in [
+        ("migrate:up", MarkerKind::DbmateUp),
+        ("migrate:down", MarkerKind::DbmateDown),
+    ] {
+        if starts_with_word(rest, keyword) {
+            let mut kinds = vec![kind];
+            let no_tx = rest[keyword.len()..]
+                .split_whitespace()
+                .any(|opt| opt.eq_ignore_ascii_case("transaction:false"));
+            if no_tx {
+                kinds.push(MarkerKind::NoTransaction);
+            }
+            return kinds;
+        }
+    }
+    if starts_with_word(rest, "pgsafe:ignore") {
+        let rules = rest["pgsafe:ignore".len()..]
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .take_while(|w| {
+                !w.starts_with('-')
+                    && w.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(str::to_string)
+            .collect();
+        return vec![MarkerKind::PgsafeIgnore(rules)];
+    }
+    Vec::new()
+}
+
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// `s` starts with `word` (ASCII case-insensitive), followed by the end, white space or a comma.
+fn starts_with_word(s: &str, word: &str) -> bool {
+    starts_with_ci(s, word)
+        && s[word.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_whitespace() || c == ',')
+}
+
+/// A marker that separates sections or statements: when it starts a line inside a statement
+/// that has no `;` yet, the statement ends before it.
+fn is_section_marker(kind: &MarkerKind) -> bool {
+    matches!(
+        kind,
+        MarkerKind::GooseUp
+            | MarkerKind::GooseDown
+            | MarkerKind::GooseStatementBegin
+            | MarkerKind::GooseStatementEnd
+            | MarkerKind::DbmateUp
+            | MarkerKind::DbmateDown
+            | MarkerKind::StatementBreakpoint
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grouping tokens into pieces
+
+/// psql's heuristic for `;` inside a statement (see `psqlscan.l`): parentheses nest, and in
+/// `CREATE [OR REPLACE] FUNCTION|PROCEDURE`, `BEGIN` … `END` (with `CASE` … `END` inside) nests.
+#[derive(Default)]
+struct Nesting {
+    /// First letters of the first four identifiers, when they are create/function/procedure/or/replace.
+    idents: [u8; 4],
+    ident_count: usize,
+    paren: usize,
+    begin: usize,
+}
+
+impl Nesting {
+    fn word(&mut self, w: &str) {
+        if self.ident_count < self.idents.len()
+            && ["create", "function", "procedure", "or", "replace"]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k))
+        {
+            self.idents[self.ident_count] = w.as_bytes()[0].to_ascii_lowercase();
+        }
+        self.ident_count = self.ident_count.saturating_add(1);
+        let id = &self.idents;
+        let routine = id[0] == b'c'
+            && (id[1] == b'f'
+                || id[1] == b'p'
+                || (id[1] == b'o' && id[2] == b'r' && (id[3] == b'f' || id[3] == b'p')));
+        if routine && self.paren == 0 {
+            if w.eq_ignore_ascii_case("begin") {
+                self.begin += 1;
+            } else if w.eq_ignore_ascii_case("case") {
+                if self.begin >= 1 {
+                    self.begin += 1;
+                }
+            } else if w.eq_ignore_ascii_case("end") {
+                self.begin = self.begin.saturating_sub(1);
+            }
+        }
+    }
+
+    fn at_top(&self) -> bool {
+        self.paren == 0 && self.begin == 0
+    }
+}
+
+/// psql meta-commands that send the query buffer, and so end the statement they follow.
+fn is_send_meta(text: &str) -> bool {
+    let name = text[1..]
+        .split(|c: char| c.is_whitespace() || c == '\\')
+        .next()
+        .unwrap_or("");
+    matches!(
+        name,
+        "g" | "gx" | "gset" | "gexec" | "gdesc" | "watch" | "crosstabview"
+    )
+}
+
+struct Splitter<'a> {
+    src: &'a str,
+    toks: &'a [Token],
+    pieces: Vec<Piece>,
+    /// Inside a goose `StatementBegin` … `StatementEnd` region.
+    goose_block: bool,
+}
+
+impl<'a> Splitter<'a> {
+    fn new(src: &'a str, toks: &'a [Token]) -> Self {
+        Splitter {
+            src,
+            toks,
+            pieces: Vec::with_capacity(toks.len() / 16 + 1),
+            goose_block: false,
+        }
+    }
+
+    fn text(&self, i: usize) -> &'a str {
+        let t = self.toks[i];
+        &self.src[t.start..t.end]
+    }
+
+    fn markers_of(&self, i: usize) -> Vec<MarkerKind> {
+        let t = self.toks[i];
+        if t.kind != TokKind::LineComment {
+            return Vec::new();
+        }
+        let before = &self.src[..t.start];
+        let at_file_start = before.is_empty() || before == "\u{FEFF}";
+        parse_markers(self.text(i), at_file_start)
+    }
+
+    /// Only spaces and tabs stand between the start of the line and `pos`.
+    fn at_line_start(&self, pos: usize) -> bool {
+        for c in self.src[..pos].chars().rev() {
+            match c {
+                '\n' | '\r' => return true,
+                ' ' | '\t' | '\u{FEFF}' => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn push_markers(&self, i: usize, out: &mut Vec<Marker>) {
+        let t = self.toks[i];
+        for kind in self.markers_of(i) {
+            out.push(Marker {
+                span: t.start..t.end,
+                kind,
+            });
+        }
+    }
+
+    fn run(mut self) -> Vec<Piece> {
+        let n = self.toks.len();
+        let mut i = 0;
+        while i < n {
+            let span_start = self.toks[i].start;
+            let mut markers = Vec::new();
+            while i < n && self.toks[i].kind.is_trivia() {
+                for kind in self.markers_of(i) {
+                    match kind {
+                        MarkerKind::GooseStatementBegin => self.goose_block = true,
+                        MarkerKind::GooseStatementEnd => self.goose_block = false,
+                        _ => {}
+                    }
+                    let t = self.toks[i];
+                    markers.push(Marker {
+                        span: t.start..t.end,
+                        kind,
+                    });
+                }
+                i += 1;
+            }
+            if i == n {
+                self.pieces.push(Piece {
+                    span: span_start..self.src.len(),
+                    kind: PieceKind::Trivia,
+                    markers,
+                });
+                break;
+            }
+            let t = self.toks[i];
+            i = match t.kind {
+                TokKind::Meta => {
+                    let text = self.text(i).trim_end_matches([' ', '\t']);
+                    let body = t.start..t.start + text.len();
+                    let next = if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) {
+                        i + 2
+                    } else {
+                        i + 1
+                    };
+                    self.pieces.push(Piece {
+                        span: span_start..self.toks[next - 1].end,
+                        kind: PieceKind::Meta { body },
+                        markers,
+                    });
+                    next
+                }
+                TokKind::Semicolon if !self.goose_block => {
+                    self.finish(span_start, t.start..t.start, true, i, markers)
+                }
+                _ => self.statement(i, span_start, markers),
+            };
+        }
+        self.pieces
+    }
+
+    /// Pushes a statement piece whose terminator (or last token) is token `last`, extended by
+    /// the trailing same-line trivia. Returns the index of the first token after the piece.
+    fn finish(
+        &mut self,
+        span_start: usize,
+        body: Range<usize>,
+        terminated: bool,
+        last: usize,
+        mut markers: Vec<Marker>,
+    ) -> usize {
+        let next = self.trailing(last + 1);
+        for j in last + 1..next {
+            self.push_markers(j, &mut markers);
+        }
+        self.pieces.push(Piece {
+            span: span_start..self.toks[next - 1].end,
+            kind: PieceKind::Statement { body, terminated },
+            markers,
+        });
+        next
+    }
+
+    /// The end (exclusive token index) of the trailing trivia that starts at token `from`: the
+    /// rest of the line if it holds only white space and comments (line break included), else
+    /// nothing.
+    fn trailing(&self, from: usize) -> usize {
+        let mut j = from;
+        while let Some(t) = self.toks.get(j) {
+            match t.kind {
+                TokKind::Space | TokKind::LineComment => j += 1,
+                TokKind::BlockComment if !self.text(j).contains(['\n', '\r']) => j += 1,
+                TokKind::Newline => return j + 1,
+                _ => return from,
+            }
+        }
+        j
+    }
+
+    /// Reads a statement that starts at token `first`. Returns the index of the first token
+    /// after the piece.
+    fn statement(&mut self, first: usize, span_start: usize, markers: Vec<Marker>) -> usize {
+        let body_start = self.toks[first].start;
+        let mut nesting = Nesting::default();
+        // The last significant (non-trivia) token and the one before it.
+        let mut last_sig = first;
+        let mut prev_sig: Option<usize> = None;
+        let mut i = first;
+        while i < self.toks.len() {
+            let t = self.toks[i];
+            let mut significant = true;
+            match t.kind {
+                TokKind::Space | TokKind::Newline | TokKind::BlockComment => significant = false,
+                TokKind::LineComment => {
+                    significant = false;
+                    let kinds = self.markers_of(i);
+                    let ends_block =
+                        self.goose_block && kinds.contains(&MarkerKind::GooseStatementEnd);
+                    let section = kinds.iter().any(is_section_marker);
+                    if ends_block || (section && self.at_line_start(t.start)) {
+                        // The statement ends before this comment, which (with the trivia
+                        // before it) becomes leading trivia of the next piece.
+                        return self.close(span_start, body_start, last_sig, prev_sig, markers);
+                    }
+                }
+                TokKind::Semicolon if !self.goose_block && nesting.at_top() => {
+                    let body_end = if i == first {
+                        body_start
+                    } else {
+                        self.toks[last_sig].end
+                    };
+                    return self.finish(span_start, body_start..body_end, true, i, markers);
+                }
+                TokKind::Meta if !self.goose_block && i != first && is_send_meta(self.text(i)) => {
+                    let body = body_start..self.toks[last_sig].end;
+                    let last = if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) {
+                        i + 1
+                    } else {
+                        i
+                    };
+                    self.pieces.push(Piece {
+                        span: span_start..self.toks[last].end,
+                        kind: PieceKind::Statement {
+                            body,
+                            terminated: true,
+                        },
+                        markers,
+                    });
+                    return last + 1;
+                }
+                TokKind::Word => nesting.word(self.text(i)),
+                TokKind::OpenParen => nesting.paren += 1,
+                TokKind::CloseParen => nesting.paren = nesting.paren.saturating_sub(1),
+                _ => {}
+            }
+            if significant && i != first {
+                prev_sig = Some(last_sig);
+                last_sig = i;
+            }
+            i += 1;
+        }
+        self.close(span_start, body_start, last_sig, prev_sig, markers)
+    }
+
+    /// Ends the current statement after its last significant token `last_sig` (at a goose
+    /// `StatementEnd`, a section marker, or the end of the input). In a goose region a final
+    /// `;` is the terminator.
+    fn close(
+        &mut self,
+        span_start: usize,
+        body_start: usize,
+        last_sig: usize,
+        prev_sig: Option<usize>,
+        markers: Vec<Marker>,
+    ) -> usize {
+        let last = self.toks[last_sig];
+        let (body_end, terminated) = if self.goose_block && last.kind == TokKind::Semicolon {
+            (prev_sig.map_or(body_start, |p| self.toks[p].end), true)
+        } else {
+            (last.end, false)
+        };
+        self.goose_block = false;
+        self.finish(
+            span_start,
+            body_start..body_end,
+            terminated,
+            last_sig,
+            markers,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (kind, span text, body text) for each piece; also checks losslessness.
+    fn pieces(src: &str) -> Vec<(&'static str, String, String)> {
+        let ps = split(src).unwrap_or_else(|e| panic!("split failed: {e:?}"));
+        let joined: String = ps.iter().map(|p| &src[p.span.clone()]).collect();
+        assert_eq!(joined, src, "pieces must concatenate to the input");
+        ps.iter()
+            .map(|p| match &p.kind {
+                PieceKind::Statement { body, terminated } => (
+                    if *terminated { "stmt" } else { "stmt-open" },
+                    src[p.span.clone()].to_string(),
+                    src[body.clone()].to_string(),
+                ),
+                PieceKind::Meta { body } => (
+                    "meta",
+                    src[p.span.clone()].to_string(),
+                    src[body.clone()].to_string(),
+                ),
+                PieceKind::Trivia => ("trivia", src[p.span.clone()].to_string(), String::new()),
+            })
+            .collect()
+    }
+
+    fn p(kind: &'static str, span: &str, body: &str) -> (&'static str, String, String) {
+        (kind, span.to_string(), body.to_string())
+    }
+
+    fn bodies(src: &str) -> Vec<String> {
+        pieces(src)
+            .into_iter()
+            .filter(|(k, _, _)| k.starts_with("stmt"))
+            .map(|(_, _, b)| b)
+            .collect()
+    }
+
+    fn err(src: &str) -> SplitError {
+        split(src).expect_err("expected a split error")
+    }
+
+    #[test]
+    fn empty_input_gives_no_pieces() {
+        assert_eq!(split("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn exact_spans_of_a_simple_script() {
+        let src = "-- create\nCREATE TABLE t (id int);  -- trailing\n\nSELECT 1;\n";
+        let ps = split(src).unwrap();
+        assert_eq!(
+            ps,
+            vec![
+                Piece {
+                    span: 0..48,
+                    kind: PieceKind::Statement {
+                        body: 10..33,
+                        terminated: true
+                    },
+                    markers: vec![],
+                },
+                Piece {
+                    span: 48..59,
+                    kind: PieceKind::Statement {
+                        body: 49..57,
+                        terminated: true
+                    },
+                    markers: vec![],
+                },
+            ]
+        );
+        assert_eq!(&src[10..33], "CREATE TABLE t (id int)");
+        assert_eq!(&src[49..57], "SELECT 1");
+    }
+
+    #[test]
+    fn trivia_attachment() {
+        assert_eq!(
+            pieces("SELECT 1; /* a */ -- b\r\n\r\n/* lead */\nSELECT 2 ;  \n-- tail\n"),
+            vec![
+                p("stmt", "SELECT 1; /* a */ -- b\r\n", "SELECT 1"),
+                p("stmt", "\r\n/* lead */\nSELECT 2 ;  \n", "SELECT 2"),
+                p("trivia", "-- tail\n", ""),
+            ]
+        );
+        // Text after the `;` on the same line: the rest of the line is not trailing trivia.
+        assert_eq!(
+            pieces("SELECT 1; /* c */ SELECT 2;"),
+            vec![
+                p("stmt", "SELECT 1;", "SELECT 1"),
+                p("stmt", " /* c */ SELECT 2;", "SELECT 2"),
+            ]
+        );
+        // A block comment that runs onto the next line is leading trivia of the next statement.
+        assert_eq!(
+            pieces("SELECT 1; /* a\nb */ SELECT 2;"),
+            vec![
+                p("stmt", "SELECT 1;", "SELECT 1"),
+                p("stmt", " /* a\nb */ SELECT 2;", "SELECT 2"),
+            ]
+        );
+        assert_eq!(
+            pieces("  \n-- only comments\n/* x */"),
+            vec![p("trivia", "  \n-- only comments\n/* x */", "")]
+        );
+    }
+
+    #[test]
+    fn missing_final_semicolon_and_empty_statements() {
+        assert_eq!(
+            pieces("SELECT 1;\nSELECT 2 -- no semicolon\n\n"),
+            vec![
+                p("stmt", "SELECT 1;\n", "SELECT 1"),
+                p("stmt-open", "SELECT 2 -- no semicolon\n", "SELECT 2"),
+                p("trivia", "\n", ""),
+            ]
+        );
+        let src = "SELECT 1;;\n ;";
+        let ps = split(src).unwrap();
+        assert_eq!(
+            ps.iter()
+                .map(|p| (p.span.clone(), p.kind.clone()))
+                .collect::<Vec<_>>(),
+            vec![
+                (
+                    0..9,
+                    PieceKind::Statement {
+                        body: 0..8,
+                        terminated: true
+                    }
+                ),
+                (
+                    9..11,
+                    PieceKind::Statement {
+                        body: 9..9,
+                        terminated: true
+                    }
+                ),
+                (
+                    11..13,
+                    PieceKind::Statement {
+                        body: 12..12,
+                        terminated: true
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_hide_semicolons() {
+        assert_eq!(
+            bodies(
+                "SELECT 'a;''b';\nSELECT E'it\\'s; \\\\';\nSELECT U&'d\\0061t;a', B'01', X'1f';\n\
+                 SELECT \"we;\"\"ird\" FROM t;\nSELECT 1::text, 'x'::regclass;"
+            ),
+            vec![
+                "SELECT 'a;''b'",
+                "SELECT E'it\\'s; \\\\'",
+                "SELECT U&'d\\0061t;a', B'01', X'1f'",
+                "SELECT \"we;\"\"ird\" FROM t",
+                "SELECT 1::text, 'x'::regclass",
+            ]
+        );
+        // In a standard string a backslash is just a character.
+        assert_eq!(
+            bodies("SELECT 'a\\';SELECT 2;"),
+            vec!["SELECT 'a\\'", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn dollar_quotes() {
+        let src = "CREATE FUNCTION f() RETURNS int AS $fn_1$\n  SELECT $$;$$; -- ; \n  $BODY$ ; $BODY$\n$fn_1$ LANGUAGE sql;\nDO $$ BEGIN PERFORM 1; END $$;";
+        assert_eq!(
+            bodies(src),
+            vec![
+                "CREATE FUNCTION f() RETURNS int AS $fn_1$\n  SELECT $$;$$; -- ; \n  $BODY$ ; $BODY$\n$fn_1$ LANGUAGE sql",
+                "DO $$ BEGIN PERFORM 1; END $$",
+            ]
+        );
+        // Not dollar quotes: parameters, ${...} and $%...%$ placeholders, `$` inside identifiers.
+        assert_eq!(
+            bodies("SELECT $1; SELECT * FROM ${schema}.t; SELECT '$%AUTO_INCREMENT%$', $%X%$; SELECT a$b$ FROM t;"),
+            vec![
+                "SELECT $1",
+                "SELECT * FROM ${schema}.t",
+                "SELECT '$%AUTO_INCREMENT%$', $%X%$",
+                "SELECT a$b$ FROM t",
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_inside_statements() {
+        assert_eq!(
+            bodies("SELECT 1 -- ; not the end\n  /* ; /* nested ; */ still ; */ + 2;\nSELECT 3;"),
+            vec![
+                "SELECT 1 -- ; not the end\n  /* ; /* nested ; */ still ; */ + 2",
+                "SELECT 3"
+            ]
+        );
+        assert_eq!(
+            bodies("SELECT 1 /**/;SELECT 2 /*/ */;"),
+            vec!["SELECT 1", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn begin_atomic_bodies() {
+        let f = "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END;\n  SELECT (CASE a WHEN 1 THEN 1 END);\nEND";
+        let p2 = "CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END";
+        let src = format!("{f};\n{p2};\nBEGIN;\nSELECT CASE WHEN true THEN 1 END;\nEND;\n");
+        assert_eq!(
+            bodies(&src),
+            vec![f, p2, "BEGIN", "SELECT CASE WHEN true THEN 1 END", "END"]
+        );
+    }
+
+    #[test]
+    fn parentheses_hide_semicolons_like_psql() {
+        assert_eq!(
+            bodies("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nSELECT 1;"),
+            vec![
+                "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2))",
+                "SELECT 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn placeholders_are_ordinary_text() {
+        assert_eq!(
+            bodies("CREATE INDEX i ON {{ .Namespace }}.users (id);\nSELECT :var, :'var', :\"var\", x := 1;\n"),
+            vec![
+                "CREATE INDEX i ON {{ .Namespace }}.users (id)",
+                "SELECT :var, :'var', :\"var\", x := 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn psql_meta_commands() {
+        assert_eq!(
+            pieces("\\set x 1\r\n  \\if :flag\nSELECT 1;\n\\endif"),
+            vec![
+                p("meta", "\\set x 1\r\n", "\\set x 1"),
+                p("meta", "  \\if :flag\n", "\\if :flag"),
+                p("stmt", "SELECT 1;\n", "SELECT 1"),
+                p("meta", "\\endif", "\\endif"),
+            ]
+        );
+        assert_eq!(
+            pieces(
+                "SELECT count(*) AS n FROM t \\gset\nSELECT 'x' \\gexec\r\n\\echo 'it''s; done' \n"
+            ),
+            vec![
+                p(
+                    "stmt",
+                    "SELECT count(*) AS n FROM t \\gset\n",
+                    "SELECT count(*) AS n FROM t"
+                ),
+                p("stmt", "SELECT 'x' \\gexec\r\n", "SELECT 'x'"),
+                p("meta", "\\echo 'it''s; done' \n", "\\echo 'it''s; done'"),
+            ]
+        );
+        let ps = split("SELECT 1\n\\g\n").unwrap();
+        assert_eq!(
+            ps[0].kind,
+            PieceKind::Statement {
+                body: 0..8,
+                terminated: true
+            }
+        );
+        assert_eq!(ps.len(), 1);
+    }
+
+    #[test]
+    fn crlf_everywhere() {
+        assert_eq!(
+            pieces("-- a\r\nSELECT 1;\r\n\r\nSELECT 'x\r\n;';\r\n"),
+            vec![
+                p("stmt", "-- a\r\nSELECT 1;\r\n", "SELECT 1"),
+                p("stmt", "\r\nSELECT 'x\r\n;';\r\n", "SELECT 'x\r\n;'"),
+            ]
+        );
+    }
+
+    #[test]
+    fn goose_regions() {
+        let src = "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN RETURN NEW; END;\n$$ LANGUAGE plpgsql;\nSELECT 1;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION f;\n";
+        let ps = split(src).unwrap();
+        assert_eq!(ps.len(), 2);
+        let body = "CREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN RETURN NEW; END;\n$$ LANGUAGE plpgsql;\nSELECT 1";
+        let body_start = src.find("CREATE").unwrap();
+        assert_eq!(
+            ps[0],
+            Piece {
+                span: 0..src.find("-- +goose StatementEnd").unwrap(),
+                kind: PieceKind::Statement {
+                    body: body_start..body_start + body.len(),
+                    terminated: true
+                },
+                markers: vec![
+                    Marker {
+                        span: 0..12,
+                        kind: MarkerKind::GooseUp
+                    },
+                    Marker {
+                        span: 13..37,
+                        kind: MarkerKind::GooseStatementBegin
+                    },
+                ],
+            }
+        );
+        let end_at = src.find("-- +goose StatementEnd").unwrap();
+        let down_at = src.find("-- +goose Down").unwrap();
+        assert_eq!(ps[1].span, end_at..src.len());
+        assert_eq!(
+            ps[1].markers,
+            vec![
+                Marker {
+                    span: end_at..end_at + 22,
+                    kind: MarkerKind::GooseStatementEnd
+                },
+                Marker {
+                    span: down_at..down_at + 14,
+                    kind: MarkerKind::GooseDown
+                },
+            ]
+        );
+        assert_eq!(
+            &src[ps[1].span.clone()],
+            "-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION f;\n"
+        );
+    }
+
+    #[test]
+    fn goose_region_without_final_semicolon() {
+        let src = "-- +goose StatementBegin\nSELECT 1; SELECT 2\n-- +goose StatementEnd\n";
+        assert_eq!(
+            pieces(src),
+            vec![
+                p(
+                    "stmt-open",
+                    "-- +goose StatementBegin\nSELECT 1; SELECT 2\n",
+                    "SELECT 1; SELECT 2"
+                ),
+                p("trivia", "-- +goose StatementEnd\n", ""),
+            ]
+        );
+        // A region that is never closed runs to the end of the input.
+        assert_eq!(
+            bodies("-- +goose statementbegin\nSELECT 1; SELECT 2;\n"),
+            vec!["SELECT 1; SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn section_markers_end_a_statement_without_semicolon() {
+        assert_eq!(
+            pieces("-- migrate:up\nCREATE TABLE t (id int)\n-- migrate:down\nDROP TABLE t;\n"),
+            vec![
+                p(
+                    "stmt-open",
+                    "-- migrate:up\nCREATE TABLE t (id int)\n",
+                    "CREATE TABLE t (id int)"
+                ),
+                p("stmt", "-- migrate:down\nDROP TABLE t;\n", "DROP TABLE t"),
+            ]
+        );
+        // A pgsafe directive inside a statement is only a comment.
+        assert_eq!(
+            bodies("ALTER TABLE t\n-- pgsafe:ignore x\nADD c int;"),
+            vec!["ALTER TABLE t\n-- pgsafe:ignore x\nADD c int"]
+        );
+    }
+
+    #[test]
+    fn drizzle_breakpoints() {
+        let src = "CREATE TABLE \"a\" (id int);--> statement-breakpoint\nCREATE INDEX i ON a (id);";
+        let ps = split(src).unwrap();
+        assert_eq!(ps.len(), 2);
+        assert_eq!(
+            &src[ps[0].span.clone()],
+            "CREATE TABLE \"a\" (id int);--> statement-breakpoint\n"
+        );
+        assert_eq!(
+            ps[0].markers,
+            vec![Marker {
+                span: 26..50,
+                kind: MarkerKind::StatementBreakpoint
+            }]
+        );
+    }
+
+    #[test]
+    fn marker_kinds() {
+        let k = |s: &str| parse_markers(s, false);
+        assert_eq!(k("-- +goose Up"), vec![MarkerKind::GooseUp]);
+        assert_eq!(k("-- +goose DOWN"), vec![MarkerKind::GooseDown]);
+        assert_eq!(
+            k("--+goose statementBegin"),
+            vec![MarkerKind::GooseStatementBegin]
+        );
+        assert_eq!(
+            k("-- +goose StatementEnd  "),
+            vec![MarkerKind::GooseStatementEnd]
+        );
+        assert_eq!(
+            k("-- +goose NO  TRANSACTION"),
+            vec![MarkerKind::GooseNoTransaction]
+        );
+        assert_eq!(k("-- +goose ENVSUB ON"), vec![]);
+        assert_eq!(k("-- +gooseUp"), vec![]);
+        assert_eq!(k("-- migrate:up"), vec![MarkerKind::DbmateUp]);
+        assert_eq!(
+            k("-- migrate:up transaction:false"),
+            vec![MarkerKind::DbmateUp, MarkerKind::NoTransaction]
+        );
+        assert_eq!(k("-- migrate:down"), vec![MarkerKind::DbmateDown]);
+        assert_eq!(k("-- migrate:upgrade"), vec![]);
+        assert_eq!(
+            k("--> statement-breakpoint"),
+            vec![MarkerKind::StatementBreakpoint]
+        );
+        assert_eq!(k("-- no-transaction"), vec![]);
+        assert_eq!(
+            parse_markers("-- no-transaction", true),
+            vec![MarkerKind::NoTransaction]
+        );
+        assert_eq!(
+            k("-- pgsafe:ignore"),
+            vec![MarkerKind::PgsafeIgnore(vec![])]
+        );
+        assert_eq!(
+            k("-- pgsafe:ignore rule-a, rule-b -- reason: small table"),
+            vec![MarkerKind::PgsafeIgnore(vec![
+                "rule-a".into(),
+                "rule-b".into()
+            ])]
+        );
+        assert_eq!(k("-- pgsafe:ignored"), vec![]);
+        assert_eq!(k("-- a comment"), vec![]);
+    }
+
+    #[test]
+    fn sqlx_no_transaction_only_on_the_first_line() {
+        let ps =
+            split("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- no-transaction\n")
+                .unwrap();
+        assert_eq!(
+            ps[0].markers,
+            vec![Marker {
+                span: 0..17,
+                kind: MarkerKind::NoTransaction
+            }]
+        );
+        assert_eq!(ps[1].kind, PieceKind::Trivia);
+        assert_eq!(ps[1].markers, vec![]);
+    }
+
+    #[test]
+    fn pgsafe_ignore_leading_and_trailing() {
+        let src = "-- pgsafe:ignore concurrent-index\nCREATE INDEX i ON t (a); -- pgsafe:ignore fk-not-valid\nSELECT 1;";
+        let ps = split(src).unwrap();
+        assert_eq!(ps.len(), 2);
+        assert_eq!(
+            ps[0].markers,
+            vec![
+                Marker {
+                    span: 0..33,
+                    kind: MarkerKind::PgsafeIgnore(vec!["concurrent-index".into()])
+                },
+                Marker {
+                    span: 59..88,
+                    kind: MarkerKind::PgsafeIgnore(vec!["fk-not-valid".into()])
+                },
+            ]
+        );
+        assert_eq!(ps[1].markers, vec![]);
+    }
+
+    #[test]
+    fn unicode_and_bom() {
+        let src = "\u{FEFF}-- résumé\nSELECT 'ü;' AS naïve, \"日本\";\nSELECT 2";
+        assert_eq!(
+            pieces(src),
+            vec![
+                p(
+                    "stmt",
+                    "\u{FEFF}-- résumé\nSELECT 'ü;' AS naïve, \"日本\";\n",
+                    "SELECT 'ü;' AS naïve, \"日本\""
+                ),
+                p("stmt-open", "SELECT 2", "SELECT 2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_constructs_are_errors_at_the_opening_token() {
+        assert_eq!(
+            err("SELECT 1;\nSELECT 'abc;\nSELECT 2;"),
+            SplitError {
+                offset: 17,
+                message: "unterminated quoted string '".into()
+            }
+        );
+        let e = err("SELECT E'it\\';");
+        assert_eq!(e.offset, 7);
+        assert!(
+            e.message.starts_with("unterminated quoted string E'"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            err("SELECT \"a\"\"b;"),
+            SplitError {
+                offset: 7,
+                message: "unterminated quoted identifier \"".into()
+            }
+        );
+        assert_eq!(
+            err("DO $fn$ BEGIN END $$;"),
+            SplitError {
+                offset: 3,
+                message: "unterminated dollar-quoted string $fn$".into()
+            }
+        );
+        assert_eq!(
+            err("SELECT 1; /* a /* b */ ;"),
+            SplitError {
+                offset: 10,
+                message: "unterminated block comment /*".into()
+            }
+        );
+        // Byte offsets, not character offsets.
+        assert_eq!(err("SELECT 'é'; '").offset, 13);
+    }
+
+    #[test]
+    fn noise_is_statement_text() {
+        let src = "\u{0}\u{1}ÿ\u{7f}*/ ) ) \\ -\u{2}";
+        let ps = split(src).unwrap();
+        let joined: String = ps.iter().map(|p| &src[p.span.clone()]).collect();
+        assert_eq!(joined, src);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let src = format!("{}{}", "/*".repeat(100_000), "*/".repeat(100_000));
+        assert_eq!(pieces(&src), vec![p("trivia", &src, "")]);
+        let src = format!("SELECT {} 1 {};", "(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(bodies(&src).len(), 1);
+    }
+
+    #[test]
+    fn fast_tokenizer_matches_the_grammar_on_samples() {
+        for src in [
+            "SELECT e'a\\'b', E'x' ,U&'d' u&\"i\" U&x B'1' X'f' N'n' n x'1' b",
+            "a$b$ $1 ${x} $$ $ $$ $a$ b $a$ $%x%$ $",
+            "/* /* */ */ -- c\r\n/**/ /*/ */ - / -1 /2 \\set x\r\n\u{FEFF} \u{FEFF}x \t\x0b\x0c",
+            "é日本 naïve_$1 (;) \u{0}\u{7f} ::= <> != 'a''b' \"a\"\"b\"",
+            "SELECT 'never closed",
+            "SELECT $fn$ never closed",
+            "SELECT /* /* */ never closed",
+        ] {
+            assert_eq!(
+                tokenize(src).unwrap(),
+                tokenize_with_grammar(src),
+                "{src:?}"
+            );
+        }
+    }
+
+    use proptest::prelude::*;
+
+    proptest::proptest! {
+        #[test]
+        fn fast_tokenizer_matches_the_grammar(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        " ", "\t", "\n", "\r\n", "\r", ";", "(", ")", "'", "''", "\"", "$", "$$",
+                        "$a$", "$1", "--", "-", "/*", "*/", "/", "*", "\\", "E'", "e", "U&", "u&'",
+                        "b'", "X", "N'", "x", "word", "_a$b", "é", "日本", "\u{FEFF}", "1.5", "::",
+                        "{{ .X }}", ":v", "\u{0}", "\x0b",
+                    ]).prop_map(str::to_string),
+                    "\\PC{0,3}",
+                ],
+                0..40,
+            )
+        ) {
+            let src: String = parts.concat();
+            proptest::prop_assert_eq!(tokenize(&src).unwrap(), tokenize_with_grammar(&src));
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! A small lexer for text the splitter has already validated (one statement or one action):
+//! words, quoted names, literals and punctuation with byte spans. Used to find clause boundaries
+//! that neither sqlparser's partial spans nor the forms grammar give directly.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// A bare word, lower-cased.
+    Word(String),
+    /// A `"quoted"` identifier, unescaped.
+    Quoted(String),
+    /// A string, dollar-quoted body or number, as written.
+    Literal,
+    Punct(char),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub tok: Tok,
+    pub span: Range<usize>,
+}
+
+impl Token {
+    pub fn is_word(&self, w: &str) -> bool {
+        matches!(&self.tok, Tok::Word(x) if x == w)
+    }
+    pub fn is_punct(&self, c: char) -> bool {
+        self.tok == Tok::Punct(c)
+    }
+}
+
+/// Lex `text` (offsets relative to it). Comments and whitespace are skipped; an unterminated
+/// construct simply ends at the end of the text.
+pub fn lex(text: &str) -> Vec<Token> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if text[i..].starts_with("--") {
+            i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+        } else if text[i..].starts_with("/*") {
+            let mut depth = 0;
+            while i < b.len() {
+                if text[i..].starts_with("/*") {
+                    depth += 1;
+                    i += 2;
+                } else if text[i..].starts_with("*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'\'' || ((c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'')) {
+            let escapes = c != b'\'';
+            i += if escapes { 2 } else { 1 };
+            while i < b.len() {
+                if escapes && b[i] == b'\\' {
+                    i += 2;
+                } else if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                    } else {
+                        i += 1;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            out.push(Token {
+                tok: Tok::Literal,
+                span: start..i.min(b.len()),
+            });
+        } else if c == b'"' {
+            let mut name = String::new();
+            i += 1;
+            while i < b.len() {
+                if b[i] == b'"' {
+                    if b.get(i + 1) == Some(&b'"') {
+                        name.push('"');
+                        i += 2;
+                    } else {
+                        i += 1;
+                        break;
+                    }
+                } else {
+                    let ch = text[i..].chars().next().unwrap_or('?');
+                    name.push(ch);
+                    i += ch.len_utf8();
+                }
+            }
+            out.push(Token {
+                tok: Tok::Quoted(name),
+                span: start..i,
+            });
+        } else if c == b'$' && dollar_tag(&text[i..]).is_some() {
+            let tag = dollar_tag(&text[i..]).unwrap_or("$$");
+            i += tag.len();
+            i = text[i..].find(tag).map_or(b.len(), |n| i + n + tag.len());
+            out.push(Token {
+                tok: Tok::Literal,
+                span: start..i,
+            });
+        } else if c.is_ascii_digit() {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                i += 1;
+            }
+            out.push(Token {
+                tok: Tok::Literal,
+                span: start..i,
+            });
+        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
+                i += 1;
+            }
+            out.push(Token {
+                tok: Tok::Word(text[start..i].to_lowercase()),
+                span: start..i,
+            });
+        } else {
+            let ch = text[i..].chars().next().unwrap_or('?');
+            i += ch.len_utf8();
+            out.push(Token {
+                tok: Tok::Punct(ch),
+                span: start..i,
+            });
+        }
+    }
+    out
+}
+
+/// `$tag$` or `$$` at the start of `s`, but not `$1` (a parameter).
+fn dollar_tag(s: &str) -> Option<&str> {
+    let rest = &s[1..];
+    let end = rest.find('$')?;
+    let tag = &rest[..end];
+    let ok = tag.is_empty()
+        || (tag
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    ok.then(|| &s[..end + 2])
+}
+
+/// The first `n` words of a statement, lower-cased, for classifying what sqlparser could not parse.
+pub fn head_words(text: &str, n: usize) -> Vec<String> {
+    lex(text)
+        .into_iter()
+        .take(n)
+        .filter_map(|t| match t.tok {
+            Tok::Word(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexes_strings_names_and_comments() {
+        let toks = lex("ADD \"Ab\"\"c\" /* x /* y */ */ E'it\\'s' $f$ a; $f$ -- c\n(1)");
+        let kinds: Vec<Tok> = toks.into_iter().map(|t| t.tok).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                Tok::Word("add".into()),
+                Tok::Quoted("Ab\"c".into()),
+                Tok::Literal,
+                Tok::Literal,
+                Tok::Punct('('),
+                Tok::Literal,
+                Tok::Punct(')'),
+            ]
+        );
+    }
+
+    #[test]
+    fn parameters_are_not_dollar_quotes() {
+        let toks = lex("$1 + x");
+        assert_eq!(toks[0].tok, Tok::Punct('$'));
+    }
+}

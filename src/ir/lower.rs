@@ -1,0 +1,788 @@
+//! Lowering: one statement (its text, and sqlparser's AST when it parsed) → IR ops.
+//!
+//! sqlparser tells *what* a statement means; `front::forms` (a pest grammar) tells *where* its
+//! parts are in the draft, and also covers the lock-relevant forms sqlparser cannot parse.
+
+use super::lock::{LockMode, LockUse};
+use super::name::Name;
+use super::op::{ConstraintKind, InlineReference, Op, OpKind};
+use crate::front::forms;
+use crate::front::parse::parse_statement;
+use crate::front::tokens::{head_words, lex, Tok, Token};
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectType, Statement,
+    TableConstraint,
+};
+use std::ops::Range;
+
+/// Lower the statement whose body is `src[body]`. Never fails: what is not understood is `Opaque`.
+pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
+    let text = &src[body.clone()];
+    let base = body.start;
+    let ast = parse_statement(text);
+    let words = head_words(text, 4);
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let op = |kind: OpKind, locks: Vec<LockUse>| Op {
+        span: body.clone(),
+        kind,
+        locks,
+    };
+
+    match (w(0), w(1)) {
+        ("create", "index") | ("create", "unique") => {
+            if let Some(f) = forms::create_index(text) {
+                let table = Name::new(&f.table);
+                let mode = if f.concurrently {
+                    LockMode::ShareUpdateExclusive
+                } else {
+                    LockMode::Share
+                };
+                return vec![op(
+                    OpKind::CreateIndex {
+                        name: f.name.as_deref().map(Name::new),
+                        table: table.clone(),
+                        concurrently: f.concurrently,
+                        only: f.only,
+                        insert_at: base + f.after_index_kw,
+                    },
+                    vec![lock(&table, mode, true)],
+                )];
+            }
+        }
+        ("drop", "index") => {
+            if let Some(f) = forms::drop_index(text) {
+                return vec![op(
+                    OpKind::DropIndex {
+                        names: f.names.iter().map(|n| Name::new(n)).collect(),
+                        concurrently: f.concurrently,
+                        cascade: f.cascade,
+                        insert_at: base + f.after_index_kw,
+                    },
+                    // The lock is on the index's table, which the statement does not name: it is
+                    // reported against the index.
+                    f.names
+                        .iter()
+                        .map(|n| {
+                            let mode = if f.concurrently {
+                                LockMode::ShareUpdateExclusive
+                            } else {
+                                LockMode::AccessExclusive
+                            };
+                            lock(&Name::new(n), mode, false)
+                        })
+                        .collect(),
+                )];
+            }
+        }
+        ("reindex", _) => {
+            if let Some(f) = forms::reindex(text) {
+                let name = Name::new(&f.name);
+                let mode = if f.concurrently {
+                    LockMode::ShareUpdateExclusive
+                } else {
+                    LockMode::AccessExclusive
+                };
+                let locks = match f.target.as_str() {
+                    "INDEX" | "TABLE" => vec![lock(&name, mode, true)],
+                    _ => Vec::new(),
+                };
+                return vec![op(
+                    OpKind::Reindex {
+                        target: f.target,
+                        name,
+                        concurrently: f.concurrently,
+                        insert_at: base + f.after_target_kw,
+                    },
+                    locks,
+                )];
+            }
+        }
+        ("alter", "table") => {
+            if let Some(ops) = lower_alter_table(src, base, text, ast.as_ref()) {
+                return ops;
+            }
+        }
+        ("begin", _) | ("start", "transaction") => {
+            // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
+            return vec![op(OpKind::Begin, Vec::new())];
+        }
+        ("commit", _) | ("end", _) => {
+            return vec![op(OpKind::Commit { rollback: false }, Vec::new())]
+        }
+        ("rollback", _) | ("abort", _) => {
+            return vec![op(OpKind::Commit { rollback: true }, Vec::new())]
+        }
+        ("set", _) | ("reset", _) => {
+            if let Some(kind) = lower_set(text) {
+                return vec![op(kind, Vec::new())];
+            }
+        }
+        _ => {}
+    }
+
+    if let Some(what) = no_transaction(&words) {
+        return vec![op(OpKind::NoTransaction { what }, Vec::new())];
+    }
+
+    let Some(ast) = ast else {
+        return vec![op(
+            OpKind::Opaque {
+                risky: risky_head(&words),
+            },
+            Vec::new(),
+        )];
+    };
+    let (kind, locks) = lower_other(&ast, text);
+    vec![op(kind, locks)]
+}
+
+fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
+    LockUse {
+        table: table.clone(),
+        mode,
+        scans,
+    }
+}
+
+/// `ALTER TABLE`: one op per action, each spanning that action's own text.
+fn lower_alter_table(
+    src: &str,
+    base: usize,
+    text: &str,
+    ast: Option<&Statement>,
+) -> Option<Vec<Op>> {
+    let form = forms::alter_table(text)?;
+    let table = Name::new(&form.table);
+    let ast_ops = match ast {
+        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => {
+            Some(at.operations.clone())
+        }
+        _ => None,
+    };
+    let mut ops = Vec::with_capacity(form.actions.len());
+    for (i, range) in form.actions.iter().enumerate() {
+        let span = base + range.start..base + range.end;
+        let action_text = &src[span.clone()];
+        // An action sqlparser could not parse in context gets a second chance on its own.
+        let action_ast = match &ast_ops {
+            Some(list) => Some(list[i].clone()),
+            None => match parse_statement(&format!("ALTER TABLE _t {action_text}")) {
+                Some(Statement::AlterTable(mut at)) if at.operations.len() == 1 => {
+                    at.operations.pop()
+                }
+                _ => None,
+            },
+        };
+        let (kind, locks) = lower_action(&table, action_text, span.start, action_ast.as_ref());
+        ops.push(Op { span, kind, locks });
+    }
+    Some(ops)
+}
+
+fn lower_action(
+    table: &Name,
+    text: &str,
+    at: usize,
+    ast: Option<&AlterTableOperation>,
+) -> (OpKind, Vec<LockUse>) {
+    let words = head_words(text, 4);
+    let other = |what: &str, mode: LockMode, scans: bool| {
+        (
+            OpKind::AlterTable {
+                table: table.clone(),
+                what: what.to_string(),
+            },
+            vec![lock(table, mode, scans)],
+        )
+    };
+    let Some(ast) = ast else {
+        let what = words.join(" ").to_uppercase();
+        return other(&what, LockMode::AccessExclusive, false);
+    };
+    match ast {
+        AlterTableOperation::AddConstraint {
+            constraint,
+            not_valid,
+        } => {
+            let (name, kind) = constraint_kind(constraint);
+            let mut locks = match &kind {
+                ConstraintKind::ForeignKey { references, .. } => vec![
+                    lock(table, LockMode::ShareRowExclusive, !not_valid),
+                    lock(references, LockMode::ShareRowExclusive, !not_valid),
+                ],
+                _ => vec![lock(table, LockMode::AccessExclusive, !not_valid)],
+            };
+            if matches!(
+                constraint,
+                TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_)
+            ) {
+                locks[0].scans = false;
+            }
+            (
+                OpKind::AddConstraint {
+                    table: table.clone(),
+                    name,
+                    kind,
+                    not_valid: *not_valid,
+                },
+                locks,
+            )
+        }
+        AlterTableOperation::AddColumn { column_def, .. } => {
+            let mut mode_scans = false;
+            let mut check = false;
+            for o in &column_def.options {
+                match &o.option {
+                    ColumnOption::Default(e) => mode_scans |= volatile(e),
+                    ColumnOption::Generated { .. } => mode_scans = true,
+                    ColumnOption::Check(_) => check = true,
+                    _ => {}
+                }
+            }
+            let data_type = column_def.data_type.to_string().to_lowercase();
+            mode_scans |= data_type.contains("serial");
+            let reference = inline_reference(text, at);
+            let mut locks = vec![lock(table, LockMode::AccessExclusive, mode_scans)];
+            if let Some(r) = &reference {
+                locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
+            }
+            let column = column_text(text);
+            (
+                OpKind::AddColumn {
+                    table: table.clone(),
+                    column,
+                    reference,
+                    check,
+                },
+                locks,
+            )
+        }
+        AlterTableOperation::ValidateConstraint { name } => (
+            OpKind::ValidateConstraint {
+                table: table.clone(),
+                name: name.to_string(),
+            },
+            vec![lock(table, LockMode::ShareUpdateExclusive, true)],
+        ),
+        AlterTableOperation::AlterColumn { op, .. } => match op {
+            AlterColumnOperation::SetNotNull => {
+                other("SET NOT NULL", LockMode::AccessExclusive, true)
+            }
+            AlterColumnOperation::SetDataType { .. } => {
+                other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true)
+            }
+            AlterColumnOperation::SetDefault { .. } => {
+                other("SET DEFAULT", LockMode::AccessExclusive, false)
+            }
+            AlterColumnOperation::DropDefault => {
+                other("DROP DEFAULT", LockMode::AccessExclusive, false)
+            }
+            AlterColumnOperation::DropNotNull => {
+                other("DROP NOT NULL", LockMode::AccessExclusive, false)
+            }
+            _ => other("ALTER COLUMN", LockMode::AccessExclusive, false),
+        },
+        AlterTableOperation::EnableTrigger { .. }
+        | AlterTableOperation::DisableTrigger { .. }
+        | AlterTableOperation::EnableAlwaysTrigger { .. }
+        | AlterTableOperation::EnableReplicaTrigger { .. } => {
+            other("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive, false)
+        }
+        AlterTableOperation::SetOptionsParens { .. } | AlterTableOperation::ResetOptions { .. } => {
+            other(
+                "SET (storage parameters)",
+                LockMode::ShareUpdateExclusive,
+                false,
+            )
+        }
+        _ => {
+            let what = words.join(" ").to_uppercase();
+            other(&what, LockMode::AccessExclusive, false)
+        }
+    }
+}
+
+fn constraint_kind(c: &TableConstraint) -> (Option<String>, ConstraintKind) {
+    match c {
+        TableConstraint::ForeignKey(fk) => (
+            fk.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::ForeignKey {
+                references: Name::new(&fk.foreign_table.to_string()),
+                columns: fk.columns.iter().map(|c| c.to_string()).collect(),
+            },
+        ),
+        TableConstraint::Check(ck) => (
+            ck.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::Check {
+                columns: expr_columns(&ck.expr.to_string()),
+            },
+        ),
+        TableConstraint::Unique(u) => (
+            u.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::Unique,
+        ),
+        TableConstraint::PrimaryKey(p) => (
+            p.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::PrimaryKey,
+        ),
+        TableConstraint::UniqueUsingIndex(u) => (
+            u.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::Unique,
+        ),
+        TableConstraint::PrimaryKeyUsingIndex(u) => (
+            u.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::PrimaryKey,
+        ),
+        _ => (None, ConstraintKind::Exclude),
+    }
+}
+
+/// The distinct column names an expression mentions: words that are not keywords, function names
+/// or type names after `::`.
+fn expr_columns(expr: &str) -> Vec<String> {
+    const KEYWORDS: &[&str] = &[
+        "and",
+        "or",
+        "not",
+        "is",
+        "null",
+        "in",
+        "between",
+        "like",
+        "ilike",
+        "similar",
+        "to",
+        "escape",
+        "true",
+        "false",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "any",
+        "all",
+        "some",
+        "array",
+        "distinct",
+        "from",
+        "interval",
+        "cast",
+        "as",
+        "unknown",
+        "collate",
+        "current_date",
+        "current_timestamp",
+        "localtimestamp",
+        "current_user",
+        "session_user",
+        "at",
+        "time",
+        "zone",
+    ];
+    let toks = lex(expr);
+    let mut cols: Vec<String> = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        let name = match &t.tok {
+            Tok::Word(w) if !KEYWORDS.contains(&w.as_str()) => w.clone(),
+            Tok::Quoted(q) => q.clone(),
+            _ => continue,
+        };
+        let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
+        let after_cast = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_punct(':');
+        let qualified = toks.get(k + 1).is_some_and(|n| n.is_punct('.'));
+        if !called && !after_cast && !qualified && !cols.contains(&name) {
+            cols.push(name);
+        }
+    }
+    cols
+}
+
+/// A default that PostgreSQL must evaluate per row, which rewrites the table on `ADD COLUMN`.
+/// `now()`/`CURRENT_TIMESTAMP` are stable: evaluated once, no rewrite (measured on PG 15).
+fn volatile(e: &Expr) -> bool {
+    let text = e.to_string().to_lowercase();
+    [
+        "random(",
+        "gen_random_uuid(",
+        "uuid_generate_v",
+        "clock_timestamp(",
+        "timeofday(",
+        "nextval(",
+        "txid_current(",
+    ]
+    .iter()
+    .any(|f| text.contains(f))
+}
+
+/// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.
+fn column_text(action: &str) -> String {
+    let toks = lex(action);
+    let mut i = 1;
+    for skip in ["column", "if", "not", "exists"] {
+        if toks.get(i).is_some_and(|t| t.is_word(skip)) {
+            i += 1;
+        }
+    }
+    toks.get(i)
+        .map(|t| action[t.span.clone()].to_string())
+        .unwrap_or_default()
+}
+
+/// Find `[CONSTRAINT name] REFERENCES table [(cols)] [MATCH …] [ON DELETE|UPDATE …] [[NOT] DEFERRABLE]
+/// [INITIALLY …]` at parenthesis depth 0 in an `ADD COLUMN` action.
+fn inline_reference(action: &str, at: usize) -> Option<InlineReference> {
+    let toks = lex(action);
+    let mut depth = 0i32;
+    let mut found = None;
+    for (i, t) in toks.iter().enumerate() {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            Tok::Word(w) if depth == 0 && w == "references" => {
+                found = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let r = found?;
+    let mut start = r;
+    let mut constraint_name = None;
+    if r >= 2 && toks[r - 2].is_word("constraint") {
+        start = r - 2;
+        constraint_name = Some(action[toks[r - 1].span.clone()].to_string());
+    }
+    // The referenced table: a dotted name.
+    let mut i = r + 1;
+    let name_start = toks.get(i)?.span.start;
+    let mut name_end = toks.get(i)?.span.end;
+    i += 1;
+    while toks.get(i).is_some_and(|t| t.is_punct('.')) && toks.get(i + 1).is_some() {
+        name_end = toks[i + 1].span.end;
+        i += 2;
+    }
+    let mut end = name_end;
+    if toks.get(i).is_some_and(|t| t.is_punct('(')) {
+        let (close, e) = skip_parens(&toks, i)?;
+        end = e;
+        i = close + 1;
+    }
+    loop {
+        let word = |k: usize| toks.get(k).map(|t| &t.tok);
+        let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+        let consumed = if is(i, "match") {
+            2
+        } else if is(i, "on") && (is(i + 1, "delete") || is(i + 1, "update")) {
+            if is(i + 2, "no") {
+                4
+            } else if is(i + 2, "set") {
+                let mut n = 4;
+                if toks.get(i + 4).is_some_and(|t| t.is_punct('(')) {
+                    let (close, _) = skip_parens(&toks, i + 4)?;
+                    n = close + 1 - i;
+                }
+                n
+            } else {
+                3
+            }
+        } else if is(i, "deferrable") {
+            1
+        } else if (is(i, "not") && is(i + 1, "deferrable")) || is(i, "initially") {
+            2
+        } else {
+            0
+        };
+        if consumed == 0 || word(i + consumed - 1).is_none() {
+            break;
+        }
+        end = toks[i + consumed - 1].span.end;
+        i += consumed;
+    }
+    Some(InlineReference {
+        clause: at + toks[start].span.start..at + end,
+        target: action[toks[r + 1].span.start..end].to_string(),
+        references: Name::new(&action[name_start..name_end]),
+        constraint_name,
+    })
+}
+
+/// From an opening parenthesis at `open`, the index of its closing one and that token's end.
+fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)> {
+    let mut depth = 0;
+    for (k, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct('(') {
+            depth += 1;
+        } else if t.is_punct(')') {
+            depth -= 1;
+            if depth == 0 {
+                return Some((k, t.span.end));
+            }
+        }
+    }
+    None
+}
+
+/// `SET [SESSION|LOCAL] name {=|TO} value` / `RESET name`.
+fn lower_set(text: &str) -> Option<OpKind> {
+    let toks = lex(text);
+    let mut i = 1;
+    let mut local = false;
+    match toks.get(i).map(|t| &t.tok) {
+        Some(Tok::Word(w)) if w == "local" => {
+            local = true;
+            i += 1;
+        }
+        Some(Tok::Word(w)) if w == "session" => i += 1,
+        _ => {}
+    }
+    let name = match &toks.get(i)?.tok {
+        Tok::Word(w) => w.clone(),
+        Tok::Quoted(q) => q.clone(),
+        _ => return None,
+    };
+    if toks[0].is_word("reset") {
+        return Some(OpKind::Set {
+            name,
+            local,
+            value: "DEFAULT".into(),
+        });
+    }
+    let value_at = toks.get(i + 2).map(|t| t.span.start).unwrap_or(text.len());
+    Some(OpKind::Set {
+        name,
+        local,
+        value: text[value_at..].trim().to_string(),
+    })
+}
+
+/// Statements PostgreSQL refuses inside a transaction block.
+fn no_transaction(w: &[String]) -> Option<String> {
+    let w0 = w.first().map(String::as_str).unwrap_or("");
+    let w1 = w.get(1).map(String::as_str).unwrap_or("");
+    let what = match (w0, w1) {
+        ("vacuum", _) => "VACUUM",
+        ("create" | "drop", "database") => "CREATE/DROP DATABASE",
+        ("create" | "drop", "tablespace") => "CREATE/DROP TABLESPACE",
+        ("alter", "system") => "ALTER SYSTEM",
+        ("create", "subscription") | ("drop", "subscription") => "CREATE/DROP SUBSCRIPTION",
+        _ => return None,
+    };
+    Some(what.to_string())
+}
+
+/// First words of statements that take table locks worth a reviewer's eye.
+fn risky_head(w: &[String]) -> bool {
+    let w0 = w.first().map(String::as_str).unwrap_or("");
+    let w1 = w.get(1).map(String::as_str).unwrap_or("");
+    matches!(
+        (w0, w1),
+        ("alter", "table" | "index" | "type" | "materialized")
+            | ("create", "index" | "unique")
+            | ("drop", "index" | "table")
+            | (
+                "reindex" | "cluster" | "truncate" | "lock" | "vacuum" | "refresh",
+                _
+            )
+    )
+}
+
+/// Everything else sqlparser understood: no rewrite, but its locks count for timeouts.
+fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
+    let words = head_words(text, 3);
+    let what = words
+        .iter()
+        .take(2)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
+    match ast {
+        Statement::CreateTable(ct) => {
+            let table = Name::new(&ct.name.to_string());
+            let mut locks = Vec::new();
+            for c in &ct.constraints {
+                if let TableConstraint::ForeignKey(fk) = c {
+                    locks.push(lock(
+                        &Name::new(&fk.foreign_table.to_string()),
+                        LockMode::ShareRowExclusive,
+                        false,
+                    ));
+                }
+            }
+            for col in &ct.columns {
+                for o in &col.options {
+                    if let ColumnOption::ForeignKey(fk) = &o.option {
+                        locks.push(lock(
+                            &Name::new(&fk.foreign_table.to_string()),
+                            LockMode::ShareRowExclusive,
+                            false,
+                        ));
+                    }
+                }
+            }
+            (OpKind::CreateTable { table }, locks)
+        }
+        Statement::AlterType(at) => {
+            if matches!(
+                at.operation,
+                sqlparser::ast::AlterTypeOperation::AddValue(_)
+            ) {
+                (
+                    OpKind::AddEnumValue {
+                        type_name: Name::new(&at.name.to_string()),
+                    },
+                    Vec::new(),
+                )
+            } else {
+                (OpKind::Other { what }, Vec::new())
+            }
+        }
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            names,
+            ..
+        } => {
+            let locks = names
+                .iter()
+                .map(|n| lock(&Name::new(&n.to_string()), LockMode::AccessExclusive, false))
+                .collect();
+            (OpKind::Other { what }, locks)
+        }
+        Statement::Truncate(t) => {
+            let locks = t
+                .table_names
+                .iter()
+                .map(|n| {
+                    lock(
+                        &Name::new(&n.name.to_string()),
+                        LockMode::AccessExclusive,
+                        false,
+                    )
+                })
+                .collect();
+            (OpKind::Other { what }, locks)
+        }
+        Statement::Update(_) | Statement::Delete(_) | Statement::Insert(_) => {
+            let locks = dml_table(text)
+                .map(|t| vec![lock(&t, LockMode::RowExclusive, true)])
+                .unwrap_or_default();
+            (OpKind::Other { what }, locks)
+        }
+        _ => (OpKind::Other { what }, Vec::new()),
+    }
+}
+
+/// The target of `UPDATE [ONLY] t`, `DELETE FROM [ONLY] t`, `INSERT INTO t`.
+fn dml_table(text: &str) -> Option<Name> {
+    let toks = lex(text);
+    let mut i = 1;
+    while toks
+        .get(i)
+        .is_some_and(|t| t.is_word("from") || t.is_word("into") || t.is_word("only"))
+    {
+        i += 1;
+    }
+    let start = toks.get(i)?.span.start;
+    let mut end = toks[i].span.end;
+    while toks.get(i + 1).is_some_and(|t| t.is_punct('.')) && toks.get(i + 2).is_some() {
+        end = toks[i + 2].span.end;
+        i += 2;
+    }
+    Some(Name::new(&text[start..end]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower(sql: &str) -> Vec<Op> {
+        lower_statement(sql, 0..sql.len())
+    }
+
+    #[test]
+    fn multi_action_alter_lowers_to_one_op_per_action() {
+        let sql = "ALTER TABLE orders ADD COLUMN note text, ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id), ALTER COLUMN status SET NOT NULL";
+        let ops = lower(sql);
+        assert_eq!(ops.len(), 3);
+        assert!(matches!(
+            &ops[1].kind,
+            OpKind::AddConstraint {
+                kind: ConstraintKind::ForeignKey { .. },
+                not_valid: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            &sql[ops[1].span.clone()],
+            "ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)"
+        );
+        assert_eq!(ops[2].locks[0].mode, LockMode::AccessExclusive);
+    }
+
+    #[test]
+    fn inline_reference_clause_is_found() {
+        let sql = "ALTER TABLE orders ADD COLUMN buyer_id bigint NOT NULL DEFAULT 0 REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE";
+        let ops = lower(sql);
+        let OpKind::AddColumn {
+            reference: Some(r),
+            column,
+            ..
+        } = &ops[0].kind
+        else {
+            panic!("{:?}", ops[0].kind)
+        };
+        assert_eq!(column, "buyer_id");
+        assert_eq!(
+            &sql[r.clause.clone()],
+            "REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE"
+        );
+        assert_eq!(r.references.key, "public.users");
+    }
+
+    #[test]
+    fn forms_sqlparser_cannot_parse_are_understood() {
+        let ops = lower("DROP INDEX CONCURRENTLY IF EXISTS idx_a");
+        assert!(matches!(
+            &ops[0].kind,
+            OpKind::DropIndex {
+                concurrently: true,
+                ..
+            }
+        ));
+        let ops = lower("REINDEX INDEX idx_a");
+        assert!(matches!(
+            &ops[0].kind,
+            OpKind::Reindex {
+                concurrently: false,
+                ..
+            }
+        ));
+        let ops = lower("CREATE INDEX i ON {{ .Schema }}.users (email)");
+        assert!(matches!(
+            &ops[0].kind,
+            OpKind::CreateIndex {
+                concurrently: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn set_statements() {
+        assert!(
+            matches!(&lower("SET LOCAL lock_timeout = '2s'")[0].kind, OpKind::Set { local: true, name, .. } if name == "lock_timeout")
+        );
+        assert!(
+            matches!(&lower("set statement_timeout to 0")[0].kind, OpKind::Set { local: false, value, .. } if value == "0")
+        );
+    }
+
+    #[test]
+    fn volatile_defaults_rewrite() {
+        let ops = lower("ALTER TABLE t ADD COLUMN r float8 DEFAULT random()");
+        assert!(ops[0].locks[0].scans);
+        let ops = lower("ALTER TABLE t ADD COLUMN at timestamptz DEFAULT now()");
+        assert!(!ops[0].locks[0].scans);
+    }
+}

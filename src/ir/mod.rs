@@ -1,0 +1,6 @@
+//! The intermediate representation: statements of the draft with their migration operations.
+pub mod lock;
+pub mod lower;
+pub mod migration;
+pub mod name;
+pub mod op;

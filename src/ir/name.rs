@@ -1,0 +1,231 @@
+//! Relation names as the draft wrote them, with a key that compares the way PostgreSQL does.
+
+use serde::Serialize;
+
+/// A possibly schema-qualified name. `text` is the draft's spelling (placeholders included), so
+/// generated statements can reuse it verbatim; `key` folds unquoted parts to lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Name {
+    pub text: String,
+    #[serde(skip)]
+    pub key: String,
+}
+
+impl Name {
+    pub fn new(text: &str) -> Name {
+        let text = text.trim();
+        Name {
+            text: text.to_string(),
+            key: fold(text),
+        }
+    }
+
+    /// The last part of the key (the relation name without schema).
+    pub fn base(&self) -> &str {
+        self.key.rsplit('.').next().unwrap_or(&self.key)
+    }
+
+    /// Same relation? Qualified names compare fully; an unqualified name matches on its base, since
+    /// pgsafe does not know the `search_path` a migration will run with.
+    pub fn same(&self, other: &Name) -> bool {
+        if self.key.contains('.') && other.key.contains('.') {
+            self.key == other.key
+        } else {
+            self.base() == other.base()
+        }
+    }
+
+    /// The unquoted base name, for building object names the way PostgreSQL does.
+    pub fn base_unquoted(&self) -> String {
+        self.base().to_string()
+    }
+}
+
+/// Fold a name the way PostgreSQL does: unquoted parts to lower case, quoted parts kept (with `""`
+/// unescaped), whitespace around dots dropped.
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(q) = chars.next() {
+                    if q == '"' {
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                            out.push('"');
+                        } else {
+                            break;
+                        }
+                    } else {
+                        out.push(q);
+                    }
+                }
+            }
+            c if c.is_whitespace() => {}
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Quote an identifier for generated SQL only when PostgreSQL would need it.
+pub fn quote_ident(ident: &str) -> String {
+    let plain = ident
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && ident
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !is_reserved(ident);
+    if plain {
+        ident.to_string()
+    } else {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+}
+
+fn is_reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "all"
+            | "analyse"
+            | "analyze"
+            | "and"
+            | "any"
+            | "array"
+            | "as"
+            | "asc"
+            | "asymmetric"
+            | "both"
+            | "case"
+            | "cast"
+            | "check"
+            | "collate"
+            | "column"
+            | "constraint"
+            | "create"
+            | "current_date"
+            | "current_role"
+            | "current_time"
+            | "current_timestamp"
+            | "current_user"
+            | "default"
+            | "deferrable"
+            | "desc"
+            | "distinct"
+            | "do"
+            | "else"
+            | "end"
+            | "except"
+            | "false"
+            | "fetch"
+            | "for"
+            | "foreign"
+            | "from"
+            | "grant"
+            | "group"
+            | "having"
+            | "in"
+            | "initially"
+            | "intersect"
+            | "into"
+            | "lateral"
+            | "leading"
+            | "limit"
+            | "localtime"
+            | "localtimestamp"
+            | "not"
+            | "null"
+            | "offset"
+            | "on"
+            | "only"
+            | "or"
+            | "order"
+            | "placing"
+            | "primary"
+            | "references"
+            | "returning"
+            | "select"
+            | "session_user"
+            | "some"
+            | "symmetric"
+            | "table"
+            | "then"
+            | "to"
+            | "trailing"
+            | "true"
+            | "union"
+            | "unique"
+            | "user"
+            | "using"
+            | "variadic"
+            | "when"
+            | "where"
+            | "window"
+            | "with"
+    )
+}
+
+/// PostgreSQL's `makeObjectName`: `name1_name2_label`, truncated to 63 bytes by shortening the
+/// longer of the two names first, so generated constraint names match what the server would pick.
+pub fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
+    const NAMEDATALEN_MAX: usize = 63;
+    let overhead = label.len() + 1 + if name2.is_empty() { 0 } else { 1 };
+    let (mut n1, mut n2) = (name1.len(), name2.len());
+    while n1 + n2 > NAMEDATALEN_MAX.saturating_sub(overhead) {
+        if n1 > n2 {
+            n1 -= 1;
+        } else {
+            n2 -= 1;
+        }
+    }
+    let cut = |s: &str, n: usize| {
+        let mut n = n;
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    let mut out = cut(name1, n1);
+    if !name2.is_empty() {
+        out.push('_');
+        out.push_str(&cut(name2, n2));
+    }
+    out.push('_');
+    out.push_str(label);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_like_postgres() {
+        assert_eq!(Name::new("Public.Orders").key, "public.orders");
+        assert_eq!(Name::new("\"Mixed\".\"Ca\"\"se\"").key, "Mixed.Ca\"se");
+        assert!(Name::new("orders").same(&Name::new("public.ORDERS")));
+        assert!(!Name::new("a.orders").same(&Name::new("b.orders")));
+    }
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(quote_ident("orders"), "orders");
+        assert_eq!(quote_ident("Orders"), "\"Orders\"");
+        assert_eq!(quote_ident("user"), "\"user\"");
+    }
+
+    #[test]
+    fn object_names_truncate_like_postgres() {
+        assert_eq!(
+            make_object_name("orders", "user_id", "fkey"),
+            "orders_user_id_fkey"
+        );
+        let long = "a".repeat(40);
+        let name = make_object_name(&long, &"b".repeat(40), "fkey");
+        assert_eq!(name.len(), 63);
+        assert_eq!(name, format!("{}_{}_fkey", "a".repeat(29), "b".repeat(28)));
+    }
+}

@@ -1,0 +1,135 @@
+//! The IR: one migration operation per statement, or per action of a multi-action `ALTER TABLE`.
+//! Passes reason about these without walking sqlparser's AST.
+
+use super::lock::{LockMode, LockUse};
+use super::name::Name;
+use std::ops::Range;
+
+/// One operation. `span` is a byte range of the draft (the whole statement body, or one action of
+/// an `ALTER TABLE`), so rewrites can edit the user's own text.
+#[derive(Debug, Clone)]
+pub struct Op {
+    pub span: Range<usize>,
+    pub kind: OpKind,
+    pub locks: Vec<LockUse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConstraintKind {
+    ForeignKey {
+        references: Name,
+        columns: Vec<String>,
+    },
+    /// `columns`: the distinct column names the expression uses (PostgreSQL names the constraint after one).
+    Check {
+        columns: Vec<String>,
+    },
+    Unique,
+    PrimaryKey,
+    Exclude,
+}
+
+/// An inline `REFERENCES` clause on `ADD COLUMN`, which cannot be `NOT VALID` where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineReference {
+    /// From `[CONSTRAINT name] REFERENCES` to the end of the clause, in draft bytes.
+    pub clause: Range<usize>,
+    /// The text after `REFERENCES` (table, columns, actions), reused verbatim.
+    pub target: String,
+    pub references: Name,
+    pub constraint_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpKind {
+    CreateTable {
+        table: Name,
+    },
+    CreateIndex {
+        name: Option<Name>,
+        table: Name,
+        concurrently: bool,
+        /// `ON ONLY parent`: builds an invalid index on a partitioned parent only.
+        only: bool,
+        /// Where `CONCURRENTLY ` goes: right after the `INDEX` keyword.
+        insert_at: usize,
+    },
+    DropIndex {
+        names: Vec<Name>,
+        concurrently: bool,
+        cascade: bool,
+        insert_at: usize,
+    },
+    Reindex {
+        target: String,
+        name: Name,
+        concurrently: bool,
+        insert_at: usize,
+    },
+    AddConstraint {
+        table: Name,
+        name: Option<String>,
+        kind: ConstraintKind,
+        not_valid: bool,
+    },
+    AddColumn {
+        table: Name,
+        column: String,
+        reference: Option<InlineReference>,
+        check: bool,
+    },
+    ValidateConstraint {
+        table: Name,
+        name: String,
+    },
+    /// Any other `ALTER TABLE` action; `what` names it for messages.
+    AlterTable {
+        table: Name,
+        what: String,
+    },
+    /// `BEGIN`/`START TRANSACTION`.
+    Begin,
+    /// `COMMIT`/`END`/`ROLLBACK`: `rollback` is kept apart because a plan must never drop it silently.
+    Commit {
+        rollback: bool,
+    },
+    /// `SET [LOCAL|SESSION] name = value` (and `RESET`).
+    Set {
+        name: String,
+        local: bool,
+        value: String,
+    },
+    /// `ALTER TYPE … ADD VALUE`: the new value is unusable until the transaction that adds it commits.
+    AddEnumValue {
+        type_name: Name,
+    },
+    /// A statement PostgreSQL refuses inside a transaction block (`VACUUM`, `CREATE DATABASE`, …).
+    NoTransaction {
+        what: String,
+    },
+    /// A psql meta-command (`\set`, `\echo`, …).
+    Meta,
+    /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).
+    Other {
+        what: String,
+    },
+    /// Not understood. `risky` when its first words suggest it takes table locks.
+    Opaque {
+        risky: bool,
+    },
+}
+
+impl Op {
+    /// The strongest lock this op takes on a relation other than those in `new_tables`.
+    pub fn strongest_lock_on_existing(&self, is_new: impl Fn(&Name) -> bool) -> Option<&LockUse> {
+        self.locks
+            .iter()
+            .filter(|l| !is_new(&l.table))
+            .rev()
+            .max_by_key(|l| l.mode)
+    }
+
+    pub fn max_lock(&self) -> Option<LockMode> {
+        self.locks.iter().map(|l| l.mode).max()
+    }
+}

@@ -1,0 +1,70 @@
+//! `concurrent-index`: `CREATE [UNIQUE] INDEX` on a table with traffic → `CREATE INDEX CONCURRENTLY`
+//! in an autocommit step of its own.
+//!
+//! Why: a plain build holds SHARE on the table for the whole build, blocking every write; the
+//! concurrent build holds SHARE UPDATE EXCLUSIVE, which blocks no reads or writes. It cannot run in a
+//! transaction block, so the planner gives it its own step. No short `lock_timeout` there: the build
+//! waits for older transactions, and a timeout would leave an INVALID index behind.
+
+use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use crate::ir::op::OpKind;
+
+pub const RULE: &str = "concurrent-index";
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    for (i, s) in ctx.m.stmts.iter().enumerate() {
+        let [op] = s.ops.as_slice() else { continue };
+        let OpKind::CreateIndex {
+            table,
+            concurrently,
+            only,
+            insert_at,
+            name,
+        } = &op.kind
+        else {
+            continue;
+        };
+        if !ctx.applies(RULE, i) {
+            continue;
+        }
+        if *concurrently {
+            out.units[i].mode = Mode::Autocommit;
+            continue;
+        }
+        if ctx.m.created_before(table, i) {
+            continue;
+        }
+        if *only {
+            out.diagnose(
+                RULE,
+                s.body.start,
+                format!(
+                    "`ON ONLY {}` builds an invalid index on a partitioned parent: build the index on each partition \
+                     with CREATE INDEX CONCURRENTLY, then ALTER INDEX … ATTACH PARTITION each one",
+                    table.text
+                ),
+            );
+            continue;
+        }
+        let unit = &mut out.units[i];
+        let keyword = &ctx.m.src[s.body.start..*insert_at];
+        unit.edits.push(Edit {
+            at: *insert_at..*insert_at,
+            text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")),
+        });
+        unit.mode = Mode::Autocommit;
+        unit.made_concurrent();
+        unit.rules.push(RULE);
+        let index = name
+            .as_ref()
+            .map_or("the index".to_string(), |n| n.text.clone());
+        out.change(
+            RULE,
+            *insert_at,
+            format!(
+                "build {index} CONCURRENTLY in its own step: a plain CREATE INDEX holds SHARE on {} and blocks all writes for the whole build",
+                table.text
+            ),
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! `concurrent-reindex`: `REINDEX` → `REINDEX … CONCURRENTLY` (PostgreSQL 12+) in an autocommit step.
+//!
+//! Why: a plain REINDEX holds SHARE on the table and ACCESS EXCLUSIVE on each index, and the planner
+//! opens every index of a table, so even SELECTs wait (measured on PostgreSQL 15).
+
+use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use crate::ir::op::OpKind;
+
+pub const RULE: &str = "concurrent-reindex";
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    for (i, s) in ctx.m.stmts.iter().enumerate() {
+        let [op] = s.ops.as_slice() else { continue };
+        let OpKind::Reindex {
+            target,
+            name,
+            concurrently,
+            insert_at,
+        } = &op.kind
+        else {
+            continue;
+        };
+        if !ctx.applies(RULE, i) {
+            continue;
+        }
+        if *concurrently {
+            out.units[i].mode = Mode::Autocommit;
+            continue;
+        }
+        if target == "SYSTEM" || ctx.m.created_before(name, i) {
+            continue;
+        }
+        if ctx.config.pg_version < 12 {
+            out.diagnose(
+                RULE,
+                s.body.start,
+                "REINDEX blocks reads and writes; REINDEX CONCURRENTLY needs PostgreSQL 12+".into(),
+            );
+            continue;
+        }
+        let unit = &mut out.units[i];
+        let keyword = &ctx.m.src[s.body.start..*insert_at];
+        unit.edits.push(Edit {
+            at: *insert_at..*insert_at,
+            text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")),
+        });
+        unit.mode = Mode::Autocommit;
+        unit.made_concurrent();
+        unit.rules.push(RULE);
+        out.change(
+            RULE,
+            *insert_at,
+            format!(
+                "reindex {} CONCURRENTLY in its own step: a plain REINDEX takes ACCESS EXCLUSIVE on the indexes and blocks even reads",
+                name.text
+            ),
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! `fk-not-valid`: `ADD [CONSTRAINT] FOREIGN KEY` on a table with traffic (as a table action, or
+//! inline on `ADD COLUMN … REFERENCES`) → `… NOT VALID` in a short transaction, then
+//! `VALIDATE CONSTRAINT` in a later one.
+//!
+//! Why: a plain add holds SHARE ROW EXCLUSIVE on *both* tables while it checks every row, blocking
+//! writes to both. `NOT VALID` skips the check, so the lock is brief; `VALIDATE` then scans under
+//! SHARE UPDATE EXCLUSIVE (and ROW SHARE on the referenced table), which blocks no reads or writes.
+
+use super::not_valid::{default_name, split, validate_unit};
+use super::{in_case_of, Ctx, Edit, Rewritten};
+use crate::ir::name::quote_ident;
+use crate::ir::op::{ConstraintKind, OpKind};
+
+pub const RULE: &str = "fk-not-valid";
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    for (i, s) in ctx.m.stmts.iter().enumerate() {
+        if !ctx.applies(RULE, i) {
+            continue;
+        }
+        for op in &s.ops {
+            match &op.kind {
+                OpKind::AddConstraint {
+                    table,
+                    name,
+                    kind:
+                        ConstraintKind::ForeignKey {
+                            references,
+                            columns,
+                        },
+                    not_valid: false,
+                } if !ctx.m.created_before(table, i) => {
+                    let name = split(
+                        ctx.m.src,
+                        out,
+                        RULE,
+                        i,
+                        table,
+                        &op.span,
+                        name.as_deref(),
+                        || default_name(table, columns, "fkey"),
+                    );
+                    out.change(
+                        RULE,
+                        op.span.start,
+                        format!(
+                            "add foreign key {name} NOT VALID, then VALIDATE it in a later transaction: \
+                             checking every row now would block writes on {} and {} for the whole scan",
+                            table.text, references.text
+                        ),
+                    );
+                }
+                OpKind::AddColumn {
+                    table,
+                    column,
+                    reference: Some(r),
+                    ..
+                } if !ctx.m.created_before(table, i) => {
+                    let name = match &r.constraint_name {
+                        Some(n) => n.clone(),
+                        None => {
+                            quote_ident(&default_name(table, std::slice::from_ref(column), "fkey"))
+                        }
+                    };
+                    let unit = &mut out.units[i];
+                    // Drop the inline clause (and the blank before it), re-add it as a table constraint.
+                    let src = ctx.m.src;
+                    let cut = src[..r.clause.start].trim_end().len();
+                    unit.edits.push(Edit {
+                        at: cut..r.clause.end,
+                        text: String::new(),
+                    });
+                    unit.edits.push(Edit {
+                        at: op.span.end..op.span.end,
+                        text: format!(
+                            ", {} {name} {} ({column}) {} {} {}",
+                            in_case_of(&src[op.span.start..op.span.start + 3], "ADD CONSTRAINT"),
+                            in_case_of(&src[op.span.start..op.span.start + 3], "FOREIGN KEY"),
+                            in_case_of(&src[op.span.start..op.span.start + 3], "REFERENCES"),
+                            r.target,
+                            in_case_of(&src[op.span.start..op.span.start + 3], "NOT VALID"),
+                        ),
+                    });
+                    unit.rules.push(RULE);
+                    for l in &mut unit.locks {
+                        l.scans = false;
+                    }
+                    let sample = &src[op.span.start..op.span.start + 3];
+                    out.units
+                        .push(validate_unit(i, op.span.start, sample, table, &name, RULE));
+                    out.change(
+                        RULE,
+                        r.clause.start,
+                        format!(
+                            "move the inline REFERENCES of {column} into a NOT VALID constraint {name}, then VALIDATE it \
+                             in a later transaction: the lock on {} stays brief",
+                            r.references.text
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Rewrite passes. Each pass is one file with one rule id; it reads the whole migration and edits
+//! the *units* (statements as they will appear in the plan): text edits on the draft, generated
+//! statements, and what the planner must know (transaction mode, phase, timeouts).
+
+mod check_not_valid;
+mod concurrent_drop_index;
+mod concurrent_index;
+mod concurrent_reindex;
+mod fk_not_valid;
+mod not_valid;
+mod timeouts;
+mod transactions;
+
+use crate::config::Config;
+use crate::ir::lock::{LockMode, LockUse};
+use crate::ir::migration::{Migration, Section};
+use crate::ir::op::OpKind;
+use serde::Serialize;
+use std::ops::Range;
+
+/// The rules, in the order their passes run. `timeouts` runs last: it needs every unit's final mode.
+pub const RULES: &[&str] = &[
+    concurrent_index::RULE,
+    concurrent_drop_index::RULE,
+    concurrent_reindex::RULE,
+    fk_not_valid::RULE,
+    check_not_valid::RULE,
+    transactions::RULE,
+    timeouts::RULE,
+];
+
+/// How a unit must run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Inside a transaction step.
+    Transaction,
+    /// Alone, outside any transaction block (`CONCURRENTLY`, `VACUUM`, …).
+    Autocommit,
+    /// The draft's own `BEGIN`/`COMMIT`: consumed, the plan owns transaction boundaries.
+    Control,
+}
+
+/// When a unit runs: `Validate` units go after everything else, in later transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Main,
+    Validate,
+}
+
+/// `keyword` in the letter case of `sample` (the draft's own keyword nearby), so an edit in a
+/// lower-case draft reads `concurrently`, not `CONCURRENTLY`.
+pub fn in_case_of(sample: &str, keyword: &str) -> String {
+    let lower = sample
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| c.is_lowercase());
+    if lower && sample.chars().any(|c| c.is_alphabetic()) {
+        keyword.to_lowercase()
+    } else {
+        keyword.to_string()
+    }
+}
+
+/// A replacement of draft bytes (an insertion when `at` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub at: Range<usize>,
+    pub text: String,
+}
+
+/// One statement of the plan: a draft statement (possibly edited) or a generated one.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// The draft statement this unit is, or was generated from.
+    pub stmt: usize,
+    /// The draft offset it comes from (a generated unit: the action it was made for), for ordering.
+    pub at: usize,
+    /// Text of a generated statement, without `;`. `None`: the draft's own statement.
+    pub generated: Option<String>,
+    pub edits: Vec<Edit>,
+    pub mode: Mode,
+    pub phase: Phase,
+    /// The step must end after this unit (e.g. an enum value must commit before it is used).
+    pub ends_step: bool,
+    /// Strongest lock on a table with traffic, when it blocks reads or writes.
+    pub blocking_lock: Option<LockUse>,
+    /// This unit needs `lock_timeout`/`statement_timeout` that the draft did not set.
+    pub needs_timeouts: bool,
+    /// The locks this unit takes as the plan runs it (after its rewrites).
+    pub locks: Vec<LockUse>,
+    pub rules: Vec<&'static str>,
+}
+
+impl Unit {
+    /// After a `CONCURRENTLY` rewrite: the same relations, under SHARE UPDATE EXCLUSIVE.
+    pub fn made_concurrent(&mut self) {
+        for l in &mut self.locks {
+            l.mode = LockMode::ShareUpdateExclusive;
+        }
+    }
+
+    fn draft(stmt: usize) -> Unit {
+        Unit {
+            stmt,
+            at: 0,
+            generated: None,
+            edits: Vec::new(),
+            mode: Mode::Transaction,
+            phase: Phase::Main,
+            ends_step: false,
+            blocking_lock: None,
+            needs_timeouts: false,
+            locks: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+
+    pub fn generated(
+        stmt: usize,
+        at: usize,
+        text: String,
+        phase: Phase,
+        rule: &'static str,
+    ) -> Unit {
+        Unit {
+            generated: Some(text),
+            at,
+            phase,
+            rules: vec![rule],
+            ..Unit::draft(stmt)
+        }
+    }
+}
+
+/// A change a pass made, pointing at the draft.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub rule: &'static str,
+    /// Draft byte offset the change is about (for file:line:column).
+    #[serde(skip)]
+    pub at: usize,
+    pub message: String,
+}
+
+/// Something a reviewer must look at that pgsafe did not (or cannot) rewrite.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostic {
+    pub rule: &'static str,
+    #[serde(skip)]
+    pub at: usize,
+    pub message: String,
+}
+
+/// What the passes produce: the units in draft order, plus changes and diagnostics.
+#[derive(Debug, Default)]
+pub struct Rewritten {
+    pub units: Vec<Unit>,
+    pub changes: Vec<Change>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Rewritten {
+    pub fn change(&mut self, rule: &'static str, at: usize, message: String) {
+        self.changes.push(Change { rule, at, message });
+    }
+
+    pub fn diagnose(&mut self, rule: &'static str, at: usize, message: String) {
+        self.diagnostics.push(Diagnostic { rule, at, message });
+    }
+}
+
+/// Shared view for the passes: the migration, the config and per-statement transaction facts.
+pub struct Ctx<'m, 'a> {
+    pub m: &'m Migration<'a>,
+    pub config: &'m Config,
+}
+
+impl Ctx<'_, '_> {
+    /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore.
+    pub fn applies(&self, rule: &str, i: usize) -> bool {
+        let s = &self.m.stmts[i];
+        s.section == Section::Up && !s.ignores(rule)
+    }
+}
+
+/// Run every pass, in order.
+pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
+    let ctx = Ctx { m, config };
+    let mut out = Rewritten {
+        units: m
+            .stmts
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Unit {
+                at: s.body.start,
+                locks: s.ops.iter().flat_map(|o| o.locks.iter().cloned()).collect(),
+                ..Unit::draft(i)
+            })
+            .collect(),
+        ..Rewritten::default()
+    };
+    for s in &m.stmts {
+        for op in &s.ops {
+            if let OpKind::Opaque { risky: true } = op.kind {
+                if s.section == Section::Up {
+                    out.diagnose(
+                        "not-understood",
+                        s.body.start,
+                        "pgsafe could not parse this statement, which may take strong table locks: review its locks by hand".into(),
+                    );
+                }
+            }
+        }
+    }
+    concurrent_index::run(&ctx, &mut out);
+    concurrent_drop_index::run(&ctx, &mut out);
+    concurrent_reindex::run(&ctx, &mut out);
+    fk_not_valid::run(&ctx, &mut out);
+    check_not_valid::run(&ctx, &mut out);
+    transactions::run(&ctx, &mut out);
+    timeouts::run(&ctx, &mut out);
+    out
+}

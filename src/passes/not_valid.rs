@@ -1,0 +1,82 @@
+//! The shared recipe of `fk-not-valid` and `check-not-valid`: add the constraint `NOT VALID` (no
+//! scan, brief lock) and `VALIDATE` it in a later transaction (scan under SHARE UPDATE EXCLUSIVE,
+//! which blocks no reads or writes).
+
+use super::{in_case_of, Edit, Phase, Rewritten, Unit};
+use crate::ir::lock::{LockMode, LockUse};
+use crate::ir::name::{make_object_name, quote_ident, Name};
+use std::ops::Range;
+
+/// Split the constraint that action `action` of statement `i` adds on `table`.
+/// `name`: the draft's name; `default_name`: what PostgreSQL would call it, used (and written into
+/// the draft text) when the draft left it unnamed, because `VALIDATE` needs a name.
+pub fn split(
+    src: &str,
+    out: &mut Rewritten,
+    rule: &'static str,
+    i: usize,
+    table: &Name,
+    action: &Range<usize>,
+    name: Option<&str>,
+    default_name: impl FnOnce() -> String,
+) -> String {
+    let unit = &mut out.units[i];
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => {
+            let n = quote_ident(&default_name());
+            // `ADD` is the action's first word: name the constraint right after it.
+            let at = action.start + 3;
+            unit.edits.push(Edit {
+                at: at..at,
+                text: format!(" {} {n}", in_case_of(&src[action.start..at], "CONSTRAINT")),
+            });
+            n
+        }
+    };
+    let sample = &src[action.start..action.start + 3];
+    unit.edits.push(Edit {
+        at: action.end..action.end,
+        text: format!(" {}", in_case_of(sample, "NOT VALID")),
+    });
+    for l in &mut unit.locks {
+        l.scans = false;
+    }
+    if !unit.rules.contains(&rule) {
+        unit.rules.push(rule);
+    }
+    let sample = src[action.start..action.start + 3].to_string();
+    out.units
+        .push(validate_unit(i, action.start, &sample, table, &name, rule));
+    name
+}
+
+/// `ALTER TABLE t VALIDATE CONSTRAINT name`, in the letter case of the draft's `sample` keyword.
+pub fn validate_unit(
+    i: usize,
+    at: usize,
+    sample: &str,
+    table: &Name,
+    name: &str,
+    rule: &'static str,
+) -> Unit {
+    let (alter, validate) = (
+        in_case_of(sample, "ALTER TABLE"),
+        in_case_of(sample, "VALIDATE CONSTRAINT"),
+    );
+    let text = format!("{alter} {} {validate} {name}", table.text);
+    let mut unit = Unit::generated(i, at, text, Phase::Validate, rule);
+    unit.locks = vec![LockUse {
+        table: table.clone(),
+        mode: LockMode::ShareUpdateExclusive,
+        scans: true,
+    }];
+    unit
+}
+
+/// PostgreSQL's default name for a constraint on `table` over `columns` with `label`
+/// (`orders_user_id_fkey`, `orders_amount_check`).
+pub fn default_name(table: &Name, columns: &[String], label: &str) -> String {
+    let cols: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
+    make_object_name(&table.base_unquoted(), &cols.join("_"), label)
+}

@@ -1,0 +1,348 @@
+//! Planning: group the rewritten units into *steps*. A step is one file and runs either in one
+//! transaction or in autocommit.
+//!
+//! Rules: an autocommit unit gets a step of its own (a runner that sends a whole file as one query
+//! would otherwise wrap it in an implicit transaction); a transaction step takes traffic-blocking
+//! locks on one table only (several would be held as long as the slowest statement, and invite
+//! deadlocks); the draft's `COMMIT`s stay boundaries; `VALIDATE` steps come after all others. Each
+//! step re-runs the draft's session settings (`SET search_path …`) because each file is a new session.
+
+use crate::ir::migration::{Migration, Section};
+use crate::ir::name::Name;
+use crate::ir::op::OpKind;
+use crate::passes::{Mode, Phase, Rewritten};
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepMode {
+    Transaction,
+    Autocommit,
+}
+
+/// Which settings the planner adds to a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeouts {
+    /// Nothing added.
+    None,
+    /// `SET LOCAL lock_timeout`/`statement_timeout` to the configured short values.
+    Short,
+    /// Long-running but harmless to traffic: no lock or statement timeout.
+    Unlimited,
+}
+
+/// A piece of a step's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A unit (index into `Rewritten::units`).
+    Unit(usize),
+    /// A session setting of the draft, re-run in a later file (statement index).
+    Replay(usize),
+    /// Comments that belonged to a consumed `BEGIN`/`COMMIT`.
+    Trivia(Range<usize>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub mode: StepMode,
+    pub phase: Phase,
+    pub timeouts: Timeouts,
+    pub items: Vec<Item>,
+    /// The table this step takes a traffic-blocking lock on, if any.
+    pub locked: Option<Name>,
+    /// Relations created by earlier steps that this step uses.
+    pub created_earlier: Vec<String>,
+    /// The draft's own text, unchanged: no transaction or timeout lines are added.
+    pub raw: bool,
+}
+
+impl Step {
+    fn new(mode: StepMode, phase: Phase) -> Step {
+        Step {
+            mode,
+            phase,
+            timeouts: Timeouts::None,
+            items: Vec::new(),
+            locked: None,
+            created_earlier: Vec::new(),
+            raw: false,
+        }
+    }
+
+    pub fn units(&self) -> impl Iterator<Item = usize> + '_ {
+        self.items.iter().filter_map(|i| match i {
+            Item::Unit(u) => Some(*u),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Statements of a goose/dbmate down section, kept verbatim and apart.
+    pub down: Vec<usize>,
+}
+
+struct Builder<'r> {
+    r: &'r Rewritten,
+    steps: Vec<Step>,
+    open: Option<Step>,
+    /// Set when the open step must take no more units (an enum value must commit first).
+    sealed: bool,
+    carry: Vec<Item>,
+    session_sets: IndexMap<String, usize>,
+    local_sets: IndexMap<String, usize>,
+    /// Settings statements carried into the next step as they are (not replayed there too).
+    carried_sets: Vec<usize>,
+}
+
+impl Builder<'_> {
+    fn close(&mut self) {
+        if let Some(step) = self.open.take() {
+            self.steps.push(step);
+        }
+        self.sealed = false;
+    }
+
+    fn start(&mut self, mode: StepMode, phase: Phase) -> &mut Step {
+        self.close();
+        let mut step = Step::new(mode, phase);
+        let carried = std::mem::take(&mut self.carried_sets);
+        step.items.extend(
+            self.session_sets
+                .values()
+                .filter(|s| !carried.contains(s))
+                .map(|&s| Item::Replay(s)),
+        );
+        if mode == StepMode::Transaction {
+            step.items
+                .extend(self.local_sets.values().map(|&s| Item::Replay(s)));
+        }
+        step.items.append(&mut self.carry);
+        self.open.insert(step)
+    }
+
+    fn push(&mut self, u: usize, locked: Option<&Name>) {
+        let unit = &self.r.units[u];
+        let fits = !self.sealed
+            && self.open.as_ref().is_some_and(|s| {
+                s.mode == StepMode::Transaction
+                    && match (&s.locked, locked) {
+                        (Some(a), Some(b)) => a.same(b),
+                        _ => true,
+                    }
+            });
+        if !fits {
+            self.start(StepMode::Transaction, unit.phase);
+        }
+        let step = self.open.as_mut().expect("a step is open");
+        if step.locked.is_none() {
+            step.locked = locked.cloned();
+        }
+        if unit.needs_timeouts {
+            step.timeouts = Timeouts::Short;
+        }
+        step.items.push(Item::Unit(u));
+        if unit.ends_step {
+            self.sealed = true;
+        }
+    }
+}
+
+/// Group the units into steps.
+pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
+    let mut b = Builder {
+        r,
+        steps: Vec::new(),
+        open: None,
+        sealed: false,
+        carry: Vec::new(),
+        session_sets: IndexMap::new(),
+        local_sets: IndexMap::new(),
+        carried_sets: Vec::new(),
+    };
+    let mut down = Vec::new();
+    let mut validate = Vec::new();
+    for (u, unit) in r.units.iter().enumerate() {
+        let s = &m.stmts[unit.stmt];
+        if s.section == Section::Down && unit.generated.is_none() {
+            down.push(u);
+            continue;
+        }
+        if unit.phase == Phase::Validate {
+            validate.push(u);
+            continue;
+        }
+        if s.is_trivia() {
+            match b.open.as_mut() {
+                Some(step) => step.items.push(Item::Unit(u)),
+                None => b.carry.push(Item::Unit(u)),
+            }
+            continue;
+        }
+        match unit.mode {
+            Mode::Control => {
+                b.close();
+                b.local_sets.clear();
+                let trailing = m.src[s.body.end..s.span.end].trim_start_matches(';');
+                b.carry.push(Item::Trivia(s.span.start..s.body.start));
+                if !trailing.trim().is_empty() {
+                    b.carry
+                        .push(Item::Trivia(s.span.end - trailing.len()..s.span.end));
+                }
+            }
+            Mode::Autocommit => {
+                let concurrent = !unit.rules.is_empty()
+                    || s.ops.iter().any(|o| {
+                        matches!(
+                            o.kind,
+                            OpKind::CreateIndex { .. }
+                                | OpKind::DropIndex { .. }
+                                | OpKind::Reindex { .. }
+                        )
+                    });
+                let step = b.start(StepMode::Autocommit, Phase::Main);
+                step.items.push(Item::Unit(u));
+                if concurrent {
+                    step.timeouts = Timeouts::Unlimited;
+                }
+                b.close();
+            }
+            Mode::Transaction if b.open.is_none() && only_session_sets(s) => {
+                // A step of settings alone would be empty: they lead the next step instead.
+                b.carry.push(Item::Unit(u));
+                b.carried_sets.push(unit.stmt);
+                record_sets(&mut b, s, unit.stmt);
+            }
+            Mode::Transaction => {
+                let locked = unit.blocking_lock.as_ref().map(|l| &l.table);
+                b.push(u, locked);
+                record_sets(&mut b, s, unit.stmt);
+            }
+        }
+    }
+    // Validations: after everything else, in draft order, one transaction per table.
+    validate.sort_by_key(|&u| r.units[u].at);
+    b.close();
+    b.local_sets.clear();
+    for u in validate {
+        let table = validated_table(r, u);
+        let same = b.open.as_ref().is_some_and(|s| match (&s.locked, &table) {
+            (Some(a), Some(t)) => a.same(t),
+            _ => false,
+        });
+        if !same {
+            let step = b.start(StepMode::Transaction, Phase::Validate);
+            step.timeouts = Timeouts::Unlimited;
+            step.locked = table;
+        }
+        if let Some(step) = b.open.as_mut() {
+            step.items.push(Item::Unit(u));
+        }
+    }
+    b.close();
+    let mut steps = b.steps;
+    if !b.carry.is_empty() {
+        match steps.last_mut() {
+            Some(last) => last.items.append(&mut b.carry),
+            None => {
+                let mut step = Step::new(StepMode::Transaction, Phase::Main);
+                step.items = b.carry;
+                steps.push(step);
+            }
+        }
+    }
+    mark_created_earlier(m, r, &mut steps);
+    Plan { steps, down }
+}
+
+fn only_session_sets(s: &crate::ir::migration::Stmt) -> bool {
+    s.ops
+        .iter()
+        .all(|o| matches!(o.kind, OpKind::Set { local: false, .. }))
+}
+
+fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
+    for op in &s.ops {
+        if let OpKind::Set { name, local, .. } = &op.kind {
+            let sets = if *local {
+                &mut b.local_sets
+            } else {
+                &mut b.session_sets
+            };
+            sets.insert(name.clone(), stmt);
+        }
+    }
+}
+
+fn validated_table(r: &Rewritten, u: usize) -> Option<Name> {
+    r.units[u].locks.first().map(|l| l.table.clone())
+}
+
+/// Tell each step which relations an earlier step created, so that `pgsafe check` on that file
+/// alone still knows they have no traffic (the plan stays a fixed point).
+fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
+    // Keyed by base name, so the lookup stays constant-time on large drafts.
+    let mut created: HashMap<String, Vec<Name>> = HashMap::new();
+    for step in steps.iter_mut() {
+        let mut used = Vec::new();
+        for u in step.units() {
+            let s = &m.stmts[r.units[u].stmt];
+            for op in &s.ops {
+                let names: Vec<&Name> = match &op.kind {
+                    OpKind::CreateIndex { table, .. } => vec![table],
+                    OpKind::DropIndex { names, .. } => names.iter().collect(),
+                    OpKind::Reindex { name, .. } => vec![name],
+                    OpKind::AddConstraint { table, .. } | OpKind::AddColumn { table, .. } => {
+                        vec![table]
+                    }
+                    _ => Vec::new(),
+                };
+                for n in names {
+                    let known = created
+                        .get(n.base())
+                        .is_some_and(|list| list.iter().any(|c| c.same(n)));
+                    if known && !used.contains(&n.text) {
+                        used.push(n.text.clone());
+                    }
+                }
+            }
+        }
+        step.created_earlier = used;
+        for u in step.units() {
+            for op in &m.stmts[r.units[u].stmt].ops {
+                if let OpKind::CreateTable { table: n }
+                | OpKind::CreateIndex { name: Some(n), .. } = &op.kind
+                {
+                    created
+                        .entry(n.base().to_string())
+                        .or_default()
+                        .push(n.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The plan of a draft that needs no change: the draft itself, as one step (its down section apart).
+pub fn verbatim(m: &Migration<'_>, r: &Rewritten) -> Plan {
+    let mut step = Step::new(StepMode::Transaction, Phase::Main);
+    step.raw = true;
+    let mut down = Vec::new();
+    for (u, unit) in r.units.iter().enumerate() {
+        if unit.generated.is_some() {
+            continue;
+        }
+        if m.stmts[unit.stmt].section == Section::Down {
+            down.push(u);
+        } else {
+            step.items.push(Item::Unit(u));
+        }
+    }
+    Plan {
+        steps: vec![step],
+        down,
+    }
+}
