@@ -124,9 +124,12 @@ impl Builder<'_> {
         self.open.insert(step)
     }
 
-    fn push(&mut self, u: usize, locked: Option<&Name>) {
+    /// `validates`: the unit is a `VALIDATE`, which never shares a transaction with what came
+    /// before it (that may be its own `NOT VALID` add).
+    fn push(&mut self, u: usize, locked: Option<&Name>, validates: bool) {
         let unit = &self.r.units[u];
         let fits = !self.sealed
+            && !validates
             && self.open.as_ref().is_some_and(|s| {
                 s.mode == StepMode::Transaction
                     && match (&s.locked, locked) {
@@ -210,15 +213,21 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 }
                 b.close();
             }
-            Mode::Transaction if b.open.is_none() && only_session_sets(s) => {
-                // A step of settings alone would be empty: they lead the next step instead.
+            Mode::Transaction if only_session_sets(s) => {
+                // Session settings lead the next step, before its BEGIN: inside a transaction
+                // they would override the step's own SET LOCAL timeouts.
+                b.close();
                 b.carry.push(Item::Unit(u));
                 b.carried_sets.push(unit.stmt);
                 record_sets(&mut b, s, unit.stmt);
             }
             Mode::Transaction => {
                 let locked = unit.blocking_lock.as_ref().map(|l| &l.table);
-                b.push(u, locked);
+                let validates = s
+                    .ops
+                    .iter()
+                    .any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }));
+                b.push(u, locked, validates);
                 record_sets(&mut b, s, unit.stmt);
             }
         }
@@ -290,23 +299,21 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         let mut used = Vec::new();
         for u in step.units() {
             let s = &m.stmts[r.units[u].stmt];
-            for op in &s.ops {
-                let names: Vec<&Name> = match &op.kind {
-                    OpKind::CreateIndex { table, .. } => vec![table],
-                    OpKind::DropIndex { names, .. } => names.iter().collect(),
-                    OpKind::Reindex { name, .. } => vec![name],
-                    OpKind::AddConstraint { table, .. } | OpKind::AddColumn { table, .. } => {
-                        vec![table]
-                    }
-                    _ => Vec::new(),
-                };
-                for n in names {
-                    let known = created
-                        .get(n.base())
-                        .is_some_and(|list| list.iter().any(|c| c.same(n)));
-                    if known && !used.contains(&n.text) {
-                        used.push(n.text.clone());
-                    }
+            let named = s.ops.iter().flat_map(|op| match &op.kind {
+                OpKind::CreateIndex { table, .. } => vec![table],
+                OpKind::DropIndex { names, .. } => names.iter().collect(),
+                OpKind::Reindex { name, .. } => vec![name],
+                OpKind::AddConstraint { table, .. } | OpKind::AddColumn { table, .. } => {
+                    vec![table]
+                }
+                _ => Vec::new(),
+            });
+            for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
+                let known = created
+                    .get(n.base())
+                    .is_some_and(|list| list.iter().any(|c| c.same(n)));
+                if known && !used.contains(&n.text) {
+                    used.push(n.text.clone());
                 }
             }
         }

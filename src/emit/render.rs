@@ -37,6 +37,13 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     out
 }
 
+fn is_session_set(s: &crate::ir::migration::Stmt) -> bool {
+    !s.is_trivia()
+        && s.ops
+            .iter()
+            .all(|o| matches!(o.kind, OpKind::Set { local: false, .. }))
+}
+
 /// A draft statement exactly as written.
 fn raw_text(m: &Migration<'_>, unit: &Unit) -> String {
     m.src[m.stmts[unit.stmt].span.clone()].to_string()
@@ -85,7 +92,17 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             Item::Unit(_) => {}
         }
     }
-    if let Some((first, text)) = step.units().next().zip(texts.first_mut()) {
+    // Leading session settings run before BEGIN: after SET LOCAL they would override it.
+    let leading_sets = step
+        .units()
+        .take_while(|&u| {
+            r.units[u].generated.is_none() && is_session_set(&m.stmts[r.units[u].stmt])
+        })
+        .count();
+    for text in texts.drain(..leading_sets) {
+        out.push_str(text.trim_start_matches(['\n', '\r']));
+    }
+    if let Some((first, text)) = step.units().nth(leading_sets).zip(texts.first_mut()) {
         let unit = &r.units[first];
         let s = &m.stmts[unit.stmt];
         if unit.generated.is_none() && !s.is_trivia() {

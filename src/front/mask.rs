@@ -249,4 +249,33 @@ mod tests {
             assert_eq!(s.find(piece), m.find(piece), "{piece:?} moved");
         }
     }
+
+    use proptest::prelude::*;
+
+    proptest::proptest! {
+        #[test]
+        fn masking_keeps_every_byte_offset(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "{{", "}}", " .X ", "${", "}", ":", "::", ":=", "'", "\"", "$$", "--", "\n",
+                        "/*", "*/", "a", "é", "日本", "[1:", "]", "(", ")", "\\",
+                    ])
+                    .prop_map(str::to_string),
+                    "\\PC{0,3}",
+                ],
+                0..30,
+            )
+        ) {
+            let s = parts.concat();
+            let m = mask_placeholders(&s);
+            proptest::prop_assert_eq!(m.len(), s.len());
+            for (a, b) in s.bytes().zip(m.bytes()) {
+                proptest::prop_assert!(a == b || b"_px'\"".contains(&b), "{:?} -> {:?}", s, m);
+            }
+            if !s.contains(['{', ':']) {
+                proptest::prop_assert!(matches!(m, Cow::Borrowed(_)));
+            }
+        }
+    }
 }

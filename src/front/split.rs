@@ -7,15 +7,20 @@
 //! * after a statement's `;`, the rest of that line belongs to the statement when it holds only
 //!   white space and comments (line break included);
 //! * a `;` ends a statement only outside parentheses and outside a `BEGIN ATOMIC … END` body of
-//!   `CREATE [OR REPLACE] FUNCTION|PROCEDURE` (the same heuristic as psql's own lexer);
+//!   `CREATE [OR REPLACE] FUNCTION|PROCEDURE` (the same heuristic as psql's own lexer). If the
+//!   input ends while such a `(` or `BEGIN` is still open, it was a typo: rather than swallow the
+//!   rest of the script, the statement ends at its first `;`, and from there on nesting is
+//!   ignored;
 //! * a line starting with `\` at a statement start is a psql meta-command; inside a statement, a
 //!   `\g`-family meta-command (`\g`, `\gx`, `\gset`, `\gexec`, `\gdesc`, `\watch`,
 //!   `\crosstabview`) sends, and so ends, the statement;
 //! * goose `-- +goose StatementBegin` … `-- +goose StatementEnd` makes one statement of the region;
 //! * migration-tool markers and `-- pgsafe:ignore` directives are recorded on the piece whose
-//!   trivia holds them. A section marker (goose `Up`/`Down`/`StatementBegin`/`StatementEnd`,
-//!   dbmate `migrate:up`/`migrate:down`, drizzle `--> statement-breakpoint`) at the start of a
-//!   line also ends a statement that lacks its `;`, so a statement never spans two sections.
+//!   trivia holds them. A migration-tool marker (goose `Up`/`Down`/`StatementBegin`/
+//!   `StatementEnd`/`NO TRANSACTION`, dbmate `migrate:up`/`migrate:down`, drizzle
+//!   `--> statement-breakpoint`) at the start of a line also ends a statement that lacks its
+//!   `;`, so a statement never spans two sections and no such marker hides in a body.
+//!   (A `-- pgsafe:ignore` comment inside a statement body is an ordinary comment.)
 //!
 //! Concatenating the spans of all pieces gives back the input byte for byte. Splitting is linear
 //! in the input; it fails only on a quote, dollar quote or block comment that never closes.
@@ -439,8 +444,9 @@ fn starts_with_word(s: &str, word: &str) -> bool {
             .is_none_or(|c| c.is_whitespace() || c == ',')
 }
 
-/// A marker that separates sections or statements: when it starts a line inside a statement
-/// that has no `;` yet, the statement ends before it.
+/// A migration-tool marker (every kind but `pgsafe:ignore` and sqlx's first-line marker): when it
+/// starts a line inside a statement that has no `;` yet, the statement ends before it, so the
+/// marker is never hidden inside a statement body.
 fn is_section_marker(kind: &MarkerKind) -> bool {
     matches!(
         kind,
@@ -448,6 +454,7 @@ fn is_section_marker(kind: &MarkerKind) -> bool {
             | MarkerKind::GooseDown
             | MarkerKind::GooseStatementBegin
             | MarkerKind::GooseStatementEnd
+            | MarkerKind::GooseNoTransaction
             | MarkerKind::DbmateUp
             | MarkerKind::DbmateDown
             | MarkerKind::StatementBreakpoint
@@ -519,6 +526,9 @@ struct Splitter<'a> {
     pieces: Vec<Piece>,
     /// Inside a goose `StatementBegin` … `StatementEnd` region.
     goose_block: bool,
+    /// Set once a statement ran into the end of the input (or a section marker) with a `(` or
+    /// `BEGIN` still open: that nesting was a typo, and from then on every `;` ends a statement.
+    flat: bool,
 }
 
 impl<'a> Splitter<'a> {
@@ -528,6 +538,7 @@ impl<'a> Splitter<'a> {
             toks,
             pieces: Vec::with_capacity(toks.len() / 16 + 1),
             goose_block: false,
+            flat: false,
         }
     }
 
@@ -669,6 +680,9 @@ impl<'a> Splitter<'a> {
         // The last significant (non-trivia) token and the one before it.
         let mut last_sig = first;
         let mut prev_sig: Option<usize> = None;
+        // The first `;` that did not end the statement because of nesting, and the body end
+        // before it: where the statement ends if the nesting never closes.
+        let mut nested_semi: Option<(usize, usize)> = None;
         let mut i = first;
         while i < self.toks.len() {
             let t = self.toks[i];
@@ -684,10 +698,17 @@ impl<'a> Splitter<'a> {
                     if ends_block || (section && self.at_line_start(t.start)) {
                         // The statement ends before this comment, which (with the trivia
                         // before it) becomes leading trivia of the next piece.
-                        return self.close(span_start, body_start, last_sig, prev_sig, markers);
+                        let open = OpenStatement {
+                            span_start,
+                            body_start,
+                            last_sig,
+                            prev_sig,
+                            nested_semi,
+                        };
+                        return self.close(open, markers);
                     }
                 }
-                TokKind::Semicolon if !self.goose_block && nesting.at_top() => {
+                TokKind::Semicolon if !self.goose_block && (self.flat || nesting.at_top()) => {
                     let body_end = if i == first {
                         body_start
                     } else {
@@ -712,6 +733,9 @@ impl<'a> Splitter<'a> {
                     });
                     return last + 1;
                 }
+                TokKind::Semicolon if !self.goose_block && nested_semi.is_none() => {
+                    nested_semi = Some((i, self.toks[last_sig].end));
+                }
                 TokKind::Word => nesting.word(self.text(i)),
                 TokKind::OpenParen => nesting.paren += 1,
                 TokKind::CloseParen => nesting.paren = nesting.paren.saturating_sub(1),
@@ -723,20 +747,32 @@ impl<'a> Splitter<'a> {
             }
             i += 1;
         }
-        self.close(span_start, body_start, last_sig, prev_sig, markers)
+        let open = OpenStatement {
+            span_start,
+            body_start,
+            last_sig,
+            prev_sig,
+            nested_semi,
+        };
+        self.close(open, markers)
     }
 
-    /// Ends the current statement after its last significant token `last_sig` (at a goose
-    /// `StatementEnd`, a section marker, or the end of the input). In a goose region a final
-    /// `;` is the terminator.
-    fn close(
-        &mut self,
-        span_start: usize,
-        body_start: usize,
-        last_sig: usize,
-        prev_sig: Option<usize>,
-        markers: Vec<Marker>,
-    ) -> usize {
+    /// Ends a statement that met no terminating `;`: at a goose `StatementEnd`, a section
+    /// marker, or the end of the input. It ends after its last significant token; in a goose
+    /// region a final `;` is the terminator. If a `;` was skipped only because a `(` or `BEGIN`
+    /// never closed, the statement ends at that `;` instead, and nesting is ignored from then on.
+    fn close(&mut self, open: OpenStatement, markers: Vec<Marker>) -> usize {
+        let OpenStatement {
+            span_start,
+            body_start,
+            last_sig,
+            prev_sig,
+            nested_semi,
+        } = open;
+        if let Some((semi, body_end)) = nested_semi {
+            self.flat = true;
+            return self.finish(span_start, body_start..body_end, true, semi, markers);
+        }
         let last = self.toks[last_sig];
         let (body_end, terminated) = if self.goose_block && last.kind == TokKind::Semicolon {
             (prev_sig.map_or(body_start, |p| self.toks[p].end), true)
@@ -752,6 +788,17 @@ impl<'a> Splitter<'a> {
             markers,
         )
     }
+}
+
+/// Where a statement without its terminating `;` stands (see [`Splitter::close`]).
+struct OpenStatement {
+    span_start: usize,
+    body_start: usize,
+    /// The last significant token and the one before it.
+    last_sig: usize,
+    prev_sig: Option<usize>,
+    /// The first `;` skipped because of nesting, and the body end before it.
+    nested_semi: Option<(usize, usize)>,
 }
 
 #[cfg(test)]
@@ -982,6 +1029,28 @@ mod tests {
                 "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2))",
                 "SELECT 1"
             ]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_parenthesis_does_not_swallow_the_script() {
+        assert_eq!(
+            pieces("SELECT (1;\nSELECT 2;\nSELECT (3);\nSELECT 4"),
+            vec![
+                p("stmt", "SELECT (1;\n", "SELECT (1"),
+                p("stmt", "SELECT 2;\n", "SELECT 2"),
+                p("stmt", "SELECT (3);\n", "SELECT (3)"),
+                p("stmt-open", "SELECT 4", "SELECT 4"),
+            ]
+        );
+        assert_eq!(
+            bodies("CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; SELECT 2;"),
+            vec!["CREATE FUNCTION f() BEGIN ATOMIC SELECT 1", "SELECT 2"]
+        );
+        // Cut before a section marker too.
+        assert_eq!(
+            bodies("-- migrate:up\nSELECT (1; SELECT 2\n-- migrate:down\nSELECT 3;"),
+            vec!["SELECT (1", "SELECT 2", "SELECT 3"]
         );
     }
 

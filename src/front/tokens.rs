@@ -41,15 +41,18 @@ pub fn lex(text: &str) -> Vec<Token> {
         let start = i;
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if text[i..].starts_with("--") {
-            i = text[i..].find('\n').map_or(b.len(), |n| i + n);
-        } else if text[i..].starts_with("/*") {
+        } else if b[i..].starts_with(b"--") {
+            i = b[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |n| i + n);
+        } else if b[i..].starts_with(b"/*") {
             let mut depth = 0;
             while i < b.len() {
-                if text[i..].starts_with("/*") {
+                if b[i..].starts_with(b"/*") {
                     depth += 1;
                     i += 2;
-                } else if text[i..].starts_with("*/") {
+                } else if b[i..].starts_with(b"*/") {
                     depth -= 1;
                     i += 2;
                     if depth == 0 {
@@ -186,6 +189,12 @@ mod tests {
                 Tok::Punct(')'),
             ]
         );
+    }
+
+    #[test]
+    fn multibyte_text_inside_comments_is_skipped_safely() {
+        let toks = lex("A/*ⷘ*/𐲀 -- ü\nb");
+        assert_eq!(toks.len(), 3);
     }
 
     #[test]

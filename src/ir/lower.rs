@@ -19,6 +19,16 @@ use std::ops::Range;
 pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
     let text = &src[body.clone()];
     let base = body.start;
+    // A goose `StatementBegin … StatementEnd` block can hold several statements: pgsafe keeps it
+    // whole and unrewritten (the tool runs it as one unit), and asks a reviewer to look.
+    if lex(text).iter().any(|t| t.is_punct(';')) {
+        let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
+        return vec![Op {
+            span: body.clone(),
+            kind: OpKind::Opaque { risky },
+            locks: Vec::new(),
+        }];
+    }
     let ast = parse_statement(text);
     let words = head_words(text, 4);
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");

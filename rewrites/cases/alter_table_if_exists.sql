@@ -1,0 +1,1 @@
+ALTER TABLE IF EXISTS orders ADD CONSTRAINT orders_amount_nonneg CHECK (amount >= 0);

@@ -1,0 +1,1 @@
+CREATE /* Bestellübersicht */ INDEX idx_orders_user_id ON orders (user_id);

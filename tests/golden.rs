@@ -1,0 +1,254 @@
+//! Golden rewrites: every draft under `rewrites/cases/*.sql` is compiled with the default settings
+//! and its changes, diagnostics and plan files are compared with a snapshot in `tests/snapshots/`.
+//!
+//! Accept new or changed snapshots with `INSTA_UPDATE=always cargo test --test golden` (or
+//! `cargo insta review`), then read every changed `.snap` like a reviewer would read the plan.
+//!
+//! Besides the snapshot, every case must keep the plan contract:
+//! - every step file is a fixed point (compiling it again changes nothing);
+//! - the flattened plan (what `pgsafe fix` writes back) is a fixed point;
+//! - no step file runs `CONCURRENTLY` in a file that also opens a transaction with `BEGIN`;
+//! - compiling twice gives the same files, byte for byte.
+//!
+//! [`KNOWN`] lists the cases that break one of these today, each a bug to fix. The test fails
+//! when a listed break no longer happens, so that the list shrinks as the bugs are fixed.
+
+use pgsafe::{compile, Compilation, Config};
+use std::fmt::Write as _;
+use std::fs;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+/// An invariant of the plan contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Compiling the draft does not panic.
+    NoPanic,
+    /// Every step file compiles to no changes.
+    StepsFixedPoint,
+    /// The flattened plan compiles to no changes.
+    FlattenedFixedPoint,
+    /// No step file holds both `CONCURRENTLY` and a line starting with `BEGIN`.
+    NoConcurrentlyWithBegin,
+    /// Two compilations give identical files.
+    Deterministic,
+}
+
+/// Known breaks of the plan contract: (case, check). Remove an entry once its bug is fixed.
+const KNOWN: &[(&str, Check)] = &[
+    // An already-safe draft is kept verbatim as one step, so a CONCURRENTLY statement and the
+    // draft's own BEGIN … COMMIT blocks share one file (and the manifest calls it "transaction").
+    ("already_safe", Check::NoConcurrentlyWithBegin),
+    // A CONCURRENTLY statement inside the draft's own BEGIN … COMMIT is not moved out when nothing
+    // else changes: the verbatim plan fails with SQLSTATE 25001.
+    ("concurrently_inside_begin", Check::NoConcurrentlyWithBegin),
+    // The step puts the statement's leading comments, and so its `-- pgsafe:ignore` directive,
+    // above `BEGIN; SET LOCAL …`: the directive then belongs to `BEGIN`, and compiling the step
+    // again rewrites the CREATE INDEX it was meant to protect.
+    ("ignore_directive", Check::StepsFixedPoint),
+    ("ignore_directive", Check::FlattenedFixedPoint),
+];
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rewrites/cases");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn case_name(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .expect("a UTF-8 file name")
+        .to_owned()
+}
+
+/// Carriage returns made visible, so that a snapshot shows whether CRLF line endings survive.
+fn visible(text: &str) -> String {
+    text.replace('\r', "␍")
+}
+
+/// The snapshot text: changes, diagnostics, then every plan file (steps and `down.sql`).
+fn render(c: &Compilation) -> String {
+    let mut out = String::new();
+    out.push_str("changes:\n");
+    if c.changes.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for ch in &c.changes {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            c.source.position(ch.at),
+            ch.rule,
+            ch.message
+        );
+    }
+    out.push_str("diagnostics:\n");
+    if c.diagnostics.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for d in &c.diagnostics {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            c.source.position(d.at),
+            d.rule,
+            d.message
+        );
+    }
+    for f in &c.files {
+        let _ = write!(out, "\n===== {} =====\n{}", f.name, visible(&f.text()));
+    }
+    out
+}
+
+/// The text of a panic payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// Does `text` (a step file) run CONCURRENTLY next to its own BEGIN? Comments are ignored: the
+/// step headers mention CONCURRENTLY in prose.
+fn concurrently_with_begin(text: &str) -> bool {
+    let code: Vec<String> = text
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or("").to_ascii_uppercase())
+        .collect();
+    let concurrently = code.iter().any(|l| {
+        l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .any(|w| w == "CONCURRENTLY")
+    });
+    let begin = code.iter().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("BEGIN")
+            && !l[5..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    });
+    concurrently && begin
+}
+
+/// Check the plan contract for one compiled case; returns the checks that fail, with details.
+fn contract(name: &str, text: &str, c: &Compilation, cfg: &Config) -> Vec<(Check, String)> {
+    let mut broken = Vec::new();
+    for f in c.steps() {
+        match compile(&f.name, &f.text(), cfg) {
+            Ok(again) if again.changed() => {
+                let what: Vec<String> = again
+                    .changes
+                    .iter()
+                    .map(|ch| format!("{} {}", again.source.position(ch.at), ch.rule))
+                    .collect();
+                broken.push((
+                    Check::StepsFixedPoint,
+                    format!("{} changes again: {}", f.name, what.join("; ")),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => broken.push((
+                Check::StepsFixedPoint,
+                format!("{} does not compile: {e}", f.name),
+            )),
+        }
+        if concurrently_with_begin(&f.text()) {
+            broken.push((Check::NoConcurrentlyWithBegin, f.name.clone()));
+        }
+    }
+    let flat_name = format!("{name}.flattened.sql");
+    match compile(&flat_name, &c.flattened(), cfg) {
+        Ok(again) if again.changed() => {
+            let what: Vec<String> = again
+                .changes
+                .iter()
+                .map(|ch| format!("{} {}", again.source.position(ch.at), ch.rule))
+                .collect();
+            broken.push((Check::FlattenedFixedPoint, what.join("; ")));
+        }
+        Ok(_) => {}
+        Err(e) => broken.push((Check::FlattenedFixedPoint, format!("does not compile: {e}"))),
+    }
+    match compile(name, text, cfg) {
+        Ok(twice) => {
+            let files = |c: &Compilation| -> Vec<(String, String)> { c.plan_dir() };
+            if files(c) != files(&twice) {
+                broken.push((
+                    Check::Deterministic,
+                    "a second compilation gave other files".into(),
+                ));
+            }
+        }
+        Err(e) => broken.push((
+            Check::Deterministic,
+            format!("second compilation failed: {e}"),
+        )),
+    }
+    broken
+}
+
+#[test]
+fn golden_cases() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 25,
+        "rewrites/cases holds the golden drafts ({} found)",
+        cases.len()
+    );
+    let cfg = Config::default();
+    let mut failures = Vec::new();
+    let mut still_known: Vec<(&str, Check)> = KNOWN.to_vec();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    for path in &cases {
+        let name = case_name(path);
+        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file = format!("{name}.sql");
+        let mut broken = Vec::new();
+        // A panic is a bug, but it must not hide the other cases' results.
+        let hook = panic::take_hook();
+        panic::set_hook(Box::new(|_| {}));
+        let compiled = panic::catch_unwind(AssertUnwindSafe(|| compile(&file, &text, &cfg)));
+        panic::set_hook(hook);
+        let snapshot = match compiled {
+            Err(payload) => {
+                let msg = panic_message(payload.as_ref());
+                broken.push((Check::NoPanic, msg.clone()));
+                format!("PANIC: {msg}\n")
+            }
+            Ok(Err(e)) => format!("error: {e}\n"),
+            Ok(Ok(c)) => {
+                broken.extend(contract(&file, &text, &c, &cfg));
+                render(&c)
+            }
+        };
+        settings.set_input_file(path);
+        settings.bind(|| insta::assert_snapshot!(name.as_str(), snapshot));
+        for (check, detail) in broken {
+            match still_known
+                .iter()
+                .position(|&(n, k)| n == name && k == check)
+            {
+                Some(_) => still_known.retain(|&(n, k)| !(n == name && k == check)),
+                None if KNOWN.contains(&(name.as_str(), check)) => {}
+                None => failures.push(format!("{name}: {check:?}: {detail}")),
+            }
+        }
+    }
+    for (name, check) in still_known {
+        failures.push(format!(
+            "{name}: {check:?} is listed in KNOWN but holds now: remove the entry"
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "plan contract broken:\n{}",
+        failures.join("\n")
+    );
+}
