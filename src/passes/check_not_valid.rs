@@ -38,8 +38,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 i,
                 table,
                 &op.span,
-                name.as_deref(),
-                || default_name(table, cols, "check"),
+                name.as_deref()
+                    .ok_or_else(|| default_name(table, cols, "check")),
             );
             out.change(
                 RULE,

@@ -8,8 +8,8 @@ use crate::ir::name::{make_object_name, quote_ident, Name};
 use std::ops::Range;
 
 /// Split the constraint that action `action` of statement `i` adds on `table`.
-/// `name`: the draft's name; `default_name`: what PostgreSQL would call it, used (and written into
-/// the draft text) when the draft left it unnamed, because `VALIDATE` needs a name.
+/// `name`: `Ok(the draft's name)`, or `Err(what PostgreSQL would call it)` when the draft left it
+/// unnamed: that name is then written into the draft text, because `VALIDATE` needs one.
 pub fn split(
     src: &str,
     out: &mut Rewritten,
@@ -17,14 +17,13 @@ pub fn split(
     i: usize,
     table: &Name,
     action: &Range<usize>,
-    name: Option<&str>,
-    default_name: impl FnOnce() -> String,
+    name: Result<&str, String>,
 ) -> String {
     let unit = &mut out.units[i];
     let name = match name {
-        Some(n) => n.to_string(),
-        None => {
-            let n = quote_ident(&default_name());
+        Ok(n) => n.to_string(),
+        Err(default_name) => {
+            let n = quote_ident(&default_name);
             // `ADD` is the action's first word: name the constraint right after it.
             let at = action.start + 3;
             unit.edits.push(Edit {
