@@ -192,6 +192,16 @@ fn contract(name: &str, text: &str, c: &Compilation, cfg: &Config) -> Vec<(Check
     broken
 }
 
+/// Run `f`, turning a panic into `Err(message)` without printing it (a panic is a bug, but it
+/// must not hide the other cases' results).
+fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    panic::set_hook(hook);
+    result.map_err(|payload| panic_message(payload.as_ref()))
+}
+
 #[test]
 fn golden_cases() {
     let cases = cases();
@@ -201,50 +211,49 @@ fn golden_cases() {
         cases.len()
     );
     let cfg = Config::default();
-    let mut failures = Vec::new();
-    let mut still_known: Vec<(&str, Check)> = KNOWN.to_vec();
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
+    // Every (case, check) that fails, with details.
+    let mut broken: Vec<(String, Check, String)> = Vec::new();
     for path in &cases {
         let name = case_name(path);
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file = format!("{name}.sql");
-        let mut broken = Vec::new();
-        // A panic is a bug, but it must not hide the other cases' results.
-        let hook = panic::take_hook();
-        panic::set_hook(Box::new(|_| {}));
-        let compiled = panic::catch_unwind(AssertUnwindSafe(|| compile(&file, &text, &cfg)));
-        panic::set_hook(hook);
-        let snapshot = match compiled {
-            Err(payload) => {
-                let msg = panic_message(payload.as_ref());
-                broken.push((Check::NoPanic, msg.clone()));
+        let snapshot = match no_panic(|| compile(&file, &text, &cfg)) {
+            Err(msg) => {
+                broken.push((name.clone(), Check::NoPanic, msg.clone()));
                 format!("PANIC: {msg}\n")
             }
             Ok(Err(e)) => format!("error: {e}\n"),
             Ok(Ok(c)) => {
-                broken.extend(contract(&file, &text, &c, &cfg));
+                match no_panic(|| contract(&file, &text, &c, &cfg)) {
+                    Ok(found) => {
+                        broken.extend(found.into_iter().map(|(k, d)| (name.clone(), k, d)))
+                    }
+                    Err(msg) => broken.push((
+                        name.clone(),
+                        Check::NoPanic,
+                        format!("recompiling the plan: {msg}"),
+                    )),
+                }
                 render(&c)
             }
         };
         settings.set_input_file(path);
         settings.bind(|| insta::assert_snapshot!(name.as_str(), snapshot));
-        for (check, detail) in broken {
-            match still_known
-                .iter()
-                .position(|&(n, k)| n == name && k == check)
-            {
-                Some(_) => still_known.retain(|&(n, k)| !(n == name && k == check)),
-                None if KNOWN.contains(&(name.as_str(), check)) => {}
-                None => failures.push(format!("{name}: {check:?}: {detail}")),
-            }
-        }
     }
-    for (name, check) in still_known {
-        failures.push(format!(
-            "{name}: {check:?} is listed in KNOWN but holds now: remove the entry"
-        ));
+    let mut failures: Vec<String> = broken
+        .iter()
+        .filter(|(n, k, _)| !KNOWN.contains(&(n.as_str(), *k)))
+        .map(|(n, k, d)| format!("{n}: {k:?}: {d}"))
+        .collect();
+    for &(n, k) in KNOWN {
+        if !broken.iter().any(|(bn, bk, _)| bn == n && *bk == k) {
+            failures.push(format!(
+                "{n}: {k:?} is listed in KNOWN but holds now: remove the entry"
+            ));
+        }
     }
     assert!(
         failures.is_empty(),
