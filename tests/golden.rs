@@ -39,9 +39,6 @@ const KNOWN: &[(&str, Check)] = &[
     // An already-safe draft is kept verbatim as one step, so a CONCURRENTLY statement and the
     // draft's own BEGIN … COMMIT blocks share one file (and the manifest calls it "transaction").
     ("already_safe", Check::NoConcurrentlyWithBegin),
-    // A CONCURRENTLY statement inside the draft's own BEGIN … COMMIT is not moved out when nothing
-    // else changes: the verbatim plan fails with SQLSTATE 25001.
-    ("concurrently_inside_begin", Check::NoConcurrentlyWithBegin),
     // The step puts the statement's leading comments, and so its `-- pgsafe:ignore` directive,
     // above `BEGIN; SET LOCAL …`: the directive then belongs to `BEGIN`, and compiling the step
     // again rewrites the CREATE INDEX it was meant to protect.

@@ -27,6 +27,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             out.units[i].mode = Mode::Autocommit;
             continue;
         }
+        if target != "INDEX" && target != "TABLE" {
+            // REINDEX SCHEMA/DATABASE/SYSTEM refuse to run inside a transaction block.
+            out.units[i].mode = Mode::Autocommit;
+        }
         if target == "SYSTEM" || ctx.m.created_before(name, i) {
             continue;
         }

@@ -158,11 +158,25 @@ pub struct Rewritten {
     pub units: Vec<Unit>,
     pub changes: Vec<Change>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Constraint names pgsafe chose, so a second unnamed one gets PostgreSQL's `1`, `2`… suffix.
+    pub chosen_names: std::collections::HashSet<String>,
 }
 
 impl Rewritten {
     pub fn change(&mut self, rule: &'static str, at: usize, message: String) {
         self.changes.push(Change { rule, at, message });
+    }
+
+    /// `base`, or `base1`, `base2`… if pgsafe already chose it in this draft (as PostgreSQL does).
+    pub fn unique_name(&mut self, base: String) -> String {
+        let mut name = base.clone();
+        let mut n = 0;
+        while self.chosen_names.contains(&name) {
+            n += 1;
+            name = format!("{base}{n}");
+        }
+        self.chosen_names.insert(name.clone());
+        name
     }
 
     pub fn diagnose(&mut self, rule: &'static str, at: usize, message: String) {

@@ -19,6 +19,7 @@ pub fn split(
     action: &Range<usize>,
     name: Result<&str, String>,
 ) -> String {
+    let name = name.map_err(|default_name| out.unique_name(default_name));
     let unit = &mut out.units[i];
     let name = match name {
         Ok(n) => n.to_string(),

@@ -47,6 +47,23 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         );
                     }
                 }
+                OpKind::CreateIndex {
+                    concurrently: true, ..
+                }
+                | OpKind::DropIndex {
+                    concurrently: true, ..
+                }
+                | OpKind::Reindex {
+                    concurrently: true, ..
+                } if in_tx && ctx.applies(RULE, i) => {
+                    out.units[i].mode = Mode::Autocommit;
+                    out.units[i].rules.push(RULE);
+                    out.change(
+                        RULE,
+                        s.body.start,
+                        "move this CONCURRENTLY statement out of the draft's transaction: PostgreSQL refuses it inside a transaction block".into(),
+                    );
+                }
                 OpKind::AddEnumValue { type_name } => {
                     out.units[i].ends_step = true;
                     let used_later_in_tx = in_tx
