@@ -14,10 +14,6 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            lock_timeout: "2s".into(),
-            statement_timeout: "5s".into(),
-            pg_version: 12,
-        }
+        Config { lock_timeout: "2s".into(), statement_timeout: "5s".into(), pg_version: 12 }
     }
 }

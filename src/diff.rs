@@ -23,20 +23,11 @@ pub fn render(c: &Compilation, format: Format) -> String {
     let plan_name = "plan";
     let flat = c.flattened();
     let diff = TextDiff::from_lines(c.source.text.as_str(), flat.as_str());
-    let unified = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&c.source.name, plan_name)
-        .to_string();
+    let unified = diff.unified_diff().context_radius(3).header(&c.source.name, plan_name).to_string();
     let mut out = String::new();
     match format {
         Format::Markdown => {
-            let _ = writeln!(
-                out,
-                "### pgsafe: `{}` → {} step(s)\n",
-                c.source.name,
-                c.steps().count()
-            );
+            let _ = writeln!(out, "### pgsafe: `{}` → {} step(s)\n", c.source.name, c.steps().count());
             if c.changes.is_empty() {
                 out.push_str("No change needed: the draft is already safe.\n");
             } else {
@@ -59,13 +50,7 @@ pub fn render(c: &Compilation, format: Format) -> String {
             if !c.diagnostics.is_empty() {
                 out.push_str("\n**Needs a reviewer:**\n\n");
                 for d in &c.diagnostics {
-                    let _ = writeln!(
-                        out,
-                        "- `{}` `{}`: {}",
-                        d.rule,
-                        c.source.position(d.at),
-                        d.message
-                    );
+                    let _ = writeln!(out, "- `{}` `{}`: {}", d.rule, c.source.position(d.at), d.message);
                 }
             }
         }
@@ -86,13 +71,8 @@ pub fn render(c: &Compilation, format: Format) -> String {
                                 ChangeTag::Insert => ("+", GREEN),
                                 ChangeTag::Equal => (" ", ""),
                             };
-                            let line =
-                                format!("{sign}{}", change.value().trim_end_matches(['\n', '\r']));
-                            let line = if code.is_empty() {
-                                line
-                            } else {
-                                paint(code, &line)
-                            };
+                            let line = format!("{sign}{}", change.value().trim_end_matches(['\n', '\r']));
+                            let line = if code.is_empty() { line } else { paint(code, &line) };
                             let _ = writeln!(out, "{line}");
                         }
                     }

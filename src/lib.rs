@@ -51,11 +51,7 @@ impl Compilation {
 
     /// Every file of the plan directory: steps, `down.sql`, `manifest.json`.
     pub fn plan_dir(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = self
-            .files
-            .iter()
-            .map(|f| (f.name.clone(), f.text()))
-            .collect();
+        let mut out: Vec<(String, String)> = self.files.iter().map(|f| (f.name.clone(), f.text())).collect();
         out.push(("manifest.json".into(), self.manifest.clone()));
         out
     }
@@ -66,22 +62,13 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
     let source = Source::new(name, text);
     if text.contains('\0') {
         let at = text.find('\0').unwrap_or(0);
-        return Err(InputError {
-            at: source.position(at),
-            message: "binary input (NUL byte): not a SQL file".into(),
-        });
+        return Err(InputError { at: source.position(at), message: "binary input (NUL byte): not a SQL file".into() });
     }
-    let pieces = front::split::split(text).map_err(|e| InputError {
-        at: source.position(e.offset),
-        message: e.message,
-    })?;
+    let pieces =
+        front::split::split(text).map_err(|e| InputError { at: source.position(e.offset), message: e.message })?;
     let m = Migration::lower(text, &pieces);
     let rewritten = passes::run(&m, config);
-    let plan = if rewritten.changes.is_empty() {
-        plan::verbatim(&m, &rewritten)
-    } else {
-        plan::plan(&m, &rewritten)
-    };
+    let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
     let files = emit::files(&source, &m, &rewritten, &plan, config);
     let manifest = emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files);
     Ok(Compilation {

@@ -62,6 +62,60 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Run the draft and its plan on a real PostgreSQL (a throwaway cluster, or scratch databases
+    /// on a local server) and compare: schema, locks taken, and stalls under simulated traffic.
+    /// Exits 1 when the plan is not equivalent or stalls writes longer than --max-stall.
+    Verify {
+        draft: PathBuf,
+        /// Use this server (scratch databases only) instead of a throwaway cluster.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Accept a --database-url whose host is not this machine.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Schema applied first (to the template both sides start from).
+        #[arg(long, value_name = "FILE")]
+        schema: Option<PathBuf>,
+        /// Data applied after the schema.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// Skip the lock trace.
+        #[arg(long)]
+        no_trace: bool,
+        /// Run draft and plan under simulated traffic on the tables the plan locks.
+        #[arg(long)]
+        load: bool,
+        /// Load: client connections.
+        #[arg(long, default_value_t = 6)]
+        clients: usize,
+        /// Load: requests per second per client.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Load: a session holding a transaction open while the migration starts.
+        #[arg(long, value_enum)]
+        blocker: Option<BlockerArg>,
+        /// Load: how long the blocker holds its transaction, seconds.
+        #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+        blocker_seconds: f64,
+        /// Fail when the plan stalls writes on a table longer than this, seconds.
+        #[arg(long, value_name = "SECONDS")]
+        max_stall: Option<f64>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BlockerArg {
+    IdleWriter,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]
@@ -103,10 +157,7 @@ enum Color {
 
 impl Settings {
     fn config(&self) -> Result<Config> {
-        for (flag, v) in [
-            ("--lock-timeout", &self.lock_timeout),
-            ("--statement-timeout", &self.statement_timeout),
-        ] {
+        for (flag, v) in [("--lock-timeout", &self.lock_timeout), ("--statement-timeout", &self.statement_timeout)] {
             let ok = !v.is_empty()
                 && v.trim_end_matches(|c: char| c.is_ascii_alphabetic())
                     .chars()
@@ -132,9 +183,7 @@ impl View {
                 color: match self.color {
                     Color::Always => true,
                     Color::Never => false,
-                    Color::Auto => {
-                        std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-                    }
+                    Color::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
                 },
             },
         };
@@ -146,9 +195,7 @@ fn read(path: &Path) -> Result<(String, String)> {
     let name = path.display().to_string();
     let bytes = if name == "-" {
         let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .context("cannot read standard input")?;
+        std::io::stdin().read_to_end(&mut b).context("cannot read standard input")?;
         b
     } else {
         std::fs::read(path).with_context(|| format!("{name}: cannot read"))?
@@ -170,13 +217,7 @@ fn load(path: &Path, settings: &Settings) -> Result<Compilation> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Rewrite {
-            draft,
-            out,
-            force,
-            view,
-            settings,
-        } => {
+        Command::Rewrite { draft, out, force, view, settings } => {
             let c = load(&draft, &settings)?;
             write_dir(&out, &c.plan_dir(), force)?;
             view.print(&c);
@@ -190,11 +231,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff {
-            draft,
-            view,
-            settings,
-        } => {
+        Command::Diff { draft, view, settings } => {
             let c = load(&draft, &settings)?;
             view.print(&c);
             Ok(ExitCode::SUCCESS)
@@ -206,11 +243,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", diff::render_findings(&c));
                 changed |= c.changed();
             }
-            Ok(if changed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if changed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Fix { files, settings } => {
             let mut changed = false;
@@ -233,11 +266,50 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 changed = true;
             }
-            Ok(if changed {
-                ExitCode::from(1)
+            Ok(if changed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Verify {
+            draft,
+            database_url,
+            allow_remote,
+            schema,
+            seed,
+            no_trace,
+            load: with_load,
+            clients,
+            rate,
+            blocker,
+            blocker_seconds,
+            max_stall,
+            format,
+            settings,
+        } => {
+            use pgsafe::verify::{load::LoadOptions, run};
+            anyhow::ensure!(blocker.is_none() || with_load, "--blocker needs --load");
+            anyhow::ensure!((0.0..=3600.0).contains(&blocker_seconds), "--blocker-seconds must be between 0 and 3600");
+            let c = load(&draft, &settings)?;
+            let opts = run::VerifyOptions {
+                database_url,
+                allow_remote,
+                schema,
+                seed,
+                trace: !no_trace,
+                load: with_load.then(|| LoadOptions {
+                    clients,
+                    rate,
+                    blocker: blocker.map(|_| pgsafe::verify::load::Blocker::IdleWriter),
+                    blocker_hold: std::time::Duration::from_secs_f64(blocker_seconds),
+                    ..LoadOptions::default()
+                }),
+                max_stall,
+            };
+            let report = run::verify(&c, &opts)?;
+            if format == ReportFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                ExitCode::SUCCESS
-            })
+                print!("{}", run::render_text(&report));
+            }
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }
@@ -247,11 +319,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
     match run(cli) {

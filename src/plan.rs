@@ -55,6 +55,8 @@ pub struct Step {
     pub created_earlier: Vec<String>,
     /// The draft's own text, unchanged: no transaction or timeout lines are added.
     pub raw: bool,
+    /// The draft rolled this transaction back: the step ends in ROLLBACK, not COMMIT.
+    pub rollback: bool,
 }
 
 impl Step {
@@ -67,6 +69,7 @@ impl Step {
             locked: None,
             created_earlier: Vec::new(),
             raw: false,
+            rollback: false,
         }
     }
 
@@ -110,15 +113,9 @@ impl Builder<'_> {
         self.close();
         let mut step = Step::new(mode, phase);
         let carried = std::mem::take(&mut self.carried_sets);
-        step.items.extend(
-            self.session_sets
-                .values()
-                .filter(|s| !carried.contains(s))
-                .map(|&s| Item::Replay(s)),
-        );
+        step.items.extend(self.session_sets.values().filter(|s| !carried.contains(s)).map(|&s| Item::Replay(s)));
         if mode == StepMode::Transaction {
-            step.items
-                .extend(self.local_sets.values().map(|&s| Item::Replay(s)));
+            step.items.extend(self.local_sets.values().map(|&s| Item::Replay(s)));
         }
         step.items.append(&mut self.carry);
         self.open.insert(step)
@@ -187,24 +184,22 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         }
         match unit.mode {
             Mode::Control => {
+                let rollback = s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { rollback: true }));
+                if let (true, Some(step)) = (rollback, b.open.as_mut()) {
+                    step.rollback = true;
+                }
                 b.close();
                 b.local_sets.clear();
                 let trailing = m.src[s.body.end..s.span.end].trim_start_matches(';');
                 b.carry.push(Item::Trivia(s.span.start..s.body.start));
                 if !trailing.trim().is_empty() {
-                    b.carry
-                        .push(Item::Trivia(s.span.end - trailing.len()..s.span.end));
+                    b.carry.push(Item::Trivia(s.span.end - trailing.len()..s.span.end));
                 }
             }
             Mode::Autocommit => {
                 let concurrent = !unit.rules.is_empty()
                     || s.ops.iter().any(|o| {
-                        matches!(
-                            o.kind,
-                            OpKind::CreateIndex { .. }
-                                | OpKind::DropIndex { .. }
-                                | OpKind::Reindex { .. }
-                        )
+                        matches!(o.kind, OpKind::CreateIndex { .. } | OpKind::DropIndex { .. } | OpKind::Reindex { .. })
                     });
                 let step = b.start(StepMode::Autocommit, Phase::Main);
                 step.items.push(Item::Unit(u));
@@ -219,16 +214,13 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 b.close();
                 b.carry.push(Item::Unit(u));
                 b.carried_sets.push(unit.stmt);
-                record_sets(&mut b, s, unit.stmt);
+                record_sets(&mut b, m, s, unit.stmt);
             }
             Mode::Transaction => {
                 let locked = unit.blocking_lock.as_ref().map(|l| &l.table);
-                let validates = s
-                    .ops
-                    .iter()
-                    .any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }));
+                let validates = s.ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }));
                 b.push(u, locked, validates);
-                record_sets(&mut b, s, unit.stmt);
+                record_sets(&mut b, m, s, unit.stmt);
             }
         }
     }
@@ -267,21 +259,27 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     Plan { steps, down }
 }
 
+/// Session settings and psql meta-commands: they belong to the session, not to a transaction.
 fn only_session_sets(s: &crate::ir::migration::Stmt) -> bool {
-    s.ops
-        .iter()
-        .all(|o| matches!(o.kind, OpKind::Set { local: false, .. }))
+    s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Meta))
 }
 
-fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
+/// Remember settings every later step must repeat: `SET` (session or, within the draft's
+/// transaction, local) and psql `\set` variables, which later statements may interpolate.
+fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
-        if let OpKind::Set { name, local, .. } = &op.kind {
-            let sets = if *local {
-                &mut b.local_sets
-            } else {
-                &mut b.session_sets
-            };
-            sets.insert(name.clone(), stmt);
+        match &op.kind {
+            OpKind::Set { name, local, .. } => {
+                let sets = if *local { &mut b.local_sets } else { &mut b.session_sets };
+                sets.insert(name.clone(), stmt);
+            }
+            OpKind::Meta => {
+                let mut words = m.src[s.body.clone()].split_whitespace();
+                if let (Some("\\set"), Some(var)) = (words.next(), words.next()) {
+                    b.session_sets.insert(format!("\\set {var}"), stmt);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -309,9 +307,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
                 _ => Vec::new(),
             });
             for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
-                let known = created
-                    .get(n.base())
-                    .is_some_and(|list| list.iter().any(|c| c.same(n)));
+                let known = created.get(n.base()).is_some_and(|list| list.iter().any(|c| c.same(n)));
                 if known && !used.contains(&n.text) {
                     used.push(n.text.clone());
                 }
@@ -320,13 +316,8 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         step.created_earlier = used;
         for u in step.units() {
             for op in &m.stmts[r.units[u].stmt].ops {
-                if let OpKind::CreateTable { table: n }
-                | OpKind::CreateIndex { name: Some(n), .. } = &op.kind
-                {
-                    created
-                        .entry(n.base().to_string())
-                        .or_default()
-                        .push(n.clone());
+                if let OpKind::CreateTable { table: n } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
+                    created.entry(n.base().to_string()).or_default().push(n.clone());
                 }
             }
         }
@@ -348,8 +339,5 @@ pub fn verbatim(m: &Migration<'_>, r: &Rewritten) -> Plan {
             step.items.push(Item::Unit(u));
         }
     }
-    Plan {
-        steps: vec![step],
-        down,
-    }
+    Plan { steps: vec![step], down }
 }

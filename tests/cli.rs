@@ -4,10 +4,7 @@ use std::fs;
 use std::process::{Command, Output};
 
 fn pgsafe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pgsafe"))
-        .args(args)
-        .output()
-        .expect("pgsafe runs")
+    Command::new(env!("CARGO_BIN_EXE_pgsafe")).args(args).output().expect("pgsafe runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -18,69 +15,33 @@ fn stderr(o: &Output) -> String {
 fn rewrite_writes_numbered_steps_and_a_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plan");
-    let o = pgsafe(&[
-        "rewrite",
-        "examples/article.sql",
-        "-o",
-        out.to_str().unwrap(),
-        "--color",
-        "never",
-    ]);
+    let o = pgsafe(&["rewrite", "examples/article.sql", "-o", out.to_str().unwrap(), "--color", "never"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut names: Vec<String> = fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<String> =
+        fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     assert_eq!(names.len(), 4, "{names:?}");
-    assert!(
-        names[0].starts_with("0001_")
-            && names[2].starts_with("0003_")
-            && names[3] == "manifest.json"
-    );
+    assert!(names[0].starts_with("0001_") && names[2].starts_with("0003_") && names[3] == "manifest.json");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout.contains("+CREATE INDEX CONCURRENTLY idx_orders_customer_id"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("examples/article.sql:5:1 fk-not-valid"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("+CREATE INDEX CONCURRENTLY idx_orders_customer_id"), "{stdout}");
+    assert!(stdout.contains("examples/article.sql:5:1 fk-not-valid"), "{stdout}");
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["steps"][0]["mode"], "autocommit");
-    assert_eq!(
-        manifest["steps"][2]["locks"][0]["mode"],
-        "SHARE UPDATE EXCLUSIVE"
-    );
+    assert_eq!(manifest["steps"][2]["locks"][0]["mode"], "SHARE UPDATE EXCLUSIVE");
 }
 
 #[test]
 fn a_non_empty_output_directory_is_refused_without_force() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("keep.txt"), "mine").unwrap();
-    let o = pgsafe(&[
-        "rewrite",
-        "examples/article.sql",
-        "-o",
-        dir.path().to_str().unwrap(),
-    ]);
+    let o = pgsafe(&["rewrite", "examples/article.sql", "-o", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert!(dir.path().join("keep.txt").exists());
-    let o = pgsafe(&[
-        "rewrite",
-        "examples/article.sql",
-        "-o",
-        dir.path().to_str().unwrap(),
-        "--force",
-    ]);
+    let o = pgsafe(&["rewrite", "examples/article.sql", "-o", dir.path().to_str().unwrap(), "--force"]);
     assert!(o.status.success());
-    assert!(
-        !dir.path().join("keep.txt").exists(),
-        "--force replaces the directory whole"
-    );
+    assert!(!dir.path().join("keep.txt").exists(), "--force replaces the directory whole");
 }
 
 #[test]
@@ -88,11 +49,7 @@ fn bad_input_names_file_line_column_exits_2_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &[u8], &str)] = &[
         ("quote.sql", b"SELECT 1;\nSELECT 'oops;\n", "quote.sql:2:8"),
-        (
-            "dollar.sql",
-            b"CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1",
-            "dollar.sql:1:36",
-        ),
+        ("dollar.sql", b"CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1", "dollar.sql:1:36"),
         ("latin1.sql", b"SELECT 1;\n-- caf\xe9\n", "latin1.sql:2:7"),
         ("binary.sql", b"SELECT \0 1", "binary.sql:1:8"),
     ];
@@ -100,12 +57,7 @@ fn bad_input_names_file_line_column_exits_2_and_writes_nothing() {
         let path = dir.path().join(name);
         fs::write(&path, bytes).unwrap();
         let out = dir.path().join(format!("{name}.plan"));
-        let o = pgsafe(&[
-            "rewrite",
-            path.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        let o = pgsafe(&["rewrite", path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{name}");
         assert!(stderr(&o).contains(at), "{name}: {}", stderr(&o));
         assert!(!out.exists(), "{name}: nothing is written on bad input");
@@ -123,42 +75,22 @@ fn check_exit_codes_and_fix_reaches_a_fixed_point() {
     fs::copy("examples/ai_draft.sql", &draft).unwrap();
     let d = draft.to_str().unwrap();
     assert_eq!(pgsafe(&["check", d]).status.code(), Some(1));
-    assert_eq!(
-        pgsafe(&["fix", d]).status.code(),
-        Some(1),
-        "fix reports that it changed the file"
-    );
+    assert_eq!(pgsafe(&["fix", d]).status.code(), Some(1), "fix reports that it changed the file");
     let fixed = fs::read_to_string(&draft).unwrap();
-    assert_eq!(
-        pgsafe(&["check", d]).status.code(),
-        Some(0),
-        "the fixed file is safe:\n{fixed}"
-    );
+    assert_eq!(pgsafe(&["check", d]).status.code(), Some(0), "the fixed file is safe:\n{fixed}");
     assert_eq!(pgsafe(&["fix", d]).status.code(), Some(0));
-    assert_eq!(
-        fs::read_to_string(&draft).unwrap(),
-        fixed,
-        "fixing again changes nothing"
-    );
+    assert_eq!(fs::read_to_string(&draft).unwrap(), fixed, "fixing again changes nothing");
 }
 
 #[test]
 fn markdown_diff_is_ready_for_a_pull_request() {
     let o = pgsafe(&["diff", "examples/article.sql", "--diff-format", "markdown"]);
     let s = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        s.contains("```diff") && s.contains("| `concurrent-index` |"),
-        "{s}"
-    );
+    assert!(s.contains("```diff") && s.contains("| `concurrent-index` |"), "{s}");
 }
 
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(pgsafe(&["rewrite"]).status.code(), Some(2));
-    assert_eq!(
-        pgsafe(&["diff", "examples/article.sql", "--lock-timeout", "soon"])
-            .status
-            .code(),
-        Some(2)
-    );
+    assert_eq!(pgsafe(&["diff", "examples/article.sql", "--lock-timeout", "soon"]).status.code(), Some(2));
 }

@@ -33,11 +33,7 @@ fn write_sql(dir: &tempfile::TempDir, name: &str, sql: &str) -> PathBuf {
 /// The single value of a one-row, one-column query (psql's aligned output: header, rule, value).
 fn scalar(c: &Cluster, db: &str, sql: &str) -> String {
     let out = c.psql(db, sql).unwrap();
-    out.lines()
-        .nth(2)
-        .unwrap_or_else(|| panic!("no value in {out:?}"))
-        .trim()
-        .to_owned()
+    out.lines().nth(2).unwrap_or_else(|| panic!("no value in {out:?}")).trim().to_owned()
 }
 
 fn accepts_connections(port: u16) -> bool {
@@ -48,22 +44,11 @@ fn accepts_connections(port: u16) -> bool {
 #[test]
 fn dumps_show_schema_differences_between_databases() {
     let c = start();
-    assert!(
-        c.version().parse::<u32>().is_ok(),
-        "version {:?}",
-        c.version()
-    );
+    assert!(c.version().parse::<u32>().is_ok(), "version {:?}", c.version());
     let server_version = scalar(&c, "postgres", "SHOW server_version_num");
-    assert!(
-        server_version.starts_with(c.version()),
-        "{server_version:?} vs {}",
-        c.version()
-    );
+    assert!(server_version.starts_with(c.version()), "{server_version:?} vs {}", c.version());
     assert!(c.bindir().join("initdb").exists());
-    assert_eq!(
-        c.url("app"),
-        format!("postgresql://postgres@127.0.0.1:{}/app", c.port())
-    );
+    assert_eq!(c.url("app"), format!("postgresql://postgres@127.0.0.1:{}/app", c.port()));
     // The speed settings are in effect.
     let settings = scalar(
         &c,
@@ -78,19 +63,12 @@ fn dumps_show_schema_differences_between_databases() {
 
     // A template with a table, and two databases made from it.
     c.create_database("tpl", None).unwrap();
-    c.psql(
-        "tpl",
-        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, note text)",
-    )
-    .unwrap();
+    c.psql("tpl", "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, note text)").unwrap();
     for db in ["a", "b", "c"] {
         c.create_database(db, Some("tpl")).unwrap();
     }
     let base_dump = c.dump_schema("a").unwrap();
-    assert!(
-        base_dump.contains("CREATE TABLE public.orders ("),
-        "{base_dump}"
-    );
+    assert!(base_dump.contains("CREATE TABLE public.orders ("), "{base_dump}");
     assert_eq!(base_dump, c.dump_schema("b").unwrap());
     for line in base_dump.lines() {
         assert!(
@@ -126,20 +104,14 @@ fn dumps_show_schema_differences_between_databases() {
     assert_ne!(a, b);
     assert!(a.contains("email text"), "{a}");
     assert!(!b.contains("email text"), "{b}");
-    assert!(
-        b.contains("CREATE INDEX orders_customer_idx ON public.orders"),
-        "{b}"
-    );
+    assert!(b.contains("CREATE INDEX orders_customer_idx ON public.orders"), "{b}");
     assert_eq!(a, c_dump, "same DDL must give identical dumps");
     assert_ne!(a, base_dump);
 
     // Dropping a database works even with the template in use elsewhere.
     c.drop_database("b").unwrap();
     let err = c.dump_schema("b").unwrap_err();
-    assert!(
-        format!("{err:#}").contains("database \"b\" does not exist"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("database \"b\" does not exist"), "{err:#}");
 }
 
 #[test]
@@ -156,14 +128,8 @@ fn failing_sql_reports_the_postgres_error() {
     );
     let err = c.psql_file("app", &file).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("ERROR:  relation \"missing_table\" does not exist"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("broken.sql:2"),
-        "psql's stderr names the line: {msg}"
-    );
+    assert!(msg.contains("ERROR:  relation \"missing_table\" does not exist"), "{msg}");
+    assert!(msg.contains("broken.sql:2"), "psql's stderr names the line: {msg}");
     // Autocommit: the first statement stays; ON_ERROR_STOP: the third never ran.
     let tables = scalar(
         &c,
@@ -173,15 +139,9 @@ fn failing_sql_reports_the_postgres_error() {
     assert_eq!(tables, "first");
 
     let err = c.psql("app", "SELEC 1").unwrap_err();
-    assert!(
-        format!("{err:#}").contains("syntax error at or near \"SELEC\""),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("syntax error at or near \"SELEC\""), "{err:#}");
     let err = c.create_database("app", None).unwrap_err();
-    assert!(
-        format!("{err:#}").contains("database \"app\" already exists"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("database \"app\" already exists"), "{err:#}");
 }
 
 #[test]
@@ -197,10 +157,7 @@ fn drop_stops_the_server_and_removes_the_directory() {
     }
     drop(c);
     assert!(!dir.exists(), "{} still exists", dir.display());
-    assert!(
-        !accepts_connections(port),
-        "port {port} still accepts connections"
-    );
+    assert!(!accepts_connections(port), "port {port} still accepts connections");
 }
 
 #[test]
@@ -215,10 +172,7 @@ fn drop_cleans_up_after_a_panic() {
     assert!(result.is_err());
     let (dir, port) = rx.recv().unwrap();
     assert!(!dir.exists(), "{} still exists", dir.display());
-    assert!(
-        !accepts_connections(port),
-        "port {port} still accepts connections"
-    );
+    assert!(!accepts_connections(port), "port {port} still accepts connections");
 }
 
 #[test]
@@ -230,20 +184,13 @@ fn drop_kills_the_server_when_pg_ctl_cannot_stop_it() {
     std::fs::write(c.data_dir().join("postmaster.pid"), "garbage\n").unwrap();
     drop(c);
     assert!(!dir.exists(), "{} still exists", dir.display());
-    assert!(
-        !accepts_connections(port),
-        "port {port} still accepts connections"
-    );
+    assert!(!accepts_connections(port), "port {port} still accepts connections");
 }
 
 #[test]
 fn parallel_clusters_are_private() {
-    let clusters: Vec<Cluster> = (0..3)
-        .map(|_| std::thread::spawn(start))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .collect();
+    let clusters: Vec<Cluster> =
+        (0..3).map(|_| std::thread::spawn(start)).collect::<Vec<_>>().into_iter().map(|h| h.join().unwrap()).collect();
     let mut ports: Vec<u16> = clusters.iter().map(Cluster::port).collect();
     ports.sort();
     ports.dedup();
@@ -253,15 +200,11 @@ fn parallel_clusters_are_private() {
     dirs.dedup();
     assert_eq!(dirs.len(), 3);
     for (i, c) in clusters.iter().enumerate() {
-        c.psql("postgres", &format!("CREATE TABLE only_in_{i} (id int)"))
-            .unwrap();
+        c.psql("postgres", &format!("CREATE TABLE only_in_{i} (id int)")).unwrap();
     }
     for (i, c) in clusters.iter().enumerate() {
-        let tables = scalar(
-            c,
-            "postgres",
-            "SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'only_in_%'",
-        );
+        let tables =
+            scalar(c, "postgres", "SELECT string_agg(relname, ',') FROM pg_class WHERE relname LIKE 'only_in_%'");
         assert_eq!(tables, format!("only_in_{i}"));
     }
 }
@@ -269,19 +212,13 @@ fn parallel_clusters_are_private() {
 #[test]
 fn missing_binaries_give_a_clear_error() {
     let empty = tempfile::tempdir().unwrap();
-    let err = Cluster::start_with(&ClusterOptions {
-        bindir: Some(empty.path().to_path_buf()),
-        ..ClusterOptions::default()
-    })
-    .unwrap_err();
+    let err =
+        Cluster::start_with(&ClusterOptions { bindir: Some(empty.path().to_path_buf()), ..ClusterOptions::default() })
+            .unwrap_err();
     let msg = format!("{err:#}");
-    for needle in [
-        "PostgreSQL server binaries not found",
-        "initdb",
-        "apt-get install postgresql-15",
-        "PGSAFE_PG_BINDIR",
-        "URL",
-    ] {
+    for needle in
+        ["PostgreSQL server binaries not found", "initdb", "apt-get install postgresql-15", "PGSAFE_PG_BINDIR", "URL"]
+    {
         assert!(msg.contains(needle), "{needle:?} missing from: {msg}");
     }
 }
@@ -296,10 +233,7 @@ fn startup_failure_quotes_the_server_log_and_cleans_up() {
     let msg = format!("{err:#}");
     assert!(msg.contains("the PostgreSQL server did not start"), "{msg}");
     assert!(msg.contains("last lines of the server log"), "{msg}");
-    assert!(
-        msg.contains("invalid value for parameter \"shared_buffers\""),
-        "{msg}"
-    );
+    assert!(msg.contains("invalid value for parameter \"shared_buffers\""), "{msg}");
     // The message names the data directory; it is gone.
     let data = msg
         .split("data ")
@@ -317,16 +251,10 @@ fn extra_settings_and_autovacuum_option() {
         ..ClusterOptions::default()
     })
     .unwrap_or_else(|e| panic!("{e:#}"));
-    let out = scalar(
-        &c,
-        "postgres",
-        "SELECT current_setting('autovacuum') || '/' || current_setting('lock_timeout')",
-    );
+    let out = scalar(&c, "postgres", "SELECT current_setting('autovacuum') || '/' || current_setting('lock_timeout')");
     assert_eq!(out, "on/2s");
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }

@@ -9,10 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -30,11 +27,7 @@ fn corpus_compiles_without_loss_and_every_plan_file_is_a_fixed_point() {
     };
     let mut files = Vec::new();
     sql_files(&dir, &mut files);
-    assert!(
-        files.len() > 4000,
-        "the corpus has its files ({})",
-        files.len()
-    );
+    assert!(files.len() > 4000, "the corpus has its files ({})", files.len());
     let cfg = Config::default();
     let (mut rewritten, mut refused, mut steps) = (0, Vec::new(), 0);
     let mut rules: BTreeMap<&str, usize> = BTreeMap::new();
@@ -66,10 +59,7 @@ fn corpus_compiles_without_loss_and_every_plan_file_is_a_fixed_point() {
         for f in c.steps() {
             match compile(&f.name, &f.text(), &cfg) {
                 Ok(again) if !again.changed() => {}
-                Ok(again) => problems.push(format!(
-                    "{rel}: {} is not a fixed point: {:?}",
-                    f.name, again.changes
-                )),
+                Ok(again) => problems.push(format!("{rel}: {} is not a fixed point: {:?}", f.name, again.changes)),
                 Err(e) => problems.push(format!("{rel}: {} does not compile: {e}", f.name)),
             }
         }
@@ -105,16 +95,9 @@ fn corpus_compiles_without_loss_and_every_plan_file_is_a_fixed_point() {
     );
     // Refusals are for input that is not PostgreSQL (unterminated quotes from other dialects…):
     // they must stay rare.
-    assert!(
-        refused.len() * 100 < files.len(),
-        "{} files refused",
-        refused.len()
-    );
+    assert!(refused.len() * 100 < files.len(), "{} files refused", refused.len());
     // Measured 2026-11-23: 66, almost all goose `StatementBegin … StatementEnd` blocks holding
     // several statements, which pgsafe keeps whole and flags. The target is zero.
     let not_understood = diagnostics.get("not-understood").copied().unwrap_or(0);
-    assert!(
-        not_understood <= 70,
-        "more lock-relevant statements not understood than before: {diagnostics:?}"
-    );
+    assert!(not_understood <= 70, "more lock-relevant statements not understood than before: {diagnostics:?}");
 }

@@ -39,11 +39,6 @@ const KNOWN: &[(&str, Check)] = &[
     // An already-safe draft is kept verbatim as one step, so a CONCURRENTLY statement and the
     // draft's own BEGIN … COMMIT blocks share one file (and the manifest calls it "transaction").
     ("already_safe", Check::NoConcurrentlyWithBegin),
-    // The step puts the statement's leading comments, and so its `-- pgsafe:ignore` directive,
-    // above `BEGIN; SET LOCAL …`: the directive then belongs to `BEGIN`, and compiling the step
-    // again rewrites the CREATE INDEX it was meant to protect.
-    ("ignore_directive", Check::StepsFixedPoint),
-    ("ignore_directive", Check::FlattenedFixedPoint),
 ];
 
 fn cases() -> Vec<PathBuf> {
@@ -58,10 +53,7 @@ fn cases() -> Vec<PathBuf> {
 }
 
 fn case_name(path: &Path) -> String {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .expect("a UTF-8 file name")
-        .to_owned()
+    path.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 file name").to_owned()
 }
 
 /// Carriage returns made visible, so that a snapshot shows whether CRLF line endings survive.
@@ -77,26 +69,14 @@ fn render(c: &Compilation) -> String {
         out.push_str("  (none)\n");
     }
     for ch in &c.changes {
-        let _ = writeln!(
-            out,
-            "  {} {}: {}",
-            c.source.position(ch.at),
-            ch.rule,
-            ch.message
-        );
+        let _ = writeln!(out, "  {} {}: {}", c.source.position(ch.at), ch.rule, ch.message);
     }
     out.push_str("diagnostics:\n");
     if c.diagnostics.is_empty() {
         out.push_str("  (none)\n");
     }
     for d in &c.diagnostics {
-        let _ = writeln!(
-            out,
-            "  {} {}: {}",
-            c.source.position(d.at),
-            d.rule,
-            d.message
-        );
+        let _ = writeln!(out, "  {} {}: {}", c.source.position(d.at), d.rule, d.message);
     }
     for f in &c.files {
         let _ = write!(out, "\n===== {} =====\n{}", f.name, visible(&f.text()));
@@ -116,18 +96,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Does `text` (a step file) run CONCURRENTLY next to its own BEGIN? Comments are ignored: the
 /// step headers mention CONCURRENTLY in prose.
 fn concurrently_with_begin(text: &str) -> bool {
-    let code: Vec<String> = text
-        .lines()
-        .map(|l| l.split("--").next().unwrap_or("").to_ascii_uppercase())
-        .collect();
-    let concurrently = code.iter().any(|l| {
-        l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .any(|w| w == "CONCURRENTLY")
-    });
+    let code: Vec<String> = text.lines().map(|l| l.split("--").next().unwrap_or("").to_ascii_uppercase()).collect();
+    let concurrently =
+        code.iter().any(|l| l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "CONCURRENTLY"));
     let begin = code.iter().any(|l| {
         let l = l.trim_start();
-        l.starts_with("BEGIN")
-            && !l[5..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        l.starts_with("BEGIN") && !l[5..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
     });
     concurrently && begin
 }
@@ -138,21 +112,12 @@ fn contract(name: &str, text: &str, c: &Compilation, cfg: &Config) -> Vec<(Check
     for f in c.steps() {
         match compile(&f.name, &f.text(), cfg) {
             Ok(again) if again.changed() => {
-                let what: Vec<String> = again
-                    .changes
-                    .iter()
-                    .map(|ch| format!("{} {}", again.source.position(ch.at), ch.rule))
-                    .collect();
-                broken.push((
-                    Check::StepsFixedPoint,
-                    format!("{} changes again: {}", f.name, what.join("; ")),
-                ));
+                let what: Vec<String> =
+                    again.changes.iter().map(|ch| format!("{} {}", again.source.position(ch.at), ch.rule)).collect();
+                broken.push((Check::StepsFixedPoint, format!("{} changes again: {}", f.name, what.join("; "))));
             }
             Ok(_) => {}
-            Err(e) => broken.push((
-                Check::StepsFixedPoint,
-                format!("{} does not compile: {e}", f.name),
-            )),
+            Err(e) => broken.push((Check::StepsFixedPoint, format!("{} does not compile: {e}", f.name))),
         }
         if concurrently_with_begin(&f.text()) {
             broken.push((Check::NoConcurrentlyWithBegin, f.name.clone()));
@@ -161,11 +126,8 @@ fn contract(name: &str, text: &str, c: &Compilation, cfg: &Config) -> Vec<(Check
     let flat_name = format!("{name}.flattened.sql");
     match compile(&flat_name, &c.flattened(), cfg) {
         Ok(again) if again.changed() => {
-            let what: Vec<String> = again
-                .changes
-                .iter()
-                .map(|ch| format!("{} {}", again.source.position(ch.at), ch.rule))
-                .collect();
+            let what: Vec<String> =
+                again.changes.iter().map(|ch| format!("{} {}", again.source.position(ch.at), ch.rule)).collect();
             broken.push((Check::FlattenedFixedPoint, what.join("; ")));
         }
         Ok(_) => {}
@@ -175,16 +137,10 @@ fn contract(name: &str, text: &str, c: &Compilation, cfg: &Config) -> Vec<(Check
         Ok(twice) => {
             let files = |c: &Compilation| -> Vec<(String, String)> { c.plan_dir() };
             if files(c) != files(&twice) {
-                broken.push((
-                    Check::Deterministic,
-                    "a second compilation gave other files".into(),
-                ));
+                broken.push((Check::Deterministic, "a second compilation gave other files".into()));
             }
         }
-        Err(e) => broken.push((
-            Check::Deterministic,
-            format!("second compilation failed: {e}"),
-        )),
+        Err(e) => broken.push((Check::Deterministic, format!("second compilation failed: {e}"))),
     }
     broken
 }
@@ -202,11 +158,7 @@ fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 #[test]
 fn golden_cases() {
     let cases = cases();
-    assert!(
-        cases.len() >= 25,
-        "rewrites/cases holds the golden drafts ({} found)",
-        cases.len()
-    );
+    assert!(cases.len() >= 25, "rewrites/cases holds the golden drafts ({} found)", cases.len());
     let cfg = Config::default();
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
@@ -225,14 +177,8 @@ fn golden_cases() {
             Ok(Err(e)) => format!("error: {e}\n"),
             Ok(Ok(c)) => {
                 match no_panic(|| contract(&file, &text, &c, &cfg)) {
-                    Ok(found) => {
-                        broken.extend(found.into_iter().map(|(k, d)| (name.clone(), k, d)))
-                    }
-                    Err(msg) => broken.push((
-                        name.clone(),
-                        Check::NoPanic,
-                        format!("recompiling the plan: {msg}"),
-                    )),
+                    Ok(found) => broken.extend(found.into_iter().map(|(k, d)| (name.clone(), k, d))),
+                    Err(msg) => broken.push((name.clone(), Check::NoPanic, format!("recompiling the plan: {msg}"))),
                 }
                 render(&c)
             }
@@ -247,14 +193,8 @@ fn golden_cases() {
         .collect();
     for &(n, k) in KNOWN {
         if !broken.iter().any(|(bn, bk, _)| bn == n && *bk == k) {
-            failures.push(format!(
-                "{n}: {k:?} is listed in KNOWN but holds now: remove the entry"
-            ));
+            failures.push(format!("{n}: {k:?} is listed in KNOWN but holds now: remove the entry"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "plan contract broken:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "plan contract broken:\n{}", failures.join("\n"));
 }

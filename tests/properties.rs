@@ -29,7 +29,11 @@ fn statement() -> impl Strategy<Value = String> {
             14 => format!("ALTER TYPE order_status ADD VALUE 'v{n}'"),
             _ => format!("CREATE FUNCTION f_{n}() RETURNS int LANGUAGE sql AS $f$ SELECT {n}; $f$"),
         };
-        if lower { s.to_lowercase() } else { s }
+        if lower {
+            s.to_lowercase()
+        } else {
+            s
+        }
     })
 }
 

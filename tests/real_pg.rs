@@ -22,74 +22,41 @@ fn examples() -> Vec<std::path::PathBuf> {
 fn every_example_plan_leaves_the_same_schema_as_its_draft() {
     let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
     cluster.create_database("tmpl", None).unwrap();
-    cluster
-        .psql_file("tmpl", Path::new("examples/schema.sql"))
-        .unwrap();
+    cluster.psql_file("tmpl", Path::new("examples/schema.sql")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let drafts = examples();
-    assert!(
-        drafts.len() >= 3,
-        "examples/ holds the drafts a user can try"
-    );
+    assert!(drafts.len() >= 3, "examples/ holds the drafts a user can try");
     for (n, draft) in drafts.iter().enumerate() {
         let text = fs::read_to_string(draft).unwrap();
         let c = compile(&draft.display().to_string(), &text, &Config::default()).unwrap();
-        assert!(
-            c.changed(),
-            "{}: an example should need rewriting",
-            draft.display()
-        );
+        assert!(c.changed(), "{}: an example should need rewriting", draft.display());
         let dir = work.path().join(format!("plan{n}"));
         pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false).unwrap();
 
         let (a, b) = (format!("draft{n}"), format!("plan{n}"));
         cluster.create_database(&a, Some("tmpl")).unwrap();
         cluster.create_database(&b, Some("tmpl")).unwrap();
-        cluster
-            .psql_file(&a, draft)
-            .unwrap_or_else(|e| panic!("{}: the draft itself fails: {e:#}", draft.display()));
+        cluster.psql_file(&a, draft).unwrap_or_else(|e| panic!("{}: the draft itself fails: {e:#}", draft.display()));
         for f in c.steps() {
             cluster
                 .psql_file(&b, &dir.join(&f.name))
-                .unwrap_or_else(|e| {
-                    panic!("{}: plan file {} fails: {e:#}", draft.display(), f.name)
-                });
+                .unwrap_or_else(|e| panic!("{}: plan file {} fails: {e:#}", draft.display(), f.name));
         }
-        let (da, db) = (
-            cluster.dump_schema(&a).unwrap(),
-            cluster.dump_schema(&b).unwrap(),
-        );
+        let (da, db) = (cluster.dump_schema(&a).unwrap(), cluster.dump_schema(&b).unwrap());
         if da != db {
-            let diff = similar::TextDiff::from_lines(&da, &db)
-                .unified_diff()
-                .header("draft", "plan")
-                .to_string();
-            panic!(
-                "{}: schema differs between draft and plan:\n{diff}",
-                draft.display()
-            );
+            let diff = similar::TextDiff::from_lines(&da, &db).unified_diff().header("draft", "plan").to_string();
+            panic!("{}: schema differs between draft and plan:\n{diff}", draft.display());
         }
         // Every constraint the plan added NOT VALID has been validated by a later step.
-        let invalid = cluster
-            .psql(
-                &b,
-                "SELECT count(*) FROM pg_constraint WHERE NOT convalidated",
-            )
-            .unwrap();
+        let invalid = cluster.psql(&b, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated").unwrap();
         assert!(
             invalid.lines().nth(2).is_some_and(|l| l.trim() == "0"),
             "{}: unvalidated constraints: {invalid}",
             draft.display()
         );
         // And no concurrent build left an INVALID index behind.
-        let bad = cluster
-            .psql(&b, "SELECT count(*) FROM pg_index WHERE NOT indisvalid")
-            .unwrap();
-        assert!(
-            bad.lines().nth(2).is_some_and(|l| l.trim() == "0"),
-            "{}: invalid indexes: {bad}",
-            draft.display()
-        );
+        let bad = cluster.psql(&b, "SELECT count(*) FROM pg_index WHERE NOT indisvalid").unwrap();
+        assert!(bad.lines().nth(2).is_some_and(|l| l.trim() == "0"), "{}: invalid indexes: {bad}", draft.display());
     }
 }
 
@@ -99,22 +66,12 @@ fn a_planted_difference_is_caught() {
     // leaves a schema that differs from the draft's.
     let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
     cluster.create_database("tmpl", None).unwrap();
-    cluster
-        .psql_file("tmpl", Path::new("examples/schema.sql"))
-        .unwrap();
+    cluster.psql_file("tmpl", Path::new("examples/schema.sql")).unwrap();
     cluster.create_database("a", Some("tmpl")).unwrap();
     cluster.create_database("b", Some("tmpl")).unwrap();
-    cluster
-        .psql(
-            "a",
-            "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)",
-        )
-        .unwrap();
+    cluster.psql("a", "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)").unwrap();
     cluster
         .psql("b", "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID")
         .unwrap();
-    assert_ne!(
-        cluster.dump_schema("a").unwrap(),
-        cluster.dump_schema("b").unwrap()
-    );
+    assert_ne!(cluster.dump_schema("a").unwrap(), cluster.dump_schema("b").unwrap());
 }

@@ -103,42 +103,26 @@ fn leading() -> impl Strategy<Value = &'static str> {
 
 /// Trivia after a `;` on the same line, or the start of the next line.
 fn trailing() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec![
-        "",
-        "\n",
-        "\r\n",
-        " ",
-        " -- t\n",
-        " /* t */\r\n",
-        "\t-- t\r\n",
-    ])
+    prop::sample::select(vec!["", "\n", "\r\n", " ", " -- t\n", " /* t */\r\n", "\t-- t\r\n"])
 }
 
 #[derive(Debug, Clone)]
 enum Gen {
     /// A statement: its body and everything else.
-    Stmt {
-        lead: String,
-        body: String,
-        trail: String,
-    },
+    Stmt { lead: String, body: String, trail: String },
     /// A psql meta-command line.
     Meta { lead: String, body: String },
 }
 
 fn body() -> impl Strategy<Value = String> {
-    (
-        fragment(),
-        prop::collection::vec((separator(), fragment()), 0..6),
-    )
-        .prop_map(|(first, rest)| {
-            let mut s = first;
-            for (sep, frag) in rest {
-                s.push_str(sep);
-                s.push_str(&frag);
-            }
-            s
-        })
+    (fragment(), prop::collection::vec((separator(), fragment()), 0..6)).prop_map(|(first, rest)| {
+        let mut s = first;
+        for (sep, frag) in rest {
+            s.push_str(sep);
+            s.push_str(&frag);
+        }
+        s
+    })
 }
 
 fn item() -> impl Strategy<Value = Gen> {
@@ -160,10 +144,7 @@ fn item() -> impl Strategy<Value = Gen> {
 }
 
 fn script() -> impl Strategy<Value = (Vec<Gen>, &'static str)> {
-    (
-        prop::collection::vec(item(), 0..12),
-        prop::sample::select(vec!["", "\n", "-- the end\n", "/* end */", "\r\n  "]),
-    )
+    (prop::collection::vec(item(), 0..12), prop::sample::select(vec!["", "\n", "-- the end\n", "/* end */", "\r\n  "]))
 }
 
 /// Builds the script text and the expected (kind, body) of every statement and meta-command.
@@ -307,21 +288,10 @@ fn check_result(src: &str) -> Result<(), TestCaseError> {
     match split(src) {
         Ok(pieces) => check_lossless(src, &pieces),
         Err(e) => {
-            prop_assert!(
-                e.offset < src.len() && src.is_char_boundary(e.offset),
-                "{:?}",
-                e
-            );
+            prop_assert!(e.offset < src.len() && src.is_char_boundary(e.offset), "{:?}", e);
             let rest = &src[e.offset..];
-            let opening = [
-                "'", "\"", "$", "/*", "E'", "e'", "U&", "u&", "B'", "b'", "X'", "x'", "N'", "n'",
-            ];
-            prop_assert!(
-                opening.iter().any(|o| rest.starts_with(o)),
-                "{:?} at {:?}",
-                e,
-                rest
-            );
+            let opening = ["'", "\"", "$", "/*", "E'", "e'", "U&", "u&", "B'", "b'", "X'", "x'", "N'", "n'"];
+            prop_assert!(opening.iter().any(|o| rest.starts_with(o)), "{:?} at {:?}", e, rest);
             prop_assert!(e.message.starts_with("unterminated"), "{:?}", e);
             Ok(())
         }

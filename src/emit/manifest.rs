@@ -64,28 +64,17 @@ pub fn manifest(
         .iter()
         .zip(files)
         .map(|(step, f)| {
-            let mut rules: Vec<&'static str> = step
-                .units()
-                .flat_map(|u| r.units[u].rules.iter().copied())
-                .collect();
+            let mut rules: Vec<&'static str> = step.units().flat_map(|u| r.units[u].rules.iter().copied()).collect();
             rules.sort_unstable();
             rules.dedup();
             let locks = step
                 .units()
                 .flat_map(|u| r.units[u].locks.iter())
-                .map(|l| Lock {
-                    table: l.table.text.clone(),
-                    mode: l.mode.sql_name(),
-                    scans: l.scans,
-                })
+                .map(|l| Lock { table: l.table.text.clone(), mode: l.mode.sql_name(), scans: l.scans })
                 .collect();
             StepEntry {
                 file: &f.name,
-                mode: if step.mode == crate::plan::StepMode::Autocommit {
-                    "autocommit"
-                } else {
-                    "transaction"
-                },
+                mode: if step.mode == crate::plan::StepMode::Autocommit { "autocommit" } else { "transaction" },
                 why: &f.reason,
                 draft_lines: super::draft_lines(source, m, r, step),
                 rules,
@@ -95,12 +84,7 @@ pub fn manifest(
         .collect();
     let point = |rule, at, message| {
         let (line, column) = source.line_col(at);
-        Point {
-            rule,
-            line,
-            column,
-            message,
-        }
+        Point { rule, line, column, message }
     };
     let manifest = Manifest {
         pgsafe: env!("CARGO_PKG_VERSION"),
@@ -111,20 +95,9 @@ pub fn manifest(
             pg_version: config.pg_version,
         },
         steps,
-        down: files
-            .iter()
-            .find(|f| f.mode.is_none())
-            .map(|f| f.name.as_str()),
-        changes: r
-            .changes
-            .iter()
-            .map(|x| point(x.rule, x.at, x.message.as_str()))
-            .collect(),
-        diagnostics: r
-            .diagnostics
-            .iter()
-            .map(|x| point(x.rule, x.at, x.message.as_str()))
-            .collect(),
+        down: files.iter().find(|f| f.mode.is_none()).map(|f| f.name.as_str()),
+        changes: r.changes.iter().map(|x| point(x.rule, x.at, x.message.as_str())).collect(),
+        diagnostics: r.diagnostics.iter().map(|x| point(x.rule, x.at, x.message.as_str())).collect(),
     };
     serde_json::to_string_pretty(&manifest).expect("the manifest serialises") + "\n"
 }

@@ -32,45 +32,44 @@ impl PlanFile {
 }
 
 /// Render every step (and the down section) into files.
-pub fn files(
-    source: &Source,
-    m: &Migration<'_>,
-    r: &Rewritten,
-    plan: &Plan,
-    config: &Config,
-) -> Vec<PlanFile> {
+pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, config: &Config) -> Vec<PlanFile> {
     let total = plan.steps.len();
     let mut out = Vec::with_capacity(total + 1);
     for (n, step) in plan.steps.iter().enumerate() {
         let body = step_body(m, r, step, config);
         let reason = step_reason(m, r, step);
-        let name = format!("{:04}_{}.sql", n + 1, slug(&body));
+        let name = format!("{:04}_{}.sql", n + 1, slug(render::step_title(m, r, step)));
         let header = header(source, m, r, step, n + 1, total, &reason);
-        out.push(PlanFile {
-            name,
-            mode: Some(step.mode),
-            reason,
-            header,
-            body,
-        });
+        out.push(PlanFile { name, mode: Some(step.mode), reason, header, body });
     }
     if !plan.down.is_empty() {
-        let body: String = plan
-            .down
-            .iter()
-            .map(|&u| unit_text(m, &r.units[u]))
-            .collect();
+        let body: String = plan.down.iter().map(|&u| unit_text(m, &r.units[u])).collect();
         let header = format!(
             "-- pgsafe: the down section of {}, kept verbatim. It is NOT a step of this plan: do not run it\n-- with the numbered files; it is here for your migration tool's rollback.\n",
             source.name
         );
-        out.push(PlanFile {
-            name: "down.sql".into(),
-            mode: None,
-            reason: String::new(),
-            header,
-            body,
-        });
+        out.push(PlanFile { name: "down.sql".into(), mode: None, reason: String::new(), header, body });
+    }
+    // A CRLF draft gets CRLF lines from pgsafe too.
+    if source.text.find('\n').is_some_and(|i| source.text[..i].ends_with('\r')) {
+        for f in &mut out {
+            f.header = crlf(&f.header);
+            f.body = crlf(&f.body);
+        }
+    }
+    out
+}
+
+/// Every lone `\n` as `\r\n`.
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 20);
+    let mut prev = '\0';
+    for c in text.chars() {
+        if c == '\n' && prev != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        prev = c;
     }
     out
 }
@@ -84,10 +83,7 @@ fn header(
     total: usize,
     reason: &str,
 ) -> String {
-    let mut rules: Vec<&str> = step
-        .units()
-        .flat_map(|u| r.units[u].rules.iter().copied())
-        .collect();
+    let mut rules: Vec<&str> = step.units().flat_map(|u| r.units[u].rules.iter().copied()).collect();
     rules.sort_unstable();
     rules.dedup();
     let lines = draft_lines(source, m, r, step);
@@ -110,12 +106,8 @@ pub fn draft_lines(source: &Source, m: &Migration<'_>, r: &Rewritten, step: &Ste
         if s.is_trivia() {
             continue;
         }
-        let (a, b) = (
-            source.line_col(s.body.start).0,
-            source
-                .line_col(s.body.end.saturating_sub(1).max(s.body.start))
-                .0,
-        );
+        let (a, b) =
+            (source.line_col(s.body.start).0, source.line_col(s.body.end.saturating_sub(1).max(s.body.start)).0);
         match ranges.last_mut() {
             Some(last) if a <= last.1 + 1 && a >= last.0 => last.1 = last.1.max(b),
             _ => ranges.push((a, b)),
@@ -125,39 +117,15 @@ pub fn draft_lines(source: &Source, m: &Migration<'_>, r: &Rewritten, step: &Ste
         return String::new();
     }
     let single = ranges.len() == 1 && ranges[0].0 == ranges[0].1;
-    let list: Vec<String> = ranges
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect();
-    format!(
-        "{} {}",
-        if single { "line" } else { "lines" },
-        list.join(", ")
-    )
+    let list: Vec<String> =
+        ranges.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    format!("{} {}", if single { "line" } else { "lines" }, list.join(", "))
 }
 
-/// A file-name slug from the first words of the step's first statement.
-fn slug(body: &str) -> String {
-    let sql = body
-        .lines()
-        .map(str::trim)
-        .find(|l| {
-            let u = l.to_ascii_uppercase();
-            !l.is_empty() && !l.starts_with("--") && !u.starts_with("SET ") && u != "BEGIN;"
-        })
-        .unwrap_or("step");
+/// A file-name slug from the first words of a statement (letters, digits and `_` only).
+fn slug(sql: &str) -> String {
     let mut slug = String::new();
-    for word in sql
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .take(6)
-    {
+    for word in sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).take(6) {
         if slug.len() + word.len() > 48 {
             break;
         }

@@ -17,10 +17,7 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     let s = &m.stmts[unit.stmt];
     let mut edits = unit.edits.clone();
     if !s.terminated && !s.is_trivia() && !s.body.is_empty() {
-        edits.push(crate::passes::Edit {
-            at: s.body.end..s.body.end,
-            text: ";".into(),
-        });
+        edits.push(crate::passes::Edit { at: s.body.end..s.body.end, text: ";".into() });
     }
     edits.sort_by_key(|e| (e.at.start, e.at.end));
     let mut out = String::with_capacity(s.span.len() + 32);
@@ -38,10 +35,21 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
 }
 
 fn is_session_set(s: &crate::ir::migration::Stmt) -> bool {
-    !s.is_trivia()
-        && s.ops
-            .iter()
-            .all(|o| matches!(o.kind, OpKind::Set { local: false, .. }))
+    !s.is_trivia() && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Meta))
+}
+
+/// The statement a step is named after: its first that is not a setting.
+pub fn step_title<'a>(m: &'a Migration<'_>, r: &'a Rewritten, step: &Step) -> &'a str {
+    step.units()
+        .map(|u| &r.units[u])
+        .find_map(|unit| match &unit.generated {
+            Some(text) => Some(text.as_str()),
+            None => {
+                let s = &m.stmts[unit.stmt];
+                (!s.is_trivia() && !is_session_set(s)).then(|| &m.src[s.body.clone()])
+            }
+        })
+        .unwrap_or("step")
 }
 
 /// A draft statement exactly as written.
@@ -56,17 +64,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     }
     let mut out = String::new();
     if !step.created_earlier.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}{}",
-            crate::ir::migration::CREATED_EARLIER,
-            step.created_earlier.join(", ")
-        );
+        let _ = writeln!(out, "{}{}", crate::ir::migration::CREATED_EARLIER, step.created_earlier.join(", "));
     }
     // Replayed session settings and carried comments come before BEGIN; units after it, except
     // the first statement's leading comments, which introduce the step.
-    let (pre, units): (Vec<&Item>, Vec<&Item>) =
-        step.items.iter().partition(|i| !matches!(i, Item::Unit(_)));
+    let (pre, units): (Vec<&Item>, Vec<&Item>) = step.items.iter().partition(|i| !matches!(i, Item::Unit(_)));
     let mut texts: Vec<String> = units
         .iter()
         .filter_map(|i| match i {
@@ -78,7 +80,8 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         match item {
             Item::Replay(s) => {
                 let stmt = &m.stmts[*s];
-                let _ = writeln!(out, "{};", &m.src[stmt.body.clone()]);
+                let meta = stmt.ops.iter().any(|o| o.kind == OpKind::Meta);
+                let _ = writeln!(out, "{}{}", &m.src[stmt.body.clone()], if meta { "" } else { ";" });
             }
             Item::Trivia(range) => {
                 let text = &m.src[range.clone()];
@@ -95,9 +98,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     // Leading session settings run before BEGIN: after SET LOCAL they would override it.
     let leading_sets = step
         .units()
-        .take_while(|&u| {
-            r.units[u].generated.is_none() && is_session_set(&m.stmts[r.units[u].stmt])
-        })
+        .take_while(|&u| r.units[u].generated.is_none() && is_session_set(&m.stmts[r.units[u].stmt]))
         .count();
     for text in texts.drain(..leading_sets) {
         out.push_str(text.trim_start_matches(['\n', '\r']));
@@ -105,16 +106,16 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     if let Some((first, text)) = step.units().nth(leading_sets).zip(texts.first_mut()) {
         let unit = &r.units[first];
         let s = &m.stmts[unit.stmt];
-        if unit.generated.is_none() && !s.is_trivia() {
+        // A `-- pgsafe:ignore` directive must stay right before its statement.
+        let directive = m.src[s.span.start..s.body.start].contains("pgsafe:ignore");
+        if unit.generated.is_none() && !s.is_trivia() && !directive {
             let lead = s.body.start - s.span.start;
             let comments = text[..lead].trim_start_matches(['\n', '\r']).to_string();
             out.push_str(&comments);
             *text = text[lead..].to_string();
         }
     }
-    let has_sql = step
-        .units()
-        .any(|u| !m.stmts[r.units[u].stmt].is_trivia() || r.units[u].generated.is_some());
+    let has_sql = step.units().any(|u| !m.stmts[r.units[u].stmt].is_trivia() || r.units[u].generated.is_some());
     let transaction = step.mode == StepMode::Transaction && has_sql;
     if transaction {
         out.push_str("BEGIN;\n");
@@ -122,15 +123,9 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     match (step.timeouts, step.mode) {
         (Timeouts::Short, _) => {
             let _ = writeln!(out, "SET LOCAL lock_timeout = '{}';", config.lock_timeout);
-            let _ = writeln!(
-                out,
-                "SET LOCAL statement_timeout = '{}';",
-                config.statement_timeout
-            );
+            let _ = writeln!(out, "SET LOCAL statement_timeout = '{}';", config.statement_timeout);
         }
-        (Timeouts::Unlimited, StepMode::Transaction) => {
-            out.push_str("SET LOCAL statement_timeout = 0;\n")
-        }
+        (Timeouts::Unlimited, StepMode::Transaction) => out.push_str("SET LOCAL statement_timeout = 0;\n"),
         (Timeouts::Unlimited, StepMode::Autocommit) => {
             out.push_str("SET lock_timeout = 0;\nSET statement_timeout = 0;\n");
         }
@@ -138,20 +133,19 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     }
     for (k, text) in texts.iter().enumerate() {
         // The first statement's leading blank lines would only separate it from BEGIN.
-        out.push_str(if k == 0 {
-            text.trim_start_matches(['\n', '\r'])
-        } else {
-            text
-        });
+        out.push_str(if k == 0 { text.trim_start_matches(['\n', '\r']) } else { text });
     }
     if transaction {
-        out.push_str("COMMIT;\n");
+        out.push_str(if step.rollback { "ROLLBACK;\n" } else { "COMMIT;\n" });
     }
     out
 }
 
 /// Why this step exists, in one line, for the file header and the manifest.
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
+    if step.raw {
+        return "unchanged: pgsafe found nothing to rewrite".into();
+    }
     let first_op = step
         .units()
         .filter(|&u| r.units[u].generated.is_none())
@@ -176,16 +170,10 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         };
     }
     if step.phase == crate::passes::Phase::Validate {
-        return "transaction: VALIDATE scans under SHARE UPDATE EXCLUSIVE; reads and writes go on"
-            .into();
+        return "transaction: VALIDATE scans under SHARE UPDATE EXCLUSIVE; reads and writes go on".into();
     }
-    let lock = step
-        .units()
-        .filter_map(|u| r.units[u].blocking_lock.as_ref())
-        .max_by_key(|l| l.mode);
-    let not_valid = step
-        .units()
-        .any(|u| r.units[u].rules.iter().any(|r| r.ends_with("not-valid")));
+    let lock = step.units().filter_map(|u| r.units[u].blocking_lock.as_ref()).max_by_key(|l| l.mode);
+    let not_valid = step.units().any(|u| r.units[u].rules.iter().any(|r| r.ends_with("not-valid")));
     match lock {
         Some(l) if not_valid => format!(
             "transaction: the constraint is added NOT VALID, so the {} lock on {} is brief",
@@ -197,8 +185,6 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             l.table.text,
             l.mode.blocks()
         ),
-        None => {
-            "transaction: takes no lock that blocks reads or writes on a table with traffic".into()
-        }
+        None => "transaction: takes no lock that blocks reads or writes on a table with traffic".into(),
     }
 }

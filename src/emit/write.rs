@@ -12,10 +12,7 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool) -> Result<
         if !dir.is_dir() {
             bail!("{} exists and is not a directory", dir.display());
         }
-        let non_empty = fs::read_dir(dir)
-            .with_context(|| format!("cannot read {}", dir.display()))?
-            .next()
-            .is_some();
+        let non_empty = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?.next().is_some();
         if non_empty && !force {
             bail!("{} is not empty: pass --force to replace it", dir.display());
         }
@@ -25,10 +22,7 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool) -> Result<
         _ => Path::new(".").to_path_buf(),
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let base = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plan".into());
+    let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
     let tmp = parent.join(format!(".{base}.pgsafe-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     let result = (|| -> Result<()> {
@@ -39,8 +33,7 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool) -> Result<
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("cannot replace {}", dir.display()))?;
         }
-        fs::rename(&tmp, dir)
-            .with_context(|| format!("cannot move the plan into {}", dir.display()))
+        fs::rename(&tmp, dir).with_context(|| format!("cannot move the plan into {}", dir.display()))
     })();
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -50,10 +43,7 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool) -> Result<
 
 /// Replace one file atomically (write a sibling, then rename over it).
 pub fn write_file(path: &Path, text: &str) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.pgsafe-{}", std::process::id()));
     fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))

@@ -51,6 +51,11 @@ fn parse(rule: Rule, body: &str) -> Option<Pair<'_, Rule>> {
     FormsParser::parse(rule, body).ok()?.next()
 }
 
+/// The length of the (possibly qualified, possibly templated) name at the start of `text`.
+pub fn name_len(text: &str) -> Option<usize> {
+    Some(parse(Rule::name, text)?.as_span().end())
+}
+
 pub fn create_index(body: &str) -> Option<CreateIndexForm> {
     let mut form = CreateIndexForm {
         unique: false,
@@ -77,13 +82,8 @@ pub fn create_index(body: &str) -> Option<CreateIndexForm> {
 }
 
 pub fn drop_index(body: &str) -> Option<DropIndexForm> {
-    let mut form = DropIndexForm {
-        concurrently: false,
-        if_exists: false,
-        names: Vec::new(),
-        cascade: false,
-        after_index_kw: 0,
-    };
+    let mut form =
+        DropIndexForm { concurrently: false, if_exists: false, names: Vec::new(), cascade: false, after_index_kw: 0 };
     for p in parse(Rule::drop_index, body)?.into_inner() {
         match p.as_rule() {
             Rule::k_index => form.after_index_kw = p.as_span().end(),
@@ -98,12 +98,7 @@ pub fn drop_index(body: &str) -> Option<DropIndexForm> {
 }
 
 pub fn reindex(body: &str) -> Option<ReindexForm> {
-    let mut form = ReindexForm {
-        target: String::new(),
-        concurrently: false,
-        name: String::new(),
-        after_target_kw: 0,
-    };
+    let mut form = ReindexForm { target: String::new(), concurrently: false, name: String::new(), after_target_kw: 0 };
     for p in parse(Rule::reindex, body)?.into_inner() {
         match p.as_rule() {
             Rule::reindex_target => {
@@ -171,11 +166,7 @@ mod tests {
         let f = reindex(body).unwrap();
         assert_eq!(f.target, "TABLE");
         assert_eq!(&body[..f.after_target_kw], "REINDEX (VERBOSE) TABLE");
-        assert!(
-            reindex("REINDEX INDEX CONCURRENTLY i")
-                .unwrap()
-                .concurrently
-        );
+        assert!(reindex("REINDEX INDEX CONCURRENTLY i").unwrap().concurrently);
     }
 
     #[test]
@@ -184,12 +175,6 @@ mod tests {
         let f = alter_table(body).unwrap();
         assert_eq!(f.table, "\"Orders\"");
         let texts: Vec<&str> = f.actions.iter().map(|r| &body[r.clone()]).collect();
-        assert_eq!(
-            texts,
-            vec![
-                "ADD COLUMN a numeric(10, 2) DEFAULT 'x,y'",
-                "ADD CONSTRAINT c CHECK (a IN (1, 2))"
-            ]
-        );
+        assert_eq!(texts, vec!["ADD COLUMN a numeric(10, 2) DEFAULT 'x,y'", "ADD CONSTRAINT c CHECK (a IN (1, 2))"]);
     }
 }

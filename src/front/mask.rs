@@ -48,11 +48,7 @@ pub fn mask_placeholders(stmt: &str) -> Cow<'_, str> {
                 }
             }
             Fill::String | Fill::QuotedIdent => {
-                let q = if matches!(fill, Fill::String) {
-                    b'\''
-                } else {
-                    b'"'
-                };
+                let q = if matches!(fill, Fill::String) { b'\'' } else { b'"' };
                 dst.fill(b'x');
                 dst[0] = q;
                 dst[len - 1] = q;
@@ -114,15 +110,13 @@ fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
             continue;
         }
         let found: Option<(usize, Fill)> = match bytes[i] {
-            b'{' if bytes.get(i + 1) == Some(&b'{') && !no_close_braces => {
-                match stmt[i + 2..].find("}}") {
-                    Some(k) => Some((i + 2 + k + 2, Fill::Ident)),
-                    None => {
-                        no_close_braces = true;
-                        None
-                    }
+            b'{' if bytes.get(i + 1) == Some(&b'{') && !no_close_braces => match stmt[i + 2..].find("}}") {
+                Some(k) => Some((i + 2 + k + 2, Fill::Ident)),
+                None => {
+                    no_close_braces = true;
+                    None
                 }
-            }
+            },
             b'$' if bytes.get(i + 1) == Some(&b'{') => bytes[i + 2..]
                 .iter()
                 .take(MAX_DOLLAR_BRACE)
@@ -136,23 +130,14 @@ fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
                         t.start == i + 1
                             && matches!(t.kind, TokKind::String | TokKind::QuotedIdent)
                             && t.end - t.start > 2
-                            && bytes[t.start + 1..t.end - 1]
-                                .iter()
-                                .all(|&b| is_var_byte(b))
+                            && bytes[t.start + 1..t.end - 1].iter().all(|&b| is_var_byte(b))
                     })
                     .map(|t| {
-                        let fill = if bytes[i + 1] == b'\'' {
-                            Fill::String
-                        } else {
-                            Fill::QuotedIdent
-                        };
+                        let fill = if bytes[i + 1] == b'\'' { Fill::String } else { Fill::QuotedIdent };
                         (t.end, fill)
                     }),
                 Some(&b) if is_var_byte(b) => {
-                    let len = bytes[i + 1..]
-                        .iter()
-                        .take_while(|&&b| is_var_byte(b))
-                        .count();
+                    let len = bytes[i + 1..].iter().take_while(|&&b| is_var_byte(b)).count();
                     Some((i + 1 + len, Fill::Ident))
                 }
                 _ => None,
@@ -212,14 +197,8 @@ mod tests {
             masked("CREATE INDEX i ON {{ .Namespace }}.users (id)"),
             "CREATE INDEX i ON _p______________.users (id)"
         );
-        assert_eq!(
-            masked("ALTER TABLE ${schema}.t ADD c int"),
-            "ALTER TABLE _p_______.t ADD c int"
-        );
-        assert_eq!(
-            masked("SELECT {{index .V \"a b\"}} x"),
-            "SELECT _p________________ x"
-        );
+        assert_eq!(masked("ALTER TABLE ${schema}.t ADD c int"), "ALTER TABLE _p_______.t ADD c int");
+        assert_eq!(masked("SELECT {{index .V \"a b\"}} x"), "SELECT _p________________ x");
         assert_eq!(masked("SELECT {{}}, ${}"), "SELECT _p__, ${}");
         assert_eq!(masked("SELECT {{ x"), "SELECT {{ x");
     }
@@ -241,10 +220,7 @@ mod tests {
         let s = "SELECT 'été', naïve FROM {{ .Schéma }}.t WHERE x = :café AND y = :'ñ'";
         let m = masked(s);
         // `{{ .Schéma }}` is 14 bytes, `:café` 6, `:'ñ'` 5.
-        assert_eq!(
-            m,
-            "SELECT 'été', naïve FROM _p____________.t WHERE x = _p____ AND y = 'xxx'"
-        );
+        assert_eq!(m, "SELECT 'été', naïve FROM _p____________.t WHERE x = _p____ AND y = 'xxx'");
         for piece in ["SELECT 'été', naïve FROM ", ".t WHERE x = ", " AND y = "] {
             assert_eq!(s.find(piece), m.find(piece), "{piece:?} moved");
         }

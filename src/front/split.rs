@@ -48,10 +48,7 @@ pub struct Piece {
 pub enum PieceKind {
     /// A SQL statement. `body`: from its first token to its last token, excluding the `;`.
     /// `terminated`: false when the script ended without a `;`.
-    Statement {
-        body: Range<usize>,
-        terminated: bool,
-    },
+    Statement { body: Range<usize>, terminated: bool },
     /// A psql meta-command line such as `\set x 1`, `\if :flag`, `\echo hi`, `\connect db`. body = the command text without the newline.
     Meta { body: Range<usize> },
     /// Only whitespace and comments (e.g. the tail of the file, or a file of comments only).
@@ -156,10 +153,7 @@ pub(crate) enum TokKind {
 
 impl TokKind {
     fn is_trivia(self) -> bool {
-        matches!(
-            self,
-            TokKind::Space | TokKind::Newline | TokKind::LineComment | TokKind::BlockComment
-        )
+        matches!(self, TokKind::Space | TokKind::Newline | TokKind::LineComment | TokKind::BlockComment)
     }
 }
 
@@ -210,11 +204,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
                 }
             }
         };
-        toks.push(Token {
-            kind,
-            start: i,
-            end,
-        });
+        toks.push(Token { kind, start: i, end });
         i = end;
     }
     Ok(toks)
@@ -258,8 +248,7 @@ fn grammar_needed(b: &[u8], i: usize) -> bool {
 /// Whether some token other than `other` may start at byte `j` (grammar rule `special`).
 fn starts_token(b: &[u8], j: usize) -> bool {
     match b[j] {
-        b' ' | b'\t' | 0x0B | 0x0C | b'\n' | b'\r' | b'$' | b'\'' | b'"' | b';' | b'(' | b')'
-        | b'\\' => true,
+        b' ' | b'\t' | 0x0B | 0x0C | b'\n' | b'\r' | b'$' | b'\'' | b'"' | b';' | b'(' | b')' | b'\\' => true,
         b'-' => b.get(j + 1) == Some(&b'-'),
         b'/' => b.get(j + 1) == Some(&b'*'),
         c => is_ident_start(c),
@@ -268,10 +257,8 @@ fn starts_token(b: &[u8], j: usize) -> bool {
 
 /// Runs the grammar's `one_token` rule at byte `at`.
 fn grammar_token(src: &str, at: usize) -> Result<Token, SplitError> {
-    let limit_error = |offset: usize, what: String| SplitError {
-        offset,
-        message: format!("cannot split the script: {what}"),
-    };
+    let limit_error =
+        |offset: usize, what: String| SplitError { offset, message: format!("cannot split the script: {what}") };
     let mut pairs = SplitGrammar::parse(Rule::one_token, &src[at..]).map_err(|e| {
         let offset = match e.location {
             pest::error::InputLocation::Pos(p) => p,
@@ -279,17 +266,11 @@ fn grammar_token(src: &str, at: usize) -> Result<Token, SplitError> {
         };
         limit_error(at + offset, e.variant.message().into_owned())
     })?;
-    let pair = pairs
-        .next()
-        .and_then(|one| one.into_inner().next())
-        .ok_or_else(|| limit_error(at, "no token".to_string()))?;
+    let pair =
+        pairs.next().and_then(|one| one.into_inner().next()).ok_or_else(|| limit_error(at, "no token".to_string()))?;
     let span = pair.as_span();
     let kind = rule_kind(pair.as_rule()).ok_or_else(|| limit_error(at, "no token".to_string()))?;
-    Ok(Token {
-        kind,
-        start: at + span.start(),
-        end: at + span.end(),
-    })
+    Ok(Token { kind, start: at + span.start(), end: at + span.end() })
 }
 
 fn rule_kind(rule: Rule) -> Option<TokKind> {
@@ -325,11 +306,7 @@ fn tokenize_with_grammar(src: &str) -> Vec<Token> {
         .filter_map(|pair| {
             let kind = rule_kind(pair.as_rule())?;
             let span = pair.as_span();
-            Some(Token {
-                kind,
-                start: span.start(),
-                end: span.end(),
-            })
+            Some(Token { kind, start: span.start(), end: span.end() })
         })
         .collect()
 }
@@ -343,24 +320,19 @@ fn unterminated_error(src: &str, tok: &Token, what: Unclosed) -> SplitError {
             let close = text[1..].find('$').map_or(text.len(), |i| i + 2);
             &text[..close]
         }
-        Unclosed::String | Unclosed::EscapeString => {
-            &text[..text.find('\'').map_or(text.len(), |i| i + 1)]
-        }
+        Unclosed::String | Unclosed::EscapeString => &text[..text.find('\'').map_or(text.len(), |i| i + 1)],
         Unclosed::QuotedIdent => &text[..text.find('"').map_or(text.len(), |i| i + 1)],
     };
     let message = match what {
         Unclosed::BlockComment => "unterminated block comment /*".to_string(),
         Unclosed::DollarQuote => format!("unterminated dollar-quoted string {opening}"),
         Unclosed::String => format!("unterminated quoted string {opening}"),
-        Unclosed::EscapeString => format!(
-            "unterminated quoted string {opening} (in an E'' string a backslash escapes the next character)"
-        ),
+        Unclosed::EscapeString => {
+            format!("unterminated quoted string {opening} (in an E'' string a backslash escapes the next character)")
+        }
         Unclosed::QuotedIdent => format!("unterminated quoted identifier {opening}"),
     };
-    SplitError {
-        offset: tok.start,
-        message,
-    }
+    SplitError { offset: tok.start, message }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,10 +355,7 @@ fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
         return vec![MarkerKind::NoTransaction];
     }
     if starts_with_word(rest, "+goose") {
-        let words: Vec<String> = rest["+goose".len()..]
-            .split_whitespace()
-            .map(str::to_ascii_lowercase)
-            .collect();
+        let words: Vec<String> = rest["+goose".len()..].split_whitespace().map(str::to_ascii_lowercase).collect();
         let kind = match words.first().map(String::as_str) {
             Some("up") => Some(MarkerKind::GooseUp),
             Some("down") => Some(MarkerKind::GooseDown),
@@ -400,15 +369,11 @@ fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
         };
         return kind.into_iter().collect();
     }
-    for (keyword, kind) in [
-        ("migrate:up", MarkerKind::DbmateUp),
-        ("migrate:down", MarkerKind::DbmateDown),
-    ] {
+    for (keyword, kind) in [("migrate:up", MarkerKind::DbmateUp), ("migrate:down", MarkerKind::DbmateDown)] {
         if starts_with_word(rest, keyword) {
             let mut kinds = vec![kind];
-            let no_tx = rest[keyword.len()..]
-                .split_whitespace()
-                .any(|opt| opt.eq_ignore_ascii_case("transaction:false"));
+            let no_tx =
+                rest[keyword.len()..].split_whitespace().any(|opt| opt.eq_ignore_ascii_case("transaction:false"));
             if no_tx {
                 kinds.push(MarkerKind::NoTransaction);
             }
@@ -420,9 +385,7 @@ fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|w| !w.is_empty())
             .take_while(|w| {
-                !w.starts_with('-')
-                    && w.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                !w.starts_with('-') && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             })
             .map(str::to_string)
             .collect();
@@ -437,11 +400,7 @@ fn starts_with_ci(s: &str, prefix: &str) -> bool {
 
 /// `s` starts with `word` (ASCII case-insensitive), followed by the end, white space or a comma.
 fn starts_with_word(s: &str, word: &str) -> bool {
-    starts_with_ci(s, word)
-        && s[word.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| c.is_whitespace() || c == ',')
+    starts_with_ci(s, word) && s[word.len()..].chars().next().is_none_or(|c| c.is_whitespace() || c == ',')
 }
 
 /// A migration-tool marker (every kind but `pgsafe:ignore` and sqlx's first-line marker): when it
@@ -478,18 +437,14 @@ struct Nesting {
 impl Nesting {
     fn word(&mut self, w: &str) {
         if self.ident_count < self.idents.len()
-            && ["create", "function", "procedure", "or", "replace"]
-                .iter()
-                .any(|k| w.eq_ignore_ascii_case(k))
+            && ["create", "function", "procedure", "or", "replace"].iter().any(|k| w.eq_ignore_ascii_case(k))
         {
             self.idents[self.ident_count] = w.as_bytes()[0].to_ascii_lowercase();
         }
         self.ident_count = self.ident_count.saturating_add(1);
         let id = &self.idents;
         let routine = id[0] == b'c'
-            && (id[1] == b'f'
-                || id[1] == b'p'
-                || (id[1] == b'o' && id[2] == b'r' && (id[3] == b'f' || id[3] == b'p')));
+            && (id[1] == b'f' || id[1] == b'p' || (id[1] == b'o' && id[2] == b'r' && (id[3] == b'f' || id[3] == b'p')));
         if routine && self.paren == 0 {
             if w.eq_ignore_ascii_case("begin") {
                 self.begin += 1;
@@ -510,14 +465,8 @@ impl Nesting {
 
 /// psql meta-commands that send the query buffer, and so end the statement they follow.
 fn is_send_meta(text: &str) -> bool {
-    let name = text[1..]
-        .split(|c: char| c.is_whitespace() || c == '\\')
-        .next()
-        .unwrap_or("");
-    matches!(
-        name,
-        "g" | "gx" | "gset" | "gexec" | "gdesc" | "watch" | "crosstabview"
-    )
+    let name = text[1..].split(|c: char| c.is_whitespace() || c == '\\').next().unwrap_or("");
+    matches!(name, "g" | "gx" | "gset" | "gexec" | "gdesc" | "watch" | "crosstabview")
 }
 
 struct Splitter<'a> {
@@ -533,13 +482,7 @@ struct Splitter<'a> {
 
 impl<'a> Splitter<'a> {
     fn new(src: &'a str, toks: &'a [Token]) -> Self {
-        Splitter {
-            src,
-            toks,
-            pieces: Vec::with_capacity(toks.len() / 16 + 1),
-            goose_block: false,
-            flat: false,
-        }
+        Splitter { src, toks, pieces: Vec::with_capacity(toks.len() / 16 + 1), goose_block: false, flat: false }
     }
 
     fn text(&self, i: usize) -> &'a str {
@@ -572,10 +515,7 @@ impl<'a> Splitter<'a> {
     fn push_markers(&self, i: usize, out: &mut Vec<Marker>) {
         let t = self.toks[i];
         for kind in self.markers_of(i) {
-            out.push(Marker {
-                span: t.start..t.end,
-                kind,
-            });
+            out.push(Marker { span: t.start..t.end, kind });
         }
     }
 
@@ -593,19 +533,12 @@ impl<'a> Splitter<'a> {
                         _ => {}
                     }
                     let t = self.toks[i];
-                    markers.push(Marker {
-                        span: t.start..t.end,
-                        kind,
-                    });
+                    markers.push(Marker { span: t.start..t.end, kind });
                 }
                 i += 1;
             }
             if i == n {
-                self.pieces.push(Piece {
-                    span: span_start..self.src.len(),
-                    kind: PieceKind::Trivia,
-                    markers,
-                });
+                self.pieces.push(Piece { span: span_start..self.src.len(), kind: PieceKind::Trivia, markers });
                 break;
             }
             let t = self.toks[i];
@@ -613,11 +546,8 @@ impl<'a> Splitter<'a> {
                 TokKind::Meta => {
                     let text = self.text(i).trim_end_matches([' ', '\t']);
                     let body = t.start..t.start + text.len();
-                    let next = if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) {
-                        i + 2
-                    } else {
-                        i + 1
-                    };
+                    let next =
+                        if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 2 } else { i + 1 };
                     self.pieces.push(Piece {
                         span: span_start..self.toks[next - 1].end,
                         kind: PieceKind::Meta { body },
@@ -625,9 +555,7 @@ impl<'a> Splitter<'a> {
                     });
                     next
                 }
-                TokKind::Semicolon if !self.goose_block => {
-                    self.finish(span_start, t.start..t.start, true, i, markers)
-                }
+                TokKind::Semicolon if !self.goose_block => self.finish(span_start, t.start..t.start, true, i, markers),
                 _ => self.statement(i, span_start, markers),
             };
         }
@@ -692,43 +620,25 @@ impl<'a> Splitter<'a> {
                 TokKind::LineComment => {
                     significant = false;
                     let kinds = self.markers_of(i);
-                    let ends_block =
-                        self.goose_block && kinds.contains(&MarkerKind::GooseStatementEnd);
+                    let ends_block = self.goose_block && kinds.contains(&MarkerKind::GooseStatementEnd);
                     let section = kinds.iter().any(is_section_marker);
                     if ends_block || (section && self.at_line_start(t.start)) {
                         // The statement ends before this comment, which (with the trivia
                         // before it) becomes leading trivia of the next piece.
-                        let open = OpenStatement {
-                            span_start,
-                            body_start,
-                            last_sig,
-                            prev_sig,
-                            nested_semi,
-                        };
+                        let open = OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi };
                         return self.close(open, markers);
                     }
                 }
                 TokKind::Semicolon if !self.goose_block && (self.flat || nesting.at_top()) => {
-                    let body_end = if i == first {
-                        body_start
-                    } else {
-                        self.toks[last_sig].end
-                    };
+                    let body_end = if i == first { body_start } else { self.toks[last_sig].end };
                     return self.finish(span_start, body_start..body_end, true, i, markers);
                 }
                 TokKind::Meta if !self.goose_block && i != first && is_send_meta(self.text(i)) => {
                     let body = body_start..self.toks[last_sig].end;
-                    let last = if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) {
-                        i + 1
-                    } else {
-                        i
-                    };
+                    let last = if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 1 } else { i };
                     self.pieces.push(Piece {
                         span: span_start..self.toks[last].end,
-                        kind: PieceKind::Statement {
-                            body,
-                            terminated: true,
-                        },
+                        kind: PieceKind::Statement { body, terminated: true },
                         markers,
                     });
                     return last + 1;
@@ -747,13 +657,7 @@ impl<'a> Splitter<'a> {
             }
             i += 1;
         }
-        let open = OpenStatement {
-            span_start,
-            body_start,
-            last_sig,
-            prev_sig,
-            nested_semi,
-        };
+        let open = OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi };
         self.close(open, markers)
     }
 
@@ -762,13 +666,7 @@ impl<'a> Splitter<'a> {
     /// region a final `;` is the terminator. If a `;` was skipped only because a `(` or `BEGIN`
     /// never closed, the statement ends at that `;` instead, and nesting is ignored from then on.
     fn close(&mut self, open: OpenStatement, markers: Vec<Marker>) -> usize {
-        let OpenStatement {
-            span_start,
-            body_start,
-            last_sig,
-            prev_sig,
-            nested_semi,
-        } = open;
+        let OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi } = open;
         if let Some((semi, body_end)) = nested_semi {
             self.flat = true;
             return self.finish(span_start, body_start..body_end, true, semi, markers);
@@ -780,13 +678,7 @@ impl<'a> Splitter<'a> {
             (last.end, false)
         };
         self.goose_block = false;
-        self.finish(
-            span_start,
-            body_start..body_end,
-            terminated,
-            last_sig,
-            markers,
-        )
+        self.finish(span_start, body_start..body_end, terminated, last_sig, markers)
     }
 }
 
@@ -817,11 +709,7 @@ mod tests {
                     src[p.span.clone()].to_string(),
                     src[body.clone()].to_string(),
                 ),
-                PieceKind::Meta { body } => (
-                    "meta",
-                    src[p.span.clone()].to_string(),
-                    src[body.clone()].to_string(),
-                ),
+                PieceKind::Meta { body } => ("meta", src[p.span.clone()].to_string(), src[body.clone()].to_string()),
                 PieceKind::Trivia => ("trivia", src[p.span.clone()].to_string(), String::new()),
             })
             .collect()
@@ -832,11 +720,7 @@ mod tests {
     }
 
     fn bodies(src: &str) -> Vec<String> {
-        pieces(src)
-            .into_iter()
-            .filter(|(k, _, _)| k.starts_with("stmt"))
-            .map(|(_, _, b)| b)
-            .collect()
+        pieces(src).into_iter().filter(|(k, _, _)| k.starts_with("stmt")).map(|(_, _, b)| b).collect()
     }
 
     fn err(src: &str) -> SplitError {
@@ -855,22 +739,8 @@ mod tests {
         assert_eq!(
             ps,
             vec![
-                Piece {
-                    span: 0..48,
-                    kind: PieceKind::Statement {
-                        body: 10..33,
-                        terminated: true
-                    },
-                    markers: vec![],
-                },
-                Piece {
-                    span: 48..59,
-                    kind: PieceKind::Statement {
-                        body: 49..57,
-                        terminated: true
-                    },
-                    markers: vec![],
-                },
+                Piece { span: 0..48, kind: PieceKind::Statement { body: 10..33, terminated: true }, markers: vec![] },
+                Piece { span: 48..59, kind: PieceKind::Statement { body: 49..57, terminated: true }, markers: vec![] },
             ]
         );
         assert_eq!(&src[10..33], "CREATE TABLE t (id int)");
@@ -890,23 +760,14 @@ mod tests {
         // Text after the `;` on the same line: the rest of the line is not trailing trivia.
         assert_eq!(
             pieces("SELECT 1; /* c */ SELECT 2;"),
-            vec![
-                p("stmt", "SELECT 1;", "SELECT 1"),
-                p("stmt", " /* c */ SELECT 2;", "SELECT 2"),
-            ]
+            vec![p("stmt", "SELECT 1;", "SELECT 1"), p("stmt", " /* c */ SELECT 2;", "SELECT 2"),]
         );
         // A block comment that runs onto the next line is leading trivia of the next statement.
         assert_eq!(
             pieces("SELECT 1; /* a\nb */ SELECT 2;"),
-            vec![
-                p("stmt", "SELECT 1;", "SELECT 1"),
-                p("stmt", " /* a\nb */ SELECT 2;", "SELECT 2"),
-            ]
+            vec![p("stmt", "SELECT 1;", "SELECT 1"), p("stmt", " /* a\nb */ SELECT 2;", "SELECT 2"),]
         );
-        assert_eq!(
-            pieces("  \n-- only comments\n/* x */"),
-            vec![p("trivia", "  \n-- only comments\n/* x */", "")]
-        );
+        assert_eq!(pieces("  \n-- only comments\n/* x */"), vec![p("trivia", "  \n-- only comments\n/* x */", "")]);
     }
 
     #[test]
@@ -922,31 +783,11 @@ mod tests {
         let src = "SELECT 1;;\n ;";
         let ps = split(src).unwrap();
         assert_eq!(
-            ps.iter()
-                .map(|p| (p.span.clone(), p.kind.clone()))
-                .collect::<Vec<_>>(),
+            ps.iter().map(|p| (p.span.clone(), p.kind.clone())).collect::<Vec<_>>(),
             vec![
-                (
-                    0..9,
-                    PieceKind::Statement {
-                        body: 0..8,
-                        terminated: true
-                    }
-                ),
-                (
-                    9..11,
-                    PieceKind::Statement {
-                        body: 9..9,
-                        terminated: true
-                    }
-                ),
-                (
-                    11..13,
-                    PieceKind::Statement {
-                        body: 12..12,
-                        terminated: true
-                    }
-                ),
+                (0..9, PieceKind::Statement { body: 0..8, terminated: true }),
+                (9..11, PieceKind::Statement { body: 9..9, terminated: true }),
+                (11..13, PieceKind::Statement { body: 12..12, terminated: true }),
             ]
         );
     }
@@ -967,10 +808,7 @@ mod tests {
             ]
         );
         // In a standard string a backslash is just a character.
-        assert_eq!(
-            bodies("SELECT 'a\\';SELECT 2;"),
-            vec!["SELECT 'a\\'", "SELECT 2"]
-        );
+        assert_eq!(bodies("SELECT 'a\\';SELECT 2;"), vec!["SELECT 'a\\'", "SELECT 2"]);
     }
 
     #[test]
@@ -986,12 +824,7 @@ mod tests {
         // Not dollar quotes: parameters, ${...} and $%...%$ placeholders, `$` inside identifiers.
         assert_eq!(
             bodies("SELECT $1; SELECT * FROM ${schema}.t; SELECT '$%AUTO_INCREMENT%$', $%X%$; SELECT a$b$ FROM t;"),
-            vec![
-                "SELECT $1",
-                "SELECT * FROM ${schema}.t",
-                "SELECT '$%AUTO_INCREMENT%$', $%X%$",
-                "SELECT a$b$ FROM t",
-            ]
+            vec!["SELECT $1", "SELECT * FROM ${schema}.t", "SELECT '$%AUTO_INCREMENT%$', $%X%$", "SELECT a$b$ FROM t",]
         );
     }
 
@@ -999,15 +832,9 @@ mod tests {
     fn comments_inside_statements() {
         assert_eq!(
             bodies("SELECT 1 -- ; not the end\n  /* ; /* nested ; */ still ; */ + 2;\nSELECT 3;"),
-            vec![
-                "SELECT 1 -- ; not the end\n  /* ; /* nested ; */ still ; */ + 2",
-                "SELECT 3"
-            ]
+            vec!["SELECT 1 -- ; not the end\n  /* ; /* nested ; */ still ; */ + 2", "SELECT 3"]
         );
-        assert_eq!(
-            bodies("SELECT 1 /**/;SELECT 2 /*/ */;"),
-            vec!["SELECT 1", "SELECT 2"]
-        );
+        assert_eq!(bodies("SELECT 1 /**/;SELECT 2 /*/ */;"), vec!["SELECT 1", "SELECT 2"]);
     }
 
     #[test]
@@ -1015,10 +842,7 @@ mod tests {
         let f = "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END;\n  SELECT (CASE a WHEN 1 THEN 1 END);\nEND";
         let p2 = "CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END";
         let src = format!("{f};\n{p2};\nBEGIN;\nSELECT CASE WHEN true THEN 1 END;\nEND;\n");
-        assert_eq!(
-            bodies(&src),
-            vec![f, p2, "BEGIN", "SELECT CASE WHEN true THEN 1 END", "END"]
-        );
+        assert_eq!(bodies(&src), vec![f, p2, "BEGIN", "SELECT CASE WHEN true THEN 1 END", "END"]);
     }
 
     #[test]
@@ -1058,10 +882,7 @@ mod tests {
     fn placeholders_are_ordinary_text() {
         assert_eq!(
             bodies("CREATE INDEX i ON {{ .Namespace }}.users (id);\nSELECT :var, :'var', :\"var\", x := 1;\n"),
-            vec![
-                "CREATE INDEX i ON {{ .Namespace }}.users (id)",
-                "SELECT :var, :'var', :\"var\", x := 1"
-            ]
+            vec!["CREATE INDEX i ON {{ .Namespace }}.users (id)", "SELECT :var, :'var', :\"var\", x := 1"]
         );
     }
 
@@ -1077,27 +898,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            pieces(
-                "SELECT count(*) AS n FROM t \\gset\nSELECT 'x' \\gexec\r\n\\echo 'it''s; done' \n"
-            ),
+            pieces("SELECT count(*) AS n FROM t \\gset\nSELECT 'x' \\gexec\r\n\\echo 'it''s; done' \n"),
             vec![
-                p(
-                    "stmt",
-                    "SELECT count(*) AS n FROM t \\gset\n",
-                    "SELECT count(*) AS n FROM t"
-                ),
+                p("stmt", "SELECT count(*) AS n FROM t \\gset\n", "SELECT count(*) AS n FROM t"),
                 p("stmt", "SELECT 'x' \\gexec\r\n", "SELECT 'x'"),
                 p("meta", "\\echo 'it''s; done' \n", "\\echo 'it''s; done'"),
             ]
         );
         let ps = split("SELECT 1\n\\g\n").unwrap();
-        assert_eq!(
-            ps[0].kind,
-            PieceKind::Statement {
-                body: 0..8,
-                terminated: true
-            }
-        );
+        assert_eq!(ps[0].kind, PieceKind::Statement { body: 0..8, terminated: true });
         assert_eq!(ps.len(), 1);
     }
 
@@ -1123,19 +932,10 @@ mod tests {
             ps[0],
             Piece {
                 span: 0..src.find("-- +goose StatementEnd").unwrap(),
-                kind: PieceKind::Statement {
-                    body: body_start..body_start + body.len(),
-                    terminated: true
-                },
+                kind: PieceKind::Statement { body: body_start..body_start + body.len(), terminated: true },
                 markers: vec![
-                    Marker {
-                        span: 0..12,
-                        kind: MarkerKind::GooseUp
-                    },
-                    Marker {
-                        span: 13..37,
-                        kind: MarkerKind::GooseStatementBegin
-                    },
+                    Marker { span: 0..12, kind: MarkerKind::GooseUp },
+                    Marker { span: 13..37, kind: MarkerKind::GooseStatementBegin },
                 ],
             }
         );
@@ -1145,20 +945,11 @@ mod tests {
         assert_eq!(
             ps[1].markers,
             vec![
-                Marker {
-                    span: end_at..end_at + 22,
-                    kind: MarkerKind::GooseStatementEnd
-                },
-                Marker {
-                    span: down_at..down_at + 14,
-                    kind: MarkerKind::GooseDown
-                },
+                Marker { span: end_at..end_at + 22, kind: MarkerKind::GooseStatementEnd },
+                Marker { span: down_at..down_at + 14, kind: MarkerKind::GooseDown },
             ]
         );
-        assert_eq!(
-            &src[ps[1].span.clone()],
-            "-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION f;\n"
-        );
+        assert_eq!(&src[ps[1].span.clone()], "-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION f;\n");
     }
 
     #[test]
@@ -1167,19 +958,12 @@ mod tests {
         assert_eq!(
             pieces(src),
             vec![
-                p(
-                    "stmt-open",
-                    "-- +goose StatementBegin\nSELECT 1; SELECT 2\n",
-                    "SELECT 1; SELECT 2"
-                ),
+                p("stmt-open", "-- +goose StatementBegin\nSELECT 1; SELECT 2\n", "SELECT 1; SELECT 2"),
                 p("trivia", "-- +goose StatementEnd\n", ""),
             ]
         );
         // A region that is never closed runs to the end of the input.
-        assert_eq!(
-            bodies("-- +goose statementbegin\nSELECT 1; SELECT 2;\n"),
-            vec!["SELECT 1; SELECT 2"]
-        );
+        assert_eq!(bodies("-- +goose statementbegin\nSELECT 1; SELECT 2;\n"), vec!["SELECT 1; SELECT 2"]);
     }
 
     #[test]
@@ -1187,11 +971,7 @@ mod tests {
         assert_eq!(
             pieces("-- migrate:up\nCREATE TABLE t (id int)\n-- migrate:down\nDROP TABLE t;\n"),
             vec![
-                p(
-                    "stmt-open",
-                    "-- migrate:up\nCREATE TABLE t (id int)\n",
-                    "CREATE TABLE t (id int)"
-                ),
+                p("stmt-open", "-- migrate:up\nCREATE TABLE t (id int)\n", "CREATE TABLE t (id int)"),
                 p("stmt", "-- migrate:down\nDROP TABLE t;\n", "DROP TABLE t"),
             ]
         );
@@ -1207,17 +987,8 @@ mod tests {
         let src = "CREATE TABLE \"a\" (id int);--> statement-breakpoint\nCREATE INDEX i ON a (id);";
         let ps = split(src).unwrap();
         assert_eq!(ps.len(), 2);
-        assert_eq!(
-            &src[ps[0].span.clone()],
-            "CREATE TABLE \"a\" (id int);--> statement-breakpoint\n"
-        );
-        assert_eq!(
-            ps[0].markers,
-            vec![Marker {
-                span: 26..50,
-                kind: MarkerKind::StatementBreakpoint
-            }]
-        );
+        assert_eq!(&src[ps[0].span.clone()], "CREATE TABLE \"a\" (id int);--> statement-breakpoint\n");
+        assert_eq!(ps[0].markers, vec![Marker { span: 26..50, kind: MarkerKind::StatementBreakpoint }]);
     }
 
     #[test]
@@ -1225,46 +996,22 @@ mod tests {
         let k = |s: &str| parse_markers(s, false);
         assert_eq!(k("-- +goose Up"), vec![MarkerKind::GooseUp]);
         assert_eq!(k("-- +goose DOWN"), vec![MarkerKind::GooseDown]);
-        assert_eq!(
-            k("--+goose statementBegin"),
-            vec![MarkerKind::GooseStatementBegin]
-        );
-        assert_eq!(
-            k("-- +goose StatementEnd  "),
-            vec![MarkerKind::GooseStatementEnd]
-        );
-        assert_eq!(
-            k("-- +goose NO  TRANSACTION"),
-            vec![MarkerKind::GooseNoTransaction]
-        );
+        assert_eq!(k("--+goose statementBegin"), vec![MarkerKind::GooseStatementBegin]);
+        assert_eq!(k("-- +goose StatementEnd  "), vec![MarkerKind::GooseStatementEnd]);
+        assert_eq!(k("-- +goose NO  TRANSACTION"), vec![MarkerKind::GooseNoTransaction]);
         assert_eq!(k("-- +goose ENVSUB ON"), vec![]);
         assert_eq!(k("-- +gooseUp"), vec![]);
         assert_eq!(k("-- migrate:up"), vec![MarkerKind::DbmateUp]);
-        assert_eq!(
-            k("-- migrate:up transaction:false"),
-            vec![MarkerKind::DbmateUp, MarkerKind::NoTransaction]
-        );
+        assert_eq!(k("-- migrate:up transaction:false"), vec![MarkerKind::DbmateUp, MarkerKind::NoTransaction]);
         assert_eq!(k("-- migrate:down"), vec![MarkerKind::DbmateDown]);
         assert_eq!(k("-- migrate:upgrade"), vec![]);
-        assert_eq!(
-            k("--> statement-breakpoint"),
-            vec![MarkerKind::StatementBreakpoint]
-        );
+        assert_eq!(k("--> statement-breakpoint"), vec![MarkerKind::StatementBreakpoint]);
         assert_eq!(k("-- no-transaction"), vec![]);
-        assert_eq!(
-            parse_markers("-- no-transaction", true),
-            vec![MarkerKind::NoTransaction]
-        );
-        assert_eq!(
-            k("-- pgsafe:ignore"),
-            vec![MarkerKind::PgsafeIgnore(vec![])]
-        );
+        assert_eq!(parse_markers("-- no-transaction", true), vec![MarkerKind::NoTransaction]);
+        assert_eq!(k("-- pgsafe:ignore"), vec![MarkerKind::PgsafeIgnore(vec![])]);
         assert_eq!(
             k("-- pgsafe:ignore rule-a, rule-b -- reason: small table"),
-            vec![MarkerKind::PgsafeIgnore(vec![
-                "rule-a".into(),
-                "rule-b".into()
-            ])]
+            vec![MarkerKind::PgsafeIgnore(vec!["rule-a".into(), "rule-b".into()])]
         );
         assert_eq!(k("-- pgsafe:ignored"), vec![]);
         assert_eq!(k("-- a comment"), vec![]);
@@ -1272,36 +1019,23 @@ mod tests {
 
     #[test]
     fn sqlx_no_transaction_only_on_the_first_line() {
-        let ps =
-            split("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- no-transaction\n")
-                .unwrap();
-        assert_eq!(
-            ps[0].markers,
-            vec![Marker {
-                span: 0..17,
-                kind: MarkerKind::NoTransaction
-            }]
-        );
+        let ps = split("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- no-transaction\n").unwrap();
+        assert_eq!(ps[0].markers, vec![Marker { span: 0..17, kind: MarkerKind::NoTransaction }]);
         assert_eq!(ps[1].kind, PieceKind::Trivia);
         assert_eq!(ps[1].markers, vec![]);
     }
 
     #[test]
     fn pgsafe_ignore_leading_and_trailing() {
-        let src = "-- pgsafe:ignore concurrent-index\nCREATE INDEX i ON t (a); -- pgsafe:ignore fk-not-valid\nSELECT 1;";
+        let src =
+            "-- pgsafe:ignore concurrent-index\nCREATE INDEX i ON t (a); -- pgsafe:ignore fk-not-valid\nSELECT 1;";
         let ps = split(src).unwrap();
         assert_eq!(ps.len(), 2);
         assert_eq!(
             ps[0].markers,
             vec![
-                Marker {
-                    span: 0..33,
-                    kind: MarkerKind::PgsafeIgnore(vec!["concurrent-index".into()])
-                },
-                Marker {
-                    span: 59..88,
-                    kind: MarkerKind::PgsafeIgnore(vec!["fk-not-valid".into()])
-                },
+                Marker { span: 0..33, kind: MarkerKind::PgsafeIgnore(vec!["concurrent-index".into()]) },
+                Marker { span: 59..88, kind: MarkerKind::PgsafeIgnore(vec!["fk-not-valid".into()]) },
             ]
         );
         assert_eq!(ps[1].markers, vec![]);
@@ -1313,11 +1047,7 @@ mod tests {
         assert_eq!(
             pieces(src),
             vec![
-                p(
-                    "stmt",
-                    "\u{FEFF}-- résumé\nSELECT 'ü;' AS naïve, \"日本\";\n",
-                    "SELECT 'ü;' AS naïve, \"日本\""
-                ),
+                p("stmt", "\u{FEFF}-- résumé\nSELECT 'ü;' AS naïve, \"日本\";\n", "SELECT 'ü;' AS naïve, \"日本\""),
                 p("stmt-open", "SELECT 2", "SELECT 2"),
             ]
         );
@@ -1327,38 +1057,22 @@ mod tests {
     fn unterminated_constructs_are_errors_at_the_opening_token() {
         assert_eq!(
             err("SELECT 1;\nSELECT 'abc;\nSELECT 2;"),
-            SplitError {
-                offset: 17,
-                message: "unterminated quoted string '".into()
-            }
+            SplitError { offset: 17, message: "unterminated quoted string '".into() }
         );
         let e = err("SELECT E'it\\';");
         assert_eq!(e.offset, 7);
-        assert!(
-            e.message.starts_with("unterminated quoted string E'"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("unterminated quoted string E'"), "{}", e.message);
         assert_eq!(
             err("SELECT \"a\"\"b;"),
-            SplitError {
-                offset: 7,
-                message: "unterminated quoted identifier \"".into()
-            }
+            SplitError { offset: 7, message: "unterminated quoted identifier \"".into() }
         );
         assert_eq!(
             err("DO $fn$ BEGIN END $$;"),
-            SplitError {
-                offset: 3,
-                message: "unterminated dollar-quoted string $fn$".into()
-            }
+            SplitError { offset: 3, message: "unterminated dollar-quoted string $fn$".into() }
         );
         assert_eq!(
             err("SELECT 1; /* a /* b */ ;"),
-            SplitError {
-                offset: 10,
-                message: "unterminated block comment /*".into()
-            }
+            SplitError { offset: 10, message: "unterminated block comment /*".into() }
         );
         // Byte offsets, not character offsets.
         assert_eq!(err("SELECT 'é'; '").offset, 13);
@@ -1391,11 +1105,7 @@ mod tests {
             "SELECT $fn$ never closed",
             "SELECT /* /* */ never closed",
         ] {
-            assert_eq!(
-                tokenize(src).unwrap(),
-                tokenize_with_grammar(src),
-                "{src:?}"
-            );
+            assert_eq!(tokenize(src).unwrap(), tokenize_with_grammar(src), "{src:?}");
         }
     }
 

@@ -42,10 +42,7 @@ pub fn lex(text: &str) -> Vec<Token> {
         if c.is_ascii_whitespace() {
             i += 1;
         } else if b[i..].starts_with(b"--") {
-            i = b[i..]
-                .iter()
-                .position(|&c| c == b'\n')
-                .map_or(b.len(), |n| i + n);
+            i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
         } else if b[i..].starts_with(b"/*") {
             let mut depth = 0;
             while i < b.len() {
@@ -79,10 +76,7 @@ pub fn lex(text: &str) -> Vec<Token> {
                     i += 1;
                 }
             }
-            out.push(Token {
-                tok: Tok::Literal,
-                span: start..i.min(b.len()),
-            });
+            out.push(Token { tok: Tok::Literal, span: start..i.min(b.len()) });
         } else if c == b'"' {
             let mut name = String::new();
             i += 1;
@@ -101,43 +95,26 @@ pub fn lex(text: &str) -> Vec<Token> {
                     i += ch.len_utf8();
                 }
             }
-            out.push(Token {
-                tok: Tok::Quoted(name),
-                span: start..i,
-            });
+            out.push(Token { tok: Tok::Quoted(name), span: start..i });
         } else if c == b'$' && dollar_tag(&text[i..]).is_some() {
             let tag = dollar_tag(&text[i..]).unwrap_or("$$");
             i += tag.len();
             i = text[i..].find(tag).map_or(b.len(), |n| i + n + tag.len());
-            out.push(Token {
-                tok: Tok::Literal,
-                span: start..i,
-            });
+            out.push(Token { tok: Tok::Literal, span: start..i });
         } else if c.is_ascii_digit() {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                 i += 1;
             }
-            out.push(Token {
-                tok: Tok::Literal,
-                span: start..i,
-            });
+            out.push(Token { tok: Tok::Literal, span: start..i });
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
-            {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
                 i += 1;
             }
-            out.push(Token {
-                tok: Tok::Word(text[start..i].to_lowercase()),
-                span: start..i,
-            });
+            out.push(Token { tok: Tok::Word(text[start..i].to_lowercase()), span: start..i });
         } else {
             let ch = text[i..].chars().next().unwrap_or('?');
             i += ch.len_utf8();
-            out.push(Token {
-                tok: Tok::Punct(ch),
-                span: start..i,
-            });
+            out.push(Token { tok: Tok::Punct(ch), span: start..i });
         }
     }
     out
@@ -149,10 +126,7 @@ fn dollar_tag(s: &str) -> Option<&str> {
     let end = rest.find('$')?;
     let tag = &rest[..end];
     let ok = tag.is_empty()
-        || (tag
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        || (tag.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
     ok.then(|| &s[..end + 2])
 }

@@ -5,13 +5,12 @@
 
 use super::lock::{LockMode, LockUse};
 use super::name::Name;
-use super::op::{ConstraintKind, InlineReference, Op, OpKind};
+use super::op::{ConstraintKind, InlineCheck, InlineReference, Op, OpKind};
 use crate::front::forms;
 use crate::front::parse::parse_statement;
 use crate::front::tokens::{head_words, lex, Tok, Token};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectType, Statement,
-    TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectType, Statement, TableConstraint,
 };
 use std::ops::Range;
 
@@ -23,30 +22,18 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
     // whole and unrewritten (the tool runs it as one unit), and asks a reviewer to look.
     if lex(text).iter().any(|t| t.is_punct(';')) {
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
-        return vec![Op {
-            span: body.clone(),
-            kind: OpKind::Opaque { risky },
-            locks: Vec::new(),
-        }];
+        return vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
     }
     let ast = parse_statement(text);
     let words = head_words(text, 4);
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    let op = |kind: OpKind, locks: Vec<LockUse>| Op {
-        span: body.clone(),
-        kind,
-        locks,
-    };
+    let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
 
     match (w(0), w(1)) {
         ("create", "index") | ("create", "unique") => {
             if let Some(f) = forms::create_index(text) {
                 let table = Name::new(&f.table);
-                let mode = if f.concurrently {
-                    LockMode::ShareUpdateExclusive
-                } else {
-                    LockMode::Share
-                };
+                let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::Share };
                 return vec![op(
                     OpKind::CreateIndex {
                         name: f.name.as_deref().map(Name::new),
@@ -73,11 +60,8 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
                     f.names
                         .iter()
                         .map(|n| {
-                            let mode = if f.concurrently {
-                                LockMode::ShareUpdateExclusive
-                            } else {
-                                LockMode::AccessExclusive
-                            };
+                            let mode =
+                                if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
                             lock(&Name::new(n), mode, false)
                         })
                         .collect(),
@@ -87,11 +71,7 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
         ("reindex", _) => {
             if let Some(f) = forms::reindex(text) {
                 let name = Name::new(&f.name);
-                let mode = if f.concurrently {
-                    LockMode::ShareUpdateExclusive
-                } else {
-                    LockMode::AccessExclusive
-                };
+                let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
                 let locks = match f.target.as_str() {
                     "INDEX" | "TABLE" => vec![lock(&name, mode, true)],
                     _ => Vec::new(),
@@ -116,12 +96,8 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
             // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
             return vec![op(OpKind::Begin, Vec::new())];
         }
-        ("commit", _) | ("end", _) => {
-            return vec![op(OpKind::Commit { rollback: false }, Vec::new())]
-        }
-        ("rollback", _) | ("abort", _) => {
-            return vec![op(OpKind::Commit { rollback: true }, Vec::new())]
-        }
+        ("commit", _) | ("end", _) => return vec![op(OpKind::Commit { rollback: false }, Vec::new())],
+        ("rollback", _) | ("abort", _) => return vec![op(OpKind::Commit { rollback: true }, Vec::new())],
         ("set", _) | ("reset", _) => {
             if let Some(kind) = lower_set(text) {
                 return vec![op(kind, Vec::new())];
@@ -135,38 +111,22 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
     }
 
     let Some(ast) = ast else {
-        return vec![op(
-            OpKind::Opaque {
-                risky: risky_head(&words),
-            },
-            Vec::new(),
-        )];
+        return vec![op(OpKind::Opaque { risky: risky_head(&words) }, Vec::new())];
     };
     let (kind, locks) = lower_other(&ast, text);
     vec![op(kind, locks)]
 }
 
 fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
-    LockUse {
-        table: table.clone(),
-        mode,
-        scans,
-    }
+    LockUse { table: table.clone(), mode, scans }
 }
 
 /// `ALTER TABLE`: one op per action, each spanning that action's own text.
-fn lower_alter_table(
-    src: &str,
-    base: usize,
-    text: &str,
-    ast: Option<&Statement>,
-) -> Option<Vec<Op>> {
+fn lower_alter_table(src: &str, base: usize, text: &str, ast: Option<&Statement>) -> Option<Vec<Op>> {
     let form = forms::alter_table(text)?;
     let table = Name::new(&form.table);
     let ast_ops = match ast {
-        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => {
-            Some(at.operations.clone())
-        }
+        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => Some(at.operations.clone()),
         _ => None,
     };
     let mut ops = Vec::with_capacity(form.actions.len());
@@ -177,9 +137,7 @@ fn lower_alter_table(
         let action_ast = match &ast_ops {
             Some(list) => Some(list[i].clone()),
             None => match parse_statement(&format!("ALTER TABLE _t {action_text}")) {
-                Some(Statement::AlterTable(mut at)) if at.operations.len() == 1 => {
-                    at.operations.pop()
-                }
+                Some(Statement::AlterTable(mut at)) if at.operations.len() == 1 => at.operations.pop(),
                 _ => None,
             },
         };
@@ -189,32 +147,22 @@ fn lower_alter_table(
     Some(ops)
 }
 
-fn lower_action(
-    table: &Name,
-    text: &str,
-    at: usize,
-    ast: Option<&AlterTableOperation>,
-) -> (OpKind, Vec<LockUse>) {
+fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOperation>) -> (OpKind, Vec<LockUse>) {
     let words = head_words(text, 4);
     let other = |what: &str, mode: LockMode, scans: bool| {
-        (
-            OpKind::AlterTable {
-                table: table.clone(),
-                what: what.to_string(),
-            },
-            vec![lock(table, mode, scans)],
-        )
+        (OpKind::AlterTable { table: table.clone(), what: what.to_string() }, vec![lock(table, mode, scans)])
     };
     let Some(ast) = ast else {
         let what = words.join(" ").to_uppercase();
         return other(&what, LockMode::AccessExclusive, false);
     };
     match ast {
-        AlterTableOperation::AddConstraint {
-            constraint,
-            not_valid,
-        } => {
-            let (name, kind) = constraint_kind(constraint);
+        AlterTableOperation::AddConstraint { constraint, not_valid } => {
+            let (name, mut kind) = constraint_kind(constraint);
+            // The referenced table as the draft spells it (placeholders included), not as masked.
+            if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) = (&mut kind, inline_reference(text, at)) {
+                *references = r.references;
+            }
             let mut locks = match &kind {
                 ConstraintKind::ForeignKey { references, .. } => vec![
                     lock(table, LockMode::ShareRowExclusive, !not_valid),
@@ -222,33 +170,23 @@ fn lower_action(
                 ],
                 _ => vec![lock(table, LockMode::AccessExclusive, !not_valid)],
             };
-            if matches!(
-                constraint,
-                TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_)
-            ) {
+            if matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_)) {
                 locks[0].scans = false;
             }
-            (
-                OpKind::AddConstraint {
-                    table: table.clone(),
-                    name,
-                    kind,
-                    not_valid: *not_valid,
-                },
-                locks,
-            )
+            (OpKind::AddConstraint { table: table.clone(), name, kind, not_valid: *not_valid }, locks)
         }
         AlterTableOperation::AddColumn { column_def, .. } => {
             let mut mode_scans = false;
-            let mut check = false;
             for o in &column_def.options {
                 match &o.option {
                     ColumnOption::Default(e) => mode_scans |= volatile(e),
                     ColumnOption::Generated { .. } => mode_scans = true,
-                    ColumnOption::Check(_) => check = true,
                     _ => {}
                 }
             }
+            // An inline CHECK is verified against every row (measured on PostgreSQL 15).
+            let check = inline_check(text, at);
+            mode_scans |= check.is_some();
             let data_type = column_def.data_type.to_string().to_lowercase();
             mode_scans |= data_type.contains("serial");
             let reference = inline_reference(text, at);
@@ -257,39 +195,26 @@ fn lower_action(
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
             let column = column_text(text);
-            (
-                OpKind::AddColumn {
-                    table: table.clone(),
-                    column,
-                    reference,
-                    check,
-                },
-                locks,
-            )
+            let first_clause = [reference.as_ref().map(|r| r.clause.start), check.as_ref().map(|c| c.clause.start)]
+                .into_iter()
+                .flatten()
+                .min();
+            let def_end = match first_clause {
+                Some(c) => lex(text).iter().map(|t| at + t.span.end).take_while(|&e| e <= c).last().unwrap_or(c),
+                None => at + text.len(),
+            };
+            (OpKind::AddColumn { table: table.clone(), column, reference, check, def_end }, locks)
         }
         AlterTableOperation::ValidateConstraint { name } => (
-            OpKind::ValidateConstraint {
-                table: table.clone(),
-                name: name.to_string(),
-            },
+            OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
             vec![lock(table, LockMode::ShareUpdateExclusive, true)],
         ),
         AlterTableOperation::AlterColumn { op, .. } => match op {
-            AlterColumnOperation::SetNotNull => {
-                other("SET NOT NULL", LockMode::AccessExclusive, true)
-            }
-            AlterColumnOperation::SetDataType { .. } => {
-                other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true)
-            }
-            AlterColumnOperation::SetDefault { .. } => {
-                other("SET DEFAULT", LockMode::AccessExclusive, false)
-            }
-            AlterColumnOperation::DropDefault => {
-                other("DROP DEFAULT", LockMode::AccessExclusive, false)
-            }
-            AlterColumnOperation::DropNotNull => {
-                other("DROP NOT NULL", LockMode::AccessExclusive, false)
-            }
+            AlterColumnOperation::SetNotNull => other("SET NOT NULL", LockMode::AccessExclusive, true),
+            AlterColumnOperation::SetDataType { .. } => other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true),
+            AlterColumnOperation::SetDefault { .. } => other("SET DEFAULT", LockMode::AccessExclusive, false),
+            AlterColumnOperation::DropDefault => other("DROP DEFAULT", LockMode::AccessExclusive, false),
+            AlterColumnOperation::DropNotNull => other("DROP NOT NULL", LockMode::AccessExclusive, false),
             _ => other("ALTER COLUMN", LockMode::AccessExclusive, false),
         },
         AlterTableOperation::EnableTrigger { .. }
@@ -299,11 +224,7 @@ fn lower_action(
             other("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive, false)
         }
         AlterTableOperation::SetOptionsParens { .. } | AlterTableOperation::ResetOptions { .. } => {
-            other(
-                "SET (storage parameters)",
-                LockMode::ShareUpdateExclusive,
-                false,
-            )
+            other("SET (storage parameters)", LockMode::ShareUpdateExclusive, false)
         }
         _ => {
             let what = words.join(" ").to_uppercase();
@@ -323,26 +244,14 @@ fn constraint_kind(c: &TableConstraint) -> (Option<String>, ConstraintKind) {
         ),
         TableConstraint::Check(ck) => (
             ck.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::Check {
-                columns: expr_columns(&ck.expr.to_string()),
-            },
+            ConstraintKind::Check { columns: expr_columns(&ck.expr.to_string()) },
         ),
-        TableConstraint::Unique(u) => (
-            u.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::Unique,
-        ),
-        TableConstraint::PrimaryKey(p) => (
-            p.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::PrimaryKey,
-        ),
-        TableConstraint::UniqueUsingIndex(u) => (
-            u.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::Unique,
-        ),
-        TableConstraint::PrimaryKeyUsingIndex(u) => (
-            u.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::PrimaryKey,
-        ),
+        TableConstraint::Unique(u) => (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique),
+        TableConstraint::PrimaryKey(p) => (p.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey),
+        TableConstraint::UniqueUsingIndex(u) => (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique),
+        TableConstraint::PrimaryKeyUsingIndex(u) => {
+            (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey)
+        }
         _ => (None, ConstraintKind::Exclude),
     }
 }
@@ -412,17 +321,9 @@ fn expr_columns(expr: &str) -> Vec<String> {
 /// `now()`/`CURRENT_TIMESTAMP` are stable: evaluated once, no rewrite (measured on PG 15).
 fn volatile(e: &Expr) -> bool {
     let text = e.to_string().to_lowercase();
-    [
-        "random(",
-        "gen_random_uuid(",
-        "uuid_generate_v",
-        "clock_timestamp(",
-        "timeofday(",
-        "nextval(",
-        "txid_current(",
-    ]
-    .iter()
-    .any(|f| text.contains(f))
+    ["random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "timeofday(", "nextval(", "txid_current("]
+        .iter()
+        .any(|f| text.contains(f))
 }
 
 /// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.
@@ -434,44 +335,61 @@ fn column_text(action: &str) -> String {
             i += 1;
         }
     }
-    toks.get(i)
-        .map(|t| action[t.span.clone()].to_string())
-        .unwrap_or_default()
+    toks.get(i).map(|t| action[t.span.clone()].to_string()).unwrap_or_default()
+}
+
+/// Find `[CONSTRAINT name] CHECK (expr) [NO INHERIT]` at parenthesis depth 0 in an `ADD COLUMN`
+/// action.
+fn inline_check(action: &str, at: usize) -> Option<InlineCheck> {
+    let toks = lex(action);
+    let c = top_level_word(&toks, "check")?;
+    let (start, constraint_name) = constraint_prefix(action, &toks, c);
+    let (close, mut end) = skip_parens(&toks, c + 1)?;
+    if toks.get(close + 1).is_some_and(|t| t.is_word("no")) && toks.get(close + 2).is_some_and(|t| t.is_word("inherit"))
+    {
+        end = toks[close + 2].span.end;
+    }
+    Some(InlineCheck {
+        clause: at + toks[start].span.start..at + end,
+        body: action[toks[c + 1].span.start..end].to_string(),
+        constraint_name,
+    })
+}
+
+/// The index of `word` at parenthesis depth 0.
+fn top_level_word(toks: &[Token], word: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate() {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word(word) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `CONSTRAINT name` right before token `at`: where the clause starts, and the name.
+fn constraint_prefix(text: &str, toks: &[Token], at: usize) -> (usize, Option<String>) {
+    if at >= 2 && toks[at - 2].is_word("constraint") {
+        (at - 2, Some(text[toks[at - 1].span.clone()].to_string()))
+    } else {
+        (at, None)
+    }
 }
 
 /// Find `[CONSTRAINT name] REFERENCES table [(cols)] [MATCH …] [ON DELETE|UPDATE …] [[NOT] DEFERRABLE]
 /// [INITIALLY …]` at parenthesis depth 0 in an `ADD COLUMN` action.
 fn inline_reference(action: &str, at: usize) -> Option<InlineReference> {
     let toks = lex(action);
-    let mut depth = 0i32;
-    let mut found = None;
-    for (i, t) in toks.iter().enumerate() {
-        match &t.tok {
-            Tok::Punct('(') => depth += 1,
-            Tok::Punct(')') => depth -= 1,
-            Tok::Word(w) if depth == 0 && w == "references" => {
-                found = Some(i);
-                break;
-            }
-            _ => {}
-        }
-    }
-    let r = found?;
-    let mut start = r;
-    let mut constraint_name = None;
-    if r >= 2 && toks[r - 2].is_word("constraint") {
-        start = r - 2;
-        constraint_name = Some(action[toks[r - 1].span.clone()].to_string());
-    }
+    let r = top_level_word(&toks, "references")?;
+    let (start, constraint_name) = constraint_prefix(action, &toks, r);
     // The referenced table: a dotted name.
-    let mut i = r + 1;
-    let name_start = toks.get(i)?.span.start;
-    let mut name_end = toks.get(i)?.span.end;
-    i += 1;
-    while toks.get(i).is_some_and(|t| t.is_punct('.')) && toks.get(i + 1).is_some() {
-        name_end = toks[i + 1].span.end;
-        i += 2;
-    }
+    // The referenced table: a dotted name, placeholders included (the forms grammar knows them).
+    let name_start = toks.get(r + 1)?.span.start;
+    let name_end = name_start + forms::name_len(&action[name_start..])?;
+    let mut i = toks.iter().position(|t| t.span.start >= name_end).unwrap_or(toks.len());
     let mut end = name_end;
     if toks.get(i).is_some_and(|t| t.is_punct('(')) {
         let (close, e) = skip_parens(&toks, i)?;
@@ -552,18 +470,10 @@ fn lower_set(text: &str) -> Option<OpKind> {
         _ => return None,
     };
     if toks[0].is_word("reset") {
-        return Some(OpKind::Set {
-            name,
-            local,
-            value: "DEFAULT".into(),
-        });
+        return Some(OpKind::Set { name, local, value: "DEFAULT".into() });
     }
     let value_at = toks.get(i + 2).map(|t| t.span.start).unwrap_or(text.len());
-    Some(OpKind::Set {
-        name,
-        local,
-        value: text[value_at..].trim().to_string(),
-    })
+    Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
 }
 
 /// Statements PostgreSQL refuses inside a transaction block.
@@ -590,93 +500,54 @@ fn risky_head(w: &[String]) -> bool {
         ("alter", "table" | "index" | "type" | "materialized")
             | ("create", "index" | "unique")
             | ("drop", "index" | "table")
-            | (
-                "reindex" | "cluster" | "truncate" | "lock" | "vacuum" | "refresh",
-                _
-            )
+            | ("reindex" | "cluster" | "truncate" | "lock" | "vacuum" | "refresh", _)
     )
 }
 
 /// Everything else sqlparser understood: no rewrite, but its locks count for timeouts.
 fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
     let words = head_words(text, 3);
-    let what = words
-        .iter()
-        .take(2)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_uppercase();
+    let what = words.iter().take(2).cloned().collect::<Vec<_>>().join(" ").to_uppercase();
     match ast {
         Statement::CreateTable(ct) => {
             let table = Name::new(&ct.name.to_string());
             let mut locks = Vec::new();
             for c in &ct.constraints {
                 if let TableConstraint::ForeignKey(fk) = c {
-                    locks.push(lock(
-                        &Name::new(&fk.foreign_table.to_string()),
-                        LockMode::ShareRowExclusive,
-                        false,
-                    ));
+                    locks.push(lock(&Name::new(&fk.foreign_table.to_string()), LockMode::ShareRowExclusive, false));
                 }
             }
             for col in &ct.columns {
                 for o in &col.options {
                     if let ColumnOption::ForeignKey(fk) = &o.option {
-                        locks.push(lock(
-                            &Name::new(&fk.foreign_table.to_string()),
-                            LockMode::ShareRowExclusive,
-                            false,
-                        ));
+                        locks.push(lock(&Name::new(&fk.foreign_table.to_string()), LockMode::ShareRowExclusive, false));
                     }
                 }
             }
             (OpKind::CreateTable { table }, locks)
         }
         Statement::AlterType(at) => {
-            if matches!(
-                at.operation,
-                sqlparser::ast::AlterTypeOperation::AddValue(_)
-            ) {
-                (
-                    OpKind::AddEnumValue {
-                        type_name: Name::new(&at.name.to_string()),
-                    },
-                    Vec::new(),
-                )
+            if matches!(at.operation, sqlparser::ast::AlterTypeOperation::AddValue(_)) {
+                (OpKind::AddEnumValue { type_name: Name::new(&at.name.to_string()) }, Vec::new())
             } else {
                 (OpKind::Other { what }, Vec::new())
             }
         }
-        Statement::Drop {
-            object_type: ObjectType::Table,
-            names,
-            ..
-        } => {
-            let locks = names
-                .iter()
-                .map(|n| lock(&Name::new(&n.to_string()), LockMode::AccessExclusive, false))
-                .collect();
+        Statement::Drop { object_type: ObjectType::Table, names, .. } => {
+            let locks =
+                names.iter().map(|n| lock(&Name::new(&n.to_string()), LockMode::AccessExclusive, false)).collect();
             (OpKind::Other { what }, locks)
         }
         Statement::Truncate(t) => {
             let locks = t
                 .table_names
                 .iter()
-                .map(|n| {
-                    lock(
-                        &Name::new(&n.name.to_string()),
-                        LockMode::AccessExclusive,
-                        false,
-                    )
-                })
+                .map(|n| lock(&Name::new(&n.name.to_string()), LockMode::AccessExclusive, false))
                 .collect();
             (OpKind::Other { what }, locks)
         }
         Statement::Update(_) | Statement::Delete(_) | Statement::Insert(_) => {
-            let locks = dml_table(text)
-                .map(|t| vec![lock(&t, LockMode::RowExclusive, true)])
-                .unwrap_or_default();
+            let locks = dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]).unwrap_or_default();
             (OpKind::Other { what }, locks)
         }
         _ => (OpKind::Other { what }, Vec::new()),
@@ -687,10 +558,7 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
 fn dml_table(text: &str) -> Option<Name> {
     let toks = lex(text);
     let mut i = 1;
-    while toks
-        .get(i)
-        .is_some_and(|t| t.is_word("from") || t.is_word("into") || t.is_word("only"))
-    {
+    while toks.get(i).is_some_and(|t| t.is_word("from") || t.is_word("into") || t.is_word("only")) {
         i += 1;
     }
     let start = toks.get(i)?.span.start;
@@ -717,16 +585,9 @@ mod tests {
         assert_eq!(ops.len(), 3);
         assert!(matches!(
             &ops[1].kind,
-            OpKind::AddConstraint {
-                kind: ConstraintKind::ForeignKey { .. },
-                not_valid: false,
-                ..
-            }
+            OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, not_valid: false, .. }
         ));
-        assert_eq!(
-            &sql[ops[1].span.clone()],
-            "ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)"
-        );
+        assert_eq!(&sql[ops[1].span.clone()], "ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)");
         assert_eq!(ops[2].locks[0].mode, LockMode::AccessExclusive);
     }
 
@@ -734,48 +595,20 @@ mod tests {
     fn inline_reference_clause_is_found() {
         let sql = "ALTER TABLE orders ADD COLUMN buyer_id bigint NOT NULL DEFAULT 0 REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE";
         let ops = lower(sql);
-        let OpKind::AddColumn {
-            reference: Some(r),
-            column,
-            ..
-        } = &ops[0].kind
-        else {
-            panic!("{:?}", ops[0].kind)
-        };
+        let OpKind::AddColumn { reference: Some(r), column, .. } = &ops[0].kind else { panic!("{:?}", ops[0].kind) };
         assert_eq!(column, "buyer_id");
-        assert_eq!(
-            &sql[r.clause.clone()],
-            "REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE"
-        );
+        assert_eq!(&sql[r.clause.clone()], "REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE");
         assert_eq!(r.references.key, "public.users");
     }
 
     #[test]
     fn forms_sqlparser_cannot_parse_are_understood() {
         let ops = lower("DROP INDEX CONCURRENTLY IF EXISTS idx_a");
-        assert!(matches!(
-            &ops[0].kind,
-            OpKind::DropIndex {
-                concurrently: true,
-                ..
-            }
-        ));
+        assert!(matches!(&ops[0].kind, OpKind::DropIndex { concurrently: true, .. }));
         let ops = lower("REINDEX INDEX idx_a");
-        assert!(matches!(
-            &ops[0].kind,
-            OpKind::Reindex {
-                concurrently: false,
-                ..
-            }
-        ));
+        assert!(matches!(&ops[0].kind, OpKind::Reindex { concurrently: false, .. }));
         let ops = lower("CREATE INDEX i ON {{ .Schema }}.users (email)");
-        assert!(matches!(
-            &ops[0].kind,
-            OpKind::CreateIndex {
-                concurrently: false,
-                ..
-            }
-        ));
+        assert!(matches!(&ops[0].kind, OpKind::CreateIndex { concurrently: false, .. }));
     }
 
     #[test]

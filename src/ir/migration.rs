@@ -30,9 +30,7 @@ pub struct Stmt {
 
 impl Stmt {
     pub fn ignores(&self, rule: &str) -> bool {
-        self.ignored
-            .iter()
-            .any(|r| r.as_deref().is_none_or(|r| r == rule))
+        self.ignored.iter().any(|r| r.as_deref().is_none_or(|r| r == rule))
     }
 
     pub fn is_trivia(&self) -> bool {
@@ -65,9 +63,7 @@ impl<'a> Migration<'a> {
                     MarkerKind::GooseDown | MarkerKind::DbmateDown => section = Section::Down,
                     MarkerKind::GooseUp | MarkerKind::DbmateUp => section = Section::Up,
                     MarkerKind::PgsafeIgnore(rules) if rules.is_empty() => ignored.push(None),
-                    MarkerKind::PgsafeIgnore(rules) => {
-                        ignored.extend(rules.iter().cloned().map(Some))
-                    }
+                    MarkerKind::PgsafeIgnore(rules) => ignored.extend(rules.iter().cloned().map(Some)),
                     _ => {}
                 }
             }
@@ -77,9 +73,7 @@ impl<'a> Migration<'a> {
                     let ops = if body.is_empty() {
                         vec![Op {
                             span: body.clone(),
-                            kind: OpKind::Other {
-                                what: "empty statement".into(),
-                            },
+                            kind: OpKind::Other { what: "empty statement".into() },
                             locks: Vec::new(),
                         }]
                     } else {
@@ -87,15 +81,9 @@ impl<'a> Migration<'a> {
                     };
                     (body.clone(), *terminated, ops)
                 }
-                PieceKind::Meta { body } => (
-                    body.clone(),
-                    true,
-                    vec![Op {
-                        span: body.clone(),
-                        kind: OpKind::Meta,
-                        locks: Vec::new(),
-                    }],
-                ),
+                PieceKind::Meta { body } => {
+                    (body.clone(), true, vec![Op { span: body.clone(), kind: OpKind::Meta, locks: Vec::new() }])
+                }
                 PieceKind::Trivia => (piece.span.end..piece.span.end, true, Vec::new()),
             };
             // Directives from an earlier step of a plan pgsafe wrote.
@@ -103,50 +91,31 @@ impl<'a> Migration<'a> {
                 if let Some(list) = line.trim_start().strip_prefix(CREATED_EARLIER) {
                     for n in list.split(',').filter(|n| !n.trim().is_empty()) {
                         let name = Name::new(n);
-                        created
-                            .entry(name.base().to_string())
-                            .or_default()
-                            .push((name.key.clone(), 0)); // before every statement
+                        created.entry(name.base().to_string()).or_default().push((name.key.clone(), 0));
+                        // before every statement
                     }
                 }
             }
             for op in &ops {
                 let made = match &op.kind {
                     OpKind::CreateTable { table } => Some(table),
-                    OpKind::CreateIndex {
-                        name: Some(name), ..
-                    } => Some(name),
+                    OpKind::CreateIndex { name: Some(name), .. } => Some(name),
                     _ => None,
                 };
                 if let Some(name) = made {
-                    created
-                        .entry(name.base().to_string())
-                        .or_default()
-                        .push((name.key.clone(), index + 1));
+                    created.entry(name.base().to_string()).or_default().push((name.key.clone(), index + 1));
                 }
             }
-            stmts.push(Stmt {
-                span: piece.span.clone(),
-                body,
-                terminated,
-                ops,
-                section,
-                ignored,
-            });
+            stmts.push(Stmt { span: piece.span.clone(), body, terminated, ops, section, ignored });
         }
-        Migration {
-            src,
-            stmts,
-            created,
-        }
+        Migration { src, stmts, created }
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?
     pub fn created_before(&self, name: &Name, before: usize) -> bool {
         self.created.get(name.base()).is_some_and(|list| {
-            list.iter().any(|(key, at)| {
-                *at <= before && (!key.contains('.') || !name.key.contains('.') || *key == name.key)
-            })
+            list.iter()
+                .any(|(key, at)| *at <= before && (!key.contains('.') || !name.key.contains('.') || *key == name.key))
         })
     }
 

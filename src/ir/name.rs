@@ -14,10 +14,7 @@ pub struct Name {
 impl Name {
     pub fn new(text: &str) -> Name {
         let text = text.trim();
-        Name {
-            text: text.to_string(),
-            key: fold(text),
-        }
+        Name { text: text.to_string(), key: fold(text) }
     }
 
     /// The last part of the key (the relation name without schema).
@@ -71,13 +68,8 @@ fn fold(text: &str) -> String {
 
 /// Quote an identifier for generated SQL only when PostgreSQL would need it.
 pub fn quote_ident(ident: &str) -> String {
-    let plain = ident
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && ident
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+    let plain = ident.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && ident.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
         && !is_reserved(ident);
     if plain {
         ident.to_string()
@@ -219,10 +211,7 @@ mod tests {
 
     #[test]
     fn object_names_truncate_like_postgres() {
-        assert_eq!(
-            make_object_name("orders", "user_id", "fkey"),
-            "orders_user_id_fkey"
-        );
+        assert_eq!(make_object_name("orders", "user_id", "fkey"), "orders_user_id_fkey");
         let long = "a".repeat(40);
         let name = make_object_name(&long, &"b".repeat(40), "fkey");
         assert_eq!(name.len(), 63);

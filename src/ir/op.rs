@@ -40,6 +40,16 @@ pub struct InlineReference {
     pub constraint_name: Option<String>,
 }
 
+/// An inline `CHECK` on `ADD COLUMN`, verified against every row where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineCheck {
+    /// From `[CONSTRAINT name] CHECK` to the end of the clause, in draft bytes.
+    pub clause: Range<usize>,
+    /// `(expr) [NO INHERIT]`, reused verbatim.
+    pub body: String,
+    pub constraint_name: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpKind {
     CreateTable {
@@ -76,7 +86,10 @@ pub enum OpKind {
         table: Name,
         column: String,
         reference: Option<InlineReference>,
-        check: bool,
+        check: Option<InlineCheck>,
+        /// End of the column definition before its first inline constraint clause: where a
+        /// rewrite appends `, ADD CONSTRAINT …` (comments after it stay where they are).
+        def_end: usize,
     },
     ValidateConstraint {
         table: Name,
@@ -122,11 +135,7 @@ pub enum OpKind {
 impl Op {
     /// The strongest lock this op takes on a relation other than those in `new_tables`.
     pub fn strongest_lock_on_existing(&self, is_new: impl Fn(&Name) -> bool) -> Option<&LockUse> {
-        self.locks
-            .iter()
-            .filter(|l| !is_new(&l.table))
-            .rev()
-            .max_by_key(|l| l.mode)
+        self.locks.iter().filter(|l| !is_new(&l.table)).rev().max_by_key(|l| l.mode)
     }
 
     pub fn max_lock(&self) -> Option<LockMode> {

@@ -5,8 +5,12 @@
 //! `NOT VALID` still takes ACCESS EXCLUSIVE, but only for an instant; `VALIDATE` scans under SHARE
 //! UPDATE EXCLUSIVE, which blocks no reads or writes.
 
-use super::not_valid::{default_name, split};
+use super::not_valid::{
+    alter_if_exists, default_name, has_placeholder, split, unnamed_with_placeholder, validate_unit,
+};
+use super::{in_case_of, Edit};
 use super::{Ctx, Rewritten};
+use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "check-not-valid";
@@ -17,39 +21,71 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         for op in &s.ops {
-            let OpKind::AddConstraint {
-                table,
-                name,
-                kind: ConstraintKind::Check { columns },
-                not_valid: false,
-            } = &op.kind
-            else {
-                continue;
-            };
-            if ctx.m.created_before(table, i) {
-                continue;
+            match &op.kind {
+                OpKind::AddConstraint { table, name, kind: ConstraintKind::Check { columns }, not_valid: false }
+                    if !ctx.m.created_before(table, i) =>
+                {
+                    if name.is_none() && has_placeholder(table) {
+                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                        continue;
+                    }
+                    // PostgreSQL names an unnamed check after its column only when it uses exactly one.
+                    let cols: &[String] = if columns.len() == 1 { columns } else { &[] };
+                    let name = split(
+                        ctx.m.src,
+                        out,
+                        RULE,
+                        i,
+                        table,
+                        &op.span,
+                        name.as_deref().ok_or_else(|| default_name(table, cols, "check")),
+                    );
+                    out.change(RULE, op.span.start, reason(&name, table));
+                }
+                OpKind::AddColumn { table, column, check: Some(c), def_end, .. } if !ctx.m.created_before(table, i) => {
+                    if c.constraint_name.is_none() && has_placeholder(table) {
+                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                        continue;
+                    }
+                    let name = match &c.constraint_name {
+                        Some(n) => n.clone(),
+                        None => {
+                            quote_ident(&out.unique_name(default_name(table, std::slice::from_ref(column), "check")))
+                        }
+                    };
+                    let src = ctx.m.src;
+                    let sample = &src[op.span.start..op.span.start + 3];
+                    let unit = &mut out.units[i];
+                    // Drop the inline clause; re-add it as a table constraint right after the column definition.
+                    unit.edits.push(Edit { at: c.clause.clone(), text: String::new() });
+                    unit.edits.push(Edit {
+                        at: *def_end..*def_end,
+                        text: format!(
+                            ", {} {name} {} {} {}",
+                            in_case_of(sample, "ADD CONSTRAINT"),
+                            in_case_of(sample, "CHECK"),
+                            c.body,
+                            in_case_of(sample, "NOT VALID"),
+                        ),
+                    });
+                    unit.rules.push(RULE);
+                    for l in &mut unit.locks {
+                        l.scans = false;
+                    }
+                    let if_exists = alter_if_exists(src, i, out);
+                    out.units.push(validate_unit(i, op.span.start, sample, table, &name, if_exists, RULE));
+                    out.change(RULE, c.clause.start, reason(&name, table));
+                }
+                _ => {}
             }
-            // PostgreSQL names an unnamed check after its column only when it uses exactly one.
-            let cols: &[String] = if columns.len() == 1 { columns } else { &[] };
-            let name = split(
-                ctx.m.src,
-                out,
-                RULE,
-                i,
-                table,
-                &op.span,
-                name.as_deref()
-                    .ok_or_else(|| default_name(table, cols, "check")),
-            );
-            out.change(
-                RULE,
-                op.span.start,
-                format!(
-                    "add check {name} NOT VALID, then VALIDATE it in a later transaction: checking every row now \
-                     would hold ACCESS EXCLUSIVE on {} (blocking reads and writes) for the whole scan",
-                    table.text
-                ),
-            );
         }
     }
+}
+
+fn reason(name: &str, table: &Name) -> String {
+    format!(
+        "add check {name} NOT VALID, then VALIDATE it in a later transaction: checking every row now \
+         would hold ACCESS EXCLUSIVE on {} (blocking reads and writes) for the whole scan",
+        table.text
+    )
 }

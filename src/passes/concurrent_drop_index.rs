@@ -12,13 +12,7 @@ pub const RULE: &str = "concurrent-drop-index";
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.m.stmts.iter().enumerate() {
         let [op] = s.ops.as_slice() else { continue };
-        let OpKind::DropIndex {
-            names,
-            concurrently,
-            cascade,
-            insert_at,
-        } = &op.kind
-        else {
+        let OpKind::DropIndex { names, concurrently, cascade, insert_at } = &op.kind else {
             continue;
         };
         if !ctx.applies(RULE, i) {
@@ -43,10 +37,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         }
         let unit = &mut out.units[i];
         let keyword = &ctx.m.src[s.body.start..*insert_at];
-        unit.edits.push(Edit {
-            at: *insert_at..*insert_at,
-            text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")),
-        });
+        unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
         unit.mode = Mode::Autocommit;
         unit.made_concurrent();
         unit.rules.push(RULE);

@@ -14,14 +14,7 @@ pub const RULE: &str = "concurrent-index";
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.m.stmts.iter().enumerate() {
         let [op] = s.ops.as_slice() else { continue };
-        let OpKind::CreateIndex {
-            table,
-            concurrently,
-            only,
-            insert_at,
-            name,
-        } = &op.kind
-        else {
+        let OpKind::CreateIndex { table, concurrently, only, insert_at, name } = &op.kind else {
             continue;
         };
         if !ctx.applies(RULE, i) {
@@ -48,16 +41,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         }
         let unit = &mut out.units[i];
         let keyword = &ctx.m.src[s.body.start..*insert_at];
-        unit.edits.push(Edit {
-            at: *insert_at..*insert_at,
-            text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")),
-        });
+        unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
         unit.mode = Mode::Autocommit;
         unit.made_concurrent();
         unit.rules.push(RULE);
-        let index = name
-            .as_ref()
-            .map_or("the index".to_string(), |n| n.text.clone());
+        let index = name.as_ref().map_or("the index".to_string(), |n| n.text.clone());
         out.change(
             RULE,
             *insert_at,

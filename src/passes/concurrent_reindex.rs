@@ -11,13 +11,7 @@ pub const RULE: &str = "concurrent-reindex";
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.m.stmts.iter().enumerate() {
         let [op] = s.ops.as_slice() else { continue };
-        let OpKind::Reindex {
-            target,
-            name,
-            concurrently,
-            insert_at,
-        } = &op.kind
-        else {
+        let OpKind::Reindex { target, name, concurrently, insert_at } = &op.kind else {
             continue;
         };
         if !ctx.applies(RULE, i) {
@@ -44,10 +38,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         }
         let unit = &mut out.units[i];
         let keyword = &ctx.m.src[s.body.start..*insert_at];
-        unit.edits.push(Edit {
-            at: *insert_at..*insert_at,
-            text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")),
-        });
+        unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
         unit.mode = Mode::Autocommit;
         unit.made_concurrent();
         unit.rules.push(RULE);

@@ -6,7 +6,9 @@
 //! writes to both. `NOT VALID` skips the check, so the lock is brief; `VALIDATE` then scans under
 //! SHARE UPDATE EXCLUSIVE (and ROW SHARE on the referenced table), which blocks no reads or writes.
 
-use super::not_valid::{default_name, split, validate_unit};
+use super::not_valid::{
+    alter_if_exists, default_name, has_placeholder, split, unnamed_with_placeholder, validate_unit,
+};
 use super::{in_case_of, Ctx, Edit, Rewritten};
 use crate::ir::name::quote_ident;
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -23,13 +25,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 OpKind::AddConstraint {
                     table,
                     name,
-                    kind:
-                        ConstraintKind::ForeignKey {
-                            references,
-                            columns,
-                        },
+                    kind: ConstraintKind::ForeignKey { references, columns },
                     not_valid: false,
                 } if !ctx.m.created_before(table, i) => {
+                    if name.is_none() && has_placeholder(table) {
+                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                        continue;
+                    }
                     let name = split(
                         ctx.m.src,
                         out,
@@ -37,8 +39,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         i,
                         table,
                         &op.span,
-                        name.as_deref()
-                            .ok_or_else(|| default_name(table, columns, "fkey")),
+                        name.as_deref().ok_or_else(|| default_name(table, columns, "fkey")),
                     );
                     out.change(
                         RULE,
@@ -50,28 +51,23 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         ),
                     );
                 }
-                OpKind::AddColumn {
-                    table,
-                    column,
-                    reference: Some(r),
-                    ..
-                } if !ctx.m.created_before(table, i) => {
+                OpKind::AddColumn { table, column, reference: Some(r), def_end, .. }
+                    if !ctx.m.created_before(table, i) =>
+                {
+                    if r.constraint_name.is_none() && has_placeholder(table) {
+                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                        continue;
+                    }
                     let name = match &r.constraint_name {
                         Some(n) => n.clone(),
-                        None => {
-                            quote_ident(&default_name(table, std::slice::from_ref(column), "fkey"))
-                        }
+                        None => quote_ident(&default_name(table, std::slice::from_ref(column), "fkey")),
                     };
                     let unit = &mut out.units[i];
-                    // Drop the inline clause (and the blank before it), re-add it as a table constraint.
+                    // Drop the inline clause; re-add it as a table constraint right after the column definition.
                     let src = ctx.m.src;
-                    let cut = src[..r.clause.start].trim_end().len();
+                    unit.edits.push(Edit { at: r.clause.clone(), text: String::new() });
                     unit.edits.push(Edit {
-                        at: cut..r.clause.end,
-                        text: String::new(),
-                    });
-                    unit.edits.push(Edit {
-                        at: op.span.end..op.span.end,
+                        at: *def_end..*def_end,
                         text: format!(
                             ", {} {name} {} ({column}) {} {} {}",
                             in_case_of(&src[op.span.start..op.span.start + 3], "ADD CONSTRAINT"),
@@ -86,8 +82,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         l.scans = false;
                     }
                     let sample = &src[op.span.start..op.span.start + 3];
-                    out.units
-                        .push(validate_unit(i, op.span.start, sample, table, &name, RULE));
+                    let if_exists = alter_if_exists(src, i, out);
+                    out.units.push(validate_unit(i, op.span.start, sample, table, &name, if_exists, RULE));
                     out.change(
                         RULE,
                         r.clause.start,

@@ -51,10 +51,7 @@ pub enum Phase {
 /// `keyword` in the letter case of `sample` (the draft's own keyword nearby), so an edit in a
 /// lower-case draft reads `concurrently`, not `CONCURRENTLY`.
 pub fn in_case_of(sample: &str, keyword: &str) -> String {
-    let lower = sample
-        .chars()
-        .filter(|c| c.is_alphabetic())
-        .all(|c| c.is_lowercase());
+    let lower = sample.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_lowercase());
     if lower && sample.chars().any(|c| c.is_alphabetic()) {
         keyword.to_lowercase()
     } else {
@@ -116,20 +113,8 @@ impl Unit {
         }
     }
 
-    pub fn generated(
-        stmt: usize,
-        at: usize,
-        text: String,
-        phase: Phase,
-        rule: &'static str,
-    ) -> Unit {
-        Unit {
-            generated: Some(text),
-            at,
-            phase,
-            rules: vec![rule],
-            ..Unit::draft(stmt)
-        }
+    pub fn generated(stmt: usize, at: usize, text: String, phase: Phase, rule: &'static str) -> Unit {
+        Unit { generated: Some(text), at, phase, rules: vec![rule], ..Unit::draft(stmt) }
     }
 }
 

@@ -27,18 +27,13 @@ pub fn split(
             let n = quote_ident(&default_name);
             // `ADD` is the action's first word: name the constraint right after it.
             let at = action.start + 3;
-            unit.edits.push(Edit {
-                at: at..at,
-                text: format!(" {} {n}", in_case_of(&src[action.start..at], "CONSTRAINT")),
-            });
+            unit.edits
+                .push(Edit { at: at..at, text: format!(" {} {n}", in_case_of(&src[action.start..at], "CONSTRAINT")) });
             n
         }
     };
     let sample = &src[action.start..action.start + 3];
-    unit.edits.push(Edit {
-        at: action.end..action.end,
-        text: format!(" {}", in_case_of(sample, "NOT VALID")),
-    });
+    unit.edits.push(Edit { at: action.end..action.end, text: format!(" {}", in_case_of(sample, "NOT VALID")) });
     for l in &mut unit.locks {
         l.scans = false;
     }
@@ -46,31 +41,28 @@ pub fn split(
         unit.rules.push(rule);
     }
     let sample = src[action.start..action.start + 3].to_string();
-    out.units
-        .push(validate_unit(i, action.start, &sample, table, &name, rule));
+    let if_exists = alter_if_exists(src, i, out);
+    out.units.push(validate_unit(i, action.start, &sample, table, &name, if_exists, rule));
     name
 }
 
 /// `ALTER TABLE t VALIDATE CONSTRAINT name`, in the letter case of the draft's `sample` keyword.
+/// `if_exists`: the draft wrote `ALTER TABLE IF EXISTS`; the VALIDATE must not fail where the add
+/// was skipped.
 pub fn validate_unit(
     i: usize,
     at: usize,
     sample: &str,
     table: &Name,
     name: &str,
+    if_exists: bool,
     rule: &'static str,
 ) -> Unit {
-    let (alter, validate) = (
-        in_case_of(sample, "ALTER TABLE"),
-        in_case_of(sample, "VALIDATE CONSTRAINT"),
-    );
+    let alter = in_case_of(sample, if if_exists { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
+    let validate = in_case_of(sample, "VALIDATE CONSTRAINT");
     let text = format!("{alter} {} {validate} {name}", table.text);
     let mut unit = Unit::generated(i, at, text, Phase::Validate, rule);
-    unit.locks = vec![LockUse {
-        table: table.clone(),
-        mode: LockMode::ShareUpdateExclusive,
-        scans: true,
-    }];
+    unit.locks = vec![LockUse { table: table.clone(), mode: LockMode::ShareUpdateExclusive, scans: true }];
     unit
 }
 
@@ -79,4 +71,22 @@ pub fn validate_unit(
 pub fn default_name(table: &Name, columns: &[String], label: &str) -> String {
     let cols: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
     make_object_name(&table.base_unquoted(), &cols.join("_"), label)
+}
+
+/// A table name with a template or psql placeholder: PostgreSQL's default constraint name would
+/// depend on its value, which pgsafe cannot know.
+pub fn has_placeholder(table: &Name) -> bool {
+    table.text.contains(['{', ':', '$'])
+}
+
+pub fn unnamed_with_placeholder() -> String {
+    "this constraint has no name and its table name is a placeholder, so pgsafe cannot name it for the later \
+     VALIDATE: give it a name (ADD CONSTRAINT name …) and pgsafe will split it"
+        .into()
+}
+
+/// Does the statement that unit `i` comes from read `ALTER TABLE IF EXISTS`?
+pub fn alter_if_exists(src: &str, i: usize, out: &Rewritten) -> bool {
+    let head: String = src[out.units[i].at..].chars().take(64).collect();
+    crate::front::tokens::head_words(&head, 4).iter().skip(2).map(String::as_str).eq(["if", "exists"])
 }

@@ -32,8 +32,22 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 _ => {}
             }
         }
-        if out.units[i].mode != Mode::Transaction || s.section != crate::ir::migration::Section::Up
-        {
+        if s.section != crate::ir::migration::Section::Up || !ctx.applies(RULE, i) {
+            continue;
+        }
+        if out.units[i].mode == Mode::Autocommit && session_timeout && is_concurrent(s) {
+            // The planner runs concurrent steps with lock_timeout = 0.
+            out.units[i].rules.push(RULE);
+            out.change(
+                RULE,
+                s.body.start,
+                "run this concurrent statement with lock_timeout = 0: it waits for every older transaction, and a \
+                 timeout would leave an INVALID index behind"
+                    .into(),
+            );
+            continue;
+        }
+        if out.units[i].mode != Mode::Transaction {
             continue;
         }
         let blocking = s
@@ -66,13 +80,21 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
+fn is_concurrent(s: &crate::ir::migration::Stmt) -> bool {
+    s.ops.iter().any(|o| {
+        matches!(
+            o.kind,
+            OpKind::CreateIndex { concurrently: true, .. }
+                | OpKind::DropIndex { concurrently: true, .. }
+                | OpKind::Reindex { concurrently: true, .. }
+        )
+    })
+}
+
 /// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout.
 fn is_zero(value: &str) -> bool {
     let v = value.trim().trim_matches('\'').trim().to_lowercase();
     v.is_empty()
         || v == "default"
-        || v.trim_start_matches('0')
-            .trim_start_matches(['m', 's'])
-            .is_empty()
-            && v.starts_with('0')
+        || v.trim_start_matches('0').trim_start_matches(['m', 's']).is_empty() && v.starts_with('0')
 }

@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         out.diagnose(
                             RULE,
                             s.body.start,
-                            "the draft rolls its transaction back; the plan's steps commit one by one, so this ROLLBACK undoes only its own step".into(),
+                            "the draft rolls its transaction back: the plan's step ends in ROLLBACK too, but a step split off from that transaction (a CONCURRENTLY build) commits on its own".into(),
                         );
                     }
                     in_tx = false;
@@ -47,15 +47,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         );
                     }
                 }
-                OpKind::CreateIndex {
-                    concurrently: true, ..
-                }
-                | OpKind::DropIndex {
-                    concurrently: true, ..
-                }
-                | OpKind::Reindex {
-                    concurrently: true, ..
-                } if in_tx && ctx.applies(RULE, i) => {
+                OpKind::CreateIndex { concurrently: true, .. }
+                | OpKind::DropIndex { concurrently: true, .. }
+                | OpKind::Reindex { concurrently: true, .. }
+                    if in_tx && ctx.applies(RULE, i) =>
+                {
                     out.units[i].mode = Mode::Autocommit;
                     out.units[i].rules.push(RULE);
                     out.change(
@@ -69,11 +65,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let used_later_in_tx = in_tx
                         && m.stmts[i + 1..]
                             .iter()
-                            .take_while(|n| {
-                                !n.ops
-                                    .iter()
-                                    .any(|o| matches!(o.kind, OpKind::Commit { .. }))
-                            })
+                            .take_while(|n| !n.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })))
                             .any(|n| !n.is_trivia());
                     if used_later_in_tx && ctx.applies(RULE, i) {
                         out.units[i].rules.push(RULE);
@@ -87,17 +79,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         );
                     }
                 }
-                OpKind::AddConstraint {
-                    name: Some(name),
-                    not_valid: true,
-                    ..
-                } if in_tx => {
+                OpKind::AddConstraint { name: Some(name), not_valid: true, .. } if in_tx => {
                     not_valid_here.push(name.to_lowercase());
                 }
                 OpKind::ValidateConstraint { name, .. }
-                    if in_tx
-                        && not_valid_here.contains(&name.to_lowercase())
-                        && ctx.applies(RULE, i) =>
+                    if in_tx && not_valid_here.contains(&name.to_lowercase()) && ctx.applies(RULE, i) =>
                 {
                     let unit = &mut out.units[i];
                     unit.phase = Phase::Validate;

@@ -107,11 +107,7 @@ impl Cluster {
     pub fn start_with(options: &ClusterOptions) -> Result<Cluster> {
         let began = Instant::now();
         let bindir = find_bindir(options.bindir.as_deref())?;
-        let os_user = if is_root() {
-            Some(server_os_user()?)
-        } else {
-            None
-        };
+        let os_user = if is_root() { Some(server_os_user()?) } else { None };
         let base = create_base_dir(os_user.as_ref(), "pgsafe-pg")?;
         // From here on, dropping `cluster` (on any error) stops whatever was started and removes
         // the directory.
@@ -171,12 +167,7 @@ impl Cluster {
 
     /// A connection URL: `postgresql://postgres@127.0.0.1:PORT/db`.
     pub fn url(&self, db: &str) -> String {
-        format!(
-            "postgresql://{}@127.0.0.1:{}/{}",
-            SUPERUSER,
-            self.port,
-            percent_encode(db)
-        )
+        format!("postgresql://{}@127.0.0.1:{}/{}", SUPERUSER, self.port, percent_encode(db))
     }
 
     /// `CREATE DATABASE name [TEMPLATE template]` (names are quoted identifiers, used verbatim).
@@ -185,8 +176,7 @@ impl Cluster {
         if let Some(template) = template {
             write!(sql, " TEMPLATE {}", quote_ident(template)).unwrap();
         }
-        self.psql("postgres", &sql)
-            .with_context(|| format!("could not create database {name:?}"))?;
+        self.psql("postgres", &sql).with_context(|| format!("could not create database {name:?}"))?;
         Ok(())
     }
 
@@ -196,8 +186,7 @@ impl Cluster {
         if self.major() >= 13 {
             sql.push_str(" WITH (FORCE)");
         }
-        self.psql("postgres", &sql)
-            .with_context(|| format!("could not drop database {name:?}"))?;
+        self.psql("postgres", &sql).with_context(|| format!("could not drop database {name:?}"))?;
         Ok(())
     }
 
@@ -206,17 +195,10 @@ impl Cluster {
     /// The error carries psql's stderr.
     pub fn psql(&self, db: &str, sql: &str) -> Result<String> {
         let mut cmd = self.client_command("psql");
-        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(self.conninfo(db))
-            .arg("-c")
-            .arg(sql);
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"]).arg(self.conninfo(db)).arg("-c").arg(sql);
         let out = run(cmd).context("could not run psql")?;
         if !out.status.success() {
-            bail!(
-                "psql failed on database {db:?} ({}):\n{}",
-                out.status,
-                failure_text(&out)
-            );
+            bail!("psql failed on database {db:?} ({}):\n{}", out.status, failure_text(&out));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -226,18 +208,10 @@ impl Cluster {
     /// stops at the first error, and the error carries psql's stderr (`psql:FILE:LINE: ERROR: …`).
     pub fn psql_file(&self, db: &str, file: &Path) -> Result<String> {
         let mut cmd = self.client_command("psql");
-        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(self.conninfo(db))
-            .arg("-f")
-            .arg(file);
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"]).arg(self.conninfo(db)).arg("-f").arg(file);
         let out = run(cmd).context("could not run psql")?;
         if !out.status.success() {
-            bail!(
-                "psql -f {} failed on database {db:?} ({}):\n{}",
-                file.display(),
-                out.status,
-                failure_text(&out)
-            );
+            bail!("psql -f {} failed on database {db:?} ({}):\n{}", file.display(), out.status, failure_text(&out));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -246,15 +220,10 @@ impl Cluster {
     /// [`normalize_schema_dump`].
     pub fn dump_schema(&self, db: &str) -> Result<String> {
         let mut cmd = self.client_command("pg_dump");
-        cmd.args(["--schema-only", "--no-owner", "--no-privileges", "-d"])
-            .arg(self.conninfo(db));
+        cmd.args(["--schema-only", "--no-owner", "--no-privileges", "-d"]).arg(self.conninfo(db));
         let out = run(cmd).context("could not run pg_dump")?;
         if !out.status.success() {
-            bail!(
-                "pg_dump failed on database {db:?} ({}):\n{}",
-                out.status,
-                failure_text(&out)
-            );
+            bail!("pg_dump failed on database {db:?} ({}):\n{}", out.status, failure_text(&out));
         }
         Ok(normalize_schema_dump(&String::from_utf8_lossy(&out.stdout)))
     }
@@ -262,11 +231,7 @@ impl Cluster {
     // -- internals -------------------------------------------------------------------------------
 
     fn major(&self) -> u32 {
-        self.version
-            .split('.')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        self.version.split('.').next().and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     /// libpq keyword/value connection string (TCP, superuser, no password).
@@ -335,10 +300,7 @@ impl Cluster {
         let mut conf = String::from("\n# pgsafe throwaway cluster: fast, not durable\n");
         let mut settings: Vec<(String, String)> = vec![
             ("listen_addresses".into(), "'127.0.0.1'".into()),
-            (
-                "unix_socket_directories".into(),
-                quote_conf_string(&sock.to_string_lossy()),
-            ),
+            ("unix_socket_directories".into(), quote_conf_string(&sock.to_string_lossy())),
             ("fsync".into(), "off".into()),
             ("synchronous_commit".into(), "off".into()),
             ("full_page_writes".into(), "off".into()),
@@ -346,10 +308,7 @@ impl Cluster {
             ("max_wal_senders".into(), "0".into()),
             ("max_connections".into(), "50".into()),
             ("shared_buffers".into(), "'32MB'".into()),
-            (
-                "autovacuum".into(),
-                if options.autovacuum { "on" } else { "off" }.into(),
-            ),
+            ("autovacuum".into(), if options.autovacuum { "on" } else { "off" }.into()),
             ("log_line_prefix".into(), "'%m [%p] '".into()),
         ];
         settings.extend(options.settings.iter().cloned());
@@ -362,26 +321,18 @@ impl Cluster {
         let log = self.log_file();
         for attempt in 1..=PORT_ATTEMPTS {
             self.port = free_port()?;
-            append_file(
-                &data.join("postgresql.conf"),
-                &format!("port = {}\n", self.port),
-            )?;
+            append_file(&data.join("postgresql.conf"), &format!("port = {}\n", self.port))?;
             let log_start = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
             let mut pg_ctl = self.server_command("pg_ctl");
-            pg_ctl
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(&log)
-                .args(["-w", "-t", "60", "start"]);
+            pg_ctl.arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "60", "start"]);
             let out = run(pg_ctl).context("could not run pg_ctl")?;
             if out.status.success() {
                 self.postmaster = postmaster_pid(&data.join("postmaster.pid"));
                 return Ok(());
             }
             let new_log = read_from(&log, log_start);
-            let port_taken = new_log.contains("Address already in use")
-                || new_log.contains("could not create any TCP/IP sockets");
+            let port_taken =
+                new_log.contains("Address already in use") || new_log.contains("could not create any TCP/IP sockets");
             if port_taken && attempt < PORT_ATTEMPTS {
                 // Another process grabbed the port between our probe and the server's bind.
                 self.stop_server();
@@ -465,6 +416,12 @@ pub fn normalize_schema_dump(dump: &str) -> String {
 
 // -- binaries -------------------------------------------------------------------------------------
 
+/// The directory holding `psql` and `pg_dump` (the same search as [`Cluster::start`]), for clients
+/// of a server pgsafe did not start (`pgsafe verify --database-url`).
+pub fn client_bindir() -> Result<PathBuf> {
+    find_bindir(None)
+}
+
 fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = explicit {
         return check_explicit_bindir(dir, "ClusterOptions::bindir");
@@ -492,10 +449,7 @@ fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf> {
             if !is_executable(&initdb) {
                 continue;
             }
-            let dir = fs::canonicalize(&initdb)
-                .ok()
-                .and_then(|p| p.parent().map(Path::to_path_buf))
-                .unwrap_or(entry);
+            let dir = fs::canonicalize(&initdb).ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or(entry);
             if is_complete_bindir(&dir) {
                 return Ok(dir);
             }
@@ -525,11 +479,7 @@ fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf> {
     let looked = if looked.is_empty() {
         String::new()
     } else {
-        format!(
-            " Incomplete candidates (each needs {}): {}.",
-            REQUIRED_PROGRAMS.join(", "),
-            looked.join("; ")
-        )
+        format!(" Incomplete candidates (each needs {}): {}.", REQUIRED_PROGRAMS.join(", "), looked.join("; "))
     };
     bail!(
         "PostgreSQL server binaries not found: looked at $PGSAFE_PG_BINDIR (unset), \
@@ -542,11 +492,7 @@ fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf> {
 }
 
 fn check_explicit_bindir(dir: &Path, source: &str) -> Result<PathBuf> {
-    let missing: Vec<&str> = REQUIRED_PROGRAMS
-        .iter()
-        .copied()
-        .filter(|p| !is_executable(&dir.join(p)))
-        .collect();
+    let missing: Vec<&str> = REQUIRED_PROGRAMS.iter().copied().filter(|p| !is_executable(&dir.join(p))).collect();
     if missing.is_empty() {
         return Ok(dir.to_path_buf());
     }
@@ -562,15 +508,11 @@ fn check_explicit_bindir(dir: &Path, source: &str) -> Result<PathBuf> {
 }
 
 fn is_complete_bindir(dir: &Path) -> bool {
-    REQUIRED_PROGRAMS
-        .iter()
-        .all(|p| is_executable(&dir.join(p)))
+    REQUIRED_PROGRAMS.iter().all(|p| is_executable(&dir.join(p)))
 }
 
 fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 // -- users and directories ------------------------------------------------------------------------
@@ -591,13 +533,7 @@ fn lookup_user(name: &str) -> Option<OsUser> {
         unsafe {
             let mut pwd: libc::passwd = std::mem::zeroed();
             let mut result: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwnam_r(
-                cname.as_ptr(),
-                &mut pwd,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            );
+            let rc = libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
             if rc == libc::ERANGE && buf_len < 1 << 20 {
                 buf_len *= 4;
                 continue;
@@ -605,11 +541,7 @@ fn lookup_user(name: &str) -> Option<OsUser> {
             if rc != 0 || result.is_null() {
                 return None;
             }
-            return Some(OsUser {
-                name: name.to_owned(),
-                uid: pwd.pw_uid,
-                gid: pwd.pw_gid,
-            });
+            return Some(OsUser { name: name.to_owned(), uid: pwd.pw_uid, gid: pwd.pw_gid });
         }
     }
 }
@@ -644,22 +576,9 @@ fn server_os_user() -> Result<OsUser> {
 
 fn create_os_user(name: &str) -> Result<OsUser> {
     let attempts: [(&str, Vec<&str>); 2] = [
-        (
-            "useradd",
-            vec![
-                "--system",
-                "--no-create-home",
-                "--user-group",
-                "--shell",
-                "/usr/sbin/nologin",
-                name,
-            ],
-        ),
+        ("useradd", vec!["--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name]),
         // busybox (Alpine)
-        (
-            "adduser",
-            vec!["-S", "-D", "-H", "-s", "/sbin/nologin", name],
-        ),
+        ("adduser", vec!["-S", "-D", "-H", "-s", "/sbin/nologin", name]),
     ];
     let mut errors = Vec::new();
     for (program, args) in attempts {
@@ -718,27 +637,16 @@ fn create_base_dir(user: Option<&OsUser>, prefix: &str) -> Result<PathBuf> {
     }
     let root = match user {
         None => roots[0].clone(),
-        Some(user) => roots
-            .iter()
-            .find(|r| traversable_by(r, user))
-            .cloned()
-            .ok_or_else(|| {
-                anyhow!(
-                    "no temporary directory the server user {:?} can reach: every parent of {} \
+        Some(user) => roots.iter().find(|r| traversable_by(r, user)).cloned().ok_or_else(|| {
+            anyhow!(
+                "no temporary directory the server user {:?} can reach: every parent of {} \
                      must be searchable (x) by it. Set TMPDIR to such a directory.",
-                    user.name,
-                    roots
-                        .iter()
-                        .map(|r| r.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                )
-            })?,
+                user.name,
+                roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(" and ")
+            )
+        })?,
     };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     for _ in 0..100 {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = root.join(format!("{prefix}-{}-{n}-{nanos:08x}", std::process::id()));
@@ -746,14 +654,11 @@ fn create_base_dir(user: Option<&OsUser>, prefix: &str) -> Result<PathBuf> {
             Ok(()) => {
                 if let Some(user) = user {
                     let chowned = std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid))
-                        .and_then(|()| {
-                            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
-                        });
+                        .and_then(|()| fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)));
                     if let Err(e) = chowned {
                         let _ = fs::remove_dir(&dir);
-                        return Err(e).with_context(|| {
-                            format!("could not hand {} to user {:?}", dir.display(), user.name)
-                        });
+                        return Err(e)
+                            .with_context(|| format!("could not hand {} to user {:?}", dir.display(), user.name));
                     }
                 }
                 return Ok(dir);
@@ -762,10 +667,7 @@ fn create_base_dir(user: Option<&OsUser>, prefix: &str) -> Result<PathBuf> {
             Err(e) => return Err(e).with_context(|| format!("could not create {}", dir.display())),
         }
     }
-    bail!(
-        "could not create a unique directory under {}",
-        root.display()
-    )
+    bail!("could not create a unique directory under {}", root.display())
 }
 
 // -- initdb template ------------------------------------------------------------------------------
@@ -789,22 +691,14 @@ fn initdb(bindir: &Path, data: &Path, user: Option<&OsUser>) -> Result<()> {
     let parent = data.parent().unwrap_or(data);
     let program = bindir.join("initdb");
     let mut cmd = server_command(&program, parent, user);
-    cmd.arg("-D")
-        .arg(data)
-        .args(["-U", SUPERUSER, "--auth=trust", "--no-sync"])
-        .args(["-E", "UTF8", "--locale=C"]);
+    cmd.arg("-D").arg(data).args(["-U", SUPERUSER, "--auth=trust", "--no-sync"]).args(["-E", "UTF8", "--locale=C"]);
     if program_major_version(&program).is_some_and(|v| v >= 11) {
         // 1 MB WAL segments instead of 16: a smaller data directory to create and copy.
         cmd.arg("--wal-segsize=1");
     }
     let out = run(cmd)?;
     if !out.status.success() {
-        bail!(
-            "initdb -D {} failed ({}):\n{}",
-            data.display(),
-            out.status,
-            failure_text(&out)
-        );
+        bail!("initdb -D {} failed ({}):\n{}", data.display(), out.status, failure_text(&out));
     }
     Ok(())
 }
@@ -813,26 +707,15 @@ fn initdb(bindir: &Path, data: &Path, user: Option<&OsUser>) -> Result<()> {
 fn program_major_version(program: &Path) -> Option<u32> {
     let out = Command::new(program).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let version = text
-        .split("(PostgreSQL)")
-        .nth(1)?
-        .split_whitespace()
-        .next()?;
-    version
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    let version = text.split("(PostgreSQL)").nth(1)?.split_whitespace().next()?;
+    version.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 /// The data directory of this process's initdb template, created on first use.
 fn initdb_template(bindir: &Path, user: Option<&OsUser>) -> Result<PathBuf> {
     let mut templates = TEMPLATES.lock().unwrap_or_else(PoisonError::into_inner);
     let uid = user.map(|u| u.uid);
-    if let Some(t) = templates
-        .iter()
-        .find(|t| t.bindir == bindir && t.uid == uid)
-    {
+    if let Some(t) = templates.iter().find(|t| t.bindir == bindir && t.uid == uid) {
         let data = t.base.join("data");
         if data.join("PG_VERSION").is_file() {
             return Ok(data);
@@ -853,11 +736,7 @@ fn initdb_template(bindir: &Path, user: Option<&OsUser>) -> Result<PathBuf> {
             libc::atexit(remove_templates);
         }
     });
-    templates.push(Template {
-        bindir: bindir.to_path_buf(),
-        uid,
-        base,
-    });
+    templates.push(Template { bindir: bindir.to_path_buf(), uid, base });
     Ok(data)
 }
 
@@ -885,11 +764,7 @@ fn scrub_pg_env(cmd: &mut Command) {
 }
 
 /// A server-side program (or `cp`), run in `dir` as the unprivileged OS user if there is one.
-fn server_command(
-    program: impl AsRef<std::ffi::OsStr>,
-    dir: &Path,
-    user: Option<&OsUser>,
-) -> Command {
+fn server_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path, user: Option<&OsUser>) -> Command {
     let mut cmd = Command::new(program);
     scrub_pg_env(&mut cmd);
     // The caller's working directory may not be accessible to the server user.
@@ -903,8 +778,7 @@ fn server_command(
 
 fn run(mut cmd: Command) -> Result<Output> {
     let program = cmd.get_program().to_owned();
-    cmd.output()
-        .with_context(|| format!("could not execute {}", Path::new(&program).display()))
+    cmd.output().with_context(|| format!("could not execute {}", Path::new(&program).display()))
 }
 
 /// stderr (and stdout, if any) of a failed command, trimmed.
@@ -954,8 +828,7 @@ fn wait_gone(pid: libc::pid_t, timeout: Duration) -> bool {
 }
 
 fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").context("could not find a free port on 127.0.0.1")?;
+    let listener = TcpListener::bind("127.0.0.1:0").context("could not find a free port on 127.0.0.1")?;
     Ok(listener.local_addr()?.port())
 }
 
@@ -1004,9 +877,7 @@ fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
             _ => write!(out, "%{b:02X}").unwrap(),
         }
     }
@@ -1022,10 +893,7 @@ mod tests {
         let dump = "--\n-- PostgreSQL database dump\n--\n\\restrict abc123\n\nSET statement_timeout = 0;\n\
                     SELECT pg_catalog.set_config('search_path', '', false);\n\
                     CREATE TABLE public.t (\n    id integer\n);   \n\n\\unrestrict abc123\n";
-        assert_eq!(
-            normalize_schema_dump(dump),
-            "CREATE TABLE public.t (\n    id integer\n);\n"
-        );
+        assert_eq!(normalize_schema_dump(dump), "CREATE TABLE public.t (\n    id integer\n);\n");
     }
 
     #[test]
@@ -1041,11 +909,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pgsafe-version-test-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         for (name, output, want) in [
-            (
-                "a",
-                "initdb (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)",
-                Some(15),
-            ),
+            ("a", "initdb (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", Some(15)),
             ("b", "initdb (PostgreSQL) 9.6.24", Some(9)),
             ("c", "initdb (PostgreSQL) 18beta1", Some(18)),
             ("d", "something else", None),

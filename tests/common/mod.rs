@@ -12,22 +12,10 @@ pub fn words(sql: &str) -> HashMap<String, usize> {
     for t in toks {
         let w = match t.tok {
             pgsafe::front::tokens::Tok::Word(w) => w,
-            pgsafe::front::tokens::Tok::Quoted(_) | pgsafe::front::tokens::Tok::Literal => {
-                sql[t.span].to_string()
-            }
+            pgsafe::front::tokens::Tok::Quoted(_) | pgsafe::front::tokens::Tok::Literal => sql[t.span].to_string(),
             pgsafe::front::tokens::Tok::Punct(_) => continue,
         };
-        if [
-            "begin",
-            "commit",
-            "end",
-            "transaction",
-            "start",
-            "work",
-            "rollback",
-        ]
-        .contains(&w.as_str())
-        {
+        if ["begin", "commit", "end", "transaction", "start", "work", "rollback"].contains(&w.as_str()) {
             continue;
         }
         *out.entry(w).or_insert(0) += 1;
@@ -38,11 +26,8 @@ pub fn words(sql: &str) -> HashMap<String, usize> {
 /// Words of `draft` missing from `plan` (counting multiplicity).
 pub fn lost(draft: &str, plan: &str) -> Vec<String> {
     let have = words(plan);
-    let mut lost: Vec<String> = words(draft)
-        .into_iter()
-        .filter(|(w, n)| have.get(w).copied().unwrap_or(0) < *n)
-        .map(|(w, _)| w)
-        .collect();
+    let mut lost: Vec<String> =
+        words(draft).into_iter().filter(|(w, n)| have.get(w).copied().unwrap_or(0) < *n).map(|(w, _)| w).collect();
     lost.sort();
     lost
 }
@@ -53,10 +38,7 @@ pub fn corpus_dir() -> Option<std::path::PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "../shared/corpus is missing, and CI=true requires it"
-    );
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "../shared/corpus is missing, and CI=true requires it");
     eprintln!("skipped: ../shared/corpus is not next to this clone");
     None
 }

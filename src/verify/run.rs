@@ -1,0 +1,338 @@
+//! `pgsafe verify`: put a compiled draft and its plan side by side on a real server.
+//!
+//! Why one orchestrating file: the checks share their set-up (a template database loaded with the
+//! schema and seed, scratch copies of it) and their verdict. The checks themselves live in
+//! [`super::equivalence`], [`super::trace`] and [`super::load`].
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde::Serialize;
+
+use super::equivalence::{self, Equivalence, RunOutcome};
+use super::load::{self, LoadOptions, LoadReport};
+use super::server::Server;
+use super::trace::{self, UnitTrace};
+use crate::Compilation;
+
+/// What `pgsafe verify` should do.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// An existing server instead of a throwaway cluster (scratch databases only).
+    pub database_url: Option<String>,
+    /// Accept a `database_url` whose host is not this machine.
+    pub allow_remote: bool,
+    /// Applied first, to the template database.
+    pub schema: Option<PathBuf>,
+    /// Applied after the schema (rows for the tables).
+    pub seed: Option<PathBuf>,
+    /// Trace the locks of every draft statement and plan step.
+    pub trace: bool,
+    /// Run draft and plan under simulated traffic.
+    pub load: Option<LoadOptions>,
+    /// Fail when the plan stalls writes on a table longer than this many seconds.
+    pub max_stall: Option<f64>,
+}
+
+/// Draft and plan under load, side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadComparison {
+    pub draft: LoadReport,
+    pub plan: LoadReport,
+}
+
+/// The lock traces of draft and plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Traces {
+    pub draft: Vec<UnitTrace>,
+    pub plan: Vec<UnitTrace>,
+}
+
+/// Everything `pgsafe verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub draft: String,
+    pub server_version: String,
+    /// `embedded` (a throwaway cluster) or `url`.
+    pub server: String,
+    pub steps: Vec<String>,
+    pub draft_run: RunOutcome,
+    pub plan_run: RunOutcome,
+    pub equivalence: Equivalence,
+    pub trace: Option<Traces>,
+    pub load: Option<LoadComparison>,
+    /// Why the check failed (empty: it passed).
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Removes the work directory when dropped.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Verify `c` (compiled from `draft_text`). An `Err` means verify could not run (bad input, the
+/// schema or the draft itself failing, no server); a failed check is a report with problems.
+pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let server = match &opts.database_url {
+        Some(url) => Server::external(url, opts.allow_remote)?,
+        None => Server::embedded()?,
+    };
+    let work = WorkDir(std::env::temp_dir().join(format!(
+        "pgsafe-verify-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    )));
+    let plan_dir = work.0.join("plan");
+    std::fs::create_dir_all(&plan_dir).with_context(|| format!("could not create {}", plan_dir.display()))?;
+    let draft_file = work.0.join("draft.sql");
+    std::fs::write(&draft_file, &c.source.text)?;
+    for (name, text) in c.plan_dir() {
+        std::fs::write(plan_dir.join(&name), text)?;
+    }
+    let steps: Vec<(String, String)> = c.steps().map(|f| (f.name.clone(), f.text())).collect();
+    let step_paths: Vec<PathBuf> = steps.iter().map(|(n, _)| plan_dir.join(n)).collect();
+
+    // the template: schema, then seed
+    let template = server.create_scratch("template", None)?;
+    for (what, file) in [("--schema", &opts.schema), ("--seed", &opts.seed)] {
+        if let Some(file) = file {
+            server
+                .psql_file(&template, file, "pgsafe-verify")
+                .with_context(|| format!("{what} {} failed", file.display()))?;
+        }
+    }
+    server.psql(&template, "VACUUM ANALYZE")?;
+
+    let draft_db = server.create_scratch("draft", Some(&template))?;
+    let plan_db = server.create_scratch("plan", Some(&template))?;
+    let run_draft = |db: &str| equivalence::run_files(&server, db, &[draft_file.as_path()]);
+    let run_plan = |db: &str| {
+        let paths: Vec<&Path> = step_paths.iter().map(PathBuf::as_path).collect();
+        equivalence::run_files(&server, db, &paths)
+    };
+
+    let (draft_run, plan_run, load) = match &opts.load {
+        None => (run_draft(&draft_db), run_plan(&plan_db), None),
+        Some(lo) => {
+            let tables = manifest_tables(&c.manifest);
+            let targets = load::targets(&server, &draft_db, &tables)?;
+            if targets.is_empty() {
+                bail!(
+                    "--load: none of the tables the plan locks ({}) exists with rows and a \
+                     single-column integer primary key; give --schema/--seed that create them",
+                    if tables.is_empty() { "none".to_owned() } else { tables.join(", ") }
+                );
+            }
+            let (d, dl) = load::measure(&server, &draft_db, &targets, lo, || run_draft(&draft_db))?;
+            let (p, pl) = load::measure(&server, &plan_db, &targets, lo, || run_plan(&plan_db))?;
+            (d, p, Some(LoadComparison { draft: dl, plan: pl }))
+        }
+    };
+    if let Some((_, e)) = &draft_run.error {
+        bail!("the draft itself fails on this schema, so there is nothing to compare:\n{e}");
+    }
+
+    let mut problems = Vec::new();
+    let equivalence = if let Some((file, e)) = &plan_run.error {
+        problems.push(format!("plan step {file} fails: {e}"));
+        Equivalence { equivalent: false, diff: String::new() }
+    } else {
+        let eq = equivalence::compare(&server, &draft_db, &plan_db)?;
+        if !eq.equivalent {
+            problems.push("the plan leaves a different schema than the draft".into());
+        }
+        eq
+    };
+
+    let trace = if opts.trace {
+        let a = server.create_scratch("trace_draft", Some(&template))?;
+        let b = server.create_scratch("trace_plan", Some(&template))?;
+        let t = Traces {
+            draft: trace::trace_draft(&server, &a, &c.source.text)?,
+            plan: trace::trace_plan(&server, &b, &steps, &c.manifest)?,
+        };
+        for u in &t.plan {
+            for s in &u.stronger_than_manifest {
+                problems.push(format!("{}: {s}", u.unit));
+            }
+        }
+        Some(t)
+    } else {
+        None
+    };
+
+    if let (Some(max), Some(l)) = (opts.max_stall, &load) {
+        if l.plan.write_stall.seconds > max {
+            problems.push(format!(
+                "the plan blocks writes on {} for {:.2} s (--max-stall {max} s)",
+                l.plan.write_stall.table.as_deref().unwrap_or("a table"),
+                l.plan.write_stall.seconds
+            ));
+        }
+    }
+
+    Ok(VerifyReport {
+        draft: c.source.name.clone(),
+        server_version: server.version().to_owned(),
+        server: if server.is_embedded() { "embedded" } else { "url" }.into(),
+        steps: steps.iter().map(|(n, _)| n.clone()).collect(),
+        draft_run,
+        plan_run,
+        equivalence,
+        trace,
+        load,
+        problems,
+    })
+}
+
+/// The tables named in the manifest's `steps[].locks[]`, in order of first mention.
+pub fn manifest_tables(manifest: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(manifest) else {
+        return out;
+    };
+    for step in json["steps"].as_array().into_iter().flatten() {
+        for lock in step["locks"].as_array().into_iter().flatten() {
+            if let Some(t) = lock["table"].as_str() {
+                if !out.iter().any(|o| o == t) {
+                    out.push(t.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The human report.
+pub fn render_text(r: &VerifyReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "pgsafe verify {} on PostgreSQL {} ({})",
+        r.draft,
+        r.server_version,
+        if r.server == "embedded" { "throwaway cluster" } else { "scratch databases" }
+    );
+    let _ = writeln!(
+        o,
+        "  draft: ran in {:.2} s; plan: {} step{} in {:.2} s{}",
+        r.draft_run.seconds,
+        r.steps.len(),
+        if r.steps.len() == 1 { "" } else { "s" },
+        r.plan_run.seconds,
+        match &r.plan_run.error {
+            Some((f, _)) => format!(" (FAILED at {f})"),
+            None => String::new(),
+        }
+    );
+    if r.equivalence.equivalent {
+        let _ = writeln!(o, "schema: equivalent");
+    } else {
+        let _ = writeln!(o, "schema: NOT equivalent");
+        if let Some((f, e)) = &r.plan_run.error {
+            let _ = writeln!(o, "  plan step {f} failed:\n{}", indent(e, "    "));
+        }
+        if !r.equivalence.diff.is_empty() {
+            let _ = write!(o, "{}", indent(&r.equivalence.diff, "  "));
+        }
+    }
+    if let Some(t) = &r.trace {
+        let _ = writeln!(o, "\nlock trace");
+        for (side, units) in [("draft", &t.draft), ("plan", &t.plan)] {
+            let _ = writeln!(o, "  {side}:");
+            for u in units {
+                let locks: Vec<String> = u.locks.iter().map(|(t, m)| format!("{t}: {}", m.join(", "))).collect();
+                let _ = writeln!(
+                    o,
+                    "    {}  {}\n      {}{}{}",
+                    u.unit,
+                    truncate(&u.statement, 60),
+                    if locks.is_empty() { "no table locks".to_owned() } else { locks.join("; ") },
+                    if u.how == "sampled" { " (sampled)" } else { "" },
+                    if u.rewrote.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — REWRITES {}", u.rewrote.join(", "))
+                    }
+                );
+                for s in &u.stronger_than_manifest {
+                    let _ = writeln!(o, "      ! stronger than the manifest: {s}");
+                }
+                if let Some(e) = &u.error {
+                    let _ = writeln!(o, "      error: {e}");
+                }
+            }
+        }
+    }
+    if let Some(l) = &r.load {
+        let _ = writeln!(
+            o,
+            "\nunder load ({} clients × {}/s on {}{})",
+            l.draft.clients,
+            l.draft.rate_per_client,
+            l.draft.tables.join(", "),
+            if l.draft.blocker.is_some() { ", with an idle writer holding a transaction open" } else { "" }
+        );
+        let _ = writeln!(o, "  {:<26} {:>14} {:>14}", "", "draft", "plan");
+        let stall = |s: &load::Stall| format!("{:.3} s{}", s.seconds, if s.open_ended { "+" } else { "" });
+        let rows: [(&str, String, String); 8] = [
+            (
+                "migration wall time",
+                format!("{:.2} s", l.draft.migration_seconds),
+                format!("{:.2} s", l.plan.migration_seconds),
+            ),
+            ("longest write stall", stall(&l.draft.write_stall), stall(&l.plan.write_stall)),
+            ("longest read stall", stall(&l.draft.read_stall), stall(&l.plan.read_stall)),
+            ("latency p50", format!("{:.1} ms", l.draft.p50_ms), format!("{:.1} ms", l.plan.p50_ms)),
+            ("latency p99", format!("{:.1} ms", l.draft.p99_ms), format!("{:.1} ms", l.plan.p99_ms)),
+            ("latency max", format!("{:.1} ms", l.draft.max_ms), format!("{:.1} ms", l.plan.max_ms)),
+            ("failed requests", l.draft.failed.to_string(), l.plan.failed.to_string()),
+            ("requests", l.draft.requests.to_string(), l.plan.requests.to_string()),
+        ];
+        for (k, a, b) in rows {
+            let _ = writeln!(o, "  {k:<26} {a:>14} {b:>14}");
+        }
+        let _ = writeln!(
+            o,
+            "  draft: writes blocked {:.2} s{} — plan: {:.2} s (baseline p99 {:.1} ms)",
+            l.draft.write_stall.seconds,
+            l.draft.write_stall.table.as_ref().map_or(String::new(), |t| format!(" on {t}")),
+            l.plan.write_stall.seconds,
+            l.draft.baseline_p99_ms
+        );
+    }
+    if r.ok() {
+        let _ = writeln!(o, "\nok");
+    } else {
+        let _ = writeln!(o, "\nFAILED:");
+        for p in &r.problems {
+            let _ = writeln!(o, "  - {}", p.lines().next().unwrap_or(""));
+        }
+    }
+    o
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}

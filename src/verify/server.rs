@@ -1,0 +1,289 @@
+//! The server `pgsafe verify` works on: a throwaway [`Cluster`] by default, or an existing local
+//! server given by URL.
+//!
+//! Why a layer over [`Cluster`]: with `--database-url` pgsafe must never touch the user's own
+//! databases, so everything goes through scratch databases that this type creates (with a
+//! recognisable `pgsafe_scratch_<pid>_…` name) and drops again. A URL whose host is not on this
+//! machine is refused unless the caller allows it explicitly: verify runs the draft, which may
+//! block or rewrite tables, and it generates load.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::str::FromStr as _;
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use postgres::config::Host;
+
+use super::cluster::{self, Cluster};
+
+/// How to reach one database: what both libpq programs (`psql`, `pg_dump`) and the `postgres`
+/// crate need.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    /// A host name, an IP address, or a Unix socket directory (starts with `/`).
+    host: String,
+    port: u16,
+    user: String,
+    password: Option<String>,
+    /// The database to connect to for `CREATE DATABASE` / `DROP DATABASE`.
+    maintenance_db: String,
+}
+
+/// A PostgreSQL server and the scratch databases pgsafe made on it.
+#[derive(Debug)]
+pub struct Server {
+    endpoint: Endpoint,
+    bindir: PathBuf,
+    /// Present for the embedded default; dropping it stops the server.
+    cluster: Option<Cluster>,
+    /// Scratch databases still to drop (only for a server pgsafe did not start).
+    scratch: Mutex<Vec<String>>,
+    version: String,
+}
+
+impl Server {
+    /// Start a throwaway cluster (see [`Cluster::start`]).
+    pub fn embedded() -> Result<Server> {
+        let cluster = Cluster::start().context("could not start a throwaway PostgreSQL cluster")?;
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port: cluster.port(),
+            user: cluster.user().into(),
+            password: None,
+            maintenance_db: "postgres".into(),
+        };
+        let mut server = Server {
+            endpoint,
+            bindir: cluster.bindir().to_path_buf(),
+            cluster: Some(cluster),
+            scratch: Mutex::new(Vec::new()),
+            version: String::new(),
+        };
+        server.version = server.query_version()?;
+        Ok(server)
+    }
+
+    /// Use the server at `url` (a `postgresql://` URL or a libpq `key=value` string). Refused
+    /// unless the host is local, or `allow_remote`.
+    pub fn external(url: &str, allow_remote: bool) -> Result<Server> {
+        let config = postgres::Config::from_str(url).map_err(|e| anyhow!("--database-url: cannot parse it: {e}"))?;
+        let mut hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        hosts.extend(config.get_hostaddrs().iter().map(|a| a.to_string()));
+        if hosts.len() > 1 {
+            bail!("--database-url: give exactly one host (got {})", hosts.join(", "));
+        }
+        let host = hosts.pop().unwrap_or_else(|| "/var/run/postgresql".into());
+        if !allow_remote && !is_local_host(&host) {
+            bail!(
+                "--database-url: host {host:?} is not on this machine; pgsafe verify runs the \
+                 draft and generates load, so it only goes to localhost, 127.0.0.0/8, ::1 or a \
+                 Unix socket unless --allow-remote is given"
+            );
+        }
+        let endpoint = Endpoint {
+            host,
+            port: config.get_ports().first().copied().unwrap_or(5432),
+            user: config
+                .get_user()
+                .map(str::to_owned)
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "postgres".into()),
+            password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
+            maintenance_db: config.get_dbname().unwrap_or("postgres").to_owned(),
+        };
+        let mut server = Server {
+            endpoint,
+            bindir: cluster::client_bindir()?,
+            cluster: None,
+            scratch: Mutex::new(Vec::new()),
+            version: String::new(),
+        };
+        server.version = server.query_version()?;
+        Ok(server)
+    }
+
+    /// `server_version`, e.g. `15.18 (Debian …)`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Whether pgsafe started this server itself.
+    pub fn is_embedded(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// Create a scratch database `pgsafe_scratch_<pid>_<label>`, optionally from `template`.
+    pub fn create_scratch(&self, label: &str, template: Option<&str>) -> Result<String> {
+        let name = format!("pgsafe_scratch_{}_{label}", std::process::id());
+        let mut sql = format!("CREATE DATABASE {}", quote_ident(&name));
+        if let Some(t) = template {
+            sql.push_str(&format!(" TEMPLATE {}", quote_ident(t)));
+        }
+        let maintenance = self.endpoint.maintenance_db.clone();
+        self.psql(&maintenance, &sql).with_context(|| format!("could not create scratch database {name}"))?;
+        self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(name.clone());
+        Ok(name)
+    }
+
+    /// Drop a scratch database this server created (anything else is refused).
+    pub fn drop_scratch(&self, name: &str) -> Result<()> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(i) = scratch.iter().position(|n| n == name) else {
+            bail!("{name} is not a scratch database of this run");
+        };
+        scratch.remove(i);
+        drop(scratch);
+        self.drop_database_unchecked(name)
+    }
+
+    /// `psql -X -q -v ON_ERROR_STOP=1 -c SQL` (one query string); stdout.
+    pub fn psql(&self, db: &str, sql: &str) -> Result<String> {
+        let mut cmd = self.client("psql", db, "pgsafe-verify");
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+        checked(cmd, &format!("psql on {db}"))
+    }
+
+    /// `psql -X -q -v ON_ERROR_STOP=1 -f FILE` as `application_name` `app`: statements one at a
+    /// time, autocommit, as a user running the file would. The error carries psql's stderr.
+    pub fn psql_file(&self, db: &str, file: &Path, app: &str) -> Result<String> {
+        let mut cmd = self.client("psql", db, app);
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"]).arg(file);
+        checked(cmd, &format!("psql -f {}", file.display()))
+    }
+
+    /// The normalised `pg_dump --schema-only` of `db` (see [`cluster::normalize_schema_dump`]).
+    pub fn dump_schema(&self, db: &str) -> Result<String> {
+        let mut cmd = self.client("pg_dump", db, "pgsafe-verify");
+        cmd.args(["--schema-only", "--no-owner", "--no-privileges"]);
+        Ok(cluster::normalize_schema_dump(&checked(cmd, &format!("pg_dump of {db}"))?))
+    }
+
+    /// A `postgres` crate connection to `db` as `application_name` `app`.
+    pub fn connect(&self, db: &str, app: &str) -> Result<postgres::Client> {
+        let e = &self.endpoint;
+        let mut config = postgres::Config::new();
+        config
+            .host(&e.host)
+            .port(e.port)
+            .user(&e.user)
+            .dbname(db)
+            .application_name(app)
+            .connect_timeout(std::time::Duration::from_secs(10));
+        if let Some(p) = &e.password {
+            config.password(p);
+        }
+        config.connect(postgres::NoTls).with_context(|| format!("could not connect to {db} on {}:{}", e.host, e.port))
+    }
+
+    // -- internals -------------------------------------------------------------------------------
+
+    fn query_version(&self) -> Result<String> {
+        let maintenance = self.endpoint.maintenance_db.clone();
+        let out = self.psql(&maintenance, "SELECT 'v=' || current_setting('server_version')")?;
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix("v=").map(str::to_owned))
+            .ok_or_else(|| anyhow!("could not read server_version"))
+    }
+
+    fn drop_database_unchecked(&self, name: &str) -> Result<()> {
+        let maintenance = self.endpoint.maintenance_db.clone();
+        let plain = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
+        // WITH (FORCE) (PostgreSQL 13+) so that a load client left behind cannot block the drop.
+        self.psql(&maintenance, &format!("{plain} WITH (FORCE)")).or_else(|_| self.psql(&maintenance, &plain)).map(drop)
+    }
+
+    fn client(&self, program: &str, db: &str, app: &str) -> Command {
+        let e = &self.endpoint;
+        let mut cmd = Command::new(self.bindir.join(program));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PG") {
+                cmd.env_remove(&key);
+            }
+        }
+        if let Some(p) = &e.password {
+            cmd.env("PGPASSWORD", p);
+        }
+        cmd.env("PGCLIENTENCODING", "UTF8").env("PGCONNECT_TIMEOUT", "10").stdin(Stdio::null()).arg("-d").arg(format!(
+            "host={} port={} user={} dbname={} application_name={}",
+            conninfo_value(&e.host),
+            e.port,
+            conninfo_value(&e.user),
+            conninfo_value(db),
+            conninfo_value(app)
+        ));
+        cmd
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.cluster.is_some() {
+            return; // the cluster goes away whole
+        }
+        let names = std::mem::take(&mut *self.scratch.lock().unwrap_or_else(|e| e.into_inner()));
+        for name in names.iter().rev() {
+            if let Err(e) = self.drop_database_unchecked(name) {
+                eprintln!("warning: could not drop scratch database {name}: {e:#}");
+            }
+        }
+    }
+}
+
+/// Is `host` this machine: `localhost`, a loopback address (127.0.0.0/8, ::1) or a Unix socket
+/// directory?
+pub fn is_local_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.starts_with('/')
+        || h.starts_with('@') // abstract Unix socket namespace
+        || h.eq_ignore_ascii_case("localhost")
+        || h.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
+}
+
+fn checked(mut cmd: Command, what: &str) -> Result<String> {
+    let out: Output = cmd.output().with_context(|| format!("could not run {}", cmd.get_program().to_string_lossy()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!("{what} failed ({}):\n{}", out.status, stderr.trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A SQL identifier in double quotes.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A libpq conninfo value in single quotes.
+fn conninfo_value(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_hosts() {
+        for h in ["localhost", "127.0.0.1", "127.4.5.6", "::1", "[::1]", "/var/run/postgresql", "/tmp"] {
+            assert!(is_local_host(h), "{h}");
+        }
+        for h in ["db.example.com", "10.0.0.1", "128.0.0.1", "::2", "localhost.evil"] {
+            assert!(!is_local_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn remote_url_is_refused_without_allow_remote() {
+        let e = Server::external("postgresql://u@db.example.com/app", false).unwrap_err();
+        assert!(e.to_string().contains("not on this machine"), "{e}");
+    }
+}
