@@ -105,6 +105,24 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Run a plan directory's steps against a database: retries a step that hits its lock
+    /// timeout (with back-off and jitter, naming the blocking sessions), drops an INVALID index
+    /// before rebuilding it, records progress in pgsafe_progress so a rerun resumes, and holds an
+    /// advisory lock so two runs never interleave. Exits 1 when a step fails for good.
+    Apply {
+        plan: PathBuf,
+        #[arg(long, value_name = "URL")]
+        database_url: String,
+        /// Tries per step, the first included.
+        #[arg(long, default_value_t = 10)]
+        max_attempts: u32,
+        /// First retry delay, seconds (doubled each retry, with jitter).
+        #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
+        retry_delay: f64,
+        /// Longest retry delay, seconds.
+        #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+        max_retry_delay: f64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -310,6 +328,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", run::render_text(&report));
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Apply { plan, database_url, max_attempts, retry_delay, max_retry_delay } => {
+            use pgsafe::verify::apply;
+            anyhow::ensure!(
+                (0.0..=3600.0).contains(&retry_delay) && (0.0..=3600.0).contains(&max_retry_delay),
+                "--retry-delay and --max-retry-delay must be between 0 and 3600 seconds"
+            );
+            let opts = apply::ApplyOptions {
+                max_attempts,
+                base_backoff: std::time::Duration::from_secs_f64(retry_delay),
+                max_backoff: std::time::Duration::from_secs_f64(max_retry_delay),
+                ..apply::ApplyOptions::new(database_url)
+            };
+            let results = apply::apply(&plan, &opts, &mut |line| eprintln!("pgsafe: {line}"))?;
+            Ok(if results.iter().any(|r| r.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }
 }

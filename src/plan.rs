@@ -165,9 +165,14 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     };
     let mut down = Vec::new();
     let mut validate = Vec::new();
-    for (u, unit) in r.units.iter().enumerate() {
+    // Draft order; a recipe's generated units run around their statement (`Unit::sub`).
+    let mut order: Vec<usize> = (0..r.units.len()).collect();
+    order.sort_by_key(|&u| (r.units[u].stmt, r.units[u].sub));
+    for u in order {
+        let unit = &r.units[u];
         let s = &m.stmts[unit.stmt];
-        if s.section == Section::Down && unit.generated.is_none() {
+        let draft = unit.generated.is_none();
+        if draft && s.section == Section::Down {
             down.push(u);
             continue;
         }
@@ -175,7 +180,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             validate.push(u);
             continue;
         }
-        if s.is_trivia() {
+        if draft && s.is_trivia() {
             match b.open.as_mut() {
                 Some(step) => step.items.push(Item::Unit(u)),
                 None => b.carry.push(Item::Unit(u)),
@@ -208,7 +213,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 }
                 b.close();
             }
-            Mode::Transaction if only_session_sets(s) => {
+            Mode::Transaction if draft && only_session_sets(s) => {
                 // Session settings lead the next step, before its BEGIN: inside a transaction
                 // they would override the step's own SET LOCAL timeouts.
                 b.close();
@@ -218,9 +223,21 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             }
             Mode::Transaction => {
                 let locked = unit.blocking_lock.as_ref().map(|l| &l.table);
-                let validates = s.ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }));
+                let validates = unit.validate_now
+                    || (draft && s.ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. })));
+                if unit.starts_step {
+                    b.close();
+                }
                 b.push(u, locked, validates);
-                record_sets(&mut b, m, s, unit.stmt);
+                if unit.validate_now {
+                    if let Some(step) = b.open.as_mut() {
+                        step.timeouts = Timeouts::Unlimited;
+                    }
+                    b.sealed = true;
+                }
+                if draft {
+                    record_sets(&mut b, m, s, unit.stmt);
+                }
             }
         }
     }

@@ -63,6 +63,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         return step.units().map(|u| raw_text(m, &r.units[u])).collect();
     }
     let mut out = String::new();
+    let mut facts: Vec<&String> = step.units().flat_map(|u| r.units[u].facts.iter()).collect();
+    facts.dedup();
+    for fact in facts {
+        let _ = writeln!(out, "-- pgsafe:{fact}");
+    }
     if !step.created_earlier.is_empty() {
         let _ = writeln!(out, "{}{}", crate::ir::migration::CREATED_EARLIER, step.created_earlier.join(", "));
     }

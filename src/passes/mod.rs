@@ -73,6 +73,9 @@ pub struct Unit {
     pub stmt: usize,
     /// The draft offset it comes from (a generated unit: the action it was made for), for ordering.
     pub at: usize,
+    /// Place relative to its statement: negative runs before it, positive after, 0 is the
+    /// statement itself. Generated units of a recipe count up in the order they must run.
+    pub sub: i32,
     /// Text of a generated statement, without `;`. `None`: the draft's own statement.
     pub generated: Option<String>,
     pub edits: Vec<Edit>,
@@ -80,6 +83,12 @@ pub struct Unit {
     pub phase: Phase,
     /// The step must end after this unit (e.g. an enum value must commit before it is used).
     pub ends_step: bool,
+    /// The unit must start a new step (what it relies on must be committed first).
+    pub starts_step: bool,
+    /// A `VALIDATE` that must run here, not at the end: its own transaction, no timeouts.
+    pub validate_now: bool,
+    /// Facts later compilations of the emitted step must know (rendered as `-- pgsafe:` lines).
+    pub facts: Vec<String>,
     /// Strongest lock on a table with traffic, when it blocks reads or writes.
     pub blocking_lock: Option<LockUse>,
     /// This unit needs `lock_timeout`/`statement_timeout` that the draft did not set.
@@ -101,11 +110,15 @@ impl Unit {
         Unit {
             stmt,
             at: 0,
+            sub: 0,
             generated: None,
             edits: Vec::new(),
             mode: Mode::Transaction,
             phase: Phase::Main,
             ends_step: false,
+            starts_step: false,
+            validate_now: false,
+            facts: Vec::new(),
             blocking_lock: None,
             needs_timeouts: false,
             locks: Vec::new(),
@@ -114,7 +127,7 @@ impl Unit {
     }
 
     pub fn generated(stmt: usize, at: usize, text: String, phase: Phase, rule: &'static str) -> Unit {
-        Unit { generated: Some(text), at, phase, rules: vec![rule], ..Unit::draft(stmt) }
+        Unit { generated: Some(text), at, sub: 1, phase, rules: vec![rule], ..Unit::draft(stmt) }
     }
 }
 

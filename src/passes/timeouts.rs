@@ -7,7 +7,10 @@
 //! instead of taking the application down. Steps that legitimately run long without blocking traffic
 //! (concurrent builds, `VALIDATE`) get no short timeout: the planner gives them `statement_timeout = 0`.
 
-use super::{Ctx, Mode, Rewritten};
+use super::{Ctx, Mode, Phase, Rewritten, Unit};
+use crate::ir::lock::LockUse;
+use crate::ir::name::Name;
+use std::collections::HashMap;
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "timeouts";
@@ -16,6 +19,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
     let mut session_timeout = false;
     let mut local_timeout = false;
+    let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
+    for u in m.stmts.len()..out.units.len() {
+        generated.entry(out.units[u].stmt).or_default().push(u);
+    }
+    for list in generated.values_mut() {
+        list.sort_by_key(|&u| out.units[u].sub);
+    }
     for (i, s) in m.stmts.iter().enumerate() {
         for op in &s.ops {
             match &op.kind {
@@ -47,37 +57,44 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
-        if out.units[i].mode != Mode::Transaction {
-            continue;
+        // Generated units of a recipe around this statement, then the statement itself.
+        let mut units: Vec<usize> = generated.remove(&i).unwrap_or_default();
+        units.push(i);
+        for u in units {
+            let unit = &mut out.units[u];
+            if unit.mode != Mode::Transaction || unit.phase != Phase::Main || unit.validate_now {
+                continue;
+            }
+            let Some(lock) = blocking_lock(unit, |t| m.created_before(t, i)) else { continue };
+            unit.blocking_lock = Some(lock.clone());
+            if session_timeout || local_timeout {
+                continue;
+            }
+            unit.needs_timeouts = true;
+            if unit.generated.is_some() {
+                // The recipe that generated it already explained itself.
+                continue;
+            }
+            unit.rules.push(RULE);
+            out.change(
+                RULE,
+                s.body.start,
+                format!(
+                    "run under lock_timeout = '{}': this takes {} on {}, and while it waits for that lock every {} on the table queues behind it",
+                    ctx.config.lock_timeout,
+                    lock.mode,
+                    lock.table.text,
+                    if lock.mode.blocks_reads() { "read and write" } else { "write" }
+                ),
+            );
         }
-        let blocking = s
-            .ops
-            .iter()
-            .filter_map(|op| op.strongest_lock_on_existing(|t| m.created_before(t, i)))
-            .filter(|l| l.mode.blocks_writes())
-            .rev()
-            .max_by_key(|l| l.mode)
-            .cloned();
-        let Some(lock) = blocking else { continue };
-        let unit = &mut out.units[i];
-        unit.blocking_lock = Some(lock.clone());
-        if session_timeout || local_timeout || !ctx.applies(RULE, i) {
-            continue;
-        }
-        unit.needs_timeouts = true;
-        unit.rules.push(RULE);
-        out.change(
-            RULE,
-            s.body.start,
-            format!(
-                "run under lock_timeout = '{}': this takes {} on {}, and while it waits for that lock every {} on the table queues behind it",
-                ctx.config.lock_timeout,
-                lock.mode,
-                lock.table.text,
-                if lock.mode.blocks_reads() { "read and write" } else { "write" }
-            ),
-        );
     }
+}
+
+/// The strongest lock a unit takes that blocks writes on a table with traffic (ties: the first,
+/// which is the statement's own table).
+fn blocking_lock(unit: &Unit, is_new: impl Fn(&Name) -> bool) -> Option<LockUse> {
+    unit.locks.iter().filter(|l| !is_new(&l.table) && l.mode.blocks_writes()).rev().max_by_key(|l| l.mode).cloned()
 }
 
 fn is_concurrent(s: &crate::ir::migration::Stmt) -> bool {

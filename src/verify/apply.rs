@@ -1,1 +1,449 @@
-//! placeholder
+//! `pgsafe apply`: run a plan's steps against a database the way a careful operator would.
+//!
+//! Why a runner of our own: the plan's steps are safe only if whoever runs them reacts to what the
+//! server says. A step that hits its `lock_timeout` (SQLSTATE 55P03) or a deadlock (40P01) is
+//! retried whole, with exponential back-off and jitter, up to a limit, and the sessions that
+//! blocked it are named (`pg_blocking_pids`, sampled while the step waits). A concurrent index
+//! build that failed leaves an INVALID index behind, which a retry with `IF NOT EXISTS` would
+//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again.
+//! Progress goes to `pgsafe_progress`; for a transaction step the row is written inside the
+//! step's own transaction, so the step and its record commit together and a rerun resumes exactly
+//! after the last committed step. A session advisory lock keeps two runs from interleaving.
+//!
+//! Each attempt runs on a fresh connection (a step's session `SET`s must not leak into the next
+//! step: the plan contract says each file runs in a new session), statement by statement like
+//! `psql -f`, as `application_name` `pgsafe-apply`.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use postgres::{Client, NoTls};
+use serde::Serialize;
+
+use crate::front::split::{split, PieceKind};
+use crate::front::tokens::{lex, Tok};
+
+/// `application_name` of every session `pgsafe apply` opens.
+pub const APPLY_APP: &str = "pgsafe-apply";
+
+/// Key of the session advisory lock held for the whole run (`'pgsa'` in ASCII).
+const ADVISORY_KEY: i64 = 0x7067_7361;
+
+/// SQLSTATEs worth retrying: lock_not_available (lock_timeout), deadlock_detected.
+const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub database_url: String,
+    /// Tries per step (the first included).
+    pub max_attempts: u32,
+    /// First back-off; doubled each retry, capped at `max_backoff`, then scaled by a random
+    /// factor in [0.5, 1].
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl ApplyOptions {
+    pub fn new(database_url: impl Into<String>) -> ApplyOptions {
+        ApplyOptions {
+            database_url: database_url.into(),
+            max_attempts: 10,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What happened to one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub file: String,
+    /// `applied`, `already applied` (recorded by an earlier run), or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub seconds: f64,
+    /// Lock timeouts and what blocked them, one line per failed try.
+    pub retries: Vec<String>,
+    /// INVALID indexes dropped before a try.
+    pub dropped_invalid: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// The plan's identity in `pgsafe_progress`: the manifest's `draft`, else the directory name.
+fn plan_id(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+        .and_then(|j| j["draft"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| {
+            dir.canonicalize()
+                .unwrap_or_else(|_| dir.to_path_buf())
+                .file_name()
+                .map_or_else(|| "plan".into(), |n| n.to_string_lossy().into_owned())
+        })
+}
+
+/// The step files of `dir`: `NNNN_*.sql`, in lexical (= run) order.
+pub fn step_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot read the plan directory", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.len() > 9
+                && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && name.as_bytes()[4] == b'_'
+                && name.ends_with(".sql")
+        })
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        bail!("{}: no step files (NNNN_*.sql) in it", dir.display());
+    }
+    Ok(out)
+}
+
+/// Apply the plan in `dir`. `log` receives one line per event (for stderr).
+pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Result<Vec<StepResult>> {
+    let files = step_files(dir)?;
+    let plan = plan_id(dir);
+    let config = connect_config(&opts.database_url)?;
+    let mut control = config.connect(NoTls).context("could not connect to --database-url")?;
+    let locked: bool = control.query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_KEY])?.get(0);
+    if !locked {
+        bail!("another pgsafe apply holds the advisory lock on this database; not interleaving with it");
+    }
+    control.batch_execute(
+        "CREATE TABLE IF NOT EXISTS pgsafe_progress (\n\
+             plan text NOT NULL,\n\
+             step text NOT NULL,\n\
+             checksum text NOT NULL,\n\
+             attempts integer NOT NULL,\n\
+             applied_at timestamptz NOT NULL DEFAULT now(),\n\
+             PRIMARY KEY (plan, step)\n\
+         )",
+    )?;
+
+    let mut results = Vec::new();
+    for path in &files {
+        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let sum = checksum(&text);
+        let done =
+            control.query_opt("SELECT checksum FROM pgsafe_progress WHERE plan = $1 AND step = $2", &[&plan, &file])?;
+        if let Some(row) = done {
+            let recorded: String = row.get(0);
+            if recorded != sum {
+                bail!("{file} was applied earlier with different contents (checksum {recorded}, now {sum}); refusing to go on");
+            }
+            log(&format!("{file}: already applied, skipped"));
+            results.push(StepResult {
+                file,
+                status: "already applied".into(),
+                attempts: 0,
+                seconds: 0.0,
+                retries: Vec::new(),
+                dropped_invalid: Vec::new(),
+                error: None,
+            });
+            continue;
+        }
+        let result = run_step(&config, &mut control, opts, &plan, &file, &text, &sum, log)?;
+        let failed = result.error.is_some();
+        results.push(result);
+        if failed {
+            break;
+        }
+    }
+    let _ = control.query("SELECT pg_advisory_unlock($1)", &[&ADVISORY_KEY]);
+    Ok(results)
+}
+
+/// The connection settings of `url`, with our `application_name`.
+fn connect_config(url: &str) -> Result<postgres::Config> {
+    let mut config = postgres::Config::from_str(url).map_err(|e| anyhow!("--database-url: cannot parse it: {e}"))?;
+    config.application_name(APPLY_APP);
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    Ok(config)
+}
+
+/// One step: attempts with back-off until it commits, fails for good, or runs out of tries.
+#[allow(clippy::too_many_arguments)]
+fn run_step(
+    config: &postgres::Config,
+    control: &mut Client,
+    opts: &ApplyOptions,
+    plan: &str,
+    file: &str,
+    text: &str,
+    sum: &str,
+    log: &mut dyn FnMut(&str),
+) -> Result<StepResult> {
+    let stmts = statements(text).map_err(|e| anyhow!("{file}: {e}"))?;
+    let transactional = stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"));
+    let index = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index_name(s)) };
+    let began = Instant::now();
+    let mut result = StepResult {
+        file: file.to_owned(),
+        status: "failed".into(),
+        attempts: 0,
+        seconds: 0.0,
+        retries: Vec::new(),
+        dropped_invalid: Vec::new(),
+        error: None,
+    };
+    let record = "INSERT INTO pgsafe_progress (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)";
+    for attempt in 1..=opts.max_attempts.max(1) {
+        result.attempts = attempt;
+        if let Some(name) = &index {
+            match index_state(control, name)? {
+                Some(true) if attempt == 1 => {
+                    // built by a run that was killed before it could record it
+                    log(&format!("{file}: index {name} already exists and is valid; recorded as applied"));
+                    control.execute(record, &[&plan, &file, &sum, &0i32])?;
+                    result.status = "applied".into();
+                    result.seconds = began.elapsed().as_secs_f64();
+                    return Ok(result);
+                }
+                Some(false) => {
+                    log(&format!("{file}: dropping INVALID index {name} left by a failed build"));
+                    control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+                    result.dropped_invalid.push(name.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut worker = config.connect(NoTls).context("could not connect to --database-url")?;
+        let pid: i32 = worker.query_one("SELECT pg_backend_pid()", &[])?.get(0);
+        let blockers: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        let outcome = watch_blockers(control, pid, &blockers, || {
+            run_statements(&mut worker, &stmts, || {
+                (record, vec![plan.to_owned(), file.to_owned(), sum.to_owned()], attempt as i32)
+            })
+        });
+        match outcome {
+            Ok(()) => {
+                if !transactional {
+                    control.execute(record, &[&plan, &file, &sum, &(attempt as i32)])?;
+                }
+                result.status = "applied".into();
+                result.seconds = began.elapsed().as_secs_f64();
+                log(&format!(
+                    "{file}: applied in {:.2} s{}",
+                    result.seconds,
+                    if attempt > 1 { format!(" (attempt {attempt})") } else { String::new() }
+                ));
+                return Ok(result);
+            }
+            Err(e) => {
+                let _ = worker.batch_execute("ROLLBACK");
+                let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
+                let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{code}: {}", d.message()));
+                let who = blockers.into_inner().unwrap_or_else(|e| e.into_inner());
+                let line = format!(
+                    "attempt {attempt}: {msg}{}",
+                    if who.is_empty() { String::new() } else { format!("; blocked by {}", who.join(", ")) }
+                );
+                if !RETRYABLE.contains(&code.as_str()) || attempt == opts.max_attempts.max(1) {
+                    log(&format!("{file}: {line}; giving up"));
+                    result.retries.push(line);
+                    result.error = Some(msg);
+                    result.seconds = began.elapsed().as_secs_f64();
+                    return Ok(result);
+                }
+                let delay = backoff(opts, attempt);
+                log(&format!("{file}: {line}; retrying in {:.2} s", delay.as_secs_f64()));
+                result.retries.push(line);
+                std::thread::sleep(delay);
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Run `f` while a second thread, on `control`, samples which sessions block backend `pid`.
+fn watch_blockers<T>(control: &mut Client, pid: i32, blockers: &Mutex<Vec<String>>, f: impl FnOnce() -> T) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let done = &done;
+        s.spawn(move || {
+            // bounded: polls every 100 ms for at most a day
+            for _ in 0..864_000 {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(rows) = control.query(
+                    "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'), \
+                            coalesce(extract(epoch FROM now() - a.xact_start)::float8, 0), left(a.query, 60) \
+                     FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids($1))",
+                    &[&pid],
+                ) {
+                    let mut b = blockers.lock().unwrap_or_else(|e| e.into_inner());
+                    for r in rows {
+                        let desc = format!(
+                            "pid {} ({}, {} for {:.1} s: {})",
+                            r.get::<_, i32>(0),
+                            r.get::<_, String>(1),
+                            r.get::<_, String>(2),
+                            r.get::<_, f64>(3),
+                            r.get::<_, Option<String>>(4).unwrap_or_default().replace('\n', " ")
+                        );
+                        let key = format!("pid {} ", r.get::<_, i32>(0));
+                        if let Some(old) = b.iter_mut().find(|d| d.starts_with(&key)) {
+                            *old = desc;
+                        } else {
+                            b.push(desc);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let out = f();
+        done.store(true, Ordering::Relaxed);
+        out
+    })
+}
+
+/// Run the statements of one step; for a transaction step, write the progress row just before
+/// its `COMMIT`, so that both commit together.
+fn run_statements(
+    worker: &mut Client,
+    stmts: &[String],
+    record: impl Fn() -> (&'static str, Vec<String>, i32),
+) -> Result<(), postgres::Error> {
+    let mut in_tx = false;
+    for stmt in stmts {
+        match first_word(stmt).as_str() {
+            "begin" | "start" => in_tx = true,
+            "commit" | "end" if in_tx => {
+                let (sql, params, attempts) = record();
+                worker.execute(sql, &[&params[0], &params[1], &params[2], &attempts])?;
+                in_tx = false;
+            }
+            _ => {}
+        }
+        worker.batch_execute(stmt)?;
+    }
+    Ok(())
+}
+
+/// `Some(valid?)` for an existing index named `name` (as written in the step), `None` if absent.
+fn index_state(control: &mut Client, name: &str) -> Result<Option<bool>> {
+    let row =
+        control.query_one("SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1))", &[&name])?;
+    Ok(row.get(0))
+}
+
+/// The index name of `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON …`, as written.
+fn concurrent_index_name(stmt: &str) -> Option<String> {
+    let toks = lex(stmt);
+    let mut i = 0;
+    let word = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(w));
+    if !word(0, "create") {
+        return None;
+    }
+    i += 1;
+    if word(i, "unique") {
+        i += 1;
+    }
+    if !(word(i, "index") && word(i + 1, "concurrently")) {
+        return None;
+    }
+    i += 2;
+    if word(i, "if") && word(i + 1, "not") && word(i + 2, "exists") {
+        i += 3;
+    }
+    // name: ident [ . ident ]
+    let start = toks.get(i)?.span.start;
+    let mut end = toks.get(i)?.span.end;
+    if !matches!(toks[i].tok, Tok::Word(_) | Tok::Quoted(_)) || word(i, "on") {
+        return None; // an unnamed index: PostgreSQL picks the name
+    }
+    if toks.get(i + 1).is_some_and(|t| t.is_punct('.')) {
+        end = toks.get(i + 2)?.span.end;
+    }
+    Some(stmt[start..end].to_owned())
+}
+
+/// The statements of a step file, in order. psql meta-commands are refused: only psql runs them.
+fn statements(text: &str) -> Result<Vec<String>> {
+    let pieces = split(text).map_err(|e| anyhow!("{e}"))?;
+    let mut out = Vec::new();
+    for p in &pieces {
+        match &p.kind {
+            PieceKind::Statement { body, .. } => out.push(text[body.clone()].to_owned()),
+            PieceKind::Meta { body } => bail!(
+                "psql meta-command {:?}: pgsafe apply runs SQL only; run this file with psql",
+                &text[body.clone()]
+            ),
+            PieceKind::Trivia => {}
+        }
+    }
+    Ok(out)
+}
+
+fn first_word(stmt: &str) -> String {
+    lex(stmt)
+        .into_iter()
+        .find_map(|t| match t.tok {
+            Tok::Word(w) => Some(w),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// base × 2^(attempt-1), capped, times a random factor in [0.5, 1].
+fn backoff(opts: &ApplyOptions, attempt: u32) -> Duration {
+    let exp = opts.base_backoff.saturating_mul(1u32 << (attempt - 1).min(16)).min(opts.max_backoff);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let jitter = 0.5 + 0.5 * f64::from((nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 1000) / 1000.0;
+    exp.mul_f64(jitter)
+}
+
+/// FNV-1a, hex: detects a step file that changed after it was applied.
+fn checksum(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_concurrent_index_names() {
+        for (sql, want) in [
+            ("CREATE INDEX CONCURRENTLY idx_a ON t (a)", Some("idx_a")),
+            ("create unique index concurrently if not exists s.\"Idx\" on t (a)", Some("s.\"Idx\"")),
+            ("CREATE INDEX CONCURRENTLY ON t (a)", None),
+            ("CREATE INDEX idx_a ON t (a)", None),
+        ] {
+            assert_eq!(concurrent_index_name(sql).as_deref(), want, "{sql}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let o = ApplyOptions {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..ApplyOptions::new("x")
+        };
+        assert!(backoff(&o, 1) <= Duration::from_millis(100));
+        assert!(backoff(&o, 1) >= Duration::from_millis(50));
+        assert!(backoff(&o, 10) <= Duration::from_millis(1000));
+        assert!(backoff(&o, 10) >= Duration::from_millis(500));
+    }
+}
