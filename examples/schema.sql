@@ -23,3 +23,7 @@ CREATE INDEX idx_orders_created_at ON orders (created_at);
 INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 2000) g;
 INSERT INTO orders (user_id, customer_id, amount)
 SELECT 1 + g % 2000, 1 + g % 500, (g % 100) * 1.5 FROM generate_series(1, 10000) g;
+
+-- A table that was created without a primary key.
+CREATE TABLE order_notes (id bigint, order_id bigint, body text);
+INSERT INTO order_notes SELECT g, 1 + g % 10000, 'note ' || g FROM generate_series(1, 5000) g;

@@ -263,9 +263,15 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     b.close();
     let mut steps = b.steps;
     if !b.carry.is_empty() {
+        // Trailing comments join the last step; trailing settings get a step of their own, since
+        // inside the last one they would run in its transaction.
+        let only_trivia = b.carry.iter().all(|item| match item {
+            Item::Unit(u) => m.stmts[r.units[*u].stmt].is_trivia(),
+            _ => true,
+        });
         match steps.last_mut() {
-            Some(last) => last.items.append(&mut b.carry),
-            None => {
+            Some(last) if only_trivia => last.items.append(&mut b.carry),
+            _ => {
                 let mut step = Step::new(StepMode::Transaction, Phase::Main);
                 step.items = b.carry;
                 steps.push(step);

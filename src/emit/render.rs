@@ -66,7 +66,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let mut facts: Vec<&String> = step.units().flat_map(|u| r.units[u].facts.iter()).collect();
     facts.dedup();
     for fact in facts {
-        let _ = writeln!(out, "-- pgsafe:{fact}");
+        let _ = writeln!(out, "{}{fact}", crate::ir::migration::FACT);
     }
     if !step.created_earlier.is_empty() {
         let _ = writeln!(out, "{}{}", crate::ir::migration::CREATED_EARLIER, step.created_earlier.join(", "));
@@ -120,7 +120,10 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             *text = text[lead..].to_string();
         }
     }
-    let has_sql = step.units().any(|u| !m.stmts[r.units[u].stmt].is_trivia() || r.units[u].generated.is_some());
+    let has_sql = step
+        .units()
+        .skip(leading_sets)
+        .any(|u| !m.stmts[r.units[u].stmt].is_trivia() || r.units[u].generated.is_some());
     let transaction = step.mode == StepMode::Transaction && has_sql;
     if transaction {
         out.push_str("BEGIN;\n");

@@ -209,8 +209,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
             vec![lock(table, LockMode::ShareUpdateExclusive, true)],
         ),
-        AlterTableOperation::AlterColumn { op, .. } => match op {
-            AlterColumnOperation::SetNotNull => other("SET NOT NULL", LockMode::AccessExclusive, true),
+        AlterTableOperation::AlterColumn { op, column_name } => match op {
+            AlterColumnOperation::SetNotNull => (
+                OpKind::SetNotNull { table: table.clone(), column: Name::new(&column_name.to_string()).key },
+                vec![lock(table, LockMode::AccessExclusive, true)],
+            ),
             AlterColumnOperation::SetDataType { .. } => other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true),
             AlterColumnOperation::SetDefault { .. } => other("SET DEFAULT", LockMode::AccessExclusive, false),
             AlterColumnOperation::DropDefault => other("DROP DEFAULT", LockMode::AccessExclusive, false),
@@ -244,7 +247,10 @@ fn constraint_kind(c: &TableConstraint) -> (Option<String>, ConstraintKind) {
         ),
         TableConstraint::Check(ck) => (
             ck.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::Check { columns: expr_columns(&ck.expr.to_string()) },
+            ConstraintKind::Check {
+                columns: expr_columns(&ck.expr.to_string()),
+                expr: normalize_expr(&ck.expr.to_string()),
+            },
         ),
         TableConstraint::Unique(u) => (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique),
         TableConstraint::PrimaryKey(p) => (p.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey),
@@ -254,6 +260,30 @@ fn constraint_kind(c: &TableConstraint) -> (Option<String>, ConstraintKind) {
         }
         _ => (None, ConstraintKind::Exclude),
     }
+}
+
+/// An expression as a comparable string: lower case, single blanks, no outer parentheses.
+pub fn normalize_expr(expr: &str) -> String {
+    let mut e = expr.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    while e.starts_with('(') && e.ends_with(')') && balanced(&e[1..e.len() - 1]) {
+        e = e[1..e.len() - 1].trim().to_string();
+    }
+    e
+}
+
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
 }
 
 /// The distinct column names an expression mentions: words that are not keywords, function names

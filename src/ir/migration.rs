@@ -46,7 +46,12 @@ pub struct Migration<'a> {
     pub stmts: Vec<Stmt>,
     /// base name → (key, 1 + index of the creating statement; 0 for a directive).
     created: HashMap<String, Vec<(String, usize)>>,
+    /// Facts an earlier step of a plan established (`-- pgsafe:validated-not-null orders.status`).
+    facts: std::collections::HashSet<String>,
 }
+
+/// Directive pgsafe writes above a step that relies on a fact an earlier step established.
+pub const FACT: &str = "-- pgsafe:fact ";
 
 /// Directive pgsafe writes into later plan steps: these relations were created by an earlier step.
 pub const CREATED_EARLIER: &str = "-- pgsafe:created-earlier ";
@@ -56,6 +61,7 @@ impl<'a> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+        let mut facts = std::collections::HashSet::new();
         for piece in pieces {
             let mut ignored = Vec::new();
             for m in &piece.markers {
@@ -88,6 +94,9 @@ impl<'a> Migration<'a> {
             };
             // Directives from an earlier step of a plan pgsafe wrote.
             for line in src[piece.span.start..body.start].lines() {
+                if let Some(fact) = line.trim_start().strip_prefix(FACT) {
+                    facts.insert(fact.trim().to_string());
+                }
                 if let Some(list) = line.trim_start().strip_prefix(CREATED_EARLIER) {
                     for n in list.split(',').filter(|n| !n.trim().is_empty()) {
                         let name = Name::new(n);
@@ -108,7 +117,7 @@ impl<'a> Migration<'a> {
             }
             stmts.push(Stmt { span: piece.span.clone(), body, terminated, ops, section, ignored });
         }
-        Migration { src, stmts, created }
+        Migration { src, stmts, created, facts }
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?
@@ -117,6 +126,11 @@ impl<'a> Migration<'a> {
             list.iter()
                 .any(|(key, at)| *at <= before && (!key.contains('.') || !name.key.contains('.') || *key == name.key))
         })
+    }
+
+    /// Did an earlier plan step establish `fact` (see [`FACT`])?
+    pub fn has_fact(&self, fact: &str) -> bool {
+        self.facts.contains(fact)
     }
 
     pub fn text(&self, r: &Range<usize>) -> &'a str {

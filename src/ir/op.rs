@@ -20,9 +20,11 @@ pub enum ConstraintKind {
         references: Name,
         columns: Vec<String>,
     },
-    /// `columns`: the distinct column names the expression uses (PostgreSQL names the constraint after one).
+    /// `columns`: the distinct column names the expression uses (PostgreSQL names the constraint
+    /// after one); `expr`: the expression, lower-cased, without outer parentheses or extra blanks.
     Check {
         columns: Vec<String>,
+        expr: String,
     },
     Unique,
     PrimaryKey,
@@ -94,6 +96,12 @@ pub enum OpKind {
     ValidateConstraint {
         table: Name,
         name: String,
+    },
+    /// `ALTER COLUMN c SET NOT NULL`: scans the table under ACCESS EXCLUSIVE unless a validated
+    /// `CHECK (c IS NOT NULL)` proves it (PostgreSQL 12+).
+    SetNotNull {
+        table: Name,
+        column: String,
     },
     /// Any other `ALTER TABLE` action; `what` names it for messages.
     AlterTable {

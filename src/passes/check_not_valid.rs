@@ -22,9 +22,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         }
         for op in &s.ops {
             match &op.kind {
-                OpKind::AddConstraint { table, name, kind: ConstraintKind::Check { columns }, not_valid: false }
-                    if !ctx.m.created_before(table, i) =>
-                {
+                OpKind::AddConstraint {
+                    table,
+                    name,
+                    kind: ConstraintKind::Check { columns, .. },
+                    not_valid: false,
+                } if !ctx.m.created_before(table, i) => {
                     if name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;

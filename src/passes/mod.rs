@@ -7,9 +7,12 @@ mod concurrent_drop_index;
 mod concurrent_index;
 mod concurrent_reindex;
 mod fk_not_valid;
+mod not_null;
 mod not_valid;
+mod set_not_null;
 mod timeouts;
 mod transactions;
+mod unique_using_index;
 
 use crate::config::Config;
 use crate::ir::lock::{LockMode, LockUse};
@@ -25,6 +28,8 @@ pub const RULES: &[&str] = &[
     concurrent_reindex::RULE,
     fk_not_valid::RULE,
     check_not_valid::RULE,
+    set_not_null::RULE,
+    unique_using_index::RULE,
     transactions::RULE,
     timeouts::RULE,
 ];
@@ -230,6 +235,8 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
     concurrent_reindex::run(&ctx, &mut out);
     fk_not_valid::run(&ctx, &mut out);
     check_not_valid::run(&ctx, &mut out);
+    set_not_null::run(&ctx, &mut out);
+    unique_using_index::run(&ctx, &mut out);
     transactions::run(&ctx, &mut out);
     timeouts::run(&ctx, &mut out);
     out

@@ -10,8 +10,8 @@
 use super::{Ctx, Mode, Phase, Rewritten, Unit};
 use crate::ir::lock::LockUse;
 use crate::ir::name::Name;
-use std::collections::HashMap;
 use crate::ir::op::OpKind;
+use std::collections::HashMap;
 
 pub const RULE: &str = "timeouts";
 

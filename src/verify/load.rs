@@ -75,9 +75,9 @@ pub struct Target {
     pub table: String,
     pk: String,
     update_col: Option<String>,
-    /// Columns an `INSERT … SELECT` copies (the primary key and generated columns left out);
-    /// `None` when the primary key has no default.
-    insert_cols: Option<String>,
+    /// Columns an `INSERT … SELECT` copies (the primary key and generated columns left out) and
+    /// the expressions it copies them with; `None` when the primary key has no default.
+    insert_cols: Option<(String, String)>,
     min_id: i64,
     max_id: i64,
 }
@@ -99,8 +99,8 @@ impl Target {
                 format!("UPDATE {t} SET {c} = {c} WHERE {pk} = {id}")
             }
             Kind::Insert => {
-                let cols = self.insert_cols.as_ref()?;
-                format!("INSERT INTO {t} ({cols}) SELECT {cols} FROM {t} WHERE {pk} = {id}")
+                let (cols, exprs) = self.insert_cols.as_ref()?;
+                format!("INSERT INTO {t} ({cols}) SELECT {exprs} FROM {t} WHERE {pk} = {id}")
             }
         })
     }
@@ -134,26 +134,34 @@ pub fn targets(server: &Server, db: &str, names: &[String]) -> Result<Vec<Target
         if !["bigint", "integer", "smallint"].contains(&pk_type.as_str()) {
             continue;
         }
-        let cols: Vec<(String, bool)> = client
+        let cols: Vec<(String, bool, bool)> = client
             .query(
-                "SELECT quote_ident(attname), attgenerated <> '' FROM pg_attribute \
+                "SELECT quote_ident(attname), attgenerated <> '', \
+                        atttypid = 'text'::regtype OR (atttypid = 'varchar'::regtype AND atttypmod < 0) \
+                 FROM pg_attribute \
                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
                 &[&table],
             )?
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
-        let plain: Vec<&String> =
-            cols.iter().filter(|(c, generated)| !generated && *c != pk_col).map(|(c, _)| c).collect();
+        let plain: Vec<&(String, bool, bool)> =
+            cols.iter().filter(|(c, generated, _)| !generated && *c != pk_col).collect();
+        // A copied row would collide with a unique index the migration builds (users.email):
+        // unbounded text columns get a random suffix.
+        let exprs: Vec<String> = plain
+            .iter()
+            .map(|(c, _, text)| if *text { format!("{c} || '~' || (random() * 1e9)::int8") } else { c.clone() })
+            .collect();
+        let names: Vec<&str> = plain.iter().map(|(c, _, _)| c.as_str()).collect();
         let range = client.query_one(&format!("SELECT min({pk_col})::int8, max({pk_col})::int8 FROM {table}"), &[])?;
         let (Some(min_id), Some(max_id)) = (range.get::<_, Option<i64>>(0), range.get::<_, Option<i64>>(1)) else {
             continue; // an empty table: reads and updates would measure nothing
         };
         out.push(Target {
             table,
-            update_col: plain.first().map(|c| (*c).clone()),
-            insert_cols: (pk_default && !plain.is_empty())
-                .then(|| plain.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")),
+            update_col: names.first().map(|c| (*c).to_owned()),
+            insert_cols: (pk_default && !plain.is_empty()).then(|| (names.join(", "), exprs.join(", "))),
             pk: pk_col,
             min_id,
             max_id,

@@ -1,0 +1,76 @@
+//! The safe way to make a column NOT NULL on a table with traffic (PostgreSQL 12+), shared by
+//! `set-not-null` and `unique-using-index` (a primary key needs NOT NULL columns):
+//!
+//! 1. `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID` — ACCESS EXCLUSIVE for an instant, no scan;
+//! 2. `VALIDATE CONSTRAINT c` in a later transaction — scans under SHARE UPDATE EXCLUSIVE, which
+//!    blocks no reads or writes;
+//! 3. `SET NOT NULL` — PostgreSQL sees the validated check and skips its own scan;
+//! 4. `DROP CONSTRAINT c` — the check has done its job.
+
+use super::not_valid::alter_if_exists;
+use super::{in_case_of, Rewritten, Unit};
+use crate::ir::lock::{LockMode, LockUse};
+use crate::ir::name::{make_object_name, quote_ident, Name};
+
+/// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL.
+pub fn fact(table: &Name, column: &str) -> String {
+    format!("validated-not-null {}.{column}", table.base())
+}
+
+/// Add steps 1, 2 (before statement `i`, as its `k`-th column) and 4 (after it); the statement
+/// itself is step 3 and must start a new step. Returns the helper check's name.
+pub fn recipe(
+    src: &str,
+    out: &mut Rewritten,
+    i: usize,
+    k: i32,
+    table: &Name,
+    column: &str,
+    rule: &'static str,
+) -> String {
+    let at = out.units[i].at;
+    let sample: String = src[at..].chars().take(5).collect();
+    let name = quote_ident(&out.unique_name(make_object_name(&table.base_unquoted(), column, "not_null")));
+    let alter = in_case_of(&sample, if alter_if_exists(src, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
+    let col = quote_ident(column);
+    let kw = |k: &str| in_case_of(&sample, k);
+    let lock = |mode| vec![LockUse { table: table.clone(), mode, scans: mode == LockMode::ShareUpdateExclusive }];
+    let unit = |text: String, sub: i32, locks: Vec<LockUse>| Unit {
+        sub,
+        locks,
+        ..Unit::generated(i, at, text, super::Phase::Main, rule)
+    };
+
+    let mut add = unit(
+        format!(
+            "{alter} {} {} {name} {} ({col} {}) {}",
+            table.text,
+            kw("ADD CONSTRAINT"),
+            kw("CHECK"),
+            kw("IS NOT NULL"),
+            kw("NOT VALID")
+        ),
+        -1000 + 10 * k,
+        lock(LockMode::AccessExclusive),
+    );
+    add.ends_step = true;
+    let mut validate = unit(
+        format!("{alter} {} {} {name}", table.text, kw("VALIDATE CONSTRAINT")),
+        -1000 + 10 * k + 1,
+        lock(LockMode::ShareUpdateExclusive),
+    );
+    validate.validate_now = true;
+    let drop = unit(
+        format!("{alter} {} {} {name}", table.text, kw("DROP CONSTRAINT")),
+        10 + k,
+        lock(LockMode::AccessExclusive),
+    );
+    out.units.extend([add, validate, drop]);
+    let unit = &mut out.units[i];
+    unit.starts_step = true;
+    unit.facts.push(fact(table, column));
+    if !unit.rules.contains(&rule) {
+        unit.rules.push(rule);
+    }
+    name
+}
