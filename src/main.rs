@@ -73,10 +73,8 @@ enum Command {
         /// Accept a --database-url whose host is not this machine.
         #[arg(long)]
         allow_remote: bool,
-        /// Schema applied first (to the template both sides start from).
-        #[arg(long, value_name = "FILE")]
-        schema: Option<PathBuf>,
-        /// Data applied after the schema.
+        /// Data applied after the schema (--schema, applied first to the template both sides
+        /// start from).
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,
         /// Skip the lock trace.
@@ -157,6 +155,17 @@ struct Settings {
     /// Oldest PostgreSQL major version the plan must run on.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(12..=18))]
     pg_version: u32,
+    /// Rows per transaction when pgsafe batches a backfill (UPDATE/DELETE, volatile defaults).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// What the database looks like before the draft runs: a `pg_dump --schema-only` file, or a
+    /// file or directory of earlier migrations (its *.sql files in name order). pgsafe then knows
+    /// column types, indexes and partitions instead of assuming the worst.
+    #[arg(long, value_name = "FILE|DIR")]
+    schema: Option<PathBuf>,
+    /// The configuration, built once (the schema is read once for every file).
+    #[arg(skip)]
+    built: std::cell::OnceCell<Config>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -175,6 +184,9 @@ enum Color {
 
 impl Settings {
     fn config(&self) -> Result<Config> {
+        if let Some(c) = self.built.get() {
+            return Ok(c.clone());
+        }
         for (flag, v) in [("--lock-timeout", &self.lock_timeout), ("--statement-timeout", &self.statement_timeout)] {
             let ok = !v.is_empty()
                 && v.trim_end_matches(|c: char| c.is_ascii_alphabetic())
@@ -184,11 +196,17 @@ impl Settings {
                     .contains(&v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.'));
             anyhow::ensure!(ok, "{flag} {v:?}: expected a duration like 2s, 500ms, 1min");
         }
-        Ok(Config {
+        let config = Config {
             lock_timeout: self.lock_timeout.clone(),
             statement_timeout: self.statement_timeout.clone(),
             pg_version: self.pg_version,
-        })
+            batch_size: self.batch_size,
+            catalog: match &self.schema {
+                Some(path) => Some(std::sync::Arc::new(pgsafe::ir::catalog::Catalog::load(path)?)),
+                None => None,
+            },
+        };
+        Ok(self.built.get_or_init(|| config).clone())
     }
 }
 
@@ -290,7 +308,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             draft,
             database_url,
             allow_remote,
-            schema,
             seed,
             no_trace,
             load: with_load,
@@ -309,7 +326,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = run::VerifyOptions {
                 database_url,
                 allow_remote,
-                schema,
+                schema: settings.schema.clone(),
                 seed,
                 trace: !no_trace,
                 load: with_load.then(|| LoadOptions {

@@ -43,7 +43,8 @@ pub fn step_title<'a>(m: &'a Migration<'_>, r: &'a Rewritten, step: &Step) -> &'
     step.units()
         .map(|u| &r.units[u])
         .find_map(|unit| match &unit.generated {
-            Some(text) => Some(text.as_str()),
+            // A batched backfill is named after the statement it loops over.
+            Some(text) => Some(text.split_once("LOOP").map_or(text.as_str(), |(_, rest)| rest)),
             None => {
                 let s = &m.stmts[unit.stmt];
                 (!s.is_trivia() && !is_session_set(s)).then(|| &m.src[s.body.clone()])

@@ -10,26 +10,51 @@ use crate::front::tokens::{lex, Tok, Token};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// `RENAME [COLUMN] a TO b`.
-    RenameColumn { from: Name, to: Name },
+    RenameColumn {
+        from: Name,
+        to: Name,
+    },
     /// `RENAME TO t`.
-    RenameTable { to: Name },
+    RenameTable {
+        to: Name,
+    },
     /// `DROP [COLUMN] [IF EXISTS] c [CASCADE|RESTRICT]` (not `DROP CONSTRAINT`).
-    DropColumn { column: Name, cascade: bool },
+    DropColumn {
+        column: Name,
+        cascade: bool,
+    },
     /// `ALTER [COLUMN] c …`.
-    AlterColumn { column: Name, change: ColumnChange },
+    AlterColumn {
+        column: Name,
+        change: ColumnChange,
+    },
     /// `SET TABLESPACE`, `SET LOGGED`, `SET UNLOGGED`, `SET ACCESS METHOD`: the table is copied.
-    Rewrite { what: String },
+    Rewrite {
+        what: String,
+    },
     /// `DETACH PARTITION p [CONCURRENTLY | FINALIZE]`; `end`: offset (in the action) after the name.
-    DetachPartition { partition: Name, concurrently: bool, finalize: bool, end: usize },
+    DetachPartition {
+        partition: Name,
+        concurrently: bool,
+        finalize: bool,
+        end: usize,
+    },
     /// `ATTACH PARTITION p {FOR VALUES … | DEFAULT}`; `bound` is the text after the name.
-    AttachPartition { partition: Name, bound: String },
+    AttachPartition {
+        partition: Name,
+        bound: String,
+    },
     Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnChange {
     /// `[SET DATA] TYPE t [COLLATE c] [USING e]`: `type_text` as written (whitespace collapsed).
-    Type { type_text: String, collate: Option<String>, using: Option<String> },
+    Type {
+        type_text: String,
+        collate: Option<String>,
+        using: Option<String>,
+    },
     SetNotNull,
     DropNotNull,
     Other,
@@ -182,7 +207,15 @@ pub fn collapse(text: &str) -> String {
             let prev = &toks[i - 1];
             let glued = prev.span.end == t.span.start
                 || matches!(prev.tok, Tok::Punct('(') | Tok::Punct('.') | Tok::Punct('['))
-                || matches!(t.tok, Tok::Punct(')') | Tok::Punct(',') | Tok::Punct('.') | Tok::Punct('(') | Tok::Punct('[') | Tok::Punct(']'));
+                || matches!(
+                    t.tok,
+                    Tok::Punct(')')
+                        | Tok::Punct(',')
+                        | Tok::Punct('.')
+                        | Tok::Punct('(')
+                        | Tok::Punct('[')
+                        | Tok::Punct(']')
+                );
             if !glued {
                 out.push(' ');
             }
@@ -198,12 +231,20 @@ mod tests {
 
     #[test]
     fn renames_and_drops() {
-        assert!(matches!(parse("RENAME COLUMN status TO state"), Action::RenameColumn { from, to } if from.key == "status" && to.key == "state"));
-        assert!(matches!(parse("rename \"Status\" to state"), Action::RenameColumn { from, .. } if from.key == "Status"));
+        assert!(
+            matches!(parse("RENAME COLUMN status TO state"), Action::RenameColumn { from, to } if from.key == "status" && to.key == "state")
+        );
+        assert!(
+            matches!(parse("rename \"Status\" to state"), Action::RenameColumn { from, .. } if from.key == "Status")
+        );
         assert!(matches!(parse("RENAME TO purchases"), Action::RenameTable { to } if to.key == "purchases"));
         assert_eq!(parse("RENAME CONSTRAINT a TO b"), Action::Other);
-        assert!(matches!(parse("DROP COLUMN IF EXISTS status CASCADE"), Action::DropColumn { column, cascade: true } if column.key == "status"));
-        assert!(matches!(parse("drop status"), Action::DropColumn { column, cascade: false } if column.key == "status"));
+        assert!(
+            matches!(parse("DROP COLUMN IF EXISTS status CASCADE"), Action::DropColumn { column, cascade: true } if column.key == "status")
+        );
+        assert!(
+            matches!(parse("drop status"), Action::DropColumn { column, cascade: false } if column.key == "status")
+        );
         assert_eq!(parse("DROP CONSTRAINT fk"), Action::Other);
     }
 
@@ -222,8 +263,14 @@ mod tests {
             parse("alter status type character varying(50)"),
             Action::AlterColumn { change: ColumnChange::Type { type_text, .. }, .. } if type_text == "character varying(50)"
         ));
-        assert!(matches!(parse("ALTER COLUMN s DROP NOT NULL"), Action::AlterColumn { change: ColumnChange::DropNotNull, .. }));
-        assert!(matches!(parse("ALTER COLUMN s SET DEFAULT 1"), Action::AlterColumn { change: ColumnChange::Other, .. }));
+        assert!(matches!(
+            parse("ALTER COLUMN s DROP NOT NULL"),
+            Action::AlterColumn { change: ColumnChange::DropNotNull, .. }
+        ));
+        assert!(matches!(
+            parse("ALTER COLUMN s SET DEFAULT 1"),
+            Action::AlterColumn { change: ColumnChange::Other, .. }
+        ));
     }
 
     #[test]

@@ -5,12 +5,13 @@
 
 use super::lock::{LockMode, LockUse};
 use super::name::Name;
-use super::op::{ConstraintKind, InlineCheck, InlineReference, Op, OpKind};
+use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Op, OpKind};
 use crate::front::forms;
 use crate::front::parse::parse_statement;
 use crate::front::tokens::{head_words, lex, Tok, Token};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectType, Statement, TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, DetachPartitionMode, Expr, ObjectType, Statement,
+    TableConstraint,
 };
 use std::ops::Range;
 
@@ -86,6 +87,16 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
                     locks,
                 )];
             }
+        }
+        ("cluster", _) => {
+            // `CLUSTER [VERBOSE|(…)] [table [USING index]]`, or the old `CLUSTER index ON table`.
+            // Without a table it reclusters every clustered table and refuses a transaction block.
+            return vec![match cluster_table(text) {
+                Some(t) => {
+                    op(OpKind::Other { what: "CLUSTER".into() }, vec![lock(&t, LockMode::AccessExclusive, true)])
+                }
+                None => op(OpKind::NoTransaction { what: "CLUSTER".into() }, Vec::new()),
+            }];
         }
         ("alter", "table") => {
             if let Some(ops) = lower_alter_table(src, base, text, ast.as_ref()) {
@@ -203,7 +214,8 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 Some(c) => lex(text).iter().map(|t| at + t.span.end).take_while(|&e| e <= c).last().unwrap_or(c),
                 None => at + text.len(),
             };
-            (OpKind::AddColumn { table: table.clone(), column, reference, check, def_end }, locks)
+            let (default, not_null) = inline_default_and_not_null(text, at);
+            (OpKind::AddColumn { table: table.clone(), column, reference, check, def_end, default, not_null }, locks)
         }
         AlterTableOperation::ValidateConstraint { name } => (
             OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
@@ -228,6 +240,33 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         }
         AlterTableOperation::SetOptionsParens { .. } | AlterTableOperation::ResetOptions { .. } => {
             other("SET (storage parameters)", LockMode::ShareUpdateExclusive, false)
+        }
+        AlterTableOperation::RenameColumn { .. } => other("RENAME COLUMN", LockMode::AccessExclusive, false),
+        AlterTableOperation::RenameTable { .. } => other("RENAME TO", LockMode::AccessExclusive, false),
+        AlterTableOperation::DropColumn { .. } => other("DROP COLUMN", LockMode::AccessExclusive, false),
+        // PostgreSQL 12+: SHARE UPDATE EXCLUSIVE on the parent; the partition (scanned to prove its
+        // bound) under ACCESS EXCLUSIVE.
+        AlterTableOperation::AttachPartitionOf { partition, .. } => (
+            OpKind::AlterTable { table: table.clone(), what: "ATTACH PARTITION".into() },
+            vec![
+                lock(table, LockMode::ShareUpdateExclusive, false),
+                lock(&Name::new(&partition.to_string()), LockMode::AccessExclusive, true),
+            ],
+        ),
+        // ACCESS EXCLUSIVE on both; CONCURRENTLY (PostgreSQL 14+): SHARE UPDATE EXCLUSIVE on both
+        // (then it waits for every transaction); FINALIZE completes an interrupted one.
+        AlterTableOperation::DetachPartitionOf { partition, mode } => {
+            let (parent, child) = match mode {
+                Some(DetachPartitionMode::Concurrently) => {
+                    (LockMode::ShareUpdateExclusive, LockMode::ShareUpdateExclusive)
+                }
+                Some(DetachPartitionMode::Finalize) => (LockMode::ShareUpdateExclusive, LockMode::AccessExclusive),
+                None => (LockMode::AccessExclusive, LockMode::AccessExclusive),
+            };
+            (
+                OpKind::AlterTable { table: table.clone(), what: "DETACH PARTITION".into() },
+                vec![lock(table, parent, false), lock(&Name::new(&partition.to_string()), child, false)],
+            )
         }
         _ => {
             let what = words.join(" ").to_uppercase();
@@ -368,6 +407,44 @@ fn column_text(action: &str) -> String {
     toks.get(i).map(|t| action[t.span.clone()].to_string()).unwrap_or_default()
 }
 
+/// `DEFAULT expr` and `NOT NULL` at parenthesis depth 0 in an `ADD COLUMN` action.
+fn inline_default_and_not_null(action: &str, at: usize) -> (Option<InlineDefault>, Option<Range<usize>>) {
+    const CLAUSES: &[&str] =
+        &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
+    let toks = lex(action);
+    let top = {
+        let mut depth = 0i32;
+        let mut top = Vec::new();
+        for (k, t) in toks.iter().enumerate() {
+            match t.tok {
+                Tok::Punct('(') => depth += 1,
+                Tok::Punct(')') => depth -= 1,
+                _ if depth == 0 => top.push(k),
+                _ => {}
+            }
+        }
+        top
+    };
+    let not_null = top
+        .iter()
+        .find(|&&k| toks[k].is_word("not") && toks.get(k + 1).is_some_and(|t| t.is_word("null")))
+        .map(|&k| at + toks[k].span.start..at + toks[k + 1].span.end);
+    let default = top.iter().position(|&k| toks[k].is_word("default")).and_then(|p| {
+        let d = top[p];
+        let first = toks.get(d + 1)?;
+        // The expression ends before the next clause keyword at depth 0 (or at the end).
+        let next = top[p + 1..].iter().copied().find(|&k| CLAUSES.iter().any(|c| toks[k].is_word(c)) && k > d + 1);
+        let end_tok = next.map_or(toks.len() - 1, |n| n - 1);
+        let expr = action[first.span.start..toks[end_tok].span.end].to_string();
+        let lowered = expr.to_lowercase();
+        let volatile = ["random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "timeofday(", "nextval("]
+            .iter()
+            .any(|f| lowered.contains(f));
+        Some(InlineDefault { clause: at + toks[d].span.start..at + toks[end_tok].span.end, expr, volatile })
+    });
+    (default, not_null)
+}
+
 /// Find `[CONSTRAINT name] CHECK (expr) [NO INHERIT]` at parenthesis depth 0 in an `ADD COLUMN`
 /// action.
 fn inline_check(action: &str, at: usize) -> Option<InlineCheck> {
@@ -504,6 +581,28 @@ fn lower_set(text: &str) -> Option<OpKind> {
     }
     let value_at = toks.get(i + 2).map(|t| t.span.start).unwrap_or(text.len());
     Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
+}
+
+/// The table `CLUSTER` rewrites, if it names one.
+fn cluster_table(text: &str) -> Option<Name> {
+    let toks = lex(text);
+    let mut k = 1;
+    if toks.get(k).is_some_and(|t| t.is_word("verbose")) {
+        k += 1;
+    } else if toks.get(k).is_some_and(|t| t.is_punct('(')) {
+        k = skip_parens(&toks, k)?.0 + 1;
+    }
+    let name_at = |k: usize| -> Option<(Name, usize)> {
+        let start = toks.get(k)?.span.start;
+        let len = forms::name_len(&text[start..])?;
+        let next = toks.iter().position(|t| t.span.start >= start + len).unwrap_or(toks.len());
+        Some((Name::new(&text[start..start + len]), next))
+    };
+    let (first, next) = name_at(k)?;
+    if toks.get(next).is_some_and(|t| t.is_word("on")) {
+        return name_at(next + 1).map(|(t, _)| t);
+    }
+    Some(first)
 }
 
 /// Statements PostgreSQL refuses inside a transaction block.
@@ -649,6 +748,25 @@ mod tests {
         assert!(
             matches!(&lower("set statement_timeout to 0")[0].kind, OpKind::Set { local: false, value, .. } if value == "0")
         );
+    }
+
+    #[test]
+    fn cluster_and_partition_actions() {
+        let ops = lower("CLUSTER VERBOSE public.orders USING orders_pkey");
+        assert!(matches!(&ops[0].kind, OpKind::Other { what } if what == "CLUSTER"));
+        assert_eq!(
+            (ops[0].locks[0].table.key.as_str(), ops[0].locks[0].mode),
+            ("public.orders", LockMode::AccessExclusive)
+        );
+        assert_eq!(lower("cluster orders_pkey on orders")[0].locks[0].table.key, "orders");
+        assert!(matches!(&lower("CLUSTER")[0].kind, OpKind::NoTransaction { .. }));
+        let ops = lower("ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY");
+        assert!(matches!(&ops[0].kind, OpKind::AlterTable { what, .. } if what == "DETACH PARTITION"));
+        assert!(ops[0].locks.iter().all(|l| l.mode == LockMode::ShareUpdateExclusive));
+        let ops =
+            lower("ALTER TABLE events ATTACH PARTITION events_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+        assert_eq!(ops[0].max_lock(), Some(LockMode::AccessExclusive));
+        assert_eq!(ops[0].locks[0].mode, LockMode::ShareUpdateExclusive);
     }
 
     #[test]

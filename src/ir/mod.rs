@@ -1,4 +1,6 @@
 //! The intermediate representation: statements of the draft with their migration operations.
+pub mod action;
+pub mod catalog;
 pub mod lock;
 pub mod lower;
 pub mod migration;

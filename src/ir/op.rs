@@ -42,6 +42,16 @@ pub struct InlineReference {
     pub constraint_name: Option<String>,
 }
 
+/// `DEFAULT expr` on `ADD COLUMN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineDefault {
+    /// From `DEFAULT` to the end of the expression, in draft bytes.
+    pub clause: Range<usize>,
+    pub expr: String,
+    /// Evaluated per row (`random()`, `gen_random_uuid()`, …): adding the column rewrites the table.
+    pub volatile: bool,
+}
+
 /// An inline `CHECK` on `ADD COLUMN`, verified against every row where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InlineCheck {
@@ -92,6 +102,9 @@ pub enum OpKind {
         /// End of the column definition before its first inline constraint clause: where a
         /// rewrite appends `, ADD CONSTRAINT …` (comments after it stay where they are).
         def_end: usize,
+        default: Option<InlineDefault>,
+        /// The `NOT NULL` clause, in draft bytes.
+        not_null: Option<Range<usize>>,
     },
     ValidateConstraint {
         table: Name,

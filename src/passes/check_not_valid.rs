@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let sample = &src[op.span.start..op.span.start + 3];
                     let unit = &mut out.units[i];
                     // Drop the inline clause; re-add it as a table constraint right after the column definition.
-                    unit.edits.push(Edit { at: c.clause.clone(), text: String::new() });
+                    unit.edits.push(Edit::remove(ctx.m.src, c.clause.clone()));
                     unit.edits.push(Edit {
                         at: *def_end..*def_end,
                         text: format!(

@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let unit = &mut out.units[i];
                     // Drop the inline clause; re-add it as a table constraint right after the column definition.
                     let src = ctx.m.src;
-                    unit.edits.push(Edit { at: r.clause.clone(), text: String::new() });
+                    unit.edits.push(Edit::remove(ctx.m.src, r.clause.clone()));
                     unit.edits.push(Edit {
                         at: *def_end..*def_end,
                         text: format!(

@@ -2,6 +2,7 @@
 //! the *units* (statements as they will appear in the plan): text edits on the draft, generated
 //! statements, and what the planner must know (transaction mode, phase, timeouts).
 
+mod backfill;
 mod check_not_valid;
 mod concurrent_drop_index;
 mod concurrent_index;
@@ -13,6 +14,7 @@ mod set_not_null;
 mod timeouts;
 mod transactions;
 mod unique_using_index;
+mod volatile_default;
 
 use crate::config::Config;
 use crate::ir::lock::{LockMode, LockUse};
@@ -30,6 +32,8 @@ pub const RULES: &[&str] = &[
     check_not_valid::RULE,
     set_not_null::RULE,
     unique_using_index::RULE,
+    backfill::RULE,
+    volatile_default::RULE,
     transactions::RULE,
     timeouts::RULE,
 ];
@@ -69,6 +73,14 @@ pub fn in_case_of(sample: &str, keyword: &str) -> String {
 pub struct Edit {
     pub at: Range<usize>,
     pub text: String,
+}
+
+impl Edit {
+    /// Remove `range` and the blanks before it on its line (not comments, not line breaks).
+    pub fn remove(src: &str, range: Range<usize>) -> Edit {
+        let start = src[..range.start].trim_end_matches([' ', '\t']).len();
+        Edit { at: start..range.end, text: String::new() }
+    }
 }
 
 /// One statement of the plan: a draft statement (possibly edited) or a generated one.
@@ -237,6 +249,8 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
     check_not_valid::run(&ctx, &mut out);
     set_not_null::run(&ctx, &mut out);
     unique_using_index::run(&ctx, &mut out);
+    backfill::run(&ctx, &mut out);
+    volatile_default::run(&ctx, &mut out);
     transactions::run(&ctx, &mut out);
     timeouts::run(&ctx, &mut out);
     out

@@ -28,6 +28,33 @@ pub fn recipe(
     column: &str,
     rule: &'static str,
 ) -> String {
+    let name = generate(src, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
+    let unit = &mut out.units[i];
+    unit.starts_step = true;
+    unit.facts.push(fact(table, column));
+    if !unit.rules.contains(&rule) {
+        unit.rules.push(rule);
+    }
+    name
+}
+
+/// All four steps after statement `i` (from `sub` on), generating the `SET NOT NULL` too.
+pub fn after(src: &str, out: &mut Rewritten, i: usize, sub: i32, table: &Name, column: &str, rule: &'static str) {
+    generate(src, out, i, [sub, sub + 1, sub + 3], Some(sub + 2), table, column, rule);
+}
+
+/// Generate the check, its validation and its drop at `subs`, and `SET NOT NULL` at `set_at`.
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    src: &str,
+    out: &mut Rewritten,
+    i: usize,
+    subs: [i32; 3],
+    set_at: Option<i32>,
+    table: &Name,
+    column: &str,
+    rule: &'static str,
+) -> String {
     let at = out.units[i].at;
     let sample: String = src[at..].chars().take(5).collect();
     let name = quote_ident(&out.unique_name(make_object_name(&table.base_unquoted(), column, "not_null")));
@@ -40,7 +67,6 @@ pub fn recipe(
         locks,
         ..Unit::generated(i, at, text, super::Phase::Main, rule)
     };
-
     let mut add = unit(
         format!(
             "{alter} {} {} {name} {} ({col} {}) {}",
@@ -50,27 +76,33 @@ pub fn recipe(
             kw("IS NOT NULL"),
             kw("NOT VALID")
         ),
-        -1000 + 10 * k,
+        subs[0],
         lock(LockMode::AccessExclusive),
     );
+    add.starts_step = true;
     add.ends_step = true;
     let mut validate = unit(
         format!("{alter} {} {} {name}", table.text, kw("VALIDATE CONSTRAINT")),
-        -1000 + 10 * k + 1,
+        subs[1],
         lock(LockMode::ShareUpdateExclusive),
     );
     validate.validate_now = true;
+    out.units.extend([add, validate]);
+    if let Some(sub) = set_at {
+        let mut set = unit(
+            format!("{alter} {} {} {col} {}", table.text, kw("ALTER COLUMN"), kw("SET NOT NULL")),
+            sub,
+            lock(LockMode::AccessExclusive),
+        );
+        set.starts_step = true;
+        set.facts.push(fact(table, column));
+        out.units.push(set);
+    }
     let drop = unit(
         format!("{alter} {} {} {name}", table.text, kw("DROP CONSTRAINT")),
-        10 + k,
+        subs[2],
         lock(LockMode::AccessExclusive),
     );
-    out.units.extend([add, validate, drop]);
-    let unit = &mut out.units[i];
-    unit.starts_step = true;
-    unit.facts.push(fact(table, column));
-    if !unit.rules.contains(&rule) {
-        unit.rules.push(rule);
-    }
+    out.units.push(drop);
     name
 }

@@ -4,21 +4,56 @@
 use std::collections::HashMap;
 
 /// The words of a SQL text (identifiers, literals, numbers), outside comments, with their counts —
-/// the same measure `../shared/tools/planeq.py` uses for "nothing lost". Transaction-control words
-/// are left out: the plan owns transaction boundaries.
+/// the same measure as `../shared/tools/planeq.py` (which, like this, reads inside dollar quotes, so
+/// a statement moved into a generated `DO` block still counts). Transaction-control words are left
+/// out: the plan owns transaction boundaries.
 pub fn words(sql: &str) -> HashMap<String, usize> {
-    let toks = pgsafe::front::tokens::lex(sql);
+    let b = sql.as_bytes();
     let mut out = HashMap::new();
-    for t in toks {
-        let w = match t.tok {
-            pgsafe::front::tokens::Tok::Word(w) => w,
-            pgsafe::front::tokens::Tok::Quoted(_) | pgsafe::front::tokens::Tok::Literal => sql[t.span].to_string(),
-            pgsafe::front::tokens::Tok::Punct(_) => continue,
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        let word = if b[i..].starts_with(b"--") {
+            i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
+            None
+        } else if b[i..].starts_with(b"/*") {
+            i = sql[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+            None
+        } else if c == b'\'' || c == b'"' {
+            i += 1;
+            while i < b.len() {
+                if b[i] == c {
+                    if b.get(i + 1) == Some(&c) {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+            Some(sql[start..i].to_string())
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            Some(sql[start..i].to_lowercase())
+        } else if c.is_ascii_digit() {
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            Some(sql[start..i].to_string())
+        } else {
+            i += 1;
+            None
         };
-        if ["begin", "commit", "end", "transaction", "start", "work", "rollback"].contains(&w.as_str()) {
-            continue;
+        if let Some(w) = word {
+            let bare = w.trim_matches('"').to_lowercase();
+            if !["begin", "commit", "end", "transaction", "start", "work", "rollback"].contains(&bare.as_str()) {
+                *out.entry(w).or_insert(0) += 1;
+            }
         }
-        *out.entry(w).or_insert(0) += 1;
     }
     out
 }

@@ -1,0 +1,378 @@
+//! `destructive`: diagnostics, no rewrite, for statements that break the application code running
+//! against the table, or that hold a strong lock for as long as they take.
+//!
+//! - Break running code: `RENAME COLUMN`, `RENAME TO`, `DROP COLUMN`, `DROP TABLE`, `TRUNCATE`,
+//!   `ALTER COLUMN … DROP NOT NULL`. The lock itself is brief (ACCESS EXCLUSIVE, no scan; `timeouts`
+//!   bounds the wait for it), but every instance of the old code fails from the moment it commits.
+//!   The safe sequence is expand/contract, across deploys: the message says which.
+//! - Hold ACCESS EXCLUSIVE for a whole copy of the table (reads and writes wait throughout):
+//!   `VACUUM FULL`, `CLUSTER`, `SET TABLESPACE`, `SET LOGGED`/`UNLOGGED`, `SET ACCESS METHOD`.
+//! - `LOCK TABLE` in a mode that blocks writes: held until the transaction ends.
+//!
+//! Objects created earlier in the same draft have no users yet and are skipped; so are columns
+//! the draft itself added.
+
+use super::{Ctx, Rewritten};
+use crate::ir::action::{self, Action, ColumnChange};
+use crate::ir::catalog::Catalog;
+use crate::ir::lock::LockMode;
+use crate::ir::name::Name;
+use crate::ir::op::OpKind;
+use crate::front::tokens::lex;
+
+pub const RULE: &str = "destructive";
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    let m = ctx.m;
+    // What the database looks like before each statement: the --schema, then the draft so far.
+    let mut cat: Option<Catalog> = None;
+    for (i, s) in m.stmts.iter().enumerate() {
+        if ctx.applies(RULE, i) {
+            for op in &s.ops {
+                let text = m.text(&op.span);
+                let new = |t: &Name| m.created_before(t, i);
+                match &op.kind {
+                    OpKind::AlterTable { table, .. } | OpKind::SetNotNull { table, .. } if !new(table) => {
+                        let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
+                        if let Some(msg) = alter(ctx, cat, i, table, text) {
+                            out.diagnose(RULE, op.span.start, msg);
+                        }
+                    }
+                    OpKind::Other { what } if what == "DROP TABLE" => {
+                        let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
+                        let dropped: Vec<&Name> = op.locks.iter().map(|l| &l.table).collect();
+                        for t in dropped.iter().filter(|t| !new(t)) {
+                            out.diagnose(RULE, op.span.start, drop_table(cat, t, &dropped));
+                        }
+                    }
+                    OpKind::Other { what } if what.starts_with("TRUNCATE") => {
+                        let tables: Vec<&str> =
+                            op.locks.iter().filter(|l| !new(&l.table)).map(|l| l.table.text.as_str()).collect();
+                        if !tables.is_empty() {
+                            let cascade = lex(text).iter().any(|t| t.is_word("cascade"));
+                            out.diagnose(RULE, op.span.start, truncate(&tables, cascade));
+                        }
+                    }
+                    OpKind::Other { what } if what == "CLUSTER" => {
+                        if let Some(l) = op.locks.first().filter(|l| !new(&l.table)) {
+                            out.diagnose(RULE, op.span.start, format!(
+                                "CLUSTER rewrites {t} in index order under ACCESS EXCLUSIVE: every read and write of {t} waits \
+                                 for the whole copy. pg_repack does the same online (it orders by the clustering index)",
+                                t = l.table.text
+                            ));
+                        }
+                    }
+                    OpKind::NoTransaction { what } if what == "CLUSTER" => out.diagnose(
+                        RULE,
+                        op.span.start,
+                        "CLUSTER without a table rewrites every clustered table of the database, each under ACCESS EXCLUSIVE \
+                         for its whole copy: name the table, or use pg_repack, which does it online"
+                            .into(),
+                    ),
+                    OpKind::NoTransaction { what } if what == "VACUUM" => {
+                        if let Some(msg) = vacuum_full(text, &new) {
+                            out.diagnose(RULE, op.span.start, msg);
+                        }
+                    }
+                    OpKind::Other { what } if what.starts_with("LOCK") => {
+                        if let Some(msg) = lock_table(text, &new) {
+                            out.diagnose(RULE, op.span.start, msg);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(cat) = cat.as_mut() {
+            cat.apply(m, i);
+        }
+    }
+}
+
+/// The `--schema` catalogue with the draft's statements before `i` applied.
+pub fn catalog_before(ctx: &Ctx<'_, '_>, i: usize) -> Catalog {
+    let mut cat = ctx.config.catalog.as_deref().cloned().unwrap_or_default();
+    for k in 0..i {
+        cat.apply(ctx.m, k);
+    }
+    cat
+}
+
+/// Did the draft add `column` to `table` before statement `i`? (Then no running code uses it.)
+pub fn column_added_before(ctx: &Ctx<'_, '_>, table: &Name, column: &Name, i: usize) -> bool {
+    ctx.m.stmts[..i].iter().flat_map(|s| &s.ops).any(|op| match &op.kind {
+        OpKind::AddColumn { table: t, column: c, .. } => t.same(table) && Name::new(c).key == column.key,
+        _ => false,
+    })
+}
+
+fn list(items: &[String]) -> String {
+    match items.len() {
+        0..=4 => items.join(", "),
+        n => format!("{}, and {} more", items[..3].join(", "), n - 3),
+    }
+}
+
+fn alter(ctx: &Ctx<'_, '_>, cat: &Catalog, i: usize, table: &Name, text: &str) -> Option<String> {
+    let t = &table.text;
+    let added = |c: &Name| column_added_before(ctx, table, c, i);
+    Some(match action::parse(text) {
+        Action::RenameColumn { from, to } if !added(&from) => format!(
+            "renaming {t}.{from} to {to} breaks the application code that is running: its queries that use {from} fail from \
+             the moment this commits until every instance runs new code. Expand/contract instead: add {to}, write both \
+             columns (in the code or with a trigger), backfill {to} in batches, deploy code that reads {to}, then drop {from} \
+             in a later migration",
+            from = from.text,
+            to = to.text
+        ),
+        Action::RenameTable { to } => format!(
+            "renaming {t} to {to} breaks the application code that is running: every query that names {t} fails until the \
+             new code runs everywhere. Keep the old name working: in the same transaction CREATE VIEW {t} AS SELECT * FROM \
+             {to} (a simple view is updatable), deploy code that uses {to}, then DROP VIEW {t} in a later migration",
+            to = to.text
+        ),
+        Action::DropColumn { column, .. } if !added(&column) => {
+            let c = &column.text;
+            let mut msg = format!(
+                "dropping {t}.{c} breaks the application code that is running: queries that read or write {c} (and ORMs \
+                 that list every column) fail from the moment this commits. Contract in two releases: stop using {c} in the \
+                 code (e.g. mark it ignored in the ORM) and deploy, then drop it in a later migration"
+            );
+            let indexes: Vec<String> = cat
+                .indexes_on(table)
+                .into_iter()
+                .filter(|ix| ix.columns.contains(&Some(column.key.clone())))
+                .filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone()))
+                .collect();
+            if !indexes.is_empty() {
+                msg.push_str(&format!(
+                    "; before it, drop the indexes on {c} with DROP INDEX CONCURRENTLY ({}): the drop would remove them \
+                     under its ACCESS EXCLUSIVE lock",
+                    list(&indexes)
+                ));
+            }
+            let fks: Vec<String> = cat
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.table.same(table) && fk.columns.contains(&column.key))
+                .map(|fk| fk.name.clone().unwrap_or_else(|| format!("the foreign key to {}", fk.references.text)))
+                .collect();
+            if !fks.is_empty() {
+                msg.push_str(&format!(
+                    "; drop its foreign keys first, one per transaction ({}): dropping one also locks the referenced table",
+                    list(&fks)
+                ));
+            }
+            msg
+        }
+        Action::AlterColumn { column, change: ColumnChange::DropNotNull } if !added(&column) => format!(
+            "dropping NOT NULL on {t}.{c} lets NULLs in: the application code that is running assumes {c} always has a \
+             value and breaks on the first NULL row (non-optional fields, arithmetic, lookups). Deploy code that handles a \
+             NULL {c} first, then drop the constraint",
+            c = column.text
+        ),
+        Action::Rewrite { what } => {
+            let how = if what == "SET TABLESPACE" {
+                "pg_repack --tablespace moves it online".to_string()
+            } else {
+                "there is no online form: copy into a new table and swap it in (pg-osc), or take a maintenance window"
+                    .to_string()
+            };
+            format!("{what} copies {t} under ACCESS EXCLUSIVE: every read and write of {t} waits for the whole copy. {how}")
+        }
+        _ => return None,
+    })
+}
+
+fn drop_table(cat: &Catalog, table: &Name, dropped: &[&Name]) -> String {
+    let t = &table.text;
+    let mut msg = format!(
+        "dropping {t} breaks the application code that is running and still uses it, and takes ACCESS EXCLUSIVE on {t} and \
+         on every table whose foreign keys reference it. Stop using {t} in the code and deploy first, then drop it in a \
+         later migration"
+    );
+    let fks: Vec<String> = cat
+        .foreign_keys_to(table)
+        .into_iter()
+        .filter(|fk| !dropped.iter().any(|d| d.same(&fk.table)))
+        .map(|fk| match &fk.name {
+            Some(n) => format!("{}.{n}", fk.table.text),
+            None => format!("{} ({})", fk.table.text, fk.columns.join(", ")),
+        })
+        .collect();
+    if !fks.is_empty() {
+        msg.push_str(&format!(
+            "; drop the foreign keys that reference it before, one per transaction under a short lock_timeout: {}",
+            list(&fks)
+        ));
+    }
+    msg
+}
+
+fn truncate(tables: &[&str], cascade: bool) -> String {
+    let t = tables.join(", ");
+    let first = tables[0];
+    format!(
+        "TRUNCATE {t} takes ACCESS EXCLUSIVE and empties {} at once: reads and writes wait, the running code sees its rows \
+         vanish, and transactions with older snapshots see {} empty (TRUNCATE is not MVCC-safe){}. To purge rows of a table \
+         in use, DELETE them in batches (DELETE FROM {first} WHERE ctid IN (SELECT ctid FROM {first} LIMIT 10000), \
+         repeated until no row is left)",
+        if tables.len() == 1 { "it" } else { "them" },
+        if tables.len() == 1 { "it" } else { "them" },
+        if cascade { "; CASCADE also empties every table whose foreign keys reference it" } else { "" }
+    )
+}
+
+/// `VACUUM FULL [t]` / `VACUUM (FULL[, …]) [t]`.
+fn vacuum_full(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
+    let toks = lex(text);
+    let mut k = 1;
+    let full = if toks.get(1).is_some_and(|t| t.is_punct('(')) {
+        let close = toks.iter().position(|t| t.is_punct(')'))?;
+        let opts = &toks[2..close];
+        k = close + 1;
+        opts.iter().enumerate().any(|(n, t)| {
+            t.is_word("full")
+                && !opts.get(n + 1).is_some_and(|v| v.is_word("false") || v.is_word("off") || text[v.span.clone()] == *"0")
+        })
+    } else {
+        let mut full = false;
+        while let Some(t) = toks.get(k) {
+            if t.is_word("full") {
+                full = true;
+            } else if !(t.is_word("freeze") || t.is_word("verbose") || t.is_word("analyze") || t.is_word("analyse")) {
+                break;
+            }
+            k += 1;
+        }
+        full
+    };
+    if !full {
+        return None;
+    }
+    let table = toks.get(k).map(|t| {
+        let start = t.span.start;
+        let end = toks[k..].iter().position(|x| x.is_punct('(') || x.is_punct(',')).map_or(text.len(), |n| toks[k + n].span.start);
+        Name::new(&text[start..end])
+    });
+    Some(match table {
+        Some(t) if new(&t) => return None,
+        Some(t) => format!(
+            "VACUUM FULL rewrites {t} under ACCESS EXCLUSIVE: every read and write of {t} waits for the whole copy, which \
+             also needs the table's size in free disk. Compact it online with pg_repack or pg_squeeze instead",
+            t = t.text
+        ),
+        None => "VACUUM FULL without a table rewrites every table of the database, each under ACCESS EXCLUSIVE for its \
+                 whole copy: name the tables that need it, and compact them online with pg_repack or pg_squeeze instead"
+            .into(),
+    })
+}
+
+/// `LOCK [TABLE] [ONLY] t[, …] [IN mode MODE] [NOWAIT]` in a mode that blocks writes.
+fn lock_table(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
+    let toks = lex(text);
+    let in_at = toks.iter().position(|t| t.is_word("in"));
+    let mode = match in_at {
+        None => LockMode::AccessExclusive,
+        Some(k) => {
+            let words: Vec<&str> = toks[k + 1..]
+                .iter()
+                .take_while(|t| !t.is_word("mode"))
+                .map(|t| &text[t.span.clone()])
+                .collect();
+            match words.join(" ").to_uppercase().as_str() {
+                "ACCESS SHARE" => LockMode::AccessShare,
+                "ROW SHARE" => LockMode::RowShare,
+                "ROW EXCLUSIVE" => LockMode::RowExclusive,
+                "SHARE UPDATE EXCLUSIVE" => LockMode::ShareUpdateExclusive,
+                "SHARE" => LockMode::Share,
+                "SHARE ROW EXCLUSIVE" => LockMode::ShareRowExclusive,
+                "EXCLUSIVE" => LockMode::Exclusive,
+                _ => LockMode::AccessExclusive,
+            }
+        }
+    };
+    if !mode.blocks_writes() {
+        return None;
+    }
+    let mut k = 1;
+    while toks.get(k).is_some_and(|t| t.is_word("table") || t.is_word("only")) {
+        k += 1;
+    }
+    let end = in_at.or_else(|| toks.iter().position(|t| t.is_word("nowait"))).map_or(text.len(), |n| toks[n].span.start);
+    let start = toks.get(k)?.span.start;
+    let tables: Vec<Name> =
+        text[start..end.max(start)].split(',').map(|n| Name::new(n.trim().trim_end_matches('*'))).filter(|n| !n.key.is_empty()).collect();
+    let tables: Vec<&Name> = tables.iter().filter(|t| !new(t)).collect();
+    if tables.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = tables.iter().map(|t| t.text.as_str()).collect();
+    Some(format!(
+        "LOCK TABLE {} IN {mode} MODE holds that lock until the transaction ends: every {} of {} waits behind the rest of \
+         the transaction. Take it only to order locks, right before the statement that needs it, with nothing slow after \
+         it in the same transaction (and under lock_timeout, which pgsafe adds to the step when another statement needs it)",
+        names.join(", "),
+        if mode.blocks_reads() { "read and write" } else { "write" },
+        names.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    fn diagnostics(sql: &str) -> Vec<String> {
+        let c = compile("t.sql", sql, &Config::default()).unwrap();
+        c.diagnostics.iter().filter(|d| d.rule == super::RULE).map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn each_destructive_form_is_reported() {
+        for (sql, needle) in [
+            ("ALTER TABLE orders RENAME COLUMN status TO state;", "renaming orders.status to state"),
+            ("ALTER TABLE orders RENAME TO purchases;", "CREATE VIEW orders AS SELECT * FROM purchases"),
+            ("ALTER TABLE orders DROP COLUMN status;", "dropping orders.status"),
+            ("ALTER TABLE orders ALTER COLUMN status DROP NOT NULL;", "dropping NOT NULL on orders.status"),
+            ("DROP TABLE IF EXISTS orders;", "dropping orders"),
+            ("TRUNCATE orders CASCADE;", "CASCADE also empties"),
+            ("VACUUM (FULL, ANALYZE) orders;", "VACUUM FULL rewrites orders"),
+            ("VACUUM FULL;", "every table of the database"),
+            ("CLUSTER orders USING orders_pkey;", "CLUSTER rewrites orders"),
+            ("LOCK TABLE orders;", "IN ACCESS EXCLUSIVE MODE"),
+            ("LOCK orders, users IN SHARE MODE NOWAIT;", "every write of orders, users"),
+            ("ALTER TABLE orders SET TABLESPACE fast;", "pg_repack --tablespace"),
+        ] {
+            let found = diagnostics(sql);
+            assert!(found.len() == 1 && found[0].contains(needle), "{sql}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn harmless_or_new_objects_are_not_reported() {
+        for sql in [
+            "VACUUM ANALYZE orders;",
+            "VACUUM (FULL false) orders;",
+            "LOCK TABLE orders IN ROW EXCLUSIVE MODE;",
+            "CREATE TABLE t (id int);\nALTER TABLE t RENAME COLUMN id TO key;\nDROP TABLE t;",
+            "ALTER TABLE orders ADD COLUMN note text;\nALTER TABLE orders DROP COLUMN note;",
+            "ALTER TABLE orders RENAME CONSTRAINT a TO b;",
+            "-- pgsafe:ignore destructive\nDROP TABLE orders;",
+        ] {
+            assert_eq!(diagnostics(sql), Vec::<String>::new(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_schema_names_what_to_drop_first() {
+        let schema = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
+                      CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), status text);\n\
+                      CREATE INDEX idx_orders_status ON orders (status);\n\
+                      ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);";
+        let config = Config { catalog: Some(std::sync::Arc::new(crate::ir::catalog::Catalog::from_sql(schema))), ..Config::default() };
+        let c = compile("t.sql", "DROP TABLE users;\nALTER TABLE orders DROP COLUMN status;", &config).unwrap();
+        let d: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(d[0].contains("orders.orders_user_fk") && d[0].contains("orders (user_id)"), "{d:?}");
+        assert!(d[1].contains("DROP INDEX CONCURRENTLY (idx_orders_status)"), "{d:?}");
+    }
+}
