@@ -36,3 +36,7 @@ CREATE TABLE events(id bigserial, created_at timestamptz NOT NULL, payload text)
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 VACUUM ANALYZE users;
 VACUUM ANALYZE orders;
+
+-- A table created without a primary key (cases primary_key.sql).
+CREATE TABLE order_notes(id bigint, order_id bigint, body text);
+INSERT INTO order_notes SELECT g, g, 'note ' || g FROM generate_series(1, 1000) g;

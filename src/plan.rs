@@ -229,7 +229,9 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     b.close();
                 }
                 b.push(u, locked, validates);
-                if unit.validate_now {
+                // A VALIDATE scans for as long as the table needs, under a lock that blocks no
+                // traffic: its own transaction, no short timeouts.
+                if validates {
                     if let Some(step) = b.open.as_mut() {
                         step.timeouts = Timeouts::Unlimited;
                     }

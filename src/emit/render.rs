@@ -155,39 +155,56 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if step.raw {
         return "unchanged: pgsafe found nothing to rewrite".into();
     }
+    // What the step is about: its first statement that is not a setting, as the plan runs it.
+    let title = step_title(m, r, step).trim_start().to_ascii_uppercase();
     let first_op = step
         .units()
         .filter(|&u| r.units[u].generated.is_none())
         .flat_map(|u| m.stmts[r.units[u].stmt].ops.iter())
         .map(|o| &o.kind)
         .find(|k| !matches!(k, OpKind::Set { .. } | OpKind::Meta));
+    let batched = step.units().any(|u| r.units[u].generated.as_deref().is_some_and(|t| t.starts_with("DO $pgsafe$")))
+        || step.units().any(|u| r.units[u].rules.contains(&"backfill"));
     if step.mode == StepMode::Autocommit {
-        return match first_op {
-            Some(OpKind::CreateIndex { .. }) => {
-                "autocommit: CREATE INDEX CONCURRENTLY cannot run inside a transaction block".into()
-            }
-            Some(OpKind::DropIndex { .. }) => {
-                "autocommit: DROP INDEX CONCURRENTLY cannot run inside a transaction block".into()
-            }
-            Some(OpKind::Reindex { .. }) => {
-                "autocommit: REINDEX CONCURRENTLY cannot run inside a transaction block".into()
-            }
-            Some(OpKind::NoTransaction { what }) => {
-                format!("autocommit: {what} cannot run inside a transaction block")
-            }
-            _ => "autocommit".into(),
-        };
+        if batched {
+            return "autocommit: a batched backfill commits after every batch, so it runs outside a transaction block"
+                .into();
+        }
+        if let Some(OpKind::NoTransaction { what }) = first_op {
+            return format!("autocommit: {what} cannot run inside a transaction block");
+        }
+        let statement = ["CREATE UNIQUE INDEX", "CREATE INDEX", "DROP INDEX", "REINDEX"]
+            .into_iter()
+            .find(|s| title.starts_with(s))
+            .unwrap_or("this statement");
+        return format!("autocommit: {statement} CONCURRENTLY cannot run inside a transaction block");
     }
-    if step.phase == crate::passes::Phase::Validate {
+    let validates = step.units().any(|u| {
+        let unit = &r.units[u];
+        unit.validate_now
+            || unit.phase == crate::passes::Phase::Validate
+            || (unit.generated.is_none()
+                && m.stmts[unit.stmt].ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. })))
+    });
+    if validates {
         return "transaction: VALIDATE scans under SHARE UPDATE EXCLUSIVE; reads and writes go on".into();
     }
     let lock = step.units().filter_map(|u| r.units[u].blocking_lock.as_ref()).max_by_key(|l| l.mode);
-    let not_valid = step.units().any(|u| r.units[u].rules.iter().any(|r| r.ends_with("not-valid")));
+    let not_valid =
+        title.contains("NOT VALID") || step.units().any(|u| r.units[u].rules.iter().any(|r| r.ends_with("not-valid")));
     match lock {
-        Some(l) if not_valid => format!(
-            "transaction: the constraint is added NOT VALID, so the {} lock on {} is brief",
-            l.mode, l.table.text
-        ),
+        Some(l) if not_valid => {
+            format!(
+                "transaction: the constraint is added NOT VALID, so the {} lock on {} is brief",
+                l.mode, l.table.text
+            )
+        }
+        Some(l) if title.contains("USING INDEX") => {
+            format!(
+                "transaction: attaches the index built concurrently; the {} lock on {} is brief",
+                l.mode, l.table.text
+            )
+        }
         Some(l) => format!(
             "transaction: takes {} on {} (blocks {}); lock_timeout bounds the wait",
             l.mode,

@@ -175,8 +175,19 @@ impl Catalog {
         if s.section != Section::Up {
             return;
         }
+        for k in 0..s.ops.len() {
+            self.apply_op(m, i, k);
+        }
+    }
+
+    /// Apply op `k` of statement `i` of `m` (one action of a multi-action `ALTER TABLE`).
+    pub fn apply_op(&mut self, m: &Migration<'_>, i: usize, k: usize) {
+        let s = &m.stmts[i];
+        if s.section != Section::Up {
+            return;
+        }
         let body = m.text(&s.body);
-        for op in &s.ops {
+        if let Some(op) = s.ops.get(k) {
             let text = m.text(&op.span);
             match &op.kind {
                 OpKind::CreateTable { table } => self.create_table(table, body),
@@ -236,7 +247,13 @@ impl Catalog {
     /// Is there a complete (not partial) index whose leading columns are exactly `cols`, in any
     /// order (as SQL writes them)? That index serves lookups on `cols`.
     pub fn has_index_on(&self, table: &Name, cols: &[String]) -> bool {
-        let mut want: Vec<String> = cols.iter().map(|c| key(c)).collect();
+        let keys: Vec<String> = cols.iter().map(|c| key(c)).collect();
+        self.has_index_on_keys(table, &keys)
+    }
+
+    /// [`Catalog::has_index_on`] for column keys (already folded, as [`ForeignKey::columns`]).
+    pub fn has_index_on_keys(&self, table: &Name, keys: &[String]) -> bool {
+        let mut want = keys.to_vec();
         want.sort();
         !want.is_empty()
             && self.indexes_on(table).into_iter().any(|ix| {

@@ -39,6 +39,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
+        // PostgreSQL cannot build an index on a partitioned table CONCURRENTLY: `partitions` says how.
+        if super::partitions::partitioned(ctx, table) {
+            continue;
+        }
         let unit = &mut out.units[i];
         let keyword = &ctx.m.src[s.body.start..*insert_at];
         unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });

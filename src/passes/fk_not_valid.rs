@@ -5,10 +5,14 @@
 //! Why: a plain add holds SHARE ROW EXCLUSIVE on *both* tables while it checks every row, blocking
 //! writes to both. `NOT VALID` skips the check, so the lock is brief; `VALIDATE` then scans under
 //! SHARE UPDATE EXCLUSIVE (and ROW SHARE on the referenced table), which blocks no reads or writes.
+//!
+//! Not on a table `--schema` says is partitioned, before PostgreSQL 18: it refuses `NOT VALID` there
+//! (`partitions` gives the per-partition recipe).
 
 use super::not_valid::{
     alter_if_exists, default_name, has_placeholder, split, unnamed_with_placeholder, validate_unit,
 };
+use super::partitions::fk_not_valid_refused;
 use super::{in_case_of, Ctx, Edit, Rewritten};
 use crate::ir::name::quote_ident;
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -27,7 +31,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     name,
                     kind: ConstraintKind::ForeignKey { references, columns },
                     not_valid: false,
-                } if !ctx.m.created_before(table, i) => {
+                } if !ctx.m.created_before(table, i) && !fk_not_valid_refused(ctx, table) => {
                     if name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;
@@ -52,7 +56,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     );
                 }
                 OpKind::AddColumn { table, column, reference: Some(r), def_end, .. }
-                    if !ctx.m.created_before(table, i) =>
+                    if !ctx.m.created_before(table, i) && !fk_not_valid_refused(ctx, table) =>
                 {
                     if r.constraint_name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());

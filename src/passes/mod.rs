@@ -7,12 +7,16 @@ mod check_not_valid;
 mod concurrent_drop_index;
 mod concurrent_index;
 mod concurrent_reindex;
+mod destructive;
+mod fk_index;
 mod fk_not_valid;
 mod not_null;
 mod not_valid;
+mod partitions;
 mod set_not_null;
 mod timeouts;
 mod transactions;
+mod type_change;
 mod unique_using_index;
 mod volatile_default;
 
@@ -34,6 +38,10 @@ pub const RULES: &[&str] = &[
     unique_using_index::RULE,
     backfill::RULE,
     volatile_default::RULE,
+    partitions::RULE,
+    destructive::RULE,
+    type_change::RULE,
+    fk_index::RULE,
     transactions::RULE,
     timeouts::RULE,
 ];
@@ -251,6 +259,10 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
     unique_using_index::run(&ctx, &mut out);
     backfill::run(&ctx, &mut out);
     volatile_default::run(&ctx, &mut out);
+    partitions::run(&ctx, &mut out);
+    destructive::run(&ctx, &mut out);
+    type_change::run(&ctx, &mut out);
+    fk_index::run(&ctx, &mut out);
     transactions::run(&ctx, &mut out);
     timeouts::run(&ctx, &mut out);
     out

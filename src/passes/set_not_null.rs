@@ -41,9 +41,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
                 OpKind::SetNotNull { table, column } => {
                     let fact = not_null::fact(table, column);
+                    if proven.contains(&fact) {
+                        // The draft proves it itself; say so in the plan, so the step stays a fixed point.
+                        out.units[i].facts.push(fact);
+                        continue;
+                    }
                     if !ctx.applies(RULE, i)
                         || m.created_before(table, i)
-                        || proven.contains(&fact)
                         || m.has_fact(&fact)
                         || ctx.config.pg_version < 12
                     {

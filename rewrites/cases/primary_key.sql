@@ -1,0 +1,1 @@
+ALTER TABLE order_notes ADD PRIMARY KEY (id);

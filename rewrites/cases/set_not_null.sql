@@ -1,0 +1,2 @@
+-- every order needs a status
+ALTER TABLE orders ALTER COLUMN status SET NOT NULL;

@@ -1,0 +1,139 @@
+//! `fk-index`: a foreign key added on columns no index serves gets a diagnostic offering the index
+//! (`CREATE INDEX CONCURRENTLY` on a table with traffic).
+//!
+//! Why: PostgreSQL indexes the referenced key, not the referencing columns. Without an index there,
+//! every `DELETE` (or key `UPDATE`) on the referenced table scans the referencing table to check
+//! the constraint, and `ON DELETE CASCADE` deletes become full scans. The lock is not the problem;
+//! the slow writes afterwards are.
+//!
+//! An index counts when its leading columns are the foreign key's columns (in any order) and it is
+//! not partial: known from `--schema`, or created anywhere in the draft (`CREATE INDEX`, a primary
+//! key, a unique constraint). Without `--schema` pgsafe knows only the draft's indexes and says so.
+
+use super::{Ctx, Rewritten};
+use crate::ir::catalog::{Catalog, ForeignKey};
+use crate::ir::name::{make_object_name, quote_ident};
+use crate::ir::op::{ConstraintKind, OpKind};
+
+pub const RULE: &str = "fk-index";
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    let m = ctx.m;
+    let adds_fk = |kind: &OpKind| {
+        matches!(
+            kind,
+            OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. }
+                | OpKind::AddColumn { reference: Some(_), .. }
+                | OpKind::CreateTable { .. }
+        )
+    };
+    if !m.stmts.iter().flat_map(|s| &s.ops).any(|op| adds_fk(&op.kind)) {
+        return;
+    }
+    let base = ctx.config.catalog.as_deref();
+    let mut cat: Catalog = base.cloned().unwrap_or_default();
+    // (statement, offset, the foreign key it adds)
+    let mut added: Vec<(usize, usize, ForeignKey)> = Vec::new();
+    for (i, s) in m.stmts.iter().enumerate() {
+        for (k, op) in s.ops.iter().enumerate() {
+            if !adds_fk(&op.kind) || !ctx.applies(RULE, i) {
+                cat.apply_op(m, i, k);
+                continue;
+            }
+            let before = cat.foreign_keys.clone();
+            cat.apply_op(m, i, k);
+            for fk in cat.foreign_keys.iter().filter(|fk| !before.contains(fk)) {
+                added.push((i, op.span.start, fk.clone()));
+            }
+        }
+    }
+    // Indexes count wherever the draft creates them: `cat` is the state after the whole draft.
+    for (i, at, fk) in added {
+        if fk.columns.is_empty() || cat.has_index_on_keys(&fk.table, &fk.columns) {
+            continue;
+        }
+        let t = &fk.table.text;
+        let cols: Vec<String> = fk.columns.iter().map(|c| quote_ident(c)).collect();
+        let cols = cols.join(", ");
+        let new_table = m.created_before(&fk.table, i + 1);
+        let label = match &fk.name {
+            Some(n) => format!("foreign key {n}"),
+            None => format!("the foreign key {t} ({cols}) → {}", fk.references.text),
+        };
+        let known = match base {
+            _ if new_table => String::new(),
+            None => " (no --schema was given, so pgsafe knows only the indexes this draft creates)".into(),
+            Some(b) if b.table(&fk.table).is_none() => format!(" (the --schema does not know {t})"),
+            Some(_) => String::new(),
+        };
+        let index = quote_ident(&make_object_name(&fk.table.base_unquoted(), &fk.columns.join("_"), "idx"));
+        let sql = if new_table {
+            format!("CREATE INDEX {index} ON {t} ({cols});")
+        } else if cat.is_partitioned(&fk.table) {
+            format!(
+                "CREATE INDEX {index} ON ONLY {t} ({cols}); then per partition CREATE INDEX CONCURRENTLY and ALTER INDEX \
+                 {index} ATTACH PARTITION (see the partitions rule)"
+            )
+        } else {
+            format!("CREATE INDEX CONCURRENTLY {index} ON {t} ({cols});")
+        };
+        out.diagnose(
+            RULE,
+            at,
+            format!(
+                "no index on {t} ({cols}) serves {label}: every DELETE or key UPDATE on {r} then scans {t} to check it{known}. \
+                 Add one: {sql}",
+                r = fk.references.text
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::catalog::Catalog;
+    use crate::{compile, Config};
+
+    fn diagnostics(sql: &str, schema: Option<&str>) -> Vec<String> {
+        let catalog = schema.map(|s| std::sync::Arc::new(Catalog::from_sql(s)));
+        let c = compile("t.sql", sql, &Config { catalog, ..Config::default() }).unwrap();
+        c.diagnostics.iter().filter(|d| d.rule == super::RULE).map(|d| d.message.clone()).collect()
+    }
+
+    const FK: &str = "ALTER TABLE orders ADD CONSTRAINT fk_orders_users FOREIGN KEY (user_id) REFERENCES users (id);";
+
+    #[test]
+    fn missing_index_is_offered() {
+        let d = diagnostics(FK, None);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].contains("no --schema was given"), "{d:?}");
+        assert!(d[0].ends_with("CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);"), "{d:?}");
+        let schema = "CREATE TABLE orders (id int PRIMARY KEY, user_id int);";
+        let d = diagnostics(FK, Some(schema));
+        assert!(!d[0].contains("--schema"), "{d:?}");
+    }
+
+    #[test]
+    fn an_index_from_the_schema_or_the_draft_counts() {
+        let schema = "CREATE TABLE orders (id int PRIMARY KEY, user_id int);\nCREATE INDEX ON orders (user_id, id);";
+        assert!(diagnostics(FK, Some(schema)).is_empty());
+        let draft = format!("{FK}\nCREATE INDEX CONCURRENTLY idx_orders_user ON orders (user_id);");
+        assert!(diagnostics(&draft, None).is_empty());
+        // A partial index or one that leads with another column does not.
+        let schema = "CREATE TABLE orders (id int, user_id int);\nCREATE INDEX a ON orders (id, user_id);\n\
+                      CREATE INDEX b ON orders (user_id) WHERE id > 0;";
+        assert_eq!(diagnostics(FK, Some(schema)).len(), 1);
+    }
+
+    #[test]
+    fn new_tables_get_a_plain_index() {
+        let d = diagnostics(
+            "CREATE TABLE items (id int PRIMARY KEY, order_id int REFERENCES orders (id), sku text, \
+             CONSTRAINT items_sku_fk FOREIGN KEY (sku) REFERENCES skus (code));\nCREATE INDEX ON items (sku);",
+            None,
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("CREATE INDEX items_order_id_idx ON items (order_id);"), "{d:?}");
+        assert!(diagnostics("CREATE TABLE items (order_id int PRIMARY KEY REFERENCES orders (id));", None).is_empty());
+    }
+}

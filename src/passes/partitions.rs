@@ -1,0 +1,490 @@
+//! `partitions`: partitioned tables need their own recipes.
+//!
+//! - `ALTER TABLE … DETACH PARTITION p` takes ACCESS EXCLUSIVE on the partitioned table and on `p`,
+//!   blocking every read and write of the whole table while it waits. With `--pg-version 14` or
+//!   later it becomes `DETACH PARTITION p CONCURRENTLY` in an autocommit step (SHARE UPDATE
+//!   EXCLUSIVE on both; it waits for running transactions instead). Below 14, or when the table has
+//!   a default partition (PostgreSQL refuses the concurrent form then), a diagnostic.
+//! - `ATTACH PARTITION p`: scans `p` under ACCESS EXCLUSIVE to prove its bound (PostgreSQL 12+ holds
+//!   only SHARE UPDATE EXCLUSIVE on the parent). Diagnostic: a validated `CHECK` matching the bound
+//!   makes PostgreSQL skip the scan.
+//! - `CREATE INDEX` on a table `--schema` knows is partitioned: PostgreSQL cannot build it
+//!   `CONCURRENTLY` (`concurrent-index` leaves it alone), and the plain build holds SHARE on every
+//!   partition. Diagnostic with the per-partition recipe (`ON ONLY`, `CONCURRENTLY` per partition,
+//!   `ATTACH PARTITION`).
+//! - A foreign key on a partitioned table: PostgreSQL before 18 refuses `NOT VALID` there
+//!   (`fk-not-valid` leaves it alone). Diagnostic: add it `NOT VALID` + `VALIDATE` per partition,
+//!   then on the parent, which adopts the validated constraints without a scan (measured on 15).
+
+use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use crate::front::forms;
+use crate::front::tokens::{head_words, lex, Tok};
+use crate::ir::action::{self, Action};
+use crate::ir::catalog::Catalog;
+use crate::ir::name::{make_object_name, quote_ident, Name};
+use crate::ir::op::{ConstraintKind, OpKind};
+
+pub const RULE: &str = "partitions";
+
+/// Is `table` partitioned, as far as `--schema` says?
+pub fn partitioned(ctx: &Ctx<'_, '_>, table: &Name) -> bool {
+    ctx.config.catalog.as_ref().is_some_and(|c| c.is_partitioned(table))
+}
+
+/// Does a foreign key on `table` have to stay as written (no `NOT VALID` on a partitioned table
+/// before PostgreSQL 18)?
+pub fn fk_not_valid_refused(ctx: &Ctx<'_, '_>, table: &Name) -> bool {
+    ctx.config.pg_version < 18 && partitioned(ctx, table)
+}
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    let m = ctx.m;
+    let cat = ctx.config.catalog.as_deref();
+    let mut in_tx = false;
+    for (i, s) in m.stmts.iter().enumerate() {
+        for op in &s.ops {
+            match &op.kind {
+                OpKind::Begin => in_tx = true,
+                OpKind::Commit { .. } => in_tx = false,
+                _ => {}
+            }
+        }
+        if !ctx.applies(RULE, i) {
+            continue;
+        }
+        for op in &s.ops {
+            let text = m.text(&op.span);
+            match &op.kind {
+                OpKind::CreateIndex { table, only: false, concurrently, name, .. }
+                    if !m.created_before(table, i) && partitioned(ctx, table) =>
+                {
+                    let cat = cat.expect("partitioned implies a catalogue");
+                    out.diagnose(RULE, op.span.start, create_index(cat, table, name.as_ref(), text, *concurrently));
+                }
+                OpKind::AddConstraint { table, name, kind: ConstraintKind::ForeignKey { references, columns }, not_valid }
+                    if !m.created_before(table, i) && fk_not_valid_refused(ctx, table) =>
+                {
+                    let cat = cat.expect("partitioned implies a catalogue");
+                    let body = text.split_once(char::is_whitespace).map_or("", |(_, rest)| rest.trim());
+                    let body = body.strip_suffix("NOT VALID").or_else(|| body.strip_suffix("not valid")).unwrap_or(body);
+                    out.diagnose(
+                        RULE,
+                        op.span.start,
+                        foreign_key(cat, table, name.as_deref(), columns, references, body.trim(), *not_valid),
+                    );
+                }
+                OpKind::AddColumn { table, reference: Some(r), .. }
+                    if !m.created_before(table, i) && fk_not_valid_refused(ctx, table) =>
+                {
+                    out.diagnose(
+                        RULE,
+                        op.span.start,
+                        format!(
+                            "{t} is partitioned and PostgreSQL before 18 refuses NOT VALID foreign keys on it, so the inline \
+                             REFERENCES {r} stays as written: it checks every row of every partition while holding SHARE ROW \
+                             EXCLUSIVE on {t} and {r}. Add the column without it, then add the foreign key NOT VALID and \
+                             VALIDATE it on each partition, and last on {t}, which adopts the validated constraints without a \
+                             scan",
+                            t = table.text,
+                            r = r.references.text
+                        ),
+                    );
+                }
+                OpKind::AlterTable { table, what } if what == "DETACH PARTITION" || what.starts_with("DETACH") => {
+                    if let Action::DetachPartition { partition, concurrently, finalize, end } = action::parse(text) {
+                        detach(ctx, out, i, op.span.start, table, &partition, concurrently, finalize, end, in_tx);
+                    }
+                }
+                OpKind::AlterTable { table, .. } if !m.created_before(table, i) => {
+                    if let Action::AttachPartition { partition, bound } = action::parse(text) {
+                        if !m.created_before(&partition, i) {
+                            out.diagnose(RULE, op.span.start, attach(cat, table, &partition, &bound));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The text of `CREATE INDEX …` after the table name: `USING btree (a, b) WHERE …`.
+fn index_tail(text: &str) -> Option<String> {
+    let toks = lex(text);
+    let on = toks.iter().position(|t| t.is_word("on"))?;
+    let k = if toks.get(on + 1).is_some_and(|t| t.is_word("only")) { on + 2 } else { on + 1 };
+    let start = toks.get(k)?.span.start;
+    let len = forms::name_len(&text[start..])?;
+    Some(action::collapse(&text[start + len..]))
+}
+
+fn create_index(cat: &Catalog, table: &Name, name: Option<&Name>, text: &str, concurrently: bool) -> String {
+    let t = &table.text;
+    let tail = index_tail(text).unwrap_or_else(|| "(…)".into());
+    let unique = if head_words(text, 2).get(1).is_some_and(|w| w == "unique") { "UNIQUE " } else { "" };
+    // Key columns for default names: `created_at`, `lower_email` → `expr`.
+    let cols: Vec<String> = {
+        let toks = lex(&tail);
+        let open = toks.iter().position(|t| t.is_punct('('));
+        let mut names = Vec::new();
+        let mut depth = 0;
+        let mut first_of_element = true;
+        for t in toks.iter().skip(open.unwrap_or(toks.len())) {
+            match &t.tok {
+                Tok::Punct('(') => {
+                    depth += 1;
+                    if depth > 1 && first_of_element {
+                        names.push("expr".to_string());
+                        first_of_element = false;
+                    }
+                }
+                Tok::Punct(')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                Tok::Punct(',') if depth == 1 => first_of_element = true,
+                Tok::Word(w) if depth == 1 && first_of_element => {
+                    names.push(w.clone());
+                    first_of_element = false;
+                }
+                Tok::Quoted(q) if depth == 1 && first_of_element => {
+                    names.push(q.clone());
+                    first_of_element = false;
+                }
+                _ => {}
+            }
+        }
+        names
+    };
+    let col_part = if cols.is_empty() { "idx".to_string() } else { cols.join("_") };
+    let index = match name {
+        Some(n) => n.text.clone(),
+        None => quote_ident(&make_object_name(&table.base_unquoted(), &col_part, "idx")),
+    };
+    let parts = cat.partitions(table);
+    let mut steps = vec![format!("CREATE {unique}INDEX {index} ON ONLY {t} {tail};")];
+    for p in parts.iter().take(3) {
+        let pi = quote_ident(&make_object_name(&p.name.base_unquoted(), &col_part, "idx"));
+        steps.push(format!(
+            "CREATE {unique}INDEX CONCURRENTLY {pi} ON {p} {tail}; ALTER INDEX {index} ATTACH PARTITION {pi};",
+            p = p.name.text
+        ));
+    }
+    match parts.len() {
+        0 => steps.push(format!(
+            "for each partition: CREATE {unique}INDEX CONCURRENTLY <partition>_idx ON <partition> {tail}; ALTER INDEX \
+             {index} ATTACH PARTITION <partition>_idx;"
+        )),
+        1..=3 => {}
+        n => steps.push(format!("the same for the {} other partitions", n - 3)),
+    }
+    format!(
+        "{t} is partitioned: {} Build it per partition instead, each step its own file: {} {index} becomes valid when every \
+         partition's index is attached",
+        if concurrently {
+            "PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned table."
+        } else {
+            "CREATE INDEX on it holds SHARE on every partition for the whole build (writes wait), and PostgreSQL cannot \
+             build it CONCURRENTLY."
+        },
+        steps.join(" ")
+    )
+}
+
+fn foreign_key(
+    cat: &Catalog,
+    table: &Name,
+    name: Option<&str>,
+    columns: &[String],
+    references: &Name,
+    body: &str,
+    not_valid: bool,
+) -> String {
+    let t = &table.text;
+    let r = &references.text;
+    let cols: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
+    // `CONSTRAINT name FOREIGN KEY …` without the name, for per-partition constraints.
+    let fk_body = match body.to_lowercase().find("foreign") {
+        Some(at) => &body[at..],
+        None => body,
+    };
+    let parts = cat.partitions(table);
+    let example = match parts.first() {
+        Some(p) => {
+            let pname = quote_ident(&make_object_name(&p.name.base_unquoted(), &cols.join("_"), "fkey"));
+            format!(
+                ": ALTER TABLE {pt} ADD CONSTRAINT {pname} {fk_body} NOT VALID; then, in a later transaction, ALTER TABLE \
+                 {pt} VALIDATE CONSTRAINT {pname};{more}",
+                pt = p.name.text,
+                more = if parts.len() > 1 { format!(" (and the same for the {} other partitions)", parts.len() - 1) } else { String::new() }
+            )
+        }
+        None => String::new(),
+    };
+    let head = if not_valid {
+        format!("PostgreSQL before 18 refuses a NOT VALID foreign key on partitioned table {t}.")
+    } else {
+        format!(
+            "{t} is partitioned and PostgreSQL before 18 refuses NOT VALID foreign keys on it, so pgsafe leaves {} as \
+             written: it checks every row of every partition while holding SHARE ROW EXCLUSIVE on {t} and {r}, blocking \
+             their writes.",
+            name.map_or("this foreign key".to_string(), |n| format!("foreign key {n}"))
+        )
+    };
+    format!(
+        "{head} Add it per partition, NOT VALID then VALIDATE in a later transaction{example}; then add it to {t} (without \
+         NOT VALID): the parent adopts the partitions' validated constraints without a scan"
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn detach(
+    ctx: &Ctx<'_, '_>,
+    out: &mut Rewritten,
+    i: usize,
+    at: usize,
+    table: &Name,
+    partition: &Name,
+    concurrently: bool,
+    finalize: bool,
+    end: usize,
+    in_tx: bool,
+) {
+    let m = ctx.m;
+    let s = &m.stmts[i];
+    let (t, p) = (&table.text, &partition.text);
+    if concurrently {
+        if s.ops.len() == 1 {
+            out.units[i].mode = Mode::Autocommit;
+            if in_tx {
+                out.units[i].rules.push(RULE);
+                out.change(
+                    RULE,
+                    at,
+                    "move DETACH PARTITION … CONCURRENTLY out of the draft's transaction: PostgreSQL refuses it inside a \
+                     transaction block"
+                        .into(),
+                );
+            }
+        }
+        return;
+    }
+    if finalize || m.created_before(table, i) {
+        return;
+    }
+    let default = ctx.config.catalog.as_ref().and_then(|c| c.default_partition(table).map(|d| d.name.text.clone()));
+    let blocks = format!(
+        "DETACH PARTITION takes ACCESS EXCLUSIVE on {t} and {p}: every read and write of the whole partitioned table \
+         waits while it queues for the lock"
+    );
+    if ctx.config.pg_version < 14 {
+        out.diagnose(
+            RULE,
+            at,
+            format!("{blocks}. DETACH PARTITION {p} CONCURRENTLY (PostgreSQL 14+, --pg-version 14) takes SHARE UPDATE EXCLUSIVE instead"),
+        );
+        return;
+    }
+    if let Some(d) = default {
+        out.diagnose(
+            RULE,
+            at,
+            format!("{blocks}, and the CONCURRENTLY form is refused because {t} has a default partition ({d})"),
+        );
+        return;
+    }
+    if s.ops.len() > 1 {
+        out.diagnose(
+            RULE,
+            at,
+            format!("{blocks}. Write DETACH PARTITION {p} CONCURRENTLY in an ALTER TABLE of its own: it cannot be combined with other actions"),
+        );
+        return;
+    }
+    let insert = at + end;
+    let unit = &mut out.units[i];
+    let sample = &m.src[at..at + 6];
+    unit.edits.push(Edit { at: insert..insert, text: format!(" {}", in_case_of(sample, "CONCURRENTLY")) });
+    unit.mode = Mode::Autocommit;
+    unit.made_concurrent();
+    unit.rules.push(RULE);
+    out.change(
+        RULE,
+        insert,
+        format!(
+            "detach {p} CONCURRENTLY in its own step: a plain DETACH PARTITION takes ACCESS EXCLUSIVE on {t} and {p} and \
+             blocks every read and write of {t}; the concurrent form takes SHARE UPDATE EXCLUSIVE and waits for running \
+             transactions instead (PostgreSQL refuses it if {t} has a default partition; if it is interrupted, finish it with \
+             ALTER TABLE {t} DETACH PARTITION {p} FINALIZE)"
+        ),
+    );
+}
+
+/// `CHECK` condition equivalent to a partition bound on a single-column key, when pgsafe can write it.
+fn bound_check(key: &str, bound: &str) -> Option<String> {
+    let toks = lex(bound);
+    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    if !(is(0, "for") && is(1, "values")) {
+        return None;
+    }
+    // The text of the parenthesised list starting at token `k`, and the token after it.
+    let group = |k: usize| -> Option<(String, usize)> {
+        if !toks.get(k)?.is_punct('(') {
+            return None;
+        }
+        let mut depth = 0;
+        for (n, t) in toks.iter().enumerate().skip(k) {
+            if t.is_punct('(') {
+                depth += 1;
+            } else if t.is_punct(')') {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((action::collapse(&bound[toks[k].span.end..t.span.start]), n + 1));
+                }
+            }
+        }
+        None
+    };
+    let single = |v: &str| !v.contains(',');
+    if is(2, "from") {
+        let (from, next) = group(3)?;
+        if !is(next, "to") {
+            return None;
+        }
+        let (to, _) = group(next + 1)?;
+        if !single(&from) || !single(&to) {
+            return None;
+        }
+        let mut parts = vec![format!("{key} IS NOT NULL")];
+        if !from.eq_ignore_ascii_case("minvalue") {
+            parts.push(format!("{key} >= {from}"));
+        }
+        if !to.eq_ignore_ascii_case("maxvalue") {
+            parts.push(format!("{key} < {to}"));
+        }
+        return Some(parts.join(" AND "));
+    }
+    if is(2, "in") {
+        let (list, _) = group(3)?;
+        if lex(&list).iter().any(|t| t.is_word("null")) {
+            return None;
+        }
+        return Some(format!("{key} IS NOT NULL AND {key} IN ({list})"));
+    }
+    None
+}
+
+/// The single key column of a partitioned table (`RANGE (created_at)` → `created_at`).
+fn single_key(cat: Option<&Catalog>, table: &Name) -> Option<String> {
+    let key = cat?.table(table)?.partition_key.clone()?;
+    let toks = lex(&key);
+    match toks.as_slice() {
+        [m, open, k, close] if matches!(m.tok, Tok::Word(_)) && open.is_punct('(') && close.is_punct(')') => {
+            matches!(k.tok, Tok::Word(_) | Tok::Quoted(_)).then(|| key[k.span.clone()].to_string())
+        }
+        _ => None,
+    }
+}
+
+fn attach(cat: Option<&Catalog>, table: &Name, partition: &Name, bound: &str) -> String {
+    let (t, p) = (&table.text, &partition.text);
+    let c = quote_ident(&make_object_name(&partition.base_unquoted(), "", "bound"));
+    let default = cat.and_then(|c| c.default_partition(table)).map(|d| d.name.text.clone());
+    let also = match &default {
+        Some(d) => format!(
+            "; it also scans the default partition {d} under ACCESS EXCLUSIVE for rows of the new bound (a validated CHECK on \
+             {d} that excludes them skips that scan too)"
+        ),
+        None => String::new(),
+    };
+    if head_words(bound, 1).first().is_some_and(|w| w == "default") {
+        return format!(
+            "attaching {p} as the default partition of {t} scans it under ACCESS EXCLUSIVE to prove no row belongs to another \
+             partition: add a CHECK that excludes every other partition's bound NOT VALID, VALIDATE it in a later \
+             transaction, then attach (the scan is skipped) and drop the CHECK"
+        );
+    }
+    let check = match single_key(cat, table).and_then(|k| bound_check(&k, bound)) {
+        Some(expr) => expr,
+        None => "<the bound as a condition on the partition key, with IS NOT NULL>".to_string(),
+    };
+    format!(
+        "ATTACH PARTITION scans {p} under ACCESS EXCLUSIVE to prove every row fits {bound} (on PostgreSQL 12+ {t} itself \
+         only gets SHARE UPDATE EXCLUSIVE){also}. A validated CHECK that implies the bound makes PostgreSQL skip the scan: \
+         ALTER TABLE {p} ADD CONSTRAINT {c} CHECK ({check}) NOT VALID; then, in a later transaction, ALTER TABLE {p} VALIDATE \
+         CONSTRAINT {c}; then the ATTACH; then ALTER TABLE {p} DROP CONSTRAINT {c}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile, Config};
+
+    const SCHEMA: &str = "CREATE TABLE users (id bigint PRIMARY KEY);\n\
+        CREATE TABLE events (id bigint, user_id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);\n\
+        CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n\
+        CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n\
+        CREATE TABLE events_2026 (LIKE events);";
+
+    fn config(pg: u32, schema: Option<&str>) -> Config {
+        Config {
+            pg_version: pg,
+            catalog: schema.map(|s| std::sync::Arc::new(Catalog::from_sql(s))),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn index_on_a_partitioned_table_is_not_made_concurrent() {
+        let c = compile("t.sql", "CREATE INDEX idx_events_user ON events (user_id);", &config(15, Some(SCHEMA))).unwrap();
+        assert!(c.changes.iter().all(|ch| ch.rule != "concurrent-index"), "{:?}", c.changes);
+        let d = &c.diagnostics.iter().find(|d| d.rule == RULE).unwrap().message;
+        assert!(d.contains("CREATE INDEX idx_events_user ON ONLY events (user_id);"), "{d}");
+        assert!(d.contains("CREATE INDEX CONCURRENTLY events_2025_user_id_idx ON events_2025 (user_id); ALTER INDEX idx_events_user ATTACH PARTITION events_2025_user_id_idx;"), "{d}");
+        // Without a schema pgsafe does not know, and builds it CONCURRENTLY.
+        let c = compile("t.sql", "CREATE INDEX idx_events_user ON events (user_id);", &config(15, None)).unwrap();
+        assert!(c.changes.iter().any(|ch| ch.rule == "concurrent-index"));
+    }
+
+    #[test]
+    fn foreign_key_on_a_partitioned_table_stays_valid_before_18() {
+        let fk = "ALTER TABLE events ADD CONSTRAINT events_user_fk FOREIGN KEY (user_id) REFERENCES users (id);";
+        let c = compile("t.sql", fk, &config(15, Some(SCHEMA))).unwrap();
+        assert!(c.changes.iter().all(|ch| ch.rule != "fk-not-valid"), "{:?}", c.changes);
+        let d = &c.diagnostics.iter().find(|d| d.rule == RULE).unwrap().message;
+        assert!(d.contains("ALTER TABLE events_2024 ADD CONSTRAINT events_2024_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;"), "{d}");
+        let c = compile("t.sql", fk, &config(18, Some(SCHEMA))).unwrap();
+        assert!(c.changes.iter().any(|ch| ch.rule == "fk-not-valid"));
+    }
+
+    #[test]
+    fn detach_becomes_concurrent_on_14() {
+        let sql = "ALTER TABLE events DETACH PARTITION events_2024;";
+        let c = compile("t.sql", sql, &config(14, None)).unwrap();
+        let step = c.steps().next().unwrap().text();
+        assert!(step.contains("DETACH PARTITION events_2024 CONCURRENTLY;") && !step.contains("BEGIN"), "{step}");
+        let c = compile("t.sql", sql, &config(13, None)).unwrap();
+        assert!(!c.changed() || c.changes.iter().all(|ch| ch.rule != RULE));
+        assert!(c.diagnostics.iter().any(|d| d.rule == RULE && d.message.contains("PostgreSQL 14+")));
+        let with_default = format!("{SCHEMA}\nCREATE TABLE events_other PARTITION OF events DEFAULT;");
+        let c = compile("t.sql", sql, &config(14, Some(&with_default))).unwrap();
+        assert!(c.diagnostics.iter().any(|d| d.message.contains("default partition (events_other)")));
+    }
+
+    #[test]
+    fn attach_recipe_writes_the_bound_check() {
+        let sql = "ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');";
+        let c = compile("t.sql", sql, &config(15, Some(SCHEMA))).unwrap();
+        let d = &c.diagnostics.iter().find(|d| d.rule == RULE).unwrap().message;
+        assert!(
+            d.contains("CHECK (created_at IS NOT NULL AND created_at >= '2026-01-01' AND created_at < '2027-01-01') NOT VALID"),
+            "{d}"
+        );
+        assert_eq!(bound_check("k", "FOR VALUES IN (1, 2)").as_deref(), Some("k IS NOT NULL AND k IN (1, 2)"));
+        assert_eq!(bound_check("k", "FOR VALUES FROM (MINVALUE) TO (10)").as_deref(), Some("k IS NOT NULL AND k < 10"));
+        assert_eq!(bound_check("k", "FOR VALUES WITH (MODULUS 4, REMAINDER 0)"), None);
+    }
+}

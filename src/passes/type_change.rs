@@ -1,0 +1,275 @@
+//! `type-change`: `ALTER COLUMN … TYPE` that rewrites the table gets a diagnostic with the
+//! expand/contract recipe; a change PostgreSQL makes without a rewrite passes silently.
+//!
+//! Why: a rewriting type change copies the whole table and rebuilds every index on it under ACCESS
+//! EXCLUSIVE, so reads and writes wait for all of it (measured on PostgreSQL 15: `int → bigint`,
+//! `text → varchar(50)`). No keyword makes it safe; the way out is a new column kept in sync by a
+//! trigger, a batched backfill, and a swap in one short transaction.
+//!
+//! No rewrite (ACCESS EXCLUSIVE only briefly, which `timeouts` bounds): `varchar(n) → varchar(m ≥ n)`,
+//! `varchar → text`, `text → varchar` without a length, `numeric(p,s) → numeric(p' ≥ p, s)` or
+//! unconstrained `numeric`, a larger or dropped precision of `timestamp`/`time`, `varbit(n) →
+//! varbit(m ≥ n)`, `cidr → inet`, and `timestamp ↔ timestamptz` only when the session TimeZone is UTC
+//! (PostgreSQL 12+). `text ↔ citext` keeps the table but rebuilds the indexes on the column. The old
+//! type comes from `--schema` and the draft itself; without it pgsafe says it could not tell and
+//! assumes a rewrite.
+
+use super::destructive::catalog_before;
+use super::{Ctx, Rewritten};
+use crate::ir::action::{self, Action, ColumnChange};
+use crate::ir::catalog::{Catalog, SqlType};
+use crate::ir::name::{quote_ident, Name};
+use crate::ir::op::OpKind;
+
+pub const RULE: &str = "type-change";
+
+/// What a type change costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cost {
+    /// Catalog only (binary-compatible, no index rebuild).
+    None,
+    /// The table stays; the indexes on the column are rebuilt (new comparison semantics).
+    Indexes,
+    /// No rewrite only when the session TimeZone is UTC.
+    UtcOnly,
+    /// Table rewrite and every index rebuilt.
+    Rewrite,
+}
+
+/// The cost of changing a column from `old` to `new` (without a `USING` that changes the value).
+pub fn cost(old: &SqlType, new: &SqlType) -> Cost {
+    if old.array != new.array || (old.array > 0 && old != new) {
+        return Cost::Rewrite;
+    }
+    // A modifier that only widens: none on the new type, or each at least the old one.
+    let widens = |old: &[i64], new: &[i64]| new.is_empty() || (!old.is_empty() && new[0] >= old[0]);
+    let (o, n) = (old.base.as_str(), new.base.as_str());
+    if o == n {
+        if old.mods == new.mods {
+            return Cost::None;
+        }
+        return match o {
+            "varchar" | "varbit" | "timestamp" | "timestamptz" | "time" | "timetz" if widens(&old.mods, &new.mods) => {
+                Cost::None
+            }
+            "numeric"
+                if new.mods.is_empty()
+                    || (old.mods.len() == 2 && new.mods.len() == 2 && new.mods[1] == old.mods[1] && new.mods[0] >= old.mods[0]) =>
+            {
+                Cost::None
+            }
+            _ => Cost::Rewrite,
+        };
+    }
+    match (o, n) {
+        ("varchar", "text") | ("cidr", "inet") => Cost::None,
+        ("text", "varchar") if new.mods.is_empty() => Cost::None,
+        ("timestamp", "timestamptz") | ("timestamptz", "timestamp") if widens(&old.mods, &new.mods) => Cost::UtcOnly,
+        ("text" | "varchar", "citext") | ("citext", "text") => Cost::Indexes,
+        ("citext", "varchar") if new.mods.is_empty() => Cost::Indexes,
+        _ => Cost::Rewrite,
+    }
+}
+
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+    let m = ctx.m;
+    let mut cat: Option<Catalog> = None;
+    let mut utc = false;
+    for (i, s) in m.stmts.iter().enumerate() {
+        for op in &s.ops {
+            match &op.kind {
+                OpKind::Set { name, value, .. } if name == "timezone" || name == "time" => {
+                    let v = value.trim().trim_matches(['\'', '"']).to_lowercase();
+                    let v = v.strip_prefix("zone").map_or(v.as_str(), str::trim).trim_matches(['\'', '"']);
+                    utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "zulu", "z", "0", "+00", "+00:00"].contains(&v);
+                }
+                OpKind::AlterTable { table, .. } if ctx.applies(RULE, i) && !m.created_before(table, i) => {
+                    let Action::AlterColumn { column, change: ColumnChange::Type { type_text, collate, using } } =
+                        action::parse(m.text(&op.span))
+                    else {
+                        continue;
+                    };
+                    let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
+                    let using = using.filter(|u| !trivial_using(u, &column));
+                    if let Some(msg) = check(ctx, cat, table, &column, &type_text, collate.is_some(), using.is_some(), utc) {
+                        out.diagnose(RULE, op.span.start, msg);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(cat) = cat.as_mut() {
+            cat.apply(m, i);
+        }
+    }
+}
+
+/// `USING c` or `USING c::type`: the value does not change beyond the cast itself.
+fn trivial_using(using: &str, column: &Name) -> bool {
+    let u = action::collapse(using);
+    let head = u.split("::").next().unwrap_or("").trim();
+    Name::new(head).key == column.key && u.matches("::").count() <= 1
+}
+
+/// `c_new`, quoted like `c` when needed.
+fn suffixed(column: &Name, suffix: &str) -> String {
+    if column.text.starts_with('"') {
+        quote_ident(&format!("{}{suffix}", column.key))
+    } else {
+        format!("{}{suffix}", column.text)
+    }
+}
+
+fn recipe(table: &Name, column: &Name, new_type: &str) -> String {
+    let c = &column.text;
+    let (new, old) = (suffixed(column, "_new"), suffixed(column, "_old"));
+    format!(
+        "expand/contract instead: add {new} {new_type}; keep it in sync with a trigger on INSERT and UPDATE of {t}; backfill \
+         the existing rows in batches; build its indexes CONCURRENTLY and its constraints NOT VALID + VALIDATE; then in one \
+         short transaction rename {c} to {old} and {new} to {c} and drop the trigger; drop {old} once no code reads it",
+        t = table.text
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check(
+    ctx: &Ctx<'_, '_>,
+    cat: &Catalog,
+    table: &Name,
+    column: &Name,
+    new_text: &str,
+    collate: bool,
+    using: bool,
+    utc: bool,
+) -> Option<String> {
+    let t = &table.text;
+    let c = &column.text;
+    let Some(old) = cat.column(table, c) else {
+        let why = match &ctx.config.catalog {
+            None => "no --schema was given".to_string(),
+            Some(_) => format!("the --schema does not know {t}.{c}"),
+        };
+        return Some(format!(
+            "pgsafe could not tell the current type of {t}.{c} ({why}), so it assumes the change to {new_text} rewrites {t} \
+             and rebuilds all its indexes under ACCESS EXCLUSIVE, blocking reads and writes throughout. It does not if the \
+             change is binary-compatible (varchar(n) to varchar(m ≥ n) or text, numeric(p,s) to numeric(p' ≥ p, s)); \
+             otherwise {}",
+            recipe(table, column, new_text)
+        ));
+    };
+    let old_text = &old.type_text;
+    let indexes: Vec<String> = cat.indexes_on(table).iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
+    let rebuilt = if indexes.is_empty() { String::new() } else { format!(" ({})", indexes.join(", ")) };
+    let mut cost = cost(&old.sql_type(), &SqlType::parse(new_text));
+    if using {
+        cost = Cost::Rewrite;
+    }
+    let on_column = cat.indexes_on(table).iter().any(|ix| ix.columns.contains(&Some(column.key.clone())));
+    match cost {
+        Cost::None if collate && on_column => cost = Cost::Indexes,
+        Cost::Indexes if !on_column => cost = Cost::None,
+        Cost::UtcOnly if utc => cost = Cost::None,
+        _ => {}
+    }
+    Some(match cost {
+        Cost::None => return None,
+        Cost::Indexes => format!(
+            "changing {t}.{c} from {old_text} to {new_text} keeps the table but rebuilds the indexes on {c} under ACCESS \
+             EXCLUSIVE (they compare differently now), blocking reads and writes while they build. Build the new indexes \
+             on a new column instead: {}",
+            recipe(table, column, new_text)
+        ),
+        Cost::UtcOnly => format!(
+            "changing {t}.{c} from {old_text} to {new_text} skips the table rewrite only when the session that runs it has \
+             TimeZone = UTC (PostgreSQL 12+); in any other time zone it rewrites {t} and all its indexes{rebuilt} under \
+             ACCESS EXCLUSIVE. Put SET timezone = 'UTC' before it in the draft (pgsafe repeats session settings in later \
+             steps)"
+        ),
+        Cost::Rewrite => format!(
+            "changing {t}.{c} from {old_text} to {new_text}{} rewrites {t} and rebuilds all its indexes{rebuilt} under ACCESS \
+             EXCLUSIVE: reads and writes wait for the whole copy. {}",
+            if using { " with a USING expression" } else { "" },
+            capitalised(&recipe(table, column, new_text))
+        ),
+    })
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile, Config};
+
+    fn t(s: &str) -> SqlType {
+        SqlType::parse(s)
+    }
+
+    #[test]
+    fn costs_follow_postgresql() {
+        for (old, new, want) in [
+            ("varchar(50)", "varchar(100)", Cost::None),
+            ("character varying(50)", "text", Cost::None),
+            ("varchar(50)", "varchar", Cost::None),
+            ("text", "varchar", Cost::None),
+            ("numeric(10,2)", "numeric(12,2)", Cost::None),
+            ("numeric(10,2)", "numeric", Cost::None),
+            ("timestamp(3)", "timestamp(6)", Cost::None),
+            ("cidr", "inet", Cost::None),
+            ("int", "integer", Cost::None),
+            ("timestamp without time zone", "timestamptz", Cost::UtcOnly),
+            ("text", "citext", Cost::Indexes),
+            ("varchar(100)", "varchar(50)", Cost::Rewrite),
+            ("text", "varchar(50)", Cost::Rewrite),
+            ("integer", "bigint", Cost::Rewrite),
+            ("numeric(10,2)", "numeric(10,3)", Cost::Rewrite),
+            ("numeric", "numeric(10,2)", Cost::Rewrite),
+            ("varchar(10)[]", "varchar(20)[]", Cost::Rewrite),
+            ("json", "jsonb", Cost::Rewrite),
+            ("char(3)", "char(5)", Cost::Rewrite),
+        ] {
+            assert_eq!(cost(&t(old), &t(new)), want, "{old} → {new}");
+        }
+    }
+
+    fn diagnostics(sql: &str, schema: Option<&str>) -> Vec<String> {
+        let catalog = schema.map(|s| std::sync::Arc::new(Catalog::from_sql(s)));
+        let c = compile("t.sql", sql, &Config { catalog, ..Config::default() }).unwrap();
+        c.diagnostics.iter().filter(|d| d.rule == RULE).map(|d| d.message.clone()).collect()
+    }
+
+    const SCHEMA: &str = "CREATE TABLE orders (id bigserial PRIMARY KEY, qty int, status varchar(50), \
+                          created_at timestamp, email text);\nCREATE INDEX idx_orders_email ON orders (email);";
+
+    #[test]
+    fn with_a_schema() {
+        assert!(diagnostics("ALTER TABLE orders ALTER COLUMN status TYPE varchar(100);", Some(SCHEMA)).is_empty());
+        assert!(diagnostics("ALTER TABLE orders ALTER status TYPE text USING status::text;", Some(SCHEMA)).is_empty());
+        let d = diagnostics("ALTER TABLE orders ALTER COLUMN qty TYPE bigint;", Some(SCHEMA));
+        assert!(d[0].contains("from int to bigint rewrites orders") && d[0].contains("add qty_new bigint"), "{d:?}");
+        let d = diagnostics("ALTER TABLE orders ALTER COLUMN created_at TYPE timestamptz;", Some(SCHEMA));
+        assert!(d[0].contains("TimeZone = UTC"), "{d:?}");
+        assert!(diagnostics("SET timezone TO 'UTC';\nALTER TABLE orders ALTER COLUMN created_at TYPE timestamptz;", Some(SCHEMA))
+            .is_empty());
+        let d = diagnostics("ALTER TABLE orders ALTER COLUMN email TYPE citext;", Some(SCHEMA));
+        assert!(d[0].contains("rebuilds the indexes on email"), "{d:?}");
+        let d = diagnostics("ALTER TABLE orders ALTER COLUMN status TYPE varchar(100) USING upper(status);", Some(SCHEMA));
+        assert!(d[0].contains("with a USING expression"), "{d:?}");
+        let d = diagnostics("ALTER TABLE orders ALTER COLUMN nope TYPE text;", Some(SCHEMA));
+        assert!(d[0].contains("the --schema does not know orders.nope"), "{d:?}");
+    }
+
+    #[test]
+    fn without_a_schema() {
+        let d = diagnostics("ALTER TABLE orders ALTER COLUMN status TYPE varchar(100);", None);
+        assert!(d[0].contains("could not tell the current type of orders.status (no --schema was given)"), "{d:?}");
+        // The draft itself tells the old type.
+        assert!(diagnostics("ALTER TABLE orders ADD COLUMN note varchar(10);\nALTER TABLE orders ALTER note TYPE text;", None)
+            .is_empty());
+        // A table the draft creates has no traffic.
+        assert!(diagnostics("CREATE TABLE t (a int);\nALTER TABLE t ALTER a TYPE bigint;", None).is_empty());
+    }
+}
