@@ -284,6 +284,21 @@ impl Catalog {
         }
     }
 
+    /// `table`, recorded with unknown other columns if pgsafe has not seen it (a draft that adds a
+    /// column to a table the `--schema` does not describe).
+    fn known_table(&mut self, table: &Name) -> &mut Table {
+        let at = match self.table_at(table) {
+            Some(at) => at,
+            None => {
+                let mut t = Table::new(table.clone());
+                t.columns_known = false;
+                self.tables.push(t);
+                self.tables.len() - 1
+            }
+        };
+        &mut self.tables[at]
+    }
+
     fn create_table(&mut self, table: &Name, body: &str) {
         let Some(Statement::CreateTable(ct)) = parse_statement(body) else {
             self.opaque_create_table(body);
@@ -387,12 +402,10 @@ impl Catalog {
             }
         }
         let column = Column { name: name.clone(), type_text: cd.data_type.to_string().to_lowercase(), nullable };
-        if let Some(t) = self.table_at(table) {
-            let t = &mut self.tables[t];
-            match t.column_mut(&name) {
-                Some(c) => *c = column,
-                None => t.columns.push(column),
-            }
+        let t = self.known_table(table);
+        match t.column_mut(&name) {
+            Some(c) => *c = column,
+            None => t.columns.push(column),
         }
         if pk {
             self.primary_key(table, None, vec![Some(name)]);
@@ -496,11 +509,9 @@ impl Catalog {
                 let nullable = !toks.windows(2).any(|w| {
                     (w[0].is_word("not") && w[1].is_word("null")) || (w[0].is_word("primary") && w[1].is_word("key"))
                 });
-                if let Some(t) = self.table_at(table) {
-                    let t = &mut self.tables[t];
-                    t.columns.retain(|c| c.name != name);
-                    t.columns.push(Column { name, type_text, nullable });
-                }
+                let t = self.known_table(table);
+                t.columns.retain(|c| c.name != name);
+                t.columns.push(Column { name, type_text, nullable });
             }
         }
     }
