@@ -40,3 +40,8 @@ VACUUM ANALYZE orders;
 -- A table created without a primary key (cases primary_key.sql).
 CREATE TABLE order_notes(id bigint, order_id bigint, body text);
 INSERT INTO order_notes SELECT g, g, 'note ' || g FROM generate_series(1, 1000) g;
+
+-- A standalone table with rows, attached as a partition of events by case attach_partition.sql.
+CREATE TABLE events_2025 (LIKE events);
+INSERT INTO events_2025(id, created_at, payload)
+SELECT g, '2025-01-01'::timestamptz + g * interval '1 minute', 'e' || g FROM generate_series(1, 1000) g;

@@ -10,6 +10,9 @@
 //! - no step file runs `CONCURRENTLY` in a file that also opens a transaction with `BEGIN`;
 //! - compiling twice gives the same files, byte for byte.
 //!
+//! A case can change the settings in its first line: `-- golden: pg-version=14
+//! schema=planeq-setup.sql` (see [`case_config`]).
+//!
 //! [`KNOWN`] lists the cases that break one of these today, each a bug to fix. The test fails
 //! when a listed break no longer happens, so that the list shrinks as the bugs are fixed.
 
@@ -54,6 +57,25 @@ fn cases() -> Vec<PathBuf> {
 
 fn case_name(path: &Path) -> String {
     path.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 file name").to_owned()
+}
+
+/// The settings of one case: the defaults, changed by a first line such as
+/// `-- golden: pg-version=14 schema=planeq-setup.sql` (the schema path is relative to `rewrites/`).
+fn case_config(default: &Config, text: &str) -> Config {
+    let mut cfg = default.clone();
+    let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("-- golden:")) else { return cfg };
+    for arg in args.split_whitespace() {
+        match arg.split_once('=') {
+            Some(("pg-version", v)) => cfg.pg_version = v.parse().expect("pg-version=N"),
+            Some(("schema", f)) => {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("rewrites").join(f);
+                let catalog = pgsafe::ir::catalog::Catalog::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                cfg.catalog = Some(std::sync::Arc::new(catalog));
+            }
+            _ => panic!("unknown golden setting {arg:?}"),
+        }
+    }
+    cfg
 }
 
 /// Carriage returns made visible, so that a snapshot shows whether CRLF line endings survive.
@@ -169,6 +191,7 @@ fn golden_cases() {
         let name = case_name(path);
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file = format!("{name}.sql");
+        let cfg = case_config(&cfg, &text);
         let snapshot = match no_panic(|| compile(&file, &text, &cfg)) {
             Err(msg) => {
                 broken.push((name.clone(), Check::NoPanic, msg.clone()));

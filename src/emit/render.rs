@@ -176,6 +176,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         let statement = ["CREATE UNIQUE INDEX", "CREATE INDEX", "DROP INDEX", "REINDEX"]
             .into_iter()
             .find(|s| title.starts_with(s))
+            .or_else(|| title.contains(" DETACH PARTITION ").then_some("DETACH PARTITION"))
             .unwrap_or("this statement");
         return format!("autocommit: {statement} CONCURRENTLY cannot run inside a transaction block");
     }

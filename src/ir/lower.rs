@@ -41,6 +41,7 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
                         table: table.clone(),
                         concurrently: f.concurrently,
                         only: f.only,
+                        if_not_exists: f.if_not_exists,
                         insert_at: base + f.after_index_kw,
                     },
                     vec![lock(&table, mode, true)],
@@ -389,7 +390,13 @@ fn expr_columns(expr: &str) -> Vec<String> {
 /// A default that PostgreSQL must evaluate per row, which rewrites the table on `ADD COLUMN`.
 /// `now()`/`CURRENT_TIMESTAMP` are stable: evaluated once, no rewrite (measured on PG 15).
 fn volatile(e: &Expr) -> bool {
-    let text = e.to_string().to_lowercase();
+    volatile_text(&e.to_string())
+}
+
+/// Does this expression text call a volatile function? (Text, so placeholders and unparsed
+/// defaults are judged the same way.)
+fn volatile_text(expr: &str) -> bool {
+    let text = expr.to_lowercase();
     ["random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "timeofday(", "nextval(", "txid_current("]
         .iter()
         .any(|f| text.contains(f))
@@ -436,10 +443,7 @@ fn inline_default_and_not_null(action: &str, at: usize) -> (Option<InlineDefault
         let next = top[p + 1..].iter().copied().find(|&k| CLAUSES.iter().any(|c| toks[k].is_word(c)) && k > d + 1);
         let end_tok = next.map_or(toks.len() - 1, |n| n - 1);
         let expr = action[first.span.start..toks[end_tok].span.end].to_string();
-        let lowered = expr.to_lowercase();
-        let volatile = ["random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "timeofday(", "nextval("]
-            .iter()
-            .any(|f| lowered.contains(f));
+        let volatile = volatile_text(&expr);
         Some(InlineDefault { clause: at + toks[d].span.start..at + toks[end_tok].span.end, expr, volatile })
     });
     (default, not_null)

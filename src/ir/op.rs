@@ -73,6 +73,8 @@ pub enum OpKind {
         concurrently: bool,
         /// `ON ONLY parent`: builds an invalid index on a partitioned parent only.
         only: bool,
+        /// `IF NOT EXISTS`: after a failed concurrent build it keeps the INVALID index.
+        if_not_exists: bool,
         /// Where `CONCURRENTLY ` goes: right after the `INDEX` keyword.
         insert_at: usize,
     },

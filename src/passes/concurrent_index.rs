@@ -14,7 +14,7 @@ pub const RULE: &str = "concurrent-index";
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.m.stmts.iter().enumerate() {
         let [op] = s.ops.as_slice() else { continue };
-        let OpKind::CreateIndex { table, concurrently, only, insert_at, name } = &op.kind else {
+        let OpKind::CreateIndex { table, concurrently, only, insert_at, name, if_not_exists } = &op.kind else {
             continue;
         };
         if !ctx.applies(RULE, i) {
@@ -54,8 +54,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             RULE,
             *insert_at,
             format!(
-                "build {index} CONCURRENTLY in its own step: a plain CREATE INDEX holds SHARE on {} and blocks all writes for the whole build",
-                table.text
+                "build {index} CONCURRENTLY in its own step: a plain CREATE INDEX holds SHARE on {} and blocks all writes for the whole build{}",
+                table.text,
+                if *if_not_exists {
+                    " (if a build fails, IF NOT EXISTS keeps its INVALID index on a rerun: drop it first; `pgsafe apply` does)"
+                } else {
+                    ""
+                }
             ),
         );
     }

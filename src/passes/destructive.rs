@@ -13,12 +13,12 @@
 //! the draft itself added.
 
 use super::{Ctx, Rewritten};
+use crate::front::tokens::lex;
 use crate::ir::action::{self, Action, ColumnChange};
 use crate::ir::catalog::Catalog;
 use crate::ir::lock::LockMode;
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
-use crate::front::tokens::lex;
 
 pub const RULE: &str = "destructive";
 
@@ -233,7 +233,9 @@ fn vacuum_full(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
         k = close + 1;
         opts.iter().enumerate().any(|(n, t)| {
             t.is_word("full")
-                && !opts.get(n + 1).is_some_and(|v| v.is_word("false") || v.is_word("off") || text[v.span.clone()] == *"0")
+                && !opts
+                    .get(n + 1)
+                    .is_some_and(|v| v.is_word("false") || v.is_word("off") || text[v.span.clone()] == *"0")
         })
     } else {
         let mut full = false;
@@ -252,7 +254,10 @@ fn vacuum_full(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
     }
     let table = toks.get(k).map(|t| {
         let start = t.span.start;
-        let end = toks[k..].iter().position(|x| x.is_punct('(') || x.is_punct(',')).map_or(text.len(), |n| toks[k + n].span.start);
+        let end = toks[k..]
+            .iter()
+            .position(|x| x.is_punct('(') || x.is_punct(','))
+            .map_or(text.len(), |n| toks[k + n].span.start);
         Name::new(&text[start..end])
     });
     Some(match table {
@@ -275,11 +280,8 @@ fn lock_table(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
     let mode = match in_at {
         None => LockMode::AccessExclusive,
         Some(k) => {
-            let words: Vec<&str> = toks[k + 1..]
-                .iter()
-                .take_while(|t| !t.is_word("mode"))
-                .map(|t| &text[t.span.clone()])
-                .collect();
+            let words: Vec<&str> =
+                toks[k + 1..].iter().take_while(|t| !t.is_word("mode")).map(|t| &text[t.span.clone()]).collect();
             match words.join(" ").to_uppercase().as_str() {
                 "ACCESS SHARE" => LockMode::AccessShare,
                 "ROW SHARE" => LockMode::RowShare,
@@ -299,10 +301,14 @@ fn lock_table(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
     while toks.get(k).is_some_and(|t| t.is_word("table") || t.is_word("only")) {
         k += 1;
     }
-    let end = in_at.or_else(|| toks.iter().position(|t| t.is_word("nowait"))).map_or(text.len(), |n| toks[n].span.start);
+    let end =
+        in_at.or_else(|| toks.iter().position(|t| t.is_word("nowait"))).map_or(text.len(), |n| toks[n].span.start);
     let start = toks.get(k)?.span.start;
-    let tables: Vec<Name> =
-        text[start..end.max(start)].split(',').map(|n| Name::new(n.trim().trim_end_matches('*'))).filter(|n| !n.key.is_empty()).collect();
+    let tables: Vec<Name> = text[start..end.max(start)]
+        .split(',')
+        .map(|n| Name::new(n.trim().trim_end_matches('*')))
+        .filter(|n| !n.key.is_empty())
+        .collect();
     let tables: Vec<&Name> = tables.iter().filter(|t| !new(t)).collect();
     if tables.is_empty() {
         return None;
@@ -369,7 +375,10 @@ mod tests {
                       CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), status text);\n\
                       CREATE INDEX idx_orders_status ON orders (status);\n\
                       ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);";
-        let config = Config { catalog: Some(std::sync::Arc::new(crate::ir::catalog::Catalog::from_sql(schema))), ..Config::default() };
+        let config = Config {
+            catalog: Some(std::sync::Arc::new(crate::ir::catalog::Catalog::from_sql(schema))),
+            ..Config::default()
+        };
         let c = compile("t.sql", "DROP TABLE users;\nALTER TABLE orders DROP COLUMN status;", &config).unwrap();
         let d: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert!(d[0].contains("orders.orders_user_fk") && d[0].contains("orders (user_id)"), "{d:?}");

@@ -61,12 +61,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let cat = cat.expect("partitioned implies a catalogue");
                     out.diagnose(RULE, op.span.start, create_index(cat, table, name.as_ref(), text, *concurrently));
                 }
-                OpKind::AddConstraint { table, name, kind: ConstraintKind::ForeignKey { references, columns }, not_valid }
-                    if !m.created_before(table, i) && fk_not_valid_refused(ctx, table) =>
-                {
+                OpKind::AddConstraint {
+                    table,
+                    name,
+                    kind: ConstraintKind::ForeignKey { references, columns },
+                    not_valid,
+                } if !m.created_before(table, i) && fk_not_valid_refused(ctx, table) => {
                     let cat = cat.expect("partitioned implies a catalogue");
                     let body = text.split_once(char::is_whitespace).map_or("", |(_, rest)| rest.trim());
-                    let body = body.strip_suffix("NOT VALID").or_else(|| body.strip_suffix("not valid")).unwrap_or(body);
+                    let body =
+                        body.strip_suffix("NOT VALID").or_else(|| body.strip_suffix("not valid")).unwrap_or(body);
                     out.diagnose(
                         RULE,
                         op.span.start,
@@ -439,7 +443,8 @@ mod tests {
 
     #[test]
     fn index_on_a_partitioned_table_is_not_made_concurrent() {
-        let c = compile("t.sql", "CREATE INDEX idx_events_user ON events (user_id);", &config(15, Some(SCHEMA))).unwrap();
+        let c =
+            compile("t.sql", "CREATE INDEX idx_events_user ON events (user_id);", &config(15, Some(SCHEMA))).unwrap();
         assert!(c.changes.iter().all(|ch| ch.rule != "concurrent-index"), "{:?}", c.changes);
         let d = &c.diagnostics.iter().find(|d| d.rule == RULE).unwrap().message;
         assert!(d.contains("CREATE INDEX idx_events_user ON ONLY events (user_id);"), "{d}");
@@ -480,7 +485,9 @@ mod tests {
         let c = compile("t.sql", sql, &config(15, Some(SCHEMA))).unwrap();
         let d = &c.diagnostics.iter().find(|d| d.rule == RULE).unwrap().message;
         assert!(
-            d.contains("CHECK (created_at IS NOT NULL AND created_at >= '2026-01-01' AND created_at < '2027-01-01') NOT VALID"),
+            d.contains(
+                "CHECK (created_at IS NOT NULL AND created_at >= '2026-01-01' AND created_at < '2027-01-01') NOT VALID"
+            ),
             "{d}"
         );
         assert_eq!(bound_check("k", "FOR VALUES IN (1, 2)").as_deref(), Some("k IS NOT NULL AND k IN (1, 2)"));

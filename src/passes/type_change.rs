@@ -54,7 +54,10 @@ pub fn cost(old: &SqlType, new: &SqlType) -> Cost {
             }
             "numeric"
                 if new.mods.is_empty()
-                    || (old.mods.len() == 2 && new.mods.len() == 2 && new.mods[1] == old.mods[1] && new.mods[0] >= old.mods[0]) =>
+                    || (old.mods.len() == 2
+                        && new.mods.len() == 2
+                        && new.mods[1] == old.mods[1]
+                        && new.mods[0] >= old.mods[0]) =>
             {
                 Cost::None
             }
@@ -91,7 +94,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     };
                     let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
                     let using = using.filter(|u| !trivial_using(u, &column));
-                    if let Some(msg) = check(ctx, cat, table, &column, &type_text, collate.is_some(), using.is_some(), utc) {
+                    if let Some(msg) =
+                        check(ctx, cat, table, &column, &type_text, collate.is_some(), using.is_some(), utc)
+                    {
                         out.diagnose(RULE, op.span.start, msg);
                     }
                 }
@@ -158,7 +163,8 @@ fn check(
         ));
     };
     let old_text = &old.type_text;
-    let indexes: Vec<String> = cat.indexes_on(table).iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
+    let indexes: Vec<String> =
+        cat.indexes_on(table).iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
     let rebuilt = if indexes.is_empty() { String::new() } else { format!(" ({})", indexes.join(", ")) };
     let mut cost = cost(&old.sql_type(), &SqlType::parse(new_text));
     if using {
@@ -252,11 +258,15 @@ mod tests {
         assert!(d[0].contains("from int to bigint rewrites orders") && d[0].contains("add qty_new bigint"), "{d:?}");
         let d = diagnostics("ALTER TABLE orders ALTER COLUMN created_at TYPE timestamptz;", Some(SCHEMA));
         assert!(d[0].contains("TimeZone = UTC"), "{d:?}");
-        assert!(diagnostics("SET timezone TO 'UTC';\nALTER TABLE orders ALTER COLUMN created_at TYPE timestamptz;", Some(SCHEMA))
-            .is_empty());
+        assert!(diagnostics(
+            "SET timezone TO 'UTC';\nALTER TABLE orders ALTER COLUMN created_at TYPE timestamptz;",
+            Some(SCHEMA)
+        )
+        .is_empty());
         let d = diagnostics("ALTER TABLE orders ALTER COLUMN email TYPE citext;", Some(SCHEMA));
         assert!(d[0].contains("rebuilds the indexes on email"), "{d:?}");
-        let d = diagnostics("ALTER TABLE orders ALTER COLUMN status TYPE varchar(100) USING upper(status);", Some(SCHEMA));
+        let d =
+            diagnostics("ALTER TABLE orders ALTER COLUMN status TYPE varchar(100) USING upper(status);", Some(SCHEMA));
         assert!(d[0].contains("with a USING expression"), "{d:?}");
         let d = diagnostics("ALTER TABLE orders ALTER COLUMN nope TYPE text;", Some(SCHEMA));
         assert!(d[0].contains("the --schema does not know orders.nope"), "{d:?}");
@@ -267,8 +277,11 @@ mod tests {
         let d = diagnostics("ALTER TABLE orders ALTER COLUMN status TYPE varchar(100);", None);
         assert!(d[0].contains("could not tell the current type of orders.status (no --schema was given)"), "{d:?}");
         // The draft itself tells the old type.
-        assert!(diagnostics("ALTER TABLE orders ADD COLUMN note varchar(10);\nALTER TABLE orders ALTER note TYPE text;", None)
-            .is_empty());
+        assert!(diagnostics(
+            "ALTER TABLE orders ADD COLUMN note varchar(10);\nALTER TABLE orders ALTER note TYPE text;",
+            None
+        )
+        .is_empty());
         // A table the draft creates has no traffic.
         assert!(diagnostics("CREATE TABLE t (a int);\nALTER TABLE t ALTER a TYPE bigint;", None).is_empty());
     }
