@@ -480,10 +480,11 @@ fn criterion_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/criterion"))
 }
 
-/// One benchmark's result from this run: mean and fastest sample, in seconds per iteration.
+/// One benchmark's result from this run: criterion's estimate (as it prints it) and the fastest
+/// sample, in seconds per iteration.
 #[derive(Clone, Copy)]
 struct Est {
-    mean: f64,
+    time: f64,
     min: f64,
 }
 
@@ -497,7 +498,9 @@ fn est(id: &str, since: SystemTime) -> Option<Est> {
     }
     let read = |p: PathBuf| -> Option<serde_json::Value> { serde_json::from_slice(&std::fs::read(p).ok()?).ok() };
     let estimates = read(path)?;
-    let mean = estimates["mean"]["point_estimate"].as_f64()? / 1e9;
+    // What criterion prints as "time": the slope for linear sampling, else the mean.
+    let time =
+        estimates["slope"]["point_estimate"].as_f64().or_else(|| estimates["mean"]["point_estimate"].as_f64())? / 1e9;
     // The fastest sample is the least disturbed by other work on a shared machine.
     let sample = read(dir.join("sample.json"))?;
     let iters = sample["iters"].as_array()?;
@@ -505,22 +508,22 @@ fn est(id: &str, since: SystemTime) -> Option<Est> {
     let min =
         iters.iter().zip(times).filter_map(|(i, t)| Some(t.as_f64()? / i.as_f64()?)).fold(f64::INFINITY, f64::min)
             / 1e9;
-    Some(Est { mean, min })
+    Some(Est { time, min })
 }
 
 fn ms(e: Option<Est>) -> String {
-    e.map_or("n/a".into(), |e| format!("{:.1} ms (min {:.1})", e.mean * 1e3, e.min * 1e3))
+    e.map_or("n/a".into(), |e| format!("{:.1} ms (min {:.1})", e.time * 1e3, e.min * 1e3))
 }
 
 fn ratio(a: Option<Est>, b: Option<Est>) -> String {
     match (a, b) {
-        (Some(a), Some(b)) => format!("{:.2}x (min/min {:.2}x)", a.mean / b.mean, a.min / b.min),
+        (Some(a), Some(b)) => format!("{:.2}x (min/min {:.2}x)", a.time / b.time, a.min / b.min),
         _ => "n/a".into(),
     }
 }
 
 fn summary(since: SystemTime) {
-    println!("\n== pipeline summary: mean of this run (fastest sample) ==");
+    println!("\n== pipeline summary: criterion estimate of this run (fastest sample) ==");
     let compile = est("synthetic_100k/compile", since);
     let whole = est("synthetic_100k/sqlparser_whole", since);
     let per = est("synthetic_100k/sqlparser_per_statement", since);
@@ -538,7 +541,7 @@ fn summary(since: SystemTime) {
         let t = est(&format!("scaling/compile/{n}"), since);
         let p = est(&format!("scaling/sqlparser_whole/{n}"), since);
         let per_stmt = |e: Option<Est>| {
-            e.map_or("n/a".into(), |e| format!("{:.2} us (min {:.2})", e.mean * 1e6 / n as f64, e.min * 1e6 / n as f64))
+            e.map_or("n/a".into(), |e| format!("{:.2} us (min {:.2})", e.time * 1e6 / n as f64, e.min * 1e6 / n as f64))
         };
         println!(
             "  {n:>6}: compile {} = {} /stmt; sqlparser whole {} /stmt; ratio {}",
@@ -550,7 +553,7 @@ fn summary(since: SystemTime) {
     }
     let small = est("small/compile", since);
     let small_sp = est("small/sqlparser_whole", since);
-    let us = |e: Option<Est>| e.map_or("n/a".into(), |e| format!("{:.1} us (min {:.1})", e.mean * 1e6, e.min * 1e6));
+    let us = |e: Option<Est>| e.map_or("n/a".into(), |e| format!("{:.1} us (min {:.1})", e.time * 1e6, e.min * 1e6));
     println!("small (10 statements): compile {}, sqlparser {}", us(small), us(small_sp));
     let cc = est("corpus/compile", since);
     let cp = est("corpus/sqlparser_whole", since);

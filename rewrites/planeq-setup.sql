@@ -45,3 +45,6 @@ INSERT INTO order_notes SELECT g, g, 'note ' || g FROM generate_series(1, 1000) 
 CREATE TABLE events_2025 (LIKE events);
 INSERT INTO events_2025(id, created_at, payload)
 SELECT g, '2025-01-01'::timestamptz + g * interval '1 minute', 'e' || g FROM generate_series(1, 1000) g;
+
+-- A table whose foreign key references users (case destructive_foreign_keys.sql).
+CREATE TABLE user_sessions(id bigserial PRIMARY KEY, user_id bigint REFERENCES users (id), token text);

@@ -94,3 +94,36 @@ fn usage_errors_exit_2() {
     assert_eq!(pgsafe(&["rewrite"]).status.code(), Some(2));
     assert_eq!(pgsafe(&["diff", "examples/article.sql", "--lock-timeout", "soon"]).status.code(), Some(2));
 }
+
+#[test]
+fn schema_tells_old_types_and_partitions_and_a_bad_schema_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("draft.sql");
+    fs::write(&draft, "ALTER TABLE orders ALTER COLUMN status TYPE varchar(100);\nCREATE INDEX ON events (payload);\n")
+        .unwrap();
+    let draft = draft.to_str().unwrap();
+    let o = pgsafe(&["check", draft, "--schema", "rewrites/planeq-setup.sql"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout.contains("from text to varchar(100) rewrites orders"), "{stdout}");
+    assert!(
+        stdout.contains("warning[partitions] events is partitioned") && !stdout.contains("concurrent-index"),
+        "{stdout}"
+    );
+    // A directory of migrations, in name order, down migrations skipped.
+    let migrations = dir.path().join("migrations");
+    fs::create_dir_all(migrations.join("0002_widen")).unwrap();
+    fs::write(migrations.join("0001_orders.sql"), "CREATE TABLE orders (id int, status varchar(50));\n").unwrap();
+    fs::write(migrations.join("0002_widen/up.sql"), "ALTER TABLE orders ALTER status TYPE varchar(80);\n").unwrap();
+    fs::write(migrations.join("0002_widen/down.sql"), "ALTER TABLE orders ALTER status TYPE text;\n").unwrap();
+    let o = pgsafe(&["check", draft, "--schema", migrations.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!stdout.contains("type-change"), "varchar(80) → varchar(100) does not rewrite: {stdout}");
+    let unterminated = dir.path().join("unterminated.sql");
+    fs::write(&unterminated, "CREATE TABLE t (a text DEFAULT 'x);\n").unwrap();
+    for bad in ["/nonexistent/schema.sql", unterminated.to_str().unwrap()] {
+        let o = pgsafe(&["check", draft, "--schema", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("schema"), "{}", stderr(&o));
+    }
+}

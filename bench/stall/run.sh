@@ -19,25 +19,32 @@ ROWS="${ROWS:-2000000}"
 OUT="${OUT:-$HERE/results}"
 RULES=(concurrent-index concurrent-drop-index concurrent-reindex fk-not-valid check-not-valid
        set-not-null unique-using-index-unique unique-using-index-pk volatile-default
-       backfill-update backfill-delete timeouts)
+       backfill-update backfill-delete timeouts
+       # follow-ups on the timeouts finding (not rules of their own):
+       fk-not-valid+idle-writer timeouts+lock-timeout-100ms)
 [ $# -gt 0 ] && RULES=("$@")
 mkdir -p "$OUT"
 
 for rule in "${RULES[@]}"; do
-  draft="$HERE/$rule.sql"
+  draft="$HERE/${rule%%+*}.sql"          # "fk-not-valid+idle-writer" runs fk-not-valid.sql
   plan="$HERE/plans/$rule"
   extra=()
+  rewrite_opts=()
   case "$rule" in
-    concurrent-drop-index) extra=(--setup "$HERE/setup_with_index.sql") ;;
-    unique-using-index-pk) extra=(--setup "$HERE/setup_no_pk.sql") ;;
-    timeouts)              extra=(--blocker idle-writer --blocker-seconds 15) ;;
+    concurrent-drop-index)     extra=(--setup "$HERE/setup_with_index.sql") ;;
+    unique-using-index-pk)     extra=(--setup "$HERE/setup_no_pk.sql") ;;
+    timeouts|*+idle-writer)    extra=(--blocker idle-writer --blocker-seconds 15) ;;
+    timeouts+lock-timeout-100ms)
+                               extra=(--blocker idle-writer --blocker-seconds 15)
+                               rewrite_opts=(--lock-timeout 100ms) ;;
   esac
-  "$PGSAFE" rewrite "$draft" -o "$plan" --force --color never >"$OUT/$rule.rewrite.txt" 2>&1
+  "$PGSAFE" rewrite "$draft" -o "$plan" --force --color never "${rewrite_opts[@]}" \
+    >"$OUT/$rule.rewrite.txt" 2>&1
   echo "== $rule: draft" >&2
-  python3 "$STALL" --rows "$ROWS" "${extra[@]}" --json "$OUT/$rule.draft.json" "$draft" \
-    2> >(tee "$OUT/$rule.draft.log" >&2)
+  python3 "$STALL" --rows "$ROWS" "${extra[@]}" --json "$OUT/$rule.draft.json" \
+    --raw-csv "$OUT/$rule.draft.csv" "$draft" 2> >(tee "$OUT/$rule.draft.log" >&2)
   echo "== $rule: plan" >&2
   python3 "$STALL" --rows "$ROWS" "${extra[@]}" --default-notx --json "$OUT/$rule.plan.json" \
-    "$plan"/0*.sql 2> >(tee "$OUT/$rule.plan.log" >&2)
+    --raw-csv "$OUT/$rule.plan.csv" "$plan"/0*.sql 2> >(tee "$OUT/$rule.plan.log" >&2)
 done
 python3 "$HERE/summarize.py" "$OUT" "${RULES[@]}"

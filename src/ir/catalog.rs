@@ -12,7 +12,7 @@
 
 use super::action::{self, Action, ColumnChange};
 use super::migration::{Migration, Section};
-use super::name::Name;
+use super::name::{make_object_name, quote_ident, Name};
 use super::op::{ConstraintKind, OpKind};
 use crate::front::parse::parse_statement;
 use crate::front::split::{split, SplitError};
@@ -339,19 +339,15 @@ impl Catalog {
                     let name = p.name.as_ref().map(|n| n.to_string());
                     self.primary_key(table, name, index_columns(&p.columns));
                 }
-                TableConstraint::Unique(u) => self.indexes.push(Index {
-                    name: u.name.as_ref().map(|n| Name::new(&n.to_string())),
-                    table: table.clone(),
-                    columns: index_columns(&u.columns),
-                    unique: true,
-                    partial: false,
-                }),
-                TableConstraint::ForeignKey(fk) => self.foreign_keys.push(ForeignKey {
-                    name: fk.name.as_ref().map(|n| n.to_string()),
-                    table: table.clone(),
-                    columns: fk.columns.iter().map(ident_key).collect(),
-                    references: Name::new(&fk.foreign_table.to_string()),
-                }),
+                TableConstraint::Unique(u) => {
+                    self.unique(table, u.name.as_ref().map(|n| n.to_string()), index_columns(&u.columns))
+                }
+                TableConstraint::ForeignKey(fk) => self.foreign_key(
+                    table,
+                    fk.name.as_ref().map(|n| n.to_string()),
+                    fk.columns.iter().map(ident_key).collect(),
+                    Name::new(&fk.foreign_table.to_string()),
+                ),
                 _ => {}
             }
         }
@@ -367,8 +363,32 @@ impl Catalog {
                 }
             }
         }
+        // PostgreSQL names an unnamed primary key `<table>_pkey`.
+        let name = name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), "", "pkey")));
         self.indexes.push(Index {
-            name: name.map(|n| Name::new(&n)),
+            name: Some(Name::new(&name)),
+            table: table.clone(),
+            columns,
+            unique: true,
+            partial: false,
+        });
+    }
+
+    /// A foreign key, named as PostgreSQL would when unnamed (`<table>_<columns>_fkey`).
+    fn foreign_key(&mut self, table: &Name, name: Option<String>, columns: Vec<String>, references: Name) {
+        let name =
+            name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
+        self.foreign_keys.push(ForeignKey { name: Some(name), table: table.clone(), columns, references });
+    }
+
+    /// A unique constraint's index, named as PostgreSQL would (`<table>_<columns>_key`).
+    fn unique(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>) {
+        let name = name.unwrap_or_else(|| {
+            let cols: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
+            quote_ident(&make_object_name(&table.base_unquoted(), &cols.join("_"), "key"))
+        });
+        self.indexes.push(Index {
+            name: Some(Name::new(&name)),
             table: table.clone(),
             columns,
             unique: true,
@@ -385,19 +405,15 @@ impl Catalog {
             match &o.option {
                 ColumnOption::NotNull => nullable = false,
                 ColumnOption::PrimaryKey(_) => pk = true,
-                ColumnOption::Unique(_) => self.indexes.push(Index {
-                    name: o.name.as_ref().map(|n| Name::new(&n.to_string())),
-                    table: table.clone(),
-                    columns: vec![Some(name.clone())],
-                    unique: true,
-                    partial: false,
-                }),
-                ColumnOption::ForeignKey(fk) => self.foreign_keys.push(ForeignKey {
-                    name: o.name.as_ref().map(|n| n.to_string()),
-                    table: table.clone(),
-                    columns: vec![name.clone()],
-                    references: Name::new(&fk.foreign_table.to_string()),
-                }),
+                ColumnOption::Unique(_) => {
+                    self.unique(table, o.name.as_ref().map(|n| n.to_string()), vec![Some(name.clone())])
+                }
+                ColumnOption::ForeignKey(fk) => self.foreign_key(
+                    table,
+                    o.name.as_ref().map(|n| n.to_string()),
+                    vec![name.clone()],
+                    Name::new(&fk.foreign_table.to_string()),
+                ),
                 _ => {}
             }
         }
@@ -454,7 +470,7 @@ impl Catalog {
         let unique = head_words(body, 2).get(1).is_some_and(|w| w == "unique");
         let (columns, partial) = index_columns_from_text(body);
         if let Some(n) = &name {
-            self.indexes.retain(|ix| !ix.name.as_ref().is_some_and(|x| x.key == n.key));
+            self.indexes.retain(|ix| ix.name.as_ref().is_none_or(|x| x.key != n.key));
         }
         self.indexes.push(Index { name, table: table.clone(), columns, unique, partial });
     }
@@ -518,12 +534,12 @@ impl Catalog {
 
     fn add_constraint(&mut self, table: &Name, name: Option<&str>, kind: &ConstraintKind, action_text: &str) {
         match kind {
-            ConstraintKind::ForeignKey { references, columns } => self.foreign_keys.push(ForeignKey {
-                name: name.map(str::to_string),
-                table: table.clone(),
-                columns: columns.iter().map(|c| key(c)).collect(),
-                references: references.clone(),
-            }),
+            ConstraintKind::ForeignKey { references, columns } => self.foreign_key(
+                table,
+                name.map(str::to_string),
+                columns.iter().map(|c| key(c)).collect(),
+                references.clone(),
+            ),
             ConstraintKind::PrimaryKey | ConstraintKind::Unique => {
                 let Some(Statement::AlterTable(at)) = parse_statement(&format!("ALTER TABLE _t {action_text}")) else {
                     return;
@@ -533,13 +549,9 @@ impl Catalog {
                     TableConstraint::PrimaryKey(p) => {
                         self.primary_key(table, name.map(str::to_string), index_columns(&p.columns))
                     }
-                    TableConstraint::Unique(u) => self.indexes.push(Index {
-                        name: name.map(Name::new),
-                        table: table.clone(),
-                        columns: index_columns(&u.columns),
-                        unique: true,
-                        partial: false,
-                    }),
+                    TableConstraint::Unique(u) => {
+                        self.unique(table, name.map(str::to_string), index_columns(&u.columns))
+                    }
                     TableConstraint::PrimaryKeyUsingIndex(u) | TableConstraint::UniqueUsingIndex(u) => {
                         let index = Name::new(&u.index_name.to_string());
                         let Some(ix) =

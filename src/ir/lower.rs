@@ -395,9 +395,20 @@ fn volatile(e: &Expr) -> bool {
 
 /// Does this expression text call a volatile function? (Text, so placeholders and unparsed
 /// defaults are judged the same way.)
-fn volatile_text(expr: &str) -> bool {
+pub fn volatile_text(expr: &str) -> bool {
     let text = expr.to_lowercase();
-    ["random(", "gen_random_uuid(", "uuid_generate_v", "clock_timestamp(", "timeofday(", "nextval(", "txid_current("]
+    [
+        "random(",
+        "gen_random_uuid(",
+        "gen_random_bytes(",
+        "uuid_generate_v",
+        "clock_timestamp(",
+        "statement_timestamp(",
+        "timeofday(",
+        "nextval(",
+        "txid_current(",
+        "setseed(",
+    ]
         .iter()
         .any(|f| text.contains(f))
 }

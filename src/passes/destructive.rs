@@ -381,7 +381,7 @@ mod tests {
         };
         let c = compile("t.sql", "DROP TABLE users;\nALTER TABLE orders DROP COLUMN status;", &config).unwrap();
         let d: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        assert!(d[0].contains("orders.orders_user_fk") && d[0].contains("orders (user_id)"), "{d:?}");
+        assert!(d[0].contains("orders.orders_user_fk") && d[0].contains("orders.orders_user_id_fkey"), "{d:?}");
         assert!(d[1].contains("DROP INDEX CONCURRENTLY (idx_orders_status)"), "{d:?}");
     }
 }

@@ -220,7 +220,7 @@ fn foreign_key(
             let pname = quote_ident(&make_object_name(&p.name.base_unquoted(), &cols.join("_"), "fkey"));
             format!(
                 ": ALTER TABLE {pt} ADD CONSTRAINT {pname} {fk_body} NOT VALID; then, in a later transaction, ALTER TABLE \
-                 {pt} VALIDATE CONSTRAINT {pname};{more}",
+                 {pt} VALIDATE CONSTRAINT {pname}{more}",
                 pt = p.name.text,
                 more = if parts.len() > 1 { format!(" (and the same for the {} other partitions)", parts.len() - 1) } else { String::new() }
             )
@@ -320,8 +320,9 @@ fn detach(
         format!(
             "detach {p} CONCURRENTLY in its own step: a plain DETACH PARTITION takes ACCESS EXCLUSIVE on {t} and {p} and \
              blocks every read and write of {t}; the concurrent form takes SHARE UPDATE EXCLUSIVE and waits for running \
-             transactions instead (PostgreSQL refuses it if {t} has a default partition; if it is interrupted, finish it with \
-             ALTER TABLE {t} DETACH PARTITION {p} FINALIZE)"
+             transactions instead. PostgreSQL refuses it if {t} has a default partition, and leaves {p} with a CHECK \
+             constraint equal to its old bound; if it is interrupted, finish it with ALTER TABLE {t} DETACH PARTITION {p} \
+             FINALIZE"
         ),
     );
 }

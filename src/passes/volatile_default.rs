@@ -43,12 +43,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 l.scans = false;
             }
             unit.rules.push(RULE);
-            let backfill = do_loop(&format!(
+            let backfill = do_loop(
+                "",
+                &format!(
                 "UPDATE {t} SET {col} = {e}\n     WHERE ctid IN (SELECT ctid FROM {t} WHERE {col} IS NULL LIMIT {n}) AND {col} IS NULL",
                 t = table.text,
                 e = d.expr,
-                n = ctx.config.batch_size
-            ));
+                    n = ctx.config.batch_size
+                ),
+            );
             out.units.push(Unit {
                 sub: 100 + 10 * k,
                 mode: Mode::Autocommit,
