@@ -7,6 +7,7 @@
 //! deadlocks); the draft's `COMMIT`s stay boundaries; `VALIDATE` steps come after all others. Each
 //! step re-runs the draft's session settings (`SET search_path …`) because each file is a new session.
 
+use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
@@ -121,6 +122,26 @@ impl Builder<'_> {
         self.open.insert(step)
     }
 
+    /// A deferred `VALIDATE`: one transaction per table, no short timeouts.
+    fn validate(&mut self, u: usize) {
+        let table = validated_table(self.r, u);
+        let same = self.open.as_ref().is_some_and(|s| {
+            s.phase == Phase::Validate
+                && match (&s.locked, &table) {
+                    (Some(a), Some(t)) => a.same(t),
+                    _ => false,
+                }
+        });
+        if !same {
+            let step = self.start(StepMode::Transaction, Phase::Validate);
+            step.timeouts = Timeouts::Unlimited;
+            step.locked = table;
+        }
+        if let Some(step) = self.open.as_mut() {
+            step.items.push(Item::Unit(u));
+        }
+    }
+
     /// `validates`: the unit is a `VALIDATE`, which never shares a transaction with what came
     /// before it (that may be its own `NOT VALID` add).
     fn push(&mut self, u: usize, locked: Option<&Name>, validates: bool) {
@@ -179,6 +200,23 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         if unit.phase == Phase::Validate {
             validate.push(u);
             continue;
+        }
+        // A later statement that takes ACCESS EXCLUSIVE on a table (it may drop or rename it, or its
+        // constraints) runs after the pending validations of that table, not before.
+        if draft && !validate.is_empty() {
+            let strong: Vec<&Name> =
+                unit.locks.iter().filter(|l| l.mode == LockMode::AccessExclusive).map(|l| &l.table).collect();
+            let (now, later): (Vec<usize>, Vec<usize>) = validate
+                .iter()
+                .partition(|&&v| validated_table(r, v).is_some_and(|t| strong.iter().any(|s| s.same(&t))));
+            if !now.is_empty() {
+                validate = later;
+                b.close();
+                for v in now {
+                    b.validate(v);
+                }
+                b.close();
+            }
         }
         if draft && s.is_trivia() {
             match b.open.as_mut() {
@@ -248,19 +286,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     b.close();
     b.local_sets.clear();
     for u in validate {
-        let table = validated_table(r, u);
-        let same = b.open.as_ref().is_some_and(|s| match (&s.locked, &table) {
-            (Some(a), Some(t)) => a.same(t),
-            _ => false,
-        });
-        if !same {
-            let step = b.start(StepMode::Transaction, Phase::Validate);
-            step.timeouts = Timeouts::Unlimited;
-            step.locked = table;
-        }
-        if let Some(step) = b.open.as_mut() {
-            step.items.push(Item::Unit(u));
-        }
+        b.validate(u);
     }
     b.close();
     let mut steps = b.steps;

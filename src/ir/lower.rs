@@ -206,7 +206,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             if let Some(r) = &reference {
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
-            let column = column_text(text);
+            let column = Name::new(&column_text(text)).key;
             let first_clause = [reference.as_ref().map(|r| r.clause.start), check.as_ref().map(|c| c.clause.start)]
                 .into_iter()
                 .flatten()
@@ -409,8 +409,8 @@ pub fn volatile_text(expr: &str) -> bool {
         "txid_current(",
         "setseed(",
     ]
-        .iter()
-        .any(|f| text.contains(f))
+    .iter()
+    .any(|f| text.contains(f))
 }
 
 /// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.

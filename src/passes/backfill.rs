@@ -41,10 +41,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if m.created_before(&table, i) {
             continue;
         }
-        let key = ctx.config.catalog.as_ref().and_then(|c| c.table(&table)).and_then(|t| match t.primary_key.as_slice() {
-            [k] => Some(k.clone()),
-            _ => None,
-        });
+        let key =
+            ctx.config.catalog.as_ref().and_then(|c| c.table(&table)).and_then(|t| match t.primary_key.as_slice() {
+                [k] => Some(k.clone()),
+                _ => None,
+            });
         let n = ctx.config.batch_size;
         let batched = if delete {
             batch_delete(text, &table, n, key.as_deref())
@@ -143,10 +144,41 @@ fn top_level(toks: &[Token]) -> Vec<usize> {
 
 /// Functions whose result depends only on their arguments: re-running a batch gives the same values.
 const IMMUTABLE: &[&str] = &[
-    "lower", "upper", "trim", "btrim", "ltrim", "rtrim", "coalesce", "nullif", "concat", "concat_ws", "length",
-    "abs", "round", "floor", "ceil", "substring", "substr", "replace", "left", "right", "md5", "greatest", "least",
-    "split_part", "regexp_replace", "jsonb_build_object", "json_build_object", "to_jsonb", "array_to_string",
-    "lpad", "rpad", "initcap", "date_trunc", "extract", "cast",
+    "lower",
+    "upper",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "coalesce",
+    "nullif",
+    "concat",
+    "concat_ws",
+    "length",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "substring",
+    "substr",
+    "replace",
+    "left",
+    "right",
+    "md5",
+    "greatest",
+    "least",
+    "split_part",
+    "regexp_replace",
+    "jsonb_build_object",
+    "json_build_object",
+    "to_jsonb",
+    "array_to_string",
+    "lpad",
+    "rpad",
+    "initcap",
+    "date_trunc",
+    "extract",
+    "cast",
 ];
 
 /// May `expr` be evaluated again for a row without changing the result, given the columns written?
@@ -194,13 +226,10 @@ fn batch_update(text: &str, table: &Name, batch: u32, key: Option<&str>) -> Opti
         return None;
     }
     let vars: Vec<String> = (1..=u.assignments.len()).map(|k| format!("pgsafe_v{k}")).collect();
-    let declare: String = u
-        .assignments
-        .iter()
-        .zip(&vars)
-        .map(|((c, e), v)| format!("  {v} {}.{c}%TYPE := {e};\n", table.text))
-        .collect();
-    let todo: Vec<String> = u.assignments.iter().zip(&vars).map(|((c, _), v)| format!("{c} IS DISTINCT FROM {v}")).collect();
+    let declare: String =
+        u.assignments.iter().zip(&vars).map(|((c, e), v)| format!("  {v} {}.{c}%TYPE := {e};\n", table.text)).collect();
+    let todo: Vec<String> =
+        u.assignments.iter().zip(&vars).map(|((c, _), v)| format!("{c} IS DISTINCT FROM {v}")).collect();
     let todo = match u.cond {
         Some(c) => format!("({c}) AND ({})", todo.join(" OR ")),
         None => format!("({})", todo.join(" OR ")),
@@ -230,7 +259,14 @@ fn batch_delete(text: &str, table: &Name, batch: u32, key: Option<&str>) -> Opti
         return None;
     }
     if let Some(key) = key {
-        return Some(keyset_loop(target, table, key, batch, &format!("DELETE FROM {target}"), &format!(" AND ({cond})")));
+        return Some(keyset_loop(
+            target,
+            table,
+            key,
+            batch,
+            &format!("DELETE FROM {target}"),
+            &format!(" AND ({cond})"),
+        ));
     }
     Some(do_loop(
         "",
@@ -267,8 +303,13 @@ mod tests {
 
     #[test]
     fn constants_are_compared_as_the_column_stores_them() {
-        let sql = batch_update("UPDATE orders SET ratio = 0.1, status = 'x' WHERE created_at < '2020-01-01'", &orders(), 500, None)
-            .unwrap();
+        let sql = batch_update(
+            "UPDATE orders SET ratio = 0.1, status = 'x' WHERE created_at < '2020-01-01'",
+            &orders(),
+            500,
+            None,
+        )
+        .unwrap();
         assert!(sql.contains("pgsafe_v1 orders.ratio%TYPE := 0.1;"), "{sql}");
         assert!(sql.contains("UPDATE orders SET ratio = pgsafe_v1, status = pgsafe_v2"), "{sql}");
         assert!(
@@ -279,7 +320,8 @@ mod tests {
 
     #[test]
     fn a_known_primary_key_cuts_batches_by_key_range() {
-        let sql = batch_update("UPDATE orders SET note = lower(kind) WHERE id > 5", &orders(), 100, Some("id")).unwrap();
+        let sql =
+            batch_update("UPDATE orders SET note = lower(kind) WHERE id > 5", &orders(), 100, Some("id")).unwrap();
         assert!(sql.contains("batch_start orders.id%TYPE;"), "{sql}");
         assert!(sql.contains("ORDER BY id LIMIT 100"), "{sql}");
         assert!(sql.contains("UPDATE orders SET note = lower(kind)\n     WHERE (batch_start IS NULL OR id > batch_start) AND id <= batch_end AND (id > 5);"), "{sql}");

@@ -73,9 +73,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     unit.edits.push(Edit {
                         at: *def_end..*def_end,
                         text: format!(
-                            ", {} {name} {} ({column}) {} {} {}",
+                            ", {} {name} {} ({}) {} {} {}",
                             in_case_of(&src[op.span.start..op.span.start + 3], "ADD CONSTRAINT"),
                             in_case_of(&src[op.span.start..op.span.start + 3], "FOREIGN KEY"),
+                            quote_ident(column),
                             in_case_of(&src[op.span.start..op.span.start + 3], "REFERENCES"),
                             r.target,
                             in_case_of(&src[op.span.start..op.span.start + 3], "NOT VALID"),

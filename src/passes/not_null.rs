@@ -32,6 +32,9 @@ pub fn recipe(
     let unit = &mut out.units[i];
     unit.starts_step = true;
     unit.facts.push(fact(table, column));
+    for l in &mut unit.locks {
+        l.scans = false;
+    }
     if !unit.rules.contains(&rule) {
         unit.rules.push(rule);
     }

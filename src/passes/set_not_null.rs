@@ -25,9 +25,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         if *expr == format!("{col} is not null") {
                             let fact = not_null::fact(table, col);
                             match (not_valid, name) {
-                                (false, _) => {
+                                // A valid check proves it, unless check-not-valid defers its
+                                // validation to the end of the plan.
+                                (false, _) if m.created_before(table, i) || !ctx.applies("check-not-valid", i) => {
                                     proven.insert(fact);
                                 }
+                                (false, _) => {}
                                 (true, Some(n)) => pending.push((n.to_lowercase(), fact)),
                                 (true, None) => {}
                             }

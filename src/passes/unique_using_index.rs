@@ -16,6 +16,7 @@ pub const RULE: &str = "unique-using-index";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
+    let catalog = ctx.config.catalog.as_deref();
     for (i, s) in m.stmts.iter().enumerate() {
         if !ctx.applies(RULE, i) {
             continue;
@@ -31,10 +32,22 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             if m.created_before(table, i) {
                 continue;
             }
+            if catalog.is_some_and(|c| c.is_partitioned(table)) {
+                out.diagnose(
+                    RULE,
+                    op.span.start,
+                    format!(
+                        "{} is partitioned: PostgreSQL builds neither a concurrent index nor USING INDEX on a partitioned \
+                         table; build the unique index on each partition concurrently, then add the constraint",
+                        table.text
+                    ),
+                );
+                continue;
+            }
             let action = &m.src[op.span.clone()];
             let Some(cols) = plain_key(action, primary) else {
                 // `USING INDEX` already, or INCLUDE/WITH/DEFERRABLE… that USING INDEX cannot express here.
-                if !action.to_lowercase().contains("using index") {
+                if !attaches_an_index(action) {
                     out.diagnose(
                         RULE,
                         op.span.start,
@@ -80,8 +93,14 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let mut not_null_first = String::new();
             if primary {
                 for (n, col) in columns.iter().enumerate() {
-                    let known = ctx.m.has_fact(&not_null::fact(table, col));
-                    if !known {
+                    let fact = not_null::fact(table, col);
+                    let known = ctx.m.has_fact(&fact)
+                        || out.units.iter().any(|u| u.stmt < i && u.facts.contains(&fact))
+                        || catalog.and_then(|c| c.is_nullable(table, col)) == Some(false);
+                    if known {
+                        // Proven before this statement: the step says so, to stay a fixed point.
+                        out.units[i].facts.push(fact);
+                    } else {
                         not_null::recipe(m.src, out, i, k * 10 + n as i32, table, col, RULE);
                     }
                     not_null_first.push_str(&format!(
@@ -119,6 +138,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
         }
     }
+}
+
+/// `ADD [CONSTRAINT n] UNIQUE USING INDEX i` / `PRIMARY KEY USING INDEX i`: already the safe form.
+fn attaches_an_index(action: &str) -> bool {
+    let toks = lex(action);
+    toks.windows(3)
+        .any(|w| (w[0].is_word("unique") || w[0].is_word("key")) && w[1].is_word("using") && w[2].is_word("index"))
 }
 
 /// The column list of `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` when nothing else follows.

@@ -22,10 +22,26 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         for (k, op) in s.ops.iter().enumerate() {
-            let OpKind::AddColumn { table, column, default: Some(d), not_null, .. } = &op.kind else { continue };
-            if !d.volatile || m.created_before(table, i) {
+            let OpKind::AddColumn { table, column, default, not_null, check, .. } = &op.kind else { continue };
+            if m.created_before(table, i) {
                 continue;
             }
+            let Some(d) = default.as_ref().filter(|d| d.volatile) else {
+                // A serial or stored generated column rewrites the table too, and has no cheap form.
+                if check.is_none() && op.locks.first().is_some_and(|l| l.scans) {
+                    out.diagnose(
+                        RULE,
+                        op.span.start,
+                        format!(
+                            "adding {column} rewrites all of {} under ACCESS EXCLUSIVE (a serial or stored generated \
+                             column is computed for every row): add a plain nullable column, backfill it in batches, \
+                             then set its default or make it NOT NULL",
+                            table.text
+                        ),
+                    );
+                }
+                continue;
+            };
             let k = k as i32;
             let sample: String = m.src[op.span.start..].chars().take(3).collect();
             let kw = |w: &str| in_case_of(&sample, w);
