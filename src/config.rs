@@ -15,6 +15,37 @@ pub struct Config {
     /// What pgsafe knows of the database the migration runs against (`--schema`): column types,
     /// indexes, partitions. `None`: pgsafe stays conservative and says what it assumed.
     pub catalog: Option<std::sync::Arc<crate::ir::catalog::Catalog>>,
+    /// Tables small enough to skip the scan-avoiding recipes (`--stats` + `--small-table-rows`):
+    /// a scan of a few thousand rows is over before traffic notices. Off by default.
+    pub small_tables: Vec<crate::ir::name::Name>,
+}
+
+impl Config {
+    /// Is `table` known to be small (see `small_tables`)?
+    pub fn is_small(&self, table: &crate::ir::name::Name) -> bool {
+        self.small_tables.iter().any(|t| t.same(table))
+    }
+}
+
+/// Read table sizes: one `table,rows` (or `table rows`) per line, `#` comments — e.g. the output of
+/// `psql -At -F, -c "SELECT oid::regclass, reltuples::bigint FROM pg_class WHERE relkind IN ('r','p')"`.
+/// Returns the tables with at most `max_rows` rows, or the line that could not be read.
+pub fn small_tables(stats: &str, max_rows: u64) -> Result<Vec<crate::ir::name::Name>, (usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in stats.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (table, rows) = line
+            .rsplit_once([',', ' ', '\t', '|'])
+            .ok_or_else(|| (n + 1, format!("expected `table,rows`, found {line:?}")))?;
+        let rows: f64 = rows.trim().parse().map_err(|_| (n + 1, format!("{:?} is not a row count", rows.trim())))?;
+        if rows <= max_rows as f64 {
+            out.push(crate::ir::name::Name::new(table.trim()));
+        }
+    }
+    Ok(out)
 }
 
 impl Default for Config {
@@ -25,6 +56,7 @@ impl Default for Config {
             pg_version: 12,
             batch_size: 10_000,
             catalog: None,
+            small_tables: Vec::new(),
         }
     }
 }

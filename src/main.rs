@@ -163,6 +163,13 @@ struct Settings {
     /// column types, indexes and partitions instead of assuming the worst.
     #[arg(long, value_name = "FILE|DIR")]
     schema: Option<PathBuf>,
+    /// Table sizes, one `table,rows` per line (e.g. from pg_class.reltuples); with
+    /// --small-table-rows, tables that small skip the scan-avoiding recipes.
+    #[arg(long, value_name = "FILE", requires = "small_table_rows")]
+    stats: Option<PathBuf>,
+    /// Tables with at most this many rows (per --stats) are rewritten only for timeouts.
+    #[arg(long, value_name = "ROWS", requires = "stats")]
+    small_table_rows: Option<u64>,
     /// The configuration, built once (the schema is read once for every file).
     #[arg(skip)]
     built: std::cell::OnceCell<Config>,
@@ -204,6 +211,15 @@ impl Settings {
             catalog: match &self.schema {
                 Some(path) => Some(std::sync::Arc::new(pgsafe::ir::catalog::Catalog::load(path)?)),
                 None => None,
+            },
+            small_tables: match (&self.stats, self.small_table_rows) {
+                (Some(path), Some(max)) => {
+                    let text =
+                        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+                    pgsafe::config::small_tables(&text, max)
+                        .map_err(|(line, e)| anyhow::anyhow!("{}:{line}:1: {e}", path.display()))?
+                }
+                _ => Vec::new(),
             },
         };
         Ok(self.built.get_or_init(|| config).clone())

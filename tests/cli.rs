@@ -127,3 +127,21 @@ fn schema_tells_old_types_and_partitions_and_a_bad_schema_exits_2() {
         assert!(stderr(&o).contains("schema"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn small_tables_from_stats_skip_the_scan_avoiding_recipes_but_keep_timeouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.csv");
+    fs::write(&stats, "# relname,reltuples\norders,120\nusers,5000000\n").unwrap();
+    let s = stats.to_str().unwrap();
+    let o = pgsafe(&["diff", "examples/article.sql", "--color", "never", "--stats", s, "--small-table-rows", "1000"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.contains("INDEX CONCURRENTLY idx") && !out.contains("NOT VALID;"), "orders is small:\n{out}");
+    assert!(out.contains("SET LOCAL lock_timeout"), "the lock queue still matters for a small table:\n{out}");
+
+    fs::write(&stats, "orders,many\n").unwrap();
+    let o = pgsafe(&["diff", "examples/article.sql", "--stats", s, "--small-table-rows", "1000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("stats.csv:1:1"), "{}", stderr(&o));
+}

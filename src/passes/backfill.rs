@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             _ => continue,
         };
         let Some(table) = out.units[i].locks.first().map(|l| l.table.clone()) else { continue };
-        if m.created_before(&table, i) {
+        if ctx.quiet(&table, i) {
             continue;
         }
         let key =

@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     name,
                     kind: ConstraintKind::Check { columns, .. },
                     not_valid: false,
-                } if !ctx.m.created_before(table, i) => {
+                } if !ctx.quiet(table, i) => {
                     if name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     );
                     out.change(RULE, op.span.start, reason(&name, table));
                 }
-                OpKind::AddColumn { table, column, check: Some(c), def_end, .. } if !ctx.m.created_before(table, i) => {
+                OpKind::AddColumn { table, column, check: Some(c), def_end, .. } if !ctx.quiet(table, i) => {
                     if c.constraint_name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;

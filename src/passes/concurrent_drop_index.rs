@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             out.units[i].mode = Mode::Autocommit;
             continue;
         }
-        if names.iter().all(|n| ctx.m.created_before(n, i)) {
+        if names.iter().all(|n| ctx.quiet(n, i)) {
             continue;
         }
         if names.len() > 1 || *cascade {

@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             out.units[i].mode = Mode::Autocommit;
             continue;
         }
-        if ctx.m.created_before(table, i) {
+        if ctx.quiet(table, i) {
             continue;
         }
         if *only {

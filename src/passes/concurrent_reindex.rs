@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // REINDEX SCHEMA/DATABASE/SYSTEM refuse to run inside a transaction block.
             out.units[i].mode = Mode::Autocommit;
         }
-        if target == "SYSTEM" || ctx.m.created_before(name, i) {
+        if target == "SYSTEM" || ctx.quiet(name, i) {
             continue;
         }
         if ctx.config.pg_version < 12 {

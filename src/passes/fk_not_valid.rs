@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     name,
                     kind: ConstraintKind::ForeignKey { references, columns },
                     not_valid: false,
-                } if !ctx.m.created_before(table, i) && !fk_not_valid_refused(ctx, table) => {
+                } if !ctx.quiet(table, i) && !fk_not_valid_refused(ctx, table) => {
                     if name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     );
                 }
                 OpKind::AddColumn { table, column, reference: Some(r), def_end, .. }
-                    if !ctx.m.created_before(table, i) && !fk_not_valid_refused(ctx, table) =>
+                    if !ctx.quiet(table, i) && !fk_not_valid_refused(ctx, table) =>
                 {
                     if r.constraint_name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());

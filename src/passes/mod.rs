@@ -214,6 +214,12 @@ pub struct Ctx<'m, 'a> {
 }
 
 impl Ctx<'_, '_> {
+    /// Does `table` need no scan-avoiding recipe at statement `i`? Created earlier in the draft (no
+    /// rows, no traffic yet), or known to be small (`--stats`).
+    pub fn quiet(&self, table: &crate::ir::name::Name, i: usize) -> bool {
+        self.m.created_before(table, i) || self.config.is_small(table)
+    }
+
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore.
     pub fn applies(&self, rule: &str, i: usize) -> bool {
         let s = &self.m.stmts[i];

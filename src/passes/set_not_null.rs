@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                             match (not_valid, name) {
                                 // A valid check proves it, unless check-not-valid defers its
                                 // validation to the end of the plan.
-                                (false, _) if m.created_before(table, i) || !ctx.applies("check-not-valid", i) => {
+                                (false, _) if ctx.quiet(table, i) || !ctx.applies("check-not-valid", i) => {
                                     proven.insert(fact);
                                 }
                                 (false, _) => {}
@@ -49,11 +49,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         out.units[i].facts.push(fact);
                         continue;
                     }
-                    if !ctx.applies(RULE, i)
-                        || m.created_before(table, i)
-                        || m.has_fact(&fact)
-                        || ctx.config.pg_version < 12
-                    {
+                    if !ctx.applies(RULE, i) || ctx.quiet(table, i) || m.has_fact(&fact) || ctx.config.pg_version < 12 {
                         continue;
                     }
                     let name = not_null::recipe(m.src, out, i, k, table, column, RULE);

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 ConstraintKind::PrimaryKey => true,
                 _ => continue,
             };
-            if m.created_before(table, i) {
+            if ctx.quiet(table, i) {
                 continue;
             }
             if catalog.is_some_and(|c| c.is_partitioned(table)) {

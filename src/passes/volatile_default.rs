@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         }
         for (k, op) in s.ops.iter().enumerate() {
             let OpKind::AddColumn { table, column, default, not_null, check, .. } = &op.kind else { continue };
-            if m.created_before(table, i) {
+            if ctx.quiet(table, i) {
                 continue;
             }
             let Some(d) = default.as_ref().filter(|d| d.volatile) else {
