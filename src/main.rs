@@ -51,6 +51,9 @@ enum Command {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also exit 1 on warnings (what pgsafe reports but cannot rewrite safely).
+        #[arg(long)]
+        strict: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -288,12 +291,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             view.print(&c);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { files, settings } => {
+        Command::Check { files, strict, settings } => {
             let mut changed = false;
             for f in &files {
                 let c = load(f, &settings)?;
                 print!("{}", diff::render_findings(&c));
-                changed |= c.changed();
+                changed |= c.changed() || (strict && !c.diagnostics.is_empty());
             }
             Ok(if changed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }

@@ -60,7 +60,7 @@ fn generate(
 ) -> String {
     let at = out.units[i].at;
     let sample: String = src[at..].chars().take(5).collect();
-    let name = quote_ident(&out.unique_name(make_object_name(&table.base_unquoted(), column, "not_null")));
+    let name = quote_ident(&out.unique_name(make_object_name(&table.base_unquoted(), column, "not_null_check")));
     let alter = in_case_of(&sample, if alter_if_exists(src, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
     let col = quote_ident(column);
     let kw = |k: &str| in_case_of(&sample, k);
