@@ -31,7 +31,9 @@ fn cli_finds_the_article_plan_equivalent_and_traces_its_locks() {
     let draft = &r["trace"]["draft"];
     assert_eq!(draft[0]["locks"]["orders"], serde_json::json!(["SHARE"]), "{draft}");
     let plan = &r["trace"]["plan"];
-    assert!(plan[0]["locks"]["orders"].as_array().unwrap().iter().all(|m| m != "SHARE"), "{plan}");
+    // Sampled: a busy machine may miss the brief lock entirely, but never sees SHARE.
+    let sampled = plan[0]["locks"]["orders"].as_array().cloned().unwrap_or_default();
+    assert!(sampled.iter().all(|m| m != "SHARE"), "{plan}");
     assert_eq!(plan[0]["how"], "sampled");
 }
 
