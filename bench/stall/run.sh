@@ -9,7 +9,7 @@
 # Environment: PGSAFE (default target/release/pgsafe, built with `cargo build --release`),
 # STALL (default ../shared/tools/stall.py), ROWS (default 2000000), OUT (default bench/stall/results).
 # Needs psycopg 3 (`pip install 'psycopg[binary]'`) and PostgreSQL 15 binaries (stall.py starts a
-# throwaway cluster per run).  Each run takes 1-3 minutes on 2 cores; all rules take ~50 minutes.
+# throwaway cluster per run).  Each run takes 1-3 minutes on 2 cores; all rules take ~30 minutes.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -46,5 +46,6 @@ for rule in "${RULES[@]}"; do
   echo "== $rule: plan" >&2
   python3 "$STALL" --rows "$ROWS" "${extra[@]}" --default-notx --json "$OUT/$rule.plan.json" \
     --raw-csv "$OUT/$rule.plan.csv" "$plan"/0*.sql 2> >(tee "$OUT/$rule.plan.log" >&2)
+  gzip -f "$OUT/$rule.draft.csv" "$OUT/$rule.plan.csv"
 done
 python3 "$HERE/summarize.py" "$OUT" "${RULES[@]}"

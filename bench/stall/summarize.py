@@ -3,6 +3,7 @@
 
     python3 summarize.py RESULTS_DIR RULE...
 """
+import gzip
 import json
 import os
 import sys
@@ -32,12 +33,12 @@ def where(res, gap):
 
 def update_stall(d, rule, side, res):
     """Longest gap between completed UPDATEs overlapping the migration (stall.py's write stall counts
-    INSERTs too, which row locks never block).  From the --raw-csv file; None without it."""
-    p = os.path.join(d, f"{rule}.{side}.csv")
+    INSERTs too, which row locks never block).  From the --raw-csv file (gzipped by run.sh); None without it."""
+    p = os.path.join(d, f"{rule}.{side}.csv.gz")
     if not os.path.exists(p):
         return None
     done, last = [], 0.0
-    with open(p) as f:
+    with gzip.open(p, "rt") as f:
         next(f)
         for line in f:
             op, _sched, _sent, t, err = line.rstrip("\n").split(",", 4)

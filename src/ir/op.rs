@@ -155,6 +155,18 @@ pub enum OpKind {
     },
 }
 
+impl OpKind {
+    /// A `CONCURRENTLY` index statement (which cannot run inside a transaction block).
+    pub fn is_concurrent(&self) -> bool {
+        matches!(
+            self,
+            OpKind::CreateIndex { concurrently: true, .. }
+                | OpKind::DropIndex { concurrently: true, .. }
+                | OpKind::Reindex { concurrently: true, .. }
+        )
+    }
+}
+
 impl Op {
     /// The strongest lock this op takes on a relation other than those in `new_tables`.
     pub fn strongest_lock_on_existing(&self, is_new: impl Fn(&Name) -> bool) -> Option<&LockUse> {

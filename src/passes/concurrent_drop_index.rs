@@ -4,7 +4,7 @@
 //! waits in the lock queue. The concurrent form takes SHARE UPDATE EXCLUSIVE. PostgreSQL allows it for
 //! one index per statement and without `CASCADE`; those cases get a diagnostic instead.
 
-use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use super::{add_concurrently, Ctx, Rewritten};
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-drop-index";
@@ -19,7 +19,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         if *concurrently {
-            out.units[i].mode = Mode::Autocommit;
             continue;
         }
         if names.iter().all(|n| ctx.quiet(n, i)) {
@@ -35,15 +34,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
-        let unit = &mut out.units[i];
-        let keyword = &ctx.m.src[s.body.start..*insert_at];
-        unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
-        unit.mode = Mode::Autocommit;
-        unit.made_concurrent();
-        unit.rules.push(RULE);
-        out.change(
-            RULE,
+        add_concurrently(
+            ctx,
+            out,
+            i,
             *insert_at,
+            RULE,
             format!(
                 "drop {} CONCURRENTLY in its own step: a plain DROP INDEX takes ACCESS EXCLUSIVE on its table and blocks reads and writes",
                 names[0].text

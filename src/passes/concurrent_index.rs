@@ -6,7 +6,7 @@
 //! transaction block, so the planner gives it its own step. No short `lock_timeout` there: the build
 //! waits for older transactions, and a timeout would leave an INVALID index behind.
 
-use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use super::{add_concurrently, Ctx, Rewritten};
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-index";
@@ -21,7 +21,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         if *concurrently {
-            out.units[i].mode = Mode::Autocommit;
             continue;
         }
         if ctx.quiet(table, i) {
@@ -43,16 +42,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if super::partitions::partitioned(ctx, table) {
             continue;
         }
-        let unit = &mut out.units[i];
-        let keyword = &ctx.m.src[s.body.start..*insert_at];
-        unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
-        unit.mode = Mode::Autocommit;
-        unit.made_concurrent();
-        unit.rules.push(RULE);
         let index = name.as_ref().map_or("the index".to_string(), |n| n.text.clone());
-        out.change(
-            RULE,
+        add_concurrently(
+            ctx,
+            out,
+            i,
             *insert_at,
+            RULE,
             format!(
                 "build {index} CONCURRENTLY in its own step: a plain CREATE INDEX holds SHARE on {} and blocks all writes for the whole build{}",
                 table.text,

@@ -3,7 +3,7 @@
 //! Why: a plain REINDEX holds SHARE on the table and ACCESS EXCLUSIVE on each index, and the planner
 //! opens every index of a table, so even SELECTs wait (measured on PostgreSQL 15).
 
-use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use super::{add_concurrently, Ctx, Mode, Rewritten};
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-reindex";
@@ -18,7 +18,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         if *concurrently {
-            out.units[i].mode = Mode::Autocommit;
             continue;
         }
         if target != "INDEX" && target != "TABLE" {
@@ -36,15 +35,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
-        let unit = &mut out.units[i];
-        let keyword = &ctx.m.src[s.body.start..*insert_at];
-        unit.edits.push(Edit { at: *insert_at..*insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
-        unit.mode = Mode::Autocommit;
-        unit.made_concurrent();
-        unit.rules.push(RULE);
-        out.change(
-            RULE,
+        add_concurrently(
+            ctx,
+            out,
+            i,
             *insert_at,
+            RULE,
             format!(
                 "reindex {} CONCURRENTLY in its own step: a plain REINDEX takes ACCESS EXCLUSIVE on the indexes and blocks even reads",
                 name.text

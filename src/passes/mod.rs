@@ -207,6 +207,25 @@ impl Rewritten {
     }
 }
 
+/// The `CONCURRENTLY` rewrite the three concurrent rules share: insert the keyword after the one
+/// ending at `insert_at` (in the draft's letter case) and run the statement alone, in autocommit.
+fn add_concurrently(
+    ctx: &Ctx<'_, '_>,
+    out: &mut Rewritten,
+    i: usize,
+    insert_at: usize,
+    rule: &'static str,
+    why: String,
+) {
+    let keyword = &ctx.m.src[ctx.m.stmts[i].body.start..insert_at];
+    let unit = &mut out.units[i];
+    unit.edits.push(Edit { at: insert_at..insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
+    unit.mode = Mode::Autocommit;
+    unit.made_concurrent();
+    unit.rules.push(rule);
+    out.change(rule, insert_at, why);
+}
+
 /// Shared view for the passes: the migration, the config and per-statement transaction facts.
 pub struct Ctx<'m, 'a> {
     pub m: &'m Migration<'a>,
@@ -237,6 +256,8 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
             .enumerate()
             .map(|(i, s)| Unit {
                 at: s.body.start,
+                // Already concurrent: PostgreSQL refuses it inside a transaction block.
+                mode: if s.ops.iter().any(|o| o.kind.is_concurrent()) { Mode::Autocommit } else { Mode::Transaction },
                 locks: s.ops.iter().flat_map(|o| o.locks.iter().cloned()).collect(),
                 ..Unit::draft(i)
             })

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if s.section != crate::ir::migration::Section::Up || !ctx.applies(RULE, i) {
             continue;
         }
-        if out.units[i].mode == Mode::Autocommit && session_timeout && is_concurrent(s) {
+        if out.units[i].mode == Mode::Autocommit && session_timeout && s.ops.iter().any(|o| o.kind.is_concurrent()) {
             // The planner runs concurrent steps with lock_timeout = 0.
             out.units[i].rules.push(RULE);
             out.change(
@@ -95,17 +95,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
 /// which is the statement's own table).
 fn blocking_lock(unit: &Unit, is_new: impl Fn(&Name) -> bool) -> Option<LockUse> {
     unit.locks.iter().filter(|l| !is_new(&l.table) && l.mode.blocks_writes()).rev().max_by_key(|l| l.mode).cloned()
-}
-
-fn is_concurrent(s: &crate::ir::migration::Stmt) -> bool {
-    s.ops.iter().any(|o| {
-        matches!(
-            o.kind,
-            OpKind::CreateIndex { concurrently: true, .. }
-                | OpKind::DropIndex { concurrently: true, .. }
-                | OpKind::Reindex { concurrently: true, .. }
-        )
-    })
 }
 
 /// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout.
