@@ -1,7 +1,13 @@
 //! What the user can tune: timeouts and the target PostgreSQL major version.
 
-/// Settings that shape the plan. Defaults follow the article pgsafe comes from: a migration that
-/// cannot get its lock within 2 s gives up and lets traffic resume.
+/// Settings that shape the plan.
+///
+/// `lock_timeout` defaults to 100 ms, not the article's 2 s: while a step waits for its lock,
+/// every later query on the table queues behind it, so the lock timeout *is* the stall the plan
+/// can cause. Measured on 2,000,000 rows behind an idle writer (bench/stall): 2 s → reads and
+/// writes stalled 2.00 s; 100 ms → 0.11 s, ordinary noise. The steps are built to take their locks
+/// for milliseconds, so a short timeout only fails while something long holds the table, and
+/// `pgsafe apply` retries then with back-off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `lock_timeout` for transactional steps that take locks blocking reads or writes.
@@ -51,7 +57,7 @@ pub fn small_tables(stats: &str, max_rows: u64) -> Result<Vec<crate::ir::name::N
 impl Default for Config {
     fn default() -> Config {
         Config {
-            lock_timeout: "2s".into(),
+            lock_timeout: "100ms".into(),
             statement_timeout: "5s".into(),
             pg_version: 12,
             batch_size: 10_000,

@@ -149,8 +149,10 @@ struct View {
 
 #[derive(Args)]
 struct Settings {
-    /// lock_timeout for steps that take locks blocking reads or writes.
-    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    /// lock_timeout for steps that take locks blocking reads or writes. It bounds the stall a
+    /// waiting step causes (every later query on the table queues behind it); `pgsafe apply`
+    /// retries a step that times out.
+    #[arg(long, default_value = "100ms", value_name = "DURATION")]
     lock_timeout: String,
     /// statement_timeout for those steps.
     #[arg(long, default_value = "5s", value_name = "DURATION")]
