@@ -27,6 +27,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 continue;
             }
             let Some(d) = default.as_ref().filter(|d| d.volatile) else {
+                if let (Some(nn), None, false) = (not_null, default, op.locks.first().is_some_and(|l| l.scans)) {
+                    not_null_without_default(ctx, out, i, table, column, nn.clone(), op.span.start);
+                    continue;
+                }
                 // A serial or stored generated column rewrites the table too, and has no cheap form.
                 if check.is_none() && op.locks.first().is_some_and(|l| l.scans) {
                     out.diagnose(
@@ -89,4 +93,49 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
         }
     }
+}
+
+/// `ADD COLUMN c T NOT NULL` with no default fails on a table that has rows. When the draft fills
+/// the column later (`UPDATE t SET c = …`), add it nullable, let that backfill run, then make it
+/// NOT NULL the safe way after it; otherwise say what to do.
+fn not_null_without_default(
+    ctx: &Ctx<'_, '_>,
+    out: &mut Rewritten,
+    i: usize,
+    table: &crate::ir::name::Name,
+    column: &str,
+    not_null: std::ops::Range<usize>,
+    at: usize,
+) {
+    let m = ctx.m;
+    let fills = (i + 1..m.stmts.len()).find(|&j| {
+        let text = &m.src[m.stmts[j].body.clone()];
+        let toks = crate::front::tokens::lex(text);
+        toks.first().is_some_and(|t| t.is_word("update"))
+            && out.units[j].locks.first().is_some_and(|l| l.table.same(table))
+            && toks.windows(2).any(|w| w[0].is_word(column) && w[1].is_punct('='))
+    });
+    let Some(j) = fills else {
+        out.diagnose(
+            RULE,
+            at,
+            format!(
+                "adding NOT NULL column {column} without a DEFAULT fails on a table with rows: give it a constant \
+                 DEFAULT (free since PostgreSQL 11), or add it nullable, backfill it, then make it NOT NULL"
+            ),
+        );
+        return;
+    };
+    out.units[i].edits.push(Edit::remove(m.src, not_null));
+    out.units[i].rules.push(RULE);
+    not_null::after(m.src, out, j, 200, table, column, RULE);
+    out.change(
+        RULE,
+        at,
+        format!(
+            "add {column} nullable, and make it NOT NULL only after the draft's UPDATE (line {}) has filled it: \
+             NOT NULL with no default fails on a table with rows",
+            m.src[..m.stmts[j].body.start].matches('\n').count() + 1
+        ),
+    );
 }
