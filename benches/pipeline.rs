@@ -15,7 +15,7 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use pgsafe::front::split::{split, PieceKind};
@@ -298,7 +298,78 @@ fn big_group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<
     g
 }
 
-fn bench_synthetic(c: &mut Criterion) {
+/// Single-shot `compile` timings at small sizes, taken before the big benchmarks: a pipeline that
+/// grows faster than linearly would otherwise keep `cargo bench` busy for hours at 100k statements.
+struct Probe {
+    /// (statements, best of 3 runs in seconds)
+    points: Vec<(usize, f64)>,
+    /// Growth exponent of the probe times (t ~ n^exponent): 1.0 is linear.
+    exponent: f64,
+    /// A compile benchmark whose one run is predicted to take longer than this is skipped.
+    max_secs: f64,
+}
+
+const PROBE_SIZES: [usize; 3] = [1_000, 2_500, 5_000];
+
+impl Probe {
+    fn run() -> Probe {
+        let config = Config::default();
+        let points: Vec<(usize, f64)> = PROBE_SIZES
+            .iter()
+            .map(|&n| {
+                let text = synthetic(n);
+                let best = (0..3)
+                    .map(|_| {
+                        let t = Instant::now();
+                        black_box(pgsafe::compile("probe.sql", &text, &config).map(|c| c.files.len()).ok());
+                        t.elapsed().as_secs_f64()
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                (n, best)
+            })
+            .collect();
+        // The steeper of the overall and the last-pair growth: a quadratic term shows late.
+        let growth = |(n0, t0): (usize, f64), (n1, t1): (usize, f64)| (t1 / t0).ln() / (n1 as f64 / n0 as f64).ln();
+        let last = points.len() - 1;
+        let exponent = growth(points[0], points[last]).max(growth(points[last - 1], points[last]));
+        let max_secs = std::env::var("PGSAFE_BENCH_MAX_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(15.0);
+        let probe = Probe { points, exponent, max_secs };
+        eprintln!("{}", probe.describe());
+        probe
+    }
+
+    fn describe(&self) -> String {
+        let points: Vec<String> =
+            self.points.iter().map(|&(n, t)| format!("{n}: {:.2} us/stmt", t * 1e6 / n as f64)).collect();
+        format!(
+            "probe (compile, single runs, best of 3): {}; growth exponent {:.2} (1.00 = linear)",
+            points.join(", "),
+            self.exponent
+        )
+    }
+
+    /// Predicted seconds for one `compile` of `n` synthetic statements.
+    fn predict(&self, n: usize) -> f64 {
+        let (n1, t1) = self.points[self.points.len() - 1];
+        t1 * (n as f64 / n1 as f64).powf(self.exponent.max(1.0))
+    }
+
+    /// Should the compile benchmark at `n` statements run? Says why not when it should not.
+    fn allows(&self, what: &str, n: usize) -> bool {
+        let secs = self.predict(n);
+        let ok = secs <= self.max_secs;
+        if !ok {
+            eprintln!(
+                "{what}: SKIPPED: one compile of {n} statements is predicted to take {secs:.0} s \
+                 (growth exponent {:.2}); raise PGSAFE_BENCH_MAX_SECS (now {}) to run it anyway",
+                self.exponent, self.max_secs
+            );
+        }
+        ok
+    }
+}
+
+fn bench_synthetic(c: &mut Criterion, probe: &Probe) {
     let text = synthetic(BIG);
     let config = Config::default();
     // The baseline must parse the whole text, or it would stop early and look fast.
@@ -307,22 +378,26 @@ fn bench_synthetic(c: &mut Criterion) {
     let pieces = bodies(&text);
     assert_eq!(pieces.len(), BIG, "the splitter sees every statement");
     assert_eq!(sqlparser_per_statement(&pieces), BIG);
-    let compiled = pgsafe::compile("synthetic.sql", &text, &config).expect("compiles");
-    eprintln!(
-        "synthetic_100k: {} bytes, {} lines, {} statements -> {} plan files, {} changes",
-        text.len(),
-        text.lines().count(),
-        BIG,
-        compiled.files.len(),
-        compiled.changes.len()
-    );
-    drop(compiled);
+    let run_compile = probe.allows("synthetic_100k/compile", BIG);
+    if run_compile {
+        let compiled = pgsafe::compile("synthetic.sql", &text, &config).expect("compiles");
+        eprintln!(
+            "synthetic_100k: {} bytes, {} lines, {} statements -> {} plan files, {} changes",
+            text.len(),
+            text.lines().count(),
+            BIG,
+            compiled.files.len(),
+            compiled.changes.len()
+        );
+    }
 
     let mut g = big_group(c, "synthetic_100k");
     g.throughput(Throughput::Elements(BIG as u64));
-    g.bench_function("compile", |b| {
-        b.iter(|| pgsafe::compile("synthetic.sql", black_box(&text), &config).map(|c| c.files.len()))
-    });
+    if run_compile {
+        g.bench_function("compile", |b| {
+            b.iter(|| pgsafe::compile("synthetic.sql", black_box(&text), &config).map(|c| c.files.len()))
+        });
+    }
     g.bench_function("sqlparser_whole", |b| {
         b.iter(|| Parser::parse_sql(&PostgreSqlDialect {}, black_box(&text)).map(|s| s.len()))
     });
@@ -331,15 +406,17 @@ fn bench_synthetic(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_scaling(c: &mut Criterion) {
+fn bench_scaling(c: &mut Criterion, probe: &Probe) {
     let config = Config::default();
     let mut g = big_group(c, "scaling");
     for n in SIZES {
         let text = synthetic(n);
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("compile", n), &text, |b, text| {
-            b.iter(|| pgsafe::compile("synthetic.sql", black_box(text), &config).map(|c| c.files.len()))
-        });
+        if probe.allows(&format!("scaling/compile/{n}"), n) {
+            g.bench_with_input(BenchmarkId::new("compile", n), &text, |b, text| {
+                b.iter(|| pgsafe::compile("synthetic.sql", black_box(text), &config).map(|c| c.files.len()))
+            });
+        }
         g.bench_with_input(BenchmarkId::new("sqlparser_whole", n), &text, |b, text| {
             b.iter(|| Parser::parse_sql(&PostgreSqlDialect {}, black_box(text)).map(|s| s.len()))
         });
@@ -522,7 +599,7 @@ fn ratio(a: Option<Est>, b: Option<Est>) -> String {
     }
 }
 
-fn summary(since: SystemTime) {
+fn summary(since: SystemTime, probe: &Probe) {
     println!("\n== pipeline summary: criterion estimate of this run (fastest sample) ==");
     let compile = est("synthetic_100k/compile", since);
     let whole = est("synthetic_100k/sqlparser_whole", since);
@@ -533,9 +610,13 @@ fn summary(since: SystemTime) {
     println!("  sqlparser whole file     {}", ms(whole));
     println!("  sqlparser per statement  {}", ms(per));
     println!("  split                    {}", ms(split));
+    if probe.predict(BIG) > probe.max_secs {
+        println!("  compile skipped: predicted {:.0} s per run", probe.predict(BIG));
+    }
     println!("  compile / sqlparser whole         = {}", ratio(compile, whole));
     println!("  compile / sqlparser per statement = {}", ratio(compile, per));
     println!("  (target: compile <= 1.50x sqlparser)");
+    println!("{}", probe.describe());
     println!("scaling (compile, per statement):");
     for n in SIZES {
         let t = est(&format!("scaling/compile/{n}"), since);
@@ -550,6 +631,9 @@ fn summary(since: SystemTime) {
             per_stmt(p),
             ratio(t, p)
         );
+        if probe.predict(n) > probe.max_secs {
+            println!("          compile skipped: predicted {:.0} s per run", probe.predict(n));
+        }
     }
     let small = est("small/compile", since);
     let small_sp = est("small/sqlparser_whole", since);
@@ -563,8 +647,9 @@ fn summary(since: SystemTime) {
 fn main() {
     let started = SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
-    bench_synthetic(&mut c);
-    bench_scaling(&mut c);
+    let probe = Probe::run();
+    bench_synthetic(&mut c, &probe);
+    bench_scaling(&mut c, &probe);
     bench_small(&mut c);
     bench_corpus(&mut c);
     c.final_summary();
@@ -572,6 +657,6 @@ fn main() {
     let benchmarking = args.iter().any(|a| a == "--bench")
         && !args.iter().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
     if benchmarking {
-        summary(started);
+        summary(started, &probe);
     }
 }

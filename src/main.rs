@@ -80,6 +80,11 @@ enum Command {
         /// start from).
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,
+        /// Before draft and plan run, give every table the plan locks (and the tables they
+        /// reference through foreign keys, parents first) N synthetic rows of the right types;
+        /// after --seed.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+        rows: Option<u64>,
         /// Skip the lock trace.
         #[arg(long)]
         no_trace: bool,
@@ -330,6 +335,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             database_url,
             allow_remote,
             seed,
+            rows,
             no_trace,
             load: with_load,
             clients,
@@ -349,6 +355,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 allow_remote,
                 schema: settings.schema.clone(),
                 seed,
+                rows,
                 trace: !no_trace,
                 load: with_load.then(|| LoadOptions {
                     clients,

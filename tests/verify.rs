@@ -231,3 +231,132 @@ fn apply_cli_runs_a_compiled_plan() {
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&again.stderr).matches("already applied").count(), 3);
 }
+
+#[test]
+fn cli_rows_fills_the_tables_of_the_ai_draft_and_the_plan_stays_equivalent() {
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .args([
+            "verify",
+            "examples/ai_draft.sql",
+            "--schema",
+            "examples/schema.sql",
+            "--rows",
+            "20000",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}\nstdout: {}", String::from_utf8_lossy(&out.stdout));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["equivalence"]["equivalent"], true, "{r:#}");
+    let rows = &r["rows"];
+    assert_eq!(rows["rows"], 20000);
+    let tables = rows["tables"].as_array().unwrap();
+    let mut names: Vec<&str> = tables.iter().map(|t| t["table"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    // the tables the plan locks; order_events is created by the draft, so it is not filled
+    assert_eq!(names, ["orders", "users"], "{rows:#}");
+    for t in tables {
+        assert_eq!(t["inserted"], 20000, "{t:#}");
+        assert!(t["error"].is_null(), "{t:#}");
+    }
+    assert!(rows["skipped"].as_array().unwrap().iter().any(|s| s["table"] == "order_events"), "{rows:#}");
+    // the draft's CHECK (amount >= 0) and its unique index on lower(email) held on the new rows
+    assert!(r["draft_run"]["error"].is_null() && r["plan_run"]["error"].is_null(), "{r:#}");
+    eprintln!("took {:?}", started.elapsed());
+}
+
+#[test]
+fn rows_with_seed_and_load_keep_the_drafts_foreign_key_valid() {
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let seed = work.path().join("seed.sql");
+    std::fs::write(&seed, "INSERT INTO users (email) SELECT 'seed' || g || '@example.com' FROM generate_series(1, 100) g;\n")
+        .unwrap();
+    let c = compile_file("examples/article.sql", &Config::default());
+    let opts = VerifyOptions {
+        schema: Some("examples/schema.sql".into()),
+        seed: Some(seed),
+        rows: Some(20000),
+        trace: false,
+        load: Some(LoadOptions {
+            warmup: Duration::from_millis(300),
+            cooldown: Duration::from_millis(200),
+            ..LoadOptions::default()
+        }),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    assert!(r.ok(), "{text}");
+    // ADD FOREIGN KEY orders(user_id) → users(id) and its VALIDATE ran on 30,000 orders
+    assert!(r.draft_run.error.is_none() && r.plan_run.error.is_none(), "{text}");
+    let rows = r.rows.as_ref().unwrap();
+    let orders = rows.tables.iter().find(|t| t.table == "orders").unwrap();
+    assert_eq!(orders.inserted, 20000, "{text}");
+    assert!(orders.generated.iter().any(|g| g.starts_with("user_id → users(id)")), "{:?}", orders.generated);
+    let users = rows.tables.iter().position(|t| t.table == "users").unwrap();
+    assert!(users < rows.tables.iter().position(|t| t.table == "orders").unwrap(), "parents first");
+    assert!(rows.shortfalls().is_empty(), "{text}");
+    assert!(text.contains("synthetic rows (--rows 20000): 40000 rows"), "{text}");
+    assert!(r.load.is_some());
+    eprintln!("took {:?}", started.elapsed());
+}
+
+#[test]
+fn rows_respects_types_checks_and_keys_and_says_what_it_could_not_fill() {
+    let started = std::time::Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    let schema = work.path().join("schema.sql");
+    std::fs::write(
+        &schema,
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');\n\
+         CREATE TABLE orgs (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code varchar(3) UNIQUE);\n\
+         CREATE TABLE people (\n\
+           id uuid PRIMARY KEY,\n\
+           org_id int NOT NULL REFERENCES orgs (id),\n\
+           m mood NOT NULL,\n\
+           age smallint CHECK (age BETWEEN 18 AND 99),\n\
+           score numeric(5, 2),\n\
+           born date, at timestamptz, doc jsonb, tags text[], ok boolean NOT NULL,\n\
+           handle varchar(40) NOT NULL UNIQUE,\n\
+           lo int, hi int, CHECK (lo < hi),\n\
+           x xml\n\
+         );\n\
+         CREATE TABLE blobs (id int, v xml NOT NULL);\n",
+    )
+    .unwrap();
+    let draft = "CREATE INDEX people_born_idx ON people (born);\n\
+                 ALTER TABLE people ADD CONSTRAINT people_positive CHECK (score >= 0);\n\
+                 CREATE INDEX blobs_id_idx ON blobs (id);\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    let opts = VerifyOptions { schema: Some(schema), rows: Some(5000), trace: false, ..VerifyOptions::default() };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    assert!(r.ok(), "{text}");
+    let rows = r.rows.as_ref().unwrap();
+    let t = |name: &str| rows.tables.iter().find(|t| t.table == name).unwrap_or_else(|| panic!("{name}: {text}"));
+    // orgs is people's parent: filled first, its identity left to its default
+    assert_eq!(rows.tables[0].table, "orgs", "{text}");
+    assert_eq!(t("orgs").inserted, 4095, "varchar(3) in hex holds 4095 distinct values: {text}");
+    assert_eq!(t("orgs").defaults, ["id"]);
+    let people = t("people");
+    assert_eq!(people.inserted, 5000, "{text}");
+    assert!(people.generated_rows > 5000, "the age check rejects most rows, later rounds make up: {text}");
+    assert!(people.rejected.iter().any(|x| x.constraint.contains("people_age_check")), "{text}");
+    assert_eq!(people.left_null.len(), 1, "{text}");
+    assert_eq!(people.left_null[0].column, "x");
+    assert!(people.left_null[0].reason.contains("xml"), "{text}");
+    let blobs = t("blobs");
+    assert_eq!(blobs.inserted, 0);
+    assert!(blobs.error.as_deref().is_some_and(|e| e.contains("xml")), "{text}");
+    let short = rows.shortfalls().join("\n");
+    assert!(short.contains("people.x left NULL") && short.contains("blobs: v is NOT NULL"), "{short}");
+    assert!(text.contains("could not fill:"), "{text}");
+    // the draft's CHECK held (its VALIDATE ran in the plan) and the schemas match
+    assert!(r.equivalence.equivalent, "{text}");
+    eprintln!("{text}\ntook {:?}", started.elapsed());
+}

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::equivalence::{self, Equivalence, RunOutcome};
 use super::load::{self, LoadOptions, LoadReport};
+use super::rows::{self, RowsReport};
 use super::server::Server;
 use super::trace::{self, UnitTrace};
 use crate::Compilation;
@@ -27,6 +28,8 @@ pub struct VerifyOptions {
     pub schema: Option<PathBuf>,
     /// Applied after the schema (rows for the tables).
     pub seed: Option<PathBuf>,
+    /// Synthetic rows per table the plan locks (and their foreign key parents), after the seed.
+    pub rows: Option<u64>,
     /// Trace the locks of every draft statement and plan step.
     pub trace: bool,
     /// Run draft and plan under simulated traffic.
@@ -60,6 +63,8 @@ pub struct VerifyReport {
     pub draft_run: RunOutcome,
     pub plan_run: RunOutcome,
     pub equivalence: Equivalence,
+    /// What `--rows` inserted, and what it could not.
+    pub rows: Option<RowsReport>,
     pub trace: Option<Traces>,
     pub load: Option<LoadComparison>,
     /// Why the check failed (empty: it passed).
@@ -112,6 +117,10 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
                 .with_context(|| format!("{what} {} failed", file.display()))?;
         }
     }
+    let rows = match opts.rows {
+        Some(n) => Some(rows::fill(&server, &template, c, &manifest_tables(&c.manifest), n)?),
+        None => None,
+    };
     server.psql(&template, "VACUUM ANALYZE")?;
 
     let draft_db = server.create_scratch("draft", Some(&template))?;
@@ -190,6 +199,7 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         draft_run,
         plan_run,
         equivalence,
+        rows,
         trace,
         load,
         problems,
@@ -246,6 +256,9 @@ pub fn render_text(r: &VerifyReport) -> String {
         if !r.equivalence.diff.is_empty() {
             let _ = write!(o, "{}", indent(&r.equivalence.diff, "  "));
         }
+    }
+    if let Some(rw) = &r.rows {
+        o.push_str(&rows::render_text(rw));
     }
     if let Some(t) = &r.trace {
         let _ = writeln!(o, "\nlock trace");
