@@ -201,9 +201,9 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             validate.push(u);
             continue;
         }
-        // A later statement that takes ACCESS EXCLUSIVE on a table (it may drop or rename it, or its
-        // constraints) runs after the pending validations of that table, not before.
-        if draft && !validate.is_empty() {
+        // A later statement that drops, renames or retypes a table, its columns or its constraints
+        // runs after the pending validations of that table, not before.
+        if draft && !validate.is_empty() && s.ops.iter().any(|o| may_break_validation(&o.kind)) {
             let strong: Vec<&Name> =
                 unit.locks.iter().filter(|l| l.mode == LockMode::AccessExclusive).map(|l| &l.table).collect();
             let (now, later): (Vec<usize>, Vec<usize>) = validate
@@ -240,13 +240,9 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 }
             }
             Mode::Autocommit => {
-                let concurrent = !unit.rules.is_empty()
-                    || s.ops.iter().any(|o| {
-                        matches!(o.kind, OpKind::CreateIndex { .. } | OpKind::DropIndex { .. } | OpKind::Reindex { .. })
-                    });
                 let step = b.start(StepMode::Autocommit, Phase::Main);
                 step.items.push(Item::Unit(u));
-                if concurrent {
+                if unit.long_running {
                     step.timeouts = Timeouts::Unlimited;
                 }
                 b.close();
@@ -332,6 +328,16 @@ fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration:
             }
             _ => {}
         }
+    }
+}
+
+/// Could this op make a later `VALIDATE` of its table fail (the table, column or constraint gone
+/// or changed)?
+fn may_break_validation(kind: &OpKind) -> bool {
+    match kind {
+        OpKind::Other { what } => what.starts_with("DROP"),
+        OpKind::AlterTable { what, .. } => ["DROP", "RENAME", "TYPE"].iter().any(|w| what.contains(w)),
+        _ => false,
     }
 }
 

@@ -274,8 +274,11 @@ fn rows_with_seed_and_load_keep_the_drafts_foreign_key_valid() {
     let started = std::time::Instant::now();
     let work = tempfile::tempdir().unwrap();
     let seed = work.path().join("seed.sql");
-    std::fs::write(&seed, "INSERT INTO users (email) SELECT 'seed' || g || '@example.com' FROM generate_series(1, 100) g;\n")
-        .unwrap();
+    std::fs::write(
+        &seed,
+        "INSERT INTO users (email) SELECT 'seed' || g || '@example.com' FROM generate_series(1, 100) g;\n",
+    )
+    .unwrap();
     let c = compile_file("examples/article.sql", &Config::default());
     let opts = VerifyOptions {
         schema: Some("examples/schema.sql".into()),

@@ -403,10 +403,8 @@ pub fn volatile_text(expr: &str) -> bool {
         "gen_random_bytes(",
         "uuid_generate_v",
         "clock_timestamp(",
-        "statement_timestamp(",
         "timeofday(",
         "nextval(",
-        "txid_current(",
         "setseed(",
     ]
     .iter()

@@ -57,6 +57,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             Some(do_block) => {
                 unit.edits.push(Edit { at: s.body.clone(), text: do_block });
                 unit.mode = Mode::Autocommit;
+                unit.long_running = true;
                 unit.rules.push(RULE);
                 out.change(
                     RULE,

@@ -112,6 +112,9 @@ pub struct Unit {
     pub starts_step: bool,
     /// A `VALIDATE` that must run here, not at the end: its own transaction, no timeouts.
     pub validate_now: bool,
+    /// Runs long without blocking traffic (a concurrent build, a batched backfill): its
+    /// autocommit step gets no lock or statement timeout.
+    pub long_running: bool,
     /// Facts later compilations of the emitted step must know (rendered as `-- pgsafe:` lines).
     pub facts: Vec<String>,
     /// Strongest lock on a table with traffic, when it blocks reads or writes.
@@ -126,6 +129,7 @@ pub struct Unit {
 impl Unit {
     /// After a `CONCURRENTLY` rewrite: the same relations, under SHARE UPDATE EXCLUSIVE.
     pub fn made_concurrent(&mut self) {
+        self.long_running = true;
         for l in &mut self.locks {
             l.mode = LockMode::ShareUpdateExclusive;
         }
@@ -143,6 +147,7 @@ impl Unit {
             ends_step: false,
             starts_step: false,
             validate_now: false,
+            long_running: false,
             facts: Vec::new(),
             blocking_lock: None,
             needs_timeouts: false,
@@ -258,6 +263,7 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
                 at: s.body.start,
                 // Already concurrent: PostgreSQL refuses it inside a transaction block.
                 mode: if s.ops.iter().any(|o| o.kind.is_concurrent()) { Mode::Autocommit } else { Mode::Transaction },
+                long_running: s.ops.iter().any(|o| o.kind.is_concurrent()),
                 locks: s.ops.iter().flat_map(|o| o.locks.iter().cloned()).collect(),
                 ..Unit::draft(i)
             })

@@ -262,6 +262,7 @@ fn detach(
     if concurrently {
         if s.ops.len() == 1 {
             out.units[i].mode = Mode::Autocommit;
+            out.units[i].long_running = true;
             if in_tx {
                 out.units[i].rules.push(RULE);
                 out.change(

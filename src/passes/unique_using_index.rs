@@ -84,6 +84,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let mut build = Unit {
                 sub: -500 + k,
                 mode: Mode::Autocommit,
+                long_running: true,
                 locks: vec![LockUse { table: table.clone(), mode: LockMode::ShareUpdateExclusive, scans: true }],
                 ..Unit::generated(i, op.span.start, create, Phase::Main, RULE)
             };

@@ -75,6 +75,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             out.units.push(Unit {
                 sub: 100 + 10 * k,
                 mode: Mode::Autocommit,
+                long_running: true,
                 locks: vec![LockUse { table: table.clone(), mode: LockMode::RowExclusive, scans: true }],
                 ..Unit::generated(i, op.span.start, backfill, Phase::Main, RULE)
             });

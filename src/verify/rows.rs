@@ -105,6 +105,9 @@ impl RowsReport {
     pub fn shortfalls(&self) -> Vec<String> {
         let mut out = Vec::new();
         for t in &self.tables {
+            if t.inserted < self.rows && t.error.is_none() {
+                out.push(format!("{}: {} of {} rows", t.table, t.inserted, self.rows));
+            }
             if let Some(e) = &t.error {
                 out.push(format!("{}: {}", t.table, e.lines().next().unwrap_or("")));
             }
@@ -117,7 +120,10 @@ impl RowsReport {
                 }
             }
             if t.conflicts > 0 {
-                out.push(format!("{}: {} rows skipped, their values were already taken (unique)", t.table, t.conflicts));
+                out.push(format!(
+                    "{}: {} rows skipped by a unique index (their values were taken: too few distinct values?)",
+                    t.table, t.conflicts
+                ));
             }
             for u in &t.unchecked {
                 out.push(format!("{}: {u}", t.table));
@@ -202,11 +208,9 @@ fn draft_hints(text: &str) -> DraftHints {
                         references: references.clone(),
                         ref_columns: referenced_columns(m.text(&op.span)),
                     }),
-                    ConstraintKind::Check { columns, expr } => h.checks.push((
-                        table.clone(),
-                        columns.iter().map(|c| Name::new(c).key).collect(),
-                        expr.clone(),
-                    )),
+                    ConstraintKind::Check { columns, expr } => {
+                        h.checks.push((table.clone(), columns.iter().map(|c| Name::new(c).key).collect(), expr.clone()))
+                    }
                     _ => {}
                 }
             }
@@ -250,13 +254,22 @@ fn referenced_columns(action: &str) -> Vec<String> {
 /// A column's type, as far as generating values goes.
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
-    Int { small: bool },
-    Numeric { int_digits: i32, scale: i32 },
+    Int {
+        small: bool,
+    },
+    Numeric {
+        int_digits: i32,
+        scale: i32,
+    },
     Float,
     Money,
-    Text { max: Option<i32> },
+    Text {
+        max: Option<i32>,
+    },
     Bool,
-    Timestamp { tz: bool },
+    Timestamp {
+        tz: bool,
+    },
     Date,
     Time,
     Interval,
@@ -307,6 +320,8 @@ struct Check {
     expr: String,
     columns: Vec<String>,
     from_draft: bool,
+    /// A partition's bounds: its key columns get generated values even if they have defaults.
+    partition: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -443,9 +458,7 @@ fn load_table(client: &mut Client, name: &str, hints: &DraftHints, lookup: &mut 
         } else {
             h.ref_columns.clone()
         };
-        if parent_columns.len() != h.columns.len()
-            || fks.iter().any(|f| f.parent == parent && f.columns == h.columns)
-        {
+        if parent_columns.len() != h.columns.len() || fks.iter().any(|f| f.parent == parent && f.columns == h.columns) {
             continue;
         }
         fks.push(Fk { columns: h.columns.clone(), parent, parent_columns, from_draft: true });
@@ -461,9 +474,47 @@ fn load_table(client: &mut Client, name: &str, hints: &DraftHints, lookup: &mut 
         .iter()
         .map(|r| {
             let (n, e): (String, String) = (r.get(0), r.get(1));
-            Check { label: format!("CHECK {} {e}", quote_name(&n)), expr: e, columns: r.get(2), from_draft: false }
+            Check {
+                label: format!("CHECK {} {e}", quote_name(&n)),
+                expr: e,
+                columns: r.get(2),
+                from_draft: false,
+                partition: false,
+            }
         })
         .collect();
+    // A partitioned table or a partition: rows must fall in some (leaf) partition's bounds.
+    let bounds = client.query_one(
+        "SELECT c.relkind = 'p' OR c.relispartition, \
+                (SELECT count(*) FROM pg_partition_tree(c.oid) t WHERE t.isleaf), \
+                (SELECT bool_or(pg_get_partition_constraintdef(t.relid) IS NULL) FROM pg_partition_tree(c.oid) t \
+                 WHERE t.isleaf), \
+                (SELECT string_agg('(' || pg_get_partition_constraintdef(t.relid) || ')', ' OR ') \
+                 FROM pg_partition_tree(c.oid) t WHERE t.isleaf), \
+                array(SELECT DISTINCT a.attname::text FROM pg_partition_ancestors(c.oid) p \
+                      JOIN pg_partitioned_table pt ON pt.partrelid = p.relid \
+                      JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs)) \
+         FROM pg_class c WHERE c.oid = $1::text::regclass",
+        &[&name],
+    )?;
+    let (partitioned, leaves, unbounded, expr, keys): (bool, i64, Option<bool>, Option<String>, Vec<String>) =
+        (bounds.get(0), bounds.get(1), bounds.get(2), bounds.get(3), bounds.get(4));
+    if partitioned {
+        let expr = match (leaves, unbounded, expr) {
+            (0, _, _) => Some("false".to_owned()),
+            (_, Some(true), _) | (_, _, None) => None,
+            (_, _, Some(e)) => Some(e),
+        };
+        if let Some(expr) = expr {
+            checks.push(Check {
+                label: "the partition bounds".into(),
+                expr: format!("({expr})"),
+                columns: keys,
+                from_draft: false,
+                partition: true,
+            });
+        }
+    }
     for (t, cols, expr) in &hints.checks {
         if lookup.get(client, &t.text).as_deref() == Some(name) && cols.iter().all(|c| has(c)) {
             checks.push(Check {
@@ -471,6 +522,7 @@ fn load_table(client: &mut Client, name: &str, hints: &DraftHints, lookup: &mut 
                 expr: format!("({expr})"),
                 columns: cols.clone(),
                 from_draft: true,
+                partition: false,
             });
         }
     }
@@ -534,7 +586,11 @@ fn spread(salt: i64, mask: u64) -> String {
 /// `unique`: distinct per row; `base`: the column's current maximum (for unique numbers).
 fn value(kind: &Kind, col: &str, table: &str, salt: i64, unique: bool) -> Option<String> {
     let base = |numeric: bool| {
-        let max = if numeric { format!("ceil(max({})::numeric)", quote_ident(col)) } else { format!("max({})::int8", quote_ident(col)) };
+        let max = if numeric {
+            format!("ceil(max({})::numeric)", quote_ident(col))
+        } else {
+            format!("max({})::int8", quote_ident(col))
+        };
         format!("((SELECT coalesce({max}, 0) FROM {table}) + g.i)")
     };
     Some(match kind {
@@ -565,8 +621,12 @@ fn value(kind: &Kind, col: &str, table: &str, salt: i64, unique: bool) -> Option
         Kind::Money if unique => format!("({}::numeric::money)", base(true)),
         Kind::Money => format!("(({} / 100.0)::numeric::money)", spread(salt, 1_048_575)),
         Kind::Text { max } => {
-            let label: String =
-                col.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(20).collect::<String>().to_lowercase();
+            let label: String = col
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(20)
+                .collect::<String>()
+                .to_lowercase();
             let label = if label.is_empty() { "v".to_owned() } else { label };
             let full = if label.contains("email") {
                 format!("('user' || g.i || '.{TAG}@example.com')")
@@ -671,11 +731,14 @@ fn build(client: &mut Client, t: &Table, minimal: bool) -> Result<Statement, Str
             continue; // a column in two keys: the first one decides
         }
         let not_null = fk.parent_columns.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>();
+        // A one-to-one key (unique columns) takes each parent row once, in turn; others spread.
+        let one_to_one = fk.columns.iter().any(|c| t.unique.contains(c));
         let sample = format!(
-            "SELECT {} FROM {} WHERE {} LIMIT {PARENT_SAMPLE}",
+            "SELECT {} FROM {} WHERE {} LIMIT {}",
             fk.parent_columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
             fk.parent,
-            not_null.join(" AND ")
+            not_null.join(" AND "),
+            if one_to_one { "ALL".to_owned() } else { PARENT_SAMPLE.to_string() }
         );
         let exists: bool = client
             .query_one(&format!("SELECT EXISTS ({sample})"), &[])
@@ -695,7 +758,7 @@ fn build(client: &mut Client, t: &Table, minimal: bool) -> Result<Statement, Str
         ));
         joins.push(format!(
             "LEFT JOIN f{j} ON f{j}.rn = (g.i * {} + {j}) % (SELECT count(*) FROM f{j})",
-            [7919, 104_729, 1_299_709, 15_485_863][j % 4]
+            if one_to_one { 1 } else { [7919, 104_729, 1_299_709, 15_485_863][j % 4] }
         ));
         for (m, c) in fk.columns.iter().enumerate() {
             key_of.insert(c, (j, m));
@@ -730,7 +793,9 @@ fn build(client: &mut Client, t: &Table, minimal: bool) -> Result<Statement, Str
                         unsupported_name(&c.kind).unwrap_or(&c.ty)
                     ))
                 }
-                None => Fill::Null(format!("--rows cannot generate type {}", unsupported_name(&c.kind).unwrap_or(&c.ty))),
+                None => {
+                    Fill::Null(format!("--rows cannot generate type {}", unsupported_name(&c.kind).unwrap_or(&c.ty)))
+                }
             }
         };
         fill.push(f);
@@ -740,7 +805,7 @@ fn build(client: &mut Client, t: &Table, minimal: bool) -> Result<Statement, Str
         for ck in t.checks.iter().filter(|ck| !ck.from_draft) {
             let idx: Vec<usize> =
                 ck.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect();
-            if !idx.iter().any(|&i| matches!(fill[i], Fill::Value(_) | Fill::Key(..))) {
+            if !ck.partition && !idx.iter().any(|&i| matches!(fill[i], Fill::Value(_) | Fill::Key(..))) {
                 continue;
             }
             for &i in &idx {
@@ -757,20 +822,6 @@ fn build(client: &mut Client, t: &Table, minimal: bool) -> Result<Statement, Str
         t.columns.iter().position(|x| x.name == c).is_some_and(|i| matches!(fill[i], Fill::Value(_) | Fill::Key(..)))
     };
     let mut filters: Vec<(String, String)> = Vec::new(); // label, predicate
-    for ck in &t.checks {
-        if ck.columns.iter().all(|c| present(c)) {
-            if ck.from_draft {
-                // The draft's text, lower-cased by the front end: use it only if the server takes it.
-                let probe = format!("SELECT 1 FROM (SELECT * FROM {} LIMIT 0) s WHERE {}", t.name, ck.expr);
-                if client.simple_query(&probe).is_err() {
-                    continue;
-                }
-            }
-            filters.push((ck.label.clone(), format!("({}) IS NOT FALSE", ck.expr)));
-        } else if !ck.from_draft && ck.columns.iter().any(|c| present(c)) {
-            report.unchecked.push(format!("{} not applied before the insert (it uses a column left to its default)", ck.label));
-        }
-    }
     let mut select = Vec::new();
     let mut cols = Vec::new();
     for (c, f) in t.columns.iter().zip(&fill) {
@@ -822,16 +873,28 @@ fn build(client: &mut Client, t: &Table, minimal: bool) -> Result<Statement, Str
     });
     let with = if ctes.is_empty() { String::new() } else { format!("WITH {} ", ctes.join(", ")) };
     let select = if select.is_empty() { "g.i AS pgsafe_row".to_owned() } else { select.join(", ") };
-    Ok(Statement {
-        table: t.name.clone(),
-        with,
-        select,
-        joins: joins.join(" "),
-        cols,
-        filters,
-        on_conflict,
-        report,
-    })
+    let joins = joins.join(" ");
+    for ck in &t.checks {
+        if ck.columns.iter().all(|c| present(c)) {
+            // Planned on one generated row first: the draft's text (lower-cased by the front end)
+            // or an expression partition key may use something the generated rows lack.
+            let probe = format!(
+                "EXPLAIN {with}SELECT 1 FROM (SELECT {select} FROM generate_series(1::int8, 1::int8) AS g(i) {joins}) s \
+                 WHERE ({}) IS NOT FALSE",
+                ck.expr
+            );
+            if client.simple_query(&probe).is_ok() {
+                filters.push((ck.label.clone(), format!("({}) IS NOT FALSE", ck.expr)));
+                continue;
+            }
+        }
+        if !ck.from_draft && (ck.partition || ck.columns.iter().any(|c| present(c))) {
+            report
+                .unchecked
+                .push(format!("{} not applied to the generated rows (it uses a column left to its default)", ck.label));
+        }
+    }
+    Ok(Statement { table: t.name.clone(), with, select, joins, cols, filters, on_conflict, report })
 }
 
 impl Statement {
@@ -1004,7 +1067,9 @@ pub fn fill(server: &Server, db: &str, c: &Compilation, tables: &[String], n: u6
                     roots.push(t);
                 }
             }
-            Some((t, _)) => skipped.push(Skipped { table: t, reason: "not a table (a view, index, sequence, …)".into() }),
+            Some((t, _)) => {
+                skipped.push(Skipped { table: t, reason: "not a table (a view, index, sequence, …)".into() })
+            }
             None => skipped.push(Skipped {
                 table: name.clone(),
                 reason: "not in the template before the draft runs (the draft creates it?)".into(),
