@@ -42,7 +42,7 @@ fn sql_blocks(lines: &[&str]) -> Vec<Block> {
 /// The draft name and configuration of the last `pgsafe rewrite …` command in `text`.
 fn command(text: &str, rule: &str) -> (String, Config) {
     // Else the draft's name as the page gives it: `name.sql`.
-    let named = text.split('`').filter(|w| w.ends_with(".sql") && !w.contains(' ')).last();
+    let named = text.split('`').rfind(|w| w.ends_with(".sql") && !w.contains(' '));
     let mut name = named.map_or(format!("{rule}.sql"), str::to_string);
     let mut config = Config::default();
     if let Some(cmd) = text.rsplit("pgsafe rewrite ").next().filter(|_| text.contains("pgsafe rewrite ")) {
