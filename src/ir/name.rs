@@ -9,23 +9,29 @@ pub struct Name {
     pub text: String,
     #[serde(skip)]
     pub key: String,
+    /// Where the base name starts in `key` (after the schema), computed once: names are compared
+    /// on every statement of a draft, so `base()` must be a slice, not a search.
+    #[serde(skip)]
+    base_at: usize,
 }
 
 impl Name {
     pub fn new(text: &str) -> Name {
         let text = text.trim();
-        Name { text: text.to_string(), key: fold(text) }
+        let key = fold(text);
+        let base_at = key.rfind('.').map_or(0, |i| i + 1);
+        Name { text: text.to_string(), key, base_at }
     }
 
     /// The last part of the key (the relation name without schema).
     pub fn base(&self) -> &str {
-        self.key.rsplit('.').next().unwrap_or(&self.key)
+        &self.key[self.base_at..]
     }
 
     /// Same relation? Qualified names compare fully; an unqualified name matches on its base, since
     /// pgsafe does not know the `search_path` a migration will run with.
     pub fn same(&self, other: &Name) -> bool {
-        if self.key.contains('.') && other.key.contains('.') {
+        if self.base_at > 0 && other.base_at > 0 {
             self.key == other.key
         } else {
             self.base() == other.base()

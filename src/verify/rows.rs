@@ -52,6 +52,8 @@ pub struct RowsReport {
     pub tables: Vec<TableRows>,
     /// Tables the plan names that were not filled, and why (the draft creates them, a view, …).
     pub skipped: Vec<Skipped>,
+    /// One line per thing `--rows` could not do (the details are in `tables`).
+    pub could_not_fill: Vec<String>,
 }
 
 /// One table's fill.
@@ -162,10 +164,9 @@ pub fn render_text(r: &RowsReport) -> String {
     for s in &r.skipped {
         let _ = writeln!(o, "  {}: not filled, {}", s.table, s.reason);
     }
-    let short = r.shortfalls();
-    if !short.is_empty() {
+    if !r.could_not_fill.is_empty() {
         let _ = writeln!(o, "  could not fill:");
-        for s in short {
+        for s in &r.could_not_fill {
             let _ = writeln!(o, "    - {s}");
         }
     }
@@ -1113,7 +1114,15 @@ pub fn fill(server: &Server, db: &str, c: &Compilation, tables: &[String], n: u6
     for i in order {
         out.push(fill_table(&mut client, &loaded[i], n));
     }
-    Ok(RowsReport { rows: n, seconds: start.elapsed().as_secs_f64(), tables: out, skipped })
+    let mut r = RowsReport {
+        rows: n,
+        seconds: start.elapsed().as_secs_f64(),
+        tables: out,
+        skipped,
+        could_not_fill: Vec::new(),
+    };
+    r.could_not_fill = r.shortfalls();
+    Ok(r)
 }
 
 #[cfg(test)]
