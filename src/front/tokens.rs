@@ -33,108 +33,131 @@ impl Token {
 /// Lex `text` (offsets relative to it). Comments and whitespace are skipped; an unterminated
 /// construct simply ends at the end of the text.
 pub fn lex(text: &str) -> Vec<Token> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let start = i;
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if b[i..].starts_with(b"--") {
-            i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
-        } else if b[i..].starts_with(b"/*") {
-            let mut depth = 0;
-            while i < b.len() {
-                if b[i..].starts_with(b"/*") {
-                    depth += 1;
-                    i += 2;
-                } else if b[i..].starts_with(b"*/") {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-        } else if c == b'\'' || ((c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'')) {
-            let escapes = c != b'\'';
-            i += if escapes { 2 } else { 1 };
-            while i < b.len() {
-                if escapes && b[i] == b'\\' {
-                    i += 2;
-                } else if b[i] == b'\'' {
-                    if b.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                    } else {
-                        i += 1;
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            out.push(Token { tok: Tok::Literal, span: start..i.min(b.len()) });
-        } else if c == b'"' {
-            let mut name = String::new();
-            i += 1;
-            while i < b.len() {
-                if b[i] == b'"' {
-                    if b.get(i + 1) == Some(&b'"') {
-                        name.push('"');
-                        i += 2;
-                    } else {
-                        i += 1;
-                        break;
-                    }
-                } else {
-                    let ch = text[i..].chars().next().unwrap_or('?');
-                    name.push(ch);
-                    i += ch.len_utf8();
-                }
-            }
-            out.push(Token { tok: Tok::Quoted(name), span: start..i });
-        } else if c == b'$' && dollar_tag(&text[i..]).is_some() {
-            let tag = dollar_tag(&text[i..]).unwrap_or("$$");
-            i += tag.len();
-            i = text[i..].find(tag).map_or(b.len(), |n| i + n + tag.len());
-            out.push(Token { tok: Tok::Literal, span: start..i });
-        } else if c.is_ascii_digit() {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
-                i += 1;
-            }
-            out.push(Token { tok: Tok::Literal, span: start..i });
-        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
-                i += 1;
-            }
-            out.push(Token { tok: Tok::Word(text[start..i].to_lowercase()), span: start..i });
-        } else {
-            let ch = text[i..].chars().next().unwrap_or('?');
-            i += ch.len_utf8();
-            out.push(Token { tok: Tok::Punct(ch), span: start..i });
-        }
-    }
-    out
+    Lexer { text, i: 0 }.collect()
 }
 
-/// `$tag$` or `$$` at the start of `s`, but not `$1` (a parameter).
+/// The lexer as an iterator, so a caller that needs only the first words stops early.
+pub struct Lexer<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(text: &'a str) -> Lexer<'a> {
+        Lexer { text, i: 0 }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let (text, b) = (self.text, self.text.as_bytes());
+        loop {
+            let start = self.i;
+            let c = *b.get(start)?;
+            let mut i = start;
+            let tok = if c.is_ascii_whitespace() {
+                i += 1;
+                None
+            } else if b[i..].starts_with(b"--") {
+                i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
+                None
+            } else if b[i..].starts_with(b"/*") {
+                let mut depth = 0;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                None
+            } else if c == b'\'' || ((c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'')) {
+                let escapes = c != b'\'';
+                i += if escapes { 2 } else { 1 };
+                while i < b.len() {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                    } else if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                        } else {
+                            i += 1;
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                i = i.min(b.len());
+                Some(Tok::Literal)
+            } else if c == b'"' {
+                let mut name = String::new();
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'"' {
+                        if b.get(i + 1) == Some(&b'"') {
+                            name.push('"');
+                            i += 2;
+                        } else {
+                            i += 1;
+                            break;
+                        }
+                    } else {
+                        let ch = text[i..].chars().next().unwrap_or('?');
+                        name.push(ch);
+                        i += ch.len_utf8();
+                    }
+                }
+                Some(Tok::Quoted(name))
+            } else if let Some(tag) = (c == b'$').then(|| dollar_tag(&text[i..])).flatten() {
+                i += tag.len();
+                i = text[i..].find(tag).map_or(b.len(), |n| i + n + tag.len());
+                Some(Tok::Literal)
+            } else if c.is_ascii_digit() {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                    i += 1;
+                }
+                Some(Tok::Literal)
+            } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+                    i += 1;
+                }
+                Some(Tok::Word(text[start..i].to_lowercase()))
+            } else {
+                let ch = text[i..].chars().next().unwrap_or('?');
+                i += ch.len_utf8();
+                Some(Tok::Punct(ch))
+            };
+            self.i = i;
+            if let Some(tok) = tok {
+                return Some(Token { tok, span: start..i });
+            }
+        }
+    }
+}
+
+/// `$tag$` or `$$` at the start of `s`, but not `$1` (a parameter). Only the tag's own characters
+/// are read, so a `$` in a long statement costs nothing.
 fn dollar_tag(s: &str) -> Option<&str> {
-    let rest = &s[1..];
-    let end = rest.find('$')?;
-    let tag = &rest[..end];
-    let ok = tag.is_empty()
-        || (tag.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-    ok.then(|| &s[..end + 2])
+    let tag_len = s[1..].bytes().take_while(|&c| c.is_ascii_alphanumeric() || c == b'_').count();
+    let tag = &s[1..1 + tag_len];
+    let ok = s.as_bytes().get(1 + tag_len) == Some(&b'$')
+        && (tag.is_empty() || tag.as_bytes()[0].is_ascii_alphabetic() || tag.as_bytes()[0] == b'_');
+    ok.then(|| &s[..tag_len + 2])
 }
 
 /// The first `n` words of a statement, lower-cased, for classifying what sqlparser could not parse.
 pub fn head_words(text: &str, n: usize) -> Vec<String> {
-    lex(text)
-        .into_iter()
+    Lexer::new(text)
         .take(n)
         .filter_map(|t| match t.tok {
             Tok::Word(w) => Some(w),

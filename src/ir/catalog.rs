@@ -30,6 +30,9 @@ pub struct Catalog {
     pub tables: Vec<Table>,
     pub indexes: Vec<Index>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Positions in `tables` by base name: passes replay a whole draft through the catalog, so a
+    /// lookup must not scan every table (that made large drafts quadratic).
+    by_base: std::collections::HashMap<String, Vec<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +98,21 @@ pub struct Index {
     pub unique: bool,
     /// Has a `WHERE` clause: it does not serve every lookup on its columns.
     pub partial: bool,
+}
+
+impl Index {
+    /// Is this a complete (not partial) index whose leading columns are exactly `keys` (folded
+    /// column names), in any order? It then serves lookups on them.
+    pub fn serves(&self, keys: &[String]) -> bool {
+        if keys.is_empty() || self.partial || self.columns.len() < keys.len() {
+            return false;
+        }
+        let mut want = keys.to_vec();
+        want.sort();
+        let mut lead: Vec<String> = self.columns[..keys.len()].iter().flatten().cloned().collect();
+        lead.sort();
+        lead == want
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,8 +233,23 @@ impl Catalog {
     }
 
     fn table_at(&self, name: &Name) -> Option<usize> {
-        let exact = self.tables.iter().rposition(|t| t.name.key == name.key);
-        exact.or_else(|| self.tables.iter().rposition(|t| t.name.same(name)))
+        let bucket = self.by_base.get(name.base())?;
+        let exact = bucket.iter().rev().find(|&&at| self.tables[at].name.key == name.key);
+        exact.or_else(|| bucket.iter().rev().find(|&&at| self.tables[at].name.same(name))).copied()
+    }
+
+    /// Rebuild `by_base` after tables were removed or renamed (rare).
+    fn reindex(&mut self) {
+        self.by_base.clear();
+        for (at, t) in self.tables.iter().enumerate() {
+            self.by_base.entry(t.name.base().to_string()).or_default().push(at);
+        }
+    }
+
+    fn push_table(&mut self, t: Table) -> usize {
+        self.by_base.entry(t.name.base().to_string()).or_default().push(self.tables.len());
+        self.tables.push(t);
+        self.tables.len() - 1
     }
 
     /// Column `col` (as SQL writes it: `status`, `"userId"`) of `table`.
@@ -253,17 +286,7 @@ impl Catalog {
 
     /// [`Catalog::has_index_on`] for column keys (already folded, as [`ForeignKey::columns`]).
     pub fn has_index_on_keys(&self, table: &Name, keys: &[String]) -> bool {
-        let mut want = keys.to_vec();
-        want.sort();
-        !want.is_empty()
-            && self.indexes_on(table).into_iter().any(|ix| {
-                if ix.partial || ix.columns.len() < want.len() {
-                    return false;
-                }
-                let mut lead: Vec<String> = ix.columns[..want.len()].iter().flatten().cloned().collect();
-                lead.sort();
-                lead == want
-            })
+        self.indexes_on(table).into_iter().any(|ix| ix.serves(keys))
     }
 
     pub fn indexes_on(&self, table: &Name) -> Vec<&Index> {
@@ -278,9 +301,12 @@ impl Catalog {
     // ---- statements ----------------------------------------------------------------------------
 
     fn put_table(&mut self, t: Table) {
-        match self.tables.iter().position(|x| x.name.key == t.name.key) {
+        let same_key = self.table_at(&t.name).filter(|&at| self.tables[at].name.key == t.name.key);
+        match same_key {
             Some(at) => self.tables[at] = t,
-            None => self.tables.push(t),
+            None => {
+                self.push_table(t);
+            }
         }
     }
 
@@ -292,8 +318,7 @@ impl Catalog {
             None => {
                 let mut t = Table::new(table.clone());
                 t.columns_known = false;
-                self.tables.push(t);
-                self.tables.len() - 1
+                self.push_table(t)
             }
         };
         &mut self.tables[at]
@@ -304,7 +329,7 @@ impl Catalog {
             self.opaque_create_table(body);
             return;
         };
-        if ct.if_not_exists && self.tables.iter().any(|t| t.name.key == table.key) {
+        if ct.if_not_exists && self.table_at(table).is_some_and(|at| self.tables[at].name.key == table.key) {
             return;
         }
         self.drop_table(table);
@@ -616,6 +641,7 @@ impl Catalog {
                     _ => to,
                 };
                 self.tables[at].name = new.clone();
+                self.reindex();
                 for ix in self.indexes.iter_mut().filter(|ix| ix.table.same(&old)) {
                     ix.table = new.clone();
                 }
@@ -684,6 +710,7 @@ impl Catalog {
     fn drop_table(&mut self, name: &Name) {
         let Some(at) = self.table_at(name) else { return };
         let t = self.tables.remove(at);
+        self.reindex();
         let partitions: Vec<Name> = self
             .tables
             .iter()

@@ -21,7 +21,7 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
     let base = body.start;
     // A goose `StatementBegin … StatementEnd` block can hold several statements: pgsafe keeps it
     // whole and unrewritten (the tool runs it as one unit), and asks a reviewer to look.
-    if lex(text).iter().any(|t| t.is_punct(';')) {
+    if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         return vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
     }

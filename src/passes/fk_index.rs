@@ -40,16 +40,31 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 cat.apply_op(m, i, k);
                 continue;
             }
-            let before = cat.foreign_keys.clone();
+            // Adding a foreign key appends it: what is past the old length is new.
+            let known = cat.foreign_keys.len();
             cat.apply_op(m, i, k);
-            for fk in cat.foreign_keys.iter().filter(|fk| !before.contains(fk)) {
+            for fk in cat.foreign_keys.iter().skip(known) {
                 added.push((i, op.span.start, fk.clone()));
             }
         }
     }
     // Indexes count wherever the draft creates them: `cat` is the state after the whole draft.
+    // Every column set an index serves (each prefix of its columns, in any order), computed once,
+    // so a draft with thousands of foreign keys and indexes stays linear.
+    let mut served: std::collections::HashSet<(&str, Vec<String>)> = Default::default();
+    for ix in cat.indexes.iter().filter(|ix| !ix.partial) {
+        for n in 1..=ix.columns.len() {
+            let mut cols: Vec<String> = ix.columns[..n].iter().flatten().cloned().collect();
+            if cols.len() == n {
+                cols.sort();
+                served.insert((ix.table.base(), cols));
+            }
+        }
+    }
     for (i, at, fk) in added {
-        if fk.columns.is_empty() || cat.has_index_on_keys(&fk.table, &fk.columns) {
+        let mut want = fk.columns.clone();
+        want.sort();
+        if fk.columns.is_empty() || served.contains(&(fk.table.base(), want)) {
             continue;
         }
         let t = &fk.table.text;
