@@ -145,3 +145,12 @@ fn small_tables_from_stats_skip_the_scan_avoiding_recipes_but_keep_timeouts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("stats.csv:1:1"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_readme_example_is_real_output() {
+    let readme = fs::read_to_string("README.md").unwrap();
+    let start = readme.find("```diff\n").expect("README shows a diff") + "```diff\n".len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let o = pgsafe(&["diff", "examples/article.sql", "--color", "never"]);
+    assert_eq!(shown.trim(), String::from_utf8_lossy(&o.stdout).trim(), "README.md's 30-second example is stale");
+}
