@@ -5,10 +5,8 @@
 //! `NOT VALID` still takes ACCESS EXCLUSIVE, but only for an instant; `VALIDATE` scans under SHARE
 //! UPDATE EXCLUSIVE, which blocks no reads or writes.
 
-use super::not_valid::{
-    alter_if_exists, default_name, has_placeholder, split, unnamed_with_placeholder, validate_unit,
-};
-use super::{in_case_of, Edit};
+use super::in_case_of;
+use super::not_valid::{default_name, has_placeholder, move_inline, split, unnamed_with_placeholder, Inline};
 use super::{Ctx, Rewritten};
 use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -56,27 +54,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                             quote_ident(&out.unique_name(default_name(table, std::slice::from_ref(column), "check")))
                         }
                     };
-                    let src = ctx.m.src;
-                    let sample = &src[op.span.start..op.span.start + 3];
-                    let unit = &mut out.units[i];
-                    // Drop the inline clause; re-add it as a table constraint right after the column definition.
-                    unit.edits.push(Edit::remove(ctx.m.src, c.clause.clone()));
-                    unit.edits.push(Edit {
-                        at: *def_end..*def_end,
-                        text: format!(
-                            ", {} {name} {} {} {}",
-                            in_case_of(sample, "ADD CONSTRAINT"),
-                            in_case_of(sample, "CHECK"),
-                            c.body,
-                            in_case_of(sample, "NOT VALID"),
-                        ),
-                    });
-                    unit.rules.push(RULE);
-                    for l in &mut unit.locks {
-                        l.scans = false;
-                    }
-                    let if_exists = alter_if_exists(src, i, out);
-                    out.units.push(validate_unit(i, op.span.start, sample, table, &name, if_exists, RULE));
+                    let sample = &ctx.m.src[op.span.start..op.span.start + 3];
+                    let definition = format!("{} {}", in_case_of(sample, "CHECK"), c.body);
+                    let inline = Inline { clause: c.clause.clone(), def_end: *def_end, name: name.clone(), definition };
+                    move_inline(ctx.m.src, out, RULE, i, &op.span, table, inline);
                     out.change(RULE, c.clause.start, reason(&name, table));
                 }
                 _ => {}

@@ -9,11 +9,9 @@
 //! Not on a table `--schema` says is partitioned, before PostgreSQL 18: it refuses `NOT VALID` there
 //! (`partitions` gives the per-partition recipe).
 
-use super::not_valid::{
-    alter_if_exists, default_name, has_placeholder, split, unnamed_with_placeholder, validate_unit,
-};
+use super::not_valid::{default_name, has_placeholder, move_inline, split, unnamed_with_placeholder, Inline};
 use super::partitions::fk_not_valid_refused;
-use super::{in_case_of, Ctx, Edit, Rewritten};
+use super::{in_case_of, Ctx, Rewritten};
 use crate::ir::name::quote_ident;
 use crate::ir::op::{ConstraintKind, OpKind};
 
@@ -64,31 +62,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     }
                     let name = match &r.constraint_name {
                         Some(n) => n.clone(),
-                        None => quote_ident(&default_name(table, std::slice::from_ref(column), "fkey")),
+                        None => {
+                            quote_ident(&out.unique_name(default_name(table, std::slice::from_ref(column), "fkey")))
+                        }
                     };
-                    let unit = &mut out.units[i];
-                    // Drop the inline clause; re-add it as a table constraint right after the column definition.
-                    let src = ctx.m.src;
-                    unit.edits.push(Edit::remove(ctx.m.src, r.clause.clone()));
-                    unit.edits.push(Edit {
-                        at: *def_end..*def_end,
-                        text: format!(
-                            ", {} {name} {} ({}) {} {} {}",
-                            in_case_of(&src[op.span.start..op.span.start + 3], "ADD CONSTRAINT"),
-                            in_case_of(&src[op.span.start..op.span.start + 3], "FOREIGN KEY"),
-                            quote_ident(column),
-                            in_case_of(&src[op.span.start..op.span.start + 3], "REFERENCES"),
-                            r.target,
-                            in_case_of(&src[op.span.start..op.span.start + 3], "NOT VALID"),
-                        ),
-                    });
-                    unit.rules.push(RULE);
-                    for l in &mut unit.locks {
-                        l.scans = false;
-                    }
-                    let sample = &src[op.span.start..op.span.start + 3];
-                    let if_exists = alter_if_exists(src, i, out);
-                    out.units.push(validate_unit(i, op.span.start, sample, table, &name, if_exists, RULE));
+                    let sample = &ctx.m.src[op.span.start..op.span.start + 3];
+                    let definition = format!(
+                        "{} ({}) {} {}",
+                        in_case_of(sample, "FOREIGN KEY"),
+                        quote_ident(column),
+                        in_case_of(sample, "REFERENCES"),
+                        r.target
+                    );
+                    let inline = Inline { clause: r.clause.clone(), def_end: *def_end, name: name.clone(), definition };
+                    move_inline(ctx.m.src, out, RULE, i, &op.span, table, inline);
                     out.change(
                         RULE,
                         r.clause.start,

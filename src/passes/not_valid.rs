@@ -46,6 +46,51 @@ pub fn split(
     name
 }
 
+/// An inline column constraint (`REFERENCES …`, `CHECK (…)` on `ADD COLUMN`), which cannot be
+/// `NOT VALID` where it stands: it moves right after the column definition as
+/// `, ADD CONSTRAINT name <definition> NOT VALID`, validated in a later transaction.
+pub struct Inline {
+    /// The clause in the draft, removed.
+    pub clause: Range<usize>,
+    /// Where the column definition ends.
+    pub def_end: usize,
+    pub name: String,
+    /// `FOREIGN KEY (c) REFERENCES …` / `CHECK (…)`, in the draft's letter case.
+    pub definition: String,
+}
+
+pub fn move_inline(
+    src: &str,
+    out: &mut Rewritten,
+    rule: &'static str,
+    i: usize,
+    action: &Range<usize>,
+    table: &Name,
+    inline: Inline,
+) {
+    let sample = &src[action.start..action.start + 3];
+    let unit = &mut out.units[i];
+    unit.edits.push(Edit::remove(src, inline.clause.clone()));
+    unit.edits.push(Edit {
+        at: inline.def_end..inline.def_end,
+        text: format!(
+            ", {} {} {} {}",
+            in_case_of(sample, "ADD CONSTRAINT"),
+            inline.name,
+            inline.definition,
+            in_case_of(sample, "NOT VALID")
+        ),
+    });
+    if !unit.rules.contains(&rule) {
+        unit.rules.push(rule);
+    }
+    for l in &mut unit.locks {
+        l.scans = false;
+    }
+    let if_exists = alter_if_exists(src, i, out);
+    out.units.push(validate_unit(i, action.start, sample, table, &inline.name, if_exists, rule));
+}
+
 /// `ALTER TABLE t VALIDATE CONSTRAINT name`, in the letter case of the draft's `sample` keyword.
 /// `if_exists`: the draft wrote `ALTER TABLE IF EXISTS`; the VALIDATE must not fail where the add
 /// was skipped.
