@@ -33,6 +33,9 @@ pub struct Catalog {
     /// Positions in `tables` by base name: passes replay a whole draft through the catalog, so a
     /// lookup must not scan every table (that made large drafts quadratic).
     by_base: std::collections::HashMap<String, Vec<usize>>,
+    /// Keys of every index name ever recorded (a superset of the live ones): `CREATE INDEX` only
+    /// needs to look for a same-named index to replace when its name is in here.
+    index_names: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,6 +393,7 @@ impl Catalog {
         }
         // PostgreSQL names an unnamed primary key `<table>_pkey`.
         let name = name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), "", "pkey")));
+        self.index_names.insert(Name::new(&name).key);
         self.indexes.push(Index {
             name: Some(Name::new(&name)),
             table: table.clone(),
@@ -412,6 +416,7 @@ impl Catalog {
             let cols: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
             quote_ident(&make_object_name(&table.base_unquoted(), &cols.join("_"), "key"))
         });
+        self.index_names.insert(Name::new(&name).key);
         self.indexes.push(Index {
             name: Some(Name::new(&name)),
             table: table.clone(),
@@ -495,7 +500,9 @@ impl Catalog {
         let unique = head_words(body, 2).get(1).is_some_and(|w| w == "unique");
         let (columns, partial) = index_columns_from_text(body);
         if let Some(n) = &name {
-            self.indexes.retain(|ix| ix.name.as_ref().is_none_or(|x| x.key != n.key));
+            if !self.index_names.insert(n.key.clone()) {
+                self.indexes.retain(|ix| ix.name.as_ref().is_none_or(|x| x.key != n.key));
+            }
         }
         self.indexes.push(Index { name, table: table.clone(), columns, unique, partial });
     }
@@ -587,6 +594,7 @@ impl Catalog {
                         // The index takes the constraint's name.
                         if let Some(n) = name {
                             ix.name = Some(Name::new(n));
+                            self.index_names.insert(Name::new(n).key);
                         }
                         let columns = ix.columns.clone();
                         if matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_)) {
