@@ -1,5 +1,6 @@
 //! Byte spans of the lock-relevant statement forms (see `grammar/forms.pest`).
 
+use super::tokens::{Lexer, Tok};
 use pest::iterators::Pair;
 use pest::Parser;
 use pest_derive::Parser;
@@ -114,21 +115,29 @@ pub fn reindex(body: &str) -> Option<ReindexForm> {
 }
 
 pub fn alter_table(body: &str) -> Option<AlterTableForm> {
-    let mut table = String::new();
+    let head = parse(Rule::alter_table, body)?;
+    let head_end = head.as_span().end();
+    let table = head.into_inner().find(|p| p.as_rule() == Rule::table_name)?.as_str().to_string();
+    // Actions: from their first token to their last, cut at commas outside parentheses. Comments
+    // around an action stay outside its span, so text appended to it stays live.
     let mut actions = Vec::new();
-    for p in parse(Rule::alter_table, body)?.into_inner() {
-        match p.as_rule() {
-            Rule::table_name => table = p.as_str().to_string(),
-            Rule::action => {
-                let span = p.as_span();
-                let text = p.as_str();
-                let start = span.start() + (text.len() - text.trim_start().len());
-                let end = span.start() + text.trim_end().len();
-                actions.push(start..end);
+    let mut current: Option<Range<usize>> = None;
+    let mut depth = 0i32;
+    for t in Lexer::new(&body[head_end..]) {
+        let span = head_end + t.span.start..head_end + t.span.end;
+        match t.tok {
+            Tok::Punct(',') if depth == 0 => actions.push(current.take()?),
+            _ => {
+                if t.is_punct('(') {
+                    depth += 1;
+                } else if t.is_punct(')') {
+                    depth -= 1;
+                }
+                current = Some(current.map_or(span.clone(), |c| c.start..span.end));
             }
-            _ => {}
         }
     }
+    actions.push(current?);
     Some(AlterTableForm { table, actions })
 }
 
