@@ -155,6 +155,16 @@ fn dollar_tag(s: &str) -> Option<&str> {
     ok.then(|| &s[..tag_len + 2])
 }
 
+/// The first word of a statement, lower-cased (empty when it has none).
+pub fn first_word(stmt: &str) -> String {
+    Lexer::new(stmt)
+        .find_map(|t| match t.tok {
+            Tok::Word(w) => Some(w),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// The first `n` words of a statement, lower-cased, for classifying what sqlparser could not parse.
 pub fn head_words(text: &str, n: usize) -> Vec<String> {
     Lexer::new(text)

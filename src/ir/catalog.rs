@@ -393,14 +393,14 @@ impl Catalog {
         }
         // PostgreSQL names an unnamed primary key `<table>_pkey`.
         let name = name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), "", "pkey")));
-        self.index_names.insert(Name::new(&name).key);
-        self.indexes.push(Index {
-            name: Some(Name::new(&name)),
-            table: table.clone(),
-            columns,
-            unique: true,
-            partial: false,
-        });
+        self.push_unique_index(&name, table, columns);
+    }
+
+    /// The unique index behind a primary key or unique constraint.
+    fn push_unique_index(&mut self, name: &str, table: &Name, columns: Vec<Option<String>>) {
+        let name = Name::new(name);
+        self.index_names.insert(name.key.clone());
+        self.indexes.push(Index { name: Some(name), table: table.clone(), columns, unique: true, partial: false });
     }
 
     /// A foreign key, named as PostgreSQL would when unnamed (`<table>_<columns>_fkey`).
@@ -416,14 +416,7 @@ impl Catalog {
             let cols: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
             quote_ident(&make_object_name(&table.base_unquoted(), &cols.join("_"), "key"))
         });
-        self.index_names.insert(Name::new(&name).key);
-        self.indexes.push(Index {
-            name: Some(Name::new(&name)),
-            table: table.clone(),
-            columns,
-            unique: true,
-            partial: false,
-        });
+        self.push_unique_index(&name, table, columns);
     }
 
     /// A column definition of `CREATE TABLE` or `ADD COLUMN`, with its inline constraints.

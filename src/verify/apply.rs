@@ -25,7 +25,7 @@ use postgres::{Client, NoTls};
 use serde::Serialize;
 
 use crate::front::split::{split, PieceKind};
-use crate::front::tokens::{lex, Tok};
+use crate::front::tokens::{first_word, lex, Tok};
 
 /// `application_name` of every session `pgsafe apply` opens.
 pub const APPLY_APP: &str = "pgsafe-apply";
@@ -388,16 +388,6 @@ fn statements(text: &str) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-fn first_word(stmt: &str) -> String {
-    lex(stmt)
-        .into_iter()
-        .find_map(|t| match t.tok {
-            Tok::Word(w) => Some(w),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// base × 2^(attempt-1), capped, times a random factor in [0.5, 1].

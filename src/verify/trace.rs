@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::server::Server;
 use crate::front::split::{split, PieceKind};
-use crate::front::tokens::{lex, Tok};
+use crate::front::tokens::first_word;
 
 /// Lock modes, weakest first, as `pg_locks` names them (the manifest spells them with spaces).
 pub const MODES: [&str; 8] = [
@@ -377,16 +377,6 @@ fn statements(text: &str) -> Vec<(usize, String)> {
             _ => None,
         })
         .collect()
-}
-
-fn first_word(stmt: &str) -> String {
-    lex(stmt)
-        .into_iter()
-        .find_map(|t| match t.tok {
-            Tok::Word(w) => Some(w),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 fn db_error(e: &postgres::Error) -> String {
