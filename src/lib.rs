@@ -5,6 +5,7 @@
 //! [`plan`] (group into steps) → [`emit`] (files, manifest) and [`diff`] (the review view).
 
 pub mod config;
+pub mod diagnostic;
 pub mod diff;
 pub mod emit;
 pub mod error;
@@ -67,7 +68,8 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
     let pieces =
         front::split::split(text).map_err(|e| InputError { at: source.position(e.offset), message: e.message })?;
     let m = Migration::lower(text, &pieces);
-    let rewritten = passes::run(&m, config);
+    let mut rewritten = passes::run(&m, config);
+    locate(&m, &mut rewritten);
     let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
     let files = emit::files(&source, &m, &rewritten, &plan, config);
     let manifest = emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files);
@@ -79,4 +81,50 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
         files,
         manifest,
     })
+}
+
+/// Widen every point finding to the end of its statement, and give each change the in-place edits
+/// its rule made to that statement (the part of the fix a reviewer can see on the draft's lines).
+fn locate(m: &Migration<'_>, r: &mut passes::Rewritten) {
+    let stmt_at = |at: usize| m.stmts.partition_point(|s| s.span.start <= at).checked_sub(1);
+    let widen = |d: &mut Diagnostic| {
+        if d.end == d.at {
+            if let Some(s) = stmt_at(d.at).map(|i| &m.stmts[i]) {
+                d.end = s.body.end.max(d.at);
+            }
+        }
+    };
+    r.diagnostics.iter_mut().for_each(widen);
+    for c in &mut r.changes {
+        widen(c);
+        let Some(i) = stmt_at(c.at) else { continue };
+        let edits = r
+            .units
+            .iter()
+            .filter(|u| u.stmt == i && u.generated.is_none() && u.rules.contains(&c.rule))
+            .flat_map(|u| &u.edits)
+            .map(|e| diagnostic::FixEdit { start: e.at.start, end: e.at.end, text: e.text.clone() });
+        if let Some(fix) = &mut c.fix {
+            fix.edits.extend(edits);
+            fix.description = c.message.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_span_their_statement_and_changes_carry_their_edits() {
+        let src = "SELECT 1;\nCREATE INDEX i ON t (c);\n";
+        let c = compile("d.sql", src, &Config::default()).unwrap();
+        let ch = c.changes.iter().find(|c| c.rule == "concurrent-index").unwrap();
+        // From the insertion point after INDEX to the end of the statement.
+        assert_eq!(&src[ch.span()], " i ON t (c)");
+        let fix = ch.fix.as_ref().unwrap();
+        assert!(fix.applied);
+        assert_eq!(fix.edits.len(), 1);
+        assert_eq!(fix.edits[0].text.trim(), "CONCURRENTLY");
+    }
 }

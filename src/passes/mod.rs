@@ -21,6 +21,7 @@ mod unique_using_index;
 mod volatile_default;
 
 use crate::config::Config;
+use crate::diagnostic::At;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section};
 use crate::ir::op::OpKind;
@@ -161,24 +162,7 @@ impl Unit {
     }
 }
 
-/// A change a pass made, pointing at the draft.
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub rule: &'static str,
-    /// Draft byte offset the change is about (for file:line:column).
-    #[serde(skip)]
-    pub at: usize,
-    pub message: String,
-}
-
-/// Something a reviewer must look at that pgsafe did not (or cannot) rewrite.
-#[derive(Debug, Clone, Serialize)]
-pub struct Diagnostic {
-    pub rule: &'static str,
-    #[serde(skip)]
-    pub at: usize,
-    pub message: String,
-}
+pub use crate::diagnostic::{Change, Diagnostic, Severity};
 
 /// What the passes produce: the units in draft order, plus changes and diagnostics.
 #[derive(Debug, Default)]
@@ -191,8 +175,19 @@ pub struct Rewritten {
 }
 
 impl Rewritten {
-    pub fn change(&mut self, rule: &'static str, at: usize, message: String) {
-        self.changes.push(Change { rule, at, message });
+    /// Record a rewrite (an error-level finding whose fix the plan applies).
+    pub fn change(&mut self, rule: &'static str, at: impl Into<At>, message: String) {
+        self.changes.push(Diagnostic::change(rule, at, message));
+    }
+
+    /// Record a finding built with [`Diagnostic`]'s builders (help, span, suggested fix): a
+    /// change when its fix is applied, else a diagnostic.
+    pub fn push(&mut self, d: Diagnostic) {
+        if d.fix.as_ref().is_some_and(|f| f.applied) {
+            self.changes.push(d);
+        } else {
+            self.diagnostics.push(d);
+        }
     }
 
     /// `base`, or `base1`, `base2`… if pgsafe already chose it in this draft (as PostgreSQL does).
@@ -207,8 +202,9 @@ impl Rewritten {
         name
     }
 
-    pub fn diagnose(&mut self, rule: &'static str, at: usize, message: String) {
-        self.diagnostics.push(Diagnostic { rule, at, message });
+    /// Record what a reviewer must look at (a warning pgsafe does not rewrite).
+    pub fn diagnose(&mut self, rule: &'static str, at: impl Into<At>, message: String) {
+        self.diagnostics.push(Diagnostic::new(rule, Severity::Warning, at, message));
     }
 }
 
