@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(d.span(), 4..4);
         let d = Diagnostic::new("r", Severity::Warning, 4..9, "m".into());
         assert_eq!(d.span(), 4..9);
-        let d = Diagnostic::new("r", Severity::Warning, 9..4, "m".into());
+        let d = Diagnostic::new("r", Severity::Warning, At(9..9), "m".into());
         assert_eq!(d.span(), 9..9);
         let d = d.span_to(2..3).help("h").suggest("s");
         assert_eq!((d.span(), d.help.as_deref()), (2..3, Some("h")));
