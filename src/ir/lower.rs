@@ -5,7 +5,7 @@
 
 use super::lock::{LockMode, LockUse};
 use super::name::Name;
-use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Op, OpKind};
+use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::parse_statement;
 use crate::front::tokens::{head_words, lex, Tok, Token};
@@ -108,8 +108,16 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
             // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
             return vec![op(OpKind::Begin, Vec::new())];
         }
+        ("savepoint", _) | ("release", _) | ("rollback", _) => {
+            if let Some(kind) = lower_savepoint(text) {
+                return vec![op(kind, Vec::new())];
+            }
+            if w(0) == "rollback" {
+                return vec![op(OpKind::Commit { rollback: true }, Vec::new())];
+            }
+        }
         ("commit", _) | ("end", _) => return vec![op(OpKind::Commit { rollback: false }, Vec::new())],
-        ("rollback", _) | ("abort", _) => return vec![op(OpKind::Commit { rollback: true }, Vec::new())],
+        ("abort", _) => return vec![op(OpKind::Commit { rollback: true }, Vec::new())],
         ("set", _) | ("reset", _) => {
             if let Some(kind) = lower_set(text) {
                 return vec![op(kind, Vec::new())];
@@ -571,7 +579,37 @@ fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// `SET [SESSION|LOCAL] name {=|TO} value` / `RESET name`.
+/// `SAVEPOINT name`, `RELEASE [SAVEPOINT] name`, `ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name`.
+fn lower_savepoint(text: &str) -> Option<OpKind> {
+    let toks = lex(text);
+    let mut i = 1;
+    let action = if toks[0].is_word("savepoint") {
+        SavepointAction::Set
+    } else if toks[0].is_word("release") {
+        SavepointAction::Release
+    } else {
+        if toks.get(i).is_some_and(|t| t.is_word("work") || t.is_word("transaction")) {
+            i += 1;
+        }
+        if !toks.get(i).is_some_and(|t| t.is_word("to")) {
+            return None; // a plain ROLLBACK
+        }
+        i += 1;
+        SavepointAction::RollbackTo
+    };
+    if action != SavepointAction::Set && toks.get(i).is_some_and(|t| t.is_word("savepoint")) {
+        i += 1;
+    }
+    let name = match &toks.get(i)?.tok {
+        Tok::Word(w) => w.clone(),
+        Tok::Quoted(q) => q.clone(),
+        _ => return None,
+    };
+    (toks.len() == i + 1).then_some(OpKind::Savepoint { name, action })
+}
+
+/// `SET [SESSION|LOCAL] name {=|TO} value` / `RESET name`. `SET [LOCAL] TIME ZONE v` is `timezone`;
+/// `SET ROLE r` and `SET SESSION AUTHORIZATION u` take their value without `=`/`TO`.
 fn lower_set(text: &str) -> Option<OpKind> {
     let toks = lex(text);
     let mut i = 1;
@@ -584,15 +622,20 @@ fn lower_set(text: &str) -> Option<OpKind> {
         Some(Tok::Word(w)) if w == "session" => i += 1,
         _ => {}
     }
-    let name = match &toks.get(i)?.tok {
+    let mut name = match &toks.get(i)?.tok {
         Tok::Word(w) => w.clone(),
         Tok::Quoted(q) => q.clone(),
         _ => return None,
     };
+    if name == "time" && toks.get(i + 1).is_some_and(|t| t.is_word("zone")) {
+        name = "timezone".into();
+        i += 1;
+    }
     if toks[0].is_word("reset") {
         return Some(OpKind::Set { name, local, value: "DEFAULT".into() });
     }
-    let value_at = toks.get(i + 2).map(|t| t.span.start).unwrap_or(text.len());
+    let assigned = toks.get(i + 1).is_some_and(|t| t.is_punct('=') || t.is_word("to"));
+    let value_at = toks.get(if assigned { i + 2 } else { i + 1 }).map(|t| t.span.start).unwrap_or(text.len());
     Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
 }
 
@@ -760,6 +803,34 @@ mod tests {
         );
         assert!(
             matches!(&lower("set statement_timeout to 0")[0].kind, OpKind::Set { local: false, value, .. } if value == "0")
+        );
+    }
+
+    #[test]
+    fn savepoints_are_not_transaction_ends() {
+        let kind = |sql: &str| lower(sql).remove(0).kind;
+        let sp = |name: &str, action| OpKind::Savepoint { name: name.into(), action };
+        assert_eq!(kind("SAVEPOINT sp1"), sp("sp1", SavepointAction::Set));
+        assert_eq!(kind("release savepoint SP1"), sp("sp1", SavepointAction::Release));
+        assert_eq!(kind("RELEASE \"Sp\""), sp("Sp", SavepointAction::Release));
+        assert_eq!(kind("ROLLBACK TO SAVEPOINT sp1"), sp("sp1", SavepointAction::RollbackTo));
+        assert_eq!(kind("rollback work to sp1"), sp("sp1", SavepointAction::RollbackTo));
+        assert_eq!(kind("ROLLBACK"), OpKind::Commit { rollback: true });
+        assert_eq!(kind("ROLLBACK WORK"), OpKind::Commit { rollback: true });
+        assert_eq!(kind("ABORT"), OpKind::Commit { rollback: true });
+    }
+
+    #[test]
+    fn set_forms_without_equals() {
+        let kind = |sql: &str| lower(sql).remove(0).kind;
+        assert!(
+            matches!(kind("SET ROLE app_owner"), OpKind::Set { name, value, .. } if name == "role" && value == "app_owner")
+        );
+        assert!(
+            matches!(kind("SET LOCAL TIME ZONE 'UTC'"), OpKind::Set { name, value, local: true } if name == "timezone" && value == "'UTC'")
+        );
+        assert!(
+            matches!(kind("SET search_path TO app, public"), OpKind::Set { name, value, .. } if name == "search_path" && value == "app, public")
         );
     }
 

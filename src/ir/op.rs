@@ -62,6 +62,13 @@ pub struct InlineCheck {
     pub constraint_name: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavepointAction {
+    Set,
+    Release,
+    RollbackTo,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpKind {
     CreateTable {
@@ -128,6 +135,13 @@ pub enum OpKind {
     /// `COMMIT`/`END`/`ROLLBACK`: `rollback` is kept apart because a plan must never drop it silently.
     Commit {
         rollback: bool,
+    },
+    /// `SAVEPOINT name`, `RELEASE [SAVEPOINT] name`, `ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name`:
+    /// they only mean something in the transaction that holds what they enclose.
+    Savepoint {
+        /// Folded the way PostgreSQL compares it.
+        name: String,
+        action: SavepointAction,
     },
     /// `SET [LOCAL|SESSION] name = value` (and `RESET`).
     Set {
