@@ -4,8 +4,10 @@
 //! The draft goes through `psql -f` (autocommit, statement by statement, as a developer would run
 //! it); the plan's step files go through `psql -X -v ON_ERROR_STOP=1 -f`, one at a time, in order
 //! (the plan contract). Both databases come from the same template, and the verdict is a
-//! comparison of their normalised `pg_dump --schema-only`: a unified diff, or nothing.
+//! comparison of their normalised `pg_dump --schema-only`: a unified diff, or nothing. The rows are
+//! compared too ([`row_fingerprints`]): a plan must change the same rows the same way.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -75,6 +77,65 @@ pub fn compare_dumps(draft: &str, plan: &str) -> Equivalence {
     let diff =
         similar::TextDiff::from_lines(draft, plan).unified_diff().context_radius(3).header("draft", "plan").to_string();
     Equivalence { equivalent: false, diff }
+}
+
+/// The catalog query behind [`row_fingerprints`]: every table and materialized view outside the
+/// system schemas, as `regclass` prints it (unqualified when on the search path), with its columns
+/// sorted by name (a column order that differs is a schema difference, not a data one).
+const TABLES_SQL: &str = "SELECT c.oid::regclass::text, \
+        coalesce(array_agg(quote_ident(a.attname)::text ORDER BY a.attname) \
+                 FILTER (WHERE a.attnum > 0 AND NOT a.attisdropped), '{}') \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_attribute a ON a.attrelid = c.oid \
+     WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+       AND n.nspname NOT LIKE 'pg\\_%' \
+     GROUP BY c.oid ORDER BY 1";
+
+/// Each table's rows, as `"<count> <md5>"`: the md5 of the rows' text forms sorted and joined, so
+/// the digest does not depend on physical order. Keys are tables as `regclass` prints them
+/// (`users`, `billing.orders`, `"Accounts"`). `only`: just these tables (as PostgreSQL prints
+/// them); `None`: every table and materialized view. `volatile` names columns whose values the
+/// draft itself makes nondeterministic (`users.token`, as in `planeq.py --data`), left out of the
+/// digest; `t.*` keeps only the row count of `t`. Partitions are digested one by one (`ONLY`).
+pub fn row_fingerprints(
+    client: &mut postgres::Client,
+    only: Option<&[String]>,
+    volatile: &BTreeSet<String>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for row in client.query(TABLES_SQL, &[])? {
+        let (table, columns): (String, Vec<String>) = (row.get(0), row.get(1));
+        if only.is_some_and(|only| !only.contains(&table)) {
+            continue;
+        }
+        let count_only = volatile.contains(&format!("{table}.*"));
+        let columns: Vec<&String> = columns
+            .iter()
+            .filter(|c| {
+                !volatile.contains(&format!("{table}.{c}"))
+                    && !volatile.contains(&format!("{table}.{}", c.trim_matches('"')))
+            })
+            .collect();
+        let sql = if count_only || columns.is_empty() {
+            format!("SELECT count(*)::text FROM ONLY {table}")
+        } else {
+            let cols: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+            format!(
+                "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\\n' ORDER BY r COLLATE \"C\")), '-') \
+                 FROM (SELECT ROW({})::text AS r FROM ONLY {table}) s",
+                cols.join(", ")
+            )
+        };
+        let digest: String = client.query_one(sql.as_str(), &[])?.get(0);
+        out.insert(table, digest);
+    }
+    Ok(out)
+}
+
+/// The tables whose rows differ between two [`row_fingerprints`] (a table on one side only counts).
+pub fn differing_tables(draft: &BTreeMap<String, String>, plan: &BTreeMap<String, String>) -> Vec<String> {
+    let tables: BTreeSet<&String> = draft.keys().chain(plan.keys()).collect();
+    tables.into_iter().filter(|t| draft.get(*t) != plan.get(*t)).cloned().collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,329 @@
+//! The safety probe: each plan step runs while an idle writer holds a transaction open on every
+//! table of the setup (the tables with traffic) and one prober per table keeps writing. No write
+//! may wait on a lock longer than the step's `lock_timeout` plus [`super::harness::NOISE`].
+//!
+//! The method is `../shared/tools/blockprobe.py`'s, with two changes that make it fast enough to
+//! run on every generated draft and that keep it exact:
+//! - It runs on the plan's own database instead of a copy per step. The idle writer is released
+//!   as soon as the verdict is known — a prober waited too long (unsafe), or the step is seen
+//!   waiting for a lock while every prober has completed a write begun after that (the wait blocks
+//!   no writer: safe) — and the step then finishes for real. A step that gave up on its
+//!   `lock_timeout` is run again, as `pgsafe apply` would.
+//! - Waits are read on the server (`pg_stat_activity`: a prober in a `Lock` wait, since its
+//!   `query_start`), so a busy machine's scheduling noise does not count as a lock wait.
+//!
+//! Partitions are probed as tables of their own (blockprobe probes only their parents).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::harness::{Draft, Pg};
+
+/// What the probe saw for one step.
+#[derive(Debug, Clone)]
+pub struct StepSafety {
+    pub step: String,
+    pub ok: bool,
+    /// The longest lock wait of a prober while the step ran, seconds, and on which table.
+    pub longest_wait: f64,
+    pub table: Option<String>,
+    /// What was allowed: the step's `lock_timeout` + noise.
+    pub allowed: f64,
+    /// The step waited for a lock behind the idle writer.
+    pub waited: bool,
+    /// The step gave up on its `lock_timeout` behind the idle writer and was run again.
+    pub retried: bool,
+}
+
+impl StepSafety {
+    pub fn describe(&self) -> String {
+        format!(
+            "a write on {} waited {:.2} s for a lock (allowed {:.2} s: the step's lock_timeout + noise){}",
+            self.table.as_deref().unwrap_or("?"),
+            self.longest_wait,
+            self.allowed,
+            if self.waited { ", the step queued behind an idle writer" } else { "" }
+        )
+    }
+}
+
+/// How the plan ran.
+pub struct PlanRun {
+    /// The first step that failed for good, and psql's error.
+    pub failed: Option<String>,
+    pub safety: Vec<StepSafety>,
+}
+
+/// A table of the setup, as it is called now.
+#[derive(Debug, Clone, PartialEq)]
+struct Live {
+    oid: u32,
+    name: String,
+    /// A column `SET c = c` may write (neither generated nor `GENERATED ALWAYS`); `None`: the
+    /// prober and the blocker take the writer's lock with `LOCK TABLE … IN ROW EXCLUSIVE MODE`.
+    column: Option<String>,
+}
+
+impl Live {
+    fn write_sql(&self) -> String {
+        match &self.column {
+            Some(c) => format!("UPDATE {} SET {c} = {c} WHERE false", self.name),
+            None => format!("BEGIN; LOCK TABLE {} IN ROW EXCLUSIVE MODE; COMMIT", self.name),
+        }
+    }
+}
+
+const LIVE_SQL: &str = "SELECT c.oid, format('%I.%I', n.nspname, c.relname), \
+    (SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped \
+       AND attgenerated = '' AND attidentity <> 'a' ORDER BY attnum LIMIT 1) \
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+      AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 2";
+
+/// The tables now, or those of them that were there at the start (`setup`).
+fn live_tables(mon: &mut postgres::Client, setup: Option<&[u32]>) -> Vec<Live> {
+    mon.query(LIVE_SQL, &[])
+        .expect("the live tables")
+        .iter()
+        .map(|r| Live { oid: r.get(0), name: r.get(1), column: r.get(2) })
+        .filter(|l| setup.is_none_or(|s| s.contains(&l.oid)))
+        .collect()
+}
+
+/// One writer that keeps writing to one table.
+struct Prober {
+    live: Live,
+    started: Arc<AtomicU64>,
+    completed: Arc<AtomicU64>,
+    gone: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    app: String,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Prober {
+    fn start(pg: &'static Pg, db: &str, slot: usize, live: Live) -> Prober {
+        let app = format!("sem-probe{slot}-{}", live.oid);
+        let (started, completed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (gone, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let mut client = pg.connect(db, &app);
+        let sql = live.write_sql();
+        let thread = {
+            let (started, completed, gone, stop) = (started.clone(), completed.clone(), gone.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let r = client.simple_query(&sql);
+                    completed.fetch_add(1, Ordering::SeqCst);
+                    if r.is_err() {
+                        // the table was dropped or renamed, or a column it writes went away
+                        gone.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(8));
+                }
+            })
+        };
+        Prober { live, started, completed, gone, stop, app, thread: Some(thread) }
+    }
+
+    fn alive(&self) -> bool {
+        !self.gone.load(Ordering::SeqCst)
+    }
+
+    fn stop(&mut self, pg: &Pg, db: &str) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            // A prober still queued behind something: end its session.
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if !t.is_finished() {
+                pg.terminate(db, &self.app);
+            }
+            let _ = t.join();
+        }
+    }
+}
+
+/// The largest `lock_timeout` a step sets, in seconds (0: none, or `0` = wait forever).
+pub fn lock_timeout(step: &str) -> f64 {
+    let lower = step.to_ascii_lowercase();
+    let mut most: f64 = 0.0;
+    for (at, _) in lower.match_indices("lock_timeout") {
+        let rest = lower[at + "lock_timeout".len()..].trim_start();
+        let rest = rest.strip_prefix('=').or_else(|| rest.strip_prefix("to")).unwrap_or("").trim_start();
+        let value: String =
+            rest.trim_start_matches('\'').chars().take_while(|c| *c != '\'' && *c != ';' && *c != '\n').collect();
+        let value = value.trim();
+        let digits: String = value.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let Ok(n) = digits.parse::<f64>() else { continue };
+        let unit = value[digits.len()..].trim();
+        let seconds = match unit {
+            "" | "ms" => n / 1000.0,
+            "s" => n,
+            "min" => n * 60.0,
+            "h" => n * 3600.0,
+            "us" => n / 1e6,
+            _ => continue,
+        };
+        most = most.max(seconds);
+    }
+    most
+}
+
+/// Run `steps` in order on `db`, each under the idle writer and the probers.
+pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft: &Draft) -> PlanRun {
+    let mut mon = pg.connect(db, &format!("sem-monitor{slot}"));
+    // the tables with traffic: those of the setup (a table the plan creates has none yet)
+    let setup: Vec<u32> = live_tables(&mut mon, None).into_iter().map(|l| l.oid).collect();
+    let mut blocker = pg.connect(db, &format!("sem-blocker{slot}"));
+    let mut probers: BTreeMap<u32, Prober> = BTreeMap::new();
+    let mut out = PlanRun { failed: None, safety: Vec::new() };
+    let step_app = format!("sem-step{slot}");
+    for path in steps {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let allowed = lock_timeout(&text) + draft.noise;
+
+        // the idle writer and the probers, on the setup's tables as they are called now
+        let live = live_tables(&mut mon, Some(&setup));
+        probers.retain(|oid, p| {
+            let keep = p.alive() && live.iter().any(|l| l.oid == *oid && *l == p.live);
+            if !keep {
+                p.stop(pg, db);
+            }
+            keep
+        });
+        for l in &live {
+            probers.entry(l.oid).or_insert_with(|| Prober::start(pg, db, slot, l.clone()));
+        }
+        let mut held = blocker.batch_execute("BEGIN").is_ok();
+        for l in &live {
+            let sql = match &l.column {
+                Some(c) => format!("SAVEPOINT s; UPDATE {} SET {c} = {c} WHERE false; RELEASE s", l.name),
+                None => format!("SAVEPOINT s; LOCK TABLE {} IN ROW EXCLUSIVE MODE; RELEASE s", l.name),
+            };
+            if blocker.batch_execute(&sql).is_err() {
+                let _ = blocker.batch_execute("ROLLBACK TO s");
+            }
+        }
+        let apps: BTreeMap<String, u32> = probers.values().map(|p| (p.app.clone(), p.live.oid)).collect();
+
+        let mut safety = StepSafety {
+            step: name.clone(),
+            ok: true,
+            longest_wait: 0.0,
+            table: None,
+            allowed,
+            waited: false,
+            retried: false,
+        };
+        let mut waits: BTreeMap<u32, f64> = BTreeMap::new();
+        let mut seen_waiting: Option<Vec<(u32, u64)>> = None;
+        let began = Instant::now();
+        let mut last_poll = Instant::now() - Duration::from_secs(1);
+        let child = pg.psql_file_async(db, path, &step_app, &[]);
+        let run = pg.wait(child, db, &step_app, draft.limit, |_| {
+            if last_poll.elapsed() < Duration::from_millis(8) {
+                return;
+            }
+            last_poll = Instant::now();
+            let Ok(rows) = mon.query(
+                "SELECT application_name, coalesce(wait_event_type, ''), \
+                        coalesce(extract(epoch FROM clock_timestamp() - query_start)::float8, 0), state \
+                 FROM pg_stat_activity WHERE datname = current_database()",
+                &[],
+            ) else {
+                return;
+            };
+            let mut step_waiting = false;
+            for r in rows {
+                let (app, wait, secs, state): (String, String, f64, Option<String>) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3));
+                let active = state.as_deref() == Some("active");
+                if app == step_app && active && wait == "Lock" {
+                    step_waiting = true;
+                } else if let Some(oid) = apps.get(&app) {
+                    if active && wait == "Lock" {
+                        let w = waits.entry(*oid).or_default();
+                        *w = w.max(secs);
+                    }
+                }
+            }
+            if !held {
+                return;
+            }
+            let worst = waits.values().copied().fold(0.0, f64::max);
+            let release = if worst > allowed {
+                true // unsafe: a writer queued too long; the verdict is in
+            } else if step_waiting {
+                safety.waited = true;
+                match &seen_waiting {
+                    None => {
+                        seen_waiting = Some(
+                            probers
+                                .values()
+                                .filter(|p| p.alive())
+                                .map(|p| (p.live.oid, p.started.load(Ordering::SeqCst)))
+                                .collect(),
+                        );
+                        false
+                    }
+                    // every prober wrote, start to end, while the step waited: it blocks no one
+                    Some(marks) => marks.iter().all(|(oid, mark)| {
+                        probers.get(oid).is_none_or(|p| !p.alive() || p.completed.load(Ordering::SeqCst) > *mark)
+                    }),
+                }
+            } else {
+                began.elapsed().as_secs_f64() > allowed + 2.0
+            };
+            if release {
+                let _ = blocker.batch_execute("ROLLBACK");
+                held = false;
+            }
+        });
+        if held {
+            let _ = blocker.batch_execute("ROLLBACK");
+        }
+        for (oid, w) in &waits {
+            if *w > safety.longest_wait {
+                safety.longest_wait = *w;
+                safety.table = probers.get(oid).map(|p| p.live.name.clone());
+            }
+        }
+        safety.ok = safety.longest_wait <= allowed;
+        let mut run = run;
+        if !run.ok && !run.timed_out && run.stderr.contains("lock timeout") {
+            // it gave up behind the idle writer (now gone): run it again, as `pgsafe apply` does
+            safety.retried = true;
+            run = pg.psql_file(db, path, &step_app, draft.limit);
+        }
+        out.safety.push(safety);
+        if !run.ok {
+            out.failed = Some(format!("{name}: {}", run.error()));
+            break;
+        }
+    }
+    for p in probers.values_mut() {
+        p.stop(pg, db);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_timeout;
+
+    #[test]
+    fn reads_lock_timeouts() {
+        assert_eq!(lock_timeout("BEGIN;\nSET LOCAL lock_timeout = '100ms';\n"), 0.1);
+        assert_eq!(lock_timeout("SET lock_timeout TO '2s'; SET lock_timeout = 0;"), 2.0);
+        assert_eq!(lock_timeout("SET lock_timeout = 0;"), 0.0);
+        assert_eq!(lock_timeout("SELECT 1"), 0.0);
+    }
+}
