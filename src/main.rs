@@ -281,7 +281,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Rewrite { draft, out, force, view, settings } => {
             let c = load(&draft, &settings)?;
-            write_dir(&out, &c.plan_dir(), force)?;
+            let keep: Vec<&Path> = if draft.as_os_str() == "-" { Vec::new() } else { vec![draft.as_path()] };
+            write_dir(&out, &c.plan_dir(), force, &keep)?;
             view.print(&c);
             let steps = c.steps().count();
             eprintln!(

@@ -39,9 +39,90 @@ fn a_non_empty_output_directory_is_refused_without_force() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert!(dir.path().join("keep.txt").exists());
+    // --force replaces only a previous pgsafe plan: a file pgsafe did not write stops it.
     let o = pgsafe(&["rewrite", "examples/article.sql", "-o", dir.path().to_str().unwrap(), "--force"]);
-    assert!(o.status.success());
-    assert!(!dir.path().join("keep.txt").exists(), "--force replaces the directory whole");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("keep.txt"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine");
+}
+
+/// Runs pgsafe in `cwd`.
+fn pgsafe_in(cwd: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pgsafe")).current_dir(cwd).args(args).output().expect("pgsafe runs")
+}
+
+/// Every file under `dir`, relative, with its contents.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn an_output_directory_never_loses_a_file_pgsafe_did_not_write() {
+    let root = tempfile::tempdir().unwrap();
+    let migrations = root.path().join("migrations");
+    fs::create_dir(&migrations).unwrap();
+    fs::write(migrations.join("0001_init.sql"), "CREATE TABLE orders (id int);\n").unwrap();
+    fs::write(migrations.join("0002_draft.sql"), "CREATE INDEX i ON orders (id);\n").unwrap();
+    let before = tree(root.path());
+    let cwd = migrations.to_str().unwrap();
+    let abs_draft = migrations.join("0002_draft.sql");
+    for (cwd, args) in [
+        (cwd, vec!["rewrite", "0002_draft.sql", "-o", ".", "--force"]),
+        (cwd, vec!["rewrite", "0002_draft.sql", "-o", cwd, "--force"]),
+        (cwd, vec!["rewrite", "0002_draft.sql", "-o", "..", "--force"]),
+        (cwd, vec!["rewrite", "0002_draft.sql", "-o", "../migrations/", "--force"]),
+        (root.path().to_str().unwrap(), vec!["rewrite", "migrations/0002_draft.sql", "-o", "migrations", "--force"]),
+        (root.path().to_str().unwrap(), vec!["rewrite", abs_draft.to_str().unwrap(), "-o", "migrations/0002_draft.sql", "--force"]),
+    ] {
+        let o = pgsafe_in(std::path::Path::new(cwd), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?} must be refused: {}", stderr(&o));
+        assert!(stderr(&o).contains("directory of its own"), "{args:?}: {}", stderr(&o));
+        assert_eq!(tree(root.path()), before, "{args:?} changed files");
+    }
+    // A manifest.json that pgsafe did not write does not make a directory a plan.
+    let other = root.path().join("other");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("manifest.json"), "{\"name\": \"my app\"}").unwrap();
+    let o = pgsafe_in(root.path(), &["rewrite", "migrations/0002_draft.sql", "-o", "other", "--force"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(other.join("manifest.json")).unwrap(), "{\"name\": \"my app\"}");
+}
+
+#[test]
+fn force_replaces_a_previous_plan_whole_and_only_when_the_new_one_is_complete() {
+    let root = tempfile::tempdir().unwrap();
+    fs::write(root.path().join("a.sql"), "CREATE INDEX i ON orders (id);\nCREATE INDEX j ON users (id);\n").unwrap();
+    fs::write(root.path().join("b.sql"), "ALTER TABLE orders ADD COLUMN note text;\n").unwrap();
+    let o = pgsafe_in(root.path(), &["rewrite", "a.sql", "-o", "plan"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(tree(&root.path().join("plan")).len(), 3);
+    let o = pgsafe_in(root.path(), &["rewrite", "b.sql", "-o", "plan", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names: Vec<String> = tree(&root.path().join("plan")).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["0001_alter_table_orders_add_column_note.sql", "manifest.json"]);
+    // Nothing left beside it: no temporary or old directory.
+    let mut siblings: Vec<String> =
+        fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    siblings.sort();
+    assert_eq!(siblings, ["a.sql", "b.sql", "plan"]);
+    // Bad input replaces nothing.
+    fs::write(root.path().join("bad.sql"), "CREATE TABLE t (a text DEFAULT 'x);\n").unwrap();
+    let o = pgsafe_in(root.path(), &["rewrite", "bad.sql", "-o", "plan", "--force"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(tree(&root.path().join("plan")).len(), 2);
 }
 
 #[test]

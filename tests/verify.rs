@@ -139,7 +139,7 @@ fn apply_retries_a_lock_timeout_until_an_idle_writer_goes_away() {
     let c = compile("draft.sql", draft, &config).unwrap();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false).unwrap();
+    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
 
     // an application transaction that wrote to orders and went idle for 1.5 s
     let mut blocker = postgres::Config::new()
@@ -219,7 +219,7 @@ fn apply_cli_runs_a_compiled_plan() {
     let c = compile_file("examples/article.sql", &Config::default());
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false).unwrap();
+    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
         .arg("apply")
         .arg(&dir)

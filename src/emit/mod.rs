@@ -38,7 +38,7 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
     for (n, step) in plan.steps.iter().enumerate() {
         let body = step_body(m, r, step, config);
         let reason = step_reason(m, r, step);
-        let name = format!("{:04}_{}.sql", n + 1, slug(render::step_title(m, r, step)));
+        let name = step_file_name(n + 1, total, render::step_title(m, r, step));
         let header = header(source, m, r, step, n + 1, total, &reason);
         out.push(PlanFile { name, mode: Some(step.mode), reason, header, body });
     }
@@ -122,6 +122,13 @@ pub fn draft_lines(source: &Source, m: &Migration<'_>, r: &Rewritten, step: &Ste
     format!("{} {}", if single { "line" } else { "lines" }, list.join(", "))
 }
 
+/// `NNNN_<slug>.sql`: the number has at least four digits, and as many as the last step's, so that
+/// lexical order is run order however many steps there are.
+pub fn step_file_name(n: usize, total: usize, title: &str) -> String {
+    let width = total.to_string().len().max(4);
+    format!("{n:0width$}_{}.sql", slug(title))
+}
+
 /// A file-name slug from the first words of a statement (letters, digits and `_` only).
 fn slug(sql: &str) -> String {
     let mut slug = String::new();
@@ -156,4 +163,19 @@ pub fn flatten(files: &[PlanFile]) -> String {
         out.push_str(&f.body);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_numbers_widen_so_lexical_order_is_run_order() {
+        assert_eq!(step_file_name(7, 12, "CREATE INDEX i"), "0007_create_index_i.sql");
+        let names: Vec<String> = [1, 2, 999, 1001, 9999, 10000, 12345].map(|n| step_file_name(n, 12345, "x")).to_vec();
+        assert_eq!(names[0], "00001_x.sql");
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names);
+    }
 }

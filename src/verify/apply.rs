@@ -88,17 +88,16 @@ fn plan_id(dir: &Path) -> String {
         })
 }
 
-/// The step files of `dir`: `NNNN_*.sql`, in lexical (= run) order.
+/// The step files of `dir`: `NNNN_*.sql` (four digits or more, all of one width), in lexical (= run)
+/// order.
 pub fn step_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot read the plan directory", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            name.len() > 9
-                && name.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-                && name.as_bytes()[4] == b'_'
-                && name.ends_with(".sql")
+            let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+            digits >= 4 && name.as_bytes().get(digits) == Some(&b'_') && name.ends_with(".sql")
         })
         .collect();
     out.sort();
@@ -422,6 +421,20 @@ mod tests {
         ] {
             assert_eq!(concurrent_index_name(sql).as_deref(), want, "{sql}");
         }
+    }
+
+    #[test]
+    fn step_files_of_any_width_in_run_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["10000_b.sql", "00002_a.sql", "09999_c.sql", "notes.sql", "123_x.sql", "manifest.json"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let names: Vec<String> = step_files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["00002_a.sql", "09999_c.sql", "10000_b.sql"]);
     }
 
     #[test]
