@@ -85,7 +85,10 @@ fn an_output_directory_never_loses_a_file_pgsafe_did_not_write() {
         (cwd, vec!["rewrite", "0002_draft.sql", "-o", "..", "--force"]),
         (cwd, vec!["rewrite", "0002_draft.sql", "-o", "../migrations/", "--force"]),
         (root.path().to_str().unwrap(), vec!["rewrite", "migrations/0002_draft.sql", "-o", "migrations", "--force"]),
-        (root.path().to_str().unwrap(), vec!["rewrite", abs_draft.to_str().unwrap(), "-o", "migrations/0002_draft.sql", "--force"]),
+        (
+            root.path().to_str().unwrap(),
+            vec!["rewrite", abs_draft.to_str().unwrap(), "-o", "migrations/0002_draft.sql", "--force"],
+        ),
     ] {
         let o = pgsafe_in(std::path::Path::new(cwd), &args);
         assert_eq!(o.status.code(), Some(2), "{args:?} must be refused: {}", stderr(&o));

@@ -78,7 +78,8 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool, keep: &[&P
         return Err(e).with_context(|| format!("cannot move the plan into {}", dir.display()));
     }
     if let Some(old) = old {
-        fs::remove_dir_all(&old).with_context(|| format!("wrote {}, but cannot remove {}", dir.display(), old.display()))?;
+        fs::remove_dir_all(&old)
+            .with_context(|| format!("wrote {}, but cannot remove {}", dir.display(), old.display()))?;
     }
     Ok(())
 }
