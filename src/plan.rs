@@ -11,7 +11,7 @@ use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
-use crate::passes::{Mode, Phase, Rewritten};
+use crate::passes::{Keep, Mode, Phase, Region, Rewritten};
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -58,6 +58,8 @@ pub struct Step {
     pub raw: bool,
     /// The draft rolled this transaction back: the step ends in ROLLBACK, not COMMIT.
     pub rollback: bool,
+    /// A stretch of the draft kept as written ([`Region`]), and why: nothing splits it.
+    pub kept: Option<Keep>,
 }
 
 impl Step {
@@ -71,6 +73,7 @@ impl Step {
             created_earlier: Vec::new(),
             raw: false,
             rollback: false,
+            kept: None,
         }
     }
 
@@ -100,6 +103,9 @@ struct Builder<'r> {
     local_sets: IndexMap<String, usize>,
     /// Settings statements carried into the next step as they are (not replayed there too).
     carried_sets: Vec<usize>,
+    /// The region whose step is open, and the session settings from before it (restored after a
+    /// region the draft rolls back: its `SET`s are undone with it).
+    region: Option<(usize, IndexMap<String, usize>)>,
 }
 
 impl Builder<'_> {
@@ -108,6 +114,37 @@ impl Builder<'_> {
             self.steps.push(step);
         }
         self.sealed = false;
+    }
+
+    /// Open the one step of a region kept as written.
+    fn enter(&mut self, regions: &[Region], k: usize) {
+        self.close();
+        self.region = Some((k, self.session_sets.clone()));
+        let step = self.start(StepMode::Transaction, Phase::Main);
+        step.kept = regions[k].why.first().map(|(_, w)| w.clone());
+    }
+
+    /// Close a region's step; after a rollback, forget the settings the region made.
+    fn leave(&mut self, regions: &[Region]) {
+        self.close();
+        if let Some((k, before)) = self.region.take() {
+            if regions[k].why.iter().any(|(_, w)| *w == Keep::RolledBack) {
+                self.session_sets = before;
+            }
+        }
+    }
+
+    /// A unit of the open region: into its step, whatever its locks or phase.
+    fn keep(&mut self, u: usize) {
+        let unit = &self.r.units[u];
+        let step = self.open.as_mut().expect("a region's step is open");
+        if unit.needs_timeouts {
+            step.timeouts = Timeouts::Short;
+        }
+        if step.locked.is_none() {
+            step.locked = unit.blocking_lock.as_ref().map(|l| l.table.clone());
+        }
+        step.items.push(Item::Unit(u));
     }
 
     fn start(&mut self, mode: StepMode, phase: Phase) -> &mut Step {
@@ -183,7 +220,10 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         session_sets: IndexMap::new(),
         local_sets: IndexMap::new(),
         carried_sets: Vec::new(),
+        region: None,
     };
+    let regions = &r.regions;
+    let kept_by = crate::passes::kept_by(regions, m.stmts.len());
     let mut down = Vec::new();
     let mut validate = Vec::new();
     // Draft order; a recipe's generated units run around their statement (`Unit::sub`).
@@ -197,15 +237,30 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             down.push(u);
             continue;
         }
-        if unit.phase == Phase::Validate {
+        let region = kept_by[unit.stmt];
+        if b.region.as_ref().is_some_and(|(k, _)| Some(*k) != region) {
+            b.leave(regions);
+        }
+        if unit.phase == Phase::Validate && region.is_none() {
             validate.push(u);
             continue;
         }
         // A later statement that drops, renames or retypes a table, its columns or its constraints
-        // runs after the pending validations of that table, not before.
-        if draft && !validate.is_empty() && s.ops.iter().any(|o| may_break_validation(&o.kind)) {
-            let strong: Vec<&Name> =
-                unit.locks.iter().filter(|l| l.mode == LockMode::AccessExclusive).map(|l| &l.table).collect();
+        // runs after the pending validations of that table, not before (for a region: before it).
+        let entering = region.is_some() && b.region.is_none();
+        if (draft || entering) && !validate.is_empty() {
+            let breaking: Vec<usize> = match region.filter(|_| entering) {
+                Some(k) => (regions[k].first..=regions[k].last).collect(),
+                None if region.is_none() => vec![unit.stmt],
+                None => Vec::new(),
+            };
+            let strong: Vec<&Name> = breaking
+                .iter()
+                .filter(|&&i| m.stmts[i].ops.iter().any(|o| may_break_validation(&o.kind)))
+                .flat_map(|&i| r.units[i].locks.iter())
+                .filter(|l| l.mode == LockMode::AccessExclusive)
+                .map(|l| &l.table)
+                .collect();
             let (now, later): (Vec<usize>, Vec<usize>) = validate
                 .iter()
                 .partition(|&&v| validated_table(r, v).is_some_and(|t| strong.iter().any(|s| s.same(&t))));
@@ -217,6 +272,39 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 }
                 b.close();
             }
+        }
+        if let Some(k) = region {
+            let whole = regions[k].whole_transaction;
+            if entering && !(whole && unit.mode == Mode::Control) {
+                b.enter(regions, k);
+            }
+            if whole && unit.mode == Mode::Control {
+                // The region's BEGIN opens its step; its COMMIT/ROLLBACK closes it. Their comments
+                // are kept, before the step's own BEGIN.
+                let trailing = m.src[s.body.end..s.span.end].trim_start_matches(';');
+                let trivia =
+                    [Item::Trivia(s.span.start..s.body.start), Item::Trivia(s.span.end - trailing.len()..s.span.end)];
+                if unit.stmt == regions[k].first {
+                    b.close();
+                    b.local_sets.clear();
+                    b.carry.extend(trivia);
+                    b.enter(regions, k);
+                } else {
+                    let rollback = s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { rollback: true }));
+                    if let Some(step) = b.open.as_mut() {
+                        step.rollback = rollback;
+                    }
+                    b.leave(regions);
+                    b.local_sets.clear();
+                    b.carry.extend(trivia);
+                }
+                continue;
+            }
+            b.keep(u);
+            if draft {
+                record_sets(&mut b, m, s, unit.stmt);
+            }
+            continue;
         }
         if draft && s.is_trivia() {
             match b.open.as_mut() {

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::ir::migration::Migration;
 use crate::ir::op::OpKind;
-use crate::passes::{Rewritten, Unit};
+use crate::passes::{Keep, Rewritten, Unit};
 use crate::plan::{Item, Step, StepMode, Timeouts};
 use std::fmt::Write;
 
@@ -101,9 +101,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             Item::Unit(_) => {}
         }
     }
-    // Leading session settings run before BEGIN: after SET LOCAL they would override it.
+    // Leading session settings run before BEGIN: after SET LOCAL they would override it. A step
+    // kept as written keeps them where the draft has them (a rolled-back transaction undoes them).
     let leading_sets = step
         .units()
+        .take_while(|_| step.kept.is_none())
         .take_while(|&u| r.units[u].generated.is_none() && is_session_set(&m.stmts[r.units[u].stmt]))
         .count();
     for text in texts.drain(..leading_sets) {
@@ -154,6 +156,15 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if step.raw {
         return "unchanged: pgsafe found nothing to rewrite".into();
+    }
+    match &step.kept {
+        Some(Keep::RolledBack) => {
+            return "transaction, kept as written: the draft rolls it back (a dry run), so nothing in it may commit on its own".into()
+        }
+        Some(Keep::Savepoint(name)) => {
+            return format!("transaction, kept as written: SAVEPOINT {name} must run in one transaction with what it encloses")
+        }
+        None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.
     let title = step_title(m, r, step).trim_start().to_ascii_uppercase();

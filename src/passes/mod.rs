@@ -27,6 +27,7 @@ use crate::ir::migration::{Migration, Section};
 use crate::ir::op::OpKind;
 use serde::Serialize;
 use std::ops::Range;
+pub use transactions::{kept_by, Keep, Region};
 
 /// The rules, in the order their passes run. `timeouts` runs last: it needs every unit's final mode.
 pub const RULES: &[&str] = &[
@@ -172,6 +173,8 @@ pub struct Rewritten {
     pub diagnostics: Vec<Diagnostic>,
     /// Constraint names pgsafe chose, so a second unnamed one gets PostgreSQL's `1`, `2`… suffix.
     pub chosen_names: std::collections::HashSet<String>,
+    /// Stretches of the draft kept as written, each in one step (see `transactions`).
+    pub regions: Vec<Region>,
 }
 
 impl Rewritten {
@@ -231,6 +234,8 @@ fn add_concurrently(
 pub struct Ctx<'m, 'a> {
     pub m: &'m Migration<'a>,
     pub config: &'m Config,
+    /// Per statement: the region that keeps it as written (see `transactions`), if any.
+    kept: Vec<Option<usize>>,
 }
 
 impl Ctx<'_, '_> {
@@ -240,16 +245,21 @@ impl Ctx<'_, '_> {
         self.m.created_before(table, i) || self.config.is_small(table)
     }
 
-    /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore.
+    /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,
+    /// and, in a stretch kept as written, only the rules that add timeouts or only report.
     pub fn applies(&self, rule: &str, i: usize) -> bool {
         let s = &self.m.stmts[i];
-        s.section == Section::Up && !s.ignores(rule)
+        s.section == Section::Up
+            && !s.ignores(rule)
+            && (self.kept[i].is_none()
+                || [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE].contains(&rule))
     }
 }
 
 /// Run every pass, in order.
 pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
-    let ctx = Ctx { m, config };
+    let regions = transactions::regions(m);
+    let ctx = Ctx { m, config, kept: transactions::kept_by(&regions, m.stmts.len()) };
     let mut out = Rewritten {
         units: m
             .stmts
@@ -292,7 +302,8 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
     destructive::run(&ctx, &mut out);
     type_change::run(&ctx, &mut out);
     fk_index::run(&ctx, &mut out);
-    transactions::run(&ctx, &mut out);
+    transactions::run(&ctx, &regions, &mut out);
     timeouts::run(&ctx, &mut out);
+    out.regions = regions;
     out
 }

@@ -1,4 +1,4 @@
-//! `transactions`: the plan owns transaction boundaries.
+//! `transactions`: the plan owns transaction boundaries, but never changes what a transaction means.
 //!
 //! - The draft's own `BEGIN`/`COMMIT` are consumed (their comments are kept); each becomes a step
 //!   boundary, so statements the draft grouped stay grouped unless a rewrite must split them.
@@ -6,14 +6,171 @@
 //!   to autocommit steps of their own.
 //! - `ALTER TYPE … ADD VALUE` ends its step: the new value cannot be used until that commits.
 //! - A `VALIDATE CONSTRAINT` in the same transaction as its `NOT VALID` add moves to a later one.
+//!
+//! Some stretches of the draft are *kept* ([`Region`]): their statements stay as written, in one
+//! step, with timeouts, and no rule restructures them (no `CONCURRENTLY`, `NOT VALID` split or
+//! batched loop, each of which would commit on its own or leave the step):
+//! - a transaction that ends in `ROLLBACK` (a dry run must stay a dry run);
+//! - `SAVEPOINT` … `RELEASE`/`ROLLBACK TO` of that savepoint (they only mean something in the
+//!   transaction that holds what they enclose).
 
 use super::{Ctx, Mode, Phase, Rewritten};
-use crate::ir::op::OpKind;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::ir::migration::{Migration, Section};
+use crate::ir::op::{OpKind, SavepointAction};
 
 pub const RULE: &str = "transactions";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// Why a stretch of the draft is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keep {
+    /// The draft rolls this transaction back.
+    RolledBack,
+    /// `SAVEPOINT name` … its `RELEASE`/`ROLLBACK TO`.
+    Savepoint(String),
+}
+
+/// Draft statements `first..=last` that stay as written, in one step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub first: usize,
+    pub last: usize,
+    /// `first` is the draft's `BEGIN` and `last` the `COMMIT`/`ROLLBACK` that ends it.
+    pub whole_transaction: bool,
+    /// Why, one entry per reason that met here (overlapping stretches merge).
+    pub why: Vec<(usize, Keep)>,
+}
+
+impl Region {
+    pub fn contains(&self, stmt: usize) -> bool {
+        (self.first..=self.last).contains(&stmt)
+    }
+}
+
+/// The stretches of the draft that must stay as written, merged where they overlap, in draft order.
+pub fn regions(m: &Migration<'_>) -> Vec<Region> {
+    let mut found: Vec<Region> = Vec::new();
+    let mut begin: Option<usize> = None;
+    // Savepoints alive in the current transaction: (name, where it was set).
+    let mut savepoints: Vec<(String, usize)> = Vec::new();
+    for (i, s) in m.stmts.iter().enumerate() {
+        if s.section != Section::Up {
+            continue;
+        }
+        for op in &s.ops {
+            match &op.kind {
+                OpKind::Begin => {
+                    begin = begin.or(Some(i));
+                    savepoints.clear();
+                }
+                OpKind::Commit { rollback } => {
+                    if let (true, Some(b)) = (*rollback, begin) {
+                        found.push(Region {
+                            first: b,
+                            last: i,
+                            whole_transaction: true,
+                            why: vec![(i, Keep::RolledBack)],
+                        });
+                    }
+                    begin = None;
+                    savepoints.clear();
+                }
+                OpKind::Savepoint { name, action: SavepointAction::Set } => savepoints.push((name.clone(), i)),
+                OpKind::Savepoint { name, action } => {
+                    if let Some(k) = savepoints.iter().rposition(|(n, _)| n == name) {
+                        let set_at = savepoints[k].1;
+                        found.push(Region {
+                            first: set_at,
+                            last: i,
+                            whole_transaction: false,
+                            why: vec![(set_at, Keep::Savepoint(name.clone()))],
+                        });
+                        // RELEASE ends the savepoint; ROLLBACK TO keeps it. Both end the later ones.
+                        savepoints.truncate(if *action == SavepointAction::Release { k } else { k + 1 });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    merge(found, m)
+}
+
+/// Merge overlapping regions; a region that reaches a draft `BEGIN` or `COMMIT` grows to the
+/// whole transaction.
+fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
+    found.sort_by_key(|r| (r.first, std::cmp::Reverse(r.last)));
+    let mut out: Vec<Region> = Vec::new();
+    for r in found {
+        match out.last_mut() {
+            Some(last) if r.first <= last.last => {
+                last.last = last.last.max(r.last);
+                last.why.extend(r.why);
+                last.whole_transaction |= r.whole_transaction;
+            }
+            _ => out.push(r),
+        }
+    }
+    for r in &mut out {
+        r.why.sort_by_key(|(at, _)| *at);
+        let control = |i: usize| m.stmts[i].ops.iter().any(|o| matches!(o.kind, OpKind::Begin | OpKind::Commit { .. }));
+        r.whole_transaction = control(r.first) && control(r.last);
+    }
+    out
+}
+
+/// For each statement, the region that keeps it, if any.
+pub fn kept_by(regions: &[Region], stmts: usize) -> Vec<Option<usize>> {
+    let mut out = vec![None; stmts];
+    for (k, r) in regions.iter().enumerate() {
+        for slot in &mut out[r.first..=r.last.min(stmts.saturating_sub(1))] {
+            *slot = Some(k);
+        }
+    }
+    out
+}
+
+/// Say why each region is kept as written, pointing at what stopped the rewrites.
+fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     let m = ctx.m;
+    let line = |i: usize| m.src[..m.stmts[i].body.start].matches('\n').count() + 1;
+    for r in regions {
+        let lines = format!("lines {}-{}", line(r.first), line(r.last));
+        for (at, why) in &r.why {
+            let s = &m.stmts[*at];
+            let (message, help) = match why {
+                Keep::RolledBack => (
+                    format!(
+                        "the draft rolls this transaction back (a dry run): pgsafe keeps {lines} as written in one transaction that ends in ROLLBACK, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there, since each of those would commit on its own"
+                    ),
+                    "to get the safe recipes, take the statements out of BEGIN … ROLLBACK",
+                ),
+                Keep::Savepoint(name) => (
+                    format!(
+                        "SAVEPOINT {name} and its RELEASE/ROLLBACK TO must run in the transaction that holds what they enclose: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the savepoint",
+                ),
+            };
+            out.push(Diagnostic::new(RULE, Severity::Warning, s.body.clone(), message).help(help));
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
+    let m = ctx.m;
+    explain(ctx, regions, out);
+    // A kept statement runs as written, in its transaction: one the draft ran concurrently or one
+    // PostgreSQL refuses in a transaction block fails in the plan as it fails in the draft.
+    for r in regions {
+        for unit in out.units.iter_mut().filter(|u| r.contains(u.stmt)) {
+            if unit.mode == Mode::Autocommit {
+                unit.mode = Mode::Transaction;
+                unit.long_running = false;
+            }
+        }
+    }
+    let kept = |i: usize| regions.iter().any(|r| r.contains(i));
     let mut in_tx = false;
     // Constraints added NOT VALID in the current draft transaction.
     let mut not_valid_here: Vec<String> = Vec::new();
@@ -25,17 +182,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     in_tx = true;
                     not_valid_here.clear();
                 }
-                OpKind::Commit { rollback } => {
+                OpKind::Commit { .. } => {
                     out.units[i].mode = Mode::Control;
-                    if *rollback && in_tx && ctx.applies(RULE, i) {
-                        out.diagnose(
-                            RULE,
-                            s.body.start,
-                            "the draft rolls its transaction back: the plan's step ends in ROLLBACK too, but a step split off from that transaction (a CONCURRENTLY build) commits on its own".into(),
-                        );
-                    }
                     in_tx = false;
                 }
+                OpKind::NoTransaction { .. } if kept(i) => {}
                 OpKind::NoTransaction { what } => {
                     out.units[i].mode = Mode::Autocommit;
                     if in_tx && ctx.applies(RULE, i) {
@@ -60,6 +211,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         "move this CONCURRENTLY statement out of the draft's transaction: PostgreSQL refuses it inside a transaction block".into(),
                     );
                 }
+                OpKind::AddEnumValue { .. } if kept(i) => {}
                 OpKind::AddEnumValue { type_name } => {
                     out.units[i].ends_step = true;
                     let used_later_in_tx = in_tx
