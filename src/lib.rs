@@ -72,6 +72,8 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
     locate(&m, &mut rewritten);
     let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
     let files = emit::files(&source, &m, &rewritten, &plan, config);
+    let splits = emit::split_warnings(&source, &m, &rewritten, &plan, &files);
+    rewritten.diagnostics.extend(splits);
     let manifest = emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files);
     Ok(Compilation {
         source,

@@ -486,3 +486,63 @@ pub fn verbatim(m: &Migration<'_>, r: &Rewritten) -> Plan {
     }
     Plan { steps: vec![step], down }
 }
+
+/// A draft transaction (`BEGIN` … `COMMIT`) that the plan commits in several steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Its `BEGIN` and `COMMIT` statements (the last statement when it never commits).
+    pub begin: usize,
+    pub end: usize,
+    /// The steps its statements ended up in, in run order.
+    pub steps: Vec<usize>,
+}
+
+/// Every draft transaction whose statements the plan spreads over more than one step: each of
+/// those steps commits on its own, so a failure in a later one no longer undoes the earlier ones.
+pub fn splits(m: &Migration<'_>, r: &Rewritten, plan: &Plan) -> Vec<Split> {
+    let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); m.stmts.len()];
+    for (k, step) in plan.steps.iter().enumerate() {
+        for u in step.units() {
+            let s = &m.stmts[r.units[u].stmt];
+            let work = r.units[u].generated.is_some() || (!s.is_trivia() && !only_settings(s));
+            if work && !steps_of[r.units[u].stmt].contains(&k) {
+                steps_of[r.units[u].stmt].push(k);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut begin = None;
+    let close = |b: usize, end: usize, out: &mut Vec<Split>| {
+        let mut steps: Vec<usize> = steps_of[b..=end].iter().flatten().copied().collect();
+        steps.sort_unstable();
+        steps.dedup();
+        if steps.len() > 1 {
+            out.push(Split { begin: b, end, steps });
+        }
+    };
+    for (i, s) in m.stmts.iter().enumerate() {
+        if s.section != Section::Up {
+            continue;
+        }
+        for op in &s.ops {
+            match op.kind {
+                OpKind::Begin => begin = begin.or(Some(i)),
+                OpKind::Commit { rollback } => {
+                    if let (Some(b), false) = (begin.take(), rollback) {
+                        close(b, i, &mut out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(b) = begin {
+        close(b, m.stmts.len() - 1, &mut out);
+    }
+    out
+}
+
+/// Settings and psql meta-commands only: they travel with every step, they are not its work.
+fn only_settings(s: &crate::ir::migration::Stmt) -> bool {
+    s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Meta))
+}

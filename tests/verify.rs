@@ -194,6 +194,47 @@ fn apply_resumes_after_a_failed_step_and_never_reruns_a_committed_one() {
 }
 
 #[test]
+fn apply_prints_the_undo_of_what_committed_when_a_later_step_fails_for_good() {
+    let (cluster, url) = app_cluster();
+    // One transaction in the draft; three committing steps in the plan. The VALIDATE fails on the
+    // data, where the draft would have rolled the index and the constraint back.
+    let draft = "BEGIN;\nCREATE INDEX orders_note_idx ON orders (note);\n\
+                 ALTER TABLE orders ADD CONSTRAINT orders_amount_huge CHECK (amount > 1000000);\nCOMMIT;\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    assert!(
+        c.diagnostics.iter().any(|d| d.rule == "transactions" && d.message.contains("commits them in 3 steps")),
+        "{:?}",
+        c.diagnostics
+    );
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("plan");
+    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results.len(), 3, "{log:#?}");
+    assert!(results[2].error.as_deref().is_some_and(|e| e.contains("23514")), "{results:?}");
+    let text = log.join("\n");
+    assert!(text.contains("2 earlier steps committed and stay"), "{text}");
+    let undo: Vec<&str> =
+        log.iter().filter(|l| l.starts_with("  ")).filter_map(|l| l.split_once(".sql: ").map(|(_, sql)| sql)).collect();
+    assert_eq!(
+        undo,
+        [
+            "ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_amount_huge;",
+            "DROP INDEX CONCURRENTLY IF EXISTS orders_note_idx;"
+        ],
+        "{text}"
+    );
+    // Running the undo brings back the schema the failed draft leaves.
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_note_idx'"), "1");
+    for sql in undo {
+        cluster.psql("app", sql).unwrap();
+    }
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_note_idx'"), "0");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_amount_huge'"), "0");
+}
+
+#[test]
 fn apply_drops_an_invalid_index_before_rebuilding_it() {
     let (cluster, url) = app_cluster();
     // a failed unique build leaves an INVALID index behind

@@ -34,6 +34,8 @@ struct StepEntry<'a> {
     draft_lines: String,
     rules: Vec<&'static str>,
     locks: Vec<Lock>,
+    /// How to revert what this step commits (newest first), or `none needed` / `none known`.
+    undo: String,
 }
 
 #[derive(Serialize)]
@@ -79,6 +81,7 @@ pub fn manifest(
                 draft_lines: super::draft_lines(source, m, r, step),
                 rules,
                 locks,
+                undo: super::undo::step_undo(m, r, step),
             }
         })
         .collect();

@@ -3,6 +3,7 @@
 
 pub mod manifest;
 pub mod render;
+pub mod undo;
 pub mod write;
 
 use crate::config::Config;
@@ -58,6 +59,36 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
         }
     }
     out
+}
+
+/// A warning for every draft transaction the plan commits in several steps, naming them: atomicity
+/// is never lost in silence.
+pub fn split_warnings(
+    source: &Source,
+    m: &Migration<'_>,
+    r: &Rewritten,
+    plan: &Plan,
+    files: &[PlanFile],
+) -> Vec<crate::diagnostic::Diagnostic> {
+    use crate::diagnostic::{Diagnostic, Severity};
+    crate::plan::splits(m, r, plan)
+        .into_iter()
+        .map(|split| {
+            let (first, last) = (source.line_col(m.stmts[split.begin].body.start).0, source.line_col(m.stmts[split.end].body.start).0);
+            let names: Vec<&str> = split.steps.iter().map(|&k| files[k].name.as_str()).collect();
+            Diagnostic::new(
+                crate::passes::TRANSACTIONS,
+                Severity::Warning,
+                m.stmts[split.begin].body.clone(),
+                format!(
+                    "the draft runs lines {first}-{last} as one transaction; the plan commits them in {} steps: {}. If a later step fails, the earlier ones stay committed, where the draft would have rolled everything back",
+                    names.len(),
+                    names.join(", ")
+                ),
+            )
+            .help("each step's `undo` in manifest.json says how to revert it, and `pgsafe apply` prints the undo of what committed when a step fails for good")
+        })
+        .collect()
 }
 
 /// Every lone `\n` as `\r\n`.

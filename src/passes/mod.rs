@@ -27,7 +27,7 @@ use crate::ir::migration::{Migration, Section};
 use crate::ir::op::OpKind;
 use serde::Serialize;
 use std::ops::Range;
-pub use transactions::{kept_by, Keep, Region};
+pub use transactions::{kept_by, Keep, Region, RULE as TRANSACTIONS};
 
 /// The rules, in the order their passes run. `timeouts` runs last: it needs every unit's final mode.
 pub const RULES: &[&str] = &[

@@ -156,11 +156,49 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         let failed = result.error.is_some();
         results.push(result);
         if failed {
+            report_committed(dir, &results, log);
             break;
         }
     }
     let _ = control.query("SELECT pg_advisory_unlock($1)", &[&ADVISORY_KEY]);
     Ok(results)
+}
+
+/// After a step failed for good: which earlier steps committed and stay, and how to undo each
+/// (the manifest's `undo`), newest first. The draft, one transaction, would have rolled them back.
+fn report_committed(dir: &Path, results: &[StepResult], log: &mut dyn FnMut(&str)) {
+    let Some((failed, committed)) = results.split_last() else { return };
+    if committed.is_empty() {
+        return;
+    }
+    let undo = manifest_field(dir, "undo");
+    log(&format!(
+        "{} failed for good; {} earlier step{} committed and stay{}. To undo them, newest first:",
+        failed.file,
+        committed.len(),
+        if committed.len() == 1 { "" } else { "s" },
+        if committed.len() == 1 { "s" } else { "" },
+    ));
+    for step in committed.iter().rev() {
+        let text = undo.get(&step.file).map_or("none known (no manifest.json entry)", String::as_str);
+        let mut lines = text.lines();
+        log(&format!("  {}: {}", step.file, lines.next().unwrap_or_default()));
+        for line in lines {
+            log(&format!("  {}  {line}", " ".repeat(step.file.len())));
+        }
+    }
+}
+
+/// `field` of every step of the plan's `manifest.json`, by file name (empty without a manifest).
+fn manifest_field(dir: &Path, field: &str) -> std::collections::HashMap<String, String> {
+    let manifest = std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok());
+    manifest
+        .iter()
+        .flat_map(|j| j["steps"].as_array().cloned().unwrap_or_default())
+        .filter_map(|step| Some((step["file"].as_str()?.to_owned(), step[field].as_str()?.to_owned())))
+        .collect()
 }
 
 /// The connection settings of `url`, with our `application_name`.
