@@ -393,8 +393,14 @@ pub fn replay(name: &str, history: &History, planner: &Planner<'_>, limits: Limi
             None => out.equal += 1,
             Some(d) => {
                 out.divergences.push(d);
-                resync(&a, &b, work.path()).map_err(|e| format!("re-syncing B from A after {}: {e}", m.name))?;
-                before = a.schema()?;
+                match resync(&a, &b, work.path()).and_then(|()| a.schema()) {
+                    Ok(schema) => before = schema,
+                    Err(e) => {
+                        let reason = format!("re-syncing B from A failed: {e}");
+                        out.stop = Some(Stop { migration: m.name.clone(), reason });
+                        break;
+                    }
+                }
             }
         }
     }
