@@ -24,12 +24,20 @@ pub struct Config {
     /// Tables small enough to skip the scan-avoiding recipes (`--stats` + `--small-table-rows`):
     /// a scan of a few thousand rows is over before traffic notices. Off by default.
     pub small_tables: Vec<crate::ir::name::Name>,
+    /// Rules turned off (`[rules] <rule> = false` in pgsafe.toml): as if every statement said
+    /// `-- pgsafe:ignore <rule>`.
+    pub disabled_rules: Vec<String>,
 }
 
 impl Config {
     /// Is `table` known to be small (see `small_tables`)?
     pub fn is_small(&self, table: &crate::ir::name::Name) -> bool {
         self.small_tables.iter().any(|t| t.same(table))
+    }
+
+    /// Is `rule` turned off for this compilation?
+    pub fn disabled(&self, rule: &str) -> bool {
+        self.disabled_rules.iter().any(|r| r == rule)
     }
 }
 
@@ -63,6 +71,21 @@ impl Default for Config {
             batch_size: 10_000,
             catalog: None,
             small_tables: Vec::new(),
+            disabled_rules: Vec::new(),
         }
+    }
+}
+
+/// Is `v` a duration PostgreSQL accepts for a timeout setting (`100ms`, `2s`, `1min`, `0`)?
+pub fn check_duration(v: &str) -> Result<(), String> {
+    let number = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &v[number.len()..];
+    let ok = !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && ["", "ms", "s", "min", "h"].contains(&unit);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{v:?}: expected a duration like 2s, 500ms, 1min"))
     }
 }

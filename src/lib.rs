@@ -5,6 +5,7 @@
 //! [`plan`] (group into steps) → [`emit`] (files, manifest) and [`diff`] (the review view).
 
 pub mod config;
+pub mod config_file;
 pub mod diagnostic;
 pub mod diff;
 pub mod emit;
@@ -13,6 +14,8 @@ pub mod front;
 pub mod ir;
 pub mod passes;
 pub mod plan;
+pub mod report;
+pub mod runner;
 pub mod source;
 pub mod verify;
 
@@ -69,6 +72,8 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
         front::split::split(text).map_err(|e| InputError { at: source.position(e.offset), message: e.message })?;
     let m = Migration::lower(text, &pieces);
     let mut rewritten = passes::run(&m, config);
+    // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
+    rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     locate(&m, &mut rewritten);
     let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
     let files = emit::files(&source, &m, &rewritten, &plan, config);

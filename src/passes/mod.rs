@@ -251,6 +251,7 @@ impl Ctx<'_, '_> {
         let s = &self.m.stmts[i];
         s.section == Section::Up
             && !s.ignores(rule)
+            && !self.config.disabled(rule)
             && (self.kept[i].is_none()
                 || [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE].contains(&rule))
     }

@@ -1,0 +1,84 @@
+//! The files a command works on: paths as given, directories searched for migrations (`*.sql`,
+//! down files and sqitch's revert/verify scripts left out), glob patterns expanded. The order is
+//! deterministic: inputs in the order given, each directory's files sorted, duplicates dropped.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// One input: a file to compile, or an input that named nothing usable (reported, exit 2).
+pub enum Input {
+    File(PathBuf),
+    Bad { path: String, error: String },
+}
+
+/// Is this file a forward migration a runner would run (not a down/revert/verify script)?
+pub fn is_migration(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".sql")
+        && !name.starts_with('.')
+        && name != "down.sql"
+        && !name.ends_with(".down.sql")
+        && !(name.starts_with('U') && name.contains("__"))
+        && parent != "revert"
+        && parent != "verify"
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_migration(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Expand `args` (files, directories, globs) into inputs.
+pub fn expand(args: &[PathBuf]) -> Vec<Input> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push = |out: &mut Vec<Input>, p: PathBuf| {
+        if seen.insert(p.clone()) {
+            out.push(Input::File(p));
+        }
+    };
+    for arg in args {
+        let text = arg.to_string_lossy();
+        if text == "-" || arg.is_file() {
+            push(&mut out, arg.clone());
+        } else if arg.is_dir() {
+            let mut found = Vec::new();
+            match walk(arg, &mut found) {
+                Ok(()) if found.is_empty() => {
+                    out.push(Input::Bad { path: text.into(), error: "no migration (*.sql) in this directory".into() })
+                }
+                Ok(()) => found.into_iter().for_each(|p| push(&mut out, p)),
+                Err(e) => out.push(Input::Bad { path: text.into(), error: format!("cannot read the directory: {e}") }),
+            }
+        } else if text.contains(['*', '?', '[']) {
+            let mut found: Vec<PathBuf> = match glob::glob(&text) {
+                Ok(paths) => paths.filter_map(Result::ok).filter(|p| p.is_file()).collect(),
+                Err(e) => {
+                    out.push(Input::Bad { path: text.into(), error: format!("not a valid pattern: {e}") });
+                    continue;
+                }
+            };
+            found.sort();
+            if found.is_empty() {
+                out.push(Input::Bad { path: text.into(), error: "no file matches this pattern".into() });
+            }
+            found.into_iter().for_each(|p| push(&mut out, p));
+        } else {
+            out.push(Input::Bad { path: text.into(), error: "no such file or directory".into() });
+        }
+    }
+    out
+}

@@ -1,0 +1,644 @@
+//! The `pgsafe` command line: parse arguments, find the configuration, call the library, print
+//! the report, set the exit code.
+//!
+//! Exit codes: 0 success (for `check`: nothing to rewrite); 1 `check`/`fix` found something to
+//! rewrite (or `fix` changed a file, or refused to); 2 unusable input or usage error — for a
+//! command over many files, after every other file was handled.
+
+mod inputs;
+mod settings;
+mod write;
+
+use anyhow::{Context, Result};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use pgsafe::config_file::ConfigFile;
+use pgsafe::diff;
+use pgsafe::emit::write::write_dir;
+use pgsafe::report::{self, Outcome};
+use pgsafe::runner::{detect, Placement, Runner};
+use pgsafe::Compilation;
+use rayon::prelude::*;
+use settings::{Settings, View};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  pgsafe rewrite draft.sql -o plan/            write the plan (one file per step) and show the diff
+  pgsafe diff migrations/                      show what would change, for every migration there
+  pgsafe check 'migrations/**/*.sql'           exit 1 if anything would be rewritten (CI)
+  pgsafe fix migrations/20240101_add.sql       rewrite in place, in the runner's layout (pre-commit)
+  pgsafe review migrations/ > comment.md       a pull-request comment: steps, locks, reasons, diff
+  pgsafe check migrations/ --format sarif      for code scanning
+  pgsafe verify draft.sql --load               run draft and plan on a throwaway PostgreSQL
+  pgsafe explain concurrent-index              what a rule does and why
+
+Settings come from flags, else from the nearest pgsafe.toml, else the defaults.";
+
+/// pgsafe rewrites a draft PostgreSQL migration into a safe multi-file plan: CONCURRENTLY index
+/// builds in their own steps, NOT VALID + later VALIDATE for constraints, lock_timeout on every
+/// step that blocks traffic. Every change is shown as a diff, with its rule and reason.
+#[derive(Parser)]
+#[command(name = "pgsafe", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print only errors (and the report a format asks for).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Also say which runner layout each file got and why, and where the configuration came from.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Use this configuration file instead of the nearest pgsafe.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore any pgsafe.toml.
+    #[arg(long, global = true, conflicts_with = "config")]
+    no_config: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile DRAFT into a plan directory (0001_….sql, …, manifest.json) and show the diff; with
+    /// --runner, lay the plan out in that runner's migrations directory OUT instead.
+    Rewrite {
+        /// The draft migration (`-` for standard input).
+        draft: PathBuf,
+        /// Where to write the plan (with --runner: the runner's migrations directory).
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace OUT if it exists and is not empty (with --runner: overwrite existing files).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        view: View,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Show what `rewrite` would change, without writing anything. Takes files, directories and
+    /// glob patterns.
+    Diff {
+        #[arg(required = true, value_name = "FILE|DIR|GLOB")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        view: View,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Exit 0 if nothing would be rewritten, 1 if something would (listing why), 2 on bad input.
+    /// Takes files, directories (their migrations) and glob patterns; compiles them in parallel.
+    Check {
+        #[arg(required = true, value_name = "FILE|DIR|GLOB")]
+        files: Vec<PathBuf>,
+        /// Also exit 1 on warnings (what pgsafe reports but cannot rewrite safely).
+        #[arg(long)]
+        strict: bool,
+        /// How to report: text, json (versioned, see README), sarif (2.1.0), github (workflow
+        /// annotations; also added to text under GitHub Actions), markdown (as `review`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Rewrite migration files in place, in their runner's layout (for a pre-commit hook): each
+    /// draft that needs it is replaced, in its own directory, by its plan's steps. Exits 1 when it
+    /// changed a file (the commit stops so you can review), 0 when nothing needed it.
+    Fix {
+        #[arg(required = true, value_name = "FILE|DIR|GLOB")]
+        files: Vec<PathBuf>,
+        /// Split a migration even if git history already has it (it may have been applied
+        /// somewhere: runners that checksum applied files will then complain).
+        #[arg(long)]
+        allow_committed: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// A pull-request comment in markdown: per migration the steps (transaction or not, locks,
+    /// what traffic they block and for how long), the reasons, the warnings, the diff.
+    Review {
+        #[arg(required = true, value_name = "FILE|DIR|GLOB")]
+        files: Vec<PathBuf>,
+        /// `pgsafe verify --format json` output for a migration (its "draft" field names it), to
+        /// include its equivalence and stall numbers. Repeatable.
+        #[arg(long, value_name = "FILE")]
+        verify_report: Vec<PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// List the rules.
+    Rules,
+    /// Print a rule's documentation.
+    Explain { rule: String },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+    /// Run the draft and its plan on a real PostgreSQL (a throwaway cluster, or scratch databases
+    /// on a local server) and compare: schema, locks taken, and stalls under simulated traffic.
+    /// Exits 1 when the plan is not equivalent or stalls writes longer than --max-stall.
+    Verify {
+        draft: PathBuf,
+        /// Use this server (scratch databases only) instead of a throwaway cluster.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Accept a --database-url whose host is not this machine.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Data applied after the schema (--schema, applied first to the template both sides
+        /// start from).
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// Before draft and plan run, give every table the plan locks (and the tables they
+        /// reference through foreign keys, parents first) N synthetic rows of the right types;
+        /// after --seed.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+        rows: Option<u64>,
+        /// Skip the lock trace.
+        #[arg(long)]
+        no_trace: bool,
+        /// Run draft and plan under simulated traffic on the tables the plan locks.
+        #[arg(long)]
+        load: bool,
+        /// Load: client connections.
+        #[arg(long, default_value_t = 6)]
+        clients: usize,
+        /// Load: requests per second per client.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Load: a session holding a transaction open while the migration starts.
+        #[arg(long, value_enum)]
+        blocker: Option<BlockerArg>,
+        /// Load: how long the blocker holds its transaction, seconds.
+        #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+        blocker_seconds: f64,
+        /// Fail when the plan stalls writes on a table longer than this, seconds.
+        #[arg(long, value_name = "SECONDS")]
+        max_stall: Option<f64>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Run a plan directory's steps against a database: retries a step that hits its lock
+    /// timeout (with back-off and jitter, naming the blocking sessions), drops an INVALID index
+    /// before rebuilding it, records progress in pgsafe_progress so a rerun resumes, and holds an
+    /// advisory lock so two runs never interleave. Exits 1 when a step fails for good.
+    Apply {
+        plan: PathBuf,
+        #[arg(long, value_name = "URL")]
+        database_url: String,
+        /// Tries per step, the first included.
+        #[arg(long, default_value_t = 10)]
+        max_attempts: u32,
+        /// First retry delay, seconds (doubled each retry, with jitter).
+        #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
+        retry_delay: f64,
+        /// Longest retry delay, seconds.
+        #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+        max_retry_delay: f64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BlockerArg {
+    IdleWriter,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+    Markdown,
+}
+
+/// What every command shares: the configuration file and how talkative to be.
+pub struct Ctx {
+    pub file: ConfigFile,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Ctx {
+    fn note(&self, line: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("pgsafe: {line}");
+        }
+    }
+}
+
+/// Read a file (or standard input) as UTF-8, with the position of the first invalid byte.
+fn read(path: &Path) -> Result<(String, String)> {
+    let name = path.display().to_string();
+    let bytes = if name == "-" {
+        let mut b = Vec::new();
+        std::io::stdin().read_to_end(&mut b).context("cannot read standard input")?;
+        b
+    } else {
+        std::fs::read(path).with_context(|| format!("{name}: cannot read"))?
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let src = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+        let pos = pgsafe::source::Source::new(name.as_str(), src).position(at);
+        anyhow::anyhow!("{pos}: not UTF-8 text (invalid byte here)")
+    })?;
+    Ok((if name == "-" { "<stdin>".into() } else { name }, text))
+}
+
+/// Compile one file: read it, choose its runner (flag, configuration, detection), build its
+/// configuration, compile.
+fn outcome(path: &Path, settings: &Settings, ctx: &Ctx) -> Outcome {
+    let shown = path.display().to_string();
+    let (name, text) = match read(path) {
+        Ok(x) => x,
+        Err(e) => return Outcome { path: shown, runner: None, result: Err(format!("{e:#}")) },
+    };
+    let file_settings = ctx.file.for_file(path);
+    let runner = match settings.runner.as_deref().or(file_settings.runner.as_deref()) {
+        Some(r) => Runner::from_name(r)
+            .map(|r| (r, if settings.runner.is_some() { "--runner" } else { "pgsafe.toml" }.to_string())),
+        None => detect::detect(path, &text).map(|(r, why)| (r, format!("detected: {why}"))),
+    };
+    let result = settings
+        .config(&file_settings, ctx)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|config| pgsafe::compile(&name, &text, &config).map_err(|e| e.to_string()));
+    Outcome { path: if shown == "-" { name } else { shown }, runner, result }
+}
+
+fn compile_one(path: &Path, settings: &Settings, ctx: &Ctx) -> Result<Compilation> {
+    outcome(path, settings, ctx).result.map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Compile every input in parallel; outcomes in input order. Files found under a directory are
+/// filtered by the configuration's include/exclude.
+fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx) -> Vec<Outcome> {
+    let named: std::collections::HashSet<&PathBuf> = args.iter().collect();
+    let inputs: Vec<inputs::Input> = inputs::expand(args)
+        .into_iter()
+        .filter(|i| match i {
+            inputs::Input::File(p) => named.contains(p) || ctx.file.selects(p),
+            inputs::Input::Bad { .. } => true,
+        })
+        .collect();
+    inputs
+        .par_iter()
+        .map(|i| match i {
+            inputs::Input::File(p) => outcome(p, settings, ctx),
+            inputs::Input::Bad { path, error } => {
+                Outcome { path: path.clone(), runner: None, result: Err(format!("{path}: {error}")) }
+            }
+        })
+        .collect()
+}
+
+fn under_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+fn print_errors(outcomes: &[Outcome]) -> bool {
+    let mut bad = false;
+    for o in outcomes {
+        if let Err(e) = &o.result {
+            eprintln!("error: {e}");
+            bad = true;
+        }
+    }
+    bad
+}
+
+/// Has git history seen this file? (It may have been applied; splitting it would break runners
+/// that checksum applied migrations.) No git, or not in a repository: no.
+fn committed(path: &Path) -> Option<String> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name()?;
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["log", "-1", "--format=%h %s", "--"])
+        .arg(name)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !line.is_empty()).then_some(line)
+}
+
+/// The draft's unit name for `rewrite --runner` into a fresh or existing directory.
+fn unit_name(runner: Runner, draft: &Path) -> String {
+    let stem = draft.file_stem().and_then(|s| s.to_str()).filter(|s| *s != "-").unwrap_or("draft").to_string();
+    let versioned = pgsafe::runner::version::prefix(&stem).is_some();
+    let v = |s: String| if versioned { s } else { format!("0001_{s}") };
+    match runner {
+        Runner::GolangMigrate => format!("{}.up.sql", v(stem.trim_end_matches(".up").to_string())),
+        Runner::Flyway if stem.starts_with('V') && stem.contains("__") => format!("{stem}.sql"),
+        Runner::Flyway => format!("V1__{stem}.sql"),
+        Runner::Prisma | Runner::Diesel => v(stem),
+        Runner::Sqitch | Runner::Django | Runner::Alembic => stem,
+        _ => format!("{}.sql", v(stem)),
+    }
+}
+
+fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx) -> ExitCode {
+    let all = outcomes(files, settings, ctx);
+    let mut bad = print_errors(&all);
+    let mut changed = false;
+    for o in &all {
+        let Ok(c) = &o.result else { continue };
+        if !c.changed() {
+            continue;
+        }
+        let path = Path::new(&o.path);
+        let (runner, why) = o.runner.clone().unwrap_or((Runner::Psql, "the default".into()));
+        if !allow_committed {
+            if let Some(commit) = committed(path) {
+                eprint!("{}", diff::render_findings(c));
+                eprintln!(
+                    "error: {}: needs a rewrite, but git history already has it (last in {commit}): it may have been \
+                     applied somewhere, and splitting it would leave that database out of step (and checksumming \
+                     runners would refuse the changed file). Write the fix as a new migration, or pass \
+                     --allow-committed if it was never applied",
+                    o.path
+                );
+                changed = true;
+                continue;
+            }
+        }
+        let result = (|| -> Result<usize> {
+            anyhow::ensure!(
+                runner != Runner::Psql || !c.files.iter().any(|f| f.mode.is_none()),
+                "{}: has a down section; pass --runner goose or --runner dbmate (or set runner in pgsafe.toml) so the \
+                 plan keeps it the runner's way",
+                o.path
+            );
+            let placement = runner
+                .placement(path)
+                .ok_or_else(|| anyhow::anyhow!("{}: not where {runner} keeps a migration", o.path))?;
+            let layout = runner.lay_out(c, &placement).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
+            let draft = placement.root.join(&placement.draft);
+            let keep: Vec<PathBuf> = layout
+                .write
+                .iter()
+                .map(|(rel, _)| placement.root.join(rel))
+                .filter(|p| {
+                    p == &draft
+                        || p.starts_with(&draft)
+                        || p.ends_with("sqitch.plan")
+                        || p.ends_with("atlas.sum")
+                        || p == &placement.root.join(format!("revert/{}.sql", placement.draft))
+                })
+                .collect();
+            let written = write::apply(&placement.root, &layout, false, &keep)?;
+            for note in &layout.notes {
+                ctx.note(format!("{}: {note}", o.path));
+            }
+            Ok(written.len())
+        })();
+        match result {
+            Ok(n) => {
+                changed = true;
+                ctx.note(format!(
+                    "fixed {} ({} change{}) → {n} file{} in {runner}'s layout ({why})",
+                    o.path,
+                    c.changes.len(),
+                    if c.changes.len() == 1 { "" } else { "s" },
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        ExitCode::from(2)
+    } else if changed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Settings, ctx: &Ctx) -> ExitCode {
+    let all = outcomes(files, settings, ctx);
+    let bad = print_errors(&all);
+    match format {
+        OutputFormat::Text => {
+            for o in &all {
+                if let Ok(c) = &o.result {
+                    print!("{}", report::text::findings(o, c));
+                    if ctx.verbose {
+                        if let Some((r, why)) = &o.runner {
+                            eprintln!("pgsafe: {}: {r} layout ({why})", o.path);
+                        }
+                    }
+                }
+            }
+            if under_github_actions() {
+                print!("{}", report::github::render(&all));
+            }
+        }
+        OutputFormat::Json => print!("{}", report::json::render(&all)),
+        OutputFormat::Sarif => print!("{}", report::sarif::render(&all)),
+        OutputFormat::Github => print!("{}", report::github::render(&all)),
+        OutputFormat::Markdown => print!("{}", report::markdown::render(&all, &Default::default())),
+    }
+    let flagged =
+        all.iter().any(|o| o.result.as_ref().is_ok_and(|c| c.changed() || (strict && !c.diagnostics.is_empty())));
+    if bad {
+        ExitCode::from(2)
+    } else if flagged {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn review(files: &[PathBuf], verify_reports: &[PathBuf], settings: &Settings, ctx: &Ctx) -> Result<ExitCode> {
+    let mut verify = std::collections::HashMap::new();
+    for p in verify_reports {
+        let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a `pgsafe verify --format json` report", p.display()))?;
+        let draft = v["draft"].as_str().unwrap_or_default().to_string();
+        verify.insert(draft, v);
+    }
+    let all = outcomes(files, settings, ctx);
+    let bad = all.iter().any(|o| o.result.is_err());
+    print!("{}", report::markdown::render(&all, &verify));
+    if under_github_actions() {
+        eprint!("{}", report::github::render(&all));
+    }
+    Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let file = if cli.no_config {
+        ConfigFile::default()
+    } else if let Some(path) = &cli.config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        ConfigFile::parse(path, &text).map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        ConfigFile::find(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+            .map_err(|e| anyhow::anyhow!(e))?
+    };
+    let ctx = Ctx { file, quiet: cli.quiet, verbose: cli.verbose };
+    if ctx.verbose {
+        if let Some(p) = &ctx.file.path {
+            eprintln!("pgsafe: configuration from {}", p.display());
+        }
+    }
+    match cli.command {
+        Command::Rewrite { draft, out, force, view, settings } => {
+            let o = outcome(&draft, &settings, &ctx);
+            let c = o.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let runner = settings.runner.as_deref().and_then(Runner::from_name);
+            match runner {
+                None | Some(Runner::Psql) => {
+                    // Never write the plan over (or around) the draft itself.
+                    let keep: Vec<&Path> = if draft.as_os_str() == "-" { Vec::new() } else { vec![draft.as_path()] };
+                    write_dir(&out, &c.plan_dir(), force, &keep)?
+                }
+                Some(runner) => {
+                    let at = Placement::new(&out, unit_name(runner, &draft));
+                    let layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
+                    write::apply(&out, &layout, force, &[])?;
+                    for note in &layout.notes {
+                        ctx.note(note);
+                    }
+                }
+            }
+            view.print(c);
+            let steps = c.steps().count();
+            ctx.note(format!(
+                "wrote {} ({steps} step{}, {} change{}{})",
+                out.display(),
+                if steps == 1 { "" } else { "s" },
+                c.changes.len(),
+                if c.changes.len() == 1 { "" } else { "s" },
+                runner.map_or(String::new(), |r| format!(", {r}'s layout"))
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { files, view, settings } => {
+            let all = outcomes(&files, &settings, &ctx);
+            let bad = print_errors(&all);
+            for o in &all {
+                if let Ok(c) = &o.result {
+                    view.print(c);
+                }
+            }
+            Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Check { files, strict, format, settings } => Ok(check(&files, strict, format, &settings, &ctx)),
+        Command::Fix { files, allow_committed, settings } => Ok(fix(&files, allow_committed, &settings, &ctx)),
+        Command::Review { files, verify_report, settings } => review(&files, &verify_report, &settings, &ctx),
+        Command::Rules => {
+            for rule in report::rules::all() {
+                println!("{rule:<22} {}", report::rules::summary(rule));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { rule } => match report::rules::doc(&rule) {
+            Some(doc) => {
+                print!("{doc}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => anyhow::bail!("unknown rule `{rule}`; `pgsafe rules` lists them"),
+        },
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "pgsafe", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            draft,
+            database_url,
+            allow_remote,
+            seed,
+            rows,
+            no_trace,
+            load: with_load,
+            clients,
+            rate,
+            blocker,
+            blocker_seconds,
+            max_stall,
+            format,
+            settings,
+        } => {
+            use pgsafe::verify::{load::LoadOptions, run};
+            anyhow::ensure!(blocker.is_none() || with_load, "--blocker needs --load");
+            anyhow::ensure!((0.0..=3600.0).contains(&blocker_seconds), "--blocker-seconds must be between 0 and 3600");
+            let c = compile_one(&draft, &settings, &ctx)?;
+            let opts = run::VerifyOptions {
+                database_url,
+                allow_remote,
+                schema: settings.schema.clone().or_else(|| ctx.file.schema.clone()),
+                seed,
+                rows,
+                trace: !no_trace,
+                load: with_load.then(|| LoadOptions {
+                    clients,
+                    rate,
+                    blocker: blocker.map(|_| pgsafe::verify::load::Blocker::IdleWriter),
+                    blocker_hold: std::time::Duration::from_secs_f64(blocker_seconds),
+                    ..LoadOptions::default()
+                }),
+                max_stall,
+            };
+            let report = run::verify(&c, &opts)?;
+            if format == ReportFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", run::render_text(&report));
+            }
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Apply { plan, database_url, max_attempts, retry_delay, max_retry_delay } => {
+            use pgsafe::verify::apply;
+            anyhow::ensure!(
+                (0.0..=3600.0).contains(&retry_delay) && (0.0..=3600.0).contains(&max_retry_delay),
+                "--retry-delay and --max-retry-delay must be between 0 and 3600 seconds"
+            );
+            let opts = apply::ApplyOptions {
+                max_attempts,
+                base_backoff: std::time::Duration::from_secs_f64(retry_delay),
+                max_backoff: std::time::Duration::from_secs_f64(max_retry_delay),
+                ..apply::ApplyOptions::new(database_url)
+            };
+            let results = apply::apply(&plan, &opts, &mut |line| eprintln!("pgsafe: {line}"))?;
+            Ok(if results.iter().any(|r| r.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Apply a runner layout to the migrations directory: every new file is first written beside its
+//! final place, and only when all are written are they renamed into place and the files the
+//! layout replaces removed. A failure before that leaves the directory as it was.
+
+use anyhow::{Context, Result};
+use pgsafe::runner::Layout;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Write `layout` under `root`. `overwrite`: existing files may be replaced (else refused).
+pub fn apply(root: &Path, layout: &Layout, overwrite: bool, keep: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut created_dirs: Vec<PathBuf> = Vec::new();
+    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (rel, text) in &layout.write {
+            let path = root.join(rel);
+            if path.exists() && !overwrite && !keep.contains(&path) {
+                anyhow::bail!("{} exists: pgsafe does not overwrite a migration (pass --force)", path.display());
+            }
+            let dir = path.parent().unwrap_or(root).to_path_buf();
+            if !dir.exists() {
+                let mut missing = vec![dir.clone()];
+                while let Some(p) =
+                    missing.last().and_then(|d| d.parent()).filter(|p| !p.as_os_str().is_empty() && !p.exists())
+                {
+                    missing.push(p.to_path_buf());
+                }
+                fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                created_dirs.extend(missing.into_iter().rev());
+            }
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.pgsafe-{}", std::process::id()));
+            fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+            temps.push((tmp, path));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        temps.iter().for_each(|(t, _)| drop(fs::remove_file(t)));
+        created_dirs.iter().rev().for_each(|d| drop(fs::remove_dir(d)));
+        return Err(e);
+    }
+    let mut written = Vec::new();
+    for (tmp, path) in temps {
+        fs::rename(&tmp, &path).with_context(|| format!("cannot move {} into place", path.display()))?;
+        written.push(path);
+    }
+    for rel in &layout.remove {
+        let path = root.join(rel);
+        if !written.contains(&path) {
+            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(written)
+}

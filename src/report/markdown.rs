@@ -1,0 +1,221 @@
+//! `pgsafe review` / `--format markdown`: a pull-request comment. Per migration: a one-line
+//! verdict, the steps as a table (file, transaction or not, locks on which tables, what ordinary
+//! traffic each blocks and how long it may wait for its lock), the reason for each change, the
+//! warnings, and the diff from draft to plan in a collapsible section. When `pgsafe verify` ran
+//! (its JSON report given), its equivalence and stall numbers follow.
+
+use super::Outcome;
+use crate::diagnostic::Severity;
+use crate::Compilation;
+use serde_json::Value;
+use std::fmt::Write;
+
+/// The lock timeout a step sets for itself (`SET [LOCAL] lock_timeout = …`), as written.
+fn lock_timeout(body: &str) -> Option<String> {
+    body.lines().rev().find_map(|l| {
+        let u = l.trim().to_ascii_lowercase();
+        let rest = u.strip_prefix("set local lock_timeout").or_else(|| u.strip_prefix("set lock_timeout"))?;
+        Some(
+            rest.trim_start_matches([' ', '='])
+                .trim_start_matches("to ")
+                .trim_end_matches(';')
+                .trim()
+                .trim_matches('\'')
+                .to_string(),
+        )
+    })
+}
+
+fn blocks(mode: &str) -> &'static str {
+    match mode {
+        "ACCESS EXCLUSIVE" => "reads and writes",
+        "SHARE" | "SHARE ROW EXCLUSIVE" | "EXCLUSIVE" => "writes",
+        _ => "nothing",
+    }
+}
+
+/// The table of steps, from the manifest.
+fn steps_table(c: &Compilation) -> String {
+    let manifest: Value = serde_json::from_str(&c.manifest).unwrap_or(Value::Null);
+    let mut out = String::from("| step | runs | locks | blocks | waits at most |\n|---|---|---|---|---|\n");
+    let empty = Vec::new();
+    for (entry, file) in manifest["steps"].as_array().unwrap_or(&empty).iter().zip(c.steps()) {
+        let mut locks: Vec<(String, String)> = entry["locks"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .map(|l| (l["table"].as_str().unwrap_or("?").to_string(), l["mode"].as_str().unwrap_or("?").to_string()))
+            .collect();
+        locks.dedup();
+        let blocked: Vec<String> = locks
+            .iter()
+            .filter(|(_, m)| blocks(m) != "nothing")
+            .map(|(t, m)| format!("{} on `{t}`", blocks(m)))
+            .collect();
+        let wait = if blocked.is_empty() {
+            "—".to_string()
+        } else {
+            match lock_timeout(&file.body) {
+                Some(t) if t != "0" => format!("{t} (lock_timeout)"),
+                _ => "no lock_timeout".to_string(),
+            }
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            file.name,
+            entry["mode"].as_str().unwrap_or("?"),
+            if locks.is_empty() {
+                "—".to_string()
+            } else {
+                locks.iter().map(|(t, m)| format!("{m} `{t}`")).collect::<Vec<_>>().join(", ")
+            },
+            if blocked.is_empty() { "nothing".to_string() } else { blocked.join("; ") },
+            wait
+        );
+    }
+    out
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// One migration's section. `verify`: `pgsafe verify --format json`'s report for it, if any.
+pub fn migration(o: &Outcome, verify: Option<&Value>) -> String {
+    let mut out = String::new();
+    let c = match &o.result {
+        Err(e) => {
+            let _ = writeln!(out, "### ❌ `{}`\n\npgsafe could not read it: {}\n", o.path, cell(e));
+            return out;
+        }
+        Ok(c) => c,
+    };
+    let steps = c.steps().count();
+    let warnings = c.diagnostics.len();
+    let verdict = if c.changed() {
+        format!("rewritten into {steps} step{} ({} change{})", plural(steps), c.changes.len(), plural(c.changes.len()))
+    } else {
+        "safe as written".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "### {} `{}` — {verdict}{}\n",
+        if c.changed() {
+            "🔧"
+        } else if warnings > 0 {
+            "⚠️"
+        } else {
+            "✅"
+        },
+        o.path,
+        if warnings > 0 { format!(", {warnings} warning{}", plural(warnings)) } else { String::new() }
+    );
+    if let Some((runner, why)) = &o.runner {
+        let _ = writeln!(out, "Layout: **{runner}** ({why}).\n");
+    }
+    if c.changed() {
+        out.push_str(&steps_table(c));
+        out.push_str("\n**Why:**\n\n");
+        for d in o.findings().into_iter().filter(|d| d.severity == Severity::Error) {
+            let (line, _) = c.source.line_col(d.at);
+            let _ = writeln!(out, "- line {line}, `{}`: {}", d.rule, cell(&d.message));
+        }
+        out.push('\n');
+    }
+    if warnings > 0 {
+        out.push_str("**Needs a reviewer:**\n\n");
+        for d in o.findings().into_iter().filter(|d| d.severity != Severity::Error) {
+            let (line, _) = c.source.line_col(d.at);
+            let _ = writeln!(out, "- line {line}, `{}`: {}", d.rule, cell(&d.message));
+        }
+        out.push('\n');
+    }
+    if let Some(v) = verify {
+        out.push_str(&verify_summary(v));
+    }
+    if c.changed() {
+        let diff = similar::TextDiff::from_lines(c.source.text.as_str(), c.flattened().as_str())
+            .unified_diff()
+            .context_radius(2)
+            .header(&o.path, "plan")
+            .to_string();
+        let lines = diff.lines().count();
+        let _ = writeln!(
+            out,
+            "<details><summary>Diff from the draft to the plan ({lines} lines)</summary>\n\n```diff\n{}{}```\n\n</details>\n",
+            diff,
+            if diff.ends_with('\n') { "" } else { "\n" }
+        );
+    }
+    out
+}
+
+/// `pgsafe verify`'s numbers (its `--format json` report): schema equivalence, and under `--load`
+/// the longest write and read stalls and p99 latency, draft against plan.
+fn verify_summary(v: &Value) -> String {
+    let mut out = String::from("**Verified on PostgreSQL");
+    if let Some(server) = v["server_version"].as_str() {
+        let _ = write!(out, " {server}");
+    }
+    out.push_str(":**");
+    if let Some(ok) = v["equivalence"]["equivalent"].as_bool() {
+        let _ = write!(out, " same schema as the draft: {}.", if ok { "yes" } else { "**no**" });
+    }
+    let load = &v["load"];
+    if load.is_object() {
+        out.push_str(
+            "
+
+| | longest write stall | longest read stall | p99 | failed |
+|---|---|---|---|---|
+",
+        );
+        for side in ["draft", "plan"] {
+            let r = &load[side];
+            let _ = writeln!(
+                out,
+                "| {side} | {:.2} s | {:.2} s | {:.0} ms | {} |",
+                r["write_stall"]["seconds"].as_f64().unwrap_or(f64::NAN),
+                r["read_stall"]["seconds"].as_f64().unwrap_or(f64::NAN),
+                r["p99_ms"].as_f64().unwrap_or(f64::NAN),
+                r["failed"].as_u64().unwrap_or(0)
+            );
+        }
+    }
+    if let Some(problems) = v["problems"].as_array().filter(|p| !p.is_empty()) {
+        for p in problems {
+            let _ = write!(out, "\n- {}", cell(p.as_str().unwrap_or("")));
+        }
+    }
+    out.push_str("\n\n");
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The whole review: a summary line, then one section per migration that needs attention (safe
+/// files are only counted).
+pub fn render(outcomes: &[Outcome], verify: &std::collections::HashMap<String, Value>) -> String {
+    let changed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|c| c.changed())).count();
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let warned = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|c| !c.diagnostics.is_empty())).count();
+    let mut out = format!(
+        "## pgsafe review\n\n{} migration{} checked: {changed} to rewrite, {warned} with warnings, {failed} unreadable.\n\n",
+        outcomes.len(),
+        plural(outcomes.len())
+    );
+    for o in outcomes {
+        let quiet = o.result.as_ref().is_ok_and(|c| !c.changed() && c.diagnostics.is_empty());
+        if !quiet {
+            out.push_str(&migration(o, verify.get(&o.path)));
+        }
+    }
+    out
+}

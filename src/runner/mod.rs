@@ -1,0 +1,211 @@
+//! Runner adapters: the same plan, laid out the way each migration runner expects it (file names
+//! and versions that keep its order, its no-transaction marker on exactly the steps that need
+//! one, one statement per unit where it sends a unit whole, no `BEGIN`/`COMMIT` of ours where it
+//! wraps the file, down sections placed its way, its integrity data). An adapter never rewrites
+//! SQL: it only arranges the steps `emit` rendered. The facts per runner, with sources, are in
+//! `../shared/reference/runners.md`.
+//!
+//! Where the draft had a down section, it goes with the **first** step: in a full rollback the
+//! later steps' downs (comments only) run first and change nothing, so the draft's down then meets
+//! the state it was written for.
+
+pub mod alembic;
+pub mod atlas;
+pub mod dbmate;
+pub mod detect;
+pub mod diesel;
+pub mod django;
+pub mod flyway;
+pub mod golang_migrate;
+pub mod goose;
+pub mod prisma;
+pub mod psql;
+pub mod python;
+pub mod sqitch;
+pub mod sqlx;
+pub mod step;
+pub mod version;
+
+use crate::Compilation;
+use step::StepView;
+
+/// The runners pgsafe lays plans out for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Runner {
+    Psql,
+    Sqlx,
+    Dbmate,
+    Goose,
+    GolangMigrate,
+    Flyway,
+    Prisma,
+    Diesel,
+    Atlas,
+    Sqitch,
+    Django,
+    Alembic,
+}
+
+impl Runner {
+    pub const ALL: [Runner; 12] = [
+        Runner::Psql,
+        Runner::Sqlx,
+        Runner::Dbmate,
+        Runner::Goose,
+        Runner::GolangMigrate,
+        Runner::Flyway,
+        Runner::Prisma,
+        Runner::Diesel,
+        Runner::Atlas,
+        Runner::Sqitch,
+        Runner::Django,
+        Runner::Alembic,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Runner::Psql => "psql",
+            Runner::Sqlx => "sqlx",
+            Runner::Dbmate => "dbmate",
+            Runner::Goose => "goose",
+            Runner::GolangMigrate => "golang-migrate",
+            Runner::Flyway => "flyway",
+            Runner::Prisma => "prisma",
+            Runner::Diesel => "diesel",
+            Runner::Atlas => "atlas",
+            Runner::Sqitch => "sqitch",
+            Runner::Django => "django",
+            Runner::Alembic => "alembic",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Runner> {
+        Runner::ALL.into_iter().find(|r| r.name() == name.to_ascii_lowercase())
+    }
+
+    /// The draft's unit in a directory the runner owns, from the draft's file path: the runner's
+    /// root directory, the unit's name there (a file, a folder, or a sqitch change) — or `None`
+    /// when the draft is not where this runner keeps a migration (then `rewrite` lays it out as
+    /// the first migration of a fresh directory).
+    pub fn placement(self, draft: &std::path::Path) -> Option<Placement> {
+        let file = draft.file_name()?.to_str()?.to_string();
+        let parent = draft.parent().map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p })?;
+        let folder_unit = |inner: &str| -> Option<Placement> {
+            (file == inner).then_some(())?;
+            let folder = parent.file_name()?.to_str()?.to_string();
+            let root = parent.parent().map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p })?;
+            Some(Placement::new(root, folder))
+        };
+        match self {
+            Runner::Prisma => folder_unit("migration.sql"),
+            Runner::Diesel => folder_unit("up.sql"),
+            Runner::Sqitch => {
+                let stem = file.strip_suffix(".sql")?;
+                (parent.file_name()? == "deploy").then_some(())?;
+                let root =
+                    parent.parent().map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p })?;
+                Some(Placement::new(root, stem.to_string()))
+            }
+            _ => Some(Placement::new(parent, file)),
+        }
+    }
+
+    /// Lay `c`'s plan out for this runner at `at`.
+    pub fn lay_out(self, c: &Compilation, at: &Placement) -> Result<Layout, String> {
+        let steps = step::steps(&c.files);
+        let down = step::down(&c.files);
+        let plan = PlanView { draft: &c.source.name, steps: &steps, down: down.as_deref() };
+        match self {
+            Runner::Psql => psql::lay_out(c, at),
+            Runner::Sqlx => sqlx::lay_out(&plan, at),
+            Runner::Dbmate => dbmate::lay_out(&plan, at),
+            Runner::Goose => goose::lay_out(&plan, at),
+            Runner::GolangMigrate => golang_migrate::lay_out(&plan, at),
+            Runner::Flyway => flyway::lay_out(&plan, at),
+            Runner::Prisma => prisma::lay_out(&plan, at),
+            Runner::Diesel => diesel::lay_out(&plan, at),
+            Runner::Atlas => atlas::lay_out(&plan, at),
+            Runner::Sqitch => sqitch::lay_out(&plan, at),
+            Runner::Django => django::lay_out(&plan, at),
+            Runner::Alembic => alembic::lay_out(&plan, at),
+        }
+    }
+}
+
+impl std::fmt::Display for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an adapter needs of the plan.
+pub struct PlanView<'a> {
+    /// The draft's name (for comments).
+    pub draft: &'a str,
+    pub steps: &'a [StepView],
+    /// The draft's down section, markers removed.
+    pub down: Option<&'a str>,
+}
+
+/// Where the draft sits: the runner's directory, the draft's unit in it, what else is there.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub root: std::path::PathBuf,
+    /// The draft's file (or folder, or sqitch change) name in `root`.
+    pub draft: String,
+    /// Every other name in `root` (files and folders), to keep the runner's order.
+    pub existing: Vec<String>,
+    /// Files the adapter may need to read and rewrite (`sqitch.plan`, the `.sql` files of an
+    /// Atlas directory for `atlas.sum`), relative to `root`, with their text.
+    pub read: std::collections::BTreeMap<String, String>,
+}
+
+impl Placement {
+    /// The placement of `draft` in `root`, reading what is there.
+    pub fn new(root: &std::path::Path, draft: String) -> Placement {
+        let mut existing: Vec<String> = std::fs::read_dir(root)
+            .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        existing.retain(|n| n != &draft);
+        existing.sort();
+        let mut read = std::collections::BTreeMap::new();
+        for name in ["sqitch.plan", "atlas.sum"].iter().map(|s| s.to_string()).chain(existing.iter().cloned()) {
+            if name.ends_with(".sql") || name == "sqitch.plan" || name == "atlas.sum" {
+                if let Ok(text) = std::fs::read_to_string(root.join(&name)) {
+                    read.insert(name, text);
+                }
+            }
+        }
+        Placement { root: root.to_path_buf(), draft, existing, read }
+    }
+
+    /// A placement in a fresh directory (for `rewrite --runner`), the draft named `draft`.
+    pub fn fresh(root: &std::path::Path, draft: String) -> Placement {
+        Placement { root: root.to_path_buf(), draft, existing: Vec::new(), read: Default::default() }
+    }
+}
+
+/// Files to write (paths relative to the placement's root) and to remove, and what to tell the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub write: Vec<(String, String)>,
+    pub remove: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Layout {
+    pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) {
+        self.write.push((path.into(), text.into()));
+    }
+}
+
+/// The down text of step `n` (1-based): the draft's down for the first step, a comment for the
+/// others.
+pub fn down_for(plan: &PlanView<'_>, n: usize, first_name: &str) -> Option<String> {
+    let down = plan.down?;
+    Some(if n == 1 {
+        down.to_string()
+    } else {
+        format!("-- pgsafe: nothing to undo here; the draft's down section is in {first_name}, which a full rollback reaches last.\n")
+    })
+}

@@ -1,0 +1,41 @@
+//! sqlx (`sqlx migrate run`): `<VERSION>_<DESCRIPTION>.sql`, or `.up.sql`/`.down.sql` for
+//! reversible migrations; names that do not match are silently ignored. Each file runs in a
+//! transaction sqlx opens, unless its first line is `-- no-transaction`; a file is sent whole as
+//! one query (sqlx-core/src/migrate/source.rs, sqlx-postgres's migrate.rs).
+
+use super::version;
+use super::{down_for, Layout, Placement, PlanView};
+
+pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
+    let (stem, reversible) = match at.draft.strip_suffix(".up.sql") {
+        Some(stem) => (stem, true),
+        None => (at.draft.strip_suffix(".sql").unwrap_or(&at.draft), plan.down.is_some()),
+    };
+    let v = version::prefix(stem)
+        .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
+        .ok_or_else(|| format!("{}: sqlx only runs files named <VERSION>_<DESCRIPTION>.sql", at.draft))?;
+    let existing: Vec<String> = at.existing.iter().filter_map(|n| version::prefix(n).map(String::from)).collect();
+    let versions = version::after(v, plan.steps.len(), &existing, "sqlx")?;
+    let mut out = Layout::default();
+    let first = if reversible { format!("{stem}.up.sql") } else { format!("{stem}.sql") };
+    for (i, step) in plan.steps.iter().enumerate() {
+        let base = if i == 0 { stem.to_string() } else { format!("{}_{}", versions[i - 1], step.slug) };
+        let text = if step.autocommit {
+            format!("-- no-transaction\n{}{}", step.header, step.single_statement_body("sqlx")?)
+        } else {
+            format!("{}{}", step.header, step.wrapped_body("sqlx")?)
+        };
+        if reversible {
+            out.add(format!("{base}.up.sql"), text);
+            if let Some(down) = down_for(plan, i + 1, &first) {
+                out.add(format!("{base}.down.sql"), down);
+            }
+        } else {
+            out.add(format!("{base}.sql"), text);
+        }
+    }
+    if !out.write.iter().any(|(p, _)| p == &at.draft) {
+        out.remove.push(at.draft.clone());
+    }
+    Ok(out)
+}

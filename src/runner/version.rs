@@ -1,0 +1,75 @@
+//! Version numbers for the steps a draft becomes: the first step keeps the draft's version, the
+//! others take the next free ones, all before the next existing migration — so the runner's
+//! order is kept and no runner sees a version lower than one it may already have applied.
+
+/// The digits of a version (`20240101120000`, `2024-01-01-120000`, `0003`) as a number.
+pub fn number(version: &str) -> Option<u128> {
+    let digits: String = version.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() || digits.len() > 38 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// `version` plus `k`, written the same way: same number of digits, separators where they were.
+pub fn bump(version: &str, k: u128) -> Option<String> {
+    let width = version.chars().filter(char::is_ascii_digit).count();
+    let n = number(version)?.checked_add(k)?;
+    let digits = format!("{n:0width$}");
+    if digits.len() > width {
+        return None;
+    }
+    let mut d = digits.chars();
+    Some(version.chars().map(|c| if c.is_ascii_digit() { d.next().unwrap_or(c) } else { c }).collect())
+}
+
+/// Versions for steps 2..=`count` after the draft's `version`, each below every existing version
+/// greater than the draft's and equal to none. `existing`: the versions already in the directory.
+pub fn after(version: &str, count: usize, existing: &[String], runner: &str) -> Result<Vec<String>, String> {
+    let v = number(version).ok_or_else(|| format!("{version:?} is not a {runner} version number"))?;
+    let next = existing.iter().filter_map(|e| number(e)).filter(|&e| e > v).min();
+    let mut out = Vec::with_capacity(count.saturating_sub(1));
+    for k in 1..count as u128 {
+        let bumped = bump(version, k).ok_or_else(|| format!("no version after {version} fits its width"))?;
+        let n = number(&bumped).unwrap_or(u128::MAX);
+        if next.is_some_and(|next| n >= next) || existing.iter().any(|e| number(e) == Some(n)) {
+            return Err(format!(
+                "the plan has {count} steps, but {runner} has no room for them between {version} and the next migration \
+                 ({}): its order would change. Give the draft a version with room after it (e.g. a later timestamp), \
+                 or renumber the migrations after it if none was applied anywhere",
+                existing.iter().find(|e| number(e) == next).map_or("?", |s| s.as_str())
+            ));
+        }
+        out.push(bumped);
+    }
+    Ok(out)
+}
+
+/// The leading version of a file or folder name (`20240101120000_add.sql` → `20240101120000`),
+/// digits and the separators `-` within it, up to the first `_`.
+pub fn prefix(name: &str) -> Option<&str> {
+    let (v, _) = name.split_once('_')?;
+    (!v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '-') && v.chars().any(|c| c.is_ascii_digit()))
+        .then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bumps_keep_width_and_separators() {
+        assert_eq!(bump("0003", 2).as_deref(), Some("0005"));
+        assert_eq!(bump("2024-01-01-120000", 1).as_deref(), Some("2024-01-01-120001"));
+        assert_eq!(bump("99", 1), None);
+    }
+
+    #[test]
+    fn new_versions_stay_before_the_next_migration() {
+        let existing = vec!["0001".to_string(), "0005".to_string()];
+        assert_eq!(after("0002", 3, &existing, "x").unwrap(), ["0003", "0004"]);
+        assert!(after("0002", 4, &existing, "x").unwrap_err().contains("no room"));
+        assert_eq!(prefix("20240101_add_index.sql"), Some("20240101"));
+        assert_eq!(prefix("add_index.sql"), None);
+    }
+}

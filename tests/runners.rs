@@ -1,0 +1,160 @@
+//! One golden layout per runner: the same draft laid out the runner's way, next to an earlier and
+//! a later migration, so names, versions, markers, transaction lines and down sections show.
+//! (`tests/runners_real.rs` runs the real runners on such layouts.)
+
+use pgsafe::runner::{Placement, Runner};
+use pgsafe::{compile, Config};
+use std::fmt::Write;
+
+const DRAFT: &str = "-- Index the customer lookups, and link orders to users.
+CREATE INDEX idx_orders_customer_id ON orders(customer_id);
+
+ALTER TABLE orders
+ADD CONSTRAINT fk_orders_users FOREIGN KEY (user_id) REFERENCES users(id);
+";
+
+const DOWN: &str = "ALTER TABLE orders DROP CONSTRAINT fk_orders_users;\nDROP INDEX idx_orders_customer_id;\n";
+
+/// The draft as the runner's users write it (with a down section where the runner has them).
+fn draft_for(runner: Runner) -> String {
+    match runner {
+        Runner::Dbmate => format!("-- migrate:up\n{DRAFT}\n-- migrate:down\n{DOWN}"),
+        Runner::Goose => format!("-- +goose Up\n{DRAFT}\n-- +goose Down\n{DOWN}"),
+        _ => DRAFT.to_string(),
+    }
+}
+
+fn placement(runner: Runner, root: &std::path::Path) -> Placement {
+    let (draft, existing): (&str, &[&str]) = match runner {
+        Runner::Psql => ("add_index.sql", &[]),
+        Runner::Sqlx | Runner::Dbmate | Runner::Atlas => {
+            ("20240101120000_add_index.sql", &["20240101110000_init.sql", "20240102000000_next.sql"])
+        }
+        Runner::Goose => ("00002_add_index.sql", &["00001_init.sql", "00010_next.sql"]),
+        Runner::GolangMigrate => {
+            ("000002_add_index.up.sql", &["000001_init.up.sql", "000001_init.down.sql", "000010_next.up.sql"])
+        }
+        Runner::Flyway => ("V2__add_index.sql", &["V1__init.sql", "V2.1__next.sql"]),
+        Runner::Prisma => ("20240101120000_add_index", &["20240101110000_init", "migration_lock.toml"]),
+        Runner::Diesel => ("2024-01-01-120000_add_index", &["2024-01-01-110000_init", "2024-01-02-000000_next"]),
+        Runner::Sqitch => ("add_index", &["deploy", "revert", "sqitch.plan"]),
+        Runner::Django | Runner::Alembic => ("add_index", &[]),
+    };
+    let mut at = Placement::fresh(root, draft.to_string());
+    at.existing = existing.iter().map(|s| s.to_string()).collect();
+    if runner == Runner::Sqitch {
+        at.read.insert(
+            "sqitch.plan".into(),
+            "%syntax-version=1.0.0\n%project=shop\n\ninit 2024-01-01T10:00:00Z Ann <ann@example.com> # tables\n\
+             add_index 2024-01-01T12:00:00Z Ann <ann@example.com> # index and fk\n\
+             next [add_index] 2024-01-02T00:00:00Z Ann <ann@example.com>\n"
+                .into(),
+        );
+    }
+    if runner == Runner::Atlas {
+        at.read.insert("20240101110000_init.sql".into(), "CREATE TABLE orders (id bigint);\n".into());
+        at.read.insert("20240102000000_next.sql".into(), "SELECT 1;\n".into());
+    }
+    at
+}
+
+fn layout(runner: Runner) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("shop/migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    match runner {
+        Runner::Django => {
+            std::fs::write(dir.as_path().join("0001_initial.py"), "# initial\n").unwrap();
+        }
+        Runner::Alembic => {
+            std::fs::write(dir.as_path().join("aaaa_init.py"), "revision = \"aaaa\"\ndown_revision = None\n").unwrap();
+        }
+        _ => {}
+    }
+    let name = match runner {
+        Runner::Prisma => "migrations/20240101120000_add_index/migration.sql".to_string(),
+        Runner::Diesel => "migrations/2024-01-01-120000_add_index/up.sql".to_string(),
+        Runner::Sqitch => "deploy/add_index.sql".to_string(),
+        _ => format!("migrations/{}", placement(runner, dir.as_path()).draft),
+    };
+    let c = compile(&name, &draft_for(runner), &Config::default()).unwrap();
+    let mut at = placement(runner, dir.as_path());
+    if matches!(runner, Runner::Django | Runner::Alembic) {
+        at = Placement::new(dir.as_path(), "add_index".into());
+    }
+    let out = runner.lay_out(&c, &at).unwrap();
+    let mut s = String::new();
+    for (path, text) in &out.write {
+        let _ = write!(s, "===== {path} =====\n{text}");
+    }
+    for path in &out.remove {
+        let _ = writeln!(s, "===== removed: {path} =====");
+    }
+    for note in &out.notes {
+        let _ = writeln!(s, "note: {note}");
+    }
+    s
+}
+
+macro_rules! golden {
+    ($($name:ident => $runner:expr),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(stringify!($name), layout($runner));
+        }
+    )*};
+}
+
+golden! {
+    layout_psql => Runner::Psql,
+    layout_sqlx => Runner::Sqlx,
+    layout_dbmate => Runner::Dbmate,
+    layout_goose => Runner::Goose,
+    layout_golang_migrate => Runner::GolangMigrate,
+    layout_flyway => Runner::Flyway,
+    layout_prisma => Runner::Prisma,
+    layout_diesel => Runner::Diesel,
+    layout_atlas => Runner::Atlas,
+    layout_sqitch => Runner::Sqitch,
+    layout_django => Runner::Django,
+    layout_alembic => Runner::Alembic,
+}
+
+#[test]
+fn every_runner_has_a_golden_layout() {
+    let src = std::fs::read_to_string(file!()).unwrap();
+    for r in Runner::ALL {
+        assert!(src.contains(&format!("layout_{} =>", r.name().replace('-', "_"))), "{r}");
+    }
+}
+
+#[test]
+fn no_room_between_versions_is_an_error_not_a_reordering() {
+    let c = compile("m/0002_a.sql", DRAFT, &Config::default()).unwrap();
+    let mut at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    at.existing = vec!["0001_init.sql".into(), "0003_next.sql".into()];
+    let e = Runner::Sqlx.lay_out(&c, &at).unwrap_err();
+    assert!(e.contains("no room") && e.contains("0003"), "{e}");
+}
+
+#[test]
+fn a_search_path_before_a_concurrent_build_cannot_go_to_a_whole_file_runner() {
+    let draft = "SET search_path = app;\nALTER TABLE t ADD c int;\nCREATE INDEX i ON t (c);\n";
+    let c = compile("m/0002_a.sql", draft, &Config::default()).unwrap();
+    let at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    let e = Runner::Sqlx.lay_out(&c, &at).unwrap_err();
+    assert!(e.contains("search_path"), "{e}");
+    // goose sends statements one by one: fine there.
+    Runner::Goose.lay_out(&c, &at).unwrap();
+}
+
+#[test]
+fn a_dry_run_is_never_handed_to_a_committing_runner() {
+    let draft = "BEGIN;\nALTER TABLE t ADD CONSTRAINT c CHECK (x > 0);\nROLLBACK;\n";
+    let c = compile("m/0002_a.sql", draft, &Config::default()).unwrap();
+    let at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    if c.changed() {
+        let e = Runner::Sqlx.lay_out(&c, &at).unwrap_err();
+        assert!(e.contains("ROLLBACK"), "{e}");
+    }
+}

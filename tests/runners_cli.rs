@@ -1,0 +1,129 @@
+//! The command line over many files and in a runner's layout: directories and globs, parallel but
+//! deterministic output, a bad file reported without stopping the others, `fix` exit codes, its
+//! fixed point, and its refusal to split a migration git history already has.
+
+use std::path::Path;
+use std::process::Command;
+
+const NEEDS_REWRITE: &str = "CREATE INDEX idx_orders_customer_id ON orders(customer_id);\n";
+const SAFE: &str = "CREATE TABLE t (id bigint);\n";
+
+fn pgsafe(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgsafe")).current_dir(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    std::fs::write(dir.path().join("Cargo.toml"), "").unwrap();
+    std::fs::write(dir.path().join("migrations/20240101000000_init.sql"), SAFE).unwrap();
+    std::fs::write(dir.path().join("migrations/20240102000000_index.sql"), NEEDS_REWRITE).unwrap();
+    dir
+}
+
+#[test]
+fn check_takes_directories_and_globs_in_a_deterministic_order_and_goes_past_bad_files() {
+    let dir = project();
+    std::fs::write(dir.path().join("migrations/20240103000000_bad.sql"), "SELECT 'unterminated;\n").unwrap();
+    let (code, out, err) = pgsafe(dir.path(), &["check", "migrations/"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("20240102000000_index.sql:1:13 concurrent-index"), "{out}");
+    assert!(err.contains("20240103000000_bad.sql:1:8"), "{err}");
+    let (code2, out2, _) = pgsafe(dir.path(), &["check", "migrations/*.sql"]);
+    assert_eq!((code2, &out2), (2, &out), "a glob finds the same files, in the same order");
+    let (code, _, err) =
+        pgsafe(dir.path(), &["check", "migrations/nothing*.sql", "migrations/20240101000000_init.sql"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no file matches"), "{err}");
+}
+
+#[test]
+fn fix_lays_out_in_the_runner_layout_exits_1_then_0() {
+    let dir = project();
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("sqlx's layout"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["20240101000000_init.sql", "20240102000000_index.sql"]);
+    let text = std::fs::read_to_string(dir.path().join("migrations/20240102000000_index.sql")).unwrap();
+    assert!(text.starts_with("-- no-transaction\n"), "{text}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("migrations/20240101000000_init.sql")).unwrap(), SAFE);
+    let (code, out, err) = pgsafe(dir.path(), &["fix", "migrations/"]);
+    assert_eq!(code, 0, "a second run changes nothing: {out}{err}");
+}
+
+#[test]
+fn fix_refuses_a_committed_migration_unless_told() {
+    let dir = project();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .current_dir(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .map(|o| o.status.success());
+        ok.unwrap_or(false)
+    };
+    if !git(&["init", "-q"]) {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "git is missing under CI");
+        eprintln!("skipped: no git");
+        return;
+    }
+    assert!(git(&["add", "."]) && git(&["commit", "-qm", "init"]));
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/20240102000000_index.sql"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("git history already has it") && err.contains("--allow-committed"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("migrations/20240102000000_index.sql")).unwrap(), NEEDS_REWRITE);
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "--allow-committed", "migrations/20240102000000_index.sql"]);
+    assert_eq!(code, 1, "{err}");
+    assert_ne!(std::fs::read_to_string(dir.path().join("migrations/20240102000000_index.sql")).unwrap(), NEEDS_REWRITE);
+}
+
+#[test]
+fn config_file_sets_the_runner_and_rules_and_names_the_line_of_a_mistake() {
+    let dir = project();
+    std::fs::write(
+        dir.path().join("pgsafe.toml"),
+        "runner = \"dbmate\"\n[rules]\nconcurrent-index = false\ntimeouts = false\n",
+    )
+    .unwrap();
+    let (code, out, err) = pgsafe(dir.path(), &["check", "migrations/"]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::write(dir.path().join("pgsafe.toml"), "runner = \"dbmate\"\nlock_timout = \"1s\"\n").unwrap();
+    let (code, _, err) = pgsafe(dir.path(), &["check", "migrations/"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pgsafe.toml:2:1") && err.contains("lock_timout"), "{err}");
+    std::fs::write(dir.path().join("pgsafe.toml"), "runner = \"dbmate\"\n").unwrap();
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/20240102000000_index.sql"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("dbmate's layout (pgsafe.toml)"), "{err}");
+    let text = std::fs::read_to_string(dir.path().join("migrations/20240102000000_index.sql")).unwrap();
+    assert!(text.starts_with("-- migrate:up transaction:false\n"), "{text}");
+}
+
+#[test]
+fn rules_explain_completions_and_man() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = pgsafe(dir.path(), &["rules"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().any(|l| l.starts_with("concurrent-index ")), "{out}");
+    let (code, out, _) = pgsafe(dir.path(), &["explain", "fk-not-valid"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# `fk-not-valid`"), "{out}");
+    assert_eq!(pgsafe(dir.path(), &["explain", "nope"]).0, 2);
+    let (code, out, _) = pgsafe(dir.path(), &["completions", "bash"]);
+    assert!(code == 0 && out.contains("pgsafe"), "{out}");
+    let (code, out, _) = pgsafe(dir.path(), &["man"]);
+    assert!(code == 0 && out.contains(".TH pgsafe"), "{out}");
+    let (_, out, _) = pgsafe(dir.path(), &["--help"]);
+    assert!(out.contains("Examples:"), "{out}");
+}
