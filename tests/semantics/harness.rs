@@ -39,6 +39,8 @@ pub struct Pg {
     slots: Mutex<Vec<Slot>>,
     free: Condvar,
     setups: Mutex<HashMap<PathBuf, SetupCell>>,
+    /// A session on `postgres` for CREATE/DROP DATABASE and ending other sessions.
+    admin: Mutex<Option<postgres::Client>>,
 }
 
 /// A setup, prepared once by whichever check needs it first.
@@ -73,15 +75,15 @@ pub fn pg() -> &'static Pg {
             slots: Mutex::new(Vec::new()),
             free: Condvar::new(),
             setups: Mutex::new(HashMap::new()),
+            admin: Mutex::new(None),
         };
-        let mut admin = pg.connect("postgres", "sem-admin");
         let mut slots = Vec::new();
         for n in 0..SLOTS {
             let (a, b) = (format!("draft{n}"), format!("plan{n}"));
             for db in [&a, &b] {
-                admin.batch_execute(&format!("CREATE DATABASE {db}")).expect("slot databases");
+                pg.admin(&format!("CREATE DATABASE {db}")).expect("slot databases");
             }
-            slots.push(Slot { n, draft: a, plan: b });
+            slots.push(Slot { n, draft: Db::new(a), plan: Db::new(b) });
         }
         *pg.slots.lock().unwrap() = slots;
         pg
@@ -89,6 +91,17 @@ pub fn pg() -> &'static Pg {
 }
 
 impl Pg {
+    /// CPU seconds the server has used so far (the postmaster and the backends that exited), from
+    /// `/proc`; `None` elsewhere.
+    pub fn server_cpu_seconds(&self) -> Option<f64> {
+        let cluster = self.cluster.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = fs::read_to_string(cluster.as_ref()?.data_dir().join("postmaster.pid")).ok()?;
+        let stat = fs::read_to_string(format!("/proc/{}/stat", pid.lines().next()?.trim())).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        let ticks: f64 = fields.get(11..15)?.iter().filter_map(|f| f.parse::<f64>().ok()).sum();
+        Some(ticks / 100.0)
+    }
+
     pub fn conninfo(&self, db: &str, app: &str) -> String {
         format!("host=127.0.0.1 port={} user=postgres dbname={db} application_name={app} connect_timeout=10", self.port)
     }
@@ -158,12 +171,20 @@ impl Pg {
         }
     }
 
+    /// Run `sql` on the admin session (made anew if it went away).
+    fn admin(&self, sql: &str) -> Result<(), String> {
+        let mut admin = self.admin.lock().unwrap_or_else(PoisonError::into_inner);
+        if admin.as_ref().is_none_or(|c| c.is_closed()) {
+            *admin = Some(self.connect("postgres", "sem-admin"));
+        }
+        admin.as_mut().unwrap().batch_execute(sql).map_err(|e| e.to_string())
+    }
+
+    /// End the sessions of `app` on `db`.
     pub fn terminate(&self, db: &str, app: &str) {
-        let mut c = self.connect("postgres", "sem-admin");
-        let _ = c.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
-            &[&db, &app],
-        );
+        let _ = self.admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{app}'"
+        ));
     }
 
     pub fn dump_schema(&self, db: &str) -> std::thread::JoinHandle<Result<String, String>> {
@@ -188,9 +209,7 @@ impl Pg {
     fn prepare_setup(&self, path: &Path) -> Result<Arc<Setup>, String> {
         let n = { self.setups.lock().unwrap().len() };
         let db = format!("setup{n}_{}", std::process::id());
-        self.connect("postgres", "sem-admin")
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .map_err(|e| e.to_string())?;
+        self.admin(&format!("CREATE DATABASE {db}"))?;
         let child = self.psql_file_async(&db, path, "sem-setup", &[("rows", SETUP_ROWS), ("users", "200")]);
         let run = self.wait(child, &db, "sem-setup", Duration::from_secs(120), |_| {});
         if !run.ok {
@@ -240,38 +259,33 @@ impl Pg {
 
     /// Drop every schema of `db` and restore the setup's dump. What a draft may leave outside a
     /// schema (roles aside) shows in the catalog fingerprint; then the database is made anew.
-    fn reset(&self, db: &str, setup: &Setup) -> Result<(), String> {
+    fn reset(&self, db: &Db, setup: &Setup) -> Result<(), String> {
+        let name = &db.name;
         for attempt in 0..2 {
             if attempt == 1 {
-                let mut admin = self.connect("postgres", "sem-admin");
-                for sql in [format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"), format!("CREATE DATABASE {db}")] {
-                    admin.batch_execute(&sql).map_err(|e| e.to_string())?;
-                }
+                *db.session.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                self.admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+                self.admin(&format!("CREATE DATABASE {name}"))?;
             } else {
-                self.terminate_all(db);
-                let mut c = self.connect(db, "sem-reset");
-                c.batch_execute(RESET_SQL).map_err(|e| format!("reset of {db}: {e}"))?;
+                // whatever a draft or a step left running goes, except the kept session
+                self.admin(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND application_name <> 'sem-keep'"
+                ))?;
+                db.with(self, |c| c.batch_execute(RESET_SQL)).map_err(|e| format!("reset of {name}: {e}"))?;
             }
-            let run = self.psql_file(db, &setup.dump, "sem-reset", Duration::from_secs(120));
+            let run = self.psql_file(name, &setup.dump, "sem-reset", Duration::from_secs(120));
             if !run.ok {
-                return Err(format!("restore of {} into {db}: {}", setup.dump.display(), run.stderr));
+                return Err(format!("restore of {} into {name}: {}", setup.dump.display(), run.stderr));
             }
-            let fp = self.catalog_fingerprint(db);
+            let fp = db.with(self, |c| {
+                c.query_one(FINGERPRINT_SQL, &[]).map(|r| r.get::<_, String>(0)).unwrap_or_else(|e| e.to_string())
+            });
             if *setup.fingerprint.get_or_init(|| fp.clone()) == fp {
                 return Ok(());
             }
         }
-        Err(format!("{db} differs from a fresh restore even after it was made anew"))
-    }
-
-    fn terminate_all(&self, db: &str) {
-        let mut c = self.connect("postgres", "sem-admin");
-        let _ = c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", &[&db]);
-    }
-
-    fn catalog_fingerprint(&self, db: &str) -> String {
-        let mut c = self.connect(db, "sem-reset");
-        c.query_one(FINGERPRINT_SQL, &[]).map(|r| r.get::<_, String>(0)).unwrap_or_else(|e| e.to_string())
+        Err(format!("{name} differs from a fresh restore even after it was made anew"))
     }
 }
 
@@ -301,8 +315,30 @@ pub struct Setup {
 /// A pair of databases: the draft's and the plan's.
 pub struct Slot {
     pub n: usize,
-    pub draft: String,
-    pub plan: String,
+    pub draft: Db,
+    pub plan: Db,
+}
+
+/// A database of a slot, with a session kept open on it (resets, catalog queries, the probe's
+/// monitor): fewer connections, less work for a busy server.
+pub struct Db {
+    pub name: String,
+    session: Mutex<Option<postgres::Client>>,
+}
+
+impl Db {
+    fn new(name: String) -> Db {
+        Db { name, session: Mutex::new(None) }
+    }
+
+    /// `f` on the kept session (`application_name` `sem-keep`), connected again if it went away.
+    pub fn with<R>(&self, pg: &Pg, f: impl FnOnce(&mut postgres::Client) -> R) -> R {
+        let mut s = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.as_ref().is_none_or(|c| c.is_closed()) {
+            *s = Some(pg.connect(&self.name, "sem-keep"));
+        }
+        f(s.as_mut().expect("a session"))
+    }
 }
 
 /// How one psql run went.
@@ -369,6 +405,13 @@ impl Draft {
     /// `-- blockprobe-max-wait: S`.
     pub fn from_file(path: &Path, default_setup: Option<&Path>) -> Draft {
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path.strip_prefix(repo()).unwrap_or(path).display().to_string();
+        Draft::from_text(&name, text, default_setup)
+    }
+
+    /// A draft from its text (the lines of [`Draft::from_file`] apply).
+    pub fn from_text(name: &str, text: String, default_setup: Option<&Path>) -> Draft {
+        let path = Path::new(name);
         let mut setup = default_setup.map(Path::to_path_buf);
         let mut config = Config { batch_size: BATCH_SIZE, ..Config::default() };
         let mut volatile = BTreeSet::new();
@@ -399,18 +442,14 @@ impl Draft {
         let setup = setup.unwrap_or_else(|| panic!("{}: no `-- setup: FILE` line", path.display()));
         for o in options {
             match o.split_once('=') {
-                None if o == "schema" => {
-                    let catalog = pgsafe::ir::catalog::Catalog::load(&setup).unwrap_or_else(|e| panic!("{e}"));
-                    config.catalog = Some(Arc::new(catalog));
-                }
+                None if o == "schema" => config.catalog = Some(catalog(&setup)),
                 Some(("pg-version", v)) => config.pg_version = v.parse().expect("pg-version=N"),
                 Some(("batch-size", v)) => config.batch_size = v.parse().expect("batch-size=N"),
                 Some(("lock-timeout", v)) => config.lock_timeout = v.into(),
                 _ => panic!("{}: unknown option {o:?}", path.display()),
             }
         }
-        let name = path.strip_prefix(repo()).unwrap_or(path).display().to_string();
-        Draft { name, text, setup, config, volatile, noise, limit: Duration::from_secs(60) }
+        Draft { name: name.to_owned(), text, setup, config, volatile, noise, limit: Duration::from_secs(60) }
     }
 
     /// The part of the draft a migration tool runs as "up" (a goose/dbmate down section is not).
@@ -425,6 +464,18 @@ impl Draft {
         }
         out
     }
+}
+
+/// What `--schema SETUP` tells pgsafe, read once per setup.
+fn catalog(setup: &Path) -> Arc<pgsafe::ir::catalog::Catalog> {
+    static CATALOGS: Mutex<Vec<(PathBuf, Arc<pgsafe::ir::catalog::Catalog>)>> = Mutex::new(Vec::new());
+    let mut all = CATALOGS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, c)) = all.iter().find(|(p, _)| p == setup) {
+        return c.clone();
+    }
+    let c = Arc::new(pgsafe::ir::catalog::Catalog::load(setup).unwrap_or_else(|e| panic!("{e}")));
+    all.push((setup.to_path_buf(), c.clone()));
+    c
 }
 
 /// Beyond its `lock_timeout`, how long a step may make a write wait (scheduling, the probe's own
@@ -483,7 +534,7 @@ pub fn check_plan(draft: &Draft, steps: &[(String, String)]) -> Verdict {
     pg.with_slot(&setup, |slot| {
         let app = format!("sem-draft{}", slot.n);
         let (draft_run, plan_run) = std::thread::scope(|s| {
-            let a = s.spawn(|| pg.psql_file(&slot.draft, &draft_file, &app, draft.limit));
+            let a = s.spawn(|| pg.psql_file(&slot.draft.name, &draft_file, &app, draft.limit));
             let b = probe::run_plan(pg, &slot.plan, slot.n, &steps, draft);
             (a.join().expect("the draft run"), b)
         });
@@ -522,8 +573,8 @@ pub fn check_plan(draft: &Draft, steps: &[(String, String)]) -> Verdict {
 fn compare(pg: &Pg, slot: &Slot, draft: &Draft, v: &mut Verdict) {
     let t = Instant::now();
     let _timing = Timing(t);
-    let (a, b) = (pg.dump_schema(&slot.draft), pg.dump_schema(&slot.plan));
-    let rows = |db: &str| row_fingerprints(&mut pg.connect(db, "sem-rows"), None, &draft.volatile);
+    let (a, b) = (pg.dump_schema(&slot.draft.name), pg.dump_schema(&slot.plan.name));
+    let rows = |db: &Db| db.with(pg, |c| row_fingerprints(c, None, &draft.volatile));
     let (ra, rb) = (rows(&slot.draft), rows(&slot.plan));
     let (a, b) = (a.join().expect("pg_dump"), b.join().expect("pg_dump"));
     match (a, b) {

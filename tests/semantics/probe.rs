@@ -20,7 +20,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::harness::{Draft, Pg};
+use super::harness::{Db, Draft, Pg};
+
+/// How often a prober writes while a step runs, and how often the monitor looks.
+const PROBE_EVERY: Duration = Duration::from_millis(20);
+const MONITOR_EVERY: Duration = Duration::from_millis(10);
 
 /// What the probe saw for one step.
 #[derive(Debug, Clone)]
@@ -68,10 +72,11 @@ struct Live {
 }
 
 impl Live {
-    fn write_sql(&self) -> String {
+    /// An ordinary write that changes nothing: it takes the lock a writer takes.
+    fn write(&self) -> String {
         match &self.column {
             Some(c) => format!("UPDATE {} SET {c} = {c} WHERE false", self.name),
-            None => format!("BEGIN; LOCK TABLE {} IN ROW EXCLUSIVE MODE; COMMIT", self.name),
+            None => format!("LOCK TABLE {} IN ROW EXCLUSIVE MODE", self.name),
         }
     }
 }
@@ -105,16 +110,21 @@ struct Prober {
 }
 
 impl Prober {
-    fn start(pg: &'static Pg, db: &str, slot: usize, live: Live) -> Prober {
+    /// Start writing to `live` whenever `running` is set (while a step runs).
+    fn start(pg: &'static Pg, db: &str, slot: usize, live: Live, running: Arc<AtomicBool>) -> Prober {
         let app = format!("sem-probe{slot}-{}", live.oid);
         let (started, completed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let (gone, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
         let mut client = pg.connect(db, &app);
-        let sql = live.write_sql();
+        let sql = if live.column.is_some() { live.write() } else { format!("BEGIN; {}; COMMIT", live.write()) };
         let thread = {
             let (started, completed, gone, stop) = (started.clone(), completed.clone(), gone.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
+                    if !running.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
                     started.fetch_add(1, Ordering::SeqCst);
                     let r = client.simple_query(&sql);
                     completed.fetch_add(1, Ordering::SeqCst);
@@ -123,7 +133,7 @@ impl Prober {
                         gone.store(true, Ordering::SeqCst);
                         return;
                     }
-                    std::thread::sleep(Duration::from_millis(8));
+                    std::thread::sleep(PROBE_EVERY);
                 }
             })
         };
@@ -176,13 +186,38 @@ pub fn lock_timeout(step: &str) -> f64 {
     most
 }
 
+/// Every sequence's position: (sequence, last value or `None` before the first `nextval`, start).
+fn sequence_state(mon: &mut postgres::Client) -> Vec<(String, Option<i64>, i64)> {
+    mon.query("SELECT seqrelid::regclass::text, pg_sequence_last_value(seqrelid), seqstart FROM pg_sequence", &[])
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        .unwrap_or_default()
+}
+
+fn restore_sequences(mon: &mut postgres::Client, state: &[(String, Option<i64>, i64)]) {
+    for (seq, last, start) in state {
+        let _ =
+            mon.execute("SELECT setval($1::text::regclass, $2, $3)", &[seq, &last.unwrap_or(*start), &last.is_some()]);
+    }
+}
+
 /// Run `steps` in order on `db`, each under the idle writer and the probers.
-pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft: &Draft) -> PlanRun {
-    let mut mon = pg.connect(db, &format!("sem-monitor{slot}"));
+pub fn run_plan(pg: &'static Pg, plan_db: &Db, slot: usize, steps: &[PathBuf], draft: &Draft) -> PlanRun {
+    plan_db.with(pg, |mon| run_plan_on(pg, &plan_db.name, mon, slot, steps, draft))
+}
+
+fn run_plan_on(
+    pg: &'static Pg,
+    db: &str,
+    mon: &mut postgres::Client,
+    slot: usize,
+    steps: &[PathBuf],
+    draft: &Draft,
+) -> PlanRun {
     // the tables with traffic: those of the setup (a table the plan creates has none yet)
-    let setup: Vec<u32> = live_tables(&mut mon, None).into_iter().map(|l| l.oid).collect();
+    let setup: Vec<u32> = live_tables(mon, None).into_iter().map(|l| l.oid).collect();
     let mut blocker = pg.connect(db, &format!("sem-blocker{slot}"));
     let mut probers: BTreeMap<u32, Prober> = BTreeMap::new();
+    let running = Arc::new(AtomicBool::new(false));
     let mut out = PlanRun { failed: None, safety: Vec::new() };
     let step_app = format!("sem-step{slot}");
     for path in steps {
@@ -191,7 +226,7 @@ pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft
         let allowed = lock_timeout(&text) + draft.noise;
 
         // the idle writer and the probers, on the setup's tables as they are called now
-        let live = live_tables(&mut mon, Some(&setup));
+        let live = live_tables(mon, Some(&setup));
         probers.retain(|oid, p| {
             let keep = p.alive() && live.iter().any(|l| l.oid == *oid && *l == p.live);
             if !keep {
@@ -200,18 +235,18 @@ pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft
             keep
         });
         for l in &live {
-            probers.entry(l.oid).or_insert_with(|| Prober::start(pg, db, slot, l.clone()));
+            probers.entry(l.oid).or_insert_with(|| Prober::start(pg, db, slot, l.clone(), running.clone()));
         }
-        let mut held = blocker.batch_execute("BEGIN").is_ok();
-        for l in &live {
-            let sql = match &l.column {
-                Some(c) => format!("SAVEPOINT s; UPDATE {} SET {c} = {c} WHERE false; RELEASE s", l.name),
-                None => format!("SAVEPOINT s; LOCK TABLE {} IN ROW EXCLUSIVE MODE; RELEASE s", l.name),
-            };
-            if blocker.batch_execute(&sql).is_err() {
-                let _ = blocker.batch_execute("ROLLBACK TO s");
-            }
+        let sequences = sequence_state(mon);
+        // one round trip: each table's write in a sub-block, so that one that fails (a table the
+        // previous step left unwritable) does not undo the others' locks
+        let writes: String =
+            live.iter().map(|l| format!("BEGIN {}; EXCEPTION WHEN OTHERS THEN NULL; END;", l.write())).collect();
+        let mut held = blocker.batch_execute(&format!("BEGIN; DO $probe$ BEGIN {writes} END $probe$")).is_ok();
+        if !held {
+            let _ = blocker.batch_execute("ROLLBACK");
         }
+        running.store(true, Ordering::SeqCst);
         let apps: BTreeMap<String, u32> = probers.values().map(|p| (p.app.clone(), p.live.oid)).collect();
 
         let mut safety = StepSafety {
@@ -229,7 +264,7 @@ pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft
         let mut last_poll = Instant::now() - Duration::from_secs(1);
         let child = pg.psql_file_async(db, path, &step_app, &[]);
         let run = pg.wait(child, db, &step_app, draft.limit, |_| {
-            if last_poll.elapsed() < Duration::from_millis(8) {
+            if last_poll.elapsed() < MONITOR_EVERY {
                 return;
             }
             last_poll = Instant::now();
@@ -287,6 +322,7 @@ pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft
                 held = false;
             }
         });
+        running.store(false, Ordering::SeqCst);
         if held {
             let _ = blocker.batch_execute("ROLLBACK");
         }
@@ -299,8 +335,10 @@ pub fn run_plan(pg: &'static Pg, db: &str, slot: usize, steps: &[PathBuf], draft
         safety.ok = safety.longest_wait <= allowed;
         let mut run = run;
         if !run.ok && !run.timed_out && run.stderr.contains("lock timeout") {
-            // it gave up behind the idle writer (now gone): run it again, as `pgsafe apply` does
+            // It gave up behind the idle writer (now gone): run it again, as `pgsafe apply` does,
+            // as if the first attempt had never been (it rolled back; sequences do not).
             safety.retried = true;
+            restore_sequences(mon, &sequences);
             run = pg.psql_file(db, path, &step_app, draft.limit);
         }
         out.safety.push(safety);
