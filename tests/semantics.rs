@@ -44,8 +44,6 @@
 //! - `LimitAndAggregateSubqueries` — 015, issue 7 item 1: a batched loop re-runs a `LIMIT` or
 //!   aggregate subquery per batch (deletes every row instead of ten);
 //! - `JsonBackfills` — 016, item 8: the loop compares `json` with `=`;
-//! - `Savepoints` — 017, item 8: `SAVEPOINT` split from its `RELEASE`/`ROLLBACK TO`;
-//! - `DryRuns` — 018, item 5: DDL inside `BEGIN … ROLLBACK` commits;
 //! - `Partitions` — 011: `CREATE INDEX CONCURRENTLY` on a partitioned table pgsafe was not told of;
 //! - `NotNullWithoutDefault` — 003: a failing `ADD COLUMN … NOT NULL` succeeds as a plan;
 //! - `StrongLockStatements` — 001, item 7: `VACUUM FULL`, `LOCK TABLE`, triggers… without timeouts;
@@ -54,6 +52,8 @@
 //! - `Copy` — 019: the emitter appends `;` to a `COPY`'s `\.` line;
 //! - `TriggerTableUpdates` — 020: the loop skips rows that already hold the value, so their
 //!   triggers never fire; `NormalisedValueUpdate` — item 3: the loop never ends;
+//! - `VolatileDefaultOnTriggerTable` — 024: a volatile default's backfill fires row triggers
+//!   that `ADD COLUMN … DEFAULT` never fires;
 //! - `ShadowedTables` — 021, item 4: a table made in another schema makes the live one "new";
 //! - `UnnamedConstraintNames` — 004, 022: unnamed constraints named unlike PostgreSQL.
 //!
@@ -168,8 +168,6 @@ const HELD_BACK: &[(Feature, &str)] = &[
         "015 (issue 7 item 1): batched DML re-runs a LIMIT/aggregate subquery per batch",
     ),
     (Feature::JsonBackfills, "016 (item 8): the batched loop compares json with ="),
-    (Feature::Savepoints, "017 (item 8): SAVEPOINT split from its RELEASE/ROLLBACK TO"),
-    (Feature::DryRuns, "018 (item 5): BEGIN … ROLLBACK around DDL commits"),
     (Feature::Partitions, "011: CREATE INDEX CONCURRENTLY on a partitioned table pgsafe was not told about"),
     (Feature::NotNullWithoutDefault, "003: ADD COLUMN … NOT NULL that fails as written succeeds as a plan"),
     (Feature::StrongLockStatements, "001 (item 7): VACUUM FULL, LOCK TABLE, triggers … without lock_timeout"),
@@ -181,6 +179,7 @@ const HELD_BACK: &[(Feature, &str)] = &[
         "020: the batched loop skips rows that already hold the value: their triggers never fire",
     ),
     (Feature::NormalisedValueUpdate, "issue 7 item 3: the loop never ends when a trigger normalises the value"),
+    (Feature::VolatileDefaultOnTriggerTable, "024: a volatile default's backfill fires the table's row triggers"),
     (Feature::ShadowedTables, "021 (item 4): a table made in another schema makes the live one count as new"),
     (
         Feature::UnnamedConstraintNames,

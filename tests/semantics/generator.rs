@@ -86,6 +86,8 @@ pub enum Feature {
     DropNewIndex,
     /// UPDATE on `users`, whose BEFORE UPDATE trigger lower-cases the email of every row updated.
     TriggerTableUpdates,
+    /// A volatile default added to `users` (the plan's backfill is an UPDATE: the trigger fires).
+    VolatileDefaultOnTriggerTable,
     /// An unnamed constraint whose default name is taken (PostgreSQL appends 1, 2, …), or on a
     /// quoted mixed-case table or column.
     UnnamedConstraintNames,
@@ -108,6 +110,7 @@ pub const ALL: &[Feature] = &[
     Feature::QuotedKeyBackfills,
     Feature::DropNewIndex,
     Feature::TriggerTableUpdates,
+    Feature::VolatileDefaultOnTriggerTable,
     Feature::UnnamedConstraintNames,
 ];
 
@@ -625,7 +628,9 @@ impl Gen<'_> {
             (Ty::Text, "uuid"),
             (Ty::Jsonb, "jsonb"),
         ]);
+        let triggers = table == "users" && !self.on(Feature::VolatileDefaultOnTriggerTable);
         let (default, volatile) = match (self.rng.below(6), tyname) {
+            (0 | 1, _) if triggers => (None, false),
             (0 | 1, "uuid") => (Some("gen_random_uuid()".to_owned()), true),
             (0, "timestamptz") => (Some("now()".to_owned()), true),
             (1, "timestamptz") => (Some("clock_timestamp()".to_owned()), true),
