@@ -27,6 +27,8 @@ pub struct Config {
     /// Rules turned off (`[rules] <rule> = false` in pgsafe.toml): as if every statement said
     /// `-- pgsafe:ignore <rule>`.
     pub disabled_rules: Vec<String>,
+    /// Honour `-- pgsafe:ignore` directives (off only to find directives that suppress nothing).
+    pub honour_ignores: bool,
 }
 
 impl Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             catalog: None,
             small_tables: Vec::new(),
             disabled_rules: Vec::new(),
+            honour_ignores: true,
         }
     }
 }

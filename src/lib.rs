@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_file;
 pub mod diagnostic;
 pub mod diff;
+pub mod directives;
 pub mod emit;
 pub mod error;
 pub mod front;
@@ -74,11 +75,13 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
     let mut rewritten = passes::run(&m, config);
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
-    locate(&m, &mut rewritten);
+    let directives = directives::check(&m, config, &rewritten);
     let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
     let files = emit::files(&source, &m, &rewritten, &plan, config);
     let splits = emit::split_warnings(&source, &m, &rewritten, &plan, &files);
     rewritten.diagnostics.extend(splits);
+    rewritten.diagnostics.extend(directives);
+    locate(&m, &mut rewritten);
     let manifest = emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files);
     Ok(Compilation {
         source,

@@ -394,6 +394,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                         || p.starts_with(&draft)
                         || p.ends_with("sqitch.plan")
                         || p.ends_with("atlas.sum")
+                        || p == &placement.root.join(format!("deploy/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("revert/{}.sql", placement.draft))
                 })
                 .collect();

@@ -250,7 +250,7 @@ impl Ctx<'_, '_> {
     pub fn applies(&self, rule: &str, i: usize) -> bool {
         let s = &self.m.stmts[i];
         s.section == Section::Up
-            && !s.ignores(rule)
+            && !(self.config.honour_ignores && s.ignores(rule))
             && !self.config.disabled(rule)
             && (self.kept[i].is_none()
                 || [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE].contains(&rule))

@@ -9,9 +9,12 @@ const NOT_UNDERSTOOD_DOC: &str = "# `not-understood`\n\n**Reports:** a statement
 `ALTER`, `LOCK`, `CLUSTER`, … in a form its grammar does not know).\n**Into:** nothing: the statement is kept as written. \
 Review its locks by hand, or file the form so pgsafe learns it.\n";
 
+const IGNORE_DIRECTIVE_DOC: &str = "# `ignore-directive`\n\n**Reports:** a `-- pgsafe:ignore <rule>` directive that names no rule pgsafe has, or \
+that suppresses nothing (the rule finds nothing in its statement).\n**Into:** nothing: fix the rule name, or remove the directive.\n";
+
 /// Every rule id a report or a `-- pgsafe:ignore` may name, in pass order.
 pub fn all() -> impl Iterator<Item = &'static str> {
-    crate::passes::RULES.iter().copied().chain(std::iter::once(NOT_UNDERSTOOD))
+    crate::passes::RULES.iter().copied().chain([NOT_UNDERSTOOD, crate::directives::RULE])
 }
 
 pub fn is_rule(id: &str) -> bool {
@@ -37,6 +40,7 @@ pub fn doc(rule: &str) -> Option<&'static str> {
         "transactions" => include_str!("../../rewrites/transactions.md"),
         "timeouts" => include_str!("../../rewrites/timeouts.md"),
         NOT_UNDERSTOOD => NOT_UNDERSTOOD_DOC,
+        crate::directives::RULE => IGNORE_DIRECTIVE_DOC,
         _ => return None,
     })
 }

@@ -1,0 +1,87 @@
+//! Snapshots of every report format on the same outcomes (a draft pgsafe rewrites, one it only
+//! warns about, one it cannot read), and the SARIF validated against the official SARIF 2.1.0
+//! JSON schema (from the npm package `@microsoft/jest-sarif`, which `.ci/run` installs under
+//! `target/ci-tools`) with Python's `jsonschema` (PyPI).
+
+use pgsafe::report::{github, json, markdown, sarif, Outcome};
+use pgsafe::runner::Runner;
+use pgsafe::{compile, Config};
+use std::path::Path;
+
+fn outcomes() -> Vec<Outcome> {
+    let rewrite = "-- The article's example.\nCREATE INDEX idx_orders_customer_id ON orders(customer_id);\n\nALTER TABLE orders\nADD CONSTRAINT fk_orders_users FOREIGN KEY (user_id) REFERENCES users(id);\n";
+    let warn = "ALTER TABLE users RENAME COLUMN email TO mail;\n";
+    let a = "migrations/20240102000000_orders.sql";
+    let b = "migrations/20240103000000_rename.sql";
+    vec![
+        Outcome {
+            path: a.into(),
+            runner: Some((Runner::Sqlx, "--runner".into())),
+            result: Ok(compile(a, rewrite, &Config::default()).unwrap()),
+        },
+        Outcome { path: b.into(), runner: None, result: Ok(compile(b, warn, &Config::default()).unwrap()) },
+        Outcome {
+            path: "migrations/20240104000000_bad.sql".into(),
+            runner: None,
+            result: Err("migrations/20240104000000_bad.sql:1:8: unterminated string".into()),
+        },
+    ]
+}
+
+#[test]
+fn markdown_review() {
+    insta::assert_snapshot!("review_markdown", markdown::render(&outcomes(), &Default::default()));
+}
+
+#[test]
+fn json_report() {
+    insta::assert_snapshot!("report_json", json::render(&outcomes()));
+}
+
+#[test]
+fn sarif_report() {
+    insta::assert_snapshot!("report_sarif", sarif::render(&outcomes()));
+}
+
+#[test]
+fn github_annotations() {
+    insta::assert_snapshot!("report_github", github::render(&outcomes()));
+}
+
+#[test]
+fn sarif_is_valid_against_the_official_schema() {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/ci-tools/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if !schema.is_file() {
+        assert!(!ci, "{} is missing: .ci/run installs it", schema.display());
+        eprintln!("skipped: no SARIF schema at {}", schema.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("report.sarif");
+    std::fs::write(&doc, sarif::render(&outcomes())).unwrap();
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  doc = json.load(open(sys.argv[2]))\n\
+                  jsonschema.Draft7Validator.check_schema(schema)\n\
+                  errors = list(jsonschema.Draft7Validator(schema).iter_errors(doc))\n\
+                  [print(list(e.absolute_path), e.message) for e in errors]\n\
+                  sys.exit(1 if errors else 0)\n";
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&schema).arg(&doc).output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            if text.contains("No module named 'jsonschema'") && !ci {
+                eprintln!("skipped: python3 has no jsonschema");
+                return;
+            }
+            panic!("SARIF does not validate:\n{text}");
+        }
+        Err(e) => {
+            assert!(!ci, "python3 is missing: {e}");
+            eprintln!("skipped: no python3");
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The real runners on laid-out plans, against a real PostgreSQL 15 (the project's throwaway
+//! cluster): for each runner that installs here, a project in its own layout with an earlier
+//! migration and the draft, `pgsafe fix` (or `rewrite --runner`) on the draft, then the runner
+//! itself applies everything; the final schema must equal the draft's applied with psql.
+//!
+//! A runner that is missing fails the test under CI=true (`.ci/run` installs them) and is
+//! reported as skipped elsewhere. goose, golang-migrate, Flyway and Atlas cannot be installed on
+//! this machine: `tests/runners.rs` checks their layouts against their documented rules.
+
+use pgsafe::verify::cluster::Cluster;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const INIT: &str = "CREATE TABLE users (id bigint PRIMARY KEY);\n\
+                    CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, user_id bigint, note text);\n\
+                    INSERT INTO users SELECT g FROM generate_series(1, 50) g;\n\
+                    INSERT INTO orders SELECT g, g % 7, 1 + g % 50, NULL FROM generate_series(1, 500) g;\n";
+
+/// Every kind of step a runner must handle: a concurrent build (autocommit, alone), a batched
+/// backfill (a DO loop that commits, autocommit), NOT VALID + VALIDATE (two transactions).
+const DRAFT: &str = "-- Index the customer lookups, fill the notes, and link orders to users.
+CREATE INDEX idx_orders_customer_id ON orders(customer_id);
+UPDATE orders SET note = 'none' WHERE note IS NULL;
+ALTER TABLE orders
+ADD CONSTRAINT fk_orders_users FOREIGN KEY (user_id) REFERENCES users(id);
+";
+
+fn cluster() -> Option<Cluster> {
+    match Cluster::start() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "no PostgreSQL under CI: {e:#}");
+            eprintln!("skipped: no PostgreSQL: {e:#}");
+            None
+        }
+    }
+}
+
+/// Is `tool` on PATH? Missing under CI=true is a failure.
+fn have(tool: &str) -> bool {
+    let found =
+        std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(tool).is_file()));
+    if !found {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{tool} is missing: .ci/run installs it");
+        eprintln!("skipped: {tool} is not installed");
+    }
+    found
+}
+
+fn python_has(module: &str) -> bool {
+    let ok =
+        Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "python module {module} is missing");
+        eprintln!("skipped: python module {module} is not installed");
+    }
+    ok
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn pgsafe(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgsafe")).current_dir(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// The schema the draft gives when psql runs init and draft as written: the reference.
+fn reference(pg: &Cluster) -> String {
+    pg.create_database("reference", None).unwrap();
+    pg.psql("reference", INIT).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("draft.sql");
+    std::fs::write(&draft, DRAFT).unwrap();
+    // The cluster's psql runs as the server's OS user: the file must be readable by it.
+    set_readable(dir.path());
+    pg.psql_file("reference", &draft).unwrap();
+    pg.dump_schema("reference").unwrap()
+}
+
+fn set_readable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.to_path_buf()].into_iter().chain(walk(dir)) {
+        let mode = if p.is_dir() { 0o755 } else { 0o644 };
+        let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode));
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// Tables the runners keep their history in, left out of the comparison.
+const HISTORY: &[&str] =
+    &["_sqlx_migrations", "schema_migrations", "alembic_version", "django_migrations", "__diesel_schema_migrations"];
+
+fn schema_without_history(pg: &Cluster, db: &str) -> String {
+    for t in HISTORY {
+        pg.psql(db, &format!("DROP TABLE IF EXISTS public.{t}")).unwrap();
+    }
+    pg.psql(db, "DROP SCHEMA IF EXISTS sqitch CASCADE").unwrap();
+    pg.dump_schema(db).unwrap()
+}
+
+fn url(pg: &Cluster, db: &str) -> String {
+    format!("{}?sslmode=disable", pg.url(db))
+}
+
+fn client_path() -> String {
+    let bindir = pgsafe::verify::cluster::client_bindir().map(|p| p.display().to_string()).unwrap_or_default();
+    format!("{bindir}:{}", std::env::var("PATH").unwrap_or_default())
+}
+
+#[test]
+fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
+    let Some(pg) = cluster() else { return };
+    let want = reference(&pg);
+    let mut ran = Vec::new();
+
+    if have("dbmate") {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("db/migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(
+            m.join("20240101000000_init.sql"),
+            format!("-- migrate:up\n{INIT}\n-- migrate:down\nDROP TABLE orders, users;\n"),
+        )
+        .unwrap();
+        let draft = m.join("20240102000000_orders.sql");
+        std::fs::write(&draft, format!("-- migrate:up\n{DRAFT}\n-- migrate:down\nALTER TABLE orders DROP CONSTRAINT fk_orders_users;\nDROP INDEX idx_orders_customer_id;\n")).unwrap();
+        let (code, out) = pgsafe(dir.path(), &["fix", "db/migrations/20240102000000_orders.sql"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("dbmate's layout"), "{out}");
+        pg.create_database("r_dbmate", None).unwrap();
+        run(Command::new("dbmate").current_dir(dir.path()).args([
+            "--no-dump-schema",
+            "--url",
+            &url(&pg, "r_dbmate"),
+            "up",
+        ]));
+        assert_eq!(schema_without_history(&pg, "r_dbmate"), want, "dbmate");
+        // And its rollback reaches the draft's own down section last.
+        ran.push("dbmate");
+    }
+
+    if have("sqitch") {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["deploy", "revert", "verify"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join("sqitch.conf"), "[core]\n\tengine = pg\n").unwrap();
+        std::fs::write(
+            dir.path().join("sqitch.plan"),
+            "%syntax-version=1.0.0\n%project=shop\n\ninit 2024-01-01T00:00:00Z Ann <ann@example.com> # tables\n\
+             orders 2024-01-02T00:00:00Z Ann <ann@example.com> # index, notes, fk\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("deploy/init.sql"), INIT).unwrap();
+        std::fs::write(dir.path().join("revert/init.sql"), "DROP TABLE orders, users;\n").unwrap();
+        std::fs::write(dir.path().join("deploy/orders.sql"), DRAFT).unwrap();
+        std::fs::write(dir.path().join("revert/orders.sql"), "DROP INDEX idx_orders_customer_id;\n").unwrap();
+        let (code, out) = pgsafe(dir.path(), &["fix", "deploy/orders.sql"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("sqitch's layout"), "{out}");
+        pg.create_database("r_sqitch", None).unwrap();
+        run(Command::new("sqitch")
+            .current_dir(dir.path())
+            .env("PATH", client_path())
+            .env("SQITCH_FULLNAME", "Test")
+            .env("SQITCH_EMAIL", "test@example.com")
+            .args(["deploy", "--target", &format!("db:pg://postgres@127.0.0.1:{}/r_sqitch", pg.port())]));
+        assert_eq!(schema_without_history(&pg, "r_sqitch"), want, "sqitch");
+        ran.push("sqitch");
+    }
+
+    if python_has("alembic") && python_has("psycopg2") {
+        let dir = tempfile::tempdir().unwrap();
+        run(Command::new("python3").current_dir(dir.path()).args(["-m", "alembic", "init", "alembic"]));
+        let ini = dir.path().join("alembic.ini");
+        let text = std::fs::read_to_string(&ini).unwrap();
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("sqlalchemy.url") {
+                    format!(
+                        "sqlalchemy.url = {}\n",
+                        url(&pg, "r_alembic").replace("postgresql://", "postgresql+psycopg2://").replace('%', "%%")
+                    )
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&ini, text).unwrap();
+        std::fs::write(dir.path().join("init.sql"), INIT).unwrap();
+        std::fs::write(dir.path().join("orders.sql"), DRAFT).unwrap();
+        for f in ["init.sql", "orders.sql"] {
+            let (code, out) = pgsafe(
+                dir.path(),
+                &["rewrite", f, "--runner", "alembic", "-o", "alembic/versions", "--diff-format", "none"],
+            );
+            assert_eq!(code, 0, "{out}");
+        }
+        pg.create_database("r_alembic", None).unwrap();
+        run(Command::new("python3").current_dir(dir.path()).args(["-m", "alembic", "upgrade", "head"]));
+        assert_eq!(schema_without_history(&pg, "r_alembic"), want, "alembic");
+        ran.push("alembic");
+    }
+
+    if python_has("django") && python_has("psycopg2") {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("shop");
+        std::fs::create_dir_all(app.join("migrations")).unwrap();
+        std::fs::write(app.join("__init__.py"), "").unwrap();
+        std::fs::write(app.join("migrations/__init__.py"), "").unwrap();
+        std::fs::write(
+            dir.path().join("settings.py"),
+            format!(
+                "SECRET_KEY = 'test'\nINSTALLED_APPS = ['shop']\nUSE_TZ = True\nDATABASES = {{'default': {{'ENGINE': \
+                 'django.db.backends.postgresql', 'NAME': 'r_django', 'USER': 'postgres', 'HOST': '127.0.0.1', 'PORT': \
+                 '{}'}}}}\n",
+                pg.port()
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("init.sql"), INIT).unwrap();
+        std::fs::write(dir.path().join("orders.sql"), DRAFT).unwrap();
+        for f in ["init.sql", "orders.sql"] {
+            let (code, out) = pgsafe(
+                dir.path(),
+                &["rewrite", f, "--runner", "django", "-o", "shop/migrations", "--diff-format", "none"],
+            );
+            assert_eq!(code, 0, "{out}");
+        }
+        pg.create_database("r_django", None).unwrap();
+        run(Command::new("python3").current_dir(dir.path()).env("PYTHONPATH", dir.path()).args([
+            "-m",
+            "django",
+            "migrate",
+            "shop",
+            "--settings=settings",
+        ]));
+        assert_eq!(schema_without_history(&pg, "r_django"), want, "django");
+        ran.push("django");
+    }
+
+    eprintln!("real runners run: {}", ran.join(", "));
+}
