@@ -127,3 +127,13 @@ fn rules_explain_completions_and_man() {
     let (_, out, _) = pgsafe(dir.path(), &["--help"]);
     assert!(out.contains("Examples:"), "{out}");
 }
+
+#[test]
+fn pretty_text_shows_the_source_under_each_finding() {
+    let dir = project();
+    let (code, out, _) = pgsafe(dir.path(), &["check", "--format", "pretty", "migrations/20240102000000_index.sql"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("error[concurrent-index]"), "{out}");
+    assert!(out.contains("1 | CREATE INDEX idx_orders_customer_id ON orders(customer_id);"), "{out}");
+    assert!(out.contains("^^^^ pgsafe fix rewrites this") || out.contains("^ pgsafe fix rewrites this"), "{out}");
+}

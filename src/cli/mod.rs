@@ -94,10 +94,11 @@ enum Command {
         /// Also exit 1 on warnings (what pgsafe reports but cannot rewrite safely).
         #[arg(long)]
         strict: bool,
-        /// How to report: text, json (versioned, see README), sarif (2.1.0), github (workflow
-        /// annotations; also added to text under GitHub Actions), markdown (as `review`).
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
+        /// How to report: text (pretty on a terminal: with source snippets), json (versioned, see
+        /// README), sarif (2.1.0), github (workflow annotations; also added to text under GitHub
+        /// Actions), markdown (as `review`).
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
         #[command(flatten)]
         settings: Settings,
     },
@@ -214,6 +215,8 @@ enum ReportFormat {
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     Text,
+    /// Text with the draft's lines under each finding (the default on a terminal).
+    Pretty,
     Json,
     Sarif,
     Github,
@@ -233,6 +236,17 @@ impl Ctx {
             eprintln!("pgsafe: {line}");
         }
     }
+}
+
+/// A spinner on standard error for long work (hidden when it is not a terminal, or --quiet).
+fn progress(ctx: &Ctx, message: &str) -> indicatif::ProgressBar {
+    let bar = if ctx.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner().with_message(message.to_string())
+    };
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// Read a file (or standard input) as UTF-8, with the position of the first invalid byte.
@@ -449,6 +463,14 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
                 print!("{}", report::github::render(&all));
             }
         }
+        OutputFormat::Pretty => {
+            let color = std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            for o in &all {
+                if let Ok(c) = &o.result {
+                    print!("{}", report::text::pretty(o, c, color));
+                }
+            }
+        }
         OutputFormat::Json => print!("{}", report::json::render(&all)),
         OutputFormat::Sarif => print!("{}", report::sarif::render(&all)),
         OutputFormat::Github => print!("{}", report::github::render(&all)),
@@ -541,7 +563,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Command::Check { files, strict, format, settings } => Ok(check(&files, strict, format, &settings, &ctx)),
+        Command::Check { files, strict, format, settings } => {
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let format = format.unwrap_or(if terminal { OutputFormat::Pretty } else { OutputFormat::Text });
+            Ok(check(&files, strict, format, &settings, &ctx))
+        }
         Command::Fix { files, allow_committed, settings } => Ok(fix(&files, allow_committed, &settings, &ctx)),
         Command::Review { files, verify_report, settings } => review(&files, &verify_report, &settings, &ctx),
         Command::Rules => {
@@ -601,7 +627,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }),
                 max_stall,
             };
-            let report = run::verify(&c, &opts)?;
+            let spinner = progress(&ctx, "running the draft and the plan on PostgreSQL");
+            let report = run::verify(&c, &opts);
+            spinner.finish_and_clear();
+            let report = report?;
             if format == ReportFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -621,7 +650,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 max_backoff: std::time::Duration::from_secs_f64(max_retry_delay),
                 ..apply::ApplyOptions::new(database_url)
             };
-            let results = apply::apply(&plan, &opts, &mut |line| eprintln!("pgsafe: {line}"))?;
+            let steps = std::fs::read_dir(&plan)
+                .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".sql")).count())
+                .unwrap_or(0);
+            let bar = progress(&ctx, "applying the plan");
+            bar.set_length(steps as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} {wide_msg} {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let results = apply::apply(&plan, &opts, &mut |line| {
+                // apply logs `<file>: applied in …` / `<file>: already applied, skipped` per step.
+                if line.contains(".sql: applied") || line.contains(".sql: already applied") {
+                    bar.inc(1);
+                }
+                bar.set_message(line.to_string());
+                if bar.is_hidden() {
+                    eprintln!("pgsafe: {line}");
+                } else {
+                    bar.println(format!("pgsafe: {line}"));
+                }
+            });
+            bar.finish_and_clear();
+            let results = results?;
             Ok(if results.iter().any(|r| r.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }
