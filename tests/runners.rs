@@ -19,6 +19,7 @@ const DOWN: &str = "ALTER TABLE orders DROP CONSTRAINT fk_orders_users;\nDROP IN
 fn draft_for(runner: Runner) -> String {
     match runner {
         Runner::Dbmate => format!("-- migrate:up\n{DRAFT}\n-- migrate:down\n{DOWN}"),
+        Runner::NodePgMigrate => format!("-- Up Migration\n{DRAFT}"),
         Runner::Goose => format!("-- +goose Up\n{DRAFT}\n-- +goose Down\n{DOWN}"),
         _ => DRAFT.to_string(),
     }
@@ -39,6 +40,7 @@ fn placement(runner: Runner, root: &std::path::Path) -> Placement {
         Runner::Diesel => ("2024-01-01-120000_add_index", &["2024-01-01-110000_init", "2024-01-02-000000_next"]),
         Runner::Sqitch => ("add_index", &["deploy", "revert", "sqitch.plan"]),
         Runner::Django | Runner::Alembic => ("add_index", &[]),
+        Runner::NodePgMigrate => ("1700000000000_add-index.sql", &["1690000000000_init.js", "1710000000000_next.js"]),
     };
     let mut at = Placement::fresh(root, draft.to_string());
     at.existing = existing.iter().map(|s| s.to_string()).collect();
@@ -118,6 +120,7 @@ golden! {
     layout_sqitch => Runner::Sqitch,
     layout_django => Runner::Django,
     layout_alembic => Runner::Alembic,
+    layout_node_pg_migrate => Runner::NodePgMigrate,
 }
 
 #[test]

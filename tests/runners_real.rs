@@ -106,8 +106,14 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Tables the runners keep their history in, left out of the comparison.
-const HISTORY: &[&str] =
-    &["_sqlx_migrations", "schema_migrations", "alembic_version", "django_migrations", "__diesel_schema_migrations"];
+const HISTORY: &[&str] = &[
+    "_sqlx_migrations",
+    "schema_migrations",
+    "alembic_version",
+    "django_migrations",
+    "__diesel_schema_migrations",
+    "pgmigrations",
+];
 
 fn schema_without_history(pg: &Cluster, db: &str) -> String {
     for t in HISTORY {
@@ -257,6 +263,24 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
         ]));
         assert_eq!(schema_without_history(&pg, "r_django"), want, "django");
         ran.push("django");
+    }
+
+    if have("node-pg-migrate") {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("1690000000000_init.sql"), format!("-- Up Migration\n{INIT}")).unwrap();
+        std::fs::write(m.join("1700000000000_orders.sql"), format!("-- Up Migration\n{DRAFT}")).unwrap();
+        let (code, out) = pgsafe(dir.path(), &["fix", "migrations/1700000000000_orders.sql"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("node-pg-migrate's layout"), "{out}");
+        pg.create_database("r_node_pg_migrate", None).unwrap();
+        run(Command::new("node-pg-migrate")
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url(&pg, "r_node_pg_migrate"))
+            .args(["up", "-m", "migrations"]));
+        assert_eq!(schema_without_history(&pg, "r_node_pg_migrate"), want, "node-pg-migrate");
+        ran.push("node-pg-migrate");
     }
 
     eprintln!("real runners run: {}", ran.join(", "));

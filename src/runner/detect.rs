@@ -14,6 +14,9 @@ pub fn detect(path: &Path, text: &str) -> Option<(Runner, String)> {
     if line_starts("-- migrate:up") {
         return Some((Runner::Dbmate, "a `-- migrate:up` section".into()));
     }
+    if line_starts("-- Up Migration") {
+        return Some((Runner::NodePgMigrate, "a `-- Up Migration` section (node-pg-migrate)".into()));
+    }
     if line_starts("-- +goose ") {
         return Some((Runner::Goose, "`-- +goose` annotations".into()));
     }
@@ -64,6 +67,7 @@ mod tests {
         assert_eq!(d("x/2024_a/up.sql", "SELECT 1;\n"), Some(Runner::Diesel));
         assert_eq!(d("x/1_a.sql", "-- no-transaction\nSELECT 1;\n"), Some(Runner::Sqlx));
         assert_eq!(d("/nonexistent/1_a.up.sql", "SELECT 1;\n"), Some(Runner::GolangMigrate));
+        assert_eq!(d("x/1_a.sql", "-- Up Migration\nSELECT 1;\n"), Some(Runner::NodePgMigrate));
         assert_eq!(d("x/draft.sql", "SELECT 1;\n"), None);
     }
 }

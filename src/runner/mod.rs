@@ -18,6 +18,7 @@ pub mod django;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
+pub mod node_pg_migrate;
 pub mod prisma;
 pub mod psql;
 pub mod python;
@@ -44,10 +45,11 @@ pub enum Runner {
     Sqitch,
     Django,
     Alembic,
+    NodePgMigrate,
 }
 
 impl Runner {
-    pub const ALL: [Runner; 12] = [
+    pub const ALL: [Runner; 13] = [
         Runner::Psql,
         Runner::Sqlx,
         Runner::Dbmate,
@@ -60,6 +62,7 @@ impl Runner {
         Runner::Sqitch,
         Runner::Django,
         Runner::Alembic,
+        Runner::NodePgMigrate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Runner {
             Runner::Sqitch => "sqitch",
             Runner::Django => "django",
             Runner::Alembic => "alembic",
+            Runner::NodePgMigrate => "node-pg-migrate",
         }
     }
 
@@ -114,7 +118,7 @@ impl Runner {
     pub fn lay_out(self, c: &Compilation, at: &Placement) -> Result<Layout, String> {
         let steps = step::steps(&c.files);
         let down = step::down(&c.files);
-        let plan = PlanView { draft: &c.source.name, steps: &steps, down: down.as_deref() };
+        let plan = PlanView { draft: &c.source.name, text: &c.source.text, steps: &steps, down: down.as_deref() };
         match self {
             Runner::Psql => psql::lay_out(c, at),
             Runner::Sqlx => sqlx::lay_out(&plan, at),
@@ -128,6 +132,7 @@ impl Runner {
             Runner::Sqitch => sqitch::lay_out(&plan, at),
             Runner::Django => django::lay_out(&plan, at),
             Runner::Alembic => alembic::lay_out(&plan, at),
+            Runner::NodePgMigrate => node_pg_migrate::lay_out(&plan, at),
         }
     }
 }
@@ -142,6 +147,8 @@ impl std::fmt::Display for Runner {
 pub struct PlanView<'a> {
     /// The draft's name (for comments).
     pub draft: &'a str,
+    /// The draft's text (for markers pgsafe's front end does not know).
+    pub text: &'a str,
     pub steps: &'a [StepView],
     /// The draft's down section, markers removed.
     pub down: Option<&'a str>,
