@@ -105,10 +105,15 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Every fixture draft with its setup.
+/// Every fixture draft with its setup; with `SEMANTICS_DIR=DIR`, the drafts in DIR instead (each
+/// names its setup in a `-- setup:` line; the default is `shop.sql`).
 fn fixtures() -> Vec<Draft> {
     let root = repo();
     let mut out = Vec::new();
+    if let Ok(dir) = std::env::var("SEMANTICS_DIR") {
+        let shop = root.join("tests/fixtures/meaning/setup/shop.sql");
+        return sql_files(Path::new(&dir)).iter().map(|p| Draft::from_file(p, Some(&shop))).collect();
+    }
     let cases_setup = root.join("rewrites/planeq-setup.sql");
     for p in sql_files(&root.join("rewrites/cases")) {
         out.push(Draft::from_file(&p, Some(&cases_setup)));
@@ -187,6 +192,15 @@ const HELD_BACK: &[(Feature, &str)] = &[
     ),
 ];
 
+/// The generator's features: all but [`HELD_BACK`], or all with `SEMANTICS_FEATURES=all`.
+fn features() -> Vec<Feature> {
+    if std::env::var("SEMANTICS_FEATURES").is_ok_and(|v| v == "all") {
+        generator::ALL.to_vec()
+    } else {
+        generator::ALL.iter().copied().filter(|f| !HELD_BACK.iter().any(|(h, _)| h == f)).collect()
+    }
+}
+
 fn env_num(name: &str) -> Option<u64> {
     std::env::var(name).ok().map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")))
 }
@@ -247,11 +261,7 @@ fn generated_drafts_mean_what_they_say_and_are_safe() {
     let count = env_num("SEMANTICS_DRAFTS").unwrap_or(300);
     let first = env_num("SEMANTICS_SEED").unwrap_or(0);
     let seconds = env_num("SEMANTICS_SECONDS");
-    let features: Vec<Feature> = if std::env::var("SEMANTICS_FEATURES").is_ok_and(|v| v == "all") {
-        generator::ALL.to_vec()
-    } else {
-        generator::ALL.iter().copied().filter(|f| !HELD_BACK.iter().any(|(h, _)| h == f)).collect()
-    };
+    let features = features();
     let began = std::time::Instant::now();
     let (mut seed, mut checked, mut failed_drafts, mut steps) = (first, 0u64, 0u64, 0usize);
     let mut failures = Vec::new();
@@ -368,4 +378,35 @@ fn the_checks_catch_planted_differences_and_unsafe_steps() {
     let v = harness::check_plan(&draft(cic), &step(&format!("SET lock_timeout = 0;\n{cic}\n")));
     assert!(v.ok(), "{:?}", v.problems);
     assert!(v.safety[0].waited && !v.safety[0].retried, "{:?}", v.safety);
+}
+
+/// `SEMANTICS_SHOW=SEED cargo test --test semantics show -- --nocapture` prints that draft
+/// (the features of `features()`); `SEMANTICS_SHOW=FIRST..END SEMANTICS_SHOW_DIR=DIR` writes those drafts to
+/// `DIR/seed_N.sql`, with a `-- planeq-volatile:` line too, for the checkers in
+/// `../shared/tools/`.
+#[test]
+fn show() {
+    let Ok(spec) = std::env::var("SEMANTICS_SHOW") else { return };
+    let (first, end) = match spec.split_once("..") {
+        Some((a, b)) => (a.parse().expect("FIRST..END"), b.parse().expect("FIRST..END")),
+        None => {
+            let seed: u64 = spec.parse().expect("SEMANTICS_SHOW=SEED");
+            (seed, seed + 1)
+        }
+    };
+    for seed in first..end {
+        let g = generator::generate(seed, &features());
+        match std::env::var("SEMANTICS_SHOW_DIR") {
+            Ok(dir) => {
+                let mut text = g.text();
+                if !g.volatile.is_empty() {
+                    let cols: Vec<String> = g.volatile.iter().cloned().collect();
+                    text = format!("-- planeq-volatile: {}\n{text}", cols.join(" "));
+                }
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(format!("{dir}/seed_{seed}.sql"), text).unwrap();
+            }
+            Err(_) => println!("{}", g.text()),
+        }
+    }
 }

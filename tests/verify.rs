@@ -60,6 +60,74 @@ fn a_planted_difference_is_caught_with_its_diff() {
     assert!(text.contains("NOT equivalent"), "{text}");
 }
 
+/// The rows are compared too: a plan that deletes other rows than the draft is caught, while the
+/// values the draft itself makes nondeterministic (`gen_random_uuid()`, `random()`) are found by a
+/// second run of the draft and left out.
+#[test]
+fn verify_compares_the_rows_and_leaves_out_what_the_draft_makes_nondeterministic() {
+    let schema = || Some("examples/schema.sql".into());
+    let draft = "DELETE FROM order_notes WHERE id <= 10;\nUPDATE orders SET note = 'x' WHERE id % 100 = 0;\n";
+    let mut c = compile("draft.sql", draft, &Config::default()).unwrap();
+    let opts = VerifyOptions { schema: schema(), trace: false, ..VerifyOptions::default() };
+    let r = run::verify(&c, &opts).unwrap();
+    let d = r.data.as_ref().unwrap();
+    assert!(r.ok() && d.equivalent && d.nondeterministic.is_empty(), "{}", run::render_text(&r));
+    assert!(d.tables >= 3, "{d:?}");
+    // plant a difference in the rows only: the plan deletes twenty notes
+    for f in c.files.iter_mut() {
+        f.body = f.body.replace("id <= 10", "id <= 20");
+    }
+    let r = run::verify(&c, &opts).unwrap();
+    let d = r.data.as_ref().unwrap();
+    assert!(r.equivalence.equivalent, "the schema is the same");
+    assert!(!r.ok() && !d.equivalent, "{}", run::render_text(&r));
+    assert_eq!(d.differing.iter().map(|(t, _, _)| t.as_str()).collect::<Vec<_>>(), ["order_notes"]);
+    assert!(d.differing[0].1.starts_with("4990 ") && d.differing[0].2.starts_with("4980 "), "{d:?}");
+    let text = run::render_text(&r);
+    assert!(
+        text.contains("rows: DIFFERENT") && text.contains("different rows than the draft in order_notes"),
+        "{text}"
+    );
+
+    let c = compile_file("examples/backfill_and_defaults.sql", &Config::default());
+    let r = run::verify(&c, &opts).unwrap();
+    let d = r.data.as_ref().unwrap();
+    assert!(r.ok(), "{}", run::render_text(&r));
+    for col in ["orders.public_id", "users.score"] {
+        assert!(d.nondeterministic.iter().any(|n| n == col), "{col} in {d:?}");
+    }
+}
+
+/// Never more harm: a plan whose write stall is longer than the draft's fails verify even
+/// without --max-stall.
+#[test]
+fn verify_flags_a_plan_that_stalls_writes_longer_than_the_draft() {
+    let mut c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag boolean;\n", &Config::default()).unwrap();
+    // plant harm: the plan's step holds ACCESS EXCLUSIVE on orders for a second and a half
+    let step = c.files.iter_mut().find(|f| f.body.contains("ADD COLUMN flag")).unwrap();
+    step.body = step.body.replace("boolean;", "boolean;\nSELECT pg_sleep(1.5);");
+    let opts = VerifyOptions {
+        schema: Some("examples/schema.sql".into()),
+        trace: false,
+        load: Some(LoadOptions {
+            warmup: Duration::from_millis(500),
+            cooldown: Duration::from_millis(300),
+            ..LoadOptions::default()
+        }),
+        ..VerifyOptions::default()
+    };
+    assert!(opts.max_stall.is_none());
+    let r = run::verify(&c, &opts).unwrap();
+    let l = r.load.as_ref().unwrap();
+    assert!(l.plan.write_stall.seconds > 1.0, "{l:#?}");
+    assert!(
+        r.problems.iter().any(|p| p.contains("longer than the draft")),
+        "{:?}\n{}",
+        r.problems,
+        run::render_text(&r)
+    );
+}
+
 #[test]
 fn cli_refuses_a_remote_database_url_with_exit_2() {
     let out = Command::new(env!("CARGO_BIN_EXE_pgsafe"))

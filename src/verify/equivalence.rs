@@ -132,6 +132,70 @@ pub fn row_fingerprints(
     Ok(out)
 }
 
+/// Each column's values as a multiset (`table.column` → md5 of the sorted values, NULLs
+/// included), and each table's row count (`table.*`). Run on two databases where the same draft
+/// ran, the keys that differ are what the draft itself makes nondeterministic (`now()`,
+/// `random()`, `gen_random_uuid()`, a `LIMIT` without `ORDER BY`): [`nondeterministic`].
+pub fn column_digests(client: &mut postgres::Client) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for row in client.query(TABLES_SQL, &[])? {
+        let (table, columns): (String, Vec<String>) = (row.get(0), row.get(1));
+        let mut select = vec!["count(*)::text".to_owned()];
+        for c in &columns {
+            let v = format!("quote_nullable({c})");
+            select.push(format!("coalesce(md5(string_agg({v}, ',' ORDER BY {v} COLLATE \"C\")), '-')"));
+        }
+        let digests = client.query_one(format!("SELECT {} FROM ONLY {table}", select.join(", ")).as_str(), &[])?;
+        out.insert(format!("{table}.*"), digests.get(0));
+        for (i, c) in columns.iter().enumerate() {
+            out.insert(format!("{table}.{c}"), digests.get(i + 1));
+        }
+    }
+    Ok(out)
+}
+
+/// The keys of two [`column_digests`] that differ: columns (`t.c`) whose values, and tables (`t.*`)
+/// whose row counts, are not the same from one run of the draft to the next.
+pub fn nondeterministic(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> BTreeSet<String> {
+    a.iter().filter(|(k, v)| b.get(*k).is_some_and(|w| w != *v)).map(|(k, _)| k.clone()).collect()
+}
+
+/// The rows of draft and plan side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataComparison {
+    pub equivalent: bool,
+    /// Tables whose rows differ: (table, draft's `"count md5"`, plan's).
+    pub differing: Vec<(String, String, String)>,
+    /// Tables and columns left out: the draft itself gives them different values on each run.
+    pub nondeterministic: Vec<String>,
+    /// Tables compared.
+    pub tables: usize,
+}
+
+/// Compare the rows of `draft` and `plan`, leaving out `nondeterministic` columns (`t.c`) and the
+/// tables whose very row count is nondeterministic (`t.*`).
+pub fn compare_rows(
+    draft: &mut postgres::Client,
+    plan: &mut postgres::Client,
+    nondeterministic: &BTreeSet<String>,
+) -> anyhow::Result<DataComparison> {
+    let (a, b) = (row_fingerprints(draft, None, nondeterministic)?, row_fingerprints(plan, None, nondeterministic)?);
+    let differing: Vec<(String, String, String)> = differing_tables(&a, &b)
+        .into_iter()
+        .filter(|t| !nondeterministic.contains(&format!("{t}.*")))
+        .map(|t| {
+            let get = |m: &BTreeMap<String, String>| m.get(&t).cloned().unwrap_or_else(|| "-".into());
+            (t.clone(), get(&a), get(&b))
+        })
+        .collect();
+    Ok(DataComparison {
+        equivalent: differing.is_empty(),
+        differing,
+        nondeterministic: nondeterministic.iter().cloned().collect(),
+        tables: a.len().max(b.len()),
+    })
+}
+
 /// The tables whose rows differ between two [`row_fingerprints`] (a table on one side only counts).
 pub fn differing_tables(draft: &BTreeMap<String, String>, plan: &BTreeMap<String, String>) -> Vec<String> {
     let tables: BTreeSet<&String> = draft.keys().chain(plan.keys()).collect();
@@ -149,5 +213,18 @@ mod tests {
         assert!(e.diff.contains("--- draft"), "{}", e.diff);
         assert!(e.diff.contains("+CREATE INDEX i;"), "{}", e.diff);
         assert!(compare_dumps("x\n", "x\n").equivalent);
+    }
+
+    #[test]
+    fn nondeterministic_keys_are_those_that_differ() {
+        let a: BTreeMap<String, String> =
+            [("t.*", "3"), ("t.a", "x"), ("t.b", "y")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut b = a.clone();
+        b.insert("t.b".into(), "z".into());
+        assert_eq!(nondeterministic(&a, &b).into_iter().collect::<Vec<_>>(), ["t.b"]);
+        let rows = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let (x, y): (BTreeMap<String, String>, BTreeMap<String, String>) =
+            (rows(&[("t", "1 a"), ("u", "2 b")]), rows(&[("t", "1 a"), ("u", "2 c"), ("v", "0")]));
+        assert_eq!(differing_tables(&x, &y), ["u", "v"]);
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 
-use super::equivalence::{self, Equivalence, RunOutcome};
+use super::equivalence::{self, DataComparison, Equivalence, RunOutcome};
 use super::load::{self, LoadOptions, LoadReport};
 use super::rows::{self, RowsReport};
 use super::server::Server;
@@ -63,6 +63,8 @@ pub struct VerifyReport {
     pub draft_run: RunOutcome,
     pub plan_run: RunOutcome,
     pub equivalence: Equivalence,
+    /// The rows of every table, draft against plan (`None` when the plan failed).
+    pub data: Option<DataComparison>,
     /// What `--rows` inserted, and what it could not.
     pub rows: Option<RowsReport>,
     pub trace: Option<Traces>,
@@ -164,6 +166,31 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         eq
     };
 
+    // The rows. A second run of the draft shows what the draft itself makes nondeterministic
+    // (now(), random(), gen_random_uuid(), a LIMIT without ORDER BY): left out of the comparison.
+    let data = if plan_run.error.is_none() {
+        let again = server.create_scratch("draft_again", Some(&template))?;
+        let nondeterministic = if run_draft(&again).ok() {
+            let digests =
+                |db: &str| -> Result<_> { equivalence::column_digests(&mut server.connect(db, "pgsafe-verify")?) };
+            equivalence::nondeterministic(&digests(&draft_db)?, &digests(&again)?)
+        } else {
+            Default::default()
+        };
+        let d = equivalence::compare_rows(
+            &mut server.connect(&draft_db, "pgsafe-verify")?,
+            &mut server.connect(&plan_db, "pgsafe-verify")?,
+            &nondeterministic,
+        )?;
+        if !d.equivalent {
+            let tables: Vec<&str> = d.differing.iter().map(|(t, _, _)| t.as_str()).collect();
+            problems.push(format!("the plan leaves different rows than the draft in {}", tables.join(", ")));
+        }
+        Some(d)
+    } else {
+        None
+    };
+
     let trace = if opts.trace {
         let a = server.create_scratch("trace_draft", Some(&template))?;
         let b = server.create_scratch("trace_plan", Some(&template))?;
@@ -181,6 +208,16 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         None
     };
 
+    if let Some(l) = &load {
+        // never more harm than the draft, whatever --max-stall says
+        let (draft, plan) = (l.draft.write_stall.seconds, l.plan.write_stall.seconds);
+        if plan > draft + STALL_TOLERANCE {
+            problems.push(format!(
+                "the plan blocks writes on {} for {plan:.2} s, longer than the draft ({draft:.2} s)",
+                l.plan.write_stall.table.as_deref().unwrap_or("a table"),
+            ));
+        }
+    }
     if let (Some(max), Some(l)) = (opts.max_stall, &load) {
         if l.plan.write_stall.seconds > max {
             problems.push(format!(
@@ -199,12 +236,17 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         draft_run,
         plan_run,
         equivalence,
+        data,
         rows,
         trace,
         load,
         problems,
     })
 }
+
+/// How much longer than the draft's the plan's longest write stall may be before verify calls it
+/// more harm (the load's own spacing is 0.05 s; a step that waits its `lock_timeout` once adds 0.1).
+pub const STALL_TOLERANCE: f64 = 0.25;
 
 /// The tables named in the manifest's `steps[].locks[]`, in order of first mention.
 pub fn manifest_tables(manifest: &str) -> Vec<String> {
@@ -255,6 +297,23 @@ pub fn render_text(r: &VerifyReport) -> String {
         }
         if !r.equivalence.diff.is_empty() {
             let _ = write!(o, "{}", indent(&r.equivalence.diff, "  "));
+        }
+    }
+    if let Some(d) = &r.data {
+        if d.equivalent {
+            let _ = writeln!(o, "rows: the same in all {} tables", d.tables);
+        } else {
+            let _ = writeln!(o, "rows: DIFFERENT");
+            for (t, a, b) in &d.differing {
+                let _ = writeln!(o, "  {t}: draft {a}, plan {b} (rows, md5)");
+            }
+        }
+        if !d.nondeterministic.is_empty() {
+            let _ = writeln!(
+                o,
+                "  left out, nondeterministic in the draft itself (two runs differ): {}",
+                d.nondeterministic.join(", ")
+            );
         }
     }
     if let Some(rw) = &r.rows {

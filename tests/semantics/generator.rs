@@ -959,13 +959,4 @@ mod tests {
             assert!(!generate(seed, ALL).units.is_empty());
         }
     }
-
-    /// `SEMANTICS_SHOW=SEED cargo test --test semantics show -- --nocapture` prints that draft
-    /// (with every feature on).
-    #[test]
-    fn show() {
-        if let Some(seed) = std::env::var("SEMANTICS_SHOW").ok().and_then(|s| s.parse().ok()) {
-            println!("{}", generate(seed, ALL).text());
-        }
-    }
 }
