@@ -112,18 +112,19 @@ fn fixtures() -> Vec<Draft> {
     let mut out = Vec::new();
     if let Ok(dir) = std::env::var("SEMANTICS_DIR") {
         let shop = root.join("tests/fixtures/meaning/setup/shop.sql");
-        return sql_files(Path::new(&dir)).iter().map(|p| Draft::from_file(p, Some(&shop))).collect();
-    }
-    let cases_setup = root.join("rewrites/planeq-setup.sql");
-    for p in sql_files(&root.join("rewrites/cases")) {
-        out.push(Draft::from_file(&p, Some(&cases_setup)));
-    }
-    let examples_setup = root.join("examples/schema.sql");
-    for p in sql_files(&root.join("examples")).into_iter().filter(|p| !p.ends_with("schema.sql")) {
-        out.push(Draft::from_file(&p, Some(&examples_setup)));
-    }
-    for p in sql_files(&root.join("tests/fixtures/meaning")) {
-        out.push(Draft::from_file(&p, None));
+        out = sql_files(Path::new(&dir)).iter().map(|p| Draft::from_file(p, Some(&shop))).collect();
+    } else {
+        let cases_setup = root.join("rewrites/planeq-setup.sql");
+        for p in sql_files(&root.join("rewrites/cases")) {
+            out.push(Draft::from_file(&p, Some(&cases_setup)));
+        }
+        let examples_setup = root.join("examples/schema.sql");
+        for p in sql_files(&root.join("examples")).into_iter().filter(|p| !p.ends_with("schema.sql")) {
+            out.push(Draft::from_file(&p, Some(&examples_setup)));
+        }
+        for p in sql_files(&root.join("tests/fixtures/meaning")) {
+            out.push(Draft::from_file(&p, None));
+        }
     }
     for d in &mut out {
         if let Some((_, cols)) = VOLATILE.iter().find(|(name, _)| d.name == *name) {
@@ -293,6 +294,7 @@ fn generated_drafts_mean_what_they_say_and_are_safe() {
                 ));
             }
         }
+        eprintln!("… {checked} drafts, {} failures, {:.0} s", failures.len(), began.elapsed().as_secs_f64());
         let done_count = checked >= count;
         let time_left = seconds.is_some_and(|s| began.elapsed().as_secs() < s);
         if done_count && !time_left {

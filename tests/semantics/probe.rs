@@ -45,7 +45,7 @@ pub struct StepSafety {
 impl StepSafety {
     pub fn describe(&self) -> String {
         format!(
-            "a write on {} waited {:.2} s for a lock (allowed {:.2} s: the step's lock_timeout + noise){}",
+            "a write on {} waited {:.2} s for a lock, past the {:.2} s allowed (the step's lock_timeout + noise){}",
             self.table.as_deref().unwrap_or("?"),
             self.longest_wait,
             self.allowed,
