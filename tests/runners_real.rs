@@ -3,6 +3,7 @@
 //! migration and the draft, `pgsafe fix` (or `rewrite --runner`) on the draft, then the runner
 //! itself applies everything; the final schema must equal the draft's applied with psql.
 //!
+//! diesel runs through its migration harness (built by .ci/install-runners) or its CLI.
 //! A runner that is missing fails the test under CI=true (`.ci/run` installs them) and is
 //! reported as skipped elsewhere. goose, golang-migrate, Flyway and Atlas cannot be installed on
 //! this machine: `tests/runners.rs` checks their layouts against their documented rules.
@@ -263,6 +264,48 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
         ]));
         assert_eq!(schema_without_history(&pg, "r_django"), want, "django");
         ran.push("django");
+    }
+
+    // diesel: its migration harness (diesel_migrations, what `diesel migration run` calls), built by
+    // .ci/install-runners; or the diesel CLI when it is installed.
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/bin/diesel-migrate");
+    let diesel = if harness.is_file() {
+        Some(Command::new(&harness))
+    } else if std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("diesel").is_file())) {
+        Some(Command::new("diesel"))
+    } else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "{} is missing: .ci/install-runners builds it",
+            harness.display()
+        );
+        eprintln!("skipped: neither diesel-migrate nor diesel is installed");
+        None
+    };
+    if let Some(mut cmd) = diesel {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("migrations");
+        for (folder, up, down) in [
+            ("2024-01-01-000000_init", INIT, "DROP TABLE orders, users;\n"),
+            ("2024-01-02-000000_orders", DRAFT, "DROP INDEX idx_orders_customer_id;\n"),
+        ] {
+            std::fs::create_dir_all(m.join(folder)).unwrap();
+            std::fs::write(m.join(folder).join("up.sql"), up).unwrap();
+            std::fs::write(m.join(folder).join("down.sql"), down).unwrap();
+        }
+        let (code, out) = pgsafe(dir.path(), &["fix", "migrations/2024-01-02-000000_orders/up.sql"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("diesel's layout"), "{out}");
+        pg.create_database("r_diesel", None).unwrap();
+        let url = url(&pg, "r_diesel");
+        if cmd.get_program() == "diesel" {
+            cmd.args(["migration", "run", "--database-url", &url, "--migration-dir", "migrations"]);
+        } else {
+            cmd.args([url.as_str(), "migrations"]);
+        }
+        run(cmd.current_dir(dir.path()));
+        assert_eq!(schema_without_history(&pg, "r_diesel"), want, "diesel");
+        ran.push("diesel");
     }
 
     if have("node-pg-migrate") {
