@@ -88,6 +88,8 @@ pub enum Feature {
     TriggerTableUpdates,
     /// A volatile default added to `users` (the plan's backfill is an UPDATE: the trigger fires).
     VolatileDefaultOnTriggerTable,
+    /// Writes after a constraint that fails validation (the plan validates later).
+    WritesAfterFailingConstraint,
     /// An unnamed constraint whose default name is taken (PostgreSQL appends 1, 2, …), or on a
     /// quoted mixed-case table or column.
     UnnamedConstraintNames,
@@ -112,6 +114,7 @@ pub const ALL: &[Feature] = &[
     Feature::TriggerTableUpdates,
     Feature::VolatileDefaultOnTriggerTable,
     Feature::UnnamedConstraintNames,
+    Feature::WritesAfterFailingConstraint,
 ];
 
 /// One piece of a draft.
@@ -353,6 +356,8 @@ struct Gen<'f> {
     n: usize,
     /// Inside a transaction block now.
     in_block: bool,
+    /// A constraint added earlier fails validation on the seeded rows.
+    failing_constraint: bool,
 }
 
 impl Gen<'_> {
@@ -575,7 +580,7 @@ impl Gen<'_> {
         let t = self.table();
         let table = self.tables[t].name.clone();
         let json_ok = false;
-        let Some(c) = self.column(t, |c| json_ok || !matches!(c.ty, Ty::Json)) else { return self.update() };
+        let Some(c) = self.column(t, |c| json_ok || !matches!(c.ty, Ty::Json)) else { return self.views_and_types() };
         let unique = c.unique && self.rng.chance(40) && !self.tables[t].partitioned;
         let name = self.fresh(&format!(
             "{}_{}",
@@ -672,6 +677,7 @@ impl Gen<'_> {
             ("orders", "user_id", "users (id)"),
             ("order_notes", "order_id", "users (id)"), // fails: order ids beyond the users
         ]);
+        self.failing_constraint |= parent == "users (id)" && table == "order_notes";
         // line_items.order_id and orders.user_id have a foreign key already: its name is taken
         let taken = matches!((table, column), ("line_items", "order_id") | ("orders", "user_id"));
         let named = self.rng.chance(60) || (taken && !self.on(Feature::UnnamedConstraintNames));
@@ -693,6 +699,7 @@ impl Gen<'_> {
         ]);
         let named = self.rng.chance(60) || (table.contains('"') && !self.on(Feature::UnnamedConstraintNames));
         let name = self.fresh("ck");
+        self.failing_constraint |= cond == "qty > 5";
         let constraint = if named { format!("CONSTRAINT {name} ") } else { String::new() };
         format!("ALTER TABLE {table} ADD {constraint}CHECK ({cond});")
     }
@@ -701,12 +708,13 @@ impl Gen<'_> {
         let t = self.table();
         let json_ok = self.on(Feature::JsonBackfills);
         let Some(c) = self.column(t, |c| json_ok || !matches!(c.ty, Ty::Json | Ty::Jsonb)) else {
-            return self.update();
+            return self.views_and_types();
         };
         let table = self.tables[t].name.clone();
         if self.rng.chance(20) {
             return format!("ALTER TABLE {table} ALTER COLUMN {} DROP NOT NULL;", c.name);
         }
+        self.failing_constraint |= c.nulls;
         format!("ALTER TABLE {table} ALTER COLUMN {} SET NOT NULL;", c.name)
     }
 
@@ -749,7 +757,7 @@ impl Gen<'_> {
     fn defaults(&mut self) -> String {
         let t = self.table();
         let table = self.tables[t].name.clone();
-        let Some(c) = self.column(t, |c| !c.unique) else { return self.update() };
+        let Some(c) = self.column(t, |c| !c.unique) else { return self.views_and_types() };
         if self.rng.chance(30) {
             return format!("ALTER TABLE {table} ALTER COLUMN {} DROP DEFAULT;", c.name);
         }
@@ -764,7 +772,7 @@ impl Gen<'_> {
                 let table = self.tables[t].name.clone();
                 let new = self.fresh("renamed");
                 let pk = self.tables[t].pk.clone();
-                let Some(c) = self.column(t, |c| Some(&c.name) != pk.as_ref()) else { return self.update() };
+                let Some(c) = self.column(t, |c| Some(&c.name) != pk.as_ref()) else { return self.views_and_types() };
                 let old = c.name.clone();
                 for col in &mut self.tables[t].cols {
                     if col.name == old {
@@ -865,7 +873,11 @@ impl Gen<'_> {
 
     fn statement(&mut self) -> String {
         loop {
-            let s = match self.rng.below(20) {
+            let roll = self.rng.below(20);
+            if roll <= 5 && self.failing_constraint && !self.on(Feature::WritesAfterFailingConstraint) {
+                continue;
+            }
+            let s = match roll {
                 0..=2 => self.update(),
                 3..=4 => self.delete(),
                 5 => self.insert(),
@@ -907,6 +919,7 @@ pub fn generate(seed: u64, features: &[Feature]) -> Generated {
         indexes: Vec::new(),
         n: 0,
         in_block: false,
+        failing_constraint: false,
     };
     let mut options = Vec::new();
     if g.rng.chance(50) {
