@@ -51,7 +51,7 @@
 //! - `DropNewIndex` — 014: `DROP INDEX` of an index made earlier, on a live table, no timeouts;
 //! - `Copy` — 019: the emitter appends `;` to a `COPY`'s `\.` line;
 //! - `TriggerTableUpdates` — 020: the loop skips rows that already hold the value, so their
-//!   triggers never fire; `NormalisedValueUpdate` — item 3: the loop never ends;
+//!   triggers never fire; `NormalisedValueUpdate` — 030, item 3: the loop never ends;
 //! - `VolatileDefaultOnTriggerTable` — 024: a volatile default's backfill fires row triggers
 //!   that `ADD COLUMN … DEFAULT` never fires;
 //! - `ShadowedTables` — 021, item 4: a table made in another schema makes the live one "new";
@@ -203,7 +203,7 @@ const HELD_BACK: &[(Feature, &str)] = &[
         Feature::TriggerTableUpdates,
         "020: the batched loop skips rows that already hold the value: their triggers never fire",
     ),
-    (Feature::NormalisedValueUpdate, "issue 7 item 3: the loop never ends when a trigger normalises the value"),
+    (Feature::NormalisedValueUpdate, "030 (issue 7 item 3): the loop never ends when a trigger normalises the value"),
     (Feature::VolatileDefaultOnTriggerTable, "024: a volatile default's backfill fires the table's row triggers"),
     (Feature::ShadowedTables, "021 (item 4): a table made in another schema makes the live one count as new"),
     (

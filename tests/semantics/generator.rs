@@ -5,9 +5,11 @@
 //! `… ROLLBACK`, possibly with a savepoint) of statements. Statements mix DDL (indexes, columns
 //! with volatile or constant defaults, foreign keys, checks, NOT NULL, unique and primary keys,
 //! type changes, renames, defaults, new tables, views, the materialized view, the enum, comments,
-//! triggers, partitions) and DML (updates and deletes with subqueries, `LIMIT`, aggregates,
-//! volatile calls, the table whose trigger normalises what is written; inserts; `COPY … FROM
-//! stdin`), some with `IF [NOT] EXISTS`. The generator knows which values it made
+//! triggers, partitions, several actions in one ALTER TABLE, statistics and storage settings,
+//! REINDEX, generated columns, DROP COLUMN, session settings) and DML (updates and deletes with
+//! subqueries, `LIMIT`, aggregates, volatile calls, the table whose trigger normalises what is
+//! written; `UPDATE … FROM`, `DELETE … USING`, CTEs, `RETURNING`, `ON CONFLICT`, `DO` blocks;
+//! inserts; `COPY … FROM stdin`), some with `IF [NOT] EXISTS`. The generator knows which values it made
 //! nondeterministic and says so in `-- volatile:` lines.
 //!
 //! [`Features`] turns parts of the grammar on and off: a feature whose plans are known to be
@@ -871,27 +873,112 @@ impl Gen<'_> {
         }
     }
 
+    /// A column the draft adds to a table of the model.
+    fn push_col(&mut self, table: &str, name: &str, ty: Ty, nulls: bool) {
+        for t in self.tables.iter_mut().filter(|t| t.name == table) {
+            t.cols.push(col(name, ty, nulls, false));
+        }
+    }
+
+    /// Several actions in one ALTER TABLE, as drafts often have them.
+    fn multi_alter(&mut self) -> String {
+        match self.rng.below(5) {
+            0 => {
+                let c = self.fresh("c");
+                self.push_col("orders", &c, Ty::Int, false);
+                format!(
+                    "ALTER TABLE orders ADD COLUMN {c} integer DEFAULT 0, ADD CONSTRAINT {c}_nonneg CHECK ({c} >= 0);"
+                )
+            }
+            1 => {
+                let c = self.fresh("c");
+                self.push_col("line_items", &c, Ty::Text, true);
+                format!("ALTER TABLE line_items ADD COLUMN {c} text, ALTER COLUMN price SET DEFAULT 0;")
+            }
+            2 => "ALTER TABLE \"Accounts\" ALTER COLUMN \"Plan\" SET DEFAULT 'basic', \
+                  ADD CONSTRAINT accounts_plan_len CHECK (length(\"Plan\") < 50);"
+                .into(),
+            3 => {
+                let c = self.fresh("ref");
+                self.push_col("order_notes", &c, Ty::BigInt, true);
+                format!("ALTER TABLE order_notes ADD COLUMN {c} bigint, ADD CONSTRAINT {c}_fk FOREIGN KEY ({c}) REFERENCES orders (id);")
+            }
+            _ => "ALTER TABLE billing.orders ALTER COLUMN currency SET NOT NULL, ALTER COLUMN total SET DEFAULT 0;"
+                .into(),
+        }
+    }
+
+    /// UPDATE … FROM, DELETE … USING, a CTE, RETURNING, INSERT … ON CONFLICT, a DO block.
+    fn rich_dml(&mut self) -> String {
+        match self.rng.below(6) {
+            0 => "UPDATE orders o SET note = u.name FROM users u WHERE u.id = o.user_id AND o.id % 9 = 0;",
+            1 => "DELETE FROM line_items li USING orders o WHERE o.id = li.order_id AND o.status = 'cancelled';",
+            2 => "WITH doomed AS (SELECT id FROM line_items WHERE qty = 1) DELETE FROM line_items WHERE id IN (SELECT id FROM doomed);",
+            3 => "UPDATE line_items SET qty = qty + 1 WHERE id % 13 = 0 RETURNING id;",
+            4 => "INSERT INTO billing.orders (id, user_id, total, currency) VALUES (7, 1, 1, 'EUR'), (9999, 2, 2, 'USD') \
+                  ON CONFLICT (id) DO UPDATE SET total = EXCLUDED.total;",
+            _ => "DO $$ BEGIN UPDATE orders SET note = 'from a DO block' WHERE id % 11 = 0; END $$;",
+        }
+        .into()
+    }
+
+    /// Statistics and storage settings, REINDEX, a generated column, DROP COLUMN, a session setting.
+    fn maintenance(&mut self) -> String {
+        match self.rng.below(6) {
+            0 => "ALTER TABLE orders ALTER COLUMN status SET STATISTICS 500;".into(),
+            1 => "ALTER TABLE line_items SET (fillfactor = 90);".into(),
+            2 if self.in_block => "REINDEX INDEX orders_created_at_idx;".into(),
+            2 => "REINDEX TABLE line_items;".into(),
+            3 => {
+                let c = self.fresh("total");
+                self.push_col("line_items", &c, Ty::Numeric, true);
+                format!("ALTER TABLE line_items ADD COLUMN {c} numeric GENERATED ALWAYS AS (qty * price) STORED;")
+            }
+            4 => {
+                let added: Vec<(usize, String)> = self
+                    .tables
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, t)| {
+                        t.cols.iter().filter(|c| c.name.starts_with("c_g")).map(move |c| (i, c.name.clone()))
+                    })
+                    .collect();
+                if added.is_empty() {
+                    return "ALTER TABLE orders DROP COLUMN IF EXISTS no_such_column;".into();
+                }
+                let (t, c) = self.rng.pick(&added).clone();
+                self.tables[t].cols.retain(|x| x.name != c);
+                format!("ALTER TABLE {} DROP COLUMN {c};", self.tables[t].name)
+            }
+            _ if self.in_block => "SET LOCAL lock_timeout = '1s';".into(),
+            _ => "SET lock_timeout = '1s';".into(),
+        }
+    }
+
     fn statement(&mut self) -> String {
         loop {
-            let roll = self.rng.below(20);
-            if roll <= 5 && self.failing_constraint && !self.on(Feature::WritesAfterFailingConstraint) {
+            let roll = self.rng.below(23);
+            if roll <= 6 && self.failing_constraint && !self.on(Feature::WritesAfterFailingConstraint) {
                 continue;
             }
             let s = match roll {
                 0..=2 => self.update(),
                 3..=4 => self.delete(),
                 5 => self.insert(),
-                6..=7 => self.create_index(),
-                8 => self.drop_index(),
-                9..=10 => self.add_column(),
-                11 => self.add_foreign_key(),
-                12 => self.add_check(),
-                13 => self.set_not_null(),
-                14 => self.add_unique_or_key(),
-                15 => self.type_change(),
-                16 => self.defaults(),
-                17 => self.rename(),
-                18 => match self.rng.below(5) {
+                6 => self.rich_dml(),
+                7..=8 => self.create_index(),
+                9 => self.drop_index(),
+                10..=11 => self.add_column(),
+                12 => self.add_foreign_key(),
+                13 => self.add_check(),
+                14 => self.set_not_null(),
+                15 => self.add_unique_or_key(),
+                16 => self.type_change(),
+                17 => self.defaults(),
+                18 => self.rename(),
+                19 => self.multi_alter(),
+                20 => self.maintenance(),
+                21 => match self.rng.below(5) {
                     0 => self.new_table(),
                     1 if self.on(Feature::ShadowedTables) => self.shadowed_table(),
                     2 if self.on(Feature::StrongLockStatements) => self.strong_lock(),
