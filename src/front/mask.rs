@@ -63,6 +63,12 @@ pub fn mask_placeholders(stmt: &str) -> Cow<'_, str> {
     }
 }
 
+/// Does `stmt` use a psql variable (`:name`, `:'name'`, `:"name"`)? psql does not substitute
+/// them inside dollar quotes, so such a statement cannot move into a generated `DO` block.
+pub fn has_psql_variables(stmt: &str) -> bool {
+    find_placeholders(stmt).iter().any(|(r, _)| stmt.as_bytes()[r.start] == b':')
+}
+
 /// A byte that may appear in a psql variable name (`[A-Za-z0-9_]` and any non-ASCII byte).
 fn is_var_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80

@@ -147,6 +147,9 @@ pub(crate) enum TokKind {
     Meta,
     Word,
     Other,
+    /// The data lines after `COPY … FROM STDIN;`, through the `\.` line that ends them: psql
+    /// sends them to the server as they are, so they are neither SQL nor split.
+    CopyData,
     /// An opened construct that runs to the end of the input.
     Unterminated(Unclosed),
 }
@@ -174,8 +177,16 @@ pub(crate) struct Token {
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
     let b = src.as_bytes();
     let mut toks = Vec::with_capacity(b.len() / 4 + 1);
+    let mut copy = CopyFromStdin::default();
     let mut i = 0;
     while i < b.len() {
+        if copy.data_next && toks.last().is_some_and(|t: &Token| t.kind == TokKind::Newline) {
+            let end = copy_data_end(src, i);
+            toks.push(Token { kind: TokKind::CopyData, start: i, end });
+            copy = CopyFromStdin::default();
+            i = end;
+            continue;
+        }
         let c = b[i];
         let next = b.get(i + 1).copied();
         let (kind, end) = if grammar_needed(b, i) {
@@ -204,10 +215,67 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
                 }
             }
         };
+        copy.token(kind, &src[i..end]);
         toks.push(Token { kind, start: i, end });
         i = end;
     }
     Ok(toks)
+}
+
+/// Follows the words of each statement to see a `COPY … FROM STDIN` end: its data starts on
+/// the next line.
+#[derive(Default)]
+struct CopyFromStdin {
+    /// Words of the current statement seen so far (saturating).
+    words: usize,
+    /// 1: the statement starts with COPY; 2: … and the last word was FROM; 3: … FROM STDIN.
+    state: u8,
+    /// The statement ended with its `;`: data follows the line break.
+    data_next: bool,
+}
+
+impl CopyFromStdin {
+    fn token(&mut self, kind: TokKind, text: &str) {
+        match kind {
+            TokKind::Word => {
+                let is = |w: &str| text.eq_ignore_ascii_case(w);
+                self.state = match self.state {
+                    0 if self.words == 0 && is("copy") => 1,
+                    1 | 2 if is("from") => 2,
+                    2 if is("stdin") || is("pstdin") => 3,
+                    3 => 3,
+                    0 => 0,
+                    _ => 1,
+                };
+                self.words = self.words.saturating_add(1);
+            }
+            TokKind::Semicolon => {
+                self.data_next = self.state == 3;
+                self.words = 0;
+                self.state = 0;
+            }
+            // psql's `\copy … from stdin` reads the lines after it too.
+            TokKind::Meta => {
+                let lower = text.to_ascii_lowercase();
+                self.data_next =
+                    lower.starts_with("\\copy ") && (lower.contains(" from stdin") || lower.contains(" from pstdin"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The end of the data lines that start at `start`: after the line `\.` (or the end of the input).
+fn copy_data_end(src: &str, start: usize) -> usize {
+    let mut at = start;
+    while at < src.len() {
+        let line_end = src[at..].find('\n').map_or(src.len(), |n| at + n + 1);
+        if src[at..line_end].trim_end_matches(['\n', '\r']) == "\\." {
+            return line_end;
+        }
+        at = line_end;
+    }
+    src.len()
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -546,8 +614,11 @@ impl<'a> Splitter<'a> {
                 TokKind::Meta => {
                     let text = self.text(i).trim_end_matches([' ', '\t']);
                     let body = t.start..t.start + text.len();
-                    let next =
+                    let mut next =
                         if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 2 } else { i + 1 };
+                    if self.toks.get(next).is_some_and(|t| t.kind == TokKind::CopyData) {
+                        next += 1;
+                    }
                     self.pieces.push(Piece {
                         span: span_start..self.toks[next - 1].end,
                         kind: PieceKind::Meta { body },
@@ -572,9 +643,13 @@ impl<'a> Splitter<'a> {
         last: usize,
         mut markers: Vec<Marker>,
     ) -> usize {
-        let next = self.trailing(last + 1);
+        let mut next = self.trailing(last + 1);
         for j in last + 1..next {
             self.push_markers(j, &mut markers);
+        }
+        // `COPY … FROM STDIN` data travels with its statement.
+        if self.toks.get(next).is_some_and(|t| t.kind == TokKind::CopyData) {
+            next += 1;
         }
         self.pieces.push(Piece {
             span: span_start..self.toks[next - 1].end,
@@ -1092,6 +1167,24 @@ mod tests {
         assert_eq!(pieces(&src), vec![p("trivia", &src, "")]);
         let src = format!("SELECT {} 1 {};", "(".repeat(100_000), ")".repeat(100_000));
         assert_eq!(bodies(&src).len(), 1);
+    }
+
+    #[test]
+    fn copy_data_travels_with_its_statement() {
+        let src = "COPY t (a, b) FROM stdin;\n1\tit's\n2\t\\N\n\\.\nCREATE INDEX i ON t (a);\n";
+        assert_eq!(
+            pieces(src),
+            vec![
+                p("stmt", "COPY t (a, b) FROM stdin;\n1\tit's\n2\t\\N\n\\.\n", "COPY t (a, b) FROM stdin"),
+                p("stmt", "CREATE INDEX i ON t (a);\n", "CREATE INDEX i ON t (a)"),
+            ]
+        );
+        let src = "\\copy t from stdin with csv\r\na,\"b\r\n\\.\r\nSELECT 1;";
+        assert_eq!(bodies(src), vec!["SELECT 1"]);
+        assert_eq!(pieces(src)[0].0, "meta");
+        // COPY … TO STDOUT and FROM a file have no data lines.
+        assert_eq!(bodies("COPY t TO stdout;\nSELECT 1;"), vec!["COPY t TO stdout", "SELECT 1"]);
+        assert_eq!(bodies("copy t from '/tmp/x';\nSELECT 1;"), vec!["copy t from '/tmp/x'", "SELECT 1"]);
     }
 
     #[test]

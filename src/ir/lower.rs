@@ -7,25 +7,47 @@ use super::lock::{LockMode, LockUse};
 use super::name::Name;
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Op, OpKind, SavepointAction};
 use crate::front::forms;
-use crate::front::parse::parse_statement;
+use crate::front::parse::{parse, Unparsed};
 use crate::front::tokens::{head_words, lex, Tok, Token};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, DetachPartitionMode, Expr, ObjectType, Statement,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, DetachPartitionMode, ObjectType, Statement,
     TableConstraint,
 };
 use std::ops::Range;
 
+/// One statement, lowered.
+#[derive(Debug, Clone)]
+pub struct Lowered {
+    pub ops: Vec<Op>,
+    /// sqlparser gave up on an expression nested too deep: pgsafe does not know what the
+    /// statement (or one of its actions) does beyond its first words.
+    pub too_deep: bool,
+}
+
 /// Lower the statement whose body is `src[body]`. Never fails: what is not understood is `Opaque`.
 pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
+    lower(src, body).ops
+}
+
+/// [`lower_statement`], also saying whether the parser gave up on depth.
+pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let text = &src[body.clone()];
-    let base = body.start;
     // A goose `StatementBegin … StatementEnd` block can hold several statements: pgsafe keeps it
     // whole and unrewritten (the tool runs it as one unit), and asks a reviewer to look.
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
-        return vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
+        let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
+        return Lowered { ops, too_deep: false };
     }
-    let ast = parse_statement(text);
+    let parsed = parse(text);
+    let mut too_deep = parsed == Err(Unparsed::TooDeep);
+    let ops = lower_parsed(src, body, parsed.ok(), &mut too_deep);
+    Lowered { ops, too_deep }
+}
+
+fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep: &mut bool) -> Vec<Op> {
+    let text = &src[body.clone()];
+    let base = body.start;
     let words = head_words(text, 4);
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
@@ -100,7 +122,7 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
             }];
         }
         ("alter", "table") => {
-            if let Some(ops) = lower_alter_table(src, base, text, ast.as_ref()) {
+            if let Some(ops) = lower_alter_table(src, base, text, ast.as_ref(), too_deep) {
                 return ops;
             }
         }
@@ -131,8 +153,20 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
     }
 
     let Some(ast) = ast else {
-        return vec![op(OpKind::Opaque { risky: risky_head(&words) }, Vec::new())];
+        // An UPDATE or DELETE too deep to parse still writes its table.
+        let locks = match w(0) {
+            "update" | "delete" | "insert" => dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]),
+            _ => None,
+        };
+        return vec![op(OpKind::Opaque { risky: risky_head(&words) }, locks.unwrap_or_default())];
     };
+    if let Some(kind) = super::lower_dml::lower(src, body.clone(), &ast) {
+        let locks = match &kind {
+            OpKind::Update(d) | OpKind::Delete(d) => vec![lock(&d.table, LockMode::RowExclusive, true)],
+            _ => Vec::new(),
+        };
+        return vec![op(kind, locks)];
+    }
     let (kind, locks) = lower_other(&ast, text);
     vec![op(kind, locks)]
 }
@@ -142,7 +176,13 @@ fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
 }
 
 /// `ALTER TABLE`: one op per action, each spanning that action's own text.
-fn lower_alter_table(src: &str, base: usize, text: &str, ast: Option<&Statement>) -> Option<Vec<Op>> {
+fn lower_alter_table(
+    src: &str,
+    base: usize,
+    text: &str,
+    ast: Option<&Statement>,
+    too_deep: &mut bool,
+) -> Option<Vec<Op>> {
     let form = forms::alter_table(text)?;
     let table = Name::new(&form.table);
     let ast_ops = match ast {
@@ -156,8 +196,12 @@ fn lower_alter_table(src: &str, base: usize, text: &str, ast: Option<&Statement>
         // An action sqlparser could not parse in context gets a second chance on its own.
         let action_ast = match &ast_ops {
             Some(list) => Some(list[i].clone()),
-            None => match parse_statement(&format!("ALTER TABLE _t {action_text}")) {
-                Some(Statement::AlterTable(mut at)) if at.operations.len() == 1 => at.operations.pop(),
+            None => match parse(&format!("ALTER TABLE _t {action_text}")) {
+                Ok(Statement::AlterTable(mut at)) if at.operations.len() == 1 => at.operations.pop(),
+                Err(Unparsed::TooDeep) => {
+                    *too_deep = true;
+                    None
+                }
                 _ => None,
             },
         };
@@ -197,9 +241,15 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         }
         AlterTableOperation::AddColumn { column_def, .. } => {
             let mut mode_scans = false;
+            let mut volatile_default = false;
             for o in &column_def.options {
                 match &o.option {
-                    ColumnOption::Default(e) => mode_scans |= volatile(e),
+                    ColumnOption::Default(e) => {
+                        let loc = super::lower_expr::Locations::new(text, at);
+                        let e = super::lower_expr::lower(e, at..at + text.len(), &loc);
+                        volatile_default = e.volatility() == super::expr::Volatility::Volatile;
+                        mode_scans |= volatile_default;
+                    }
                     ColumnOption::Generated { .. } => mode_scans = true,
                     _ => {}
                 }
@@ -223,7 +273,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 Some(c) => lex(text).iter().map(|t| at + t.span.end).take_while(|&e| e <= c).last().unwrap_or(c),
                 None => at + text.len(),
             };
-            let (default, not_null) = inline_default_and_not_null(text, at);
+            let (default, not_null) = inline_default_and_not_null(text, at, volatile_default);
             (OpKind::AddColumn { table: table.clone(), column, reference, check, def_end, default, not_null }, locks)
         }
         AlterTableOperation::ValidateConstraint { name } => (
@@ -395,30 +445,6 @@ fn expr_columns(expr: &str) -> Vec<String> {
     cols
 }
 
-/// A default that PostgreSQL must evaluate per row, which rewrites the table on `ADD COLUMN`.
-/// `now()`/`CURRENT_TIMESTAMP` are stable: evaluated once, no rewrite (measured on PG 15).
-fn volatile(e: &Expr) -> bool {
-    volatile_text(&e.to_string())
-}
-
-/// Does this expression text call a volatile function? (Text, so placeholders and unparsed
-/// defaults are judged the same way.)
-pub fn volatile_text(expr: &str) -> bool {
-    let text = expr.to_lowercase();
-    [
-        "random(",
-        "gen_random_uuid(",
-        "gen_random_bytes(",
-        "uuid_generate_v",
-        "clock_timestamp(",
-        "timeofday(",
-        "nextval(",
-        "setseed(",
-    ]
-    .iter()
-    .any(|f| text.contains(f))
-}
-
 /// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.
 fn column_text(action: &str) -> String {
     let toks = lex(action);
@@ -431,8 +457,13 @@ fn column_text(action: &str) -> String {
     toks.get(i).map(|t| action[t.span.clone()].to_string()).unwrap_or_default()
 }
 
-/// `DEFAULT expr` and `NOT NULL` at parenthesis depth 0 in an `ADD COLUMN` action.
-fn inline_default_and_not_null(action: &str, at: usize) -> (Option<InlineDefault>, Option<Range<usize>>) {
+/// `DEFAULT expr` and `NOT NULL` at parenthesis depth 0 in an `ADD COLUMN` action. `volatile`:
+/// the default calls a volatile function (from the AST), so PostgreSQL evaluates it per row.
+fn inline_default_and_not_null(
+    action: &str,
+    at: usize,
+    volatile: bool,
+) -> (Option<InlineDefault>, Option<Range<usize>>) {
     const CLAUSES: &[&str] =
         &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
     let toks = lex(action);
@@ -460,7 +491,6 @@ fn inline_default_and_not_null(action: &str, at: usize) -> (Option<InlineDefault
         let next = top[p + 1..].iter().copied().find(|&k| CLAUSES.iter().any(|c| toks[k].is_word(c)) && k > d + 1);
         let end_tok = next.map_or(toks.len() - 1, |n| n - 1);
         let expr = action[first.span.start..toks[end_tok].span.end].to_string();
-        let volatile = volatile_text(&expr);
         Some(InlineDefault { clause: at + toks[d].span.start..at + toks[end_tok].span.end, expr, volatile })
     });
     (default, not_null)
@@ -730,6 +760,10 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
                 .map(|n| lock(&Name::new(&n.name.to_string()), LockMode::AccessExclusive, false))
                 .collect();
             (OpKind::Other { what }, locks)
+        }
+        Statement::Copy { source: sqlparser::ast::CopySource::Table { table_name, .. }, to: false, .. } => {
+            let table = Name::new(&table_name.to_string());
+            (OpKind::Other { what }, vec![lock(&table, LockMode::RowExclusive, true)])
         }
         Statement::Update(_) | Statement::Delete(_) | Statement::Insert(_) => {
             let locks = dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]).unwrap_or_default();

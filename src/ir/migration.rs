@@ -1,6 +1,6 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
-use super::lower::lower_statement;
+use super::lower::lower;
 use super::name::Name;
 use super::op::{Op, OpKind};
 use crate::front::split::{MarkerKind, Piece, PieceKind};
@@ -26,6 +26,9 @@ pub struct Stmt {
     pub section: Section,
     /// Rules a `-- pgsafe:ignore` directive turned off for this statement (`None` inside = all).
     pub ignored: Vec<Option<String>>,
+    /// The parser gave up on an expression nested too deep: only the statement's first words
+    /// are understood.
+    pub too_deep: bool,
 }
 
 impl Stmt {
@@ -74,6 +77,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let index = stmts.len();
+            let mut too_deep = false;
             let (body, terminated, ops) = match &piece.kind {
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
@@ -83,7 +87,9 @@ impl<'a> Migration<'a> {
                             locks: Vec::new(),
                         }]
                     } else {
-                        lower_statement(src, body.clone())
+                        let lowered = lower(src, body.clone());
+                        too_deep = lowered.too_deep;
+                        lowered.ops
                     };
                     (body.clone(), *terminated, ops)
                 }
@@ -115,7 +121,7 @@ impl<'a> Migration<'a> {
                     created.entry(name.base().to_string()).or_default().push((name.key.clone(), index + 1));
                 }
             }
-            stmts.push(Stmt { span: piece.span.clone(), body, terminated, ops, section, ignored });
+            stmts.push(Stmt { span: piece.span.clone(), body, terminated, ops, section, ignored, too_deep });
         }
         Migration { src, stmts, created, facts }
     }

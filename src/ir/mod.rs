@@ -1,8 +1,12 @@
 //! The intermediate representation: statements of the draft with their migration operations.
 pub mod action;
 pub mod catalog;
+pub mod expr;
+pub mod functions;
 pub mod lock;
 pub mod lower;
+pub mod lower_dml;
+pub mod lower_expr;
 pub mod migration;
 pub mod name;
 pub mod op;

@@ -1,6 +1,7 @@
 //! The IR: one migration operation per statement, or per action of a multi-action `ALTER TABLE`.
 //! Passes reason about these without walking sqlparser's AST.
 
+use super::expr::Expr;
 use super::lock::{LockMode, LockUse};
 use super::name::Name;
 use std::ops::Range;
@@ -69,6 +70,46 @@ pub enum SavepointAction {
     RollbackTo,
 }
 
+/// `UPDATE`/`DELETE`, typed: where each clause is in the draft and what each expression reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dml {
+    pub table: Name,
+    /// The alias the statement gives the table, folded.
+    pub alias: Option<String>,
+    /// `[ONLY] table [[AS] alias]`, as written.
+    pub target: Range<usize>,
+    /// `UPDATE`: the `SET` list as written (from the first assignment to the last), and each one.
+    pub set_list: Range<usize>,
+    pub assignments: Vec<Assignment>,
+    /// `FROM` (`UPDATE`) or `USING` (`DELETE`): other tables joined in; the clause in draft bytes.
+    pub joined: Option<Range<usize>>,
+    pub filter: Option<Expr>,
+    /// `RETURNING …`, in draft bytes.
+    pub returning: Option<Range<usize>>,
+    /// The statement uses psql variables, which psql does not substitute inside a `DO` block.
+    pub psql_variables: bool,
+}
+
+impl Dml {
+    /// Names that qualify the target's own columns: its alias, or its name (with and without schema).
+    pub fn qualifiers(&self) -> Vec<String> {
+        match &self.alias {
+            Some(a) => vec![a.clone()],
+            None => vec![self.table.key.clone(), self.table.base().to_string()],
+        }
+    }
+}
+
+/// `column = value` (or `(a, b) = …`) in an `UPDATE`'s `SET` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The columns written, folded.
+    pub columns: Vec<String>,
+    /// `a.b = …` / `a[1] = …`: writes part of the column's value.
+    pub part: bool,
+    pub value: Expr,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpKind {
     CreateTable {
@@ -130,6 +171,10 @@ pub enum OpKind {
         table: Name,
         what: String,
     },
+    /// `UPDATE …` (boxed: the largest op).
+    Update(Box<Dml>),
+    /// `DELETE FROM …` (`assignments` empty).
+    Delete(Box<Dml>),
     /// `BEGIN`/`START TRANSACTION`.
     Begin,
     /// `COMMIT`/`END`/`ROLLBACK`: `rollback` is kept apart because a plan must never drop it silently.

@@ -2,27 +2,42 @@
 //! a batched autocommit step: a `DO` loop that changes at most `--batch-size` rows per
 //! transaction and commits after each batch (PostgreSQL 11+).
 //!
-//! Two ways to cut batches:
-//! - keyed on the primary key (when `--schema` tells it): consecutive key ranges, each row visited
-//!   exactly once; a rerun repeats only harmless work, since the statement must be repeatable;
-//! - by `ctid` with a "still to do" condition (no key known): only for `SET` values that are
-//!   constants, compared after conversion to the column's own type (`%TYPE`), so a value the column
-//!   stores rounded (`0.1` in a `real`) never looks "still to do" forever; a `DELETE` needs no such
-//!   condition, deleted rows are gone.
-//!
 //! Why: one big `UPDATE` holds row locks on every row it touches until it commits (writers to those
 //! rows wait), bloats the table in one go, and inside a DDL transaction keeps the DDL's strong
 //! locks for its whole duration.
 //!
-//! Batching is only sound when re-running a batch is harmless: the `SET` expressions must not read
-//! the columns they write nor change from one batch to the next (no `now()`, `random()`, …).
-//! Otherwise the statement gets a step of its own and a diagnostic.
+//! Batching must not change which rows the statement changes, nor how. It is done only when that
+//! is provable from the typed statement: its `WHERE` and `SET` read only the target row's own
+//! columns, constants, and immutable functions (or stable built-ins that give the same value for a
+//! whole session, like `to_char`); a `SET` value does not read a column the statement writes (a
+//! batch run again after an interruption would apply it twice). Anything else keeps the statement
+//! as written, in a transaction of its own, with a diagnostic that points at the part that stopped
+//! it: a subquery (it would be evaluated again in every batch: `LIMIT` picks other rows, `max()`
+//! sees what earlier batches changed), an aggregate, a volatile or unknown function (`random()`,
+//! a user function), a per-transaction value (`now()`), another table (`FROM`, `USING`, a
+//! qualified column), `RETURNING`, `SET c = DEFAULT`, psql variables.
+//!
+//! Which rows form the batches is fixed before the first batch, so each row is visited once and
+//! the loop ends after a number of batches bounded by the table's size when it started, whatever
+//! triggers do:
+//! - with the primary key known (`--schema` or the draft), the batch ends are every
+//!   `--batch-size`-th key of the rows the statement matches, and each batch is a key range;
+//! - without it, the `ctid`s of the rows the statement matches are collected first and changed
+//!   `--batch-size` at a time; each batch repeats the draft's condition.
 
 use super::{Ctx, Edit, Mode, Rewritten};
-use crate::front::tokens::{head_words, lex, Tok, Token};
-use crate::ir::name::Name;
+use crate::ir::expr::{Expr, Volatility};
+use crate::ir::name::{quote_ident, Name};
+use crate::ir::op::{Dml, OpKind};
 
 pub const RULE: &str = "backfill";
+
+/// Why a statement is not batched: what stopped it, and where (a draft offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocker {
+    pub at: usize,
+    pub why: String,
+}
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
@@ -30,59 +45,61 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if s.ops.len() != 1 || !ctx.applies(RULE, i) || out.units[i].mode != Mode::Transaction {
             continue;
         }
-        let text = &m.src[s.body.clone()];
-        let words = head_words(text, 2);
-        let delete = match words.first().map(String::as_str) {
-            Some("update") => false,
-            Some("delete") => true,
+        let (d, verb) = match &s.ops[0].kind {
+            OpKind::Update(d) => (d.as_ref(), "UPDATE"),
+            OpKind::Delete(d) => (d.as_ref(), "DELETE"),
             _ => continue,
         };
-        let Some(table) = out.units[i].locks.first().map(|l| l.table.clone()) else { continue };
-        if ctx.quiet(&table, i) {
+        if ctx.quiet(&d.table, i) {
             continue;
         }
-        let key =
-            ctx.config.catalog.as_ref().and_then(|c| c.table(&table)).and_then(|t| match t.primary_key.as_slice() {
-                [k] => Some(k.clone()),
-                _ => None,
-            });
-        let n = ctx.config.batch_size;
-        let batched = if delete {
-            batch_delete(text, &table, n, key.as_deref())
-        } else {
-            batch_update(text, &table, n, key.as_deref())
-        };
+        let key = primary_key(ctx, &d.table).filter(|(k, _)| !d.assignments.iter().any(|a| a.columns.contains(k)));
+        let batched = blocker(m.text(&s.body), d, s.body.start).map(|()| {
+            let head = match verb {
+                "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
+                _ => format!("DELETE FROM {}", m.text(&d.target)),
+            };
+            let batch = Batch {
+                target: m.text(&d.target),
+                key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
+                statement: &head,
+                condition: d.filter.as_ref().map(|f| m.text(&f.span)),
+                size: ctx.config.batch_size,
+            };
+            batch.do_block()
+        });
         let unit = &mut out.units[i];
         match batched {
-            Some(do_block) => {
+            Ok(do_block) => {
                 unit.edits.push(Edit { at: s.body.clone(), text: do_block });
                 unit.mode = Mode::Autocommit;
                 unit.long_running = true;
                 unit.rules.push(RULE);
+                let how = match &key {
+                    Some((k, _)) => format!("by ranges of its primary key {k}"),
+                    None => "over the rows it matches when the step starts".to_string(),
+                };
                 out.change(
                     RULE,
                     s.body.start,
                     format!(
-                        "run this {} on {} in batches of {} rows, each committed on its own (restartable), outside \
-                         any DDL transaction: one big statement locks every row it touches until it commits",
-                        if delete { "DELETE" } else { "UPDATE" },
-                        table.text,
-                        ctx.config.batch_size
+                        "run this {verb} on {} in batches of {} rows {how}, each committed on its own, outside any DDL \
+                         transaction: one big statement locks every row it touches until it commits",
+                        d.table.text, ctx.config.batch_size
                     ),
                 );
             }
-            None => {
+            Err(b) => {
                 unit.starts_step = true;
                 unit.ends_step = true;
                 out.diagnose(
                     RULE,
-                    s.body.start,
+                    b.at,
                     format!(
-                        "this {} on {} runs as one transaction (pgsafe cannot batch it safely: it uses FROM/RETURNING, \
-                         or its SET expressions read the columns they write or change between batches): run it in \
-                         batches keyed on the primary key, outside the DDL transaction",
-                        if delete { "DELETE" } else { "UPDATE" },
-                        table.text
+                        "this {verb} on {} runs as written, in one transaction of its own, because pgsafe cannot batch it \
+                         without changing what it does: {}. It locks every row it changes until it commits; to batch it \
+                         yourself, fix the rows first (their keys) and change them a range at a time",
+                        d.table.text, b.why
                     ),
                 );
             }
@@ -90,267 +107,248 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
-/// The parts of `UPDATE target SET a = x, b = y [WHERE cond]`, as the draft spells them.
-struct Update<'a> {
-    target: &'a str,
-    assignments: Vec<(&'a str, &'a str)>,
-    cond: Option<&'a str>,
+/// The single-column primary key of `table` and its type, when the catalogue knows both.
+pub fn primary_key(ctx: &Ctx<'_, '_>, table: &Name) -> Option<(String, String)> {
+    let t = ctx.config.catalog.as_ref()?.table(table)?;
+    let [k] = t.primary_key.as_slice() else { return None };
+    let column = t.columns.iter().find(|c| c.name == *k)?;
+    Some((k.clone(), declared_type(&column.type_text)?))
 }
 
-fn parse_update(text: &str) -> Option<Update<'_>> {
-    let toks = lex(text);
-    let top = top_level(&toks);
-    let find = |w: &str, from: usize| top.iter().copied().find(|&k| k >= from && toks[k].is_word(w));
-    let set = find("set", 1)?;
-    if find("from", set).is_some() || find("returning", set).is_some() {
-        return None;
-    }
-    let where_ = find("where", set);
-    let target = text[toks[1].span.start..toks[set].span.start].trim();
-    let list_end = where_.map_or(text.len(), |w| toks[w].span.start);
-    let mut assignments = Vec::new();
-    let mut start = toks.get(set + 1)?.span.start;
-    let commas = top.iter().copied().filter(|&k| k > set && toks[k].span.start < list_end && toks[k].is_punct(','));
-    for c in commas.chain(std::iter::once(usize::MAX)) {
-        let end = if c == usize::MAX { list_end } else { toks[c].span.start };
-        let (col, expr) = text[start..end].split_once('=')?;
-        let col = col.trim();
-        // Only plain `column = expr` (no `(a, b) = …`, no `a[1] = …`).
-        if !col.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '"') {
-            return None;
+/// A column type as a PL/pgSQL variable can be declared (`serial` is not a type).
+fn declared_type(type_text: &str) -> Option<String> {
+    let t = type_text.trim();
+    Some(
+        match t {
+            "serial" | "serial4" => "integer",
+            "bigserial" | "serial8" => "bigint",
+            "smallserial" | "serial2" => "smallint",
+            "" => return None,
+            other => other,
         }
-        assignments.push((col, expr.trim()));
-        if c != usize::MAX {
-            start = toks[c].span.end;
-        }
-    }
-    let cond = where_.map(|w| text[toks[w].span.end..].trim());
-    Some(Update { target, assignments, cond })
-}
-
-/// Indices of tokens at parenthesis depth 0.
-fn top_level(toks: &[Token]) -> Vec<usize> {
-    let mut depth = 0i32;
-    let mut out = Vec::new();
-    for (k, t) in toks.iter().enumerate() {
-        match t.tok {
-            Tok::Punct('(') | Tok::Punct('[') => depth += 1,
-            Tok::Punct(')') | Tok::Punct(']') => depth -= 1,
-            _ if depth == 0 => out.push(k),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Functions whose result depends only on their arguments: re-running a batch gives the same values.
-const IMMUTABLE: &[&str] = &[
-    "lower",
-    "upper",
-    "trim",
-    "btrim",
-    "ltrim",
-    "rtrim",
-    "coalesce",
-    "nullif",
-    "concat",
-    "concat_ws",
-    "length",
-    "abs",
-    "round",
-    "floor",
-    "ceil",
-    "substring",
-    "substr",
-    "replace",
-    "left",
-    "right",
-    "md5",
-    "greatest",
-    "least",
-    "split_part",
-    "regexp_replace",
-    "jsonb_build_object",
-    "json_build_object",
-    "to_jsonb",
-    "array_to_string",
-    "lpad",
-    "rpad",
-    "initcap",
-    "date_trunc",
-    "extract",
-    "cast",
-];
-
-/// May `expr` be evaluated again for a row without changing the result, given the columns written?
-/// `columns`: may it read columns at all?
-fn repeatable(expr: &str, written: &[String], columns: bool) -> bool {
-    let toks = lex(expr);
-    toks.iter().enumerate().all(|(k, t)| match &t.tok {
-        Tok::Word(w) => {
-            let call = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
-            let cast_type = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_punct(':');
-            let clock = w.starts_with("current_") || w.starts_with("local") || w == "now" || w == "default";
-            let keyword = matches!(w.as_str(), "null" | "true" | "false" | "and" | "or" | "not" | "is" | "interval");
-            !clock
-                && !written.contains(w)
-                && (!call || IMMUTABLE.contains(&w.as_str()))
-                && (call || cast_type || keyword || columns)
-        }
-        Tok::Quoted(q) => columns && !written.contains(q),
-        _ => true,
-    })
-}
-
-/// A `WHERE` condition that selects the same rows in every batch (no `random()`, …).
-fn stable_condition(cond: &str) -> bool {
-    !crate::ir::lower::volatile_text(cond)
-}
-
-fn batch_update(text: &str, table: &Name, batch: u32, key: Option<&str>) -> Option<String> {
-    let u = parse_update(text)?;
-    if !u.cond.is_none_or(stable_condition) {
-        return None;
-    }
-    let written: Vec<String> = u.assignments.iter().map(|(c, _)| Name::new(c).key).collect();
-    let set: Vec<String> = u.assignments.iter().map(|(c, e)| format!("{c} = {e}")).collect();
-    let set = set.join(", ");
-    if let Some(key) = key {
-        if !u.assignments.iter().all(|(_, e)| repeatable(e, &written, true)) {
-            return None;
-        }
-        let cond = u.cond.map_or(String::new(), |c| format!(" AND ({c})"));
-        return Some(keyset_loop(u.target, table, key, batch, &format!("UPDATE {} SET {set}", u.target), &cond));
-    }
-    // No key: only constants, compared as the column stores them.
-    if !u.assignments.iter().all(|(_, e)| repeatable(e, &written, false)) {
-        return None;
-    }
-    let vars: Vec<String> = (1..=u.assignments.len()).map(|k| format!("pgsafe_v{k}")).collect();
-    let declare: String =
-        u.assignments.iter().zip(&vars).map(|((c, e), v)| format!("  {v} {}.{c}%TYPE := {e};\n", table.text)).collect();
-    let todo: Vec<String> =
-        u.assignments.iter().zip(&vars).map(|((c, _), v)| format!("{c} IS DISTINCT FROM {v}")).collect();
-    let todo = match u.cond {
-        Some(c) => format!("({c}) AND ({})", todo.join(" OR ")),
-        None => format!("({})", todo.join(" OR ")),
-    };
-    let set_vars: Vec<String> = u.assignments.iter().zip(&vars).map(|((c, _), v)| format!("{c} = {v}")).collect();
-    Some(do_loop(
-        &declare,
-        &format!(
-            "UPDATE {target} SET {}\n     WHERE ctid IN (SELECT ctid FROM {target} WHERE {todo} LIMIT {batch}) AND {todo}",
-            set_vars.join(", "),
-            target = u.target
-        ),
-    ))
-}
-
-fn batch_delete(text: &str, table: &Name, batch: u32, key: Option<&str>) -> Option<String> {
-    let toks = lex(text);
-    let top = top_level(&toks);
-    if top.iter().any(|&k| toks[k].is_word("using") || toks[k].is_word("returning")) {
-        return None;
-    }
-    let from = top.iter().copied().find(|&k| toks[k].is_word("from"))?;
-    let where_ = top.iter().copied().find(|&k| toks[k].is_word("where"));
-    let target = text[toks.get(from + 1)?.span.start..where_.map_or(text.len(), |w| toks[w].span.start)].trim();
-    let cond = where_.map_or("true", |w| text[toks[w].span.end..].trim());
-    if !stable_condition(cond) {
-        return None;
-    }
-    if let Some(key) = key {
-        return Some(keyset_loop(
-            target,
-            table,
-            key,
-            batch,
-            &format!("DELETE FROM {target}"),
-            &format!(" AND ({cond})"),
-        ));
-    }
-    Some(do_loop(
-        "",
-        &format!("DELETE FROM {target}\n     WHERE ctid IN (SELECT ctid FROM {target} WHERE {cond} LIMIT {batch}) AND ({cond})"),
-    ))
-}
-
-/// Batches over consecutive ranges of the primary key `key`: each row is visited once.
-fn keyset_loop(target: &str, table: &Name, key: &str, batch: u32, statement: &str, cond: &str) -> String {
-    let declare = format!("  batch_start {t}.{key}%TYPE;\n  batch_end {t}.{key}%TYPE;\n", t = table.text);
-    format!(
-        "DO $pgsafe$\nDECLARE\n{declare}BEGIN\n  LOOP\n    SELECT max({key}) INTO batch_end FROM (SELECT {key} FROM {target} WHERE batch_start IS NULL OR {key} > batch_start ORDER BY {key} LIMIT {batch}) batch;\n    EXIT WHEN batch_end IS NULL;\n    {statement}\n     WHERE (batch_start IS NULL OR {key} > batch_start) AND {key} <= batch_end{cond};\n    batch_start := batch_end;\n    COMMIT;\n  END LOOP;\nEND\n$pgsafe$"
+        .to_string(),
     )
 }
 
-/// A loop that runs `statement` until it changes no row, committing after each batch.
-///
-/// Batches pick rows by `ctid`; the statement repeats its condition outside the subquery too,
-/// because on a partitioned table a `ctid` names a row in each partition.
-/// `declare`: extra declarations (each line indented, ending in `;\n`).
-pub fn do_loop(declare: &str, statement: &str) -> String {
-    format!(
-        "DO $pgsafe$\nDECLARE\n  batch_rows bigint;\n{declare}BEGIN\n  LOOP\n    {statement};\n    GET DIAGNOSTICS batch_rows = ROW_COUNT;\n    EXIT WHEN batch_rows = 0;\n    COMMIT;\n  END LOOP;\nEND\n$pgsafe$"
-    )
+/// Why batching `d` (whose statement text is `text`, at draft offset `at`) could change what it
+/// does, or `Ok` when it cannot.
+pub fn blocker(text: &str, d: &Dml, at: usize) -> Result<(), Blocker> {
+    let stop = |at: usize, why: String| Err(Blocker { at, why });
+    if d.psql_variables {
+        return stop(at, "it uses psql variables, which psql does not substitute inside the DO block of a loop".into());
+    }
+    if let Some(j) = &d.joined {
+        return stop(j.start, "its FROM/USING clause joins other tables, whose rows may change between batches".into());
+    }
+    if let Some(r) = &d.returning {
+        return stop(r.start, "its RETURNING clause returns rows to the client, which a DO block cannot do".into());
+    }
+    if text.contains("$pgsafe$") {
+        return stop(at, "it contains the text $pgsafe$, which pgsafe's DO block is quoted with".into());
+    }
+    let own = d.qualifiers();
+    if let Some(f) = &d.filter {
+        row_local(f, &own, "its WHERE")?;
+    }
+    let written: Vec<&String> = d.assignments.iter().flat_map(|a| &a.columns).collect();
+    for a in &d.assignments {
+        row_local(&a.value, &own, "its SET")?;
+        if let Some(c) = written.iter().find(|c| a.value.reads(c, &own)) {
+            return stop(
+                a.value.span.start,
+                format!(
+                    "this SET value reads {c}, a column the statement writes: a batch run again after an interruption \
+                     would apply it twice"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The target row's own columns, constants and calls that give the same value in every batch:
+/// nothing else.
+fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
+    let stop = |at: usize, why: String| Err(Blocker { at, why });
+    if let Some(s) = e.subqueries.first() {
+        let tables: Vec<&str> = s.tables.iter().map(|t| t.text.as_str()).collect();
+        let reads = if tables.is_empty() { String::new() } else { format!(" (reading {})", tables.join(", ")) };
+        let why = if s.limit {
+            "with LIMIT, it would pick other rows in every batch"
+        } else if s.aggregate {
+            "it aggregates, and in every batch it would see what the earlier batches changed"
+        } else {
+            "it would be evaluated again in every batch, after the earlier batches changed the table"
+        };
+        return stop(s.at, format!("{clause} has a subquery{reads}: {why}"));
+    }
+    if let Some(a) = e.aggregates.first() {
+        return stop(a.at, format!("{clause} uses the aggregate or window function {}()", a.name));
+    }
+    for c in &e.calls {
+        if c.volatility == Volatility::Volatile {
+            return stop(
+                c.at,
+                format!(
+                    "{clause} calls {}(), which is volatile (or a function pgsafe does not know, which it treats as \
+                     volatile): every batch would draw other values",
+                    c.name
+                ),
+            );
+        }
+        if c.per_transaction {
+            return stop(
+                c.at,
+                format!("{clause} uses {}, whose value changes with every transaction, so with every batch", c.name),
+            );
+        }
+    }
+    if let Some(u) = e.unknown.first() {
+        return stop(u.at, format!("{clause} has {}, which pgsafe treats as volatile", u.what));
+    }
+    if e.default {
+        return stop(e.span.start, "SET … = DEFAULT evaluates the column's default, which may be volatile".into());
+    }
+    for c in &e.columns {
+        if let Some(q) = c.qualifier.as_ref().filter(|q| !own.contains(q)) {
+            return stop(c.at, format!("{clause} reads {q}.{}, which is not a column of the target row", c.column));
+        }
+        if ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"].contains(&c.column.as_str()) {
+            return stop(
+                c.at,
+                format!("{clause} reads the system column {}, which changes as rows are updated", c.column),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A batched loop over the rows a statement matches.
+pub struct Batch<'a> {
+    /// `[ONLY] table [alias]` as the draft wrote it.
+    pub target: &'a str,
+    /// The primary key column (folded) and its type: batches are key ranges. `None`: by `ctid`.
+    pub key: Option<(&'a str, &'a str)>,
+    /// `UPDATE target SET …` / `DELETE FROM target`, without a `WHERE`.
+    pub statement: &'a str,
+    /// The draft's condition, repeated in every batch.
+    pub condition: Option<&'a str>,
+    pub size: u32,
+}
+
+impl Batch<'_> {
+    /// The `DO` block. Which rows (or key ranges) to change is fixed before the first batch, so
+    /// the loop ends after them whatever triggers do.
+    pub fn do_block(&self) -> String {
+        let (t, n) = (self.target, self.size);
+        let cond = |glue: &str| self.condition.map_or(String::new(), |c| format!("{glue}({c})"));
+        match self.key {
+            Some((key, ty)) => {
+                let k = quote_ident(key);
+                format!(
+                    "DO $pgsafe$\nDECLARE\n  pgsafe_bounds {ty}[];\n  pgsafe_lo {ty};\n  pgsafe_hi {ty};\nBEGIN\n  \
+                     -- Batch ends, fixed first: every {n}th key of the rows to change, and the last one.\n  \
+                     pgsafe_bounds := ARRAY(SELECT {k} FROM (SELECT {k}, row_number() OVER (ORDER BY {k}) AS pgsafe_n, \
+                     count(*) OVER () AS pgsafe_rows FROM {t}{where_}) pgsafe_keys WHERE pgsafe_n % {n} = 0 OR pgsafe_n = \
+                     pgsafe_rows ORDER BY {k});\n  FOREACH pgsafe_hi IN ARRAY pgsafe_bounds LOOP\n    {statement}\n     \
+                     WHERE (pgsafe_lo IS NULL OR {k} > pgsafe_lo) AND {k} <= pgsafe_hi{and};\n    pgsafe_lo := pgsafe_hi;\n    \
+                     COMMIT;\n  END LOOP;\nEND\n$pgsafe$",
+                    where_ = cond(" WHERE "),
+                    and = cond(" AND "),
+                    statement = self.statement,
+                )
+            }
+            None => format!(
+                "DO $pgsafe$\nDECLARE\n  pgsafe_todo tid[];\n  pgsafe_at int := 1;\nBEGIN\n  \
+                 -- The rows to change, fixed first.\n  pgsafe_todo := ARRAY(SELECT ctid FROM {t}{where_});\n  \
+                 WHILE pgsafe_at <= coalesce(array_length(pgsafe_todo, 1), 0) LOOP\n    {statement}\n     \
+                 WHERE ctid = ANY (pgsafe_todo[pgsafe_at:pgsafe_at + {last}]){and};\n    pgsafe_at := pgsafe_at + {n};\n    \
+                 COMMIT;\n  END LOOP;\nEND\n$pgsafe$",
+                where_ = cond(" WHERE "),
+                and = cond(" AND "),
+                last = n.saturating_sub(1),
+                statement = self.statement,
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::lower::lower_statement;
 
-    fn orders() -> Name {
-        Name::new("orders")
-    }
-
-    #[test]
-    fn constants_are_compared_as_the_column_stores_them() {
-        let sql = batch_update(
-            "UPDATE orders SET ratio = 0.1, status = 'x' WHERE created_at < '2020-01-01'",
-            &orders(),
-            500,
-            None,
-        )
-        .unwrap();
-        assert!(sql.contains("pgsafe_v1 orders.ratio%TYPE := 0.1;"), "{sql}");
-        assert!(sql.contains("UPDATE orders SET ratio = pgsafe_v1, status = pgsafe_v2"), "{sql}");
-        assert!(
-            sql.contains("WHERE (created_at < '2020-01-01') AND (ratio IS DISTINCT FROM pgsafe_v1 OR status IS DISTINCT FROM pgsafe_v2) LIMIT 500"),
-            "{sql}"
-        );
-    }
-
-    #[test]
-    fn a_known_primary_key_cuts_batches_by_key_range() {
-        let sql =
-            batch_update("UPDATE orders SET note = lower(kind) WHERE id > 5", &orders(), 100, Some("id")).unwrap();
-        assert!(sql.contains("batch_start orders.id%TYPE;"), "{sql}");
-        assert!(sql.contains("ORDER BY id LIMIT 100"), "{sql}");
-        assert!(sql.contains("UPDATE orders SET note = lower(kind)\n     WHERE (batch_start IS NULL OR id > batch_start) AND id <= batch_end AND (id > 5);"), "{sql}");
-    }
-
-    #[test]
-    fn refuses_updates_that_would_not_converge() {
-        for sql in [
-            "UPDATE orders SET amount = amount + 1",
-            "UPDATE orders SET touched_at = now()",
-            "UPDATE orders SET uid = gen_random_uuid()",
-            "UPDATE orders SET status = DEFAULT",
-            "UPDATE orders o SET x = u.y FROM users u WHERE u.id = o.user_id",
-            "UPDATE orders SET x = 1 WHERE random() < 0.1",
-        ] {
-            assert!(batch_update(sql, &orders(), 10, Some("id")).is_none(), "{sql}");
+    fn dml(sql: &str) -> Dml {
+        match lower_statement(sql, 0..sql.len()).remove(0).kind {
+            OpKind::Update(d) | OpKind::Delete(d) => *d,
+            other => panic!("{other:?}"),
         }
-        // Without a key only constants can be compared safely.
-        assert!(batch_update("UPDATE orders SET note = lower(kind)", &orders(), 10, None).is_none());
+    }
+
+    fn why(sql: &str) -> Option<String> {
+        blocker(sql, &dml(sql), 0).err().map(|b| format!("{} @{}", b.why, &sql[b.at..]))
     }
 
     #[test]
-    fn batches_a_delete() {
-        let sql = batch_delete("DELETE FROM orders WHERE status = 'void'", &orders(), 100, None).unwrap();
+    fn only_row_local_statements_batch() {
+        for sql in [
+            "UPDATE orders SET note = lower(kind) WHERE id > 5",
+            "UPDATE orders o SET status = 'x', ratio = 0.1 WHERE o.created_at < '2020-01-01' AND to_char(o.x, 'YYYY') = '2020'",
+            "DELETE FROM orders WHERE status = 'void'",
+            "UPDATE orders SET (a, b) = (1, 2)",
+        ] {
+            assert_eq!(why(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_part_that_stops_batching_is_named() {
+        for (sql, needle, part) in [
+            (
+                "DELETE FROM line_items WHERE id IN (SELECT id FROM line_items ORDER BY id LIMIT 1000)",
+                "with LIMIT",
+                "SELECT id",
+            ),
+            ("DELETE FROM line_items WHERE id > (SELECT max(id) - 50 FROM line_items)", "aggregates", "SELECT max"),
+            ("DELETE FROM orders WHERE random () < 0.01", "random()", "random ()"),
+            ("UPDATE orders SET amount = amount + 1", "reads amount", "amount + 1"),
+            ("UPDATE orders SET touched_at = now()", "now", "now()"),
+            ("UPDATE orders SET uid = gen_random_uuid()", "gen_random_uuid", "gen_random_uuid()"),
+            ("UPDATE orders SET x = app.f(y)", "app.f()", "app.f(y)"),
+            ("UPDATE orders SET status = DEFAULT", "DEFAULT", "DEFAULT"),
+            ("UPDATE orders o SET x = u.y FROM users u WHERE u.id = o.user_id", "FROM/USING", "FROM users"),
+            ("UPDATE orders SET x = users.y", "users.y", "users.y"),
+            ("DELETE FROM orders WHERE id = 1 RETURNING id", "RETURNING", "RETURNING id"),
+            ("UPDATE orders SET x = 1 WHERE ctid = '(0,1)'", "system column", "ctid ="),
+        ] {
+            let got = why(sql).unwrap_or_else(|| panic!("{sql} was batched"));
+            assert!(got.contains(needle), "{sql}: {got}");
+            assert!(got.split('@').nth(1).unwrap().starts_with(part), "{sql}: {got}");
+        }
+    }
+
+    #[test]
+    fn batches_are_fixed_before_the_loop() {
+        let b = Batch {
+            target: "orders o",
+            key: None,
+            statement: "DELETE FROM orders o",
+            condition: Some("o.status = 'void'"),
+            size: 100,
+        };
+        let sql = b.do_block();
+        assert!(sql.contains("pgsafe_todo := ARRAY(SELECT ctid FROM orders o WHERE (o.status = 'void'));"), "{sql}");
         assert!(
-            sql.contains("DELETE FROM orders\n     WHERE ctid IN (SELECT ctid FROM orders WHERE status = 'void' LIMIT 100) AND (status = 'void')"),
+            sql.contains(
+                "DELETE FROM orders o\n     WHERE ctid = ANY (pgsafe_todo[pgsafe_at:pgsafe_at + 99]) AND (o.status = 'void');"
+            ),
             "{sql}"
         );
-        assert!(batch_delete("DELETE FROM orders WHERE random() < 0.01", &orders(), 100, None).is_none());
+        let b = Batch { key: Some(("id", "bigint")), statement: "UPDATE orders o SET note = 'x'", ..b };
+        let sql = b.do_block();
+        assert!(sql.contains("pgsafe_bounds bigint[];"), "{sql}");
+        assert!(
+            sql.contains("WHERE (pgsafe_lo IS NULL OR id > pgsafe_lo) AND id <= pgsafe_hi AND (o.status = 'void');")
+        );
     }
 }

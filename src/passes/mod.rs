@@ -277,17 +277,25 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
             .collect(),
         ..Rewritten::default()
     };
-    for s in &m.stmts {
-        for op in &s.ops {
-            if let OpKind::Opaque { risky: true } = op.kind {
-                if s.section == Section::Up {
-                    out.diagnose(
-                        "not-understood",
-                        s.body.start,
-                        "pgsafe could not parse this statement, which may take strong table locks: review its locks by hand".into(),
-                    );
-                }
-            }
+    for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
+        if s.too_deep {
+            out.diagnose(
+                "not-understood",
+                s.body.start,
+                "this statement nests expressions deeper than pgsafe's parser follows (about 45 levels), so pgsafe \
+                 cannot tell what it does and leaves it as written: review its locks and cost by hand, or write it \
+                 with fewer nested parentheses"
+                    .into(),
+            );
+            continue;
+        }
+        if s.ops.iter().any(|op| matches!(op.kind, OpKind::Opaque { risky: true })) {
+            out.diagnose(
+                "not-understood",
+                s.body.start,
+                "pgsafe could not parse this statement, which may take strong table locks: review its locks by hand"
+                    .into(),
+            );
         }
     }
     concurrent_index::run(&ctx, &mut out);

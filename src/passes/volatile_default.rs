@@ -7,7 +7,7 @@
 //! whole table (and its indexes) under ACCESS EXCLUSIVE (measured on PostgreSQL 15). `now()` and
 //! constants are evaluated once and stored in the catalog: free since PostgreSQL 11, left alone.
 
-use super::backfill::do_loop;
+use super::backfill::{primary_key, Batch};
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::quote_ident;
@@ -63,15 +63,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 l.scans = false;
             }
             unit.rules.push(RULE);
-            let backfill = do_loop(
-                "",
-                &format!(
-                "UPDATE {t} SET {col} = {e}\n     WHERE ctid IN (SELECT ctid FROM {t} WHERE {col} IS NULL LIMIT {n}) AND {col} IS NULL",
-                t = table.text,
-                e = d.expr,
-                    n = ctx.config.batch_size
-                ),
-            );
+            let key = primary_key(ctx, table);
+            let backfill = Batch {
+                target: &table.text,
+                key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
+                statement: &format!("UPDATE {} SET {col} = {}", table.text, d.expr),
+                condition: Some(&format!("{col} IS NULL")),
+                size: ctx.config.batch_size,
+            }
+            .do_block();
             out.units.push(Unit {
                 sub: 100 + 10 * k,
                 mode: Mode::Autocommit,
@@ -110,11 +110,12 @@ fn not_null_without_default(
 ) {
     let m = ctx.m;
     let fills = (i + 1..m.stmts.len()).find(|&j| {
-        let text = &m.src[m.stmts[j].body.clone()];
-        let toks = crate::front::tokens::lex(text);
-        toks.first().is_some_and(|t| t.is_word("update"))
-            && out.units[j].locks.first().is_some_and(|l| l.table.same(table))
-            && toks.windows(2).any(|w| w[0].is_word(column) && w[1].is_punct('='))
+        m.stmts[j].ops.iter().any(|op| match &op.kind {
+            OpKind::Update(d) => {
+                d.table.same(table) && d.assignments.iter().any(|a| a.columns.iter().any(|c| c == column))
+            }
+            _ => false,
+        })
     });
     let Some(j) = fills else {
         out.diagnose(

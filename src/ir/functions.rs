@@ -1,0 +1,298 @@
+//! What pgsafe knows about PostgreSQL's built-in functions: their volatility (as `pg_proc`
+//! declares it) and whether they aggregate. An allow-list: a function not listed here, or one
+//! qualified by a schema other than `pg_catalog`, is a user function and counts as volatile.
+
+use super::expr::Volatility;
+
+/// Built-ins whose result depends only on their arguments.
+const IMMUTABLE: &[&str] = &[
+    // strings
+    "lower",
+    "upper",
+    "initcap",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "bit_length",
+    "substr",
+    "substring",
+    "replace",
+    "translate",
+    "left",
+    "right",
+    "lpad",
+    "rpad",
+    "repeat",
+    "reverse",
+    "split_part",
+    "strpos",
+    "position",
+    "overlay",
+    "md5",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "encode",
+    "decode",
+    "regexp_replace",
+    "regexp_match",
+    "regexp_split_to_array",
+    "regexp_like",
+    "regexp_count",
+    "regexp_instr",
+    "regexp_substr",
+    "starts_with",
+    "ascii",
+    "chr",
+    "to_hex",
+    "quote_ident",
+    "quote_literal",
+    "quote_nullable",
+    "unistr",
+    "normalize",
+    "string_to_array",
+    "convert_from",
+    "convert_to",
+    // numbers
+    "abs",
+    "round",
+    "trunc",
+    "floor",
+    "ceil",
+    "ceiling",
+    "sign",
+    "sqrt",
+    "cbrt",
+    "power",
+    "pow",
+    "exp",
+    "ln",
+    "log",
+    "log10",
+    "mod",
+    "div",
+    "gcd",
+    "lcm",
+    "width_bucket",
+    "scale",
+    "min_scale",
+    "trim_scale",
+    "degrees",
+    "radians",
+    "pi",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "factorial",
+    // conditionals (grammar constructs in PostgreSQL, immutable given immutable arguments)
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "num_nulls",
+    "num_nonnulls",
+    // arrays
+    "array_length",
+    "array_lower",
+    "array_upper",
+    "array_ndims",
+    "array_dims",
+    "cardinality",
+    "array_append",
+    "array_prepend",
+    "array_cat",
+    "array_remove",
+    "array_replace",
+    "array_position",
+    "array_positions",
+    "array_fill",
+    // json
+    "jsonb_set",
+    "jsonb_set_lax",
+    "jsonb_insert",
+    "jsonb_typeof",
+    "json_typeof",
+    "jsonb_strip_nulls",
+    "json_strip_nulls",
+    "jsonb_extract_path",
+    "jsonb_extract_path_text",
+    "json_extract_path",
+    "json_extract_path_text",
+    "jsonb_array_length",
+    "json_array_length",
+    "jsonb_pretty",
+    "jsonb_build_array",
+    "jsonb_concat",
+    "jsonb_exists",
+    "jsonb_path_exists",
+    "jsonb_path_query_first",
+    // dates on timestamps without time zone, and constructors
+    "make_date",
+    "make_time",
+    "make_timestamp",
+    "make_interval",
+    "justify_days",
+    "justify_hours",
+    "justify_interval",
+    "isfinite",
+    // uuids, bytes, network
+    "uuid_send",
+    "get_byte",
+    "set_byte",
+    "get_bit",
+    "set_bit",
+    "host",
+    "masklen",
+    "network",
+    "broadcast",
+    "family",
+    "abbrev",
+];
+
+/// Built-ins that give the same result throughout a session whose settings do not change
+/// (`to_char` follows `lc_time`, `concat` the output format of its arguments): every batch of a
+/// loop run in one session computes the same value.
+const STABLE: &[&str] = &[
+    "to_char",
+    "to_date",
+    "to_number",
+    "to_timestamp",
+    "concat",
+    "concat_ws",
+    "format",
+    "array_to_string",
+    "to_json",
+    "to_jsonb",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "row_to_json",
+    "date_trunc",
+    "date_part",
+    "extract",
+    "age",
+    "timezone",
+    "date_bin",
+    "current_setting",
+    "current_user",
+    "session_user",
+    "current_role",
+    "user",
+    "current_schema",
+    "current_schemas",
+    "current_database",
+    "current_catalog",
+    "version",
+    "pg_typeof",
+    "format_type",
+];
+
+/// Stable built-ins whose value moves with the transaction (or the statement): each transaction
+/// of a batched loop sees another one.
+const PER_TRANSACTION: &[&str] = &[
+    "now",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "txid_current",
+    "txid_current_snapshot",
+    "pg_current_xact_id",
+    "pg_current_snapshot",
+];
+
+/// Aggregate functions (with `FILTER`, `WITHIN GROUP` or `OVER` any function aggregates).
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "bit_and",
+    "bit_or",
+    "bit_xor",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "corr",
+    "covar_pop",
+    "covar_samp",
+    "mode",
+    "percentile_cont",
+    "percentile_disc",
+    "xmlagg",
+    "range_agg",
+    "range_intersect_agg",
+];
+
+/// What pgsafe knows about calling `name` (lower-cased, possibly schema-qualified): its
+/// volatility and whether it moves with the transaction.
+pub fn volatility(name: &str) -> (Volatility, bool) {
+    let Some(base) = builtin(name) else { return (Volatility::Volatile, false) };
+    if IMMUTABLE.contains(&base) {
+        (Volatility::Immutable, false)
+    } else if PER_TRANSACTION.contains(&base) {
+        (Volatility::Stable, true)
+    } else if STABLE.contains(&base) {
+        (Volatility::Stable, false)
+    } else {
+        (Volatility::Volatile, false)
+    }
+}
+
+/// Is `name` a built-in aggregate?
+pub fn is_aggregate(name: &str) -> bool {
+    builtin(name).is_some_and(|b| AGGREGATES.contains(&b))
+}
+
+/// The built-in's own name: unqualified, or qualified by `pg_catalog`; `None` for a function in
+/// another schema (a user or extension function).
+fn builtin(name: &str) -> Option<&str> {
+    match name.rsplit_once('.') {
+        None => Some(name),
+        Some(("pg_catalog", base)) => Some(base),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_user_functions_are_volatile() {
+        assert_eq!(volatility("lower"), (Volatility::Immutable, false));
+        assert_eq!(volatility("pg_catalog.lower"), (Volatility::Immutable, false));
+        assert_eq!(volatility("now"), (Volatility::Stable, true));
+        assert_eq!(volatility("to_char"), (Volatility::Stable, false));
+        assert_eq!(volatility("random"), (Volatility::Volatile, false));
+        assert_eq!(volatility("my_lower"), (Volatility::Volatile, false));
+        assert_eq!(volatility("app.lower"), (Volatility::Volatile, false));
+        assert!(is_aggregate("max") && !is_aggregate("app.max") && !is_aggregate("lower"));
+    }
+}

@@ -1,0 +1,388 @@
+//! Lowering of expressions: sqlparser's `Expr` → [`ir::expr::Expr`](super::expr::Expr), the
+//! columns, calls, aggregates and subqueries rules reason about. Every construct this walk does
+//! not know is recorded as [`Unknown`], which counts as volatile: pgsafe never assumes.
+
+use super::expr::{Call, ColumnRef, Expr, Subquery, Unknown};
+use super::functions;
+use super::name::Name;
+use sqlparser::ast::{
+    self as sql, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectName, Query, SelectItem,
+    SetExpr, Spanned, TableFactor, TableWithJoins,
+};
+use sqlparser::tokenizer::Location;
+use std::ops::Range;
+
+/// Maps sqlparser's line/column locations (characters, 1-based) in one statement's text to byte
+/// offsets in the draft.
+pub struct Locations<'a> {
+    text: &'a str,
+    base: usize,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Locations<'a> {
+    /// `text` is the statement body as sqlparser saw it (same bytes as the draft at `base`).
+    pub fn new(text: &'a str, base: usize) -> Locations<'a> {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Locations { text, base, line_starts }
+    }
+
+    /// The draft offset of `loc`, or `None` for an empty location.
+    pub fn offset(&self, loc: Location) -> Option<usize> {
+        if loc.line == 0 || loc.column == 0 {
+            return None;
+        }
+        let start = *self.line_starts.get(usize::try_from(loc.line).ok()? - 1)?;
+        let skip = usize::try_from(loc.column).ok()? - 1;
+        let line = &self.text[start..];
+        let within = line.char_indices().nth(skip).map_or(line.len(), |(i, _)| i);
+        Some(self.base + start + within)
+    }
+
+    fn at(&self, node: &impl Spanned, fallback: usize) -> usize {
+        self.offset(node.span().start).unwrap_or(fallback)
+    }
+}
+
+/// Lower `ast`, whose text is `span` of the draft.
+pub fn lower(ast: &sql::Expr, span: Range<usize>, locations: &Locations<'_>) -> Expr {
+    let mut walk = Walk { loc: locations, fallback: span.start, out: Expr { span, ..Expr::default() } };
+    walk.expr(ast);
+    walk.out
+}
+
+struct Walk<'l, 'a> {
+    loc: &'l Locations<'a>,
+    /// Where a part without a location of its own is reported.
+    fallback: usize,
+    out: Expr,
+}
+
+/// Folded like PostgreSQL folds names.
+pub fn ident_key(id: &Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+fn object_key(name: &ObjectName) -> String {
+    name.0.iter().filter_map(|p| p.as_ident()).map(ident_key).collect::<Vec<_>>().join(".")
+}
+
+/// SQL's special functions written without parentheses, which a parser may read as a column.
+const BARE_FUNCTIONS: &[&str] = &[
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "current_user",
+    "session_user",
+    "current_role",
+    "current_catalog",
+    "current_schema",
+    "user",
+];
+
+impl Walk<'_, '_> {
+    fn at(&self, node: &impl Spanned) -> usize {
+        self.loc.at(node, self.fallback)
+    }
+
+    fn unknown(&mut self, what: &str, at: usize) {
+        self.out.unknown.push(Unknown { what: what.to_string(), at });
+    }
+
+    fn call(&mut self, name: String, at: usize) -> Call {
+        let (volatility, per_transaction) = functions::volatility(&name);
+        Call { name, at, volatility, per_transaction }
+    }
+
+    fn column(&mut self, parts: &[Ident], at: usize) {
+        let Some((last, qualifier)) = parts.split_last() else { return };
+        if qualifier.is_empty() && last.quote_style.is_none() {
+            let key = last.value.to_lowercase();
+            if key == "default" {
+                self.out.default = true;
+                return;
+            }
+            if BARE_FUNCTIONS.contains(&key.as_str()) {
+                let call = self.call(key, at);
+                self.out.calls.push(call);
+                return;
+            }
+        }
+        let qualifier = (!qualifier.is_empty()).then(|| qualifier.iter().map(ident_key).collect::<Vec<_>>().join("."));
+        self.out.columns.push(ColumnRef { qualifier, column: ident_key(last), at });
+    }
+
+    fn exprs<'e>(&mut self, list: impl IntoIterator<Item = &'e sql::Expr>) {
+        for e in list {
+            self.expr(e);
+        }
+    }
+
+    fn expr(&mut self, e: &sql::Expr) {
+        use sql::Expr as E;
+        let at = self.at(e);
+        match e {
+            E::Identifier(id) => self.column(std::slice::from_ref(id), at),
+            E::CompoundIdentifier(parts) => self.column(parts, at),
+            E::Value(_) | E::TypedString(_) => {}
+            E::IsFalse(x)
+            | E::IsNotFalse(x)
+            | E::IsTrue(x)
+            | E::IsNotTrue(x)
+            | E::IsNull(x)
+            | E::IsNotNull(x)
+            | E::IsUnknown(x)
+            | E::IsNotUnknown(x)
+            | E::Nested(x)
+            | E::UnaryOp { expr: x, .. }
+            | E::Cast { expr: x, .. }
+            | E::Collate { expr: x, .. }
+            | E::Extract { expr: x, .. }
+            | E::Ceil { expr: x, .. }
+            | E::Floor { expr: x, .. }
+            | E::IsNormalized { expr: x, .. }
+            | E::IsJson { expr: x, .. }
+            | E::Prefixed { value: x, .. } => self.expr(x),
+            E::IsDistinctFrom(a, b)
+            | E::IsNotDistinctFrom(a, b)
+            | E::BinaryOp { left: a, right: b, .. }
+            | E::AnyOp { left: a, right: b, .. }
+            | E::AllOp { left: a, right: b, .. }
+            | E::Like { expr: a, pattern: b, .. }
+            | E::ILike { expr: a, pattern: b, .. }
+            | E::SimilarTo { expr: a, pattern: b, .. }
+            | E::Position { expr: a, r#in: b }
+            | E::AtTimeZone { timestamp: a, time_zone: b } => {
+                self.expr(a);
+                self.expr(b);
+            }
+            E::Between { expr, low, high, .. } => self.exprs([expr.as_ref(), low, high]),
+            E::In { expr, target, .. } => {
+                self.expr(expr);
+                match target {
+                    sql::InTarget::List(list) => self.exprs(list),
+                    sql::InTarget::Subquery(q) => self.subquery(q, self.at(q.as_ref())),
+                    _ => self.unknown("an IN target", at),
+                }
+            }
+            E::Substring { expr, substring_from, substring_for, .. } => {
+                self.expr(expr);
+                self.exprs(substring_from.iter().chain(substring_for).map(AsRef::as_ref));
+            }
+            E::Trim { expr, trim_what, trim_characters, .. } => {
+                self.expr(expr);
+                self.exprs(trim_what.iter().map(AsRef::as_ref));
+                self.exprs(trim_characters.iter().flatten());
+            }
+            E::Overlay { expr, overlay_what, overlay_from, overlay_for } => {
+                self.exprs([expr.as_ref(), overlay_what, overlay_from]);
+                self.exprs(overlay_for.iter().map(AsRef::as_ref));
+            }
+            E::Case { operand, conditions, else_result, .. } => {
+                self.exprs(operand.iter().map(AsRef::as_ref));
+                for c in conditions {
+                    self.expr(&c.condition);
+                    self.expr(&c.result);
+                }
+                self.exprs(else_result.iter().map(AsRef::as_ref));
+            }
+            E::Tuple(list) => self.exprs(list),
+            E::Array(a) => self.exprs(&a.elem),
+            E::Interval(i) => self.expr(&i.value),
+            E::CompoundFieldAccess { root, access_chain } => {
+                self.expr(root);
+                for a in access_chain {
+                    match a {
+                        sql::AccessExpr::Dot(x) => self.expr(x),
+                        sql::AccessExpr::Subscript(sql::Subscript::Index { index }) => self.expr(index),
+                        sql::AccessExpr::Subscript(sql::Subscript::Slice { lower_bound, upper_bound, stride }) => {
+                            self.exprs(lower_bound.iter().chain(upper_bound).chain(stride))
+                        }
+                    }
+                }
+            }
+            E::Function(f) => self.function(f, at),
+            E::Exists { subquery, .. } | E::Subquery(subquery) => self.subquery(subquery, self.at(subquery.as_ref())),
+            _ => self.unknown("an expression pgsafe does not analyse", at),
+        }
+    }
+
+    fn function(&mut self, f: &sql::Function, at: usize) {
+        let call = self.call(object_key(&f.name), at);
+        let aggregate =
+            f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || functions::is_aggregate(&call.name);
+        if aggregate {
+            self.out.aggregates.push(call);
+        } else {
+            self.out.calls.push(call);
+        }
+        if let Some(filter) = &f.filter {
+            self.expr(filter);
+        }
+        for args in [&f.parameters, &f.args] {
+            match args {
+                FunctionArguments::None => {}
+                FunctionArguments::Subquery(q) => self.subquery(q, at),
+                FunctionArguments::List(list) => {
+                    for a in &list.args {
+                        let arg = match a {
+                            FunctionArg::Named { arg, .. }
+                            | FunctionArg::ExprNamed { arg, .. }
+                            | FunctionArg::Unnamed(arg) => arg,
+                        };
+                        match arg {
+                            FunctionArgExpr::Expr(x) => self.expr(x),
+                            // `count(*)`: every column of the row.
+                            FunctionArgExpr::Wildcard | FunctionArgExpr::QualifiedWildcard(_) => {}
+                            _ => self.unknown("a function argument pgsafe does not analyse", at),
+                        }
+                    }
+                    if !list.clauses.is_empty() {
+                        self.unknown("a clause inside a function call", at);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A subquery: its tables, `LIMIT`, aggregation; its calls count for the expression's
+    /// volatility, its columns do not (they are the subquery's tables' columns).
+    fn subquery(&mut self, q: &Query, at: usize) {
+        let mut inner = Walk { loc: self.loc, fallback: at, out: Expr::default() };
+        let mut sub = Subquery { at, tables: Vec::new(), limit: false, aggregate: false };
+        inner.query(q, &mut sub);
+        sub.aggregate |= !inner.out.aggregates.is_empty();
+        for s in inner.out.subqueries {
+            sub.tables.extend(s.tables);
+            sub.limit |= s.limit;
+        }
+        self.out.calls.extend(inner.out.calls);
+        self.out.unknown.extend(inner.out.unknown);
+        self.out.subqueries.push(sub);
+    }
+
+    fn query(&mut self, q: &Query, sub: &mut Subquery) {
+        sub.limit |= q.limit_clause.is_some() || q.fetch.is_some();
+        if let Some(with) = &q.with {
+            for cte in &with.cte_tables {
+                self.query(&cte.query, sub);
+            }
+        }
+        self.set_expr(&q.body, sub);
+    }
+
+    fn set_expr(&mut self, body: &SetExpr, sub: &mut Subquery) {
+        match body {
+            SetExpr::Select(s) => {
+                for item in &s.projection {
+                    match item {
+                        SelectItem::UnnamedExpr(e)
+                        | SelectItem::ExprWithAlias { expr: e, .. }
+                        | SelectItem::ExprWithAliases { expr: e, .. } => self.expr(e),
+                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {}
+                    }
+                }
+                for t in &s.from {
+                    self.table_with_joins(t, sub);
+                }
+                self.exprs(s.selection.iter().chain(&s.having));
+                match &s.group_by {
+                    GroupByExpr::Expressions(list, _) if list.is_empty() => {}
+                    _ => sub.aggregate = true,
+                }
+                sub.aggregate |= s.having.is_some();
+            }
+            SetExpr::Query(q) => self.query(q, sub),
+            SetExpr::SetOperation { left, right, .. } => {
+                self.set_expr(left, sub);
+                self.set_expr(right, sub);
+            }
+            SetExpr::Values(v) => {
+                for row in &v.rows {
+                    self.exprs(&row.content);
+                }
+            }
+            _ => self.unknown("a data-modifying subquery", sub.at),
+        }
+    }
+
+    fn table_with_joins(&mut self, t: &TableWithJoins, sub: &mut Subquery) {
+        self.table_factor(&t.relation, sub);
+        for j in &t.joins {
+            self.table_factor(&j.relation, sub);
+        }
+    }
+
+    fn table_factor(&mut self, t: &TableFactor, sub: &mut Subquery) {
+        match t {
+            TableFactor::Table { name, .. } => sub.tables.push(Name::new(&name.to_string())),
+            TableFactor::Derived { subquery, .. } => self.query(subquery, sub),
+            TableFactor::NestedJoin { table_with_joins, .. } => self.table_with_joins(table_with_joins, sub),
+            _ => {
+                self.unknown("a table function", sub.at);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    fn lower_text(text: &str) -> Expr {
+        let ast = Parser::new(&PostgreSqlDialect {}).try_with_sql(text).unwrap().parse_expr().unwrap();
+        lower(&ast, 0..text.len(), &Locations::new(text, 0))
+    }
+
+    use crate::ir::expr::Volatility;
+
+    #[test]
+    fn calls_with_a_space_are_calls() {
+        let e = lower_text("random () < 0.01");
+        assert_eq!(e.calls[0].name, "random");
+        assert_eq!(e.volatility(), Volatility::Volatile);
+        assert!(e.columns.is_empty());
+    }
+
+    #[test]
+    fn subqueries_limits_and_aggregates() {
+        let e = lower_text("id IN (SELECT id FROM line_items ORDER BY id LIMIT 1000)");
+        assert_eq!(e.subqueries.len(), 1);
+        assert!(e.limit());
+        assert_eq!(e.subqueries[0].tables[0].key, "line_items");
+        assert_eq!(e.subqueries[0].at, 7);
+        let e = lower_text("id > (SELECT max(id) - 50 FROM line_items)");
+        assert!(e.subqueries[0].aggregate && !e.limit());
+        assert!(e.aggregates.is_empty());
+    }
+
+    #[test]
+    fn columns_defaults_and_bare_functions() {
+        let e = lower_text("lower(o.\"Email\") || status");
+        let cols: Vec<(Option<&str>, &str)> =
+            e.columns.iter().map(|c| (c.qualifier.as_deref(), c.column.as_str())).collect();
+        assert_eq!(cols, [(Some("o"), "Email"), (None, "status")]);
+        assert_eq!(e.volatility(), Volatility::Immutable);
+        let e = lower_text("current_date");
+        assert!(e.columns.is_empty() && e.calls[0].per_transaction);
+        assert!(lower_text("DEFAULT").default);
+        assert_eq!(lower_text("app.normalise(x)").volatility(), Volatility::Volatile);
+    }
+
+    #[test]
+    fn locations_count_characters() {
+        let text = "é = 1 AND\n  ü = random()";
+        let e = lower_text(text);
+        let call = &e.calls[0];
+        assert_eq!(&text[call.at..], "random()");
+    }
+}
