@@ -424,6 +424,7 @@ fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration:
 fn may_break_validation(kind: &OpKind) -> bool {
     match kind {
         OpKind::Other { what } => what.starts_with("DROP"),
+        OpKind::DropTable { .. } => true,
         OpKind::AlterTable { what, .. } => ["DROP", "RENAME", "TYPE"].iter().any(|w| what.contains(w)),
         _ => false,
     }
@@ -461,7 +462,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         step.created_earlier = used;
         for u in step.units() {
             for op in &m.stmts[r.units[u].stmt].ops {
-                if let OpKind::CreateTable { table: n } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
+                if let OpKind::CreateTable { table: n, .. } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
                     created.entry(n.base().to_string()).or_default().push(n.clone());
                 }
             }

@@ -19,6 +19,8 @@ pub struct CreateIndexForm {
     pub name: Option<String>,
     pub only: bool,
     pub table: String,
+    /// Offset just after the table name.
+    pub table_end: usize,
     /// Offset just after the `INDEX` keyword.
     pub after_index_kw: usize,
 }
@@ -65,6 +67,7 @@ pub fn create_index(body: &str) -> Option<CreateIndexForm> {
         name: None,
         only: false,
         table: String::new(),
+        table_end: 0,
         after_index_kw: 0,
     };
     for p in parse(Rule::create_index, body)?.into_inner() {
@@ -75,7 +78,10 @@ pub fn create_index(body: &str) -> Option<CreateIndexForm> {
             Rule::if_not_exists => form.if_not_exists = true,
             Rule::index_name => form.name = Some(p.as_str().to_string()),
             Rule::k_only => form.only = true,
-            Rule::table_name => form.table = p.as_str().to_string(),
+            Rule::table_name => {
+                form.table = p.as_str().to_string();
+                form.table_end = p.as_span().end();
+            }
             _ => {}
         }
     }

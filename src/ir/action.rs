@@ -1,10 +1,8 @@
-//! One `ALTER TABLE` action read at the token level: which column it touches, which type it sets,
-//! which partition it attaches. `lower` tells *what kind* of action it is and its locks; this tells
-//! the details the diagnostics and the catalogue need, also where sqlparser could not parse the
-//! action (`SET TABLESPACE`, `TYPE … COLLATE`, placeholders).
+//! One `ALTER TABLE` action, typed: which column it touches, which type it sets, which partition
+//! it attaches and with which bound. Built by `ir::lower_action`; read by the catalogue and the
+//! passes, which never look at the action's text.
 
 use super::name::Name;
-use crate::front::tokens::{lex, Tok, Token};
 
 /// What one action does, with its names as the draft wrote them (and their folded keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,13 +41,38 @@ pub enum Action {
     AttachPartition {
         partition: Name,
         bound: String,
+        parsed: PartitionBound,
     },
+    /// `DROP CONSTRAINT [IF EXISTS] name [CASCADE]`; `name` folded.
+    DropConstraint {
+        name: String,
+        if_exists: bool,
+    },
+    Other,
+}
+
+/// A partition bound, with its values as written (blanks collapsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionBound {
+    Default,
+    /// `FOR VALUES FROM (…) TO (…)`: one entry per key column (`MINVALUE`/`MAXVALUE` included).
+    Range {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    /// `FOR VALUES IN (…)`: the list as written; `null`: it holds `NULL`.
+    List {
+        values: String,
+        null: bool,
+    },
+    /// `FOR VALUES WITH (MODULUS …)`, or a form pgsafe does not read.
     Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnChange {
-    /// `[SET DATA] TYPE t [COLLATE c] [USING e]`: `type_text` as written (whitespace collapsed).
+    /// `[SET DATA] TYPE t [COLLATE c] [USING e]`: `type_text` as written (whitespace collapsed);
+    /// `using` only when it changes the value beyond the cast (`USING c` and `USING c::t` do not).
     Type {
         type_text: String,
         collate: Option<String>,
@@ -58,232 +81,4 @@ pub enum ColumnChange {
     SetNotNull,
     DropNotNull,
     Other,
-}
-
-/// Read one action (the text of an `ALTER TABLE` action, without the `ALTER TABLE name` head).
-pub fn parse(action: &str) -> Action {
-    let toks = lex(action);
-    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-    let name_at = |k: usize| name_token(action, &toks, k);
-    if is(0, "rename") {
-        if is(1, "to") {
-            return name_at(2).map_or(Action::Other, |to| Action::RenameTable { to });
-        }
-        if is(1, "constraint") {
-            return Action::Other;
-        }
-        let k = if is(1, "column") { 2 } else { 1 };
-        return match (name_at(k), is(k + 1, "to"), name_at(k + 2)) {
-            (Some(from), true, Some(to)) => Action::RenameColumn { from, to },
-            _ => Action::Other,
-        };
-    }
-    if is(0, "drop") {
-        if is(1, "constraint") {
-            return Action::Other;
-        }
-        let mut k = if is(1, "column") { 2 } else { 1 };
-        if is(k, "if") && is(k + 1, "exists") {
-            k += 2;
-        }
-        return name_at(k).map_or(Action::Other, |column| Action::DropColumn { column, cascade: is(k + 1, "cascade") });
-    }
-    if is(0, "alter") {
-        if is(1, "constraint") {
-            return Action::Other;
-        }
-        let k = if is(1, "column") { 2 } else { 1 };
-        let Some(column) = name_at(k) else { return Action::Other };
-        return Action::AlterColumn { column, change: column_change(action, &toks, k + 1) };
-    }
-    if is(0, "set") {
-        for (words, what) in [
-            (&["tablespace"][..], "SET TABLESPACE"),
-            (&["logged"][..], "SET LOGGED"),
-            (&["unlogged"][..], "SET UNLOGGED"),
-            (&["access", "method"][..], "SET ACCESS METHOD"),
-        ] {
-            if words.iter().enumerate().all(|(n, w)| is(1 + n, w)) {
-                return Action::Rewrite { what: what.into() };
-            }
-        }
-        return Action::Other;
-    }
-    if (is(0, "detach") || is(0, "attach")) && is(1, "partition") {
-        let Some(partition) = name_at(2) else { return Action::Other };
-        let end = name_end(action, &toks, 2);
-        let next = toks.iter().position(|t| t.span.start >= end).unwrap_or(toks.len());
-        if is(0, "detach") {
-            return Action::DetachPartition {
-                partition,
-                concurrently: is(next, "concurrently"),
-                finalize: is(next, "finalize"),
-                end,
-            };
-        }
-        return Action::AttachPartition { partition, bound: action[end..].trim().to_string() };
-    }
-    Action::Other
-}
-
-/// The (possibly qualified) name starting at token `k`: words, quoted names and dots.
-fn name_token(text: &str, toks: &[Token], k: usize) -> Option<Name> {
-    match toks.get(k)?.tok {
-        Tok::Word(_) | Tok::Quoted(_) => Some(Name::new(&text[toks[k].span.start..name_end(text, toks, k)])),
-        _ => None,
-    }
-}
-
-fn name_end(text: &str, toks: &[Token], k: usize) -> usize {
-    let mut end = toks.get(k).map_or(text.len(), |t| t.span.end);
-    let mut i = k;
-    while toks.get(i + 1).is_some_and(|t| t.is_punct('.'))
-        && toks.get(i + 2).is_some_and(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_)))
-    {
-        end = toks[i + 2].span.end;
-        i += 2;
-    }
-    end
-}
-
-/// What follows `ALTER [COLUMN] c`, from token `k`.
-fn column_change(text: &str, toks: &[Token], k: usize) -> ColumnChange {
-    let is = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(w));
-    if is(k, "set") && is(k + 1, "not") && is(k + 2, "null") {
-        return ColumnChange::SetNotNull;
-    }
-    if is(k, "drop") && is(k + 1, "not") && is(k + 2, "null") {
-        return ColumnChange::DropNotNull;
-    }
-    let t = if is(k, "type") {
-        k + 1
-    } else if is(k, "set") && is(k + 1, "data") && is(k + 2, "type") {
-        k + 3
-    } else {
-        return ColumnChange::Other;
-    };
-    // The type runs to a top-level COLLATE or USING.
-    let mut depth = 0i32;
-    let mut stop = toks.len();
-    for (i, tok) in toks.iter().enumerate().skip(t) {
-        match &tok.tok {
-            Tok::Punct('(') | Tok::Punct('[') => depth += 1,
-            Tok::Punct(')') | Tok::Punct(']') => depth -= 1,
-            _ if depth == 0 && (tok.is_word("collate") || tok.is_word("using")) => {
-                stop = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    if stop == t {
-        return ColumnChange::Other;
-    }
-    let type_text = collapse(&text[toks[t].span.start..toks[stop - 1].span.end]);
-    let mut collate = None;
-    let mut using = None;
-    let mut i = stop;
-    while i + 1 < toks.len() {
-        if toks[i].is_word("collate") && collate.is_none() {
-            let end = toks[i + 1..].iter().position(|x| x.is_word("using")).map_or(toks.len(), |n| i + 1 + n);
-            collate = Some(text[toks[i + 1].span.start..toks[end - 1].span.end].trim().to_string());
-            i = end;
-        } else if toks[i].is_word("using") {
-            using = Some(text[toks[i + 1].span.start..toks[toks.len() - 1].span.end].trim().to_string());
-            break;
-        } else {
-            i += 1;
-        }
-    }
-    ColumnChange::Type { type_text, collate, using }
-}
-
-/// Whitespace runs (and comments) collapsed to one space, for messages and comparisons.
-pub fn collapse(text: &str) -> String {
-    let toks = lex(text);
-    let mut out = String::new();
-    for (i, t) in toks.iter().enumerate() {
-        if i > 0 {
-            let prev = &toks[i - 1];
-            let glued = prev.span.end == t.span.start
-                || matches!(prev.tok, Tok::Punct('(') | Tok::Punct('.') | Tok::Punct('['))
-                || matches!(
-                    t.tok,
-                    Tok::Punct(')')
-                        | Tok::Punct(',')
-                        | Tok::Punct('.')
-                        | Tok::Punct('(')
-                        | Tok::Punct('[')
-                        | Tok::Punct(']')
-                );
-            if !glued {
-                out.push(' ');
-            }
-        }
-        out.push_str(&text[t.span.clone()]);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renames_and_drops() {
-        assert!(
-            matches!(parse("RENAME COLUMN status TO state"), Action::RenameColumn { from, to } if from.key == "status" && to.key == "state")
-        );
-        assert!(
-            matches!(parse("rename \"Status\" to state"), Action::RenameColumn { from, .. } if from.key == "Status")
-        );
-        assert!(matches!(parse("RENAME TO purchases"), Action::RenameTable { to } if to.key == "purchases"));
-        assert_eq!(parse("RENAME CONSTRAINT a TO b"), Action::Other);
-        assert!(
-            matches!(parse("DROP COLUMN IF EXISTS status CASCADE"), Action::DropColumn { column, cascade: true } if column.key == "status")
-        );
-        assert!(
-            matches!(parse("drop status"), Action::DropColumn { column, cascade: false } if column.key == "status")
-        );
-        assert_eq!(parse("DROP CONSTRAINT fk"), Action::Other);
-    }
-
-    #[test]
-    fn alter_column_type() {
-        let Action::AlterColumn { column, change: ColumnChange::Type { type_text, collate, using } } =
-            parse("ALTER COLUMN qty SET DATA TYPE numeric ( 12, 2 ) COLLATE \"C\" USING qty::numeric(12,2)")
-        else {
-            panic!()
-        };
-        assert_eq!(column.key, "qty");
-        assert_eq!(type_text, "numeric(12, 2)");
-        assert_eq!(collate.as_deref(), Some("\"C\""));
-        assert_eq!(using.as_deref(), Some("qty::numeric(12,2)"));
-        assert!(matches!(
-            parse("alter status type character varying(50)"),
-            Action::AlterColumn { change: ColumnChange::Type { type_text, .. }, .. } if type_text == "character varying(50)"
-        ));
-        assert!(matches!(
-            parse("ALTER COLUMN s DROP NOT NULL"),
-            Action::AlterColumn { change: ColumnChange::DropNotNull, .. }
-        ));
-        assert!(matches!(
-            parse("ALTER COLUMN s SET DEFAULT 1"),
-            Action::AlterColumn { change: ColumnChange::Other, .. }
-        ));
-    }
-
-    #[test]
-    fn partitions_and_rewrites() {
-        let a = "DETACH PARTITION public.events_2024 CONCURRENTLY";
-        let Action::DetachPartition { partition, concurrently: true, end, .. } = parse(a) else { panic!() };
-        assert_eq!(partition.key, "public.events_2024");
-        assert_eq!(&a[..end], "DETACH PARTITION public.events_2024");
-        assert!(matches!(
-            parse("ATTACH PARTITION e FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"),
-            Action::AttachPartition { bound, .. } if bound == "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
-        ));
-        assert!(matches!(parse("SET TABLESPACE fast"), Action::Rewrite { what } if what == "SET TABLESPACE"));
-        assert_eq!(parse("SET (fillfactor = 70)"), Action::Other);
-    }
 }

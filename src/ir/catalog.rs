@@ -1,41 +1,32 @@
-//! Database knowledge: the tables, columns, indexes, foreign keys and partitions a migration runs
-//! against, read from a `pg_dump --schema-only` or from the earlier migrations (`--schema`), and
-//! carried forward through the draft itself.
+//! Database knowledge: the tables, columns, keys, indexes, foreign keys and partitions a migration
+//! runs against, from `--schema` (`ir::schema` loads it) and carried forward through the draft.
 //!
-//! It is built by pgsafe's own front end (split → lower), with sqlparser's `CREATE TABLE` AST for
-//! column lists and `ir::action` for `ALTER TABLE` actions, applying statements in order:
-//! `CREATE TABLE` (incl. `PARTITION BY` / `PARTITION OF`), `CREATE`/`DROP INDEX`, `ALTER TABLE`
-//! `ADD`/`DROP`/`RENAME COLUMN`, `ALTER COLUMN TYPE`/`SET`/`DROP NOT NULL`, `ADD PRIMARY KEY`/`UNIQUE`/
-//! `FOREIGN KEY`, `ATTACH`/`DETACH PARTITION`, `RENAME TO`, `DROP TABLE`. Anything else is ignored:
-//! the catalogue answers "unknown" rather than guess. Names compare as [`Name::same`] does (an
-//! unqualified name matches any schema, since the `search_path` is not known).
+//! Built from typed ops only ([`Catalog::apply`]): `CREATE TABLE` (incl. `PARTITION BY` /
+//! `PARTITION OF`), `CREATE`/`DROP INDEX`, `ALTER TABLE` `ADD`/`DROP`/`RENAME COLUMN`,
+//! `ALTER COLUMN TYPE`/`SET`/`DROP NOT NULL`, `ADD PRIMARY KEY`/`UNIQUE`/`FOREIGN KEY`,
+//! `ATTACH`/`DETACH PARTITION`, `RENAME TO`, `DROP TABLE`. Anything else is ignored: the
+//! catalogue answers "unknown" rather than guess. `ir::timeline` keeps its state before every op.
+//!
+//! A name resolves to the table with the same key, else to the only table of that name in any
+//! schema (a dump's `public.orders` for a draft's `orders`).
 
-use super::action::{self, Action, ColumnChange};
-use super::migration::{Migration, Section};
+use super::action::{Action, ColumnChange, PartitionBound};
 use super::name::{make_object_name, quote_ident, Name};
-use super::op::{ConstraintKind, OpKind};
-use crate::front::parse::parse_statement;
-use crate::front::split::{split, SplitError};
-use crate::front::tokens::{head_words, lex, Tok, Token};
-use crate::source::Source;
-use crate::InputError;
-use sqlparser::ast::{
-    AlterTableOperation, ColumnDef, ColumnOption, CreateTable, Expr, ForValues, Ident, IndexColumn, ObjectType,
-    Statement, TableConstraint,
-};
-use std::path::{Path, PathBuf};
+use super::op::{ConstraintKind, Op, OpKind, PartitionKey, TableDef};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    pub tables: Vec<Table>,
-    pub indexes: Vec<Index>,
-    pub foreign_keys: Vec<ForeignKey>,
-    /// Positions in `tables` by base name: passes replay a whole draft through the catalog, so a
-    /// lookup must not scan every table (that made large drafts quadratic).
-    by_base: std::collections::HashMap<String, Vec<usize>>,
-    /// Keys of every index name ever recorded (a superset of the live ones): `CREATE INDEX` only
-    /// needs to look for a same-named index to replace when its name is in here.
-    index_names: std::collections::HashSet<String>,
+    /// Slots of tables; a dropped table leaves `None`, so positions stay valid.
+    slots: Vec<Option<Arc<Table>>>,
+    /// Slots by base name.
+    by_base: HashMap<String, Vec<usize>>,
+    /// Slots of the tables that have an index of this key (index names are looked up on `DROP
+    /// INDEX` and `USING INDEX`, which do not name the table).
+    index_slots: HashMap<String, Vec<usize>>,
+    /// Changes now come from the draft (not `--schema`): columns added are marked as the draft's.
+    in_draft: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,28 +34,35 @@ pub struct Table {
     pub name: Name,
     pub columns: Vec<Column>,
     /// `false` when pgsafe could not read the column list (`CREATE TABLE … AS`, `LIKE`, a statement
-    /// sqlparser could not parse): a missing column then means "unknown", not "absent".
+    /// sqlparser could not parse, a table only the draft's `ALTER`s mention): a missing column
+    /// then means "unknown", not "absent".
     pub columns_known: bool,
     /// Column keys of the primary key.
     pub primary_key: Vec<String>,
-    /// `RANGE (created_at)` for a partitioned table.
-    pub partition_key: Option<String>,
+    /// `PARTITION BY …` for a partitioned table (the key may be unknown: `text` empty, no columns,
+    /// when only the draft's `PARTITION OF`/`ATTACH`/`DETACH` show it is partitioned).
+    pub partition_key: Option<PartitionKey>,
     /// The partitioned table this one is a partition of.
     pub partition_of: Option<Name>,
     /// This table is the `DEFAULT` partition of `partition_of`.
     pub default_partition: bool,
+    pub indexes: Vec<Index>,
+    /// Foreign keys of this table.
+    pub foreign_keys: Vec<ForeignKey>,
 }
 
 impl Table {
-    fn new(name: Name) -> Table {
+    fn new(name: Name, columns_known: bool) -> Table {
         Table {
             name,
             columns: Vec::new(),
-            columns_known: true,
+            columns_known,
             primary_key: Vec::new(),
             partition_key: None,
             partition_of: None,
             default_partition: false,
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
         }
     }
 
@@ -72,8 +70,18 @@ impl Table {
         self.partition_key.is_some()
     }
 
+    /// Column `key` (folded).
+    pub fn column(&self, key: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == key)
+    }
+
     fn column_mut(&mut self, key: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.name == key)
+    }
+
+    /// Is there a complete (not partial) index whose leading columns are exactly `keys`?
+    pub fn has_index_on(&self, keys: &[String]) -> bool {
+        self.indexes.iter().any(|ix| ix.serves(keys))
     }
 }
 
@@ -84,6 +92,8 @@ pub struct Column {
     /// The type as written, lower-cased (`character varying(50)`, `timestamp with time zone`).
     pub type_text: String,
     pub nullable: bool,
+    /// The draft added it: no running code uses it yet, and it holds no values but its default.
+    pub added_in_draft: bool,
 }
 
 impl Column {
@@ -128,137 +138,50 @@ pub struct ForeignKey {
     pub references: Name,
 }
 
-/// A column key: unquoted names fold to lower case.
-fn key(text: &str) -> String {
-    Name::new(text).key
-}
-
-fn ident_key(id: &Ident) -> String {
-    if id.quote_style.is_some() {
-        id.value.clone()
-    } else {
-        id.value.to_lowercase()
+impl PartialEq for Catalog {
+    fn eq(&self, other: &Catalog) -> bool {
+        self.tables().eq(other.tables())
     }
 }
+
+impl Eq for Catalog {}
 
 impl Catalog {
-    /// The catalogue described by `text` (a schema dump or migrations). Input the splitter refuses
-    /// gives an empty catalogue; use [`Catalog::parse`] to report it.
-    pub fn from_sql(text: &str) -> Catalog {
-        Catalog::parse(text).unwrap_or_default()
-    }
-
-    pub fn parse(text: &str) -> Result<Catalog, SplitError> {
-        let mut c = Catalog::default();
-        c.add_sql(text)?;
-        Ok(c)
-    }
-
-    /// Read `--schema PATH`: a schema dump or migration file, or a directory whose `*.sql` files
-    /// (searched recursively, down migrations such as `down.sql`/`*.down.sql` skipped) apply in
-    /// the order of their paths. An unreadable file or one the splitter refuses is an input error.
-    pub fn load(path: &Path) -> Result<Catalog, InputError> {
-        let mut files = Vec::new();
-        if path.is_dir() {
-            sql_files(path, &mut files)?;
-            files.sort();
-        } else {
-            files.push(path.to_path_buf());
-        }
-        let mut c = Catalog::default();
-        for f in &files {
-            let name = f.display().to_string();
-            let bytes = std::fs::read(f)
-                .map_err(|e| InputError { at: name.clone(), message: format!("cannot read the schema: {e}") })?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| InputError { at: name.clone(), message: "the schema is not UTF-8 text".into() })?;
-            c.add_sql(&text).map_err(|e| InputError {
-                at: Source::new(name.as_str(), text.as_str()).position(e.offset),
-                message: format!("in the schema: {}", e.message),
-            })?;
-        }
-        Ok(c)
-    }
-
-    /// Apply every statement of `text` (the up sections of a migration file) in order.
-    pub fn add_sql(&mut self, text: &str) -> Result<(), SplitError> {
-        let pieces = split(text)?;
-        let m = Migration::lower(text, &pieces);
-        for i in 0..m.stmts.len() {
-            self.apply(&m, i);
-        }
-        Ok(())
-    }
-
-    /// Apply statement `i` of `m` (nothing for a down section).
-    pub fn apply(&mut self, m: &Migration<'_>, i: usize) {
-        let s = &m.stmts[i];
-        if s.section != Section::Up {
-            return;
-        }
-        for k in 0..s.ops.len() {
-            self.apply_op(m, i, k);
-        }
-    }
-
-    /// Apply op `k` of statement `i` of `m` (one action of a multi-action `ALTER TABLE`).
-    pub fn apply_op(&mut self, m: &Migration<'_>, i: usize, k: usize) {
-        let s = &m.stmts[i];
-        if s.section != Section::Up {
-            return;
-        }
-        let body = m.text(&s.body);
-        if let Some(op) = s.ops.get(k) {
-            let text = m.text(&op.span);
-            match &op.kind {
-                OpKind::CreateTable { table } => self.create_table(table, body),
-                OpKind::CreateIndex { name, table, .. } => self.create_index(name.clone(), table, body),
-                OpKind::DropIndex { names, .. } => {
-                    self.indexes.retain(|ix| !names.iter().any(|n| ix.name.as_ref().is_some_and(|x| x.same(n))))
-                }
-                OpKind::AddColumn { table, .. } => self.add_column(table, text),
-                OpKind::AddConstraint { table, name, kind, .. } => {
-                    self.add_constraint(table, name.as_deref(), kind, text)
-                }
-                OpKind::AlterTable { table, .. } | OpKind::SetNotNull { table, .. } => self.alter(table, text),
-                OpKind::Other { .. } => self.drop_tables(body),
-                OpKind::Opaque { .. } => self.opaque_create_table(body),
-                _ => {}
-            }
-        }
-    }
-
     // ---- lookups -------------------------------------------------------------------------------
 
-    /// The table `name` (an exact match first, then one in any schema).
+    /// Every table, in the order they were recorded.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.slots.iter().flatten().map(AsRef::as_ref)
+    }
+
+    /// The table `name`: the one with the same key, else the only one of that name.
     pub fn table(&self, name: &Name) -> Option<&Table> {
-        self.table_at(name).map(|t| &self.tables[t])
+        self.slot(name).and_then(|s| self.slots[s].as_deref())
     }
 
-    fn table_at(&self, name: &Name) -> Option<usize> {
+    /// [`Catalog::table`], shared (a snapshot that later changes do not touch).
+    pub fn table_arc(&self, name: &Name) -> Option<Arc<Table>> {
+        self.slot(name).and_then(|s| self.slots[s].clone())
+    }
+
+    fn slot(&self, name: &Name) -> Option<usize> {
         let bucket = self.by_base.get(name.base())?;
-        let exact = bucket.iter().rev().find(|&&at| self.tables[at].name.key == name.key);
-        exact.or_else(|| bucket.iter().rev().find(|&&at| self.tables[at].name.same(name))).copied()
-    }
-
-    /// Rebuild `by_base` after tables were removed or renamed (rare).
-    fn reindex(&mut self) {
-        self.by_base.clear();
-        for (at, t) in self.tables.iter().enumerate() {
-            self.by_base.entry(t.name.base().to_string()).or_default().push(at);
+        let live = |s: &&usize| self.slots[**s].is_some();
+        if let Some(&s) =
+            bucket.iter().rev().filter(live).find(|&&s| self.slots[s].as_ref().unwrap().name.key == name.key)
+        {
+            return Some(s);
         }
-    }
-
-    fn push_table(&mut self, t: Table) -> usize {
-        self.by_base.entry(t.name.base().to_string()).or_default().push(self.tables.len());
-        self.tables.push(t);
-        self.tables.len() - 1
+        let mut same = bucket.iter().filter(live).filter(|&&s| self.slots[s].as_ref().unwrap().name.same(name));
+        match (same.next(), same.next()) {
+            (Some(&s), None) => Some(s),
+            _ => None,
+        }
     }
 
     /// Column `col` (as SQL writes it: `status`, `"userId"`) of `table`.
     pub fn column(&self, table: &Name, col: &str) -> Option<&Column> {
-        let k = key(col);
-        self.table(table)?.columns.iter().find(|c| c.name == k)
+        self.table(table)?.column(&Name::new(col).key)
     }
 
     /// `Some(true)` when the column accepts NULL, `None` when pgsafe does not know the column.
@@ -270,10 +193,10 @@ impl Catalog {
         self.table(table).is_some_and(Table::is_partitioned)
     }
 
-    /// The partitions of `table` that pgsafe knows, in the order they were created or attached.
+    /// The partitions of `table` that pgsafe knows, in the order they were recorded.
     pub fn partitions(&self, table: &Name) -> Vec<&Table> {
         let Some(parent) = self.table(table) else { return Vec::new() };
-        self.tables.iter().filter(|t| t.partition_of.as_ref().is_some_and(|p| p.same(&parent.name))).collect()
+        self.tables().filter(|t| t.partition_of.as_ref().is_some_and(|p| p.same(&parent.name))).collect()
     }
 
     pub fn default_partition(&self, table: &Name) -> Option<&Table> {
@@ -283,131 +206,232 @@ impl Catalog {
     /// Is there a complete (not partial) index whose leading columns are exactly `cols`, in any
     /// order (as SQL writes them)? That index serves lookups on `cols`.
     pub fn has_index_on(&self, table: &Name, cols: &[String]) -> bool {
-        let keys: Vec<String> = cols.iter().map(|c| key(c)).collect();
-        self.has_index_on_keys(table, &keys)
-    }
-
-    /// [`Catalog::has_index_on`] for column keys (already folded, as [`ForeignKey::columns`]).
-    pub fn has_index_on_keys(&self, table: &Name, keys: &[String]) -> bool {
-        self.indexes_on(table).into_iter().any(|ix| ix.serves(keys))
+        let keys: Vec<String> = cols.iter().map(|c| Name::new(c).key).collect();
+        self.table(table).is_some_and(|t| t.has_index_on(&keys))
     }
 
     pub fn indexes_on(&self, table: &Name) -> Vec<&Index> {
-        self.indexes.iter().filter(|ix| ix.table.same(table)).collect()
+        self.table(table).map(|t| t.indexes.iter().collect()).unwrap_or_default()
+    }
+
+    /// Every index of every table.
+    pub fn indexes(&self) -> impl Iterator<Item = &Index> {
+        self.tables().flat_map(|t| &t.indexes)
+    }
+
+    /// Every foreign key of every table.
+    pub fn foreign_keys(&self) -> impl Iterator<Item = &ForeignKey> {
+        self.tables().flat_map(|t| &t.foreign_keys)
     }
 
     /// Foreign keys of other tables (or this one) that reference `table`.
     pub fn foreign_keys_to(&self, table: &Name) -> Vec<&ForeignKey> {
-        self.foreign_keys.iter().filter(|fk| fk.references.same(table)).collect()
+        self.foreign_keys().filter(|fk| fk.references.same(table)).collect()
     }
 
-    // ---- statements ----------------------------------------------------------------------------
+    // ---- changes -------------------------------------------------------------------------------
 
-    fn put_table(&mut self, t: Table) {
-        let same_key = self.table_at(&t.name).filter(|&at| self.tables[at].name.key == t.name.key);
-        match same_key {
-            Some(at) => self.tables[at] = t,
-            None => {
-                self.push_table(t);
+    /// From now on, changes are the draft's (see [`Column::added_in_draft`]).
+    pub fn begin_draft(&mut self) {
+        self.in_draft = true;
+    }
+
+    /// Apply one typed op (statements of a down section are never applied: the caller skips them).
+    pub fn apply(&mut self, op: &Op) {
+        match &op.kind {
+            OpKind::CreateTable { table, def } => self.create_table(table, def),
+            OpKind::CreateIndex { name, table, unique, columns, partial, .. } => {
+                let index = Index {
+                    name: name.clone(),
+                    table: table.clone(),
+                    columns: columns.clone(),
+                    unique: *unique,
+                    partial: *partial,
+                };
+                self.add_index(table, index);
             }
+            OpKind::DropIndex { names, .. } => {
+                for n in names {
+                    self.drop_index(n);
+                }
+            }
+            OpKind::AddColumn {
+                table,
+                column,
+                type_text,
+                if_not_exists,
+                not_null,
+                primary_key,
+                unique,
+                reference,
+                ..
+            } => {
+                let added_in_draft = self.in_draft;
+                let t = self.known_table(table);
+                if *if_not_exists && t.column(column).is_some() {
+                    return;
+                }
+                let nullable = not_null.is_none() && !primary_key;
+                let c = Column { name: column.clone(), type_text: type_text.clone(), nullable, added_in_draft };
+                t.columns.retain(|x| x.name != *column);
+                t.columns.push(c);
+                let col = vec![Some(column.clone())];
+                if *primary_key {
+                    self.primary_key(table, None, col.clone());
+                }
+                if *unique {
+                    self.unique(table, None, col);
+                }
+                if let Some(r) = reference {
+                    self.foreign_key(table, r.constraint_name.clone(), vec![column.clone()], r.references.clone());
+                }
+            }
+            OpKind::AddConstraint { table, name, kind, .. } => match kind {
+                ConstraintKind::ForeignKey { references, columns } => self.foreign_key(
+                    table,
+                    name.clone(),
+                    columns.iter().map(|c| Name::new(c).key).collect(),
+                    references.clone(),
+                ),
+                ConstraintKind::PrimaryKey(key) | ConstraintKind::Unique(key) => {
+                    let primary = matches!(kind, ConstraintKind::PrimaryKey(_));
+                    match &key.using_index {
+                        Some(index) => self.adopt_index(table, name.as_deref(), index, primary),
+                        None if primary => self.primary_key(table, name.clone(), key.columns.clone()),
+                        None => self.unique(table, name.clone(), key.columns.clone()),
+                    }
+                }
+                _ => {}
+            },
+            OpKind::SetNotNull { table, column } => {
+                if let Some(c) = self.table_mut(table).and_then(|t| t.column_mut(column)) {
+                    c.nullable = false;
+                }
+            }
+            OpKind::AlterTable { table, action, .. } => self.alter(table, action),
+            OpKind::DropTable { tables, .. } => {
+                for t in tables {
+                    self.drop_table(t);
+                }
+            }
+            _ => {}
         }
     }
 
-    /// `table`, recorded with unknown other columns if pgsafe has not seen it (a draft that adds a
-    /// column to a table the `--schema` does not describe).
-    fn known_table(&mut self, table: &Name) -> &mut Table {
-        let at = match self.table_at(table) {
-            Some(at) => at,
-            None => {
-                let mut t = Table::new(table.clone());
-                t.columns_known = false;
-                self.push_table(t)
-            }
-        };
-        &mut self.tables[at]
+    fn table_mut(&mut self, name: &Name) -> Option<&mut Table> {
+        let s = self.slot(name)?;
+        self.slots[s].as_mut().map(Arc::make_mut)
     }
 
-    fn create_table(&mut self, table: &Name, body: &str) {
-        let Some(Statement::CreateTable(ct)) = parse_statement(body) else {
-            self.opaque_create_table(body);
-            return;
+    fn push_table(&mut self, t: Table) -> usize {
+        self.by_base.entry(t.name.base().to_string()).or_default().push(self.slots.len());
+        self.slots.push(Some(Arc::new(t)));
+        self.slots.len() - 1
+    }
+
+    /// `table`, recorded with unknown columns if pgsafe has not seen it (a draft that alters a
+    /// table the `--schema` does not describe).
+    fn known_table(&mut self, table: &Name) -> &mut Table {
+        let s = match self.slot(table) {
+            Some(s) => s,
+            None => self.push_table(Table::new(table.clone(), false)),
         };
-        if ct.if_not_exists && self.table_at(table).is_some_and(|at| self.tables[at].name.key == table.key) {
+        Arc::make_mut(self.slots[s].as_mut().expect("a live slot"))
+    }
+
+    /// Record that the draft shows `table` is partitioned (it has partitions, or is attached to or
+    /// detached from), even where `--schema` does not say so.
+    pub fn mark_partitioned(&mut self, table: &Name) {
+        let t = self.known_table(table);
+        if t.partition_key.is_none() {
+            t.partition_key = Some(PartitionKey { text: String::new(), columns: Vec::new() });
+        }
+    }
+
+    fn create_table(&mut self, table: &Name, def: &TableDef) {
+        if def.if_not_exists && self.slot(table).is_some() {
             return;
         }
         self.drop_table(table);
-        let mut t = Table::new(table.clone());
-        t.columns_known = ct.query.is_none() && ct.like.is_none();
-        if let Some(parent) = &ct.partition_of {
-            let parent = Name::new(&parent.to_string());
-            if let Some(p) = self.table(&parent) {
+        let mut t = Table::new(table.clone(), def.columns_known);
+        if let Some(parent) = &def.partition_of {
+            if let Some(p) = self.table(parent) {
                 t.columns = p.columns.clone();
                 t.columns_known = p.columns_known;
             }
-            t.default_partition = matches!(ct.for_values, Some(ForValues::Default));
-            t.partition_of = Some(parent);
+            t.default_partition = def.default_partition;
+            t.partition_of = Some(parent.clone());
+            self.mark_partitioned(parent);
         }
-        for parent in ct.inherits.iter().flatten() {
-            if let Some(p) = self.table(&Name::new(&parent.to_string())) {
+        for parent in &def.inherits {
+            if let Some(p) = self.table(parent) {
                 t.columns.extend(p.columns.clone());
             }
         }
-        t.partition_key = ct.partition_by.as_ref().map(|e| e.to_string());
-        self.put_table(t);
-        for cd in &ct.columns {
-            self.column_def(table, cd);
+        t.partition_key = def.partition_by.clone();
+        for c in &def.columns {
+            let column = Column {
+                name: c.name.clone(),
+                type_text: c.type_text.clone(),
+                nullable: !c.not_null,
+                added_in_draft: self.in_draft,
+            };
+            t.columns.retain(|x| x.name != c.name);
+            t.columns.push(column);
         }
-        self.table_constraints(table, &ct);
+        self.push_table(t);
+        if let Some((name, columns)) = &def.primary_key {
+            self.primary_key(table, name.clone(), columns.clone());
+        }
+        for (name, columns) in &def.unique {
+            self.unique(table, name.clone(), columns.clone());
+        }
+        for fk in &def.foreign_keys {
+            self.foreign_key(table, fk.name.clone(), fk.columns.clone(), fk.references.clone());
+        }
     }
 
-    fn table_constraints(&mut self, table: &Name, ct: &CreateTable) {
-        for c in &ct.constraints {
-            match c {
-                TableConstraint::PrimaryKey(p) => {
-                    let name = p.name.as_ref().map(|n| n.to_string());
-                    self.primary_key(table, name, index_columns(&p.columns));
+    fn add_index(&mut self, table: &Name, index: Index) {
+        if let Some(n) = &index.name {
+            self.drop_index(n);
+        }
+        let s = match self.slot(table) {
+            Some(s) => s,
+            None => self.push_table(Table::new(table.clone(), false)),
+        };
+        if let Some(n) = &index.name {
+            self.index_slots.entry(n.base().to_string()).or_default().push(s);
+        }
+        if let Some(t) = self.slots[s].as_mut() {
+            Arc::make_mut(t).indexes.push(index);
+        }
+    }
+
+    fn drop_index(&mut self, name: &Name) {
+        let Some(slots) = self.index_slots.get(name.base()).cloned() else { return };
+        for s in slots {
+            if let Some(t) = self.slots[s].as_mut() {
+                if t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.same(name))) {
+                    Arc::make_mut(t).indexes.retain(|ix| !ix.name.as_ref().is_some_and(|x| x.same(name)));
                 }
-                TableConstraint::Unique(u) => {
-                    self.unique(table, u.name.as_ref().map(|n| n.to_string()), index_columns(&u.columns))
-                }
-                TableConstraint::ForeignKey(fk) => self.foreign_key(
-                    table,
-                    fk.name.as_ref().map(|n| n.to_string()),
-                    fk.columns.iter().map(ident_key).collect(),
-                    Name::new(&fk.foreign_table.to_string()),
-                ),
-                _ => {}
             }
         }
     }
 
     fn primary_key(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>) {
-        if let Some(t) = self.table_at(table) {
-            let t = &mut self.tables[t];
-            t.primary_key = columns.iter().flatten().cloned().collect();
-            for c in columns.iter().flatten() {
-                if let Some(col) = t.column_mut(c) {
-                    col.nullable = false;
-                }
+        let t = self.known_table(table);
+        t.primary_key = columns.iter().flatten().cloned().collect();
+        for c in columns.iter().flatten() {
+            if let Some(col) = t.column_mut(c) {
+                col.nullable = false;
             }
         }
         // PostgreSQL names an unnamed primary key `<table>_pkey`.
         let name = name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), "", "pkey")));
-        self.push_unique_index(&name, table, columns);
-    }
-
-    /// The unique index behind a primary key or unique constraint.
-    fn push_unique_index(&mut self, name: &str, table: &Name, columns: Vec<Option<String>>) {
-        let name = Name::new(name);
-        self.index_names.insert(name.key.clone());
-        self.indexes.push(Index { name: Some(name), table: table.clone(), columns, unique: true, partial: false });
-    }
-
-    /// A foreign key, named as PostgreSQL would when unnamed (`<table>_<columns>_fkey`).
-    fn foreign_key(&mut self, table: &Name, name: Option<String>, columns: Vec<String>, references: Name) {
-        let name =
-            name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
-        self.foreign_keys.push(ForeignKey { name: Some(name), table: table.clone(), columns, references });
+        self.add_index(
+            table,
+            Index { name: Some(Name::new(&name)), table: table.clone(), columns, unique: true, partial: false },
+        );
     }
 
     /// A unique constraint's index, named as PostgreSQL would (`<table>_<columns>_key`).
@@ -416,262 +440,77 @@ impl Catalog {
             let cols: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
             quote_ident(&make_object_name(&table.base_unquoted(), &cols.join("_"), "key"))
         });
-        self.push_unique_index(&name, table, columns);
+        self.add_index(
+            table,
+            Index { name: Some(Name::new(&name)), table: table.clone(), columns, unique: true, partial: false },
+        );
     }
 
-    /// A column definition of `CREATE TABLE` or `ADD COLUMN`, with its inline constraints.
-    fn column_def(&mut self, table: &Name, cd: &ColumnDef) {
-        let name = ident_key(&cd.name);
-        let mut nullable = true;
-        let mut pk = false;
-        for o in &cd.options {
-            match &o.option {
-                ColumnOption::NotNull => nullable = false,
-                ColumnOption::PrimaryKey(_) => pk = true,
-                ColumnOption::Unique(_) => {
-                    self.unique(table, o.name.as_ref().map(|n| n.to_string()), vec![Some(name.clone())])
-                }
-                ColumnOption::ForeignKey(fk) => self.foreign_key(
-                    table,
-                    o.name.as_ref().map(|n| n.to_string()),
-                    vec![name.clone()],
-                    Name::new(&fk.foreign_table.to_string()),
-                ),
-                _ => {}
-            }
-        }
-        let column = Column { name: name.clone(), type_text: cd.data_type.to_string().to_lowercase(), nullable };
-        let t = self.known_table(table);
-        match t.column_mut(&name) {
-            Some(c) => *c = column,
-            None => t.columns.push(column),
-        }
-        if pk {
-            self.primary_key(table, None, vec![Some(name)]);
-        }
-    }
-
-    /// A `CREATE TABLE` sqlparser could not read: the table exists, its columns are unknown.
-    fn opaque_create_table(&mut self, body: &str) {
-        let toks = lex(body);
-        let mut k = 1;
-        while toks
-            .get(k)
-            .is_some_and(|t| ["global", "local", "temp", "temporary", "unlogged"].iter().any(|w| t.is_word(w)))
-        {
-            k += 1;
-        }
-        if !toks.first().is_some_and(|t| t.is_word("create")) || !toks.get(k).is_some_and(|t| t.is_word("table")) {
+    /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index`: the index takes the name.
+    fn adopt_index(&mut self, table: &Name, name: Option<&str>, index: &Name, primary: bool) {
+        let Some(t) = self.table_mut(table) else { return };
+        let Some(ix) = t.indexes.iter_mut().find(|ix| ix.name.as_ref().is_some_and(|n| n.same(index))) else {
             return;
+        };
+        if let Some(n) = name {
+            ix.name = Some(Name::new(n));
         }
-        k += 1;
-        if toks.get(k).is_some_and(|t| t.is_word("if")) {
-            k += 3;
-        }
-        let Some(end) = name_end(&toks, k) else { return };
-        let name = Name::new(&body[toks[k].span.start..toks[end].span.end]);
-        let mut t = Table::new(name);
-        t.columns_known = false;
-        // `PARTITION BY method (key)` at the top level.
-        let mut depth = 0;
-        for (i, tok) in toks.iter().enumerate() {
-            match tok.tok {
-                Tok::Punct('(') => depth += 1,
-                Tok::Punct(')') => depth -= 1,
-                _ if depth == 0 && tok.is_word("partition") && toks.get(i + 1).is_some_and(|t| t.is_word("by")) => {
-                    t.partition_key =
-                        Some(action::collapse(&body[toks.get(i + 2).map_or(body.len(), |t| t.span.start)..]));
-                    break;
-                }
-                _ => {}
-            }
-        }
-        self.put_table(t);
-    }
-
-    fn create_index(&mut self, name: Option<Name>, table: &Name, body: &str) {
-        let unique = head_words(body, 2).get(1).is_some_and(|w| w == "unique");
-        let (columns, partial) = index_columns_from_text(body);
-        if let Some(n) = &name {
-            if !self.index_names.insert(n.key.clone()) {
-                self.indexes.retain(|ix| ix.name.as_ref().is_none_or(|x| x.key != n.key));
-            }
-        }
-        self.indexes.push(Index { name, table: table.clone(), columns, unique, partial });
-    }
-
-    fn add_column(&mut self, table: &Name, action_text: &str) {
-        match parse_statement(&format!("ALTER TABLE _t {action_text}")) {
-            Some(Statement::AlterTable(at)) => {
-                for op in &at.operations {
-                    if let AlterTableOperation::AddColumn { column_def, if_not_exists, .. } = op {
-                        let exists = self.table(table).is_some_and(|t| {
-                            let k = ident_key(&column_def.name);
-                            t.columns.iter().any(|c| c.name == k)
-                        });
-                        if !(*if_not_exists && exists) {
-                            self.column_def(table, column_def);
-                        }
-                    }
+        let columns = ix.columns.clone();
+        if primary {
+            t.primary_key = columns.iter().flatten().cloned().collect();
+            for c in columns.iter().flatten() {
+                if let Some(col) = t.column_mut(c) {
+                    col.nullable = false;
                 }
             }
-            _ => {
-                // Placeholders or syntax sqlparser lacks: the name and type from the tokens.
-                let toks = lex(action_text);
-                let mut k = 1;
-                for skip in ["column", "if", "not", "exists"] {
-                    if toks.get(k).is_some_and(|t| t.is_word(skip)) {
-                        k += 1;
-                    }
-                }
-                let Some(col) = toks.get(k) else { return };
-                let name = key(&action_text[col.span.clone()]);
-                const STOP: &[&str] = &[
-                    "not",
-                    "null",
-                    "default",
-                    "constraint",
-                    "primary",
-                    "unique",
-                    "references",
-                    "check",
-                    "generated",
-                    "collate",
-                ];
-                let stop = toks[k + 1..]
-                    .iter()
-                    .position(|t| STOP.iter().any(|w| t.is_word(w)))
-                    .map_or(toks.len(), |n| k + 1 + n);
-                if stop <= k + 1 {
-                    return;
-                }
-                let type_text =
-                    action::collapse(&action_text[toks[k + 1].span.start..toks[stop - 1].span.end]).to_lowercase();
-                let nullable = !toks.windows(2).any(|w| {
-                    (w[0].is_word("not") && w[1].is_word("null")) || (w[0].is_word("primary") && w[1].is_word("key"))
-                });
-                let t = self.known_table(table);
-                t.columns.retain(|c| c.name != name);
-                t.columns.push(Column { name, type_text, nullable });
-            }
+        }
+        if let (Some(n), Some(s)) = (name, self.slot(table)) {
+            self.index_slots.entry(Name::new(n).base().to_string()).or_default().push(s);
         }
     }
 
-    fn add_constraint(&mut self, table: &Name, name: Option<&str>, kind: &ConstraintKind, action_text: &str) {
-        match kind {
-            ConstraintKind::ForeignKey { references, columns } => self.foreign_key(
-                table,
-                name.map(str::to_string),
-                columns.iter().map(|c| key(c)).collect(),
-                references.clone(),
-            ),
-            ConstraintKind::PrimaryKey | ConstraintKind::Unique => {
-                let Some(Statement::AlterTable(at)) = parse_statement(&format!("ALTER TABLE _t {action_text}")) else {
-                    return;
-                };
-                let Some(AlterTableOperation::AddConstraint { constraint, .. }) = at.operations.first() else { return };
-                match constraint {
-                    TableConstraint::PrimaryKey(p) => {
-                        self.primary_key(table, name.map(str::to_string), index_columns(&p.columns))
-                    }
-                    TableConstraint::Unique(u) => {
-                        self.unique(table, name.map(str::to_string), index_columns(&u.columns))
-                    }
-                    TableConstraint::PrimaryKeyUsingIndex(u) | TableConstraint::UniqueUsingIndex(u) => {
-                        let index = Name::new(&u.index_name.to_string());
-                        let Some(ix) =
-                            self.indexes.iter_mut().find(|ix| ix.name.as_ref().is_some_and(|n| n.same(&index)))
-                        else {
-                            return;
-                        };
-                        // The index takes the constraint's name.
-                        if let Some(n) = name {
-                            ix.name = Some(Name::new(n));
-                            self.index_names.insert(Name::new(n).key);
-                        }
-                        let columns = ix.columns.clone();
-                        if matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_)) {
-                            if let Some(t) = self.table_at(table) {
-                                let t = &mut self.tables[t];
-                                t.primary_key = columns.iter().flatten().cloned().collect();
-                                for c in columns.iter().flatten() {
-                                    if let Some(col) = t.column_mut(c) {
-                                        col.nullable = false;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
+    /// A foreign key, named as PostgreSQL would when unnamed (`<table>_<columns>_fkey`).
+    fn foreign_key(&mut self, table: &Name, name: Option<String>, columns: Vec<String>, references: Name) {
+        let name =
+            name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
+        let fk = ForeignKey { name: Some(name), table: table.clone(), columns, references };
+        self.known_table(table).foreign_keys.push(fk);
     }
 
-    fn alter(&mut self, table: &Name, action_text: &str) {
-        let at = self.table_at(table);
-        match action::parse(action_text) {
+    fn alter(&mut self, table: &Name, action: &Action) {
+        match action {
             Action::RenameColumn { from, to } => {
-                let (from, to) = (from.key, to.key);
-                let Some(at) = at else { return };
-                let t = &mut self.tables[at];
-                let tname = t.name.clone();
-                if let Some(c) = t.column_mut(&from) {
-                    c.name = to.clone();
+                let Some(t) = self.table_mut(table) else { return };
+                let (from, to) = (&from.key, &to.key);
+                if let Some(c) = t.column_mut(from) {
+                    c.name.clone_from(to);
                 }
-                for c in t.primary_key.iter_mut().filter(|c| **c == from) {
-                    c.clone_from(&to);
+                for c in t.primary_key.iter_mut().filter(|c| *c == from) {
+                    c.clone_from(to);
                 }
-                for ix in self.indexes.iter_mut().filter(|ix| ix.table.same(&tname)) {
-                    for c in ix.columns.iter_mut().flatten().filter(|c| **c == from) {
-                        c.clone_from(&to);
+                for ix in &mut t.indexes {
+                    for c in ix.columns.iter_mut().flatten().filter(|c| *c == from) {
+                        c.clone_from(to);
                     }
                 }
-                for fk in self.foreign_keys.iter_mut().filter(|fk| fk.table.same(&tname)) {
-                    for c in fk.columns.iter_mut().filter(|c| **c == from) {
-                        c.clone_from(&to);
-                    }
-                }
-            }
-            Action::RenameTable { to } => {
-                let Some(at) = at else { return };
-                let old = self.tables[at].name.clone();
-                let new = match old.text.rsplit_once('.') {
-                    Some((schema, _)) if !to.text.contains('.') => Name::new(&format!("{schema}.{}", to.text)),
-                    _ => to,
-                };
-                self.tables[at].name = new.clone();
-                self.reindex();
-                for ix in self.indexes.iter_mut().filter(|ix| ix.table.same(&old)) {
-                    ix.table = new.clone();
-                }
-                for fk in &mut self.foreign_keys {
-                    if fk.table.same(&old) {
-                        fk.table = new.clone();
-                    }
-                    if fk.references.same(&old) {
-                        fk.references = new.clone();
-                    }
-                }
-                for t in &mut self.tables {
-                    if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
-                        t.partition_of = Some(new.clone());
+                for fk in &mut t.foreign_keys {
+                    for c in fk.columns.iter_mut().filter(|c| *c == from) {
+                        c.clone_from(to);
                     }
                 }
             }
+            Action::RenameTable { to } => self.rename_table(table, to),
             Action::DropColumn { column, .. } => {
-                let Some(at) = at else { return };
-                let tname = self.tables[at].name.clone();
-                self.tables[at].columns.retain(|c| c.name != column.key);
-                self.tables[at].primary_key.retain(|c| *c != column.key);
+                let Some(t) = self.table_mut(table) else { return };
+                let key = &column.key;
+                t.columns.retain(|c| c.name != *key);
+                t.primary_key.retain(|c| c != key);
                 // PostgreSQL drops the indexes and constraints that use the column.
-                self.indexes.retain(|ix| !(ix.table.same(&tname) && ix.columns.contains(&Some(column.key.clone()))));
-                self.foreign_keys.retain(|fk| !(fk.table.same(&tname) && fk.columns.contains(&column.key)));
+                t.indexes.retain(|ix| !ix.columns.contains(&Some(key.clone())));
+                t.foreign_keys.retain(|fk| !fk.columns.contains(key));
             }
             Action::AlterColumn { column, change } => {
-                let Some(at) = at else { return };
-                let Some(c) = self.tables[at].column_mut(&column.key) else { return };
+                let Some(c) = self.table_mut(table).and_then(|t| t.column_mut(&column.key)) else { return };
                 match change {
                     ColumnChange::Type { type_text, .. } => c.type_text = type_text.to_lowercase(),
                     ColumnChange::SetNotNull => c.nullable = false,
@@ -679,159 +518,91 @@ impl Catalog {
                     ColumnChange::Other => {}
                 }
             }
-            Action::AttachPartition { partition, bound } => {
-                let parent = at.map_or_else(|| table.clone(), |at| self.tables[at].name.clone());
-                if let Some(p) = self.table_at(&partition) {
-                    self.tables[p].partition_of = Some(parent);
-                    self.tables[p].default_partition = head_words(&bound, 1).first().is_some_and(|w| w == "default");
+            Action::AttachPartition { partition, parsed, .. } => {
+                let parent = self.table(table).map_or_else(|| table.clone(), |t| t.name.clone());
+                self.mark_partitioned(&parent);
+                if let Some(p) = self.table_mut(partition) {
+                    p.partition_of = Some(parent);
+                    p.default_partition = *parsed == PartitionBound::Default;
                 }
             }
-            Action::DetachPartition { partition, concurrently: _, finalize: _, end: _ } => {
-                if let Some(p) = self.table_at(&partition) {
-                    self.tables[p].partition_of = None;
-                    self.tables[p].default_partition = false;
+            Action::DetachPartition { partition, .. } => {
+                self.mark_partitioned(table);
+                if let Some(p) = self.table_mut(partition) {
+                    p.partition_of = None;
+                    p.default_partition = false;
                 }
+            }
+            Action::DropConstraint { name, .. } => {
+                let Some(t) = self.table_mut(table) else { return };
+                let is = |n: &Option<Name>| n.as_ref().is_some_and(|n| n.key == *name);
+                if t.indexes.iter().any(|ix| ix.unique && is(&ix.name)) {
+                    let pk = t.indexes.iter().find(|ix| is(&ix.name)).map(|ix| ix.columns.clone());
+                    if pk.is_some_and(|cols| cols.iter().flatten().eq(t.primary_key.iter())) {
+                        t.primary_key.clear();
+                    }
+                    t.indexes.retain(|ix| !is(&ix.name));
+                }
+                t.foreign_keys.retain(|fk| fk.name.as_ref().is_none_or(|n| Name::new(n).key != *name));
             }
             Action::Rewrite { .. } | Action::Other => {}
         }
     }
 
-    fn drop_tables(&mut self, body: &str) {
-        let words = head_words(body, 2);
-        if words.len() < 2 || words[0] != "drop" || words[1] != "table" {
-            return;
+    fn rename_table(&mut self, table: &Name, to: &Name) {
+        let Some(s) = self.slot(table) else { return };
+        let old = self.slots[s].as_ref().expect("a live slot").name.clone();
+        let new = match old.text.rsplit_once('.') {
+            Some((schema, _)) if !to.text.contains('.') => Name::new(&format!("{schema}.{}", to.text)),
+            _ => to.clone(),
+        };
+        {
+            let t = Arc::make_mut(self.slots[s].as_mut().expect("a live slot"));
+            t.name = new.clone();
+            for ix in &mut t.indexes {
+                ix.table = new.clone();
+            }
+            for fk in &mut t.foreign_keys {
+                fk.table = new.clone();
+            }
         }
-        if let Some(Statement::Drop { object_type: ObjectType::Table, names, .. }) = parse_statement(body) {
-            for n in names {
-                self.drop_table(&Name::new(&n.to_string()));
+        if let Some(bucket) = self.by_base.get_mut(old.base()) {
+            bucket.retain(|&x| x != s);
+        }
+        self.by_base.entry(new.base().to_string()).or_default().push(s);
+        for slot in self.slots.iter_mut().flatten() {
+            let refers = slot.foreign_keys.iter().any(|fk| fk.references.same(&old))
+                || slot.partition_of.as_ref().is_some_and(|p| p.same(&old));
+            if refers {
+                let t = Arc::make_mut(slot);
+                for fk in t.foreign_keys.iter_mut().filter(|fk| fk.references.same(&old)) {
+                    fk.references = new.clone();
+                }
+                if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
+                    t.partition_of = Some(new.clone());
+                }
             }
         }
     }
 
     fn drop_table(&mut self, name: &Name) {
-        let Some(at) = self.table_at(name) else { return };
-        let t = self.tables.remove(at);
-        self.reindex();
+        let Some(s) = self.slot(name) else { return };
+        let Some(t) = self.slots[s].take() else { return };
+        // Its partitions go with it; foreign keys that reference it go too.
         let partitions: Vec<Name> = self
-            .tables
-            .iter()
+            .tables()
             .filter(|p| p.partition_of.as_ref().is_some_and(|n| n.same(&t.name)))
             .map(|p| p.name.clone())
             .collect();
-        self.indexes.retain(|ix| !ix.table.same(&t.name));
-        self.foreign_keys.retain(|fk| !fk.table.same(&t.name) && !fk.references.same(&t.name));
+        for slot in self.slots.iter_mut().flatten() {
+            if slot.foreign_keys.iter().any(|fk| fk.references.same(&t.name)) {
+                Arc::make_mut(slot).foreign_keys.retain(|fk| !fk.references.same(&t.name));
+            }
+        }
         for p in partitions {
             self.drop_table(&p);
         }
     }
-}
-
-/// The `*.sql` files under `dir`, except down migrations.
-fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let err = |e: std::io::Error| InputError {
-        at: dir.display().to_string(),
-        message: format!("cannot read the schema: {e}"),
-    };
-    for entry in std::fs::read_dir(dir).map_err(err)? {
-        let p = entry.map_err(err)?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-        if p.is_dir() {
-            sql_files(&p, out)?;
-        } else if name.ends_with(".sql")
-            && !(name == "down.sql" || name.ends_with(".down.sql") || name.ends_with("_down.sql"))
-        {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// `a`, `(a)`, `a DESC` → the column key; an expression → `None`.
-fn index_columns(cols: &[IndexColumn]) -> Vec<Option<String>> {
-    cols.iter()
-        .map(|c| match &c.column.expr {
-            Expr::Identifier(id) => Some(ident_key(id)),
-            Expr::Nested(e) => match e.as_ref() {
-                Expr::Identifier(id) => Some(ident_key(id)),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-/// The last token of the dotted name starting at token `k`.
-fn name_end(toks: &[Token], k: usize) -> Option<usize> {
-    if !matches!(toks.get(k)?.tok, Tok::Word(_) | Tok::Quoted(_)) {
-        return None;
-    }
-    let mut i = k;
-    while toks.get(i + 1).is_some_and(|t| t.is_punct('.')) && toks.get(i + 2).is_some() {
-        i += 2;
-    }
-    Some(i)
-}
-
-/// The key columns of `CREATE INDEX … ON t [USING m] (a, lower(b), c DESC) [… WHERE …]`, read from
-/// the tokens (sqlparser cannot parse `ON ONLY`), and whether the index is partial.
-fn index_columns_from_text(body: &str) -> (Vec<Option<String>>, bool) {
-    let toks = lex(body);
-    let Some(on) = toks.iter().position(|t| t.is_word("on")) else { return (Vec::new(), false) };
-    let Some(open) = toks[on..].iter().position(|t| t.is_punct('(')).map(|n| on + n) else {
-        return (Vec::new(), false);
-    };
-    let mut columns = Vec::new();
-    let mut depth = 0;
-    let mut element: Vec<&Token> = Vec::new();
-    let mut close = toks.len();
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        match t.tok {
-            Tok::Punct('(') => {
-                depth += 1;
-                if depth == 1 {
-                    continue;
-                }
-            }
-            Tok::Punct(')') => {
-                depth -= 1;
-                if depth == 0 {
-                    columns.push(element_column(body, &element));
-                    close = i;
-                    break;
-                }
-            }
-            Tok::Punct(',') if depth == 1 => {
-                columns.push(element_column(body, &element));
-                element.clear();
-                continue;
-            }
-            _ => {}
-        }
-        element.push(t);
-    }
-    let mut depth = 0;
-    let partial = toks.iter().skip(close + 1).any(|t| {
-        match t.tok {
-            Tok::Punct('(') => depth += 1,
-            Tok::Punct(')') => depth -= 1,
-            _ => {}
-        }
-        depth == 0 && t.is_word("where")
-    });
-    (columns, partial)
-}
-
-/// One index element: a bare column (maybe with COLLATE, an operator class, ASC/DESC, NULLS …).
-fn element_column(body: &str, element: &[&Token]) -> Option<String> {
-    let first = element.first()?;
-    if !matches!(first.tok, Tok::Word(_) | Tok::Quoted(_)) {
-        return None;
-    }
-    // A function call or a qualified name/operator right after: an expression.
-    if element.get(1).is_some_and(|t| matches!(t.tok, Tok::Punct(_))) {
-        return None;
-    }
-    Some(key(&body[first.span.clone()]))
 }
 
 /// A column type, normalised for comparing: `character varying(50)` and `varchar(50)` are both
@@ -918,125 +689,5 @@ impl SqlType {
             n => n,
         };
         SqlType { base: base.to_string(), mods, array }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DUMP: &str = r#"
-SET statement_timeout = 0;
-SELECT pg_catalog.set_config('search_path', '', false);
-CREATE TABLE public.users (
-    id bigint NOT NULL,
-    email character varying(255),
-    "displayName" text
-);
-CREATE TABLE public.orders (
-    id bigint NOT NULL,
-    user_id bigint,
-    status character varying(50) NOT NULL,
-    amount numeric(10,2),
-    created_at timestamp without time zone
-);
-CREATE TABLE public.events (
-    id bigint NOT NULL,
-    created_at timestamp with time zone NOT NULL
-)
-PARTITION BY RANGE (created_at);
-CREATE TABLE public.events_2024 (
-    id bigint NOT NULL,
-    created_at timestamp with time zone NOT NULL
-);
-CREATE TABLE public.events_other (
-    id bigint NOT NULL,
-    created_at timestamp with time zone NOT NULL
-);
-ALTER TABLE ONLY public.events ATTACH PARTITION public.events_2024 FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00');
-ALTER TABLE ONLY public.events ATTACH PARTITION public.events_other DEFAULT;
-ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
-ALTER TABLE ONLY public.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
-CREATE INDEX idx_orders_status ON public.orders USING btree (status);
-CREATE INDEX idx_orders_lower ON public.orders USING btree (lower((status)::text), amount);
-CREATE INDEX idx_orders_recent ON public.orders USING btree (created_at) WHERE (status = 'new');
-CREATE INDEX events_created_idx ON ONLY public.events USING btree (created_at);
-ALTER TABLE ONLY public.orders
-    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
-"#;
-
-    #[test]
-    fn reads_a_schema_dump() {
-        let c = Catalog::from_sql(DUMP);
-        let orders = Name::new("orders");
-        let col = c.column(&orders, "status").unwrap();
-        assert_eq!(col.type_text, "character varying(50)");
-        assert!(!col.nullable);
-        assert_eq!(c.is_nullable(&orders, "amount"), Some(true));
-        assert_eq!(c.is_nullable(&Name::new("public.users"), "id"), Some(false));
-        assert!(c.column(&Name::new("users"), "\"displayName\"").is_some());
-        assert!(c.column(&Name::new("users"), "displayname").is_none());
-        assert!(c.has_index_on(&orders, &["status".into()]));
-        assert!(c.has_index_on(&orders, &["id".into()]));
-        assert!(!c.has_index_on(&orders, &["user_id".into()]));
-        assert!(!c.has_index_on(&orders, &["amount".into()]), "second column of an expression index");
-        assert!(!c.has_index_on(&orders, &["created_at".into()]), "partial index");
-        assert!(c.is_partitioned(&Name::new("events")));
-        assert!(!c.is_partitioned(&orders));
-        let parts: Vec<&str> = c.partitions(&Name::new("events")).iter().map(|t| t.name.text.as_str()).collect();
-        assert_eq!(parts, ["public.events_2024", "public.events_other"]);
-        assert_eq!(c.default_partition(&Name::new("events")).unwrap().name.text, "public.events_other");
-        assert_eq!(c.foreign_keys_to(&Name::new("users")).len(), 1);
-    }
-
-    #[test]
-    fn later_migrations_apply_in_order() {
-        let mut c = Catalog::from_sql(DUMP);
-        c.add_sql(
-            "ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT '', ALTER COLUMN status TYPE text, \
-             ALTER COLUMN amount SET NOT NULL;\n\
-             ALTER TABLE orders RENAME COLUMN user_id TO buyer_id;\n\
-             CREATE INDEX CONCURRENTLY idx_buyer ON orders (buyer_id DESC);\n\
-             ALTER TABLE orders DROP COLUMN created_at;\n\
-             DROP TABLE users;\n\
-             ALTER TABLE orders RENAME TO purchases;\n\
-             CREATE TABLE p (id int PRIMARY KEY, k int) PARTITION BY LIST (k);",
-        )
-        .unwrap();
-        let p = Name::new("purchases");
-        assert_eq!(c.column(&p, "note").unwrap().type_text, "text");
-        assert_eq!(c.is_nullable(&p, "note"), Some(false));
-        assert_eq!(c.column(&p, "status").unwrap().type_text, "text");
-        assert_eq!(c.is_nullable(&p, "amount"), Some(false));
-        assert!(c.has_index_on(&p, &["buyer_id".into()]));
-        assert!(c.column(&p, "created_at").is_none());
-        assert!(c.table(&Name::new("users")).is_none());
-        assert!(c.foreign_keys_to(&Name::new("users")).is_empty());
-        assert!(c.table(&Name::new("orders")).is_none());
-        assert!(c.is_partitioned(&Name::new("p")));
-        assert!(c.has_index_on(&Name::new("p"), &["id".into()]));
-    }
-
-    #[test]
-    fn down_sections_and_unparsable_tables() {
-        let c = Catalog::from_sql("-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n");
-        assert!(c.table(&Name::new("a")).is_some());
-        let c =
-            Catalog::from_sql("CREATE UNLOGGED TABLE IF NOT EXISTS s.b (x weird type here ,,) PARTITION BY HASH (x);");
-        let b = c.table(&Name::new("b")).expect("recorded without its columns");
-        assert!(!b.columns_known && b.is_partitioned());
-    }
-
-    #[test]
-    fn types_normalise() {
-        let t = SqlType::parse("character varying(50)");
-        assert_eq!((t.base.as_str(), t.mods.as_slice()), ("varchar", &[50][..]));
-        assert_eq!(SqlType::parse("VARCHAR(50)"), t);
-        assert_eq!(SqlType::parse("numeric(10)").mods, vec![10, 0]);
-        assert_eq!(SqlType::parse("timestamp(3) without time zone").base, "timestamp");
-        assert_eq!(SqlType::parse("TIMESTAMP WITH TIME ZONE").base, "timestamptz");
-        assert_eq!(SqlType::parse("text[]").array, 1);
-        assert_eq!(SqlType::parse("public.citext").base, "citext");
-        assert_eq!(SqlType::parse("int").base, SqlType::parse("integer").base);
     }
 }

@@ -4,15 +4,14 @@
 //! parts are in the draft, and also covers the lock-relevant forms sqlparser cannot parse.
 
 use super::lock::{LockMode, LockUse};
+use super::lower_alter::{lower_alter_table, skip_parens};
+use super::lower_table;
 use super::name::Name;
-use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Op, OpKind, SavepointAction};
+use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
-use crate::front::tokens::{head_words, lex, Tok, Token};
-use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, DetachPartitionMode, ObjectType, Statement,
-    TableConstraint,
-};
+use crate::front::tokens::{head_words, lex, Tok};
+use sqlparser::ast::{CascadeOption, ObjectType, Statement};
 use std::ops::Range;
 
 /// One statement, lowered.
@@ -22,6 +21,9 @@ pub struct Lowered {
     /// sqlparser gave up on an expression nested too deep: pgsafe does not know what the
     /// statement (or one of its actions) does beyond its first words.
     pub too_deep: bool,
+    /// `ALTER TABLE IF EXISTS`: statements generated for its actions must not fail where it was
+    /// skipped.
+    pub alter_if_exists: bool,
 }
 
 /// Lower the statement whose body is `src[body]`. Never fails: what is not understood is `Opaque`.
@@ -37,12 +39,13 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false };
+        return Lowered { ops, too_deep: false, alter_if_exists: false };
     }
     let parsed = parse(text);
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
+    let alter_if_exists = head_words(text, 4).iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
     let ops = lower_parsed(src, body, parsed.ok(), &mut too_deep);
-    Lowered { ops, too_deep }
+    Lowered { ops, too_deep, alter_if_exists }
 }
 
 fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep: &mut bool) -> Vec<Op> {
@@ -57,14 +60,20 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
             if let Some(f) = forms::create_index(text) {
                 let table = Name::new(&f.table);
                 let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::Share };
+                let shape = lower_table::index_shape(&text[f.table_end..]);
                 return vec![op(
                     OpKind::CreateIndex {
                         name: f.name.as_deref().map(Name::new),
                         table: table.clone(),
+                        unique: f.unique,
                         concurrently: f.concurrently,
                         only: f.only,
                         if_not_exists: f.if_not_exists,
                         insert_at: base + f.after_index_kw,
+                        columns: shape.columns,
+                        column_names: shape.names,
+                        partial: shape.partial,
+                        tail: super::lower_action::collapse(&text[f.table_end..]),
                     },
                     vec![lock(&table, mode, true)],
                 )];
@@ -90,6 +99,12 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
                         })
                         .collect(),
                 )];
+            }
+        }
+        ("vacuum", _) => return vec![lower_vacuum(text, body.clone())],
+        ("lock", _) => {
+            if let Some((kind, locks)) = lower_lock(text) {
+                return vec![op(kind, locks)];
             }
         }
         ("reindex", _) => {
@@ -153,6 +168,9 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
     }
 
     let Some(ast) = ast else {
+        if let Some(kind) = (w(0) == "create").then(|| lower_table::create_table_from_tokens(text)).flatten() {
+            return vec![op(kind, Vec::new())];
+        }
         // An UPDATE or DELETE too deep to parse still writes its table.
         let locks = match w(0) {
             "update" | "delete" | "insert" => dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]),
@@ -171,442 +189,8 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
     vec![op(kind, locks)]
 }
 
-fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
+pub(super) fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
     LockUse { table: table.clone(), mode, scans }
-}
-
-/// `ALTER TABLE`: one op per action, each spanning that action's own text.
-fn lower_alter_table(
-    src: &str,
-    base: usize,
-    text: &str,
-    ast: Option<&Statement>,
-    too_deep: &mut bool,
-) -> Option<Vec<Op>> {
-    let form = forms::alter_table(text)?;
-    let table = Name::new(&form.table);
-    let ast_ops = match ast {
-        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => Some(at.operations.clone()),
-        _ => None,
-    };
-    let mut ops = Vec::with_capacity(form.actions.len());
-    for (i, range) in form.actions.iter().enumerate() {
-        let span = base + range.start..base + range.end;
-        let action_text = &src[span.clone()];
-        // An action sqlparser could not parse in context gets a second chance on its own.
-        let action_ast = match &ast_ops {
-            Some(list) => Some(list[i].clone()),
-            None => match parse(&format!("ALTER TABLE _t {action_text}")) {
-                Ok(Statement::AlterTable(mut at)) if at.operations.len() == 1 => at.operations.pop(),
-                Err(Unparsed::TooDeep) => {
-                    *too_deep = true;
-                    None
-                }
-                _ => None,
-            },
-        };
-        let (kind, locks) = lower_action(&table, action_text, span.start, action_ast.as_ref());
-        ops.push(Op { span, kind, locks });
-    }
-    Some(ops)
-}
-
-fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOperation>) -> (OpKind, Vec<LockUse>) {
-    let words = head_words(text, 4);
-    let other = |what: &str, mode: LockMode, scans: bool| {
-        (OpKind::AlterTable { table: table.clone(), what: what.to_string() }, vec![lock(table, mode, scans)])
-    };
-    let Some(ast) = ast else {
-        let what = words.join(" ").to_uppercase();
-        return other(&what, LockMode::AccessExclusive, false);
-    };
-    match ast {
-        AlterTableOperation::AddConstraint { constraint, not_valid } => {
-            let (name, mut kind) = constraint_kind(constraint);
-            // The referenced table as the draft spells it (placeholders included), not as masked.
-            if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) = (&mut kind, inline_reference(text, at)) {
-                *references = r.references;
-            }
-            let mut locks = match &kind {
-                ConstraintKind::ForeignKey { references, .. } => vec![
-                    lock(table, LockMode::ShareRowExclusive, !not_valid),
-                    lock(references, LockMode::ShareRowExclusive, !not_valid),
-                ],
-                _ => vec![lock(table, LockMode::AccessExclusive, !not_valid)],
-            };
-            if matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_)) {
-                locks[0].scans = false;
-            }
-            (OpKind::AddConstraint { table: table.clone(), name, kind, not_valid: *not_valid }, locks)
-        }
-        AlterTableOperation::AddColumn { column_def, .. } => {
-            let mut mode_scans = false;
-            let mut volatile_default = false;
-            for o in &column_def.options {
-                match &o.option {
-                    ColumnOption::Default(e) => {
-                        let loc = super::lower_expr::Locations::new(text, at);
-                        let e = super::lower_expr::lower(e, at..at + text.len(), &loc);
-                        volatile_default = e.volatility() == super::expr::Volatility::Volatile;
-                        mode_scans |= volatile_default;
-                    }
-                    ColumnOption::Generated { .. } => mode_scans = true,
-                    _ => {}
-                }
-            }
-            // An inline CHECK is verified against every row (measured on PostgreSQL 15).
-            let check = inline_check(text, at);
-            mode_scans |= check.is_some();
-            let data_type = column_def.data_type.to_string().to_lowercase();
-            mode_scans |= data_type.contains("serial");
-            let reference = inline_reference(text, at);
-            let mut locks = vec![lock(table, LockMode::AccessExclusive, mode_scans)];
-            if let Some(r) = &reference {
-                locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
-            }
-            let column = Name::new(&column_text(text)).key;
-            let first_clause = [reference.as_ref().map(|r| r.clause.start), check.as_ref().map(|c| c.clause.start)]
-                .into_iter()
-                .flatten()
-                .min();
-            let def_end = match first_clause {
-                Some(c) => lex(text).iter().map(|t| at + t.span.end).take_while(|&e| e <= c).last().unwrap_or(c),
-                None => at + text.len(),
-            };
-            let (default, not_null) = inline_default_and_not_null(text, at, volatile_default);
-            (OpKind::AddColumn { table: table.clone(), column, reference, check, def_end, default, not_null }, locks)
-        }
-        AlterTableOperation::ValidateConstraint { name } => (
-            OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
-            vec![lock(table, LockMode::ShareUpdateExclusive, true)],
-        ),
-        AlterTableOperation::AlterColumn { op, column_name } => match op {
-            AlterColumnOperation::SetNotNull => (
-                OpKind::SetNotNull { table: table.clone(), column: Name::new(&column_name.to_string()).key },
-                vec![lock(table, LockMode::AccessExclusive, true)],
-            ),
-            AlterColumnOperation::SetDataType { .. } => other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true),
-            AlterColumnOperation::SetDefault { .. } => other("SET DEFAULT", LockMode::AccessExclusive, false),
-            AlterColumnOperation::DropDefault => other("DROP DEFAULT", LockMode::AccessExclusive, false),
-            AlterColumnOperation::DropNotNull => other("DROP NOT NULL", LockMode::AccessExclusive, false),
-            _ => other("ALTER COLUMN", LockMode::AccessExclusive, false),
-        },
-        AlterTableOperation::EnableTrigger { .. }
-        | AlterTableOperation::DisableTrigger { .. }
-        | AlterTableOperation::EnableAlwaysTrigger { .. }
-        | AlterTableOperation::EnableReplicaTrigger { .. } => {
-            other("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive, false)
-        }
-        AlterTableOperation::SetOptionsParens { .. } | AlterTableOperation::ResetOptions { .. } => {
-            other("SET (storage parameters)", LockMode::ShareUpdateExclusive, false)
-        }
-        AlterTableOperation::RenameColumn { .. } => other("RENAME COLUMN", LockMode::AccessExclusive, false),
-        AlterTableOperation::RenameTable { .. } => other("RENAME TO", LockMode::AccessExclusive, false),
-        AlterTableOperation::DropColumn { .. } => other("DROP COLUMN", LockMode::AccessExclusive, false),
-        // PostgreSQL 12+: SHARE UPDATE EXCLUSIVE on the parent; the partition (scanned to prove its
-        // bound) under ACCESS EXCLUSIVE.
-        AlterTableOperation::AttachPartitionOf { partition, .. } => (
-            OpKind::AlterTable { table: table.clone(), what: "ATTACH PARTITION".into() },
-            vec![
-                lock(table, LockMode::ShareUpdateExclusive, false),
-                lock(&Name::new(&partition.to_string()), LockMode::AccessExclusive, true),
-            ],
-        ),
-        // ACCESS EXCLUSIVE on both; CONCURRENTLY (PostgreSQL 14+): SHARE UPDATE EXCLUSIVE on both
-        // (then it waits for every transaction); FINALIZE completes an interrupted one.
-        AlterTableOperation::DetachPartitionOf { partition, mode } => {
-            let (parent, child) = match mode {
-                Some(DetachPartitionMode::Concurrently) => {
-                    (LockMode::ShareUpdateExclusive, LockMode::ShareUpdateExclusive)
-                }
-                Some(DetachPartitionMode::Finalize) => (LockMode::ShareUpdateExclusive, LockMode::AccessExclusive),
-                None => (LockMode::AccessExclusive, LockMode::AccessExclusive),
-            };
-            (
-                OpKind::AlterTable { table: table.clone(), what: "DETACH PARTITION".into() },
-                vec![lock(table, parent, false), lock(&Name::new(&partition.to_string()), child, false)],
-            )
-        }
-        _ => {
-            let what = words.join(" ").to_uppercase();
-            other(&what, LockMode::AccessExclusive, false)
-        }
-    }
-}
-
-fn constraint_kind(c: &TableConstraint) -> (Option<String>, ConstraintKind) {
-    match c {
-        TableConstraint::ForeignKey(fk) => (
-            fk.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::ForeignKey {
-                references: Name::new(&fk.foreign_table.to_string()),
-                columns: fk.columns.iter().map(|c| c.to_string()).collect(),
-            },
-        ),
-        TableConstraint::Check(ck) => (
-            ck.name.as_ref().map(|n| n.to_string()),
-            ConstraintKind::Check {
-                columns: expr_columns(&ck.expr.to_string()),
-                expr: normalize_expr(&ck.expr.to_string()),
-            },
-        ),
-        TableConstraint::Unique(u) => (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique),
-        TableConstraint::PrimaryKey(p) => (p.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey),
-        TableConstraint::UniqueUsingIndex(u) => (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique),
-        TableConstraint::PrimaryKeyUsingIndex(u) => {
-            (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey)
-        }
-        _ => (None, ConstraintKind::Exclude),
-    }
-}
-
-/// An expression as a comparable string: lower case, single blanks, no outer parentheses.
-pub fn normalize_expr(expr: &str) -> String {
-    let mut e = expr.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    while e.starts_with('(') && e.ends_with(')') && balanced(&e[1..e.len() - 1]) {
-        e = e[1..e.len() - 1].trim().to_string();
-    }
-    e
-}
-
-fn balanced(s: &str) -> bool {
-    let mut depth = 0i32;
-    for c in s.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-        if depth < 0 {
-            return false;
-        }
-    }
-    depth == 0
-}
-
-/// The distinct column names an expression mentions: words that are not keywords, function names
-/// or type names after `::`.
-fn expr_columns(expr: &str) -> Vec<String> {
-    const KEYWORDS: &[&str] = &[
-        "and",
-        "or",
-        "not",
-        "is",
-        "null",
-        "in",
-        "between",
-        "like",
-        "ilike",
-        "similar",
-        "to",
-        "escape",
-        "true",
-        "false",
-        "case",
-        "when",
-        "then",
-        "else",
-        "end",
-        "any",
-        "all",
-        "some",
-        "array",
-        "distinct",
-        "from",
-        "interval",
-        "cast",
-        "as",
-        "unknown",
-        "collate",
-        "current_date",
-        "current_timestamp",
-        "localtimestamp",
-        "current_user",
-        "session_user",
-        "at",
-        "time",
-        "zone",
-    ];
-    let toks = lex(expr);
-    let mut cols: Vec<String> = Vec::new();
-    for (k, t) in toks.iter().enumerate() {
-        let name = match &t.tok {
-            Tok::Word(w) if !KEYWORDS.contains(&w.as_str()) => w.clone(),
-            Tok::Quoted(q) => q.clone(),
-            _ => continue,
-        };
-        let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
-        let after_cast = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_punct(':');
-        let qualified = toks.get(k + 1).is_some_and(|n| n.is_punct('.'));
-        if !called && !after_cast && !qualified && !cols.contains(&name) {
-            cols.push(name);
-        }
-    }
-    cols
-}
-
-/// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.
-fn column_text(action: &str) -> String {
-    let toks = lex(action);
-    let mut i = 1;
-    for skip in ["column", "if", "not", "exists"] {
-        if toks.get(i).is_some_and(|t| t.is_word(skip)) {
-            i += 1;
-        }
-    }
-    toks.get(i).map(|t| action[t.span.clone()].to_string()).unwrap_or_default()
-}
-
-/// `DEFAULT expr` and `NOT NULL` at parenthesis depth 0 in an `ADD COLUMN` action. `volatile`:
-/// the default calls a volatile function (from the AST), so PostgreSQL evaluates it per row.
-fn inline_default_and_not_null(
-    action: &str,
-    at: usize,
-    volatile: bool,
-) -> (Option<InlineDefault>, Option<Range<usize>>) {
-    const CLAUSES: &[&str] =
-        &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
-    let toks = lex(action);
-    let top = {
-        let mut depth = 0i32;
-        let mut top = Vec::new();
-        for (k, t) in toks.iter().enumerate() {
-            match t.tok {
-                Tok::Punct('(') => depth += 1,
-                Tok::Punct(')') => depth -= 1,
-                _ if depth == 0 => top.push(k),
-                _ => {}
-            }
-        }
-        top
-    };
-    let not_null = top
-        .iter()
-        .find(|&&k| toks[k].is_word("not") && toks.get(k + 1).is_some_and(|t| t.is_word("null")))
-        .map(|&k| at + toks[k].span.start..at + toks[k + 1].span.end);
-    let default = top.iter().position(|&k| toks[k].is_word("default")).and_then(|p| {
-        let d = top[p];
-        let first = toks.get(d + 1)?;
-        // The expression ends before the next clause keyword at depth 0 (or at the end).
-        let next = top[p + 1..].iter().copied().find(|&k| CLAUSES.iter().any(|c| toks[k].is_word(c)) && k > d + 1);
-        let end_tok = next.map_or(toks.len() - 1, |n| n - 1);
-        let expr = action[first.span.start..toks[end_tok].span.end].to_string();
-        Some(InlineDefault { clause: at + toks[d].span.start..at + toks[end_tok].span.end, expr, volatile })
-    });
-    (default, not_null)
-}
-
-/// Find `[CONSTRAINT name] CHECK (expr) [NO INHERIT]` at parenthesis depth 0 in an `ADD COLUMN`
-/// action.
-fn inline_check(action: &str, at: usize) -> Option<InlineCheck> {
-    let toks = lex(action);
-    let c = top_level_word(&toks, "check")?;
-    let (start, constraint_name) = constraint_prefix(action, &toks, c);
-    let (close, mut end) = skip_parens(&toks, c + 1)?;
-    if toks.get(close + 1).is_some_and(|t| t.is_word("no")) && toks.get(close + 2).is_some_and(|t| t.is_word("inherit"))
-    {
-        end = toks[close + 2].span.end;
-    }
-    Some(InlineCheck {
-        clause: at + toks[start].span.start..at + end,
-        body: action[toks[c + 1].span.start..end].to_string(),
-        constraint_name,
-    })
-}
-
-/// The index of `word` at parenthesis depth 0.
-fn top_level_word(toks: &[Token], word: &str) -> Option<usize> {
-    let mut depth = 0i32;
-    for (i, t) in toks.iter().enumerate() {
-        match &t.tok {
-            Tok::Punct('(') => depth += 1,
-            Tok::Punct(')') => depth -= 1,
-            _ if depth == 0 && t.is_word(word) => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `CONSTRAINT name` right before token `at`: where the clause starts, and the name.
-fn constraint_prefix(text: &str, toks: &[Token], at: usize) -> (usize, Option<String>) {
-    if at >= 2 && toks[at - 2].is_word("constraint") {
-        (at - 2, Some(text[toks[at - 1].span.clone()].to_string()))
-    } else {
-        (at, None)
-    }
-}
-
-/// Find `[CONSTRAINT name] REFERENCES table [(cols)] [MATCH …] [ON DELETE|UPDATE …] [[NOT] DEFERRABLE]
-/// [INITIALLY …]` at parenthesis depth 0 in an `ADD COLUMN` action.
-fn inline_reference(action: &str, at: usize) -> Option<InlineReference> {
-    let toks = lex(action);
-    let r = top_level_word(&toks, "references")?;
-    let (start, constraint_name) = constraint_prefix(action, &toks, r);
-    // The referenced table: a dotted name.
-    // The referenced table: a dotted name, placeholders included (the forms grammar knows them).
-    let name_start = toks.get(r + 1)?.span.start;
-    let name_end = name_start + forms::name_len(&action[name_start..])?;
-    let mut i = toks.iter().position(|t| t.span.start >= name_end).unwrap_or(toks.len());
-    let mut end = name_end;
-    if toks.get(i).is_some_and(|t| t.is_punct('(')) {
-        let (close, e) = skip_parens(&toks, i)?;
-        end = e;
-        i = close + 1;
-    }
-    loop {
-        let word = |k: usize| toks.get(k).map(|t| &t.tok);
-        let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-        let consumed = if is(i, "match") {
-            2
-        } else if is(i, "on") && (is(i + 1, "delete") || is(i + 1, "update")) {
-            if is(i + 2, "no") {
-                4
-            } else if is(i + 2, "set") {
-                let mut n = 4;
-                if toks.get(i + 4).is_some_and(|t| t.is_punct('(')) {
-                    let (close, _) = skip_parens(&toks, i + 4)?;
-                    n = close + 1 - i;
-                }
-                n
-            } else {
-                3
-            }
-        } else if is(i, "deferrable") {
-            1
-        } else if (is(i, "not") && is(i + 1, "deferrable")) || is(i, "initially") {
-            2
-        } else {
-            0
-        };
-        if consumed == 0 || word(i + consumed - 1).is_none() {
-            break;
-        }
-        end = toks[i + consumed - 1].span.end;
-        i += consumed;
-    }
-    Some(InlineReference {
-        clause: at + toks[start].span.start..at + end,
-        target: action[toks[r + 1].span.start..end].to_string(),
-        references: Name::new(&action[name_start..name_end]),
-        constraint_name,
-    })
-}
-
-/// From an opening parenthesis at `open`, the index of its closing one and that token's end.
-fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)> {
-    let mut depth = 0;
-    for (k, t) in toks.iter().enumerate().skip(open) {
-        if t.is_punct('(') {
-            depth += 1;
-        } else if t.is_punct(')') {
-            depth -= 1;
-            if depth == 0 {
-                return Some((k, t.span.end));
-            }
-        }
-    }
-    None
 }
 
 /// `SAVEPOINT name`, `RELEASE [SAVEPOINT] name`, `ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name`.
@@ -669,6 +253,105 @@ fn lower_set(text: &str) -> Option<OpKind> {
     Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
 }
 
+/// `VACUUM [FULL] [(options)] [t [(cols)], …]`: `VACUUM FULL` rewrites each table under ACCESS
+/// EXCLUSIVE; a plain `VACUUM` takes SHARE UPDATE EXCLUSIVE. Neither runs in a transaction block.
+fn lower_vacuum(text: &str, span: Range<usize>) -> Op {
+    let toks = lex(text);
+    let mut k = 1;
+    let full = if toks.get(1).is_some_and(|t| t.is_punct('(')) {
+        let Some((close, _)) = skip_parens(&toks, 1) else {
+            return Op { span, kind: OpKind::NoTransaction { what: "VACUUM".into() }, locks: Vec::new() };
+        };
+        let opts = &toks[2..close];
+        k = close + 1;
+        opts.iter().enumerate().any(|(n, t)| {
+            t.is_word("full")
+                && !opts
+                    .get(n + 1)
+                    .is_some_and(|v| v.is_word("false") || v.is_word("off") || text[v.span.clone()] == *"0")
+        })
+    } else {
+        let mut full = false;
+        while let Some(t) = toks.get(k) {
+            if t.is_word("full") {
+                full = true;
+            } else if !["freeze", "verbose", "analyze", "analyse"].iter().any(|w| t.is_word(w)) {
+                break;
+            }
+            k += 1;
+        }
+        full
+    };
+    let mut tables = Vec::new();
+    while let Some(t) = toks.get(k) {
+        let Some(len) = forms::name_len(&text[t.span.start..]) else { break };
+        tables.push(Name::new(&text[t.span.start..t.span.start + len]));
+        k = toks.iter().position(|x| x.span.start >= t.span.start + len).unwrap_or(toks.len());
+        if toks.get(k).is_some_and(|t| t.is_punct('(')) {
+            k = skip_parens(&toks, k).map_or(toks.len(), |(close, _)| close + 1);
+        }
+        if !toks.get(k).is_some_and(|t| t.is_punct(',')) {
+            break;
+        }
+        k += 1;
+    }
+    let mode = if full { LockMode::AccessExclusive } else { LockMode::ShareUpdateExclusive };
+    let locks = tables.iter().map(|t| lock(t, mode, true)).collect();
+    let what = if full { "VACUUM FULL" } else { "VACUUM" };
+    Op { span, kind: OpKind::NoTransaction { what: what.into() }, locks }
+}
+
+/// `LOCK [TABLE] [ONLY] t [*], … [IN mode MODE] [NOWAIT]` (ACCESS EXCLUSIVE when no mode is given).
+fn lower_lock(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
+    let toks = lex(text);
+    let mut k = 1;
+    if toks.get(k).is_some_and(|t| t.is_word("table")) {
+        k += 1;
+    }
+    let mut tables = Vec::new();
+    loop {
+        if toks.get(k).is_some_and(|t| t.is_word("only")) {
+            k += 1;
+        }
+        let start = toks.get(k)?.span.start;
+        let len = forms::name_len(&text[start..])?;
+        tables.push(Name::new(&text[start..start + len]));
+        k = toks.iter().position(|t| t.span.start >= start + len).unwrap_or(toks.len());
+        if toks.get(k).is_some_and(|t| t.is_punct('*')) {
+            k += 1;
+        }
+        if !toks.get(k).is_some_and(|t| t.is_punct(',')) {
+            break;
+        }
+        k += 1;
+    }
+    let mut mode = LockMode::AccessExclusive;
+    if toks.get(k).is_some_and(|t| t.is_word("in")) {
+        let words: Vec<&str> = toks[k + 1..]
+            .iter()
+            .take_while(|t| !t.is_word("mode"))
+            .filter_map(|t| match &t.tok {
+                Tok::Word(w) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect();
+        mode = match words.join(" ").as_str() {
+            "access share" => LockMode::AccessShare,
+            "row share" => LockMode::RowShare,
+            "row exclusive" => LockMode::RowExclusive,
+            "share update exclusive" => LockMode::ShareUpdateExclusive,
+            "share" => LockMode::Share,
+            "share row exclusive" => LockMode::ShareRowExclusive,
+            "exclusive" => LockMode::Exclusive,
+            "access exclusive" => LockMode::AccessExclusive,
+            _ => return None,
+        };
+    }
+    let nowait = toks.last().is_some_and(|t| t.is_word("nowait"));
+    let locks = tables.iter().map(|t| lock(t, mode, false)).collect();
+    Some((OpKind::Lock { tables, mode, nowait }, locks))
+}
+
 /// The table `CLUSTER` rewrites, if it names one.
 fn cluster_table(text: &str) -> Option<Name> {
     let toks = lex(text);
@@ -724,23 +407,7 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
     let words = head_words(text, 3);
     let what = words.iter().take(2).cloned().collect::<Vec<_>>().join(" ").to_uppercase();
     match ast {
-        Statement::CreateTable(ct) => {
-            let table = Name::new(&ct.name.to_string());
-            let mut locks = Vec::new();
-            for c in &ct.constraints {
-                if let TableConstraint::ForeignKey(fk) = c {
-                    locks.push(lock(&Name::new(&fk.foreign_table.to_string()), LockMode::ShareRowExclusive, false));
-                }
-            }
-            for col in &ct.columns {
-                for o in &col.options {
-                    if let ColumnOption::ForeignKey(fk) = &o.option {
-                        locks.push(lock(&Name::new(&fk.foreign_table.to_string()), LockMode::ShareRowExclusive, false));
-                    }
-                }
-            }
-            (OpKind::CreateTable { table }, locks)
-        }
+        Statement::CreateTable(ct) => lower_table::create_table(ct),
         Statement::AlterType(at) => {
             if matches!(at.operation, sqlparser::ast::AlterTypeOperation::AddValue(_)) {
                 (OpKind::AddEnumValue { type_name: Name::new(&at.name.to_string()) }, Vec::new())
@@ -748,18 +415,15 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
                 (OpKind::Other { what }, Vec::new())
             }
         }
-        Statement::Drop { object_type: ObjectType::Table, names, .. } => {
-            let locks =
-                names.iter().map(|n| lock(&Name::new(&n.to_string()), LockMode::AccessExclusive, false)).collect();
-            (OpKind::Other { what }, locks)
+        Statement::Drop { object_type: ObjectType::Table, names, cascade, .. } => {
+            let tables: Vec<Name> = names.iter().map(|n| Name::new(&n.to_string())).collect();
+            let locks = tables.iter().map(|t| lock(t, LockMode::AccessExclusive, false)).collect();
+            (OpKind::DropTable { tables, cascade: *cascade }, locks)
         }
         Statement::Truncate(t) => {
-            let locks = t
-                .table_names
-                .iter()
-                .map(|n| lock(&Name::new(&n.name.to_string()), LockMode::AccessExclusive, false))
-                .collect();
-            (OpKind::Other { what }, locks)
+            let tables: Vec<Name> = t.table_names.iter().map(|n| Name::new(&n.name.to_string())).collect();
+            let locks = tables.iter().map(|t| lock(t, LockMode::AccessExclusive, false)).collect();
+            (OpKind::Truncate { tables, cascade: t.cascade == Some(CascadeOption::Cascade) }, locks)
         }
         Statement::Copy { source: sqlparser::ast::CopySource::Table { table_name, .. }, to: false, .. } => {
             let table = Name::new(&table_name.to_string());
@@ -792,6 +456,7 @@ fn dml_table(text: &str) -> Option<Name> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::op::ConstraintKind;
 
     fn lower(sql: &str) -> Vec<Op> {
         lower_statement(sql, 0..sql.len())

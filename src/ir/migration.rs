@@ -29,6 +29,8 @@ pub struct Stmt {
     /// The parser gave up on an expression nested too deep: only the statement's first words
     /// are understood.
     pub too_deep: bool,
+    /// `ALTER TABLE IF EXISTS`: what a recipe generates for it must not fail where it was skipped.
+    pub alter_if_exists: bool,
 }
 
 impl Stmt {
@@ -47,10 +49,42 @@ impl Stmt {
 pub struct Migration<'a> {
     pub src: &'a str,
     pub stmts: Vec<Stmt>,
-    /// base name → (key, 1 + index of the creating statement; 0 for a directive).
-    created: HashMap<String, Vec<(String, usize)>>,
+    /// base name → the relations of that name the draft creates (or a directive says an earlier
+    /// step created).
+    created: HashMap<String, Vec<Creation>>,
+    /// Every `search_path` the draft sets, the default first; `path_at[i]` is the one in effect at
+    /// statement `i`.
+    paths: Vec<Vec<String>>,
+    path_at: Vec<u32>,
     /// Facts an earlier step of a plan established (`-- pgsafe:validated-not-null orders.status`).
     facts: std::collections::HashSet<String>,
+}
+
+/// A relation the draft creates.
+#[derive(Debug, Clone)]
+struct Creation {
+    /// `schema.name`: an unqualified name is created in the first schema of the `search_path`.
+    key: String,
+    /// 1 + index of the creating statement; 0 for a directive (then `key` is as written).
+    at: usize,
+}
+
+/// The `search_path` of a session that did not set one (`"$user"` is skipped: pgsafe assumes no
+/// schema is named after the role).
+const DEFAULT_PATH: &[&str] = &["public"];
+
+/// The schemas of `SET search_path TO a, "B", public` (folded; `$user` and `pg_catalog` skipped).
+fn search_path(value: &str) -> Vec<String> {
+    if value.trim().eq_ignore_ascii_case("default") {
+        return DEFAULT_PATH.iter().map(|s| s.to_string()).collect();
+    }
+    value
+        .split(',')
+        .map(|p| p.trim().trim_matches('\''))
+        .filter(|p| !p.is_empty())
+        .map(|p| Name::new(p).key)
+        .filter(|p| p != "$user" && p != "pg_catalog")
+        .collect()
 }
 
 /// Directive pgsafe writes above a step that relies on a fact an earlier step established.
@@ -63,8 +97,10 @@ impl<'a> Migration<'a> {
     pub fn lower(src: &'a str, pieces: &[Piece]) -> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
         let mut section = Section::Up;
-        let mut created: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+        let mut created: HashMap<String, Vec<Creation>> = HashMap::new();
         let mut facts = std::collections::HashSet::new();
+        let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
+        let mut path_at = Vec::with_capacity(pieces.len());
         for piece in pieces {
             let mut ignored = Vec::new();
             for m in &piece.markers {
@@ -77,7 +113,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let index = stmts.len();
-            let mut too_deep = false;
+            let (mut too_deep, mut alter_if_exists) = (false, false);
             let (body, terminated, ops) = match &piece.kind {
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
@@ -89,6 +125,7 @@ impl<'a> Migration<'a> {
                     } else {
                         let lowered = lower(src, body.clone());
                         too_deep = lowered.too_deep;
+                        alter_if_exists = lowered.alter_if_exists;
                         lowered.ops
                     };
                     (body.clone(), *terminated, ops)
@@ -106,32 +143,63 @@ impl<'a> Migration<'a> {
                 if let Some(list) = line.trim_start().strip_prefix(CREATED_EARLIER) {
                     for n in list.split(',').filter(|n| !n.trim().is_empty()) {
                         let name = Name::new(n);
-                        created.entry(name.base().to_string()).or_default().push((name.key.clone(), 0));
                         // before every statement
+                        created.entry(name.base().to_string()).or_default().push(Creation { key: name.key, at: 0 });
                     }
                 }
             }
-            for op in &ops {
+            path_at.push(paths.len() as u32 - 1);
+            for op in ops.iter().filter(|_| section == Section::Up) {
+                // `IF NOT EXISTS` may well find the relation there, with its traffic.
                 let made = match &op.kind {
-                    OpKind::CreateTable { table } => Some(table),
-                    OpKind::CreateIndex { name: Some(name), .. } => Some(name),
+                    OpKind::CreateTable { table, def } if !def.if_not_exists => {
+                        Some((table, def.temporary.then_some("pg_temp")))
+                    }
+                    OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
+                    OpKind::Set { name, value, .. } if name == "search_path" => {
+                        paths.push(search_path(value));
+                        None
+                    }
                     _ => None,
                 };
-                if let Some(name) = made {
-                    created.entry(name.base().to_string()).or_default().push((name.key.clone(), index + 1));
+                if let Some((name, schema)) = made {
+                    let path = &paths[paths.len() - 1];
+                    let key = match schema.or(path.first().map(String::as_str)) {
+                        _ if name.key.contains('.') => name.key.clone(),
+                        Some(schema) => format!("{schema}.{}", name.key),
+                        None => name.key.clone(),
+                    };
+                    created.entry(name.base().to_string()).or_default().push(Creation { key, at: index + 1 });
                 }
             }
-            stmts.push(Stmt { span: piece.span.clone(), body, terminated, ops, section, ignored, too_deep });
+            let span = piece.span.clone();
+            stmts.push(Stmt { span, body, terminated, ops, section, ignored, too_deep, alter_if_exists });
         }
-        Migration { src, stmts, created, facts }
+        Migration { src, stmts, created, facts, paths, path_at }
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?
+    ///
+    /// An unqualified name resolves through the `search_path` in effect at `before`, as PostgreSQL
+    /// resolves it: a temporary table first, then the first schema of the path. If the draft did
+    /// not create it there, a table of that name may exist there, with traffic: the draft creating
+    /// `billing.orders` does not make a later `orders` (`public.orders`) new.
     pub fn created_before(&self, name: &Name, before: usize) -> bool {
-        self.created.get(name.base()).is_some_and(|list| {
-            list.iter()
-                .any(|(key, at)| *at <= before && (!key.contains('.') || !name.key.contains('.') || *key == name.key))
-        })
+        let Some(list) = self.created.get(name.base()) else { return false };
+        let made = |key: &str| list.iter().any(|c| c.at != 0 && c.at <= before && c.key == key);
+        // What an earlier plan step created, as it wrote it.
+        let directive =
+            list.iter().any(|c| c.at == 0 && (!c.key.contains('.') || !name.key.contains('.') || c.key == name.key));
+        if directive {
+            return true;
+        }
+        if name.key.contains('.') {
+            return made(&name.key);
+        }
+        let path =
+            self.path_at.get(before).or(self.path_at.last()).map_or(&self.paths[0], |&p| &self.paths[p as usize]);
+        let base = name.base();
+        made(&format!("pg_temp.{base}")) || path.first().is_some_and(|schema| made(&format!("{schema}.{base}")))
     }
 
     /// Did an earlier plan step establish `fact` (see [`FACT`])?

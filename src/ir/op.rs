@@ -1,6 +1,7 @@
 //! The IR: one migration operation per statement, or per action of a multi-action `ALTER TABLE`.
 //! Passes reason about these without walking sqlparser's AST.
 
+use super::action::Action;
 use super::expr::Expr;
 use super::lock::{LockMode, LockUse};
 use super::name::Name;
@@ -27,9 +28,70 @@ pub enum ConstraintKind {
         columns: Vec<String>,
         expr: String,
     },
-    Unique,
-    PrimaryKey,
+    Unique(Key),
+    PrimaryKey(Key),
     Exclude,
+}
+
+/// The columns of a primary key or unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Key {
+    /// Folded column names; `None` for an expression.
+    pub columns: Vec<Option<String>>,
+    /// `… USING INDEX i`: the constraint adopts an existing index.
+    pub using_index: Option<Name>,
+    /// The column list inside the parentheses, in draft bytes, when the constraint is nothing but
+    /// plain column names (no `INCLUDE`, `WITH`, `DEFERRABLE`, …): a recipe can reuse it.
+    pub plain_list: Option<Range<usize>>,
+}
+
+/// `CREATE TABLE`, typed: what the catalogue records about the new table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableDef {
+    pub if_not_exists: bool,
+    pub temporary: bool,
+    pub columns: Vec<ColumnDef>,
+    /// `false` for `AS SELECT`, `LIKE`, or a statement sqlparser could not read: a column that is
+    /// not listed is then unknown, not absent.
+    pub columns_known: bool,
+    pub primary_key: Option<(Option<String>, Vec<Option<String>>)>,
+    /// Unique constraints: name (if given) and columns.
+    pub unique: Vec<(Option<String>, Vec<Option<String>>)>,
+    pub foreign_keys: Vec<ForeignKeyDef>,
+    /// `PARTITION OF parent`, and whether it is the `DEFAULT` partition.
+    pub partition_of: Option<Name>,
+    pub default_partition: bool,
+    /// `PARTITION BY …`: this table is partitioned.
+    pub partition_by: Option<PartitionKey>,
+    pub inherits: Vec<Name>,
+}
+
+/// A column of `CREATE TABLE` or `ADD COLUMN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    /// Folded.
+    pub name: String,
+    /// The type as written, lower-cased (`character varying(50)`).
+    pub type_text: String,
+    pub not_null: bool,
+}
+
+/// A foreign key of `CREATE TABLE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyDef {
+    pub name: Option<String>,
+    /// Folded columns of the referencing table.
+    pub columns: Vec<String>,
+    pub references: Name,
+}
+
+/// `PARTITION BY method (key, …)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionKey {
+    /// As written, blanks collapsed (`RANGE (created_at)`).
+    pub text: String,
+    /// The key columns, folded; `None` for an expression.
+    pub columns: Vec<Option<String>>,
 }
 
 /// An inline `REFERENCES` clause on `ADD COLUMN`, which cannot be `NOT VALID` where it stands.
@@ -114,10 +176,12 @@ pub struct Assignment {
 pub enum OpKind {
     CreateTable {
         table: Name,
+        def: Box<TableDef>,
     },
     CreateIndex {
         name: Option<Name>,
         table: Name,
+        unique: bool,
         concurrently: bool,
         /// `ON ONLY parent`: builds an invalid index on a partitioned parent only.
         only: bool,
@@ -125,6 +189,15 @@ pub enum OpKind {
         if_not_exists: bool,
         /// Where `CONCURRENTLY ` goes: right after the `INDEX` keyword.
         insert_at: usize,
+        /// Folded key columns; `None` for an expression.
+        columns: Vec<Option<String>>,
+        /// What PostgreSQL calls each key element in a default index name (`lower(email)` →
+        /// `lower`, another expression → `expr`).
+        column_names: Vec<String>,
+        /// Has a `WHERE`: it does not serve every lookup on its columns.
+        partial: bool,
+        /// Everything after the table name (`USING btree (a) WHERE …`), blanks collapsed.
+        tail: String,
     },
     DropIndex {
         names: Vec<Name>,
@@ -143,10 +216,19 @@ pub enum OpKind {
         name: Option<String>,
         kind: ConstraintKind,
         not_valid: bool,
+        /// The constraint itself, from its kind keyword (`FOREIGN KEY`, `CHECK`, …) to its end
+        /// without a trailing `NOT VALID`, in draft bytes.
+        definition: Range<usize>,
     },
     AddColumn {
         table: Name,
         column: String,
+        /// The type as written, lower-cased.
+        type_text: String,
+        if_not_exists: bool,
+        /// An inline `PRIMARY KEY` / `UNIQUE`.
+        primary_key: bool,
+        unique: bool,
         reference: Option<InlineReference>,
         check: Option<InlineCheck>,
         /// End of the column definition before its first inline constraint clause: where a
@@ -170,6 +252,23 @@ pub enum OpKind {
     AlterTable {
         table: Name,
         what: String,
+        action: Action,
+    },
+    /// `DROP TABLE [IF EXISTS] a, b [CASCADE]`.
+    DropTable {
+        tables: Vec<Name>,
+        cascade: bool,
+    },
+    /// `LOCK [TABLE] [ONLY] a, b [IN mode MODE] [NOWAIT]`: held until the transaction ends.
+    Lock {
+        tables: Vec<Name>,
+        mode: LockMode,
+        nowait: bool,
+    },
+    /// `TRUNCATE [TABLE] [ONLY] a, b [CASCADE]`.
+    Truncate {
+        tables: Vec<Name>,
+        cascade: bool,
     },
     /// `UPDATE …` (boxed: the largest op).
     Update(Box<Dml>),

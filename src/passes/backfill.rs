@@ -26,8 +26,9 @@
 //!   `--batch-size` at a time; each batch repeats the draft's condition.
 
 use super::{Ctx, Edit, Mode, Rewritten};
+use crate::ir::catalog::Table;
 use crate::ir::expr::{Expr, Volatility};
-use crate::ir::name::{quote_ident, Name};
+use crate::ir::name::quote_ident;
 use crate::ir::op::{Dml, OpKind};
 
 pub const RULE: &str = "backfill";
@@ -53,7 +54,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if ctx.quiet(&d.table, i) {
             continue;
         }
-        let key = primary_key(ctx, &d.table).filter(|(k, _)| !d.assignments.iter().any(|a| a.columns.contains(k)));
+        let key = primary_key(ctx.before(i, 0).table.as_deref())
+            .filter(|(k, _)| !d.assignments.iter().any(|a| a.columns.contains(k)));
         let batched = blocker(m.text(&s.body), d, s.body.start).map(|()| {
             let head = match verb {
                 "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
@@ -108,8 +110,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
 }
 
 /// The single-column primary key of `table` and its type, when the catalogue knows both.
-pub fn primary_key(ctx: &Ctx<'_, '_>, table: &Name) -> Option<(String, String)> {
-    let t = ctx.config.catalog.as_ref()?.table(table)?;
+pub fn primary_key(table: Option<&Table>) -> Option<(String, String)> {
+    let t = table?;
     let [k] = t.primary_key.as_slice() else { return None };
     let column = t.columns.iter().find(|c| c.name == *k)?;
     Some((k.clone(), declared_type(&column.type_text)?))

@@ -25,6 +25,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     name,
                     kind: ConstraintKind::Check { columns, .. },
                     not_valid: false,
+                    ..
                 } if !ctx.quiet(table, i) => {
                     if name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
@@ -33,7 +34,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     // PostgreSQL names an unnamed check after its column only when it uses exactly one.
                     let cols: &[String] = if columns.len() == 1 { columns } else { &[] };
                     let name = split(
-                        ctx.m.src,
+                        ctx.m,
                         out,
                         RULE,
                         i,
@@ -57,7 +58,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let sample = &ctx.m.src[op.span.start..op.span.start + 3];
                     let definition = format!("{} {}", in_case_of(sample, "CHECK"), c.body);
                     let inline = Inline { clause: c.clause.clone(), def_end: *def_end, name: name.clone(), definition };
-                    move_inline(ctx.m.src, out, RULE, i, &op.span, table, inline);
+                    move_inline(ctx.m, out, RULE, i, &op.span, table, inline);
                     out.change(RULE, c.clause.start, reason(&name, table));
                 }
                 _ => {}

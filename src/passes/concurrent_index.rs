@@ -14,7 +14,7 @@ pub const RULE: &str = "concurrent-index";
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.m.stmts.iter().enumerate() {
         let [op] = s.ops.as_slice() else { continue };
-        let OpKind::CreateIndex { table, concurrently, only, insert_at, name, if_not_exists } = &op.kind else {
+        let OpKind::CreateIndex { table, concurrently, only, insert_at, name, if_not_exists, .. } = &op.kind else {
             continue;
         };
         if !ctx.applies(RULE, i) {
@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         // PostgreSQL cannot build an index on a partitioned table CONCURRENTLY: `partitions` says how.
-        if super::partitions::partitioned(ctx, table) {
+        if ctx.before(i, 0).is_partitioned() {
             continue;
         }
         let index = name.as_ref().map_or("the index".to_string(), |n| n.text.clone());

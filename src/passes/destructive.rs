@@ -13,97 +13,57 @@
 //! the draft itself added.
 
 use super::{Ctx, Rewritten};
-use crate::front::tokens::lex;
-use crate::ir::action::{self, Action, ColumnChange};
-use crate::ir::catalog::Catalog;
-use crate::ir::lock::LockMode;
+use crate::ir::action::{Action, ColumnChange};
+use crate::ir::catalog::ForeignKey;
+use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
+use crate::ir::timeline::Before;
 
 pub const RULE: &str = "destructive";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    // What the database looks like before each statement: the --schema, then the draft so far.
-    let mut cat: Option<Catalog> = None;
     for (i, s) in m.stmts.iter().enumerate() {
-        if ctx.applies(RULE, i) {
-            for op in &s.ops {
-                let text = m.text(&op.span);
-                let new = |t: &Name| m.created_before(t, i);
-                match &op.kind {
-                    OpKind::AlterTable { table, .. } | OpKind::SetNotNull { table, .. } if !new(table) => {
-                        let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
-                        if let Some(msg) = alter(ctx, cat, i, table, text) {
-                            out.diagnose(RULE, op.span.start, msg);
-                        }
+        if !ctx.applies(RULE, i) {
+            continue;
+        }
+        for (k, op) in s.ops.iter().enumerate() {
+            let new = |t: &Name| m.created_before(t, i);
+            let before = ctx.before(i, k);
+            let msg = match &op.kind {
+                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, table, action),
+                OpKind::DropTable { tables, .. } => {
+                    for t in tables.iter().filter(|t| !new(t)) {
+                        out.diagnose(RULE, op.span.start, drop_table(&before.referencing, t, tables));
                     }
-                    OpKind::Other { what } if what == "DROP TABLE" => {
-                        let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
-                        let dropped: Vec<&Name> = op.locks.iter().map(|l| &l.table).collect();
-                        for t in dropped.iter().filter(|t| !new(t)) {
-                            out.diagnose(RULE, op.span.start, drop_table(cat, t, &dropped));
-                        }
-                    }
-                    OpKind::Other { what } if what.starts_with("TRUNCATE") => {
-                        let tables: Vec<&str> =
-                            op.locks.iter().filter(|l| !new(&l.table)).map(|l| l.table.text.as_str()).collect();
-                        if !tables.is_empty() {
-                            let cascade = lex(text).iter().any(|t| t.is_word("cascade"));
-                            out.diagnose(RULE, op.span.start, truncate(&tables, cascade));
-                        }
-                    }
-                    OpKind::Other { what } if what == "CLUSTER" => {
-                        if let Some(l) = op.locks.first().filter(|l| !new(&l.table)) {
-                            out.diagnose(RULE, op.span.start, format!(
-                                "CLUSTER rewrites {t} in index order under ACCESS EXCLUSIVE: every read and write of {t} waits \
-                                 for the whole copy. pg_repack does the same online (it orders by the clustering index)",
-                                t = l.table.text
-                            ));
-                        }
-                    }
-                    OpKind::NoTransaction { what } if what == "CLUSTER" => out.diagnose(
-                        RULE,
-                        op.span.start,
-                        "CLUSTER without a table rewrites every clustered table of the database, each under ACCESS EXCLUSIVE \
-                         for its whole copy: name the table, or use pg_repack, which does it online"
-                            .into(),
-                    ),
-                    OpKind::NoTransaction { what } if what == "VACUUM" => {
-                        if let Some(msg) = vacuum_full(text, &new) {
-                            out.diagnose(RULE, op.span.start, msg);
-                        }
-                    }
-                    OpKind::Other { what } if what.starts_with("LOCK") => {
-                        if let Some(msg) = lock_table(text, &new) {
-                            out.diagnose(RULE, op.span.start, msg);
-                        }
-                    }
-                    _ => {}
+                    None
                 }
+                OpKind::Truncate { tables, cascade } => {
+                    let tables: Vec<&str> = tables.iter().filter(|t| !new(t)).map(|t| t.text.as_str()).collect();
+                    (!tables.is_empty()).then(|| truncate(&tables, *cascade))
+                }
+                OpKind::Other { what } if what == "CLUSTER" => op.locks.first().filter(|l| !new(&l.table)).map(|l| {
+                    format!(
+                        "CLUSTER rewrites {t} in index order under ACCESS EXCLUSIVE: every read and write of {t} waits \
+                         for the whole copy. pg_repack does the same online (it orders by the clustering index)",
+                        t = l.table.text
+                    )
+                }),
+                OpKind::NoTransaction { what } if what == "CLUSTER" => Some(
+                    "CLUSTER without a table rewrites every clustered table of the database, each under ACCESS EXCLUSIVE \
+                     for its whole copy: name the table, or use pg_repack, which does it online"
+                        .into(),
+                ),
+                OpKind::NoTransaction { what } if what == "VACUUM FULL" => vacuum_full(&op.locks, &new),
+                OpKind::Lock { tables, mode, .. } => lock_table(tables, *mode, &new),
+                _ => None,
+            };
+            if let Some(msg) = msg {
+                out.diagnose(RULE, op.span.start, msg);
             }
         }
-        if let Some(cat) = cat.as_mut() {
-            cat.apply(m, i);
-        }
     }
-}
-
-/// The `--schema` catalogue with the draft's statements before `i` applied.
-pub fn catalog_before(ctx: &Ctx<'_, '_>, i: usize) -> Catalog {
-    let mut cat = ctx.config.catalog.as_deref().cloned().unwrap_or_default();
-    for k in 0..i {
-        cat.apply(ctx.m, k);
-    }
-    cat
-}
-
-/// Did the draft add `column` to `table` before statement `i`? (Then no running code uses it.)
-pub fn column_added_before(ctx: &Ctx<'_, '_>, table: &Name, column: &Name, i: usize) -> bool {
-    ctx.m.stmts[..i].iter().flat_map(|s| &s.ops).any(|op| match &op.kind {
-        OpKind::AddColumn { table: t, column: c, .. } => t.same(table) && Name::new(c).key == column.key,
-        _ => false,
-    })
 }
 
 fn list(items: &[String]) -> String {
@@ -113,11 +73,16 @@ fn list(items: &[String]) -> String {
     }
 }
 
-fn alter(ctx: &Ctx<'_, '_>, cat: &Catalog, i: usize, table: &Name, text: &str) -> Option<String> {
+fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
     let t = &table.text;
-    let added = |c: &Name| column_added_before(ctx, table, c, i);
-    Some(match action::parse(text) {
-        Action::RenameColumn { from, to } if !added(&from) => format!(
+    // A column the draft itself added has no users yet.
+    let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
+    let (indexes, foreign_keys) = match &before.table {
+        Some(t) => (t.indexes.as_slice(), t.foreign_keys.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    Some(match action {
+        Action::RenameColumn { from, to } if !added(from) => format!(
             "renaming {t}.{from} to {to} breaks the application code that is running: its queries that use {from} fail from \
              the moment this commits until every instance runs new code. Expand/contract instead: add {to}, write both \
              columns (in the code or with a trigger), backfill {to} in batches, deploy code that reads {to}, then drop {from} \
@@ -131,16 +96,15 @@ fn alter(ctx: &Ctx<'_, '_>, cat: &Catalog, i: usize, table: &Name, text: &str) -
              {to} (a simple view is updatable), deploy code that uses {to}, then DROP VIEW {t} in a later migration",
             to = to.text
         ),
-        Action::DropColumn { column, .. } if !added(&column) => {
+        Action::DropColumn { column, .. } if !added(column) => {
             let c = &column.text;
             let mut msg = format!(
                 "dropping {t}.{c} breaks the application code that is running: queries that read or write {c} (and ORMs \
                  that list every column) fail from the moment this commits. Contract in two releases: stop using {c} in the \
                  code (e.g. mark it ignored in the ORM) and deploy, then drop it in a later migration"
             );
-            let indexes: Vec<String> = cat
-                .indexes_on(table)
-                .into_iter()
+            let indexes: Vec<String> = indexes
+                .iter()
                 .filter(|ix| ix.columns.contains(&Some(column.key.clone())))
                 .filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone()))
                 .collect();
@@ -151,10 +115,9 @@ fn alter(ctx: &Ctx<'_, '_>, cat: &Catalog, i: usize, table: &Name, text: &str) -
                     list(&indexes)
                 ));
             }
-            let fks: Vec<String> = cat
-                .foreign_keys
+            let fks: Vec<String> = foreign_keys
                 .iter()
-                .filter(|fk| fk.table.same(table) && fk.columns.contains(&column.key))
+                .filter(|fk| fk.columns.contains(&column.key))
                 .map(|fk| fk.name.clone().unwrap_or_else(|| format!("the foreign key to {}", fk.references.text)))
                 .collect();
             if !fks.is_empty() {
@@ -165,7 +128,7 @@ fn alter(ctx: &Ctx<'_, '_>, cat: &Catalog, i: usize, table: &Name, text: &str) -
             }
             msg
         }
-        Action::AlterColumn { column, change: ColumnChange::DropNotNull } if !added(&column) => format!(
+        Action::AlterColumn { column, change: ColumnChange::DropNotNull } if !added(column) => format!(
             "dropping NOT NULL on {t}.{c} lets NULLs in: the application code that is running assumes {c} always has a \
              value and breaks on the first NULL row (non-optional fields, arithmetic, lookups). Deploy code that handles a \
              NULL {c} first, then drop the constraint",
@@ -184,17 +147,17 @@ fn alter(ctx: &Ctx<'_, '_>, cat: &Catalog, i: usize, table: &Name, text: &str) -
     })
 }
 
-fn drop_table(cat: &Catalog, table: &Name, dropped: &[&Name]) -> String {
+/// `referencing`: the foreign keys that reference the dropped tables (from the catalogue).
+fn drop_table(referencing: &[ForeignKey], table: &Name, dropped: &[Name]) -> String {
     let t = &table.text;
     let mut msg = format!(
         "dropping {t} breaks the application code that is running and still uses it, and takes ACCESS EXCLUSIVE on {t} and \
          on every table whose foreign keys reference it. Stop using {t} in the code and deploy first, then drop it in a \
          later migration"
     );
-    let fks: Vec<String> = cat
-        .foreign_keys_to(table)
-        .into_iter()
-        .filter(|fk| !dropped.iter().any(|d| d.same(&fk.table)))
+    let fks: Vec<String> = referencing
+        .iter()
+        .filter(|fk| fk.references.same(table) && !dropped.iter().any(|d| d.same(&fk.table)))
         .map(|fk| match &fk.name {
             Some(n) => format!("{}.{n}", fk.table.text),
             None => format!("{} ({})", fk.table.text, fk.columns.join(", ")),
@@ -223,92 +186,30 @@ fn truncate(tables: &[&str], cascade: bool) -> String {
     )
 }
 
-/// `VACUUM FULL [t]` / `VACUUM (FULL[, …]) [t]`.
-fn vacuum_full(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
-    let toks = lex(text);
-    let mut k = 1;
-    let full = if toks.get(1).is_some_and(|t| t.is_punct('(')) {
-        let close = toks.iter().position(|t| t.is_punct(')'))?;
-        let opts = &toks[2..close];
-        k = close + 1;
-        opts.iter().enumerate().any(|(n, t)| {
-            t.is_word("full")
-                && !opts
-                    .get(n + 1)
-                    .is_some_and(|v| v.is_word("false") || v.is_word("off") || text[v.span.clone()] == *"0")
-        })
-    } else {
-        let mut full = false;
-        while let Some(t) = toks.get(k) {
-            if t.is_word("full") {
-                full = true;
-            } else if !(t.is_word("freeze") || t.is_word("verbose") || t.is_word("analyze") || t.is_word("analyse")) {
-                break;
-            }
-            k += 1;
-        }
-        full
+/// `VACUUM FULL [t, …]`: its locks name the tables it rewrites (none: every table).
+fn vacuum_full(locks: &[LockUse], new: &dyn Fn(&Name) -> bool) -> Option<String> {
+    let Some(first) = locks.first() else {
+        return Some(
+            "VACUUM FULL without a table rewrites every table of the database, each under ACCESS EXCLUSIVE for its \
+             whole copy: name the tables that need it, and compact them online with pg_repack or pg_squeeze instead"
+                .into(),
+        );
     };
-    if !full {
+    if locks.iter().all(|l| new(&l.table)) {
         return None;
     }
-    let table = toks.get(k).map(|t| {
-        let start = t.span.start;
-        let end = toks[k..]
-            .iter()
-            .position(|x| x.is_punct('(') || x.is_punct(','))
-            .map_or(text.len(), |n| toks[k + n].span.start);
-        Name::new(&text[start..end])
-    });
-    Some(match table {
-        Some(t) if new(&t) => return None,
-        Some(t) => format!(
-            "VACUUM FULL rewrites {t} under ACCESS EXCLUSIVE: every read and write of {t} waits for the whole copy, which \
-             also needs the table's size in free disk. Compact it online with pg_repack or pg_squeeze instead",
-            t = t.text
-        ),
-        None => "VACUUM FULL without a table rewrites every table of the database, each under ACCESS EXCLUSIVE for its \
-                 whole copy: name the tables that need it, and compact them online with pg_repack or pg_squeeze instead"
-            .into(),
-    })
+    Some(format!(
+        "VACUUM FULL rewrites {t} under ACCESS EXCLUSIVE: every read and write of {t} waits for the whole copy, which \
+         also needs the table's size in free disk. Compact it online with pg_repack or pg_squeeze instead",
+        t = first.table.text
+    ))
 }
 
-/// `LOCK [TABLE] [ONLY] t[, …] [IN mode MODE] [NOWAIT]` in a mode that blocks writes.
-fn lock_table(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
-    let toks = lex(text);
-    let in_at = toks.iter().position(|t| t.is_word("in"));
-    let mode = match in_at {
-        None => LockMode::AccessExclusive,
-        Some(k) => {
-            let words: Vec<&str> =
-                toks[k + 1..].iter().take_while(|t| !t.is_word("mode")).map(|t| &text[t.span.clone()]).collect();
-            match words.join(" ").to_uppercase().as_str() {
-                "ACCESS SHARE" => LockMode::AccessShare,
-                "ROW SHARE" => LockMode::RowShare,
-                "ROW EXCLUSIVE" => LockMode::RowExclusive,
-                "SHARE UPDATE EXCLUSIVE" => LockMode::ShareUpdateExclusive,
-                "SHARE" => LockMode::Share,
-                "SHARE ROW EXCLUSIVE" => LockMode::ShareRowExclusive,
-                "EXCLUSIVE" => LockMode::Exclusive,
-                _ => LockMode::AccessExclusive,
-            }
-        }
-    };
+/// `LOCK [TABLE] t, … IN mode MODE` in a mode that blocks writes.
+fn lock_table(tables: &[Name], mode: LockMode, new: &dyn Fn(&Name) -> bool) -> Option<String> {
     if !mode.blocks_writes() {
         return None;
     }
-    let mut k = 1;
-    while toks.get(k).is_some_and(|t| t.is_word("table") || t.is_word("only")) {
-        k += 1;
-    }
-    let end =
-        in_at.or_else(|| toks.iter().position(|t| t.is_word("nowait"))).map_or(text.len(), |n| toks[n].span.start);
-    let start = toks.get(k)?.span.start;
-    let tables: Vec<Name> = text[start..end.max(start)]
-        .split(',')
-        .map(|n| Name::new(n.trim().trim_end_matches('*')))
-        .filter(|n| !n.key.is_empty())
-        .collect();
     let tables: Vec<&Name> = tables.iter().filter(|t| !new(t)).collect();
     if tables.is_empty() {
         return None;
@@ -317,7 +218,7 @@ fn lock_table(text: &str, new: &dyn Fn(&Name) -> bool) -> Option<String> {
     Some(format!(
         "LOCK TABLE {} IN {mode} MODE holds that lock until the transaction ends: every {} of {} waits behind the rest of \
          the transaction. Take it only to order locks, right before the statement that needs it, with nothing slow after \
-         it in the same transaction (and under lock_timeout, which pgsafe adds to the step when another statement needs it)",
+         it in the same transaction (and under lock_timeout, which pgsafe adds to the step)",
         names.join(", "),
         if mode.blocks_reads() { "read and write" } else { "write" },
         names.join(", ")

@@ -11,8 +11,8 @@
 //! key, a unique constraint). Without `--schema` pgsafe knows only the draft's indexes and says so.
 
 use super::{Ctx, Rewritten};
-use crate::ir::catalog::{Catalog, ForeignKey};
-use crate::ir::name::{make_object_name, quote_ident};
+use crate::ir::catalog::ForeignKey;
+use crate::ir::name::{make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "fk-index";
@@ -31,20 +31,41 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         return;
     }
     let base = ctx.config.catalog.as_deref();
-    let mut cat: Catalog = base.cloned().unwrap_or_default();
+    let cat = ctx.timeline.end();
     // (statement, offset, the foreign key it adds)
     let mut added: Vec<(usize, usize, ForeignKey)> = Vec::new();
-    for (i, s) in m.stmts.iter().enumerate() {
-        for (k, op) in s.ops.iter().enumerate() {
-            if !adds_fk(&op.kind) || !ctx.applies(RULE, i) {
-                cat.apply_op(m, i, k);
-                continue;
-            }
-            // Adding a foreign key appends it: what is past the old length is new.
-            let known = cat.foreign_keys.len();
-            cat.apply_op(m, i, k);
-            for fk in cat.foreign_keys.iter().skip(known) {
-                added.push((i, op.span.start, fk.clone()));
+    for (i, s) in m.stmts.iter().enumerate().filter(|&(i, _)| ctx.applies(RULE, i)) {
+        for op in &s.ops {
+            // Unnamed: named as PostgreSQL would (`<table>_<columns>_fkey`).
+            let fk = |name: Option<&String>, columns: Vec<String>, references: &Name, table: Name| ForeignKey {
+                name: Some(name.cloned().unwrap_or_else(|| {
+                    quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey"))
+                })),
+                table,
+                columns,
+                references: references.clone(),
+            };
+            match &op.kind {
+                OpKind::AddConstraint {
+                    table, name, kind: ConstraintKind::ForeignKey { references, columns }, ..
+                } => {
+                    let columns = columns.iter().map(|c| Name::new(c).key).collect();
+                    added.push((i, op.span.start, fk(name.as_ref(), columns, references, table.clone())));
+                }
+                OpKind::AddColumn { table, column, reference: Some(r), .. } => {
+                    let f = fk(r.constraint_name.as_ref(), vec![column.clone()], &r.references, table.clone());
+                    added.push((i, op.span.start, f));
+                }
+                OpKind::CreateTable { table, def } => {
+                    for d in &def.foreign_keys {
+                        added.push((
+                            i,
+                            op.span.start,
+                            fk(d.name.as_ref(), d.columns.clone(), &d.references, table.clone()),
+                        ));
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -52,7 +73,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     // Every column set an index serves (each prefix of its columns, in any order), computed once,
     // so a draft with thousands of foreign keys and indexes stays linear.
     let mut served: std::collections::HashSet<(&str, Vec<String>)> = Default::default();
-    for ix in cat.indexes.iter().filter(|ix| !ix.partial) {
+    for ix in cat.indexes().filter(|ix| !ix.partial) {
         for n in 1..=ix.columns.len() {
             let mut cols: Vec<String> = ix.columns[..n].iter().flatten().cloned().collect();
             if cols.len() == n {

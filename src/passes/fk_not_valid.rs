@@ -6,7 +6,7 @@
 //! writes to both. `NOT VALID` skips the check, so the lock is brief; `VALIDATE` then scans under
 //! SHARE UPDATE EXCLUSIVE (and ROW SHARE on the referenced table), which blocks no reads or writes.
 //!
-//! Not on a table `--schema` says is partitioned, before PostgreSQL 18: it refuses `NOT VALID` there
+//! Not on a partitioned table (as `--schema` or the draft shows), before PostgreSQL 18: it refuses `NOT VALID` there
 //! (`partitions` gives the per-partition recipe).
 
 use super::not_valid::{default_name, has_placeholder, move_inline, split, unnamed_with_placeholder, Inline};
@@ -22,20 +22,22 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if !ctx.applies(RULE, i) {
             continue;
         }
-        for op in &s.ops {
+        for (k, op) in s.ops.iter().enumerate() {
+            let refused = fk_not_valid_refused(ctx, ctx.before(i, k));
             match &op.kind {
                 OpKind::AddConstraint {
                     table,
                     name,
                     kind: ConstraintKind::ForeignKey { references, columns },
                     not_valid: false,
-                } if !ctx.quiet(table, i) && !fk_not_valid_refused(ctx, table) => {
+                    ..
+                } if !ctx.quiet(table, i) && !refused => {
                     if name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;
                     }
                     let name = split(
-                        ctx.m.src,
+                        ctx.m,
                         out,
                         RULE,
                         i,
@@ -54,7 +56,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     );
                 }
                 OpKind::AddColumn { table, column, reference: Some(r), def_end, .. }
-                    if !ctx.quiet(table, i) && !fk_not_valid_refused(ctx, table) =>
+                    if !ctx.quiet(table, i) && !refused =>
                 {
                     if r.constraint_name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
@@ -75,7 +77,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         r.target
                     );
                     let inline = Inline { clause: r.clause.clone(), def_end: *def_end, name: name.clone(), definition };
-                    move_inline(ctx.m.src, out, RULE, i, &op.span, table, inline);
+                    move_inline(ctx.m, out, RULE, i, &op.span, table, inline);
                     out.change(
                         RULE,
                         r.clause.start,

@@ -25,6 +25,7 @@ use crate::diagnostic::At;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section};
 use crate::ir::op::OpKind;
+use crate::ir::timeline::{Before, Timeline};
 use serde::Serialize;
 use std::ops::Range;
 pub use transactions::{kept_by, Keep, Region, RULE as TRANSACTIONS};
@@ -234,6 +235,8 @@ fn add_concurrently(
 pub struct Ctx<'m, 'a> {
     pub m: &'m Migration<'a>,
     pub config: &'m Config,
+    /// What the database looks like before each op (`--schema`, then the draft), built once.
+    pub timeline: Timeline,
     /// Per statement: the region that keeps it as written (see `transactions`), if any.
     kept: Vec<Option<usize>>,
 }
@@ -243,6 +246,11 @@ impl Ctx<'_, '_> {
     /// rows, no traffic yet), or known to be small (`--stats`).
     pub fn quiet(&self, table: &crate::ir::name::Name, i: usize) -> bool {
         self.m.created_before(table, i) || self.config.is_small(table)
+    }
+
+    /// The catalogue's view just before op `k` of statement `i`.
+    pub fn before(&self, i: usize, k: usize) -> &Before {
+        self.timeline.before(i, k)
     }
 
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,
@@ -260,7 +268,8 @@ impl Ctx<'_, '_> {
 /// Run every pass, in order.
 pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
     let regions = transactions::regions(m);
-    let ctx = Ctx { m, config, kept: transactions::kept_by(&regions, m.stmts.len()) };
+    let timeline = Timeline::build(m, config.catalog.as_deref());
+    let ctx = Ctx { m, config, timeline, kept: transactions::kept_by(&regions, m.stmts.len()) };
     let mut out = Rewritten {
         units: m
             .stmts

@@ -10,6 +10,7 @@
 use super::not_valid::alter_if_exists;
 use super::{in_case_of, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
+use crate::ir::migration::Migration;
 use crate::ir::name::{make_object_name, quote_ident, Name};
 
 /// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL.
@@ -20,7 +21,7 @@ pub fn fact(table: &Name, column: &str) -> String {
 /// Add steps 1, 2 (before statement `i`, as its `k`-th column) and 4 (after it); the statement
 /// itself is step 3 and must start a new step. Returns the helper check's name.
 pub fn recipe(
-    src: &str,
+    m: &Migration<'_>,
     out: &mut Rewritten,
     i: usize,
     k: i32,
@@ -28,7 +29,7 @@ pub fn recipe(
     column: &str,
     rule: &'static str,
 ) -> String {
-    let name = generate(src, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
+    let name = generate(m, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
     let unit = &mut out.units[i];
     unit.starts_step = true;
     unit.facts.push(fact(table, column));
@@ -42,14 +43,22 @@ pub fn recipe(
 }
 
 /// All four steps after statement `i` (from `sub` on), generating the `SET NOT NULL` too.
-pub fn after(src: &str, out: &mut Rewritten, i: usize, sub: i32, table: &Name, column: &str, rule: &'static str) {
-    generate(src, out, i, [sub, sub + 1, sub + 3], Some(sub + 2), table, column, rule);
+pub fn after(
+    m: &Migration<'_>,
+    out: &mut Rewritten,
+    i: usize,
+    sub: i32,
+    table: &Name,
+    column: &str,
+    rule: &'static str,
+) {
+    generate(m, out, i, [sub, sub + 1, sub + 3], Some(sub + 2), table, column, rule);
 }
 
 /// Generate the check, its validation and its drop at `subs`, and `SET NOT NULL` at `set_at`.
 #[allow(clippy::too_many_arguments)]
 fn generate(
-    src: &str,
+    m: &Migration<'_>,
     out: &mut Rewritten,
     i: usize,
     subs: [i32; 3],
@@ -59,9 +68,9 @@ fn generate(
     rule: &'static str,
 ) -> String {
     let at = out.units[i].at;
-    let sample: String = src[at..].chars().take(5).collect();
+    let sample: String = m.src[at..].chars().take(5).collect();
     let name = quote_ident(&out.unique_name(make_object_name(&table.base_unquoted(), column, "not_null_check")));
-    let alter = in_case_of(&sample, if alter_if_exists(src, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
+    let alter = in_case_of(&sample, if alter_if_exists(m, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
     let col = quote_ident(column);
     let kw = |k: &str| in_case_of(&sample, k);
     let lock = |mode| vec![LockUse { table: table.clone(), mode, scans: mode == LockMode::ShareUpdateExclusive }];

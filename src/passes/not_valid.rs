@@ -4,6 +4,7 @@
 
 use super::{in_case_of, Edit, Phase, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
+use crate::ir::migration::Migration;
 use crate::ir::name::{make_object_name, quote_ident, Name};
 use std::ops::Range;
 
@@ -11,7 +12,7 @@ use std::ops::Range;
 /// `name`: `Ok(the draft's name)`, or `Err(what PostgreSQL would call it)` when the draft left it
 /// unnamed: that name is then written into the draft text, because `VALIDATE` needs one.
 pub fn split(
-    src: &str,
+    m: &Migration<'_>,
     out: &mut Rewritten,
     rule: &'static str,
     i: usize,
@@ -19,6 +20,7 @@ pub fn split(
     action: &Range<usize>,
     name: Result<&str, String>,
 ) -> String {
+    let src = m.src;
     let name = name.map_err(|default_name| out.unique_name(default_name));
     let unit = &mut out.units[i];
     let name = match name {
@@ -41,7 +43,7 @@ pub fn split(
         unit.rules.push(rule);
     }
     let sample = src[action.start..action.start + 3].to_string();
-    let if_exists = alter_if_exists(src, i, out);
+    let if_exists = alter_if_exists(m, i, out);
     out.units.push(validate_unit(i, action.start, &sample, table, &name, if_exists, rule));
     name
 }
@@ -60,7 +62,7 @@ pub struct Inline {
 }
 
 pub fn move_inline(
-    src: &str,
+    m: &Migration<'_>,
     out: &mut Rewritten,
     rule: &'static str,
     i: usize,
@@ -68,6 +70,7 @@ pub fn move_inline(
     table: &Name,
     inline: Inline,
 ) {
+    let src = m.src;
     let sample = &src[action.start..action.start + 3];
     let unit = &mut out.units[i];
     unit.edits.push(Edit::remove(src, inline.clause.clone()));
@@ -87,7 +90,7 @@ pub fn move_inline(
     for l in &mut unit.locks {
         l.scans = false;
     }
-    let if_exists = alter_if_exists(src, i, out);
+    let if_exists = alter_if_exists(m, i, out);
     out.units.push(validate_unit(i, action.start, sample, table, &inline.name, if_exists, rule));
 }
 
@@ -131,7 +134,6 @@ pub fn unnamed_with_placeholder() -> String {
 }
 
 /// Does the statement that unit `i` comes from read `ALTER TABLE IF EXISTS`?
-pub fn alter_if_exists(src: &str, i: usize, out: &Rewritten) -> bool {
-    let head: String = src[out.units[i].at..].chars().take(64).collect();
-    crate::front::tokens::head_words(&head, 4).iter().skip(2).map(String::as_str).eq(["if", "exists"])
+pub fn alter_if_exists(m: &Migration<'_>, i: usize, out: &Rewritten) -> bool {
+    m.stmts.get(out.units[i].stmt).is_some_and(|s| s.alter_if_exists)
 }

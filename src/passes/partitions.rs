@@ -17,29 +17,23 @@
 //!   then on the parent, which adopts the validated constraints without a scan (measured on 15).
 
 use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
-use crate::front::forms;
-use crate::front::tokens::{head_words, lex, Tok};
-use crate::ir::action::{self, Action};
-use crate::ir::catalog::Catalog;
+use crate::ir::action::{Action, PartitionBound};
+use crate::ir::catalog::Table;
 use crate::ir::name::{make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
+use crate::ir::timeline::Before;
+use std::sync::Arc;
 
 pub const RULE: &str = "partitions";
 
-/// Is `table` partitioned, as far as `--schema` says?
-pub fn partitioned(ctx: &Ctx<'_, '_>, table: &Name) -> bool {
-    ctx.config.catalog.as_ref().is_some_and(|c| c.is_partitioned(table))
-}
-
-/// Does a foreign key on `table` have to stay as written (no `NOT VALID` on a partitioned table
-/// before PostgreSQL 18)?
-pub fn fk_not_valid_refused(ctx: &Ctx<'_, '_>, table: &Name) -> bool {
-    ctx.config.pg_version < 18 && partitioned(ctx, table)
+/// Does a foreign key on the table of an op have to stay as written (no `NOT VALID` on a
+/// partitioned table before PostgreSQL 18)? `before`: the catalogue before that op.
+pub fn fk_not_valid_refused(ctx: &Ctx<'_, '_>, before: &Before) -> bool {
+    ctx.config.pg_version < 18 && before.is_partitioned()
 }
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    let cat = ctx.config.catalog.as_deref();
     let mut in_tx = false;
     for (i, s) in m.stmts.iter().enumerate() {
         for op in &s.ops {
@@ -52,33 +46,31 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if !ctx.applies(RULE, i) {
             continue;
         }
-        for op in &s.ops {
-            let text = m.text(&op.span);
+        for (k, op) in s.ops.iter().enumerate() {
+            let before = ctx.before(i, k);
             match &op.kind {
-                OpKind::CreateIndex { table, only: false, concurrently, name, .. }
-                    if !m.created_before(table, i) && partitioned(ctx, table) =>
+                OpKind::CreateIndex { table, only: false, concurrently, name, unique, column_names, tail, .. }
+                    if !m.created_before(table, i) && before.is_partitioned() =>
                 {
-                    let cat = cat.expect("partitioned implies a catalogue");
-                    out.diagnose(RULE, op.span.start, create_index(cat, table, name.as_ref(), text, *concurrently));
+                    let index = Index { table, name: name.as_ref(), unique: *unique, column_names, tail };
+                    out.diagnose(RULE, op.span.start, create_index(&before.partitions, &index, *concurrently));
                 }
                 OpKind::AddConstraint {
                     table,
                     name,
                     kind: ConstraintKind::ForeignKey { references, columns },
                     not_valid,
-                } if !m.created_before(table, i) && fk_not_valid_refused(ctx, table) => {
-                    let cat = cat.expect("partitioned implies a catalogue");
-                    let body = text.split_once(char::is_whitespace).map_or("", |(_, rest)| rest.trim());
-                    let body =
-                        body.strip_suffix("NOT VALID").or_else(|| body.strip_suffix("not valid")).unwrap_or(body);
+                    definition,
+                } if !m.created_before(table, i) && fk_not_valid_refused(ctx, before) => {
+                    let body = m.text(definition);
                     out.diagnose(
                         RULE,
                         op.span.start,
-                        foreign_key(cat, table, name.as_deref(), columns, references, body.trim(), *not_valid),
+                        foreign_key(&before.partitions, table, name.as_deref(), columns, references, body, *not_valid),
                     );
                 }
                 OpKind::AddColumn { table, reference: Some(r), .. }
-                    if !m.created_before(table, i) && fk_not_valid_refused(ctx, table) =>
+                    if !m.created_before(table, i) && fk_not_valid_refused(ctx, before) =>
                 {
                     out.diagnose(
                         RULE,
@@ -94,17 +86,19 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         ),
                     );
                 }
-                OpKind::AlterTable { table, what } if what == "DETACH PARTITION" || what.starts_with("DETACH") => {
-                    if let Action::DetachPartition { partition, concurrently, finalize, end } = action::parse(text) {
-                        detach(ctx, out, i, op.span.start, table, &partition, concurrently, finalize, end, in_tx);
-                    }
+                OpKind::AlterTable {
+                    table,
+                    action: Action::DetachPartition { partition, concurrently, finalize, end },
+                    ..
+                } => {
+                    let detached =
+                        Detached { table, partition, concurrently: *concurrently, finalize: *finalize, end: *end };
+                    detach(ctx, out, i, op.span.start, before, &detached, in_tx);
                 }
-                OpKind::AlterTable { table, .. } if !m.created_before(table, i) => {
-                    if let Action::AttachPartition { partition, bound } = action::parse(text) {
-                        if !m.created_before(&partition, i) {
-                            out.diagnose(RULE, op.span.start, attach(cat, table, &partition, &bound));
-                        }
-                    }
+                OpKind::AlterTable { table, action: Action::AttachPartition { partition, bound, parsed }, .. }
+                    if !m.created_before(table, i) && !m.created_before(partition, i) =>
+                {
+                    out.diagnose(RULE, op.span.start, attach(before, table, partition, bound, parsed));
                 }
                 _ => {}
             }
@@ -112,62 +106,26 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
-/// The text of `CREATE INDEX …` after the table name: `USING btree (a, b) WHERE …`.
-fn index_tail(text: &str) -> Option<String> {
-    let toks = lex(text);
-    let on = toks.iter().position(|t| t.is_word("on"))?;
-    let k = if toks.get(on + 1).is_some_and(|t| t.is_word("only")) { on + 2 } else { on + 1 };
-    let start = toks.get(k)?.span.start;
-    let len = forms::name_len(&text[start..])?;
-    Some(action::collapse(&text[start + len..]))
+/// A `CREATE INDEX` on a partitioned table, as the draft wrote it.
+struct Index<'a> {
+    table: &'a Name,
+    name: Option<&'a Name>,
+    unique: bool,
+    /// PostgreSQL's names for the key elements, for default index names.
+    column_names: &'a [String],
+    /// The text after the table name, blanks collapsed.
+    tail: &'a str,
 }
 
-fn create_index(cat: &Catalog, table: &Name, name: Option<&Name>, text: &str, concurrently: bool) -> String {
-    let t = &table.text;
-    let tail = index_tail(text).unwrap_or_else(|| "(…)".into());
-    let unique = if head_words(text, 2).get(1).is_some_and(|w| w == "unique") { "UNIQUE " } else { "" };
-    // Key columns for default names: `created_at`, `lower_email` → `expr`.
-    let cols: Vec<String> = {
-        let toks = lex(&tail);
-        let open = toks.iter().position(|t| t.is_punct('('));
-        let mut names = Vec::new();
-        let mut depth = 0;
-        let mut first_of_element = true;
-        for t in toks.iter().skip(open.unwrap_or(toks.len())) {
-            match &t.tok {
-                Tok::Punct('(') => {
-                    depth += 1;
-                    if depth > 1 && first_of_element {
-                        names.push("expr".to_string());
-                        first_of_element = false;
-                    }
-                }
-                Tok::Punct(')') => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                Tok::Punct(',') if depth == 1 => first_of_element = true,
-                Tok::Word(w) if depth == 1 && first_of_element => {
-                    names.push(w.clone());
-                    first_of_element = false;
-                }
-                Tok::Quoted(q) if depth == 1 && first_of_element => {
-                    names.push(q.clone());
-                    first_of_element = false;
-                }
-                _ => {}
-            }
-        }
-        names
-    };
+fn create_index(parts: &[Arc<Table>], ix: &Index<'_>, concurrently: bool) -> String {
+    let (table, t, tail) = (ix.table, &ix.table.text, ix.tail);
+    let unique = if ix.unique { "UNIQUE " } else { "" };
+    let cols = ix.column_names;
     let col_part = if cols.is_empty() { "idx".to_string() } else { cols.join("_") };
-    let index = match name {
+    let index = match ix.name {
         Some(n) => n.text.clone(),
         None => quote_ident(&make_object_name(&table.base_unquoted(), &col_part, "idx")),
     };
-    let parts = cat.partitions(table);
     let mut steps = vec![format!("CREATE {unique}INDEX {index} ON ONLY {t} {tail};")];
     for p in parts.iter().take(3) {
         let pi = quote_ident(&make_object_name(&p.name.base_unquoted(), &col_part, "idx"));
@@ -198,7 +156,7 @@ fn create_index(cat: &Catalog, table: &Name, name: Option<&Name>, text: &str, co
 }
 
 fn foreign_key(
-    cat: &Catalog,
+    parts: &[Arc<Table>],
     table: &Name,
     name: Option<&str>,
     columns: &[String],
@@ -209,12 +167,8 @@ fn foreign_key(
     let t = &table.text;
     let r = &references.text;
     let cols: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
-    // `CONSTRAINT name FOREIGN KEY …` without the name, for per-partition constraints.
-    let fk_body = match body.to_lowercase().find("foreign") {
-        Some(at) => &body[at..],
-        None => body,
-    };
-    let parts = cat.partitions(table);
+    // The constraint's definition without its name, for per-partition constraints.
+    let fk_body = body;
     let example = match parts.first() {
         Some(p) => {
             let pname = quote_ident(&make_object_name(&p.name.base_unquoted(), &cols.join("_"), "fkey"));
@@ -243,21 +197,20 @@ fn foreign_key(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn detach(
-    ctx: &Ctx<'_, '_>,
-    out: &mut Rewritten,
-    i: usize,
-    at: usize,
-    table: &Name,
-    partition: &Name,
+/// `ALTER TABLE table DETACH PARTITION partition [CONCURRENTLY | FINALIZE]`; `end`: where the
+/// partition's name ends, in the action.
+struct Detached<'a> {
+    table: &'a Name,
+    partition: &'a Name,
     concurrently: bool,
     finalize: bool,
     end: usize,
-    in_tx: bool,
-) {
+}
+
+fn detach(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize, at: usize, before: &Before, d: &Detached<'_>, in_tx: bool) {
     let m = ctx.m;
     let s = &m.stmts[i];
+    let Detached { table, partition, concurrently, finalize, end } = *d;
     let (t, p) = (&table.text, &partition.text);
     if concurrently {
         if s.ops.len() == 1 {
@@ -279,7 +232,7 @@ fn detach(
     if finalize || m.created_before(table, i) {
         return;
     }
-    let default = ctx.config.catalog.as_ref().and_then(|c| c.default_partition(table).map(|d| d.name.text.clone()));
+    let default = before.default_partition().map(|d| d.name.text.clone());
     let blocks = format!(
         "DETACH PARTITION takes ACCESS EXCLUSIVE on {t} and {p}: every read and write of the whole partitioned table \
          waits while it queues for the lock"
@@ -329,75 +282,37 @@ fn detach(
 }
 
 /// `CHECK` condition equivalent to a partition bound on a single-column key, when pgsafe can write it.
-fn bound_check(key: &str, bound: &str) -> Option<String> {
-    let toks = lex(bound);
-    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-    if !(is(0, "for") && is(1, "values")) {
-        return None;
-    }
-    // The text of the parenthesised list starting at token `k`, and the token after it.
-    let group = |k: usize| -> Option<(String, usize)> {
-        if !toks.get(k)?.is_punct('(') {
-            return None;
-        }
-        let mut depth = 0;
-        for (n, t) in toks.iter().enumerate().skip(k) {
-            if t.is_punct('(') {
-                depth += 1;
-            } else if t.is_punct(')') {
-                depth -= 1;
-                if depth == 0 {
-                    return Some((action::collapse(&bound[toks[k].span.end..t.span.start]), n + 1));
-                }
+fn bound_check(key: &str, bound: &PartitionBound) -> Option<String> {
+    match bound {
+        PartitionBound::Range { from, to } => {
+            let ([from], [to]) = (from.as_slice(), to.as_slice()) else { return None };
+            let mut parts = vec![format!("{key} IS NOT NULL")];
+            if !from.eq_ignore_ascii_case("minvalue") {
+                parts.push(format!("{key} >= {from}"));
             }
+            if !to.eq_ignore_ascii_case("maxvalue") {
+                parts.push(format!("{key} < {to}"));
+            }
+            Some(parts.join(" AND "))
         }
-        None
-    };
-    let single = |v: &str| !v.contains(',');
-    if is(2, "from") {
-        let (from, next) = group(3)?;
-        if !is(next, "to") {
-            return None;
-        }
-        let (to, _) = group(next + 1)?;
-        if !single(&from) || !single(&to) {
-            return None;
-        }
-        let mut parts = vec![format!("{key} IS NOT NULL")];
-        if !from.eq_ignore_ascii_case("minvalue") {
-            parts.push(format!("{key} >= {from}"));
-        }
-        if !to.eq_ignore_ascii_case("maxvalue") {
-            parts.push(format!("{key} < {to}"));
-        }
-        return Some(parts.join(" AND "));
-    }
-    if is(2, "in") {
-        let (list, _) = group(3)?;
-        if lex(&list).iter().any(|t| t.is_word("null")) {
-            return None;
-        }
-        return Some(format!("{key} IS NOT NULL AND {key} IN ({list})"));
-    }
-    None
-}
-
-/// The single key column of a partitioned table (`RANGE (created_at)` → `created_at`).
-fn single_key(cat: Option<&Catalog>, table: &Name) -> Option<String> {
-    let key = cat?.table(table)?.partition_key.clone()?;
-    let toks = lex(&key);
-    match toks.as_slice() {
-        [m, open, k, close] if matches!(m.tok, Tok::Word(_)) && open.is_punct('(') && close.is_punct(')') => {
-            matches!(k.tok, Tok::Word(_) | Tok::Quoted(_)).then(|| key[k.span.clone()].to_string())
-        }
+        PartitionBound::List { values, null: false } => Some(format!("{key} IS NOT NULL AND {key} IN ({values})")),
         _ => None,
     }
 }
 
-fn attach(cat: Option<&Catalog>, table: &Name, partition: &Name, bound: &str) -> String {
+/// The single key column of a partitioned table (`RANGE (created_at)` → `created_at`), quoted as
+/// SQL needs it.
+fn single_key(parent: Option<&Table>) -> Option<String> {
+    match parent?.partition_key.as_ref()?.columns.as_slice() {
+        [Some(k)] => Some(quote_ident(k)),
+        _ => None,
+    }
+}
+
+fn attach(before: &Before, table: &Name, partition: &Name, bound: &str, parsed: &PartitionBound) -> String {
     let (t, p) = (&table.text, &partition.text);
     let c = quote_ident(&make_object_name(&partition.base_unquoted(), "", "bound"));
-    let default = cat.and_then(|c| c.default_partition(table)).map(|d| d.name.text.clone());
+    let default = before.default_partition().map(|d| d.name.text.clone());
     let also = match &default {
         Some(d) => format!(
             "; it also scans the default partition {d} under ACCESS EXCLUSIVE for rows of the new bound (a validated CHECK on \
@@ -405,14 +320,14 @@ fn attach(cat: Option<&Catalog>, table: &Name, partition: &Name, bound: &str) ->
         ),
         None => String::new(),
     };
-    if head_words(bound, 1).first().is_some_and(|w| w == "default") {
+    if *parsed == PartitionBound::Default {
         return format!(
             "attaching {p} as the default partition of {t} scans it under ACCESS EXCLUSIVE to prove no row belongs to another \
              partition: add a CHECK that excludes every other partition's bound NOT VALID, VALIDATE it in a later \
              transaction, then attach (the scan is skipped) and drop the CHECK"
         );
     }
-    let check = match single_key(cat, table).and_then(|k| bound_check(&k, bound)) {
+    let check = match single_key(before.table.as_deref()).and_then(|k| bound_check(&k, parsed)) {
         Some(expr) => expr,
         None => "<the bound as a condition on the partition key, with IS NOT NULL>".to_string(),
     };
@@ -427,6 +342,7 @@ fn attach(cat: Option<&Catalog>, table: &Name, partition: &Name, bound: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::catalog::Catalog;
     use crate::{compile, Config};
 
     const SCHEMA: &str = "CREATE TABLE users (id bigint PRIMARY KEY);\n\
@@ -451,9 +367,19 @@ mod tests {
         let d = &c.diagnostics.iter().find(|d| d.rule == RULE).unwrap().message;
         assert!(d.contains("CREATE INDEX idx_events_user ON ONLY events (user_id);"), "{d}");
         assert!(d.contains("CREATE INDEX CONCURRENTLY events_2025_user_id_idx ON events_2025 (user_id); ALTER INDEX idx_events_user ATTACH PARTITION events_2025_user_id_idx;"), "{d}");
-        // Without a schema pgsafe does not know, and builds it CONCURRENTLY.
+        // Without a schema pgsafe does not know, and builds it CONCURRENTLY…
         let c = compile("t.sql", "CREATE INDEX idx_events_user ON events (user_id);", &config(15, None)).unwrap();
         assert!(c.changes.iter().any(|ch| ch.rule == "concurrent-index"));
+        // … unless the draft shows it is partitioned, before or after the index.
+        for draft in [
+            "CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');\n\
+             CREATE INDEX idx_events_user ON events (user_id);",
+            "CREATE INDEX idx_events_user ON events (user_id);\nALTER TABLE events DETACH PARTITION events_2024;",
+        ] {
+            let c = compile("t.sql", draft, &config(15, None)).unwrap();
+            assert!(c.changes.iter().all(|ch| ch.rule != "concurrent-index"), "{draft}: {:?}", c.changes);
+            assert!(c.diagnostics.iter().any(|d| d.rule == RULE), "{draft}");
+        }
     }
 
     #[test]
@@ -492,8 +418,10 @@ mod tests {
             ),
             "{d}"
         );
-        assert_eq!(bound_check("k", "FOR VALUES IN (1, 2)").as_deref(), Some("k IS NOT NULL AND k IN (1, 2)"));
-        assert_eq!(bound_check("k", "FOR VALUES FROM (MINVALUE) TO (10)").as_deref(), Some("k IS NOT NULL AND k < 10"));
-        assert_eq!(bound_check("k", "FOR VALUES WITH (MODULUS 4, REMAINDER 0)"), None);
+        let list = PartitionBound::List { values: "1, 2".into(), null: false };
+        assert_eq!(bound_check("k", &list).as_deref(), Some("k IS NOT NULL AND k IN (1, 2)"));
+        let range = PartitionBound::Range { from: vec!["MINVALUE".into()], to: vec!["10".into()] };
+        assert_eq!(bound_check("k", &range).as_deref(), Some("k IS NOT NULL AND k < 10"));
+        assert_eq!(bound_check("k", &PartitionBound::Other), None);
     }
 }

@@ -20,7 +20,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         let mut k = 0;
         for op in &s.ops {
             match &op.kind {
-                OpKind::AddConstraint { table, name, kind: ConstraintKind::Check { columns, expr }, not_valid } => {
+                OpKind::AddConstraint {
+                    table, name, kind: ConstraintKind::Check { columns, expr }, not_valid, ..
+                } => {
                     if let [col] = columns.as_slice() {
                         if *expr == format!("{col} is not null") {
                             let fact = not_null::fact(table, col);
@@ -52,7 +54,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     if !ctx.applies(RULE, i) || ctx.quiet(table, i) || m.has_fact(&fact) || ctx.config.pg_version < 12 {
                         continue;
                     }
-                    let name = not_null::recipe(m.src, out, i, k, table, column, RULE);
+                    let name = not_null::recipe(m, out, i, k, table, column, RULE);
                     k += 1;
                     out.change(
                         RULE,

@@ -14,10 +14,9 @@
 //! type comes from `--schema` and the draft itself; without it pgsafe says it could not tell and
 //! assumes a rewrite.
 
-use super::destructive::catalog_before;
 use super::{Ctx, Rewritten};
-use crate::ir::action::{self, Action, ColumnChange};
-use crate::ir::catalog::{Catalog, SqlType};
+use crate::ir::action::{Action, ColumnChange};
+use crate::ir::catalog::{SqlType, Table};
 use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::OpKind;
 
@@ -76,44 +75,40 @@ pub fn cost(old: &SqlType, new: &SqlType) -> Cost {
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    let mut cat: Option<Catalog> = None;
     let mut utc = false;
     for (i, s) in m.stmts.iter().enumerate() {
-        for op in &s.ops {
+        for (k, op) in s.ops.iter().enumerate() {
             match &op.kind {
                 OpKind::Set { name, value, .. } if name == "timezone" || name == "time" => {
                     let v = value.trim().trim_matches(['\'', '"']).to_lowercase();
                     let v = v.strip_prefix("zone").map_or(v.as_str(), str::trim).trim_matches(['\'', '"']);
                     utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "zulu", "z", "0", "+00", "+00:00"].contains(&v);
                 }
-                OpKind::AlterTable { table, .. } if ctx.applies(RULE, i) && !m.created_before(table, i) => {
-                    let Action::AlterColumn { column, change: ColumnChange::Type { type_text, collate, using } } =
-                        action::parse(m.text(&op.span))
-                    else {
-                        continue;
-                    };
-                    let cat = cat.get_or_insert_with(|| catalog_before(ctx, i));
-                    let using = using.filter(|u| !trivial_using(u, &column));
-                    if let Some(msg) =
-                        check(ctx, cat, table, &column, &type_text, collate.is_some(), using.is_some(), utc)
-                    {
+                OpKind::AlterTable {
+                    table,
+                    action: Action::AlterColumn { column, change: ColumnChange::Type { type_text, collate, using } },
+                    ..
+                } if ctx.applies(RULE, i) && !m.created_before(table, i) => {
+                    let before = ctx.before(i, k).table.as_deref();
+                    let change =
+                        Change { column, new_text: type_text, collate: collate.is_some(), using: using.is_some() };
+                    if let Some(msg) = check(ctx, before, table, &change, utc) {
                         out.diagnose(RULE, op.span.start, msg);
                     }
                 }
                 _ => {}
             }
         }
-        if let Some(cat) = cat.as_mut() {
-            cat.apply(m, i);
-        }
     }
 }
 
-/// `USING c` or `USING c::type`: the value does not change beyond the cast itself.
-fn trivial_using(using: &str, column: &Name) -> bool {
-    let u = action::collapse(using);
-    let head = u.split("::").next().unwrap_or("").trim();
-    Name::new(head).key == column.key && u.matches("::").count() <= 1
+/// `ALTER COLUMN column TYPE new_text [COLLATE …] [USING …]`.
+struct Change<'a> {
+    column: &'a Name,
+    new_text: &'a str,
+    collate: bool,
+    /// A `USING` that changes the value beyond the cast.
+    using: bool,
 }
 
 /// `c_new`, quoted like `c` when needed.
@@ -136,20 +131,12 @@ fn recipe(table: &Name, column: &Name, new_type: &str) -> String {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check(
-    ctx: &Ctx<'_, '_>,
-    cat: &Catalog,
-    table: &Name,
-    column: &Name,
-    new_text: &str,
-    collate: bool,
-    using: bool,
-    utc: bool,
-) -> Option<String> {
+/// `before`: the table as the catalogue knows it before the change.
+fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Change<'_>, utc: bool) -> Option<String> {
+    let Change { column, new_text, collate, using } = *change;
     let t = &table.text;
     let c = &column.text;
-    let Some(old) = cat.column(table, c) else {
+    let Some(old) = before.and_then(|b| b.column(&column.key)) else {
         let why = match &ctx.config.catalog {
             None => "no --schema was given".to_string(),
             Some(_) => format!("the --schema does not know {t}.{c}"),
@@ -163,14 +150,14 @@ fn check(
         ));
     };
     let old_text = &old.type_text;
-    let indexes: Vec<String> =
-        cat.indexes_on(table).iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
+    let table_indexes = before.map_or(&[][..], |b| b.indexes.as_slice());
+    let indexes: Vec<String> = table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
     let rebuilt = if indexes.is_empty() { String::new() } else { format!(" ({})", indexes.join(", ")) };
     let mut cost = cost(&old.sql_type(), &SqlType::parse(new_text));
     if using {
         cost = Cost::Rewrite;
     }
-    let on_column = cat.indexes_on(table).iter().any(|ix| ix.columns.contains(&Some(column.key.clone())));
+    let on_column = table_indexes.iter().any(|ix| ix.columns.contains(&Some(column.key.clone())));
     match cost {
         Cost::None if collate && on_column => cost = Cost::Indexes,
         Cost::Indexes if !on_column => cost = Cost::None,
@@ -208,6 +195,7 @@ fn capitalised(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::catalog::Catalog;
     use crate::{compile, Config};
 
     fn t(s: &str) -> SqlType {

@@ -7,7 +7,6 @@
 //! for the whole build; `USING INDEX` only attaches a finished index (measured on PostgreSQL 15).
 
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
-use crate::front::tokens::{lex, Tok};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::{make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -16,23 +15,23 @@ pub const RULE: &str = "unique-using-index";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    let catalog = ctx.config.catalog.as_deref();
     for (i, s) in m.stmts.iter().enumerate() {
         if !ctx.applies(RULE, i) {
             continue;
         }
         let mut k = 0;
-        for op in &s.ops {
+        for (n_op, op) in s.ops.iter().enumerate() {
             let OpKind::AddConstraint { table, name, kind, .. } = &op.kind else { continue };
-            let primary = match kind {
-                ConstraintKind::Unique => false,
-                ConstraintKind::PrimaryKey => true,
+            let (primary, key) = match kind {
+                ConstraintKind::Unique(key) => (false, key),
+                ConstraintKind::PrimaryKey(key) => (true, key),
                 _ => continue,
             };
             if ctx.quiet(table, i) {
                 continue;
             }
-            if catalog.is_some_and(|c| c.is_partitioned(table)) {
+            let before = ctx.before(i, n_op);
+            if before.is_partitioned() {
                 out.diagnose(
                     RULE,
                     op.span.start,
@@ -45,9 +44,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 continue;
             }
             let action = &m.src[op.span.clone()];
-            let Some(cols) = plain_key(action, primary) else {
+            let Some(cols) = key.plain_list.as_ref().map(|r| m.text(r)) else {
                 // `USING INDEX` already, or INCLUDE/WITH/DEFERRABLE… that USING INDEX cannot express here.
-                if !attaches_an_index(action) {
+                if key.using_index.is_none() {
                     out.diagnose(
                         RULE,
                         op.span.start,
@@ -97,12 +96,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let fact = not_null::fact(table, col);
                     let known = ctx.m.has_fact(&fact)
                         || out.units.iter().any(|u| u.stmt < i && u.facts.contains(&fact))
-                        || catalog.and_then(|c| c.is_nullable(table, col)) == Some(false);
+                        || before.table.as_ref().and_then(|t| t.column(col)).is_some_and(|c| !c.nullable);
                     if known {
                         // Proven before this statement: the step says so, to stay a fixed point.
                         out.units[i].facts.push(fact);
                     } else {
-                        not_null::recipe(m.src, out, i, k * 10 + n as i32, table, col, RULE);
+                        not_null::recipe(m, out, i, k * 10 + n as i32, table, col, RULE);
                     }
                     not_null_first.push_str(&format!(
                         "{} {} {}, ",
@@ -139,42 +138,4 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
         }
     }
-}
-
-/// `ADD [CONSTRAINT n] UNIQUE USING INDEX i` / `PRIMARY KEY USING INDEX i`: already the safe form.
-fn attaches_an_index(action: &str) -> bool {
-    let toks = lex(action);
-    toks.windows(3)
-        .any(|w| (w[0].is_word("unique") || w[0].is_word("key")) && w[1].is_word("using") && w[2].is_word("index"))
-}
-
-/// The column list of `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` when nothing else follows.
-fn plain_key(action: &str, primary: bool) -> Option<String> {
-    let toks = lex(action);
-    let mut i = 1;
-    if toks.get(i).is_some_and(|t| t.is_word("constraint")) {
-        i += 2;
-    }
-    if primary {
-        if !(toks.get(i)?.is_word("primary") && toks.get(i + 1)?.is_word("key")) {
-            return None;
-        }
-        i += 2;
-    } else {
-        if !toks.get(i)?.is_word("unique") {
-            return None;
-        }
-        i += 1;
-    }
-    if !toks.get(i)?.is_punct('(') {
-        return None;
-    }
-    let close = toks.iter().rposition(|t| t.is_punct(')'))?;
-    // Only names and commas between the parentheses (no expressions, no opclasses), and nothing after.
-    let inner = &toks[i + 1..close];
-    let plain = inner.iter().all(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_) | Tok::Punct(',')));
-    if close + 1 != toks.len() || !plain || inner.is_empty() {
-        return None;
-    }
-    Some(action[toks[i].span.end..toks[close].span.start].to_string())
 }

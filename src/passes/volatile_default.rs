@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 l.scans = false;
             }
             unit.rules.push(RULE);
-            let key = primary_key(ctx, table);
+            let key = primary_key(ctx.before(i, k as usize).table.as_deref());
             let backfill = Batch {
                 target: &table.text,
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 ..Unit::generated(i, op.span.start, backfill, Phase::Main, RULE)
             });
             if not_null.is_some() {
-                not_null::after(m.src, out, i, 100 + 10 * k + 1, table, column, RULE);
+                not_null::after(m, out, i, 100 + 10 * k + 1, table, column, RULE);
             }
             out.change(
                 RULE,
@@ -130,7 +130,7 @@ fn not_null_without_default(
     };
     out.units[i].edits.push(Edit::remove(m.src, not_null));
     out.units[i].rules.push(RULE);
-    not_null::after(m.src, out, j, 200, table, column, RULE);
+    not_null::after(m, out, j, 200, table, column, RULE);
     out.change(
         RULE,
         at,

@@ -217,8 +217,8 @@ fn draft_hints(text: &str) -> DraftHints {
             }
         }
     }
-    for ix in Catalog::from_sql(text).indexes.into_iter().filter(|ix| ix.unique) {
-        h.unique.push((ix.table, ix.columns.into_iter().flatten().collect()));
+    for ix in Catalog::from_sql(text).indexes().filter(|ix| ix.unique) {
+        h.unique.push((ix.table.clone(), ix.columns.iter().flatten().cloned().collect()));
     }
     h
 }

@@ -1,0 +1,527 @@
+//! Lowering of `ALTER TABLE`: one op per action, each with its typed meaning (`ir::action`), its
+//! locks, and the draft spans of the parts a rewrite moves (inline `REFERENCES`, `CHECK`,
+//! `DEFAULT`, `NOT NULL` of `ADD COLUMN`; the definition of `ADD CONSTRAINT`).
+
+use super::lock::{LockMode, LockUse};
+use super::lower::lock;
+use super::name::Name;
+use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
+use crate::front::forms;
+use crate::front::parse::{parse, Unparsed};
+use crate::front::tokens::{head_words, lex, Tok, Token};
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, ColumnOption, DetachPartitionMode, Statement, TableConstraint,
+};
+use std::ops::Range;
+
+/// `ALTER TABLE`: one op per action, each spanning that action's own text.
+pub fn lower_alter_table(
+    src: &str,
+    base: usize,
+    text: &str,
+    ast: Option<&Statement>,
+    too_deep: &mut bool,
+) -> Option<Vec<Op>> {
+    let form = forms::alter_table(text)?;
+    let table = Name::new(&form.table);
+    let ast_ops = match ast {
+        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => Some(at.operations.clone()),
+        _ => None,
+    };
+    let mut ops = Vec::with_capacity(form.actions.len());
+    for (i, range) in form.actions.iter().enumerate() {
+        let span = base + range.start..base + range.end;
+        let action_text = &src[span.clone()];
+        // An action sqlparser could not parse in context gets a second chance on its own.
+        let action_ast = match &ast_ops {
+            Some(list) => Some(list[i].clone()),
+            None => match parse(&format!("ALTER TABLE _t {action_text}")) {
+                Ok(Statement::AlterTable(mut at)) if at.operations.len() == 1 => at.operations.pop(),
+                Err(Unparsed::TooDeep) => {
+                    *too_deep = true;
+                    None
+                }
+                _ => None,
+            },
+        };
+        let (kind, locks) = lower_action(&table, action_text, span.start, action_ast.as_ref());
+        ops.push(Op { span, kind, locks });
+    }
+    Some(ops)
+}
+
+fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOperation>) -> (OpKind, Vec<LockUse>) {
+    let words = head_words(text, 4);
+    let action = super::lower_action::parse(text);
+    let other = |what: &str, mode: LockMode, scans: bool| {
+        let kind = OpKind::AlterTable { table: table.clone(), what: what.to_string(), action: action.clone() };
+        (kind, vec![lock(table, mode, scans)])
+    };
+    let Some(ast) = ast else {
+        let what = words.join(" ").to_uppercase();
+        return other(&what, LockMode::AccessExclusive, false);
+    };
+    match ast {
+        AlterTableOperation::AddConstraint { constraint, not_valid } => {
+            let (name, mut kind) = constraint_kind(constraint, text, at);
+            // The referenced table as the draft spells it (placeholders included), not as masked.
+            if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) = (&mut kind, inline_reference(text, at)) {
+                *references = r.references;
+            }
+            let mut locks = match &kind {
+                ConstraintKind::ForeignKey { references, .. } => vec![
+                    lock(table, LockMode::ShareRowExclusive, !not_valid),
+                    lock(references, LockMode::ShareRowExclusive, !not_valid),
+                ],
+                _ => vec![lock(table, LockMode::AccessExclusive, !not_valid)],
+            };
+            if matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_)) {
+                locks[0].scans = false;
+            }
+            let definition = definition(text, at);
+            (OpKind::AddConstraint { table: table.clone(), name, kind, not_valid: *not_valid, definition }, locks)
+        }
+        AlterTableOperation::AddColumn { column_def, if_not_exists, .. } => {
+            let mut mode_scans = false;
+            let mut volatile_default = false;
+            let (mut primary_key, mut unique) = (false, false);
+            for o in &column_def.options {
+                match &o.option {
+                    ColumnOption::PrimaryKey(_) => primary_key = true,
+                    ColumnOption::Unique(_) => unique = true,
+                    ColumnOption::Default(e) => {
+                        let loc = super::lower_expr::Locations::new(text, at);
+                        let e = super::lower_expr::lower(e, at..at + text.len(), &loc);
+                        volatile_default = e.volatility() == super::expr::Volatility::Volatile;
+                        mode_scans |= volatile_default;
+                    }
+                    ColumnOption::Generated { .. } => mode_scans = true,
+                    _ => {}
+                }
+            }
+            // An inline CHECK is verified against every row (measured on PostgreSQL 15).
+            let check = inline_check(text, at);
+            mode_scans |= check.is_some();
+            let data_type = column_def.data_type.to_string().to_lowercase();
+            mode_scans |= data_type.contains("serial");
+            let reference = inline_reference(text, at);
+            let mut locks = vec![lock(table, LockMode::AccessExclusive, mode_scans)];
+            if let Some(r) = &reference {
+                locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
+            }
+            let column = Name::new(&column_text(text)).key;
+            let first_clause = [reference.as_ref().map(|r| r.clause.start), check.as_ref().map(|c| c.clause.start)]
+                .into_iter()
+                .flatten()
+                .min();
+            let def_end = match first_clause {
+                Some(c) => lex(text).iter().map(|t| at + t.span.end).take_while(|&e| e <= c).last().unwrap_or(c),
+                None => at + text.len(),
+            };
+            let (default, not_null) = inline_default_and_not_null(text, at, volatile_default);
+            let kind = OpKind::AddColumn {
+                table: table.clone(),
+                column,
+                type_text: data_type,
+                if_not_exists: *if_not_exists,
+                primary_key,
+                unique,
+                reference,
+                check,
+                def_end,
+                default,
+                not_null,
+            };
+            (kind, locks)
+        }
+        AlterTableOperation::ValidateConstraint { name } => (
+            OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
+            vec![lock(table, LockMode::ShareUpdateExclusive, true)],
+        ),
+        AlterTableOperation::AlterColumn { op, column_name } => match op {
+            AlterColumnOperation::SetNotNull => (
+                OpKind::SetNotNull { table: table.clone(), column: Name::new(&column_name.to_string()).key },
+                vec![lock(table, LockMode::AccessExclusive, true)],
+            ),
+            AlterColumnOperation::SetDataType { .. } => other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true),
+            AlterColumnOperation::SetDefault { .. } => other("SET DEFAULT", LockMode::AccessExclusive, false),
+            AlterColumnOperation::DropDefault => other("DROP DEFAULT", LockMode::AccessExclusive, false),
+            AlterColumnOperation::DropNotNull => other("DROP NOT NULL", LockMode::AccessExclusive, false),
+            _ => other("ALTER COLUMN", LockMode::AccessExclusive, false),
+        },
+        AlterTableOperation::EnableTrigger { .. }
+        | AlterTableOperation::DisableTrigger { .. }
+        | AlterTableOperation::EnableAlwaysTrigger { .. }
+        | AlterTableOperation::EnableReplicaTrigger { .. } => {
+            other("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive, false)
+        }
+        AlterTableOperation::SetOptionsParens { .. } | AlterTableOperation::ResetOptions { .. } => {
+            other("SET (storage parameters)", LockMode::ShareUpdateExclusive, false)
+        }
+        AlterTableOperation::RenameColumn { .. } => other("RENAME COLUMN", LockMode::AccessExclusive, false),
+        AlterTableOperation::RenameTable { .. } => other("RENAME TO", LockMode::AccessExclusive, false),
+        AlterTableOperation::DropColumn { .. } => other("DROP COLUMN", LockMode::AccessExclusive, false),
+        // PostgreSQL 12+: SHARE UPDATE EXCLUSIVE on the parent; the partition (scanned to prove its
+        // bound) under ACCESS EXCLUSIVE.
+        AlterTableOperation::AttachPartitionOf { partition, .. } => (
+            OpKind::AlterTable { table: table.clone(), what: "ATTACH PARTITION".into(), action },
+            vec![
+                lock(table, LockMode::ShareUpdateExclusive, false),
+                lock(&Name::new(&partition.to_string()), LockMode::AccessExclusive, true),
+            ],
+        ),
+        // ACCESS EXCLUSIVE on both; CONCURRENTLY (PostgreSQL 14+): SHARE UPDATE EXCLUSIVE on both
+        // (then it waits for every transaction); FINALIZE completes an interrupted one.
+        AlterTableOperation::DetachPartitionOf { partition, mode } => {
+            let (parent, child) = match mode {
+                Some(DetachPartitionMode::Concurrently) => {
+                    (LockMode::ShareUpdateExclusive, LockMode::ShareUpdateExclusive)
+                }
+                Some(DetachPartitionMode::Finalize) => (LockMode::ShareUpdateExclusive, LockMode::AccessExclusive),
+                None => (LockMode::AccessExclusive, LockMode::AccessExclusive),
+            };
+            (
+                OpKind::AlterTable { table: table.clone(), what: "DETACH PARTITION".into(), action },
+                vec![lock(table, parent, false), lock(&Name::new(&partition.to_string()), child, false)],
+            )
+        }
+        _ => {
+            let what = words.join(" ").to_uppercase();
+            other(&what, LockMode::AccessExclusive, false)
+        }
+    }
+}
+
+/// The constraint an `ADD [CONSTRAINT n] …` action adds (`text` at draft offset `at`).
+fn constraint_kind(c: &TableConstraint, text: &str, at: usize) -> (Option<String>, ConstraintKind) {
+    let key = |columns: &[sqlparser::ast::IndexColumn], using_index: Option<Name>| Key {
+        columns: super::lower_table::index_columns(columns),
+        using_index,
+        plain_list: plain_list(text, at),
+    };
+    match c {
+        TableConstraint::ForeignKey(fk) => (
+            fk.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::ForeignKey {
+                references: Name::new(&fk.foreign_table.to_string()),
+                columns: fk.columns.iter().map(|c| c.to_string()).collect(),
+            },
+        ),
+        TableConstraint::Check(ck) => (
+            ck.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::Check {
+                columns: expr_columns(&ck.expr.to_string()),
+                expr: normalize_expr(&ck.expr.to_string()),
+            },
+        ),
+        TableConstraint::Unique(u) => {
+            (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique(key(&u.columns, None)))
+        }
+        TableConstraint::PrimaryKey(p) => {
+            (p.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey(key(&p.columns, None)))
+        }
+        TableConstraint::UniqueUsingIndex(u) => {
+            let index = Some(Name::new(&u.index_name.to_string()));
+            (
+                u.name.as_ref().map(|n| n.to_string()),
+                ConstraintKind::Unique(Key { using_index: index, ..Key::default() }),
+            )
+        }
+        TableConstraint::PrimaryKeyUsingIndex(u) => {
+            let index = Some(Name::new(&u.index_name.to_string()));
+            let kind = ConstraintKind::PrimaryKey(Key { using_index: index, ..Key::default() });
+            (u.name.as_ref().map(|n| n.to_string()), kind)
+        }
+        _ => (None, ConstraintKind::Exclude),
+    }
+}
+
+/// `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` with nothing but column names in the
+/// list and nothing after it: the list, in draft bytes.
+fn plain_list(action: &str, at: usize) -> Option<Range<usize>> {
+    let toks = lex(action);
+    let mut i = 1;
+    if toks.get(i).is_some_and(|t| t.is_word("constraint")) {
+        i += 2;
+    }
+    if toks.get(i)?.is_word("primary") && toks.get(i + 1)?.is_word("key") {
+        i += 2;
+    } else if toks.get(i)?.is_word("unique") {
+        i += 1;
+    } else {
+        return None;
+    }
+    if !toks.get(i)?.is_punct('(') {
+        return None;
+    }
+    let close = toks.iter().rposition(|t| t.is_punct(')'))?;
+    let inner = &toks[i + 1..close];
+    let plain = inner.iter().all(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_) | Tok::Punct(',')));
+    (close + 1 == toks.len() && plain && !inner.is_empty()).then(|| at + toks[i].span.end..at + toks[close].span.start)
+}
+
+/// The constraint of `ADD [CONSTRAINT name] <definition> [NOT VALID]`, in draft bytes.
+fn definition(action: &str, at: usize) -> Range<usize> {
+    let toks = lex(action);
+    let mut first = 1;
+    if toks.get(first).is_some_and(|t| t.is_word("constraint")) {
+        first += 2;
+    }
+    let mut last = toks.len().saturating_sub(1);
+    if last >= 2 && toks[last].is_word("valid") && toks[last - 1].is_word("not") {
+        last -= 2;
+    }
+    match (toks.get(first), toks.get(last)) {
+        (Some(f), Some(l)) if first <= last => at + f.span.start..at + l.span.end,
+        _ => at..at + action.len(),
+    }
+}
+
+/// An expression as a comparable string: lower case, single blanks, no outer parentheses.
+fn normalize_expr(expr: &str) -> String {
+    let mut e = expr.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    while e.starts_with('(') && e.ends_with(')') && balanced(&e[1..e.len() - 1]) {
+        e = e[1..e.len() - 1].trim().to_string();
+    }
+    e
+}
+
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
+}
+
+/// The distinct column names an expression mentions: words that are not keywords, function names
+/// or type names after `::`.
+fn expr_columns(expr: &str) -> Vec<String> {
+    const KEYWORDS: &[&str] = &[
+        "and",
+        "or",
+        "not",
+        "is",
+        "null",
+        "in",
+        "between",
+        "like",
+        "ilike",
+        "similar",
+        "to",
+        "escape",
+        "true",
+        "false",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "any",
+        "all",
+        "some",
+        "array",
+        "distinct",
+        "from",
+        "interval",
+        "cast",
+        "as",
+        "unknown",
+        "collate",
+        "current_date",
+        "current_timestamp",
+        "localtimestamp",
+        "current_user",
+        "session_user",
+        "at",
+        "time",
+        "zone",
+    ];
+    let toks = lex(expr);
+    let mut cols: Vec<String> = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        let name = match &t.tok {
+            Tok::Word(w) if !KEYWORDS.contains(&w.as_str()) => w.clone(),
+            Tok::Quoted(q) => q.clone(),
+            _ => continue,
+        };
+        let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
+        let after_cast = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_punct(':');
+        let qualified = toks.get(k + 1).is_some_and(|n| n.is_punct('.'));
+        if !called && !after_cast && !qualified && !cols.contains(&name) {
+            cols.push(name);
+        }
+    }
+    cols
+}
+
+/// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.
+fn column_text(action: &str) -> String {
+    let toks = lex(action);
+    let mut i = 1;
+    for skip in ["column", "if", "not", "exists"] {
+        if toks.get(i).is_some_and(|t| t.is_word(skip)) {
+            i += 1;
+        }
+    }
+    toks.get(i).map(|t| action[t.span.clone()].to_string()).unwrap_or_default()
+}
+
+/// `DEFAULT expr` and `NOT NULL` at parenthesis depth 0 in an `ADD COLUMN` action. `volatile`:
+/// the default calls a volatile function (from the AST), so PostgreSQL evaluates it per row.
+fn inline_default_and_not_null(
+    action: &str,
+    at: usize,
+    volatile: bool,
+) -> (Option<InlineDefault>, Option<Range<usize>>) {
+    const CLAUSES: &[&str] =
+        &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
+    let toks = lex(action);
+    let top = {
+        let mut depth = 0i32;
+        let mut top = Vec::new();
+        for (k, t) in toks.iter().enumerate() {
+            match t.tok {
+                Tok::Punct('(') => depth += 1,
+                Tok::Punct(')') => depth -= 1,
+                _ if depth == 0 => top.push(k),
+                _ => {}
+            }
+        }
+        top
+    };
+    let not_null = top
+        .iter()
+        .find(|&&k| toks[k].is_word("not") && toks.get(k + 1).is_some_and(|t| t.is_word("null")))
+        .map(|&k| at + toks[k].span.start..at + toks[k + 1].span.end);
+    let default = top.iter().position(|&k| toks[k].is_word("default")).and_then(|p| {
+        let d = top[p];
+        let first = toks.get(d + 1)?;
+        // The expression ends before the next clause keyword at depth 0 (or at the end).
+        let next = top[p + 1..].iter().copied().find(|&k| CLAUSES.iter().any(|c| toks[k].is_word(c)) && k > d + 1);
+        let end_tok = next.map_or(toks.len() - 1, |n| n - 1);
+        let expr = action[first.span.start..toks[end_tok].span.end].to_string();
+        Some(InlineDefault { clause: at + toks[d].span.start..at + toks[end_tok].span.end, expr, volatile })
+    });
+    (default, not_null)
+}
+
+/// Find `[CONSTRAINT name] CHECK (expr) [NO INHERIT]` at parenthesis depth 0 in an `ADD COLUMN`
+/// action.
+fn inline_check(action: &str, at: usize) -> Option<InlineCheck> {
+    let toks = lex(action);
+    let c = top_level_word(&toks, "check")?;
+    let (start, constraint_name) = constraint_prefix(action, &toks, c);
+    let (close, mut end) = skip_parens(&toks, c + 1)?;
+    if toks.get(close + 1).is_some_and(|t| t.is_word("no")) && toks.get(close + 2).is_some_and(|t| t.is_word("inherit"))
+    {
+        end = toks[close + 2].span.end;
+    }
+    Some(InlineCheck {
+        clause: at + toks[start].span.start..at + end,
+        body: action[toks[c + 1].span.start..end].to_string(),
+        constraint_name,
+    })
+}
+
+/// The index of `word` at parenthesis depth 0.
+fn top_level_word(toks: &[Token], word: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate() {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word(word) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `CONSTRAINT name` right before token `at`: where the clause starts, and the name.
+fn constraint_prefix(text: &str, toks: &[Token], at: usize) -> (usize, Option<String>) {
+    if at >= 2 && toks[at - 2].is_word("constraint") {
+        (at - 2, Some(text[toks[at - 1].span.clone()].to_string()))
+    } else {
+        (at, None)
+    }
+}
+
+/// Find `[CONSTRAINT name] REFERENCES table [(cols)] [MATCH …] [ON DELETE|UPDATE …] [[NOT] DEFERRABLE]
+/// [INITIALLY …]` at parenthesis depth 0 in an `ADD COLUMN` action.
+fn inline_reference(action: &str, at: usize) -> Option<InlineReference> {
+    let toks = lex(action);
+    let r = top_level_word(&toks, "references")?;
+    let (start, constraint_name) = constraint_prefix(action, &toks, r);
+    // The referenced table: a dotted name.
+    // The referenced table: a dotted name, placeholders included (the forms grammar knows them).
+    let name_start = toks.get(r + 1)?.span.start;
+    let name_end = name_start + forms::name_len(&action[name_start..])?;
+    let mut i = toks.iter().position(|t| t.span.start >= name_end).unwrap_or(toks.len());
+    let mut end = name_end;
+    if toks.get(i).is_some_and(|t| t.is_punct('(')) {
+        let (close, e) = skip_parens(&toks, i)?;
+        end = e;
+        i = close + 1;
+    }
+    loop {
+        let word = |k: usize| toks.get(k).map(|t| &t.tok);
+        let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+        let consumed = if is(i, "match") {
+            2
+        } else if is(i, "on") && (is(i + 1, "delete") || is(i + 1, "update")) {
+            if is(i + 2, "no") {
+                4
+            } else if is(i + 2, "set") {
+                let mut n = 4;
+                if toks.get(i + 4).is_some_and(|t| t.is_punct('(')) {
+                    let (close, _) = skip_parens(&toks, i + 4)?;
+                    n = close + 1 - i;
+                }
+                n
+            } else {
+                3
+            }
+        } else if is(i, "deferrable") {
+            1
+        } else if (is(i, "not") && is(i + 1, "deferrable")) || is(i, "initially") {
+            2
+        } else {
+            0
+        };
+        if consumed == 0 || word(i + consumed - 1).is_none() {
+            break;
+        }
+        end = toks[i + consumed - 1].span.end;
+        i += consumed;
+    }
+    Some(InlineReference {
+        clause: at + toks[start].span.start..at + end,
+        target: action[toks[r + 1].span.start..end].to_string(),
+        references: Name::new(&action[name_start..name_end]),
+        constraint_name,
+    })
+}
+
+/// From an opening parenthesis at `open`, the index of its closing one and that token's end.
+pub(super) fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)> {
+    let mut depth = 0;
+    for (k, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct('(') {
+            depth += 1;
+        } else if t.is_punct(')') {
+            depth -= 1;
+            if depth == 0 {
+                return Some((k, t.span.end));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,203 @@
+//! Loading `--schema`: a `pg_dump --schema-only`, or earlier migrations, read by pgsafe's own front
+//! end (split → lower) and applied op by op to a [`Catalog`].
+
+use super::catalog::Catalog;
+use super::migration::{Migration, Section};
+use crate::front::split::{split, SplitError};
+use crate::source::Source;
+use crate::InputError;
+use std::path::{Path, PathBuf};
+
+impl Catalog {
+    /// The catalogue described by `text` (a schema dump or migrations). Input the splitter refuses
+    /// gives an empty catalogue; use [`Catalog::parse`] to report it.
+    pub fn from_sql(text: &str) -> Catalog {
+        Catalog::parse(text).unwrap_or_default()
+    }
+
+    pub fn parse(text: &str) -> Result<Catalog, SplitError> {
+        let mut c = Catalog::default();
+        c.add_sql(text)?;
+        Ok(c)
+    }
+
+    /// Read `--schema PATH`: a schema dump or migration file, or a directory whose `*.sql` files
+    /// (searched recursively, down migrations such as `down.sql`/`*.down.sql` skipped) apply in
+    /// the order of their paths. An unreadable file or one the splitter refuses is an input error.
+    pub fn load(path: &Path) -> Result<Catalog, InputError> {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            sql_files(path, &mut files)?;
+            files.sort();
+        } else {
+            files.push(path.to_path_buf());
+        }
+        let mut c = Catalog::default();
+        for f in &files {
+            let name = f.display().to_string();
+            let bytes = std::fs::read(f)
+                .map_err(|e| InputError { at: name.clone(), message: format!("cannot read the schema: {e}") })?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| InputError { at: name.clone(), message: "the schema is not UTF-8 text".into() })?;
+            c.add_sql(&text).map_err(|e| InputError {
+                at: Source::new(name.as_str(), text.as_str()).position(e.offset),
+                message: format!("in the schema: {}", e.message),
+            })?;
+        }
+        Ok(c)
+    }
+
+    /// Apply every statement of `text` (the up sections of a migration file) in order.
+    pub fn add_sql(&mut self, text: &str) -> Result<(), SplitError> {
+        let pieces = split(text)?;
+        let m = Migration::lower(text, &pieces);
+        for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
+            for op in &s.ops {
+                self.apply(op);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `*.sql` files under `dir`, except down migrations.
+fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let err = |e: std::io::Error| InputError {
+        at: dir.display().to_string(),
+        message: format!("cannot read the schema: {e}"),
+    };
+    for entry in std::fs::read_dir(dir).map_err(err)? {
+        let p = entry.map_err(err)?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+        if p.is_dir() {
+            sql_files(&p, out)?;
+        } else if name.ends_with(".sql")
+            && !(name == "down.sql" || name.ends_with(".down.sql") || name.ends_with("_down.sql"))
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::catalog::SqlType;
+    use crate::ir::name::Name;
+
+    const DUMP: &str = r#"
+SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    email character varying(255),
+    "displayName" text
+);
+CREATE TABLE public.orders (
+    id bigint NOT NULL,
+    user_id bigint,
+    status character varying(50) NOT NULL,
+    amount numeric(10,2),
+    created_at timestamp without time zone
+);
+CREATE TABLE public.events (
+    id bigint NOT NULL,
+    created_at timestamp with time zone NOT NULL
+)
+PARTITION BY RANGE (created_at);
+CREATE TABLE public.events_2024 (
+    id bigint NOT NULL,
+    created_at timestamp with time zone NOT NULL
+);
+CREATE TABLE public.events_other (
+    id bigint NOT NULL,
+    created_at timestamp with time zone NOT NULL
+);
+ALTER TABLE ONLY public.events ATTACH PARTITION public.events_2024 FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00');
+ALTER TABLE ONLY public.events ATTACH PARTITION public.events_other DEFAULT;
+ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+CREATE INDEX idx_orders_status ON public.orders USING btree (status);
+CREATE INDEX idx_orders_lower ON public.orders USING btree (lower((status)::text), amount);
+CREATE INDEX idx_orders_recent ON public.orders USING btree (created_at) WHERE (status = 'new');
+CREATE INDEX events_created_idx ON ONLY public.events USING btree (created_at);
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
+"#;
+
+    #[test]
+    fn reads_a_schema_dump() {
+        let c = Catalog::from_sql(DUMP);
+        let orders = Name::new("orders");
+        let col = c.column(&orders, "status").unwrap();
+        assert_eq!(col.type_text, "character varying(50)");
+        assert!(!col.nullable);
+        assert_eq!(c.is_nullable(&orders, "amount"), Some(true));
+        assert_eq!(c.is_nullable(&Name::new("public.users"), "id"), Some(false));
+        assert!(c.column(&Name::new("users"), "\"displayName\"").is_some());
+        assert!(c.column(&Name::new("users"), "displayname").is_none());
+        assert!(c.has_index_on(&orders, &["status".into()]));
+        assert!(c.has_index_on(&orders, &["id".into()]));
+        assert!(!c.has_index_on(&orders, &["user_id".into()]));
+        assert!(!c.has_index_on(&orders, &["amount".into()]), "second column of an expression index");
+        assert!(!c.has_index_on(&orders, &["created_at".into()]), "partial index");
+        assert!(c.is_partitioned(&Name::new("events")));
+        assert!(!c.is_partitioned(&orders));
+        let parts: Vec<&str> = c.partitions(&Name::new("events")).iter().map(|t| t.name.text.as_str()).collect();
+        assert_eq!(parts, ["public.events_2024", "public.events_other"]);
+        assert_eq!(c.default_partition(&Name::new("events")).unwrap().name.text, "public.events_other");
+        assert_eq!(c.foreign_keys_to(&Name::new("users")).len(), 1);
+    }
+
+    #[test]
+    fn later_migrations_apply_in_order() {
+        let mut c = Catalog::from_sql(DUMP);
+        c.add_sql(
+            "ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT '', ALTER COLUMN status TYPE text, \
+             ALTER COLUMN amount SET NOT NULL;\n\
+             ALTER TABLE orders RENAME COLUMN user_id TO buyer_id;\n\
+             CREATE INDEX CONCURRENTLY idx_buyer ON orders (buyer_id DESC);\n\
+             ALTER TABLE orders DROP COLUMN created_at;\n\
+             DROP TABLE users;\n\
+             ALTER TABLE orders RENAME TO purchases;\n\
+             CREATE TABLE p (id int PRIMARY KEY, k int) PARTITION BY LIST (k);",
+        )
+        .unwrap();
+        let p = Name::new("purchases");
+        assert_eq!(c.column(&p, "note").unwrap().type_text, "text");
+        assert_eq!(c.is_nullable(&p, "note"), Some(false));
+        assert_eq!(c.column(&p, "status").unwrap().type_text, "text");
+        assert_eq!(c.is_nullable(&p, "amount"), Some(false));
+        assert!(c.has_index_on(&p, &["buyer_id".into()]));
+        assert!(c.column(&p, "created_at").is_none());
+        assert!(c.table(&Name::new("users")).is_none());
+        assert!(c.foreign_keys_to(&Name::new("users")).is_empty());
+        assert!(c.table(&Name::new("orders")).is_none());
+        assert!(c.is_partitioned(&Name::new("p")));
+        assert!(c.has_index_on(&Name::new("p"), &["id".into()]));
+    }
+
+    #[test]
+    fn down_sections_and_unparsable_tables() {
+        let c = Catalog::from_sql("-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n");
+        assert!(c.table(&Name::new("a")).is_some());
+        let c =
+            Catalog::from_sql("CREATE UNLOGGED TABLE IF NOT EXISTS s.b (x weird type here ,,) PARTITION BY HASH (x);");
+        let b = c.table(&Name::new("b")).expect("recorded without its columns");
+        assert!(!b.columns_known && b.is_partitioned());
+    }
+
+    #[test]
+    fn types_normalise() {
+        let t = SqlType::parse("character varying(50)");
+        assert_eq!((t.base.as_str(), t.mods.as_slice()), ("varchar", &[50][..]));
+        assert_eq!(SqlType::parse("VARCHAR(50)"), t);
+        assert_eq!(SqlType::parse("numeric(10)").mods, vec![10, 0]);
+        assert_eq!(SqlType::parse("timestamp(3) without time zone").base, "timestamp");
+        assert_eq!(SqlType::parse("TIMESTAMP WITH TIME ZONE").base, "timestamptz");
+        assert_eq!(SqlType::parse("text[]").array, 1);
+        assert_eq!(SqlType::parse("public.citext").base, "citext");
+        assert_eq!(SqlType::parse("int").base, SqlType::parse("integer").base);
+    }
+}

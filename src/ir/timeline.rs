@@ -1,0 +1,139 @@
+//! The catalogue timeline: what the database looks like before each op of the draft, built once
+//! per compile from the typed ops (`--schema` first, then the draft's statements in order), so a
+//! pass asks "what did the table look like here?" without replaying anything.
+//!
+//! A snapshot is the op's table as an `Arc`: ops that do not change a table share it, so building
+//! the timeline is linear in the number of ops (a table is copied only when an op changes it).
+//!
+//! What the draft shows about tables that exist before it is known from its first statement on:
+//! a `PARTITION OF parent`, or an `ATTACH`/`DETACH PARTITION` on a table, makes that table
+//! partitioned in the base catalogue even without `--schema`.
+
+use super::action::Action;
+use super::catalog::{Catalog, ForeignKey, Table};
+use super::migration::{Migration, Section};
+use super::name::Name;
+use super::op::OpKind;
+use std::sync::Arc;
+
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// Per statement, per op: the catalogue's view just before the op.
+    before: Vec<Vec<Before>>,
+    /// The catalogue after the whole draft.
+    end: Catalog,
+}
+
+/// What the catalogue knows just before one op.
+#[derive(Debug, Clone, Default)]
+pub struct Before {
+    /// The op's own table (the one it creates an index on, alters, updates …).
+    pub table: Option<Arc<Table>>,
+    /// For a partitioned table: its partitions, in the order they were recorded.
+    pub partitions: Vec<Arc<Table>>,
+    /// For `DROP TABLE`: the foreign keys of other tables that reference the dropped tables.
+    pub referencing: Vec<ForeignKey>,
+}
+
+impl Before {
+    pub fn is_partitioned(&self) -> bool {
+        self.table.as_ref().is_some_and(|t| t.is_partitioned())
+    }
+
+    pub fn default_partition(&self) -> Option<&Table> {
+        self.partitions.iter().map(AsRef::as_ref).find(|t| t.default_partition)
+    }
+}
+
+/// The table an op is about, whose state passes ask for.
+pub fn main_table(kind: &OpKind) -> Option<&Name> {
+    match kind {
+        OpKind::CreateIndex { table, .. }
+        | OpKind::AddConstraint { table, .. }
+        | OpKind::AddColumn { table, .. }
+        | OpKind::ValidateConstraint { table, .. }
+        | OpKind::SetNotNull { table, .. }
+        | OpKind::AlterTable { table, .. } => Some(table),
+        OpKind::Update(d) | OpKind::Delete(d) => Some(&d.table),
+        OpKind::DropTable { tables, .. } | OpKind::Truncate { tables, .. } => tables.first(),
+        _ => None,
+    }
+}
+
+impl Timeline {
+    /// Replay `base` (the `--schema`, if any) and the up sections of `m`, once.
+    pub fn build(m: &Migration<'_>, base: Option<&Catalog>) -> Timeline {
+        let mut cat = base.cloned().unwrap_or_default();
+        for name in partitioned_by_the_draft(m) {
+            cat.mark_partitioned(name);
+        }
+        cat.begin_draft();
+        let mut before = Vec::with_capacity(m.stmts.len());
+        for s in &m.stmts {
+            let mut ops = Vec::with_capacity(s.ops.len());
+            for op in &s.ops {
+                ops.push(snapshot(&cat, &op.kind));
+                if s.section == Section::Up {
+                    cat.apply(op);
+                }
+            }
+            before.push(ops);
+        }
+        Timeline { before, end: cat }
+    }
+
+    /// The catalogue's view just before op `k` of statement `i`.
+    pub fn before(&self, i: usize, k: usize) -> &Before {
+        static NONE: Before = Before { table: None, partitions: Vec::new(), referencing: Vec::new() };
+        self.before.get(i).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
+    }
+
+    /// The catalogue after the whole draft.
+    pub fn end(&self) -> &Catalog {
+        &self.end
+    }
+}
+
+fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
+    let Some(name) = main_table(kind) else { return Before::default() };
+    let table = cat.table_arc(name);
+    let partitions = match (&table, kind) {
+        (Some(t), OpKind::CreateIndex { .. } | OpKind::AddConstraint { .. } | OpKind::AddColumn { .. })
+        | (Some(t), OpKind::AlterTable { .. })
+            if t.is_partitioned() =>
+        {
+            cat.partitions(&t.name).into_iter().filter_map(|p| cat.table_arc(&p.name)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let referencing = match kind {
+        OpKind::DropTable { tables, .. } => {
+            cat.foreign_keys().filter(|fk| tables.iter().any(|t| fk.references.same(t))).cloned().collect()
+        }
+        _ => Vec::new(),
+    };
+    Before { table, partitions, referencing }
+}
+
+/// Tables that exist before the draft and that the draft shows are partitioned: the parent of a
+/// `PARTITION OF`, the table of an `ATTACH`/`DETACH PARTITION` (unless the draft created it).
+fn partitioned_by_the_draft<'m>(m: &'m Migration<'_>) -> Vec<&'m Name> {
+    let mut out = Vec::new();
+    for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
+        for op in &s.ops {
+            let parent = match &op.kind {
+                OpKind::CreateTable { def, .. } => def.partition_of.as_ref(),
+                OpKind::AlterTable {
+                    table,
+                    action: Action::AttachPartition { .. } | Action::DetachPartition { .. },
+                    ..
+                } => Some(table),
+                _ => None,
+            };
+            if let Some(p) = parent.filter(|p| !m.created_before(p, i)) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
