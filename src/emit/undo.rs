@@ -53,7 +53,7 @@ fn revert(kind: &OpKind, generated: bool) -> Revert {
         OpKind::CreateIndex { name: Some(name), table, .. } => {
             Revert::Sql(format!("DROP INDEX CONCURRENTLY IF EXISTS {};", in_schema_of(table, name)))
         }
-        OpKind::CreateTable { table } => Revert::Sql(format!("DROP TABLE IF EXISTS {};", table.text)),
+        OpKind::CreateTable { table, .. } => Revert::Sql(format!("DROP TABLE IF EXISTS {};", table.text)),
         OpKind::AddColumn { table, column, .. } => {
             Revert::Sql(format!("ALTER TABLE {} DROP COLUMN IF EXISTS {};", table.text, column_sql(column)))
         }
