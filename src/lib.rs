@@ -80,6 +80,9 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
     let files = emit::files(&source, &m, &rewritten, &plan, config);
     let splits = emit::split_warnings(&source, &m, &rewritten, &plan, &files);
     rewritten.diagnostics.extend(splits);
+    let long = emit::long_step::warnings(&m, &rewritten, &plan, config);
+    rewritten.diagnostics.extend(long);
+    rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     rewritten.diagnostics.extend(directives);
     locate(&m, &mut rewritten);
     let manifest = emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files);

@@ -303,6 +303,24 @@ fn apply_prints_the_undo_of_what_committed_when_a_later_step_fails_for_good() {
 }
 
 #[test]
+fn apply_repeats_the_long_step_hint_when_statement_timeout_cancels_a_step() {
+    let (_cluster, url) = app_cluster();
+    // 1 ms is shorter than any rewrite of 10,000 rows.
+    let config = Config { statement_timeout: "1ms".into(), ..Config::default() };
+    let c = compile("draft.sql", "ALTER TABLE orders ALTER COLUMN amount TYPE numeric(14,2);\n", &config).unwrap();
+    let hint = c.diagnostics.iter().find(|d| d.rule == "long-step").expect("a long-step warning at rewrite time");
+    assert!(hint.message.contains("statement_timeout = '1ms'"), "{}", hint.message);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("plan");
+    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(results[0].error.as_deref().is_some_and(|e| e.starts_with("57014")), "{log:#?}");
+    assert_eq!(results[0].attempts, 1, "a cancelled step is not retried: {log:#?}");
+    assert!(log.iter().any(|l| l.contains(&hint.message)), "the hint, again: {log:#?}");
+}
+
+#[test]
 fn apply_drops_an_invalid_index_before_rebuilding_it() {
     let (cluster, url) = app_cluster();
     // a failed unique build leaves an INVALID index behind

@@ -36,6 +36,9 @@ struct StepEntry<'a> {
     locks: Vec<Lock>,
     /// How to revert what this step commits (newest first), or `none needed` / `none known`.
     undo: String,
+    /// What to do when `statement_timeout` cancels this step (SQLSTATE 57014): see `long_step`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_timeout: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -82,6 +85,7 @@ pub fn manifest(
                 rules,
                 locks,
                 undo: super::undo::step_undo(m, r, step),
+                on_timeout: super::long_step::long_unit(m, r, step, config).map(|(_, why)| why),
             }
         })
         .collect();

@@ -134,7 +134,21 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     match (step.timeouts, step.mode) {
         (Timeouts::Short, _) => {
             let _ = writeln!(out, "SET LOCAL lock_timeout = '{}';", config.lock_timeout);
-            let _ = writeln!(out, "SET LOCAL statement_timeout = '{}';", config.statement_timeout);
+            // A statement_timeout the draft chose for its session (repeated above) is its own
+            // decision (a long step run deliberately): pgsafe does not override it.
+            let own = step.items.iter().filter_map(|i| match i {
+                Item::Replay(s) => Some(*s),
+                _ => None,
+            });
+            let own = own.chain(step.units().take(leading_sets).map(|u| r.units[u].stmt)).any(|s| {
+                m.stmts[s]
+                    .ops
+                    .iter()
+                    .any(|o| matches!(&o.kind, OpKind::Set { name, .. } if name == "statement_timeout"))
+            });
+            if !own {
+                let _ = writeln!(out, "SET LOCAL statement_timeout = '{}';", config.statement_timeout);
+            }
         }
         (Timeouts::Unlimited, StepMode::Transaction) => out.push_str("SET LOCAL statement_timeout = 0;\n"),
         (Timeouts::Unlimited, StepMode::Autocommit) => {

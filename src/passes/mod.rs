@@ -26,6 +26,7 @@ use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section};
 use crate::ir::op::OpKind;
 use crate::ir::timeline::{Before, Timeline};
+pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
 pub use transactions::{kept_by, Keep, Region, RULE as TRANSACTIONS};

@@ -33,6 +33,10 @@ pub const APPLY_APP: &str = "pgsafe-apply";
 /// Key of the session advisory lock held for the whole run (`'pgsa'` in ASCII).
 const ADVISORY_KEY: i64 = 0x7067_7361;
 
+/// query_canceled: what `statement_timeout` raises. Retrying does not help; the step needs a
+/// decision (the manifest's `on_timeout` hint says which).
+const STATEMENT_TIMEOUT: &str = "57014";
+
 /// SQLSTATEs worth retrying: lock_not_available (lock_timeout), deadlock_detected.
 const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
 
@@ -128,6 +132,7 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
          )",
     )?;
 
+    let hints = manifest_field(dir, "on_timeout");
     let mut results = Vec::new();
     for path in &files {
         let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -152,7 +157,7 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
             });
             continue;
         }
-        let result = run_step(&config, &mut control, opts, &plan, &file, &text, &sum, log)?;
+        let result = run_step(&config, &mut control, opts, &plan, &file, &text, &sum, &hints, log)?;
         let failed = result.error.is_some();
         results.push(result);
         if failed {
@@ -221,6 +226,7 @@ fn run_step(
     file: &str,
     text: &str,
     sum: &str,
+    hints: &std::collections::HashMap<String, String>,
     log: &mut dyn FnMut(&str),
 ) -> Result<StepResult> {
     let stmts = statements(text).map_err(|e| anyhow!("{file}: {e}"))?;
@@ -290,6 +296,13 @@ fn run_step(
                 );
                 if !RETRYABLE.contains(&code.as_str()) || attempt == opts.max_attempts.max(1) {
                     log(&format!("{file}: {line}; giving up"));
+                    if code == STATEMENT_TIMEOUT {
+                        let hint = hints.get(file).map_or(
+                            "statement_timeout cancelled this step: it runs longer than the plan allows. Run it deliberately with a larger statement_timeout (SET LOCAL statement_timeout before the statement in the draft), or split the work (expand/contract, batches)",
+                            String::as_str,
+                        );
+                        log(&format!("{file}: {hint}"));
+                    }
                     result.retries.push(line);
                     result.error = Some(msg);
                     result.seconds = began.elapsed().as_secs_f64();

@@ -1,0 +1,130 @@
+//! Long steps: a statement whose work grows with a table (a rewrite, a scan, a row copy) inside a
+//! step that runs under the short `statement_timeout`. On a large table it is cancelled (SQLSTATE
+//! 57014) while it holds its lock; the user must choose: the expand/contract recipe, or run it
+//! deliberately with a larger `statement_timeout`. The hint is a warning at rewrite time, and the
+//! manifest keeps it (`on_timeout`) so that `pgsafe apply` repeats it when the step is cancelled.
+
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::ir::lock::LockMode;
+use crate::ir::migration::Migration;
+use crate::ir::op::{ConstraintKind, OpKind};
+use crate::passes::Rewritten;
+use crate::plan::{Item, Plan, Step, Timeouts};
+
+pub const RULE: &str = "long-step";
+
+/// The first unit of `step` that may outlast the step's short `statement_timeout`, and why.
+pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config) -> Option<(usize, String)> {
+    if step.timeouts != Timeouts::Short {
+        return None;
+    }
+    // The step's strongest traffic-blocking lock: what a long statement keeps held.
+    let held = step.units().filter_map(|u| r.units[u].blocking_lock.as_ref()).max_by_key(|l| l.mode)?.clone();
+    let timeout = &config.statement_timeout;
+    let mut own_timeout = false;
+    for item in &step.items {
+        let (u, stmt) = match item {
+            Item::Unit(u) => (Some(*u), r.units[*u].stmt),
+            Item::Replay(s) => (None, *s),
+            Item::Trivia(_) => continue,
+        };
+        let draft_unit = u.is_none_or(|u| r.units[u].generated.is_none());
+        let ops = &m.stmts[stmt].ops;
+        // The draft chose its own statement_timeout for what follows: its choice, not ours.
+        if draft_unit && ops.iter().any(|o| matches!(&o.kind, OpKind::Set { name, .. } if name == "statement_timeout"))
+        {
+            own_timeout = true;
+        }
+        let Some(u) = u else { continue };
+        let unit = &r.units[u];
+        if own_timeout || unit.generated.is_some() {
+            continue;
+        }
+        for op in ops {
+            if removes_scan(&op.kind).iter().any(|rule| unit.rules.contains(rule)) || !scans(m, unit, &op.kind) {
+                continue;
+            }
+            // The scanned table is the statement's own (a foreign key's referenced table is only
+            // probed row by row).
+            let lock = match &op.kind {
+                OpKind::AddConstraint { .. } => op.locks.first().filter(|l| l.scans),
+                _ => op.locks.iter().find(|l| l.scans),
+            };
+            let Some(lock) = lock.filter(|l| !m.created_before(&l.table, stmt) && !config.is_small(&l.table)) else {
+                continue;
+            };
+            let table = &lock.table.text;
+            let deliberate = format!(
+                "to run it deliberately (in a quiet hour), put `SET LOCAL statement_timeout = '30min';` right before it in the draft: pgsafe keeps that setting, and its step then waits as long as the work takes, holding {} on {}",
+                held.mode, held.table.text
+            );
+            let why = match &op.kind {
+                // Only a type change the `type-change` rule found to rewrite the table (it gives
+                // the expand/contract recipe; binary-compatible changes do not scan).
+                OpKind::AlterTable { what, .. } if what.contains("TYPE") => {
+                    let body = &m.stmts[stmt].body;
+                    if !r.diagnostics.iter().any(|d| d.rule == "type-change" && body.contains(&d.at)) {
+                        continue;
+                    }
+                    format!(
+                        "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
+                    )
+                }
+                OpKind::Other { what } if what.starts_with("INSERT") => continue,
+                _ if lock.mode == LockMode::RowExclusive || lock.mode == LockMode::AccessShare => format!(
+                    "this reads or changes every matching row of {table} inside a step that holds {} on {}: the lock stays for the whole statement, and under statement_timeout = '{timeout}' it is cancelled on a large table. Commit the schema change first (its own transaction), so that the row work runs apart (pgsafe batches an UPDATE or DELETE it can prove safe); or, {deliberate}",
+                    held.mode, held.table.text
+                ),
+                _ => format!(
+                    "this scans {table} under {} ({}) for as long as the table takes; under statement_timeout = '{timeout}' it is cancelled on a large table. {}",
+                    lock.mode,
+                    format_args!("blocks {}", lock.mode.blocks()),
+                    capitalised(&deliberate)
+                ),
+            };
+            return Some((u, why));
+        }
+    }
+    None
+}
+
+/// Does this op still scan when the step runs it? Not an index `ON ONLY` a partitioned parent (it
+/// builds nothing), not a `SET NOT NULL` an earlier validated check proves (PostgreSQL 12+).
+fn scans(m: &Migration<'_>, unit: &crate::passes::Unit, kind: &OpKind) -> bool {
+    match kind {
+        OpKind::CreateIndex { only, .. } => !only,
+        OpKind::SetNotNull { table, column } => {
+            let fact = crate::passes::not_null_fact(table, column);
+            !unit.facts.contains(&fact) && !m.has_fact(&fact)
+        }
+        _ => true,
+    }
+}
+
+/// The rules whose recipe takes the scan out of this op's step (`NOT VALID`, a validated CHECK, …).
+fn removes_scan(kind: &OpKind) -> &'static [&'static str] {
+    match kind {
+        OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. } => &["fk-not-valid"],
+        OpKind::AddConstraint { kind: ConstraintKind::Check { .. }, .. } => &["check-not-valid"],
+        OpKind::AddConstraint { .. } => &["unique-using-index"],
+        OpKind::SetNotNull { .. } => &["set-not-null"],
+        OpKind::AddColumn { .. } => &["volatile-default", "fk-not-valid", "check-not-valid", "set-not-null"],
+        OpKind::CreateIndex { .. } => &["concurrent-index"],
+        _ => &[],
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// A warning for every long step, at the statement that makes it long.
+pub fn warnings(m: &Migration<'_>, r: &Rewritten, plan: &Plan, config: &Config) -> Vec<Diagnostic> {
+    plan.steps
+        .iter()
+        .filter_map(|step| long_unit(m, r, step, config))
+        .map(|(u, why)| Diagnostic::new(RULE, Severity::Warning, m.stmts[r.units[u].stmt].body.clone(), why))
+        .collect()
+}
