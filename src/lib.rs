@@ -45,6 +45,12 @@ impl Compilation {
         !self.changes.is_empty()
     }
 
+    /// Did pgsafe meet a statement that may take strong locks and that it could not understand?
+    /// (`pgsafe check` fails then: nobody has judged that statement's locks.)
+    pub fn not_understood(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.rule == passes::NOT_UNDERSTOOD)
+    }
+
     pub fn steps(&self) -> impl Iterator<Item = &PlanFile> {
         self.files.iter().filter(|f| f.mode.is_some())
     }

@@ -344,7 +344,17 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 record_sets(&mut b, m, s, unit.stmt);
             }
             Mode::Transaction => {
-                let locked = unit.blocking_lock.as_ref().map(|l| &l.table);
+                // A statement the user told pgsafe to ignore has no lock recorded by the rules, but
+                // it still locks its table: it never joins another table's step.
+                let ignored = (draft && !s.ignored.is_empty())
+                    .then(|| {
+                        unit.locks
+                            .iter()
+                            .filter(|l| l.mode.blocks_writes() && !m.created_before(&l.table, unit.stmt))
+                            .max_by_key(|l| l.mode)
+                    })
+                    .flatten();
+                let locked = unit.blocking_lock.as_ref().or(ignored).map(|l| &l.table);
                 let validates = unit.validate_now
                     || (draft && s.ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. })));
                 if unit.starts_step {
@@ -546,4 +556,21 @@ pub fn splits(m: &Migration<'_>, r: &Rewritten, plan: &Plan) -> Vec<Split> {
 /// Settings and psql meta-commands only: they travel with every step, they are not its work.
 fn only_settings(s: &crate::ir::migration::Stmt) -> bool {
     s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    /// A statement under `-- pgsafe:ignore` has no lock recorded by the rules, but it still locks
+    /// its table: it never shares a transaction with another table's locks. (Not a golden case: the
+    /// differential suite's safety probe rightly flags an ignored statement without timeouts.)
+    #[test]
+    fn an_ignored_statement_never_joins_another_tables_step() {
+        let draft = "-- pgsafe:ignore\nCREATE INDEX users_email_idx ON users (email);\nALTER TABLE orders ADD COLUMN note2 text;\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let steps: Vec<String> = c.steps().map(|f| f.body.clone()).collect();
+        assert_eq!(steps.len(), 2, "{steps:#?}");
+        assert!(steps[0].contains("users_email_idx") && !steps[0].contains("orders"), "{steps:#?}");
+    }
 }

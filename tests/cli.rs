@@ -167,6 +167,25 @@ fn check_exit_codes_and_fix_reaches_a_fixed_point() {
 }
 
 #[test]
+fn check_fails_on_a_lock_relevant_statement_it_could_not_understand() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("goose.sql");
+    // A goose block holding several statements is kept whole and not analysed.
+    fs::write(
+        &draft,
+        "-- +goose Up\n-- +goose StatementBegin\nCREATE INDEX a ON orders (a); CREATE INDEX b ON orders (b);\n-- +goose StatementEnd\n",
+    )
+    .unwrap();
+    let o = pgsafe(&["check", draft.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("not-understood"), "{stdout}");
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    // Understood and safe: 0.
+    fs::write(&draft, "SELECT 1;\n").unwrap();
+    assert_eq!(pgsafe(&["check", draft.to_str().unwrap()]).status.code(), Some(0));
+}
+
+#[test]
 fn markdown_diff_is_ready_for_a_pull_request() {
     let o = pgsafe(&["diff", "examples/article.sql", "--diff-format", "markdown"]);
     let s = String::from_utf8_lossy(&o.stdout);

@@ -2,7 +2,8 @@
 //! the report, set the exit code.
 //!
 //! Exit codes: 0 success (for `check`: nothing to rewrite); 1 `check`/`fix` found something to
-//! rewrite (or `fix` changed a file, or refused to); 2 unusable input or usage error — for a
+//! rewrite (or `fix` changed a file, or refused to; `check`: or a lock-relevant statement it could
+//! not understand); 2 unusable input or usage error — for a
 //! command over many files, after every other file was handled.
 
 mod inputs;
@@ -86,7 +87,8 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
-    /// Exit 0 if nothing would be rewritten, 1 if something would (listing why), 2 on bad input.
+    /// Exit 0 if nothing would be rewritten, 1 if something would (listing why) or a statement that
+    /// may take strong locks was not understood, 2 on bad input.
     /// Takes files, directories (their migrations) and glob patterns; compiles them in parallel.
     Check {
         #[arg(required = true, value_name = "FILE|DIR|GLOB")]
@@ -476,8 +478,9 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
         OutputFormat::Github => print!("{}", report::github::render(&all)),
         OutputFormat::Markdown => print!("{}", report::markdown::render(&all, &Default::default())),
     }
-    let flagged =
-        all.iter().any(|o| o.result.as_ref().is_ok_and(|c| c.changed() || (strict && !c.diagnostics.is_empty())));
+    let flagged = all.iter().any(|o| {
+        o.result.as_ref().is_ok_and(|c| c.changed() || c.not_understood() || (strict && !c.diagnostics.is_empty()))
+    });
     if bad {
         ExitCode::from(2)
     } else if flagged {

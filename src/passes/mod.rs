@@ -31,6 +31,9 @@ use serde::Serialize;
 use std::ops::Range;
 pub use transactions::{kept_by, Keep, Region, RULE as TRANSACTIONS};
 
+/// The finding for a statement that may take strong locks and that pgsafe could not understand.
+pub const NOT_UNDERSTOOD: &str = "not-understood";
+
 /// The rules, in the order their passes run. `timeouts` runs last: it needs every unit's final mode.
 pub const RULES: &[&str] = &[
     concurrent_index::RULE,
@@ -290,7 +293,7 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
     for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
         if s.too_deep {
             out.diagnose(
-                "not-understood",
+                NOT_UNDERSTOOD,
                 s.body.start,
                 "this statement nests expressions deeper than pgsafe's parser follows (about 45 levels), so pgsafe \
                  cannot tell what it does and leaves it as written: review its locks and cost by hand, or write it \
@@ -301,7 +304,7 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
         }
         if s.ops.iter().any(|op| matches!(op.kind, OpKind::Opaque { risky: true })) {
             out.diagnose(
-                "not-understood",
+                NOT_UNDERSTOOD,
                 s.body.start,
                 "pgsafe could not parse this statement, which may take strong table locks: review its locks by hand"
                     .into(),
