@@ -305,9 +305,9 @@ fn apply_prints_the_undo_of_what_committed_when_a_later_step_fails_for_good() {
 #[test]
 fn apply_repeats_the_long_step_hint_when_statement_timeout_cancels_a_step() {
     let (_cluster, url) = app_cluster();
-    // 1 ms is shorter than any rewrite of 10,000 rows.
+    // 1 ms is shorter than any rewrite of 10,000 rows (numeric(12,2) to numeric(12,4) rewrites).
     let config = Config { statement_timeout: "1ms".into(), ..Config::default() };
-    let c = compile("draft.sql", "ALTER TABLE orders ALTER COLUMN amount TYPE numeric(14,2);\n", &config).unwrap();
+    let c = compile("draft.sql", "ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12,4);\n", &config).unwrap();
     let hint = c.diagnostics.iter().find(|d| d.rule == "long-step").expect("a long-step warning at rewrite time");
     assert!(hint.message.contains("statement_timeout = '1ms'"), "{}", hint.message);
     let work = tempfile::tempdir().unwrap();
