@@ -38,7 +38,7 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         }
         let Some(u) = u else { continue };
         let unit = &r.units[u];
-        if own_timeout || unit.generated.is_some() {
+        if own_timeout || unit.generated.is_some() || m.stmts[stmt].ignores(RULE) {
             continue;
         }
         for op in ops {

@@ -9,12 +9,18 @@ const NOT_UNDERSTOOD_DOC: &str = "# `not-understood`\n\n**Reports:** a statement
 `ALTER`, `LOCK`, `CLUSTER`, … in a form its grammar does not know).\n**Into:** nothing: the statement is kept as written. \
 Review its locks by hand, or file the form so pgsafe learns it.\n";
 
+const LONG_STEP_DOC: &str = "# `long-step`\n\n**Reports:** a statement whose work grows with a table (a rewrite, a plain index build, a \
+validating scan, row work in a DDL transaction) in a step that runs under the short `statement_timeout`: on a large table it \
+is cancelled (SQLSTATE 57014) after holding its lock all that time.\n**Into:** nothing: the step is kept; the message gives \
+the choice (expand/contract, or `SET LOCAL statement_timeout` before the statement to run it deliberately), and `pgsafe \
+apply` repeats it when the step is cancelled. See `pgsafe explain timeouts` (Long steps).\n";
+
 const IGNORE_DIRECTIVE_DOC: &str = "# `ignore-directive`\n\n**Reports:** a `-- pgsafe:ignore <rule>` directive that names no rule pgsafe has, or \
 that suppresses nothing (the rule finds nothing in its statement).\n**Into:** nothing: fix the rule name, or remove the directive.\n";
 
 /// Every rule id a report or a `-- pgsafe:ignore` may name, in pass order.
 pub fn all() -> impl Iterator<Item = &'static str> {
-    crate::passes::RULES.iter().copied().chain([NOT_UNDERSTOOD, crate::directives::RULE])
+    crate::passes::RULES.iter().copied().chain([NOT_UNDERSTOOD, crate::emit::long_step::RULE, crate::directives::RULE])
 }
 
 pub fn is_rule(id: &str) -> bool {
@@ -40,6 +46,7 @@ pub fn doc(rule: &str) -> Option<&'static str> {
         "transactions" => include_str!("../../rewrites/transactions.md"),
         "timeouts" => include_str!("../../rewrites/timeouts.md"),
         NOT_UNDERSTOOD => NOT_UNDERSTOOD_DOC,
+        crate::emit::long_step::RULE => LONG_STEP_DOC,
         crate::directives::RULE => IGNORE_DIRECTIVE_DOC,
         _ => return None,
     })
