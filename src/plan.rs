@@ -11,7 +11,7 @@ use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
-use crate::passes::{Keep, Mode, Phase, Region, Rewritten};
+use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -40,6 +40,9 @@ pub enum Item {
     Unit(usize),
     /// A session setting of the draft, re-run in a later file (statement index).
     Replay(usize),
+    /// A `SET LOCAL` of the draft's transaction, re-run in a later step split from it: after the
+    /// step's `BEGIN`, or as a session `SET` in an autocommit step (statement index).
+    ReplayLocal(usize),
     /// Comments that belonged to a consumed `BEGIN`/`COMMIT`.
     Trivia(Range<usize>),
 }
@@ -60,6 +63,9 @@ pub struct Step {
     pub rollback: bool,
     /// A stretch of the draft kept as written ([`Region`]), and why: nothing splits it.
     pub kept: Option<Keep>,
+    /// The draft's statements exactly as written, its own `BEGIN`/`COMMIT` included (a kept
+    /// region of [`Shape::AsWritten`]): no transaction lines are added; timeouts are session-level.
+    pub as_written: bool,
 }
 
 impl Step {
@@ -74,6 +80,7 @@ impl Step {
             raw: false,
             rollback: false,
             kept: None,
+            as_written: false,
         }
     }
 
@@ -120,8 +127,10 @@ impl Builder<'_> {
     fn enter(&mut self, regions: &[Region], k: usize) {
         self.close();
         self.region = Some((k, self.session_sets.clone()));
-        let step = self.start(StepMode::Transaction, Phase::Main);
+        let as_written = regions[k].shape == Shape::AsWritten;
+        let step = self.start(if as_written { StepMode::Autocommit } else { StepMode::Transaction }, Phase::Main);
         step.kept = regions[k].why.first().map(|(_, w)| w.clone());
+        step.as_written = as_written;
     }
 
     /// Close a region's step; after a rollback, forget the settings the region made.
@@ -152,9 +161,7 @@ impl Builder<'_> {
         let mut step = Step::new(mode, phase);
         let carried = std::mem::take(&mut self.carried_sets);
         step.items.extend(self.session_sets.values().filter(|s| !carried.contains(s)).map(|&s| Item::Replay(s)));
-        if mode == StepMode::Transaction {
-            step.items.extend(self.local_sets.values().map(|&s| Item::Replay(s)));
-        }
+        step.items.extend(self.local_sets.values().map(|&s| Item::ReplayLocal(s)));
         step.items.append(&mut self.carry);
         self.open.insert(step)
     }
@@ -274,7 +281,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             }
         }
         if let Some(k) = region {
-            let whole = regions[k].whole_transaction;
+            let whole = regions[k].shape == Shape::WholeTransaction;
             if entering && !(whole && unit.mode == Mode::Control) {
                 b.enter(regions, k);
             }
@@ -301,7 +308,10 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 continue;
             }
             b.keep(u);
-            if draft {
+            if unit.mode == Mode::Control {
+                // The draft's own BEGIN/COMMIT, as written: local settings end with its transaction.
+                b.local_sets.clear();
+            } else if draft {
                 record_sets(&mut b, m, s, unit.stmt);
             }
             continue;

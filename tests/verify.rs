@@ -321,6 +321,42 @@ fn apply_repeats_the_long_step_hint_when_statement_timeout_cancels_a_step() {
 }
 
 #[test]
+fn apply_runs_a_step_kept_as_written_with_its_own_transactions_once() {
+    let (cluster, url) = app_cluster();
+    // The temporary table keeps the draft together, as written: one step, the draft's own
+    // BEGIN/COMMIT inside it, statements before and after it in autocommit.
+    let draft = "CREATE TEMP TABLE ids AS SELECT id FROM orders WHERE id <= 10;\n\
+                 BEGIN;\nALTER TABLE orders ADD COLUMN flagged boolean;\n\
+                 UPDATE orders SET flagged = true WHERE id IN (SELECT id FROM ids);\nCOMMIT;\n\
+                 UPDATE orders SET note = 'seen' WHERE id IN (SELECT id FROM ids);\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    assert_eq!(c.steps().count(), 1, "{:#?}", c.files);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("plan");
+    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results[0].status, "applied", "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM orders WHERE flagged AND note = 'seen'"), "10");
+    let again = apply::apply(&dir, &quick(&url), &mut |_| {}).unwrap();
+    assert_eq!(again[0].status, "already applied");
+
+    // A failure after part of such a step committed: not retried (it would run that part twice).
+    let draft = "CREATE TEMP TABLE ids AS SELECT id FROM orders WHERE id <= 10;\n\
+                 BEGIN;\nALTER TABLE orders ADD COLUMN flagged2 boolean;\nCOMMIT;\n\
+                 UPDATE orders SET amount = amount / 0 WHERE id IN (SELECT id FROM ids);\n";
+    let c = compile("draft2.sql", draft, &Config::default()).unwrap();
+    let dir = work.path().join("plan2");
+    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(results[0].error.as_deref().is_some_and(|e| e.starts_with("22012")), "{log:#?}");
+    assert_eq!(results[0].attempts, 1);
+    assert!(log.iter().any(|l| l.contains("part of this step had committed already")), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'flagged2'"), "1");
+}
+
+#[test]
 fn apply_drops_an_invalid_index_before_rebuilding_it() {
     let (cluster, url) = app_cluster();
     // a failed unique build leaves an INVALID index behind

@@ -26,7 +26,7 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     for item in &step.items {
         let (u, stmt) = match item {
             Item::Unit(u) => (Some(*u), r.units[*u].stmt),
-            Item::Replay(s) => (None, *s),
+            Item::Replay(s) | Item::ReplayLocal(s) => (None, *s),
             Item::Trivia(_) => continue,
         };
         let draft_unit = u.is_none_or(|u| r.units[u].generated.is_none());

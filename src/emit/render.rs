@@ -89,6 +89,19 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                 let meta = stmt.ops.iter().any(|o| o.kind == OpKind::Meta);
                 let _ = writeln!(out, "{}{}", &m.src[stmt.body.clone()], if meta { "" } else { ";" });
             }
+            // Outside a transaction block SET LOCAL does nothing: the same setting, for the session.
+            Item::ReplayLocal(s) if step.mode == StepMode::Autocommit => {
+                for op in &m.stmts[*s].ops {
+                    if let OpKind::Set { name, value, .. } = &op.kind {
+                        // The step sets its own timeouts right after.
+                        let own = step.timeouts == Timeouts::Unlimited
+                            && (name == "lock_timeout" || name == "statement_timeout");
+                        if !value.is_empty() && !own {
+                            let _ = writeln!(out, "SET {name} TO {value};");
+                        }
+                    }
+                }
+            }
             Item::Trivia(range) => {
                 let text = &m.src[range.clone()];
                 if !text.trim().is_empty() {
@@ -98,7 +111,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                     }
                 }
             }
-            Item::Unit(_) => {}
+            Item::Unit(_) | Item::ReplayLocal(_) => {}
         }
     }
     // Leading session settings run before BEGIN: after SET LOCAL they would override it. A step
@@ -132,7 +145,13 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         out.push_str("BEGIN;\n");
     }
     match (step.timeouts, step.mode) {
-        (Timeouts::Short, _) => {
+        // A step kept as written in autocommit holds the draft's own transactions, if any: its
+        // timeouts are the session's, set before everything.
+        (Timeouts::Short, StepMode::Autocommit) => {
+            let _ = writeln!(out, "SET lock_timeout = '{}';", config.lock_timeout);
+            let _ = writeln!(out, "SET statement_timeout = '{}';", config.statement_timeout);
+        }
+        (Timeouts::Short, StepMode::Transaction) => {
             let _ = writeln!(out, "SET LOCAL lock_timeout = '{}';", config.lock_timeout);
             // A statement_timeout the draft chose for its session (repeated above) is its own
             // decision (a long step run deliberately): pgsafe does not override it.
@@ -156,6 +175,12 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         }
         (Timeouts::None, _) => {}
     }
+    // The draft transaction's SET LOCALs, inside this step's transaction.
+    for item in &step.items {
+        if let (Item::ReplayLocal(s), true) = (item, transaction) {
+            let _ = writeln!(out, "{};", &m.src[m.stmts[*s].body.clone()]);
+        }
+    }
     for (k, text) in texts.iter().enumerate() {
         // The first statement's leading blank lines would only separate it from BEGIN.
         out.push_str(if k == 0 { text.trim_start_matches(['\n', '\r']) } else { text });
@@ -171,12 +196,26 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if step.raw {
         return "unchanged: pgsafe found nothing to rewrite".into();
     }
+    if step.as_written {
+        let why = match &step.kept {
+            Some(Keep::Session(what)) => {
+                format!("the {what} lives only in this session, so every statement that uses it runs here")
+            }
+            Some(Keep::RolledBack) => "it holds a transaction the draft rolls back".into(),
+            Some(Keep::Savepoint(name)) => format!("SAVEPOINT {name} runs with what it encloses"),
+            None => String::new(),
+        };
+        return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
+    }
     match &step.kept {
         Some(Keep::RolledBack) => {
             return "transaction, kept as written: the draft rolls it back (a dry run), so nothing in it may commit on its own".into()
         }
         Some(Keep::Savepoint(name)) => {
             return format!("transaction, kept as written: SAVEPOINT {name} must run in one transaction with what it encloses")
+        }
+        Some(Keep::Session(what)) => {
+            return format!("transaction, kept as written: the {what} lives only in this session, so every statement that uses it runs here")
         }
         None => {}
     }

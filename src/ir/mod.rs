@@ -14,4 +14,5 @@ pub mod migration;
 pub mod name;
 pub mod op;
 pub mod schema;
+pub mod session;
 pub mod timeline;

@@ -29,7 +29,7 @@ use crate::ir::timeline::{Before, Timeline};
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
-pub use transactions::{kept_by, Keep, Region, RULE as TRANSACTIONS};
+pub use transactions::{kept_by, Keep, Region, Shape, RULE as TRANSACTIONS};
 
 /// The finding for a statement that may take strong locks and that pgsafe could not understand.
 pub const NOT_UNDERSTOOD: &str = "not-understood";

@@ -28,6 +28,21 @@ pub enum Keep {
     RolledBack,
     /// `SAVEPOINT name` … its `RELEASE`/`ROLLBACK TO`.
     Savepoint(String),
+    /// Session state (`temporary table comment_temp`) that later statements use: each step runs
+    /// in a new session.
+    Session(String),
+}
+
+/// How a kept region becomes a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The draft's `BEGIN` … `COMMIT`/`ROLLBACK`, whole: one transaction step ending as the draft's.
+    WholeTransaction,
+    /// Statements inside one draft transaction: one transaction step.
+    InsideTransaction,
+    /// Anything else (statements outside transactions, several transactions): one step holding the
+    /// draft's statements exactly as written, its own `BEGIN`/`COMMIT` included, in one session.
+    AsWritten,
 }
 
 /// Draft statements `first..=last` that stay as written, in one step of the plan.
@@ -35,8 +50,7 @@ pub enum Keep {
 pub struct Region {
     pub first: usize,
     pub last: usize,
-    /// `first` is the draft's `BEGIN` and `last` the `COMMIT`/`ROLLBACK` that ends it.
-    pub whole_transaction: bool,
+    pub shape: Shape,
     /// Why, one entry per reason that met here (overlapping stretches merge).
     pub why: Vec<(usize, Keep)>,
 }
@@ -68,7 +82,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                         found.push(Region {
                             first: b,
                             last: i,
-                            whole_transaction: true,
+                            shape: Shape::WholeTransaction,
                             why: vec![(i, Keep::RolledBack)],
                         });
                     }
@@ -82,7 +96,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                         found.push(Region {
                             first: set_at,
                             last: i,
-                            whole_transaction: false,
+                            shape: Shape::InsideTransaction,
                             why: vec![(set_at, Keep::Savepoint(name.clone()))],
                         });
                         // RELEASE ends the savepoint; ROLLBACK TO keeps it. Both end the later ones.
@@ -93,30 +107,79 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
             }
         }
     }
+    for o in crate::ir::session::session_objects(m) {
+        let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
+        found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
+    }
     merge(found, m)
 }
 
-/// Merge overlapping regions; a region that reaches a draft `BEGIN` or `COMMIT` grows to the
-/// whole transaction.
-fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
-    found.sort_by_key(|r| (r.first, std::cmp::Reverse(r.last)));
-    let mut out: Vec<Region> = Vec::new();
-    for r in found {
-        match out.last_mut() {
-            Some(last) if r.first <= last.last => {
-                last.last = last.last.max(r.last);
-                last.why.extend(r.why);
-                last.whole_transaction |= r.whole_transaction;
+/// The draft's transactions: (`BEGIN`, its `COMMIT`/`ROLLBACK`, or the last statement).
+fn transactions(m: &Migration<'_>) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut begin = None;
+    for (i, s) in m.stmts.iter().enumerate() {
+        for op in &s.ops {
+            match op.kind {
+                OpKind::Begin => begin = begin.or(Some(i)),
+                OpKind::Commit { .. } => {
+                    if let Some(b) = begin.take() {
+                        out.push((b, i));
+                    }
+                }
+                _ => {}
             }
-            _ => out.push(r),
         }
     }
-    for r in &mut out {
-        r.why.sort_by_key(|(at, _)| *at);
-        let control = |i: usize| m.stmts[i].ops.iter().any(|o| matches!(o.kind, OpKind::Begin | OpKind::Commit { .. }));
-        r.whole_transaction = control(r.first) && control(r.last);
+    if let Some(b) = begin {
+        out.push((b, m.stmts.len().saturating_sub(1)));
     }
     out
+}
+
+/// Merge overlapping regions; a region that reaches into a draft transaction without lying inside
+/// it grows to the whole transaction (a step cannot hold half of one). Then say what shape each is.
+fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
+    let txs = transactions(m);
+    loop {
+        found.sort_by_key(|r| (r.first, std::cmp::Reverse(r.last)));
+        let mut out: Vec<Region> = Vec::new();
+        for r in found {
+            match out.last_mut() {
+                Some(last) if r.first <= last.last => {
+                    last.last = last.last.max(r.last);
+                    last.why.extend(r.why);
+                }
+                _ => out.push(r),
+            }
+        }
+        let mut grew = false;
+        for r in &mut out {
+            for &(b, e) in &txs {
+                let inside = b < r.first && r.last < e;
+                let apart = r.last < b || e < r.first;
+                if !inside && !apart && (r.first > b || r.last < e) {
+                    r.first = r.first.min(b);
+                    r.last = r.last.max(e);
+                    grew = true;
+                }
+            }
+        }
+        if !grew {
+            for r in &mut out {
+                r.why.sort_by_key(|(at, _)| *at);
+                r.shape = if txs.contains(&(r.first, r.last)) {
+                    Shape::WholeTransaction
+                } else if txs.iter().any(|&(b, e)| b < r.first && r.last < e) {
+                    Shape::InsideTransaction
+                } else {
+                    Shape::AsWritten
+                };
+            }
+            return out;
+        }
+        found = out;
+    }
 }
 
 /// For each statement, the region that keeps it, if any.
@@ -150,6 +213,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "SAVEPOINT {name} and its RELEASE/ROLLBACK TO must run in the transaction that holds what they enclose: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them out of the savepoint",
+                ),
+                Keep::Session(what) => (
+                    format!(
+                        "the {what} lives only in the session that creates it, and each step of a plan runs in a new session: pgsafe keeps {lines} (from where it is created to its last use) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them before it is created or after its last use, or use a regular table and drop it at the end",
                 ),
             };
             out.push(Diagnostic::new(RULE, Severity::Warning, s.body.clone(), message).help(help));

@@ -273,7 +273,7 @@ fn run_step(
         });
         match outcome {
             Ok(()) => {
-                if !transactional {
+                if !records_inside(&stmts) {
                     control.execute(record, &[&plan, &file, &sum, &(attempt as i32)])?;
                 }
                 result.status = "applied".into();
@@ -285,7 +285,7 @@ fn run_step(
                 ));
                 return Ok(result);
             }
-            Err(e) => {
+            Err(Failed { error: e, committed }) => {
                 let _ = worker.batch_execute("ROLLBACK");
                 let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
                 let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{code}: {}", d.message()));
@@ -294,7 +294,12 @@ fn run_step(
                     "attempt {attempt}: {msg}{}",
                     if who.is_empty() { String::new() } else { format!("; blocked by {}", who.join(", ")) }
                 );
-                if !RETRYABLE.contains(&code.as_str()) || attempt == opts.max_attempts.max(1) {
+                if committed {
+                    log(&format!(
+                        "{file}: {line}; part of this step had committed already, so it is not retried: rerun what is left of it by hand"
+                    ));
+                }
+                if committed || !RETRYABLE.contains(&code.as_str()) || attempt == opts.max_attempts.max(1) {
                     log(&format!("{file}: {line}; giving up"));
                     if code == STATEMENT_TIMEOUT {
                         let hint = hints.get(file).map_or(
@@ -362,25 +367,50 @@ fn watch_blockers<T>(control: &mut Client, pid: i32, blockers: &Mutex<Vec<String
     })
 }
 
-/// Run the statements of one step; for a transaction step, write the progress row just before
-/// its `COMMIT`, so that both commit together.
+/// A step that failed, and whether part of it had committed already (a step kept as written can
+/// hold several of the draft's transactions, or statements in autocommit): such a step is never
+/// retried whole, since that would run its committed part twice.
+struct Failed {
+    error: postgres::Error,
+    committed: bool,
+}
+
+/// Does the step end with its transaction's `COMMIT`? Then its progress row is written just before
+/// that `COMMIT`, so that both commit together; otherwise after the step.
+fn records_inside(stmts: &[String]) -> bool {
+    stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"))
+        && stmts.last().is_some_and(|s| matches!(first_word(s).as_str(), "commit" | "end"))
+}
+
+/// Run the statements of one step, statement by statement as `psql -f` does.
 fn run_statements(
     worker: &mut Client,
     stmts: &[String],
     record: impl Fn() -> (&'static str, Vec<String>, i32),
-) -> Result<(), postgres::Error> {
+) -> Result<(), Failed> {
+    let inside = records_inside(stmts);
     let mut in_tx = false;
-    for stmt in stmts {
-        match first_word(stmt).as_str() {
+    let mut committed = false;
+    for (k, stmt) in stmts.iter().enumerate() {
+        let word = first_word(stmt);
+        if inside && k + 1 == stmts.len() {
+            let (sql, params, attempts) = record();
+            worker
+                .execute(sql, &[&params[0], &params[1], &params[2], &attempts])
+                .map_err(|error| Failed { error, committed })?;
+        }
+        worker.batch_execute(stmt).map_err(|error| Failed { error, committed })?;
+        match word.as_str() {
             "begin" | "start" => in_tx = true,
             "commit" | "end" if in_tx => {
-                let (sql, params, attempts) = record();
-                worker.execute(sql, &[&params[0], &params[1], &params[2], &attempts])?;
                 in_tx = false;
+                committed = true;
             }
+            "rollback" | "abort" if !lex(stmt).iter().any(|t| t.is_word("to")) => in_tx = false,
+            "set" | "reset" | "show" | "rollback" | "abort" | "commit" | "end" => {}
+            _ if !in_tx => committed = true,
             _ => {}
         }
-        worker.batch_execute(stmt)?;
     }
     Ok(())
 }

@@ -1,0 +1,220 @@
+//! Session state the draft creates and uses later: temporary tables, sequences and views, prepared
+//! statements, cursors. Each step of a plan runs in a new session, where that state does not exist,
+//! so the statements from the one that creates it to the last that uses it must stay in one step.
+//!
+//! This is lowering-level knowledge (it reads statement text): what creates an object is read from
+//! the statement's first words; a *use* is any later statement that mentions the object's name —
+//! as a word, inside a string (`nextval('s')`, `EXECUTE 'SELECT … FROM t'`) or inside a function or
+//! `DO` body. A mention that is not a use only keeps more statements together, which is safe.
+//! Settings (`SET`, `SET ROLE`) are not here: the planner repeats them at the top of later steps.
+
+use super::migration::{Migration, Section};
+use crate::front::tokens::{Lexer, Tok};
+use std::collections::HashMap;
+
+/// What kind of session object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    TempTable,
+    TempSequence,
+    TempView,
+    Prepared,
+    Cursor,
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::TempTable => "temporary table",
+            Kind::TempSequence => "temporary sequence",
+            Kind::TempView => "temporary view",
+            Kind::Prepared => "prepared statement",
+            Kind::Cursor => "cursor",
+        }
+    }
+}
+
+/// One session object: where it is created and the last statement that uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionObject {
+    pub name: String,
+    pub kind: Kind,
+    pub created: usize,
+    pub last_use: usize,
+}
+
+/// Every session object of the draft's up section that a later statement uses.
+pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
+    let mut found: Vec<SessionObject> = Vec::new();
+    // Live objects by folded name → index in `found`.
+    let mut live: HashMap<String, usize> = HashMap::new();
+    for (i, s) in m.stmts.iter().enumerate() {
+        if s.section != Section::Up || s.is_trivia() {
+            continue;
+        }
+        let text = m.text(&s.body);
+        let head = head(text);
+        let created = creates(&head);
+        if live.is_empty() && created.is_none() {
+            continue;
+        }
+        // Uses: every word and every identifier-like piece of a string or body.
+        let mut used = Vec::new();
+        for t in Lexer::new(text) {
+            match t.tok {
+                Tok::Word(w) => used.push(w),
+                Tok::Quoted(q) => used.push(q),
+                Tok::Literal => used.extend(
+                    text[t.span.clone()]
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_lowercase),
+                ),
+                Tok::Punct(_) => {}
+            }
+        }
+        let mut uses_live = false;
+        for w in &used {
+            if let Some(&k) = live.get(w.as_str()) {
+                found[k].last_use = i;
+                uses_live = true;
+            }
+        }
+        // `DROP`/`DEALLOCATE`/`CLOSE`/`DISCARD` end what they name (a later same name is another).
+        if matches!(head.first().map(String::as_str), Some("drop" | "deallocate" | "close" | "discard")) {
+            let all = head.first().is_some_and(|w| w == "discard") || head.get(1).is_some_and(|w| w == "all");
+            live.retain(|name, _| !all && !used.contains(name));
+        }
+        // A view over a temporary relation is temporary too.
+        let created =
+            created.or_else(|| (uses_live && is_view(&head)).then_some((Kind::TempView, view_name_at(&head))));
+        if let Some((kind, at)) = created {
+            if let Some(name) = name_after(text, at) {
+                live.insert(name.clone(), found.len());
+                found.push(SessionObject { name, kind, created: i, last_use: i });
+            }
+        }
+    }
+    found.retain(|o| o.last_use > o.created);
+    found
+}
+
+/// The first words of a statement, lower-cased (words only, up to the object's name).
+fn head(text: &str) -> Vec<String> {
+    Lexer::new(text)
+        .take(8)
+        .map(|t| match t.tok {
+            Tok::Word(w) => w,
+            Tok::Quoted(q) => format!("\"{q}"),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// Does a statement starting with `head` create a session object? Its kind and the index of the
+/// token after which its name comes.
+fn creates(head: &[String]) -> Option<(Kind, usize)> {
+    let w = |i: usize| head.get(i).map(String::as_str).unwrap_or("");
+    match w(0) {
+        "prepare" if w(1) != "transaction" => return Some((Kind::Prepared, 0)),
+        "declare" => return Some((Kind::Cursor, 0)),
+        "create" => {}
+        _ => return None,
+    }
+    let mut i = 1;
+    if w(i) == "or" && w(i + 1) == "replace" {
+        i += 2;
+    }
+    if w(i) == "local" || w(i) == "global" {
+        i += 1;
+    }
+    if w(i) != "temp" && w(i) != "temporary" {
+        return None;
+    }
+    i += 1;
+    if w(i) == "unlogged" {
+        i += 1;
+    }
+    let kind = match w(i) {
+        "table" => Kind::TempTable,
+        "sequence" => Kind::TempSequence,
+        "view" => Kind::TempView,
+        "recursive" if w(i + 1) == "view" => {
+            i += 1;
+            Kind::TempView
+        }
+        _ => return None,
+    };
+    if w(i + 1) == "if" && w(i + 2) == "not" && w(i + 3) == "exists" {
+        i += 3;
+    }
+    Some((kind, i))
+}
+
+fn is_view(head: &[String]) -> bool {
+    head.first().is_some_and(|w| w == "create") && head.iter().take(5).any(|w| w == "view")
+}
+
+fn view_name_at(head: &[String]) -> usize {
+    head.iter().position(|w| w == "view").unwrap_or(0)
+}
+
+/// The (unqualified, folded) name that follows token `at` of `text`.
+fn name_after(text: &str, at: usize) -> Option<String> {
+    let mut toks = Lexer::new(text).skip(at + 1);
+    let mut name = None;
+    loop {
+        let t = toks.next()?;
+        let part = match t.tok {
+            Tok::Word(w) => w,
+            Tok::Quoted(q) => q,
+            _ => return name,
+        };
+        name = Some(part);
+        match toks.next() {
+            Some(t) if t.tok == Tok::Punct('.') => continue,
+            _ => return name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::front::split::split;
+
+    fn objects(src: &str) -> Vec<(String, Kind, usize, usize)> {
+        let pieces = split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        session_objects(&m).into_iter().map(|o| (o.name, o.kind, o.created, o.last_use)).collect()
+    }
+
+    #[test]
+    fn temp_tables_views_and_prepared_statements_with_their_last_use() {
+        let src = "create temporary table history as select entity, id from entities;\n\
+                   create or replace view history_data as select e.* from entities e join history h using (id);\n\
+                   create table new_entities as select * from history_data;\n\
+                   update deployment_schemas set version = 'relational';\n\
+                   drop view history_data;\n\
+                   drop table history;\n\
+                   CREATE INDEX i ON entities (id);\n";
+        assert_eq!(
+            objects(src),
+            [("history".into(), Kind::TempTable, 0, 5), ("history_data".into(), Kind::TempView, 1, 4)]
+        );
+        let src = "PREPARE ins (int) AS INSERT INTO t VALUES ($1);\nSELECT 1;\nEXECUTE ins(2);\nSELECT 2;\n";
+        assert_eq!(objects(src), [("ins".into(), Kind::Prepared, 0, 2)]);
+        let src = "CREATE TEMP SEQUENCE s;\nSELECT 1;\nUPDATE t SET id = nextval('s');\n";
+        assert_eq!(objects(src), [("s".into(), Kind::TempSequence, 0, 2)]);
+        let src = "CREATE TEMP TABLE t (a int);\nDO $$ BEGIN INSERT INTO t VALUES (1); END $$;\n";
+        assert_eq!(objects(src), [("t".into(), Kind::TempTable, 0, 1)]);
+    }
+
+    #[test]
+    fn unused_or_dropped_objects_keep_nothing_together() {
+        assert_eq!(objects("CREATE TEMP TABLE t (a int);\nCREATE INDEX i ON orders (a);\n"), []);
+        let src = "CREATE TEMP TABLE t (a int);\nDROP TABLE t;\nCREATE INDEX i ON t (a);\n";
+        assert_eq!(objects(src), [("t".into(), Kind::TempTable, 0, 1)]);
+        assert_eq!(objects("CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n"), []);
+    }
+}
