@@ -16,7 +16,9 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     }
     let s = &m.stmts[unit.stmt];
     let mut edits = unit.edits.clone();
-    if !s.terminated && !s.is_trivia() && !s.body.is_empty() {
+    // A `COPY … FROM stdin` piece ends with its data's `\.` line: nothing may follow it.
+    let copy_data = m.src[s.body.clone()].ends_with("\\.");
+    if !s.terminated && !s.is_trivia() && !s.body.is_empty() && !copy_data {
         edits.push(crate::passes::Edit { at: s.body.end..s.body.end, text: ";".into() });
     }
     edits.sort_by_key(|e| (e.at.start, e.at.end));

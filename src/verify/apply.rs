@@ -459,6 +459,10 @@ fn statements(text: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for p in &pieces {
         match &p.kind {
+            PieceKind::Statement { body, .. } if text[body.clone()].ends_with("\\.") => bail!(
+                "COPY … FROM stdin with its data ({:?}): pgsafe apply runs SQL only; run this file with psql",
+                crate::front::tokens::head_words(&text[body.clone()], 3).join(" ")
+            ),
             PieceKind::Statement { body, .. } => out.push(text[body.clone()].to_owned()),
             PieceKind::Meta { body } => bail!(
                 "psql meta-command {:?}: pgsafe apply runs SQL only; run this file with psql",
