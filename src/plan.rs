@@ -57,8 +57,11 @@ pub struct Step {
     pub locked: Option<Name>,
     /// Relations created by earlier steps that this step uses.
     pub created_earlier: Vec<String>,
-    /// The draft's own text, unchanged: no transaction or timeout lines are added.
+    /// The draft's own text, unchanged: no transaction or timeout lines are added (but see
+    /// `wrapped`).
     pub raw: bool,
+    /// A raw step in the one transaction the draft's migration tool would run it in.
+    pub wrapped: bool,
     /// The draft rolled this transaction back: the step ends in ROLLBACK, not COMMIT.
     pub rollback: bool,
     /// A stretch of the draft kept as written ([`Region`]), and why: nothing splits it.
@@ -78,6 +81,7 @@ impl Step {
             locked: None,
             created_earlier: Vec::new(),
             raw: false,
+            wrapped: false,
             rollback: false,
             kept: None,
             as_written: false,
@@ -491,9 +495,20 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
 }
 
 /// The plan of a draft that needs no change: the draft itself, as one step (its down section apart).
-pub fn verbatim(m: &Migration<'_>, r: &Rewritten) -> Plan {
+///
+/// `runner_transaction`: the draft's own migration tool runs it in one transaction (goose or dbmate
+/// markers without their opt-out). The step then carries that `BEGIN … COMMIT` itself, unless the
+/// draft controls its transactions or holds a statement that refuses a transaction block: run with
+/// `psql -f` as the plan contract says, it would otherwise run statement by statement (`LOCK TABLE`
+/// fails outside a transaction, and a failure half-way leaves the first half committed).
+pub fn verbatim(m: &Migration<'_>, r: &Rewritten, runner_transaction: bool) -> Plan {
     let mut step = Step::new(StepMode::Transaction, Phase::Main);
     step.raw = true;
+    step.wrapped = runner_transaction
+        && m.stmts.iter().filter(|s| s.section == Section::Up).flat_map(|s| &s.ops).all(|o| {
+            !matches!(o.kind, OpKind::Begin | OpKind::Commit { .. } | OpKind::NoTransaction { .. })
+                && !o.kind.is_concurrent()
+        });
     let mut down = Vec::new();
     for (u, unit) in r.units.iter().enumerate() {
         if unit.generated.is_some() {

@@ -63,7 +63,8 @@ fn raw_text(m: &Migration<'_>, unit: &Unit) -> String {
 /// The body of a step file: everything but the header comments.
 pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config) -> String {
     if step.raw {
-        return step.units().map(|u| raw_text(m, &r.units[u])).collect();
+        let text: String = step.units().map(|u| raw_text(m, &r.units[u])).collect();
+        return if step.wrapped { format!("BEGIN;\n{text}COMMIT;\n") } else { text };
     }
     let mut out = String::new();
     let mut facts: Vec<&String> = step.units().flat_map(|u| r.units[u].facts.iter()).collect();
@@ -195,6 +196,9 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
 
 /// Why this step exists, in one line, for the file header and the manifest.
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
+    if step.raw && step.wrapped {
+        return "transaction: nothing to rewrite; the draft as written, in the one transaction its migration tool runs it in".into();
+    }
     if step.raw {
         return "unchanged: pgsafe found nothing to rewrite".into();
     }
