@@ -257,6 +257,11 @@ impl Ctx<'_, '_> {
         self.timeline.before(i, k)
     }
 
+    /// Is statement `i` in a stretch kept as written (see `transactions`)?
+    pub fn kept(&self, i: usize) -> bool {
+        self.kept[i].is_some()
+    }
+
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,
     /// and, in a stretch kept as written, only the rules that add timeouts or only report.
     pub fn applies(&self, rule: &str, i: usize) -> bool {

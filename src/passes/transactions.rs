@@ -12,7 +12,9 @@
 //! batched loop, each of which would commit on its own or leave the step):
 //! - a transaction that ends in `ROLLBACK` (a dry run must stay a dry run);
 //! - `SAVEPOINT` … `RELEASE`/`ROLLBACK TO` of that savepoint (they only mean something in the
-//!   transaction that holds what they enclose).
+//!   transaction that holds what they enclose);
+//! - session state from its creation to its last use (`ir::session`: a temporary table, view or
+//!   sequence, a prepared statement, a cursor), since each step runs in a new session.
 
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -153,27 +155,32 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
                 _ => out.push(r),
             }
         }
+        // The transactions a region touches (they are disjoint and in draft order).
+        let touching = |(first, last): (usize, usize)| {
+            let from = txs.partition_point(|&(_, e)| e < first);
+            txs[from..].iter().take_while(move |&&(b, _)| b <= last)
+        };
         let mut grew = false;
         for r in &mut out {
-            for &(b, e) in &txs {
+            let (first, last) = touching((r.first, r.last)).fold((r.first, r.last), |(f, l), &(b, e)| {
                 let inside = b < r.first && r.last < e;
-                let apart = r.last < b || e < r.first;
-                if !inside && !apart && (r.first > b || r.last < e) {
-                    r.first = r.first.min(b);
-                    r.last = r.last.max(e);
-                    grew = true;
+                if inside {
+                    (f, l)
+                } else {
+                    (f.min(b), l.max(e))
                 }
-            }
+            });
+            grew |= (first, last) != (r.first, r.last);
+            (r.first, r.last) = (first, last);
         }
         if !grew {
             for r in &mut out {
                 r.why.sort_by_key(|(at, _)| *at);
-                r.shape = if txs.contains(&(r.first, r.last)) {
-                    Shape::WholeTransaction
-                } else if txs.iter().any(|&(b, e)| b < r.first && r.last < e) {
-                    Shape::InsideTransaction
-                } else {
-                    Shape::AsWritten
+                let mut tx = touching((r.first, r.last));
+                r.shape = match (tx.next(), tx.next()) {
+                    (Some(&(b, e)), None) if (b, e) == (r.first, r.last) => Shape::WholeTransaction,
+                    (Some(&(b, e)), None) if b < r.first && r.last < e => Shape::InsideTransaction,
+                    _ => Shape::AsWritten,
                 };
             }
             return out;
@@ -196,7 +203,11 @@ pub fn kept_by(regions: &[Region], stmts: usize) -> Vec<Option<usize>> {
 /// Say why each region is kept as written, pointing at what stopped the rewrites.
 fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     let m = ctx.m;
-    let line = |i: usize| m.src[..m.stmts[i].body.start].matches('\n').count() + 1;
+    if regions.is_empty() {
+        return;
+    }
+    let breaks: Vec<usize> = m.src.match_indices('\n').map(|(i, _)| i).collect();
+    let line = |i: usize| breaks.partition_point(|&b| b < m.stmts[i].body.start) + 1;
     for r in regions {
         let lines = format!("lines {}-{}", line(r.first), line(r.last));
         for (at, why) in &r.why {
@@ -231,15 +242,13 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     explain(ctx, regions, out);
     // A kept statement runs as written, in its transaction: one the draft ran concurrently or one
     // PostgreSQL refuses in a transaction block fails in the plan as it fails in the draft.
-    for r in regions {
-        for unit in out.units.iter_mut().filter(|u| r.contains(u.stmt)) {
-            if unit.mode == Mode::Autocommit {
-                unit.mode = Mode::Transaction;
-                unit.long_running = false;
-            }
+    let kept = |i: usize| ctx.kept(i);
+    for unit in out.units.iter_mut().filter(|u| kept(u.stmt)) {
+        if unit.mode == Mode::Autocommit {
+            unit.mode = Mode::Transaction;
+            unit.long_running = false;
         }
     }
-    let kept = |i: usize| regions.iter().any(|r| r.contains(i));
     let mut in_tx = false;
     // Constraints added NOT VALID in the current draft transaction.
     let mut not_valid_here: Vec<String> = Vec::new();
