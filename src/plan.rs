@@ -497,17 +497,20 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
 /// The plan of a draft that needs no change: the draft itself, as one step (its down section apart).
 ///
 /// `runner_transaction`: the draft's own migration tool runs it in one transaction (goose or dbmate
-/// markers without their opt-out). The step then carries that `BEGIN … COMMIT` itself, unless the
-/// draft controls its transactions or holds a statement that refuses a transaction block: run with
+/// markers without their opt-out). The step then carries that `BEGIN … COMMIT` itself: run with
 /// `psql -f` as the plan contract says, it would otherwise run statement by statement (`LOCK TABLE`
-/// fails outside a transaction, and a failure half-way leaves the first half committed).
+/// fails outside a transaction, and a failure half-way leaves the first half committed). Not when
+/// the draft controls its transactions, holds a statement that refuses a transaction block, or adds
+/// an enum value (the transactions rule would want it committed before the statements after it).
 pub fn verbatim(m: &Migration<'_>, r: &Rewritten, runner_transaction: bool) -> Plan {
     let mut step = Step::new(StepMode::Transaction, Phase::Main);
     step.raw = true;
     step.wrapped = runner_transaction
         && m.stmts.iter().filter(|s| s.section == Section::Up).flat_map(|s| &s.ops).all(|o| {
-            !matches!(o.kind, OpKind::Begin | OpKind::Commit { .. } | OpKind::NoTransaction { .. })
-                && !o.kind.is_concurrent()
+            !matches!(
+                o.kind,
+                OpKind::Begin | OpKind::Commit { .. } | OpKind::NoTransaction { .. } | OpKind::AddEnumValue { .. }
+            ) && !o.kind.is_concurrent()
         });
     let mut down = Vec::new();
     for (u, unit) in r.units.iter().enumerate() {

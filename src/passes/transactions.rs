@@ -18,7 +18,8 @@
 
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::ir::migration::{Migration, Section};
+use crate::ir::migration::{Migration, Section, Stmt};
+use crate::ir::name::Name;
 use crate::ir::op::{OpKind, SavepointAction};
 
 pub const RULE: &str = "transactions";
@@ -296,7 +297,7 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         && m.stmts[i + 1..]
                             .iter()
                             .take_while(|n| !n.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })))
-                            .any(|n| !n.is_trivia());
+                            .any(|n| !n.is_trivia() && !adds_values_to_other_types(n, type_name));
                     if used_later_in_tx && ctx.applies(RULE, i) {
                         out.units[i].rules.push(RULE);
                         out.change(
@@ -328,4 +329,15 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
             }
         }
     }
+}
+
+/// Whether a statement only adds values to enum types other than `type_name`: such a
+/// statement cannot use the new value, so it may share the transaction that adds it
+/// (goose and dbmate run a file of `ADD VALUE`s in one transaction, which PostgreSQL allows).
+fn adds_values_to_other_types(stmt: &Stmt, type_name: &Name) -> bool {
+    !stmt.ops.is_empty()
+        && stmt
+            .ops
+            .iter()
+            .all(|o| matches!(&o.kind, OpKind::AddEnumValue { type_name: other } if !other.same(type_name)))
 }
