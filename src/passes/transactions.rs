@@ -41,7 +41,9 @@ pub enum Keep {
 pub enum Shape {
     /// The draft's `BEGIN` … `COMMIT`/`ROLLBACK`, whole: one transaction step ending as the draft's.
     WholeTransaction,
-    /// Statements inside one draft transaction: one transaction step.
+    /// Statements inside one draft transaction, or statements the draft runs outside any (none of
+    /// which refuses a transaction block): one transaction step. Atomic, so a retry after a lock
+    /// timeout repeats nothing that committed.
     InsideTransaction,
     /// Anything else (statements outside transactions, several transactions): one step holding the
     /// draft's statements exactly as written, its own `BEGIN`/`COMMIT` included, in one session.
@@ -181,6 +183,7 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
                 r.shape = match (tx.next(), tx.next()) {
                     (Some(&(b, e)), None) if (b, e) == (r.first, r.last) => Shape::WholeTransaction,
                     (Some(&(b, e)), None) if b < r.first && r.last < e => Shape::InsideTransaction,
+                    (None, _) if !refuses_transaction_block(m, r) => Shape::InsideTransaction,
                     _ => Shape::AsWritten,
                 };
             }
@@ -188,6 +191,14 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
         }
         found = out;
     }
+}
+
+/// Does a statement of the region refuse to run inside a transaction block (`VACUUM`, `CONCURRENTLY`)?
+fn refuses_transaction_block(m: &Migration<'_>, r: &Region) -> bool {
+    m.stmts[r.first..=r.last]
+        .iter()
+        .flat_map(|s| &s.ops)
+        .any(|o| matches!(o.kind, OpKind::NoTransaction { .. }) || o.kind.is_concurrent())
 }
 
 /// For each statement, the region that keeps it, if any.
