@@ -31,7 +31,7 @@ const CONTEXT: usize = 3;
 /// The diff and the change list, ready to print.
 pub fn render(c: &Compilation, format: Format) -> String {
     let mut out = String::new();
-    let flat = if c.changes.is_empty() { String::new() } else { c.flattened() };
+    let flat = if c.changes.is_empty() { String::new() } else { crate::emit::flatten(&c.files) };
     let diff = LineDiff::new(&c.source.text, &flat);
     match format {
         Format::Markdown => {

@@ -12,6 +12,7 @@ pub mod directives;
 pub mod emit;
 pub mod error;
 pub mod front;
+pub mod interrupt;
 pub mod ir;
 pub mod passes;
 pub mod plan;
@@ -55,9 +56,15 @@ impl Compilation {
         self.files.iter().filter(|f| f.mode.is_some())
     }
 
-    /// The plan as one file (see [`emit::flatten`]).
+    /// The plan as one file (see [`emit::flatten`]), with the draft's byte order mark if it had
+    /// one: what `pgsafe fix` writes in place of the draft.
     pub fn flattened(&self) -> String {
-        emit::flatten(&self.files)
+        let flat = emit::flatten(&self.files);
+        if self.source.bom {
+            format!("{}{flat}", source::BOM)
+        } else {
+            flat
+        }
     }
 
     /// Every file of the plan directory: steps, `down.sql`, `manifest.json`.
@@ -80,6 +87,7 @@ fn runner_transaction(pieces: &[front::split::Piece]) -> bool {
 /// Compile `text` (named `name` in messages): split → parse → lower → passes → plan → emit.
 pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, InputError> {
     let source = Source::new(name, text);
+    let text = source.text.as_str();
     if text.contains('\0') {
         let at = text.find('\0').unwrap_or(0);
         return Err(InputError { at: source.position(at), message: "binary input (NUL byte): not a SQL file".into() });

@@ -47,10 +47,18 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool, keep: &[&P
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    // From here on, Ctrl-C is noted and acted on between files (see `interrupt`).
+    let section = crate::interrupt::critical();
     let tmp = fresh_sibling(&parent, &format!(".{base}.pgsafe-new"))?;
     let built = (|| -> Result<()> {
         for (name, text) in files {
+            if section.interrupted() {
+                bail!("interrupted: nothing was written");
+            }
             fs::write(tmp.join(name), text).with_context(|| format!("cannot write {name}"))?;
+        }
+        if section.interrupted() {
+            bail!("interrupted: nothing was written");
         }
         Ok(())
     })();
@@ -189,6 +197,16 @@ fn fresh_sibling(parent: &Path, prefix: &str) -> Result<PathBuf> {
 pub fn write_file(path: &Path, text: &str) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.pgsafe-{}", std::process::id()));
-    fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    let section = crate::interrupt::critical();
+    let written = fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display())).and_then(|()| {
+        match section.interrupted() {
+            true => bail!("interrupted: {} was not changed", path.display()),
+            false => fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display())),
+        }
+    });
+    if written.is_err() {
+        // A full disk or an interruption leaves no partial sibling behind.
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }

@@ -1,0 +1,485 @@
+//! Hostile and odd input against the real binary (issue 9): never a panic, never a half-written or
+//! deleted output, a clear error naming file:line:column (or the path), and the documented exit
+//! code (README "Exit codes": 0 nothing to do, 1 something to rewrite, 2 bad input or an output
+//! that cannot be written, 128 + N killed by signal N before anything was written or after the
+//! write finished).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn pgsafe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pgsafe")).args(args).output().expect("pgsafe runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// No panic, no backtrace: what a user must never see.
+fn assert_no_panic(o: &Output, what: &str) {
+    let err = stderr(o);
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{what} panicked:\n{err}");
+    assert!(o.status.code().is_some(), "{what} died of a signal: {:?}\n{err}", o.status);
+}
+
+/// Every name in `dir` (files and directories, hidden ones included), sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    out.sort();
+    out
+}
+
+/// `dir`'s files and their contents (one level), sorted.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    names(dir).into_iter().map(|n| (n.clone(), fs::read(dir.join(&n)).unwrap())).collect()
+}
+
+/// A plan directory is whole: its manifest lists exactly the step files there, each non-empty.
+fn assert_complete_plan(dir: &Path) {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).expect("a manifest")).expect("valid JSON");
+    let mut listed: Vec<String> = manifest["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap().to_string())
+        .chain(["manifest.json".to_string()])
+        .collect();
+    listed.sort();
+    assert_eq!(names(dir), listed, "the plan in {} is not whole", dir.display());
+    for n in &listed {
+        assert!(fs::metadata(dir.join(n)).unwrap().len() > 0, "{n} is empty");
+    }
+}
+
+#[test]
+fn an_empty_or_comment_only_file_is_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("empty.sql", ""),
+        ("blank.sql", "\n\n   \n"),
+        ("comments.sql", "-- only a comment\n/* and /* a nested */ block */\n"),
+    ] {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        let o = pgsafe(&["check", s(&path)]);
+        assert_no_panic(&o, name);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "", "{name}");
+        let out = dir.path().join(format!("{name}.plan"));
+        let o = pgsafe(&["rewrite", s(&path), "-o", s(&out)]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_complete_plan(&out);
+        // Nothing lost: the comments are in the plan.
+        let plan: String = names(&out).iter().map(|n| fs::read_to_string(out.join(n)).unwrap()).collect();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(plan.contains(line), "{name}: {line:?} is lost");
+        }
+    }
+}
+
+#[test]
+fn binary_data_and_invalid_utf8_are_refused_with_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deterministic noise: a PNG header, then bytes from a small LCG.
+    let mut noise = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut x: u32 = 12345;
+    for _ in 0..4096 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        noise.push((x >> 16) as u8);
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("image.sql", noise, "image.sql:1:1: not UTF-8"),
+        ("nul.sql", b"SELECT 1;\nSELECT \0;\n".to_vec(), "nul.sql:2:8: binary input"),
+        ("latin1.sql", b"CREATE INDEX i ON t (c);\n-- caf\xe9\n".to_vec(), "latin1.sql:2:7: not UTF-8"),
+        ("truncated.sql", b"SELECT '\xe2\x82';".to_vec(), "truncated.sql:1:9: not UTF-8"),
+        ("utf16.sql", b"\xff\xfeS\0E\0L\0".to_vec(), "utf16.sql:1:1: not UTF-8"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, &bytes).unwrap();
+        for cmd in ["check", "diff"] {
+            let o = pgsafe(&[cmd, s(&path)]);
+            assert_no_panic(&o, name);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {name}: {}", stderr(&o));
+            assert!(stderr(&o).contains(expected), "{cmd} {name}: {}", stderr(&o));
+        }
+        let out = dir.path().join(format!("{name}.plan"));
+        let o = pgsafe(&["rewrite", s(&path), "-o", s(&out)]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(!out.exists(), "{name}: nothing is written on bad input");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_neither_a_column_nor_moved_into_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.sql");
+    fs::write(&path, "\u{feff}CREATE INDEX i ON orders (c);\n").unwrap();
+    let o = pgsafe(&["check", s(&path)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("bom.sql:1:13 concurrent-index"), "columns count from after the mark:\n{}", stdout(&o));
+    let out = dir.path().join("plan");
+    let o = pgsafe(&["rewrite", s(&path), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (name, bytes) in tree(&out) {
+        assert!(!String::from_utf8(bytes).unwrap().contains('\u{feff}'), "{name} carries the byte order mark");
+    }
+    // `fix` keeps the mark where it was, first, and the fixed file is a fixed point.
+    let o = pgsafe(&["fix", s(&path)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let fixed = fs::read_to_string(&path).unwrap();
+    assert!(fixed.starts_with('\u{feff}') && fixed.matches('\u{feff}').count() == 1, "{fixed:?}");
+    assert!(fixed.contains("CREATE INDEX CONCURRENTLY i ON orders (c);"), "{fixed}");
+    assert_eq!(pgsafe(&["check", s(&path)]).status.code(), Some(0), "{fixed}");
+}
+
+#[test]
+fn crlf_drafts_get_crlf_plans_that_are_fixed_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crlf.sql");
+    let draft = "-- windows\r\nCREATE INDEX i ON orders (c);\r\nALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);\r\n";
+    fs::write(&path, draft).unwrap();
+    let o = pgsafe(&["check", s(&path)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("crlf.sql:2:13 concurrent-index"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("crlf.sql:3:20 fk-not-valid"), "{}", stdout(&o));
+    let out = dir.path().join("plan");
+    assert_eq!(pgsafe(&["rewrite", s(&path), "-o", s(&out)]).status.code(), Some(0));
+    for (name, bytes) in tree(&out).into_iter().filter(|(n, _)| n.ends_with(".sql")) {
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "{name} mixes line endings");
+        let step = out.join(&name);
+        assert_eq!(pgsafe(&["check", s(&step)]).status.code(), Some(0), "{name} is not a fixed point:\n{text}");
+    }
+}
+
+#[test]
+fn unterminated_strings_quotes_and_comments_point_at_their_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "string.sql",
+            "SELECT 1;\nUPDATE t SET a = 'oops;\nSELECT 2;\n",
+            "string.sql:2:18: unterminated quoted string",
+        ),
+        ("escape.sql", "SELECT E'it\\'s;\n", "escape.sql:1:8: unterminated"),
+        ("ident.sql", "CREATE INDEX i ON \"orders (c);\n", "ident.sql:1:19: unterminated"),
+        (
+            "dollar.sql",
+            "DO $body$ BEGIN PERFORM 1; END $bod$;\n",
+            "dollar.sql:1:4: unterminated dollar-quoted string $body$",
+        ),
+        ("comment.sql", "SELECT 1;\n/* open /* nested */ still open\n", "comment.sql:2:1: unterminated block comment"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        let out = dir.path().join(format!("{name}.plan"));
+        let o = pgsafe(&["rewrite", s(&path), "-o", s(&out)]);
+        assert_no_panic(&o, name);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{name}: {}", stderr(&o));
+        assert!(!out.exists(), "{name}: nothing is written on bad input");
+    }
+}
+
+#[test]
+fn ten_thousand_nested_parentheses_are_no_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+    for (name, text) in [
+        ("select.sql", format!("SELECT {};\n", deep(10_000))),
+        ("update.sql", format!("UPDATE orders SET a = {};\n", deep(10_000))),
+        ("check.sql", format!("ALTER TABLE orders ADD CONSTRAINT c CHECK ({} > 0);\n", deep(10_000))),
+        ("index.sql", format!("CREATE INDEX i ON orders (({}));\n", deep(100_000))),
+        ("unbalanced.sql", format!("SELECT {};\n", "(".repeat(50_000))),
+    ] {
+        let path = dir.path().join(name);
+        fs::write(&path, &text).unwrap();
+        for cmd in ["check", "diff"] {
+            let o = pgsafe(&[cmd, s(&path)]);
+            assert_no_panic(&o, name);
+            assert!(matches!(o.status.code(), Some(0..=2)), "{cmd} {name}: {:?}", o.status);
+        }
+    }
+    // A lock-taking statement sqlparser cannot follow is reported, not silently passed.
+    let o = pgsafe(&["check", s(&dir.path().join("index.sql"))]);
+    assert!(stdout(&o).contains("not-understood"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_directory_or_a_missing_file_as_the_draft_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("migrations");
+    fs::create_dir(&sub).unwrap();
+    let missing = dir.path().join("no_such.sql");
+    for draft in [&sub, &missing] {
+        for args in [vec!["rewrite", s(draft), "-o", s(&dir.path().join("plan"))], vec!["diff", s(draft)]] {
+            let o = pgsafe(&args);
+            assert_no_panic(&o, s(draft));
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains(s(draft)), "{args:?}: {}", stderr(&o));
+        }
+    }
+    assert_eq!(names(dir.path()), ["migrations"], "nothing written");
+}
+
+#[test]
+fn an_unwritable_output_directory_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("m.sql");
+    fs::write(&draft, "CREATE INDEX i ON orders (c);\n").unwrap();
+    // /proc refuses new directories even to root; a 0555 directory refuses them to anyone else.
+    let locked = dir.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+    let root = fs::write(locked.join("probe"), "").is_ok();
+    let mut targets = vec![PathBuf::from("/proc/pgsafe-plan"), PathBuf::from("/proc/self/pgsafe/plan")];
+    if !root {
+        targets.push(locked.join("plan"));
+    }
+    for out in &targets {
+        let o = pgsafe(&["rewrite", s(&draft), "-o", s(out)]);
+        assert_no_panic(&o, s(out));
+        assert_eq!(o.status.code(), Some(2), "{}: {}", out.display(), stderr(&o));
+        assert!(stderr(&o).contains("/proc") || stderr(&o).contains(s(&locked)), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(fs::read_to_string(&draft).unwrap(), "CREATE INDEX i ON orders (c);\n");
+}
+
+#[test]
+fn an_output_directory_inside_the_input_tree_never_swallows_the_draft() {
+    let root = tempfile::tempdir().unwrap();
+    let migrations = root.path().join("migrations");
+    fs::create_dir(&migrations).unwrap();
+    let draft = migrations.join("0002_add_index.sql");
+    fs::write(&draft, "CREATE INDEX i ON orders (c);\n").unwrap();
+    fs::write(migrations.join("0001_init.sql"), "CREATE TABLE orders (c int);\n").unwrap();
+    let before = tree(&migrations);
+    for out in [migrations.clone(), draft.clone(), draft.join("plan"), root.path().to_path_buf()] {
+        for force in [false, true] {
+            let mut args = vec!["rewrite", s(&draft), "-o", s(&out)];
+            if force {
+                args.push("--force");
+            }
+            let o = pgsafe(&args);
+            assert_no_panic(&o, s(&out));
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains(s(&draft)), "{args:?}: {}", stderr(&o));
+            assert_eq!(tree(&migrations), before, "{args:?} touched the input tree");
+        }
+    }
+    // A plan directory of its own inside the input tree is fine, and leaves the drafts alone.
+    let plan = migrations.join("plan");
+    let o = pgsafe(&["rewrite", s(&draft), "-o", s(&plan)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_complete_plan(&plan);
+    assert_eq!(names(&migrations), ["0001_init.sql", "0002_add_index.sql", "plan"]);
+}
+
+/// A draft of `n` CREATE INDEX statements: `n` steps, so the write takes a while.
+fn many_steps(n: usize) -> String {
+    (0..n).map(|i| format!("CREATE INDEX idx_{i} ON t{} (c{i});\n", i % 50)).collect()
+}
+
+/// `pgsafe args…` with the file size limit set to `bytes` (RLIMIT_FSIZE, via util-linux's
+/// `prlimit`) and SIGXFSZ ignored, so a write past the limit fails with EFBIG like a full disk
+/// fails with ENOSPC. None when `prlimit` is missing.
+fn with_file_size_limit(bytes: u64, args: &[&str]) -> Option<Output> {
+    Command::new("prlimit").arg("--version").output().ok()?;
+    let script = format!("trap '' XFSZ; exec prlimit --fsize={bytes} \"$0\" \"$@\"");
+    Some(Command::new("sh").args(["-c", &script, env!("CARGO_BIN_EXE_pgsafe")]).args(args).output().expect("sh runs"))
+}
+
+#[test]
+fn a_full_disk_leaves_no_partial_plan_and_keeps_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.sql");
+    fs::write(&small, "CREATE INDEX i ON orders (c);\n").unwrap();
+    let big = dir.path().join("big.sql");
+    fs::write(&big, many_steps(2_000)).unwrap();
+    let plan = dir.path().join("plan");
+    assert_eq!(pgsafe(&["rewrite", s(&small), "-o", s(&plan)]).status.code(), Some(0));
+    let previous = tree(&plan);
+    let Some(o) = with_file_size_limit(20_000, &["rewrite", s(&big), "-o", s(&plan), "--force"]) else {
+        eprintln!("prlimit is missing: the RLIMIT_FSIZE case is skipped");
+        return;
+    };
+    assert_no_panic(&o, "rewrite on a full disk");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
+    assert_eq!(tree(&plan), previous, "the previous plan is kept whole");
+    assert_eq!(names(dir.path()), ["big.sql", "plan", "small.sql"], "no partial directory is left behind");
+    // `fix` on a full disk leaves the draft as it was, and no partial sibling.
+    let copy = dir.path().join("fixme.sql");
+    fs::write(&copy, many_steps(500)).unwrap();
+    let o = with_file_size_limit(10_000, &["fix", s(&copy)]).unwrap();
+    assert_no_panic(&o, "fix on a full disk");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&copy).unwrap(), many_steps(500));
+    assert_eq!(names(dir.path()), ["big.sql", "fixme.sql", "plan", "small.sql"]);
+}
+
+#[test]
+fn a_small_tmpfs_fills_up_without_a_partial_plan() {
+    // A real ENOSPC: a 256 KiB tmpfs in a private mount namespace (needs root or user
+    // namespaces; skipped otherwise).
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.sql");
+    fs::write(&big, many_steps(3_000)).unwrap();
+    let script = r#"set -e
+mnt="$1"; shift
+mkdir -p "$mnt"
+mount -t tmpfs -o size=256k pgsafe-test "$mnt" 2>/dev/null || exit 77
+set +e
+"$@"
+echo "exit=$?"
+ls -A "$mnt"
+"#;
+    let mnt = dir.path().join("full");
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh", s(&mnt), env!("CARGO_BIN_EXE_pgsafe")])
+        .args(["rewrite", s(&big), "-o", &format!("{}/plan", mnt.display()), "--diff-format", "none"])
+        .output();
+    let Ok(o) = o else {
+        eprintln!("unshare is missing: skipped");
+        return;
+    };
+    if o.status.code() != Some(0) {
+        eprintln!("no private tmpfs here ({:?}): skipped", o.status);
+        return;
+    }
+    assert_no_panic(&o, "rewrite on a full tmpfs");
+    let out = stdout(&o);
+    assert!(out.starts_with("exit=2\n"), "{out}\n{}", stderr(&o));
+    assert!(stderr(&o).contains("No space left on device"), "{}", stderr(&o));
+    assert_eq!(out.lines().nth(1), None, "the full tmpfs is left empty: {out}");
+}
+
+/// Start `pgsafe args…`, send SIGINT after `delay`, and wait for it.
+fn interrupt_after(args: &[&str], delay: Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pgsafe starts");
+    std::thread::sleep(delay);
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_during_rewrite_leaves_the_old_plan_or_the_new_one_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.sql");
+    fs::write(&small, "CREATE INDEX i ON orders (c);\n").unwrap();
+    let big = dir.path().join("big.sql");
+    fs::write(&big, many_steps(2_000)).unwrap();
+    let plan = dir.path().join("plan");
+    let rewrite_big = ["rewrite", s(&big), "-o", s(&plan), "--force", "--diff-format", "none"];
+    // How long a whole run takes here, to spread the interruptions over it.
+    let started = Instant::now();
+    assert_eq!(pgsafe(&rewrite_big).status.code(), Some(0));
+    let whole = started.elapsed();
+    let new_plan = tree(&plan);
+    let (mut kept, mut replaced) = (0, 0);
+    for k in 1..=8u32 {
+        assert_eq!(pgsafe(&["rewrite", s(&small), "-o", s(&plan), "--force"]).status.code(), Some(0));
+        let old_plan = tree(&plan);
+        let delay = whole * k / 8;
+        let o = interrupt_after(&rewrite_big, delay);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{err}");
+        let now = tree(&plan);
+        if now == old_plan {
+            kept += 1;
+            // Killed by the signal while compiling, or stopped by it while writing.
+            assert!(o.status.code().is_none() || o.status.code() == Some(130), "{:?}: {err}", o.status);
+        } else {
+            replaced += 1;
+            assert!(now == new_plan, "after {delay:?}: neither the old plan nor the new one ({:?})", o.status);
+        }
+        assert_eq!(names(dir.path()), ["big.sql", "plan", "small.sql"], "after {delay:?}: litter beside the plan");
+    }
+    eprintln!("interrupted 8 times: old plan kept {kept}, new plan complete {replaced}");
+}
+
+#[test]
+fn ctrl_c_during_fix_leaves_the_file_as_it_was_or_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("m.sql");
+    let original = many_steps(2_000);
+    fs::write(&draft, &original).unwrap();
+    let started = Instant::now();
+    assert_eq!(pgsafe(&["fix", s(&draft)]).status.code(), Some(1));
+    let whole = started.elapsed();
+    let fixed = fs::read_to_string(&draft).unwrap();
+    for k in 1..=6u32 {
+        fs::write(&draft, &original).unwrap();
+        let o = interrupt_after(&["fix", s(&draft)], whole * k / 6);
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        let now = fs::read_to_string(&draft).unwrap();
+        assert!(now == original || now == fixed, "fix left a partial file ({:?})", o.status);
+        assert_eq!(names(dir.path()), ["m.sql"], "litter beside the draft");
+    }
+}
+
+#[test]
+fn a_hundred_megabyte_draft_compiles() {
+    // 100 MB in one dollar-quoted function body, then an ordinary statement: the splitter and
+    // positions hold over the whole file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.sql");
+    let line = "  x := x + 1; -- a step;\n";
+    let lines = 100 * 1024 * 1024 / line.len();
+    let mut text = String::with_capacity(100 * 1024 * 1024 + 200);
+    text.push_str("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nDECLARE x int := 0;\nBEGIN\n");
+    for _ in 0..lines {
+        text.push_str(line);
+    }
+    text.push_str("END $$;\nCREATE INDEX i ON orders (c);\n");
+    fs::write(&path, &text).unwrap();
+    drop(text);
+    let o = pgsafe(&["check", s(&path)]);
+    assert_no_panic(&o, "100 MB");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let expected = format!("huge.sql:{}:13 concurrent-index", lines + 5);
+    assert!(stdout(&o).contains(&expected), "{}", stdout(&o));
+}
+
+#[test]
+fn a_single_ten_megabyte_line_compiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("line.sql");
+    let mut text = String::from("INSERT INTO orders (id, note) VALUES ");
+    let mut i = 0;
+    while text.len() < 10 * 1024 * 1024 {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&format!("({i},'n{i}')"));
+        i += 1;
+    }
+    text.push_str(";\nCREATE INDEX i ON orders (c);\n");
+    fs::write(&path, &text).unwrap();
+    let o = pgsafe(&["check", s(&path)]);
+    assert_no_panic(&o, "10 MB line");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("line.sql:2:13 concurrent-index"), "{}", stdout(&o));
+}
