@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub fn apply(root: &Path, layout: &Layout, overwrite: bool, keep: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut created_dirs: Vec<PathBuf> = Vec::new();
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
+    // Ctrl-C while writing is noted, not obeyed, until the files are all in place or all removed.
+    let section = pgsafe::interrupt::critical();
     let result = (|| -> Result<()> {
         for (rel, text) in &layout.write {
             let path = root.join(rel);
@@ -30,8 +32,10 @@ pub fn apply(root: &Path, layout: &Layout, overwrite: bool, keep: &[PathBuf]) ->
             }
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let tmp = dir.join(format!(".{name}.pgsafe-{}", std::process::id()));
+            // Listed before the write, so that a partly written one is removed too.
+            temps.push((tmp.clone(), path));
             fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-            temps.push((tmp, path));
+            anyhow::ensure!(!section.interrupted(), "interrupted: nothing was changed");
         }
         Ok(())
     })();
