@@ -4,6 +4,8 @@
 //! [`ir`] (lower to migration operations with their locks) → [`passes`] (rewrite rules) →
 //! [`plan`] (group into steps) → [`emit`] (files, manifest) and [`diff`] (the review view).
 
+// No unsafe code: system calls go through safe wrappers (rustix, signal-hook).
+#![forbid(unsafe_code)]
 pub mod config;
 pub mod config_file;
 pub mod diagnostic;

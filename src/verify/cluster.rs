@@ -33,7 +33,6 @@
 //! `/usr/lib/postgresql/*/bin`. A directory qualifies only if it holds `initdb`, `pg_ctl`,
 //! `postgres`, `psql` and `pg_dump`, so the clients always match the server.
 
-use std::ffi::CString;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom};
@@ -43,10 +42,11 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, Once, PoisonError, TryLockError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use rustix::process::{Pid, Signal};
 
 /// The programs a bin directory must contain to be usable.
 const REQUIRED_PROGRAMS: [&str; 5] = ["initdb", "pg_ctl", "postgres", "psql", "pg_dump"];
@@ -94,7 +94,7 @@ pub struct Cluster {
     os_user: Option<OsUser>,
     startup: Duration,
     /// The postmaster's pid, read once the server is up (a fallback if postmaster.pid goes).
-    postmaster: Option<libc::pid_t>,
+    postmaster: Option<Pid>,
 }
 
 impl Cluster {
@@ -372,8 +372,8 @@ impl Cluster {
         }
         if let Some(pid) = pid.filter(|&pid| runs_on(pid, &self.base)) {
             // SIGQUIT is PostgreSQL's immediate shutdown; SIGKILL if it does not go.
-            if signal(pid, libc::SIGQUIT) && !wait_gone(pid, Duration::from_secs(5)) {
-                signal(pid, libc::SIGKILL);
+            if signal(pid, Some(Signal::QUIT)) && !wait_gone(pid, Duration::from_secs(5)) {
+                signal(pid, Some(Signal::KILL));
                 wait_gone(pid, Duration::from_secs(5));
             }
         }
@@ -518,31 +518,28 @@ fn is_executable(path: &Path) -> bool {
 // -- users and directories ------------------------------------------------------------------------
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
-/// Look a user up in the system's user database (NSS), thread-safely.
+/// Look a user up in the system's user database: `getent passwd` (NSS: files, LDAP, …), else
+/// `/etc/passwd`.
 fn lookup_user(name: &str) -> Option<OsUser> {
-    let cname = CString::new(name).ok()?;
-    let mut buf_len = 4096;
-    loop {
-        let mut buf = vec![0 as libc::c_char; buf_len];
-        // SAFETY: passwd is plain old data; all pointers are valid for the call, and `result`
-        // points either to `pwd` or is null.
-        unsafe {
-            let mut pwd: libc::passwd = std::mem::zeroed();
-            let mut result: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
-            if rc == libc::ERANGE && buf_len < 1 << 20 {
-                buf_len *= 4;
-                continue;
-            }
-            if rc != 0 || result.is_null() {
-                return None;
-            }
-            return Some(OsUser { name: name.to_owned(), uid: pwd.pw_uid, gid: pwd.pw_gid });
+    let entry = Command::new("getent")
+        .args(["passwd", name])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .or_else(|| {
+            let passwd = fs::read_to_string("/etc/passwd").ok()?;
+            passwd.lines().find(|l| l.split(':').next() == Some(name)).map(str::to_owned)
+        })?;
+    let fields: Vec<&str> = entry.trim_end().split(':').collect();
+    match fields.as_slice() {
+        [user, _, uid, gid, ..] if *user == name => {
+            Some(OsUser { name: name.to_owned(), uid: uid.parse().ok()?, gid: gid.parse().ok()? })
         }
+        _ => None,
     }
 }
 
@@ -729,26 +726,26 @@ fn initdb_template(bindir: &Path, user: Option<&OsUser>) -> Result<PathBuf> {
         let _ = fs::remove_dir_all(&base);
         return Err(e);
     }
-    static AT_EXIT: Once = Once::new();
-    AT_EXIT.call_once(|| {
-        // SAFETY: registering a plain `extern "C"` function without arguments.
-        unsafe {
-            libc::atexit(remove_templates);
-        }
-    });
+    // Templates outlive this process (no exit hook: the library has no unsafe code); each new
+    // one first removes those whose process is gone.
+    remove_orphan_templates(&base);
     templates.push(Template { bindir: bindir.to_path_buf(), uid, base });
     Ok(data)
 }
 
-extern "C" fn remove_templates() {
-    let templates = match TEMPLATES.try_lock() {
-        Ok(t) => t,
-        Err(TryLockError::Poisoned(p)) => p.into_inner(),
-        // Another thread is creating one right now: leave it rather than race.
-        Err(TryLockError::WouldBlock) => return,
-    };
-    for t in templates.iter() {
-        let _ = fs::remove_dir_all(&t.base);
+/// Remove the `pgsafe-pg-template-PID-…` directories beside `base` whose process PID is gone.
+fn remove_orphan_templates(base: &Path) {
+    let Some(root) = base.parent() else { return };
+    let Ok(entries) = fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("pgsafe-pg-template-") else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()).and_then(Pid::from_raw);
+        if let Some(pid) = pid {
+            if pid.as_raw_nonzero().get() as u32 != std::process::id() && !signal(pid, None) {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
     }
 }
 
@@ -792,17 +789,17 @@ fn failure_text(out: &Output) -> String {
     }
 }
 
-fn postmaster_pid(pid_file: &Path) -> Option<libc::pid_t> {
+fn postmaster_pid(pid_file: &Path) -> Option<Pid> {
     let text = fs::read_to_string(pid_file).ok()?;
-    let pid: libc::pid_t = text.lines().next()?.trim().parse().ok()?;
-    (pid > 1).then_some(pid)
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    (pid > 1).then(|| Pid::from_raw(pid)).flatten()
 }
 
 /// Whether process `pid` exists and was started with `dir` in its command line (the postmaster
 /// runs as `postgres -D DIR/data`). Without /proc (not Linux), any live process counts.
-fn runs_on(pid: libc::pid_t, dir: &Path) -> bool {
+fn runs_on(pid: Pid, dir: &Path) -> bool {
     if !Path::new("/proc/self/cmdline").exists() {
-        return signal(pid, 0);
+        return signal(pid, None);
     }
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
@@ -811,20 +808,23 @@ fn runs_on(pid: libc::pid_t, dir: &Path) -> bool {
     cmdline.windows(dir.len()).any(|w| w == dir)
 }
 
-fn signal(pid: libc::pid_t, sig: libc::c_int) -> bool {
-    // SAFETY: kill has no memory-safety preconditions; pid > 1 is checked by postmaster_pid.
-    unsafe { libc::kill(pid, sig) == 0 }
+/// Send `sig` to `pid` (None: only test that it exists). True when it was delivered.
+fn signal(pid: Pid, sig: Option<Signal>) -> bool {
+    match sig {
+        Some(sig) => rustix::process::kill_process(pid, sig).is_ok(),
+        None => rustix::process::test_kill_process(pid).is_ok(),
+    }
 }
 
-fn wait_gone(pid: libc::pid_t, timeout: Duration) -> bool {
+fn wait_gone(pid: Pid, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if !signal(pid, 0) {
+        if !signal(pid, None) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    !signal(pid, 0)
+    !signal(pid, None)
 }
 
 fn free_port() -> Result<u16> {
