@@ -1,0 +1,2 @@
+SELECT 1;
+DO $x$ BEGIN /* open
