@@ -57,6 +57,22 @@ pub const HISTORIES: &[(&str, &str)] = &[
     ("trigger.dev-dashboard-agent", "triggerdotdev__trigger.dev/internal-packages/dashboard-agent-db/drizzle"),
 ];
 
+/// What a history's runner creates before its first migration and the migrations use: (history,
+/// SQL, why). Run on both sides first.
+pub const PREAMBLES: &[(&str, &str, &str)] = &[(
+    "harbor",
+    "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);",
+    "golang-migrate's own table; harbor's 0030 and 0040 add a column to it",
+)];
+
+/// Read a listed history (with its preamble).
+pub fn history(base: &Path, name: &str) -> Result<super::layout::History, String> {
+    let spec = HISTORIES.iter().find(|(n, _)| *n == name).ok_or_else(|| format!("no history {name}"))?.1;
+    let mut h = super::layout::read(&dirs(base, spec))?;
+    h.preamble = PREAMBLES.iter().find(|(n, _, _)| *n == name).map(|(_, sql, _)| sql.to_string());
+    Ok(h)
+}
+
 /// Folders of `*.sql` files that are not (part of) a history, and why.
 pub const NOT_HISTORIES: &[(&str, &str)] = &[
     (

@@ -183,14 +183,16 @@ impl Side {
     /// it in one, else statement by statement. A file that PostgreSQL refuses to run in a
     /// transaction block (a lone `CREATE INDEX CONCURRENTLY`, which a runner sending the file as one
     /// query runs fine) is rolled back whole and run statement by statement.
-    pub fn run_migration(&self, file: &Path, in_transaction: bool) -> Result<(), String> {
+    /// The error says whether the failed file may have left part of its work behind (it ran
+    /// statement by statement).
+    pub fn run_migration(&self, file: &Path, in_transaction: bool) -> Result<(), (String, bool)> {
         if in_transaction {
             match self.psql_file(file, true) {
                 Err(e) if e.contains("inside a transaction block") => {}
-                other => return other,
+                other => return other.map_err(|e| (e, false)),
             }
         }
-        self.psql_file(file, false)
+        self.psql_file(file, false).map_err(|e| (e, true))
     }
 
     /// `psql -X -q -v ON_ERROR_STOP=1 -f FILE` (with `-1`: in one transaction); the error is psql's
@@ -312,8 +314,14 @@ pub fn replay(name: &str, history: &History, planner: &Planner<'_>, limits: Limi
         (a.join().expect("cluster start does not panic"), b)
     });
     let (a, b) = (a?, b?);
+    if let Some(preamble) = &history.preamble {
+        let file = work.path().join("preamble.sql");
+        std::fs::write(&file, preamble).map_err(|e| e.to_string())?;
+        a.psql_file(&file, true).and(b.psql_file(&file, true)).map_err(|e| format!("the preamble fails: {e}"))?;
+    }
     // The schema of A before the next migration (what `--schema` would be given).
     let mut before = a.schema()?;
+    let mut a_partial = false;
     let mut out = Outcome {
         name: name.to_string(),
         layout: history.layout.to_string(),
@@ -350,8 +358,9 @@ pub fn replay(name: &str, history: &History, planner: &Planner<'_>, limits: Limi
         }
         // A first: where the draft fails, B must not be left half-way through its plan (the rows
         // are compared at the end).
-        if let Err(e) = a.run_migration(&draft, m.in_transaction) {
+        if let Err((e, partial)) = a.run_migration(&draft, m.in_transaction) {
             out.stop = Some(Stop { migration: m.name.clone(), reason: why_draft_fails(m, &e) });
+            a_partial = partial;
             break;
         }
         let mut ran_b = Ok(());
@@ -405,6 +414,7 @@ pub fn replay(name: &str, history: &History, planner: &Planner<'_>, limits: Limi
         }
     }
     out.rows = match (a.rows(), b.rows()) {
+        _ if a_partial => Err("the draft that stopped the replay ran part-way on A (no transaction)".into()),
         (Ok(ra), Ok(rb)) => Ok(differing_tables(&ra, &rb)),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
@@ -429,7 +439,8 @@ fn resync(a: &Side, b: &Side, work: &Path) -> Result<(), String> {
 /// Why the draft itself fails here, in a few words, then psql's message.
 fn why_draft_fails(m: &Migration, error: &str) -> String {
     let e = error.to_ascii_lowercase();
-    let cause = if m.up.contains("{{") && m.up.contains("}}") || m.up.contains("${") {
+    let placeholder = m.up.contains("{{") && m.up.contains("}}") || m.up.contains("${");
+    let cause = if placeholder || e.contains("syntax error at or near \"{\"") {
         "a template placeholder the runner fills in"
     } else if e.contains("extension") && (e.contains("not available") || e.contains("control file")) {
         "an extension this PostgreSQL 15 lacks"

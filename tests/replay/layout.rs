@@ -73,6 +73,10 @@ pub struct History {
     /// `*.sql` files in the directories that the runner would not run (a Prisma folder's loose
     /// files, Flyway's non-`V` scripts, other databases' pop files), relative names.
     pub ignored: Vec<String>,
+    /// SQL the runner itself runs before the first migration and that the migrations rely on
+    /// (golang-migrate's `schema_migrations` table, which harbor's migrations alter): run on both
+    /// sides first, not compared as a migration. Set by the caller.
+    pub preamble: Option<String>,
 }
 
 /// Read the history in `dirs` (usually one directory; Flyway merges several locations).
@@ -252,7 +256,7 @@ fn finish(
         };
         migrations.push(Migration { name: rel(&path), path, text, up, in_transaction });
     }
-    Ok(History { layout, migrations, ignored })
+    Ok(History { layout, migrations, ignored, preamble: None })
 }
 
 /// The lines after the `-- <start>` marker line up to the `-- <end>` marker line (markers compared
