@@ -59,11 +59,18 @@ pub const HISTORIES: &[(&str, &str)] = &[
 
 /// What a history's runner creates before its first migration and the migrations use: (history,
 /// SQL, why). Run on both sides first.
-pub const PREAMBLES: &[(&str, &str, &str)] = &[(
-    "harbor",
-    "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);",
-    "golang-migrate's own table; harbor's 0030 and 0040 add a column to it",
-)];
+pub const PREAMBLES: &[(&str, &str, &str)] = &[
+    (
+        "harbor",
+        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);",
+        "golang-migrate's own table; harbor's 0030 and 0040 add a column to it",
+    ),
+    (
+        "supabase-storage-tenant",
+        "ALTER DATABASE app SET search_path = storage, public, extensions;",
+        "the storage server runs its tenant migrations with this search_path; 0047 names its tables unqualified",
+    ),
+];
 
 /// Read a listed history (with its preamble).
 pub fn history(base: &Path, name: &str) -> Result<super::layout::History, String> {
