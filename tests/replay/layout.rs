@@ -147,14 +147,16 @@ pub fn read(dirs: &[PathBuf]) -> Result<History, String> {
             chosen.push((leading_digits(name).to_string(), postgres, path.clone()));
         }
         chosen.sort_by(|a, b| numeric(&a.0, &b.0).then(b.1.cmp(&a.1)).then_with(|| a.2.cmp(&b.2)));
+        // A version with a `.postgres.` file runs that file, not its generic one (pop); two generic
+        // files of one version both run, in name order (concourse has such a pair).
+        let specific: std::collections::HashSet<&str> =
+            chosen.iter().filter(|(v, postgres, _)| *postgres && !v.is_empty()).map(|(v, _, _)| v.as_str()).collect();
         let mut found: Vec<PathBuf> = Vec::new();
-        let mut last: Option<&str> = None;
-        for (version, _, path) in &chosen {
-            if !version.is_empty() && last == Some(version.as_str()) {
-                ignored.push(rel(path)); // the postgres-specific file of this version won
+        for (version, postgres, path) in &chosen {
+            if !postgres && specific.contains(version.as_str()) {
+                ignored.push(rel(path));
                 continue;
             }
-            last = Some(version);
             found.push(path.clone());
         }
         ignored.sort();
@@ -409,11 +411,19 @@ mod tests {
             ("1_a.mysql.up.sql", "mysql"),
             ("2_d.autocommit.up.sql", "d"),
             ("3_1.7.0_schema.up.sql", "e"),
+            ("3_another.up.sql", "f"),
         ]);
         assert_eq!(h.layout, Layout::UpDown);
         assert_eq!(
             names(&h),
-            ["1_a.postgres.up.sql", "2_d.autocommit.up.sql", "3_1.7.0_schema.up.sql", "9_b.up.sql", "10_c.up.sql"]
+            [
+                "1_a.postgres.up.sql",
+                "2_d.autocommit.up.sql",
+                "3_1.7.0_schema.up.sql",
+                "3_another.up.sql",
+                "9_b.up.sql",
+                "10_c.up.sql"
+            ]
         );
         assert_eq!(h.ignored, ["1_a.mysql.up.sql", "1_a.up.sql"]);
     }
