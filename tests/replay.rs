@@ -196,6 +196,44 @@ fn a_planted_divergence_is_reported_and_the_replay_goes_on() {
     assert_eq!(out.rows, Ok(Vec::new()), "the re-sync copied A's rows too");
 }
 
+/// dbmate (no corpus project uses it): only the up sections run, on both sides, and a
+/// `transaction:false` section with a concurrent index build runs outside a transaction.
+#[test]
+fn a_dbmate_history_replays_its_up_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "20240101000000_users.sql",
+            "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
+             INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 100) g;\n\n\
+             -- migrate:down\nDROP TABLE users;\n",
+        ),
+        (
+            "20240102000000_email_index.sql",
+            "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n\n\
+             -- migrate:down\nDROP INDEX users_email;\n",
+        ),
+        (
+            "20240103000000_orders.sql",
+            "-- migrate:up\nCREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n\
+             ALTER TABLE orders ADD CONSTRAINT orders_user FOREIGN KEY (user_id) REFERENCES users (id);\n\
+             UPDATE users SET email = upper(email) WHERE id % 2 = 0;\n\n\
+             -- migrate:down\nDROP TABLE orders;\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let history = layout::read(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(history.layout, layout::Layout::Dbmate);
+    assert!(!history.migrations[1].in_transaction);
+    let config = config();
+    let out = replay("dbmate", &history, &pgsafe_plan(&config, false), Limits::default()).unwrap();
+    assert_eq!((out.replayed, out.equal), (3, 3), "{}", out.summary());
+    assert!(out.rewritten >= 1, "the foreign key and the UPDATE are rewritten: {}", out.summary());
+    assert_eq!(out.rows, Ok(Vec::new()), "{}", out.summary());
+}
+
 /// Every `*.sql` file of the corpus is a migration of a listed history, a down migration, a file
 /// its runner ignores (listed by the reader), or under a folder excused with a reason.
 #[test]
