@@ -322,7 +322,7 @@ fn replay_histories() {
             }
         };
         let out =
-            replay(name, &history, &pgsafe_plan(&config, schema), limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+            replay(name, history, &pgsafe_plan(&config, schema), limits).unwrap_or_else(|e| panic!("{name}: {e}"));
         eprintln!("{}", out.summary());
         outcomes.push((out, shown.clone(), history.ignored.len(), history.preamble.is_some()));
     }
