@@ -768,7 +768,24 @@ impl Gen<'_> {
     }
 
     fn rename(&mut self) -> String {
-        match self.rng.below(3) {
+        match self.rng.below(4) {
+            3 => {
+                // a table: later statements (and the -- volatile: names) follow the new name
+                let Some(t) = self.tables.iter().position(|t| t.name == "order_notes" || t.name.starts_with("audit_g"))
+                else {
+                    return self.views_and_types();
+                };
+                let new = self.fresh("notes");
+                let old = std::mem::replace(&mut self.tables[t].name, new.clone());
+                let carried: Vec<String> = self
+                    .volatile
+                    .iter()
+                    .filter_map(|v| v.strip_prefix(&format!("{old}.")).map(|c| format!("{new}.{c}")))
+                    .collect();
+                self.volatile.extend(carried);
+                self.tables[t].stored = vec![new.clone()];
+                format!("ALTER TABLE {old} RENAME TO {new};")
+            }
             0 => {
                 let t = self.table();
                 let table = self.tables[t].name.clone();
