@@ -21,6 +21,11 @@
 //!    step's `lock_timeout` + 0.4 s (a step that queues behind the writer without a short
 //!    `lock_timeout` fails this).
 //!
+//! The setups hold hundreds of rows, not millions: a step's own lock is held for milliseconds,
+//! so what the probe catches is *waiting* — a step queued behind another transaction, with every
+//! later write queued behind it — which is what `lock_timeout` bounds. How long a step *holds* a
+//! lock on a big table is measured by `pgsafe verify --load` and `bench/stall/`.
+//!
 //! Plans are compiled with `--batch-size 100` (so that batched loops loop over the fixtures'
 //! rows) and the settings a case's `-- golden:` or a fixture's `-- options:` line gives.
 //!
