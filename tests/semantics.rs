@@ -56,13 +56,17 @@
 //! - `DropNewIndex` — 014: `DROP INDEX` of an index made earlier, on a live table, no timeouts;
 //! - `Copy` — 019: the emitter appends `;` to a `COPY`'s `\.` line;
 //! - `TriggerTableUpdates` — 020: the loop skips rows that already hold the value, so their
-//!   triggers never fire; `NormalisedValueUpdate` — 030, item 3: the loop never ends;
+//!   triggers never fire; `NormalisedValueUpdate` — 034, item 3: the loop never ends;
 //! - `VolatileDefaultOnTriggerTable` — 024: a volatile default's backfill fires row triggers
 //!   that `ADD COLUMN … DEFAULT` never fires;
 //! - `ShadowedTables` — 021, item 4: a table made in another schema makes the live one "new";
 //! - `UnnamedConstraintNames` — 004, 022: unnamed constraints named unlike PostgreSQL;
 //! - `WritesAfterFailingConstraint` — 027 (found by the long run): a constraint that fails as
-//!   written is validated at the end of the plan, after later writes that hide the violation.
+//!   written is validated at the end of the plan, after later writes that hide the violation;
+//! - `DraftSetLocal` — 035 (long run): a draft's `SET LOCAL lock_timeout`, replayed before the
+//!   next step's `BEGIN`, does nothing, yet pgsafe counts it as that step's timeout;
+//! - `DeleteEverything` — 036 (long run): once a table is empty, a key-range loop exits before
+//!   PostgreSQL ever analyses its statement, so an invalid one passes.
 //!
 //! # Cross-check with the independent checkers
 //!
@@ -208,13 +212,16 @@ const HELD_BACK: &[(Feature, &str)] = &[
         Feature::TriggerTableUpdates,
         "020: the batched loop skips rows that already hold the value: their triggers never fire",
     ),
-    (Feature::NormalisedValueUpdate, "030 (issue 7 item 3): the loop never ends when a trigger normalises the value"),
+    (Feature::NormalisedValueUpdate, "034 (issue 7 item 3): the loop never ends when a trigger normalises the value"),
     (Feature::VolatileDefaultOnTriggerTable, "024: a volatile default's backfill fires the table's row triggers"),
     (Feature::ShadowedTables, "021 (item 4): a table made in another schema makes the live one count as new"),
     (
         Feature::UnnamedConstraintNames,
         "004, 022: unnamed constraints named unlike PostgreSQL (name taken; quoted names)",
     ),
+    (Feature::WritesAfterFailingConstraint, "027: writes before the deferred VALIDATE hide the violation"),
+    (Feature::DraftSetLocal, "035: a draft's SET LOCAL replayed before BEGIN does nothing, yet counts as a timeout"),
+    (Feature::DeleteEverything, "036: on an emptied table the key-range loop never analyses its statement"),
 ];
 
 /// The generator's features: all but [`HELD_BACK`], or all with `SEMANTICS_FEATURES=all`.

@@ -92,6 +92,10 @@ pub enum Feature {
     VolatileDefaultOnTriggerTable,
     /// Writes after a constraint that fails validation (the plan validates later).
     WritesAfterFailingConstraint,
+    /// `SET LOCAL lock_timeout` inside a draft's transaction block.
+    DraftSetLocal,
+    /// `DELETE … WHERE random () < 2`: a table emptied, then more statements on it.
+    DeleteEverything,
     /// An unnamed constraint whose default name is taken (PostgreSQL appends 1, 2, …), or on a
     /// quoted mixed-case table or column.
     UnnamedConstraintNames,
@@ -117,6 +121,8 @@ pub const ALL: &[Feature] = &[
     Feature::VolatileDefaultOnTriggerTable,
     Feature::UnnamedConstraintNames,
     Feature::WritesAfterFailingConstraint,
+    Feature::DraftSetLocal,
+    Feature::DeleteEverything,
 ];
 
 /// One piece of a draft.
@@ -548,7 +554,7 @@ impl Gen<'_> {
         if self.tables[t].referenced && self.rng.chance(70) {
             return self.insert();
         }
-        if self.on(Feature::VolatileWithSpace) && self.rng.chance(10) {
+        if self.on(Feature::VolatileWithSpace) && self.on(Feature::DeleteEverything) && self.rng.chance(10) {
             self.mark_count_only(t);
             return format!("DELETE FROM {table} WHERE random () < 2;");
         }
@@ -967,7 +973,8 @@ impl Gen<'_> {
                 self.tables[t].cols.retain(|x| x.name != c);
                 format!("ALTER TABLE {} DROP COLUMN {c};", self.tables[t].name)
             }
-            _ if self.in_block => "SET LOCAL lock_timeout = '1s';".into(),
+            _ if self.in_block && self.on(Feature::DraftSetLocal) => "SET LOCAL lock_timeout = '1s';".into(),
+            _ if self.in_block => "ANALYZE line_items;".into(),
             _ => "SET lock_timeout = '1s';".into(),
         }
     }
