@@ -35,7 +35,10 @@ fn markdown_review() {
 
 #[test]
 fn json_report() {
-    insta::assert_snapshot!("report_json", json::render(&outcomes()));
+    let doc = json::render(&outcomes());
+    // A reader checks the version before anything else: it is the document's first key.
+    assert!(doc.starts_with("{\n  \"format_version\": 1,\n"), "{}", &doc[..80]);
+    insta::assert_snapshot!("report_json", doc);
 }
 
 #[test]

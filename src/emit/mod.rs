@@ -48,7 +48,7 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
         let body: String = plan.down.iter().map(|&u| unit_text(m, &r.units[u])).collect();
         let header = format!(
             "-- pgsafe: the down section of {}, kept verbatim. It is NOT a step of this plan: do not run it\n-- with the numbered files; it is here for your migration tool's rollback.\n",
-            source.name
+            one_line(&source.name)
         );
         out.push(PlanFile { name: "down.sql".into(), mode: None, reason: String::new(), header, body });
     }
@@ -119,15 +119,25 @@ fn header(
     rules.sort_unstable();
     rules.dedup();
     let lines = draft_lines(source, m, r, step);
-    let mut h = format!("-- pgsafe step {n} of {total} · {reason}\n");
+    let mut h = format!("-- pgsafe step {n} of {total} · {}\n", one_line(reason));
     if !lines.is_empty() {
-        h.push_str(&format!("-- from {} {}", source.name, lines));
+        h.push_str(&format!("-- from {} {}", one_line(&source.name), lines));
         if !rules.is_empty() {
             h.push_str(&format!(" · rules: {}", rules.join(", ")));
         }
         h.push('\n');
     }
     h
+}
+
+/// Text for a `--` comment: a line break in it (a quoted name may hold one) would end the comment
+/// and leave the rest as SQL, so each is written as `\n`.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        text.replace("\r\n", "\\n").replace(['\n', '\r'], "\\n").into()
+    } else {
+        text.into()
+    }
 }
 
 /// "line 4" / "lines 4-9, 12": the draft lines this step's statements came from.
@@ -209,5 +219,11 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(sorted, names);
+    }
+
+    #[test]
+    fn comment_text_stays_on_one_line() {
+        assert_eq!(one_line("plain"), "plain");
+        assert_eq!(one_line("\"a\r\nb\nc\"").lines().count(), 1);
     }
 }

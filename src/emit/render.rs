@@ -133,7 +133,10 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         // A `-- pgsafe:ignore` directive must stay right before its statement.
         let directive = m.src[s.span.start..s.body.start].contains("pgsafe:ignore");
         if unit.generated.is_none() && !s.is_trivia() && !directive {
-            let lead = s.body.start - s.span.start;
+            // From a goose `StatementBegin` on, the comments open the statement's block: BEGIN
+            // and the timeouts go before it, or the block would swallow them.
+            let block = s.markers.iter().find(|k| k.opens_block && k.line.end <= s.body.start);
+            let lead = block.map_or(s.body.start, |k| k.line.start) - s.span.start;
             let comments = text[..lead].trim_start_matches(['\n', '\r']).to_string();
             out.push_str(&comments);
             *text = text[lead..].to_string();

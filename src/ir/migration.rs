@@ -31,6 +31,20 @@ pub struct Stmt {
     pub too_deep: bool,
     /// `ALTER TABLE IF EXISTS`: what a recipe generates for it must not fail where it was skipped.
     pub alter_if_exists: bool,
+    /// The migration-tool marker lines among its comments, in order.
+    pub markers: Vec<ToolMarker>,
+}
+
+/// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
+/// `-- migrate:up`, sqlx's `-- no-transaction`, goose's `StatementBegin`/`StatementEnd`): runner
+/// layouts write their own markers, and a plan keeps a `StatementBegin` right before the
+/// statement it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolMarker {
+    /// The whole line, its line break included.
+    pub line: Range<usize>,
+    /// goose's `-- +goose StatementBegin`.
+    pub opens_block: bool,
 }
 
 impl Stmt {
@@ -85,6 +99,24 @@ fn search_path(value: &str) -> Vec<String> {
         .map(|p| Name::new(p).key)
         .filter(|p| p != "$user" && p != "pg_catalog")
         .collect()
+}
+
+/// The marker lines of a piece: markers alone on their line, `-- pgsafe:ignore` directives aside
+/// (they belong to the statement).
+fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
+    let mut out: Vec<ToolMarker> = Vec::new();
+    for m in &piece.markers {
+        if matches!(m.kind, MarkerKind::PgsafeIgnore(_)) {
+            continue;
+        }
+        let start = src[..m.span.start].rfind('\n').map_or(0, |i| i + 1).max(piece.span.start);
+        let end = src[m.span.start..].find('\n').map_or(src.len(), |i| m.span.start + i + 1).min(piece.span.end);
+        let alone = src[start..m.span.start].trim().is_empty();
+        if alone && out.last().is_none_or(|c| c.line.end <= start) {
+            out.push(ToolMarker { line: start..end, opens_block: m.kind == MarkerKind::GooseStatementBegin });
+        }
+    }
+    out
 }
 
 /// Directive pgsafe writes above a step that relies on a fact an earlier step established.
@@ -173,7 +205,8 @@ impl<'a> Migration<'a> {
                 }
             }
             let span = piece.span.clone();
-            stmts.push(Stmt { span, body, terminated, ops, section, ignored, too_deep, alter_if_exists });
+            let markers = tool_markers(src, piece);
+            stmts.push(Stmt { span, body, terminated, ops, section, ignored, too_deep, alter_if_exists, markers });
         }
         Migration { src, stmts, created, facts, paths, path_at }
     }

@@ -1,8 +1,9 @@
-//! `--format json`: one document for the whole run. Versioned by `format_version`; a field is
-//! only ever added within a version. Documented in README.md ("Machine-readable output").
+//! `--format json`: one document for the whole run. Versioned by `format_version`, its first key
+//! (a reader checks it before anything else); a field is only ever added within a version.
+//! Documented in README.md ("Machine-readable output").
 //!
 //! ```text
-//! { "pgsafe": "0.1.0", "format_version": 1,
+//! { "format_version": 1, "pgsafe": "0.1.0",
 //!   "files": [ { "file", "runner", "runner_evidence", "changed", "error",
 //!                "diagnostics": [ { "rule", "severity": "error"|"warning"|"note", "message", "help",
 //!                                   "start": {"line","column","offset"}, "end": {…},
@@ -13,9 +14,19 @@
 
 use super::Outcome;
 use crate::Compilation;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The document, its keys in this order (`json!` would sort them).
+#[derive(Serialize)]
+struct Document {
+    format_version: u32,
+    pgsafe: &'static str,
+    files: Vec<Value>,
+    summary: Value,
+}
 
 fn point(c: &Compilation, offset: usize) -> Value {
     let (line, column) = c.source.line_col(offset);
@@ -71,17 +82,17 @@ fn file(o: &Outcome) -> Value {
 /// The whole run as one JSON document (pretty-printed, ending in a newline).
 pub fn render(outcomes: &[Outcome]) -> String {
     let count = |f: &dyn Fn(&Outcome) -> usize| outcomes.iter().map(f).sum::<usize>();
-    let doc = json!({
-        "pgsafe": env!("CARGO_PKG_VERSION"),
-        "format_version": FORMAT_VERSION,
-        "files": outcomes.iter().map(file).collect::<Vec<_>>(),
-        "summary": {
+    let doc = Document {
+        format_version: FORMAT_VERSION,
+        pgsafe: env!("CARGO_PKG_VERSION"),
+        files: outcomes.iter().map(file).collect(),
+        summary: json!({
             "files": outcomes.len(),
             "changed": count(&|o| o.result.as_ref().is_ok_and(|c| c.changed()) as usize),
             "errors": count(&|o| o.result.as_ref().map_or(0, |c| c.changes.len())),
             "warnings": count(&|o| o.result.as_ref().map_or(0, |c| c.diagnostics.len())),
             "failed": count(&|o| o.result.is_err() as usize),
-        },
-    });
+        }),
+    };
     serde_json::to_string_pretty(&doc).expect("JSON values serialise") + "\n"
 }
