@@ -161,3 +161,70 @@ fn a_dry_run_is_never_handed_to_a_committing_runner() {
         assert!(e.contains("ROLLBACK"), "{e}");
     }
 }
+
+#[test]
+fn an_unchanged_concurrent_build_is_never_put_in_the_runners_transaction() {
+    // Nothing to rewrite: the plan is the draft as written, and its statement refuses a
+    // transaction block, so runners that wrap files get their opt-out marker.
+    let c = compile("m/0002_a.sql", "CREATE INDEX CONCURRENTLY i ON t (c);\n", &Config::default()).unwrap();
+    assert!(!c.changed());
+    let at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    let sqlx = Runner::Sqlx.lay_out(&c, &at).unwrap();
+    assert!(sqlx.write[0].1.starts_with("-- no-transaction\n"), "{}", sqlx.write[0].1);
+    let dbmate = Runner::Dbmate.lay_out(&c, &at).unwrap();
+    assert!(dbmate.write[0].1.starts_with("-- migrate:up transaction:false\n"), "{}", dbmate.write[0].1);
+}
+
+const TEMP_ACROSS_TRANSACTION: &str = "CREATE TEMP TABLE x AS SELECT id FROM orders;
+BEGIN;
+ALTER TABLE orders ADD COLUMN c int;
+UPDATE orders SET c = 1 WHERE id IN (SELECT id FROM x);
+COMMIT;
+";
+
+#[test]
+fn a_step_of_the_drafts_statements_as_written_goes_whole_to_a_one_query_runner_with_a_note() {
+    let c = compile("m/0002_a.sql", TEMP_ACROSS_TRANSACTION, &Config::default()).unwrap();
+    assert!(c.files[0].as_written, "{}", c.files[0].text());
+    let at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    for runner in [Runner::Sqlx, Runner::Dbmate, Runner::Diesel, Runner::GolangMigrate, Runner::Prisma] {
+        let at = match runner {
+            Runner::Diesel | Runner::Prisma => Placement::fresh(std::path::Path::new("m"), "20240101000000_a".into()),
+            _ => at.clone(),
+        };
+        let out = runner.lay_out(&c, &at).unwrap_or_else(|e| panic!("{runner}: {e}"));
+        let text = &out.write[0].1;
+        // The draft's own transaction lines stay; the runner's transaction is opted out of.
+        assert!(text.contains("\nBEGIN;\n") && text.contains("\nCOMMIT;\n"), "{runner}: {text}");
+        assert!(!text.starts_with("-- migrate:up\n"), "{runner}: {text}");
+        let note = out.notes.iter().find(|n| n.contains("as written")).unwrap_or_else(|| panic!("{runner}: no note"));
+        assert!(note.contains("before the draft's BEGIN run inside its transaction"), "{runner}: {note}");
+    }
+    // A runner that sends statements one by one runs them as psql does: nothing to say.
+    let goose = Runner::Goose.lay_out(&c, &at).unwrap();
+    assert!(goose.write[0].1.contains("-- +goose NO TRANSACTION\n") && goose.notes.is_empty());
+}
+
+#[test]
+fn a_dry_run_after_statements_as_written_is_refused_by_a_one_query_runner() {
+    let draft = TEMP_ACROSS_TRANSACTION.replace("COMMIT;", "ROLLBACK;");
+    let c = compile("m/0002_a.sql", &draft, &Config::default()).unwrap();
+    let at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    let e = Runner::Sqlx.lay_out(&c, &at).unwrap_err();
+    assert!(e.contains("rolls back") && e.contains("before the draft's BEGIN"), "{e}");
+    Runner::Goose.lay_out(&c, &at).unwrap();
+}
+
+#[test]
+fn step_parts_are_the_body_and_the_manifest_has_each_steps_timeouts() {
+    let c = compile("m/0002_a.sql", TEMP_ACROSS_TRANSACTION, &Config::default()).unwrap();
+    for f in &c.files {
+        assert_eq!(f.parts.iter().map(|p| p.text.as_str()).collect::<String>(), f.body);
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&c.manifest).unwrap();
+    assert_eq!(manifest["steps"][0]["lock_timeout"], "100ms");
+    assert_eq!(manifest["steps"][0]["statement_timeout"], "5s");
+    let c = compile("m/0002_a.sql", "CREATE INDEX CONCURRENTLY i ON t (c);\n", &Config::default()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&c.manifest).unwrap();
+    assert!(manifest["steps"][0]["lock_timeout"].is_null(), "{manifest}");
+}

@@ -328,3 +328,114 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
 
     eprintln!("real runners run: {}", ran.join(", "));
 }
+
+/// A step that keeps the draft's statements as written: a temporary table made outside the
+/// draft's transaction and used inside it stays in one session, so its step holds several
+/// statements and the draft's own `BEGIN`/`COMMIT`. Runners that send a file as one query
+/// (dbmate, sqlx, diesel) get it outside their transaction, whole; PostgreSQL then draws the
+/// statement before the draft's `BEGIN` into its transaction, and pgsafe says so.
+const AS_WRITTEN: &str = "CREATE TEMP TABLE new_ids AS SELECT id FROM orders WHERE id % 3 = 0;
+BEGIN;
+ALTER TABLE orders ADD COLUMN flagged boolean;
+UPDATE orders SET flagged = true WHERE id IN (SELECT id FROM new_ids);
+COMMIT;
+CREATE INDEX idx_orders_customer_id ON orders(customer_id);
+";
+
+/// The schema and the flagged rows, runner history left out.
+fn state(pg: &Cluster, db: &str) -> (String, String) {
+    let flagged = pg.psql(db, "SELECT count(*) FILTER (WHERE flagged), count(*) FROM orders").unwrap();
+    (schema_without_history(pg, db), flagged)
+}
+
+#[test]
+fn steps_of_the_drafts_statements_as_written_run_under_one_query_runners() {
+    let Some(pg) = cluster() else { return };
+    pg.create_database("aw_reference", None).unwrap();
+    pg.psql("aw_reference", INIT).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("draft.sql"), AS_WRITTEN).unwrap();
+    set_readable(dir.path());
+    pg.psql_file("aw_reference", &dir.path().join("draft.sql")).unwrap();
+    let want = state(&pg, "aw_reference");
+    let mut ran = Vec::new();
+
+    if have("dbmate") {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("db/migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("20240101000000_init.sql"), format!("-- migrate:up\n{INIT}\n-- migrate:down\n")).unwrap();
+        std::fs::write(m.join("20240102000000_flag.sql"), format!("-- migrate:up\n{AS_WRITTEN}\n-- migrate:down\n"))
+            .unwrap();
+        let (code, out) = pgsafe(dir.path(), &["fix", "db/migrations/20240102000000_flag.sql"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("statement(s) before the draft's BEGIN run inside its transaction"), "{out}");
+        let first = std::fs::read_to_string(m.join("20240102000000_flag.sql")).unwrap();
+        assert!(first.starts_with("-- migrate:up transaction:false\n") && first.contains("\nBEGIN;\n"), "{first}");
+        pg.create_database("aw_dbmate", None).unwrap();
+        run(Command::new("dbmate").current_dir(dir.path()).args([
+            "--no-dump-schema",
+            "--url",
+            &url(&pg, "aw_dbmate"),
+            "up",
+        ]));
+        assert_eq!(state(&pg, "aw_dbmate"), want, "dbmate");
+        ran.push("dbmate");
+    }
+
+    let sqlx = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/bin/sqlx-migrate");
+    if sqlx.is_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("20240101000000_init.sql"), INIT).unwrap();
+        std::fs::write(m.join("20240102000000_flag.sql"), AS_WRITTEN).unwrap();
+        let (code, out) = pgsafe(dir.path(), &["fix", "--runner", "sqlx", "migrations/20240102000000_flag.sql"]);
+        assert_eq!(code, 1, "{out}");
+        let first = std::fs::read_to_string(m.join("20240102000000_flag.sql")).unwrap();
+        assert!(first.starts_with("-- no-transaction\n"), "{first}");
+        pg.create_database("aw_sqlx", None).unwrap();
+        run(Command::new(&sqlx).arg(url(&pg, "aw_sqlx")).arg(&m));
+        assert_eq!(state(&pg, "aw_sqlx"), want, "sqlx");
+        ran.push("sqlx");
+    } else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing", sqlx.display());
+    }
+
+    let diesel = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/bin/diesel-migrate");
+    if diesel.is_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("migrations");
+        for (folder, up) in [("2024-01-01-000000_init", INIT), ("2024-01-02-000000_flag", AS_WRITTEN)] {
+            std::fs::create_dir_all(m.join(folder)).unwrap();
+            std::fs::write(m.join(folder).join("up.sql"), up).unwrap();
+            std::fs::write(m.join(folder).join("down.sql"), "SELECT 1;\n").unwrap();
+        }
+        let (code, out) = pgsafe(dir.path(), &["fix", "migrations/2024-01-02-000000_flag/up.sql"]);
+        assert_eq!(code, 1, "{out}");
+        let meta = std::fs::read_to_string(m.join("2024-01-02-000000_flag/metadata.toml")).unwrap();
+        assert_eq!(meta, "run_in_transaction = false\n");
+        pg.create_database("aw_diesel", None).unwrap();
+        run(Command::new(&diesel).arg(url(&pg, "aw_diesel")).arg(&m));
+        assert_eq!(state(&pg, "aw_diesel"), want, "diesel");
+        ran.push("diesel");
+    }
+
+    if have("node-pg-migrate") {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("1690000000000_init.sql"), format!("-- Up Migration\n{INIT}")).unwrap();
+        std::fs::write(m.join("1700000000000_flag.sql"), format!("-- Up Migration\n{AS_WRITTEN}")).unwrap();
+        let (code, out) = pgsafe(dir.path(), &["fix", "migrations/1700000000000_flag.sql"]);
+        assert_eq!(code, 1, "{out}");
+        pg.create_database("aw_node_pg_migrate", None).unwrap();
+        run(Command::new("node-pg-migrate")
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url(&pg, "aw_node_pg_migrate"))
+            .args(["up", "-m", "migrations"]));
+        assert_eq!(state(&pg, "aw_node_pg_migrate"), want, "node-pg-migrate");
+        ran.push("node-pg-migrate");
+    }
+    eprintln!("real runners run: {}", ran.join(", "));
+}

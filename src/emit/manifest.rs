@@ -36,6 +36,11 @@ struct StepEntry<'a> {
     locks: Vec<Lock>,
     /// How to revert what this step commits (newest first), or `none needed` / `none known`.
     undo: String,
+    /// The `lock_timeout` the step runs its statements under (the longest it makes other sessions
+    /// queue behind a lock it waits for), as the step sets it; `null` when it sets none.
+    lock_timeout: Option<&'a str>,
+    /// The `statement_timeout` likewise (`0`: none, deliberately, for a long statement).
+    statement_timeout: Option<&'a str>,
     /// What to do when `statement_timeout` cancels this step (SQLSTATE 57014): see `long_step`.
     #[serde(skip_serializing_if = "Option::is_none")]
     on_timeout: Option<String>,
@@ -85,6 +90,8 @@ pub fn manifest(
                 rules,
                 locks,
                 undo: super::undo::step_undo(m, r, step),
+                lock_timeout: f.lock_timeout.as_deref(),
+                statement_timeout: f.statement_timeout.as_deref(),
                 on_timeout: super::long_step::long_unit(m, r, step, config).map(|(_, why)| why),
             }
         })

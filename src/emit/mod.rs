@@ -3,6 +3,7 @@
 
 pub mod long_step;
 pub mod manifest;
+pub mod parts;
 pub mod render;
 pub mod undo;
 pub mod write;
@@ -25,6 +26,15 @@ pub struct PlanFile {
     pub header: String,
     /// Everything after the header.
     pub body: String,
+    /// The body as the parts a runner treats differently (concatenated, they are `body`).
+    pub parts: Vec<parts::Part>,
+    /// The step holds the draft's statements as written, its own `BEGIN`/`COMMIT` (if any)
+    /// included, and pgsafe adds no transaction of its own: a runner must not wrap it in one.
+    pub as_written: bool,
+    /// The `lock_timeout` and `statement_timeout` the step sets for its statements (as written,
+    /// without quotes), or `None`.
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
 }
 
 impl PlanFile {
@@ -42,21 +52,45 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
         let reason = step_reason(m, r, step);
         let name = step_file_name(n + 1, total, render::step_title(m, r, step));
         let header = header(source, m, r, step, n + 1, total, &reason);
-        out.push(PlanFile { name, mode: Some(step.mode), reason, header, body });
+        out.push(PlanFile {
+            name,
+            mode: Some(step.mode),
+            reason,
+            header,
+            body: body.parts.text(),
+            parts: body.parts.0,
+            as_written: step.as_written || (step.raw && !step.wrapped),
+            lock_timeout: body.lock_timeout,
+            statement_timeout: body.statement_timeout,
+        });
     }
     if !plan.down.is_empty() {
-        let body: String = plan.down.iter().map(|&u| unit_text(m, &r.units[u])).collect();
+        let mut parts = parts::Parts::default();
+        for &u in &plan.down {
+            parts.extend(parts::unit_parts(m, &r.units[u], unit_text(m, &r.units[u])));
+        }
         let header = format!(
             "-- pgsafe: the down section of {}, kept verbatim. It is NOT a step of this plan: do not run it\n-- with the numbered files; it is here for your migration tool's rollback.\n",
             one_line(&source.name)
         );
-        out.push(PlanFile { name: "down.sql".into(), mode: None, reason: String::new(), header, body });
+        out.push(PlanFile {
+            name: "down.sql".into(),
+            mode: None,
+            reason: String::new(),
+            header,
+            body: parts.text(),
+            parts: parts.0,
+            as_written: true,
+            lock_timeout: None,
+            statement_timeout: None,
+        });
     }
     // A CRLF draft gets CRLF lines from pgsafe too.
     if source.text.find('\n').is_some_and(|i| source.text[..i].ends_with('\r')) {
         for f in &mut out {
             f.header = crlf(&f.header);
             f.body = crlf(&f.body);
+            f.parts.iter_mut().for_each(|p| p.text = crlf(&p.text));
         }
     }
     out

@@ -1,12 +1,12 @@
 //! Render steps as SQL text: the user's statements byte for byte (with the passes' edits), the
 //! generated ones, and the transaction and timeout lines the plan contract asks for.
 
+use super::parts::{unit_parts, End, Part, PartKind, Parts, Statement};
 use crate::config::Config;
 use crate::ir::migration::Migration;
 use crate::ir::op::OpKind;
 use crate::passes::{Keep, Rewritten, Unit};
 use crate::plan::{Item, Step, StepMode, Timeouts};
-use std::fmt::Write;
 
 /// The text of one unit: the draft statement with its leading comments and edits applied, or a
 /// generated statement. Always ends with `;` and a newline.
@@ -60,37 +60,77 @@ fn raw_text(m: &Migration<'_>, unit: &Unit) -> String {
     m.src[m.stmts[unit.stmt].span.clone()].to_string()
 }
 
+/// A rendered step body: its parts, and the timeouts it sets for its statements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Body {
+    pub parts: Parts,
+    /// The `lock_timeout` the step sets (pgsafe's, or a setting of the draft it runs first), as
+    /// written without quotes; `None` when it sets none.
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
+}
+
+/// A setting's value as written, without quotes.
+fn value(v: &str) -> String {
+    v.trim().trim_matches('\'').to_string()
+}
+
 /// The body of a step file: everything but the header comments.
-pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config) -> String {
+pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config) -> Body {
+    let mut body = Body::default();
+    let out = &mut body.parts;
+    // The value a draft statement of this step sets for `name` (its last), if any.
+    let draft_setting = |name: &str, stmts: &mut dyn Iterator<Item = usize>| {
+        stmts.fold(None, |found, s| {
+            m.stmts[s].ops.iter().fold(found, |found, o| match &o.kind {
+                OpKind::Set { name: n, value: v, .. } if n == name => Some(value(v)),
+                _ => found,
+            })
+        })
+    };
     if step.raw {
-        let text: String = step.units().map(|u| raw_text(m, &r.units[u])).collect();
-        return if step.wrapped { format!("BEGIN;\n{text}COMMIT;\n") } else { text };
+        if step.wrapped {
+            out.push(PartKind::Begin, "BEGIN;\n");
+        }
+        for u in step.units() {
+            out.extend(unit_parts(m, &r.units[u], raw_text(m, &r.units[u])));
+        }
+        if step.wrapped {
+            out.push(PartKind::End(End::Commit), "COMMIT;\n");
+        }
+        let stmts = || step.units().map(|u| r.units[u].stmt);
+        body.lock_timeout = draft_setting("lock_timeout", &mut stmts());
+        body.statement_timeout = draft_setting("statement_timeout", &mut stmts());
+        return body;
     }
-    let mut out = String::new();
     let mut facts: Vec<&String> = step.units().flat_map(|u| r.units[u].facts.iter()).collect();
     facts.dedup();
     for fact in facts {
-        let _ = writeln!(out, "{}{fact}", crate::ir::migration::FACT);
+        out.push(PartKind::Trivia, format!("{}{fact}\n", crate::ir::migration::FACT));
     }
     if !step.created_earlier.is_empty() {
-        let _ = writeln!(out, "{}{}", crate::ir::migration::CREATED_EARLIER, step.created_earlier.join(", "));
+        out.push(
+            PartKind::Trivia,
+            format!("{}{}\n", crate::ir::migration::CREATED_EARLIER, step.created_earlier.join(", ")),
+        );
     }
     // Replayed session settings and carried comments come before BEGIN; units after it, except
     // the first statement's leading comments, which introduce the step.
     let (pre, units): (Vec<&Item>, Vec<&Item>) = step.items.iter().partition(|i| !matches!(i, Item::Unit(_)));
-    let mut texts: Vec<String> = units
+    let mut texts: Vec<Vec<Part>> = units
         .iter()
         .filter_map(|i| match i {
-            Item::Unit(u) => Some(unit_text(m, &r.units[*u])),
+            Item::Unit(u) => Some(unit_parts(m, &r.units[*u], unit_text(m, &r.units[*u]))),
             _ => None,
         })
         .collect();
+    let plain = PartKind::Statement(Statement::Plain);
     for item in pre {
         match item {
             Item::Replay(s) => {
                 let stmt = &m.stmts[*s];
                 let meta = stmt.ops.iter().any(|o| o.kind == OpKind::Meta);
-                let _ = writeln!(out, "{}{}", &m.src[stmt.body.clone()], if meta { "" } else { ";" });
+                out.push(plain, format!("{}{}\n", &m.src[stmt.body.clone()], if meta { "" } else { ";" }));
             }
             // Outside a transaction block SET LOCAL does nothing: the same setting, for the session.
             Item::ReplayLocal(s) if step.mode == StepMode::Autocommit => {
@@ -100,7 +140,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                         let own = step.timeouts == Timeouts::Unlimited
                             && (name == "lock_timeout" || name == "statement_timeout");
                         if !value.is_empty() && !own {
-                            let _ = writeln!(out, "SET {name} TO {value};");
+                            out.push(plain, format!("SET {name} TO {value};\n"));
                         }
                     }
                 }
@@ -108,10 +148,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             Item::Trivia(range) => {
                 let text = &m.src[range.clone()];
                 if !text.trim().is_empty() {
-                    out.push_str(text.trim_start_matches(['\n', '\r']));
-                    if !out.ends_with('\n') {
-                        out.push('\n');
+                    let mut text = text.trim_start_matches(['\n', '\r']).to_string();
+                    if !text.ends_with('\n') {
+                        text.push('\n');
                     }
+                    out.push(PartKind::Trivia, text);
                 }
             }
             Item::Unit(_) | Item::ReplayLocal(_) => {}
@@ -124,10 +165,13 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         .take_while(|_| step.kept.is_none())
         .take_while(|&u| r.units[u].generated.is_none() && is_session_set(&m.stmts[r.units[u].stmt]))
         .count();
-    for text in texts.drain(..leading_sets) {
-        out.push_str(text.trim_start_matches(['\n', '\r']));
+    for mut parts in texts.drain(..leading_sets) {
+        if let Some(first) = parts.first_mut() {
+            first.text = first.text.trim_start_matches(['\n', '\r']).to_string();
+        }
+        out.extend(parts);
     }
-    if let Some((first, text)) = step.units().nth(leading_sets).zip(texts.first_mut()) {
+    if let Some((first, parts)) = step.units().nth(leading_sets).zip(texts.first_mut()) {
         let unit = &r.units[first];
         let s = &m.stmts[unit.stmt];
         // A `-- pgsafe:ignore` directive must stay right before its statement.
@@ -135,11 +179,16 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         if unit.generated.is_none() && !s.is_trivia() && !directive {
             // From a goose `StatementBegin` on, the comments open the statement's block: BEGIN
             // and the timeouts go before it, or the block would swallow them.
-            let block = s.markers.iter().find(|k| k.opens_block && k.line.end <= s.body.start);
-            let lead = block.map_or(s.body.start, |k| k.line.start) - s.span.start;
-            let comments = text[..lead].trim_start_matches(['\n', '\r']).to_string();
-            out.push_str(&comments);
-            *text = text[lead..].to_string();
+            let lead = parts
+                .iter()
+                .take_while(|p| matches!(p.kind, PartKind::Trivia | PartKind::Marker { opens_block: false }))
+                .count();
+            for (k, mut p) in parts.drain(..lead).enumerate() {
+                if k == 0 {
+                    p.text = p.text.trim_start_matches(['\n', '\r']).to_string();
+                }
+                out.push(p.kind, p.text);
+            }
         }
     }
     let has_sql = step
@@ -148,53 +197,82 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         .any(|u| !m.stmts[r.units[u].stmt].is_trivia() || r.units[u].generated.is_some());
     let transaction = step.mode == StepMode::Transaction && has_sql;
     if transaction {
-        out.push_str("BEGIN;\n");
+        out.push(PartKind::Begin, "BEGIN;\n");
     }
+    let (lock, statement) = (config.lock_timeout.clone(), config.statement_timeout.clone());
     match (step.timeouts, step.mode) {
         // A step kept as written in autocommit holds the draft's own transactions, if any: its
         // timeouts are the session's, set before everything.
         (Timeouts::Short, StepMode::Autocommit) => {
-            let _ = writeln!(out, "SET lock_timeout = '{}';", config.lock_timeout);
-            let _ = writeln!(out, "SET statement_timeout = '{}';", config.statement_timeout);
+            out.push(PartKind::Setting, format!("SET lock_timeout = '{lock}';\n"));
+            out.push(PartKind::Setting, format!("SET statement_timeout = '{statement}';\n"));
+            (body.lock_timeout, body.statement_timeout) = (Some(lock), Some(statement));
         }
         (Timeouts::Short, StepMode::Transaction) => {
-            let _ = writeln!(out, "SET LOCAL lock_timeout = '{}';", config.lock_timeout);
+            out.push(PartKind::Setting, format!("SET LOCAL lock_timeout = '{lock}';\n"));
+            body.lock_timeout = Some(lock);
             // A statement_timeout the draft chose for its session (repeated above) is its own
             // decision (a long step run deliberately): pgsafe does not override it.
-            let own = step.items.iter().filter_map(|i| match i {
+            let replayed = step.items.iter().filter_map(|i| match i {
                 Item::Replay(s) => Some(*s),
                 _ => None,
             });
-            let own = own.chain(step.units().take(leading_sets).map(|u| r.units[u].stmt)).any(|s| {
-                m.stmts[s]
-                    .ops
-                    .iter()
-                    .any(|o| matches!(&o.kind, OpKind::Set { name, .. } if name == "statement_timeout"))
-            });
-            if !own {
-                let _ = writeln!(out, "SET LOCAL statement_timeout = '{}';", config.statement_timeout);
+            let mut own = replayed.chain(step.units().take(leading_sets).map(|u| r.units[u].stmt));
+            match draft_setting("statement_timeout", &mut own) {
+                Some(v) => body.statement_timeout = Some(v),
+                None => {
+                    out.push(PartKind::Setting, format!("SET LOCAL statement_timeout = '{statement}';\n"));
+                    body.statement_timeout = Some(statement);
+                }
             }
         }
-        (Timeouts::Unlimited, StepMode::Transaction) => out.push_str("SET LOCAL statement_timeout = 0;\n"),
+        (Timeouts::Unlimited, StepMode::Transaction) => {
+            out.push(PartKind::Setting, "SET LOCAL statement_timeout = 0;\n");
+            body.statement_timeout = Some("0".into());
+        }
         (Timeouts::Unlimited, StepMode::Autocommit) => {
-            out.push_str("SET lock_timeout = 0;\nSET statement_timeout = 0;\n");
+            out.push(PartKind::Setting, "SET lock_timeout = 0;\n");
+            out.push(PartKind::Setting, "SET statement_timeout = 0;\n");
+            (body.lock_timeout, body.statement_timeout) = (Some("0".into()), Some("0".into()));
         }
         (Timeouts::None, _) => {}
     }
     // The draft transaction's SET LOCALs, inside this step's transaction.
     for item in &step.items {
         if let (Item::ReplayLocal(s), true) = (item, transaction) {
-            let _ = writeln!(out, "{};", &m.src[m.stmts[*s].body.clone()]);
+            out.push(plain, format!("{};\n", &m.src[m.stmts[*s].body.clone()]));
         }
     }
-    for (k, text) in texts.iter().enumerate() {
-        // The first statement's leading blank lines would only separate it from BEGIN.
-        out.push_str(if k == 0 { text.trim_start_matches(['\n', '\r']) } else { text });
+    for (k, parts) in texts.into_iter().enumerate() {
+        for (j, mut p) in parts.into_iter().enumerate() {
+            // The first statement's leading blank lines would only separate it from BEGIN.
+            if k == 0 && j == 0 {
+                p.text = p.text.trim_start_matches(['\n', '\r']).to_string();
+            }
+            out.push(p.kind, p.text);
+        }
     }
     if transaction {
-        out.push_str(if step.rollback { "ROLLBACK;\n" } else { "COMMIT;\n" });
+        out.push(
+            PartKind::End(if step.rollback { End::Rollback } else { End::Commit }),
+            if step.rollback { "ROLLBACK;\n" } else { "COMMIT;\n" },
+        );
     }
-    out
+    // What the draft's own settings in this step leave in force where pgsafe sets nothing.
+    let stmts = || {
+        step.items.iter().filter_map(|i| match i {
+            Item::Unit(u) => Some(r.units[*u].stmt),
+            Item::Replay(s) | Item::ReplayLocal(s) => Some(*s),
+            Item::Trivia(_) => None,
+        })
+    };
+    if body.lock_timeout.is_none() {
+        body.lock_timeout = draft_setting("lock_timeout", &mut stmts());
+    }
+    if body.statement_timeout.is_none() {
+        body.statement_timeout = draft_setting("statement_timeout", &mut stmts());
+    }
+    body
 }
 
 /// Why this step exists, in one line, for the file header and the manifest.

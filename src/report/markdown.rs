@@ -10,22 +10,6 @@ use crate::Compilation;
 use serde_json::Value;
 use std::fmt::Write;
 
-/// The lock timeout a step sets for itself (`SET [LOCAL] lock_timeout = …`), as written.
-fn lock_timeout(body: &str) -> Option<String> {
-    body.lines().rev().find_map(|l| {
-        let u = l.trim().to_ascii_lowercase();
-        let rest = u.strip_prefix("set local lock_timeout").or_else(|| u.strip_prefix("set lock_timeout"))?;
-        Some(
-            rest.trim_start_matches([' ', '='])
-                .trim_start_matches("to ")
-                .trim_end_matches(';')
-                .trim()
-                .trim_matches('\'')
-                .to_string(),
-        )
-    })
-}
-
 fn blocks(mode: &str) -> &'static str {
     match mode {
         "ACCESS EXCLUSIVE" => "reads and writes",
@@ -55,7 +39,7 @@ fn steps_table(c: &Compilation) -> String {
         let wait = if blocked.is_empty() {
             "—".to_string()
         } else {
-            match lock_timeout(&file.body) {
+            match file.lock_timeout.as_deref() {
                 Some(t) if t != "0" => format!("{t} (lock_timeout)"),
                 _ => "no lock_timeout".to_string(),
             }

@@ -7,7 +7,6 @@
 //! deterministic; the first revises the directory's current head.
 
 use super::python::{comments, modules, string};
-use super::step::PartKind;
 use super::{Layout, Placement, PlanView};
 use sha2::{Digest, Sha256};
 
@@ -38,19 +37,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         let digest = Sha256::digest(format!("{}\n{}\n{}", plan.draft, i, step.psql_text()).as_bytes());
         let rev: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         let mut upgrade = String::from("    with op.get_context().autocommit_block():\n");
-        let executes: Vec<String> = if step.autocommit {
-            let mut lead = String::new();
-            let mut items = Vec::new();
-            for p in &step.parts {
-                match p.kind {
-                    PartKind::Trivia => lead.push_str(&p.text),
-                    _ => items.push(format!("{}{}", std::mem::take(&mut lead), p.text)),
-                }
-            }
-            items
-        } else {
-            vec![step.parts.iter().map(|p| p.text.as_str()).collect()]
-        };
+        let executes: Vec<String> = if step.autocommit { step.one_by_one() } else { vec![step.body()] };
         for sql in executes {
             upgrade.push_str(&format!("        op.execute({})\n", string(&escape_binds(&sql))));
         }

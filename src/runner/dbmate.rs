@@ -18,7 +18,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     for (i, step) in plan.steps.iter().enumerate() {
         let name = if i == 0 { at.draft.clone() } else { format!("{}_{}.sql", versions[i - 1], step.slug) };
         let text = if step.autocommit {
-            format!("-- migrate:up transaction:false\n{}{}", step.header, step.single_statement_body("dbmate")?)
+            format!("-- migrate:up transaction:false\n{}{}", step.header, out.one_query(step, "dbmate")?)
         } else {
             format!("-- migrate:up\n{}{}", step.header, step.wrapped_body("dbmate")?)
         };

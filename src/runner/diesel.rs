@@ -16,7 +16,8 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     for (i, step) in plan.steps.iter().enumerate() {
         let folder = if i == 0 { at.draft.clone() } else { format!("{}_{}", versions[i - 1], step.slug) };
         if step.autocommit {
-            out.add(format!("{folder}/up.sql"), format!("{}{}", step.header, step.single_statement_body("diesel")?));
+            let body = out.one_query(step, "diesel")?;
+            out.add(format!("{folder}/up.sql"), format!("{}{body}", step.header));
             out.add(format!("{folder}/metadata.toml"), "run_in_transaction = false\n");
         } else {
             out.add(format!("{folder}/up.sql"), format!("{}{}", step.header, step.wrapped_body("diesel")?));

@@ -8,7 +8,6 @@
 //! the leaf, the first carrying the draft's down section as `reverse_sql`.
 
 use super::python::{comments, modules, string};
-use super::step::PartKind;
 use super::{Layout, Placement, PlanView};
 
 pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
@@ -32,15 +31,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         let name = format!("{number:04}_{}", step.slug.chars().take(40).collect::<String>());
         let sql: Vec<String> = if step.autocommit {
             // Each statement alone: outside a transaction Django runs the list one by one.
-            let mut lead = String::new();
-            let mut items = Vec::new();
-            for p in &step.parts {
-                match p.kind {
-                    PartKind::Trivia => lead.push_str(&p.text),
-                    _ => items.push(format!("{}{}", std::mem::take(&mut lead), p.text)),
-                }
-            }
-            items
+            step.one_by_one()
         } else {
             vec![step.wrapped_body("Django")?]
         };

@@ -20,7 +20,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     for (i, step) in plan.steps.iter().enumerate() {
         let base = if i == 0 { stem.to_string() } else { format!("{}_{}", versions[i - 1], step.slug) };
         let text = if step.autocommit {
-            format!("{}{}", step.header, step.single_statement_body("golang-migrate")?)
+            format!("{}{}", step.header, out.one_query(step, "golang-migrate")?)
         } else {
             step.psql_text()
         };

@@ -4,7 +4,7 @@
 //! (internal/sqlparser/parser.go). goose refuses a new file with a lower version than one already
 //! applied unless `-allow-missing`, so new steps take the versions right after the draft's.
 
-use super::step::{Part, PartKind};
+use super::step::parts::{Part, PartKind};
 use super::version;
 use super::{down_for, Layout, Placement, PlanView};
 
@@ -25,15 +25,17 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         }
         text.push_str("-- +goose Up\n");
         for p in &step.parts {
-            if matches!(p.kind, PartKind::Begin | PartKind::End) {
+            if matches!(p.kind, PartKind::Begin | PartKind::End(_)) {
                 continue;
             }
             text.push_str(&guarded(p));
         }
         if let Some(down) = down_for(plan, i + 1, &at.draft) {
             text.push_str("\n-- +goose Down\n");
-            for p in super::step::parts(&down, false) {
-                text.push_str(&guarded(&p));
+            if i == 0 {
+                plan.down_parts.iter().for_each(|p| text.push_str(&guarded(p)));
+            } else {
+                text.push_str(&down);
             }
         }
         out.add(name, text);
@@ -47,7 +49,7 @@ fn guarded(p: &Part) -> String {
     let body = p.text.trim_end();
     let inner = body.strip_suffix(';').unwrap_or(body);
     let cut_inside = inner.lines().any(|l| l.trim_end().ends_with(';'));
-    if p.kind == PartKind::Statement && cut_inside {
+    if p.is_statement() && cut_inside {
         format!("-- +goose StatementBegin\n{}\n-- +goose StatementEnd\n", p.text.trim_end_matches(['\n', '\r']))
     } else {
         p.text.clone()

@@ -117,8 +117,15 @@ impl Runner {
     /// Lay `c`'s plan out for this runner at `at`.
     pub fn lay_out(self, c: &Compilation, at: &Placement) -> Result<Layout, String> {
         let steps = step::steps(&c.files);
-        let down = step::down(&c.files);
-        let plan = PlanView { draft: &c.source.name, text: &c.source.text, steps: &steps, down: down.as_deref() };
+        let down_parts = step::down(&c.files);
+        let down: Option<String> = down_parts.as_ref().map(|p| p.iter().map(|p| p.text.as_str()).collect());
+        let plan = PlanView {
+            draft: &c.source.name,
+            text: &c.source.text,
+            steps: &steps,
+            down: down.as_deref(),
+            down_parts: down_parts.as_deref().unwrap_or_default(),
+        };
         match self {
             Runner::Psql => psql::lay_out(c, at),
             Runner::Sqlx => sqlx::lay_out(&plan, at),
@@ -152,6 +159,8 @@ pub struct PlanView<'a> {
     pub steps: &'a [StepView],
     /// The draft's down section, markers removed.
     pub down: Option<&'a str>,
+    /// The same as parts.
+    pub down_parts: &'a [step::parts::Part],
 }
 
 /// Where the draft sits: the runner's directory, the draft's unit in it, what else is there.
@@ -203,6 +212,14 @@ pub struct Layout {
 impl Layout {
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) {
         self.write.push((path.into(), text.into()));
+    }
+
+    /// `step`'s body for a runner that sends a file as one query (see
+    /// [`StepView::one_query_body`]), its note kept for the user.
+    pub fn one_query(&mut self, step: &StepView, runner: &str) -> Result<String, String> {
+        let q = step.one_query_body(runner)?;
+        self.notes.extend(q.note);
+        Ok(q.body)
     }
 }
 

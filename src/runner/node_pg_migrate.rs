@@ -7,7 +7,6 @@
 //! `BEGIN … COMMIT`, an autocommit step one `pgm.sql` per statement. The first step keeps the
 //! draft's name (with `.js`); the others take the timestamps right after it.
 
-use super::step::PartKind;
 use super::version;
 use super::{Layout, Placement, PlanView};
 
@@ -29,19 +28,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     let mut out = Layout::default();
     for (i, step) in plan.steps.iter().enumerate() {
         let name = if i == 0 { format!("{stem}.js") } else { format!("{}_{}.js", versions[i - 1], step.slug) };
-        let queries: Vec<String> = if step.autocommit {
-            let mut lead = String::new();
-            let mut items = Vec::new();
-            for p in &step.parts {
-                match p.kind {
-                    PartKind::Trivia => lead.push_str(&p.text),
-                    _ => items.push(format!("{}{}", std::mem::take(&mut lead), p.text)),
-                }
-            }
-            items
-        } else {
-            vec![step.parts.iter().map(|p| p.text.as_str()).collect()]
-        };
+        let queries: Vec<String> = if step.autocommit { step.one_by_one() } else { vec![step.body()] };
         let header: String =
             step.header.lines().map(|l| format!("// {}\n", l.trim_start_matches("--").trim_start())).collect();
         let mut text = format!("{header}exports.up = (pgm) => {{\n  pgm.noTransaction();\n");

@@ -16,7 +16,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     for (i, step) in plan.steps.iter().enumerate() {
         let folder = if i == 0 { at.draft.clone() } else { format!("{}_{}", versions[i - 1], step.slug) };
         let text = if step.autocommit {
-            format!("{}{}", step.header, step.single_statement_body("Prisma")?)
+            format!("{}{}", step.header, out.one_query(step, "Prisma")?)
         } else {
             step.psql_text()
         };

@@ -21,7 +21,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     for (i, step) in plan.steps.iter().enumerate() {
         let base = if i == 0 { stem.to_string() } else { format!("{}_{}", versions[i - 1], step.slug) };
         let text = if step.autocommit {
-            format!("-- no-transaction\n{}{}", step.header, step.single_statement_body("sqlx")?)
+            format!("-- no-transaction\n{}{}", step.header, out.one_query(step, "sqlx")?)
         } else {
             format!("{}{}", step.header, step.wrapped_body("sqlx")?)
         };

@@ -1,37 +1,13 @@
-//! A plan step seen by the adapters: its header, its mode, and its body cut into the parts a
-//! runner treats differently — pgsafe's own `BEGIN`/`COMMIT`, pgsafe's own session timeouts of an
-//! autocommit step, and everything else — with the draft's migration-tool markers taken out (each
-//! adapter writes its own).
-//!
-//! The cut uses the same lossless splitter as the front end, on the text `emit` rendered; the
-//! parts concatenate back to that text, less the markers.
+//! A plan step seen by the adapters: its header, whether it must run outside the runner's
+//! transaction, and its body as the parts `emit` rendered (pgsafe's `BEGIN`/`COMMIT`, its
+//! timeout settings, the statements), with the draft's migration-tool markers left out (each
+//! adapter writes its own). Adapters read these parts; they never re-split SQL text.
 
+use crate::emit::parts::{End, Part, PartKind, Statement};
 use crate::emit::PlanFile;
-use crate::front::split::{split, PieceKind};
 use crate::plan::StepMode;
 
-/// What a part of a step body is, for a runner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PartKind {
-    /// Comments and blank lines only.
-    Trivia,
-    /// The `BEGIN` pgsafe put around a transaction step.
-    Begin,
-    /// The `COMMIT` (or a draft's `ROLLBACK`) that ends it.
-    End,
-    /// `SET lock_timeout = 0` / `SET statement_timeout = 0`, which pgsafe puts before a long
-    /// autocommit statement so that a short session default cannot cut it off.
-    OwnSetting,
-    /// Any other statement (the draft's, edited or not, or a generated one).
-    Statement,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Part {
-    pub kind: PartKind,
-    /// The text, with its leading comments, `;` and line break.
-    pub text: String,
-}
+pub use crate::emit::parts;
 
 /// One step of the plan, ready for an adapter.
 #[derive(Debug, Clone)]
@@ -42,7 +18,11 @@ pub struct StepView {
     pub name: String,
     /// Its slug (the name without number and extension).
     pub slug: String,
+    /// It must not run inside the runner's transaction: an autocommit step, or the draft's
+    /// statements as written where they control their own transactions or refuse one.
     pub autocommit: bool,
+    /// The draft's statements as written (see [`PlanFile::as_written`]).
+    pub as_written: bool,
     pub header: String,
     pub parts: Vec<Part>,
 }
@@ -51,8 +31,13 @@ impl StepView {
     /// The step as pgsafe writes it for psql: header, then the body with its own `BEGIN`/`COMMIT`.
     pub fn psql_text(&self) -> String {
         let mut s = self.header.clone();
-        self.parts.iter().for_each(|p| s.push_str(&p.text));
+        s.push_str(&self.body());
         s
+    }
+
+    /// The body with pgsafe's own `BEGIN`/`COMMIT`.
+    pub fn body(&self) -> String {
+        self.parts.iter().map(|p| p.text.as_str()).collect()
     }
 
     /// The body for a runner that wraps the file in its own transaction: pgsafe's `BEGIN` and
@@ -60,11 +45,7 @@ impl StepView {
     /// transaction early). `SET LOCAL` then applies to the runner's transaction. A step the draft
     /// rolls back (a dry run) cannot be handed to a runner that commits: that is an error.
     pub fn wrapped_body(&self, runner: &str) -> Result<String, String> {
-        let rolls_back = self
-            .parts
-            .iter()
-            .any(|p| p.kind == PartKind::End && p.text.trim().to_ascii_uppercase().starts_with("ROLLBACK"));
-        if rolls_back {
+        if self.parts.iter().any(|p| p.kind == PartKind::End(End::Rollback)) {
             return Err(format!(
                 "step {} ({}) ends in ROLLBACK, as the draft does (a dry run); {runner} commits every migration it runs, so \
                  the dry run would be applied. Run it with psql instead",
@@ -74,38 +55,157 @@ impl StepView {
         Ok(self
             .parts
             .iter()
-            .filter(|p| !matches!(p.kind, PartKind::Begin | PartKind::End))
+            .filter(|p| !matches!(p.kind, PartKind::Begin | PartKind::End(_)))
             .map(|p| p.text.as_str())
             .collect())
     }
 
-    /// The statements that are not trivia, pgsafe's transaction lines or its own settings.
+    /// The statements (not comments, pgsafe's transaction lines or its settings).
     pub fn statements(&self) -> impl Iterator<Item = &Part> {
-        self.parts.iter().filter(|p| p.kind == PartKind::Statement)
+        self.parts.iter().filter(|p| p.is_statement())
     }
 
-    /// The body for a runner that sends a whole file as one query, for an autocommit step: the
-    /// one statement with its comments, since several statements in one query run as one
-    /// implicit transaction, where `CONCURRENTLY` fails. pgsafe's own session settings are left
-    /// out (they would be a second statement); a step with another statement (a replayed
-    /// `SET search_path`) cannot be sent whole, and the error says so.
-    pub fn single_statement_body(&self, runner: &str) -> Result<String, String> {
-        let n = self.statements().count();
-        if n > 1 {
-            let first = self.statements().next().map(|p| first_line(&p.text)).unwrap_or_default();
+    /// Each statement with the comments before it, for a runner that runs them one by one
+    /// (Django's `sql` list, Alembic's `op.execute`, node-pg-migrate's `pgm.sql`): pgsafe's
+    /// settings and transaction lines are statements here too.
+    pub fn one_by_one(&self) -> Vec<String> {
+        let mut lead = String::new();
+        let mut items = Vec::new();
+        for p in &self.parts {
+            match p.kind {
+                PartKind::Trivia | PartKind::Marker { .. } => lead.push_str(&p.text),
+                _ => items.push(format!("{}{}", std::mem::take(&mut lead), p.text)),
+            }
+        }
+        if let (Some(last), false) = (items.last_mut(), lead.trim().is_empty()) {
+            last.push_str(&lead);
+        }
+        items
+    }
+
+    /// The body for a runner that sends a whole file as one query, for a step that must not run
+    /// in the runner's transaction, and what the user must know about how PostgreSQL runs it.
+    ///
+    /// Several statements in one query run as one implicit transaction (PostgreSQL's protocol,
+    /// "Multiple Statements in a Simple Query"): a statement that refuses a transaction block
+    /// fails there, so such a step must hold it alone, and pgsafe's session settings before it
+    /// are left out. A step of the draft's statements as written may hold several: a `BEGIN` in
+    /// the query draws the statements before it into its transaction, and the statements after a
+    /// `COMMIT` run as one implicit transaction. When the draft's transaction rolls back, the
+    /// statements drawn into it would be undone, which the draft never does: that is an error.
+    pub fn one_query_body(&self, runner: &str) -> Result<OneQuery, String> {
+        let statements: Vec<&Part> = self.statements().collect();
+        let refuses = statements.iter().any(|p| p.kind == PartKind::Statement(Statement::NoTransaction));
+        let who = format!("step {} ({})", self.number, self.name);
+        if refuses && statements.len() > 1 {
+            let first = statements.iter().map(|p| first_line(&p.text)).next().unwrap_or_default();
+            let others = statements.iter().filter(|p| p.kind != PartKind::Statement(Statement::NoTransaction));
+            let other = others.map(|p| first_line(&p.text)).next().unwrap_or_default();
             return Err(format!(
-                "step {} ({}) must run outside a transaction, and {runner} sends a file as one query, so it must hold one \
-                 statement; it holds {n} (the first: `{first}`), e.g. a `SET search_path` the draft made and every \
-                 step repeats. Qualify the names in the draft instead of setting search_path",
-                self.number, self.name
+                "{who} must run outside a transaction, and {runner} sends a file as one query, which PostgreSQL runs as \
+                 one implicit transaction when it holds several statements; this step holds {} (the first: `{first}`; \
+                 one that needs no transaction: `{other}`). {}",
+                statements.len(),
+                if self.as_written {
+                    "They are the draft's statements as written, kept together in one session: run this step with psql, \
+                     or split the draft where pgsafe can keep it apart"
+                } else {
+                    "A `SET search_path` the draft made is repeated in every later step: qualify the names in the \
+                     draft instead of setting search_path"
+                }
             ));
         }
-        Ok(self.parts.iter().filter(|p| p.kind != PartKind::OwnSetting).map(|p| p.text.as_str()).collect())
+        if refuses {
+            let dropped: Vec<&Part> = self.parts.iter().filter(|p| p.kind == PartKind::Setting).collect();
+            let body = self.parts.iter().filter(|p| p.kind != PartKind::Setting).map(|p| p.text.as_str()).collect();
+            let limits: Vec<String> = dropped
+                .iter()
+                .map(|p| p.text.trim().trim_end_matches(';').to_string())
+                .filter(|s| !s.ends_with("= 0"))
+                .collect();
+            let note = (!limits.is_empty()).then(|| {
+                format!(
+                    "{who}: {runner} sends it as one query, so pgsafe's `{}` cannot precede it in the file (a second \
+                     statement would make the query a transaction block, which it refuses): set it for {runner}'s \
+                     connection instead, e.g. PGOPTIONS='-c {}'",
+                    limits.join("; "),
+                    limits
+                        .iter()
+                        .map(|l| l.trim_start_matches("SET ").replace(" = ", "=").replace('\'', ""))
+                        .collect::<Vec<_>>()
+                        .join(" -c ")
+                )
+            });
+            return Ok(OneQuery { body, note });
+        }
+        let body = self.body();
+        if !self.as_written || statements.len() < 2 {
+            return Ok(OneQuery { body, note: None });
+        }
+        // Walk the statements as PostgreSQL runs one query: an implicit block until a BEGIN.
+        let (mut drawn_in, mut implicit, mut explicit) = (0usize, 0usize, false);
+        let mut facts: Vec<String> = Vec::new();
+        for p in &statements {
+            match p.kind {
+                PartKind::Statement(Statement::DraftBegin) => {
+                    if implicit > 0 {
+                        drawn_in += implicit;
+                    }
+                    (implicit, explicit) = (0, true);
+                }
+                PartKind::Statement(Statement::DraftEnd(end)) if explicit => {
+                    if end == End::Rollback && drawn_in > 0 {
+                        return Err(format!(
+                            "{who} holds the draft's statements as written, and {runner} sends a file as one query: \
+                             PostgreSQL would run the {drawn_in} statement(s) before the draft's BEGIN inside its \
+                             transaction, which the draft rolls back (a dry run), so they would be undone where the \
+                             draft commits them. Run this step with psql"
+                        ));
+                    }
+                    explicit = false;
+                }
+                _ if explicit => {}
+                _ => implicit += 1,
+            }
+        }
+        if drawn_in > 0 {
+            facts.push(format!(
+                "the {drawn_in} statement(s) before the draft's BEGIN run inside its transaction and hold their locks \
+                 until it ends"
+            ));
+        }
+        if implicit > 1 {
+            facts.push(format!(
+                "the last {implicit} statements (after the draft's transaction, if any) run together as one \
+                 transaction"
+            ));
+        }
+        let note = (!facts.is_empty()).then(|| {
+            format!(
+                "{who} holds the draft's statements as written, and {runner} sends a file as one query, which \
+                 PostgreSQL runs as implicit transactions: {}. The result is the draft's when every statement \
+                 succeeds; a failure undoes more than the draft would have",
+                facts.join("; ")
+            )
+        });
+        Ok(OneQuery { body, note })
     }
+}
+
+/// A step's body for a runner that sends it as one query, and what the user must know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneQuery {
+    pub body: String,
+    pub note: Option<String>,
 }
 
 fn first_line(text: &str) -> String {
     text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("--")).unwrap_or("").chars().take(60).collect()
+}
+
+/// The draft's migration-tool marker lines left out: each adapter writes its own.
+fn without_markers(parts: &[Part]) -> Vec<Part> {
+    parts.iter().filter(|p| !matches!(p.kind, PartKind::Marker { .. })).cloned().collect()
 }
 
 /// The step files of a compilation as [`StepView`]s, in run order.
@@ -115,131 +215,91 @@ pub fn steps(files: &[PlanFile]) -> Vec<StepView> {
         .filter(|f| f.mode.is_some())
         .enumerate()
         .map(|(i, f)| {
-            let autocommit = f.mode == Some(StepMode::Autocommit);
+            let refuses = f.parts.iter().any(|p| {
+                matches!(
+                    p.kind,
+                    PartKind::Statement(Statement::NoTransaction | Statement::DraftBegin | Statement::DraftEnd(_))
+                )
+            });
+            let autocommit = f.mode == Some(StepMode::Autocommit) || (f.as_written && refuses);
             let slug = f.name.trim_end_matches(".sql").split_once('_').map_or(f.name.as_str(), |(_, s)| s).to_string();
             StepView {
                 number: i + 1,
                 name: f.name.clone(),
                 slug,
                 autocommit,
+                as_written: f.as_written,
                 header: f.header.clone(),
-                parts: parts(&f.body, !autocommit),
+                parts: without_markers(&f.parts),
             }
         })
         .collect()
 }
 
-/// The down section (kept verbatim by the plan), without its migration-tool markers, or `None`.
-pub fn down(files: &[PlanFile]) -> Option<String> {
-    files.iter().find(|f| f.mode.is_none()).map(|f| {
-        let text: String = parts(&f.body, false).into_iter().map(|p| p.text).collect();
-        text.trim_start_matches(['\n', '\r']).to_string()
-    })
-}
-
-/// Cut a rendered step body into parts. `transaction`: the step is a transaction step, so its
-/// first `BEGIN` and last `COMMIT`/`ROLLBACK` are pgsafe's.
-pub fn parts(body: &str, transaction: bool) -> Vec<Part> {
-    let text = strip_markers(body);
-    let Ok(pieces) = split(&text) else {
-        // emit only writes text the splitter accepted; keep it whole rather than lose it.
-        return vec![Part { kind: PartKind::Statement, text }];
-    };
-    let mut out: Vec<Part> = Vec::with_capacity(pieces.len());
-    for p in &pieces {
-        let piece = text[p.span.clone()].to_string();
-        let kind = match &p.kind {
-            PieceKind::Trivia => PartKind::Trivia,
-            PieceKind::Meta { .. } => PartKind::Statement,
-            PieceKind::Statement { body, .. } => {
-                let words: Vec<String> =
-                    text[body.clone()].split_whitespace().map(|w| w.to_ascii_uppercase()).collect();
-                let words: Vec<&str> = words.iter().map(String::as_str).collect();
-                match words.as_slice() {
-                    ["BEGIN"] if transaction && !out.iter().any(|p| p.kind == PartKind::Begin) => PartKind::Begin,
-                    ["COMMIT"] | ["ROLLBACK"] if transaction => PartKind::End,
-                    ["SET", "LOCK_TIMEOUT", "=", "0"] | ["SET", "STATEMENT_TIMEOUT", "=", "0"] if !transaction => {
-                        PartKind::OwnSetting
-                    }
-                    _ => PartKind::Statement,
-                }
-            }
-        };
-        if kind == PartKind::Statement || kind == PartKind::Trivia {
-            out.push(Part { kind, text: piece });
-        } else {
-            // Comments before pgsafe's own lines belong to the step, not to the line.
-            let lead = match &p.kind {
-                PieceKind::Statement { body, .. } => body.start - p.span.start,
-                _ => 0,
-            };
-            if lead > 0 {
-                out.push(Part { kind: PartKind::Trivia, text: piece[..lead].to_string() });
-            }
-            out.push(Part { kind, text: piece[lead..].to_string() });
-        }
+/// The down section (kept verbatim by the plan) as parts without its migration-tool markers, or
+/// `None`.
+pub fn down(files: &[PlanFile]) -> Option<Vec<Part>> {
+    let f = files.iter().find(|f| f.mode.is_none())?;
+    let mut parts = without_markers(&f.parts);
+    if let Some(first) = parts.first_mut() {
+        first.text = first.text.trim_start_matches(['\n', '\r']).to_string();
     }
-    // Only the last COMMIT/ROLLBACK is pgsafe's; an earlier one would be the draft's (raw steps).
-    let last_end = out.iter().rposition(|p| p.kind == PartKind::End);
-    for (i, p) in out.iter_mut().enumerate() {
-        if p.kind == PartKind::End && Some(i) != last_end {
-            p.kind = PartKind::Statement;
-        }
-    }
-    if !out.iter().any(|p| p.kind == PartKind::Begin) {
-        out.iter_mut().filter(|p| p.kind == PartKind::End).for_each(|p| p.kind = PartKind::Statement);
-    }
-    out
-}
-
-/// Remove the lines that hold a migration-tool marker (`-- migrate:up`, `-- +goose Up`, sqlx's
-/// `-- no-transaction`, …): each adapter writes the markers its runner needs.
-pub fn strip_markers(body: &str) -> String {
-    let Ok(pieces) = split(body) else { return body.to_string() };
-    let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
-    for p in &pieces {
-        for m in &p.markers {
-            if matches!(m.kind, crate::front::split::MarkerKind::PgsafeIgnore(_)) {
-                continue;
-            }
-            let start = body[..m.span.start].rfind('\n').map_or(0, |i| i + 1);
-            let end = body[m.span.start..].find('\n').map_or(body.len(), |i| m.span.start + i + 1);
-            if body[start..m.span.start].trim().is_empty() && cut.last().is_none_or(|c| c.end <= start) {
-                cut.push(start..end);
-            }
-        }
-    }
-    let mut out = String::with_capacity(body.len());
-    let mut pos = 0;
-    for c in cut {
-        out.push_str(&body[pos..c.start]);
-        pos = c.end;
-    }
-    out.push_str(&body[pos..]);
-    out
+    parts.retain(|p| !p.text.is_empty());
+    Some(parts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn part(kind: PartKind, text: &str) -> Part {
+        Part { kind, text: text.into() }
+    }
+
+    fn view(as_written: bool, parts: Vec<Part>) -> StepView {
+        StepView {
+            number: 2,
+            name: "0002_x.sql".into(),
+            slug: "x".into(),
+            autocommit: true,
+            as_written,
+            header: String::new(),
+            parts,
+        }
+    }
+
+    const S: PartKind = PartKind::Statement(Statement::Plain);
+
     #[test]
-    fn transaction_lines_and_own_settings_are_recognised() {
-        let body = "-- c\nBEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE t ADD c int;\nCOMMIT;\n";
-        let p = parts(body, true);
-        let kinds: Vec<PartKind> = p.iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, [PartKind::Trivia, PartKind::Begin, PartKind::Statement, PartKind::Statement, PartKind::End]);
-        assert_eq!(p[0].text, "-- c\n");
-        assert_eq!(p.iter().map(|p| p.text.as_str()).collect::<String>(), body);
-        let p =
-            parts("SET lock_timeout = 0;\nSET statement_timeout = 0;\nCREATE INDEX CONCURRENTLY i ON t (c);\n", false);
-        assert_eq!(p.iter().filter(|p| p.kind == PartKind::OwnSetting).count(), 2);
+    fn one_query_draws_statements_before_a_begin_into_its_transaction() {
+        let step = view(
+            true,
+            vec![
+                part(PartKind::Setting, "SET lock_timeout = '100ms';\n"),
+                part(S, "CREATE TEMP TABLE ids AS SELECT 1;\n"),
+                part(PartKind::Statement(Statement::DraftBegin), "BEGIN;\n"),
+                part(S, "UPDATE t SET c = 1;\n"),
+                part(PartKind::Statement(Statement::DraftEnd(End::Commit)), "COMMIT;\n"),
+            ],
+        );
+        let q = step.one_query_body("sqlx").unwrap();
+        assert_eq!(q.body, step.body());
+        let note = q.note.unwrap();
+        assert!(note.contains("the 1 statement(s) before the draft's BEGIN run inside its transaction"), "{note}");
+        let mut rolled_back = step.clone();
+        rolled_back.parts[4] = part(PartKind::Statement(Statement::DraftEnd(End::Rollback)), "ROLLBACK;\n");
+        assert!(rolled_back.one_query_body("sqlx").unwrap_err().contains("rolls back"));
     }
 
     #[test]
-    fn markers_are_stripped_but_ignore_directives_stay() {
-        let s =
-            strip_markers("-- migrate:up transaction:false\n-- pgsafe:ignore timeouts\nSELECT 1;\n-- +goose Down\n");
-        assert_eq!(s, "-- pgsafe:ignore timeouts\nSELECT 1;\n");
+    fn a_statement_refusing_a_transaction_must_be_alone() {
+        let concurrently =
+            part(PartKind::Statement(Statement::NoTransaction), "CREATE INDEX CONCURRENTLY i ON t (c);\n");
+        let step = view(false, vec![part(PartKind::Setting, "SET lock_timeout = 0;\n"), concurrently.clone()]);
+        assert_eq!(step.one_query_body("dbmate").unwrap(), OneQuery { body: concurrently.text.clone(), note: None });
+        let vacuum = view(false, vec![part(PartKind::Setting, "SET lock_timeout = '100ms';\n"), concurrently.clone()]);
+        assert!(vacuum.one_query_body("dbmate").unwrap().note.unwrap().contains("PGOPTIONS='-c lock_timeout=100ms'"));
+        let two = view(true, vec![part(S, "SELECT 1;\n"), concurrently]);
+        assert!(two.one_query_body("dbmate").unwrap_err().contains("run this step with psql"));
     }
 }

@@ -1,0 +1,143 @@
+//! A step file's body as the parts a migration runner treats differently: pgsafe's own `BEGIN`
+//! and `COMMIT`/`ROLLBACK`, its timeout settings, the statements (and what each asks of a
+//! transaction), comments, and the draft's migration-tool marker lines. `emit` builds them while
+//! it renders, so the runner adapters and the review report read structure, never SQL text;
+//! concatenated, the parts are the body byte for byte.
+
+use crate::ir::migration::Migration;
+use crate::ir::op::OpKind;
+use crate::passes::{Mode, Unit};
+
+/// How a transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Commit,
+    Rollback,
+}
+
+/// What a statement asks of the transaction around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statement {
+    /// Runs inside a transaction block or outside one.
+    Plain,
+    /// Refuses a transaction block (`CONCURRENTLY`, `VACUUM`, a batched loop that commits).
+    NoTransaction,
+    /// The draft's own `BEGIN`/`START TRANSACTION`, in a step that keeps the draft's statements as
+    /// written.
+    DraftBegin,
+    /// The draft's own `COMMIT`/`END`/`ROLLBACK`, likewise.
+    DraftEnd(End),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    /// Comments and blank lines (pgsafe's `-- pgsafe:fact`/`created-earlier` lines included).
+    Trivia,
+    /// A migration tool's marker line from the draft (`-- migrate:up`, `-- +goose Up`, sqlx's
+    /// `-- no-transaction`, goose's `StatementBegin`/`StatementEnd`): each runner layout writes
+    /// its own.
+    Marker { opens_block: bool },
+    /// The `BEGIN` pgsafe puts around a transaction step.
+    Begin,
+    /// The `COMMIT` that ends it, or `ROLLBACK` where the draft rolls the transaction back.
+    End(End),
+    /// A timeout pgsafe sets for the step (`SET LOCAL lock_timeout = '100ms'`, or for the session
+    /// in an autocommit step: `SET lock_timeout = 0` before a long statement).
+    Setting,
+    /// A statement: the draft's (edited or not, or replayed in a later step) or a generated one.
+    Statement(Statement),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub kind: PartKind,
+    /// Its text: a statement from its first word through its `;`, a same-line comment and the line
+    /// break; comments and markers as whole lines.
+    pub text: String,
+}
+
+impl Part {
+    pub fn is_statement(&self) -> bool {
+        matches!(self.kind, PartKind::Statement(_))
+    }
+}
+
+/// The parts in order; adjacent comments are one part.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parts(pub Vec<Part>);
+
+impl Parts {
+    pub fn push(&mut self, kind: PartKind, text: impl Into<String>) {
+        let text = text.into();
+        if text.is_empty() {
+            return;
+        }
+        match self.0.last_mut() {
+            Some(last) if kind == PartKind::Trivia && last.kind == PartKind::Trivia => last.text.push_str(&text),
+            _ => self.0.push(Part { kind, text }),
+        }
+    }
+
+    pub fn extend(&mut self, parts: impl IntoIterator<Item = Part>) {
+        parts.into_iter().for_each(|p| self.push(p.kind, p.text));
+    }
+
+    pub fn text(&self) -> String {
+        self.0.iter().map(|p| p.text.as_str()).collect()
+    }
+}
+
+/// What `unit`'s statement asks of a transaction.
+pub fn statement_kind(m: &Migration<'_>, unit: &Unit) -> Statement {
+    if unit.mode == Mode::Autocommit {
+        return Statement::NoTransaction;
+    }
+    if unit.generated.is_some() {
+        return Statement::Plain;
+    }
+    m.stmts[unit.stmt]
+        .ops
+        .iter()
+        .find_map(|o| match o.kind {
+            OpKind::Begin => Some(Statement::DraftBegin),
+            OpKind::Commit { rollback } => {
+                Some(Statement::DraftEnd(if rollback { End::Rollback } else { End::Commit }))
+            }
+            _ => None,
+        })
+        .unwrap_or(Statement::Plain)
+}
+
+/// `text` (a unit's rendered text, see `render::unit_text`) as parts: its leading comments, with
+/// the draft's marker lines apart, then the statement.
+pub fn unit_parts(m: &Migration<'_>, unit: &Unit, text: String) -> Vec<Part> {
+    let kind = PartKind::Statement(statement_kind(m, unit));
+    let s = &m.stmts[unit.stmt];
+    let lead = if s.is_trivia() { s.span.len() } else { s.body.start - s.span.start };
+    let source_lead = &m.src[s.span.start..s.span.start + lead];
+    // A generated statement, or comments pgsafe edited: one part.
+    if unit.generated.is_some() || !text.starts_with(source_lead) {
+        return vec![Part {
+            kind: if s.is_trivia() && unit.generated.is_none() { PartKind::Trivia } else { kind },
+            text,
+        }];
+    }
+    let mut out = Parts::default();
+    let mut pos = s.span.start;
+    for marker in s.markers.iter().filter(|k| k.line.end <= s.span.start + lead) {
+        out.push(PartKind::Trivia, &m.src[pos..marker.line.start]);
+        out.push(PartKind::Marker { opens_block: marker.opens_block }, &m.src[marker.line.clone()]);
+        pos = marker.line.end;
+    }
+    out.push(PartKind::Trivia, &m.src[pos..s.span.start + lead]);
+    let rest = &text[lead..];
+    if s.is_trivia() {
+        match out.0.last_mut() {
+            Some(last) if last.kind == PartKind::Trivia => last.text.push_str(rest),
+            _ => out.push(PartKind::Trivia, rest),
+        }
+    } else {
+        out.push(kind, rest);
+    }
+    out.0
+}
