@@ -346,6 +346,8 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 step.items.push(Item::Unit(u));
                 if unit.long_running {
                     step.timeouts = Timeouts::Unlimited;
+                } else if unit.needs_timeouts {
+                    step.timeouts = Timeouts::Short;
                 }
                 b.close();
             }

@@ -119,8 +119,11 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// step headers mention CONCURRENTLY in prose.
 fn concurrently_with_begin(text: &str) -> bool {
     let code: Vec<String> = text.lines().map(|l| l.split("--").next().unwrap_or("").to_ascii_uppercase()).collect();
-    let concurrently =
-        code.iter().any(|l| l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "CONCURRENTLY"));
+    // REFRESH MATERIALIZED VIEW CONCURRENTLY is the one CONCURRENTLY a transaction block accepts.
+    let concurrently = code.iter().any(|l| {
+        !l.contains("REFRESH MATERIALIZED VIEW")
+            && l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "CONCURRENTLY")
+    });
     let begin = code.iter().any(|l| {
         let l = l.trim_start();
         l.starts_with("BEGIN") && !l[5..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')

@@ -51,14 +51,11 @@
 //! - `JsonBackfills` — 016, item 8: the loop compares `json` with `=`;
 //! - `Partitions` — 011: `CREATE INDEX CONCURRENTLY` on a partitioned table pgsafe was not told of;
 //! - `NotNullWithoutDefault` — 003: a failing `ADD COLUMN … NOT NULL` succeeds as a plan;
-//! - `StrongLockStatements` — 001, item 7: `VACUUM FULL`, `LOCK TABLE`, triggers… without timeouts;
 //! - `QuotedKeyBackfills` — 013: key-range loops drop the quotes of `"Id"`;
 //! - `DropNewIndex` — 014: `DROP INDEX` of an index made earlier, on a live table, no timeouts;
 //! - `Copy` — 019: the emitter appends `;` to a `COPY`'s `\.` line;
 //! - `TriggerTableUpdates` — 020: the loop skips rows that already hold the value, so their
 //!   triggers never fire; `NormalisedValueUpdate` — 034, item 3: the loop never ends;
-//! - `VolatileDefaultOnTriggerTable` — 024: a volatile default's backfill fires row triggers
-//!   that `ADD COLUMN … DEFAULT` never fires;
 //! - `ShadowedTables` — 021, item 4: a table made in another schema makes the live one "new";
 //! - `UnnamedConstraintNames` — 004, 022: unnamed constraints named unlike PostgreSQL;
 //! - `WritesAfterFailingConstraint` — 027 (found by the long run): a constraint that fails as
@@ -110,7 +107,6 @@ use harness::{check, repo, Draft, Verdict};
 /// Drafts whose plan is known to change the meaning or to be unsafe today: (draft, finding on the
 /// board `/work/findings/`). The test fails when one of them starts to pass, so that the entry goes.
 const KNOWN: &[(&str, &str)] = &[
-    ("rewrites/cases/destructive.sql", "001: VACUUM FULL and LOCK TABLE steps without lock_timeout"),
     ("rewrites/cases/detach_partition.sql", "002: DETACH … CONCURRENTLY leaves a CHECK behind"),
     ("rewrites/cases/add_column_not_null_then_update.sql", "003: a draft that fails on its data succeeds as a plan"),
 ];
@@ -204,7 +200,6 @@ const HELD_BACK: &[(Feature, &str)] = &[
     (Feature::JsonBackfills, "016 (item 8): the batched loop compares json with ="),
     (Feature::Partitions, "011: CREATE INDEX CONCURRENTLY on a partitioned table pgsafe was not told about"),
     (Feature::NotNullWithoutDefault, "003: ADD COLUMN … NOT NULL that fails as written succeeds as a plan"),
-    (Feature::StrongLockStatements, "001 (item 7): VACUUM FULL, LOCK TABLE, triggers … without lock_timeout"),
     (Feature::QuotedKeyBackfills, "013: key-range loops lose the quotes of a quoted primary key"),
     (Feature::DropNewIndex, "014: DROP INDEX of an index made earlier in the draft, on a live table, without timeouts"),
     (Feature::Copy, "019: the emitter appends `;` to a COPY's `\\.` line"),
@@ -213,7 +208,6 @@ const HELD_BACK: &[(Feature, &str)] = &[
         "020: the batched loop skips rows that already hold the value: their triggers never fire",
     ),
     (Feature::NormalisedValueUpdate, "034 (issue 7 item 3): the loop never ends when a trigger normalises the value"),
-    (Feature::VolatileDefaultOnTriggerTable, "024: a volatile default's backfill fires the table's row triggers"),
     (Feature::ShadowedTables, "021 (item 4): a table made in another schema makes the live one count as new"),
     (
         Feature::UnnamedConstraintNames,

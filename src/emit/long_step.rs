@@ -10,7 +10,7 @@ use crate::ir::lock::LockMode;
 use crate::ir::migration::Migration;
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::passes::Rewritten;
-use crate::plan::{Item, Plan, Step, Timeouts};
+use crate::plan::{Item, Plan, Step, StepMode, Timeouts};
 
 pub const RULE: &str = "long-step";
 
@@ -55,8 +55,12 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                 continue;
             };
             let table = &lock.table.text;
+            // A statement that cannot run in a transaction block runs alone, where SET LOCAL does
+            // nothing.
+            let alone = step.mode == StepMode::Autocommit && step.kept.is_none();
+            let set = if alone { "SET" } else { "SET LOCAL" };
             let deliberate = format!(
-                "to run it deliberately (in a quiet hour), put `SET LOCAL statement_timeout = '30min';` right before it in the draft: pgsafe keeps that setting, and its step then waits as long as the work takes, holding {} on {}",
+                "to run it deliberately (in a quiet hour), put `{set} statement_timeout = '30min';` right before it in the draft: pgsafe keeps that setting, and its step then waits as long as the work takes, holding {} on {}",
                 held.mode, held.table.text
             );
             let why = match &op.kind {

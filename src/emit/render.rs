@@ -200,25 +200,33 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         out.push(PartKind::Begin, "BEGIN;\n");
     }
     let (lock, statement) = (config.lock_timeout.clone(), config.statement_timeout.clone());
+    // A statement_timeout the draft chose for its session (repeated above) is its own decision (a
+    // long step run deliberately): pgsafe does not override it.
+    let replayed = step.items.iter().filter_map(|i| match i {
+        Item::Replay(s) => Some(*s),
+        _ => None,
+    });
+    let mut own = replayed.chain(step.units().take(leading_sets).map(|u| r.units[u].stmt));
+    let own_statement_timeout = draft_setting("statement_timeout", &mut own);
     match (step.timeouts, step.mode) {
-        // A step kept as written in autocommit holds the draft's own transactions, if any: its
-        // timeouts are the session's, set before everything.
+        // A step kept as written in autocommit holds the draft's own transactions, if any; a
+        // statement that cannot run in a transaction block runs alone: the timeouts are the
+        // session's, set before everything.
         (Timeouts::Short, StepMode::Autocommit) => {
             out.push(PartKind::Setting, format!("SET lock_timeout = '{lock}';\n"));
-            out.push(PartKind::Setting, format!("SET statement_timeout = '{statement}';\n"));
-            (body.lock_timeout, body.statement_timeout) = (Some(lock), Some(statement));
+            body.lock_timeout = Some(lock);
+            match own_statement_timeout {
+                Some(v) => body.statement_timeout = Some(v),
+                None => {
+                    out.push(PartKind::Setting, format!("SET statement_timeout = '{statement}';\n"));
+                    body.statement_timeout = Some(statement);
+                }
+            }
         }
         (Timeouts::Short, StepMode::Transaction) => {
             out.push(PartKind::Setting, format!("SET LOCAL lock_timeout = '{lock}';\n"));
             body.lock_timeout = Some(lock);
-            // A statement_timeout the draft chose for its session (repeated above) is its own
-            // decision (a long step run deliberately): pgsafe does not override it.
-            let replayed = step.items.iter().filter_map(|i| match i {
-                Item::Replay(s) => Some(*s),
-                _ => None,
-            });
-            let mut own = replayed.chain(step.units().take(leading_sets).map(|u| r.units[u].stmt));
-            match draft_setting("statement_timeout", &mut own) {
+            match own_statement_timeout {
                 Some(v) => body.statement_timeout = Some(v),
                 None => {
                     out.push(PartKind::Setting, format!("SET LOCAL statement_timeout = '{statement}';\n"));

@@ -80,5 +80,9 @@ pub enum ColumnChange {
     },
     SetNotNull,
     DropNotNull,
+    /// `SET STATISTICS n`: SHARE UPDATE EXCLUSIVE.
+    Statistics,
+    /// `SET (n_distinct = …)` / `RESET (…)`: SHARE UPDATE EXCLUSIVE.
+    Options,
     Other,
 }

@@ -49,6 +49,8 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// Foreign keys of this table.
     pub foreign_keys: Vec<ForeignKey>,
+    /// Its triggers: folded name, and whether it fires on `UPDATE`.
+    pub triggers: Vec<(String, bool)>,
 }
 
 impl Table {
@@ -63,7 +65,13 @@ impl Table {
             default_partition: false,
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            triggers: Vec::new(),
         }
+    }
+
+    /// Does an `UPDATE` of this table fire a trigger pgsafe knows of?
+    pub fn has_update_trigger(&self) -> bool {
+        self.triggers.iter().any(|(_, on_update)| *on_update)
     }
 
     pub fn is_partitioned(&self) -> bool {
@@ -309,6 +317,13 @@ impl Catalog {
                 }
             }
             OpKind::AlterTable { table, action, .. } => self.alter(table, action),
+            OpKind::Trigger { table, name, drop, on_update } => {
+                let t = self.known_table(table);
+                t.triggers.retain(|(n, _)| n != name);
+                if !drop {
+                    t.triggers.push((name.clone(), *on_update));
+                }
+            }
             OpKind::DropTable { tables, .. } => {
                 for t in tables {
                     self.drop_table(t);
@@ -515,7 +530,7 @@ impl Catalog {
                     ColumnChange::Type { type_text, .. } => c.type_text = type_text.to_lowercase(),
                     ColumnChange::SetNotNull => c.nullable = false,
                     ColumnChange::DropNotNull => c.nullable = true,
-                    ColumnChange::Other => {}
+                    ColumnChange::Statistics | ColumnChange::Options | ColumnChange::Other => {}
                 }
             }
             Action::AttachPartition { partition, parsed, .. } => {

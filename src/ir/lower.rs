@@ -102,6 +102,15 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
             }
         }
         ("vacuum", _) => return vec![lower_vacuum(text, body.clone())],
+        ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
+        | ("drop", "trigger" | "policy")
+        | ("alter", "policy")
+        | ("refresh", "materialized")
+        | ("comment", "on") => {
+            if let Some((kind, locks)) = super::lower_object::lower(text) {
+                return vec![op(kind, locks)];
+            }
+        }
         ("lock", _) => {
             if let Some((kind, locks)) = lower_lock(text) {
                 return vec![op(kind, locks)];

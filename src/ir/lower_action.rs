@@ -112,6 +112,12 @@ fn column_change(text: &str, toks: &[Token], k: usize) -> ColumnChange {
     if is(k, "drop") && is(k + 1, "not") && is(k + 2, "null") {
         return ColumnChange::DropNotNull;
     }
+    if is(k, "set") && is(k + 1, "statistics") {
+        return ColumnChange::Statistics;
+    }
+    if (is(k, "set") || is(k, "reset")) && toks.get(k + 1).is_some_and(|t| t.is_punct('(')) {
+        return ColumnChange::Options;
+    }
     let t = if is(k, "type") {
         k + 1
     } else if is(k, "set") && is(k + 1, "data") && is(k + 2, "type") {

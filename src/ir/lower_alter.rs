@@ -2,6 +2,7 @@
 //! locks, and the draft spans of the parts a rewrite moves (inline `REFERENCES`, `CHECK`,
 //! `DEFAULT`, `NOT NULL` of `ADD COLUMN`; the definition of `ADD CONSTRAINT`).
 
+use super::action::{Action, ColumnChange};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::Name;
@@ -57,6 +58,21 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         let kind = OpKind::AlterTable { table: table.clone(), what: what.to_string(), action: action.clone() };
         (kind, vec![lock(table, mode, scans)])
     };
+    // Actions whose lock sqlparser's AST does not tell (or that it cannot parse).
+    let word = |k: usize| words.get(k).map(String::as_str).unwrap_or("");
+    let weaker = match (&action, word(0), word(1)) {
+        (Action::AlterColumn { change: ColumnChange::Statistics | ColumnChange::Options, .. }, ..) => {
+            Some(("ALTER COLUMN SET STATISTICS/options", LockMode::ShareUpdateExclusive))
+        }
+        (_, "enable" | "disable", _) if words.iter().any(|w| w == "trigger") => {
+            Some(("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive))
+        }
+        (_, "cluster", "on") | (_, "set", "without") => Some(("CLUSTER ON", LockMode::ShareUpdateExclusive)),
+        _ => None,
+    };
+    if let Some((what, mode)) = weaker {
+        return other(what, mode, false);
+    }
     let Some(ast) = ast else {
         let what = words.join(" ").to_uppercase();
         return other(&what, LockMode::AccessExclusive, false);
@@ -110,14 +126,6 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
             let column = Name::new(&column_text(text)).key;
-            let first_clause = [reference.as_ref().map(|r| r.clause.start), check.as_ref().map(|c| c.clause.start)]
-                .into_iter()
-                .flatten()
-                .min();
-            let def_end = match first_clause {
-                Some(c) => lex(text).iter().map(|t| at + t.span.end).take_while(|&e| e <= c).last().unwrap_or(c),
-                None => at + text.len(),
-            };
             let (default, not_null) = inline_default_and_not_null(text, at, volatile_default);
             let kind = OpKind::AddColumn {
                 table: table.clone(),
@@ -128,7 +136,6 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 unique,
                 reference,
                 check,
-                def_end,
                 default,
                 not_null,
             };

@@ -231,9 +231,6 @@ pub enum OpKind {
         unique: bool,
         reference: Option<InlineReference>,
         check: Option<InlineCheck>,
-        /// End of the column definition before its first inline constraint clause: where a
-        /// rewrite appends `, ADD CONSTRAINT …` (comments after it stay where they are).
-        def_end: usize,
         default: Option<InlineDefault>,
         /// The `NOT NULL` clause, in draft bytes.
         not_null: Option<Range<usize>>,
@@ -258,6 +255,15 @@ pub enum OpKind {
     DropTable {
         tables: Vec<Name>,
         cascade: bool,
+    },
+    /// `CREATE [OR REPLACE] [CONSTRAINT] TRIGGER name … ON table`, or `DROP TRIGGER name ON table`.
+    Trigger {
+        table: Name,
+        /// Folded.
+        name: String,
+        drop: bool,
+        /// It fires on `UPDATE` (so a backfill pgsafe adds would fire it).
+        on_update: bool,
     },
     /// `LOCK [TABLE] [ONLY] a, b [IN mode MODE] [NOWAIT]`: held until the transaction ends.
     Lock {

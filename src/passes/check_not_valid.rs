@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     );
                     out.change(RULE, op.span.start, reason(&name, table));
                 }
-                OpKind::AddColumn { table, column, check: Some(c), def_end, .. } if !ctx.quiet(table, i) => {
+                OpKind::AddColumn { table, column, check: Some(c), .. } if !ctx.quiet(table, i) => {
                     if c.constraint_name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     };
                     let sample = &ctx.m.src[op.span.start..op.span.start + 3];
                     let definition = format!("{} {}", in_case_of(sample, "CHECK"), c.body);
-                    let inline = Inline { clause: c.clause.clone(), def_end: *def_end, name: name.clone(), definition };
+                    let inline = Inline { clause: c.clause.clone(), name: name.clone(), definition };
                     move_inline(ctx.m, out, RULE, i, &op.span, table, inline);
                     out.change(RULE, c.clause.start, reason(&name, table));
                 }

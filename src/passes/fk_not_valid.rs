@@ -55,9 +55,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         ),
                     );
                 }
-                OpKind::AddColumn { table, column, reference: Some(r), def_end, .. }
-                    if !ctx.quiet(table, i) && !refused =>
-                {
+                OpKind::AddColumn { table, column, reference: Some(r), .. } if !ctx.quiet(table, i) && !refused => {
                     if r.constraint_name.is_none() && has_placeholder(table) {
                         out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
                         continue;
@@ -76,7 +74,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         in_case_of(sample, "REFERENCES"),
                         r.target
                     );
-                    let inline = Inline { clause: r.clause.clone(), def_end: *def_end, name: name.clone(), definition };
+                    let inline = Inline { clause: r.clause.clone(), name: name.clone(), definition };
                     move_inline(ctx.m, out, RULE, i, &op.span, table, inline);
                     out.change(
                         RULE,

@@ -210,6 +210,18 @@ impl Rewritten {
         name
     }
 
+    /// [`Rewritten::unique_name`], also avoiding the names `taken` says the database already has.
+    pub fn unique_name_avoiding(&mut self, base: String, taken: impl Fn(&str) -> bool) -> String {
+        let mut name = base.clone();
+        let mut n = 0;
+        while self.chosen_names.contains(&name) || taken(&name) {
+            n += 1;
+            name = format!("{base}{n}");
+        }
+        self.chosen_names.insert(name.clone());
+        name
+    }
+
     /// Record what a reviewer must look at (a warning pgsafe does not rewrite).
     pub fn diagnose(&mut self, rule: &'static str, at: impl Into<At>, message: String) {
         self.diagnostics.push(Diagnostic::new(rule, Severity::Warning, at, message));
@@ -260,6 +272,13 @@ impl Ctx<'_, '_> {
     /// Is statement `i` in a stretch kept as written (see `transactions`)?
     pub fn kept(&self, i: usize) -> bool {
         self.kept[i].is_some()
+    }
+
+    /// Was column `col` (folded) of op `k`'s table added by an earlier action of statement `i`?
+    /// Then it is new, and a recipe that runs before the statement would not find it.
+    pub fn added_by_statement(&self, i: usize, k: usize, col: &str) -> bool {
+        let added = |b: &Before| b.table.as_ref().and_then(|t| t.column(col)).is_some_and(|c| c.added_in_draft);
+        added(self.before(i, k)) && !added(self.before(i, 0))
     }
 
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,

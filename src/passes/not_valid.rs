@@ -49,13 +49,13 @@ pub fn split(
 }
 
 /// An inline column constraint (`REFERENCES …`, `CHECK (…)` on `ADD COLUMN`), which cannot be
-/// `NOT VALID` where it stands: it moves right after the column definition as
-/// `, ADD CONSTRAINT name <definition> NOT VALID`, validated in a later transaction.
+/// `NOT VALID` where it stands: it moves to the end of the `ADD COLUMN` action as
+/// `, ADD CONSTRAINT name <definition> NOT VALID`, validated in a later transaction. Every other
+/// clause of the column (`NOT NULL`, `DEFAULT`, `COLLATE`, …) stays on the column, wherever it
+/// was written.
 pub struct Inline {
     /// The clause in the draft, removed.
     pub clause: Range<usize>,
-    /// Where the column definition ends.
-    pub def_end: usize,
     pub name: String,
     /// `FOREIGN KEY (c) REFERENCES …` / `CHECK (…)`, in the draft's letter case.
     pub definition: String,
@@ -75,7 +75,7 @@ pub fn move_inline(
     let unit = &mut out.units[i];
     unit.edits.push(Edit::remove(src, inline.clause.clone()));
     unit.edits.push(Edit {
-        at: inline.def_end..inline.def_end,
+        at: action.end..action.end,
         text: format!(
             ", {} {} {} {}",
             in_case_of(sample, "ADD CONSTRAINT"),

@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let mut proven: HashSet<String> = HashSet::new();
     for (i, s) in m.stmts.iter().enumerate() {
         let mut k = 0;
-        for op in &s.ops {
+        for (n_op, op) in s.ops.iter().enumerate() {
             match &op.kind {
                 OpKind::AddConstraint {
                     table, name, kind: ConstraintKind::Check { columns, expr }, not_valid, ..
@@ -52,6 +52,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         continue;
                     }
                     if !ctx.applies(RULE, i) || ctx.quiet(table, i) || m.has_fact(&fact) || ctx.config.pg_version < 12 {
+                        continue;
+                    }
+                    // A column this statement adds is new: it holds only its default, and a recipe
+                    // that runs before the statement would not find it.
+                    if ctx.added_by_statement(i, n_op, column) {
                         continue;
                     }
                     let name = not_null::recipe(m, out, i, k, table, column, RULE);

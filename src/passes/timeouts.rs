@@ -1,6 +1,7 @@
-//! `timeouts`: every transactional step that takes a lock blocking reads or writes on a table with
-//! traffic gets `SET LOCAL lock_timeout` and `statement_timeout`, unless the draft already set a
-//! `lock_timeout` for it.
+//! `timeouts`: every step that takes a lock blocking reads or writes on a table with traffic gets
+//! `SET LOCAL lock_timeout` and `statement_timeout` (`SET`, for the step's session, where the
+//! statement cannot run in a transaction block), unless the draft already set a `lock_timeout`
+//! for it.
 //!
 //! Why: a statement waiting for its lock (behind a long transaction) makes every later query on the
 //! table queue behind it. `lock_timeout` bounds that wait: the step fails fast and can be retried,
@@ -62,7 +63,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         units.push(i);
         for u in units {
             let unit = &mut out.units[u];
-            if unit.mode != Mode::Transaction || unit.phase != Phase::Main || unit.validate_now {
+            // A statement that cannot run in a transaction block and is not a concurrent build
+            // (`VACUUM FULL`, `CLUSTER`) queues for its lock like any other: session timeouts.
+            let autocommit_as_written = unit.mode == Mode::Autocommit && !unit.long_running;
+            if !(unit.mode == Mode::Transaction || autocommit_as_written)
+                || unit.phase != Phase::Main
+                || unit.validate_now
+            {
                 continue;
             }
             let Some(lock) = blocking_lock(unit, |t| m.created_before(t, i)) else { continue };

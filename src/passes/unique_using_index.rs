@@ -7,6 +7,7 @@
 //! for the whole build; `USING INDEX` only attaches a finished index (measured on PostgreSQL 15).
 
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
+use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::{make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -60,21 +61,52 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 continue;
             };
             let columns: Vec<String> = cols.split(',').map(|c| Name::new(c).key).collect();
+            // A column this statement adds is new: it holds nothing but its default, and a recipe
+            // that runs before the statement would not find it.
+            if columns.iter().any(|c| ctx.added_by_statement(i, n_op, c)) {
+                continue;
+            }
+            // Index names the table has just before this statement (the recipe's build runs then).
+            let at_start = ctx.before(i, 0);
+            let taken = |n: &str| {
+                let key = Name::new(n).key;
+                let known = |t: &crate::ir::catalog::Table| {
+                    t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.key == key))
+                };
+                before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known)
+            };
             let index = match name {
                 Some(n) => n.clone(),
+                // PostgreSQL's choice: `<table>_pkey`, `<table>_<cols>_key`, then `…1`, `…2` when taken.
                 None => {
                     let base = if primary {
                         make_object_name(&table.base_unquoted(), "", "pkey")
                     } else {
                         make_object_name(&table.base_unquoted(), &columns.join("_"), "key")
                     };
-                    quote_ident(&out.unique_name(base))
+                    quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))
                 }
+            };
+            // The name may still belong to the constraint this statement drops (a primary key
+            // replaced in one statement, as Prisma writes it), or to an index the table has: build
+            // under a free name; USING INDEX renames the index to the constraint's name.
+            let dropped_here = s.ops[..n_op].iter().any(|o| {
+                matches!(&o.kind, OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. }
+                    if *d == Name::new(&index).key)
+            });
+            let build_name = if dropped_here
+                || at_start.table.as_deref().is_some_and(|t| {
+                    t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.key == Name::new(&index).key))
+                }) {
+                let base = make_object_name(&Name::new(&index).key, "", "new");
+                quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))
+            } else {
+                index.clone()
             };
             let sample: String = action.chars().take(3).collect();
             let kw = |k: &str| in_case_of(&sample, k);
             let create = format!(
-                "{} {index} {} {} ({})",
+                "{} {build_name} {} {} ({})",
                 kw("CREATE UNIQUE INDEX CONCURRENTLY"),
                 kw("ON"),
                 table.text,
@@ -112,7 +144,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
             }
             let attach = format!(
-                "{not_null_first}{} {index} {} {} {index}",
+                "{not_null_first}{} {index} {} {} {build_name}",
                 kw("ADD CONSTRAINT"),
                 kw(if primary { "PRIMARY KEY" } else { "UNIQUE" }),
                 kw("USING INDEX"),

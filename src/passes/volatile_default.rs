@@ -46,6 +46,40 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
                 continue;
             };
+            // The recipe's backfill is an UPDATE the draft does not run: it would fire the table's
+            // UPDATE triggers on every row, where ADD COLUMN … DEFAULT fires none.
+            let before = ctx.before(i, k).table.as_deref();
+            let triggers_known = before.is_some_and(|t| t.columns_known && !t.has_update_trigger());
+            if !triggers_known {
+                let why = match before {
+                    Some(t) if t.has_update_trigger() => {
+                        let names: Vec<&str> = t.triggers.iter().filter(|(_, u)| *u).map(|(n, _)| n.as_str()).collect();
+                        format!("{} has UPDATE triggers ({})", table.text, names.join(", "))
+                    }
+                    _ => format!(
+                        "it cannot tell whether {} has UPDATE triggers ({})",
+                        table.text,
+                        if ctx.config.catalog.is_some() {
+                            "the --schema does not describe it"
+                        } else {
+                            "no --schema was given"
+                        }
+                    ),
+                };
+                out.diagnose(
+                    RULE,
+                    d.clause.start,
+                    format!(
+                        "the volatile default of {column} rewrites all of {t} under ACCESS EXCLUSIVE; pgsafe keeps it as \
+                         written because {why}: the batched backfill that avoids the rewrite would fire them for every \
+                         row, where ADD COLUMN … DEFAULT fires none. With a --schema that shows {t} without UPDATE \
+                         triggers, pgsafe adds the column without the default, sets it for new rows and backfills the \
+                         existing ones in batches",
+                        t = table.text
+                    ),
+                );
+                continue;
+            }
             let k = k as i32;
             let sample: String = m.src[op.span.start..].chars().take(3).collect();
             let kw = |w: &str| in_case_of(&sample, w);

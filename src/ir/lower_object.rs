@@ -1,0 +1,96 @@
+//! Lowering of statements on objects that hang off a table and lock it: triggers, row-level
+//! security policies, rules, materialized view refreshes, comments. Their locks (measured on
+//! PostgreSQL 15 in `tests/lock_model.rs`) make them get `lock_timeout` and keep them out of
+//! another table's step.
+
+use super::lock::{LockMode, LockUse};
+use super::lower::lock;
+use super::name::Name;
+use super::op::OpKind;
+use crate::front::forms;
+use crate::front::tokens::{lex, Token};
+
+/// `text` is one of the statements this module knows, or `None`.
+pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
+    let toks = lex(text);
+    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    // `CREATE [OR REPLACE] [CONSTRAINT] TRIGGER|RULE|POLICY`: skip the modifiers.
+    let mut k = 1;
+    if is(0, "create") {
+        if is(k, "or") && is(k + 1, "replace") {
+            k += 2;
+        }
+        if is(k, "constraint") {
+            k += 1;
+        }
+    }
+    let head = |w0: &str, w1: &str| is(0, w0) && is(k, w1);
+    let other = |what: &str, table: Name, mode: LockMode, scans: bool| {
+        let locks = vec![lock(&table, mode, scans)];
+        Some((OpKind::Other { what: what.to_string() }, locks))
+    };
+    if head("create", "trigger") || head("drop", "trigger") {
+        let drop = is(0, "drop");
+        let mut n = k + 1;
+        if drop && is(n, "if") && is(n + 1, "exists") {
+            n += 2;
+        }
+        let name = name_at(text, &toks, n)?;
+        let on = top_level_word(&toks, "on", n + 1)?;
+        let table = name_at(text, &toks, on + 1)?;
+        let on_update = toks[n + 1..on].iter().any(|t| t.is_word("update"));
+        let mode = if drop { LockMode::AccessExclusive } else { LockMode::ShareRowExclusive };
+        let locks = vec![lock(&table, mode, false)];
+        return Some((OpKind::Trigger { table, name: name.key, drop, on_update }, locks));
+    }
+    if head("create", "policy") || head("alter", "policy") || head("drop", "policy") {
+        let on = top_level_word(&toks, "on", k + 1)?;
+        let what = format!("{} POLICY", text[toks[0].span.clone()].to_uppercase());
+        return other(&what, name_at(text, &toks, on + 1)?, LockMode::AccessExclusive, false);
+    }
+    if head("create", "rule") {
+        let to = top_level_word(&toks, "to", k + 1)?;
+        return other("CREATE RULE", name_at(text, &toks, to + 1)?, LockMode::AccessExclusive, false);
+    }
+    if is(0, "refresh") && is(1, "materialized") && is(2, "view") {
+        let concurrently = is(3, "concurrently");
+        let view = name_at(text, &toks, if concurrently { 4 } else { 3 })?;
+        // CONCURRENTLY: EXCLUSIVE (reads go on); plain: ACCESS EXCLUSIVE for the whole refresh.
+        let mode = if concurrently { LockMode::Exclusive } else { LockMode::AccessExclusive };
+        return other("REFRESH MATERIALIZED VIEW", view, mode, true);
+    }
+    if is(0, "comment") && is(1, "on") && (is(2, "table") || is(2, "column")) {
+        let name = name_at(text, &toks, 3)?;
+        // `COMMENT ON COLUMN t.c`: the table is the name without its last part.
+        let table = if is(2, "column") {
+            let (t, _) = name.text.rsplit_once('.')?;
+            Name::new(t)
+        } else {
+            name
+        };
+        return other("COMMENT", table, LockMode::ShareUpdateExclusive, false);
+    }
+    None
+}
+
+/// The (possibly qualified) name starting at token `k`.
+fn name_at(text: &str, toks: &[Token], k: usize) -> Option<Name> {
+    let start = toks.get(k)?.span.start;
+    let len = forms::name_len(&text[start..])?;
+    Some(Name::new(&text[start..start + len]))
+}
+
+/// The first `word` at parenthesis depth 0 from token `from`.
+fn top_level_word(toks: &[Token], word: &str, from: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate().skip(from) {
+        if t.is_punct('(') {
+            depth += 1;
+        } else if t.is_punct(')') {
+            depth -= 1;
+        } else if depth == 0 && t.is_word(word) {
+            return Some(i);
+        }
+    }
+    None
+}
