@@ -12,7 +12,7 @@
 use super::not_valid::{default_name, has_placeholder, move_inline, split, unnamed_with_placeholder, Inline};
 use super::partitions::fk_not_valid_refused;
 use super::{in_case_of, Ctx, Rewritten};
-use crate::ir::name::quote_ident;
+use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "fk-not-valid";
@@ -43,7 +43,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         i,
                         table,
                         &op.span,
-                        name.as_deref().ok_or_else(|| default_name(table, columns, "fkey")),
+                        name.as_deref().ok_or_else(|| {
+                            let keys: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
+                            default_name(table, &keys, "fkey")
+                        }),
                     );
                     out.change(
                         RULE,

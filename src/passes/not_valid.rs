@@ -114,11 +114,11 @@ pub fn validate_unit(
     unit
 }
 
-/// PostgreSQL's default name for a constraint on `table` over `columns` with `label`
-/// (`orders_user_id_fkey`, `orders_amount_check`).
+/// PostgreSQL's default name for a constraint on `table` over the column keys `columns` with
+/// `label` (`orders_user_id_fkey`, `orders_amount_check`). Keys are the names as stored, so a
+/// quoted `"Email"` keeps its case (`"Accounts_Email_check"`), as PostgreSQL names it.
 pub fn default_name(table: &Name, columns: &[String], label: &str) -> String {
-    let cols: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
-    make_object_name(&table.base_unquoted(), &cols.join("_"), label)
+    make_object_name(&table.base_unquoted(), &columns.join("_"), label)
 }
 
 /// A table name with a template or psql placeholder: PostgreSQL's default constraint name would
