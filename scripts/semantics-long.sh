@@ -30,8 +30,8 @@ summary="$(grep -E '^[0-9]+ generated drafts' "$log" | tail -1 || true)"
 {
     echo "# The last long run of the generated drafts"
     echo
-    echo "Written by \`scripts/semantics-long.sh\` (the findings each failure became are on the findings board and"
-    echo "in HELD_BACK of tests/semantics.rs)."
+    echo "Written by \`scripts/semantics-long.sh\` (the bugs each failure found are named in"
+    echo "HELD_BACK of tests/semantics.rs)."
     echo
     echo "- started: $began, on commit $commit, features: ${SEMANTICS_FEATURES:-CI set (HELD_BACK held back)}"
     echo "- seeds: $seed.. (asked for $count drafts)"
