@@ -236,7 +236,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     let regions = &r.regions;
     let kept_by = crate::passes::kept_by(regions, m.stmts.len());
     let mut down = Vec::new();
-    let mut validate = Vec::new();
+    let mut validate = Pending::default();
     // Draft order; a recipe's generated units run around their statement (`Unit::sub`).
     let mut order: Vec<usize> = (0..r.units.len()).collect();
     order.sort_by_key(|&u| (r.units[u].stmt, r.units[u].sub));
@@ -253,7 +253,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             b.leave(regions);
         }
         if unit.phase == Phase::Validate && region.is_none() {
-            validate.push(u);
+            validate.push(r, u);
             continue;
         }
         // A later statement that drops, renames or retypes a table, its columns or its constraints
@@ -272,11 +272,8 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 .filter(|l| l.mode == LockMode::AccessExclusive)
                 .map(|l| &l.table)
                 .collect();
-            let (now, later): (Vec<usize>, Vec<usize>) = validate
-                .iter()
-                .partition(|&&v| validated_table(r, v).is_some_and(|t| strong.iter().any(|s| s.same(&t))));
+            let now = validate.take_on(r, &strong);
             if !now.is_empty() {
-                validate = later;
                 b.close();
                 for v in now {
                     b.validate(v);
@@ -392,6 +389,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         }
     }
     // Validations: after everything else, in draft order, one transaction per table.
+    let mut validate: Vec<usize> = validate.units.into_iter().flatten().collect();
     validate.sort_by_key(|&u| r.units[u].at);
     b.close();
     b.local_sets.clear();
@@ -458,6 +456,53 @@ fn may_break_validation(kind: &OpKind) -> bool {
 
 fn validated_table(r: &Rewritten, u: usize) -> Option<Name> {
     r.units[u].locks.first().map(|l| l.table.clone())
+}
+
+/// Deferred `VALIDATE`s not placed yet, in the order they came, found by their table's base name:
+/// every draft statement asks which of them it must run after, and a scan of all of them per
+/// statement made large drafts quadratic.
+#[derive(Default)]
+struct Pending {
+    /// `None` once taken.
+    units: Vec<Option<usize>>,
+    /// Positions in `units` still pending, by the base name of the validated table.
+    by_base: HashMap<String, Vec<usize>>,
+    left: usize,
+}
+
+impl Pending {
+    fn push(&mut self, r: &Rewritten, u: usize) {
+        if let Some(l) = r.units[u].locks.first() {
+            self.by_base.entry(l.table.base().to_string()).or_default().push(self.units.len());
+        }
+        self.units.push(Some(u));
+        self.left += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+
+    /// Take the pending validations of the tables in `strong`, in the order they came.
+    fn take_on(&mut self, r: &Rewritten, strong: &[&Name]) -> Vec<usize> {
+        let mut at: Vec<usize> = Vec::new();
+        for s in strong {
+            let Some(list) = self.by_base.get_mut(s.base()) else { continue };
+            list.retain(|&k| {
+                let hit = self.units[k]
+                    .and_then(|v| r.units[v].locks.first())
+                    .is_some_and(|l| strong.iter().any(|s| s.same(&l.table)));
+                if hit {
+                    at.push(k);
+                }
+                !hit
+            });
+        }
+        at.sort_unstable();
+        at.dedup();
+        self.left -= at.len();
+        at.iter().filter_map(|&k| self.units[k].take()).collect()
+    }
 }
 
 /// Tell each step which relations an earlier step created, so that `pgsafe check` on that file
