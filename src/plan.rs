@@ -512,6 +512,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     let mut created: HashMap<String, Vec<Name>> = HashMap::new();
     for step in steps.iter_mut() {
         let mut used = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for u in step.units() {
             let s = &m.stmts[r.units[u].stmt];
             let named = s.ops.iter().flat_map(|op| match &op.kind {
@@ -525,7 +526,8 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
             });
             for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
                 let known = created.get(n.base()).is_some_and(|list| list.iter().any(|c| c.same(n)));
-                if known && !used.contains(&n.text) {
+                // A set beside the list: a step kept as written may hold thousands of statements.
+                if known && seen.insert(n.text.as_str()) {
                     used.push(n.text.clone());
                 }
             }

@@ -32,7 +32,10 @@ pub struct Catalog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub name: Name,
-    pub columns: Vec<Column>,
+    /// Columns, indexes and foreign keys are shared (`Arc`) between the versions of a table: the
+    /// timeline keeps the table as it was before every op, and an op that changes a table copies
+    /// it, so a copy must cost a pointer per element, not the elements' strings.
+    pub columns: Vec<Arc<Column>>,
     /// `false` when pgsafe could not read the column list (`CREATE TABLE … AS`, `LIKE`, a statement
     /// sqlparser could not parse, a table only the draft's `ALTER`s mention): a missing column
     /// then means "unknown", not "absent".
@@ -46,9 +49,9 @@ pub struct Table {
     pub partition_of: Option<Name>,
     /// This table is the `DEFAULT` partition of `partition_of`.
     pub default_partition: bool,
-    pub indexes: Vec<Index>,
+    pub indexes: Vec<Arc<Index>>,
     /// Foreign keys of this table.
-    pub foreign_keys: Vec<ForeignKey>,
+    pub foreign_keys: Vec<Arc<ForeignKey>>,
     /// Its triggers: folded name, and whether it fires on `UPDATE`.
     pub triggers: Vec<(String, bool)>,
 }
@@ -80,11 +83,11 @@ impl Table {
 
     /// Column `key` (folded).
     pub fn column(&self, key: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == key)
+        self.columns.iter().find(|c| c.name == key).map(AsRef::as_ref)
     }
 
     fn column_mut(&mut self, key: &str) -> Option<&mut Column> {
-        self.columns.iter_mut().find(|c| c.name == key)
+        self.columns.iter_mut().find(|c| c.name == key).map(Arc::make_mut)
     }
 
     /// Is there a complete (not partial) index whose leading columns are exactly `keys`?
@@ -219,17 +222,17 @@ impl Catalog {
     }
 
     pub fn indexes_on(&self, table: &Name) -> Vec<&Index> {
-        self.table(table).map(|t| t.indexes.iter().collect()).unwrap_or_default()
+        self.table(table).map(|t| t.indexes.iter().map(AsRef::as_ref).collect()).unwrap_or_default()
     }
 
     /// Every index of every table.
     pub fn indexes(&self) -> impl Iterator<Item = &Index> {
-        self.tables().flat_map(|t| &t.indexes)
+        self.tables().flat_map(|t| t.indexes.iter().map(AsRef::as_ref))
     }
 
     /// Every foreign key of every table.
     pub fn foreign_keys(&self) -> impl Iterator<Item = &ForeignKey> {
-        self.tables().flat_map(|t| &t.foreign_keys)
+        self.tables().flat_map(|t| t.foreign_keys.iter().map(AsRef::as_ref))
     }
 
     /// Foreign keys of other tables (or this one) that reference `table`.
@@ -282,7 +285,7 @@ impl Catalog {
                 let nullable = not_null.is_none() && !primary_key;
                 let c = Column { name: column.clone(), type_text: type_text.clone(), nullable, added_in_draft };
                 t.columns.retain(|x| x.name != *column);
-                t.columns.push(c);
+                t.columns.push(Arc::new(c));
                 let col = vec![Some(column.clone())];
                 if *primary_key {
                     self.primary_key(table, None, col.clone());
@@ -392,7 +395,7 @@ impl Catalog {
                 added_in_draft: self.in_draft,
             };
             t.columns.retain(|x| x.name != c.name);
-            t.columns.push(column);
+            t.columns.push(Arc::new(column));
         }
         self.push_table(t);
         if let Some((name, columns)) = &def.primary_key {
@@ -418,7 +421,7 @@ impl Catalog {
             self.index_slots.entry(n.base().to_string()).or_default().push(s);
         }
         if let Some(t) = self.slots[s].as_mut() {
-            Arc::make_mut(t).indexes.push(index);
+            Arc::make_mut(t).indexes.push(Arc::new(index));
         }
     }
 
@@ -467,6 +470,7 @@ impl Catalog {
         let Some(ix) = t.indexes.iter_mut().find(|ix| ix.name.as_ref().is_some_and(|n| n.same(index))) else {
             return;
         };
+        let ix = Arc::make_mut(ix);
         if let Some(n) = name {
             ix.name = Some(Name::new(n));
         }
@@ -489,7 +493,7 @@ impl Catalog {
         let name =
             name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
         let fk = ForeignKey { name: Some(name), table: table.clone(), columns, references };
-        self.known_table(table).foreign_keys.push(fk);
+        self.known_table(table).foreign_keys.push(Arc::new(fk));
     }
 
     fn alter(&mut self, table: &Name, action: &Action) {
@@ -503,13 +507,13 @@ impl Catalog {
                 for c in t.primary_key.iter_mut().filter(|c| *c == from) {
                     c.clone_from(to);
                 }
-                for ix in &mut t.indexes {
-                    for c in ix.columns.iter_mut().flatten().filter(|c| *c == from) {
+                for ix in t.indexes.iter_mut().filter(|ix| ix.columns.iter().flatten().any(|c| c == from)) {
+                    for c in Arc::make_mut(ix).columns.iter_mut().flatten().filter(|c| *c == from) {
                         c.clone_from(to);
                     }
                 }
-                for fk in &mut t.foreign_keys {
-                    for c in fk.columns.iter_mut().filter(|c| *c == from) {
+                for fk in t.foreign_keys.iter_mut().filter(|fk| fk.columns.contains(from)) {
+                    for c in Arc::make_mut(fk).columns.iter_mut().filter(|c| *c == from) {
                         c.clone_from(to);
                     }
                 }
@@ -575,10 +579,10 @@ impl Catalog {
             let t = Arc::make_mut(self.slots[s].as_mut().expect("a live slot"));
             t.name = new.clone();
             for ix in &mut t.indexes {
-                ix.table = new.clone();
+                Arc::make_mut(ix).table = new.clone();
             }
             for fk in &mut t.foreign_keys {
-                fk.table = new.clone();
+                Arc::make_mut(fk).table = new.clone();
             }
         }
         if let Some(bucket) = self.by_base.get_mut(old.base()) {
@@ -591,7 +595,7 @@ impl Catalog {
             if refers {
                 let t = Arc::make_mut(slot);
                 for fk in t.foreign_keys.iter_mut().filter(|fk| fk.references.same(&old)) {
-                    fk.references = new.clone();
+                    Arc::make_mut(fk).references = new.clone();
                 }
                 if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
                     t.partition_of = Some(new.clone());
