@@ -41,11 +41,123 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
         return Lowered { ops, too_deep: false, alter_if_exists: false };
     }
+    if let Some(lowered) = lower_big_insert(text, body.clone()) {
+        return lowered;
+    }
     let parsed = parse(text);
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
     let alter_if_exists = head_words(text, 4).iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
     let ops = lower_parsed(src, body, parsed.ok(), &mut too_deep);
     Lowered { ops, too_deep, alter_if_exists }
+}
+
+/// Above this size, an `INSERT … VALUES` of plain literal rows is lowered from its head and first
+/// row only: sqlparser's tokens and tree for every row of a multi-megabyte data load cost a hundred
+/// times the text in memory, and the rows add nothing to what the statement does to the schema.
+const BIG_INSERT: usize = 64 * 1024;
+
+/// `text` lowered as its first row alone, when it is a big `INSERT INTO … VALUES (…), (…)` whose
+/// rows hold only literals (numbers, plain strings, NULL, TRUE, FALSE, DEFAULT) and nothing follows
+/// them. The ops are those of the short statement, spanning the whole one; `None` (lower it
+/// whole) when anything differs, or when the short statement lowers to something that would
+/// carry positions inside the text.
+fn lower_big_insert(text: &str, body: Range<usize>) -> Option<Lowered> {
+    if text.len() <= BIG_INSERT || head_words(text, 1).first().is_none_or(|w| w != "insert") {
+        return None;
+    }
+    let mut depth = 0usize;
+    let values = crate::front::tokens::Lexer::new(text).take_while(|t| t.span.start < BIG_INSERT).find(|t| {
+        if t.is_punct('(') {
+            depth += 1;
+        } else if t.is_punct(')') {
+            depth = depth.saturating_sub(1);
+        }
+        depth == 0 && t.is_word("values")
+    })?;
+    let first_row_end = literal_rows(text, values.span.end).filter(|&end| end < text.len())?;
+    let short = &text[..first_row_end];
+    let mut lowered = lower(short, 0..short.len());
+    if lowered.too_deep || !lowered.ops.iter().all(|o| matches!(o.kind, OpKind::Other { .. })) {
+        return None;
+    }
+    for op in &mut lowered.ops {
+        op.span = body.clone();
+    }
+    Some(lowered)
+}
+
+/// From just after `VALUES` to the end of `text`: rows of literals, separated by commas, and
+/// nothing else. Returns where the first row ends.
+fn literal_rows(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = from;
+    let skip_blank = |i: &mut usize| {
+        while b.get(*i).is_some_and(|c| c.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    let mut first_row_end = None;
+    loop {
+        skip_blank(&mut i);
+        if b.get(i) != Some(&b'(') {
+            return None;
+        }
+        i += 1;
+        loop {
+            skip_blank(&mut i);
+            i = literal_end(b, i)?;
+            skip_blank(&mut i);
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b')') => break,
+                _ => return None,
+            }
+        }
+        i += 1;
+        first_row_end.get_or_insert(i);
+        skip_blank(&mut i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            None => return first_row_end,
+            Some(_) => return None,
+        }
+    }
+}
+
+/// The end of the literal at `i`: a number, a string without backslashes, or NULL, TRUE, FALSE,
+/// DEFAULT.
+fn literal_end(b: &[u8], mut i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'\'' => {
+            i += 1;
+            loop {
+                match *b.get(i)? {
+                    b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
+                    b'\'' => return Some(i + 1),
+                    b'\\' => return None,
+                    _ => i += 1,
+                }
+            }
+        }
+        b'-' | b'0'..=b'9' => {
+            i += usize::from(b[i] == b'-');
+            let digits = |i: usize| b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let whole = digits(i);
+            let mut end = i + whole;
+            if b.get(end) == Some(&b'.') {
+                end += 1 + digits(end + 1);
+            }
+            let ends = !b.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$'));
+            (whole > 0 && ends).then_some(end)
+        }
+        _ => {
+            let word = b[i..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let end = i + word;
+            let known =
+                ["null", "true", "false", "default"].iter().any(|k| b[i..end].eq_ignore_ascii_case(k.as_bytes()));
+            (known && !b.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$'))).then_some(end)
+        }
+    }
 }
 
 fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep: &mut bool) -> Vec<Op> {
@@ -469,6 +581,27 @@ mod tests {
 
     fn lower(sql: &str) -> Vec<Op> {
         lower_statement(sql, 0..sql.len())
+    }
+
+    #[test]
+    fn a_big_insert_of_literal_rows_lowers_like_the_whole_statement() {
+        let rows: Vec<String> = (0..5000).map(|i| format!("({i}, 'n''{i}', NULL, -1.5, TRUE, default)")).collect();
+        let sql = format!("INSERT INTO public.orders (id, note, x, y, z, w) VALUES {}", rows.join(",\n"));
+        assert!(sql.len() > BIG_INSERT);
+        assert!(lower_big_insert(&sql, 0..sql.len()).is_some());
+        let mut deep = false;
+        let whole = lower_parsed(&sql, 0..sql.len(), parse(&sql).ok(), &mut deep);
+        assert_eq!(format!("{:?}", lower(&sql)), format!("{whole:?}"));
+        // Anything but literals, or anything after the rows: lowered whole.
+        for tail in [", (now(), 'x', NULL, 1, TRUE, 2)", ", (1.2.3, 'x', NULL, 1, TRUE, 2)", ", (E'a', 1, 1, 1, 1, 1)"]
+        {
+            let odd = format!("{sql}{tail}");
+            assert!(lower_big_insert(&odd, 0..odd.len()).is_none(), "{tail}");
+        }
+        let odd = format!("{sql} ON CONFLICT DO NOTHING");
+        assert!(lower_big_insert(&odd, 0..odd.len()).is_none());
+        let odd = format!("{sql}, ('a\\', 1, 1, 1, 1, 1)");
+        assert!(lower_big_insert(&odd, 0..odd.len()).is_none());
     }
 
     #[test]
