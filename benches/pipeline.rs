@@ -650,7 +650,37 @@ fn summary(since: SystemTime, probe: &Probe) {
     println!("corpus: compile {}, sqlparser {}, ratio {}", ms(cc), ms(cp), ratio(cc, cp));
 }
 
+/// `PGSAFE_BENCH_FILE=path cargo bench --bench pipeline`: only the whole pipeline against
+/// sqlparser's parse alone on that file (best of three single runs each, in this process), e.g. on
+/// `../shared/tools/gen_big.py` output, which exercises more of the passes than the generator here.
+fn bench_file(path: &str) {
+    let text = std::fs::read_to_string(path).expect("PGSAFE_BENCH_FILE is readable");
+    let config = Config::default();
+    let best = |f: &dyn Fn() -> usize| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(f());
+                t.elapsed()
+            })
+            .min()
+            .expect("three runs")
+    };
+    let compile = best(&|| pgsafe::compile(path, black_box(&text), &config).map_or(0, |c| c.files.len()));
+    let parse = best(&|| Parser::parse_sql(&PostgreSqlDialect {}, black_box(&text)).map_or(0, |s| s.len()));
+    println!(
+        "{path}: compile {:.3} s, sqlparser parse_sql {:.3} s, ratio {:.2}",
+        compile.as_secs_f64(),
+        parse.as_secs_f64(),
+        compile.as_secs_f64() / parse.as_secs_f64()
+    );
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("PGSAFE_BENCH_FILE") {
+        bench_file(&path);
+        return;
+    }
     let started = SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
     let probe = Probe::run();
