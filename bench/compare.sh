@@ -50,9 +50,11 @@ fi
 # measure LABEL CMD…: prints "seconds kilobytes" (the exit code of CMD is ignored: linters exit 1
 # when they find something).
 measure() {
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-    echo "$out"
+    local log
+    log=$(mktemp)
+    /usr/bin/time -o "$log" -f "%e %M" "$@" >/dev/null 2>/dev/null || true
+    tail -1 "$log"
+    rm -f "$log"
 }
 
 row() {

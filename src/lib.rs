@@ -88,6 +88,12 @@ fn runner_transaction(pieces: &[front::split::Piece]) -> bool {
 
 /// Compile `text` (named `name` in messages): split → parse → lower → passes → plan → emit.
 pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, InputError> {
+    compile_owned(name, text.to_string(), config)
+}
+
+/// [`compile`] taking the text by value: the compilation keeps it as its source without a copy
+/// (a 100 MB draft is then held once less).
+pub fn compile_owned(name: &str, text: String, config: &Config) -> Result<Compilation, InputError> {
     let source = Source::new(name, text);
     let text = source.text.as_str();
     if text.contains('\0') {

@@ -287,7 +287,7 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx) -> Outcome {
     let result = settings
         .config(&file_settings, ctx)
         .map_err(|e| format!("{e:#}"))
-        .and_then(|config| pgsafe::compile(&name, &text, &config).map_err(|e| e.to_string()));
+        .and_then(|config| pgsafe::compile_owned(&name, text, &config).map_err(|e| e.to_string()));
     Outcome { path: if shown == "-" { name } else { shown }, runner, result }
 }
 
