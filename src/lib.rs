@@ -77,15 +77,6 @@ impl Compilation {
     }
 }
 
-/// Does the draft's migration tool run it in one transaction? goose and dbmate do, unless their
-/// markers opt out (`-- +goose NO TRANSACTION`, `transaction:false`).
-fn runner_transaction(pieces: &[front::split::Piece]) -> bool {
-    use front::split::MarkerKind;
-    let markers = || pieces.iter().flat_map(|p| &p.markers).map(|m| &m.kind);
-    markers().any(|k| matches!(k, MarkerKind::GooseUp | MarkerKind::DbmateUp))
-        && !markers().any(|k| matches!(k, MarkerKind::GooseNoTransaction | MarkerKind::NoTransaction))
-}
-
 /// Compile `text` (named `name` in messages): split → parse → lower → passes → plan → emit.
 pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, InputError> {
     compile_owned(name, text.to_string(), config)
@@ -107,11 +98,7 @@ pub fn compile_owned(name: &str, text: String, config: &Config) -> Result<Compil
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     let directives = directives::check(&m, config, &rewritten);
-    let plan = if rewritten.changes.is_empty() {
-        plan::verbatim(&m, &rewritten, runner_transaction(&pieces))
-    } else {
-        plan::plan(&m, &rewritten)
-    };
+    let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
     let files = emit::files(&source, &m, &rewritten, &plan, config);
     let splits = emit::split_warnings(&source, &m, &rewritten, &plan, &files);
     rewritten.diagnostics.extend(splits);

@@ -4,13 +4,14 @@
 //! Rules: an autocommit unit gets a step of its own (a runner that sends a whole file as one query
 //! would otherwise wrap it in an implicit transaction); a transaction step takes traffic-blocking
 //! locks on one table only (several would be held as long as the slowest statement, and invite
-//! deadlocks); the draft's `COMMIT`s stay boundaries; `VALIDATE` steps come after all others. Each
-//! step re-runs the draft's session settings (`SET search_path …`) because each file is a new session.
+//! deadlocks); the draft's `COMMIT`s stay boundaries; `VALIDATE` steps come after all others unless a
+//! later statement could change what they find. Each step re-runs the draft's session settings
+//! (`SET search_path …`) because each file is a new session.
 
 use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
-use crate::ir::op::OpKind;
+use crate::ir::op::{ConstraintKind, OpKind};
 use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -253,26 +254,30 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             b.leave(regions);
         }
         if unit.phase == Phase::Validate && region.is_none() {
-            validate.push(r, u);
+            validate.push(m, r, u);
             continue;
         }
-        // A later statement that drops, renames or retypes a table, its columns or its constraints
-        // runs after the pending validations of that table, not before (for a region: before it).
+        // A pending validation runs before any later statement that could change its outcome
+        // (for a region: before the region): a failing one then stops the plan where the draft
+        // stopped, before anything the draft never ran.
         let entering = region.is_some() && b.region.is_none();
-        if (draft || entering) && !validate.is_empty() {
-            let breaking: Vec<usize> = match region.filter(|_| entering) {
+        if (region.is_none() || entering) && !validate.is_empty() {
+            // The units about to run: this one, or a region's statements (draft units are numbered
+            // like their statements).
+            let later: Vec<usize> = match region {
                 Some(k) => (regions[k].first..=regions[k].last).collect(),
-                None if region.is_none() => vec![unit.stmt],
-                None => Vec::new(),
+                None => vec![u],
             };
-            let strong: Vec<&Name> = breaking
-                .iter()
-                .filter(|&&i| m.stmts[i].ops.iter().any(|o| may_break_validation(&o.kind)))
-                .flat_map(|&i| r.units[i].locks.iter())
-                .filter(|l| l.mode == LockMode::AccessExclusive)
-                .map(|l| &l.table)
-                .collect();
-            let now = validate.take_on(r, &strong);
+            let (mut everything, mut changed): (bool, Vec<&Name>) = (false, Vec::new());
+            for &w in &later {
+                match may_change_validation(m, r, w) {
+                    Change::Anything => everything = true,
+                    Change::Tables => changed.extend(r.units[w].locks.iter().map(|l| &l.table)),
+                    Change::Nothing => {}
+                }
+            }
+            let stmt = unit.stmt;
+            let now = if everything { validate.take_before(r, stmt) } else { validate.take_on(r, &changed, stmt) };
             if !now.is_empty() {
                 b.close();
                 for v in now {
@@ -348,13 +353,15 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 }
                 b.close();
             }
-            Mode::Transaction if draft && only_session_sets(s) => {
+            Mode::Transaction if draft && (only_session_sets(s) || unit.inert_setting) => {
                 // Session settings lead the next step, before its BEGIN: inside a transaction
                 // they would override the step's own SET LOCAL timeouts.
                 b.close();
                 b.carry.push(Item::Unit(u));
                 b.carried_sets.push(unit.stmt);
-                record_sets(&mut b, m, s, unit.stmt);
+                if !unit.inert_setting {
+                    record_sets(&mut b, m, s, unit.stmt);
+                }
             }
             Mode::Transaction => {
                 // A statement the user told pgsafe to ignore has no lock recorded by the rules, but
@@ -443,39 +450,108 @@ fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration:
     }
 }
 
-/// Could this op make a later `VALIDATE` of its table fail (the table, column or constraint gone
-/// or changed)?
-fn may_break_validation(kind: &OpKind) -> bool {
-    match kind {
-        OpKind::Other { what } => what.starts_with("DROP"),
-        OpKind::DropTable { .. } => true,
-        OpKind::AlterTable { what, .. } => ["DROP", "RENAME", "TYPE"].iter().any(|w| what.contains(w)),
-        _ => false,
+/// The tables whose rows a pending validation reads: its own table and, for a foreign key, the
+/// table it references.
+fn validation_reads(m: &Migration<'_>, r: &Rewritten, v: usize) -> Vec<Name> {
+    let stmt = r.units[v].stmt;
+    let mut reads: Vec<Name> = validated_table(r, v).into_iter().collect();
+    for op in &m.stmts[stmt].ops {
+        match &op.kind {
+            OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { references, .. }, .. } => {
+                reads.push(references.clone())
+            }
+            OpKind::AddColumn { reference: Some(fk), .. } => reads.push(fk.references.clone()),
+            // The draft's own VALIDATE of a constraint it added NOT VALID earlier.
+            OpKind::ValidateConstraint { table, name } => {
+                let added = m.stmts[..stmt].iter().flat_map(|s| &s.ops).filter_map(|o| match &o.kind {
+                    OpKind::AddConstraint {
+                        table: t,
+                        name: Some(n),
+                        kind: ConstraintKind::ForeignKey { references, .. },
+                        ..
+                    } if t.same(table) && n.eq_ignore_ascii_case(name) => Some(references.clone()),
+                    _ => None,
+                });
+                reads.extend(added);
+            }
+            _ => {}
+        }
     }
+    reads
+}
+
+/// What a later unit could change of a pending validation's outcome.
+enum Change {
+    Nothing,
+    /// Any validation: it writes rows (a cascade or a trigger can reach any table) or runs code
+    /// pgsafe cannot see into (`SELECT f()`, `DO`, `CALL`, a statement it did not understand).
+    Anything,
+    /// Those reading the tables it locks: it drops, renames, retypes, truncates, attaches or
+    /// detaches them. (Adding another constraint or an index changes no row.)
+    Tables,
+}
+
+fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
+    let unit = &r.units[w];
+    if unit.locks.iter().any(|l| l.mode == LockMode::RowExclusive) {
+        return Change::Anything;
+    }
+    if unit.generated.is_some() {
+        return Change::Nothing;
+    }
+    let mut change = Change::Nothing;
+    for o in &m.stmts[unit.stmt].ops {
+        match &o.kind {
+            OpKind::Opaque { .. } => return Change::Anything,
+            OpKind::Other { what } => {
+                let first = what.split_whitespace().next().unwrap_or("");
+                if ["SELECT", "DO", "CALL", "EXECUTE", "WITH"].contains(&first) {
+                    return Change::Anything;
+                }
+                if first == "DROP" {
+                    change = Change::Tables;
+                }
+            }
+            OpKind::DropTable { .. } | OpKind::Truncate { .. } => change = Change::Tables,
+            OpKind::AlterTable { what, .. }
+                if ["DROP", "RENAME", "TYPE", "PARTITION"].iter().any(|k| what.contains(k)) =>
+            {
+                change = Change::Tables
+            }
+            _ => {}
+        }
+    }
+    change
 }
 
 fn validated_table(r: &Rewritten, u: usize) -> Option<Name> {
     r.units[u].locks.first().map(|l| l.table.clone())
 }
 
-/// Deferred `VALIDATE`s not placed yet, in the order they came, found by their table's base name:
-/// every draft statement asks which of them it must run after, and a scan of all of them per
-/// statement made large drafts quadratic.
+/// Deferred `VALIDATE`s not placed yet, in the order they came, found by the base names of the
+/// tables they read: every draft statement asks which of them it must run after, and a scan of all
+/// of them per statement made large drafts quadratic.
 #[derive(Default)]
 struct Pending {
     /// `None` once taken.
     units: Vec<Option<usize>>,
-    /// Positions in `units` still pending, by the base name of the validated table.
+    /// The tables each one reads (see [`validation_reads`]).
+    reads: Vec<Vec<Name>>,
+    /// Positions in `units`, by the base name of a table read.
     by_base: HashMap<String, Vec<usize>>,
+    /// Positions before this one are all taken.
+    first: usize,
     left: usize,
 }
 
 impl Pending {
-    fn push(&mut self, r: &Rewritten, u: usize) {
-        if let Some(l) = r.units[u].locks.first() {
-            self.by_base.entry(l.table.base().to_string()).or_default().push(self.units.len());
+    fn push(&mut self, m: &Migration<'_>, r: &Rewritten, u: usize) {
+        let reads = validation_reads(m, r, u);
+        for t in &reads {
+            self.by_base.entry(t.base().to_string()).or_default().push(self.units.len());
         }
         self.units.push(Some(u));
+        self.reads.push(reads);
         self.left += 1;
     }
 
@@ -483,25 +559,44 @@ impl Pending {
         self.left == 0
     }
 
-    /// Take the pending validations of the tables in `strong`, in the order they came.
-    fn take_on(&mut self, r: &Rewritten, strong: &[&Name]) -> Vec<usize> {
+    /// Take every pending validation of a statement before `stmt`, in the order they came.
+    fn take_before(&mut self, r: &Rewritten, stmt: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        for k in self.first..self.units.len() {
+            if let Some(v) = self.units[k].filter(|&v| r.units[v].stmt < stmt) {
+                out.push(v);
+                self.units[k] = None;
+            }
+        }
+        while self.units.get(self.first).is_some_and(Option::is_none) {
+            self.first += 1;
+        }
+        self.left -= out.len();
+        out
+    }
+
+    /// Take the pending validations of statements before `stmt` that read a table of `changed`,
+    /// in the order they came.
+    fn take_on(&mut self, r: &Rewritten, changed: &[&Name], stmt: usize) -> Vec<usize> {
         let mut at: Vec<usize> = Vec::new();
-        for s in strong {
-            let Some(list) = self.by_base.get_mut(s.base()) else { continue };
-            list.retain(|&k| {
-                let hit = self.units[k]
-                    .and_then(|v| r.units[v].locks.first())
-                    .is_some_and(|l| strong.iter().any(|s| s.same(&l.table)));
-                if hit {
-                    at.push(k);
+        for c in changed {
+            let Some(list) = self.by_base.get_mut(c.base()) else { continue };
+            list.retain(|&k| match self.units[k] {
+                None => false,
+                Some(v) => {
+                    let hit = r.units[v].stmt < stmt && self.reads[k].iter().any(|t| changed.iter().any(|c| c.same(t)));
+                    if hit {
+                        at.push(k);
+                    }
+                    !hit
                 }
-                !hit
             });
         }
         at.sort_unstable();
         at.dedup();
-        self.left -= at.len();
-        at.iter().filter_map(|&k| self.units[k].take()).collect()
+        let out: Vec<usize> = at.iter().filter_map(|&k| self.units[k].take()).collect();
+        self.left -= out.len();
+        out
     }
 }
 
@@ -545,16 +640,16 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
 
 /// The plan of a draft that needs no change: the draft itself, as one step (its down section apart).
 ///
-/// `runner_transaction`: the draft's own migration tool runs it in one transaction (goose or dbmate
+/// `m.runner_transaction`: the draft's own migration tool runs it in one transaction (goose or dbmate
 /// markers without their opt-out). The step then carries that `BEGIN … COMMIT` itself: run with
 /// `psql -f` as the plan contract says, it would otherwise run statement by statement (`LOCK TABLE`
 /// fails outside a transaction, and a failure half-way leaves the first half committed). Not when
 /// the draft controls its transactions, holds a statement that refuses a transaction block, or adds
 /// an enum value (the transactions rule would want it committed before the statements after it).
-pub fn verbatim(m: &Migration<'_>, r: &Rewritten, runner_transaction: bool) -> Plan {
+pub fn verbatim(m: &Migration<'_>, r: &Rewritten) -> Plan {
     let mut step = Step::new(StepMode::Transaction, Phase::Main);
     step.raw = true;
-    step.wrapped = runner_transaction
+    step.wrapped = m.runner_transaction
         && m.stmts.iter().filter(|s| s.section == Section::Up).flat_map(|s| &s.ops).all(|o| {
             !matches!(
                 o.kind,

@@ -44,9 +44,9 @@
 //! # Generated drafts
 //!
 //! [`generator`] writes realistic migrations over `tests/fixtures/meaning/setup/shop.sql` from a
-//! seed. Features that still hit a known bug are held back in CI — see [`HELD_BACK`], which the
-//! test reads and which says what each one breaks; turn one on by deleting its line (or run
-//! everything with `SEMANTICS_FEATURES=all`).
+//! seed. Features on which plans are known to go wrong today are held back in CI: [`HELD_BACK`]
+//! names each with what goes wrong. `SEMANTICS_FEATURES=Name,…` turns some on (to check a fix);
+//! once it holds, delete the line.
 //!
 //! # Cross-check with the independent checkers
 //!
@@ -55,11 +55,11 @@
 //! (`SEMANTICS_SHOW=0..40 SEMANTICS_SHOW_DIR=DIR`), 44 drafts, agree with this suite on every one:
 //! 34 ok for all three; the other 10 fail as written (a violated constraint, duplicates) and
 //! their plans fail too, which planeq and blockprobe report as FAIL ("draft itself fails") and
-//! this suite as ok (a failing draft must fail as a plan). On the known bugs' drafts they agree too:
+//! this suite as ok (a failing draft must fail as a plan). On the drafts of known bugs they agree too:
 //! blockprobe measures 2.8–2.9 s write waits where this suite stops at 0.4 s (VACUUM FULL, the
-//! DROP INDEX of an index made earlier on a live table, a table shadowed in another schema); planeq
-//! finds the same data and schema differences and plan failures — except for a key-range loop over a
-//! quoted primary key, which needs `--schema`
+//! `DROP INDEX` of an index made earlier on a live table, a live table shadowed by one made in
+//! another schema); planeq finds the same data and schema differences and plan failures — except
+//! for the key-range loop over a quoted primary key, which needs `--schema`
 //! (planeq's `--schema-arg`). The differences by design: blockprobe copies the database per step,
 //! waits 3 s and measures waits on the client; this suite releases the idle writer once the
 //! verdict is in and reads lock waits on the server, so a busy machine's scheduling cannot
@@ -68,7 +68,7 @@
 //!
 //! A failing generated draft is shrunk (statements and blocks left out while it still fails the
 //! same way) and printed; with `SEMANTICS_FAILURES=DIR` it is also written there, ready to become
-//! a fixture in `tests/fixtures/meaning/` once its bug is fixed.
+//! a fixture in `tests/fixtures/meaning/` once the plan gets it right.
 //!
 //! Run: `cargo test --test semantics` (CI: every fixture and 300 generated drafts). A long run:
 //! `scripts/semantics-long.sh` (≥ 10,000 generated drafts; its last result is in
@@ -90,13 +90,7 @@ use harness::{check, repo, Draft, Verdict};
 
 /// Drafts whose plan is known to change the meaning or to be unsafe today: (draft, what goes
 /// wrong). The test fails when one of them starts to pass, so that the entry goes.
-const KNOWN: &[(&str, &str)] = &[
-    ("rewrites/cases/detach_partition.sql", "DETACH … CONCURRENTLY leaves a CHECK constraint the draft does not have"),
-    (
-        "rewrites/cases/add_column_not_null_then_update.sql",
-        "a draft that fails on its data (ADD COLUMN NOT NULL on filled rows) succeeds as a plan",
-    ),
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// Columns that drafts this suite does not own make nondeterministic (what their own
 /// `-- volatile:` line would say): (draft, `table.column …`).
@@ -177,32 +171,24 @@ fn report(d: &Draft, v: &Verdict) -> String {
     s
 }
 
-/// Features of the generator held back in CI until the bug they hit is fixed: (feature, what goes
-/// wrong with it on).
-const HELD_BACK: &[(Feature, &str)] = &[
-    (
-        Feature::Partitions,
-        "the suite does not pass --schema, so pgsafe cannot know the live `events` is partitioned: its \
-         CREATE INDEX CONCURRENTLY fails there; and DETACH … CONCURRENTLY leaves a CHECK behind",
-    ),
-    (Feature::NotNullWithoutDefault, "an ADD COLUMN … NOT NULL that fails as written succeeds as a plan"),
-    (Feature::DropNewIndex, "DROP INDEX of an index made earlier in the draft, on a live table, gets no timeouts"),
-    (
-        Feature::UnnamedConstraintNames,
-        "unnamed constraints are named unlike PostgreSQL (a name taken already; quoted columns)",
-    ),
-    (Feature::WritesAfterFailingConstraint, "writes before the deferred VALIDATE hide the violation"),
-    (Feature::DraftSetLocal, "a draft's SET LOCAL replayed before BEGIN does nothing, yet counts as a timeout"),
-    (Feature::DeleteEverything, "on an emptied table the key-range loop never analyses its statement"),
-];
+/// Features of the generator held back in CI, each with what its plans get wrong today; a line goes
+/// once that is fixed on main.
+const HELD_BACK: &[(Feature, &str)] = &[(
+    Feature::Partitions,
+    "without --schema, CREATE INDEX on a table the draft does not show is partitioned becomes CONCURRENTLY, \
+     which PostgreSQL refuses on a partitioned table",
+)];
 
-/// The generator's features: all but [`HELD_BACK`], or all with `SEMANTICS_FEATURES=all`.
+/// The generator's features: all but [`HELD_BACK`]; `SEMANTICS_FEATURES=all` turns every held-back
+/// feature on, `SEMANTICS_FEATURES=Copy,Partitions` those named (to check a fix before its line goes).
 fn features() -> Vec<Feature> {
-    if std::env::var("SEMANTICS_FEATURES").is_ok_and(|v| v == "all") {
-        generator::ALL.to_vec()
-    } else {
-        generator::ALL.iter().copied().filter(|f| !HELD_BACK.iter().any(|(h, _)| h == f)).collect()
-    }
+    let on = std::env::var("SEMANTICS_FEATURES").unwrap_or_default();
+    let named: Vec<&str> = on.split(',').map(str::trim).collect();
+    generator::ALL
+        .iter()
+        .copied()
+        .filter(|f| on == "all" || named.contains(&format!("{f:?}").as_str()) || !HELD_BACK.iter().any(|(h, _)| h == f))
+        .collect()
 }
 
 fn env_num(name: &str) -> Option<u64> {

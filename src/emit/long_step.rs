@@ -75,7 +75,6 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                         "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
                     )
                 }
-                OpKind::Other { what } if what.starts_with("INSERT") => continue,
                 _ if lock.mode == LockMode::RowExclusive || lock.mode == LockMode::AccessShare => format!(
                     "this reads or changes every matching row of {table} inside a step that holds {} on {}: the lock stays for the whole statement, and under statement_timeout = '{timeout}' it is cancelled on a large table. Commit the schema change first (its own transaction), so that the row work runs apart (pgsafe batches an UPDATE or DELETE it can prove safe); or, {deliberate}",
                     held.mode, held.table.text

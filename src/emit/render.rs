@@ -49,7 +49,7 @@ pub fn step_title<'a>(m: &'a Migration<'_>, r: &'a Rewritten, step: &Step) -> &'
             Some(text) => Some(text.split_once("LOOP").map_or(text.as_str(), |(_, rest)| rest)),
             None => {
                 let s = &m.stmts[unit.stmt];
-                (!s.is_trivia() && !is_session_set(s)).then(|| &m.src[s.body.clone()])
+                (!s.is_trivia() && !is_session_set(s) && !unit.inert_setting).then(|| &m.src[s.body.clone()])
             }
         })
         .unwrap_or("step")
@@ -163,7 +163,10 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let leading_sets = step
         .units()
         .take_while(|_| step.kept.is_none())
-        .take_while(|&u| r.units[u].generated.is_none() && is_session_set(&m.stmts[r.units[u].stmt]))
+        .take_while(|&u| {
+            let unit = &r.units[u];
+            unit.generated.is_none() && (is_session_set(&m.stmts[unit.stmt]) || unit.inert_setting)
+        })
         .count();
     for mut parts in texts.drain(..leading_sets) {
         if let Some(first) = parts.first_mut() {
@@ -206,7 +209,9 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         Item::Replay(s) => Some(*s),
         _ => None,
     });
-    let mut own = replayed.chain(step.units().take(leading_sets).map(|u| r.units[u].stmt));
+    // A SET LOCAL outside any transaction block (run before BEGIN) sets nothing.
+    let leading = step.units().take(leading_sets).filter(|&u| !r.units[u].inert_setting);
+    let mut own = replayed.chain(leading.map(|u| r.units[u].stmt));
     let own_statement_timeout = draft_setting("statement_timeout", &mut own);
     match (step.timeouts, step.mode) {
         // A step kept as written in autocommit holds the draft's own transactions, if any; a

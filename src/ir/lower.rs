@@ -11,7 +11,7 @@ use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
 use crate::front::tokens::{head_words, lex, Tok};
-use sqlparser::ast::{CascadeOption, ObjectType, Statement};
+use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;
 
 /// One statement, lowered.
@@ -528,7 +528,16 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
     let words = head_words(text, 3);
     let what = words.iter().take(2).cloned().collect::<Vec<_>>().join(" ").to_uppercase();
     match ast {
-        Statement::CreateTable(ct) => lower_table::create_table(ct),
+        // `CREATE TABLE … AS SELECT` reads every row its query reads.
+        Statement::CreateTable(ct) => {
+            let (kind, mut locks) = lower_table::create_table(ct);
+            locks.extend(ct.query.iter().flat_map(|q| reads(q, text)));
+            (kind, locks)
+        }
+        // `SELECT … INTO t` makes a table of what it reads.
+        Statement::Query(q) if matches!(&*q.body, SetExpr::Select(s) if s.into.is_some()) => {
+            (OpKind::Other { what }, reads(q, text))
+        }
         Statement::AlterType(at) => {
             if matches!(at.operation, sqlparser::ast::AlterTypeOperation::AddValue(_)) {
                 (OpKind::AddEnumValue { type_name: Name::new(&at.name.to_string()) }, Vec::new())
@@ -550,12 +559,24 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
             let table = Name::new(&table_name.to_string());
             (OpKind::Other { what }, vec![lock(&table, LockMode::RowExclusive, true)])
         }
-        Statement::Update(_) | Statement::Delete(_) | Statement::Insert(_) => {
+        // `INSERT … VALUES` writes its rows; `INSERT … SELECT` also reads every row its query reads.
+        Statement::Insert(ins) => {
+            let mut locks: Vec<LockUse> =
+                dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, false)]).unwrap_or_default();
+            locks.extend(ins.source.iter().flat_map(|q| reads(q, text)));
+            (OpKind::Other { what }, locks)
+        }
+        Statement::Update(_) | Statement::Delete(_) => {
             let locks = dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]).unwrap_or_default();
             (OpKind::Other { what }, locks)
         }
         _ => (OpKind::Other { what }, Vec::new()),
     }
+}
+
+/// ACCESS SHARE, for a scan, on every table `q` reads.
+fn reads(q: &sqlparser::ast::Query, text: &str) -> Vec<LockUse> {
+    super::lower_expr::query_tables(q, text).iter().map(|t| lock(t, LockMode::AccessShare, true)).collect()
 }
 
 /// The target of `UPDATE [ONLY] t`, `DELETE FROM [ONLY] t`, `INSERT INTO t`.
@@ -581,6 +602,35 @@ mod tests {
 
     fn lower(sql: &str) -> Vec<Op> {
         lower_statement(sql, 0..sql.len())
+    }
+
+    /// (table, mode, scans) of every lock of a one-op statement.
+    fn locks(sql: &str) -> Vec<(String, LockMode, bool)> {
+        lower(sql).remove(0).locks.into_iter().map(|l| (l.table.key, l.mode, l.scans)).collect()
+    }
+
+    #[test]
+    fn what_inserts_and_table_copies_read() {
+        let row = |t: &str, m, s| (t.to_string(), m, s);
+        assert_eq!(
+            locks("INSERT INTO settings (k, v) VALUES ('a', '1')"),
+            [row("settings", LockMode::RowExclusive, false)]
+        );
+        assert_eq!(
+            locks("INSERT INTO archive SELECT * FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id IN (SELECT order_id FROM notes)"),
+            [
+                row("archive", LockMode::RowExclusive, false),
+                row("orders", LockMode::AccessShare, true),
+                row("users", LockMode::AccessShare, true),
+                row("notes", LockMode::AccessShare, true)
+            ]
+        );
+        assert_eq!(locks("CREATE TABLE copy AS SELECT * FROM orders"), [row("orders", LockMode::AccessShare, true)]);
+        assert_eq!(
+            locks("WITH x AS (SELECT id FROM users) SELECT * INTO t2 FROM x"),
+            [row("users", LockMode::AccessShare, true)]
+        );
+        assert!(locks("SELECT * FROM orders").is_empty());
     }
 
     #[test]

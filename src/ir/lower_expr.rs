@@ -52,6 +52,23 @@ pub fn lower(ast: &sql::Expr, span: Range<usize>, locations: &Locations<'_>) -> 
     walk.out
 }
 
+/// The tables `q` reads (`FROM`, joins, CTEs, subqueries in its expressions), as written; the
+/// query's own CTE names are not tables. `text` is the statement's text.
+pub fn query_tables(q: &Query, text: &str) -> Vec<Name> {
+    let locations = Locations::new(text, 0);
+    let mut walk = Walk { loc: &locations, fallback: 0, out: Expr { span: 0..text.len(), ..Expr::default() } };
+    let mut sub = Subquery { at: 0, tables: Vec::new(), limit: false, aggregate: false };
+    walk.query(q, &mut sub);
+    let ctes: Vec<String> = q.with.iter().flat_map(|w| &w.cte_tables).map(|c| ident_key(&c.alias.name)).collect();
+    let mut tables: Vec<Name> = Vec::new();
+    for t in sub.tables.into_iter().chain(walk.out.subqueries.into_iter().flat_map(|s| s.tables)) {
+        if !ctes.contains(&t.key) && !tables.iter().any(|known| known.key == t.key) {
+            tables.push(t);
+        }
+    }
+    tables
+}
+
 struct Walk<'l, 'a> {
     loc: &'l Locations<'a>,
     /// Where a part without a location of its own is reported.

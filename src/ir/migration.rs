@@ -72,6 +72,9 @@ pub struct Migration<'a> {
     path_at: Vec<u32>,
     /// Facts an earlier step of a plan established (`-- pgsafe:validated-not-null orders.status`).
     facts: std::collections::HashSet<String>,
+    /// The draft's migration tool runs it in one transaction (goose or dbmate markers without
+    /// their opt-out: `-- +goose NO TRANSACTION`, `transaction:false`).
+    pub runner_transaction: bool,
 }
 
 /// A relation the draft creates.
@@ -133,12 +136,17 @@ impl<'a> Migration<'a> {
         let mut facts = std::collections::HashSet::new();
         let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
         let mut path_at = Vec::with_capacity(pieces.len());
+        let (mut runner, mut opt_out) = (false, false);
         for piece in pieces {
             let mut ignored = Vec::new();
             for m in &piece.markers {
                 match &m.kind {
                     MarkerKind::GooseDown | MarkerKind::DbmateDown => section = Section::Down,
-                    MarkerKind::GooseUp | MarkerKind::DbmateUp => section = Section::Up,
+                    MarkerKind::GooseUp | MarkerKind::DbmateUp => {
+                        section = Section::Up;
+                        runner = true;
+                    }
+                    MarkerKind::GooseNoTransaction | MarkerKind::NoTransaction => opt_out = true,
                     MarkerKind::PgsafeIgnore(rules) if rules.is_empty() => ignored.push(None),
                     MarkerKind::PgsafeIgnore(rules) => ignored.extend(rules.iter().cloned().map(Some)),
                     _ => {}
@@ -208,7 +216,7 @@ impl<'a> Migration<'a> {
             let markers = tool_markers(src, piece);
             stmts.push(Stmt { span, body, terminated, ops, section, ignored, too_deep, alter_if_exists, markers });
         }
-        Migration { src, stmts, created, facts, paths, path_at }
+        Migration { src, stmts, created, facts, paths, path_at, runner_transaction: runner && !opt_out }
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?

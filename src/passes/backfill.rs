@@ -240,16 +240,23 @@ pub struct Batch<'a> {
 
 impl Batch<'_> {
     /// The `DO` block. Which rows (or key ranges) to change is fixed before the first batch, so
-    /// the loop ends after them whatever triggers do.
+    /// the loop ends after them whatever triggers do. The statement is analysed first (`EXPLAIN`,
+    /// which runs nothing): PL/pgSQL plans a statement only when it first runs it, so with no row
+    /// to change a statement that fails as written (a missing column, a wrong type) would not.
     pub fn do_block(&self) -> String {
         let (t, n) = (self.target, self.size);
+        let analyse = format!(
+            "  -- Analysed once, as the draft's statement is even when no row is to change.\n  \
+             FOR pgsafe_line IN EXPLAIN {} WHERE false LOOP END LOOP;\n",
+            self.statement
+        );
         let cond = |glue: &str| self.condition.map_or(String::new(), |c| format!("{glue}({c})"));
         match self.key {
             Some((key, ty)) => {
                 let k = quote_ident(key);
                 format!(
-                    "DO $pgsafe$\nDECLARE\n  pgsafe_bounds {ty}[];\n  pgsafe_lo {ty};\n  pgsafe_hi {ty};\nBEGIN\n  \
-                     -- Batch ends, fixed first: every {n}th key of the rows to change, and the last one.\n  \
+                    "DO $pgsafe$\nDECLARE\n  pgsafe_bounds {ty}[];\n  pgsafe_lo {ty};\n  pgsafe_hi {ty};\n  \
+                     pgsafe_line text;\nBEGIN\n{analyse}  -- Batch ends, fixed first: every {n}th key of the rows to change, and the last one.\n  \
                      pgsafe_bounds := ARRAY(SELECT {k} FROM (SELECT {k}, row_number() OVER (ORDER BY {k}) AS pgsafe_n, \
                      count(*) OVER () AS pgsafe_rows FROM {t}{where_}) pgsafe_keys WHERE pgsafe_n % {n} = 0 OR pgsafe_n = \
                      pgsafe_rows ORDER BY {k});\n  FOREACH pgsafe_hi IN ARRAY pgsafe_bounds LOOP\n    {statement}\n     \
@@ -261,8 +268,8 @@ impl Batch<'_> {
                 )
             }
             None => format!(
-                "DO $pgsafe$\nDECLARE\n  pgsafe_todo tid[];\n  pgsafe_at int := 1;\nBEGIN\n  \
-                 -- The rows to change, fixed first.\n  pgsafe_todo := ARRAY(SELECT ctid FROM {t}{where_});\n  \
+                "DO $pgsafe$\nDECLARE\n  pgsafe_todo tid[];\n  pgsafe_at int := 1;\n  pgsafe_line text;\nBEGIN\n\
+                 {analyse}  -- The rows to change, fixed first.\n  pgsafe_todo := ARRAY(SELECT ctid FROM {t}{where_});\n  \
                  WHILE pgsafe_at <= coalesce(array_length(pgsafe_todo, 1), 0) LOOP\n    {statement}\n     \
                  WHERE ctid = ANY (pgsafe_todo[pgsafe_at:pgsafe_at + {last}]){and};\n    pgsafe_at := pgsafe_at + {n};\n    \
                  COMMIT;\n  END LOOP;\nEND\n$pgsafe$",

@@ -6,9 +6,9 @@
 //! UPDATE EXCLUSIVE, which blocks no reads or writes.
 
 use super::in_case_of;
-use super::not_valid::{default_name, has_placeholder, move_inline, split, unnamed_with_placeholder, Inline};
+use super::not_valid::{move_inline, split, unnamed, Inline};
 use super::{Ctx, Rewritten};
-use crate::ir::name::{quote_ident, Name};
+use crate::ir::name::Name;
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "check-not-valid";
@@ -20,40 +20,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         }
         for op in &s.ops {
             match &op.kind {
-                OpKind::AddConstraint {
-                    table,
-                    name,
-                    kind: ConstraintKind::Check { columns, .. },
-                    not_valid: false,
-                    ..
-                } if !ctx.quiet(table, i) => {
-                    if name.is_none() && has_placeholder(table) {
-                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                OpKind::AddConstraint { table, name, kind: ConstraintKind::Check { .. }, not_valid: false, .. }
+                    if !ctx.quiet(table, i) =>
+                {
+                    let Some(name) = name else {
+                        out.diagnose(RULE, op.span.start, unnamed("check", table));
                         continue;
-                    }
-                    // PostgreSQL names an unnamed check after its column only when it uses exactly one.
-                    let cols: &[String] = if columns.len() == 1 { columns } else { &[] };
-                    let name = split(
-                        ctx.m,
-                        out,
-                        RULE,
-                        i,
-                        table,
-                        &op.span,
-                        name.as_deref().ok_or_else(|| default_name(table, cols, "check")),
-                    );
-                    out.change(RULE, op.span.start, reason(&name, table));
+                    };
+                    split(ctx.m, out, RULE, i, table, &op.span, name);
+                    out.change(RULE, op.span.start, reason(name, table));
                 }
-                OpKind::AddColumn { table, column, check: Some(c), .. } if !ctx.quiet(table, i) => {
-                    if c.constraint_name.is_none() && has_placeholder(table) {
-                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                OpKind::AddColumn { table, check: Some(c), .. } if !ctx.quiet(table, i) => {
+                    let Some(name) = c.constraint_name.clone() else {
+                        out.diagnose(RULE, c.clause.start, unnamed("check", table));
                         continue;
-                    }
-                    let name = match &c.constraint_name {
-                        Some(n) => n.clone(),
-                        None => {
-                            quote_ident(&out.unique_name(default_name(table, std::slice::from_ref(column), "check")))
-                        }
                     };
                     let sample = &ctx.m.src[op.span.start..op.span.start + 3];
                     let definition = format!("{} {}", in_case_of(sample, "CHECK"), c.body);

@@ -5,6 +5,8 @@
 //! one index per statement and without `CASCADE`; those cases get a diagnostic instead.
 
 use super::{add_concurrently, Ctx, Rewritten};
+use crate::ir::migration::{Migration, Section};
+use crate::ir::name::Name;
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-drop-index";
@@ -15,13 +17,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         let OpKind::DropIndex { names, concurrently, cascade, insert_at } = &op.kind else {
             continue;
         };
+        // The drop locks the index's table: when the draft built the index, that table is known
+        // (and may be live, though the index is new); the timeouts then see the real lock.
+        let tables: Vec<Name> =
+            names.iter().map(|n| table_of_new_index(ctx.m, n, i).unwrap_or_else(|| n.clone())).collect();
+        for (lock, table) in out.units[i].locks.iter_mut().zip(&tables) {
+            lock.table = table.clone();
+        }
         if !ctx.applies(RULE, i) {
             continue;
         }
         if *concurrently {
             continue;
         }
-        if names.iter().all(|n| ctx.quiet(n, i)) {
+        if tables.iter().all(|t| ctx.quiet(t, i)) {
             continue;
         }
         if names.len() > 1 || *cascade {
@@ -46,4 +55,14 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             ),
         );
     }
+}
+
+/// The table of index `name` when an earlier statement of the draft built it.
+fn table_of_new_index(m: &Migration<'_>, name: &Name, i: usize) -> Option<Name> {
+    m.stmts[..i].iter().rev().filter(|s| s.section == Section::Up).flat_map(|s| s.ops.iter().rev()).find_map(|o| {
+        match &o.kind {
+            OpKind::CreateIndex { name: Some(n), table, .. } if n.same(name) => Some(table.clone()),
+            _ => None,
+        }
+    })
 }

@@ -9,10 +9,10 @@
 //! Not on a partitioned table (as `--schema` or the draft shows), before PostgreSQL 18: it refuses `NOT VALID` there
 //! (`partitions` gives the per-partition recipe).
 
-use super::not_valid::{default_name, has_placeholder, move_inline, split, unnamed_with_placeholder, Inline};
+use super::not_valid::{move_inline, split, unnamed, Inline};
 use super::partitions::fk_not_valid_refused;
 use super::{in_case_of, Ctx, Rewritten};
-use crate::ir::name::{quote_ident, Name};
+use crate::ir::name::quote_ident;
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "fk-not-valid";
@@ -28,26 +28,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 OpKind::AddConstraint {
                     table,
                     name,
-                    kind: ConstraintKind::ForeignKey { references, columns },
+                    kind: ConstraintKind::ForeignKey { references, .. },
                     not_valid: false,
                     ..
                 } if !ctx.quiet(table, i) && !refused => {
-                    if name.is_none() && has_placeholder(table) {
-                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                    let Some(name) = name else {
+                        out.diagnose(RULE, op.span.start, unnamed("foreign key", table));
                         continue;
-                    }
-                    let name = split(
-                        ctx.m,
-                        out,
-                        RULE,
-                        i,
-                        table,
-                        &op.span,
-                        name.as_deref().ok_or_else(|| {
-                            let keys: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
-                            default_name(table, &keys, "fkey")
-                        }),
-                    );
+                    };
+                    split(ctx.m, out, RULE, i, table, &op.span, name);
                     out.change(
                         RULE,
                         op.span.start,
@@ -59,15 +48,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     );
                 }
                 OpKind::AddColumn { table, column, reference: Some(r), .. } if !ctx.quiet(table, i) && !refused => {
-                    if r.constraint_name.is_none() && has_placeholder(table) {
-                        out.diagnose(RULE, op.span.start, unnamed_with_placeholder());
+                    let Some(name) = r.constraint_name.clone() else {
+                        out.diagnose(RULE, r.clause.start, unnamed("foreign key", table));
                         continue;
-                    }
-                    let name = match &r.constraint_name {
-                        Some(n) => n.clone(),
-                        None => {
-                            quote_ident(&out.unique_name(default_name(table, std::slice::from_ref(column), "fkey")))
-                        }
                     };
                     let sample = &ctx.m.src[op.span.start..op.span.start + 3];
                     let definition = format!(

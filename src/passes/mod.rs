@@ -131,6 +131,10 @@ pub struct Unit {
     /// The locks this unit takes as the plan runs it (after its rewrites).
     pub locks: Vec<LockUse>,
     pub rules: Vec<&'static str>,
+    /// A `SET LOCAL` outside any transaction block: PostgreSQL ignores it (with a warning), so it
+    /// is no timeout and never replayed; the plan runs it where it does nothing too, before a
+    /// step's `BEGIN`.
+    pub inert_setting: bool,
 }
 
 impl Unit {
@@ -160,6 +164,7 @@ impl Unit {
             needs_timeouts: false,
             locks: Vec::new(),
             rules: Vec::new(),
+            inert_setting: false,
         }
     }
 

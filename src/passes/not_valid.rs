@@ -5,12 +5,10 @@
 use super::{in_case_of, Edit, Phase, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
-use crate::ir::name::{make_object_name, quote_ident, Name};
+use crate::ir::name::Name;
 use std::ops::Range;
 
-/// Split the constraint that action `action` of statement `i` adds on `table`.
-/// `name`: `Ok(the draft's name)`, or `Err(what PostgreSQL would call it)` when the draft left it
-/// unnamed: that name is then written into the draft text, because `VALIDATE` needs one.
+/// Split the constraint named `name` that action `action` of statement `i` adds on `table`.
 pub fn split(
     m: &Migration<'_>,
     out: &mut Rewritten,
@@ -18,22 +16,10 @@ pub fn split(
     i: usize,
     table: &Name,
     action: &Range<usize>,
-    name: Result<&str, String>,
-) -> String {
+    name: &str,
+) {
     let src = m.src;
-    let name = name.map_err(|default_name| out.unique_name(default_name));
     let unit = &mut out.units[i];
-    let name = match name {
-        Ok(n) => n.to_string(),
-        Err(default_name) => {
-            let n = quote_ident(&default_name);
-            // `ADD` is the action's first word: name the constraint right after it.
-            let at = action.start + 3;
-            unit.edits
-                .push(Edit { at: at..at, text: format!(" {} {n}", in_case_of(&src[action.start..at], "CONSTRAINT")) });
-            n
-        }
-    };
     let sample = &src[action.start..action.start + 3];
     unit.edits.push(Edit { at: action.end..action.end, text: format!(" {}", in_case_of(sample, "NOT VALID")) });
     for l in &mut unit.locks {
@@ -44,8 +30,7 @@ pub fn split(
     }
     let sample = src[action.start..action.start + 3].to_string();
     let if_exists = alter_if_exists(m, i, out);
-    out.units.push(validate_unit(i, action.start, &sample, table, &name, if_exists, rule));
-    name
+    out.units.push(validate_unit(i, action.start, &sample, table, name, if_exists, rule));
 }
 
 /// An inline column constraint (`REFERENCES …`, `CHECK (…)` on `ADD COLUMN`), which cannot be
@@ -114,23 +99,17 @@ pub fn validate_unit(
     unit
 }
 
-/// PostgreSQL's default name for a constraint on `table` over the column keys `columns` with
-/// `label` (`orders_user_id_fkey`, `orders_amount_check`). Keys are the names as stored, so a
-/// quoted `"Email"` keeps its case (`"Accounts_Email_check"`), as PostgreSQL names it.
-pub fn default_name(table: &Name, columns: &[String], label: &str) -> String {
-    make_object_name(&table.base_unquoted(), &columns.join("_"), label)
-}
-
-/// A table name with a template or psql placeholder: PostgreSQL's default constraint name would
-/// depend on its value, which pgsafe cannot know.
-pub fn has_placeholder(table: &Name) -> bool {
-    table.text.contains(['{', ':', '$'])
-}
-
-pub fn unnamed_with_placeholder() -> String {
-    "this constraint has no name and its table name is a placeholder, so pgsafe cannot name it for the later \
-     VALIDATE: give it a name (ADD CONSTRAINT name …) and pgsafe will split it"
-        .into()
+/// Why an unnamed `what` (`check`, `foreign key`) on `table` stays as written: its `VALIDATE` needs
+/// its name, and PostgreSQL picks that name when it adds it, from every constraint name in the
+/// schema, which pgsafe cannot see.
+pub fn unnamed(what: &str, table: &Name) -> String {
+    format!(
+        "this {what} has no name, and the later VALIDATE of the NOT VALID recipe needs one: PostgreSQL names it after \
+         {} and its column, adding 1, 2, … when another constraint of the schema already has that name, which pgsafe \
+         cannot see. Kept as written (with timeouts); name it (ADD CONSTRAINT name …) and pgsafe adds it NOT VALID and \
+         validates it in a later transaction",
+        table.text
+    )
 }
 
 /// Does the statement that unit `i` comes from read `ALTER TABLE IF EXISTS`?

@@ -1,10 +1,10 @@
 //! `partitions`: partitioned tables need their own recipes.
 //!
 //! - `ALTER TABLE … DETACH PARTITION p` takes ACCESS EXCLUSIVE on the partitioned table and on `p`,
-//!   blocking every read and write of the whole table while it waits. With `--pg-version 14` or
-//!   later it becomes `DETACH PARTITION p CONCURRENTLY` in an autocommit step (SHARE UPDATE
-//!   EXCLUSIVE on both; it waits for running transactions instead). Below 14, or when the table has
-//!   a default partition (PostgreSQL refuses the concurrent form then), a diagnostic.
+//!   blocking every read and write of the whole table while it waits. It is kept as written (with
+//!   timeouts) and a diagnostic: `DETACH PARTITION p CONCURRENTLY` (14+) takes SHARE UPDATE
+//!   EXCLUSIVE instead but leaves `p` with a CHECK constraint the plain form does not, so it would
+//!   change the schema. A draft's own `CONCURRENTLY` gets an autocommit step.
 //! - `ATTACH PARTITION p`: scans `p` under ACCESS EXCLUSIVE to prove its bound (PostgreSQL 12+ holds
 //!   only SHARE UPDATE EXCLUSIVE on the parent). Diagnostic: a validated `CHECK` matching the bound
 //!   makes PostgreSQL skip the scan.
@@ -16,7 +16,7 @@
 //!   (`fk-not-valid` leaves it alone). Diagnostic: add it `NOT VALID` + `VALIDATE` per partition,
 //!   then on the parent, which adopts the validated constraints without a scan (measured on 15).
 
-use super::{in_case_of, Ctx, Edit, Mode, Rewritten};
+use super::{Ctx, Mode, Rewritten};
 use crate::ir::action::{Action, PartitionBound};
 use crate::ir::catalog::Table;
 use crate::ir::name::{make_object_name, quote_ident, Name};
@@ -88,11 +88,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
                 OpKind::AlterTable {
                     table,
-                    action: Action::DetachPartition { partition, concurrently, finalize, end },
+                    action: Action::DetachPartition { partition, concurrently, finalize, .. },
                     ..
                 } => {
-                    let detached =
-                        Detached { table, partition, concurrently: *concurrently, finalize: *finalize, end: *end };
+                    let detached = Detached { table, partition, concurrently: *concurrently, finalize: *finalize };
                     detach(ctx, out, i, op.span.start, before, &detached, in_tx);
                 }
                 OpKind::AlterTable { table, action: Action::AttachPartition { partition, bound, parsed }, .. }
@@ -197,20 +196,18 @@ fn foreign_key(
     )
 }
 
-/// `ALTER TABLE table DETACH PARTITION partition [CONCURRENTLY | FINALIZE]`; `end`: where the
-/// partition's name ends, in the action.
+/// `ALTER TABLE table DETACH PARTITION partition [CONCURRENTLY | FINALIZE]`.
 struct Detached<'a> {
     table: &'a Name,
     partition: &'a Name,
     concurrently: bool,
     finalize: bool,
-    end: usize,
 }
 
 fn detach(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize, at: usize, before: &Before, d: &Detached<'_>, in_tx: bool) {
     let m = ctx.m;
     let s = &m.stmts[i];
-    let Detached { table, partition, concurrently, finalize, end } = *d;
+    let Detached { table, partition, concurrently, finalize } = *d;
     let (t, p) = (&table.text, &partition.text);
     if concurrently {
         if s.ops.len() == 1 {
@@ -261,22 +258,18 @@ fn detach(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize, at: usize, before: &
         );
         return;
     }
-    let insert = at + end;
-    let unit = &mut out.units[i];
-    let sample = &m.src[at..at + 6];
-    unit.edits.push(Edit { at: insert..insert, text: format!(" {}", in_case_of(sample, "CONCURRENTLY")) });
-    unit.mode = Mode::Autocommit;
-    unit.made_concurrent();
-    unit.rules.push(RULE);
-    out.change(
+    // The concurrent form adds a CHECK constraint copying the bound to the detached table, which
+    // the plain one does not: the plan would not leave the draft's schema. Which constraint that is
+    // (or whether PostgreSQL adds one at all: not when an existing constraint implies the bound)
+    // depends on the table's constraints, which pgsafe does not know, so it cannot undo it safely.
+    out.diagnose(
         RULE,
-        insert,
+        at,
         format!(
-            "detach {p} CONCURRENTLY in its own step: a plain DETACH PARTITION takes ACCESS EXCLUSIVE on {t} and {p} and \
-             blocks every read and write of {t}; the concurrent form takes SHARE UPDATE EXCLUSIVE and waits for running \
-             transactions instead. PostgreSQL refuses it if {t} has a default partition, and leaves {p} with a CHECK \
-             constraint equal to its old bound; if it is interrupted, finish it with ALTER TABLE {t} DETACH PARTITION {p} \
-             FINALIZE"
+            "{blocks}. DETACH PARTITION {p} CONCURRENTLY takes SHARE UPDATE EXCLUSIVE instead, but it leaves {p} with a \
+             CHECK constraint copying its old bound, which this plain DETACH does not: kept as written (with timeouts) \
+             so that the plan leaves the draft's schema. To detach without blocking, write CONCURRENTLY in the draft \
+             (alone in its ALTER TABLE; if interrupted, finish with ALTER TABLE {t} DETACH PARTITION {p} FINALIZE)"
         ),
     );
 }
@@ -394,11 +387,12 @@ mod tests {
     }
 
     #[test]
-    fn detach_becomes_concurrent_on_14() {
+    fn detach_stays_as_written_with_timeouts() {
         let sql = "ALTER TABLE events DETACH PARTITION events_2024;";
         let c = compile("t.sql", sql, &config(14, None)).unwrap();
         let step = c.steps().next().unwrap().text();
-        assert!(step.contains("DETACH PARTITION events_2024 CONCURRENTLY;") && !step.contains("BEGIN"), "{step}");
+        assert!(step.contains("DETACH PARTITION events_2024;") && step.contains("lock_timeout"), "{step}");
+        assert!(c.diagnostics.iter().any(|d| d.rule == RULE && d.message.contains("CHECK constraint")));
         let c = compile("t.sql", sql, &config(13, None)).unwrap();
         assert!(!c.changed() || c.changes.iter().all(|ch| ch.rule != RULE));
         assert!(c.diagnostics.iter().any(|d| d.rule == RULE && d.message.contains("PostgreSQL 14+")));

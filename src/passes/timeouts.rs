@@ -20,6 +20,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
     let mut session_timeout = false;
     let mut local_timeout = false;
+    // Inside a transaction block: the draft's own, or the one its migration tool runs it in.
+    let mut in_tx = m.runner_transaction;
     let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
     for u in m.stmts.len()..out.units.len() {
         generated.entry(out.units[u].stmt).or_default().push(u);
@@ -28,9 +30,23 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         list.sort_by_key(|&u| out.units[u].sub);
     }
     for (i, s) in m.stmts.iter().enumerate() {
+        let inert = !in_tx
+            && s.section == crate::ir::migration::Section::Up
+            && !s.ops.is_empty()
+            && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: true, .. }));
+        if inert {
+            out.units[i].inert_setting = true;
+            out.diagnose(
+                RULE,
+                s.body.start,
+                "SET LOCAL outside a transaction block does nothing (PostgreSQL only warns): it sets no timeout \
+                 here, and the plan keeps it where it does nothing too; use SET for the session, or put it after BEGIN"
+                    .into(),
+            );
+        }
         for op in &s.ops {
             match &op.kind {
-                OpKind::Set { name, local, value } if name == "lock_timeout" => {
+                OpKind::Set { name, local, value } if name == "lock_timeout" && !inert => {
                     let on = !is_zero(value);
                     if *local {
                         local_timeout = on;
@@ -39,7 +55,14 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         local_timeout = false;
                     }
                 }
-                OpKind::Begin | OpKind::Commit { .. } => local_timeout = false,
+                OpKind::Begin => {
+                    local_timeout = false;
+                    in_tx = true;
+                }
+                OpKind::Commit { .. } => {
+                    local_timeout = false;
+                    in_tx = m.runner_transaction;
+                }
                 _ => {}
             }
         }

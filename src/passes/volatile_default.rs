@@ -27,8 +27,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 continue;
             }
             let Some(d) = default.as_ref().filter(|d| d.volatile) else {
-                if let (Some(nn), None, false) = (not_null, default, op.locks.first().is_some_and(|l| l.scans)) {
-                    not_null_without_default(ctx, out, i, table, column, nn.clone(), op.span.start);
+                if let (Some(_), None, false) = (not_null, default, op.locks.first().is_some_and(|l| l.scans)) {
+                    not_null_without_default(ctx, out, i, table, column, op.span.start);
                     continue;
                 }
                 // A serial or stored generated column rewrites the table too, and has no cheap form.
@@ -130,16 +130,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
-/// `ADD COLUMN c T NOT NULL` with no default fails on a table that has rows. When the draft fills
-/// the column later (`UPDATE t SET c = …`), add it nullable, let that backfill run, then make it
-/// NOT NULL the safe way after it; otherwise say what to do.
+/// `ADD COLUMN c T NOT NULL` with no default fails on a table that has rows, and is instant on an
+/// empty one. Either way the plan must do what the draft does, so the statement is kept as written
+/// (a later `UPDATE t SET c = …` in the draft runs only after it has failed); the diagnostic gives
+/// the recipe for the author to write.
 fn not_null_without_default(
     ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
     i: usize,
     table: &crate::ir::name::Name,
     column: &str,
-    not_null: std::ops::Range<usize>,
     at: usize,
 ) {
     let m = ctx.m;
@@ -151,27 +151,19 @@ fn not_null_without_default(
             _ => false,
         })
     });
-    let Some(j) = fills else {
-        out.diagnose(
-            RULE,
-            at,
-            format!(
-                "adding NOT NULL column {column} without a DEFAULT fails on a table with rows: give it a constant \
-                 DEFAULT (free since PostgreSQL 11), or add it nullable, backfill it, then make it NOT NULL"
-            ),
-        );
-        return;
+    let later = match fills {
+        Some(j) => format!(
+            ", before the UPDATE on line {} can fill it (kept as written: the plan fails where the draft does)",
+            m.src[..m.stmts[j].body.start].matches('\n').count() + 1
+        ),
+        None => String::new(),
     };
-    out.units[i].edits.push(Edit::remove(m.src, not_null));
-    out.units[i].rules.push(RULE);
-    not_null::after(m, out, j, 200, table, column, RULE);
-    out.change(
+    out.diagnose(
         RULE,
         at,
         format!(
-            "add {column} nullable, and make it NOT NULL only after the draft's UPDATE (line {}) has filled it: \
-             NOT NULL with no default fails on a table with rows",
-            m.src[..m.stmts[j].body.start].matches('\n').count() + 1
+            "adding NOT NULL column {column} without a DEFAULT fails on a table with rows{later}: give it a constant \
+             DEFAULT (free since PostgreSQL 11), or add it nullable, backfill it, then make it NOT NULL"
         ),
     );
 }
