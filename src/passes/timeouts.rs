@@ -20,8 +20,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
     let mut session_timeout = false;
     let mut local_timeout = false;
-    // Inside a transaction block: the draft's own, or the one its migration tool runs it in.
-    let mut in_tx = m.runner_transaction;
+    // Inside a transaction block: the draft's own, or the one its migration tool runs it in. A
+    // draft with no BEGIN of its own may be run by a tool that wraps it in one (sqlx, Flyway, a
+    // plan step laid out for such a tool): its SET LOCAL may well work there.
+    let controls = m.stmts.iter().any(|s| s.ops.iter().any(|o| matches!(o.kind, OpKind::Begin)));
+    let outside = !m.runner_transaction && controls;
+    let mut in_tx = !outside;
     let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
     for u in m.stmts.len()..out.units.len() {
         generated.entry(out.units[u].stmt).or_default().push(u);
@@ -61,7 +65,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
                 OpKind::Commit { .. } => {
                     local_timeout = false;
-                    in_tx = m.runner_transaction;
+                    in_tx = !outside;
                 }
                 _ => {}
             }
