@@ -53,14 +53,7 @@ const CI_PARTS: [&[Part]; 2] = [
     ],
     &[
         Part { history: "hatchet", migrations: 12, known: &[] },
-        Part {
-            history: "graph-node",
-            migrations: 15,
-            known: &[(
-                "2018-09-18-180000_add_ethereum_network_identifiers/up.sql",
-                "the name pgsafe gives an unnamed CHECK is already taken by another constraint of the table",
-            )],
-        },
+        Part { history: "graph-node", migrations: 15, known: &[] },
         Part { history: "langfuse", migrations: 90, known: &[] },
         Part { history: "kratos", migrations: 40, known: &[] },
     ],
