@@ -92,8 +92,19 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         if step.wrapped {
             out.push(PartKind::Begin, "BEGIN;\n");
         }
-        for u in step.units() {
-            out.extend(unit_parts(m, &r.units[u], raw_text(m, &r.units[u])));
+        let units: Vec<usize> = step.units().collect();
+        for (k, &u) in units.iter().enumerate() {
+            let unit = &r.units[u];
+            let mut text = raw_text(m, unit);
+            // A statement its tool ends without `;` (the last of a goose StatementBegin … End
+            // block) must not run into what follows it here: another statement, or the COMMIT.
+            let s = &m.stmts[unit.stmt];
+            let meta = s.ops.iter().any(|o| o.kind == OpKind::Meta);
+            let followed = step.wrapped || units[k + 1..].iter().any(|&v| !m.stmts[r.units[v].stmt].is_trivia());
+            if !s.terminated && !s.is_trivia() && !meta && followed {
+                text.insert(s.body.end - s.span.start, ';');
+            }
+            out.extend(unit_parts(m, unit, text));
         }
         if step.wrapped {
             out.push(PartKind::End(End::Commit), "COMMIT;\n");
