@@ -19,7 +19,7 @@ const DOWN: &str = "ALTER TABLE orders DROP CONSTRAINT fk_orders_users;\nDROP IN
 fn draft_for(runner: Runner) -> String {
     match runner {
         Runner::Dbmate => format!("-- migrate:up\n{DRAFT}\n-- migrate:down\n{DOWN}"),
-        Runner::NodePgMigrate => format!("-- Up Migration\n{DRAFT}"),
+        Runner::NodePgMigrate => format!("-- Up Migration\n{DRAFT}\n-- Down Migration\n{DOWN}"),
         Runner::Goose => format!("-- +goose Up\n{DRAFT}\n-- +goose Down\n{DOWN}"),
         _ => DRAFT.to_string(),
     }

@@ -313,16 +313,37 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
         let m = dir.path().join("migrations");
         std::fs::create_dir_all(&m).unwrap();
         std::fs::write(m.join("1690000000000_init.sql"), format!("-- Up Migration\n{INIT}")).unwrap();
-        std::fs::write(m.join("1700000000000_orders.sql"), format!("-- Up Migration\n{DRAFT}")).unwrap();
+        std::fs::write(
+            m.join("1700000000000_orders.sql"),
+            format!(
+                "-- Up Migration\n{DRAFT}\n-- Down Migration\nALTER TABLE orders DROP CONSTRAINT fk_orders_users;\n\
+                 DROP INDEX idx_orders_customer_id;\nUPDATE orders SET note = NULL;\n"
+            ),
+        )
+        .unwrap();
         let (code, out) = pgsafe(dir.path(), &["fix", "migrations/1700000000000_orders.sql"]);
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("node-pg-migrate's layout"), "{out}");
         pg.create_database("r_node_pg_migrate", None).unwrap();
-        run(Command::new("node-pg-migrate")
-            .current_dir(dir.path())
-            .env("DATABASE_URL", url(&pg, "r_node_pg_migrate"))
-            .args(["up", "-m", "migrations"]));
+        let node_pg_migrate = |db: &str, args: &[&str]| {
+            run(Command::new("node-pg-migrate")
+                .current_dir(dir.path())
+                .env("DATABASE_URL", url(&pg, db))
+                .args(args)
+                .args(["-m", "migrations"]))
+        };
+        node_pg_migrate("r_node_pg_migrate", &["up"]);
         assert_eq!(schema_without_history(&pg, "r_node_pg_migrate"), want, "node-pg-migrate");
+        // Rolling the draft's steps back ends with the draft's own down part: init's schema again.
+        pg.create_database("r_node_pg_migrate_init", None).unwrap();
+        pg.psql("r_node_pg_migrate_init", INIT).unwrap();
+        let init = pg.dump_schema("r_node_pg_migrate_init").unwrap();
+        pg.create_database("r_node_pg_migrate_down", None).unwrap();
+        node_pg_migrate("r_node_pg_migrate_down", &["up"]);
+        let steps =
+            std::fs::read_dir(&m).unwrap().filter(|e| e.as_ref().unwrap().path().extension() == Some("js".as_ref()));
+        node_pg_migrate("r_node_pg_migrate_down", &["down", &steps.count().to_string()]);
+        assert_eq!(schema_without_history(&pg, "r_node_pg_migrate_down"), init, "node-pg-migrate down");
         ran.push("node-pg-migrate");
     }
 

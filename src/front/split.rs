@@ -81,6 +81,11 @@ pub enum MarkerKind {
     NoTransaction,
     /// drizzle `--> statement-breakpoint`
     StatementBreakpoint,
+    /// node-pg-migrate `-- Up Migration` at the start of a line (its pattern: `--`, dashes or
+    /// white space, `up`, white space, `migration`, any letter case).
+    NodePgMigrateUp,
+    /// node-pg-migrate `-- Down Migration`, likewise.
+    NodePgMigrateDown,
     /// `-- pgsafe:ignore rule-a, rule-b` (empty vec = `-- pgsafe:ignore` alone = all rules).
     /// Rule ids are separated by commas and/or white space; a word that is not a rule id
     /// (for example `--` before a reason) ends the list.
@@ -437,6 +442,13 @@ fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
         };
         return kind.into_iter().collect();
     }
+    let words = rest.trim_start_matches(|c: char| c == '-' || c.is_whitespace());
+    for (keyword, kind) in [("up", MarkerKind::NodePgMigrateUp), ("down", MarkerKind::NodePgMigrateDown)] {
+        let after = words.get(keyword.len()..).filter(|_| starts_with_ci(words, keyword)).unwrap_or("");
+        if after.starts_with(char::is_whitespace) && starts_with_ci(after.trim_start(), "migration") {
+            return vec![kind];
+        }
+    }
     for (keyword, kind) in [("migrate:up", MarkerKind::DbmateUp), ("migrate:down", MarkerKind::DbmateDown)] {
         if starts_with_word(rest, keyword) {
             let mut kinds = vec![kind];
@@ -485,6 +497,8 @@ fn is_section_marker(kind: &MarkerKind) -> bool {
             | MarkerKind::DbmateUp
             | MarkerKind::DbmateDown
             | MarkerKind::StatementBreakpoint
+            | MarkerKind::NodePgMigrateUp
+            | MarkerKind::NodePgMigrateDown
     )
 }
 
@@ -565,7 +579,12 @@ impl<'a> Splitter<'a> {
         }
         let before = &self.src[..t.start];
         let at_file_start = before.is_empty() || before == "\u{FEFF}";
-        parse_markers(self.text(i), at_file_start)
+        let mut kinds = parse_markers(self.text(i), at_file_start);
+        // node-pg-migrate looks for its markers at the start of a line only.
+        if !self.at_line_start(t.start) {
+            kinds.retain(|k| !matches!(k, MarkerKind::NodePgMigrateUp | MarkerKind::NodePgMigrateDown));
+        }
+        kinds
     }
 
     /// Only spaces and tabs stand between the start of the line and `pos`.
@@ -1081,6 +1100,12 @@ mod tests {
         assert_eq!(k("-- migrate:down"), vec![MarkerKind::DbmateDown]);
         assert_eq!(k("-- migrate:upgrade"), vec![]);
         assert_eq!(k("--> statement-breakpoint"), vec![MarkerKind::StatementBreakpoint]);
+        assert_eq!(k("-- Up Migration"), vec![MarkerKind::NodePgMigrateUp]);
+        assert_eq!(k("---- down   MIGRATIONS"), vec![MarkerKind::NodePgMigrateDown]);
+        assert_eq!(k("-- update migration"), vec![]);
+        assert_eq!(k("-- down migrations_old"), vec![MarkerKind::NodePgMigrateDown], "its pattern has no word end");
+        assert_eq!(k("-- down migrated"), vec![]);
+        assert_eq!(k("-- Down"), vec![]);
         assert_eq!(k("-- no-transaction"), vec![]);
         assert_eq!(parse_markers("-- no-transaction", true), vec![MarkerKind::NoTransaction]);
         assert_eq!(k("-- pgsafe:ignore"), vec![MarkerKind::PgsafeIgnore(vec![])]);

@@ -141,11 +141,14 @@ impl<'a> Migration<'a> {
             let mut ignored = Vec::new();
             for m in &piece.markers {
                 match &m.kind {
-                    MarkerKind::GooseDown | MarkerKind::DbmateDown => section = Section::Down,
+                    MarkerKind::GooseDown | MarkerKind::DbmateDown | MarkerKind::NodePgMigrateDown => {
+                        section = Section::Down
+                    }
                     MarkerKind::GooseUp | MarkerKind::DbmateUp => {
                         section = Section::Up;
                         runner = true;
                     }
+                    MarkerKind::NodePgMigrateUp => section = Section::Up,
                     MarkerKind::GooseNoTransaction | MarkerKind::NoTransaction => opt_out = true,
                     MarkerKind::PgsafeIgnore(rules) if rules.is_empty() => ignored.push(None),
                     MarkerKind::PgsafeIgnore(rules) => ignored.extend(rules.iter().cloned().map(Some)),

@@ -5,7 +5,9 @@
 //! (node-pg-migrate's migration.ts `_apply`). So every step is a JS migration calling
 //! `pgm.noTransaction()`: a transaction step is one `pgm.sql` holding pgsafe's explicit
 //! `BEGIN … COMMIT`, an autocommit step one `pgm.sql` per statement. The first step keeps the
-//! draft's name (with `.js`); the others take the timestamps right after it.
+//! draft's name (with `.js`); the others take the timestamps right after it. The draft's
+//! `-- Down Migration` part (a down section to pgsafe, never compiled as part of the migration)
+//! becomes the first step's `exports.down`, which a full rollback reaches last.
 
 use super::version;
 use super::{Layout, Placement, PlanView};
@@ -17,13 +19,6 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         .ok_or_else(|| format!("{}: node-pg-migrate runs files named <timestamp>_<name>", at.draft))?;
     let existing: Vec<String> = at.existing.iter().filter_map(|n| version::prefix(n).map(String::from)).collect();
     let versions = version::after(v, plan.steps.len(), &existing, "node-pg-migrate")?;
-    if plan.text.lines().any(|l| l.trim() == "-- Down Migration") {
-        return Err(format!(
-            "{}: has a `-- Down Migration` section, which pgsafe does not read yet (it would compile it as part of \
-             the migration): move the down part out of the draft, then run pgsafe again",
-            at.draft
-        ));
-    }
     let js = |s: &str| serde_json::to_string(s.trim_end()).unwrap_or_default();
     let mut out = Layout::default();
     for (i, step) in plan.steps.iter().enumerate() {
