@@ -41,6 +41,7 @@ fn placement(runner: Runner, root: &std::path::Path) -> Placement {
         Runner::Sqitch => ("add_index", &["deploy", "revert", "sqitch.plan"]),
         Runner::Django | Runner::Alembic => ("add_index", &[]),
         Runner::NodePgMigrate => ("1700000000000_add-index.sql", &["1690000000000_init.js", "1710000000000_next.js"]),
+        Runner::GraphileMigrate => ("current.sql", &["committed"]),
     };
     let mut at = Placement::fresh(root, draft.to_string());
     at.existing = existing.iter().map(|s| s.to_string()).collect();
@@ -71,6 +72,14 @@ fn layout(runner: Runner) -> String {
         Runner::Alembic => {
             std::fs::write(dir.as_path().join("aaaa_init.py"), "revision = \"aaaa\"\ndown_revision = None\n").unwrap();
         }
+        Runner::GraphileMigrate => {
+            // An earlier committed migration whose hash the new ones chain to.
+            std::fs::create_dir_all(dir.join("committed")).unwrap();
+            let body = "CREATE TABLE orders (id bigint);\n";
+            let hash = pgsafe::runner::graphile_migrate::hash(body, None);
+            std::fs::write(dir.join("committed/000001.sql"), format!("--! Previous: -\n--! Hash: {hash}\n\n{body}"))
+                .unwrap();
+        }
         _ => {}
     }
     let name = match runner {
@@ -83,6 +92,9 @@ fn layout(runner: Runner) -> String {
     let mut at = placement(runner, dir.as_path());
     if matches!(runner, Runner::Django | Runner::Alembic) {
         at = Placement::new(dir.as_path(), "add_index".into());
+    }
+    if runner == Runner::GraphileMigrate {
+        at.root = dir.clone();
     }
     let out = runner.lay_out(&c, &at).unwrap();
     let mut s = String::new();
@@ -121,6 +133,7 @@ golden! {
     layout_django => Runner::Django,
     layout_alembic => Runner::Alembic,
     layout_node_pg_migrate => Runner::NodePgMigrate,
+    layout_graphile_migrate => Runner::GraphileMigrate,
 }
 
 #[test]

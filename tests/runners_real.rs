@@ -3,6 +3,7 @@
 //! migration and the draft, `pgsafe fix` (or `rewrite --runner`) on the draft, then the runner
 //! itself applies everything; the final schema must equal the draft's applied with psql.
 //!
+//! graphile-migrate runs the steps `pgsafe fix` commits from `current.sql`, hash chain included.
 //! diesel runs through its migration harness (built by .ci/install-runners) or its CLI.
 //! A runner that is missing fails the test under CI=true (`.ci/run` installs them) and is
 //! reported as skipped elsewhere. goose, golang-migrate, Flyway and Atlas cannot be installed on
@@ -459,4 +460,45 @@ fn steps_of_the_drafts_statements_as_written_run_under_one_query_runners() {
         ran.push("node-pg-migrate");
     }
     eprintln!("real runners run: {}", ran.join(", "));
+}
+
+#[test]
+fn graphile_migrate_runs_the_committed_steps_and_checks_their_hash_chain() {
+    let Some(pg) = cluster() else { return };
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/node_modules/.bin/graphile-migrate");
+    if !bin.is_file() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing", bin.display());
+        eprintln!("skipped: graphile-migrate is not installed");
+        return;
+    }
+    let want = reference(&pg);
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("migrations");
+    std::fs::create_dir_all(m.join("committed")).unwrap();
+    let hash = pgsafe::runner::graphile_migrate::hash(INIT, None);
+    std::fs::write(m.join("committed/000001.sql"), format!("--! Previous: -\n--! Hash: {hash}\n\n{INIT}")).unwrap();
+    std::fs::write(m.join("current.sql"), DRAFT).unwrap();
+    pg.create_database("r_graphile", None).unwrap();
+    std::fs::write(dir.path().join(".gmrc"), format!("{{ \"connectionString\": \"{}\" }}\n", url(&pg, "r_graphile")))
+        .unwrap();
+    let (code, out) = pgsafe(dir.path(), &["fix", "migrations/current.sql"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("graphile-migrate's layout"), "{out}");
+    assert_eq!(std::fs::read_to_string(m.join("current.sql")).unwrap(), "-- Enter migration here\n");
+    run(Command::new(&bin).current_dir(dir.path()).arg("migrate"));
+    pg.psql("r_graphile", "DROP SCHEMA graphile_migrate CASCADE").unwrap();
+    assert_eq!(schema_without_history(&pg, "r_graphile"), want, "graphile-migrate");
+    // Its hash check is real: a step edited after the fact is refused.
+    let step = std::fs::read_dir(m.join("committed")).unwrap().map(|e| e.unwrap().path()).max().unwrap();
+    let text = std::fs::read_to_string(&step).unwrap();
+    std::fs::write(&step, text.replace("VALIDATE", "  VALIDATE")).unwrap();
+    pg.create_database("r_graphile_tampered", None).unwrap();
+    std::fs::write(
+        dir.path().join(".gmrc"),
+        format!("{{ \"connectionString\": \"{}\" }}\n", url(&pg, "r_graphile_tampered")),
+    )
+    .unwrap();
+    let out = Command::new(&bin).current_dir(dir.path()).arg("migrate").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && text.contains("does not match"), "a tampered step must be refused: {text}");
 }

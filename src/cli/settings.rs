@@ -29,8 +29,9 @@ pub struct Settings {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: Option<u32>,
     /// The migration runner whose layout `fix` (and `rewrite`) write: psql, sqlx, dbmate, goose,
-    /// golang-migrate, flyway, prisma, diesel, atlas, sqitch, django, alembic, node-pg-migrate. Default: from
-    /// pgsafe.toml, else detected from the file's markers and directory, else psql.
+    /// golang-migrate, flyway, prisma, diesel, atlas, sqitch, django, alembic, node-pg-migrate,
+    /// graphile-migrate. Default: from pgsafe.toml, else detected from the file's markers and
+    /// directory, else psql.
     #[arg(long, value_name = "RUNNER", value_parser = runner_name)]
     pub runner: Option<String>,
     /// What the database looks like before the draft runs: a `pg_dump --schema-only` file, or a

@@ -14,6 +14,9 @@ pub fn detect(path: &Path, text: &str) -> Option<(Runner, String)> {
     if line_starts("-- migrate:up") {
         return Some((Runner::Dbmate, "a `-- migrate:up` section".into()));
     }
+    if name == "current.sql" && (has(dir, "committed") || dir.parent().is_some_and(|p| has(p, ".gmrc"))) {
+        return Some((Runner::GraphileMigrate, "current.sql next to committed/ (graphile-migrate)".into()));
+    }
     if line_starts("-- Up Migration") {
         return Some((Runner::NodePgMigrate, "a `-- Up Migration` section (node-pg-migrate)".into()));
     }
@@ -69,5 +72,9 @@ mod tests {
         assert_eq!(d("/nonexistent/1_a.up.sql", "SELECT 1;\n"), Some(Runner::GolangMigrate));
         assert_eq!(d("x/1_a.sql", "-- Up Migration\nSELECT 1;\n"), Some(Runner::NodePgMigrate));
         assert_eq!(d("x/draft.sql", "SELECT 1;\n"), None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("committed")).unwrap();
+        let current = dir.path().join("current.sql");
+        assert_eq!(detect(&current, "SELECT 1;\n").map(|(r, _)| r), Some(Runner::GraphileMigrate));
     }
 }

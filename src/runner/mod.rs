@@ -18,6 +18,7 @@ pub mod django;
 pub mod flyway;
 pub mod golang_migrate;
 pub mod goose;
+pub mod graphile_migrate;
 pub mod node_pg_migrate;
 pub mod prisma;
 pub mod psql;
@@ -46,10 +47,11 @@ pub enum Runner {
     Django,
     Alembic,
     NodePgMigrate,
+    GraphileMigrate,
 }
 
 impl Runner {
-    pub const ALL: [Runner; 13] = [
+    pub const ALL: [Runner; 14] = [
         Runner::Psql,
         Runner::Sqlx,
         Runner::Dbmate,
@@ -63,6 +65,7 @@ impl Runner {
         Runner::Django,
         Runner::Alembic,
         Runner::NodePgMigrate,
+        Runner::GraphileMigrate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Runner {
             Runner::Django => "django",
             Runner::Alembic => "alembic",
             Runner::NodePgMigrate => "node-pg-migrate",
+            Runner::GraphileMigrate => "graphile-migrate",
         }
     }
 
@@ -140,6 +144,7 @@ impl Runner {
             Runner::Django => django::lay_out(&plan, at),
             Runner::Alembic => alembic::lay_out(&plan, at),
             Runner::NodePgMigrate => node_pg_migrate::lay_out(&plan, at),
+            Runner::GraphileMigrate => graphile_migrate::lay_out(&plan, at),
         }
     }
 }
