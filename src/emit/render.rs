@@ -225,27 +225,17 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let mut own = replayed.chain(leading.map(|u| r.units[u].stmt));
     let own_statement_timeout = draft_setting("statement_timeout", &mut own);
     match (step.timeouts, step.mode) {
-        // A step kept as written in autocommit holds the draft's own transactions, if any; a
-        // statement that cannot run in a transaction block runs alone: the timeouts are the
-        // session's, set before everything.
-        (Timeouts::Short, StepMode::Autocommit) => {
-            out.push(PartKind::Setting, format!("SET lock_timeout = '{lock}';\n"));
+        // A transaction step sets them for its transaction. An autocommit step (kept as written,
+        // holding the draft's own transactions if any, or a statement that cannot run in a
+        // transaction block) sets the session's, before everything.
+        (Timeouts::Short, mode) => {
+            let set = if mode == StepMode::Transaction { "SET LOCAL" } else { "SET" };
+            out.push(PartKind::Setting, format!("{set} lock_timeout = '{lock}';\n"));
             body.lock_timeout = Some(lock);
             match own_statement_timeout {
                 Some(v) => body.statement_timeout = Some(v),
                 None => {
-                    out.push(PartKind::Setting, format!("SET statement_timeout = '{statement}';\n"));
-                    body.statement_timeout = Some(statement);
-                }
-            }
-        }
-        (Timeouts::Short, StepMode::Transaction) => {
-            out.push(PartKind::Setting, format!("SET LOCAL lock_timeout = '{lock}';\n"));
-            body.lock_timeout = Some(lock);
-            match own_statement_timeout {
-                Some(v) => body.statement_timeout = Some(v),
-                None => {
-                    out.push(PartKind::Setting, format!("SET LOCAL statement_timeout = '{statement}';\n"));
+                    out.push(PartKind::Setting, format!("{set} statement_timeout = '{statement}';\n"));
                     body.statement_timeout = Some(statement);
                 }
             }
