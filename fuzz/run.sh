@@ -19,7 +19,9 @@ bin="target/$target/release/compile"
 mkdir -p corpus seeds artifacts
 find ../rewrites/cases ../examples -name '*.sql' -exec cp -t seeds {} + 2>/dev/null || true
 if [ -d ../../shared/corpus ]; then
-    find ../../shared/corpus -name '*.sql' -size -16k | head -2000 | while read -r f; do
+    # (A process substitution: `find | head` in a pipeline would fail on SIGPIPE under pipefail.)
+    mapfile -t real < <(find ../../shared/corpus -type f -name '*.sql' -size -16k | sort | head -2000)
+    for f in "${real[@]}"; do
         cp "$f" "seeds/$(echo "$f" | md5sum | cut -c1-16).sql"
     done
 fi

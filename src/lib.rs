@@ -39,7 +39,7 @@ pub struct Compilation {
     pub diagnostics: Vec<Diagnostic>,
     /// Step files in run order, then `down.sql` if the draft had a down section.
     pub files: Vec<PlanFile>,
-    pub manifest: String,
+    pub manifest: emit::manifest::Manifest,
 }
 
 impl Compilation {
@@ -72,7 +72,7 @@ impl Compilation {
     /// Every file of the plan directory: steps, `down.sql`, `manifest.json`.
     pub fn plan_dir(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self.files.iter().map(|f| (f.name.clone(), f.text())).collect();
-        out.push(("manifest.json".into(), self.manifest.clone()));
+        out.push(("manifest.json".into(), self.manifest.to_json()));
         out
     }
 }

@@ -234,10 +234,10 @@ fn step_parts_are_the_body_and_the_manifest_has_each_steps_timeouts() {
     for f in &c.files {
         assert_eq!(f.parts.iter().map(|p| p.text.as_str()).collect::<String>(), f.body);
     }
-    let manifest: serde_json::Value = serde_json::from_str(&c.manifest).unwrap();
+    let manifest: serde_json::Value = serde_json::to_value(&c.manifest).unwrap();
     assert_eq!(manifest["steps"][0]["lock_timeout"], "100ms");
     assert_eq!(manifest["steps"][0]["statement_timeout"], "5s");
     let c = compile("m/0002_a.sql", "CREATE INDEX CONCURRENTLY i ON t (c);\n", &Config::default()).unwrap();
-    let manifest: serde_json::Value = serde_json::from_str(&c.manifest).unwrap();
+    let manifest: serde_json::Value = serde_json::to_value(&c.manifest).unwrap();
     assert!(manifest["steps"][0]["lock_timeout"].is_null(), "{manifest}");
 }

@@ -13,6 +13,7 @@ use crate::ir::migration::Migration;
 use crate::passes::Rewritten;
 use crate::plan::{Plan, Step, StepMode};
 use crate::source::Source;
+use rayon::prelude::*;
 use render::{step_body, step_reason, unit_text};
 
 /// One emitted file.
@@ -46,13 +47,13 @@ impl PlanFile {
 /// Render every step (and the down section) into files.
 pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, config: &Config) -> Vec<PlanFile> {
     let total = plan.steps.len();
-    let mut out = Vec::with_capacity(total + 1);
-    for (n, step) in plan.steps.iter().enumerate() {
+    // Each step's file depends only on the plan: a plan of many steps renders them in parallel.
+    let step_file = |(n, step): (usize, &Step)| {
         let body = step_body(m, r, step, config);
         let reason = step_reason(m, r, step);
         let name = step_file_name(n + 1, total, render::step_title(m, r, step));
         let header = header(source, m, r, step, n + 1, total, &reason);
-        out.push(PlanFile {
+        PlanFile {
             name,
             mode: Some(step.mode),
             reason,
@@ -62,8 +63,9 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
             as_written: step.as_written || (step.raw && !step.wrapped),
             lock_timeout: body.lock_timeout,
             statement_timeout: body.statement_timeout,
-        });
-    }
+        }
+    };
+    let mut out: Vec<PlanFile> = plan.steps.par_iter().enumerate().with_min_len(64).map(step_file).collect();
     if !plan.down.is_empty() {
         let mut parts = parts::Parts::default();
         for &u in &plan.down {

@@ -106,7 +106,7 @@ mod tests {
 
     fn undos(sql: &str) -> Vec<String> {
         let c = compile("d.sql", sql, &Config::default()).unwrap();
-        let j: serde_json::Value = serde_json::from_str(&c.manifest).unwrap();
+        let j: serde_json::Value = serde_json::to_value(&c.manifest).unwrap();
         j["steps"].as_array().unwrap().iter().map(|s| s["undo"].as_str().unwrap().to_owned()).collect()
     }
 

@@ -1,9 +1,10 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
-use super::lower::lower;
+use super::lower::{lower, Lowered};
 use super::name::Name;
 use super::op::{Op, OpKind};
 use crate::front::split::{MarkerKind, Piece, PieceKind};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -137,7 +138,17 @@ impl<'a> Migration<'a> {
         let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
         let mut path_at = Vec::with_capacity(pieces.len());
         let (mut runner, mut opt_out) = (false, false);
-        for piece in pieces {
+        // Lowering a statement reads only its own text, so statements lower in parallel (parsing
+        // is most of a compile's work); everything that depends on order happens in the loop below.
+        let mut lowered: Vec<Option<Lowered>> = pieces
+            .par_iter()
+            .with_min_len(256)
+            .map(|piece| match &piece.kind {
+                PieceKind::Statement { body, .. } if !body.is_empty() => Some(lower(src, body.clone())),
+                _ => None,
+            })
+            .collect();
+        for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
             for m in &piece.markers {
                 match &m.kind {
@@ -166,7 +177,7 @@ impl<'a> Migration<'a> {
                             locks: Vec::new(),
                         }]
                     } else {
-                        let lowered = lower(src, body.clone());
+                        let lowered = lowered.take().expect("every non-empty statement was lowered");
                         too_deep = lowered.too_deep;
                         alter_if_exists = lowered.alter_if_exists;
                         lowered.ops

@@ -74,7 +74,7 @@ fn file(o: &Outcome) -> Value {
             json!({ "file": f.name, "mode": mode, "why": f.reason })
         })
         .collect();
-    let manifest: Value = serde_json::from_str(&c.manifest).unwrap_or(Value::Null);
+    let manifest: Value = serde_json::to_value(&c.manifest).unwrap_or(Value::Null);
     json!({ "file": o.path, "runner": runner, "runner_evidence": evidence, "changed": c.changed(), "error": null,
             "diagnostics": diagnostics, "plan": plan, "manifest": manifest })
 }

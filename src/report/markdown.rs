@@ -20,7 +20,7 @@ fn blocks(mode: &str) -> &'static str {
 
 /// The table of steps, from the manifest.
 fn steps_table(c: &Compilation) -> String {
-    let manifest: Value = serde_json::from_str(&c.manifest).unwrap_or(Value::Null);
+    let manifest: Value = serde_json::to_value(&c.manifest).unwrap_or(Value::Null);
     let mut out = String::from("| step | runs | locks | blocks | waits at most |\n|---|---|---|---|---|\n");
     let empty = Vec::new();
     for (entry, file) in manifest["steps"].as_array().unwrap_or(&empty).iter().zip(c.steps()) {

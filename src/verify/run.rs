@@ -15,6 +15,7 @@ use super::load::{self, LoadOptions, LoadReport};
 use super::rows::{self, RowsReport};
 use super::server::Server;
 use super::trace::{self, UnitTrace};
+use crate::emit::manifest::Manifest;
 use crate::Compilation;
 
 /// What `pgsafe verify` should do.
@@ -249,18 +250,11 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
 pub const STALL_TOLERANCE: f64 = 0.25;
 
 /// The tables named in the manifest's `steps[].locks[]`, in order of first mention.
-pub fn manifest_tables(manifest: &str) -> Vec<String> {
+pub fn manifest_tables(manifest: &Manifest) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(manifest) else {
-        return out;
-    };
-    for step in json["steps"].as_array().into_iter().flatten() {
-        for lock in step["locks"].as_array().into_iter().flatten() {
-            if let Some(t) = lock["table"].as_str() {
-                if !out.iter().any(|o| o == t) {
-                    out.push(t.to_owned());
-                }
-            }
+    for lock in manifest.steps.iter().flat_map(|s| &s.locks) {
+        if !out.contains(&lock.table) {
+            out.push(lock.table.clone());
         }
     }
     out

@@ -17,6 +17,7 @@ use postgres::Client;
 use serde::Serialize;
 
 use super::server::Server;
+use crate::emit::manifest::Manifest;
 use crate::front::split::{split, PieceKind};
 use crate::front::tokens::first_word;
 
@@ -119,7 +120,12 @@ pub fn trace_draft(server: &Server, db: &str, text: &str) -> Result<Vec<UnitTrac
 
 /// Trace every plan step, run as written (its own `BEGIN`/`COMMIT`), and compare with the
 /// manifest's `steps[].locks[]`.
-pub fn trace_plan(server: &Server, db: &str, steps: &[(String, String)], manifest: &str) -> Result<Vec<UnitTrace>> {
+pub fn trace_plan(
+    server: &Server,
+    db: &str,
+    steps: &[(String, String)],
+    manifest: &Manifest,
+) -> Result<Vec<UnitTrace>> {
     let declared = declared_locks(manifest);
     let mut c = Tracer::new(server, db)?;
     let mut out = Vec::new();
@@ -207,29 +213,19 @@ fn stronger(traced: &BTreeMap<String, Vec<String>>, declared: &HashMap<String, u
 }
 
 /// For each manifest step: table (short name) → strongest declared mode.
-fn declared_locks(manifest: &str) -> Vec<HashMap<String, usize>> {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(manifest) else {
-        return Vec::new();
-    };
-    json["steps"]
-        .as_array()
-        .map(|steps| {
-            steps
-                .iter()
-                .map(|s| {
-                    let mut m: HashMap<String, usize> = HashMap::new();
-                    for l in s["locks"].as_array().into_iter().flatten() {
-                        let (Some(t), Some(mode)) = (l["table"].as_str(), l["mode"].as_str()) else {
-                            continue;
-                        };
-                        let e = m.entry(short_name(t)).or_insert(0);
-                        *e = (*e).max(mode_rank(mode));
-                    }
-                    m
-                })
-                .collect()
+fn declared_locks(manifest: &Manifest) -> Vec<HashMap<String, usize>> {
+    manifest
+        .steps
+        .iter()
+        .map(|s| {
+            let mut m: HashMap<String, usize> = HashMap::new();
+            for l in &s.locks {
+                let e = m.entry(short_name(&l.table)).or_insert(0);
+                *e = (*e).max(mode_rank(l.mode));
+            }
+            m
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// `public."Orders"` → `orders`-style comparable name: the last component, unquoted; lower-cased

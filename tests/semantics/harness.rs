@@ -177,7 +177,7 @@ impl Pg {
         if admin.as_ref().is_none_or(|c| c.is_closed()) {
             *admin = Some(self.connect("postgres", "sem-admin"));
         }
-        admin.as_mut().unwrap().batch_execute(sql).map_err(|e| e.to_string())
+        admin.as_mut().unwrap().batch_execute(sql).map_err(|e| format!("{sql}: {}", db_message(&e)))
     }
 
     /// End the sessions of `app` on `db`.
@@ -207,7 +207,10 @@ impl Pg {
     }
 
     fn prepare_setup(&self, path: &Path) -> Result<Arc<Setup>, String> {
-        let n = { self.setups.lock().unwrap().len() };
+        // A counter, not the number of setups so far: two setups prepared at once would count
+        // the same and create the same database.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let db = format!("setup{n}_{}", std::process::id());
         self.admin(&format!("CREATE DATABASE {db}"))?;
         let child = self.psql_file_async(&db, path, "sem-setup", &[("rows", SETUP_ROWS), ("users", "200")]);
@@ -610,4 +613,9 @@ impl Drop for Timing {
             eprintln!("compare {:.3}", self.0.elapsed().as_secs_f64());
         }
     }
+}
+
+/// What the server said (the `postgres` crate's `Display` is only "db error").
+fn db_message(e: &postgres::Error) -> String {
+    e.as_db_error().map_or_else(|| e.to_string(), |d| d.to_string())
 }
