@@ -231,7 +231,9 @@ fn shrink(g: &Generated, v: &Verdict, features: &[Feature]) -> (Generated, Verdi
         break;
     }
     let _ = features;
-    let verdict = best.1.unwrap_or_else(|| check(&draft_of(&best.0)));
+    // Nothing smaller failed the same way: report the draft as generated, with the problems its
+    // own run found (a re-run may pass where the first did not, and must not hide them).
+    let verdict = best.1.unwrap_or_else(|| v.clone());
     (best.0, verdict)
 }
 
