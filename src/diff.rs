@@ -6,9 +6,9 @@
 //! turned into a minute.
 
 use crate::Compilation;
+use rustc_hash::FxHashMap as HashMap;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, DiffOp, DiffableStr};
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::ops::Range;
 
@@ -193,7 +193,7 @@ const MAX_DEPTH: usize = 4;
 /// unique within it when large, and after [`MAX_DEPTH`] rounds shown as removed and added. A
 /// small file is one gap, so its diff is exactly Myers'. Deterministic: no clocks, no deadlines.
 pub fn line_ops<'t>(old: &[&'t str], new: &[&'t str]) -> Vec<DiffOp> {
-    let mut ids: HashMap<&'t str, u32> = HashMap::with_capacity(old.len());
+    let mut ids: HashMap<&'t str, u32> = HashMap::with_capacity_and_hasher(old.len(), Default::default());
     let mut intern = |l: &'t str| -> u32 {
         let next = ids.len() as u32;
         *ids.entry(l).or_insert(next)
@@ -300,7 +300,8 @@ fn gap(a: &[u32], mut ar: Range<usize>, b: &[u32], mut br: Range<usize>, depth: 
 /// in `b[br]`: pairs of positions `(i, j)`, increasing in both.
 fn unique_common(a: &[u32], ar: Range<usize>, b: &[u32], br: Range<usize>) -> Vec<(usize, usize)> {
     // id → (occurrences in a, in b, last position in a, in b)
-    let mut seen: HashMap<u32, (u32, u32, usize, usize)> = HashMap::with_capacity(ar.len());
+    let mut seen: HashMap<u32, (u32, u32, usize, usize)> =
+        HashMap::with_capacity_and_hasher(ar.len(), Default::default());
     for i in ar {
         let e = seen.entry(a[i]).or_insert((0, 0, 0, 0));
         e.0 += 1;

@@ -14,7 +14,7 @@ use crate::ir::name::Name;
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -604,7 +604,7 @@ impl Pending {
 /// alone still knows they have no traffic (the plan stays a fixed point).
 fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     // Keyed by base name, so the lookup stays constant-time on large drafts.
-    let mut created: HashMap<String, Vec<Name>> = HashMap::new();
+    let mut created: HashMap<String, Vec<Name>> = HashMap::default();
     for step in steps.iter_mut() {
         let mut used = Vec::new();
         let mut seen = std::collections::HashSet::new();

@@ -13,7 +13,7 @@
 use super::action::{Action, ColumnChange, PartitionBound};
 use super::name::{make_object_name, quote_ident, Name};
 use super::op::{ConstraintKind, Op, OpKind, PartitionKey, TableDef};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
