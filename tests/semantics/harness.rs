@@ -488,7 +488,7 @@ pub const NOISE: f64 = 0.4;
 // -- the verdict -------------------------------------------------------------------------------
 
 /// What the suite found for one draft.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Verdict {
     pub steps: usize,
     pub draft_failed: Option<String>,
