@@ -183,7 +183,9 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
                 r.shape = match (tx.next(), tx.next()) {
                     (Some(&(b, e)), None) if (b, e) == (r.first, r.last) => Shape::WholeTransaction,
                     (Some(&(b, e)), None) if b < r.first && r.last < e => Shape::InsideTransaction,
-                    (None, _) if !refuses_transaction_block(m, r) => Shape::InsideTransaction,
+                    (None, _) if !refuses_transaction_block(m, r) && !ends_transaction(m, r) => {
+                        Shape::InsideTransaction
+                    }
                     _ => Shape::AsWritten,
                 };
             }
@@ -199,6 +201,13 @@ fn refuses_transaction_block(m: &Migration<'_>, r: &Region) -> bool {
         .iter()
         .flat_map(|s| &s.ops)
         .any(|o| matches!(o.kind, OpKind::NoTransaction { .. }) || o.kind.is_concurrent())
+}
+
+/// Does a statement of the region end a transaction? Outside any draft transaction a `COMMIT` or
+/// `ROLLBACK` does nothing; inside the step's own transaction it would end it there, undoing or
+/// committing what came before and leaving the rest without the step's timeouts.
+fn ends_transaction(m: &Migration<'_>, r: &Region) -> bool {
+    m.stmts[r.first..=r.last].iter().flat_map(|s| &s.ops).any(|o| matches!(o.kind, OpKind::Commit { .. }))
 }
 
 /// For each statement, the region that keeps it, if any.
