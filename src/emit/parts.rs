@@ -36,7 +36,7 @@ pub enum PartKind {
     /// A migration tool's marker line from the draft (`-- migrate:up`, `-- +goose Up`, sqlx's
     /// `-- no-transaction`, goose's `StatementBegin`/`StatementEnd`): each runner layout writes
     /// its own.
-    Marker { opens_block: bool },
+    Marker { opens_block: bool, closes_block: bool },
     /// The `BEGIN` pgsafe puts around a transaction step.
     Begin,
     /// The `COMMIT` that ends it, or `ROLLBACK` where the draft rolls the transaction back.
@@ -80,6 +80,22 @@ impl Parts {
 
     pub fn extend(&mut self, parts: impl IntoIterator<Item = Part>) {
         parts.into_iter().for_each(|p| self.push(p.kind, p.text));
+    }
+
+    /// Ends a goose `StatementBegin` block still open here: the draft's `StatementEnd` may lie
+    /// in another step, and an open block would swallow what follows (the `COMMIT`, or the next
+    /// step of a flattened plan).
+    pub fn close_goose_block(&mut self) {
+        let open = self.0.iter().fold(false, |open, p| match p.kind {
+            PartKind::Marker { opens_block: true, .. } => true,
+            PartKind::Marker { closes_block: true, .. } => false,
+            _ => open,
+        });
+        if open {
+            let line_start = self.0.last().is_none_or(|p| p.text.ends_with('\n'));
+            let text = if line_start { "-- +goose StatementEnd\n" } else { "\n-- +goose StatementEnd\n" };
+            self.push(PartKind::Marker { opens_block: false, closes_block: true }, text);
+        }
     }
 
     pub fn text(&self) -> String {
@@ -126,7 +142,8 @@ pub fn unit_parts(m: &Migration<'_>, unit: &Unit, text: String) -> Vec<Part> {
     let mut pos = s.span.start;
     for marker in s.markers.iter().filter(|k| k.line.end <= s.span.start + lead) {
         out.push(PartKind::Trivia, &m.src[pos..marker.line.start]);
-        out.push(PartKind::Marker { opens_block: marker.opens_block }, &m.src[marker.line.clone()]);
+        let kind = PartKind::Marker { opens_block: marker.opens_block, closes_block: marker.closes_block };
+        out.push(kind, &m.src[marker.line.clone()]);
         pos = marker.line.end;
     }
     out.push(PartKind::Trivia, &m.src[pos..s.span.start + lead]);

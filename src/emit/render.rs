@@ -106,6 +106,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             }
             out.extend(unit_parts(m, unit, text));
         }
+        out.close_goose_block();
         if step.wrapped {
             out.push(PartKind::End(End::Commit), "COMMIT;\n");
         }
@@ -195,7 +196,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             // and the timeouts go before it, or the block would swallow them.
             let lead = parts
                 .iter()
-                .take_while(|p| matches!(p.kind, PartKind::Trivia | PartKind::Marker { opens_block: false }))
+                .take_while(|p| matches!(p.kind, PartKind::Trivia | PartKind::Marker { opens_block: false, .. }))
                 .count();
             for (k, mut p) in parts.drain(..lead).enumerate() {
                 if k == 0 {
@@ -266,6 +267,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             out.push(p.kind, p.text);
         }
     }
+    out.close_goose_block();
     if transaction {
         out.push(
             PartKind::End(if step.rollback { End::Rollback } else { End::Commit }),

@@ -46,6 +46,8 @@ pub struct ToolMarker {
     pub line: Range<usize>,
     /// goose's `-- +goose StatementBegin`.
     pub opens_block: bool,
+    /// goose's `-- +goose StatementEnd`.
+    pub closes_block: bool,
 }
 
 impl Stmt {
@@ -117,7 +119,11 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
         let end = src[m.span.start..].find('\n').map_or(src.len(), |i| m.span.start + i + 1).min(piece.span.end);
         let alone = src[start..m.span.start].trim().is_empty();
         if alone && out.last().is_none_or(|c| c.line.end <= start) {
-            out.push(ToolMarker { line: start..end, opens_block: m.kind == MarkerKind::GooseStatementBegin });
+            out.push(ToolMarker {
+                line: start..end,
+                opens_block: m.kind == MarkerKind::GooseStatementBegin,
+                closes_block: m.kind == MarkerKind::GooseStatementEnd,
+            });
         }
     }
     out
