@@ -291,6 +291,9 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     body
 }
 
+/// Why a step holds what follows a statement that leaves a `(` or `BEGIN` open.
+const UNCLOSED: &str = "a statement leaves a ( or BEGIN open, so where the statements from there on end is a guess";
+
 /// Why this step exists, in one line, for the file header and the manifest.
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if step.raw && step.wrapped {
@@ -306,6 +309,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             }
             Some(Keep::RolledBack) => "it holds a transaction the draft rolls back".into(),
             Some(Keep::Savepoint(name)) => format!("SAVEPOINT {name} runs with what it encloses"),
+            Some(Keep::Unclosed) => UNCLOSED.into(),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -320,6 +324,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::Session(what)) => {
             return format!("transaction, kept as written: the {what} lives only in this session, so every statement that uses it runs here")
         }
+        Some(Keep::Unclosed) => return format!("transaction, kept as written: {UNCLOSED}"),
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.

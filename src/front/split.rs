@@ -119,6 +119,22 @@ pub fn split(src: &str) -> Result<Vec<Piece>, SplitError> {
     Ok(Splitter::new(src, &toks).run())
 }
 
+/// Whether a statement's text leaves a `(` or a routine's `BEGIN` open: then the split guessed
+/// where it ends (see the module documentation), and where every statement after it ends.
+pub fn leaves_open(body: &str) -> bool {
+    let Ok(toks) = tokenize(body) else { return false };
+    let mut nesting = Nesting::default();
+    for t in &toks {
+        match t.kind {
+            TokKind::Word => nesting.word(&body[t.start..t.end]),
+            TokKind::OpenParen => nesting.paren += 1,
+            TokKind::CloseParen => nesting.paren = nesting.paren.saturating_sub(1),
+            _ => {}
+        }
+    }
+    !nesting.at_top()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tokens (shared with `mask.rs`)
 
@@ -719,7 +735,8 @@ impl<'a> Splitter<'a> {
                     if ends_block || (section && self.at_line_start(t.start)) {
                         // The statement ends before this comment, which (with the trivia
                         // before it) becomes leading trivia of the next piece.
-                        let open = OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi };
+                        let nested = !nesting.at_top();
+                        let open = OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi, nested };
                         return self.close(open, markers);
                     }
                 }
@@ -751,7 +768,8 @@ impl<'a> Splitter<'a> {
             }
             i += 1;
         }
-        let open = OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi };
+        let nested = !nesting.at_top();
+        let open = OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi, nested };
         self.close(open, markers)
     }
 
@@ -760,10 +778,15 @@ impl<'a> Splitter<'a> {
     /// region a final `;` is the terminator. If a `;` was skipped only because a `(` or `BEGIN`
     /// never closed, the statement ends at that `;` instead, and nesting is ignored from then on.
     fn close(&mut self, open: OpenStatement, markers: Vec<Marker>) -> usize {
-        let OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi } = open;
+        let OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi, nested } = open;
         if let Some((semi, body_end)) = nested_semi {
             self.flat = true;
             return self.finish(span_start, body_start..body_end, true, semi, markers);
+        }
+        // Without a `;` the typo is the same: a plan that ends this statement with one (its
+        // step files do) must split what follows as the draft did.
+        if nested && !self.goose_block {
+            self.flat = true;
         }
         let last = self.toks[last_sig];
         let (body_end, terminated) = if self.goose_block && last.kind == TokKind::Semicolon {
@@ -785,6 +808,8 @@ struct OpenStatement {
     prev_sig: Option<usize>,
     /// The first `;` skipped because of nesting, and the body end before it.
     nested_semi: Option<(usize, usize)>,
+    /// A `(` or `BEGIN` is still open.
+    nested: bool,
 }
 
 #[cfg(test)]
@@ -970,6 +995,21 @@ mod tests {
             bodies("-- migrate:up\nSELECT (1; SELECT 2\n-- migrate:down\nSELECT 3;"),
             vec!["SELECT (1", "SELECT 2", "SELECT 3"]
         );
+        // Ended by a section marker without any `;`: the statements after it split as they would
+        // if it ended with one (a plan's step files end it with one), at each `;`.
+        let after = "CREATE TABLE b ((x);\nALTER TABLE w DROP COLUMN v;\n);\n";
+        let cut = bodies(&format!("-- +goose Up\nSELECT (1\n-- +goose NO TRANSACTION\n{after}"));
+        assert_eq!(cut, bodies(&format!("-- +goose Up\nSELECT (1;\n-- +goose NO TRANSACTION\n{after}")));
+        assert_eq!(cut, vec!["SELECT (1", "CREATE TABLE b ((x)", "ALTER TABLE w DROP COLUMN v", ")"]);
+    }
+
+    #[test]
+    fn leaves_open_sees_the_nesting_the_split_sees() {
+        assert!(leaves_open("CREATE TABLE b (x int REFERENCES e(id"));
+        assert!(leaves_open("CREATE FUNCTION f() BEGIN ATOMIC SELECT 1"));
+        assert!(!leaves_open("CREATE TABLE b (x int, y int)"));
+        assert!(!leaves_open("DROP TYPE d)"));
+        assert!(!leaves_open("SELECT '(' , \"(\" -- ("));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Lowered {
     /// `ALTER TABLE IF EXISTS`: statements generated for its actions must not fail where it was
     /// skipped.
     pub alter_if_exists: bool,
+    /// It leaves a `(` or `BEGIN` open: where it ends is the split's guess.
+    pub leaves_open: bool,
 }
 
 /// Lower the statement whose body is `src[body]`. Never fails: what is not understood is `Opaque`.
@@ -39,7 +41,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false, alter_if_exists: false };
+        return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open: false };
     }
     if let Some(lowered) = lower_big_insert(text, body.clone()) {
         return lowered;
@@ -48,7 +50,8 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
     let alter_if_exists = head_words(text, 4).iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
     let ops = lower_parsed(src, body, parsed.ok(), &mut too_deep);
-    Lowered { ops, too_deep, alter_if_exists }
+    let leaves_open = crate::front::split::leaves_open(text);
+    Lowered { ops, too_deep, alter_if_exists, leaves_open }
 }
 
 /// Above this size, an `INSERT … VALUES` of plain literal rows is lowered from its head and first

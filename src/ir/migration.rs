@@ -34,6 +34,9 @@ pub struct Stmt {
     pub alter_if_exists: bool,
     /// The migration-tool marker lines among its comments, in order.
     pub markers: Vec<ToolMarker>,
+    /// It leaves a `(` or `BEGIN` open (a typo): where it and the statements after it end is the
+    /// split's guess.
+    pub leaves_open: bool,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -173,7 +176,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let index = stmts.len();
-            let (mut too_deep, mut alter_if_exists) = (false, false);
+            let (mut too_deep, mut alter_if_exists, mut leaves_open) = (false, false, false);
             let (body, terminated, ops) = match &piece.kind {
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
@@ -186,6 +189,7 @@ impl<'a> Migration<'a> {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         too_deep = lowered.too_deep;
                         alter_if_exists = lowered.alter_if_exists;
+                        leaves_open = lowered.leaves_open;
                         lowered.ops
                     };
                     (body.clone(), *terminated, ops)
@@ -234,7 +238,18 @@ impl<'a> Migration<'a> {
             }
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
-            stmts.push(Stmt { span, body, terminated, ops, section, ignored, too_deep, alter_if_exists, markers });
+            stmts.push(Stmt {
+                span,
+                body,
+                terminated,
+                ops,
+                section,
+                ignored,
+                too_deep,
+                alter_if_exists,
+                markers,
+                leaves_open,
+            });
         }
         Migration { src, stmts, created, facts, paths, path_at, runner_transaction: runner && !opt_out }
     }

@@ -14,7 +14,10 @@
 //! - `SAVEPOINT` … `RELEASE`/`ROLLBACK TO` of that savepoint (they only mean something in the
 //!   transaction that holds what they enclose);
 //! - session state from its creation to its last use (`ir::session`: a temporary table, view or
-//!   sequence, a prepared statement, a cursor), since each step runs in a new session.
+//!   sequence, a prepared statement, a cursor), since each step runs in a new session;
+//! - everything from a statement that leaves a `(` or `BEGIN` open to the end: where those
+//!   statements end is the split's guess, which a step holding only some of them, or holding them
+//!   rewritten, would not guess the same way.
 
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -34,6 +37,9 @@ pub enum Keep {
     /// Session state (`temporary table comment_temp`) that later statements use: each step runs
     /// in a new session.
     Session(String),
+    /// A statement leaves a `(` or `BEGIN` open (a typo PostgreSQL rejects): pgsafe can only guess
+    /// where it and the statements after it end.
+    Unclosed,
 }
 
 /// How a kept region becomes a step.
@@ -115,6 +121,12 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     for o in crate::ir::session::session_objects(m) {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
+    }
+    // A goose block's end is its StatementEnd, whatever it nests.
+    let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open && !s.markers.iter().any(|k| k.opens_block);
+    if let Some(first) = m.stmts.iter().position(unclosed) {
+        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
+        found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::Unclosed)] });
     }
     merge(found, m)
 }
@@ -251,6 +263,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "the {what} lives only in the session that creates it, and each step of a plan runs in a new session: pgsafe keeps {lines} (from where it is created to its last use) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them before it is created or after its last use, or use a regular table and drop it at the end",
+                ),
+                Keep::Unclosed => (
+                    format!(
+                        "this statement leaves a `(` or `BEGIN` open, which PostgreSQL rejects, so where it and the statements after it end is a guess: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "close the parenthesis (or the BEGIN … END) so each statement ends where PostgreSQL ends it",
                 ),
             };
             out.push(Diagnostic::new(RULE, Severity::Warning, s.body.clone(), message).help(help));

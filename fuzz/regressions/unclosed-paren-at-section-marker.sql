@@ -1,0 +1,6 @@
+-- +goose Up
+CREATE INDEX i ON t (a
+-- +goose NO TRANSACTION
+CREATE INDEX j ON t ((a);
+ALTER TABLE w DROP COLUMN v;
+);

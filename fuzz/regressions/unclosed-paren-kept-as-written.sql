@@ -1,0 +1,8 @@
+CREATE TABLE a (
+CREATE SEQUENCE s;
+CREATE INDEX c_i ON c (x);
+CREATE TABLE b (
+  x int REFERENCES e(id;
+DROP TYPE d),
+);
+CREATE INDEX b_x ON b (x);
