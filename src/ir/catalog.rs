@@ -29,13 +29,20 @@ pub struct Catalog {
     in_draft: bool,
 }
 
+/// A table's columns, indexes or foreign keys: a persistent vector (`imbl`), so the timeline's
+/// copy of a table before an op that changes it shares all but a few chunks with it, and costs the
+/// same however many elements the table has; each element is shared (`Arc`) as well.
+pub type List<T> = imbl::Vector<Arc<T>>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub name: Name,
     /// Columns, indexes and foreign keys are shared (`Arc`) between the versions of a table: the
     /// timeline keeps the table as it was before every op, and an op that changes a table copies
     /// it, so a copy must cost a pointer per element, not the elements' strings.
-    pub columns: Vec<Arc<Column>>,
+    /// By folded name: found without a scan, and, like the lists, shared between versions but
+    /// for the path to the changed entry. (No code needs their order.)
+    pub columns: imbl::OrdMap<String, Arc<Column>>,
     /// `false` when pgsafe could not read the column list (`CREATE TABLE … AS`, `LIKE`, a statement
     /// sqlparser could not parse, a table only the draft's `ALTER`s mention): a missing column
     /// then means "unknown", not "absent".
@@ -49,9 +56,9 @@ pub struct Table {
     pub partition_of: Option<Name>,
     /// This table is the `DEFAULT` partition of `partition_of`.
     pub default_partition: bool,
-    pub indexes: Vec<Arc<Index>>,
+    pub indexes: List<Index>,
     /// Foreign keys of this table.
-    pub foreign_keys: Vec<Arc<ForeignKey>>,
+    pub foreign_keys: List<ForeignKey>,
     /// Its triggers: folded name, and whether it fires on `UPDATE`.
     pub triggers: Vec<(String, bool)>,
 }
@@ -60,14 +67,14 @@ impl Table {
     fn new(name: Name, columns_known: bool) -> Table {
         Table {
             name,
-            columns: Vec::new(),
+            columns: imbl::OrdMap::new(),
             columns_known,
             primary_key: Vec::new(),
             partition_key: None,
             partition_of: None,
             default_partition: false,
-            indexes: Vec::new(),
-            foreign_keys: Vec::new(),
+            indexes: List::new(),
+            foreign_keys: List::new(),
             triggers: Vec::new(),
         }
     }
@@ -83,11 +90,16 @@ impl Table {
 
     /// Column `key` (folded).
     pub fn column(&self, key: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == key).map(AsRef::as_ref)
+        self.columns.get(key).map(AsRef::as_ref)
     }
 
     fn column_mut(&mut self, key: &str) -> Option<&mut Column> {
-        self.columns.iter_mut().find(|c| c.name == key).map(Arc::make_mut)
+        self.columns.get_mut(key).map(Arc::make_mut)
+    }
+
+    /// Add `column`, or replace the one of that name.
+    fn put_column(&mut self, column: Column) {
+        self.columns.insert(column.name.clone(), Arc::new(column));
     }
 
     /// Is there a complete (not partial) index whose leading columns are exactly `keys`?
@@ -284,8 +296,7 @@ impl Catalog {
                 }
                 let nullable = not_null.is_none() && !primary_key;
                 let c = Column { name: column.clone(), type_text: type_text.clone(), nullable, added_in_draft };
-                t.columns.retain(|x| x.name != *column);
-                t.columns.push(Arc::new(c));
+                t.put_column(c);
                 let col = vec![Some(column.clone())];
                 if *primary_key {
                     self.primary_key(table, None, col.clone());
@@ -394,8 +405,7 @@ impl Catalog {
                 nullable: !c.not_null,
                 added_in_draft: self.in_draft,
             };
-            t.columns.retain(|x| x.name != c.name);
-            t.columns.push(Arc::new(column));
+            t.put_column(column);
         }
         self.push_table(t);
         if let Some((name, columns)) = &def.primary_key {
@@ -421,7 +431,7 @@ impl Catalog {
             self.index_slots.entry(n.base().to_string()).or_default().push(s);
         }
         if let Some(t) = self.slots[s].as_mut() {
-            Arc::make_mut(t).indexes.push(Arc::new(index));
+            Arc::make_mut(t).indexes.push_back(Arc::new(index));
         }
     }
 
@@ -467,10 +477,10 @@ impl Catalog {
     /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index`: the index takes the name.
     fn adopt_index(&mut self, table: &Name, name: Option<&str>, index: &Name, primary: bool) {
         let Some(t) = self.table_mut(table) else { return };
-        let Some(ix) = t.indexes.iter_mut().find(|ix| ix.name.as_ref().is_some_and(|n| n.same(index))) else {
+        let Some(at) = t.indexes.iter().position(|ix| ix.name.as_ref().is_some_and(|n| n.same(index))) else {
             return;
         };
-        let ix = Arc::make_mut(ix);
+        let ix = Arc::make_mut(&mut t.indexes[at]);
         if let Some(n) = name {
             ix.name = Some(Name::new(n));
         }
@@ -493,7 +503,7 @@ impl Catalog {
         let name =
             name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
         let fk = ForeignKey { name: Some(name), table: table.clone(), columns, references };
-        self.known_table(table).foreign_keys.push(Arc::new(fk));
+        self.known_table(table).foreign_keys.push_back(Arc::new(fk));
     }
 
     fn alter(&mut self, table: &Name, action: &Action) {
@@ -501,19 +511,20 @@ impl Catalog {
             Action::RenameColumn { from, to } => {
                 let Some(t) = self.table_mut(table) else { return };
                 let (from, to) = (&from.key, &to.key);
-                if let Some(c) = t.column_mut(from) {
-                    c.name.clone_from(to);
+                if let Some(mut c) = t.columns.remove(from) {
+                    Arc::make_mut(&mut c).name.clone_from(to);
+                    t.columns.insert(to.clone(), c);
                 }
                 for c in t.primary_key.iter_mut().filter(|c| *c == from) {
                     c.clone_from(to);
                 }
-                for ix in t.indexes.iter_mut().filter(|ix| ix.columns.iter().flatten().any(|c| c == from)) {
-                    for c in Arc::make_mut(ix).columns.iter_mut().flatten().filter(|c| *c == from) {
+                for ix in positions(&t.indexes, |ix| ix.columns.iter().flatten().any(|c| c == from)) {
+                    for c in Arc::make_mut(&mut t.indexes[ix]).columns.iter_mut().flatten().filter(|c| *c == from) {
                         c.clone_from(to);
                     }
                 }
-                for fk in t.foreign_keys.iter_mut().filter(|fk| fk.columns.contains(from)) {
-                    for c in Arc::make_mut(fk).columns.iter_mut().filter(|c| *c == from) {
+                for fk in positions(&t.foreign_keys, |fk| fk.columns.contains(from)) {
+                    for c in Arc::make_mut(&mut t.foreign_keys[fk]).columns.iter_mut().filter(|c| *c == from) {
                         c.clone_from(to);
                     }
                 }
@@ -522,11 +533,16 @@ impl Catalog {
             Action::DropColumn { column, .. } => {
                 let Some(t) = self.table_mut(table) else { return };
                 let key = &column.key;
-                t.columns.retain(|c| c.name != *key);
+                t.columns.remove(key);
                 t.primary_key.retain(|c| c != key);
                 // PostgreSQL drops the indexes and constraints that use the column.
-                t.indexes.retain(|ix| !ix.columns.contains(&Some(key.clone())));
-                t.foreign_keys.retain(|fk| !fk.columns.contains(key));
+                let uses = |ix: &Index| ix.columns.iter().flatten().any(|c| c == key);
+                if t.indexes.iter().any(|ix| uses(ix)) {
+                    t.indexes.retain(|ix| !uses(ix));
+                }
+                if t.foreign_keys.iter().any(|fk| fk.columns.contains(key)) {
+                    t.foreign_keys.retain(|fk| !fk.columns.contains(key));
+                }
             }
             Action::AlterColumn { column, change } => {
                 let Some(c) = self.table_mut(table).and_then(|t| t.column_mut(&column.key)) else { return };
@@ -562,7 +578,10 @@ impl Catalog {
                     }
                     t.indexes.retain(|ix| !is(&ix.name));
                 }
-                t.foreign_keys.retain(|fk| fk.name.as_ref().is_none_or(|n| Name::new(n).key != *name));
+                let named = |fk: &ForeignKey| fk.name.as_ref().is_some_and(|n| Name::new(n).key == *name);
+                if t.foreign_keys.iter().any(|fk| named(fk)) {
+                    t.foreign_keys.retain(|fk| !named(fk));
+                }
             }
             Action::Rewrite { .. } | Action::Other => {}
         }
@@ -594,8 +613,8 @@ impl Catalog {
                 || slot.partition_of.as_ref().is_some_and(|p| p.same(&old));
             if refers {
                 let t = Arc::make_mut(slot);
-                for fk in t.foreign_keys.iter_mut().filter(|fk| fk.references.same(&old)) {
-                    Arc::make_mut(fk).references = new.clone();
+                for fk in positions(&t.foreign_keys, |fk| fk.references.same(&old)) {
+                    Arc::make_mut(&mut t.foreign_keys[fk]).references = new.clone();
                 }
                 if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
                     t.partition_of = Some(new.clone());
@@ -709,4 +728,10 @@ impl SqlType {
         };
         SqlType { base: base.to_string(), mods, array }
     }
+}
+
+/// Positions of the elements of `list` that `pick` selects, found before any is changed: changing
+/// an element of a persistent list copies its chunk, so only the chunks that change are copied.
+fn positions<T>(list: &List<T>, pick: impl Fn(&T) -> bool) -> Vec<usize> {
+    list.iter().enumerate().filter(|(_, x)| pick(x)).map(|(i, _)| i).collect()
 }

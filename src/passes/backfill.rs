@@ -113,7 +113,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
 pub fn primary_key(table: Option<&Table>) -> Option<(String, String)> {
     let t = table?;
     let [k] = t.primary_key.as_slice() else { return None };
-    let column = t.columns.iter().find(|c| c.name == *k)?;
+    let column = t.column(k)?;
     Some((k.clone(), declared_type(&column.type_text)?))
 }
 

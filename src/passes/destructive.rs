@@ -14,7 +14,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
-use crate::ir::catalog::ForeignKey;
+use crate::ir::catalog::{ForeignKey, List};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
@@ -77,9 +77,10 @@ fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
     let t = &table.text;
     // A column the draft itself added has no users yet.
     let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
+    let empty = (List::new(), List::new());
     let (indexes, foreign_keys) = match &before.table {
-        Some(t) => (t.indexes.as_slice(), t.foreign_keys.as_slice()),
-        None => (&[][..], &[][..]),
+        Some(t) => (&t.indexes, &t.foreign_keys),
+        None => (&empty.0, &empty.1),
     };
     Some(match action {
         Action::RenameColumn { from, to } if !added(from) => format!(

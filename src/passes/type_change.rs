@@ -16,7 +16,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
-use crate::ir::catalog::{SqlType, Table};
+use crate::ir::catalog::{List, SqlType, Table};
 use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::OpKind;
 
@@ -150,7 +150,8 @@ fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Chang
         ));
     };
     let old_text = &old.type_text;
-    let table_indexes = before.map_or(&[][..], |b| b.indexes.as_slice());
+    let none = List::new();
+    let table_indexes = before.map_or(&none, |b| &b.indexes);
     let indexes: Vec<String> = table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
     let rebuilt = if indexes.is_empty() { String::new() } else { format!(" ({})", indexes.join(", ")) };
     let mut cost = cost(&old.sql_type(), &SqlType::parse(new_text));
