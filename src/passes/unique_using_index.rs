@@ -105,12 +105,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             };
             let sample: String = action.chars().take(3).collect();
             let kw = |k: &str| in_case_of(&sample, k);
+            // The column list is the draft's text: a `--` comment in it must end before the `)`
+            // that closes the generated statement.
+            let cols = cols.trim();
+            let end = if cols.contains("--") { "\n" } else { "" };
             let create = format!(
-                "{} {build_name} {} {} ({})",
+                "{} {build_name} {} {} ({cols}{end})",
                 kw("CREATE UNIQUE INDEX CONCURRENTLY"),
                 kw("ON"),
                 table.text,
-                cols.trim()
             );
             let mut build = Unit {
                 sub: -500 + k,
