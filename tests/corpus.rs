@@ -97,7 +97,9 @@ fn corpus_compiles_without_loss_and_every_plan_file_is_a_fixed_point() {
     // they must stay rare.
     assert!(refused.len() * 100 < files.len(), "{} files refused", refused.len());
     // Measured 2026-11-23: 66, almost all goose `StatementBegin … StatementEnd` blocks holding
-    // several statements, which pgsafe keeps whole and flags. The target is zero.
+    // several statements, which pgsafe keeps whole and flags; 69 since an ALTER TABLE action
+    // that nothing parses is flagged too (three in down files, all of which PostgreSQL rejects:
+    // `ADD COLUMN c` without a type, `DROP a, b`). The target is zero.
     let not_understood = diagnostics.get("not-understood").copied().unwrap_or(0);
     assert!(not_understood <= 70, "more lock-relevant statements not understood than before: {diagnostics:?}");
 }

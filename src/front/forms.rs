@@ -124,8 +124,9 @@ pub fn alter_table(body: &str) -> Option<AlterTableForm> {
     let head = parse(Rule::alter_table, body)?;
     let head_end = head.as_span().end();
     let table = head.into_inner().find(|p| p.as_rule() == Rule::table_name)?.as_str().to_string();
-    // Actions: from their first token to their last, cut at commas outside parentheses. Comments
-    // around an action stay outside its span, so text appended to it stays live.
+    // Actions: from their first token to their last, cut at commas outside parentheses and
+    // brackets (`ARRAY['a', 'b']`). Comments around an action stay outside its span, so text
+    // appended to it stays live.
     let mut actions = Vec::new();
     let mut current: Option<Range<usize>> = None;
     let mut depth = 0i32;
@@ -134,9 +135,9 @@ pub fn alter_table(body: &str) -> Option<AlterTableForm> {
         match t.tok {
             Tok::Punct(',') if depth == 0 => actions.push(current.take()?),
             _ => {
-                if t.is_punct('(') {
+                if t.is_punct('(') || t.is_punct('[') {
                     depth += 1;
-                } else if t.is_punct(')') {
+                } else if t.is_punct(')') || t.is_punct(']') {
                     depth -= 1;
                 }
                 current = Some(current.map_or(span.clone(), |c| c.start..span.end));
@@ -191,5 +192,9 @@ mod tests {
         assert_eq!(f.table, "\"Orders\"");
         let texts: Vec<&str> = f.actions.iter().map(|r| &body[r.clone()]).collect();
         assert_eq!(texts, vec!["ADD COLUMN a numeric(10, 2) DEFAULT 'x,y'", "ADD CONSTRAINT c CHECK (a IN (1, 2))"]);
+        let body = "ALTER TABLE t ADD COLUMN g text[] DEFAULT ARRAY['a', 'b'], DROP COLUMN h";
+        let f = alter_table(body).unwrap();
+        let texts: Vec<&str> = f.actions.iter().map(|r| &body[r.clone()]).collect();
+        assert_eq!(texts, vec!["ADD COLUMN g text[] DEFAULT ARRAY['a', 'b']", "DROP COLUMN h"]);
     }
 }

@@ -671,6 +671,32 @@ mod tests {
     }
 
     #[test]
+    fn an_action_with_words_sqlparser_would_drop_is_not_understood() {
+        // sqlparser stops quietly at `END`: trusting its AST would lose the words after it.
+        let sql = "ALTER TABLE s.m ADD COLUMN a int, ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES s.p END AS status NOT VALID";
+        let ops = lower(sql);
+        assert_eq!(ops.len(), 2);
+        assert!(matches!(&ops[0].kind, OpKind::AddColumn { column, .. } if column == "a"));
+        assert!(matches!(ops[1].kind, OpKind::Opaque { risky: true }), "{:?}", ops[1].kind);
+        assert_eq!(ops[1].locks[0].mode, LockMode::AccessExclusive);
+    }
+
+    #[test]
+    fn key_columns_skip_comments_in_the_list() {
+        let sql = "ALTER TABLE r ADD CONSTRAINT k PRIMARY KEY (\"Ab\", registrationdat--a_metadata_id\n)";
+        let OpKind::AddConstraint { kind: ConstraintKind::PrimaryKey(key), .. } = &lower(sql)[0].kind else { panic!() };
+        assert_eq!(key.columns, [Some("Ab".to_string()), Some("registrationdat".to_string())]);
+        assert_eq!(&sql[key.plain_list.clone().unwrap()], "\"Ab\", registrationdat--a_metadata_id\n");
+        let OpKind::AddConstraint { kind: ConstraintKind::Unique(key), .. } =
+            &lower("ALTER TABLE r ADD UNIQUE (a /* b, */)")[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(key.columns, [Some("a".to_string())]);
+        assert!(key.plain_list.is_some());
+    }
+
+    #[test]
     fn inline_reference_clause_is_found() {
         let sql = "ALTER TABLE orders ADD COLUMN buyer_id bigint NOT NULL DEFAULT 0 REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE";
         let ops = lower(sql);

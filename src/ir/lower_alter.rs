@@ -74,6 +74,12 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         return other(what, mode, false);
     }
     let Some(ast) = ast else {
+        // Neither sqlparser nor the token-level reading tells what this action does (sqlparser
+        // failed on it, or would have dropped words of it): not understood, so nothing rewrites
+        // it; it keeps the strongest lock, runs under timeouts and is reported.
+        if action == Action::Other {
+            return (OpKind::Opaque { risky: true }, vec![lock(table, LockMode::AccessExclusive, false)]);
+        }
         let what = words.join(" ").to_uppercase();
         return other(&what, LockMode::AccessExclusive, false);
     };
@@ -201,10 +207,13 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
 
 /// The constraint an `ADD [CONSTRAINT n] …` action adds (`text` at draft offset `at`).
 fn constraint_kind(c: &TableConstraint, text: &str, at: usize) -> (Option<String>, ConstraintKind) {
-    let key = |columns: &[sqlparser::ast::IndexColumn], using_index: Option<Name>| Key {
-        columns: super::lower_table::index_columns(columns),
-        using_index,
-        plain_list: plain_list(text, at),
+    let key = |columns: &[sqlparser::ast::IndexColumn], using_index: Option<Name>| {
+        let columns = super::lower_table::index_columns(columns);
+        // A recipe copies the list as written: only when its words are the columns sqlparser read.
+        let plain_list = plain_list(text, at)
+            .filter(|(_, names)| names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref())))
+            .map(|(list, _)| list);
+        Key { columns, using_index, plain_list }
     };
     match c {
         TableConstraint::ForeignKey(fk) => (
@@ -244,8 +253,9 @@ fn constraint_kind(c: &TableConstraint, text: &str, at: usize) -> (Option<String
 }
 
 /// `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` with nothing but column names in the
-/// list and nothing after it: the list, in draft bytes.
-fn plain_list(action: &str, at: usize) -> Option<Range<usize>> {
+/// list and nothing after it: the list, in draft bytes, and the folded names in it (read from the
+/// tokens, so a comment inside the list is no part of a name).
+fn plain_list(action: &str, at: usize) -> Option<(Range<usize>, Vec<String>)> {
     let toks = lex(action);
     let mut i = 1;
     if toks.get(i).is_some_and(|t| t.is_word("constraint")) {
@@ -263,8 +273,17 @@ fn plain_list(action: &str, at: usize) -> Option<Range<usize>> {
     }
     let close = toks.iter().rposition(|t| t.is_punct(')'))?;
     let inner = &toks[i + 1..close];
-    let plain = inner.iter().all(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_) | Tok::Punct(',')));
-    (close + 1 == toks.len() && plain && !inner.is_empty()).then(|| at + toks[i].span.end..at + toks[close].span.start)
+    // Names separated by commas: `a, "B"`, not `a b` or `a,,b`.
+    let mut names = Vec::new();
+    for (k, t) in inner.iter().enumerate() {
+        match (&t.tok, k % 2) {
+            (Tok::Word(n) | Tok::Quoted(n), 0) => names.push(n.clone()),
+            (Tok::Punct(','), 1) => {}
+            _ => return None,
+        }
+    }
+    let list = at + toks[i].span.end..at + toks[close].span.start;
+    (close + 1 == toks.len() && inner.len() % 2 == 1).then_some((list, names))
 }
 
 /// The constraint of `ADD [CONSTRAINT name] <definition> [NOT VALID]`, in draft bytes.

@@ -60,7 +60,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
                 continue;
             };
-            let columns: Vec<String> = cols.split(',').map(|c| Name::new(c).key).collect();
+            // The names from lowering (comments in the list are none of them), not the text.
+            let columns: Vec<String> = key.columns.iter().flatten().cloned().collect();
             // A column this statement adds is new: it holds nothing but its default, and a recipe
             // that runs before the statement would not find it.
             if columns.iter().any(|c| ctx.added_by_statement(i, n_op, c)) {
