@@ -72,3 +72,12 @@ impl Drop for Critical {
         }
     }
 }
+
+/// A reader that stops early (`pgsafe check | head`) closes the pipe: end quietly with the
+/// status a shell expects (128 + SIGPIPE), as `cat` or `grep` do, instead of panicking in
+/// `print!`. Only for commands whose one job is printing: `verify` and `apply` talk to servers
+/// and child processes, where a closed pipe must stay an error they handle (EPIPE).
+pub fn exit_on_broken_pipe() {
+    use signal_hook::consts::SIGPIPE;
+    let _ = signal_hook::flag::register_conditional_shutdown(SIGPIPE, 128 + SIGPIPE, Arc::new(AtomicBool::new(true)));
+}

@@ -39,7 +39,17 @@ pub struct Compilation {
     pub diagnostics: Vec<Diagnostic>,
     /// Step files in run order, then `down.sql` if the draft had a down section.
     pub files: Vec<PlanFile>,
-    pub manifest: emit::manifest::Manifest,
+    /// `manifest.json`'s data; `None` when compiled with [`Want::NoManifest`].
+    pub manifest: Option<emit::manifest::Manifest>,
+}
+
+/// What a caller will read of a compilation. `check` in its text formats, `diff` and `fix` never
+/// show `manifest.json`, whose entries (each step's undo, draft lines, locks) are a tenth of the
+/// work of a big compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    Everything,
+    NoManifest,
 }
 
 impl Compilation {
@@ -69,10 +79,10 @@ impl Compilation {
         }
     }
 
-    /// Every file of the plan directory: steps, `down.sql`, `manifest.json`.
+    /// Every file of the plan directory: steps, `down.sql`, `manifest.json` (when it was built).
     pub fn plan_dir(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self.files.iter().map(|f| (f.name.clone(), f.text())).collect();
-        out.push(("manifest.json".into(), self.manifest.to_json()));
+        out.extend(self.manifest.as_ref().map(|m| ("manifest.json".into(), m.to_json())));
         out
     }
 }
@@ -85,8 +95,19 @@ pub fn compile(name: &str, text: &str, config: &Config) -> Result<Compilation, I
 /// [`compile`] taking the text by value: the compilation keeps it as its source without a copy
 /// (a 100 MB draft is then held once less).
 pub fn compile_owned(name: &str, text: String, config: &Config) -> Result<Compilation, InputError> {
+    compile_for(name, text, config, Want::Everything)
+}
+
+/// [`compile_owned`], building only what `want` asks for.
+pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Result<Compilation, InputError> {
     let source = Source::new(name, text);
     let text = source.text.as_str();
+    if u32::try_from(text.len()).is_err() {
+        return Err(InputError {
+            at: source.position(0),
+            message: "input larger than 4 GiB: split it into several files".into(),
+        });
+    }
     if text.contains('\0') {
         let at = text.find('\0').unwrap_or(0);
         return Err(InputError { at: source.position(at), message: "binary input (NUL byte): not a SQL file".into() });
@@ -107,7 +128,8 @@ pub fn compile_owned(name: &str, text: String, config: &Config) -> Result<Compil
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     rewritten.diagnostics.extend(directives);
     locate(&m, &mut rewritten);
-    let manifest = emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files);
+    let manifest =
+        (want == Want::Everything).then(|| emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files));
     Ok(Compilation {
         source,
         config: config.clone(),

@@ -483,3 +483,40 @@ fn a_single_ten_megabyte_line_compiles() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains("line.sql:2:13 concurrent-index"), "{}", stdout(&o));
 }
+
+#[test]
+fn many_statements_on_one_line_get_their_own_columns() {
+    // Columns are counted from per-chunk character counts, not over the whole line per finding
+    // (which made a long line of statements quadratic): the last finding still has its column.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one_line.sql");
+    let stmts: Vec<String> = (0..5000).map(|i| format!("CREATE INDEX é{i} ON t (c);")).collect();
+    let text = stmts.join(" ") + "\n";
+    fs::write(&path, &text).unwrap();
+    let o = pgsafe(&["check", "--format", "text", s(&path)]);
+    assert_no_panic(&o, "one line");
+    let last = text.rfind("CREATE INDEX").unwrap() + "CREATE INDEX".len();
+    let expected = format!("one_line.sql:1:{} concurrent-index", text[..last].chars().count() + 1);
+    assert!(stdout(&o).contains(&expected), "missing {expected}");
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_pgsafe_quietly() {
+    // `pgsafe check | head -1`: the closed pipe ends pgsafe with 128 + SIGPIPE, like any filter,
+    // never with a panic in `print!`.
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.sql");
+    fs::write(&path, many_steps(20_000)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .args(["check", "--format", "pretty", s(&path)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_no_panic(&o, "check into a closed pipe");
+    assert_eq!(o.status.code(), Some(128 + 13), "{}", stderr(&o));
+}

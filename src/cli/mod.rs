@@ -17,7 +17,7 @@ use pgsafe::diff;
 use pgsafe::emit::write::write_dir;
 use pgsafe::report::{self, Outcome};
 use pgsafe::runner::{detect, Placement, Runner};
-use pgsafe::Compilation;
+use pgsafe::{Compilation, Want};
 use rayon::prelude::*;
 use settings::{Settings, View};
 use std::io::Read;
@@ -272,7 +272,7 @@ fn read(path: &Path) -> Result<(String, String)> {
 
 /// Compile one file: read it, choose its runner (flag, configuration, detection), build its
 /// configuration, compile.
-fn outcome(path: &Path, settings: &Settings, ctx: &Ctx) -> Outcome {
+fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
     let shown = path.display().to_string();
     let (name, text) = match read(path) {
         Ok(x) => x,
@@ -287,17 +287,17 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx) -> Outcome {
     let result = settings
         .config(&file_settings, ctx)
         .map_err(|e| format!("{e:#}"))
-        .and_then(|config| pgsafe::compile_owned(&name, text, &config).map_err(|e| e.to_string()));
+        .and_then(|config| pgsafe::compile_for(&name, text, &config, want).map_err(|e| e.to_string()));
     Outcome { path: if shown == "-" { name } else { shown }, runner, result }
 }
 
 fn compile_one(path: &Path, settings: &Settings, ctx: &Ctx) -> Result<Compilation> {
-    outcome(path, settings, ctx).result.map_err(|e| anyhow::anyhow!(e))
+    outcome(path, settings, ctx, Want::Everything).result.map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Compile every input in parallel; outcomes in input order. Files found under a directory are
 /// filtered by the configuration's include/exclude.
-fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx) -> Vec<Outcome> {
+fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx, want: Want) -> Vec<Outcome> {
     let named: std::collections::HashSet<&PathBuf> = args.iter().collect();
     let inputs: Vec<inputs::Input> = inputs::expand(args)
         .into_iter()
@@ -309,7 +309,7 @@ fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx) -> Vec<Outcome> {
     inputs
         .par_iter()
         .map(|i| match i {
-            inputs::Input::File(p) => outcome(p, settings, ctx),
+            inputs::Input::File(p) => outcome(p, settings, ctx, want),
             inputs::Input::Bad { path, error } => {
                 Outcome { path: path.clone(), runner: None, result: Err(format!("{path}: {error}")) }
             }
@@ -365,7 +365,7 @@ fn unit_name(runner: Runner, draft: &Path) -> String {
 }
 
 fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx) -> ExitCode {
-    let all = outcomes(files, settings, ctx);
+    let all = outcomes(files, settings, ctx, Want::NoManifest);
     let mut bad = print_errors(&all);
     let mut changed = false;
     for o in &all {
@@ -447,7 +447,9 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
 }
 
 fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Settings, ctx: &Ctx) -> ExitCode {
-    let all = outcomes(files, settings, ctx);
+    let want =
+        if matches!(format, OutputFormat::Json | OutputFormat::Markdown) { Want::Everything } else { Want::NoManifest };
+    let all = outcomes(files, settings, ctx, want);
     let bad = print_errors(&all);
     match format {
         OutputFormat::Text => {
@@ -499,7 +501,7 @@ fn review(files: &[PathBuf], verify_reports: &[PathBuf], settings: &Settings, ct
         let draft = v["draft"].as_str().unwrap_or_default().to_string();
         verify.insert(draft, v);
     }
-    let all = outcomes(files, settings, ctx);
+    let all = outcomes(files, settings, ctx, Want::Everything);
     let bad = all.iter().any(|o| o.result.is_err());
     print!("{}", report::markdown::render(&all, &verify));
     if under_github_actions() {
@@ -526,7 +528,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Rewrite { draft, out, force, view, settings } => {
-            let o = outcome(&draft, &settings, &ctx);
+            let o = outcome(&draft, &settings, &ctx, Want::Everything);
             let c = o.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
             let runner = settings.runner.as_deref().and_then(Runner::from_name);
             match runner {
@@ -557,7 +559,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff { files, view, settings } => {
-            let all = outcomes(&files, &settings, &ctx);
+            let all = outcomes(&files, &settings, &ctx, Want::NoManifest);
             let bad = print_errors(&all);
             for o in &all {
                 if let Ok(c) = &o.result {
@@ -689,6 +691,9 @@ pub fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    if !matches!(cli.command, Command::Verify { .. } | Command::Apply { .. }) {
+        pgsafe::interrupt::exit_on_broken_pipe();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -29,11 +29,15 @@ pub fn step_undo(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     let mut sql = Vec::new();
     for u in step.units() {
         let unit = &r.units[u];
-        let ops: Vec<Op> = match &unit.generated {
-            Some(text) => lower_statement(text, 0..text.len()),
-            None => m.stmts[unit.stmt].ops.clone(),
+        let lowered: Vec<Op>;
+        let ops: &[Op] = match &unit.generated {
+            Some(text) => {
+                lowered = lower_statement(text, 0..text.len());
+                &lowered
+            }
+            None => &m.stmts[unit.stmt].ops,
         };
-        for op in &ops {
+        for op in ops {
             match revert(&op.kind, unit.generated.is_some()) {
                 Revert::Nothing => {}
                 Revert::Sql(s) => sql.push(s),

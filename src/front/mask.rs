@@ -99,20 +99,20 @@ fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
         return edits;
     };
     let token_at = |pos: usize| -> Option<&Token> {
-        let idx = toks.partition_point(|t| t.end <= pos);
-        toks.get(idx).filter(|t| t.start <= pos)
+        let idx = toks.partition_point(|t| t.end() <= pos);
+        toks.get(idx).filter(|t| t.start() <= pos)
     };
     // Set once a `{{` has no `}}` after it: then no later `{{` has one either.
     let mut no_close_braces = false;
     let mut ti = 0;
     let mut i = 0;
     while i < bytes.len() {
-        while ti < toks.len() && toks[ti].end <= i {
+        while ti < toks.len() && toks[ti].end() <= i {
             ti += 1;
         }
         let Some(tok) = toks.get(ti) else { break };
         if is_opaque(tok.kind) {
-            i = tok.end;
+            i = tok.end();
             continue;
         }
         let found: Option<(usize, Fill)> = match bytes[i] {
@@ -133,14 +133,14 @@ fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
             b':' if !(i > 0 && is_operand_end(bytes[i - 1])) => match bytes.get(i + 1) {
                 Some(b'\'') | Some(b'"') => token_at(i + 1)
                     .filter(|t| {
-                        t.start == i + 1
+                        t.start() == i + 1
                             && matches!(t.kind, TokKind::String | TokKind::QuotedIdent)
-                            && t.end - t.start > 2
-                            && bytes[t.start + 1..t.end - 1].iter().all(|&b| is_var_byte(b))
+                            && t.end() - t.start() > 2
+                            && bytes[t.start() + 1..t.end() - 1].iter().all(|&b| is_var_byte(b))
                     })
                     .map(|t| {
                         let fill = if bytes[i + 1] == b'\'' { Fill::String } else { Fill::QuotedIdent };
-                        (t.end, fill)
+                        (t.end(), fill)
                     }),
                 Some(&b) if is_var_byte(b) => {
                     let len = bytes[i + 1..].iter().take_while(|&&b| is_var_byte(b)).count();
@@ -157,8 +157,8 @@ fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
                 // If the placeholder ended inside an opaque token (unbalanced quotes inside a
                 // template), skip the rest of that token.
                 if let Some(t) = token_at(i) {
-                    if is_opaque(t.kind) && t.start < i {
-                        i = t.end;
+                    if is_opaque(t.kind) && t.start() < i {
+                        i = t.end();
                     }
                 }
             }

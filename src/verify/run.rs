@@ -92,6 +92,7 @@ impl Drop for WorkDir {
 /// Verify `c` (compiled from `draft_text`). An `Err` means verify could not run (bad input, the
 /// schema or the draft itself failing, no server); a failed check is a report with problems.
 pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let manifest = c.manifest.as_ref().context("verify needs the manifest: compile with Want::Everything")?;
     let server = match &opts.database_url {
         Some(url) => Server::external(url, opts.allow_remote)?,
         None => Server::embedded()?,
@@ -121,7 +122,7 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         }
     }
     let rows = match opts.rows {
-        Some(n) => Some(rows::fill(&server, &template, c, &manifest_tables(&c.manifest), n)?),
+        Some(n) => Some(rows::fill(&server, &template, c, &manifest_tables(manifest), n)?),
         None => None,
     };
     server.psql(&template, "VACUUM ANALYZE")?;
@@ -137,7 +138,7 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
     let (draft_run, plan_run, load) = match &opts.load {
         None => (run_draft(&draft_db), run_plan(&plan_db), None),
         Some(lo) => {
-            let tables = manifest_tables(&c.manifest);
+            let tables = manifest_tables(manifest);
             let targets = load::targets(&server, &draft_db, &tables)?;
             if targets.is_empty() {
                 bail!(
@@ -197,7 +198,7 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         let b = server.create_scratch("trace_plan", Some(&template))?;
         let t = Traces {
             draft: trace::trace_draft(&server, &a, &c.source.text)?,
-            plan: trace::trace_plan(&server, &b, &steps, &c.manifest)?,
+            plan: trace::trace_plan(&server, &b, &steps, manifest)?,
         };
         for u in &t.plan {
             for s in &u.stronger_than_manifest {
