@@ -741,7 +741,7 @@ mod tests {
     fn an_ignored_statement_never_joins_another_tables_step() {
         let draft = "-- pgsafe:ignore\nCREATE INDEX users_email_idx ON users (email);\nALTER TABLE orders ADD COLUMN note2 text;\n";
         let c = compile("d.sql", draft, &Config::default()).unwrap();
-        let steps: Vec<String> = c.steps().map(|f| f.body.clone()).collect();
+        let steps: Vec<String> = c.steps().map(|f| f.body()).collect();
         assert_eq!(steps.len(), 2, "{steps:#?}");
         assert!(steps[0].contains("users_email_idx") && !steps[0].contains("orders"), "{steps:#?}");
     }

@@ -95,7 +95,7 @@ fn the_review_reads_each_steps_lock_timeout_from_the_plan_not_from_its_text() {
     let draft = "ALTER TABLE orders ADD COLUMN c int;\nCREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  SET lock_timeout = '1h';\nEND $$;\n";
     let a = "migrations/20240102000000_c.sql";
     let c = compile(a, draft, &Config::default()).unwrap();
-    assert!(c.files[0].body.contains("'1h'"), "{}", c.files[0].body);
+    assert!(c.files[0].body().contains("'1h'"), "{}", c.files[0].body());
     let review = markdown::render(&[Outcome { path: a.into(), runner: None, result: Ok(c) }], &Default::default());
     let row = review.lines().find(|l| l.contains("ACCESS EXCLUSIVE `orders`")).unwrap();
     assert!(row.ends_with("| 100ms (lock_timeout) |"), "{row}");

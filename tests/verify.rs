@@ -37,12 +37,19 @@ fn cli_finds_the_article_plan_equivalent_and_traces_its_locks() {
     assert_eq!(plan[0]["how"], "sampled");
 }
 
+/// Plant a difference in a step: replace `from` by `to` in its text.
+fn plant(f: &mut pgsafe::emit::PlanFile, from: &str, to: &str) {
+    for p in &mut f.parts {
+        p.text = p.text.replace(from, to);
+    }
+}
+
 #[test]
 fn a_planted_difference_is_caught_with_its_diff() {
     let mut c = compile_file("examples/article.sql", &Config::default());
     // plant a difference: the plan builds the index on another column
-    let step = c.files.iter_mut().find(|f| f.body.contains("CONCURRENTLY")).unwrap();
-    step.body = step.body.replace("orders(customer_id)", "orders(user_id)");
+    let step = c.files.iter_mut().find(|f| f.body().contains("CONCURRENTLY")).unwrap();
+    plant(step, "orders(customer_id)", "orders(user_id)");
     let opts = VerifyOptions { schema: Some("examples/schema.sql".into()), trace: false, ..VerifyOptions::default() };
     let r = run::verify(&c, &opts).unwrap();
     assert!(!r.ok());
@@ -75,7 +82,7 @@ fn verify_compares_the_rows_and_leaves_out_what_the_draft_makes_nondeterministic
     assert!(d.tables >= 3, "{d:?}");
     // plant a difference in the rows only: the plan deletes twenty notes
     for f in c.files.iter_mut() {
-        f.body = f.body.replace("id <= 10", "id <= 20");
+        plant(f, "id <= 10", "id <= 20");
     }
     let r = run::verify(&c, &opts).unwrap();
     let d = r.data.as_ref().unwrap();
@@ -104,8 +111,8 @@ fn verify_compares_the_rows_and_leaves_out_what_the_draft_makes_nondeterministic
 fn verify_flags_a_plan_that_stalls_writes_longer_than_the_draft() {
     let mut c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag boolean;\n", &Config::default()).unwrap();
     // plant harm: the plan's step holds ACCESS EXCLUSIVE on orders for a second and a half
-    let step = c.files.iter_mut().find(|f| f.body.contains("ADD COLUMN flag")).unwrap();
-    step.body = step.body.replace("boolean;", "boolean;\nSELECT pg_sleep(1.5);");
+    let step = c.files.iter_mut().find(|f| f.body().contains("ADD COLUMN flag")).unwrap();
+    plant(step, "boolean;", "boolean;\nSELECT pg_sleep(1.5);");
     let opts = VerifyOptions {
         schema: Some("examples/schema.sql".into()),
         trace: false,

@@ -25,9 +25,8 @@ pub struct PlanFile {
     pub reason: String,
     /// Header comment lines.
     pub header: String,
-    /// Everything after the header.
-    pub body: String,
-    /// The body as the parts a runner treats differently (concatenated, they are `body`).
+    /// Everything after the header, as the parts a runner treats differently (the text is kept
+    /// once, in the parts: see [`PlanFile::body`]).
     pub parts: Vec<parts::Part>,
     /// The step holds the draft's statements as written, its own `BEGIN`/`COMMIT` (if any)
     /// included, and pgsafe adds no transaction of its own: a runner must not wrap it in one.
@@ -39,8 +38,14 @@ pub struct PlanFile {
 }
 
 impl PlanFile {
+    /// Everything after the header: the parts, concatenated.
+    pub fn body(&self) -> String {
+        self.parts.iter().map(|p| p.text.as_str()).collect()
+    }
+
+    /// The whole file: header, then body.
     pub fn text(&self) -> String {
-        format!("{}{}", self.header, self.body)
+        std::iter::once(self.header.as_str()).chain(self.parts.iter().map(|p| p.text.as_str())).collect()
     }
 }
 
@@ -58,7 +63,6 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
             mode: Some(step.mode),
             reason,
             header,
-            body: body.parts.text(),
             parts: body.parts.0,
             as_written: step.as_written || (step.raw && !step.wrapped),
             lock_timeout: body.lock_timeout,
@@ -80,7 +84,6 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
             mode: None,
             reason: String::new(),
             header,
-            body: parts.text(),
             parts: parts.0,
             as_written: true,
             lock_timeout: None,
@@ -91,7 +94,6 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
     if source.text.find('\n').is_some_and(|i| source.text[..i].ends_with('\r')) {
         for f in &mut out {
             f.header = crlf(&f.header);
-            f.body = crlf(&f.body);
             f.parts.iter_mut().for_each(|p| p.text = crlf(&p.text));
         }
     }
@@ -238,7 +240,7 @@ pub fn flatten(files: &[PlanFile]) -> String {
             None => "not a step",
         };
         out.push_str(&format!("-- ==== {} ({mode}) ====\n", f.name));
-        out.push_str(&f.body);
+        f.parts.iter().for_each(|p| out.push_str(&p.text));
     }
     out
 }

@@ -97,10 +97,6 @@ impl Parts {
             self.push(PartKind::Marker { opens_block: false, closes_block: true }, text);
         }
     }
-
-    pub fn text(&self) -> String {
-        self.0.iter().map(|p| p.text.as_str()).collect()
-    }
 }
 
 /// What `unit`'s statement asks of a transaction.
