@@ -37,19 +37,23 @@ pub struct Compilation {
     pub config: Config,
     pub changes: Vec<Change>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Step files in run order, then `down.sql` if the draft had a down section.
+    /// Step files in run order, then `down.sql` if the draft had a down section (none when
+    /// compiled with [`Want::Findings`]).
     pub files: Vec<PlanFile>,
-    /// `manifest.json`'s data; `None` when compiled with [`Want::NoManifest`].
+    /// `manifest.json`'s data; `None` unless compiled with [`Want::Everything`].
     pub manifest: Option<emit::manifest::Manifest>,
 }
 
-/// What a caller will read of a compilation. `check` in its text formats, `diff` and `fix` never
-/// show `manifest.json`, whose entries (each step's undo, draft lines, locks) are a tenth of the
-/// work of a big compile.
+/// What a caller will read of a compilation: rendering the step files and the manifest's
+/// entries (each step's undo, draft lines, locks) is each about a tenth of a big compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
+    /// Findings, step files and the manifest (`rewrite`, `verify`, reports that show the plan).
     Everything,
+    /// Findings and step files (`diff`, `fix`).
     NoManifest,
+    /// Changes and diagnostics only (`check` in its text formats): no step files.
+    Findings,
 }
 
 impl Compilation {
@@ -120,8 +124,8 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     let directives = directives::check(&m, config, &rewritten);
     let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
-    let files = emit::files(&source, &m, &rewritten, &plan, config);
-    let splits = emit::split_warnings(&source, &m, &rewritten, &plan, &files);
+    let files = if want == Want::Findings { Vec::new() } else { emit::files(&source, &m, &rewritten, &plan, config) };
+    let splits = emit::split_warnings(&source, &m, &rewritten, &plan);
     rewritten.diagnostics.extend(splits);
     let long = emit::long_step::warnings(&m, &rewritten, &plan, config);
     rewritten.diagnostics.extend(long);
@@ -190,5 +194,23 @@ mod tests {
         assert!(fix.applied);
         assert_eq!(fix.edits.len(), 1);
         assert_eq!(fix.edits[0].text.trim(), "CONCURRENTLY");
+    }
+
+    #[test]
+    fn every_want_gives_the_same_findings() {
+        // A split transaction (its warning names step files) and rewrites: `check` compiled with
+        // Want::Findings must report exactly what a full compile reports.
+        let src = "BEGIN;\nCREATE INDEX i ON t (c);\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id);\nCOMMIT;\n";
+        let config = Config::default();
+        let full = compile_for("d.sql", src.into(), &config, Want::Everything).unwrap();
+        assert!(full.manifest.is_some() && !full.files.is_empty());
+        assert!(full.diagnostics.iter().any(|d| d.message.contains(&full.files[1].name)), "{:?}", full.diagnostics);
+        for want in [Want::NoManifest, Want::Findings] {
+            let c = compile_for("d.sql", src.into(), &config, want).unwrap();
+            let seen = |c: &Compilation| format!("{:?} {:?}", c.changes, c.diagnostics);
+            assert_eq!(seen(&c), seen(&full), "{want:?}");
+            assert!(c.manifest.is_none());
+            assert_eq!(c.files.is_empty(), want == Want::Findings);
+        }
     }
 }

@@ -448,7 +448,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
 
 fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Settings, ctx: &Ctx) -> ExitCode {
     let want =
-        if matches!(format, OutputFormat::Json | OutputFormat::Markdown) { Want::Everything } else { Want::NoManifest };
+        if matches!(format, OutputFormat::Json | OutputFormat::Markdown) { Want::Everything } else { Want::Findings };
     let all = outcomes(files, settings, ctx, want);
     let bad = print_errors(&all);
     match format {

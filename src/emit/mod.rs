@@ -56,7 +56,7 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
     let step_file = |(n, step): (usize, &Step)| {
         let body = step_body(m, r, step, config);
         let reason = step_reason(m, r, step);
-        let name = step_file_name(n + 1, total, render::step_title(m, r, step));
+        let name = step_name(m, r, plan, n);
         let header = header(source, m, r, step, n + 1, total, &reason);
         PlanFile {
             name,
@@ -100,6 +100,11 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
     out
 }
 
+/// The file name of step `k` (0-based) of `plan`.
+fn step_name(m: &Migration<'_>, r: &Rewritten, plan: &Plan, k: usize) -> String {
+    step_file_name(k + 1, plan.steps.len(), render::step_title(m, r, &plan.steps[k]))
+}
+
 /// A warning for every draft transaction the plan commits in several steps, naming them: atomicity
 /// is never lost in silence.
 pub fn split_warnings(
@@ -107,14 +112,13 @@ pub fn split_warnings(
     m: &Migration<'_>,
     r: &Rewritten,
     plan: &Plan,
-    files: &[PlanFile],
 ) -> Vec<crate::diagnostic::Diagnostic> {
     use crate::diagnostic::{Diagnostic, Severity};
     crate::plan::splits(m, r, plan)
         .into_iter()
         .map(|split| {
             let (first, last) = (source.line_col(m.stmts[split.begin].body.start).0, source.line_col(m.stmts[split.end].body.start).0);
-            let names: Vec<&str> = split.steps.iter().map(|&k| files[k].name.as_str()).collect();
+            let names: Vec<String> = split.steps.iter().map(|&k| step_name(m, r, plan, k)).collect();
             Diagnostic::new(
                 crate::passes::TRANSACTIONS,
                 Severity::Warning,
