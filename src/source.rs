@@ -13,13 +13,13 @@ pub struct Source {
     /// The file began with a byte order mark (a file rewritten in place keeps it).
     pub bom: bool,
     line_starts: Vec<usize>,
-    /// Characters before every [`CHUNK`]-th byte: a column is counted over at most one chunk
-    /// plus the line's start, never over a whole long line (a 10 MB line of statements with a
+    /// Characters before every [`CHUNK`]-th byte: on a long line a column is counted over at
+    /// most two chunks, never over the whole line (a 10 MB line of statements with a
     /// finding each would make that quadratic).
     chars_before_chunk: Vec<usize>,
 }
 
-const CHUNK: usize = 4096;
+const CHUNK: usize = 1024;
 
 /// Characters in `bytes`: the bytes that do not continue a UTF-8 sequence.
 fn count_chars(bytes: &[u8]) -> usize {
@@ -48,7 +48,13 @@ impl Source {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let col = self.chars_before(offset) - self.chars_before(self.line_starts[line]) + 1;
+        let start = self.line_starts[line];
+        let chars = if offset - start <= CHUNK {
+            count_chars(&self.text.as_bytes()[start..offset])
+        } else {
+            self.chars_before(offset) - self.chars_before(start)
+        };
+        let col = chars + 1;
         (line + 1, col)
     }
 
