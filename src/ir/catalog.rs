@@ -13,7 +13,7 @@
 use super::action::{Action, ColumnChange, PartitionBound};
 use super::name::{make_object_name, quote_ident, Name};
 use super::op::{ConstraintKind, Op, OpKind, PartitionKey, TableDef};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
@@ -27,6 +27,11 @@ pub struct Catalog {
     index_slots: HashMap<String, Vec<usize>>,
     /// Changes now come from the draft (not `--schema`): columns added are marked as the draft's.
     in_draft: bool,
+    /// Per slot: every column an index or foreign key of the table has named. A superset (it
+    /// never shrinks), so it holds for every version of the table and needs no versioning:
+    /// renaming or dropping any other column skips the scan of the table's lists, which grow with
+    /// a long draft. `add_index` and `foreign_key` add their columns, a rename its new name.
+    key_columns: Vec<HashSet<String>>,
 }
 
 /// A table's columns, indexes or foreign keys: a persistent vector (`imbl`), so the timeline's
@@ -355,17 +360,22 @@ impl Catalog {
     fn push_table(&mut self, t: Table) -> usize {
         self.by_base.entry(t.name.base().to_string()).or_default().push(self.slots.len());
         self.slots.push(Some(Arc::new(t)));
+        self.key_columns.push(HashSet::default());
         self.slots.len() - 1
     }
 
     /// `table`, recorded with unknown columns if pgsafe has not seen it (a draft that alters a
     /// table the `--schema` does not describe).
     fn known_table(&mut self, table: &Name) -> &mut Table {
-        let s = match self.slot(table) {
+        let s = self.known_slot(table);
+        Arc::make_mut(self.slots[s].as_mut().expect("a live slot"))
+    }
+
+    fn known_slot(&mut self, table: &Name) -> usize {
+        match self.slot(table) {
             Some(s) => s,
             None => self.push_table(Table::new(table.clone(), false)),
-        };
-        Arc::make_mut(self.slots[s].as_mut().expect("a live slot"))
+        }
     }
 
     /// Record that the draft shows `table` is partitioned (it has partitions, or is attached to or
@@ -423,13 +433,11 @@ impl Catalog {
         if let Some(n) = &index.name {
             self.drop_index(n);
         }
-        let s = match self.slot(table) {
-            Some(s) => s,
-            None => self.push_table(Table::new(table.clone(), false)),
-        };
+        let s = self.known_slot(table);
         if let Some(n) = &index.name {
             self.index_slots.entry(n.base().to_string()).or_default().push(s);
         }
+        self.key_columns[s].extend(index.columns.iter().flatten().cloned());
         if let Some(t) = self.slots[s].as_mut() {
             Arc::make_mut(t).indexes.push_back(Arc::new(index));
         }
@@ -502,14 +510,17 @@ impl Catalog {
     fn foreign_key(&mut self, table: &Name, name: Option<String>, columns: Vec<String>, references: Name) {
         let name =
             name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
+        let s = self.known_slot(table);
+        self.key_columns[s].extend(columns.iter().cloned());
         let fk = ForeignKey { name: Some(name), table: table.clone(), columns, references };
-        self.known_table(table).foreign_keys.push_back(Arc::new(fk));
+        Arc::make_mut(self.slots[s].as_mut().expect("a live slot")).foreign_keys.push_back(Arc::new(fk));
     }
 
     fn alter(&mut self, table: &Name, action: &Action) {
         match action {
             Action::RenameColumn { from, to } => {
-                let Some(t) = self.table_mut(table) else { return };
+                let Some(s) = self.slot(table) else { return };
+                let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
                 let (from, to) = (&from.key, &to.key);
                 if let Some(mut c) = t.columns.remove(from) {
                     Arc::make_mut(&mut c).name.clone_from(to);
@@ -518,6 +529,10 @@ impl Catalog {
                 for c in t.primary_key.iter_mut().filter(|c| *c == from) {
                     c.clone_from(to);
                 }
+                if !self.key_columns[s].contains(from) {
+                    return;
+                }
+                self.key_columns[s].insert(to.clone());
                 for ix in positions(&t.indexes, |ix| ix.columns.iter().flatten().any(|c| c == from)) {
                     for c in Arc::make_mut(&mut t.indexes[ix]).columns.iter_mut().flatten().filter(|c| *c == from) {
                         c.clone_from(to);
@@ -531,10 +546,14 @@ impl Catalog {
             }
             Action::RenameTable { to } => self.rename_table(table, to),
             Action::DropColumn { column, .. } => {
-                let Some(t) = self.table_mut(table) else { return };
+                let Some(s) = self.slot(table) else { return };
+                let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
                 let key = &column.key;
                 t.columns.remove(key);
                 t.primary_key.retain(|c| c != key);
+                if !self.key_columns[s].contains(key) {
+                    return;
+                }
                 // PostgreSQL drops the indexes and constraints that use the column.
                 let uses = |ix: &Index| ix.columns.iter().flatten().any(|c| c == key);
                 if t.indexes.iter().any(|ix| uses(ix)) {

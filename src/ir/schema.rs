@@ -179,6 +179,25 @@ ALTER TABLE ONLY public.orders
     }
 
     #[test]
+    fn renames_and_drops_follow_the_columns_of_indexes_and_foreign_keys() {
+        // Columns no index or key names are renamed and dropped without looking at the lists;
+        // the ones they name are followed through a rename, twice, and a drop takes them away.
+        let mut c = Catalog::from_sql(
+            "CREATE TABLE u (id int PRIMARY KEY);\nCREATE TABLE t (a int, b int, x int, y int);\n\
+             CREATE INDEX t_a ON t (a);\nALTER TABLE t ADD CONSTRAINT t_b FOREIGN KEY (b) REFERENCES u (id);",
+        );
+        let t = Name::new("t");
+        c.add_sql("ALTER TABLE t RENAME COLUMN x TO x2;\nALTER TABLE t DROP COLUMN y;").unwrap();
+        assert!(c.has_index_on(&t, &["a".into()]));
+        c.add_sql("ALTER TABLE t RENAME COLUMN a TO a2;\nALTER TABLE t RENAME COLUMN a2 TO a3;\nALTER TABLE t RENAME COLUMN b TO b2;").unwrap();
+        assert!(c.has_index_on(&t, &["a3".into()]) && !c.has_index_on(&t, &["a".into()]));
+        assert_eq!(c.table(&t).unwrap().foreign_keys[0].columns, ["b2"]);
+        c.add_sql("ALTER TABLE t DROP COLUMN a3;\nALTER TABLE t DROP COLUMN b2;").unwrap();
+        let table = c.table(&t).unwrap();
+        assert!(table.indexes.is_empty() && table.foreign_keys.is_empty());
+    }
+
+    #[test]
     fn down_sections_and_unparsable_tables() {
         let c = Catalog::from_sql("-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n");
         assert!(c.table(&Name::new("a")).is_some());
