@@ -375,8 +375,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     })
                     .flatten();
                 let locked = unit.blocking_lock.as_ref().or(ignored).map(|l| &l.table);
-                let validates = unit.validate_now
-                    || (draft && s.ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. })));
+                let validates = unit.validate_now || (draft && s.validates());
                 if unit.starts_step {
                     b.close();
                 }

@@ -170,19 +170,57 @@ fn check_exit_codes_and_fix_reaches_a_fixed_point() {
 fn check_fails_on_a_lock_relevant_statement_it_could_not_understand() {
     let dir = tempfile::tempdir().unwrap();
     let draft = dir.path().join("goose.sql");
-    // A goose block holding several statements is kept whole and not analysed.
+    // An ALTER TABLE action pgsafe does not know, inside a goose block of several statements.
     fs::write(
         &draft,
-        "-- +goose Up\n-- +goose StatementBegin\nCREATE INDEX a ON orders (a); CREATE INDEX b ON orders (b);\n-- +goose StatementEnd\n",
+        "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE t (a int); ALTER TABLE orders FROBNICATE everything;\n-- +goose StatementEnd\n",
     )
     .unwrap();
     let o = pgsafe(&["check", draft.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("not-understood"), "{stdout}");
+    assert!(stdout.contains(":3:44 warning[not-understood]"), "points at the action it could not parse:\n{stdout}");
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     // Understood and safe: 0.
     fs::write(&draft, "SELECT 1;\n").unwrap();
     assert_eq!(pgsafe(&["check", draft.to_str().unwrap()]).status.code(), Some(0));
+}
+
+/// goose sends a `StatementBegin … StatementEnd` block as one query: pgsafe keeps it whole and as
+/// written, but judges each statement in it, so a normal goose migration passes `check`.
+#[test]
+fn a_goose_block_of_several_statements_is_understood_and_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("goose.sql");
+    let block = "CREATE TABLE jobs (id bigint PRIMARY KEY, tenant_id bigint NOT NULL);\n\
+                 CREATE INDEX jobs_tenant ON jobs (tenant_id);\n\
+                 CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN NEW.at := now(); RETURN NEW; END; $$ LANGUAGE plpgsql;\n";
+    let goose = |block: &str| {
+        format!("-- +goose Up\n-- +goose StatementBegin\n{block}-- +goose StatementEnd\n\n-- +goose Down\nDROP TABLE jobs;\n")
+    };
+    let d = draft.to_str().unwrap();
+    fs::write(&draft, goose(block)).unwrap();
+    let o = pgsafe(&["check", d]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "new table, its index and a function: nothing to judge\n{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+
+    // A plain CREATE INDEX on a live table: reported under its rule, not rewritten, not lost.
+    let live = format!("{block}CREATE INDEX orders_customer ON orders (customer_id);\n");
+    fs::write(&draft, goose(&live)).unwrap();
+    let o = pgsafe(&["check", d]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!stdout.contains("not-understood"), "{stdout}");
+    assert!(stdout.contains(":6:1 warning[concurrent-index]") && stdout.contains("not applied"), "{stdout}");
+    assert_eq!(o.status.code(), Some(1), "the block needs timeouts:\n{stdout}");
+    let out = dir.path().join("plan");
+    assert_eq!(pgsafe(&["rewrite", d, "-o", out.to_str().unwrap()]).status.code(), Some(0));
+    let step = out.join("0001_create_table_jobs_id_bigint_primary.sql");
+    let text = fs::read_to_string(&step).unwrap();
+    assert!(text.contains(&format!("-- +goose StatementBegin\n{live}-- +goose StatementEnd\nCOMMIT;\n")), "{text}");
+    let o = pgsafe(&["check", step.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "the step file is a fixed point:\n{text}\n{stdout}");
+    assert!(stdout.contains("warning[concurrent-index]"), "and still says why the index is not built concurrently");
 }
 
 #[test]

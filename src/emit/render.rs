@@ -356,8 +356,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         let unit = &r.units[u];
         unit.validate_now
             || unit.phase == crate::passes::Phase::Validate
-            || (unit.generated.is_none()
-                && m.stmts[unit.stmt].ops.iter().any(|o| matches!(o.kind, OpKind::ValidateConstraint { .. })))
+            || (unit.generated.is_none() && m.stmts[unit.stmt].validates())
     });
     if validates {
         return "transaction: VALIDATE scans under SHARE UPDATE EXCLUSIVE; reads and writes go on".into();

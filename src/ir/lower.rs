@@ -26,6 +26,9 @@ pub struct Lowered {
     pub alter_if_exists: bool,
     /// It leaves a `(` or `BEGIN` open: where it ends is the split's guess.
     pub leaves_open: bool,
+    /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
+    /// how many of `ops` are its (see `Stmt::parts`). Empty for a single statement.
+    pub parts: Vec<(Range<usize>, usize)>,
 }
 
 /// Lower the statement whose body is `src[body]`. Never fails: what is not understood is `Opaque`.
@@ -36,12 +39,16 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
 /// [`lower_statement`], also saying whether the parser gave up on depth.
 pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let text = &src[body.clone()];
-    // A goose `StatementBegin … StatementEnd` block can hold several statements: pgsafe keeps it
-    // whole and unrewritten (the tool runs it as one unit), and asks a reviewer to look.
+    // A goose `StatementBegin … StatementEnd` block can hold several statements: goose sends it
+    // as one query, so pgsafe keeps it whole, lowering each statement in it; what it cannot cut
+    // into statements is opaque, and a reviewer is asked to look.
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
+        if let Some(lowered) = lower_block(src, body.clone()) {
+            return lowered;
+        }
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open: false };
+        return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open: false, parts: Vec::new() };
     }
     if let Some(lowered) = lower_big_insert(text, body.clone()) {
         return lowered;
@@ -51,7 +58,45 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let alter_if_exists = head_words(text, 4).iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
     let ops = lower_parsed(src, body, parsed.ok(), &mut too_deep);
     let leaves_open = crate::front::split::leaves_open(text);
-    Lowered { ops, too_deep, alter_if_exists, leaves_open }
+    Lowered { ops, too_deep, alter_if_exists, leaves_open, parts: Vec::new() }
+}
+
+/// A goose block of several statements, each lowered on its own (their ops in order, spans in the
+/// draft). `None` when it does not cut into at least two plain statements, or when one of them
+/// ends or opens a transaction or a savepoint: the block's own transaction is goose's, and pgsafe
+/// does not model a block that steps out of it.
+fn lower_block(src: &str, body: Range<usize>) -> Option<Lowered> {
+    let pieces = crate::front::split::split(&src[body.clone()]).ok()?;
+    let mut inner = Vec::new();
+    for piece in &pieces {
+        match &piece.kind {
+            crate::front::split::PieceKind::Statement { body: b, .. } if !b.is_empty() => {
+                inner.push(body.start + b.start..body.start + b.end)
+            }
+            crate::front::split::PieceKind::Statement { .. } | crate::front::split::PieceKind::Trivia => {}
+            crate::front::split::PieceKind::Meta { .. } => return None,
+        }
+    }
+    if inner.len() < 2 {
+        return None;
+    }
+    let mut out =
+        Lowered { ops: Vec::new(), too_deep: false, alter_if_exists: false, leaves_open: false, parts: Vec::new() };
+    for b in inner {
+        let one = lower(src, b.clone());
+        if !one.parts.is_empty()
+            || one
+                .ops
+                .iter()
+                .any(|o| matches!(o.kind, OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. }))
+        {
+            return None;
+        }
+        out.too_deep |= one.too_deep;
+        out.parts.push((b, one.ops.len()));
+        out.ops.extend(one.ops);
+    }
+    Some(out)
 }
 
 /// Above this size, an `INSERT … VALUES` of plain literal rows is lowered from its head and first
@@ -605,6 +650,24 @@ mod tests {
 
     fn lower(sql: &str) -> Vec<Op> {
         lower_statement(sql, 0..sql.len())
+    }
+
+    #[test]
+    fn a_goose_block_lowers_each_statement_it_holds() {
+        let sql = "CREATE TABLE t (a int);\nCREATE INDEX i ON orders (a); DROP TABLE old";
+        let lowered = super::lower(sql, 0..sql.len());
+        let parts: Vec<&str> = lowered.parts.iter().map(|(b, _)| &sql[b.clone()]).collect();
+        assert_eq!(parts, ["CREATE TABLE t (a int)", "CREATE INDEX i ON orders (a)", "DROP TABLE old"]);
+        assert_eq!(lowered.parts.iter().map(|(_, n)| n).sum::<usize>(), lowered.ops.len());
+        assert!(matches!(lowered.ops[1].kind, OpKind::CreateIndex { concurrently: false, .. }));
+        assert_eq!(&sql[lowered.ops[1].span.clone()], "CREATE INDEX i ON orders (a)");
+        assert!(lowered.ops.iter().all(|o| !matches!(o.kind, OpKind::Opaque { .. })));
+        // A block that steps out of goose's transaction stays opaque (and risky: it drops a table).
+        for sql in ["DROP TABLE t; COMMIT", "SAVEPOINT a; DROP TABLE t", "BEGIN; DROP TABLE t"] {
+            let lowered = super::lower(sql, 0..sql.len());
+            assert!(lowered.parts.is_empty(), "{sql}");
+            assert!(matches!(lowered.ops[..], [Op { kind: OpKind::Opaque { risky: true }, .. }]), "{sql}");
+        }
     }
 
     /// (table, mode, scans) of every lock of a one-op statement.

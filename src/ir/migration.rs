@@ -37,6 +37,10 @@ pub struct Stmt {
     /// It leaves a `(` or `BEGIN` open (a typo): where it and the statements after it end is the
     /// split's guess.
     pub leaves_open: bool,
+    /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
+    /// how many of `ops` are its (in order). goose sends the block as one query, so the plan keeps
+    /// it whole and as written. Empty for any other statement.
+    pub parts: Vec<(Range<usize>, usize)>,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -56,6 +60,19 @@ pub struct ToolMarker {
 impl Stmt {
     pub fn ignores(&self, rule: &str) -> bool {
         self.ignored.iter().any(|r| r.as_deref().is_none_or(|r| r == rule))
+    }
+
+    /// Does it validate a constraint (a scan under a lock that blocks no traffic, run without short
+    /// timeouts)? A goose block only when it does nothing else: its other statements may take
+    /// strong locks, and the block runs as one.
+    pub fn validates(&self) -> bool {
+        let validate = |o: &Op| matches!(o.kind, OpKind::ValidateConstraint { .. });
+        self.ops.iter().any(validate) && (!self.is_block() || self.ops.iter().all(validate))
+    }
+
+    /// A goose block of several statements (see [`Stmt::parts`]).
+    pub fn is_block(&self) -> bool {
+        !self.parts.is_empty()
     }
 
     pub fn is_trivia(&self) -> bool {
@@ -132,6 +149,40 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
     out
 }
 
+/// What each statement creates (into `created`), every `search_path` the draft sets (the default
+/// first) and the one in effect at each statement.
+fn positions(stmts: &[Stmt], created: &mut HashMap<String, Vec<Creation>>) -> (Vec<Vec<String>>, Vec<u32>) {
+    let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
+    let mut path_at = Vec::with_capacity(stmts.len());
+    for (index, s) in stmts.iter().enumerate() {
+        path_at.push(paths.len() as u32 - 1);
+        for op in s.ops.iter().filter(|_| s.section == Section::Up) {
+            // `IF NOT EXISTS` may well find the relation there, with its traffic.
+            let made = match &op.kind {
+                OpKind::CreateTable { table, def } if !def.if_not_exists => {
+                    Some((table, def.temporary.then_some("pg_temp")))
+                }
+                OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
+                OpKind::Set { name, value, .. } if name == "search_path" => {
+                    paths.push(search_path(value));
+                    None
+                }
+                _ => None,
+            };
+            if let Some((name, schema)) = made {
+                let path = &paths[paths.len() - 1];
+                let key = match schema.or(path.first().map(String::as_str)) {
+                    _ if name.key.contains('.') => name.key.clone(),
+                    Some(schema) => format!("{schema}.{}", name.key),
+                    None => name.key.clone(),
+                };
+                created.entry(name.base().to_string()).or_default().push(Creation { key, at: index + 1 });
+            }
+        }
+    }
+    (paths, path_at)
+}
+
 /// Directive pgsafe writes above a step that relies on a fact an earlier step established.
 pub const FACT: &str = "-- pgsafe:fact ";
 
@@ -144,8 +195,6 @@ impl<'a> Migration<'a> {
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<Creation>> = HashMap::new();
         let mut facts = std::collections::HashSet::new();
-        let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
-        let mut path_at = Vec::with_capacity(pieces.len());
         let (mut runner, mut opt_out) = (false, false);
         // Lowering a statement reads only its own text, so statements lower in parallel (parsing
         // is most of a compile's work); everything that depends on order happens in the loop below.
@@ -175,8 +224,7 @@ impl<'a> Migration<'a> {
                     _ => {}
                 }
             }
-            let index = stmts.len();
-            let (mut too_deep, mut alter_if_exists, mut leaves_open) = (false, false, false);
+            let (mut too_deep, mut alter_if_exists, mut leaves_open, mut parts) = (false, false, false, Vec::new());
             let (body, terminated, ops) = match &piece.kind {
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
@@ -190,6 +238,7 @@ impl<'a> Migration<'a> {
                         too_deep = lowered.too_deep;
                         alter_if_exists = lowered.alter_if_exists;
                         leaves_open = lowered.leaves_open;
+                        parts = lowered.parts;
                         lowered.ops
                     };
                     (body.clone(), *terminated, ops)
@@ -212,30 +261,6 @@ impl<'a> Migration<'a> {
                     }
                 }
             }
-            path_at.push(paths.len() as u32 - 1);
-            for op in ops.iter().filter(|_| section == Section::Up) {
-                // `IF NOT EXISTS` may well find the relation there, with its traffic.
-                let made = match &op.kind {
-                    OpKind::CreateTable { table, def } if !def.if_not_exists => {
-                        Some((table, def.temporary.then_some("pg_temp")))
-                    }
-                    OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
-                    OpKind::Set { name, value, .. } if name == "search_path" => {
-                        paths.push(search_path(value));
-                        None
-                    }
-                    _ => None,
-                };
-                if let Some((name, schema)) = made {
-                    let path = &paths[paths.len() - 1];
-                    let key = match schema.or(path.first().map(String::as_str)) {
-                        _ if name.key.contains('.') => name.key.clone(),
-                        Some(schema) => format!("{schema}.{}", name.key),
-                        None => name.key.clone(),
-                    };
-                    created.entry(name.base().to_string()).or_default().push(Creation { key, at: index + 1 });
-                }
-            }
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
             stmts.push(Stmt {
@@ -249,9 +274,50 @@ impl<'a> Migration<'a> {
                 alter_if_exists,
                 markers,
                 leaves_open,
+                parts,
             });
         }
+        let (paths, path_at) = positions(&stmts, &mut created);
         Migration { src, stmts, created, facts, paths, path_at, runner_transaction: runner && !opt_out }
+    }
+
+    /// The draft with each goose block of several statements opened into those statements (one
+    /// `Stmt` each, in place of the block), or `None` when it has no such block: what the rules
+    /// would do to the statements of a block, which the plan keeps as written.
+    pub fn opened(&self) -> Option<Migration<'a>> {
+        if !self.stmts.iter().any(|s| !s.parts.is_empty()) {
+            return None;
+        }
+        let mut stmts = Vec::with_capacity(self.stmts.len());
+        for s in &self.stmts {
+            let mut ops = s.ops.iter();
+            for (body, n) in &s.parts {
+                let ops: Vec<Op> = ops.by_ref().take(*n).cloned().collect();
+                stmts.push(Stmt {
+                    span: body.clone(),
+                    body: body.clone(),
+                    ops,
+                    markers: Vec::new(),
+                    parts: Vec::new(),
+                    ..s.clone()
+                });
+            }
+            if s.parts.is_empty() {
+                stmts.push(s.clone());
+            }
+        }
+        let mut created: HashMap<String, Vec<Creation>> =
+            self.created.iter().map(|(k, v)| (k.clone(), v.iter().filter(|c| c.at == 0).cloned().collect())).collect();
+        let (paths, path_at) = positions(&stmts, &mut created);
+        Some(Migration {
+            src: self.src,
+            stmts,
+            created,
+            facts: self.facts.clone(),
+            paths,
+            path_at,
+            runner_transaction: self.runner_transaction,
+        })
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?
@@ -262,7 +328,10 @@ impl<'a> Migration<'a> {
     /// `billing.orders` does not make a later `orders` (`public.orders`) new.
     pub fn created_before(&self, name: &Name, before: usize) -> bool {
         let Some(list) = self.created.get(name.base()) else { return false };
-        let made = |key: &str| list.iter().any(|c| c.at != 0 && c.at <= before && c.key == key);
+        // A relation a goose block creates is new to the whole block: a statement before its
+        // CREATE that used it would fail, and the CREATE (not IF NOT EXISTS) fails if it existed.
+        let in_block = |at: usize| at == before + 1 && self.stmts.get(before).is_some_and(Stmt::is_block);
+        let made = |key: &str| list.iter().any(|c| c.at != 0 && (c.at <= before || in_block(c.at)) && c.key == key);
         // What an earlier plan step created, as it wrote it.
         let directive =
             list.iter().any(|c| c.at == 0 && (!c.key.contains('.') || !name.key.contains('.') || c.key == name.key));

@@ -274,9 +274,10 @@ impl Ctx<'_, '_> {
         self.timeline.before(i, k)
     }
 
-    /// Is statement `i` in a stretch kept as written (see `transactions`)?
+    /// Is statement `i` in a stretch kept as written (see `transactions`), or a goose block of
+    /// several statements (goose sends it as one query, which a rewrite must not cut)?
     pub fn kept(&self, i: usize) -> bool {
-        self.kept[i].is_some()
+        self.kept[i].is_some() || self.m.stmts[i].is_block()
     }
 
     /// Was column `col` (folded) of op `k`'s table added by an earlier action of statement `i`?
@@ -293,16 +294,72 @@ impl Ctx<'_, '_> {
         s.section == Section::Up
             && !(self.config.honour_ignores && s.ignores(rule))
             && !self.config.disabled(rule)
-            && (self.kept[i].is_none()
-                || [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE].contains(&rule))
+            && (!self.kept(i) || KEPT_RULES.contains(&rule))
     }
 }
 
+/// The rules that look at statements kept as written: they add timeouts or only report.
+const KEPT_RULES: [&str; 4] = [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE];
+
 /// Run every pass, in order.
 pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
+    let mut out = run_on(m, config);
+    if let Some(opened) = m.opened() {
+        held_back(m, run_on(&opened, config), &mut out);
+    }
+    out
+}
+
+/// [`run`] on `m` as it is.
+fn run_on(m: &Migration<'_>, config: &Config) -> Rewritten {
     let regions = transactions::regions(m);
     let timeline = Timeline::build(m, config.catalog.as_deref());
     let ctx = Ctx { m, config, timeline, kept: transactions::kept_by(&regions, m.stmts.len()) };
+    let mut out = passes(&ctx, &regions);
+    out.regions = regions;
+    out
+}
+
+/// Report what the rules would do inside goose blocks of several statements, which stay as
+/// written: `probe` is the passes run on the draft with those blocks opened
+/// ([`Migration::opened`]). Its rewrites there become warnings
+/// saying why they are not applied; its other findings there, from rules that skip kept
+/// statements, are reported as they are.
+fn held_back(m: &Migration<'_>, probe: Rewritten, out: &mut Rewritten) {
+    // The body of each statement inside such a block.
+    let parts: Vec<&Range<usize>> = m
+        .stmts
+        .iter()
+        .filter(|s| s.section == Section::Up)
+        .flat_map(|s| s.parts.iter().map(|(body, _)| body))
+        .collect();
+    let part = |d: &Diagnostic| {
+        let found = parts.iter().find(|b| b.start <= d.at && d.at <= b.end).copied();
+        found.filter(|_| !KEPT_RULES.contains(&d.rule) && ![NOT_UNDERSTOOD, transactions::RULE].contains(&d.rule))
+    };
+    for c in probe.changes {
+        let Some(body) = part(&c) else { continue };
+        let message = format!(
+            "{} — not applied: this statement is inside a goose StatementBegin … StatementEnd block, which goose sends \
+             as one query, so pgsafe keeps the block as written (with timeouts)",
+            c.message
+        );
+        let help =
+            "to get this rewrite, move the statement out of the StatementBegin … StatementEnd block (goose needs \
+                    a block only for a statement with semicolons inside, such as a function body)";
+        out.diagnostics.push(Diagnostic::new(c.rule, Severity::Warning, body.clone(), message).help(help));
+    }
+    for d in probe.diagnostics {
+        if let Some(body) = part(&d) {
+            let d = if d.at == d.end { d.span_to(body.clone()) } else { d };
+            out.diagnostics.push(d);
+        }
+    }
+}
+
+/// The passes, in order, over fresh units.
+fn passes(ctx: &Ctx<'_, '_>, regions: &[Region]) -> Rewritten {
+    let m = ctx.m;
     let mut out = Rewritten {
         units: m
             .stmts
@@ -331,30 +388,29 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
             );
             continue;
         }
-        if s.ops.iter().any(|op| matches!(op.kind, OpKind::Opaque { risky: true })) {
+        if let Some(op) = s.ops.iter().find(|op| matches!(op.kind, OpKind::Opaque { risky: true })) {
             out.diagnose(
                 NOT_UNDERSTOOD,
-                s.body.start,
+                if s.is_block() { op.span.start } else { s.body.start },
                 "pgsafe could not parse this statement, which may take strong table locks: review its locks by hand"
                     .into(),
             );
         }
     }
-    concurrent_index::run(&ctx, &mut out);
-    concurrent_drop_index::run(&ctx, &mut out);
-    concurrent_reindex::run(&ctx, &mut out);
-    fk_not_valid::run(&ctx, &mut out);
-    check_not_valid::run(&ctx, &mut out);
-    set_not_null::run(&ctx, &mut out);
-    unique_using_index::run(&ctx, &mut out);
-    backfill::run(&ctx, &mut out);
-    volatile_default::run(&ctx, &mut out);
-    partitions::run(&ctx, &mut out);
-    destructive::run(&ctx, &mut out);
-    type_change::run(&ctx, &mut out);
-    fk_index::run(&ctx, &mut out);
-    transactions::run(&ctx, &regions, &mut out);
-    timeouts::run(&ctx, &mut out);
-    out.regions = regions;
+    concurrent_index::run(ctx, &mut out);
+    concurrent_drop_index::run(ctx, &mut out);
+    concurrent_reindex::run(ctx, &mut out);
+    fk_not_valid::run(ctx, &mut out);
+    check_not_valid::run(ctx, &mut out);
+    set_not_null::run(ctx, &mut out);
+    unique_using_index::run(ctx, &mut out);
+    backfill::run(ctx, &mut out);
+    volatile_default::run(ctx, &mut out);
+    partitions::run(ctx, &mut out);
+    destructive::run(ctx, &mut out);
+    type_change::run(ctx, &mut out);
+    fk_index::run(ctx, &mut out);
+    transactions::run(ctx, regions, &mut out);
+    timeouts::run(ctx, &mut out);
     out
 }
