@@ -8,6 +8,7 @@
 //! later statement could change what they find. Each step re-runs the draft's session settings
 //! (`SET search_path …`) because each file is a new session.
 
+use crate::ir::action::Action;
 use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
@@ -501,7 +502,9 @@ fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
     let mut change = Change::Nothing;
     for o in &m.stmts[unit.stmt].ops {
         match &o.kind {
-            OpKind::Opaque { .. } => return Change::Anything,
+            OpKind::Opaque { .. } | OpKind::AlterTable { action: Action::NotUnderstood, .. } => {
+                return Change::Anything
+            }
             OpKind::Other { what } => {
                 let first = what.split_whitespace().next().unwrap_or("");
                 if ["SELECT", "DO", "CALL", "EXECUTE", "WITH"].contains(&first) {

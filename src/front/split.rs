@@ -797,9 +797,11 @@ impl<'a> Splitter<'a> {
     /// marker, or the end of the input. It ends after its last significant token; in a goose
     /// region a final `;` is the terminator. If a `;` was skipped only because a `(` or `BEGIN`
     /// never closed, the statement ends at that `;` instead, and nesting is ignored from then on.
+    /// (A `;` inside a nesting that did close, as in `… BEGIN ATOMIC SELECT 1; END` without its
+    /// final `;`, belongs to the statement.)
     fn close(&mut self, open: OpenStatement, markers: Vec<Marker>) -> usize {
         let OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi, nested } = open;
-        if let Some((semi, body_end)) = nested_semi {
+        if let Some((semi, body_end)) = nested_semi.filter(|_| nested) {
             self.flat = true;
             return self.finish(span_start, body_start..body_end, true, semi, markers);
         }
@@ -1021,6 +1023,16 @@ mod tests {
         let cut = bodies(&format!("-- +goose Up\nSELECT (1\n-- +goose NO TRANSACTION\n{after}"));
         assert_eq!(cut, bodies(&format!("-- +goose Up\nSELECT (1;\n-- +goose NO TRANSACTION\n{after}")));
         assert_eq!(cut, vec!["SELECT (1", "CREATE TABLE b ((x)", "ALTER TABLE w DROP COLUMN v", ")"]);
+    }
+
+    #[test]
+    fn a_semicolon_inside_a_nesting_that_closes_stays_in_its_statement() {
+        // Without a final `;`, at the end of the input or before a section marker: the nesting
+        // closed, so nothing was a typo.
+        let atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END";
+        assert_eq!(bodies(atomic), vec![atomic]);
+        assert_eq!(bodies("(;)\n-- +goose StatementBegin\nCREATE INDEX ON l()\n"), vec!["(;)", "CREATE INDEX ON l()"]);
+        assert_eq!(bodies(&format!("{atomic}\n-- migrate:down\nSELECT 3;")), vec![atomic, "SELECT 3"]);
     }
 
     #[test]

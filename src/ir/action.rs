@@ -48,6 +48,9 @@ pub enum Action {
         name: String,
         if_exists: bool,
     },
+    /// Neither sqlparser nor the token-level reading understands the action (sqlparser failed on
+    /// it, or would have dropped words of it): nothing rewrites it, and it is reported.
+    NotUnderstood,
     Other,
 }
 

@@ -602,7 +602,7 @@ impl Catalog {
                     t.foreign_keys.retain(|fk| !named(fk));
                 }
             }
-            Action::Rewrite { .. } | Action::Other => {}
+            Action::Rewrite { .. } | Action::NotUnderstood | Action::Other => {}
         }
     }
 

@@ -10,7 +10,7 @@ use super::name::Name;
 use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
-use crate::front::tokens::{head_words, lex, Tok};
+use crate::front::tokens::{head_words, lex, Lexer, Tok};
 use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;
 
@@ -310,20 +310,20 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
                 return ops;
             }
         }
-        ("begin", _) | ("start", "transaction") => {
-            // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
-            return vec![op(OpKind::Begin, Vec::new())];
-        }
+        // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
+        ("begin", _) | ("start", "transaction") if only_words(text) => return vec![op(OpKind::Begin, Vec::new())],
         ("savepoint", _) | ("release", _) | ("rollback", _) => {
             if let Some(kind) = lower_savepoint(text) {
                 return vec![op(kind, Vec::new())];
             }
-            if w(0) == "rollback" {
+            if w(0) == "rollback" && only_words(text) {
                 return vec![op(OpKind::Commit { rollback: true }, Vec::new())];
             }
         }
-        ("commit", _) | ("end", _) => return vec![op(OpKind::Commit { rollback: false }, Vec::new())],
-        ("abort", _) => return vec![op(OpKind::Commit { rollback: true }, Vec::new())],
+        ("commit", _) | ("end", _) if only_words(text) => {
+            return vec![op(OpKind::Commit { rollback: false }, Vec::new())]
+        }
+        ("abort", _) if only_words(text) => return vec![op(OpKind::Commit { rollback: true }, Vec::new())],
         ("set", _) | ("reset", _) => {
             if let Some(kind) = lower_set(text) {
                 return vec![op(kind, Vec::new())];
@@ -558,6 +558,14 @@ fn no_transaction(w: &[String]) -> Option<String> {
     Some(what.to_string())
 }
 
+/// Nothing but words and commas, as in `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY` or
+/// `COMMIT AND NO CHAIN`: a transaction statement with anything else (`BEGIN(`) is one PostgreSQL
+/// rejects, so it neither opens nor ends a transaction, and the plan must not turn it into one that
+/// does.
+fn only_words(text: &str) -> bool {
+    Lexer::new(text).all(|t| matches!(t.tok, Tok::Word(_) | Tok::Punct(',')))
+}
+
 /// First words of statements that take table locks worth a reviewer's eye.
 fn risky_head(w: &[String]) -> bool {
     let w0 = w.first().map(String::as_str).unwrap_or("");
@@ -740,7 +748,11 @@ mod tests {
         let ops = lower(sql);
         assert_eq!(ops.len(), 2);
         assert!(matches!(&ops[0].kind, OpKind::AddColumn { column, .. } if column == "a"));
-        assert!(matches!(ops[1].kind, OpKind::Opaque { risky: true }), "{:?}", ops[1].kind);
+        assert!(
+            matches!(&ops[1].kind, OpKind::AlterTable { action: crate::ir::action::Action::NotUnderstood, .. }),
+            "{:?}",
+            ops[1].kind
+        );
         assert_eq!(ops[1].locks[0].mode, LockMode::AccessExclusive);
     }
 
@@ -801,6 +813,19 @@ mod tests {
         assert_eq!(kind("ROLLBACK"), OpKind::Commit { rollback: true });
         assert_eq!(kind("ROLLBACK WORK"), OpKind::Commit { rollback: true });
         assert_eq!(kind("ABORT"), OpKind::Commit { rollback: true });
+    }
+
+    #[test]
+    fn transaction_statements_postgresql_rejects_control_nothing() {
+        let kind = |sql: &str| lower(sql).remove(0).kind;
+        assert_eq!(kind("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY"), OpKind::Begin);
+        assert_eq!(kind("start transaction read write"), OpKind::Begin);
+        assert_eq!(kind("COMMIT AND NO CHAIN"), OpKind::Commit { rollback: false });
+        assert_eq!(kind("END WORK"), OpKind::Commit { rollback: false });
+        // A plan that turned these into its own BEGIN or COMMIT would run what the draft cannot.
+        for typo in ["BEGIN(", "COMMIT 1", "ROLLBACK (", "END)", "ABORT 'x'"] {
+            assert!(matches!(kind(typo), OpKind::Opaque { risky: false }), "{typo}: {:?}", kind(typo));
+        }
     }
 
     #[test]

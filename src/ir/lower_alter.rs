@@ -77,10 +77,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         // Neither sqlparser nor the token-level reading tells what this action does (sqlparser
         // failed on it, or would have dropped words of it): not understood, so nothing rewrites
         // it; it keeps the strongest lock, runs under timeouts and is reported.
-        if action == Action::Other {
-            return (OpKind::Opaque { risky: true }, vec![lock(table, LockMode::AccessExclusive, false)]);
-        }
         let what = words.join(" ").to_uppercase();
+        if action == Action::Other {
+            let kind = OpKind::AlterTable { table: table.clone(), what, action: Action::NotUnderstood };
+            return (kind, vec![lock(table, LockMode::AccessExclusive, false)]);
+        }
         return other(&what, LockMode::AccessExclusive, false);
     };
     match ast {

@@ -22,6 +22,7 @@ mod volatile_default;
 
 use crate::config::Config;
 use crate::diagnostic::At;
+use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section};
 use crate::ir::op::OpKind;
@@ -388,7 +389,10 @@ fn passes(ctx: &Ctx<'_, '_>, regions: &[Region]) -> Rewritten {
             );
             continue;
         }
-        if let Some(op) = s.ops.iter().find(|op| matches!(op.kind, OpKind::Opaque { risky: true })) {
+        let not_understood = |k: &OpKind| {
+            matches!(k, OpKind::Opaque { risky: true } | OpKind::AlterTable { action: Action::NotUnderstood, .. })
+        };
+        if let Some(op) = s.ops.iter().find(|op| not_understood(&op.kind)) {
             out.diagnose(
                 NOT_UNDERSTOOD,
                 if s.is_block() { op.span.start } else { s.body.start },

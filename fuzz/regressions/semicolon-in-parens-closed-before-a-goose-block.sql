@@ -1,0 +1,3 @@
+(;)
+--+goose StatementBegin
+CREATE INDEX ON l()
