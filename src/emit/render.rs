@@ -19,7 +19,7 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     // A `COPY … FROM stdin` piece ends with its data's `\.` line: nothing may follow it.
     let copy_data = m.src[s.body.clone()].ends_with("\\.");
     if !s.terminated && !s.is_trivia() && !s.body.is_empty() && !copy_data {
-        edits.push(crate::passes::Edit { at: s.body.end..s.body.end, text: ";".into() });
+        edits.push(crate::passes::Edit { at: s.body.end..s.body.end, text: terminator(m.text(&s.body)).into() });
     }
     edits.sort_by_key(|e| (e.at.start, e.at.end));
     let mut out = String::with_capacity(s.span.len() + 32);
@@ -34,6 +34,17 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The `;` that ends a statement its draft left unterminated. After a backslash on the body's last
+/// line it goes on a line of its own: psql reads a backslash to the end of the line as a
+/// meta-command (`s\` then `;` would be `\;`, which sends nothing).
+fn terminator(body: &str) -> &'static str {
+    if body.rsplit('\n').next().is_some_and(|line| line.contains('\\')) {
+        "\n;"
+    } else {
+        ";"
+    }
 }
 
 fn is_session_set(s: &crate::ir::migration::Stmt) -> bool {
@@ -102,7 +113,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             let meta = s.ops.iter().any(|o| o.kind == OpKind::Meta);
             let followed = step.wrapped || units[k + 1..].iter().any(|&v| !m.stmts[r.units[v].stmt].is_trivia());
             if !s.terminated && !s.is_trivia() && !meta && followed {
-                text.insert(s.body.end - s.span.start, ';');
+                text.insert_str(s.body.end - s.span.start, terminator(m.text(&s.body)));
             }
             out.extend(unit_parts(m, unit, text));
         }

@@ -418,6 +418,22 @@ fn lower_set(text: &str) -> Option<OpKind> {
         return Some(OpKind::Set { name, local, value: "DEFAULT".into() });
     }
     let assigned = toks.get(i + 1).is_some_and(|t| t.is_punct('=') || t.is_word("to"));
+    // Only these take their value without `=`/`TO`: `SET lock_timeout ''` is one PostgreSQL
+    // rejects, and a plan must not count it as a setting.
+    const BARE: &[&str] = &[
+        "timezone",
+        "role",
+        "authorization",
+        "schema",
+        "names",
+        "transaction",
+        "characteristics",
+        "constraints",
+        "xml",
+    ];
+    if !assigned && !BARE.contains(&name.as_str()) {
+        return None;
+    }
     let value_at = toks.get(if assigned { i + 2 } else { i + 1 }).map(|t| t.span.start).unwrap_or(text.len());
     Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
 }
@@ -831,6 +847,8 @@ mod tests {
     #[test]
     fn set_forms_without_equals() {
         let kind = |sql: &str| lower(sql).remove(0).kind;
+        // PostgreSQL rejects a plain setting without `=` or `TO`: it sets nothing.
+        assert!(!matches!(kind("SET LOCAL lock_timeout ''"), OpKind::Set { .. }));
         assert!(
             matches!(kind("SET ROLE app_owner"), OpKind::Set { name, value, .. } if name == "role" && value == "app_owner")
         );

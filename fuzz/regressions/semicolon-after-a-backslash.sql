@@ -1,0 +1,3 @@
+;CREATE INDEX ON s\
+--+goose StatementBegin
+ALTER TABLE c r
