@@ -46,8 +46,9 @@ pub struct Table {
     /// timeline keeps the table as it was before every op, and an op that changes a table copies
     /// it, so a copy must cost a pointer per element, not the elements' strings.
     /// By folded name: found without a scan, and, like the lists, shared between versions but
-    /// for the path to the changed entry. (No code needs their order.)
-    pub columns: imbl::OrdMap<String, Arc<Column>>,
+    /// for the path to the changed entry. (No code needs their order.) Keys are shared strings:
+    /// the path copy clones a node's keys, and a table of thousands of columns has nodes of 64.
+    pub columns: imbl::OrdMap<Arc<str>, Arc<Column>>,
     /// `false` when pgsafe could not read the column list (`CREATE TABLE … AS`, `LIKE`, a statement
     /// sqlparser could not parse, a table only the draft's `ALTER`s mention): a missing column
     /// then means "unknown", not "absent".
@@ -104,7 +105,7 @@ impl Table {
 
     /// Add `column`, or replace the one of that name.
     fn put_column(&mut self, column: Column) {
-        self.columns.insert(column.name.clone(), Arc::new(column));
+        self.columns.insert(column.name.as_str().into(), Arc::new(column));
     }
 
     /// Is there a complete (not partial) index whose leading columns are exactly `keys`?
@@ -522,9 +523,9 @@ impl Catalog {
                 let Some(s) = self.slot(table) else { return };
                 let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
                 let (from, to) = (&from.key, &to.key);
-                if let Some(mut c) = t.columns.remove(from) {
+                if let Some(mut c) = t.columns.remove(from.as_str()) {
                     Arc::make_mut(&mut c).name.clone_from(to);
-                    t.columns.insert(to.clone(), c);
+                    t.columns.insert(to.as_str().into(), c);
                 }
                 for c in t.primary_key.iter_mut().filter(|c| *c == from) {
                     c.clone_from(to);
@@ -549,7 +550,7 @@ impl Catalog {
                 let Some(s) = self.slot(table) else { return };
                 let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
                 let key = &column.key;
-                t.columns.remove(key);
+                t.columns.remove(key.as_str());
                 t.primary_key.retain(|c| c != key);
                 if !self.key_columns[s].contains(key) {
                     return;
