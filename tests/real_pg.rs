@@ -117,3 +117,51 @@ fn batched_backfills_leave_the_same_data_as_the_draft() {
         assert_eq!(cluster.psql(&db, fingerprint).unwrap(), expected, "config {n}: data differs from the draft's");
     }
 }
+
+/// A draft that turns `lock_timeout` off (`SET LOCAL lock_timeout = 0`, "wait without limit") before
+/// a statement that takes ACCESS EXCLUSIVE: its step still waits at most the plan's lock_timeout,
+/// since the plan sets it again right after the draft's setting. Without that line (the planted
+/// case) the step waits as long as the blocker holds the table, and so would every write behind it.
+#[test]
+fn a_draft_turning_lock_timeout_off_still_waits_at_most_the_plans_lock_timeout() {
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    cluster.psql_file("postgres", Path::new("examples/schema.sql")).unwrap();
+    let draft = "SET LOCAL lock_timeout = 0;\nALTER TABLE orders ADD COLUMN note2 text;\n";
+    let c = compile("off.sql", draft, &Config::default()).unwrap();
+    let steps: Vec<_> = c.steps().collect();
+    assert_eq!(steps.len(), 1, "one step");
+    let step = steps[0].text();
+    let again = "SET LOCAL lock_timeout = 0;\nSET LOCAL lock_timeout = '100ms';\n";
+    assert!(step.contains(again), "the plan bounds the wait again after the draft's setting:\n{step}");
+    let planted = step.replace(again, "SET LOCAL lock_timeout = 0;\n");
+    let work = tempfile::tempdir().unwrap();
+    // Runs `sql` while another session holds ACCESS SHARE on orders for 3 s: the error, if any,
+    // and how long the step took.
+    let run_blocked = |name: &str, sql: &str| {
+        let file = work.path().join(name);
+        fs::write(&file, sql).unwrap();
+        std::thread::scope(|s| {
+            let blocker = s.spawn(|| {
+                cluster.psql("postgres", "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT pg_sleep(3); COMMIT;")
+            });
+            let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                        WHERE c.relname = 'orders' AND l.mode = 'AccessShareLock' AND l.granted";
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while cluster.psql("postgres", held).unwrap().lines().nth(2).map(str::trim) != Some("1") {
+                assert!(std::time::Instant::now() < deadline, "the blocker never took its lock");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let began = std::time::Instant::now();
+            let result = cluster.psql_file("postgres", &file);
+            let took = began.elapsed();
+            blocker.join().unwrap().unwrap();
+            (result.err().map(|e| format!("{e:#}")), took)
+        })
+    };
+    let (error, took) = run_blocked("step.sql", &step);
+    let error = error.expect("the step gives up while the table is held");
+    assert!(error.contains("lock timeout"), "{error}");
+    assert!(took < std::time::Duration::from_millis(1500), "the step waited {took:?}");
+    let (error, took) = run_blocked("planted.sql", &planted);
+    assert!(error.is_none() && took >= std::time::Duration::from_secs(2), "planted: {error:?} after {took:?}");
+}

@@ -115,6 +115,10 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             if !s.terminated && !s.is_trivia() && !meta && followed {
                 text.insert_str(s.body.end - s.span.start, terminator(m.text(&s.body)));
             }
+            // Nor may a same-line comment at the end of the draft swallow it.
+            if followed && !text.ends_with('\n') {
+                text.push('\n');
+            }
             out.extend(unit_parts(m, unit, text));
         }
         out.close_goose_block();
@@ -263,19 +267,32 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         }
         (Timeouts::None, _) => {}
     }
+    // Where the draft turns lock_timeout off, a step that bounds its lock waits bounds them again
+    // right after: the statements that follow take their locks under pgsafe's lock_timeout.
+    let bound_again = |out: &mut Parts, s: usize| {
+        if step.timeouts == Timeouts::Short && r.units[s].lock_timeout_off {
+            let set = if step.mode == StepMode::Transaction { "SET LOCAL" } else { "SET" };
+            out.push(PartKind::Setting, format!("{set} lock_timeout = '{}';\n", config.lock_timeout));
+        }
+    };
     // The draft transaction's SET LOCALs, inside this step's transaction.
     for item in &step.items {
         if let (Item::ReplayLocal(s), true) = (item, transaction) {
             out.push(plain, format!("{};\n", &m.src[m.stmts[*s].body.clone()]));
+            bound_again(out, *s);
         }
     }
-    for (k, parts) in texts.into_iter().enumerate() {
+    let body_units = step.units().skip(leading_sets);
+    for (k, (parts, u)) in texts.into_iter().zip(body_units).enumerate() {
         for (j, mut p) in parts.into_iter().enumerate() {
             // The first statement's leading blank lines would only separate it from BEGIN.
             if k == 0 && j == 0 {
                 p.text = p.text.trim_start_matches(['\n', '\r']).to_string();
             }
             out.push(p.kind, p.text);
+        }
+        if r.units[u].generated.is_none() {
+            bound_again(out, r.units[u].stmt);
         }
     }
     out.close_goose_block();

@@ -136,6 +136,9 @@ pub struct Unit {
     /// is no timeout and never replayed; the plan runs it where it does nothing too, before a
     /// step's `BEGIN`.
     pub inert_setting: bool,
+    /// A draft setting that turns `lock_timeout` off (`0`, `''`, `DEFAULT`): a step that bounds
+    /// its lock waits sets its own again right after it, or what follows would wait without limit.
+    pub lock_timeout_off: bool,
 }
 
 impl Unit {
@@ -166,6 +169,7 @@ impl Unit {
             locks: Vec::new(),
             rules: Vec::new(),
             inert_setting: false,
+            lock_timeout_off: false,
         }
     }
 

@@ -18,8 +18,12 @@ pub const RULE: &str = "timeouts";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
+    // Whether the session's lock_timeout bounds a lock wait, and what a SET LOCAL of the current
+    // transaction block made of it (which overrides the session's until the block ends).
     let mut session_timeout = false;
-    let mut local_timeout = false;
+    let mut local_timeout: Option<bool> = None;
+    // The draft itself turned the session's off (`SET lock_timeout = 0`).
+    let mut session_off = false;
     // Inside a transaction block: the draft's own, or the one its migration tool runs it in. A
     // draft with no BEGIN of its own may be run by a tool that wraps it in one (sqlx, Flyway, a
     // plan step laid out for such a tool): its SET LOCAL may well work there.
@@ -48,23 +52,33 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     .into(),
             );
         }
-        for op in &s.ops {
+        // A down section's statements never run with the up section's.
+        let up = s.section == crate::ir::migration::Section::Up;
+        for op in s.ops.iter().filter(|_| up) {
             match &op.kind {
-                OpKind::Set { name, local, value } if name == "lock_timeout" && !inert => {
+                // Even a SET LOCAL that does nothing here turns the bound off in a step that runs
+                // it in a transaction block (a stretch kept as written).
+                OpKind::Set { name, value, .. } if name == "lock_timeout" && inert => {
+                    out.units[i].lock_timeout_off |= is_zero(value);
+                }
+                OpKind::Set { name, local, value } if name == "lock_timeout" => {
                     let on = !is_zero(value);
+                    out.units[i].lock_timeout_off |= !on;
                     if *local {
-                        local_timeout = on;
+                        local_timeout = Some(on);
                     } else {
+                        // SET in a transaction block overrides its SET LOCAL too.
                         session_timeout = on;
-                        local_timeout = false;
+                        session_off = !on;
+                        local_timeout = None;
                     }
                 }
                 OpKind::Begin => {
-                    local_timeout = false;
+                    local_timeout = None;
                     in_tx = true;
                 }
                 OpKind::Commit { .. } => {
-                    local_timeout = false;
+                    local_timeout = None;
                     in_tx = !outside;
                 }
                 _ => {}
@@ -101,7 +115,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             }
             let Some(lock) = blocking_lock(unit, |t| m.created_before(t, i)) else { continue };
             unit.blocking_lock = Some(lock.clone());
-            if session_timeout || local_timeout {
+            if local_timeout.unwrap_or(session_timeout) {
                 continue;
             }
             unit.needs_timeouts = true;
@@ -110,15 +124,21 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 continue;
             }
             unit.rules.push(RULE);
+            let turned_off = local_timeout.map_or(session_off, |on| !on);
             out.change(
                 RULE,
                 s.body.start,
                 format!(
-                    "run under lock_timeout = '{}': this takes {} on {}, and while it waits for that lock every {} on the table queues behind it",
+                    "run under lock_timeout = '{}': this takes {} on {}, and while it waits for that lock every {} on the table queues behind it{}",
                     ctx.config.lock_timeout,
                     lock.mode,
                     lock.table.text,
-                    if lock.mode.blocks_reads() { "read and write" } else { "write" }
+                    if lock.mode.blocks_reads() { "read and write" } else { "write" },
+                    if turned_off {
+                        " (the draft turned lock_timeout off before it, to wait without limit: the plan sets it again after that)"
+                    } else {
+                        ""
+                    }
                 ),
             );
         }

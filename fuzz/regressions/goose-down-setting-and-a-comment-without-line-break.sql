@@ -1,0 +1,2 @@
+--+goose Down
+SET LOCAL lock_timeout='s';ALTER TABLE r C--+goose Up

@@ -1,0 +1,2 @@
+SET LOCAL lock_timeout = 0;
+ALTER TABLE orders ADD COLUMN note text;
