@@ -190,7 +190,18 @@ impl Catalog {
 
     /// [`Catalog::table`], shared (a snapshot that later changes do not touch).
     pub fn table_arc(&self, name: &Name) -> Option<Arc<Table>> {
-        self.slot(name).and_then(|s| self.slots[s].clone())
+        self.table_in_slot(name).map(|(_, t)| t)
+    }
+
+    /// The table `name` resolves to, with its slot (stable for the catalogue's life).
+    pub fn table_in_slot(&self, name: &Name) -> Option<(usize, Arc<Table>)> {
+        self.slot(name).and_then(|s| Some((s, self.slots[s].clone()?)))
+    }
+
+    /// Could an index or foreign key of the table in `slot`, in any of its versions, name column
+    /// `key`? `false` proves none does, so a pass asking skips the scan of the table's lists.
+    pub fn may_key(&self, slot: usize, key: &str) -> bool {
+        self.key_columns.get(slot).is_none_or(|k| k.contains(key))
     }
 
     fn slot(&self, name: &Name) -> Option<usize> {

@@ -29,6 +29,9 @@ pub struct Timeline {
 pub struct Before {
     /// The op's own table (the one it creates an index on, alters, updates …).
     pub table: Option<Arc<Table>>,
+    /// Its slot in the catalogue, for what the end catalogue knows of all its versions
+    /// ([`Catalog::may_key`]).
+    pub slot: Option<usize>,
     /// For a partitioned table: its partitions, in the order they were recorded.
     pub partitions: Vec<Arc<Table>>,
     /// For `DROP TABLE`: the foreign keys of other tables that reference the dropped tables.
@@ -84,7 +87,7 @@ impl Timeline {
 
     /// The catalogue's view just before op `k` of statement `i`.
     pub fn before(&self, i: usize, k: usize) -> &Before {
-        static NONE: Before = Before { table: None, partitions: Vec::new(), referencing: Vec::new() };
+        static NONE: Before = Before { table: None, slot: None, partitions: Vec::new(), referencing: Vec::new() };
         self.before.get(i).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
     }
 
@@ -96,7 +99,7 @@ impl Timeline {
 
 fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     let Some(name) = main_table(kind) else { return Before::default() };
-    let table = cat.table_arc(name);
+    let (slot, table) = cat.table_in_slot(name).unzip();
     let partitions = match (&table, kind) {
         (Some(t), OpKind::CreateIndex { .. } | OpKind::AddConstraint { .. } | OpKind::AddColumn { .. })
         | (Some(t), OpKind::AlterTable { .. })
@@ -112,7 +115,7 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         }
         _ => Vec::new(),
     };
-    Before { table, partitions, referencing }
+    Before { table, slot, partitions, referencing }
 }
 
 /// Tables that exist before the draft and that the draft shows are partitioned: the parent of a

@@ -14,7 +14,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
-use crate::ir::catalog::{ForeignKey, List};
+use crate::ir::catalog::{Catalog, ForeignKey, List};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let new = |t: &Name| m.created_before(t, i);
             let before = ctx.before(i, k);
             let msg = match &op.kind {
-                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, table, action),
+                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, ctx.timeline.end(), table, action),
                 OpKind::DropTable { tables, .. } => {
                     for t in tables.iter().filter(|t| !new(t)) {
                         out.diagnose(RULE, op.span.start, drop_table(&before.referencing, t, tables));
@@ -73,14 +73,17 @@ fn list(items: &[String]) -> String {
     }
 }
 
-fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
+/// `end`: the catalogue after the draft, which knows the columns the table's keys ever named.
+fn alter(before: &Before, end: &Catalog, table: &Name, action: &Action) -> Option<String> {
     let t = &table.text;
     // A column the draft itself added has no users yet.
     let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
+    // The indexes and foreign keys that may use column `key` (none when no key ever named it:
+    // the lists grow with a long draft, and most dropped columns are in none of them).
     let empty = (List::new(), List::new());
-    let (indexes, foreign_keys) = match &before.table {
-        Some(t) => (&t.indexes, &t.foreign_keys),
-        None => (&empty.0, &empty.1),
+    let keyed = |key: &str| match &before.table {
+        Some(t) if before.slot.is_none_or(|s| end.may_key(s, key)) => (&t.indexes, &t.foreign_keys),
+        _ => (&empty.0, &empty.1),
     };
     Some(match action {
         Action::RenameColumn { from, to } if !added(from) => format!(
@@ -104,9 +107,10 @@ fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
                  that list every column) fail from the moment this commits. Contract in two releases: stop using {c} in the \
                  code (e.g. mark it ignored in the ORM) and deploy, then drop it in a later migration"
             );
+            let (indexes, foreign_keys) = keyed(&column.key);
             let indexes: Vec<String> = indexes
                 .iter()
-                .filter(|ix| ix.columns.contains(&Some(column.key.clone())))
+                .filter(|ix| ix.columns.iter().any(|c| c.as_ref() == Some(&column.key)))
                 .filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone()))
                 .collect();
             if !indexes.is_empty() {
@@ -285,5 +289,22 @@ mod tests {
         let d: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert!(d[0].contains("orders.orders_user_fk") && d[0].contains("orders.orders_user_id_fkey"), "{d:?}");
         assert!(d[1].contains("DROP INDEX CONCURRENTLY (idx_orders_status)"), "{d:?}");
+    }
+
+    /// The draft's own indexes and foreign keys, through a rename, are named too; a column no key
+    /// ever named gets the plain message (the catalogue skips the scan for it).
+    #[test]
+    fn the_draft_names_what_to_drop_first() {
+        let d = diagnostics(
+            "CREATE INDEX CONCURRENTLY idx_state ON orders (status);
+             ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_ref) REFERENCES users (id) NOT VALID;
+             ALTER TABLE orders RENAME COLUMN status TO state;
+             ALTER TABLE orders DROP COLUMN state;
+             ALTER TABLE orders DROP COLUMN user_ref;
+             ALTER TABLE orders DROP COLUMN note;",
+        );
+        assert!(d[1].contains("dropping orders.state") && d[1].contains("(idx_state)"), "{d:?}");
+        assert!(d[2].contains("dropping orders.user_ref") && d[2].contains("(orders_user_fk)"), "{d:?}");
+        assert!(d[3].contains("dropping orders.note") && !d[3].contains("; "), "{d:?}");
     }
 }

@@ -91,15 +91,18 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // The name may still belong to the constraint this statement drops (a primary key
             // replaced in one statement, as Prisma writes it), or to an index the table has: build
             // under a free name; USING INDEX renames the index to the constraint's name.
+            let index_key = Name::new(&index).key;
             let dropped_here = s.ops[..n_op].iter().any(|o| {
                 matches!(&o.kind, OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. }
-                    if *d == Name::new(&index).key)
+                    if *d == index_key)
             });
             let build_name = if dropped_here
-                || at_start.table.as_deref().is_some_and(|t| {
-                    t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.key == Name::new(&index).key))
-                }) {
-                let base = make_object_name(&Name::new(&index).key, "", "new");
+                || at_start
+                    .table
+                    .as_deref()
+                    .is_some_and(|t| t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.key == index_key)))
+            {
+                let base = make_object_name(&index_key, "", "new");
                 quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))
             } else {
                 index.clone()
