@@ -288,11 +288,19 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             }
         }
         if let Some(k) = region {
-            let whole = regions[k].shape == Shape::WholeTransaction;
-            if entering && !(whole && unit.mode == Mode::Control) {
+            // A whole draft transaction: its BEGIN opens the step, its COMMIT/ROLLBACK (if it has
+            // one) closes it. A second BEGIN inside it does neither (PostgreSQL only warns): it
+            // stays in the step, as written.
+            let ends = |stmt: usize| {
+                stmt == regions[k].last && m.stmts[stmt].ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. }))
+            };
+            let bound = regions[k].shape == Shape::WholeTransaction
+                && unit.mode == Mode::Control
+                && (unit.stmt == regions[k].first || ends(unit.stmt));
+            if entering && !bound {
                 b.enter(regions, k);
             }
-            if whole && unit.mode == Mode::Control {
+            if bound {
                 // The region's BEGIN opens its step; its COMMIT/ROLLBACK closes it. Their comments
                 // are kept, before the step's own BEGIN.
                 let trailing = m.src[s.body.end..s.span.end].trim_start_matches(';');

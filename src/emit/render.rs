@@ -51,6 +51,18 @@ fn is_session_set(s: &crate::ir::migration::Stmt) -> bool {
     !s.is_trivia() && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Meta))
 }
 
+/// The text that repeats the settings of draft statement `s` in a later step (without its last
+/// `;`): the statement, or where it does more than set (a goose block holding a `SET` among other
+/// statements) only its `SET`s (`SET LOCAL` ones when `local`), since the rest must not run twice.
+fn replayed_text(m: &Migration<'_>, s: usize, local: bool) -> String {
+    let stmt = &m.stmts[s];
+    if stmt.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Meta)) {
+        return m.src[stmt.body.clone()].to_string();
+    }
+    let sets = stmt.ops.iter().filter(|o| matches!(o.kind, OpKind::Set { local: l, .. } if l == local));
+    sets.map(|o| &m.src[o.span.clone()]).collect::<Vec<_>>().join(";\n")
+}
+
 /// The statement a step is named after: its first that is not a setting.
 pub fn step_title<'a>(m: &'a Migration<'_>, r: &'a Rewritten, step: &Step) -> &'a str {
     step.units()
@@ -157,7 +169,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             Item::Replay(s) => {
                 let stmt = &m.stmts[*s];
                 let meta = stmt.ops.iter().any(|o| o.kind == OpKind::Meta);
-                out.push(plain, format!("{}{}\n", &m.src[stmt.body.clone()], if meta { "" } else { ";" }));
+                out.push(plain, format!("{}{}\n", replayed_text(m, *s, false), if meta { "" } else { ";" }));
             }
             // Outside a transaction block SET LOCAL does nothing: the same setting, for the session.
             Item::ReplayLocal(s) if step.mode == StepMode::Autocommit => {
@@ -278,7 +290,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     // The draft transaction's SET LOCALs, inside this step's transaction.
     for item in &step.items {
         if let (Item::ReplayLocal(s), true) = (item, transaction) {
-            out.push(plain, format!("{};\n", &m.src[m.stmts[*s].body.clone()]));
+            out.push(plain, format!("{};\n", replayed_text(m, *s, true)));
             bound_again(out, *s);
         }
     }

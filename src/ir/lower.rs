@@ -43,12 +43,14 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     // as one query, so pgsafe keeps it whole, lowering each statement in it; what it cannot cut
     // into statements is opaque, and a reviewer is asked to look.
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
+        // What the split guessed from here on depends on it, however the statement lowers.
+        let leaves_open = crate::front::split::leaves_open(text);
         if let Some(lowered) = lower_block(src, body.clone()) {
-            return lowered;
+            return Lowered { leaves_open, ..lowered };
         }
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open: false, parts: Vec::new() };
+        return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open, parts: Vec::new() };
     }
     if let Some(lowered) = lower_big_insert(text, body.clone()) {
         return lowered;

@@ -30,6 +30,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let controls = m.stmts.iter().any(|s| s.ops.iter().any(|o| matches!(o.kind, OpKind::Begin)));
     let outside = !m.runner_transaction && controls;
     let mut in_tx = !outside;
+    // Inside a transaction block the draft opened with its own BEGIN.
+    let mut own_block = false;
     let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
     for u in m.stmts.len()..out.units.len() {
         generated.entry(out.units[u].stmt).or_default().push(u);
@@ -73,13 +75,17 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         local_timeout = None;
                     }
                 }
-                OpKind::Begin => {
+                // A BEGIN inside the draft's own transaction block starts nothing (PostgreSQL
+                // only warns): the block's SET LOCALs stay in force.
+                OpKind::Begin if !own_block => {
                     local_timeout = None;
                     in_tx = true;
+                    own_block = true;
                 }
                 OpKind::Commit { .. } => {
                     local_timeout = None;
                     in_tx = !outside;
+                    own_block = false;
                 }
                 _ => {}
             }

@@ -1,0 +1,2 @@
+(''\""'''';
+'';UPDATE s SET v=replace('')WHERE'';('';('')'')('''')'';UPDATE g SET a=replace('''')WHERE''
