@@ -593,12 +593,31 @@ struct Splitter<'a> {
     goose_block: bool,
     /// Set once a statement ran into the end of the input (or a section marker) with a `(` or
     /// `BEGIN` still open: that nesting was a typo, and from then on every `;` ends a statement.
-    flat: bool,
+    /// Per section kind (up, down): the plan's steps hold the up sections only, so a typo in a
+    /// down section must not change how they are read.
+    flat: [bool; 2],
+    /// In a down section (goose, dbmate, node-pg-migrate).
+    down: bool,
 }
 
 impl<'a> Splitter<'a> {
     fn new(src: &'a str, toks: &'a [Token]) -> Self {
-        Splitter { src, toks, pieces: Vec::with_capacity(toks.len() / 16 + 1), goose_block: false, flat: false }
+        Splitter {
+            src,
+            toks,
+            pieces: Vec::with_capacity(toks.len() / 16 + 1),
+            goose_block: false,
+            flat: [false; 2],
+            down: false,
+        }
+    }
+
+    fn flat(&self) -> bool {
+        self.flat[usize::from(self.down)]
+    }
+
+    fn go_flat(&mut self) {
+        self.flat[usize::from(self.down)] = true;
     }
 
     fn text(&self, i: usize) -> &'a str {
@@ -614,9 +633,11 @@ impl<'a> Splitter<'a> {
         let before = &self.src[..t.start()];
         let at_file_start = before.is_empty() || before == "\u{FEFF}";
         let mut kinds = parse_markers(self.text(i), at_file_start);
-        // node-pg-migrate looks for its markers at the start of a line only.
+        // goose, dbmate and node-pg-migrate look for their markers at the start of a line only (a
+        // `--+goose Up` after a statement on its line is a comment to them); drizzle splits at
+        // its breakpoint wherever it is, and pgsafe's own directive may follow a statement.
         if !self.at_line_start(t.start()) {
-            kinds.retain(|k| !matches!(k, MarkerKind::NodePgMigrateUp | MarkerKind::NodePgMigrateDown));
+            kinds.retain(|k| matches!(k, MarkerKind::StatementBreakpoint | MarkerKind::PgsafeIgnore(_)));
         }
         kinds
     }
@@ -651,6 +672,10 @@ impl<'a> Splitter<'a> {
                     match kind {
                         MarkerKind::GooseStatementBegin => self.goose_block = true,
                         MarkerKind::GooseStatementEnd => self.goose_block = false,
+                        MarkerKind::GooseUp | MarkerKind::DbmateUp | MarkerKind::NodePgMigrateUp => self.down = false,
+                        MarkerKind::GooseDown | MarkerKind::DbmateDown | MarkerKind::NodePgMigrateDown => {
+                            self.down = true
+                        }
                         _ => {}
                     }
                     let t = self.toks[i];
@@ -760,7 +785,7 @@ impl<'a> Splitter<'a> {
                         return self.close(open, markers);
                     }
                 }
-                TokKind::Semicolon if !self.goose_block && (self.flat || nesting.at_top()) => {
+                TokKind::Semicolon if !self.goose_block && (self.flat() || nesting.at_top()) => {
                     let body_end = if i == first { body_start } else { self.toks[last_sig].end() };
                     return self.finish(span_start, body_start..body_end, true, i, markers);
                 }
@@ -802,13 +827,13 @@ impl<'a> Splitter<'a> {
     fn close(&mut self, open: OpenStatement, markers: Vec<Marker>) -> usize {
         let OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi, nested } = open;
         if let Some((semi, body_end)) = nested_semi.filter(|_| nested) {
-            self.flat = true;
+            self.go_flat();
             return self.finish(span_start, body_start..body_end, true, semi, markers);
         }
         // Without a `;` the typo is the same: a plan that ends this statement with one (its
         // step files do) must split what follows as the draft did.
         if nested && !self.goose_block {
-            self.flat = true;
+            self.go_flat();
         }
         let last = self.toks[last_sig];
         let (body_end, terminated) = if self.goose_block && last.kind == TokKind::Semicolon {
@@ -1155,6 +1180,22 @@ mod tests {
         assert_eq!(ps.len(), 2);
         assert_eq!(&src[ps[0].span.clone()], "CREATE TABLE \"a\" (id int);--> statement-breakpoint\n");
         assert_eq!(ps[0].markers, vec![Marker { span: 26..50, kind: MarkerKind::StatementBreakpoint }]);
+    }
+
+    #[test]
+    fn tool_markers_count_at_the_start_of_a_line_only() {
+        let ps = split("SELECT 1; --+goose Down\nCREATE TABLE a (id int);--> statement-breakpoint\n").unwrap();
+        assert_eq!(ps[0].markers, vec![]);
+        assert_eq!(ps[1].markers.iter().map(|m| &m.kind).collect::<Vec<_>>(), vec![&MarkerKind::StatementBreakpoint]);
+    }
+
+    #[test]
+    fn a_typo_in_a_down_section_leaves_the_up_section_as_it_reads() {
+        // The `(` left open in the down section makes that section's `;`s end statements; the up
+        // section, which the plan's steps hold without it, still reads `(;)` as one statement.
+        let src = "-- +goose Down\n(\n-- +goose Up\n(;);DROP INDEX i;\n";
+        assert_eq!(bodies(src), vec!["(", "(;)", "DROP INDEX i"]);
+        assert_eq!(bodies("-- +goose Up\n(\n-- +goose Down\n(;);\n"), vec!["(", "(;)"]);
     }
 
     #[test]

@@ -1,0 +1,3 @@
+--+goose Down
+ALTER TABLE v
+u--+goose Up

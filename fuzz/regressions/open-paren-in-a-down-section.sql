@@ -1,0 +1,4 @@
+--+goose Down
+(
+--+goose Up
+(;);DROP INDEX i
