@@ -213,4 +213,60 @@ mod tests {
             assert_eq!(c.files.is_empty(), want == Want::Findings);
         }
     }
+
+    /// What a compile shows of the passes' result: each plan file, and the findings in report
+    /// order.
+    fn shown(source: &Source, m: &Migration<'_>, r: &passes::Rewritten) -> (Vec<String>, Vec<String>) {
+        let plan = if r.changes.is_empty() { plan::verbatim(m, r) } else { plan::plan(m, r) };
+        let files = emit::files(source, m, r, &plan, &Config::default());
+        let mut findings: Vec<&Diagnostic> = r.changes.iter().chain(&r.diagnostics).collect();
+        findings.sort_by_key(|d| (d.severity, d.at, d.rule));
+        (
+            files.iter().map(|f| format!("{}\n{}", f.name, f.body())).collect(),
+            findings.iter().map(|d| format!("{d:?}")).collect(),
+        )
+    }
+
+    /// The passes window by window give what each pass over the whole draft gives, however small
+    /// the windows: on every golden case, example, fuzz regression and corpus migration.
+    #[test]
+    fn windows_give_what_the_whole_draft_gives() {
+        let mut drafts = Vec::new();
+        for dir in ["rewrites/cases", "examples", "fuzz/regressions"] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "sql") {
+                    drafts.push(path);
+                }
+            }
+        }
+        assert!(drafts.len() > 100, "{} drafts", drafts.len());
+        // Real migrations too, when the shared corpus is there (tests/corpus.rs requires it under CI).
+        let corpus = std::path::Path::new("../shared/corpus");
+        if corpus.is_dir() {
+            let mut stack = vec![corpus.to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|e| e == "sql") {
+                        drafts.push(path);
+                    }
+                }
+            }
+        }
+        let config = Config::default();
+        for path in drafts {
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let source = Source::new("t.sql", text);
+            let Ok(pieces) = front::split::split(&source.text) else { continue };
+            let m = Migration::lower(&source.text, &pieces);
+            let whole = shown(&source, &m, &passes::run_in_windows(&m, &config, usize::MAX));
+            for window in [1, 2, 3] {
+                let windowed = shown(&source, &m, &passes::run_in_windows(&m, &config, window));
+                assert_eq!(windowed, whole, "{}: windows of {window} statements", path.display());
+            }
+        }
+    }
 }

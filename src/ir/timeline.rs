@@ -5,6 +5,11 @@
 //! A snapshot is the op's table as an `Arc`: ops that do not change a table share it, so building
 //! the timeline is linear in the number of ops (a table is copied only when an op changes it).
 //!
+//! The snapshots cover a window of statements at a time ([`Timeline::advance`]): the passes run
+//! window by window, and a table version held by a snapshot is freed with its window. Memory then
+//! stays that of the catalogue and one window, however long the draft (every version of a 1M
+//! statement draft at once was a third of the compile's memory).
+//!
 //! What the draft shows about tables that exist before it is known from its first statement on:
 //! a `PARTITION OF parent`, or an `ATTACH`/`DETACH PARTITION` on a table, makes that table
 //! partitioned in the base catalogue even without `--schema`.
@@ -16,12 +21,14 @@ use super::name::Name;
 use super::op::OpKind;
 use std::sync::Arc;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Timeline {
-    /// Per statement, per op: the catalogue's view just before the op.
+    /// Per statement of the window, per op: the catalogue's view just before the op.
     before: Vec<Vec<Before>>,
-    /// The catalogue after the whole draft.
-    end: Catalog,
+    /// The first statement of the window.
+    first: usize,
+    /// The catalogue after the window (where the next one starts; after the last, after the draft).
+    now: Catalog,
 }
 
 /// What the catalogue knows just before one op.
@@ -29,7 +36,7 @@ pub struct Timeline {
 pub struct Before {
     /// The op's own table (the one it creates an index on, alters, updates …).
     pub table: Option<Arc<Table>>,
-    /// Its slot in the catalogue, for what the end catalogue knows of all its versions
+    /// Its slot in the catalogue, for what a later catalogue knows of all its versions so far
     /// ([`Catalog::may_key`]).
     pub slot: Option<usize>,
     /// For a partitioned table: its partitions, in the order they were recorded.
@@ -64,36 +71,45 @@ pub fn main_table(kind: &OpKind) -> Option<&Name> {
 }
 
 impl Timeline {
-    /// Replay `base` (the `--schema`, if any) and the up sections of `m`, once.
-    pub fn build(m: &Migration<'_>, base: Option<&Catalog>) -> Timeline {
-        let mut cat = base.cloned().unwrap_or_default();
+    /// Start before the first statement of `m`: `base` (the `--schema`, if any), and what the
+    /// draft shows of the tables it does not create.
+    pub fn new(m: &Migration<'_>, base: Option<&Catalog>) -> Timeline {
+        let mut now = base.cloned().unwrap_or_default();
         for name in partitioned_by_the_draft(m) {
-            cat.mark_partitioned(name);
+            now.mark_partitioned(name);
         }
-        cat.begin_draft();
-        let mut before = Vec::with_capacity(m.stmts.len());
-        for s in &m.stmts {
+        now.begin_draft();
+        Timeline { before: Vec::new(), first: 0, now }
+    }
+
+    /// Move the window to `window`, which starts where the last one ended: drop the last one's
+    /// snapshots and take those of every op in it.
+    pub fn advance(&mut self, m: &Migration<'_>, window: std::ops::Range<usize>) {
+        debug_assert_eq!(window.start, self.first + self.before.len(), "windows follow each other");
+        self.before.clear();
+        self.first = window.start;
+        for s in &m.stmts[window] {
             let mut ops = Vec::with_capacity(s.ops.len());
             for op in &s.ops {
-                ops.push(snapshot(&cat, &op.kind));
+                ops.push(snapshot(&self.now, &op.kind));
                 if s.section == Section::Up {
-                    cat.apply(op);
+                    self.now.apply(op);
                 }
             }
-            before.push(ops);
+            self.before.push(ops);
         }
-        Timeline { before, end: cat }
     }
 
-    /// The catalogue's view just before op `k` of statement `i`.
+    /// The catalogue's view just before op `k` of statement `i`, which is in the window.
     pub fn before(&self, i: usize, k: usize) -> &Before {
         static NONE: Before = Before { table: None, slot: None, partitions: Vec::new(), referencing: Vec::new() };
-        self.before.get(i).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
+        debug_assert!((self.first..self.first + self.before.len()).contains(&i), "statement {i} is not in the window");
+        i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
     }
 
-    /// The catalogue after the whole draft.
-    pub fn end(&self) -> &Catalog {
-        &self.end
+    /// The catalogue after the window: after the last window, the catalogue after the draft.
+    pub fn after_window(&self) -> &Catalog {
+        &self.now
     }
 }
 

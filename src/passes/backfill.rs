@@ -42,7 +42,7 @@ pub struct Blocker {
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         if s.ops.len() != 1 || !ctx.applies(RULE, i) || out.units[i].mode != Mode::Transaction {
             continue;
         }

@@ -14,7 +14,7 @@ use crate::ir::op::{ConstraintKind, OpKind};
 pub const RULE: &str = "check-not-valid";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
-    for (i, s) in ctx.m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
             continue;
         }

@@ -13,17 +13,17 @@ use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-drop-index";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
-    let mut built = BuiltIndexes::default();
-    for (i, s) in ctx.m.stmts.iter().enumerate() {
-        drop_index(ctx, out, &built, i);
+/// `built`: the indexes of the statements before the window.
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &mut BuiltIndexes) {
+    for (i, s) in ctx.stmts() {
+        drop_index(ctx, out, built, i);
         if s.section == Section::Up {
             built.record(s);
         }
     }
 }
 
-fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes<'_>, i: usize) {
+fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: usize) {
     let s = &ctx.m.stmts[i];
     let [op] = s.ops.as_slice() else { return };
     let OpKind::DropIndex { names, concurrently, cascade, insert_at } = &op.kind else {
@@ -64,15 +64,15 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes<'_>, 
 /// The indexes earlier statements of the draft built, by base name (a map, so a draft of many
 /// statements costs one lookup per dropped index, not a scan of everything before it).
 #[derive(Default)]
-struct BuiltIndexes<'m> {
-    by_base: HashMap<&'m str, Vec<(&'m Name, &'m Name)>>,
+pub struct BuiltIndexes {
+    by_base: HashMap<String, Vec<(Name, Name)>>,
 }
 
-impl<'m> BuiltIndexes<'m> {
-    fn record(&mut self, s: &'m Stmt) {
+impl BuiltIndexes {
+    fn record(&mut self, s: &Stmt) {
         for o in &s.ops {
             if let OpKind::CreateIndex { name: Some(n), table, .. } = &o.kind {
-                self.by_base.entry(n.base()).or_default().push((n, table));
+                self.by_base.entry(n.base().to_string()).or_default().push((n.clone(), table.clone()));
             }
         }
     }
@@ -80,6 +80,6 @@ impl<'m> BuiltIndexes<'m> {
     /// The table of index `name` when an earlier statement built it (the latest such).
     fn table_of(&self, name: &Name) -> Option<Name> {
         let built = self.by_base.get(name.base())?;
-        built.iter().rev().find(|(n, _)| n.same(name)).map(|(_, table)| (*table).clone())
+        built.iter().rev().find(|(n, _)| n.same(name)).map(|(_, table)| table.clone())
     }
 }

@@ -12,7 +12,7 @@ use crate::ir::op::OpKind;
 pub const RULE: &str = "concurrent-index";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
-    for (i, s) in ctx.m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         let [op] = s.ops.as_slice() else { continue };
         let OpKind::CreateIndex { table, concurrently, only, insert_at, name, if_not_exists, .. } = &op.kind else {
             continue;

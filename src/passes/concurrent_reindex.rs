@@ -9,7 +9,7 @@ use crate::ir::op::OpKind;
 pub const RULE: &str = "concurrent-reindex";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
-    for (i, s) in ctx.m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         let [op] = s.ops.as_slice() else { continue };
         let OpKind::Reindex { target, name, concurrently, insert_at } = &op.kind else {
             continue;

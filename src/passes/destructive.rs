@@ -24,7 +24,7 @@ pub const RULE: &str = "destructive";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
             continue;
         }
@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let new = |t: &Name| m.created_before(t, i);
             let before = ctx.before(i, k);
             let msg = match &op.kind {
-                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, ctx.timeline.end(), table, action),
+                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, ctx.timeline.after_window(), table, action),
                 OpKind::DropTable { tables, .. } => {
                     for t in tables.iter().filter(|t| !new(t)) {
                         out.diagnose(RULE, op.span.start, drop_table(&before.referencing, t, tables));
@@ -73,8 +73,8 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// `end`: the catalogue after the draft, which knows the columns the table's keys ever named.
-fn alter(before: &Before, end: &Catalog, table: &Name, action: &Action) -> Option<String> {
+/// `later`: the catalogue at a later point, which knows every column the table's keys named so far.
+fn alter(before: &Before, later: &Catalog, table: &Name, action: &Action) -> Option<String> {
     let t = &table.text;
     // A column the draft itself added has no users yet.
     let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
@@ -82,7 +82,7 @@ fn alter(before: &Before, end: &Catalog, table: &Name, action: &Action) -> Optio
     // the lists grow with a long draft, and most dropped columns are in none of them).
     let empty = (List::new(), List::new());
     let keyed = |key: &str| match &before.table {
-        Some(t) if before.slot.is_none_or(|s| end.may_key(s, key)) => (&t.indexes, &t.foreign_keys),
+        Some(t) if before.slot.is_none_or(|s| later.may_key(s, key)) => (&t.indexes, &t.foreign_keys),
         _ => (&empty.0, &empty.1),
     };
     Some(match action {

@@ -31,7 +31,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         return;
     }
     let base = ctx.config.catalog.as_deref();
-    let cat = ctx.timeline.end();
+    // It runs after the passes' last window: the catalogue after the whole draft.
+    let cat = ctx.timeline.after_window();
     // (statement, offset, the foreign key it adds)
     let mut added: Vec<(usize, usize, ForeignKey)> = Vec::new();
     for (i, s) in m.stmts.iter().enumerate().filter(|&(i, _)| ctx.applies(RULE, i)) {

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::diagnostic::At;
 use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::migration::{Migration, Section};
+use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::op::OpKind;
 use crate::ir::timeline::{Before, Timeline};
 pub use not_null::fact as not_null_fact;
@@ -261,13 +261,21 @@ fn add_concurrently(
 pub struct Ctx<'m, 'a> {
     pub m: &'m Migration<'a>,
     pub config: &'m Config,
-    /// What the database looks like before each op (`--schema`, then the draft), built once.
-    pub timeline: Timeline,
+    /// What the database looks like before each op of the window (`--schema`, then the draft).
+    pub timeline: &'m Timeline,
     /// Per statement: the region that keeps it as written (see `transactions`), if any.
-    kept: Vec<Option<usize>>,
+    kept: &'m [Option<usize>],
+    /// The statements the passes look at now (see [`run_on`]).
+    window: Range<usize>,
 }
 
-impl Ctx<'_, '_> {
+impl<'m> Ctx<'m, '_> {
+    /// The statements of the window, with their positions in the draft.
+    pub fn stmts(&self) -> impl Iterator<Item = (usize, &'m Stmt)> + use<'m> {
+        let (m, start) = (self.m, self.window.start);
+        m.stmts[self.window.clone()].iter().enumerate().map(move |(k, s)| (start + k, s))
+    }
+
     /// Does `table` need no scan-avoiding recipe at statement `i`? Created earlier in the draft (no
     /// rows, no traffic yet), or known to be small (`--stats`).
     pub fn quiet(&self, table: &crate::ir::name::Name, i: usize) -> bool {
@@ -316,11 +324,37 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
 }
 
 /// [`run`] on `m` as it is.
+///
+/// The passes that read the catalogue run window by window ([`WINDOW`] statements), each window
+/// through all of them in order, so the timeline holds the table versions of one window only.
+/// Nothing they do for a statement depends on what an earlier pass did for a later one, so this
+/// gives what running each pass over the whole draft gives (a test compares the two); a draft of
+/// one window runs exactly that way.
 fn run_on(m: &Migration<'_>, config: &Config) -> Rewritten {
+    run_in_windows(m, config, WINDOW)
+}
+
+/// Statements per window: large enough that a window's bookkeeping is nothing, small enough that
+/// its snapshots are a few megabytes.
+const WINDOW: usize = 4096;
+
+pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let regions = transactions::regions(m);
-    let timeline = Timeline::build(m, config.catalog.as_deref());
-    let ctx = Ctx { m, config, timeline, kept: transactions::kept_by(&regions, m.stmts.len()) };
-    let mut out = passes(&ctx, &regions);
+    let kept = transactions::kept_by(&regions, m.stmts.len());
+    let mut timeline = Timeline::new(m, config.catalog.as_deref());
+    let mut out = draft_units(m);
+    let mut carried = Carried::default();
+    for start in (0..m.stmts.len()).step_by(size.max(1)) {
+        let window = start..(start + size).min(m.stmts.len());
+        timeline.advance(m, window.clone());
+        per_statement(&Ctx { m, config, timeline: &timeline, kept: &kept, window }, &mut out, &mut carried);
+    }
+    // These read no table versions: they see the whole draft and every unit at once (`fk_index`
+    // the catalogue after the last window, the draft's end).
+    let ctx = Ctx { m, config, timeline: &timeline, kept: &kept, window: 0..m.stmts.len() };
+    fk_index::run(&ctx, &mut out);
+    transactions::run(&ctx, &regions, &mut out);
+    timeouts::run(&ctx, &mut out);
     out.regions = regions;
     out
 }
@@ -362,10 +396,23 @@ fn held_back(m: &Migration<'_>, probe: Rewritten, out: &mut Rewritten) {
     }
 }
 
-/// The passes, in order, over fresh units.
-fn passes(ctx: &Ctx<'_, '_>, regions: &[Region]) -> Rewritten {
-    let m = ctx.m;
-    let mut out = Rewritten {
+/// What the per-statement passes carry from one statement to the next, so from one window to the
+/// next.
+#[derive(Default)]
+struct Carried {
+    /// `concurrent-drop-index`: the indexes the draft has built.
+    built: concurrent_drop_index::BuiltIndexes,
+    /// `set-not-null`: the columns the draft has proven NOT NULL.
+    proofs: set_not_null::Proofs,
+    /// `partitions`: inside a transaction block of the draft.
+    in_tx: bool,
+    /// `type-change`: the draft's session time zone is UTC.
+    utc: bool,
+}
+
+/// A unit for each draft statement, as written.
+fn draft_units(m: &Migration<'_>) -> Rewritten {
+    Rewritten {
         units: m
             .stmts
             .iter()
@@ -380,8 +427,12 @@ fn passes(ctx: &Ctx<'_, '_>, regions: &[Region]) -> Rewritten {
             })
             .collect(),
         ..Rewritten::default()
-    };
-    for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
+    }
+}
+
+/// The passes that look at one statement at a time, in order, over the window's statements.
+fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) {
+    for (_, s) in ctx.stmts().filter(|(_, s)| s.section == Section::Up) {
         if s.too_deep {
             out.diagnose(
                 NOT_UNDERSTOOD,
@@ -405,20 +456,16 @@ fn passes(ctx: &Ctx<'_, '_>, regions: &[Region]) -> Rewritten {
             );
         }
     }
-    concurrent_index::run(ctx, &mut out);
-    concurrent_drop_index::run(ctx, &mut out);
-    concurrent_reindex::run(ctx, &mut out);
-    fk_not_valid::run(ctx, &mut out);
-    check_not_valid::run(ctx, &mut out);
-    set_not_null::run(ctx, &mut out);
-    unique_using_index::run(ctx, &mut out);
-    backfill::run(ctx, &mut out);
-    volatile_default::run(ctx, &mut out);
-    partitions::run(ctx, &mut out);
-    destructive::run(ctx, &mut out);
-    type_change::run(ctx, &mut out);
-    fk_index::run(ctx, &mut out);
-    transactions::run(ctx, regions, &mut out);
-    timeouts::run(ctx, &mut out);
-    out
+    concurrent_index::run(ctx, out);
+    concurrent_drop_index::run(ctx, out, &mut carried.built);
+    concurrent_reindex::run(ctx, out);
+    fk_not_valid::run(ctx, out);
+    check_not_valid::run(ctx, out);
+    set_not_null::run(ctx, out, &mut carried.proofs);
+    unique_using_index::run(ctx, out);
+    backfill::run(ctx, out);
+    volatile_default::run(ctx, out);
+    partitions::run(ctx, out, &mut carried.in_tx);
+    destructive::run(ctx, out);
+    type_change::run(ctx, out, &mut carried.utc);
 }

@@ -32,14 +32,14 @@ pub fn fk_not_valid_refused(ctx: &Ctx<'_, '_>, before: &Before) -> bool {
     ctx.config.pg_version < 18 && before.is_partitioned()
 }
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// `in_tx`: inside a transaction block of the draft (where the window starts, then as it goes).
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
     let m = ctx.m;
-    let mut in_tx = false;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         for op in &s.ops {
             match &op.kind {
-                OpKind::Begin => in_tx = true,
-                OpKind::Commit { .. } => in_tx = false,
+                OpKind::Begin => *in_tx = true,
+                OpKind::Commit { .. } => *in_tx = false,
                 _ => {}
             }
         }
@@ -92,7 +92,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     ..
                 } => {
                     let detached = Detached { table, partition, concurrently: *concurrently, finalize: *finalize };
-                    detach(ctx, out, i, op.span.start, before, &detached, in_tx);
+                    detach(ctx, out, i, op.span.start, before, &detached, *in_tx);
                 }
                 OpKind::AlterTable { table, action: Action::AttachPartition { partition, bound, parsed }, .. }
                     if !m.created_before(table, i) && !m.created_before(partition, i) =>

@@ -11,12 +11,19 @@ use std::collections::HashSet;
 
 pub const RULE: &str = "set-not-null";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// Columns the draft itself proves NOT NULL with a check it validates, as far as it has gone.
+#[derive(Default)]
+pub struct Proofs {
+    /// (constraint name, `table.column` fact) of a `NOT VALID` check not validated yet.
+    pending: Vec<(String, String)>,
+    proven: HashSet<String>,
+}
+
+/// `proofs`: what the statements before the window prove.
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
     let m = ctx.m;
-    // Columns the draft itself already proves NOT NULL with a check it validates.
-    let mut pending: Vec<(String, String)> = Vec::new(); // (constraint name, table.column fact)
-    let mut proven: HashSet<String> = HashSet::new();
-    for (i, s) in m.stmts.iter().enumerate() {
+    let Proofs { pending, proven } = proofs;
+    for (i, s) in ctx.stmts() {
         let mut k = 0;
         for (n_op, op) in s.ops.iter().enumerate() {
             match &op.kind {

@@ -73,16 +73,16 @@ pub fn cost(old: &SqlType, new: &SqlType) -> Cost {
     }
 }
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// `utc`: the draft's session time zone is UTC (where the window starts, then as it goes).
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, utc: &mut bool) {
     let m = ctx.m;
-    let mut utc = false;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         for (k, op) in s.ops.iter().enumerate() {
             match &op.kind {
                 OpKind::Set { name, value, .. } if name == "timezone" || name == "time" => {
                     let v = value.trim().trim_matches(['\'', '"']).to_lowercase();
                     let v = v.strip_prefix("zone").map_or(v.as_str(), str::trim).trim_matches(['\'', '"']);
-                    utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "zulu", "z", "0", "+00", "+00:00"].contains(&v);
+                    *utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "zulu", "z", "0", "+00", "+00:00"].contains(&v);
                 }
                 OpKind::AlterTable {
                     table,
@@ -92,7 +92,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let before = ctx.before(i, k).table.as_deref();
                     let change =
                         Change { column, new_text: type_text, collate: collate.is_some(), using: using.is_some() };
-                    if let Some(msg) = check(ctx, before, table, &change, utc) {
+                    if let Some(msg) = check(ctx, before, table, &change, *utc) {
                         out.diagnose(RULE, op.span.start, msg);
                     }
                 }

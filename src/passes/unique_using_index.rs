@@ -16,7 +16,7 @@ pub const RULE: &str = "unique-using-index";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
             continue;
         }

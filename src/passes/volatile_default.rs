@@ -17,7 +17,7 @@ pub const RULE: &str = "volatile-default";
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
             continue;
         }
