@@ -237,6 +237,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     };
     let regions = &r.regions;
     let kept_by = crate::passes::kept_by(regions, m.stmts.len());
+    let nested = nested_begins(m);
     let mut down = Vec::new();
     let mut validate = Pending::default();
     // Draft order; a recipe's generated units run around their statement (`Unit::sub`).
@@ -323,7 +324,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 continue;
             }
             b.keep(u);
-            if unit.mode == Mode::Control {
+            if unit.mode == Mode::Control && !nested[unit.stmt] {
                 // The draft's own BEGIN/COMMIT, as written: local settings end with its transaction.
                 b.local_sets.clear();
             } else if draft {
@@ -345,7 +346,11 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     step.rollback = true;
                 }
                 b.close();
-                b.local_sets.clear();
+                // A BEGIN inside the draft's transaction block starts nothing: its SET LOCALs go
+                // on, into the next step.
+                if !nested[unit.stmt] {
+                    b.local_sets.clear();
+                }
                 let trailing = m.src[s.body.end..s.span.end].trim_start_matches(';');
                 b.carry.push(Item::Trivia(s.span.start..s.body.start));
                 if !trailing.trim().is_empty() {
@@ -440,6 +445,27 @@ fn only_session_sets(s: &crate::ir::migration::Stmt) -> bool {
 
 /// Remember settings every later step must repeat: `SET` (session or, within the draft's
 /// transaction, local) and psql `\set` variables, which later statements may interpolate.
+/// For each draft statement: is it a `BEGIN` inside a transaction block the draft opened (in its
+/// up section)? PostgreSQL only warns, and the block goes on, its `SET LOCAL`s in force.
+fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
+    let mut open = false;
+    let mut nested = |s: &crate::ir::migration::Stmt| {
+        let mut it = false;
+        for op in s.ops.iter().filter(|_| s.section == Section::Up) {
+            match op.kind {
+                OpKind::Begin => {
+                    it |= open;
+                    open = true;
+                }
+                OpKind::Commit { .. } => open = false,
+                _ => {}
+            }
+        }
+        it
+    };
+    m.stmts.iter().map(&mut nested).collect()
+}
+
 fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
         match &op.kind {

@@ -354,7 +354,7 @@ pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) ->
     let ctx = Ctx { m, config, timeline: &timeline, kept: &kept, window: 0..m.stmts.len() };
     fk_index::run(&ctx, &mut out);
     transactions::run(&ctx, &regions, &mut out);
-    timeouts::run(&ctx, &mut out);
+    timeouts::run(&ctx, &regions, &mut out);
     out.regions = regions;
     out
 }

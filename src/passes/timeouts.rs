@@ -8,7 +8,7 @@
 //! instead of taking the application down. Steps that legitimately run long without blocking traffic
 //! (concurrent builds, `VALIDATE`) get no short timeout: the planner gives them `statement_timeout = 0`.
 
-use super::{Ctx, Mode, Phase, Rewritten, Unit};
+use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
 use crate::ir::lock::LockUse;
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 pub const RULE: &str = "timeouts";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     let m = ctx.m;
     // Whether the session's lock_timeout bounds a lock wait, and what a SET LOCAL of the current
     // transaction block made of it (which overrides the session's until the block ends).
@@ -39,8 +39,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for list in generated.values_mut() {
         list.sort_by_key(|&u| out.units[u].sub);
     }
+    let kept_by = super::kept_by(regions, m.stmts.len());
     for (i, s) in m.stmts.iter().enumerate() {
-        let inert = !in_tx
+        // A stretch kept exactly as written runs in autocommit, outside any tool's transaction:
+        // there only the draft's own BEGIN opens one.
+        let as_written = kept_by[i].is_some_and(|k| regions[k].shape == Shape::AsWritten);
+        let inert = !(in_tx && (own_block || !as_written))
             && s.section == crate::ir::migration::Section::Up
             && !s.ops.is_empty()
             && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: true, .. }));
