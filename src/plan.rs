@@ -658,8 +658,8 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
             for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
                 let known = created.get(n.base()).is_some_and(|list| list.iter().any(|c| c.same(n)));
                 // A set beside the list: a step kept as written may hold thousands of statements.
-                if known && seen.insert(n.text.as_str()) {
-                    used.push(n.text.clone());
+                if known && seen.insert(&*n.text) {
+                    used.push(n.text.to_string());
                 }
             }
         }

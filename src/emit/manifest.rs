@@ -92,7 +92,7 @@ pub fn manifest(
             let locks = step
                 .units()
                 .flat_map(|u| r.units[u].locks.iter())
-                .map(|l| Lock { table: l.table.text.clone(), mode: l.mode.sql_name(), scans: l.scans })
+                .map(|l| Lock { table: l.table.text.to_string(), mode: l.mode.sql_name(), scans: l.scans })
                 .collect();
             StepEntry {
                 file: f.name.clone(),

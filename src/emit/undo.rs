@@ -91,11 +91,11 @@ fn is_harmless(what: &str) -> bool {
 /// An index lives in its table's schema: `schema.index` when the table was qualified.
 fn in_schema_of(table: &Name, index: &Name) -> String {
     if index.text.contains('.') {
-        return index.text.clone();
+        return index.text.to_string();
     }
     match table.text.rsplit_once('.') {
         Some((schema, _)) if !schema.contains('"') || schema.starts_with('"') => format!("{schema}.{}", index.text),
-        _ => index.text.clone(),
+        _ => index.text.to_string(),
     }
 }
 

@@ -11,7 +11,7 @@
 //! schema (a dump's `public.orders` for a draft's `orders`).
 
 use super::action::{Action, ColumnChange, PartitionBound};
-use super::name::{make_object_name, quote_ident, Name};
+use super::name::{key_of, make_object_name, quote_ident, Name};
 use super::op::{ConstraintKind, Op, OpKind, PartitionKey, TableDef};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
@@ -221,7 +221,7 @@ impl Catalog {
 
     /// Column `col` (as SQL writes it: `status`, `"userId"`) of `table`.
     pub fn column(&self, table: &Name, col: &str) -> Option<&Column> {
-        self.table(table)?.column(&Name::new(col).key)
+        self.table(table)?.column(&key_of(col))
     }
 
     /// `Some(true)` when the column accepts NULL, `None` when pgsafe does not know the column.
@@ -246,7 +246,7 @@ impl Catalog {
     /// Is there a complete (not partial) index whose leading columns are exactly `cols`, in any
     /// order (as SQL writes them)? That index serves lookups on `cols`.
     pub fn has_index_on(&self, table: &Name, cols: &[String]) -> bool {
-        let keys: Vec<String> = cols.iter().map(|c| Name::new(c).key).collect();
+        let keys: Vec<String> = cols.iter().map(|c| key_of(c)).collect();
         self.table(table).is_some_and(|t| t.has_index_on(&keys))
     }
 
@@ -329,7 +329,7 @@ impl Catalog {
                 ConstraintKind::ForeignKey { references, columns } => self.foreign_key(
                     table,
                     name.clone(),
-                    columns.iter().map(|c| Name::new(c).key).collect(),
+                    columns.iter().map(|c| key_of(c)).collect(),
                     references.clone(),
                 ),
                 ConstraintKind::PrimaryKey(key) | ConstraintKind::Unique(key) => {
@@ -533,26 +533,26 @@ impl Catalog {
             Action::RenameColumn { from, to } => {
                 let Some(s) = self.slot(table) else { return };
                 let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
-                let (from, to) = (&from.key, &to.key);
-                if let Some(mut c) = t.columns.remove(from.as_str()) {
-                    Arc::make_mut(&mut c).name.clone_from(to);
-                    t.columns.insert(to.as_str().into(), c);
+                let (from, to) = (&*from.key, &*to.key);
+                if let Some(mut c) = t.columns.remove(from) {
+                    to.clone_into(&mut Arc::make_mut(&mut c).name);
+                    t.columns.insert(to.into(), c);
                 }
                 for c in t.primary_key.iter_mut().filter(|c| *c == from) {
-                    c.clone_from(to);
+                    to.clone_into(c);
                 }
                 if !self.key_columns[s].contains(from) {
                     return;
                 }
-                self.key_columns[s].insert(to.clone());
+                self.key_columns[s].insert(to.to_string());
                 for ix in positions(&t.indexes, |ix| ix.columns.iter().flatten().any(|c| c == from)) {
                     for c in Arc::make_mut(&mut t.indexes[ix]).columns.iter_mut().flatten().filter(|c| *c == from) {
-                        c.clone_from(to);
+                        to.clone_into(c);
                     }
                 }
-                for fk in positions(&t.foreign_keys, |fk| fk.columns.contains(from)) {
+                for fk in positions(&t.foreign_keys, |fk| fk.columns.iter().any(|c| c == from)) {
                     for c in Arc::make_mut(&mut t.foreign_keys[fk]).columns.iter_mut().filter(|c| *c == from) {
-                        c.clone_from(to);
+                        to.clone_into(c);
                     }
                 }
             }
@@ -560,8 +560,8 @@ impl Catalog {
             Action::DropColumn { column, .. } => {
                 let Some(s) = self.slot(table) else { return };
                 let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
-                let key = &column.key;
-                t.columns.remove(key.as_str());
+                let key = &*column.key;
+                t.columns.remove(key);
                 t.primary_key.retain(|c| c != key);
                 if !self.key_columns[s].contains(key) {
                     return;
@@ -571,8 +571,9 @@ impl Catalog {
                 if t.indexes.iter().any(|ix| uses(ix)) {
                     t.indexes.retain(|ix| !uses(ix));
                 }
-                if t.foreign_keys.iter().any(|fk| fk.columns.contains(key)) {
-                    t.foreign_keys.retain(|fk| !fk.columns.contains(key));
+                let uses = |fk: &ForeignKey| fk.columns.iter().any(|c| c == key);
+                if t.foreign_keys.iter().any(|fk| uses(fk)) {
+                    t.foreign_keys.retain(|fk| !uses(fk));
                 }
             }
             Action::AlterColumn { column, change } => {
@@ -601,7 +602,7 @@ impl Catalog {
             }
             Action::DropConstraint { name, .. } => {
                 let Some(t) = self.table_mut(table) else { return };
-                let is = |n: &Option<Name>| n.as_ref().is_some_and(|n| n.key == *name);
+                let is = |n: &Option<Name>| n.as_ref().is_some_and(|n| *n.key == **name);
                 if t.indexes.iter().any(|ix| ix.unique && is(&ix.name)) {
                     let pk = t.indexes.iter().find(|ix| is(&ix.name)).map(|ix| ix.columns.clone());
                     if pk.is_some_and(|cols| cols.iter().flatten().eq(t.primary_key.iter())) {
@@ -609,7 +610,7 @@ impl Catalog {
                     }
                     t.indexes.retain(|ix| !is(&ix.name));
                 }
-                let named = |fk: &ForeignKey| fk.name.as_ref().is_some_and(|n| Name::new(n).key == *name);
+                let named = |fk: &ForeignKey| fk.name.as_ref().is_some_and(|n| key_of(n) == *name);
                 if t.foreign_keys.iter().any(|fk| named(fk)) {
                     t.foreign_keys.retain(|fk| !named(fk));
                 }

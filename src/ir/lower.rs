@@ -698,7 +698,7 @@ mod tests {
 
     /// (table, mode, scans) of every lock of a one-op statement.
     fn locks(sql: &str) -> Vec<(String, LockMode, bool)> {
-        lower(sql).remove(0).locks.into_iter().map(|l| (l.table.key, l.mode, l.scans)).collect()
+        lower(sql).remove(0).locks.into_iter().map(|l| (l.table.key.to_string(), l.mode, l.scans)).collect()
     }
 
     #[test]
@@ -796,7 +796,7 @@ mod tests {
         let OpKind::AddColumn { reference: Some(r), column, .. } = &ops[0].kind else { panic!("{:?}", ops[0].kind) };
         assert_eq!(column, "buyer_id");
         assert_eq!(&sql[r.clause.clone()], "REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE");
-        assert_eq!(r.references.key, "public.users");
+        assert_eq!(&*r.references.key, "public.users");
     }
 
     #[test]
@@ -867,10 +867,10 @@ mod tests {
         let ops = lower("CLUSTER VERBOSE public.orders USING orders_pkey");
         assert!(matches!(&ops[0].kind, OpKind::Other { what } if what == "CLUSTER"));
         assert_eq!(
-            (ops[0].locks[0].table.key.as_str(), ops[0].locks[0].mode),
+            (&*ops[0].locks[0].table.key, ops[0].locks[0].mode),
             ("public.orders", LockMode::AccessExclusive)
         );
-        assert_eq!(lower("cluster orders_pkey on orders")[0].locks[0].table.key, "orders");
+        assert_eq!(&*lower("cluster orders_pkey on orders")[0].locks[0].table.key, "orders");
         assert!(matches!(&lower("CLUSTER")[0].kind, OpKind::NoTransaction { .. }));
         let ops = lower("ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY");
         assert!(matches!(&ops[0].kind, OpKind::AlterTable { what, .. } if what == "DETACH PARTITION"));

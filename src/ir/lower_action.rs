@@ -5,7 +5,7 @@
 //! `TYPE … COLLATE`, placeholders).
 
 use super::action::{Action, ColumnChange, PartitionBound};
-use super::name::Name;
+use super::name::{key_of, Name};
 use crate::front::tokens::{lex, Tok, Token};
 
 /// Read one action (the text of an `ALTER TABLE` action, without the `ALTER TABLE name` head).
@@ -30,7 +30,7 @@ pub fn parse(action: &str) -> Action {
         if is(1, "constraint") {
             let if_exists = is(2, "if") && is(3, "exists");
             let k = if if_exists { 4 } else { 2 };
-            return name_at(k).map_or(Action::Other, |n| Action::DropConstraint { name: n.key, if_exists });
+            return name_at(k).map_or(Action::Other, |n| Action::DropConstraint { name: n.key.to_string(), if_exists });
         }
         let mut k = if is(1, "column") { 2 } else { 1 };
         if is(k, "if") && is(k + 1, "exists") {
@@ -165,7 +165,7 @@ fn column_change(text: &str, toks: &[Token], k: usize) -> ColumnChange {
 fn trivial_using(using: &str, column: &Name) -> bool {
     let u = collapse(using);
     let head = u.split("::").next().unwrap_or("").trim();
-    Name::new(head).key == column.key && u.matches("::").count() <= 1
+    key_of(head) == *column.key && u.matches("::").count() <= 1
 }
 
 /// `DEFAULT`, `FOR VALUES FROM (…) TO (…)`, `FOR VALUES IN (…)`, or another form.
@@ -250,22 +250,22 @@ mod tests {
     #[test]
     fn renames_and_drops() {
         assert!(
-            matches!(parse("RENAME COLUMN status TO state"), Action::RenameColumn { from, to } if from.key == "status" && to.key == "state")
+            matches!(parse("RENAME COLUMN status TO state"), Action::RenameColumn { from, to } if &*from.key == "status" && &*to.key == "state")
         );
         assert!(
-            matches!(parse("rename \"Status\" to state"), Action::RenameColumn { from, .. } if from.key == "Status")
+            matches!(parse("rename \"Status\" to state"), Action::RenameColumn { from, .. } if &*from.key == "Status")
         );
-        assert!(matches!(parse("RENAME TO purchases"), Action::RenameTable { to } if to.key == "purchases"));
+        assert!(matches!(parse("RENAME TO purchases"), Action::RenameTable { to } if &*to.key == "purchases"));
         assert_eq!(parse("RENAME CONSTRAINT a TO b"), Action::Other);
         assert_eq!(
             parse("DROP CONSTRAINT IF EXISTS \"User_pkey\" CASCADE"),
             Action::DropConstraint { name: "User_pkey".into(), if_exists: true }
         );
         assert!(
-            matches!(parse("DROP COLUMN IF EXISTS status CASCADE"), Action::DropColumn { column, cascade: true } if column.key == "status")
+            matches!(parse("DROP COLUMN IF EXISTS status CASCADE"), Action::DropColumn { column, cascade: true } if &*column.key == "status")
         );
         assert!(
-            matches!(parse("drop status"), Action::DropColumn { column, cascade: false } if column.key == "status")
+            matches!(parse("drop status"), Action::DropColumn { column, cascade: false } if &*column.key == "status")
         );
         assert!(matches!(parse("DROP CONSTRAINT fk"), Action::DropConstraint { .. }));
         assert!(matches!(
@@ -281,7 +281,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(column.key, "qty");
+        assert_eq!(&*column.key, "qty");
         assert_eq!(type_text, "numeric(12, 2)");
         assert_eq!(collate.as_deref(), Some("\"C\""));
         assert_eq!(using.as_deref(), Some("round(qty, 2)"));
@@ -303,7 +303,7 @@ mod tests {
     fn partitions_and_rewrites() {
         let a = "DETACH PARTITION public.events_2024 CONCURRENTLY";
         let Action::DetachPartition { partition, concurrently: true, end, .. } = parse(a) else { panic!() };
-        assert_eq!(partition.key, "public.events_2024");
+        assert_eq!(&*partition.key, "public.events_2024");
         assert_eq!(&a[..end], "DETACH PARTITION public.events_2024");
         assert!(matches!(
             parse("ATTACH PARTITION e FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"),

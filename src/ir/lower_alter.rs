@@ -5,7 +5,7 @@
 use super::action::{Action, ColumnChange};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
-use super::name::Name;
+use super::name::{key_of, Name};
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
 use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
@@ -132,7 +132,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             if let Some(r) = &reference {
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
-            let column = Name::new(&column_text(text)).key;
+            let column = key_of(&column_text(text));
             let (default, not_null) = inline_default_and_not_null(text, at, volatile_default);
             let kind = OpKind::AddColumn {
                 table: table.clone(),
@@ -154,7 +154,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         ),
         AlterTableOperation::AlterColumn { op, column_name } => match op {
             AlterColumnOperation::SetNotNull => (
-                OpKind::SetNotNull { table: table.clone(), column: Name::new(&column_name.to_string()).key },
+                OpKind::SetNotNull { table: table.clone(), column: key_of(&column_name.to_string()) },
                 vec![lock(table, LockMode::AccessExclusive, true)],
             ),
             AlterColumnOperation::SetDataType { .. } => other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true),

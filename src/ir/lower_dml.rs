@@ -214,7 +214,7 @@ mod tests {
         let sql = "UPDATE ONLY public.orders AS o SET note = lower(o.kind), (a, b) = (1, 2) FROM users u \
                    WHERE u.id = o.user_id AND o.x IS DISTINCT FROM 3 RETURNING o.id";
         let d = dml(sql);
-        assert_eq!(d.table.key, "public.orders");
+        assert_eq!(&*d.table.key, "public.orders");
         assert_eq!(d.alias.as_deref(), Some("o"));
         assert_eq!(&sql[d.target.clone()], "ONLY public.orders AS o");
         assert_eq!(&sql[d.set_list.clone()], "note = lower(o.kind), (a, b) = (1, 2)");
@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(&sql[f.span], "id IN (SELECT id FROM line_items ORDER BY id LIMIT 1000)");
         let d = dml("delete from t");
         assert!(d.filter.is_none());
-        assert_eq!(d.table.key, "t");
+        assert_eq!(&*d.table.key, "t");
     }
 
     #[test]

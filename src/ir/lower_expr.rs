@@ -62,7 +62,7 @@ pub fn query_tables(q: &Query, text: &str) -> Vec<Name> {
     let ctes: Vec<String> = q.with.iter().flat_map(|w| &w.cte_tables).map(|c| ident_key(&c.alias.name)).collect();
     let mut tables: Vec<Name> = Vec::new();
     for t in sub.tables.into_iter().chain(walk.out.subqueries.into_iter().flat_map(|s| s.tables)) {
-        if !ctes.contains(&t.key) && !tables.iter().any(|known| known.key == t.key) {
+        if !ctes.iter().any(|c| *c == *t.key) && !tables.iter().any(|known| known.key == t.key) {
             tables.push(t);
         }
     }
@@ -375,7 +375,7 @@ mod tests {
         let e = lower_text("id IN (SELECT id FROM line_items ORDER BY id LIMIT 1000)");
         assert_eq!(e.subqueries.len(), 1);
         assert!(e.limit());
-        assert_eq!(e.subqueries[0].tables[0].key, "line_items");
+        assert_eq!(&*e.subqueries[0].tables[0].key, "line_items");
         assert_eq!(e.subqueries[0].at, 7);
         let e = lower_text("id > (SELECT max(id) - 50 FROM line_items)");
         assert!(e.subqueries[0].aggregate && !e.limit());

@@ -41,7 +41,7 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         let on_update = toks[n + 1..on].iter().any(|t| t.is_word("update"));
         let mode = if drop { LockMode::AccessExclusive } else { LockMode::ShareRowExclusive };
         let locks = vec![lock(&table, mode, false)];
-        return Some((OpKind::Trigger { table, name: name.key, drop, on_update }, locks));
+        return Some((OpKind::Trigger { table, name: name.key.to_string(), drop, on_update }, locks));
     }
     if head("create", "policy") || head("alter", "policy") || head("drop", "policy") {
         let on = top_level_word(&toks, "on", k + 1)?;

@@ -5,7 +5,7 @@ use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::lower_action::collapse;
 use super::lower_expr::ident_key;
-use super::name::Name;
+use super::name::{key_of, Name};
 use super::op::{ColumnDef, ForeignKeyDef, OpKind, PartitionKey, TableDef};
 use crate::front::forms;
 use crate::front::tokens::{lex, Tok, Token};
@@ -227,7 +227,7 @@ fn element_column(text: &str, element: &[&Token]) -> Option<String> {
     if element.get(1).is_some_and(|t| matches!(t.tok, Tok::Punct(_))) {
         return None;
     }
-    Some(Name::new(&text[first.span.clone()]).key)
+    Some(key_of(&text[first.span.clone()]))
 }
 
 #[cfg(test)]
@@ -242,7 +242,7 @@ mod tests {
                    PARTITION BY RANGE (id)";
         let Some(sqlparser::ast::Statement::CreateTable(ct)) = parse_statement(sql) else { panic!() };
         let (OpKind::CreateTable { table, def }, locks) = create_table(&ct) else { panic!() };
-        assert_eq!(table.key, "s.items");
+        assert_eq!(&*table.key, "s.items");
         assert!(def.if_not_exists && def.columns_known);
         assert_eq!(def.primary_key, Some((None, vec![Some("id".into())])));
         assert_eq!(def.columns[1].name, "Sku");
@@ -260,7 +260,7 @@ mod tests {
         ) else {
             panic!()
         };
-        assert_eq!(table.key, "s.b");
+        assert_eq!(&*table.key, "s.b");
         assert!(!def.columns_known && def.if_not_exists && def.partition_by.is_some());
     }
 

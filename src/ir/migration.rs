@@ -1,12 +1,13 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
 use super::lower::{lower, Lowered};
-use super::name::Name;
+use super::name::{key_of, Name};
 use super::op::{Op, OpKind};
 use crate::front::split::{MarkerKind, Piece, PieceKind};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Which part of a goose/dbmate file a statement is in. `Down` statements are never rewritten:
 /// they are not part of the forward migration.
@@ -104,7 +105,7 @@ pub struct Migration<'a> {
 #[derive(Debug, Clone)]
 struct Creation {
     /// `schema.name`: an unqualified name is created in the first schema of the `search_path`.
-    key: String,
+    key: Arc<str>,
     /// 1 + index of the creating statement; 0 for a directive (then `key` is as written).
     at: usize,
 }
@@ -122,7 +123,7 @@ fn search_path(value: &str) -> Vec<String> {
         .split(',')
         .map(|p| p.trim().trim_matches('\''))
         .filter(|p| !p.is_empty())
-        .map(|p| Name::new(p).key)
+        .map(key_of)
         .filter(|p| p != "$user" && p != "pg_catalog")
         .collect()
 }
@@ -173,7 +174,7 @@ fn positions(stmts: &[Stmt], created: &mut HashMap<String, Vec<Creation>>) -> (V
                 let path = &paths[paths.len() - 1];
                 let key = match schema.or(path.first().map(String::as_str)) {
                     _ if name.key.contains('.') => name.key.clone(),
-                    Some(schema) => format!("{schema}.{}", name.key),
+                    Some(schema) => format!("{schema}.{}", name.key).into(),
                     None => name.key.clone(),
                 };
                 created.entry(name.base().to_string()).or_default().push(Creation { key, at: index + 1 });
@@ -331,7 +332,7 @@ impl<'a> Migration<'a> {
         // A relation a goose block creates is new to the whole block: a statement before its
         // CREATE that used it would fail, and the CREATE (not IF NOT EXISTS) fails if it existed.
         let in_block = |at: usize| at == before + 1 && self.stmts.get(before).is_some_and(Stmt::is_block);
-        let made = |key: &str| list.iter().any(|c| c.at != 0 && (c.at <= before || in_block(c.at)) && c.key == key);
+        let made = |key: &str| list.iter().any(|c| c.at != 0 && (c.at <= before || in_block(c.at)) && *c.key == *key);
         // What an earlier plan step created, as it wrote it.
         let directive =
             list.iter().any(|c| c.at == 0 && (!c.key.contains('.') || !name.key.contains('.') || c.key == name.key));

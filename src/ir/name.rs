@@ -1,14 +1,17 @@
 //! Relation names as the draft wrote them, with a key that compares the way PostgreSQL does.
 
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A possibly schema-qualified name. `text` is the draft's spelling (placeholders included), so
-/// generated statements can reuse it verbatim; `key` folds unquoted parts to lower case.
+/// generated statements can reuse it verbatim; `key` folds unquoted parts to lower case. Both are
+/// shared: a name is copied into every lock, unit and catalogue entry that mentions it, and a
+/// copy is then a reference count, not two allocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Name {
-    pub text: String,
+    pub text: Arc<str>,
     #[serde(skip)]
-    pub key: String,
+    pub key: Arc<str>,
     /// Where the base name starts in `key` (after the schema), computed once: names are compared
     /// on every statement of a draft, so `base()` must be a slice, not a search.
     #[serde(skip)]
@@ -20,7 +23,7 @@ impl Name {
         let text = text.trim();
         let key = fold(text);
         let base_at = key.rfind('.').map_or(0, |i| i + 1);
-        Name { text: text.to_string(), key, base_at }
+        Name { text: text.into(), key: key.into(), base_at }
     }
 
     /// The last part of the key (the relation name without schema).
@@ -42,6 +45,11 @@ impl Name {
     pub fn base_unquoted(&self) -> String {
         self.base().to_string()
     }
+}
+
+/// The key of `text` as a name (what [`Name::new`]'s `key` holds), without building the name.
+pub fn key_of(text: &str) -> String {
+    fold(text.trim())
 }
 
 /// Fold a name the way PostgreSQL does: unquoted parts to lower case, quoted parts kept (with `""`
@@ -202,8 +210,8 @@ mod tests {
 
     #[test]
     fn folds_like_postgres() {
-        assert_eq!(Name::new("Public.Orders").key, "public.orders");
-        assert_eq!(Name::new("\"Mixed\".\"Ca\"\"se\"").key, "Mixed.Ca\"se");
+        assert_eq!(&*Name::new("Public.Orders").key, "public.orders");
+        assert_eq!(&*Name::new("\"Mixed\".\"Ca\"\"se\"").key, "Mixed.Ca\"se");
         assert!(Name::new("orders").same(&Name::new("public.ORDERS")));
         assert!(!Name::new("a.orders").same(&Name::new("b.orders")));
     }

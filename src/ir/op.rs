@@ -157,7 +157,7 @@ impl Dml {
     pub fn qualifiers(&self) -> Vec<String> {
         match &self.alias {
             Some(a) => vec![a.clone()],
-            None => vec![self.table.key.clone(), self.table.base().to_string()],
+            None => vec![self.table.key.to_string(), self.table.base().to_string()],
         }
     }
 }

@@ -144,9 +144,9 @@ ALTER TABLE ONLY public.orders
         assert!(!c.has_index_on(&orders, &["created_at".into()]), "partial index");
         assert!(c.is_partitioned(&Name::new("events")));
         assert!(!c.is_partitioned(&orders));
-        let parts: Vec<&str> = c.partitions(&Name::new("events")).iter().map(|t| t.name.text.as_str()).collect();
+        let parts: Vec<&str> = c.partitions(&Name::new("events")).iter().map(|t| &*t.name.text).collect();
         assert_eq!(parts, ["public.events_2024", "public.events_other"]);
-        assert_eq!(c.default_partition(&Name::new("events")).unwrap().name.text, "public.events_other");
+        assert_eq!(&*c.default_partition(&Name::new("events")).unwrap().name.text, "public.events_other");
         assert_eq!(c.foreign_keys_to(&Name::new("users")).len(), 1);
     }
 

@@ -173,7 +173,7 @@ pub fn blocker(text: &str, d: &Dml, at: usize) -> Result<(), Blocker> {
 fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
     let stop = |at: usize, why: String| Err(Blocker { at, why });
     if let Some(s) = e.subqueries.first() {
-        let tables: Vec<&str> = s.tables.iter().map(|t| t.text.as_str()).collect();
+        let tables: Vec<&str> = s.tables.iter().map(|t| &*t.text).collect();
         let reads = if tables.is_empty() { String::new() } else { format!(" (reading {})", tables.join(", ")) };
         let why = if s.limit {
             "with LIMIT, it would pick other rows in every batch"

@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if ctx.before(i, 0).is_partitioned() {
             continue;
         }
-        let index = name.as_ref().map_or("the index".to_string(), |n| n.text.clone());
+        let index = name.as_ref().map_or("the index".to_string(), |n| n.text.to_string());
         add_concurrently(
             ctx,
             out,

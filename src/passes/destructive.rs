@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     None
                 }
                 OpKind::Truncate { tables, cascade } => {
-                    let tables: Vec<&str> = tables.iter().filter(|t| !new(t)).map(|t| t.text.as_str()).collect();
+                    let tables: Vec<&str> = tables.iter().filter(|t| !new(t)).map(|t| &*t.text).collect();
                     (!tables.is_empty()).then(|| truncate(&tables, *cascade))
                 }
                 OpKind::Other { what } if what == "CLUSTER" => op.locks.first().filter(|l| !new(&l.table)).map(|l| {
@@ -110,8 +110,8 @@ fn alter(before: &Before, later: &Catalog, table: &Name, action: &Action) -> Opt
             let (indexes, foreign_keys) = keyed(&column.key);
             let indexes: Vec<String> = indexes
                 .iter()
-                .filter(|ix| ix.columns.iter().any(|c| c.as_ref() == Some(&column.key)))
-                .filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone()))
+                .filter(|ix| ix.columns.iter().flatten().any(|c| *c == *column.key))
+                .filter_map(|ix| ix.name.as_ref().map(|n| n.text.to_string()))
                 .collect();
             if !indexes.is_empty() {
                 msg.push_str(&format!(
@@ -122,7 +122,7 @@ fn alter(before: &Before, later: &Catalog, table: &Name, action: &Action) -> Opt
             }
             let fks: Vec<String> = foreign_keys
                 .iter()
-                .filter(|fk| fk.columns.contains(&column.key))
+                .filter(|fk| fk.columns.iter().any(|c| *c == *column.key))
                 .map(|fk| fk.name.clone().unwrap_or_else(|| format!("the foreign key to {}", fk.references.text)))
                 .collect();
             if !fks.is_empty() {
@@ -219,7 +219,7 @@ fn lock_table(tables: &[Name], mode: LockMode, new: &dyn Fn(&Name) -> bool) -> O
     if tables.is_empty() {
         return None;
     }
-    let names: Vec<&str> = tables.iter().map(|t| t.text.as_str()).collect();
+    let names: Vec<&str> = tables.iter().map(|t| &*t.text).collect();
     Some(format!(
         "LOCK TABLE {} IN {mode} MODE holds that lock until the transaction ends: every {} of {} waits behind the rest of \
          the transaction. Take it only to order locks, right before the statement that needs it, with nothing slow after \

@@ -12,7 +12,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::catalog::ForeignKey;
-use crate::ir::name::{make_object_name, quote_ident, Name};
+use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "fk-index";
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 OpKind::AddConstraint {
                     table, name, kind: ConstraintKind::ForeignKey { references, columns }, ..
                 } => {
-                    let columns = columns.iter().map(|c| Name::new(c).key).collect();
+                    let columns = columns.iter().map(|c| key_of(c)).collect();
                     added.push((i, op.span.start, fk(name.as_ref(), columns, references, table.clone())));
                 }
                 OpKind::AddColumn { table, column, reference: Some(r), .. } => {

@@ -19,7 +19,7 @@
 use super::{Ctx, Mode, Rewritten};
 use crate::ir::action::{Action, PartitionBound};
 use crate::ir::catalog::Table;
-use crate::ir::name::{make_object_name, quote_ident, Name};
+use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::ir::timeline::Before;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ fn create_index(parts: &[Arc<Table>], ix: &Index<'_>, concurrently: bool) -> Str
     let cols = ix.column_names;
     let col_part = if cols.is_empty() { "idx".to_string() } else { cols.join("_") };
     let index = match ix.name {
-        Some(n) => n.text.clone(),
+        Some(n) => n.text.to_string(),
         None => quote_ident(&make_object_name(&table.base_unquoted(), &col_part, "idx")),
     };
     let mut steps = vec![format!("CREATE {unique}INDEX {index} ON ONLY {t} {tail};")];
@@ -165,7 +165,7 @@ fn foreign_key(
 ) -> String {
     let t = &table.text;
     let r = &references.text;
-    let cols: Vec<String> = columns.iter().map(|c| Name::new(c).key).collect();
+    let cols: Vec<String> = columns.iter().map(|c| key_of(c)).collect();
     // The constraint's definition without its name, for per-partition constraints.
     let fk_body = body;
     let example = match parts.first() {

@@ -152,13 +152,13 @@ fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Chang
     let old_text = &old.type_text;
     let none = List::new();
     let table_indexes = before.map_or(&none, |b| &b.indexes);
-    let indexes: Vec<String> = table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.clone())).collect();
+    let indexes: Vec<String> = table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.to_string())).collect();
     let rebuilt = if indexes.is_empty() { String::new() } else { format!(" ({})", indexes.join(", ")) };
     let mut cost = cost(&old.sql_type(), &SqlType::parse(new_text));
     if using {
         cost = Cost::Rewrite;
     }
-    let on_column = table_indexes.iter().any(|ix| ix.columns.contains(&Some(column.key.clone())));
+    let on_column = table_indexes.iter().any(|ix| ix.columns.iter().flatten().any(|c| *c == *column.key));
     match cost {
         Cost::None if collate && on_column => cost = Cost::Indexes,
         Cost::Indexes if !on_column => cost = Cost::None,

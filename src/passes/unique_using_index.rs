@@ -9,7 +9,7 @@
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::name::{make_object_name, quote_ident, Name};
+use crate::ir::name::{key_of, make_object_name, quote_ident};
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "unique-using-index";
@@ -70,9 +70,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // Index names the table has just before this statement (the recipe's build runs then).
             let at_start = ctx.before(i, 0);
             let taken = |n: &str| {
-                let key = Name::new(n).key;
+                let key = key_of(n);
                 let known = |t: &crate::ir::catalog::Table| {
-                    t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.key == key))
+                    t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| *x.key == key))
                 };
                 before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known)
             };
@@ -91,7 +91,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // The name may still belong to the constraint this statement drops (a primary key
             // replaced in one statement, as Prisma writes it), or to an index the table has: build
             // under a free name; USING INDEX renames the index to the constraint's name.
-            let index_key = Name::new(&index).key;
+            let index_key = key_of(&index);
             let dropped_here = s.ops[..n_op].iter().any(|o| {
                 matches!(&o.kind, OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. }
                     if *d == index_key)
@@ -100,7 +100,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 || at_start
                     .table
                     .as_deref()
-                    .is_some_and(|t| t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.key == index_key)))
+                    .is_some_and(|t| t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| *x.key == index_key)))
             {
                 let base = make_object_name(&index_key, "", "new");
                 quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))

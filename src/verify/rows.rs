@@ -32,7 +32,7 @@ use crate::front::split::split;
 use crate::front::tokens::{lex, Tok};
 use crate::ir::catalog::Catalog;
 use crate::ir::migration::{Migration, Section};
-use crate::ir::name::Name;
+use crate::ir::name::{key_of as name_key, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::Compilation;
 
@@ -205,12 +205,12 @@ fn draft_hints(text: &str) -> DraftHints {
                 match kind {
                     ConstraintKind::ForeignKey { references, columns } => h.foreign_keys.push(DraftFk {
                         table: table.clone(),
-                        columns: columns.iter().map(|c| Name::new(c).key).collect(),
+                        columns: columns.iter().map(|c| name_key(c)).collect(),
                         references: references.clone(),
                         ref_columns: referenced_columns(m.text(&op.span)),
                     }),
                     ConstraintKind::Check { columns, expr } => {
-                        h.checks.push((table.clone(), columns.iter().map(|c| Name::new(c).key).collect(), expr.clone()))
+                        h.checks.push((table.clone(), columns.iter().map(|c| name_key(c)).collect(), expr.clone()))
                     }
                     _ => {}
                 }
