@@ -9,8 +9,8 @@ use crate::Compilation;
 use rustc_hash::FxHashMap as HashMap;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, DiffOp, DiffableStr};
-use std::fmt::Write;
 use std::ops::Range;
+use std::{fmt, io};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -28,96 +28,98 @@ const RESET: &str = "\x1b[0m";
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
 
-/// The diff and the change list, ready to print.
+/// The diff and the change list, ready to print (see [`write`]).
 pub fn render(c: &Compilation, format: Format) -> String {
-    let mut out = String::new();
-    let flat = if c.changes.is_empty() { String::new() } else { crate::emit::flatten(&c.files) };
-    let diff = LineDiff::new(&c.source.text, &flat);
-    match format {
-        Format::Markdown => {
-            let _ = writeln!(out, "### pgsafe: `{}` → {} step(s)\n", c.source.name, c.steps().count());
-            if c.changes.is_empty() {
-                out.push_str("No change needed: the draft is already safe.\n");
-            } else {
-                out.push_str("```diff\n");
-                let unified = diff.unified(&c.source.name, "plan");
-                out.push_str(&unified);
-                if !unified.ends_with('\n') {
-                    out.push('\n');
-                }
-                out.push_str("```\n\n| rule | where | why |\n|---|---|---|\n");
-                for ch in &c.changes {
-                    let _ = writeln!(
-                        out,
-                        "| `{}` | `{}` | {} |",
-                        ch.rule,
-                        c.source.position(ch.at),
-                        ch.message.replace('|', "\\|")
-                    );
-                }
-            }
-            if !c.diagnostics.is_empty() {
-                out.push_str("\n**Needs a reviewer:**\n\n");
-                for d in &c.diagnostics {
-                    let _ = writeln!(out, "- `{}` `{}`: {}", d.rule, c.source.position(d.at), d.message);
-                }
-            }
-        }
-        Format::Terminal { color } => {
-            let paint = |code: &str, text: &str| {
-                if color {
-                    format!("{code}{text}{RESET}")
-                } else {
-                    text.to_string()
-                }
-            };
-            if !c.changes.is_empty() {
-                for hunk in diff.hunks() {
-                    for (sign, line) in diff.lines_of(&hunk) {
-                        let line = format!("{sign}{}", line.trim_end_matches(['\n', '\r']));
-                        let _ = match sign {
-                            '-' => writeln!(out, "{}", paint(RED, &line)),
-                            '+' => writeln!(out, "{}", paint(GREEN, &line)),
-                            _ => writeln!(out, "{line}"),
-                        };
-                    }
-                    let _ = writeln!(out, "{}", paint(CYAN, "···"));
-                }
-                let _ = writeln!(out);
-            }
-            out.push_str(&findings(c, color));
-        }
-    }
-    out
+    in_memory(|out| write(c, format, out))
 }
 
 /// The change and diagnostic lines alone (what `pgsafe check` prints), uncoloured.
 pub fn render_findings(c: &Compilation) -> String {
-    findings(c, false)
+    in_memory(|out| write_findings(c, false, out))
 }
 
-fn findings(c: &Compilation, color: bool) -> String {
-    let paint = |code: &str, text: &str| {
-        if color {
-            format!("{code}{text}{RESET}")
-        } else {
-            text.to_string()
+fn in_memory(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+    let mut out = Vec::new();
+    f(&mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the draft, the plan and the messages are UTF-8")
+}
+
+/// Write the diff and the change list to `out` as they are made: on a big draft the view is
+/// larger than the draft (57 MB for 100,000 statements), and a string of it would be held whole
+/// before the first line is printed.
+pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::Result<()> {
+    let flat = if c.changes.is_empty() { String::new() } else { crate::emit::flatten(&c.files) };
+    let diff = LineDiff::new(&c.source.text, &flat);
+    match format {
+        Format::Markdown => {
+            writeln!(out, "### pgsafe: `{}` → {} step(s)\n", c.source.name, c.steps().count())?;
+            if c.changes.is_empty() {
+                writeln!(out, "No change needed: the draft is already safe.")?;
+            } else {
+                writeln!(out, "```diff")?;
+                let unified = diff.unified(&c.source.name, "plan");
+                out.write_all(unified.as_bytes())?;
+                if !unified.ends_with('\n') {
+                    writeln!(out)?;
+                }
+                write!(out, "```\n\n| rule | where | why |\n|---|---|---|\n")?;
+                for ch in &c.changes {
+                    let message = ch.message.replace('|', "\\|");
+                    writeln!(out, "| `{}` | `{}` | {message} |", ch.rule, c.source.position(ch.at))?;
+                }
+            }
+            if !c.diagnostics.is_empty() {
+                write!(out, "\n**Needs a reviewer:**\n\n")?;
+                for d in &c.diagnostics {
+                    writeln!(out, "- `{}` `{}`: {}", d.rule, c.source.position(d.at), d.message)?;
+                }
+            }
         }
-    };
-    let mut out = String::new();
+        Format::Terminal { color } => {
+            if !c.changes.is_empty() {
+                for hunk in diff.hunks() {
+                    for (sign, line) in diff.lines_of(&hunk) {
+                        let line = line.trim_end_matches(['\n', '\r']);
+                        match sign {
+                            '-' => writeln!(out, "{}", Paint(color, RED, format_args!("{sign}{line}")))?,
+                            '+' => writeln!(out, "{}", Paint(color, GREEN, format_args!("{sign}{line}")))?,
+                            _ => writeln!(out, "{sign}{line}")?,
+                        }
+                    }
+                    writeln!(out, "{}", Paint(color, CYAN, "···"))?;
+                }
+                writeln!(out)?;
+            }
+            write_findings(c, color, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` in the terminal colour `code` when `.0` is set.
+struct Paint<'c, T>(bool, &'c str, T);
+
+impl<T: fmt::Display> fmt::Display for Paint<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Paint(true, code, text) => write!(f, "{code}{text}{RESET}"),
+            Paint(false, _, text) => text.fmt(f),
+        }
+    }
+}
+
+/// One line per change, then per diagnostic: `file:line:column rule message`.
+pub fn write_findings(c: &Compilation, color: bool, out: &mut impl io::Write) -> io::Result<()> {
     for ch in &c.changes {
-        let _ = writeln!(out, "{} {} {}", paint(BOLD, &c.source.position(ch.at)), paint(GREEN, ch.rule), ch.message);
+        let (at, rule) = (Paint(color, BOLD, c.source.position(ch.at)), Paint(color, GREEN, ch.rule));
+        writeln!(out, "{at} {rule} {}", ch.message)?;
     }
     for d in &c.diagnostics {
-        let _ = writeln!(
-            out,
-            "{} {} {}",
-            paint(BOLD, &c.source.position(d.at)),
-            paint(YELLOW, &format!("warning[{}]", d.rule)),
-            d.message
-        );
+        let (at, rule) =
+            (Paint(color, BOLD, c.source.position(d.at)), Paint(color, YELLOW, format_args!("warning[{}]", d.rule)));
+        writeln!(out, "{at} {rule} {}", d.message)?;
     }
-    out
+    Ok(())
 }
 
 /// A line diff of two texts: their lines (each with its line ending) and the edit script.
@@ -159,21 +161,24 @@ impl<'a> LineDiff<'a> {
 
     /// The classic unified format (`---`, `+++`, `@@ -a,b +c,d @@` hunks), as `diff -u` prints it.
     pub fn unified(&self, old_name: &str, new_name: &str) -> String {
-        let mut out = String::new();
+        in_memory(|out| self.write_unified(old_name, new_name, out))
+    }
+
+    /// [`LineDiff::unified`], written to `out`; ends with a line break when there is a hunk.
+    pub fn write_unified(&self, old_name: &str, new_name: &str, out: &mut impl io::Write) -> io::Result<()> {
         for (i, hunk) in self.hunks().iter().enumerate() {
             if i == 0 {
-                let _ = writeln!(out, "--- {old_name}\n+++ {new_name}");
+                writeln!(out, "--- {old_name}\n+++ {new_name}")?;
             }
-            let _ = writeln!(out, "{}", UnifiedHunkHeader::new(hunk));
+            writeln!(out, "{}", UnifiedHunkHeader::new(hunk))?;
             for (sign, line) in self.lines_of(hunk) {
-                out.push(sign);
-                out.push_str(line);
+                write!(out, "{sign}{line}")?;
                 if !line.ends_with(['\n', '\r']) {
-                    out.push_str("\n\\ No newline at end of file\n");
+                    write!(out, "\n\\ No newline at end of file\n")?;
                 }
             }
         }
-        out
+        Ok(())
     }
 }
 

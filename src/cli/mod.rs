@@ -455,7 +455,13 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
         OutputFormat::Text => {
             for o in &all {
                 if let Ok(c) = &o.result {
-                    print!("{}", report::text::findings(o, c));
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    if let Err(e) =
+                        diff::write_findings(c, false, &mut out).and_then(|()| std::io::Write::flush(&mut out))
+                    {
+                        eprintln!("error: writing the findings: {e}");
+                        return ExitCode::from(2);
+                    }
                     if ctx.verbose {
                         if let Some((r, why)) = &o.runner {
                             eprintln!("pgsafe: {}: {r} layout ({why})", o.path);
@@ -546,7 +552,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
-            view.print(c);
+            view.print(c)?;
             let steps = c.steps().count();
             ctx.note(format!(
                 "wrote {} ({steps} step{}, {} change{}{})",
@@ -563,7 +569,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let bad = print_errors(&all);
             for o in &all {
                 if let Ok(c) = &o.result {
-                    view.print(c);
+                    view.print(c)?;
                 }
             }
             Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })

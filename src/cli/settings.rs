@@ -142,9 +142,10 @@ enum Color {
 }
 
 impl View {
-    pub fn print(&self, c: &Compilation) {
+    /// Print the review view to stdout as it is made (see [`diff::write`]).
+    pub fn print(&self, c: &Compilation) -> std::io::Result<()> {
         let format = match self.diff_format {
-            DiffFormat::None => return,
+            DiffFormat::None => return Ok(()),
             DiffFormat::Markdown => Format::Markdown,
             DiffFormat::Terminal => Format::Terminal {
                 color: match self.color {
@@ -154,6 +155,8 @@ impl View {
                 },
             },
         };
-        print!("{}", diff::render(c, format));
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        diff::write(c, format, &mut out)?;
+        std::io::Write::flush(&mut out)
     }
 }

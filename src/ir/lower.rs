@@ -866,10 +866,7 @@ mod tests {
     fn cluster_and_partition_actions() {
         let ops = lower("CLUSTER VERBOSE public.orders USING orders_pkey");
         assert!(matches!(&ops[0].kind, OpKind::Other { what } if what == "CLUSTER"));
-        assert_eq!(
-            (&*ops[0].locks[0].table.key, ops[0].locks[0].mode),
-            ("public.orders", LockMode::AccessExclusive)
-        );
+        assert_eq!((&*ops[0].locks[0].table.key, ops[0].locks[0].mode), ("public.orders", LockMode::AccessExclusive));
         assert_eq!(&*lower("cluster orders_pkey on orders")[0].locks[0].table.key, "orders");
         assert!(matches!(&lower("CLUSTER")[0].kind, OpKind::NoTransaction { .. }));
         let ops = lower("ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY");

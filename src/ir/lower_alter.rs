@@ -141,9 +141,9 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 if_not_exists: *if_not_exists,
                 primary_key,
                 unique,
-                reference,
-                check,
-                default,
+                reference: reference.map(Box::new),
+                check: check.map(Box::new),
+                default: default.map(Box::new),
                 not_null,
             };
             (kind, locks)

@@ -229,9 +229,10 @@ pub enum OpKind {
         /// An inline `PRIMARY KEY` / `UNIQUE`.
         primary_key: bool,
         unique: bool,
-        reference: Option<InlineReference>,
-        check: Option<InlineCheck>,
-        default: Option<InlineDefault>,
+        // Boxed: rare, and each would make every op of every draft larger.
+        reference: Option<Box<InlineReference>>,
+        check: Option<Box<InlineCheck>>,
+        default: Option<Box<InlineDefault>>,
         /// The `NOT NULL` clause, in draft bytes.
         not_null: Option<Range<usize>>,
     },

@@ -152,7 +152,8 @@ fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Chang
     let old_text = &old.type_text;
     let none = List::new();
     let table_indexes = before.map_or(&none, |b| &b.indexes);
-    let indexes: Vec<String> = table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.to_string())).collect();
+    let indexes: Vec<String> =
+        table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.to_string())).collect();
     let rebuilt = if indexes.is_empty() { String::new() } else { format!(" ({})", indexes.join(", ")) };
     let mut cost = cost(&old.sql_type(), &SqlType::parse(new_text));
     if using {

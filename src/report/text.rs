@@ -1,14 +1,11 @@
-//! The plain-text report of `pgsafe check`: one line per finding, `file:line:column rule message`;
-//! `pretty` adds the draft's lines under each, with the finding's bytes marked (annotate-snippets).
+//! The pretty report of `pgsafe check`: each finding with the draft's lines under it, the
+//! finding's bytes marked (annotate-snippets). The plain one, one line per finding, is
+//! [`crate::diff::write_findings`].
 
 use super::Outcome;
 use crate::diagnostic::Severity;
 use crate::Compilation;
 use annotate_snippets::{Level, Renderer, Snippet};
-
-pub fn findings(_o: &Outcome, c: &Compilation) -> String {
-    crate::diff::render_findings(c)
-}
 
 /// Every finding with a source snippet: only the lines the finding covers are given to the
 /// renderer, so a large draft costs no more than a small one.
