@@ -79,12 +79,18 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                     "this reads or changes every matching row of {table} inside a step that holds {} on {}: the lock stays for the whole statement, and under statement_timeout = '{timeout}' it is cancelled on a large table. Commit the schema change first (its own transaction), so that the row work runs apart (pgsafe batches an UPDATE or DELETE it can prove safe); or, {deliberate}",
                     held.mode, held.table.text
                 ),
-                _ => format!(
-                    "this scans {table} under {} ({}) for as long as the table takes; under statement_timeout = '{timeout}' it is cancelled on a large table. {}",
-                    lock.mode,
-                    format_args!("blocks {}", lock.mode.blocks()),
-                    capitalised(&deliberate)
-                ),
+                _ => {
+                    // The scan runs under the strongest lock its statement takes on the table
+                    // (`VALIDATE CONSTRAINT c, ALTER COLUMN x SET NOT NULL` scans under ACCESS
+                    // EXCLUSIVE).
+                    let on_table = unit.locks.iter().filter(|l| l.table.same(&lock.table)).map(|l| l.mode);
+                    let mode = on_table.fold(lock.mode, Ord::max);
+                    format!(
+                        "this scans {table} under {mode} (blocks {}) for as long as the table takes; under statement_timeout = '{timeout}' it is cancelled on a large table. {}",
+                        mode.blocks(),
+                        capitalised(&deliberate)
+                    )
+                }
             };
             return Some((u, why));
         }

@@ -67,8 +67,10 @@ impl Stmt {
     /// timeouts)? A goose block only when it does nothing else: its other statements may take
     /// strong locks, and the block runs as one.
     pub fn validates(&self) -> bool {
-        let validate = |o: &Op| matches!(o.kind, OpKind::ValidateConstraint { .. });
-        self.ops.iter().any(validate) && (!self.is_block() || self.ops.iter().all(validate))
+        // Every op: a VALIDATE beside another action (`VALIDATE CONSTRAINT c, ALTER COLUMN x SET
+        // NOT NULL`, or one pgsafe cannot read) holds that action's lock, often ACCESS EXCLUSIVE,
+        // for the whole scan, and must wait for it under the short lock_timeout.
+        !self.ops.is_empty() && self.ops.iter().all(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }))
     }
 
     /// A goose block of several statements (see [`Stmt::parts`]).
