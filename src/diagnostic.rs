@@ -33,6 +33,8 @@ pub struct Fix {
     /// `true`: the plan already contains it (`pgsafe fix`/`rewrite` apply it); `false`: a
     /// suggestion for a person.
     pub applied: bool,
+    /// What a suggestion asks for; empty for an applied fix, which is described by its change's
+    /// message (reports print that: 35,000 changes of a big draft need no second copy).
     pub description: String,
     /// In-place replacements of draft bytes that are part of the fix (the rest of a fix is the
     /// plan's new steps: generated statements, moved statements).

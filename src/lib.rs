@@ -174,7 +174,6 @@ fn locate(m: &Migration<'_>, r: &mut passes::Rewritten) {
             .map(|e| diagnostic::FixEdit { start: e.at.start, end: e.at.end, text: e.text.clone() });
         if let Some(fix) = &mut c.fix {
             fix.edits.extend(edits);
-            fix.description = c.message.clone();
         }
     }
 }

@@ -58,7 +58,7 @@ fn file(o: &Outcome) -> Value {
                 "end": point(c, d.end),
                 "fix": d.fix.as_ref().map(|f| json!({
                     "applied": f.applied,
-                    "description": f.description,
+                    "description": if f.description.is_empty() { &d.message } else { &f.description },
                     "edits": f.edits.iter().map(|e| json!({ "start": point(c, e.start), "end": point(c, e.end), "text": e.text })).collect::<Vec<_>>(),
                 })),
             })
