@@ -306,15 +306,18 @@ fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx, want: Want) -> Vec
             inputs::Input::Bad { .. } => true,
         })
         .collect();
-    inputs
-        .par_iter()
-        .map(|i| match i {
-            inputs::Input::File(p) => outcome(p, settings, ctx, want),
-            inputs::Input::Bad { path, error } => {
-                Outcome { path: path.clone(), runner: None, result: Err(format!("{path}: {error}")) }
-            }
-        })
-        .collect()
+    let compile = |i: &inputs::Input| match i {
+        inputs::Input::File(p) => outcome(p, settings, ctx, want),
+        inputs::Input::Bad { path, error } => {
+            Outcome { path: path.clone(), runner: None, result: Err(format!("{path}: {error}")) }
+        }
+    };
+    // One file (a pre-commit hook's usual call) compiles on this thread: no thread pool to start.
+    if inputs.len() == 1 {
+        inputs.iter().map(compile).collect()
+    } else {
+        inputs.par_iter().map(compile).collect()
+    }
 }
 
 fn under_github_actions() -> bool {

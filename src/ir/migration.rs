@@ -83,6 +83,9 @@ impl Stmt {
     }
 }
 
+/// Statements from which lowering runs on the thread pool (and at least this many per task).
+const PARALLEL_FROM: usize = 256;
+
 /// The draft, lowered. `created` answers "was this relation created earlier in this draft (or in an
 /// earlier step of the same plan)?", which means it has no traffic yet.
 #[derive(Debug)]
@@ -201,14 +204,16 @@ impl<'a> Migration<'a> {
         let (mut runner, mut opt_out) = (false, false);
         // Lowering a statement reads only its own text, so statements lower in parallel (parsing
         // is most of a compile's work); everything that depends on order happens in the loop below.
-        let mut lowered: Vec<Option<Lowered>> = pieces
-            .par_iter()
-            .with_min_len(256)
-            .map(|piece| match &piece.kind {
-                PieceKind::Statement { body, .. } if !body.is_empty() => Some(lower(src, body.clone())),
-                _ => None,
-            })
-            .collect();
+        let lower_piece = |piece: &Piece| match &piece.kind {
+            PieceKind::Statement { body, .. } if !body.is_empty() => Some(lower(src, body.clone())),
+            _ => None,
+        };
+        // A typical file lowers on this thread: starting the thread pool would cost more.
+        let mut lowered: Vec<Option<Lowered>> = if pieces.len() < PARALLEL_FROM {
+            pieces.iter().map(lower_piece).collect()
+        } else {
+            pieces.par_iter().with_min_len(PARALLEL_FROM).map(lower_piece).collect()
+        };
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
             for m in &piece.markers {
