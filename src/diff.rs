@@ -9,8 +9,9 @@ use crate::Compilation;
 use rustc_hash::FxHashMap as HashMap;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, DiffOp, DiffableStr};
+use std::fmt;
+use std::io::{self, Write as _};
 use std::ops::Range;
-use std::{fmt, io};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -161,24 +162,21 @@ impl<'a> LineDiff<'a> {
 
     /// The classic unified format (`---`, `+++`, `@@ -a,b +c,d @@` hunks), as `diff -u` prints it.
     pub fn unified(&self, old_name: &str, new_name: &str) -> String {
-        in_memory(|out| self.write_unified(old_name, new_name, out))
-    }
-
-    /// [`LineDiff::unified`], written to `out`; ends with a line break when there is a hunk.
-    pub fn write_unified(&self, old_name: &str, new_name: &str, out: &mut impl io::Write) -> io::Result<()> {
-        for (i, hunk) in self.hunks().iter().enumerate() {
-            if i == 0 {
-                writeln!(out, "--- {old_name}\n+++ {new_name}")?;
-            }
-            writeln!(out, "{}", UnifiedHunkHeader::new(hunk))?;
-            for (sign, line) in self.lines_of(hunk) {
-                write!(out, "{sign}{line}")?;
-                if !line.ends_with(['\n', '\r']) {
-                    write!(out, "\n\\ No newline at end of file\n")?;
+        in_memory(|out| {
+            for (i, hunk) in self.hunks().iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "--- {old_name}\n+++ {new_name}")?;
+                }
+                writeln!(out, "{}", UnifiedHunkHeader::new(hunk))?;
+                for (sign, line) in self.lines_of(hunk) {
+                    write!(out, "{sign}{line}")?;
+                    if !line.ends_with(['\n', '\r']) {
+                        write!(out, "\n\\ No newline at end of file\n")?;
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
