@@ -52,7 +52,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
         return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open, parts: Vec::new() };
     }
-    if let Some(lowered) = lower_big_insert(text, body.clone()) {
+    if let Some(lowered) = lower_big_insert(text, body.clone()).or_else(|| lower_big_bodies(text, body.clone())) {
         return lowered;
     }
     let parsed = parse(text);
@@ -128,6 +128,51 @@ fn lower_big_insert(text: &str, body: Range<usize>) -> Option<Lowered> {
     let short = &text[..first_row_end];
     let mut lowered = lower(short, 0..short.len());
     if lowered.too_deep || !lowered.ops.iter().all(|o| matches!(o.kind, OpKind::Other { .. })) {
+        return None;
+    }
+    for op in &mut lowered.ops {
+        op.span = body.clone();
+    }
+    Some(lowered)
+}
+
+/// A dollar-quoted string above this size in a statement above [`BIG_INSERT`] is lowered empty.
+const BIG_BODY: usize = 16 * 1024;
+
+/// `text` lowered with its big dollar-quoted strings emptied (`$tag$$tag$`), when it is above
+/// [`BIG_INSERT`]: a function or `DO` body is text to its language, not to the statement's locks,
+/// and sqlparser copies it into its token and again into its tree (a 100 MB body peaked at 458 MB).
+/// As for [`lower_big_insert`], the ops must carry no positions inside the text (`Other`, or
+/// `Opaque` from the first words), so they are the same ops, spanning the whole statement;
+/// `None` (lower it whole) otherwise.
+fn lower_big_bodies(text: &str, body: Range<usize>) -> Option<Lowered> {
+    if text.len() <= BIG_INSERT {
+        return None;
+    }
+    let big = |t: &crate::front::tokens::Token| {
+        t.tok == Tok::Literal && t.span.len() > BIG_BODY && text[t.span.clone()].starts_with('$')
+    };
+    let mut short = String::new();
+    let mut at = 0;
+    for t in Lexer::new(text).filter(big) {
+        let quoted = &text[t.span.clone()];
+        let tag = &quoted[..quoted[1..].find('$')? + 2];
+        if quoted.len() < 2 * tag.len() || !quoted.ends_with(tag) {
+            return None;
+        }
+        short.push_str(&text[at..t.span.start]);
+        short.push_str(tag);
+        short.push_str(tag);
+        at = t.span.end;
+    }
+    if at == 0 {
+        return None;
+    }
+    short.push_str(&text[at..]);
+    let mut lowered = lower(&short, 0..short.len());
+    // sqlparser reads no `DO`: it is opaque, from its first words, long or short.
+    let positionless = |k: &OpKind| matches!(k, OpKind::Other { .. } | OpKind::Opaque { .. });
+    if lowered.too_deep || !lowered.ops.iter().all(|o| positionless(&o.kind)) {
         return None;
     }
     for op in &mut lowered.ops {
@@ -744,6 +789,29 @@ mod tests {
         assert!(lower_big_insert(&odd, 0..odd.len()).is_none());
         let odd = format!("{sql}, ('a\\', 1, 1, 1, 1, 1)");
         assert!(lower_big_insert(&odd, 0..odd.len()).is_none());
+    }
+
+    #[test]
+    fn a_big_function_or_do_body_lowers_like_the_whole_statement() {
+        let body = "  x := x + 1; -- a step; 'quote\n".repeat(4000);
+        let statements = [
+            format!("CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $fn$\nBEGIN\n{body}END $fn$"),
+            format!("CREATE FUNCTION g() RETURNS int LANGUAGE sql IMMUTABLE AS $$ select 1; {body} $$"),
+            format!("DO $$\nBEGIN\n{body}END $$"),
+            format!("CREATE PROCEDURE p() LANGUAGE plpgsql AS $a$ BEGIN {body} END $a$; "),
+        ];
+        for sql in &statements {
+            assert!(sql.len() > BIG_INSERT);
+            let mut deep = false;
+            let whole = lower_parsed(sql, 0..sql.len(), parse(sql).ok(), &mut deep);
+            assert_eq!(format!("{:?}", lower(sql)), format!("{whole:?}"), "{}", &sql[..60]);
+            assert!(lower_big_bodies(sql, 0..sql.len()).is_some(), "{}", &sql[..60]);
+        }
+        // A body under the size, or a statement whose ops carry positions, is lowered whole.
+        let small = "DO $$ BEGIN NULL; END $$";
+        assert!(lower_big_bodies(small, 0..small.len()).is_none());
+        let alter = format!("ALTER TABLE t ADD COLUMN c text DEFAULT $$ {body} $$");
+        assert!(lower_big_bodies(&alter, 0..alter.len()).is_none());
     }
 
     #[test]
