@@ -216,8 +216,9 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     if let Some((first, parts)) = step.units().nth(leading_sets).zip(texts.first_mut()) {
         let unit = &r.units[first];
         let s = &m.stmts[unit.stmt];
-        // A `-- pgsafe:ignore` directive must stay right before its statement.
-        let directive = m.src[s.span.start..s.body.start].contains("pgsafe:ignore");
+        // A `-- pgsafe:ignore` directive (in any letter case) must stay right before its
+        // statement.
+        let directive = !s.ignored.is_empty();
         if unit.generated.is_none() && !s.is_trivia() && !directive {
             // From a goose `StatementBegin` on, the comments open the statement's block: BEGIN
             // and the timeouts go before it, or the block would swallow them.

@@ -92,6 +92,21 @@ pub enum MarkerKind {
     PgsafeIgnore(Vec<String>),
 }
 
+impl MarkerKind {
+    /// Starts an up or a down section.
+    pub fn starts_section(&self) -> bool {
+        matches!(
+            self,
+            MarkerKind::GooseUp
+                | MarkerKind::GooseDown
+                | MarkerKind::DbmateUp
+                | MarkerKind::DbmateDown
+                | MarkerKind::NodePgMigrateUp
+                | MarkerKind::NodePgMigrateDown
+        )
+    }
+}
+
 /// Why a script could not be split. `offset` is the byte offset of the opening token of the
 /// construct that never closes (the `'`, `E'`, `"`, `$tag$` or `/*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -672,9 +687,13 @@ impl<'a> Splitter<'a> {
                     match kind {
                         MarkerKind::GooseStatementBegin => self.goose_block = true,
                         MarkerKind::GooseStatementEnd => self.goose_block = false,
-                        MarkerKind::GooseUp | MarkerKind::DbmateUp | MarkerKind::NodePgMigrateUp => self.down = false,
+                        // A section marker inside an open block (goose refuses such a file) ends
+                        // the block: a block never spans two sections.
+                        MarkerKind::GooseUp | MarkerKind::DbmateUp | MarkerKind::NodePgMigrateUp => {
+                            (self.down, self.goose_block) = (false, false)
+                        }
                         MarkerKind::GooseDown | MarkerKind::DbmateDown | MarkerKind::NodePgMigrateDown => {
-                            self.down = true
+                            (self.down, self.goose_block) = (true, false)
                         }
                         _ => {}
                     }
@@ -1036,6 +1055,12 @@ mod tests {
         assert_eq!(
             bodies("CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; SELECT 2;"),
             vec!["CREATE FUNCTION f() BEGIN ATOMIC SELECT 1", "SELECT 2"]
+        );
+        // A section marker ends a goose block left open before it (goose refuses such a file):
+        // the statements after it are statements of their own, in that section.
+        assert_eq!(
+            bodies("-- +goose Down\n-- +goose StatementBegin\n-- +goose Up\nSELECT 1;\nSELECT 2;\n-- +goose StatementEnd\n"),
+            vec!["SELECT 1", "SELECT 2"]
         );
         // Cut before a section marker too.
         assert_eq!(

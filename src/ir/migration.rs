@@ -144,10 +144,12 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
         let start = src[..m.span.start].rfind('\n').map_or(0, |i| i + 1).max(piece.span.start);
         let end = src[m.span.start..].find('\n').map_or(src.len(), |i| m.span.start + i + 1).min(piece.span.end);
         let alone = src[start..m.span.start].trim().is_empty();
+        // A `StatementBegin` that a section marker follows opens nothing (see the split).
+        let section_after = || piece.markers.iter().any(|n| n.span.start > m.span.start && n.kind.starts_section());
         if alone && out.last().is_none_or(|c| c.line.end <= start) {
             out.push(ToolMarker {
                 line: start..end,
-                opens_block: m.kind == MarkerKind::GooseStatementBegin,
+                opens_block: m.kind == MarkerKind::GooseStatementBegin && !section_after(),
                 closes_block: m.kind == MarkerKind::GooseStatementEnd,
             });
         }
