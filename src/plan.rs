@@ -443,8 +443,6 @@ fn only_session_sets(s: &crate::ir::migration::Stmt) -> bool {
     s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Meta))
 }
 
-/// Remember settings every later step must repeat: `SET` (session or, within the draft's
-/// transaction, local) and psql `\set` variables, which later statements may interpolate.
 /// For each draft statement: is it a `BEGIN` inside a transaction block the draft opened (in its
 /// up section)? PostgreSQL only warns, and the block goes on, its `SET LOCAL`s in force.
 fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
@@ -466,6 +464,8 @@ fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
     m.stmts.iter().map(&mut nested).collect()
 }
 
+/// Remember settings every later step must repeat: `SET` (session or, within the draft's
+/// transaction, local) and psql `\set` variables, which later statements may interpolate.
 fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
         match &op.kind {
