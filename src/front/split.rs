@@ -15,6 +15,7 @@
 //!   `\g`-family meta-command (`\g`, `\gx`, `\gset`, `\gexec`, `\gdesc`, `\watch`,
 //!   `\crosstabview`) sends, and so ends, the statement;
 //! * goose `-- +goose StatementBegin` … `-- +goose StatementEnd` makes one statement of the region;
+//!   a section marker (`Up`, `Down`) ends a region left open before it (goose refuses such a file);
 //! * migration-tool markers and `-- pgsafe:ignore` directives are recorded on the piece whose
 //!   trivia holds them. A migration-tool marker (goose `Up`/`Down`/`StatementBegin`/
 //!   `StatementEnd`/`NO TRANSACTION`, dbmate `migrate:up`/`migrate:down`, drizzle
