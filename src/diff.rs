@@ -8,7 +8,8 @@
 use crate::Compilation;
 use rustc_hash::FxHashMap as HashMap;
 use similar::udiff::UnifiedHunkHeader;
-use similar::{Algorithm, DiffOp, DiffableStr};
+use similar::{Algorithm, DiffOp};
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Write as _};
 use std::ops::Range;
@@ -49,8 +50,10 @@ fn in_memory(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
 /// larger than the draft (57 MB for 100,000 statements), and a string of it would be held whole
 /// before the first line is printed.
 pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::Result<()> {
-    let flat = if c.changes.is_empty() { String::new() } else { crate::emit::flatten(&c.files) };
-    let diff = LineDiff::new(&c.source.text, &flat);
+    // The plan is compared as the pieces it is made of: a copy of it would be held whole.
+    let files = if c.changes.is_empty() { &[][..] } else { &c.files[..] };
+    let flat = crate::emit::Flat::new(files);
+    let diff = LineDiff::new(Lines::new(&c.source.text), Lines::of_pieces(flat.pieces()));
     match format {
         Format::Markdown => {
             writeln!(out, "### pgsafe: `{}` → {} step(s)\n", c.source.name, c.steps().count())?;
@@ -78,17 +81,18 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
         }
         Format::Terminal { color } => {
             if !c.changes.is_empty() {
-                for hunk in diff.hunks() {
-                    for (sign, line) in diff.lines_of(&hunk) {
+                diff.walk(|row| match row {
+                    Row::Hunk(_) => Ok(()),
+                    Row::Line(sign, line) => {
                         let line = line.trim_end_matches(['\n', '\r']);
                         match sign {
-                            '-' => writeln!(out, "{}", Paint(color, RED, format_args!("{sign}{line}")))?,
-                            '+' => writeln!(out, "{}", Paint(color, GREEN, format_args!("{sign}{line}")))?,
-                            _ => writeln!(out, "{sign}{line}")?,
+                            '-' => writeln!(out, "{}", Paint(color, RED, format_args!("{sign}{line}"))),
+                            '+' => writeln!(out, "{}", Paint(color, GREEN, format_args!("{sign}{line}"))),
+                            _ => writeln!(out, "{sign}{line}"),
                         }
                     }
-                    writeln!(out, "{}", Paint(color, CYAN, "···"))?;
-                }
+                    Row::HunkEnd => writeln!(out, "{}", Paint(color, CYAN, "···")),
+                })?;
                 writeln!(out)?;
             }
             write_findings(c, color, out)?;
@@ -123,18 +127,111 @@ pub fn write_findings(c: &Compilation, color: bool, out: &mut impl io::Write) ->
     Ok(())
 }
 
-/// A line diff of two texts: their lines (each with its line ending) and the edit script.
+/// A text's lines, each with its line ending (`\n`, `\r\n` or a lone `\r`, as `similar` splits
+/// them). The text may come in pieces (the flattened plan, [`crate::emit::Flat`]); a line that
+/// spans two pieces is joined when it is read. Nothing is kept per line: the diff numbers each
+/// line once, and the printing reads the lines again, front to back (a table of 4 million line
+/// offsets was a third of the diff view's memory on a 100 MB function).
+pub struct Lines<'a> {
+    pieces: Vec<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Lines<'a> {
+        Lines::of_pieces([text])
+    }
+
+    pub fn of_pieces(pieces: impl IntoIterator<Item = &'a str>) -> Lines<'a> {
+        Lines { pieces: pieces.into_iter().filter(|p| !p.is_empty()).collect() }
+    }
+
+    pub fn iter(&self) -> LineIter<'_, 'a> {
+        LineIter { pieces: &self.pieces, piece: 0, from: 0 }
+    }
+}
+
+/// The lines of [`Lines`], in order.
+pub struct LineIter<'p, 'a> {
+    pieces: &'p [&'a str],
+    /// The next line starts at byte `from` of piece `piece` (always inside it).
+    piece: usize,
+    from: usize,
+}
+
+impl<'a> Iterator for LineIter<'_, 'a> {
+    type Item = Cow<'a, str>;
+
+    fn next(&mut self) -> Option<Cow<'a, str>> {
+        let mut line: Option<Cow<'a, str>> = None;
+        while let Some(&piece) = self.pieces.get(self.piece) {
+            let bytes = piece.as_bytes();
+            if line.as_ref().is_some_and(|l| l.ends_with('\r')) {
+                // The last piece ended in a `\r`: a `\n` opening this one belongs to its line ending.
+                let newline = usize::from(bytes[0] == b'\n');
+                return Some(self.take(line, newline));
+            }
+            match memchr::memchr2(b'\n', b'\r', &bytes[self.from..]) {
+                Some(k) => {
+                    let mut end = self.from + k + 1;
+                    if bytes[end - 1] == b'\r' && end < bytes.len() && bytes[end] == b'\n' {
+                        end += 1;
+                    }
+                    let cr_at_the_end = end == bytes.len() && bytes[end - 1] == b'\r';
+                    line = Some(self.take(line, end - self.from));
+                    if !cr_at_the_end {
+                        return line;
+                    }
+                }
+                None => line = Some(self.take(line, bytes.len() - self.from)),
+            }
+        }
+        line
+    }
+}
+
+impl<'a> LineIter<'_, 'a> {
+    /// `line` followed by the next `len` bytes of the current piece, which it moves past.
+    fn take(&mut self, line: Option<Cow<'a, str>>, len: usize) -> Cow<'a, str> {
+        let piece = self.pieces[self.piece];
+        let part = &piece[self.from..self.from + len];
+        self.from += len;
+        if self.from == piece.len() {
+            (self.piece, self.from) = (self.piece + 1, 0);
+        }
+        match line {
+            None => Cow::Borrowed(part),
+            Some(line) => Cow::Owned(line.into_owned() + part),
+        }
+    }
+}
+
+/// A line diff of two texts: their lines and the edit script.
 pub struct LineDiff<'a> {
-    old: Vec<&'a str>,
-    new: Vec<&'a str>,
+    old: Lines<'a>,
+    new: Lines<'a>,
     ops: Vec<DiffOp>,
 }
 
+/// What [`LineDiff::walk`] shows, in order.
+pub enum Row<'h, 'a> {
+    /// A hunk starts: its operations (for a `@@` header).
+    Hunk(&'h [DiffOp]),
+    /// A line with its sign: `' '` context, `'-'` draft only, `'+'` plan only.
+    Line(char, Cow<'a, str>),
+    /// The hunk ends.
+    HunkEnd,
+}
+
 impl<'a> LineDiff<'a> {
-    pub fn new(old: &'a str, new: &'a str) -> LineDiff<'a> {
-        let (old, new) = (old.tokenize_lines(), new.tokenize_lines());
-        let ops = line_ops(&old, &new);
+    pub fn new(old: Lines<'a>, new: Lines<'a>) -> LineDiff<'a> {
+        let (a, b) = interned(old.iter(), new.iter());
+        let ops = script(&a, &b);
         LineDiff { old, new, ops }
+    }
+
+    /// The diff of two texts, each in one piece.
+    pub fn of(old: &'a str, new: &'a str) -> LineDiff<'a> {
+        LineDiff::new(Lines::new(old), Lines::new(new))
     }
 
     pub fn ops(&self) -> &[DiffOp] {
@@ -146,37 +243,71 @@ impl<'a> LineDiff<'a> {
         similar::group_diff_ops(self.ops.clone(), CONTEXT).into_iter().filter(|g| !g.is_empty()).collect()
     }
 
-    /// Each line of a hunk with its sign: `' '` context, `'-'` draft only, `'+'` plan only.
-    pub fn lines_of<'h>(&'h self, hunk: &'h [DiffOp]) -> impl Iterator<Item = (char, &'a str)> + 'h {
-        hunk.iter().flat_map(move |op| {
-            let (sign, old, new) = match *op {
-                DiffOp::Equal { .. } => (' ', op.old_range(), 0..0),
-                DiffOp::Delete { .. } => ('-', op.old_range(), 0..0),
-                DiffOp::Insert { .. } => ('-', 0..0, op.new_range()),
-                DiffOp::Replace { .. } => ('-', op.old_range(), op.new_range()),
-            };
-            let olds = self.old[old].iter().map(move |l| (sign, *l));
-            olds.chain(self.new[new].iter().map(|l| ('+', *l)))
-        })
+    /// Every hunk and its lines, in order, reading both texts once from the front.
+    pub fn walk(&self, mut row: impl FnMut(Row<'_, 'a>) -> io::Result<()>) -> io::Result<()> {
+        let (mut old, mut new) = (Cursor::new(self.old.iter()), Cursor::new(self.new.iter()));
+        for hunk in self.hunks() {
+            row(Row::Hunk(&hunk))?;
+            for op in &hunk {
+                let (sign, olds, news) = match *op {
+                    DiffOp::Equal { .. } => (' ', op.old_range(), 0..0),
+                    DiffOp::Delete { .. } => ('-', op.old_range(), 0..0),
+                    DiffOp::Insert { .. } => ('-', 0..0, op.new_range()),
+                    DiffOp::Replace { .. } => ('-', op.old_range(), op.new_range()),
+                };
+                for i in olds {
+                    row(Row::Line(sign, old.line(i)))?;
+                }
+                for i in news {
+                    row(Row::Line('+', new.line(i)))?;
+                }
+            }
+            row(Row::HunkEnd)?;
+        }
+        Ok(())
     }
 
     /// The classic unified format (`---`, `+++`, `@@ -a,b +c,d @@` hunks), as `diff -u` prints it.
     pub fn unified(&self, old_name: &str, new_name: &str) -> String {
         in_memory(|out| {
-            for (i, hunk) in self.hunks().iter().enumerate() {
-                if i == 0 {
-                    writeln!(out, "--- {old_name}\n+++ {new_name}")?;
+            let mut first = true;
+            self.walk(|row| match row {
+                Row::Hunk(hunk) => {
+                    if std::mem::take(&mut first) {
+                        writeln!(out, "--- {old_name}\n+++ {new_name}")?;
+                    }
+                    writeln!(out, "{}", UnifiedHunkHeader::new(hunk))
                 }
-                writeln!(out, "{}", UnifiedHunkHeader::new(hunk))?;
-                for (sign, line) in self.lines_of(hunk) {
+                Row::Line(sign, line) => {
                     write!(out, "{sign}{line}")?;
                     if !line.ends_with(['\n', '\r']) {
                         write!(out, "\n\\ No newline at end of file\n")?;
                     }
+                    Ok(())
                 }
-            }
-            Ok(())
+                Row::HunkEnd => Ok(()),
+            })
         })
+    }
+}
+
+/// Reads lines by increasing number from a line iterator.
+struct Cursor<I> {
+    lines: I,
+    /// The number of the line `lines` gives next.
+    at: usize,
+}
+
+impl<'a, I: Iterator<Item = Cow<'a, str>>> Cursor<I> {
+    fn new(lines: I) -> Self {
+        Cursor { lines, at: 0 }
+    }
+
+    /// Line `i`, at or after the last line read (the script's ranges only move forward).
+    fn line(&mut self, i: usize) -> Cow<'a, str> {
+        let skip = i.saturating_sub(self.at);
+        self.at = i.max(self.at) + 1;
+        self.lines.nth(skip).unwrap_or_default()
     }
 }
 
@@ -188,23 +319,29 @@ const MYERS_MAX_LINES: usize = 1_000;
 /// and added whole (only inputs with thousands of identical lines get that far).
 const MAX_DEPTH: usize = 4;
 
-/// The edit script from `old` to `new` lines, in time linear in their number.
+/// Each line as a number, equal lines the same number, so the script compares numbers.
+fn interned<'t>(
+    old: impl Iterator<Item = Cow<'t, str>>,
+    new: impl Iterator<Item = Cow<'t, str>>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<Cow<'t, str>, u32> = HashMap::default();
+    let mut intern = |l: Cow<'t, str>| -> u32 {
+        let next = ids.len() as u32;
+        *ids.entry(l).or_insert(next)
+    };
+    (old.map(&mut intern).collect(), new.map(&mut intern).collect())
+}
+
+/// The edit script from `a` to `b` (lines as [`interned`] numbers), in time linear in their number.
 ///
 /// Patience diff with bounded gaps: lines that occur exactly once in each side anchor the
 /// alignment (their longest common subsequence, O(k log k)); each gap between anchors is trimmed
 /// of common lines at both ends, then diffed with Myers when small, re-anchored on the lines
 /// unique within it when large, and after [`MAX_DEPTH`] rounds shown as removed and added. A
 /// small file is one gap, so its diff is exactly Myers'. Deterministic: no clocks, no deadlines.
-pub fn line_ops<'t>(old: &[&'t str], new: &[&'t str]) -> Vec<DiffOp> {
-    let mut ids: HashMap<&'t str, u32> = HashMap::with_capacity_and_hasher(old.len(), Default::default());
-    let mut intern = |l: &'t str| -> u32 {
-        let next = ids.len() as u32;
-        *ids.entry(l).or_insert(next)
-    };
-    let a: Vec<u32> = old.iter().map(|l| intern(l)).collect();
-    let b: Vec<u32> = new.iter().map(|l| intern(l)).collect();
+fn script(a: &[u32], b: &[u32]) -> Vec<DiffOp> {
     let mut ops = Ops::default();
-    gap(&a, 0..a.len(), &b, 0..b.len(), 0, &mut ops);
+    gap(a, 0..a.len(), b, 0..b.len(), 0, &mut ops);
     ops.ops
 }
 
@@ -352,24 +489,30 @@ mod tests {
     use super::*;
 
     /// Applying the script to `old` gives `new`, and every equal pair really is equal.
-    fn replay(old: &[&str], new: &[&str], ops: &[DiffOp]) {
+    fn replay<S: AsRef<str>>(old: &[S], new: &[S], ops: &[DiffOp]) {
         let (mut at_old, mut at_new) = (0, 0);
         for op in ops {
             assert_eq!(op.old_range().start, at_old, "{ops:?}");
             assert_eq!(op.new_range().start, at_new, "{ops:?}");
             if let DiffOp::Equal { old_index, new_index, len } = *op {
-                assert_eq!(old[old_index..old_index + len], new[new_index..new_index + len]);
+                for k in 0..len {
+                    assert_eq!(old[old_index + k].as_ref(), new[new_index + k].as_ref());
+                }
             }
             (at_old, at_new) = (op.old_range().end, op.new_range().end);
         }
         assert_eq!((at_old, at_new), (old.len(), new.len()));
     }
 
+    fn all(lines: &Lines<'_>) -> Vec<String> {
+        lines.iter().map(Cow::into_owned).collect()
+    }
+
     #[test]
     fn a_small_diff_is_exactly_myers() {
         let old = "a\nb\nc\nd\ne\n";
         let new = "a\nx\nc\nd\ny\ne\nz\n";
-        let d = LineDiff::new(old, new);
+        let d = LineDiff::of(old, new);
         let myers = similar::TextDiff::from_lines(old, new);
         assert_eq!(d.unified("d", "p"), myers.unified_diff().context_radius(3).header("d", "p").to_string());
     }
@@ -382,8 +525,8 @@ mod tests {
         let plan: String = (0..20_000)
             .map(|i| format!("-- ==== {i:05}.sql ====\nBEGIN;\nALTER TABLE t ADD COLUMN c{i} int;\nCOMMIT;\n"))
             .collect();
-        let d = LineDiff::new(&draft, &plan);
-        replay(&d.old, &d.new, d.ops());
+        let d = LineDiff::of(&draft, &plan);
+        replay(&all(&d.old), &all(&d.new), d.ops());
         let equal: usize =
             d.ops().iter().filter(|o| matches!(o, DiffOp::Equal { .. })).map(|o| o.old_range().len()).sum();
         assert_eq!(equal, 20_000);
@@ -393,19 +536,49 @@ mod tests {
     fn identical_lines_everywhere_still_give_a_complete_diff() {
         let draft = "SELECT 1;\n".repeat(5_000);
         let plan = "BEGIN;\nSELECT 1;\nCOMMIT;\n".repeat(5_000);
-        let d = LineDiff::new(&draft, &plan);
-        replay(&d.old, &d.new, d.ops());
+        let d = LineDiff::of(&draft, &plan);
+        replay(&all(&d.old), &all(&d.new), d.ops());
         let unified = d.unified("d", "p");
         assert!(unified.starts_with("--- d\n+++ p\n@@ "), "{}", &unified[..100]);
     }
 
     #[test]
     fn missing_final_newline_is_marked() {
-        let d = LineDiff::new("a\nb", "a\nc");
+        let d = LineDiff::of("a\nb", "a\nc");
         assert_eq!(
             d.unified("d", "p"),
             "--- d\n+++ p\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n"
         );
+    }
+
+    #[test]
+    fn lines_split_as_similar_splits_them_whatever_the_pieces() {
+        let text = "a\r\nb\rc\n\nd\r\r\ne";
+        let expected: Vec<&str> = similar::DiffableStr::tokenize_lines(text);
+        // Every way of cutting the text in two or three pieces, through line endings too.
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let lines = Lines::of_pieces([&text[..i], &text[i..j], &text[j..]]);
+                assert_eq!(all(&lines), expected, "cut at {i} and {j}");
+                let mut cursor = Cursor::new(lines.iter());
+                assert_eq!(
+                    (cursor.line(1), cursor.line(2), cursor.line(5)),
+                    (expected[1].into(), expected[2].into(), expected[5].into())
+                );
+            }
+        }
+        assert_eq!(Lines::of_pieces(["", ""]).iter().count(), 0);
+    }
+
+    #[test]
+    fn the_plan_in_pieces_diffs_as_the_flattened_plan() {
+        let draft = "CREATE INDEX i ON t (c);\r\nALTER TABLE t ADD COLUMN d int DEFAULT random();\nSELECT 1";
+        let c = crate::compile("d.sql", draft, &crate::Config::default()).unwrap();
+        let flat = crate::emit::Flat::new(&c.files);
+        let pieces = LineDiff::new(Lines::new(draft), Lines::of_pieces(flat.pieces()));
+        let whole = crate::emit::flatten(&c.files);
+        assert_eq!(pieces.unified("d", "p"), LineDiff::of(draft, &whole).unified("d", "p"));
+        assert!(pieces.unified("d", "p").contains("+CREATE INDEX CONCURRENTLY"));
     }
 
     #[test]
@@ -421,9 +594,8 @@ mod tests {
                                 alphabet in 2u16..400) {
             let line = |i: &u16| format!("{}\n", i % alphabet);
             let (old, new): (Vec<String>, Vec<String>) = (old.iter().map(line).collect(), new.iter().map(line).collect());
-            let old: Vec<&str> = old.iter().map(String::as_str).collect();
-            let new: Vec<&str> = new.iter().map(String::as_str).collect();
-            replay(&old, &new, &line_ops(&old, &new));
+            let (a, b) = interned(old.iter().map(|l| Cow::from(l.as_str())), new.iter().map(|l| Cow::from(l.as_str())));
+            replay(&old, &new, &script(&a, &b));
         }
     }
 }

@@ -236,17 +236,37 @@ fn slug(sql: &str) -> String {
 /// the diff view compares with the draft, and what `pgsafe fix` writes back in place (runnable with
 /// `psql -f`, which sends statements one at a time).
 pub fn flatten(files: &[PlanFile]) -> String {
-    let mut out = String::new();
-    for f in files {
-        let mode = match f.mode {
-            Some(StepMode::Transaction) => "transaction",
-            Some(StepMode::Autocommit) => "autocommit",
-            None => "not a step",
+    Flat::new(files).pieces().collect()
+}
+
+/// [`flatten`]'s text as the pieces it is made of, borrowed from the files: the diff view reads
+/// the plan this way, so a 100 MB step is not copied into a second 100 MB string to be compared.
+pub struct Flat<'f> {
+    files: &'f [PlanFile],
+    /// Each file's separator line.
+    banners: Vec<String>,
+}
+
+impl<'f> Flat<'f> {
+    pub fn new(files: &'f [PlanFile]) -> Flat<'f> {
+        let banner = |f: &PlanFile| {
+            let mode = match f.mode {
+                Some(StepMode::Transaction) => "transaction",
+                Some(StepMode::Autocommit) => "autocommit",
+                None => "not a step",
+            };
+            format!("-- ==== {} ({mode}) ====\n", f.name)
         };
-        out.push_str(&format!("-- ==== {} ({mode}) ====\n", f.name));
-        f.parts.iter().for_each(|p| out.push_str(&p.text));
+        Flat { files, banners: files.iter().map(banner).collect() }
     }
-    out
+
+    /// The flattened text, piece by piece, in order.
+    pub fn pieces(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .zip(&self.banners)
+            .flat_map(|(f, banner)| std::iter::once(banner.as_str()).chain(f.parts.iter().map(|p| p.text.as_str())))
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,28 @@ fn raw_text(m: &Migration<'_>, unit: &Unit) -> String {
     m.src[m.stmts[unit.stmt].span.clone()].to_string()
 }
 
+/// `text` without its leading line breaks, cut in place: the text may be a 100 MB function.
+fn drop_leading_line_breaks(text: &mut String) {
+    let breaks = text.len() - text.trim_start_matches(['\n', '\r']).len();
+    text.drain(..breaks);
+}
+
+/// A step's title (see [`step_title`]), searched for upper-case words in any letter case without
+/// an upper-cased copy (the title may be a 100 MB function).
+struct Title<'t>(&'t str);
+
+impl Title<'_> {
+    fn starts_with(&self, word: &str) -> bool {
+        self.0.as_bytes().get(..word.len()).is_some_and(|t| t.eq_ignore_ascii_case(word.as_bytes()))
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        let (hay, word) = (self.0.as_bytes(), word.as_bytes());
+        memchr::memchr2_iter(word[0], word[0].to_ascii_lowercase(), hay)
+            .any(|i| hay[i..].get(..word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word)))
+    }
+}
+
 /// A rendered step body: its parts, and the timeouts it sets for its statements.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Body {
@@ -209,7 +231,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         .count();
     for mut parts in texts.drain(..leading_sets) {
         if let Some(first) = parts.first_mut() {
-            first.text = first.text.trim_start_matches(['\n', '\r']).to_string();
+            drop_leading_line_breaks(&mut first.text);
         }
         out.extend(parts);
     }
@@ -228,7 +250,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                 .count();
             for (k, mut p) in parts.drain(..lead).enumerate() {
                 if k == 0 {
-                    p.text = p.text.trim_start_matches(['\n', '\r']).to_string();
+                    drop_leading_line_breaks(&mut p.text);
                 }
                 out.push(p.kind, p.text);
             }
@@ -300,7 +322,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         for (j, mut p) in parts.into_iter().enumerate() {
             // The first statement's leading blank lines would only separate it from BEGIN.
             if k == 0 && j == 0 {
-                p.text = p.text.trim_start_matches(['\n', '\r']).to_string();
+                drop_leading_line_breaks(&mut p.text);
             }
             out.push(p.kind, p.text);
         }
@@ -369,7 +391,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.
-    let title = step_title(m, r, step).trim_start().to_ascii_uppercase();
+    let title = Title(step_title(m, r, step).trim_start());
     let first_op = step
         .units()
         .filter(|&u| r.units[u].generated.is_none())
