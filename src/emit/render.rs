@@ -172,7 +172,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     if !step.created_earlier.is_empty() {
         out.push(
             PartKind::Trivia,
-            format!("{}{}\n", crate::ir::migration::CREATED_EARLIER, step.created_earlier.join(", ")),
+            format!(
+                "{}{}\n",
+                crate::ir::migration::CREATED_EARLIER,
+                crate::ir::migration::escape_directive(&step.created_earlier.join(", "))
+            ),
         );
     }
     // Replayed session settings and carried comments come before BEGIN; units after it, except

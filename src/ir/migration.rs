@@ -197,6 +197,44 @@ pub const FACT: &str = "-- pgsafe:fact ";
 /// Directive pgsafe writes into later plan steps: these relations were created by an earlier step.
 pub const CREATED_EARLIER: &str = "-- pgsafe:created-earlier ";
 
+/// `text` written on a directive's one `--` line: a line break in a quoted name is written `\n`
+/// or `\r` (a real one would end the comment there), and a backslash `\\`, so no two texts give
+/// one line.
+pub fn escape_directive(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r")
+}
+
+/// The text [`escape_directive`] wrote.
+fn unescape_directive(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(e @ ('\\' | 'n' | 'r'))) => {
+                out.push(match e {
+                    'n' => '\n',
+                    'r' => '\r',
+                    _ => '\\',
+                });
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The names of a `, `-separated list, where a quoted name may hold a comma.
+fn names_in_list(list: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    list.split(move |c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == ',' && !quoted
+    })
+}
+
 impl<'a> Migration<'a> {
     pub fn lower(src: &'a str, pieces: &[Piece]) -> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
@@ -260,11 +298,13 @@ impl<'a> Migration<'a> {
             };
             // Directives from an earlier step of a plan pgsafe wrote.
             for line in src[piece.span.start..body.start].lines() {
+                // Exactly as written after the prefix: a quoted name may end in a blank.
                 if let Some(fact) = line.trim_start().strip_prefix(FACT) {
-                    facts.insert(fact.trim().to_string());
+                    facts.insert(fact.to_string());
                 }
                 if let Some(list) = line.trim_start().strip_prefix(CREATED_EARLIER) {
-                    for n in list.split(',').filter(|n| !n.trim().is_empty()) {
+                    let list = unescape_directive(list);
+                    for n in names_in_list(&list).filter(|n| !n.trim().is_empty()) {
                         let name = Name::new(n);
                         // before every statement
                         created.entry(name.base().to_string()).or_default().push(Creation { key: name.key, at: 0 });
@@ -364,5 +404,21 @@ impl<'a> Migration<'a> {
 
     pub fn text(&self, r: &Range<usize>) -> &'a str {
         &self.src[r.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_read_back_what_was_written() {
+        for text in ["plain", "a\\nb", "x\ny\r\\", "\\\\n", "trailing "] {
+            let line = escape_directive(text);
+            assert!(!line.contains(['\n', '\r']), "{line:?}");
+            assert_eq!(unescape_directive(&line), text);
+        }
+        let names: Vec<&str> = names_in_list(r#"a, "b, ""c"", d", e.f"#).collect();
+        assert_eq!(names, ["a", r#" "b, ""c"", d""#, " e.f"]);
     }
 }

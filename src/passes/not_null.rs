@@ -10,17 +10,13 @@
 use super::not_valid::alter_if_exists;
 use super::{in_case_of, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::migration::Migration;
+use crate::ir::migration::{escape_directive, Migration};
 use crate::ir::name::{make_object_name, quote_ident, Name};
 
-/// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL.
-/// It is written on one `--` line, so a line break in a quoted name is written `\n` or `\r` (and
-/// a backslash `\\`, so two names never give one fact): a real one would end the comment there.
+/// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL
+/// (on one `--` line: see [`escape_directive`]).
 pub fn fact(table: &Name, column: &str) -> String {
-    format!("validated-not-null {}.{column}", table.base())
-        .replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
+    escape_directive(&format!("validated-not-null {}.{column}", table.base()))
 }
 
 /// Add steps 1, 2 (before statement `i`, as its `k`-th column) and 4 (after it); the statement
