@@ -236,7 +236,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
     let mut i = 0;
     while i < b.len() {
         if copy.data_next && toks.last().is_some_and(|t: &Token| t.kind == TokKind::Newline) {
-            let end = copy_data_end(src, i);
+            let end = copy_data_end(src, i).ok_or_else(|| unclosed_copy_data(i))?;
             toks.push(Token::new(TokKind::CopyData, i, end));
             copy = CopyFromStdin::default();
             i = end;
@@ -270,11 +270,46 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
                 }
             }
         };
+        if copy.data_next && !ends_a_line(kind, &src[i..end]) {
+            return Err(SplitError {
+                offset: i,
+                message: "cannot split the script: `COPY … FROM stdin` must end its line. psql reads the data from \
+                          the next line and runs what follows the `;` on this line only after the data, an order a plan cannot keep: \
+                          move it to a line of its own"
+                    .into(),
+            });
+        }
         copy.token(kind, &src[i..end]);
         toks.push(Token::new(kind, i, end));
         i = end;
     }
+    if copy.data_next {
+        return Err(unclosed_copy_data(src.len()));
+    }
     Ok(toks)
+}
+
+/// May this token follow a `COPY … FROM stdin;` on its line? Only blanks and comments, which psql
+/// skips before it reads the data from the next line.
+fn ends_a_line(kind: TokKind, text: &str) -> bool {
+    match kind {
+        TokKind::Space | TokKind::Newline | TokKind::LineComment => true,
+        TokKind::BlockComment => !text.contains(['\n', '\r']),
+        _ => false,
+    }
+}
+
+/// The data of a `COPY … FROM stdin` that starts at `at` runs to the end of the input without its
+/// `\.` line. psql takes the end of the file for the end of the data, but in a plan step a `COMMIT`
+/// or the next statement would follow it and be read as data.
+fn unclosed_copy_data(at: usize) -> SplitError {
+    SplitError {
+        offset: at,
+        message: "cannot split the script: the data of `COPY … FROM stdin` runs to the end of the file without \
+                  the `\\.` line that ends it; add that line (pgsafe's plan puts statements after the data, which \
+                  psql would read as more data)"
+            .into(),
+    }
 }
 
 /// Follows the words of each statement to see a `COPY … FROM STDIN` end: its data starts on
@@ -320,17 +355,17 @@ impl CopyFromStdin {
     }
 }
 
-/// The end of the data lines that start at `start`: after the line `\.` (or the end of the input).
-fn copy_data_end(src: &str, start: usize) -> usize {
+/// The end of the data lines that start at `start`: after the line `\.`; `None` without one.
+fn copy_data_end(src: &str, start: usize) -> Option<usize> {
     let mut at = start;
     while at < src.len() {
         let line_end = src[at..].find('\n').map_or(src.len(), |n| at + n + 1);
         if src[at..line_end].trim_end_matches(['\n', '\r']) == "\\." {
-            return line_end;
+            return Some(line_end);
         }
         at = line_end;
     }
-    src.len()
+    None
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -1349,6 +1384,29 @@ mod tests {
         // COPY … TO STDOUT and FROM a file have no data lines.
         assert_eq!(bodies("COPY t TO stdout;\nSELECT 1;"), vec!["COPY t TO stdout", "SELECT 1"]);
         assert_eq!(bodies("copy t from '/tmp/x';\nSELECT 1;"), vec!["copy t from '/tmp/x'", "SELECT 1"]);
+        // Blanks and comments may follow the `;` on its line.
+        let src = "COPY t FROM stdin; /* rows */ -- note\n1\n\\.\nSELECT 1;";
+        assert_eq!(bodies(src), vec!["COPY t FROM stdin", "SELECT 1"]);
+    }
+
+    #[test]
+    fn copy_data_a_plan_could_not_keep_in_order_is_refused() {
+        // psql runs what follows the `;` on the COPY's line after the data (the fuzzer's case: a
+        // `\.` there); a plan would run it, or its own COMMIT, as data.
+        for (src, at) in [
+            ("COPY t FROM stdin; SELECT 1;\n1\n\\.\n", 19),
+            ("COPY FROM stdin;\\.\nCREATE INDEX ON o", 16),
+            ("COPY t FROM stdin; /* a\n */\n1\n\\.\n", 19),
+        ] {
+            let e = split(src).unwrap_err();
+            assert_eq!(e.offset, at, "{src:?}");
+            assert!(e.message.contains("must end its line"), "{}", e.message);
+        }
+        // Data that the end of the file ends, or no data at all: a COMMIT after it would be read
+        // as data.
+        for src in ["COPY t FROM stdin;\n1\n2\n", "COPY t FROM stdin;\n", "COPY t FROM stdin;"] {
+            assert!(split(src).unwrap_err().message.contains("without the `\\.` line"), "{src:?}");
+        }
     }
 
     #[test]
