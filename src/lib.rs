@@ -196,6 +196,18 @@ mod tests {
     }
 
     #[test]
+    fn psql_commands_that_run_unseen_sql_are_not_understood() {
+        let draft = "\\i other.sql\nCREATE INDEX i ON t (c);\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        assert!(c.not_understood());
+        assert!(c.diagnostics.iter().any(|d| d.rule == passes::NOT_UNDERSTOOD && d.at == 0));
+        // Still where the draft runs it: before the step's own timeouts, not in a transaction.
+        assert!(c.flattened().contains("====\n\\i other.sql\nSET lock_timeout"), "{}", c.flattened());
+        let plain = compile("d.sql", "\\set x 1\nCREATE INDEX i ON t (c);\n", &Config::default()).unwrap();
+        assert!(!plain.not_understood());
+    }
+
+    #[test]
     fn every_want_gives_the_same_findings() {
         // A split transaction (its warning names step files) and rewrites: `check` compiled with
         // Want::Findings must report exactly what a full compile reports.

@@ -42,6 +42,10 @@ pub struct Stmt {
     /// how many of `ops` are its (in order). goose sends the block as one query, so the plan keeps
     /// it whole and as written. Empty for any other statement.
     pub parts: Vec<(Range<usize>, usize)>,
+    /// A psql command that runs SQL pgsafe cannot see: an included file (`\i`, `\ir`,
+    /// `\include`, `\include_relative`), a shell command (`\!`), or the rows of a query run as
+    /// statements (`\gexec`).
+    pub runs_unseen_sql: bool,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -224,6 +228,14 @@ fn unescape_directive(line: &str) -> String {
     out
 }
 
+/// Does this psql meta-command run SQL that is not in the draft (see [`Stmt::runs_unseen_sql`])?
+fn runs_unseen_sql_command(command: &str) -> bool {
+    let name = command.split_whitespace().next().unwrap_or("");
+    // `\!` may be written without a blank before its shell command.
+    name.starts_with("\\!")
+        || ["\\i", "\\ir", "\\include", "\\include_relative", "\\gexec"].contains(&name.to_ascii_lowercase().as_str())
+}
+
 /// The names of a `, `-separated list, where a quoted name may hold a comma.
 fn names_in_list(list: &str) -> impl Iterator<Item = &str> {
     let mut quoted = false;
@@ -273,6 +285,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let (mut too_deep, mut alter_if_exists, mut leaves_open, mut parts) = (false, false, false, Vec::new());
+            let mut runs_unseen_sql = false;
             let (body, terminated, ops) = match &piece.kind {
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
@@ -292,6 +305,7 @@ impl<'a> Migration<'a> {
                     (body.clone(), *terminated, ops)
                 }
                 PieceKind::Meta { body } => {
+                    runs_unseen_sql = runs_unseen_sql_command(&src[body.clone()]);
                     (body.clone(), true, vec![Op { span: body.clone(), kind: OpKind::Meta, locks: Vec::new() }])
                 }
                 PieceKind::Trivia => (piece.span.end..piece.span.end, true, Vec::new()),
@@ -325,6 +339,7 @@ impl<'a> Migration<'a> {
                 markers,
                 leaves_open,
                 parts,
+                runs_unseen_sql,
             });
         }
         let (paths, path_at) = positions(&stmts, &mut created);
@@ -420,5 +435,17 @@ mod tests {
         }
         let names: Vec<&str> = names_in_list(r#"a, "b, ""c"", d", e.f"#).collect();
         assert_eq!(names, ["a", r#" "b, ""c"", d""#, " e.f"]);
+    }
+
+    #[test]
+    fn psql_commands_that_run_sql_pgsafe_cannot_see() {
+        for command in
+            ["\\i other.sql", "\\ir x.sql", "\\include_relative y", "\\gexec", "\\! psql -c 'x'", "\\!ls", "\\I a"]
+        {
+            assert!(runs_unseen_sql_command(command), "{command}");
+        }
+        for command in ["\\set x 1", "\\echo hi", "\\if :flag", "\\copy t from stdin", "\\timing"] {
+            assert!(!runs_unseen_sql_command(command), "{command}");
+        }
     }
 }

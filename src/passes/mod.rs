@@ -452,6 +452,16 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
         let not_understood = |k: &OpKind| {
             matches!(k, OpKind::Opaque { risky: true } | OpKind::AlterTable { action: Action::NotUnderstood, .. })
         };
+        if s.runs_unseen_sql {
+            out.diagnose(
+                NOT_UNDERSTOOD,
+                s.body.start,
+                "this psql command runs SQL that is not in the draft (a file it includes, a shell command, or the \
+                 rows of a query run as statements), so nobody has judged its locks: review them by hand. The plan \
+                 runs it where the draft does, without pgsafe's timeouts"
+                    .into(),
+            );
+        }
         if let Some(op) = s.ops.iter().find(|op| not_understood(&op.kind)) {
             out.diagnose(
                 NOT_UNDERSTOOD,
