@@ -205,6 +205,14 @@ mod tests {
         assert!(c.flattened().contains("====\n\\i other.sql\nSET lock_timeout"), "{}", c.flattened());
         let plain = compile("d.sql", "\\set x 1\nCREATE INDEX i ON t (c);\n", &Config::default()).unwrap();
         assert!(!plain.not_understood());
+        // A query sent with `\gexec` runs its rows, here a concurrent build: as in the draft, not
+        // in the transaction of the step (PostgreSQL would refuse it there).
+        let draft = "ALTER TABLE t ADD COLUMN x int;\nSELECT 'CREATE INDEX CONCURRENTLY i ON t (a)'\n\\gexec\nALTER TABLE t ADD COLUMN y int;\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        assert!(c.not_understood());
+        let flat = c.flattened();
+        let gexec = flat.find("\\gexec").unwrap();
+        assert!(flat[..gexec].rfind("COMMIT;") > flat[..gexec].rfind("BEGIN;"), "{flat}");
     }
 
     #[test]

@@ -287,6 +287,15 @@ impl<'a> Migration<'a> {
             let (mut too_deep, mut alter_if_exists, mut leaves_open, mut parts) = (false, false, false, Vec::new());
             let mut runs_unseen_sql = false;
             let (body, terminated, ops) = match &piece.kind {
+                // A query sent with `\gexec` runs its rows as statements: what it does is not in
+                // the draft, so it stays where the draft runs it, as psql commands do.
+                PieceKind::Statement { body, terminated }
+                    if runs_unseen_sql_command(src[body.end..piece.span.end].trim_start()) =>
+                {
+                    runs_unseen_sql = true;
+                    lowered.take();
+                    (body.clone(), *terminated, vec![Op { span: body.clone(), kind: OpKind::Meta, locks: Vec::new() }])
+                }
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
                         vec![Op {
