@@ -39,11 +39,17 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
 /// The `;` that ends a statement its draft left unterminated. After a backslash on the body's last
 /// line it goes on a line of its own: psql reads a backslash to the end of the line as a
 /// meta-command (`s\` then `;` would be `\;`, which sends nothing).
+///
+/// A `COPY … FROM stdin` the draft left unterminated at its end read no data (psql sent it at the
+/// end of the file): with its `;` here it would read what follows, so its empty data ends at once
+/// with a `\.` line.
 fn terminator(body: &str) -> &'static str {
-    if body.rsplit('\n').next().is_some_and(|line| line.contains('\\')) {
-        "\n;"
-    } else {
-        ";"
+    let backslash = body.rsplit('\n').next().is_some_and(|line| line.contains('\\'));
+    match (backslash, crate::front::split::copies_from_stdin(body)) {
+        (false, false) => ";",
+        (true, false) => "\n;",
+        (false, true) => ";\n\\.\n",
+        (true, true) => "\n;\n\\.\n",
     }
 }
 

@@ -312,6 +312,17 @@ fn unclosed_copy_data(at: usize) -> SplitError {
     }
 }
 
+/// Would psql read data lines after `body` once a `;` ends it (`COPY … FROM STDIN`, by the words
+/// the split follows)?
+pub fn copies_from_stdin(body: &str) -> bool {
+    let Ok(toks) = tokenize(body) else { return false };
+    let mut copy = CopyFromStdin::default();
+    for t in toks {
+        copy.token(t.kind, &body[t.start()..t.end()]);
+    }
+    copy.state == 3
+}
+
 /// Follows the words of each statement to see a `COPY … FROM STDIN` end: its data starts on
 /// the next line.
 #[derive(Default)]
@@ -1407,6 +1418,10 @@ mod tests {
         for src in ["COPY t FROM stdin;\n1\n2\n", "COPY t FROM stdin;\n", "COPY t FROM stdin;"] {
             assert!(split(src).unwrap_err().message.contains("without the `\\.` line"), "{src:?}");
         }
+        // Without its `;` at the end it reads nothing; a plan that ends it must add the `\.`.
+        assert!(split("COPY t FROM stdin").is_ok());
+        assert!(copies_from_stdin("COPY t (a) FROM STDIN WITH (FORMAT csv)"));
+        assert!(!copies_from_stdin("COPY t TO stdout") && !copies_from_stdin("copy t from '/tmp/x'"));
     }
 
     #[test]
