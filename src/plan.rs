@@ -465,7 +465,9 @@ fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
 }
 
 /// Remember settings every later step must repeat: `SET` (session or, within the draft's
-/// transaction, local) and psql `\set` variables, which later statements may interpolate.
+/// transaction, local), psql `\set` variables, which later statements may interpolate, and the
+/// last `\connect`: a step run as a session of its own must reach the database the draft's
+/// statements ran in.
 fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
         match &op.kind {
@@ -475,8 +477,17 @@ fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration:
             }
             OpKind::Meta => {
                 let mut words = m.src[s.body.clone()].split_whitespace();
-                if let (Some("\\set"), Some(var)) = (words.next(), words.next()) {
-                    b.session_sets.insert(format!("\\set {var}"), stmt);
+                match (words.next(), words.next()) {
+                    (Some("\\set"), Some(var)) => {
+                        b.session_sets.insert(format!("\\set {var}"), stmt);
+                    }
+                    // A new connection has none of the server settings made before it (psql's
+                    // variables stay): those are not repeated, and the connection comes first.
+                    (Some("\\c" | "\\connect"), _) => {
+                        b.session_sets.retain(|name, _| name.starts_with("\\set "));
+                        b.session_sets.insert("\\connect".into(), stmt);
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -769,6 +780,17 @@ fn only_settings(s: &crate::ir::migration::Stmt) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::{compile, Config};
+
+    /// A step run as a session of its own connects where the draft's statements ran, and repeats
+    /// only the settings made after that connection (a new connection has none of the earlier).
+    #[test]
+    fn later_steps_connect_to_the_database_the_draft_switched_to() {
+        let draft = "\\set v 1\nSET search_path = a;\n\\c other\nSET search_path = b;\nCREATE INDEX i ON t (c);\nALTER TABLE t ADD COLUMN d int;\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let steps: Vec<String> = c.steps().map(|f| f.body()).collect();
+        assert_eq!(steps.len(), 2, "{steps:#?}");
+        assert!(steps[1].starts_with("\\set v 1\n\\c other\nSET search_path = b;\nBEGIN;"), "{}", steps[1]);
+    }
 
     /// A statement under `-- pgsafe:ignore` has no lock recorded by the rules, but it still locks
     /// its table: it never shares a transaction with another table's locks. (Not a golden case: the
