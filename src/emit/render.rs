@@ -19,7 +19,10 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     // A `COPY … FROM stdin` piece ends with its data's `\.` line: nothing may follow it.
     let copy_data = m.src[s.body.clone()].ends_with("\\.");
     if !s.terminated && !s.is_trivia() && !s.body.is_empty() && !copy_data {
-        edits.push(crate::passes::Edit { at: s.body.end..s.body.end, text: terminator(m.text(&s.body)).into() });
+        edits.push(crate::passes::Edit {
+            at: s.body.end..s.body.end,
+            text: terminator(m.text(&s.body), s.unterminated_copy).into(),
+        });
     }
     edits.sort_by_key(|e| (e.at.start, e.at.end));
     let mut out = String::with_capacity(s.span.len() + 32);
@@ -43,9 +46,9 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
 /// A `COPY … FROM stdin` the draft left unterminated at its end read no data (psql sent it at the
 /// end of the file): with its `;` here it would read what follows, so its empty data ends at once
 /// with a `\.` line.
-fn terminator(body: &str) -> &'static str {
+fn terminator(body: &str, copy_from_stdin: bool) -> &'static str {
     let backslash = body.rsplit('\n').next().is_some_and(|line| line.contains('\\'));
-    match (backslash, crate::front::split::copies_from_stdin(body)) {
+    match (backslash, copy_from_stdin) {
         (false, false) => ";",
         (true, false) => "\n;",
         (false, true) => ";\n\\.\n",
@@ -153,7 +156,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             let meta = s.ops.iter().any(|o| o.kind == OpKind::Meta);
             let followed = step.wrapped || units[k + 1..].iter().any(|&v| !m.stmts[r.units[v].stmt].is_trivia());
             if !s.terminated && !s.is_trivia() && !meta && followed {
-                text.insert_str(s.body.end - s.span.start, terminator(m.text(&s.body)));
+                text.insert_str(s.body.end - s.span.start, terminator(m.text(&s.body), s.unterminated_copy));
             }
             // Nor may a same-line comment at the end of the draft swallow it.
             if followed && !text.ends_with('\n') {

@@ -46,6 +46,10 @@ pub struct Stmt {
     /// `\include`, `\include_relative`), a shell command (`\!`), or the rows of a query run as
     /// statements (`\gexec`).
     pub runs_unseen_sql: bool,
+    /// A `COPY … FROM stdin` the draft leaves without its `;` (at its end): it reads no data
+    /// there, and a `;` added to it must come with an empty data line. (Only asked of
+    /// unterminated statements: the split's words rule, run again on the body.)
+    pub unterminated_copy: bool,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -334,6 +338,7 @@ impl<'a> Migration<'a> {
                     }
                 }
             }
+            let unterminated_copy = !terminated && crate::front::split::copies_from_stdin(&src[body.clone()]);
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
             stmts.push(Stmt {
@@ -349,6 +354,7 @@ impl<'a> Migration<'a> {
                 leaves_open,
                 parts,
                 runs_unseen_sql,
+                unterminated_copy,
             });
         }
         let (paths, path_at) = positions(&stmts, &mut created);
