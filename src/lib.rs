@@ -216,6 +216,16 @@ mod tests {
     }
 
     #[test]
+    fn a_psql_if_block_stays_whole_in_one_step() {
+        let draft = "\\if :apply\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD COLUMN b int;\n\\endif\nCREATE INDEX k ON t (b);\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let steps: Vec<String> = c.steps().map(|f| f.body()).collect();
+        assert_eq!(steps.len(), 2, "{steps:#?}");
+        assert!(steps[0].contains("\\if :apply\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD COLUMN b int;\n\\endif\n"));
+        assert!(steps[1].contains("CREATE INDEX CONCURRENTLY k"));
+    }
+
+    #[test]
     fn every_want_gives_the_same_findings() {
         // A split transaction (its warning names step files) and rewrites: `check` compiled with
         // Want::Findings must report exactly what a full compile reports.

@@ -369,6 +369,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
 
 /// Why a step holds what follows a statement that leaves a `(` or `BEGIN` open.
 const UNCLOSED: &str = "a statement leaves a ( or BEGIN open, so where the statements from there on end is a guess";
+const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
 
 /// Why this step exists, in one line, for the file header and the manifest.
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
@@ -386,6 +387,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::RolledBack) => "it holds a transaction the draft rolls back".into(),
             Some(Keep::Savepoint(name)) => format!("SAVEPOINT {name} runs with what it encloses"),
             Some(Keep::Unclosed) => UNCLOSED.into(),
+            Some(Keep::Conditional) => CONDITIONAL.into(),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -401,6 +403,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             return format!("transaction, kept as written: the {what} lives only in this session, so every statement that uses it runs here")
         }
         Some(Keep::Unclosed) => return format!("transaction, kept as written: {UNCLOSED}"),
+        Some(Keep::Conditional) => return format!("transaction, kept as written: {CONDITIONAL}"),
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.

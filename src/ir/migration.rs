@@ -50,6 +50,18 @@ pub struct Stmt {
     /// there, and a `;` added to it must come with an empty data line. (Only asked of
     /// unterminated statements: the split's words rule, run again on the body.)
     pub unterminated_copy: bool,
+    /// A psql `\if` or `\endif` line: what lies between runs only if the condition holds, so
+    /// the plan keeps it whole.
+    pub conditional: Conditional,
+}
+
+/// Where a psql conditional block starts or ends (`\elif` and `\else` stay inside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conditional {
+    #[default]
+    None,
+    If,
+    EndIf,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -289,7 +301,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let (mut too_deep, mut alter_if_exists, mut leaves_open, mut parts) = (false, false, false, Vec::new());
-            let mut runs_unseen_sql = false;
+            let (mut runs_unseen_sql, mut conditional) = (false, Conditional::None);
             let (body, terminated, ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
@@ -319,6 +331,11 @@ impl<'a> Migration<'a> {
                 }
                 PieceKind::Meta { body } => {
                     runs_unseen_sql = runs_unseen_sql_command(&src[body.clone()]);
+                    conditional = match src[body.clone()].split_whitespace().next() {
+                        Some("\\if") => Conditional::If,
+                        Some("\\endif") => Conditional::EndIf,
+                        _ => Conditional::None,
+                    };
                     (body.clone(), true, vec![Op { span: body.clone(), kind: OpKind::Meta, locks: Vec::new() }])
                 }
                 PieceKind::Trivia => (piece.span.end..piece.span.end, true, Vec::new()),
@@ -355,6 +372,7 @@ impl<'a> Migration<'a> {
                 parts,
                 runs_unseen_sql,
                 unterminated_copy,
+                conditional,
             });
         }
         let (paths, path_at) = positions(&stmts, &mut created);

@@ -21,7 +21,7 @@
 
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::ir::migration::{Migration, Section, Stmt};
+use crate::ir::migration::{Conditional, Migration, Section, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, SavepointAction};
 
@@ -40,6 +40,9 @@ pub enum Keep {
     /// A statement leaves a `(` or `BEGIN` open (a typo PostgreSQL rejects): pgsafe can only guess
     /// where it and the statements after it end.
     Unclosed,
+    /// A psql `\if` … `\endif` block: its statements run only when its condition holds, and a
+    /// step holding part of it would run them whatever the condition.
+    Conditional,
 }
 
 /// How a kept region becomes a step.
@@ -117,6 +120,28 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                 _ => {}
             }
         }
+    }
+    // psql conditional blocks, innermost first; one left open runs to the end.
+    let mut open_ifs: Vec<usize> = Vec::new();
+    for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
+        match s.conditional {
+            Conditional::If => open_ifs.push(i),
+            Conditional::EndIf => {
+                if let Some(first) = open_ifs.pop() {
+                    found.push(Region {
+                        first,
+                        last: i,
+                        shape: Shape::AsWritten,
+                        why: vec![(first, Keep::Conditional)],
+                    });
+                }
+            }
+            Conditional::None => {}
+        }
+    }
+    if let Some(&first) = open_ifs.first() {
+        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
+        found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::Conditional)] });
     }
     for o in crate::ir::session::session_objects(m) {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
@@ -263,6 +288,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "the {what} lives only in the session that creates it, and each step of a plan runs in a new session: pgsafe keeps {lines} (from where it is created to its last use) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them before it is created or after its last use, or use a regular table and drop it at the end",
+                ),
+                Keep::Conditional => (
+                    format!(
+                        "the statements of this psql \\if block run only when its condition holds, and a step holding part of the block would run them whatever the condition: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the \\if block (or make the choice in the migration tool)",
                 ),
                 Keep::Unclosed => (
                     format!(
