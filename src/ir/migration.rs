@@ -179,26 +179,50 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
 
 /// What each statement creates (into `created`), every `search_path` the draft sets (the default
 /// first) and the one in effect at each statement.
-fn positions(stmts: &[Stmt], created: &mut HashMap<String, Vec<Creation>>) -> (Vec<Vec<String>>, Vec<u32>) {
+fn positions(
+    stmts: &[Stmt],
+    created: &mut HashMap<String, Vec<Creation>>,
+    runner_transaction: bool,
+) -> (Vec<Vec<String>>, Vec<u32>) {
     let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
     let mut path_at = Vec::with_capacity(stmts.len());
+    // As PostgreSQL keeps it: the path in force (an index into `paths`), the session's outside any
+    // transaction, and in a transaction the session's it will commit (a `SET LOCAL` lasts to the
+    // transaction's end; a `ROLLBACK` undoes a `SET`). A runner that runs the file in one
+    // transaction makes every statement of it one.
+    let (mut current, mut session, mut committing, mut in_transaction) = (0, 0, 0, runner_transaction);
     for (index, s) in stmts.iter().enumerate() {
-        path_at.push(paths.len() as u32 - 1);
+        path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
+            match &op.kind {
+                OpKind::Begin if !in_transaction => (in_transaction, committing) = (true, session),
+                OpKind::Commit { rollback } if in_transaction => {
+                    session = if *rollback { session } else { committing };
+                    (current, in_transaction) = (session, false);
+                }
+                _ => {}
+            }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
             let made = match &op.kind {
                 OpKind::CreateTable { table, def } if !def.if_not_exists => {
                     Some((table, def.temporary.then_some("pg_temp")))
                 }
                 OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
-                OpKind::Set { name, value, .. } if name == "search_path" => {
+                // Outside a transaction `SET LOCAL` does nothing.
+                OpKind::Set { name, value, local } if name == "search_path" && (in_transaction || !*local) => {
                     paths.push(search_path(value));
+                    current = paths.len() - 1;
+                    match (in_transaction, *local) {
+                        (false, _) => session = current,
+                        (true, false) => committing = current,
+                        (true, true) => {}
+                    }
                     None
                 }
                 _ => None,
             };
             if let Some((name, schema)) = made {
-                let path = &paths[paths.len() - 1];
+                let path = &paths[current];
                 let key = match schema.or(path.first().map(String::as_str)) {
                     _ if name.key.contains('.') => name.key.clone(),
                     Some(schema) => format!("{schema}.{}", name.key).into(),
@@ -375,8 +399,9 @@ impl<'a> Migration<'a> {
                 conditional,
             });
         }
-        let (paths, path_at) = positions(&stmts, &mut created);
-        Migration { src, stmts, created, facts, paths, path_at, runner_transaction: runner && !opt_out }
+        let runner_transaction = runner && !opt_out;
+        let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
+        Migration { src, stmts, created, facts, paths, path_at, runner_transaction }
     }
 
     /// The draft with each goose block of several statements opened into those statements (one
@@ -406,7 +431,7 @@ impl<'a> Migration<'a> {
         }
         let mut created: HashMap<String, Vec<Creation>> =
             self.created.iter().map(|(k, v)| (k.clone(), v.iter().filter(|c| c.at == 0).cloned().collect())).collect();
-        let (paths, path_at) = positions(&stmts, &mut created);
+        let (paths, path_at) = positions(&stmts, &mut created, self.runner_transaction);
         Some(Migration {
             src: self.src,
             stmts,
@@ -468,6 +493,18 @@ mod tests {
         }
         let names: Vec<&str> = names_in_list(r#"a, "b, ""c"", d", e.f"#).collect();
         assert_eq!(names, ["a", r#" "b, ""c"", d""#, " e.f"]);
+    }
+
+    #[test]
+    fn the_search_path_follows_transactions() {
+        // A ROLLBACK undoes a SET; a SET LOCAL lasts to the COMMIT; a committed SET stays.
+        let src = "BEGIN;\nSET search_path = a;\nROLLBACK;\nCREATE TABLE t1 (i int);\nBEGIN;\n\
+                   SET LOCAL search_path = b;\nCREATE TABLE t2 (i int);\nCOMMIT;\nCREATE TABLE t3 (i int);\n\
+                   SET LOCAL search_path = d;\nBEGIN;\nSET search_path = c;\nCOMMIT;\nCREATE TABLE t4 (i int);\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let key = |t: &str| m.created[t][0].key.to_string();
+        assert_eq!([key("t1"), key("t2"), key("t3"), key("t4")], ["public.t1", "b.t2", "public.t3", "c.t4"]);
     }
 
     #[test]
