@@ -320,8 +320,9 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
         }
     }
     let mut in_tx = false;
-    // Constraints added NOT VALID in the current draft transaction.
+    // Constraints added NOT VALID in the current draft transaction, and outside any.
     let mut not_valid_here: Vec<String> = Vec::new();
+    let mut not_valid_alone: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, s) in m.stmts.iter().enumerate() {
         for op in &s.ops {
             match &op.kind {
@@ -379,8 +380,12 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         );
                     }
                 }
-                OpKind::AddConstraint { name: Some(name), not_valid: true, .. } if in_tx => {
-                    not_valid_here.push(name.to_lowercase());
+                OpKind::AddConstraint { name: Some(name), not_valid: true, .. } => {
+                    if in_tx {
+                        not_valid_here.push(name.to_lowercase());
+                    } else {
+                        not_valid_alone.insert(name.to_lowercase());
+                    }
                 }
                 OpKind::ValidateConstraint { name, .. }
                     if in_tx && not_valid_here.contains(&name.to_lowercase()) && ctx.applies(RULE, i) =>
@@ -393,6 +398,11 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         s.body.start,
                         format!("validate {name} in a later transaction than the one that adds it NOT VALID, so the scan holds no strong lock"),
                     );
+                }
+                // The draft validates in a later transaction than its add (a statement beside
+                // other actions is no VALIDATE step of its own): so does the plan.
+                OpKind::ValidateConstraint { name, .. } if !in_tx && not_valid_alone.contains(&name.to_lowercase()) => {
+                    out.units[i].starts_step = true;
                 }
                 _ => {}
             }
