@@ -238,6 +238,16 @@ fn positions(
 /// Directive pgsafe writes above a step that relies on a fact an earlier step established.
 pub const FACT: &str = "-- pgsafe:fact ";
 
+const PARTITIONED: &str = "partitioned ";
+
+/// The fact a plan step records when what pgsafe judged there depends on `table` being
+/// partitioned, which the draft showed elsewhere (a `PARTITION OF` in another step): PostgreSQL
+/// refuses a concurrent index build and (before 18) a `NOT VALID` foreign key there, and the step
+/// compiled again must know it to leave them alone too.
+pub fn partitioned_fact(table: &Name) -> String {
+    escape_directive(&format!("{PARTITIONED}{}", table.text))
+}
+
 /// Directive pgsafe writes into later plan steps: these relations were created by an earlier step.
 pub const CREATED_EARLIER: &str = "-- pgsafe:created-earlier ";
 
@@ -473,6 +483,11 @@ impl<'a> Migration<'a> {
     /// Did an earlier plan step establish `fact` (see [`FACT`])?
     pub fn has_fact(&self, fact: &str) -> bool {
         self.facts.contains(fact)
+    }
+
+    /// The tables an earlier plan step found partitioned (see [`partitioned_fact`]).
+    pub fn partitioned_by_facts(&self) -> impl Iterator<Item = Name> + '_ {
+        self.facts.iter().filter_map(|f| f.strip_prefix(PARTITIONED)).map(|t| Name::new(&unescape_directive(t)))
     }
 
     pub fn text(&self, r: &Range<usize>) -> &'a str {

@@ -12,7 +12,8 @@
 //!
 //! What the draft shows about tables that exist before it is known from its first statement on:
 //! a `PARTITION OF parent`, or an `ATTACH`/`DETACH PARTITION` on a table, makes that table
-//! partitioned in the base catalogue even without `--schema`.
+//! partitioned in the base catalogue even without `--schema`, as does a `-- pgsafe:fact
+//! partitioned t` line of a plan step pgsafe wrote.
 
 use super::action::Action;
 use super::catalog::{Catalog, ForeignKey, Table};
@@ -77,6 +78,9 @@ impl Timeline {
         let mut now = base.cloned().unwrap_or_default();
         for name in partitioned_by_the_draft(m) {
             now.mark_partitioned(name);
+        }
+        for name in m.partitioned_by_facts() {
+            now.mark_partitioned(&name);
         }
         now.begin_draft();
         Timeline { before: Vec::new(), first: 0, now }

@@ -19,9 +19,10 @@
 use super::{Ctx, Mode, Rewritten};
 use crate::ir::action::{Action, PartitionBound};
 use crate::ir::catalog::Table;
+use crate::ir::migration::partitioned_fact;
 use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
-use crate::ir::timeline::Before;
+use crate::ir::timeline::{main_table, Before};
 use std::sync::Arc;
 
 pub const RULE: &str = "partitions";
@@ -30,6 +31,29 @@ pub const RULE: &str = "partitions";
 /// partitioned table before PostgreSQL 18)? `before`: the catalogue before that op.
 pub fn fk_not_valid_refused(ctx: &Ctx<'_, '_>, before: &Before) -> bool {
     ctx.config.pg_version < 18 && before.is_partitioned()
+}
+
+/// Write [`partitioned_fact`] into statement `i`'s step for each table it works on that the draft
+/// (not `--schema`, which a later check is given too) shows partitioned and did not create: the
+/// rules judged the statement knowing it, and its step alone does not show it.
+fn record_partitioned(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
+    for (k, op) in ctx.m.stmts[i].ops.iter().enumerate() {
+        let Some(table) = main_table(&op.kind) else { continue };
+        // An ATTACH or DETACH shows it itself.
+        if matches!(
+            &op.kind,
+            OpKind::AlterTable { action: Action::AttachPartition { .. } | Action::DetachPartition { .. }, .. }
+        ) {
+            continue;
+        }
+        let from_schema = ctx.config.catalog.as_ref().is_some_and(|c| c.is_partitioned(table));
+        if ctx.before(i, k).is_partitioned() && !from_schema && !ctx.m.created_before(table, i) {
+            let fact = partitioned_fact(table);
+            if !out.units[i].facts.contains(&fact) {
+                out.units[i].facts.push(fact);
+            }
+        }
+    }
 }
 
 /// `in_tx`: inside a transaction block of the draft (where the window starts, then as it goes).
@@ -43,6 +67,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
                 _ => {}
             }
         }
+        record_partitioned(ctx, out, i);
         if !ctx.applies(RULE, i) {
             continue;
         }
