@@ -12,7 +12,7 @@ use crate::ir::action::Action;
 use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
-use crate::ir::op::{ConstraintKind, OpKind};
+use crate::ir::op::{ConstraintKind, OpKind, Psql};
 use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
 use rustc_hash::FxHashMap as HashMap;
@@ -328,7 +328,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 // The draft's own BEGIN/COMMIT, as written: local settings end with its transaction.
                 b.local_sets.clear();
             } else if draft {
-                record_sets(&mut b, m, s, unit.stmt);
+                record_sets(&mut b, s, unit.stmt);
             }
             continue;
         }
@@ -374,7 +374,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 b.carry.push(Item::Unit(u));
                 b.carried_sets.push(unit.stmt);
                 if !unit.inert_setting {
-                    record_sets(&mut b, m, s, unit.stmt);
+                    record_sets(&mut b, s, unit.stmt);
                 }
             }
             Mode::Transaction => {
@@ -403,7 +403,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     b.sealed = true;
                 }
                 if draft {
-                    record_sets(&mut b, m, s, unit.stmt);
+                    record_sets(&mut b, s, unit.stmt);
                 }
             }
         }
@@ -440,7 +440,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
 
 /// Session settings and psql meta-commands: they belong to the session, not to a transaction.
 fn only_session_sets(s: &crate::ir::migration::Stmt) -> bool {
-    s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Meta))
+    s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Psql(_)))
 }
 
 /// For each draft statement: is it a `BEGIN` inside a transaction block the draft opened (in its
@@ -468,27 +468,21 @@ fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
 /// transaction, local), psql `\set` variables, which later statements may interpolate, and the
 /// last `\connect`: a step run as a session of its own must reach the database the draft's
 /// statements ran in.
-fn record_sets(b: &mut Builder<'_>, m: &Migration<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
+fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
         match &op.kind {
             OpKind::Set { name, local, .. } => {
                 let sets = if *local { &mut b.local_sets } else { &mut b.session_sets };
                 sets.insert(name.clone(), stmt);
             }
-            OpKind::Meta => {
-                let mut words = m.src[s.body.clone()].split_whitespace();
-                match (words.next(), words.next()) {
-                    (Some("\\set"), Some(var)) => {
-                        b.session_sets.insert(format!("\\set {var}"), stmt);
-                    }
-                    // A new connection has none of the server settings made before it (psql's
-                    // variables stay): those are not repeated, and the connection comes first.
-                    (Some("\\c" | "\\connect"), _) => {
-                        b.session_sets.retain(|name, _| name.starts_with("\\set "));
-                        b.session_sets.insert("\\connect".into(), stmt);
-                    }
-                    _ => {}
-                }
+            OpKind::Psql(Psql::SetVariable(var)) => {
+                b.session_sets.insert(format!("\\set {var}"), stmt);
+            }
+            // A new connection has none of the server settings made before it (psql's variables
+            // stay): those are not repeated, and the connection comes first.
+            OpKind::Psql(Psql::Connect) => {
+                b.session_sets.retain(|name, _| name.starts_with("\\set "));
+                b.session_sets.insert("\\connect".into(), stmt);
             }
             _ => {}
         }
@@ -774,7 +768,7 @@ pub fn splits(m: &Migration<'_>, r: &Rewritten, plan: &Plan) -> Vec<Split> {
 
 /// Settings and psql meta-commands only: they travel with every step, they are not its work.
 fn only_settings(s: &crate::ir::migration::Stmt) -> bool {
-    s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Meta))
+    s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Psql(_)))
 }
 
 #[cfg(test)]

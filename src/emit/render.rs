@@ -57,7 +57,7 @@ fn terminator(body: &str, copy_from_stdin: bool) -> &'static str {
 }
 
 fn is_session_set(s: &crate::ir::migration::Stmt) -> bool {
-    !s.is_trivia() && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Meta))
+    !s.is_trivia() && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: false, .. } | OpKind::Psql(_)))
 }
 
 /// The text that repeats the settings of draft statement `s` in a later step (without its last
@@ -65,7 +65,7 @@ fn is_session_set(s: &crate::ir::migration::Stmt) -> bool {
 /// statements) only its `SET`s (`SET LOCAL` ones when `local`), since the rest must not run twice.
 fn replayed_text(m: &Migration<'_>, s: usize, local: bool) -> String {
     let stmt = &m.stmts[s];
-    if stmt.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Meta)) {
+    if stmt.ops.iter().all(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Psql(_))) {
         return m.src[stmt.body.clone()].to_string();
     }
     let sets = stmt.ops.iter().filter(|o| matches!(o.kind, OpKind::Set { local: l, .. } if l == local));
@@ -153,7 +153,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             // A statement its tool ends without `;` (the last of a goose StatementBegin … End
             // block) must not run into what follows it here: another statement, or the COMMIT.
             let s = &m.stmts[unit.stmt];
-            let meta = s.ops.iter().any(|o| o.kind == OpKind::Meta);
+            let meta = s.psql().is_some();
             let followed = step.wrapped || units[k + 1..].iter().any(|&v| !m.stmts[r.units[v].stmt].is_trivia());
             if !s.terminated && !s.is_trivia() && !meta && followed {
                 text.insert_str(s.body.end - s.span.start, terminator(m.text(&s.body), s.unterminated_copy));
@@ -203,7 +203,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         match item {
             Item::Replay(s) => {
                 let stmt = &m.stmts[*s];
-                let meta = stmt.ops.iter().any(|o| o.kind == OpKind::Meta);
+                let meta = stmt.psql().is_some();
                 out.push(plain, format!("{}{}\n", replayed_text(m, *s, false), if meta { "" } else { ";" }));
             }
             // Outside a transaction block SET LOCAL does nothing: the same setting, for the session.
@@ -413,7 +413,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         .filter(|&u| r.units[u].generated.is_none())
         .flat_map(|u| m.stmts[r.units[u].stmt].ops.iter())
         .map(|o| &o.kind)
-        .find(|k| !matches!(k, OpKind::Set { .. } | OpKind::Meta));
+        .find(|k| !matches!(k, OpKind::Set { .. } | OpKind::Psql(_)));
     let batched = step.units().any(|u| r.units[u].generated.as_deref().is_some_and(|t| t.starts_with("DO $pgsafe$")))
         || step.units().any(|u| r.units[u].rules.contains(&"backfill"));
     if step.mode == StepMode::Autocommit {

@@ -2,7 +2,7 @@
 
 use super::lower::{lower, Lowered};
 use super::name::{key_of, Name};
-use super::op::{Op, OpKind};
+use super::op::{Op, OpKind, Psql};
 use crate::front::split::{MarkerKind, Piece, PieceKind};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -42,26 +42,10 @@ pub struct Stmt {
     /// how many of `ops` are its (in order). goose sends the block as one query, so the plan keeps
     /// it whole and as written. Empty for any other statement.
     pub parts: Vec<(Range<usize>, usize)>,
-    /// A psql command that runs SQL pgsafe cannot see: an included file (`\i`, `\ir`,
-    /// `\include`, `\include_relative`), a shell command (`\!`), or the rows of a query run as
-    /// statements (`\gexec`).
-    pub runs_unseen_sql: bool,
     /// A `COPY … FROM stdin` the draft leaves without its `;` (at its end): it reads no data
     /// there, and a `;` added to it must come with an empty data line. (Only asked of
     /// unterminated statements: the split's words rule, run again on the body.)
     pub unterminated_copy: bool,
-    /// A psql `\if` or `\endif` line: what lies between runs only if the condition holds, so
-    /// the plan keeps it whole.
-    pub conditional: Conditional,
-}
-
-/// Where a psql conditional block starts or ends (`\elif` and `\else` stay inside it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Conditional {
-    #[default]
-    None,
-    If,
-    EndIf,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -100,6 +84,14 @@ impl Stmt {
 
     pub fn is_trivia(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// The psql meta-command it is (or the query it sends with `\gexec`).
+    pub fn psql(&self) -> Option<&Psql> {
+        match self.ops.first().map(|o| &o.kind) {
+            Some(OpKind::Psql(p)) => Some(p),
+            _ => None,
+        }
     }
 }
 
@@ -278,14 +270,6 @@ fn unescape_directive(line: &str) -> String {
     out
 }
 
-/// Does this psql meta-command run SQL that is not in the draft (see [`Stmt::runs_unseen_sql`])?
-fn runs_unseen_sql_command(command: &str) -> bool {
-    let name = command.split_whitespace().next().unwrap_or("");
-    // `\!` may be written without a blank before its shell command.
-    name.starts_with("\\!")
-        || ["\\i", "\\ir", "\\include", "\\include_relative", "\\gexec"].contains(&name.to_ascii_lowercase().as_str())
-}
-
 /// The names of a `, `-separated list, where a quoted name may hold a comma.
 fn names_in_list(list: &str) -> impl Iterator<Item = &str> {
     let mut quoted = false;
@@ -335,16 +319,15 @@ impl<'a> Migration<'a> {
                 }
             }
             let (mut too_deep, mut alter_if_exists, mut leaves_open, mut parts) = (false, false, false, Vec::new());
-            let (mut runs_unseen_sql, mut conditional) = (false, Conditional::None);
             let (body, terminated, ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
                 PieceKind::Statement { body, terminated }
-                    if runs_unseen_sql_command(src[body.end..piece.span.end].trim_start()) =>
+                    if Psql::of(src[body.end..piece.span.end].trim_start()) == Psql::RunsUnseenSql =>
                 {
-                    runs_unseen_sql = true;
                     lowered.take();
-                    (body.clone(), *terminated, vec![Op { span: body.clone(), kind: OpKind::Meta, locks: Vec::new() }])
+                    let kind = OpKind::Psql(Psql::RunsUnseenSql);
+                    (body.clone(), *terminated, vec![Op { span: body.clone(), kind, locks: Vec::new() }])
                 }
                 PieceKind::Statement { body, terminated } => {
                     let ops = if body.is_empty() {
@@ -364,13 +347,8 @@ impl<'a> Migration<'a> {
                     (body.clone(), *terminated, ops)
                 }
                 PieceKind::Meta { body } => {
-                    runs_unseen_sql = runs_unseen_sql_command(&src[body.clone()]);
-                    conditional = match src[body.clone()].split_whitespace().next() {
-                        Some("\\if") => Conditional::If,
-                        Some("\\endif") => Conditional::EndIf,
-                        _ => Conditional::None,
-                    };
-                    (body.clone(), true, vec![Op { span: body.clone(), kind: OpKind::Meta, locks: Vec::new() }])
+                    let kind = OpKind::Psql(Psql::of(&src[body.clone()]));
+                    (body.clone(), true, vec![Op { span: body.clone(), kind, locks: Vec::new() }])
                 }
                 PieceKind::Trivia => (piece.span.end..piece.span.end, true, Vec::new()),
             };
@@ -404,9 +382,7 @@ impl<'a> Migration<'a> {
                 markers,
                 leaves_open,
                 parts,
-                runs_unseen_sql,
                 unterminated_copy,
-                conditional,
             });
         }
         let runner_transaction = runner && !opt_out;
@@ -520,17 +496,5 @@ mod tests {
         let m = Migration::lower(src, &pieces);
         let key = |t: &str| m.created[t][0].key.to_string();
         assert_eq!([key("t1"), key("t2"), key("t3"), key("t4")], ["public.t1", "b.t2", "public.t3", "c.t4"]);
-    }
-
-    #[test]
-    fn psql_commands_that_run_sql_pgsafe_cannot_see() {
-        for command in
-            ["\\i other.sql", "\\ir x.sql", "\\include_relative y", "\\gexec", "\\! psql -c 'x'", "\\!ls", "\\I a"]
-        {
-            assert!(runs_unseen_sql_command(command), "{command}");
-        }
-        for command in ["\\set x 1", "\\echo hi", "\\if :flag", "\\copy t from stdin", "\\timing"] {
-            assert!(!runs_unseen_sql_command(command), "{command}");
-        }
     }
 }

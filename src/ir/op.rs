@@ -308,8 +308,8 @@ pub enum OpKind {
     NoTransaction {
         what: String,
     },
-    /// A psql meta-command (`\set`, `\echo`, …).
-    Meta,
+    /// A psql meta-command (`\set`, `\echo`, …), or a query sent with `\gexec`.
+    Psql(Psql),
     /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).
     Other {
         what: String,
@@ -318,6 +318,43 @@ pub enum OpKind {
     Opaque {
         risky: bool,
     },
+}
+
+/// What the plan must know of a psql meta-command, read once at lowering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Psql {
+    /// `\set name …`: later statements may interpolate `:name`, so later steps repeat it.
+    SetVariable(String),
+    /// `\c`/`\connect`: later steps, each a session of its own, must reach the same database.
+    Connect,
+    /// `\if`: what lies between it and its `\endif` runs only if the condition holds.
+    If,
+    EndIf,
+    /// SQL pgsafe cannot see: an included file (`\i`, `\ir`, `\include`, `\include_relative`),
+    /// a shell command (`\!`), or the rows of a query run as statements (`\gexec`).
+    RunsUnseenSql,
+    /// Anything else (`\echo`, `\timing`, `\elif`, `\else`, …): it changes nothing a plan repeats.
+    Other,
+}
+
+impl Psql {
+    /// `command`: the meta-command's text, from its backslash.
+    pub fn of(command: &str) -> Psql {
+        let mut words = command.split_whitespace();
+        let name = words.next().unwrap_or("");
+        // `\!` may be written without a blank before its shell command.
+        if name.starts_with("\\!") {
+            return Psql::RunsUnseenSql;
+        }
+        match name.to_ascii_lowercase().as_str() {
+            "\\i" | "\\ir" | "\\include" | "\\include_relative" | "\\gexec" => Psql::RunsUnseenSql,
+            "\\set" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
+            "\\c" | "\\connect" => Psql::Connect,
+            "\\if" => Psql::If,
+            "\\endif" => Psql::EndIf,
+            _ => Psql::Other,
+        }
+    }
 }
 
 impl OpKind {
@@ -340,5 +377,28 @@ impl Op {
 
     pub fn max_lock(&self) -> Option<LockMode> {
         self.locks.iter().map(|l| l.mode).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Psql;
+
+    #[test]
+    fn psql_commands() {
+        for command in
+            ["\\i other.sql", "\\ir x.sql", "\\include_relative y", "\\gexec", "\\! psql -c 'x'", "\\!ls", "\\I a"]
+        {
+            assert_eq!(Psql::of(command), Psql::RunsUnseenSql, "{command}");
+        }
+        assert_eq!(Psql::of("\\set  rows 10"), Psql::SetVariable("rows".into()));
+        assert_eq!(Psql::of("\\set"), Psql::Other, "lists the variables");
+        assert_eq!(Psql::of("\\c other"), Psql::Connect);
+        assert_eq!(Psql::of("\\connect -reuse-previous=on dbname=x"), Psql::Connect);
+        assert_eq!(Psql::of("\\if :flag"), Psql::If);
+        assert_eq!(Psql::of("\\endif"), Psql::EndIf);
+        for command in ["\\echo hi", "\\elif :x", "\\else", "\\copy t from stdin", "\\timing", "\\cd /tmp"] {
+            assert_eq!(Psql::of(command), Psql::Other, "{command}");
+        }
     }
 }

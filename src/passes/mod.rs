@@ -25,7 +25,7 @@ use crate::diagnostic::At;
 use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section, Stmt};
-use crate::ir::op::OpKind;
+use crate::ir::op::{OpKind, Psql};
 use crate::ir::timeline::{Before, Timeline};
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
@@ -452,7 +452,7 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
         let not_understood = |k: &OpKind| {
             matches!(k, OpKind::Opaque { risky: true } | OpKind::AlterTable { action: Action::NotUnderstood, .. })
         };
-        if s.runs_unseen_sql {
+        if s.psql() == Some(&Psql::RunsUnseenSql) {
             out.diagnose(
                 NOT_UNDERSTOOD,
                 s.body.start,

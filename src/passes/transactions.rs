@@ -21,9 +21,9 @@
 
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::ir::migration::{Conditional, Migration, Section, Stmt};
+use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::name::Name;
-use crate::ir::op::{OpKind, SavepointAction};
+use crate::ir::op::{OpKind, Psql, SavepointAction};
 
 pub const RULE: &str = "transactions";
 
@@ -124,9 +124,9 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // psql conditional blocks, innermost first; one left open runs to the end.
     let mut open_ifs: Vec<usize> = Vec::new();
     for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
-        match s.conditional {
-            Conditional::If => open_ifs.push(i),
-            Conditional::EndIf => {
+        match s.psql() {
+            Some(Psql::If) => open_ifs.push(i),
+            Some(Psql::EndIf) => {
                 if let Some(first) = open_ifs.pop() {
                     found.push(Region {
                         first,
@@ -136,7 +136,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                     });
                 }
             }
-            Conditional::None => {}
+            _ => {}
         }
     }
     if let Some(&first) = open_ifs.first() {
