@@ -90,8 +90,10 @@ pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, con
             statement_timeout: None,
         });
     }
-    // A CRLF draft gets CRLF lines from pgsafe too.
-    if source.text.find('\n').is_some_and(|i| source.text[..i].ends_with('\r')) {
+    // A CRLF draft gets CRLF lines from pgsafe too. Only where every line of the draft ends so:
+    // in a draft with some lone `\n`s, one may sit in a string or a quoted name, and adding a
+    // `\r` there would change a value (found by the eighth fuzz run).
+    if crlf_only(&source.text) {
         for f in &mut out {
             f.header = crlf(&f.header);
             f.parts.iter_mut().for_each(|p| p.text = crlf(&p.text));
@@ -132,6 +134,13 @@ pub fn split_warnings(
             .help("each step's `undo` in manifest.json says how to revert it, and `pgsafe apply` prints the undo of what committed when a step fails for good")
         })
         .collect()
+}
+
+/// Does every line of `text` end in `\r\n` (and at least one)?
+fn crlf_only(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut breaks = memchr::memchr_iter(b'\n', b).peekable();
+    breaks.peek().is_some() && breaks.all(|i| i > 0 && b[i - 1] == b'\r')
 }
 
 /// Every lone `\n` as `\r\n`.
