@@ -461,9 +461,12 @@ impl<'a> Migration<'a> {
         self.facts.contains(fact)
     }
 
-    /// The tables an earlier plan step found partitioned (see [`partitioned_fact`]).
-    pub fn partitioned_by_facts(&self) -> impl Iterator<Item = Name> + '_ {
-        self.facts.iter().filter_map(|f| f.strip_prefix(PARTITIONED)).map(|t| Name::new(&unescape_directive(t)))
+    /// The tables an earlier plan step found partitioned (see [`partitioned_fact`]), in a fixed
+    /// order (the catalogue records them in this order).
+    pub fn partitioned_by_facts(&self) -> Vec<Name> {
+        let mut tables: Vec<&str> = self.facts.iter().filter_map(|f| f.strip_prefix(PARTITIONED)).collect();
+        tables.sort_unstable();
+        tables.into_iter().map(|t| Name::new(&unescape_directive(t))).collect()
     }
 
     pub fn text(&self, r: &Range<usize>) -> &'a str {
