@@ -96,13 +96,7 @@ fn piece_end(b: &[u8], i: usize) -> Option<usize> {
     let until = |from: usize, close: &[u8]| {
         rest[from..].windows(close.len()).position(|w| w == close).map(|p| i + from + p + close.len())
     };
-    let ident_start = |c: u8| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80;
-    let ident_end = |from: usize| {
-        from + b[from..]
-            .iter()
-            .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80)
-            .count()
-    };
+    let ident_end = |from: usize| from + b[from..].iter().take_while(|&&c| ident_char(c)).count();
     let placeholder = if rest.starts_with(b"{{") {
         until(2, b"}}")
     } else if rest.starts_with(b"${") {
@@ -132,6 +126,15 @@ fn piece_end(b: &[u8], i: usize) -> Option<usize> {
         [c, ..] if ident_start(*c) => Some(ident_end(i + 1)),
         _ => None,
     }
+}
+
+/// The grammar's `ident_start` and `ident_char` (any byte of a non-ASCII character counts).
+fn ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn ident_char(c: u8) -> bool {
+    ident_start(c) || c.is_ascii_digit() || c == b'$'
 }
 
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON [ONLY] table …` (the
@@ -303,7 +306,7 @@ impl<'a> Head<'a> {
         let rest = &self.text.as_bytes()[self.i..];
         let word = rest.len() >= k.len()
             && rest[..k.len()].eq_ignore_ascii_case(k.as_bytes())
-            && !rest.get(k.len()).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80);
+            && !rest.get(k.len()).is_some_and(|&c| ident_char(c));
         self.i = if word { self.i + k.len() } else { start };
         word
     }
