@@ -6,7 +6,7 @@
 //! * Arbitrary input never panics; a successful split is lossless and contiguous, and an error
 //!   points at the opening token of a construct that never closes.
 
-use pgsafe::front::split::{split, Piece, PieceKind};
+use pgsafe::front::split::{leaves_open, split, Piece, PieceKind};
 use proptest::prelude::*;
 
 /// Text that is part of a statement body and never ends it.
@@ -179,7 +179,8 @@ fn render(items: &[Gen], tail: &str) -> (String, Vec<(&'static str, String)>) {
     (src, expected)
 }
 
-/// Pieces are contiguous, cover the input, and every inner range lies inside its piece.
+/// Pieces are contiguous, cover the input, and every inner range lies inside its piece; the
+/// nesting the split records for a statement is what its body alone leaves open.
 fn check_lossless(src: &str, pieces: &[Piece]) -> Result<(), TestCaseError> {
     let mut at = 0;
     for p in pieces {
@@ -193,6 +194,11 @@ fn check_lossless(src: &str, pieces: &[Piece]) -> Result<(), TestCaseError> {
             }
             PieceKind::Trivia => {}
         }
+        let open = match &p.kind {
+            PieceKind::Statement { body, .. } => leaves_open(&src[body.clone()]),
+            _ => false,
+        };
+        prop_assert_eq!(p.leaves_open, open, "{:?} in {:?}", p, src);
         for m in &p.markers {
             prop_assert!(p.span.start <= m.span.start && m.span.end <= p.span.end);
         }

@@ -15,6 +15,7 @@ use crate::plan::{Plan, Step, StepMode};
 use crate::source::Source;
 use rayon::prelude::*;
 use render::{step_body, step_reason, unit_text};
+use std::fmt::Write as _;
 
 /// One emitted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,26 +219,34 @@ pub fn draft_lines(source: &Source, m: &Migration<'_>, r: &Rewritten, step: &Ste
 /// `NNNN_<slug>.sql`: the number has at least four digits, and as many as the last step's, so that
 /// lexical order is run order however many steps there are.
 pub fn step_file_name(n: usize, total: usize, title: &str) -> String {
-    let width = total.to_string().len().max(4);
-    format!("{n:0width$}_{}.sql", slug(title))
+    let width = total.checked_ilog10().map_or(1, |d| d as usize + 1).max(4);
+    let mut name = String::with_capacity(width + 54);
+    // Writing to a String cannot fail.
+    let _ = write!(name, "{n:0width$}_");
+    push_slug(&mut name, title);
+    name.push_str(".sql");
+    name
 }
 
-/// A file-name slug from the first words of a statement (letters, digits and `_` only).
-fn slug(sql: &str) -> String {
-    let mut slug = String::new();
-    for word in sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).take(6) {
-        if slug.len() + word.len() > 48 {
+/// A file-name slug from the first words of a statement (ASCII letters, digits and `_` only),
+/// appended to `out`.
+fn push_slug(out: &mut String, sql: &str) {
+    let start = out.len();
+    let words = sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty());
+    for word in words.take(6) {
+        let len = out.len() - start;
+        if len + word.len() > 48 {
             break;
         }
-        if !slug.is_empty() {
-            slug.push('_');
+        if len > 0 {
+            out.push('_');
         }
-        slug.push_str(&word.to_ascii_lowercase());
+        let at = out.len();
+        out.push_str(word);
+        out[at..].make_ascii_lowercase();
     }
-    if slug.is_empty() {
-        "step".into()
-    } else {
-        slug
+    if out.len() == start {
+        out.push_str("step");
     }
 }
 
@@ -290,6 +299,11 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(sorted, names);
+        // Only ASCII letters, digits and `_` make words; at most six, within 48 bytes.
+        assert_eq!(step_file_name(3, 0, "ALTER TABLE \"Émile\".bürö ADD x"), "0003_alter_table_mile_b_r_add.sql");
+        assert_eq!(step_file_name(1, 9, "-- ;"), "0001_step.sql");
+        let long = format!("CREATE INDEX {} ON t (a)", "i".repeat(40));
+        assert_eq!(step_file_name(1, 9, &long), "0001_create_index.sql");
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub struct Piece {
     pub kind: PieceKind,
     /// Migration-tool markers and pgsafe directives found in this piece's leading trivia (and same-line trailing comment).
     pub markers: Vec<Marker>,
+    /// A statement that leaves a `(` or a routine's `BEGIN` open: the split guessed where it ends
+    /// (see the module documentation), and where every statement after it ends. Equal to
+    /// [`leaves_open`] of its body (property-tested), recorded here as the split reads it.
+    pub leaves_open: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +140,8 @@ pub fn split(src: &str) -> Result<Vec<Piece>, SplitError> {
 }
 
 /// Whether a statement's text leaves a `(` or a routine's `BEGIN` open: then the split guessed
-/// where it ends (see the module documentation), and where every statement after it ends.
+/// where it ends (see the module documentation), and where every statement after it ends. The
+/// split records it for each piece it cuts ([`Piece::leaves_open`]); this reads one text alone.
 pub fn leaves_open(body: &str) -> bool {
     let Ok(toks) = tokenize(body) else { return false };
     let mut nesting = Nesting::default();
@@ -750,7 +755,12 @@ impl<'a> Splitter<'a> {
                 i += 1;
             }
             if i == n {
-                self.pieces.push(Piece { span: span_start..self.src.len(), kind: PieceKind::Trivia, markers });
+                self.pieces.push(Piece {
+                    span: span_start..self.src.len(),
+                    kind: PieceKind::Trivia,
+                    markers,
+                    leaves_open: false,
+                });
                 break;
             }
             let t = self.toks[i];
@@ -767,11 +777,12 @@ impl<'a> Splitter<'a> {
                         span: span_start..self.toks[next - 1].end(),
                         kind: PieceKind::Meta { body },
                         markers,
+                        leaves_open: false,
                     });
                     next
                 }
                 TokKind::Semicolon if !self.goose_block => {
-                    self.finish(span_start, t.start()..t.start(), true, i, markers)
+                    self.finish(span_start, t.start()..t.start(), true, false, i, markers)
                 }
                 _ => self.statement(i, span_start, markers),
             };
@@ -786,6 +797,7 @@ impl<'a> Splitter<'a> {
         span_start: usize,
         body: Range<usize>,
         terminated: bool,
+        leaves_open: bool,
         last: usize,
         mut markers: Vec<Marker>,
     ) -> usize {
@@ -801,6 +813,7 @@ impl<'a> Splitter<'a> {
             span: span_start..self.toks[next - 1].end(),
             kind: PieceKind::Statement { body, terminated },
             markers,
+            leaves_open,
         });
         next
     }
@@ -853,7 +866,7 @@ impl<'a> Splitter<'a> {
                 }
                 TokKind::Semicolon if !self.goose_block && (self.flat() || nesting.at_top()) => {
                     let body_end = if i == first { body_start } else { self.toks[last_sig].end() };
-                    return self.finish(span_start, body_start..body_end, true, i, markers);
+                    return self.finish(span_start, body_start..body_end, true, !nesting.at_top(), i, markers);
                 }
                 TokKind::Meta if !self.goose_block && i != first && is_send_meta(self.text(i)) => {
                     let body = body_start..self.toks[last_sig].end();
@@ -862,6 +875,7 @@ impl<'a> Splitter<'a> {
                         span: span_start..self.toks[last].end(),
                         kind: PieceKind::Statement { body, terminated: true },
                         markers,
+                        leaves_open: !nesting.at_top(),
                     });
                     return last + 1;
                 }
@@ -894,7 +908,8 @@ impl<'a> Splitter<'a> {
         let OpenStatement { span_start, body_start, last_sig, prev_sig, nested_semi, nested } = open;
         if let Some((semi, body_end)) = nested_semi.filter(|_| nested) {
             self.go_flat();
-            return self.finish(span_start, body_start..body_end, true, semi, markers);
+            // Open at that `;`: it was skipped for the nesting.
+            return self.finish(span_start, body_start..body_end, true, true, semi, markers);
         }
         // Without a `;` the typo is the same: a plan that ends this statement with one (its
         // step files do) must split what follows as the draft did.
@@ -908,7 +923,7 @@ impl<'a> Splitter<'a> {
             (last.end(), false)
         };
         self.goose_block = false;
-        self.finish(span_start, body_start..body_end, terminated, last_sig, markers)
+        self.finish(span_start, body_start..body_end, terminated, nested, last_sig, markers)
     }
 }
 
@@ -971,8 +986,18 @@ mod tests {
         assert_eq!(
             ps,
             vec![
-                Piece { span: 0..48, kind: PieceKind::Statement { body: 10..33, terminated: true }, markers: vec![] },
-                Piece { span: 48..59, kind: PieceKind::Statement { body: 49..57, terminated: true }, markers: vec![] },
+                Piece {
+                    span: 0..48,
+                    kind: PieceKind::Statement { body: 10..33, terminated: true },
+                    markers: vec![],
+                    leaves_open: false
+                },
+                Piece {
+                    span: 48..59,
+                    kind: PieceKind::Statement { body: 49..57, terminated: true },
+                    markers: vec![],
+                    leaves_open: false
+                },
             ]
         );
         assert_eq!(&src[10..33], "CREATE TABLE t (id int)");
@@ -1200,6 +1225,7 @@ mod tests {
                     Marker { span: 0..12, kind: MarkerKind::GooseUp },
                     Marker { span: 13..37, kind: MarkerKind::GooseStatementBegin },
                 ],
+                leaves_open: false,
             }
         );
         let end_at = src.find("-- +goose StatementEnd").unwrap();

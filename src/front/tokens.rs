@@ -5,9 +5,11 @@
 use std::ops::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tok {
-    /// A bare word, lower-cased.
-    Word(String),
+pub enum Tok<'a> {
+    /// A bare word as written: compare it with [`Token::is_word`], fold it with [`fold_word`]
+    /// (borrowed: a statement is lexed word by word several times, and a `String` per word was a
+    /// tenth of a compile).
+    Word(&'a str),
     /// A `"quoted"` identifier, unescaped.
     Quoted(String),
     /// A string, dollar-quoted body or number, as written.
@@ -16,15 +18,34 @@ pub enum Tok {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    pub tok: Tok,
+pub struct Token<'a> {
+    pub tok: Tok<'a>,
     pub span: Range<usize>,
 }
 
-impl Token {
+impl Token<'_> {
+    /// Is it the bare word `w` (given in lower case)? Only ASCII letters fold, as PostgreSQL folds
+    /// unquoted words in UTF-8.
     pub fn is_word(&self, w: &str) -> bool {
-        matches!(&self.tok, Tok::Word(x) if x == w)
+        matches!(self.tok, Tok::Word(x) if x.eq_ignore_ascii_case(w))
     }
+    /// The bare word it is, lower-cased.
+    pub fn folded_word(&self) -> Option<String> {
+        match self.tok {
+            Tok::Word(w) => Some(fold_word(w)),
+            _ => None,
+        }
+    }
+
+    /// The identifier it spells, as PostgreSQL keys it: a bare word folded, a quoted name as is.
+    pub fn ident(&self) -> Option<String> {
+        match &self.tok {
+            Tok::Word(w) => Some(fold_word(w)),
+            Tok::Quoted(q) => Some(q.clone()),
+            _ => None,
+        }
+    }
+
     pub fn is_punct(&self, c: char) -> bool {
         self.tok == Tok::Punct(c)
     }
@@ -32,7 +53,7 @@ impl Token {
 
 /// Lex `text` (offsets relative to it). Comments and whitespace are skipped; an unterminated
 /// construct simply ends at the end of the text.
-pub fn lex(text: &str) -> Vec<Token> {
+pub fn lex(text: &str) -> Vec<Token<'_>> {
     Lexer { text, i: 0 }.collect()
 }
 
@@ -48,10 +69,10 @@ impl<'a> Lexer<'a> {
     }
 }
 
-impl Iterator for Lexer<'_> {
-    type Item = Token;
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Token<'a>;
 
-    fn next(&mut self) -> Option<Token> {
+    fn next(&mut self) -> Option<Token<'a>> {
         let (text, b) = (self.text, self.text.as_bytes());
         loop {
             let start = self.i;
@@ -131,7 +152,7 @@ impl Iterator for Lexer<'_> {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
                     i += 1;
                 }
-                Some(Tok::Word(text[start..i].to_lowercase()))
+                Some(Tok::Word(&text[start..i]))
             } else {
                 let ch = text[i..].chars().next().unwrap_or('?');
                 i += ch.len_utf8();
@@ -155,25 +176,25 @@ fn dollar_tag(s: &str) -> Option<&str> {
     ok.then(|| &s[..tag_len + 2])
 }
 
-/// The first word of a statement, lower-cased (empty when it has none).
-pub fn first_word(stmt: &str) -> String {
-    Lexer::new(stmt)
-        .find_map(|t| match t.tok {
-            Tok::Word(w) => Some(w),
-            _ => None,
-        })
-        .unwrap_or_default()
+/// A bare word folded to lower case, the key it is compared by.
+pub fn fold_word(word: &str) -> String {
+    word.to_lowercase()
 }
 
-/// The first `n` words of a statement, lower-cased, for classifying what sqlparser could not parse.
+/// The first word of a statement, lower-cased (empty when it has none).
+pub fn first_word(stmt: &str) -> String {
+    Lexer::new(stmt).find_map(|t| t.folded_word()).unwrap_or_default()
+}
+
+/// The words among the first `n` tokens of a statement, lower-cased, for classifying what
+/// sqlparser could not parse.
 pub fn head_words(text: &str, n: usize) -> Vec<String> {
-    Lexer::new(text)
-        .take(n)
-        .filter_map(|t| match t.tok {
-            Tok::Word(w) => Some(w),
-            _ => None,
-        })
-        .collect()
+    Lexer::new(text).take(n).filter_map(|t| t.folded_word()).collect()
+}
+
+/// [`head_words`] of text already lexed.
+pub fn words(toks: &[Token<'_>], n: usize) -> Vec<String> {
+    toks.iter().take(n).filter_map(Token::folded_word).collect()
 }
 
 #[cfg(test)]
@@ -187,7 +208,7 @@ mod tests {
         assert_eq!(
             kinds,
             vec![
-                Tok::Word("add".into()),
+                Tok::Word("ADD"),
                 Tok::Quoted("Ab\"c".into()),
                 Tok::Literal,
                 Tok::Literal,

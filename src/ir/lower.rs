@@ -10,7 +10,7 @@ use super::name::Name;
 use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
-use crate::front::tokens::{head_words, lex, Lexer, Tok};
+use crate::front::tokens::{fold_word, head_words, lex, Lexer, Tok};
 use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;
 
@@ -24,8 +24,6 @@ pub struct Lowered {
     /// `ALTER TABLE IF EXISTS`: statements generated for its actions must not fail where it was
     /// skipped.
     pub alter_if_exists: bool,
-    /// It leaves a `(` or `BEGIN` open: where it ends is the split's guess.
-    pub leaves_open: bool,
     /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
     /// how many of `ops` are its (see `Stmt::parts`). Empty for a single statement.
     pub parts: Vec<(Range<usize>, usize)>,
@@ -43,24 +41,22 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     // as one query, so pgsafe keeps it whole, lowering each statement in it; what it cannot cut
     // into statements is opaque, and a reviewer is asked to look.
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
-        // What the split guessed from here on depends on it, however the statement lowers.
-        let leaves_open = crate::front::split::leaves_open(text);
         if let Some(lowered) = lower_block(src, body.clone()) {
-            return Lowered { leaves_open, ..lowered };
+            return lowered;
         }
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false, alter_if_exists: false, leaves_open, parts: Vec::new() };
+        return Lowered { ops, too_deep: false, alter_if_exists: false, parts: Vec::new() };
     }
     if let Some(lowered) = lower_big_insert(text, body.clone()).or_else(|| lower_big_bodies(text, body.clone())) {
         return lowered;
     }
     let parsed = parse(text);
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
-    let alter_if_exists = head_words(text, 4).iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
-    let ops = lower_parsed(src, body, parsed.ok(), &mut too_deep);
-    let leaves_open = crate::front::split::leaves_open(text);
-    Lowered { ops, too_deep, alter_if_exists, leaves_open, parts: Vec::new() }
+    let words = head_words(text, 4);
+    let alter_if_exists = words.iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
+    let ops = lower_parsed(src, body, &words, parsed.ok(), &mut too_deep);
+    Lowered { ops, too_deep, alter_if_exists, parts: Vec::new() }
 }
 
 /// A goose block of several statements, each lowered on its own (their ops in order, spans in the
@@ -82,8 +78,7 @@ fn lower_block(src: &str, body: Range<usize>) -> Option<Lowered> {
     if inner.len() < 2 {
         return None;
     }
-    let mut out =
-        Lowered { ops: Vec::new(), too_deep: false, alter_if_exists: false, leaves_open: false, parts: Vec::new() };
+    let mut out = Lowered { ops: Vec::new(), too_deep: false, alter_if_exists: false, parts: Vec::new() };
     for b in inner {
         let one = lower(src, b.clone());
         if !one.parts.is_empty()
@@ -255,10 +250,16 @@ fn literal_end(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep: &mut bool) -> Vec<Op> {
+/// `words`: the statement's first words ([`head_words`]`(text, 4)`).
+fn lower_parsed(
+    src: &str,
+    body: Range<usize>,
+    words: &[String],
+    mut ast: Option<Statement>,
+    too_deep: &mut bool,
+) -> Vec<Op> {
     let text = &src[body.clone()];
     let base = body.start;
-    let words = head_words(text, 4);
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
 
@@ -353,7 +354,7 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
             }];
         }
         ("alter", "table") => {
-            if let Some(ops) = lower_alter_table(src, base, text, ast.as_ref(), too_deep) {
+            if let Some(ops) = lower_alter_table(src, base, text, &mut ast, too_deep) {
                 return ops;
             }
         }
@@ -379,7 +380,7 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
         _ => {}
     }
 
-    if let Some(what) = no_transaction(&words) {
+    if let Some(what) = no_transaction(words) {
         return vec![op(OpKind::NoTransaction { what }, Vec::new())];
     }
 
@@ -392,7 +393,7 @@ fn lower_parsed(src: &str, body: Range<usize>, ast: Option<Statement>, too_deep:
             "update" | "delete" | "insert" => dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]),
             _ => None,
         };
-        return vec![op(OpKind::Opaque { risky: risky_head(&words) }, locks.unwrap_or_default())];
+        return vec![op(OpKind::Opaque { risky: risky_head(words) }, locks.unwrap_or_default())];
     };
     if let Some(kind) = super::lower_dml::lower(src, body.clone(), &ast) {
         let locks = match &kind {
@@ -430,11 +431,7 @@ fn lower_savepoint(text: &str) -> Option<OpKind> {
     if action != SavepointAction::Set && toks.get(i).is_some_and(|t| t.is_word("savepoint")) {
         i += 1;
     }
-    let name = match &toks.get(i)?.tok {
-        Tok::Word(w) => w.clone(),
-        Tok::Quoted(q) => q.clone(),
-        _ => return None,
-    };
+    let name = toks.get(i)?.ident()?;
     (toks.len() == i + 1).then_some(OpKind::Savepoint { name, action })
 }
 
@@ -444,19 +441,13 @@ fn lower_set(text: &str) -> Option<OpKind> {
     let toks = lex(text);
     let mut i = 1;
     let mut local = false;
-    match toks.get(i).map(|t| &t.tok) {
-        Some(Tok::Word(w)) if w == "local" => {
-            local = true;
-            i += 1;
-        }
-        Some(Tok::Word(w)) if w == "session" => i += 1,
-        _ => {}
+    if toks.get(i).is_some_and(|t| t.is_word("local")) {
+        local = true;
+        i += 1;
+    } else if toks.get(i).is_some_and(|t| t.is_word("session")) {
+        i += 1;
     }
-    let mut name = match &toks.get(i)?.tok {
-        Tok::Word(w) => w.clone(),
-        Tok::Quoted(q) => q.clone(),
-        _ => return None,
-    };
+    let mut name = toks.get(i)?.ident()?;
     if name == "time" && toks.get(i + 1).is_some_and(|t| t.is_word("zone")) {
         name = "timezone".into();
         i += 1;
@@ -559,11 +550,11 @@ fn lower_lock(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
     }
     let mut mode = LockMode::AccessExclusive;
     if toks.get(k).is_some_and(|t| t.is_word("in")) {
-        let words: Vec<&str> = toks[k + 1..]
+        let words: Vec<String> = toks[k + 1..]
             .iter()
             .take_while(|t| !t.is_word("mode"))
-            .filter_map(|t| match &t.tok {
-                Tok::Word(w) => Some(w.as_str()),
+            .filter_map(|t| match t.tok {
+                Tok::Word(w) => Some(fold_word(w)),
                 _ => None,
             })
             .collect();
@@ -777,7 +768,7 @@ mod tests {
         assert!(sql.len() > BIG_INSERT);
         assert!(lower_big_insert(&sql, 0..sql.len()).is_some());
         let mut deep = false;
-        let whole = lower_parsed(&sql, 0..sql.len(), parse(&sql).ok(), &mut deep);
+        let whole = lower_parsed(&sql, 0..sql.len(), &head_words(&sql, 4), parse(&sql).ok(), &mut deep);
         assert_eq!(format!("{:?}", lower(&sql)), format!("{whole:?}"));
         // Anything but literals, or anything after the rows: lowered whole.
         for tail in [", (now(), 'x', NULL, 1, TRUE, 2)", ", (1.2.3, 'x', NULL, 1, TRUE, 2)", ", (E'a', 1, 1, 1, 1, 1)"]
@@ -803,7 +794,7 @@ mod tests {
         for sql in &statements {
             assert!(sql.len() > BIG_INSERT);
             let mut deep = false;
-            let whole = lower_parsed(sql, 0..sql.len(), parse(sql).ok(), &mut deep);
+            let whole = lower_parsed(sql, 0..sql.len(), &head_words(sql, 4), parse(sql).ok(), &mut deep);
             assert_eq!(format!("{:?}", lower(sql)), format!("{whole:?}"), "{}", &sql[..60]);
             assert!(lower_big_bodies(sql, 0..sql.len()).is_some(), "{}", &sql[..60]);
         }

@@ -9,10 +9,9 @@ use super::name::{key_of, Name};
 use crate::front::tokens::{lex, Tok, Token};
 
 /// Read one action (the text of an `ALTER TABLE` action, without the `ALTER TABLE name` head).
-pub fn parse(action: &str) -> Action {
-    let toks = lex(action);
+pub fn parse(action: &str, toks: &[Token]) -> Action {
     let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-    let name_at = |k: usize| name_token(action, &toks, k);
+    let name_at = |k: usize| name_token(action, toks, k);
     if is(0, "rename") {
         if is(1, "to") {
             return name_at(2).map_or(Action::Other, |to| Action::RenameTable { to });
@@ -44,7 +43,7 @@ pub fn parse(action: &str) -> Action {
         }
         let k = if is(1, "column") { 2 } else { 1 };
         let Some(column) = name_at(k) else { return Action::Other };
-        let mut change = column_change(action, &toks, k + 1);
+        let mut change = column_change(action, toks, k + 1);
         if let ColumnChange::Type { using, .. } = &mut change {
             if using.as_deref().is_some_and(|u| trivial_using(u, &column)) {
                 *using = None;
@@ -67,7 +66,7 @@ pub fn parse(action: &str) -> Action {
     }
     if (is(0, "detach") || is(0, "attach")) && is(1, "partition") {
         let Some(partition) = name_at(2) else { return Action::Other };
-        let end = name_end(action, &toks, 2);
+        let end = name_end(action, toks, 2);
         let next = toks.iter().position(|t| t.span.start >= end).unwrap_or(toks.len());
         if is(0, "detach") {
             return Action::DetachPartition {
@@ -246,6 +245,11 @@ pub fn collapse(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::front::tokens::lex;
+
+    fn parse(action: &str) -> Action {
+        super::parse(action, &lex(action))
+    }
 
     #[test]
     fn renames_and_drops() {

@@ -9,33 +9,34 @@ use super::name::{key_of, Name};
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
 use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
-use crate::front::tokens::{head_words, lex, Tok, Token};
+use crate::front::tokens::{lex, words, Tok, Token};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnOption, DetachPartitionMode, Statement, TableConstraint,
 };
 use std::ops::Range;
 
-/// `ALTER TABLE`: one op per action, each spanning that action's own text.
+/// `ALTER TABLE`: one op per action, each spanning that action's own text. Takes sqlparser's
+/// statement when the form is read (its actions move into the ops' lowering, uncopied).
 pub fn lower_alter_table(
     src: &str,
     base: usize,
     text: &str,
-    ast: Option<&Statement>,
+    ast: &mut Option<Statement>,
     too_deep: &mut bool,
 ) -> Option<Vec<Op>> {
     let form = forms::alter_table(text)?;
     let table = Name::new(&form.table);
-    let ast_ops = match ast {
-        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => Some(at.operations.clone()),
+    let mut ast_ops = match ast.take() {
+        Some(Statement::AlterTable(at)) if at.operations.len() == form.actions.len() => Some(at.operations.into_iter()),
         _ => None,
     };
     let mut ops = Vec::with_capacity(form.actions.len());
-    for (i, range) in form.actions.iter().enumerate() {
+    for range in &form.actions {
         let span = base + range.start..base + range.end;
         let action_text = &src[span.clone()];
         // An action sqlparser could not parse in context gets a second chance on its own.
-        let action_ast = match &ast_ops {
-            Some(list) => Some(list[i].clone()),
+        let action_ast = match &mut ast_ops {
+            Some(list) => list.next(),
             None => match parse(&format!("ALTER TABLE _t {action_text}")) {
                 Ok(Statement::AlterTable(mut at)) if at.operations.len() == 1 => at.operations.pop(),
                 Err(Unparsed::TooDeep) => {
@@ -52,8 +53,11 @@ pub fn lower_alter_table(
 }
 
 fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOperation>) -> (OpKind, Vec<LockUse>) {
-    let words = head_words(text, 4);
-    let action = super::lower_action::parse(text);
+    // Lexed once: every reading of the action below works on these tokens.
+    let toks = lex(text);
+    let toks = &toks[..];
+    let words = words(toks, 4);
+    let action = super::lower_action::parse(text, toks);
     let other = |what: &str, mode: LockMode, scans: bool| {
         let kind = OpKind::AlterTable { table: table.clone(), what: what.to_string(), action: action.clone() };
         (kind, vec![lock(table, mode, scans)])
@@ -86,9 +90,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
     };
     match ast {
         AlterTableOperation::AddConstraint { constraint, not_valid } => {
-            let (name, mut kind) = constraint_kind(constraint, text, at);
+            let (name, mut kind) = constraint_kind(constraint, toks, at);
             // The referenced table as the draft spells it (placeholders included), not as masked.
-            if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) = (&mut kind, inline_reference(text, at)) {
+            if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) =
+                (&mut kind, inline_reference(text, toks, at))
+            {
                 *references = r.references;
             }
             let mut locks = match &kind {
@@ -101,7 +107,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             if matches!(constraint, TableConstraint::PrimaryKeyUsingIndex(_) | TableConstraint::UniqueUsingIndex(_)) {
                 locks[0].scans = false;
             }
-            let definition = definition(text, at);
+            let definition = definition(text, toks, at);
             (OpKind::AddConstraint { table: table.clone(), name, kind, not_valid: *not_valid, definition }, locks)
         }
         AlterTableOperation::AddColumn { column_def, if_not_exists, .. } => {
@@ -123,17 +129,17 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 }
             }
             // An inline CHECK is verified against every row (measured on PostgreSQL 15).
-            let check = inline_check(text, at);
+            let check = inline_check(text, toks, at);
             mode_scans |= check.is_some();
             let data_type = column_def.data_type.to_string().to_lowercase();
             mode_scans |= data_type.contains("serial");
-            let reference = inline_reference(text, at);
+            let reference = inline_reference(text, toks, at);
             let mut locks = vec![lock(table, LockMode::AccessExclusive, mode_scans)];
             if let Some(r) = &reference {
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
-            let column = key_of(&column_text(text));
-            let (default, not_null) = inline_default_and_not_null(text, at, volatile_default);
+            let column = key_of(&column_text(text, toks));
+            let (default, not_null) = inline_default_and_not_null(text, toks, at, volatile_default);
             let kind = OpKind::AddColumn {
                 table: table.clone(),
                 column,
@@ -207,11 +213,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
 }
 
 /// The constraint an `ADD [CONSTRAINT n] …` action adds (`text` at draft offset `at`).
-fn constraint_kind(c: &TableConstraint, text: &str, at: usize) -> (Option<String>, ConstraintKind) {
+fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<String>, ConstraintKind) {
     let key = |columns: &[sqlparser::ast::IndexColumn], using_index: Option<Name>| {
         let columns = super::lower_table::index_columns(columns);
         // A recipe copies the list as written: only when its words are the columns sqlparser read.
-        let plain_list = plain_list(text, at)
+        let plain_list = plain_list(toks, at)
             .filter(|(_, names)| names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref())))
             .map(|(list, _)| list);
         Key { columns, using_index, plain_list }
@@ -256,8 +262,7 @@ fn constraint_kind(c: &TableConstraint, text: &str, at: usize) -> (Option<String
 /// `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` with nothing but column names in the
 /// list and nothing after it: the list, in draft bytes, and the folded names in it (read from the
 /// tokens, so a comment inside the list is no part of a name).
-fn plain_list(action: &str, at: usize) -> Option<(Range<usize>, Vec<String>)> {
-    let toks = lex(action);
+fn plain_list(toks: &[Token], at: usize) -> Option<(Range<usize>, Vec<String>)> {
     let mut i = 1;
     if toks.get(i).is_some_and(|t| t.is_word("constraint")) {
         i += 2;
@@ -278,8 +283,8 @@ fn plain_list(action: &str, at: usize) -> Option<(Range<usize>, Vec<String>)> {
     let mut names = Vec::new();
     for (k, t) in inner.iter().enumerate() {
         match (&t.tok, k % 2) {
-            (Tok::Word(n) | Tok::Quoted(n), 0) => names.push(n.clone()),
             (Tok::Punct(','), 1) => {}
+            (_, 0) => names.push(t.ident()?),
             _ => return None,
         }
     }
@@ -288,8 +293,7 @@ fn plain_list(action: &str, at: usize) -> Option<(Range<usize>, Vec<String>)> {
 }
 
 /// The constraint of `ADD [CONSTRAINT name] <definition> [NOT VALID]`, in draft bytes.
-fn definition(action: &str, at: usize) -> Range<usize> {
-    let toks = lex(action);
+fn definition(action: &str, toks: &[Token], at: usize) -> Range<usize> {
     let mut first = 1;
     if toks.get(first).is_some_and(|t| t.is_word("constraint")) {
         first += 2;
@@ -375,9 +379,11 @@ fn expr_columns(expr: &str) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for (k, t) in toks.iter().enumerate() {
         let name = match &t.tok {
-            Tok::Word(w) if !KEYWORDS.contains(&w.as_str()) => w.clone(),
-            Tok::Quoted(q) => q.clone(),
-            _ => continue,
+            Tok::Word(w) if KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => continue,
+            _ => match t.ident() {
+                Some(name) => name,
+                None => continue,
+            },
         };
         let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
         let after_cast = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_punct(':');
@@ -390,8 +396,7 @@ fn expr_columns(expr: &str) -> Vec<String> {
 }
 
 /// The column name as the draft wrote it: the first word after `ADD [COLUMN] [IF NOT EXISTS]`.
-fn column_text(action: &str) -> String {
-    let toks = lex(action);
+fn column_text(action: &str, toks: &[Token]) -> String {
     let mut i = 1;
     for skip in ["column", "if", "not", "exists"] {
         if toks.get(i).is_some_and(|t| t.is_word(skip)) {
@@ -405,12 +410,12 @@ fn column_text(action: &str) -> String {
 /// the default calls a volatile function (from the AST), so PostgreSQL evaluates it per row.
 fn inline_default_and_not_null(
     action: &str,
+    toks: &[Token],
     at: usize,
     volatile: bool,
 ) -> (Option<InlineDefault>, Option<Range<usize>>) {
     const CLAUSES: &[&str] =
         &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
-    let toks = lex(action);
     let top = {
         let mut depth = 0i32;
         let mut top = Vec::new();
@@ -442,11 +447,10 @@ fn inline_default_and_not_null(
 
 /// Find `[CONSTRAINT name] CHECK (expr) [NO INHERIT]` at parenthesis depth 0 in an `ADD COLUMN`
 /// action.
-fn inline_check(action: &str, at: usize) -> Option<InlineCheck> {
-    let toks = lex(action);
-    let c = top_level_word(&toks, "check")?;
-    let (start, constraint_name) = constraint_prefix(action, &toks, c);
-    let (close, mut end) = skip_parens(&toks, c + 1)?;
+fn inline_check(action: &str, toks: &[Token], at: usize) -> Option<InlineCheck> {
+    let c = top_level_word(toks, "check")?;
+    let (start, constraint_name) = constraint_prefix(action, toks, c);
+    let (close, mut end) = skip_parens(toks, c + 1)?;
     if toks.get(close + 1).is_some_and(|t| t.is_word("no")) && toks.get(close + 2).is_some_and(|t| t.is_word("inherit"))
     {
         end = toks[close + 2].span.end;
@@ -483,18 +487,16 @@ fn constraint_prefix(text: &str, toks: &[Token], at: usize) -> (usize, Option<St
 
 /// Find `[CONSTRAINT name] REFERENCES table [(cols)] [MATCH …] [ON DELETE|UPDATE …] [[NOT] DEFERRABLE]
 /// [INITIALLY …]` at parenthesis depth 0 in an `ADD COLUMN` action.
-fn inline_reference(action: &str, at: usize) -> Option<InlineReference> {
-    let toks = lex(action);
-    let r = top_level_word(&toks, "references")?;
-    let (start, constraint_name) = constraint_prefix(action, &toks, r);
-    // The referenced table: a dotted name.
+fn inline_reference(action: &str, toks: &[Token], at: usize) -> Option<InlineReference> {
+    let r = top_level_word(toks, "references")?;
+    let (start, constraint_name) = constraint_prefix(action, toks, r);
     // The referenced table: a dotted name, placeholders included (the forms grammar knows them).
     let name_start = toks.get(r + 1)?.span.start;
     let name_end = name_start + forms::name_len(&action[name_start..])?;
     let mut i = toks.iter().position(|t| t.span.start >= name_end).unwrap_or(toks.len());
     let mut end = name_end;
     if toks.get(i).is_some_and(|t| t.is_punct('(')) {
-        let (close, e) = skip_parens(&toks, i)?;
+        let (close, e) = skip_parens(toks, i)?;
         end = e;
         i = close + 1;
     }
@@ -509,7 +511,7 @@ fn inline_reference(action: &str, at: usize) -> Option<InlineReference> {
             } else if is(i + 2, "set") {
                 let mut n = 4;
                 if toks.get(i + 4).is_some_and(|t| t.is_punct('(')) {
-                    let (close, _) = skip_parens(&toks, i + 4)?;
+                    let (close, _) = skip_parens(toks, i + 4)?;
                     n = close + 1 - i;
                 }
                 n

@@ -211,10 +211,7 @@ pub fn index_shape(tail: &str) -> IndexShape {
 
 /// What PostgreSQL names an index element after: the column, the function called, or `expr`.
 fn element_name(element: &[&Token]) -> String {
-    match element.first().map(|t| &t.tok) {
-        Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => w.clone(),
-        _ => "expr".into(),
-    }
+    element.first().and_then(|t| t.ident()).unwrap_or_else(|| "expr".into())
 }
 
 /// One index element: a bare column (maybe with COLLATE, an operator class, ASC/DESC, NULLS …).

@@ -318,7 +318,7 @@ impl<'a> Migration<'a> {
                     _ => {}
                 }
             }
-            let (mut too_deep, mut alter_if_exists, mut leaves_open, mut parts) = (false, false, false, Vec::new());
+            let (mut too_deep, mut alter_if_exists, mut parts) = (false, false, Vec::new());
             let (body, terminated, ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
@@ -340,7 +340,6 @@ impl<'a> Migration<'a> {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         too_deep = lowered.too_deep;
                         alter_if_exists = lowered.alter_if_exists;
-                        leaves_open = lowered.leaves_open;
                         parts = lowered.parts;
                         lowered.ops
                     };
@@ -380,7 +379,7 @@ impl<'a> Migration<'a> {
                 too_deep,
                 alter_if_exists,
                 markers,
-                leaves_open,
+                leaves_open: piece.leaves_open,
                 parts,
                 unterminated_copy,
             });

@@ -9,7 +9,7 @@
 //! Settings (`SET`, `SET ROLE`) are not here: the planner repeats them at the top of later steps.
 
 use super::migration::{Migration, Section};
-use crate::front::tokens::{Lexer, Tok};
+use crate::front::tokens::{fold_word, Lexer, Tok};
 use std::collections::HashMap;
 
 /// What kind of session object.
@@ -62,7 +62,7 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
         let mut used = Vec::new();
         for t in Lexer::new(text) {
             match t.tok {
-                Tok::Word(w) => used.push(w),
+                Tok::Word(w) => used.push(fold_word(w)),
                 Tok::Quoted(q) => used.push(q),
                 Tok::Literal => used.extend(
                     text[t.span.clone()]
@@ -104,7 +104,7 @@ fn head(text: &str) -> Vec<String> {
     Lexer::new(text)
         .take(8)
         .map(|t| match t.tok {
-            Tok::Word(w) => w,
+            Tok::Word(w) => fold_word(w),
             Tok::Quoted(q) => format!("\"{q}"),
             _ => String::new(),
         })
@@ -165,11 +165,7 @@ fn name_after(text: &str, at: usize) -> Option<String> {
     let mut name = None;
     loop {
         let t = toks.next()?;
-        let part = match t.tok {
-            Tok::Word(w) => w,
-            Tok::Quoted(q) => q,
-            _ => return name,
-        };
+        let Some(part) = t.ident() else { return name };
         name = Some(part);
         match toks.next() {
             Some(t) if t.tok == Tok::Punct('.') => continue,

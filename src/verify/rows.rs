@@ -241,7 +241,7 @@ fn referenced_columns(action: &str) -> Vec<String> {
     let mut out = Vec::new();
     for t in &toks[k + 1..] {
         match &t.tok {
-            Tok::Word(w) | Tok::Quoted(w) => out.push(w.clone()),
+            Tok::Word(_) | Tok::Quoted(_) => out.extend(t.ident()),
             Tok::Punct(',') => {}
             Tok::Punct(')') => return out,
             _ => return Vec::new(),
