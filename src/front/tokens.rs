@@ -29,6 +29,7 @@ impl Token<'_> {
     pub fn is_word(&self, w: &str) -> bool {
         matches!(self.tok, Tok::Word(x) if x.eq_ignore_ascii_case(w))
     }
+
     /// The bare word it is, lower-cased.
     pub fn folded_word(&self) -> Option<String> {
         match self.tok {
@@ -40,9 +41,8 @@ impl Token<'_> {
     /// The identifier it spells, as PostgreSQL keys it: a bare word folded, a quoted name as is.
     pub fn ident(&self) -> Option<String> {
         match &self.tok {
-            Tok::Word(w) => Some(fold_word(w)),
             Tok::Quoted(q) => Some(q.clone()),
-            _ => None,
+            _ => self.folded_word(),
         }
     }
 
