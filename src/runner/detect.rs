@@ -68,6 +68,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn markers_count_at_the_start_of_a_line_only_and_in_linear_time() {
+        let d = |t: &str| detect(Path::new("x/1_a.sql"), t).map(|(r, _)| r);
+        assert_eq!(d("SELECT 1;\n \t-- +goose Up\n"), Some(Runner::Goose));
+        assert_eq!(d("SELECT 1; -- +goose Up\n"), None);
+        // Half a million markers on one line, none at its start: a look back to the line's start
+        // for each of them would take minutes.
+        assert_eq!(d(&format!("SELECT 1; {}\n", "-- +goose ".repeat(500_000))), None);
+    }
+
+    #[test]
     fn markers_and_names() {
         let d = |p: &str, t: &str| detect(Path::new(p), t).map(|(r, _)| r);
         assert_eq!(d("x/1_a.sql", "-- migrate:up\nSELECT 1;\n"), Some(Runner::Dbmate));
