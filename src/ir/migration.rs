@@ -35,8 +35,8 @@ pub struct Stmt {
     pub alter_if_exists: bool,
     /// The migration-tool marker lines among its comments, in order.
     pub markers: Vec<ToolMarker>,
-    /// It leaves a `(` or `BEGIN` open (a typo): where it and the statements after it end is the
-    /// split's guess.
+    /// It leaves a `(` or `BEGIN` open (a typo) outside a goose block: where it and the
+    /// statements after it end is the split's guess.
     pub leaves_open: bool,
     /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
     /// how many of `ops` are its (in order). goose sends the block as one query, so the plan keeps
@@ -379,7 +379,7 @@ impl<'a> Migration<'a> {
                 too_deep,
                 alter_if_exists,
                 markers,
-                leaves_open: piece.leaves_open,
+                leaves_open: piece.leaves_open && !piece.in_goose_block,
                 parts,
                 unterminated_copy,
             });

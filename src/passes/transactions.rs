@@ -147,8 +147,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
     }
-    // A goose block's end is its StatementEnd, whatever it nests.
-    let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open && !s.markers.iter().any(|k| k.opens_block);
+    let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open;
     if let Some(first) = m.stmts.iter().position(unclosed) {
         let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
         found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::Unclosed)] });
