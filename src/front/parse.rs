@@ -42,9 +42,136 @@ pub fn parse(body: &str) -> Result<Statement, Unparsed> {
     }
 }
 
+/// Could sqlparser give up on `body`'s depth ([`Unparsed::TooDeep`])? `false` is a proof that it
+/// cannot: a statement whose tree pgsafe does not need is then not parsed at all (a quarter of a
+/// big draft's statements, `CREATE INDEX`, `COMMENT`, `SET`, …, whose lowering reads the forms
+/// grammar and tokens).
+///
+/// sqlparser counts the frames of its recursive descent (statement, query, expression, interval,
+/// data type, table factor) and stops at 51. A frame opens a nested one only after it consumed a
+/// token, so the depth is at most the number of tokens and a few (property-tested below with twice
+/// that margin); [`token_bound`] is at least sqlparser's token count.
+pub fn may_be_too_deep(body: &str) -> bool {
+    token_bound(&mask_placeholders(body)) > MAX_SHALLOW_TOKENS
+}
+
+/// Statements of at most this many tokens nest at most 2 × 24 + 2 = 50 frames deep.
+const MAX_SHALLOW_TOKENS: usize = 24;
+
+/// At least the number of tokens sqlparser makes of `text`: a quoted string or name is one token;
+/// a run of ASCII letters, digits, `_` and `$` is one, plus one at every `$` (a `$1` placeholder
+/// or a dollar quote starts there) and after every digit a letter follows (`1abc` is a number
+/// and a word); every other byte that is not white space counts one (a comment, or a character
+/// beyond ASCII, counts more than its tokens).
+fn token_bound(text: &str) -> usize {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    let (mut n, mut i) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        n += 1;
+        if c == b'\'' || c == b'"' {
+            // To the closing quote (a doubled one is inside); sqlparser's string ends there or later.
+            while let Some(&d) = b.get(i) {
+                i += 1;
+                if d == c {
+                    if b.get(i) != Some(&c) {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+        } else if word(c) {
+            let mut prev = c;
+            while let Some(&d) = b.get(i).filter(|&&d| word(d)) {
+                n += usize::from(d == b'$' || (prev.is_ascii_digit() && !d.is_ascii_digit()));
+                prev = d;
+                i += 1;
+            }
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Everything that opens a frame in sqlparser, around an expression `{}`: parentheses, unary
+    /// operators, subqueries (also in `FROM`), arrays, casts, `INTERVAL`, `EXISTS`, calls; and
+    /// what it reads in a loop or gives up on as a syntax error when deep (`false`: a postfix
+    /// cast, `CASE`, binary operators of rising precedence).
+    const WRAPPERS: [(&str, bool); 15] = [
+        ("({})", true),
+        ("- {}", true),
+        ("NOT ({})", true),
+        ("(SELECT {})", true),
+        ("(SELECT * FROM (SELECT {}) s)", true),
+        ("ARRAY[{}]", true),
+        ("CAST({} AS numeric(3))", true),
+        ("INTERVAL {}", true),
+        ("EXISTS (SELECT {})", true),
+        ("f({})", true),
+        ("(({}))", true),
+        ("{}::int[]", false),
+        ("CASE WHEN a THEN {} END", false),
+        ("CASE {} WHEN 1 THEN 2 END", false),
+        ("a OR a AND a = 1 + 2 * {}", false),
+    ];
+
+    fn wrapped(kinds: &[usize]) -> String {
+        kinds.iter().fold("a".to_string(), |e, &k| WRAPPERS[k].0.replace("{}", &e))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// What `may_be_too_deep` clears, sqlparser never gives up on.
+        #[test]
+        fn a_statement_cleared_as_shallow_never_is_too_deep(
+            kinds in proptest::collection::vec(0..WRAPPERS.len(), 0..40),
+            head in prop_oneof![Just("SELECT "), Just("CREATE INDEX i ON t ("), Just("SET x = "), Just("COMMENT ON TABLE t IS ")],
+        ) {
+            let sql = format!("{head}{}", wrapped(&kinds));
+            if !may_be_too_deep(&sql) {
+                prop_assert_ne!(parse(&sql), Err(Unparsed::TooDeep), "{}", sql);
+            }
+            // The claim itself, with no margin: at most a frame per token, and three more.
+            let limit = token_bound(&sql) + 3;
+            let parsed = Parser::new(&PostgreSqlDialect {})
+                .with_recursion_limit(limit)
+                .try_with_sql(&sql)
+                .and_then(|mut p| p.parse_statement());
+            prop_assert!(!matches!(parsed, Err(ParserError::RecursionLimitExceeded)), "{} {}", limit, sql);
+        }
+    }
+
+    /// Each way of nesting in the property does reach sqlparser's limit, and is then not cleared.
+    #[test]
+    fn every_kind_of_nesting_can_be_too_deep_and_is_then_not_cleared() {
+        for (k, &(wrapper, nests)) in WRAPPERS.iter().enumerate().filter(|(_, w)| w.1) {
+            let sql = format!("SELECT {}", wrapped(&[k; 60]));
+            assert_eq!(parse(&sql), Err(Unparsed::TooDeep), "{wrapper} {nests}");
+            assert!(may_be_too_deep(&sql), "{wrapper}");
+        }
+        let deep = format!("CREATE INDEX i ON t ({}a{})", "(".repeat(60), ")".repeat(60));
+        assert_eq!(parse(&deep), Err(Unparsed::TooDeep));
+        assert!(may_be_too_deep(&deep));
+    }
+
+    #[test]
+    fn the_bound_counts_what_sqlparser_splits() {
+        assert_eq!(token_bound("CREATE INDEX i ON public.t (a)"), 10);
+        assert_eq!(token_bound("'it''s (((' \"a\"\"b\""), 2);
+        // A number then a word; two placeholders in one run.
+        assert_eq!(token_bound("1abc"), 2);
+        assert_eq!(token_bound("12$3$4"), 3);
+        assert!(!may_be_too_deep("CREATE INDEX idx_app_table_1_col_3 ON public.app_table_1 (col_3)"));
+    }
 
     #[test]
     fn words_after_the_statement_are_not_dropped() {

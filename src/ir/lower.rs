@@ -9,7 +9,7 @@ use super::lower_table;
 use super::name::Name;
 use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
-use crate::front::parse::{parse, Unparsed};
+use crate::front::parse::{may_be_too_deep, parse, Unparsed};
 use crate::front::tokens::{fold_word, head_words, lex, Lexer, Tok};
 use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;
@@ -51,10 +51,15 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     if let Some(lowered) = lower_big_insert(text, body.clone()).or_else(|| lower_big_bodies(text, body.clone())) {
         return lowered;
     }
-    let parsed = parse(text);
-    let mut too_deep = parsed == Err(Unparsed::TooDeep);
     let words = head_words(text, 4);
     let alter_if_exists = words.iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
+    if let Some(ops) = lower_without_tree(src, body.clone(), &words) {
+        // Only sqlparser's verdict on depth is wanted, and a short statement cannot get it.
+        let too_deep = may_be_too_deep(text) && parse(text) == Err(Unparsed::TooDeep);
+        return Lowered { ops, too_deep, alter_if_exists, parts: Vec::new() };
+    }
+    let parsed = parse(text);
+    let mut too_deep = parsed == Err(Unparsed::TooDeep);
     let ops = lower_parsed(src, body, &words, parsed.ok(), &mut too_deep);
     Lowered { ops, too_deep, alter_if_exists, parts: Vec::new() }
 }
@@ -259,131 +264,15 @@ fn lower_parsed(
     too_deep: &mut bool,
 ) -> Vec<Op> {
     let text = &src[body.clone()];
-    let base = body.start;
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
-
-    match (w(0), w(1)) {
-        ("create", "index") | ("create", "unique") => {
-            if let Some(f) = forms::create_index(text) {
-                let table = Name::new(&f.table);
-                let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::Share };
-                let shape = lower_table::index_shape(&text[f.table_end..]);
-                return vec![op(
-                    OpKind::CreateIndex {
-                        name: f.name.as_deref().map(Name::new),
-                        table: table.clone(),
-                        unique: f.unique,
-                        concurrently: f.concurrently,
-                        only: f.only,
-                        if_not_exists: f.if_not_exists,
-                        insert_at: base + f.after_index_kw,
-                        columns: shape.columns,
-                        column_names: shape.names,
-                        partial: shape.partial,
-                        tail: super::lower_action::collapse(&text[f.table_end..]),
-                    },
-                    vec![lock(&table, mode, true)],
-                )];
-            }
+    if (w(0), w(1)) == ("alter", "table") {
+        if let Some(ops) = lower_alter_table(src, body.start, text, &mut ast, too_deep) {
+            return ops;
         }
-        ("drop", "index") => {
-            if let Some(f) = forms::drop_index(text) {
-                return vec![op(
-                    OpKind::DropIndex {
-                        names: f.names.iter().map(|n| Name::new(n)).collect(),
-                        concurrently: f.concurrently,
-                        cascade: f.cascade,
-                        insert_at: base + f.after_index_kw,
-                    },
-                    // The lock is on the index's table, which the statement does not name: it is
-                    // reported against the index.
-                    f.names
-                        .iter()
-                        .map(|n| {
-                            let mode =
-                                if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
-                            lock(&Name::new(n), mode, false)
-                        })
-                        .collect(),
-                )];
-            }
-        }
-        ("vacuum", _) => return vec![lower_vacuum(text, body.clone())],
-        ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
-        | ("drop", "trigger" | "policy")
-        | ("alter", "policy")
-        | ("refresh", "materialized")
-        | ("comment", "on") => {
-            if let Some((kind, locks)) = super::lower_object::lower(text) {
-                return vec![op(kind, locks)];
-            }
-        }
-        ("lock", _) => {
-            if let Some((kind, locks)) = lower_lock(text) {
-                return vec![op(kind, locks)];
-            }
-        }
-        ("reindex", _) => {
-            if let Some(f) = forms::reindex(text) {
-                let name = Name::new(&f.name);
-                let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
-                let locks = match f.target.as_str() {
-                    "INDEX" | "TABLE" => vec![lock(&name, mode, true)],
-                    _ => Vec::new(),
-                };
-                return vec![op(
-                    OpKind::Reindex {
-                        target: f.target,
-                        name,
-                        concurrently: f.concurrently,
-                        insert_at: base + f.after_target_kw,
-                    },
-                    locks,
-                )];
-            }
-        }
-        ("cluster", _) => {
-            // `CLUSTER [VERBOSE|(…)] [table [USING index]]`, or the old `CLUSTER index ON table`.
-            // Without a table it reclusters every clustered table and refuses a transaction block.
-            return vec![match cluster_table(text) {
-                Some(t) => {
-                    op(OpKind::Other { what: "CLUSTER".into() }, vec![lock(&t, LockMode::AccessExclusive, true)])
-                }
-                None => op(OpKind::NoTransaction { what: "CLUSTER".into() }, Vec::new()),
-            }];
-        }
-        ("alter", "table") => {
-            if let Some(ops) = lower_alter_table(src, base, text, &mut ast, too_deep) {
-                return ops;
-            }
-        }
-        // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
-        ("begin", _) | ("start", "transaction") if only_words(text) => return vec![op(OpKind::Begin, Vec::new())],
-        ("savepoint", _) | ("release", _) | ("rollback", _) => {
-            if let Some(kind) = lower_savepoint(text) {
-                return vec![op(kind, Vec::new())];
-            }
-            if w(0) == "rollback" && only_words(text) {
-                return vec![op(OpKind::Commit { rollback: true }, Vec::new())];
-            }
-        }
-        ("commit", _) | ("end", _) if only_words(text) => {
-            return vec![op(OpKind::Commit { rollback: false }, Vec::new())]
-        }
-        ("abort", _) if only_words(text) => return vec![op(OpKind::Commit { rollback: true }, Vec::new())],
-        ("set", _) | ("reset", _) => {
-            if let Some(kind) = lower_set(text) {
-                return vec![op(kind, Vec::new())];
-            }
-        }
-        _ => {}
+    } else if let Some(ops) = lower_without_tree(src, body.clone(), words) {
+        return ops;
     }
-
-    if let Some(what) = no_transaction(words) {
-        return vec![op(OpKind::NoTransaction { what }, Vec::new())];
-    }
-
     let Some(ast) = ast else {
         if let Some(kind) = (w(0) == "create").then(|| lower_table::create_table_from_tokens(text)).flatten() {
             return vec![op(kind, Vec::new())];
@@ -404,6 +293,132 @@ fn lower_parsed(
     }
     let (kind, locks) = lower_other(&ast, text);
     vec![op(kind, locks)]
+}
+
+/// The statements lowered from the forms grammar and tokens, without sqlparser's tree (index,
+/// object, lock, transaction and setting statements, and those refused in a transaction block).
+/// `None` for any other, or where the form does not read.
+fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option<Vec<Op>> {
+    let text = &src[body.clone()];
+    let base = body.start;
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
+
+    match (w(0), w(1)) {
+        ("create", "index") | ("create", "unique") => {
+            if let Some(f) = forms::create_index(text) {
+                let table = Name::new(&f.table);
+                let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::Share };
+                let shape = lower_table::index_shape(&text[f.table_end..]);
+                return Some(vec![op(
+                    OpKind::CreateIndex {
+                        name: f.name.as_deref().map(Name::new),
+                        table: table.clone(),
+                        unique: f.unique,
+                        concurrently: f.concurrently,
+                        only: f.only,
+                        if_not_exists: f.if_not_exists,
+                        insert_at: base + f.after_index_kw,
+                        columns: shape.columns,
+                        column_names: shape.names,
+                        partial: shape.partial,
+                        tail: super::lower_action::collapse(&text[f.table_end..]),
+                    },
+                    vec![lock(&table, mode, true)],
+                )]);
+            }
+        }
+        ("drop", "index") => {
+            if let Some(f) = forms::drop_index(text) {
+                return Some(vec![op(
+                    OpKind::DropIndex {
+                        names: f.names.iter().map(|n| Name::new(n)).collect(),
+                        concurrently: f.concurrently,
+                        cascade: f.cascade,
+                        insert_at: base + f.after_index_kw,
+                    },
+                    // The lock is on the index's table, which the statement does not name: it is
+                    // reported against the index.
+                    f.names
+                        .iter()
+                        .map(|n| {
+                            let mode =
+                                if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
+                            lock(&Name::new(n), mode, false)
+                        })
+                        .collect(),
+                )]);
+            }
+        }
+        ("vacuum", _) => return Some(vec![lower_vacuum(text, body.clone())]),
+        ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
+        | ("drop", "trigger" | "policy")
+        | ("alter", "policy")
+        | ("refresh", "materialized")
+        | ("comment", "on") => {
+            if let Some((kind, locks)) = super::lower_object::lower(text) {
+                return Some(vec![op(kind, locks)]);
+            }
+        }
+        ("lock", _) => {
+            if let Some((kind, locks)) = lower_lock(text) {
+                return Some(vec![op(kind, locks)]);
+            }
+        }
+        ("reindex", _) => {
+            if let Some(f) = forms::reindex(text) {
+                let name = Name::new(&f.name);
+                let mode = if f.concurrently { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
+                let locks = match f.target.as_str() {
+                    "INDEX" | "TABLE" => vec![lock(&name, mode, true)],
+                    _ => Vec::new(),
+                };
+                return Some(vec![op(
+                    OpKind::Reindex {
+                        target: f.target,
+                        name,
+                        concurrently: f.concurrently,
+                        insert_at: base + f.after_target_kw,
+                    },
+                    locks,
+                )]);
+            }
+        }
+        ("cluster", _) => {
+            // `CLUSTER [VERBOSE|(…)] [table [USING index]]`, or the old `CLUSTER index ON table`.
+            // Without a table it reclusters every clustered table and refuses a transaction block.
+            return Some(vec![match cluster_table(text) {
+                Some(t) => {
+                    op(OpKind::Other { what: "CLUSTER".into() }, vec![lock(&t, LockMode::AccessExclusive, true)])
+                }
+                None => op(OpKind::NoTransaction { what: "CLUSTER".into() }, Vec::new()),
+            }]);
+        }
+        // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
+        ("begin", _) | ("start", "transaction") if only_words(text) => {
+            return Some(vec![op(OpKind::Begin, Vec::new())])
+        }
+        ("savepoint", _) | ("release", _) | ("rollback", _) => {
+            if let Some(kind) = lower_savepoint(text) {
+                return Some(vec![op(kind, Vec::new())]);
+            }
+            if w(0) == "rollback" && only_words(text) {
+                return Some(vec![op(OpKind::Commit { rollback: true }, Vec::new())]);
+            }
+        }
+        ("commit", _) | ("end", _) if only_words(text) => {
+            return Some(vec![op(OpKind::Commit { rollback: false }, Vec::new())])
+        }
+        ("abort", _) if only_words(text) => return Some(vec![op(OpKind::Commit { rollback: true }, Vec::new())]),
+        ("set", _) | ("reset", _) => {
+            if let Some(kind) = lower_set(text) {
+                return Some(vec![op(kind, Vec::new())]);
+            }
+        }
+        _ => {}
+    }
+
+    no_transaction(words).map(|what| vec![op(OpKind::NoTransaction { what }, Vec::new())])
 }
 
 pub(super) fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
