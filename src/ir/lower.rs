@@ -255,7 +255,8 @@ fn literal_end(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-/// `words`: the statement's first words ([`head_words`]`(text, 4)`).
+/// A statement [`lower_without_tree`] does not lower, from sqlparser's tree (`ast`), or from its
+/// first words where sqlparser gave none. `words`: [`head_words`]`(text, 4)`.
 fn lower_parsed(
     src: &str,
     body: Range<usize>,
@@ -270,8 +271,6 @@ fn lower_parsed(
         if let Some(ops) = lower_alter_table(src, body.start, text, &mut ast, too_deep) {
             return ops;
         }
-    } else if let Some(ops) = lower_without_tree(src, body.clone(), words) {
-        return ops;
     }
     let Some(ast) = ast else {
         if let Some(kind) = (w(0) == "create").then(|| lower_table::create_table_from_tokens(text)).flatten() {
