@@ -288,6 +288,13 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
             });
         }
         copy.token(kind, &src[i..end]);
+        // A section marker at a line's start ends the statement (the split cuts there), so a
+        // `COPY … FROM stdin` before it has no data: its `;`, if any, comes in the next section.
+        if copy.state != 0 && kind == TokKind::LineComment && line_start(&toks) {
+            if parse_markers(&src[i..end], false).iter().any(is_section_marker) {
+                copy = CopyFromStdin::default();
+            }
+        }
         toks.push(Token::new(kind, i, end));
         i = end;
     }
@@ -372,6 +379,11 @@ impl CopyFromStdin {
             _ => {}
         }
     }
+}
+
+/// Do the tokens so far end a line (blanks aside), or is there none: does the next one start a line?
+fn line_start(toks: &[Token]) -> bool {
+    toks.iter().rev().find(|t| t.kind != TokKind::Space).is_none_or(|t| t.kind == TokKind::Newline)
 }
 
 /// The end of the data lines that start at `start`: after the line `\.`; `None` without one.
@@ -1180,6 +1192,19 @@ mod tests {
         assert!(!leaves_open("CREATE TABLE b (x int, y int)"));
         assert!(!leaves_open("DROP TYPE d)"));
         assert!(!leaves_open("SELECT '(' , \"(\" -- ("));
+    }
+
+    /// A section marker ends a `COPY … FROM stdin` without its `;`: the next section's `;` starts
+    /// no data (a fuzz find: the plan's `down.sql` ended a statement with `;`, and the flattened
+    /// plan then could not be split).
+    #[test]
+    fn a_section_marker_ends_a_copy_before_its_semicolon() {
+        assert_eq!(
+            bodies("COPY t FROM stdin\n-- +goose Down\nDROP TABLE t;\n"),
+            vec!["COPY t FROM stdin", "DROP TABLE t"]
+        );
+        assert!(split("COPY t FROM stdin\n-- a comment\nDROP TABLE t;\n").is_err());
+        assert!(split("COPY t FROM stdin /* x */ -- +goose Down\nDROP TABLE t;\n").is_err());
     }
 
     /// A block that closed in a statement's comments does not hold it: its open `(` makes the
