@@ -290,10 +290,9 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
         copy.token(kind, &src[i..end]);
         // A section marker at a line's start ends the statement (the split cuts there), so a
         // `COPY … FROM stdin` before it has no data: its `;`, if any, comes in the next section.
-        if copy.state != 0 && kind == TokKind::LineComment && line_start(&toks) {
-            if parse_markers(&src[i..end], false).iter().any(is_section_marker) {
-                copy = CopyFromStdin::default();
-            }
+        let section_marker = || parse_markers(&src[i..end], false).iter().any(is_section_marker);
+        if copy.state != 0 && kind == TokKind::LineComment && line_start(&toks) && section_marker() {
+            copy = CopyFromStdin::default();
         }
         toks.push(Token::new(kind, i, end));
         i = end;
