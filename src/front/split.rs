@@ -288,10 +288,11 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
             });
         }
         copy.token(kind, &src[i..end]);
-        // A section marker at a line's start ends the statement (the split cuts there), so a
-        // `COPY … FROM stdin` before it has no data: its `;`, if any, comes in the next section.
+        // A section marker at a line's start ends the statement (the split cuts there): a
+        // `COPY … FROM stdin` before it has no data (its `;`, if any, comes in the next section),
+        // and a `COPY` after it is the first word of its statement.
         let section_marker = || parse_markers(&src[i..end], false).iter().any(is_section_marker);
-        if copy.state != 0 && kind == TokKind::LineComment && line_start(&toks) && section_marker() {
+        if copy.words != 0 && kind == TokKind::LineComment && line_start(&toks) && section_marker() {
             copy = CopyFromStdin::default();
         }
         toks.push(Token::new(kind, i, end));
@@ -1204,6 +1205,9 @@ mod tests {
         );
         assert!(split("COPY t FROM stdin\n-- a comment\nDROP TABLE t;\n").is_err());
         assert!(split("COPY t FROM stdin /* x */ -- +goose Down\nDROP TABLE t;\n").is_err());
+        // After an unterminated statement, a section's `COPY … FROM stdin;` is followed by data.
+        assert!(split("ALTER TABLE t\n-- +goose Down\nCOPY t FROM stdin;\nDROP TABLE t;\n").is_err());
+        assert_eq!(bodies("ALTER TABLE t\n-- +goose Down\nCOPY t FROM stdin;\n1\n\\.\n").len(), 2);
     }
 
     /// A block that closed in a statement's comments does not hold it: its open `(` makes the
