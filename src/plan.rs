@@ -137,13 +137,15 @@ impl Builder<'_> {
         let step = self.start(if as_written { StepMode::Autocommit } else { StepMode::Transaction }, Phase::Main);
         step.kept = regions[k].why.first().map(|(_, w)| w.clone());
         step.as_written = as_written;
+        // A transaction the draft never commits ends with the session: as its step, in ROLLBACK.
+        step.rollback = regions[k].why.iter().any(|(_, w)| *w == Keep::NeverCommitted);
     }
 
     /// Close a region's step; after a rollback, forget the settings the region made.
     fn leave(&mut self, regions: &[Region]) {
         self.close();
         if let Some((k, before)) = self.region.take() {
-            if regions[k].why.iter().any(|(_, w)| *w == Keep::RolledBack) {
+            if regions[k].why.iter().any(|(_, w)| matches!(w, Keep::RolledBack | Keep::NeverCommitted)) {
                 self.session_sets = before;
             }
         }

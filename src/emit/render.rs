@@ -16,9 +16,7 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     }
     let s = &m.stmts[unit.stmt];
     let mut edits = unit.edits.clone();
-    // A `COPY … FROM stdin` piece ends with its data's `\.` line: nothing may follow it.
-    let copy_data = m.src[s.body.clone()].ends_with("\\.");
-    if !s.terminated && !s.is_trivia() && !s.body.is_empty() && !copy_data {
+    if !s.terminated && !s.is_trivia() && !s.body.is_empty() {
         edits.push(crate::passes::Edit {
             at: s.body.end..s.body.end,
             text: terminator(m.text(&s.body), s.unterminated_copy).into(),
@@ -369,6 +367,8 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
 
 /// Why a step holds what follows a statement that leaves a `(` or `BEGIN` open.
 const UNCLOSED: &str = "a statement leaves a ( or BEGIN open, so where the statements from there on end is a guess";
+const NEVER_COMMITTED: &str =
+    "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
 
 /// Why this step exists, in one line, for the file header and the manifest.
@@ -385,6 +385,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
                 format!("the {what} lives only in this session, so every statement that uses it runs here")
             }
             Some(Keep::RolledBack) => "it holds a transaction the draft rolls back".into(),
+            Some(Keep::NeverCommitted) => NEVER_COMMITTED.into(),
             Some(Keep::Savepoint(name)) => format!("SAVEPOINT {name} runs with what it encloses"),
             Some(Keep::Unclosed) => UNCLOSED.into(),
             Some(Keep::Conditional) => CONDITIONAL.into(),
@@ -396,6 +397,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::RolledBack) => {
             return "transaction, kept as written: the draft rolls it back (a dry run), so nothing in it may commit on its own".into()
         }
+        Some(Keep::NeverCommitted) => return format!("transaction, kept as written: {NEVER_COMMITTED}"),
         Some(Keep::Savepoint(name)) => {
             return format!("transaction, kept as written: SAVEPOINT {name} must run in one transaction with what it encloses")
         }
@@ -466,5 +468,20 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             l.mode.blocks()
         ),
         None => "transaction: takes no lock that blocks reads or writes on a table with traffic".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    #[test]
+    fn a_statement_ending_in_a_backslash_command_gets_its_semicolon_on_a_line_of_its_own() {
+        // `\.` outside COPY data is a meta-command to psql, not the end of data: the statement
+        // before it still needs its `;`, or the step's COMMIT would join the statement (and the
+        // transaction would never end). A fuzz find: the plan, checked again, was no fixed point.
+        let c = compile("d.sql", "CREATE INDEX i ON t (a);\nUPDATE t SET a = 1 \\.", &Config::default()).unwrap();
+        let step = c.steps().last().unwrap().text();
+        assert!(step.ends_with("UPDATE t SET a = 1 \\.\n;\nCOMMIT;\n"), "{step}");
     }
 }

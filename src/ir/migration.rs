@@ -153,8 +153,15 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
         if matches!(m.kind, MarkerKind::PgsafeIgnore(_)) {
             continue;
         }
-        let start = src[..m.span.start].rfind('\n').map_or(0, |i| i + 1).max(piece.span.start);
-        let end = src[m.span.start..].find('\n').map_or(src.len(), |i| m.span.start + i + 1).min(piece.span.end);
+        // A lone `\r` breaks the line too, as for the split (and PostgreSQL's `--` comments).
+        let start = src[..m.span.start].rfind(['\n', '\r']).map_or(0, |i| i + 1).max(piece.span.start);
+        let rest = &src[m.span.start..];
+        let end = match rest.find(['\n', '\r']) {
+            Some(i) if rest[i..].starts_with("\r\n") => m.span.start + i + 2,
+            Some(i) => m.span.start + i + 1,
+            None => src.len(),
+        }
+        .min(piece.span.end);
         let alone = src[start..m.span.start].trim().is_empty();
         // A `StatementBegin` that a section marker follows opens nothing (see the split).
         let section_after = || piece.markers.iter().any(|n| n.span.start > m.span.start && n.kind.starts_section());
@@ -486,6 +493,18 @@ mod tests {
         }
         let names: Vec<&str> = names_in_list(r#"a, "b, ""c"", d", e.f"#).collect();
         assert_eq!(names, ["a", r#" "b, ""c"", d""#, " e.f"]);
+    }
+
+    #[test]
+    fn a_marker_line_ends_at_a_lone_carriage_return() {
+        // The split ends a `--` comment there and reads what follows as a new line; the marker's
+        // line must end there too, or a step keeps it above its own BEGIN, where it opens a goose
+        // block around the whole transaction (a fuzz find: the flattened plan was no fixed point).
+        let src = "-- +goose Up\r\n-- +goose StatementBegin\rSELECT 1;\n-- +goose StatementEnd\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let lines: Vec<&str> = m.stmts[0].markers.iter().map(|k| &src[k.line.clone()]).collect();
+        assert_eq!(lines, ["-- +goose Up\r\n", "-- +goose StatementBegin\r"]);
     }
 
     #[test]

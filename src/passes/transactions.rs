@@ -10,7 +10,9 @@
 //! Some stretches of the draft are *kept* ([`Region`]): their statements stay as written, in one
 //! step, with timeouts, and no rule restructures them (no `CONCURRENTLY`, `NOT VALID` split or
 //! batched loop, each of which would commit on its own or leave the step):
-//! - a transaction that ends in `ROLLBACK` (a dry run must stay a dry run);
+//! - a transaction that ends in `ROLLBACK` (a dry run must stay a dry run), or that the draft never
+//!   commits: run with `psql -f` (its migration tool's transaction aside), the session ends at the
+//!   end of the file and PostgreSQL rolls the transaction back;
 //! - `SAVEPOINT` … `RELEASE`/`ROLLBACK TO` of that savepoint (they only mean something in the
 //!   transaction that holds what they enclose);
 //! - session state from its creation to its last use (`ir::session`: a temporary table, view or
@@ -32,6 +34,9 @@ pub const RULE: &str = "transactions";
 pub enum Keep {
     /// The draft rolls this transaction back.
     RolledBack,
+    /// The draft never commits this transaction: its session ends with the file, and PostgreSQL
+    /// rolls it back. The step ends in `ROLLBACK`, so what it does is as plain to see.
+    NeverCommitted,
     /// `SAVEPOINT name` … its `RELEASE`/`ROLLBACK TO`.
     Savepoint(String),
     /// Session state (`temporary table comment_temp`) that later statements use: each step runs
@@ -81,6 +86,10 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     let mut begin: Option<usize> = None;
     // Savepoints alive in the current transaction: (name, where it was set).
     let mut savepoints: Vec<(String, usize)> = Vec::new();
+    // A COMMIT or ROLLBACK outside any transaction the draft began: the file expects to run in its
+    // migration tool's transaction (gobuffalo pop's `COMMIT TRANSACTION; BEGIN TRANSACTION;`), and
+    // that tool commits what the draft leaves open.
+    let mut ends_the_tools_transaction = false;
     for (i, s) in m.stmts.iter().enumerate() {
         if s.section != Section::Up {
             continue;
@@ -100,6 +109,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                             why: vec![(i, Keep::RolledBack)],
                         });
                     }
+                    ends_the_tools_transaction |= begin.is_none();
                     begin = None;
                     savepoints.clear();
                 }
@@ -120,6 +130,10 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                 _ => {}
             }
         }
+    }
+    if let (Some(first), false) = (begin, m.runner_transaction || ends_the_tools_transaction) {
+        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
+        found.push(Region { first, last, shape: Shape::WholeTransaction, why: vec![(first, Keep::NeverCommitted)] });
     }
     // psql conditional blocks, innermost first; one left open runs to the end.
     let mut open_ifs: Vec<usize> = Vec::new();
@@ -155,11 +169,12 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     merge(found, m)
 }
 
-/// The draft's transactions: (`BEGIN`, its `COMMIT`/`ROLLBACK`, or the last statement).
+/// The draft's transactions: (`BEGIN`, its `COMMIT`/`ROLLBACK`, or the last statement of the up
+/// sections: a down section is not run with them).
 fn transactions(m: &Migration<'_>) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut begin = None;
-    for (i, s) in m.stmts.iter().enumerate() {
+    for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
         for op in &s.ops {
             match op.kind {
                 OpKind::Begin => begin = begin.or(Some(i)),
@@ -173,7 +188,7 @@ fn transactions(m: &Migration<'_>) -> Vec<(usize, usize)> {
         }
     }
     if let Some(b) = begin {
-        out.push((b, m.stmts.len().saturating_sub(1)));
+        out.push((b, m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(b)));
     }
     out
 }
@@ -275,6 +290,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "the draft rolls this transaction back (a dry run): pgsafe keeps {lines} as written in one transaction that ends in ROLLBACK, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there, since each of those would commit on its own"
                     ),
                     "to get the safe recipes, take the statements out of BEGIN … ROLLBACK",
+                ),
+                Keep::NeverCommitted => (
+                    format!(
+                        "the draft never commits this transaction: its session ends with the file and PostgreSQL rolls the transaction back (a dry run), so pgsafe keeps {lines} as written in one transaction that ends in ROLLBACK, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "if the draft means to change the database, end the transaction with COMMIT",
                 ),
                 Keep::Savepoint(name) => (
                     format!(
