@@ -590,6 +590,19 @@ fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
     Vec::new()
 }
 
+/// Only spaces and tabs (and byte-order marks) stand between the start of the line and `pos`:
+/// where a migration tool's marker counts (see [`Splitter::markers_of`]).
+pub fn at_line_start(src: &str, pos: usize) -> bool {
+    for c in src[..pos].chars().rev() {
+        match c {
+            '\n' | '\r' => return true,
+            ' ' | '\t' | '\u{FEFF}' => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
@@ -724,16 +737,8 @@ impl<'a> Splitter<'a> {
         kinds
     }
 
-    /// Only spaces and tabs stand between the start of the line and `pos`.
     fn at_line_start(&self, pos: usize) -> bool {
-        for c in self.src[..pos].chars().rev() {
-            match c {
-                '\n' | '\r' => return true,
-                ' ' | '\t' | '\u{FEFF}' => {}
-                _ => return false,
-            }
-        }
-        true
+        at_line_start(self.src, pos)
     }
 
     fn push_markers(&self, i: usize, out: &mut Vec<Marker>) {

@@ -32,6 +32,11 @@ pub struct Catalog {
     /// renaming or dropping any other column skips the scan of the table's lists, which grow with
     /// a long draft. `add_index` and `foreign_key` add their columns, a rename its new name.
     key_columns: Vec<HashSet<String>>,
+    /// Slots of the tables whose foreign keys or `PARTITION OF` have named a table of this base
+    /// name, in any version (a superset: lookups filter). Dropping or renaming a table, and asking
+    /// what references it or what its partitions are, then visits those tables alone: a scan of
+    /// every table made a draft of many foreign keys and `DROP TABLE`s quadratic (BENCHMARKS.md).
+    pointing_at: HashMap<String, Vec<usize>>,
 }
 
 /// A table's columns, indexes or foreign keys: a persistent vector (`imbl`), so the timeline's
@@ -236,7 +241,30 @@ impl Catalog {
     /// The partitions of `table` that pgsafe knows, in the order they were recorded.
     pub fn partitions(&self, table: &Name) -> Vec<&Table> {
         let Some(parent) = self.table(table) else { return Vec::new() };
-        self.tables().filter(|t| t.partition_of.as_ref().is_some_and(|p| p.same(&parent.name))).collect()
+        let child = |t: &&Table| t.partition_of.as_ref().is_some_and(|p| p.same(&parent.name));
+        self.pointing_at(&[&parent.name]).into_iter().filter_map(|s| self.slots[s].as_deref()).filter(child).collect()
+    }
+
+    /// The live slots, in order, of the tables whose foreign keys or parent may name one of `tables`.
+    fn pointing_at(&self, tables: &[&Name]) -> Vec<usize> {
+        let mut slots: Vec<usize> = tables
+            .iter()
+            .filter_map(|t| self.pointing_at.get(t.base()))
+            .flatten()
+            .copied()
+            .filter(|&s| self.slots[s].is_some())
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+    }
+
+    /// Table `slot` now names a table of base name `base` (a foreign key, a parent).
+    fn points_at(&mut self, base: &str, slot: usize) {
+        let slots = self.pointing_at.entry(base.to_string()).or_default();
+        if slots.last() != Some(&slot) {
+            slots.push(slot);
+        }
     }
 
     pub fn default_partition(&self, table: &Name) -> Option<&Table> {
@@ -264,9 +292,12 @@ impl Catalog {
         self.tables().flat_map(|t| t.foreign_keys.iter().map(AsRef::as_ref))
     }
 
-    /// Foreign keys of other tables (or this one) that reference `table`.
-    pub fn foreign_keys_to(&self, table: &Name) -> Vec<&ForeignKey> {
-        self.foreign_keys().filter(|fk| fk.references.same(table)).collect()
+    /// Foreign keys of other tables (or this one) that reference one of `tables`, in the order
+    /// [`Catalog::foreign_keys`] gives them.
+    pub fn foreign_keys_to(&self, tables: &[&Name]) -> Vec<&ForeignKey> {
+        let refers = |fk: &&ForeignKey| tables.iter().any(|t| fk.references.same(t));
+        let slots = self.pointing_at(tables).into_iter().filter_map(|s| self.slots[s].as_deref());
+        slots.flat_map(|t| t.foreign_keys.iter().map(AsRef::as_ref)).filter(refers).collect()
     }
 
     // ---- changes -------------------------------------------------------------------------------
@@ -414,6 +445,7 @@ impl Catalog {
             t.partition_of = Some(parent.clone());
             self.mark_partitioned(parent);
         }
+        let parent_base = def.partition_of.as_ref().map(|p| p.base().to_string());
         for parent in &def.inherits {
             if let Some(p) = self.table(parent) {
                 t.columns.extend(p.columns.clone());
@@ -429,7 +461,10 @@ impl Catalog {
             };
             t.put_column(column);
         }
-        self.push_table(t);
+        let s = self.push_table(t);
+        if let Some(base) = parent_base {
+            self.points_at(&base, s);
+        }
         if let Some((name, columns)) = &def.primary_key {
             self.primary_key(table, name.clone(), columns.clone());
         }
@@ -524,6 +559,7 @@ impl Catalog {
             name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), &columns.join("_"), "fkey")));
         let s = self.known_slot(table);
         self.key_columns[s].extend(columns.iter().cloned());
+        self.points_at(references.base(), s);
         let fk = ForeignKey { name: Some(name), table: table.clone(), columns, references };
         Arc::make_mut(self.slots[s].as_mut().expect("a live slot")).foreign_keys.push_back(Arc::new(fk));
     }
@@ -588,7 +624,9 @@ impl Catalog {
             Action::AttachPartition { partition, parsed, .. } => {
                 let parent = self.table(table).map_or_else(|| table.clone(), |t| t.name.clone());
                 self.mark_partitioned(&parent);
-                if let Some(p) = self.table_mut(partition) {
+                if let Some(s) = self.slot(partition) {
+                    self.points_at(parent.base(), s);
+                    let p = Arc::make_mut(self.slots[s].as_mut().expect("a live slot"));
                     p.partition_of = Some(parent);
                     p.default_partition = *parsed == PartitionBound::Default;
                 }
@@ -640,7 +678,8 @@ impl Catalog {
             bucket.retain(|&x| x != s);
         }
         self.by_base.entry(new.base().to_string()).or_default().push(s);
-        for slot in self.slots.iter_mut().flatten() {
+        for r in self.pointing_at(&[&old]) {
+            let slot = self.slots[r].as_mut().expect("a live slot");
             let refers = slot.foreign_keys.iter().any(|fk| fk.references.same(&old))
                 || slot.partition_of.as_ref().is_some_and(|p| p.same(&old));
             if refers {
@@ -651,6 +690,7 @@ impl Catalog {
                 if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
                     t.partition_of = Some(new.clone());
                 }
+                self.points_at(new.base(), r);
             }
         }
     }
@@ -659,12 +699,15 @@ impl Catalog {
         let Some(s) = self.slot(name) else { return };
         let Some(t) = self.slots[s].take() else { return };
         // Its partitions go with it; foreign keys that reference it go too.
-        let partitions: Vec<Name> = self
-            .tables()
+        let pointing = self.pointing_at(&[&t.name]);
+        let partitions: Vec<Name> = pointing
+            .iter()
+            .filter_map(|&s| self.slots[s].as_deref())
             .filter(|p| p.partition_of.as_ref().is_some_and(|n| n.same(&t.name)))
             .map(|p| p.name.clone())
             .collect();
-        for slot in self.slots.iter_mut().flatten() {
+        for r in pointing {
+            let slot = self.slots[r].as_mut().expect("a live slot");
             if slot.foreign_keys.iter().any(|fk| fk.references.same(&t.name)) {
                 Arc::make_mut(slot).foreign_keys.retain(|fk| !fk.references.same(&t.name));
             }
@@ -766,4 +809,55 @@ impl SqlType {
 /// an element of a persistent list copies its chunk, so only the chunks that change are copied.
 fn positions<T>(list: &List<T>, pick: impl Fn(&T) -> bool) -> Vec<usize> {
     list.iter().enumerate().filter(|(_, x)| pick(x)).map(|(i, _)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`Catalog::pointing_at`] must hold for drops, renames and lookups to visit every table
+    /// they concern: each live table under the base name of every table its foreign keys and
+    /// `PARTITION OF` name.
+    fn index_is_complete(c: &Catalog) -> bool {
+        c.slots.iter().enumerate().all(|(s, t)| {
+            let Some(t) = t else { return true };
+            let noted = |n: &Name| c.pointing_at.get(n.base()).is_some_and(|v| v.contains(&s));
+            t.foreign_keys.iter().all(|fk| noted(&fk.references)) && t.partition_of.as_ref().is_none_or(noted)
+        })
+    }
+
+    fn statement() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let name = || prop::sample::select(vec!["a", "b", "c", "s.a", "s.b", "\"A\""]);
+        prop_oneof![
+            name().prop_map(|t| format!("CREATE TABLE {t} (id int PRIMARY KEY, x int);")),
+            (name(), name()).prop_map(|(t, p)| format!("CREATE TABLE {t} PARTITION OF {p} DEFAULT;")),
+            (name(), name()).prop_map(|(t, r)| format!("ALTER TABLE {t} ADD FOREIGN KEY (x) REFERENCES {r} (id);")),
+            (name(), name()).prop_map(|(t, r)| format!("CREATE TABLE {t} (x int REFERENCES {r} (id));")),
+            (name(), prop::sample::select(vec!["a", "b", "c", "d"]))
+                .prop_map(|(t, n)| format!("ALTER TABLE {t} RENAME TO {n};")),
+            name().prop_map(|t| format!("DROP TABLE {t} CASCADE;")),
+            (name(), name()).prop_map(|(p, t)| format!("ALTER TABLE {p} ATTACH PARTITION {t} DEFAULT;")),
+            (name(), name()).prop_map(|(p, t)| format!("ALTER TABLE {p} DETACH PARTITION {t};")),
+        ]
+    }
+
+    proptest::proptest! {
+        /// After any sequence of creates, foreign keys, partitions, renames and drops, the index is
+        /// complete, and the lookups through it give what a scan of every table gives.
+        #[test]
+        fn lookups_through_the_index_match_a_scan(stmts in proptest::collection::vec(statement(), 0..40)) {
+            let c = Catalog::from_sql(&stmts.join("\n"));
+            proptest::prop_assert!(index_is_complete(&c), "{c:#?}");
+            for n in ["a", "b", "c", "d", "s.a", "s.b", "\"A\"", "t.a"].map(Name::new) {
+                let scan: Vec<&ForeignKey> = c.foreign_keys().filter(|fk| fk.references.same(&n)).collect();
+                proptest::prop_assert_eq!(c.foreign_keys_to(&[&n]), scan);
+                let parts: Vec<&Table> = match c.table(&n) {
+                    Some(p) => c.tables().filter(|t| t.partition_of.as_ref().is_some_and(|q| q.same(&p.name))).collect(),
+                    None => Vec::new(),
+                };
+                proptest::prop_assert_eq!(c.partitions(&n), parts);
+            }
+        }
+    }
 }

@@ -162,7 +162,8 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
             None => src.len(),
         }
         .min(piece.span.end);
-        let alone = src[start..m.span.start].trim().is_empty();
+        // Alone on its line as the split reads it (a byte-order mark is blank there too).
+        let alone = crate::front::split::at_line_start(src, m.span.start);
         // A `StatementBegin` that a section marker follows opens nothing (see the split).
         let section_after = || piece.markers.iter().any(|n| n.span.start > m.span.start && n.kind.starts_section());
         if alone && out.last().is_none_or(|c| c.line.end <= start) {
@@ -496,7 +497,7 @@ mod tests {
     }
 
     #[test]
-    fn a_marker_line_ends_at_a_lone_carriage_return() {
+    fn a_marker_line_is_the_line_the_split_reads() {
         // The split ends a `--` comment there and reads what follows as a new line; the marker's
         // line must end there too, or a step keeps it above its own BEGIN, where it opens a goose
         // block around the whole transaction (a fuzz find: the flattened plan was no fixed point).
@@ -505,6 +506,12 @@ mod tests {
         let m = Migration::lower(src, &pieces);
         let lines: Vec<&str> = m.stmts[0].markers.iter().map(|k| &src[k.line.clone()]).collect();
         assert_eq!(lines, ["-- +goose Up\r\n", "-- +goose StatementBegin\r"]);
+        // A byte-order mark before a marker is blank to the split, so to the plan as well.
+        let src = "SELECT 1;\n\u{FEFF}-- +goose StatementBegin\nSELECT 2;\n-- +goose StatementEnd\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let lines: Vec<&str> = m.stmts[1].markers.iter().map(|k| &src[k.line.clone()]).collect();
+        assert_eq!(lines, ["\u{FEFF}-- +goose StatementBegin\n"]);
     }
 
     #[test]

@@ -147,7 +147,7 @@ ALTER TABLE ONLY public.orders
         let parts: Vec<&str> = c.partitions(&Name::new("events")).iter().map(|t| &*t.name.text).collect();
         assert_eq!(parts, ["public.events_2024", "public.events_other"]);
         assert_eq!(&*c.default_partition(&Name::new("events")).unwrap().name.text, "public.events_other");
-        assert_eq!(c.foreign_keys_to(&Name::new("users")).len(), 1);
+        assert_eq!(c.foreign_keys_to(&[&Name::new("users")]).len(), 1);
     }
 
     #[test]
@@ -172,7 +172,7 @@ ALTER TABLE ONLY public.orders
         assert!(c.has_index_on(&p, &["buyer_id".into()]));
         assert!(c.column(&p, "created_at").is_none());
         assert!(c.table(&Name::new("users")).is_none());
-        assert!(c.foreign_keys_to(&Name::new("users")).is_empty());
+        assert!(c.foreign_keys_to(&[&Name::new("users")]).is_empty());
         assert!(c.table(&Name::new("orders")).is_none());
         assert!(c.is_partitioned(&Name::new("p")));
         assert!(c.has_index_on(&Name::new("p"), &["id".into()]));

@@ -131,7 +131,8 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     };
     let referencing = match kind {
         OpKind::DropTable { tables, .. } => {
-            cat.foreign_keys().filter(|fk| tables.iter().any(|t| fk.references.same(t))).cloned().collect()
+            let tables: Vec<&Name> = tables.iter().collect();
+            cat.foreign_keys_to(&tables).into_iter().cloned().collect()
         }
         _ => Vec::new(),
     };
