@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Does the cost of tables that reference each other stay linear? A draft of N foreign keys then N
+# `DROP TABLE`s, and one of N tables each created, referenced, renamed and dropped (5N statements):
+# each drop or rename used to scan every table's foreign keys (quadratic: 40k + 40k took 88 s).
+#
+#   bash bench/catalog_scaling.sh        # N = 10k, 20k, 40k; wall time, per statement, peak RSS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q --release
+pgsafe="$PWD/target/release/pgsafe"
+inputs="$PWD/target/bench-inputs"
+mkdir -p "$inputs"
+printf '%-20s %10s %8s %14s %9s\n' draft statements wall "per statement" "peak RSS"
+for n in 10000 20000 40000; do
+    python3 - "$n" "$inputs" <<'PY'
+import sys
+n, out = int(sys.argv[1]), sys.argv[2]
+with open(f"{out}/fk_drops_{n}.sql", "w") as f:
+    f.writelines(f"ALTER TABLE t{i} ADD COLUMN c int REFERENCES u{i} (id);\n" for i in range(n))
+    f.writelines(f"DROP TABLE x{i};\n" for i in range(n))
+with open(f"{out}/fk_renames_{n}.sql", "w") as f:
+    for i in range(n):
+        f.write(f"CREATE TABLE a{i} (id int PRIMARY KEY);\nCREATE TABLE b{i} (a int REFERENCES a{i} (id));\n")
+    for i in range(n):
+        f.write(f"ALTER TABLE a{i} RENAME TO c{i};\nALTER TABLE o{i} ADD FOREIGN KEY (x) REFERENCES t{i} (id);\n"
+                f"DROP TABLE c{i} CASCADE;\n")
+PY
+    for kind in fk_drops fk_renames; do
+        f="$inputs/${kind}_$n.sql"
+        stmts=$(grep -c ';' "$f")
+        /usr/bin/time -f '%e %M' -o "$inputs/time.out" "$pgsafe" check "$f" >/dev/null || true
+        # (`check` exits 1 on a draft it would rewrite; time then adds a line before its own.)
+        read -r wall rss < <(tail -n 1 "$inputs/time.out")
+        printf '%-20s %10s %7ss %12sµs %6s MB\n' "${kind}_$n" "$stmts" "$wall" \
+            "$(python3 -c "print(round($wall / $stmts * 1e6, 1))")" "$((rss / 1024))"
+    done
+done
