@@ -105,8 +105,11 @@ pub struct Migration<'a> {
     pub src: &'a str,
     pub stmts: Vec<Stmt>,
     /// base name → the relations of that name the draft creates (or a directive says an earlier
-    /// step created).
+    /// step created): the directives' first, then the draft's in statement order.
     created: HashMap<String, Vec<Creation>>,
+    /// key → 1 + the index of the first statement that creates it: asked for every statement, so
+    /// a draft that creates and drops the same table many times must not scan them all.
+    first_created: HashMap<Arc<str>, usize>,
     /// Every `search_path` the draft sets, the default first; `path_at[i]` is the one in effect at
     /// statement `i`.
     paths: Vec<Vec<String>>,
@@ -125,6 +128,16 @@ struct Creation {
     key: Arc<str>,
     /// 1 + index of the creating statement; 0 for a directive (then `key` is as written).
     at: usize,
+}
+
+/// For each key the draft creates, its first creation (see [`Migration::created_before`]).
+fn first_creations(created: &HashMap<String, Vec<Creation>>) -> HashMap<Arc<str>, usize> {
+    let mut first: HashMap<Arc<str>, usize> = HashMap::default();
+    for c in created.values().flatten().filter(|c| c.at != 0) {
+        let at = first.entry(c.key.clone()).or_insert(c.at);
+        *at = (*at).min(c.at);
+    }
+    first
 }
 
 /// The `search_path` of a session that did not set one (`"$user"` is skipped: pgsafe assumes no
@@ -394,7 +407,8 @@ impl<'a> Migration<'a> {
         }
         let runner_transaction = runner && !opt_out;
         let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
-        Migration { src, stmts, created, facts, paths, path_at, runner_transaction }
+        let first_created = first_creations(&created);
+        Migration { src, stmts, created, first_created, facts, paths, path_at, runner_transaction }
     }
 
     /// The draft with each goose block of several statements opened into those statements (one
@@ -428,6 +442,7 @@ impl<'a> Migration<'a> {
         Some(Migration {
             src: self.src,
             stmts,
+            first_created: first_creations(&created),
             created,
             facts: self.facts.clone(),
             paths,
@@ -446,11 +461,14 @@ impl<'a> Migration<'a> {
         let Some(list) = self.created.get(name.base()) else { return false };
         // A relation a goose block creates is new to the whole block: a statement before its
         // CREATE that used it would fail, and the CREATE (not IF NOT EXISTS) fails if it existed.
-        let in_block = |at: usize| at == before + 1 && self.stmts.get(before).is_some_and(Stmt::is_block);
-        let made = |key: &str| list.iter().any(|c| c.at != 0 && (c.at <= before || in_block(c.at)) && *c.key == *key);
-        // What an earlier plan step created, as it wrote it.
-        let directive =
-            list.iter().any(|c| c.at == 0 && (!c.key.contains('.') || !name.key.contains('.') || c.key == name.key));
+        let block = self.stmts.get(before).is_some_and(Stmt::is_block);
+        let made =
+            |key: &str| self.first_created.get(key).is_some_and(|&at| at <= before || (block && at == before + 1));
+        // What an earlier plan step created, as it wrote it (the directives lead the list).
+        let directive = list
+            .iter()
+            .take_while(|c| c.at == 0)
+            .any(|c| !c.key.contains('.') || !name.key.contains('.') || c.key == name.key);
         if directive {
             return true;
         }
