@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Does the cost of tables that reference each other stay linear? A draft of N foreign keys then N
-# `DROP TABLE`s, and one of N tables each created, referenced, renamed and dropped (5N statements):
-# each drop or rename used to scan every table's foreign keys (quadratic: 40k + 40k took 88 s).
+# Does the cost of many tables stay linear? A draft of N foreign keys then N `DROP TABLE`s; one of
+# N tables each created, referenced, renamed and dropped (5N statements); and one that creates,
+# indexes, alters and drops the same table N times (4N). Each drop or rename used to scan every
+# table's foreign keys (quadratic: 40k + 40k took 88 s), and each statement every earlier creation
+# of its table's name.
 #
 #   bash bench/catalog_scaling.sh        # N = 10k, 20k, 40k; wall time, per statement, peak RSS
 set -euo pipefail
@@ -24,8 +26,11 @@ with open(f"{out}/fk_renames_{n}.sql", "w") as f:
     for i in range(n):
         f.write(f"ALTER TABLE a{i} RENAME TO c{i};\nALTER TABLE o{i} ADD FOREIGN KEY (x) REFERENCES t{i} (id);\n"
                 f"DROP TABLE c{i} CASCADE;\n")
+with open(f"{out}/recreate_{n}.sql", "w") as f:
+    f.writelines("CREATE TABLE tmp (a int);\nCREATE INDEX tmp_a ON tmp (a);\n"
+                 "ALTER TABLE tmp ADD COLUMN b int NOT NULL;\nDROP TABLE tmp;\n" for _ in range(n))
 PY
-    for kind in fk_drops fk_renames; do
+    for kind in fk_drops fk_renames recreate; do
         f="$inputs/${kind}_$n.sql"
         stmts=$(grep -c ';' "$f")
         /usr/bin/time -f '%e %M' -o "$inputs/time.out" "$pgsafe" check "$f" >/dev/null || true
