@@ -786,7 +786,9 @@ impl<'a> Splitter<'a> {
             }
             let t = self.toks[i];
             i = match t.kind {
-                TokKind::Meta => {
+                // Inside a goose block a backslash line is block text, as it is after the block's
+                // first token (goose sends the block as one query).
+                TokKind::Meta if !self.goose_block => {
                     let text = self.text(i).trim_end_matches([' ', '\t']);
                     let body = t.start()..t.start() + text.len();
                     let mut next =
@@ -1313,6 +1315,11 @@ mod tests {
         );
         // A region that is never closed runs to the end of the input.
         assert_eq!(bodies("-- +goose statementbegin\nSELECT 1; SELECT 2;\n"), vec!["SELECT 1; SELECT 2"]);
+        // A backslash line is block text at the block's start too, as after its first token (an
+        // eleventh-run fuzz find: read as a psql command, it left the block open for whatever a
+        // plan step put after it, its BEGIN and timeouts included).
+        let src = "-- +goose StatementBegin\n\\set x 1\nSELECT 1; SELECT 2;\n-- +goose StatementEnd\n";
+        assert_eq!(bodies(src), vec!["\\set x 1\nSELECT 1; SELECT 2"]);
     }
 
     #[test]
