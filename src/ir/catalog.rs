@@ -242,11 +242,15 @@ impl Catalog {
     pub fn partitions(&self, table: &Name) -> Vec<&Table> {
         let Some(parent) = self.table(table) else { return Vec::new() };
         let child = |t: &&Table| t.partition_of.as_ref().is_some_and(|p| p.same(&parent.name));
-        self.pointing_at(&[&parent.name]).into_iter().filter_map(|s| self.slots[s].as_deref()).filter(child).collect()
+        self.slots_pointing_at(&[&parent.name])
+            .into_iter()
+            .filter_map(|s| self.slots[s].as_deref())
+            .filter(child)
+            .collect()
     }
 
     /// The live slots, in order, of the tables whose foreign keys or parent may name one of `tables`.
-    fn pointing_at(&self, tables: &[&Name]) -> Vec<usize> {
+    fn slots_pointing_at(&self, tables: &[&Name]) -> Vec<usize> {
         let mut slots: Vec<usize> = tables
             .iter()
             .filter_map(|t| self.pointing_at.get(t.base()))
@@ -296,7 +300,7 @@ impl Catalog {
     /// [`Catalog::foreign_keys`] gives them.
     pub fn foreign_keys_to(&self, tables: &[&Name]) -> Vec<&ForeignKey> {
         let refers = |fk: &&ForeignKey| tables.iter().any(|t| fk.references.same(t));
-        let slots = self.pointing_at(tables).into_iter().filter_map(|s| self.slots[s].as_deref());
+        let slots = self.slots_pointing_at(tables).into_iter().filter_map(|s| self.slots[s].as_deref());
         slots.flat_map(|t| t.foreign_keys.iter().map(AsRef::as_ref)).filter(refers).collect()
     }
 
@@ -691,7 +695,7 @@ impl Catalog {
             bucket.retain(|&x| x != s);
         }
         self.by_base.entry(new.base().to_string()).or_default().push(s);
-        for r in self.pointing_at(&[&old]) {
+        for r in self.slots_pointing_at(&[&old]) {
             let slot = self.slots[r].as_mut().expect("a live slot");
             let refers = slot.foreign_keys.iter().any(|fk| fk.references.same(&old))
                 || slot.partition_of.as_ref().is_some_and(|p| p.same(&old));
@@ -715,7 +719,7 @@ impl Catalog {
             bucket.retain(|&x| x != s);
         }
         // Its partitions go with it; foreign keys that reference it go too.
-        let pointing = self.pointing_at(&[&t.name]);
+        let pointing = self.slots_pointing_at(&[&t.name]);
         let partitions: Vec<Name> = pointing
             .iter()
             .filter_map(|&s| self.slots[s].as_deref())
