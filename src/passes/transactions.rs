@@ -293,7 +293,7 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 ),
                 Keep::NeverCommitted => (
                     format!(
-                        "the draft never commits this transaction: its session ends with the file and PostgreSQL rolls the transaction back (a dry run), so pgsafe keeps {lines} as written in one transaction that ends in ROLLBACK, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                        "the draft never commits this transaction: its session ends with the file and PostgreSQL rolls the transaction back (a dry run), so pgsafe keeps {lines} as written in one step that rolls it back too, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "if the draft means to change the database, end the transaction with COMMIT",
                 ),
