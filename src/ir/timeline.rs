@@ -5,10 +5,11 @@
 //! A snapshot is the op's table as an `Arc`: ops that do not change a table share it, so building
 //! the timeline is linear in the number of ops (a table is copied only when an op changes it).
 //!
-//! The snapshots cover a window of statements at a time ([`Timeline::advance`]): the passes run
+//! The snapshots cover a window of statements at a time ([`Timeline::window`]): the passes run
 //! window by window, and a table version held by a snapshot is freed with its window. Memory then
-//! stays that of the catalogue and one window, however long the draft (every version of a 1M
-//! statement draft at once was a third of the compile's memory).
+//! stays that of the catalogue and a window or two, however long the draft (every version of a 1M
+//! statement draft at once was a third of the compile's memory). A [`Window`] owns its snapshots,
+//! so the timeline builds the next one on another thread while the passes read this one.
 //!
 //! What the draft shows about tables that exist before it is known from its first statement on:
 //! a `PARTITION OF parent`, or an `ATTACH`/`DETACH PARTITION` on a table, makes that table
@@ -22,14 +23,22 @@ use super::name::Name;
 use super::op::OpKind;
 use std::sync::Arc;
 
+/// Walks the draft's statements in order, keeping the catalogue after the last window it gave.
 #[derive(Debug)]
 pub struct Timeline {
-    /// Per statement of the window, per op: the catalogue's view just before the op.
-    before: Vec<Vec<Before>>,
+    /// The catalogue after the last window (after the last, after the draft).
+    now: Catalog,
+    /// Where the next window starts.
+    next: usize,
+}
+
+/// The catalogue's view before each op of a window of statements.
+#[derive(Debug, Default)]
+pub struct Window {
     /// The first statement of the window.
     first: usize,
-    /// The catalogue after the window (where the next one starts; after the last, after the draft).
-    now: Catalog,
+    /// Per statement of the window, per op: the catalogue's view just before the op.
+    before: Vec<Vec<Before>>,
 }
 
 /// What the catalogue knows just before one op.
@@ -44,6 +53,10 @@ pub struct Before {
     pub partitions: Vec<Arc<Table>>,
     /// For `DROP TABLE`: the foreign keys of other tables that reference the dropped tables.
     pub referencing: Vec<ForeignKey>,
+    /// For `DROP COLUMN`: could an index or foreign key of the table, in any of its versions so
+    /// far, name the column ([`Catalog::may_key`])? `false` proves none does, so the pass skips
+    /// the scan of the table's lists.
+    pub column_keyed: bool,
 }
 
 impl Before {
@@ -83,15 +96,16 @@ impl Timeline {
             now.mark_partitioned(&name);
         }
         now.begin_draft();
-        Timeline { before: Vec::new(), first: 0, now }
+        Timeline { now, next: 0 }
     }
 
-    /// Move the window to `window`, which starts where the last one ended: drop the last one's
-    /// snapshots and take those of every op in it.
-    pub fn advance(&mut self, m: &Migration<'_>, window: std::ops::Range<usize>) {
-        debug_assert_eq!(window.start, self.first + self.before.len(), "windows follow each other");
-        self.before.clear();
-        self.first = window.start;
+    /// The snapshots of every op in `window`, which starts where the last one ended; the
+    /// catalogue moves past it.
+    pub fn window(&mut self, m: &Migration<'_>, window: std::ops::Range<usize>) -> Window {
+        debug_assert_eq!(window.start, self.next, "windows follow each other");
+        self.next = window.end;
+        let mut before = Vec::with_capacity(window.len());
+        let first = window.start;
         for s in &m.stmts[window] {
             let mut ops = Vec::with_capacity(s.ops.len());
             for op in &s.ops {
@@ -100,20 +114,24 @@ impl Timeline {
                     self.now.apply(op);
                 }
             }
-            self.before.push(ops);
+            before.push(ops);
         }
+        Window { first, before }
     }
 
+    /// The catalogue after the last window: after the last of the draft, after the draft.
+    pub fn catalog(&self) -> &Catalog {
+        &self.now
+    }
+}
+
+impl Window {
     /// The catalogue's view just before op `k` of statement `i`, which is in the window.
     pub fn before(&self, i: usize, k: usize) -> &Before {
-        static NONE: Before = Before { table: None, slot: None, partitions: Vec::new(), referencing: Vec::new() };
+        static NONE: Before =
+            Before { table: None, slot: None, partitions: Vec::new(), referencing: Vec::new(), column_keyed: false };
         debug_assert!((self.first..self.first + self.before.len()).contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
-    }
-
-    /// The catalogue after the window: after the last window, the catalogue after the draft.
-    pub fn after_window(&self) -> &Catalog {
-        &self.now
     }
 }
 
@@ -136,7 +154,11 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         }
         _ => Vec::new(),
     };
-    Before { table, slot, partitions, referencing }
+    let column_keyed = match (kind, slot) {
+        (OpKind::AlterTable { action: Action::DropColumn { column, .. }, .. }, Some(s)) => cat.may_key(s, &column.key),
+        _ => true,
+    };
+    Before { table, slot, partitions, referencing, column_keyed }
 }
 
 /// Tables that exist before the draft and that the draft shows are partitioned: the parent of a

@@ -14,7 +14,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
-use crate::ir::catalog::{Catalog, ForeignKey, List};
+use crate::ir::catalog::{ForeignKey, List};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let new = |t: &Name| m.created_before(t, i);
             let before = ctx.before(i, k);
             let msg = match &op.kind {
-                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, ctx.timeline.after_window(), table, action),
+                OpKind::AlterTable { table, action, .. } if !new(table) => alter(before, table, action),
                 OpKind::DropTable { tables, .. } => {
                     for t in tables.iter().filter(|t| !new(t)) {
                         out.diagnose(RULE, op.span.start, drop_table(&before.referencing, t, tables));
@@ -73,16 +73,15 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// `later`: the catalogue at a later point, which knows every column the table's keys named so far.
-fn alter(before: &Before, later: &Catalog, table: &Name, action: &Action) -> Option<String> {
+fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
     let t = &table.text;
     // A column the draft itself added has no users yet.
     let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
-    // The indexes and foreign keys that may use column `key` (none when no key ever named it:
-    // the lists grow with a long draft, and most dropped columns are in none of them).
+    // The indexes and foreign keys that may use the dropped column (none when no key ever named
+    // it: the lists grow with a long draft, and most dropped columns are in none of them).
     let empty = (List::new(), List::new());
-    let keyed = |key: &str| match &before.table {
-        Some(t) if before.slot.is_none_or(|s| later.may_key(s, key)) => (&t.indexes, &t.foreign_keys),
+    let keyed = || match &before.table {
+        Some(t) if before.column_keyed => (&t.indexes, &t.foreign_keys),
         _ => (&empty.0, &empty.1),
     };
     Some(match action {
@@ -107,7 +106,7 @@ fn alter(before: &Before, later: &Catalog, table: &Name, action: &Action) -> Opt
                  that list every column) fail from the moment this commits. Contract in two releases: stop using {c} in the \
                  code (e.g. mark it ignored in the ORM) and deploy, then drop it in a later migration"
             );
-            let (indexes, foreign_keys) = keyed(&column.key);
+            let (indexes, foreign_keys) = keyed();
             let indexes: Vec<String> = indexes
                 .iter()
                 .filter(|ix| ix.columns.iter().flatten().any(|c| *c == *column.key))

@@ -10,14 +10,17 @@
 //! not partial: known from `--schema`, or created anywhere in the draft (`CREATE INDEX`, a primary
 //! key, a unique constraint). Without `--schema` pgsafe knows only the draft's indexes and says so.
 
-use super::{Ctx, Rewritten};
-use crate::ir::catalog::ForeignKey;
+use super::{Ctx, Diagnostic, Severity};
+use crate::ir::catalog::{Catalog, ForeignKey};
 use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "fk-index";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// The findings, from `cat`: the catalogue after the whole draft (an index created later in the
+/// draft serves an earlier foreign key too).
+pub fn run(ctx: &Ctx<'_, '_>, cat: &Catalog) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     let m = ctx.m;
     let adds_fk = |kind: &OpKind| {
         matches!(
@@ -28,11 +31,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         )
     };
     if !m.stmts.iter().flat_map(|s| &s.ops).any(|op| adds_fk(&op.kind)) {
-        return;
+        return Vec::new();
     }
     let base = ctx.config.catalog.as_deref();
-    // It runs after the passes' last window: the catalogue after the whole draft.
-    let cat = ctx.timeline.after_window();
     // (statement, offset, the foreign key it adds)
     let mut added: Vec<(usize, usize, ForeignKey)> = Vec::new();
     for (i, s) in m.stmts.iter().enumerate().filter(|&(i, _)| ctx.applies(RULE, i)) {
@@ -114,16 +115,18 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         } else {
             format!("CREATE INDEX CONCURRENTLY {index} ON {t} ({cols});")
         };
-        out.diagnose(
+        out.push(Diagnostic::new(
             RULE,
+            Severity::Warning,
             at,
             format!(
                 "no index on {t} ({cols}) serves {label}: every DELETE or key UPDATE on {r} then scans {t} to check it{known}. \
                  Add one: {sql}",
                 r = fk.references.text
             ),
-        );
+        ));
     }
+    out
 }
 
 #[cfg(test)]

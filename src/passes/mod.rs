@@ -26,7 +26,7 @@ use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::op::{OpKind, Psql};
-use crate::ir::timeline::{Before, Timeline};
+use crate::ir::timeline::{Before, Timeline, Window};
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
@@ -262,7 +262,7 @@ pub struct Ctx<'m, 'a> {
     pub m: &'m Migration<'a>,
     pub config: &'m Config,
     /// What the database looks like before each op of the window (`--schema`, then the draft).
-    pub timeline: &'m Timeline,
+    pub timeline: &'m Window,
     /// Per statement: the region that keeps it as written (see `transactions`), if any.
     kept: &'m [Option<usize>],
     /// The statements the passes look at now (see [`run_on`]).
@@ -326,10 +326,10 @@ pub fn run(m: &Migration<'_>, config: &Config) -> Rewritten {
 /// [`run`] on `m` as it is.
 ///
 /// The passes that read the catalogue run window by window ([`WINDOW`] statements), each window
-/// through all of them in order, so the timeline holds the table versions of one window only.
-/// Nothing they do for a statement depends on what an earlier pass did for a later one, so this
-/// gives what running each pass over the whole draft gives (a test compares the two); a draft of
-/// one window runs exactly that way.
+/// through all of them in order, so the timeline holds the table versions of a window or two
+/// only. Nothing they do for a statement depends on what an earlier pass did for a later one, so
+/// this gives what running each pass over the whole draft gives (a test compares the two); a draft
+/// of one window runs exactly that way.
 fn run_on(m: &Migration<'_>, config: &Config) -> Rewritten {
     run_in_windows(m, config, WINDOW)
 }
@@ -341,18 +341,23 @@ const WINDOW: usize = 4096;
 pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let regions = transactions::regions(m);
     let kept = transactions::kept_by(&regions, m.stmts.len());
-    let mut timeline = Timeline::new(m, config.catalog.as_deref());
     let mut out = draft_units(m);
     let mut carried = Carried::default();
-    for start in (0..m.stmts.len()).step_by(size.max(1)) {
-        let window = start..(start + size).min(m.stmts.len());
-        timeline.advance(m, window.clone());
-        per_statement(&Ctx { m, config, timeline: &timeline, kept: &kept, window }, &mut out, &mut carried);
-    }
-    // These read no table versions: they see the whole draft and every unit at once (`fk_index`
-    // the catalogue after the last window, the draft's end).
-    let ctx = Ctx { m, config, timeline: &timeline, kept: &kept, window: 0..m.stmts.len() };
-    fk_index::run(&ctx, &mut out);
+    // The passes that read no table versions see the whole draft and every unit at once
+    // (`fk_index` the catalogue after the draft, at the end of the walk).
+    let no_snapshots = Window::default();
+    let ctx = Ctx { m, config, timeline: &no_snapshots, kept: &kept, window: 0..m.stmts.len() };
+    let unserved_keys = walk_timeline(
+        m,
+        config,
+        size,
+        |cat| fk_index::run(&ctx, cat),
+        |window| {
+            let ctx = Ctx { m, config, timeline: &window.snapshots, kept: &kept, window: window.statements };
+            per_statement(&ctx, &mut out, &mut carried);
+        },
+    );
+    out.diagnostics.extend(unserved_keys);
     transactions::run(&ctx, &regions, &mut out);
     timeouts::run(&ctx, &regions, &mut out);
     out.regions = regions;
@@ -362,6 +367,51 @@ pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) ->
     out.changes.shrink_to_fit();
     out.diagnostics.shrink_to_fit();
     out
+}
+
+/// A window of statements and the catalogue's view before each of their ops.
+struct Snapshots {
+    statements: Range<usize>,
+    snapshots: Window,
+}
+
+/// Walk the timeline over `m` in windows of `size` statements, handing each window to `each` in
+/// order, then give the catalogue after the draft to `at_end`.
+///
+/// A draft of several windows builds its timeline on a second thread, a window ahead of `each`
+/// (at most two windows wait): building it is a third of the passes' work, and the passes read
+/// nothing the timeline does not hand them, so both cores work and the result is the same.
+fn walk_timeline<T: Send>(
+    m: &Migration<'_>,
+    config: &Config,
+    size: usize,
+    at_end: impl FnOnce(&crate::ir::catalog::Catalog) -> T + Send,
+    mut each: impl FnMut(Snapshots),
+) -> T {
+    let size = size.max(1);
+    let walk = |send: &mut dyn FnMut(Snapshots) -> bool| {
+        let mut timeline = Timeline::new(m, config.catalog.as_deref());
+        for start in (0..m.stmts.len()).step_by(size) {
+            let statements = start..(start + size).min(m.stmts.len());
+            let snapshots = timeline.window(m, statements.clone());
+            if !send(Snapshots { statements, snapshots }) {
+                break;
+            }
+        }
+        at_end(timeline.catalog())
+    };
+    if m.stmts.len() <= size {
+        return walk(&mut |window| {
+            each(window);
+            true
+        });
+    }
+    std::thread::scope(|scope| {
+        let (ahead, windows) = std::sync::mpsc::sync_channel(1);
+        let timeline = scope.spawn(move || walk(&mut |window| ahead.send(window).is_ok()));
+        windows.into_iter().for_each(each);
+        timeline.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Report what the rules would do inside goose blocks of several statements, which stay as
