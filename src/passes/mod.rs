@@ -23,6 +23,7 @@ mod volatile_default;
 use crate::config::Config;
 use crate::diagnostic::At;
 use crate::ir::action::Action;
+use crate::ir::catalog::Catalog;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::op::{OpKind, Psql};
@@ -341,25 +342,30 @@ const WINDOW: usize = 4096;
 pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let regions = transactions::regions(m);
     let kept = transactions::kept_by(&regions, m.stmts.len());
-    let mut out = draft_units(m);
-    let mut carried = Carried::default();
     // The passes that read no table versions see the whole draft and every unit at once
     // (`fk_index` the catalogue after the draft, at the end of the walk).
     let no_snapshots = Window::default();
     let ctx = Ctx { m, config, timeline: &no_snapshots, kept: &kept, window: 0..m.stmts.len() };
-    let unserved_keys = walk_timeline(
+    let ((mut out, fk_index_at), unserved_keys) = walk_timeline(
         m,
         config,
         size,
         |cat| fk_index::run(&ctx, cat),
-        |window| {
-            let ctx = Ctx { m, config, timeline: &window.snapshots, kept: &kept, window: window.statements };
-            per_statement(&ctx, &mut out, &mut carried);
+        |windows| {
+            let mut out = draft_units(m);
+            let mut carried = Carried::default();
+            for window in windows {
+                let ctx = Ctx { m, config, timeline: &window.snapshots, kept: &kept, window: window.statements };
+                per_statement(&ctx, &mut out, &mut carried);
+            }
+            // `fk_index` may still run on the timeline's thread: its findings go here.
+            let fk_index_at = out.diagnostics.len();
+            transactions::run(&ctx, &regions, &mut out);
+            timeouts::run(&ctx, &regions, &mut out);
+            (out, fk_index_at)
         },
     );
-    out.diagnostics.extend(unserved_keys);
-    transactions::run(&ctx, &regions, &mut out);
-    timeouts::run(&ctx, &regions, &mut out);
+    out.diagnostics.splice(fk_index_at..fk_index_at, unserved_keys);
     out.regions = regions;
     // The units grew past the draft's count by doubling: hand the slack back before planning
     // allocates (a sixth of the units' memory on a big draft).
@@ -375,42 +381,46 @@ struct Snapshots {
     snapshots: Window,
 }
 
-/// Walk the timeline over `m` in windows of `size` statements, handing each window to `each` in
-/// order, then give the catalogue after the draft to `at_end`.
+/// Run `passes` on the windows of `size` statements of `m`, in order, as the timeline gives
+/// them, and `at_end` on the catalogue after the draft; their results.
 ///
-/// A draft of several windows builds its timeline on a second thread, a window ahead of `each`
-/// (at most two windows wait): building it is a third of the passes' work, and the passes read
-/// nothing the timeline does not hand them, so both cores work and the result is the same.
-fn walk_timeline<T: Send>(
+/// A draft of several windows builds its timeline on a second thread, a window ahead of
+/// `passes` (at most two windows wait), and `at_end` runs there too, while `passes` finish: the
+/// timeline is a third of the passes' work, and the passes read nothing it does not hand them,
+/// so both cores work and the result is the same.
+fn walk_timeline<T: Send, R>(
     m: &Migration<'_>,
     config: &Config,
     size: usize,
-    at_end: impl FnOnce(&crate::ir::catalog::Catalog) -> T + Send,
-    mut each: impl FnMut(Snapshots),
-) -> T {
+    at_end: impl FnOnce(&Catalog) -> T + Send,
+    passes: impl FnOnce(&mut dyn Iterator<Item = Snapshots>) -> R,
+) -> (R, T) {
     let size = size.max(1);
-    let walk = |send: &mut dyn FnMut(Snapshots) -> bool| {
-        let mut timeline = Timeline::new(m, config.catalog.as_deref());
-        for start in (0..m.stmts.len()).step_by(size) {
-            let statements = start..(start + size).min(m.stmts.len());
-            let snapshots = timeline.window(m, statements.clone());
-            if !send(Snapshots { statements, snapshots }) {
-                break;
-            }
-        }
-        at_end(timeline.catalog())
+    let next = move |timeline: &mut Timeline, start: usize| {
+        let statements = start..(start + size).min(m.stmts.len());
+        Snapshots { snapshots: timeline.window(m, statements.clone()), statements }
     };
+    let starts = (0..m.stmts.len()).step_by(size);
     if m.stmts.len() <= size {
-        return walk(&mut |window| {
-            each(window);
-            true
-        });
+        let mut timeline = Timeline::new(m, config.catalog.as_deref());
+        let done = passes(&mut starts.map(|start| next(&mut timeline, start)));
+        return (done, at_end(timeline.catalog()));
     }
     std::thread::scope(|scope| {
         let (ahead, windows) = std::sync::mpsc::sync_channel(1);
-        let timeline = scope.spawn(move || walk(&mut |window| ahead.send(window).is_ok()));
-        windows.into_iter().for_each(each);
-        timeline.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let timeline = scope.spawn(move || {
+            let mut timeline = Timeline::new(m, config.catalog.as_deref());
+            for start in starts {
+                if ahead.send(next(&mut timeline, start)).is_err() {
+                    break;
+                }
+            }
+            // The passes' loop ends here, and they go on while this runs.
+            drop(ahead);
+            at_end(timeline.catalog())
+        });
+        let done = passes(&mut windows.into_iter());
+        (done, timeline.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
 }
 
