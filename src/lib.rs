@@ -125,7 +125,16 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     let directives = directives::check(&m, config, &rewritten);
-    let plan = if rewritten.changes.is_empty() { plan::verbatim(&m, &rewritten) } else { plan::plan(&m, &rewritten) };
+    // Planning and giving each change its edits both only read the units: on a big draft, at once.
+    let mut changes = std::mem::take(&mut rewritten.changes);
+    let changed = !changes.is_empty();
+    let plan = || if changed { plan::plan(&m, &rewritten) } else { plan::verbatim(&m, &rewritten) };
+    let (plan, ()) = if m.stmts.len() < PARALLEL_FROM {
+        (plan(), locate_changes(&m, &rewritten.units, &mut changes))
+    } else {
+        rayon::join(plan, || locate_changes(&m, &rewritten.units, &mut changes))
+    };
+    rewritten.changes = changes;
     let files = if want == Want::Findings { Vec::new() } else { emit::files(&source, &m, &rewritten, &plan, config) };
     let splits = emit::split_warnings(&source, &m, &rewritten, &plan);
     rewritten.diagnostics.extend(splits);
@@ -146,31 +155,41 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     })
 }
 
-/// Widen every point finding to the end of its statement, and give each change the in-place edits
-/// its rule made to that statement (the part of the fix a reviewer can see on the draft's lines).
+/// Statements from which planning and locating the changes run on two threads (below, starting
+/// them costs more than it saves).
+const PARALLEL_FROM: usize = 4096;
+
+/// Widen every point finding to the end of its statement (the changes were, by
+/// [`locate_changes`]).
 fn locate(m: &Migration<'_>, r: &mut passes::Rewritten) {
-    let stmt_at = |at: usize| m.stmts.partition_point(|s| s.span.start <= at).checked_sub(1);
-    let widen = |d: &mut Diagnostic| {
-        if d.end == d.at {
-            if let Some(s) = stmt_at(d.at).map(|i| &m.stmts[i]) {
-                d.end = s.body.end.max(d.at);
-            }
+    r.diagnostics.iter_mut().for_each(|d| widen(m, d));
+}
+
+/// Widen `d` to the end of its statement when it is a point.
+fn widen(m: &Migration<'_>, d: &mut Diagnostic) {
+    if d.end == d.at {
+        if let Some(s) = m.stmts.partition_point(|s| s.span.start <= d.at).checked_sub(1).map(|i| &m.stmts[i]) {
+            d.end = s.body.end.max(d.at);
         }
-    };
-    r.diagnostics.iter_mut().for_each(widen);
+    }
+}
+
+/// Widen each change to the end of its statement, and give it the in-place edits its rule made to
+/// that statement (the part of the fix a reviewer can see on the draft's lines).
+fn locate_changes(m: &Migration<'_>, units: &[passes::Unit], changes: &mut [Change]) {
     // The draft's own units by statement, found once: a scan of all units per change is
     // changes × units, minutes on a draft of 100k statements.
     let mut own: Vec<(usize, usize)> =
-        r.units.iter().enumerate().filter(|(_, u)| u.generated.is_none()).map(|(k, u)| (u.stmt, k)).collect();
+        units.iter().enumerate().filter(|(_, u)| u.generated.is_none()).map(|(k, u)| (u.stmt, k)).collect();
     own.sort_unstable();
-    for c in &mut r.changes {
-        widen(c);
-        let Some(i) = stmt_at(c.at) else { continue };
+    for c in changes {
+        widen(m, c);
+        let Some(i) = m.stmts.partition_point(|s| s.span.start <= c.at).checked_sub(1) else { continue };
         let from = own.partition_point(|&(s, _)| s < i);
         let to = from + own[from..].partition_point(|&(s, _)| s == i);
         let edits = own[from..to]
             .iter()
-            .map(|&(_, k)| &r.units[k])
+            .map(|&(_, k)| &units[k])
             .filter(|u| u.rules.contains(&c.rule))
             .flat_map(|u| &u.edits)
             .map(|e| diagnostic::FixEdit { start: e.at.start, end: e.at.end, text: e.text.clone() });
