@@ -126,11 +126,16 @@ impl Timeline {
 }
 
 impl Window {
+    /// The statements of the window.
+    pub fn statements(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.before.len()
+    }
+
     /// The catalogue's view just before op `k` of statement `i`, which is in the window.
     pub fn before(&self, i: usize, k: usize) -> &Before {
         static NONE: Before =
             Before { table: None, slot: None, partitions: Vec::new(), referencing: Vec::new(), column_keyed: false };
-        debug_assert!((self.first..self.first + self.before.len()).contains(&i), "statement {i} is not in the window");
+        debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
     }
 }

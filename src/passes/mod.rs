@@ -263,7 +263,7 @@ pub struct Ctx<'m, 'a> {
     pub m: &'m Migration<'a>,
     pub config: &'m Config,
     /// What the database looks like before each op of the window (`--schema`, then the draft).
-    pub timeline: &'m Window,
+    pub snapshots: &'m Window,
     /// Per statement: the region that keeps it as written (see `transactions`), if any.
     kept: &'m [Option<usize>],
     /// The statements the passes look at now (see [`run_on`]).
@@ -285,7 +285,7 @@ impl<'m> Ctx<'m, '_> {
 
     /// The catalogue's view just before op `k` of statement `i`.
     pub fn before(&self, i: usize, k: usize) -> &Before {
-        self.timeline.before(i, k)
+        self.snapshots.before(i, k)
     }
 
     /// Is statement `i` in a stretch kept as written (see `transactions`), or a goose block of
@@ -345,7 +345,7 @@ pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) ->
     // The passes that read no table versions see the whole draft and every unit at once
     // (`fk_index` the catalogue after the draft, at the end of the walk).
     let no_snapshots = Window::default();
-    let ctx = Ctx { m, config, timeline: &no_snapshots, kept: &kept, window: 0..m.stmts.len() };
+    let ctx = Ctx { m, config, snapshots: &no_snapshots, kept: &kept, window: 0..m.stmts.len() };
     let ((mut out, fk_index_at), unserved_keys) = walk_timeline(
         m,
         config,
@@ -355,7 +355,7 @@ pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) ->
             let mut out = draft_units(m);
             let mut carried = Carried::default();
             for window in windows {
-                let ctx = Ctx { m, config, timeline: &window.snapshots, kept: &kept, window: window.statements };
+                let ctx = Ctx { m, config, snapshots: &window, kept: &kept, window: window.statements() };
                 per_statement(&ctx, &mut out, &mut carried);
             }
             // `fk_index` may still run on the timeline's thread: its findings go here.
@@ -375,12 +375,6 @@ pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) ->
     out
 }
 
-/// A window of statements and the catalogue's view before each of their ops.
-struct Snapshots {
-    statements: Range<usize>,
-    snapshots: Window,
-}
-
 /// Run `passes` on the windows of `size` statements of `m`, in order, as the timeline gives
 /// them, and `at_end` on the catalogue after the draft; their results.
 ///
@@ -393,13 +387,11 @@ fn walk_timeline<T: Send, R>(
     config: &Config,
     size: usize,
     at_end: impl FnOnce(&Catalog) -> T + Send,
-    passes: impl FnOnce(&mut dyn Iterator<Item = Snapshots>) -> R,
+    passes: impl FnOnce(&mut dyn Iterator<Item = Window>) -> R,
 ) -> (R, T) {
     let size = size.max(1);
-    let next = move |timeline: &mut Timeline, start: usize| {
-        let statements = start..(start + size).min(m.stmts.len());
-        Snapshots { snapshots: timeline.window(m, statements.clone()), statements }
-    };
+    let next =
+        move |timeline: &mut Timeline, start: usize| timeline.window(m, start..(start + size).min(m.stmts.len()));
     let starts = (0..m.stmts.len()).step_by(size);
     if m.stmts.len() <= size {
         let mut timeline = Timeline::new(m, config.catalog.as_deref());
