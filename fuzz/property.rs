@@ -1,6 +1,8 @@
 //! The property the fuzzer checks on every input, shared with `tests/fuzz_regressions.rs`:
 //! compile never panics, the split is lossless, every emitted step file and the flattened plan
-//! are fixed points (`pgsafe check` exits 0 on them), and compiling twice gives the same bytes.
+//! are fixed points (`pgsafe check` exits 0 on them), compiling twice gives the same bytes, and
+//! the passes give the same in windows of one statement (the timeline on a second thread) as in
+//! one window.
 
 use pgsafe::{compile, Config};
 
@@ -11,6 +13,7 @@ pub fn check_one(text: &str) {
         let joined: String = pieces.iter().map(|p| &text[p.span.clone()]).collect();
         assert_eq!(joined, text, "the split lost or added bytes");
     }
+    windows_agree(text, &[1]);
     let Ok(c) = compile("fuzz.sql", text, &config) else { return };
     let again = compile("fuzz.sql", text, &config).expect("compiles twice");
     assert!(c.plan_dir() == again.plan_dir(), "output is not deterministic");
@@ -23,4 +26,35 @@ pub fn check_one(text: &str) {
     let flat = c.flattened();
     let checked = compile("flat.sql", &flat, &config).unwrap_or_else(|e| panic!("flattened plan: {e}\n{flat}"));
     assert!(!checked.changed(), "the flattened plan is not a fixed point: {:?}\n{flat}", checked.changes);
+}
+
+/// The passes in windows of each of `sizes` statements (the timeline built on a second thread when
+/// the draft has several) give the plan and the findings one window gives. Panics when not.
+pub fn windows_agree(text: &str, sizes: &[usize]) {
+    // As `compile` reads it: without a byte order mark, and never with a NUL byte.
+    let source = pgsafe::source::Source::new("draft.sql", text.to_string());
+    let Ok(pieces) = pgsafe::front::split::split(&source.text) else { return };
+    if source.text.contains('\0') {
+        return;
+    }
+    let config = Config::default();
+    let m = pgsafe::ir::migration::Migration::lower(&source.text, &pieces);
+    // What a compile shows of the passes: the plan's files and the findings (in report order,
+    // which sorts them; the passes push them window by window).
+    let shown = |r: pgsafe::passes::Rewritten| {
+        let plan = if r.changes.is_empty() { pgsafe::plan::verbatim(&m, &r) } else { pgsafe::plan::plan(&m, &r) };
+        let files: Vec<String> =
+            pgsafe::emit::files(&source, &m, &r, &plan, &config).iter().map(|f| f.text()).collect();
+        let mut findings: Vec<String> = r.changes.iter().chain(&r.diagnostics).map(|d| format!("{d:?}")).collect();
+        findings.sort();
+        (files, findings)
+    };
+    let whole = shown(pgsafe::passes::run_in_windows(&m, &config, usize::MAX));
+    for &size in sizes {
+        let windowed = shown(pgsafe::passes::run_in_windows(&m, &config, size));
+        assert!(
+            whole == windowed,
+            "the passes differ in windows of {size} statements:\n{whole:#?}\n---\n{windowed:#?}"
+        );
+    }
 }

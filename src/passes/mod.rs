@@ -339,7 +339,10 @@ fn run_on(m: &Migration<'_>, config: &Config) -> Rewritten {
 /// its snapshots are a few megabytes.
 const WINDOW: usize = 4096;
 
-pub(crate) fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
+/// [`run`]'s passes on `m` as it is, in windows of `size` statements: any size gives the same
+/// result (tests and the fuzz target compare sizes; a draft of several windows takes the
+/// two-thread path of [`walk_timeline`]).
+pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let regions = transactions::regions(m);
     let kept = transactions::kept_by(&regions, m.stmts.len());
     // The passes that read no table versions see the whole draft and every unit at once
