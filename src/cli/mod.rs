@@ -568,7 +568,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff { files, view, settings } => {
-            let all = outcomes(&files, &settings, &ctx, Want::NoManifest);
+            let all = outcomes(&files, &settings, &ctx, Want::View);
             let bad = print_errors(&all);
             for o in &all {
                 if let Ok(c) = &o.result {

@@ -22,9 +22,9 @@ use std::fmt::Write as _;
 pub struct PlanFile {
     pub name: String,
     pub mode: Option<StepMode>,
-    /// The step's reason (empty for `down.sql`).
+    /// The step's reason (empty for `down.sql`, and when rendered without headers).
     pub reason: String,
-    /// Header comment lines.
+    /// Header comment lines (empty when rendered without headers, see [`files`]).
     pub header: String,
     /// Everything after the header, as the parts a runner treats differently (the text is kept
     /// once, in the parts: see [`PlanFile::body`]).
@@ -50,15 +50,23 @@ impl PlanFile {
     }
 }
 
-/// Render every step (and the down section) into files.
-pub fn files(source: &Source, m: &Migration<'_>, r: &Rewritten, plan: &Plan, config: &Config) -> Vec<PlanFile> {
+/// Render every step (and the down section) into files; without `headers`, each step's header
+/// comment and reason stay empty (the diff view shows neither).
+pub fn files(
+    source: &Source,
+    m: &Migration<'_>,
+    r: &Rewritten,
+    plan: &Plan,
+    config: &Config,
+    headers: bool,
+) -> Vec<PlanFile> {
     let total = plan.steps.len();
     // Each step's file depends only on the plan: a plan of many steps renders them in parallel.
     let step_file = |(n, step): (usize, &Step)| {
         let body = step_body(m, r, step, config);
-        let reason = step_reason(m, r, step);
+        let reason = if headers { step_reason(m, r, step) } else { String::new() };
         let name = step_name(m, r, plan, n);
-        let header = header(source, m, r, step, n + 1, total, &reason);
+        let header = if headers { header(source, m, r, step, n + 1, total, &reason) } else { String::new() };
         PlanFile {
             name,
             mode: Some(step.mode),
