@@ -1,8 +1,8 @@
 //! The property the fuzzer checks on every input, shared with `tests/fuzz_regressions.rs`:
 //! compile never panics, the split is lossless, every emitted step file and the flattened plan
-//! are fixed points (`pgsafe check` exits 0 on them), compiling twice gives the same bytes, and
-//! the passes give the same in windows of one statement (the timeline on a second thread) as in
-//! one window.
+//! are fixed points (`pgsafe check` exits 0 on them), compiling twice gives the same bytes, the
+//! passes give the same in windows of one statement (the timeline on a second thread) as in one
+//! window, and the diff view is a faithful diff however its lines are numbered.
 
 use pgsafe::{compile, Config};
 
@@ -26,6 +26,31 @@ pub fn check_one(text: &str) {
     let flat = c.flattened();
     let checked = compile("flat.sql", &flat, &config).unwrap_or_else(|e| panic!("flattened plan: {e}\n{flat}"));
     assert!(!checked.changed(), "the flattened plan is not a fixed point: {:?}\n{flat}", checked.changes);
+    view_is_faithful(&c);
+}
+
+/// The diff view is a diff of the draft and the flattened plan, however its lines are numbered
+/// (on one thread or, as for a big draft, on two): the same script both ways, which covers both
+/// texts in order and pairs only equal lines. Panics when not.
+pub fn view_is_faithful(c: &pgsafe::Compilation) {
+    use pgsafe::diff::{LineDiff, Lines};
+    let flat = pgsafe::emit::Flat::new(&c.files);
+    let (draft, plan) = (|| Lines::new(&c.source.text), || Lines::of_pieces(flat.pieces()));
+    let one = LineDiff::numbered(draft(), plan(), false);
+    let two = LineDiff::numbered(draft(), plan(), true);
+    assert!(one.ops() == two.ops(), "the view's script depends on how its lines are numbered");
+    let (old, new): (Vec<_>, Vec<_>) = (draft().iter().collect(), plan().iter().collect());
+    let (mut at_old, mut at_new) = (0, 0);
+    for op in one.ops() {
+        assert_eq!((op.old_range().start, op.new_range().start), (at_old, at_new), "the view skips lines");
+        if let pgsafe::diff::DiffOp::Equal { old_index, new_index, len } = *op {
+            for k in 0..len {
+                assert_eq!(old[old_index + k], new[new_index + k], "the view pairs different lines");
+            }
+        }
+        (at_old, at_new) = (op.old_range().end, op.new_range().end);
+    }
+    assert_eq!((at_old, at_new), (old.len(), new.len()), "the view stops before the end");
 }
 
 /// The passes in windows of each of `sizes` statements (the timeline built on a second thread when

@@ -9,7 +9,9 @@ use crate::Compilation;
 use hashbrown::hash_table::{Entry, HashTable};
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use similar::udiff::UnifiedHunkHeader;
-use similar::{Algorithm, DiffOp};
+use similar::Algorithm;
+/// An operation of a [`LineDiff`]'s script.
+pub use similar::DiffOp;
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::BuildHasher as _;
@@ -231,8 +233,14 @@ pub enum Row<'h, 'a> {
 
 impl<'a> LineDiff<'a> {
     pub fn new(old: Lines<'a>, new: Lines<'a>) -> LineDiff<'a> {
-        let parallel = old.len() + new.len() >= PARALLEL_BYTES;
-        let (a, b) = interned(|| old.iter(), || new.iter(), parallel);
+        let on_two_threads = old.len() + new.len() >= PARALLEL_BYTES;
+        LineDiff::numbered(old, new, on_two_threads)
+    }
+
+    /// [`LineDiff::new`], its lines numbered on two threads or on one, whatever their size: both
+    /// give the same script (the fuzz property checks it on every input).
+    pub fn numbered(old: Lines<'a>, new: Lines<'a>, on_two_threads: bool) -> LineDiff<'a> {
+        let (a, b) = interned(|| old.iter(), || new.iter(), on_two_threads);
         let ops = script(&a, &b);
         LineDiff { old, new, ops }
     }

@@ -1,7 +1,8 @@
 //! Every input the fuzzer (fuzz/, FUZZING.md) ever found a crash with, replayed through the same
 //! property it checks: compile never panics, the split is lossless, every emitted step file and
-//! the flattened plan are fixed points, the output is deterministic, and the passes give the same
-//! window by window. That last part runs on every other draft we have too.
+//! the flattened plan are fixed points, the output is deterministic, the passes give the same
+//! window by window, and the diff view is faithful. The last two run on every other draft we have
+//! too.
 
 #[path = "../fuzz/property.rs"]
 mod property;
@@ -25,9 +26,28 @@ fn every_fuzz_regression_holds() {
 /// and corpus migration.
 #[test]
 fn windows_give_what_the_whole_draft_gives() {
+    for (path, text) in drafts() {
+        let result = std::panic::catch_unwind(|| property::windows_agree(&text, &[1, 2, 3]));
+        assert!(result.is_ok(), "{}: the passes differ window by window", path.display());
+    }
+}
+
+/// The diff view of every golden case, example, fuzz regression and corpus migration is a
+/// faithful diff of the draft and its plan, its lines numbered on one thread or on two.
+#[test]
+fn the_view_is_a_faithful_diff_of_every_draft() {
+    for (path, text) in drafts() {
+        let Ok(c) = pgsafe::compile("draft.sql", &text, &pgsafe::Config::default()) else { continue };
+        let result = std::panic::catch_unwind(|| property::view_is_faithful(&c));
+        assert!(result.is_ok(), "{}: the diff view is not faithful", path.display());
+    }
+}
+
+/// Every draft we have: the golden cases, the examples, the fuzz regressions and, when the shared
+/// corpus is there (tests/corpus.rs requires it under CI), the real migrations.
+fn drafts() -> Vec<(std::path::PathBuf, String)> {
     let mut drafts = Vec::new();
     let mut dirs: Vec<std::path::PathBuf> = ["rewrites/cases", "examples", "fuzz/regressions"].map(Into::into).into();
-    // Real migrations too, when the shared corpus is there (tests/corpus.rs requires it under CI).
     let corpus = std::path::Path::new("../shared/corpus");
     if corpus.is_dir() {
         dirs.push(corpus.into());
@@ -38,14 +58,12 @@ fn windows_give_what_the_whole_draft_gives() {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "sql") {
-                drafts.push(path);
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    drafts.push((path, text));
+                }
             }
         }
     }
     assert!(drafts.len() > 100, "{} drafts", drafts.len());
-    for path in drafts {
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let result = std::panic::catch_unwind(|| property::windows_agree(&text, &[1, 2, 3]));
-        assert!(result.is_ok(), "{}: the passes differ window by window", path.display());
-    }
+    drafts
 }
