@@ -341,12 +341,16 @@ const MAX_DEPTH: usize = 4;
 /// A big diff is numbered on two threads: each takes the lines whose hash falls in its half and
 /// numbers them with its own parity (0, 2, 4… and 1, 3, 5…). Equal lines have equal hashes, so
 /// one thread numbers all of them, alike (numbering was half of the diff view's time on one core).
-fn interned<'t, O, N>(old: impl Fn() -> O + Sync, new: impl Fn() -> N + Sync, parallel: bool) -> (Vec<u32>, Vec<u32>)
+fn interned<'t, O, N>(
+    old: impl Fn() -> O + Sync,
+    new: impl Fn() -> N + Sync,
+    on_two_threads: bool,
+) -> (Vec<u32>, Vec<u32>)
 where
     O: Iterator<Item = Cow<'t, str>>,
     N: Iterator<Item = Cow<'t, str>>,
 {
-    if !parallel {
+    if !on_two_threads {
         let mut all = Numbering::new(0, 1);
         let a = old().map(|l| all.number(l)).collect();
         return (a, new().map(|l| all.number(l)).collect());
@@ -686,11 +690,11 @@ mod tests {
         assert_eq!(longest_increasing(&pairs), vec![(1, 1), (2, 2), (4, 4)]);
     }
 
-    fn numbered(old: &[String], new: &[String], parallel: bool) -> (Vec<u32>, Vec<u32>) {
+    fn numbered(old: &[String], new: &[String], on_two_threads: bool) -> (Vec<u32>, Vec<u32>) {
         fn lines(side: &[String]) -> impl Iterator<Item = Cow<'_, str>> {
             side.iter().map(|l| Cow::from(l.as_str()))
         }
-        interned(|| lines(old), || lines(new), parallel)
+        interned(|| lines(old), || lines(new), on_two_threads)
     }
 
     proptest::proptest! {
