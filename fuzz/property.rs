@@ -2,7 +2,8 @@
 //! compile never panics, the split is lossless, every emitted step file and the flattened plan
 //! are fixed points (`pgsafe check` exits 0 on them), compiling twice gives the same bytes, the
 //! passes give the same in windows of one statement (the timeline on a second thread) as in one
-//! window, and the diff view is a faithful diff however its lines are numbered.
+//! window, the diff view is a faithful diff however its lines are numbered, and every `ALTER
+//! TABLE` tree pgsafe reads by hand is the tree sqlparser reads.
 
 use pgsafe::{compile, Config};
 
@@ -12,6 +13,7 @@ pub fn check_one(text: &str) {
     if let Ok(pieces) = pgsafe::front::split::split(text) {
         let joined: String = pieces.iter().map(|p| &text[p.span.clone()]).collect();
         assert_eq!(joined, text, "the split lost or added bytes");
+        trees_by_hand_agree(text, &pieces);
     }
     windows_agree(text, &[1]);
     let Ok(c) = compile("fuzz.sql", text, &config) else { return };
@@ -32,6 +34,22 @@ pub fn check_one(text: &str) {
 /// The diff view is a diff of the draft and the flattened plan, however its lines are numbered
 /// (on one thread or, as for a big draft, on two): the same script both ways, which covers both
 /// texts in order and pairs only equal lines. Panics when not.
+/// Every statement whose `ALTER TABLE` tree pgsafe builds from its tokens
+/// (`ir::lower_alter::operation_by_hand`) is one sqlparser parses into that very tree.
+pub fn trees_by_hand_agree(text: &str, pieces: &[pgsafe::front::split::Piece]) {
+    use sqlparser::ast::Statement;
+    for piece in pieces {
+        let pgsafe::front::split::PieceKind::Statement { body, .. } = &piece.kind else { continue };
+        let body = &text[body.clone()];
+        if let Some(by_hand) = pgsafe::ir::lower_alter::operation_by_hand(body) {
+            match pgsafe::front::parse::parse(body) {
+                Ok(Statement::AlterTable(at)) if at.operations == [by_hand.clone()] => {}
+                other => panic!("read by hand as {by_hand:?}, sqlparser reads {other:?}: {body}"),
+            }
+        }
+    }
+}
+
 pub fn view_is_faithful(c: &pgsafe::Compilation) {
     use pgsafe::diff::{LineDiff, Lines};
     let flat = pgsafe::emit::Flat::new(&c.files);

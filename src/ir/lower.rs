@@ -268,7 +268,11 @@ fn lower_parsed(
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
     if (w(0), w(1)) == ("alter", "table") {
-        if let Some(ops) = lower_alter_table(src, body.start, text, &mut ast, too_deep) {
+        let operations = || match ast.take() {
+            Some(Statement::AlterTable(at)) => Some(at.operations),
+            _ => None,
+        };
+        if let Some(ops) = lower_alter_table(src, body.start, text, operations, too_deep) {
             return ops;
         }
     }
@@ -347,6 +351,12 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                         })
                         .collect(),
                 )]);
+            }
+        }
+        ("alter", "table") => {
+            let by_hand = super::lower_alter::operation_by_hand(text);
+            if let Some(ops) = by_hand.and_then(|o| lower_alter_table(src, base, text, || Some(vec![o]), &mut false)) {
+                return Some(ops);
             }
         }
         ("vacuum", _) => return Some(vec![lower_vacuum(text, body.clone())]),
