@@ -42,6 +42,20 @@ pub fn parse(body: &str) -> Result<Statement, Unparsed> {
     }
 }
 
+/// A type alone (`varchar(255)`, `timestamp with time zone`), when sqlparser reads all of it.
+pub fn parse_data_type(text: &str) -> Option<sqlparser::ast::DataType> {
+    let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql(text).ok()?;
+    let data_type = parser.parse_data_type().ok()?;
+    (parser.peek_token_ref().token == Token::EOF).then_some(data_type)
+}
+
+/// An expression alone, when sqlparser reads all of it.
+pub fn parse_expr(text: &str) -> Option<sqlparser::ast::Expr> {
+    let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql(text).ok()?;
+    let expr = parser.parse_expr().ok()?;
+    (parser.peek_token_ref().token == Token::EOF).then_some(expr)
+}
+
 /// Could sqlparser give up on `body`'s depth ([`Unparsed::TooDeep`])? `false` is a proof that it
 /// cannot: a statement whose tree pgsafe does not need is then not parsed at all (a quarter of a
 /// big draft's statements, `CREATE INDEX`, `COMMENT`, `SET`, …, whose lowering reads the forms
