@@ -11,8 +11,9 @@ use crate::front::forms;
 use crate::front::parse::{parse, Unparsed};
 use crate::front::tokens::{lex, words, Tok, Token};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, DataType, DetachPartitionMode,
-    DropBehavior, ForeignKeyConstraint, Ident, ObjectName, ReferentialAction, Statement, TableConstraint,
+    AlterColumnOperation, AlterTableOperation, CheckConstraint, ColumnDef, ColumnOption, ColumnOptionDef, DataType,
+    DetachPartitionMode, DropBehavior, ForeignKeyConstraint, Ident, IndexColumn, KeyOrIndexDisplay,
+    NullsDistinctOption, ObjectName, ReferentialAction, Statement, TableConstraint, UniqueConstraint,
 };
 use std::ops::Range;
 
@@ -55,7 +56,7 @@ pub fn lower_alter_table(
 /// than parsed: `RENAME [COLUMN] a TO b`, `DROP COLUMN [IF EXISTS] a [CASCADE | RESTRICT]`,
 /// `VALIDATE CONSTRAINT c`, `ALTER [COLUMN] a {SET | DROP} NOT NULL`, `ALTER [COLUMN] a DROP
 /// DEFAULT`, `ADD [CONSTRAINT f] FOREIGN KEY (a, …) REFERENCES t [(b, …)] [ON DELETE …]
-/// [ON UPDATE …] [NOT VALID]`, `ADD COLUMN [IF NOT EXISTS] a <type> [[NOT] NULL …] [DEFAULT
+/// [ON UPDATE …] [NOT VALID]` (or `CHECK (<expression>)`, or `UNIQUE (a, …)`), `ADD COLUMN [IF NOT EXISTS] a <type> [[NOT] NULL …] [DEFAULT
 /// <expression>]` and `ALTER [COLUMN] a [SET DATA] TYPE <type>` (sqlparser reads only the type
 /// and the expression, on their own). They are most of a big draft's `ALTER TABLE`s, sqlparser
 /// was two thirds of their lowering, and its tree says nothing of them that the tokens do not.
@@ -130,31 +131,29 @@ pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
         AlterTableOperation::AddColumn { column_keyword: true, if_not_exists, column_def, column_position: None }
     } else if c.words(&["add"]) {
         let name = if c.words(&["constraint"]) { Some(c.name()?) } else { None };
-        let columns = c.words(&["foreign", "key"]).then(|| c.list())??;
-        let foreign_table = c.words(&["references"]).then(|| c.object_name())??;
-        let referred_columns = if c.punct('(') { c.list()? } else { Vec::new() };
-        let (mut on_delete, mut on_update) = (None, None);
-        loop {
-            if on_delete.is_none() && c.words(&["on", "delete"]) {
-                on_delete = Some(c.referential_action()?);
-            } else if on_update.is_none() && c.words(&["on", "update"]) {
-                on_update = Some(c.referential_action()?);
-            } else {
-                break;
+        let constraint = if c.words(&["foreign", "key"]) {
+            foreign_key(&mut c, name)?
+        } else if c.words(&["check"]) {
+            let expr = Box::new(c.parenthesized(super::super::front::parse::parse_expr)?);
+            CheckConstraint { name, expr, no_inherit: false, enforced: None }.into()
+        } else if c.words(&["unique"]) {
+            let columns = c.list(Cursor::column)?.into_iter().map(IndexColumn::from).collect();
+            UniqueConstraint {
+                name,
+                index_name: None,
+                index_type_display: KeyOrIndexDisplay::None,
+                index_type: None,
+                columns,
+                include: Vec::new(),
+                index_options: Vec::new(),
+                characteristics: None,
+                nulls_distinct: NullsDistinctOption::None,
             }
-        }
-        let constraint = ForeignKeyConstraint {
-            name,
-            index_name: None,
-            columns,
-            foreign_table,
-            referred_columns,
-            on_delete,
-            on_update,
-            match_kind: None,
-            characteristics: None,
+            .into()
+        } else {
+            return None;
         };
-        AlterTableOperation::AddConstraint { constraint: constraint.into(), not_valid: c.words(&["not", "valid"]) }
+        AlterTableOperation::AddConstraint { constraint, not_valid: c.words(&["not", "valid"]) }
     } else if c.words(&["alter"]) {
         c.words(&["column"]);
         let column_name = c.name()?;
@@ -182,6 +181,35 @@ pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
 /// sqlparser. Any other word is a name there, keyword or not (a test tries every keyword in
 /// every place).
 const GRAMMAR_WORDS: &[&str] = &["as", "constraint", "sortkey", "to"];
+
+/// `FOREIGN KEY (a, …) REFERENCES t [(b, …)] [ON DELETE …] [ON UPDATE …]`, after `FOREIGN KEY`.
+fn foreign_key(c: &mut Cursor<'_, '_>, name: Option<Ident>) -> Option<TableConstraint> {
+    let columns = c.list(Cursor::name)?;
+    let foreign_table = c.words(&["references"]).then(|| c.object_name())??;
+    let referred_columns = if c.punct('(') { c.list(Cursor::name)? } else { Vec::new() };
+    let (mut on_delete, mut on_update) = (None, None);
+    loop {
+        if on_delete.is_none() && c.words(&["on", "delete"]) {
+            on_delete = Some(c.referential_action()?);
+        } else if on_update.is_none() && c.words(&["on", "update"]) {
+            on_update = Some(c.referential_action()?);
+        } else {
+            break;
+        }
+    }
+    let constraint = ForeignKeyConstraint {
+        name,
+        index_name: None,
+        columns,
+        foreign_table,
+        referred_columns,
+        on_delete,
+        on_update,
+        match_kind: None,
+        characteristics: None,
+    };
+    Some(constraint.into())
+}
 
 /// Reads [`operation_by_hand`]'s tokens in order.
 struct Cursor<'t, 'a> {
@@ -215,6 +243,18 @@ impl Cursor<'_, '_> {
         Some(data_type)
     }
 
+    /// Take `( … )`, what is inside read as `read` reads it alone.
+    fn parenthesized<T>(&mut self, read: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+        if !self.punct('(') {
+            return None;
+        }
+        let (close, _) = skip_parens(self.toks, self.i)?;
+        self.i += 1;
+        let value = read(self.span(close)?)?;
+        self.i = close + 1;
+        Some(value)
+    }
+
     /// Take the rest, as `read` reads it.
     fn rest<T>(&mut self, read: impl FnOnce(&str) -> Option<T>) -> Option<T> {
         let value = read(self.span(self.toks.len())?)?;
@@ -230,7 +270,7 @@ impl Cursor<'_, '_> {
         let plain = |t: &Token| match &t.tok {
             Tok::Word(w) => w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
             Tok::Quoted(_) | Tok::Literal => !self.text[t.span.clone()].starts_with('$'),
-            Tok::Punct(p) => "()[],.+-*/".contains(*p),
+            Tok::Punct(p) => "()[],.+-*/<>=!|".contains(*p),
         };
         toks.iter().all(plain).then(|| &self.text[toks[0].span.start..toks[toks.len() - 1].span.end])
     }
@@ -250,13 +290,13 @@ impl Cursor<'_, '_> {
         Some(ObjectName::from(parts))
     }
 
-    /// Take `(a, b, …)`: one name or more.
-    fn list(&mut self) -> Option<Vec<Ident>> {
+    /// Take `(a, b, …)`: one name or more, each as `item` takes it.
+    fn list(&mut self, item: fn(&mut Self) -> Option<Ident>) -> Option<Vec<Ident>> {
         let mut names = Vec::new();
         let mut open = self.punct('(');
         while open {
             self.i += 1;
-            names.push(self.name()?);
+            names.push(item(self)?);
             open = self.punct(',');
         }
         self.punct(')').then(|| self.i += 1)?;
@@ -273,6 +313,15 @@ impl Cursor<'_, '_> {
             (&["set", "default"], ReferentialAction::SetDefault),
         ];
         actions.into_iter().find(|(words, _)| self.words(words)).map(|(_, action)| action)
+    }
+
+    /// Take a name where sqlparser reads an expression (an index's column): none of its keywords
+    /// then (`current_date` is a call there).
+    fn column(&mut self) -> Option<Ident> {
+        let keyword =
+            |w: &str| sqlparser::keywords::ALL_KEYWORDS.binary_search(&w.to_ascii_uppercase().as_str()).is_ok();
+        let ident = self.name()?;
+        (ident.quote_style.is_some() || !keyword(&ident.value)).then_some(ident)
     }
 
     /// Take a name as sqlparser keeps it: a bare word as written, a quoted one unescaped.
@@ -847,6 +896,13 @@ mod tests {
         "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES s.{} (id) ON DELETE SET DEFAULT",
         "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES p ({}) ON DELETE RESTRICT NOT VALID",
         "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES p (id, {})",
+        "ALTER TABLE t ADD CONSTRAINT {} CHECK (a > 0)",
+        "ALTER TABLE t ADD CHECK ({} >= 0) NOT VALID",
+        "ALTER TABLE t ADD CHECK (a.{} <> 'x')",
+        "ALTER TABLE t ADD CHECK ({}(a) = 1)",
+        "ALTER TABLE t ADD CONSTRAINT {} UNIQUE (a)",
+        "ALTER TABLE t ADD UNIQUE ({}, b)",
+        "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a, {})",
     ];
 
     #[test]
@@ -996,6 +1052,8 @@ mod tests {
             "ALTER TABLE public.app_table_174 ADD COLUMN column_8_20379 timestamptz NOT NULL DEFAULT now()",
             "ALTER TABLE public.app_table_83 ADD COLUMN column_17_46566 varchar(255)",
             "ALTER TABLE public.app_table_52 ALTER COLUMN column_9_49797 TYPE integer",
+            "ALTER TABLE public.app_table_216 ADD CONSTRAINT chk_3 CHECK (column_3_03905 >= 0)",
+            "ALTER TABLE public.app_table_373 ADD CONSTRAINT uq_11 UNIQUE (column_11_70284)",
         ] {
             assert_eq!(agrees(sql), Ok(true), "{sql}");
         }
@@ -1028,6 +1086,8 @@ mod tests {
                 Just("DELETE"), Just("UPDATE"), Just("NO ACTION"), Just("VALID"), Just("MATCH"),
                 Just("ADD COLUMN"), Just("TYPE"), Just("DATA"), Just("int"), Just("varchar(3)"), Just("now()"),
                 Just("1"), Just("'x'"), Just("::"), Just("+"), Just("USING"), Just("COLLATE"), Just("["), Just("]"),
+                Just("CHECK"), Just("UNIQUE"), Just(">="), Just("<>"), Just("!="), Just("||"), Just("IN"), Just("IS"),
+                Just("AND"), Just("NO INHERIT"), Just("ENFORCED"), Just("NULLS"), Just("DISTINCT"), Just("INCLUDE"),
                 Just("t"), Just("public"), Just("user"), Just("_x1"), Just("\"A b\""), Just("\"q\"\"\""),
                 Just("\"\""), Just("."), Just(","), Just("é"), Just("$1"), Just("x$"), Just("1a"),
                 Just("'s'"), Just("--c\n"), Just("/**/"), Just(";"), Just("\u{a0}"), Just("\x0c"),
