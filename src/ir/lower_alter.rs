@@ -299,11 +299,14 @@ impl Cursor<'_, '_> {
     /// Take `(a, b, …)`: one name or more, each as `item` takes it.
     fn list(&mut self, item: fn(&mut Self) -> Option<Ident>) -> Option<Vec<Ident>> {
         let mut names = Vec::new();
-        let mut open = self.punct('(');
-        while open {
+        let mut next = self.punct('(');
+        if !next {
+            return None;
+        }
+        while next {
             self.i += 1;
             names.push(item(self)?);
-            open = self.punct(',');
+            next = self.punct(',');
         }
         self.punct(')').then(|| self.i += 1)?;
         Some(names)
@@ -1073,6 +1076,9 @@ mod tests {
             "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p MATCH FULL",
             "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p DEFERRABLE",
             "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY () REFERENCES p",
+            // No list at all (found by the proptest below: it read an empty one).
+            "ALTER TABLE t ADD UNIQUE )",
+            "ALTER TABLE t ADD FOREIGN KEY ) REFERENCES p",
         ] {
             assert_eq!(operation_by_hand(sql), None, "{sql}");
         }
