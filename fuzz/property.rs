@@ -31,11 +31,9 @@ pub fn check_one(text: &str) {
     view_is_faithful(&c);
 }
 
-/// The diff view is a diff of the draft and the flattened plan, however its lines are numbered
-/// (on one thread or, as for a big draft, on two): the same script both ways, which covers both
-/// texts in order and pairs only equal lines. Panics when not.
-/// Every statement whose `ALTER TABLE` tree pgsafe builds from its tokens
-/// (`ir::lower_alter::operation_by_hand`) is one sqlparser parses into that very tree.
+/// Every statement whose tree pgsafe builds from its tokens (`ALTER TABLE`,
+/// `ir::lower_alter::operation_by_hand`; `CREATE TABLE`, `ir::lower_table::create_table_by_hand`)
+/// is one sqlparser parses into that very tree.
 pub fn trees_by_hand_agree(text: &str, pieces: &[pgsafe::front::split::Piece]) {
     use sqlparser::ast::Statement;
     for piece in pieces {
@@ -47,9 +45,18 @@ pub fn trees_by_hand_agree(text: &str, pieces: &[pgsafe::front::split::Piece]) {
                 other => panic!("read by hand as {by_hand:?}, sqlparser reads {other:?}: {body}"),
             }
         }
+        if let Some(by_hand) = pgsafe::ir::lower_table::create_table_by_hand(body) {
+            match pgsafe::front::parse::parse(body) {
+                Ok(Statement::CreateTable(ct)) if ct == by_hand => {}
+                other => panic!("read by hand as {by_hand:?}, sqlparser reads {other:?}: {body}"),
+            }
+        }
     }
 }
 
+/// The diff view is a diff of the draft and the flattened plan, however its lines are numbered
+/// (on one thread or, as for a big draft, on two): the same script both ways, which covers both
+/// texts in order and pairs only equal lines. Panics when not.
 pub fn view_is_faithful(c: &pgsafe::Compilation) {
     use pgsafe::diff::{LineDiff, Lines};
     let flat = pgsafe::emit::Flat::new(&c.files);

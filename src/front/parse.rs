@@ -43,7 +43,33 @@ pub fn parse(body: &str) -> Result<Statement, Unparsed> {
 }
 
 /// A type alone (`varchar(255)`, `timestamp with time zone`), when sqlparser reads all of it.
+///
+/// A draft names a few dozen types thousands of times (a table's columns, `ADD COLUMN`, `ALTER
+/// COLUMN … TYPE`): each thread keeps the types it read, up to [`TYPES_KEPT`] of them, so a type
+/// is parsed once (sqlparser setting up a parser was most of reading one).
 pub fn parse_data_type(text: &str) -> Option<sqlparser::ast::DataType> {
+    thread_local! {
+        static READ: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Option<sqlparser::ast::DataType>>> =
+            Default::default();
+    }
+    READ.with_borrow_mut(|read| {
+        if let Some(data_type) = read.get(text) {
+            return data_type.clone();
+        }
+        let data_type = read_data_type(text);
+        if read.len() >= TYPES_KEPT {
+            read.clear();
+        }
+        read.insert(text.into(), data_type.clone());
+        data_type
+    })
+}
+
+/// How many types [`parse_data_type`] keeps per thread: more than a draft names, few enough that
+/// the memory is nothing (a draft of ever new types starts over each time).
+const TYPES_KEPT: usize = 1024;
+
+fn read_data_type(text: &str) -> Option<sqlparser::ast::DataType> {
     let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql(text).ok()?;
     let data_type = parser.parse_data_type().ok()?;
     (parser.peek_token_ref().token == Token::EOF).then_some(data_type)

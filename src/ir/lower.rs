@@ -53,6 +53,15 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     }
     let words = head_words(text, 4);
     let alter_if_exists = words.iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
+    if words.iter().take(2).map(String::as_str).eq(["create", "table"]) {
+        if let Some(ct) = lower_table::create_table_by_hand(text) {
+            // What sqlparser's tree would lower to (`lower_other`: a table without a query).
+            // Each element of its list is short, so sqlparser cannot give up on its depth.
+            let (kind, locks) = lower_table::create_table(&ct);
+            let ops = vec![Op { span: body, kind, locks }];
+            return Lowered { ops, too_deep: false, alter_if_exists, parts: Vec::new() };
+        }
+    }
     if let Some(ops) = lower_without_tree(src, body.clone(), &words) {
         // Only sqlparser's verdict on depth is wanted, and a short statement cannot get it.
         let too_deep = may_be_too_deep(text) && parse(text) == Err(Unparsed::TooDeep);

@@ -3,17 +3,18 @@
 //! `DEFAULT`, `NOT NULL` of `ADD COLUMN`; the definition of `ADD CONSTRAINT`).
 
 use super::action::{Action, ColumnChange};
+use super::by_hand::{only_blanks_between, Cursor};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::{key_of, Name};
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
 use crate::front::forms;
-use crate::front::parse::{parse, parse_data_type, parse_expr, Unparsed};
+use crate::front::parse::{parse, parse_expr, Unparsed};
 use crate::front::tokens::{lex, words, Tok, Token};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, CheckConstraint, ColumnDef, ColumnOption, ColumnOptionDef, DataType,
-    DetachPartitionMode, DropBehavior, ForeignKeyConstraint, Ident, IndexColumn, KeyOrIndexDisplay,
-    NullsDistinctOption, ObjectName, ReferentialAction, Statement, TableConstraint, UniqueConstraint,
+    AlterColumnOperation, AlterTableOperation, CheckConstraint, ColumnDef, ColumnOption, ColumnOptionDef,
+    DetachPartitionMode, DropBehavior, IndexColumn, KeyOrIndexDisplay, NullsDistinctOption, Statement, TableConstraint,
+    UniqueConstraint,
 };
 use std::ops::Range;
 
@@ -72,18 +73,10 @@ pub fn lower_alter_table(
 /// plain ASCII word other than the few sqlparser reads as keywords there, or `"quoted"`.
 pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
     let toks = lex(text);
-    let blank = |gap: &str| gap.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-    let mut end = 0;
-    for t in &toks {
-        if !blank(&text[end..t.span.start]) {
-            return None;
-        }
-        end = t.span.end;
-    }
-    if !blank(&text[end..]) {
+    if !only_blanks_between(text, &toks) {
         return None;
     }
-    let mut c = Cursor { text, toks: &toks, i: 0 };
+    let mut c = Cursor::new(text, &toks, GRAMMAR_WORDS);
     if !c.words(&["alter", "table"]) {
         return None;
     }
@@ -138,7 +131,8 @@ pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
     } else if c.words(&["add"]) {
         let name = if c.words(&["constraint"]) { Some(c.name()?) } else { None };
         let constraint = if c.words(&["foreign", "key"]) {
-            foreign_key(&mut c, name)?
+            let columns = c.list(Cursor::name)?;
+            c.words(&["references"]).then(|| c.references(name, columns))??.into()
         } else if c.words(&["check"]) {
             let expr = Box::new(c.parenthesized(parse_expr)?);
             CheckConstraint { name, expr, no_inherit: false, enforced: None }.into()
@@ -187,172 +181,6 @@ pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
 /// sqlparser. Any other word is a name there, keyword or not (a test tries every keyword in
 /// every place).
 const GRAMMAR_WORDS: &[&str] = &["as", "constraint", "sortkey", "to"];
-
-/// `FOREIGN KEY (a, …) REFERENCES t [(b, …)] [ON DELETE …] [ON UPDATE …]`, after `FOREIGN KEY`.
-fn foreign_key(c: &mut Cursor<'_, '_>, name: Option<Ident>) -> Option<TableConstraint> {
-    let columns = c.list(Cursor::name)?;
-    let foreign_table = c.words(&["references"]).then(|| c.object_name())??;
-    let referred_columns = if c.punct('(') { c.list(Cursor::name)? } else { Vec::new() };
-    let (mut on_delete, mut on_update) = (None, None);
-    loop {
-        if on_delete.is_none() && c.words(&["on", "delete"]) {
-            on_delete = Some(c.referential_action()?);
-        } else if on_update.is_none() && c.words(&["on", "update"]) {
-            on_update = Some(c.referential_action()?);
-        } else {
-            break;
-        }
-    }
-    let constraint = ForeignKeyConstraint {
-        name,
-        index_name: None,
-        columns,
-        foreign_table,
-        referred_columns,
-        on_delete,
-        on_update,
-        match_kind: None,
-        characteristics: None,
-    };
-    Some(constraint.into())
-}
-
-/// Reads [`operation_by_hand`]'s tokens in order.
-struct Cursor<'t, 'a> {
-    text: &'a str,
-    toks: &'t [Token<'a>],
-    i: usize,
-}
-
-impl Cursor<'_, '_> {
-    /// Take the bare words `ws` (lower case) if they come next, all of them.
-    fn words(&mut self, ws: &[&str]) -> bool {
-        let next = self.toks.get(self.i..self.i + ws.len());
-        let found = next.is_some_and(|t| t.iter().zip(ws).all(|(t, w)| t.is_word(w)));
-        self.i += if found { ws.len() } else { 0 };
-        found
-    }
-
-    /// Take a type: the tokens up to the first of the words `until` outside parentheses (or the
-    /// end), as sqlparser reads them alone.
-    fn data_type(&mut self, until: &[&str]) -> Option<DataType> {
-        let mut depth = 0i32;
-        let end = self.toks[self.i..]
-            .iter()
-            .position(|t| {
-                depth += i32::from(t.is_punct('(')) - i32::from(t.is_punct(')'));
-                depth == 0 && until.iter().any(|w| t.is_word(w))
-            })
-            .map_or(self.toks.len(), |k| self.i + k);
-        let data_type = parse_data_type(self.span(end)?)?;
-        self.i = end;
-        Some(data_type)
-    }
-
-    /// Take `( … )`, what is inside read as `read` reads it alone.
-    fn parenthesized<T>(&mut self, read: impl FnOnce(&str) -> Option<T>) -> Option<T> {
-        if !self.punct('(') {
-            return None;
-        }
-        let (close, _) = skip_parens(self.toks, self.i)?;
-        self.i += 1;
-        let value = read(self.span(close)?)?;
-        self.i = close + 1;
-        Some(value)
-    }
-
-    /// Take the rest, as `read` reads it.
-    fn rest<T>(&mut self, read: impl FnOnce(&str) -> Option<T>) -> Option<T> {
-        let value = read(self.span(self.toks.len())?)?;
-        self.i = self.toks.len();
-        Some(value)
-    }
-
-    /// The text of the tokens from the next to `end` (not included), when at least one and all
-    /// of them plain: words and names as [`Cursor::name`] takes them, literals, and the
-    /// punctuation of types and simple expressions (nothing a placeholder is made of).
-    fn span(&self, end: usize) -> Option<&str> {
-        let toks = self.toks.get(self.i..end).filter(|t| !t.is_empty())?;
-        let plain = |t: &Token| match &t.tok {
-            Tok::Word(w) => w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
-            Tok::Quoted(_) | Tok::Literal => !self.text[t.span.clone()].starts_with('$'),
-            Tok::Punct(p) => "()[],.+-*/<>=!|".contains(*p),
-        };
-        toks.iter().all(plain).then(|| &self.text[toks[0].span.start..toks[toks.len() - 1].span.end])
-    }
-
-    /// Is `p` next? (Not taken.)
-    fn punct(&self, p: char) -> bool {
-        self.toks.get(self.i).is_some_and(|t| t.is_punct(p))
-    }
-
-    /// Take a name, or up to three joined by dots (a table).
-    fn object_name(&mut self) -> Option<ObjectName> {
-        let mut parts = vec![self.name()?];
-        while parts.len() < 3 && self.punct('.') {
-            self.i += 1;
-            parts.push(self.name()?);
-        }
-        Some(ObjectName::from(parts))
-    }
-
-    /// Take `(a, b, …)`: one name or more, each as `item` takes it.
-    fn list(&mut self, item: fn(&mut Self) -> Option<Ident>) -> Option<Vec<Ident>> {
-        let mut names = Vec::new();
-        let mut next = self.punct('(');
-        if !next {
-            return None;
-        }
-        while next {
-            self.i += 1;
-            names.push(item(self)?);
-            next = self.punct(',');
-        }
-        self.punct(')').then(|| self.i += 1)?;
-        Some(names)
-    }
-
-    /// Take what `ON DELETE` or `ON UPDATE` does.
-    fn referential_action(&mut self) -> Option<ReferentialAction> {
-        let actions = [
-            (&["restrict"][..], ReferentialAction::Restrict),
-            (&["cascade"], ReferentialAction::Cascade),
-            (&["set", "null"], ReferentialAction::SetNull),
-            (&["no", "action"], ReferentialAction::NoAction),
-            (&["set", "default"], ReferentialAction::SetDefault),
-        ];
-        actions.into_iter().find(|(words, _)| self.words(words)).map(|(_, action)| action)
-    }
-
-    /// Take a name where sqlparser reads an expression (an index's column): none of its keywords
-    /// then (`current_date` is a call there).
-    fn column(&mut self) -> Option<Ident> {
-        let keyword =
-            |w: &str| sqlparser::keywords::ALL_KEYWORDS.binary_search(&w.to_ascii_uppercase().as_str()).is_ok();
-        let ident = self.name()?;
-        (ident.quote_style.is_some() || !keyword(&ident.value)).then_some(ident)
-    }
-
-    /// Take a name as sqlparser keeps it: a bare word as written, a quoted one unescaped.
-    fn name(&mut self) -> Option<Ident> {
-        let t = self.toks.get(self.i)?;
-        let raw = &self.text[t.span.clone()];
-        let ident = match &t.tok {
-            Tok::Word(w) => {
-                let plain = w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-                let grammar = GRAMMAR_WORDS.iter().any(|g| w.eq_ignore_ascii_case(g));
-                (plain && !grammar).then(|| Ident::new(*w))?
-            }
-            // Closed, and not empty (PostgreSQL refuses `""`).
-            Tok::Quoted(q) if !q.is_empty() && raw == format!("\"{}\"", q.replace('"', "\"\"")) => {
-                Ident::with_quote('"', q.as_str())
-            }
-            _ => return None,
-        };
-        self.i += 1;
-        Some(ident)
-    }
-}
 
 fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOperation>) -> (OpKind, Vec<LockUse>) {
     // Lexed once: every reading of the action below works on these tokens.
@@ -859,6 +687,7 @@ pub(super) fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)>
 
 #[cfg(test)]
 mod tests {
+    use super::super::by_hand::samples::{AFTER_TYPES, TYPES};
     use super::*;
     use proptest::prelude::*;
 
@@ -930,104 +759,6 @@ mod tests {
         // Most keywords are names here (`public`, `name`, `user`…), read by hand.
         assert!(by_hand > FORMS.len() * sqlparser::keywords::ALL_KEYWORDS.len(), "{by_hand}");
     }
-
-    /// Types and what may follow them, in `ADD COLUMN` and `ALTER COLUMN … TYPE`.
-    const TYPES: &[&str] = &[
-        "int",
-        "integer",
-        "bigint",
-        "smallint",
-        "int8",
-        "text",
-        "varchar",
-        "varchar(255)",
-        "character varying(10)",
-        "char(2)",
-        "numeric",
-        "numeric(10,2)",
-        "decimal(5)",
-        "double precision",
-        "real",
-        "float8",
-        "money",
-        "timestamp",
-        "timestamptz",
-        "timestamp with time zone",
-        "timestamp(3) without time zone",
-        "time",
-        "time with time zone",
-        "interval",
-        "interval day to second",
-        "date",
-        "boolean",
-        "bool",
-        "uuid",
-        "json",
-        "jsonb",
-        "bytea",
-        "int[]",
-        "text[][]",
-        "integer ARRAY",
-        "serial",
-        "bigserial",
-        "inet",
-        "citext",
-        "xml",
-        "bit(3)",
-        "bit varying(5)",
-        "tsvector",
-        "public.my_type",
-        "\"MyType\"",
-        "geometry(Point, 4326)",
-        "NATIONAL CHARACTER(3)",
-        "key (a)",
-        "a b c",
-        "(int)",
-        "int (",
-        "setof int",
-    ];
-    const AFTER_TYPES: &[&str] = &[
-        "",
-        " NOT NULL",
-        " NULL",
-        " NULL NOT NULL",
-        " DEFAULT 0",
-        " NOT NULL DEFAULT now()",
-        " DEFAULT 'x'",
-        " DEFAULT -1.5",
-        " DEFAULT true",
-        " DEFAULT NULL",
-        " NOT NULL DEFAULT gen_random_uuid()",
-        " DEFAULT now() NOT NULL",
-        " DEFAULT current_timestamp",
-        " DEFAULT 'a'::text",
-        " DEFAULT (1 + 2)",
-        " DEFAULT random() * 10",
-        " DEFAULT ARRAY[]::text[]",
-        " DEFAULT '{}'",
-        " COLLATE \"C\"",
-        " CHECK (x > 0)",
-        " REFERENCES p (id)",
-        " UNIQUE",
-        " PRIMARY KEY",
-        " GENERATED ALWAYS AS (1) STORED",
-        " DEFAULT f(1, 'a')",
-        " DEFAULT nextval('s')",
-        " DEFAULT E'\\n'",
-        " DEFAULT $$x$$",
-        " DEFAULT :v",
-        " DEFAULT a.b",
-        " USING a",
-        " DEFAULT (SELECT 1)",
-        " DEFAULT CASE WHEN true THEN 1 END",
-        " DEFAULT 1 DEFAULT 2",
-        " NOT NULL NOT NULL",
-        " DEFAULT",
-        " CONSTRAINT n NOT NULL",
-        " DEFAULT - - 1",
-        " DEFAULT interval '1 day'",
-        " DEFAULT x NOT NULL",
-    ];
 
     #[test]
     fn every_type_and_what_follows_it_reads_as_sqlparser_reads_it() {

@@ -1,5 +1,6 @@
 //! The intermediate representation: statements of the draft with their migration operations.
 pub mod action;
+mod by_hand;
 pub mod catalog;
 pub mod expr;
 pub mod functions;
