@@ -7,6 +7,7 @@
 
 use crate::Compilation;
 use hashbrown::hash_table::{Entry, HashTable};
+use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use similar::udiff::UnifiedHunkHeader;
 use similar::Algorithm;
@@ -45,15 +46,29 @@ pub fn render_findings(c: &Compilation) -> String {
 }
 
 fn in_memory(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+    String::from_utf8(in_bytes(f)).expect("the draft, the plan and the messages are UTF-8")
+}
+
+fn in_bytes(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Vec<u8> {
     let mut out = Vec::new();
     f(&mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the draft, the plan and the messages are UTF-8")
+    out
 }
+
+/// Findings from which [`write`] renders them beside the diff (below, a thread costs more than it
+/// saves).
+const PARALLEL_FINDINGS: usize = 4096;
 
 /// Write the diff and the change list to `out` as they are made: on a big draft the view is
 /// larger than the draft (57 MB for 100,000 statements), and a string of it would be held whole
 /// before the first line is printed.
 pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::Result<()> {
+    write_with(c, format, out, PARALLEL_FINDINGS)
+}
+
+/// [`write`], rendering the findings beside the diff from `parallel_from` findings on (the same
+/// output either way: a test compares them).
+fn write_with(c: &Compilation, format: Format, out: &mut impl io::Write, parallel_from: usize) -> io::Result<()> {
     // The plan is compared as the pieces it is made of: a copy of it would be held whole.
     let files = if c.changes.is_empty() { &[][..] } else { &c.files[..] };
     let flat = crate::emit::Flat::new(files);
@@ -83,7 +98,11 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
                 }
             }
         }
-        Format::Terminal { color } => {
+        Format::Terminal { color } => std::thread::scope(|scope| {
+            // A big draft's findings are rendered on another thread while its diff is written
+            // (each takes a while), and written after it.
+            let many = c.changes.len() + c.diagnostics.len() >= parallel_from;
+            let findings = many.then(|| scope.spawn(|| in_bytes(|buf| write_findings(c, color, buf))));
             if !c.changes.is_empty() {
                 diff.walk(|row| match row {
                     Row::Hunk(_) => Ok(()),
@@ -99,8 +118,11 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
                 })?;
                 writeln!(out)?;
             }
-            write_findings(c, color, out)?;
-        }
+            match findings {
+                Some(rendered) => out.write_all(&rendered.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+                None => write_findings(c, color, out),
+            }
+        })?,
     }
     Ok(())
 }
@@ -331,6 +353,10 @@ impl<'a, I: Iterator<Item = Cow<'a, str>>> Cursor<I> {
 /// which is optimal but costs up to the square of the gap: the bound keeps the whole diff linear.
 const MYERS_MAX_LINES: usize = 1_000;
 
+/// Anchors from which the gaps between them are diffed on all cores (below, the threads cost
+/// more than they save).
+const PARALLEL_ANCHORS: usize = 4096;
+
 /// How often a gap is re-anchored on the lines unique within it before it is shown as removed
 /// and added whole (only inputs with thousands of identical lines get that far).
 const MAX_DEPTH: usize = 4;
@@ -443,8 +469,14 @@ const PARALLEL_BYTES: usize = 1 << 20;
 /// unique within it when large, and after [`MAX_DEPTH`] rounds shown as removed and added. A
 /// small file is one gap, so its diff is exactly Myers'. Deterministic: no clocks, no deadlines.
 fn script(a: &[u32], b: &[u32]) -> Vec<DiffOp> {
+    script_with(a, b, PARALLEL_ANCHORS)
+}
+
+/// [`script`], diffing the gaps between anchors on all cores from `parallel_from` anchors on (the
+/// same script either way: tests compare them).
+fn script_with(a: &[u32], b: &[u32], parallel_from: usize) -> Vec<DiffOp> {
     let mut ops = Ops::default();
-    gap(a, 0..a.len(), b, 0..b.len(), 0, &mut ops);
+    gap(a, 0..a.len(), b, 0..b.len(), 0, parallel_from, &mut ops);
     ops.ops
 }
 
@@ -508,7 +540,7 @@ impl Ops {
     }
 }
 
-fn gap(a: &[u32], mut ar: Range<usize>, b: &[u32], mut br: Range<usize>, depth: usize, ops: &mut Ops) {
+fn gap(a: &[u32], mut ar: Range<usize>, b: &[u32], mut br: Range<usize>, depth: usize, par: usize, ops: &mut Ops) {
     let prefix = a[ar.clone()].iter().zip(&b[br.clone()]).take_while(|(x, y)| x == y).count();
     ops.equal(prefix);
     ar.start += prefix;
@@ -525,13 +557,41 @@ fn gap(a: &[u32], mut ar: Range<usize>, b: &[u32], mut br: Range<usize>, depth: 
         if anchors.is_empty() {
             ops.replace(ar.len(), br.len());
         } else {
-            let (mut at_a, mut at_b) = (ar.start, br.start);
-            for (i, j) in anchors {
-                gap(a, at_a..i, b, at_b..j, depth + 1, ops);
-                ops.equal(1);
-                (at_a, at_b) = (i + 1, j + 1);
-            }
-            gap(a, at_a..ar.end, b, at_b..br.end, depth + 1, ops);
+            // The gaps before each anchor, from `from` on, then the anchor; where they end.
+            let between = |ops: &mut Ops, from: (usize, usize), pairs: &[(usize, usize)]| {
+                let (mut at_a, mut at_b) = from;
+                for &(i, j) in pairs {
+                    gap(a, at_a..i, b, at_b..j, depth + 1, par, ops);
+                    ops.equal(1);
+                    (at_a, at_b) = (i + 1, j + 1);
+                }
+                (at_a, at_b)
+            };
+            let (at_a, at_b) = if anchors.len() < par {
+                between(ops, (ar.start, br.start), &anchors)
+            } else {
+                // Gaps are independent: a big draft's are diffed on every core, each run of them
+                // into its own script, and the scripts joined in order. Joining merges what meets
+                // as one run would have, so the script is the same.
+                let run = anchors.len().div_ceil(4 * rayon::current_num_threads());
+                let scripts: Vec<Vec<DiffOp>> = anchors
+                    .par_chunks(run)
+                    .enumerate()
+                    .map(|(k, pairs)| {
+                        let from = k.checked_sub(1).map_or((ar.start, br.start), |_| {
+                            let (i, j) = anchors[k * run - 1];
+                            (i + 1, j + 1)
+                        });
+                        let mut part = Ops::default();
+                        between(&mut part, from, pairs);
+                        part.ops
+                    })
+                    .collect();
+                scripts.into_iter().for_each(|s| ops.extend(s));
+                let (i, j) = anchors[anchors.len() - 1];
+                (i + 1, j + 1)
+            };
+            gap(a, at_a..ar.end, b, at_b..br.end, depth + 1, par, ops);
         }
     } else {
         ops.replace(ar.len(), br.len());
@@ -636,6 +696,22 @@ mod tests {
     }
 
     #[test]
+    fn a_big_draft_gives_the_same_view_on_one_core_or_on_all() {
+        let draft: String = (0..6_000)
+            .map(|i| format!("CREATE INDEX i{i} ON t (c{i});\nALTER TABLE t ADD COLUMN d{i} int;\n"))
+            .collect();
+        let c = crate::compile("big.sql", &draft, &crate::Config::default()).unwrap();
+        assert!(c.changes.len() + c.diagnostics.len() > 6_000);
+        let format = Format::Terminal { color: false };
+        let view = |parallel_from| in_memory(|out| write_with(&c, format, out, parallel_from));
+        assert_eq!(view(0), view(usize::MAX));
+        let flat = c.flattened();
+        let (old, new) = (Lines::new(&draft), Lines::new(&flat));
+        let (a, b) = interned(|| old.iter(), || new.iter(), false);
+        assert_eq!(script_with(&a, &b, 1), script_with(&a, &b, usize::MAX));
+    }
+
+    #[test]
     fn identical_lines_everywhere_still_give_a_complete_diff() {
         let draft = "SELECT 1;\n".repeat(5_000);
         let plan = "BEGIN;\nSELECT 1;\nCOMMIT;\n".repeat(5_000);
@@ -709,6 +785,8 @@ mod tests {
             // Numbered on two threads, the lines give the same script.
             let (pa, pb) = numbered(&old, &new, true);
             proptest::prop_assert_eq!(script(&pa, &pb), script(&a, &b));
+            // And their gaps diffed on all cores, the same script.
+            proptest::prop_assert_eq!(script_with(&a, &b, 1), script_with(&a, &b, usize::MAX));
         }
     }
 }
