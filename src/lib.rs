@@ -131,21 +131,22 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     // Planning and giving each change its edits both only read the units: on a big draft, at once.
     let mut changes = std::mem::take(&mut rewritten.changes);
     let changed = !changes.is_empty();
+    let parallel = m.stmts.len() >= PARALLEL_FROM;
     let plan = || if changed { plan::plan(&m, &rewritten) } else { plan::verbatim(&m, &rewritten) };
-    let (plan, ()) = if m.stmts.len() < PARALLEL_FROM {
-        (plan(), locate_changes(&m, &rewritten.units, &mut changes))
-    } else {
-        rayon::join(plan, || locate_changes(&m, &rewritten.units, &mut changes))
-    };
+    let (plan, ()) = both(parallel, plan, || locate_changes(&m, &rewritten.units, &mut changes));
     rewritten.changes = changes;
-    let files = match want {
+    // The step files and the warnings about the plan both only read it.
+    let files = || match want {
         Want::Findings => Vec::new(),
         _ => emit::files(&source, &m, &rewritten, &plan, config, want != Want::View),
     };
-    let splits = emit::split_warnings(&source, &m, &rewritten, &plan);
-    rewritten.diagnostics.extend(splits);
-    let long = emit::long_step::warnings(&m, &rewritten, &plan, config);
-    rewritten.diagnostics.extend(long);
+    let warnings = || {
+        let mut splits = emit::split_warnings(&source, &m, &rewritten, &plan);
+        splits.extend(emit::long_step::warnings(&m, &rewritten, &plan, config));
+        splits
+    };
+    let (files, warnings) = both(parallel, files, warnings);
+    rewritten.diagnostics.extend(warnings);
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     rewritten.diagnostics.extend(directives);
     locate(&m, &mut rewritten);
@@ -161,9 +162,18 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     })
 }
 
-/// Statements from which planning and locating the changes run on two threads (below, starting
-/// them costs more than it saves).
+/// Statements from which the independent stages after the passes run side by side (below,
+/// starting the threads costs more than it saves).
 const PARALLEL_FROM: usize = 4096;
+
+/// `a()` and `b()`, on two threads when `parallel`.
+fn both<A: Send, B: Send>(parallel: bool, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if parallel {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
 
 /// Widen every point finding to the end of its statement (the changes were, by
 /// [`locate_changes`]).
