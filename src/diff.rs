@@ -46,29 +46,15 @@ pub fn render_findings(c: &Compilation) -> String {
 }
 
 fn in_memory(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
-    String::from_utf8(in_bytes(f)).expect("the draft, the plan and the messages are UTF-8")
-}
-
-fn in_bytes(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Vec<u8> {
     let mut out = Vec::new();
     f(&mut out).expect("writing to memory cannot fail");
-    out
+    String::from_utf8(out).expect("the draft, the plan and the messages are UTF-8")
 }
-
-/// Findings from which [`write`] renders them beside the diff (below, a thread costs more than it
-/// saves).
-const PARALLEL_FINDINGS: usize = 4096;
 
 /// Write the diff and the change list to `out` as they are made: on a big draft the view is
 /// larger than the draft (57 MB for 100,000 statements), and a string of it would be held whole
 /// before the first line is printed.
 pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::Result<()> {
-    write_with(c, format, out, PARALLEL_FINDINGS)
-}
-
-/// [`write`], rendering the findings beside the diff from `parallel_from` findings on (the same
-/// output either way: a test compares them).
-fn write_with(c: &Compilation, format: Format, out: &mut impl io::Write, parallel_from: usize) -> io::Result<()> {
     // The plan is compared as the pieces it is made of: a copy of it would be held whole.
     let files = if c.changes.is_empty() { &[][..] } else { &c.files[..] };
     let flat = crate::emit::Flat::new(files);
@@ -98,11 +84,7 @@ fn write_with(c: &Compilation, format: Format, out: &mut impl io::Write, paralle
                 }
             }
         }
-        Format::Terminal { color } => std::thread::scope(|scope| {
-            // A big draft's findings are rendered on another thread while its diff is written
-            // (each takes a while), and written after it.
-            let many = c.changes.len() + c.diagnostics.len() >= parallel_from;
-            let findings = many.then(|| scope.spawn(|| in_bytes(|buf| write_findings(c, color, buf))));
+        Format::Terminal { color } => {
             if !c.changes.is_empty() {
                 diff.walk(|row| match row {
                     Row::Hunk(_) => Ok(()),
@@ -118,11 +100,8 @@ fn write_with(c: &Compilation, format: Format, out: &mut impl io::Write, paralle
                 })?;
                 writeln!(out)?;
             }
-            match findings {
-                Some(rendered) => out.write_all(&rendered.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-                None => write_findings(c, color, out),
-            }
-        })?,
+            write_findings(c, color, out)?;
+        }
     }
     Ok(())
 }
@@ -696,15 +675,11 @@ mod tests {
     }
 
     #[test]
-    fn a_big_draft_gives_the_same_view_on_one_core_or_on_all() {
+    fn a_big_draft_gives_the_same_script_on_one_core_or_on_all() {
         let draft: String = (0..6_000)
             .map(|i| format!("CREATE INDEX i{i} ON t (c{i});\nALTER TABLE t ADD COLUMN d{i} int;\n"))
             .collect();
         let c = crate::compile("big.sql", &draft, &crate::Config::default()).unwrap();
-        assert!(c.changes.len() + c.diagnostics.len() > 6_000);
-        let format = Format::Terminal { color: false };
-        let view = |parallel_from| in_memory(|out| write_with(&c, format, out, parallel_from));
-        assert_eq!(view(0), view(usize::MAX));
         let flat = c.flattened();
         let (old, new) = (Lines::new(&draft), Lines::new(&flat));
         let (a, b) = interned(|| old.iter(), || new.iter(), false);
