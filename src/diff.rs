@@ -74,13 +74,13 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
                 write!(out, "```\n\n| rule | where | why |\n|---|---|---|\n")?;
                 for ch in &c.changes {
                     let message = ch.message.replace('|', "\\|");
-                    writeln!(out, "| `{}` | `{}` | {message} |", ch.rule, c.source.position(ch.at))?;
+                    writeln!(out, "| `{}` | `{}` | {message} |", ch.rule, c.source.at(ch.at))?;
                 }
             }
             if !c.diagnostics.is_empty() {
                 write!(out, "\n**Needs a reviewer:**\n\n")?;
                 for d in &c.diagnostics {
-                    writeln!(out, "- `{}` `{}`: {}", d.rule, c.source.position(d.at), d.message)?;
+                    writeln!(out, "- `{}` `{}`: {}", d.rule, c.source.at(d.at), d.message)?;
                 }
             }
         }
@@ -130,12 +130,12 @@ impl<T: fmt::Display> fmt::Display for Paint<'_, T> {
 /// One line per change, then per diagnostic: `file:line:column rule message`.
 pub fn write_findings(c: &Compilation, color: bool, out: &mut impl io::Write) -> io::Result<()> {
     for ch in &c.changes {
-        let (at, rule) = (Paint(color, BOLD, c.source.position(ch.at)), Paint(color, GREEN, ch.rule));
+        let (at, rule) = (Paint(color, BOLD, c.source.at(ch.at)), Paint(color, GREEN, ch.rule));
         writeln!(out, "{at} {rule} {}", ch.message)?;
     }
     for d in &c.diagnostics {
         let (at, rule) =
-            (Paint(color, BOLD, c.source.position(d.at)), Paint(color, YELLOW, format_args!("warning[{}]", d.rule)));
+            (Paint(color, BOLD, c.source.at(d.at)), Paint(color, YELLOW, format_args!("warning[{}]", d.rule)));
         writeln!(out, "{at} {rule} {}", d.message)?;
     }
     Ok(())

@@ -80,8 +80,26 @@ impl Source {
 
     /// `name:line:column`, the way compilers point at input.
     pub fn position(&self, offset: usize) -> String {
-        let (l, c) = self.line_col(offset);
-        format!("{}:{l}:{c}", self.name)
+        self.at(offset).to_string()
+    }
+
+    /// [`Source::position`] to be written where it goes, not kept (a big draft's list of
+    /// findings has tens of thousands).
+    pub fn at(&self, offset: usize) -> Position<'_> {
+        Position { source: self, offset }
+    }
+}
+
+/// A position in a [`Source`], shown as `name:line:column`.
+pub struct Position<'s> {
+    source: &'s Source,
+    offset: usize,
+}
+
+impl std::fmt::Display for Position<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (l, c) = self.source.line_col(self.offset);
+        write!(f, "{}:{l}:{c}", self.source.name)
     }
 }
 
