@@ -9,7 +9,10 @@
 //! what may follow it, generated statements, every draft and every fuzz input.
 
 use crate::front::tokens::{Tok, Token};
-use sqlparser::ast::{DataType, ForeignKeyConstraint, Ident, ObjectName, ReferentialAction};
+use sqlparser::ast::{
+    CheckConstraint, DataType, Expr, ForeignKeyConstraint, Ident, IndexColumn, KeyOrIndexDisplay, NullsDistinctOption,
+    ObjectName, PrimaryKeyConstraint, ReferentialAction, UniqueConstraint,
+};
 
 /// Only blanks between the tokens of `text` (no comment, no character the lexer skips): what a
 /// reader reads is then all there is.
@@ -183,6 +186,11 @@ impl<'t, 'a> Cursor<'t, 'a> {
         actions.into_iter().find(|(words, _)| self.words(words)).map(|(_, action)| action)
     }
 
+    /// Take a key's columns, `(a, b, …)`, each as [`Cursor::column`] takes it.
+    pub fn key_columns(&mut self) -> Option<Vec<IndexColumn>> {
+        Some(self.list(Cursor::column)?.into_iter().map(IndexColumn::from).collect())
+    }
+
     /// Take a name where sqlparser reads an expression (a key's column): none of the keywords it
     /// reads as a value there (`current_date` is a call, `true` a value).
     pub fn column(&mut self) -> Option<Ident> {
@@ -227,9 +235,91 @@ impl<'t, 'a> Cursor<'t, 'a> {
     }
 }
 
-/// Types and what may follow them, for the readers' tests.
+/// `PRIMARY KEY` as sqlparser reads it: of `columns` in a list of keys, of none after a column.
+pub(super) fn primary_key(name: Option<Ident>, columns: Vec<IndexColumn>) -> PrimaryKeyConstraint {
+    PrimaryKeyConstraint {
+        name,
+        index_name: None,
+        index_type: None,
+        columns,
+        include: Vec::new(),
+        index_options: Vec::new(),
+        characteristics: None,
+    }
+}
+
+/// `UNIQUE` as sqlparser reads it (see [`primary_key`]).
+pub(super) fn unique(name: Option<Ident>, columns: Vec<IndexColumn>) -> UniqueConstraint {
+    UniqueConstraint {
+        name,
+        index_name: None,
+        index_type_display: KeyOrIndexDisplay::None,
+        index_type: None,
+        columns,
+        include: Vec::new(),
+        index_options: Vec::new(),
+        characteristics: None,
+        nulls_distinct: NullsDistinctOption::None,
+    }
+}
+
+/// `CHECK (expr)` as sqlparser reads it.
+pub(super) fn check(name: Option<Ident>, expr: Expr) -> CheckConstraint {
+    CheckConstraint { name, expr: Box::new(expr), no_inherit: false, enforced: None }
+}
+
+/// Types and what may follow them, and the checks both readers' tests run on them.
 #[cfg(test)]
 pub(super) mod samples {
+    use crate::front::parse::parse;
+    use sqlparser::ast::Statement;
+
+    /// The soundness of a reader: where it reads a tree of `sql` (`by_hand`), sqlparser reads the
+    /// same one (`tree` takes it from sqlparser's statement). `Ok(false)` when it reads none.
+    pub fn same_tree<T: PartialEq + std::fmt::Debug>(
+        sql: &str,
+        by_hand: Option<T>,
+        tree: impl FnOnce(Statement) -> Option<T>,
+    ) -> Result<bool, String> {
+        let Some(by_hand) = by_hand else { return Ok(false) };
+        let parsed = parse(sql).map(tree);
+        match parsed {
+            Ok(Some(t)) if t == by_hand => Ok(true),
+            other => Err(format!("{sql}\nby hand: {by_hand:?}\nsqlparser: {other:?}")),
+        }
+    }
+    /// Every sqlparser keyword, in both letter cases, where each form has `{}`: `agrees` (a
+    /// reader's tree is sqlparser's, or it reads none) holds on all of them, and most are read.
+    pub fn every_keyword_in(forms: &[&str], agrees: impl Fn(&str) -> Result<bool, String>) {
+        let mut failed = Vec::new();
+        let mut by_hand = 0;
+        for form in forms {
+            for word in sqlparser::keywords::ALL_KEYWORDS.iter().flat_map(|k| [k.to_string(), k.to_lowercase()]) {
+                match agrees(&form.replace("{}", &word)) {
+                    Ok(read) => by_hand += usize::from(read),
+                    Err(e) => failed.push(e),
+                }
+            }
+        }
+        assert!(failed.is_empty(), "{} disagreements:\n{}", failed.len(), failed.join("\n"));
+        // Most keywords are names there (`public`, `name`, `user`…), read by hand.
+        assert!(by_hand > forms.len() * sqlparser::keywords::ALL_KEYWORDS.len(), "{by_hand}");
+    }
+
+    /// Every one of [`TYPES`] followed by every one of [`AFTER_TYPES`] where each form has `{}`.
+    pub fn every_type_in(forms: &[&str], agrees: impl Fn(&str) -> Result<bool, String>) {
+        let mut by_hand = 0;
+        for ty in TYPES {
+            for after in AFTER_TYPES {
+                for form in forms {
+                    let sql = form.replace("{}", &format!("{ty}{after}"));
+                    by_hand += usize::from(agrees(&sql).unwrap_or_else(|e| panic!("{e}")));
+                }
+            }
+        }
+        assert!(by_hand > TYPES.len() * 20, "{by_hand}");
+    }
+
     /// Types, in `ADD COLUMN`, `ALTER COLUMN … TYPE` and a table's columns.
     pub const TYPES: &[&str] = &[
         "int",

@@ -3,7 +3,7 @@
 //! `DEFAULT`, `NOT NULL` of `ADD COLUMN`; the definition of `ADD CONSTRAINT`).
 
 use super::action::{Action, ColumnChange};
-use super::by_hand::{only_blanks_between, Cursor};
+use super::by_hand::{check, only_blanks_between, unique, Cursor};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::{key_of, Name};
@@ -12,9 +12,8 @@ use crate::front::forms;
 use crate::front::parse::{parse, parse_expr, Unparsed};
 use crate::front::tokens::{lex, words, Tok, Token};
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, CheckConstraint, ColumnDef, ColumnOption, ColumnOptionDef,
-    DetachPartitionMode, DropBehavior, IndexColumn, KeyOrIndexDisplay, NullsDistinctOption, Statement, TableConstraint,
-    UniqueConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, DetachPartitionMode,
+    DropBehavior, Statement, TableConstraint,
 };
 use std::ops::Range;
 
@@ -134,22 +133,9 @@ pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
             let columns = c.list(Cursor::name)?;
             c.words(&["references"]).then(|| c.references(name, columns))??.into()
         } else if c.words(&["check"]) {
-            let expr = Box::new(c.parenthesized(parse_expr)?);
-            CheckConstraint { name, expr, no_inherit: false, enforced: None }.into()
+            check(name, c.parenthesized(parse_expr)?).into()
         } else if c.words(&["unique"]) {
-            let columns = c.list(Cursor::column)?.into_iter().map(IndexColumn::from).collect();
-            UniqueConstraint {
-                name,
-                index_name: None,
-                index_type_display: KeyOrIndexDisplay::None,
-                index_type: None,
-                columns,
-                include: Vec::new(),
-                index_options: Vec::new(),
-                characteristics: None,
-                nulls_distinct: NullsDistinctOption::None,
-            }
-            .into()
+            unique(name, c.key_columns()?).into()
         } else {
             return None;
         };
@@ -687,17 +673,16 @@ pub(super) fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)>
 
 #[cfg(test)]
 mod tests {
-    use super::super::by_hand::samples::{AFTER_TYPES, TYPES};
+    use super::super::by_hand::samples::{every_keyword_in, every_type_in, same_tree};
     use super::*;
     use proptest::prelude::*;
 
     /// The soundness of [`operation_by_hand`]: where it reads a tree, sqlparser reads the same one.
     fn agrees(sql: &str) -> Result<bool, String> {
-        let Some(by_hand) = operation_by_hand(sql) else { return Ok(false) };
-        match parse(sql) {
-            Ok(Statement::AlterTable(at)) if at.operations == [by_hand.clone()] => Ok(true),
-            other => Err(format!("{sql}\nby hand: {by_hand:?}\nsqlparser: {other:?}")),
-        }
+        same_tree(sql, operation_by_hand(sql).map(|o| vec![o]), |s| match s {
+            Statement::AlterTable(at) => Some(at.operations),
+            _ => None,
+        })
     }
 
     /// Each form, with `{}` where a name goes.
@@ -745,38 +730,20 @@ mod tests {
 
     #[test]
     fn every_keyword_of_sqlparser_as_every_name_reads_as_sqlparser_reads_it() {
-        let mut failed = Vec::new();
-        let mut by_hand = 0;
-        for form in FORMS {
-            for word in sqlparser::keywords::ALL_KEYWORDS.iter().flat_map(|k| [k.to_string(), k.to_lowercase()]) {
-                match agrees(&form.replace("{}", &word)) {
-                    Ok(read) => by_hand += usize::from(read),
-                    Err(e) => failed.push(e),
-                }
-            }
-        }
-        assert!(failed.is_empty(), "{} disagreements:\n{}", failed.len(), failed.join("\n"));
-        // Most keywords are names here (`public`, `name`, `user`…), read by hand.
-        assert!(by_hand > FORMS.len() * sqlparser::keywords::ALL_KEYWORDS.len(), "{by_hand}");
+        every_keyword_in(FORMS, agrees);
     }
 
     #[test]
     fn every_type_and_what_follows_it_reads_as_sqlparser_reads_it() {
-        let mut by_hand = 0;
-        for ty in TYPES {
-            for after in AFTER_TYPES {
-                for form in [
-                    "ALTER TABLE t ADD COLUMN c {}",
-                    "ALTER TABLE t ADD COLUMN IF NOT EXISTS c {}",
-                    "ALTER TABLE t ALTER COLUMN c TYPE {}",
-                    "ALTER TABLE t ALTER c SET DATA TYPE {}",
-                ] {
-                    let sql = form.replace("{}", &format!("{ty}{after}"));
-                    by_hand += usize::from(agrees(&sql).unwrap_or_else(|e| panic!("{e}")));
-                }
-            }
-        }
-        assert!(by_hand > TYPES.len() * 20, "{by_hand}");
+        every_type_in(
+            &[
+                "ALTER TABLE t ADD COLUMN c {}",
+                "ALTER TABLE t ADD COLUMN IF NOT EXISTS c {}",
+                "ALTER TABLE t ALTER COLUMN c TYPE {}",
+                "ALTER TABLE t ALTER c SET DATA TYPE {}",
+            ],
+            agrees,
+        );
     }
 
     #[test]

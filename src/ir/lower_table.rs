@@ -1,7 +1,7 @@
 //! Lowering of `CREATE TABLE` and of the key of `CREATE INDEX`: the columns, keys, foreign keys
 //! and partitioning the catalogue records, typed, so the catalogue never reads a statement.
 
-use super::by_hand::{only_blanks_between, Cursor};
+use super::by_hand::{check, only_blanks_between, primary_key, unique, Cursor};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::lower_action::collapse;
@@ -13,9 +13,8 @@ use crate::front::parse::{may_be_too_deep, parse_expr};
 use crate::front::tokens::{lex, Tok, Token};
 use sqlparser::ast::helpers::stmt_create_table::CreateTableBuilder;
 use sqlparser::ast::{
-    CheckConstraint, ColumnDef as SqlColumnDef, ColumnOption, ColumnOptionDef, CreateTable, Expr, ForValues,
-    FunctionArg, FunctionArgExpr, FunctionArguments, GeneratedAs, IndexColumn, KeyOrIndexDisplay, NullsDistinctOption,
-    PrimaryKeyConstraint, TableConstraint, UniqueConstraint,
+    ColumnDef as SqlColumnDef, ColumnOption, ColumnOptionDef, CreateTable, Expr, ForValues, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GeneratedAs, IndexColumn, TableConstraint,
 };
 
 /// `CREATE TABLE` as sqlparser read it; the referenced tables of its foreign keys are locked.
@@ -127,17 +126,14 @@ const OPTION_WORDS: &[&str] =
 fn table_constraint(c: &mut Cursor<'_, '_>) -> Option<Option<TableConstraint>> {
     let name = if c.words(&["constraint"]) { Some(c.name()?) } else { None };
     let constraint: TableConstraint = if c.words(&["primary", "key"]) {
-        let columns = c.list(Cursor::column)?.into_iter().map(IndexColumn::from).collect();
-        primary_key(name, columns).into()
+        primary_key(name, c.key_columns()?).into()
     } else if c.words(&["unique"]) {
-        let columns = c.list(Cursor::column)?.into_iter().map(IndexColumn::from).collect();
-        unique(name, columns).into()
+        unique(name, c.key_columns()?).into()
     } else if c.words(&["foreign", "key"]) {
         let columns = c.list(Cursor::name)?;
         c.words(&["references"]).then(|| c.references(name, columns))??.into()
     } else if c.words(&["check"]) {
-        let expr = Box::new(c.parenthesized(parse_expr)?);
-        CheckConstraint { name, expr, no_inherit: false, enforced: None }.into()
+        check(name, c.parenthesized(parse_expr)?).into()
     } else if name.is_some() {
         return None;
     } else {
@@ -165,9 +161,9 @@ fn column(c: &mut Cursor<'_, '_>) -> Option<SqlColumnDef> {
             ColumnOption::ForeignKey(c.references(None, Vec::new())?)
         } else if c.words(&["check"]) {
             let from = c.i;
-            let expr = Box::new(c.parenthesized(parse_expr)?);
+            let expr = c.parenthesized(parse_expr)?;
             read_as_alone(&c.toks[from..c.i]).then_some(())?;
-            ColumnOption::Check(CheckConstraint { name: None, expr, no_inherit: false, enforced: None })
+            ColumnOption::Check(check(None, expr))
         } else if c.words(&["default"]) {
             let from = c.i;
             let expr = c.expression(OPTION_WORDS, parse_expr)?;
@@ -224,34 +220,6 @@ fn identity(c: &mut Cursor<'_, '_>) -> Option<GeneratedAs> {
         Some(GeneratedAs::Always)
     } else {
         c.words(&["generated", "by", "default", "as", "identity"]).then_some(GeneratedAs::ByDefault)
-    }
-}
-
-/// `PRIMARY KEY` as sqlparser reads it: of `columns` in a list of keys, of none after a column.
-fn primary_key(name: Option<sqlparser::ast::Ident>, columns: Vec<IndexColumn>) -> PrimaryKeyConstraint {
-    PrimaryKeyConstraint {
-        name,
-        index_name: None,
-        index_type: None,
-        columns,
-        include: Vec::new(),
-        index_options: Vec::new(),
-        characteristics: None,
-    }
-}
-
-/// `UNIQUE` as sqlparser reads it (see [`primary_key`]).
-fn unique(name: Option<sqlparser::ast::Ident>, columns: Vec<IndexColumn>) -> UniqueConstraint {
-    UniqueConstraint {
-        name,
-        index_name: None,
-        index_type_display: KeyOrIndexDisplay::None,
-        index_type: None,
-        columns,
-        include: Vec::new(),
-        index_options: Vec::new(),
-        characteristics: None,
-        nulls_distinct: NullsDistinctOption::None,
     }
 }
 
@@ -415,20 +383,19 @@ fn element_column(text: &str, element: &[&Token]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::by_hand::samples::{AFTER_TYPES, TYPES};
+    use super::super::by_hand::samples::{every_keyword_in, every_type_in, same_tree};
     use super::*;
-    use crate::front::parse::{parse, parse_statement};
+    use crate::front::parse::parse_statement;
     use proptest::prelude::*;
     use sqlparser::ast::Statement;
 
     /// The soundness of [`create_table_by_hand`]: where it reads a tree, sqlparser reads the same
     /// one.
     fn agrees(sql: &str) -> Result<bool, String> {
-        let Some(by_hand) = create_table_by_hand(sql) else { return Ok(false) };
-        match parse(sql) {
-            Ok(Statement::CreateTable(ct)) if ct == by_hand => Ok(true),
-            other => Err(format!("{sql}\nby hand: {by_hand:?}\nsqlparser: {other:?}")),
-        }
+        same_tree(sql, create_table_by_hand(sql), |s| match s {
+            Statement::CreateTable(ct) => Some(ct),
+            _ => None,
+        })
     }
 
     /// Tables with `{}` where a name goes.
@@ -472,37 +439,19 @@ mod tests {
 
     #[test]
     fn every_keyword_of_sqlparser_as_every_name_reads_as_sqlparser_reads_it() {
-        let mut failed = Vec::new();
-        let mut by_hand = 0;
-        for form in FORMS {
-            for word in sqlparser::keywords::ALL_KEYWORDS.iter().flat_map(|k| [k.to_string(), k.to_lowercase()]) {
-                match agrees(&form.replace("{}", &word)) {
-                    Ok(read) => by_hand += usize::from(read),
-                    Err(e) => failed.push(e),
-                }
-            }
-        }
-        assert!(failed.is_empty(), "{} disagreements:\n{}", failed.len(), failed.join("\n"));
-        // Most keywords are names here (`public`, `name`, `user`…), read by hand.
-        assert!(by_hand > FORMS.len() * sqlparser::keywords::ALL_KEYWORDS.len(), "{by_hand}");
+        every_keyword_in(FORMS, agrees);
     }
 
     #[test]
     fn every_type_and_what_follows_it_reads_as_sqlparser_reads_it() {
-        let mut by_hand = 0;
-        for ty in TYPES {
-            for after in AFTER_TYPES {
-                for form in [
-                    "CREATE TABLE t (c {})",
-                    "CREATE TABLE t (a int, c {}, b text)",
-                    "CREATE TABLE t (c {}, PRIMARY KEY (c))",
-                ] {
-                    let sql = form.replace("{}", &format!("{ty}{after}"));
-                    by_hand += usize::from(agrees(&sql).unwrap_or_else(|e| panic!("{e}")));
-                }
-            }
-        }
-        assert!(by_hand > TYPES.len() * 20, "{by_hand}");
+        every_type_in(
+            &[
+                "CREATE TABLE t (c {})",
+                "CREATE TABLE t (a int, c {}, b text)",
+                "CREATE TABLE t (c {}, PRIMARY KEY (c))",
+            ],
+            agrees,
+        );
     }
 
     #[test]
