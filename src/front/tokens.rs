@@ -78,9 +78,16 @@ impl<'a> Iterator for Lexer<'a> {
             let start = self.i;
             let c = *b.get(start)?;
             let mut i = start;
+            let escape_string = (c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'');
+            // Blanks and words first: they are most of any statement.
             let tok = if c.is_ascii_whitespace() {
                 i += 1;
                 None
+            } else if (c.is_ascii_alphabetic() || c == b'_' || c >= 0x80) && !escape_string {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+                    i += 1;
+                }
+                Some(Tok::Word(&text[start..i]))
             } else if b[i..].starts_with(b"--") {
                 i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
                 None
@@ -101,7 +108,7 @@ impl<'a> Iterator for Lexer<'a> {
                     }
                 }
                 None
-            } else if c == b'\'' || ((c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'')) {
+            } else if c == b'\'' || escape_string {
                 let escapes = c != b'\'';
                 i += if escapes { 2 } else { 1 };
                 while i < b.len() {
@@ -148,11 +155,6 @@ impl<'a> Iterator for Lexer<'a> {
                     i += 1;
                 }
                 Some(Tok::Literal)
-            } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
-                    i += 1;
-                }
-                Some(Tok::Word(&text[start..i]))
             } else {
                 let ch = text[i..].chars().next().unwrap_or('?');
                 i += ch.len_utf8();
@@ -178,7 +180,12 @@ fn dollar_tag(s: &str) -> Option<&str> {
 
 /// A bare word folded to lower case, the key it is compared by.
 pub fn fold_word(word: &str) -> String {
-    word.to_lowercase()
+    // Most words are ASCII: a plain byte fold there.
+    if word.is_ascii() {
+        word.to_ascii_lowercase()
+    } else {
+        word.to_lowercase()
+    }
 }
 
 /// The first word of a statement, lower-cased (empty when it has none).

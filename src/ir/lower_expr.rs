@@ -81,7 +81,7 @@ pub fn ident_key(id: &Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
     } else {
-        id.value.to_lowercase()
+        crate::front::tokens::fold_word(&id.value)
     }
 }
 

@@ -5,7 +5,7 @@ use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
 use crate::front::split::{MarkerKind, Piece, PieceKind};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -306,7 +306,7 @@ impl<'a> Migration<'a> {
     pub fn lower(src: &'a str, pieces: &[Piece]) -> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
         let mut section = Section::Up;
-        let mut created: HashMap<String, Vec<Creation>> = HashMap::new();
+        let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
         let mut facts = std::collections::HashSet::new();
         let (mut runner, mut opt_out) = (false, false);
         // Lowering a statement reads only its own text, so statements lower in parallel (parsing
