@@ -531,8 +531,21 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     concurrent_reindex::run(ctx, out);
     fk_not_valid::run(ctx, out);
     check_not_valid::run(ctx, out);
-    set_not_null::run(ctx, out, &mut carried.proofs);
-    unique_using_index::run(ctx, out);
+    // Both may name a check that proves a column NOT NULL (`Rewritten::unique_name`): statement
+    // by statement, the first name goes to the statement the draft runs first, whatever the
+    // window (pass by pass, a later `SET NOT NULL` took it from an earlier key). Their findings
+    // are listed pass by pass, as every other pass's.
+    let mut keys = Rewritten::default();
+    for i in ctx.window.clone() {
+        let one = Ctx { window: i..i + 1, ..*ctx };
+        set_not_null::run(&one, out, &mut carried.proofs);
+        let (changes, diagnostics) = (out.changes.len(), out.diagnostics.len());
+        unique_using_index::run(&one, out);
+        keys.changes.extend(out.changes.drain(changes..));
+        keys.diagnostics.extend(out.diagnostics.drain(diagnostics..));
+    }
+    out.changes.append(&mut keys.changes);
+    out.diagnostics.append(&mut keys.diagnostics);
     backfill::run(ctx, out);
     volatile_default::run(ctx, out);
     partitions::run(ctx, out, &mut carried.in_tx);
