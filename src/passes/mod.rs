@@ -535,17 +535,17 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     // by statement, the first name goes to the statement the draft runs first, whatever the
     // window (pass by pass, a later `SET NOT NULL` took it from an earlier key). Their findings
     // are listed pass by pass, as every other pass's.
-    let mut keys = Rewritten::default();
+    let (mut key_changes, mut key_diagnostics) = (Vec::new(), Vec::new());
     for i in ctx.window.clone() {
         let one = Ctx { window: i..i + 1, ..*ctx };
         set_not_null::run(&one, out, &mut carried.proofs);
         let (changes, diagnostics) = (out.changes.len(), out.diagnostics.len());
         unique_using_index::run(&one, out);
-        keys.changes.extend(out.changes.drain(changes..));
-        keys.diagnostics.extend(out.diagnostics.drain(diagnostics..));
+        key_changes.extend(out.changes.drain(changes..));
+        key_diagnostics.extend(out.diagnostics.drain(diagnostics..));
     }
-    out.changes.append(&mut keys.changes);
-    out.diagnostics.append(&mut keys.diagnostics);
+    out.changes.append(&mut key_changes);
+    out.diagnostics.append(&mut key_diagnostics);
     backfill::run(ctx, out);
     volatile_default::run(ctx, out);
     partitions::run(ctx, out, &mut carried.in_tx);
