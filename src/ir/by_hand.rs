@@ -14,9 +14,14 @@ use sqlparser::ast::{
     ObjectName, PrimaryKeyConstraint, ReferentialAction, UniqueConstraint,
 };
 
-/// Only blanks between the tokens of `text` (no comment, no character the lexer skips): what a
-/// reader reads is then all there is.
-pub(super) fn only_blanks_between(text: &str, toks: &[Token]) -> bool {
+/// The tokens of `text` when only blanks stand between them (no comment, no character the lexer
+/// skips): what a reader reads is then all there is.
+pub(super) fn plain_tokens(text: &str) -> Option<Vec<Token<'_>>> {
+    let toks = crate::front::tokens::lex(text);
+    only_blanks_between(text, &toks).then_some(toks)
+}
+
+fn only_blanks_between(text: &str, toks: &[Token]) -> bool {
     let blank = |gap: &str| gap.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     let mut end = 0;
     for t in toks {

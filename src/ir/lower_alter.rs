@@ -3,7 +3,7 @@
 //! `DEFAULT`, `NOT NULL` of `ADD COLUMN`; the definition of `ADD CONSTRAINT`).
 
 use super::action::{Action, ColumnChange};
-use super::by_hand::{check, only_blanks_between, unique, Cursor};
+use super::by_hand::{check, plain_tokens, unique, Cursor};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::{key_of, Name};
@@ -71,10 +71,7 @@ pub fn lower_alter_table(
 /// every fuzz input): only blanks between the tokens (no comment, no placeholder), each name a
 /// plain ASCII word other than the few sqlparser reads as keywords there, or `"quoted"`.
 pub fn operation_by_hand(text: &str) -> Option<AlterTableOperation> {
-    let toks = lex(text);
-    if !only_blanks_between(text, &toks) {
-        return None;
-    }
+    let toks = plain_tokens(text)?;
     let mut c = Cursor::new(text, &toks, GRAMMAR_WORDS);
     if !c.words(&["alter", "table"]) {
         return None;

@@ -1,7 +1,7 @@
 //! Lowering of `CREATE TABLE` and of the key of `CREATE INDEX`: the columns, keys, foreign keys
 //! and partitioning the catalogue records, typed, so the catalogue never reads a statement.
 
-use super::by_hand::{check, only_blanks_between, primary_key, unique, Cursor};
+use super::by_hand::{check, plain_tokens, primary_key, unique, Cursor};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::lower_action::collapse;
@@ -84,10 +84,7 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
 /// and unless each element of the list is short enough ([`may_be_too_deep`] of its text alone)
 /// that sqlparser cannot give up on the statement's depth.
 pub fn create_table_by_hand(text: &str) -> Option<CreateTable> {
-    let toks = lex(text);
-    if !only_blanks_between(text, &toks) {
-        return None;
-    }
+    let toks = plain_tokens(text)?;
     let mut c = Cursor::new(text, &toks, ELEMENT_WORDS);
     if !c.words(&["create", "table"]) {
         return None;
