@@ -367,6 +367,13 @@ fn unit_name(runner: Runner, draft: &Path) -> String {
     }
 }
 
+/// The command is done with its compilations and the process ends right after it: their memory
+/// goes back to the system at once, not one allocation at a time (freeing a draft of 100k
+/// statements took 2-3 % of `diff`'s instructions).
+fn left_to_exit(all: Vec<Outcome>) {
+    std::mem::forget(all);
+}
+
 fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx) -> ExitCode {
     let all = outcomes(files, settings, ctx, Want::NoManifest);
     let mut bad = print_errors(&all);
@@ -440,6 +447,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
             }
         }
     }
+    left_to_exit(all);
     if bad {
         ExitCode::from(2)
     } else if changed {
@@ -492,6 +500,7 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
     let flagged = all.iter().any(|o| {
         o.result.as_ref().is_ok_and(|c| c.changed() || c.not_understood() || (strict && !c.diagnostics.is_empty()))
     });
+    left_to_exit(all);
     if bad {
         ExitCode::from(2)
     } else if flagged {
@@ -575,6 +584,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     view.print(c)?;
                 }
             }
+            left_to_exit(all);
             Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
         Command::Check { files, strict, format, settings } => {
