@@ -236,66 +236,17 @@ impl Token {
 /// rule decides what the token is and where it ends. This gives exactly the tokens of the
 /// grammar's `script` rule (a test checks it) at a fraction of the cost.
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
-    let likely_boundary = || {
-        let half = src.len() / 2;
-        memchr::memmem::find(&src.as_bytes()[half..], b";\n").map(|k| half + k + 2)
-    };
-    match likely_boundary() {
-        Some(cut) if src.len() >= PARALLEL_BYTES => tokenize_in_two(src, cut),
-        _ => tokenize_in_two(src, src.len()),
-    }
-}
-
-/// A text of at least this many bytes is tokenized in two halves on two threads (below, starting
-/// the thread costs more than it saves; the split is the one stage of a compile on one core).
-const PARALLEL_BYTES: usize = 1 << 20;
-
-/// [`tokenize`], guessing that a statement starts at byte `cut`: the text after it is tokenized
-/// on a second thread while the first reads up to it. The guess is kept only if the first thread
-/// reaches `cut` at a token's start with no word since the last `;` (so no `COPY … FROM stdin`
-/// under way): the tokens from there depend on nothing before, so they are those of one pass.
-/// Otherwise the first thread goes on alone. Any `cut` gives the same tokens (a test cuts
-/// everywhere).
-fn tokenize_in_two(src: &str, cut: usize) -> Result<Vec<Token>, SplitError> {
+    let b = src.as_bytes();
     // Room for one token per two bytes (denser than SQL gets in practice; a 10 MB line of tuples
     // has one per 2.6): the vector then never moves, and pages it never fills never become resident.
-    let room = |bytes: usize| Vec::with_capacity(bytes / 2 + 1);
-    let first = || {
-        let (mut toks, mut copy) = (room(src.len()), CopyFromStdin::default());
-        scan(src, 0..cut, &mut toks, &mut copy).map(|at| (toks, copy, at))
-    };
-    let second = || {
-        let (mut toks, mut copy) = (room(src.len() - cut), CopyFromStdin::default());
-        scan(src, cut..src.len(), &mut toks, &mut copy).map(|_| (toks, copy))
-    };
-    let (first, second) = if cut < src.len() { rayon::join(first, || Some(second())) } else { (first(), None) };
-    let (mut toks, mut copy, at) = first?;
-    match second {
-        Some(second) if at == cut && copy == CopyFromStdin::default() => {
-            let (rest, rest_copy) = second?;
-            toks.extend(rest);
-            copy = rest_copy;
-        }
-        _ => {
-            scan(src, at..src.len(), &mut toks, &mut copy)?;
-        }
-    }
-    if copy.data_next {
-        return Err(unclosed_copy_data(src.len()));
-    }
-    Ok(toks)
-}
-
-/// Tokenizes `src` from `range.start` until a token ends at or past `range.end`, appending to
-/// `toks`; where it stopped.
-fn scan(src: &str, range: Range<usize>, toks: &mut Vec<Token>, copy: &mut CopyFromStdin) -> Result<usize, SplitError> {
-    let b = src.as_bytes();
-    let mut i = range.start;
-    while i < range.end {
+    let mut toks = Vec::with_capacity(b.len() / 2 + 1);
+    let mut copy = CopyFromStdin::default();
+    let mut i = 0;
+    while i < b.len() {
         if copy.data_next && toks.last().is_some_and(|t: &Token| t.kind == TokKind::Newline) {
             let end = copy_data_end(src, i).ok_or_else(|| unclosed_copy_data(i))?;
             toks.push(Token::new(TokKind::CopyData, i, end));
-            *copy = CopyFromStdin::default();
+            copy = CopyFromStdin::default();
             i = end;
             continue;
         }
@@ -341,13 +292,16 @@ fn scan(src: &str, range: Range<usize>, toks: &mut Vec<Token>, copy: &mut CopyFr
         // `COPY … FROM stdin` before it has no data (its `;`, if any, comes in the next section),
         // and a `COPY` after it is the first word of its statement.
         let section_marker = || parse_markers(&src[i..end], false).iter().any(is_section_marker);
-        if copy.words != 0 && kind == TokKind::LineComment && line_start(toks) && section_marker() {
-            *copy = CopyFromStdin::default();
+        if copy.words != 0 && kind == TokKind::LineComment && line_start(&toks) && section_marker() {
+            copy = CopyFromStdin::default();
         }
         toks.push(Token::new(kind, i, end));
         i = end;
     }
-    Ok(i)
+    if copy.data_next {
+        return Err(unclosed_copy_data(src.len()));
+    }
+    Ok(toks)
 }
 
 /// May this token follow a `COPY … FROM stdin;` on its line? Only blanks and comments, which psql
@@ -386,7 +340,7 @@ pub fn copies_from_stdin(body: &str) -> bool {
 
 /// Follows the words of each statement to see a `COPY … FROM STDIN` end: its data starts on
 /// the next line.
-#[derive(Default, PartialEq)]
+#[derive(Default)]
 struct CopyFromStdin {
     /// Words of the current statement seen so far (saturating).
     words: usize,
@@ -1598,27 +1552,6 @@ mod tests {
         ) {
             let src: String = parts.concat();
             proptest::prop_assert_eq!(tokenize(&src).unwrap(), tokenize_with_grammar(&src));
-        }
-
-        /// Cut anywhere, the two threads give the tokens (or the error) of one pass.
-        #[test]
-        fn tokens_are_the_same_wherever_the_text_is_cut(
-            parts in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    " ", "\n", "\r\n", ";", ";\n", "(", ")", "'", "'a;\nb'", "$$", "$f$;\n$f$", "--",
-                    "-- c;\n", "/*", "*/", "\\", "word", "COPY", "copy t from stdin", "FROM", "stdin",
-                    "1\t2\n", "\\.\n", "\\copy t from stdin\n", "-- +goose Up\n", "-- migrate:down\n",
-                    "é", "E'", "\"",
-                ]),
-                0..40,
-            )
-        ) {
-            let src: String = parts.concat();
-            let whole = tokenize_in_two(&src, src.len()).map_err(|e| (e.offset, e.message));
-            for cut in (0..src.len()).filter(|&k| src.is_char_boundary(k)) {
-                let cut_there = tokenize_in_two(&src, cut).map_err(|e| (e.offset, e.message));
-                proptest::prop_assert_eq!(&cut_there, &whole, "cut at {}", cut);
-            }
         }
     }
 }
