@@ -243,9 +243,11 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     let mut down = Vec::new();
     let mut validate = Pending::default();
     // Draft order; a recipe's generated units run around their statement (`Unit::sub`).
-    let mut order: Vec<usize> = (0..r.units.len()).collect();
-    order.sort_by_key(|&u| (r.units[u].stmt, r.units[u].sub));
-    for u in order {
+    let mut order: Vec<(usize, i32, usize)> = r.units.iter().enumerate().map(|(u, x)| (x.stmt, x.sub, u)).collect();
+    // Sorted as keys, not by reading each unit again for every comparison; the draft's units come
+    // in order, then the generated ones: two runs the sort merges.
+    order.sort();
+    for (_, _, u) in order {
         let unit = &r.units[u];
         let s = &m.stmts[unit.stmt];
         let draft = unit.generated.is_none();
@@ -647,24 +649,24 @@ impl Pending {
 /// alone still knows they have no traffic (the plan stays a fixed point).
 fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     // Keyed by base name, so the lookup stays constant-time on large drafts.
-    let mut created: HashMap<String, Vec<Name>> = HashMap::default();
+    let mut created: HashMap<&str, Vec<&Name>> = HashMap::default();
+    // A set beside the list: a step kept as written may hold thousands of statements.
+    let mut seen = rustc_hash::FxHashSet::default();
     for step in steps.iter_mut() {
         let mut used = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        seen.clear();
         for u in step.units() {
             let s = &m.stmts[r.units[u].stmt];
             let named = s.ops.iter().flat_map(|op| match &op.kind {
-                OpKind::CreateIndex { table, .. } => vec![table],
-                OpKind::DropIndex { names, .. } => names.iter().collect(),
-                OpKind::Reindex { name, .. } => vec![name],
-                OpKind::AddConstraint { table, .. } | OpKind::AddColumn { table, .. } => {
-                    vec![table]
-                }
-                _ => Vec::new(),
+                OpKind::CreateIndex { table, .. }
+                | OpKind::Reindex { name: table, .. }
+                | OpKind::AddConstraint { table, .. }
+                | OpKind::AddColumn { table, .. } => std::slice::from_ref(table),
+                OpKind::DropIndex { names, .. } => names.as_slice(),
+                _ => &[],
             });
             for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
                 let known = created.get(n.base()).is_some_and(|list| list.iter().any(|c| c.same(n)));
-                // A set beside the list: a step kept as written may hold thousands of statements.
                 if known && seen.insert(&*n.text) {
                     used.push(n.text.to_string());
                 }
@@ -674,7 +676,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         for u in step.units() {
             for op in &m.stmts[r.units[u].stmt].ops {
                 if let OpKind::CreateTable { table: n, .. } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
-                    created.entry(n.base().to_string()).or_default().push(n.clone());
+                    created.entry(n.base()).or_default().push(n);
                 }
             }
         }
