@@ -27,7 +27,6 @@
 //! in the input; it fails only on a quote, dollar quote or block comment that never closes.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pest::Parser;
 use pest_derive::Parser;
@@ -237,94 +236,17 @@ impl Token {
 /// rule decides what the token is and where it ends. This gives exactly the tokens of the
 /// grammar's `script` rule (a test checks it) at a fraction of the cost.
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
-    let likely_boundary = || {
-        let half = src.len() / 2;
-        memchr::memmem::find(&src.as_bytes()[half..], b";\n").map(|k| half + k + 2)
-    };
-    match likely_boundary() {
-        Some(cut) if src.len() >= PARALLEL_BYTES => tokenize_in_two(src, cut, AHEAD),
-        _ => tokenize_in_two(src, src.len(), AHEAD),
-    }
-}
-
-/// A text of at least this many bytes is tokenized in two halves on two threads (below, starting
-/// the thread costs more than it saves; the split is the one stage of a compile on one core).
-const PARALLEL_BYTES: usize = 1 << 20;
-
-/// [`tokenize`], guessing that a statement starts at byte `cut`: the text after it is tokenized
-/// on a second thread while the first reads up to it. The guess is kept only if the first thread
-/// reaches `cut` at a token's start with no word since the last `;` (so no `COPY … FROM stdin`
-/// under way): the tokens from there depend on nothing before, so they are those of one pass.
-/// Otherwise the first thread goes on alone. Any `cut` gives the same tokens (a test cuts
-/// everywhere).
-///
-/// The second thread keeps pace with the first: it gives up once it holds more than `ahead`
-/// tokens beyond what the first has made (a quarter more, for halves of unlike density), and as
-/// soon as the first finds the guess wrong. A wrong guess then costs at most about the first
-/// half's tokens: inside a 100 MB dollar quote, where one pass makes one token, an unpaced second
-/// thread read 50 MB of it as code (25 million tokens, 458 MB at the peak).
-fn tokenize_in_two(src: &str, cut: usize, ahead: usize) -> Result<Vec<Token>, SplitError> {
+    let b = src.as_bytes();
     // Room for one token per two bytes (denser than SQL gets in practice; a 10 MB line of tuples
     // has one per 2.6): the vector then never moves, and pages it never fills never become resident.
-    let room = |bytes: usize| Vec::with_capacity(bytes / 2 + 1);
-    // How many tokens the second thread may hold: raised as the first goes on, unbounded once it
-    // reaches the cut as guessed, zero once it proves the guess wrong.
-    let allowed = AtomicUsize::new(ahead);
-    let first = || {
-        let (mut toks, mut copy) = (room(src.len()), CopyFromStdin::default());
-        let pace = |made: usize| {
-            allowed.fetch_max(made + made / 4 + ahead, Ordering::Relaxed);
-            true
-        };
-        let done = scan(src, 0..cut, &mut toks, &mut copy, pace);
-        let kept = matches!(done, Ok(at) if at == cut && copy == CopyFromStdin::default());
-        allowed.store(if kept { usize::MAX } else { 0 }, Ordering::Relaxed);
-        done.map(|at| (toks, copy, at))
-    };
-    let second = || {
-        let (mut toks, mut copy) = (room(src.len() - cut), CopyFromStdin::default());
-        let pace = |held: usize| held <= allowed.load(Ordering::Relaxed);
-        let done = scan(src, cut..src.len(), &mut toks, &mut copy, pace);
-        done.map(|at| (at >= src.len()).then_some((toks, copy)))
-    };
-    let (first, second) = if cut < src.len() { rayon::join(first, || Some(second())) } else { (first(), None) };
-    let (mut toks, mut copy, at) = first?;
-    match second {
-        Some(second) if at == cut && copy == CopyFromStdin::default() && !matches!(second, Ok(None)) => {
-            let (rest, rest_copy) = second?.expect("the second thread read to the end");
-            toks.extend(rest);
-            copy = rest_copy;
-        }
-        _ => {
-            scan(src, at..src.len(), &mut toks, &mut copy, |_| true)?;
-        }
-    }
-    if copy.data_next {
-        return Err(unclosed_copy_data(src.len()));
-    }
-    Ok(toks)
-}
-
-/// Tokens the second thread of [`tokenize_in_two`] may hold beyond the first's pace (about a megabyte).
-const AHEAD: usize = 1 << 16;
-
-/// Tokenizes `src` from `range.start` until a token ends at or past `range.end`, appending to
-/// `toks`; where it stopped. Every 1,024 tokens it asks `pace` (given how many `toks` holds)
-/// whether to go on, and stops early when told not to.
-fn scan(
-    src: &str,
-    range: Range<usize>,
-    toks: &mut Vec<Token>,
-    copy: &mut CopyFromStdin,
-    pace: impl Fn(usize) -> bool,
-) -> Result<usize, SplitError> {
-    let b = src.as_bytes();
-    let mut i = range.start;
-    while i < range.end {
+    let mut toks = Vec::with_capacity(b.len() / 2 + 1);
+    let mut copy = CopyFromStdin::default();
+    let mut i = 0;
+    while i < b.len() {
         if copy.data_next && toks.last().is_some_and(|t: &Token| t.kind == TokKind::Newline) {
             let end = copy_data_end(src, i).ok_or_else(|| unclosed_copy_data(i))?;
             toks.push(Token::new(TokKind::CopyData, i, end));
-            *copy = CopyFromStdin::default();
+            copy = CopyFromStdin::default();
             i = end;
             continue;
         }
@@ -370,16 +292,16 @@ fn scan(
         // `COPY … FROM stdin` before it has no data (its `;`, if any, comes in the next section),
         // and a `COPY` after it is the first word of its statement.
         let section_marker = || parse_markers(&src[i..end], false).iter().any(is_section_marker);
-        if copy.words != 0 && kind == TokKind::LineComment && line_start(toks) && section_marker() {
-            *copy = CopyFromStdin::default();
+        if copy.words != 0 && kind == TokKind::LineComment && line_start(&toks) && section_marker() {
+            copy = CopyFromStdin::default();
         }
         toks.push(Token::new(kind, i, end));
         i = end;
-        if toks.len().is_multiple_of(1024) && !pace(toks.len()) {
-            break;
-        }
     }
-    Ok(i)
+    if copy.data_next {
+        return Err(unclosed_copy_data(src.len()));
+    }
+    Ok(toks)
 }
 
 /// May this token follow a `COPY … FROM stdin;` on its line? Only blanks and comments, which psql
@@ -418,7 +340,7 @@ pub fn copies_from_stdin(body: &str) -> bool {
 
 /// Follows the words of each statement to see a `COPY … FROM STDIN` end: its data starts on
 /// the next line.
-#[derive(Default, PartialEq)]
+#[derive(Default)]
 struct CopyFromStdin {
     /// Words of the current statement seen so far (saturating).
     words: usize,
@@ -1055,29 +977,6 @@ struct OpenStatement {
 mod tests {
     use super::*;
 
-    /// A text long enough that the second thread is paced (thousands of tokens on each side),
-    /// cut where a statement starts, inside a dollar quote and inside a string, with no slack and
-    /// with the default: always the tokens of one pass.
-    #[test]
-    fn paced_halves_give_the_tokens_of_one_pass() {
-        let statements = |n: usize| (0..n).map(|k| format!("CREATE INDEX i{k} ON t (c, d);\n")).collect::<String>();
-        let body = statements(2_000).replace('\n', " ");
-        let src = format!(
-            "{}CREATE FUNCTION f() RETURNS void AS $body$ {body} $body$ LANGUAGE sql;\nSELECT 'a;\n{body}';\n{}",
-            statements(3_000),
-            statements(3_000)
-        );
-        let whole = tokenize_in_two(&src, src.len(), AHEAD).unwrap();
-        let inside_quote = src.find("$body$").unwrap() + 1_000;
-        let inside_string = src.find("SELECT 'a;").unwrap() + 11;
-        let at_statement = src[src.len() / 2..].find(";\n").unwrap() + src.len() / 2 + 2;
-        for cut in [inside_quote, inside_string, at_statement, 0, 1, src.len() - 1] {
-            for ahead in [0, 1_024, AHEAD] {
-                assert!(tokenize_in_two(&src, cut, ahead).unwrap() == whole, "cut at {cut}, {ahead} ahead");
-            }
-        }
-    }
-
     /// (kind, span text, body text) for each piece; also checks losslessness.
     fn pieces(src: &str) -> Vec<(&'static str, String, String)> {
         let ps = split(src).unwrap_or_else(|e| panic!("split failed: {e:?}"));
@@ -1653,27 +1552,6 @@ mod tests {
         ) {
             let src: String = parts.concat();
             proptest::prop_assert_eq!(tokenize(&src).unwrap(), tokenize_with_grammar(&src));
-        }
-
-        /// Cut anywhere, the two threads give the tokens (or the error) of one pass.
-        #[test]
-        fn tokens_are_the_same_wherever_the_text_is_cut(
-            parts in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    " ", "\n", "\r\n", ";", ";\n", "(", ")", "'", "'a;\nb'", "$$", "$f$;\n$f$", "--",
-                    "-- c;\n", "/*", "*/", "\\", "word", "COPY", "copy t from stdin", "FROM", "stdin",
-                    "1\t2\n", "\\.\n", "\\copy t from stdin\n", "-- +goose Up\n", "-- migrate:down\n",
-                    "é", "E'", "\"",
-                ]),
-                0..40,
-            )
-        ) {
-            let src: String = parts.concat();
-            let whole = tokenize_in_two(&src, src.len(), AHEAD).map_err(|e| (e.offset, e.message));
-            for cut in (0..src.len()).filter(|&k| src.is_char_boundary(k)) {
-                let cut_there = tokenize_in_two(&src, cut, AHEAD).map_err(|e| (e.offset, e.message));
-                proptest::prop_assert_eq!(&cut_there, &whole, "cut at {}", cut);
-            }
         }
     }
 }
