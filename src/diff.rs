@@ -85,63 +85,35 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
             }
         }
         Format::Terminal { color } => {
-            // The findings do not depend on the diff: on a big draft they are written to memory on
-            // another core while this one walks the diff (both take about a tenth of the view).
-            let count = c.changes.len() + c.diagnostics.len();
-            let mut findings = None;
-            rayon::in_place_scope(|scope| {
-                if count >= PARALLEL_FINDINGS {
-                    scope.spawn(|_| {
-                        // Room for lines of 400 bytes (they are about that long): the text never
-                        // moves as it grows, and what it does not fill is never touched.
-                        let mut text = Vec::with_capacity(count * 512);
-                        let written = write_findings(c, color, &mut text);
-                        findings = Some(written.map(|()| text));
-                    });
-                }
-                walk_terminal(c, &diff, color, out)
-            })?;
-            match findings {
-                Some(text) => out.write_all(&text?),
-                None => write_findings(c, color, out),
-            }?;
+            if !c.changes.is_empty() {
+                diff.walk(|row| match row {
+                    Row::Hunk(_) => Ok(()),
+                    Row::Line(sign, line) => {
+                        let line = line.trim_end_matches(['\n', '\r']);
+                        let code = match sign {
+                            '-' => RED,
+                            '+' => GREEN,
+                            _ => "",
+                        };
+                        // Written as bytes: the view is larger than the draft, and formatting
+                        // each line was a tenth of its time.
+                        let paint = color && !code.is_empty();
+                        let (open, close) = if paint { (code, RESET) } else { ("", "") };
+                        let sign = [sign as u8];
+                        for part in [open.as_bytes(), &sign, line.as_bytes(), close.as_bytes(), b"\n"] {
+                            out.write_all(part)?;
+                        }
+                        Ok(())
+                    }
+                    Row::HunkEnd => writeln!(out, "{}", Paint(color, CYAN, "···")),
+                })?;
+                writeln!(out)?;
+            }
+            write_findings(c, color, out)?;
         }
     }
     Ok(())
 }
-
-/// The terminal diff (nothing when the plan changes nothing).
-fn walk_terminal(c: &Compilation, diff: &LineDiff<'_>, color: bool, out: &mut impl io::Write) -> io::Result<()> {
-    if !c.changes.is_empty() {
-        diff.walk(|row| match row {
-            Row::Hunk(_) => Ok(()),
-            Row::Line(sign, line) => {
-                let line = line.trim_end_matches(['\n', '\r']);
-                let code = match sign {
-                    '-' => RED,
-                    '+' => GREEN,
-                    _ => "",
-                };
-                // Written as bytes: the view is larger than the draft, and formatting
-                // each line was a tenth of its time.
-                let paint = color && !code.is_empty();
-                let (open, close) = if paint { (code, RESET) } else { ("", "") };
-                let sign = [sign as u8];
-                for part in [open.as_bytes(), &sign, line.as_bytes(), close.as_bytes(), b"\n"] {
-                    out.write_all(part)?;
-                }
-                Ok(())
-            }
-            Row::HunkEnd => writeln!(out, "{}", Paint(color, CYAN, "···")),
-        })?;
-        writeln!(out)?;
-    }
-    Ok(())
-}
-
-/// Findings from which the diff view writes them beside the diff (below, the thread costs more
-/// than it saves).
-const PARALLEL_FINDINGS: usize = 4096;
 
 /// `text` in the terminal colour `code` when `.0` is set.
 struct Paint<'c, T>(bool, &'c str, T);
@@ -666,17 +638,6 @@ fn longest_increasing(pairs: &[(usize, usize)]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_big_drafts_findings_written_beside_the_walk_follow_it_as_check_prints_them() {
-        let draft: String = (0..PARALLEL_FINDINGS).map(|k| format!("CREATE INDEX i{k} ON t{k} (c);\n")).collect();
-        let c = crate::compile("d.sql", &draft, &crate::Config::default()).unwrap();
-        assert!(c.changes.len() + c.diagnostics.len() >= PARALLEL_FINDINGS);
-        let view = render(&c, Format::Terminal { color: false });
-        let findings = render_findings(&c);
-        let diff_part = view.strip_suffix(&findings).expect("the view ends with the findings");
-        assert!(diff_part.ends_with("···\n\n") && diff_part.contains("+CREATE INDEX CONCURRENTLY i0 ON t0 (c);"));
-    }
 
     /// Applying the script to `old` gives `new`, and every equal pair really is equal.
     fn replay<S: AsRef<str>>(old: &[S], new: &[S], ops: &[DiffOp]) {
