@@ -15,7 +15,7 @@ use crate::ir::name::Name;
 use crate::ir::op::{ConstraintKind, OpKind, Psql};
 use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -651,7 +651,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     // Keyed by base name, so the lookup stays constant-time on large drafts.
     let mut created: HashMap<&str, Vec<&Name>> = HashMap::default();
     // A set beside the list: a step kept as written may hold thousands of statements.
-    let mut seen = rustc_hash::FxHashSet::default();
+    let mut seen = FxHashSet::default();
     for step in steps.iter_mut() {
         let mut used = Vec::new();
         seen.clear();
