@@ -159,7 +159,7 @@ impl Builder<'_> {
             step.timeouts = Timeouts::Short;
         }
         if step.locked.is_none() {
-            step.locked = unit.blocking_lock.as_ref().map(|l| l.table.clone());
+            step.locked = unit.blocking_lock().map(|l| l.table.clone());
         }
         step.items.push(Item::Unit(u));
     }
@@ -392,7 +392,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                             .max_by_key(|l| l.mode)
                     })
                     .flatten();
-                let locked = unit.blocking_lock.as_ref().or(ignored).map(|l| &l.table);
+                let locked = unit.blocking_lock().or(ignored).map(|l| &l.table);
                 let validates = unit.validate_now || (draft && s.validates());
                 if unit.starts_step {
                     b.close();

@@ -20,7 +20,7 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         return None;
     }
     // The step's strongest traffic-blocking lock: what a long statement keeps held.
-    let held = step.units().filter_map(|u| r.units[u].blocking_lock.as_ref()).max_by_key(|l| l.mode)?.clone();
+    let held = step.units().filter_map(|u| r.units[u].blocking_lock()).max_by_key(|l| l.mode)?.clone();
     let timeout = &config.statement_timeout;
     let mut own_timeout = false;
     for item in &step.items {

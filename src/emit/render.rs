@@ -445,7 +445,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if title.starts_with("UPDATE") || title.starts_with("DELETE") {
         return "transaction: a backfill pgsafe could not batch; it locks every row it changes until it commits".into();
     }
-    let lock = step.units().filter_map(|u| r.units[u].blocking_lock.as_ref()).max_by_key(|l| l.mode);
+    let lock = step.units().filter_map(|u| r.units[u].blocking_lock()).max_by_key(|l| l.mode);
     let not_valid =
         title.contains("NOT VALID") || step.units().any(|u| r.units[u].rules.iter().any(|r| r.ends_with("not-valid")));
     match lock {

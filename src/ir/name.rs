@@ -23,7 +23,10 @@ impl Name {
         let text = text.trim();
         let key = fold(text);
         let base_at = key.rfind('.').map_or(0, |i| i + 1);
-        Name { text: text.into(), key: key.into(), base_at }
+        let text: Arc<str> = text.into();
+        // Most names are written in lower case and unquoted: their key is their text, held once.
+        let key = if *key == *text { text.clone() } else { key.into() };
+        Name { text, key, base_at }
     }
 
     /// The last part of the key (the relation name without schema).

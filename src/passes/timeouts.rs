@@ -9,7 +9,6 @@
 //! (concurrent builds, `VALIDATE`) get no short timeout: the planner gives them `statement_timeout = 0`.
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
-use crate::ir::lock::LockUse;
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
 use std::collections::HashMap;
@@ -123,8 +122,9 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
             {
                 continue;
             }
-            let Some(lock) = blocking_lock(unit, |t| m.created_before(t, i)) else { continue };
-            unit.blocking_lock = Some(lock.clone());
+            let Some(k) = blocking_lock(unit, |t| m.created_before(t, i)) else { continue };
+            unit.blocking = Some(k as u32);
+            let lock = unit.locks[k].clone();
             if local_timeout.unwrap_or(session_timeout) {
                 continue;
             }
@@ -155,10 +155,11 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     }
 }
 
-/// The strongest lock a unit takes that blocks writes on a table with traffic (ties: the first,
-/// which is the statement's own table).
-fn blocking_lock(unit: &Unit, is_new: impl Fn(&Name) -> bool) -> Option<LockUse> {
-    unit.locks.iter().filter(|l| !is_new(&l.table) && l.mode.blocks_writes()).rev().max_by_key(|l| l.mode).cloned()
+/// Which of a unit's locks is the strongest that blocks writes on a table with traffic (ties: the
+/// first, which is the statement's own table).
+fn blocking_lock(unit: &Unit, is_new: impl Fn(&Name) -> bool) -> Option<usize> {
+    let blocking = unit.locks.iter().enumerate().filter(|(_, l)| !is_new(&l.table) && l.mode.blocks_writes());
+    blocking.rev().max_by_key(|(_, l)| l.mode).map(|(k, _)| k)
 }
 
 /// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout.
