@@ -123,7 +123,10 @@ struct Builder<'r> {
 
 impl Builder<'_> {
     fn close(&mut self) {
-        if let Some(step) = self.open.take() {
+        if let Some(mut step) = self.open.take() {
+            // Most steps hold one unit, and a vector's first push makes room for four: on a big
+            // draft, a third of the plan's memory.
+            step.items.shrink_to_fit();
             self.steps.push(step);
         }
         self.sealed = false;

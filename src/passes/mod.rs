@@ -376,9 +376,15 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
     );
     out.diagnostics.splice(fk_index_at..fk_index_at, unserved_keys);
     out.regions = regions;
-    // The units grew past the draft's count by doubling: hand the slack back before planning
-    // allocates (a sixth of the units' memory on a big draft).
+    // The units grew past the draft's count by doubling, and a unit's first edit or rule made
+    // room for four: hand the slack back before planning allocates (a sixth of the units' memory
+    // on a big draft, and as much again in their edits, rules and generated text).
     out.units.shrink_to_fit();
+    for unit in &mut out.units {
+        unit.edits.shrink_to_fit();
+        unit.rules.shrink_to_fit();
+        unit.generated.as_mut().map(String::shrink_to_fit);
+    }
     out.changes.shrink_to_fit();
     out.diagnostics.shrink_to_fit();
     out
