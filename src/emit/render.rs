@@ -23,7 +23,9 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
         });
     }
     edits.sort_by_key(|e| (e.at.start, e.at.end));
-    let mut out = String::with_capacity(s.span.len() + 32);
+    // Exactly its length (and a line break): a big plan's step texts are held until written.
+    let len = s.span.len() + edits.iter().map(|e| e.text.len()).sum::<usize>() + 1;
+    let mut out = String::with_capacity(len - edits.iter().map(|e| e.at.len()).sum::<usize>());
     let mut pos = s.span.start;
     for e in &edits {
         out.push_str(&m.src[pos..e.at.start]);
