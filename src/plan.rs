@@ -231,7 +231,9 @@ impl Builder<'_> {
 pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     let mut b = Builder {
         r,
-        steps: Vec::new(),
+        // About a step a unit on a big draft: room for them at once, not a vector that doubles
+        // (copying the steps so far each time, into pages not touched before).
+        steps: Vec::with_capacity(r.units.len()),
         open: None,
         sealed: false,
         carry: Vec::new(),

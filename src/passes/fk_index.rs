@@ -14,6 +14,14 @@ use super::{Ctx, Diagnostic, Severity};
 use crate::ir::catalog::{Catalog, ForeignKey};
 use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
+use rustc_hash::FxHashMap as HashMap;
+
+/// `columns`, sorted, borrowed.
+fn sorted(columns: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = columns.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted
+}
 
 pub const RULE: &str = "fk-index";
 
@@ -72,22 +80,30 @@ pub fn run(ctx: &Ctx<'_, '_>, cat: &Catalog) -> Vec<Diagnostic> {
         }
     }
     // Indexes count wherever the draft creates them: `cat` is the state after the whole draft.
-    // Every column set an index serves (each prefix of its columns, in any order), computed once,
-    // so a draft with thousands of foreign keys and indexes stays linear.
-    let mut served: std::collections::HashSet<(&str, Vec<String>)> = Default::default();
+    // The column sets the foreign keys need (sorted: an index's leading columns serve them in any
+    // order), by table; each index prefix is looked up in a reused buffer, so a draft of many
+    // foreign keys and indexes stays linear and allocates nothing per index.
+    let mut wanted: HashMap<&str, HashMap<Vec<&str>, bool>> = HashMap::default();
+    for (_, _, fk) in &added {
+        wanted.entry(fk.table.base()).or_default().entry(sorted(&fk.columns)).or_insert(false);
+    }
+    let (mut leading, mut prefix): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
     for ix in cat.indexes().filter(|ix| !ix.partial) {
-        for n in 1..=ix.columns.len() {
-            let mut cols: Vec<String> = ix.columns[..n].iter().flatten().cloned().collect();
-            if cols.len() == n {
-                cols.sort();
-                served.insert((ix.table.base(), cols));
+        let Some(sets) = wanted.get_mut(ix.table.base()) else { continue };
+        // The prefixes of plain columns, up to the first expression.
+        leading.clear();
+        leading.extend(ix.columns.iter().map_while(|c| c.as_deref()));
+        for n in 1..=leading.len() {
+            prefix.clear();
+            prefix.extend_from_slice(&leading[..n]);
+            prefix.sort_unstable();
+            if let Some(served) = sets.get_mut(prefix.as_slice()) {
+                *served = true;
             }
         }
     }
-    for (i, at, fk) in added {
-        let mut want = fk.columns.clone();
-        want.sort();
-        if fk.columns.is_empty() || served.contains(&(fk.table.base(), want)) {
+    for &(i, at, ref fk) in &added {
+        if fk.columns.is_empty() || wanted[fk.table.base()][&sorted(&fk.columns)] {
             continue;
         }
         let t = &fk.table.text;
