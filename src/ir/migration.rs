@@ -383,7 +383,10 @@ impl<'a> Migration<'a> {
                     for n in names_in_list(&list).filter(|n| !n.trim().is_empty()) {
                         let name = Name::new(n);
                         // before every statement
-                        created.entry(name.base().to_string()).or_default().push(Creation { key: name.key, at: 0 });
+                        created
+                            .entry(name.base().to_string())
+                            .or_default()
+                            .push(Creation { key: name.key.clone(), at: 0 });
                     }
                 }
             }

@@ -1,21 +1,54 @@
 //! Relation names as the draft wrote them, with a key that compares the way PostgreSQL does.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 /// A possibly schema-qualified name. `text` is the draft's spelling (placeholders included), so
-/// generated statements can reuse it verbatim; `key` folds unquoted parts to lower case. Both are
-/// shared: a name is copied into every lock, unit and catalogue entry that mentions it, and a
-/// copy is then a reference count, not two allocations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
+/// generated statements can reuse it verbatim; `key` folds unquoted parts to lower case. A name
+/// is one pointer to its shared parts: it is copied into every lock, unit, step and catalogue
+/// entry that mentions it, and a copy is then one reference count in 8 bytes (the parts inline
+/// made every lock 48 bytes and every op larger).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name(Arc<NameParts>);
+
+/// What a [`Name`] points to (its fields read through the name: `name.text`, `name.key`).
+#[derive(PartialEq, Eq)]
+pub struct NameParts {
     pub text: Arc<str>,
-    #[serde(skip)]
     pub key: Arc<str>,
     /// Where the base name starts in `key` (after the schema), computed once: names are compared
     /// on every statement of a draft, so `base()` must be a slice, not a search.
-    #[serde(skip)]
     base_at: usize,
+}
+
+impl Deref for Name {
+    type Target = NameParts;
+
+    fn deref(&self) -> &NameParts {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Name")
+            .field("text", &self.text)
+            .field("key", &self.key)
+            .field("base_at", &self.base_at)
+            .finish()
+    }
+}
+
+/// As the draft wrote it: `{"text": …}`.
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut name = serializer.serialize_struct("Name", 1)?;
+        name.serialize_field("text", &self.text)?;
+        name.end()
+    }
 }
 
 impl Name {
@@ -26,7 +59,7 @@ impl Name {
         let text: Arc<str> = text.into();
         // Most names are written in lower case and unquoted: their key is their text, held once.
         let key = if *key == *text { text.clone() } else { key.into() };
-        Name { text, key, base_at }
+        Name(Arc::new(NameParts { text, key, base_at }))
     }
 
     /// The last part of the key (the relation name without schema).
