@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     for list in generated.values_mut() {
         list.sort_by_key(|&u| out.units[u].sub);
     }
-    let kept_by = super::kept_by(regions, m.stmts.len());
+    let kept_by = ctx.kept;
     for (i, s) in m.stmts.iter().enumerate() {
         // A stretch kept exactly as written runs in autocommit, outside any tool's transaction:
         // there only the draft's own BEGIN opens one.
