@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::sync::Arc;
+use thin_vec::ThinVec;
 
 /// Which part of a goose/dbmate file a statement is in. `Down` statements are never rewritten:
 /// they are not part of the forward migration.
@@ -27,21 +28,21 @@ pub struct Stmt {
     pub ops: Vec<Op>,
     pub section: Section,
     /// Rules a `-- pgsafe:ignore` directive turned off for this statement (`None` inside = all).
-    pub ignored: Vec<Option<String>>,
+    pub ignored: ThinVec<Option<String>>,
     /// The parser gave up on an expression nested too deep: only the statement's first words
     /// are understood.
     pub too_deep: bool,
     /// `ALTER TABLE IF EXISTS`: what a recipe generates for it must not fail where it was skipped.
     pub alter_if_exists: bool,
     /// The migration-tool marker lines among its comments, in order.
-    pub markers: Vec<ToolMarker>,
+    pub markers: ThinVec<ToolMarker>,
     /// It leaves a `(` or `BEGIN` open (a typo) outside a goose block: where it and the
     /// statements after it end is the split's guess.
     pub leaves_open: bool,
     /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
     /// how many of `ops` are its (in order). goose sends the block as one query, so the plan keeps
     /// it whole and as written. Empty for any other statement.
-    pub parts: Vec<(Range<usize>, usize)>,
+    pub parts: ThinVec<(Range<usize>, usize)>,
     /// A `COPY … FROM stdin` the draft leaves without its `;` (at its end): it reads no data
     /// there, and a `;` added to it must come with an empty data line. (Only asked of
     /// unterminated statements: the split's words rule, run again on the body.)
@@ -399,12 +400,13 @@ impl<'a> Migration<'a> {
                 terminated,
                 ops,
                 section,
-                ignored,
+                // Most statements have none of these three: a thin vector is one word then.
+                ignored: ignored.into(),
                 too_deep,
                 alter_if_exists,
-                markers,
+                markers: markers.into(),
                 leaves_open: piece.leaves_open && !piece.in_goose_block,
-                parts,
+                parts: parts.into(),
                 unterminated_copy,
             });
         }
@@ -430,8 +432,8 @@ impl<'a> Migration<'a> {
                     span: body.clone(),
                     body: body.clone(),
                     ops,
-                    markers: Vec::new(),
-                    parts: Vec::new(),
+                    markers: ThinVec::new(),
+                    parts: ThinVec::new(),
                     ..s.clone()
                 });
             }

@@ -31,6 +31,7 @@ use crate::ir::timeline::{Before, Timeline, Window};
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
+use thin_vec::ThinVec;
 pub use transactions::{kept_by, Keep, Region, Shape, RULE as TRANSACTIONS};
 
 /// The finding for a statement that may take strong locks and that pgsafe could not understand.
@@ -112,7 +113,8 @@ pub struct Unit {
     pub sub: i32,
     /// Text of a generated statement, without `;`. `None`: the draft's own statement.
     pub generated: Option<String>,
-    pub edits: Vec<Edit>,
+    /// (Thin vectors: most units have no edit and no fact, and every unit of a draft is held.)
+    pub edits: ThinVec<Edit>,
     pub mode: Mode,
     pub phase: Phase,
     /// The step must end after this unit (e.g. an enum value must commit before it is used).
@@ -125,7 +127,7 @@ pub struct Unit {
     /// autocommit step gets no lock or statement timeout.
     pub long_running: bool,
     /// Facts later compilations of the emitted step must know (rendered as `-- pgsafe:` lines).
-    pub facts: Vec<String>,
+    pub facts: ThinVec<String>,
     /// Which of `locks` is the strongest on a table with traffic, when it blocks reads or writes
     /// (see [`Unit::blocking_lock`]; an index, not a copy: every unit of a big draft is held).
     pub blocking: Option<u32>,
@@ -163,14 +165,14 @@ impl Unit {
             at: 0,
             sub: 0,
             generated: None,
-            edits: Vec::new(),
+            edits: ThinVec::new(),
             mode: Mode::Transaction,
             phase: Phase::Main,
             ends_step: false,
             starts_step: false,
             validate_now: false,
             long_running: false,
-            facts: Vec::new(),
+            facts: ThinVec::new(),
             blocking: None,
             needs_timeouts: false,
             locks: Vec::new(),
