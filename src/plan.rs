@@ -125,7 +125,7 @@ impl Builder<'_> {
     fn close(&mut self) {
         if let Some(mut step) = self.open.take() {
             // Most steps hold one unit, and a vector's first push makes room for four: on a big
-            // draft, a third of the plan's memory.
+            // draft, a fifth of the plan's memory.
             step.items.shrink_to_fit();
             self.steps.push(step);
         }

@@ -16,13 +16,6 @@ use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 use rustc_hash::FxHashMap as HashMap;
 
-/// `columns`, sorted, borrowed.
-fn sorted(columns: &[String]) -> Vec<&str> {
-    let mut sorted: Vec<&str> = columns.iter().map(String::as_str).collect();
-    sorted.sort_unstable();
-    sorted
-}
-
 pub const RULE: &str = "fk-index";
 
 /// The findings, from `cat`: the catalogue after the whole draft (an index created later in the
@@ -143,6 +136,13 @@ pub fn run(ctx: &Ctx<'_, '_>, cat: &Catalog) -> Vec<Diagnostic> {
         ));
     }
     out
+}
+
+/// `columns`, sorted, borrowed.
+fn sorted(columns: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = columns.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted
 }
 
 #[cfg(test)]

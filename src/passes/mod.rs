@@ -113,7 +113,8 @@ pub struct Unit {
     pub sub: i32,
     /// Text of a generated statement, without `;`. `None`: the draft's own statement.
     pub generated: Option<String>,
-    /// (Thin vectors: most units have no edit and no fact, and every unit of a draft is held.)
+    /// Its edits of the draft's text (thin vectors here and in `facts`: most units have none, and
+    /// every unit of a big draft is held).
     pub edits: ThinVec<Edit>,
     pub mode: Mode,
     pub phase: Phase,
@@ -385,7 +386,9 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
     for unit in &mut out.units {
         unit.edits.shrink_to_fit();
         unit.rules.shrink_to_fit();
-        unit.generated.as_mut().map(String::shrink_to_fit);
+        if let Some(text) = &mut unit.generated {
+            text.shrink_to_fit();
+        }
     }
     out.changes.shrink_to_fit();
     out.diagnostics.shrink_to_fit();
