@@ -119,9 +119,10 @@ impl Timeline {
         Window { first, before }
     }
 
-    /// The catalogue after the last window: after the last of the draft, after the draft.
-    pub fn catalog(&self) -> &Catalog {
-        &self.now
+    /// The catalogue after the last window (after the last of the draft, after the draft), the
+    /// timeline done with.
+    pub fn into_catalog(self) -> Catalog {
+        self.now
     }
 }
 

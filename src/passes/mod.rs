@@ -362,7 +362,7 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
         m,
         config,
         size,
-        |cat| fk_index::run(&ctx, cat),
+        |catalog| fk_index::run(&ctx, catalog),
         |windows| {
             let mut out = draft_units(m);
             let mut carried = Carried::default();
@@ -406,7 +406,7 @@ fn walk_timeline<T: Send, R>(
     m: &Migration<'_>,
     config: &Config,
     size: usize,
-    at_end: impl FnOnce(&Catalog) -> T + Send,
+    at_end: impl FnOnce(Catalog) -> T + Send,
     passes: impl FnOnce(&mut dyn Iterator<Item = Window>) -> R,
 ) -> (R, T) {
     let size = size.max(1);
@@ -416,7 +416,7 @@ fn walk_timeline<T: Send, R>(
     if m.stmts.len() <= size {
         let mut timeline = Timeline::new(m, config.catalog.as_deref());
         let done = passes(&mut starts.map(|start| next(&mut timeline, start)));
-        return (done, at_end(timeline.catalog()));
+        return (done, at_end(timeline.into_catalog()));
     }
     std::thread::scope(|scope| {
         let (ahead, windows) = std::sync::mpsc::sync_channel(1);
@@ -429,7 +429,7 @@ fn walk_timeline<T: Send, R>(
             }
             // The passes' loop ends here, and they go on while this runs.
             drop(ahead);
-            at_end(timeline.catalog())
+            at_end(timeline.into_catalog())
         });
         let done = passes(&mut windows.into_iter());
         (done, timeline.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
