@@ -119,11 +119,8 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
         let at = text.find('\0').unwrap_or(0);
         return Err(InputError { at: source.position(at), message: "binary input (NUL byte): not a SQL file".into() });
     }
-    let pieces =
-        front::split::split(text).map_err(|e| InputError { at: source.position(e.offset), message: e.message })?;
-    let mut m = Migration::lower(text, &pieces);
-    // The statements hold all the split told: its pieces are memory the rest does not need.
-    drop(pieces);
+    let mut m = Migration::split_and_lower(text)
+        .map_err(|e| InputError { at: source.position(e.offset), message: e.message })?;
     let mut rewritten = passes::run(&m, config);
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));

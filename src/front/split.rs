@@ -133,13 +133,29 @@ impl std::error::Error for SplitError {}
 
 /// Cuts `src` into pieces. See the module documentation for the rules.
 pub fn split(src: &str) -> Result<Vec<Piece>, SplitError> {
-    let toks = tokenize(src)?;
+    split_in_chunks(src, |_| {})
+}
+
+/// Pieces [`split_in_chunks`] hands out at a time.
+pub const CHUNK: usize = 256;
+
+/// [`split`], handing `chunk` the pieces cut so far, [`CHUNK`] or more at a time and in order,
+/// while it reads the rest of the text (the pieces handed out are final). The split reads tokens
+/// as it needs them, so a caller can lower the first statements of a big draft before the last
+/// are read; on an error it drops what it made of them.
+pub fn split_in_chunks(src: &str, chunk: impl FnMut(&[Piece])) -> Result<Vec<Piece>, SplitError> {
+    let mut splitter = Splitter::new(src);
+    splitter.run(chunk);
+    let Splitter { toks, tokenizer, pieces, .. } = splitter;
+    if let Some(e) = tokenizer.error {
+        return Err(e);
+    }
     if let Some(last) = toks.last() {
         if let TokKind::Unterminated(what) = last.kind {
             return Err(unterminated_error(src, last, what));
         }
     }
-    Ok(Splitter::new(src, &toks).run())
+    Ok(pieces)
 }
 
 /// Whether a statement's text leaves a `(` or a routine's `BEGIN` open: then the split guessed
@@ -236,19 +252,65 @@ impl Token {
 /// rule decides what the token is and where it ends. This gives exactly the tokens of the
 /// grammar's `script` rule (a test checks it) at a fraction of the cost.
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
-    let b = src.as_bytes();
-    // Room for one token per two bytes (denser than SQL gets in practice; a 10 MB line of tuples
-    // has one per 2.6): the vector then never moves, and pages it never fills never become resident.
-    let mut toks = Vec::with_capacity(b.len() / 2 + 1);
-    let mut copy = CopyFromStdin::default();
-    let mut i = 0;
-    while i < b.len() {
+    let mut toks = token_buffer(src);
+    let mut tokenizer = Tokenizer::new(src);
+    while tokenizer.push_next(&mut toks) {}
+    tokenizer.error.map_or(Ok(toks), Err)
+}
+
+/// Room for one token per two bytes (denser than SQL gets in practice; a 10 MB line of tuples
+/// has one per 2.6): the vector then never moves, and pages it never fills never become resident.
+fn token_buffer(src: &str) -> Vec<Token> {
+    Vec::with_capacity(src.len() / 2 + 1)
+}
+
+/// Where [`tokenize`] is in its text: it makes one token at a time, so the split can read the
+/// tokens as they are made (and hand out the statements it cut while the rest is read).
+struct Tokenizer<'a> {
+    src: &'a str,
+    /// The next token starts here.
+    at: usize,
+    copy: CopyFromStdin,
+    /// Why the text could not be read to its end; no token is made after it.
+    error: Option<SplitError>,
+}
+
+impl<'a> Tokenizer<'a> {
+    fn new(src: &'a str) -> Self {
+        Tokenizer { src, at: 0, copy: CopyFromStdin::default(), error: None }
+    }
+
+    /// Push the next token onto `toks` (the tokens made so far); `false` at the end of the text or
+    /// once it met an error.
+    fn push_next(&mut self, toks: &mut Vec<Token>) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        match self.next_token(toks) {
+            Ok(pushed) => pushed,
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
+    fn next_token(&mut self, toks: &mut Vec<Token>) -> Result<bool, SplitError> {
+        let (src, i) = (self.src, self.at);
+        let b = src.as_bytes();
+        if i >= b.len() {
+            if self.copy.data_next {
+                return Err(unclosed_copy_data(src.len()));
+            }
+            return Ok(false);
+        }
+        let copy = &mut self.copy;
         if copy.data_next && toks.last().is_some_and(|t: &Token| t.kind == TokKind::Newline) {
             let end = copy_data_end(src, i).ok_or_else(|| unclosed_copy_data(i))?;
             toks.push(Token::new(TokKind::CopyData, i, end));
-            copy = CopyFromStdin::default();
-            i = end;
-            continue;
+            *copy = CopyFromStdin::default();
+            self.at = end;
+            return Ok(true);
         }
         let c = b[i];
         let next = b.get(i + 1).copied();
@@ -292,16 +354,13 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, SplitError> {
         // `COPY … FROM stdin` before it has no data (its `;`, if any, comes in the next section),
         // and a `COPY` after it is the first word of its statement.
         let section_marker = || parse_markers(&src[i..end], false).iter().any(is_section_marker);
-        if copy.words != 0 && kind == TokKind::LineComment && line_start(&toks) && section_marker() {
-            copy = CopyFromStdin::default();
+        if copy.words != 0 && kind == TokKind::LineComment && line_start(toks) && section_marker() {
+            *copy = CopyFromStdin::default();
         }
         toks.push(Token::new(kind, i, end));
-        i = end;
+        self.at = end;
+        Ok(true)
     }
-    if copy.data_next {
-        return Err(unclosed_copy_data(src.len()));
-    }
-    Ok(toks)
 }
 
 /// May this token follow a `COPY … FROM stdin;` on its line? Only blanks and comments, which psql
@@ -682,7 +741,9 @@ fn is_send_meta(text: &str) -> bool {
 
 struct Splitter<'a> {
     src: &'a str,
-    toks: &'a [Token],
+    /// The tokens read so far ([`Splitter::get`] reads more).
+    toks: Vec<Token>,
+    tokenizer: Tokenizer<'a>,
     pieces: Vec<Piece>,
     /// Inside a goose `StatementBegin` … `StatementEnd` region.
     goose_block: bool,
@@ -696,11 +757,13 @@ struct Splitter<'a> {
 }
 
 impl<'a> Splitter<'a> {
-    fn new(src: &'a str, toks: &'a [Token]) -> Self {
+    fn new(src: &'a str) -> Self {
         Splitter {
             src,
-            toks,
-            pieces: Vec::with_capacity(toks.len() / 16 + 1),
+            toks: token_buffer(src),
+            tokenizer: Tokenizer::new(src),
+            // About a statement per 64 bytes (gen_big's drafts hold one per 95).
+            pieces: Vec::with_capacity(src.len() / 64 + 1),
             goose_block: false,
             flat: [false; 2],
             down: false,
@@ -709,6 +772,13 @@ impl<'a> Splitter<'a> {
 
     fn flat(&self) -> bool {
         self.flat[usize::from(self.down)]
+    }
+
+    /// Token `i`, read from the text now if the split has not reached it yet; `None` past the
+    /// end (or past an error, which [`split_in_chunks`] reports).
+    fn get(&mut self, i: usize) -> Option<Token> {
+        while self.toks.len() <= i && self.tokenizer.push_next(&mut self.toks) {}
+        self.toks.get(i).copied()
     }
 
     fn go_flat(&mut self) {
@@ -748,13 +818,19 @@ impl<'a> Splitter<'a> {
         }
     }
 
-    fn run(mut self) -> Vec<Piece> {
-        let n = self.toks.len();
+    /// Cut the whole text, handing out the pieces in chunks (see [`split_in_chunks`]).
+    fn run(&mut self, mut chunk: impl FnMut(&[Piece])) {
         let mut i = 0;
-        while i < n {
-            let span_start = self.toks[i].start();
+        let mut handed = 0;
+        while let Some(first) = self.get(i) {
+            // Every piece pushed before this one is final.
+            if self.pieces.len() - handed >= CHUNK {
+                chunk(&self.pieces[handed..]);
+                handed = self.pieces.len();
+            }
+            let span_start = first.start();
             let mut markers = Vec::new();
-            while i < n && self.toks[i].kind.is_trivia() {
+            while self.get(i).is_some_and(|t| t.kind.is_trivia()) {
                 for kind in self.markers_of(i) {
                     match kind {
                         MarkerKind::GooseStatementBegin => self.goose_block = true,
@@ -774,7 +850,7 @@ impl<'a> Splitter<'a> {
                 }
                 i += 1;
             }
-            if i == n {
+            if self.get(i).is_none() {
                 self.pieces.push(Piece {
                     span: span_start..self.src.len(),
                     kind: PieceKind::Trivia,
@@ -792,8 +868,8 @@ impl<'a> Splitter<'a> {
                     let text = self.text(i).trim_end_matches([' ', '\t']);
                     let body = t.start()..t.start() + text.len();
                     let mut next =
-                        if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 2 } else { i + 1 };
-                    if self.toks.get(next).is_some_and(|t| t.kind == TokKind::CopyData) {
+                        if self.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 2 } else { i + 1 };
+                    if self.get(next).is_some_and(|t| t.kind == TokKind::CopyData) {
                         next += 1;
                     }
                     self.pieces.push(Piece {
@@ -818,7 +894,9 @@ impl<'a> Splitter<'a> {
                 }
             };
         }
-        self.pieces
+        if self.pieces.len() > handed {
+            chunk(&self.pieces[handed..]);
+        }
     }
 
     /// Pushes a statement piece whose terminator (or last token) is token `last`, extended by
@@ -837,7 +915,7 @@ impl<'a> Splitter<'a> {
             self.push_markers(j, &mut markers);
         }
         // `COPY … FROM STDIN` data travels with its statement.
-        if self.toks.get(next).is_some_and(|t| t.kind == TokKind::CopyData) {
+        if self.get(next).is_some_and(|t| t.kind == TokKind::CopyData) {
             next += 1;
         }
         self.pieces.push(Piece {
@@ -853,9 +931,9 @@ impl<'a> Splitter<'a> {
     /// The end (exclusive token index) of the trailing trivia that starts at token `from`: the
     /// rest of the line if it holds only white space and comments (line break included), else
     /// nothing.
-    fn trailing(&self, from: usize) -> usize {
+    fn trailing(&mut self, from: usize) -> usize {
         let mut j = from;
-        while let Some(t) = self.toks.get(j) {
+        while let Some(t) = self.get(j) {
             match t.kind {
                 TokKind::Space | TokKind::LineComment => j += 1,
                 TokKind::BlockComment if !self.text(j).contains(['\n', '\r']) => j += 1,
@@ -878,8 +956,7 @@ impl<'a> Splitter<'a> {
         // before it: where the statement ends if the nesting never closes.
         let mut nested_semi: Option<(usize, usize)> = None;
         let mut i = first;
-        while i < self.toks.len() {
-            let t = self.toks[i];
+        while let Some(t) = self.get(i) {
             let mut significant = true;
             match t.kind {
                 TokKind::Space | TokKind::Newline | TokKind::BlockComment => significant = false,
@@ -902,7 +979,7 @@ impl<'a> Splitter<'a> {
                 }
                 TokKind::Meta if !self.goose_block && i != first && is_send_meta(self.text(i)) => {
                     let body = body_start..self.toks[last_sig].end();
-                    let last = if self.toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 1 } else { i };
+                    let last = if self.get(i + 1).map(|t| t.kind) == Some(TokKind::Newline) { i + 1 } else { i };
                     self.pieces.push(Piece {
                         span: span_start..self.toks[last].end(),
                         kind: PieceKind::Statement { body, terminated: true },
@@ -976,6 +1053,35 @@ struct OpenStatement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_hand_out_every_piece_once_in_order_as_the_text_is_read() {
+        let src = format!(
+            "-- +goose Up\n{}-- +goose StatementBegin\nSELECT 1;\nSELECT 2;\n-- +goose StatementEnd\n\\set x 1\n\
+             COPY t FROM stdin;\n1\n\\.\n-- +goose Down\nDROP TABLE t;\n",
+            "CREATE TABLE t (a int); -- same line\n\n".repeat(CHUNK * 3 + 7)
+        );
+        let mut handed = Vec::new();
+        let mut sizes = Vec::new();
+        let pieces = split_in_chunks(&src, |chunk| {
+            sizes.push(chunk.len());
+            handed.extend(chunk.iter().map(|p| p.span.clone()));
+        })
+        .unwrap();
+        let spans: Vec<Range<usize>> = pieces.iter().map(|p| p.span.clone()).collect();
+        assert_eq!(handed, spans);
+        assert!(sizes.len() >= 3 && sizes[..sizes.len() - 1].iter().all(|&n| n >= CHUNK), "{sizes:?}");
+        // Lazily read, the tokens are the ones read at once, and so are the errors found late.
+        for bad in ["SELECT 'x;\n", "DO $$ BEGIN\n", "COPY t FROM stdin;\n1\n", "COPY t FROM stdin; SELECT 1;\n"] {
+            let text = format!("{src}{bad}");
+            let at_once = tokenize(&text).and_then(|toks| match toks.last().map(|t| (t, t.kind)) {
+                Some((last, TokKind::Unterminated(what))) => Err(unterminated_error(&text, last, what)),
+                _ => Ok(()),
+            });
+            assert_eq!(split(&text).map(|_| ()), at_once, "{bad:?}");
+            assert!(at_once.is_err(), "{bad:?}");
+        }
+    }
 
     /// (kind, span text, body text) for each piece; also checks losslessness.
     fn pieces(src: &str) -> Vec<(&'static str, String, String)> {

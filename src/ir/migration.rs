@@ -3,11 +3,11 @@
 use super::lower::{lower, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
-use crate::front::split::{MarkerKind, Piece, PieceKind};
+use crate::front::split::{split_in_chunks, MarkerKind, Piece, PieceKind, SplitError};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use thin_vec::ThinVec;
 
 /// Which part of a goose/dbmate file a statement is in. `Down` statements are never rewritten:
@@ -98,6 +98,25 @@ impl Stmt {
 
 /// Statements from which lowering runs on the thread pool (and at least this many per task).
 const PARALLEL_FROM: usize = 256;
+
+/// Drafts from this size on lower while they are split ([`Migration::split_and_lower`]): about
+/// a thousand statements, where the split takes a millisecond or more.
+const PIPELINE_FROM_BYTES: usize = 64 * 1024;
+
+/// The statement a piece holds, to lower (`None` for trivia, psql commands and an empty
+/// statement).
+fn body_to_lower(piece: &Piece) -> Option<Range<usize>> {
+    match &piece.kind {
+        PieceKind::Statement { body, .. } if !body.is_empty() => Some(body.clone()),
+        _ => None,
+    }
+}
+
+/// Lower the statement a piece holds ([`body_to_lower`]). It reads only its own text, so pieces
+/// lower in any order and on any thread (parsing is most of a compile's work).
+fn lower_piece(src: &str, piece: &Piece) -> Option<Lowered> {
+    body_to_lower(piece).map(|body| lower(src, body))
+}
 
 /// The draft, lowered. `created` answers "was this relation created earlier in this draft (or in an
 /// earlier step of the same plan)?", which means it has no traffic yet.
@@ -305,23 +324,55 @@ fn names_in_list(list: &str) -> impl Iterator<Item = &str> {
 
 impl<'a> Migration<'a> {
     pub fn lower(src: &'a str, pieces: &[Piece]) -> Migration<'a> {
+        // A typical file lowers on this thread: starting the thread pool would cost more.
+        let lowered: Vec<Option<Lowered>> = if pieces.len() < PARALLEL_FROM {
+            pieces.iter().map(|p| lower_piece(src, p)).collect()
+        } else {
+            pieces.par_iter().with_min_len(PARALLEL_FROM).map(|p| lower_piece(src, p)).collect()
+        };
+        Migration::assemble(src, pieces, lowered)
+    }
+
+    /// Split `src` and lower its statements: a big draft's first statements lower on the thread
+    /// pool while the split reads the rest (the split is a sixth of a compile's work on one core,
+    /// and the lowering would otherwise wait for all of it). The same as [`split`] then
+    /// [`Migration::lower`].
+    ///
+    /// [`split`]: crate::front::split::split
+    pub fn split_and_lower(src: &'a str) -> Result<Migration<'a>, SplitError> {
+        if src.len() < PIPELINE_FROM_BYTES {
+            let pieces = crate::front::split::split(src)?;
+            return Ok(Migration::lower(src, &pieces));
+        }
+        // Each chunk the split hands out lowers as one task; the tasks finish in any order.
+        let done: Mutex<Vec<(usize, Vec<Option<Lowered>>)>> = Mutex::new(Vec::new());
+        let pieces = rayon::scope(|scope| {
+            let mut chunks = 0;
+            split_in_chunks(src, |chunk| {
+                let bodies: Vec<Option<Range<usize>>> = chunk.iter().map(body_to_lower).collect();
+                let (at, done) = (chunks, &done);
+                chunks += 1;
+                scope.spawn(move |_| {
+                    let lowered = bodies.into_iter().map(|body| body.map(|body| lower(src, body))).collect();
+                    done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((at, lowered));
+                });
+            })
+        })?;
+        let mut done = done.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        done.sort_unstable_by_key(|(at, _)| *at);
+        let mut lowered = Vec::with_capacity(pieces.len());
+        done.into_iter().for_each(|(_, chunk)| lowered.extend(chunk));
+        Ok(Migration::assemble(src, &pieces, lowered))
+    }
+
+    /// The draft from its pieces and what each lowered to ([`lower_piece`], in order): everything
+    /// that depends on the order of statements happens here.
+    fn assemble(src: &'a str, pieces: &[Piece], mut lowered: Vec<Option<Lowered>>) -> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
         let mut facts = std::collections::HashSet::new();
         let (mut runner, mut opt_out) = (false, false);
-        // Lowering a statement reads only its own text, so statements lower in parallel (parsing
-        // is most of a compile's work); everything that depends on order happens in the loop below.
-        let lower_piece = |piece: &Piece| match &piece.kind {
-            PieceKind::Statement { body, .. } if !body.is_empty() => Some(lower(src, body.clone())),
-            _ => None,
-        };
-        // A typical file lowers on this thread: starting the thread pool would cost more.
-        let mut lowered: Vec<Option<Lowered>> = if pieces.len() < PARALLEL_FROM {
-            pieces.iter().map(lower_piece).collect()
-        } else {
-            pieces.par_iter().with_min_len(PARALLEL_FROM).map(lower_piece).collect()
-        };
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
             for m in &piece.markers {
@@ -507,6 +558,31 @@ impl<'a> Migration<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_big_draft_lowers_while_it_is_split_as_it_would_after() {
+        // Above the size from which the two overlap, with what the assembly reads in order:
+        // sections, markers, directives, search paths, creations, psql commands, COPY data.
+        let mut src = String::from("-- +goose Up\nSET search_path TO app, public;\n");
+        for k in 0..2_000 {
+            src += &format!(
+                "CREATE TABLE t{k} (a int);\n-- pgsafe:ignore concurrent-index\nCREATE INDEX i{k} ON t{k} (a);\n\
+                 ALTER TABLE t{k} ADD COLUMN b int DEFAULT 0; -- note\n"
+            );
+            if k % 500 == 0 {
+                src += "\\set x 1\nCOPY t0 FROM stdin;\n1\n\\.\n";
+            }
+        }
+        src += "-- +goose Down\nDROP TABLE t0;\n";
+        assert!(src.len() >= PIPELINE_FROM_BYTES);
+        let whole = Migration::lower(&src, &crate::front::split::split(&src).unwrap());
+        let pipelined = Migration::split_and_lower(&src).unwrap();
+        assert_eq!(format!("{pipelined:?}"), format!("{whole:?}"));
+        assert_eq!(pipelined.stmts.len(), 6_000 + 4 * 2 + 2);
+        // An error after the first chunks were lowered is the split's error.
+        let bad = format!("{src}SELECT 'never closed;\n");
+        assert_eq!(Migration::split_and_lower(&bad).unwrap_err(), crate::front::split::split(&bad).unwrap_err());
+    }
 
     #[test]
     fn directives_read_back_what_was_written() {
