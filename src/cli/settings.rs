@@ -155,7 +155,8 @@ impl View {
                 },
             },
         };
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        // The view of a big draft is tens of megabytes: written 256 KiB at a time, not 8 KiB.
+        let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
         diff::write(c, format, &mut out)?;
         std::io::Write::flush(&mut out)
     }
