@@ -165,7 +165,30 @@ impl<'a> Lines<'a> {
     }
 
     pub fn iter(&self) -> LineIter<'_, 'a> {
-        LineIter { pieces: &self.pieces, piece: 0, from: 0 }
+        self.iter_pieces(0..self.pieces.len())
+    }
+
+    /// The lines of some of the pieces alone (see [`Lines::cut_near`]).
+    fn iter_pieces(&self, pieces: Range<usize>) -> LineIter<'_, 'a> {
+        LineIter { pieces: &self.pieces[pieces], piece: 0, from: 0 }
+    }
+
+    /// The piece index nearest `bytes` bytes from the start where the lines can be cut in two
+    /// runs: no line spans it (the piece before it ends with `\n`). 0 always can.
+    fn cut_near(&self, bytes: usize) -> usize {
+        let (mut at, mut cut, mut off) = (0, 0, bytes);
+        for (k, piece) in self.pieces.iter().enumerate() {
+            at += piece.len();
+            if piece.ends_with('\n') {
+                if at.abs_diff(bytes) < off {
+                    (cut, off) = (k + 1, at.abs_diff(bytes));
+                }
+                if at >= bytes {
+                    break;
+                }
+            }
+        }
+        cut
     }
 }
 
@@ -250,7 +273,7 @@ impl<'a> LineDiff<'a> {
     /// [`LineDiff::new`], its lines numbered on two threads or on one, whatever their size: both
     /// give the same script (the fuzz property checks it on every input).
     pub fn numbered(old: Lines<'a>, new: Lines<'a>, on_two_threads: bool) -> LineDiff<'a> {
-        let (a, b) = interned(|| old.iter(), || new.iter(), on_two_threads);
+        let (a, b) = interned(&old, &new, on_two_threads);
         let ops = script(&a, &b);
         LineDiff { old, new, ops }
     }
@@ -352,57 +375,44 @@ const MAX_DEPTH: usize = 4;
 /// Each line as a number, equal lines the same number, so the script compares numbers (it only
 /// ever asks whether two numbers are equal).
 ///
-/// A big diff is numbered on two threads: each takes the lines whose hash falls in its half and
-/// numbers them with its own parity (0, 2, 4… and 1, 3, 5…). Equal lines have equal hashes, so
-/// one thread numbers all of them, alike (numbering was half of the diff view's time on one core).
-fn interned<'t, O, N>(
-    old: impl Fn() -> O + Sync,
-    new: impl Fn() -> N + Sync,
-    on_two_threads: bool,
-) -> (Vec<u32>, Vec<u32>)
-where
-    O: Iterator<Item = Cow<'t, str>>,
-    N: Iterator<Item = Cow<'t, str>>,
-{
+/// A big diff is numbered on two threads, each a run of lines about half the bytes: the draft and
+/// the plan's first part, the plan's rest (cut where no line spans the cut). Each numbers its run
+/// with its own parity (0, 2, 4… and 1, 3, 5…); then each distinct line of the second run that the
+/// first run has too takes the first run's number. Each line is read and hashed once (numbering
+/// was half of the diff view's time on one core; two threads that each read every line and kept
+/// the lines of one half of the hashes took four fifths of it).
+fn interned(old: &Lines<'_>, new: &Lines<'_>, on_two_threads: bool) -> (Vec<u32>, Vec<u32>) {
+    // Room for a distinct line per 128 bytes: a big plan's tables then never grow.
+    let room = (old.len() + new.len()) / 128;
     if !on_two_threads {
-        let mut all = Numbering::new(0, 1);
-        let a = old().map(|l| all.number(l)).collect();
-        return (a, new().map(|l| all.number(l)).collect());
+        let mut all = Numbering::new(0, 1, room);
+        let a = old.iter().map(|l| all.number(l)).collect();
+        return (a, new.iter().map(|l| all.number(l)).collect());
     }
-    // The line's hash decides its thread by a bit the hash table reads neither for its bucket
-    // (low bits) nor for its tag (top seven).
-    const HALF: u64 = 1 << 40;
-    let ((mut a, mut b), odd) = rayon::join(
+    let cut = new.cut_near(((old.len() + new.len()) / 2).saturating_sub(old.len()));
+    let ((a, mut b, first), (rest, second)) = rayon::join(
         || {
-            let mut even = Numbering::new(0, 2);
-            let mut side = |line: Cow<'t, str>| {
-                let hash = line_hash(&line);
-                if hash & HALF == 0 {
-                    even.number_hashed(hash, line)
-                } else {
-                    u32::MAX
-                }
-            };
-            let a: Vec<u32> = old().map(&mut side).collect();
-            (a, new().map(&mut side).collect::<Vec<u32>>())
+            let mut first = Numbering::new(0, 2, room / 2);
+            let a: Vec<u32> = old.iter().map(|l| first.number(l)).collect();
+            let b: Vec<u32> = new.iter_pieces(0..cut).map(|l| first.number(l)).collect();
+            (a, b, first)
         },
         || {
-            let mut odd = Numbering::new(1, 2);
-            old()
-                .chain(new())
-                .filter_map(|line| {
-                    let hash = line_hash(&line);
-                    (hash & HALF != 0).then(|| odd.number_hashed(hash, line))
-                })
-                .collect::<Vec<u32>>()
+            let mut second = Numbering::new(1, 2, room / 2);
+            let rest: Vec<u32> = new.iter_pieces(cut..new.pieces.len()).map(|l| second.number(l)).collect();
+            (rest, second)
         },
     );
-    // `u32::MAX` is odd: the even thread never gives it, so it marks exactly the odd thread's
-    // lines, which that thread numbered in the same order.
-    let mut odd = odd.into_iter();
-    for id in a.iter_mut().chain(b.iter_mut()).filter(|id| **id == u32::MAX) {
-        *id = odd.next().expect("the odd thread numbered every line the even one left");
-    }
+    // The second run's `k`-th distinct line, numbered `1 + 2k` there: the first run's number for
+    // it, or that odd number (the first run's numbers are even).
+    let again: Vec<u32> = second
+        .distinct
+        .par_iter()
+        .enumerate()
+        .with_min_len(4096)
+        .map(|(k, (hash, line))| first.find(*hash, line).unwrap_or(second.first + second.step * k as u32))
+        .collect();
+    b.extend(rest.into_iter().map(|n| again[(n / 2) as usize]));
     (a, b)
 }
 
@@ -421,8 +431,15 @@ struct Numbering<'t> {
 }
 
 impl<'t> Numbering<'t> {
-    fn new(first: u32, step: u32) -> Self {
-        Numbering { table: HashTable::new(), distinct: Vec::new(), first, step }
+    fn new(first: u32, step: u32, room: usize) -> Self {
+        Numbering { table: HashTable::with_capacity(room), distinct: Vec::with_capacity(room), first, step }
+    }
+
+    /// The number of `line` (whose hash is `hash`), if it has one.
+    fn find(&self, hash: u64, line: &str) -> Option<u32> {
+        let distinct = &self.distinct;
+        let k = self.table.find(hash, |&k| distinct[k as usize].0 == hash && distinct[k as usize].1 == line)?;
+        Some(self.first + self.step * k)
     }
 
     fn number(&mut self, line: Cow<'t, str>) -> u32 {
@@ -689,10 +706,26 @@ mod tests {
             .map(|i| format!("CREATE INDEX i{i} ON t (c{i});\nALTER TABLE t ADD COLUMN d{i} int;\n"))
             .collect();
         let c = crate::compile("big.sql", &draft, &crate::Config::default()).unwrap();
-        let flat = c.flattened();
-        let (old, new) = (Lines::new(&draft), Lines::new(&flat));
-        let (a, b) = interned(|| old.iter(), || new.iter(), false);
+        let flat = crate::emit::Flat::new(&c.files);
+        let (old, new) = (Lines::new(&draft), Lines::of_pieces(flat.pieces()));
+        let (a, b) = interned(&old, &new, false);
         assert_eq!(script_with(&a, &b, 1), script_with(&a, &b, usize::MAX));
+        // Numbered in two runs, the plan cut between its pieces: the same script.
+        assert!((1..new.pieces.len()).contains(&new.cut_near(new.len() / 2)));
+        let (two_a, two_b) = interned(&old, &new, true);
+        assert_eq!(script(&two_a, &two_b), script(&a, &b));
+    }
+
+    #[test]
+    fn lines_are_cut_between_pieces_where_no_line_spans_the_cut() {
+        let lines = Lines::of_pieces(["a\n", "b\r", "\nc", "d\n", "e"]);
+        // After "a\n" (2 bytes) or after "d\n" (9 bytes); never inside "b\r\n" or "cd\n".
+        assert_eq!([0, 2, 3, 5, 6, 8, 9, 20].map(|at| lines.cut_near(at)), [0, 1, 1, 1, 4, 4, 4, 4]);
+        for cut in [0, 1, 4] {
+            let mut both: Vec<Cow<'_, str>> = lines.iter_pieces(0..cut).collect();
+            both.extend(lines.iter_pieces(cut..5));
+            assert_eq!(both, lines.iter().collect::<Vec<_>>(), "cut at {cut}");
+        }
     }
 
     #[test]
@@ -751,10 +784,10 @@ mod tests {
     }
 
     fn numbered(old: &[String], new: &[String], on_two_threads: bool) -> (Vec<u32>, Vec<u32>) {
-        fn lines(side: &[String]) -> impl Iterator<Item = Cow<'_, str>> {
-            side.iter().map(|l| Cow::from(l.as_str()))
+        fn lines(side: &[String]) -> Lines<'_> {
+            Lines::of_pieces(side.iter().map(String::as_str))
         }
-        interned(|| lines(old), || lines(new), on_two_threads)
+        interned(&lines(old), &lines(new), on_two_threads)
     }
 
     proptest::proptest! {
