@@ -265,6 +265,9 @@ pub fn flatten(files: &[PlanFile]) -> String {
     Flat::new(files).pieces().collect()
 }
 
+/// How each file's separator line starts.
+const BANNER: &str = "-- ==== ";
+
 /// [`flatten`]'s text as the pieces it is made of, borrowed from the files: the diff view reads
 /// the plan this way, so a 100 MB step is not copied into a second 100 MB string to be compared.
 pub struct Flat<'f> {
@@ -275,15 +278,19 @@ pub struct Flat<'f> {
 
 impl<'f> Flat<'f> {
     pub fn new(files: &'f [PlanFile]) -> Flat<'f> {
+        // Put together without `format!`, and on all cores for a big plan: 111k banners took
+        // 18 ms on one core that way.
         let banner = |f: &PlanFile| {
             let mode = match f.mode {
-                Some(StepMode::Transaction) => "transaction",
-                Some(StepMode::Autocommit) => "autocommit",
-                None => "not a step",
+                Some(StepMode::Transaction) => " (transaction) ====\n",
+                Some(StepMode::Autocommit) => " (autocommit) ====\n",
+                None => " (not a step) ====\n",
             };
-            format!("-- ==== {} ({mode}) ====\n", f.name)
+            let mut banner = String::with_capacity(BANNER.len() + f.name.len() + mode.len());
+            banner.extend([BANNER, &f.name, mode]);
+            banner
         };
-        Flat { files, banners: files.iter().map(banner).collect() }
+        Flat { files, banners: files.par_iter().with_min_len(4096).map(banner).collect() }
     }
 
     /// The flattened text, piece by piece, in order.
