@@ -607,24 +607,75 @@ fn gap(a: &[u32], mut ar: Range<usize>, b: &[u32], mut br: Range<usize>, depth: 
 /// The longest run, in order on both sides, of lines that occur exactly once in `a[ar]` and once
 /// in `b[br]`: pairs of positions `(i, j)`, increasing in both.
 fn unique_common(a: &[u32], ar: Range<usize>, b: &[u32], br: Range<usize>) -> Vec<(usize, usize)> {
-    // id → (occurrences in a, in b, last position in a, in b)
-    let mut seen: HashMap<u32, (u32, u32, usize, usize)> =
-        HashMap::with_capacity_and_hasher(ar.len(), Default::default());
-    for i in ar {
-        let e = seen.entry(a[i]).or_insert((0, 0, 0, 0));
-        e.0 += 1;
-        e.2 = i;
+    let ids = a[ar.clone()].iter().chain(&b[br.clone()]).max().map_or(0, |&id| id as usize + 1);
+    let pairs = if (ar.len() + br.len()) * 4 >= ids {
+        // Most numbers occur (a big diff's first round): counted in a table indexed by number,
+        // not hashed (18 ms of 100k statements' view, on one core, that way).
+        unique_pairs(a, ar, b, br, &mut vec![Seen::default(); ids])
+    } else {
+        unique_pairs(a, ar.clone(), b, br, &mut HashMap::with_capacity_and_hasher(ar.len(), Default::default()))
+    };
+    longest_increasing(&pairs)
+}
+
+/// How often a line's number occurs in each side, and where in `b` last.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    in_a: u32,
+    in_b: u32,
+    at_b: usize,
+}
+
+/// Where [`unique_pairs`] counts: a table indexed by number, or a map of the numbers of `a`.
+trait Tally {
+    fn in_a(&mut self, id: u32) -> &mut Seen;
+    /// `None` for a number `a` does not have (a map need not keep it).
+    fn in_b(&mut self, id: u32) -> Option<&mut Seen>;
+}
+
+impl Tally for Vec<Seen> {
+    fn in_a(&mut self, id: u32) -> &mut Seen {
+        &mut self[id as usize]
+    }
+
+    fn in_b(&mut self, id: u32) -> Option<&mut Seen> {
+        self.get_mut(id as usize)
+    }
+}
+
+impl Tally for HashMap<u32, Seen> {
+    fn in_a(&mut self, id: u32) -> &mut Seen {
+        self.entry(id).or_default()
+    }
+
+    fn in_b(&mut self, id: u32) -> Option<&mut Seen> {
+        self.get_mut(&id)
+    }
+}
+
+/// The positions `(i, j)` of the lines that occur exactly once in `a[ar]` and once in `b[br]`,
+/// by increasing `i`.
+fn unique_pairs(
+    a: &[u32],
+    ar: Range<usize>,
+    b: &[u32],
+    br: Range<usize>,
+    seen: &mut impl Tally,
+) -> Vec<(usize, usize)> {
+    for &id in &a[ar.clone()] {
+        seen.in_a(id).in_a += 1;
     }
     for j in br {
-        if let Some(e) = seen.get_mut(&b[j]) {
-            e.1 += 1;
-            e.3 = j;
+        if let Some(s) = seen.in_b(b[j]) {
+            s.in_b += 1;
+            s.at_b = j;
         }
     }
-    let mut pairs: Vec<(usize, usize)> =
-        seen.into_values().filter(|e| e.0 == 1 && e.1 == 1).map(|e| (e.2, e.3)).collect();
-    pairs.sort_unstable();
-    longest_increasing(&pairs)
+    ar.filter_map(|i| {
+        let s = *seen.in_a(a[i]);
+        (s.in_a == 1 && s.in_b == 1).then_some((i, s.at_b))
+    })
+    .collect()
 }
 
 /// The longest subsequence of `pairs` (sorted by the first element) whose second elements
@@ -804,6 +855,12 @@ mod tests {
             proptest::prop_assert_eq!(script(&pa, &pb), script(&a, &b));
             // And their gaps diffed on all cores, the same script.
             proptest::prop_assert_eq!(script_with(&a, &b, 1), script_with(&a, &b, usize::MAX));
+            // Unique lines counted in a table or in a map: the same pairs.
+            let ids = a.iter().chain(&b).max().map_or(0, |&id| id as usize + 1);
+            let (ar, br) = (a.len() / 3..a.len(), 0..b.len() * 2 / 3);
+            let counted = unique_pairs(&a, ar.clone(), &b, br.clone(), &mut vec![Seen::default(); ids]);
+            let hashed = unique_pairs(&a, ar, &b, br, &mut HashMap::default());
+            proptest::prop_assert_eq!(counted, hashed);
         }
     }
 }
