@@ -58,7 +58,7 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
     // The plan is compared as the pieces it is made of: a copy of it would be held whole.
     let files = if c.changes.is_empty() { &[][..] } else { &c.files[..] };
     let flat = crate::emit::Flat::new(files);
-    let diff = LineDiff::new(Lines::new(&c.source.text), Lines::of_pieces(flat.pieces()));
+    let diff = LineDiff::new(Lines::new(&c.source.text), Lines::of_pieces(flat.pieces_gathered()));
     match format {
         Format::Markdown => {
             writeln!(out, "### pgsafe: `{}` → {} step(s)\n", c.source.name, c.steps().count())?;

@@ -295,10 +295,18 @@ impl<'f> Flat<'f> {
 
     /// The flattened text, piece by piece, in order.
     pub fn pieces(&self) -> impl Iterator<Item = &str> {
-        self.files
-            .iter()
-            .zip(&self.banners)
-            .flat_map(|(f, banner)| std::iter::once(banner.as_str()).chain(f.parts.iter().map(|p| p.text.as_str())))
+        self.files.iter().zip(&self.banners).flat_map(|(f, banner)| Flat::file_pieces(f, banner))
+    }
+
+    /// [`Flat::pieces`], gathered on all cores: each file's parts are apart in memory, and a big
+    /// plan's 600k pieces took 20 ms to gather on one core.
+    pub fn pieces_gathered(&self) -> Vec<&str> {
+        let files = self.files.par_iter().zip(&self.banners).with_min_len(4096);
+        files.flat_map_iter(|(f, banner)| Flat::file_pieces(f, banner)).collect()
+    }
+
+    fn file_pieces<'a>(f: &'a PlanFile, banner: &'a str) -> impl Iterator<Item = &'a str> {
+        std::iter::once(banner).chain(f.parts.iter().map(|p| p.text.as_str()))
     }
 }
 
@@ -319,6 +327,16 @@ mod tests {
         assert_eq!(step_file_name(1, 9, "-- ;"), "0001_step.sql");
         let long = format!("CREATE INDEX {} ON t (a)", "i".repeat(40));
         assert_eq!(step_file_name(1, 9, &long), "0001_create_index.sql");
+    }
+
+    #[test]
+    fn a_big_plan_gathers_its_pieces_in_order() {
+        let draft: String = (0..5_000).map(|i| format!("CREATE INDEX i{i} ON t (c{i});\n")).collect();
+        let c = crate::compile("big.sql", &draft, &Config::default()).unwrap();
+        let flat = Flat::new(&c.files);
+        assert!(c.files.len() >= 5_000);
+        assert_eq!(flat.pieces_gathered(), flat.pieces().collect::<Vec<_>>());
+        assert_eq!(flat.pieces_gathered().concat(), flatten(&c.files));
     }
 
     #[test]
