@@ -4,7 +4,8 @@
 //! cargo bench --bench stages -- target/bench-inputs/gen_100000.sql
 //! ```
 //!
-//! The stages run one after another here (the library overlaps some of them), each timed, and
+//! The stages run one after another here (the library overlaps some of them; the last row is the
+//! split and the lowering as the library runs them, at once), each timed, and
 //! after each the process's resident size and its peak so far are read from `/proc/self/status`
 //! (Linux). The allocator is the binary's, jemalloc, so the sizes are the ones `pgsafe` sees.
 //! BENCHMARKS.md's sixteenth pass was measured this way.
@@ -28,7 +29,7 @@ fn resident() -> Option<(u64, u64)> {
 fn report(stage: &str, since: &mut Instant) {
     let ms = since.elapsed().as_secs_f64() * 1000.0;
     let memory = resident().map_or("n/a".into(), |(rss, peak)| format!("{rss:>6} MB {peak:>6} MB"));
-    println!("{stage:<10} {ms:>9.1} ms {memory}");
+    println!("{stage:<20} {ms:>9.1} ms {memory}");
     *since = Instant::now();
 }
 
@@ -40,7 +41,7 @@ fn main() {
     };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let config = Config::default();
-    println!("{:<10} {:>12} {:>9} {:>9}", "stage", "time", "resident", "peak");
+    println!("{:<20} {:>12} {:>9} {:>9}", "stage", "time", "resident", "peak");
     let mut since = Instant::now();
     let source = Source::new(&path, text);
     let text = source.text.as_str();
@@ -59,6 +60,10 @@ fn main() {
     report("warnings", &mut since);
     let files = emit::files(&source, &m, &r, &plan, &config, false);
     report("files", &mut since);
+    // What the library does instead of the first two rows: the split and the lowering at once.
+    let both = ir::migration::Migration::split_and_lower(text).unwrap_or_else(|e| panic!("{path}: {}", e.message));
+    report("split+lower at once", &mut since);
+    drop(both);
     println!(
         "{} statements, {} units, {} findings, {} steps",
         m.stmts.len(),
