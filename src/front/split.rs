@@ -24,7 +24,9 @@
 //!   (A `-- pgsafe:ignore` comment inside a statement body is an ordinary comment.)
 //!
 //! Concatenating the spans of all pieces gives back the input byte for byte. Splitting is linear
-//! in the input; it fails only on a quote, dollar quote or block comment that never closes.
+//! in the input; it fails only on a quote, dollar quote or block comment that never closes. The
+//! split reads tokens as it needs them, so it can hand out the pieces it cut while it reads the
+//! rest ([`split_in_chunks`]: a big draft lowers meanwhile).
 
 use std::ops::Range;
 
