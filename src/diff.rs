@@ -1,7 +1,7 @@
 //! The review view: a unified diff from the draft to the flattened plan, and the list of changes
 //! with their rule and reason, for a terminal (optionally coloured) or a pull request (markdown).
 //!
-//! The diff costs time linear in the number of lines (see [`line_ops`]): a whole-file Myers diff
+//! The diff costs time linear in the number of lines (see `script`): a whole-file Myers diff
 //! is quadratic when plan and draft differ on every statement, which a 16,000-statement draft
 //! turned into a minute.
 
@@ -35,7 +35,7 @@ const RESET: &str = "\x1b[0m";
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
 
-/// The diff and the change list, ready to print (see [`write`]).
+/// The diff and the change list, ready to print (see [`write()`]).
 pub fn render(c: &Compilation, format: Format) -> String {
     in_memory(|out| write(c, format, out))
 }
@@ -287,7 +287,7 @@ impl<'a> LineDiff<'a> {
         &self.ops
     }
 
-    /// The changes with [`CONTEXT`] lines around them, one group per hunk.
+    /// The changes with three (`CONTEXT`) lines around them, one group per hunk.
     pub fn hunks(&self) -> Vec<Vec<DiffOp>> {
         similar::group_diff_ops(self.ops.clone(), CONTEXT).into_iter().filter(|g| !g.is_empty()).collect()
     }

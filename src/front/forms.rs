@@ -138,7 +138,7 @@ fn ident_char(c: u8) -> bool {
 }
 
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON [ONLY] table …` (the
-/// grammar's `create_index`, read by hand: see [`Head`]).
+/// grammar's `create_index`, read by hand: see `Head`).
 pub fn create_index(body: &str) -> Option<CreateIndexForm> {
     let mut head = Head::new(body);
     if !head.keyword("create") {

@@ -45,7 +45,7 @@ pub fn parse(body: &str) -> Result<Statement, Unparsed> {
 /// A type alone (`varchar(255)`, `timestamp with time zone`), when sqlparser reads all of it.
 ///
 /// A draft names a few dozen types thousands of times (a table's columns, `ADD COLUMN`, `ALTER
-/// COLUMN … TYPE`): each thread keeps the types it read, up to [`TYPES_KEPT`] of them, so a type
+/// COLUMN … TYPE`): each thread keeps the types it read, up to `TYPES_KEPT` of them, so a type
 /// is parsed once (sqlparser setting up a parser was most of reading one).
 pub fn parse_data_type(text: &str) -> Option<sqlparser::ast::DataType> {
     thread_local! {
@@ -90,7 +90,7 @@ pub fn parse_expr(text: &str) -> Option<sqlparser::ast::Expr> {
 /// sqlparser counts the frames of its recursive descent (statement, query, expression, interval,
 /// data type, table factor) and stops at 51. A frame opens a nested one only after it consumed a
 /// token, so the depth is at most the number of tokens and a few (property-tested below with twice
-/// that margin); [`token_bound`] is at least sqlparser's token count.
+/// that margin); `token_bound` is at least sqlparser's token count.
 pub fn may_be_too_deep(body: &str) -> bool {
     token_bound(&mask_placeholders(body)) > MAX_SHALLOW_TOKENS
 }

@@ -652,7 +652,7 @@ fn parse_markers(text: &str, at_file_start: bool) -> Vec<MarkerKind> {
 }
 
 /// Only spaces and tabs (and byte-order marks) stand between the start of the line and `pos`:
-/// where a migration tool's marker counts (see [`Splitter::markers_of`]).
+/// where a migration tool's marker counts (see `Splitter::markers_of`).
 pub fn at_line_start(src: &str, pos: usize) -> bool {
     for c in src[..pos].chars().rev() {
         match c {

@@ -80,7 +80,7 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
 /// CHECK (<expression>)`. sqlparser reads only a type or an expression, alone.
 ///
 /// A quarter of a `gen_big.py` draft's lowering was sqlparser reading its tables. `None` unless
-/// sqlparser would read exactly this tree (the tests compare the two as [`super::by_hand`] says),
+/// sqlparser would read exactly this tree (the tests compare the two as `ir::by_hand` says),
 /// and unless each element of the list is short enough ([`may_be_too_deep`] of its text alone)
 /// that sqlparser cannot give up on the statement's depth.
 pub fn create_table_by_hand(text: &str) -> Option<CreateTable> {

@@ -350,7 +350,7 @@ const WINDOW: usize = 4096;
 
 /// [`run`]'s passes on `m` as it is, in windows of `size` statements: any size gives the same
 /// result (tests and the fuzz target compare sizes; a draft of several windows takes the
-/// two-thread path of [`walk_timeline`]).
+/// two-thread path of `walk_timeline`).
 pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let regions = transactions::regions(m);
     let kept = transactions::kept_by(&regions, m.stmts.len());
