@@ -99,6 +99,18 @@ impl Parts {
     }
 }
 
+/// `parts` as one part of their text (a statement's kind when it holds one, else trivia), for a
+/// reader of the text alone.
+pub fn joined(mut parts: Vec<Part>) -> Vec<Part> {
+    if parts.len() > 1 {
+        let kind = parts.iter().find(|p| p.is_statement()).map_or(PartKind::Trivia, |p| p.kind);
+        let mut text = String::with_capacity(parts.iter().map(|p| p.text.len()).sum());
+        parts.iter().for_each(|p| text.push_str(&p.text));
+        parts = vec![Part { kind, text }];
+    }
+    parts
+}
+
 /// What `unit`'s statement asks of a transaction.
 pub fn statement_kind(m: &Migration<'_>, unit: &Unit) -> Statement {
     if unit.mode == Mode::Autocommit {
