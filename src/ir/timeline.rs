@@ -20,7 +20,8 @@ use super::action::Action;
 use super::catalog::{Catalog, ForeignKey, Table};
 use super::migration::{Migration, Section};
 use super::name::Name;
-use super::op::OpKind;
+use super::op::{OpKind, SavepointAction};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 /// Walks the draft's statements in order, keeping the catalogue after the last window it gave.
@@ -30,6 +31,90 @@ pub struct Timeline {
     now: Catalog,
     /// Where the next window starts.
     next: usize,
+    /// The draft's transaction blocks and savepoints as the walk meets them.
+    blocks: Blocks,
+    /// The ops a later rollback returns to (see [`Blocks`]), and the catalogue saved at each one
+    /// the walk has passed.
+    returned_to: HashSet<Op>,
+    saved: HashMap<Op, Catalog>,
+}
+
+/// An op of the draft: its statement and its place in the statement.
+type Op = (usize, usize);
+
+/// The draft's transaction blocks and savepoints, followed as PostgreSQL runs them, to know what
+/// a rollback undoes: a `ROLLBACK` returns the catalogue to the block's `BEGIN`, a `ROLLBACK TO
+/// SAVEPOINT` to its `SAVEPOINT`. (A constraint the draft added and rolled back does not exist
+/// after it, and its name is free again: a generated draft found a primary key named `…_pkey1`
+/// because its first `ADD PRIMARY KEY`, undone by a savepoint, still held `…_pkey`.) The walk
+/// runs twice: once over the whole draft to find the ops a rollback returns to, so the catalogue
+/// is saved only there (a draft that commits what it does saves nothing), then with the timeline.
+#[derive(Debug, Default)]
+struct Blocks {
+    /// Inside a transaction block: the draft's own, or the one its migration tool runs it in.
+    in_block: bool,
+    /// The draft's `BEGIN` that opened the block.
+    begin: Option<Op>,
+    /// The savepoints in force, oldest first (a name may repeat: the newest counts).
+    savepoints: Vec<(String, Op)>,
+}
+
+impl Blocks {
+    fn new(m: &Migration<'_>) -> Blocks {
+        Blocks { in_block: m.runner_transaction, ..Blocks::default() }
+    }
+
+    /// Op `at` runs: the op whose catalogue it returns to, when it rolls back to one; `ended`
+    /// when it ends the block (what was saved for it is no longer needed).
+    fn run(&mut self, at: Op, kind: &OpKind) -> (Option<Op>, bool) {
+        let find = |savepoints: &[(String, Op)], name: &str| savepoints.iter().rposition(|(n, _)| n == name);
+        match kind {
+            OpKind::Begin if !self.in_block => {
+                (self.in_block, self.begin) = (true, Some(at));
+                self.savepoints.clear();
+            }
+            OpKind::Commit { rollback } => {
+                let to = if *rollback { self.begin } else { None };
+                (self.in_block, self.begin) = (false, None);
+                self.savepoints.clear();
+                return (to, true);
+            }
+            OpKind::Savepoint { name, action } => match action {
+                SavepointAction::Set if self.in_block => self.savepoints.push((name.clone(), at)),
+                SavepointAction::Set => {}
+                SavepointAction::Release => {
+                    if let Some(k) = find(&self.savepoints, name) {
+                        self.savepoints.truncate(k);
+                    }
+                }
+                SavepointAction::RollbackTo => {
+                    if let Some(k) = find(&self.savepoints, name) {
+                        self.savepoints.truncate(k + 1);
+                        return (Some(self.savepoints[k].1), false);
+                    }
+                }
+            },
+            _ => {}
+        }
+        (None, false)
+    }
+
+    /// The ops of the draft's up section some rollback returns to.
+    fn returned_to(m: &Migration<'_>) -> HashSet<Op> {
+        let mut blocks = Blocks::new(m);
+        let mut found = HashSet::default();
+        for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
+            for (k, op) in s.ops.iter().enumerate().filter(|(_, o)| is_control(&o.kind)) {
+                found.extend(blocks.run((i, k), &op.kind).0);
+            }
+        }
+        found
+    }
+}
+
+/// Does the op open, end or mark a point of a transaction block?
+fn is_control(kind: &OpKind) -> bool {
+    matches!(kind, OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. })
 }
 
 /// The catalogue's view before each op of a window of statements.
@@ -96,7 +181,8 @@ impl Timeline {
             now.mark_partitioned(&name);
         }
         now.begin_draft();
-        Timeline { now, next: 0 }
+        let returned_to = Blocks::returned_to(m);
+        Timeline { now, next: 0, blocks: Blocks::new(m), returned_to, saved: HashMap::default() }
     }
 
     /// The snapshots of every op in `window`, which starts where the last one ended; the
@@ -106,17 +192,35 @@ impl Timeline {
         self.next = window.end;
         let mut before = Vec::with_capacity(window.len());
         let first = window.start;
-        for s in &m.stmts[window] {
+        for (i, s) in m.stmts[window.clone()].iter().enumerate().map(|(k, s)| (first + k, s)) {
             let mut ops = Vec::with_capacity(s.ops.len());
-            for op in &s.ops {
+            for (k, op) in s.ops.iter().enumerate() {
                 ops.push(snapshot(&self.now, &op.kind));
                 if s.section == Section::Up {
                     self.now.apply(op);
+                    if !self.returned_to.is_empty() && is_control(&op.kind) {
+                        self.roll_back((i, k), &op.kind);
+                    }
                 }
             }
             before.push(ops);
         }
         Window { first, before }
+    }
+
+    /// Follow transaction control op `at`: save the catalogue where a later rollback returns,
+    /// put it back where the draft rolls back.
+    fn roll_back(&mut self, at: Op, kind: &OpKind) {
+        if self.returned_to.contains(&at) {
+            self.saved.insert(at, self.now.clone());
+        }
+        let (to, ended) = self.blocks.run(at, kind);
+        if let Some(saved) = to.and_then(|to| self.saved.get(&to)) {
+            self.now = saved.clone();
+        }
+        if ended {
+            self.saved.clear();
+        }
     }
 
     /// The catalogue after the last window (after the last of the draft, after the draft), the
@@ -188,4 +292,70 @@ fn partitioned_by_the_draft<'m>(m: &'m Migration<'_>) -> Vec<&'m Name> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index names the catalogue holds after `draft`, and the columns of table `t`, walked in
+    /// windows of `size` statements.
+    fn after(draft: &str, size: usize) -> (Vec<String>, Vec<String>) {
+        let m = Migration::split_and_lower(draft).unwrap();
+        let mut timeline = Timeline::new(&m, None);
+        for start in (0..m.stmts.len()).step_by(size) {
+            timeline.window(&m, start..(start + size).min(m.stmts.len()));
+        }
+        let catalog = timeline.into_catalog();
+        let mut indexes: Vec<String> =
+            catalog.indexes().filter_map(|i| i.name.as_ref()).map(|n| n.key.to_string()).collect();
+        indexes.sort();
+        let mut columns: Vec<String> = catalog
+            .table(&Name::new("t"))
+            .map(|t| t.columns.keys().map(|c| c.to_string()).collect())
+            .unwrap_or_default();
+        columns.sort();
+        (indexes, columns)
+    }
+
+    fn strings(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn what_the_draft_rolls_back_is_gone() {
+        let base = "CREATE TABLE t (a int);\n";
+        let cases = [
+            // Committed: kept.
+            ("BEGIN;\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD COLUMN b int;\nCOMMIT;\n", &["i"][..], &["a", "b"][..]),
+            // The whole transaction rolled back.
+            ("BEGIN;\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD COLUMN b int;\nROLLBACK;\n", &[], &["a"]),
+            // Back to a savepoint: what came before it stays.
+            (
+                "BEGIN;\nCREATE INDEX i ON t (a);\nSAVEPOINT s;\nCREATE INDEX j ON t (a);\nALTER TABLE t ADD COLUMN b int;\nROLLBACK TO SAVEPOINT s;\nCOMMIT;\n",
+                &["i"],
+                &["a"],
+            ),
+            // The savepoint stays after a rollback to it; a later one goes with it.
+            (
+                "BEGIN;\nSAVEPOINT s;\nCREATE INDEX i ON t (a);\nSAVEPOINT u;\nCREATE INDEX j ON t (a);\nROLLBACK TO s;\nCREATE INDEX k ON t (a);\nROLLBACK TO SAVEPOINT s;\nALTER TABLE t ADD COLUMN b int;\nCOMMIT;\n",
+                &[],
+                &["a", "b"],
+            ),
+            // A released savepoint cannot be rolled back to; its work goes with the transaction.
+            ("BEGIN;\nSAVEPOINT s;\nCREATE INDEX i ON t (a);\nRELEASE SAVEPOINT s;\nROLLBACK TO s;\nCOMMIT;\n", &["i"], &["a"]),
+            ("BEGIN;\nSAVEPOINT s;\nCREATE INDEX i ON t (a);\nRELEASE s;\nROLLBACK;\n", &[], &["a"]),
+            // A second BEGIN inside the block opens nothing: the ROLLBACK returns to the first.
+            ("BEGIN;\nCREATE INDEX i ON t (a);\nBEGIN;\nCREATE INDEX j ON t (a);\nROLLBACK;\n", &[], &["a"]),
+            // Outside a block, a ROLLBACK undoes nothing.
+            ("CREATE INDEX i ON t (a);\nROLLBACK;\n", &["i"], &["a"]),
+        ];
+        for (draft, indexes, columns) in cases {
+            let draft = format!("{base}{draft}");
+            for size in [1, 2, 100] {
+                let (i, c) = after(&draft, size);
+                assert_eq!((i, c), (strings(indexes), strings(columns)), "windows of {size}:\n{draft}");
+            }
+        }
+    }
 }
