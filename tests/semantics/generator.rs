@@ -408,9 +408,19 @@ impl Gen<'_> {
     }
 
     fn mark_volatile(&mut self, t: usize, c: &str) {
+        // A stored generated column computed from it (`total_g*` of line_items, from qty and
+        // price) is as volatile as it is.
+        let computed = self.tables[t].name == "line_items" && (c == "qty" || c == "price");
         for col in &mut self.tables[t].cols {
-            if col.name == c {
+            if col.name == c || (computed && col.name.starts_with("total_g")) {
                 col.volatile = true;
+            }
+        }
+        if computed {
+            let totals: Vec<String> =
+                self.tables[t].cols.iter().filter(|c| c.name.starts_with("total_g")).map(|c| c.name.clone()).collect();
+            for s in self.tables[t].stored.clone() {
+                self.volatile.extend(totals.iter().map(|c| format!("{s}.{c}")));
             }
         }
         if self.tables[t].name == "orders" && c == "amount" {
@@ -955,6 +965,16 @@ impl Gen<'_> {
             3 => {
                 let c = self.fresh("total");
                 self.push_col("line_items", &c, Ty::Numeric, true);
+                // Computed from values an earlier statement made volatile: volatile too.
+                let li = self.tables.iter().position(|t| t.name == "line_items");
+                let from = li.and_then(|li| {
+                    let volatile =
+                        self.tables[li].cols.iter().find(|c| c.volatile && (c.name == "qty" || c.name == "price"));
+                    volatile.map(|c| (li, c.name.clone()))
+                });
+                if let Some((li, from)) = from {
+                    self.mark_volatile(li, &from);
+                }
                 format!("ALTER TABLE line_items ADD COLUMN {c} numeric GENERATED ALWAYS AS (qty * price) STORED;")
             }
             4 => {

@@ -496,6 +496,8 @@ pub struct Verdict {
     pub safety: Vec<StepSafety>,
     /// Empty: the plan means what the draft means and never made a write wait too long.
     pub problems: Vec<String>,
+    /// Why what the plan means was not compared (see [`probe::PlanRun::interrupted`]).
+    pub not_compared: Option<String>,
     pub seconds: f64,
 }
 
@@ -559,6 +561,10 @@ pub fn check_plan(draft: &Draft, steps: &[(String, String)]) -> Verdict {
             v.draft_failed = Some(draft_run.error());
         }
         v.plan_failed = plan_run.failed.clone();
+        if plan_run.interrupted.is_some() {
+            v.not_compared = plan_run.interrupted;
+            return;
+        }
         match (&v.draft_failed, &v.plan_failed) {
             (Some(d), None) if draft_run.timed_out => v.problems.push(format!("the draft itself {d}")),
             (Some(_), None) if draft_run.refused_for_structure() => {}

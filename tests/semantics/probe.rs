@@ -59,6 +59,10 @@ pub struct PlanRun {
     /// The first step that failed for good, and psql's error.
     pub failed: Option<String>,
     pub safety: Vec<StepSafety>,
+    /// A step gave up behind the idle writer after part of it had committed: it cannot run again
+    /// as if it never had (see [`all_or_nothing`]), so the plan stops there, and what it means is
+    /// not compared.
+    pub interrupted: Option<String>,
 }
 
 /// A table of the setup, as it is called now.
@@ -186,6 +190,27 @@ pub fn lock_timeout(step: &str) -> f64 {
     most
 }
 
+/// Does a failed run of `step` leave nothing behind, so that it can run again as if it never had?
+/// Its statements, session settings aside, are one statement or one transaction block. (A step
+/// kept as written may commit a statement before the block that then gives up behind the idle
+/// writer: run again, that statement ran twice, and a generated draft's `INSERT` then broke a
+/// unique key.)
+pub fn all_or_nothing(step: &str) -> bool {
+    use pgsafe::ir::op::OpKind;
+    let Ok(m) = pgsafe::ir::migration::Migration::split_and_lower(step) else { return false };
+    let (mut blocks, mut outside, mut open) = (0, 0, false);
+    for op in m.stmts.iter().flat_map(|s| &s.ops) {
+        match op.kind {
+            OpKind::Begin if !open => (blocks, open) = (blocks + 1, true),
+            OpKind::Commit { .. } => open = false,
+            OpKind::Begin | OpKind::Set { local: false, .. } => {}
+            _ if !open => outside += 1,
+            _ => {}
+        }
+    }
+    (blocks == 0 && outside <= 1) || (blocks == 1 && outside == 0)
+}
+
 /// Every sequence's position: (sequence, last value or `None` before the first `nextval`, start).
 fn sequence_state(mon: &mut postgres::Client) -> Vec<(String, Option<i64>, i64)> {
     mon.query("SELECT seqrelid::regclass::text, pg_sequence_last_value(seqrelid), seqstart FROM pg_sequence", &[])
@@ -218,7 +243,7 @@ fn run_plan_on(
     let mut blocker = pg.connect(db, &format!("sem-blocker{slot}"));
     let mut probers: BTreeMap<u32, Prober> = BTreeMap::new();
     let running = Arc::new(AtomicBool::new(false));
-    let mut out = PlanRun { failed: None, safety: Vec::new() };
+    let mut out = PlanRun { failed: None, safety: Vec::new(), interrupted: None };
     let step_app = format!("sem-step{slot}");
     for path in steps {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -335,6 +360,12 @@ fn run_plan_on(
         safety.ok = safety.longest_wait <= allowed;
         let mut run = run;
         if !run.ok && !run.timed_out && run.stderr.contains("lock timeout") {
+            if !all_or_nothing(&text) {
+                // `pgsafe apply` does not run such a step again either (it says what committed).
+                out.interrupted = Some(format!("{name} gave up behind the idle writer after part of it had committed"));
+                out.safety.push(safety);
+                break;
+            }
             // It gave up behind the idle writer (now gone): run it again, as `pgsafe apply` does,
             // as if the first attempt had never been (it rolled back; sequences do not).
             safety.retried = true;
@@ -355,7 +386,21 @@ fn run_plan_on(
 
 #[cfg(test)]
 mod tests {
-    use super::lock_timeout;
+    use super::{all_or_nothing, lock_timeout};
+
+    #[test]
+    fn a_step_runs_again_only_when_a_failure_leaves_nothing_behind() {
+        assert!(all_or_nothing(
+            "BEGIN;\nSET LOCAL lock_timeout = '100ms';\nALTER TABLE t ADD c int;\nUPDATE t SET c = 1;\nCOMMIT;\n"
+        ));
+        assert!(all_or_nothing("SET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY i ON t (a);\n"));
+        assert!(all_or_nothing("-- comment\nALTER TABLE t ADD c int;\n"));
+        assert!(!all_or_nothing("INSERT INTO t VALUES (1);\nBEGIN;\nALTER TABLE t RENAME TO u;\nCOMMIT;\n"));
+        assert!(!all_or_nothing(
+            "BEGIN;\nALTER TABLE t ADD c int;\nCOMMIT;\nBEGIN;\nALTER TABLE t ADD d int;\nCOMMIT;\n"
+        ));
+        assert!(!all_or_nothing("CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (b);\n"));
+    }
 
     #[test]
     fn reads_lock_timeouts() {
