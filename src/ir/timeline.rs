@@ -35,12 +35,12 @@ pub struct Timeline {
     blocks: Blocks,
     /// The ops a later rollback returns to (see [`Blocks`]), and the catalogue saved at each one
     /// the walk has passed.
-    returned_to: HashSet<Op>,
-    saved: HashMap<Op, Catalog>,
+    returned_to: HashSet<OpAt>,
+    saved: HashMap<OpAt, Catalog>,
 }
 
 /// An op of the draft: its statement and its place in the statement.
-type Op = (usize, usize);
+type OpAt = (usize, usize);
 
 /// The draft's transaction blocks and savepoints, followed as PostgreSQL runs them, to know what
 /// a rollback undoes: a `ROLLBACK` returns the catalogue to the block's `BEGIN`, a `ROLLBACK TO
@@ -54,9 +54,9 @@ struct Blocks {
     /// Inside a transaction block: the draft's own, or the one its migration tool runs it in.
     in_block: bool,
     /// The draft's `BEGIN` that opened the block.
-    begin: Option<Op>,
+    begin: Option<OpAt>,
     /// The savepoints in force, oldest first (a name may repeat: the newest counts).
-    savepoints: Vec<(String, Op)>,
+    savepoints: Vec<(String, OpAt)>,
 }
 
 impl Blocks {
@@ -66,8 +66,8 @@ impl Blocks {
 
     /// Op `at` runs: the op whose catalogue it returns to, when it rolls back to one; `ended`
     /// when it ends the block (what was saved for it is no longer needed).
-    fn run(&mut self, at: Op, kind: &OpKind) -> (Option<Op>, bool) {
-        let find = |savepoints: &[(String, Op)], name: &str| savepoints.iter().rposition(|(n, _)| n == name);
+    fn run(&mut self, at: OpAt, kind: &OpKind) -> (Option<OpAt>, bool) {
+        let find = |savepoints: &[(String, OpAt)], name: &str| savepoints.iter().rposition(|(n, _)| n == name);
         match kind {
             OpKind::Begin if !self.in_block => {
                 (self.in_block, self.begin) = (true, Some(at));
@@ -100,7 +100,7 @@ impl Blocks {
     }
 
     /// The ops of the draft's up section some rollback returns to.
-    fn returned_to(m: &Migration<'_>) -> HashSet<Op> {
+    fn returned_to(m: &Migration<'_>) -> HashSet<OpAt> {
         let mut blocks = Blocks::new(m);
         let mut found = HashSet::default();
         for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
@@ -192,7 +192,7 @@ impl Timeline {
         self.next = window.end;
         let mut before = Vec::with_capacity(window.len());
         let first = window.start;
-        for (i, s) in m.stmts[window.clone()].iter().enumerate().map(|(k, s)| (first + k, s)) {
+        for (i, s) in m.stmts[window].iter().enumerate().map(|(k, s)| (first + k, s)) {
             let mut ops = Vec::with_capacity(s.ops.len());
             for (k, op) in s.ops.iter().enumerate() {
                 ops.push(snapshot(&self.now, &op.kind));
@@ -210,7 +210,7 @@ impl Timeline {
 
     /// Follow transaction control op `at`: save the catalogue where a later rollback returns,
     /// put it back where the draft rolls back.
-    fn roll_back(&mut self, at: Op, kind: &OpKind) {
+    fn roll_back(&mut self, at: OpAt, kind: &OpKind) {
         if self.returned_to.contains(&at) {
             self.saved.insert(at, self.now.clone());
         }
