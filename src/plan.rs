@@ -12,7 +12,7 @@ use crate::ir::action::Action;
 use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
-use crate::ir::op::{ConstraintKind, OpKind, Psql};
+use crate::ir::op::{ConstraintKind, OpKind, Psql, SavepointAction};
 use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
@@ -112,14 +112,20 @@ struct Builder<'r> {
     /// Set when the open step must take no more units (an enum value must commit first).
     sealed: bool,
     carry: Vec<Item>,
-    session_sets: IndexMap<String, usize>,
-    local_sets: IndexMap<String, usize>,
+    session_sets: Sets,
+    local_sets: Sets,
     /// Settings statements carried into the next step as they are (not replayed there too).
     carried_sets: Vec<usize>,
     /// The region whose step is open, and the session settings from before it (restored after a
     /// region the draft rolls back: its `SET`s are undone with it).
-    region: Option<(usize, IndexMap<String, usize>)>,
+    region: Option<(usize, Sets)>,
+    /// The savepoints of the draft's open transaction, each with the settings (session, local)
+    /// in force where it was set: a `ROLLBACK TO` undoes the `SET`s made after it.
+    savepoints: Vec<(String, Sets, Sets)>,
 }
+
+/// Settings to run again in later steps: by name, the statement that made each.
+type Sets = IndexMap<String, usize>;
 
 impl Builder<'_> {
     fn close(&mut self) {
@@ -149,9 +155,15 @@ impl Builder<'_> {
         self.close();
         if let Some((k, before)) = self.region.take() {
             if regions[k].why.iter().any(|(_, w)| matches!(w, Keep::RolledBack | Keep::NeverCommitted)) {
-                self.session_sets = before;
+                self.session_sets = rolled_back(&before, &self.session_sets);
             }
         }
+    }
+
+    /// The draft's transaction ended, or began: its `SET LOCAL`s and savepoints end with it.
+    fn transaction_ends(&mut self) {
+        self.local_sets.clear();
+        self.savepoints.clear();
     }
 
     /// A unit of the open region: into its step, whatever its locks or phase.
@@ -241,6 +253,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         local_sets: IndexMap::new(),
         carried_sets: Vec::new(),
         region: None,
+        savepoints: Vec::new(),
     };
     let regions = &r.regions;
     let kept_by = crate::passes::kept_by(regions, m.stmts.len());
@@ -318,7 +331,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     [Item::Trivia(s.span.start..s.body.start), Item::Trivia(s.span.end - trailing.len()..s.span.end)];
                 if unit.stmt == regions[k].first {
                     b.close();
-                    b.local_sets.clear();
+                    b.transaction_ends();
                     b.carry.extend(trivia);
                     b.enter(regions, k);
                 } else {
@@ -327,7 +340,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                         step.rollback = rollback;
                     }
                     b.leave(regions);
-                    b.local_sets.clear();
+                    b.transaction_ends();
                     b.carry.extend(trivia);
                 }
                 continue;
@@ -335,7 +348,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             b.keep(u);
             if unit.mode == Mode::Control && !nested[unit.stmt] {
                 // The draft's own BEGIN/COMMIT, as written: local settings end with its transaction.
-                b.local_sets.clear();
+                b.transaction_ends();
             } else if draft {
                 record_sets(&mut b, s, unit.stmt);
             }
@@ -358,7 +371,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 // A BEGIN inside the draft's transaction block starts nothing: its SET LOCALs go
                 // on, into the next step.
                 if !nested[unit.stmt] {
-                    b.local_sets.clear();
+                    b.transaction_ends();
                 }
                 let trailing = m.src[s.body.end..s.span.end].trim_start_matches(';');
                 b.carry.push(Item::Trivia(s.span.start..s.body.start));
@@ -421,7 +434,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
     let mut validate: Vec<usize> = validate.units.into_iter().flatten().collect();
     validate.sort_by_key(|&u| r.units[u].at);
     b.close();
-    b.local_sets.clear();
+    b.transaction_ends();
     for u in validate {
         b.validate(u);
     }
@@ -493,9 +506,36 @@ fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize)
                 b.session_sets.retain(|name, _| name.starts_with("\\set "));
                 b.session_sets.insert("\\connect".into(), stmt);
             }
+            // `SET`s made after a savepoint are undone by a rollback to it (`SET LOCAL`s too).
+            OpKind::Savepoint { name, action } => {
+                let at = b.savepoints.iter().rposition(|(n, ..)| n == name);
+                match (action, at) {
+                    (SavepointAction::Set, _) => {
+                        b.savepoints.push((name.clone(), b.session_sets.clone(), b.local_sets.clone()))
+                    }
+                    (SavepointAction::Release, Some(k)) => b.savepoints.truncate(k),
+                    (SavepointAction::RollbackTo, Some(k)) => {
+                        b.savepoints.truncate(k + 1);
+                        let (_, session, local) = &b.savepoints[k];
+                        b.session_sets = rolled_back(session, &b.session_sets);
+                        b.local_sets = local.clone();
+                    }
+                    (_, None) => {}
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// The settings in force after a rollback to where `before` was taken: the server's as they were
+/// then, psql's variables and connection (the client's, which no rollback undoes) as they are now,
+/// first, as `record_sets` keeps them.
+fn rolled_back(before: &Sets, now: &Sets) -> Sets {
+    let psql = |name: &String| name.starts_with('\\');
+    let mut sets: Sets = now.iter().filter(|(n, _)| psql(n)).map(|(n, &s)| (n.clone(), s)).collect();
+    sets.extend(before.iter().filter(|(n, _)| !psql(n)).map(|(n, &s)| (n.clone(), s)));
+    sets
 }
 
 /// The tables whose rows a pending validation reads: its own table and, for a foreign key, the

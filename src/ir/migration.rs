@@ -2,7 +2,7 @@
 
 use super::lower::{lower, Lowered};
 use super::name::{key_of, Name};
-use super::op::{Op, OpKind, Psql};
+use super::op::{Op, OpKind, Psql, SavepointAction};
 use crate::front::split::{split_in_chunks, MarkerKind, Piece, PieceKind, SplitError};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -224,14 +224,33 @@ fn positions(
     // transaction's end; a `ROLLBACK` undoes a `SET`). A runner that runs the file in one
     // transaction makes every statement of it one.
     let (mut current, mut session, mut committing, mut in_transaction) = (0, 0, 0, runner_transaction);
+    // The transaction's savepoints, each with the paths (current, committing) where it was set: a
+    // `ROLLBACK TO` undoes the `SET`s made after it.
+    let mut savepoints: Vec<(&str, usize, usize)> = Vec::new();
     for (index, s) in stmts.iter().enumerate() {
         path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
             match &op.kind {
-                OpKind::Begin if !in_transaction => (in_transaction, committing) = (true, session),
+                OpKind::Begin if !in_transaction => {
+                    (in_transaction, committing) = (true, session);
+                    savepoints.clear();
+                }
                 OpKind::Commit { rollback } if in_transaction => {
                     session = if *rollback { session } else { committing };
                     (current, in_transaction) = (session, false);
+                    savepoints.clear();
+                }
+                OpKind::Savepoint { name, action } if in_transaction => {
+                    let at = savepoints.iter().rposition(|(n, ..)| n == name);
+                    match (action, at) {
+                        (SavepointAction::Set, _) => savepoints.push((name, current, committing)),
+                        (SavepointAction::Release, Some(k)) => savepoints.truncate(k),
+                        (SavepointAction::RollbackTo, Some(k)) => {
+                            savepoints.truncate(k + 1);
+                            (_, current, committing) = savepoints[k];
+                        }
+                        (_, None) => {}
+                    }
                 }
                 _ => {}
             }
@@ -623,5 +642,27 @@ mod tests {
         let m = Migration::lower(src, &pieces);
         let key = |t: &str| m.created[t][0].key.to_string();
         assert_eq!([key("t1"), key("t2"), key("t3"), key("t4")], ["public.t1", "b.t2", "public.t3", "c.t4"]);
+        // A ROLLBACK TO undoes the SETs made after its savepoint (of the session or local), not
+        // those before it; a released savepoint can no longer be rolled back to.
+        let src = "BEGIN;
+SET search_path = a;
+SAVEPOINT s;
+SET search_path = b;
+SAVEPOINT u;
+                   SET LOCAL search_path = c;
+ROLLBACK TO s;
+CREATE TABLE t1 (i int);
+SET search_path = d;
+                   SAVEPOINT v;
+SET search_path = e;
+RELEASE v;
+ROLLBACK TO v;
+COMMIT;
+CREATE TABLE t2 (i int);
+";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let key = |t: &str| m.created[t][0].key.to_string();
+        assert_eq!([key("t1"), key("t2")], ["a.t1", "e.t2"]);
     }
 }
