@@ -10,7 +10,7 @@
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
 use crate::ir::name::Name;
-use crate::ir::op::OpKind;
+use crate::ir::op::{OpKind, SavepointAction};
 use std::collections::HashMap;
 
 pub const RULE: &str = "timeouts";
@@ -31,6 +31,10 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     let mut in_tx = !outside;
     // Inside a transaction block the draft opened with its own BEGIN.
     let mut own_block = false;
+    // What a rollback puts back: the session's timeout as the block's BEGIN found it, and at each
+    // savepoint the timeouts then in force (a `SET` made after either is undone with it).
+    let mut at_begin = (session_timeout, session_off);
+    let mut savepoints: Vec<(&str, bool, bool, Option<bool>)> = Vec::new();
     let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
     for u in m.stmts.len()..out.units.len() {
         generated.entry(out.units[u].stmt).or_default().push(u);
@@ -84,11 +88,31 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     local_timeout = None;
                     in_tx = true;
                     own_block = true;
+                    at_begin = (session_timeout, session_off);
+                    savepoints.clear();
                 }
-                OpKind::Commit { .. } => {
+                OpKind::Commit { rollback } => {
+                    if *rollback && own_block {
+                        (session_timeout, session_off) = at_begin;
+                    }
                     local_timeout = None;
                     in_tx = !outside;
                     own_block = false;
+                    savepoints.clear();
+                }
+                OpKind::Savepoint { name, action } if in_tx => {
+                    let at = savepoints.iter().rposition(|(n, ..)| n == name);
+                    match (action, at) {
+                        (SavepointAction::Set, _) => {
+                            savepoints.push((name, session_timeout, session_off, local_timeout))
+                        }
+                        (SavepointAction::Release, Some(k)) => savepoints.truncate(k),
+                        (SavepointAction::RollbackTo, Some(k)) => {
+                            savepoints.truncate(k + 1);
+                            (_, session_timeout, session_off, local_timeout) = savepoints[k];
+                        }
+                        (_, None) => {}
+                    }
                 }
                 _ => {}
             }
