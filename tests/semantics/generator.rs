@@ -833,6 +833,8 @@ impl Gen<'_> {
         }
     }
 
+    /// A new table filled from `users`, in key order: without `ORDER BY` its serial ids follow the
+    /// order a scan meets the rows in, which an earlier `UPDATE` changes, batched or not.
     fn new_table(&mut self) -> String {
         let name = self.fresh("audit");
         let ine = if self.rng.chance(40) { "IF NOT EXISTS " } else { "" };
@@ -850,7 +852,7 @@ impl Gen<'_> {
         });
         format!(
             "CREATE TABLE {ine}{name} (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), note text);\n\
-             INSERT INTO {name} (user_id, note) SELECT id, name FROM users WHERE id % 10 = 0;"
+             INSERT INTO {name} (user_id, note) SELECT id, name FROM users WHERE id % 10 = 0 ORDER BY id;"
         )
     }
 
