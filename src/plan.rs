@@ -12,7 +12,8 @@ use crate::ir::action::Action;
 use crate::ir::lock::LockMode;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
-use crate::ir::op::{ConstraintKind, OpKind, Psql, SavepointAction};
+use crate::ir::op::{ConstraintKind, OpKind, Psql};
+use crate::ir::savepoints::Savepoints;
 use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
 use indexmap::IndexMap;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
@@ -121,7 +122,7 @@ struct Builder<'r> {
     region: Option<(usize, Sets)>,
     /// The savepoints of the draft's open transaction, each with the settings (session, local)
     /// in force where it was set: a `ROLLBACK TO` undoes the `SET`s made after it.
-    savepoints: Vec<(String, Sets, Sets)>,
+    savepoints: Savepoints<(Sets, Sets)>,
 }
 
 /// Settings to run again in later steps: by name, the statement that made each.
@@ -253,7 +254,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         local_sets: IndexMap::new(),
         carried_sets: Vec::new(),
         region: None,
-        savepoints: Vec::new(),
+        savepoints: Savepoints::default(),
     };
     let regions = &r.regions;
     let kept_by = crate::passes::kept_by(regions, m.stmts.len());
@@ -508,19 +509,10 @@ fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize)
             }
             // `SET`s made after a savepoint are undone by a rollback to it (`SET LOCAL`s too).
             OpKind::Savepoint { name, action } => {
-                let at = b.savepoints.iter().rposition(|(n, ..)| n == name);
-                match (action, at) {
-                    (SavepointAction::Set, _) => {
-                        b.savepoints.push((name.clone(), b.session_sets.clone(), b.local_sets.clone()))
-                    }
-                    (SavepointAction::Release, Some(k)) => b.savepoints.truncate(k),
-                    (SavepointAction::RollbackTo, Some(k)) => {
-                        b.savepoints.truncate(k + 1);
-                        let (_, session, local) = &b.savepoints[k];
-                        b.session_sets = rolled_back(session, &b.session_sets);
-                        b.local_sets = local.clone();
-                    }
-                    (_, None) => {}
+                let now = || (b.session_sets.clone(), b.local_sets.clone());
+                if let Some((session, local)) = b.savepoints.run(name, *action, now) {
+                    b.session_sets = rolled_back(&session, &b.session_sets);
+                    b.local_sets = local;
                 }
             }
             _ => {}

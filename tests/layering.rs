@@ -13,6 +13,7 @@ const TYPED_ONLY: &[&str] = &[
     "src/emit",
     "src/ir/catalog.rs",
     "src/ir/timeline.rs",
+    "src/ir/savepoints.rs",
     "src/ir/op.rs",
     "src/ir/expr.rs",
     "src/ir/action.rs",

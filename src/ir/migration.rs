@@ -2,7 +2,8 @@
 
 use super::lower::{lower, Lowered};
 use super::name::{key_of, Name};
-use super::op::{Op, OpKind, Psql, SavepointAction};
+use super::op::{Op, OpKind, Psql};
+use super::savepoints::Savepoints;
 use crate::front::split::{split_in_chunks, MarkerKind, Piece, PieceKind, SplitError};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -226,7 +227,7 @@ fn positions(
     let (mut current, mut session, mut committing, mut in_transaction) = (0, 0, 0, runner_transaction);
     // The transaction's savepoints, each with the paths (current, committing) where it was set: a
     // `ROLLBACK TO` undoes the `SET`s made after it.
-    let mut savepoints: Vec<(&str, usize, usize)> = Vec::new();
+    let mut savepoints: Savepoints<(usize, usize)> = Savepoints::default();
     for (index, s) in stmts.iter().enumerate() {
         path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
@@ -241,15 +242,8 @@ fn positions(
                     savepoints.clear();
                 }
                 OpKind::Savepoint { name, action } if in_transaction => {
-                    let at = savepoints.iter().rposition(|(n, ..)| n == name);
-                    match (action, at) {
-                        (SavepointAction::Set, _) => savepoints.push((name, current, committing)),
-                        (SavepointAction::Release, Some(k)) => savepoints.truncate(k),
-                        (SavepointAction::RollbackTo, Some(k)) => {
-                            savepoints.truncate(k + 1);
-                            (_, current, committing) = savepoints[k];
-                        }
-                        (_, None) => {}
+                    if let Some(back) = savepoints.run(name, *action, || (current, committing)) {
+                        (current, committing) = back;
                     }
                 }
                 _ => {}

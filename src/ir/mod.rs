@@ -15,6 +15,7 @@ pub mod lower_table;
 pub mod migration;
 pub mod name;
 pub mod op;
+pub mod savepoints;
 pub mod schema;
 pub mod session;
 pub mod timeline;

@@ -20,7 +20,8 @@ use super::action::Action;
 use super::catalog::{Catalog, ForeignKey, Table};
 use super::migration::{Migration, Section};
 use super::name::Name;
-use super::op::{OpKind, SavepointAction};
+use super::op::OpKind;
+use super::savepoints::Savepoints;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
@@ -55,8 +56,8 @@ struct Blocks {
     in_block: bool,
     /// The draft's `BEGIN` that opened the block.
     begin: Option<OpAt>,
-    /// The savepoints in force, oldest first (a name may repeat: the newest counts).
-    savepoints: Vec<(String, OpAt)>,
+    /// The savepoints in force, each with the op that set it.
+    savepoints: Savepoints<OpAt>,
 }
 
 impl Blocks {
@@ -67,7 +68,6 @@ impl Blocks {
     /// Op `at` runs: the op whose catalogue it returns to, when it rolls back to one; `ended`
     /// when it ends the block (what was saved for it is no longer needed).
     fn run(&mut self, at: OpAt, kind: &OpKind) -> (Option<OpAt>, bool) {
-        let find = |savepoints: &[(String, OpAt)], name: &str| savepoints.iter().rposition(|(n, _)| n == name);
         match kind {
             OpKind::Begin if !self.in_block => {
                 (self.in_block, self.begin) = (true, Some(at));
@@ -79,21 +79,9 @@ impl Blocks {
                 self.savepoints.clear();
                 return (to, true);
             }
-            OpKind::Savepoint { name, action } => match action {
-                SavepointAction::Set if self.in_block => self.savepoints.push((name.clone(), at)),
-                SavepointAction::Set => {}
-                SavepointAction::Release => {
-                    if let Some(k) = find(&self.savepoints, name) {
-                        self.savepoints.truncate(k);
-                    }
-                }
-                SavepointAction::RollbackTo => {
-                    if let Some(k) = find(&self.savepoints, name) {
-                        self.savepoints.truncate(k + 1);
-                        return (Some(self.savepoints[k].1), false);
-                    }
-                }
-            },
+            OpKind::Savepoint { name, action } if self.in_block => {
+                return (self.savepoints.run(name, *action, || at), false);
+            }
             _ => {}
         }
         (None, false)

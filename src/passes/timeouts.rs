@@ -10,7 +10,8 @@
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
 use crate::ir::name::Name;
-use crate::ir::op::{OpKind, SavepointAction};
+use crate::ir::op::OpKind;
+use crate::ir::savepoints::Savepoints;
 use std::collections::HashMap;
 
 pub const RULE: &str = "timeouts";
@@ -34,7 +35,7 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     // What a rollback puts back: the session's timeout as the block's BEGIN found it, and at each
     // savepoint the timeouts then in force (a `SET` made after either is undone with it).
     let mut at_begin = (session_timeout, session_off);
-    let mut savepoints: Vec<(&str, bool, bool, Option<bool>)> = Vec::new();
+    let mut savepoints: Savepoints<(bool, bool, Option<bool>)> = Savepoints::default();
     let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
     for u in m.stmts.len()..out.units.len() {
         generated.entry(out.units[u].stmt).or_default().push(u);
@@ -101,17 +102,9 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     savepoints.clear();
                 }
                 OpKind::Savepoint { name, action } if in_tx => {
-                    let at = savepoints.iter().rposition(|(n, ..)| n == name);
-                    match (action, at) {
-                        (SavepointAction::Set, _) => {
-                            savepoints.push((name, session_timeout, session_off, local_timeout))
-                        }
-                        (SavepointAction::Release, Some(k)) => savepoints.truncate(k),
-                        (SavepointAction::RollbackTo, Some(k)) => {
-                            savepoints.truncate(k + 1);
-                            (_, session_timeout, session_off, local_timeout) = savepoints[k];
-                        }
-                        (_, None) => {}
+                    let now = || (session_timeout, session_off, local_timeout);
+                    if let Some(back) = savepoints.run(name, *action, now) {
+                        (session_timeout, session_off, local_timeout) = back;
                     }
                 }
                 _ => {}
