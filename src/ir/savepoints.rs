@@ -1,8 +1,10 @@
 //! The savepoints of a transaction block as PostgreSQL keeps them, each with what a tracker of the
 //! draft's state must put back when the draft rolls back to it: the catalogue (`timeline`), the
-//! settings a plan replays (`plan`), the search path (`migration`), the timeouts (`timeouts`).
+//! settings a plan replays (`plan`), the search path (`migration`), the timeouts (`timeouts`);
+//! and [`Rollbacks`], a whole transaction block followed the same way (the proofs of
+//! `set-not-null`, the time zone of `type-change`).
 
-use super::op::SavepointAction;
+use super::op::{OpKind, SavepointAction};
 
 /// The savepoints in force, oldest first, each with the state saved where it was set.
 #[derive(Debug, Clone)]
@@ -38,10 +40,79 @@ impl<S: Clone> Savepoints<S> {
     }
 }
 
+/// The draft's transaction blocks as one tracker follows them: the state each `BEGIN` and
+/// savepoint found, which a `ROLLBACK` or `ROLLBACK TO SAVEPOINT` puts back.
+#[derive(Debug, Clone)]
+pub struct Rollbacks<S> {
+    /// Inside a transaction block: the draft's own, or the one its migration tool runs it in.
+    in_block: bool,
+    /// The state where the draft's own `BEGIN` opened the block (a tool's block has none: the
+    /// draft cannot roll it back to where it started).
+    at_begin: Option<S>,
+    savepoints: Savepoints<S>,
+}
+
+impl<S: Clone> Rollbacks<S> {
+    /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
+    pub fn new(runner_transaction: bool) -> Self {
+        Rollbacks { in_block: runner_transaction, at_begin: None, savepoints: Savepoints::default() }
+    }
+
+    /// Is a transaction block open (so `SET LOCAL` lasts until it ends)?
+    pub fn in_block(&self) -> bool {
+        self.in_block
+    }
+
+    /// Op `kind` runs, with `now` the state in force: the state to put back when it rolls back.
+    /// (A `BEGIN` inside a block starts nothing, as PostgreSQL only warns.)
+    pub fn follow(&mut self, kind: &OpKind, now: impl FnOnce() -> S) -> Option<S> {
+        match kind {
+            OpKind::Begin if !self.in_block => {
+                (self.in_block, self.at_begin) = (true, Some(now()));
+                self.savepoints.clear();
+                None
+            }
+            OpKind::Commit { rollback } => {
+                let back = self.at_begin.take().filter(|_| *rollback);
+                self.in_block = false;
+                self.savepoints.clear();
+                back
+            }
+            OpKind::Savepoint { name, action } if self.in_block => self.savepoints.run(name, *action, now),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use SavepointAction::{Release, RollbackTo, Set};
+
+    #[test]
+    fn a_block_puts_back_what_its_begin_or_savepoint_found() {
+        let savepoint = |action| OpKind::Savepoint { name: "s".into(), action };
+        let (commit, rollback) = (OpKind::Commit { rollback: false }, OpKind::Commit { rollback: true });
+        let mut r = Rollbacks::new(false);
+        assert!(!r.in_block());
+        assert_eq!(r.follow(&OpKind::Begin, || 1), None);
+        // A BEGIN inside the block starts nothing: the rollback goes back to the first.
+        assert_eq!(r.follow(&OpKind::Begin, || 2), None);
+        assert_eq!(r.follow(&savepoint(Set), || 3), None);
+        assert_eq!(r.follow(&savepoint(RollbackTo), || 4), Some(3));
+        assert_eq!(r.follow(&rollback, || 5), Some(1));
+        assert!(!r.in_block());
+        // A committed block leaves nothing to put back, and a savepoint outside one is refused.
+        r.follow(&OpKind::Begin, || 6);
+        assert_eq!(r.follow(&commit, || 7), None);
+        r.follow(&savepoint(Set), || 8);
+        assert_eq!(r.follow(&savepoint(RollbackTo), || 9), None);
+        // In the tool's block, savepoints work, but no BEGIN of the draft's was found to go back to.
+        let mut tool = Rollbacks::new(true);
+        tool.follow(&savepoint(Set), || 1);
+        assert_eq!(tool.follow(&savepoint(RollbackTo), || 2), Some(1));
+        assert_eq!(tool.follow(&rollback, || 3), None);
+    }
 
     #[test]
     fn a_rollback_returns_to_the_newest_savepoint_of_its_name() {

@@ -365,7 +365,7 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
         |catalog| fk_index::run(&ctx, catalog),
         |windows| {
             let mut out = draft_units(m);
-            let mut carried = Carried::default();
+            let mut carried = Carried::new(m);
             for window in windows {
                 let ctx = Ctx { m, config, snapshots: &window, kept: &kept, window: window.statements() };
                 per_statement(&ctx, &mut out, &mut carried);
@@ -475,7 +475,6 @@ fn held_back(m: &Migration<'_>, probe: Rewritten, out: &mut Rewritten) {
 
 /// What the per-statement passes carry from one statement to the next, so from one window to the
 /// next.
-#[derive(Default)]
 struct Carried {
     /// `concurrent-drop-index`: the indexes the draft has built.
     built: concurrent_drop_index::BuiltIndexes,
@@ -483,8 +482,19 @@ struct Carried {
     proofs: set_not_null::Proofs,
     /// `partitions`: inside a transaction block of the draft.
     in_tx: bool,
-    /// `type-change`: the draft's session time zone is UTC.
-    utc: bool,
+    /// `type-change`: the draft's session time zone.
+    zone: type_change::Zone,
+}
+
+impl Carried {
+    fn new(m: &Migration<'_>) -> Carried {
+        Carried {
+            built: Default::default(),
+            proofs: set_not_null::Proofs::new(m.runner_transaction),
+            in_tx: false,
+            zone: type_change::Zone::new(m.runner_transaction),
+        }
+    }
 }
 
 /// A unit for each draft statement, as written.
@@ -575,5 +585,5 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     volatile_default::run(ctx, out);
     partitions::run(ctx, out, &mut carried.in_tx);
     destructive::run(ctx, out);
-    type_change::run(ctx, out, &mut carried.utc);
+    type_change::run(ctx, out, &mut carried.zone);
 }

@@ -6,27 +6,101 @@
 //! writes for the whole scan (measured on PostgreSQL 15; with a validated check: no scan).
 
 use super::{not_null, Ctx, Rewritten};
+use crate::ir::migration::Section;
 use crate::ir::op::{ConstraintKind, OpKind};
+use crate::ir::savepoints::Rollbacks;
 use std::collections::HashSet;
 
 pub const RULE: &str = "set-not-null";
 
 /// Columns the draft itself proves NOT NULL with a check it validates, as far as it has gone.
-#[derive(Default)]
 pub struct Proofs {
     /// (constraint name, `table.column` fact) of a `NOT VALID` check not validated yet.
     pending: Vec<(String, String)>,
     proven: HashSet<String>,
+    /// How to undo each change to the two since the oldest point a rollback may return to (a
+    /// check validated in a transaction the draft rolls back proves nothing after it), and the
+    /// length of this log at each such point.
+    undo: Vec<Undo>,
+    rollbacks: Rollbacks<usize>,
+}
+
+/// One change to the proofs, as its undoing needs it.
+enum Undo {
+    Proved(String),
+    Pended,
+    Validated(usize, (String, String)),
+}
+
+impl Proofs {
+    /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
+    pub fn new(runner_transaction: bool) -> Proofs {
+        Proofs {
+            pending: Vec::new(),
+            proven: HashSet::new(),
+            undo: Vec::new(),
+            rollbacks: Rollbacks::new(runner_transaction),
+        }
+    }
+
+    /// Outside a transaction block nothing can be rolled back: nothing to log.
+    fn log(&mut self, undo: Undo) {
+        if self.rollbacks.in_block() {
+            self.undo.push(undo);
+        }
+    }
+
+    fn prove(&mut self, fact: String) {
+        if self.proven.insert(fact.clone()) {
+            self.log(Undo::Proved(fact));
+        }
+    }
+
+    fn pend(&mut self, name: String, fact: String) {
+        self.pending.push((name, fact));
+        self.log(Undo::Pended);
+    }
+
+    fn validate(&mut self, name: &str) {
+        if let Some(p) = self.pending.iter().position(|(n, _)| *n == name.to_lowercase()) {
+            let (name, fact) = self.pending.remove(p);
+            self.prove(fact.clone());
+            self.log(Undo::Validated(p, (name, fact)));
+        }
+    }
+
+    /// A transaction-control op runs: on a rollback, undo what the rolled-back part proved.
+    fn follow(&mut self, kind: &OpKind) {
+        let logged = self.undo.len();
+        if let Some(back) = self.rollbacks.follow(kind, || logged) {
+            for undo in self.undo.drain(back..).rev() {
+                match undo {
+                    Undo::Proved(fact) => {
+                        self.proven.remove(&fact);
+                    }
+                    Undo::Pended => {
+                        self.pending.pop();
+                    }
+                    Undo::Validated(p, entry) => self.pending.insert(p, entry),
+                }
+            }
+        }
+        if !self.rollbacks.in_block() {
+            self.undo.clear();
+        }
+    }
 }
 
 /// `proofs`: what the statements before the window prove.
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
     let m = ctx.m;
-    let Proofs { pending, proven } = proofs;
     for (i, s) in ctx.stmts() {
         let mut k = 0;
         for (n_op, op) in s.ops.iter().enumerate() {
             match &op.kind {
+                OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } if s.section == Section::Up => {
+                    proofs.follow(&op.kind)
+                }
                 OpKind::AddConstraint {
                     table, name, kind: ConstraintKind::Check { columns, expr }, not_valid, ..
                 } => {
@@ -37,23 +111,19 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                                 // A valid check proves it, unless check-not-valid defers its
                                 // validation to the end of the plan.
                                 (false, _) if ctx.quiet(table, i) || !ctx.applies("check-not-valid", i) => {
-                                    proven.insert(fact);
+                                    proofs.prove(fact);
                                 }
                                 (false, _) => {}
-                                (true, Some(n)) => pending.push((n.to_lowercase(), fact)),
+                                (true, Some(n)) => proofs.pend(n.to_lowercase(), fact),
                                 (true, None) => {}
                             }
                         }
                     }
                 }
-                OpKind::ValidateConstraint { name, .. } => {
-                    if let Some(p) = pending.iter().position(|(n, _)| *n == name.to_lowercase()) {
-                        proven.insert(pending.remove(p).1);
-                    }
-                }
+                OpKind::ValidateConstraint { name, .. } => proofs.validate(name),
                 OpKind::SetNotNull { table, column } => {
                     let fact = not_null::fact(table, column);
-                    if proven.contains(&fact) {
+                    if proofs.proven.contains(&fact) {
                         // The draft proves it itself; say so in the plan, so the step stays a fixed point.
                         out.units[i].facts.push(fact);
                         continue;
@@ -81,5 +151,33 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::{compile, Config};
+
+    #[test]
+    fn a_proof_the_draft_rolls_back_proves_nothing() {
+        let rewritten = |draft: String| {
+            compile("d.sql", &draft, &Config::default()).unwrap().changes.iter().any(|c| c.rule == RULE)
+        };
+        let add = "ALTER TABLE orders ADD CONSTRAINT nn CHECK (status IS NOT NULL) NOT VALID;\n";
+        let validate = "ALTER TABLE orders VALIDATE CONSTRAINT nn;\n";
+        let set = "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n";
+        assert!(!rewritten(format!("{add}{validate}{set}")));
+        assert!(!rewritten(format!("BEGIN;\n{add}{validate}COMMIT;\n{set}")));
+        assert!(rewritten(format!("BEGIN;\n{add}{validate}ROLLBACK;\n{set}")));
+        assert!(rewritten(format!("BEGIN;\nSAVEPOINT s;\n{add}{validate}ROLLBACK TO SAVEPOINT s;\nCOMMIT;\n{set}")));
+        assert!(!rewritten(format!("BEGIN;\nSAVEPOINT s;\n{add}{validate}RELEASE SAVEPOINT s;\nCOMMIT;\n{set}")));
+        // A rollback to a savepoint set after the check was added keeps the check, which the
+        // draft then validates.
+        assert!(!rewritten(format!(
+            "BEGIN;\n{add}SAVEPOINT s;\nSELECT 1;\nROLLBACK TO SAVEPOINT s;\n{validate}COMMIT;\n{set}"
+        )));
+        // …and one set between the two undoes the validation only.
+        assert!(rewritten(format!("BEGIN;\n{add}SAVEPOINT s;\n{validate}ROLLBACK TO SAVEPOINT s;\nCOMMIT;\n{set}")));
     }
 }

@@ -17,8 +17,10 @@
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::{List, SqlType, Table};
+use crate::ir::migration::Section;
 use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::OpKind;
+use crate::ir::savepoints::Rollbacks;
 
 pub const RULE: &str = "type-change";
 
@@ -73,17 +75,66 @@ pub fn cost(old: &SqlType, new: &SqlType) -> Cost {
     }
 }
 
-/// `utc`: the draft's session time zone is UTC (where the window starts, then as it goes).
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, utc: &mut bool) {
+/// Whether the draft's session time zone is UTC, as far as it has gone.
+pub struct Zone {
+    utc: Utc,
+    rollbacks: Rollbacks<Utc>,
+}
+
+/// The session's time zone is UTC, and what a `SET LOCAL` of the open transaction block made of
+/// it (in force until the block ends).
+#[derive(Debug, Clone, Copy, Default)]
+struct Utc {
+    session: bool,
+    local: Option<bool>,
+}
+
+impl Zone {
+    /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
+    pub fn new(runner_transaction: bool) -> Zone {
+        Zone { utc: Utc::default(), rollbacks: Rollbacks::new(runner_transaction) }
+    }
+
+    fn is_utc(&self) -> bool {
+        self.utc.local.unwrap_or(self.utc.session)
+    }
+
+    /// `SET [LOCAL] timezone = value` (a `SET LOCAL` outside a block does nothing).
+    fn set(&mut self, local: bool, value: &str) {
+        let v = value.trim().trim_matches(['\'', '"']).to_lowercase();
+        let v = v.strip_prefix("zone").map_or(v.as_str(), str::trim).trim_matches(['\'', '"']);
+        let utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "zulu", "z", "0", "+00", "+00:00"].contains(&v);
+        match (local, self.rollbacks.in_block()) {
+            (true, true) => self.utc.local = Some(utc),
+            (true, false) => {}
+            // A SET in a block overrides its SET LOCAL too.
+            (false, _) => self.utc = Utc { session: utc, local: None },
+        }
+    }
+
+    /// A transaction-control op runs: a block's end ends its `SET LOCAL`, a rollback undoes the
+    /// `SET`s made since the point it returns to.
+    fn follow(&mut self, kind: &OpKind) {
+        let now = self.utc;
+        if let Some(back) = self.rollbacks.follow(kind, || now) {
+            self.utc = back;
+        }
+        if matches!(kind, OpKind::Begin | OpKind::Commit { .. }) && !self.rollbacks.in_block() {
+            self.utc.local = None;
+        }
+    }
+}
+
+/// `zone`: the draft's session time zone where the window starts, then as it goes.
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, zone: &mut Zone) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         for (k, op) in s.ops.iter().enumerate() {
             match &op.kind {
-                OpKind::Set { name, value, .. } if name == "timezone" || name == "time" => {
-                    let v = value.trim().trim_matches(['\'', '"']).to_lowercase();
-                    let v = v.strip_prefix("zone").map_or(v.as_str(), str::trim).trim_matches(['\'', '"']);
-                    *utc = ["utc", "etc/utc", "gmt", "etc/gmt", "uct", "zulu", "z", "0", "+00", "+00:00"].contains(&v);
+                OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } if s.section == Section::Up => {
+                    zone.follow(&op.kind)
                 }
+                OpKind::Set { name, value, local } if name == "timezone" || name == "time" => zone.set(*local, value),
                 OpKind::AlterTable {
                     table,
                     action: Action::AlterColumn { column, change: ColumnChange::Type { type_text, collate, using } },
@@ -92,7 +143,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, utc: &mut bool) {
                     let before = ctx.before(i, k).table.as_deref();
                     let change =
                         Change { column, new_text: type_text, collate: collate.is_some(), using: using.is_some() };
-                    if let Some(msg) = check(ctx, before, table, &change, *utc) {
+                    if let Some(msg) = check(ctx, before, table, &change, zone.is_utc()) {
                         out.diagnose(RULE, op.span.start, msg);
                     }
                 }
@@ -260,6 +311,25 @@ mod tests {
         assert!(d[0].contains("with a USING expression"), "{d:?}");
         let d = diagnostics("ALTER TABLE orders ALTER COLUMN nope TYPE text;", Some(SCHEMA));
         assert!(d[0].contains("the --schema does not know orders.nope"), "{d:?}");
+    }
+
+    #[test]
+    fn the_time_zone_follows_transaction_blocks() {
+        let change = "ALTER TABLE orders ALTER COLUMN created_at TYPE timestamptz;";
+        let warned = |before: &str| !diagnostics(&format!("{before}\n{change}"), Some(SCHEMA)).is_empty();
+        // In force where the change runs.
+        assert!(!warned("BEGIN;\nSET timezone TO 'UTC';\nCOMMIT;"));
+        assert!(!warned("BEGIN;\nSET LOCAL timezone TO 'UTC';"));
+        assert!(!warned("BEGIN;\nSAVEPOINT s;\nSET timezone TO 'UTC';\nRELEASE SAVEPOINT s;"));
+        // Undone before it: by a rollback, to a savepoint, or at the end of the block of a SET LOCAL.
+        assert!(warned("BEGIN;\nSET timezone TO 'UTC';\nROLLBACK;"));
+        assert!(warned("BEGIN;\nSAVEPOINT s;\nSET timezone TO 'UTC';\nROLLBACK TO SAVEPOINT s;"));
+        assert!(warned("BEGIN;\nSET LOCAL timezone TO 'UTC';\nCOMMIT;"));
+        // A SET LOCAL outside a block does nothing; a SET in a block overrides its SET LOCAL.
+        assert!(warned("SET LOCAL timezone TO 'UTC';"));
+        assert!(warned("BEGIN;\nSET LOCAL timezone TO 'UTC';\nSET timezone TO 'Europe/Paris';"));
+        // A rollback puts back the UTC session its block began with.
+        assert!(!warned("SET timezone TO 'UTC';\nBEGIN;\nSET timezone TO 'Europe/Paris';\nROLLBACK;"));
     }
 
     #[test]
