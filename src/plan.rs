@@ -693,7 +693,8 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         let mut used = Vec::new();
         seen.clear();
         for u in step.units() {
-            let s = &m.stmts[r.units[u].stmt];
+            let i = r.units[u].stmt;
+            let s = &m.stmts[i];
             let named = s.ops.iter().flat_map(|op| match &op.kind {
                 OpKind::CreateIndex { table, .. }
                 | OpKind::Reindex { name: table, .. }
@@ -703,7 +704,10 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
                 _ => &[],
             });
             for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
-                let known = created.get(n.base()).is_some_and(|list| list.iter().any(|c| c.same(n)));
+                // …and the compile counted it new there (not undone by a rollback since, not
+                // `IF NOT EXISTS`, the same schema): the directive must say what the compile knew.
+                let known =
+                    created.get(n.base()).is_some_and(|list| list.iter().any(|c| c.same(n))) && m.created_before(n, i);
                 if known && seen.insert(&*n.text) {
                     used.push(n.text.to_string());
                 }
@@ -768,7 +772,8 @@ pub fn splits(m: &Migration<'_>, r: &Rewritten, plan: &Plan) -> Vec<Split> {
     let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); m.stmts.len()];
     for (k, step) in plan.steps.iter().enumerate() {
         for u in step.units() {
-            let s = &m.stmts[r.units[u].stmt];
+            let i = r.units[u].stmt;
+            let s = &m.stmts[i];
             let work = r.units[u].generated.is_some() || (!s.is_trivia() && !only_settings(s));
             if work && !steps_of[r.units[u].stmt].contains(&k) {
                 steps_of[r.units[u].stmt].push(k);

@@ -3,7 +3,7 @@
 use super::lower::{lower, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
-use super::savepoints::Savepoints;
+use super::savepoints::{Rollbacks, Savepoints};
 use crate::front::split::{split_in_chunks, MarkerKind, Piece, PieceKind, SplitError};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -128,9 +128,15 @@ pub struct Migration<'a> {
     /// base name → the relations of that name the draft creates (or a directive says an earlier
     /// step created): the directives' first, then the draft's in statement order.
     created: HashMap<String, Vec<Creation>>,
-    /// key → 1 + the index of the first statement that creates it: asked for every statement, so
-    /// a draft that creates and drops the same table many times must not scan them all.
+    /// key → 1 + the index of the first statement that creates it for good (no rollback undoes
+    /// it): asked for every statement, so a draft that creates and drops the same table many
+    /// times must not scan them all.
     first_created: HashMap<Arc<str>, usize>,
+    /// key → while a creation the draft later rolled back stood: disjoint `at..until` ranges (see
+    /// [`Creation`]) in order. After the rollback the name is the database's again, with its
+    /// traffic (`BEGIN; DROP TABLE orders; CREATE TABLE orders …; ROLLBACK;` leaves the live
+    /// `orders`). Empty but for drafts that roll back a creation.
+    undone: HashMap<Arc<str>, Vec<Range<usize>>>,
     /// Every `search_path` the draft sets, the default first; `path_at[i]` is the one in effect at
     /// statement `i`.
     paths: Vec<Vec<String>>,
@@ -149,16 +155,45 @@ struct Creation {
     key: Arc<str>,
     /// 1 + index of the creating statement; 0 for a directive (then `key` is as written).
     at: usize,
+    /// 1 + index of the statement whose rollback undid it (`usize::MAX`: none did).
+    until: usize,
 }
 
-/// For each key the draft creates, its first creation (see [`Migration::created_before`]).
-fn first_creations(created: &HashMap<String, Vec<Creation>>) -> HashMap<Arc<str>, usize> {
-    let mut first: HashMap<Arc<str>, usize> = HashMap::default();
-    for c in created.values().flatten().filter(|c| c.at != 0) {
-        let at = first.entry(c.key.clone()).or_insert(c.at);
-        *at = (*at).min(c.at);
+impl Creation {
+    fn new(key: Arc<str>, at: usize) -> Creation {
+        Creation { key, at, until: usize::MAX }
     }
-    first
+}
+
+/// For each key the draft creates, its first creation for good, and while each of those it rolled
+/// back stood (see [`Migration::created_before`]).
+#[allow(clippy::type_complexity)]
+fn first_creations(
+    created: &HashMap<String, Vec<Creation>>,
+) -> (HashMap<Arc<str>, usize>, HashMap<Arc<str>, Vec<Range<usize>>>) {
+    let mut first: HashMap<Arc<str>, usize> = HashMap::default();
+    let mut undone: HashMap<Arc<str>, Vec<Range<usize>>> = HashMap::default();
+    for c in created.values().flatten().filter(|c| c.at != 0) {
+        if c.until == usize::MAX {
+            let at = first.entry(c.key.clone()).or_insert(c.at);
+            *at = (*at).min(c.at);
+        } else {
+            undone.entry(c.key.clone()).or_default().push(c.at..c.until);
+        }
+    }
+    // Merged into disjoint ranges, so a statement finds its one by binary search.
+    for ranges in undone.values_mut() {
+        ranges.sort_unstable_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+        for r in ranges.drain(..) {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        *ranges = merged;
+    }
+    (first, undone)
 }
 
 /// The `search_path` of a session that did not set one (`"$user"` is skipped: pgsafe assumes no
@@ -228,9 +263,24 @@ fn positions(
     // The transaction's savepoints, each with the paths (current, committing) where it was set: a
     // `ROLLBACK TO` undoes the `SET`s made after it.
     let mut savepoints: Savepoints<(usize, usize)> = Savepoints::default();
+    // The creations of the open transaction block, in order (base name, place in `created`): a
+    // rollback undoes those made since the point it returns to.
+    let mut made_in_block: Vec<(String, usize)> = Vec::new();
+    let mut rollbacks: Rollbacks<usize> = Rollbacks::new(runner_transaction);
     for (index, s) in stmts.iter().enumerate() {
         path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
+            let logged = made_in_block.len();
+            if let Some(back) = rollbacks.follow(&op.kind, || logged) {
+                for (base, k) in made_in_block.drain(back..) {
+                    if let Some(c) = created.get_mut(&base).and_then(|list| list.get_mut(k)) {
+                        c.until = index + 1;
+                    }
+                }
+            }
+            if !rollbacks.in_block() {
+                made_in_block.clear();
+            }
             match &op.kind {
                 OpKind::Begin if !in_transaction => {
                     (in_transaction, committing) = (true, session);
@@ -274,7 +324,11 @@ fn positions(
                     Some(schema) => format!("{schema}.{}", name.key).into(),
                     None => name.key.clone(),
                 };
-                created.entry(name.base().to_string()).or_default().push(Creation { key, at: index + 1 });
+                let list = created.entry(name.base().to_string()).or_default();
+                if rollbacks.in_block() {
+                    made_in_block.push((name.base().to_string(), list.len()));
+                }
+                list.push(Creation::new(key, index + 1));
             }
         }
     }
@@ -448,10 +502,7 @@ impl<'a> Migration<'a> {
                     for n in names_in_list(&list).filter(|n| !n.trim().is_empty()) {
                         let name = Name::new(n);
                         // before every statement
-                        created
-                            .entry(name.base().to_string())
-                            .or_default()
-                            .push(Creation { key: name.key.clone(), at: 0 });
+                        created.entry(name.base().to_string()).or_default().push(Creation::new(name.key.clone(), 0));
                     }
                 }
             }
@@ -476,8 +527,8 @@ impl<'a> Migration<'a> {
         }
         let runner_transaction = runner && !opt_out;
         let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
-        let first_created = first_creations(&created);
-        Migration { src, stmts, created, first_created, facts, paths, path_at, runner_transaction }
+        let (first_created, undone) = first_creations(&created);
+        Migration { src, stmts, created, first_created, undone, facts, paths, path_at, runner_transaction }
     }
 
     /// The draft with each goose block of several statements opened into those statements (one
@@ -508,10 +559,12 @@ impl<'a> Migration<'a> {
         let mut created: HashMap<String, Vec<Creation>> =
             self.created.iter().map(|(k, v)| (k.clone(), v.iter().filter(|c| c.at == 0).cloned().collect())).collect();
         let (paths, path_at) = positions(&stmts, &mut created, self.runner_transaction);
+        let (first_created, undone) = first_creations(&created);
         Some(Migration {
             src: self.src,
             stmts,
-            first_created: first_creations(&created),
+            first_created,
+            undone,
             created,
             facts: self.facts.clone(),
             paths,
@@ -531,8 +584,17 @@ impl<'a> Migration<'a> {
         // A relation a goose block creates is new to the whole block: a statement before its
         // CREATE that used it would fail, and the CREATE (not IF NOT EXISTS) fails if it existed.
         let block = self.stmts.get(before).is_some_and(Stmt::is_block);
-        let made =
-            |key: &str| self.first_created.get(key).is_some_and(|&at| at <= before || (block && at == before + 1));
+        let stood = |key: &str, at: usize| {
+            self.undone.get(key).is_some_and(|ranges| {
+                let k = ranges.partition_point(|r| r.start <= at);
+                k > 0 && at < ranges[k - 1].end
+            })
+        };
+        let made = |key: &str| {
+            self.first_created.get(key).is_some_and(|&at| at <= before || (block && at == before + 1))
+                || stood(key, before)
+                || (block && stood(key, before + 1))
+        };
         // What an earlier plan step created, as it wrote it (the directives lead the list).
         let directive = list
             .iter()
@@ -658,5 +720,22 @@ CREATE TABLE t2 (i int);
         let m = Migration::lower(src, &pieces);
         let key = |t: &str| m.created[t][0].key.to_string();
         assert_eq!([key("t1"), key("t2")], ["a.t1", "e.t2"]);
+    }
+
+    #[test]
+    fn a_creation_the_draft_rolls_back_is_new_only_until_the_rollback() {
+        let src = "BEGIN;\nDROP TABLE t;\nCREATE TABLE t (i int);\nSAVEPOINT s;\nCREATE TABLE u (i int);\n\
+                   ROLLBACK TO s;\nSELECT 1;\nROLLBACK;\nSELECT 2;\nBEGIN;\nCREATE TABLE v (i int);\nCOMMIT;\n\
+                   SELECT 3;\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let stmt = |text: &str| m.stmts.iter().position(|s| src[s.body.clone()] == *text).unwrap();
+        let new_at = |table: &str, at: &str| m.created_before(&Name::new(table), stmt(at));
+        // `t` is new from its CREATE to the ROLLBACK, `u` to the ROLLBACK TO its savepoint;
+        // after them both names are the database's again. A committed creation stays.
+        assert!(new_at("t", "SAVEPOINT s") && new_at("t", "SELECT 1") && !new_at("t", "SELECT 2"));
+        assert!(new_at("u", "ROLLBACK TO s") && !new_at("u", "SELECT 1"));
+        assert!(new_at("v", "COMMIT") && new_at("v", "SELECT 3"));
+        assert!(!new_at("t", "DROP TABLE t"));
     }
 }

@@ -1,8 +1,9 @@
 //! The savepoints of a transaction block as PostgreSQL keeps them, each with what a tracker of the
 //! draft's state must put back when the draft rolls back to it: the catalogue (`timeline`), the
 //! settings a plan replays (`plan`), the search path (`migration`), the timeouts (`timeouts`);
-//! and [`Rollbacks`], a whole transaction block followed the same way (the proofs of
-//! `set-not-null`, the time zone of `type-change`).
+//! and [`Rollbacks`], a whole transaction block followed the same way (the relations the draft
+//! created, the indexes `concurrent-drop-index` knows it built, the proofs of `set-not-null`, the
+//! time zone of `type-change`).
 
 use super::op::{OpKind, SavepointAction};
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use crate::ir::migration::{Section, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
+use crate::ir::savepoints::Rollbacks;
 
 pub const RULE: &str = "concurrent-drop-index";
 
@@ -62,17 +63,43 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
 }
 
 /// The indexes earlier statements of the draft built, by base name (a map, so a draft of many
-/// statements costs one lookup per dropped index, not a scan of everything before it).
-#[derive(Default)]
+/// statements costs one lookup per dropped index, not a scan of everything before it), without
+/// those a rollback undid (after it, an index of that name is the database's, on a table pgsafe
+/// may not know).
 pub struct BuiltIndexes {
     by_base: HashMap<String, Vec<(Name, Name)>>,
+    /// The base names built in the open transaction block, in order: a rollback removes those
+    /// built since the point it returns to (each the last of its list).
+    built_in_block: Vec<String>,
+    rollbacks: Rollbacks<usize>,
 }
 
 impl BuiltIndexes {
+    /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
+    pub fn new(runner_transaction: bool) -> BuiltIndexes {
+        BuiltIndexes {
+            by_base: HashMap::new(),
+            built_in_block: Vec::new(),
+            rollbacks: Rollbacks::new(runner_transaction),
+        }
+    }
+
     fn record(&mut self, s: &Stmt) {
         for o in &s.ops {
+            let logged = self.built_in_block.len();
+            if let Some(back) = self.rollbacks.follow(&o.kind, || logged) {
+                for base in self.built_in_block.drain(back..).rev() {
+                    self.by_base.get_mut(&base).and_then(Vec::pop);
+                }
+            }
+            if !self.rollbacks.in_block() {
+                self.built_in_block.clear();
+            }
             if let OpKind::CreateIndex { name: Some(n), table, .. } = &o.kind {
                 self.by_base.entry(n.base().to_string()).or_default().push((n.clone(), table.clone()));
+                if self.rollbacks.in_block() {
+                    self.built_in_block.push(n.base().to_string());
+                }
             }
         }
     }
@@ -81,5 +108,25 @@ impl BuiltIndexes {
     fn table_of(&self, name: &Name) -> Option<Name> {
         let built = self.by_base.get(name.base())?;
         built.iter().rev().find(|(n, _)| n.same(name)).map(|(_, table)| table.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::{compile, Config};
+
+    #[test]
+    fn an_index_built_in_a_rolled_back_transaction_is_not_the_one_dropped() {
+        let concurrent =
+            |draft: &str| compile("d.sql", draft, &Config::default()).unwrap().changes.iter().any(|c| c.rule == RULE);
+        let new_table = "CREATE TABLE t (a int);\n";
+        // Built on the new table, dropped there: nothing to rewrite.
+        assert!(!concurrent(&format!("{new_table}BEGIN;\nCREATE INDEX i ON t (a);\nCOMMIT;\nDROP INDEX i;\n")));
+        // Rolled back: the `i` dropped is the database's, on a table pgsafe does not know.
+        assert!(concurrent(&format!("{new_table}BEGIN;\nCREATE INDEX i ON t (a);\nROLLBACK;\nDROP INDEX i;\n")));
+        assert!(concurrent(&format!(
+            "{new_table}BEGIN;\nSAVEPOINT s;\nCREATE INDEX i ON t (a);\nROLLBACK TO SAVEPOINT s;\nCOMMIT;\nDROP INDEX i;\n"
+        )));
     }
 }

@@ -489,7 +489,7 @@ struct Carried {
 impl Carried {
     fn new(m: &Migration<'_>) -> Carried {
         Carried {
-            built: Default::default(),
+            built: concurrent_drop_index::BuiltIndexes::new(m.runner_transaction),
             proofs: set_not_null::Proofs::new(m.runner_transaction),
             in_tx: false,
             zone: type_change::Zone::new(m.runner_transaction),
