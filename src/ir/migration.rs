@@ -3,7 +3,7 @@
 use super::lower::{lower, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
-use super::savepoints::{Rollbacks, Savepoints};
+use super::savepoints::{Savepoints, UndoLog};
 use crate::front::split::{split_in_chunks, MarkerKind, Piece, PieceKind, SplitError};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -265,21 +265,14 @@ fn positions(
     let mut savepoints: Savepoints<(usize, usize)> = Savepoints::default();
     // The creations of the open transaction block, in order (base name, place in `created`): a
     // rollback undoes those made since the point it returns to.
-    let mut made_in_block: Vec<(String, usize)> = Vec::new();
-    let mut rollbacks: Rollbacks<usize> = Rollbacks::new(runner_transaction);
+    let mut made_in_block: UndoLog<(String, usize)> = UndoLog::new(runner_transaction);
     for (index, s) in stmts.iter().enumerate() {
         path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
-            let logged = made_in_block.len();
-            if let Some(back) = rollbacks.follow(&op.kind, || logged) {
-                for (base, k) in made_in_block.drain(back..) {
-                    if let Some(c) = created.get_mut(&base).and_then(|list| list.get_mut(k)) {
-                        c.until = index + 1;
-                    }
+            for (base, k) in made_in_block.follow(&op.kind) {
+                if let Some(c) = created.get_mut(&base).and_then(|list| list.get_mut(k)) {
+                    c.until = index + 1;
                 }
-            }
-            if !rollbacks.in_block() {
-                made_in_block.clear();
             }
             match &op.kind {
                 OpKind::Begin if !in_transaction => {
@@ -325,9 +318,7 @@ fn positions(
                     None => name.key.clone(),
                 };
                 let list = created.entry(name.base().to_string()).or_default();
-                if rollbacks.in_block() {
-                    made_in_block.push((name.base().to_string(), list.len()));
-                }
+                made_in_block.record(|| (name.base().to_string(), list.len()));
                 list.push(Creation::new(key, index + 1));
             }
         }

@@ -1,9 +1,9 @@
 //! The savepoints of a transaction block as PostgreSQL keeps them, each with what a tracker of the
 //! draft's state must put back when the draft rolls back to it: the catalogue (`timeline`), the
 //! settings a plan replays (`plan`), the search path (`migration`), the timeouts (`timeouts`);
-//! and [`Rollbacks`], a whole transaction block followed the same way (the relations the draft
-//! created, the indexes `concurrent-drop-index` knows it built, the proofs of `set-not-null`, the
-//! time zone of `type-change`).
+//! [`Rollbacks`], a whole transaction block followed the same way (the time zone of
+//! `type-change`); and [`UndoLog`], the changes a rollback undoes (the relations the draft
+//! created, the indexes `concurrent-drop-index` knows it built, the proofs of `set-not-null`).
 
 use super::op::{OpKind, SavepointAction};
 
@@ -85,6 +85,46 @@ impl<S: Clone> Rollbacks<S> {
     }
 }
 
+/// The changes a tracker made in the open transaction block, each as its undoing needs it: the
+/// changes a rollback undoes, for trackers whose state is too big to copy at every savepoint (what
+/// the draft created, the indexes it built, the proofs of `set-not-null`).
+#[derive(Debug, Clone)]
+pub struct UndoLog<E> {
+    /// Oldest first; empty outside a block (nothing can roll a change back there).
+    log: Vec<E>,
+    /// The log's length where the block began and at each savepoint.
+    rollbacks: Rollbacks<usize>,
+}
+
+impl<E> UndoLog<E> {
+    /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
+    pub fn new(runner_transaction: bool) -> Self {
+        UndoLog { log: Vec::new(), rollbacks: Rollbacks::new(runner_transaction) }
+    }
+
+    /// A change was made: kept only inside a block (`change` is not called outside one, where
+    /// most of a big draft's changes are).
+    pub fn record(&mut self, change: impl FnOnce() -> E) {
+        if self.rollbacks.in_block() {
+            self.log.push(change());
+        }
+    }
+
+    /// Op `kind` runs: the changes it rolls back, newest first (none unless it is a rollback).
+    pub fn follow(&mut self, kind: &OpKind) -> Vec<E> {
+        let logged = self.log.len();
+        let mut undone = match self.rollbacks.follow(kind, || logged) {
+            Some(back) => self.log.split_off(back),
+            None => Vec::new(),
+        };
+        if !self.rollbacks.in_block() {
+            self.log.clear();
+        }
+        undone.reverse();
+        undone
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +153,24 @@ mod tests {
         tool.follow(&savepoint(Set), || 1);
         assert_eq!(tool.follow(&savepoint(RollbackTo), || 2), Some(1));
         assert_eq!(tool.follow(&rollback, || 3), None);
+    }
+
+    #[test]
+    fn an_undo_log_gives_back_what_a_rollback_undoes_newest_first() {
+        let savepoint = |action| OpKind::Savepoint { name: "s".into(), action };
+        let mut log = UndoLog::new(false);
+        log.record(|| 0);
+        assert!(log.follow(&OpKind::Begin).is_empty());
+        log.record(|| 1);
+        log.follow(&savepoint(Set));
+        log.record(|| 2);
+        log.record(|| 3);
+        assert_eq!(log.follow(&savepoint(RollbackTo)), [3, 2]);
+        log.record(|| 4);
+        // The change made outside the block is not the block's to undo.
+        assert_eq!(log.follow(&OpKind::Commit { rollback: true }), [4, 1]);
+        log.record(|| 5);
+        assert!(log.follow(&OpKind::Commit { rollback: true }).is_empty());
     }
 
     #[test]

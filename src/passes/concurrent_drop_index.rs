@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::ir::migration::{Section, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
-use crate::ir::savepoints::Rollbacks;
+use crate::ir::savepoints::UndoLog;
 
 pub const RULE: &str = "concurrent-drop-index";
 
@@ -68,38 +68,25 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
 /// may not know).
 pub struct BuiltIndexes {
     by_base: HashMap<String, Vec<(Name, Name)>>,
-    /// The base names built in the open transaction block, in order: a rollback removes those
-    /// built since the point it returns to (each the last of its list).
-    built_in_block: Vec<String>,
-    rollbacks: Rollbacks<usize>,
+    /// The base names built in the open transaction block: a rollback removes each (the last
+    /// of its list).
+    built_in_block: UndoLog<String>,
 }
 
 impl BuiltIndexes {
     /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
     pub fn new(runner_transaction: bool) -> BuiltIndexes {
-        BuiltIndexes {
-            by_base: HashMap::new(),
-            built_in_block: Vec::new(),
-            rollbacks: Rollbacks::new(runner_transaction),
-        }
+        BuiltIndexes { by_base: HashMap::new(), built_in_block: UndoLog::new(runner_transaction) }
     }
 
     fn record(&mut self, s: &Stmt) {
         for o in &s.ops {
-            let logged = self.built_in_block.len();
-            if let Some(back) = self.rollbacks.follow(&o.kind, || logged) {
-                for base in self.built_in_block.drain(back..).rev() {
-                    self.by_base.get_mut(&base).and_then(Vec::pop);
-                }
-            }
-            if !self.rollbacks.in_block() {
-                self.built_in_block.clear();
+            for base in self.built_in_block.follow(&o.kind) {
+                self.by_base.get_mut(&base).and_then(Vec::pop);
             }
             if let OpKind::CreateIndex { name: Some(n), table, .. } = &o.kind {
                 self.by_base.entry(n.base().to_string()).or_default().push((n.clone(), table.clone()));
-                if self.rollbacks.in_block() {
-                    self.built_in_block.push(n.base().to_string());
-                }
+                self.built_in_block.record(|| n.base().to_string());
             }
         }
     }

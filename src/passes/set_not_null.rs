@@ -8,7 +8,7 @@
 use super::{not_null, Ctx, Rewritten};
 use crate::ir::migration::Section;
 use crate::ir::op::{ConstraintKind, OpKind};
-use crate::ir::savepoints::Rollbacks;
+use crate::ir::savepoints::UndoLog;
 use std::collections::HashSet;
 
 pub const RULE: &str = "set-not-null";
@@ -18,11 +18,9 @@ pub struct Proofs {
     /// (constraint name, `table.column` fact) of a `NOT VALID` check not validated yet.
     pending: Vec<(String, String)>,
     proven: HashSet<String>,
-    /// How to undo each change to the two since the oldest point a rollback may return to (a
-    /// check validated in a transaction the draft rolls back proves nothing after it), and the
-    /// length of this log at each such point.
-    undo: Vec<Undo>,
-    rollbacks: Rollbacks<usize>,
+    /// How to undo each change to the two in the open transaction block: a check validated in a
+    /// transaction the draft rolls back proves nothing after it.
+    undo: UndoLog<Undo>,
 }
 
 /// One change to the proofs, as its undoing needs it.
@@ -35,58 +33,40 @@ enum Undo {
 impl Proofs {
     /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
     pub fn new(runner_transaction: bool) -> Proofs {
-        Proofs {
-            pending: Vec::new(),
-            proven: HashSet::new(),
-            undo: Vec::new(),
-            rollbacks: Rollbacks::new(runner_transaction),
-        }
-    }
-
-    /// Outside a transaction block nothing can be rolled back: nothing to log.
-    fn log(&mut self, undo: Undo) {
-        if self.rollbacks.in_block() {
-            self.undo.push(undo);
-        }
+        Proofs { pending: Vec::new(), proven: HashSet::new(), undo: UndoLog::new(runner_transaction) }
     }
 
     fn prove(&mut self, fact: String) {
         if self.proven.insert(fact.clone()) {
-            self.log(Undo::Proved(fact));
+            self.undo.record(|| Undo::Proved(fact));
         }
     }
 
     fn pend(&mut self, name: String, fact: String) {
         self.pending.push((name, fact));
-        self.log(Undo::Pended);
+        self.undo.record(|| Undo::Pended);
     }
 
     fn validate(&mut self, name: &str) {
         if let Some(p) = self.pending.iter().position(|(n, _)| *n == name.to_lowercase()) {
             let (name, fact) = self.pending.remove(p);
             self.prove(fact.clone());
-            self.log(Undo::Validated(p, (name, fact)));
+            self.undo.record(|| Undo::Validated(p, (name, fact)));
         }
     }
 
     /// A transaction-control op runs: on a rollback, undo what the rolled-back part proved.
     fn follow(&mut self, kind: &OpKind) {
-        let logged = self.undo.len();
-        if let Some(back) = self.rollbacks.follow(kind, || logged) {
-            for undo in self.undo.drain(back..).rev() {
-                match undo {
-                    Undo::Proved(fact) => {
-                        self.proven.remove(&fact);
-                    }
-                    Undo::Pended => {
-                        self.pending.pop();
-                    }
-                    Undo::Validated(p, entry) => self.pending.insert(p, entry),
+        for undo in self.undo.follow(kind) {
+            match undo {
+                Undo::Proved(fact) => {
+                    self.proven.remove(&fact);
                 }
+                Undo::Pended => {
+                    self.pending.pop();
+                }
+                Undo::Validated(p, entry) => self.pending.insert(p, entry),
             }
-        }
-        if !self.rollbacks.in_block() {
-            self.undo.clear();
         }
     }
 }
