@@ -89,3 +89,17 @@ if [ -d "$corpus" ]; then
     printf "| corpus, %s files, one invocation | %s s, %s MB | %s s, %s MB | — | %s× | — |\n" "${#files[@]}" \
         "$st" "$((sk / 1024))" "$ct" "$((ck / 1024))" "$(python3 -c "print(round($st / max($ct, 0.001), 2))")"
 fi
+
+# The machine-readable reports on the 100k file: squawk's JSON against pgsafe's JSON (which holds
+# the plan and its manifest too), SARIF and the review (markdown, with the diff).
+big="$inputs/gen_100000.sql"
+echo
+echo "| report, 100000 statements | time, peak | squawk / pgsafe |"
+echo "|---|---|---|"
+read -r st sk < <(measure "$squawk" --reporter=json "$big")
+printf '| squawk `--reporter=json` | %s s, %s MB | — |\n' "$st" "$((sk / 1024))"
+for format in json sarif markdown; do
+    read -r pt pk < <(measure "$pgsafe" check --format "$format" "$big")
+    printf '| pgsafe `check --format %s` | %s s, %s MB | %s× |\n' "$format" "$pt" "$((pk / 1024))" \
+        "$(python3 -c "print(round($st / max($pt, 0.001), 2))")"
+done

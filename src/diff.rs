@@ -5,6 +5,7 @@
 //! is quadratic when plan and draft differ on every statement, which a 16,000-statement draft
 //! turned into a minute.
 
+use crate::report::in_memory;
 use crate::Compilation;
 use hashbrown::hash_table::{Entry, HashTable};
 use rayon::prelude::*;
@@ -16,7 +17,7 @@ pub use similar::DiffOp;
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::BuildHasher as _;
-use std::io::{self, Write as _};
+use std::io;
 use std::ops::Range;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,20 +46,13 @@ pub fn render_findings(c: &Compilation) -> String {
     in_memory(|out| write_findings(c, false, out))
 }
 
-fn in_memory(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
-    let mut out = Vec::new();
-    f(&mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the draft, the plan and the messages are UTF-8")
-}
-
 /// Write the diff and the change list to `out` as they are made: on a big draft the view is
 /// larger than the draft (57 MB for 100,000 statements), and a string of it would be held whole
 /// before the first line is printed.
 pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::Result<()> {
-    // The plan is compared as the pieces it is made of: a copy of it would be held whole.
-    let files = if c.changes.is_empty() { &[][..] } else { &c.files[..] };
+    let files = plan_files(c);
     let flat = crate::emit::Flat::new(files);
-    let diff = LineDiff::new(Lines::new(&c.source.text), Lines::of_pieces(flat.pieces_gathered()));
+    let diff = plan_diff(c, &flat);
     match format {
         Format::Markdown => {
             writeln!(out, "### pgsafe: `{}` → {} step(s)\n", c.source.name, c.steps().count())?;
@@ -113,6 +107,23 @@ pub fn write(c: &Compilation, format: Format, out: &mut impl io::Write) -> io::R
         }
     }
     Ok(())
+}
+
+/// The files the view compares with the draft: the plan's, or none when nothing changes (the
+/// view then shows no diff).
+pub fn plan_files(c: &Compilation) -> &[crate::emit::PlanFile] {
+    if c.changes.is_empty() {
+        &[]
+    } else {
+        &c.files
+    }
+}
+
+/// The diff from the draft to the plan `flat` puts together (every view of it: the terminal,
+/// `--diff-format markdown`, the review). The plan is compared as the pieces it is made of: a
+/// copy of it would be held whole.
+pub fn plan_diff<'a>(c: &'a Compilation, flat: &'a crate::emit::Flat<'a>) -> LineDiff<'a> {
+    LineDiff::new(Lines::new(&c.source.text), Lines::of_pieces(flat.pieces_gathered()))
 }
 
 /// `text` in the terminal colour `code` when `.0` is set.
@@ -252,6 +263,8 @@ pub struct LineDiff<'a> {
     old: Lines<'a>,
     new: Lines<'a>,
     ops: Vec<DiffOp>,
+    /// Unchanged lines shown around each change.
+    context: usize,
 }
 
 /// What [`LineDiff::walk`] shows, in order.
@@ -275,7 +288,7 @@ impl<'a> LineDiff<'a> {
     pub fn numbered(old: Lines<'a>, new: Lines<'a>, on_two_threads: bool) -> LineDiff<'a> {
         let (a, b) = interned(&old, &new, on_two_threads);
         let ops = script(&a, &b);
-        LineDiff { old, new, ops }
+        LineDiff { old, new, ops, context: CONTEXT }
     }
 
     /// The diff of two texts, each in one piece.
@@ -283,13 +296,18 @@ impl<'a> LineDiff<'a> {
         LineDiff::new(Lines::new(old), Lines::new(new))
     }
 
+    /// Show `lines` unchanged lines around each change instead of three.
+    pub fn context(self, lines: usize) -> LineDiff<'a> {
+        LineDiff { context: lines, ..self }
+    }
+
     pub fn ops(&self) -> &[DiffOp] {
         &self.ops
     }
 
-    /// The changes with three (`CONTEXT`) lines around them, one group per hunk.
+    /// The changes with their context lines around them, one group per hunk.
     pub fn hunks(&self) -> Vec<Vec<DiffOp>> {
-        similar::group_diff_ops(self.ops.clone(), CONTEXT).into_iter().filter(|g| !g.is_empty()).collect()
+        similar::group_diff_ops(self.ops.clone(), self.context).into_iter().filter(|g| !g.is_empty()).collect()
     }
 
     /// Every hunk and its lines, in order, reading both texts once from the front.
@@ -318,25 +336,46 @@ impl<'a> LineDiff<'a> {
 
     /// The classic unified format (`---`, `+++`, `@@ -a,b +c,d @@` hunks), as `diff -u` prints it.
     pub fn unified(&self, old_name: &str, new_name: &str) -> String {
-        in_memory(|out| {
-            let mut first = true;
-            self.walk(|row| match row {
-                Row::Hunk(hunk) => {
-                    if std::mem::take(&mut first) {
-                        writeln!(out, "--- {old_name}\n+++ {new_name}")?;
-                    }
-                    writeln!(out, "{}", UnifiedHunkHeader::new(hunk))
+        in_memory(|out| self.write_unified(old_name, new_name, out))
+    }
+
+    /// [`LineDiff::unified`], written to `out` as it is made (on a big draft it is larger than the
+    /// draft).
+    pub fn write_unified(&self, old_name: &str, new_name: &str, out: &mut impl io::Write) -> io::Result<()> {
+        let mut first = true;
+        self.walk(|row| match row {
+            Row::Hunk(hunk) => {
+                if std::mem::take(&mut first) {
+                    writeln!(out, "--- {old_name}\n+++ {new_name}")?;
                 }
-                Row::Line(sign, line) => {
-                    write!(out, "{sign}{line}")?;
-                    if !line.ends_with(['\n', '\r']) {
-                        write!(out, "\n\\ No newline at end of file\n")?;
-                    }
-                    Ok(())
+                writeln!(out, "{}", UnifiedHunkHeader::new(hunk))
+            }
+            Row::Line(sign, line) => {
+                write!(out, "{sign}{line}")?;
+                if !line.ends_with(['\n', '\r']) {
+                    write!(out, "\n\\ No newline at end of file\n")?;
                 }
-                Row::HunkEnd => Ok(()),
-            })
+                Ok(())
+            }
+            Row::HunkEnd => Ok(()),
         })
+    }
+
+    /// How many lines [`LineDiff::unified`] has, without making it.
+    pub fn unified_lines(&self) -> usize {
+        let mut lines = 0;
+        let counted = self.walk(|row| {
+            lines += match row {
+                Row::Hunk(_) if lines == 0 => 3,
+                Row::Hunk(_) => 1,
+                Row::Line(_, line) if line.ends_with(['\n', '\r']) => 1,
+                Row::Line(..) => 2,
+                Row::HunkEnd => 0,
+            };
+            Ok(())
+        });
+        counted.expect("counting writes nothing, so cannot fail");
+        lines
     }
 }
 
@@ -734,6 +773,23 @@ mod tests {
         let d = LineDiff::of(old, new);
         let myers = similar::TextDiff::from_lines(old, new);
         assert_eq!(d.unified("d", "p"), myers.unified_diff().context_radius(3).header("d", "p").to_string());
+    }
+
+    #[test]
+    fn any_context_is_myers_on_a_small_diff_and_its_lines_are_counted_without_making_it() {
+        // Without a final line break on either side too (`\ No newline at end of file`).
+        for (old, new) in
+            [("a\nb\nc\nd\ne\nf\ng\n", "a\nx\nc\nd\ne\nf\ny\n"), ("a\nb", "a\nc"), ("a\n", "b"), ("", "a\n")]
+        {
+            for context in [0, 1, 2, 5] {
+                let d = LineDiff::of(old, new).context(context);
+                let myers = similar::TextDiff::from_lines(old, new);
+                let unified = d.unified("d", "p");
+                assert_eq!(unified, myers.unified_diff().context_radius(context).header("d", "p").to_string());
+                assert_eq!(d.unified_lines(), unified.lines().count(), "{unified}");
+            }
+        }
+        assert_eq!(LineDiff::of("a\n", "a\n").unified_lines(), 0);
     }
 
     #[test]

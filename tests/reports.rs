@@ -42,6 +42,30 @@ fn json_report() {
 }
 
 #[test]
+fn the_json_reports_manifest_is_the_plans_manifest() {
+    // Written step by step with its keys sorted: the same fields and values as `manifest.json`.
+    let outcomes = outcomes();
+    let doc: serde_json::Value = serde_json::from_str(&json::render(&outcomes)).unwrap();
+    let c = outcomes[0].result.as_ref().unwrap();
+    assert!(!c.manifest.as_ref().unwrap().steps.is_empty());
+    assert_eq!(doc["files"][0]["manifest"], serde_json::to_value(c.manifest.as_ref()).unwrap());
+    assert_eq!(doc["files"][2]["manifest"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_review_shows_the_view_diff_with_two_lines_of_context() {
+    let outcomes = outcomes();
+    let review = markdown::render(&outcomes, &Default::default());
+    let c = outcomes[0].result.as_ref().unwrap();
+    let flat = pgsafe::emit::Flat::new(&c.files);
+    let diff = pgsafe::diff::plan_diff(c, &flat).context(2);
+    let unified = diff.unified(&outcomes[0].path, "plan");
+    assert!(unified.contains("+CREATE INDEX CONCURRENTLY"), "{unified}");
+    let section = format!("({} lines)</summary>\n\n```diff\n{unified}```", unified.lines().count());
+    assert!(review.contains(&section), "{review}");
+}
+
+#[test]
 fn sarif_report() {
     insta::assert_snapshot!("report_sarif", sarif::render(&outcomes()));
 }

@@ -20,7 +20,7 @@ use pgsafe::runner::{detect, Placement, Runner};
 use pgsafe::{Compilation, Want};
 use rayon::prelude::*;
 use settings::{Settings, View};
-use std::io::Read;
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -324,6 +324,20 @@ fn under_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
+/// Write a report to standard output as it is made (a big draft's report is larger than the
+/// draft, and held whole as a string it doubled the peak); false, after saying why, when that
+/// fails.
+fn to_stdout(write: impl FnOnce(&mut io::BufWriter<io::StdoutLock<'static>>) -> io::Result<()>) -> bool {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: writing the report: {e}");
+            false
+        }
+    }
+}
+
 fn print_errors(outcomes: &[Outcome]) -> bool {
     let mut bad = false;
     for o in outcomes {
@@ -462,40 +476,40 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
         if matches!(format, OutputFormat::Json | OutputFormat::Markdown) { Want::Everything } else { Want::Findings };
     let all = outcomes(files, settings, ctx, want);
     let bad = print_errors(&all);
-    match format {
+    let printed = to_stdout(|out| match format {
         OutputFormat::Text => {
             for o in &all {
                 if let Ok(c) = &o.result {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    if let Err(e) =
-                        diff::write_findings(c, false, &mut out).and_then(|()| std::io::Write::flush(&mut out))
-                    {
-                        eprintln!("error: writing the findings: {e}");
-                        return ExitCode::from(2);
-                    }
+                    diff::write_findings(c, false, out)?;
                     if ctx.verbose {
                         if let Some((r, why)) = &o.runner {
+                            out.flush()?;
                             eprintln!("pgsafe: {}: {r} layout ({why})", o.path);
                         }
                     }
                 }
             }
             if under_github_actions() {
-                print!("{}", report::github::render(&all));
+                out.write_all(report::github::render(&all).as_bytes())?;
             }
+            Ok(())
         }
         OutputFormat::Pretty => {
             let color = std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
             for o in &all {
                 if let Ok(c) = &o.result {
-                    print!("{}", report::text::pretty(o, c, color));
+                    out.write_all(report::text::pretty(o, c, color).as_bytes())?;
                 }
             }
+            Ok(())
         }
-        OutputFormat::Json => print!("{}", report::json::render(&all)),
-        OutputFormat::Sarif => print!("{}", report::sarif::render(&all)),
-        OutputFormat::Github => print!("{}", report::github::render(&all)),
-        OutputFormat::Markdown => print!("{}", report::markdown::render(&all, &Default::default())),
+        OutputFormat::Json => report::json::write(&all, out),
+        OutputFormat::Sarif => report::sarif::write(&all, out),
+        OutputFormat::Github => out.write_all(report::github::render(&all).as_bytes()),
+        OutputFormat::Markdown => report::markdown::write(&all, &Default::default(), out),
+    });
+    if !printed {
+        return ExitCode::from(2);
     }
     let flagged = all.iter().any(|o| {
         o.result.as_ref().is_ok_and(|c| c.changed() || c.not_understood() || (strict && !c.diagnostics.is_empty()))
@@ -521,7 +535,9 @@ fn review(files: &[PathBuf], verify_reports: &[PathBuf], settings: &Settings, ct
     }
     let all = outcomes(files, settings, ctx, Want::Everything);
     let bad = all.iter().any(|o| o.result.is_err());
-    print!("{}", report::markdown::render(&all, &verify));
+    if !to_stdout(|out| report::markdown::write(&all, &verify, out)) {
+        return Ok(ExitCode::from(2));
+    }
     if under_github_actions() {
         eprint!("{}", report::github::render(&all));
     }
@@ -595,20 +611,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fix { files, allow_committed, settings } => Ok(fix(&files, allow_committed, &settings, &ctx)),
         Command::Review { files, verify_report, settings } => review(&files, &verify_report, &settings, &ctx),
         Command::Rules => {
+            let mut out = io::stdout().lock();
             for rule in report::rules::all() {
-                println!("{rule:<22} {}", report::rules::summary(rule));
+                writeln!(out, "{rule:<22} {}", report::rules::summary(rule))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { rule } => match report::rules::doc(&rule) {
             Some(doc) => {
-                print!("{doc}");
+                io::stdout().write_all(doc.as_bytes())?;
                 Ok(ExitCode::SUCCESS)
             }
             None => anyhow::bail!("unknown rule `{rule}`; `pgsafe rules` lists them"),
         },
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "pgsafe", &mut std::io::stdout());
+            // Made in memory: clap_complete panics when it cannot write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "pgsafe", &mut script);
+            io::stdout().write_all(&script)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
@@ -656,9 +676,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             spinner.finish_and_clear();
             let report = report?;
             if format == ReportFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                print!("{}", run::render_text(&report));
+                io::stdout().write_all(run::render_text(&report).as_bytes())?;
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

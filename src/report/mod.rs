@@ -8,6 +8,7 @@ pub mod json;
 pub mod markdown;
 pub mod rules;
 pub mod sarif;
+mod stream;
 pub mod text;
 
 use crate::diagnostic::Diagnostic;
@@ -37,6 +38,13 @@ impl Outcome {
     pub fn runner_name(&self) -> &'static str {
         self.runner.as_ref().map_or("psql", |(r, _)| r.name())
     }
+}
+
+/// What `write` writes, as a string (tests, small reports, the diff for one file).
+pub fn in_memory(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the drafts, the plans and the messages are UTF-8")
 }
 
 /// `(line, column)` of both ends of a finding (1-based; columns in characters; the end exclusive).
