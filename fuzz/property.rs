@@ -18,7 +18,7 @@ pub fn check_one(text: &str) {
     windows_agree(text, &[1]);
     let Ok(c) = compile("fuzz.sql", text, &config) else { return };
     let again = compile("fuzz.sql", text, &config).expect("compiles twice");
-    assert!(c.plan_dir() == again.plan_dir(), "output is not deterministic");
+    assert!(c.plan_dir().eq(again.plan_dir()), "output is not deterministic");
     for f in c.steps() {
         let step = f.text();
         let checked = compile(&f.name, &step, &config)

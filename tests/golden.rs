@@ -160,7 +160,7 @@ fn contract(name: &str, text: &str, c: &Compilation, cfg: &Config) -> Vec<(Check
     }
     match compile(name, text, cfg) {
         Ok(twice) => {
-            let files = |c: &Compilation| -> Vec<(String, String)> { c.plan_dir() };
+            let files = |c: &Compilation| -> Vec<(String, String)> { c.plan_dir().collect() };
             if files(c) != files(&twice) {
                 broken.push((Check::Deterministic, "a second compilation gave other files".into()));
             }

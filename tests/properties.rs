@@ -89,7 +89,7 @@ proptest! {
         let cfg = Config::default();
         let a = compile("d.sql", &d, &cfg).unwrap();
         let b = compile("d.sql", &d, &cfg).unwrap();
-        prop_assert_eq!(a.plan_dir(), b.plan_dir());
+        prop_assert_eq!(a.plan_dir().collect::<Vec<_>>(), b.plan_dir().collect::<Vec<_>>());
     }
 
     #[test]

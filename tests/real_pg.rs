@@ -31,7 +31,7 @@ fn every_example_plan_leaves_the_same_schema_as_its_draft() {
         let c = compile(&draft.display().to_string(), &text, &Config::default()).unwrap();
         assert!(c.changed(), "{}: an example should need rewriting", draft.display());
         let dir = work.path().join(format!("plan{n}"));
-        pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+        pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
 
         let (a, b) = (format!("draft{n}"), format!("plan{n}"));
         cluster.create_database(&a, Some("tmpl")).unwrap();

@@ -214,7 +214,7 @@ fn apply_retries_a_lock_timeout_until_an_idle_writer_goes_away() {
     let c = compile("draft.sql", draft, &config).unwrap();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
 
     // an application transaction that wrote to orders and went idle for 1.5 s
     let mut blocker = postgres::Config::new()
@@ -283,7 +283,7 @@ fn apply_prints_the_undo_of_what_committed_when_a_later_step_fails_for_good() {
     );
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
     let mut log = Vec::new();
     let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
     assert_eq!(results.len(), 3, "{log:#?}");
@@ -319,7 +319,7 @@ fn apply_repeats_the_long_step_hint_when_statement_timeout_cancels_a_step() {
     assert!(hint.message.contains("statement_timeout = '1ms'"), "{}", hint.message);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
     let mut log = Vec::new();
     let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
     assert!(results[0].error.as_deref().is_some_and(|e| e.starts_with("57014")), "{log:#?}");
@@ -340,7 +340,7 @@ fn apply_runs_a_step_kept_as_written_with_its_own_transactions_once() {
     assert_eq!(c.steps().count(), 1, "{:#?}", c.files);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
     let mut log = Vec::new();
     let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
     assert_eq!(results[0].status, "applied", "{log:#?}");
@@ -354,7 +354,7 @@ fn apply_runs_a_step_kept_as_written_with_its_own_transactions_once() {
                  UPDATE orders SET amount = amount / 0 WHERE id IN (SELECT id FROM ids);\n";
     let c = compile("draft2.sql", draft, &Config::default()).unwrap();
     let dir = work.path().join("plan2");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
     let mut log = Vec::new();
     let results = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
     assert!(results[0].error.as_deref().is_some_and(|e| e.starts_with("22012")), "{log:#?}");
@@ -389,7 +389,7 @@ fn apply_cli_runs_a_compiled_plan() {
     let c = compile_file("examples/article.sql", &Config::default());
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("plan");
-    pgsafe::emit::write::write_dir(&dir, &c.plan_dir(), false, &[]).unwrap();
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
         .arg("apply")
         .arg(&dir)

@@ -569,7 +569,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 None | Some(Runner::Psql) => {
                     // Never write the plan over (or around) the draft itself.
                     let keep: Vec<&Path> = if draft.as_os_str() == "-" { Vec::new() } else { vec![draft.as_path()] };
-                    write_dir(&out, &c.plan_dir(), force, &keep)?
+                    write_dir(&out, c.plan_dir(), force, &keep)?
                 }
                 Some(runner) => {
                     let at = Placement::new(&out, unit_name(runner, &draft));

@@ -10,10 +10,15 @@ use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Write `files` (name, contents) as directory `dir`. A non-empty `dir` is replaced only with
-/// `force`, and only when it is a previous pgsafe plan. `keep` lists paths that must survive
-/// (the draft): a `dir` that is or contains one of them is refused.
-pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool, keep: &[&Path]) -> Result<()> {
+/// Write `files` (name, contents) as directory `dir`, each as it comes. A non-empty `dir` is
+/// replaced only with `force`, and only when it is a previous pgsafe plan. `keep` lists paths
+/// that must survive (the draft): a `dir` that is or contains one of them is refused.
+pub fn write_dir(
+    dir: &Path,
+    files: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<[u8]>)>,
+    force: bool,
+    keep: &[&Path],
+) -> Result<()> {
     refuse_unsafe_target(dir, keep)?;
     let exists = match fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -55,6 +60,7 @@ pub fn write_dir(dir: &Path, files: &[(String, String)], force: bool, keep: &[&P
             if section.interrupted() {
                 bail!("interrupted: nothing was written");
             }
+            let name = name.as_ref();
             fs::write(tmp.join(name), text).with_context(|| format!("cannot write {name}"))?;
         }
         if section.interrupted() {
