@@ -372,6 +372,8 @@ const UNCLOSED: &str = "a statement leaves a ( or BEGIN open, so where the state
 const NEVER_COMMITTED: &str =
     "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
+const CONDITIONAL_SETTING: &str =
+    "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
 /// Why this step exists, in one line, for the file header and the manifest.
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
@@ -391,6 +393,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::Savepoint(name)) => format!("SAVEPOINT {name} runs with what it encloses"),
             Some(Keep::Unclosed) => UNCLOSED.into(),
             Some(Keep::Conditional) => CONDITIONAL.into(),
+            Some(Keep::ConditionalSetting) => CONDITIONAL_SETTING.into(),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -408,6 +411,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         }
         Some(Keep::Unclosed) => return format!("transaction, kept as written: {UNCLOSED}"),
         Some(Keep::Conditional) => return format!("transaction, kept as written: {CONDITIONAL}"),
+        Some(Keep::ConditionalSetting) => return format!("transaction, kept as written: {CONDITIONAL_SETTING}"),
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.

@@ -729,4 +729,24 @@ CREATE TABLE t2 (i int);
         assert!(new_at("v", "COMMIT") && new_at("v", "SELECT 3"));
         assert!(!new_at("t", "DROP TABLE t"));
     }
+
+    #[test]
+    fn a_creation_in_a_psql_branch_is_new_only_to_the_end_of_its_branch() {
+        // The branch may not run: after it (and in the branches after it) the name is the
+        // database's. Nested blocks end their branches one by one; a transaction rolled back
+        // across a branch leaves nothing to undo twice.
+        let src = "\\if :a\nCREATE TABLE t (i int);\nSELECT 1;\n\\elif :b\nSELECT 2;\nCREATE TABLE u (i int);\n\
+                   \\if :c\nCREATE TABLE v (i int);\nSELECT 3;\n\\endif\nSELECT 4;\n\\else\nSELECT 5;\n\\endif\n\
+                   SELECT 6;\nBEGIN;\n\\if :d\nCREATE TABLE w (i int);\nROLLBACK;\nSELECT 7;\n\\endif\nCREATE TABLE x (i int);\n\
+                   SELECT 8;\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let stmt = |text: &str| m.stmts.iter().position(|s| src[s.body.clone()] == *text).unwrap();
+        let new_at = |table: &str, at: &str| m.created_before(&Name::new(table), stmt(at));
+        assert!(new_at("t", "SELECT 1") && !new_at("t", "SELECT 2") && !new_at("t", "SELECT 6"));
+        assert!(new_at("u", "SELECT 3") && new_at("u", "SELECT 4") && !new_at("u", "SELECT 5"));
+        assert!(new_at("v", "SELECT 3") && !new_at("v", "SELECT 4"));
+        assert!(!new_at("w", "SELECT 7") && !new_at("w", "SELECT 8"));
+        assert!(new_at("x", "SELECT 8") && !["t", "u", "v", "w"].iter().any(|t| new_at(t, "SELECT 8")));
+    }
 }

@@ -329,11 +329,14 @@ pub enum Psql {
     Connect,
     /// `\if`: what lies between it and its `\endif` runs only if the condition holds.
     If,
+    /// `\elif`, `\else`: the branch before it ends, and another begins (from the state before
+    /// the `\if`: only one branch runs).
+    Else,
     EndIf,
     /// SQL pgsafe cannot see: an included file (`\i`, `\ir`, `\include`, `\include_relative`),
     /// a shell command (`\!`), or the rows of a query run as statements (`\gexec`).
     RunsUnseenSql,
-    /// Anything else (`\echo`, `\timing`, `\elif`, `\else`, …): it changes nothing a plan repeats.
+    /// Anything else (`\echo`, `\timing`, …): it changes nothing a plan repeats.
     Other,
 }
 
@@ -351,6 +354,7 @@ impl Psql {
             "\\set" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
             "\\c" | "\\connect" => Psql::Connect,
             "\\if" => Psql::If,
+            "\\elif" | "\\else" => Psql::Else,
             "\\endif" => Psql::EndIf,
             _ => Psql::Other,
         }
@@ -397,7 +401,9 @@ mod tests {
         assert_eq!(Psql::of("\\connect -reuse-previous=on dbname=x"), Psql::Connect);
         assert_eq!(Psql::of("\\if :flag"), Psql::If);
         assert_eq!(Psql::of("\\endif"), Psql::EndIf);
-        for command in ["\\echo hi", "\\elif :x", "\\else", "\\copy t from stdin", "\\timing", "\\cd /tmp"] {
+        assert_eq!(Psql::of("\\elif :other"), Psql::Else);
+        assert_eq!(Psql::of("\\else"), Psql::Else);
+        for command in ["\\echo hi", "\\copy t from stdin", "\\timing", "\\cd /tmp"] {
             assert_eq!(Psql::of(command), Psql::Other, "{command}");
         }
     }

@@ -5,7 +5,7 @@
 //! `type-change`); and [`UndoLog`], the changes a rollback undoes (the relations the draft
 //! created, the indexes `concurrent-drop-index` knows it built, the proofs of `set-not-null`).
 
-use super::op::{OpKind, SavepointAction};
+use super::op::{OpKind, Psql, SavepointAction};
 
 /// The savepoints in force, oldest first, each with the state saved where it was set.
 #[derive(Debug, Clone)]
@@ -42,7 +42,10 @@ impl<S: Clone> Savepoints<S> {
 }
 
 /// The draft's transaction blocks as one tracker follows them: the state each `BEGIN` and
-/// savepoint found, which a `ROLLBACK` or `ROLLBACK TO SAVEPOINT` puts back.
+/// savepoint found, which a `ROLLBACK` or `ROLLBACK TO SAVEPOINT` puts back. A psql `\if` block
+/// is followed the same way: what a branch did is put back where the branch ends (at its `\elif`,
+/// `\else` or `\endif`), because the branch may not have run. For a tracker of what lets pgsafe
+/// spare a statement its recipe (a table the draft created, a proof), that is the safe guess.
 #[derive(Debug, Clone)]
 pub struct Rollbacks<S> {
     /// Inside a transaction block: the draft's own, or the one its migration tool runs it in.
@@ -51,12 +54,24 @@ pub struct Rollbacks<S> {
     /// draft cannot roll it back to where it started).
     at_begin: Option<S>,
     savepoints: Savepoints<S>,
+    /// The state where each open psql `\if` began, outermost first.
+    branches: Vec<S>,
 }
 
 impl<S: Clone> Rollbacks<S> {
     /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
     pub fn new(runner_transaction: bool) -> Self {
-        Rollbacks { in_block: runner_transaction, at_begin: None, savepoints: Savepoints::default() }
+        Rollbacks {
+            in_block: runner_transaction,
+            at_begin: None,
+            savepoints: Savepoints::default(),
+            branches: Vec::new(),
+        }
+    }
+
+    /// Inside a psql `\if` block (whose branches may not run)?
+    pub fn in_branch(&self) -> bool {
+        !self.branches.is_empty()
     }
 
     /// Is a transaction block open (so `SET LOCAL` lasts until it ends)?
@@ -64,8 +79,8 @@ impl<S: Clone> Rollbacks<S> {
         self.in_block
     }
 
-    /// Op `kind` runs, with `now` the state in force: the state to put back when it rolls back.
-    /// (A `BEGIN` inside a block starts nothing, as PostgreSQL only warns.)
+    /// Op `kind` runs, with `now` the state in force: the state to put back when it rolls back
+    /// or ends a psql branch. (A `BEGIN` inside a block starts nothing, as PostgreSQL only warns.)
     pub fn follow(&mut self, kind: &OpKind, now: impl FnOnce() -> S) -> Option<S> {
         match kind {
             OpKind::Begin if !self.in_block => {
@@ -80,8 +95,24 @@ impl<S: Clone> Rollbacks<S> {
                 back
             }
             OpKind::Savepoint { name, action } if self.in_block => self.savepoints.run(name, *action, now),
+            OpKind::Psql(Psql::If) => {
+                self.branches.push(now());
+                None
+            }
+            OpKind::Psql(Psql::Else) => self.branches.last().cloned(),
+            OpKind::Psql(Psql::EndIf) => self.branches.pop(),
             _ => None,
         }
+    }
+}
+
+impl Rollbacks<usize> {
+    /// An undo log was cut to `len` changes: no mark points past its end any more (a rollback
+    /// inside a branch to a `BEGIN` before it, then the branch's end, or the other way round,
+    /// must each undo what was logged after the cut).
+    fn cut_to(&mut self, len: usize) {
+        let marks = self.at_begin.iter_mut().chain(self.savepoints.0.iter_mut().map(|(_, at)| at));
+        marks.chain(&mut self.branches).for_each(|at| *at = (*at).min(len));
     }
 }
 
@@ -102,22 +133,27 @@ impl<E> UndoLog<E> {
         UndoLog { log: Vec::new(), rollbacks: Rollbacks::new(runner_transaction) }
     }
 
-    /// A change was made: kept only inside a block (`change` is not called outside one, where
-    /// most of a big draft's changes are).
+    /// A change was made: kept only inside a transaction block or a psql `\if` block (`change`
+    /// is not called outside them, where most of a big draft's changes are).
     pub fn record(&mut self, change: impl FnOnce() -> E) {
-        if self.rollbacks.in_block() {
+        if self.rollbacks.in_block() || self.rollbacks.in_branch() {
             self.log.push(change());
         }
     }
 
-    /// Op `kind` runs: the changes it rolls back, newest first (none unless it is a rollback).
+    /// Op `kind` runs: the changes it undoes, newest first (none unless it is a rollback or the
+    /// end of a psql branch).
     pub fn follow(&mut self, kind: &OpKind) -> Vec<E> {
         let logged = self.log.len();
         let mut undone = match self.rollbacks.follow(kind, || logged) {
-            Some(back) => self.log.split_off(back),
+            Some(back) => {
+                let undone = self.log.split_off(back.min(self.log.len()));
+                self.rollbacks.cut_to(self.log.len());
+                undone
+            }
             None => Vec::new(),
         };
-        if !self.rollbacks.in_block() {
+        if !self.rollbacks.in_block() && !self.rollbacks.in_branch() {
             self.log.clear();
         }
         undone.reverse();
@@ -191,5 +227,64 @@ mod tests {
         assert_eq!(s.run("b", RollbackTo, || 9), None);
         s.clear();
         assert_eq!(s.run("a", RollbackTo, || 9), None);
+    }
+
+    #[test]
+    fn a_psql_branch_puts_back_what_its_if_found_where_it_ends() {
+        let psql = |p| OpKind::Psql(p);
+        let mut r = Rollbacks::new(false);
+        assert_eq!(r.follow(&psql(Psql::If), || 1), None);
+        assert!(r.in_branch() && !r.in_block());
+        assert_eq!(r.follow(&psql(Psql::If), || 2), None);
+        assert_eq!(r.follow(&psql(Psql::Else), || 3), Some(2));
+        assert_eq!(r.follow(&psql(Psql::EndIf), || 4), Some(2));
+        assert_eq!(r.follow(&psql(Psql::Else), || 5), Some(1));
+        assert_eq!(r.follow(&psql(Psql::EndIf), || 6), Some(1));
+        assert!(!r.in_branch());
+        // An `\endif` without its `\if` (psql refuses it) puts nothing back.
+        assert_eq!(r.follow(&psql(Psql::EndIf), || 7), None);
+    }
+
+    #[test]
+    fn an_undo_log_gives_back_what_a_psql_branch_did() {
+        let psql = |p| OpKind::Psql(p);
+        let mut log = UndoLog::new(false);
+        log.record(|| 0);
+        assert!(log.follow(&psql(Psql::If)).is_empty());
+        log.record(|| 1);
+        log.record(|| 2);
+        assert_eq!(log.follow(&psql(Psql::Else)), [2, 1]);
+        log.record(|| 3);
+        assert_eq!(log.follow(&psql(Psql::EndIf)), [3]);
+        // Outside both kinds of block nothing is kept.
+        log.record(|| 4);
+        assert!(log.follow(&OpKind::Commit { rollback: true }).is_empty());
+        // A rollback inside a branch to a BEGIN before it, then the branch's end: each change is
+        // given back once.
+        log.follow(&OpKind::Begin);
+        log.record(|| 5);
+        log.follow(&psql(Psql::If));
+        log.record(|| 6);
+        assert_eq!(log.follow(&OpKind::Commit { rollback: true }), [6, 5]);
+        log.record(|| 7);
+        assert_eq!(log.follow(&psql(Psql::EndIf)), [7]);
+        // A BEGIN inside a branch rolled back after it.
+        log.follow(&psql(Psql::If));
+        log.follow(&OpKind::Begin);
+        log.record(|| 8);
+        assert_eq!(log.follow(&psql(Psql::EndIf)), [8]);
+        log.record(|| 9);
+        assert_eq!(log.follow(&OpKind::Commit { rollback: true }), [9]);
+        // The same with changes logged before the branch: the BEGIN's mark is cut with the log.
+        log.follow(&OpKind::Begin);
+        log.record(|| 10);
+        log.follow(&psql(Psql::If));
+        log.follow(&OpKind::Savepoint { name: "s".into(), action: SavepointAction::Set });
+        log.record(|| 11);
+        assert_eq!(log.follow(&psql(Psql::EndIf)), [11]);
+        log.record(|| 12);
+        let s = OpKind::Savepoint { name: "s".into(), action: SavepointAction::RollbackTo };
+        assert_eq!(log.follow(&s), [12]);
+        assert_eq!(log.follow(&OpKind::Commit { rollback: true }), [10]);
     }
 }

@@ -55,7 +55,8 @@ impl Proofs {
         }
     }
 
-    /// A transaction-control op runs: on a rollback, undo what the rolled-back part proved.
+    /// A transaction-control op or a psql branch's start or end runs: on a rollback, undo what the
+    /// rolled-back part proved; at a branch's end, what the branch (which may not run) proved.
     fn follow(&mut self, kind: &OpKind) {
         for undo in self.undo.follow(kind) {
             match undo {
@@ -78,7 +79,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
         let mut k = 0;
         for (n_op, op) in s.ops.iter().enumerate() {
             match &op.kind {
-                OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } if s.section == Section::Up => {
+                OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } | OpKind::Psql(_)
+                    if s.section == Section::Up =>
+                {
                     proofs.follow(&op.kind)
                 }
                 OpKind::AddConstraint {
@@ -159,5 +162,10 @@ mod tests {
         )));
         // …and one set between the two undoes the validation only.
         assert!(rewritten(format!("BEGIN;\n{add}SAVEPOINT s;\n{validate}ROLLBACK TO SAVEPOINT s;\nCOMMIT;\n{set}")));
+        // A psql branch may not run: what it proved proves nothing after it (a statement inside
+        // the block is kept as written: no rule but the timeouts rewrites it there).
+        assert!(rewritten(format!("\\if :a\n{add}{validate}\\endif\n{set}")));
+        assert!(rewritten(format!("\\if :a\nSELECT 1;\n\\else\n{add}{validate}\\endif\n{set}")));
+        assert!(rewritten(format!("{add}\\if :a\n{validate}\\endif\n{set}")));
     }
 }

@@ -10,7 +10,7 @@
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
 use crate::ir::name::Name;
-use crate::ir::op::OpKind;
+use crate::ir::op::{OpKind, Psql};
 use crate::ir::savepoints::Savepoints;
 use std::collections::HashMap;
 
@@ -36,6 +36,9 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     // savepoint the timeouts then in force (a `SET` made after either is undone with it).
     let mut at_begin = (session_timeout, session_off);
     let mut savepoints: Savepoints<(bool, bool, Option<bool>)> = Savepoints::default();
+    // The timeouts where each open psql `\if` began: a branch may not run, so where it ends a
+    // timeout is in force only if it is whether the branch ran or not.
+    let mut branches: Vec<(bool, bool, Option<bool>)> = Vec::new();
     let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
     for u in m.stmts.len()..out.units.len() {
         generated.entry(out.units[u].stmt).or_default().push(u);
@@ -107,6 +110,15 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         (session_timeout, session_off, local_timeout) = back;
                     }
                 }
+                OpKind::Psql(Psql::If) => branches.push((session_timeout, session_off, local_timeout)),
+                OpKind::Psql(Psql::Else | Psql::EndIf) => {
+                    let Some(&before) = branches.last() else { continue };
+                    (session_timeout, session_off, local_timeout) =
+                        on_both_paths(before, (session_timeout, session_off, local_timeout));
+                    if matches!(op.kind, OpKind::Psql(Psql::EndIf)) {
+                        branches.pop();
+                    }
+                }
                 _ => {}
             }
         }
@@ -170,6 +182,14 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
             );
         }
     }
+}
+
+/// The timeouts (session's on, session's turned off, the block's `SET LOCAL`) after a psql branch
+/// that ran or did not: a bound only where both paths have one.
+fn on_both_paths(a: (bool, bool, Option<bool>), b: (bool, bool, Option<bool>)) -> (bool, bool, Option<bool>) {
+    let bounded = |(session, _, local): (bool, bool, Option<bool>)| local.unwrap_or(session);
+    let local = (a.2.is_some() || b.2.is_some()).then(|| bounded(a) && bounded(b));
+    (a.0 && b.0, a.1 || b.1, local)
 }
 
 /// Which of a unit's locks is the strongest that blocks writes on a table with traffic (ties: the

@@ -48,6 +48,9 @@ pub enum Keep {
     /// A psql `\if` … `\endif` block: its statements run only when its condition holds, and a
     /// step holding part of it would run them whatever the condition.
     Conditional,
+    /// A setting made inside a psql `\if` block (`SET`, `\set`, `\connect`): a later step would
+    /// repeat it whatever the condition, so the block and all after it stay in one session.
+    ConditionalSetting,
 }
 
 /// How a kept region becomes a step.
@@ -148,6 +151,17 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                         shape: Shape::AsWritten,
                         why: vec![(first, Keep::Conditional)],
                     });
+                    // Each later step, a new session, repeats the settings made before it, and
+                    // would repeat this one whatever the condition: the rest stays in this session.
+                    if let Some(k) = (first..=i).find(|&k| changes_a_setting(&m.stmts[k])) {
+                        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(i);
+                        found.push(Region {
+                            first,
+                            last,
+                            shape: Shape::AsWritten,
+                            why: vec![(k, Keep::ConditionalSetting)],
+                        });
+                    }
                 }
             }
             _ => {}
@@ -315,6 +329,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the \\if block (or make the choice in the migration tool)",
                 ),
+                Keep::ConditionalSetting => (
+                    format!(
+                        "this setting is made inside a psql \\if block, so only when its condition holds; each step of a plan runs in a new session and repeats the settings made before it, which would make this one whatever the condition: pgsafe keeps {lines} (the block and everything after it) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, make the setting outside the \\if block (or make the choice in the migration tool)",
+                ),
                 Keep::Unclosed => (
                     format!(
                         "this statement leaves a `(` or `BEGIN` open, which PostgreSQL rejects, so where it and the statements after it end is a guess: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
@@ -325,6 +345,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
             out.push(Diagnostic::new(RULE, Severity::Warning, s.body.clone(), message).help(help));
         }
     }
+}
+
+/// Does `s` change what later statements run with, which a plan repeats at the top of later steps
+/// (see `plan::record_sets`)?
+fn changes_a_setting(s: &Stmt) -> bool {
+    s.ops.iter().any(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Psql(Psql::SetVariable(_) | Psql::Connect)))
 }
 
 pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {

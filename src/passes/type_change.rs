@@ -89,6 +89,18 @@ struct Utc {
     local: Option<bool>,
 }
 
+impl Utc {
+    fn is_utc(self) -> bool {
+        self.local.unwrap_or(self.session)
+    }
+
+    /// UTC on both paths.
+    fn and(self, other: Utc) -> Utc {
+        let local = (self.local.is_some() || other.local.is_some()).then(|| self.is_utc() && other.is_utc());
+        Utc { session: self.session && other.session, local }
+    }
+}
+
 impl Zone {
     /// `runner_transaction`: the draft's migration tool runs it in a transaction block.
     pub fn new(runner_transaction: bool) -> Zone {
@@ -96,7 +108,7 @@ impl Zone {
     }
 
     fn is_utc(&self) -> bool {
-        self.utc.local.unwrap_or(self.utc.session)
+        self.utc.is_utc()
     }
 
     /// `SET [LOCAL] timezone = value` (a `SET LOCAL` outside a block does nothing).
@@ -112,12 +124,17 @@ impl Zone {
         }
     }
 
-    /// A transaction-control op runs: a block's end ends its `SET LOCAL`, a rollback undoes the
-    /// `SET`s made since the point it returns to.
+    /// A transaction-control op or a psql `\if`/`\elif`/`\else`/`\endif` runs: a block's end
+    /// ends its `SET LOCAL`, a rollback undoes the `SET`s made since the point it returns to, and
+    /// where a branch ends the zone is UTC only if it is whether the branch ran or not (a `SET` a
+    /// branch may skip must not hide a rewrite).
     fn follow(&mut self, kind: &OpKind) {
         let now = self.utc;
         if let Some(back) = self.rollbacks.follow(kind, || now) {
-            self.utc = back;
+            self.utc = match kind {
+                OpKind::Psql(_) => back.and(now),
+                _ => back,
+            };
         }
         if matches!(kind, OpKind::Begin | OpKind::Commit { .. }) && !self.rollbacks.in_block() {
             self.utc.local = None;
@@ -131,7 +148,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, zone: &mut Zone) {
     for (i, s) in ctx.stmts() {
         for (k, op) in s.ops.iter().enumerate() {
             match &op.kind {
-                OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } if s.section == Section::Up => {
+                OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } | OpKind::Psql(_)
+                    if s.section == Section::Up =>
+                {
                     zone.follow(&op.kind)
                 }
                 OpKind::Set { name, value, local } if name == "timezone" || name == "time" => zone.set(*local, value),
@@ -330,6 +349,11 @@ mod tests {
         assert!(warned("BEGIN;\nSET LOCAL timezone TO 'UTC';\nSET timezone TO 'Europe/Paris';"));
         // A rollback puts back the UTC session its block began with.
         assert!(!warned("SET timezone TO 'UTC';\nBEGIN;\nSET timezone TO 'Europe/Paris';\nROLLBACK;"));
+        // After a psql branch that may not run, UTC only if it is whether it ran or not.
+        assert!(warned("\\if :a\nSET timezone TO 'UTC';\n\\endif"));
+        assert!(warned("SET timezone TO 'UTC';\n\\if :a\nSET timezone TO 'Europe/Paris';\n\\endif"));
+        assert!(warned("SET timezone TO 'UTC';\n\\if :a\nSELECT 1;\n\\else\nSET timezone TO 'Europe/Paris';\n\\endif"));
+        assert!(!warned("SET timezone TO 'UTC';\n\\if :a\nSET timezone TO 'Etc/UTC';\n\\endif"));
     }
 
     #[test]
