@@ -266,6 +266,17 @@ fn positions(
     // The creations of the open transaction block, in order (base name, place in `created`): a
     // rollback undoes those made since the point it returns to.
     let mut made_in_block: UndoLog<(String, usize)> = UndoLog::new(runner_transaction);
+    // The paths (current, session, committing) where each open psql `\if` began. A branch that
+    // set another may not have run: after it the path is unknown (an empty one, under which no
+    // unqualified name counts as created by the draft).
+    let mut branches: Vec<[usize; 3]> = Vec::new();
+    let unknown = |paths: &mut Vec<Vec<String>>| match paths.iter().position(Vec::is_empty) {
+        Some(k) => k,
+        None => {
+            paths.push(Vec::new());
+            paths.len() - 1
+        }
+    };
     for (index, s) in stmts.iter().enumerate() {
         path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
@@ -287,6 +298,19 @@ fn positions(
                 OpKind::Savepoint { name, action } if in_transaction => {
                     if let Some(back) = savepoints.run(name, *action, || (current, committing)) {
                         (current, committing) = back;
+                    }
+                }
+                OpKind::Psql(Psql::If) => branches.push([current, session, committing]),
+                OpKind::Psql(Psql::Else | Psql::EndIf) => {
+                    if let Some(&before) = branches.last() {
+                        for (now, then) in [&mut current, &mut session, &mut committing].into_iter().zip(before) {
+                            if *now != then {
+                                *now = unknown(&mut paths);
+                            }
+                        }
+                    }
+                    if matches!(op.kind, OpKind::Psql(Psql::EndIf)) {
+                        branches.pop();
                     }
                 }
                 _ => {}
@@ -748,5 +772,23 @@ CREATE TABLE t2 (i int);
         assert!(new_at("v", "SELECT 3") && !new_at("v", "SELECT 4"));
         assert!(!new_at("w", "SELECT 7") && !new_at("w", "SELECT 8"));
         assert!(new_at("x", "SELECT 8") && !["t", "u", "v", "w"].iter().any(|t| new_at(t, "SELECT 8")));
+    }
+
+    #[test]
+    fn a_search_path_a_psql_branch_may_have_set_is_unknown_after_it() {
+        let src =
+            "CREATE TABLE billing.t2 (i int);\nSELECT 0;\n\\if :a\nSET search_path = billing;\nSELECT 1;\n\\endif\n\
+                   SELECT 2;\nCREATE TABLE t3 (i int);\nSELECT 3;\nSET search_path = billing;\nSELECT 4;\n\\if :b\n\
+                   SELECT 5;\n\\endif\nSELECT 6;\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let stmt = |text: &str| m.stmts.iter().position(|s| src[s.body.clone()] == *text).unwrap();
+        let new_at = |table: &str, at: &str| m.created_before(&Name::new(table), stmt(at));
+        // `t2` is public's (live) before the block, billing's (new) in the branch that sets the
+        // path, and either after it: not new. `t3` was created wherever the path pointed.
+        assert!(!new_at("t2", "SELECT 0") && new_at("t2", "SELECT 1") && !new_at("t2", "SELECT 2"));
+        assert!(!new_at("t3", "SELECT 3") && new_at("billing.t2", "SELECT 3"));
+        // Known again once the draft sets it; a branch that sets none leaves it known.
+        assert!(new_at("t2", "SELECT 4") && new_at("t2", "SELECT 6"));
     }
 }
