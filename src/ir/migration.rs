@@ -498,6 +498,13 @@ impl<'a> Migration<'a> {
                         parts = lowered.parts;
                         lowered.ops
                     };
+                    // `SELECT … \gset`: the query runs, and its row becomes psql variables.
+                    let mut ops = ops;
+                    let after = src[body.end..piece.span.end].trim_start();
+                    if Psql::of(after) == Psql::SetsVariablesFromRow {
+                        let kind = OpKind::Psql(Psql::SetsVariablesFromRow);
+                        ops.push(Op { span: body.end..body.end, kind, locks: Vec::new() });
+                    }
                     (body.clone(), *terminated, ops)
                 }
                 PieceKind::Meta { body } => {

@@ -333,6 +333,9 @@ pub enum Psql {
     /// the `\if`: only one branch runs).
     Else,
     EndIf,
+    /// `\gset`: the query's row becomes psql variables, which later statements may interpolate
+    /// and which no later step (a new session) can repeat: they hold what the query found then.
+    SetsVariablesFromRow,
     /// SQL pgsafe cannot see: an included file (`\i`, `\ir`, `\include`, `\include_relative`),
     /// a shell command (`\!`), or the rows of a query run as statements (`\gexec`).
     RunsUnseenSql,
@@ -351,6 +354,7 @@ impl Psql {
         }
         match name.to_ascii_lowercase().as_str() {
             "\\i" | "\\ir" | "\\include" | "\\include_relative" | "\\gexec" => Psql::RunsUnseenSql,
+            "\\gset" => Psql::SetsVariablesFromRow,
             "\\set" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
             "\\c" | "\\connect" => Psql::Connect,
             "\\if" => Psql::If,
@@ -403,6 +407,7 @@ mod tests {
         assert_eq!(Psql::of("\\endif"), Psql::EndIf);
         assert_eq!(Psql::of("\\elif :other"), Psql::Else);
         assert_eq!(Psql::of("\\else"), Psql::Else);
+        assert_eq!(Psql::of("\\gset pre_"), Psql::SetsVariablesFromRow);
         for command in ["\\echo hi", "\\copy t from stdin", "\\timing", "\\cd /tmp"] {
             assert_eq!(Psql::of(command), Psql::Other, "{command}");
         }

@@ -171,6 +171,18 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
         let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
         found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::Conditional)] });
     }
+    // Variables `\gset` set from a query's row live in psql's session: to the last statement
+    // after it that may interpolate one, the draft stays in one step.
+    let ups = || m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up);
+    let gsets = |s: &Stmt| s.ops.iter().any(|o| o.kind == OpKind::Psql(Psql::SetsVariablesFromRow));
+    for (i, _) in ups().filter(|(_, s)| gsets(s)) {
+        if let Some((last, _)) =
+            ups().skip_while(|&(j, _)| j <= i).filter(|(_, s)| interpolates(m.text(&s.span))).last()
+        {
+            let why = Keep::Session("psql variable that \\gset sets from its query's row".into());
+            found.push(Region { first: i, last, shape: Shape::AsWritten, why: vec![(i, why)] });
+        }
+    }
     for o in crate::ir::session::session_objects(m) {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
@@ -347,6 +359,19 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     }
 }
 
+/// May `text` interpolate a psql variable (`:name`, `:'name'`, `:"name"`, `:{?name}`)? Read
+/// loosely, so as to miss none: a `::` cast or a `:=` is not one, anything else after a `:` that
+/// could start a name is.
+fn interpolates(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(k, &b)| {
+        let next = bytes.get(k + 1).copied().unwrap_or(b' ');
+        b == b':'
+            && (k == 0 || bytes[k - 1] != b':')
+            && (next.is_ascii_alphabetic() || matches!(next, b'_' | b'\'' | b'"' | b'{') || next >= 0x80)
+    })
+}
+
 /// Does `s` change what later statements run with, which a plan repeats at the top of later steps
 /// (see `plan::record_sets`)?
 fn changes_a_setting(s: &Stmt) -> bool {
@@ -465,4 +490,31 @@ fn adds_values_to_other_types(stmt: &Stmt, type_name: &Name) -> bool {
             .ops
             .iter()
             .all(|o| matches!(&o.kind, OpKind::AddEnumValue { type_name: other } if !other.same(type_name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psql_variables_are_found_loosely_and_casts_are_not_variables() {
+        for text in ["WHERE id <= :max_id", "VALUES (:'name')", "SELECT :\"col\"", ":{?v}", "x = :é"] {
+            assert!(interpolates(text), "{text}");
+        }
+        for text in ["SELECT 1::int", "x := 1", "'12:30'", "SELECT 1"] {
+            assert!(!interpolates(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_gset_keeps_the_draft_in_one_step_to_the_last_use_of_a_variable() {
+        let src = "SELECT max(id) AS m FROM t \\gset\nCREATE INDEX i ON t (c);\nUPDATE t SET c = 0 WHERE id <= :m;\n\
+                   CREATE INDEX j ON t (d);\n";
+        let m = Migration::split_and_lower(src).unwrap();
+        let found = regions(&m);
+        assert_eq!(found.iter().map(|r| (r.first, r.last)).collect::<Vec<_>>(), [(0, 2)], "{found:?}");
+        // No variable used after it: nothing to keep.
+        let m = Migration::split_and_lower("SELECT 1 AS m \\gset\nCREATE INDEX i ON t (c);\n").unwrap();
+        assert!(regions(&m).is_empty());
+    }
 }
