@@ -323,7 +323,8 @@ pub enum OpKind {
 /// What the plan must know of a psql meta-command, read once at lowering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Psql {
-    /// `\set name …`: later statements may interpolate `:name`, so later steps repeat it.
+    /// `\set name …` or `\unset name`: later statements may interpolate `:name` (or test whether
+    /// it is set), so later steps repeat the last of them.
     SetVariable(String),
     /// `\c`/`\connect`: later steps, each a session of its own, must reach the same database.
     Connect,
@@ -355,7 +356,7 @@ impl Psql {
         match name.to_ascii_lowercase().as_str() {
             "\\i" | "\\ir" | "\\include" | "\\include_relative" | "\\gexec" => Psql::RunsUnseenSql,
             "\\gset" => Psql::SetsVariablesFromRow,
-            "\\set" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
+            "\\set" | "\\unset" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
             "\\c" | "\\connect" => Psql::Connect,
             "\\if" => Psql::If,
             "\\elif" | "\\else" => Psql::Else,
@@ -400,6 +401,7 @@ mod tests {
             assert_eq!(Psql::of(command), Psql::RunsUnseenSql, "{command}");
         }
         assert_eq!(Psql::of("\\set  rows 10"), Psql::SetVariable("rows".into()));
+        assert_eq!(Psql::of("\\unset rows"), Psql::SetVariable("rows".into()));
         assert_eq!(Psql::of("\\set"), Psql::Other, "lists the variables");
         assert_eq!(Psql::of("\\c other"), Psql::Connect);
         assert_eq!(Psql::of("\\connect -reuse-previous=on dbname=x"), Psql::Connect);
