@@ -140,6 +140,8 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     }
     // psql conditional blocks, innermost first; one left open runs to the end.
     let mut open_ifs: Vec<usize> = Vec::new();
+    // The statements that make a setting a later step repeats, in order (found once: blocks nest).
+    let settings: Vec<usize> = (0..m.stmts.len()).filter(|&k| changes_a_setting(&m.stmts[k])).collect();
     for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
         match s.psql() {
             Some(Psql::If) => open_ifs.push(i),
@@ -153,7 +155,8 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                     });
                     // Each later step, a new session, repeats the settings made before it, and
                     // would repeat this one whatever the condition: the rest stays in this session.
-                    if let Some(k) = (first..=i).find(|&k| changes_a_setting(&m.stmts[k])) {
+                    let k = settings[settings.partition_point(|&k| k < first)..].first().filter(|&&k| k <= i);
+                    if let Some(&k) = k {
                         let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(i);
                         found.push(Region {
                             first,
@@ -175,10 +178,10 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // after it that may interpolate one, the draft stays in one step.
     let ups = || m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up);
     let gsets = |s: &Stmt| s.ops.iter().any(|o| o.kind == OpKind::Psql(Psql::SetsVariablesFromRow));
-    for (i, _) in ups().filter(|(_, s)| gsets(s)) {
-        if let Some((last, _)) =
-            ups().skip_while(|&(j, _)| j <= i).filter(|(_, s)| interpolates(m.text(&s.span))).last()
-        {
+    // The last use is found once, from the end, whatever the number of `\gset`s.
+    let last_use = || ups().rev().find(|(_, s)| interpolates(m.text(&s.span))).map(|(j, _)| j);
+    if let Some(last) = ups().any(|(_, s)| gsets(s)).then(last_use).flatten() {
+        for (i, _) in ups().filter(|&(i, s)| i < last && gsets(s)) {
             let why = Keep::Session("psql variable that \\gset sets from its query's row".into());
             found.push(Region { first: i, last, shape: Shape::AsWritten, why: vec![(i, why)] });
         }
