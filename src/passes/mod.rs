@@ -128,6 +128,7 @@ pub struct Unit {
     /// autocommit step gets no lock or statement timeout.
     pub long_running: bool,
     /// Facts later compilations of the emitted step must know (rendered as `-- pgsafe:` lines).
+    /// Added with [`Rewritten::add_fact`], which also indexes them.
     pub facts: ThinVec<String>,
     /// Which of `locks` is the strongest on a table with traffic, when it blocks reads or writes
     /// (see [`Unit::blocking_lock`]; an index, not a copy: every unit of a big draft is held).
@@ -200,6 +201,10 @@ pub struct Rewritten {
     pub chosen_names: std::collections::HashSet<String>,
     /// Stretches of the draft kept as written, each in one step (see `transactions`).
     pub regions: Vec<Region>,
+    /// Each fact some unit holds → the first statement whose unit holds it: "did an earlier
+    /// statement's step establish this?" without a scan of every unit (at 1M statements that
+    /// scan, once per primary-key column, grew with the square of the draft).
+    fact_from: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Rewritten {
@@ -216,6 +221,19 @@ impl Rewritten {
         } else {
             self.diagnostics.push(d);
         }
+    }
+
+    /// Give `units[unit]` the fact `fact` (see [`Unit::facts`]).
+    pub fn add_fact(&mut self, unit: usize, fact: String) {
+        let stmt = self.units[unit].stmt;
+        let from = self.fact_from.entry(fact.clone()).or_insert(stmt);
+        *from = (*from).min(stmt);
+        self.units[unit].facts.push(fact);
+    }
+
+    /// Does a unit of a statement before `stmt` hold `fact`?
+    pub fn established_before(&self, fact: &str, stmt: usize) -> bool {
+        self.fact_from.get(fact).is_some_and(|&from| from < stmt)
     }
 
     /// `base`, or `base1`, `base2`… if pgsafe already chose it in this draft (as PostgreSQL does).

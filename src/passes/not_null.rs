@@ -31,9 +31,9 @@ pub fn recipe(
     rule: &'static str,
 ) -> String {
     let name = generate(m, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
+    out.add_fact(i, fact(table, column));
     let unit = &mut out.units[i];
     unit.starts_step = true;
-    unit.facts.push(fact(table, column));
     for l in &mut unit.locks {
         l.scans = false;
     }
@@ -108,8 +108,8 @@ fn generate(
             lock(LockMode::AccessExclusive),
         );
         set.starts_step = true;
-        set.facts.push(fact(table, column));
         out.units.push(set);
+        out.add_fact(out.units.len() - 1, fact(table, column));
     }
     let drop = unit(
         format!("{alter} {} {} {name}", table.text, kw("DROP CONSTRAINT")),

@@ -50,7 +50,7 @@ fn record_partitioned(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
         if ctx.before(i, k).is_partitioned() && !from_schema && !ctx.m.created_before(table, i) {
             let fact = partitioned_fact(table);
             if !out.units[i].facts.contains(&fact) {
-                out.units[i].facts.push(fact);
+                out.add_fact(i, fact);
             }
         }
     }

@@ -108,7 +108,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                     let fact = not_null::fact(table, column);
                     if proofs.proven.contains(&fact) {
                         // The draft proves it itself; say so in the plan, so the step stays a fixed point.
-                        out.units[i].facts.push(fact);
+                        out.add_fact(i, fact);
                         continue;
                     }
                     if !ctx.applies(RULE, i) || ctx.quiet(table, i) || m.has_fact(&fact) || ctx.config.pg_version < 12 {

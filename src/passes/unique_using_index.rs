@@ -134,11 +134,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 for (n, col) in columns.iter().enumerate() {
                     let fact = not_null::fact(table, col);
                     let known = ctx.m.has_fact(&fact)
-                        || out.units.iter().any(|u| u.stmt < i && u.facts.contains(&fact))
+                        || out.established_before(&fact, i)
                         || before.table.as_ref().and_then(|t| t.column(col)).is_some_and(|c| !c.nullable);
                     if known {
                         // Proven before this statement: the step says so, to stay a fixed point.
-                        out.units[i].facts.push(fact);
+                        out.add_fact(i, fact);
                     } else {
                         not_null::recipe(m, out, i, k * 10 + n as i32, table, col, RULE);
                     }
@@ -176,5 +176,25 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    #[test]
+    fn a_key_column_proven_not_null_earlier_is_not_proven_again() {
+        let draft = "ALTER TABLE orders ALTER COLUMN code SET NOT NULL;\n\
+                     ALTER TABLE orders ADD PRIMARY KEY (code);\n\
+                     ALTER TABLE items ADD PRIMARY KEY (code);\n\
+                     ALTER TABLE items ALTER COLUMN code SET NOT NULL;\n";
+        let flat = compile("d.sql", draft, &Config::default()).unwrap().flattened();
+        let checks =
+            |table: &str| flat.matches(&format!("ALTER TABLE {table} ADD CONSTRAINT {table}_code_not_null")).count();
+        // orders: the SET NOT NULL's proof serves the key; items: its proof comes after the key.
+        assert_eq!((checks("orders"), checks("items")), (1, 2), "{flat}");
+        let key = flat.find("ADD CONSTRAINT orders_pkey").unwrap();
+        assert!(flat[..key].contains("-- pgsafe:fact validated-not-null orders.code"), "{flat}");
     }
 }
