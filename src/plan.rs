@@ -184,8 +184,16 @@ impl Builder<'_> {
         self.close();
         let mut step = Step::new(mode, phase);
         let carried = std::mem::take(&mut self.carried_sets);
-        step.items.extend(self.session_sets.values().filter(|s| !carried.contains(s)).map(|&s| Item::Replay(s)));
-        step.items.extend(self.local_sets.values().map(|&s| Item::ReplayLocal(s)));
+        // In the draft's order: the last setting of each name, run as the draft ran them, ends
+        // where the draft's did (a `RESET ALL` after a setting undoes it, not before).
+        let in_order = |sets: &Sets| {
+            let mut stmts: Vec<usize> = sets.values().copied().collect();
+            stmts.sort_unstable();
+            stmts
+        };
+        let session = in_order(&self.session_sets).into_iter().filter(|s| !carried.contains(s));
+        step.items.extend(session.map(Item::Replay));
+        step.items.extend(in_order(&self.local_sets).into_iter().map(Item::ReplayLocal));
         step.items.append(&mut self.carry);
         self.open.insert(step)
     }
@@ -500,6 +508,9 @@ fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize)
             }
             OpKind::Psql(Psql::SetVariable(var)) => {
                 b.session_sets.insert(format!("\\set {var}"), stmt);
+            }
+            OpKind::Psql(Psql::Encoding) => {
+                b.session_sets.insert("client_encoding".into(), stmt);
             }
             // A new connection has none of the server settings made before it (psql's variables
             // stay): those are not repeated, and the connection comes first.

@@ -136,10 +136,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     // The value a draft statement of this step sets for `name` (its last), if any.
     let draft_setting = |name: &str, stmts: &mut dyn Iterator<Item = usize>| {
         stmts.fold(None, |found, s| {
-            m.stmts[s].ops.iter().fold(found, |found, o| match &o.kind {
-                OpKind::Set { name: n, value: v, .. } if n == name => Some(value(v)),
-                _ => found,
-            })
+            m.stmts[s].ops.iter().fold(found, |found, o| o.kind.setting(name).map_or(found, |(v, _)| Some(value(v))))
         })
     };
     if step.raw {

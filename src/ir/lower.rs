@@ -469,7 +469,10 @@ fn lower_savepoint(text: &str) -> Option<OpKind> {
 }
 
 /// `SET [SESSION|LOCAL] name {=|TO} value` / `RESET name`. `SET [LOCAL] TIME ZONE v` is `timezone`;
-/// `SET ROLE r` and `SET SESSION AUTHORIZATION u` take their value without `=`/`TO`.
+/// `SET ROLE r` and `SET SESSION AUTHORIZATION u` take their value without `=`/`TO`. PostgreSQL's
+/// aliases take the name they stand for (`SET SCHEMA 'app'` sets `search_path`, `SET NAMES`
+/// `client_encoding`): names resolve through that path, and a later step repeats the last of
+/// either.
 fn lower_set(text: &str) -> Option<OpKind> {
     let toks = lex(text);
     let mut i = 1;
@@ -506,6 +509,11 @@ fn lower_set(text: &str) -> Option<OpKind> {
         return None;
     }
     let value_at = toks.get(if assigned { i + 2 } else { i + 1 }).map(|t| t.span.start).unwrap_or(text.len());
+    let name = match name.as_str() {
+        "schema" if !assigned => "search_path".into(),
+        "names" if !assigned => "client_encoding".into(),
+        _ => name,
+    };
     Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
 }
 
@@ -951,6 +959,13 @@ mod tests {
         );
         assert!(
             matches!(kind("SET search_path TO app, public"), OpKind::Set { name, value, .. } if name == "search_path" && value == "app, public")
+        );
+        // The aliases are the settings they stand for.
+        assert!(
+            matches!(kind("SET SCHEMA 'billing'"), OpKind::Set { name, value, .. } if name == "search_path" && value == "'billing'")
+        );
+        assert!(
+            matches!(kind("set local names 'LATIN1'"), OpKind::Set { name, value, local: true } if name == "client_encoding" && value == "'LATIN1'")
         );
     }
 

@@ -315,23 +315,23 @@ fn positions(
                 }
                 _ => {}
             }
+            // Outside a transaction `SET LOCAL` does nothing.
+            if let Some((value, local)) = op.kind.setting("search_path").filter(|&(_, local)| in_transaction || !local)
+            {
+                paths.push(search_path(value));
+                current = paths.len() - 1;
+                match (in_transaction, local) {
+                    (false, _) => session = current,
+                    (true, false) => committing = current,
+                    (true, true) => {}
+                }
+            }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
             let made = match &op.kind {
                 OpKind::CreateTable { table, def } if !def.if_not_exists => {
                     Some((table, def.temporary.then_some("pg_temp")))
                 }
                 OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
-                // Outside a transaction `SET LOCAL` does nothing.
-                OpKind::Set { name, value, local } if name == "search_path" && (in_transaction || !*local) => {
-                    paths.push(search_path(value));
-                    current = paths.len() - 1;
-                    match (in_transaction, *local) {
-                        (false, _) => session = current,
-                        (true, false) => committing = current,
-                        (true, true) => {}
-                    }
-                    None
-                }
                 _ => None,
             };
             if let Some((name, schema)) = made {
@@ -742,6 +742,12 @@ CREATE TABLE t2 (i int);
         let m = Migration::lower(src, &pieces);
         let key = |t: &str| m.created[t][0].key.to_string();
         assert_eq!([key("t1"), key("t2")], ["a.t1", "e.t2"]);
+        // `SET SCHEMA` is an alias of it; `RESET ALL` puts the default back.
+        let src = "SET SCHEMA 'billing';\nCREATE TABLE t1 (i int);\nRESET ALL;\nCREATE TABLE t2 (i int);\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let key = |t: &str| m.created[t][0].key.to_string();
+        assert_eq!([key("t1"), key("t2")], ["billing.t1", "public.t2"]);
     }
 
     #[test]

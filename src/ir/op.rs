@@ -328,6 +328,10 @@ pub enum Psql {
     SetVariable(String),
     /// `\c`/`\connect`: later steps, each a session of its own, must reach the same database.
     Connect,
+    /// `\encoding name`: the client encoding, which the server converts the draft's text from.
+    /// A session setting like `SET client_encoding` (which psql sends): later steps repeat the
+    /// last of either, or they would store other characters.
+    Encoding,
     /// `\if`: what lies between it and its `\endif` runs only if the condition holds.
     If,
     /// `\elif`, `\else`: the branch before it ends, and another begins (from the state before
@@ -358,6 +362,8 @@ impl Psql {
             "\\gset" => Psql::SetsVariablesFromRow,
             "\\set" | "\\unset" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
             "\\c" | "\\connect" => Psql::Connect,
+            // Without a name it only shows the encoding.
+            "\\encoding" if words.next().is_some() => Psql::Encoding,
             "\\if" => Psql::If,
             "\\elif" | "\\else" => Psql::Else,
             "\\endif" => Psql::EndIf,
@@ -367,6 +373,15 @@ impl Psql {
 }
 
 impl OpKind {
+    /// The value this op gives the setting `setting`, and whether only for the transaction
+    /// (`SET LOCAL`): a `SET` or `RESET` of it, or `RESET ALL` (every setting's default).
+    pub fn setting(&self, setting: &str) -> Option<(&str, bool)> {
+        match self {
+            OpKind::Set { name, value, local } if name == setting || name == "all" => Some((value, *local)),
+            _ => None,
+        }
+    }
+
     /// A `CONCURRENTLY` index statement (which cannot run inside a transaction block).
     pub fn is_concurrent(&self) -> bool {
         matches!(
@@ -404,6 +419,8 @@ mod tests {
         assert_eq!(Psql::of("\\unset rows"), Psql::SetVariable("rows".into()));
         assert_eq!(Psql::of("\\set"), Psql::Other, "lists the variables");
         assert_eq!(Psql::of("\\c other"), Psql::Connect);
+        assert_eq!(Psql::of("\\encoding LATIN1"), Psql::Encoding);
+        assert_eq!(Psql::of("\\encoding"), Psql::Other, "shows the encoding");
         assert_eq!(Psql::of("\\connect -reuse-previous=on dbname=x"), Psql::Connect);
         assert_eq!(Psql::of("\\if :flag"), Psql::If);
         assert_eq!(Psql::of("\\endif"), Psql::EndIf);

@@ -68,24 +68,21 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
         // A down section's statements never run with the up section's.
         let up = s.section == crate::ir::migration::Section::Up;
         for op in s.ops.iter().filter(|_| up) {
-            match &op.kind {
+            // A `SET`, `RESET` or `RESET ALL` of lock_timeout.
+            if let Some((value, local)) = op.kind.setting("lock_timeout") {
+                let on = !is_zero(value);
                 // Even a SET LOCAL that does nothing here turns the bound off in a step that runs
                 // it in a transaction block (a stretch kept as written).
-                OpKind::Set { name, value, .. } if name == "lock_timeout" && inert => {
-                    out.units[i].lock_timeout_off |= is_zero(value);
+                out.units[i].lock_timeout_off |= !on;
+                match (inert, local) {
+                    (true, _) => {}
+                    (false, true) => local_timeout = Some(on),
+                    // SET in a transaction block overrides its SET LOCAL too.
+                    (false, false) => (session_timeout, session_off, local_timeout) = (on, !on, None),
                 }
-                OpKind::Set { name, local, value } if name == "lock_timeout" => {
-                    let on = !is_zero(value);
-                    out.units[i].lock_timeout_off |= !on;
-                    if *local {
-                        local_timeout = Some(on);
-                    } else {
-                        // SET in a transaction block overrides its SET LOCAL too.
-                        session_timeout = on;
-                        session_off = !on;
-                        local_timeout = None;
-                    }
-                }
+                continue;
+            }
+            match &op.kind {
                 // A BEGIN inside the draft's own transaction block starts nothing (PostgreSQL
                 // only warns): the block's SET LOCALs stay in force.
                 OpKind::Begin if !own_block => {

@@ -378,7 +378,9 @@ fn interpolates(text: &str) -> bool {
 /// Does `s` change what later statements run with, which a plan repeats at the top of later steps
 /// (see `plan::record_sets`)?
 fn changes_a_setting(s: &Stmt) -> bool {
-    s.ops.iter().any(|o| matches!(o.kind, OpKind::Set { .. } | OpKind::Psql(Psql::SetVariable(_) | Psql::Connect)))
+    s.ops.iter().any(|o| {
+        matches!(o.kind, OpKind::Set { .. } | OpKind::Psql(Psql::SetVariable(_) | Psql::Connect | Psql::Encoding))
+    })
 }
 
 pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {

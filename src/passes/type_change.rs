@@ -147,13 +147,17 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, zone: &mut Zone) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         for (k, op) in s.ops.iter().enumerate() {
+            // `SET TIME ZONE`, `SET timezone`, `RESET ALL`.
+            if let Some((value, local)) = op.kind.setting("timezone") {
+                zone.set(local, value);
+                continue;
+            }
             match &op.kind {
                 OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } | OpKind::Psql(_)
                     if s.section == Section::Up =>
                 {
                     zone.follow(&op.kind)
                 }
-                OpKind::Set { name, value, local } if name == "timezone" || name == "time" => zone.set(*local, value),
                 OpKind::AlterTable {
                     table,
                     action: Action::AlterColumn { column, change: ColumnChange::Type { type_text, collate, using } },
