@@ -397,6 +397,10 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     step.timeouts = Timeouts::Short;
                 }
                 b.close();
+                // `DISCARD ALL`, which no transaction block may hold, resets every setting.
+                if draft {
+                    record_sets(&mut b, s, unit.stmt);
+                }
             }
             Mode::Transaction if draft && (only_session_sets(s) || unit.inert_setting) => {
                 // Session settings lead the next step, before its BEGIN: inside a transaction

@@ -433,6 +433,12 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 return Some(vec![op(kind, Vec::new())]);
             }
         }
+        // Refused in a transaction block, and a `RESET ALL` besides (a later step repeats it).
+        ("discard", "all") if words.len() == 2 => {
+            let reset = OpKind::Set { name: "all".into(), local: false, value: "DEFAULT".into() };
+            let what = "DISCARD ALL".into();
+            return Some(vec![op(OpKind::NoTransaction { what }, Vec::new()), op(reset, Vec::new())]);
+        }
         _ => {}
     }
 
@@ -648,6 +654,7 @@ fn no_transaction(w: &[String]) -> Option<String> {
         ("create" | "drop", "tablespace") => "CREATE/DROP TABLESPACE",
         ("alter", "system") => "ALTER SYSTEM",
         ("create", "subscription") | ("drop", "subscription") => "CREATE/DROP SUBSCRIPTION",
+        ("commit" | "rollback", "prepared") => "COMMIT/ROLLBACK PREPARED",
         _ => return None,
     };
     Some(what.to_string())
@@ -976,6 +983,10 @@ mod tests {
         assert_eq!((&*ops[0].locks[0].table.key, ops[0].locks[0].mode), ("public.orders", LockMode::AccessExclusive));
         assert_eq!(&*lower("cluster orders_pkey on orders")[0].locks[0].table.key, "orders");
         assert!(matches!(&lower("CLUSTER")[0].kind, OpKind::NoTransaction { .. }));
+        for sql in ["DISCARD ALL", "COMMIT PREPARED 'tx1'", "rollback prepared 'tx1'"] {
+            assert!(matches!(&lower(sql)[0].kind, OpKind::NoTransaction { .. }), "{sql}");
+        }
+        assert!(!matches!(&lower("DISCARD TEMP")[0].kind, OpKind::NoTransaction { .. }));
         let ops = lower("ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY");
         assert!(matches!(&ops[0].kind, OpKind::AlterTable { what, .. } if what == "DETACH PARTITION"));
         assert!(ops[0].locks.iter().all(|l| l.mode == LockMode::ShareUpdateExclusive));
