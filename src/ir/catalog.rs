@@ -44,6 +44,73 @@ pub struct Catalog {
 /// same however many elements the table has; each element is shared (`Arc`) as well.
 pub type List<T> = imbl::Vector<Arc<T>>;
 
+/// A table's indexes ([`List`]), and how many of them have each name (by key): whether a table
+/// has an index of a given name is asked for every unique constraint and primary key, and a scan
+/// of a table with thousands of indexes made a draft of many constraints on it quadratic. Every
+/// change goes through the methods, which keep the two in step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Indexes {
+    list: List<Index>,
+    named: imbl::OrdMap<Arc<str>, u32>,
+}
+
+impl Indexes {
+    pub fn iter(&self) -> imbl::vector::Iter<'_, Arc<Index>, imbl::shared_ptr::DefaultSharedPtr> {
+        self.list.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Is there an index whose name's key is exactly `key`?
+    pub fn has_key(&self, key: &str) -> bool {
+        self.named.contains_key(key)
+    }
+
+    fn count(&mut self, index: &Index, by: i32) {
+        let Some(name) = &index.name else { return };
+        let n = self.named.get(&*name.key).copied().unwrap_or(0).saturating_add_signed(by);
+        if n == 0 {
+            self.named.remove(&*name.key);
+        } else {
+            self.named.insert(name.key.clone(), n);
+        }
+    }
+
+    fn push_back(&mut self, index: Arc<Index>) {
+        self.count(&index, 1);
+        self.list.push_back(index);
+    }
+
+    /// Keep the indexes `keep` selects.
+    fn retain(&mut self, keep: impl Fn(&Index) -> bool) {
+        if self.list.iter().all(|ix| keep(ix)) {
+            return;
+        }
+        let gone: Vec<Arc<Index>> = self.list.iter().filter(|ix| !keep(ix)).cloned().collect();
+        self.list.retain(|ix| keep(ix));
+        gone.iter().for_each(|ix| self.count(ix, -1));
+    }
+
+    /// Change the index at `at` (its chunk alone is copied).
+    fn update(&mut self, at: usize, change: impl FnOnce(&mut Index)) {
+        let Some(ix) = self.list.get_mut(at) else { return };
+        let old = Arc::clone(ix);
+        change(Arc::make_mut(ix));
+        let new = Arc::clone(ix);
+        if old.name != new.name {
+            self.count(&old, -1);
+            self.count(&new, 1);
+        }
+    }
+
+    /// Positions of the indexes `pick` selects (see [`positions`]).
+    fn positions(&self, pick: impl Fn(&Index) -> bool) -> Vec<usize> {
+        positions(&self.list, pick)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub name: Name,
@@ -67,7 +134,7 @@ pub struct Table {
     pub partition_of: Option<Name>,
     /// This table is the `DEFAULT` partition of `partition_of`.
     pub default_partition: bool,
-    pub indexes: List<Index>,
+    pub indexes: Indexes,
     /// Foreign keys of this table.
     pub foreign_keys: List<ForeignKey>,
     /// Its triggers: folded name, and whether it fires on `UPDATE`.
@@ -84,7 +151,7 @@ impl Table {
             partition_key: None,
             partition_of: None,
             default_partition: false,
-            indexes: List::new(),
+            indexes: Indexes::default(),
             foreign_keys: List::new(),
             triggers: Vec::new(),
         }
@@ -552,11 +619,10 @@ impl Catalog {
         let Some(at) = t.indexes.iter().position(|ix| ix.name.as_ref().is_some_and(|n| n.same(index))) else {
             return;
         };
-        let ix = Arc::make_mut(&mut t.indexes[at]);
         if let Some(n) = name {
-            ix.name = Some(Name::new(n));
+            t.indexes.update(at, |ix| ix.name = Some(Name::new(n)));
         }
-        let columns = ix.columns.clone();
+        let columns = t.indexes.list.get(at).map(|ix| ix.columns.clone()).unwrap_or_default();
         if primary {
             t.primary_key = columns.iter().flatten().cloned().collect();
             for c in columns.iter().flatten() {
@@ -598,10 +664,12 @@ impl Catalog {
                     return;
                 }
                 self.key_columns[s].insert(to.to_string());
-                for ix in positions(&t.indexes, |ix| ix.columns.iter().flatten().any(|c| c == from)) {
-                    for c in Arc::make_mut(&mut t.indexes[ix]).columns.iter_mut().flatten().filter(|c| *c == from) {
-                        to.clone_into(c);
-                    }
+                for ix in t.indexes.positions(|ix| ix.columns.iter().flatten().any(|c| c == from)) {
+                    t.indexes.update(ix, |ix| {
+                        for c in ix.columns.iter_mut().flatten().filter(|c| *c == from) {
+                            to.clone_into(c);
+                        }
+                    });
                 }
                 for fk in positions(&t.foreign_keys, |fk| fk.columns.iter().any(|c| c == from)) {
                     for c in Arc::make_mut(&mut t.foreign_keys[fk]).columns.iter_mut().filter(|c| *c == from) {
@@ -621,9 +689,7 @@ impl Catalog {
                 }
                 // PostgreSQL drops the indexes and constraints that use the column.
                 let uses = |ix: &Index| ix.columns.iter().flatten().any(|c| c == key);
-                if t.indexes.iter().any(|ix| uses(ix)) {
-                    t.indexes.retain(|ix| !uses(ix));
-                }
+                t.indexes.retain(|ix| !uses(ix));
                 let uses = |fk: &ForeignKey| fk.columns.iter().any(|c| c == key);
                 if t.foreign_keys.iter().any(|fk| uses(fk)) {
                     t.foreign_keys.retain(|fk| !uses(fk));
@@ -658,7 +724,7 @@ impl Catalog {
             Action::DropConstraint { name, .. } => {
                 let Some(t) = self.table_mut(table) else { return };
                 let is = |n: &Option<Name>| n.as_ref().is_some_and(|n| *n.key == **name);
-                if t.indexes.iter().any(|ix| ix.unique && is(&ix.name)) {
+                if t.indexes.has_key(name) && t.indexes.iter().any(|ix| ix.unique && is(&ix.name)) {
                     let pk = t.indexes.iter().find(|ix| is(&ix.name)).map(|ix| ix.columns.clone());
                     if pk.is_some_and(|cols| cols.iter().flatten().eq(t.primary_key.iter())) {
                         t.primary_key.clear();
@@ -684,8 +750,8 @@ impl Catalog {
         {
             let t = Arc::make_mut(self.slots[s].as_mut().expect("a live slot"));
             t.name = new.clone();
-            for ix in &mut t.indexes {
-                Arc::make_mut(ix).table = new.clone();
+            for at in 0..t.indexes.list.len() {
+                t.indexes.update(at, |ix| ix.table = new.clone());
             }
             for fk in &mut t.foreign_keys {
                 Arc::make_mut(fk).table = new.clone();
@@ -838,13 +904,19 @@ mod tests {
     /// What the lookup lists must hold for lookups, drops and renames to visit every table they
     /// concern: each live table under its own base name (`by_base`), the base name of each of its
     /// named indexes (`index_slots`), and of every table its foreign keys and `PARTITION OF` name
-    /// (`pointing_at`). (They may hold more: the lookups filter.)
+    /// (`pointing_at`). (They may hold more: the lookups filter.) And each table's count of its
+    /// indexes by name is the count of its list.
     fn lists_are_complete(c: &Catalog) -> bool {
         c.slots.iter().enumerate().all(|(s, t)| {
             let Some(t) = t else { return true };
+            let mut named: imbl::OrdMap<Arc<str>, u32> = imbl::OrdMap::new();
+            for n in t.indexes.iter().filter_map(|ix| ix.name.as_ref()) {
+                *named.entry(n.key.clone()).or_insert(0) += 1;
+            }
             let under = |map: &HashMap<String, Vec<usize>>, n: &Name| map.get(n.base()).is_some_and(|v| v.contains(&s));
             let noted = |n: &Name| under(&c.pointing_at, n);
-            under(&c.by_base, &t.name)
+            named == t.indexes.named
+                && under(&c.by_base, &t.name)
                 && t.indexes.iter().filter_map(|ix| ix.name.as_ref()).all(|n| under(&c.index_slots, n))
                 && t.foreign_keys.iter().all(|fk| noted(&fk.references))
                 && t.partition_of.as_ref().is_none_or(noted)
@@ -867,6 +939,19 @@ mod tests {
             (prop::sample::select(vec!["i", "j", "s.i", "t.i"]), name())
                 .prop_map(|(i, t)| format!("CREATE INDEX {i} ON {t} (id);")),
             prop::sample::select(vec!["i", "j", "s.i", "t.i"]).prop_map(|i| format!("DROP INDEX {i};")),
+            // Keys and constraints name indexes too; columns dropped or renamed drop or change them.
+            (
+                name(),
+                prop::sample::select(vec!["i", "j", "k"]),
+                prop::sample::select(vec!["UNIQUE (x)", "PRIMARY KEY (x)"])
+            )
+                .prop_map(|(t, c, key)| format!("ALTER TABLE {t} ADD CONSTRAINT {c} {key};")),
+            (name(), prop::sample::select(vec!["i", "j", "k"]))
+                .prop_map(|(t, c)| format!("ALTER TABLE {t} DROP CONSTRAINT {c};")),
+            (name(), prop::sample::select(vec!["i", "j", "k"]), prop::sample::select(vec!["i", "j"]))
+                .prop_map(|(t, c, i)| format!("ALTER TABLE {t} ADD CONSTRAINT {c} UNIQUE USING INDEX {i};")),
+            name().prop_map(|t| format!("ALTER TABLE {t} DROP COLUMN x;")),
+            name().prop_map(|t| format!("ALTER TABLE {t} RENAME COLUMN id TO x;")),
         ]
     }
 

@@ -14,7 +14,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
-use crate::ir::catalog::{ForeignKey, List};
+use crate::ir::catalog::{ForeignKey, Indexes, List};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::Name;
 use crate::ir::op::OpKind;
@@ -79,7 +79,7 @@ fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
     let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
     // The indexes and foreign keys that may use the dropped column (none when no key ever named
     // it: the lists grow with a long draft, and most dropped columns are in none of them).
-    let empty = (List::new(), List::new());
+    let empty = (Indexes::default(), List::new());
     let keyed = || match &before.table {
         Some(t) if before.column_keyed => (&t.indexes, &t.foreign_keys),
         _ => (&empty.0, &empty.1),

@@ -16,7 +16,7 @@
 
 use super::{Ctx, Rewritten};
 use crate::ir::action::{Action, ColumnChange};
-use crate::ir::catalog::{List, SqlType, Table};
+use crate::ir::catalog::{Indexes, SqlType, Table};
 use crate::ir::migration::Section;
 use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::OpKind;
@@ -224,7 +224,7 @@ fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Chang
         ));
     };
     let old_text = &old.type_text;
-    let none = List::new();
+    let none = Indexes::default();
     let table_indexes = before.map_or(&none, |b| &b.indexes);
     let indexes: Vec<String> =
         table_indexes.iter().filter_map(|ix| ix.name.as_ref().map(|n| n.text.to_string())).collect();

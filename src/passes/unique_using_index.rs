@@ -71,9 +71,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let at_start = ctx.before(i, 0);
             let taken = |n: &str| {
                 let key = key_of(n);
-                let known = |t: &crate::ir::catalog::Table| {
-                    t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| *x.key == key))
-                };
+                let known = |t: &crate::ir::catalog::Table| t.indexes.has_key(&key);
                 before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known)
             };
             let index = match name {
@@ -96,11 +94,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 matches!(&o.kind, OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. }
                     if *d == index_key)
             });
-            let build_name = if dropped_here
-                || at_start
-                    .table
-                    .as_deref()
-                    .is_some_and(|t| t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| *x.key == index_key)))
+            let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
                 let base = make_object_name(&index_key, "", "new");
                 quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))
