@@ -44,14 +44,21 @@ pub struct Catalog {
 /// same however many elements the table has; each element is shared (`Arc`) as well.
 pub type List<T> = imbl::Vector<Arc<T>>;
 
-/// A table's indexes ([`List`]), and how many of them have each name (by key): whether a table
-/// has an index of a given name is asked for every unique constraint and primary key, and a scan
-/// of a table with thousands of indexes made a draft of many constraints on it quadratic. Every
-/// change goes through the methods, which keep the two in step.
+/// A table's indexes ([`List`]), and how many of them have a name of each hash (of its key):
+/// whether a table has an index of a given name is asked for every unique constraint and primary
+/// key, and a scan of a table with thousands of indexes made a draft of many constraints on it
+/// quadratic. Hashes, not names: the timeline copies a node of the map whenever a table gains an
+/// index, and numbers copy without touching a reference count. Every change goes through the
+/// methods, which keep the two in step.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Indexes {
     list: List<Index>,
-    named: imbl::OrdMap<Arc<str>, u32>,
+    named: imbl::OrdMap<u64, u32>,
+}
+
+fn key_hash(key: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
 }
 
 impl Indexes {
@@ -63,18 +70,21 @@ impl Indexes {
         self.list.is_empty()
     }
 
-    /// Is there an index whose name's key is exactly `key`?
+    /// Is there an index whose name's key is exactly `key`? (The list is read only when one has
+    /// a name of that hash.)
     pub fn has_key(&self, key: &str) -> bool {
-        self.named.contains_key(key)
+        self.named.contains_key(&key_hash(key))
+            && self.list.iter().any(|ix| ix.name.as_ref().is_some_and(|n| *n.key == *key))
     }
 
     fn count(&mut self, index: &Index, by: i32) {
         let Some(name) = &index.name else { return };
-        let n = self.named.get(&*name.key).copied().unwrap_or(0).saturating_add_signed(by);
+        let hash = key_hash(&name.key);
+        let n = self.named.get(&hash).copied().unwrap_or(0).saturating_add_signed(by);
         if n == 0 {
-            self.named.remove(&*name.key);
+            self.named.remove(&hash);
         } else {
-            self.named.insert(name.key.clone(), n);
+            self.named.insert(hash, n);
         }
     }
 
@@ -909,9 +919,9 @@ mod tests {
     fn lists_are_complete(c: &Catalog) -> bool {
         c.slots.iter().enumerate().all(|(s, t)| {
             let Some(t) = t else { return true };
-            let mut named: imbl::OrdMap<Arc<str>, u32> = imbl::OrdMap::new();
+            let mut named: imbl::OrdMap<u64, u32> = imbl::OrdMap::new();
             for n in t.indexes.iter().filter_map(|ix| ix.name.as_ref()) {
-                *named.entry(n.key.clone()).or_insert(0) += 1;
+                *named.entry(key_hash(&n.key)).or_insert(0) += 1;
             }
             let under = |map: &HashMap<String, Vec<usize>>, n: &Name| map.get(n.base()).is_some_and(|v| v.contains(&s));
             let noted = |n: &Name| under(&c.pointing_at, n);
