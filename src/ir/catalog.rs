@@ -22,6 +22,10 @@ pub struct Catalog {
     slots: Vec<Option<Arc<Table>>>,
     /// Slots by base name.
     by_base: HashMap<String, Vec<usize>>,
+    /// Slots by key (a superset: a renamed or dropped table's slot stays under its old key, and
+    /// lookups filter). A lookup by key scanned every table of the same base name, and a draft
+    /// over thousands of schemas of the same tables (a schema per tenant) made that quadratic.
+    by_key: HashMap<Arc<str>, Vec<usize>>,
     /// Slots of the tables that have an index of this key (index names are looked up on `DROP
     /// INDEX` and `USING INDEX`, which do not name the table).
     index_slots: HashMap<String, Vec<usize>>,
@@ -287,14 +291,16 @@ impl Catalog {
     }
 
     fn slot(&self, name: &Name) -> Option<usize> {
-        let bucket = self.by_base.get(name.base())?;
-        let live = |s: &&usize| self.slots[**s].is_some();
-        if let Some(&s) =
-            bucket.iter().rev().filter(live).find(|&&s| self.slots[s].as_ref().unwrap().name.key == name.key)
-        {
+        let has_key = |s: &&usize| self.slots[**s].as_ref().is_some_and(|t| t.name.key == name.key);
+        if let Some(&s) = self.by_key.get(&*name.key).and_then(|b| b.iter().rev().find(has_key)) {
             return Some(s);
         }
-        let mut same = bucket.iter().filter(live).filter(|&&s| self.slots[s].as_ref().unwrap().name.same(name));
+        // Else the one table the name may mean: for a qualified name, one of that base written
+        // without a schema (whose key is the base); for an unqualified one, of any schema.
+        let qualified = name.key.len() > name.base().len();
+        let candidates =
+            if qualified { self.by_key.get(name.base()) } else { self.by_base.get(name.base()) }.map_or(&[][..], |b| b);
+        let mut same = candidates.iter().filter(|&&s| self.slots[s].as_ref().is_some_and(|t| t.name.same(name)));
         match (same.next(), same.next()) {
             (Some(&s), None) => Some(s),
             _ => None,
@@ -483,6 +489,7 @@ impl Catalog {
 
     fn push_table(&mut self, t: Table) -> usize {
         self.by_base.entry(t.name.base().to_string()).or_default().push(self.slots.len());
+        self.by_key.entry(t.name.key.clone()).or_default().push(self.slots.len());
         self.slots.push(Some(Arc::new(t)));
         self.key_columns.push(HashSet::default());
         self.slots.len() - 1
@@ -771,6 +778,10 @@ impl Catalog {
             bucket.retain(|&x| x != s);
         }
         self.by_base.entry(new.base().to_string()).or_default().push(s);
+        if let Some(bucket) = self.by_key.get_mut(&*old.key) {
+            bucket.retain(|&x| x != s);
+        }
+        self.by_key.entry(new.key.clone()).or_default().push(s);
         for r in self.slots_pointing_at(&[&old]) {
             let slot = self.slots[r].as_mut().expect("a live slot");
             let refers = slot.foreign_keys.iter().any(|fk| fk.references.same(&old))
@@ -792,6 +803,9 @@ impl Catalog {
         let Some(s) = self.slot(name) else { return };
         let Some(t) = self.slots[s].take() else { return };
         if let Some(bucket) = self.by_base.get_mut(t.name.base()) {
+            bucket.retain(|&x| x != s);
+        }
+        if let Some(bucket) = self.by_key.get_mut(&*t.name.key) {
             bucket.retain(|&x| x != s);
         }
         // Its partitions go with it; foreign keys that reference it go too.
@@ -912,7 +926,7 @@ mod tests {
     use super::*;
 
     /// What the lookup lists must hold for lookups, drops and renames to visit every table they
-    /// concern: each live table under its own base name (`by_base`), the base name of each of its
+    /// concern: each live table under its own base name (`by_base`) and key (`by_key`), the base name of each of its
     /// named indexes (`index_slots`), and of every table its foreign keys and `PARTITION OF` name
     /// (`pointing_at`). (They may hold more: the lookups filter.) And each table's count of its
     /// indexes by name is the count of its list.
@@ -927,10 +941,26 @@ mod tests {
             let noted = |n: &Name| under(&c.pointing_at, n);
             named == t.indexes.named
                 && under(&c.by_base, &t.name)
+                && c.by_key.get(&t.name.key).is_some_and(|v| v.contains(&s))
                 && t.indexes.iter().filter_map(|ix| ix.name.as_ref()).all(|n| under(&c.index_slots, n))
                 && t.foreign_keys.iter().all(|fk| noted(&fk.references))
                 && t.partition_of.as_ref().is_none_or(noted)
         })
+    }
+
+    /// [`Catalog::slot`] as it was before `by_key`: a scan of every table of the same base name.
+    fn slot_by_scan(c: &Catalog, name: &Name) -> Option<usize> {
+        let bucket = c.by_base.get(name.base())?;
+        let live = |s: &&usize| c.slots[**s].is_some();
+        if let Some(&s) = bucket.iter().rev().filter(live).find(|&&s| c.slots[s].as_ref().unwrap().name.key == name.key)
+        {
+            return Some(s);
+        }
+        let mut same = bucket.iter().filter(live).filter(|&&s| c.slots[s].as_ref().unwrap().name.same(name));
+        match (same.next(), same.next()) {
+            (Some(&s), None) => Some(s),
+            _ => None,
+        }
     }
 
     fn statement() -> impl proptest::strategy::Strategy<Value = String> {
@@ -974,6 +1004,7 @@ mod tests {
             let c = Catalog::from_sql(&stmts.join("\n"));
             proptest::prop_assert!(lists_are_complete(&c), "{c:#?}");
             for n in ["a", "b", "c", "d", "s.a", "s.b", "\"A\"", "t.a"].map(Name::new) {
+                proptest::prop_assert_eq!(c.slot(&n), slot_by_scan(&c, &n), "{}", n.text);
                 let scan: Vec<&ForeignKey> = c.foreign_keys().filter(|fk| fk.references.same(&n)).collect();
                 proptest::prop_assert_eq!(c.foreign_keys_to(&[&n]), scan);
                 let parts: Vec<&Table> = match c.table(&n) {
