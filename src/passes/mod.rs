@@ -197,8 +197,12 @@ pub struct Rewritten {
     pub units: Vec<Unit>,
     pub changes: Vec<Change>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Constraint names pgsafe chose, so a second unnamed one gets PostgreSQL's `1`, `2`… suffix.
+    /// Constraint names pgsafe chose (each after its schema, see
+    /// [`Rewritten::unique_name_avoiding`]), so a second unnamed one gets PostgreSQL's `1`, `2`…
+    /// suffix.
     pub chosen_names: std::collections::HashSet<String>,
+    /// For each schema and base name: the first suffix not chosen yet.
+    first_free: rustc_hash::FxHashMap<String, usize>,
     /// Stretches of the draft kept as written, each in one step (see `transactions`).
     pub regions: Vec<Region>,
     /// Each fact some unit holds → the first statement whose unit holds it: "did an earlier
@@ -238,25 +242,29 @@ impl Rewritten {
 
     /// `base`, or `base1`, `base2`… if pgsafe already chose it in this draft (as PostgreSQL does).
     pub fn unique_name(&mut self, base: String) -> String {
-        let mut name = base.clone();
-        let mut n = 0;
-        while self.chosen_names.contains(&name) {
-            n += 1;
-            name = format!("{base}{n}");
-        }
-        self.chosen_names.insert(name.clone());
-        name
+        self.unique_name_avoiding("", base, |_| false)
     }
 
-    /// [`Rewritten::unique_name`], also avoiding the names `taken` says the database already has.
-    pub fn unique_name_avoiding(&mut self, base: String, taken: impl Fn(&str) -> bool) -> String {
-        let mut name = base.clone();
-        let mut n = 0;
-        while self.chosen_names.contains(&name) || taken(&name) {
+    /// [`Rewritten::unique_name`] among the names chosen in `schema` (`"s."`, or `""` for the
+    /// search path's: an index's name is its schema's, as PostgreSQL chooses it), also avoiding
+    /// the names `taken` says the database already has.
+    pub fn unique_name_avoiding(&mut self, schema: &str, base: String, taken: impl Fn(&str) -> bool) -> String {
+        let candidate = |n: usize| if n == 0 { base.clone() } else { format!("{base}{n}") };
+        // Every candidate before `first_free` is chosen already: the search starts there (from
+        // 0, ten thousand unnamed keys on one table took a quadratic time to name).
+        let family = format!("{schema}{base}");
+        let mut n = self.first_free.get(&family).copied().unwrap_or(0);
+        let mut name = candidate(n);
+        while self.chosen_names.contains(&format!("{schema}{name}")) || taken(&name) {
             n += 1;
-            name = format!("{base}{n}");
+            name = candidate(n);
         }
-        self.chosen_names.insert(name.clone());
+        self.chosen_names.insert(format!("{schema}{name}"));
+        let mut free = self.first_free.get(&family).copied().unwrap_or(0);
+        while self.chosen_names.contains(&format!("{schema}{}", candidate(free))) {
+            free += 1;
+        }
+        self.first_free.insert(family, free);
         name
     }
 

@@ -67,6 +67,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             if columns.iter().any(|c| ctx.added_by_statement(i, n_op, c)) {
                 continue;
             }
+            // An index's name is chosen among its schema's (as written: `""` is the search path's).
+            let schema = table.key.strip_suffix(table.base()).unwrap_or("");
             // Index names the table has just before this statement (the recipe's build runs then).
             let at_start = ctx.before(i, 0);
             let taken = |n: &str| {
@@ -83,7 +85,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     } else {
                         make_object_name(&table.base_unquoted(), &columns.join("_"), "key")
                     };
-                    quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))
+                    quote_ident(&out.unique_name_avoiding(schema, base, |n| taken(n)))
                 }
             };
             // The name may still belong to the constraint this statement drops (a primary key
@@ -97,7 +99,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
                 let base = make_object_name(&index_key, "", "new");
-                quote_ident(&out.unique_name_avoiding(base, |n| taken(n)))
+                quote_ident(&out.unique_name_avoiding(schema, base, |n| taken(n)))
             } else {
                 index.clone()
             };
@@ -190,5 +192,22 @@ mod tests {
         assert_eq!((checks("orders"), checks("items")), (1, 2), "{flat}");
         let key = flat.find("ADD CONSTRAINT orders_pkey").unwrap();
         assert!(flat[..key].contains("-- pgsafe:fact validated-not-null orders.code"), "{flat}");
+    }
+
+    #[test]
+    fn unnamed_keys_are_named_as_postgresql_names_them_in_each_schema() {
+        let flat = |draft: &str| compile("d.sql", draft, &Config::default()).unwrap().flattened();
+        // An index's name is its schema's: the same table in two schemas gets the same name twice.
+        let two = flat("ALTER TABLE s1.users ADD UNIQUE (email);\nALTER TABLE s2.users ADD UNIQUE (email);\n");
+        assert_eq!(
+            two.matches("ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;").count(),
+            2,
+            "{two}"
+        );
+        // In one schema the second is `…1`, the third `…2`.
+        let one = flat("ALTER TABLE t ADD UNIQUE (c);\nALTER TABLE t ADD UNIQUE (c);\nALTER TABLE t ADD UNIQUE (c);\n");
+        for name in ["t_c_key ", "t_c_key1 ", "t_c_key2 "] {
+            assert!(one.contains(&format!("ADD CONSTRAINT {name}")), "{name}: {one}");
+        }
     }
 }
