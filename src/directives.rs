@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::ir::migration::Migration;
 use crate::passes::Rewritten;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The rule id these warnings carry.
 pub const RULE: &str = "ignore-directive";
@@ -17,12 +18,12 @@ pub fn check(m: &Migration<'_>, config: &Config, r: &Rewritten) -> Vec<Diagnosti
         return Vec::new();
     }
     let unignored = crate::passes::run(m, &Config { honour_ignores: false, ..config.clone() });
+    let (without, with_them) = (rules_by_statement(m, &unignored), rules_by_statement(m, r));
     let mut out = Vec::new();
     for i in with {
         let s = &m.stmts[i];
-        let here = |d: &Diagnostic| m.stmts.partition_point(|t| t.span.start <= d.at).checked_sub(1) == Some(i);
-        let fired = |rule: Option<&str>, set: &Rewritten| {
-            set.changes.iter().chain(&set.diagnostics).any(|d| here(d) && rule.is_none_or(|r| d.rule == r))
+        let fired = |rule: Option<&str>, by: &HashMap<usize, Vec<&str>>| {
+            by.get(&i).is_some_and(|rules| rules.iter().any(|r| rule.is_none_or(|x| *r == x)))
         };
         let at = s.span.start..s.body.start.max(s.span.start);
         for rule in &s.ignored {
@@ -34,7 +35,7 @@ pub fn check(m: &Migration<'_>, config: &Config, r: &Rewritten) -> Vec<Diagnosti
                     at.clone(),
                     format!("`-- pgsafe:ignore {name}`: there is no rule `{name}` (`pgsafe rules` lists them), so this ignores nothing"),
                 ));
-            } else if !fired(name, &unignored) || (name.is_some() && fired(name, r)) {
+            } else if !fired(name, &without) || (name.is_some() && fired(name, &with_them)) {
                 let what = name.map_or("any rule".to_string(), |n| format!("`{n}`"));
                 out.push(Diagnostic::new(
                     RULE,
@@ -49,6 +50,18 @@ pub fn check(m: &Migration<'_>, config: &Config, r: &Rewritten) -> Vec<Diagnosti
         }
     }
     out
+}
+
+/// For each statement, the rules that found something in it (a scan of every finding for every
+/// directive was quadratic: 20,000 directives took 17 s).
+fn rules_by_statement(m: &Migration<'_>, set: &Rewritten) -> HashMap<usize, Vec<&'static str>> {
+    let mut by: HashMap<usize, Vec<&'static str>> = HashMap::default();
+    for d in set.changes.iter().chain(&set.diagnostics) {
+        if let Some(i) = m.stmts.partition_point(|t| t.span.start <= d.at).checked_sub(1) {
+            by.entry(i).or_default().push(d.rule);
+        }
+    }
+    by
 }
 
 #[cfg(test)]
