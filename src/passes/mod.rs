@@ -510,6 +510,8 @@ struct Carried {
     in_tx: bool,
     /// `type-change`: the draft's session time zone.
     zone: type_change::Zone,
+    /// `volatile-default`: the draft's `UPDATE`s by the columns they set (made when first asked).
+    fills: volatile_default::Fills,
 }
 
 impl Carried {
@@ -519,6 +521,7 @@ impl Carried {
             proofs: set_not_null::Proofs::new(m.runner_transaction),
             in_tx: false,
             zone: type_change::Zone::new(m.runner_transaction),
+            fills: volatile_default::Fills::default(),
         }
     }
 }
@@ -608,7 +611,7 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     out.changes.append(&mut key_changes);
     out.diagnostics.append(&mut key_diagnostics);
     backfill::run(ctx, out);
-    volatile_default::run(ctx, out);
+    volatile_default::run(ctx, out, &mut carried.fills);
     partitions::run(ctx, out, &mut carried.in_tx);
     destructive::run(ctx, out);
     type_change::run(ctx, out, &mut carried.zone);

@@ -10,12 +10,15 @@
 use super::backfill::{primary_key, Batch};
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::name::quote_ident;
+use crate::ir::migration::Migration;
+use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::OpKind;
+use rustc_hash::FxHashMap as HashMap;
 
 pub const RULE: &str = "volatile-default";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// `fills`: the draft's `UPDATE`s by column, found once (see [`Fills`]).
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
@@ -28,7 +31,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             }
             let Some(d) = default.as_ref().filter(|d| d.volatile) else {
                 if let (Some(_), None, false) = (not_null, default, op.locks.first().is_some_and(|l| l.scans)) {
-                    not_null_without_default(ctx, out, i, table, column, op.span.start);
+                    not_null_without_default(ctx, out, fills, i, table, column, op.span.start);
                     continue;
                 }
                 // A serial or stored generated column rewrites the table too, and has no cheap form.
@@ -130,6 +133,44 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
+/// The draft's `UPDATE`s by the base name of their table and each column they set: statement and
+/// line, in order. Made on the first `ADD COLUMN … NOT NULL` without a default (a look through
+/// every later statement for each one, and a count of the lines before the `UPDATE` found, were
+/// quadratic: 20,000 such columns took a second, and grew with the square).
+#[derive(Default)]
+pub struct Fills(Option<HashMap<(String, String), Vec<Fill>>>);
+
+/// An `UPDATE` that sets a column: its statement, its line, its table.
+type Fill = (usize, usize, Name);
+
+impl Fills {
+    /// The line of the first `UPDATE` after statement `i` that sets `column` of `table`.
+    fn first_after(&mut self, m: &Migration<'_>, i: usize, table: &Name, column: &str) -> Option<usize> {
+        let fills = self.0.get_or_insert_with(|| {
+            let mut fills: HashMap<(String, String), Vec<Fill>> = HashMap::default();
+            let (mut line, mut counted) = (1, 0);
+            for (j, s) in m.stmts.iter().enumerate() {
+                for op in &s.ops {
+                    let OpKind::Update(d) = &op.kind else { continue };
+                    line += m.src[counted..s.body.start].matches('\n').count();
+                    counted = s.body.start;
+                    for c in d.assignments.iter().flat_map(|a| &a.columns) {
+                        fills.entry((d.table.base().to_string(), c.clone())).or_default().push((
+                            j,
+                            line,
+                            d.table.clone(),
+                        ));
+                    }
+                }
+            }
+            fills
+        });
+        let updates = fills.get(&(table.base().to_string(), column.to_string()))?;
+        let from = updates.partition_point(|&(j, _, _)| j <= i);
+        updates[from..].iter().find(|(_, _, t)| t.same(table)).map(|&(_, line, _)| line)
+    }
+}
+
 /// `ADD COLUMN c T NOT NULL` with no default fails on a table that has rows, and is instant on an
 /// empty one. Either way the plan must do what the draft does, so the statement is kept as written
 /// (a later `UPDATE t SET c = …` in the draft runs only after it has failed); the diagnostic gives
@@ -137,24 +178,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
 fn not_null_without_default(
     ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
+    fills: &mut Fills,
     i: usize,
     table: &crate::ir::name::Name,
     column: &str,
     at: usize,
 ) {
-    let m = ctx.m;
-    let fills = (i + 1..m.stmts.len()).find(|&j| {
-        m.stmts[j].ops.iter().any(|op| match &op.kind {
-            OpKind::Update(d) => {
-                d.table.same(table) && d.assignments.iter().any(|a| a.columns.iter().any(|c| c == column))
-            }
-            _ => false,
-        })
-    });
-    let later = match fills {
-        Some(j) => format!(
-            ", before the UPDATE on line {} can fill it (kept as written: the plan fails where the draft does)",
-            m.src[..m.stmts[j].body.start].matches('\n').count() + 1
+    let later = match fills.first_after(ctx.m, i, table, column) {
+        Some(line) => format!(
+            ", before the UPDATE on line {line} can fill it (kept as written: the plan fails where the draft does)"
         ),
         None => String::new(),
     };
