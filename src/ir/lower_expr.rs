@@ -17,27 +17,56 @@ use std::ops::Range;
 pub struct Locations<'a> {
     text: &'a str,
     base: usize,
-    line_starts: Vec<usize>,
+    /// For each line, the index in `text`, counted in characters, of its first character.
+    line_chars: Vec<usize>,
+    /// For each character wider than one byte: its character index and the bytes the wide
+    /// characters up to and including it add beyond one each. Empty for ASCII text. With it a
+    /// location costs a binary search, not a walk along its line: a data fix on one long line
+    /// has a location per value.
+    wide: Vec<(usize, usize)>,
+    chars: usize,
 }
 
 impl<'a> Locations<'a> {
     /// `text` is the statement body as sqlparser saw it (same bytes as the draft at `base`).
     pub fn new(text: &'a str, base: usize) -> Locations<'a> {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Locations { text, base, line_starts }
+        let mut line_chars = vec![0];
+        let mut wide = Vec::new();
+        let chars = if text.is_ascii() {
+            line_chars.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+            text.len()
+        } else {
+            let mut extra = 0;
+            let mut n = 0;
+            for c in text.chars() {
+                if c == '\n' {
+                    line_chars.push(n + 1);
+                }
+                if c.len_utf8() > 1 {
+                    extra += c.len_utf8() - 1;
+                    wide.push((n, extra));
+                }
+                n += 1;
+            }
+            n
+        };
+        Locations { text, base, line_chars, wide, chars }
     }
 
-    /// The draft offset of `loc`, or `None` for an empty location.
+    /// The draft offset of `loc` (sqlparser counts columns in characters), or `None` for an
+    /// empty location.
     pub fn offset(&self, loc: Location) -> Option<usize> {
         if loc.line == 0 || loc.column == 0 {
             return None;
         }
-        let start = *self.line_starts.get(usize::try_from(loc.line).ok()? - 1)?;
-        let skip = usize::try_from(loc.column).ok()? - 1;
-        let line = &self.text[start..];
-        let within = line.char_indices().nth(skip).map_or(line.len(), |(i, _)| i);
-        Some(self.base + start + within)
+        let line = *self.line_chars.get(usize::try_from(loc.line).ok()? - 1)?;
+        let char_at = line.saturating_add(usize::try_from(loc.column).ok()? - 1);
+        if char_at >= self.chars {
+            return Some(self.base + self.text.len());
+        }
+        let wide_before = self.wide.partition_point(|&(c, _)| c < char_at);
+        let extra = wide_before.checked_sub(1).map_or(0, |k| self.wide[k].1);
+        Some(self.base + char_at + extra)
     }
 
     fn at(&self, node: &impl Spanned, fallback: usize) -> usize {
@@ -361,6 +390,27 @@ mod tests {
     }
 
     use crate::ir::expr::Volatility;
+
+    proptest::proptest! {
+        /// The indexed lookup finds the byte the walk along the line finds, on text with wide
+        /// characters and line breaks, for any location (past the end included).
+        #[test]
+        fn offsets_match_the_walk(text in "[a\u{e9}\u{20ac}\u{1f600}\n ]{0,40}", line in 0u64..6, column in 0u64..45) {
+            let walk = |line: u64, column: u64| -> Option<usize> {
+                if line == 0 || column == 0 {
+                    return None;
+                }
+                let start = *std::iter::once(0)
+                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect::<Vec<_>>()
+                    .get(line as usize - 1)?;
+                let rest = &text[start..];
+                Some(7 + start + rest.char_indices().nth(column as usize - 1).map_or(rest.len(), |(i, _)| i))
+            };
+            let loc = Location { line, column };
+            proptest::prop_assert_eq!(Locations::new(&text, 7).offset(loc), walk(line, column));
+        }
+    }
 
     #[test]
     fn calls_with_a_space_are_calls() {
