@@ -490,6 +490,11 @@ fn lower_set(text: &str) -> Option<OpKind> {
         i += 1;
     }
     let mut name = toks.get(i)?.ident()?;
+    // A custom setting's name is qualified (`myapp.tenant`): one name, which later steps repeat.
+    while toks.get(i + 1).is_some_and(|t| t.is_punct('.')) {
+        name = format!("{name}.{}", toks.get(i + 2)?.ident()?);
+        i += 2;
+    }
     if name == "time" && toks.get(i + 1).is_some_and(|t| t.is_word("zone")) {
         name = "timezone".into();
         i += 1;
@@ -967,6 +972,10 @@ mod tests {
         assert!(
             matches!(kind("SET search_path TO app, public"), OpKind::Set { name, value, .. } if name == "search_path" && value == "app, public")
         );
+        assert!(
+            matches!(kind("SET myapp.tenant = 'acme'"), OpKind::Set { name, value, .. } if name == "myapp.tenant" && value == "'acme'")
+        );
+        assert!(matches!(kind("RESET \"MyApp\".v"), OpKind::Set { name, .. } if name == "MyApp.v"));
         // The aliases are the settings they stand for.
         assert!(
             matches!(kind("SET SCHEMA 'billing'"), OpKind::Set { name, value, .. } if name == "search_path" && value == "'billing'")
