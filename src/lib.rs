@@ -197,26 +197,37 @@ fn widen(m: &Migration<'_>, d: &mut Diagnostic) {
 }
 
 /// Widen each change to the end of its statement, and give it the in-place edits its rule made to
-/// that statement (the part of the fix a reviewer can see on the draft's lines).
+/// that statement (the part of the fix a reviewer can see on the draft's lines). Where one
+/// statement has several changes of a rule (an `ALTER TABLE` of many actions), each edit goes to
+/// the nearest change before it, so that every edit is in one fix: applying all fixes applies
+/// each edit once, and thousands of actions do not cost their square in copies.
 fn locate_changes(m: &Migration<'_>, units: &[passes::Unit], changes: &mut [Change]) {
     // The draft's own units by statement, found once: a scan of all units per change is
     // changes × units, minutes on a draft of 100k statements.
     let mut own: Vec<(usize, usize)> =
         units.iter().enumerate().filter(|(_, u)| u.generated.is_none()).map(|(k, u)| (u.stmt, k)).collect();
     own.sort_unstable();
-    for c in changes {
+    // The changes with a fix, by statement, rule and position.
+    let mut fixes: Vec<(usize, &'static str, usize, usize)> = Vec::new();
+    for (n, c) in changes.iter_mut().enumerate() {
         widen(m, c);
         let Some(i) = m.stmts.partition_point(|s| s.span.start <= c.at).checked_sub(1) else { continue };
+        if c.fix.is_some() {
+            fixes.push((i, c.rule, c.at, n));
+        }
+    }
+    fixes.sort_unstable();
+    for group in fixes.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (i, rule) = (group[0].0, group[0].1);
         let from = own.partition_point(|&(s, _)| s < i);
         let to = from + own[from..].partition_point(|&(s, _)| s == i);
-        let edits = own[from..to]
-            .iter()
-            .map(|&(_, k)| &units[k])
-            .filter(|u| u.rules.contains(&c.rule))
-            .flat_map(|u| &u.edits)
-            .map(|e| diagnostic::FixEdit { start: e.at.start, end: e.at.end, text: e.text.clone() });
-        if let Some(fix) = &mut c.fix {
-            fix.edits.extend(edits);
+        let edits =
+            own[from..to].iter().map(|&(_, k)| &units[k]).filter(|u| u.rules.contains(&rule)).flat_map(|u| &u.edits);
+        for e in edits {
+            let nearest = group.partition_point(|&(_, _, at, _)| at <= e.at.start).saturating_sub(1);
+            if let Some(fix) = &mut changes[group[nearest].3].fix {
+                fix.edits.push(diagnostic::FixEdit { start: e.at.start, end: e.at.end, text: e.text.clone() });
+            }
         }
     }
 }
@@ -236,6 +247,19 @@ mod tests {
         assert!(fix.applied);
         assert_eq!(fix.edits.len(), 1);
         assert_eq!(fix.edits[0].text.trim(), "CONCURRENTLY");
+    }
+
+    #[test]
+    fn each_edit_of_a_statement_is_in_the_fix_of_one_change() {
+        let src = "ALTER TABLE orders ADD CONSTRAINT fa FOREIGN KEY (a) REFERENCES users (id),\n  ADD CONSTRAINT fb FOREIGN KEY (b) REFERENCES users (id);\n";
+        let c = compile("d.sql", src, &Config::default()).unwrap();
+        let fks: Vec<&Change> = c.changes.iter().filter(|c| c.rule == "fk-not-valid").collect();
+        assert_eq!(fks.len(), 2);
+        // Each change's NOT VALID follows its own action: applying both fixes adds each once.
+        for (fk, action_end) in fks.iter().zip([src.find("),").unwrap() + 1, src.find(");").unwrap() + 1]) {
+            let edits = &fk.fix.as_ref().unwrap().edits;
+            assert_eq!(edits.iter().map(|e| (e.start, e.text.trim())).collect::<Vec<_>>(), [(action_end, "NOT VALID")]);
+        }
     }
 
     #[test]

@@ -704,21 +704,29 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     let mut created: HashMap<&str, Vec<&Name>> = HashMap::default();
     // A set beside the list: a step kept as written may hold thousands of statements.
     let mut seen = FxHashSet::default();
+    // A statement's units may fill many steps (an `ALTER TABLE` of thousands of actions, each
+    // built in a step of its own): the relations its ops name are found once, without repeats,
+    // and what it creates is recorded once.
+    let mut named: (usize, Vec<&Name>) = (usize::MAX, Vec::new());
+    let mut recorded = FxHashSet::default();
     for step in steps.iter_mut() {
         let mut used = Vec::new();
         seen.clear();
         for u in step.units() {
             let i = r.units[u].stmt;
-            let s = &m.stmts[i];
-            let named = s.ops.iter().flat_map(|op| match &op.kind {
-                OpKind::CreateIndex { table, .. }
-                | OpKind::Reindex { name: table, .. }
-                | OpKind::AddConstraint { table, .. }
-                | OpKind::AddColumn { table, .. } => std::slice::from_ref(table),
-                OpKind::DropIndex { names, .. } => names.as_slice(),
-                _ => &[],
-            });
-            for n in named.chain(r.units[u].locks.iter().map(|l| &l.table)) {
+            if named.0 != i {
+                let mut texts = FxHashSet::default();
+                let ops = m.stmts[i].ops.iter().flat_map(|op| match &op.kind {
+                    OpKind::CreateIndex { table, .. }
+                    | OpKind::Reindex { name: table, .. }
+                    | OpKind::AddConstraint { table, .. }
+                    | OpKind::AddColumn { table, .. } => std::slice::from_ref(table),
+                    OpKind::DropIndex { names, .. } => names.as_slice(),
+                    _ => &[],
+                });
+                named = (i, ops.filter(|n| texts.insert(&*n.text)).collect());
+            }
+            for n in named.1.iter().copied().chain(r.units[u].locks.iter().map(|l| &l.table)) {
                 // …and the compile counted it new there (not undone by a rollback since, not
                 // `IF NOT EXISTS`, the same schema): the directive must say what the compile knew.
                 let known =
@@ -730,7 +738,11 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         }
         step.created_earlier = used;
         for u in step.units() {
-            for op in &m.stmts[r.units[u].stmt].ops {
+            let i = r.units[u].stmt;
+            if !recorded.insert(i) {
+                continue;
+            }
+            for op in &m.stmts[i].ops {
                 if let OpKind::CreateTable { table: n, .. } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
                     created.entry(n.base()).or_default().push(n);
                 }
@@ -790,8 +802,9 @@ pub fn splits(m: &Migration<'_>, r: &Rewritten, plan: &Plan) -> Vec<Split> {
             let i = r.units[u].stmt;
             let s = &m.stmts[i];
             let work = r.units[u].generated.is_some() || (!s.is_trivia() && !only_settings(s));
-            if work && !steps_of[r.units[u].stmt].contains(&k) {
-                steps_of[r.units[u].stmt].push(k);
+            // Steps come in order: a step already listed is the last one.
+            if work && steps_of[i].last() != Some(&k) {
+                steps_of[i].push(k);
             }
         }
     }

@@ -11,6 +11,7 @@ use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::{key_of, make_object_name, quote_ident};
 use crate::ir::op::{ConstraintKind, OpKind};
+use rustc_hash::FxHashMap;
 
 pub const RULE: &str = "unique-using-index";
 
@@ -21,6 +22,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             continue;
         }
         let mut k = 0;
+        // The constraints this statement drops, by name: the first op that drops each. Found
+        // once, when first asked: an `ALTER TABLE` may hold thousands of actions.
+        let mut dropped: Option<FxHashMap<&str, usize>> = None;
         for (n_op, op) in s.ops.iter().enumerate() {
             let OpKind::AddConstraint { table, name, kind, .. } = &op.kind else { continue };
             let (primary, key) = match kind {
@@ -92,10 +96,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // replaced in one statement, as Prisma writes it), or to an index the table has: build
             // under a free name; USING INDEX renames the index to the constraint's name.
             let index_key = key_of(&index);
-            let dropped_here = s.ops[..n_op].iter().any(|o| {
-                matches!(&o.kind, OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. }
-                    if *d == index_key)
+            let dropped = dropped.get_or_insert_with(|| {
+                let mut first = FxHashMap::default();
+                for (n, o) in s.ops.iter().enumerate() {
+                    if let OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. } = &o.kind {
+                        first.entry(d.as_str()).or_insert(n);
+                    }
+                }
+                first
             });
+            let dropped_here = dropped.get(index_key.as_str()).is_some_and(|&at| at < n_op);
             let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
                 let base = make_object_name(&index_key, "", "new");
@@ -158,9 +168,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             if !unit.rules.contains(&RULE) {
                 unit.rules.push(RULE);
             }
-            for l in &mut unit.locks {
-                l.scans = false;
-            }
             k += 1;
             out.change(
                 RULE,
@@ -171,6 +178,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     table.text
                 ),
             );
+        }
+        // The statement only attaches finished indexes now: none of its locks is held for a scan.
+        if k > 0 {
+            for l in &mut out.units[i].locks {
+                l.scans = false;
+            }
         }
     }
 }
