@@ -20,7 +20,7 @@ use super::action::Action;
 use super::catalog::{Catalog, ForeignKey, Table};
 use super::migration::{Migration, Section};
 use super::name::Name;
-use super::op::OpKind;
+use super::op::{ConstraintKind, OpKind};
 use super::savepoints::Savepoints;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
@@ -122,8 +122,9 @@ pub struct Before {
     /// Its slot in the catalogue, for what a later catalogue knows of all its versions so far
     /// ([`Catalog::may_key`]).
     pub slot: Option<usize>,
-    /// For a partitioned table: its partitions, in the order they were recorded.
-    pub partitions: Vec<Arc<Table>>,
+    /// For an op the `partitions` rule judges on a partitioned table: what it says of the
+    /// partitions.
+    pub partitions: Partitions,
     /// For `DROP TABLE`: the foreign keys of other tables that reference the dropped tables.
     pub referencing: Vec<ForeignKey>,
     /// For `DROP COLUMN`: could an index or foreign key of the table, in any of its versions so
@@ -132,13 +133,30 @@ pub struct Before {
     pub column_keyed: bool,
 }
 
+/// A partitioned table's partitions as the recipes name them: the first few (in the order they
+/// were recorded), how many there are, and the default one. Not the list: a parent of thousands
+/// of partitions would copy it into every op on it.
+#[derive(Debug, Clone, Default)]
+pub struct Partitions {
+    pub first: Vec<Arc<Table>>,
+    pub count: usize,
+    pub default: Option<Arc<Table>>,
+}
+
+impl Partitions {
+    /// How many partitions a recipe names one by one.
+    pub const NAMED: usize = 3;
+
+    const NONE: Partitions = Partitions { first: Vec::new(), count: 0, default: None };
+}
+
 impl Before {
     pub fn is_partitioned(&self) -> bool {
         self.table.as_ref().is_some_and(|t| t.is_partitioned())
     }
 
     pub fn default_partition(&self) -> Option<&Table> {
-        self.partitions.iter().map(AsRef::as_ref).find(|t| t.default_partition)
+        self.partitions.default.as_deref()
     }
 }
 
@@ -226,8 +244,13 @@ impl Window {
 
     /// The catalogue's view just before op `k` of statement `i`, which is in the window.
     pub fn before(&self, i: usize, k: usize) -> &Before {
-        static NONE: Before =
-            Before { table: None, slot: None, partitions: Vec::new(), referencing: Vec::new(), column_keyed: false };
+        static NONE: Before = Before {
+            table: None,
+            slot: None,
+            partitions: Partitions::NONE,
+            referencing: Vec::new(),
+            column_keyed: false,
+        };
         debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
     }
@@ -236,14 +259,23 @@ impl Window {
 fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     let Some(name) = main_table(kind) else { return Before::default() };
     let (slot, table) = cat.table_in_slot(name).unzip();
-    let partitions = match (&table, kind) {
-        (Some(t), OpKind::CreateIndex { .. } | OpKind::AddConstraint { .. } | OpKind::AddColumn { .. })
-        | (Some(t), OpKind::AlterTable { .. })
-            if t.is_partitioned() =>
-        {
-            cat.partitions(&t.name).into_iter().filter_map(|p| cat.table_arc(&p.name)).collect()
+    // Only the ops whose recipes name partitions.
+    let named = matches!(
+        kind,
+        OpKind::CreateIndex { .. }
+            | OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. }
+            | OpKind::AlterTable { action: Action::AttachPartition { .. } | Action::DetachPartition { .. }, .. }
+    );
+    let partitions = match &table {
+        Some(t) if named && t.is_partitioned() => {
+            let all = cat.partitions(&t.name);
+            Partitions {
+                first: all.iter().take(Partitions::NAMED).filter_map(|p| cat.table_arc(&p.name)).collect(),
+                count: all.len(),
+                default: all.iter().find(|p| p.default_partition).and_then(|p| cat.table_arc(&p.name)),
+            }
         }
-        _ => Vec::new(),
+        _ => Partitions::default(),
     };
     let referencing = match kind {
         OpKind::DropTable { tables, .. } => {

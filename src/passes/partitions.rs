@@ -22,8 +22,7 @@ use crate::ir::catalog::Table;
 use crate::ir::migration::partitioned_fact;
 use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
-use crate::ir::timeline::{main_table, Before};
-use std::sync::Arc;
+use crate::ir::timeline::{main_table, Before, Partitions};
 
 pub const RULE: &str = "partitions";
 
@@ -141,7 +140,7 @@ struct Index<'a> {
     tail: &'a str,
 }
 
-fn create_index(parts: &[Arc<Table>], ix: &Index<'_>, concurrently: bool) -> String {
+fn create_index(parts: &Partitions, ix: &Index<'_>, concurrently: bool) -> String {
     let (table, t, tail) = (ix.table, &ix.table.text, ix.tail);
     let unique = if ix.unique { "UNIQUE " } else { "" };
     let cols = ix.column_names;
@@ -151,20 +150,20 @@ fn create_index(parts: &[Arc<Table>], ix: &Index<'_>, concurrently: bool) -> Str
         None => quote_ident(&make_object_name(&table.base_unquoted(), &col_part, "idx")),
     };
     let mut steps = vec![format!("CREATE {unique}INDEX {index} ON ONLY {t} {tail};")];
-    for p in parts.iter().take(3) {
+    for p in &parts.first {
         let pi = quote_ident(&make_object_name(&p.name.base_unquoted(), &col_part, "idx"));
         steps.push(format!(
             "CREATE {unique}INDEX CONCURRENTLY {pi} ON {p} {tail}; ALTER INDEX {index} ATTACH PARTITION {pi};",
             p = p.name.text
         ));
     }
-    match parts.len() {
+    match parts.count {
         0 => steps.push(format!(
             "for each partition: CREATE {unique}INDEX CONCURRENTLY <partition>_idx ON <partition> {tail}; ALTER INDEX \
              {index} ATTACH PARTITION <partition>_idx;"
         )),
-        1..=3 => {}
-        n => steps.push(format!("the same for the {} other partitions", n - 3)),
+        n if n <= Partitions::NAMED => {}
+        n => steps.push(format!("the same for the {} other partitions", n - Partitions::NAMED)),
     }
     format!(
         "{t} is partitioned: {} Build it per partition instead, each step its own file: {} {index} becomes valid when every \
@@ -180,7 +179,7 @@ fn create_index(parts: &[Arc<Table>], ix: &Index<'_>, concurrently: bool) -> Str
 }
 
 fn foreign_key(
-    parts: &[Arc<Table>],
+    parts: &Partitions,
     table: &Name,
     name: Option<&str>,
     columns: &[String],
@@ -193,14 +192,14 @@ fn foreign_key(
     let cols: Vec<String> = columns.iter().map(|c| key_of(c)).collect();
     // The constraint's definition without its name, for per-partition constraints.
     let fk_body = body;
-    let example = match parts.first() {
+    let example = match parts.first.first() {
         Some(p) => {
             let pname = quote_ident(&make_object_name(&p.name.base_unquoted(), &cols.join("_"), "fkey"));
             format!(
                 ": ALTER TABLE {pt} ADD CONSTRAINT {pname} {fk_body} NOT VALID; then, in a later transaction, ALTER TABLE \
                  {pt} VALIDATE CONSTRAINT {pname}{more}",
                 pt = p.name.text,
-                more = if parts.len() > 1 { format!(" (and the same for the {} other partitions)", parts.len() - 1) } else { String::new() }
+                more = if parts.count > 1 { format!(" (and the same for the {} other partitions)", parts.count - 1) } else { String::new() }
             )
         }
         None => String::new(),
