@@ -81,9 +81,45 @@ impl Indexes {
             && self.list.iter().any(|ix| ix.name.as_ref().is_some_and(|n| *n.key == *key))
     }
 
+    /// May an index have the base name `base`? `false` proves none has.
+    fn may_have(&self, base: &str) -> bool {
+        self.named.contains_key(&key_hash(base))
+    }
+
+    /// Positions of the indexes of base name `base` that `is` selects. The scan ends at the
+    /// last index of that name: a table of thousands of indexes that loses them one by one, in
+    /// the order they were made, is not read to its end each time.
+    fn positions_named(&self, base: &str, is: impl Fn(&Index) -> bool) -> Vec<usize> {
+        let Some(&named) = self.named.get(&key_hash(base)) else { return Vec::new() };
+        let mut seen = 0;
+        let mut out = Vec::new();
+        for (at, ix) in self.list.iter().enumerate() {
+            if seen == named {
+                break;
+            }
+            if ix.name.as_ref().is_some_and(|n| n.base() == base) {
+                seen += 1;
+                if is(ix) {
+                    out.push(at);
+                }
+            }
+        }
+        out
+    }
+
+    /// Remove the indexes at `positions` (in order), each where it is: see [`Indexes::retain`].
+    fn remove(&mut self, positions: &[usize]) {
+        for &at in positions.iter().rev() {
+            let gone = self.list.remove(at);
+            self.count(&gone, -1);
+        }
+    }
+
+    /// Index names are counted by the hash of their base name, which is their key: SQL never
+    /// qualifies an index's or constraint's name with a schema.
     fn count(&mut self, index: &Index, by: i32) {
         let Some(name) = &index.name else { return };
-        let hash = key_hash(&name.key);
+        let hash = key_hash(name.base());
         let n = self.named.get(&hash).copied().unwrap_or(0).saturating_add_signed(by);
         if n == 0 {
             self.named.remove(&hash);
@@ -97,14 +133,13 @@ impl Indexes {
         self.list.push_back(index);
     }
 
-    /// Keep the indexes `keep` selects.
+    /// Keep the indexes `keep` selects. Each other is removed where it is: the list keeps sharing
+    /// all but a path of its tree with the version before (a rebuilt list would share nothing,
+    /// and the timeline keeps every version: a draft that drops index after index of a table with
+    /// thousands of them took gigabytes).
     fn retain(&mut self, keep: impl Fn(&Index) -> bool) {
-        if self.list.iter().all(|ix| keep(ix)) {
-            return;
-        }
-        let gone: Vec<Arc<Index>> = self.list.iter().filter(|ix| !keep(ix)).cloned().collect();
-        self.list.retain(|ix| keep(ix));
-        gone.iter().for_each(|ix| self.count(ix, -1));
+        let gone = self.positions(|ix| !keep(ix));
+        self.remove(&gone);
     }
 
     /// Change the index at `at` (its chunk alone is copied).
@@ -582,8 +617,10 @@ impl Catalog {
         let Some(slots) = self.index_slots.get(name.base()).cloned() else { return };
         for s in slots {
             if let Some(t) = self.slots[s].as_mut() {
-                if t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|x| x.same(name))) {
-                    Arc::make_mut(t).indexes.retain(|ix| !ix.name.as_ref().is_some_and(|x| x.same(name)));
+                // Found before the table is copied: most tables in the bucket lose no index.
+                let gone = t.indexes.positions_named(name.base(), |ix| ix.name.as_ref().is_some_and(|x| x.same(name)));
+                if !gone.is_empty() {
+                    Arc::make_mut(t).indexes.remove(&gone);
                 }
             }
         }
@@ -591,11 +628,7 @@ impl Catalog {
         // asks it, and a draft that recreates a table and its index many times must not grow it.
         let (slots, base) = (&self.slots, name.base());
         if let Some(bucket) = self.index_slots.get_mut(base) {
-            let has = |s: &usize| {
-                slots[*s]
-                    .as_ref()
-                    .is_some_and(|t| t.indexes.iter().any(|ix| ix.name.as_ref().is_some_and(|n| n.base() == base)))
-            };
+            let has = |s: &usize| slots[*s].as_ref().is_some_and(|t| t.indexes.may_have(base));
             bucket.retain(has);
             bucket.sort_unstable();
             bucket.dedup();
@@ -935,7 +968,7 @@ mod tests {
             let Some(t) = t else { return true };
             let mut named: imbl::OrdMap<u64, u32> = imbl::OrdMap::new();
             for n in t.indexes.iter().filter_map(|ix| ix.name.as_ref()) {
-                *named.entry(key_hash(&n.key)).or_insert(0) += 1;
+                *named.entry(key_hash(n.base())).or_insert(0) += 1;
             }
             let under = |map: &HashMap<String, Vec<usize>>, n: &Name| map.get(n.base()).is_some_and(|v| v.contains(&s));
             let noted = |n: &Name| under(&c.pointing_at, n);
