@@ -14,8 +14,31 @@ use crate::plan::{Item, Plan, Step, StepMode, Timeouts};
 
 pub const RULE: &str = "long-step";
 
+/// Where the `type-change` rule found a change that rewrites its table, in order: found once per
+/// plan, not by a scan of every finding for each step.
+pub struct TypeChanges(Vec<usize>);
+
+impl TypeChanges {
+    pub fn new(r: &Rewritten) -> TypeChanges {
+        let mut at: Vec<usize> = r.diagnostics.iter().filter(|d| d.rule == "type-change").map(|d| d.at).collect();
+        at.sort_unstable();
+        TypeChanges(at)
+    }
+
+    fn within(&self, body: &std::ops::Range<usize>) -> bool {
+        let first = self.0.partition_point(|&at| at < body.start);
+        self.0.get(first).is_some_and(|&at| at < body.end)
+    }
+}
+
 /// The first unit of `step` that may outlast the step's short `statement_timeout`, and why.
-pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config) -> Option<(usize, String)> {
+pub fn long_unit(
+    m: &Migration<'_>,
+    r: &Rewritten,
+    type_changes: &TypeChanges,
+    step: &Step,
+    config: &Config,
+) -> Option<(usize, String)> {
     if step.timeouts != Timeouts::Short {
         return None;
     }
@@ -67,8 +90,7 @@ pub fn long_unit(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                 // Only a type change the `type-change` rule found to rewrite the table (it gives
                 // the expand/contract recipe; binary-compatible changes do not scan).
                 OpKind::AlterTable { what, .. } if what.contains("TYPE") => {
-                    let body = &m.stmts[stmt].body;
-                    if !r.diagnostics.iter().any(|d| d.rule == "type-change" && body.contains(&d.at)) {
+                    if !type_changes.within(&m.stmts[stmt].body) {
                         continue;
                     }
                     format!(
@@ -131,9 +153,10 @@ fn capitalised(s: &str) -> String {
 
 /// A warning for every long step, at the statement that makes it long.
 pub fn warnings(m: &Migration<'_>, r: &Rewritten, plan: &Plan, config: &Config) -> Vec<Diagnostic> {
+    let type_changes = TypeChanges::new(r);
     plan.steps
         .iter()
-        .filter_map(|step| long_unit(m, r, step, config))
+        .filter_map(|step| long_unit(m, r, &type_changes, step, config))
         .map(|(u, why)| Diagnostic::new(RULE, Severity::Warning, m.stmts[r.units[u].stmt].body.clone(), why))
         .collect()
 }

@@ -79,6 +79,7 @@ pub fn manifest(
     config: &Config,
     files: &[PlanFile],
 ) -> Manifest {
+    let type_changes = super::long_step::TypeChanges::new(r);
     // One entry per step, independent of the others: built in parallel, like the step files.
     let steps = plan
         .steps
@@ -104,7 +105,7 @@ pub fn manifest(
                 undo: super::undo::step_undo(m, r, step),
                 lock_timeout: f.lock_timeout.clone(),
                 statement_timeout: f.statement_timeout.clone(),
-                on_timeout: super::long_step::long_unit(m, r, step, config).map(|(_, why)| why),
+                on_timeout: super::long_step::long_unit(m, r, &type_changes, step, config).map(|(_, why)| why),
             }
         })
         .collect();

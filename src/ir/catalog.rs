@@ -107,6 +107,25 @@ impl Indexes {
         out
     }
 
+    /// The position of the newest index of base name `base` that `is` selects, looked for from
+    /// the end: an index is most often adopted (`USING INDEX`) right after it was built.
+    fn newest_named(&self, base: &str, is: impl Fn(&Index) -> bool) -> Option<usize> {
+        let &named = self.named.get(&key_hash(base))?;
+        let mut seen = 0;
+        for (at, ix) in self.list.iter().enumerate().rev() {
+            if seen == named {
+                break;
+            }
+            if ix.name.as_ref().is_some_and(|n| n.base() == base) {
+                seen += 1;
+                if is(ix) {
+                    return Some(at);
+                }
+            }
+        }
+        None
+    }
+
     /// Remove the indexes at `positions` (in order), each where it is: see [`Indexes::retain`].
     fn remove(&mut self, positions: &[usize]) {
         for &at in positions.iter().rev() {
@@ -186,8 +205,9 @@ pub struct Table {
     pub indexes: Indexes,
     /// Foreign keys of this table.
     pub foreign_keys: List<ForeignKey>,
-    /// Its triggers: folded name, and whether it fires on `UPDATE`.
-    pub triggers: Vec<(String, bool)>,
+    /// Its triggers: folded name, and whether it fires on `UPDATE`. A persistent list, like the
+    /// others: a table of thousands of triggers is not copied whole with each version.
+    pub triggers: List<(String, bool)>,
 }
 
 impl Table {
@@ -202,13 +222,13 @@ impl Table {
             default_partition: false,
             indexes: Indexes::default(),
             foreign_keys: List::new(),
-            triggers: Vec::new(),
+            triggers: List::new(),
         }
     }
 
     /// Does an `UPDATE` of this table fire a trigger pgsafe knows of?
     pub fn has_update_trigger(&self) -> bool {
-        self.triggers.iter().any(|(_, on_update)| *on_update)
+        self.triggers.iter().any(|tr| tr.1)
     }
 
     pub fn is_partitioned(&self) -> bool {
@@ -503,9 +523,12 @@ impl Catalog {
             OpKind::AlterTable { table, action, .. } => self.alter(table, action),
             OpKind::Trigger { table, name, drop, on_update } => {
                 let t = self.known_table(table);
-                t.triggers.retain(|(n, _)| n != name);
+                // Removed where it is, to share the rest of the list with the version before.
+                if let Some(at) = t.triggers.iter().position(|tr| tr.0 == *name) {
+                    t.triggers.remove(at);
+                }
                 if !drop {
-                    t.triggers.push((name.clone(), *on_update));
+                    t.triggers.push_back(Arc::new((name.clone(), *on_update)));
                 }
             }
             OpKind::DropTable { tables, .. } => {
@@ -666,7 +689,8 @@ impl Catalog {
     /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index`: the index takes the name.
     fn adopt_index(&mut self, table: &Name, name: Option<&str>, index: &Name, primary: bool) {
         let Some(t) = self.table_mut(table) else { return };
-        let Some(at) = t.indexes.iter().position(|ix| ix.name.as_ref().is_some_and(|n| n.same(index))) else {
+        let Some(at) = t.indexes.newest_named(index.base(), |ix| ix.name.as_ref().is_some_and(|n| n.same(index)))
+        else {
             return;
         };
         if let Some(n) = name {

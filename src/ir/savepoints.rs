@@ -22,17 +22,18 @@ impl<S: Clone> Savepoints<S> {
     /// force: for a rollback, the state to put back (the savepoint stays, later ones go; of a name
     /// set twice, the newest counts; an unknown name changes nothing, as PostgreSQL refuses it).
     pub fn run(&mut self, name: &str, action: SavepointAction, now: impl FnOnce() -> S) -> Option<S> {
-        let at = self.0.iter().rposition(|(n, _)| n == name);
-        match (action, at) {
-            (SavepointAction::Set, _) => self.0.push((name.to_string(), now())),
-            (SavepointAction::Release, Some(k)) => self.0.truncate(k),
-            (SavepointAction::RollbackTo, Some(k)) => {
-                self.0.truncate(k + 1);
-                return Some(self.0[k].1.clone());
-            }
-            (_, None) => {}
+        if action == SavepointAction::Set {
+            self.0.push((name.to_string(), now()));
+            return None;
         }
-        None
+        // Looked for only here: a block of thousands of savepoints sets each without a scan.
+        let k = self.0.iter().rposition(|(n, _)| n == name)?;
+        if action == SavepointAction::Release {
+            self.0.truncate(k);
+            return None;
+        }
+        self.0.truncate(k + 1);
+        Some(self.0[k].1.clone())
     }
 
     /// The transaction ended (or began): its savepoints end with it.

@@ -56,7 +56,14 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             if !triggers_known {
                 let why = match before {
                     Some(t) if t.has_update_trigger() => {
-                        let names: Vec<&str> = t.triggers.iter().filter(|(_, u)| *u).map(|(n, _)| n.as_str()).collect();
+                        // The first few: a table of thousands of triggers must not make each
+                        // warning as long.
+                        const NAMED: usize = 5;
+                        let mut names: Vec<&str> =
+                            t.triggers.iter().filter(|tr| tr.1).map(|tr| tr.0.as_str()).take(NAMED + 1).collect();
+                        if names.len() > NAMED {
+                            names[NAMED] = "…";
+                        }
                         format!("{} has UPDATE triggers ({})", table.text, names.join(", "))
                     }
                     _ => format!(
@@ -198,4 +205,22 @@ fn not_null_without_default(
              DEFAULT (free since PostgreSQL 11), or add it nullable, backfill it, then make it NOT NULL"
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    #[test]
+    fn a_table_of_many_update_triggers_names_the_first_few() {
+        let mut draft = String::new();
+        for k in 0..7 {
+            draft.push_str(&format!("CREATE TRIGGER tr{k} BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n"));
+        }
+        draft.push_str("ALTER TABLE t ADD COLUMN at timestamptz DEFAULT clock_timestamp();\n");
+        let c = compile("d.sql", &draft, &Config::default()).unwrap();
+        let found = c.diagnostics.iter().chain(&c.changes).find(|d| d.message.contains("has UPDATE triggers"));
+        let message = &found.expect("a finding names the triggers").message;
+        assert!(message.contains("(tr0, tr1, tr2, tr3, tr4, …)"), "{message}");
+    }
 }
