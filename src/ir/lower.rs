@@ -442,7 +442,7 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
         _ => {}
     }
 
-    no_transaction(words).map(|what| vec![op(OpKind::NoTransaction { what }, Vec::new())])
+    no_transaction(words, text).map(|what| vec![op(OpKind::NoTransaction { what }, Vec::new())])
 }
 
 pub(super) fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
@@ -649,11 +649,12 @@ fn cluster_table(text: &str) -> Option<Name> {
     Some(first)
 }
 
-/// Statements PostgreSQL refuses inside a transaction block.
-fn no_transaction(w: &[String]) -> Option<String> {
+/// Statements PostgreSQL refuses inside a transaction block. `w`: the first words of `text`.
+fn no_transaction(w: &[String], text: &str) -> Option<String> {
     let w0 = w.first().map(String::as_str).unwrap_or("");
     let w1 = w.get(1).map(String::as_str).unwrap_or("");
     let what = match (w0, w1) {
+        ("alter", "database" | "subscription") => return alter_without_transaction(w1, text),
         ("vacuum", _) => "VACUUM",
         ("create" | "drop", "database") => "CREATE/DROP DATABASE",
         ("create" | "drop", "tablespace") => "CREATE/DROP TABLESPACE",
@@ -663,6 +664,29 @@ fn no_transaction(w: &[String]) -> Option<String> {
         _ => return None,
     };
     Some(what.to_string())
+}
+
+/// `ALTER DATABASE d SET TABLESPACE t` (it moves the database's files) and `ALTER SUBSCRIPTION s
+/// REFRESH PUBLICATION`, or `SET|ADD|DROP PUBLICATION` unless `WITH (refresh = false)`: the
+/// forms PostgreSQL refuses inside a transaction block (measured on 15: "ALTER DATABASE SET
+/// TABLESPACE cannot run inside a transaction block"; the others check that the subscription is
+/// enabled first, then refuse).
+fn alter_without_transaction(object: &str, text: &str) -> Option<String> {
+    let toks = lex(text);
+    let word = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    if object == "database" {
+        return (word(3, "set") && word(4, "tablespace")).then(|| "ALTER DATABASE … SET TABLESPACE".into());
+    }
+    if word(3, "refresh") {
+        return Some("ALTER SUBSCRIPTION … REFRESH PUBLICATION".into());
+    }
+    let publication = (word(3, "set") || word(3, "add") || word(3, "drop")) && word(4, "publication");
+    let no_refresh = toks.iter().enumerate().any(|(k, t)| {
+        let value = if toks.get(k + 1).is_some_and(|t| t.is_punct('=')) { k + 2 } else { k + 1 };
+        let off = toks.get(value).map(|v| text[v.span.clone()].trim_matches('\'').to_ascii_lowercase());
+        t.is_word("refresh") && off.is_some_and(|v| matches!(v.as_str(), "false" | "off" | "no" | "0"))
+    });
+    (publication && !no_refresh).then(|| "ALTER SUBSCRIPTION … PUBLICATION (with refresh)".into())
 }
 
 /// Nothing but words and commas, as in `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY` or
@@ -996,6 +1020,27 @@ mod tests {
             assert!(matches!(&lower(sql)[0].kind, OpKind::NoTransaction { .. }), "{sql}");
         }
         assert!(!matches!(&lower("DISCARD TEMP")[0].kind, OpKind::NoTransaction { .. }));
+        // Only some forms of ALTER DATABASE and ALTER SUBSCRIPTION refuse a transaction block.
+        let refused = |sql: &str| matches!(&lower(sql)[0].kind, OpKind::NoTransaction { .. });
+        for sql in [
+            "ALTER DATABASE app SET TABLESPACE fast",
+            "alter database \"App\" set tablespace fast",
+            "ALTER SUBSCRIPTION s REFRESH PUBLICATION WITH (copy_data = false)",
+            "ALTER SUBSCRIPTION s SET PUBLICATION p",
+            "ALTER SUBSCRIPTION s ADD PUBLICATION p WITH (refresh = true)",
+        ] {
+            assert!(refused(sql), "{sql}");
+        }
+        for sql in [
+            "ALTER DATABASE app SET work_mem = '64MB'",
+            "ALTER DATABASE app RENAME TO app2",
+            "ALTER SUBSCRIPTION s SET PUBLICATION p WITH (refresh = false)",
+            "ALTER SUBSCRIPTION s DROP PUBLICATION p WITH (refresh 'off')",
+            "ALTER SUBSCRIPTION s ENABLE",
+            "ALTER SUBSCRIPTION s SET (slot_name = NONE)",
+        ] {
+            assert!(!refused(sql), "{sql}");
+        }
         let ops = lower("ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY");
         assert!(matches!(&ops[0].kind, OpKind::AlterTable { what, .. } if what == "DETACH PARTITION"));
         assert!(ops[0].locks.iter().all(|l| l.mode == LockMode::ShareUpdateExclusive));
