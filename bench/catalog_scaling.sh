@@ -14,6 +14,15 @@
 # (quadratic: 20k took 16.9 s, now 0.26 s). And N `ADD COLUMN … NOT NULL` without a default on one
 # table: each looked through every later statement for an UPDATE that fills it (quadratic: 20k took
 # 0.96 s, now 0.14 s).
+# Twenty-second pass, the shapes a helper's hunt found still superlinear (times at 20k, before ->
+# after): one line of N `WHEN`s and an `IN` list of N values (each location walked its line:
+# 10k+10k values 56.8 s -> 0.42 s); one `ALTER TABLE` of N `ADD UNIQUE` actions (each change
+# carried every edit of the statement: 10k took 50 s and 10 GB, now 0.33 s at 20k); N partitions
+# of one parent then N `ADD COLUMN`s on it (each op copied every partition: 5.15 s, 397 MB ->
+# 0.14 s); N indexes on one table then N `DROP INDEX` (1.2 -> 0.10 s); N UPDATE triggers and
+# volatile defaults on one table (2.24 s, 1.4 GB -> 0.28 s); N savepoints in one transaction
+# (0.65 -> 0.06 s); N `USING INDEX` keys on one table (0.39 -> 0.13 s); N type changes, each a
+# long step (0.50 -> 0.10 s).
 #
 #   bash bench/catalog_scaling.sh        # N = 10k, 20k, 40k; wall time, per statement, peak RSS
 set -euo pipefail
@@ -48,13 +57,40 @@ with open(f"{out}/ignored_{n}.sql", "w") as f:
     f.writelines(f"-- pgsafe:ignore concurrent-index\nCREATE INDEX i{i} ON t{i} (c);\n" for i in range(n))
 with open(f"{out}/not_null_no_default_{n}.sql", "w") as f:
     f.writelines(f"ALTER TABLE t ADD COLUMN c{i} int NOT NULL;\n" for i in range(n))
+with open(f"{out}/one_line_{n}.sql", "w") as f:
+    half = range(n // 2)
+    f.write("UPDATE t SET s = CASE id " + " ".join(f"WHEN {i} THEN 's{i}'" for i in half) + " END WHERE id IN ("
+            + ",".join(str(i) for i in half) + ");\n")
+with open(f"{out}/one_alter_{n}.sql", "w") as f:
+    f.write("ALTER TABLE t " + ",\n  ".join(f"ADD UNIQUE (c{i})" for i in range(n)) + ";\n")
+with open(f"{out}/partitions_{n}.sql", "w") as f:
+    f.write("CREATE TABLE parent (id int, d int) PARTITION BY RANGE (d);\n")
+    f.writelines(f"CREATE TABLE p{i} PARTITION OF parent FOR VALUES FROM ({i}) TO ({i + 1});\n" for i in range(n // 2))
+    f.writelines(f"ALTER TABLE parent ADD COLUMN c{i} int;\n" for i in range(n // 2))
+with open(f"{out}/drop_indexes_{n}.sql", "w") as f:
+    f.write("CREATE TABLE t (id int, c int);\n")
+    f.writelines(f"CREATE INDEX i{i} ON t (c);\n" for i in range(n // 2))
+    f.writelines(f"DROP INDEX i{i};\n" for i in range(n // 2))
+with open(f"{out}/triggers_{n}.sql", "w") as f:
+    f.writelines(f"CREATE TRIGGER tr{i} BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n"
+                 f"ALTER TABLE t ADD COLUMN c{i} timestamptz DEFAULT clock_timestamp();\n" for i in range(n // 2))
+with open(f"{out}/savepoints_{n}.sql", "w") as f:
+    f.write("BEGIN;\n" + "".join(f"SAVEPOINT s{i};\nUPDATE t{i} SET c = 1;\n" for i in range(n // 2)) + "COMMIT;\n")
+with open(f"{out}/using_index_{n}.sql", "w") as f:
+    f.writelines(f"CREATE UNIQUE INDEX CONCURRENTLY k{i} ON t (id);\n"
+                 f"ALTER TABLE t ADD CONSTRAINT pk{i} PRIMARY KEY USING INDEX k{i};\n" for i in range(n // 2))
+with open(f"{out}/type_changes_{n}.sql", "w") as f:
+    f.writelines(f"ALTER TABLE t{i} ALTER COLUMN c TYPE bigint;\n" for i in range(n))
 with open(f"{out}/recreate_{n}.sql", "w") as f:
     f.writelines("CREATE TABLE tmp (a int);\nCREATE INDEX tmp_a ON tmp (a);\n"
                  "ALTER TABLE tmp ADD COLUMN b int NOT NULL;\nDROP TABLE tmp;\n" for _ in range(n))
 PY
-    for kind in fk_drops fk_renames recreate primary_keys unique_one_table tenant_schemas unnamed_keys ignored not_null_no_default; do
+    for kind in fk_drops fk_renames recreate primary_keys unique_one_table tenant_schemas unnamed_keys ignored \
+        not_null_no_default one_line one_alter partitions drop_indexes triggers savepoints using_index type_changes; do
         f="$inputs/${kind}_$n.sql"
+        # Statements, or for one statement its parts (values, actions).
         stmts=$(grep -c ';' "$f")
+        [ "$stmts" -gt 1 ] || stmts=$n
         /usr/bin/time -f '%e %M' -o "$inputs/time.out" "$pgsafe" check "$f" >/dev/null || true
         # (`check` exits 1 on a draft it would rewrite; time then adds a line before its own.)
         read -r wall rss < <(tail -n 1 "$inputs/time.out")
