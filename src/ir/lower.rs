@@ -433,6 +433,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 return Some(vec![op(kind, Vec::new())]);
             }
         }
+        ("select", "set_config" | "pg_catalog") => {
+            if let Some(kind) = lower_set_config(text) {
+                return Some(vec![op(kind, Vec::new())]);
+            }
+        }
         // Refused in a transaction block, and a `RESET ALL` besides (a later step repeats it).
         ("discard", "all") if words.len() == 2 => {
             let reset = OpKind::Set { name: "all".into(), local: false, value: "DEFAULT".into() };
@@ -526,6 +531,39 @@ fn lower_set(text: &str) -> Option<OpKind> {
         _ => name,
     };
     Some(OpKind::Set { name, local, value: text[value_at..].trim().to_string() })
+}
+
+/// `SELECT [pg_catalog.]set_config('name', 'value', false|true)`, as `pg_dump` starts its files
+/// (`'search_path', '', false`): a `SET` (or `SET LOCAL`) in a function's clothes, which later
+/// steps must repeat as well. Only with plain string literals and a literal flag: the value of an
+/// expression is not known here, and the statement stays what it was.
+fn lower_set_config(text: &str) -> Option<OpKind> {
+    let toks = lex(text);
+    let mut k = 1;
+    if toks.get(k).is_some_and(|t| t.is_word("pg_catalog")) && toks.get(k + 1).is_some_and(|t| t.is_punct('.')) {
+        k += 2;
+    }
+    let string = |t: &crate::front::tokens::Token<'_>| {
+        let raw = &text[t.span.clone()];
+        let body = raw.strip_prefix('\'')?.strip_suffix('\'')?;
+        (t.tok == Tok::Literal).then(|| body.replace("''", "'"))
+    };
+    let call = toks.get(k..)?;
+    let [f, open, name, c1, value, c2, flag, close] = call else { return None };
+    let local = if flag.is_word("true") {
+        true
+    } else if flag.is_word("false") {
+        false
+    } else {
+        return None;
+    };
+    let punct = [(open, '('), (c1, ','), (c2, ','), (close, ')')];
+    if !f.is_word("set_config") || !punct.iter().all(|(t, c)| t.is_punct(*c)) {
+        return None;
+    }
+    string(value)?;
+    let name = string(name)?.to_lowercase();
+    Some(OpKind::Set { name, local, value: text[value.span.clone()].to_string() })
 }
 
 /// `VACUUM [FULL] [(options)] [t [(cols)], …]`: `VACUUM FULL` rewrites each table under ACCESS
@@ -1000,6 +1038,23 @@ mod tests {
             matches!(kind("SET myapp.tenant = 'acme'"), OpKind::Set { name, value, .. } if name == "myapp.tenant" && value == "'acme'")
         );
         assert!(matches!(kind("RESET \"MyApp\".v"), OpKind::Set { name, .. } if name == "MyApp.v"));
+        // set_config with literals is a SET, or a SET LOCAL; with anything else, not one.
+        assert!(matches!(
+            kind("SELECT pg_catalog.set_config('search_path', '', false)"),
+            OpKind::Set { name, value, local: false } if name == "search_path" && value == "''"
+        ));
+        assert!(matches!(
+            kind("select set_config('MyApp.Tenant', 'it''s', true)"),
+            OpKind::Set { name, value, local: true } if name == "myapp.tenant" && value == "'it''s'"
+        ));
+        for sql in [
+            "SELECT set_config('a.b', current_setting('a.c'), false)",
+            "SELECT set_config('a.b', 'x', false), 1",
+            "SELECT set_config('a.b', 'x', is_local)",
+            "SELECT set_config('a.b', E'x', false)",
+        ] {
+            assert!(!matches!(kind(sql), OpKind::Set { .. }), "{sql}");
+        }
         // The aliases are the settings they stand for.
         assert!(
             matches!(kind("SET SCHEMA 'billing'"), OpKind::Set { name, value, .. } if name == "search_path" && value == "'billing'")
