@@ -364,11 +364,15 @@ fn statements(text: &str) -> Vec<(usize, String)> {
     let Ok(pieces) = split(text) else {
         return vec![(1, text.to_owned())];
     };
+    // Lines counted on from the last statement, not from the start for each.
+    let (mut line, mut counted) = (1, 0);
     pieces
         .iter()
         .filter_map(|p| match &p.kind {
             PieceKind::Statement { body, .. } => {
-                Some((text[..body.start].matches('\n').count() + 1, text[body.clone()].to_owned()))
+                line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..body.start]).count();
+                counted = body.start;
+                Some((line, text[body.clone()].to_owned()))
             }
             _ => None,
         })
@@ -394,6 +398,13 @@ mod tests {
         assert_eq!(mode_rank("ACCESS EXCLUSIVE"), 8);
         assert_eq!(mode_name(4), "SHARE UPDATE EXCLUSIVE");
         assert_eq!(mode_name(1), "ACCESS SHARE");
+    }
+
+    #[test]
+    fn statements_start_on_their_lines() {
+        let text = "-- a\nSELECT 1;\n\n\\set x 1\nSELECT\n2; SELECT 3;\n";
+        let lines: Vec<usize> = statements(text).into_iter().map(|(line, _)| line).collect();
+        assert_eq!(lines, [2, 5, 6]);
     }
 
     #[test]
