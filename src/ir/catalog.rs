@@ -7,8 +7,9 @@
 //! `ATTACH`/`DETACH PARTITION`, `RENAME TO`, `DROP TABLE`. Anything else is ignored: the
 //! catalogue answers "unknown" rather than guess. `ir::timeline` keeps its state before every op.
 //!
-//! A name resolves to the table with the same key, else to the only table of that name in any
-//! schema (a dump's `public.orders` for a draft's `orders`).
+//! An unqualified name resolves through the draft's `search_path` to a table known with its
+//! schema; else a name resolves to the table with the same key, else to the only table of that
+//! name in any schema (a dump's `app.orders` for a draft's `orders`).
 
 use super::action::{Action, ColumnChange, PartitionBound};
 use super::name::{key_of, make_object_name, quote_ident, Name};
@@ -31,6 +32,9 @@ pub struct Catalog {
     index_slots: HashMap<String, Vec<usize>>,
     /// Changes now come from the draft (not `--schema`): columns added are marked as the draft's.
     in_draft: bool,
+    /// The schemas an unqualified name is looked for in first, in order: the draft's
+    /// `search_path` where the op runs (empty when unknown).
+    search_path: Vec<String>,
     /// Per slot: every column an index or foreign key of the table has named. A superset (it
     /// never shrinks), so it holds for every version of the table and needs no versioning:
     /// renaming or dropping any other column skips the scan of the table's lists, which grow with
@@ -346,13 +350,18 @@ impl Catalog {
     }
 
     fn slot(&self, name: &Name) -> Option<usize> {
+        let qualified = name.key.len() > name.base().len();
+        if !qualified {
+            if let Some(s) = self.slot_in_path(name.base()) {
+                return Some(s);
+            }
+        }
         let has_key = |s: &&usize| self.slots[**s].as_ref().is_some_and(|t| t.name.key == name.key);
         if let Some(&s) = self.by_key.get(&*name.key).and_then(|b| b.iter().rev().find(has_key)) {
             return Some(s);
         }
         // Else the one table the name may mean: for a qualified name, one of that base written
         // without a schema (whose key is the base); for an unqualified one, of any schema.
-        let qualified = name.key.len() > name.base().len();
         let candidates =
             if qualified { self.by_key.get(name.base()) } else { self.by_base.get(name.base()) }.map_or(&[][..], |b| b);
         let mut same = candidates.iter().filter(|&&s| self.slots[s].as_ref().is_some_and(|t| t.name.same(name)));
@@ -360,6 +369,32 @@ impl Catalog {
             (Some(&s), None) => Some(s),
             _ => None,
         }
+    }
+
+    /// The table `base` (an unqualified name) means as PostgreSQL resolves it: in the first
+    /// schema of the search path that has one, known with its schema (`billing.orders` under
+    /// `SET search_path = billing`, not `public.orders`).
+    fn slot_in_path(&self, base: &str) -> Option<usize> {
+        let candidates = self.by_base.get(base)?;
+        let in_schema = |s: usize, schema: &str| {
+            self.slots[s].as_ref().is_some_and(|t| {
+                t.name.key.strip_suffix(base).and_then(|k| k.strip_suffix('.')) == Some(schema) && t.name.base() == base
+            })
+        };
+        for schema in &self.search_path {
+            // Most names have one table: no key to build.
+            let found = match candidates.as_slice() {
+                &[s] => in_schema(s, schema).then_some(s),
+                _ => {
+                    let key = format!("{schema}.{base}");
+                    self.by_key.get(key.as_str()).and_then(|b| b.iter().rev().copied().find(|&s| in_schema(s, schema)))
+                }
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
     }
 
     /// Column `col` (as SQL writes it: `status`, `"userId"`) of `table`.
@@ -447,6 +482,13 @@ impl Catalog {
     /// From now on, changes are the draft's (see [`Column::added_in_draft`]).
     pub fn begin_draft(&mut self) {
         self.in_draft = true;
+    }
+
+    /// Unqualified names now resolve through `path` first (the draft's `search_path`).
+    pub fn resolve_through(&mut self, path: &[String]) {
+        if self.search_path != path {
+            self.search_path = path.to_vec();
+        }
     }
 
     /// Apply one typed op (statements of a down section are never applied: the caller skips them).

@@ -628,10 +628,14 @@ impl<'a> Migration<'a> {
         if name.key.contains('.') {
             return made(&name.key);
         }
-        let path =
-            self.path_at.get(before).or(self.path_at.last()).map_or(&self.paths[0], |&p| &self.paths[p as usize]);
+        let path = self.search_path_at(before);
         let base = name.base();
         made(&format!("pg_temp.{base}")) || path.first().is_some_and(|schema| made(&format!("{schema}.{base}")))
+    }
+
+    /// The schemas of the `search_path` in effect at statement `i` (empty: unknown).
+    pub fn search_path_at(&self, i: usize) -> &[String] {
+        self.path_at.get(i).or(self.path_at.last()).map_or(&self.paths[0], |&p| &self.paths[p as usize])
     }
 
     /// Did an earlier plan step establish `fact` (see [`FACT`])?

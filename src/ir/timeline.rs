@@ -199,6 +199,7 @@ impl Timeline {
         let mut before = Vec::with_capacity(window.len());
         let first = window.start;
         for (i, s) in m.stmts[window].iter().enumerate().map(|(k, s)| (first + k, s)) {
+            self.now.resolve_through(m.search_path_at(i));
             let mut ops = Vec::with_capacity(s.ops.len());
             for (k, op) in s.ops.iter().enumerate() {
                 ops.push(snapshot(&self.now, &op.kind));
