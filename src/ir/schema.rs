@@ -151,6 +151,24 @@ ALTER TABLE ONLY public.orders
     }
 
     #[test]
+    fn unqualified_names_resolve_through_the_search_path() {
+        let mut c = Catalog::from_sql(
+            "CREATE TABLE public.orders (id int);\nCREATE TABLE billing.orders (id int, d date) PARTITION BY RANGE (d);\n",
+        );
+        let orders = Name::new("orders");
+        let schema_of = |c: &Catalog| c.table(&orders).map(|t| t.name.text.to_string());
+        // Unknown path: two tables of that name, neither is the one.
+        assert_eq!(schema_of(&c), None);
+        c.resolve_through(&["billing".into(), "public".into()]);
+        assert_eq!(schema_of(&c).as_deref(), Some("billing.orders"));
+        assert!(c.is_partitioned(&orders));
+        c.resolve_through(&["app".into(), "public".into()]);
+        assert_eq!(schema_of(&c).as_deref(), Some("public.orders"));
+        // A qualified name is what it says, whatever the path.
+        assert!(c.is_partitioned(&Name::new("billing.orders")));
+    }
+
+    #[test]
     fn later_migrations_apply_in_order() {
         let mut c = Catalog::from_sql(DUMP);
         c.add_sql(
