@@ -369,6 +369,7 @@ const UNCLOSED: &str = "a statement leaves a ( or BEGIN open, so where the state
 const NEVER_COMMITTED: &str =
     "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
+const DEFERRED: &str = "SET CONSTRAINTS … DEFERRED leaves the constraint checks to the transaction's COMMIT";
 const CONDITIONAL_SETTING: &str =
     "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
@@ -391,6 +392,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::Unclosed) => UNCLOSED.into(),
             Some(Keep::Conditional) => CONDITIONAL.into(),
             Some(Keep::ConditionalSetting) => CONDITIONAL_SETTING.into(),
+            Some(Keep::DeferredConstraints) => DEFERRED.into(),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -409,6 +411,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::Unclosed) => return format!("transaction, kept as written: {UNCLOSED}"),
         Some(Keep::Conditional) => return format!("transaction, kept as written: {CONDITIONAL}"),
         Some(Keep::ConditionalSetting) => return format!("transaction, kept as written: {CONDITIONAL_SETTING}"),
+        Some(Keep::DeferredConstraints) => return format!("transaction, kept as written: {DEFERRED}"),
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.

@@ -17,6 +17,7 @@
 //!   transaction that holds what they enclose);
 //! - session state from its creation to its last use (`ir::session`: a temporary table, view or
 //!   sequence, a prepared statement, a cursor), since each step runs in a new session;
+//! - a transaction from its `SET CONSTRAINTS … DEFERRED` to its `COMMIT` (the checks wait for it);
 //! - everything from a statement that leaves a `(` or `BEGIN` open to the end: where those
 //!   statements end is the split's guess, which a step holding only some of them, or holding them
 //!   rewritten, would not guess the same way.
@@ -51,6 +52,10 @@ pub enum Keep {
     /// A setting made inside a psql `\if` block (`SET`, `\set`, `\connect`): a later step would
     /// repeat it whatever the condition, so the block and all after it stay in one session.
     ConditionalSetting,
+    /// `SET CONSTRAINTS … DEFERRED`: the transaction's deferrable constraints are checked at its
+    /// `COMMIT`, where the draft has put back what it broke for a while; each step of a split
+    /// transaction would check them at its own.
+    DeferredConstraints,
 }
 
 /// How a kept region becomes a step.
@@ -93,6 +98,8 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // migration tool's transaction (gobuffalo pop's `COMMIT TRANSACTION; BEGIN TRANSACTION;`), and
     // that tool commits what the draft leaves open.
     let mut ends_the_tools_transaction = false;
+    // Where the open transaction deferred its constraint checks to its COMMIT.
+    let mut deferred: Option<usize> = None;
     for (i, s) in m.stmts.iter().enumerate() {
         if s.section != Section::Up {
             continue;
@@ -103,7 +110,18 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                     begin = begin.or(Some(i));
                     savepoints.clear();
                 }
+                OpKind::Set { name, value, .. }
+                    if name == "constraints"
+                        && (begin.is_some() || m.runner_transaction)
+                        && value.to_ascii_lowercase().split_whitespace().any(|w| w == "deferred") =>
+                {
+                    deferred = deferred.or(Some(i));
+                }
                 OpKind::Commit { rollback } => {
+                    if let (Some(d), false) = (deferred.take(), *rollback) {
+                        let why = vec![(d, Keep::DeferredConstraints)];
+                        found.push(Region { first: d, last: i, shape: Shape::InsideTransaction, why });
+                    }
                     if let (true, Some(b)) = (*rollback, begin) {
                         found.push(Region {
                             first: b,
@@ -133,6 +151,16 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                 _ => {}
             }
         }
+    }
+    // Deferred in the transaction the migration tool runs the file in: checked at its end.
+    if let (Some(first), true) = (deferred, m.runner_transaction) {
+        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
+        found.push(Region {
+            first,
+            last,
+            shape: Shape::InsideTransaction,
+            why: vec![(first, Keep::DeferredConstraints)],
+        });
     }
     if let (Some(first), false) = (begin, m.runner_transaction || ends_the_tools_transaction) {
         let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
@@ -349,6 +377,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "this setting is made inside a psql \\if block, so only when its condition holds; each step of a plan runs in a new session and repeats the settings made before it, which would make this one whatever the condition: pgsafe keeps {lines} (the block and everything after it) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, make the setting outside the \\if block (or make the choice in the migration tool)",
+                ),
+                Keep::DeferredConstraints => (
+                    format!(
+                        "SET CONSTRAINTS … DEFERRED leaves the checks of the transaction's deferrable constraints to its COMMIT, and a plan that split the transaction would check them at the end of each step, before the draft has put right what it breaks for a while: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the transaction that defers its constraints",
                 ),
                 Keep::Unclosed => (
                     format!(
