@@ -393,6 +393,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::Conditional) => CONDITIONAL.into(),
             Some(Keep::ConditionalSetting) => CONDITIONAL_SETTING.into(),
             Some(Keep::DeferredConstraints) => DEFERRED.into(),
+            Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -412,6 +413,9 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::Conditional) => return format!("transaction, kept as written: {CONDITIONAL}"),
         Some(Keep::ConditionalSetting) => return format!("transaction, kept as written: {CONDITIONAL_SETTING}"),
         Some(Keep::DeferredConstraints) => return format!("transaction, kept as written: {DEFERRED}"),
+        Some(Keep::SetsDefault(what)) => {
+            return format!("transaction, kept as written: {what} is a default for later sessions, not for this one")
+        }
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.

@@ -433,6 +433,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 return Some(vec![op(kind, Vec::new())]);
             }
         }
+        ("alter", "database" | "role" | "user") => {
+            if let Some(what) = sets_default(w(1), text) {
+                return Some(vec![op(OpKind::SetsDefault { what }, Vec::new())]);
+            }
+        }
         ("select", "set_config" | "pg_catalog") => {
             if let Some(kind) = lower_set_config(text) {
                 return Some(vec![op(kind, Vec::new())]);
@@ -702,6 +707,22 @@ fn no_transaction(w: &[String], text: &str) -> Option<String> {
         _ => return None,
     };
     Some(what.to_string())
+}
+
+/// `ALTER DATABASE d [RESET|SET] …`, `ALTER ROLE|USER r [IN DATABASE d] SET|RESET …`: the default
+/// of a setting for new sessions (`SET TABLESPACE` moves the database instead).
+fn sets_default(object: &str, text: &str) -> Option<String> {
+    let toks = lex(text);
+    let at = toks.iter().position(|t| t.is_word("set") || t.is_word("reset"))?;
+    if toks.get(at + 1).is_some_and(|t| t.is_word("tablespace")) && object == "database" {
+        return None;
+    }
+    let setting = toks.get(at + 1).and_then(|t| t.ident())?;
+    Some(format!(
+        "ALTER {} … {} {setting}",
+        object.to_uppercase(),
+        if toks[at].is_word("set") { "SET" } else { "RESET" }
+    ))
 }
 
 /// `ALTER DATABASE d SET TABLESPACE t` (it moves the database's files) and `ALTER SUBSCRIPTION s
@@ -1095,6 +1116,25 @@ mod tests {
             "ALTER SUBSCRIPTION s SET (slot_name = NONE)",
         ] {
             assert!(!refused(sql), "{sql}");
+        }
+        // A default for later sessions, not a setting of this one.
+        let default = |sql: &str| match &lower(sql)[0].kind {
+            OpKind::SetsDefault { what } => Some(what.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            default("ALTER DATABASE app SET search_path = billing").as_deref(),
+            Some("ALTER DATABASE … SET search_path")
+        );
+        assert_eq!(default("alter role app IN DATABASE x reset all").as_deref(), Some("ALTER ROLE … RESET all"));
+        assert_eq!(
+            default("ALTER USER u SET statement_timeout TO '1s'").as_deref(),
+            Some("ALTER USER … SET statement_timeout")
+        );
+        for sql in
+            ["ALTER DATABASE app SET TABLESPACE fast", "ALTER ROLE app RENAME TO b", "ALTER ROLE app PASSWORD 'reset'"]
+        {
+            assert_eq!(default(sql), None, "{sql}");
         }
         let ops = lower("ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY");
         assert!(matches!(&ops[0].kind, OpKind::AlterTable { what, .. } if what == "DETACH PARTITION"));

@@ -308,6 +308,11 @@ pub enum OpKind {
     NoTransaction {
         what: String,
     },
+    /// `ALTER DATABASE|ROLE|USER … SET|RESET`: a setting's default for the sessions that start
+    /// after it (the plan's later steps), not for the draft's own.
+    SetsDefault {
+        what: String,
+    },
     /// A psql meta-command (`\set`, `\echo`, …), or a query sent with `\gexec`.
     Psql(Psql),
     /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).

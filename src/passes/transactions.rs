@@ -18,6 +18,8 @@
 //! - session state from its creation to its last use (`ir::session`: a temporary table, view or
 //!   sequence, a prepared statement, a cursor), since each step runs in a new session;
 //! - a transaction from its `SET CONSTRAINTS … DEFERRED` to its `COMMIT` (the checks wait for it);
+//! - everything from an `ALTER DATABASE|ROLE … SET` to the end: later sessions take the new
+//!   default, the draft's own does not;
 //! - everything from a statement that leaves a `(` or `BEGIN` open to the end: where those
 //!   statements end is the split's guess, which a step holding only some of them, or holding them
 //!   rewritten, would not guess the same way.
@@ -52,6 +54,9 @@ pub enum Keep {
     /// A setting made inside a psql `\if` block (`SET`, `\set`, `\connect`): a later step would
     /// repeat it whatever the condition, so the block and all after it stay in one session.
     ConditionalSetting,
+    /// `ALTER DATABASE|ROLE … SET` (what it sets): a setting's default for new sessions, which the
+    /// draft's own session does not take and each later step, a new session, would.
+    SetsDefault(String),
     /// `SET CONSTRAINTS … DEFERRED`: the transaction's deferrable constraints are checked at its
     /// `COMMIT`, where the draft has put back what it broke for a while; each step of a split
     /// transaction would check them at its own.
@@ -218,6 +223,17 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
     }
+    let new_default = |s: &Stmt| {
+        let what = s.ops.iter().find_map(|o| match &o.kind {
+            OpKind::SetsDefault { what } => Some(what.clone()),
+            _ => None,
+        });
+        what.filter(|_| s.section == Section::Up)
+    };
+    if let Some((first, what)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, new_default(s)?))) {
+        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
+        found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::SetsDefault(what))] });
+    }
     let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open;
     if let Some(first) = m.stmts.iter().position(unclosed) {
         let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
@@ -377,6 +393,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "this setting is made inside a psql \\if block, so only when its condition holds; each step of a plan runs in a new session and repeats the settings made before it, which would make this one whatever the condition: pgsafe keeps {lines} (the block and everything after it) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, make the setting outside the \\if block (or make the choice in the migration tool)",
+                ),
+                Keep::SetsDefault(what) => (
+                    format!(
+                        "{what} changes the default for sessions that start after it, not for the draft's own, and each later step of a plan runs in a new session, which would take it: pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, change the default in a migration of its own (or at its end)",
                 ),
                 Keep::DeferredConstraints => (
                     format!(
