@@ -96,6 +96,14 @@ impl Region {
 /// The stretches of the draft that must stay as written, merged where they overlap, in draft order.
 pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     let mut found: Vec<Region> = Vec::new();
+    // A region from `first` to the draft's last statement (of its up sections).
+    let last_up = m.stmts.iter().rposition(|s| s.section == Section::Up);
+    let to_the_end = |first: usize, shape: Shape, why: (usize, Keep)| Region {
+        first,
+        last: last_up.unwrap_or(first),
+        shape,
+        why: vec![why],
+    };
     let mut begin: Option<usize> = None;
     // Savepoints alive in the current transaction: (name, where it was set).
     let mut savepoints: Vec<(String, usize)> = Vec::new();
@@ -159,17 +167,10 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     }
     // Deferred in the transaction the migration tool runs the file in: checked at its end.
     if let (Some(first), true) = (deferred, m.runner_transaction) {
-        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
-        found.push(Region {
-            first,
-            last,
-            shape: Shape::InsideTransaction,
-            why: vec![(first, Keep::DeferredConstraints)],
-        });
+        found.push(to_the_end(first, Shape::InsideTransaction, (first, Keep::DeferredConstraints)));
     }
     if let (Some(first), false) = (begin, m.runner_transaction || ends_the_tools_transaction) {
-        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
-        found.push(Region { first, last, shape: Shape::WholeTransaction, why: vec![(first, Keep::NeverCommitted)] });
+        found.push(to_the_end(first, Shape::WholeTransaction, (first, Keep::NeverCommitted)));
     }
     // psql conditional blocks, innermost first; one left open runs to the end.
     let mut open_ifs: Vec<usize> = Vec::new();
@@ -190,13 +191,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                     // would repeat this one whatever the condition: the rest stays in this session.
                     let k = settings[settings.partition_point(|&k| k < first)..].first().filter(|&&k| k <= i);
                     if let Some(&k) = k {
-                        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(i);
-                        found.push(Region {
-                            first,
-                            last,
-                            shape: Shape::AsWritten,
-                            why: vec![(k, Keep::ConditionalSetting)],
-                        });
+                        found.push(to_the_end(first, Shape::AsWritten, (k, Keep::ConditionalSetting)));
                     }
                 }
             }
@@ -204,8 +199,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
         }
     }
     if let Some(&first) = open_ifs.first() {
-        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
-        found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::Conditional)] });
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::Conditional)));
     }
     // Variables `\gset` set from a query's row live in psql's session: to the last statement
     // after it that may interpolate one, the draft stays in one step.
@@ -231,13 +225,11 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
         what.filter(|_| s.section == Section::Up)
     };
     if let Some((first, what)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, new_default(s)?))) {
-        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
-        found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::SetsDefault(what))] });
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::SetsDefault(what))));
     }
     let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open;
     if let Some(first) = m.stmts.iter().position(unclosed) {
-        let last = m.stmts.iter().rposition(|s| s.section == Section::Up).unwrap_or(first);
-        found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, Keep::Unclosed)] });
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::Unclosed)));
     }
     merge(found, m)
 }
