@@ -708,7 +708,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     // built in a step of its own): the relations its ops name are found once, without repeats,
     // and what it creates is recorded once.
     let mut named: (usize, Vec<&Name>) = (usize::MAX, Vec::new());
-    let mut recorded = FxHashSet::default();
+    let mut recorded = vec![false; m.stmts.len()];
     for step in steps.iter_mut() {
         let mut used = Vec::new();
         seen.clear();
@@ -739,7 +739,7 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
         step.created_earlier = used;
         for u in step.units() {
             let i = r.units[u].stmt;
-            if !recorded.insert(i) {
+            if std::mem::replace(&mut recorded[i], true) {
                 continue;
             }
             for op in &m.stmts[i].ops {

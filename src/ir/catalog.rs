@@ -210,8 +210,9 @@ pub struct Table {
     /// Foreign keys of this table.
     pub foreign_keys: List<ForeignKey>,
     /// Its triggers: folded name, and whether it fires on `UPDATE`. A persistent list, like the
-    /// others: a table of thousands of triggers is not copied whole with each version.
-    pub triggers: List<(String, bool)>,
+    /// others (a table of thousands of triggers is not copied whole with each version), boxed:
+    /// most tables have none, and the timeline keeps a version of a table for every op on it.
+    triggers: Option<Box<List<(String, bool)>>>,
 }
 
 impl Table {
@@ -226,13 +227,18 @@ impl Table {
             default_partition: false,
             indexes: Indexes::default(),
             foreign_keys: List::new(),
-            triggers: List::new(),
+            triggers: None,
         }
     }
 
     /// Does an `UPDATE` of this table fire a trigger pgsafe knows of?
     pub fn has_update_trigger(&self) -> bool {
-        self.triggers.iter().any(|tr| tr.1)
+        self.update_triggers().next().is_some()
+    }
+
+    /// The names of its triggers that fire on `UPDATE`, in the order they were made.
+    pub fn update_triggers(&self) -> impl Iterator<Item = &str> {
+        self.triggers.iter().flat_map(|list| list.iter()).filter(|tr| tr.1).map(|tr| tr.0.as_str())
     }
 
     pub fn is_partitioned(&self) -> bool {
@@ -566,11 +572,12 @@ impl Catalog {
             OpKind::Trigger { table, name, drop, on_update } => {
                 let t = self.known_table(table);
                 // Removed where it is, to share the rest of the list with the version before.
-                if let Some(at) = t.triggers.iter().position(|tr| tr.0 == *name) {
-                    t.triggers.remove(at);
+                let triggers = t.triggers.get_or_insert_with(Default::default);
+                if let Some(at) = triggers.iter().position(|tr| tr.0 == *name) {
+                    triggers.remove(at);
                 }
                 if !drop {
-                    t.triggers.push_back(Arc::new((name.clone(), *on_update)));
+                    triggers.push_back(Arc::new((name.clone(), *on_update)));
                 }
             }
             OpKind::DropTable { tables, .. } => {

@@ -123,8 +123,8 @@ pub struct Before {
     /// ([`Catalog::may_key`]).
     pub slot: Option<usize>,
     /// For an op the `partitions` rule judges on a partitioned table: what it says of the
-    /// partitions.
-    pub partitions: Partitions,
+    /// partitions (boxed: most ops have none, and a `Before` is kept for every op).
+    partitions: Option<Box<Partitions>>,
     /// For `DROP TABLE`: the foreign keys of other tables that reference the dropped tables.
     pub referencing: Vec<ForeignKey>,
     /// For `DROP COLUMN`: could an index or foreign key of the table, in any of its versions so
@@ -146,17 +146,21 @@ pub struct Partitions {
 impl Partitions {
     /// How many partitions a recipe names one by one.
     pub const NAMED: usize = 3;
-
-    const NONE: Partitions = Partitions { first: Vec::new(), count: 0, default: None };
 }
+
+static NO_PARTITIONS: Partitions = Partitions { first: Vec::new(), count: 0, default: None };
 
 impl Before {
     pub fn is_partitioned(&self) -> bool {
         self.table.as_ref().is_some_and(|t| t.is_partitioned())
     }
 
+    pub fn partitions(&self) -> &Partitions {
+        self.partitions.as_deref().unwrap_or(&NO_PARTITIONS)
+    }
+
     pub fn default_partition(&self) -> Option<&Table> {
-        self.partitions.default.as_deref()
+        self.partitions().default.as_deref()
     }
 }
 
@@ -245,13 +249,8 @@ impl Window {
 
     /// The catalogue's view just before op `k` of statement `i`, which is in the window.
     pub fn before(&self, i: usize, k: usize) -> &Before {
-        static NONE: Before = Before {
-            table: None,
-            slot: None,
-            partitions: Partitions::NONE,
-            referencing: Vec::new(),
-            column_keyed: false,
-        };
+        static NONE: Before =
+            Before { table: None, slot: None, partitions: None, referencing: Vec::new(), column_keyed: false };
         debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
     }
@@ -270,13 +269,13 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     let partitions = match &table {
         Some(t) if named && t.is_partitioned() => {
             let all = cat.partitions(&t.name);
-            Partitions {
+            Some(Box::new(Partitions {
                 first: all.iter().take(Partitions::NAMED).filter_map(|p| cat.table_arc(&p.name)).collect(),
                 count: all.len(),
                 default: all.iter().find(|p| p.default_partition).and_then(|p| cat.table_arc(&p.name)),
-            }
+            }))
         }
-        _ => Partitions::default(),
+        _ => None,
     };
     let referencing = match kind {
         OpKind::DropTable { tables, .. } => {

@@ -77,7 +77,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
                     if !m.created_before(table, i) && before.is_partitioned() =>
                 {
                     let index = Index { table, name: name.as_ref(), unique: *unique, column_names, tail };
-                    out.diagnose(RULE, op.span.start, create_index(&before.partitions, &index, *concurrently));
+                    out.diagnose(RULE, op.span.start, create_index(before.partitions(), &index, *concurrently));
                 }
                 OpKind::AddConstraint {
                     table,
@@ -90,7 +90,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
                     out.diagnose(
                         RULE,
                         op.span.start,
-                        foreign_key(&before.partitions, table, name.as_deref(), columns, references, body, *not_valid),
+                        foreign_key(before.partitions(), table, name.as_deref(), columns, references, body, *not_valid),
                     );
                 }
                 OpKind::AddColumn { table, reference: Some(r), .. }

@@ -59,8 +59,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                         // The first few: a table of thousands of triggers must not make each
                         // warning as long.
                         const NAMED: usize = 5;
-                        let mut names: Vec<&str> =
-                            t.triggers.iter().filter(|tr| tr.1).map(|tr| tr.0.as_str()).take(NAMED + 1).collect();
+                        let mut names: Vec<&str> = t.update_triggers().take(NAMED + 1).collect();
                         if names.len() > NAMED {
                             names[NAMED] = "…";
                         }
