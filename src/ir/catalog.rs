@@ -183,6 +183,35 @@ impl Indexes {
     }
 }
 
+/// A table's triggers ([`List`]: folded name, fires on `UPDATE`), and their names' hashes: a
+/// `CREATE TRIGGER` replaces one of its name, which a table of thousands of triggers must not scan
+/// them all to find absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Triggers {
+    list: List<(String, bool)>,
+    named: imbl::OrdSet<u64>,
+}
+
+impl Triggers {
+    /// Drop the trigger `name`, if the table has it (removed where it is: see [`Indexes::retain`]).
+    fn remove(&mut self, name: &str) {
+        if !self.named.contains(&key_hash(name)) {
+            return;
+        }
+        if let Some(at) = self.list.iter().position(|tr| tr.0 == name) {
+            self.list.remove(at);
+        }
+        if !self.list.iter().any(|tr| key_hash(&tr.0) == key_hash(name)) {
+            self.named.remove(&key_hash(name));
+        }
+    }
+
+    fn push(&mut self, name: &str, on_update: bool) {
+        self.named.insert(key_hash(name));
+        self.list.push_back(Arc::new((name.to_string(), on_update)));
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     pub name: Name,
@@ -212,7 +241,7 @@ pub struct Table {
     /// Its triggers: folded name, and whether it fires on `UPDATE`. A persistent list, like the
     /// others (a table of thousands of triggers is not copied whole with each version), boxed:
     /// most tables have none, and the timeline keeps a version of a table for every op on it.
-    triggers: Option<Box<List<(String, bool)>>>,
+    triggers: Option<Box<Triggers>>,
 }
 
 impl Table {
@@ -238,7 +267,7 @@ impl Table {
 
     /// The names of its triggers that fire on `UPDATE`, in the order they were made.
     pub fn update_triggers(&self) -> impl Iterator<Item = &str> {
-        self.triggers.iter().flat_map(|list| list.iter()).filter(|tr| tr.1).map(|tr| tr.0.as_str())
+        self.triggers.iter().flat_map(|t| t.list.iter()).filter(|tr| tr.1).map(|tr| tr.0.as_str())
     }
 
     pub fn is_partitioned(&self) -> bool {
@@ -573,11 +602,9 @@ impl Catalog {
                 let t = self.known_table(table);
                 // Removed where it is, to share the rest of the list with the version before.
                 let triggers = t.triggers.get_or_insert_with(Default::default);
-                if let Some(at) = triggers.iter().position(|tr| tr.0 == *name) {
-                    triggers.remove(at);
-                }
+                triggers.remove(name);
                 if !drop {
-                    triggers.push_back(Arc::new((name.clone(), *on_update)));
+                    triggers.push(name, *on_update);
                 }
             }
             OpKind::DropTable { tables, .. } => {

@@ -169,6 +169,27 @@ ALTER TABLE ONLY public.orders
     }
 
     #[test]
+    fn triggers_are_created_replaced_and_dropped() {
+        let mut c = Catalog::from_sql("CREATE TABLE t (id int);\n");
+        let t = Name::new("t");
+        let updates = |c: &Catalog| c.table(&t).unwrap().update_triggers().map(String::from).collect::<Vec<_>>();
+        c.add_sql(
+            "CREATE TRIGGER a BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n\
+             CREATE TRIGGER b BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();\n\
+             CREATE TRIGGER c AFTER UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n",
+        )
+        .unwrap();
+        assert_eq!(updates(&c), ["a", "c"]);
+        c.add_sql(
+            "DROP TRIGGER a ON t;\nCREATE OR REPLACE TRIGGER c BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();\n",
+        )
+        .unwrap();
+        assert!(updates(&c).is_empty());
+        c.add_sql("CREATE TRIGGER a BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n").unwrap();
+        assert_eq!(updates(&c), ["a"]);
+    }
+
+    #[test]
     fn later_migrations_apply_in_order() {
         let mut c = Catalog::from_sql(DUMP);
         c.add_sql(
