@@ -613,8 +613,9 @@ fn many_statements(n: usize) -> String {
 fn memory_per_statement_stays_bounded() {
     // Issue 9: peak memory grows with the statements a draft holds until the compile streams.
     // What each statement costs is measured as the growth from 10k to 30k statements (the fixed
-    // cost of the process cancels), and bounded a little above today's cost (1.8-1.9 KB for
-    // `check`, 2.7-2.8 KB for `diff`, in the debug and the release build), so what the sixteenth
+    // cost of the process cancels), and bounded a little above today's cost (1.8-2.3 KB for
+    // `check` from run to run, 2.4-2.8 KB for `diff`, in the debug and the release build: the
+    // peak of several threads varies), so what the sixteenth
     // pass took out (slack in every unit, finding and step; 40-byte names made anew for every
     // mention: 2.6-3.0 and 3.3-3.6 KB before it) does not creep back unseen.
     let dir = tempfile::tempdir().unwrap();
@@ -624,9 +625,9 @@ fn memory_per_statement_stays_bounded() {
     // The reports are written as they are made: SARIF costs what `check` does; JSON and the review
     // add the manifest they show (a `Value` tree of the whole report was 12-14 KB a statement).
     let commands: [(&[&str], f64); 5] = [
-        (&["check"], 2.3),
+        (&["check"], 2.5),
         (&["diff"], 3.3),
-        (&["check", "--format", "sarif"], 2.3),
+        (&["check", "--format", "sarif"], 2.5),
         (&["check", "--format", "json"], 5.0),
         (&["check", "--format", "markdown"], 5.0),
     ];

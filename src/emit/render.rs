@@ -139,6 +139,12 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             m.stmts[s].ops.iter().fold(found, |found, o| o.kind.setting(name).map_or(found, |(v, _)| Some(value(v))))
         })
     };
+    // What earlier steps established, for compiling this step alone (a step kept as written too).
+    let mut facts: Vec<&String> = step.units().flat_map(|u| r.units[u].facts.iter()).collect();
+    facts.dedup();
+    for fact in facts {
+        out.push(PartKind::Trivia, format!("{}{fact}\n", crate::ir::migration::FACT));
+    }
     if step.raw {
         if step.wrapped {
             out.push(PartKind::Begin, "BEGIN;\n");
@@ -169,11 +175,6 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         body.lock_timeout = draft_setting("lock_timeout", &mut stmts());
         body.statement_timeout = draft_setting("statement_timeout", &mut stmts());
         return body;
-    }
-    let mut facts: Vec<&String> = step.units().flat_map(|u| r.units[u].facts.iter()).collect();
-    facts.dedup();
-    for fact in facts {
-        out.push(PartKind::Trivia, format!("{}{fact}\n", crate::ir::migration::FACT));
     }
     if !step.created_earlier.is_empty() {
         out.push(
@@ -370,6 +371,9 @@ const NEVER_COMMITTED: &str =
     "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
 const DEFERRED: &str = "SET CONSTRAINTS … DEFERRED leaves the constraint checks to the transaction's COMMIT";
+const TRANSACTION_MODES: &str = "SET TRANSACTION (or BEGIN with modes) holds for the one transaction it runs in";
+const INITIALLY_DEFERRED: &str =
+    "a constraint declared INITIALLY DEFERRED checks the rows the transaction writes at its COMMIT";
 const CONDITIONAL_SETTING: &str =
     "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
@@ -393,6 +397,9 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::Conditional) => CONDITIONAL.into(),
             Some(Keep::ConditionalSetting) => CONDITIONAL_SETTING.into(),
             Some(Keep::DeferredConstraints) => DEFERRED.into(),
+            Some(Keep::InitiallyDeferred) => INITIALLY_DEFERRED.into(),
+            Some(Keep::TransactionModes) => TRANSACTION_MODES.into(),
+            Some(Keep::ExplicitLock(what)) => format!("LOCK TABLE {what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             None => String::new(),
         };
@@ -413,6 +420,11 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::Conditional) => return format!("transaction, kept as written: {CONDITIONAL}"),
         Some(Keep::ConditionalSetting) => return format!("transaction, kept as written: {CONDITIONAL_SETTING}"),
         Some(Keep::DeferredConstraints) => return format!("transaction, kept as written: {DEFERRED}"),
+        Some(Keep::InitiallyDeferred) => return format!("transaction, kept as written: {INITIALLY_DEFERRED}"),
+        Some(Keep::TransactionModes) => return format!("transaction, kept as written: {TRANSACTION_MODES}"),
+        Some(Keep::ExplicitLock(what)) => {
+            return format!("transaction, kept as written: LOCK TABLE {what} holds its lock until the transaction ends")
+        }
         Some(Keep::SetsDefault(what)) => {
             return format!("transaction, kept as written: {what} is a default for later sessions, not for this one")
         }

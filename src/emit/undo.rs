@@ -75,6 +75,7 @@ fn revert(kind: &OpKind, generated: bool) -> Revert {
         | OpKind::Commit { .. }
         | OpKind::Savepoint { .. }
         | OpKind::Set { .. }
+        | OpKind::TransactionMode
         | OpKind::Psql(_) => Revert::Nothing,
         OpKind::Other { what } if is_harmless(what) => Revert::Nothing,
         _ => Revert::Unknown,

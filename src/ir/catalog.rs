@@ -45,6 +45,9 @@ pub struct Catalog {
     /// what references it or what its partitions are, then visits those tables alone: a scan of
     /// every table made a draft of many foreign keys and `DROP TABLE`s quadratic (BENCHMARKS.md).
     pointing_at: HashMap<String, Vec<usize>>,
+    /// `--schema` declares a constraint or constraint trigger `INITIALLY DEFERRED` (the draft's
+    /// own are `Stmt::defers_checks`): see `transactions::regions`.
+    pub defers_checks: bool,
 }
 
 /// A table's columns, indexes or foreign keys: a persistent vector (`imbl`), so the timeline's

@@ -73,6 +73,22 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     Lowered { ops, too_deep, alter_if_exists, parts: Vec::new() }
 }
 
+/// Does the statement declare a constraint or constraint trigger `INITIALLY DEFERRED`? Its
+/// checks then wait for the `COMMIT` of each transaction that writes rows, which a plan must not
+/// move. Read from the words (not strings, comments or bodies), and only where a search finds the
+/// word at all: most statements never say it.
+pub fn declares_initially_deferred(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let said = memchr::memchr2_iter(b'd', b'D', bytes)
+        .any(|k| bytes.get(k..k + 8).is_some_and(|w| w.eq_ignore_ascii_case(b"deferred")));
+    let mut after_initially = false;
+    said && Lexer::new(text).any(|t| {
+        let found = after_initially && t.is_word("deferred");
+        after_initially = t.is_word("initially");
+        found
+    })
+}
+
 /// A goose block of several statements, each lowered on its own (their ops in order, spans in the
 /// draft). `None` when it does not cut into at least two plain statements, or when one of them
 /// ends or opens a transaction or a savepoint: the block's own transaction is goose's, and pgsafe
@@ -414,7 +430,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
         }
         // `BEGIN ATOMIC` never starts a statement; a plain BEGIN is transaction control.
         ("begin", _) | ("start", "transaction") if only_words(text) => {
-            return Some(vec![op(OpKind::Begin, Vec::new())])
+            let plain = usize::from(w(0) == "start" || matches!(w(1), "work" | "transaction")) + 1;
+            let modes = Lexer::new(text).nth(plain).is_some();
+            let mut ops = vec![op(OpKind::Begin, Vec::new())];
+            ops.extend(modes.then(|| op(OpKind::TransactionMode, Vec::new())));
+            return Some(ops);
         }
         ("savepoint", _) | ("release", _) | ("rollback", _) => {
             if let Some(kind) = lower_savepoint(text) {
@@ -508,6 +528,9 @@ fn lower_set(text: &str) -> Option<OpKind> {
     if name == "time" && toks.get(i + 1).is_some_and(|t| t.is_word("zone")) {
         name = "timezone".into();
         i += 1;
+    }
+    if name == "transaction" || name.starts_with("transaction_") {
+        return Some(OpKind::TransactionMode);
     }
     if toks[0].is_word("reset") {
         return Some(OpKind::Set { name, local, value: "DEFAULT".into() });
@@ -843,6 +866,20 @@ fn dml_table(text: &str) -> Option<Name> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn initially_deferred_is_read_from_the_words() {
+        use super::declares_initially_deferred as defers;
+        assert!(defers("ALTER TABLE c ADD FOREIGN KEY (p) REFERENCES parent DEFERRABLE INITIALLY DEFERRED"));
+        assert!(defers("create table c (p int references parent initially\n  /* why */ deferred)"));
+        assert!(defers(
+            "CREATE CONSTRAINT TRIGGER t AFTER INSERT ON c Initially Deferred FOR EACH ROW EXECUTE FUNCTION f()"
+        ));
+        assert!(!defers("ALTER TABLE c ADD FOREIGN KEY (p) REFERENCES parent DEFERRABLE INITIALLY IMMEDIATE"));
+        assert!(!defers("COMMENT ON TABLE c IS 'initially deferred'"));
+        assert!(!defers("CREATE FUNCTION f() RETURNS void AS $$ SET CONSTRAINTS ALL DEFERRED $$ LANGUAGE sql"));
+        assert!(!defers("SET CONSTRAINTS ALL DEFERRED"), "deferred by the transaction, not declared");
+    }
+
     use super::*;
     use crate::ir::op::ConstraintKind;
 
@@ -1031,8 +1068,21 @@ mod tests {
     #[test]
     fn transaction_statements_postgresql_rejects_control_nothing() {
         let kind = |sql: &str| lower(sql).remove(0).kind;
-        assert_eq!(kind("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY"), OpKind::Begin);
-        assert_eq!(kind("start transaction read write"), OpKind::Begin);
+        let kinds = |text: &str| lower_statement(text, 0..text.len()).into_iter().map(|o| o.kind).collect::<Vec<_>>();
+        let with_modes = [OpKind::Begin, OpKind::TransactionMode];
+        assert_eq!(kinds("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY"), with_modes);
+        assert_eq!(kinds("start transaction read write"), with_modes);
+        assert_eq!(kinds("BEGIN WORK READ ONLY"), with_modes);
+        for plain in ["BEGIN", "begin transaction", "START TRANSACTION", "BEGIN WORK"] {
+            assert_eq!(kinds(plain), [OpKind::Begin], "{plain}");
+        }
+        for modes in [
+            "SET TRANSACTION READ ONLY",
+            "SET LOCAL transaction_read_only = on",
+            "SET transaction_isolation TO 'serializable'",
+        ] {
+            assert_eq!(kinds(modes), [OpKind::TransactionMode], "{modes}");
+        }
         assert_eq!(kind("COMMIT AND NO CHAIN"), OpKind::Commit { rollback: false });
         assert_eq!(kind("END WORK"), OpKind::Commit { rollback: false });
         // A plan that turned these into its own BEGIN or COMMIT would run what the draft cannot.

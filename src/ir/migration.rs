@@ -48,6 +48,9 @@ pub struct Stmt {
     /// there, and a `;` added to it must come with an empty data line. (Only asked of
     /// unterminated statements: the split's words rule, run again on the body.)
     pub unterminated_copy: bool,
+    /// It declares a constraint or constraint trigger `INITIALLY DEFERRED` (checked at the
+    /// `COMMIT` of each transaction that writes rows).
+    pub defers_checks: bool,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -529,6 +532,8 @@ impl<'a> Migration<'a> {
                 }
             }
             let unterminated_copy = !terminated && crate::front::split::copies_from_stdin(&src[body.clone()]);
+            let defers_checks = ops.iter().any(|o| !matches!(o.kind, OpKind::Psql(_)))
+                && super::lower::declares_initially_deferred(&src[body.clone()]);
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
             stmts.push(Stmt {
@@ -545,6 +550,7 @@ impl<'a> Migration<'a> {
                 leaves_open: piece.leaves_open && !piece.in_goose_block,
                 parts: parts.into(),
                 unterminated_copy,
+                defers_checks,
             });
         }
         let runner_transaction = runner && !opt_out;

@@ -294,6 +294,11 @@ pub enum OpKind {
         name: String,
         action: SavepointAction,
     },
+    /// `SET TRANSACTION …`, the modes of a `BEGIN …`/`START TRANSACTION …` (an op of its own
+    /// after the `Begin`), or a `SET` of `transaction_isolation`, `transaction_read_only` or
+    /// `transaction_deferrable`: the modes of the one transaction it runs in (read only, an
+    /// isolation level, a snapshot). Not a session setting: no later step repeats it.
+    TransactionMode,
     /// `SET [LOCAL|SESSION] name = value` (and `RESET`).
     Set {
         name: String,

@@ -52,6 +52,7 @@ impl Catalog {
         let pieces = split(text)?;
         let m = Migration::lower(text, &pieces);
         for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
+            self.defers_checks |= s.defers_checks;
             for op in &s.ops {
                 self.apply(op);
             }

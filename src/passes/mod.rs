@@ -378,7 +378,7 @@ const WINDOW: usize = 4096;
 /// result (tests and the fuzz target compare sizes; a draft of several windows takes the
 /// two-thread path of `walk_timeline`).
 pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
-    let regions = transactions::regions(m);
+    let regions = transactions::regions(m, config.catalog.as_ref().is_some_and(|c| c.defers_checks));
     let kept = transactions::kept_by(&regions, m.stmts.len());
     // The passes that read no table versions see the whole draft and every unit at once
     // (`fk_index` the catalogue after the draft, at the end of the walk).

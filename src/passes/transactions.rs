@@ -61,6 +61,17 @@ pub enum Keep {
     /// `COMMIT`, where the draft has put back what it broke for a while; each step of a split
     /// transaction would check them at its own.
     DeferredConstraints,
+    /// `SET TRANSACTION …` or `BEGIN` with modes (`READ ONLY`, an isolation level): they hold for
+    /// the one transaction they run in, which a split would end early (and its other steps
+    /// would run without them).
+    TransactionModes,
+    /// `LOCK TABLE` (what it locks) in a transaction: the lock is held to the `COMMIT`, so that
+    /// nothing else changes the tables meanwhile; a split would release it with the first step.
+    ExplicitLock(String),
+    /// A write in a transaction while a constraint or constraint trigger declared `INITIALLY
+    /// DEFERRED` (by the draft before it, or in `--schema`) is in force: as with
+    /// [`Keep::DeferredConstraints`], its check waits for the transaction's `COMMIT`.
+    InitiallyDeferred,
 }
 
 /// How a kept region becomes a step.
@@ -93,8 +104,13 @@ impl Region {
     }
 }
 
+/// The fact a kept step records (see `ir::migration::FACT`) when a check declared `INITIALLY
+/// DEFERRED` before it keeps it: compiling the step alone then keeps it again.
+pub const INITIALLY_DEFERRED_FACT: &str = "checks-initially-deferred";
+
 /// The stretches of the draft that must stay as written, merged where they overlap, in draft order.
-pub fn regions(m: &Migration<'_>) -> Vec<Region> {
+/// `schema_defers_checks`: `--schema` declares a check `INITIALLY DEFERRED`.
+pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let mut found: Vec<Region> = Vec::new();
     // A region from `first` to the draft's last statement (of its up sections).
     let last_up = m.stmts.iter().rposition(|s| s.section == Section::Up);
@@ -111,13 +127,18 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // migration tool's transaction (gobuffalo pop's `COMMIT TRANSACTION; BEGIN TRANSACTION;`), and
     // that tool commits what the draft leaves open.
     let mut ends_the_tools_transaction = false;
-    // Where the open transaction deferred its constraint checks to its COMMIT.
-    let mut deferred: Option<usize> = None;
+    // Where the open transaction first came to depend on staying one transaction (a check left
+    // to its COMMIT, its modes), and why.
+    let mut held: Option<(usize, Keep)> = None;
+    // From here on a check declared `INITIALLY DEFERRED` may be in force.
+    let mut initially_deferred = schema_defers_checks || m.has_fact(INITIALLY_DEFERRED_FACT);
     for (i, s) in m.stmts.iter().enumerate() {
         if s.section != Section::Up {
             continue;
         }
+        initially_deferred |= s.defers_checks;
         for op in &s.ops {
+            let in_transaction = begin.is_some() || m.runner_transaction;
             match &op.kind {
                 OpKind::Begin => {
                     begin = begin.or(Some(i));
@@ -125,14 +146,30 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                 }
                 OpKind::Set { name, value, .. }
                     if name == "constraints"
-                        && (begin.is_some() || m.runner_transaction)
+                        && in_transaction
                         && value.to_ascii_lowercase().split_whitespace().any(|w| w == "deferred") =>
                 {
-                    deferred = deferred.or(Some(i));
+                    held = held.or(Some((i, Keep::DeferredConstraints)));
+                }
+                OpKind::TransactionMode if in_transaction => held = held.or(Some((i, Keep::TransactionModes))),
+                OpKind::Lock { tables, .. } if in_transaction => {
+                    let what = tables.iter().map(|t| &*t.text).collect::<Vec<_>>().join(", ");
+                    held = held.or(Some((i, Keep::ExplicitLock(what))));
+                }
+                // Outside a transaction block it does nothing (PostgreSQL warns): in a step of its
+                // own it still does nothing, where a step's transaction would take it.
+                OpKind::TransactionMode => found.push(Region {
+                    first: i,
+                    last: i,
+                    shape: Shape::InsideTransaction,
+                    why: vec![(i, Keep::TransactionModes)],
+                }),
+                kind if initially_deferred && in_transaction && may_write_rows(kind) => {
+                    held = held.or(Some((i, Keep::InitiallyDeferred)));
                 }
                 OpKind::Commit { rollback } => {
-                    if let (Some(d), false) = (deferred.take(), *rollback) {
-                        let why = vec![(d, Keep::DeferredConstraints)];
+                    if let (Some((d, keep)), false) = (held.take(), *rollback) {
+                        let why = vec![(d, keep)];
                         found.push(Region { first: d, last: i, shape: Shape::InsideTransaction, why });
                     }
                     if let (true, Some(b)) = (*rollback, begin) {
@@ -166,8 +203,8 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
         }
     }
     // Deferred in the transaction the migration tool runs the file in: checked at its end.
-    if let (Some(first), true) = (deferred, m.runner_transaction) {
-        found.push(to_the_end(first, Shape::InsideTransaction, (first, Keep::DeferredConstraints)));
+    if let (Some((first, keep)), true) = (held, m.runner_transaction) {
+        found.push(to_the_end(first, Shape::InsideTransaction, (first, keep)));
     }
     if let (Some(first), false) = (begin, m.runner_transaction || ends_the_tools_transaction) {
         found.push(to_the_end(first, Shape::WholeTransaction, (first, Keep::NeverCommitted)));
@@ -296,8 +333,10 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
             for r in &mut out {
                 r.why.sort_by_key(|(at, _)| *at);
                 let mut tx = touching((r.first, r.last));
+                // A step opens with its own `BEGIN;`: a draft's `BEGIN READ ONLY` must run as written.
+                let plain_begin = |b: usize| !m.stmts[b].ops.iter().any(|o| o.kind == OpKind::TransactionMode);
                 r.shape = match (tx.next(), tx.next()) {
-                    (Some(&(b, e)), None) if (b, e) == (r.first, r.last) => Shape::WholeTransaction,
+                    (Some(&(b, e)), None) if (b, e) == (r.first, r.last) && plain_begin(b) => Shape::WholeTransaction,
                     (Some(&(b, e)), None) if b < r.first && r.last < e => Shape::InsideTransaction,
                     (None, _) if !refuses_transaction_block(m, r) && !ends_transaction(m, r) => {
                         Shape::InsideTransaction
@@ -398,6 +437,30 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that defers its constraints",
                 ),
+                Keep::TransactionModes if r.first == r.last => (
+                    format!(
+                        "outside a transaction block SET TRANSACTION does nothing (PostgreSQL warns), and in a step's transaction it would set the modes of the statements there: pgsafe keeps {lines} in a step of its own, where it still does nothing"
+                    ),
+                    "remove it, or move it into the transaction it is meant for",
+                ),
+                Keep::TransactionModes => (
+                    format!(
+                        "SET TRANSACTION (or BEGIN with modes: READ ONLY, an isolation level, a snapshot) holds for the one transaction it runs in, and a plan that split that transaction would run its other steps without it: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the transaction that sets its modes",
+                ),
+                Keep::ExplicitLock(what) => (
+                    format!(
+                        "LOCK TABLE {what} holds its lock until the transaction ends, so that nothing else changes the table meanwhile, and a plan that split the transaction would release it with the first step: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the transaction that takes the lock (or take the lock only right before the statements that need it, in a transaction of their own)",
+                ),
+                Keep::InitiallyDeferred => (
+                    format!(
+                        "a constraint declared INITIALLY DEFERRED checks the rows this transaction writes at its COMMIT, and a plan that split the transaction would check them at the end of each step, before the draft has put right what it breaks for a while: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the transaction that writes rows (before it, or into a transaction of their own)",
+                ),
                 Keep::Unclosed => (
                     format!(
                         "this statement leaves a `(` or `BEGIN` open, which PostgreSQL rejects, so where it and the statements after it end is a guess: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
@@ -407,6 +470,19 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
             };
             out.push(Diagnostic::new(RULE, Severity::Warning, s.body.clone(), message).help(help));
         }
+    }
+}
+
+/// May the op write rows (and so break a deferred check until a later statement puts it right)?
+/// Any statement that can run code counts.
+fn may_write_rows(kind: &OpKind) -> bool {
+    match kind {
+        OpKind::Update(_) | OpKind::Delete(_) | OpKind::Opaque { .. } | OpKind::Psql(Psql::RunsUnseenSql) => true,
+        OpKind::Other { what } => {
+            let first = what.split_whitespace().next().unwrap_or("");
+            ["INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "SELECT", "WITH", "DO", "CALL", "EXECUTE"].contains(&first)
+        }
+        _ => false,
     }
 }
 
@@ -434,6 +510,11 @@ fn changes_a_setting(s: &Stmt) -> bool {
 pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     let m = ctx.m;
     explain(ctx, regions, out);
+    for r in regions {
+        if let Some(&(write, _)) = r.why.iter().find(|(_, why)| *why == Keep::InitiallyDeferred) {
+            out.add_fact(write, INITIALLY_DEFERRED_FACT.into());
+        }
+    }
     // A kept statement runs as written, in its transaction: one the draft ran concurrently or one
     // PostgreSQL refuses in a transaction block fails in the plan as it fails in the draft.
     let kept = |i: usize| ctx.kept(i);
@@ -560,14 +641,51 @@ mod tests {
     }
 
     #[test]
+    fn a_write_under_a_check_declared_initially_deferred_keeps_the_rest_of_its_transaction() {
+        let kept = |src: &str, schema: bool| {
+            let m = Migration::split_and_lower(src).unwrap();
+            regions(&m, schema).iter().map(|r| (r.first, r.last, r.why.clone())).collect::<Vec<_>>()
+        };
+        let txn = "BEGIN;\nCREATE INDEX i ON t (c);\nINSERT INTO child VALUES (1, 100);\n\
+                   CREATE INDEX j ON big (x);\nINSERT INTO parent VALUES (100);\nCOMMIT;\n";
+        let lock = "BEGIN;\nCREATE INDEX i ON t (c);\nLOCK TABLE parent IN EXCLUSIVE MODE;\nCREATE INDEX j ON big (x);\nCOMMIT;\n";
+        assert_eq!(
+            kept(lock, false),
+            [(0, 4, vec![(2, Keep::ExplicitLock("parent".into()))])],
+            "LOCK to COMMIT: all of it"
+        );
+        assert!(
+            kept(&lock.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(),
+            "autocommit: held for no other statement"
+        );
+        let declared =
+            format!("ALTER TABLE child ADD FOREIGN KEY (p) REFERENCES parent DEFERRABLE INITIALLY DEFERRED;\n{txn}");
+        // From the first write to the COMMIT, which reaches the transaction's end, so all of it.
+        assert_eq!(kept(&declared, false), [(1, 6, vec![(3, Keep::InitiallyDeferred)])]);
+        assert_eq!(kept(txn, true), [(0, 5, vec![(2, Keep::InitiallyDeferred)])], "declared in --schema");
+        assert!(kept(txn, false).is_empty(), "nothing deferred");
+        // Declared after the transaction, or only INITIALLY IMMEDIATE, or outside any transaction
+        // (each statement commits on its own): nothing to keep.
+        let after = format!("{txn}CREATE CONSTRAINT TRIGGER t AFTER INSERT ON c INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION f();\n");
+        assert!(kept(&after, false).is_empty());
+        let immediate = declared.replace("INITIALLY DEFERRED", "INITIALLY IMMEDIATE");
+        assert!(kept(&immediate, false).is_empty());
+        let autocommit = declared.replace("BEGIN;\n", "").replace("COMMIT;\n", "");
+        assert!(kept(&autocommit, false).is_empty());
+        // In the migration tool's transaction (dbmate's): to the end of the file.
+        let dbmate = format!("-- migrate:up\n{}", autocommit);
+        assert_eq!(kept(&dbmate, false), [(2, 4, vec![(2, Keep::InitiallyDeferred)])]);
+    }
+
+    #[test]
     fn a_gset_keeps_the_draft_in_one_step_to_the_last_use_of_a_variable() {
         let src = "SELECT max(id) AS m FROM t \\gset\nCREATE INDEX i ON t (c);\nUPDATE t SET c = 0 WHERE id <= :m;\n\
                    CREATE INDEX j ON t (d);\n";
         let m = Migration::split_and_lower(src).unwrap();
-        let found = regions(&m);
+        let found = regions(&m, false);
         assert_eq!(found.iter().map(|r| (r.first, r.last)).collect::<Vec<_>>(), [(0, 2)], "{found:?}");
         // No variable used after it: nothing to keep.
         let m = Migration::split_and_lower("SELECT 1 AS m \\gset\nCREATE INDEX i ON t (c);\n").unwrap();
-        assert!(regions(&m).is_empty());
+        assert!(regions(&m, false).is_empty());
     }
 }
