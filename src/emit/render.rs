@@ -371,7 +371,8 @@ const NEVER_COMMITTED: &str =
     "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
 const DEFERRED: &str = "SET CONSTRAINTS … DEFERRED leaves the constraint checks to the transaction's COMMIT";
-const TRANSACTION_MODES: &str = "SET TRANSACTION (or BEGIN with modes) holds for the one transaction it runs in";
+const TRANSACTION_MODES: &str =
+    "SET TRANSACTION (or BEGIN with modes, or COMMIT AND CHAIN) holds for the one transaction it runs in";
 const INITIALLY_DEFERRED: &str =
     "a constraint declared INITIALLY DEFERRED checks the rows the transaction writes at its COMMIT";
 const CONDITIONAL_SETTING: &str =

@@ -441,13 +441,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 return Some(vec![op(kind, Vec::new())]);
             }
             if w(0) == "rollback" && only_words(text) {
-                return Some(vec![op(OpKind::Commit { rollback: true }, Vec::new())]);
+                return Some(transaction_end(text, true, &op));
             }
         }
-        ("commit", _) | ("end", _) if only_words(text) => {
-            return Some(vec![op(OpKind::Commit { rollback: false }, Vec::new())])
-        }
-        ("abort", _) if only_words(text) => return Some(vec![op(OpKind::Commit { rollback: true }, Vec::new())]),
+        ("commit", _) | ("end", _) if only_words(text) => return Some(transaction_end(text, false, &op)),
+        ("abort", _) if only_words(text) => return Some(transaction_end(text, true, &op)),
         ("set", _) | ("reset", _) => {
             if let Some(kind) = lower_set(text) {
                 return Some(vec![op(kind, Vec::new())]);
@@ -771,6 +769,19 @@ fn alter_without_transaction(object: &str, text: &str) -> Option<String> {
     (publication && !no_refresh).then(|| "ALTER SUBSCRIPTION … PUBLICATION (with refresh)".into())
 }
 
+/// `COMMIT`/`END`/`ROLLBACK`/`ABORT`; with `AND CHAIN` (not `AND NO CHAIN`) it also begins the next
+/// transaction, with the same modes, which the plan must keep as written.
+fn transaction_end(text: &str, rollback: bool, op: &dyn Fn(OpKind, Vec<LockUse>) -> Op) -> Vec<Op> {
+    let words: Vec<Tok<'_>> = Lexer::new(text).map(|t| t.tok).collect();
+    let chain = matches!(words.as_slice(), [.., Tok::Word(and), Tok::Word(chain)]
+        if and.eq_ignore_ascii_case("and") && chain.eq_ignore_ascii_case("chain"));
+    let mut ops = vec![op(OpKind::Commit { rollback }, Vec::new())];
+    if chain {
+        ops.extend([op(OpKind::Begin, Vec::new()), op(OpKind::TransactionMode, Vec::new())]);
+    }
+    ops
+}
+
 /// Nothing but words and commas, as in `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY` or
 /// `COMMIT AND NO CHAIN`: a transaction statement with anything else (`BEGIN(`) is one PostgreSQL
 /// rejects, so it neither opens nor ends a transaction, and the plan must not turn it into one that
@@ -1076,6 +1087,11 @@ mod tests {
         for plain in ["BEGIN", "begin transaction", "START TRANSACTION", "BEGIN WORK"] {
             assert_eq!(kinds(plain), [OpKind::Begin], "{plain}");
         }
+        let commit = OpKind::Commit { rollback: false };
+        assert_eq!(kinds("COMMIT AND CHAIN"), [commit.clone(), OpKind::Begin, OpKind::TransactionMode]);
+        assert_eq!(kinds("rollback work and chain")[0], OpKind::Commit { rollback: true });
+        assert_eq!(kinds("END AND NO CHAIN"), kinds("COMMIT"));
+        assert_eq!(kinds("COMMIT"), [commit]);
         for modes in [
             "SET TRANSACTION READ ONLY",
             "SET LOCAL transaction_read_only = on",

@@ -445,7 +445,7 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 ),
                 Keep::TransactionModes => (
                     format!(
-                        "SET TRANSACTION (or BEGIN with modes: READ ONLY, an isolation level, a snapshot) holds for the one transaction it runs in, and a plan that split that transaction would run its other steps without it: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                        "SET TRANSACTION (or BEGIN with modes: READ ONLY, an isolation level, a snapshot; or COMMIT AND CHAIN, which begins the next transaction with the same modes) holds for the one transaction it runs in, and a plan that split that transaction would run its other steps without it: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that sets its modes",
                 ),
