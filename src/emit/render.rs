@@ -400,7 +400,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::DeferredConstraints) => DEFERRED.into(),
             Some(Keep::InitiallyDeferred) => INITIALLY_DEFERRED.into(),
             Some(Keep::TransactionModes) => TRANSACTION_MODES.into(),
-            Some(Keep::ExplicitLock(what)) => format!("LOCK TABLE {what} holds its lock until the transaction ends"),
+            Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             None => String::new(),
         };
@@ -424,7 +424,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::InitiallyDeferred) => return format!("transaction, kept as written: {INITIALLY_DEFERRED}"),
         Some(Keep::TransactionModes) => return format!("transaction, kept as written: {TRANSACTION_MODES}"),
         Some(Keep::ExplicitLock(what)) => {
-            return format!("transaction, kept as written: LOCK TABLE {what} holds its lock until the transaction ends")
+            return format!("transaction, kept as written: {what} holds its lock until the transaction ends")
         }
         Some(Keep::SetsDefault(what)) => {
             return format!("transaction, kept as written: {what} is a default for later sessions, not for this one")

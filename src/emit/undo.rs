@@ -76,6 +76,7 @@ fn revert(kind: &OpKind, generated: bool) -> Revert {
         | OpKind::Savepoint { .. }
         | OpKind::Set { .. }
         | OpKind::TransactionMode
+        | OpKind::AdvisoryLock
         | OpKind::Psql(_) => Revert::Nothing,
         OpKind::Other { what } if is_harmless(what) => Revert::Nothing,
         _ => Revert::Unknown,

@@ -320,7 +320,25 @@ fn lower_parsed(
         return vec![op(kind, locks)];
     }
     let (kind, locks) = lower_other(&ast, text);
-    vec![op(kind, locks)]
+    let mut ops = vec![op(kind, locks)];
+    if matches!(w(0), "select" | "with") && takes_advisory_xact_lock(text) {
+        ops.push(op(OpKind::AdvisoryLock, Vec::new()));
+    }
+    ops
+}
+
+/// Does the query call `pg_[try_]advisory_xact_lock[_shared]`? (Read from its words: not in a
+/// string or a function body.)
+fn takes_advisory_xact_lock(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("advisory_xact_lock")
+        && Lexer::new(text).any(|t| match t.tok {
+            Tok::Word(w) => {
+                let w = w.to_ascii_lowercase();
+                let w = w.strip_prefix("pg_try_").or_else(|| w.strip_prefix("pg_")).unwrap_or("");
+                matches!(w, "advisory_xact_lock" | "advisory_xact_lock_shared")
+            }
+            _ => false,
+        })
 }
 
 /// The statements lowered from the forms grammar and tokens, without sqlparser's tree (index,
@@ -1087,6 +1105,11 @@ mod tests {
         for plain in ["BEGIN", "begin transaction", "START TRANSACTION", "BEGIN WORK"] {
             assert_eq!(kinds(plain), [OpKind::Begin], "{plain}");
         }
+        let advisory = [OpKind::Other { what: "SELECT PG_ADVISORY_XACT_LOCK(42)".into() }, OpKind::AdvisoryLock];
+        assert_eq!(kinds("SELECT pg_advisory_xact_lock(42)")[1..], advisory[1..]);
+        assert_eq!(kinds("select PG_TRY_ADVISORY_XACT_LOCK_SHARED(1, 2)").last(), Some(&OpKind::AdvisoryLock));
+        assert_eq!(kinds("SELECT pg_advisory_lock(42)").len(), 1, "a session lock outlives the transaction");
+        assert_eq!(kinds("SELECT 'pg_advisory_xact_lock(1)'").len(), 1);
         let commit = OpKind::Commit { rollback: false };
         assert_eq!(kinds("COMMIT AND CHAIN"), [commit.clone(), OpKind::Begin, OpKind::TransactionMode]);
         assert_eq!(kinds("rollback work and chain")[0], OpKind::Commit { rollback: true });

@@ -299,6 +299,9 @@ pub enum OpKind {
     /// `transaction_deferrable`: the modes of the one transaction it runs in (read only, an
     /// isolation level, a snapshot). Not a session setting: no later step repeats it.
     TransactionMode,
+    /// A query that takes a transaction-level advisory lock (`pg_advisory_xact_lock(…)` and its
+    /// `try`/`shared` kin), an op after the query's own: held until the transaction ends.
+    AdvisoryLock,
     /// `SET [LOCAL|SESSION] name = value` (and `RESET`).
     Set {
         name: String,

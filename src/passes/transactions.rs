@@ -65,8 +65,9 @@ pub enum Keep {
     /// the one transaction they run in, which a split would end early (and its other steps
     /// would run without them).
     TransactionModes,
-    /// `LOCK TABLE` (what it locks) in a transaction: the lock is held to the `COMMIT`, so that
-    /// nothing else changes the tables meanwhile; a split would release it with the first step.
+    /// `LOCK TABLE` (what it locks) or a transaction-level advisory lock (what takes it) in a
+    /// transaction: the lock is held to the `COMMIT`, so that nothing else changes the tables (or
+    /// runs what the lock guards) meanwhile; a split would release it with the first step.
     ExplicitLock(String),
     /// A write in a transaction while a constraint or constraint trigger declared `INITIALLY
     /// DEFERRED` (by the draft before it, or in `--schema`) is in force: as with
@@ -154,7 +155,10 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                 OpKind::TransactionMode if in_transaction => held = held.or(Some((i, Keep::TransactionModes))),
                 OpKind::Lock { tables, .. } if in_transaction => {
                     let what = tables.iter().map(|t| &*t.text).collect::<Vec<_>>().join(", ");
-                    held = held.or(Some((i, Keep::ExplicitLock(what))));
+                    held = held.or(Some((i, Keep::ExplicitLock(format!("LOCK TABLE {what}")))));
+                }
+                OpKind::AdvisoryLock if in_transaction => {
+                    held = held.or(Some((i, Keep::ExplicitLock("pg_advisory_xact_lock".into()))));
                 }
                 // Outside a transaction block it does nothing (PostgreSQL warns): in a step of its
                 // own it still does nothing, where a step's transaction would take it.
@@ -451,7 +455,7 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 ),
                 Keep::ExplicitLock(what) => (
                     format!(
-                        "LOCK TABLE {what} holds its lock until the transaction ends, so that nothing else changes the table meanwhile, and a plan that split the transaction would release it with the first step: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                        "{what} holds its lock until the transaction ends, so that nothing else changes the table (or runs what the lock guards) meanwhile, and a plan that split the transaction would release it with the first step: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that takes the lock (or take the lock only right before the statements that need it, in a transaction of their own)",
                 ),
@@ -651,7 +655,7 @@ mod tests {
         let lock = "BEGIN;\nCREATE INDEX i ON t (c);\nLOCK TABLE parent IN EXCLUSIVE MODE;\nCREATE INDEX j ON big (x);\nCOMMIT;\n";
         assert_eq!(
             kept(lock, false),
-            [(0, 4, vec![(2, Keep::ExplicitLock("parent".into()))])],
+            [(0, 4, vec![(2, Keep::ExplicitLock("LOCK TABLE parent".into()))])],
             "LOCK to COMMIT: all of it"
         );
         assert!(
