@@ -93,44 +93,16 @@ impl Indexes {
         self.named.contains_key(&key_hash(base))
     }
 
-    /// Positions of the indexes of base name `base` that `is` selects. The scan ends at the
-    /// last index of that name: a table of thousands of indexes that loses them one by one, in
-    /// the order they were made, is not read to its end each time.
-    fn positions_named(&self, base: &str, is: impl Fn(&Index) -> bool) -> Vec<usize> {
-        let Some(&named) = self.named.get(&key_hash(base)) else { return Vec::new() };
-        let mut seen = 0;
-        let mut out = Vec::new();
-        for (at, ix) in self.list.iter().enumerate() {
-            if seen == named {
-                break;
-            }
-            if ix.name.as_ref().is_some_and(|n| n.base() == base) {
-                seen += 1;
-                if is(ix) {
-                    out.push(at);
-                }
-            }
-        }
-        out
-    }
-
-    /// The position of the newest index of base name `base` that `is` selects, looked for from
-    /// the end: an index is most often adopted (`USING INDEX`) right after it was built.
-    fn newest_named(&self, base: &str, is: impl Fn(&Index) -> bool) -> Option<usize> {
-        let &named = self.named.get(&key_hash(base))?;
-        let mut seen = 0;
-        for (at, ix) in self.list.iter().enumerate().rev() {
-            if seen == named {
-                break;
-            }
-            if ix.name.as_ref().is_some_and(|n| n.base() == base) {
-                seen += 1;
-                if is(ix) {
-                    return Some(at);
-                }
-            }
-        }
-        None
+    /// The indexes of base name `base` with their positions, from the oldest or (`newest_first`)
+    /// the newest. The scan ends at the last index of that name (the counts say how many there
+    /// are): a table of thousands of indexes that loses them one by one, in the order they were
+    /// made, is not read to its end each time.
+    fn named<'s>(&'s self, base: &'s str, newest_first: bool) -> impl Iterator<Item = (usize, &'s Index)> + 's {
+        let named = self.named.get(&key_hash(base)).map_or(0, |&n| n as usize);
+        let all = self.list.iter().map(AsRef::as_ref).enumerate();
+        let all: Box<dyn Iterator<Item = (usize, &Index)>> =
+            if newest_first { Box::new(all.rev()) } else { Box::new(all) };
+        all.filter(move |(_, ix)| ix.name.as_ref().is_some_and(|n| n.base() == base)).take(named)
     }
 
     /// Remove the indexes at `positions` (in order), each where it is: see [`Indexes::retain`].
@@ -720,7 +692,9 @@ impl Catalog {
         for s in slots {
             if let Some(t) = self.slots[s].as_mut() {
                 // Found before the table is copied: most tables in the bucket lose no index.
-                let gone = t.indexes.positions_named(name.base(), |ix| ix.name.as_ref().is_some_and(|x| x.same(name)));
+                let same = |ix: &Index| ix.name.as_ref().is_some_and(|x| x.same(name));
+                let gone: Vec<usize> =
+                    t.indexes.named(name.base(), false).filter(|(_, ix)| same(ix)).map(|(at, _)| at).collect();
                 if !gone.is_empty() {
                     Arc::make_mut(t).indexes.remove(&gone);
                 }
@@ -768,8 +742,8 @@ impl Catalog {
     /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index`: the index takes the name.
     fn adopt_index(&mut self, table: &Name, name: Option<&str>, index: &Name, primary: bool) {
         let Some(t) = self.table_mut(table) else { return };
-        let Some(at) = t.indexes.newest_named(index.base(), |ix| ix.name.as_ref().is_some_and(|n| n.same(index)))
-        else {
+        let same = |ix: &Index| ix.name.as_ref().is_some_and(|n| n.same(index));
+        let Some(at) = t.indexes.named(index.base(), true).find(|(_, ix)| same(ix)).map(|(at, _)| at) else {
             return;
         };
         if let Some(n) = name {
