@@ -400,6 +400,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::DeferredConstraints) => DEFERRED.into(),
             Some(Keep::InitiallyDeferred) => INITIALLY_DEFERRED.into(),
             Some(Keep::TransactionModes) => TRANSACTION_MODES.into(),
+            Some(Keep::Inert(what)) => format!("outside a transaction block {what} does nothing"),
             Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             None => String::new(),
@@ -423,6 +424,9 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::DeferredConstraints) => return format!("transaction, kept as written: {DEFERRED}"),
         Some(Keep::InitiallyDeferred) => return format!("transaction, kept as written: {INITIALLY_DEFERRED}"),
         Some(Keep::TransactionModes) => return format!("transaction, kept as written: {TRANSACTION_MODES}"),
+        Some(Keep::Inert(what)) => {
+            return format!("transaction, kept as written: outside a transaction block {what} does nothing")
+        }
         Some(Keep::ExplicitLock(what)) => {
             return format!("transaction, kept as written: {what} holds its lock until the transaction ends")
         }

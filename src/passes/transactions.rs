@@ -65,6 +65,11 @@ pub enum Keep {
     /// the one transaction they run in, which a split would end early (and its other steps
     /// would run without them).
     TransactionModes,
+    /// What only means something in a transaction block (`SET TRANSACTION`), met outside any in
+    /// a draft that opens its own elsewhere: it does nothing there (PostgreSQL warns), and in a
+    /// step's transaction it would act on the statements after it. (`timeouts` marks a `SET
+    /// LOCAL` there inert in the same way.)
+    Inert(String),
     /// `LOCK TABLE` (what it locks) or a transaction-level advisory lock (what takes it) in a
     /// transaction: the lock is held to the `COMMIT`, so that nothing else changes the tables (or
     /// runs what the lock guards) meanwhile; a split would release it with the first step.
@@ -128,6 +133,9 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     // migration tool's transaction (gobuffalo pop's `COMMIT TRANSACTION; BEGIN TRANSACTION;`), and
     // that tool commits what the draft leaves open.
     let mut ends_the_tools_transaction = false;
+    // Statements that mean something only in a transaction block, met outside any.
+    let mut inert: Vec<(usize, &str)> = Vec::new();
+    let may_be_wrapped = !m.stmts.iter().any(|s| s.ops.iter().any(|o| o.kind == OpKind::Begin));
     // Where the open transaction first came to depend on staying one transaction (a check left
     // to its COMMIT, its modes), and why.
     let mut held: Option<(usize, Keep)> = None;
@@ -160,14 +168,14 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                 OpKind::AdvisoryLock if in_transaction => {
                     held = held.or(Some((i, Keep::ExplicitLock("pg_advisory_xact_lock".into()))));
                 }
-                // Outside a transaction block it does nothing (PostgreSQL warns): in a step of its
-                // own it still does nothing, where a step's transaction would take it.
-                OpKind::TransactionMode => found.push(Region {
-                    first: i,
-                    last: i,
-                    shape: Shape::InsideTransaction,
-                    why: vec![(i, Keep::TransactionModes)],
-                }),
+                // A draft with no BEGIN of its own may run in its tool's transaction (as `timeouts`
+                // reads its SET LOCAL): the modes then hold to the end of the file.
+                OpKind::TransactionMode if may_be_wrapped => {
+                    found.push(to_the_end(i, Shape::InsideTransaction, (i, Keep::TransactionModes)))
+                }
+                // Else, outside a transaction block, it does nothing (PostgreSQL warns): in a step
+                // of its own it still does nothing, where a step's transaction would take it.
+                OpKind::TransactionMode => inert.push((i, "SET TRANSACTION")),
                 kind if initially_deferred && in_transaction && may_write_rows(kind) => {
                     held = held.or(Some((i, Keep::InitiallyDeferred)));
                 }
@@ -209,6 +217,12 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     // Deferred in the transaction the migration tool runs the file in: checked at its end.
     if let (Some((first, keep)), true) = (held, m.runner_transaction) {
         found.push(to_the_end(first, Shape::InsideTransaction, (first, keep)));
+    }
+    if !ends_the_tools_transaction {
+        for (i, what) in inert {
+            let why = vec![(i, Keep::Inert(what.into()))];
+            found.push(Region { first: i, last: i, shape: Shape::InsideTransaction, why });
+        }
     }
     if let (Some(first), false) = (begin, m.runner_transaction || ends_the_tools_transaction) {
         found.push(to_the_end(first, Shape::WholeTransaction, (first, Keep::NeverCommitted)));
@@ -441,9 +455,9 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that defers its constraints",
                 ),
-                Keep::TransactionModes if r.first == r.last => (
+                Keep::Inert(what) => (
                     format!(
-                        "outside a transaction block SET TRANSACTION does nothing (PostgreSQL warns), and in a step's transaction it would set the modes of the statements there: pgsafe keeps {lines} in a step of its own, where it still does nothing"
+                        "outside a transaction block {what} does nothing (PostgreSQL warns), and in a step's transaction it would act on the statements after it: pgsafe keeps {lines} in a step of its own, where it still does nothing"
                     ),
                     "remove it, or move it into the transaction it is meant for",
                 ),
@@ -662,6 +676,12 @@ mod tests {
             kept(&lock.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(),
             "autocommit: held for no other statement"
         );
+        // SET TRANSACTION in a draft with no BEGIN of its own: perhaps in its tool's transaction,
+        // so to the end; in a draft that opens its own elsewhere, a step of its own (it does nothing).
+        let modes = "SET TRANSACTION READ ONLY;\nCREATE INDEX j ON big (x);\n";
+        assert_eq!(kept(modes, false), [(0, 1, vec![(0, Keep::TransactionModes)])]);
+        let inert = format!("{modes}BEGIN;\nCOMMIT;\n");
+        assert_eq!(kept(&inert, false), [(0, 0, vec![(0, Keep::Inert("SET TRANSACTION".into()))])]);
         let declared =
             format!("ALTER TABLE child ADD FOREIGN KEY (p) REFERENCES parent DEFERRABLE INITIALLY DEFERRED;\n{txn}");
         // From the first write to the COMMIT, which reaches the transaction's end, so all of it.
