@@ -24,6 +24,10 @@
 //!   `--batch-size`-th key of the rows the statement matches, and each batch is a key range;
 //! - without it, the `ctid`s of the rows the statement matches are collected first and changed
 //!   `--batch-size` at a time; each batch repeats the draft's condition.
+//!
+//! What batches cannot keep and only the database knows (a statement-level or `AFTER` trigger, a
+//! rule, a view: see [`Guard`]) the loop asks it first, and then runs the statement once, as
+//! written.
 
 use super::{Ctx, Edit, Mode, Rewritten};
 use crate::ir::catalog::Table;
@@ -63,6 +67,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             };
             let batch = Batch {
                 target: m.text(&d.target),
+                guard: Some(Guard { table: &d.table.text, verb, statement: m.text(&s.body) }),
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &head,
                 condition: d.filter.as_ref().map(|f| m.text(&f.span)),
@@ -86,7 +91,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     s.body.start,
                     format!(
                         "run this {verb} on {} in batches of {} rows {how}, each committed on its own, outside any DDL \
-                         transaction: one big statement locks every row it touches until it commits",
+                         transaction (as written, once, if the database shows a trigger or rule that batches would fire \
+                         differently, or a view): one big statement locks every row it touches until it commits",
                         d.table.text, ctx.config.batch_size
                     ),
                 );
@@ -229,6 +235,9 @@ fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
 pub struct Batch<'a> {
     /// `[ONLY] table [alias]` as the draft wrote it.
     pub target: &'a str,
+    /// The draft's own statement, when batches stand in for it: the loop first asks the database
+    /// whether batches would do what it does ([`Guard`]), and runs it once, as written, if not.
+    pub guard: Option<Guard<'a>>,
     /// The primary key column (folded) and its type: batches are key ranges. `None`: by `ctid`.
     pub key: Option<(&'a str, &'a str)>,
     /// `UPDATE target SET …` / `DELETE FROM target`, without a `WHERE`.
@@ -236,6 +245,51 @@ pub struct Batch<'a> {
     /// The draft's condition, repeated in every batch.
     pub condition: Option<&'a str>,
     pub size: u32,
+}
+
+/// What batches cannot keep, which only the database knows (without `--schema` pgsafe sees no
+/// triggers, rules or views): a batch fires a row trigger once for each row, as the statement
+/// does, but a statement-level trigger once for each batch (and none when no row is to change,
+/// where the statement fires it once), and an `AFTER` row trigger sees only the batches so far
+/// where it would see the whole statement's changes (a transition table too); a rule rewrites
+/// every batch; a view or a foreign table has no `ctid` to batch by.
+pub struct Guard<'a> {
+    /// The table's name as written, as `regclass` reads it.
+    pub table: &'a str,
+    /// `UPDATE` or `DELETE`.
+    pub verb: &'a str,
+    /// The draft's statement as written, without `;`.
+    pub statement: &'a str,
+}
+
+impl Guard<'_> {
+    /// The check and the statement as written, run instead of the loop when the check finds one
+    /// of the above on the table or a table that inherits from it.
+    fn check(&self) -> String {
+        let (trigger_bit, rule_event) = if self.verb == "DELETE" { (8, '4') } else { (16, '2') };
+        let table = self.table.replace('\'', "''");
+        // RAISE reads `%` as a placeholder.
+        let named = table.replace('%', "%%");
+        format!(
+            "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
+             -- batches so far, a rule rewrites each batch, a view has no ctid: on such a table the\n  \
+             -- statement runs once, as written.\n  \
+             IF EXISTS (\n    WITH RECURSIVE pgsafe_tables(oid) AS (\n      SELECT '{table}'::regclass::oid\n      \
+             UNION SELECT inhrelid FROM pg_inherits JOIN pgsafe_tables ON inhparent = pgsafe_tables.oid)\n    \
+             SELECT FROM pgsafe_tables t JOIN pg_class c ON c.oid = t.oid\n    \
+             WHERE c.relkind NOT IN ('r', 'p')\n      \
+             OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
+             AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
+             OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n  \
+             ) THEN\n    \
+             RAISE NOTICE 'pgsafe: {named} has a trigger or rule that batches would change, or is not a table: the {verb} runs once, as written';\n    \
+             {statement};\n    \
+             RETURN;\n  \
+             END IF;\n",
+            verb = self.verb,
+            statement = self.statement,
+        )
+    }
 }
 
 impl Batch<'_> {
@@ -250,6 +304,10 @@ impl Batch<'_> {
              FOR pgsafe_line IN EXPLAIN {} WHERE false LOOP END LOOP;\n",
             self.statement
         );
+        let analyse = match &self.guard {
+            Some(guard) => analyse + &guard.check(),
+            None => analyse,
+        };
         let cond = |glue: &str| self.condition.map_or(String::new(), |c| format!("{glue}({c})"));
         match self.key {
             Some((key, ty)) => {
@@ -340,6 +398,7 @@ mod tests {
     fn batches_are_fixed_before_the_loop() {
         let b = Batch {
             target: "orders o",
+            guard: None,
             key: None,
             statement: "DELETE FROM orders o",
             condition: Some("o.status = 'void'"),
@@ -353,11 +412,37 @@ mod tests {
             ),
             "{sql}"
         );
+        assert!(!sql.contains("pg_trigger"), "no guard asked for: {sql}");
         let b = Batch { key: Some(("id", "bigint")), statement: "UPDATE orders o SET note = 'x'", ..b };
         let sql = b.do_block();
         assert!(sql.contains("pgsafe_bounds bigint[];"), "{sql}");
         assert!(
             sql.contains("WHERE (pgsafe_lo IS NULL OR id > pgsafe_lo) AND id <= pgsafe_hi AND (o.status = 'void');")
         );
+    }
+
+    #[test]
+    fn the_loop_first_asks_whether_batches_would_do_what_the_statement_does() {
+        let guard = |table, verb, statement| {
+            let b = Batch {
+                target: "t",
+                guard: Some(Guard { table, verb, statement }),
+                key: None,
+                statement: "DELETE FROM t",
+                condition: None,
+                size: 10,
+            };
+            b.do_block()
+        };
+        let sql = guard("app.\"it's 100%\"", "DELETE", "DELETE FROM app.\"it's 100%\" WHERE a = 1");
+        // The name as regclass reads it, and as RAISE prints it.
+        assert!(sql.contains("SELECT 'app.\"it''s 100%\"'::regclass::oid"), "{sql}");
+        assert!(sql.contains("RAISE NOTICE 'pgsafe: app.\"it''s 100%%\" has"), "{sql}");
+        // DELETE triggers and rules; the statement as written, then nothing more.
+        assert!(sql.contains("tgtype & 8 <> 0") && sql.contains("ev_type = '4'"), "{sql}");
+        let fallback = sql.find("    DELETE FROM app.\"it's 100%\" WHERE a = 1;\n    RETURN;\n  END IF;").unwrap();
+        assert!(fallback < sql.find("pgsafe_todo := ARRAY").unwrap(), "{sql}");
+        let sql = guard("t", "UPDATE", "UPDATE t SET a = 1");
+        assert!(sql.contains("tgtype & 16 <> 0") && sql.contains("ev_type = '2'"), "{sql}");
     }
 }

@@ -107,8 +107,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             }
             unit.rules.push(RULE);
             let key = primary_key(ctx.before(i, k as usize).table.as_deref());
+            // ADD COLUMN … DEFAULT fires no trigger, so neither the loop nor the statement is
+            // the draft's: the table was checked for UPDATE triggers above.
             let backfill = Batch {
                 target: &table.text,
+                guard: None,
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &format!("UPDATE {} SET {col} = {}", table.text, d.expr),
                 condition: Some(&format!("{col} IS NULL")),

@@ -71,7 +71,9 @@ struct Live {
     oid: u32,
     name: String,
     /// A column `SET c = c` may write (neither generated nor `GENERATED ALWAYS`); `None`: the
-    /// prober and the blocker take the writer's lock with `LOCK TABLE … IN ROW EXCLUSIVE MODE`.
+    /// prober and the blocker take the writer's lock with `LOCK TABLE … IN ROW EXCLUSIVE MODE`,
+    /// as they do where an `UPDATE` that changes no row still does something (a statement-level
+    /// trigger fires, a rule runs), which would change the rows the plan is compared on.
     column: Option<String>,
 }
 
@@ -87,7 +89,10 @@ impl Live {
 
 const LIVE_SQL: &str = "SELECT c.oid, format('%I.%I', n.nspname, c.relname), \
     (SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped \
-       AND attgenerated = '' AND attidentity <> 'a' ORDER BY attnum LIMIT 1) \
+       AND attgenerated = '' AND attidentity <> 'a' \
+       AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal AND tgtype & 17 = 16) \
+       AND NOT EXISTS (SELECT FROM pg_rewrite WHERE ev_class = c.oid AND ev_type = '2') \
+       ORDER BY attnum LIMIT 1) \
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
       AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 2";
