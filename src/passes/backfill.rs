@@ -252,7 +252,10 @@ pub struct Batch<'a> {
 /// does, but a statement-level trigger once for each batch (and none when no row is to change,
 /// where the statement fires it once), and an `AFTER` row trigger sees only the batches so far
 /// where it would see the whole statement's changes (a transition table too); a rule rewrites
-/// every batch; a view or a foreign table has no `ctid` to batch by.
+/// every batch; a deferrable key (`UNIQUE`, primary key, exclusion) and a foreign key between rows
+/// of the same table are checked when a statement ends, so at the end of each batch, where the
+/// rows still collide or point at rows a later batch changes; a view or a foreign table has no
+/// `ctid` to batch by.
 pub struct Guard<'a> {
     /// The table's name as written, as `regclass` reads it.
     pub table: &'a str,
@@ -272,7 +275,8 @@ impl Guard<'_> {
         let named = table.replace('%', "%%");
         format!(
             "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
-             -- batches so far, a rule rewrites each batch, a view has no ctid: on such a table the\n  \
+             -- batches so far, a rule rewrites each batch, a deferrable key or a foreign key to its own\n  \
+             -- table is checked at the end of each batch, a view has no ctid: on such a table the\n  \
              -- statement runs once, as written.\n  \
              IF EXISTS (\n    WITH RECURSIVE pgsafe_tables(oid) AS (\n      SELECT '{table}'::regclass::oid\n      \
              UNION SELECT inhrelid FROM pg_inherits JOIN pgsafe_tables ON inhparent = pgsafe_tables.oid)\n    \
@@ -280,7 +284,9 @@ impl Guard<'_> {
              WHERE c.relkind NOT IN ('r', 'p')\n      \
              OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
              AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
-             OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n  \
+             OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n      \
+             OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
+             AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))\n  \
              ) THEN\n    \
              RAISE NOTICE 'pgsafe: {named} has a trigger or rule that batches would change, or is not a table: the {verb} runs once, as written';\n    \
              {statement};\n    \
@@ -444,5 +450,6 @@ mod tests {
         assert!(fallback < sql.find("pgsafe_todo := ARRAY").unwrap(), "{sql}");
         let sql = guard("t", "UPDATE", "UPDATE t SET a = 1");
         assert!(sql.contains("tgtype & 16 <> 0") && sql.contains("ev_type = '2'"), "{sql}");
+        assert!(sql.contains("contype = 'f' AND confrelid = t.oid"), "{sql}");
     }
 }
