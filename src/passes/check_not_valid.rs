@@ -6,7 +6,7 @@
 //! UPDATE EXCLUSIVE, which blocks no reads or writes.
 
 use super::in_case_of;
-use super::not_valid::{move_inline, split, unnamed, Inline};
+use super::not_valid::{kept_on_a_column_that_may_exist, move_inline, split, unnamed, Inline};
 use super::{Ctx, Rewritten};
 use crate::ir::name::Name;
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if !ctx.applies(RULE, i) {
             continue;
         }
-        for op in &s.ops {
+        for (k, op) in s.ops.iter().enumerate() {
             match &op.kind {
                 OpKind::AddConstraint { table, name, kind: ConstraintKind::Check { .. }, not_valid: false, .. }
                     if !ctx.quiet(table, i) =>
@@ -30,7 +30,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     split(ctx.m, out, RULE, i, table, &op.span, name);
                     out.change(RULE, op.span.start, reason(name, table));
                 }
-                OpKind::AddColumn { table, check: Some(c), .. } if !ctx.quiet(table, i) => {
+                OpKind::AddColumn { table, column, check: Some(c), if_not_exists, .. } if !ctx.quiet(table, i) => {
+                    if *if_not_exists && ctx.column_may_exist(i, k, column) {
+                        out.diagnose(RULE, c.clause.start, kept_on_a_column_that_may_exist("check", column, table));
+                        continue;
+                    }
                     let Some(name) = c.constraint_name.clone() else {
                         out.diagnose(RULE, c.clause.start, unnamed("check", table));
                         continue;

@@ -9,7 +9,7 @@
 //! Not on a partitioned table (as `--schema` or the draft shows), before PostgreSQL 18: it refuses `NOT VALID` there
 //! (`partitions` gives the per-partition recipe).
 
-use super::not_valid::{move_inline, split, unnamed, Inline};
+use super::not_valid::{kept_on_a_column_that_may_exist, move_inline, split, unnamed, Inline};
 use super::partitions::fk_not_valid_refused;
 use super::{in_case_of, Ctx, Rewritten};
 use crate::ir::name::quote_ident;
@@ -47,7 +47,17 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         ),
                     );
                 }
-                OpKind::AddColumn { table, column, reference: Some(r), .. } if !ctx.quiet(table, i) && !refused => {
+                OpKind::AddColumn { table, column, reference: Some(r), if_not_exists, .. }
+                    if !ctx.quiet(table, i) && !refused =>
+                {
+                    if *if_not_exists && ctx.column_may_exist(i, k, column) {
+                        out.diagnose(
+                            RULE,
+                            r.clause.start,
+                            kept_on_a_column_that_may_exist("foreign key", column, table),
+                        );
+                        continue;
+                    }
                     let Some(name) = r.constraint_name.clone() else {
                         out.diagnose(RULE, r.clause.start, unnamed("foreign key", table));
                         continue;

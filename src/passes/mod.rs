@@ -318,6 +318,21 @@ impl<'m> Ctx<'m, '_> {
         self.m.created_before(table, i) || self.config.is_small(table)
     }
 
+    /// Could `ADD COLUMN IF NOT EXISTS col` (op `k` of statement `i`) find the column there, and
+    /// so skip its whole definition, inline constraints and default included? Only the catalogue
+    /// can say no: a table whose columns it knows, without `col`. A rewrite that moves a part of
+    /// the definition out of the column would run that part anyway.
+    pub fn column_may_exist(&self, i: usize, k: usize, col: &str) -> bool {
+        !self.before(i, k).table.as_ref().is_some_and(|t| t.columns_known && t.column(col).is_none())
+    }
+
+    /// Could the table of statement `i`'s `ALTER TABLE IF EXISTS` (op `k`) be missing, so that the
+    /// draft does nothing? Only the catalogue can say no. A rewrite that builds something on the
+    /// table in a statement of its own (`CREATE UNIQUE INDEX`) has no `IF EXISTS` to carry.
+    pub fn table_may_be_missing(&self, i: usize, k: usize) -> bool {
+        self.m.stmts[i].alter_if_exists && !self.before(i, k).table.as_ref().is_some_and(|t| t.columns_known)
+    }
+
     /// The catalogue's view just before op `k` of statement `i`.
     pub fn before(&self, i: usize, k: usize) -> &Before {
         self.snapshots.before(i, k)

@@ -35,6 +35,19 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             if ctx.quiet(table, i) {
                 continue;
             }
+            if ctx.table_may_be_missing(i, n_op) {
+                out.diagnose(
+                    RULE,
+                    op.span.start,
+                    format!(
+                        "ALTER TABLE IF EXISTS does nothing where {} is missing, but the recipe's CREATE UNIQUE INDEX \
+                         CONCURRENTLY has no IF EXISTS for its table and would fail there: left as written (with \
+                         --schema showing the table, pgsafe would rewrite it)",
+                        table.text
+                    ),
+                );
+                continue;
+            }
             let before = ctx.before(i, n_op);
             if before.is_partitioned() {
                 out.diagnose(

@@ -25,8 +25,25 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             continue;
         }
         for (k, op) in s.ops.iter().enumerate() {
-            let OpKind::AddColumn { table, column, default, not_null, check, .. } = &op.kind else { continue };
+            let OpKind::AddColumn { table, column, default, not_null, check, if_not_exists, .. } = &op.kind else {
+                continue;
+            };
             if ctx.quiet(table, i) {
+                continue;
+            }
+            if *if_not_exists && ctx.column_may_exist(i, k, column) {
+                if default.as_ref().is_some_and(|d| d.volatile) {
+                    out.diagnose(
+                        RULE,
+                        op.span.start,
+                        format!(
+                            "ADD COLUMN IF NOT EXISTS {column} with a volatile default: where {} has the column already, \
+                             PostgreSQL does nothing, but pgsafe's recipe would set the default and fill the column; \
+                             left as written (with --schema showing the table without {column}, pgsafe would rewrite it)",
+                            table.text
+                        ),
+                    );
+                }
                 continue;
             }
             let Some(d) = default.as_ref().filter(|d| d.volatile) else {
