@@ -26,6 +26,7 @@ use crate::ir::action::Action;
 use crate::ir::catalog::Catalog;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section, Stmt};
+use crate::ir::name::make_object_name;
 use crate::ir::op::{OpKind, Psql};
 use crate::ir::timeline::{Before, Timeline, Window};
 pub use not_null::fact as not_null_fact;
@@ -240,19 +241,26 @@ impl Rewritten {
         self.fact_from.get(fact).is_some_and(|&from| from < stmt)
     }
 
-    /// `base`, or `base1`, `base2`… if pgsafe already chose it in this draft (as PostgreSQL does).
-    pub fn unique_name(&mut self, base: String) -> String {
-        self.unique_name_avoiding("", base, |_| false)
+    /// PostgreSQL's name for `name1_name2_label` ([`make_object_name`]), or with `label1`,
+    /// `label2`… if pgsafe already chose it in this draft: as `ChooseRelationName` does, the
+    /// number goes on the label before the names are cut to 63 bytes (on the whole name, a long
+    /// name's second choice was cut back to its first).
+    pub fn unique_name(&mut self, parts: [&str; 3]) -> String {
+        self.unique_name_avoiding("", parts, |_| false)
     }
 
     /// [`Rewritten::unique_name`] among the names chosen in `schema` (`"s."`, or `""` for the
     /// search path's: an index's name is its schema's, as PostgreSQL chooses it), also avoiding
     /// the names `taken` says the database already has.
-    pub fn unique_name_avoiding(&mut self, schema: &str, base: String, taken: impl Fn(&str) -> bool) -> String {
-        let candidate = |n: usize| if n == 0 { base.clone() } else { format!("{base}{n}") };
+    pub fn unique_name_avoiding(&mut self, schema: &str, parts: [&str; 3], taken: impl Fn(&str) -> bool) -> String {
+        let [name1, name2, label] = parts;
+        let candidate = |n: usize| match n {
+            0 => make_object_name(name1, name2, label),
+            n => make_object_name(name1, name2, &format!("{label}{n}")),
+        };
         // Every candidate before `first_free` is chosen already: the search starts there (from
         // 0, ten thousand unnamed keys on one table took a quadratic time to name).
-        let family = format!("{schema}{base}");
+        let family = format!("{schema}{}", candidate(0));
         let mut n = self.first_free.get(&family).copied().unwrap_or(0);
         let mut name = candidate(n);
         while self.chosen_names.contains(&format!("{schema}{name}")) || taken(&name) {

@@ -11,7 +11,7 @@ use super::not_valid::alter_if_exists;
 use super::{in_case_of, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{escape_directive, Migration};
-use crate::ir::name::{make_object_name, quote_ident, Name};
+use crate::ir::name::{quote_ident, Name};
 
 /// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL
 /// (on one `--` line: see [`escape_directive`]).
@@ -70,7 +70,7 @@ fn generate(
 ) -> String {
     let at = out.units[i].at;
     let sample: String = m.src[at..].chars().take(5).collect();
-    let name = quote_ident(&out.unique_name(make_object_name(&table.base_unquoted(), column, "not_null_check")));
+    let name = quote_ident(&out.unique_name([&table.base_unquoted(), column, "not_null_check"]));
     let alter = in_case_of(&sample, if alter_if_exists(m, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
     let col = quote_ident(column);
     let kw = |k: &str| in_case_of(&sample, k);

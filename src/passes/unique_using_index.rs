@@ -9,7 +9,7 @@
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::action::Action;
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::name::{key_of, make_object_name, quote_ident};
+use crate::ir::name::{key_of, quote_ident};
 use crate::ir::op::{ConstraintKind, OpKind};
 use rustc_hash::FxHashMap;
 
@@ -97,12 +97,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 Some(n) => n.clone(),
                 // PostgreSQL's choice: `<table>_pkey`, `<table>_<cols>_key`, then `…1`, `…2` when taken.
                 None => {
-                    let base = if primary {
-                        make_object_name(&table.base_unquoted(), "", "pkey")
-                    } else {
-                        make_object_name(&table.base_unquoted(), &columns.join("_"), "key")
-                    };
-                    quote_ident(&out.unique_name_avoiding(schema, base, |n| taken(n)))
+                    let (table, columns) = (table.base_unquoted(), columns.join("_"));
+                    let parts = if primary { [&*table, "", "pkey"] } else { [&*table, &*columns, "key"] };
+                    quote_ident(&out.unique_name_avoiding(schema, parts, |n| taken(n)))
                 }
             };
             // The name may still belong to the constraint this statement drops (a primary key
@@ -121,8 +118,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let dropped_here = dropped.get(index_key.as_str()).is_some_and(|&at| at < n_op);
             let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
-                let base = make_object_name(&index_key, "", "new");
-                quote_ident(&out.unique_name_avoiding(schema, base, |n| taken(n)))
+                quote_ident(&out.unique_name_avoiding(schema, [&index_key, "", "new"], |n| taken(n)))
             } else {
                 index.clone()
             };
@@ -234,6 +230,20 @@ mod tests {
         let one = flat("ALTER TABLE t ADD UNIQUE (c);\nALTER TABLE t ADD UNIQUE (c);\nALTER TABLE t ADD UNIQUE (c);\n");
         for name in ["t_c_key ", "t_c_key1 ", "t_c_key2 "] {
             assert!(one.contains(&format!("ADD CONSTRAINT {name}")), "{name}: {one}");
+        }
+    }
+
+    #[test]
+    fn a_long_name_numbers_its_label_before_it_is_cut() {
+        let (t, c) = ("a_table_name_long_enough_for_postgres_to_cut", "a_column_name_long_enough_to_be_cut");
+        let draft = format!("ALTER TABLE {t} ADD UNIQUE ({c}_1);\nALTER TABLE {t} ADD UNIQUE ({c}_1);\n");
+        let flat = compile("d.sql", &draft, &Config::default()).unwrap().flattened();
+        // PostgreSQL's ChooseRelationName: the parts are cut so that `key1` fits in 63 bytes.
+        let first = "a_table_name_long_enough_for__a_column_name_long_enough_to__key";
+        let second = "a_table_name_long_enough_for__a_column_name_long_enough_to_key1";
+        assert_eq!((first.len(), second.len()), (63, 63));
+        for name in [first, second] {
+            assert!(flat.contains(&format!("ADD CONSTRAINT {name} UNIQUE USING INDEX {name};")), "{name}: {flat}");
         }
     }
 }
