@@ -225,7 +225,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         }
         AlterTableOperation::AddColumn { column_def, if_not_exists, .. } => {
             let mut mode_scans = false;
-            let mut volatile_default = false;
+            let (mut volatile_default, mut numbers_rows) = (false, false);
             let (mut primary_key, mut unique) = (false, false);
             for o in &column_def.options {
                 match &o.option {
@@ -235,6 +235,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                         let loc = super::lower_expr::Locations::new(text, at);
                         let e = super::lower_expr::lower(e, at..at + text.len(), &loc);
                         volatile_default = e.volatility() == super::expr::Volatility::Volatile;
+                        numbers_rows = e.calls.iter().any(|c| c.name.rsplit('.').next() == Some("nextval"));
                         mode_scans |= volatile_default;
                     }
                     ColumnOption::Generated { .. } => mode_scans = true,
@@ -252,7 +253,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
             let column = key_of(&column_text(text, toks));
-            let (default, not_null) = inline_default_and_not_null(text, toks, at, volatile_default);
+            let (default, not_null) = inline_default_and_not_null(text, toks, at, (volatile_default, numbers_rows));
             let kind = OpKind::AddColumn {
                 table: table.clone(),
                 column,
@@ -520,12 +521,13 @@ fn column_text(action: &str, toks: &[Token]) -> String {
 }
 
 /// `DEFAULT expr` and `NOT NULL` at parenthesis depth 0 in an `ADD COLUMN` action. `volatile`:
-/// the default calls a volatile function (from the AST), so PostgreSQL evaluates it per row.
+/// the default calls a volatile function (from the AST), so PostgreSQL evaluates it per row, and
+/// whether one of them is `nextval` ([`InlineDefault::numbers_rows`]).
 fn inline_default_and_not_null(
     action: &str,
     toks: &[Token],
     at: usize,
-    volatile: bool,
+    (volatile, numbers_rows): (bool, bool),
 ) -> (Option<InlineDefault>, Option<Range<usize>>) {
     const CLAUSES: &[&str] =
         &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
@@ -553,7 +555,12 @@ fn inline_default_and_not_null(
         let next = top[p + 1..].iter().copied().find(|&k| CLAUSES.iter().any(|c| toks[k].is_word(c)) && k > d + 1);
         let end_tok = next.map_or(toks.len() - 1, |n| n - 1);
         let expr = action[first.span.start..toks[end_tok].span.end].to_string();
-        Some(InlineDefault { clause: at + toks[d].span.start..at + toks[end_tok].span.end, expr, volatile })
+        Some(InlineDefault {
+            clause: at + toks[d].span.start..at + toks[end_tok].span.end,
+            expr,
+            volatile,
+            numbers_rows,
+        })
     });
     (default, not_null)
 }

@@ -113,6 +113,8 @@ pub struct InlineDefault {
     pub expr: String,
     /// Evaluated per row (`random()`, `gen_random_uuid()`, …): adding the column rewrites the table.
     pub volatile: bool,
+    /// Calls `nextval`: each row's value depends on the order the rows are filled in.
+    pub numbers_rows: bool,
 }
 
 /// An inline `CHECK` on `ADD COLUMN`, verified against every row where it stands.

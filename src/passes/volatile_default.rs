@@ -66,6 +66,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 }
                 continue;
             };
+            if d.numbers_rows {
+                out.diagnose(
+                    RULE,
+                    d.clause.start,
+                    format!(
+                        "the default of {column} draws from a sequence: ADD COLUMN … DEFAULT numbers the rows of {} in the \
+                         order it rewrites the table, a batched backfill in the order of its batches, so rows would get \
+                         other numbers; left as written (it rewrites the table under ACCESS EXCLUSIVE: where the order \
+                         does not matter, add the column without the default and number the rows in batches yourself)",
+                        table.text
+                    ),
+                );
+                continue;
+            }
             // The recipe's backfill is an UPDATE the draft does not run: it would fire the table's
             // UPDATE triggers on every row, where ADD COLUMN … DEFAULT fires none.
             let before = ctx.before(i, k).table.as_deref();
