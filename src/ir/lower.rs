@@ -21,12 +21,31 @@ pub struct Lowered {
     /// sqlparser gave up on an expression nested too deep: pgsafe does not know what the
     /// statement (or one of its actions) does beyond its first words.
     pub too_deep: bool,
-    /// `ALTER TABLE IF EXISTS`: statements generated for its actions must not fail where it was
-    /// skipped.
-    pub alter_if_exists: bool,
+    /// `ALTER TABLE IF EXISTS` / `ONLY`: what statements generated for its actions must keep.
+    pub alter: AlterHead,
     /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
     /// how many of `ops` are its (see `Stmt::parts`). Empty for a single statement.
     pub parts: Vec<(Range<usize>, usize)>,
+}
+
+/// The words after `ALTER TABLE` that statements generated for its actions must keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlterHead {
+    /// `IF EXISTS`: they must not fail where the draft skipped it.
+    pub if_exists: bool,
+    /// `ONLY`: the draft leaves the tables that inherit from it alone.
+    pub only: bool,
+}
+
+impl AlterHead {
+    /// Read from the statement's first words (`words`: its first four, folded).
+    fn of(text: &str, words: &[String]) -> AlterHead {
+        let head: Vec<&str> = words.iter().map(String::as_str).collect();
+        let if_exists = head == ["alter", "table", "if", "exists"];
+        let only = head.get(..3) == Some(&["alter", "table", "only"][..])
+            || (if_exists && head_words(text, 5).get(4).is_some_and(|w| w == "only"));
+        AlterHead { if_exists, only }
+    }
 }
 
 /// Lower the statement whose body is `src[body]`. Never fails: what is not understood is `Opaque`.
@@ -46,31 +65,31 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
         }
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false, alter_if_exists: false, parts: Vec::new() };
+        return Lowered { ops, too_deep: false, alter: AlterHead::default(), parts: Vec::new() };
     }
     if let Some(lowered) = lower_big_insert(text, body.clone()).or_else(|| lower_big_bodies(text, body.clone())) {
         return lowered;
     }
     let words = head_words(text, 4);
-    let alter_if_exists = words.iter().map(String::as_str).eq(["alter", "table", "if", "exists"]);
+    let alter = AlterHead::of(text, &words);
     if words.iter().take(2).map(String::as_str).eq(["create", "table"]) {
         if let Some(ct) = lower_table::create_table_by_hand(text) {
             // What sqlparser's tree would lower to (`lower_other`: a table without a query).
             // Each element of its list is short, so sqlparser cannot give up on its depth.
             let (kind, locks) = lower_table::create_table(&ct);
             let ops = vec![Op { span: body, kind, locks }];
-            return Lowered { ops, too_deep: false, alter_if_exists, parts: Vec::new() };
+            return Lowered { ops, too_deep: false, alter, parts: Vec::new() };
         }
     }
     if let Some(ops) = lower_without_tree(src, body.clone(), &words) {
         // Only sqlparser's verdict on depth is wanted, and a short statement cannot get it.
         let too_deep = may_be_too_deep(text) && parse(text) == Err(Unparsed::TooDeep);
-        return Lowered { ops, too_deep, alter_if_exists, parts: Vec::new() };
+        return Lowered { ops, too_deep, alter, parts: Vec::new() };
     }
     let parsed = parse(text);
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
     let ops = lower_parsed(src, body, &words, parsed.ok(), &mut too_deep);
-    Lowered { ops, too_deep, alter_if_exists, parts: Vec::new() }
+    Lowered { ops, too_deep, alter, parts: Vec::new() }
 }
 
 /// Does the statement declare a constraint or constraint trigger `INITIALLY DEFERRED`? Its
@@ -108,7 +127,7 @@ fn lower_block(src: &str, body: Range<usize>) -> Option<Lowered> {
     if inner.len() < 2 {
         return None;
     }
-    let mut out = Lowered { ops: Vec::new(), too_deep: false, alter_if_exists: false, parts: Vec::new() };
+    let mut out = Lowered { ops: Vec::new(), too_deep: false, alter: AlterHead::default(), parts: Vec::new() };
     for b in inner {
         let one = lower(src, b.clone());
         if !one.parts.is_empty()
@@ -910,6 +929,17 @@ mod tests {
         assert!(!defers("COMMENT ON TABLE c IS 'initially deferred'"));
         assert!(!defers("CREATE FUNCTION f() RETURNS void AS $$ SET CONSTRAINTS ALL DEFERRED $$ LANGUAGE sql"));
         assert!(!defers("SET CONSTRAINTS ALL DEFERRED"), "deferred by the transaction, not declared");
+    }
+
+    #[test]
+    fn alter_table_if_exists_and_only_are_read_from_the_head() {
+        let head = |sql: &str| super::lower(sql, 0..sql.len()).alter;
+        let (exists, only) = (AlterHead { if_exists: true, only: false }, AlterHead { if_exists: false, only: true });
+        assert_eq!(head("ALTER TABLE ONLY t ALTER c SET NOT NULL"), only);
+        assert_eq!(head("alter table if exists only t alter c set not null"), AlterHead { if_exists: true, ..only });
+        assert_eq!(head("ALTER TABLE IF EXISTS t ALTER c SET NOT NULL"), exists);
+        assert_eq!(head("ALTER TABLE only_t ALTER c SET NOT NULL"), AlterHead::default());
+        assert_eq!(head("ALTER TABLE IF EXISTS t ADD COLUMN only int"), exists);
     }
 
     fn lower(sql: &str) -> Vec<Op> {

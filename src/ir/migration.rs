@@ -1,6 +1,6 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
-use super::lower::{lower, Lowered};
+use super::lower::{lower, AlterHead, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
 use super::savepoints::{Savepoints, UndoLog};
@@ -33,8 +33,8 @@ pub struct Stmt {
     /// The parser gave up on an expression nested too deep: only the statement's first words
     /// are understood.
     pub too_deep: bool,
-    /// `ALTER TABLE IF EXISTS`: what a recipe generates for it must not fail where it was skipped.
-    pub alter_if_exists: bool,
+    /// `ALTER TABLE IF EXISTS` / `ONLY`: what a recipe generates for it must keep.
+    pub alter: AlterHead,
     /// The migration-tool marker lines among its comments, in order.
     pub markers: ThinVec<ToolMarker>,
     /// It leaves a `(` or `BEGIN` open (a typo) outside a goose block: where it and the
@@ -476,7 +476,7 @@ impl<'a> Migration<'a> {
                     _ => {}
                 }
             }
-            let (mut too_deep, mut alter_if_exists, mut parts) = (false, false, Vec::new());
+            let (mut too_deep, mut alter, mut parts) = (false, AlterHead::default(), Vec::new());
             let (body, terminated, ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
@@ -497,7 +497,7 @@ impl<'a> Migration<'a> {
                     } else {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         too_deep = lowered.too_deep;
-                        alter_if_exists = lowered.alter_if_exists;
+                        alter = lowered.alter;
                         parts = lowered.parts;
                         lowered.ops
                     };
@@ -545,7 +545,7 @@ impl<'a> Migration<'a> {
                 // Most statements have none of these three: a thin vector is one word then.
                 ignored: ignored.into(),
                 too_deep,
-                alter_if_exists,
+                alter,
                 markers: markers.into(),
                 leaves_open: piece.leaves_open && !piece.in_goose_block,
                 parts: parts.into(),

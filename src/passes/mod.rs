@@ -338,7 +338,7 @@ impl<'m> Ctx<'m, '_> {
     /// draft does nothing? Only the catalogue can say no. A rewrite that builds something on the
     /// table in a statement of its own (`CREATE UNIQUE INDEX`) has no `IF EXISTS` to carry.
     pub fn table_may_be_missing(&self, i: usize, k: usize) -> bool {
-        self.m.stmts[i].alter_if_exists && !self.before(i, k).table.as_ref().is_some_and(|t| t.columns_known)
+        self.m.stmts[i].alter.if_exists && !self.before(i, k).table.as_ref().is_some_and(|t| t.columns_known)
     }
 
     /// The catalogue's view just before op `k` of statement `i`.

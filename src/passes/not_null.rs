@@ -56,6 +56,17 @@ pub fn after(
     generate(m, out, i, [sub, sub + 1, sub + 3], Some(sub + 2), table, column, rule);
 }
 
+/// Why a `NOT NULL` on `ALTER TABLE ONLY` stays as written: the recipe's check would reach the
+/// tables that inherit from it, and fail on their rows where the draft leaves them alone.
+pub fn not_on_only(table: &Name) -> String {
+    format!(
+        "ALTER TABLE ONLY {0} leaves the tables that inherit from {0} alone, but the check that proves the column NOT \
+         NULL first would be inherited by them and checked against their rows too: left as written (it scans {0} under \
+         ACCESS EXCLUSIVE)",
+        table.text
+    )
+}
+
 /// Generate the check, its validation and its drop at `subs`, and `SET NOT NULL` at `set_at`.
 #[allow(clippy::too_many_arguments)]
 fn generate(

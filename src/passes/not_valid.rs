@@ -124,5 +124,5 @@ pub fn kept_on_a_column_that_may_exist(kind: &str, column: &str, table: &Name) -
 }
 
 pub fn alter_if_exists(m: &Migration<'_>, i: usize, out: &Rewritten) -> bool {
-    m.stmts.get(out.units[i].stmt).is_some_and(|s| s.alter_if_exists)
+    m.stmts.get(out.units[i].stmt).is_some_and(|s| s.alter.if_exists)
 }

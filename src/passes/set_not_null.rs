@@ -119,6 +119,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                     if ctx.added_by_statement(i, n_op, column) {
                         continue;
                     }
+                    if s.alter.only {
+                        out.diagnose(RULE, op.span.start, not_null::not_on_only(table));
+                        continue;
+                    }
                     let name = not_null::recipe(m, out, i, k, table, column, RULE);
                     k += 1;
                     out.change(

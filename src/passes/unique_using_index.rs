@@ -48,6 +48,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 );
                 continue;
             }
+            if primary && s.alter.only {
+                out.diagnose(RULE, op.span.start, not_null::not_on_only(table));
+                continue;
+            }
             let before = ctx.before(i, n_op);
             if before.is_partitioned() {
                 out.diagnose(
