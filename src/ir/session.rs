@@ -18,6 +18,8 @@ pub enum Kind {
     TempTable,
     TempSequence,
     TempView,
+    /// A function or procedure made in `pg_temp`.
+    TempFunction,
     Prepared,
     Cursor,
 }
@@ -28,6 +30,7 @@ impl Kind {
             Kind::TempTable => "temporary table",
             Kind::TempSequence => "temporary sequence",
             Kind::TempView => "temporary view",
+            Kind::TempFunction => "temporary function",
             Kind::Prepared => "prepared statement",
             Kind::Cursor => "cursor",
         }
@@ -59,7 +62,7 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
             continue;
         }
         let head = head(text);
-        let created = creates(&head);
+        let created = creates(text, &head);
         if live.is_empty() && created.is_none() {
             continue;
         }
@@ -117,15 +120,16 @@ fn head(text: &str) -> Vec<String> {
 }
 
 /// The first words of the statements that may create a session object (see [`creates`]).
-const CREATING: [&str; 3] = ["prepare", "declare", "create"];
+const CREATING: [&str; 4] = ["prepare", "declare", "create", "select"];
 
-/// Does a statement starting with `head` create a session object? Its kind and the index of the
-/// token after which its name comes.
-fn creates(head: &[String]) -> Option<(Kind, usize)> {
+/// Does the statement `text`, starting with `head`, create a session object? Its kind and the
+/// index of the token after which its name comes.
+fn creates(text: &str, head: &[String]) -> Option<(Kind, usize)> {
     let w = |i: usize| head.get(i).map(String::as_str).unwrap_or("");
     match w(0) {
         "prepare" if w(1) != "transaction" => return Some((Kind::Prepared, 0)),
         "declare" => return Some((Kind::Cursor, 0)),
+        "select" => return selects_into_temp(text).map(|at| (Kind::TempTable, at)),
         "create" => {}
         _ => return None,
     }
@@ -136,10 +140,10 @@ fn creates(head: &[String]) -> Option<(Kind, usize)> {
     if w(i) == "local" || w(i) == "global" {
         i += 1;
     }
-    if w(i) != "temp" && w(i) != "temporary" {
-        return None;
+    let temp = w(i) == "temp" || w(i) == "temporary";
+    if temp {
+        i += 1;
     }
-    i += 1;
     if w(i) == "unlogged" {
         i += 1;
     }
@@ -151,12 +155,35 @@ fn creates(head: &[String]) -> Option<(Kind, usize)> {
             i += 1;
             Kind::TempView
         }
+        "function" | "procedure" if !temp => Kind::TempFunction,
         _ => return None,
     };
     if w(i + 1) == "if" && w(i + 2) == "not" && w(i + 3) == "exists" {
         i += 3;
     }
-    Some((kind, i))
+    // Without TEMP, an object is temporary when made in the session's own schema, `pg_temp`.
+    let in_pg_temp = w(i + 1) == "pg_temp" && w(i + 2).is_empty();
+    (temp || in_pg_temp).then_some((kind, i))
+}
+
+/// `SELECT … INTO TEMP[ORARY] [TABLE] name …` makes a temporary table: the index of the token
+/// after which its name comes (an `INTO` at the top level, not in a subquery).
+fn selects_into_temp(text: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    let toks: Vec<_> = Lexer::new(text).collect();
+    for (k, t) in toks.iter().enumerate() {
+        match t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word("into") => {
+                let temp = toks.get(k + 1).is_some_and(|n| n.is_word("temp") || n.is_word("temporary"));
+                let table = toks.get(k + 2).is_some_and(|n| n.is_word("table"));
+                return temp.then_some(k + 1 + usize::from(table));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn is_view(head: &[String]) -> bool {
@@ -220,5 +247,20 @@ mod tests {
         let src = "CREATE TEMP TABLE t (a int);\nDROP TABLE t;\nCREATE INDEX i ON t (a);\n";
         assert_eq!(objects(src), [("t".into(), Kind::TempTable, 0, 1)]);
         assert_eq!(objects("CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n"), []);
+    }
+
+    #[test]
+    fn objects_made_in_pg_temp_and_select_into_temp_are_session_objects() {
+        let src =
+            "CREATE FUNCTION pg_temp.f(t text) RETURNS text AS $$ SELECT t $$ LANGUAGE sql;\nSELECT pg_temp.f('a');\n";
+        assert_eq!(objects(src), [("f".into(), Kind::TempFunction, 0, 1)]);
+        let src = "CREATE TABLE IF NOT EXISTS pg_temp.t AS SELECT 1 AS a;\nINSERT INTO log SELECT a FROM t;\n";
+        assert_eq!(objects(src), [("t".into(), Kind::TempTable, 0, 1)]);
+        let src =
+            "SELECT a, (SELECT 1 INTO x) INTO TEMP TABLE t FROM s;\nSELECT 2;\nINSERT INTO log SELECT a FROM t;\n";
+        assert_eq!(objects(src), [("t".into(), Kind::TempTable, 0, 2)]);
+        // Made elsewhere, or a SELECT INTO a permanent table: not session state.
+        assert_eq!(objects("CREATE FUNCTION app.f() RETURNS int AS 'SELECT 1' LANGUAGE sql;\nSELECT app.f();\n"), []);
+        assert_eq!(objects("SELECT a INTO copy FROM s;\nINSERT INTO log SELECT a FROM copy;\n"), []);
     }
 }
