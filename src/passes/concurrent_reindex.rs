@@ -2,6 +2,12 @@
 //!
 //! Why: a plain REINDEX holds SHARE on the table and ACCESS EXCLUSIVE on each index, and the planner
 //! opens every index of a table, so even SELECTs wait (measured on PostgreSQL 15).
+//!
+//! Only `REINDEX INDEX`: `REINDEX TABLE|SCHEMA|DATABASE … CONCURRENTLY` skips the invalid indexes
+//! (what a failed concurrent build leaves, and what a draft often reindexes to repair) and those
+//! of exclusion constraints, which the plain form rebuilds; nothing but the database knows which
+//! those are (a schema dump leaves invalid indexes out). Nor a system catalog's index, which
+//! PostgreSQL never rebuilds concurrently.
 
 use super::{add_concurrently, Ctx, Mode, Rewritten};
 use crate::ir::op::OpKind;
@@ -24,7 +30,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // REINDEX SCHEMA/DATABASE/SYSTEM refuse to run inside a transaction block.
             out.units[i].mode = Mode::Autocommit;
         }
-        if target == "SYSTEM" || ctx.quiet(name, i) {
+        if target == "SYSTEM" || ctx.quiet(name, i) || name.base_unquoted().starts_with("pg_") {
+            continue;
+        }
+        if target != "INDEX" {
+            out.diagnose(
+                RULE,
+                s.body.start,
+                format!(
+                    "REINDEX {target} … CONCURRENTLY would skip the invalid indexes (a concurrent build that failed \
+                     leaves one) and those of exclusion constraints, which REINDEX {target} rebuilds: left as written, \
+                     it blocks reads and writes on each table while its indexes are rebuilt; to rebuild without \
+                     blocking, REINDEX INDEX each index (pgsafe makes that CONCURRENTLY)"
+                ),
+            );
             continue;
         }
         if ctx.config.pg_version < 12 {
