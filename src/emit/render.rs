@@ -403,6 +403,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::Inert(what)) => format!("outside a transaction block {what} does nothing"),
             Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
+            Some(Keep::UnreadSetting(what)) => format!("{what} gets a value no later session could repeat"),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -432,6 +433,9 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         }
         Some(Keep::SetsDefault(what)) => {
             return format!("transaction, kept as written: {what} is a default for later sessions, not for this one")
+        }
+        Some(Keep::UnreadSetting(what)) => {
+            return format!("transaction, kept as written: {what} gets a value no later session could repeat")
         }
         None => {}
     }

@@ -497,6 +497,9 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
             if let Some(kind) = lower_set_config(text) {
                 return Some(vec![op(kind, Vec::new())]);
             }
+            if let Some(name) = unread_set_config(text) {
+                return Some(vec![op(OpKind::UnreadSetting { name }, Vec::new())]);
+            }
         }
         // Refused in a transaction block, and a `RESET ALL` besides (a later step repeats it).
         ("discard", "all") if words.len() == 2 => {
@@ -627,6 +630,21 @@ fn lower_set_config(text: &str) -> Option<OpKind> {
     string(value)?;
     let name = string(name)?.to_lowercase();
     Some(OpKind::Set { name, local, value: text[value.span.clone()].to_string() })
+}
+
+/// `SELECT [pg_catalog.]set_config(name, value, local)` that [`lower_set_config`] cannot read
+/// (an expression for the value or the flag): the setting's name when it is a literal.
+fn unread_set_config(text: &str) -> Option<Option<String>> {
+    let toks = lex(text);
+    let k = if toks.get(1).is_some_and(|t| t.is_word("pg_catalog")) { 3 } else { 1 };
+    if !(toks.get(k).is_some_and(|t| t.is_word("set_config")) && toks.get(k + 1).is_some_and(|t| t.is_punct('('))) {
+        return None;
+    }
+    let name = toks.get(k + 2).filter(|t| t.tok == Tok::Literal).and_then(|t| {
+        let raw = &text[t.span.clone()];
+        Some(raw.strip_prefix('\'')?.strip_suffix('\'')?.replace("''", "'").to_lowercase())
+    });
+    Some(name)
 }
 
 /// `VACUUM [FULL] [(options)] [t [(cols)], …]`: `VACUUM FULL` rewrites each table under ACCESS
@@ -940,6 +958,18 @@ mod tests {
         assert_eq!(head("ALTER TABLE IF EXISTS t ALTER c SET NOT NULL"), exists);
         assert_eq!(head("ALTER TABLE only_t ALTER c SET NOT NULL"), AlterHead::default());
         assert_eq!(head("ALTER TABLE IF EXISTS t ADD COLUMN only int"), exists);
+    }
+
+    #[test]
+    fn a_set_config_of_an_expression_is_an_unread_setting() {
+        let kind = |sql: &str| lower(sql).remove(0).kind;
+        assert_eq!(
+            kind("SELECT pg_catalog.set_config('Search_Path', 'app,' || current_setting('search_path'), false)"),
+            OpKind::UnreadSetting { name: Some("search_path".into()) }
+        );
+        assert_eq!(kind("select set_config(name, 'x', true) from settings"), OpKind::UnreadSetting { name: None });
+        assert!(matches!(kind("SELECT set_config('a.b', 'x', false)"), OpKind::Set { .. }));
+        assert!(matches!(kind("SELECT set_configs('a', 'b')"), OpKind::Other { .. } | OpKind::Opaque { .. }));
     }
 
     fn lower(sql: &str) -> Vec<Op> {

@@ -318,6 +318,11 @@ pub enum OpKind {
     NoTransaction {
         what: String,
     },
+    /// `SELECT set_config(…)` with a value (or scope) pgsafe cannot read: a setting of the
+    /// draft's session that a later step could not repeat (`name`: the setting, when a literal).
+    UnreadSetting {
+        name: Option<String>,
+    },
     /// `ALTER DATABASE|ROLE|USER … SET|RESET`: a setting's default for the sessions that start
     /// after it (the plan's later steps), not for the draft's own.
     SetsDefault {

@@ -57,6 +57,9 @@ pub enum Keep {
     /// `ALTER DATABASE|ROLE … SET` (what it sets): a setting's default for new sessions, which the
     /// draft's own session does not take and each later step, a new session, would.
     SetsDefault(String),
+    /// `set_config(…)` of a value pgsafe cannot read (what it sets): a later step, a new session,
+    /// could not repeat it.
+    UnreadSetting(String),
     /// `SET CONSTRAINTS … DEFERRED`: the transaction's deferrable constraints are checked at its
     /// `COMMIT`, where the draft has put back what it broke for a while; each step of a split
     /// transaction would check them at its own.
@@ -282,6 +285,18 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     if let Some((first, what)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, new_default(s)?))) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::SetsDefault(what))));
     }
+    let unread = |s: &Stmt| {
+        let name = s.ops.iter().find_map(|o| match &o.kind {
+            OpKind::UnreadSetting { name } => {
+                Some(name.as_deref().map_or("a setting".into(), |n| format!("setting {n}")))
+            }
+            _ => None,
+        });
+        name.filter(|_| s.section == Section::Up)
+    };
+    if let Some((first, what)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, unread(s)?))) {
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::UnreadSetting(what))));
+    }
     let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open;
     if let Some(first) = m.stmts.iter().position(unclosed) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::Unclosed)));
@@ -448,6 +463,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "{what} changes the default for sessions that start after it, not for the draft's own, and each later step of a plan runs in a new session, which would take it: pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, change the default in a migration of its own (or at its end)",
+                ),
+                Keep::UnreadSetting(what) => (
+                    format!(
+                        "this set_config gives {what} a value pgsafe cannot read, and each later step of a plan runs in a new session, which would not have it: pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, set it with a literal value (SET name = 'value', or set_config('name', 'value', false)), which later steps repeat",
                 ),
                 Keep::DeferredConstraints => (
                     format!(
