@@ -77,8 +77,12 @@ pub fn step_title<'a>(m: &'a Migration<'_>, r: &'a Rewritten, step: &Step) -> &'
     step.units()
         .map(|u| &r.units[u])
         .find_map(|unit| match &unit.generated {
-            // A batched backfill is named after the statement it loops over.
-            Some(text) => Some(text.split_once("LOOP").map_or(text.as_str(), |(_, rest)| rest)),
+            // A batched backfill is named after the statement it loops over, which it analyses
+            // first (`EXPLAIN statement WHERE false`).
+            Some(text) => Some(match text.strip_prefix("DO $pgsafe$").and_then(|t| t.split_once("EXPLAIN ")) {
+                Some((_, statement)) => statement,
+                None => text.as_str(),
+            }),
             None => {
                 let s = &m.stmts[unit.stmt];
                 (!s.is_trivia() && !is_session_set(s) && !unit.inert_setting).then(|| &m.src[s.body.clone()])

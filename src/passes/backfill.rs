@@ -67,7 +67,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             };
             let batch = Batch {
                 target: m.text(&d.target),
-                guard: Some(Guard { table: &d.table.text, verb, statement: m.text(&s.body) }),
+                guard: Some(Guard {
+                    table: &d.table.text,
+                    stands_for: StandsFor::Statement { verb, text: m.text(&s.body) },
+                }),
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &head,
                 condition: d.filter.as_ref().map(|f| m.text(&f.span)),
@@ -247,53 +250,92 @@ pub struct Batch<'a> {
     pub size: u32,
 }
 
-/// What batches cannot keep, which only the database knows (without `--schema` pgsafe sees no
-/// triggers, rules or views): a batch fires a row trigger once for each row, as the statement
-/// does, but a statement-level trigger once for each batch (and none when no row is to change,
-/// where the statement fires it once), and an `AFTER` row trigger sees only the batches so far
-/// where it would see the whole statement's changes (a transition table too); a rule rewrites
-/// every batch; a deferrable key (`UNIQUE`, primary key, exclusion) and a foreign key between rows
-/// of the same table are checked when a statement ends, so at the end of each batch, where the
-/// rows still collide or point at rows a later batch changes; a view or a foreign table has no
-/// `ctid` to batch by.
+/// What the loop asks the database before its first batch, and what runs instead where the
+/// answer is that batches would not do what the draft does (the database knows what `--schema`
+/// may not show, or show as it was).
 pub struct Guard<'a> {
     /// The table's name as written, as `regclass` reads it.
     pub table: &'a str,
-    /// `UPDATE` or `DELETE`.
-    pub verb: &'a str,
-    /// The draft's statement as written, without `;`.
-    pub statement: &'a str,
+    pub stands_for: StandsFor<'a>,
+}
+
+/// What the batches stand for in the draft.
+pub enum StandsFor<'a> {
+    /// The draft's own `UPDATE` or `DELETE` (its text, without `;`). A batch fires a row trigger
+    /// once for each row, as the statement does, but a statement-level trigger once for each
+    /// batch (and none when no row is to change, where the statement fires it once), and an
+    /// `AFTER` row trigger sees only the batches so far where it would see the whole statement's
+    /// changes (a transition table too); a rule rewrites every batch; a deferrable key (`UNIQUE`,
+    /// primary key, exclusion) and a foreign key between rows of the same table are checked when
+    /// a statement ends, so at the end of each batch, where the rows still collide or point at
+    /// rows a later batch changes; a view or a foreign table has no `ctid` to batch by. Instead:
+    /// the statement, once, as written.
+    Statement { verb: &'a str, text: &'a str },
+    /// The rewrite by which `ADD COLUMN column type DEFAULT default` fills the existing rows: it
+    /// fires no trigger or rule, passes row security and checks no constraint left `NOT VALID`, which
+    /// an `UPDATE` does (on the table, or a table that inherits from it). Instead: the same
+    /// rewrite, `ALTER COLUMN … TYPE … USING`, under ACCESS EXCLUSIVE as in the draft, waiting
+    /// for its lock at most `lock_timeout`.
+    NewColumn { column: &'a str, type_text: &'a str, default: &'a str, lock_timeout: &'a str },
 }
 
 impl Guard<'_> {
-    /// The check and the statement as written, run instead of the loop when the check finds one
-    /// of the above on the table or a table that inherits from it.
+    /// The check, and what runs instead of the loop when it finds one of the above on the table
+    /// or a table that inherits from it.
     fn check(&self) -> String {
-        let (trigger_bit, rule_event) = if self.verb == "DELETE" { (8, '4') } else { (16, '2') };
         let table = self.table.replace('\'', "''");
         // RAISE reads `%` as a placeholder.
         let named = table.replace('%', "%%");
+        let (why, hazards, instead) = match &self.stands_for {
+            StandsFor::Statement { verb, text } => {
+                let (trigger_bit, rule_event) = if *verb == "DELETE" { (8, '4') } else { (16, '2') };
+                (
+                    "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
+                     -- batches so far, a rule rewrites each batch, a deferrable key or a foreign key to its own\n  \
+                     -- table is checked at the end of each batch, a view has no ctid: on such a table the\n  \
+                     -- statement runs once, as written.\n",
+                    format!(
+                        "c.relkind NOT IN ('r', 'p')\n      \
+                         OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
+                         AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
+                         OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n      \
+                         OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
+                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))"
+                    ),
+                    format!(
+                        "RAISE NOTICE 'pgsafe: {named} has a trigger or rule that batches would change, or is not a table: the {verb} runs once, as written';\n    \
+                         {text};"
+                    ),
+                )
+            }
+            StandsFor::NewColumn { column, type_text, default, lock_timeout } => (
+                "  -- ADD COLUMN … DEFAULT fills the column as it rewrites the table: it fires no trigger or rule,\n  \
+                 -- passes row security and checks no constraint left unvalidated, which batches of UPDATE\n  \
+                 -- would. On such a table the rows are filled by that rewrite, under ACCESS EXCLUSIVE as in\n  \
+                 -- the draft.\n",
+                "EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
+                 AND tgtype & 16 <> 0)\n      \
+                 OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '2')\n      \
+                 OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid AND contype = 'c' AND NOT convalidated)\n      \
+                 OR c.relrowsecurity"
+                    .to_string(),
+                format!(
+                    "RAISE NOTICE 'pgsafe: {named} has an UPDATE trigger or rule, row security or an unvalidated check: its rows are filled by a rewrite, as in the draft';\n    \
+                     PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
+                     ALTER TABLE {t} ALTER COLUMN {column} TYPE {type_text} USING coalesce({column}, {default});",
+                    t = self.table,
+                ),
+            ),
+        };
         format!(
-            "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
-             -- batches so far, a rule rewrites each batch, a deferrable key or a foreign key to its own\n  \
-             -- table is checked at the end of each batch, a view has no ctid: on such a table the\n  \
-             -- statement runs once, as written.\n  \
-             IF EXISTS (\n    WITH RECURSIVE pgsafe_tables(oid) AS (\n      SELECT '{table}'::regclass::oid\n      \
+            "{why}  IF EXISTS (\n    WITH RECURSIVE pgsafe_tables(oid) AS (\n      SELECT '{table}'::regclass::oid\n      \
              UNION SELECT inhrelid FROM pg_inherits JOIN pgsafe_tables ON inhparent = pgsafe_tables.oid)\n    \
              SELECT FROM pgsafe_tables t JOIN pg_class c ON c.oid = t.oid\n    \
-             WHERE c.relkind NOT IN ('r', 'p')\n      \
-             OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
-             AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
-             OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n      \
-             OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
-             AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))\n  \
+             WHERE {hazards}\n  \
              ) THEN\n    \
-             RAISE NOTICE 'pgsafe: {named} has a trigger or rule that batches would change, or is not a table: the {verb} runs once, as written';\n    \
-             {statement};\n    \
+             {instead}\n    \
              RETURN;\n  \
-             END IF;\n",
-            verb = self.verb,
-            statement = self.statement,
+             END IF;\n"
         )
     }
 }
@@ -432,7 +474,7 @@ mod tests {
         let guard = |table, verb, statement| {
             let b = Batch {
                 target: "t",
-                guard: Some(Guard { table, verb, statement }),
+                guard: Some(Guard { table, stands_for: StandsFor::Statement { verb, text: statement } }),
                 key: None,
                 statement: "DELETE FROM t",
                 condition: None,

@@ -7,7 +7,7 @@
 //! whole table (and its indexes) under ACCESS EXCLUSIVE (measured on PostgreSQL 15). `now()` and
 //! constants are evaluated once and stored in the catalog: free since PostgreSQL 11, left alone.
 
-use super::backfill::{primary_key, Batch};
+use super::backfill::{primary_key, Batch, Guard, StandsFor};
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
@@ -25,7 +25,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             continue;
         }
         for (k, op) in s.ops.iter().enumerate() {
-            let OpKind::AddColumn { table, column, default, not_null, check, if_not_exists, .. } = &op.kind else {
+            let OpKind::AddColumn { table, column, type_text, default, not_null, check, if_not_exists, .. } = &op.kind
+            else {
                 continue;
             };
             if ctx.quiet(table, i) {
@@ -138,11 +139,17 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             }
             unit.rules.push(RULE);
             let key = primary_key(ctx.before(i, k as usize).table.as_deref());
-            // ADD COLUMN … DEFAULT fires no trigger, so neither the loop nor the statement is
-            // the draft's: the table was checked for UPDATE triggers above.
             let backfill = Batch {
                 target: &table.text,
-                guard: None,
+                guard: Some(Guard {
+                    table: &table.text,
+                    stands_for: StandsFor::NewColumn {
+                        column: &col,
+                        type_text,
+                        default: &d.expr,
+                        lock_timeout: &ctx.config.lock_timeout,
+                    },
+                }),
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &format!("UPDATE {} SET {col} = {}", table.text, d.expr),
                 condition: Some(&format!("{col} IS NULL")),
