@@ -238,8 +238,8 @@ fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
 pub struct Batch<'a> {
     /// `[ONLY] table [alias]` as the draft wrote it.
     pub target: &'a str,
-    /// The draft's own statement, when batches stand in for it: the loop first asks the database
-    /// whether batches would do what it does ([`Guard`]), and runs it once, as written, if not.
+    /// What the batches stand for in the draft, which the loop first asks the database about
+    /// ([`Guard`]): where batches would not do the same, it runs that instead.
     pub guard: Option<Guard<'a>>,
     /// The primary key column (folded) and its type: batches are key ranges. `None`: by `ctid`.
     pub key: Option<(&'a str, &'a str)>,

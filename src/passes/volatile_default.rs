@@ -171,7 +171,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 d.clause.start,
                 format!(
                     "add {column} without its volatile default, set the default for new rows, and backfill existing rows \
-                     in batches{}: a volatile default rewrites all of {} under ACCESS EXCLUSIVE",
+                     in batches (by the draft's rewrite, if the database shows an UPDATE trigger or rule, row security \
+                     or an unvalidated check){}: a volatile default rewrites all of {} under ACCESS EXCLUSIVE",
                     if not_null.is_some() { ", then make it NOT NULL without a long scan" } else { "" },
                     table.text
                 ),
