@@ -40,9 +40,10 @@ pub struct AlterHead {
 impl AlterHead {
     /// Read from the statement's first words (`words`: its first four, folded).
     fn of(text: &str, words: &[String]) -> AlterHead {
-        let head: Vec<&str> = words.iter().map(String::as_str).collect();
-        let if_exists = head == ["alter", "table", "if", "exists"];
-        let only = head.get(..3) == Some(&["alter", "table", "only"][..])
+        // Every statement comes here: compared in place, nothing allocated for the others.
+        let starts = |with: &[&str]| words.len() >= with.len() && words.iter().zip(with).all(|(w, x)| w == x);
+        let if_exists = words.len() == 4 && starts(&["alter", "table", "if", "exists"]);
+        let only = starts(&["alter", "table", "only"])
             || (if_exists && head_words(text, 5).get(4).is_some_and(|w| w == "only"));
         AlterHead { if_exists, only }
     }
