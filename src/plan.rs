@@ -609,6 +609,10 @@ fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
                     change = Change::Tables;
                 }
             }
+            // A check may read a setting (the time zone of a date cast, `current_setting`), and
+            // a `\connect` reaches another database: the VALIDATE runs where the draft's check did.
+            OpKind::Set { name, .. } if !name.ends_with("_timeout") => return Change::Anything,
+            OpKind::UnreadSetting { .. } | OpKind::Psql(Psql::Connect) => return Change::Anything,
             OpKind::DropTable { .. } | OpKind::Truncate { .. } => change = Change::Tables,
             OpKind::AlterTable { what, .. }
                 if ["DROP", "RENAME", "TYPE", "PARTITION"].iter().any(|k| what.contains(k)) =>

@@ -167,6 +167,24 @@ fn check_exit_codes_and_fix_reaches_a_fixed_point() {
 }
 
 #[test]
+fn fix_leaves_a_down_script_as_it_is() {
+    // A pre-commit hook names every changed file: laid out as steps, sqlx's `.down.sql` would
+    // become forward migrations that undo the up right after it.
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    fs::create_dir(&migrations).unwrap();
+    fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
+    let down = migrations.join("20240101000000_nick.down.sql");
+    let text = "DROP INDEX users_nick_idx;\nALTER TABLE users DROP COLUMN nick;\n";
+    fs::write(&down, text).unwrap();
+    let o = pgsafe(&["fix", down.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a forward migration"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&down).unwrap(), text);
+    assert_eq!(fs::read_dir(&migrations).unwrap().count(), 1, "no file was added");
+}
+
+#[test]
 fn check_fails_on_a_lock_relevant_statement_it_could_not_understand() {
     let dir = tempfile::tempdir().unwrap();
     let draft = dir.path().join("goose.sql");

@@ -188,6 +188,21 @@ fn an_unchanged_concurrent_build_is_never_put_in_the_runners_transaction() {
     assert!(dbmate.write[0].1.starts_with("-- migrate:up transaction:false\n"), "{}", dbmate.write[0].1);
 }
 
+#[test]
+fn the_drafts_own_markers_before_its_begin_are_not_written_again() {
+    // The draft's BEGIN goes (dbmate's own transaction holds the step), its comments stay: the
+    // marker among them must not come back, or dbmate reads two up sections and refuses the file.
+    let draft = "-- migrate:up transaction:false\nBEGIN;\nALTER TABLE users ADD COLUMN nick text;\nCOMMIT;\n\
+                 -- migrate:down\nALTER TABLE users DROP COLUMN nick;\n";
+    let c = compile("m/20240101000000_a.sql", draft, &Config::default()).unwrap();
+    assert!(c.changed());
+    let at = Placement::fresh(std::path::Path::new("m"), "20240101000000_a.sql".into());
+    let dbmate = Runner::Dbmate.lay_out(&c, &at).unwrap();
+    let text = &dbmate.write[0].1;
+    assert_eq!(text.matches("-- migrate:up").count(), 1, "{text}");
+    assert_eq!(text.matches("-- migrate:down").count(), 1, "{text}");
+}
+
 const TEMP_ACROSS_TRANSACTION: &str = "CREATE TEMP TABLE x AS SELECT id FROM orders;
 BEGIN;
 ALTER TABLE orders ADD COLUMN c int;

@@ -398,6 +398,16 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
             continue;
         }
         let path = Path::new(&o.path);
+        // A down (or revert, verify) script runs only when the runner rolls back: laid out as
+        // steps, it would become forward migrations (a pre-commit hook names every changed file).
+        if !inputs::is_migration(path) {
+            ctx.note(format!(
+                "{}: not a forward migration (a down, revert or verify script): left as it is; pgsafe rewrites the \
+                 migrations a runner applies",
+                o.path
+            ));
+            continue;
+        }
         let (runner, why) = o.runner.clone().unwrap_or((Runner::Psql, "the default".into()));
         if !allow_committed {
             if let Some(commit) = committed(path) {

@@ -224,11 +224,28 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             Item::Trivia(range) => {
                 let text = &m.src[range.clone()];
                 if !text.trim().is_empty() {
-                    let mut text = text.trim_start_matches(['\n', '\r']).to_string();
-                    if !text.ends_with('\n') {
-                        text.push('\n');
+                    // Its migration-tool markers stay markers: a runner's layout writes its own.
+                    let i = m.stmts.partition_point(|s| s.span.start <= range.start).saturating_sub(1);
+                    let markers = m.stmts.get(i).into_iter().flat_map(|s| &s.markers);
+                    let mut pos = range.start;
+                    let mut pieces: Vec<(PartKind, &str)> = Vec::new();
+                    for k in markers.filter(|k| range.start <= k.line.start && k.line.end <= range.end) {
+                        pieces.push((PartKind::Trivia, &m.src[pos..k.line.start]));
+                        let kind = PartKind::Marker { opens_block: k.opens_block, closes_block: k.closes_block };
+                        pieces.push((kind, &m.src[k.line.clone()]));
+                        pos = k.line.end;
                     }
-                    out.push(PartKind::Trivia, text);
+                    pieces.push((PartKind::Trivia, &m.src[pos..range.end]));
+                    let last = pieces.len() - 1;
+                    for (k, (kind, text)) in pieces.into_iter().enumerate() {
+                        let mut text = if k == 0 { text.trim_start_matches(['\n', '\r']) } else { text }.to_string();
+                        if k == last && !text.is_empty() && !text.ends_with('\n') {
+                            text.push('\n');
+                        }
+                        if !text.is_empty() {
+                            out.push(kind, text);
+                        }
+                    }
                 }
             }
             Item::Unit(_) | Item::ReplayLocal(_) => {}
@@ -370,6 +387,10 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
 }
 
 /// Why a step holds what follows a statement that leaves a `(` or `BEGIN` open.
+const AUTOCOMMIT_OFF: &str =
+    "with AUTOCOMMIT off psql runs what follows in a transaction it opens itself, to a COMMIT (or to the end of the file, where it rolls back)";
+const LOCAL_ALONE: &str =
+    "outside a transaction block does nothing under psql and holds to the end of the file under a migration tool's transaction";
 const UNCLOSED: &str = "a statement leaves a ( or BEGIN open, so where the statements from there on end is a guess";
 const NEVER_COMMITTED: &str =
     "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
@@ -408,6 +429,8 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             Some(Keep::UnreadSetting(what)) => format!("{what} gets a value no later session could repeat"),
+            Some(Keep::AutocommitOff) => AUTOCOMMIT_OFF.into(),
+            Some(Keep::LocalOutsideTransaction(name)) => format!("SET LOCAL {name} {LOCAL_ALONE}"),
             None => String::new(),
         };
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
@@ -441,6 +464,10 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::UnreadSetting(what)) => {
             return format!("transaction, kept as written: {what} gets a value no later session could repeat")
         }
+        Some(Keep::AutocommitOff) => return format!("transaction, kept as written: {AUTOCOMMIT_OFF}"),
+        Some(Keep::LocalOutsideTransaction(name)) => {
+            return format!("transaction, kept as written: SET LOCAL {name} {LOCAL_ALONE}")
+        }
         None => {}
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.
@@ -460,6 +487,11 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         }
         if let Some(OpKind::NoTransaction { what }) = first_op {
             return format!("autocommit: {what} cannot run inside a transaction block");
+        }
+        if step.units().any(|u| m.stmts[r.units[u].stmt].controls_transactions) {
+            return "autocommit: a CALL, or a DO block that commits, may end transactions of its own, which PostgreSQL \
+                    refuses inside a transaction block"
+                .into();
         }
         let statement = ["CREATE UNIQUE INDEX", "CREATE INDEX", "DROP INDEX", "REINDEX"]
             .into_iter()

@@ -950,7 +950,63 @@ pub struct SqlType {
     pub array: usize,
 }
 
+/// PostgreSQL's built-in base types, by their canonical names (see [`SqlType::parse`]).
+const BUILT_IN: &[&str] = &[
+    "int2",
+    "int4",
+    "int8",
+    "numeric",
+    "float4",
+    "float8",
+    "bool",
+    "text",
+    "varchar",
+    "bpchar",
+    "bytea",
+    "date",
+    "time",
+    "timetz",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "uuid",
+    "json",
+    "jsonb",
+    "inet",
+    "cidr",
+    "macaddr",
+    "macaddr8",
+    "money",
+    "xml",
+    "bit",
+    "varbit",
+    "tsvector",
+    "tsquery",
+    "oid",
+    "name",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+    "int4range",
+    "int8range",
+    "numrange",
+    "tsrange",
+    "tstzrange",
+    "daterange",
+];
+
 impl SqlType {
+    /// Is it a built-in type? A domain (or any type pgsafe does not know) may bring a default
+    /// of its own or refuse NULL, which a recipe that adds the column bare would meet.
+    pub fn is_built_in(&self) -> bool {
+        let base = self.base.strip_prefix("pg_catalog.").unwrap_or(&self.base);
+        BUILT_IN.contains(&base)
+    }
+
     pub fn parse(text: &str) -> SqlType {
         let mut t = text.trim().to_lowercase();
         let mut array = 0;

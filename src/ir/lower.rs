@@ -109,6 +109,34 @@ pub fn declares_initially_deferred(text: &str) -> bool {
     })
 }
 
+/// Can the statement end transactions of its own: a `CALL` (a procedure may `COMMIT`), or a
+/// `DO` block whose body says `COMMIT` or `ROLLBACK`? PostgreSQL allows that only outside a
+/// transaction block, so such a statement the draft runs outside one must run in autocommit.
+pub fn controls_transactions(text: &str) -> bool {
+    let mut toks = Lexer::new(text);
+    match toks.next() {
+        Some(t) if t.is_word("call") => true,
+        Some(t) if t.is_word("do") => toks.any(|t| {
+            t.tok == Tok::Literal
+                && Lexer::new(dollar_body(&text[t.span.clone()])).any(|w| w.is_word("commit") || w.is_word("rollback"))
+        }),
+        _ => false,
+    }
+}
+
+/// The inside of a string literal (`$tag$ … $tag$` or `' … '`), where a body's words are.
+fn dollar_body(quoted: &str) -> &str {
+    let tag_end = match quoted.as_bytes().first() {
+        Some(b'$') => quoted[1..].find('$').map(|k| k + 2),
+        Some(b'\'') => Some(1),
+        _ => None,
+    };
+    match tag_end {
+        Some(n) if quoted.len() >= 2 * n && quoted.ends_with(&quoted[..n]) => &quoted[n..quoted.len() - n],
+        _ => "",
+    }
+}
+
 /// A goose block of several statements, each lowered on its own (their ops in order, spans in the
 /// draft). `None` when it does not cut into at least two plain statements, or when one of them
 /// ends or opens a transaction or a savepoint: the block's own transaction is goose's, and pgsafe
@@ -628,10 +656,22 @@ fn lower_set_config(text: &str) -> Option<OpKind> {
     if !f.is_word("set_config") || !punct.iter().all(|(t, c)| t.is_punct(*c)) {
         return None;
     }
-    string(value)?;
+    let body = string(value)?;
     let name = string(name)?.to_lowercase();
-    Some(OpKind::Set { name, local, value: text[value.span.clone()].to_string() })
+    // A list of names is one string to set_config, but a list of words to SET, where one quoted
+    // string would be one name (`SET search_path TO 'a, b'` names the schema "a, b").
+    let value = if LIST_OF_NAMES.contains(&name.as_str()) && !body.trim().is_empty() {
+        body
+    } else {
+        text[value.span.clone()].to_string()
+    };
+    Some(OpKind::Set { name, local, value })
 }
+
+/// The settings whose value is a list of names, each quoted as an identifier when `SET` is given
+/// them as words.
+const LIST_OF_NAMES: &[&str] =
+    &["search_path", "temp_tablespaces", "local_preload_libraries", "session_preload_libraries"];
 
 /// `SELECT [pg_catalog.]set_config(name, value, local)` that [`lower_set_config`] cannot read
 /// (an expression for the value or the flag): the setting's name when it is a literal.
@@ -971,6 +1011,20 @@ mod tests {
         assert_eq!(kind("select set_config(name, 'x', true) from settings"), OpKind::UnreadSetting { name: None });
         assert!(matches!(kind("SELECT set_config('a.b', 'x', false)"), OpKind::Set { .. }));
         assert!(matches!(kind("SELECT set_configs('a', 'b')"), OpKind::Other { .. } | OpKind::Opaque { .. }));
+        // A list of schemas is a list to SET too, not one quoted name; other values stay quoted.
+        let set = |name: &str, value: &str| OpKind::Set { name: name.into(), local: true, value: value.into() };
+        assert_eq!(
+            kind("SELECT set_config('search_path', 'billing, \"A\"', true)"),
+            set("search_path", "billing, \"A\"")
+        );
+        assert_eq!(kind("SELECT set_config('search_path', '', true)"), set("search_path", "''"));
+        assert_eq!(kind("SELECT set_config('datestyle', 'ISO, MDY', true)"), set("datestyle", "'ISO, MDY'"));
+        // A draft that opens the same file with `\set AUTOCOMMIT off` keeps what follows.
+        assert_eq!(crate::ir::op::Psql::of("\\set AUTOCOMMIT off"), crate::ir::op::Psql::AutocommitOff);
+        assert_eq!(
+            crate::ir::op::Psql::of("\\set AUTOCOMMIT on"),
+            crate::ir::op::Psql::SetVariable("AUTOCOMMIT".into())
+        );
     }
 
     fn lower(sql: &str) -> Vec<Op> {

@@ -51,6 +51,9 @@ pub struct Stmt {
     /// It declares a constraint or constraint trigger `INITIALLY DEFERRED` (checked at the
     /// `COMMIT` of each transaction that writes rows).
     pub defers_checks: bool,
+    /// It may end transactions of its own (a `CALL`, a `DO` that commits): outside a transaction
+    /// block it must run in autocommit, as the draft runs it.
+    pub controls_transactions: bool,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -534,6 +537,9 @@ impl<'a> Migration<'a> {
             let unterminated_copy = !terminated && crate::front::split::copies_from_stdin(&src[body.clone()]);
             let defers_checks = ops.iter().any(|o| !matches!(o.kind, OpKind::Psql(_)))
                 && super::lower::declares_initially_deferred(&src[body.clone()]);
+            let controls_transactions = parts.is_empty()
+                && ops.iter().any(|o| !matches!(o.kind, OpKind::Psql(_)))
+                && super::lower::controls_transactions(&src[body.clone()]);
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
             stmts.push(Stmt {
@@ -551,6 +557,7 @@ impl<'a> Migration<'a> {
                 parts: parts.into(),
                 unterminated_copy,
                 defers_checks,
+                controls_transactions,
             });
         }
         let runner_transaction = runner && !opt_out;

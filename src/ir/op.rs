@@ -364,6 +364,10 @@ pub enum Psql {
     /// SQL pgsafe cannot see: an included file (`\i`, `\ir`, `\include`, `\include_relative`),
     /// a shell command (`\!`), or the rows of a query run as statements (`\gexec`).
     RunsUnseenSql,
+    /// `\set AUTOCOMMIT off`: psql opens a transaction before the next statement and keeps it
+    /// open to a `COMMIT` (rolled back when the file ends without one), so what follows runs
+    /// inside it.
+    AutocommitOff,
     /// Anything else (`\echo`, `\timing`, …): it changes nothing a plan repeats.
     Other,
 }
@@ -380,6 +384,16 @@ impl Psql {
         match name.to_ascii_lowercase().as_str() {
             "\\i" | "\\ir" | "\\include" | "\\include_relative" | "\\gexec" => Psql::RunsUnseenSql,
             "\\gset" => Psql::SetsVariablesFromRow,
+            "\\set" if command.split_whitespace().nth(1) == Some("AUTOCOMMIT") => {
+                // psql reads a boolean from any unique prefix of these words.
+                let value = words.nth(1).unwrap_or("").to_ascii_lowercase();
+                let on = !value.is_empty() && ["on", "true", "yes", "1"].iter().any(|w| w.starts_with(value.as_str()));
+                if on {
+                    Psql::SetVariable("AUTOCOMMIT".into())
+                } else {
+                    Psql::AutocommitOff
+                }
+            }
             "\\set" | "\\unset" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
             "\\c" | "\\connect" => Psql::Connect,
             // Without a name it only shows the encoding.

@@ -44,6 +44,9 @@ pub struct SessionObject {
     pub kind: Kind,
     pub created: usize,
     pub last_use: usize,
+    /// Made `ON COMMIT DELETE ROWS` or `ON COMMIT DROP`: what it holds depends on where each
+    /// transaction ends, so the statements that use it must commit where the draft's do.
+    pub ends_with_commits: bool,
 }
 
 /// Every session object of the draft's up section that a later statement uses.
@@ -62,7 +65,11 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
             continue;
         }
         let head = head(text);
-        let created = creates(text, &head);
+        // A `search_path` that names `pg_temp` may put an unqualified new object there (first in
+        // the path, or after schemas that do not exist): counted as temporary, which only keeps
+        // more statements together.
+        let temp_path = m.search_path_at(i).iter().any(|schema| schema == "pg_temp");
+        let created = creates(text, &head, temp_path);
         if live.is_empty() && created.is_none() {
             continue;
         }
@@ -99,7 +106,8 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
         if let Some((kind, at)) = created {
             if let Some(name) = name_after(text, at) {
                 live.insert(name.clone(), found.len());
-                found.push(SessionObject { name, kind, created: i, last_use: i });
+                let ends_with_commits = used.windows(2).any(|w| w[0] == "on" && w[1] == "commit");
+                found.push(SessionObject { name, kind, created: i, last_use: i, ends_with_commits });
             }
         }
     }
@@ -123,13 +131,20 @@ fn head(text: &str) -> Vec<String> {
 const CREATING: [&str; 4] = ["prepare", "declare", "create", "select"];
 
 /// Does the statement `text`, starting with `head`, create a session object? Its kind and the
-/// index of the token after which its name comes.
-fn creates(text: &str, head: &[String]) -> Option<(Kind, usize)> {
+/// index of the token after which its name comes. `temp_path`: the `search_path` names
+/// `pg_temp`, so an unqualified name may be made there.
+fn creates(text: &str, head: &[String], temp_path: bool) -> Option<(Kind, usize)> {
     let w = |i: usize| head.get(i).map(String::as_str).unwrap_or("");
+    // Is the name after token `at` written without a schema?
+    let unqualified = |at: usize| Lexer::new(text).nth(at + 2).is_none_or(|t| t.tok != Tok::Punct('.'));
     match w(0) {
         "prepare" if w(1) != "transaction" => return Some((Kind::Prepared, 0)),
         "declare" => return Some((Kind::Cursor, 0)),
-        "select" => return selects_into_temp(text).map(|at| (Kind::TempTable, at)),
+        "select" => {
+            return selects_into(text, temp_path)
+                .filter(|&(temp, at)| temp || unqualified(at))
+                .map(|(_, at)| (Kind::TempTable, at))
+        }
         "create" => {}
         _ => return None,
     }
@@ -163,12 +178,13 @@ fn creates(text: &str, head: &[String]) -> Option<(Kind, usize)> {
     }
     // Without TEMP, an object is temporary when made in the session's own schema, `pg_temp`.
     let in_pg_temp = w(i + 1) == "pg_temp" && w(i + 2).is_empty();
-    (temp || in_pg_temp).then_some((kind, i))
+    (temp || in_pg_temp || (temp_path && unqualified(i))).then_some((kind, i))
 }
 
-/// `SELECT … INTO TEMP[ORARY] [TABLE] name …` makes a temporary table: the index of the token
-/// after which its name comes (an `INTO` at the top level, not in a subquery).
-fn selects_into_temp(text: &str) -> Option<usize> {
+/// `SELECT … INTO TEMP[ORARY] [TABLE] name …` makes a temporary table (and, with `any_table`,
+/// `SELECT … INTO name`: the caller judges where): whether `TEMP` was written and the index of
+/// the token after which its name comes (an `INTO` at the top level, not in a subquery).
+fn selects_into(text: &str, any_table: bool) -> Option<(bool, usize)> {
     let mut depth = 0i32;
     let toks: Vec<_> = Lexer::new(text).collect();
     for (k, t) in toks.iter().enumerate() {
@@ -177,8 +193,10 @@ fn selects_into_temp(text: &str) -> Option<usize> {
             Tok::Punct(')') => depth -= 1,
             _ if depth == 0 && t.is_word("into") => {
                 let temp = toks.get(k + 1).is_some_and(|n| n.is_word("temp") || n.is_word("temporary"));
-                let table = toks.get(k + 2).is_some_and(|n| n.is_word("table"));
-                return temp.then_some(k + 1 + usize::from(table));
+                let unlogged = !temp && toks.get(k + 1).is_some_and(|n| n.is_word("unlogged"));
+                let table = toks.get(k + 1 + usize::from(temp || unlogged)).is_some_and(|n| n.is_word("table"));
+                let at = k + usize::from(temp || unlogged) + usize::from(table);
+                return (temp || any_table).then_some((temp, at));
             }
             _ => {}
         }
@@ -259,6 +277,12 @@ mod tests {
         let src =
             "SELECT a, (SELECT 1 INTO x) INTO TEMP TABLE t FROM s;\nSELECT 2;\nINSERT INTO log SELECT a FROM t;\n";
         assert_eq!(objects(src), [("t".into(), Kind::TempTable, 0, 2)]);
+        // An unqualified name under a search_path that names pg_temp may be made there (here it
+        // hides a permanent table of the same name); a qualified one is not.
+        let src = "SET search_path = pg_temp, public;\nCREATE TABLE notes (a int);\nCREATE INDEX i ON o (a);\n\
+                   DELETE FROM notes;\nSELECT 1 INTO copy;\nSELECT a FROM copy;\nCREATE TABLE public.kept (a int);\n\
+                   INSERT INTO kept VALUES (1);\n";
+        assert_eq!(objects(src), [("notes".into(), Kind::TempTable, 1, 3), ("copy".into(), Kind::TempTable, 4, 5)]);
         // Made elsewhere, or a SELECT INTO a permanent table: not session state.
         assert_eq!(objects("CREATE FUNCTION app.f() RETURNS int AS 'SELECT 1' LANGUAGE sql;\nSELECT app.f();\n"), []);
         assert_eq!(objects("SELECT a INTO copy FROM s;\nINSERT INTO log SELECT a FROM copy;\n"), []);

@@ -281,8 +281,11 @@ pub enum StandsFor<'a> {
 
 impl Guard<'_> {
     /// The check, and what runs instead of the loop when it finds one of the above on the table
-    /// or a table that inherits from it.
-    fn check(&self) -> String {
+    /// or a table that inherits from it. `by_ctid`: the batches name rows by `ctid`, which each
+    /// partition or inheriting table numbers on its own, so a row one batch moves may take the
+    /// `ctid` of another table's row in a later batch and be changed again: a table with
+    /// partitions or children counts too.
+    fn check(&self, by_ctid: bool) -> String {
         let table = self.table.replace('\'', "''");
         // RAISE reads `%` as a placeholder.
         let named = table.replace('%', "%%");
@@ -292,15 +295,20 @@ impl Guard<'_> {
                 (
                     "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
                      -- batches so far, a rule rewrites each batch, a deferrable key or a foreign key to its own\n  \
-                     -- table is checked at the end of each batch, a view has no ctid: on such a table the\n  \
-                     -- statement runs once, as written.\n",
+                     -- table is checked at the end of each batch, a view has no ctid (and partitions share\n  \
+                     -- theirs): on such a table the statement runs once, as written.\n",
                     format!(
                         "c.relkind NOT IN ('r', 'p')\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                          AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
                          OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
-                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))"
+                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable)){children}",
+                        children = if by_ctid {
+                            "\n      OR c.relkind = 'p' OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = t.oid)"
+                        } else {
+                            ""
+                        }
                     ),
                     format!(
                         "RAISE NOTICE 'pgsafe: {named} has a trigger or rule that batches would change, or is not a table: the {verb} runs once, as written';\n    \
@@ -353,7 +361,7 @@ impl Batch<'_> {
             self.statement
         );
         let analyse = match &self.guard {
-            Some(guard) => analyse + &guard.check(),
+            Some(guard) => analyse + &guard.check(self.key.is_none()),
             None => analyse,
         };
         let cond = |glue: &str| self.condition.map_or(String::new(), |c| format!("{glue}({c})"));
@@ -493,5 +501,11 @@ mod tests {
         let sql = guard("t", "UPDATE", "UPDATE t SET a = 1");
         assert!(sql.contains("tgtype & 16 <> 0") && sql.contains("ev_type = '2'"), "{sql}");
         assert!(sql.contains("contype = 'f' AND confrelid = t.oid"), "{sql}");
+        // By ctid, partitions and inheriting tables number their rows apart: such a table runs
+        // the statement once; by key ranges the batches are the same rows whatever the table.
+        assert!(
+            sql.contains("OR c.relkind = 'p' OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = t.oid)"),
+            "{sql}"
+        );
     }
 }

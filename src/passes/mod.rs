@@ -556,13 +556,19 @@ fn draft_units(m: &Migration<'_>) -> Rewritten {
             .stmts
             .iter()
             .enumerate()
-            .map(|(i, s)| Unit {
-                at: s.body.start,
-                // Already concurrent: PostgreSQL refuses it inside a transaction block.
-                mode: if s.ops.iter().any(|o| o.kind.is_concurrent()) { Mode::Autocommit } else { Mode::Transaction },
-                long_running: s.ops.iter().any(|o| o.kind.is_concurrent()),
-                locks: locks_of(s),
-                ..Unit::draft(i)
+            .map(|(i, s)| {
+                // Already concurrent: PostgreSQL refuses it inside a transaction block. A `CALL`
+                // or a `DO` that commits may end transactions, which a step's own would refuse,
+                // and may run long, batch by batch, as the draft runs it: without timeouts.
+                // (`transactions` puts both back in a draft's transaction.)
+                let alone = s.controls_transactions || s.ops.iter().any(|o| o.kind.is_concurrent());
+                Unit {
+                    at: s.body.start,
+                    mode: if alone { Mode::Autocommit } else { Mode::Transaction },
+                    long_running: alone,
+                    locks: locks_of(s),
+                    ..Unit::draft(i)
+                }
             })
             .collect(),
         ..Rewritten::default()

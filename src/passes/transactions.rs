@@ -32,6 +32,10 @@ use crate::ir::op::{OpKind, Psql, SavepointAction};
 
 pub const RULE: &str = "transactions";
 
+/// The settings that only bound how long something waits or runs.
+const TIMEOUTS: [&str; 4] =
+    ["lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout", "transaction_timeout"];
+
 /// Why a stretch of the draft is kept as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keep {
@@ -77,6 +81,12 @@ pub enum Keep {
     /// transaction: the lock is held to the `COMMIT`, so that nothing else changes the tables (or
     /// runs what the lock guards) meanwhile; a split would release it with the first step.
     ExplicitLock(String),
+    /// `\set AUTOCOMMIT off`: psql runs what follows in a transaction it opens itself, to a
+    /// `COMMIT` (or to the end of the file, where it is rolled back).
+    AutocommitOff,
+    /// `SET LOCAL` (of the setting named) in a draft with no transaction block: nothing under
+    /// psql, the rest of the file under a migration tool that runs it in one transaction.
+    LocalOutsideTransaction(String),
     /// A write in a transaction while a constraint or constraint trigger declared `INITIALLY
     /// DEFERRED` (by the draft before it, or in `--schema`) is in force: as with
     /// [`Keep::DeferredConstraints`], its check waits for the transaction's `COMMIT`.
@@ -271,9 +281,15 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
             found.push(Region { first: i, last, shape: Shape::AsWritten, why: vec![(i, why)] });
         }
     }
+    // The stretches that must run as the draft runs them, outside a step's transaction: their
+    // statements commit one by one, or their transactions are psql's or a tool's.
+    let mut own_commits = Vec::new();
     for o in crate::ir::session::session_objects(m) {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
+        if o.ends_with_commits {
+            own_commits.push(o.created..=o.last_use);
+        }
     }
     let new_default = |s: &Stmt| {
         let what = s.ops.iter().find_map(|o| match &o.kind {
@@ -297,11 +313,34 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     if let Some((first, what)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, unread(s)?))) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::UnreadSetting(what))));
     }
+    let autocommit_off = |s: &Stmt| s.section == Section::Up && s.psql() == Some(&Psql::AutocommitOff);
+    if let Some(first) = m.stmts.iter().position(autocommit_off) {
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::AutocommitOff)));
+        own_commits.push(first..=first);
+    }
+    // A `SET LOCAL` in a draft with no transaction block of its own does nothing where psql runs
+    // the file, and holds to its end where a migration tool runs it in one transaction: only the
+    // rest of the draft as written does what the draft does either way (the timeouts aside,
+    // which bound waits and change nothing else).
+    let local_alone = |s: &Stmt| {
+        let name = s.ops.iter().find_map(|o| match &o.kind {
+            OpKind::Set { name, local: true, .. } if !TIMEOUTS.contains(&name.as_str()) => Some(name.clone()),
+            _ => None,
+        });
+        name.filter(|_| s.section == Section::Up)
+    };
+    let no_begin = !m.runner_transaction && !m.stmts.iter().flat_map(|s| &s.ops).any(|o| o.kind == OpKind::Begin);
+    if let Some((first, name)) =
+        m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, local_alone(s)?))).filter(|_| no_begin)
+    {
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::LocalOutsideTransaction(name))));
+        own_commits.push(first..=first);
+    }
     let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open;
     if let Some(first) = m.stmts.iter().position(unclosed) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::Unclosed)));
     }
-    merge(found, m)
+    merge(found, m, &own_commits)
 }
 
 /// The draft's transactions: (`BEGIN`, its `COMMIT`/`ROLLBACK`, or the last statement of the up
@@ -329,8 +368,10 @@ fn transactions(m: &Migration<'_>) -> Vec<(usize, usize)> {
 }
 
 /// Merge overlapping regions; a region that reaches into a draft transaction without lying inside
-/// it grows to the whole transaction (a step cannot hold half of one). Then say what shape each is.
-fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
+/// it grows to the whole transaction (a step cannot hold half of one). Then say what shape each is:
+/// one outside any draft transaction runs in one step's transaction, unless it holds one of
+/// `own_commits`, stretches whose statements must commit one by one, as the draft's do.
+fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[std::ops::RangeInclusive<usize>]) -> Vec<Region> {
     let txs = transactions(m);
     loop {
         found.sort_by_key(|r| (r.first, std::cmp::Reverse(r.last)));
@@ -371,7 +412,11 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>) -> Vec<Region> {
                 r.shape = match (tx.next(), tx.next()) {
                     (Some(&(b, e)), None) if (b, e) == (r.first, r.last) && plain_begin(b) => Shape::WholeTransaction,
                     (Some(&(b, e)), None) if b < r.first && r.last < e => Shape::InsideTransaction,
-                    (None, _) if !refuses_transaction_block(m, r) && !ends_transaction(m, r) => {
+                    (None, _)
+                        if !refuses_transaction_block(m, r)
+                            && !ends_transaction(m, r)
+                            && !own_commits.iter().any(|c| r.contains(*c.start())) =>
+                    {
                         Shape::InsideTransaction
                     }
                     _ => Shape::AsWritten,
@@ -500,6 +545,18 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that writes rows (before it, or into a transaction of their own)",
                 ),
+                Keep::AutocommitOff => (
+                    format!(
+                        "with AUTOCOMMIT off psql opens a transaction before the next statement and keeps it open to a COMMIT (at the end of the file it rolls back what is still open): pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, leave AUTOCOMMIT on and write the transactions with BEGIN … COMMIT",
+                ),
+                Keep::LocalOutsideTransaction(name) => (
+                    format!(
+                        "SET LOCAL {name} outside a transaction block does nothing when psql runs the file, and holds to its end when a migration tool runs the file in one transaction: pgsafe keeps {lines} (from here to the end) as written in one step, which does what the draft does either way, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "write SET (for the session) or put the statements it is meant for in BEGIN … COMMIT",
+                ),
                 Keep::Unclosed => (
                     format!(
                         "this statement leaves a `(` or `BEGIN` open, which PostgreSQL rejects, so where it and the statements after it end is a guess: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
@@ -568,6 +625,12 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
     let mut not_valid_here: Vec<String> = Vec::new();
     let mut not_valid_alone: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, s) in m.stmts.iter().enumerate() {
+        // A `CALL` or a `DO` that commits, in a transaction block: it runs there, as written
+        // (PostgreSQL refuses the `COMMIT` inside it as it refuses it in the draft).
+        if s.controls_transactions && (in_tx || m.runner_transaction) {
+            out.units[i].mode = Mode::Transaction;
+            out.units[i].long_running = false;
+        }
         for op in &s.ops {
             match &op.kind {
                 OpKind::Begin => {

@@ -9,6 +9,7 @@
 
 use super::backfill::{primary_key, Batch, Guard, StandsFor};
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
+use crate::ir::catalog::SqlType;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
 use crate::ir::name::{quote_ident, Name};
@@ -76,6 +77,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                          order it rewrites the table, a batched backfill in the order of its batches, so rows would get \
                          other numbers; left as written (it rewrites the table under ACCESS EXCLUSIVE: where the order \
                          does not matter, add the column without the default and number the rows in batches yourself)",
+                        table.text
+                    ),
+                );
+                continue;
+            }
+            if !SqlType::parse(type_text).is_built_in() {
+                out.diagnose(
+                    RULE,
+                    d.clause.start,
+                    format!(
+                        "the volatile default of {column} rewrites all of {} under ACCESS EXCLUSIVE; pgsafe keeps it as \
+                         written because {column}'s type, {type_text}, is not a built-in type: a domain may bring a \
+                         default of its own or refuse NULL, which the column added without the default would meet \
+                         before the backfill",
                         table.text
                     ),
                 );
@@ -250,6 +265,8 @@ fn not_null_without_default(
 
 #[cfg(test)]
 mod tests {
+    use super::RULE;
+    use crate::ir::catalog::Catalog;
     use crate::{compile, Config};
 
     #[test]
@@ -263,5 +280,20 @@ mod tests {
         let found = c.diagnostics.iter().chain(&c.changes).find(|d| d.message.contains("has UPDATE triggers"));
         let message = &found.expect("a finding names the triggers").message;
         assert!(message.contains("(tr0, tr1, tr2, tr3, tr4, …)"), "{message}");
+    }
+
+    #[test]
+    fn a_column_of_a_type_that_is_not_built_in_is_kept() {
+        // A domain may refuse NULL or bring its own default: the column added bare would fail,
+        // or take the domain's default where the backfill looks for NULLs.
+        let schema = "CREATE DOMAIN level AS int DEFAULT 7;\nCREATE TABLE t (id int PRIMARY KEY);\n";
+        let config = Config { catalog: Some(std::sync::Arc::new(Catalog::from_sql(schema))), ..Config::default() };
+        let kept =
+            compile("d.sql", "ALTER TABLE t ADD COLUMN l level DEFAULT (random() * 0)::int;\n", &config).unwrap();
+        assert!(kept.changes.iter().all(|c| c.rule != RULE), "{:?}", kept.changes);
+        assert!(kept.diagnostics.iter().any(|d| d.rule == RULE && d.message.contains("not a built-in type")));
+        let built_in =
+            compile("d.sql", "ALTER TABLE t ADD COLUMN l int DEFAULT (random() * 0)::int;\n", &config).unwrap();
+        assert!(built_in.changes.iter().any(|c| c.rule == RULE), "{:?}", built_in.diagnostics);
     }
 }
