@@ -84,7 +84,8 @@ impl Name {
 
     fn made(text: &str) -> Name {
         let key = fold(text);
-        let base_at = key.rfind('.').map_or(0, |i| i + 1);
+        // The base starts after the last dot outside quotes (`"my.table"` is one name).
+        let base_at = last_unquoted_dot(text).map_or(0, |dot| key.len() - fold(&text[dot + 1..]).len());
         let text: Arc<str> = text.into();
         // Most names are written in lower case and unquoted: their key is their text, held once.
         let key = if *key == *text { text.clone() } else { key.into() };
@@ -115,6 +116,20 @@ impl Name {
 /// The key of `text` as a name (what [`Name::new`]'s `key` holds), without building the name.
 pub fn key_of(text: &str) -> String {
     fold(text.trim())
+}
+
+/// The byte offset in `text` of its last dot outside double quotes: where a qualified name's
+/// base name begins.
+fn last_unquoted_dot(text: &str) -> Option<usize> {
+    let (mut quoted, mut last) = (false, None);
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => last = Some(i),
+            _ => {}
+        }
+    }
+    last
 }
 
 /// Fold a name the way PostgreSQL does: unquoted parts to lower case, quoted parts kept (with `""`
@@ -282,6 +297,10 @@ mod tests {
         assert_eq!(&*Name::new("\"Mixed\".\"Ca\"\"se\"").key, "Mixed.Ca\"se");
         assert!(Name::new("orders").same(&Name::new("public.ORDERS")));
         assert!(!Name::new("a.orders").same(&Name::new("b.orders")));
+        // A dot inside quotes is part of the name: its base is all of it.
+        assert_eq!(Name::new("\"my.table\"").base(), "my.table");
+        assert_eq!(Name::new("app . \"my.table\"").base(), "my.table");
+        assert_eq!(Name::new("\"a.b\".t").base(), "t");
     }
 
     #[test]

@@ -58,8 +58,23 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if ctx.quiet(&d.table, i) {
             continue;
         }
-        let key = primary_key(ctx.before(i, 0).table.as_deref())
-            .filter(|(k, _)| !d.assignments.iter().any(|a| a.columns.contains(k)));
+        let table = ctx.before(i, 0).table.as_deref();
+        // By key ranges the rows change in key order, not in the order the statement finds them;
+        // a non-deferrable unique index checks each row as it changes, so where one covers a
+        // column the SET writes (a swap of values between rows), the order decides whether a row
+        // meets a value another has not given up yet. By ctid the rows change in table order,
+        // as the statement's scan changes them.
+        let writes_unique = table.is_some_and(|t| {
+            t.indexes.iter().any(|ix| {
+                ix.unique
+                    && ix
+                        .columns
+                        .iter()
+                        .any(|c| c.as_ref().is_none_or(|c| d.assignments.iter().any(|a| a.columns.contains(c))))
+            })
+        });
+        let key =
+            primary_key(table).filter(|(k, _)| !writes_unique && !d.assignments.iter().any(|a| a.columns.contains(k)));
         let batched = blocker(m.text(&s.body), d, s.body.start).map(|()| {
             let head = match verb {
                 "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),

@@ -22,7 +22,7 @@ mod volatile_default;
 
 use crate::config::Config;
 use crate::diagnostic::At;
-use crate::ir::action::Action;
+use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::Catalog;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section, Stmt};
@@ -204,6 +204,9 @@ pub struct Rewritten {
     pub chosen_names: std::collections::HashSet<String>,
     /// For each schema and base name: the first suffix not chosen yet.
     first_free: rustc_hash::FxHashMap<String, usize>,
+    /// The (folded) names the draft gives the constraints it adds, found when first asked: a
+    /// helper constraint must not take one.
+    pub draft_constraint_names: Option<std::collections::HashSet<String>>,
     /// Stretches of the draft kept as written, each in one step (see `transactions`).
     pub regions: Vec<Region>,
     /// Each fact some unit holds → the first statement whose unit holds it: "did an earlier
@@ -357,6 +360,17 @@ impl<'m> Ctx<'m, '_> {
     pub fn added_by_statement(&self, i: usize, k: usize, col: &str) -> bool {
         let added = |b: &Before| b.table.as_ref().and_then(|t| t.column(col)).is_some_and(|c| c.added_in_draft);
         added(self.before(i, k)) && !added(self.before(i, 0))
+    }
+
+    /// Does an action of statement `i` change column `col`'s (folded) type? PostgreSQL changes
+    /// types before it adds constraints or sets `NOT NULL`, whatever the order written, and a
+    /// `USING` may change the values: a recipe that runs before the statement would read the old.
+    pub fn retyped_by_statement(&self, i: usize, col: &str) -> bool {
+        self.m.stmts[i].ops.iter().any(|o| {
+            matches!(&o.kind, OpKind::AlterTable {
+                action: Action::AlterColumn { column, change: ColumnChange::Type { .. } }, ..
+            } if &*column.key == col)
+        })
     }
 
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,

@@ -11,7 +11,8 @@ use super::not_valid::alter_if_exists;
 use super::{in_case_of, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{escape_directive, Migration};
-use crate::ir::name::{quote_ident, Name};
+use crate::ir::name::{key_of, quote_ident, Name};
+use crate::ir::op::OpKind;
 
 /// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL
 /// (on one `--` line: see [`escape_directive`]).
@@ -81,7 +82,18 @@ fn generate(
 ) -> String {
     let at = out.units[i].at;
     let sample: String = m.src[at..].chars().take(5).collect();
-    let name = quote_ident(&out.unique_name([&table.base_unquoted(), column, "not_null_check"]));
+    // Not a name the draft gives a constraint of its own (perhaps this very check, by hand).
+    let draft_names = out.draft_constraint_names.get_or_insert_with(|| {
+        let names = m.stmts.iter().flat_map(|s| &s.ops).filter_map(|o| match &o.kind {
+            OpKind::AddConstraint { name: Some(n), .. } => Some(key_of(n)),
+            _ => None,
+        });
+        names.collect()
+    });
+    let draft_names = std::mem::take(draft_names);
+    let parts = [&*table.base_unquoted(), column, "not_null_check"];
+    let name = quote_ident(&out.unique_name_avoiding("", parts, |n| draft_names.contains(n)));
+    out.draft_constraint_names = Some(draft_names);
     let alter = in_case_of(&sample, if alter_if_exists(m, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
     let col = quote_ident(column);
     let kw = |k: &str| in_case_of(&sample, k);

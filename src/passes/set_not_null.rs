@@ -116,7 +116,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                     }
                     // A column this statement adds is new: it holds only its default, and a recipe
                     // that runs before the statement would not find it.
-                    if ctx.added_by_statement(i, n_op, column) {
+                    if ctx.added_by_statement(i, n_op, column) || ctx.retyped_by_statement(i, column) {
                         continue;
                     }
                     if s.alter.only {

@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let columns: Vec<String> = key.columns.iter().flatten().cloned().collect();
             // A column this statement adds is new: it holds nothing but its default, and a recipe
             // that runs before the statement would not find it.
-            if columns.iter().any(|c| ctx.added_by_statement(i, n_op, c)) {
+            if columns.iter().any(|c| ctx.added_by_statement(i, n_op, c) || ctx.retyped_by_statement(i, c)) {
                 continue;
             }
             // An index's name is chosen among its schema's (as written: `""` is the search path's).
