@@ -226,9 +226,10 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         AlterTableOperation::AddColumn { column_def, if_not_exists, .. } => {
             let mut mode_scans = false;
             let (mut volatile_default, mut numbers_rows) = (false, false);
-            let (mut primary_key, mut unique) = (false, false);
+            let (mut primary_key, mut unique, mut collation) = (false, false, None);
             for o in &column_def.options {
                 match &o.option {
+                    ColumnOption::Collation(c) => collation = Some(c.to_string()),
                     ColumnOption::PrimaryKey(_) => primary_key = true,
                     ColumnOption::Unique(_) => unique = true,
                     ColumnOption::Default(e) => {
@@ -258,6 +259,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                 table: table.clone(),
                 column,
                 type_text: data_type,
+                collation,
                 if_not_exists: *if_not_exists,
                 primary_key,
                 unique,

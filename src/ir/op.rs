@@ -227,6 +227,9 @@ pub enum OpKind {
         column: String,
         /// The type as written, lower-cased.
         type_text: String,
+        /// Its `COLLATE` clause's collation, as written: a recipe that sets the type again
+        /// must keep it.
+        collation: Option<String>,
         if_not_exists: bool,
         /// An inline `PRIMARY KEY` / `UNIQUE`.
         primary_key: bool,

@@ -281,14 +281,14 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
             found.push(Region { first: i, last, shape: Shape::AsWritten, why: vec![(i, why)] });
         }
     }
-    // The stretches that must run as the draft runs them, outside a step's transaction: their
-    // statements commit one by one, or their transactions are psql's or a tool's.
+    // Where stretches begin that must run as the draft runs them, outside a step's transaction:
+    // their statements commit one by one, or their transactions are psql's or a tool's.
     let mut own_commits = Vec::new();
     for o in crate::ir::session::session_objects(m) {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
         if o.ends_with_commits {
-            own_commits.push(o.created..=o.last_use);
+            own_commits.push(o.created);
         }
     }
     let new_default = |s: &Stmt| {
@@ -316,7 +316,7 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let autocommit_off = |s: &Stmt| s.section == Section::Up && s.psql() == Some(&Psql::AutocommitOff);
     if let Some(first) = m.stmts.iter().position(autocommit_off) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::AutocommitOff)));
-        own_commits.push(first..=first);
+        own_commits.push(first);
     }
     // A `SET LOCAL` in a draft with no transaction block of its own does nothing where psql runs
     // the file, and holds to its end where a migration tool runs it in one transaction: only the
@@ -334,7 +334,7 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
         m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, local_alone(s)?))).filter(|_| no_begin)
     {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::LocalOutsideTransaction(name))));
-        own_commits.push(first..=first);
+        own_commits.push(first);
     }
     let unclosed = |s: &Stmt| s.section == Section::Up && s.leaves_open;
     if let Some(first) = m.stmts.iter().position(unclosed) {
@@ -369,9 +369,9 @@ fn transactions(m: &Migration<'_>) -> Vec<(usize, usize)> {
 
 /// Merge overlapping regions; a region that reaches into a draft transaction without lying inside
 /// it grows to the whole transaction (a step cannot hold half of one). Then say what shape each is:
-/// one outside any draft transaction runs in one step's transaction, unless it holds one of
-/// `own_commits`, stretches whose statements must commit one by one, as the draft's do.
-fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[std::ops::RangeInclusive<usize>]) -> Vec<Region> {
+/// one outside any draft transaction runs in one step's transaction, unless it holds the start of
+/// a stretch that must commit as the draft's statements do (`own_commits`).
+fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[usize]) -> Vec<Region> {
     let txs = transactions(m);
     loop {
         found.sort_by_key(|r| (r.first, std::cmp::Reverse(r.last)));
@@ -415,7 +415,7 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[std::ops::Ran
                     (None, _)
                         if !refuses_transaction_block(m, r)
                             && !ends_transaction(m, r)
-                            && !own_commits.iter().any(|c| r.contains(*c.start())) =>
+                            && !own_commits.iter().any(|&first| r.contains(first)) =>
                     {
                         Shape::InsideTransaction
                     }

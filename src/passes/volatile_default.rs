@@ -26,7 +26,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             continue;
         }
         for (k, op) in s.ops.iter().enumerate() {
-            let OpKind::AddColumn { table, column, type_text, default, not_null, check, if_not_exists, .. } = &op.kind
+            let OpKind::AddColumn {
+                table, column, type_text, collation, default, not_null, check, if_not_exists, ..
+            } = &op.kind
             else {
                 continue;
             };
@@ -160,7 +162,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                     table: &table.text,
                     stands_for: StandsFor::NewColumn {
                         column: &col,
-                        type_text,
+                        // The collation too: `ALTER COLUMN … TYPE` without it resets the column's.
+                        type_text: &match collation {
+                            Some(c) => format!("{type_text} COLLATE {c}"),
+                            None => type_text.clone(),
+                        },
                         default: &d.expr,
                         lock_timeout: &ctx.config.lock_timeout,
                     },
