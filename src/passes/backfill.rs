@@ -84,7 +84,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 target: m.text(&d.target),
                 guard: Some(Guard {
                     table: &d.table.text,
-                    stands_for: StandsFor::Statement { verb, text: m.text(&s.body) },
+                    stands_for: StandsFor::Statement {
+                        verb,
+                        text: m.text(&s.body),
+                        writes: d.assignments.iter().flat_map(|a| &a.columns).map(String::as_str).collect(),
+                    },
                 }),
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &head,
@@ -284,8 +288,12 @@ pub enum StandsFor<'a> {
     /// primary key, exclusion) and a foreign key between rows of the same table are checked when
     /// a statement ends, so at the end of each batch, where the rows still collide or point at
     /// rows a later batch changes; a view or a foreign table has no `ctid` to batch by. Instead:
-    /// the statement, once, as written.
-    Statement { verb: &'a str, text: &'a str },
+    /// the statement, once, as written. By key ranges, so is a non-deferrable unique index on a
+    /// column the statement `writes` (folded names), or on an expression or with a condition:
+    /// the rows change in key order, and a row may meet a value another row has not given up yet
+    /// (`--schema` may not show the index; by `ctid` the rows change in table order, as the
+    /// statement's scan changes them).
+    Statement { verb: &'a str, text: &'a str, writes: Vec<&'a str> },
     /// The rewrite by which `ADD COLUMN column type DEFAULT default` fills the existing rows: it
     /// fires no trigger or rule, passes row security and checks no constraint left `NOT VALID`, which
     /// an `UPDATE` does (on the table, or a table that inherits from it). Instead: the same
@@ -305,24 +313,33 @@ impl Guard<'_> {
         // RAISE reads `%` as a placeholder.
         let named = table.replace('%', "%%");
         let (why, hazards, instead) = match &self.stands_for {
-            StandsFor::Statement { verb, text } => {
+            StandsFor::Statement { verb, text, writes } => {
                 let (trigger_bit, rule_event) = if *verb == "DELETE" { (8, '4') } else { (16, '2') };
                 (
                     "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
                      -- batches so far, a rule rewrites each batch, a deferrable key or a foreign key to its own\n  \
                      -- table is checked at the end of each batch, a view has no ctid (and partitions share\n  \
-                     -- theirs): on such a table the statement runs once, as written.\n",
+                     -- theirs), key ranges change a unique column in key order: on such a table the statement\n  \
+                     -- runs once, as written.\n",
                     format!(
                         "c.relkind NOT IN ('r', 'p')\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                          AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
                          OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
-                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable)){children}",
-                        children = if by_ctid {
-                            "\n      OR c.relkind = 'p' OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = t.oid)"
+                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable)){order}",
+                        order = if by_ctid {
+                            "\n      OR c.relkind = 'p' OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = t.oid)".to_string()
+                        } else if writes.is_empty() {
+                            String::new()
                         } else {
-                            ""
+                            let names: Vec<String> = writes.iter().map(|w| format!("'{}'", w.replace('\'', "''"))).collect();
+                            format!(
+                                "\n      OR EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.oid AND i.indisunique\n        \
+                                 AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR EXISTS (SELECT FROM pg_attribute a\n          \
+                                 WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND a.attname IN ({}))))",
+                                names.join(", ")
+                            )
                         }
                     ),
                     format!(
@@ -494,17 +511,21 @@ mod tests {
 
     #[test]
     fn the_loop_first_asks_whether_batches_would_do_what_the_statement_does() {
-        let guard = |table, verb, statement| {
+        let guard_by = |key, table, verb, statement| {
             let b = Batch {
                 target: "t",
-                guard: Some(Guard { table, stands_for: StandsFor::Statement { verb, text: statement } }),
-                key: None,
+                guard: Some(Guard {
+                    table,
+                    stands_for: StandsFor::Statement { verb, text: statement, writes: vec!["a"] },
+                }),
+                key,
                 statement: "DELETE FROM t",
                 condition: None,
                 size: 10,
             };
             b.do_block()
         };
+        let guard = |table, verb, statement| guard_by(None, table, verb, statement);
         let sql = guard("app.\"it's 100%\"", "DELETE", "DELETE FROM app.\"it's 100%\" WHERE a = 1");
         // The name as regclass reads it, and as RAISE prints it.
         assert!(sql.contains("SELECT 'app.\"it''s 100%\"'::regclass::oid"), "{sql}");
@@ -522,5 +543,10 @@ mod tests {
             sql.contains("OR c.relkind = 'p' OR EXISTS (SELECT FROM pg_inherits WHERE inhparent = t.oid)"),
             "{sql}"
         );
+        assert!(!sql.contains("pg_index"), "{sql}");
+        // By key ranges, a unique index on a written column (one `--schema` did not show) counts.
+        let sql = guard_by(Some(("id", "int")), "t", "UPDATE", "UPDATE t SET a = 1");
+        assert!(!sql.contains("pg_inherits WHERE inhparent"), "{sql}");
+        assert!(sql.contains("i.indisunique") && sql.contains("a.attname IN ('a')"), "{sql}");
     }
 }
