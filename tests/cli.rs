@@ -177,11 +177,39 @@ fn fix_leaves_a_down_script_as_it_is() {
     let down = migrations.join("20240101000000_nick.down.sql");
     let text = "DROP INDEX users_nick_idx;\nALTER TABLE users DROP COLUMN nick;\n";
     fs::write(&down, text).unwrap();
-    let o = pgsafe(&["fix", down.to_str().unwrap()]);
+    // Nor is code a glob over the folder names (node-pg-migrate's `.js`) read as SQL.
+    let code = migrations.join("1700000000000_init.js");
+    fs::write(&code, "exports.up = (pgm) => { pgm.sql(`SELECT 'it''s`); };\n").unwrap();
+    let o = pgsafe(&["fix", down.to_str().unwrap(), code.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("not a forward migration"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1700000000000_init.js: not a .sql file: left as it is"), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&down).unwrap(), text);
-    assert_eq!(fs::read_dir(&migrations).unwrap().count(), 1, "no file was added");
+    assert_eq!(fs::read_dir(&migrations).unwrap().count(), 2, "no file was added");
+}
+
+#[test]
+fn fix_refuses_a_taken_step_name_and_says_what_to_do_without_an_option_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("deploy")).unwrap();
+    let plan = "%syntax-version=1.0.0\n%project=shop\n\nadd_index 2024-01-01T12:00:00Z Ann <ann@example.com>\n";
+    fs::write(dir.path().join("sqitch.plan"), plan).unwrap();
+    let draft = dir.path().join("deploy/add_index.sql");
+    let text =
+        "CREATE INDEX i ON orders (a);\nALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES users (id);\n";
+    fs::write(&draft, text).unwrap();
+    // The name sqitch's layout gives the second step.
+    fs::write(dir.path().join("deploy/add_index_2.sql"), "SELECT 1;\n").unwrap();
+    let o = pgsafe(&["fix", draft.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("exists: pgsafe does not overwrite a migration (rename or remove it"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&draft).unwrap(), text, "nothing changed");
+    assert_eq!(fs::read_to_string(dir.path().join("sqitch.plan")).unwrap(), plan);
 }
 
 #[test]

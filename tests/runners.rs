@@ -253,3 +253,26 @@ fn the_manifest_has_each_steps_timeouts() {
     let manifest: serde_json::Value = serde_json::to_value(&c.manifest).unwrap();
     assert!(manifest["steps"][0]["lock_timeout"].is_null(), "{manifest}");
 }
+
+#[test]
+fn a_reworked_sqitch_change_gets_its_steps_after_its_last_line_and_its_verify_runs_last() {
+    let c = compile("deploy/add_index.sql", DRAFT, &Config::default()).unwrap();
+    assert!(c.steps().count() > 1);
+    let mut at = Placement::fresh(std::path::Path::new("."), "add_index".into());
+    // After `sqitch rework`, the first line is the released change (tagged @v1), the last the draft.
+    let plan = "%syntax-version=1.0.0\n%project=shop\n\n\
+                add_index 2024-01-01T12:00:00Z Ann <ann@example.com> # first\n\
+                @v1 2024-01-01T13:00:00Z Ann <ann@example.com> # released\n\
+                add_index [add_index@v1] 2024-01-02T12:00:00Z Ann <ann@example.com> # reworked\n";
+    at.read.insert("sqitch.plan".into(), plan.into());
+    at.read.insert("verify/add_index.sql".into(), "SELECT 1/count(*) FROM pg_index;\n".into());
+    let out = Runner::Sqitch.lay_out(&c, &at).unwrap();
+    let written = |p: &str| out.write.iter().find(|(path, _)| path == p).map(|(_, t)| t.clone()).unwrap_or_default();
+    let lines: Vec<String> = written("sqitch.plan").lines().map(String::from).collect();
+    let tag = lines.iter().position(|l| l.starts_with("@v1")).unwrap();
+    let step2 = lines.iter().position(|l| l.starts_with("add_index_2 [add_index]")).unwrap();
+    assert!(tag < step2 && lines[step2 - 1].contains("# reworked"), "{lines:#?}");
+    let last = c.steps().count();
+    assert_eq!(written(&format!("verify/add_index_{last}.sql")), "SELECT 1/count(*) FROM pg_index;\n");
+    assert!(written("verify/add_index.sql").starts_with("-- pgsafe:"), "{:?}", out.write);
+}

@@ -182,6 +182,12 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
         std::fs::write(dir.path().join("revert/init.sql"), "DROP TABLE orders, users;\n").unwrap();
         std::fs::write(dir.path().join("deploy/orders.sql"), DRAFT).unwrap();
         std::fs::write(dir.path().join("revert/orders.sql"), "DROP INDEX idx_orders_customer_id;\n").unwrap();
+        // It checks what the last step leaves (a validated key): `--verify` runs it after that step.
+        std::fs::write(
+            dir.path().join("verify/orders.sql"),
+            "SELECT 1/count(*) FROM pg_constraint WHERE conname = 'fk_orders_users' AND convalidated;\n",
+        )
+        .unwrap();
         let (code, out) = pgsafe(dir.path(), &["fix", "deploy/orders.sql"]);
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("sqitch's layout"), "{out}");
@@ -191,7 +197,7 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
             .env("PATH", client_path())
             .env("SQITCH_FULLNAME", "Test")
             .env("SQITCH_EMAIL", "test@example.com")
-            .args(["deploy", "--target", &format!("db:pg://postgres@127.0.0.1:{}/r_sqitch", pg.port())]));
+            .args(["deploy", "--verify", "--target", &format!("db:pg://postgres@127.0.0.1:{}/r_sqitch", pg.port())]));
         assert_eq!(schema_without_history(&pg, "r_sqitch"), want, "sqitch");
         ran.push("sqitch");
     }
@@ -322,6 +328,14 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
             ),
         )
         .unwrap();
+        // A later migration, on the same connection: it must see the connection's timeouts, not
+        // those of pgsafe's autocommit steps before it.
+        std::fs::write(
+            m.join("1710000000000_after.sql"),
+            "-- Up Migration\nCREATE TABLE seen AS SELECT current_setting('lock_timeout') AS lock_timeout, \
+             current_setting('statement_timeout') AS statement_timeout;\n",
+        )
+        .unwrap();
         let (code, out) = pgsafe(dir.path(), &["fix", "migrations/1700000000000_orders.sql"]);
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("node-pg-migrate's layout"), "{out}");
@@ -330,10 +344,15 @@ fn real_runners_apply_the_laid_out_plan_and_end_with_the_drafts_schema() {
             run(Command::new("node-pg-migrate")
                 .current_dir(dir.path())
                 .env("DATABASE_URL", url(&pg, db))
+                .env("PGOPTIONS", "-c lock_timeout=2s -c statement_timeout=60s")
                 .args(args)
                 .args(["-m", "migrations"]))
         };
         node_pg_migrate("r_node_pg_migrate", &["up"]);
+        let seen = pg.psql("r_node_pg_migrate", "SELECT lock_timeout || ' ' || statement_timeout FROM seen").unwrap();
+        assert!(seen.contains("2s 1min"), "node-pg-migrate: a later migration's timeouts: {seen}");
+        pg.psql("r_node_pg_migrate", "DROP TABLE seen").unwrap();
+        std::fs::remove_file(m.join("1710000000000_after.sql")).unwrap();
         assert_eq!(schema_without_history(&pg, "r_node_pg_migrate"), want, "node-pg-migrate");
         // Rolling the draft's steps back ends with the draft's own down part: init's schema again.
         pg.create_database("r_node_pg_migrate_init", None).unwrap();

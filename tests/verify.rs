@@ -543,3 +543,56 @@ fn rows_respects_types_checks_and_keys_and_says_what_it_could_not_fill() {
     assert!(r.equivalence.equivalent, "{text}");
     eprintln!("{text}\ntook {:?}", started.elapsed());
 }
+
+/// A step that commits as it goes is recorded as started before it runs: a run that dies in it
+/// (killed, or failed after part of it committed) leaves it started, and the next run stops there
+/// instead of doing its committed part twice; pgsafe's own batched loops resume.
+#[test]
+fn apply_stops_at_a_step_an_earlier_run_started_and_did_not_finish() {
+    let (cluster, url) = app_cluster();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    cluster.psql("app", "CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    // Autocommit statements as written: the first commits, the second fails.
+    std::fs::write(dir.join("0001_bump.sql"), "UPDATE n SET v = v + 1;\nSELECT 1 / (SELECT v - 1 FROM n);\n").unwrap();
+    let mut log = Vec::new();
+    let first = apply::apply(dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(first[0].error.as_deref().is_some_and(|e| e.starts_with("22012")), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1");
+    let e = apply::apply(dir, &quick(&url), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("0001_bump.sql was started at") && e.contains("SET finished = true"), "{e}");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1", "not run twice");
+    // Marked done by hand, as the message says: skipped from then on.
+    cluster.psql("app", "UPDATE pgsafe_progress SET finished = true WHERE step = '0001_bump.sql'").unwrap();
+    let again = apply::apply(dir, &quick(&url), &mut |_| {}).unwrap();
+    assert_eq!(again[0].status, "already applied");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1");
+
+    // A batched loop a killed run left started runs again: it changes only what still matches.
+    let c = compile("fill.sql", "UPDATE orders SET note = 'seen' WHERE note IS NULL;\n", &Config::default()).unwrap();
+    let plan = work.path().join("plan");
+    pgsafe::emit::write::write_dir(&plan, c.plan_dir(), false, &[]).unwrap();
+    let step = c.steps().next().unwrap().name.clone();
+    assert!(c.steps().next().unwrap().text().contains("DO $pgsafe$"));
+    cluster
+        .psql(
+            "app",
+            &format!(
+                "INSERT INTO pgsafe_progress (plan, step, checksum, attempts, finished) VALUES ('fill.sql', '{step}', \
+                 '{}', 0, false)",
+                scalar_checksum(&plan.join(&step))
+            ),
+        )
+        .unwrap();
+    let mut log = Vec::new();
+    let resumed = apply::apply(&plan, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(resumed[0].status, "applied", "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("resumes safely")), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM orders WHERE note IS DISTINCT FROM 'seen'"), "0");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pgsafe_progress WHERE NOT finished"), "0");
+}
+
+/// The checksum `pgsafe apply` records for a step file.
+fn scalar_checksum(path: &Path) -> String {
+    apply::checksum(&std::fs::read_to_string(path).unwrap())
+}

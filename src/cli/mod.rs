@@ -389,7 +389,14 @@ fn left_to_exit(all: Vec<Outcome>) {
 }
 
 fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx) -> ExitCode {
-    let all = outcomes(files, settings, ctx, Want::NoManifest);
+    // A runner's migrations pgsafe rewrites are `.sql` files; a glob over a migrations folder also
+    // names its code (node-pg-migrate's `.js`, some written by pgsafe itself).
+    let (sql, code): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.iter().cloned().partition(|f| !f.is_file() || f.extension().is_some_and(|e| e == "sql"));
+    for f in &code {
+        ctx.note(format!("{}: not a .sql file: left as it is", f.display()));
+    }
+    let all = outcomes(&sql, settings, ctx, Want::NoManifest);
     let mut bad = print_errors(&all);
     let mut changed = false;
     for o in &all {
@@ -446,9 +453,12 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                         || p.ends_with("atlas.sum")
                         || p == &placement.root.join(format!("deploy/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("revert/{}.sql", placement.draft))
+                        || p == &placement.root.join(format!("verify/{}.sql", placement.draft))
                 })
                 .collect();
-            let written = write::apply(&placement.root, &layout, false, &keep)?;
+            // The names of the new steps are taken: the user must free them, fix has no --force.
+            let advice = "rename or remove it, or the draft, to free the step's name";
+            let written = write::apply(&placement.root, &layout, false, advice, &keep)?;
             for note in &layout.notes {
                 ctx.note(format!("{}: {note}", o.path));
             }
@@ -584,7 +594,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(runner) => {
                     let at = Placement::new(&out, unit_name(runner, &draft));
                     let layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
-                    write::apply(&out, &layout, force, &[])?;
+                    write::apply(&out, &layout, force, "pass --force", &[])?;
                     for note in &layout.notes {
                         ctx.note(note);
                     }

@@ -7,8 +7,9 @@ use pgsafe::runner::Layout;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Write `layout` under `root`. `overwrite`: existing files may be replaced (else refused).
-pub fn apply(root: &Path, layout: &Layout, overwrite: bool, keep: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// Write `layout` under `root`. `overwrite`: existing files may be replaced (else refused, with
+/// `advice` on what the user can do).
+pub fn apply(root: &Path, layout: &Layout, overwrite: bool, advice: &str, keep: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut created_dirs: Vec<PathBuf> = Vec::new();
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     // Ctrl-C while writing is noted, not obeyed, until the files are all in place or all removed.
@@ -17,7 +18,7 @@ pub fn apply(root: &Path, layout: &Layout, overwrite: bool, keep: &[PathBuf]) ->
         for (rel, text) in &layout.write {
             let path = root.join(rel);
             if path.exists() && !overwrite && !keep.contains(&path) {
-                anyhow::bail!("{} exists: pgsafe does not overwrite a migration (pass --force)", path.display());
+                anyhow::bail!("{} exists: pgsafe does not overwrite a migration ({advice})", path.display());
             }
             let dir = path.parent().unwrap_or(root).to_path_buf();
             if !dir.exists() {

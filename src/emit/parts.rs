@@ -44,6 +44,10 @@ pub enum PartKind {
     /// A timeout pgsafe sets for the step (`SET LOCAL lock_timeout = '100ms'`, or for the session
     /// in an autocommit step: `SET lock_timeout = 0` before a long statement).
     Setting,
+    /// What an autocommit step puts back at its end for a timeout it set for the session: the
+    /// draft's own value there, or `RESET` (a runner may go on to its next migration on the same
+    /// connection).
+    Restore,
     /// A statement: the draft's (edited or not, or replayed in a later step) or a generated one.
     Statement(Statement),
 }

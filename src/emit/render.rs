@@ -296,6 +296,14 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     if transaction {
         out.push(PartKind::Begin, "BEGIN;\n");
     }
+    // The draft's statements this step runs, replayed ones first.
+    let stmts = || {
+        step.items.iter().filter_map(|i| match i {
+            Item::Unit(u) => Some(r.units[*u].stmt),
+            Item::Replay(s) | Item::ReplayLocal(s) => Some(*s),
+            Item::Trivia(_) => None,
+        })
+    };
     let (lock, statement) = (config.lock_timeout.clone(), config.statement_timeout.clone());
     // A statement_timeout the draft chose for its session (repeated above) is its own decision (a
     // long step run deliberately): pgsafe does not override it.
@@ -307,6 +315,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let leading = step.units().take(leading_sets).filter(|&u| !r.units[u].inert_setting);
     let mut own = replayed.chain(leading.map(|u| r.units[u].stmt));
     let own_statement_timeout = draft_setting("statement_timeout", &mut own);
+    let pgsafe_statement_timeout = match step.timeouts {
+        Timeouts::Short => own_statement_timeout.is_none(),
+        Timeouts::Unlimited => true,
+        Timeouts::None => false,
+    };
     match (step.timeouts, step.mode) {
         // A transaction step sets them for its transaction. An autocommit step (kept as written,
         // holding the draft's own transactions if any, or a statement that cannot run in a
@@ -363,6 +376,27 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         }
     }
     out.close_goose_block();
+    if step.mode == StepMode::Autocommit {
+        // Its timeouts are the session's: a runner that goes on to the next migration on the same
+        // connection (node-pg-migrate, Alembic, Django, `pgsafe apply`) would keep pgsafe's, and a
+        // later statement would wait for its lock without limit. What the draft has in force here
+        // is put back: its own last session setting, or the connection's default.
+        let in_force = |name: &str| {
+            let session =
+                |s: usize| m.stmts[s].ops.iter().filter_map(|o| o.kind.setting(name)).filter(|(_, local)| !local);
+            stmts().flat_map(session).last().map(|(v, _)| v)
+        };
+        for (name, set) in
+            [("lock_timeout", step.timeouts != Timeouts::None), ("statement_timeout", pgsafe_statement_timeout)]
+        {
+            if set {
+                match in_force(name).filter(|v| !v.is_empty()) {
+                    Some(v) => out.push(PartKind::Restore, format!("SET {name} TO {v};\n")),
+                    None => out.push(PartKind::Restore, format!("RESET {name};\n")),
+                }
+            }
+        }
+    }
     if transaction {
         out.push(
             PartKind::End(if step.rollback { End::Rollback } else { End::Commit }),
@@ -370,13 +404,6 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         );
     }
     // What the draft's own settings in this step leave in force where pgsafe sets nothing.
-    let stmts = || {
-        step.items.iter().filter_map(|i| match i {
-            Item::Unit(u) => Some(r.units[*u].stmt),
-            Item::Replay(s) | Item::ReplayLocal(s) => Some(*s),
-            Item::Trivia(_) => None,
-        })
-    };
     if body.lock_timeout.is_none() {
         body.lock_timeout = draft_setting("lock_timeout", &mut stmts());
     }

@@ -98,6 +98,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 );
                 continue;
             }
+            if d.expr.contains("$pgsafe") {
+                let why = "it contains the text $pgsafe, which the backfill's DO block quotes with";
+                out.diagnose(
+                    RULE,
+                    d.clause.start,
+                    format!("the volatile default of {column} is kept as written: {why}"),
+                );
+                continue;
+            }
             // The recipe's backfill is an UPDATE the draft does not run: it would fire the table's
             // UPDATE triggers on every row, where ADD COLUMN … DEFAULT fires none.
             let before = ctx.before(i, k).table.as_deref();
@@ -158,7 +167,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             let key = primary_key(ctx.before(i, k as usize).table.as_deref());
             let backfill = Batch {
                 target: &table.text,
-                guard: Some(Guard {
+                guard: Guard {
                     table: &table.text,
                     stands_for: StandsFor::NewColumn {
                         column: &col,
@@ -170,7 +179,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                         default: &d.expr,
                         lock_timeout: &ctx.config.lock_timeout,
                     },
-                }),
+                },
                 key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &format!("UPDATE {} SET {col} = {}", table.text, d.expr),
                 condition: Some(&format!("{col} IS NULL")),

@@ -112,7 +112,13 @@ impl Runner {
                 (parent.file_name()? == "deploy").then_some(())?;
                 let root =
                     parent.parent().map(|p| if p.as_os_str().is_empty() { std::path::Path::new(".") } else { p })?;
-                Some(Placement::new(root, stem.to_string()))
+                let mut at = Placement::new(root, stem.to_string());
+                // Its verify script checks what the whole change leaves: it moves to the last step.
+                let verify = format!("verify/{stem}.sql");
+                if let Ok(text) = std::fs::read_to_string(root.join(&verify)) {
+                    at.read.insert(verify, text);
+                }
+                Some(at)
             }
             _ => Some(Placement::new(parent, file)),
         }

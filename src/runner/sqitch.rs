@@ -3,9 +3,11 @@
 //! one at a time. sqitch adds no transaction of its own (its templates write `BEGIN; … COMMIT;`),
 //! so the step files keep pgsafe's `BEGIN`/`COMMIT`, and the autocommit ones have none.
 //!
-//! The draft's change keeps its name and its plan line and becomes the first step; the other steps
-//! are new changes inserted right after it in `sqitch.plan`, with the same planner and timestamp,
-//! each requiring the one before.
+//! The draft's change keeps its name and its plan line (the last with that name: after `sqitch
+//! rework` the first is a released one) and becomes the first step; the other steps are new
+//! changes inserted right after it in `sqitch.plan`, with the same planner and timestamp, each
+//! requiring the one before. The draft's verify script checks what the whole change leaves, so it
+//! becomes the last step's (`sqitch deploy --verify` runs a change's script right after it).
 
 use super::{Layout, Placement, PlanView};
 
@@ -17,11 +19,12 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             plan.draft
         )
     });
-    let line_no = plan_text
-        .lines()
-        .position(|l| l.split_whitespace().next() == Some(change))
+    let lines: Vec<&str> = plan_text.lines().collect();
+    let line_no = lines
+        .iter()
+        .rposition(|l| l.split_whitespace().next() == Some(change))
         .ok_or_else(|| format!("sqitch.plan has no change named {change}"))?;
-    let line = plan_text.lines().nth(line_no).unwrap_or_default();
+    let line = lines[line_no];
     // `name [deps] timestamp planner <email> # note`: keep from the timestamp on, minus the note.
     let stamp = line
         .split_whitespace()
@@ -47,9 +50,13 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             out.add(format!("revert/{name}.sql"), down.to_string());
         }
     }
-    let mut lines: Vec<&str> = plan_text.lines().collect();
-    let tail = lines.split_off(line_no + 1);
-    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let verify = format!("verify/{change}.sql");
+    if let (Some(text), Some(last)) = (at.read.get(&verify), names.last().filter(|_| names.len() > 1)) {
+        out.add(format!("verify/{last}.sql"), text.clone());
+        out.add(verify, format!("-- pgsafe: verify/{last}.sql checks what the draft leaves, after its last step.\n"));
+    }
+    let (head, tail) = lines.split_at(line_no + 1);
+    let mut text: String = head.iter().map(|l| format!("{l}\n")).collect();
     new_lines.iter().for_each(|l| text.push_str(&format!("{l}\n")));
     tail.iter().for_each(|l| text.push_str(&format!("{l}\n")));
     out.add("sqitch.plan", text);

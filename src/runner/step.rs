@@ -116,8 +116,9 @@ impl StepView {
             ));
         }
         if refuses {
+            let setting = |p: &&Part| matches!(p.kind, PartKind::Setting | PartKind::Restore);
             let dropped: Vec<&Part> = self.parts.iter().filter(|p| p.kind == PartKind::Setting).collect();
-            let body = self.parts.iter().filter(|p| p.kind != PartKind::Setting).map(|p| p.text.as_str()).collect();
+            let body = self.parts.iter().filter(|p| !setting(p)).map(|p| p.text.as_str()).collect();
             let limits: Vec<String> = dropped
                 .iter()
                 .map(|p| p.text.trim().trim_end_matches(';').to_string())

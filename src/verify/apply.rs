@@ -8,7 +8,12 @@
 //! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again.
 //! Progress goes to `pgsafe_progress`; for a transaction step the row is written inside the
 //! step's own transaction, so the step and its record commit together and a rerun resumes exactly
-//! after the last committed step. A session advisory lock keeps two runs from interleaving.
+//! after the last committed step. A step that commits as it goes (autocommit statements, several
+//! transactions) is recorded as started before it runs and as finished after: a run killed in
+//! between (or one that failed after part of the step committed) leaves it started, and the next
+//! run stops there and says how to go on, since running it again could do its committed part twice.
+//! pgsafe's own batched loops and concurrent index builds are the exceptions: they resume safely.
+//! A session advisory lock keeps two runs from interleaving.
 //!
 //! Each attempt runs on a fresh connection (a step's session `SET`s must not leak into the next
 //! step: the plan contract says each file runs in a new session), statement by statement like
@@ -129,7 +134,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
              attempts integer NOT NULL,\n\
              applied_at timestamptz NOT NULL DEFAULT now(),\n\
              PRIMARY KEY (plan, step)\n\
-         )",
+         );\n\
+         ALTER TABLE pgsafe_progress ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true",
     )?;
 
     let hints = manifest_field(dir, "on_timeout");
@@ -138,24 +144,44 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let sum = checksum(&text);
-        let done =
-            control.query_opt("SELECT checksum FROM pgsafe_progress WHERE plan = $1 AND step = $2", &[&plan, &file])?;
+        let done = control.query_opt(
+            "SELECT checksum, finished, applied_at::text FROM pgsafe_progress WHERE plan = $1 AND step = $2",
+            &[&plan, &file],
+        )?;
         if let Some(row) = done {
             let recorded: String = row.get(0);
             if recorded != sum {
                 bail!("{file} was applied earlier with different contents (checksum {recorded}, now {sum}); refusing to go on");
             }
-            log(&format!("{file}: already applied, skipped"));
-            results.push(StepResult {
-                file,
-                status: "already applied".into(),
-                attempts: 0,
-                seconds: 0.0,
-                retries: Vec::new(),
-                dropped_invalid: Vec::new(),
-                error: None,
-            });
-            continue;
+            if !row.get::<_, bool>(1) {
+                if !resumes_safely(&text) {
+                    let when: String = row.get(2);
+                    bail!(
+                        "{file} was started at {when} by a run that did not finish it, and it commits as it goes: part \
+                         or all of it may have committed, and running it again could do that part twice. Check the \
+                         database, finish by hand what is left of the step, then mark it done: UPDATE pgsafe_progress \
+                         SET finished = true WHERE plan = '{}' AND step = '{file}'; (or, if none of it ran, DELETE \
+                         that row) and apply again",
+                        plan.replace('\'', "''")
+                    );
+                }
+                log(&format!(
+                    "{file}: started by an earlier run that did not finish it; it resumes safely, running it again"
+                ));
+                control.execute("DELETE FROM pgsafe_progress WHERE plan = $1 AND step = $2", &[&plan, &file])?;
+            } else {
+                log(&format!("{file}: already applied, skipped"));
+                results.push(StepResult {
+                    file,
+                    status: "already applied".into(),
+                    attempts: 0,
+                    seconds: 0.0,
+                    retries: Vec::new(),
+                    dropped_invalid: Vec::new(),
+                    error: None,
+                });
+                continue;
+            }
         }
         let result = run_step(&config, &mut control, opts, &plan, &file, &text, &sum, &hints, log)?;
         let failed = result.error.is_some();
@@ -243,6 +269,16 @@ fn run_step(
         error: None,
     };
     let record = "INSERT INTO pgsafe_progress (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)";
+    // A step that commits as it goes is recorded before it runs, as started.
+    let inside = records_inside(&stmts);
+    if !inside {
+        control.execute(
+            "INSERT INTO pgsafe_progress (plan, step, checksum, attempts, finished) VALUES ($1, $2, $3, 0, false)",
+            &[&plan, &file, &sum],
+        )?;
+    }
+    let finish =
+        "UPDATE pgsafe_progress SET finished = true, attempts = $3, applied_at = now() WHERE plan = $1 AND step = $2";
     for attempt in 1..=opts.max_attempts.max(1) {
         result.attempts = attempt;
         if let Some(name) = &index {
@@ -250,7 +286,7 @@ fn run_step(
                 Some(true) if attempt == 1 => {
                     // built by a run that was killed before it could record it
                     log(&format!("{file}: index {name} already exists and is valid; recorded as applied"));
-                    control.execute(record, &[&plan, &file, &sum, &0i32])?;
+                    control.execute(finish, &[&plan, &file, &0i32])?;
                     result.status = "applied".into();
                     result.seconds = began.elapsed().as_secs_f64();
                     return Ok(result);
@@ -273,8 +309,8 @@ fn run_step(
         });
         match outcome {
             Ok(()) => {
-                if !records_inside(&stmts) {
-                    control.execute(record, &[&plan, &file, &sum, &(attempt as i32)])?;
+                if !inside {
+                    control.execute(finish, &[&plan, &file, &(attempt as i32)])?;
                 }
                 result.status = "applied".into();
                 result.seconds = began.elapsed().as_secs_f64();
@@ -296,11 +332,18 @@ fn run_step(
                 );
                 if committed {
                     log(&format!(
-                        "{file}: {line}; part of this step had committed already, so it is not retried: rerun what is left of it by hand"
+                        "{file}: {line}; part of this step had committed already, so it is not retried: rerun what is left \
+                         of it by hand (it stays recorded as started, and the next apply stops there until it is marked \
+                         finished)"
                     ));
                 }
                 if committed || !RETRYABLE.contains(&code.as_str()) || attempt == opts.max_attempts.max(1) {
                     log(&format!("{file}: {line}; giving up"));
+                    if !committed && !inside {
+                        // Nothing of it committed: a later run may run it whole.
+                        control
+                            .execute("DELETE FROM pgsafe_progress WHERE plan = $1 AND step = $2", &[&plan, &file])?;
+                    }
                     if code == STATEMENT_TIMEOUT {
                         let hint = hints.get(file).map_or(
                             "statement_timeout cancelled this step: it runs longer than the plan allows. Run it deliberately with a larger statement_timeout (SET LOCAL statement_timeout before the statement in the draft), or split the work (expand/contract, batches)",
@@ -373,6 +416,17 @@ fn watch_blockers<T>(control: &mut Client, pid: i32, blockers: &Mutex<Vec<String
 struct Failed {
     error: postgres::Error,
     committed: bool,
+}
+
+/// May a step that a run started and did not finish run again whole? pgsafe's batched loops
+/// (they change again only the rows that still match, with a value that reads no column they
+/// write) and concurrent index builds (an INVALID index is dropped first, a valid one taken as
+/// built) may; anything else that commits as it goes may not.
+fn resumes_safely(text: &str) -> bool {
+    let Ok(stmts) = statements(text) else { return false };
+    let plain = |s: &&String| matches!(first_word(s).as_str(), "set" | "reset");
+    let work: Vec<&String> = stmts.iter().filter(|s| !plain(s)).collect();
+    work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index_name(work[0]).is_some())
 }
 
 /// Does the step end with its transaction's `COMMIT`? Then its progress row is written just before
@@ -483,7 +537,7 @@ fn backoff(opts: &ApplyOptions, attempt: u32) -> Duration {
 }
 
 /// FNV-1a, hex: detects a step file that changed after it was applied.
-fn checksum(text: &str) -> String {
+pub fn checksum(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= u64::from(b);
