@@ -324,19 +324,36 @@ impl Guard<'_> {
         let table = self.table.replace('\'', "''");
         // RAISE reads `%` as a placeholder.
         let named = table.replace('%', "%%");
+        // The tables to ask about, each with the trigger events (bits of `tgtype`) a batch sends
+        // it: the table, the tables that inherit from it, and for the draft's own statement the
+        // tables its foreign-key actions reach (`ON DELETE CASCADE` deletes there, `SET NULL`
+        // updates), whose statement-level triggers would fire once for each batch too.
+        let (bits, cascades) = match &self.stands_for {
+            StandsFor::Statement { verb, .. } => {
+                let action = if *verb == "DELETE" { "confdeltype" } else { "confupdtype" };
+                let bits = if *verb == "DELETE" { 8 } else { 16 };
+                let cascades = format!(
+                    "\n        UNION ALL SELECT conrelid, 24 FROM pg_constraint WHERE confrelid = p.oid AND contype = 'f'\n          \
+                     AND {action} IN ('c', 'n', 'd')"
+                );
+                (bits, cascades)
+            }
+            StandsFor::NewColumn { .. } => (16, String::new()),
+        };
         let (why, hazards, instead) = match &self.stands_for {
             StandsFor::Statement { verb, text, writes } => {
-                let (trigger_bit, rule_event) = if *verb == "DELETE" { (8, '4') } else { (16, '2') };
                 (
-                    "  -- Batches fire a statement-level trigger once for each batch, an AFTER trigger sees only the\n  \
-                     -- batches so far, a rule rewrites each batch, a deferrable key or a foreign key to its own\n  \
-                     -- table is checked at the end of each batch, key ranges change a unique column in key\n  \
-                     -- order, a view has no key: on such a table the statement runs once, as written.\n",
+                    "  -- Batches fire a statement-level trigger once for each batch (also one a foreign key's\n  \
+                     -- action reaches), an AFTER trigger sees only the batches so far, a rule rewrites each batch,\n  \
+                     -- a deferrable key or a foreign key to its own table is checked at the end of each batch,\n  \
+                     -- key ranges change a unique or exclusion-constrained column in key order, a view has no\n  \
+                     -- key: on such a table the statement runs once, as written.\n",
                     format!(
                         "c.relkind NOT IN ('r', 'p')\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
-                         AND tgtype & {trigger_bit} <> 0 AND tgtype & 3 <> 3)\n      \
-                         OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '{rule_event}')\n      \
+                         AND tgtype & t.events <> 0 AND tgtype & 3 <> 3)\n      \
+                         OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid\n        \
+                         AND (ev_type = '2' AND t.events & 16 <> 0 OR ev_type = '4' AND t.events & 8 <> 0))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
                          AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable)){order}",
                         order = if writes.is_empty() {
@@ -344,7 +361,7 @@ impl Guard<'_> {
                         } else {
                             let names: Vec<String> = writes.iter().map(|w| format!("'{}'", w.replace('\'', "''"))).collect();
                             format!(
-                                "\n      OR EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.oid AND i.indisunique\n        \
+                                "\n      OR EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisunique OR i.indisexclusion)\n        \
                                  AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR EXISTS (SELECT FROM pg_attribute a\n          \
                                  WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND a.attname IN ({}))))",
                                 names.join(", ")
@@ -355,9 +372,9 @@ impl Guard<'_> {
                         "RAISE NOTICE 'pgsafe: {named} has {what}: the {verb} runs once, as written';\n    \
                          {text};",
                         what = if keyless {
-                            "no one-column primary key to batch by, a trigger, rule or unique index that batches would change, or is not a table"
+                            "no one-column primary key to batch by, a trigger, rule or key that batches would change, or is not a table"
                         } else {
-                            "a trigger, rule or unique index that batches would change, or is not a table"
+                            "a trigger, rule or key that batches would change, or is not a table"
                         }
                     ),
                 )
@@ -383,8 +400,9 @@ impl Guard<'_> {
             ),
         };
         format!(
-            "{why}  IF EXISTS (\n    WITH RECURSIVE pgsafe_tables(oid) AS (\n      SELECT '{table}'::regclass::oid\n      \
-             UNION SELECT inhrelid FROM pg_inherits JOIN pgsafe_tables ON inhparent = pgsafe_tables.oid)\n    \
+            "{why}  IF EXISTS (\n    WITH RECURSIVE pgsafe_tables(oid, events) AS (\n      SELECT '{table}'::regclass::oid, {bits}\n      \
+             UNION SELECT r.oid, r.events FROM pgsafe_tables p CROSS JOIN LATERAL (\n        \
+             SELECT inhrelid AS oid, p.events FROM pg_inherits WHERE inhparent = p.oid{cascades}) r)\n    \
              SELECT FROM pgsafe_tables t JOIN pg_class c ON c.oid = t.oid\n    \
              WHERE {hazards}\n  \
              ){keyless} THEN\n    \
@@ -565,18 +583,21 @@ mod tests {
         let guard = |table, verb, statement| guard_by(None, table, verb, statement);
         let sql = guard("app.\"it's 100%\"", "DELETE", "DELETE FROM app.\"it's 100%\" WHERE a = 1");
         // The name as regclass reads it, and as RAISE prints it.
-        assert!(sql.contains("SELECT 'app.\"it''s 100%\"'::regclass::oid"), "{sql}");
+        assert!(sql.contains("SELECT 'app.\"it''s 100%\"'::regclass::oid, 8"), "{sql}");
         assert!(sql.contains("RAISE NOTICE 'pgsafe: app.\"it''s 100%%\" has"), "{sql}");
-        // DELETE triggers and rules; the statement as written, then nothing more.
-        assert!(sql.contains("tgtype & 8 <> 0") && sql.contains("ev_type = '4'"), "{sql}");
+        // DELETE triggers and rules, and the tables its keys' actions reach (deletes or updates
+        // there); the statement as written, then nothing more.
+        assert!(sql.contains("tgtype & t.events <> 0") && sql.contains("ev_type = '4' AND t.events & 8"), "{sql}");
+        assert!(sql.contains("SELECT conrelid, 24 FROM pg_constraint WHERE confrelid = p.oid"), "{sql}");
+        assert!(sql.contains("AND confdeltype IN ('c', 'n', 'd')"), "{sql}");
         let fallback = sql.find("    DELETE FROM app.\"it's 100%\" WHERE a = 1;\n    RETURN;\n  END IF;").unwrap();
         assert!(fallback < sql.find("INTO pgsafe_bounds").unwrap(), "{sql}");
         let sql = guard("t", "UPDATE", "UPDATE t SET a = 1");
-        assert!(sql.contains("tgtype & 16 <> 0") && sql.contains("ev_type = '2'"), "{sql}");
+        assert!(sql.contains("'t'::regclass::oid, 16") && sql.contains("AND confupdtype IN"), "{sql}");
         assert!(sql.contains("contype = 'f' AND confrelid = t.oid"), "{sql}");
-        // A unique index on a written column (one `--schema` did not show) counts: key ranges
-        // change the rows in key order.
-        assert!(sql.contains("i.indisunique") && sql.contains("a.attname IN ('a')"), "{sql}");
+        // A unique index or exclusion constraint on a written column (one `--schema` did not
+        // show) counts: key ranges change the rows in key order.
+        assert!(sql.contains("(i.indisunique OR i.indisexclusion)") && sql.contains("a.attname IN ('a')"), "{sql}");
         let sql = guard_by(Some(("id", "int")), "t", "UPDATE", "UPDATE t SET a = 1");
         assert!(sql.contains("i.indisunique") && sql.contains("a.attname IN ('a')"), "{sql}");
         assert!(!sql.contains("pgsafe_key IS NULL"), "{sql}");

@@ -39,6 +39,29 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
     if !ctx.applies(RULE, i) || *concurrently || tables.iter().all(|t| ctx.quiet(t, i)) {
         return;
     }
+    // PostgreSQL cannot drop an index of a partitioned table CONCURRENTLY ("cannot drop
+    // partitioned index … concurrently"): where --schema shows the index on one, it stays as
+    // written (with the timeouts), and says so.
+    let catalog = ctx.config.catalog.as_deref();
+    let on_partitioned = |(index, table): (&Name, &Name)| {
+        catalog.is_some_and(|c| {
+            c.is_partitioned(table)
+                || c.indexes().any(|ix| ix.name.as_ref().is_some_and(|x| x.same(index)) && c.is_partitioned(&ix.table))
+        })
+    };
+    if let Some((index, _)) = names.iter().zip(&tables).find(|&pair| on_partitioned(pair)) {
+        out.diagnose(
+            RULE,
+            s.body.start,
+            format!(
+                "{} is an index of a partitioned table, which PostgreSQL cannot drop CONCURRENTLY: the DROP INDEX runs \
+                 as written, under the lock timeout (to avoid ACCESS EXCLUSIVE on the whole table, detach or drop the \
+                 partitions' indexes one by one first)",
+                index.text
+            ),
+        );
+        return;
+    }
     if names.len() > 1 || *cascade {
         out.diagnose(
             RULE,
