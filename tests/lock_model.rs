@@ -86,7 +86,9 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();\n\
         CREATE POLICY orders_own ON orders USING (user_id = 1);\n\
         CREATE MATERIALIZED VIEW order_totals AS SELECT user_id, sum(amount) AS total FROM orders GROUP BY user_id;\n\
-        CREATE UNIQUE INDEX order_totals_user ON order_totals (user_id);\n";
+        CREATE UNIQUE INDEX order_totals_user ON order_totals (user_id);\n\
+        CREATE TABLE events (id int, at int) PARTITION BY RANGE (at);\n\
+        CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);\n";
     let work = tempfile::tempdir().unwrap();
     let setup_file = work.path().join("setup.sql");
     std::fs::write(&setup_file, setup).unwrap();
@@ -120,6 +122,9 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         ("ALTER TABLE orders SET (fillfactor = 80)", "orders"),
         ("ALTER TABLE orders CLUSTER ON orders_pkey", "orders"),
         ("COMMENT ON TABLE orders IS 'x'", "orders"),
+        // A new partition locks its parent (found by a probe: writes queued behind it).
+        ("CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (10) TO (20)", "events"),
+        ("CREATE TABLE IF NOT EXISTS events_3 PARTITION OF public.events FOR VALUES FROM (20) TO (30)", "events"),
     ];
     let mut wrong = Vec::new();
     for (n, (sql, table)) in cases.iter().enumerate() {

@@ -351,7 +351,11 @@ fn lower_parsed(
     }
     let Some(ast) = ast else {
         if let Some(kind) = (w(0) == "create").then(|| lower_table::create_table_from_tokens(text)).flatten() {
-            return vec![op(kind, Vec::new())];
+            let locks = match &kind {
+                OpKind::CreateTable { def, .. } => lower_table::locks_of(def),
+                _ => Vec::new(),
+            };
+            return vec![op(kind, locks)];
         }
         // An UPDATE or DELETE too deep to parse still writes its table.
         let locks = match w(0) {

@@ -68,8 +68,16 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
             _ => {}
         }
     }
-    let locks = def.foreign_keys.iter().map(|fk| lock(&fk.references, LockMode::ShareRowExclusive, false)).collect();
+    let locks = locks_of(&def);
     (OpKind::CreateTable { table, def: Box::new(def) }, locks)
+}
+
+/// The locks a `CREATE TABLE` takes on existing tables: SHARE ROW EXCLUSIVE on each table its
+/// foreign keys reference, and ACCESS EXCLUSIVE on the parent it is a partition of (measured in
+/// tests/lock_model.rs: writes to the parent queue behind it).
+pub fn locks_of(def: &TableDef) -> Vec<LockUse> {
+    let keys = def.foreign_keys.iter().map(|fk| lock(&fk.references, LockMode::ShareRowExclusive, false));
+    keys.chain(def.partition_of.iter().map(|p| lock(p, LockMode::AccessExclusive, false))).collect()
 }
 
 /// `CREATE TABLE [IF NOT EXISTS] t (…)` read from pgsafe's tokens: the very tree sqlparser would
