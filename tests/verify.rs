@@ -596,3 +596,27 @@ fn apply_stops_at_a_step_an_earlier_run_started_and_did_not_finish() {
 fn scalar_checksum(path: &Path) -> String {
     apply::checksum(&std::fs::read_to_string(path).unwrap())
 }
+
+/// An index of the step's name that no earlier run of this step built is not taken for the
+/// step's: the step runs as written and fails as the draft would. And a step that sets its own
+/// search_path still records its progress (the table is named with its schema).
+#[test]
+fn apply_takes_no_one_elses_index_for_the_steps_and_records_under_any_search_path() {
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE TABLE t (x int, y int); CREATE INDEX t_idx ON t (x); CREATE SCHEMA app").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(
+        dir.join("0001_path.sql"),
+        "BEGIN;\nSET LOCAL search_path = app;\nCREATE TABLE u (a int);\nCOMMIT;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("0002_index.sql"), "SET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY t_idx ON t (y);\n")
+        .unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results[0].status, "applied", "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM app.u"), "0");
+    assert!(results[1].error.as_deref().is_some_and(|e| e.contains("already exists")), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pgsafe_progress WHERE step = '0002_index.sql'"), "0");
+}

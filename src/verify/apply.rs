@@ -126,8 +126,12 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
     if !locked {
         bail!("another pgsafe apply holds the advisory lock on this database; not interleaving with it");
     }
-    control.batch_execute(
-        "CREATE TABLE IF NOT EXISTS pgsafe_progress (\n\
+    // Named with its schema: a step's own `SET search_path` must not hide it from the record
+    // written inside the step's transaction.
+    let schema: String = control.query_one("SELECT quote_ident(current_schema())", &[])?.get(0);
+    let progress = format!("{schema}.pgsafe_progress");
+    control.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {progress} (\n\
              plan text NOT NULL,\n\
              step text NOT NULL,\n\
              checksum text NOT NULL,\n\
@@ -135,8 +139,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
              applied_at timestamptz NOT NULL DEFAULT now(),\n\
              PRIMARY KEY (plan, step)\n\
          );\n\
-         ALTER TABLE pgsafe_progress ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true",
-    )?;
+         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true",
+    ))?;
 
     let hints = manifest_field(dir, "on_timeout");
     let mut results = Vec::new();
@@ -145,9 +149,10 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let sum = checksum(&text);
         let done = control.query_opt(
-            "SELECT checksum, finished, applied_at::text FROM pgsafe_progress WHERE plan = $1 AND step = $2",
+            &format!("SELECT checksum, finished, applied_at::text FROM {progress} WHERE plan = $1 AND step = $2"),
             &[&plan, &file],
         )?;
+        let mut resumed = false;
         if let Some(row) = done {
             let recorded: String = row.get(0);
             if recorded != sum {
@@ -159,7 +164,7 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
                     bail!(
                         "{file} was started at {when} by a run that did not finish it, and it commits as it goes: part \
                          or all of it may have committed, and running it again could do that part twice. Check the \
-                         database, finish by hand what is left of the step, then mark it done: UPDATE pgsafe_progress \
+                         database, finish by hand what is left of the step, then mark it done: UPDATE {progress} \
                          SET finished = true WHERE plan = '{}' AND step = '{file}'; (or, if none of it ran, DELETE \
                          that row) and apply again",
                         plan.replace('\'', "''")
@@ -168,7 +173,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
                 log(&format!(
                     "{file}: started by an earlier run that did not finish it; it resumes safely, running it again"
                 ));
-                control.execute("DELETE FROM pgsafe_progress WHERE plan = $1 AND step = $2", &[&plan, &file])?;
+                control.execute(&format!("DELETE FROM {progress} WHERE plan = $1 AND step = $2"), &[&plan, &file])?;
+                resumed = true;
             } else {
                 log(&format!("{file}: already applied, skipped"));
                 results.push(StepResult {
@@ -183,7 +189,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
                 continue;
             }
         }
-        let result = run_step(&config, &mut control, opts, &plan, &file, &text, &sum, &hints, log)?;
+        let step = Step { plan: &plan, file: &file, text: &text, sum: &sum, resumed, progress: &progress };
+        let result = run_step(&config, &mut control, opts, &step, &hints, log)?;
         let failed = result.error.is_some();
         results.push(result);
         if failed {
@@ -242,19 +249,29 @@ fn connect_config(url: &str) -> Result<postgres::Config> {
     Ok(config)
 }
 
+/// A step file to run, and where its progress goes.
+struct Step<'a> {
+    plan: &'a str,
+    file: &'a str,
+    text: &'a str,
+    /// Its checksum.
+    sum: &'a str,
+    /// A run that did not finish it had started it.
+    resumed: bool,
+    /// `pgsafe_progress`, with its schema.
+    progress: &'a str,
+}
+
 /// One step: attempts with back-off until it commits, fails for good, or runs out of tries.
-#[allow(clippy::too_many_arguments)]
 fn run_step(
     config: &postgres::Config,
     control: &mut Client,
     opts: &ApplyOptions,
-    plan: &str,
-    file: &str,
-    text: &str,
-    sum: &str,
+    step: &Step<'_>,
     hints: &std::collections::HashMap<String, String>,
     log: &mut dyn FnMut(&str),
 ) -> Result<StepResult> {
+    let &Step { plan, file, text, sum, resumed, progress } = step;
     let stmts = statements(text).map_err(|e| anyhow!("{file}: {e}"))?;
     let transactional = stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"));
     let index = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index_name(s)) };
@@ -268,25 +285,29 @@ fn run_step(
         dropped_invalid: Vec::new(),
         error: None,
     };
-    let record = "INSERT INTO pgsafe_progress (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)";
+    let record = format!("INSERT INTO {progress} (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)");
     // A step that commits as it goes is recorded before it runs, as started.
     let inside = records_inside(&stmts);
     if !inside {
         control.execute(
-            "INSERT INTO pgsafe_progress (plan, step, checksum, attempts, finished) VALUES ($1, $2, $3, 0, false)",
+            &format!("INSERT INTO {progress} (plan, step, checksum, attempts, finished) VALUES ($1, $2, $3, 0, false)"),
             &[&plan, &file, &sum],
         )?;
     }
-    let finish =
-        "UPDATE pgsafe_progress SET finished = true, attempts = $3, applied_at = now() WHERE plan = $1 AND step = $2";
+    let finish = format!(
+        "UPDATE {progress} SET finished = true, attempts = $3, applied_at = now() WHERE plan = $1 AND step = $2"
+    );
+    let forget = format!("DELETE FROM {progress} WHERE plan = $1 AND step = $2");
     for attempt in 1..=opts.max_attempts.max(1) {
         result.attempts = attempt;
         if let Some(name) = &index {
             match index_state(control, name)? {
-                Some(true) if attempt == 1 => {
-                    // built by a run that was killed before it could record it
+                Some(true) if attempt == 1 && resumed => {
+                    // Built by a run that was killed before it could record it. (Not started by
+                    // one: an index of that name is someone else's, and the step runs as written,
+                    // failing or skipping as the draft would.)
                     log(&format!("{file}: index {name} already exists and is valid; recorded as applied"));
-                    control.execute(finish, &[&plan, &file, &0i32])?;
+                    control.execute(&finish, &[&plan, &file, &0i32])?;
                     result.status = "applied".into();
                     result.seconds = began.elapsed().as_secs_f64();
                     return Ok(result);
@@ -304,13 +325,13 @@ fn run_step(
         let blockers: Mutex<Vec<String>> = Mutex::new(Vec::new());
         let outcome = watch_blockers(control, pid, &blockers, || {
             run_statements(&mut worker, &stmts, || {
-                (record, vec![plan.to_owned(), file.to_owned(), sum.to_owned()], attempt as i32)
+                (record.as_str(), vec![plan.to_owned(), file.to_owned(), sum.to_owned()], attempt as i32)
             })
         });
         match outcome {
             Ok(()) => {
                 if !inside {
-                    control.execute(finish, &[&plan, &file, &(attempt as i32)])?;
+                    control.execute(&finish, &[&plan, &file, &(attempt as i32)])?;
                 }
                 result.status = "applied".into();
                 result.seconds = began.elapsed().as_secs_f64();
@@ -341,8 +362,7 @@ fn run_step(
                     log(&format!("{file}: {line}; giving up"));
                     if !committed && !inside {
                         // Nothing of it committed: a later run may run it whole.
-                        control
-                            .execute("DELETE FROM pgsafe_progress WHERE plan = $1 AND step = $2", &[&plan, &file])?;
+                        control.execute(&forget, &[&plan, &file])?;
                     }
                     if code == STATEMENT_TIMEOUT {
                         let hint = hints.get(file).map_or(
@@ -437,10 +457,10 @@ fn records_inside(stmts: &[String]) -> bool {
 }
 
 /// Run the statements of one step, statement by statement as `psql -f` does.
-fn run_statements(
+fn run_statements<'r>(
     worker: &mut Client,
     stmts: &[String],
-    record: impl Fn() -> (&'static str, Vec<String>, i32),
+    record: impl Fn() -> (&'r str, Vec<String>, i32),
 ) -> Result<(), Failed> {
     let inside = records_inside(stmts);
     let mut in_tx = false;
