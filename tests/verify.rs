@@ -620,3 +620,39 @@ fn apply_takes_no_one_elses_index_for_the_steps_and_records_under_any_search_pat
     assert!(results[1].error.as_deref().is_some_and(|e| e.contains("already exists")), "{log:#?}");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pgsafe_progress WHERE step = '0002_index.sql'"), "0");
 }
+
+/// Ctrl-C during a step cancels its statement on the server, as psql does, and the run ends with
+/// 130: the server must not go on and commit a statement that no record will show.
+#[test]
+fn apply_cli_cancels_the_running_statement_on_ctrl_c() {
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_slow.sql"), "UPDATE n SET v = v + 1 WHERE pg_sleep(20) IS NOT NULL;\n")
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("apply")
+        .arg(work.path())
+        .args(["--database-url", &url])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running =
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgsafe-apply' AND query LIKE 'UPDATE n%'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while scalar(&cluster, running) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let began = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(began.elapsed() < Duration::from_secs(10), "it waited for the statement: {stderr}");
+    assert!(stderr.contains("cancelled and rolled back"), "{stderr}");
+    let active = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'UPDATE n%' AND state = 'active'";
+    assert_eq!(scalar(&cluster, active), "0", "the statement still runs on the server");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "0");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pgsafe_progress"), "0", "a rerun runs it");
+}

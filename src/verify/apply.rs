@@ -13,7 +13,8 @@
 //! between (or one that failed after part of the step committed) leaves it started, and the next
 //! run stops there and says how to go on, since running it again could do its committed part twice.
 //! pgsafe's own batched loops and concurrent index builds are the exceptions: they resume safely.
-//! A session advisory lock keeps two runs from interleaving.
+//! Ctrl-C (or SIGTERM) while a statement runs cancels it on the server, as psql does, before the
+//! run ends. A session advisory lock keeps two runs from interleaving.
 //!
 //! Each attempt runs on a fresh connection (a step's session `SET`s must not leak into the next
 //! step: the plan contract says each file runs in a new session), statement by statement like
@@ -323,11 +324,41 @@ fn run_step(
         let mut worker = config.connect(NoTls).context("could not connect to --database-url")?;
         let pid: i32 = worker.query_one("SELECT pg_backend_pid()", &[])?.get(0);
         let blockers: Mutex<Vec<String>> = Mutex::new(Vec::new());
-        let outcome = watch_blockers(control, pid, &blockers, || {
+        // Ctrl-C (or SIGTERM) while a statement runs cancels it on the server, as psql does: the
+        // process would end, and the server would go on and commit it with no record.
+        let section = crate::interrupt::critical();
+        let cancel = worker.cancel_token();
+        let on_signal = || {
+            if section.interrupted() {
+                let _ = cancel.cancel_query(NoTls);
+            }
+        };
+        let outcome = watch_blockers(control, pid, &blockers, &on_signal, || {
             run_statements(&mut worker, &stmts, || {
                 (record.as_str(), vec![plan.to_owned(), file.to_owned(), sum.to_owned()], attempt as i32)
             })
         });
+        if section.interrupted() {
+            let committed = matches!(&outcome, Err(Failed { committed: true, .. })) || (outcome.is_ok() && !inside);
+            if !committed && !inside {
+                control.execute(&forget, &[&plan, &file])?;
+            }
+            log(&format!(
+                "{file}: interrupted; {}",
+                if outcome.is_ok() {
+                    "the step had finished"
+                } else if committed {
+                    "its running statement was cancelled, and part of the step had committed: it stays recorded as started"
+                } else {
+                    "its running statement was cancelled and rolled back"
+                }
+            ));
+            if outcome.is_ok() && !inside {
+                control.execute(&finish, &[&plan, &file, &(attempt as i32)])?;
+            }
+            // Dropping the section ends the process with the signal's status.
+            drop(section);
+        }
         match outcome {
             Ok(()) => {
                 if !inside {
@@ -386,8 +417,15 @@ fn run_step(
     unreachable!("the last attempt returns")
 }
 
-/// Run `f` while a second thread, on `control`, samples which sessions block backend `pid`.
-fn watch_blockers<T>(control: &mut Client, pid: i32, blockers: &Mutex<Vec<String>>, f: impl FnOnce() -> T) -> T {
+/// Run `f` while a second thread, on `control`, samples which sessions block backend `pid`, and
+/// calls `tick` every 100 ms.
+fn watch_blockers<T>(
+    control: &mut Client,
+    pid: i32,
+    blockers: &Mutex<Vec<String>>,
+    tick: &(dyn Fn() + Sync),
+    f: impl FnOnce() -> T,
+) -> T {
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let done = &done;
@@ -397,6 +435,7 @@ fn watch_blockers<T>(control: &mut Client, pid: i32, blockers: &Mutex<Vec<String
                 if done.load(Ordering::Relaxed) {
                     break;
                 }
+                tick();
                 if let Ok(rows) = control.query(
                     "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'), \
                             coalesce(extract(epoch FROM now() - a.xact_start)::float8, 0), left(a.query, 60) \
