@@ -362,7 +362,9 @@ fn lower_parsed(
             "update" | "delete" | "insert" => dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]),
             _ => None,
         };
-        return vec![op(OpKind::Opaque { risky: risky_head(words) }, locks.unwrap_or_default())];
+        let mut locks = locks.unwrap_or_default();
+        locks.extend(unnamed_tables_lock(words, text));
+        return vec![op(OpKind::Opaque { risky: risky_head(words) }, locks)];
     };
     if let Some(kind) = super::lower_dml::lower(src, body.clone(), &ast) {
         let locks = match &kind {
@@ -371,7 +373,8 @@ fn lower_parsed(
         };
         return vec![op(kind, locks)];
     }
-    let (kind, locks) = lower_other(&ast, text);
+    let (kind, mut locks) = lower_other(&ast, text);
+    locks.extend(unnamed_tables_lock(words, text));
     let mut ops = vec![op(kind, locks)];
     if matches!(w(0), "select" | "with") && takes_advisory_xact_lock(text) {
         ops.push(op(OpKind::AdvisoryLock, Vec::new()));
@@ -891,6 +894,38 @@ fn only_words(text: &str) -> bool {
 }
 
 /// First words of statements that take table locks worth a reviewer's eye.
+/// The lock of a statement on tables it does not name, which only the database knows: `ALTER
+/// DOMAIN … ADD CONSTRAINT` (unless `NOT VALID`), `SET NOT NULL` and `VALIDATE CONSTRAINT` scan
+/// every column of the domain under SHARE on its table; a `DROP … CASCADE` of a function, type,
+/// domain, sequence, extension, schema, operator or collation may drop columns, defaults, triggers
+/// or tables, under ACCESS EXCLUSIVE. It is taken on a stand-in table pgsafe does not know, so
+/// with traffic: the statement runs under the lock timeout (found by a probe, where writes queued
+/// behind each of these for as long as it waited). `words`: [`head_words`].
+fn unnamed_tables_lock(words: &[String], text: &str) -> Option<LockUse> {
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match (w(0), w(1)) {
+        ("alter", "domain") => {
+            let toks = lex(text);
+            let action = toks.iter().skip(3).position(|t| {
+                ["add", "validate"].iter().any(|a| t.is_word(a))
+                    || t.is_word("set") && toks.iter().any(|n| n.is_word("not"))
+            })?;
+            let not_valid = toks.windows(2).any(|p| p[0].is_word("not") && p[1].is_word("valid"));
+            let adds = toks[3 + action].is_word("add");
+            (!(adds && not_valid))
+                .then(|| lock(&Name::new("\"(every table using the domain)\""), LockMode::Share, true))
+        }
+        (
+            "drop",
+            "function" | "procedure" | "routine" | "aggregate" | "type" | "domain" | "sequence" | "extension"
+            | "schema" | "operator" | "collation",
+        ) if lex(text).iter().any(|t| t.is_word("cascade")) => {
+            Some(lock(&Name::new("\"(the tables the CASCADE reaches)\""), LockMode::AccessExclusive, false))
+        }
+        _ => None,
+    }
+}
+
 fn risky_head(w: &[String]) -> bool {
     let w0 = w.first().map(String::as_str).unwrap_or("");
     let w1 = w.get(1).map(String::as_str).unwrap_or("");
