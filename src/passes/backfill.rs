@@ -64,8 +64,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         // statement once (decided there even when --schema shows the index: the step of a plan
         // compiles alone to itself, and the index may be one an earlier step made).
         let key = primary_key(table);
-        let batched = blocker(m.text(&s.body), d, s.body.start);
-        let batched = batched.map(|()| {
+        let batched = blocker(m.text(&s.body), d, s.body.start).map(|()| {
             let head = match verb {
                 "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
                 _ => format!("DELETE FROM {}", m.text(&d.target)),
@@ -96,15 +95,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 unit.rules.push(RULE);
                 let how = match &key {
                     Some((k, _)) => format!("by ranges of its primary key {k}"),
-                    None => "over the rows it matches when the step starts".to_string(),
+                    None => "by ranges of the primary key the database shows".to_string(),
                 };
                 out.change(
                     RULE,
                     s.body.start,
                     format!(
                         "run this {verb} on {} in batches of {} rows {how}, each committed on its own, outside any DDL \
-                         transaction (as written, once, if the database shows a trigger or rule that batches would fire \
-                         differently, or a view): one big statement locks every row it touches until it commits",
+                         transaction (as written, once, if the database shows a trigger, rule or unique index that \
+                         batches would meet differently, a view, or no one-column primary key): one big statement \
+                         locks every row it touches until it commits",
                         d.table.text, ctx.config.batch_size
                     ),
                 );
