@@ -90,12 +90,24 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             }
             // An index's name is chosen among its schema's (as written: `""` is the search path's).
             let schema = table.key.strip_suffix(table.base()).unwrap_or("");
+            // The constraints this statement drops: PostgreSQL drops them before it adds any,
+            // whatever the order written, so their names are free for the new key's.
+            let dropped = dropped.get_or_insert_with(|| {
+                let mut first = FxHashMap::default();
+                for (n, o) in s.ops.iter().enumerate() {
+                    if let OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. } = &o.kind {
+                        first.entry(d.as_str()).or_insert(n);
+                    }
+                }
+                first
+            });
             // Index names the table has just before this statement (the recipe's build runs then).
             let at_start = ctx.before(i, 0);
             let taken = |n: &str| {
                 let key = key_of(n);
                 let known = |t: &crate::ir::catalog::Table| t.indexes.has_key(&key);
-                before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known)
+                let has = before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known);
+                has && !dropped.contains_key(key.as_str())
             };
             let index = match name {
                 Some(n) => n.clone(),
@@ -107,22 +119,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
             };
             // The name may still belong to the constraint this statement drops (a primary key
-            // replaced in one statement, as Prisma writes it), or to an index the table has: build
-            // under a free name; USING INDEX renames the index to the constraint's name.
+            // replaced in one statement, as Prisma writes it, before or after the drop), or to an
+            // index the table has: build under a free name; USING INDEX renames the index to the
+            // constraint's name.
             let index_key = key_of(&index);
-            let dropped = dropped.get_or_insert_with(|| {
-                let mut first = FxHashMap::default();
-                for (n, o) in s.ops.iter().enumerate() {
-                    if let OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. } = &o.kind {
-                        first.entry(d.as_str()).or_insert(n);
-                    }
-                }
-                first
-            });
-            let dropped_here = dropped.get(index_key.as_str()).is_some_and(|&at| at < n_op);
+            let dropped_here = dropped.contains_key(index_key.as_str());
             let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
-                quote_ident(&out.unique_name_avoiding(schema, [&index_key, "", "new"], |n| taken(n)))
+                let in_use = |n: &str| taken(n) || dropped.contains_key(key_of(n).as_str());
+                quote_ident(&out.unique_name_avoiding(schema, [&index_key, "", "new"], in_use))
             } else {
                 index.clone()
             };
