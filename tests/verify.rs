@@ -307,6 +307,13 @@ fn apply_prints_the_undo_of_what_committed_when_a_later_step_fails_for_good() {
     }
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_note_idx'"), "0");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_amount_huge'"), "0");
+    // And forgetting their records, as the last line says, lets a later run do them again.
+    let forget = log.iter().find_map(|l| l.split_once("forget their records, or a later apply would skip them: "));
+    cluster.psql("app", forget.unwrap_or_else(|| panic!("{text}")).1).unwrap();
+    let mut log = Vec::new();
+    let again = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(again[0].status, "applied", "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_note_idx'"), "1");
 }
 
 #[test]

@@ -195,7 +195,7 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         let failed = result.error.is_some();
         results.push(result);
         if failed {
-            report_committed(dir, &results, log);
+            report_committed(dir, &results, (&progress, &plan), log);
             break;
         }
     }
@@ -205,7 +205,9 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
 
 /// After a step failed for good: which earlier steps committed and stay, and how to undo each
 /// (the manifest's `undo`), newest first. The draft, one transaction, would have rolled them back.
-fn report_committed(dir: &Path, results: &[StepResult], log: &mut dyn FnMut(&str)) {
+/// Undone, their records must go too, or a later run would skip them: the statement that forgets
+/// them (`records`: the progress table and the plan's identity in it) closes the list.
+fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &str), log: &mut dyn FnMut(&str)) {
     let Some((failed, committed)) = results.split_last() else { return };
     if committed.is_empty() {
         return;
@@ -226,6 +228,14 @@ fn report_committed(dir: &Path, results: &[StepResult], log: &mut dyn FnMut(&str
             log(&format!("  {}  {line}", " ".repeat(step.file.len())));
         }
     }
+    let (progress, plan) = records;
+    let steps: Vec<String> = committed.iter().map(|s| format!("'{}'", s.file.replace('\'', "''"))).collect();
+    log(&format!(
+        "Once they are undone, forget their records, or a later apply would skip them: DELETE FROM {progress} WHERE \
+         plan = '{}' AND step IN ({});",
+        plan.replace('\'', "''"),
+        steps.join(", ")
+    ));
 }
 
 /// `field` of every step of the plan's `manifest.json`, by file name (empty without a manifest).
