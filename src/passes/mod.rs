@@ -429,14 +429,25 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
         |windows| {
             let mut out = draft_units(m);
             let mut carried = Carried::new(m);
+            // `transactions` and `timeouts` list their findings after every other pass's, as
+            // they would walking the whole draft after the others.
+            let (mut by_transactions, mut by_timeouts) = (Findings::default(), Findings::default());
+            let mut transactions =
+                by_transactions.gather(&mut out, |out| transactions::Transactions::start(&ctx, &regions, out));
+            let mut timeouts = timeouts::Timeouts::new(m);
             for window in windows {
                 let ctx = Ctx { m, config, snapshots: &window, kept: &kept, window: window.statements() };
+                let first_generated = out.units.len();
                 per_statement(&ctx, &mut out, &mut carried);
+                by_transactions.gather(&mut out, |out| transactions.run(&ctx, &regions, out, first_generated));
+                by_timeouts.gather(&mut out, |out| timeouts.run(&ctx, &regions, out, first_generated));
             }
             // `fk_index` may still run on the timeline's thread: its findings go here.
             let fk_index_at = out.diagnostics.len();
-            transactions::run(&ctx, &regions, &mut out);
-            timeouts::run(&ctx, &regions, &mut out);
+            for findings in [by_transactions, by_timeouts] {
+                out.changes.extend(findings.changes);
+                out.diagnostics.extend(findings.diagnostics);
+            }
             (out, fk_index_at)
         },
     );
@@ -456,6 +467,25 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
     out.changes.shrink_to_fit();
     out.diagnostics.shrink_to_fit();
     out
+}
+
+/// Findings a pass made, kept aside from the others'.
+#[derive(Default)]
+struct Findings {
+    changes: Vec<Change>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Findings {
+    /// `pass(out)`, whose findings go here.
+    fn gather<T>(&mut self, out: &mut Rewritten, pass: impl FnOnce(&mut Rewritten) -> T) -> T {
+        std::mem::swap(&mut out.changes, &mut self.changes);
+        std::mem::swap(&mut out.diagnostics, &mut self.diagnostics);
+        let done = pass(out);
+        std::mem::swap(&mut out.changes, &mut self.changes);
+        std::mem::swap(&mut out.diagnostics, &mut self.diagnostics);
+        done
+    }
 }
 
 /// Run `passes` on the windows of `size` statements of `m`, in order, as the timeline gives

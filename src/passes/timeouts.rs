@@ -9,6 +9,7 @@
 //! (concurrent builds, `VALIDATE`) get no short timeout: the planner gives them `statement_timeout = 0`.
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
+use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, Psql};
 use crate::ir::savepoints::Savepoints;
@@ -16,42 +17,91 @@ use std::collections::HashMap;
 
 pub const RULE: &str = "timeouts";
 
-pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
-    let m = ctx.m;
-    // Whether the session's lock_timeout bounds a lock wait, and what a SET LOCAL of the current
-    // transaction block made of it (which overrides the session's until the block ends).
-    let mut session_timeout = false;
-    let mut local_timeout: Option<bool> = None;
-    // The draft itself turned the session's off (`SET lock_timeout = 0`).
-    let mut session_off = false;
-    // Inside a transaction block: the draft's own, or the one its migration tool runs it in. A
-    // draft with no BEGIN of its own may be run by a tool that wraps it in one (sqlx, Flyway, a
-    // plan step laid out for such a tool): its SET LOCAL may well work there.
-    let controls = m.stmts.iter().any(|s| s.ops.iter().any(|o| matches!(o.kind, OpKind::Begin)));
-    let outside = !m.runner_transaction && controls;
-    let mut in_tx = !outside;
-    // Inside a transaction block the draft opened with its own BEGIN.
-    let mut own_block = false;
-    // What a rollback puts back: the session's timeout as the block's BEGIN found it, and at each
-    // savepoint the timeouts then in force (a `SET` made after either is undone with it).
-    let mut at_begin = (session_timeout, session_off);
-    let mut savepoints: Savepoints<(bool, bool, Option<bool>)> = Savepoints::default();
-    // The timeouts where each open psql `\if` began: a branch may not run, so where it ends a
-    // timeout is in force only if it is whether the branch ran or not.
-    let mut branches: Vec<(bool, bool, Option<bool>)> = Vec::new();
-    let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
-    for u in m.stmts.len()..out.units.len() {
-        generated.entry(out.units[u].stmt).or_default().push(u);
+/// The timeouts in force (the session's, the draft transaction's `SET LOCAL`) where a walk over
+/// the draft has come to: carried from one window of statements to the next.
+pub struct Timeouts {
+    /// Whether the session's lock_timeout bounds a lock wait, and what a SET LOCAL of the current
+    /// transaction block made of it (which overrides the session's until the block ends).
+    session_timeout: bool,
+    local_timeout: Option<bool>,
+    /// The draft itself turned the session's off (`SET lock_timeout = 0`).
+    session_off: bool,
+    /// The draft runs outside any transaction block but for its own.
+    outside: bool,
+    /// Inside a transaction block: the draft's own, or the one its migration tool runs it in. A
+    /// draft with no BEGIN of its own may be run by a tool that wraps it in one (sqlx, Flyway, a
+    /// plan step laid out for such a tool): its SET LOCAL may well work there.
+    in_tx: bool,
+    /// Inside a transaction block the draft opened with its own BEGIN.
+    own_block: bool,
+    /// What a rollback puts back: the session's timeout as the block's BEGIN found it, and at each
+    /// savepoint the timeouts then in force (a `SET` made after either is undone with it).
+    at_begin: (bool, bool),
+    savepoints: Savepoints<(bool, bool, Option<bool>)>,
+    /// The timeouts where each open psql `\if` began: a branch may not run, so where it ends a
+    /// timeout is in force only if it is whether the branch ran or not.
+    branches: Vec<(bool, bool, Option<bool>)>,
+}
+
+impl Timeouts {
+    /// Where the draft starts.
+    pub fn new(m: &Migration<'_>) -> Timeouts {
+        let controls = m.stmts.iter().any(|s| s.ops.iter().any(|o| matches!(o.kind, OpKind::Begin)));
+        let outside = !m.runner_transaction && controls;
+        Timeouts {
+            session_timeout: false,
+            local_timeout: None,
+            session_off: false,
+            outside,
+            in_tx: !outside,
+            own_block: false,
+            at_begin: (false, false),
+            savepoints: Savepoints::default(),
+            branches: Vec::new(),
+        }
     }
-    for list in generated.values_mut() {
-        list.sort_by_key(|&u| out.units[u].sub);
+
+    /// The rule on the statements of `ctx.window`, whose passes made the units from
+    /// `first_generated` on.
+    pub fn run(&mut self, ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten, first_generated: usize) {
+        let mut generated: HashMap<usize, Vec<usize>> = HashMap::new();
+        for u in first_generated..out.units.len() {
+            generated.entry(out.units[u].stmt).or_default().push(u);
+        }
+        for list in generated.values_mut() {
+            list.sort_by_key(|&u| out.units[u].sub);
+        }
+        for (i, s) in ctx.stmts() {
+            self.statement(ctx, regions, out, &mut generated, i, s);
+        }
     }
-    let kept_by = ctx.kept;
-    for (i, s) in m.stmts.iter().enumerate() {
+
+    fn statement(
+        &mut self,
+        ctx: &Ctx<'_, '_>,
+        regions: &[Region],
+        out: &mut Rewritten,
+        generated: &mut HashMap<usize, Vec<usize>>,
+        i: usize,
+        s: &Stmt,
+    ) {
+        let m = ctx.m;
+        let Timeouts {
+            session_timeout,
+            local_timeout,
+            session_off,
+            outside,
+            in_tx,
+            own_block,
+            at_begin,
+            savepoints,
+            branches,
+        } = self;
+        let (outside, in_tx, own_block, at_begin) = (*outside, in_tx, own_block, at_begin);
         // A stretch kept exactly as written runs in autocommit, outside any tool's transaction:
         // there only the draft's own BEGIN opens one.
-        let as_written = kept_by[i].is_some_and(|k| regions[k].shape == Shape::AsWritten);
-        let inert = !(in_tx && (own_block || !as_written))
+        let as_written = ctx.kept[i].is_some_and(|k| regions[k].shape == Shape::AsWritten);
+        let inert = !(*in_tx && (*own_block || !as_written))
             && s.section == crate::ir::migration::Section::Up
             && !s.ops.is_empty()
             && s.ops.iter().all(|o| matches!(o.kind, OpKind::Set { local: true, .. }));
@@ -76,42 +126,42 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 out.units[i].lock_timeout_off |= !on;
                 match (inert, local) {
                     (true, _) => {}
-                    (false, true) => local_timeout = Some(on),
+                    (false, true) => *local_timeout = Some(on),
                     // SET in a transaction block overrides its SET LOCAL too.
-                    (false, false) => (session_timeout, session_off, local_timeout) = (on, !on, None),
+                    (false, false) => (*session_timeout, *session_off, *local_timeout) = (on, !on, None),
                 }
                 continue;
             }
             match &op.kind {
                 // A BEGIN inside the draft's own transaction block starts nothing (PostgreSQL
                 // only warns): the block's SET LOCALs stay in force.
-                OpKind::Begin if !own_block => {
-                    local_timeout = None;
-                    in_tx = true;
-                    own_block = true;
-                    at_begin = (session_timeout, session_off);
+                OpKind::Begin if !*own_block => {
+                    *local_timeout = None;
+                    *in_tx = true;
+                    *own_block = true;
+                    *at_begin = (*session_timeout, *session_off);
                     savepoints.clear();
                 }
                 OpKind::Commit { rollback } => {
-                    if *rollback && own_block {
-                        (session_timeout, session_off) = at_begin;
+                    if *rollback && *own_block {
+                        (*session_timeout, *session_off) = *at_begin;
                     }
-                    local_timeout = None;
-                    in_tx = !outside;
-                    own_block = false;
+                    *local_timeout = None;
+                    *in_tx = !outside;
+                    *own_block = false;
                     savepoints.clear();
                 }
-                OpKind::Savepoint { name, action } if in_tx => {
-                    let now = || (session_timeout, session_off, local_timeout);
+                OpKind::Savepoint { name, action } if *in_tx => {
+                    let now = || (*session_timeout, *session_off, *local_timeout);
                     if let Some(back) = savepoints.run(name, *action, now) {
-                        (session_timeout, session_off, local_timeout) = back;
+                        (*session_timeout, *session_off, *local_timeout) = back;
                     }
                 }
-                OpKind::Psql(Psql::If) => branches.push((session_timeout, session_off, local_timeout)),
+                OpKind::Psql(Psql::If) => branches.push((*session_timeout, *session_off, *local_timeout)),
                 OpKind::Psql(Psql::Else | Psql::EndIf) => {
                     let Some(&before) = branches.last() else { continue };
-                    (session_timeout, session_off, local_timeout) =
-                        on_both_paths(before, (session_timeout, session_off, local_timeout));
+                    (*session_timeout, *session_off, *local_timeout) =
+                        on_both_paths(before, (*session_timeout, *session_off, *local_timeout));
                     if matches!(op.kind, OpKind::Psql(Psql::EndIf)) {
                         branches.pop();
                     }
@@ -119,8 +169,9 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 _ => {}
             }
         }
+        let (session_timeout, session_off, local_timeout) = (*session_timeout, *session_off, *local_timeout);
         if s.section != crate::ir::migration::Section::Up || !ctx.applies(RULE, i) {
-            continue;
+            return;
         }
         if out.units[i].mode == Mode::Autocommit && session_timeout && s.ops.iter().any(|o| o.kind.is_concurrent()) {
             // The planner runs concurrent steps with lock_timeout = 0.
@@ -132,7 +183,7 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                  timeout would leave an INVALID index behind"
                     .into(),
             );
-            continue;
+            return;
         }
         // Generated units of a recipe around this statement, then the statement itself.
         let mut units: Vec<usize> = generated.remove(&i).unwrap_or_default();

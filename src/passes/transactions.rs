@@ -603,81 +603,100 @@ fn changes_a_setting(s: &Stmt) -> bool {
     })
 }
 
-pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
-    let m = ctx.m;
-    explain(ctx, regions, out);
-    for r in regions {
-        if let Some(&(write, _)) = r.why.iter().find(|(_, why)| *why == Keep::InitiallyDeferred) {
-            out.add_fact(write, INITIALLY_DEFERRED_FACT.into());
-        }
+/// The draft's transactions where a walk over it has come to: carried from one window of
+/// statements to the next.
+#[derive(Default)]
+pub struct Transactions {
+    in_tx: bool,
+    /// Constraints added NOT VALID in the current draft transaction, and outside any.
+    not_valid_here: Vec<String>,
+    not_valid_alone: std::collections::HashSet<String>,
+}
+
+impl Transactions {
+    /// Before the first window: say why each region is kept as written.
+    pub fn start(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) -> Transactions {
+        explain(ctx, regions, out);
+        Transactions::default()
     }
-    // A kept statement runs as written, in its transaction: one the draft ran concurrently or one
-    // PostgreSQL refuses in a transaction block fails in the plan as it fails in the draft.
-    let kept = |i: usize| ctx.kept(i);
-    for unit in out.units.iter_mut().filter(|u| kept(u.stmt)) {
-        if unit.mode == Mode::Autocommit {
-            unit.mode = Mode::Transaction;
-            unit.long_running = false;
+
+    /// The rule on the statements of `ctx.window`, whose passes made the units from
+    /// `first_generated` on.
+    pub fn run(&mut self, ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten, first_generated: usize) {
+        let m = ctx.m;
+        let from = regions.partition_point(|r| r.last < ctx.window.start);
+        for r in regions[from..].iter().take_while(|r| r.first < ctx.window.end) {
+            let deferred = r.why.iter().find(|(_, why)| *why == Keep::InitiallyDeferred);
+            if let Some(&(write, _)) = deferred.filter(|(write, _)| ctx.window.contains(write)) {
+                out.add_fact(write, INITIALLY_DEFERRED_FACT.into());
+            }
         }
-    }
-    let mut in_tx = false;
-    // Constraints added NOT VALID in the current draft transaction, and outside any.
-    let mut not_valid_here: Vec<String> = Vec::new();
-    let mut not_valid_alone: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for (i, s) in m.stmts.iter().enumerate() {
-        // A `CALL` or a `DO` that commits, in a transaction block: it runs there, as written
-        // (PostgreSQL refuses the `COMMIT` inside it as it refuses it in the draft).
-        if s.controls_transactions && (in_tx || m.runner_transaction) {
-            out.units[i].mode = Mode::Transaction;
-            out.units[i].long_running = false;
+        // A kept statement runs as written, in its transaction: one the draft ran concurrently or
+        // one PostgreSQL refuses in a transaction block fails in the plan as it fails in the draft.
+        let kept = |i: usize| ctx.kept(i);
+        let draft_units = ctx.window.clone().chain(first_generated..out.units.len());
+        for u in draft_units {
+            let unit = &mut out.units[u];
+            if kept(unit.stmt) && unit.mode == Mode::Autocommit {
+                unit.mode = Mode::Transaction;
+                unit.long_running = false;
+            }
         }
-        for op in &s.ops {
-            match &op.kind {
-                OpKind::Begin => {
-                    out.units[i].mode = Mode::Control;
-                    in_tx = true;
-                    not_valid_here.clear();
-                }
-                OpKind::Commit { .. } => {
-                    out.units[i].mode = Mode::Control;
-                    in_tx = false;
-                }
-                OpKind::NoTransaction { .. } if kept(i) => {}
-                OpKind::NoTransaction { what } => {
-                    out.units[i].mode = Mode::Autocommit;
-                    if in_tx && ctx.applies(RULE, i) {
-                        out.units[i].rules.push(RULE);
-                        out.change(
+        let Transactions { in_tx, not_valid_here, not_valid_alone } = self;
+        for (i, s) in ctx.stmts() {
+            // A `CALL` or a `DO` that commits, in a transaction block: it runs there, as written
+            // (PostgreSQL refuses the `COMMIT` inside it as it refuses it in the draft).
+            if s.controls_transactions && (*in_tx || m.runner_transaction) {
+                out.units[i].mode = Mode::Transaction;
+                out.units[i].long_running = false;
+            }
+            for op in &s.ops {
+                match &op.kind {
+                    OpKind::Begin => {
+                        out.units[i].mode = Mode::Control;
+                        *in_tx = true;
+                        not_valid_here.clear();
+                    }
+                    OpKind::Commit { .. } => {
+                        out.units[i].mode = Mode::Control;
+                        *in_tx = false;
+                    }
+                    OpKind::NoTransaction { .. } if kept(i) => {}
+                    OpKind::NoTransaction { what } => {
+                        out.units[i].mode = Mode::Autocommit;
+                        if *in_tx && ctx.applies(RULE, i) {
+                            out.units[i].rules.push(RULE);
+                            out.change(
                             RULE,
                             s.body.start,
                             format!("move {what} out of the draft's transaction: PostgreSQL refuses it inside a transaction block"),
                         );
+                        }
                     }
-                }
-                OpKind::CreateIndex { concurrently: true, .. }
-                | OpKind::DropIndex { concurrently: true, .. }
-                | OpKind::Reindex { concurrently: true, .. }
-                    if in_tx && ctx.applies(RULE, i) =>
-                {
-                    out.units[i].mode = Mode::Autocommit;
-                    out.units[i].rules.push(RULE);
-                    out.change(
+                    OpKind::CreateIndex { concurrently: true, .. }
+                    | OpKind::DropIndex { concurrently: true, .. }
+                    | OpKind::Reindex { concurrently: true, .. }
+                        if *in_tx && ctx.applies(RULE, i) =>
+                    {
+                        out.units[i].mode = Mode::Autocommit;
+                        out.units[i].rules.push(RULE);
+                        out.change(
                         RULE,
                         s.body.start,
                         "move this CONCURRENTLY statement out of the draft's transaction: PostgreSQL refuses it inside a transaction block".into(),
                     );
-                }
-                OpKind::AddEnumValue { .. } if kept(i) => {}
-                OpKind::AddEnumValue { type_name } => {
-                    out.units[i].ends_step = true;
-                    let used_later_in_tx = in_tx
-                        && m.stmts[i + 1..]
-                            .iter()
-                            .take_while(|n| !n.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })))
-                            .any(|n| !n.is_trivia() && !adds_values_to_other_types(n, type_name));
-                    if used_later_in_tx && ctx.applies(RULE, i) {
-                        out.units[i].rules.push(RULE);
-                        out.change(
+                    }
+                    OpKind::AddEnumValue { .. } if kept(i) => {}
+                    OpKind::AddEnumValue { type_name } => {
+                        out.units[i].ends_step = true;
+                        let used_later_in_tx = *in_tx
+                            && m.stmts[i + 1..]
+                                .iter()
+                                .take_while(|n| !n.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })))
+                                .any(|n| !n.is_trivia() && !adds_values_to_other_types(n, type_name));
+                        if used_later_in_tx && ctx.applies(RULE, i) {
+                            out.units[i].rules.push(RULE);
+                            out.change(
                             RULE,
                             s.body.start,
                             format!(
@@ -685,33 +704,36 @@ pub fn run(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                                 type_name.text
                             ),
                         );
+                        }
                     }
-                }
-                OpKind::AddConstraint { name: Some(name), not_valid: true, .. } => {
-                    if in_tx {
-                        not_valid_here.push(name.to_lowercase());
-                    } else {
-                        not_valid_alone.insert(name.to_lowercase());
+                    OpKind::AddConstraint { name: Some(name), not_valid: true, .. } => {
+                        if *in_tx {
+                            not_valid_here.push(name.to_lowercase());
+                        } else {
+                            not_valid_alone.insert(name.to_lowercase());
+                        }
                     }
-                }
-                OpKind::ValidateConstraint { name, .. }
-                    if in_tx && not_valid_here.contains(&name.to_lowercase()) && ctx.applies(RULE, i) =>
-                {
-                    let unit = &mut out.units[i];
-                    unit.phase = Phase::Validate;
-                    unit.rules.push(RULE);
-                    out.change(
+                    OpKind::ValidateConstraint { name, .. }
+                        if *in_tx && not_valid_here.contains(&name.to_lowercase()) && ctx.applies(RULE, i) =>
+                    {
+                        let unit = &mut out.units[i];
+                        unit.phase = Phase::Validate;
+                        unit.rules.push(RULE);
+                        out.change(
                         RULE,
                         s.body.start,
                         format!("validate {name} in a later transaction than the one that adds it NOT VALID, so the scan holds no strong lock"),
                     );
+                    }
+                    // The draft validates in a later transaction than its add (a statement beside
+                    // other actions is no VALIDATE step of its own): so does the plan.
+                    OpKind::ValidateConstraint { name, .. }
+                        if !*in_tx && not_valid_alone.contains(&name.to_lowercase()) =>
+                    {
+                        out.units[i].starts_step = true;
+                    }
+                    _ => {}
                 }
-                // The draft validates in a later transaction than its add (a statement beside
-                // other actions is no VALIDATE step of its own): so does the plan.
-                OpKind::ValidateConstraint { name, .. } if !in_tx && not_valid_alone.contains(&name.to_lowercase()) => {
-                    out.units[i].starts_step = true;
-                }
-                _ => {}
             }
         }
     }
