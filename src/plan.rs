@@ -106,8 +106,7 @@ pub struct Plan {
     pub down: Vec<usize>,
 }
 
-struct Builder<'r> {
-    r: &'r Rewritten,
+struct Builder {
     steps: Vec<Step>,
     open: Option<Step>,
     /// Set when the open step must take no more units (an enum value must commit first).
@@ -128,7 +127,7 @@ struct Builder<'r> {
 /// Settings to run again in later steps: by name, the statement that made each.
 type Sets = IndexMap<String, usize>;
 
-impl Builder<'_> {
+impl Builder {
     fn close(&mut self) {
         if let Some(mut step) = self.open.take() {
             // Most steps hold one unit, and a vector's first push makes room for four: on a big
@@ -168,8 +167,8 @@ impl Builder<'_> {
     }
 
     /// A unit of the open region: into its step, whatever its locks or phase.
-    fn keep(&mut self, u: usize) {
-        let unit = &self.r.units[u];
+    fn keep(&mut self, r: &Rewritten, u: usize) {
+        let unit = &r.units[u];
         let step = self.open.as_mut().expect("a region's step is open");
         if unit.needs_timeouts {
             step.timeouts = Timeouts::Short;
@@ -199,8 +198,8 @@ impl Builder<'_> {
     }
 
     /// A deferred `VALIDATE`: one transaction per table, no short timeouts.
-    fn validate(&mut self, u: usize) {
-        let table = validated_table(self.r, u);
+    fn validate(&mut self, r: &Rewritten, u: usize) {
+        let table = validated_table(r, u);
         let same = self.open.as_ref().is_some_and(|s| {
             s.phase == Phase::Validate
                 && match (&s.locked, &table) {
@@ -220,8 +219,8 @@ impl Builder<'_> {
 
     /// `validates`: the unit is a `VALIDATE`, which never shares a transaction with what came
     /// before it (that may be its own `NOT VALID` add).
-    fn push(&mut self, u: usize, locked: Option<&Name>, validates: bool) {
-        let unit = &self.r.units[u];
+    fn push(&mut self, r: &Rewritten, u: usize, locked: Option<&Name>, validates: bool) {
+        let unit = &r.units[u];
         let fits = !self.sealed
             && !validates
             && self.open.as_ref().is_some_and(|s| {
@@ -250,37 +249,62 @@ impl Builder<'_> {
 
 /// Group the units into steps.
 pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
-    let mut b = Builder {
-        r,
-        // About a step a unit on a big draft: room for them at once, not a vector that doubles
-        // (copying the steps so far each time, into pages not touched before).
-        steps: Vec::with_capacity(r.units.len()),
-        open: None,
-        sealed: false,
-        carry: Vec::new(),
-        session_sets: IndexMap::new(),
-        local_sets: IndexMap::new(),
-        carried_sets: Vec::new(),
-        region: None,
-        savepoints: Savepoints::default(),
-    };
-    let regions = &r.regions;
-    let kept_by = crate::passes::kept_by(regions, m.stmts.len());
-    let nested = nested_begins(m);
-    let mut down = Vec::new();
-    let mut validate = Pending::default();
+    let mut planner = Planner::new(m, r);
     // Draft order; a recipe's generated units run around their statement (`Unit::sub`).
     let mut order: Vec<(usize, i32, usize)> = r.units.iter().enumerate().map(|(u, x)| (x.stmt, x.sub, u)).collect();
     // Sorted as keys, not by reading each unit again for every comparison; the draft's units come
     // in order, then the generated ones: two runs the sort merges.
     order.sort();
     for (_, _, u) in order {
+        planner.unit(m, r, u);
+    }
+    planner.finish(m, r)
+}
+
+/// The planner as it walks the units in draft order: what it carries from one unit to the next
+/// (the open step, the settings to repeat, the `VALIDATE`s not placed yet).
+struct Planner {
+    b: Builder,
+    kept_by: Vec<Option<usize>>,
+    nested: Vec<bool>,
+    down: Vec<usize>,
+    validate: Pending,
+}
+
+impl Planner {
+    fn new(m: &Migration<'_>, r: &Rewritten) -> Planner {
+        let b = Builder {
+            // About a step a unit on a big draft: room for them at once, not a vector that doubles
+            // (copying the steps so far each time, into pages not touched before).
+            steps: Vec::with_capacity(r.units.len()),
+            open: None,
+            sealed: false,
+            carry: Vec::new(),
+            session_sets: IndexMap::new(),
+            local_sets: IndexMap::new(),
+            carried_sets: Vec::new(),
+            region: None,
+            savepoints: Savepoints::default(),
+        };
+        Planner {
+            b,
+            kept_by: crate::passes::kept_by(&r.regions, m.stmts.len()),
+            nested: nested_begins(m),
+            down: Vec::new(),
+            validate: Pending::default(),
+        }
+    }
+
+    /// Place unit `u`, the next in draft order.
+    fn unit(&mut self, m: &Migration<'_>, r: &Rewritten, u: usize) {
+        let Planner { b, kept_by, nested, down, validate } = self;
+        let regions = &r.regions;
         let unit = &r.units[u];
         let s = &m.stmts[unit.stmt];
         let draft = unit.generated.is_none();
         if draft && s.section == Section::Down {
             down.push(u);
-            continue;
+            return;
         }
         let region = kept_by[unit.stmt];
         if b.region.as_ref().is_some_and(|(k, _)| Some(*k) != region) {
@@ -288,7 +312,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
         }
         if unit.phase == Phase::Validate && region.is_none() {
             validate.push(m, r, u);
-            continue;
+            return;
         }
         // A pending validation runs before any later statement that could change its outcome
         // (for a region: before the region): a failing one then stops the plan where the draft
@@ -314,7 +338,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
             if !now.is_empty() {
                 b.close();
                 for v in now {
-                    b.validate(v);
+                    b.validate(r, v);
                 }
                 b.close();
             }
@@ -352,23 +376,23 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     b.transaction_ends();
                     b.carry.extend(trivia);
                 }
-                continue;
+                return;
             }
-            b.keep(u);
+            b.keep(r, u);
             if unit.mode == Mode::Control && !nested[unit.stmt] {
                 // The draft's own BEGIN/COMMIT, as written: local settings end with its transaction.
                 b.transaction_ends();
             } else if draft {
-                record_sets(&mut b, s, unit.stmt);
+                record_sets(b, s, unit.stmt);
             }
-            continue;
+            return;
         }
         if draft && s.is_trivia() {
             match b.open.as_mut() {
                 Some(step) => step.items.push(Item::Unit(u)),
                 None => b.carry.push(Item::Unit(u)),
             }
-            continue;
+            return;
         }
         match unit.mode {
             Mode::Control => {
@@ -399,7 +423,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 b.close();
                 // `DISCARD ALL`, which no transaction block may hold, resets every setting.
                 if draft {
-                    record_sets(&mut b, s, unit.stmt);
+                    record_sets(b, s, unit.stmt);
                 }
             }
             Mode::Transaction if draft && (only_session_sets(s) || unit.inert_setting) => {
@@ -409,7 +433,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 b.carry.push(Item::Unit(u));
                 b.carried_sets.push(unit.stmt);
                 if !unit.inert_setting {
-                    record_sets(&mut b, s, unit.stmt);
+                    record_sets(b, s, unit.stmt);
                 }
             }
             Mode::Transaction => {
@@ -428,7 +452,7 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                 if unit.starts_step {
                     b.close();
                 }
-                b.push(u, locked, validates);
+                b.push(r, u, locked, validates);
                 // A VALIDATE scans for as long as the table needs, under a lock that blocks no
                 // traffic: its own transaction, no short timeouts.
                 if validates {
@@ -438,39 +462,44 @@ pub fn plan(m: &Migration<'_>, r: &Rewritten) -> Plan {
                     b.sealed = true;
                 }
                 if draft {
-                    record_sets(&mut b, s, unit.stmt);
+                    record_sets(b, s, unit.stmt);
                 }
             }
         }
     }
-    // Validations: after everything else, in draft order, one transaction per table.
-    let mut validate: Vec<usize> = validate.units.into_iter().flatten().collect();
-    validate.sort_by_key(|&u| r.units[u].at);
-    b.close();
-    b.transaction_ends();
-    for u in validate {
-        b.validate(u);
-    }
-    b.close();
-    let mut steps = b.steps;
-    if !b.carry.is_empty() {
-        // Trailing comments join the last step; trailing settings get a step of their own, since
-        // inside the last one they would run in its transaction.
-        let only_trivia = b.carry.iter().all(|item| match item {
-            Item::Unit(u) => m.stmts[r.units[*u].stmt].is_trivia(),
-            _ => true,
-        });
-        match steps.last_mut() {
-            Some(last) if only_trivia => last.items.append(&mut b.carry),
-            _ => {
-                let mut step = Step::new(StepMode::Transaction, Phase::Main);
-                step.items = b.carry;
-                steps.push(step);
+
+    /// The plan, once every unit was placed.
+    fn finish(self, m: &Migration<'_>, r: &Rewritten) -> Plan {
+        // Validations: after everything else, in draft order, one transaction per table.
+        let Planner { mut b, down, validate, .. } = self;
+        let mut validate: Vec<usize> = validate.units.into_iter().flatten().collect();
+        validate.sort_by_key(|&u| r.units[u].at);
+        b.close();
+        b.transaction_ends();
+        for u in validate {
+            b.validate(r, u);
+        }
+        b.close();
+        let mut steps = b.steps;
+        if !b.carry.is_empty() {
+            // Trailing comments join the last step; trailing settings get a step of their own, since
+            // inside the last one they would run in its transaction.
+            let only_trivia = b.carry.iter().all(|item| match item {
+                Item::Unit(u) => m.stmts[r.units[*u].stmt].is_trivia(),
+                _ => true,
+            });
+            match steps.last_mut() {
+                Some(last) if only_trivia => last.items.append(&mut b.carry),
+                _ => {
+                    let mut step = Step::new(StepMode::Transaction, Phase::Main);
+                    step.items = b.carry;
+                    steps.push(step);
+                }
             }
         }
+        mark_created_earlier(m, r, &mut steps);
+        Plan { steps, down }
     }
-    mark_created_earlier(m, r, &mut steps);
-    Plan { steps, down }
 }
 
 /// Session settings and psql meta-commands: they belong to the session, not to a transaction.
@@ -503,7 +532,7 @@ fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
 /// transaction, local), psql `\set` variables, which later statements may interpolate, and the
 /// last `\connect`: a step run as a session of its own must reach the database the draft's
 /// statements ran in.
-fn record_sets(b: &mut Builder<'_>, s: &crate::ir::migration::Stmt, stmt: usize) {
+fn record_sets(b: &mut Builder, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
         match &op.kind {
             OpKind::Set { name, local, .. } => {
