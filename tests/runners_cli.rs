@@ -137,3 +137,123 @@ fn pretty_text_shows_the_source_under_each_finding() {
     assert!(out.contains("1 | CREATE INDEX idx_orders_customer_id ON orders(customer_id);"), "{out}");
     assert!(out.contains("^^^^ pgsafe fix rewrites this") || out.contains("^ pgsafe fix rewrites this"), "{out}");
 }
+
+/// `git` in `dir`, with an identity; whether it succeeded (`None`: no git here).
+fn git_in(dir: &Path, args: &[&str]) -> Option<bool> {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .ok()?;
+    Some(out.status.success())
+}
+
+/// No git here: skipped, but not under CI.
+fn no_git() -> bool {
+    let missing = Command::new("git").arg("--version").output().is_err();
+    assert!(!missing || std::env::var("CI").map_or(true, |v| v != "true"), "git is missing under CI");
+    if missing {
+        eprintln!("skipped: no git");
+    }
+    missing
+}
+
+#[test]
+fn fix_refuses_a_migration_when_git_cannot_tell_whether_history_has_it() {
+    if no_git() {
+        return;
+    }
+    let dir = project();
+    assert_eq!(git_in(dir.path(), &["init", "-q"]), Some(true));
+    assert_eq!(git_in(dir.path(), &["add", "."]), Some(true));
+    assert_eq!(git_in(dir.path(), &["commit", "-qm", "init"]), Some(true));
+    // A broken repository (as one owned by another user is to git): `git log` fails, and nobody
+    // can tell whether the migration was applied. It used to count as "not committed".
+    for entry in std::fs::read_dir(dir.path().join(".git/objects")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().len() == 2 {
+            std::fs::remove_dir_all(path).unwrap();
+        }
+    }
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/20240102000000_index.sql"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot tell whether git history has it") && err.contains("git log failed"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("migrations/20240102000000_index.sql")).unwrap(), NEEDS_REWRITE);
+}
+
+#[test]
+fn fix_takes_a_file_named_twice_once() {
+    let dir = project();
+    let draft = "migrations/20240102000000_index.sql";
+    let (code, _, err) = pgsafe(
+        dir.path(),
+        &["fix", "migrations", draft, &format!("./{draft}"), "migrations//20240102000000_index.sql"],
+    );
+    assert_eq!(code, 1, "fixed once, not refused the second time: {err}");
+    assert!(!err.contains("error"), "{err}");
+}
+
+#[test]
+fn fix_splits_graphile_migrates_tracked_current_sql() {
+    if no_git() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations/committed")).unwrap();
+    std::fs::write(dir.path().join(".gmrc"), "{}\n").unwrap();
+    std::fs::write(dir.path().join("migrations/current.sql"), "-- Enter migration here\n").unwrap();
+    assert_eq!(git_in(dir.path(), &["init", "-q"]), Some(true));
+    assert_eq!(git_in(dir.path(), &["add", "."]), Some(true));
+    assert_eq!(git_in(dir.path(), &["commit", "-qm", "init"]), Some(true));
+    // graphile-migrate blanks current.sql at each commit: history having it says nothing.
+    std::fs::write(dir.path().join("migrations/current.sql"), NEEDS_REWRITE).unwrap();
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/current.sql"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("git history already has it"), "{err}");
+    assert_ne!(std::fs::read_to_string(dir.path().join("migrations/current.sql")).unwrap(), NEEDS_REWRITE);
+}
+
+#[test]
+fn fixes_running_at_once_keep_every_step_in_sqitchs_plan() {
+    // A pre-commit hook may run several `pgsafe fix` at once: each reads `sqitch.plan`, adds its
+    // steps and writes it back. Without a lock, one's steps were lost (4 runs in 10 with two).
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for sub in ["deploy", "revert", "verify"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::write(root.join("sqitch.conf"), "[core]\n\tengine = pg\n").unwrap();
+    let mut plan = String::from("%syntax-version=1.0.0\n%project=p\n\n");
+    let drafts: Vec<String> = (1..=6).map(|k| format!("c{k}")).collect();
+    for d in &drafts {
+        plan.push_str(&format!("{d} 2024-01-01T00:00:00Z T <t@t> # {d}\n"));
+        let text = format!("CREATE INDEX i_{d} ON orders (customer_id);\nALTER TABLE orders ADD COLUMN {d} int;\n");
+        std::fs::write(root.join(format!("deploy/{d}.sql")), text).unwrap();
+        std::fs::write(root.join(format!("revert/{d}.sql")), format!("ALTER TABLE orders DROP COLUMN {d};\n")).unwrap();
+    }
+    std::fs::write(root.join("sqitch.plan"), plan).unwrap();
+    let running: Vec<std::process::Child> = drafts
+        .iter()
+        .map(|d| {
+            Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+                .current_dir(root)
+                .args(["fix", &format!("deploy/{d}.sql")])
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in running {
+        assert_eq!(child.wait().unwrap().code(), Some(1));
+    }
+    let plan = std::fs::read_to_string(root.join("sqitch.plan")).unwrap();
+    for d in &drafts {
+        let step = plan.lines().filter(|l| l.starts_with(&format!("{d}_"))).count();
+        let files = std::fs::read_dir(root.join("deploy"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&format!("{d}_")))
+            .count();
+        assert!(files > 0 && step == files, "{d}: {files} step files, {step} in the plan:\n{plan}");
+    }
+}

@@ -46,7 +46,9 @@ pub fn expand(args: &[PathBuf]) -> Vec<Input> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut push = |out: &mut Vec<Input>, p: PathBuf| {
-        if seen.insert(p.clone()) {
+        // One file however it is spelled (`m/x.sql`, `./m/x.sql`, `m//x.sql`): fixed twice, its
+        // second fix found the first's steps in the way.
+        if seen.insert(std::path::absolute(&p).unwrap_or_else(|_| p.clone()).components().collect::<PathBuf>()) {
             out.push(Input::File(p));
         }
     };

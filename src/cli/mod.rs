@@ -350,20 +350,49 @@ fn print_errors(outcomes: &[Outcome]) -> bool {
 }
 
 /// Has git history seen this file? (It may have been applied; splitting it would break runners
-/// that checksum applied migrations.) No git, or not in a repository: no.
-fn committed(path: &Path) -> Option<String> {
+/// that checksum applied migrations.) No git, or not in a repository: no. Git failing otherwise
+/// (a repository owned by another user, a broken one) is an error: nobody could tell.
+fn committed(path: &Path) -> Result<Option<String>> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name()?;
-    let out = std::process::Command::new("git")
+    let Some(name) = path.file_name() else { return Ok(None) };
+    let Ok(out) = std::process::Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(["log", "-1", "--format=%h %s", "--"])
         .arg(name)
-        .stderr(std::process::Stdio::null())
         .output()
-        .ok()?;
+    else {
+        return Ok(None);
+    };
+    let error = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        anyhow::ensure!(
+            error.contains("not a git repository"),
+            "cannot tell whether git history has it (so whether it may have been applied): git log failed: {}",
+            error.trim()
+        );
+        return Ok(None);
+    }
     let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !line.is_empty()).then_some(line)
+    Ok((!line.is_empty()).then_some(line))
+}
+
+/// graphile-migrate's `current.sql` (or `current/` folder): the migration being written, which
+/// its tool blanks again at each commit and never applies to production as it is.
+fn is_graphile_current(runner: Runner, path: &Path) -> bool {
+    runner == Runner::GraphileMigrate
+        && (path.file_name().is_some_and(|n| n == "current.sql")
+            || path.parent().and_then(Path::file_name).is_some_and(|n| n == "current"))
+}
+
+/// Hold `dir` for this process alone while it lays out a plan there: a pre-commit hook runs
+/// several `pgsafe fix` at once, and two of them reading and writing the same `sqitch.plan` (or
+/// `atlas.sum`) lost one's steps. Best effort: where a directory cannot be locked, no lock.
+fn lock_dir(dir: &Path) -> Option<std::fs::File> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let file = std::fs::File::open(dir).ok()?;
+    file.lock().ok()?;
+    Some(file)
 }
 
 /// The draft's unit name for `rewrite --runner` into a fresh or existing directory.
@@ -416,8 +445,16 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
             continue;
         }
         let (runner, why) = o.runner.clone().unwrap_or((Runner::Psql, "the default".into()));
-        if !allow_committed {
-            if let Some(commit) = committed(path) {
+        if !allow_committed && !is_graphile_current(runner, path) {
+            let commit = match committed(path) {
+                Ok(commit) => commit,
+                Err(e) => {
+                    eprintln!("error: {}: {e:#}", o.path);
+                    bad = true;
+                    continue;
+                }
+            };
+            if let Some(commit) = commit {
                 eprint!("{}", diff::render_findings(c));
                 eprintln!(
                     "error: {}: needs a rewrite, but git history already has it (last in {commit}): it may have been \
@@ -437,9 +474,18 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                  plan keeps it the runner's way",
                 o.path
             );
-            let placement = runner
-                .placement(path)
-                .ok_or_else(|| anyhow::anyhow!("{}: not where {runner} keeps a migration", o.path))?;
+            let place = || {
+                runner
+                    .placement(path)
+                    .ok_or_else(|| anyhow::anyhow!("{}: not where {runner} keeps a migration", o.path))
+            };
+            let _parent = lock_dir(path.parent().unwrap_or(Path::new(".")));
+            let mut placement = place()?;
+            // The runner's files the placement read (its plan) are read again under the root's lock.
+            let _root = (Some(placement.root.as_path()) != path.parent()).then(|| lock_dir(&placement.root));
+            if _root.is_some() {
+                placement = place()?;
+            }
             let layout = runner.lay_out(c, &placement).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
             let draft = placement.root.join(&placement.draft);
             let keep: Vec<PathBuf> = layout
