@@ -607,14 +607,18 @@ fn validation_reads(m: &Migration<'_>, r: &Rewritten, v: usize) -> Vec<Name> {
 /// What a later unit could change of a pending validation's outcome.
 enum Change {
     Nothing,
-    /// Any validation: it writes rows (a cascade or a trigger can reach any table) or runs code
-    /// pgsafe cannot see into (`SELECT f()`, `DO`, `CALL`, a statement it did not understand).
+    /// Any validation: anything not known to leave every validation as it was (a statement
+    /// that writes rows, where a cascade or a trigger can reach any table; code pgsafe cannot see
+    /// into; a `DROP`/`TRUNCATE … CASCADE`; a renamed schema, type value or function body).
     Anything,
-    /// Those reading the tables it locks: it drops, renames, retypes, truncates, attaches or
-    /// detaches them. (Adding another constraint or an index changes no row.)
+    /// Those reading the tables it names: it alters or drops them.
     Tables,
 }
 
+/// Known, not guessed: a statement counts as changing nothing only when its kind is on the list
+/// below (a list of what may change the outcome missed `MERGE`, `\i`, `ALTER SCHEMA … RENAME`,
+/// `CREATE OR REPLACE FUNCTION`, `TRUNCATE … CASCADE` and more: the plan then ran them before a
+/// `VALIDATE` the draft ran first, committing where the draft failed).
 fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
     let unit = &r.units[w];
     if unit.locks.iter().any(|l| l.mode == LockMode::RowExclusive) {
@@ -626,29 +630,35 @@ fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
     let mut change = Change::Nothing;
     for o in &m.stmts[unit.stmt].ops {
         match &o.kind {
-            OpKind::Opaque { .. } | OpKind::AlterTable { action: Action::NotUnderstood, .. } => {
+            // Another index or constraint, its validation, a comment: no row and no name changes.
+            OpKind::CreateIndex { .. }
+            | OpKind::Reindex { .. }
+            | OpKind::AddConstraint { .. }
+            | OpKind::ValidateConstraint { .. }
+            | OpKind::SetNotNull { .. }
+            | OpKind::AddColumn { .. }
+            | OpKind::Lock { .. }
+            | OpKind::AdvisoryLock
+            | OpKind::Savepoint { .. }
+            | OpKind::TransactionMode
+            | OpKind::Begin
+            | OpKind::Commit { .. } => {}
+            // A timeout changes no check's outcome (a time zone or a search path may).
+            OpKind::Set { name, .. } if name.ends_with("_timeout") => {}
+            OpKind::Other { what }
+                if what.starts_with("COMMENT") || what.starts_with("GRANT") || what.starts_with("REVOKE") => {}
+            // What an inheritance parent's or a partitioned table's validation scans.
+            OpKind::AlterTable { action: Action::NotUnderstood, .. } => return Change::Anything,
+            OpKind::AlterTable { what, .. } if what.contains("INHERIT") || what.contains("PARTITION") => {
                 return Change::Anything
             }
-            OpKind::Other { what } => {
-                let first = what.split_whitespace().next().unwrap_or("");
-                if ["SELECT", "DO", "CALL", "EXECUTE", "WITH"].contains(&first) {
-                    return Change::Anything;
-                }
-                if first == "DROP" {
-                    change = Change::Tables;
-                }
-            }
-            // A check may read a setting (the time zone of a date cast, `current_setting`), and
-            // a `\connect` reaches another database: the VALIDATE runs where the draft's check did.
-            OpKind::Set { name, .. } if !name.ends_with("_timeout") => return Change::Anything,
-            OpKind::UnreadSetting { .. } | OpKind::Psql(Psql::Connect) => return Change::Anything,
-            OpKind::DropTable { .. } | OpKind::Truncate { .. } => change = Change::Tables,
-            OpKind::AlterTable { what, .. }
-                if ["DROP", "RENAME", "TYPE", "PARTITION"].iter().any(|k| what.contains(k)) =>
-            {
-                change = Change::Tables
-            }
-            _ => {}
+            OpKind::AlterTable { .. }
+            | OpKind::Trigger { .. }
+            | OpKind::DropIndex { cascade: false, .. }
+            | OpKind::DropTable { cascade: false, .. } => change = Change::Tables,
+            // A new table may shadow an unqualified name; a `TRUNCATE` empties the children too;
+            // a `CASCADE` reaches what it reaches.
+            _ => return Change::Anything,
         }
     }
     change

@@ -981,7 +981,7 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
             locks.extend(ins.source.iter().flat_map(|q| reads(q, text)));
             (OpKind::Other { what }, locks)
         }
-        Statement::Update(_) | Statement::Delete(_) => {
+        Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_) => {
             let locks = dml_table(text).map(|t| vec![lock(&t, LockMode::RowExclusive, true)]).unwrap_or_default();
             (OpKind::Other { what }, locks)
         }
