@@ -456,6 +456,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             Some(Keep::UnreadSetting(what)) => format!("{what} gets a value no later session could repeat"),
+            Some(Keep::ChangedByCode(what)) => format!("a DO block {what}, which no later session would have"),
             Some(Keep::AutocommitOff) => AUTOCOMMIT_OFF.into(),
             Some(Keep::LocalOutsideTransaction(name)) => format!("SET LOCAL {name} {LOCAL_ALONE}"),
             None => String::new(),
@@ -490,6 +491,9 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         }
         Some(Keep::UnreadSetting(what)) => {
             return format!("transaction, kept as written: {what} gets a value no later session could repeat")
+        }
+        Some(Keep::ChangedByCode(what)) => {
+            return format!("transaction, kept as written: a DO block {what}, which no later session would have")
         }
         Some(Keep::AutocommitOff) => return format!("transaction, kept as written: {AUTOCOMMIT_OFF}"),
         Some(Keep::LocalOutsideTransaction(name)) => {

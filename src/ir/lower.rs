@@ -118,14 +118,14 @@ pub fn controls_transactions(text: &str) -> bool {
         Some(t) if t.is_word("call") => true,
         Some(t) if t.is_word("do") => toks.any(|t| {
             t.tok == Tok::Literal
-                && Lexer::new(dollar_body(&text[t.span.clone()])).any(|w| w.is_word("commit") || w.is_word("rollback"))
+                && Lexer::new(string_body(&text[t.span.clone()])).any(|w| w.is_word("commit") || w.is_word("rollback"))
         }),
         _ => false,
     }
 }
 
 /// The inside of a string literal (`$tag$ … $tag$` or `' … '`), where a body's words are.
-fn dollar_body(quoted: &str) -> &str {
+pub(crate) fn string_body(quoted: &str) -> &str {
     let tag_end = match quoted.as_bytes().first() {
         Some(b'$') => quoted[1..].find('$').map(|k| k + 2),
         Some(b'\'') => Some(1),

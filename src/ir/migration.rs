@@ -54,6 +54,8 @@ pub struct Stmt {
     /// It may end transactions of its own (a `CALL`, a `DO` that commits): outside a transaction
     /// block it must run in autocommit, as the draft runs it.
     pub controls_transactions: bool,
+    /// A `DO` block that changes its session for the statements after it.
+    pub changes_session: Option<super::session::CodeChange>,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -542,6 +544,7 @@ impl<'a> Migration<'a> {
                 && super::lower::controls_transactions(&src[body.clone()]);
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
+            let changes_session = super::session::changed_by_code(&src[body.clone()]);
             stmts.push(Stmt {
                 span,
                 body,
@@ -558,6 +561,7 @@ impl<'a> Migration<'a> {
                 unterminated_copy,
                 defers_checks,
                 controls_transactions,
+                changes_session,
             });
         }
         let runner_transaction = runner && !opt_out;

@@ -37,6 +37,75 @@ impl Kind {
     }
 }
 
+/// What a `DO` block does to its session that the statements after it would see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeChange {
+    /// `SET`, `RESET`, `set_config(…, false)`, `DISCARD`.
+    Setting,
+    /// A temporary table, view, sequence or function.
+    TemporaryObject,
+    /// `ALTER DATABASE|ROLE|USER … SET`: a default for the sessions that start after it.
+    NewSessionDefault,
+}
+
+impl CodeChange {
+    pub fn describe(self) -> &'static str {
+        match self {
+            CodeChange::Setting => "makes a setting",
+            CodeChange::TemporaryObject => "creates a temporary object",
+            CodeChange::NewSessionDefault => "changes a setting's default for new sessions",
+        }
+    }
+}
+
+/// What a `DO` block's body does to its session, as far as its words show, in the strings it
+/// `EXECUTE`s too (`EXECUTE format('ALTER DATABASE %I SET search_path = …', …)`): each later
+/// step of a plan runs in a new session, which would not have it (a `search_path` set by
+/// `set_config` inside a `DO` made the plan build an index on another schema's table). A word
+/// that is no such change only keeps more statements as written, which is safe.
+pub fn changed_by_code(text: &str) -> Option<CodeChange> {
+    let mut toks = Lexer::new(text);
+    if !toks.next().is_some_and(|t| t.is_word("do")) {
+        return None;
+    }
+    toks.filter(|t| t.tok == Tok::Literal).find_map(|t| code_words(super::lower::string_body(&text[t.span.clone()]), 1))
+}
+
+/// [`changed_by_code`] on one body; `depth`: how many more levels of strings to read.
+fn code_words(body: &str, depth: u8) -> Option<CodeChange> {
+    // At the start of a PL/pgSQL statement (or of an `EXECUTE`d string).
+    let mut at_start = true;
+    let mut after_alter = false;
+    let mut toks = Lexer::new(body).peekable();
+    while let Some(t) = toks.next() {
+        let word = |w: &str| t.is_word(w);
+        let next_is = |toks: &mut std::iter::Peekable<Lexer<'_>>, ws: &[&str]| {
+            toks.peek().is_some_and(|n| ws.iter().any(|w| n.is_word(w)))
+        };
+        // `SET LOCAL`, `SET CONSTRAINTS` and `SET TRANSACTION` end with the block's transaction.
+        let setting = (word("set") && !next_is(&mut toks, &["local", "constraints", "transaction"]))
+            || word("reset")
+            || word("discard");
+        if at_start && setting || word("set_config") {
+            return Some(CodeChange::Setting);
+        }
+        if word("temp") || word("temporary") || word("pg_temp") {
+            return Some(CodeChange::TemporaryObject);
+        }
+        if after_alter && (word("database") || word("role") || word("user")) {
+            return Some(CodeChange::NewSessionDefault);
+        }
+        if t.tok == Tok::Literal && depth > 0 {
+            if let Some(change) = code_words(super::lower::string_body(&body[t.span.clone()]), depth - 1) {
+                return Some(change);
+            }
+        }
+        after_alter = word("alter");
+        at_start = t.is_punct(';') || word("begin") || word("then") || word("else") || word("loop");
+    }
+    None
+}
+
 /// One session object: where it is created and the last statement that uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionObject {
@@ -286,5 +355,36 @@ mod tests {
         // Made elsewhere, or a SELECT INTO a permanent table: not session state.
         assert_eq!(objects("CREATE FUNCTION app.f() RETURNS int AS 'SELECT 1' LANGUAGE sql;\nSELECT app.f();\n"), []);
         assert_eq!(objects("SELECT a INTO copy FROM s;\nINSERT INTO log SELECT a FROM copy;\n"), []);
+    }
+}
+
+#[cfg(test)]
+mod code_change_tests {
+    use super::*;
+
+    #[test]
+    fn a_do_block_changes_its_session_only_where_its_words_show_it() {
+        let change = |sql: &str| changed_by_code(sql);
+        assert_eq!(
+            change("DO $$BEGIN PERFORM set_config('search_path', 's', false); END$$"),
+            Some(CodeChange::Setting)
+        );
+        assert_eq!(change("DO $$ BEGIN SET search_path = s, public; END $$"), Some(CodeChange::Setting));
+        assert_eq!(change("DO $$BEGIN CREATE TEMP TABLE x AS SELECT 1; END$$"), Some(CodeChange::TemporaryObject));
+        // In the strings it EXECUTEs too.
+        assert_eq!(
+            change("DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = s', current_database()); END$$"),
+            Some(CodeChange::NewSessionDefault)
+        );
+        assert_eq!(change("DO $$BEGIN EXECUTE 'SET work_mem = ''1GB'''; END$$"), Some(CodeChange::Setting));
+        // Not a session change: an UPDATE's SET, a setting that ends with the block's transaction,
+        // conditional DDL.
+        assert_eq!(change("DO $$BEGIN UPDATE t SET a = 1; EXECUTE 'UPDATE t SET b = 2'; END$$"), None);
+        assert_eq!(change("DO $$BEGIN SET LOCAL lock_timeout = '1s'; SET CONSTRAINTS ALL DEFERRED; END$$"), None);
+        assert_eq!(
+            change("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'x') THEN CREATE TYPE x AS ENUM ('a'); END IF; END $$"),
+            None
+        );
+        assert_eq!(change("SELECT set_config('search_path', 's', false)"), None, "lowered as the SET it is");
     }
 }

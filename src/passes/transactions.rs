@@ -64,6 +64,9 @@ pub enum Keep {
     /// `set_config(…)` of a value pgsafe cannot read (what it sets): a later step, a new session,
     /// could not repeat it.
     UnreadSetting(String),
+    /// A `DO` block that changes its session (what it does): a later step, a new session, would
+    /// not have the change.
+    ChangedByCode(&'static str),
     /// `SET CONSTRAINTS … DEFERRED`: the transaction's deferrable constraints are checked at its
     /// `COMMIT`, where the draft has put back what it broke for a while; each step of a split
     /// transaction would check them at its own.
@@ -313,6 +316,10 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     if let Some((first, what)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, unread(s)?))) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::UnreadSetting(what))));
     }
+    let by_code = |s: &Stmt| s.changes_session.filter(|_| s.section == Section::Up);
+    if let Some((first, change)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, by_code(s)?))) {
+        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::ChangedByCode(change.describe()))));
+    }
     let autocommit_off = |s: &Stmt| s.section == Section::Up && s.psql() == Some(&Psql::AutocommitOff);
     if let Some(first) = m.stmts.iter().position(autocommit_off) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::AutocommitOff)));
@@ -544,6 +551,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "a constraint declared INITIALLY DEFERRED checks the rows this transaction writes at its COMMIT, and a plan that split the transaction would check them at the end of each step, before the draft has put right what it breaks for a while: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that writes rows (before it, or into a transaction of their own)",
+                ),
+                Keep::ChangedByCode(what) => (
+                    format!(
+                        "this DO block {what}, which the statements after it may rely on, and each later step of a plan runs in a new session, which would not have it: pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, make the change with a statement pgsafe reads (SET name = 'value', CREATE TEMP TABLE …), or move the DO block to the end of the migration",
                 ),
                 Keep::AutocommitOff => (
                     format!(
