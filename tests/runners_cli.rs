@@ -257,3 +257,43 @@ fn fixes_running_at_once_keep_every_step_in_sqitchs_plan() {
         assert!(files > 0 && step == files, "{d}: {files} step files, {step} in the plan:\n{plan}");
     }
 }
+
+#[test]
+fn a_drafts_own_transaction_setting_gives_way_to_each_steps() {
+    // Flyway: the draft's `.conf` said `executeInTransaction=false`; left on step 1, which is
+    // transactional, its `SET LOCAL` timeouts ran outside a transaction and did nothing (a probe's
+    // writes waited 2.05 s behind it). Its other settings stay.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sql")).unwrap();
+    let draft =
+        "ALTER TABLE orders ADD COLUMN status text;\nCREATE INDEX orders_customer_idx ON orders (customer_id);\n";
+    std::fs::write(dir.path().join("sql/V1__init.sql"), SAFE).unwrap();
+    std::fs::write(dir.path().join("sql/V2__draft.sql"), draft).unwrap();
+    std::fs::write(dir.path().join("sql/V2__draft.sql.conf"), "executeInTransaction=false\nencoding=UTF-8\n").unwrap();
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "sql/V2__draft.sql"]);
+    assert_eq!(code, 1, "{err}");
+    let step1 = std::fs::read_to_string(dir.path().join("sql/V2__draft.sql")).unwrap();
+    assert!(step1.contains("SET LOCAL lock_timeout") && step1.contains("ADD COLUMN status"), "{step1}");
+    let conf = std::fs::read_to_string(dir.path().join("sql/V2__draft.sql.conf")).unwrap();
+    assert_eq!(conf, "encoding=UTF-8\nexecuteInTransaction=true\n");
+    let (code, out, err) = pgsafe(dir.path(), &["fix", "sql/"]);
+    assert_eq!(code, 0, "a fixed point: {out}{err}");
+
+    // Atlas: the draft's `-- atlas:txmode none` goes; each autocommit step has its own.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    std::fs::write(dir.path().join("migrations/20240101000000_init.sql"), SAFE).unwrap();
+    std::fs::write(dir.path().join("migrations/20240102000000_draft.sql"), format!("-- atlas:txmode none\n\n{draft}"))
+        .unwrap();
+    std::fs::write(dir.path().join("migrations/atlas.sum"), "").unwrap();
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/20240102000000_draft.sql"]);
+    assert_eq!(code, 1, "{err}");
+    let step1 = std::fs::read_to_string(dir.path().join("migrations/20240102000000_draft.sql")).unwrap();
+    assert!(step1.contains("SET LOCAL lock_timeout") && !step1.contains("atlas:txmode"), "{step1}");
+    let steps: Vec<String> = std::fs::read_dir(dir.path().join("migrations"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|t| t.contains("CONCURRENTLY"))
+        .collect();
+    assert!(steps.len() == 1 && steps[0].starts_with("-- atlas:txmode none\n\n"), "{steps:?}");
+}

@@ -500,6 +500,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                         || p == &placement.root.join(format!("deploy/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("revert/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("verify/{}.sql", placement.draft))
+                        || p == &placement.root.join(format!("{}.conf", placement.draft))
                 })
                 .collect();
             // The names of the new steps are taken: the user must free them, fix has no --force.

@@ -19,10 +19,13 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     let mut out = Layout::default();
     for (i, step) in plan.steps.iter().enumerate() {
         let name = if i == 0 { at.draft.clone() } else { format!("{}_{}.sql", versions[i - 1], step.slug) };
+        // The draft's own `-- atlas:txmode` directive said how the draft runs; each step says
+        // how it runs (kept in a transactional step, it ran its `SET LOCAL` timeouts outside a
+        // transaction, where they do nothing).
         let text = if step.autocommit {
-            format!("-- atlas:txmode none\n\n{}", step.psql_text())
+            format!("-- atlas:txmode none\n\n{}", without_txmode(&step.psql_text()))
         } else {
-            format!("{}{}", step.header, step.wrapped_body("Atlas")?)
+            without_txmode(&format!("{}{}", step.header, step.wrapped_body("Atlas")?))
         };
         out.add(name, text);
     }
@@ -69,6 +72,13 @@ pub fn sum<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> String {
         out.push_str(&format!("{n} h1:{h}\n"));
     }
     out
+}
+
+/// `text` without its `-- atlas:txmode …` directive lines.
+fn without_txmode(text: &str) -> String {
+    let directive =
+        |l: &str| l.trim_start().strip_prefix("--").is_some_and(|c| c.trim_start().starts_with("atlas:txmode"));
+    text.split_inclusive('\n').filter(|l| !directive(l)).collect()
 }
 
 /// `-- atlas:sum ignore` as a file directive.

@@ -39,8 +39,14 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             let v: Vec<String> = versions[i - 1].iter().map(u128::to_string).collect();
             format!("V{}__{}.sql", v.join("."), step.slug)
         };
+        // The draft's own `.conf` said how the draft runs; each step's says how it runs, its other
+        // settings kept (a draft's `executeInTransaction=false` left on a transactional step ran
+        // its `SET LOCAL` timeouts outside a transaction, where they do nothing).
+        let conf = if i == 0 { at.read.get(&format!("{name}.conf")).map(String::as_str) } else { None };
+        if step.autocommit || conf.is_some() {
+            out.add(format!("{name}.conf"), with_transaction_setting(conf.unwrap_or(""), !step.autocommit));
+        }
         if step.autocommit {
-            out.add(format!("{name}.conf"), "executeInTransaction=false\n");
             out.add(name, step.psql_text());
         } else {
             out.add(name, format!("{}{}", step.header, step.wrapped_body("Flyway")?));
@@ -52,6 +58,18 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         );
     }
     Ok(out)
+}
+
+/// A script's `.conf` (`conf`, as it is) with `executeInTransaction` set to `in_transaction`.
+fn with_transaction_setting(conf: &str, in_transaction: bool) -> String {
+    let setting =
+        |l: &str| l.trim_start().strip_prefix("executeInTransaction").is_some_and(|r| r.trim_start().starts_with('='));
+    let mut out: String = conf.split_inclusive('\n').filter(|l| !setting(l)).collect();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!("executeInTransaction={in_transaction}\n"));
+    out
 }
 
 /// `V1_2__add.sql` → ("1_2", "add").

@@ -197,7 +197,9 @@ impl Placement {
         existing.sort();
         let mut read = std::collections::BTreeMap::new();
         for name in ["sqitch.plan", "atlas.sum"].iter().map(|s| s.to_string()).chain(existing.iter().cloned()) {
-            if name.ends_with(".sql") || name == "sqitch.plan" || name == "atlas.sum" {
+            // Flyway's `<draft>.sql.conf` too: how the draft runs.
+            if name.ends_with(".sql") || name == "sqitch.plan" || name == "atlas.sum" || name == format!("{draft}.conf")
+            {
                 if let Ok(text) = std::fs::read_to_string(root.join(&name)) {
                     read.insert(name, text);
                 }
