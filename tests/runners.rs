@@ -276,3 +276,28 @@ fn a_reworked_sqitch_change_gets_its_steps_after_its_last_line_and_its_verify_ru
     assert_eq!(written(&format!("verify/add_index_{last}.sql")), "SELECT 1/count(*) FROM pg_index;\n");
     assert!(written("verify/add_index.sql").starts_with("-- pgsafe:"), "{:?}", out.write);
 }
+
+#[test]
+fn goose_cuts_each_step_where_the_draft_is_cut() {
+    // goose ends a statement at a line whose last word before a `--` comment ends in `;`: a `DO`
+    // body's `…; -- comment` line was cut apart, and a `--` inside a string hid the `;` of a
+    // step's last statement (goose then failed: unfinished SQL query).
+    let draft = "-- +goose Up\nCREATE INDEX orders_customer_idx ON orders (customer_id);\n\
+                 COMMENT ON COLUMN orders.note IS 'free text -- may be empty';\n\
+                 -- +goose StatementBegin\nDO $$\nBEGIN\n  INSERT INTO audit (msg) VALUES ('done'); -- record it\nEND $$;\n\
+                 -- +goose StatementEnd\n";
+    let c = compile("m/0002_a.sql", draft, &Config::default()).unwrap();
+    let at = Placement::fresh(std::path::Path::new("m"), "0002_a.sql".into());
+    let out = Runner::Goose.lay_out(&c, &at).unwrap();
+    let all: String = out.write.iter().map(|(_, t)| t.as_str()).collect();
+    for statement in ["COMMENT ON COLUMN orders.note", "DO $$"] {
+        let at = all.find(statement).unwrap_or_else(|| panic!("{statement} lost:\n{all}"));
+        assert!(all[..at].ends_with("-- +goose StatementBegin\n"), "{statement} is not guarded:\n{all}");
+    }
+
+    // Environment substitution would reach the SQL pgsafe writes: such a draft is refused whole.
+    let envsub = draft.replace("-- +goose Up\n", "-- +goose ENVSUB ON\n-- +goose Up\n");
+    let c = compile("m/0002_a.sql", &envsub, &Config::default()).unwrap();
+    let e = Runner::Goose.lay_out(&c, &at).unwrap_err();
+    assert!(e.contains("ENVSUB ON") && e.contains("does not lay out such a draft"), "{e}");
+}

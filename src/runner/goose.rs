@@ -9,6 +9,21 @@ use super::version;
 use super::{down_for, Layout, Placement, PlanView};
 
 pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
+    let envsub_on = |l: &str| {
+        let l = l.to_ascii_lowercase();
+        words(&l).eq(["--", "+goose", "envsub", "on"])
+    };
+    if plan.text.lines().any(envsub_on) {
+        // goose would substitute `$name` in what pgsafe writes too (`$pgsafe$`, `format`'s
+        // `%1$I`), and a step moved away from the marker would lose the substitution of the
+        // draft's own `${VAR}` (a probe's plan wrote the literal `${REGION}` into every row).
+        return Err(format!(
+            "{}: uses -- +goose ENVSUB ON, and goose would substitute environment variables in the SQL pgsafe \
+             writes as well as in the draft's: pgsafe does not lay out such a draft. Move the statements that \
+             need substitution into a migration of their own (left as written), or set the values another way",
+            at.draft
+        ));
+    }
     let stem = at.draft.strip_suffix(".sql").unwrap_or(&at.draft);
     let v = version::prefix(stem)
         .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
@@ -43,15 +58,42 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     Ok(out)
 }
 
-/// A statement goose would cut in the wrong place (a `;` ending a line inside it, as in a `DO`
-/// body) goes between `StatementBegin` and `StatementEnd`.
+/// A statement goose would cut in the wrong place goes between `StatementBegin` and
+/// `StatementEnd`: one with a line inside it that goose takes for a statement's end (a `DO`
+/// body's `;`), or whose last line goose does not take for one (it would join the next
+/// statement, or fail at the end of the file as an unfinished query).
 fn guarded(p: &Part) -> String {
-    let body = p.text.trim_end();
-    let inner = body.strip_suffix(';').unwrap_or(body);
-    let cut_inside = inner.lines().any(|l| l.trim_end().ends_with(';'));
-    if p.is_statement() && cut_inside {
+    let lines: Vec<&str> = p.text.trim_end().lines().collect();
+    let cut_inside = lines.iter().rev().skip(1).any(|l| goose_ends_statement(l));
+    let ends = lines.last().is_some_and(|l| goose_ends_statement(l));
+    if p.is_statement() && (cut_inside || !ends) {
         format!("-- +goose StatementBegin\n{}\n-- +goose StatementEnd\n", p.text.trim_end_matches(['\n', '\r']))
     } else {
         p.text.clone()
+    }
+}
+
+/// goose's test for the end of a statement (`endsWithSemicolon`, internal/sqlparser/parser.go):
+/// the line's last blank-separated word before one starting with `--` ends with `;`. So a
+/// `;` followed by a comment ends one, and a `--` inside a string hides the `;` after it.
+fn goose_ends_statement(line: &str) -> bool {
+    words(line).take_while(|w| !w.starts_with("--")).last().is_some_and(|w| w.ends_with(';'))
+}
+
+fn words(line: &str) -> impl Iterator<Item = &str> {
+    line.split_whitespace()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_end_where_goose_ends_them() {
+        assert!(goose_ends_statement("  INSERT INTO audit (msg) VALUES ('done'); -- record it"));
+        assert!(goose_ends_statement("SELECT 1;"));
+        assert!(!goose_ends_statement("COMMENT ON COLUMN t.c IS 'free text -- may be empty';"));
+        assert!(!goose_ends_statement("BEGIN"));
+        assert!(!goose_ends_statement("-- a comment;"));
     }
 }
