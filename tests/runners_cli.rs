@@ -297,3 +297,27 @@ fn a_drafts_own_transaction_setting_gives_way_to_each_steps() {
         .collect();
     assert!(steps.len() == 1 && steps[0].starts_with("-- atlas:txmode none\n\n"), "{steps:?}");
 }
+
+#[test]
+fn fix_names_the_new_steps_git_must_be_told_about() {
+    if no_git() {
+        return;
+    }
+    // Under pre-commit, `git add -u` stages the draft's new text but not the new steps: a commit
+    // held the first step only. `fix` names them, with the command that stages them.
+    let dir = project();
+    let draft = "ALTER TABLE orders ADD COLUMN status text;\nCREATE INDEX orders_status_idx ON orders (status);\n";
+    std::fs::write(dir.path().join("migrations/20240102000000_index.sql"), draft).unwrap();
+    assert_eq!(git_in(dir.path(), &["init", "-q"]), Some(true));
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "migrations/20240102000000_index.sql"]);
+    assert_eq!(code, 1, "{err}");
+    let line = err.lines().find(|l| l.contains("git does not track yet")).unwrap_or_else(|| panic!("{err}"));
+    let command = line.split("git add ").nth(1).unwrap();
+    let mut args = vec!["add"];
+    args.extend(command.split_whitespace());
+    assert_eq!(git_in(dir.path(), &args), Some(true), "{line}");
+    let out = Command::new("git").current_dir(dir.path()).args(["status", "--porcelain"]).output().unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    let untracked: Vec<&str> = status.lines().filter(|l| l.starts_with("??") && l.contains("20240102")).collect();
+    assert!(untracked.is_empty() || untracked.iter().all(|l| l.ends_with("20240102000000_index.sql")), "{status}");
+}

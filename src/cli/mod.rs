@@ -350,31 +350,55 @@ fn print_errors(outcomes: &[Outcome]) -> bool {
 }
 
 /// Has git history seen this file? (It may have been applied; splitting it would break runners
-/// that checksum applied migrations.) No git, or not in a repository: no. Git failing otherwise
-/// (a repository owned by another user, a broken one) is an error: nobody could tell.
+/// that checksum applied migrations.) No git, not in a repository, or a repository without
+/// commits: no. Git failing otherwise (a repository owned by another user, a broken one) is an
+/// error: nobody could tell.
 fn committed(path: &Path) -> Result<Option<String>> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let Some(name) = path.file_name() else { return Ok(None) };
-    let Ok(out) = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["log", "-1", "--format=%h %s", "--"])
-        .arg(name)
-        .output()
-    else {
-        return Ok(None);
-    };
-    let error = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        anyhow::ensure!(
-            error.contains("not a git repository"),
-            "cannot tell whether git history has it (so whether it may have been applied): git log failed: {}",
-            error.trim()
-        );
+    // Found by its `.git`, not by git's message (which another language words otherwise).
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if !absolute.ancestors().any(|a| a.join(".git").exists()) {
         return Ok(None);
     }
+    let git = |args: &[&str]| std::process::Command::new("git").arg("-C").arg(dir).args(args).output();
+    // `--verify -q` exits 1, quietly, where HEAD is no commit yet; git failing exits 128.
+    match git(&["rev-parse", "--verify", "-q", "HEAD"]) {
+        Err(_) => return Ok(None),
+        Ok(out) if out.status.code() == Some(1) => return Ok(None),
+        Ok(_) => {}
+    }
+    let mut args = vec!["log", "-1", "--format=%h %s", "--"];
+    let name = name.to_string_lossy();
+    args.push(&name);
+    let out = git(&args)?;
+    anyhow::ensure!(
+        out.status.success(),
+        "cannot tell whether git history has it (so whether it may have been applied): git log failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
     let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
     Ok((!line.is_empty()).then_some(line))
+}
+
+/// Is `path` inside a git work tree?
+fn in_git_work_tree(path: &Path) -> bool {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"))
+}
+
+/// `text` as one word of a POSIX shell command line (quoted only when it needs to be).
+fn shell_word(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c)) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// graphile-migrate's `current.sql` (or `current/` folder): the migration being written, which
@@ -467,7 +491,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                 continue;
             }
         }
-        let result = (|| -> Result<usize> {
+        let result = (|| -> Result<(usize, Vec<PathBuf>)> {
             anyhow::ensure!(
                 runner != Runner::Psql || !c.files.iter().any(|f| f.mode.is_none()),
                 "{}: has a down section; pass --runner goose or --runner dbmate (or set runner in pgsafe.toml) so the \
@@ -505,14 +529,16 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                 .collect();
             // The names of the new steps are taken: the user must free them, fix has no --force.
             let advice = "rename or remove it, or the draft, to free the step's name";
+            let new: Vec<PathBuf> =
+                layout.write.iter().map(|(rel, _)| placement.root.join(rel)).filter(|p| !p.exists()).collect();
             let written = write::apply(&placement.root, &layout, false, advice, &keep)?;
             for note in &layout.notes {
                 ctx.note(format!("{}: {note}", o.path));
             }
-            Ok(written.len())
+            Ok((written.len(), new))
         })();
         match result {
-            Ok(n) => {
+            Ok((n, new)) => {
                 changed = true;
                 ctx.note(format!(
                     "fixed {} ({} change{}) → {n} file{} in {runner}'s layout ({why})",
@@ -521,6 +547,19 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                     if c.changes.len() == 1 { "" } else { "s" },
                     if n == 1 { "" } else { "s" }
                 ));
+                // Under a pre-commit hook, `git add -u` stages the draft's new text but not the
+                // new steps: the commit would hold the first step only.
+                if !new.is_empty() && in_git_work_tree(path) {
+                    let names: Vec<String> = new.iter().map(|p| shell_word(&p.to_string_lossy())).collect();
+                    ctx.note(format!(
+                        "{}: {} new file{} git does not track yet; commit {} with the draft: git add {}",
+                        o.path,
+                        new.len(),
+                        if new.len() == 1 { "" } else { "s" },
+                        if new.len() == 1 { "it" } else { "them" },
+                        names.join(" ")
+                    ));
+                }
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
