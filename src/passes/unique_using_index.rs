@@ -103,8 +103,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             });
             // Index names the table has just before this statement (the recipe's build runs then).
             let at_start = ctx.before(i, 0);
+            // `n` as PostgreSQL chose it, case kept (`Users_email_key`): its key is the quoted
+            // name's (folded, a mixed-case table's name met a lower-case index and took `…1`).
             let taken = |n: &str| {
-                let key = key_of(n);
+                let key = key_of(&quote_ident(n));
                 let known = |t: &crate::ir::catalog::Table| t.indexes.has_key(&key);
                 let has = before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known);
                 has && !dropped.contains_key(key.as_str())
@@ -126,7 +128,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let dropped_here = dropped.contains_key(index_key.as_str());
             let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
-                let in_use = |n: &str| taken(n) || dropped.contains_key(key_of(n).as_str());
+                let in_use = |n: &str| taken(n) || dropped.contains_key(key_of(&quote_ident(n)).as_str());
                 quote_ident(&out.unique_name_avoiding(schema, [&index_key, "", "new"], in_use))
             } else {
                 index.clone()
