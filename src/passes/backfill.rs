@@ -29,9 +29,7 @@
 //! the loop asks it first, and then runs the statement once, as written.
 
 use super::{Ctx, Edit, Mode, Rewritten};
-use crate::ir::catalog::Table;
 use crate::ir::expr::{Expr, Volatility};
-use crate::ir::name::quote_ident;
 use crate::ir::op::{Dml, OpKind};
 
 pub const RULE: &str = "backfill";
@@ -57,13 +55,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         if ctx.quiet(&d.table, i) {
             continue;
         }
-        let table = ctx.before(i, 0).table.as_deref();
         // The batches change the rows in key order, not in the order the statement's scan finds
         // them: where a unique index covers a column the SET writes (a swap of values between
         // rows, or the key itself), the loop's guard finds it in the database and runs the
         // statement once (decided there even when --schema shows the index: the step of a plan
         // compiles alone to itself, and the index may be one an earlier step made).
-        let key = primary_key(table);
         let batched = blocker(m.text(&s.body), d, s.body.start).map(|()| {
             let head = match verb {
                 "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
@@ -79,7 +75,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         writes: d.assignments.iter().flat_map(|a| &a.columns).map(String::as_str).collect(),
                     },
                 },
-                key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &head,
                 condition: d.filter.as_ref().map(|f| m.text(&f.span)),
                 size: ctx.config.batch_size,
@@ -93,10 +88,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 unit.mode = Mode::Autocommit;
                 unit.long_running = true;
                 unit.rules.push(RULE);
-                let how = match &key {
-                    Some((k, _)) => format!("by ranges of its primary key {k}"),
-                    None => "by ranges of the primary key the database shows".to_string(),
-                };
+                let how = "by ranges of the primary key the database shows";
                 out.change(
                     RULE,
                     s.body.start,
@@ -125,29 +117,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             }
         }
     }
-}
-
-/// The single-column primary key of `table` and its type, when the catalogue knows both.
-pub fn primary_key(table: Option<&Table>) -> Option<(String, String)> {
-    let t = table?;
-    let [k] = t.primary_key.as_slice() else { return None };
-    let column = t.column(k)?;
-    Some((k.clone(), declared_type(&column.type_text)?))
-}
-
-/// A column type as a PL/pgSQL variable can be declared (`serial` is not a type).
-fn declared_type(type_text: &str) -> Option<String> {
-    let t = type_text.trim();
-    Some(
-        match t {
-            "serial" | "serial4" => "integer",
-            "bigserial" | "serial8" => "bigint",
-            "smallserial" | "serial2" => "smallint",
-            "" => return None,
-            other => other,
-        }
-        .to_string(),
-    )
 }
 
 /// Why batching `d` (whose statement text is `text`, at draft offset `at`) could change what it
@@ -253,11 +222,6 @@ pub struct Batch<'a> {
     /// What the batches stand for in the draft, which the loop first asks the database about
     /// ([`Guard`]): where batches would not do the same, it runs that instead.
     pub guard: Guard<'a>,
-    /// The primary key column (folded) and its type, from `--schema`. `None`: the loop asks the
-    /// database for the table's primary key first. Either way batches are key ranges: a row that
-    /// traffic updates while the loop runs keeps its key, where its `ctid` moves (rows fixed by
-    /// `ctid` were missed, 2,306 of 200,000 under a probe's single-row updates).
-    pub key: Option<(&'a str, &'a str)>,
     /// `UPDATE target SET …` / `DELETE FROM target`, without a `WHERE`.
     pub statement: &'a str,
     /// The draft's condition, repeated in every batch.
@@ -301,11 +265,8 @@ impl Guard<'_> {
     /// The check, and what runs instead of the loop when it finds one of the above on the table
     /// or a table that inherits from it, or a table that inherits from it and lets the key be
     /// NULL (key ranges never hold such a row: a batched `DELETE` left 7 rows of 20 a probe's
-    /// draft deleted). `key`: the key column, or `None` where the loop reads it from the database
-    /// into `pgsafe_key` and finding none (`pgsafe_key IS NULL`) counts too.
-    fn check(&self, key: Option<&str>) -> String {
-        let keyless = key.is_none();
-        let key = key.map_or("pgsafe_key".to_string(), |k| format!("'{}'", k.replace('\'', "''")));
+    /// draft deleted); or the loop found no primary key to batch by (`pgsafe_key IS NULL`).
+    fn check(&self) -> String {
         let table = self.table.replace('\'', "''");
         // RAISE reads `%` as a placeholder.
         let named = table.replace('%', "%%");
@@ -356,11 +317,7 @@ impl Guard<'_> {
                     format!(
                         "RAISE NOTICE 'pgsafe: {named} has {what}: the {verb} runs once, as written';\n    \
                          {text};",
-                        what = if keyless {
-                            "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), or is not a table"
-                        } else {
-                            "a trigger, rule or key that batches would change (or a NULL key), or is not a table"
-                        }
+                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), or is not a table"
                     ),
                 )
             }
@@ -380,7 +337,7 @@ impl Guard<'_> {
                      PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                      ALTER TABLE {t} ALTER COLUMN {column} TYPE {type_text} USING coalesce({column}, {default});",
                     t = self.table,
-                    what = if keyless { "no one-column primary key to batch by, " } else { "" },
+                    what = "no one-column primary key to batch by, ",
                 ),
             ),
         };
@@ -390,12 +347,11 @@ impl Guard<'_> {
              SELECT inhrelid AS oid, p.events FROM pg_inherits WHERE inhparent = p.oid{cascades}) r)\n    \
              SELECT FROM pgsafe_tables t JOIN pg_class c ON c.oid = t.oid\n    \
              WHERE {hazards}\n      \
-             OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = {key} AND NOT a.attnotnull)\n  \
-             ){keyless} THEN\n    \
+             OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = pgsafe_key AND NOT a.attnotnull)\n  \
+             ) OR pgsafe_key IS NULL THEN\n    \
              {instead}\n    \
              RETURN;\n  \
              END IF;\n",
-            keyless = if keyless { " OR pgsafe_key IS NULL" } else { "" }
         )
     }
 }
@@ -413,26 +369,11 @@ impl Batch<'_> {
             self.statement
         );
         let cond = |glue: &str| self.condition.map_or(String::new(), |c| format!("{glue}({c})"));
-        match self.key {
-            Some((key, ty)) => {
-                let k = quote_ident(key);
-                format!(
-                    "DO $pgsafe$\nDECLARE\n  pgsafe_bounds {ty}[];\n  pgsafe_lo {ty};\n  pgsafe_hi {ty};\n  \
-                     pgsafe_line text;\nBEGIN\n{analyse}{guard}  -- Batch ends, fixed first: every {n}th key of the rows to change, and the last one.\n  \
-                     pgsafe_bounds := ARRAY(SELECT {k} FROM (SELECT {k}, row_number() OVER (ORDER BY {k}) AS pgsafe_n, \
-                     count(*) OVER () AS pgsafe_rows FROM {t}{where_}) pgsafe_keys WHERE pgsafe_n % {n} = 0 OR pgsafe_n = \
-                     pgsafe_rows ORDER BY {k});\n  FOREACH pgsafe_hi IN ARRAY pgsafe_bounds LOOP\n    {statement}\n     \
-                     WHERE (pgsafe_lo IS NULL OR {k} > pgsafe_lo) AND {k} <= pgsafe_hi{and};\n    pgsafe_lo := pgsafe_hi;\n    \
-                     COMMIT;\n  END LOOP;\nEND\n$pgsafe$",
-                    guard = self.guard.check(Some(key)),
-                    where_ = cond(" WHERE "),
-                    and = cond(" AND "),
-                    statement = self.statement,
-                )
-            }
-            // The key as the database has it, so the statements are built at run time: `format`
-            // reads `%` as a placeholder in the draft's text.
-            None => format!(
+        // The key as the database has it (a schema file may be stale, or name another schema's table
+        // of that name: bounds declared with its key type rounded a numeric key and missed rows),
+        // so the statements are built at run time: `format` reads `%` as a placeholder in the
+        // draft's text.
+        format!(
                 "DO $pgsafe$\nDECLARE\n  pgsafe_key text;\n  pgsafe_type text;\n  pgsafe_bounds text[];\n  \
                  pgsafe_lo text;\n  pgsafe_hi text;\n  pgsafe_line text;\nBEGIN\n{analyse}  \
                  -- The table's primary key, as the database has it: the batches are ranges of it.\n  \
@@ -448,13 +389,12 @@ impl Batch<'_> {
                  WHERE ($1 IS NULL OR %1$I > $1::%2$s) AND %1$I <= $2::%2$s{and}$pgsafe_sql$, pgsafe_key, pgsafe_type)\n      \
                  USING pgsafe_lo, pgsafe_hi;\n    pgsafe_lo := pgsafe_hi;\n    COMMIT;\n  END LOOP;\nEND\n$pgsafe$",
                 table = self.guard.table.replace('\'', "''"),
-                guard = self.guard.check(None),
+                guard = self.guard.check(),
                 t = t.replace('%', "%%"),
                 where_ = cond(" WHERE ").replace('%', "%%"),
                 and = cond(" AND ").replace('%', "%%"),
                 statement = self.statement.replace('%', "%%"),
-            ),
-        }
+            )
     }
 }
 
@@ -520,7 +460,6 @@ mod tests {
                 table: "orders",
                 stands_for: StandsFor::Statement { verb: "DELETE", text: "DELETE FROM orders o", writes: vec![] },
             },
-            key: None,
             statement: "DELETE FROM orders o",
             condition: Some("o.status LIKE '%void'"),
             size: 100,
@@ -546,27 +485,22 @@ mod tests {
         // Without one, the statement once, as written.
         assert!(sql.contains(") OR pgsafe_key IS NULL THEN\n"), "{sql}");
         assert!(sql.find("pgsafe_key IS NULL").unwrap() < sql.find("INTO pgsafe_bounds").unwrap(), "{sql}");
-        let b = Batch { key: Some(("id", "bigint")), statement: "UPDATE orders o SET note = 'x'", ..b };
-        let sql = b.do_block();
-        assert!(sql.contains("pgsafe_bounds bigint[];") && !sql.contains("pgsafe_key IS NULL"), "{sql}");
-        assert!(sql
-            .contains("WHERE (pgsafe_lo IS NULL OR id > pgsafe_lo) AND id <= pgsafe_hi AND (o.status LIKE '%void');"));
+        // A table inheriting from it that lets the key be NULL counts too.
+        assert!(sql.contains("a.attname = pgsafe_key AND NOT a.attnotnull"), "{sql}");
     }
 
     #[test]
     fn the_loop_first_asks_whether_batches_would_do_what_the_statement_does() {
-        let guard_by = |key, table, verb, statement| {
+        let guard = |table, verb, statement| {
             let b = Batch {
                 target: "t",
                 guard: Guard { table, stands_for: StandsFor::Statement { verb, text: statement, writes: vec!["a"] } },
-                key,
                 statement: "DELETE FROM t",
                 condition: None,
                 size: 10,
             };
             b.do_block()
         };
-        let guard = |table, verb, statement| guard_by(None, table, verb, statement);
         let sql = guard("app.\"it's 100%\"", "DELETE", "DELETE FROM app.\"it's 100%\" WHERE a = 1");
         // The name as regclass reads it, and as RAISE prints it.
         assert!(sql.contains("SELECT 'app.\"it''s 100%\"'::regclass::oid, 8"), "{sql}");
@@ -584,8 +518,5 @@ mod tests {
         // A unique index or exclusion constraint on a written column (one `--schema` did not
         // show) counts: key ranges change the rows in key order.
         assert!(sql.contains("(i.indisunique OR i.indisexclusion)") && sql.contains("a.attname IN ('a')"), "{sql}");
-        let sql = guard_by(Some(("id", "int")), "t", "UPDATE", "UPDATE t SET a = 1");
-        assert!(sql.contains("i.indisunique") && sql.contains("a.attname IN ('a')"), "{sql}");
-        assert!(!sql.contains("pgsafe_key IS NULL"), "{sql}");
     }
 }

@@ -330,11 +330,18 @@ impl<'m> Ctx<'m, '_> {
     }
 
     /// Could `ADD COLUMN IF NOT EXISTS col` (op `k` of statement `i`) find the column there, and
-    /// so skip its whole definition, inline constraints and default included? Only the catalogue
-    /// can say no: a table whose columns it knows, without `col`. A rewrite that moves a part of
-    /// the definition out of the column would run that part anyway.
+    /// so skip its whole definition, inline constraints and default included? Only the draft can
+    /// say no: a table it created, whose columns the catalogue knows, without `col`. A schema file
+    /// cannot (it may be out of date, and the draft's `IF NOT EXISTS` says the column may be
+    /// there: a plan moved the default out of the column, set it on the column the database had
+    /// and filled its NULLs). A rewrite that moves a part of the definition out of the column
+    /// would run that part anyway.
     pub fn column_may_exist(&self, i: usize, k: usize, col: &str) -> bool {
-        !self.before(i, k).table.as_ref().is_some_and(|t| t.columns_known && t.column(col).is_none())
+        !self
+            .before(i, k)
+            .table
+            .as_ref()
+            .is_some_and(|t| t.columns_known && t.column(col).is_none() && self.m.created_before(&t.name, i))
     }
 
     /// Could the table of statement `i`'s `ALTER TABLE IF EXISTS` (op `k`) be missing, so that the

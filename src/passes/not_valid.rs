@@ -112,13 +112,12 @@ pub fn unnamed(what: &str, table: &Name) -> String {
     )
 }
 
-/// Does the statement that unit `i` comes from read `ALTER TABLE IF EXISTS`?
 /// Why a constraint declared on an `ADD COLUMN IF NOT EXISTS` stays where it is.
 pub fn kept_on_a_column_that_may_exist(kind: &str, column: &str, table: &Name) -> String {
     format!(
         "this {kind} is part of ADD COLUMN IF NOT EXISTS {column}: where {} has the column already, PostgreSQL skips the \
          whole definition, this {kind} included, so pgsafe cannot move it into an ADD CONSTRAINT of its own and leaves \
-         it as written (with --schema showing the table without {column}, it would)",
+         it as written (only a table the draft created is known not to have {column}: a schema file may be out of date)",
         table.text
     )
 }

@@ -7,7 +7,7 @@
 //! whole table (and its indexes) under ACCESS EXCLUSIVE (measured on PostgreSQL 15). `now()` and
 //! constants are evaluated once and stored in the catalog: free since PostgreSQL 11, left alone.
 
-use super::backfill::{primary_key, Batch, Guard, StandsFor};
+use super::backfill::{Batch, Guard, StandsFor};
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::catalog::SqlType;
 use crate::ir::lock::{LockMode, LockUse};
@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                         format!(
                             "ADD COLUMN IF NOT EXISTS {column} with a volatile default: where {} has the column already, \
                              PostgreSQL does nothing, but pgsafe's recipe would set the default and fill the column; \
-                             left as written (with --schema showing the table without {column}, pgsafe would rewrite it)",
+                             left as written (only a table the draft created is known not to have {column}: a schema file may be out of date)",
                             table.text
                         ),
                     );
@@ -164,7 +164,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 l.scans = false;
             }
             unit.rules.push(RULE);
-            let key = primary_key(ctx.before(i, k as usize).table.as_deref());
             let backfill = Batch {
                 target: &table.text,
                 guard: Guard {
@@ -180,7 +179,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                         lock_timeout: &ctx.config.lock_timeout,
                     },
                 },
-                key: key.as_ref().map(|(k, t)| (k.as_str(), t.as_str())),
                 statement: &format!("UPDATE {} SET {col} = {}", table.text, d.expr),
                 condition: Some(&format!("{col} IS NULL")),
                 size: ctx.config.batch_size,
