@@ -13,15 +13,7 @@ pub enum Input {
 
 /// Is this file a forward migration a runner would run (not a down/revert/verify script)?
 pub fn is_migration(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
-    name.ends_with(".sql")
-        && !name.starts_with('.')
-        && name != "down.sql"
-        && !name.ends_with(".down.sql")
-        && !(name.starts_with('U') && name.contains("__"))
-        && parent != "revert"
-        && parent != "verify"
+    pgsafe::runner::is_forward_migration(path)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -22,13 +22,26 @@ impl Catalog {
     }
 
     /// Read `--schema PATH`: a schema dump or migration file, or a directory whose `*.sql` files
-    /// (searched recursively, down migrations such as `down.sql`/`*.down.sql` skipped) apply in
-    /// the order of their paths. An unreadable file or one the splitter refuses is an input error.
+    /// (searched recursively; down, revert and verify scripts skipped) apply in the runners'
+    /// order: numbers in names compared as numbers (`V2__` before `V10__`, `9_x` before `10_y`),
+    /// and a sqitch project's deploy scripts in its plan's order. Sorted as text, `V10__add_c`
+    /// ran before `V1__create_t`, and the catalogue lost the column. An unreadable file or one the
+    /// splitter refuses is an input error.
     pub fn load(path: &Path) -> Result<Catalog, InputError> {
         let mut files = Vec::new();
         if path.is_dir() {
             sql_files(path, &mut files)?;
-            files.sort();
+            let plan = std::fs::read_to_string(path.join("sqitch.plan")).unwrap_or_default();
+            let planned: Vec<&str> = plan
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with(['%', '@', '#', ' ']))
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            let in_plan = |f: &PathBuf| {
+                let change = f.strip_prefix(path.join("deploy")).ok()?.with_extension("");
+                planned.iter().rposition(|c| Path::new(c) == change)
+            };
+            files.sort_by_cached_key(|f| (in_plan(f), version_order(f)));
         } else {
             files.push(path.to_path_buf());
         }
@@ -61,7 +74,27 @@ impl Catalog {
     }
 }
 
-/// The `*.sql` files under `dir`, except down migrations.
+/// `path` as a key that compares the runs of digits in it as numbers.
+fn version_order(path: &Path) -> Vec<(u8, u128, String)> {
+    let text = path.to_string_lossy();
+    let mut key = Vec::new();
+    let mut rest = text.as_ref();
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            let (run, after) = rest.split_at(digits);
+            key.push((0, run.parse().unwrap_or(u128::MAX), run.to_string()));
+            rest = after;
+        } else {
+            let len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            key.push((1, 0, rest[..len].to_string()));
+            rest = &rest[len..];
+        }
+    }
+    key
+}
+
+/// The forward migrations under `dir` (down, revert and verify scripts left out).
 fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let err = |e: std::io::Error| InputError {
         at: dir.display().to_string(),
@@ -69,12 +102,9 @@ fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
     };
     for entry in std::fs::read_dir(dir).map_err(err)? {
         let p = entry.map_err(err)?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
         if p.is_dir() {
             sql_files(&p, out)?;
-        } else if name.ends_with(".sql")
-            && !(name == "down.sql" || name.ends_with(".down.sql") || name.ends_with("_down.sql"))
-        {
+        } else if crate::runner::is_forward_migration(&p) {
             out.push(p);
         }
     }
@@ -258,5 +288,31 @@ ALTER TABLE ONLY public.orders
         assert_eq!(SqlType::parse("text[]").array, 1);
         assert_eq!(SqlType::parse("public.citext").base, "citext");
         assert_eq!(SqlType::parse("int").base, SqlType::parse("integer").base);
+    }
+
+    #[test]
+    fn a_migrations_folder_applies_in_the_runners_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Flyway: V10 after V9, not after V1 (as text, the column was added before the table).
+        write("flyway/V1__create_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n");
+        for k in 2..10 {
+            write(&format!("flyway/V{k}__index.sql"), &format!("CREATE INDEX i{k} ON t (id);\n"));
+        }
+        write("flyway/V10__add_c.sql", "ALTER TABLE t ADD COLUMN c int;\n");
+        write("flyway/U10__undo.sql", "ALTER TABLE t DROP COLUMN c;\n");
+        let c = Catalog::load(&dir.path().join("flyway")).unwrap();
+        assert!(c.table(&Name::new("t")).unwrap().column("c").is_some());
+        // sqitch: deploy scripts in the plan's order; revert scripts are no migrations.
+        write("db/sqitch.plan", "%project=p\n\nb_add_c 2024-01-01T00:00:00Z T <t@t>\n");
+        write("db/base.sql", "CREATE TABLE s (id int PRIMARY KEY);\n");
+        write("db/deploy/b_add_c.sql", "ALTER TABLE s ADD COLUMN c int;\n");
+        write("db/revert/b_add_c.sql", "ALTER TABLE s DROP COLUMN c;\n");
+        let c = Catalog::load(&dir.path().join("db")).unwrap();
+        assert!(c.table(&Name::new("s")).unwrap().column("c").is_some());
     }
 }

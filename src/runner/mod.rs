@@ -174,6 +174,17 @@ pub struct PlanView<'a> {
     pub down_parts: &'a [step::parts::Part],
 }
 
+/// Is this file a forward migration a runner would run (not a down, revert or verify script)?
+pub fn is_forward_migration(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    let script = lower.ends_with(".sql") && !name.starts_with('.');
+    let down = lower == "down.sql" || lower.ends_with(".down.sql") || lower.ends_with("_down.sql");
+    let flyway_undo = name.starts_with('U') && name.contains("__");
+    script && !down && !flyway_undo && parent != "revert" && parent != "verify"
+}
+
 /// Where the draft sits: the runner's directory, the draft's unit in it, what else is there.
 #[derive(Debug, Clone)]
 pub struct Placement {
