@@ -254,8 +254,9 @@ pub enum StandsFor<'a> {
     /// another row has not given up yet (`--schema` may not show the index).
     Statement { verb: &'a str, text: &'a str, writes: Vec<&'a str> },
     /// The rewrite by which `ADD COLUMN column type DEFAULT default` fills the existing rows: it
-    /// fires no trigger or rule, passes row security and checks no constraint left `NOT VALID`, which
-    /// an `UPDATE` does (on the table, or a table that inherits from it). Instead: the same
+    /// fires no trigger or rule, passes row security, checks no constraint left `NOT VALID` and
+    /// needs no replica identity where a publication publishes updates, which an `UPDATE` does (on
+    /// the table, or a table that inherits from it). Instead: the same
     /// rewrite, `ALTER COLUMN … TYPE … USING`, under ACCESS EXCLUSIVE as in the draft, waiting
     /// for its lock at most `lock_timeout`.
     NewColumn { column: &'a str, type_text: &'a str, default: &'a str, lock_timeout: &'a str },
@@ -323,17 +324,20 @@ impl Guard<'_> {
             }
             StandsFor::NewColumn { column, type_text, default, lock_timeout } => (
                 "  -- ADD COLUMN … DEFAULT fills the column as it rewrites the table: it fires no trigger or rule,\n  \
-                 -- passes row security and checks no constraint left unvalidated, which batches of UPDATE\n  \
-                 -- would. On such a table the rows are filled by that rewrite, under ACCESS EXCLUSIVE as in\n  \
-                 -- the draft.\n",
+                 -- passes row security, checks no constraint left unvalidated and needs no replica identity\n  \
+                 -- for a publication, which batches of UPDATE would. On such a table the rows are filled by\n  \
+                 -- that rewrite, under ACCESS EXCLUSIVE as in the draft.\n",
                 "EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                  AND tgtype & 16 <> 0)\n      \
                  OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '2')\n      \
                  OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid AND contype = 'c' AND NOT convalidated)\n      \
-                 OR c.relrowsecurity"
+                 OR c.relrowsecurity\n      \
+                 OR c.relreplident = 'n' AND EXISTS (SELECT FROM pg_publication_tables pt JOIN pg_publication p USING (pubname)\n        \
+                 WHERE p.pubupdate AND pt.tablename = c.relname\n        \
+                 AND pt.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace))"
                     .to_string(),
                 format!(
-                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check or a NULL key: its rows are filled by a rewrite, as in the draft';\n    \
+                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check, a NULL key or no replica identity for a publication: its rows are filled by a rewrite, as in the draft';\n    \
                      PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                      ALTER TABLE {t} ALTER COLUMN {column} TYPE {type_text} USING coalesce({column}, {default});",
                     t = self.table,
@@ -358,9 +362,12 @@ impl Guard<'_> {
 
 impl Batch<'_> {
     /// The `DO` block. Which rows (or key ranges) to change is fixed before the first batch, so
-    /// the loop ends after them whatever triggers do. The statement is analysed first (`EXPLAIN`,
-    /// which runs nothing): PL/pgSQL plans a statement only when it first runs it, so with no row
-    /// to change a statement that fails as written (a missing column, a wrong type) would not.
+    /// the loop ends after them whatever triggers do. The statement is analysed before the batches
+    /// (`EXPLAIN`, which runs nothing): PL/pgSQL plans a statement only when it first runs it, so
+    /// with no row to change a statement that fails as written (a missing column, a wrong type)
+    /// would not. After the guard: where it runs the draft's way instead, that fails as written
+    /// by itself, and `EXPLAIN` refuses what only the batches' `UPDATE` is refused (a table that
+    /// publishes updates without a replica identity).
     pub fn do_block(&self) -> String {
         let (t, n) = (self.target, self.size);
         let analyse = format!(
@@ -375,12 +382,12 @@ impl Batch<'_> {
         // draft's text.
         format!(
                 "DO $pgsafe$\nDECLARE\n  pgsafe_key text;\n  pgsafe_type text;\n  pgsafe_bounds text[];\n  \
-                 pgsafe_lo text;\n  pgsafe_hi text;\n  pgsafe_line text;\nBEGIN\n{analyse}  \
+                 pgsafe_lo text;\n  pgsafe_hi text;\n  pgsafe_line text;\nBEGIN\n  \
                  -- The table's primary key, as the database has it: the batches are ranges of it.\n  \
                  SELECT a.attname, format_type(a.atttypid, a.atttypmod) INTO pgsafe_key, pgsafe_type\n    \
                  FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]\n    \
                  WHERE i.indrelid = '{table}'::regclass AND i.indisprimary AND i.indnkeyatts = 1;\n\
-                 {guard}  -- Batch ends, fixed first: every {n}th key of the rows to change, and the last one.\n  \
+                 {guard}{analyse}  -- Batch ends, fixed first: every {n}th key of the rows to change, and the last one.\n  \
                  EXECUTE format($pgsafe_sql$SELECT ARRAY(SELECT pgsafe_k::text AS pgsafe_bound FROM (SELECT %1$I AS pgsafe_k, \
                  row_number() OVER (ORDER BY %1$I) AS pgsafe_n, count(*) OVER () AS pgsafe_rows FROM {t}{where_}) pgsafe_keys \
                  WHERE pgsafe_n %% {n} = 0 OR pgsafe_n = pgsafe_rows ORDER BY pgsafe_keys.pgsafe_k)$pgsafe_sql$, pgsafe_key)\n    \
