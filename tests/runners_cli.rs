@@ -321,3 +321,45 @@ fn fix_names_the_new_steps_git_must_be_told_about() {
     let untracked: Vec<&str> = status.lines().filter(|l| l.starts_with("??") && l.contains("20240102")).collect();
     assert!(untracked.is_empty() || untracked.iter().all(|l| l.ends_with("20240102000000_index.sql")), "{status}");
 }
+
+#[test]
+fn fix_of_a_file_named_without_its_folder_ends() {
+    // `a.sql`'s folder is "", its runner's root "."; locked as two directories, the second lock
+    // waited for the first, held by the same process, forever.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.sql"), NEEDS_REWRITE).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .current_dir(dir.path())
+        .args(["fix", "a.sql"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("pgsafe fix a.sql did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    assert_ne!(std::fs::read_to_string(dir.path().join("a.sql")).unwrap(), NEEDS_REWRITE);
+}
+
+#[test]
+fn fix_refuses_standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .args(["fix", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(NEEDS_REWRITE.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "exit 0 told a hook the draft was safe");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input is none"));
+}

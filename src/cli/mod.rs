@@ -411,12 +411,21 @@ fn is_graphile_current(runner: Runner, path: &Path) -> bool {
 
 /// Hold `dir` for this process alone while it lays out a plan there: a pre-commit hook runs
 /// several `pgsafe fix` at once, and two of them reading and writing the same `sqitch.plan` (or
-/// `atlas.sum`) lost one's steps. Best effort: where a directory cannot be locked, no lock.
-fn lock_dir(dir: &Path) -> Option<std::fs::File> {
+/// `atlas.sum`) lost one's steps. A directory `held` already (however it is spelled: `a.sql`'s
+/// parent is `""`, its root `.`) is not locked again: a second lock of it from this process
+/// waited for the first forever. Best effort: where a directory cannot be locked, no lock.
+fn lock_dir(dir: &Path, held: &mut Vec<(PathBuf, std::fs::File)>) -> bool {
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let file = std::fs::File::open(dir).ok()?;
-    file.lock().ok()?;
-    Some(file)
+    let Ok(real) = std::fs::canonicalize(dir) else { return false };
+    if held.iter().any(|(p, _)| *p == real) {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(&real) else { return false };
+    if file.lock().is_err() {
+        return false;
+    }
+    held.push((real, file));
+    true
 }
 
 /// The draft's unit name for `rewrite --runner` into a fresh or existing directory.
@@ -449,8 +458,16 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
     for f in &code {
         ctx.note(format!("{}: not a .sql file: left as it is", f.display()));
     }
+    // Standard input has no file to put the plan in (it exited 0, as if the draft were safe).
+    let (stdin, sql): (Vec<PathBuf>, Vec<PathBuf>) = sql.into_iter().partition(|f| f.as_os_str() == "-");
+    for _ in &stdin {
+        eprintln!(
+            "error: -: fix rewrites migration files in place, and standard input is none: use pgsafe rewrite - -o DIR, \
+             or pgsafe diff -"
+        );
+    }
     let all = outcomes(&sql, settings, ctx, Want::NoManifest);
-    let mut bad = print_errors(&all);
+    let mut bad = print_errors(&all) || !stdin.is_empty();
     let mut changed = false;
     for o in &all {
         let Ok(c) = &o.result else { continue };
@@ -503,11 +520,11 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                     .placement(path)
                     .ok_or_else(|| anyhow::anyhow!("{}: not where {runner} keeps a migration", o.path))
             };
-            let _parent = lock_dir(path.parent().unwrap_or(Path::new(".")));
+            let mut held = Vec::new();
+            lock_dir(path.parent().unwrap_or(Path::new(".")), &mut held);
             let mut placement = place()?;
             // The runner's files the placement read (its plan) are read again under the root's lock.
-            let _root = (Some(placement.root.as_path()) != path.parent()).then(|| lock_dir(&placement.root));
-            if _root.is_some() {
+            if lock_dir(&placement.root, &mut held) {
                 placement = place()?;
             }
             let layout = runner.lay_out(c, &placement).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;

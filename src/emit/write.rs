@@ -166,16 +166,17 @@ fn not_written_by_pgsafe(dir: &Path, entries: &[String]) -> Vec<String> {
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .filter(|j| j.get("pgsafe").is_some_and(|v| v.is_string()) && j.get("steps").is_some_and(|v| v.is_array()));
     let Some(manifest) = manifest else { return entries.to_vec() };
-    let mut ours = vec!["manifest.json".to_string()];
+    // A set: a plan of a million steps checked its names against a list, a scan for each file.
+    let mut ours: std::collections::HashSet<&str> = std::collections::HashSet::from(["manifest.json"]);
     for step in manifest["steps"].as_array().into_iter().flatten() {
-        ours.extend(step["file"].as_str().map(str::to_owned));
+        ours.extend(step["file"].as_str());
     }
-    ours.extend(manifest["down"].as_str().map(str::to_owned));
+    ours.extend(manifest["down"].as_str());
     entries
         .iter()
         .filter(|e| {
             let plain_file = fs::symlink_metadata(dir.join(e)).is_ok_and(|m| m.is_file());
-            !(plain_file && ours.contains(e))
+            !(plain_file && ours.contains(e.as_str()))
         })
         .cloned()
         .collect()
