@@ -205,6 +205,18 @@ fn ten_thousand_nested_parentheses_are_no_crash() {
         ("check.sql", format!("ALTER TABLE orders ADD CONSTRAINT c CHECK ({} > 0);\n", deep(10_000))),
         ("index.sql", format!("CREATE INDEX i ON orders (({}));\n", deep(100_000))),
         ("unbalanced.sql", format!("SELECT {};\n", "(".repeat(50_000))),
+        // Long runs of operators: sqlparser nests them a level each, and walking that tree
+        // overflowed a thread's stack (a probe: 6,000 terms of OR).
+        (
+            "or.sql",
+            format!(
+                "DELETE FROM orders WHERE {};\n",
+                (0..6000).map(|i| format!("id = {i}")).collect::<Vec<_>>().join(" OR ")
+            ),
+        ),
+        ("and.sql", format!("UPDATE orders SET a = 1 WHERE {};\n", vec!["a"; 60_000].join(" AND "))),
+        ("plus.sql", format!("SELECT {};\n", vec!["1"; 40_000].join("+"))),
+        ("casts.sql", format!("SELECT a{} FROM orders;\n", "::int".repeat(40_000))),
     ] {
         let path = dir.path().join(name);
         fs::write(&path, &text).unwrap();
@@ -215,8 +227,10 @@ fn ten_thousand_nested_parentheses_are_no_crash() {
         }
     }
     // A lock-taking statement sqlparser cannot follow is reported, not silently passed.
-    let o = pgsafe(&["check", s(&dir.path().join("index.sql"))]);
-    assert!(stdout(&o).contains("not-understood"), "{}", stdout(&o));
+    for name in ["index.sql", "or.sql"] {
+        let o = pgsafe(&["check", s(&dir.path().join(name))]);
+        assert!(stdout(&o).contains("not-understood"), "{name}: {}", stdout(&o));
+    }
 }
 
 #[test]

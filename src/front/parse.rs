@@ -2,6 +2,7 @@
 //! that one unsupported statement never fails the file; `None` means "keep it opaque".
 
 use super::mask::mask_placeholders;
+use super::tokens::Tok;
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
@@ -27,6 +28,9 @@ pub fn parse_statement(body: &str) -> Option<Statement> {
 /// an `END` after a complete statement (`… REFERENCES p END AS x NOT VALID` parses as the
 /// constraint alone), and an AST that lost words would be trusted for what it does not say.
 pub fn parse(body: &str) -> Result<Statement, Unparsed> {
+    if longest_operator_chain(body) > MAX_OPERATOR_CHAIN {
+        return Err(Unparsed::TooDeep);
+    }
     match parse_masked(&mask_placeholders(body)) {
         Err(Unparsed::Syntax) => match without_action_columns(body) {
             Some(plain) => parse_masked(&mask_placeholders(&plain)),
@@ -118,6 +122,47 @@ pub fn parse_expr(text: &str) -> Option<sqlparser::ast::Expr> {
     let expr = parser.parse_expr().ok()?;
     (parser.peek_token_ref().token == Token::EOF).then_some(expr)
 }
+
+/// The most operators (`OR`, `AND`, `+`, `=`, `::`, … each punctuation mark counted) in one run
+/// at one level of parentheses, not cut by a comma. sqlparser reads `a OR b OR c …` into a tree
+/// one level deeper for each operator without counting them against its limit, and the walks of
+/// that tree (its spans) recurse as deep: a `DELETE … WHERE id = 0 OR id = 1 …` of 6,000 terms
+/// overflowed a thread's stack. PostgreSQL reads such chains flat.
+fn longest_operator_chain(body: &str) -> usize {
+    if body.len() < MAX_OPERATOR_CHAIN {
+        return 0;
+    }
+    let (mut levels, mut longest) = (vec![0usize], 0);
+    for t in crate::front::tokens::Lexer::new(body) {
+        match t.tok {
+            Tok::Punct('(') => levels.push(0),
+            Tok::Punct(')') if levels.len() > 1 => {
+                levels.pop();
+            }
+            Tok::Punct(',' | ';') => *levels.last_mut().unwrap_or(&mut 0) = 0,
+            Tok::Punct(
+                '+' | '-' | '*' | '/' | '%' | '^' | '=' | '<' | '>' | '!' | '|' | '&' | ':' | '~' | '#' | '@',
+            ) => {
+                if let Some(n) = levels.last_mut() {
+                    *n += 1;
+                    longest = longest.max(*n);
+                }
+            }
+            _ if t.is_word("or") || t.is_word("and") => {
+                if let Some(n) = levels.last_mut() {
+                    *n += 1;
+                    longest = longest.max(*n);
+                }
+            }
+            _ => {}
+        }
+    }
+    longest
+}
+
+/// Operators in one run that a thread's stack follows with room to spare (2 MB stacks overflowed
+/// at about 12,000: 6,000 terms of `id = n OR`).
+const MAX_OPERATOR_CHAIN: usize = 4000;
 
 /// Could sqlparser give up on `body`'s depth ([`Unparsed::TooDeep`])? `false` is a proof that it
 /// cannot: a statement whose tree pgsafe does not need is then not parsed at all (a quarter of a

@@ -641,9 +641,9 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
             out.diagnose(
                 NOT_UNDERSTOOD,
                 s.body.start,
-                "this statement nests expressions deeper than pgsafe's parser follows (about 45 levels), so pgsafe \
-                 cannot tell what it does and leaves it as written: review its locks and cost by hand, or write it \
-                 with fewer nested parentheses"
+                "this statement nests expressions deeper than pgsafe's parser follows (about 45 levels, or a run of \
+                 thousands of operators), so pgsafe cannot tell what it does and leaves it as written: review its \
+                 locks and cost by hand, or write it with fewer nested parentheses (a list: IN (…) or = ANY (…))"
                     .into(),
             );
             continue;
