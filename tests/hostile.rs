@@ -657,3 +657,56 @@ fn memory_per_statement_stays_bounded() {
         );
     }
 }
+
+/// `pgsafe args` in `dir`, which must end within 30 s.
+#[cfg(unix)]
+fn ends_in_time(dir: &std::path::Path, args: &[&str]) -> std::process::ExitStatus {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("pgsafe {args:?} did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn a_folder_walk_follows_no_link_and_reads_only_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    fs::create_dir(&m).unwrap();
+    fs::write(m.join("x.sql"), "CREATE INDEX i ON t (a);\n").unwrap();
+    // Two links to the folder itself walked 2^40 paths; a FIFO named *.sql blocked its read.
+    std::os::unix::fs::symlink(".", m.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", m.join("b")).unwrap();
+    let fifo = std::process::Command::new("mkfifo").arg(m.join("f.sql")).status().is_ok_and(|s| s.success());
+    assert_eq!(ends_in_time(dir.path(), &["check", "m"]).code(), Some(1));
+    let o = pgsafe(&["check", s(&m)]);
+    assert_eq!(stdout(&o).matches("concurrent-index").count(), 1, "{}", stdout(&o));
+    assert!(fifo || std::env::var("CI").map_or(true, |v| v != "true"), "mkfifo is missing under CI");
+}
+
+#[test]
+#[cfg(unix)]
+fn fix_keeps_the_drafts_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("0001_a.sql");
+    fs::write(&draft, "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX i ON t (a);\n").unwrap();
+    fs::set_permissions(&draft, fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(ends_in_time(dir.path(), &["fix", "0001_a.sql"]).code(), Some(1));
+    assert_ne!(fs::read_to_string(&draft).unwrap(), "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX i ON t (a);\n");
+    assert_eq!(fs::metadata(&draft).unwrap().permissions().mode() & 0o777, 0o600);
+}

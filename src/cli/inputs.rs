@@ -24,9 +24,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if name.starts_with('.') || name == "target" || name == "node_modules" {
             continue;
         }
-        if p.is_dir() {
+        // Not through symbolic links (a link to `.` walked 2^40 paths) and only regular files (a
+        // FIFO named `*.sql` blocked the read for ever).
+        let Ok(kind) = std::fs::symlink_metadata(&p).map(|m| m.file_type()) else { continue };
+        if kind.is_dir() {
             walk(&p, out)?;
-        } else if is_migration(&p) {
+        } else if (kind.is_file() || kind.is_symlink() && p.metadata().is_ok_and(|m| m.is_file())) && is_migration(&p) {
             out.push(p);
         }
     }

@@ -36,6 +36,11 @@ pub fn apply(root: &Path, layout: &Layout, overwrite: bool, advice: &str, keep: 
             // Listed before the write, so that a partly written one is removed too.
             temps.push((tmp.clone(), path));
             fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+            // A file it replaces keeps its permissions (a 0600 draft became 0644, readable by all).
+            if let Ok(old) = fs::metadata(root.join(rel)) {
+                fs::set_permissions(&tmp, old.permissions())
+                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+            }
             anyhow::ensure!(!section.interrupted(), "interrupted: nothing was changed");
         }
         Ok(())

@@ -205,12 +205,20 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.pgsafe-{}", std::process::id()));
     let section = crate::interrupt::critical();
-    let written = fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display())).and_then(|()| {
-        match section.interrupted() {
+    // The file it replaces keeps its permissions (a 0600 draft became 0644, readable by all).
+    let keep_mode = |()| match fs::metadata(path) {
+        Ok(old) => {
+            fs::set_permissions(&tmp, old.permissions()).with_context(|| format!("cannot write {}", tmp.display()))
+        }
+        Err(_) => Ok(()),
+    };
+    let written = fs::write(&tmp, text)
+        .with_context(|| format!("cannot write {}", tmp.display()))
+        .and_then(keep_mode)
+        .and_then(|()| match section.interrupted() {
             true => bail!("interrupted: {} was not changed", path.display()),
             false => fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display())),
-        }
-    });
+        });
     if written.is_err() {
         // A full disk or an interruption leaves no partial sibling behind.
         let _ = fs::remove_file(&tmp);
