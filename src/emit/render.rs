@@ -81,7 +81,7 @@ pub fn step_title<'a>(m: &'a Migration<'_>, r: &'a Rewritten, step: &Step) -> &'
             // first (`EXPLAIN statement WHERE false`).
             Some(text) => Some(match text.strip_prefix("DO $pgsafe$").and_then(|t| t.split_once("EXPLAIN ")) {
                 Some((_, statement)) => statement,
-                None => text.as_str(),
+                None => &**text,
             }),
             None => {
                 let s = &m.stmts[unit.stmt];

@@ -32,7 +32,7 @@ use crate::ir::timeline::{Before, Timeline, Window};
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
-use thin_vec::ThinVec;
+use thin_vec::{thin_vec, ThinVec};
 pub use transactions::{kept_by, Keep, Region, Shape, RULE as TRANSACTIONS};
 
 /// The finding for a statement that may take strong locks and that pgsafe could not understand.
@@ -112,8 +112,9 @@ pub struct Unit {
     /// Place relative to its statement: negative runs before it, positive after, 0 is the
     /// statement itself. Generated units of a recipe count up in the order they must run.
     pub sub: i32,
-    /// Text of a generated statement, without `;`. `None`: the draft's own statement.
-    pub generated: Option<String>,
+    /// Text of a generated statement, without `;`. `None`: the draft's own statement. (Boxed
+    /// strings and thin vectors here: every unit of a big draft is held until the plan is written.)
+    pub generated: Option<Box<str>>,
     /// Its edits of the draft's text (thin vectors here and in `facts`: most units have none, and
     /// every unit of a big draft is held).
     pub edits: ThinVec<Edit>,
@@ -137,8 +138,8 @@ pub struct Unit {
     /// This unit needs `lock_timeout`/`statement_timeout` that the draft did not set.
     pub needs_timeouts: bool,
     /// The locks this unit takes as the plan runs it (after its rewrites).
-    pub locks: Vec<LockUse>,
-    pub rules: Vec<&'static str>,
+    pub locks: ThinVec<LockUse>,
+    pub rules: ThinVec<&'static str>,
     /// A `SET LOCAL` outside any transaction block: PostgreSQL ignores it (with a warning), so it
     /// is no timeout and never replayed; the plan runs it where it does nothing too, before a
     /// step's `BEGIN`.
@@ -178,15 +179,15 @@ impl Unit {
             facts: ThinVec::new(),
             blocking: None,
             needs_timeouts: false,
-            locks: Vec::new(),
-            rules: Vec::new(),
+            locks: ThinVec::new(),
+            rules: ThinVec::new(),
             inert_setting: false,
             lock_timeout_off: false,
         }
     }
 
     pub fn generated(stmt: usize, at: usize, text: String, phase: Phase, rule: &'static str) -> Unit {
-        Unit { generated: Some(text), at, sub: 1, phase, rules: vec![rule], ..Unit::draft(stmt) }
+        Unit { generated: Some(text.into()), at, sub: 1, phase, rules: thin_vec![rule], ..Unit::draft(stmt) }
     }
 }
 
@@ -462,14 +463,11 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
     out.regions = regions;
     // The units grew past the draft's count by doubling, and a unit's first edit or rule made
     // room for four: hand the slack back before planning allocates (a sixth of the units' memory
-    // on a big draft, and as much again in their edits, rules and generated text).
+    // on a big draft, and as much again in their edits and rules).
     out.units.shrink_to_fit();
     for unit in &mut out.units {
         unit.edits.shrink_to_fit();
         unit.rules.shrink_to_fit();
-        if let Some(text) = &mut unit.generated {
-            text.shrink_to_fit();
-        }
     }
     out.changes.shrink_to_fit();
     out.diagnostics.shrink_to_fit();
@@ -628,8 +626,8 @@ fn draft_units(m: &Migration<'_>) -> Rewritten {
 
 /// The locks of every op of `s`, in a vector of exactly their number (collected through
 /// `flat_map`, each of a big draft's units held room for four: a sixth of their memory).
-fn locks_of(s: &Stmt) -> Vec<LockUse> {
-    let mut locks = Vec::with_capacity(s.ops.iter().map(|o| o.locks.len()).sum());
+fn locks_of(s: &Stmt) -> ThinVec<LockUse> {
+    let mut locks = ThinVec::with_capacity(s.ops.iter().map(|o| o.locks.len()).sum());
     locks.extend(s.ops.iter().flat_map(|o| o.locks.iter().cloned()));
     locks
 }

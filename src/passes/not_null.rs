@@ -97,8 +97,10 @@ fn generate(
     let alter = in_case_of(&sample, if alter_if_exists(m, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
     let col = quote_ident(column);
     let kw = |k: &str| in_case_of(&sample, k);
-    let lock = |mode| vec![LockUse { table: table.clone(), mode, scans: mode == LockMode::ShareUpdateExclusive }];
-    let unit = |text: String, sub: i32, locks: Vec<LockUse>| Unit {
+    let lock = |mode| {
+        thin_vec::thin_vec![LockUse { table: table.clone(), mode, scans: mode == LockMode::ShareUpdateExclusive }]
+    };
+    let unit = |text: String, sub: i32, locks: thin_vec::ThinVec<LockUse>| Unit {
         sub,
         locks,
         ..Unit::generated(i, at, text, super::Phase::Main, rule)

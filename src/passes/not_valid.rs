@@ -95,7 +95,8 @@ pub fn validate_unit(
     let validate = in_case_of(sample, "VALIDATE CONSTRAINT");
     let text = format!("{alter} {} {validate} {name}", table.text);
     let mut unit = Unit::generated(i, at, text, Phase::Validate, rule);
-    unit.locks = vec![LockUse { table: table.clone(), mode: LockMode::ShareUpdateExclusive, scans: true }];
+    unit.locks =
+        thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::ShareUpdateExclusive, scans: true }];
     unit
 }
 

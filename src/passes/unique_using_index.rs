@@ -149,7 +149,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 sub: -500 + k,
                 mode: Mode::Autocommit,
                 long_running: true,
-                locks: vec![LockUse { table: table.clone(), mode: LockMode::ShareUpdateExclusive, scans: true }],
+                locks: thin_vec::thin_vec![LockUse {
+                    table: table.clone(),
+                    mode: LockMode::ShareUpdateExclusive,
+                    scans: true
+                }],
                 ..Unit::generated(i, op.span.start, create, Phase::Main, RULE)
             };
             build.ends_step = true;

@@ -188,7 +188,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 sub: 100 + 10 * k,
                 mode: Mode::Autocommit,
                 long_running: true,
-                locks: vec![LockUse { table: table.clone(), mode: LockMode::RowExclusive, scans: true }],
+                locks: thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::RowExclusive, scans: true }],
                 ..Unit::generated(i, op.span.start, backfill, Phase::Main, RULE)
             });
             if not_null.is_some() {
