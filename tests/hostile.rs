@@ -4,6 +4,8 @@
 //! that cannot be written, 128 + N killed by signal N before anything was written or after the
 //! write finished).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -668,17 +670,7 @@ fn ends_in_time(dir: &std::path::Path, args: &[&str]) -> std::process::ExitStatu
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(30) {
-            child.kill().unwrap();
-            panic!("pgsafe {args:?} did not end");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    common::wait_or_kill(&mut child, &format!("pgsafe {args:?}"))
 }
 
 #[test]
