@@ -692,6 +692,39 @@ fn a_folder_walk_follows_no_link_and_reads_only_files() {
 
 #[test]
 #[cfg(unix)]
+fn fix_of_a_symbolic_link_writes_the_file_it_points_to() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("shared")).unwrap();
+    fs::create_dir(dir.path().join("m")).unwrap();
+    let real = dir.path().join("shared/0001_a.sql");
+    let draft = "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX i ON t (a);\n";
+    fs::write(&real, draft).unwrap();
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("m/0001_a.sql");
+    std::os::unix::fs::symlink("../shared/0001_a.sql", &link).unwrap();
+    assert_eq!(ends_in_time(dir.path(), &["fix", "m/0001_a.sql"]).code(), Some(1));
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced by a file");
+    assert_eq!(fs::read_link(&link).unwrap(), Path::new("../shared/0001_a.sql"));
+    let fixed = fs::read_to_string(&real).unwrap();
+    assert!(fixed.contains("CREATE INDEX CONCURRENTLY"), "{fixed}");
+    assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(names(&dir.path().join("m")), ["0001_a.sql"]);
+    assert_eq!(names(&dir.path().join("shared")), ["0001_a.sql"], "a temporary file is left");
+    // `rewrite --runner … --force` over a runner's file that is a link: the same.
+    fs::create_dir(dir.path().join("out")).unwrap();
+    fs::write(dir.path().join("shared/0001_d.sql"), "-- old\n").unwrap();
+    std::os::unix::fs::symlink("../shared/0001_d.sql", dir.path().join("out/0001_d.sql")).unwrap();
+    fs::write(dir.path().join("d.sql"), "CREATE INDEX i ON t (a);\n").unwrap();
+    let args = ["rewrite", "d.sql", "-o", "out", "--runner", "dbmate", "--force", "--diff-format", "none"];
+    assert_eq!(ends_in_time(dir.path(), &args).code(), Some(0));
+    assert!(fs::symlink_metadata(dir.path().join("out/0001_d.sql")).unwrap().file_type().is_symlink());
+    let written = fs::read_to_string(dir.path().join("shared/0001_d.sql")).unwrap();
+    assert!(written.contains("CREATE INDEX CONCURRENTLY"), "{written}");
+}
+
+#[test]
+#[cfg(unix)]
 fn fix_keeps_the_drafts_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

@@ -200,8 +200,20 @@ fn fresh_sibling(parent: &Path, prefix: &str) -> Result<PathBuf> {
     bail!("cannot create a temporary directory in {}", parent.display())
 }
 
-/// Replace one file atomically (write a sibling, then rename over it).
+/// Where a write that replaces `path` must go: where a symbolic link points (renamed over, the
+/// link itself became a plain file and its target was left as it was), else `path` itself.
+pub fn link_target(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Replace one file atomically (write a sibling, then rename over it); a symbolic link stays one,
+/// and the file it points to is replaced.
 pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let target = link_target(path);
+    let path = target.as_path();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.pgsafe-{}", std::process::id()));
     let section = crate::interrupt::critical();
