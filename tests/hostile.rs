@@ -401,6 +401,40 @@ fn interrupt_after(args: &[&str], delay: Duration) -> Output {
 }
 
 #[test]
+#[cfg(unix)]
+fn past_ulimit_f_a_write_fails_with_an_error_not_a_signal() {
+    // Without the shell's `trap '' XFSZ` above: a write past the limit sent SIGXFSZ, which killed
+    // pgsafe (exit 153) and left its `.plan.pgsafe-new-PID` directory beside the plan.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("small.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    fs::write(dir.path().join("big.sql"), many_steps(2_000)).unwrap();
+    assert_eq!(ends_in_time(dir.path(), &["rewrite", "small.sql", "-o", "plan"]).code(), Some(0));
+    let previous = tree(&dir.path().join("plan"));
+    let limited = |args: &[&str]| {
+        Command::new("bash")
+            .current_dir(dir.path())
+            .args(["-c", "ulimit -f 20; exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_pgsafe")])
+            .args(args)
+            .output()
+            .expect("bash runs")
+    };
+    let o = limited(&["rewrite", "big.sql", "-o", "plan", "--force", "--diff-format", "none"]);
+    assert_no_panic(&o, "rewrite past ulimit -f");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write plan/") && stderr(&o).contains("File too large"), "{}", stderr(&o));
+    assert_eq!(tree(&dir.path().join("plan")), previous, "the previous plan is kept whole");
+    assert_eq!(names(dir.path()), ["big.sql", "plan", "small.sql"], "no temporary directory is left behind");
+    // `fix` too: the draft as it was, and no temporary sibling.
+    fs::write(dir.path().join("fixme.sql"), many_steps(500)).unwrap();
+    let o = limited(&["fix", "fixme.sql"]);
+    assert_no_panic(&o, "fix past ulimit -f");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fixme.sql: File too large"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(dir.path().join("fixme.sql")).unwrap(), many_steps(500));
+    assert_eq!(names(dir.path()), ["big.sql", "fixme.sql", "plan", "small.sql"]);
+}
+
+#[test]
 fn ctrl_c_during_rewrite_leaves_the_old_plan_or_the_new_one_whole() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small.sql");

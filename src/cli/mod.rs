@@ -856,6 +856,7 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Verify { .. } | Command::Apply { .. }) {
         pgsafe::interrupt::exit_on_broken_pipe();
     }
+    pgsafe::interrupt::fail_writes_past_the_file_size_limit();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -61,7 +61,7 @@ pub fn write_dir(
                 bail!("interrupted: nothing was written");
             }
             let name = name.as_ref();
-            fs::write(tmp.join(name), text).with_context(|| format!("cannot write {name}"))?;
+            fs::write(tmp.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))?;
         }
         if section.interrupted() {
             bail!("interrupted: nothing was written");
