@@ -168,6 +168,36 @@ fn crlf_drafts_get_crlf_plans_that_are_fixed_points() {
 }
 
 #[test]
+fn fix_ends_the_lines_it_writes_in_crlf_in_a_crlf_draft_and_keeps_a_lone_lf_in_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let tail = "ALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);\r\n";
+    let all = format!("CREATE INDEX i ON orders (c);\r\n{tail}");
+    // Mostly CRLF; the lone `\n` in the string is data, never a line ending to convert.
+    let mixed = format!("CREATE INDEX i ON orders (c);\r\nINSERT INTO notes VALUES ('a\nb');\r\n{tail}");
+    for (name, draft) in [("0001_all.sql", &all), ("0002_mixed.sql", &mixed)] {
+        let path = dir.path().join(name);
+        fs::write(&path, draft).unwrap();
+        let o = pgsafe(&["fix", s(&path)]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        let fixed = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = fixed.split_inclusive('\n').collect();
+        let separators: Vec<&&str> = lines.iter().filter(|l| l.starts_with("-- ==== ")).collect();
+        assert!(separators.len() >= 2, "{name}: {fixed}");
+        for line in separators.iter().map(|l| **l).chain(lines.iter().copied().filter(|l| {
+            ["BEGIN;", "COMMIT;", "SET LOCAL lock_timeout", "-- pgsafe step"].iter().any(|p| l.starts_with(p))
+        })) {
+            assert!(line.ends_with("\r\n"), "{name}: {line:?} ends in LF:\n{fixed}");
+        }
+        if draft == &all {
+            assert_eq!(fixed.matches('\n').count(), fixed.matches("\r\n").count(), "{name} mixes line endings");
+        } else {
+            assert!(fixed.contains("('a\nb')"), "{name}: the string's line break changed:\n{fixed:?}");
+        }
+        assert_eq!(pgsafe(&["check", s(&path)]).status.code(), Some(0), "{name} is not a fixed point:\n{fixed}");
+    }
+}
+
+#[test]
 fn unterminated_strings_quotes_and_comments_point_at_their_start() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &str)] = &[
