@@ -465,6 +465,23 @@ fn past_ulimit_f_a_write_fails_with_an_error_not_a_signal() {
 }
 
 #[test]
+fn rewrite_sweeps_the_temporary_directories_a_killed_rewrite_left() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("d.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    // No process has a PID above pid_max (at most 2^22); this test's own process is alive.
+    let dead = ".plan.pgsafe-new-999999999";
+    let alive = format!(".plan.pgsafe-new-{}", std::process::id());
+    for kept in [dead, ".plan.pgsafe-new-999999999.2", &alive, ".plan.pgsafe-old-999999999", ".plan.pgsafe-new-x"] {
+        fs::create_dir(dir.path().join(kept)).unwrap();
+        fs::write(dir.path().join(kept).join("0001_a.sql"), "SELECT 1;\n").unwrap();
+    }
+    assert_eq!(ends_in_time(dir.path(), &["rewrite", "d.sql", "-o", "plan"]).code(), Some(0));
+    let mut expected = vec![alive.as_str(), ".plan.pgsafe-new-x", ".plan.pgsafe-old-999999999", "d.sql", "plan"];
+    expected.sort();
+    assert_eq!(names(dir.path()), expected);
+}
+
+#[test]
 fn ctrl_c_during_rewrite_leaves_the_old_plan_or_the_new_one_whole() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small.sql");

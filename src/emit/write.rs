@@ -52,6 +52,7 @@ pub fn write_dir(
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    sweep_stale_new(&parent, &base);
     // From here on, Ctrl-C is noted and acted on between files (see `interrupt`).
     let section = crate::interrupt::critical();
     let tmp = fresh_sibling(&parent, &format!(".{base}.pgsafe-new"))?;
@@ -180,6 +181,28 @@ fn not_written_by_pgsafe(dir: &Path, entries: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// Remove the `.BASE.pgsafe-new-PID[.N]` directories a killed pgsafe (SIGKILL, a power cut) left
+/// in `parent`, once their process is gone. Only those: a new plan not yet in place can be made
+/// again, where a `-old-` one may be the only copy of the previous plan. Best effort.
+fn sweep_stale_new(parent: &Path, base: &str) {
+    let prefix = format!(".{base}.pgsafe-new-");
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let (pid, n) = rest.split_once('.').unwrap_or((rest, "0"));
+        let numbers = [pid, n].iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+        let Some(pid) = pid.parse().ok().filter(|_| numbers).and_then(rustix::process::Pid::from_raw) else {
+            continue;
+        };
+        // ESRCH: no such process. A live one, or one this user may not signal, keeps its directory.
+        let gone = rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH);
+        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A new, empty directory `parent/prefix[.N]` that did not exist before (never an existing one).
