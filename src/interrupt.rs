@@ -81,3 +81,11 @@ pub fn exit_on_broken_pipe() {
     use signal_hook::consts::SIGPIPE;
     let _ = signal_hook::flag::register_conditional_shutdown(SIGPIPE, 128 + SIGPIPE, Arc::new(AtomicBool::new(true)));
 }
+
+/// Under `ulimit -f`, a write past the limit kills the process with SIGXFSZ (exit 153), before
+/// the writer can remove its temporary files. With a handler in place the write fails with EFBIG
+/// instead, and the writer undoes what it began like after any failed write. A handler, not
+/// `SIG_IGN`: child processes (git, psql) start with the default action again.
+pub fn fail_writes_past_the_file_size_limit() {
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, Arc::new(AtomicBool::new(false)));
+}

@@ -113,17 +113,13 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     let source = Source::new(name, text);
     let text = source.text.as_str();
     if u32::try_from(text.len()).is_err() {
-        return Err(InputError {
-            at: source.position(0),
-            message: "input larger than 4 GiB: split it into several files".into(),
-        });
+        return Err(InputError::located(&source, 0, "input larger than 4 GiB: split it into several files"));
     }
     if text.contains('\0') {
         let at = text.find('\0').unwrap_or(0);
-        return Err(InputError { at: source.position(at), message: "binary input (NUL byte): not a SQL file".into() });
+        return Err(InputError::located(&source, at, "binary input (NUL byte): not a SQL file"));
     }
-    let mut m = Migration::split_and_lower(text)
-        .map_err(|e| InputError { at: source.position(e.offset), message: e.message })?;
+    let mut m = Migration::split_and_lower(text).map_err(|e| InputError::located(&source, e.offset, e.message))?;
     let mut rewritten = passes::run(&m, config);
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));

@@ -4,6 +4,8 @@
 //! that cannot be written, 128 + N killed by signal N before anything was written or after the
 //! write finished).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -162,6 +164,36 @@ fn crlf_drafts_get_crlf_plans_that_are_fixed_points() {
         assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "{name} mixes line endings");
         let step = out.join(&name);
         assert_eq!(pgsafe(&["check", s(&step)]).status.code(), Some(0), "{name} is not a fixed point:\n{text}");
+    }
+}
+
+#[test]
+fn fix_ends_the_lines_it_writes_in_crlf_in_a_crlf_draft_and_keeps_a_lone_lf_in_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let tail = "ALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users (id);\r\n";
+    let all = format!("CREATE INDEX i ON orders (c);\r\n{tail}");
+    // Mostly CRLF; the lone `\n` in the string is data, never a line ending to convert.
+    let mixed = format!("CREATE INDEX i ON orders (c);\r\nINSERT INTO notes VALUES ('a\nb');\r\n{tail}");
+    for (name, draft) in [("0001_all.sql", &all), ("0002_mixed.sql", &mixed)] {
+        let path = dir.path().join(name);
+        fs::write(&path, draft).unwrap();
+        let o = pgsafe(&["fix", s(&path)]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        let fixed = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = fixed.split_inclusive('\n').collect();
+        let separators: Vec<&&str> = lines.iter().filter(|l| l.starts_with("-- ==== ")).collect();
+        assert!(separators.len() >= 2, "{name}: {fixed}");
+        for line in separators.iter().map(|l| **l).chain(lines.iter().copied().filter(|l| {
+            ["BEGIN;", "COMMIT;", "SET LOCAL lock_timeout", "-- pgsafe step"].iter().any(|p| l.starts_with(p))
+        })) {
+            assert!(line.ends_with("\r\n"), "{name}: {line:?} ends in LF:\n{fixed}");
+        }
+        if draft == &all {
+            assert_eq!(fixed.matches('\n').count(), fixed.matches("\r\n").count(), "{name} mixes line endings");
+        } else {
+            assert!(fixed.contains("('a\nb')"), "{name}: the string's line break changed:\n{fixed:?}");
+        }
+        assert_eq!(pgsafe(&["check", s(&path)]).status.code(), Some(0), "{name} is not a fixed point:\n{fixed}");
     }
 }
 
@@ -396,6 +428,57 @@ fn interrupt_after(args: &[&str], delay: Duration) -> Output {
     std::thread::sleep(delay);
     let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     child.wait_with_output().unwrap()
+}
+
+#[test]
+#[cfg(unix)]
+fn past_ulimit_f_a_write_fails_with_an_error_not_a_signal() {
+    // Without the shell's `trap '' XFSZ` above: a write past the limit sent SIGXFSZ, which killed
+    // pgsafe (exit 153) and left its `.plan.pgsafe-new-PID` directory beside the plan.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("small.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    fs::write(dir.path().join("big.sql"), many_steps(2_000)).unwrap();
+    assert_eq!(ends_in_time(dir.path(), &["rewrite", "small.sql", "-o", "plan"]).code(), Some(0));
+    let previous = tree(&dir.path().join("plan"));
+    let limited = |args: &[&str]| {
+        Command::new("bash")
+            .current_dir(dir.path())
+            .args(["-c", "ulimit -f 20; exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_pgsafe")])
+            .args(args)
+            .output()
+            .expect("bash runs")
+    };
+    let o = limited(&["rewrite", "big.sql", "-o", "plan", "--force", "--diff-format", "none"]);
+    assert_no_panic(&o, "rewrite past ulimit -f");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write plan/") && stderr(&o).contains("File too large"), "{}", stderr(&o));
+    assert_eq!(tree(&dir.path().join("plan")), previous, "the previous plan is kept whole");
+    assert_eq!(names(dir.path()), ["big.sql", "plan", "small.sql"], "no temporary directory is left behind");
+    // `fix` too: the draft as it was, and no temporary sibling.
+    fs::write(dir.path().join("fixme.sql"), many_steps(500)).unwrap();
+    let o = limited(&["fix", "fixme.sql"]);
+    assert_no_panic(&o, "fix past ulimit -f");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fixme.sql: File too large"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(dir.path().join("fixme.sql")).unwrap(), many_steps(500));
+    assert_eq!(names(dir.path()), ["big.sql", "fixme.sql", "plan", "small.sql"]);
+}
+
+#[test]
+fn rewrite_sweeps_the_temporary_directories_a_killed_rewrite_left() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("d.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    // No process has a PID above pid_max (at most 2^22); this test's own process is alive.
+    let dead = ".plan.pgsafe-new-999999999";
+    let alive = format!(".plan.pgsafe-new-{}", std::process::id());
+    for kept in [dead, ".plan.pgsafe-new-999999999.2", &alive, ".plan.pgsafe-old-999999999", ".plan.pgsafe-new-x"] {
+        fs::create_dir(dir.path().join(kept)).unwrap();
+        fs::write(dir.path().join(kept).join("0001_a.sql"), "SELECT 1;\n").unwrap();
+    }
+    assert_eq!(ends_in_time(dir.path(), &["rewrite", "d.sql", "-o", "plan"]).code(), Some(0));
+    let mut expected = vec![alive.as_str(), ".plan.pgsafe-new-x", ".plan.pgsafe-old-999999999", "d.sql", "plan"];
+    expected.sort();
+    assert_eq!(names(dir.path()), expected);
 }
 
 #[test]
@@ -668,17 +751,7 @@ fn ends_in_time(dir: &std::path::Path, args: &[&str]) -> std::process::ExitStatu
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(30) {
-            child.kill().unwrap();
-            panic!("pgsafe {args:?} did not end");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    common::wait_or_kill(&mut child, &format!("pgsafe {args:?}"))
 }
 
 #[test]
@@ -696,6 +769,39 @@ fn a_folder_walk_follows_no_link_and_reads_only_files() {
     let o = pgsafe(&["check", s(&m)]);
     assert_eq!(stdout(&o).matches("concurrent-index").count(), 1, "{}", stdout(&o));
     assert!(fifo || std::env::var("CI").map_or(true, |v| v != "true"), "mkfifo is missing under CI");
+}
+
+#[test]
+#[cfg(unix)]
+fn fix_of_a_symbolic_link_writes_the_file_it_points_to() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("shared")).unwrap();
+    fs::create_dir(dir.path().join("m")).unwrap();
+    let real = dir.path().join("shared/0001_a.sql");
+    let draft = "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX i ON t (a);\n";
+    fs::write(&real, draft).unwrap();
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("m/0001_a.sql");
+    std::os::unix::fs::symlink("../shared/0001_a.sql", &link).unwrap();
+    assert_eq!(ends_in_time(dir.path(), &["fix", "m/0001_a.sql"]).code(), Some(1));
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced by a file");
+    assert_eq!(fs::read_link(&link).unwrap(), Path::new("../shared/0001_a.sql"));
+    let fixed = fs::read_to_string(&real).unwrap();
+    assert!(fixed.contains("CREATE INDEX CONCURRENTLY"), "{fixed}");
+    assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(names(&dir.path().join("m")), ["0001_a.sql"]);
+    assert_eq!(names(&dir.path().join("shared")), ["0001_a.sql"], "a temporary file is left");
+    // `rewrite --runner … --force` over a runner's file that is a link: the same.
+    fs::create_dir(dir.path().join("out")).unwrap();
+    fs::write(dir.path().join("shared/0001_d.sql"), "-- old\n").unwrap();
+    std::os::unix::fs::symlink("../shared/0001_d.sql", dir.path().join("out/0001_d.sql")).unwrap();
+    fs::write(dir.path().join("d.sql"), "CREATE INDEX i ON t (a);\n").unwrap();
+    let args = ["rewrite", "d.sql", "-o", "out", "--runner", "dbmate", "--force", "--diff-format", "none"];
+    assert_eq!(ends_in_time(dir.path(), &args).code(), Some(0));
+    assert!(fs::symlink_metadata(dir.path().join("out/0001_d.sql")).unwrap().file_type().is_symlink());
+    let written = fs::read_to_string(dir.path().join("shared/0001_d.sql")).unwrap();
+    assert!(written.contains("CREATE INDEX CONCURRENTLY"), "{written}");
 }
 
 #[test]

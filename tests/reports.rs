@@ -18,12 +18,19 @@ fn outcomes() -> Vec<Outcome> {
             path: a.into(),
             runner: Some((Runner::Sqlx, "--runner".into())),
             result: Ok(compile(a, rewrite, &Config::default()).unwrap()),
+            error_at: None,
         },
-        Outcome { path: b.into(), runner: None, result: Ok(compile(b, warn, &Config::default()).unwrap()) },
+        Outcome {
+            path: b.into(),
+            runner: None,
+            result: Ok(compile(b, warn, &Config::default()).unwrap()),
+            error_at: None,
+        },
         Outcome {
             path: "migrations/20240104000000_bad.sql".into(),
             runner: None,
             result: Err("migrations/20240104000000_bad.sql:1:8: unterminated string".into()),
+            error_at: Some((1, 8)),
         },
     ]
 }
@@ -120,7 +127,34 @@ fn the_review_reads_each_steps_lock_timeout_from_the_plan_not_from_its_text() {
     let a = "migrations/20240102000000_c.sql";
     let c = compile(a, draft, &Config::default()).unwrap();
     assert!(c.files[0].body().contains("'1h'"), "{}", c.files[0].body());
-    let review = markdown::render(&[Outcome { path: a.into(), runner: None, result: Ok(c) }], &Default::default());
+    let review = markdown::render(
+        &[Outcome { path: a.into(), runner: None, result: Ok(c), error_at: None }],
+        &Default::default(),
+    );
     let row = review.lines().find(|l| l.contains("ACCESS EXCLUSIVE `orders`")).unwrap();
     assert!(row.ends_with("| 100ms (lock_timeout) |"), "{row}");
+}
+
+#[test]
+fn an_input_errors_place_is_a_field_of_every_machine_format() {
+    let outcomes = outcomes();
+    let doc: serde_json::Value = serde_json::from_str(&json::render(&outcomes)).unwrap();
+    assert_eq!(doc["files"][2]["error_at"], serde_json::json!({ "line": 1, "column": 8 }));
+    assert_eq!(doc["files"][0]["error_at"], serde_json::Value::Null);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif::render(&outcomes)).unwrap();
+    let notification = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    let region = &notification["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(*region, serde_json::json!({ "startLine": 1, "startColumn": 8 }));
+    let github = github::render(&outcomes);
+    assert!(github.contains("::error file=migrations/20240104000000_bad.sql,line=1,col=8,title=pgsafe::"), "{github}");
+}
+
+#[test]
+fn sarif_uris_are_percent_encoded() {
+    let path = "migrations/a b\nc%#?:é.sql";
+    let outcome = Outcome { path: path.into(), runner: None, result: Err(format!("{path}: bad")), error_at: None };
+    let doc: serde_json::Value = serde_json::from_str(&sarif::render(&[outcome])).unwrap();
+    let notification = &doc["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    let uri = notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+    assert_eq!(uri, "migrations/a%20b%0Ac%25%23%3F%3A%C3%A9.sql");
 }

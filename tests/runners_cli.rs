@@ -2,6 +2,8 @@
 //! deterministic output, a bad file reported without stopping the others, `fix` exit codes, its
 //! fixed point, and its refusal to split a migration git history already has.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -334,17 +336,7 @@ fn fix_of_a_file_named_without_its_folder_ends() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(30) {
-            child.kill().unwrap();
-            panic!("pgsafe fix a.sql did not end");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let status = common::wait_or_kill(&mut child, "pgsafe fix a.sql");
     assert_eq!(status.code(), Some(1));
     assert_ne!(std::fs::read_to_string(dir.path().join("a.sql")).unwrap(), NEEDS_REWRITE);
 }

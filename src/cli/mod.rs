@@ -264,8 +264,8 @@ fn read(path: &Path) -> Result<(String, String)> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let src = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
-        let pos = pgsafe::source::Source::new(name.as_str(), src).position(at);
-        anyhow::anyhow!("{pos}: not UTF-8 text (invalid byte here)")
+        let source = pgsafe::source::Source::new(name.as_str(), src);
+        anyhow::Error::new(pgsafe::InputError::located(&source, at, "not UTF-8 text (invalid byte here)"))
     })?;
     Ok((if name == "-" { "<stdin>".into() } else { name }, text))
 }
@@ -276,7 +276,10 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
     let shown = path.display().to_string();
     let (name, text) = match read(path) {
         Ok(x) => x,
-        Err(e) => return Outcome { path: shown, runner: None, result: Err(format!("{e:#}")) },
+        Err(e) => {
+            let error_at = e.downcast_ref::<pgsafe::InputError>().and_then(|e| e.line_col);
+            return Outcome { path: shown, runner: None, result: Err(format!("{e:#}")), error_at };
+        }
     };
     let file_settings = ctx.file.for_file(path);
     let runner = match settings.runner.as_deref().or(file_settings.runner.as_deref()) {
@@ -284,11 +287,14 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
             .map(|r| (r, if settings.runner.is_some() { "--runner" } else { "pgsafe.toml" }.to_string())),
         None => detect::detect(path, &text).map(|(r, why)| (r, format!("detected: {why}"))),
     };
-    let result = settings
-        .config(&file_settings, ctx)
-        .map_err(|e| format!("{e:#}"))
-        .and_then(|config| pgsafe::compile_for(&name, text, &config, want).map_err(|e| e.to_string()));
-    Outcome { path: if shown == "-" { name } else { shown }, runner, result }
+    let mut error_at = None;
+    let result = settings.config(&file_settings, ctx).map_err(|e| format!("{e:#}")).and_then(|config| {
+        pgsafe::compile_for(&name, text, &config, want).map_err(|e| {
+            error_at = e.line_col;
+            e.to_string()
+        })
+    });
+    Outcome { path: if shown == "-" { name } else { shown }, runner, result, error_at }
 }
 
 fn compile_one(path: &Path, settings: &Settings, ctx: &Ctx) -> Result<Compilation> {
@@ -309,7 +315,7 @@ fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx, want: Want) -> Vec
     let compile = |i: &inputs::Input| match i {
         inputs::Input::File(p) => outcome(p, settings, ctx, want),
         inputs::Input::Bad { path, error } => {
-            Outcome { path: path.clone(), runner: None, result: Err(format!("{path}: {error}")) }
+            Outcome { path: path.clone(), runner: None, result: Err(format!("{path}: {error}")), error_at: None }
         }
     };
     // One file (a pre-commit hook's usual call) compiles on this thread: no thread pool to start.
@@ -856,6 +862,7 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Verify { .. } | Command::Apply { .. }) {
         pgsafe::interrupt::exit_on_broken_pipe();
     }
+    pgsafe::interrupt::fail_writes_past_the_file_size_limit();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

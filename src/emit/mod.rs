@@ -36,6 +36,9 @@ pub struct PlanFile {
     /// without quotes), or `None`.
     pub lock_timeout: Option<String>,
     pub statement_timeout: Option<String>,
+    /// The lines pgsafe writes whole here (its header, `BEGIN`/`COMMIT`, timeouts, and the file's
+    /// separator in a flattened plan) end in `\r\n`: the draft's lines mostly do.
+    pub crlf: bool,
 }
 
 impl PlanFile {
@@ -63,13 +66,18 @@ pub fn files(
     view: bool,
 ) -> Vec<PlanFile> {
     let total = plan.steps.len();
+    let line_end = line_end(&source.text);
     // Each step's file depends only on the plan: a plan of many steps renders them in parallel.
     let step_file = |(n, step): (usize, &Step)| {
         let body = step_body(m, r, step, config);
         let reason = if view { String::new() } else { step_reason(m, r, step) };
         let name = step_name(m, r, plan, n);
-        let header = if view { String::new() } else { header(source, m, r, step, n + 1, total, &reason) };
-        let parts = if view { parts::joined(body.parts.0) } else { body.parts.0 };
+        let mut header = if view { String::new() } else { header(source, m, r, step, n + 1, total, &reason) };
+        let mut parts = body.parts.0;
+        if line_end == LineEnd::MostlyCrlf {
+            own_lines_crlf(&mut header, &mut parts);
+        }
+        let parts = if view { parts::joined(parts) } else { parts };
         PlanFile {
             name,
             mode: Some(step.mode),
@@ -79,6 +87,7 @@ pub fn files(
             as_written: step.as_written || (step.raw && !step.wrapped),
             lock_timeout: body.lock_timeout,
             statement_timeout: body.statement_timeout,
+            crlf: line_end != LineEnd::Lf,
         }
     };
     let mut out: Vec<PlanFile> = plan.steps.par_iter().enumerate().with_min_len(64).map(step_file).collect();
@@ -87,10 +96,13 @@ pub fn files(
         for &u in &plan.down {
             parts.extend(parts::unit_parts(m, &r.units[u], unit_text(m, &r.units[u])));
         }
-        let header = format!(
+        let mut header = format!(
             "-- pgsafe: the down section of {}, kept verbatim. It is NOT a step of this plan: do not run it\n-- with the numbered files; it is here for your migration tool's rollback.\n",
             one_line(&source.name)
         );
+        if line_end == LineEnd::MostlyCrlf {
+            header = crlf(&header);
+        }
         out.push(PlanFile {
             name: "down.sql".into(),
             mode: None,
@@ -100,12 +112,14 @@ pub fn files(
             as_written: true,
             lock_timeout: None,
             statement_timeout: None,
+            crlf: line_end != LineEnd::Lf,
         });
     }
-    // A CRLF draft gets CRLF lines from pgsafe too. Only where every line of the draft ends so:
-    // in a draft with some lone `\n`s, one may sit in a string or a quoted name, and adding a
-    // `\r` there would change a value (found by the eighth fuzz run).
-    if crlf_only(&source.text) {
+    // A CRLF draft gets CRLF lines from pgsafe too: every line, where every line of the draft
+    // ends so. In a draft with some lone `\n`s, one may sit in a string or a quoted name, and
+    // adding a `\r` there would change a value (found by the eighth fuzz run): only the lines
+    // pgsafe writes whole get one then (above, and the separators of `Flat`).
+    if line_end == LineEnd::Crlf {
         for f in &mut out {
             f.header = crlf(&f.header);
             f.parts.iter_mut().for_each(|p| p.text = crlf(&p.text));
@@ -148,11 +162,44 @@ pub fn split_warnings(
         .collect()
 }
 
-/// Does every line of `text` end in `\r\n` (and at least one)?
-fn crlf_only(text: &str) -> bool {
+/// How a draft ends its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnd {
+    /// `\n` (or no line break at all, or as many lone `\n` as `\r\n`).
+    Lf,
+    /// `\r\n`, every line.
+    Crlf,
+    /// `\r\n` more often than a lone `\n`.
+    MostlyCrlf,
+}
+
+fn line_end(text: &str) -> LineEnd {
     let b = text.as_bytes();
-    let mut breaks = memchr::memchr_iter(b'\n', b).peekable();
-    breaks.peek().is_some() && breaks.all(|i| i > 0 && b[i - 1] == b'\r')
+    let (crlf, lf) = memchr::memchr_iter(b'\n', b).fold((0usize, 0usize), |(crlf, lf), i| {
+        if i > 0 && b[i - 1] == b'\r' {
+            (crlf + 1, lf)
+        } else {
+            (crlf, lf + 1)
+        }
+    });
+    match (crlf, lf) {
+        (0, _) => LineEnd::Lf,
+        (_, 0) => LineEnd::Crlf,
+        (crlf, lf) if crlf > lf => LineEnd::MostlyCrlf,
+        _ => LineEnd::Lf,
+    }
+}
+
+/// The lines pgsafe writes whole in a step (its header, `BEGIN`/`COMMIT`, timeouts) end in
+/// `\r\n`. A `SET … TO` that puts back the draft's value changes only its own last line break.
+fn own_lines_crlf(header: &mut String, parts: &mut [parts::Part]) {
+    use parts::PartKind::{Begin, End, Restore, Setting};
+    *header = crlf(header);
+    for p in parts.iter_mut().filter(|p| matches!(p.kind, Begin | End(_) | Setting | Restore)) {
+        if p.text.ends_with('\n') && !p.text.ends_with("\r\n") {
+            p.text.insert(p.text.len() - 1, '\r');
+        }
+    }
 }
 
 /// Every lone `\n` as `\r\n`.
@@ -285,12 +332,13 @@ impl<'f> Flat<'f> {
         // 18 ms on one core that way.
         let banner = |f: &PlanFile| {
             let mode = match f.mode {
-                Some(StepMode::Transaction) => " (transaction) ====\n",
-                Some(StepMode::Autocommit) => " (autocommit) ====\n",
-                None => " (not a step) ====\n",
+                Some(StepMode::Transaction) => " (transaction) ====",
+                Some(StepMode::Autocommit) => " (autocommit) ====",
+                None => " (not a step) ====",
             };
-            let mut banner = String::with_capacity(BANNER.len() + f.name.len() + mode.len());
-            banner.extend([BANNER, &f.name, mode]);
+            let end = if f.crlf { "\r\n" } else { "\n" };
+            let mut banner = String::with_capacity(BANNER.len() + f.name.len() + mode.len() + end.len());
+            banner.extend([BANNER, &f.name, mode, end]);
             banner
         };
         Flat { files, banners: files.par_iter().with_min_len(4096).map(banner).collect() }

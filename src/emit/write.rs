@@ -52,6 +52,7 @@ pub fn write_dir(
     };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    sweep_stale_new(&parent, &base);
     // From here on, Ctrl-C is noted and acted on between files (see `interrupt`).
     let section = crate::interrupt::critical();
     let tmp = fresh_sibling(&parent, &format!(".{base}.pgsafe-new"))?;
@@ -61,7 +62,7 @@ pub fn write_dir(
                 bail!("interrupted: nothing was written");
             }
             let name = name.as_ref();
-            fs::write(tmp.join(name), text).with_context(|| format!("cannot write {name}"))?;
+            fs::write(tmp.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))?;
         }
         if section.interrupted() {
             bail!("interrupted: nothing was written");
@@ -182,6 +183,28 @@ fn not_written_by_pgsafe(dir: &Path, entries: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Remove the `.BASE.pgsafe-new-PID[.N]` directories a killed pgsafe (SIGKILL, a power cut) left
+/// in `parent`, once their process is gone. Only those: a new plan not yet in place can be made
+/// again, where a `-old-` one may be the only copy of the previous plan. Best effort.
+fn sweep_stale_new(parent: &Path, base: &str) {
+    let prefix = format!(".{base}.pgsafe-new-");
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let (pid, n) = rest.split_once('.').unwrap_or((rest, "0"));
+        let numbers = [pid, n].iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+        let Some(pid) = pid.parse().ok().filter(|_| numbers).and_then(rustix::process::Pid::from_raw) else {
+            continue;
+        };
+        // ESRCH: no such process. A live one, or one this user may not signal, keeps its directory.
+        let gone = rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH);
+        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A new, empty directory `parent/prefix[.N]` that did not exist before (never an existing one).
 fn fresh_sibling(parent: &Path, prefix: &str) -> Result<PathBuf> {
     for n in 0..1000u32 {
@@ -200,8 +223,20 @@ fn fresh_sibling(parent: &Path, prefix: &str) -> Result<PathBuf> {
     bail!("cannot create a temporary directory in {}", parent.display())
 }
 
-/// Replace one file atomically (write a sibling, then rename over it).
+/// Where a write that replaces `path` must go: where a symbolic link points (renamed over, the
+/// link itself became a plain file and its target was left as it was), else `path` itself.
+pub fn link_target(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Replace one file atomically (write a sibling, then rename over it); a symbolic link stays one,
+/// and the file it points to is replaced.
 pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    let target = link_target(path);
+    let path = target.as_path();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.pgsafe-{}", std::process::id()));
     let section = crate::interrupt::critical();

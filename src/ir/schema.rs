@@ -49,12 +49,12 @@ impl Catalog {
         for f in &files {
             let name = f.display().to_string();
             let bytes = std::fs::read(f)
-                .map_err(|e| InputError { at: name.clone(), message: format!("cannot read the schema: {e}") })?;
+                .map_err(|e| InputError::in_file(name.as_str(), format!("cannot read the schema: {e}")))?;
             let text = String::from_utf8(bytes)
-                .map_err(|_| InputError { at: name.clone(), message: "the schema is not UTF-8 text".into() })?;
-            c.add_sql(&text).map_err(|e| InputError {
-                at: Source::new(name.as_str(), text.as_str()).position(e.offset),
-                message: format!("in the schema: {}", e.message),
+                .map_err(|_| InputError::in_file(name.as_str(), "the schema is not UTF-8 text"))?;
+            c.add_sql(&text).map_err(|e| {
+                let source = Source::new(name.as_str(), text.as_str());
+                InputError::located(&source, e.offset, format!("in the schema: {}", e.message))
             })?;
         }
         Ok(c)
@@ -96,10 +96,8 @@ fn version_order(path: &Path) -> Vec<(u8, u128, String)> {
 
 /// The forward migrations under `dir` (down, revert and verify scripts left out).
 fn sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let err = |e: std::io::Error| InputError {
-        at: dir.display().to_string(),
-        message: format!("cannot read the schema: {e}"),
-    };
+    let err =
+        |e: std::io::Error| InputError::in_file(dir.display().to_string(), format!("cannot read the schema: {e}"));
     for entry in std::fs::read_dir(dir).map_err(err)? {
         let p = entry.map_err(err)?.path();
         if p.is_dir() {

@@ -21,7 +21,8 @@ pub fn render(outcomes: &[Outcome]) -> String {
         let c = match &o.result {
             Ok(c) => c,
             Err(e) => {
-                out.push_str(&format!("::error file={},title=pgsafe::{}\n", property(&o.path), data(e)));
+                let at = o.error_at.map_or(String::new(), |(line, col)| format!(",line={line},col={col}"));
+                out.push_str(&format!("::error file={}{at},title=pgsafe::{}\n", property(&o.path), data(e)));
                 continue;
             }
         };

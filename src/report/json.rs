@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! { "format_version": 1, "pgsafe": "0.1.0",
-//!   "files": [ { "file", "runner", "runner_evidence", "changed", "error",
+//!   "files": [ { "file", "runner", "runner_evidence", "changed", "error", "error_at": {"line","column"},
 //!                "diagnostics": [ { "rule", "severity": "error"|"warning"|"note", "message", "help",
 //!                                   "start": {"line","column","offset"}, "end": {…},
 //!                                   "fix": { "applied", "description", "edits": [ {"start","end","text"} ] } } ],
@@ -52,6 +52,8 @@ struct File<'a> {
     changed: bool,
     diagnostics: Each<'a, Finding<'a>>,
     error: Option<&'a str>,
+    /// Where in the file the error is, when it has a place there (the message names it too).
+    error_at: Option<At>,
     file: &'a str,
     manifest: Option<SortedManifest<'a>>,
     plan: Each<'a, Step<'a>>,
@@ -89,6 +91,12 @@ struct Point {
     column: usize,
     line: usize,
     offset: usize,
+}
+
+#[derive(Serialize)]
+struct At {
+    column: usize,
+    line: usize,
 }
 
 #[derive(Serialize)]
@@ -153,6 +161,7 @@ fn file(o: &Outcome) -> File<'_> {
                 changed: false,
                 diagnostics: Seq::new(Box::new(std::iter::empty())),
                 error: Some(e),
+                error_at: o.error_at.map(|(line, column)| At { column, line }),
                 file: &o.path,
                 manifest: None,
                 plan: Seq::new(Box::new(std::iter::empty())),
@@ -174,6 +183,7 @@ fn file(o: &Outcome) -> File<'_> {
         changed: c.changed(),
         diagnostics: Seq::new(Box::new(o.findings().into_iter().map(move |d| finding(c, d)))),
         error: None,
+        error_at: None,
         file: &o.path,
         manifest: c.manifest.as_ref().map(SortedManifest),
         plan: Seq::new(Box::new(steps)),

@@ -24,6 +24,9 @@ pub struct Outcome {
     pub runner: Option<(Runner, String)>,
     /// The compilation, or why there is none (`file:line:column: message`).
     pub result: Result<Compilation, String>,
+    /// Where in `path` the error is (line, column; 1-based), when it has a place there: for the
+    /// reports that locate it apart from the message.
+    pub error_at: Option<(usize, usize)>,
 }
 
 impl Outcome {

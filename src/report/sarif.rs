@@ -1,7 +1,8 @@
 //! `--format sarif`: SARIF 2.1.0 for code scanning. One run; the driver lists every rule with its
 //! summary and its page as help; each finding is a result with its region (columns counted in
 //! Unicode code points, end exclusive) and, for a rewrite, its in-place edits as a fix. A file
-//! pgsafe could not read is a tool execution notification, not a result.
+//! pgsafe could not read is a tool execution notification, not a result (with the error's line
+//! and column as its region when it has them).
 
 use super::stream::{write_pretty, Seq};
 use super::{region, rules, Outcome};
@@ -25,18 +26,20 @@ fn region_json(start: (usize, usize), end: (usize, usize)) -> Value {
     json!({ "startLine": start.0, "startColumn": start.1, "endLine": end.0, "endColumn": end.1 })
 }
 
-/// A relative path as a URI reference (forward slashes, spaces and `%` escaped).
+/// A relative path as a URI reference: forward slashes, and every byte but letters, digits,
+/// `-._~` and `/` percent-encoded (a space or line break is no URI character, and a `:` in the
+/// first segment would read as a scheme).
 fn uri(path: &str) -> String {
     let path = path.strip_prefix("./").unwrap_or(path).replace('\\', "/");
-    path.chars()
-        .map(|c| match c {
-            ' ' => "%20".to_string(),
-            '%' => "%25".to_string(),
-            '#' => "%23".to_string(),
-            '?' => "%3F".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The document; its keys, and every object's below, in alphabetical order (as version 1 of this
@@ -125,10 +128,14 @@ pub fn write(outcomes: &[Outcome], out: &mut impl io::Write) -> io::Result<()> {
         .iter()
         .filter_map(|o| o.result.as_ref().err().map(|e| (o, e)))
         .map(|(o, e)| {
+            let mut location = json!({ "artifactLocation": { "uri": uri(&o.path) } });
+            if let Some((line, column)) = o.error_at {
+                location["region"] = json!({ "startLine": line, "startColumn": column });
+            }
             json!({
                 "level": "error",
                 "message": { "text": e },
-                "locations": [ { "physicalLocation": { "artifactLocation": { "uri": uri(&o.path) } } } ],
+                "locations": [ { "physicalLocation": location } ],
             })
         })
         .collect();

@@ -77,3 +77,19 @@ pub fn corpus_dir() -> Option<std::path::PathBuf> {
     eprintln!("skipped: ../shared/corpus is not next to this clone");
     None
 }
+
+/// Wait for `child` at most 30 s (a hang fails the test instead of stalling the suite): its exit
+/// status, or a panic naming `what` after killing it.
+pub fn wait_or_kill(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("{what} did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
