@@ -50,6 +50,16 @@ pub struct Catalog {
     pub defers_checks: bool,
 }
 
+/// Whether another relation holds a name in a table's schema ([`Catalog::holder_elsewhere`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Nobody,
+    /// A relation of that name whose schema is the table's.
+    Certain,
+    /// A relation of that name, one of the two names written without its schema.
+    Unsure,
+}
+
 /// A table's columns, indexes or foreign keys: a persistent vector (`imbl`), so the timeline's
 /// copy of a table before an op that changes it shares all but a few chunks with it, and costs the
 /// same however many elements the table has; each element is shared (`Arc`) as well.
@@ -357,6 +367,55 @@ impl Catalog {
     /// `key`? `false` proves none does, so a pass asking skips the scan of the table's lists.
     pub fn may_key(&self, slot: usize, key: &str) -> bool {
         self.key_columns.get(slot).is_none_or(|k| k.contains(key))
+    }
+
+    /// Does a relation other than `table` and its own indexes hold the name `candidate` (as
+    /// PostgreSQL chose it, case kept) in `table`'s schema? PostgreSQL names an unnamed key
+    /// `<table>_pkey` only where no relation of the schema has that name: after a table swap the
+    /// old table keeps its index's name, and the new table's key is `<table>_pkey1`.
+    pub fn holder_elsewhere(&self, table: &Name, candidate: &str) -> Holder {
+        let key = key_of(&quote_ident(candidate));
+        let own = self.slot(table);
+        let schema = |n: &Name| n.key[..n.key.len() - n.base().len()].to_string();
+        let ours = schema(table);
+        let mut holder = Holder::Nobody;
+        let mut consider = |other: &Table| {
+            let theirs = schema(&other.name);
+            if theirs == ours {
+                holder = Holder::Certain;
+            } else if (theirs.is_empty() || ours.is_empty()) && holder == Holder::Nobody {
+                // One name qualified, the other not: the same schema under most search paths.
+                holder = Holder::Unsure;
+            }
+        };
+        let tables = self.by_base.get(&key).map_or(&[][..], |s| s);
+        for &s in tables {
+            if let Some(t) = self.slots[s].as_deref().filter(|t| t.name.base() == key && Some(s) != own) {
+                consider(t);
+            }
+        }
+        let with_index = self.index_slots.get(&key).map_or(&[][..], |s| s);
+        for &s in with_index {
+            if let Some(t) = self.slots[s].as_deref().filter(|t| Some(s) != own && t.indexes.has_key(&key)) {
+                consider(t);
+            }
+        }
+        holder
+    }
+
+    /// The name PostgreSQL gives an unnamed key of `table` made of `parts`: the first choice no
+    /// index of the table and no relation of its schema the catalogue knows of holds.
+    fn key_name(&self, table: &Name, parts: &[String; 3]) -> String {
+        let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
+        let own = self.table(table);
+        (0..)
+            .map(|n| super::name::nth_choice(parts, n))
+            .find(|c| {
+                let key = key_of(&quote_ident(c));
+                !own.is_some_and(|t| t.indexes.has_key(&key)) && self.holder_elsewhere(table, c) != Holder::Certain
+            })
+            .map(|c| quote_ident(&c))
+            .unwrap_or_default()
     }
 
     fn slot(&self, name: &Name) -> Option<usize> {
@@ -719,8 +778,8 @@ impl Catalog {
                 col.nullable = false;
             }
         }
-        // PostgreSQL names an unnamed primary key `<table>_pkey`.
-        let name = name.unwrap_or_else(|| quote_ident(&make_object_name(&table.base_unquoted(), "", "pkey")));
+        // PostgreSQL names an unnamed primary key `<table>_pkey` (or `…_pkey1` where that is taken).
+        let name = name.unwrap_or_else(|| self.key_name(table, &[table.base_unquoted(), String::new(), "pkey".into()]));
         self.add_index(
             table,
             Index { name: Some(Name::new(&name)), table: table.clone(), columns, unique: true, partial: false },
@@ -731,7 +790,7 @@ impl Catalog {
     fn unique(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>) {
         let name = name.unwrap_or_else(|| {
             let cols: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
-            quote_ident(&make_object_name(&table.base_unquoted(), &cols.join("_"), "key"))
+            self.key_name(table, &[table.base_unquoted(), cols.join("_"), "key".into()])
         });
         self.add_index(
             table,

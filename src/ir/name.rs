@@ -257,6 +257,31 @@ fn is_reserved(word: &str) -> bool {
     )
 }
 
+/// PostgreSQL's `n`-th choice of a name for `name1_name2_label` (`ChooseRelationName`): the
+/// number goes on the label before the names are cut to 63 bytes (`t_pkey`, `t_pkey1`, …).
+pub fn nth_choice([name1, name2, label]: [&str; 3], n: usize) -> String {
+    match n {
+        0 => make_object_name(name1, name2, label),
+        n => make_object_name(name1, name2, &format!("{label}{n}")),
+    }
+}
+
+/// The parts PostgreSQL names an unnamed primary key or unique constraint of `table` from
+/// (`<table>_pkey`, `<table>_<columns>_key`): `None` for any other constraint, or a named one.
+pub fn unnamed_key_parts(table: &Name, name: Option<&str>, kind: &super::op::ConstraintKind) -> Option<[String; 3]> {
+    use super::op::ConstraintKind;
+    let table = table.base_unquoted();
+    match kind {
+        _ if name.is_some() => None,
+        ConstraintKind::PrimaryKey(_) => Some([table, String::new(), "pkey".into()]),
+        ConstraintKind::Unique(key) => {
+            let columns: Vec<&str> = key.columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
+            Some([table, columns.join("_"), "key".into()])
+        }
+        _ => None,
+    }
+}
+
 /// PostgreSQL's `makeObjectName`: `name1_name2_label`, truncated to 63 bytes by shortening the
 /// longer of the two names first, so generated constraint names match what the server would pick.
 pub fn make_object_name(name1: &str, name2: &str, label: &str) -> String {

@@ -17,7 +17,7 @@
 //! partitioned t` line of a plan step pgsafe wrote.
 
 use super::action::Action;
-use super::catalog::{Catalog, ForeignKey, Table};
+use super::catalog::{Catalog, ForeignKey, Holder, Table};
 use super::migration::{Migration, Section};
 use super::name::Name;
 use super::op::{ConstraintKind, OpKind};
@@ -131,6 +131,21 @@ pub struct Before {
     /// far, name the column ([`Catalog::may_key`])? `false` proves none does, so the pass skips
     /// the scan of the table's lists.
     pub column_keyed: bool,
+    /// For an unnamed primary key or unique constraint: PostgreSQL's first choices of its name,
+    /// each with whether another relation of the schema holds it (boxed: most ops have none).
+    pub names_elsewhere: Option<Box<[(String, Holder)]>>,
+}
+
+impl Before {
+    /// How many of PostgreSQL's choices for an unnamed key's name are looked up: a table with more
+    /// keys of the same columns than that is not met.
+    const CHOICES: usize = 16;
+
+    /// Whether another relation of the schema holds `choice`, one of PostgreSQL's choices for
+    /// the op's unnamed key; `None` when that choice was not looked up.
+    pub fn held_elsewhere(&self, choice: &str) -> Option<Holder> {
+        self.names_elsewhere.as_ref()?.iter().find(|(c, _)| c == choice).map(|&(_, h)| h)
+    }
 }
 
 /// A partitioned table's partitions as the recipes name them: the first few (in the order they
@@ -249,8 +264,14 @@ impl Window {
 
     /// The catalogue's view just before op `k` of statement `i`, which is in the window.
     pub fn before(&self, i: usize, k: usize) -> &Before {
-        static NONE: Before =
-            Before { table: None, slot: None, partitions: None, referencing: Vec::new(), column_keyed: false };
+        static NONE: Before = Before {
+            table: None,
+            slot: None,
+            partitions: None,
+            referencing: Vec::new(),
+            column_keyed: false,
+            names_elsewhere: None,
+        };
         debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
     }
@@ -288,7 +309,16 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         (OpKind::AlterTable { action: Action::DropColumn { column, .. }, .. }, Some(s)) => cat.may_key(s, &column.key),
         _ => true,
     };
-    Before { table, slot, partitions, referencing, column_keyed }
+    let names_elsewhere = match kind {
+        OpKind::AddConstraint { table, name, kind, .. } => super::name::unnamed_key_parts(table, name.as_deref(), kind)
+            .map(|parts| {
+                let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
+                let choices = (0..Before::CHOICES).map(|n| super::name::nth_choice(parts, n));
+                choices.map(|c| (c.clone(), cat.holder_elsewhere(table, &c))).collect()
+            }),
+        _ => None,
+    };
+    Before { table, slot, partitions, referencing, column_keyed, names_elsewhere }
 }
 
 /// Tables that exist before the draft and that the draft shows are partitioned: the parent of a

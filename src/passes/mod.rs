@@ -26,7 +26,7 @@ use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::Catalog;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::{Migration, Section, Stmt};
-use crate::ir::name::make_object_name;
+use crate::ir::name::nth_choice;
 use crate::ir::op::{OpKind, Psql};
 use crate::ir::timeline::{Before, Timeline, Window};
 pub use not_null::fact as not_null_fact;
@@ -245,7 +245,7 @@ impl Rewritten {
         self.fact_from.get(fact).is_some_and(|&from| from < stmt)
     }
 
-    /// PostgreSQL's name for `name1_name2_label` ([`make_object_name`]), or with `label1`,
+    /// PostgreSQL's name for `name1_name2_label` ([`nth_choice`]), or with `label1`,
     /// `label2`… if pgsafe already chose it in this draft: as `ChooseRelationName` does, the
     /// number goes on the label before the names are cut to 63 bytes (on the whole name, a long
     /// name's second choice was cut back to its first).
@@ -257,27 +257,34 @@ impl Rewritten {
     /// search path's: an index's name is its schema's, as PostgreSQL chooses it), also avoiding
     /// the names `taken` says the database already has.
     pub fn unique_name_avoiding(&mut self, schema: &str, parts: [&str; 3], taken: impl Fn(&str) -> bool) -> String {
-        let [name1, name2, label] = parts;
-        let candidate = |n: usize| match n {
-            0 => make_object_name(name1, name2, label),
-            n => make_object_name(name1, name2, &format!("{label}{n}")),
-        };
-        // Every candidate before `first_free` is chosen already: the search starts there (from
-        // 0, ten thousand unnamed keys on one table took a quadratic time to name).
-        let family = format!("{schema}{}", candidate(0));
+        let name = self.free_name(schema, parts, taken);
+        self.reserve(schema, parts, &name);
+        name
+    }
+
+    /// The name [`Rewritten::unique_name_avoiding`] would choose, not chosen yet.
+    pub fn free_name(&self, schema: &str, parts: [&str; 3], taken: impl Fn(&str) -> bool) -> String {
+        // Every choice before `first_free` is taken already: the search starts there (from 0,
+        // ten thousand unnamed keys on one table took a quadratic time to name).
+        let family = format!("{schema}{}", nth_choice(parts, 0));
         let mut n = self.first_free.get(&family).copied().unwrap_or(0);
-        let mut name = candidate(n);
+        let mut name = nth_choice(parts, n);
         while self.chosen_names.contains(&format!("{schema}{name}")) || taken(&name) {
             n += 1;
-            name = candidate(n);
+            name = nth_choice(parts, n);
         }
+        name
+    }
+
+    /// Record that pgsafe chose `name`, one of the choices for `parts` in `schema`.
+    pub fn reserve(&mut self, schema: &str, parts: [&str; 3], name: &str) {
         self.chosen_names.insert(format!("{schema}{name}"));
+        let family = format!("{schema}{}", nth_choice(parts, 0));
         let mut free = self.first_free.get(&family).copied().unwrap_or(0);
-        while self.chosen_names.contains(&format!("{schema}{}", candidate(free))) {
+        while self.chosen_names.contains(&format!("{schema}{}", nth_choice(parts, free))) {
             free += 1;
         }
         self.first_free.insert(family, free);
-        name
     }
 
     /// Record what a reviewer must look at (a warning pgsafe does not rewrite).

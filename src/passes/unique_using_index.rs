@@ -8,10 +8,12 @@
 
 use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::action::Action;
+use crate::ir::catalog::Holder;
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::name::{key_of, quote_ident};
+use crate::ir::name::{key_of, quote_ident, unnamed_key_parts, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 use rustc_hash::FxHashMap;
+use std::cell::Cell;
 
 pub const RULE: &str = "unique-using-index";
 
@@ -113,11 +115,27 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             };
             let index = match name {
                 Some(n) => n.clone(),
-                // PostgreSQL's choice: `<table>_pkey`, `<table>_<cols>_key`, then `…1`, `…2` when taken.
+                // PostgreSQL's choice: `<table>_pkey`, `<table>_<cols>_key`, then `…1`, `…2` when the
+                // table or another relation of its schema holds it.
                 None => {
-                    let (table, columns) = (table.base_unquoted(), columns.join("_"));
-                    let parts = if primary { [&*table, "", "pkey"] } else { [&*table, &*columns, "key"] };
-                    quote_ident(&out.unique_name_avoiding(schema, parts, |n| taken(n)))
+                    let Some(parts) = unnamed_key_parts(table, None, kind) else { continue };
+                    let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
+                    let unsure = Cell::new(None);
+                    let elsewhere = |n: &str| match before.held_elsewhere(n) {
+                        Some(Holder::Nobody) => false,
+                        Some(Holder::Certain) => true,
+                        Some(Holder::Unsure) | None => {
+                            unsure.set(Some(n.to_string()));
+                            true
+                        }
+                    };
+                    let choice = out.free_name(schema, parts, |n| taken(n) || elsewhere(n));
+                    if let Some(n) = unsure.take() {
+                        out.diagnose(RULE, op.span.start, cannot_tell_the_name(table, &n));
+                        continue;
+                    }
+                    out.reserve(schema, parts, &choice);
+                    quote_ident(&choice)
                 }
             };
             // The name may still belong to the constraint this statement drops (a primary key
@@ -212,8 +230,21 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
+/// Why an unnamed key stays as written: which name PostgreSQL gives it depends on a relation
+/// pgsafe knows of only under a name written without its schema, or with it where the table's is not.
+fn cannot_tell_the_name(table: &Name, choice: &str) -> String {
+    format!(
+        "PostgreSQL names this key after the first of its choices that no relation of the schema of {t} holds, and \
+         pgsafe cannot tell whether {choice} is taken there (a relation of that name is known under a name written with \
+         a different schema qualification, or the table has more keys than pgsafe looks at): left as written (with \
+         timeouts). Name the constraint in the draft to have its index built concurrently",
+        t = table.text
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use super::RULE;
     use crate::{compile, Config};
 
     #[test]
@@ -246,6 +277,28 @@ mod tests {
         for name in ["t_c_key ", "t_c_key1 ", "t_c_key2 "] {
             assert!(one.contains(&format!("ADD CONSTRAINT {name}")), "{name}: {one}");
         }
+    }
+
+    #[test]
+    fn a_name_another_relation_of_the_schema_holds_is_not_chosen() {
+        let compiled = |draft: &str| compile("d.sql", draft, &Config::default()).unwrap();
+        // After a table swap the old table keeps `users_pkey`: PostgreSQL names the new key `…1`.
+        let swap = compiled("CREATE INDEX users_pkey ON archive (id);\nALTER TABLE users ADD PRIMARY KEY (id);\n");
+        assert!(swap.flattened().contains("ADD CONSTRAINT users_pkey1 PRIMARY KEY USING INDEX users_pkey1;"));
+        // In another schema the name is free.
+        let apart =
+            compiled("CREATE INDEX users_pkey ON s2.archive (id);\nALTER TABLE s1.users ADD PRIMARY KEY (id);\n");
+        assert!(apart.flattened().contains("ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_pkey;"));
+        // One name written with its schema, the other without: which name PostgreSQL chooses
+        // depends on the search path, so the statement stays as written.
+        let unsure =
+            compiled("CREATE INDEX users_pkey ON public.archive (id);\nALTER TABLE users ADD PRIMARY KEY (id);\n");
+        assert!(unsure.flattened().contains("ALTER TABLE users ADD PRIMARY KEY (id);"), "{}", unsure.flattened());
+        assert!(!unsure.changes.iter().any(|c| c.rule == RULE));
+        assert!(unsure
+            .diagnostics
+            .iter()
+            .any(|d| d.rule == RULE && d.message.contains("cannot tell whether users_pkey")));
     }
 
     #[test]
