@@ -270,6 +270,25 @@ pub fn drop_index(body: &str) -> Option<DropIndexForm> {
     (head.i == body.len()).then_some(DropIndexForm { concurrently, if_exists, names, cascade, after_index_kw })
 }
 
+/// `ALTER INDEX [IF EXISTS] name RENAME TO new`: the two names as written.
+pub fn rename_index(body: &str) -> Option<(String, String)> {
+    let mut head = Head::new(body);
+    if !(head.keyword("alter") && head.keyword("index")) {
+        return None;
+    }
+    let before = head.i;
+    if !(head.keyword("if") && head.keyword("exists")) {
+        head.i = before;
+    }
+    let name = body[head.name()?].to_string();
+    if !(head.keyword("rename") && head.keyword("to")) {
+        return None;
+    }
+    let to = body[head.name()?].to_string();
+    head.skip();
+    (head.i == body.len()).then_some((name, to))
+}
+
 pub fn reindex(body: &str) -> Option<ReindexForm> {
     let mut form = ReindexForm { target: String::new(), concurrently: false, name: String::new(), after_target_kw: 0 };
     for p in parse(Rule::reindex, body)?.into_inner() {
@@ -584,6 +603,15 @@ mod tests {
         let f = create_index("CREATE INDEX ON orders USING btree (a) WHERE b > 0").unwrap();
         assert_eq!(f.name, None);
         assert_eq!(f.table, "orders");
+    }
+
+    #[test]
+    fn rename_index_names() {
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(rename_index("ALTER INDEX q2_b_key RENAME TO q2_old"), pair("q2_b_key", "q2_old"));
+        assert_eq!(rename_index("alter index if exists s.\"Ix\" rename to \"New\" "), pair("s.\"Ix\"", "\"New\""));
+        assert_eq!(rename_index("ALTER INDEX i SET TABLESPACE t"), None);
+        assert_eq!(rename_index("ALTER INDEX i RENAME TO j CASCADE"), None);
     }
 
     #[test]

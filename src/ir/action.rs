@@ -43,6 +43,11 @@ pub enum Action {
         bound: String,
         parsed: PartitionBound,
     },
+    /// `RENAME CONSTRAINT a TO b`; `from` folded. A key's index takes the new name too.
+    RenameConstraint {
+        from: String,
+        to: Name,
+    },
     /// `DROP CONSTRAINT [IF EXISTS] name [CASCADE]`; `name` folded.
     DropConstraint {
         name: String,

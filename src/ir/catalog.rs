@@ -626,6 +626,7 @@ impl Catalog {
                 }
                 _ => {}
             },
+            OpKind::RenameIndex { index, to } => self.rename_index(index, to),
             OpKind::SetNotNull { table, column } => {
                 if let Some(c) = self.table_mut(table).and_then(|t| t.column_mut(column)) {
                     c.nullable = false;
@@ -744,6 +745,27 @@ impl Catalog {
         if let Some(t) = self.slots[s].as_mut() {
             Arc::make_mut(t).indexes.push_back(Arc::new(index));
         }
+    }
+
+    /// `ALTER INDEX index RENAME TO to`: the index of that name, on whichever table has it.
+    fn rename_index(&mut self, index: &Name, to: &Name) {
+        let Some(slots) = self.index_slots.get(index.base()).cloned() else { return };
+        let has = |t: &Table| {
+            t.indexes.named(index.base(), true).any(|(_, ix)| ix.name.as_ref().is_some_and(|n| n.same(index)))
+        };
+        if let Some(s) = slots.into_iter().find(|&s| self.slots[s].as_deref().is_some_and(has)) {
+            self.rename_index_in(s, index.base(), to);
+        }
+    }
+
+    /// Rename the index of the table in slot `s` whose name's key is `from` (an index's name is
+    /// never qualified: its key is its base), if it has one.
+    fn rename_index_in(&mut self, s: usize, from: &str, to: &Name) {
+        let Some(t) = self.slots[s].as_mut() else { return };
+        let same = |ix: &Index| ix.name.as_ref().is_some_and(|n| n.base() == from);
+        let Some(at) = t.indexes.named(from, true).find(|(_, ix)| same(ix)).map(|(at, _)| at) else { return };
+        Arc::make_mut(t).indexes.update(at, |ix| ix.name = Some(to.clone()));
+        self.index_slots.entry(to.base().to_string()).or_default().push(s);
     }
 
     fn drop_index(&mut self, name: &Name) {
@@ -920,6 +942,15 @@ impl Catalog {
                 let named = |fk: &ForeignKey| fk.name.as_ref().is_some_and(|n| key_of(n) == *name);
                 if t.foreign_keys.iter().any(|fk| named(fk)) {
                     t.foreign_keys.retain(|fk| !named(fk));
+                }
+            }
+            // A key's index is renamed with its constraint; a foreign key is only a constraint.
+            Action::RenameConstraint { from, to } => {
+                let Some(s) = self.slot(table) else { return };
+                self.rename_index_in(s, from, to);
+                let Some(t) = self.slots[s].as_mut().map(Arc::make_mut) else { return };
+                for fk in positions(&t.foreign_keys, |fk| fk.name.as_deref().is_some_and(|n| key_of(n) == *from)) {
+                    Arc::make_mut(&mut t.foreign_keys[fk]).name = Some(to.text.to_string());
                 }
             }
             Action::Rewrite { .. } | Action::NotUnderstood | Action::Other => {}

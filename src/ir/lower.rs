@@ -451,6 +451,15 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 )]);
             }
         }
+        // Its lock (SHARE UPDATE EXCLUSIVE on the index) blocks no traffic.
+        ("alter", "index") => {
+            if let Some((index, to)) = forms::rename_index(text) {
+                return Some(vec![op(
+                    OpKind::RenameIndex { index: Name::new(&index), to: Name::new(&to) },
+                    Vec::new(),
+                )]);
+            }
+        }
         ("alter", "table") => {
             let by_hand = super::lower_alter::operation_by_hand(text);
             if let Some(ops) = by_hand.and_then(|o| lower_alter_table(src, base, text, || Some(vec![o]), &mut false)) {

@@ -17,7 +17,10 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
             return name_at(2).map_or(Action::Other, |to| Action::RenameTable { to });
         }
         if is(1, "constraint") {
-            return Action::Other;
+            return match (name_at(2), is(3, "to"), name_at(4)) {
+                (Some(from), true, Some(to)) => Action::RenameConstraint { from: from.key.to_string(), to },
+                _ => Action::Other,
+            };
         }
         let k = if is(1, "column") { 2 } else { 1 };
         return match (name_at(k), is(k + 1, "to"), name_at(k + 2)) {
@@ -260,7 +263,9 @@ mod tests {
             matches!(parse("rename \"Status\" to state"), Action::RenameColumn { from, .. } if &*from.key == "Status")
         );
         assert!(matches!(parse("RENAME TO purchases"), Action::RenameTable { to } if &*to.key == "purchases"));
-        assert_eq!(parse("RENAME CONSTRAINT a TO b"), Action::Other);
+        assert!(
+            matches!(parse("RENAME CONSTRAINT \"A\" TO b"), Action::RenameConstraint { from, to } if from == "A" && &*to.key == "b")
+        );
         assert_eq!(
             parse("DROP CONSTRAINT IF EXISTS \"User_pkey\" CASCADE"),
             Action::DropConstraint { name: "User_pkey".into(), if_exists: true }

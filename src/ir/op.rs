@@ -201,6 +201,11 @@ pub enum OpKind {
         /// Everything after the table name (`USING btree (a) WHERE …`), blanks collapsed.
         tail: String,
     },
+    /// `ALTER INDEX [IF EXISTS] index RENAME TO to`.
+    RenameIndex {
+        index: Name,
+        to: Name,
+    },
     DropIndex {
         names: Vec<Name>,
         concurrently: bool,
