@@ -305,6 +305,9 @@ pub struct Index {
     pub unique: bool,
     /// Has a `WHERE` clause: it does not serve every lookup on its columns.
     pub partial: bool,
+    /// The index of an exclusion constraint (columns not recorded): PostgreSQL never rebuilds it
+    /// concurrently.
+    pub exclusion: bool,
 }
 
 impl Index {
@@ -367,6 +370,15 @@ impl Catalog {
     /// `key`? `false` proves none does, so a pass asking skips the scan of the table's lists.
     pub fn may_key(&self, slot: usize, key: &str) -> bool {
         self.key_columns.get(slot).is_none_or(|k| k.contains(key))
+    }
+
+    /// Is `index` the index of an exclusion constraint the catalogue knows?
+    pub fn is_exclusion_index(&self, index: &Name) -> bool {
+        let same = |ix: &Index| ix.exclusion && ix.name.as_ref().is_some_and(|n| n.same(index));
+        let slots = self.index_slots.get(index.base()).map_or(&[][..], |s| s);
+        slots.iter().any(|&s| {
+            self.slots[s].as_deref().is_some_and(|t| t.indexes.named(index.base(), true).any(|(_, ix)| same(ix)))
+        })
     }
 
     /// Does a relation other than `table` and its own indexes hold the name `candidate` (as
@@ -571,6 +583,7 @@ impl Catalog {
                     columns: columns.clone(),
                     unique: *unique,
                     partial: *partial,
+                    exclusion: false,
                 };
                 self.add_index(table, index);
             }
@@ -622,6 +635,20 @@ impl Catalog {
                         Some(index) => self.adopt_index(table, name.as_deref(), index, primary),
                         None if primary => self.primary_key(table, name.clone(), key.columns.clone()),
                         None => self.unique(table, name.clone(), key.columns.clone()),
+                    }
+                }
+                // Named only: an unnamed one's name depends on expressions pgsafe does not read.
+                ConstraintKind::Exclude => {
+                    if let Some(n) = name {
+                        let index = Index {
+                            name: Some(Name::new(n)),
+                            table: table.clone(),
+                            columns: Vec::new(),
+                            unique: false,
+                            partial: true,
+                            exclusion: true,
+                        };
+                        self.add_index(table, index);
                     }
                 }
                 _ => {}
@@ -804,7 +831,14 @@ impl Catalog {
         let name = name.unwrap_or_else(|| self.key_name(table, &[table.base_unquoted(), String::new(), "pkey".into()]));
         self.add_index(
             table,
-            Index { name: Some(Name::new(&name)), table: table.clone(), columns, unique: true, partial: false },
+            Index {
+                name: Some(Name::new(&name)),
+                table: table.clone(),
+                columns,
+                unique: true,
+                partial: false,
+                exclusion: false,
+            },
         );
     }
 
@@ -816,7 +850,14 @@ impl Catalog {
         });
         self.add_index(
             table,
-            Index { name: Some(Name::new(&name)), table: table.clone(), columns, unique: true, partial: false },
+            Index {
+                name: Some(Name::new(&name)),
+                table: table.clone(),
+                columns,
+                unique: true,
+                partial: false,
+                exclusion: false,
+            },
         );
     }
 

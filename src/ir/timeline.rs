@@ -134,6 +134,8 @@ pub struct Before {
     /// For an unnamed primary key or unique constraint: PostgreSQL's first choices of its name,
     /// each with whether another relation of the schema holds it (boxed: most ops have none).
     pub names_elsewhere: Option<Box<[(String, Holder)]>>,
+    /// For `REINDEX INDEX`: the index is an exclusion constraint's.
+    pub reindexes_exclusion: bool,
 }
 
 impl Before {
@@ -271,6 +273,7 @@ impl Window {
             referencing: Vec::new(),
             column_keyed: false,
             names_elsewhere: None,
+            reindexes_exclusion: false,
         };
         debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
@@ -278,6 +281,9 @@ impl Window {
 }
 
 fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
+    if let OpKind::Reindex { target, name, .. } = kind {
+        return Before { reindexes_exclusion: target == "INDEX" && cat.is_exclusion_index(name), ..Before::default() };
+    }
     let Some(name) = main_table(kind) else { return Before::default() };
     let (slot, table) = cat.table_in_slot(name).unzip();
     // Only the ops whose recipes name partitions.
@@ -318,7 +324,7 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
             }),
         _ => None,
     };
-    Before { table, slot, partitions, referencing, column_keyed, names_elsewhere }
+    Before { table, slot, partitions, referencing, column_keyed, names_elsewhere, reindexes_exclusion: false }
 }
 
 /// Tables that exist before the draft and that the draft shows are partitioned: the parent of a

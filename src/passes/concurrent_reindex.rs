@@ -3,6 +3,9 @@
 //! Why: a plain REINDEX holds SHARE on the table and ACCESS EXCLUSIVE on each index, and the planner
 //! opens every index of a table, so even SELECTs wait (measured on PostgreSQL 15).
 //!
+//! Not the index of an exclusion constraint the catalogue knows of: PostgreSQL refuses to rebuild
+//! one concurrently.
+//!
 //! Only `REINDEX INDEX`: `REINDEX TABLE|SCHEMA|DATABASE … CONCURRENTLY` skips the invalid indexes
 //! (what a failed concurrent build leaves, and what a draft often reindexes to repair) and those
 //! of exclusion constraints, which the plain form rebuilds; nothing but the database knows which
@@ -42,6 +45,18 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                      leaves one) and those of exclusion constraints, which REINDEX {target} rebuilds: left as written, \
                      it blocks reads and writes on each table while its indexes are rebuilt; to rebuild without \
                      blocking, REINDEX INDEX each index (pgsafe makes that CONCURRENTLY)"
+                ),
+            );
+            continue;
+        }
+        if ctx.before(i, 0).reindexes_exclusion {
+            out.diagnose(
+                RULE,
+                s.body.start,
+                format!(
+                    "{} is the index of an exclusion constraint, which PostgreSQL does not rebuild CONCURRENTLY: left as \
+                     written, it blocks reads and writes on its table while the index is rebuilt",
+                    name.text
                 ),
             );
             continue;
