@@ -48,6 +48,13 @@ pub enum Action {
         from: String,
         to: Name,
     },
+    /// `SET SCHEMA s`: the table moves to schema `s`, under its name.
+    SetSchema {
+        schema: Name,
+    },
+    /// `ALTER CONSTRAINT c [NOT] DEFERRABLE …`: its deferrability only (ACCESS EXCLUSIVE, no
+    /// scan, measured on PostgreSQL 15).
+    AlterConstraint,
     /// `DROP CONSTRAINT [IF EXISTS] name [CASCADE]`; `name` folded.
     DropConstraint {
         name: String,

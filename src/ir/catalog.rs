@@ -985,6 +985,11 @@ impl Catalog {
                     t.foreign_keys.retain(|fk| !named(fk));
                 }
             }
+            Action::SetSchema { schema } => {
+                let Some(t) = self.table(table) else { return };
+                let to = Name::new(&format!("{}.{}", schema.text, t.name.base_text()));
+                self.rename_table(table, &to);
+            }
             // A key's index is renamed with its constraint; a foreign key is only a constraint.
             Action::RenameConstraint { from, to } => {
                 let Some(s) = self.slot(table) else { return };
@@ -994,7 +999,7 @@ impl Catalog {
                     Arc::make_mut(&mut t.foreign_keys[fk]).name = Some(to.text.to_string());
                 }
             }
-            Action::Rewrite { .. } | Action::NotUnderstood | Action::Other => {}
+            Action::Rewrite { .. } | Action::AlterConstraint | Action::NotUnderstood | Action::Other => {}
         }
     }
 

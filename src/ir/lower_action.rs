@@ -42,7 +42,7 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
     }
     if is(0, "alter") {
         if is(1, "constraint") {
-            return Action::Other;
+            return if name_at(2).is_some() { Action::AlterConstraint } else { Action::Other };
         }
         let k = if is(1, "column") { 2 } else { 1 };
         let Some(column) = name_at(k) else { return Action::Other };
@@ -53,6 +53,12 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
             }
         }
         return Action::AlterColumn { column, change };
+    }
+    if is(0, "set") && is(1, "schema") {
+        return match (name_at(2), toks.len()) {
+            (Some(schema), 3) => Action::SetSchema { schema },
+            _ => Action::Other,
+        };
     }
     if is(0, "set") {
         for (words, what) in [
@@ -266,6 +272,8 @@ mod tests {
         assert!(
             matches!(parse("RENAME CONSTRAINT \"A\" TO b"), Action::RenameConstraint { from, to } if from == "A" && &*to.key == "b")
         );
+        assert!(matches!(parse("SET SCHEMA \"Archive\""), Action::SetSchema { schema } if &*schema.key == "Archive"));
+        assert_eq!(parse("ALTER CONSTRAINT c DEFERRABLE INITIALLY DEFERRED"), Action::AlterConstraint);
         assert_eq!(
             parse("DROP CONSTRAINT IF EXISTS \"User_pkey\" CASCADE"),
             Action::DropConstraint { name: "User_pkey".into(), if_exists: true }

@@ -107,6 +107,11 @@ impl Name {
         }
     }
 
+    /// The base name as written (quotes kept), without its schema.
+    pub fn base_text(&self) -> &str {
+        last_unquoted_dot(&self.text).map_or(&self.text, |dot| self.text[dot + 1..].trim_start())
+    }
+
     /// The unquoted base name, for building object names the way PostgreSQL does.
     pub fn base_unquoted(&self) -> String {
         self.base().to_string()

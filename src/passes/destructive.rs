@@ -99,6 +99,13 @@ fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
              {to} (a simple view is updatable), deploy code that uses {to}, then DROP VIEW {t} in a later migration",
             to = to.text
         ),
+        Action::SetSchema { schema } => format!(
+            "moving {t} to schema {s} breaks the application code that is running: every query that names {t} by its old \
+             schema (or finds it through a search path without {s}) fails until the new code runs everywhere. Keep the old \
+             name working: in the same transaction create a view under the old name that selects from the moved table (a \
+             simple view is updatable), deploy code that uses {s}, then drop the view in a later migration",
+            s = schema.text
+        ),
         Action::DropColumn { column, .. } if !added(column) => {
             let c = &column.text;
             let mut msg = format!(
