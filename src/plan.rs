@@ -5,7 +5,9 @@
 //! would otherwise wrap it in an implicit transaction); a transaction step takes traffic-blocking
 //! locks on one table only (several would be held as long as the slowest statement, and invite
 //! deadlocks), and row work the draft ran after such a lock had committed starts a new step (the
-//! lock would be held through it); the draft's `COMMIT`s stay boundaries; `VALIDATE` steps come after all others unless a
+//! lock would be held through it), as does such a lock after row work the draft committed first
+//! (the work would run under the step's short `statement_timeout`); the draft's `COMMIT`s stay
+//! boundaries; `VALIDATE` steps come after all others unless a
 //! later statement could change what they find. Each step re-runs the draft's session settings
 //! (`SET search_path …`) because each file is a new session.
 
@@ -112,6 +114,8 @@ struct Builder {
     open: Option<Step>,
     /// Set when the open step must take no more units (an enum value must commit first).
     sealed: bool,
+    /// The open step holds row work of the draft (see [`does_row_work`]).
+    rows: bool,
     carry: Vec<Item>,
     session_sets: Sets,
     local_sets: Sets,
@@ -137,6 +141,7 @@ impl Builder {
             self.steps.push(step);
         }
         self.sealed = false;
+        self.rows = false;
     }
 
     /// Open the one step of a region kept as written.
@@ -282,6 +287,7 @@ impl Planner {
             steps: Vec::with_capacity(r.units.len()),
             open: None,
             sealed: false,
+            rows: false,
             carry: Vec::new(),
             session_sets: IndexMap::new(),
             local_sets: IndexMap::new(),
@@ -464,12 +470,18 @@ impl Planner {
                 // lock, which it committed first (no transaction of its own or its tool's holds
                 // both): in one step the lock would be held through them (3.4 s of write waits
                 // where the draft had 0.01 s).
+                // The same the other way round: a traffic-blocking lock after row work the draft
+                // committed first puts that work under the step's short statement_timeout, which
+                // the draft did not set (on a big table it is cancelled where the draft ran it to its end).
                 let committed_first = !*in_draft_tx && !m.runner_transaction;
                 let after_lock = committed_first && b.open.as_ref().is_some_and(|s| s.locked.is_some());
-                if unit.starts_step || after_lock && locked.is_none() && does_row_work(m, r, u) {
+                let rows = does_row_work(m, r, u);
+                let after_rows = committed_first && b.rows && locked.is_some();
+                if unit.starts_step || after_lock && locked.is_none() && rows || after_rows {
                     b.close();
                 }
                 b.push(r, u, locked, validates);
+                b.rows |= rows;
                 // A VALIDATE scans for as long as the table needs, under a lock that blocks no
                 // traffic: its own transaction, no short timeouts.
                 if validates {

@@ -962,6 +962,15 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
         Statement::Query(q) if matches!(&*q.body, SetExpr::Select(s) if s.into.is_some()) => {
             (OpKind::Other { what }, reads(q, text))
         }
+        // `WITH gone AS (DELETE FROM t … RETURNING …) SELECT …`: the rows its data-modifying parts
+        // change, and every row it reads.
+        Statement::Query(q) if q.with.iter().flat_map(|w| &w.cte_tables).any(|c| modifies(&c.query.body)) => {
+            let changed = modified_by_ctes(q);
+            let read = reads(q, text).into_iter().filter(|r| !changed.iter().any(|t| t.key == r.table.key));
+            let mut locks: Vec<LockUse> = changed.iter().map(|t| lock(t, LockMode::RowExclusive, true)).collect();
+            locks.extend(read);
+            (OpKind::Other { what }, locks)
+        }
         Statement::AlterType(at) => {
             if matches!(at.operation, sqlparser::ast::AlterTypeOperation::AddValue(_)) {
                 (OpKind::AddEnumValue { type_name: Name::new(&at.name.to_string()) }, Vec::new())
@@ -996,6 +1005,21 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
         }
         _ => (OpKind::Other { what }, Vec::new()),
     }
+}
+
+/// The tables the data-modifying parts of `q`'s `WITH` change (`INSERT`, `UPDATE`, `DELETE`,
+/// `MERGE` with `RETURNING`).
+fn modified_by_ctes(q: &sqlparser::ast::Query) -> Vec<Name> {
+    let ctes = q.with.iter().flat_map(|w| &w.cte_tables);
+    ctes.filter_map(|c| match &*c.query.body {
+        SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => dml_table(&s.to_string()),
+        _ => None,
+    })
+    .collect()
+}
+
+fn modifies(body: &SetExpr) -> bool {
+    matches!(body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_))
 }
 
 /// ACCESS SHARE, for a scan, on every table `q` reads.
@@ -1124,6 +1148,12 @@ mod tests {
             [row("users", LockMode::AccessShare, true)]
         );
         assert!(locks("SELECT * FROM orders").is_empty());
+        // A data-modifying `WITH` changes rows of its target (it had no locks: `long-step` missed
+        // it inside a step that holds ACCESS EXCLUSIVE).
+        assert_eq!(
+            locks("WITH gone AS (DELETE FROM line_items WHERE qty = 0 RETURNING order_id) SELECT count(*) FROM gone JOIN orders o ON o.id = gone.order_id"),
+            [row("line_items", LockMode::RowExclusive, true), row("orders", LockMode::AccessShare, true)]
+        );
     }
 
     #[test]
