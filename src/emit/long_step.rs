@@ -6,7 +6,8 @@
 
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::ir::lock::LockMode;
+use crate::ir::action::Action;
+use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::passes::Rewritten;
@@ -69,15 +70,26 @@ pub fn long_unit(
                 continue;
             }
             // The scanned table is the statement's own (a foreign key's referenced table is only
-            // probed row by row).
-            let lock = match &op.kind {
+            // probed row by row); a new bound scans the parent's default partition too, whose lock
+            // the `partitions` pass added to the unit (the op, lowered without the catalogue, does
+            // not know it).
+            let own = match &op.kind {
                 OpKind::AddConstraint { .. } => op.locks.first().filter(|l| l.scans),
                 _ => op.locks.iter().find(|l| l.scans),
             };
-            let Some(lock) = lock.filter(|l| !m.created_before(&l.table, stmt) && !config.is_small(&l.table)) else {
+            let default = match &op.kind {
+                OpKind::AlterTable { action: Action::AttachPartition { .. }, .. } | OpKind::CreateTable { .. } => {
+                    unit.locks.iter().find(|l| l.scans && !op.locks.iter().any(|o| o.table.same(&l.table)))
+                }
+                _ => None,
+            };
+            let live = |l: &&LockUse| !m.created_before(&l.table, stmt) && !config.is_small(&l.table);
+            let scanned: Vec<&LockUse> = own.into_iter().chain(default).filter(live).collect();
+            let Some(&lock) = scanned.first() else {
                 continue;
             };
             let table = &lock.table.text;
+            let tables = scanned.iter().map(|l| &*l.table.text).collect::<Vec<_>>().join(" and ");
             // A statement that cannot run in a transaction block runs alone, where SET LOCAL does
             // nothing.
             let alone = step.mode == StepMode::Autocommit && step.kept.is_none();
@@ -105,10 +117,12 @@ pub fn long_unit(
                     // The scan runs under the strongest lock its statement takes on the table
                     // (`VALIDATE CONSTRAINT c, ALTER COLUMN x SET NOT NULL` scans under ACCESS
                     // EXCLUSIVE).
-                    let on_table = unit.locks.iter().filter(|l| l.table.same(&lock.table)).map(|l| l.mode);
+                    let on_table =
+                        unit.locks.iter().filter(|l| scanned.iter().any(|s| l.table.same(&s.table))).map(|l| l.mode);
                     let mode = on_table.fold(lock.mode, Ord::max);
+                    let takes = if scanned.len() > 1 { "the tables take" } else { "the table takes" };
                     format!(
-                        "this scans {table} under {mode} (blocks {}) for as long as the table takes; under statement_timeout = '{timeout}' it is cancelled on a large table. {}",
+                        "this scans {tables} under {mode} (blocks {}) for as long as {takes}; under statement_timeout = '{timeout}' it is cancelled on a large table. {}",
                         mode.blocks(),
                         capitalised(&deliberate)
                     )

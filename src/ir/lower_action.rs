@@ -176,6 +176,28 @@ fn trivial_using(using: &str, column: &Name) -> bool {
     key_of(head) == *column.key && u.matches("::").count() <= 1
 }
 
+/// The bound of `CREATE TABLE p PARTITION OF parent [(…)] FOR VALUES …` (`text`, the statement):
+/// the first `FOR VALUES` or `DEFAULT` outside parentheses after `PARTITION OF`.
+pub fn partition_of_bound(text: &str) -> PartitionBound {
+    let toks = lex(text);
+    let Some(of) = toks.windows(2).position(|w| w[0].is_word("partition") && w[1].is_word("of")) else {
+        return PartitionBound::Other;
+    };
+    let mut depth = 0;
+    for (k, t) in toks.iter().enumerate().skip(of + 2) {
+        if t.is_punct('(') {
+            depth += 1;
+        } else if t.is_punct(')') {
+            depth -= 1;
+        } else if depth == 0
+            && (t.is_word("default") || t.is_word("for") && toks.get(k + 1).is_some_and(|n| n.is_word("values")))
+        {
+            return partition_bound(&text[t.span.start..]);
+        }
+    }
+    PartitionBound::Other
+}
+
 /// `DEFAULT`, `FOR VALUES FROM (…) TO (…)`, `FOR VALUES IN (…)`, or another form.
 fn partition_bound(bound: &str) -> PartitionBound {
     let toks = lex(bound);
@@ -335,6 +357,14 @@ mod tests {
             parse("attach partition e for values in (1, null)"),
             Action::AttachPartition { parsed: PartitionBound::List { null: true, .. }, .. }
         ));
+        assert_eq!(
+            super::partition_of_bound(
+                "CREATE TABLE e PARTITION OF ev (c WITH OPTIONS DEFAULT 0) FOR VALUES IN ('a', 'b') PARTITION BY LIST (c)"
+            ),
+            PartitionBound::List { values: "'a', 'b'".into(), null: false }
+        );
+        assert_eq!(super::partition_of_bound("create table e partition of ev default"), PartitionBound::Default);
+        assert_eq!(super::partition_of_bound("CREATE TABLE e (a int)"), PartitionBound::Other);
         assert!(matches!(parse("SET TABLESPACE fast"), Action::Rewrite { what } if what == "SET TABLESPACE"));
         assert_eq!(parse("SET (fillfactor = 70)"), Action::Other);
     }

@@ -117,7 +117,8 @@ pub struct Window {
 /// What the catalogue knows just before one op.
 #[derive(Debug, Clone, Default)]
 pub struct Before {
-    /// The op's own table (the one it creates an index on, alters, updates …).
+    /// The op's own table (the one it creates an index on, alters, updates …); for `CREATE TABLE
+    /// … PARTITION OF parent FOR VALUES …`, which creates its table, the parent.
     pub table: Option<Arc<Table>>,
     /// Its slot in the catalogue, for what a later catalogue knows of all its versions so far
     /// ([`Catalog::may_key`]).
@@ -284,15 +285,22 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     if let OpKind::Reindex { target, name, .. } = kind {
         return Before { reindexes_exclusion: target == "INDEX" && cat.is_exclusion_index(name), ..Before::default() };
     }
-    let Some(name) = main_table(kind) else { return Before::default() };
+    // A new partition with a bound: its parent, whose default partition PostgreSQL scans for the
+    // bound's rows (the `partitions` pass records that lock).
+    let new_partition = match kind {
+        OpKind::CreateTable { def, .. } if !def.default_partition => def.partition_of.as_ref(),
+        _ => None,
+    };
+    let Some(name) = main_table(kind).or(new_partition) else { return Before::default() };
     let (slot, table) = cat.table_in_slot(name).unzip();
     // Only the ops whose recipes name partitions.
-    let named = matches!(
-        kind,
-        OpKind::CreateIndex { .. }
-            | OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. }
-            | OpKind::AlterTable { action: Action::AttachPartition { .. } | Action::DetachPartition { .. }, .. }
-    );
+    let named = new_partition.is_some()
+        || matches!(
+            kind,
+            OpKind::CreateIndex { .. }
+                | OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. }
+                | OpKind::AlterTable { action: Action::AttachPartition { .. } | Action::DetachPartition { .. }, .. }
+        );
     let partitions = match &table {
         Some(t) if named && t.is_partitioned() => {
             let all = cat.partitions(&t.name);

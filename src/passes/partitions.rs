@@ -8,6 +8,12 @@
 //! - `ATTACH PARTITION p`: scans `p` under ACCESS EXCLUSIVE to prove its bound (PostgreSQL 12+ holds
 //!   only SHARE UPDATE EXCLUSIVE on the parent). Diagnostic: a validated `CHECK` matching the bound
 //!   makes PostgreSQL skip the scan.
+//! - A new bound (`ATTACH PARTITION p FOR VALUES …`, `CREATE TABLE p PARTITION OF t FOR VALUES …`)
+//!   where `t` has a default partition: PostgreSQL also takes ACCESS EXCLUSIVE on the default one
+//!   and scans it for rows of the new bound (measured on 15). The lowered statement cannot know
+//!   that (it is lowered without the catalogue), so this pass adds the lock, with its scan, to the
+//!   unit: the timeouts, the planner and `long-step` then see it. Diagnostic: a validated `CHECK` on
+//!   the default partition that excludes the bound makes PostgreSQL skip that scan (not the lock).
 //! - `CREATE INDEX` on a table `--schema` knows is partitioned: PostgreSQL cannot build it
 //!   `CONCURRENTLY` (`concurrent-index` leaves it alone), and the plain build holds SHARE on every
 //!   partition. Diagnostic with the per-partition recipe (`ON ONLY`, `CONCURRENTLY` per partition,
@@ -19,7 +25,9 @@
 use super::{Ctx, Mode, Rewritten};
 use crate::ir::action::{Action, PartitionBound};
 use crate::ir::catalog::Table;
-use crate::ir::migration::partitioned_fact;
+use crate::ir::lock::{LockMode, LockUse};
+use crate::ir::lower_action::partition_of_bound;
+use crate::ir::migration::{partitioned_fact, Section};
 use crate::ir::name::{key_of, make_object_name, quote_ident, Name};
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::ir::timeline::{main_table, Before, Partitions};
@@ -55,6 +63,38 @@ fn record_partitioned(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
     }
 }
 
+/// Does the op give its parent a partition with a bound (not `DEFAULT`), so that PostgreSQL scans
+/// the parent's default partition, if it has one, for the bound's rows?
+fn adds_bound(kind: &OpKind) -> bool {
+    match kind {
+        OpKind::AlterTable { action: Action::AttachPartition { parsed, .. }, .. } => *parsed != PartitionBound::Default,
+        OpKind::CreateTable { def, .. } => def.partition_of.is_some() && !def.default_partition,
+        _ => false,
+    }
+}
+
+/// Add to statement `i`'s unit the lock a new bound takes on its parent's default partition:
+/// ACCESS EXCLUSIVE, held while PostgreSQL scans it for rows of the bound (measured on 15, for
+/// `ATTACH` and `CREATE TABLE … PARTITION OF`; a validated CHECK that excludes the bound skips the
+/// scan, not the lock). A fact about the statement, not a rule's choice: recorded whatever the
+/// rules the statement ignores.
+fn default_partition_locks(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
+    for (k, op) in ctx.m.stmts[i].ops.iter().enumerate() {
+        if !adds_bound(&op.kind) {
+            continue;
+        }
+        let Some(d) = ctx.before(i, k).default_partition() else { continue };
+        let locks = &mut out.units[i].locks;
+        match locks.iter_mut().find(|l| l.table.same(&d.name)) {
+            Some(l) => {
+                l.mode = l.mode.max(LockMode::AccessExclusive);
+                l.scans = true;
+            }
+            None => locks.push(LockUse { table: d.name.clone(), mode: LockMode::AccessExclusive, scans: true }),
+        }
+    }
+}
+
 /// `in_tx`: inside a transaction block of the draft (where the window starts, then as it goes).
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
     let m = ctx.m;
@@ -67,6 +107,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
             }
         }
         record_partitioned(ctx, out, i);
+        if s.section == Section::Up {
+            default_partition_locks(ctx, out, i);
+        }
         if !ctx.applies(RULE, i) {
             continue;
         }
@@ -119,9 +162,24 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
                     detach(ctx, out, i, op.span.start, before, &detached, *in_tx);
                 }
                 OpKind::AlterTable { table, action: Action::AttachPartition { partition, bound, parsed }, .. }
-                    if !m.created_before(table, i) && !m.created_before(partition, i) =>
+                    if !m.created_before(table, i) =>
                 {
-                    out.diagnose(RULE, op.span.start, attach(before, table, partition, bound, parsed));
+                    if !m.created_before(partition, i) {
+                        out.diagnose(RULE, op.span.start, attach(before, table, partition, bound, parsed));
+                    } else if let Some(d) = before.default_partition().filter(|d| !m.created_before(&d.name, i)) {
+                        // The new partition has no rows to scan; the default one has.
+                        let new = NewBound { parent: table, partition, parsed, created: false };
+                        out.diagnose(RULE, op.span.start, default_scan(before, d, &new));
+                    }
+                }
+                OpKind::CreateTable { table: partition, def } if adds_bound(&op.kind) => {
+                    let Some(table) = def.partition_of.as_ref().filter(|t| !m.created_before(t, i)) else { continue };
+                    let Some(d) = before.default_partition().filter(|d| !m.created_before(&d.name, i)) else {
+                        continue;
+                    };
+                    let parsed = partition_of_bound(m.text(&op.span));
+                    let new = NewBound { parent: table, partition, parsed: &parsed, created: true };
+                    out.diagnose(RULE, op.span.start, default_scan(before, d, &new));
                 }
                 _ => {}
             }
@@ -326,14 +384,55 @@ fn single_key(parent: Option<&Table>) -> Option<String> {
     }
 }
 
+/// A partition given a bound, by `CREATE TABLE … PARTITION OF` (`created`) or `ATTACH PARTITION`.
+struct NewBound<'a> {
+    parent: &'a Name,
+    partition: &'a Name,
+    parsed: &'a PartitionBound,
+    created: bool,
+}
+
+/// The recipe for the scan of the default partition `d` (which the draft did not create) that a
+/// new bound makes PostgreSQL run: a validated CHECK on `d` that excludes the bound (measured on
+/// 15: `NOT (<the bound as a condition>)` is enough; the lock stays).
+fn default_scan(before: &Before, d: &Table, new: &NewBound<'_>) -> String {
+    let (t, p, dn) = (&new.parent.text, &new.partition.text, &d.name.text);
+    let c = quote_ident(&make_object_name(&d.name.base_unquoted(), &new.partition.base_unquoted(), "excluded"));
+    let check = match single_key(before.table.as_deref()).and_then(|k| bound_check(&k, new.parsed)) {
+        Some(expr) => format!("NOT ({expr})"),
+        None => "<NOT (the new bound as a condition on the partition key)>".to_string(),
+    };
+    let (what, parent) = if new.created {
+        (
+            format!("CREATE TABLE {p} PARTITION OF {t}"),
+            format!(
+                ", all the while holding ACCESS EXCLUSIVE on {t} itself (every read and write of the partitioned table \
+                 waits; a table created on its own and then attached holds only SHARE UPDATE EXCLUSIVE on {t}, though \
+                 its ATTACH scans {dn} the same)"
+            ),
+        )
+    } else {
+        (format!("ATTACH PARTITION {p}"), String::new())
+    };
+    format!(
+        "{t} has a default partition, {dn}: {what} takes ACCESS EXCLUSIVE on {dn} and scans it for rows that belong to \
+         the new bound (every read and write of {dn} waits){parent}. A validated CHECK on {dn} that excludes the bound \
+         makes PostgreSQL skip that scan: ALTER TABLE {dn} ADD CONSTRAINT {c} CHECK ({check}) NOT VALID; then, in a later \
+         transaction, ALTER TABLE {dn} VALIDATE CONSTRAINT {c}; then the {}; then ALTER TABLE {dn} DROP CONSTRAINT {c}",
+        if new.created { "CREATE TABLE" } else { "ATTACH" }
+    )
+}
+
 fn attach(before: &Before, table: &Name, partition: &Name, bound: &str, parsed: &PartitionBound) -> String {
     let (t, p) = (&table.text, &partition.text);
     let c = quote_ident(&make_object_name(&partition.base_unquoted(), "", "bound"));
     let default = before.default_partition().map(|d| d.name.text.clone());
+    let key = single_key(before.table.as_deref());
     let also = match &default {
         Some(d) => format!(
             "; it also scans the default partition {d} under ACCESS EXCLUSIVE for rows of the new bound (a validated CHECK on \
-             {d} that excludes them skips that scan too)"
+             {d} that excludes them{} skips that scan too)",
+            key.as_ref().and_then(|k| bound_check(k, parsed)).map_or(String::new(), |e| format!(", CHECK (NOT ({e})),"))
         ),
         None => String::new(),
     };
@@ -344,7 +443,7 @@ fn attach(before: &Before, table: &Name, partition: &Name, bound: &str, parsed: 
              transaction, then attach (the scan is skipped) and drop the CHECK"
         );
     }
-    let check = match single_key(before.table.as_deref()).and_then(|k| bound_check(&k, parsed)) {
+    let check = match key.and_then(|k| bound_check(&k, parsed)) {
         Some(expr) => expr,
         None => "<the bound as a condition on the partition key, with IS NOT NULL>".to_string(),
     };
@@ -423,6 +522,105 @@ mod tests {
         let with_default = format!("{SCHEMA}\nCREATE TABLE events_other PARTITION OF events DEFAULT;");
         let c = compile("t.sql", sql, &config(14, Some(&with_default))).unwrap();
         assert!(c.diagnostics.iter().any(|d| d.message.contains("default partition (events_other)")));
+    }
+
+    const DEFAULT: &str = "CREATE TABLE events_other PARTITION OF events DEFAULT;";
+
+    /// The locks of the unit of the draft's last statement, and the table it blocks.
+    fn last_locks(draft: &str, schema: &str) -> (Vec<LockUse>, Option<String>) {
+        let m = crate::ir::migration::Migration::split_and_lower(draft).unwrap();
+        let out = crate::passes::run(&m, &config(15, Some(schema)));
+        let unit = &out.units[m.stmts.len() - 1];
+        (unit.locks.to_vec(), unit.blocking_lock().map(|l| l.table.text.to_string()))
+    }
+
+    #[test]
+    fn a_new_bound_locks_and_scans_the_default_partition() {
+        let with_default = format!("{SCHEMA}\n{DEFAULT}");
+        let on_default = |locks: &[LockUse]| locks.iter().find(|l| &*l.table.key == "events_other").cloned();
+        let scan = LockUse { table: Name::new("events_other"), mode: LockMode::AccessExclusive, scans: true };
+        for (draft, blocked) in [
+            (
+                "ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');",
+                "events_2026",
+            ),
+            (
+                "CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');",
+                "events",
+            ),
+            // The new table has no rows and no traffic: the default partition is what the step blocks.
+            (
+                "CREATE TABLE events_2027 (LIKE events);\n\
+                 ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');",
+                "events_other",
+            ),
+        ] {
+            let (locks, blocking) = last_locks(draft, &with_default);
+            assert_eq!(on_default(&locks), Some(scan.clone()), "{draft}");
+            assert_eq!(blocking.as_deref(), Some(blocked), "{draft}");
+            // No default partition: no such lock.
+            let (locks, _) = last_locks(draft, SCHEMA);
+            assert_eq!(on_default(&locks), None, "{draft}");
+        }
+        // A default partition made by the draft is locked too, but has no traffic to block.
+        let draft = format!(
+            "{DEFAULT}\nCREATE TABLE events_2027 (LIKE events);\n\
+             ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');"
+        );
+        let (locks, blocking) = last_locks(&draft, SCHEMA);
+        assert_eq!((on_default(&locks), blocking), (Some(scan), None));
+        // A default partition of its own scans nothing of the other one (PostgreSQL refuses a second).
+        let (locks, _) = last_locks("CREATE TABLE events_else PARTITION OF events DEFAULT;", &with_default);
+        assert_eq!(on_default(&locks), None);
+    }
+
+    #[test]
+    fn attaching_a_new_table_next_to_a_default_partition_runs_under_timeouts() {
+        let draft = "CREATE TABLE events_2027 (LIKE events);\n\
+                     ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');";
+        let with_default = format!("{SCHEMA}\n{DEFAULT}");
+        let c = compile("t.sql", draft, &config(15, Some(&with_default))).unwrap();
+        let step = c.steps().next().unwrap().text();
+        assert!(step.contains("lock_timeout"), "{step}");
+        let d = &c.diagnostics.iter().find(|d| d.rule == RULE).expect("a partitions finding").message;
+        assert!(d.contains("events has a default partition, events_other: ATTACH PARTITION events_2027 takes ACCESS EXCLUSIVE on events_other and scans it"), "{d}");
+        assert!(
+            d.contains("ALTER TABLE events_other ADD CONSTRAINT events_other_events_2027_excluded CHECK (NOT (created_at IS NOT NULL AND created_at >= '2027-01-01' AND created_at < '2028-01-01')) NOT VALID;"),
+            "{d}"
+        );
+        let long = &c.diagnostics.iter().find(|d| d.rule == "long-step").expect("a long-step warning").message;
+        assert!(long.starts_with("this scans events_other under ACCESS EXCLUSIVE"), "{long}");
+        let manifest = c.manifest.as_ref().unwrap();
+        assert!(manifest.steps[0].locks.iter().any(|l| l.table == "events_other" && l.scans));
+        // Without a default partition the ATTACH of a new table blocks nothing: no timeouts.
+        let c = compile("t.sql", draft, &config(15, Some(SCHEMA))).unwrap();
+        assert!(!c.steps().next().unwrap().text().contains("lock_timeout"));
+        assert!(c.diagnostics.iter().all(|d| d.rule != RULE && d.rule != "long-step"), "{:?}", c.diagnostics);
+    }
+
+    #[test]
+    fn a_partition_created_next_to_a_default_partition_gets_the_recipe() {
+        let draft = "CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');";
+        let c = compile("t.sql", draft, &config(15, Some(&format!("{SCHEMA}\n{DEFAULT}")))).unwrap();
+        let d = &c.diagnostics.iter().find(|d| d.rule == RULE).expect("a partitions finding").message;
+        assert!(
+            d.contains(
+                "CREATE TABLE events_2027 PARTITION OF events takes ACCESS EXCLUSIVE on events_other and scans it"
+            ),
+            "{d}"
+        );
+        assert!(d.contains("CHECK (NOT (created_at IS NOT NULL AND created_at >= '2027-01-01' AND created_at < '2028-01-01')) NOT VALID"), "{d}");
+        let long = &c.diagnostics.iter().find(|d| d.rule == "long-step").expect("a long-step warning").message;
+        assert!(
+            long.contains("this scans events_other under ACCESS EXCLUSIVE")
+                && long.contains("holding ACCESS EXCLUSIVE on events"),
+            "{long}"
+        );
+        // No default partition, or one the draft made: nothing to say.
+        let c = compile("t.sql", draft, &config(15, Some(SCHEMA))).unwrap();
+        assert!(c.diagnostics.iter().all(|d| d.rule != RULE && d.rule != "long-step"), "{:?}", c.diagnostics);
+        let c = compile("t.sql", &format!("{DEFAULT}\n{draft}"), &config(15, Some(SCHEMA))).unwrap();
+        assert!(c.diagnostics.iter().all(|d| d.rule != RULE && d.rule != "long-step"), "{:?}", c.diagnostics);
     }
 
     #[test]
