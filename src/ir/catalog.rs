@@ -827,38 +827,21 @@ impl Catalog {
                 col.nullable = false;
             }
         }
-        // PostgreSQL names an unnamed primary key `<table>_pkey` (or `…_pkey1` where that is taken).
-        let name = name.unwrap_or_else(|| self.key_name(table, &[table.base_unquoted(), String::new(), "pkey".into()]));
-        self.add_index(
-            table,
-            Index {
-                name: Some(Name::new(&name)),
-                table: table.clone(),
-                columns,
-                unique: true,
-                partial: false,
-                exclusion: false,
-            },
-        );
+        self.add_key_index(table, name, columns, true);
     }
 
-    /// A unique constraint's index, named as PostgreSQL would (`<table>_<columns>_key`).
+    /// A unique constraint's index.
     fn unique(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>) {
-        let name = name.unwrap_or_else(|| {
-            let cols: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
-            self.key_name(table, &[table.base_unquoted(), cols.join("_"), "key".into()])
-        });
-        self.add_index(
-            table,
-            Index {
-                name: Some(Name::new(&name)),
-                table: table.clone(),
-                columns,
-                unique: true,
-                partial: false,
-                exclusion: false,
-            },
-        );
+        self.add_key_index(table, name, columns, false);
+    }
+
+    /// A key's index, named as PostgreSQL names an unnamed one: `<table>_pkey` or
+    /// `<table>_<columns>_key`, or `…1`, `…2` where the table or its schema holds that name.
+    fn add_key_index(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>, primary: bool) {
+        let name = name.unwrap_or_else(|| self.key_name(table, &super::name::key_parts(table, primary, &columns)));
+        let name = Some(Name::new(&name));
+        let index = Index { name, table: table.clone(), columns, unique: true, partial: false, exclusion: false };
+        self.add_index(table, index);
     }
 
     /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index`: the index takes the name.

@@ -275,16 +275,22 @@ pub fn nth_choice([name1, name2, label]: [&str; 3], n: usize) -> String {
 /// (`<table>_pkey`, `<table>_<columns>_key`): `None` for any other constraint, or a named one.
 pub fn unnamed_key_parts(table: &Name, name: Option<&str>, kind: &super::op::ConstraintKind) -> Option<[String; 3]> {
     use super::op::ConstraintKind;
-    let table = table.base_unquoted();
     match kind {
         _ if name.is_some() => None,
-        ConstraintKind::PrimaryKey(_) => Some([table, String::new(), "pkey".into()]),
-        ConstraintKind::Unique(key) => {
-            let columns: Vec<&str> = key.columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
-            Some([table, columns.join("_"), "key".into()])
-        }
+        ConstraintKind::PrimaryKey(key) => Some(key_parts(table, true, &key.columns)),
+        ConstraintKind::Unique(key) => Some(key_parts(table, false, &key.columns)),
         _ => None,
     }
+}
+
+/// The parts of an unnamed key's name: `<table>_pkey`, or `<table>_<columns>_key` (an expression
+/// counts as `expr`).
+pub fn key_parts(table: &Name, primary: bool, columns: &[Option<String>]) -> [String; 3] {
+    if primary {
+        return [table.base_unquoted(), String::new(), "pkey".into()];
+    }
+    let columns: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
+    [table.base_unquoted(), columns.join("_"), "key".into()]
 }
 
 /// PostgreSQL's `makeObjectName`: `name1_name2_label`, truncated to 63 bytes by shortening the
