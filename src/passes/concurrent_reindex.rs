@@ -17,6 +17,11 @@ use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-reindex";
 
+/// The fact (a `-- pgsafe:fact` line of the step) that `index` is an exclusion constraint's.
+fn exclusion_index_fact(index: &crate::ir::name::Name) -> String {
+    crate::ir::migration::escape_directive(&format!("exclusion-index {}", index.text))
+}
+
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.stmts() {
         let [op] = s.ops.as_slice() else { continue };
@@ -49,7 +54,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
-        if ctx.before(i, 0).reindexes_exclusion {
+        // Its step, compiled again, no longer shows the constraint: the fact says it.
+        let fact = exclusion_index_fact(name);
+        if ctx.before(i, 0).reindexes_exclusion || ctx.m.has_fact(&fact) {
+            out.add_fact(i, fact);
             out.diagnose(
                 RULE,
                 s.body.start,
@@ -80,5 +88,22 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 name.text
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    #[test]
+    fn an_exclusion_index_stays_as_written_and_its_step_alone_says_why() {
+        let draft = "ALTER TABLE rooms ADD CONSTRAINT apart EXCLUDE USING gist (slot WITH &&);\nREINDEX INDEX apart;\n";
+        let plan = compile("d.sql", draft, &Config::default()).unwrap();
+        assert!(!plan.changes.iter().any(|c| c.rule == super::RULE));
+        // The step holding the REINDEX, compiled again on its own, is a fixed point: the
+        // constraint is in another step, so the step carries the fact.
+        let step = plan.steps().find(|f| f.text().contains("REINDEX INDEX apart;")).unwrap();
+        let again = compile(&step.name, &step.text(), &Config::default()).unwrap();
+        assert!(!again.changed(), "{}", step.text());
     }
 }
