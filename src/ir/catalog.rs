@@ -296,6 +296,15 @@ impl Column {
     }
 }
 
+/// How pgsafe knows what it says about an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The draft or `--schema` shows it.
+    Known,
+    /// Its name is the one PostgreSQL gives such an object.
+    ByName,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
     pub name: Option<Name>,
@@ -372,13 +381,20 @@ impl Catalog {
         self.key_columns.get(slot).is_none_or(|k| k.contains(key))
     }
 
-    /// Is `index` the index of an exclusion constraint the catalogue knows?
-    pub fn is_exclusion_index(&self, index: &Name) -> bool {
-        let same = |ix: &Index| ix.exclusion && ix.name.as_ref().is_some_and(|n| n.same(index));
+    /// Is `index` an exclusion constraint's? Known where the catalogue has an index of that name;
+    /// else guessed from the name PostgreSQL gives an unnamed one's (the database may hold one
+    /// pgsafe never saw, and rebuilding it `CONCURRENTLY` fails).
+    pub fn exclusion_index(&self, index: &Name) -> Option<Evidence> {
+        let same = |ix: &Index| ix.name.as_ref().is_some_and(|n| n.same(index));
         let slots = self.index_slots.get(index.base()).map_or(&[][..], |s| s);
-        slots.iter().any(|&s| {
-            self.slots[s].as_deref().is_some_and(|t| t.indexes.named(index.base(), true).any(|(_, ix)| same(ix)))
-        })
+        let known = slots.iter().find_map(|&s| {
+            let t = self.slots[s].as_deref()?;
+            t.indexes.named(index.base(), true).find(|(_, ix)| same(ix)).map(|(_, ix)| ix.exclusion)
+        });
+        match known {
+            Some(exclusion) => exclusion.then_some(Evidence::Known),
+            None => super::name::named_like_an_exclusion(index).then_some(Evidence::ByName),
+        }
     }
 
     /// Does a relation other than `table` and its own indexes hold the name `candidate` (as
@@ -637,20 +653,7 @@ impl Catalog {
                         None => self.unique(table, name.clone(), key.columns.clone()),
                     }
                 }
-                // Named only: an unnamed one's name depends on expressions pgsafe does not read.
-                ConstraintKind::Exclude => {
-                    if let Some(n) = name {
-                        let index = Index {
-                            name: Some(Name::new(n)),
-                            table: table.clone(),
-                            columns: Vec::new(),
-                            unique: false,
-                            partial: true,
-                            exclusion: true,
-                        };
-                        self.add_index(table, index);
-                    }
-                }
+                ConstraintKind::Exclude { elements } => self.exclusion(table, name.clone(), elements.as_deref()),
                 _ => {}
             },
             OpKind::RenameIndex { index, to } => self.rename_index(index, to),
@@ -758,6 +761,9 @@ impl Catalog {
         for fk in &def.foreign_keys {
             self.foreign_key(table, fk.name.clone(), fk.columns.clone(), fk.references.clone());
         }
+        for (name, elements) in &def.exclusions {
+            self.exclusion(table, name.clone(), elements.as_deref());
+        }
     }
 
     fn add_index(&mut self, table: &Name, index: Index) {
@@ -841,6 +847,26 @@ impl Catalog {
         let name = name.unwrap_or_else(|| self.key_name(table, &super::name::key_parts(table, primary, &columns)));
         let name = Some(Name::new(&name));
         let index = Index { name, table: table.clone(), columns, unique: true, partial: false, exclusion: false };
+        self.add_index(table, index);
+    }
+
+    /// An exclusion constraint's index, named as PostgreSQL names an unnamed one
+    /// (`<table>_<elements>_excl`, numbered past the names taken): not recorded when unnamed and
+    /// its elements' names are not known (`REINDEX` then judges an index by its name alone).
+    fn exclusion(&mut self, table: &Name, name: Option<String>, elements: Option<&[String]>) {
+        let name = match (name, elements) {
+            (Some(n), _) => n,
+            (None, Some(elements)) => self.key_name(table, &super::name::exclusion_parts(table, elements)),
+            (None, None) => return,
+        };
+        let index = Index {
+            name: Some(Name::new(&name)),
+            table: table.clone(),
+            columns: Vec::new(),
+            unique: false,
+            partial: true,
+            exclusion: true,
+        };
         self.add_index(table, index);
     }
 

@@ -371,8 +371,11 @@ fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<St
             let kind = ConstraintKind::PrimaryKey(Key { using_index: index, ..Key::default() });
             (u.name.as_ref().map(|n| n.to_string()), kind)
         }
-        TableConstraint::Exclude(e) => (e.name.as_ref().map(|n| n.to_string()), ConstraintKind::Exclude),
-        _ => (None, ConstraintKind::Exclude),
+        TableConstraint::Exclude(e) => (
+            e.name.as_ref().map(|n| n.to_string()),
+            ConstraintKind::Exclude { elements: super::lower_table::exclusion_element_names(e) },
+        ),
+        _ => (None, ConstraintKind::Exclude { elements: None }),
     }
 }
 

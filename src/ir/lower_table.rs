@@ -65,6 +65,9 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
                 columns: fk.columns.iter().map(ident_key).collect(),
                 references: Name::new(&fk.foreign_table.to_string()),
             }),
+            TableConstraint::Exclude(e) => {
+                def.exclusions.push((e.name.as_ref().map(|n| n.to_string()), exclusion_element_names(e)))
+            }
             _ => {}
         }
     }
@@ -311,6 +314,32 @@ pub fn index_columns(cols: &[IndexColumn]) -> Vec<Option<String>> {
             _ => None,
         })
         .collect()
+}
+
+/// What PostgreSQL names each element of an exclusion constraint's index after
+/// (`FigureIndexColname`: the column, the function called, `expr` for an operator), or `None`
+/// where pgsafe cannot tell (a cast of an expression is named after its type, as the parser
+/// spells it: `int` is `int4`). An unnamed constraint's index is `<table>_<names>_excl`.
+pub fn exclusion_element_names(e: &sqlparser::ast::ExcludeConstraint) -> Option<Vec<String>> {
+    /// A column, or a function's name: kept through a cast (`FigureColnameInternal`'s strength 2).
+    fn strong(expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Identifier(id) => Some(ident_key(id)),
+            Expr::CompoundIdentifier(ids) => ids.last().map(ident_key),
+            Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(ident_key),
+            Expr::Nested(e) => strong(e),
+            _ => None,
+        }
+    }
+    fn named(expr: &Expr) -> Option<String> {
+        strong(expr).or_else(|| match expr {
+            Expr::Nested(e) => named(e),
+            Expr::Cast { expr, .. } => strong(expr),
+            Expr::BinaryOp { .. } | Expr::UnaryOp { .. } => Some("expr".into()),
+            _ => None,
+        })
+    }
+    e.elements.iter().map(|el| named(&el.column.column.expr)).collect()
 }
 
 /// The key of `CREATE INDEX … ON t [USING m] (a, lower(b), c DESC) [… WHERE …]`.
@@ -615,6 +644,19 @@ mod tests {
         };
         assert_eq!(&*table.key, "s.b");
         assert!(!def.columns_known && def.if_not_exists && def.partition_by.is_some());
+    }
+
+    #[test]
+    fn exclusion_elements_are_named_after_their_column_or_function() {
+        let names = |sql: &str| {
+            let Some(Statement::CreateTable(ct)) = parse_statement(sql) else { panic!("{sql}") };
+            let Some(TableConstraint::Exclude(e)) = ct.constraints.first() else { panic!("{sql}") };
+            exclusion_element_names(e)
+        };
+        let sql = "CREATE TABLE t (a int, r int4range, EXCLUDE USING gist (r WITH &&, \"R\" WITH =, (lower(r)) WITH =,                    (a::text) WITH =, (a + 1) WITH =, (public.f(a)) WITH =))";
+        assert_eq!(names(sql), Some(["r", "R", "lower", "a", "expr", "f"].map(String::from).to_vec()));
+        // A cast of an expression is named after its type as the parser spells it: not known.
+        assert_eq!(names("CREATE TABLE t (a int, EXCLUDE USING gist (((a + 1)::int) WITH =))"), None);
     }
 
     #[test]

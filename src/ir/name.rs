@@ -293,6 +293,40 @@ pub fn key_parts(table: &Name, primary: bool, columns: &[Option<String>]) -> [St
     [table.base_unquoted(), columns.join("_"), "key".into()]
 }
 
+/// The parts of an unnamed exclusion constraint's name, `<table>_<elements>_excl`, from what
+/// each element is named after: a name met before gets the first number that makes it new
+/// (`ChooseIndexColumnNames`: `(room WITH =, room WITH <>)` is `t_room_room1_excl`).
+pub fn exclusion_parts(table: &Name, elements: &[String]) -> [String; 3] {
+    const NAMEDATALEN_MAX: usize = 63;
+    let mut chosen: Vec<String> = Vec::with_capacity(elements.len());
+    for original in elements {
+        let clip = |len: usize| {
+            let mut n = original.len().min(len);
+            while !original.is_char_boundary(n) {
+                n -= 1;
+            }
+            &original[..n]
+        };
+        let mut name = clip(NAMEDATALEN_MAX).to_string();
+        let mut n = 1;
+        while chosen.contains(&name) {
+            let suffix = n.to_string();
+            name = format!("{}{suffix}", clip(NAMEDATALEN_MAX - suffix.len()));
+            n += 1;
+        }
+        chosen.push(name);
+    }
+    [table.base_unquoted(), chosen.join("_"), "excl".into()]
+}
+
+/// Is `index` named as PostgreSQL names an unnamed exclusion constraint's index
+/// (`…_excl`, or `…_excl1`, `…_excl2` where that name was taken)?
+pub fn named_like_an_exclusion(index: &Name) -> bool {
+    let base = index.base_unquoted();
+    let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
+    base.len() > "_excl".len() && base.ends_with("_excl")
+}
+
 /// PostgreSQL's `makeObjectName`: `name1_name2_label`, truncated to 63 bytes by shortening the
 /// longer of the two names first, so generated constraint names match what the server would pick.
 pub fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
@@ -326,6 +360,23 @@ pub fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exclusion_indexes_are_named_as_postgres_names_them() {
+        // Measured on PostgreSQL 15: `EXCLUDE USING gist (slot WITH &&, (int4range(id, id + 1))
+        // WITH &&, slot WITH &&)` on rooms is rooms_slot_int4range_slot1_excl.
+        let names = ["slot", "int4range", "slot"].map(String::from);
+        assert_eq!(exclusion_parts(&Name::new("public.rooms"), &names), ["rooms", "slot_int4range_slot1", "excl"]);
+        let long = "c".repeat(70);
+        let [_, elements, _] = exclusion_parts(&Name::new("t"), &[long.clone(), long]);
+        assert_eq!(elements, format!("{}_{}1", "c".repeat(63), "c".repeat(62)));
+        for (name, like) in [("bookings_slot_excl", true), ("b_a_excl12", true), ("\"T_x_excl\"", true)] {
+            assert_eq!(named_like_an_exclusion(&Name::new(name)), like, "{name}");
+        }
+        for name in ["_excl", "bookings_slot_idx", "excl", "bookings_exclusive"] {
+            assert!(!named_like_an_exclusion(&Name::new(name)), "{name}");
+        }
+    }
 
     #[test]
     fn folds_like_postgres() {

@@ -30,7 +30,13 @@ pub enum ConstraintKind {
     },
     Unique(Key),
     PrimaryKey(Key),
-    Exclude,
+    /// An exclusion constraint (or a constraint pgsafe does not know): what PostgreSQL names each
+    /// element of its index after, where pgsafe can tell (see [`exclusion_element_names`]).
+    ///
+    /// [`exclusion_element_names`]: super::lower_table::exclusion_element_names
+    Exclude {
+        elements: Option<Vec<String>>,
+    },
 }
 
 /// The columns of a primary key or unique constraint.
@@ -58,6 +64,8 @@ pub struct TableDef {
     /// Unique constraints: name (if given) and columns.
     pub unique: Vec<(Option<String>, Vec<Option<String>>)>,
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// Exclusion constraints: name (if given) and the names of their elements (if pgsafe can tell).
+    pub exclusions: Vec<(Option<String>, Option<Vec<String>>)>,
     /// `PARTITION OF parent`, and whether it is the `DEFAULT` partition.
     pub partition_of: Option<Name>,
     pub default_partition: bool,

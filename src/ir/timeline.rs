@@ -17,7 +17,7 @@
 //! partitioned t` line of a plan step pgsafe wrote.
 
 use super::action::Action;
-use super::catalog::{Catalog, ForeignKey, Holder, Table};
+use super::catalog::{Catalog, Evidence, ForeignKey, Holder, Table};
 use super::migration::{Migration, Section};
 use super::name::Name;
 use super::op::{ConstraintKind, OpKind};
@@ -135,8 +135,8 @@ pub struct Before {
     /// For an unnamed primary key or unique constraint: PostgreSQL's first choices of its name,
     /// each with whether another relation of the schema holds it (boxed: most ops have none).
     pub names_elsewhere: Option<Box<[(String, Holder)]>>,
-    /// For `REINDEX INDEX`: the index is an exclusion constraint's.
-    pub reindexes_exclusion: bool,
+    /// For `REINDEX INDEX`: the index is an exclusion constraint's, and how pgsafe knows.
+    pub reindexes_exclusion: Option<Evidence>,
 }
 
 impl Before {
@@ -274,7 +274,7 @@ impl Window {
             referencing: Vec::new(),
             column_keyed: false,
             names_elsewhere: None,
-            reindexes_exclusion: false,
+            reindexes_exclusion: None,
         };
         debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
@@ -283,7 +283,8 @@ impl Window {
 
 fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     if let OpKind::Reindex { target, name, .. } = kind {
-        return Before { reindexes_exclusion: target == "INDEX" && cat.is_exclusion_index(name), ..Before::default() };
+        let reindexes_exclusion = if target == "INDEX" { cat.exclusion_index(name) } else { None };
+        return Before { reindexes_exclusion, ..Before::default() };
     }
     // A new partition with a bound: its parent, whose default partition PostgreSQL scans for the
     // bound's rows (the `partitions` pass records that lock).
@@ -332,7 +333,7 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
             }),
         _ => None,
     };
-    Before { table, slot, partitions, referencing, column_keyed, names_elsewhere, reindexes_exclusion: false }
+    Before { table, slot, partitions, referencing, column_keyed, names_elsewhere, reindexes_exclusion: None }
 }
 
 /// Tables that exist before the draft and that the draft shows are partitioned: the parent of a

@@ -3,8 +3,8 @@
 //! Why: a plain REINDEX holds SHARE on the table and ACCESS EXCLUSIVE on each index, and the planner
 //! opens every index of a table, so even SELECTs wait (measured on PostgreSQL 15).
 //!
-//! Not the index of an exclusion constraint the catalogue knows of: PostgreSQL refuses to rebuild
-//! one concurrently.
+//! Not the index of an exclusion constraint the catalogue knows of, or one named as PostgreSQL
+//! names an unnamed one's (`…_excl`): PostgreSQL refuses to rebuild one concurrently.
 //!
 //! Only `REINDEX INDEX`: `REINDEX TABLE|SCHEMA|DATABASE … CONCURRENTLY` skips the invalid indexes
 //! (what a failed concurrent build leaves, and what a draft often reindexes to repair) and those
@@ -13,6 +13,7 @@
 //! PostgreSQL never rebuilds concurrently.
 
 use super::{add_concurrently, Ctx, Mode, Rewritten};
+use crate::ir::catalog::Evidence;
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-reindex";
@@ -54,16 +55,24 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
-        // Its step, compiled again, no longer shows the constraint: the fact says it.
+        // Its step, compiled again, no longer shows the constraint: the fact says it (a name
+        // PostgreSQL gives such an index says it by itself).
         let fact = exclusion_index_fact(name);
-        if ctx.before(i, 0).reindexes_exclusion || ctx.m.has_fact(&fact) {
+        let known = ctx.before(i, 0).reindexes_exclusion;
+        let stated = ctx.m.has_fact(&fact);
+        if known == Some(Evidence::Known) || stated {
             out.add_fact(i, fact);
+        }
+        if known.is_some() || stated {
+            let why = match known {
+                Some(Evidence::ByName) => "is named as PostgreSQL names an exclusion constraint's index (`<table>_<columns>_excl`), and PostgreSQL does not rebuild one CONCURRENTLY",
+                _ => "is the index of an exclusion constraint, which PostgreSQL does not rebuild CONCURRENTLY",
+            };
             out.diagnose(
                 RULE,
                 s.body.start,
                 format!(
-                    "{} is the index of an exclusion constraint, which PostgreSQL does not rebuild CONCURRENTLY: left as \
-                     written, it blocks reads and writes on its table while the index is rebuilt",
+                    "{} {why}: left as written, it blocks reads and writes on its table while the index is rebuilt",
                     name.text
                 ),
             );
