@@ -17,7 +17,7 @@ use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
 use crate::ir::op::{ConstraintKind, OpKind, Psql};
 use crate::ir::savepoints::Savepoints;
-use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape};
+use crate::passes::{Keep, Mode, Phase, Region, Rewritten, Shape, Unit};
 use indexmap::IndexMap;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::ops::Range;
@@ -33,10 +33,24 @@ pub enum StepMode {
 pub enum Timeouts {
     /// Nothing added.
     None,
+    /// `SET LOCAL lock_timeout` alone: the step runs a `DO` block whose code takes table locks
+    /// (`Unit::runs_code`), which waits for them no longer than any step, and runs as long as it
+    /// needs, as in the draft.
+    LockOnly,
     /// `SET LOCAL lock_timeout`/`statement_timeout` to the configured short values.
     Short,
     /// Long-running but harmless to traffic: no lock or statement timeout.
     Unlimited,
+}
+
+impl Timeouts {
+    /// The timeouts of a step that gains a unit needing them.
+    fn bound_for(self, unit: &Unit) -> Timeouts {
+        match self {
+            Timeouts::None | Timeouts::LockOnly if unit.runs_code => Timeouts::LockOnly,
+            _ => Timeouts::Short,
+        }
+    }
 }
 
 /// A piece of a step's body.
@@ -177,7 +191,7 @@ impl Builder {
         let unit = &r.units[u];
         let step = self.open.as_mut().expect("a region's step is open");
         if unit.needs_timeouts {
-            step.timeouts = Timeouts::Short;
+            step.timeouts = step.timeouts.bound_for(unit);
         }
         if step.locked.is_none() {
             step.locked = unit.blocking_lock().map(|l| l.table.clone());
@@ -244,7 +258,7 @@ impl Builder {
             step.locked = locked.cloned();
         }
         if unit.needs_timeouts {
-            step.timeouts = Timeouts::Short;
+            step.timeouts = step.timeouts.bound_for(unit);
         }
         step.items.push(Item::Unit(u));
         if unit.ends_step {
@@ -435,7 +449,7 @@ impl Planner {
                 if unit.long_running {
                     step.timeouts = Timeouts::Unlimited;
                 } else if unit.needs_timeouts {
-                    step.timeouts = Timeouts::Short;
+                    step.timeouts = step.timeouts.bound_for(unit);
                 }
                 b.close();
                 // `DISCARD ALL`, which no transaction block may hold, resets every setting.

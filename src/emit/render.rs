@@ -318,7 +318,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let pgsafe_statement_timeout = match step.timeouts {
         Timeouts::Short => own_statement_timeout.is_none(),
         Timeouts::Unlimited => true,
-        Timeouts::None => false,
+        Timeouts::None | Timeouts::LockOnly => false,
     };
     match (step.timeouts, step.mode) {
         // A transaction step sets them for its transaction. An autocommit step (kept as written,
@@ -336,6 +336,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                 }
             }
         }
+        (Timeouts::LockOnly, mode) => {
+            let set = if mode == StepMode::Transaction { "SET LOCAL" } else { "SET" };
+            out.push(PartKind::Setting, format!("{set} lock_timeout = '{lock}';\n"));
+            body.lock_timeout = Some(lock);
+        }
         (Timeouts::Unlimited, StepMode::Transaction) => {
             out.push(PartKind::Setting, "SET LOCAL statement_timeout = 0;\n");
             body.statement_timeout = Some("0".into());
@@ -350,7 +355,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     // Where the draft turns lock_timeout off, a step that bounds its lock waits bounds them again
     // right after: the statements that follow take their locks under pgsafe's lock_timeout.
     let bound_again = |out: &mut Parts, s: usize| {
-        if step.timeouts == Timeouts::Short && r.units[s].lock_timeout_off {
+        if matches!(step.timeouts, Timeouts::Short | Timeouts::LockOnly) && r.units[s].lock_timeout_off {
             let set = if step.mode == StepMode::Transaction { "SET LOCAL" } else { "SET" };
             out.push(PartKind::Setting, format!("{set} lock_timeout = '{}';\n", config.lock_timeout));
         }

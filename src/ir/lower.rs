@@ -56,6 +56,25 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
 
 /// [`lower_statement`], also saying whether the parser gave up on depth.
 pub fn lower(src: &str, body: Range<usize>) -> Lowered {
+    let mut lowered = lower_any(src, body.clone());
+    // A `DO` block's code takes the locks of the DDL in it, which its words show.
+    let text = &src[body];
+    if starts_with_do(text) {
+        if let Some(op) = lowered.ops.first_mut() {
+            op.locks.extend(super::code_locks::do_block_locks(text));
+        }
+    }
+    lowered
+}
+
+/// Is `text` a `DO` block (its first word `DO`)?
+pub fn starts_with_do(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() > 2 && b[..2].eq_ignore_ascii_case(b"do") && !(b[2].is_ascii_alphanumeric() || b[2] == b'_' || b[2] >= 0x80)
+}
+
+/// [`lower`] without the locks of a `DO` block's code.
+fn lower_any(src: &str, body: Range<usize>) -> Lowered {
     let text = &src[body.clone()];
     // A goose `StatementBegin … StatementEnd` block can hold several statements: goose sends it
     // as one query, so pgsafe keeps it whole, lowering each statement in it; what it cannot cut

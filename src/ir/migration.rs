@@ -56,6 +56,8 @@ pub struct Stmt {
     pub controls_transactions: bool,
     /// A `DO` block that changes its session for the statements after it.
     pub changes_session: Option<super::session::CodeChange>,
+    /// A `DO` block: code whose locks pgsafe reads from its words ([`super::code_locks`]).
+    pub runs_code: bool,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -545,6 +547,7 @@ impl<'a> Migration<'a> {
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
             let changes_session = super::session::changed_by_code(&src[body.clone()]);
+            let runs_code = super::lower::starts_with_do(&src[body.clone()]);
             stmts.push(Stmt {
                 span,
                 body,
@@ -562,6 +565,7 @@ impl<'a> Migration<'a> {
                 defers_checks,
                 controls_transactions,
                 changes_session,
+                runs_code,
             });
         }
         let runner_transaction = runner && !opt_out;

@@ -2,6 +2,7 @@
 pub mod action;
 mod by_hand;
 pub mod catalog;
+pub mod code_locks;
 pub mod expr;
 pub mod functions;
 pub mod lock;

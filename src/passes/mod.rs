@@ -147,6 +147,9 @@ pub struct Unit {
     /// A draft setting that turns `lock_timeout` off (`0`, `''`, `DEFAULT`): a step that bounds
     /// its lock waits sets its own again right after it, or what follows would wait without limit.
     pub lock_timeout_off: bool,
+    /// A `DO` block, whose code's locks are read from its words: its step bounds how long it
+    /// waits for them, not how long it runs (pgsafe cannot see that; the draft runs it to its end).
+    pub runs_code: bool,
 }
 
 impl Unit {
@@ -183,6 +186,7 @@ impl Unit {
             rules: ThinVec::new(),
             inert_setting: false,
             lock_timeout_off: false,
+            runs_code: false,
         }
     }
 
@@ -618,11 +622,17 @@ fn draft_units(m: &Migration<'_>) -> Rewritten {
                 // and may run long, batch by batch, as the draft runs it: without timeouts.
                 // (`transactions` puts both back in a draft's transaction.)
                 let alone = s.controls_transactions || s.ops.iter().any(|o| o.kind.is_concurrent());
+                // A block whose code takes table locks runs in a step of its own: it gets the
+                // step's lock_timeout, and no other statement's statement_timeout.
+                let code_locks = s.runs_code && s.ops.iter().any(|o| !o.locks.is_empty());
                 Unit {
                     at: s.body.start,
                     mode: if alone { Mode::Autocommit } else { Mode::Transaction },
                     long_running: alone,
                     locks: locks_of(s),
+                    runs_code: s.runs_code,
+                    starts_step: code_locks,
+                    ends_step: code_locks,
                     ..Unit::draft(i)
                 }
             })

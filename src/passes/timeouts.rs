@@ -212,12 +212,14 @@ impl Timeouts {
             }
             unit.rules.push(RULE);
             let turned_off = local_timeout.map_or(session_off, |on| !on);
+            let code = unit.runs_code;
             out.change(
                 RULE,
                 s.body.start,
                 format!(
-                    "run under lock_timeout = '{}': this takes {} on {}, and while it waits for that lock every {} on the table queues behind it{}",
+                    "run under lock_timeout = '{}': {} {} on {}, and while it waits for that lock every {} on the table queues behind it{}{}",
                     ctx.config.lock_timeout,
+                    if code { "the code of this block (read from its words) takes" } else { "this takes" },
                     lock.mode,
                     lock.table.text,
                     if lock.mode.blocks_reads() { "read and write" } else { "write" },
@@ -225,7 +227,8 @@ impl Timeouts {
                         " (the draft turned lock_timeout off before it, to wait without limit: the plan sets it again after that)"
                     } else {
                         ""
-                    }
+                    },
+                    if code { "; no statement_timeout: pgsafe cannot tell how long its code runs, so it runs to its end, as in the draft" } else { "" }
                 ),
             );
         }
