@@ -88,7 +88,9 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         CREATE MATERIALIZED VIEW order_totals AS SELECT user_id, sum(amount) AS total FROM orders GROUP BY user_id;\n\
         CREATE UNIQUE INDEX order_totals_user ON order_totals (user_id);\n\
         CREATE TABLE events (id int, at int) PARTITION BY RANGE (at);\n\
-        CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);\n";
+        CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);\n\
+        CREATE SEQUENCE order_numbers;\n\
+        CREATE VIEW order_view AS SELECT * FROM orders;\n";
     let work = tempfile::tempdir().unwrap();
     let setup_file = work.path().join("setup.sql");
     std::fs::write(&setup_file, setup).unwrap();
@@ -122,6 +124,15 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         ("ALTER TABLE orders SET (fillfactor = 80)", "orders"),
         ("ALTER TABLE orders CLUSTER ON orders_pkey", "orders"),
         ("COMMENT ON TABLE orders IS 'x'", "orders"),
+        // Every insert drawing from the sequence queues behind it (found by this pass's probe).
+        ("ALTER SEQUENCE order_numbers RESTART WITH 100", "order_numbers"),
+        ("ALTER SEQUENCE IF EXISTS public.order_numbers INCREMENT BY 2", "order_numbers"),
+        ("ALTER SEQUENCE order_numbers OWNER TO CURRENT_USER", "order_numbers"),
+        ("ALTER SEQUENCE order_numbers SET LOGGED", "order_numbers"),
+        // Every query of the view queues behind it.
+        ("ALTER VIEW order_view ALTER COLUMN status SET DEFAULT 'new'", "order_view"),
+        ("ALTER VIEW IF EXISTS order_view SET (security_barrier = true)", "order_view"),
+        ("ALTER VIEW order_view OWNER TO CURRENT_USER", "order_view"),
         // A new partition locks its parent (found by a probe: writes queued behind it).
         ("CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (10) TO (20)", "events"),
         ("CREATE TABLE IF NOT EXISTS events_3 PARTITION OF public.events FOR VALUES FROM (20) TO (30)", "events"),
