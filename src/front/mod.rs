@@ -1,5 +1,6 @@
 //! Front end: split the script into statements, then parse each one.
 pub mod forms;
+pub mod index_parameters;
 pub mod mask;
 pub mod parse;
 pub mod split;

@@ -32,12 +32,35 @@ pub fn parse(body: &str) -> Result<Statement, Unparsed> {
         return Err(Unparsed::TooDeep);
     }
     match parse_masked(&mask_placeholders(body)) {
-        Err(Unparsed::Syntax) => match without_action_columns(body) {
+        Err(Unparsed::Syntax) => match without_unsupported(body) {
             Some(plain) => parse_masked(&mask_placeholders(&plain)),
             None => Err(Unparsed::Syntax),
         },
         read => read,
     }
+}
+
+/// `body` with the clauses sqlparser lacks blanked, bytes in place; `None` when it has none.
+fn without_unsupported(body: &str) -> Option<String> {
+    let plain = without_action_columns(body);
+    without_index_parameters(plain.as_deref().unwrap_or(body)).or(plain)
+}
+
+/// `body` with each key's index parameters (`WITH (…)`, `USING INDEX TABLESPACE t`) blanked,
+/// bytes in place; `None` when it has none. Lowering reads them from the tokens
+/// (`super::index_parameters`).
+fn without_index_parameters(body: &str) -> Option<String> {
+    let has = |w: &[u8]| body.as_bytes().windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    if !has(b"with") && !has(b"tablespace") {
+        return None;
+    }
+    let clauses = super::index_parameters::clauses(&super::tokens::lex(body));
+    let mut plain = body.to_string();
+    for c in &clauses {
+        // Each clause starts at a word and ends at `)` or a name: whole characters, blanked.
+        plain.replace_range(c.clone(), &" ".repeat(c.len()));
+    }
+    (!clauses.is_empty()).then_some(plain)
 }
 
 /// `body` with the column list of each `ON DELETE SET NULL (a, …)` or `SET DEFAULT (a, …)`
@@ -306,6 +329,26 @@ mod tests {
         assert_eq!(parse("SELECT 1 END"), Err(Unparsed::Syntax));
         assert_eq!(parse("SELECT 1; SELECT 2"), Err(Unparsed::Syntax));
         assert!(parse("SELECT 1;").is_ok());
+    }
+
+    #[test]
+    fn a_key_is_read_without_its_index_parameters() {
+        for (sql, without) in [
+            (
+                "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a) WITH (fillfactor = 70) USING INDEX TABLESPACE x",
+                "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a)",
+            ),
+            (
+                "CREATE TABLE t (id int PRIMARY KEY WITH (fillfactor = 70), a int, UNIQUE (a) USING INDEX TABLESPACE x) \
+                 WITH (fillfactor = 60)",
+                "CREATE TABLE t (id int PRIMARY KEY, a int, UNIQUE (a)) WITH (fillfactor = 60)",
+            ),
+        ] {
+            assert_eq!(parse(sql), parse(without), "{sql}");
+            assert!(parse(sql).is_ok(), "{sql}");
+        }
+        // Parameters in another place stay an error.
+        assert!(parse("ALTER TABLE t ADD CONSTRAINT k UNIQUE (a) NOT VALID WITH (fillfactor = 70)").is_err());
     }
 
     #[test]

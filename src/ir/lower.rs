@@ -1263,6 +1263,23 @@ mod tests {
     }
 
     #[test]
+    fn a_keys_index_parameters_are_read_from_its_words() {
+        let sql = "ALTER TABLE r ADD CONSTRAINT k UNIQUE (a, b) WITH (fillfactor = 70) USING INDEX TABLESPACE fast";
+        let ops = lower(sql);
+        let OpKind::AddConstraint { kind: ConstraintKind::Unique(key), .. } = &ops[0].kind else { panic!("{ops:?}") };
+        assert_eq!(key.columns, [Some("a".to_string()), Some("b".to_string())]);
+        let text = |r: &Option<std::ops::Range<usize>>| r.clone().map(|r| &sql[r]);
+        assert_eq!((text(&key.with), text(&key.tablespace)), (Some("WITH (fillfactor = 70)"), Some("fast")));
+        assert_eq!((ops[0].locks[0].mode, ops[0].locks[0].scans), (LockMode::AccessExclusive, true));
+        // After DEFERRABLE, which the recipe does not carry: no plain list.
+        let ops = lower("ALTER TABLE r ADD PRIMARY KEY (a) WITH (fillfactor = 70) DEFERRABLE");
+        let OpKind::AddConstraint { kind: ConstraintKind::PrimaryKey(key), .. } = &ops[0].kind else {
+            panic!("{ops:?}")
+        };
+        assert_eq!((key.plain_list.clone(), key.with.clone()), (None, None));
+    }
+
+    #[test]
     fn inline_reference_clause_is_found() {
         let sql = "ALTER TABLE orders ADD COLUMN buyer_id bigint NOT NULL DEFAULT 0 REFERENCES public.users (id) ON DELETE SET NULL DEFERRABLE";
         let ops = lower(sql);

@@ -8,9 +8,9 @@ use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::{key_of, Name};
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
-use crate::front::forms;
 use crate::front::parse::{parse, parse_expr, Unparsed};
 use crate::front::tokens::{lex, words, Tok, Token};
+use crate::front::{forms, index_parameters};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, DetachPartitionMode,
     DropBehavior, Statement, TableConstraint,
@@ -333,10 +333,13 @@ fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<St
     let key = |columns: &[sqlparser::ast::IndexColumn], using_index: Option<Name>| {
         let columns = super::lower_table::index_columns(columns);
         // A recipe copies the list as written: only when its words are the columns sqlparser read.
-        let plain_list = plain_list(toks, at)
-            .filter(|(_, names)| names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref())))
-            .map(|(list, _)| list);
-        Key { columns, using_index, plain_list }
+        let plain = plain_list(toks, at)
+            .filter(|p| p.names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref())));
+        let (plain_list, with, tablespace) = match plain {
+            Some(p) => (Some(p.list), p.with, p.tablespace),
+            None => (None, None, None),
+        };
+        Key { columns, using_index, plain_list, with, tablespace }
     };
     match c {
         TableConstraint::ForeignKey(fk) => (
@@ -379,10 +382,19 @@ fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<St
     }
 }
 
+/// A key's list of plain column names, and its index parameters, in draft bytes.
+struct PlainList {
+    list: Range<usize>,
+    /// The folded names in the list (read from the tokens, so a comment inside the list is no
+    /// part of a name).
+    names: Vec<String>,
+    with: Option<Range<usize>>,
+    tablespace: Option<Range<usize>>,
+}
+
 /// `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` with nothing but column names in the
-/// list and nothing after it: the list, in draft bytes, and the folded names in it (read from the
-/// tokens, so a comment inside the list is no part of a name).
-fn plain_list(toks: &[Token], at: usize) -> Option<(Range<usize>, Vec<String>)> {
+/// list and nothing after it but its index parameters (`WITH (…)`, `USING INDEX TABLESPACE t`).
+fn plain_list(toks: &[Token], at: usize) -> Option<PlainList> {
     let mut i = 1;
     if toks.get(i).is_some_and(|t| t.is_word("constraint")) {
         i += 2;
@@ -397,7 +409,7 @@ fn plain_list(toks: &[Token], at: usize) -> Option<(Range<usize>, Vec<String>)> 
     if !toks.get(i)?.is_punct('(') {
         return None;
     }
-    let close = toks.iter().rposition(|t| t.is_punct(')'))?;
+    let (close, _) = skip_parens(toks, i)?;
     let inner = &toks[i + 1..close];
     // Names separated by commas: `a, "B"`, not `a b` or `a,,b`.
     let mut names = Vec::new();
@@ -409,7 +421,11 @@ fn plain_list(toks: &[Token], at: usize) -> Option<(Range<usize>, Vec<String>)> 
         }
     }
     let list = at + toks[i].span.end..at + toks[close].span.start;
-    (close + 1 == toks.len() && inner.len() % 2 == 1).then_some((list, names))
+    let parameters = index_parameters::read(toks, close + 1);
+    let in_draft = |r: Range<usize>| at + r.start..at + r.end;
+    let plain =
+        PlainList { list, names, with: parameters.with.map(in_draft), tablespace: parameters.tablespace.map(in_draft) };
+    (parameters.next == toks.len() && inner.len() % 2 == 1).then_some(plain)
 }
 
 /// The constraint of `ADD [CONSTRAINT name] <definition> [NOT VALID]`, in draft bytes.

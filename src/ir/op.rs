@@ -47,8 +47,14 @@ pub struct Key {
     /// `… USING INDEX i`: the constraint adopts an existing index.
     pub using_index: Option<Name>,
     /// The column list inside the parentheses, in draft bytes, when the constraint is nothing but
-    /// plain column names (no `INCLUDE`, `WITH`, `DEFERRABLE`, …): a recipe can reuse it.
+    /// plain column names and its index parameters (no `INCLUDE`, `DEFERRABLE`, …): a recipe can
+    /// reuse it.
     pub plain_list: Option<Range<usize>>,
+    /// With `plain_list`, the index parameters after it, in draft bytes: the whole `WITH (…)`,
+    /// and the name of `USING INDEX TABLESPACE name`. A recipe that builds the index keeps them
+    /// (its reloptions and tablespace are the schema's).
+    pub with: Option<Range<usize>>,
+    pub tablespace: Option<Range<usize>>,
 }
 
 /// `CREATE TABLE`, typed: what the catalogue records about the new table.

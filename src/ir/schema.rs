@@ -180,6 +180,22 @@ ALTER TABLE ONLY public.orders
     }
 
     #[test]
+    fn keys_with_index_parameters_are_recorded() {
+        // As pg_dump writes them, and inside CREATE TABLE: sqlparser reads neither with the parameters.
+        let c = Catalog::from_sql(
+            "CREATE TABLE public.t (id int, a text, b text, c text PRIMARY KEY WITH (fillfactor = 70), \
+             UNIQUE (b) USING INDEX TABLESPACE fast);\n\
+             ALTER TABLE ONLY public.t ADD CONSTRAINT t_a_key UNIQUE (a) WITH (fillfactor='70');\n",
+        );
+        let t = Name::new("t");
+        for column in ["a", "b", "c"] {
+            assert!(c.has_index_on(&t, &[column.into()]), "{column}");
+        }
+        assert!(c.table(&t).unwrap().indexes.has_key("t_a_key"));
+        assert_eq!(c.is_nullable(&t, "c"), Some(false));
+    }
+
+    #[test]
     fn unqualified_names_resolve_through_the_search_path() {
         let mut c = Catalog::from_sql(
             "CREATE TABLE public.orders (id int);\nCREATE TABLE billing.orders (id int, d date) PARTITION BY RANGE (d);\n",

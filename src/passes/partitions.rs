@@ -1,10 +1,12 @@
 //! `partitions`: partitioned tables need their own recipes.
 //!
 //! - `ALTER TABLE … DETACH PARTITION p` takes ACCESS EXCLUSIVE on the partitioned table and on `p`,
-//!   blocking every read and write of the whole table while it waits. It is kept as written (with
-//!   timeouts) and a diagnostic: `DETACH PARTITION p CONCURRENTLY` (14+) takes SHARE UPDATE
-//!   EXCLUSIVE instead but leaves `p` with a CHECK constraint the plain form does not, so it would
-//!   change the schema. A draft's own `CONCURRENTLY` gets an autocommit step.
+//!   and on its default partition if it has one (no scan, measured on 15; added to the unit like a
+//!   new bound's lock below), blocking every read and write of the whole table while it waits. It
+//!   is kept as written (with timeouts) and a diagnostic: `DETACH PARTITION p CONCURRENTLY` (14+)
+//!   takes SHARE UPDATE EXCLUSIVE instead but leaves `p` with a CHECK constraint the plain form does
+//!   not, so it would change the schema, and PostgreSQL refuses it next to a default partition. A
+//!   draft's own `CONCURRENTLY` gets an autocommit step (and that diagnostic where it will fail).
 //! - `ATTACH PARTITION p`: scans `p` under ACCESS EXCLUSIVE to prove its bound (PostgreSQL 12+ holds
 //!   only SHARE UPDATE EXCLUSIVE on the parent). Diagnostic: a validated `CHECK` matching the bound
 //!   makes PostgreSQL skip the scan.
@@ -73,24 +75,35 @@ fn adds_bound(kind: &OpKind) -> bool {
     }
 }
 
-/// Add to statement `i`'s unit the lock a new bound takes on its parent's default partition:
-/// ACCESS EXCLUSIVE, held while PostgreSQL scans it for rows of the bound (measured on 15, for
-/// `ATTACH` and `CREATE TABLE … PARTITION OF`; a validated CHECK that excludes the bound skips the
-/// scan, not the lock). A fact about the statement, not a rule's choice: recorded whatever the
-/// rules the statement ignores.
+/// Does the op lock its parent's default partition, if it has one, and does it scan it? A new
+/// bound scans it for the bound's rows; a plain `DETACH` only locks it (its partition constraint
+/// changes). `DETACH … CONCURRENTLY` is refused where there is one, `FINALIZE` takes no lock on it
+/// (each measured on 15).
+fn default_partition_scan(kind: &OpKind) -> Option<bool> {
+    match kind {
+        OpKind::AlterTable { action: Action::DetachPartition { concurrently: false, finalize: false, .. }, .. } => {
+            Some(false)
+        }
+        _ => adds_bound(kind).then_some(true),
+    }
+}
+
+/// Add to statement `i`'s unit the lock its op takes on the parent's default partition: ACCESS
+/// EXCLUSIVE, held while PostgreSQL scans it for rows of a new bound (measured on 15, for `ATTACH`
+/// and `CREATE TABLE … PARTITION OF`; a validated CHECK that excludes the bound skips the scan,
+/// not the lock), or without a scan for `DETACH`. A fact about the statement, not a rule's choice:
+/// recorded whatever the rules the statement ignores.
 fn default_partition_locks(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
     for (k, op) in ctx.m.stmts[i].ops.iter().enumerate() {
-        if !adds_bound(&op.kind) {
-            continue;
-        }
+        let Some(scans) = default_partition_scan(&op.kind) else { continue };
         let Some(d) = ctx.before(i, k).default_partition() else { continue };
         let locks = &mut out.units[i].locks;
         match locks.iter_mut().find(|l| l.table.same(&d.name)) {
             Some(l) => {
                 l.mode = l.mode.max(LockMode::AccessExclusive);
-                l.scans = true;
+                l.scans |= scans;
             }
-            None => locks.push(LockUse { table: d.name.clone(), mode: LockMode::AccessExclusive, scans: true }),
+            None => locks.push(LockUse { table: d.name.clone(), mode: LockMode::AccessExclusive, scans }),
         }
     }
 }
@@ -291,6 +304,19 @@ fn detach(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize, at: usize, before: &
     let s = &m.stmts[i];
     let Detached { table, partition, concurrently, finalize } = *d;
     let (t, p) = (&table.text, &partition.text);
+    let default = before.default_partition().map(|d| d.name.clone());
+    if let (true, Some(d)) = (concurrently, &default) {
+        let d = &d.text;
+        out.diagnose(
+            RULE,
+            at,
+            format!(
+                "PostgreSQL refuses DETACH PARTITION … CONCURRENTLY where {t} has a default partition ({d}): this \
+                 statement fails (\"cannot detach partitions concurrently when a default partition exists\", measured on \
+                 15), in the draft and in the plan. Without CONCURRENTLY it takes ACCESS EXCLUSIVE on {t}, {p} and {d}"
+            ),
+        );
+    }
     if concurrently {
         if s.ops.len() == 1 {
             out.units[i].mode = Mode::Autocommit;
@@ -311,24 +337,27 @@ fn detach(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize, at: usize, before: &
     if finalize || m.created_before(table, i) {
         return;
     }
-    let default = before.default_partition().map(|d| d.name.text.clone());
+    let on = match &default {
+        Some(d) if !d.same(partition) => format!("{t}, {p} and the default partition {}", d.text),
+        _ => format!("{t} and {p}"),
+    };
     let blocks = format!(
-        "DETACH PARTITION takes ACCESS EXCLUSIVE on {t} and {p}: every read and write of the whole partitioned table \
-         waits while it queues for the lock"
+        "DETACH PARTITION takes ACCESS EXCLUSIVE on {on}: every read and write of the whole partitioned table waits while \
+         it queues for the lock"
     );
+    if let Some(d) = default.map(|d| d.text.clone()) {
+        out.diagnose(
+            RULE,
+            at,
+            format!("{blocks}, and the CONCURRENTLY form is refused because {t} has a default partition ({d})"),
+        );
+        return;
+    }
     if ctx.config.pg_version < 14 {
         out.diagnose(
             RULE,
             at,
             format!("{blocks}. DETACH PARTITION {p} CONCURRENTLY (PostgreSQL 14+, --pg-version 14) takes SHARE UPDATE EXCLUSIVE instead"),
-        );
-        return;
-    }
-    if let Some(d) = default {
-        out.diagnose(
-            RULE,
-            at,
-            format!("{blocks}, and the CONCURRENTLY form is refused because {t} has a default partition ({d})"),
         );
         return;
     }
@@ -522,6 +551,15 @@ mod tests {
         let with_default = format!("{SCHEMA}\nCREATE TABLE events_other PARTITION OF events DEFAULT;");
         let c = compile("t.sql", sql, &config(14, Some(&with_default))).unwrap();
         assert!(c.diagnostics.iter().any(|d| d.message.contains("default partition (events_other)")));
+        assert!(c
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("on events, events_2024 and the default partition events_other")));
+        let concurrently = "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;";
+        let c = compile("t.sql", concurrently, &config(15, Some(&with_default))).unwrap();
+        assert!(c.diagnostics.iter().any(|d| d.rule == RULE && d.message.contains("this statement fails")));
+        let c = compile("t.sql", concurrently, &config(15, Some(SCHEMA))).unwrap();
+        assert!(c.diagnostics.iter().all(|d| d.rule != RULE), "{:?}", c.diagnostics);
     }
 
     const DEFAULT: &str = "CREATE TABLE events_other PARTITION OF events DEFAULT;";
@@ -572,6 +610,37 @@ mod tests {
         // A default partition of its own scans nothing of the other one (PostgreSQL refuses a second).
         let (locks, _) = last_locks("CREATE TABLE events_else PARTITION OF events DEFAULT;", &with_default);
         assert_eq!(on_default(&locks), None);
+    }
+
+    #[test]
+    fn detach_locks_the_default_partition_without_a_scan() {
+        let with_default = format!("{SCHEMA}\n{DEFAULT}");
+        let on_default = |locks: &[LockUse]| locks.iter().find(|l| &*l.table.key == "events_other").cloned();
+        let lock = LockUse { table: Name::new("events_other"), mode: LockMode::AccessExclusive, scans: false };
+        let (locks, _) = last_locks("ALTER TABLE events DETACH PARTITION events_2024;", &with_default);
+        assert_eq!(on_default(&locks), Some(lock.clone()));
+        // The default partition detached: its own lock, once.
+        let (locks, _) = last_locks("ALTER TABLE events DETACH PARTITION events_other;", &with_default);
+        assert_eq!(locks.iter().filter(|l| &*l.table.key == "events_other").count(), 1);
+        assert_eq!(on_default(&locks), Some(lock));
+        // No default partition; CONCURRENTLY (refused where there is one) and FINALIZE (no lock on it).
+        let (locks, _) = last_locks("ALTER TABLE events DETACH PARTITION events_2024;", SCHEMA);
+        assert_eq!(on_default(&locks), None);
+        for draft in [
+            "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
+            "ALTER TABLE events DETACH PARTITION events_2024 FINALIZE;",
+        ] {
+            let (locks, _) = last_locks(draft, &with_default);
+            assert_eq!(on_default(&locks), None, "{draft}");
+        }
+        // A new parent whose default partition is a table with traffic: that is what the step blocks.
+        let draft = "CREATE TABLE by_user (LIKE users) PARTITION BY RANGE (id);\n\
+                     ALTER TABLE by_user ATTACH PARTITION users DEFAULT;\n\
+                     CREATE TABLE by_user_later PARTITION OF by_user FOR VALUES FROM (10000) TO (20000);\n\
+                     ALTER TABLE by_user DETACH PARTITION by_user_later;";
+        let (locks, blocking) = last_locks(draft, SCHEMA);
+        assert!(locks.iter().any(|l| &*l.table.key == "users" && l.mode == LockMode::AccessExclusive), "{locks:?}");
+        assert_eq!(blocking.as_deref(), Some("users"));
     }
 
     #[test]
