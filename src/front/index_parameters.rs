@@ -5,7 +5,7 @@
 //! building the key's index keeps them. They take no other lock than the key (measured on
 //! PostgreSQL 15).
 
-use super::tokens::Token;
+use super::tokens::{skip_parens, Token};
 use std::ops::Range;
 
 /// The index parameters from token `k` on, in the tokens' offsets, and the token after them.
@@ -91,18 +91,7 @@ pub fn after_key(toks: &[Token], k: usize) -> Option<usize> {
 
 /// The index of the parenthesis that closes the one at `open`.
 fn closing(toks: &[Token], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (k, t) in toks.iter().enumerate().skip(open) {
-        if t.is_punct('(') {
-            depth += 1;
-        } else if t.is_punct(')') {
-            depth -= 1;
-            if depth == 0 {
-                return Some(k);
-            }
-        }
-    }
-    None
+    skip_parens(toks, open).map(|(close, _)| close)
 }
 
 #[cfg(test)]

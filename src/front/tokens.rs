@@ -178,6 +178,22 @@ fn dollar_tag(s: &str) -> Option<&str> {
     ok.then(|| &s[..tag_len + 2])
 }
 
+/// From an opening parenthesis at `open`, the index of its closing one and that token's end.
+pub fn skip_parens(toks: &[Token<'_>], open: usize) -> Option<(usize, usize)> {
+    let mut depth = 0;
+    for (k, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct('(') {
+            depth += 1;
+        } else if t.is_punct(')') {
+            depth -= 1;
+            if depth == 0 {
+                return Some((k, t.span.end));
+            }
+        }
+    }
+    None
+}
+
 /// A bare word folded to lower case, the key it is compared by.
 pub fn fold_word(word: &str) -> String {
     // Most words are ASCII: a plain byte fold there.

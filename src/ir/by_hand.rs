@@ -98,7 +98,7 @@ impl<'t, 'a> Cursor<'t, 'a> {
         if !self.punct('(') {
             return None;
         }
-        let (close, _) = super::lower_alter::skip_parens(self.toks, self.i)?;
+        let (close, _) = crate::front::tokens::skip_parens(self.toks, self.i)?;
         self.i += 1;
         let value = read(self.span(close)?)?;
         self.i = close + 1;

@@ -4,12 +4,13 @@
 //! parts are in the draft, and also covers the lock-relevant forms sqlparser cannot parse.
 
 use super::lock::{LockMode, LockUse};
-use super::lower_alter::{lower_alter_table, skip_parens};
+use super::lower_alter::lower_alter_table;
 use super::lower_table;
 use super::name::Name;
 use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::{may_be_too_deep, parse, Unparsed};
+use crate::front::tokens::skip_parens;
 use crate::front::tokens::{fold_word, head_words, lex, Lexer, Tok};
 use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;

@@ -9,7 +9,7 @@ use super::lower::lock;
 use super::name::{key_of, Name};
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
 use crate::front::parse::{parse, parse_expr, Unparsed};
-use crate::front::tokens::{lex, words, Tok, Token};
+use crate::front::tokens::{lex, skip_parens, words, Tok, Token};
 use crate::front::{forms, index_parameters};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, DetachPartitionMode,
@@ -679,22 +679,6 @@ fn inline_reference(action: &str, toks: &[Token], at: usize) -> Option<InlineRef
         references: Name::new(&action[name_start..name_end]),
         constraint_name,
     })
-}
-
-/// From an opening parenthesis at `open`, the index of its closing one and that token's end.
-pub(super) fn skip_parens(toks: &[Token], open: usize) -> Option<(usize, usize)> {
-    let mut depth = 0;
-    for (k, t) in toks.iter().enumerate().skip(open) {
-        if t.is_punct('(') {
-            depth += 1;
-        } else if t.is_punct(')') {
-            depth -= 1;
-            if depth == 0 {
-                return Some((k, t.span.end));
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
