@@ -150,11 +150,7 @@ pub fn create_index(body: &str) -> Option<CreateIndexForm> {
     }
     let after_index_kw = head.i;
     let concurrently = head.keyword("concurrently");
-    let before = head.i;
-    let if_not_exists = head.keyword("if") && head.keyword("not") && head.keyword("exists");
-    if !if_not_exists {
-        head.i = before;
-    }
+    let if_not_exists = head.keywords(&["if", "not", "exists"]);
     let before = head.i;
     let name = match head.keyword("on") {
         true => None,
@@ -246,11 +242,7 @@ pub fn drop_index(body: &str) -> Option<DropIndexForm> {
     }
     let after_index_kw = head.i;
     let concurrently = head.keyword("concurrently");
-    let before = head.i;
-    let if_exists = head.keyword("if") && head.keyword("exists");
-    if !if_exists {
-        head.i = before;
-    }
+    let if_exists = head.keywords(&["if", "exists"]);
     let mut names = vec![body[head.name()?].to_string()];
     loop {
         let before = head.i;
@@ -276,10 +268,7 @@ pub fn rename_index(body: &str) -> Option<(String, String)> {
     if !(head.keyword("alter") && head.keyword("index")) {
         return None;
     }
-    let before = head.i;
-    if !(head.keyword("if") && head.keyword("exists")) {
-        head.i = before;
-    }
+    head.keywords(&["if", "exists"]);
     let name = body[head.name()?].to_string();
     if !(head.keyword("rename") && head.keyword("to")) {
         return None;
@@ -336,6 +325,16 @@ impl<'a> Head<'a> {
     }
 
     /// Skip, then take keyword `k` (lower case) if it comes next; else stay where it was.
+    /// Skip, then take all of `ks` in a row, or none of them.
+    fn keywords(&mut self, ks: &[&str]) -> bool {
+        let start = self.i;
+        let all = ks.iter().all(|k| self.keyword(k));
+        if !all {
+            self.i = start;
+        }
+        all
+    }
+
     fn keyword(&mut self, k: &str) -> bool {
         let start = self.i;
         self.skip();
@@ -386,10 +385,7 @@ fn alter_table_head(body: &str) -> Option<(Range<usize>, usize)> {
     if !(head.keyword("alter") && head.keyword("table")) {
         return None;
     }
-    let before = head.i;
-    if !(head.keyword("if") && head.keyword("exists")) {
-        head.i = before;
-    }
+    head.keywords(&["if", "exists"]);
     head.keyword("only");
     let table = head.name()?;
     head.skip();
