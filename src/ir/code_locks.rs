@@ -1,8 +1,11 @@
-//! The table locks a `DO` block's code takes, as far as its words show. PostgreSQL runs the block
-//! as one statement, and a DDL statement inside it (or in a string it `EXECUTE`s) queues for its
-//! lock as the same statement written in the draft would: behind a long transaction, with every
-//! later read and write of the table queued behind it (blockprobe: a plan step holding
-//! `DO $$ … ALTER TABLE order_notes … $$` and no `lock_timeout` made writes wait).
+//! The table locks a `DO` block's code takes, as far as its words show, and those of the
+//! functions and procedures the draft creates, which a statement that calls one takes. PostgreSQL
+//! runs the block (or the call) as one statement, and a DDL statement inside it (or in a string it
+//! `EXECUTE`s) queues for its lock as the same statement written in the draft would: behind a long
+//! transaction, with every later read and write of the table queued behind it (blockprobe: a plan
+//! step holding `DO $$ … ALTER TABLE order_notes … $$` and no `lock_timeout` made writes wait; so
+//! did `SELECT migrate_notes();` of a function the draft had just created around the same DDL, a
+//! common idiom of older migrations).
 //!
 //! Read loosely, as [`super::session::changed_by_code`] reads a block: a word that is no such
 //! statement only gives the block a `lock_timeout` it did not need. Code that bounds its own lock
@@ -12,7 +15,8 @@
 use super::lock::{LockMode, LockUse};
 use super::lower::{lock, string_body};
 use super::name::Name;
-use crate::front::tokens::{Lexer, Tok, Token};
+use crate::front::tokens::{fold_word, Lexer, Tok, Token};
+use rustc_hash::FxHashMap;
 use std::iter::Peekable;
 
 /// What a `DROP` of which locks a table (or a view that queries read).
@@ -40,6 +44,118 @@ pub fn do_block_locks(text: &str) -> Vec<LockUse> {
 struct Found {
     locks: Vec<LockUse>,
     bounded: bool,
+}
+
+/// The functions and procedures the draft has created so far (by folded name, without its schema:
+/// pgsafe does not resolve overloads or the `search_path` here, and reads loosely), each with the
+/// locks of the DDL in its code. A function created by an earlier migration is not seen.
+#[derive(Default)]
+pub struct Functions {
+    locks: FxHashMap<String, Vec<LockUse>>,
+}
+
+/// Code a statement runs whose table locks pgsafe read from its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunsCode {
+    /// A `DO` block (its locks may be none).
+    Block,
+    /// A call of a function or procedure the draft created, named as the call writes it, whose
+    /// code takes table locks.
+    Calls(Box<str>),
+}
+
+/// A call, in a statement, of a function whose code takes table locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The function's name as the statement writes it.
+    pub function: Box<str>,
+    /// What the code of every such function it calls locks.
+    pub locks: Vec<LockUse>,
+}
+
+/// The first words of a statement that runs the functions it names (`CREATE TRIGGER … EXECUTE
+/// FUNCTION f()`, `DROP FUNCTION f()`, `COMMENT ON FUNCTION f()` name one and run nothing).
+const CALLERS: [&str; 8] = ["select", "call", "do", "with", "insert", "update", "delete", "values"];
+
+impl Functions {
+    /// Read the draft's next statement, `text`: what it calls (before the function it may create
+    /// is known), then the function or procedure it creates, if any.
+    pub fn read(&mut self, text: &str) -> Option<Call> {
+        let call = self.called_by(text);
+        self.define(text);
+        call
+    }
+
+    /// The locks of the functions `text` calls, when it runs them and any takes locks.
+    fn called_by(&self, text: &str) -> Option<Call> {
+        if self.locks.is_empty() || !Lexer::new(text).next().is_some_and(|t| CALLERS.iter().any(|w| t.is_word(w))) {
+            return None;
+        }
+        let mut call: Option<Call> = None;
+        self.calls_in(text, 2, &mut |name, locks| {
+            let call = call.get_or_insert_with(|| Call { function: name.into(), locks: Vec::new() });
+            call.locks.extend(locks.iter().cloned());
+        });
+        call
+    }
+
+    /// Each call in `code` (and the strings it holds, `depth` levels down) of a function that
+    /// takes locks: its name as written and those locks.
+    fn calls_in(&self, code: &str, depth: u8, found: &mut dyn FnMut(&str, &[LockUse])) {
+        let mut toks = Lexer::new(code).peekable();
+        let mut after_function_word = false;
+        while let Some(t) = toks.next() {
+            let key = match &t.tok {
+                Tok::Word(w) => Some(fold_word(w)),
+                Tok::Quoted(q) => Some(q.clone()),
+                _ => None,
+            };
+            let called = !after_function_word && toks.peek().is_some_and(|n| n.is_punct('('));
+            if let Some(locks) = key.filter(|_| called).and_then(|k| self.locks.get(&k)) {
+                found(&code[t.span.clone()], locks);
+            }
+            if t.tok == Tok::Literal && depth > 0 {
+                self.calls_in(string_body(&code[t.span.clone()]), depth - 1, found);
+            }
+            after_function_word = ["function", "procedure", "routine"].iter().any(|w| t.is_word(w));
+        }
+    }
+
+    /// Record the function or procedure `text` creates (`CREATE [OR REPLACE] FUNCTION|PROCEDURE
+    /// name (…) … AS 'code'`) with what its code locks, the functions it calls included. Several
+    /// of one name (overloads) add up.
+    fn define(&mut self, text: &str) {
+        let mut toks = Lexer::new(text).peekable();
+        let next_is = |toks: &mut Peekable<Lexer<'_>>, w: &str| toks.next_if(|t| t.is_word(w)).is_some();
+        if !(next_is(&mut toks, "create")
+            && (!next_is(&mut toks, "or") || next_is(&mut toks, "replace"))
+            && (next_is(&mut toks, "function") || next_is(&mut toks, "procedure")))
+        {
+            return;
+        }
+        let mut key = None;
+        while let Some(part) = toks.next_if(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_))) {
+            key = Some(match part.tok {
+                Tok::Quoted(q) => q,
+                _ => fold_word(&text[part.span.clone()]),
+            });
+            if toks.next_if(|t| t.is_punct('.')).is_none() {
+                break;
+            }
+        }
+        let Some(key) = key else { return };
+        let mut found = Found::default();
+        for t in toks.filter(|t| t.tok == Tok::Literal) {
+            let code = string_body(&text[t.span.clone()]);
+            statements_in(code, 1, &mut found);
+            if !found.bounded {
+                self.calls_in(code, 1, &mut |_, locks| found.locks.extend(locks.iter().cloned()));
+            }
+        }
+        if !found.locks.is_empty() {
+            self.locks.entry(key).or_default().extend(found.locks);
+        }
+    }
 }
 
 /// The locks of the statements in a block's body (or a string it runs), reading the strings in
@@ -134,6 +250,55 @@ mod tests {
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";
         assert_eq!(locked(bounded), [("a".into(), ae)]);
+    }
+
+    /// A call seen: the function as written, and each lock's table and mode.
+    type Seen = Option<(String, Vec<(String, LockMode)>)>;
+
+    /// What each statement of `draft`, read in order, takes through the functions it calls.
+    fn calls(draft: &[&str]) -> Vec<Seen> {
+        let mut functions = Functions::default();
+        let seen = |c: Call| {
+            (c.function.to_string(), c.locks.into_iter().map(|l| (l.table.text.to_string(), l.mode)).collect())
+        };
+        draft.iter().map(|text| functions.read(text).map(seen)).collect()
+    }
+
+    #[test]
+    fn a_call_of_a_function_the_draft_created_takes_the_locks_of_its_code() {
+        let ae = LockMode::AccessExclusive;
+        let orders = || Some(("migrate".to_string(), vec![("orders".to_string(), ae)]));
+        let define = "CREATE OR REPLACE FUNCTION public.migrate() RETURNS void AS $$ BEGIN \
+                      ALTER TABLE orders ADD COLUMN c int; END $$ LANGUAGE plpgsql";
+        let seen = calls(&[
+            "SELECT migrate()",
+            define,
+            "select migrate();",
+            "CREATE TRIGGER t BEFORE UPDATE ON x FOR EACH ROW EXECUTE FUNCTION migrate()",
+            "DROP FUNCTION migrate()",
+            "SELECT migrated()",
+            "CALL public.migrate()",
+            "DO $$ BEGIN PERFORM migrate(); END $$",
+        ]);
+        assert_eq!(seen, [None, None, orders(), None, None, None, orders(), orders()]);
+        // A function that calls one takes its locks too; a quoted name is matched as written.
+        let seen = calls(&[
+            define,
+            "CREATE FUNCTION \"Outer\"() RETURNS void LANGUAGE sql AS 'SELECT migrate()'",
+            "SELECT \"Outer\"()",
+            "SELECT outer()",
+        ]);
+        assert_eq!(seen[2].as_ref().map(|(_, locks)| locks.clone()), Some(vec![("orders".to_string(), ae)]));
+        assert_eq!(seen[3], None);
+        // Code that takes no table lock, or bounds its own waits first, adds nothing.
+        let seen = calls(&[
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+            "SELECT f()",
+            "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN SET LOCAL lock_timeout = '1s'; \
+             ALTER TABLE t ADD c int; END $$",
+            "CALL p()",
+        ]);
+        assert_eq!(seen, [None, None, None, None]);
     }
 
     #[test]

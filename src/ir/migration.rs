@@ -1,5 +1,6 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
+use super::code_locks::{Functions, RunsCode};
 use super::lower::{lower, AlterHead, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
@@ -56,8 +57,9 @@ pub struct Stmt {
     pub controls_transactions: bool,
     /// A `DO` block that changes its session for the statements after it.
     pub changes_session: Option<super::session::CodeChange>,
-    /// A `DO` block: code whose locks pgsafe reads from its words ([`super::code_locks`]).
-    pub runs_code: bool,
+    /// A `DO` block, or a call of a function the draft created that takes table locks: code
+    /// whose locks pgsafe reads from its words ([`super::code_locks`]).
+    pub runs_code: Option<RunsCode>,
 }
 
 /// A migration tool's marker alone on a line of a statement's comments (`-- +goose Up`,
@@ -464,6 +466,7 @@ impl<'a> Migration<'a> {
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
         let mut facts = std::collections::HashSet::new();
+        let mut functions = Functions::default();
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -484,7 +487,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let (mut too_deep, mut alter, mut parts) = (false, AlterHead::default(), Vec::new());
-            let (body, terminated, ops) = match &piece.kind {
+            let (body, terminated, mut ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
                 PieceKind::Statement { body, terminated }
@@ -547,7 +550,16 @@ impl<'a> Migration<'a> {
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
             let changes_session = super::session::changed_by_code(&src[body.clone()]);
-            let runs_code = super::lower::starts_with_do(&src[body.clone()]);
+            let mut runs_code = super::lower::starts_with_do(&src[body.clone()]).then_some(RunsCode::Block);
+            // A call of a function the draft created takes the locks its code takes.
+            let call =
+                matches!(piece.kind, PieceKind::Statement { .. }).then(|| functions.read(&src[body.clone()])).flatten();
+            if let Some(call) = call {
+                if let Some(op) = ops.iter_mut().find(|o| !matches!(o.kind, OpKind::Psql(_))) {
+                    op.locks.extend(call.locks);
+                    runs_code = runs_code.or(Some(RunsCode::Calls(call.function)));
+                }
+            }
             stmts.push(Stmt {
                 span,
                 body,

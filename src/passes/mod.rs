@@ -622,15 +622,17 @@ fn draft_units(m: &Migration<'_>) -> Rewritten {
                 // and may run long, batch by batch, as the draft runs it: without timeouts.
                 // (`transactions` puts both back in a draft's transaction.)
                 let alone = s.controls_transactions || s.ops.iter().any(|o| o.kind.is_concurrent());
-                // A block whose code takes table locks runs in a step of its own: it gets the
-                // step's lock_timeout, and no other statement's statement_timeout.
-                let code_locks = s.runs_code && s.ops.iter().any(|o| !o.locks.is_empty());
+                // A block (or a call) whose code takes table locks runs in a step of its own: it
+                // gets the step's lock_timeout, and no other statement's statement_timeout. One
+                // that may commit runs in autocommit, as the draft runs it, under the session's
+                // lock_timeout: its DDL queues for its locks as any other's.
+                let code_locks = s.runs_code.is_some() && s.ops.iter().any(|o| !o.locks.is_empty());
                 Unit {
                     at: s.body.start,
                     mode: if alone { Mode::Autocommit } else { Mode::Transaction },
-                    long_running: alone,
+                    long_running: alone && !code_locks,
                     locks: locks_of(s),
-                    runs_code: s.runs_code,
+                    runs_code: s.runs_code.is_some(),
                     starts_step: code_locks,
                     ends_step: code_locks,
                     ..Unit::draft(i)

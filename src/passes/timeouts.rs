@@ -9,6 +9,7 @@
 //! (concurrent builds, `VALIDATE`) get no short timeout: the planner gives them `statement_timeout = 0`.
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
+use crate::ir::code_locks::RunsCode;
 use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, Psql};
@@ -213,13 +214,19 @@ impl Timeouts {
             unit.rules.push(RULE);
             let turned_off = local_timeout.map_or(session_off, |on| !on);
             let code = unit.runs_code;
+            let taker = match &s.runs_code {
+                Some(RunsCode::Block) if code => "the code of this block (read from its words) takes".to_string(),
+                Some(RunsCode::Calls(f)) if code => {
+                    format!("the code of {f}, which this calls (read from where the draft creates it), takes")
+                }
+                _ => "this takes".to_string(),
+            };
             out.change(
                 RULE,
                 s.body.start,
                 format!(
-                    "run under lock_timeout = '{}': {} {} on {}, and while it waits for that lock every {} on the table queues behind it{}{}",
+                    "run under lock_timeout = '{}': {taker} {} on {}, and while it waits for that lock every {} on the table queues behind it{}{}",
                     ctx.config.lock_timeout,
-                    if code { "the code of this block (read from its words) takes" } else { "this takes" },
                     lock.mode,
                     lock.table.text,
                     if lock.mode.blocks_reads() { "read and write" } else { "write" },
