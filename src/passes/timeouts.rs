@@ -10,6 +10,7 @@
 
 use super::{Ctx, Mode, Phase, Region, Rewritten, Shape, Unit};
 use crate::ir::code_locks::RunsCode;
+use crate::ir::lock::LockUse;
 use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, Psql};
@@ -225,11 +226,11 @@ impl Timeouts {
                 RULE,
                 s.body.start,
                 format!(
-                    "run under lock_timeout = '{}': {taker} {} on {}, and while it waits for that lock every {} on the table queues behind it{}{}",
+                    "run under lock_timeout = '{}': {taker} {} on {}, and while it waits for that lock {} queues behind it{}{}",
                     ctx.config.lock_timeout,
                     lock.mode,
                     lock.table.text,
-                    if lock.mode.blocks_reads() { "read and write" } else { "write" },
+                    traffic(s, &lock),
                     if turned_off {
                         " (the draft turned lock_timeout off before it, to wait without limit: the plan sets it again after that)"
                     } else {
@@ -239,6 +240,21 @@ impl Timeouts {
                 ),
             );
         }
+    }
+}
+
+/// What queues behind `lock` of statement `s` while it waits: the traffic of a table, a sequence
+/// (each `nextval` holds ROW EXCLUSIVE on it) or a view.
+fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
+    let what = s.ops.iter().find(|o| o.locks.contains(lock)).and_then(|o| match &o.kind {
+        OpKind::Other { what } => Some(what.as_str()),
+        _ => None,
+    });
+    match what {
+        Some("ALTER SEQUENCE") => "every nextval of the sequence (each insert that draws from it)",
+        Some("ALTER VIEW" | "REFRESH MATERIALIZED VIEW") if lock.mode.blocks_reads() => "every query of the view",
+        _ if lock.mode.blocks_reads() => "every read and write on the table",
+        _ => "every write on the table",
     }
 }
 
