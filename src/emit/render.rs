@@ -436,6 +436,11 @@ const CONDITIONAL_SETTING: &str =
     "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
 /// Why this step exists, in one line, for the file header and the manifest.
+/// The code that changed its session, in a step's reason: a `DO` block, or a call of a function.
+fn code(function: &Option<Box<str>>) -> String {
+    function.as_ref().map_or("a DO block".into(), |f| format!("a call of {f}"))
+}
+
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if step.raw && step.wrapped {
         return "transaction: nothing to rewrite; the draft as written, in the one transaction its migration tool runs it in".into();
@@ -461,7 +466,9 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
             Some(Keep::UnreadSetting(what)) => format!("{what} gets a value no later session could repeat"),
-            Some(Keep::ChangedByCode(what)) => format!("a DO block {what}, which no later session would have"),
+            Some(Keep::ChangedByCode { function, what }) => {
+                format!("{} {what}, which no later session would have", code(function))
+            }
             Some(Keep::AutocommitOff) => AUTOCOMMIT_OFF.into(),
             Some(Keep::LocalOutsideTransaction(name)) => format!("SET LOCAL {name} {LOCAL_ALONE}"),
             None => String::new(),
@@ -497,8 +504,11 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::UnreadSetting(what)) => {
             return format!("transaction, kept as written: {what} gets a value no later session could repeat")
         }
-        Some(Keep::ChangedByCode(what)) => {
-            return format!("transaction, kept as written: a DO block {what}, which no later session would have")
+        Some(Keep::ChangedByCode { function, what }) => {
+            return format!(
+                "transaction, kept as written: {} {what}, which no later session would have",
+                code(function)
+            )
         }
         Some(Keep::AutocommitOff) => return format!("transaction, kept as written: {AUTOCOMMIT_OFF}"),
         Some(Keep::LocalOutsideTransaction(name)) => {

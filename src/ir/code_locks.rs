@@ -15,6 +15,7 @@
 use super::lock::{LockMode, LockUse};
 use super::lower::{lock, string_body};
 use super::name::Name;
+use super::session::{changed_by_body, CodeChange};
 use crate::front::tokens::{fold_word, Lexer, Tok, Token};
 use rustc_hash::FxHashMap;
 use std::iter::Peekable;
@@ -47,11 +48,31 @@ struct Found {
 }
 
 /// The functions and procedures the draft has created so far (by folded name, without its schema:
-/// pgsafe does not resolve overloads or the `search_path` here, and reads loosely), each with the
-/// locks of the DDL in its code. A function created by an earlier migration is not seen.
+/// pgsafe does not resolve overloads or the `search_path` here, and reads loosely), each with what
+/// its code does that a call does too. A function created by an earlier migration is not seen.
 #[derive(Default)]
 pub struct Functions {
-    locks: FxHashMap<String, Vec<LockUse>>,
+    code: FxHashMap<String, Effects>,
+}
+
+/// What a function's code does that matters where it is called: the table locks of its DDL, and
+/// a change to the session that calls it (`set_config('search_path', …, false)`), which later
+/// steps of a plan, each a new session, would not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub locks: Vec<LockUse>,
+    pub session: Option<CodeChange>,
+}
+
+impl Effects {
+    fn add(&mut self, other: &Effects) {
+        self.locks.extend(other.locks.iter().cloned());
+        self.session = self.session.or(other.session);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.locks.is_empty() && self.session.is_none()
+    }
 }
 
 /// Code a statement runs whose table locks pgsafe read from its words.
@@ -64,13 +85,13 @@ pub enum RunsCode {
     Calls(Box<str>),
 }
 
-/// A call, in a statement, of a function whose code takes table locks.
+/// A call, in a statement, of a function whose code takes table locks or changes the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
-    /// The function's name as the statement writes it.
+    /// The (first) function's name as the statement writes it.
     pub function: Box<str>,
-    /// What the code of every such function it calls locks.
-    pub locks: Vec<LockUse>,
+    /// What the code of every such function it calls does.
+    pub effects: Effects,
 }
 
 /// The first words of a statement that runs the functions it names (`CREATE TRIGGER … EXECUTE
@@ -86,22 +107,22 @@ impl Functions {
         call
     }
 
-    /// The locks of the functions `text` calls, when it runs them and any takes locks.
+    /// What the functions `text` calls do, when it runs them and any does something.
     fn called_by(&self, text: &str) -> Option<Call> {
-        if self.locks.is_empty() || !Lexer::new(text).next().is_some_and(|t| CALLERS.iter().any(|w| t.is_word(w))) {
+        if self.code.is_empty() || !Lexer::new(text).next().is_some_and(|t| CALLERS.iter().any(|w| t.is_word(w))) {
             return None;
         }
         let mut call: Option<Call> = None;
-        self.calls_in(text, 2, &mut |name, locks| {
-            let call = call.get_or_insert_with(|| Call { function: name.into(), locks: Vec::new() });
-            call.locks.extend(locks.iter().cloned());
+        self.calls_in(text, 2, &mut |name, effects| {
+            let call = call.get_or_insert_with(|| Call { function: name.into(), effects: Effects::default() });
+            call.effects.add(effects);
         });
         call
     }
 
-    /// Each call in `code` (and the strings it holds, `depth` levels down) of a function that
-    /// takes locks: its name as written and those locks.
-    fn calls_in(&self, code: &str, depth: u8, found: &mut dyn FnMut(&str, &[LockUse])) {
+    /// Each call in `code` (and the strings it holds, `depth` levels down) of a function whose
+    /// code does something: its name as written and what it does.
+    fn calls_in(&self, code: &str, depth: u8, found: &mut dyn FnMut(&str, &Effects)) {
         let mut toks = Lexer::new(code).peekable();
         let mut after_function_word = false;
         while let Some(t) = toks.next() {
@@ -111,8 +132,8 @@ impl Functions {
                 _ => None,
             };
             let called = !after_function_word && toks.peek().is_some_and(|n| n.is_punct('('));
-            if let Some(locks) = key.filter(|_| called).and_then(|k| self.locks.get(&k)) {
-                found(&code[t.span.clone()], locks);
+            if let Some(effects) = key.filter(|_| called).and_then(|k| self.code.get(&k)) {
+                found(&code[t.span.clone()], effects);
             }
             if t.tok == Tok::Literal && depth > 0 {
                 self.calls_in(string_body(&code[t.span.clone()]), depth - 1, found);
@@ -122,7 +143,7 @@ impl Functions {
     }
 
     /// Record the function or procedure `text` creates (`CREATE [OR REPLACE] FUNCTION|PROCEDURE
-    /// name (…) … AS 'code'`) with what its code locks, the functions it calls included. Several
+    /// name (…) … AS 'code'`) with what its code does, the functions it calls included. Several
     /// of one name (overloads) add up.
     fn define(&mut self, text: &str) {
         let mut toks = Lexer::new(text).peekable();
@@ -144,16 +165,22 @@ impl Functions {
             }
         }
         let Some(key) = key else { return };
-        let mut found = Found::default();
+        let (mut found, mut called) = (Found::default(), Effects::default());
+        let mut session = None;
         for t in toks.filter(|t| t.tok == Tok::Literal) {
             let code = string_body(&text[t.span.clone()]);
             statements_in(code, 1, &mut found);
-            if !found.bounded {
-                self.calls_in(code, 1, &mut |_, locks| found.locks.extend(locks.iter().cloned()));
-            }
+            session = session.or(changed_by_body(code));
+            self.calls_in(code, 1, &mut |_, effects| called.add(effects));
         }
-        if !found.locks.is_empty() {
-            self.locks.entry(key).or_default().extend(found.locks);
+        if found.bounded {
+            // What it calls waits for its locks no longer than the bound it sets.
+            called.locks.clear();
+        }
+        let mut effects = Effects { locks: found.locks, session };
+        effects.add(&called);
+        if !effects.is_empty() {
+            self.code.entry(key).or_default().add(&effects);
         }
     }
 }
@@ -259,7 +286,7 @@ mod tests {
     fn calls(draft: &[&str]) -> Vec<Seen> {
         let mut functions = Functions::default();
         let seen = |c: Call| {
-            (c.function.to_string(), c.locks.into_iter().map(|l| (l.table.text.to_string(), l.mode)).collect())
+            (c.function.to_string(), c.effects.locks.into_iter().map(|l| (l.table.text.to_string(), l.mode)).collect())
         };
         draft.iter().map(|text| functions.read(text).map(seen)).collect()
     }
@@ -299,6 +326,20 @@ mod tests {
             "CALL p()",
         ]);
         assert_eq!(seen, [None, None, None, None]);
+    }
+
+    #[test]
+    fn a_call_of_a_function_that_changes_its_session_changes_the_callers() {
+        let mut functions = Functions::default();
+        let define = "CREATE FUNCTION use_archive() RETURNS void LANGUAGE plpgsql SET work_mem = '64MB' AS $$ \
+                      BEGIN PERFORM set_config('search_path', 'archive', false); END $$";
+        assert_eq!(functions.read(define), None);
+        let call = functions.read("SELECT use_archive()").expect("a call");
+        assert_eq!((&*call.function, call.effects.session), ("use_archive", Some(CodeChange::Setting)));
+        assert!(call.effects.locks.is_empty());
+        // The function's own `SET` clause holds for its call only: not a change of the session.
+        functions.read("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = archive AS 'SELECT 1'");
+        assert_eq!(functions.read("SELECT f()"), None);
     }
 
     #[test]

@@ -549,14 +549,15 @@ impl<'a> Migration<'a> {
                 && super::lower::controls_transactions(&src[body.clone()]);
             let span = piece.span.clone();
             let markers = tool_markers(src, piece);
-            let changes_session = super::session::changed_by_code(&src[body.clone()]);
+            let mut changes_session = super::session::changed_by_code(&src[body.clone()]);
             let mut runs_code = super::lower::starts_with_do(&src[body.clone()]).then_some(RunsCode::Block);
             // A call of a function the draft created takes the locks its code takes.
             let call =
                 matches!(piece.kind, PieceKind::Statement { .. }).then(|| functions.read(&src[body.clone()])).flatten();
             if let Some(call) = call {
                 if let Some(op) = ops.iter_mut().find(|o| !matches!(o.kind, OpKind::Psql(_))) {
-                    op.locks.extend(call.locks);
+                    op.locks.extend(call.effects.locks);
+                    changes_session = changes_session.or(call.effects.session);
                     runs_code = runs_code.or(Some(RunsCode::Calls(call.function)));
                 }
             }

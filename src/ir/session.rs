@@ -71,6 +71,12 @@ pub fn changed_by_code(text: &str) -> Option<CodeChange> {
     toks.filter(|t| t.tok == Tok::Literal).find_map(|t| code_words(super::lower::string_body(&text[t.span.clone()]), 1))
 }
 
+/// What the body of a function or procedure does to the session that calls it (as
+/// [`changed_by_code`] reads a `DO` block's).
+pub fn changed_by_body(body: &str) -> Option<CodeChange> {
+    code_words(body, 1)
+}
+
 /// [`changed_by_code`] on one body; `depth`: how many more levels of strings to read.
 fn code_words(body: &str, depth: u8) -> Option<CodeChange> {
     // At the start of a PL/pgSQL statement (or of an `EXECUTE`d string).

@@ -26,6 +26,7 @@
 
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::ir::code_locks::RunsCode;
 use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, Psql, SavepointAction};
@@ -64,9 +65,9 @@ pub enum Keep {
     /// `set_config(…)` of a value pgsafe cannot read (what it sets): a later step, a new session,
     /// could not repeat it.
     UnreadSetting(String),
-    /// A `DO` block that changes its session (what it does): a later step, a new session, would
-    /// not have the change.
-    ChangedByCode(&'static str),
+    /// A `DO` block, or a call of a function the draft created, that changes its session (the
+    /// code, what it does): a later step, a new session, would not have the change.
+    ChangedByCode { function: Option<Box<str>>, what: &'static str },
     /// `SET CONSTRAINTS … DEFERRED`: the transaction's deferrable constraints are checked at its
     /// `COMMIT`, where the draft has put back what it broke for a while; each step of a split
     /// transaction would check them at its own.
@@ -318,7 +319,12 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     }
     let by_code = |s: &Stmt| s.changes_session.filter(|_| s.section == Section::Up);
     if let Some((first, change)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, by_code(s)?))) {
-        found.push(to_the_end(first, Shape::AsWritten, (first, Keep::ChangedByCode(change.describe()))));
+        let function = match &m.stmts[first].runs_code {
+            Some(RunsCode::Calls(f)) => Some(f.clone()),
+            _ => None,
+        };
+        let keep = Keep::ChangedByCode { function, what: change.describe() };
+        found.push(to_the_end(first, Shape::AsWritten, (first, keep)));
     }
     let autocommit_off = |s: &Stmt| s.section == Section::Up && s.psql() == Some(&Psql::AutocommitOff);
     if let Some(first) = m.stmts.iter().position(autocommit_off) {
@@ -552,9 +558,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that writes rows (before it, or into a transaction of their own)",
                 ),
-                Keep::ChangedByCode(what) => (
+                Keep::ChangedByCode { function, what } => (
                     format!(
-                        "this DO block {what}, which the statements after it may rely on, and each later step of a plan runs in a new session, which would not have it: pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                        "{} {what}, which the statements after it may rely on, and each later step of a plan runs in a new session, which would not have it: pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there",
+                        function.as_ref().map_or("this DO block".into(), |f| format!(
+                            "{f}, which this calls (its code read where the draft creates it),"
+                        ))
                     ),
                     "to get the safe recipes, make the change with a statement pgsafe reads (SET name = 'value', CREATE TEMP TABLE …), or move the DO block to the end of the migration",
                 ),
