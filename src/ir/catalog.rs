@@ -632,7 +632,7 @@ impl Catalog {
                     self.primary_key(table, None, col.clone());
                 }
                 if *unique {
-                    self.unique(table, None, col);
+                    self.unique(table, None, col, &[]);
                 }
                 if let Some(r) = reference {
                     self.foreign_key(table, r.constraint_name.clone(), vec![column.clone()], r.references.clone());
@@ -650,7 +650,7 @@ impl Catalog {
                     match &key.using_index {
                         Some(index) => self.adopt_index(table, name.as_deref(), index, primary),
                         None if primary => self.primary_key(table, name.clone(), key.columns.clone()),
-                        None => self.unique(table, name.clone(), key.columns.clone()),
+                        None => self.unique(table, name.clone(), key.columns.clone(), &key.include),
                     }
                 }
                 ConstraintKind::Exclude { elements } => self.exclusion(table, name.clone(), elements.as_deref()),
@@ -755,8 +755,8 @@ impl Catalog {
         if let Some((name, columns)) = &def.primary_key {
             self.primary_key(table, name.clone(), columns.clone());
         }
-        for (name, columns) in &def.unique {
-            self.unique(table, name.clone(), columns.clone());
+        for u in &def.unique {
+            self.unique(table, u.name.clone(), u.columns.clone(), &u.include);
         }
         for fk in &def.foreign_keys {
             self.foreign_key(table, fk.name.clone(), fk.columns.clone(), fk.references.clone());
@@ -833,18 +833,26 @@ impl Catalog {
                 col.nullable = false;
             }
         }
-        self.add_key_index(table, name, columns, true);
+        self.add_key_index(table, name, columns, &[], true);
     }
 
-    /// A unique constraint's index.
-    fn unique(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>) {
-        self.add_key_index(table, name, columns, false);
+    /// A unique constraint's index (its `INCLUDE` columns name it too, where unnamed).
+    fn unique(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>, include: &[String]) {
+        self.add_key_index(table, name, columns, include, false);
     }
 
     /// A key's index, named as PostgreSQL names an unnamed one: `<table>_pkey` or
     /// `<table>_<columns>_key`, or `…1`, `…2` where the table or its schema holds that name.
-    fn add_key_index(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>, primary: bool) {
-        let name = name.unwrap_or_else(|| self.key_name(table, &super::name::key_parts(table, primary, &columns)));
+    fn add_key_index(
+        &mut self,
+        table: &Name,
+        name: Option<String>,
+        columns: Vec<Option<String>>,
+        include: &[String],
+        primary: bool,
+    ) {
+        let parts = || super::name::key_parts(table, primary, &columns, include);
+        let name = name.unwrap_or_else(|| self.key_name(table, &parts()));
         let name = Some(Name::new(&name));
         let index = Index { name, table: table.clone(), columns, unique: true, partial: false, exclusion: false };
         self.add_index(table, index);

@@ -1253,14 +1253,14 @@ mod tests {
         let sql = "ALTER TABLE r ADD CONSTRAINT k PRIMARY KEY (\"Ab\", registrationdat--a_metadata_id\n)";
         let OpKind::AddConstraint { kind: ConstraintKind::PrimaryKey(key), .. } = &lower(sql)[0].kind else { panic!() };
         assert_eq!(key.columns, [Some("Ab".to_string()), Some("registrationdat".to_string())]);
-        assert_eq!(&sql[key.plain_list.clone().unwrap()], "\"Ab\", registrationdat--a_metadata_id\n");
+        assert_eq!(&sql[key.clauses.clone().unwrap().list], "\"Ab\", registrationdat--a_metadata_id\n");
         let OpKind::AddConstraint { kind: ConstraintKind::Unique(key), .. } =
             &lower("ALTER TABLE r ADD UNIQUE (a /* b, */)")[0].kind
         else {
             panic!()
         };
         assert_eq!(key.columns, [Some("a".to_string())]);
-        assert!(key.plain_list.is_some());
+        assert!(key.clauses.is_some());
     }
 
     #[test]
@@ -1269,15 +1269,27 @@ mod tests {
         let ops = lower(sql);
         let OpKind::AddConstraint { kind: ConstraintKind::Unique(key), .. } = &ops[0].kind else { panic!("{ops:?}") };
         assert_eq!(key.columns, [Some("a".to_string()), Some("b".to_string())]);
-        let text = |r: &Option<std::ops::Range<usize>>| r.clone().map(|r| &sql[r]);
-        assert_eq!((text(&key.with), text(&key.tablespace)), (Some("WITH (fillfactor = 70)"), Some("fast")));
+        let clauses = key.clauses.clone().unwrap();
+        let text = |r: Option<std::ops::Range<usize>>| r.map(|r| &sql[r]);
+        assert_eq!((text(clauses.with), text(clauses.tablespace)), (Some("WITH (fillfactor = 70)"), Some("fast")));
         assert_eq!((ops[0].locks[0].mode, ops[0].locks[0].scans), (LockMode::AccessExclusive, true));
-        // After DEFERRABLE, which the recipe does not carry: no plain list.
-        let ops = lower("ALTER TABLE r ADD PRIMARY KEY (a) WITH (fillfactor = 70) DEFERRABLE");
+        // With INCLUDE and DEFERRABLE, which the recipe carries too.
+        let sql = "ALTER TABLE r ADD PRIMARY KEY (a) INCLUDE (\"B\") WITH (fillfactor = 70) DEFERRABLE";
+        let ops = lower(sql);
         let OpKind::AddConstraint { kind: ConstraintKind::PrimaryKey(key), .. } = &ops[0].kind else {
             panic!("{ops:?}")
         };
-        assert_eq!((key.plain_list.clone(), key.with.clone()), (None, None));
+        let clauses = key.clauses.clone().unwrap();
+        let text = |r: Option<std::ops::Range<usize>>| r.map(|r| &sql[r]);
+        assert_eq!(key.include, ["B"]);
+        assert_eq!(
+            (text(clauses.include), text(clauses.with), text(clauses.deferrability)),
+            (Some("INCLUDE (\"B\")"), Some("WITH (fillfactor = 70)"), Some("DEFERRABLE"))
+        );
+        // What PostgreSQL refuses: no clauses, and why.
+        let ops = lower("ALTER TABLE r ADD UNIQUE (a) NOT DEFERRABLE INITIALLY DEFERRED");
+        let OpKind::AddConstraint { kind: ConstraintKind::Unique(key), .. } = &ops[0].kind else { panic!("{ops:?}") };
+        assert_eq!((key.clauses.is_none(), key.refused), (true, Some(crate::ir::op::Refused::DeferredNotDeferrable)));
     }
 
     #[test]

@@ -8,9 +8,9 @@ use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::{key_of, Name};
 use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
+use crate::front::forms;
 use crate::front::parse::{parse, parse_expr, Unparsed};
 use crate::front::tokens::{lex, skip_parens, words, Tok, Token};
-use crate::front::{forms, index_parameters};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, ColumnOptionDef, DetachPartitionMode,
     DropBehavior, Statement, TableConstraint,
@@ -330,16 +330,22 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
 
 /// The constraint an `ADD [CONSTRAINT n] …` action adds (`text` at draft offset `at`).
 fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<String>, ConstraintKind) {
-    let key = |columns: &[sqlparser::ast::IndexColumn], using_index: Option<Name>| {
+    let key = |columns: &[sqlparser::ast::IndexColumn], include: &[sqlparser::ast::Ident]| {
         let columns = super::lower_table::index_columns(columns);
-        // A recipe copies the list as written: only when its words are the columns sqlparser read.
-        let plain = plain_list(toks, at)
-            .filter(|p| p.names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref())));
-        let (plain_list, with, tablespace) = match plain {
-            Some(p) => (Some(p.list), p.with, p.tablespace),
-            None => (None, None, None),
+        let include: Vec<String> = include.iter().map(super::lower_expr::ident_key).collect();
+        let (clauses, refused) = match super::lower_key::read(toks, at) {
+            // A recipe copies the lists as written: only when their words are the columns
+            // sqlparser read.
+            Ok(k)
+                if k.names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref()))
+                    && k.include == include =>
+            {
+                (Some(k.clauses), None)
+            }
+            Ok(_) => (None, None),
+            Err(refused) => (None, refused),
         };
-        Key { columns, using_index, plain_list, with, tablespace }
+        Key { columns, include, using_index: None, clauses, refused }
     };
     match c {
         TableConstraint::ForeignKey(fk) => (
@@ -357,10 +363,10 @@ fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<St
             },
         ),
         TableConstraint::Unique(u) => {
-            (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique(key(&u.columns, None)))
+            (u.name.as_ref().map(|n| n.to_string()), ConstraintKind::Unique(key(&u.columns, &u.include)))
         }
         TableConstraint::PrimaryKey(p) => {
-            (p.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey(key(&p.columns, None)))
+            (p.name.as_ref().map(|n| n.to_string()), ConstraintKind::PrimaryKey(key(&p.columns, &p.include)))
         }
         TableConstraint::UniqueUsingIndex(u) => {
             let index = Some(Name::new(&u.index_name.to_string()));
@@ -380,52 +386,6 @@ fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<St
         ),
         _ => (None, ConstraintKind::Exclude { elements: None }),
     }
-}
-
-/// A key's list of plain column names, and its index parameters, in draft bytes.
-struct PlainList {
-    list: Range<usize>,
-    /// The folded names in the list (read from the tokens, so a comment inside the list is no
-    /// part of a name).
-    names: Vec<String>,
-    with: Option<Range<usize>>,
-    tablespace: Option<Range<usize>>,
-}
-
-/// `ADD [CONSTRAINT n] UNIQUE (…)` / `PRIMARY KEY (…)` with nothing but column names in the
-/// list and nothing after it but its index parameters (`WITH (…)`, `USING INDEX TABLESPACE t`).
-fn plain_list(toks: &[Token], at: usize) -> Option<PlainList> {
-    let mut i = 1;
-    if toks.get(i).is_some_and(|t| t.is_word("constraint")) {
-        i += 2;
-    }
-    if toks.get(i)?.is_word("primary") && toks.get(i + 1)?.is_word("key") {
-        i += 2;
-    } else if toks.get(i)?.is_word("unique") {
-        i += 1;
-    } else {
-        return None;
-    }
-    if !toks.get(i)?.is_punct('(') {
-        return None;
-    }
-    let (close, _) = skip_parens(toks, i)?;
-    let inner = &toks[i + 1..close];
-    // Names separated by commas: `a, "B"`, not `a b` or `a,,b`.
-    let mut names = Vec::new();
-    for (k, t) in inner.iter().enumerate() {
-        match (&t.tok, k % 2) {
-            (Tok::Punct(','), 1) => {}
-            (_, 0) => names.push(t.ident()?),
-            _ => return None,
-        }
-    }
-    let list = at + toks[i].span.end..at + toks[close].span.start;
-    let parameters = index_parameters::read(toks, close + 1);
-    let in_draft = |r: Range<usize>| at + r.start..at + r.end;
-    let plain =
-        PlainList { list, names, with: parameters.with.map(in_draft), tablespace: parameters.tablespace.map(in_draft) };
-    (parameters.next == toks.len() && inner.len() % 2 == 1).then_some(plain)
 }
 
 /// The constraint of `ADD [CONSTRAINT name] <definition> [NOT VALID]`, in draft bytes.

@@ -7,7 +7,7 @@ use super::lower::lock;
 use super::lower_action::collapse;
 use super::lower_expr::ident_key;
 use super::name::{key_of, Name};
-use super::op::{ColumnDef, ForeignKeyDef, OpKind, PartitionKey, TableDef};
+use super::op::{ColumnDef, ForeignKeyDef, OpKind, PartitionKey, TableDef, UniqueDef};
 use crate::front::forms;
 use crate::front::parse::{may_be_too_deep, parse_expr};
 use crate::front::tokens::{lex, Tok, Token};
@@ -41,7 +41,11 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
                     not_null = true;
                     def.primary_key = Some((constraint_name, vec![Some(name.clone())]));
                 }
-                ColumnOption::Unique(_) => def.unique.push((constraint_name, vec![Some(name.clone())])),
+                ColumnOption::Unique(_) => def.unique.push(UniqueDef {
+                    name: constraint_name,
+                    columns: vec![Some(name.clone())],
+                    include: Vec::new(),
+                }),
                 ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
                     name: constraint_name,
                     columns: vec![name.clone()],
@@ -57,9 +61,11 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
             TableConstraint::PrimaryKey(p) => {
                 def.primary_key = Some((p.name.as_ref().map(|n| n.to_string()), index_columns(&p.columns)))
             }
-            TableConstraint::Unique(u) => {
-                def.unique.push((u.name.as_ref().map(|n| n.to_string()), index_columns(&u.columns)))
-            }
+            TableConstraint::Unique(u) => def.unique.push(UniqueDef {
+                name: u.name.as_ref().map(|n| n.to_string()),
+                columns: index_columns(&u.columns),
+                include: u.include.iter().map(ident_key).collect(),
+            }),
             TableConstraint::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
                 name: fk.name.as_ref().map(|n| n.to_string()),
                 columns: fk.columns.iter().map(ident_key).collect(),
@@ -629,7 +635,7 @@ mod tests {
         assert_eq!(def.primary_key, Some((None, vec![Some("id".into())])));
         assert_eq!(def.columns[1].name, "Sku");
         assert!(def.columns[1].not_null);
-        assert_eq!(def.unique, vec![(None, vec![Some("Sku".into())])]);
+        assert_eq!(def.unique, vec![UniqueDef { name: None, columns: vec![Some("Sku".into())], include: Vec::new() }]);
         assert_eq!(def.foreign_keys.len(), 2);
         assert_eq!(def.partition_by.unwrap().columns, vec![Some("id".into())]);
         assert_eq!(locks.len(), 2);

@@ -277,28 +277,34 @@ pub fn unnamed_key_parts(table: &Name, name: Option<&str>, kind: &super::op::Con
     use super::op::ConstraintKind;
     match kind {
         _ if name.is_some() => None,
-        ConstraintKind::PrimaryKey(key) => Some(key_parts(table, true, &key.columns)),
-        ConstraintKind::Unique(key) => Some(key_parts(table, false, &key.columns)),
+        ConstraintKind::PrimaryKey(key) => Some(key_parts(table, true, &key.columns, &key.include)),
+        ConstraintKind::Unique(key) => Some(key_parts(table, false, &key.columns, &key.include)),
         _ => None,
     }
 }
 
-/// The parts of an unnamed key's name: `<table>_pkey`, or `<table>_<columns>_key` (an expression
-/// counts as `expr`).
-pub fn key_parts(table: &Name, primary: bool, columns: &[Option<String>]) -> [String; 3] {
+/// The parts of an unnamed key's name: `<table>_pkey`, or `<table>_<columns>_key` over the key's
+/// columns and then its `INCLUDE` columns, a name met before numbered (`UNIQUE (a) INCLUDE (a)`
+/// is `t_a_a1_key`, measured on PostgreSQL 15); an expression counts as `expr`.
+pub fn key_parts(table: &Name, primary: bool, columns: &[Option<String>], include: &[String]) -> [String; 3] {
     if primary {
         return [table.base_unquoted(), String::new(), "pkey".into()];
     }
-    let columns: Vec<&str> = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).collect();
-    [table.base_unquoted(), columns.join("_"), "key".into()]
+    let columns = columns.iter().map(|c| c.as_deref().unwrap_or("expr")).chain(include.iter().map(String::as_str));
+    [table.base_unquoted(), index_column_names(columns), "key".into()]
 }
 
-/// The parts of an unnamed exclusion constraint's name, `<table>_<elements>_excl`, from what
-/// each element is named after: a name met before gets the first number that makes it new
-/// (`ChooseIndexColumnNames`: `(room WITH =, room WITH <>)` is `t_room_room1_excl`).
+/// The parts of an unnamed exclusion constraint's name, `<table>_<elements>_excl`.
 pub fn exclusion_parts(table: &Name, elements: &[String]) -> [String; 3] {
+    [table.base_unquoted(), index_column_names(elements.iter().map(String::as_str)), "excl".into()]
+}
+
+/// What PostgreSQL names an index after, from what each of its columns is named after: a name
+/// met before gets the first number that makes it new (`ChooseIndexColumnNames`: `(room WITH =,
+/// room WITH <>)` is `t_room_room1_excl`), joined by `_`.
+fn index_column_names<'a>(elements: impl Iterator<Item = &'a str>) -> String {
     const NAMEDATALEN_MAX: usize = 63;
-    let mut chosen: Vec<String> = Vec::with_capacity(elements.len());
+    let mut chosen: Vec<String> = Vec::new();
     for original in elements {
         let clip = |len: usize| {
             let mut n = original.len().min(len);
@@ -316,7 +322,7 @@ pub fn exclusion_parts(table: &Name, elements: &[String]) -> [String; 3] {
         }
         chosen.push(name);
     }
-    [table.base_unquoted(), chosen.join("_"), "excl".into()]
+    chosen.join("_")
 }
 
 /// Is `index` named as PostgreSQL names an unnamed exclusion constraint's index

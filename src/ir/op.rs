@@ -44,17 +44,50 @@ pub enum ConstraintKind {
 pub struct Key {
     /// Folded column names; `None` for an expression.
     pub columns: Vec<Option<String>>,
+    /// The folded names of `INCLUDE (…)`: PostgreSQL names an unnamed key's index after them too,
+    /// after the key's (`t_a_b_key`, measured on PostgreSQL 15).
+    pub include: Vec<String>,
     /// `… USING INDEX i`: the constraint adopts an existing index.
     pub using_index: Option<Name>,
-    /// The column list inside the parentheses, in draft bytes, when the constraint is nothing but
-    /// plain column names and its index parameters (no `INCLUDE`, `DEFERRABLE`, …): a recipe can
-    /// reuse it.
-    pub plain_list: Option<Range<usize>>,
-    /// With `plain_list`, the index parameters after it, in draft bytes: the whole `WITH (…)`,
-    /// and the name of `USING INDEX TABLESPACE name`. A recipe that builds the index keeps them
-    /// (its reloptions and tablespace are the schema's).
+    /// The key's clauses in draft bytes, when it is nothing but plain column names and clauses a
+    /// recipe that builds its index concurrently can carry: `None` otherwise.
+    pub clauses: Option<KeyClauses>,
+    /// Why PostgreSQL refuses the key as written, where pgsafe can tell.
+    pub refused: Option<Refused>,
+}
+
+/// A key's clauses, in draft bytes: the index's (the concurrent build takes them) and the
+/// constraint's deferrability (`ADD CONSTRAINT … USING INDEX` takes it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyClauses {
+    /// The column list inside the parentheses.
+    pub list: Range<usize>,
+    /// A unique key's `NULLS [NOT] DISTINCT`.
+    pub nulls: Option<Range<usize>>,
+    /// The whole `INCLUDE (…)`.
+    pub include: Option<Range<usize>>,
+    /// The whole `WITH (…)`.
     pub with: Option<Range<usize>>,
+    /// The name of `USING INDEX TABLESPACE name`.
     pub tablespace: Option<Range<usize>>,
+    /// `[NOT] DEFERRABLE`, `INITIALLY DEFERRED|IMMEDIATE`, from the first word to the last.
+    pub deferrability: Option<Range<usize>>,
+    /// The key is declared `DEFERRABLE` (or `INITIALLY DEFERRED`, which implies it).
+    pub deferrable: bool,
+}
+
+/// Why PostgreSQL 15 refuses a key as written (its errors, measured): the draft fails there, and
+/// a recipe's concurrent build before it would leave an index the draft never made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `DEFERRABLE` with `NOT DEFERRABLE`, or `INITIALLY DEFERRED` with `INITIALLY IMMEDIATE`.
+    ConflictingProperties,
+    /// `INITIALLY DEFERRED` with `NOT DEFERRABLE`.
+    DeferredNotDeferrable,
+    /// `NOT VALID`: a key is checked as its index is built.
+    NotValid,
+    /// `NO INHERIT`: only a check constraint takes it.
+    NoInherit,
 }
 
 /// `CREATE TABLE`, typed: what the catalogue records about the new table.
@@ -67,8 +100,7 @@ pub struct TableDef {
     /// not listed is then unknown, not absent.
     pub columns_known: bool,
     pub primary_key: Option<(Option<String>, Vec<Option<String>>)>,
-    /// Unique constraints: name (if given) and columns.
-    pub unique: Vec<(Option<String>, Vec<Option<String>>)>,
+    pub unique: Vec<UniqueDef>,
     pub foreign_keys: Vec<ForeignKeyDef>,
     /// Exclusion constraints: name (if given) and the names of their elements (if pgsafe can tell).
     pub exclusions: Vec<(Option<String>, Option<Vec<String>>)>,
@@ -78,6 +110,15 @@ pub struct TableDef {
     /// `PARTITION BY …`: this table is partitioned.
     pub partition_by: Option<PartitionKey>,
     pub inherits: Vec<Name>,
+}
+
+/// A unique constraint of `CREATE TABLE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueDef {
+    pub name: Option<String>,
+    pub columns: Vec<Option<String>>,
+    /// The `INCLUDE` columns, folded: they name an unnamed one too.
+    pub include: Vec<String>,
 }
 
 /// A column of `CREATE TABLE` or `ADD COLUMN`.

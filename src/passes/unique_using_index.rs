@@ -2,8 +2,13 @@
 //! → `CREATE UNIQUE INDEX CONCURRENTLY c ON t (…)` in an autocommit step, then
 //! `ADD CONSTRAINT c UNIQUE|PRIMARY KEY USING INDEX c` in a short transaction. A primary key's
 //! columns are first made NOT NULL the safe way (see `not_null`), unless known NOT NULL already.
-//! The key's index parameters (`WITH (…)`, `USING INDEX TABLESPACE t`) go to the concurrent build
-//! (`WITH (…) TABLESPACE t`): the same reloptions and tablespace (measured on PostgreSQL 15).
+//! What the key says of its index goes to the concurrent build (`INCLUDE (…)`, `NULLS [NOT]
+//! DISTINCT`, `WITH (…)`, `USING INDEX TABLESPACE t` as `TABLESPACE t`), its deferrability to `USING
+//! INDEX c DEFERRABLE INITIALLY DEFERRED`, which sets the index's `indimmediate` as the key does:
+//! the same constraint and index (`pg_get_constraintdef`, `pg_get_indexdef`, `indnkeyatts`,
+//! `indnullsnotdistinct`, `condeferrable`, `condeferred`, `indimmediate`, measured on PostgreSQL
+//! 15). A key PostgreSQL refuses as written (conflicting properties, `NOT VALID`) stays as written:
+//! a build before it would leave an index the draft never made.
 //!
 //! Why: building the index inside `ADD CONSTRAINT` holds ACCESS EXCLUSIVE (reads and writes wait)
 //! for the whole build; `USING INDEX` only attaches a finished index (measured on PostgreSQL 15).
@@ -13,7 +18,7 @@ use crate::ir::action::Action;
 use crate::ir::catalog::Holder;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::name::{key_of, quote_ident, unnamed_key_parts, Name};
-use crate::ir::op::{ConstraintKind, OpKind};
+use crate::ir::op::{ConstraintKind, OpKind, Refused};
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
 
@@ -70,26 +75,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 continue;
             }
             let action = &m.src[op.span.clone()];
-            let Some(cols) = key.plain_list.as_ref().map(|r| m.text(r)) else {
-                // `USING INDEX` already, or INCLUDE/DEFERRABLE… that the recipe does not carry.
+            let Some(clauses) = &key.clauses else {
+                // `USING INDEX` already, or words the recipe does not carry.
                 if key.using_index.is_none() {
-                    out.diagnose(
-                        RULE,
-                        op.span.start,
-                        format!(
-                            "this constraint builds its index under ACCESS EXCLUSIVE on {}: build it with CREATE UNIQUE \
-                             INDEX CONCURRENTLY first, then ADD CONSTRAINT … USING INDEX",
-                            table.text
-                        ),
-                    );
+                    out.diagnose(RULE, op.span.start, kept(table, key.refused));
                 }
                 continue;
             };
+            let cols = m.text(&clauses.list);
             // The names from lowering (comments in the list are none of them), not the text.
             let columns: Vec<String> = key.columns.iter().flatten().cloned().collect();
             // A column this statement adds is new: it holds nothing but its default, and a recipe
-            // that runs before the statement would not find it.
-            if columns.iter().any(|c| ctx.added_by_statement(i, n_op, c) || ctx.retyped_by_statement(i, c)) {
+            // that runs before the statement would not find it (nor one it includes).
+            let new = |c: &String| ctx.added_by_statement(i, n_op, c) || ctx.retyped_by_statement(i, c);
+            if columns.iter().chain(&key.include).any(new) {
                 continue;
             }
             // An index's name is chosen among its schema's (as written: `""` is the search path's).
@@ -159,16 +158,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // that closes the generated statement.
             let cols = cols.trim();
             let end = if cols.contains("--") { "\n" } else { "" };
-            // The key's index parameters are the index's: its reloptions and tablespace.
-            let mut parameters = String::new();
-            if let Some(with) = &key.with {
-                parameters = format!(" {}", m.text(with));
+            // What the key says of its index goes to the build, in CREATE INDEX's order.
+            let mut index_clauses = String::new();
+            for r in [&clauses.include, &clauses.nulls, &clauses.with].into_iter().flatten() {
+                index_clauses.push_str(&format!(" {}", m.text(r)));
             }
-            if let Some(tablespace) = &key.tablespace {
-                parameters.push_str(&format!(" {} {}", kw("TABLESPACE"), m.text(tablespace)));
+            if let Some(tablespace) = &clauses.tablespace {
+                index_clauses.push_str(&format!(" {} {}", kw("TABLESPACE"), m.text(tablespace)));
             }
             let create = format!(
-                "{} {build_name} {} {} ({cols}{end}){parameters}",
+                "{} {build_name} {} {} ({cols}{end}){index_clauses}",
                 kw("CREATE UNIQUE INDEX CONCURRENTLY"),
                 kw("ON"),
                 table.text,
@@ -208,8 +207,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     ));
                 }
             }
+            // The constraint's deferrability, which USING INDEX takes as the key does.
+            let deferrability = clauses.deferrability.as_ref().map(|r| format!(" {}", m.text(r))).unwrap_or_default();
             let attach = format!(
-                "{not_null_first}{} {index} {} {} {build_name}",
+                "{not_null_first}{} {index} {} {} {build_name}{deferrability}",
                 kw("ADD CONSTRAINT"),
                 kw(if primary { "PRIMARY KEY" } else { "UNIQUE" }),
                 kw("USING INDEX"),
@@ -226,8 +227,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 op.span.start,
                 format!(
                     "build the index of {index} with CREATE UNIQUE INDEX CONCURRENTLY in its own step, then attach it \
-                     with USING INDEX: building it inside ADD CONSTRAINT holds ACCESS EXCLUSIVE on {} for the whole build",
-                    table.text
+                     with USING INDEX: building it inside ADD CONSTRAINT holds ACCESS EXCLUSIVE on {} for the whole build{}",
+                    table.text,
+                    if clauses.deferrable { CHECKED_AT_ONCE } else { "" }
                 ),
             );
         }
@@ -238,6 +240,35 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             }
         }
     }
+}
+
+/// What a deferrable key's rewrite changes for traffic: CREATE INDEX has no DEFERRABLE.
+const CHECKED_AT_ONCE: &str = ". Until USING INDEX makes it DEFERRABLE, the index checks each row it is given at once \
+     (measured on PostgreSQL 15): during the build, a write that collides only until its statement or transaction \
+     ends fails, where the draft holds it back and then lets it through";
+
+/// Why a key that builds its index stays as written: PostgreSQL refuses it as written (the
+/// recipe's build would leave an index the draft never made), or it holds what the recipe does
+/// not carry.
+fn kept(table: &Name, refused: Option<Refused>) -> String {
+    let why = match refused {
+        Some(Refused::ConflictingProperties) => "it declares conflicting constraint properties",
+        Some(Refused::DeferredNotDeferrable) => "a constraint declared INITIALLY DEFERRED must be DEFERRABLE",
+        Some(Refused::NotValid) => "UNIQUE and PRIMARY KEY constraints cannot be marked NOT VALID",
+        Some(Refused::NoInherit) => "UNIQUE and PRIMARY KEY constraints cannot be marked NO INHERIT",
+        None => {
+            return format!(
+                "this constraint builds its index under ACCESS EXCLUSIVE on {}: build it with CREATE UNIQUE INDEX \
+                 CONCURRENTLY first, then ADD CONSTRAINT … USING INDEX (pgsafe carries plain column names, NULLS [NOT] \
+                 DISTINCT, INCLUDE, WITH, USING INDEX TABLESPACE and the deferrability, in PostgreSQL's order)",
+                table.text
+            )
+        }
+    };
+    format!(
+        "PostgreSQL 15 refuses this key as written ({why}): left as written, since a concurrent build before it would \
+         leave an index the draft never made"
+    )
 }
 
 /// Why an unnamed key stays as written: which name PostgreSQL gives it depends on a relation
@@ -326,9 +357,62 @@ mod tests {
         assert!(flat.contains("create unique index concurrently t_pkey on t (id) with (fillfactor=80);"), "{flat}");
         // The catalogue knows both keys; none is left not understood.
         assert!(!compiled.diagnostics.iter().any(|d| d.rule == "not-understood"), "{:?}", compiled.diagnostics);
-        // DEFERRABLE, which the recipe does not carry: as written, said so.
-        assert!(flat.contains("ALTER TABLE t ADD UNIQUE (b) WITH (fillfactor = 70) DEFERRABLE;"), "{flat}");
-        assert!(compiled.diagnostics.iter().any(|d| d.rule == RULE && d.message.contains("builds its index under")));
+        // DEFERRABLE goes to USING INDEX, which takes it as the key does.
+        assert!(flat.contains("CREATE UNIQUE INDEX CONCURRENTLY t_b_key ON t (b) WITH (fillfactor = 70);"), "{flat}");
+        assert!(flat.contains("ADD CONSTRAINT t_b_key UNIQUE USING INDEX t_b_key DEFERRABLE;"), "{flat}");
+        assert!(!compiled.diagnostics.iter().any(|d| d.rule == RULE), "{:?}", compiled.diagnostics);
+    }
+
+    #[test]
+    fn include_nulls_and_deferrability_go_where_postgresql_takes_them() {
+        let draft = "ALTER TABLE t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (a) INCLUDE (b) WITH (fillfactor = 70) \
+                     INITIALLY DEFERRED;\n\
+                     ALTER TABLE t ADD UNIQUE (a) INCLUDE (a, c);\n\
+                     ALTER TABLE t ADD PRIMARY KEY (id) INCLUDE (b) DEFERRABLE INITIALLY IMMEDIATE;\n";
+        let compiled = compile("d.sql", draft, &Config::default()).unwrap();
+        let flat = compiled.flattened();
+        for line in [
+            "CREATE UNIQUE INDEX CONCURRENTLY k ON t (a) INCLUDE (b) NULLS NOT DISTINCT WITH (fillfactor = 70);",
+            "ALTER TABLE t ADD CONSTRAINT k UNIQUE USING INDEX k INITIALLY DEFERRED;",
+            // PostgreSQL names an unnamed key after its INCLUDE columns too, a repeated one numbered.
+            "CREATE UNIQUE INDEX CONCURRENTLY t_a_a1_c_key ON t (a) INCLUDE (a, c);",
+            "CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON t (id) INCLUDE (b);",
+            // Only the key's columns are made NOT NULL.
+            "ALTER TABLE t ALTER COLUMN id SET NOT NULL, ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey \
+             DEFERRABLE INITIALLY IMMEDIATE;",
+        ] {
+            assert!(flat.contains(line), "{line}\n{flat}");
+        }
+        assert!(!flat.contains("COLUMN b SET NOT NULL"), "{flat}");
+    }
+
+    #[test]
+    fn a_schemas_unnamed_key_with_include_holds_the_name_postgresql_gave_it() {
+        // PostgreSQL named the schema's key t_a_b_key: t_a_key is free for the draft's.
+        let schema = "CREATE TABLE t (a int, b int, UNIQUE (a) INCLUDE (b));";
+        let catalog = std::sync::Arc::new(crate::ir::catalog::Catalog::from_sql(schema));
+        let config = Config { catalog: Some(catalog), ..Config::default() };
+        let flat = compile("d.sql", "ALTER TABLE t ADD UNIQUE (a);\n", &config).unwrap().flattened();
+        assert!(flat.contains("ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_key;"), "{flat}");
+    }
+
+    #[test]
+    fn a_key_postgresql_refuses_or_one_that_includes_a_new_column_stays_as_written() {
+        let draft = "ALTER TABLE t ADD UNIQUE (a) NOT DEFERRABLE INITIALLY DEFERRED;\n\
+                     ALTER TABLE t ADD UNIQUE (a) NOT VALID;\n\
+                     ALTER TABLE t ADD COLUMN x int, ADD UNIQUE (a) INCLUDE (x);\n";
+        let compiled = compile("d.sql", draft, &Config::default()).unwrap();
+        let flat = compiled.flattened();
+        assert!(!flat.contains("CONCURRENTLY"), "{flat}");
+        assert!(compiled
+            .diagnostics
+            .iter()
+            .any(|d| d.rule == RULE
+                && d.message.contains("refuses this key as written (a constraint declared INITIALLY")));
+        assert!(compiled
+            .diagnostics
+            .iter()
+            .any(|d| d.rule == RULE && d.message.contains("cannot be marked NOT VALID")));
     }
 
     #[test]
