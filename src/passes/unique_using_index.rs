@@ -82,6 +82,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 }
                 continue;
             };
+            if clauses.deferrable {
+                out.diagnose(RULE, op.span.start, kept_deferrable(table));
+                continue;
+            }
             let cols = m.text(&clauses.list);
             // The names from lowering (comments in the list are none of them), not the text.
             let columns: Vec<String> = key.columns.iter().flatten().cloned().collect();
@@ -227,9 +231,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 op.span.start,
                 format!(
                     "build the index of {index} with CREATE UNIQUE INDEX CONCURRENTLY in its own step, then attach it \
-                     with USING INDEX: building it inside ADD CONSTRAINT holds ACCESS EXCLUSIVE on {} for the whole build{}",
+                     with USING INDEX: building it inside ADD CONSTRAINT holds ACCESS EXCLUSIVE on {} for the whole build",
                     table.text,
-                    if clauses.deferrable { CHECKED_AT_ONCE } else { "" }
                 ),
             );
         }
@@ -242,10 +245,22 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
-/// What a deferrable key's rewrite changes for traffic: CREATE INDEX has no DEFERRABLE.
-const CHECKED_AT_ONCE: &str = ". Until USING INDEX makes it DEFERRABLE, the index checks each row it is given at once \
-     (measured on PostgreSQL 15): during the build, a write that collides only until its statement or transaction \
-     ends fails, where the draft holds it back and then lets it through";
+/// Why a `DEFERRABLE` key stays as written: `CREATE INDEX` has no `DEFERRABLE`, so until `USING
+/// INDEX` made the key deferrable its index would check every write of traffic at once, during
+/// the whole build (measured on PostgreSQL 15: an `UPDATE t SET a = a + 1` that collides only
+/// until its statement ends failed there, and passes on the draft's key). Traffic that relies on
+/// the deferral would fail where the draft makes it wait: more harm, of another kind.
+fn kept_deferrable(table: &Name) -> String {
+    format!(
+        "this DEFERRABLE key builds its index under ACCESS EXCLUSIVE on {}, and pgsafe keeps it as written: CREATE \
+         UNIQUE INDEX CONCURRENTLY has no DEFERRABLE, so during the build the index would check each write at once \
+         (measured on PostgreSQL 15), and a write that collides only until its statement or transaction ends (what a \
+         deferrable key lets through) would fail, where the draft makes it wait and then lets it through. If nothing \
+         writes such rows while the index builds, build it yourself: CREATE UNIQUE INDEX CONCURRENTLY, then ADD \
+         CONSTRAINT … USING INDEX … DEFERRABLE",
+        table.text
+    )
+}
 
 /// Why a key that builds its index stays as written: PostgreSQL refuses it as written (the
 /// recipe's build would leave an index the draft never made), or it holds what the recipe does
@@ -347,7 +362,7 @@ mod tests {
         let draft =
             "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a) WITH (fillfactor = 70) USING INDEX TABLESPACE \"Fast\";\n\
                      alter table t add primary key (id) with (fillfactor=80);\n\
-                     ALTER TABLE t ADD UNIQUE (b) WITH (fillfactor = 70) DEFERRABLE;\n";
+                     ALTER TABLE t ADD UNIQUE (b) WITH (fillfactor = 70) NOT DEFERRABLE;\n";
         let compiled = compile("d.sql", draft, &Config::default()).unwrap();
         let flat = compiled.flattened();
         assert!(
@@ -357,33 +372,40 @@ mod tests {
         assert!(flat.contains("create unique index concurrently t_pkey on t (id) with (fillfactor=80);"), "{flat}");
         // The catalogue knows both keys; none is left not understood.
         assert!(!compiled.diagnostics.iter().any(|d| d.rule == "not-understood"), "{:?}", compiled.diagnostics);
-        // DEFERRABLE goes to USING INDEX, which takes it as the key does.
+        // NOT DEFERRABLE goes to USING INDEX, which takes it as the key does.
         assert!(flat.contains("CREATE UNIQUE INDEX CONCURRENTLY t_b_key ON t (b) WITH (fillfactor = 70);"), "{flat}");
-        assert!(flat.contains("ADD CONSTRAINT t_b_key UNIQUE USING INDEX t_b_key DEFERRABLE;"), "{flat}");
+        assert!(flat.contains("ADD CONSTRAINT t_b_key UNIQUE USING INDEX t_b_key NOT DEFERRABLE;"), "{flat}");
         assert!(!compiled.diagnostics.iter().any(|d| d.rule == RULE), "{:?}", compiled.diagnostics);
     }
 
     #[test]
-    fn include_nulls_and_deferrability_go_where_postgresql_takes_them() {
+    fn include_and_nulls_go_where_postgresql_takes_them_and_a_deferrable_key_stays() {
         let draft = "ALTER TABLE t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (a) INCLUDE (b) WITH (fillfactor = 70) \
-                     INITIALLY DEFERRED;\n\
+                     NOT DEFERRABLE INITIALLY IMMEDIATE;\n\
                      ALTER TABLE t ADD UNIQUE (a) INCLUDE (a, c);\n\
-                     ALTER TABLE t ADD PRIMARY KEY (id) INCLUDE (b) DEFERRABLE INITIALLY IMMEDIATE;\n";
+                     ALTER TABLE t ADD PRIMARY KEY (id) INCLUDE (b);\n\
+                     ALTER TABLE t ADD UNIQUE (c) INITIALLY DEFERRED;\n\
+                     ALTER TABLE t ADD UNIQUE (d) DEFERRABLE INITIALLY IMMEDIATE;\n";
         let compiled = compile("d.sql", draft, &Config::default()).unwrap();
         let flat = compiled.flattened();
         for line in [
             "CREATE UNIQUE INDEX CONCURRENTLY k ON t (a) INCLUDE (b) NULLS NOT DISTINCT WITH (fillfactor = 70);",
-            "ALTER TABLE t ADD CONSTRAINT k UNIQUE USING INDEX k INITIALLY DEFERRED;",
+            "ALTER TABLE t ADD CONSTRAINT k UNIQUE USING INDEX k NOT DEFERRABLE INITIALLY IMMEDIATE;",
             // PostgreSQL names an unnamed key after its INCLUDE columns too, a repeated one numbered.
             "CREATE UNIQUE INDEX CONCURRENTLY t_a_a1_c_key ON t (a) INCLUDE (a, c);",
             "CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON t (id) INCLUDE (b);",
             // Only the key's columns are made NOT NULL.
-            "ALTER TABLE t ALTER COLUMN id SET NOT NULL, ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey \
-             DEFERRABLE INITIALLY IMMEDIATE;",
+            "ALTER TABLE t ALTER COLUMN id SET NOT NULL, ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey;",
+            // A deferrable key (INITIALLY DEFERRED says so too) as written: its index would check
+            // traffic's writes at once during the build.
+            "ALTER TABLE t ADD UNIQUE (c) INITIALLY DEFERRED;",
+            "ALTER TABLE t ADD UNIQUE (d) DEFERRABLE INITIALLY IMMEDIATE;",
         ] {
             assert!(flat.contains(line), "{line}\n{flat}");
         }
         assert!(!flat.contains("COLUMN b SET NOT NULL"), "{flat}");
+        let kept = compiled.diagnostics.iter().filter(|d| d.rule == RULE && d.message.contains("DEFERRABLE key"));
+        assert_eq!(kept.count(), 2, "{:?}", compiled.diagnostics);
     }
 
     #[test]
