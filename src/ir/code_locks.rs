@@ -80,9 +80,12 @@ impl Effects {
 pub enum RunsCode {
     /// A `DO` block (its locks may be none).
     Block,
-    /// A call of a function or procedure the draft created, named as the call writes it, whose
-    /// code takes table locks.
-    Calls(Box<str>),
+    /// A call of a function or procedure the draft created whose code takes table locks or
+    /// changes the session: its name as the call writes it is [`Migration::called`]`[k]` (an
+    /// index: every statement of a big draft holds this field).
+    ///
+    /// [`Migration::called`]: super::migration::Migration::called
+    Calls(u32),
 }
 
 /// A call, in a statement, of a function whose code takes table locks or changes the session.

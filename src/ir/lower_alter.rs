@@ -340,7 +340,7 @@ fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<St
                 if k.names.iter().map(|n| Some(n.as_str())).eq(columns.iter().map(|c| c.as_deref()))
                     && k.include == include =>
             {
-                (Some(k.clauses), None)
+                (Some(Box::new(k.clauses)), None)
             }
             Ok(_) => (None, None),
             Err(refused) => (None, refused),

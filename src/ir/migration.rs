@@ -158,6 +158,9 @@ pub struct Migration<'a> {
     /// The draft's migration tool runs it in one transaction (goose or dbmate markers without
     /// their opt-out: `-- +goose NO TRANSACTION`, `transaction:false`).
     pub runner_transaction: bool,
+    /// The functions the draft's statements call whose code pgsafe read (`RunsCode::Calls`), as
+    /// each call writes the name.
+    pub called: Vec<Box<str>>,
 }
 
 /// A relation the draft creates.
@@ -466,7 +469,7 @@ impl<'a> Migration<'a> {
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
         let mut facts = std::collections::HashSet::new();
-        let mut functions = Functions::default();
+        let (mut functions, mut called) = (Functions::default(), Vec::new());
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -558,7 +561,10 @@ impl<'a> Migration<'a> {
                 if let Some(op) = ops.iter_mut().find(|o| !matches!(o.kind, OpKind::Psql(_))) {
                     op.locks.extend(call.effects.locks);
                     changes_session = changes_session.or(call.effects.session);
-                    runs_code = runs_code.or(Some(RunsCode::Calls(call.function)));
+                    if runs_code.is_none() {
+                        runs_code = Some(RunsCode::Calls(called.len() as u32));
+                        called.push(call.function);
+                    }
                 }
             }
             stmts.push(Stmt {
@@ -584,7 +590,7 @@ impl<'a> Migration<'a> {
         let runner_transaction = runner && !opt_out;
         let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
         let (first_created, undone) = first_creations(&created);
-        Migration { src, stmts, created, first_created, undone, facts, paths, path_at, runner_transaction }
+        Migration { src, stmts, created, first_created, undone, facts, paths, path_at, runner_transaction, called }
     }
 
     /// The draft with each goose block of several statements opened into those statements (one
@@ -626,6 +632,7 @@ impl<'a> Migration<'a> {
             paths,
             path_at,
             runner_transaction: self.runner_transaction,
+            called: self.called.clone(),
         })
     }
 

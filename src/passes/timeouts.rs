@@ -217,7 +217,8 @@ impl Timeouts {
             let code = unit.runs_code;
             let taker = match &s.runs_code {
                 Some(RunsCode::Block) if code => "the code of this block (read from its words) takes".to_string(),
-                Some(RunsCode::Calls(f)) if code => {
+                Some(RunsCode::Calls(k)) if code => {
+                    let f = &m.called[*k as usize];
                     format!("the code of {f}, which this calls (read from where the draft creates it), takes")
                 }
                 _ => "this takes".to_string(),

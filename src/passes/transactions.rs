@@ -320,7 +320,7 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let by_code = |s: &Stmt| s.changes_session.filter(|_| s.section == Section::Up);
     if let Some((first, change)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, by_code(s)?))) {
         let function = match &m.stmts[first].runs_code {
-            Some(RunsCode::Calls(f)) => Some(f.clone()),
+            Some(RunsCode::Calls(k)) => Some(m.called[*k as usize].clone()),
             _ => None,
         };
         let keep = Keep::ChangedByCode { function, what: change.describe() };
