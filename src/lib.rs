@@ -119,7 +119,10 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
         let at = text.find('\0').unwrap_or(0);
         return Err(InputError::located(&source, at, "binary input (NUL byte): not a SQL file"));
     }
-    let mut m = Migration::split_and_lower(text).map_err(|e| InputError::located(&source, e.offset, e.message))?;
+    // A call of a function an earlier migration created (`--schema`) takes what its code does.
+    let known = config.catalog.as_ref().map(|c| c.functions.clone()).unwrap_or_default();
+    let mut m = Migration::split_and_lower_knowing(text, known)
+        .map_err(|e| InputError::located(&source, e.offset, e.message))?;
     let mut rewritten = passes::run(&m, config);
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
@@ -276,6 +279,19 @@ mod tests {
         let flat = c.flattened();
         let gexec = flat.find("\\gexec").unwrap();
         assert!(flat[..gexec].rfind("COMMIT;") > flat[..gexec].rfind("BEGIN;"), "{flat}");
+    }
+
+    #[test]
+    fn a_call_of_a_function_the_schema_created_takes_what_its_code_does() {
+        let schema = "CREATE FUNCTION public.add_partition(k int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN \
+                      EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES IN (%s)', 'e' || k, k); END $$;";
+        let catalog = std::sync::Arc::new(ir::catalog::Catalog::from_sql(schema));
+        let config = Config { catalog: Some(catalog), ..Config::default() };
+        let c = compile("d.sql", "SELECT add_partition(2);\n", &config).unwrap();
+        let timeouts = c.changes.iter().find(|c| c.rule == "timeouts").expect("the call gets a lock_timeout");
+        assert!(timeouts.message.contains("the code of add_partition") && timeouts.message.contains("on events"));
+        // Without the schema pgsafe does not know the function: a plain SELECT.
+        assert!(!compile("d.sql", "SELECT add_partition(2);\n", &Config::default()).unwrap().changed());
     }
 
     #[test]

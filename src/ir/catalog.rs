@@ -48,6 +48,9 @@ pub struct Catalog {
     /// `--schema` declares a constraint or constraint trigger `INITIALLY DEFERRED` (the draft's
     /// own are `Stmt::defers_checks`): see `transactions::regions`.
     pub defers_checks: bool,
+    /// The functions and procedures the schema creates, with what their code does: a call of one
+    /// in the draft takes it (`code_locks::Functions`).
+    pub functions: super::code_locks::Functions,
 }
 
 /// Whether another relation holds a name in a table's schema ([`Catalog::holder_elsewhere`]).

@@ -50,7 +50,7 @@ struct Found {
 /// The functions and procedures the draft has created so far (by folded name, without its schema:
 /// pgsafe does not resolve overloads or the `search_path` here, and reads loosely), each with what
 /// its code does that a call does too. A function created by an earlier migration is not seen.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Functions {
     code: FxHashMap<String, Effects>,
 }
@@ -223,6 +223,13 @@ fn statement_lock(first: &Token<'_>, toks: &mut Peekable<Lexer<'_>>, body: &str)
         next_is(toks, "on").then_some(())?;
         next_is(toks, "only");
         (name(toks, body), LockMode::Share)
+    } else if first.is_word("create") && creates_a_table(toks) {
+        // `CREATE TABLE t PARTITION OF parent …`: ACCESS EXCLUSIVE on the parent (measured in
+        // tests/lock_model.rs; partitions made by a function, `format('… PARTITION OF %I …')`, are
+        // a common idiom). Another new table locks nothing that has traffic.
+        while toks.next_if(|t| !t.is_word("partition") && !t.is_punct('(') && !t.is_punct(';')).is_some() {}
+        (next_is(toks, "partition") && next_is(toks, "of")).then_some(())?;
+        (name(toks, body), LockMode::AccessExclusive)
     } else if first.is_word("drop") && next_is(toks, "table") || first.is_word("truncate") || first.is_word("lock") {
         next_is(toks, "table");
         let _if_exists = next_is(toks, "if") && next_is(toks, "exists");
@@ -239,6 +246,13 @@ fn statement_lock(first: &Token<'_>, toks: &mut Peekable<Lexer<'_>>, body: &str)
     };
     let table = table.unwrap_or_else(|| Name::new(UNNAMED));
     Some(lock(&table, mode, false))
+}
+
+/// After `CREATE`: the words of `CREATE [GLOBAL|LOCAL] [TEMP|TEMPORARY|UNLOGGED] TABLE`, taken.
+fn creates_a_table(toks: &mut Peekable<Lexer<'_>>) -> bool {
+    let modifiers = ["global", "local", "temp", "temporary", "unlogged"];
+    while toks.next_if(|t| modifiers.iter().any(|w| t.is_word(w))).is_some() {}
+    toks.next_if(|t| t.is_word("table")).is_some()
 }
 
 /// A table name written out (`t`, `s.t`, `"T"`), or `None` (a `format` placeholder, a string
@@ -276,6 +290,11 @@ mod tests {
         assert_eq!(locked(by_format), [(UNNAMED.into(), ae)]);
         let index = "DO $do$ BEGIN CREATE UNIQUE INDEX i ON t (a); END $do$";
         assert_eq!(locked(index), [("t".into(), LockMode::Share)]);
+        // A new partition locks its parent; any other new table, nothing with traffic.
+        let partitions = "DO $$ BEGIN CREATE TABLE IF NOT EXISTS events_2025 PARTITION OF events FOR VALUES IN (1); \
+                          EXECUTE format('CREATE UNLOGGED TABLE %I PARTITION OF %I DEFAULT', 'a', 'b'); \
+                          CREATE TEMP TABLE scratch (a int); END $$";
+        assert_eq!(locked(partitions), [("events".into(), ae), (UNNAMED.into(), ae)]);
         // What comes after the block's own bound on its lock waits is left to that bound.
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";

@@ -161,6 +161,8 @@ pub struct Migration<'a> {
     /// The functions the draft's statements call whose code pgsafe read (`RunsCode::Calls`), as
     /// each call writes the name.
     pub called: Vec<Box<str>>,
+    /// The functions created before the draft (`--schema`) and by it, with what their code does.
+    pub functions: Functions,
 }
 
 /// A relation the draft creates.
@@ -421,13 +423,19 @@ fn names_in_list(list: &str) -> impl Iterator<Item = &str> {
 
 impl<'a> Migration<'a> {
     pub fn lower(src: &'a str, pieces: &[Piece]) -> Migration<'a> {
+        Migration::lower_knowing(src, pieces, Functions::default())
+    }
+
+    /// [`Migration::lower`], knowing the functions an earlier migration created (`--schema`):
+    /// a call of one takes what its code does.
+    pub fn lower_knowing(src: &'a str, pieces: &[Piece], functions: Functions) -> Migration<'a> {
         // A typical file lowers on this thread: starting the thread pool would cost more.
         let lowered: Vec<Option<Lowered>> = if pieces.len() < PARALLEL_FROM {
             pieces.iter().map(|p| lower_piece(src, p)).collect()
         } else {
             pieces.par_iter().with_min_len(PARALLEL_FROM).map(|p| lower_piece(src, p)).collect()
         };
-        Migration::assemble(src, pieces, lowered)
+        Migration::assemble(src, pieces, lowered, functions)
     }
 
     /// Split `src` and lower its statements: a big draft's first statements lower on the thread
@@ -437,9 +445,14 @@ impl<'a> Migration<'a> {
     ///
     /// [`split`]: crate::front::split::split
     pub fn split_and_lower(src: &'a str) -> Result<Migration<'a>, SplitError> {
+        Migration::split_and_lower_knowing(src, Functions::default())
+    }
+
+    /// [`Migration::split_and_lower`], knowing the functions an earlier migration created.
+    pub fn split_and_lower_knowing(src: &'a str, functions: Functions) -> Result<Migration<'a>, SplitError> {
         if src.len() < PIPELINE_FROM_BYTES {
             let pieces = crate::front::split::split(src)?;
-            return Ok(Migration::lower(src, &pieces));
+            return Ok(Migration::lower_knowing(src, &pieces, functions));
         }
         // Each chunk the split hands out lowers as one task; the tasks finish in any order.
         let done: Mutex<Vec<(usize, Vec<Option<Lowered>>)>> = Mutex::new(Vec::new());
@@ -459,17 +472,22 @@ impl<'a> Migration<'a> {
         done.sort_unstable_by_key(|(at, _)| *at);
         let mut lowered = Vec::with_capacity(pieces.len());
         done.into_iter().for_each(|(_, chunk)| lowered.extend(chunk));
-        Ok(Migration::assemble(src, &pieces, lowered))
+        Ok(Migration::assemble(src, &pieces, lowered, functions))
     }
 
     /// The draft from its pieces and what each lowered to ([`lower_piece`], in order): everything
     /// that depends on the order of statements happens here.
-    fn assemble(src: &'a str, pieces: &[Piece], mut lowered: Vec<Option<Lowered>>) -> Migration<'a> {
+    fn assemble(
+        src: &'a str,
+        pieces: &[Piece],
+        mut lowered: Vec<Option<Lowered>>,
+        mut functions: Functions,
+    ) -> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
         let mut facts = std::collections::HashSet::new();
-        let (mut functions, mut called) = (Functions::default(), Vec::new());
+        let mut called = Vec::new();
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -590,7 +608,19 @@ impl<'a> Migration<'a> {
         let runner_transaction = runner && !opt_out;
         let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
         let (first_created, undone) = first_creations(&created);
-        Migration { src, stmts, created, first_created, undone, facts, paths, path_at, runner_transaction, called }
+        Migration {
+            src,
+            stmts,
+            created,
+            first_created,
+            undone,
+            facts,
+            paths,
+            path_at,
+            runner_transaction,
+            called,
+            functions,
+        }
     }
 
     /// The draft with each goose block of several statements opened into those statements (one
@@ -633,6 +663,7 @@ impl<'a> Migration<'a> {
             path_at,
             runner_transaction: self.runner_transaction,
             called: self.called.clone(),
+            functions: self.functions.clone(),
         })
     }
 

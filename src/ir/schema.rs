@@ -63,13 +63,14 @@ impl Catalog {
     /// Apply every statement of `text` (the up sections of a migration file) in order.
     pub fn add_sql(&mut self, text: &str) -> Result<(), SplitError> {
         let pieces = split(text)?;
-        let m = Migration::lower(text, &pieces);
+        let m = Migration::lower_knowing(text, &pieces, std::mem::take(&mut self.functions));
         for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
             self.defers_checks |= s.defers_checks;
             for op in &s.ops {
                 self.apply(op);
             }
         }
+        self.functions = m.functions;
         Ok(())
     }
 }
