@@ -264,8 +264,9 @@ fn name(toks: &mut Peekable<Lexer<'_>>, body: &str) -> Option<Name> {
     while toks.next_if(|t| t.is_punct('.')).is_some() {
         end = toks.next_if(is_part)?.span.end;
     }
-    // A name followed by `%`, `||` or `'` is only part of one.
-    if toks.peek().is_some_and(|t| t.is_punct('%') || t.is_punct('|')) {
+    // A name followed by `||`, or right after by `%` (`events_%s`), is only part of one; a `%s`
+    // after a blank is something else (the bound of `PARTITION OF events %s`).
+    if toks.peek().is_some_and(|t| t.is_punct('|') || t.is_punct('%') && t.span.start == end) {
         return None;
     }
     Some(Name::new(&body[first.span.start..end]))
@@ -293,8 +294,11 @@ mod tests {
         // A new partition locks its parent; any other new table, nothing with traffic.
         let partitions = "DO $$ BEGIN CREATE TABLE IF NOT EXISTS events_2025 PARTITION OF events FOR VALUES IN (1); \
                           EXECUTE format('CREATE UNLOGGED TABLE %I PARTITION OF %I DEFAULT', 'a', 'b'); \
+                          EXECUTE format('CREATE TABLE %I PARTITION OF logs %s', 'l', 'DEFAULT'); \
+                          EXECUTE format('ALTER TABLE logs_%s ADD c int', 1); \
                           CREATE TEMP TABLE scratch (a int); END $$";
-        assert_eq!(locked(partitions), [("events".into(), ae), (UNNAMED.into(), ae)]);
+        let expected = [("events", ae), (UNNAMED, ae), ("logs", ae), (UNNAMED, ae)];
+        assert_eq!(locked(partitions), expected.map(|(t, m)| (t.to_string(), m)));
         // What comes after the block's own bound on its lock waits is left to that bound.
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";
