@@ -1,5 +1,6 @@
 //! The table locks a `DO` block's code takes, as far as its words show, and those of the
-//! functions and procedures the draft creates, which a statement that calls one takes. PostgreSQL
+//! functions and procedures the draft (or `--schema`) creates, which a statement that calls one
+//! takes. PostgreSQL
 //! runs the block (or the call) as one statement, and a DDL statement inside it (or in a string it
 //! `EXECUTE`s) queues for its lock as the same statement written in the draft would: behind a long
 //! transaction, with every later read and write of the table queued behind it (blockprobe: a plan
@@ -47,9 +48,10 @@ struct Found {
     bounded: bool,
 }
 
-/// The functions and procedures the draft has created so far (by folded name, without its schema:
-/// pgsafe does not resolve overloads or the `search_path` here, and reads loosely), each with what
-/// its code does that a call does too. A function created by an earlier migration is not seen.
+/// The functions and procedures created so far, by `--schema` (a dump or the earlier migrations:
+/// `Catalog::functions`) and by the draft (by folded name, without its schema: pgsafe does not
+/// resolve overloads or the `search_path` here, and reads loosely), each with what its code does
+/// that a call does too.
 #[derive(Debug, Clone, Default)]
 pub struct Functions {
     code: FxHashMap<String, Effects>,
@@ -80,8 +82,8 @@ impl Effects {
 pub enum RunsCode {
     /// A `DO` block (its locks may be none).
     Block,
-    /// A call of a function or procedure the draft created whose code takes table locks or
-    /// changes the session: its name as the call writes it is [`Migration::called`]`[k]` (an
+    /// A call of a function or procedure the draft (or `--schema`) created whose code takes table
+    /// locks or changes the session: its name as the call writes it is [`Migration::called`]`[k]` (an
     /// index: every statement of a big draft holds this field).
     ///
     /// [`Migration::called`]: super::migration::Migration::called
