@@ -81,7 +81,7 @@ pub fn changed_by_body(body: &str) -> Option<CodeChange> {
 fn code_words(body: &str, depth: u8) -> Option<CodeChange> {
     // At the start of a PL/pgSQL statement (or of an `EXECUTE`d string).
     let mut at_start = true;
-    let mut after_alter = false;
+    let (mut after_alter, mut names_an_object) = (false, false);
     let mut toks = Lexer::new(body).peekable();
     while let Some(t) = toks.next() {
         let word = |w: &str| t.is_word(w);
@@ -95,7 +95,9 @@ fn code_words(body: &str, depth: u8) -> Option<CodeChange> {
         if at_start && setting || word("set_config") {
             return Some(CodeChange::Setting);
         }
-        if word("temp") || word("temporary") || word("pg_temp") {
+        // `pg_temp.f()` calls a temporary function made earlier; `CREATE FUNCTION pg_temp.f`
+        // makes one.
+        if word("temp") || word("temporary") || names_an_object && word("pg_temp") {
             return Some(CodeChange::TemporaryObject);
         }
         if after_alter && (word("database") || word("role") || word("user")) {
@@ -107,6 +109,7 @@ fn code_words(body: &str, depth: u8) -> Option<CodeChange> {
             }
         }
         after_alter = word("alter");
+        names_an_object = ["function", "procedure", "table", "view", "sequence", "exists"].iter().any(|w| word(w));
         at_start = t.is_punct(';') || word("begin") || word("then") || word("else") || word("loop");
     }
     None
@@ -392,5 +395,12 @@ mod code_change_tests {
             None
         );
         assert_eq!(change("SELECT set_config('search_path', 's', false)"), None, "lowered as the SET it is");
+        // A function made in pg_temp is temporary; a call of one made earlier makes nothing.
+        let in_pg_temp =
+            "DO $$BEGIN EXECUTE 'CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS $f$SELECT 1$f$'; END$$";
+        assert_eq!(change(in_pg_temp), Some(CodeChange::TemporaryObject));
+        let table = "DO $$BEGIN CREATE TABLE IF NOT EXISTS pg_temp.t (a int); END$$";
+        assert_eq!(change(table), Some(CodeChange::TemporaryObject));
+        assert_eq!(change("DO $$DECLARE id text; BEGIN id := pg_temp.generate_ulid(); END$$"), None);
     }
 }
