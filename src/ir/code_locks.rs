@@ -46,6 +46,8 @@ pub fn do_block_locks(text: &str) -> Vec<LockUse> {
 struct Found {
     locks: Vec<LockUse>,
     bounded: bool,
+    /// The tables the code creates: new, so no traffic waits for what it locks of them later.
+    created: Vec<Name>,
 }
 
 /// The functions and procedures created so far, by `--schema` (a dump or the earlier migrations:
@@ -201,8 +203,10 @@ fn statements_in(body: &str, depth: u8, found: &mut Found) {
             found.bounded = true;
         }
         if at_start && !found.bounded {
-            if let Some(l) = statement_lock(&t, &mut toks, body) {
-                found.locks.push(l);
+            if let Some(l) = statement_lock(&t, &mut toks, body, &mut found.created) {
+                if !found.created.iter().any(|c| c.same(&l.table)) {
+                    found.locks.push(l);
+                }
             }
         }
         if t.tok == Tok::Literal && depth > 0 {
@@ -212,8 +216,14 @@ fn statements_in(body: &str, depth: u8, found: &mut Found) {
     }
 }
 
-/// The lock of the statement starting with `first`, if it is DDL that blocks traffic.
-fn statement_lock(first: &Token<'_>, toks: &mut Peekable<Lexer<'_>>, body: &str) -> Option<LockUse> {
+/// The lock of the statement starting with `first`, if it is DDL that blocks traffic (a table it
+/// creates goes to `created`).
+fn statement_lock(
+    first: &Token<'_>,
+    toks: &mut Peekable<Lexer<'_>>,
+    body: &str,
+    created: &mut Vec<Name>,
+) -> Option<LockUse> {
     let next_is = |toks: &mut Peekable<Lexer<'_>>, w: &str| toks.next_if(|t| t.is_word(w)).is_some();
     let (table, mode) = if first.is_word("alter") && next_is(toks, "table") {
         let _if_exists = next_is(toks, "if") && next_is(toks, "exists");
@@ -229,8 +239,14 @@ fn statement_lock(first: &Token<'_>, toks: &mut Peekable<Lexer<'_>>, body: &str)
         // `CREATE TABLE t PARTITION OF parent …`: ACCESS EXCLUSIVE on the parent (measured in
         // tests/lock_model.rs; partitions made by a function, `format('… PARTITION OF %I …')`, are
         // a common idiom). Another new table locks nothing that has traffic.
+        // `IF NOT EXISTS` may meet a table that has traffic: not new, then.
+        let if_not_exists = next_is(toks, "if") && next_is(toks, "not") && next_is(toks, "exists");
+        let new = name(toks, body).filter(|_| !if_not_exists);
         while toks.next_if(|t| !t.is_word("partition") && !t.is_punct('(') && !t.is_punct(';')).is_some() {}
-        (next_is(toks, "partition") && next_is(toks, "of")).then_some(())?;
+        if !(next_is(toks, "partition") && next_is(toks, "of")) {
+            created.extend(new);
+            return None;
+        }
         (name(toks, body), LockMode::AccessExclusive)
     } else if first.is_word("drop") && next_is(toks, "table") || first.is_word("truncate") || first.is_word("lock") {
         next_is(toks, "table");
@@ -301,6 +317,15 @@ mod tests {
                           CREATE TEMP TABLE scratch (a int); END $$";
         let expected = [("events", ae), (UNNAMED, ae), ("logs", ae), (UNNAMED, ae)];
         assert_eq!(locked(partitions), expected.map(|(t, m)| (t.to_string(), m)));
+        // What the code does to a table it created itself waits for no traffic.
+        let swap = "DO $$ BEGIN CREATE TABLE events_new (a int) PARTITION BY LIST (a); \
+                    EXECUTE format('CREATE TABLE %I PARTITION OF events_new %s', 'p', 'DEFAULT'); \
+                    DROP TABLE events; ALTER TABLE events_new RENAME TO events; END $$";
+        assert_eq!(locked(swap), [("events".to_string(), ae)]);
+        // One made IF NOT EXISTS may be a table that was there, with its traffic.
+        let maybe =
+            "DO $$ BEGIN CREATE TABLE IF NOT EXISTS s.v (a int); ALTER TABLE s.v ENABLE ROW LEVEL SECURITY; END $$";
+        assert_eq!(locked(maybe), [("s.v".to_string(), ae)]);
         // What comes after the block's own bound on its lock waits is left to that bound.
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";
