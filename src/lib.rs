@@ -295,6 +295,23 @@ mod tests {
     }
 
     #[test]
+    fn a_call_that_changes_the_session_keeps_the_function_it_calls_in_its_step() {
+        // Checked alone, a step holding the call but not the function's creation would not know
+        // what the call does: a second `fix` would build the index concurrently, elsewhere.
+        let draft = "CREATE TABLE a (x int);\n\
+                     CREATE FUNCTION use_archive() RETURNS void LANGUAGE plpgsql AS $$ BEGIN \
+                     PERFORM set_config('search_path', 'archive, public', false); END $$;\n\
+                     SELECT use_archive();\nCREATE INDEX i ON orders (note);\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let last = c.steps().last().unwrap().body();
+        assert!(last.contains("CREATE FUNCTION use_archive") && last.contains("CREATE INDEX i ON"), "{last}");
+        for step in c.steps() {
+            let again = compile(&step.name, &step.text(), &Config::default()).unwrap();
+            assert!(!again.changed(), "{} is not a fixed point: {:?}", step.name, again.changes);
+        }
+    }
+
+    #[test]
     fn a_psql_if_block_stays_whole_in_one_step() {
         let draft = "\\if :apply\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD COLUMN b int;\n\\endif\nCREATE INDEX k ON t (b);\n";
         let c = compile("d.sql", draft, &Config::default()).unwrap();

@@ -38,7 +38,7 @@ pub fn do_block_locks(text: &str) -> Vec<LockUse> {
     for t in toks.filter(|t| t.tok == Tok::Literal) {
         statements_in(string_body(&text[t.span.clone()]), 1, &mut found);
     }
-    found.locks
+    found.locks()
 }
 
 /// What a block's statements lock, in order, until the block bounds its own lock waits.
@@ -48,6 +48,19 @@ struct Found {
     bounded: bool,
     /// The tables the code creates: new, so no traffic waits for what it locks of them later.
     created: Vec<Name>,
+    /// Which of `locks` are on a table the code created before.
+    on_new: Vec<bool>,
+    /// The code handles errors (`EXCEPTION WHEN duplicate_table THEN NULL`): a `CREATE TABLE`
+    /// may have failed on a table that was there, with its traffic.
+    handles_errors: bool,
+}
+
+impl Found {
+    /// The locks that traffic may wait for.
+    fn locks(self) -> Vec<LockUse> {
+        let Found { locks, on_new, handles_errors, .. } = self;
+        locks.into_iter().zip(on_new).filter(|&(_, new)| handles_errors || !new).map(|(l, _)| l).collect()
+    }
 }
 
 /// The functions and procedures created so far, by `--schema` (a dump or the earlier migrations:
@@ -66,12 +79,20 @@ pub struct Functions {
 pub struct Effects {
     pub locks: Vec<LockUse>,
     pub session: Option<CodeChange>,
+    /// Where the draft first creates such code (its statement's draft offset; none for
+    /// `--schema`'s): a step of the plan that calls it must hold it too, or `pgsafe check` of
+    /// that step alone would not know what the call does.
+    pub defined_at: Option<usize>,
 }
 
 impl Effects {
     fn add(&mut self, other: &Effects) {
         self.locks.extend(other.locks.iter().cloned());
         self.session = self.session.or(other.session);
+        self.defined_at = match (self.defined_at, other.defined_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     fn is_empty(&self) -> bool {
@@ -92,6 +113,17 @@ pub enum RunsCode {
     Calls(u32),
 }
 
+/// A call of a function whose code pgsafe read, as [`Migration::called`] keeps it.
+///
+/// [`Migration::called`]: super::migration::Migration::called
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Called {
+    /// The (first) function's name as the call writes it.
+    pub function: Box<str>,
+    /// See [`Effects::defined_at`].
+    pub defined_at: Option<usize>,
+}
+
 /// A call, in a statement, of a function whose code takes table locks or changes the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
@@ -106,11 +138,11 @@ pub struct Call {
 const CALLERS: [&str; 8] = ["select", "call", "do", "with", "insert", "update", "delete", "values"];
 
 impl Functions {
-    /// Read the draft's next statement, `text`: what it calls (before the function it may create
-    /// is known), then the function or procedure it creates, if any.
-    pub fn read(&mut self, text: &str) -> Option<Call> {
+    /// Read the draft's next statement, `text` (at draft offset `at`): what it calls (before the
+    /// function it may create is known), then the function or procedure it creates, if any.
+    pub fn read(&mut self, text: &str, at: usize) -> Option<Call> {
         let call = self.called_by(text);
-        self.define(text);
+        self.define(text, at);
         call
     }
 
@@ -152,7 +184,7 @@ impl Functions {
     /// Record the function or procedure `text` creates (`CREATE [OR REPLACE] FUNCTION|PROCEDURE
     /// name (…) … AS 'code'`) with what its code does, the functions it calls included. Several
     /// of one name (overloads) add up.
-    fn define(&mut self, text: &str) {
+    fn define(&mut self, text: &str, at: usize) {
         let mut toks = Lexer::new(text).peekable();
         let next_is = |toks: &mut Peekable<Lexer<'_>>, w: &str| toks.next_if(|t| t.is_word(w)).is_some();
         if !(next_is(&mut toks, "create")
@@ -184,8 +216,9 @@ impl Functions {
             // What it calls waits for its locks no longer than the bound it sets.
             called.locks.clear();
         }
-        let mut effects = Effects { locks: found.locks, session };
+        let mut effects = Effects { locks: found.locks(), session, defined_at: None };
         effects.add(&called);
+        effects.defined_at = Some(at);
         if !effects.is_empty() {
             self.code.entry(key).or_default().add(&effects);
         }
@@ -199,14 +232,14 @@ fn statements_in(body: &str, depth: u8, found: &mut Found) {
     let mut at_start = true;
     let mut toks = Lexer::new(body).peekable();
     while let Some(t) = toks.next() {
+        found.handles_errors |= t.is_word("exception");
         if t.is_word("lock_timeout") || t.tok == Tok::Literal && string_body(&body[t.span.clone()]) == "lock_timeout" {
             found.bounded = true;
         }
         if at_start && !found.bounded {
             if let Some(l) = statement_lock(&t, &mut toks, body, &mut found.created) {
-                if !found.created.iter().any(|c| c.same(&l.table)) {
-                    found.locks.push(l);
-                }
+                found.on_new.push(found.created.iter().any(|c| c.same(&l.table)));
+                found.locks.push(l);
             }
         }
         if t.tok == Tok::Literal && depth > 0 {
@@ -322,10 +355,14 @@ mod tests {
                     EXECUTE format('CREATE TABLE %I PARTITION OF events_new %s', 'p', 'DEFAULT'); \
                     DROP TABLE events; ALTER TABLE events_new RENAME TO events; END $$";
         assert_eq!(locked(swap), [("events".to_string(), ae)]);
-        // One made IF NOT EXISTS may be a table that was there, with its traffic.
+        // One made IF NOT EXISTS, or where the code goes on past an error, may be a table that
+        // was there, with its traffic.
         let maybe =
             "DO $$ BEGIN CREATE TABLE IF NOT EXISTS s.v (a int); ALTER TABLE s.v ENABLE ROW LEVEL SECURITY; END $$";
         assert_eq!(locked(maybe), [("s.v".to_string(), ae)]);
+        let caught = "DO $$ BEGIN BEGIN CREATE TABLE s.v (a int); EXCEPTION WHEN duplicate_table THEN NULL; END; \
+                      ALTER TABLE s.v ENABLE ROW LEVEL SECURITY; END $$";
+        assert_eq!(locked(caught), [("s.v".to_string(), ae)]);
         // What comes after the block's own bound on its lock waits is left to that bound.
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";
@@ -341,7 +378,7 @@ mod tests {
         let seen = |c: Call| {
             (c.function.to_string(), c.effects.locks.into_iter().map(|l| (l.table.text.to_string(), l.mode)).collect())
         };
-        draft.iter().map(|text| functions.read(text).map(seen)).collect()
+        draft.iter().map(|text| functions.read(text, 0).map(seen)).collect()
     }
 
     #[test]
@@ -386,13 +423,13 @@ mod tests {
         let mut functions = Functions::default();
         let define = "CREATE FUNCTION use_archive() RETURNS void LANGUAGE plpgsql SET work_mem = '64MB' AS $$ \
                       BEGIN PERFORM set_config('search_path', 'archive', false); END $$";
-        assert_eq!(functions.read(define), None);
-        let call = functions.read("SELECT use_archive()").expect("a call");
+        assert_eq!(functions.read(define, 0), None);
+        let call = functions.read("SELECT use_archive()", 0).expect("a call");
         assert_eq!((&*call.function, call.effects.session), ("use_archive", Some(CodeChange::Setting)));
         assert!(call.effects.locks.is_empty());
         // The function's own `SET` clause holds for its call only: not a change of the session.
-        functions.read("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = archive AS 'SELECT 1'");
-        assert_eq!(functions.read("SELECT f()"), None);
+        functions.read("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = archive AS 'SELECT 1'", 0);
+        assert_eq!(functions.read("SELECT f()", 0), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
-use super::code_locks::{Functions, RunsCode};
+use super::code_locks::{Called, Functions, RunsCode};
 use super::lower::{lower, AlterHead, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
@@ -160,7 +160,7 @@ pub struct Migration<'a> {
     pub runner_transaction: bool,
     /// The functions the draft's statements call whose code pgsafe read (`RunsCode::Calls`), as
     /// each call writes the name.
-    pub called: Vec<Box<str>>,
+    pub called: Vec<Called>,
     /// The functions created before the draft (`--schema`) and by it, with what their code does.
     pub functions: Functions,
 }
@@ -573,15 +573,16 @@ impl<'a> Migration<'a> {
             let mut changes_session = super::session::changed_by_code(&src[body.clone()]);
             let mut runs_code = super::lower::starts_with_do(&src[body.clone()]).then_some(RunsCode::Block);
             // A call of a function the draft created takes the locks its code takes.
-            let call =
-                matches!(piece.kind, PieceKind::Statement { .. }).then(|| functions.read(&src[body.clone()])).flatten();
+            let call = matches!(piece.kind, PieceKind::Statement { .. })
+                .then(|| functions.read(&src[body.clone()], body.start))
+                .flatten();
             if let Some(call) = call {
                 if let Some(op) = ops.iter_mut().find(|o| !matches!(o.kind, OpKind::Psql(_))) {
                     op.locks.extend(call.effects.locks);
                     changes_session = changes_session.or(call.effects.session);
                     if runs_code.is_none() {
                         runs_code = Some(RunsCode::Calls(called.len() as u32));
-                        called.push(call.function);
+                        called.push(Called { function: call.function, defined_at: call.effects.defined_at });
                     }
                 }
             }

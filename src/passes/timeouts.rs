@@ -218,7 +218,7 @@ impl Timeouts {
             let taker = match &s.runs_code {
                 Some(RunsCode::Block) if code => "the code of this block (read from its words) takes".to_string(),
                 Some(RunsCode::Calls(k)) if code => {
-                    let f = &m.called[*k as usize];
+                    let f = &m.called[*k as usize].function;
                     format!("the code of {f}, which this calls (read from where the draft creates it), takes")
                 }
                 _ => "this takes".to_string(),

@@ -319,12 +319,15 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     }
     let by_code = |s: &Stmt| s.changes_session.filter(|_| s.section == Section::Up);
     if let Some((first, change)) = m.stmts.iter().enumerate().find_map(|(i, s)| Some((i, by_code(s)?))) {
-        let function = match &m.stmts[first].runs_code {
-            Some(RunsCode::Calls(k)) => Some(m.called[*k as usize].clone()),
+        let called = match &m.stmts[first].runs_code {
+            Some(RunsCode::Calls(k)) => Some(&m.called[*k as usize]),
             _ => None,
         };
-        let keep = Keep::ChangedByCode { function, what: change.describe() };
-        found.push(to_the_end(first, Shape::AsWritten, (first, keep)));
+        // From the function's creation when the draft creates it: `check` of the step alone must
+        // see what the call does, or a second `fix` would rewrite what follows it.
+        let from = called.and_then(|c| c.defined_at).map_or(first, |at| m.stmts.partition_point(|s| s.body.start < at));
+        let keep = Keep::ChangedByCode { function: called.map(|c| c.function.clone()), what: change.describe() };
+        found.push(to_the_end(from.min(first), Shape::AsWritten, (first, keep)));
     }
     let autocommit_off = |s: &Stmt| s.section == Section::Up && s.psql() == Some(&Psql::AutocommitOff);
     if let Some(first) = m.stmts.iter().position(autocommit_off) {
