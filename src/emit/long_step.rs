@@ -135,10 +135,17 @@ pub fn long_unit(
 }
 
 /// Does this op still scan when the step runs it? Not an index `ON ONLY` a partitioned parent (it
-/// builds nothing), not a `SET NOT NULL` an earlier validated check proves (PostgreSQL 12+).
+/// builds nothing), not an inline key built apart, not a `SET NOT NULL` an earlier validated check
+/// proves (PostgreSQL 12+).
 fn scans(m: &Migration<'_>, unit: &crate::passes::Unit, kind: &OpKind) -> bool {
     match kind {
         OpKind::CreateIndex { only, .. } => !only,
+        // An inline UNIQUE alone scans; its recipe builds the index in a step of its own.
+        OpKind::AddColumn { unique: Some(_), primary_key: false, check: None, computed: false, default, .. }
+            if default.as_ref().is_none_or(|d| d.null) =>
+        {
+            !unit.rules.contains(&"unique-using-index")
+        }
         OpKind::SetNotNull { table, column } => {
             let fact = crate::passes::not_null_fact(table, column);
             !unit.facts.contains(&fact) && !m.has_fact(&fact)

@@ -634,8 +634,8 @@ impl Catalog {
                 if *primary_key {
                     self.primary_key(table, None, col.clone());
                 }
-                if *unique {
-                    self.unique(table, None, col, &[]);
+                if let Some(u) = unique {
+                    self.unique(table, u.constraint_name.clone(), col, &[]);
                 }
                 if let Some(r) = reference {
                     self.foreign_key(table, r.constraint_name.clone(), vec![column.clone()], r.references.clone());

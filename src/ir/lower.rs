@@ -1249,6 +1249,31 @@ mod tests {
     }
 
     #[test]
+    fn an_inline_unique_is_read_with_its_words_and_whether_the_column_has_a_value() {
+        let unique = |sql: &str| match &lower(sql)[0].kind {
+            OpKind::AddColumn { unique, default, computed, .. } => {
+                (unique.as_deref().cloned(), default.as_ref().is_none_or(|d| d.null) && !computed)
+            }
+            other => panic!("{other:?}"),
+        };
+        let sql = "ALTER TABLE t ADD COLUMN c text CONSTRAINT k UNIQUE NOT NULL";
+        let (u, empty) = unique(sql);
+        let u = u.unwrap();
+        assert_eq!(
+            (&sql[u.clause.clone()], u.constraint_name.as_deref(), u.plain, empty),
+            ("CONSTRAINT k UNIQUE", Some("k"), true, true)
+        );
+        let (u, empty) = unique("ALTER TABLE t ADD COLUMN c text unique default null");
+        assert!(u.unwrap().plain && empty);
+        let (u, empty) = unique("ALTER TABLE t ADD COLUMN c text DEFAULT 'x' UNIQUE NULLS NOT DISTINCT");
+        assert!(!u.unwrap().plain && !empty);
+        assert!(!unique("ALTER TABLE t ADD COLUMN c serial UNIQUE").1);
+        assert!(unique("ALTER TABLE t ADD COLUMN c text").0.is_none());
+        // The key scans the table (a long step), as an inline CHECK does.
+        assert!(lower("ALTER TABLE t ADD COLUMN c text UNIQUE")[0].locks[0].scans);
+    }
+
+    #[test]
     fn key_columns_skip_comments_in_the_list() {
         let sql = "ALTER TABLE r ADD CONSTRAINT k PRIMARY KEY (\"Ab\", registrationdat--a_metadata_id\n)";
         let OpKind::AddConstraint { kind: ConstraintKind::PrimaryKey(key), .. } = &lower(sql)[0].kind else { panic!() };

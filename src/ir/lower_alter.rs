@@ -7,7 +7,7 @@ use super::by_hand::{check, plain_tokens, unique, Cursor};
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::{key_of, Name};
-use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, Key, Op, OpKind};
+use super::op::{ConstraintKind, InlineCheck, InlineDefault, InlineReference, InlineUnique, Key, Op, OpKind};
 use crate::front::forms;
 use crate::front::parse::{parse, parse_expr, Unparsed};
 use crate::front::tokens::{lex, skip_parens, words, Tok, Token};
@@ -225,21 +225,23 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         }
         AlterTableOperation::AddColumn { column_def, if_not_exists, .. } => {
             let mut mode_scans = false;
-            let (mut volatile_default, mut numbers_rows) = (false, false);
-            let (mut primary_key, mut unique, mut collation) = (false, false, None);
+            let (mut volatile_default, mut numbers_rows, mut null_default) = (false, false, false);
+            let (mut primary_key, mut unique, mut collation, mut computed) = (false, false, None, false);
             for o in &column_def.options {
                 match &o.option {
-                    ColumnOption::Collation(c) => collation = Some(c.to_string()),
+                    ColumnOption::Collation(c) => collation = Some(c.to_string().into()),
                     ColumnOption::PrimaryKey(_) => primary_key = true,
                     ColumnOption::Unique(_) => unique = true,
                     ColumnOption::Default(e) => {
+                        null_default =
+                            matches!(e, sqlparser::ast::Expr::Value(v) if v.to_string().eq_ignore_ascii_case("null"));
                         let loc = super::lower_expr::Locations::new(text, at);
                         let e = super::lower_expr::lower(e, at..at + text.len(), &loc);
                         volatile_default = e.volatility() == super::expr::Volatility::Volatile;
                         numbers_rows = e.calls.iter().any(|c| c.name.rsplit('.').next() == Some("nextval"));
                         mode_scans |= volatile_default;
                     }
-                    ColumnOption::Generated { .. } => mode_scans = true,
+                    ColumnOption::Generated { .. } => computed = true,
                     _ => {}
                 }
             }
@@ -247,22 +249,27 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             let check = inline_check(text, toks, at);
             mode_scans |= check.is_some();
             let data_type = column_def.data_type.to_string().to_lowercase();
-            mode_scans |= data_type.contains("serial");
+            computed |= data_type.contains("serial");
+            // An inline key builds its index over every row, inside the statement.
+            mode_scans |= computed || primary_key || unique;
+            let unique = unique.then(|| inline_unique(text, toks, at)).flatten();
             let reference = inline_reference(text, toks, at);
             let mut locks = vec![lock(table, LockMode::AccessExclusive, mode_scans)];
             if let Some(r) = &reference {
                 locks.push(lock(&r.references, LockMode::ShareRowExclusive, false));
             }
             let column = key_of(&column_text(text, toks));
-            let (default, not_null) = inline_default_and_not_null(text, toks, at, (volatile_default, numbers_rows));
+            let (default, not_null) =
+                inline_default_and_not_null(text, toks, at, (volatile_default, numbers_rows, null_default));
             let kind = OpKind::AddColumn {
                 table: table.clone(),
                 column,
                 type_text: data_type,
                 collation,
                 if_not_exists: *if_not_exists,
+                computed,
                 primary_key,
-                unique,
+                unique: unique.map(Box::new),
                 reference: reference.map(Box::new),
                 check: check.map(Box::new),
                 default: default.map(Box::new),
@@ -509,7 +516,7 @@ fn inline_default_and_not_null(
     action: &str,
     toks: &[Token],
     at: usize,
-    (volatile, numbers_rows): (bool, bool),
+    (volatile, numbers_rows, null): (bool, bool, bool),
 ) -> (Option<InlineDefault>, Option<Range<usize>>) {
     const CLAUSES: &[&str] =
         &["not", "null", "constraint", "check", "references", "unique", "primary", "generated", "collate", "default"];
@@ -542,6 +549,7 @@ fn inline_default_and_not_null(
             expr,
             volatile,
             numbers_rows,
+            null,
         })
     });
     (default, not_null)
@@ -561,6 +569,22 @@ fn inline_check(action: &str, toks: &[Token], at: usize) -> Option<InlineCheck> 
         clause: at + toks[start].span.start..at + end,
         body: action[toks[c + 1].span.start..end].to_string(),
         constraint_name,
+    })
+}
+
+/// Find `[CONSTRAINT name] UNIQUE` at parenthesis depth 0 in an `ADD COLUMN` action.
+fn inline_unique(action: &str, toks: &[Token], at: usize) -> Option<InlineUnique> {
+    let u = top_level_word(toks, "unique")?;
+    let (start, constraint_name) = constraint_prefix(action, toks, u);
+    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    // The word ends the key when the action ends or another of the column's clauses follows.
+    const CLAUSES: &[&str] = &["constraint", "check", "references", "generated", "collate", "default", "null"];
+    let ends = u + 1 == toks.len() || CLAUSES.iter().any(|w| is(u + 1, w)) || (is(u + 1, "not") && is(u + 2, "null"));
+    let second_key = toks[u + 1..].iter().any(|t| t.is_word("unique") || t.is_word("primary"));
+    Some(InlineUnique {
+        clause: at + toks[start].span.start..at + toks[u].span.end,
+        constraint_name,
+        plain: ends && !second_key,
     })
 }
 

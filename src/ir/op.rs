@@ -171,6 +171,19 @@ pub struct InlineDefault {
     pub volatile: bool,
     /// Calls `nextval`: each row's value depends on the order the rows are filled in.
     pub numbers_rows: bool,
+    /// `DEFAULT NULL`: every row holds NULL, as without a default.
+    pub null: bool,
+}
+
+/// An inline `UNIQUE` on `ADD COLUMN`, whose index is built over every row where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineUnique {
+    /// From `[CONSTRAINT name] UNIQUE` to the end of the word, in draft bytes.
+    pub clause: Range<usize>,
+    pub constraint_name: Option<String>,
+    /// Nothing but the word (no `NULLS`, `INCLUDE`, `WITH`, `USING INDEX TABLESPACE` or
+    /// deferrability after it, no second key on the column): all a recipe has to carry.
+    pub plain: bool,
 }
 
 /// An inline `CHECK` on `ADD COLUMN`, verified against every row where it stands.
@@ -290,11 +303,15 @@ pub enum OpKind {
         type_text: String,
         /// Its `COLLATE` clause's collation, as written: a recipe that sets the type again
         /// must keep it.
-        collation: Option<String>,
+        collation: Option<Box<str>>,
         if_not_exists: bool,
-        /// An inline `PRIMARY KEY` / `UNIQUE`.
+        /// Serial, identity or generated: a value is computed for every row, so adding the
+        /// column rewrites the table (an inline key or check scans it; neither rewrites it).
+        computed: bool,
+        /// An inline `PRIMARY KEY`.
         primary_key: bool,
-        unique: bool,
+        /// An inline `UNIQUE` (boxed, as the other clauses below).
+        unique: Option<Box<InlineUnique>>,
         // Boxed: rare, and each would make every op of every draft larger.
         reference: Option<Box<InlineReference>>,
         check: Option<Box<InlineCheck>>,

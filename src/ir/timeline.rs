@@ -324,15 +324,20 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         (OpKind::AlterTable { action: Action::DropColumn { column, .. }, .. }, Some(s)) => cat.may_key(s, &column.key),
         _ => true,
     };
-    let names_elsewhere = match kind {
-        OpKind::AddConstraint { table, name, kind, .. } => super::name::unnamed_key_parts(table, name.as_deref(), kind)
-            .map(|parts| {
-                let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
-                let choices = (0..Before::CHOICES).map(|n| super::name::nth_choice(parts, n));
-                choices.map(|c| (c.clone(), cat.holder_elsewhere(table, &c))).collect()
-            }),
+    let unnamed_key = match kind {
+        OpKind::AddConstraint { table, name, kind, .. } => {
+            super::name::unnamed_key_parts(table, name.as_deref(), kind).map(|parts| (table, parts))
+        }
+        OpKind::AddColumn { table, column, unique: Some(u), .. } if u.constraint_name.is_none() => {
+            Some((table, super::name::key_parts(table, false, &[Some(column.clone())], &[])))
+        }
         _ => None,
     };
+    let names_elsewhere = unnamed_key.map(|(table, parts)| {
+        let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
+        let choices = (0..Before::CHOICES).map(|n| super::name::nth_choice(parts, n));
+        choices.map(|c| (c.clone(), cat.holder_elsewhere(table, &c))).collect()
+    });
     Before { table, slot, partitions, referencing, column_keyed, names_elsewhere, reindexes_exclusion: None }
 }
 

@@ -17,7 +17,8 @@ use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
 use crate::ir::action::Action;
 use crate::ir::catalog::Holder;
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::name::{key_of, quote_ident, unnamed_key_parts, Name};
+use crate::ir::migration::Stmt;
+use crate::ir::name::{key_of, key_parts, quote_ident, unnamed_key_parts, Name};
 use crate::ir::op::{ConstraintKind, OpKind, Refused};
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
@@ -34,7 +35,17 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         // The constraints this statement drops, by name: the first op that drops each. Found
         // once, when first asked: an `ALTER TABLE` may hold thousands of actions.
         let mut dropped: Option<FxHashMap<&str, usize>> = None;
+        // Inline keys built after the statement, and whether one of their actions still scans.
+        let (mut built, mut still_scans) = (0, false);
         for (n_op, op) in s.ops.iter().enumerate() {
+            if let OpKind::AddColumn { unique: Some(_), .. } = &op.kind {
+                let dropped = dropped.get_or_insert_with(|| dropped_by(s));
+                if let Some(scans) = inline_unique(ctx, out, (i, n_op), dropped, built) {
+                    built += 1;
+                    still_scans |= scans;
+                }
+                continue;
+            }
             let OpKind::AddConstraint { table, name, kind, .. } = &op.kind else { continue };
             let (primary, key) = match kind {
                 ConstraintKind::Unique(key) => (false, key),
@@ -95,54 +106,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             if columns.iter().chain(&key.include).any(new) {
                 continue;
             }
-            // An index's name is chosen among its schema's (as written: `""` is the search path's).
-            let schema = table.key.strip_suffix(table.base()).unwrap_or("");
-            // The constraints this statement drops: PostgreSQL drops them before it adds any,
-            // whatever the order written, so their names are free for the new key's.
-            let dropped = dropped.get_or_insert_with(|| {
-                let mut first = FxHashMap::default();
-                for (n, o) in s.ops.iter().enumerate() {
-                    if let OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. } = &o.kind {
-                        first.entry(d.as_str()).or_insert(n);
-                    }
-                }
-                first
-            });
+            let dropped = dropped.get_or_insert_with(|| dropped_by(s));
+            let taken = taken_by(ctx, i, n_op, dropped);
+            let parts = unnamed_key_parts(table, name.as_deref(), kind);
+            let Some(index) = key_name(ctx, out, (i, n_op), (table, name.as_ref(), parts), &taken, op.span.start)
+            else {
+                continue;
+            };
             // Index names the table has just before this statement (the recipe's build runs then).
             let at_start = ctx.before(i, 0);
-            // `n` as PostgreSQL chose it, case kept (`Users_email_key`): its key is the quoted
-            // name's (folded, a mixed-case table's name met a lower-case index and took `…1`).
-            let taken = |n: &str| {
-                let key = key_of(&quote_ident(n));
-                let known = |t: &crate::ir::catalog::Table| t.indexes.has_key(&key);
-                let has = before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known);
-                has && !dropped.contains_key(key.as_str())
-            };
-            let index = match name {
-                Some(n) => n.clone(),
-                // PostgreSQL's choice: `<table>_pkey`, `<table>_<cols>_key`, then `…1`, `…2` when the
-                // table or another relation of its schema holds it.
-                None => {
-                    let Some(parts) = unnamed_key_parts(table, None, kind) else { continue };
-                    let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
-                    let unsure = Cell::new(None);
-                    let elsewhere = |n: &str| match before.held_elsewhere(n) {
-                        Some(Holder::Nobody) => false,
-                        Some(Holder::Certain) => true,
-                        Some(Holder::Unsure) | None => {
-                            unsure.set(Some(n.to_string()));
-                            true
-                        }
-                    };
-                    let choice = out.free_name(schema, parts, |n| taken(n) || elsewhere(n));
-                    if let Some(n) = unsure.take() {
-                        out.diagnose(RULE, op.span.start, cannot_tell_the_name(table, &n));
-                        continue;
-                    }
-                    out.reserve(schema, parts, &choice);
-                    quote_ident(&choice)
-                }
-            };
             // The name may still belong to the constraint this statement drops (a primary key
             // replaced in one statement, as Prisma writes it, before or after the drop), or to an
             // index the table has: build under a free name; USING INDEX renames the index to the
@@ -152,6 +124,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let build_name = if dropped_here || at_start.table.as_deref().is_some_and(|t| t.indexes.has_key(&index_key))
             {
                 let in_use = |n: &str| taken(n) || dropped.contains_key(key_of(&quote_ident(n)).as_str());
+                let schema = table.key.strip_suffix(table.base()).unwrap_or("");
                 quote_ident(&out.unique_name_avoiding(schema, [&index_key, "", "new"], in_use))
             } else {
                 index.clone()
@@ -237,12 +210,191 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
         }
         // The statement only attaches finished indexes now: none of its locks is held for a scan.
-        if k > 0 {
+        if (k > 0 || built > 0) && !still_scans {
             for l in &mut out.units[i].locks {
                 l.scans = false;
             }
         }
     }
+}
+
+/// The constraints statement `s` drops, by name: the first op that drops each. PostgreSQL drops
+/// them before it adds any, whatever the order written, so their names are free for a new key's.
+fn dropped_by(s: &Stmt) -> FxHashMap<&str, usize> {
+    let mut first = FxHashMap::default();
+    for (n, o) in s.ops.iter().enumerate() {
+        if let OpKind::AlterTable { action: Action::DropConstraint { name: d, .. }, .. } = &o.kind {
+            first.entry(d.as_str()).or_insert(n);
+        }
+    }
+    first
+}
+
+/// Does the table of op `n_op` of statement `i` hold index name `n` (as PostgreSQL chose it,
+/// case kept: `Users_email_key`), just before the op or the statement, other than by a constraint
+/// the statement drops? Its key is the quoted name's (folded, a mixed-case table's name met a
+/// lower-case index and took `…1`).
+fn taken_by<'c>(
+    ctx: &'c Ctx<'_, '_>,
+    i: usize,
+    n_op: usize,
+    dropped: &'c FxHashMap<&str, usize>,
+) -> impl Fn(&str) -> bool + 'c {
+    let (before, at_start) = (ctx.before(i, n_op), ctx.before(i, 0));
+    move |n: &str| {
+        let key = key_of(&quote_ident(n));
+        let known = |t: &crate::ir::catalog::Table| t.indexes.has_key(&key);
+        let has = before.table.as_deref().is_some_and(known) || at_start.table.as_deref().is_some_and(known);
+        has && !dropped.contains_key(key.as_str())
+    }
+}
+
+/// The name of the key op `n_op` of statement `i` adds to `table`: `name` as written, or
+/// PostgreSQL's choice (`<table>_pkey`, `<table>_<cols>_key` from `parts`, then `…1`, `…2`) that
+/// neither the table (`taken`) nor another relation of its schema holds. `None` when pgsafe cannot
+/// tell which (reported at `at`: the key stays as written).
+fn key_name(
+    ctx: &Ctx<'_, '_>,
+    out: &mut Rewritten,
+    (i, n_op): (usize, usize),
+    (table, name, parts): (&Name, Option<&String>, Option<[String; 3]>),
+    taken: &dyn Fn(&str) -> bool,
+    at: usize,
+) -> Option<String> {
+    if let Some(n) = name {
+        return Some(n.clone());
+    }
+    // An index's name is chosen among its schema's (as written: `""` is the search path's).
+    let schema = table.key.strip_suffix(table.base()).unwrap_or("");
+    let parts = parts?;
+    let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
+    let before = ctx.before(i, n_op);
+    let unsure = Cell::new(None);
+    let elsewhere = |n: &str| match before.held_elsewhere(n) {
+        Some(Holder::Nobody) => false,
+        Some(Holder::Certain) => true,
+        Some(Holder::Unsure) | None => {
+            unsure.set(Some(n.to_string()));
+            true
+        }
+    };
+    let choice = out.free_name(schema, parts, |n| taken(n) || elsewhere(n));
+    if let Some(n) = unsure.take() {
+        out.diagnose(RULE, at, cannot_tell_the_name(table, &n));
+        return None;
+    }
+    out.reserve(schema, parts, &choice);
+    Some(quote_ident(&choice))
+}
+
+/// `ADD COLUMN c type UNIQUE` (op `n_op` of statement `i`) on a table with traffic → the column
+/// alone, then in steps after the statement `CREATE UNIQUE INDEX CONCURRENTLY` on it and `ADD
+/// CONSTRAINT … UNIQUE USING INDEX`: the inline key builds its index over every row inside the
+/// statement, under ACCESS EXCLUSIVE. Only for a column added without a value (or `DEFAULT NULL`: every row holds
+/// NULL, which a unique index lets repeat), so the build fails where the draft's statement would,
+/// on no row. `built`: the inline keys of the statement rewritten before this one. Whether the
+/// statement still scans for the action (an inline `CHECK`) when rewritten; `None` when kept.
+fn inline_unique(
+    ctx: &Ctx<'_, '_>,
+    out: &mut Rewritten,
+    (i, n_op): (usize, usize),
+    dropped: &FxHashMap<&str, usize>,
+    built: i32,
+) -> Option<bool> {
+    let op = &ctx.m.stmts[i].ops[n_op];
+    let OpKind::AddColumn {
+        table,
+        column,
+        unique: Some(key),
+        primary_key,
+        default,
+        computed,
+        if_not_exists,
+        check,
+        ..
+    } = &op.kind
+    else {
+        return None;
+    };
+    if ctx.quiet(table, i) || *primary_key {
+        return None;
+    }
+    let why = if default.as_ref().is_some_and(|d| !d.null) || *computed {
+        Some("the column is added with a value in every row, so a build after the statement could fail on duplicates where the draft's statement fails whole")
+    } else if !key.plain {
+        Some("words follow UNIQUE (NULLS, INCLUDE, WITH, USING INDEX TABLESPACE, a deferrability or a second key) that the recipe does not carry")
+    } else if *if_not_exists && ctx.column_may_exist(i, n_op, column) {
+        Some("where the column exists, ADD COLUMN IF NOT EXISTS does nothing, but the build would index it")
+    } else if ctx.table_may_be_missing(i, n_op) {
+        Some("where the table is missing, ALTER TABLE IF EXISTS does nothing, but the build has no IF EXISTS for its table")
+    } else if ctx.before(i, n_op).is_partitioned() {
+        Some("the table is partitioned, and PostgreSQL builds no concurrent index on a partitioned table")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        out.diagnose(RULE, op.span.start, kept_inline(table, why));
+        return None;
+    }
+    let taken = taken_by(ctx, i, n_op, dropped);
+    let parts = Some(key_parts(table, false, &[Some(column.clone())], &[]));
+    let index = key_name(ctx, out, (i, n_op), (table, key.constraint_name.as_ref(), parts), &taken, op.span.start)?;
+    if key.constraint_name.is_some() && taken(&index) {
+        // The draft fails on the name; a build after the column would fail there, past it.
+        return None;
+    }
+    let sample: String = ctx.m.src[op.span.clone()].chars().take(3).collect();
+    let kw = |k: &str| in_case_of(&sample, k);
+    let column = quote_ident(column);
+    let create = format!("{} {index} {} {} ({column})", kw("CREATE UNIQUE INDEX CONCURRENTLY"), kw("ON"), table.text);
+    let build = Unit {
+        sub: 200 + 2 * built,
+        mode: Mode::Autocommit,
+        long_running: true,
+        locks: thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::ShareUpdateExclusive, scans: true }],
+        ..Unit::generated(i, op.span.start, create, Phase::Main, RULE)
+    };
+    let attach = format!(
+        "{} {} {} {index} {} {} {index}",
+        kw("ALTER TABLE"),
+        table.text,
+        kw("ADD CONSTRAINT"),
+        kw("UNIQUE"),
+        kw("USING INDEX")
+    );
+    let attach = Unit {
+        sub: 201 + 2 * built,
+        locks: thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::AccessExclusive, scans: false }],
+        ..Unit::generated(i, op.span.start, attach, Phase::Main, RULE)
+    };
+    out.units.push(build);
+    out.units.push(attach);
+    let unit = &mut out.units[i];
+    unit.edits.push(Edit::remove(ctx.m.src, key.clause.clone()));
+    if !unit.rules.contains(&RULE) {
+        unit.rules.push(RULE);
+    }
+    out.change(
+        RULE,
+        op.span.start,
+        format!(
+            "add {column} without its UNIQUE, then build the index of {index} with CREATE UNIQUE INDEX CONCURRENTLY in \
+             a step of its own and attach it with USING INDEX: the inline UNIQUE builds it inside ADD COLUMN, holding \
+             ACCESS EXCLUSIVE on {} for the whole build",
+            table.text
+        ),
+    );
+    Some(check.is_some())
+}
+
+/// Why an inline `UNIQUE` stays as written.
+fn kept_inline(table: &Name, why: &str) -> String {
+    format!(
+        "this UNIQUE builds its index under ACCESS EXCLUSIVE on {} for the whole build, and pgsafe keeps it as written: \
+         {why}. Add the column first, then build the index with CREATE UNIQUE INDEX CONCURRENTLY and attach it with ADD \
+         CONSTRAINT … UNIQUE USING INDEX",
+        table.text
+    )
 }
 
 /// Why a `DEFERRABLE` key stays as written: `CREATE INDEX` has no `DEFERRABLE`, so until `USING

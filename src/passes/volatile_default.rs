@@ -27,7 +27,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
         }
         for (k, op) in s.ops.iter().enumerate() {
             let OpKind::AddColumn {
-                table, column, type_text, collation, default, not_null, check, if_not_exists, ..
+                table,
+                column,
+                type_text,
+                collation,
+                default,
+                not_null,
+                if_not_exists,
+                computed,
+                ..
             } = &op.kind
             else {
                 continue;
@@ -51,12 +59,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 continue;
             }
             let Some(d) = default.as_ref().filter(|d| d.volatile) else {
-                if let (Some(_), None, false) = (not_null, default, op.locks.first().is_some_and(|l| l.scans)) {
+                if let (Some(_), None, false) = (not_null, default, computed) {
                     not_null_without_default(ctx, out, fills, i, table, column, op.span.start);
                     continue;
                 }
                 // A serial or stored generated column rewrites the table too, and has no cheap form.
-                if check.is_none() && op.locks.first().is_some_and(|l| l.scans) {
+                if *computed {
                     out.diagnose(
                         RULE,
                         op.span.start,
