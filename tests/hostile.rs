@@ -816,3 +816,18 @@ fn fix_keeps_the_drafts_permissions() {
     assert_ne!(fs::read_to_string(&draft).unwrap(), "ALTER TABLE t ADD COLUMN b int;\nCREATE INDEX i ON t (a);\n");
     assert_eq!(fs::metadata(&draft).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+#[test]
+#[cfg(unix)]
+fn many_unnamed_keys_on_one_column_end() {
+    // PostgreSQL names the k-th `t_a_key{k-1}`; pgsafe looks up 16 choices. Past the last, the
+    // name search went on for ever (every later choice unknown too): 17 keys hung the compile.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("d.sql"), "ALTER TABLE t ADD UNIQUE (a);\n".repeat(20)).unwrap();
+    assert_eq!(ends_in_time(dir.path(), &["check", "d.sql"]).code(), Some(1));
+    let out = stdout(&pgsafe(&["check", s(&dir.path().join("d.sql"))]));
+    // The first 16 are built concurrently; the rest stay as written, each saying why.
+    assert_eq!(out.matches("with CREATE UNIQUE INDEX CONCURRENTLY").count(), 16, "{out}");
+    assert_eq!(out.matches("cannot tell whether t_a_key").count(), 4, "{out}");
+    assert!(out.contains("whether t_a_key16 is taken"), "{out}");
+}

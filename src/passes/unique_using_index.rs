@@ -269,16 +269,22 @@ fn key_name(
     let parts = parts?;
     let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
     let before = ctx.before(i, n_op);
+    // The search stops at the first choice pgsafe cannot judge, or did not look up (the table's
+    // own names included): the key then stays as written. (Going on past it looped for ever past the last choice the
+    // timeline looked up, every later one unknown too: seventeen unnamed keys on one column hung
+    // the compile; and past those, a walk over every name the table holds was quadratic.)
     let unsure = Cell::new(None);
-    let elsewhere = |n: &str| match before.held_elsewhere(n) {
-        Some(Holder::Nobody) => false,
-        Some(Holder::Certain) => true,
-        Some(Holder::Unsure) | None => {
-            unsure.set(Some(n.to_string()));
-            true
-        }
+    let cannot_tell = |n: &str| {
+        unsure.set(Some(n.to_string()));
+        false
     };
-    let choice = out.free_name(schema, parts, |n| taken(n) || elsewhere(n));
+    let held = |n: &str| match before.held_elsewhere(n) {
+        Some(Holder::Nobody) => taken(n),
+        Some(Holder::Certain) => true,
+        Some(Holder::Unsure) => taken(n) || cannot_tell(n),
+        None => cannot_tell(n),
+    };
+    let choice = out.free_name(schema, parts, held);
     if let Some(n) = unsure.take() {
         out.diagnose(RULE, at, cannot_tell_the_name(table, &n));
         return None;
