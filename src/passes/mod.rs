@@ -381,15 +381,19 @@ impl<'m> Ctx<'m, '_> {
         added(self.before(i, k)) && !added(self.before(i, 0))
     }
 
-    /// Does an action of statement `i` change column `col`'s (folded) type? PostgreSQL changes
+    /// The columns (folded) whose type an action of statement `i` changes. PostgreSQL changes
     /// types before it adds constraints or sets `NOT NULL`, whatever the order written, and a
     /// `USING` may change the values: a recipe that runs before the statement would read the old.
-    pub fn retyped_by_statement(&self, i: usize, col: &str) -> bool {
-        self.m.stmts[i].ops.iter().any(|o| {
-            matches!(&o.kind, OpKind::AlterTable {
+    /// (Found once per statement: asked for each of an `ALTER TABLE`'s thousands of keys, a scan
+    /// of its actions was quadratic.)
+    pub fn retyped_by_statement(&self, i: usize) -> rustc_hash::FxHashSet<&'m str> {
+        let retyped = self.m.stmts[i].ops.iter().filter_map(|o| match &o.kind {
+            OpKind::AlterTable {
                 action: Action::AlterColumn { column, change: ColumnChange::Type { .. } }, ..
-            } if &*column.key == col)
-        })
+            } => Some(&*column.key),
+            _ => None,
+        });
+        retyped.collect()
     }
 
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,

@@ -77,6 +77,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         let mut k = 0;
+        // The columns the statement retypes, found when first asked.
+        let mut retyped = None;
         for (n_op, op) in s.ops.iter().enumerate() {
             match &op.kind {
                 OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } | OpKind::Psql(_)
@@ -116,7 +118,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                     }
                     // A column this statement adds is new: it holds only its default, and a recipe
                     // that runs before the statement would not find it.
-                    if ctx.added_by_statement(i, n_op, column) || ctx.retyped_by_statement(i, column) {
+                    let retyped = retyped.get_or_insert_with(|| ctx.retyped_by_statement(i));
+                    if ctx.added_by_statement(i, n_op, column) || retyped.contains(column.as_str()) {
                         continue;
                     }
                     if s.alter.only {

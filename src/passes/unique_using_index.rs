@@ -35,6 +35,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         // The constraints this statement drops, by name: the first op that drops each. Found
         // once, when first asked: an `ALTER TABLE` may hold thousands of actions.
         let mut dropped: Option<FxHashMap<&str, usize>> = None;
+        // The columns it retypes, found when first asked too.
+        let mut retyped = None;
         // Inline keys built after the statement, and whether one of their actions still scans.
         let (mut built, mut still_scans) = (0, false);
         for (n_op, op) in s.ops.iter().enumerate() {
@@ -102,7 +104,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let columns: Vec<String> = key.columns.iter().flatten().cloned().collect();
             // A column this statement adds is new: it holds nothing but its default, and a recipe
             // that runs before the statement would not find it (nor one it includes).
-            let new = |c: &String| ctx.added_by_statement(i, n_op, c) || ctx.retyped_by_statement(i, c);
+            let retyped = retyped.get_or_insert_with(|| ctx.retyped_by_statement(i));
+            let new = |c: &String| ctx.added_by_statement(i, n_op, c) || retyped.contains(c.as_str());
             if columns.iter().chain(&key.include).any(new) {
                 continue;
             }
