@@ -203,9 +203,10 @@ pub struct Rewritten {
     pub units: Vec<Unit>,
     pub changes: Vec<Change>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Constraint names pgsafe chose (each after its schema, see
-    /// [`Rewritten::unique_name_avoiding`]), so a second unnamed one gets PostgreSQL's `1`, `2`…
-    /// suffix.
+    /// Names pgsafe made up for helpers of its own (a check that proves NOT NULL, an index built
+    /// under `<key>_new`; each after its schema, see [`Rewritten::unique_name_avoiding`]), so a
+    /// second one gets PostgreSQL's `1`, `2`… suffix. (An unnamed key's name is PostgreSQL's
+    /// choice, read from the catalogue, which forgets a name a drop frees.)
     pub chosen_names: std::collections::HashSet<String>,
     /// For each schema and base name: the first suffix not chosen yet.
     first_free: rustc_hash::FxHashMap<String, usize>,
@@ -267,7 +268,7 @@ impl Rewritten {
     }
 
     /// The name [`Rewritten::unique_name_avoiding`] would choose, not chosen yet.
-    pub fn free_name(&self, schema: &str, parts: [&str; 3], taken: impl Fn(&str) -> bool) -> String {
+    fn free_name(&self, schema: &str, parts: [&str; 3], taken: impl Fn(&str) -> bool) -> String {
         // Every choice before `first_free` is taken already: the search starts there (from 0,
         // ten thousand unnamed keys on one table took a quadratic time to name).
         let family = format!("{schema}{}", nth_choice(parts, 0));
@@ -281,7 +282,7 @@ impl Rewritten {
     }
 
     /// Record that pgsafe chose `name`, one of the choices for `parts` in `schema`.
-    pub fn reserve(&mut self, schema: &str, parts: [&str; 3], name: &str) {
+    fn reserve(&mut self, schema: &str, parts: [&str; 3], name: &str) {
         self.chosen_names.insert(format!("{schema}{name}"));
         let family = format!("{schema}{}", nth_choice(parts, 0));
         let mut free = self.first_free.get(&family).copied().unwrap_or(0);

@@ -18,7 +18,7 @@ use crate::ir::action::Action;
 use crate::ir::catalog::Holder;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Stmt;
-use crate::ir::name::{key_of, key_parts, quote_ident, unnamed_key_parts, Name};
+use crate::ir::name::{key_of, key_parts, nth_choice, quote_ident, unnamed_key_parts, Name};
 use crate::ir::op::{ConstraintKind, OpKind, Refused};
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
@@ -267,15 +267,14 @@ fn key_name(
     if let Some(n) = name {
         return Some(n.clone());
     }
-    // An index's name is chosen among its schema's (as written: `""` is the search path's).
-    let schema = table.key.strip_suffix(table.base()).unwrap_or("");
     let parts = parts?;
     let parts = [parts[0].as_str(), parts[1].as_str(), parts[2].as_str()];
     let before = ctx.before(i, n_op);
     // The search stops at the first choice pgsafe cannot judge, or did not look up (the table's
-    // own names included): the key then stays as written. (Going on past it looped for ever past the last choice the
-    // timeline looked up, every later one unknown too: seventeen unnamed keys on one column hung
-    // the compile; and past those, a walk over every name the table holds was quadratic.)
+    // own names included): the key then stays as written. (Going on past it looped for ever past
+    // the last choice the timeline looked up, every later one unknown too: seventeen unnamed keys
+    // on one column hung the compile; and past those, a walk over every name the table holds was
+    // quadratic.)
     let unsure = Cell::new(None);
     let cannot_tell = |n: &str| {
         unsure.set(Some(n.to_string()));
@@ -287,12 +286,14 @@ fn key_name(
         Some(Holder::Unsure) => taken(n) || cannot_tell(n),
         None => cannot_tell(n),
     };
-    let choice = out.free_name(schema, parts, held);
+    // The catalogue knows every key the draft made before this one, and forgets one a drop
+    // frees, as PostgreSQL does (names pgsafe only chose, never freed, gave `t_c_key1` where
+    // PostgreSQL takes `t_c_key` again). The walk ends within the choices looked up.
+    let choice = (0..).map(|n| nth_choice(parts, n)).find(|c| !held(c)).unwrap_or_default();
     if let Some(n) = unsure.take() {
         out.diagnose(RULE, at, cannot_tell_the_name(table, &n));
         return None;
     }
-    out.reserve(schema, parts, &choice);
     Some(quote_ident(&choice))
 }
 
