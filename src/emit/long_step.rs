@@ -141,9 +141,7 @@ fn scans(m: &Migration<'_>, unit: &crate::passes::Unit, kind: &OpKind) -> bool {
     match kind {
         OpKind::CreateIndex { only, .. } => !only,
         // An inline UNIQUE alone scans; its recipe builds the index in a step of its own.
-        OpKind::AddColumn { unique: Some(_), primary_key: false, check: None, computed: false, default, .. }
-            if default.as_ref().is_none_or(|d| d.null) =>
-        {
+        OpKind::AddColumn { unique: Some(_), primary_key: false, check: None, .. } if kind.adds_column_of_nulls() => {
             !unit.rules.contains(&"unique-using-index")
         }
         OpKind::SetNotNull { table, column } => {

@@ -78,10 +78,10 @@ pub type List<T> = imbl::Vector<Arc<T>>;
 pub struct Indexes {
     list: List<Index>,
     named: imbl::OrdMap<u64, Named>,
-    /// Per family of names PostgreSQL numbers (`t_c_key`, `t_c_key1`, …; [`family`]): every choice below this is the name of one of the table's indexes, so the search
-    /// for a free one starts there (from the first, a thousand unnamed keys on one column took
-    /// two seconds, two thousand thirteen). Forgotten when an index goes or is renamed: its name
-    /// may be free again.
+    /// Per family of names PostgreSQL numbers (`t_c_key`, `t_c_key1`, …; [`family`]): every
+    /// choice below this is the name of one of the table's indexes, so the search for a free one
+    /// starts there (from the first, a thousand unnamed keys on one column took two seconds, two
+    /// thousand thirteen). Forgotten when an index goes or is renamed: its name may be free again.
     held_below: imbl::OrdMap<u64, u32>,
 }
 

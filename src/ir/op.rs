@@ -488,6 +488,12 @@ impl Psql {
 }
 
 impl OpKind {
+    /// `ADD COLUMN` of a column without a value (no default or `DEFAULT NULL`, not serial,
+    /// identity or generated): every row holds NULL in it, so an index built on it cannot collide.
+    pub fn adds_column_of_nulls(&self) -> bool {
+        matches!(self, OpKind::AddColumn { default, computed: false, .. } if default.as_ref().is_none_or(|d| d.null))
+    }
+
     /// The value this op gives the setting `setting`, and whether only for the transaction
     /// (`SET LOCAL`): a `SET` or `RESET` of it, or `RESET ALL` (every setting's default).
     pub fn setting(&self, setting: &str) -> Option<(&str, bool)> {

@@ -312,24 +312,13 @@ fn inline_unique(
     built: i32,
 ) -> Option<bool> {
     let op = &ctx.m.stmts[i].ops[n_op];
-    let OpKind::AddColumn {
-        table,
-        column,
-        unique: Some(key),
-        primary_key,
-        default,
-        computed,
-        if_not_exists,
-        check,
-        ..
-    } = &op.kind
-    else {
+    let OpKind::AddColumn { table, column, unique: Some(key), primary_key, if_not_exists, check, .. } = &op.kind else {
         return None;
     };
     if ctx.quiet(table, i) || *primary_key {
         return None;
     }
-    let why = if default.as_ref().is_some_and(|d| !d.null) || *computed {
+    let why = if !op.kind.adds_column_of_nulls() {
         Some("the column is added with a value in every row, so a build after the statement could fail on duplicates where the draft's statement fails whole")
     } else if !key.plain {
         Some("words follow UNIQUE (NULLS, INCLUDE, WITH, USING INDEX TABLESPACE, a deferrability or a second key) that the recipe does not carry")
