@@ -237,17 +237,26 @@ impl Builder {
         }
     }
 
-    /// `validates`: the unit is a `VALIDATE`, which never shares a transaction with what came
-    /// before it (that may be its own `NOT VALID` add).
+    /// `validates`: the unit runs long under a lock that blocks no traffic (a `VALIDATE`, a
+    /// concurrent refresh), in a step without short timeouts. It never shares a transaction with a
+    /// traffic-blocking lock (which it would hold as long as it runs: its own `NOT VALID` add, say)
+    /// or with what needs short timeouts; the row work of the draft's transaction before or after
+    /// it may (splitting that transaction would commit part of it where the draft rolls it all
+    /// back).
     fn push(&mut self, r: &Rewritten, u: usize, locked: Option<&Name>, validates: bool) {
         let unit = &r.units[u];
+        let harmless = locked.is_none() && !unit.needs_timeouts;
         let fits = !self.sealed
-            && !validates
             && self.open.as_ref().is_some_and(|s| {
                 s.mode == StepMode::Transaction
                     && match (&s.locked, locked) {
                         (Some(a), Some(b)) => a.same(b),
                         _ => true,
+                    }
+                    && match s.timeouts {
+                        Timeouts::None => !validates || s.locked.is_none(),
+                        Timeouts::Unlimited => harmless,
+                        Timeouts::Short | Timeouts::LockOnly => !validates,
                     }
             });
         if !fits {
@@ -479,7 +488,7 @@ impl Planner {
                     })
                     .flatten();
                 let locked = unit.blocking_lock().or(ignored).map(|l| &l.table);
-                let validates = unit.validate_now || (draft && s.validates());
+                let validates = unit.validate_now || (draft && s.runs_long_without_blocking());
                 // Rows the draft changed or read after a statement that took a traffic-blocking
                 // lock, which it committed first (no transaction of its own or its tool's holds
                 // both): in one step the lock would be held through them (3.4 s of write waits
@@ -502,7 +511,6 @@ impl Planner {
                     if let Some(step) = b.open.as_mut() {
                         step.timeouts = Timeouts::Unlimited;
                     }
-                    b.sealed = true;
                 }
                 if draft {
                     record_sets(b, s, unit.stmt);
@@ -657,10 +665,12 @@ fn does_row_work(m: &Migration<'_>, r: &Rewritten, u: usize) -> bool {
     }
     unit.generated.is_none()
         && m.stmts[unit.stmt].ops.iter().any(|o| match &o.kind {
-            OpKind::Update(_) | OpKind::Delete(_) | OpKind::Opaque { .. } => true,
+            OpKind::Update(_) | OpKind::Delete(_) | OpKind::Opaque { .. } | OpKind::RefreshMaterializedView { .. } => {
+                true
+            }
             OpKind::Other { what } => {
                 let first = what.split_whitespace().next().unwrap_or("");
-                ["INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "SELECT", "COPY", "DO", "CALL", "EXECUTE", "REFRESH"]
+                ["INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "SELECT", "COPY", "DO", "CALL", "EXECUTE"]
                     .contains(&first)
             }
             _ => false,

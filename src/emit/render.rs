@@ -555,6 +555,14 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if validates {
         return "transaction: VALIDATE scans under SHARE UPDATE EXCLUSIVE; reads and writes go on".into();
     }
+    let refreshes = step.units().any(|u| {
+        let unit = &r.units[u];
+        unit.generated.is_none() && m.stmts[unit.stmt].runs_long_without_blocking()
+    });
+    if refreshes {
+        return "transaction: REFRESH MATERIALIZED VIEW CONCURRENTLY holds EXCLUSIVE on the view; its queries go on"
+            .into();
+    }
     if title.starts_with("UPDATE") || title.starts_with("DELETE") {
         return "transaction: a backfill pgsafe could not batch; it locks every row it changes until it commits".into();
     }

@@ -58,7 +58,8 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         let view = name_at(text, &toks, if concurrently { 4 } else { 3 })?;
         // CONCURRENTLY: EXCLUSIVE (reads go on); plain: ACCESS EXCLUSIVE for the whole refresh.
         let mode = if concurrently { LockMode::Exclusive } else { LockMode::AccessExclusive };
-        return other("REFRESH MATERIALIZED VIEW", view, mode, true);
+        let locks = vec![lock(&view, mode, true)];
+        return Some((OpKind::RefreshMaterializedView { view, concurrently }, locks));
     }
     // `ALTER SEQUENCE s …` takes SHARE ROW EXCLUSIVE on it, which conflicts with the ROW
     // EXCLUSIVE every `nextval` holds to the end of its transaction: behind a long insert, every

@@ -81,13 +81,20 @@ impl Stmt {
         self.ignored.iter().any(|r| r.as_deref().is_none_or(|r| r == rule))
     }
 
-    /// Does it validate a constraint (a scan under a lock that blocks no traffic, run without short
-    /// timeouts)? A goose block only when it does nothing else: its other statements may take
-    /// strong locks, and the block runs as one.
-    pub fn validates(&self) -> bool {
+    /// Does it run as long as its data takes under locks that block no ordinary traffic (a
+    /// `VALIDATE`, a `REFRESH MATERIALIZED VIEW CONCURRENTLY`)? It runs in a transaction of its own
+    /// without short timeouts: under them, a long scan the draft completes would be cancelled. A
+    /// goose block only when it does nothing else: its other statements may take strong locks, and
+    /// the block runs as one.
+    pub fn runs_long_without_blocking(&self) -> bool {
         // Every op: a VALIDATE beside another action (`VALIDATE CONSTRAINT c, ALTER COLUMN x SET
         // NOT NULL`, or one pgsafe cannot read) holds that action's lock, often ACCESS EXCLUSIVE,
         // for the whole scan, and must wait for it under the short lock_timeout.
+        !self.ops.is_empty() && self.ops.iter().all(|o| o.kind.runs_long_without_blocking())
+    }
+
+    /// Does it only validate constraints (see [`Stmt::runs_long_without_blocking`])?
+    pub fn validates(&self) -> bool {
         !self.ops.is_empty() && self.ops.iter().all(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }))
     }
 

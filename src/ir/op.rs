@@ -411,6 +411,15 @@ pub enum OpKind {
     },
     /// A psql meta-command (`\set`, `\echo`, …), or a query sent with `\gexec`.
     Psql(Psql),
+    /// `REFRESH MATERIALIZED VIEW [CONCURRENTLY] v`. Plain, it holds ACCESS EXCLUSIVE on the view
+    /// (every query of it waits) for the whole refresh. `CONCURRENTLY`, it holds EXCLUSIVE, which
+    /// no ordinary query of a materialized view asks for a conflicting lock with (reads go on; it
+    /// takes no writes and refuses `FOR UPDATE`): like a `VALIDATE`, it may run as long as its
+    /// query takes, in a transaction of its own without timeouts.
+    RefreshMaterializedView {
+        view: Name,
+        concurrently: bool,
+    },
     /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).
     Other {
         what: String,
@@ -501,6 +510,12 @@ impl OpKind {
             OpKind::Set { name, value, local } if name == setting || name == "all" => Some((value, *local)),
             _ => None,
         }
+    }
+
+    /// A scan or a refresh under a lock no ordinary query waits for (see
+    /// [`crate::ir::migration::Stmt::runs_long_without_blocking`]).
+    pub fn runs_long_without_blocking(&self) -> bool {
+        matches!(self, OpKind::ValidateConstraint { .. } | OpKind::RefreshMaterializedView { concurrently: true, .. })
     }
 
     /// A `CONCURRENTLY` index statement (which cannot run inside a transaction block).

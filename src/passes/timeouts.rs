@@ -195,9 +195,13 @@ impl Timeouts {
             // A statement that cannot run in a transaction block and is not a concurrent build
             // (`VACUUM FULL`, `CLUSTER`) queues for its lock like any other: session timeouts.
             let autocommit_as_written = unit.mode == Mode::Autocommit && !unit.long_running;
+            // A `REFRESH MATERIALIZED VIEW CONCURRENTLY` runs as a `VALIDATE` does: its lock
+            // blocks no ordinary traffic, and a short statement_timeout would cancel the refresh.
+            let harmless = unit.generated.is_none() && s.runs_long_without_blocking();
             if !(unit.mode == Mode::Transaction || autocommit_as_written)
                 || unit.phase != Phase::Main
                 || unit.validate_now
+                || harmless
             {
                 continue;
             }
@@ -249,6 +253,7 @@ impl Timeouts {
 fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
     let what = s.ops.iter().find(|o| o.locks.contains(lock)).and_then(|o| match &o.kind {
         OpKind::Other { what } => Some(what.as_str()),
+        OpKind::RefreshMaterializedView { .. } => Some("REFRESH MATERIALIZED VIEW"),
         _ => None,
     });
     match what {

@@ -404,7 +404,7 @@ pub fn repo() -> &'static Path {
 impl Draft {
     /// A draft read from a file. Lines it understands anywhere: `-- setup: FILE` (relative to
     /// `tests/fixtures/meaning/setup/`), `-- volatile: t.c …` (also planeq's `-- planeq-volatile:`),
-    /// `-- options: schema pg-version=N batch-size=N`, the golden cases' `-- golden: …` line, and
+    /// `-- options: schema pg-version=N batch-size=N lock-timeout=T statement-timeout=T`, the golden cases' `-- golden: …` line, and
     /// `-- blockprobe-max-wait: S`.
     pub fn from_file(path: &Path, default_setup: Option<&Path>) -> Draft {
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -449,6 +449,7 @@ impl Draft {
                 Some(("pg-version", v)) => config.pg_version = v.parse().expect("pg-version=N"),
                 Some(("batch-size", v)) => config.batch_size = v.parse().expect("batch-size=N"),
                 Some(("lock-timeout", v)) => config.lock_timeout = v.into(),
+                Some(("statement-timeout", v)) => config.statement_timeout = v.into(),
                 _ => panic!("{}: unknown option {o:?}", path.display()),
             }
         }
