@@ -240,10 +240,11 @@ impl Builder {
     /// `validates`: the unit runs long under a lock that blocks no traffic (a `VALIDATE`, a
     /// concurrent refresh), in a step without short timeouts. It never shares a transaction with a
     /// traffic-blocking lock (which it would hold as long as it runs: its own `NOT VALID` add, say)
-    /// or with what needs short timeouts; the row work of the draft's transaction before or after
-    /// it may (splitting that transaction would commit part of it where the draft rolls it all
-    /// back).
-    fn push(&mut self, r: &Rewritten, u: usize, locked: Option<&Name>, validates: bool) {
+    /// or with what needs short timeouts. Within the draft's own transaction (`in_draft_tx`), what
+    /// else blocks no traffic there may share its step (row work, another such unit): splitting
+    /// that transaction would commit part of it where the draft rolls it all back. Elsewhere it
+    /// runs alone, as the deferred ones do.
+    fn push(&mut self, r: &Rewritten, u: usize, locked: Option<&Name>, validates: bool, in_draft_tx: bool) {
         let unit = &r.units[u];
         let harmless = locked.is_none() && !unit.needs_timeouts;
         let fits = !self.sealed
@@ -254,8 +255,8 @@ impl Builder {
                         _ => true,
                     }
                     && match s.timeouts {
-                        Timeouts::None => !validates || s.locked.is_none(),
-                        Timeouts::Unlimited => harmless,
+                        Timeouts::None => !validates || in_draft_tx && s.locked.is_none(),
+                        Timeouts::Unlimited => in_draft_tx && harmless,
                         Timeouts::Short | Timeouts::LockOnly => !validates,
                     }
             });
@@ -503,7 +504,7 @@ impl Planner {
                 if unit.starts_step || after_lock && locked.is_none() && rows || after_rows {
                     b.close();
                 }
-                b.push(r, u, locked, validates);
+                b.push(r, u, locked, validates, *in_draft_tx);
                 b.rows |= rows;
                 // A VALIDATE scans for as long as the table needs, under a lock that blocks no
                 // traffic: its own transaction, no short timeouts.

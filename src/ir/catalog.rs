@@ -45,6 +45,11 @@ pub struct Catalog {
     /// what references it or what its partitions are, then visits those tables alone: a scan of
     /// every table made a draft of many foreign keys and `DROP TABLE`s quadratic (BENCHMARKS.md).
     pointing_at: HashMap<String, Vec<usize>>,
+    /// Slots of the tables that have been the `DEFAULT` partition of a table of this base name,
+    /// in any version (a superset: lookups filter). A new bound asks for its parent's default
+    /// partition, and a walk of every partition for it made a draft of thousands of partitions of
+    /// one parent quadratic (BENCHMARKS.md, the thirty-second pass).
+    defaults_of: HashMap<String, Vec<usize>>,
     /// `--schema` declares a constraint or constraint trigger `INITIALLY DEFERRED` (the draft's
     /// own are `Stmt::defers_checks`): see `transactions::regions`.
     pub defers_checks: bool,
@@ -605,8 +610,23 @@ impl Catalog {
         }
     }
 
+    /// The first recorded of `table`'s partitions that is its `DEFAULT` one (there is one at most
+    /// where the draft runs).
     pub fn default_partition(&self, table: &Name) -> Option<&Table> {
-        self.partitions(table).into_iter().find(|t| t.default_partition)
+        let parent = self.table(table)?;
+        let of_parent =
+            |t: &&Table| t.default_partition && t.partition_of.as_ref().is_some_and(|p| p.same(&parent.name));
+        let slots = self.defaults_of.get(parent.name.base())?.iter().copied();
+        let found = slots.filter_map(|s| Some((s, self.slots[s].as_deref()?))).filter(|(_, t)| of_parent(t));
+        found.min_by_key(|&(s, _)| s).map(|(_, t)| t)
+    }
+
+    /// Slot `slot` is now the default partition of a table of base name `base`.
+    fn is_default_of(&mut self, base: &str, slot: usize) {
+        let slots = self.defaults_of.entry(base.to_string()).or_default();
+        if slots.last() != Some(&slot) {
+            slots.push(slot);
+        }
     }
 
     /// Is there a complete (not partial) index whose leading columns are exactly `cols`, in any
@@ -815,6 +835,9 @@ impl Catalog {
         let s = self.push_table(t);
         if let Some(base) = parent_base {
             self.points_at(&base, s);
+            if def.default_partition {
+                self.is_default_of(&base, s);
+            }
         }
         if let Some((name, columns)) = &def.primary_key {
             self.primary_key(table, name.clone(), columns.clone());
@@ -1045,9 +1068,13 @@ impl Catalog {
                 self.mark_partitioned(&parent);
                 if let Some(s) = self.slot(partition) {
                     self.points_at(parent.base(), s);
+                    let default = *parsed == PartitionBound::Default;
+                    if default {
+                        self.is_default_of(parent.base(), s);
+                    }
                     let p = Arc::make_mut(self.slots[s].as_mut().expect("a live slot"));
                     p.partition_of = Some(parent);
-                    p.default_partition = *parsed == PartitionBound::Default;
+                    p.default_partition = default;
                 }
             }
             Action::DetachPartition { partition, .. } => {
@@ -1127,7 +1154,11 @@ impl Catalog {
                 if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
                     t.partition_of = Some(new.clone());
                 }
+                let default = t.default_partition;
                 self.points_at(new.base(), r);
+                if default {
+                    self.is_default_of(new.base(), r);
+                }
             }
         }
     }
@@ -1317,7 +1348,8 @@ mod tests {
     /// What the lookup lists must hold for lookups, drops and renames to visit every table they
     /// concern: each live table under its own base name (`by_base`) and key (`by_key`), the base name of each of its
     /// named indexes (`index_slots`), and of every table its foreign keys and `PARTITION OF` name
-    /// (`pointing_at`). (They may hold more: the lookups filter.) And each table's count of its
+    /// (`pointing_at`), and a default partition under its parent's (`defaults_of`). (They may hold
+    /// more: the lookups filter.) And each table's count of its
     /// indexes by name is the count of its list.
     fn lists_are_complete(c: &Catalog) -> bool {
         c.slots.iter().enumerate().all(|(s, t)| {
@@ -1343,6 +1375,7 @@ mod tests {
                 && t.indexes.iter().filter_map(|ix| ix.name.as_ref()).all(|n| under(&c.index_slots, n))
                 && t.foreign_keys.iter().all(|fk| noted(&fk.references))
                 && t.partition_of.as_ref().is_none_or(noted)
+                && t.partition_of.as_ref().filter(|_| t.default_partition).is_none_or(|p| under(&c.defaults_of, p))
         })
     }
 
@@ -1383,12 +1416,14 @@ mod tests {
         prop_oneof![
             name().prop_map(|t| format!("CREATE TABLE {t} (id int PRIMARY KEY, x int);")),
             (name(), name()).prop_map(|(t, p)| format!("CREATE TABLE {t} PARTITION OF {p} DEFAULT;")),
+            (name(), name()).prop_map(|(t, p)| format!("CREATE TABLE {t} PARTITION OF {p} FOR VALUES IN (1);")),
             (name(), name()).prop_map(|(t, r)| format!("ALTER TABLE {t} ADD FOREIGN KEY (x) REFERENCES {r} (id);")),
             (name(), name()).prop_map(|(t, r)| format!("CREATE TABLE {t} (x int REFERENCES {r} (id));")),
             (name(), prop::sample::select(vec!["a", "b", "c", "d"]))
                 .prop_map(|(t, n)| format!("ALTER TABLE {t} RENAME TO {n};")),
             name().prop_map(|t| format!("DROP TABLE {t} CASCADE;")),
             (name(), name()).prop_map(|(p, t)| format!("ALTER TABLE {p} ATTACH PARTITION {t} DEFAULT;")),
+            (name(), name()).prop_map(|(p, t)| format!("ALTER TABLE {p} ATTACH PARTITION {t} FOR VALUES IN (2);")),
             (name(), name()).prop_map(|(p, t)| format!("ALTER TABLE {p} DETACH PARTITION {t};")),
             (prop::sample::select(vec!["i", "j", "s.i", "t.i"]), name())
                 .prop_map(|(i, t)| format!("CREATE INDEX {i} ON {t} (id);")),
@@ -1425,7 +1460,9 @@ mod tests {
                     Some(p) => c.tables().filter(|t| t.partition_of.as_ref().is_some_and(|q| q.same(&p.name))).collect(),
                     None => Vec::new(),
                 };
+                let default = parts.iter().copied().find(|t| t.default_partition);
                 proptest::prop_assert_eq!(c.partitions(&n), parts);
+                proptest::prop_assert_eq!(c.default_partition(&n), default);
             }
         }
     }

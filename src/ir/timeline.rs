@@ -123,9 +123,12 @@ pub struct Before {
     /// Its slot in the catalogue, for what a later catalogue knows of all its versions so far
     /// ([`Catalog::may_key`]).
     pub slot: Option<usize>,
-    /// For an op the `partitions` rule judges on a partitioned table: what it says of the
-    /// partitions (boxed: most ops have none, and a `Before` is kept for every op).
+    /// For an index or a foreign key on a partitioned table: the partitions the `partitions` rule
+    /// names (boxed: most ops have none, and a `Before` is kept for every op).
     partitions: Option<Box<Partitions>>,
+    /// For a new bound (`ATTACH`, `CREATE TABLE … PARTITION OF`) or a `DETACH`: the parent's
+    /// default partition, which the op locks.
+    default_partition: Option<Arc<Table>>,
     /// For `DROP TABLE`: the foreign keys of other tables that reference the dropped tables.
     pub referencing: Vec<ForeignKey>,
     /// For `DROP COLUMN`: could an index or foreign key of the table, in any of its versions so
@@ -152,13 +155,12 @@ impl Before {
 }
 
 /// A partitioned table's partitions as the recipes name them: the first few (in the order they
-/// were recorded), how many there are, and the default one. Not the list: a parent of thousands
-/// of partitions would copy it into every op on it.
+/// were recorded) and how many there are. Not the list: a parent of thousands of partitions would
+/// copy it into every op on it.
 #[derive(Debug, Clone, Default)]
 pub struct Partitions {
     pub first: Vec<Arc<Table>>,
     pub count: usize,
-    pub default: Option<Arc<Table>>,
 }
 
 impl Partitions {
@@ -166,7 +168,7 @@ impl Partitions {
     pub const NAMED: usize = 3;
 }
 
-static NO_PARTITIONS: Partitions = Partitions { first: Vec::new(), count: 0, default: None };
+static NO_PARTITIONS: Partitions = Partitions { first: Vec::new(), count: 0 };
 
 impl Before {
     pub fn is_partitioned(&self) -> bool {
@@ -178,7 +180,7 @@ impl Before {
     }
 
     pub fn default_partition(&self) -> Option<&Table> {
-        self.partitions().default.as_deref()
+        self.default_partition.as_deref()
     }
 }
 
@@ -271,6 +273,7 @@ impl Window {
             table: None,
             slot: None,
             partitions: None,
+            default_partition: None,
             referencing: Vec::new(),
             column_keyed: false,
             names_elsewhere: None,
@@ -294,25 +297,24 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
     };
     let Some(name) = main_table(kind).or(new_partition) else { return Before::default() };
     let (slot, table) = cat.table_in_slot(name).unzip();
-    // Only the ops whose recipes name partitions.
-    let named = new_partition.is_some()
+    let partitioned = table.as_ref().filter(|t| t.is_partitioned());
+    // Only the ops whose recipes name partitions (a walk of all of them).
+    let named = matches!(
+        kind,
+        OpKind::CreateIndex { .. } | OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. }
+    );
+    let partitions = partitioned.filter(|_| named).map(|t| {
+        let all = cat.partitions(&t.name);
+        let first = all.iter().take(Partitions::NAMED).filter_map(|p| cat.table_arc(&p.name)).collect();
+        Box::new(Partitions { first, count: all.len() })
+    });
+    let bound = new_partition.is_some()
         || matches!(
             kind,
-            OpKind::CreateIndex { .. }
-                | OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { .. }, .. }
-                | OpKind::AlterTable { action: Action::AttachPartition { .. } | Action::DetachPartition { .. }, .. }
+            OpKind::AlterTable { action: Action::AttachPartition { .. } | Action::DetachPartition { .. }, .. }
         );
-    let partitions = match &table {
-        Some(t) if named && t.is_partitioned() => {
-            let all = cat.partitions(&t.name);
-            Some(Box::new(Partitions {
-                first: all.iter().take(Partitions::NAMED).filter_map(|p| cat.table_arc(&p.name)).collect(),
-                count: all.len(),
-                default: all.iter().find(|p| p.default_partition).and_then(|p| cat.table_arc(&p.name)),
-            }))
-        }
-        _ => None,
-    };
+    let default_partition =
+        partitioned.filter(|_| bound).and_then(|t| cat.default_partition(&t.name)).and_then(|p| cat.table_arc(&p.name));
     let referencing = match kind {
         OpKind::DropTable { tables, .. } => {
             let tables: Vec<&Name> = tables.iter().collect();
@@ -338,7 +340,16 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         let choices = (0..Before::CHOICES).map(|n| super::name::nth_choice(parts, n));
         choices.map(|c| (c.clone(), cat.holder_elsewhere(table, &c))).collect()
     });
-    Before { table, slot, partitions, referencing, column_keyed, names_elsewhere, reindexes_exclusion: None }
+    Before {
+        table,
+        slot,
+        partitions,
+        default_partition,
+        referencing,
+        column_keyed,
+        names_elsewhere,
+        reindexes_exclusion: None,
+    }
 }
 
 /// Tables that exist before the draft and that the draft shows are partitioned: the parent of a
