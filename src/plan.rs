@@ -141,6 +141,8 @@ struct Builder {
     /// The savepoints of the draft's open transaction, each with the settings (session, local)
     /// in force where it was set: a `ROLLBACK TO` undoes the `SET`s made after it.
     savepoints: Savepoints<(Sets, Sets)>,
+    /// The draft's `SET LOCAL`s the open deferred-`VALIDATE` step replays.
+    validate_locals: Sets,
 }
 
 /// Settings to run again in later steps: by name, the statement that made each.
@@ -217,8 +219,11 @@ impl Builder {
         self.open.insert(step)
     }
 
-    /// A deferred `VALIDATE`: one transaction per table, no short timeouts.
-    fn validate(&mut self, r: &Rewritten, u: usize) {
+    /// A deferred `VALIDATE`: one transaction per table, no short timeouts. `locals`: the draft's
+    /// `SET LOCAL`s in force where its constraint was added, which its step replays (its
+    /// transaction ended before: a `search_path` set there says which table the `VALIDATE` names,
+    /// and without it the step validated another table's constraint, or failed).
+    fn validate(&mut self, r: &Rewritten, u: usize, locals: Sets) {
         let table = validated_table(r, u);
         let same = self.open.as_ref().is_some_and(|s| {
             s.phase == Phase::Validate
@@ -226,11 +231,13 @@ impl Builder {
                     (Some(a), Some(t)) => a.same(t),
                     _ => false,
                 }
-        });
+        }) && self.validate_locals == locals;
         if !same {
+            let now = std::mem::replace(&mut self.local_sets, locals);
             let step = self.start(StepMode::Transaction, Phase::Validate);
             step.timeouts = Timeouts::Unlimited;
             step.locked = table;
+            self.validate_locals = std::mem::replace(&mut self.local_sets, now);
         }
         if let Some(step) = self.open.as_mut() {
             step.items.push(Item::Unit(u));
@@ -318,6 +325,7 @@ impl Planner {
             carried_sets: Vec::new(),
             region: None,
             savepoints: Savepoints::default(),
+            validate_locals: IndexMap::new(),
         };
         Planner {
             b,
@@ -345,7 +353,7 @@ impl Planner {
             b.leave(regions);
         }
         if unit.phase == Phase::Validate && region.is_none() {
-            validate.push(m, r, u);
+            validate.push(m, r, u, b.local_sets.clone());
             return;
         }
         // A pending validation runs before any later statement that could change its outcome
@@ -371,8 +379,8 @@ impl Planner {
             let now = if everything { validate.take_before(r, stmt) } else { validate.take_on(r, &changed, stmt) };
             if !now.is_empty() {
                 b.close();
-                for v in now {
-                    b.validate(r, v);
+                for (v, locals) in now {
+                    b.validate(r, v, locals);
                 }
                 b.close();
             }
@@ -524,12 +532,13 @@ impl Planner {
     fn finish(self, m: &Migration<'_>, r: &Rewritten) -> Plan {
         // Validations: after everything else, in draft order, one transaction per table.
         let Planner { mut b, down, validate, .. } = self;
-        let mut validate: Vec<usize> = validate.units.into_iter().flatten().collect();
-        validate.sort_by_key(|&u| r.units[u].at);
+        let mut validate: Vec<(usize, Sets)> =
+            validate.units.into_iter().zip(validate.locals).filter_map(|(u, locals)| Some((u?, locals))).collect();
+        validate.sort_by_key(|&(u, _)| r.units[u].at);
         b.close();
         b.transaction_ends();
-        for u in validate {
-            b.validate(r, u);
+        for (u, locals) in validate {
+            b.validate(r, u, locals);
         }
         b.close();
         let mut steps = b.steps;
@@ -749,6 +758,8 @@ fn validated_table(r: &Rewritten, u: usize) -> Option<Name> {
 struct Pending {
     /// `None` once taken.
     units: Vec<Option<usize>>,
+    /// The draft's `SET LOCAL`s in force where each was made (see [`Builder::validate`]).
+    locals: Vec<Sets>,
     /// The tables each one reads (see [`validation_reads`]).
     reads: Vec<Vec<Name>>,
     /// Positions in `units`, by the base name of a table read.
@@ -759,12 +770,13 @@ struct Pending {
 }
 
 impl Pending {
-    fn push(&mut self, m: &Migration<'_>, r: &Rewritten, u: usize) {
+    fn push(&mut self, m: &Migration<'_>, r: &Rewritten, u: usize, locals: Sets) {
         let reads = validation_reads(m, r, u);
         for t in &reads {
             self.by_base.entry(t.base().to_string()).or_default().push(self.units.len());
         }
         self.units.push(Some(u));
+        self.locals.push(locals);
         self.reads.push(reads);
         self.left += 1;
     }
@@ -774,11 +786,11 @@ impl Pending {
     }
 
     /// Take every pending validation of a statement before `stmt`, in the order they came.
-    fn take_before(&mut self, r: &Rewritten, stmt: usize) -> Vec<usize> {
+    fn take_before(&mut self, r: &Rewritten, stmt: usize) -> Vec<(usize, Sets)> {
         let mut out = Vec::new();
         for k in self.first..self.units.len() {
             if let Some(v) = self.units[k].filter(|&v| r.units[v].stmt < stmt) {
-                out.push(v);
+                out.push((v, std::mem::take(&mut self.locals[k])));
                 self.units[k] = None;
             }
         }
@@ -791,7 +803,7 @@ impl Pending {
 
     /// Take the pending validations of statements before `stmt` that read a table of `changed`,
     /// in the order they came.
-    fn take_on(&mut self, r: &Rewritten, changed: &[&Name], stmt: usize) -> Vec<usize> {
+    fn take_on(&mut self, r: &Rewritten, changed: &[&Name], stmt: usize) -> Vec<(usize, Sets)> {
         let mut at: Vec<usize> = Vec::new();
         for c in changed {
             let Some(list) = self.by_base.get_mut(c.base()) else { continue };
@@ -808,7 +820,8 @@ impl Pending {
         }
         at.sort_unstable();
         at.dedup();
-        let out: Vec<usize> = at.iter().filter_map(|&k| self.units[k].take()).collect();
+        let out: Vec<(usize, Sets)> =
+            at.iter().filter_map(|&k| Some((self.units[k].take()?, std::mem::take(&mut self.locals[k])))).collect();
         self.left -= out.len();
         out
     }
