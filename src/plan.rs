@@ -143,6 +143,10 @@ struct Builder {
     savepoints: Savepoints<(Sets, Sets)>,
     /// The draft's `SET LOCAL`s the open deferred-`VALIDATE` step replays.
     validate_locals: Sets,
+    /// For a session `SET` that may interpolate a psql variable: the `\set`s in force where the
+    /// draft ran it. Replayed before it where a later `\set` changed a variable since (`\set s
+    /// billing`, `SET search_path = :s`, `\set s public`: each name's last alone set `public`).
+    read_variables: HashMap<usize, Vec<usize>>,
 }
 
 /// Settings to run again in later steps: by name, the statement that made each.
@@ -213,7 +217,12 @@ impl Builder {
             stmts
         };
         let session = in_order(&self.session_sets).into_iter().filter(|s| !carried.contains(s));
-        step.items.extend(session.map(Item::Replay));
+        for s in session {
+            let read = self.read_variables.get(&s).into_iter().flatten();
+            let changed_since = read.filter(|&v| !self.session_sets.values().any(|now| now == v));
+            step.items.extend(changed_since.map(|&v| Item::Replay(v)));
+            step.items.push(Item::Replay(s));
+        }
         step.items.extend(in_order(&self.local_sets).into_iter().map(Item::ReplayLocal));
         step.items.append(&mut self.carry);
         self.open.insert(step)
@@ -326,6 +335,7 @@ impl Planner {
             region: None,
             savepoints: Savepoints::default(),
             validate_locals: IndexMap::new(),
+            read_variables: HashMap::default(),
         };
         Planner {
             b,
@@ -597,6 +607,10 @@ fn record_sets(b: &mut Builder, s: &crate::ir::migration::Stmt, stmt: usize) {
     for op in &s.ops {
         match &op.kind {
             OpKind::Set { name, local, .. } => {
+                if s.interpolates && !*local {
+                    let variables = b.session_sets.iter().filter(|(n, _)| n.starts_with("\\set ")).map(|(_, &v)| v);
+                    b.read_variables.insert(stmt, variables.collect());
+                }
                 let sets = if *local { &mut b.local_sets } else { &mut b.session_sets };
                 sets.insert(name.clone(), stmt);
             }

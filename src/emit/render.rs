@@ -534,6 +534,16 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         if let Some(OpKind::NoTransaction { what }) = first_op {
             return format!("autocommit: {what} cannot run inside a transaction block");
         }
+        // A REINDEX the draft wrote without CONCURRENTLY, kept so (a rewritten one runs long).
+        let made_concurrent = step.units().any(|u| r.units[u].long_running);
+        if let (Some(OpKind::Reindex { concurrently: false, target, .. }), false) = (first_op, made_concurrent) {
+            return match target.as_str() {
+                "TABLE" | "INDEX" => format!(
+                    "autocommit: REINDEX {target} runs outside a transaction block, as in the draft (PostgreSQL refuses one for a partitioned relation)"
+                ),
+                _ => format!("autocommit: REINDEX {target} cannot run inside a transaction block"),
+            };
+        }
         if step.units().any(|u| m.stmts[r.units[u].stmt].controls_transactions) {
             return "autocommit: a CALL, or a DO block that commits, may end transactions of its own, which PostgreSQL \
                     refuses inside a transaction block"

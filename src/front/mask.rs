@@ -69,6 +69,19 @@ pub fn has_psql_variables(stmt: &str) -> bool {
     find_placeholders(stmt).iter().any(|(r, _)| stmt.as_bytes()[r.start] == b':')
 }
 
+/// May `text` interpolate a psql variable (`:name`, `:'name'`, `:"name"`, `:{?name}`)? Read
+/// loosely, so as to miss none: a `::` cast or a `:=` is not one, anything else after a `:` that
+/// could start a name is.
+pub fn may_interpolate(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(k, &b)| {
+        let next = bytes.get(k + 1).copied().unwrap_or(b' ');
+        b == b':'
+            && (k == 0 || bytes[k - 1] != b':')
+            && (next.is_ascii_alphabetic() || matches!(next, b'_' | b'\'' | b'"' | b'{') || next >= 0x80)
+    })
+}
+
 /// A byte that may appear in a psql variable name (`[A-Za-z0-9_]` and any non-ASCII byte).
 fn is_var_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
@@ -176,6 +189,16 @@ fn is_operand_end(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psql_variables_are_found_loosely_and_casts_are_not_variables() {
+        for text in ["WHERE id <= :max_id", "VALUES (:'name')", "SELECT :\"col\"", ":{?v}", "x = :é"] {
+            assert!(may_interpolate(text), "{text}");
+        }
+        for text in ["SELECT 1::int", "x := 1", "'12:30'", "SELECT 1"] {
+            assert!(!may_interpolate(text), "{text}");
+        }
+    }
 
     fn masked(s: &str) -> String {
         let m = mask_placeholders(s);

@@ -558,7 +558,7 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 return Some(vec![op(OpKind::SetsDefault { what }, Vec::new())]);
             }
         }
-        ("select", "set_config" | "pg_catalog") => {
+        ("select", _) if calls_set_config(text) => {
             if let Some(kind) = lower_set_config(text) {
                 return Some(vec![op(kind, Vec::new())]);
             }
@@ -704,19 +704,25 @@ fn lower_set_config(text: &str) -> Option<OpKind> {
     Some(OpKind::Set { name, local, value })
 }
 
+/// Does `text` name `set_config` (a cheap test before lexing a `SELECT`)?
+fn calls_set_config(text: &str) -> bool {
+    text.as_bytes().windows(b"set_config".len()).any(|w| w.eq_ignore_ascii_case(b"set_config"))
+}
+
 /// The settings whose value is a list of names, each quoted as an identifier when `SET` is given
 /// them as words.
 const LIST_OF_NAMES: &[&str] =
     &["search_path", "temp_tablespaces", "local_preload_libraries", "session_preload_libraries"];
 
-/// `SELECT [pg_catalog.]set_config(name, value, local)` that [`lower_set_config`] cannot read
-/// (an expression for the value or the flag): the setting's name when it is a literal.
+/// A `SELECT` calling `[pg_catalog.]set_config(name, value, local)` that [`lower_set_config`]
+/// cannot read (an expression for the value or the flag, another item before it, a call inside
+/// another or in `FROM`): the setting's name when it is a literal. (Only the first item read as a
+/// setting was noticed: `SELECT 1, set_config('search_path', …, false)` left later steps on the
+/// old path.)
 fn unread_set_config(text: &str) -> Option<Option<String>> {
     let toks = lex(text);
-    let k = if toks.get(1).is_some_and(|t| t.is_word("pg_catalog")) { 3 } else { 1 };
-    if !(toks.get(k).is_some_and(|t| t.is_word("set_config")) && toks.get(k + 1).is_some_and(|t| t.is_punct('('))) {
-        return None;
-    }
+    let k =
+        (1..toks.len()).find(|&k| toks[k].is_word("set_config") && toks.get(k + 1).is_some_and(|t| t.is_punct('(')))?;
     let name = toks.get(k + 2).filter(|t| t.tok == Tok::Literal).and_then(|t| {
         let raw = &text[t.span.clone()];
         Some(raw.strip_prefix('\'')?.strip_suffix('\'')?.replace("''", "'").to_lowercase())

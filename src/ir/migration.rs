@@ -55,6 +55,9 @@ pub struct Stmt {
     /// It may end transactions of its own (a `CALL`, a `DO` that commits): outside a transaction
     /// block it must run in autocommit, as the draft runs it.
     pub controls_transactions: bool,
+    /// It may interpolate a psql variable (read loosely, so as to miss none:
+    /// [`crate::front::mask::may_interpolate`]).
+    pub interpolates: bool,
     /// A `DO` block that changes its session for the statements after it.
     pub changes_session: Option<super::session::CodeChange>,
     /// A `DO` block, or a call of a function the draft created that takes table locks: code
@@ -350,6 +353,21 @@ fn positions(
                     (true, true) => {}
                 }
             }
+            // A temporary table shadows the schema's table of its name (`pg_temp` is searched
+            // first) until it is dropped: after that drop, the name is the database's table again,
+            // with its traffic (`CREATE TEMP TABLE orders …; DROP TABLE orders;` leaves the live
+            // `orders`, whose index build then needs CONCURRENTLY).
+            if let OpKind::DropTable { tables, .. } = &op.kind {
+                for t in tables.iter().filter(|t| !t.key.contains('.') || t.key.starts_with("pg_temp.")) {
+                    let temp = format!("pg_temp.{}", t.base());
+                    let standing = created.get_mut(t.base()).and_then(|list| {
+                        list.iter_mut().rev().find(|c| c.at != 0 && *c.key == *temp && c.until == usize::MAX)
+                    });
+                    if let Some(c) = standing {
+                        c.until = index + 1;
+                    }
+                }
+            }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
             let made = match &op.kind {
                 OpKind::CreateTable { table, def } if !def.if_not_exists => {
@@ -576,6 +594,7 @@ impl<'a> Migration<'a> {
                 && ops.iter().any(|o| !matches!(o.kind, OpKind::Psql(_)))
                 && super::lower::controls_transactions(&src[body.clone()]);
             let span = piece.span.clone();
+            let interpolates = crate::front::mask::may_interpolate(&src[span.clone()]);
             let markers = tool_markers(src, piece);
             let mut changes_session = super::session::changed_by_code(&src[body.clone()]);
             let mut runs_code = super::lower::starts_with_do(&src[body.clone()]).then_some(RunsCode::Block);
@@ -609,6 +628,7 @@ impl<'a> Migration<'a> {
                 unterminated_copy,
                 defers_checks,
                 controls_transactions,
+                interpolates,
                 changes_session,
                 runs_code,
             });

@@ -278,7 +278,7 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let ups = || m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up);
     let gsets = |s: &Stmt| s.ops.iter().any(|o| o.kind == OpKind::Psql(Psql::SetsVariablesFromRow));
     // The last use is found once, from the end, whatever the number of `\gset`s.
-    let last_use = || ups().rev().find(|(_, s)| interpolates(m.text(&s.span))).map(|(j, _)| j);
+    let last_use = || ups().rev().find(|(_, s)| s.interpolates).map(|(j, _)| j);
     if let Some(last) = ups().any(|(_, s)| gsets(s)).then(last_use).flatten() {
         for (i, _) in ups().filter(|&(i, s)| i < last && gsets(s)) {
             let why = Keep::Session("psql variable that \\gset sets from its query's row".into());
@@ -607,19 +607,6 @@ fn may_write_rows(kind: &OpKind) -> bool {
     }
 }
 
-/// May `text` interpolate a psql variable (`:name`, `:'name'`, `:"name"`, `:{?name}`)? Read
-/// loosely, so as to miss none: a `::` cast or a `:=` is not one, anything else after a `:` that
-/// could start a name is.
-fn interpolates(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.iter().enumerate().any(|(k, &b)| {
-        let next = bytes.get(k + 1).copied().unwrap_or(b' ');
-        b == b':'
-            && (k == 0 || bytes[k - 1] != b':')
-            && (next.is_ascii_alphabetic() || matches!(next, b'_' | b'\'' | b'"' | b'{') || next >= 0x80)
-    })
-}
-
 /// Does `s` change what later statements run with, which a plan repeats at the top of later steps
 /// (see `plan::record_sets`)?
 fn changes_a_setting(s: &Stmt) -> bool {
@@ -697,6 +684,15 @@ impl Transactions {
                             format!("move {what} out of the draft's transaction: PostgreSQL refuses it inside a transaction block"),
                         );
                         }
+                    }
+                    // A `REINDEX TABLE|INDEX` of a partitioned table or index refuses a transaction
+                    // block (PostgreSQL 14+), and without --schema pgsafe cannot tell one: run
+                    // outside any, it runs as the draft runs it, alone, with the session's
+                    // timeouts (in a step's transaction it failed where the draft succeeds).
+                    OpKind::Reindex { concurrently: false, .. }
+                        if !*in_tx && !m.runner_transaction && s.ops.len() == 1 && !kept(i) =>
+                    {
+                        out.units[i].mode = Mode::Autocommit;
                     }
                     OpKind::CreateIndex { concurrently: true, .. }
                     | OpKind::DropIndex { concurrently: true, .. }
@@ -778,16 +774,6 @@ fn adds_values_to_other_types(stmt: &Stmt, type_name: &Name) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn psql_variables_are_found_loosely_and_casts_are_not_variables() {
-        for text in ["WHERE id <= :max_id", "VALUES (:'name')", "SELECT :\"col\"", ":{?v}", "x = :é"] {
-            assert!(interpolates(text), "{text}");
-        }
-        for text in ["SELECT 1::int", "x := 1", "'12:30'", "SELECT 1"] {
-            assert!(!interpolates(text), "{text}");
-        }
-    }
 
     #[test]
     fn a_write_under_a_check_declared_initially_deferred_keeps_the_rest_of_its_transaction() {
