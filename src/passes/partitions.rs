@@ -93,10 +93,25 @@ fn default_partition_scan(kind: &OpKind) -> Option<bool> {
 /// and `CREATE TABLE … PARTITION OF`; a validated CHECK that excludes the bound skips the scan,
 /// not the lock), or without a scan for `DETACH`. A fact about the statement, not a rule's choice:
 /// recorded whatever the rules the statement ignores.
+///
+/// An `ATTACH` takes only SHARE UPDATE EXCLUSIVE on its parent, which blocks no traffic: where
+/// pgsafe cannot rule out a default partition only the database knows (no `--schema`, a parent
+/// the draft did not create), it records the lock on a stand-in for it, so that the step waits
+/// for it under `lock_timeout` (without, blockprobe saw an insert queue 4.6 s behind such an
+/// `ATTACH` waiting for the default partition).
 fn default_partition_locks(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
     for (k, op) in ctx.m.stmts[i].ops.iter().enumerate() {
         let Some(scans) = default_partition_scan(&op.kind) else { continue };
-        let Some(d) = ctx.before(i, k).default_partition() else { continue };
+        let Some(d) = ctx.before(i, k).default_partition() else {
+            if let OpKind::AlterTable { table, action: Action::AttachPartition { .. }, .. } = &op.kind {
+                let unknown = ctx.config.catalog.is_none() && !ctx.m.created_before(table, i) && adds_bound(&op.kind);
+                if unknown {
+                    let stand_in = Name::new(&format!("\"(the default partition of {}, if any)\"", table.base()));
+                    out.units[i].locks.push(LockUse { table: stand_in, mode: LockMode::AccessExclusive, scans: false });
+                }
+            }
+            continue;
+        };
         let locks = &mut out.units[i].locks;
         match locks.iter_mut().find(|l| l.table.same(&d.name)) {
             Some(l) => {
