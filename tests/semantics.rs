@@ -324,6 +324,29 @@ fn every_fixture_plan_means_what_its_draft_means_and_is_safe() {
     assert!(failures.is_empty() && fixed.is_empty(), "{}\n{}", failures.join("\n"), fixed.join("\n"));
 }
 
+/// Every step of every fixture's plan, compiled again alone under the same options, is left as it
+/// is: what a step relies on from earlier steps (a name an earlier step made unsure, an index it
+/// renamed) must travel in its `-- pgsafe:` lines. (The golden cases check this too; the meaning
+/// fixtures hold the drafts the probes found.)
+#[test]
+fn every_fixture_plan_step_is_a_fixed_point() {
+    let mut failures = Vec::new();
+    for d in fixtures() {
+        let Ok(c) = pgsafe::compile(&d.name, &d.text, &d.config) else { continue };
+        for step in c.steps() {
+            match pgsafe::compile(&step.name, &step.text(), &d.config) {
+                Ok(again) if again.changed() => {
+                    let rules: Vec<&str> = again.changes.iter().map(|ch| ch.rule).collect();
+                    failures.push(format!("{} {}: changes again ({})", d.name, step.name, rules.join(", ")));
+                }
+                Ok(_) => {}
+                Err(e) => failures.push(format!("{} {}: does not compile: {e}", d.name, step.name)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// The checks themselves can fail: planted plans that change the rows, fail where the draft does
 /// not, or wait behind the idle writer without a short lock_timeout are caught; a step that waits
 /// without blocking anyone (`CREATE INDEX CONCURRENTLY`) and one that gives up on its

@@ -50,6 +50,14 @@ pub struct Catalog {
     /// partition, and a walk of every partition for it made a draft of thousands of partitions of
     /// one parent quadratic (BENCHMARKS.md, the thirty-second pass).
     defaults_of: HashMap<String, Vec<usize>>,
+    /// The names constraints other than keys, and relations other than tables and indexes (views,
+    /// sequences, types…), have held in any schema ([`super::other_names`]). Not followed through
+    /// drops or renames: a name here only makes an unnamed key's name unsure.
+    other_names: HashSet<String>,
+    /// The names an index the catalogue does not know was renamed to, where its old name was
+    /// the one PostgreSQL gives an unnamed exclusion constraint's (or one such renamed): the
+    /// index keeps what it is under its new name ([`Catalog::exclusion_index`]).
+    renamed_exclusions: HashSet<String>,
     /// `--schema` declares a constraint or constraint trigger `INITIALLY DEFERRED` (the draft's
     /// own are `Stmt::defers_checks`): see `transactions::regions`.
     pub defers_checks: bool,
@@ -372,6 +380,8 @@ pub enum Evidence {
     Known,
     /// Its name is the one PostgreSQL gives such an object.
     ByName,
+    /// The draft renamed it from such a name.
+    RenamedFromSuchAName,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -462,12 +472,13 @@ impl Catalog {
         });
         match known {
             Some(exclusion) => exclusion.then_some(Evidence::Known),
-            None => super::name::named_like_an_exclusion(index).then_some(Evidence::ByName),
+            None if super::name::named_like_an_exclusion(index) => Some(Evidence::ByName),
+            None => self.renamed_exclusions.contains(index.base()).then_some(Evidence::RenamedFromSuchAName),
         }
     }
 
-    /// Does a relation other than `table` and its own indexes hold the name `candidate` (as
-    /// PostgreSQL chose it, case kept) in `table`'s schema? PostgreSQL names an unnamed key
+    /// Does a relation other than `table` and its own indexes, or a constraint other than a key,
+    /// hold the name `candidate` (as PostgreSQL chose it, case kept) in `table`'s schema? PostgreSQL names an unnamed key
     /// `<table>_pkey` only where no relation of the schema has that name: after a table swap the
     /// old table keeps its index's name, and the new table's key is `<table>_pkey1`.
     pub fn holder_elsewhere(&self, table: &Name, candidate: &str) -> Holder {
@@ -496,6 +507,10 @@ impl Catalog {
             if let Some(t) = self.slots[s].as_deref().filter(|t| Some(s) != own && t.indexes.has_key(&key)) {
                 consider(t);
             }
+        }
+        // A constraint of any table (its own included) or a view, sequence or type may hold it.
+        if holder == Holder::Nobody && self.other_names.contains(&key) {
+            holder = Holder::Unsure;
         }
         holder
     }
@@ -663,6 +678,13 @@ impl Catalog {
     /// From now on, changes are the draft's (see [`Column::added_in_draft`]).
     pub fn begin_draft(&mut self) {
         self.in_draft = true;
+    }
+
+    /// A constraint or a relation the catalogue does not follow took the name `key`.
+    pub fn declare(&mut self, key: &str) {
+        if !self.other_names.contains(key) {
+            self.other_names.insert(key.to_string());
+        }
     }
 
     /// Unqualified names now resolve through `path` first (the draft's `search_path`).
@@ -869,12 +891,17 @@ impl Catalog {
 
     /// `ALTER INDEX index RENAME TO to`: the index of that name, on whichever table has it.
     fn rename_index(&mut self, index: &Name, to: &Name) {
-        let Some(slots) = self.index_slots.get(index.base()).cloned() else { return };
         let has = |t: &Table| {
             t.indexes.named(index.base(), true).any(|(_, ix)| ix.name.as_ref().is_some_and(|n| n.same(index)))
         };
-        if let Some(s) = slots.into_iter().find(|&s| self.slots[s].as_deref().is_some_and(has)) {
-            self.rename_index_in(s, index.base(), to);
+        let slots = self.index_slots.get(index.base()).map_or(&[][..], |s| s);
+        match slots.iter().copied().find(|&s| self.slots[s].as_deref().is_some_and(has)) {
+            Some(s) => self.rename_index_in(s, index.base(), to),
+            // An index only the database knows: an exclusion constraint's by its name stays one.
+            None if self.exclusion_index(index).is_some() => {
+                self.renamed_exclusions.insert(to.base().to_string());
+            }
+            None => {}
         }
     }
 

@@ -16,7 +16,7 @@ use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;
 
 /// One statement, lowered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Lowered {
     pub ops: Vec<Op>,
     /// sqlparser gave up on an expression nested too deep: pgsafe does not know what the
@@ -27,6 +27,9 @@ pub struct Lowered {
     /// A goose `StatementBegin … StatementEnd` block of several statements: each one's body and
     /// how many of `ops` are its (see `Stmt::parts`). Empty for a single statement.
     pub parts: Vec<(Range<usize>, usize)>,
+    /// The names it gives to constraints and relations the catalogue does not follow
+    /// ([`super::other_names`]).
+    pub declared: Vec<String>,
 }
 
 /// The words after `ALTER TABLE` that statements generated for its actions must keep.
@@ -60,6 +63,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let mut lowered = lower_any(src, body.clone());
     // A `DO` block's code takes the locks of the DDL in it, which its words show.
     let text = &src[body];
+    lowered.declared = super::other_names::declared_names(text);
     if starts_with_do(text) {
         if let Some(op) = lowered.ops.first_mut() {
             op.locks.extend(super::code_locks::do_block_locks(text));
@@ -86,7 +90,7 @@ fn lower_any(src: &str, body: Range<usize>) -> Lowered {
         }
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
         let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky }, locks: Vec::new() }];
-        return Lowered { ops, too_deep: false, alter: AlterHead::default(), parts: Vec::new() };
+        return Lowered { ops, ..Lowered::default() };
     }
     if let Some(lowered) = lower_big_insert(text, body.clone()).or_else(|| lower_big_bodies(text, body.clone())) {
         return lowered;
@@ -99,18 +103,18 @@ fn lower_any(src: &str, body: Range<usize>) -> Lowered {
             // Each element of its list is short, so sqlparser cannot give up on its depth.
             let (kind, locks) = lower_table::create_table(&ct);
             let ops = vec![Op { span: body, kind, locks }];
-            return Lowered { ops, too_deep: false, alter, parts: Vec::new() };
+            return Lowered { ops, alter, ..Lowered::default() };
         }
     }
     if let Some(ops) = lower_without_tree(src, body.clone(), &words) {
         // Only sqlparser's verdict on depth is wanted, and a short statement cannot get it.
         let too_deep = may_be_too_deep(text) && parse(text) == Err(Unparsed::TooDeep);
-        return Lowered { ops, too_deep, alter, parts: Vec::new() };
+        return Lowered { ops, too_deep, alter, ..Lowered::default() };
     }
     let parsed = parse(text);
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
     let ops = lower_parsed(src, body, &words, parsed.ok(), &mut too_deep);
-    Lowered { ops, too_deep, alter, parts: Vec::new() }
+    Lowered { ops, too_deep, alter, ..Lowered::default() }
 }
 
 /// Does the statement declare a constraint or constraint trigger `INITIALLY DEFERRED`? Its
@@ -176,7 +180,7 @@ fn lower_block(src: &str, body: Range<usize>) -> Option<Lowered> {
     if inner.len() < 2 {
         return None;
     }
-    let mut out = Lowered { ops: Vec::new(), too_deep: false, alter: AlterHead::default(), parts: Vec::new() };
+    let mut out = Lowered::default();
     for b in inner {
         let one = lower(src, b.clone());
         if !one.parts.is_empty()

@@ -173,6 +173,10 @@ pub struct Migration<'a> {
     pub called: Vec<Called>,
     /// The functions created before the draft (`--schema`) and by it, with what their code does.
     pub functions: Functions,
+    /// The names statements give to constraints and relations the catalogue does not follow
+    /// ([`super::other_names`]), with the statement's index, in order: PostgreSQL's choice of an
+    /// unnamed key's name skips them.
+    pub declared: Vec<(usize, String)>,
 }
 
 /// A relation the draft creates.
@@ -405,6 +409,15 @@ pub fn partitioned_fact(table: &Name) -> String {
     escape_directive(&format!("{PARTITIONED}{}", table.text))
 }
 
+const NAME_TAKEN: &str = "name-taken ";
+
+/// The fact a plan step records when it keeps an unnamed key as written because pgsafe cannot
+/// tell whether `choice`, PostgreSQL's choice of its name, is taken (by a constraint or a view an
+/// earlier step made, say): the step compiled again must stay as unsure.
+pub fn name_taken_fact(choice: &str) -> String {
+    escape_directive(&format!("{NAME_TAKEN}{choice}"))
+}
+
 /// Directive pgsafe writes into later plan steps: these relations were created by an earlier step.
 pub const CREATED_EARLIER: &str = "-- pgsafe:created-earlier ";
 
@@ -513,6 +526,7 @@ impl<'a> Migration<'a> {
         let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
         let mut facts = std::collections::HashSet::new();
         let mut called = Vec::new();
+        let mut declared = Vec::new();
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -552,6 +566,7 @@ impl<'a> Migration<'a> {
                         }]
                     } else {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
+                        declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
                         too_deep = lowered.too_deep;
                         alter = lowered.alter;
                         parts = lowered.parts;
@@ -648,6 +663,7 @@ impl<'a> Migration<'a> {
             runner_transaction,
             called,
             functions,
+            declared,
         }
     }
 
@@ -659,7 +675,10 @@ impl<'a> Migration<'a> {
             return None;
         }
         let mut stmts = Vec::with_capacity(self.stmts.len());
+        // Each statement's index among the opened ones (a block's: its first statement's).
+        let mut opened_at = Vec::with_capacity(self.stmts.len());
         for s in &self.stmts {
+            opened_at.push(stmts.len());
             let mut ops = s.ops.iter();
             for (body, n) in &s.parts {
                 let ops: Vec<Op> = ops.by_ref().take(*n).cloned().collect();
@@ -692,7 +711,14 @@ impl<'a> Migration<'a> {
             runner_transaction: self.runner_transaction,
             called: self.called.clone(),
             functions: self.functions.clone(),
+            declared: self.declared.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
         })
+    }
+
+    /// The names statement `i` gives to constraints and relations the catalogue does not follow.
+    pub fn declared_by(&self, i: usize) -> impl Iterator<Item = &str> {
+        let from = self.declared.partition_point(|(at, _)| *at < i);
+        self.declared[from..].iter().take_while(move |(at, _)| *at == i).map(|(_, n)| n.as_str())
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?
@@ -749,6 +775,14 @@ impl<'a> Migration<'a> {
         let mut tables: Vec<&str> = self.facts.iter().filter_map(|f| f.strip_prefix(PARTITIONED)).collect();
         tables.sort_unstable();
         tables.into_iter().map(|t| Name::new(&unescape_directive(t))).collect()
+    }
+
+    /// The names `name-taken` facts say may be taken ([`name_taken_fact`]), in order.
+    pub fn names_taken_by_facts(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.facts.iter().filter_map(|f| f.strip_prefix(NAME_TAKEN)).map(unescape_directive).collect();
+        names.sort_unstable();
+        names
     }
 
     pub fn text(&self, r: &Range<usize>) -> &'a str {

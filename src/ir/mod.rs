@@ -17,6 +17,7 @@ pub mod lower_table;
 pub mod migration;
 pub mod name;
 pub mod op;
+pub mod other_names;
 pub mod savepoints;
 pub mod schema;
 pub mod session;

@@ -64,8 +64,9 @@ impl Catalog {
     pub fn add_sql(&mut self, text: &str) -> Result<(), SplitError> {
         let pieces = split(text)?;
         let m = Migration::lower_knowing(text, &pieces, std::mem::take(&mut self.functions));
-        for s in m.stmts.iter().filter(|s| s.section == Section::Up) {
+        for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
             self.defers_checks |= s.defers_checks;
+            m.declared_by(i).for_each(|n| self.declare(n));
             for op in &s.ops {
                 self.apply(op);
             }

@@ -210,6 +210,9 @@ impl Timeline {
         for name in m.partitioned_by_facts() {
             now.mark_partitioned(&name);
         }
+        for name in m.names_taken_by_facts() {
+            now.declare(&name);
+        }
         now.begin_draft();
         let returned_to = Blocks::returned_to(m);
         Timeline { now, next: 0, blocks: Blocks::new(m), returned_to, saved: HashMap::default() }
@@ -224,6 +227,9 @@ impl Timeline {
         let first = window.start;
         for (i, s) in m.stmts[window].iter().enumerate().map(|(k, s)| (first + k, s)) {
             self.now.resolve_through(m.search_path_at(i));
+            if s.section == Section::Up {
+                m.declared_by(i).for_each(|n| self.now.declare(n));
+            }
             let mut ops = Vec::with_capacity(s.ops.len());
             for (k, op) in s.ops.iter().enumerate() {
                 ops.push(snapshot(&self.now, &op.kind));

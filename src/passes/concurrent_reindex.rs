@@ -55,17 +55,18 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             );
             continue;
         }
-        // Its step, compiled again, no longer shows the constraint: the fact says it (a name
-        // PostgreSQL gives such an index says it by itself).
+        // Its step, compiled again, no longer shows the constraint or the rename: the fact says it
+        // (a name PostgreSQL gives such an index says it by itself).
         let fact = exclusion_index_fact(name);
         let known = ctx.before(i, 0).reindexes_exclusion;
         let stated = ctx.m.has_fact(&fact);
-        if known == Some(Evidence::Known) || stated {
+        if matches!(known, Some(Evidence::Known | Evidence::RenamedFromSuchAName)) || stated {
             out.add_fact(i, fact);
         }
         if known.is_some() || stated {
             let why = match known {
                 Some(Evidence::ByName) => "is named as PostgreSQL names an exclusion constraint's index (`<table>_<columns>_excl`), and PostgreSQL does not rebuild one CONCURRENTLY",
+                Some(Evidence::RenamedFromSuchAName) => "was renamed by the draft from a name PostgreSQL gives an exclusion constraint's index (`<table>_<columns>_excl`), and PostgreSQL does not rebuild one CONCURRENTLY",
                 _ => "is the index of an exclusion constraint, which PostgreSQL does not rebuild CONCURRENTLY",
             };
             out.diagnose(

@@ -291,6 +291,8 @@ fn key_name(
     // PostgreSQL takes `t_c_key` again). The walk ends within the choices looked up.
     let choice = (0..).map(|n| nth_choice(parts, n)).find(|c| !held(c)).unwrap_or_default();
     if let Some(n) = unsure.take() {
+        // The step compiled alone may not see what made the name unsure: the fact keeps it so.
+        out.add_fact(i, crate::ir::migration::name_taken_fact(&n));
         out.diagnose(RULE, at, cannot_tell_the_name(table, &n));
         return None;
     }
@@ -443,7 +445,8 @@ fn cannot_tell_the_name(table: &Name, choice: &str) -> String {
     format!(
         "PostgreSQL names this key after the first of its choices that no relation of the schema of {t} holds, and \
          pgsafe cannot tell whether {choice} is taken there (a relation of that name is known under a name written with \
-         a different schema qualification, or the table has more keys than pgsafe looks at): left as written (with \
+         a different schema qualification, a constraint, view, sequence or type has had that name, or the table has more \
+         keys than pgsafe looks at): left as written (with \
          timeouts). Name the constraint in the draft to have its index built concurrently",
         t = table.text
     )
