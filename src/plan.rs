@@ -33,9 +33,8 @@ pub enum StepMode {
 pub enum Timeouts {
     /// Nothing added.
     None,
-    /// `SET LOCAL lock_timeout` alone: the step runs a `DO` block whose code takes table locks
-    /// (`Unit::runs_code`), which waits for them no longer than any step, and runs as long as it
-    /// needs, as in the draft.
+    /// `SET LOCAL lock_timeout` alone: the step runs what waits for its locks no longer than any
+    /// step, and runs as long as it needs, as in the draft (`Unit::lock_wait_only`).
     LockOnly,
     /// `SET LOCAL lock_timeout`/`statement_timeout` to the configured short values.
     Short,
@@ -47,7 +46,7 @@ impl Timeouts {
     /// The timeouts of a step that gains a unit needing them.
     fn bound_for(self, unit: &Unit) -> Timeouts {
         match self {
-            Timeouts::None | Timeouts::LockOnly if unit.runs_code => Timeouts::LockOnly,
+            Timeouts::None | Timeouts::LockOnly if unit.lock_wait_only => Timeouts::LockOnly,
             _ => Timeouts::Short,
         }
     }

@@ -428,6 +428,8 @@ const NEVER_COMMITTED: &str =
     "the draft never commits this transaction (its session ends with the file, and PostgreSQL rolls it back), so nothing in it may commit";
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
 const DEFERRED: &str = "SET CONSTRAINTS … DEFERRED leaves the constraint checks to the transaction's COMMIT";
+const TRANSACTION_TIME: &str =
+    "its statements read the transaction's start time (now()), which is the same in each only in one transaction";
 const TRANSACTION_MODES: &str =
     "SET TRANSACTION (or BEGIN with modes, or COMMIT AND CHAIN) holds for the one transaction it runs in";
 const INITIALLY_DEFERRED: &str =
@@ -462,6 +464,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
             Some(Keep::DeferredConstraints) => DEFERRED.into(),
             Some(Keep::InitiallyDeferred) => INITIALLY_DEFERRED.into(),
             Some(Keep::TransactionModes) => TRANSACTION_MODES.into(),
+            Some(Keep::TransactionTime) => TRANSACTION_TIME.into(),
             Some(Keep::Inert(what)) => format!("outside a transaction block {what} does nothing"),
             Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
             Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
@@ -492,6 +495,7 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         Some(Keep::DeferredConstraints) => return format!("transaction, kept as written: {DEFERRED}"),
         Some(Keep::InitiallyDeferred) => return format!("transaction, kept as written: {INITIALLY_DEFERRED}"),
         Some(Keep::TransactionModes) => return format!("transaction, kept as written: {TRANSACTION_MODES}"),
+        Some(Keep::TransactionTime) => return format!("transaction, kept as written: {TRANSACTION_TIME}"),
         Some(Keep::Inert(what)) => {
             return format!("transaction, kept as written: outside a transaction block {what} does nothing")
         }

@@ -30,6 +30,8 @@ pub struct Lowered {
     /// The names it gives to constraints and relations the catalogue does not follow
     /// ([`super::other_names`]).
     pub declared: Vec<String>,
+    /// It reads its transaction's start time ([`super::transaction_time`]).
+    pub reads_transaction_time: bool,
 }
 
 /// The words after `ALTER TABLE` that statements generated for its actions must keep.
@@ -64,6 +66,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     // A `DO` block's code takes the locks of the DDL in it, which its words show.
     let text = &src[body];
     lowered.declared = super::other_names::declared_names(text);
+    lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
     if starts_with_do(text) {
         if let Some(op) = lowered.ops.first_mut() {
             op.locks.extend(super::code_locks::do_block_locks(text));

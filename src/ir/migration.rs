@@ -52,6 +52,9 @@ pub struct Stmt {
     /// It declares a constraint or constraint trigger `INITIALLY DEFERRED` (checked at the
     /// `COMMIT` of each transaction that writes rows).
     pub defers_checks: bool,
+    /// It reads its transaction's start time (`now()`, `CURRENT_TIMESTAMP`, …) as it runs
+    /// ([`super::transaction_time`]).
+    pub reads_transaction_time: bool,
     /// It may end transactions of its own (a `CALL`, a `DO` that commits): outside a transaction
     /// block it must run in autocommit, as the draft runs it.
     pub controls_transactions: bool,
@@ -547,6 +550,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let (mut too_deep, mut alter, mut parts) = (false, AlterHead::default(), Vec::new());
+            let mut reads_transaction_time = false;
             let (body, terminated, mut ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
@@ -567,6 +571,7 @@ impl<'a> Migration<'a> {
                     } else {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
+                        reads_transaction_time = lowered.reads_transaction_time;
                         too_deep = lowered.too_deep;
                         alter = lowered.alter;
                         parts = lowered.parts;
@@ -642,6 +647,7 @@ impl<'a> Migration<'a> {
                 parts: parts.into(),
                 unterminated_copy,
                 defers_checks,
+                reads_transaction_time,
                 controls_transactions,
                 interpolates,
                 changes_session,

@@ -22,3 +22,4 @@ pub mod savepoints;
 pub mod schema;
 pub mod session;
 pub mod timeline;
+pub mod transaction_time;

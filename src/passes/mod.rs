@@ -147,9 +147,11 @@ pub struct Unit {
     /// A draft setting that turns `lock_timeout` off (`0`, `''`, `DEFAULT`): a step that bounds
     /// its lock waits sets its own again right after it, or what follows would wait without limit.
     pub lock_timeout_off: bool,
-    /// A `DO` block, whose code's locks are read from its words: its step bounds how long it
-    /// waits for them, not how long it runs (pgsafe cannot see that; the draft runs it to its end).
-    pub runs_code: bool,
+    /// Its step bounds how long it waits for its locks, not how long it runs, which pgsafe cannot
+    /// tell and the draft runs to its end: a `DO` block whose code's locks are read from its words,
+    /// or an `ATTACH` of a new table whose one blocking lock is on a default partition only the
+    /// database may have (`partitions`).
+    pub lock_wait_only: bool,
 }
 
 impl Unit {
@@ -186,7 +188,7 @@ impl Unit {
             rules: ThinVec::new(),
             inert_setting: false,
             lock_timeout_off: false,
-            runs_code: false,
+            lock_wait_only: false,
         }
     }
 
@@ -637,7 +639,7 @@ fn draft_units(m: &Migration<'_>) -> Rewritten {
                     mode: if alone { Mode::Autocommit } else { Mode::Transaction },
                     long_running: alone && !code_locks,
                     locks: locks_of(s),
-                    runs_code: s.runs_code.is_some(),
+                    lock_wait_only: s.runs_code.is_some(),
                     starts_step: code_locks,
                     ends_step: code_locks,
                     ..Unit::draft(i)

@@ -103,11 +103,16 @@ fn default_partition_locks(ctx: &Ctx<'_, '_>, out: &mut Rewritten, i: usize) {
     for (k, op) in ctx.m.stmts[i].ops.iter().enumerate() {
         let Some(scans) = default_partition_scan(&op.kind) else { continue };
         let Some(d) = ctx.before(i, k).default_partition() else {
-            if let OpKind::AlterTable { table, action: Action::AttachPartition { .. }, .. } = &op.kind {
+            if let OpKind::AlterTable { table, action: Action::AttachPartition { partition, .. }, .. } = &op.kind {
                 let unknown = ctx.config.catalog.is_none() && !ctx.m.created_before(table, i) && adds_bound(&op.kind);
                 if unknown {
                     let stand_in = Name::new(&format!("\"(the default partition of {}, if any)\"", table.base()));
-                    out.units[i].locks.push(LockUse { table: stand_in, mode: LockMode::AccessExclusive, scans: false });
+                    let unit = &mut out.units[i];
+                    unit.locks.push(LockUse { table: stand_in, mode: LockMode::AccessExclusive, scans: false });
+                    // A new table (no traffic) attached: only the wait for the stand-in's lock is
+                    // bounded. Its scans, of the new table and of a default partition that may not
+                    // exist, run as long as the draft's, which a short statement_timeout cancelled.
+                    unit.lock_wait_only |= ctx.m.created_before(partition, i);
                 }
             }
             continue;

@@ -218,7 +218,8 @@ impl Timeouts {
             }
             unit.rules.push(RULE);
             let turned_off = local_timeout.map_or(session_off, |on| !on);
-            let code = unit.runs_code;
+            let wait_only = unit.lock_wait_only;
+            let code = wait_only && s.runs_code.is_some();
             let taker = match &s.runs_code {
                 Some(RunsCode::Block) if code => "the code of this block (read from its words) takes".to_string(),
                 Some(RunsCode::Calls(k)) if code => {
@@ -241,7 +242,11 @@ impl Timeouts {
                     } else {
                         ""
                     },
-                    if code { "; no statement_timeout: pgsafe cannot tell how long its code runs, so it runs to its end, as in the draft" } else { "" }
+                    match (code, wait_only) {
+                        (true, _) => "; no statement_timeout: pgsafe cannot tell how long its code runs, so it runs to its end, as in the draft",
+                        (false, true) => "; no statement_timeout: it scans the new partition (and the default partition, if any) for as long as the draft's statement does, which pgsafe cannot tell",
+                        (false, false) => "",
+                    }
                 ),
             );
         }

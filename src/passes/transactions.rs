@@ -95,6 +95,9 @@ pub enum Keep {
     /// DEFERRED` (by the draft before it, or in `--schema`) is in force: as with
     /// [`Keep::DeferredConstraints`], its check waits for the transaction's `COMMIT`.
     InitiallyDeferred,
+    /// Two statements of a transaction read its start time (`now()`, `CURRENT_TIMESTAMP`, …),
+    /// the same for both: a split would give those after it a later one.
+    TransactionTime,
 }
 
 /// How a kept region becomes a step.
@@ -158,17 +161,26 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let mut held: Option<(usize, Keep)> = None;
     // From here on a check declared `INITIALLY DEFERRED` may be in force.
     let mut initially_deferred = schema_defers_checks || m.has_fact(INITIALLY_DEFERRED_FACT);
+    // The first statement of the open transaction that reads its start time.
+    let mut reads_time: Option<usize> = None;
     for (i, s) in m.stmts.iter().enumerate() {
         if s.section != Section::Up {
             continue;
         }
         initially_deferred |= s.defers_checks;
+        if s.reads_transaction_time && (begin.is_some() || m.runner_transaction) {
+            match reads_time {
+                Some(first) => held = held.or(Some((first, Keep::TransactionTime))),
+                None => reads_time = Some(i),
+            }
+        }
         for op in &s.ops {
             let in_transaction = begin.is_some() || m.runner_transaction;
             match &op.kind {
                 OpKind::Begin => {
                     begin = begin.or(Some(i));
                     savepoints.clear();
+                    reads_time = None;
                 }
                 OpKind::Set { name, value, .. }
                     if name == "constraints"
@@ -212,6 +224,7 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                     ends_the_tools_transaction |= begin.is_none();
                     begin = None;
                     savepoints.clear();
+                    reads_time = None;
                 }
                 OpKind::Savepoint { name, action: SavepointAction::Set } => savepoints.push((name.clone(), i)),
                 OpKind::Savepoint { name, action } => {
@@ -555,6 +568,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that takes the lock (or take the lock only right before the statements that need it, in a transaction of their own)",
                 ),
+                Keep::TransactionTime => (
+                    format!(
+                        "now() (and CURRENT_TIMESTAMP, transaction_timestamp(), …) returns the time the transaction started, the same in every statement of it, and a plan that split the transaction would give the statements after the split a later time: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, move the statements that need them out of the transaction, or give the statements that must agree one value (a literal, or a psql variable set once)",
+                ),
                 Keep::InitiallyDeferred => (
                     format!(
                         "a constraint declared INITIALLY DEFERRED checks the rows this transaction writes at its COMMIT, and a plan that split the transaction would check them at the end of each step, before the draft has put right what it breaks for a while: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
@@ -816,6 +835,16 @@ mod tests {
         // In the migration tool's transaction (dbmate's): to the end of the file.
         let dbmate = format!("-- migrate:up\n{}", autocommit);
         assert_eq!(kept(&dbmate, false), [(2, 4, vec![(2, Keep::InitiallyDeferred)])]);
+        // Two statements of one transaction read its start time: from the first to the COMMIT,
+        // so all of it.
+        let stamps = "BEGIN;\nALTER TABLE t ADD COLUMN at timestamptz DEFAULT now();\nCREATE INDEX i ON t (c);\n\
+                      UPDATE t SET note = 'x' WHERE at = now();\nCOMMIT;\n";
+        assert_eq!(kept(stamps, false), [(0, 4, vec![(1, Keep::TransactionTime)])]);
+        let one = stamps.replace("DEFAULT now()", "DEFAULT '2024-01-01'");
+        assert!(kept(&one, false).is_empty(), "one reader agrees with nothing");
+        let apart = stamps.replace("CREATE INDEX i ON t (c);\n", "COMMIT;\nBEGIN;\n");
+        assert!(kept(&apart, false).is_empty(), "two transactions: two times in the draft too");
+        assert!(kept(&stamps.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(), "autocommit");
     }
 
     #[test]

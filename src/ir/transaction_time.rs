@@ -1,0 +1,72 @@
+//! Does a statement read its transaction's start time while it runs? `now()`, `CURRENT_TIMESTAMP`
+//! and their kin return the time the transaction began, the same in every statement of it: a draft
+//! that stamps two tables in one transaction, or matches rows by `now()` in a later statement,
+//! relies on that, and a plan that split the transaction gives the statements after the split a
+//! later time (measured by a probe: `ADD COLUMN touched_at … DEFAULT now()` then `UPDATE … WHERE
+//! touched_at = now()` matched every row in the draft and none in the plan).
+//!
+//! Read from the words, loosely so as to miss few: a `CREATE` (a table's defaults, a function's or
+//! view's body run later) or `COMMENT` reads nothing; a `DO` block's body is read. A column
+//! default that an `INSERT` fills in without naming it is not seen.
+
+use crate::front::tokens::{Lexer, Tok, Token};
+
+/// Does `text`, one statement, read the transaction's start time as it runs?
+pub fn reads_transaction_time(text: &str) -> bool {
+    if !mentions_a_time_word(text) {
+        return false;
+    }
+    let toks: Vec<Token<'_>> = Lexer::new(text).collect();
+    match toks.first() {
+        Some(t) if t.is_word("create") || t.is_word("comment") => false,
+        Some(t) if t.is_word("do") => toks
+            .iter()
+            .any(|t| t.tok == Tok::Literal && reads_transaction_time(super::lower::string_body(&text[t.span.clone()]))),
+        _ => says_a_time_function(&toks),
+    }
+}
+
+/// Cheap test before lexing: most statements say none of the words.
+fn mentions_a_time_word(text: &str) -> bool {
+    let b = text.as_bytes();
+    let at = |k: usize, w: &[u8]| b.get(k..k + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
+    memchr::memchr3_iter(b'n', b'N', b'_', b)
+        .any(|k| at(k, b"now") || at(k, b"_timestamp") || at(k, b"_date") || at(k, b"_time"))
+        || memchr::memchr2_iter(b'l', b'L', b).any(|k| at(k, b"localtime"))
+}
+
+/// `now()`, `transaction_timestamp()`, or one of the SQL keywords that read the same clock.
+fn says_a_time_function(toks: &[Token<'_>]) -> bool {
+    const KEYWORDS: [&str; 5] = ["current_timestamp", "current_date", "current_time", "localtime", "localtimestamp"];
+    toks.iter().enumerate().any(|(k, t)| {
+        let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
+        ((t.is_word("now") || t.is_word("transaction_timestamp")) && called) || KEYWORDS.iter().any(|w| t.is_word(w))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_transaction_time as reads;
+
+    #[test]
+    fn statements_that_evaluate_the_transaction_time_are_found() {
+        assert!(reads("UPDATE orders SET note = 'x' WHERE touched_at = now()"));
+        assert!(reads("ALTER TABLE orders ADD COLUMN touched_at timestamptz DEFAULT now()"));
+        assert!(reads("insert into audit (at) values (CURRENT_TIMESTAMP)"));
+        assert!(reads("DELETE FROM sessions WHERE expires < localtimestamp"));
+        assert!(reads("SELECT transaction_timestamp ()"));
+        assert!(reads("DO $$ BEGIN UPDATE t SET at = now(); END $$"));
+    }
+
+    #[test]
+    fn definitions_run_later_and_names_are_not_calls() {
+        assert!(!reads("CREATE TABLE t (id int, at timestamptz DEFAULT now())"));
+        assert!(!reads("CREATE FUNCTION f() RETURNS timestamptz AS $$ SELECT now() $$ LANGUAGE sql"));
+        assert!(!reads("CREATE VIEW v AS SELECT now()"));
+        assert!(!reads("COMMENT ON COLUMN t.at IS 'set to now()'"));
+        assert!(!reads("UPDATE t SET note = 'now()'"));
+        assert!(!reads("UPDATE t SET now = 1"));
+        assert!(!reads("UPDATE t SET at = clock_timestamp()"));
+        assert!(!reads("DO $$ BEGIN RAISE NOTICE 'hello'; END $$"));
+    }
+}
