@@ -19,9 +19,14 @@ use crate::front::tokens::{Lexer, Tok, Token};
 pub fn declared_names(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     let word = |toks: &[Token<'_>], k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-    let starts = |w: &str| text.get(..w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
-    let head: Vec<Token<'_>> =
-        if starts("create") || starts("alter") { Lexer::new(text).take(9).collect() } else { Vec::new() };
+    // Two words first: most statements are none of the forms below (`CREATE TABLE|INDEX`,
+    // `ALTER TABLE`), and the lexer stops there.
+    let mut lexer = Lexer::new(text);
+    let mut head: Vec<Token<'_>> = lexer.by_ref().take(2).collect();
+    let second = |w: &&str| word(&head, 1, w);
+    if word(&head, 0, "create") && (second(&"or") || MODIFIERS.iter().any(second) || KINDS.iter().any(second)) {
+        head.extend(lexer.take(7));
+    }
     if word(&head, 0, "create") {
         names.extend(created_object_name(&head).and_then(|k| name_at(&head, k)));
     } else if word(&head, 0, "alter") && !word(&head, 1, "table") && !word(&head, 1, "index") {
@@ -80,6 +85,12 @@ fn makes_a_key(toks: &[Token<'_>], k: usize) -> bool {
     toks.get(after).is_some_and(|t| t.is_word("unique") || t.is_word("primary") || t.is_word("exclude"))
 }
 
+/// The words between `CREATE [OR REPLACE]` and the kinds of object below.
+const MODIFIERS: [&str; 5] = ["temp", "temporary", "materialized", "recursive", "unlogged"];
+/// The kinds of object a `CREATE` makes whose names an unnamed key's name must avoid (`FOREIGN`
+/// when `TABLE` follows).
+const KINDS: [&str; 5] = ["view", "sequence", "type", "domain", "foreign"];
+
 /// Where the name of the object a `CREATE` makes starts, for the kinds PostgreSQL keeps in
 /// `pg_class` beside tables and indexes (views, materialized views, sequences, composite types,
 /// foreign tables) or whose constraints are named in the schema (domains).
@@ -89,11 +100,11 @@ fn created_object_name(toks: &[Token<'_>]) -> Option<usize> {
     if word(k, "or") && word(k + 1, "replace") {
         k += 2;
     }
-    while ["temp", "temporary", "materialized", "recursive", "unlogged"].iter().any(|w| word(k, w)) {
+    while MODIFIERS.iter().any(|w| word(k, w)) {
         k += 1;
     }
-    let kind = ["view", "sequence", "type", "domain"].iter().any(|w| word(k, w));
     let foreign_table = word(k, "foreign") && word(k + 1, "table");
+    let kind = KINDS.iter().any(|w| word(k, w)) && !word(k, "foreign");
     if !kind && !foreign_table {
         return None;
     }

@@ -26,13 +26,14 @@ pub fn reads_transaction_time(text: &str) -> bool {
     }
 }
 
-/// Cheap test before lexing: most statements say none of the words.
+/// Cheap test before lexing: most statements say none of the words. Found by their rarer letters
+/// (`now`'s `w`, the `_` of `current_…` and `transaction_…`, `localtime`'s `m`).
 fn mentions_a_time_word(text: &str) -> bool {
     let b = text.as_bytes();
     let at = |k: usize, w: &[u8]| b.get(k..k + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
-    memchr::memchr3_iter(b'n', b'N', b'_', b)
-        .any(|k| at(k, b"now") || at(k, b"_timestamp") || at(k, b"_date") || at(k, b"_time"))
-        || memchr::memchr2_iter(b'l', b'L', b).any(|k| at(k, b"localtime"))
+    let ends_at = |k: usize, w: &[u8]| k + 1 >= w.len() && at(k + 1 - w.len(), w);
+    memchr::memchr3_iter(b'w', b'W', b'_', b).any(|k| ends_at(k, b"now") || at(k, b"_time") || at(k, b"_date"))
+        || memchr::memchr2_iter(b'm', b'M', b).any(|k| ends_at(k, b"localtim"))
 }
 
 /// `now()`, `transaction_timestamp()`, or one of the SQL keywords that read the same clock.
