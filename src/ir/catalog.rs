@@ -478,9 +478,10 @@ impl Catalog {
     }
 
     /// Does a relation other than `table` and its own indexes, or a constraint other than a key,
-    /// hold the name `candidate` (as PostgreSQL chose it, case kept) in `table`'s schema? PostgreSQL names an unnamed key
-    /// `<table>_pkey` only where no relation of the schema has that name: after a table swap the
-    /// old table keeps its index's name, and the new table's key is `<table>_pkey1`.
+    /// hold the name `candidate` (as PostgreSQL chose it, case kept) in `table`'s schema?
+    /// PostgreSQL names an unnamed key `<table>_pkey` only where no relation of the schema has
+    /// that name: after a table swap the old table keeps its index's name, and the new table's key
+    /// is `<table>_pkey1`.
     pub fn holder_elsewhere(&self, table: &Name, candidate: &str) -> Holder {
         let key = key_of(&quote_ident(candidate));
         let own = self.slot(table);

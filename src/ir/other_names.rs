@@ -5,7 +5,7 @@
 //! `users_email_key1`, and a plan that builds `users_email_key` fails, or names the constraint
 //! differently from the draft without a word).
 //!
-//! Read from the statement's words at lowering, loosely so as to miss none: a name found here only
+//! Read from the statement's words at lowering, loosely so as to miss few: a name found here only
 //! makes pgsafe unsure of a key's name (the key then stays as written).
 
 use crate::front::tokens::{Lexer, Tok, Token};

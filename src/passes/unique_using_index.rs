@@ -445,9 +445,9 @@ fn cannot_tell_the_name(table: &Name, choice: &str) -> String {
     format!(
         "PostgreSQL names this key after the first of its choices that no relation of the schema of {t} holds, and \
          pgsafe cannot tell whether {choice} is taken there (a relation of that name is known under a name written with \
-         a different schema qualification, a constraint, view, sequence or type has had that name, or the table has more \
-         keys than pgsafe looks at): left as written (with \
-         timeouts). Name the constraint in the draft to have its index built concurrently",
+         a different schema qualification, a constraint, view, sequence or type has had that name, or the table has \
+         more keys than pgsafe looks at): left as written (with timeouts). Name the constraint in the draft to have its \
+         index built concurrently",
         t = table.text
     )
 }
