@@ -82,13 +82,14 @@ fn generate(
 ) -> String {
     let at = out.units[i].at;
     let sample: String = m.src[at..].chars().take(5).collect();
-    // Not a name the draft gives a constraint of its own (perhaps this very check, by hand).
+    // Not a name the draft gives a constraint of its own (perhaps this very check, by hand), an
+    // inline one of a new column included (`Migration::declared`).
     let draft_names = out.draft_constraint_names.get_or_insert_with(|| {
         let names = m.stmts.iter().flat_map(|s| &s.ops).filter_map(|o| match &o.kind {
             OpKind::AddConstraint { name: Some(n), .. } => Some(key_of(n)),
             _ => None,
         });
-        names.collect()
+        names.chain(m.declared.iter().map(|(_, n)| n.clone())).collect()
     });
     let draft_names = std::mem::take(draft_names);
     let parts = [&*table.base_unquoted(), column, "not_null_check"];
