@@ -127,7 +127,8 @@ impl<'t, 'a> Cursor<'t, 'a> {
 
     /// Take a name, or up to three joined by dots (a table).
     pub fn object_name(&mut self) -> Option<ObjectName> {
-        let mut parts = vec![self.name()?];
+        let mut parts = Vec::with_capacity(3);
+        parts.push(self.name()?);
         while parts.len() < 3 && self.punct('.') {
             self.i += 1;
             parts.push(self.name()?);

@@ -346,17 +346,17 @@ pub fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
             n2 -= 1;
         }
     }
-    let cut = |s: &str, n: usize| {
-        let mut n = n;
+    fn cut(s: &str, mut n: usize) -> &str {
         while !s.is_char_boundary(n) {
             n -= 1;
         }
-        s[..n].to_string()
-    };
-    let mut out = cut(name1, n1);
+        &s[..n]
+    }
+    let mut out = String::with_capacity(n1 + n2 + overhead);
+    out.push_str(cut(name1, n1));
     if !name2.is_empty() {
         out.push('_');
-        out.push_str(&cut(name2, n2));
+        out.push_str(cut(name2, n2));
     }
     out.push('_');
     out.push_str(label);
