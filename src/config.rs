@@ -29,6 +29,10 @@ pub struct Config {
     pub disabled_rules: Vec<String>,
     /// Honour `-- pgsafe:ignore` directives (off only to find directives that suppress nothing).
     pub honour_ignores: bool,
+    /// psql runs the file (no migration tool was named or detected): a `SET LOCAL` outside the
+    /// draft's own `BEGIN` does nothing there, where a tool that runs each file in a transaction
+    /// (sqlx, Flyway, …) gives it one to work in.
+    pub runs_under_psql: bool,
 }
 
 impl Config {
@@ -82,6 +86,7 @@ impl Default for Config {
             small_tables: Vec::new(),
             disabled_rules: Vec::new(),
             honour_ignores: true,
+            runs_under_psql: true,
         }
     }
 }

@@ -214,6 +214,13 @@ fn unterminated_strings_quotes_and_comments_point_at_their_start() {
             "dollar.sql:1:4: unterminated dollar-quoted string $body$",
         ),
         ("comment.sql", "SELECT 1;\n/* open /* nested */ still open\n", "comment.sql:2:1: unterminated block comment"),
+        // With standard_conforming_strings off psql reads `\'` as a quote: the split would cut
+        // inside the string (or, balanced, keep the rest as one unreadable statement).
+        (
+            "conforming.sql",
+            "SELECT 1;\nSET standard_conforming_strings = off;\nINSERT INTO t VALUES ('it\\'s; x');\n",
+            "conforming.sql:2:1: cannot read the script: it turns standard_conforming_strings off",
+        ),
     ];
     for (name, text, expected) in cases {
         let path = dir.path().join(name);

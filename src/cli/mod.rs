@@ -17,7 +17,7 @@ use pgsafe::diff;
 use pgsafe::emit::write::write_dir;
 use pgsafe::report::{self, Outcome};
 use pgsafe::runner::{detect, Placement, Runner};
-use pgsafe::{Compilation, Want};
+use pgsafe::{Compilation, Config, Want};
 use rayon::prelude::*;
 use settings::{Settings, View};
 use std::io::{self, Read, Write as _};
@@ -288,7 +288,9 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
         None => detect::detect(path, &text).map(|(r, why)| (r, format!("detected: {why}"))),
     };
     let mut error_at = None;
+    let under_psql = runner.as_ref().is_none_or(|(r, _)| *r == Runner::Psql);
     let result = settings.config(&file_settings, ctx).map_err(|e| format!("{e:#}")).and_then(|config| {
+        let config = Config { runs_under_psql: under_psql, ..config };
         pgsafe::compile_for(&name, text, &config, want).map_err(|e| {
             error_at = e.line_col;
             e.to_string()

@@ -113,6 +113,7 @@ impl Settings {
             small_tables: shared.small_tables,
             disabled_rules: file.rules.iter().filter(|(_, on)| !**on).map(|(r, _)| r.clone()).collect(),
             honour_ignores: true,
+            runs_under_psql: true,
         })
     }
 }

@@ -429,7 +429,7 @@ const NEVER_COMMITTED: &str =
 const CONDITIONAL: &str = "a psql \\if block runs its statements only when its condition holds";
 const DEFERRED: &str = "SET CONSTRAINTS … DEFERRED leaves the constraint checks to the transaction's COMMIT";
 const TRANSACTION_TIME: &str =
-    "its statements read the transaction's start time (now()), which is the same in each only in one transaction";
+    "its statements read the transaction's start time (now()) or id, the same in each only in one transaction";
 const TRANSACTION_MODES: &str =
     "SET TRANSACTION (or BEGIN with modes, or COMMIT AND CHAIN) holds for the one transaction it runs in";
 const INITIALLY_DEFERRED: &str =
@@ -437,12 +437,43 @@ const INITIALLY_DEFERRED: &str =
 const CONDITIONAL_SETTING: &str =
     "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
-/// Why this step exists, in one line, for the file header and the manifest.
+/// Why the draft's statements are kept together as written, in the words of a step's reason.
+fn kept_because(keep: &Keep) -> String {
+    match keep {
+        Keep::Session(what) => {
+            format!("the {what} lives only in this session, so every statement that uses it runs here")
+        }
+        Keep::RolledBack => "it holds a transaction the draft rolls back".into(),
+        Keep::NeverCommitted => NEVER_COMMITTED.into(),
+        Keep::Savepoint(name) => format!("SAVEPOINT {name} runs with what it encloses"),
+        Keep::Unclosed => UNCLOSED.into(),
+        Keep::Conditional => CONDITIONAL.into(),
+        Keep::ConditionalSetting => CONDITIONAL_SETTING.into(),
+        Keep::DeferredConstraints => DEFERRED.into(),
+        Keep::InitiallyDeferred => INITIALLY_DEFERRED.into(),
+        Keep::TransactionModes => TRANSACTION_MODES.into(),
+        Keep::TransactionTime => TRANSACTION_TIME.into(),
+        Keep::Quits => {
+            "psql stops reading the file at \\q, and what follows runs only where the draft does not reach it".into()
+        }
+        Keep::Inert(what) => format!("outside a transaction block {what} does nothing"),
+        Keep::ExplicitLock(what) => format!("{what} holds its lock until the transaction ends"),
+        Keep::SetsDefault(what) => format!("{what} is a default for later sessions, not for this one"),
+        Keep::UnreadSetting(what) => format!("{what} gets a value no later session could repeat"),
+        Keep::ChangedByCode { function, what } => {
+            format!("{} {what}, which no later session would have", code(function))
+        }
+        Keep::AutocommitOff => AUTOCOMMIT_OFF.into(),
+        Keep::LocalOutsideTransaction(name) => format!("SET LOCAL {name} {LOCAL_ALONE}"),
+    }
+}
+
 /// The code that changed its session, in a step's reason: a `DO` block, or a call of a function.
 fn code(function: &Option<Box<str>>) -> String {
     function.as_ref().map_or("a DO block".into(), |f| format!("a call of {f}"))
 }
 
+/// Why this step exists, in one line, for the file header and the manifest.
 pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     if step.raw && step.wrapped {
         return "transaction: nothing to rewrite; the draft as written, in the one transaction its migration tool runs it in".into();
@@ -451,74 +482,17 @@ pub fn step_reason(m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
         return "unchanged: pgsafe found nothing to rewrite".into();
     }
     if step.as_written {
-        let why = match &step.kept {
-            Some(Keep::Session(what)) => {
-                format!("the {what} lives only in this session, so every statement that uses it runs here")
-            }
-            Some(Keep::RolledBack) => "it holds a transaction the draft rolls back".into(),
-            Some(Keep::NeverCommitted) => NEVER_COMMITTED.into(),
-            Some(Keep::Savepoint(name)) => format!("SAVEPOINT {name} runs with what it encloses"),
-            Some(Keep::Unclosed) => UNCLOSED.into(),
-            Some(Keep::Conditional) => CONDITIONAL.into(),
-            Some(Keep::ConditionalSetting) => CONDITIONAL_SETTING.into(),
-            Some(Keep::DeferredConstraints) => DEFERRED.into(),
-            Some(Keep::InitiallyDeferred) => INITIALLY_DEFERRED.into(),
-            Some(Keep::TransactionModes) => TRANSACTION_MODES.into(),
-            Some(Keep::TransactionTime) => TRANSACTION_TIME.into(),
-            Some(Keep::Inert(what)) => format!("outside a transaction block {what} does nothing"),
-            Some(Keep::ExplicitLock(what)) => format!("{what} holds its lock until the transaction ends"),
-            Some(Keep::SetsDefault(what)) => format!("{what} is a default for later sessions, not for this one"),
-            Some(Keep::UnreadSetting(what)) => format!("{what} gets a value no later session could repeat"),
-            Some(Keep::ChangedByCode { function, what }) => {
-                format!("{} {what}, which no later session would have", code(function))
-            }
-            Some(Keep::AutocommitOff) => AUTOCOMMIT_OFF.into(),
-            Some(Keep::LocalOutsideTransaction(name)) => format!("SET LOCAL {name} {LOCAL_ALONE}"),
-            None => String::new(),
-        };
+        let why = step.kept.as_ref().map_or(String::new(), kept_because);
         return format!("the draft's statements as written, its own BEGIN/COMMIT included: {why}");
     }
-    match &step.kept {
-        Some(Keep::RolledBack) => {
-            return "transaction, kept as written: the draft rolls it back (a dry run), so nothing in it may commit on its own".into()
-        }
-        Some(Keep::NeverCommitted) => return format!("transaction, kept as written: {NEVER_COMMITTED}"),
-        Some(Keep::Savepoint(name)) => {
-            return format!("transaction, kept as written: SAVEPOINT {name} must run in one transaction with what it encloses")
-        }
-        Some(Keep::Session(what)) => {
-            return format!("transaction, kept as written: the {what} lives only in this session, so every statement that uses it runs here")
-        }
-        Some(Keep::Unclosed) => return format!("transaction, kept as written: {UNCLOSED}"),
-        Some(Keep::Conditional) => return format!("transaction, kept as written: {CONDITIONAL}"),
-        Some(Keep::ConditionalSetting) => return format!("transaction, kept as written: {CONDITIONAL_SETTING}"),
-        Some(Keep::DeferredConstraints) => return format!("transaction, kept as written: {DEFERRED}"),
-        Some(Keep::InitiallyDeferred) => return format!("transaction, kept as written: {INITIALLY_DEFERRED}"),
-        Some(Keep::TransactionModes) => return format!("transaction, kept as written: {TRANSACTION_MODES}"),
-        Some(Keep::TransactionTime) => return format!("transaction, kept as written: {TRANSACTION_TIME}"),
-        Some(Keep::Inert(what)) => {
-            return format!("transaction, kept as written: outside a transaction block {what} does nothing")
-        }
-        Some(Keep::ExplicitLock(what)) => {
-            return format!("transaction, kept as written: {what} holds its lock until the transaction ends")
-        }
-        Some(Keep::SetsDefault(what)) => {
-            return format!("transaction, kept as written: {what} is a default for later sessions, not for this one")
-        }
-        Some(Keep::UnreadSetting(what)) => {
-            return format!("transaction, kept as written: {what} gets a value no later session could repeat")
-        }
-        Some(Keep::ChangedByCode { function, what }) => {
-            return format!(
-                "transaction, kept as written: {} {what}, which no later session would have",
-                code(function)
-            )
-        }
-        Some(Keep::AutocommitOff) => return format!("transaction, kept as written: {AUTOCOMMIT_OFF}"),
-        Some(Keep::LocalOutsideTransaction(name)) => {
-            return format!("transaction, kept as written: SET LOCAL {name} {LOCAL_ALONE}")
-        }
-        None => {}
+    if let Some(keep) = &step.kept {
+        // Two reasons read differently when only the transaction is kept.
+        let why = match keep {
+            Keep::RolledBack => "the draft rolls it back (a dry run), so nothing in it may commit on its own".into(),
+            Keep::Savepoint(name) => format!("SAVEPOINT {name} must run in one transaction with what it encloses"),
+            _ => kept_because(keep),
+        };
+        return format!("transaction, kept as written: {why}");
     }
     // What the step is about: its first statement that is not a setting, as the plan runs it.
     let title = Title(step_title(m, r, step).trim_start());

@@ -82,6 +82,20 @@ pub fn may_interpolate(text: &str) -> bool {
     })
 }
 
+/// May `text` interpolate one of the variables psql sets after every query (`ROW_COUNT`, `ERROR`,
+/// `SQLSTATE`, `LAST_ERROR_MESSAGE`, `LAST_ERROR_SQLSTATE`)? They describe the query before it,
+/// so the two must run in one session, one right after the other. Read loosely, as
+/// [`may_interpolate`] reads (psql's names are in upper case).
+pub fn may_read_the_last_result(text: &str) -> bool {
+    const NAMES: [&[u8]; 4] = [b"ROW_COUNT", b"ERROR", b"SQLSTATE", b"LAST_ERROR_"];
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).any(|k| {
+        let name = &bytes[k + 1..];
+        let name = name.strip_prefix(b"'").or_else(|| name.strip_prefix(b"\"")).unwrap_or(name);
+        NAMES.iter().any(|n| name.starts_with(n))
+    })
+}
+
 /// A byte that may appear in a psql variable name (`[A-Za-z0-9_]` and any non-ASCII byte).
 fn is_var_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80

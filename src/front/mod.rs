@@ -4,4 +4,5 @@ pub mod index_parameters;
 pub mod mask;
 pub mod parse;
 pub mod split;
+pub mod standard_strings;
 pub mod tokens;

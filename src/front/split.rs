@@ -149,6 +149,21 @@ pub fn split_in_chunks(src: &str, chunk: impl FnMut(&[Piece])) -> Result<Vec<Pie
     let mut splitter = Splitter::new(src);
     splitter.run(chunk);
     let Splitter { toks, tokenizer, pieces, .. } = splitter;
+    // Read before the errors: with the setting off, what follows is read otherwise by psql.
+    let bodies = pieces.iter().filter_map(|p| match &p.kind {
+        PieceKind::Statement { body, .. } => Some(body.clone()),
+        _ => None,
+    });
+    if let Some(offset) = super::standard_strings::turned_off_at(src, bodies) {
+        return Err(SplitError {
+            offset,
+            message: "cannot read the script: it turns standard_conforming_strings off, and psql then reads a \\' \
+                      inside a string as a quote where pgsafe (and PostgreSQL's default since 9.1) reads a backslash as \
+                      itself, so pgsafe could cut or keep statements where psql does not: write strings that need a \
+                      backslash escape as E'…' and leave the setting on"
+                .into(),
+        });
+    }
     if let Some(e) = tokenizer.error {
         return Err(e);
     }

@@ -454,6 +454,15 @@ impl Catalog {
         self.slot(name).and_then(|s| Some((s, self.slots[s].clone()?)))
     }
 
+    /// The table that has index `index`, with its slot (found through the index names' buckets).
+    pub fn index_table(&self, index: &Name) -> Option<(usize, Arc<Table>)> {
+        let has = |t: &Table| {
+            t.indexes.named(index.base(), true).any(|(_, ix)| ix.name.as_ref().is_some_and(|n| n.same(index)))
+        };
+        let slots = self.index_slots.get(index.base()).map_or(&[][..], |s| s);
+        slots.iter().find_map(|&s| Some((s, self.slots[s].clone().filter(|t| has(t))?)))
+    }
+
     /// Could an index or foreign key of the table in `slot`, in any of its versions, name column
     /// `key`? `false` proves none does, so a pass asking skips the scan of the table's lists.
     pub fn may_key(&self, slot: usize, key: &str) -> bool {
@@ -892,11 +901,7 @@ impl Catalog {
 
     /// `ALTER INDEX index RENAME TO to`: the index of that name, on whichever table has it.
     fn rename_index(&mut self, index: &Name, to: &Name) {
-        let has = |t: &Table| {
-            t.indexes.named(index.base(), true).any(|(_, ix)| ix.name.as_ref().is_some_and(|n| n.same(index)))
-        };
-        let slots = self.index_slots.get(index.base()).map_or(&[][..], |s| s);
-        match slots.iter().copied().find(|&s| self.slots[s].as_deref().is_some_and(has)) {
+        match self.index_table(index).map(|(s, _)| s) {
             Some(s) => self.rename_index_in(s, index.base(), to),
             // An index only the database knows: an exclusion constraint's by its name stays one.
             None if self.exclusion_index(index).is_some() => {

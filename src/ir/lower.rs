@@ -32,6 +32,8 @@ pub struct Lowered {
     pub declared: Vec<String>,
     /// It reads its transaction's start time ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
+    /// What it does with the session's sequence values ([`super::sequence_values`]).
+    pub sequence_values: super::sequence_values::SequenceValues,
 }
 
 /// The words after `ALTER TABLE` that statements generated for its actions must keep.
@@ -67,6 +69,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let text = &src[body];
     lowered.declared = super::other_names::declared_names(text);
     lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
+    lowered.sequence_values = super::sequence_values::sequence_values(text);
     if starts_with_do(text) {
         if let Some(op) = lowered.ops.first_mut() {
             op.locks.extend(super::code_locks::do_block_locks(text));

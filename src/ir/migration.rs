@@ -55,12 +55,18 @@ pub struct Stmt {
     /// It reads its transaction's start time (`now()`, `CURRENT_TIMESTAMP`, …) as it runs
     /// ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
+    /// What it does with the session's sequence values, which `currval()` and `lastval()` read
+    /// ([`super::sequence_values`]).
+    pub sequence_values: super::sequence_values::SequenceValues,
     /// It may end transactions of its own (a `CALL`, a `DO` that commits): outside a transaction
     /// block it must run in autocommit, as the draft runs it.
     pub controls_transactions: bool,
     /// It may interpolate a psql variable (read loosely, so as to miss none:
     /// [`crate::front::mask::may_interpolate`]).
     pub interpolates: bool,
+    /// One of them may be a variable psql sets after every query (`ROW_COUNT`, `ERROR`, …), which
+    /// describes the query before it ([`crate::front::mask::may_read_the_last_result`]).
+    pub reads_last_result: bool,
     /// A `DO` block that changes its session for the statements after it.
     pub changes_session: Option<super::session::CodeChange>,
     /// A `DO` block, or a call of a function the draft created that takes table locks: code
@@ -551,6 +557,7 @@ impl<'a> Migration<'a> {
             }
             let (mut too_deep, mut alter, mut parts) = (false, AlterHead::default(), Vec::new());
             let mut reads_transaction_time = false;
+            let mut sequence_values = Default::default();
             let (body, terminated, mut ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
                 // the draft, so it stays where the draft runs it, as psql commands do.
@@ -572,6 +579,7 @@ impl<'a> Migration<'a> {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
                         reads_transaction_time = lowered.reads_transaction_time;
+                        sequence_values = lowered.sequence_values;
                         too_deep = lowered.too_deep;
                         alter = lowered.alter;
                         parts = lowered.parts;
@@ -615,6 +623,7 @@ impl<'a> Migration<'a> {
                 && super::lower::controls_transactions(&src[body.clone()]);
             let span = piece.span.clone();
             let interpolates = crate::front::mask::may_interpolate(&src[span.clone()]);
+            let reads_last_result = interpolates && crate::front::mask::may_read_the_last_result(&src[span.clone()]);
             let markers = tool_markers(src, piece);
             let mut changes_session = super::session::changed_by_code(&src[body.clone()]);
             let mut runs_code = super::lower::starts_with_do(&src[body.clone()]).then_some(RunsCode::Block);
@@ -648,8 +657,10 @@ impl<'a> Migration<'a> {
                 unterminated_copy,
                 defers_checks,
                 reads_transaction_time,
+                sequence_values,
                 controls_transactions,
                 interpolates,
+                reads_last_result,
                 changes_session,
                 runs_code,
             });

@@ -20,6 +20,7 @@ pub mod op;
 pub mod other_names;
 pub mod savepoints;
 pub mod schema;
+pub mod sequence_values;
 pub mod session;
 pub mod timeline;
 pub mod transaction_time;

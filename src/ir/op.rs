@@ -450,7 +450,11 @@ pub enum Psql {
     EndIf,
     /// `\gset`: the query's row becomes psql variables, which later statements may interpolate
     /// and which no later step (a new session) can repeat: they hold what the query found then.
+    /// So does a `\set` of a shell command's output (backticks): run again in a later step, the
+    /// command would give another value (and do what it does again).
     SetsVariablesFromRow,
+    /// `\q`, `\quit`: psql stops reading the file, so nothing after it runs.
+    Quit,
     /// SQL pgsafe cannot see: an included file (`\i`, `\ir`, `\include`, `\include_relative`),
     /// a shell command (`\!`), or the rows of a query run as statements (`\gexec`).
     RunsUnseenSql,
@@ -484,7 +488,12 @@ impl Psql {
                     Psql::AutocommitOff
                 }
             }
-            "\\set" | "\\unset" => words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string())),
+            "\\set" if command.contains('`') => Psql::SetsVariablesFromRow,
+            // `\getenv var NAME` sets `var` from the environment, as `\set` would.
+            "\\set" | "\\unset" | "\\getenv" => {
+                words.next().map_or(Psql::Other, |var| Psql::SetVariable(var.to_string()))
+            }
+            "\\q" | "\\quit" => Psql::Quit,
             "\\c" | "\\connect" => Psql::Connect,
             // Without a name it only shows the encoding.
             "\\encoding" if words.next().is_some() => Psql::Encoding,
@@ -579,6 +588,10 @@ mod tests {
         assert_eq!(Psql::of("\\elif :other"), Psql::Else);
         assert_eq!(Psql::of("\\else"), Psql::Else);
         assert_eq!(Psql::of("\\gset pre_"), Psql::SetsVariablesFromRow);
+        assert_eq!(Psql::of("\\set run_id `date +%s`"), Psql::SetsVariablesFromRow);
+        assert_eq!(Psql::of("\\getenv who USER"), Psql::SetVariable("who".into()));
+        assert_eq!(Psql::of("\\q"), Psql::Quit);
+        assert_eq!(Psql::of("\\quit"), Psql::Quit);
         for command in ["\\echo hi", "\\copy t from stdin", "\\timing", "\\cd /tmp"] {
             assert_eq!(Psql::of(command), Psql::Other, "{command}");
         }

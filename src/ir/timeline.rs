@@ -118,7 +118,8 @@ pub struct Window {
 #[derive(Debug, Clone, Default)]
 pub struct Before {
     /// The op's own table (the one it creates an index on, alters, updates …); for `CREATE TABLE
-    /// … PARTITION OF parent FOR VALUES …`, which creates its table, the parent.
+    /// … PARTITION OF parent FOR VALUES …`, which creates its table, the parent; for `DROP INDEX`
+    /// of one index and `REINDEX INDEX`, the index's table, where the catalogue knows it.
     pub table: Option<Arc<Table>>,
     /// Its slot in the catalogue, for what a later catalogue knows of all its versions so far
     /// ([`Catalog::may_key`]).
@@ -291,9 +292,19 @@ impl Window {
 }
 
 fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
-    if let OpKind::Reindex { target, name, .. } = kind {
-        let reindexes_exclusion = if target == "INDEX" { cat.exclusion_index(name) } else { None };
-        return Before { reindexes_exclusion, ..Before::default() };
+    // An index's own statements: the table that has it (whether it is partitioned, and live).
+    let index_table = |index: &Name| cat.index_table(index).unzip();
+    match kind {
+        OpKind::Reindex { target, name, .. } if target == "INDEX" => {
+            let (slot, table) = index_table(name);
+            return Before { reindexes_exclusion: cat.exclusion_index(name), slot, table, ..Before::default() };
+        }
+        OpKind::Reindex { .. } => return Before::default(),
+        OpKind::DropIndex { names, .. } if names.len() == 1 => {
+            let (slot, table) = index_table(&names[0]);
+            return Before { slot, table, ..Before::default() };
+        }
+        _ => {}
     }
     // A new partition with a bound: its parent, whose default partition PostgreSQL scans for the
     // bound's rows (the `partitions` pass records that lock).

@@ -5,13 +5,17 @@
 //! later time (measured by a probe: `ADD COLUMN touched_at … DEFAULT now()` then `UPDATE … WHERE
 //! touched_at = now()` matched every row in the draft and none in the plan).
 //!
+//! The transaction's id is the same hazard (`pg_current_xact_id()`, `txid_current()`: a probe's
+//! draft stamped rows with it and matched them again later in its transaction), so its readers
+//! count too.
+//!
 //! Read from the words, loosely so as to miss few: a `CREATE` (a table's defaults, a function's or
 //! view's body run later) or `COMMENT` reads nothing; a `DO` block's body is read. A column
 //! default that an `INSERT` fills in without naming it is not seen.
 
 use crate::front::tokens::{Lexer, Tok, Token};
 
-/// Does `text`, one statement, read the transaction's start time as it runs?
+/// Does `text`, one statement, read the transaction's start time (or id) as it runs?
 pub fn reads_transaction_time(text: &str) -> bool {
     if !mentions_a_time_word(text) {
         return false;
@@ -27,21 +31,31 @@ pub fn reads_transaction_time(text: &str) -> bool {
 }
 
 /// Cheap test before lexing: most statements say none of the words. Found by their rarer letters
-/// (`now`'s `w`, the `_` of `current_…` and `transaction_…`, `localtime`'s `m`).
+/// (`now`'s `w`, the `_` of `current_…`, `transaction_…` and `…_current`, `localtime`'s `m`).
 fn mentions_a_time_word(text: &str) -> bool {
     let b = text.as_bytes();
     let at = |k: usize, w: &[u8]| b.get(k..k + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
     let ends_at = |k: usize, w: &[u8]| k + 1 >= w.len() && at(k + 1 - w.len(), w);
-    memchr::memchr3_iter(b'w', b'W', b'_', b).any(|k| ends_at(k, b"now") || at(k, b"_time") || at(k, b"_date"))
+    memchr::memchr3_iter(b'w', b'W', b'_', b)
+        .any(|k| ends_at(k, b"now") || at(k, b"_time") || at(k, b"_date") || at(k, b"_current"))
         || memchr::memchr2_iter(b'm', b'M', b).any(|k| ends_at(k, b"localtim"))
 }
 
-/// `now()`, `transaction_timestamp()`, or one of the SQL keywords that read the same clock.
+/// `now()`, `transaction_timestamp()`, one of the SQL keywords that read the same clock, or a
+/// function of the transaction's id.
 fn says_a_time_function(toks: &[Token<'_>]) -> bool {
     const KEYWORDS: [&str; 5] = ["current_timestamp", "current_date", "current_time", "localtime", "localtimestamp"];
+    const FUNCTIONS: [&str; 6] = [
+        "now",
+        "transaction_timestamp",
+        "txid_current",
+        "txid_current_if_assigned",
+        "pg_current_xact_id",
+        "pg_current_xact_id_if_assigned",
+    ];
     toks.iter().enumerate().any(|(k, t)| {
         let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
-        ((t.is_word("now") || t.is_word("transaction_timestamp")) && called) || KEYWORDS.iter().any(|w| t.is_word(w))
+        (called && FUNCTIONS.iter().any(|w| t.is_word(w))) || KEYWORDS.iter().any(|w| t.is_word(w))
     })
 }
 
@@ -57,6 +71,8 @@ mod tests {
         assert!(reads("DELETE FROM sessions WHERE expires < localtimestamp"));
         assert!(reads("SELECT transaction_timestamp ()"));
         assert!(reads("DO $$ BEGIN UPDATE t SET at = now(); END $$"));
+        assert!(reads("UPDATE orders SET touched_xid = pg_current_xact_id() WHERE status = 'new'"));
+        assert!(reads("UPDATE orders SET note = 'x' WHERE xid = txid_current ()"));
     }
 
     #[test]
@@ -68,6 +84,7 @@ mod tests {
         assert!(!reads("UPDATE t SET note = 'now()'"));
         assert!(!reads("UPDATE t SET now = 1"));
         assert!(!reads("UPDATE t SET at = clock_timestamp()"));
+        assert!(!reads("UPDATE t SET is_current = true"));
         assert!(!reads("DO $$ BEGIN RAISE NOTICE 'hello'; END $$"));
     }
 }

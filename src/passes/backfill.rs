@@ -245,16 +245,22 @@ pub enum StandsFor<'a> {
     /// batch (and none when no row is to change, where the statement fires it once), and an
     /// `AFTER` row trigger sees only the batches so far where it would see the whole statement's
     /// changes (a transition table too); a rule rewrites every batch; a deferrable key (`UNIQUE`,
-    /// primary key, exclusion) and a foreign key between rows of the same table are checked when
-    /// a statement ends, so at the end of each batch, where the rows still collide or point at
-    /// rows a later batch changes; a view or a foreign table has no key to batch by. Instead:
-    /// the statement, once, as written. So is a unique index on a column the statement `writes`
-    /// (folded names), or on an expression or with a condition: the batches change the rows in
-    /// key order, not in the order the statement's scan finds them, and a row may meet a value
-    /// another row has not given up yet (`--schema` may not show the index).
+    /// primary key, exclusion), a deferrable foreign key from or to the table (or a table a
+    /// cascade reaches: its rows may point at rows a later batch deletes) and a foreign key
+    /// between rows of the same table are checked when a statement ends (a deferred one when it
+    /// commits), so at the end of each batch, where the rows still collide or point at rows a
+    /// later batch changes; a view or a foreign table has no key to batch by. Instead: the
+    /// statement, once, as written. So is a unique index on a column the statement `writes`
+    /// (folded names), on a stored generated column, or on an expression or with a condition, or
+    /// any unique index but the primary key where a `BEFORE` row trigger may change any column:
+    /// the batches change the rows in key order, not in the order the statement's scan finds
+    /// them, and a row may meet a value another row has not given up yet (`--schema` may not
+    /// show the index).
     Statement { verb: &'a str, text: &'a str, writes: Vec<&'a str> },
     /// The rewrite by which `ADD COLUMN column type DEFAULT default` fills the existing rows: it
-    /// fires no trigger or rule, passes row security, checks no constraint left `NOT VALID` and
+    /// fires no trigger or rule, passes row security, checks no constraint left `NOT VALID` nor a
+    /// `CHECK` again whose expression calls a function that is not immutable (`expires_at >
+    /// now()` holds when a row is written, not for ever, and an `UPDATE` checks it again), and
     /// needs no replica identity where a publication publishes updates, which an `UPDATE` does (on
     /// the table, or a table that inherits from it). Instead: the same
     /// rewrite, `ALTER COLUMN … TYPE … USING`, under ACCESS EXCLUSIVE as in the draft, waiting
@@ -292,9 +298,10 @@ impl Guard<'_> {
                 (
                     "  -- Batches fire a statement-level trigger once for each batch (also one a foreign key's\n  \
                      -- action reaches), an AFTER trigger sees only the batches so far, a rule rewrites each batch,\n  \
-                     -- a deferrable key or a foreign key to its own table is checked at the end of each batch,\n  \
-                     -- key ranges change a unique or exclusion-constrained column in key order, a view has no\n  \
-                     -- key: on such a table the statement runs once, as written.\n",
+                     -- a deferrable key, a deferrable foreign key or one to its own table is checked at the end\n  \
+                     -- of each batch, key ranges change a unique or exclusion-constrained column in key order (a\n  \
+                     -- BEFORE trigger may change any), a view has no key: on such a table the statement runs once,\n  \
+                     -- as written.\n",
                     format!(
                         "c.relkind NOT IN ('r', 'p')\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
@@ -302,7 +309,9 @@ impl Guard<'_> {
                          OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid\n        \
                          AND (ev_type = '2' AND t.events & 16 <> 0 OR ev_type = '4' AND t.events & 8 <> 0))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
-                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable)){order}",
+                         AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))\n      \
+                         OR EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND condeferrable\n        \
+                         AND (conrelid = t.oid OR confrelid = t.oid)){order}",
                         order = if writes.is_empty() {
                             String::new()
                         } else {
@@ -310,7 +319,9 @@ impl Guard<'_> {
                             format!(
                                 "\n      OR EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisunique OR i.indisexclusion)\n        \
                                  AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR EXISTS (SELECT FROM pg_attribute a\n          \
-                                 WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND a.attname IN ({}))))",
+                                 WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND (a.attname IN ({}) OR a.attgenerated = 's'))\n          \
+                                 OR NOT i.indisprimary AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal\n          \
+                                 AND tgenabled <> 'D' AND tgtype & t.events <> 0 AND tgtype & 3 = 3)))",
                                 names.join(", ")
                             )
                         }
@@ -318,26 +329,33 @@ impl Guard<'_> {
                     format!(
                         "RAISE NOTICE 'pgsafe: {named} has {what}: the {verb} runs once, as written';\n    \
                          {text};",
-                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), or is not a table"
+                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), or is not a table, or the session writes keys as text that may not read back the same"
                     ),
                 )
             }
+            // A check's functions are read from its stored tree (`conbin`, each call's and
+            // operator's `funcid`, and the nodes of `CURRENT_TIMESTAMP` and of I/O casts, which
+            // name none): `pg_depend` records no built-in function, so `now()` left no trace there.
             StandsFor::NewColumn { column, type_text, default, lock_timeout } => (
                 "  -- ADD COLUMN … DEFAULT fills the column as it rewrites the table: it fires no trigger or rule,\n  \
-                 -- passes row security, checks no constraint left unvalidated and needs no replica identity\n  \
-                 -- for a publication, which batches of UPDATE would. On such a table the rows are filled by\n  \
-                 -- that rewrite, under ACCESS EXCLUSIVE as in the draft.\n",
+                 -- passes row security, checks no constraint left unvalidated nor a check of a function that\n  \
+                 -- is not immutable (now()) again and needs no replica identity for a publication, which\n  \
+                 -- batches of UPDATE would. On such a table the rows are filled by that rewrite, under ACCESS\n  \
+                 -- EXCLUSIVE as in the draft.\n",
                 "EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                  AND tgtype & 16 <> 0)\n      \
                  OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '2')\n      \
-                 OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid AND contype = 'c' AND NOT convalidated)\n      \
+                 OR EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'c' AND (NOT k.convalidated\n        \
+                 OR position('{SQLVALUEFUNCTION' in k.conbin::text) > 0 OR position('{COERCEVIAIO' in k.conbin::text) > 0\n        \
+                 OR EXISTS (SELECT FROM regexp_matches(k.conbin::text, ':(?:funcid|opfuncid) ([0-9]+)', 'g') m\n          \
+                 JOIN pg_proc f ON f.oid = m[1]::oid WHERE f.provolatile <> 'i')))\n      \
                  OR c.relrowsecurity\n      \
                  OR c.relreplident = 'n' AND EXISTS (SELECT FROM pg_publication_tables pt JOIN pg_publication p USING (pubname)\n        \
                  WHERE p.pubupdate AND pt.tablename = c.relname\n        \
                  AND pt.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace))"
                     .to_string(),
                 format!(
-                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check, a NULL key or no replica identity for a publication: its rows are filled by a rewrite, as in the draft';\n    \
+                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check or one of a function not immutable, a NULL key or no replica identity for a publication, or the session writes keys as text that may not read back the same: its rows are filled by a rewrite, as in the draft';\n    \
                      PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                      ALTER TABLE {t} ALTER COLUMN {column} TYPE {type_text} USING coalesce({column}, {default});",
                     t = self.table,
@@ -352,7 +370,10 @@ impl Guard<'_> {
              SELECT FROM pgsafe_tables t JOIN pg_class c ON c.oid = t.oid\n    \
              WHERE {hazards}\n      \
              OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = pgsafe_key AND NOT a.attnotnull)\n  \
-             ) OR pgsafe_key IS NULL THEN\n    \
+             ) OR pgsafe_key IS NULL\n    \
+             -- The batch ends travel as text: only these settings write every key so that it reads back the same.\n    \
+             OR current_setting('DateStyle') NOT LIKE 'ISO%' OR current_setting('IntervalStyle') <> 'postgres'\n    \
+             OR current_setting('extra_float_digits')::int < 1 THEN\n    \
              {instead}\n    \
              RETURN;\n  \
              END IF;\n",
@@ -490,7 +511,9 @@ mod tests {
             "{sql}"
         );
         // Without one, the statement once, as written.
-        assert!(sql.contains(") OR pgsafe_key IS NULL THEN\n"), "{sql}");
+        assert!(sql.contains(") OR pgsafe_key IS NULL\n"), "{sql}");
+        // So under settings that write a key as text that may not read back the same.
+        assert!(sql.contains("OR current_setting('extra_float_digits')::int < 1 THEN\n"), "{sql}");
         assert!(sql.find("pgsafe_key IS NULL").unwrap() < sql.find("INTO pgsafe_bounds").unwrap(), "{sql}");
         // A table inheriting from it that lets the key be NULL counts too.
         assert!(sql.contains("a.attname = pgsafe_key AND NOT a.attnotnull"), "{sql}");

@@ -42,14 +42,24 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
     // PostgreSQL cannot drop an index of a partitioned table CONCURRENTLY ("cannot drop
     // partitioned index … concurrently"): where --schema shows the index on one, it stays as
     // written (with the timeouts), and says so.
+    // The timeline's catalogue knows the table of an index the draft built or renamed, and of
+    // one in --schema, and follows the renames; an index the draft built `ON ONLY` a table is a
+    // partitioned parent's (the draft shows nothing else of it).
+    // Its step, compiled again, no longer shows the partitions: a fact says it.
     let catalog = ctx.config.catalog.as_deref();
+    let known_partitioned = names.len() == 1 && ctx.before(i, 0).is_partitioned();
     let on_partitioned = |(index, table): (&Name, &Name)| {
-        catalog.is_some_and(|c| {
-            c.is_partitioned(table)
-                || c.indexes().any(|ix| ix.name.as_ref().is_some_and(|x| x.same(index)) && c.is_partitioned(&ix.table))
-        })
+        known_partitioned
+            || built.only(index)
+            || ctx.m.has_fact(&partitioned_index_fact(index))
+            || catalog.is_some_and(|c| {
+                c.is_partitioned(table)
+                    || c.indexes()
+                        .any(|ix| ix.name.as_ref().is_some_and(|x| x.same(index)) && c.is_partitioned(&ix.table))
+            })
     };
     if let Some((index, _)) = names.iter().zip(&tables).find(|&pair| on_partitioned(pair)) {
+        out.add_fact(i, partitioned_index_fact(index));
         out.diagnose(
             RULE,
             s.body.start,
@@ -85,12 +95,18 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
     );
 }
 
+/// The fact (a `-- pgsafe:fact` line of the step) that `index` is a partitioned table's.
+fn partitioned_index_fact(index: &Name) -> String {
+    crate::ir::migration::escape_directive(&format!("partitioned-index {}", index.text))
+}
+
 /// The indexes earlier statements of the draft built, by base name (a map, so a draft of many
 /// statements costs one lookup per dropped index, not a scan of everything before it), without
 /// those a rollback undid (after it, an index of that name is the database's, on a table pgsafe
 /// may not know).
 pub struct BuiltIndexes {
-    by_base: HashMap<String, Vec<(Name, Name)>>,
+    /// Each index's name, its table, and whether it was built `ON ONLY` the table.
+    by_base: HashMap<String, Vec<(Name, Name, bool)>>,
     /// The base names built in the open transaction block: a rollback removes each (the last
     /// of its list).
     built_in_block: UndoLog<String>,
@@ -107,17 +123,26 @@ impl BuiltIndexes {
             for base in self.built_in_block.follow(&o.kind) {
                 self.by_base.get_mut(&base).and_then(Vec::pop);
             }
-            if let OpKind::CreateIndex { name: Some(n), table, .. } = &o.kind {
-                self.by_base.entry(n.base().to_string()).or_default().push((n.clone(), table.clone()));
+            if let OpKind::CreateIndex { name: Some(n), table, only, .. } = &o.kind {
+                self.by_base.entry(n.base().to_string()).or_default().push((n.clone(), table.clone(), *only));
                 self.built_in_block.record(|| n.base().to_string());
             }
         }
     }
 
+    /// The latest index an earlier statement built as `name`: its table, and whether `ON ONLY`.
+    fn latest(&self, name: &Name) -> Option<&(Name, Name, bool)> {
+        self.by_base.get(name.base())?.iter().rev().find(|(n, ..)| n.same(name))
+    }
+
     /// The table of index `name` when an earlier statement built it (the latest such).
     fn table_of(&self, name: &Name) -> Option<Name> {
-        let built = self.by_base.get(name.base())?;
-        built.iter().rev().find(|(n, _)| n.same(name)).map(|(_, table)| table.clone())
+        self.latest(name).map(|(_, table, _)| table.clone())
+    }
+
+    /// Did an earlier statement build index `name` `ON ONLY` its table?
+    fn only(&self, name: &Name) -> bool {
+        self.latest(name).is_some_and(|&(_, _, only)| only)
     }
 }
 

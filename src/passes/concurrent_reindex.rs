@@ -39,6 +39,15 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             // REINDEX SCHEMA/DATABASE/SYSTEM refuse to run inside a transaction block.
             out.units[i].mode = Mode::Autocommit;
         }
+        // REINDEX INDEX locks the index's table (SHARE, and ACCESS EXCLUSIVE on the index, which
+        // every query planned on the table opens): where the catalogue knows that table and it
+        // is live, the timeouts see it. An index the draft built is new, its table may not be.
+        let live = |t: &&std::sync::Arc<crate::ir::catalog::Table>| target == "INDEX" && !ctx.quiet(&t.name, i);
+        if let Some(table) = ctx.before(i, 0).table.as_ref().filter(live) {
+            for lock in &mut out.units[i].locks {
+                lock.table = table.name.clone();
+            }
+        }
         if target == "SYSTEM" || ctx.quiet(name, i) || name.base_unquoted().starts_with("pg_") {
             continue;
         }

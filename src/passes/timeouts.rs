@@ -128,6 +128,9 @@ impl Timeouts {
                 out.units[i].lock_timeout_off |= !on;
                 match (inert, local) {
                     (true, _) => {}
+                    // Outside the draft's own block, under psql (no tool named, detected or
+                    // marked), it does nothing: it bounds no wait (a probe's ALTER waited 2.9 s).
+                    (false, true) if on && !*own_block && !m.runner_transaction && ctx.config.runs_under_psql => {}
                     (false, true) => *local_timeout = Some(on),
                     // SET in a transaction block overrides its SET LOCAL too.
                     (false, false) => (*session_timeout, *session_off, *local_timeout) = (on, !on, None),

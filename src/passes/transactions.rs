@@ -30,6 +30,7 @@ use crate::ir::code_locks::RunsCode;
 use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, Psql, SavepointAction};
+use crate::ir::sequence_values::SequenceValues;
 
 pub const RULE: &str = "transactions";
 
@@ -95,9 +96,13 @@ pub enum Keep {
     /// DEFERRED` (by the draft before it, or in `--schema`) is in force: as with
     /// [`Keep::DeferredConstraints`], its check waits for the transaction's `COMMIT`.
     InitiallyDeferred,
-    /// Two statements of a transaction read its start time (`now()`, `CURRENT_TIMESTAMP`, …),
-    /// the same for both: a split would give those after it a later one.
+    /// Two statements of a transaction read its start time (`now()`, `CURRENT_TIMESTAMP`, …) or
+    /// its id (`pg_current_xact_id()`), the same for both: a split would give those after it
+    /// another.
     TransactionTime,
+    /// psql's `\q` ends the file: what follows it runs only where the draft does not reach it
+    /// (inside a `\if` that did not hold), so the rest stays as written, from the block it is in.
+    Quits,
 }
 
 /// How a kept region becomes a step.
@@ -264,6 +269,9 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
         match s.psql() {
             Some(Psql::If) => open_ifs.push(i),
+            Some(Psql::Quit) => {
+                found.push(to_the_end(open_ifs.first().copied().unwrap_or(i), Shape::AsWritten, (i, Keep::Quits)))
+            }
             Some(Psql::EndIf) => {
                 if let Some(first) = open_ifs.pop() {
                     found.push(Region {
@@ -294,8 +302,31 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let last_use = || ups().rev().find(|(_, s)| s.interpolates).map(|(j, _)| j);
     if let Some(last) = ups().any(|(_, s)| gsets(s)).then(last_use).flatten() {
         for (i, _) in ups().filter(|&(i, s)| i < last && gsets(s)) {
-            let why = Keep::Session("psql variable that \\gset sets from its query's row".into());
+            let why = Keep::Session("psql variable set from a query's row (\\gset) or a shell command's output".into());
             found.push(Region { first: i, last, shape: Shape::AsWritten, why: vec![(i, why)] });
+        }
+    }
+    // psql sets `ROW_COUNT`, `ERROR`, `SQLSTATE` … after every query: a statement or `\if` that
+    // reads one stays in one step with the query before it.
+    for (i, _) in ups().filter(|(_, s)| s.reads_last_result) {
+        let is_query = |s: &Stmt| s.section == Section::Up && !s.is_trivia() && s.psql().is_none();
+        let query = m.stmts[..i].iter().enumerate().rev().find(|(_, s)| is_query(s));
+        if let Some((first, _)) = query {
+            let why = Keep::Session(
+                "psql variable (ROW_COUNT, ERROR, SQLSTATE …) that describes the query before its use".into(),
+            );
+            found.push(Region { first, last: i, shape: Shape::AsWritten, why: vec![(first, why)] });
+        }
+    }
+    // `currval()` and `lastval()` read what the session's last `nextval()` gave: from the first
+    // statement that may call one (a column default may) to the last reader, one step.
+    let sequences = |s: &Stmt| s.sequence_values;
+    if let Some((last, _)) = ups().rev().find(|(_, s)| sequences(s) == SequenceValues::Reads) {
+        if let Some((first, _)) =
+            ups().find(|(_, s)| sequences(s) != SequenceValues::Untouched).filter(|&(f, _)| f < last)
+        {
+            let why = Keep::Session("value nextval() last gave, which currval() and lastval() read,".into());
+            found.push(Region { first, last, shape: Shape::AsWritten, why: vec![(first, why)] });
         }
     }
     // Where stretches begin that must run as the draft runs them, outside a step's transaction:
@@ -520,6 +551,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them before it is created or after its last use, or use a regular table and drop it at the end",
                 ),
+                Keep::Quits => (
+                    format!(
+                        "psql stops reading the file at \\q, so the statements after it run only where the draft does not reach it, and a step holding part of them would run them whatever the draft does: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                    ),
+                    "to get the safe recipes, end the file without \\q (put what follows it in a later migration, or in an \\if block)",
+                ),
                 Keep::Conditional => (
                     format!(
                         "the statements of this psql \\if block run only when its condition holds, and a step holding part of the block would run them whatever the condition: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
@@ -570,7 +607,7 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 ),
                 Keep::TransactionTime => (
                     format!(
-                        "now() (and CURRENT_TIMESTAMP, transaction_timestamp(), …) returns the time the transaction started, the same in every statement of it, and a plan that split the transaction would give the statements after the split a later time: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
+                        "now() (and CURRENT_TIMESTAMP, transaction_timestamp(), …) returns the time the transaction started, and pg_current_xact_id() (txid_current()) its id, the same in every statement of it, and a plan that split the transaction would give the statements after the split another: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction, or give the statements that must agree one value (a literal, or a psql variable set once)",
                 ),
