@@ -553,7 +553,7 @@ fn rule_kind(rule: Rule) -> Option<TokKind> {
         Rule::close_paren => TokKind::CloseParen,
         Rule::meta_command => TokKind::Meta,
         Rule::word => TokKind::Word,
-        Rule::other => TokKind::Other,
+        Rule::other | Rule::joined_semicolon => TokKind::Other,
         Rule::unterminated_block_comment => TokKind::Unterminated(Unclosed::BlockComment),
         Rule::unterminated_dollar_quote => TokKind::Unterminated(Unclosed::DollarQuote),
         Rule::unterminated_escape_string => TokKind::Unterminated(Unclosed::EscapeString),

@@ -837,7 +837,15 @@ impl Catalog {
         if def.if_not_exists && self.slot(table).is_some() {
             return;
         }
-        self.drop_table(table);
+        // It replaces a table of its name (one the draft dropped, or a stale schema file's), but a
+        // qualified name only one of that very key: a table written without a schema is another
+        // schema's (PostgreSQL would refuse the CREATE otherwise), and `CREATE TABLE app.events`
+        // dropped the partitioned `events` the draft showed, whose index was then made concurrent.
+        let qualified = table.key.len() > table.base().len();
+        let same_key = |s: &usize| self.slots[*s].as_ref().is_some_and(|t| t.name.key == table.key);
+        if !qualified || self.by_key.get(&*table.key).is_some_and(|b| b.iter().any(same_key)) {
+            self.drop_table(table);
+        }
         let mut t = Table::new(table.clone(), def.columns_known);
         if let Some(parent) = &def.partition_of {
             if let Some(p) = self.table(parent) {

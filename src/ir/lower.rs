@@ -91,7 +91,8 @@ fn lower_any(src: &str, body: Range<usize>) -> Lowered {
     // as one query, so pgsafe keeps it whole, lowering each statement in it; what it cannot cut
     // into statements is opaque, and a reviewer is asked to look.
     if text.contains(';') && lex(text).iter().any(|t| t.is_punct(';')) {
-        if let Some(lowered) = lower_block(src, body.clone()) {
+        let joined = || text.contains("\\;").then(|| lower_joined(src, body.clone())).flatten();
+        if let Some(lowered) = joined().or_else(|| lower_block(src, body.clone())) {
             return lowered;
         }
         let risky = text.split(';').any(|s| risky_head(&head_words(s, 2)));
@@ -167,6 +168,29 @@ pub(crate) fn string_body(quoted: &str) -> &str {
     }
 }
 
+/// The statements psql's `\;` joins into one query (`ALTER … \; ALTER …`), which psql sends
+/// whole, as goose sends a block: each lowered on its own, the whole kept as written (see
+/// [`lower_statements`]). Before, such a query was not understood and got no timeouts (a probe's
+/// writes waited 2.9 s behind it).
+fn lower_joined(src: &str, body: Range<usize>) -> Option<Lowered> {
+    let toks = lex(&src[body.clone()]);
+    let joins =
+        toks.windows(2).filter(|w| w[0].is_punct('\\') && w[1].is_punct(';') && w[0].span.end == w[1].span.start);
+    let mut inner = Vec::new();
+    let mut from = 0;
+    for w in joins {
+        inner.push(body.start + from..body.start + w[0].span.start);
+        from = w[1].span.end;
+    }
+    inner.push(body.start + from..body.end);
+    let trimmed = |r: Range<usize>| {
+        let text = &src[r.clone()];
+        let start = r.start + (text.len() - text.trim_start().len());
+        start..start + text.trim().len()
+    };
+    lower_statements(src, inner.into_iter().map(trimmed).filter(|r| !r.is_empty()).collect())
+}
+
 /// A goose block of several statements, each lowered on its own (their ops in order, spans in the
 /// draft). `None` when it does not cut into at least two plain statements, or when one of them
 /// ends or opens a transaction or a savepoint: the block's own transaction is goose's, and pgsafe
@@ -183,6 +207,11 @@ fn lower_block(src: &str, body: Range<usize>) -> Option<Lowered> {
             crate::front::split::PieceKind::Meta { .. } => return None,
         }
     }
+    lower_statements(src, inner)
+}
+
+/// Statements sent as one query (`inner`: their bodies in the draft), each lowered on its own.
+fn lower_statements(src: &str, inner: Vec<Range<usize>>) -> Option<Lowered> {
     if inner.len() < 2 {
         return None;
     }

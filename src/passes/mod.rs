@@ -552,8 +552,8 @@ fn walk_timeline<T: Send, R>(
     })
 }
 
-/// Report what the rules would do inside goose blocks of several statements, which stay as
-/// written: `probe` is the passes run on the draft with those blocks opened
+/// Report what the rules would do inside goose blocks of several statements (and statements
+/// psql's `\;` joins into one query), which stay as written: `probe` is the passes run on the draft with those blocks opened
 /// ([`Migration::opened`]). Its rewrites there become warnings
 /// saying why they are not applied; its other findings there, from rules that skip kept
 /// statements, are reported as they are.
@@ -572,13 +572,14 @@ fn held_back(m: &Migration<'_>, probe: Rewritten, out: &mut Rewritten) {
     for c in probe.changes {
         let Some(body) = part(&c) else { continue };
         let message = format!(
-            "{} — not applied: this statement is inside a goose StatementBegin … StatementEnd block, which goose sends \
-             as one query, so pgsafe keeps the block as written (with timeouts)",
+            "{} — not applied: this statement is sent in one query with others (a goose StatementBegin … \
+             StatementEnd block, or statements psql's \\; joins), so pgsafe keeps them as written (with timeouts)",
             c.message
         );
         let help =
-            "to get this rewrite, move the statement out of the StatementBegin … StatementEnd block (goose needs \
-                    a block only for a statement with semicolons inside, such as a function body)";
+            "to get this rewrite, send the statement alone: move it out of the StatementBegin … StatementEnd block \
+                    (goose needs a block only for a statement with semicolons inside, such as a function body), or end \
+                    the statement before it with ; instead of \\;";
         out.diagnostics.push(Diagnostic::new(c.rule, Severity::Warning, body.clone(), message).help(help));
     }
     for d in probe.diagnostics {

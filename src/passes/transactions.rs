@@ -555,7 +555,7 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     format!(
                         "psql stops reading the file at \\q, so the statements after it run only where the draft does not reach it, and a step holding part of them would run them whatever the draft does: pgsafe keeps {lines} as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
-                    "to get the safe recipes, end the file without \\q (put what follows it in a later migration, or in an \\if block)",
+                    "to get the safe recipes, end the file without \\q: put what follows it in a later migration",
                 ),
                 Keep::Conditional => (
                     format!(
