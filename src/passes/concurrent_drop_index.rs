@@ -40,12 +40,11 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
         return;
     }
     // PostgreSQL cannot drop an index of a partitioned table CONCURRENTLY ("cannot drop
-    // partitioned index … concurrently"): where --schema shows the index on one, it stays as
-    // written (with the timeouts), and says so.
-    // The timeline's catalogue knows the table of an index the draft built or renamed, and of
-    // one in --schema, and follows the renames; an index the draft built `ON ONLY` a table is a
-    // partitioned parent's (the draft shows nothing else of it).
-    // Its step, compiled again, no longer shows the partitions: a fact says it.
+    // partitioned index … concurrently"): where pgsafe knows the index is one, it stays as
+    // written (with the timeouts), and says so. It knows from the timeline's catalogue (an index
+    // the draft built, or --schema's, through renames), from a build `ON ONLY` (a partitioned
+    // parent's: the draft may show nothing else of it), or from the fact its step carries (the
+    // step compiled alone no longer shows the partitions).
     let catalog = ctx.config.catalog.as_deref();
     let known_partitioned = names.len() == 1 && ctx.before(i, 0).is_partitioned();
     let on_partitioned = |(index, table): (&Name, &Name)| {
