@@ -10,7 +10,7 @@ use super::tokens::{Lexer, Tok};
 /// any. Only a text that names the setting at all is read.
 pub fn turned_off_at(src: &str, mut bodies: impl Iterator<Item = std::ops::Range<usize>>) -> Option<usize> {
     let b = src.as_bytes();
-    let at = |k: usize, w: &[u8]| b.get(k..k + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
+    let at = |k: usize, w: &[u8]| crate::front::tokens::says_at(b, k, w);
     let named = memchr::memchr_iter(b'_', b).any(|k| k >= 8 && at(k - 8, b"standard_conforming_strings"));
     if !named {
         return None;

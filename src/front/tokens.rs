@@ -51,6 +51,12 @@ impl Token<'_> {
     }
 }
 
+/// Does `bytes` hold `word` at offset `k`, in any ASCII letter case? The cheap test the readers at
+/// lowering make before they lex, anchored on a rarer letter of the word they look for.
+pub fn says_at(bytes: &[u8], k: usize, word: &[u8]) -> bool {
+    bytes.get(k..k + word.len()).is_some_and(|s| s.eq_ignore_ascii_case(word))
+}
+
 /// Lex `text` (offsets relative to it). Comments and whitespace are skipped; an unterminated
 /// construct simply ends at the end of the text.
 pub fn lex(text: &str) -> Vec<Token<'_>> {

@@ -130,8 +130,7 @@ fn lower_any(src: &str, body: Range<usize>) -> Lowered {
 /// word at all: most statements never say it.
 pub fn declares_initially_deferred(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let said = memchr::memchr2_iter(b'd', b'D', bytes)
-        .any(|k| bytes.get(k..k + 8).is_some_and(|w| w.eq_ignore_ascii_case(b"deferred")));
+    let said = memchr::memchr2_iter(b'd', b'D', bytes).any(|k| crate::front::tokens::says_at(bytes, k, b"deferred"));
     let mut after_initially = false;
     said && Lexer::new(text).any(|t| {
         let found = after_initially && t.is_word("deferred");

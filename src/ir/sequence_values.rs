@@ -44,7 +44,7 @@ pub fn sequence_values(text: &str) -> SequenceValues {
 /// Cheap test before lexing: does `currval` or `lastval` appear at all (found by its `v`)?
 fn mentions_a_reader(text: &str) -> bool {
     let b = text.as_bytes();
-    let at = |k: usize, w: &[u8]| b.get(k..k + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
+    let at = |k: usize, w: &[u8]| crate::front::tokens::says_at(b, k, w);
     memchr::memchr2_iter(b'v', b'V', b).any(|k| k >= 4 && at(k, b"val") && (at(k - 4, b"curr") || at(k - 4, b"last")))
 }
 

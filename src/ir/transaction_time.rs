@@ -34,7 +34,7 @@ pub fn reads_transaction_time(text: &str) -> bool {
 /// (`now`'s `w`, the `_` of `current_…`, `transaction_…` and `…_current`, `localtime`'s `m`).
 fn mentions_a_time_word(text: &str) -> bool {
     let b = text.as_bytes();
-    let at = |k: usize, w: &[u8]| b.get(k..k + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w));
+    let at = |k: usize, w: &[u8]| crate::front::tokens::says_at(b, k, w);
     let ends_at = |k: usize, w: &[u8]| k + 1 >= w.len() && at(k + 1 - w.len(), w);
     memchr::memchr3_iter(b'w', b'W', b'_', b)
         .any(|k| ends_at(k, b"now") || at(k, b"_time") || at(k, b"_date") || at(k, b"_current"))
