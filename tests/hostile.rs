@@ -221,6 +221,13 @@ fn unterminated_strings_quotes_and_comments_point_at_their_start() {
             "SELECT 1;\nSET standard_conforming_strings = off;\nINSERT INTO t VALUES ('it\\'s; x');\n",
             "conforming.sql:2:1: cannot read the script: it turns standard_conforming_strings off",
         ),
+        // With ON_ERROR_STOP off psql goes past a failing statement, which a step's transaction
+        // (and its lock timeout) cannot mean.
+        (
+            "error_stop.sql",
+            "CREATE INDEX i ON orders (status);\n\\set ON_ERROR_STOP off\nCREATE TABLE users (id int);\n",
+            "error_stop.sql:2:1: cannot plan the script: it turns psql's ON_ERROR_STOP off",
+        ),
     ];
     for (name, text, expected) in cases {
         let path = dir.path().join(name);

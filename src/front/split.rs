@@ -164,6 +164,18 @@ pub fn split_in_chunks(src: &str, chunk: impl FnMut(&[Piece])) -> Result<Vec<Pie
                 .into(),
         });
     }
+    if let Some(offset) = super::error_stop::turned_off_at(src, &pieces) {
+        return Err(SplitError {
+            offset,
+            message:
+                "cannot plan the script: it turns psql's ON_ERROR_STOP off, so psql goes on past a statement that \
+                      fails, and no plan can mean the same (a step's transaction would roll back the statements beside \
+                      it, and a lock timeout would make psql skip a statement the draft waited for and ran): take the \
+                      line out, and guard a statement that may fail on purpose (IF EXISTS, IF NOT EXISTS, a DO block \
+                      that catches the error)"
+                    .into(),
+        });
+    }
     if let Some(e) = tokenizer.error {
         return Err(e);
     }

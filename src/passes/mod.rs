@@ -377,26 +377,21 @@ impl<'m> Ctx<'m, '_> {
         self.kept[i].is_some() || self.m.stmts[i].is_block()
     }
 
-    /// Was column `col` (folded) of op `k`'s table added by an earlier action of statement `i`?
-    /// Then it is new, and a recipe that runs before the statement would not find it.
-    pub fn added_by_statement(&self, i: usize, k: usize, col: &str) -> bool {
-        let added = |b: &Before| b.table.as_ref().and_then(|t| t.column(col)).is_some_and(|c| c.added_in_draft);
-        added(self.before(i, k)) && !added(self.before(i, 0))
-    }
-
-    /// The columns (folded) whose type an action of statement `i` changes. PostgreSQL changes
-    /// types before it adds constraints or sets `NOT NULL`, whatever the order written, and a
-    /// `USING` may change the values: a recipe that runs before the statement would read the old.
-    /// (Found once per statement: asked for each of an `ALTER TABLE`'s thousands of keys, a scan
-    /// of its actions was quadratic.)
-    pub fn retyped_by_statement(&self, i: usize) -> rustc_hash::FxHashSet<&'m str> {
-        let retyped = self.m.stmts[i].ops.iter().filter_map(|o| match &o.kind {
+    /// The columns (folded) an action of statement `i` adds or retypes: new to a recipe that runs
+    /// before the statement. PostgreSQL adds columns and changes types before it adds constraints
+    /// or sets `NOT NULL`, whatever the order written (`ADD UNIQUE (b), ADD COLUMN b serial` keys
+    /// the new column), and a `USING` may change the values: such a recipe would not find the
+    /// column, or would read the old values. (Found once per statement: asked for each of an
+    /// `ALTER TABLE`'s thousands of keys, a scan of its actions was quadratic.)
+    pub fn new_columns_of_statement(&self, i: usize) -> rustc_hash::FxHashSet<&'m str> {
+        let new = self.m.stmts[i].ops.iter().filter_map(|o| match &o.kind {
+            OpKind::AddColumn { column, .. } => Some(column.as_str()),
             OpKind::AlterTable {
                 action: Action::AlterColumn { column, change: ColumnChange::Type { .. } }, ..
             } => Some(&*column.key),
             _ => None,
         });
-        retyped.collect()
+        new.collect()
     }
 
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,

@@ -77,9 +77,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         let mut k = 0;
-        // The columns the statement retypes, found when first asked.
-        let mut retyped = None;
-        for (n_op, op) in s.ops.iter().enumerate() {
+        // The columns the statement adds or retypes, found when first asked.
+        let mut new_columns = None;
+        for op in &s.ops {
             match &op.kind {
                 OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } | OpKind::Psql(_)
                     if s.section == Section::Up =>
@@ -118,8 +118,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                     }
                     // A column this statement adds is new: it holds only its default, and a recipe
                     // that runs before the statement would not find it.
-                    let retyped = retyped.get_or_insert_with(|| ctx.retyped_by_statement(i));
-                    if ctx.added_by_statement(i, n_op, column) || retyped.contains(column.as_str()) {
+                    let new_columns = new_columns.get_or_insert_with(|| ctx.new_columns_of_statement(i));
+                    if new_columns.contains(column.as_str()) {
                         continue;
                     }
                     if s.alter.only {

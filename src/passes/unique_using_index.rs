@@ -35,8 +35,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         // The constraints this statement drops, by name: the first op that drops each. Found
         // once, when first asked: an `ALTER TABLE` may hold thousands of actions.
         let mut dropped: Option<FxHashMap<&str, usize>> = None;
-        // The columns it retypes, found when first asked too.
-        let mut retyped = None;
+        // The columns it adds or retypes, found when first asked too.
+        let mut new_columns = None;
         // Inline keys built after the statement, and whether one of their actions still scans.
         let (mut built, mut still_scans) = (0, false);
         for (n_op, op) in s.ops.iter().enumerate() {
@@ -104,8 +104,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let columns: Vec<String> = key.columns.iter().flatten().cloned().collect();
             // A column this statement adds is new: it holds nothing but its default, and a recipe
             // that runs before the statement would not find it (nor one it includes).
-            let retyped = retyped.get_or_insert_with(|| ctx.retyped_by_statement(i));
-            let new = |c: &String| ctx.added_by_statement(i, n_op, c) || retyped.contains(c.as_str());
+            let new_columns = new_columns.get_or_insert_with(|| ctx.new_columns_of_statement(i));
+            let new = |c: &String| new_columns.contains(c.as_str());
             if columns.iter().chain(&key.include).any(new) {
                 continue;
             }
@@ -330,6 +330,10 @@ fn inline_unique(
         Some("where the table is missing, ALTER TABLE IF EXISTS does nothing, but the build has no IF EXISTS for its table")
     } else if ctx.before(i, n_op).is_partitioned() {
         Some("the table is partitioned, and PostgreSQL builds no concurrent index on a partitioned table")
+    } else if key.constraint_name.is_none()
+        && later_unnamed_key_of_its_name(ctx.m.stmts[i].ops[n_op + 1..].iter(), table, column)
+    {
+        Some("a later key of this statement has no name either, and without this one it would take the name PostgreSQL gives this one")
     } else {
         None
     };
@@ -386,6 +390,28 @@ fn inline_unique(
         ),
     );
     Some(check.is_some())
+}
+
+/// Does one of `later` (ops after an inline `UNIQUE` on `column` in its statement) add an unnamed
+/// unique key that PostgreSQL would name as it names the inline one (`ADD COLUMN a text UNIQUE,
+/// ADD UNIQUE (a)`: `notes_a_key`, then `notes_a_key1`)? Moved after the statement, the inline key
+/// would leave its name to that key, and its own build would fail on it.
+fn later_unnamed_key_of_its_name<'o>(
+    later: impl Iterator<Item = &'o crate::ir::op::Op>,
+    table: &Name,
+    column: &str,
+) -> bool {
+    let first_choice = |parts: [String; 3]| nth_choice([&parts[0], &parts[1], &parts[2]], 0);
+    let its = first_choice(key_parts(table, false, &[Some(column.to_string())], &[]));
+    later
+        .filter_map(|o| match &o.kind {
+            OpKind::AddConstraint { name, kind, .. } => unnamed_key_parts(table, name.as_deref(), kind),
+            OpKind::AddColumn { column, unique: Some(key), .. } if key.constraint_name.is_none() => {
+                Some(key_parts(table, false, &[Some(column.clone())], &[]))
+            }
+            _ => None,
+        })
+        .any(|parts| first_choice(parts) == its)
 }
 
 /// Why an inline `UNIQUE` stays as written.
