@@ -608,7 +608,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
         ("discard", "all") if words.len() == 2 => {
             let reset = OpKind::Set { name: "all".into(), local: false, value: "DEFAULT".into() };
             let what = "DISCARD ALL".into();
-            return Some(vec![op(OpKind::NoTransaction { what }, Vec::new()), op(reset, Vec::new())]);
+            let ops = [OpKind::NoTransaction { what }, reset, OpKind::DiscardTemp];
+            return Some(ops.into_iter().map(|kind| op(kind, Vec::new())).collect());
+        }
+        ("discard", "temp" | "temporary") if words.len() == 2 => {
+            return Some(vec![op(OpKind::DiscardTemp, Vec::new())])
         }
         _ => {}
     }

@@ -28,6 +28,7 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
         default_partition: matches!(ct.for_values, Some(ForValues::Default)),
         partition_by: ct.partition_by.as_deref().map(partition_key),
         inherits: ct.inherits.iter().flatten().map(|n| Name::new(&n.to_string())).collect(),
+        drop_on_commit: matches!(ct.on_commit, Some(sqlparser::ast::OnCommit::Drop)),
         ..TableDef::default()
     };
     for cd in &ct.columns {
@@ -267,7 +268,8 @@ pub fn create_table_from_tokens(text: &str) -> Option<OpKind> {
     let end = start + forms::name_len(&text[start..])?;
     let table = Name::new(&text[start..end]);
     let after = toks.iter().position(|t| t.span.start >= end).unwrap_or(toks.len());
-    let mut def = TableDef { if_not_exists, temporary, columns_known: false, ..TableDef::default() };
+    let drop_on_commit = toks.windows(3).any(|w| w[0].is_word("on") && w[1].is_word("commit") && w[2].is_word("drop"));
+    let mut def = TableDef { if_not_exists, temporary, columns_known: false, drop_on_commit, ..TableDef::default() };
     if toks.get(after).is_some_and(|t| t.is_word("partition")) && toks.get(after + 1).is_some_and(|t| t.is_word("of")) {
         let p = toks.get(after + 2)?.span.start;
         def.partition_of = Some(Name::new(&text[p..p + forms::name_len(&text[p..])?]));

@@ -310,6 +310,8 @@ fn positions(
     // set another may not have run: after it the path is unknown (an empty one, under which no
     // unqualified name counts as created by the draft).
     let mut branches: Vec<[usize; 3]> = Vec::new();
+    // Temporary tables created `ON COMMIT DROP` in the open transaction (base names).
+    let mut drop_at_commit: Vec<String> = Vec::new();
     let unknown = |paths: &mut Vec<Vec<String>>| match paths.iter().position(Vec::is_empty) {
         Some(k) => k,
         None => {
@@ -366,22 +368,53 @@ fn positions(
                     (true, true) => {}
                 }
             }
-            // A temporary table shadows the schema's table of its name (`pg_temp` is searched
-            // first) until it is dropped: after that drop, the name is the database's table again,
-            // with its traffic (`CREATE TEMP TABLE orders …; DROP TABLE orders;` leaves the live
-            // `orders`, whose index build then needs CONCURRENTLY).
-            if let OpKind::DropTable { tables, .. } = &op.kind {
-                for t in tables.iter().filter(|t| !t.key.contains('.') || t.key.starts_with("pg_temp.")) {
-                    let temp = format!("pg_temp.{}", t.base());
-                    let standing = created.get_mut(t.base()).and_then(|list| {
-                        list.iter_mut().rev().find(|c| c.at != 0 && *c.key == *temp && c.until == usize::MAX)
-                    });
-                    if let Some(c) = standing {
-                        c.until = index + 1;
+            // A relation the draft created stops being new where it goes: dropped (a temporary
+            // table shadowed the schema's table of its name, which is the database's again, with
+            // its traffic: `CREATE TEMP TABLE orders …; DROP TABLE orders;` leaves the live
+            // `orders`, whose index build then needs CONCURRENTLY), renamed or moved to another
+            // schema (the new name is new; the old one may be a live table's), or a temporary
+            // table the session discards.
+            let path = &paths[current];
+            match &op.kind {
+                OpKind::DropTable { tables, .. } => tables.iter().for_each(|t| {
+                    end_creation(created, path, t, index);
+                }),
+                OpKind::AlterTable { table, action, .. } => {
+                    use super::action::Action;
+                    // The new name's base, and its schema: the new one, or the old key's.
+                    let (base, schema) = match action {
+                        Action::RenameTable { to } => (to.base(), None),
+                        Action::SetSchema { schema } => (table.base(), Some(&*schema.key)),
+                        _ => continue,
+                    };
+                    if let Some(key) = end_creation(created, path, table, index) {
+                        // The old key is `schema.base`, or the base alone.
+                        let prefix = key.strip_suffix(table.base()).unwrap_or("");
+                        let moved = match schema {
+                            Some(schema) => format!("{schema}.{base}"),
+                            None => format!("{prefix}{base}"),
+                        };
+                        let list = created.entry(base.to_string()).or_default();
+                        made_in_block.record(|| (base.to_string(), list.len()));
+                        list.push(Creation::new(moved.into(), index + 1));
                     }
                 }
+                OpKind::DiscardTemp => {
+                    for c in created.values_mut().flatten() {
+                        if c.at != 0 && c.until == usize::MAX && c.key.starts_with("pg_temp.") {
+                            c.until = index + 1;
+                        }
+                    }
+                }
+                _ => {}
             }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
+            if let OpKind::CreateTable { table, def } = &op.kind {
+                if def.temporary && def.drop_on_commit && !def.if_not_exists {
+                    // Gone at its transaction's end: this statement's own, outside a block.
+                    drop_at_commit.push(table.base().to_string());
+                }
+            }
             let made = match &op.kind {
                 OpKind::CreateTable { table, def } if !def.if_not_exists => {
                     Some((table, def.temporary.then_some("pg_temp")))
@@ -400,9 +433,45 @@ fn positions(
                 made_in_block.record(|| (name.base().to_string(), list.len()));
                 list.push(Creation::new(key, index + 1));
             }
+            if !in_transaction {
+                for base in drop_at_commit.drain(..) {
+                    end_creation(created, &["pg_temp".to_string()], &Name::new(&base), index);
+                }
+            }
         }
     }
     (paths, path_at)
+}
+
+/// End the standing creation `t` names at statement `index` (under `path`, the `search_path` in
+/// force): its key, or `None` when the draft did not create it. An unqualified name is the
+/// temporary table's where `pg_temp` is searched first (unless the path lists it later), else the
+/// path's first schema's.
+fn end_creation(
+    created: &mut HashMap<String, Vec<Creation>>,
+    path: &[String],
+    t: &Name,
+    index: usize,
+) -> Option<Arc<str>> {
+    let list = created.get_mut(t.base())?;
+    let candidates: Vec<String> = if t.key.contains('.') {
+        vec![t.key.to_string()]
+    } else {
+        let temp_first = path.iter().position(|s| s == "pg_temp").is_none_or(|k| k == 0);
+        let temp = format!("pg_temp.{}", t.base());
+        let schemas = path.iter().filter(|s| *s != "pg_temp").map(|s| format!("{s}.{}", t.base()));
+        match temp_first {
+            true => std::iter::once(temp).chain(schemas).collect(),
+            false => schemas.chain(std::iter::once(temp)).collect(),
+        }
+    };
+    for key in candidates {
+        if let Some(c) = list.iter_mut().rev().find(|c| c.at != 0 && *c.key == *key && c.until == usize::MAX) {
+            c.until = index + 1;
+            return Some(c.key.clone());
+        }
+    }
+    None
 }
 
 /// Directive pgsafe writes above a step that relies on a fact an earlier step established.
@@ -773,7 +842,11 @@ impl<'a> Migration<'a> {
         }
         let path = self.search_path_at(before);
         let base = name.base();
-        made(&format!("pg_temp.{base}")) || path.first().is_some_and(|schema| made(&format!("{schema}.{base}")))
+        // `pg_temp` is searched first unless the path lists it later: a schema before it may
+        // hold a live table of the name.
+        let temp_first = path.iter().position(|s| s == "pg_temp").is_none_or(|k| k == 0);
+        (temp_first && made(&format!("pg_temp.{base}")))
+            || path.first().is_some_and(|schema| made(&format!("{schema}.{base}")))
     }
 
     /// The schemas of the `search_path` in effect at statement `i` (empty: unknown).

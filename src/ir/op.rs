@@ -110,6 +110,8 @@ pub struct TableDef {
     pub default_partition: bool,
     /// `PARTITION BY …`: this table is partitioned.
     pub partition_by: Option<PartitionKey>,
+    /// `ON COMMIT DROP`: a temporary table gone at the end of its transaction.
+    pub drop_on_commit: bool,
     pub inherits: Vec<Name>,
 }
 
@@ -335,6 +337,8 @@ pub enum OpKind {
         what: String,
         action: Action,
     },
+    /// `DISCARD TEMP` (and `DISCARD ALL`): the session's temporary tables are dropped.
+    DiscardTemp,
     /// `DROP TABLE [IF EXISTS] a, b [CASCADE]`.
     DropTable {
         tables: Vec<Name>,
