@@ -58,7 +58,7 @@ fn main() {
     let mut warnings = emit::split_warnings(&source, &m, &r, &plan);
     warnings.extend(emit::long_step::warnings(&m, &r, &plan, &config));
     report("warnings", &mut since);
-    let files = emit::files(&source, &m, &r, &plan, &config, true);
+    let files = emit::files(&source, &m, &r, &plan, &config, emit::Render::View);
     report("files", &mut since);
     // What the library does instead of the first two rows: the split and the lowering at once.
     let both = ir::migration::Migration::split_and_lower(text).unwrap_or_else(|e| panic!("{path}: {}", e.message));

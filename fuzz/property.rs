@@ -94,7 +94,7 @@ pub fn windows_agree(text: &str, sizes: &[usize]) {
     let shown = |r: pgsafe::passes::Rewritten| {
         let plan = if r.changes.is_empty() { pgsafe::plan::verbatim(&m, &r) } else { pgsafe::plan::plan(&m, &r) };
         let files: Vec<String> =
-            pgsafe::emit::files(&source, &m, &r, &plan, &config, false).iter().map(|f| f.text()).collect();
+            pgsafe::emit::files(&source, &m, &r, &plan, &config, pgsafe::emit::Render::Full).iter().map(|f| f.text()).collect();
         let mut findings: Vec<String> = r.changes.iter().chain(&r.diagnostics).map(|d| format!("{d:?}")).collect();
         findings.sort();
         (files, findings)

@@ -57,6 +57,10 @@ pub enum Want {
     /// rendering the headers was 3 % of its time, and the parts apart a third of its step files'
     /// memory).
     View,
+    /// Findings, the manifest, and each step file's name, mode, reason and timeouts without its
+    /// text (`check --format json`, which shows no step's text: rendered and dropped step by step,
+    /// the texts of a big plan are never all held).
+    Manifest,
     /// Changes and diagnostics only (`check` in its text formats): no step files.
     Findings,
 }
@@ -137,7 +141,9 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     // The step files and the warnings about the plan both only read it.
     let files = || match want {
         Want::Findings => Vec::new(),
-        _ => emit::files(&source, &m, &rewritten, &plan, config, want == Want::View),
+        Want::View => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::View),
+        Want::Manifest => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::Outline),
+        Want::Everything | Want::NoManifest => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::Full),
     };
     let warnings = || {
         let mut splits = emit::split_warnings(&source, &m, &rewritten, &plan);
@@ -149,8 +155,8 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     rewritten.diagnostics.extend(directives);
     locate(&m, &mut rewritten);
-    let manifest =
-        (want == Want::Everything).then(|| emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files));
+    let manifest = matches!(want, Want::Everything | Want::Manifest)
+        .then(|| emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files));
     if parallel {
         // Freeing a big draft's statements, units and plan is about 2 % of its compile: done on
         // another core while the caller goes on with the result.
@@ -331,12 +337,22 @@ mod tests {
         let full = compile_for("d.sql", src.into(), &config, Want::Everything).unwrap();
         assert!(full.manifest.is_some() && !full.files.is_empty());
         assert!(full.diagnostics.iter().any(|d| d.message.contains(&full.files[1].name)), "{:?}", full.diagnostics);
-        for want in [Want::NoManifest, Want::View, Want::Findings] {
+        for want in [Want::NoManifest, Want::View, Want::Manifest, Want::Findings] {
             let c = compile_for("d.sql", src.into(), &config, want).unwrap();
             let seen = |c: &Compilation| format!("{:?} {:?}", c.changes, c.diagnostics);
             assert_eq!(seen(&c), seen(&full), "{want:?}");
-            assert!(c.manifest.is_none());
             assert_eq!(c.files.is_empty(), want == Want::Findings);
+            if want == Want::Manifest {
+                // The manifest whole, the step files without their text.
+                assert_eq!(format!("{:?}", c.manifest), format!("{:?}", full.manifest));
+                let outline = |c: &Compilation| {
+                    c.files.iter().map(|f| (f.name.clone(), f.mode, f.reason.clone())).collect::<Vec<_>>()
+                };
+                assert_eq!(outline(&c), outline(&full));
+                assert!(c.files.iter().filter(|f| f.mode.is_some()).all(|f| f.header.is_empty() && f.parts.is_empty()));
+                continue;
+            }
+            assert!(c.manifest.is_none());
             if want != Want::Findings {
                 // What the diff view and `fix` show: the step names and bodies (the view's each
                 // in one part).

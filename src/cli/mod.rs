@@ -603,8 +603,13 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
 }
 
 fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Settings, ctx: &Ctx) -> ExitCode {
-    let want =
-        if matches!(format, OutputFormat::Json | OutputFormat::Markdown) { Want::Everything } else { Want::Findings };
+    // The JSON report shows the manifest and each step's name, not its text; the review shows
+    // the flattened plan too.
+    let want = match format {
+        OutputFormat::Json => Want::Manifest,
+        OutputFormat::Markdown => Want::Everything,
+        _ => Want::Findings,
+    };
     let all = outcomes(files, settings, ctx, want);
     let bad = print_errors(&all);
     let printed = to_stdout(|out| match format {

@@ -53,18 +53,30 @@ impl PlanFile {
     }
 }
 
-/// Render every step (and the down section) into files. For the diff view (`view`), which shows
-/// each step by its name and reads only text, each step's header comment and reason stay empty
-/// and its body is one part: a big plan's 600k parts, each its own string, were a third of the
-/// memory `diff` adds to a compile.
+/// What of each step file [`files`] renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// Everything: header, reason, the body in its parts.
+    Full,
+    /// For the diff view, which shows each step by its name and reads only text: no header or
+    /// reason, the body one part (a big plan's 600k parts, each its own string, were a third of
+    /// the memory `diff` adds to a compile).
+    View,
+    /// For the manifest alone: the name, reason and timeouts, no text (each body is rendered for
+    /// its timeouts and dropped at once).
+    Outline,
+}
+
+/// Render every step (and the down section) into files, as much of each as `render` asks.
 pub fn files(
     source: &Source,
     m: &Migration<'_>,
     r: &Rewritten,
     plan: &Plan,
     config: &Config,
-    view: bool,
+    render: Render,
 ) -> Vec<PlanFile> {
+    let view = render == Render::View;
     let total = plan.steps.len();
     let line_end = line_end(&source.text);
     // Each step's file depends only on the plan: a plan of many steps renders them in parallel.
@@ -72,8 +84,9 @@ pub fn files(
         let body = step_body(m, r, step, config);
         let reason = if view { String::new() } else { step_reason(m, r, step) };
         let name = step_name(m, r, plan, n);
-        let mut header = if view { String::new() } else { header(source, m, r, step, n + 1, total, &reason) };
-        let mut parts = body.parts.0;
+        let mut header =
+            if render != Render::Full { String::new() } else { header(source, m, r, step, n + 1, total, &reason) };
+        let mut parts = if render == Render::Outline { Vec::new() } else { body.parts.0 };
         if line_end == LineEnd::MostlyCrlf {
             own_lines_crlf(&mut header, &mut parts);
         }
