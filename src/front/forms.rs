@@ -278,6 +278,22 @@ pub fn rename_index(body: &str) -> Option<(String, String)> {
     (head.i == body.len()).then_some((name, to))
 }
 
+/// `ALTER INDEX [IF EXISTS] parent ATTACH PARTITION child`: (parent, child) as written.
+pub fn attach_index(body: &str) -> Option<(String, String)> {
+    let mut head = Head::new(body);
+    if !(head.keyword("alter") && head.keyword("index")) {
+        return None;
+    }
+    head.keywords(&["if", "exists"]);
+    let parent = body[head.name()?].to_string();
+    if !(head.keyword("attach") && head.keyword("partition")) {
+        return None;
+    }
+    let child = body[head.name()?].to_string();
+    head.skip();
+    (head.i == body.len()).then_some((parent, child))
+}
+
 pub fn reindex(body: &str) -> Option<ReindexForm> {
     let mut form = ReindexForm { target: String::new(), concurrently: false, name: String::new(), after_target_kw: 0 };
     for p in parse(Rule::reindex, body)?.into_inner() {

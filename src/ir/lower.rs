@@ -509,13 +509,20 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 )]);
             }
         }
-        // Its lock (SHARE UPDATE EXCLUSIVE on the index) blocks no traffic.
         ("alter", "index") => {
+            // Its lock (SHARE UPDATE EXCLUSIVE on the index) blocks no traffic.
             if let Some((index, to)) = forms::rename_index(text) {
                 return Some(vec![op(
                     OpKind::RenameIndex { index: Name::new(&index), to: Name::new(&to) },
                     Vec::new(),
                 )]);
+            }
+            if let Some((_, partition)) = forms::attach_index(text) {
+                // The lock is on the partition's index; `concurrent_drop_index` moves it to the
+                // index's table where the draft built the index (a new index of a live table).
+                let partition = Name::new(&partition);
+                let locks = vec![lock(&partition, LockMode::AccessExclusive, false)];
+                return Some(vec![op(OpKind::AttachIndex { partition }, locks)]);
             }
         }
         ("alter", "table") => {

@@ -337,6 +337,12 @@ pub enum OpKind {
         what: String,
         action: Action,
     },
+    /// `ALTER INDEX parent ATTACH PARTITION partition`: ACCESS EXCLUSIVE on the partition's
+    /// index, which every write to its table opens (SHARE UPDATE EXCLUSIVE on the parent index;
+    /// measured on PostgreSQL 15).
+    AttachIndex {
+        partition: Name,
+    },
     /// `DISCARD TEMP` (and `DISCARD ALL`): the session's temporary tables are dropped.
     DiscardTemp,
     /// `DROP TABLE [IF EXISTS] a, b [CASCADE]`.

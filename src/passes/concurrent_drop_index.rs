@@ -27,6 +27,14 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &mut BuiltIndexes) {
 fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: usize) {
     let s = &ctx.m.stmts[i];
     let [op] = s.ops.as_slice() else { return };
+    // `ALTER INDEX … ATTACH PARTITION` locks the partition's index likewise: every write to its
+    // table waits, though the draft built the index.
+    if let OpKind::AttachIndex { partition } = &op.kind {
+        if let (Some(table), Some(lock)) = (built.table_of(partition), out.units[i].locks.first_mut()) {
+            lock.table = table;
+        }
+        return;
+    }
     let OpKind::DropIndex { names, concurrently, cascade, insert_at } = &op.kind else {
         return;
     };
@@ -164,5 +172,19 @@ mod tests {
         )));
         // Built in a psql branch, which may not run: the same.
         assert!(concurrent(&format!("{new_table}\\if :a\nCREATE INDEX i ON t (a);\n\\endif\nDROP INDEX i;\n")));
+    }
+
+    #[test]
+    fn attaching_an_index_the_draft_built_waits_under_a_lock_timeout_on_its_table() {
+        // The partition's index is new, its table is not: every write to it opens the index,
+        // which the attach locks ACCESS EXCLUSIVE (it was not understood, and got no timeout).
+        let draft = "CREATE INDEX e_kind ON ONLY events (kind);\nCREATE INDEX e24_kind ON events_2024 (kind);\n\
+                     ALTER INDEX e_kind ATTACH PARTITION e24_kind;\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let attach = c.steps().find(|f| f.body().contains("ATTACH PARTITION")).unwrap();
+        assert!(attach.body().contains("lock_timeout"), "{}", attach.body());
+        let why = c.changes.iter().find(|ch| ch.rule == "timeouts" && draft[ch.at..].starts_with("ALTER INDEX"));
+        assert!(why.is_some_and(|w| w.message.contains("ACCESS EXCLUSIVE on events_2024")), "{:?}", c.changes);
+        assert!(!c.not_understood());
     }
 }
