@@ -690,6 +690,11 @@ impl Catalog {
         self.in_draft = true;
     }
 
+    /// Did a constraint or a relation the catalogue does not follow ever take the name `key`?
+    pub fn holds_other_name(&self, key: &str) -> bool {
+        self.other_names.contains(key)
+    }
+
     /// A constraint or a relation the catalogue does not follow took the name `key`.
     pub fn declare(&mut self, key: &str) {
         if !self.other_names.contains(key) {

@@ -8,9 +8,9 @@
 //! 4. `DROP CONSTRAINT c` — the check has done its job.
 
 use super::not_valid::alter_if_exists;
-use super::{in_case_of, Rewritten, Unit};
+use super::{in_case_of, Ctx, Rewritten, Unit};
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::migration::{escape_directive, Migration};
+use crate::ir::migration::escape_directive;
 use crate::ir::name::{key_of, quote_ident, Name};
 use crate::ir::op::OpKind;
 
@@ -23,7 +23,7 @@ pub fn fact(table: &Name, column: &str) -> String {
 /// Add steps 1, 2 (before statement `i`, as its `k`-th column) and 4 (after it); the statement
 /// itself is step 3 and must start a new step. Returns the helper check's name.
 pub fn recipe(
-    m: &Migration<'_>,
+    ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
     i: usize,
     k: i32,
@@ -31,7 +31,7 @@ pub fn recipe(
     column: &str,
     rule: &'static str,
 ) -> String {
-    let name = generate(m, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
+    let name = generate(ctx, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
     out.add_fact(i, fact(table, column));
     let unit = &mut out.units[i];
     unit.starts_step = true;
@@ -46,7 +46,7 @@ pub fn recipe(
 
 /// All four steps after statement `i` (from `sub` on), generating the `SET NOT NULL` too.
 pub fn after(
-    m: &Migration<'_>,
+    ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
     i: usize,
     sub: i32,
@@ -54,7 +54,7 @@ pub fn after(
     column: &str,
     rule: &'static str,
 ) {
-    generate(m, out, i, [sub, sub + 1, sub + 3], Some(sub + 2), table, column, rule);
+    generate(ctx, out, i, [sub, sub + 1, sub + 3], Some(sub + 2), table, column, rule);
 }
 
 /// Why a `NOT NULL` on `ALTER TABLE ONLY` stays as written: the recipe's check would reach the
@@ -71,7 +71,7 @@ pub fn not_on_only(table: &Name) -> String {
 /// Generate the check, its validation and its drop at `subs`, and `SET NOT NULL` at `set_at`.
 #[allow(clippy::too_many_arguments)]
 fn generate(
-    m: &Migration<'_>,
+    ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
     i: usize,
     subs: [i32; 3],
@@ -80,10 +80,12 @@ fn generate(
     column: &str,
     rule: &'static str,
 ) -> String {
+    let m = ctx.m;
     let at = out.units[i].at;
     let sample: String = m.src[at..].chars().take(5).collect();
     // Not a name the draft gives a constraint of its own (perhaps this very check, by hand), an
-    // inline one of a new column included (`Migration::declared`).
+    // inline one of a new column included (`Migration::declared`), nor one a constraint of
+    // `--schema` holds (on this table or another: any free name serves, the check is dropped).
     let draft_names = out.draft_constraint_names.get_or_insert_with(|| {
         let names = m.stmts.iter().flat_map(|s| &s.ops).filter_map(|o| match &o.kind {
             OpKind::AddConstraint { name: Some(n), .. } => Some(key_of(n)),
@@ -93,7 +95,9 @@ fn generate(
     });
     let draft_names = std::mem::take(draft_names);
     let parts = [&*table.base_unquoted(), column, "not_null_check"];
-    let name = quote_ident(&out.unique_name_avoiding("", parts, |n| draft_names.contains(n)));
+    let schema = ctx.config.catalog.as_deref();
+    let taken = |n: &str| draft_names.contains(n) || schema.is_some_and(|c| c.holds_other_name(&key_of(&quote_ident(n))));
+    let name = quote_ident(&out.unique_name_avoiding("", parts, taken));
     out.draft_constraint_names = Some(draft_names);
     let alter = in_case_of(&sample, if alter_if_exists(m, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });
     let col = quote_ident(column);

@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                         out.diagnose(RULE, op.span.start, not_null::not_on_only(table));
                         continue;
                     }
-                    let name = not_null::recipe(m, out, i, k, table, column, RULE);
+                    let name = not_null::recipe(ctx, out, i, k, table, column, RULE);
                     k += 1;
                     out.change(
                         RULE,

@@ -177,7 +177,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         // Proven before this statement: the step says so, to stay a fixed point.
                         out.add_fact(i, fact);
                     } else {
-                        not_null::recipe(m, out, i, k * 10 + n as i32, table, col, RULE);
+                        not_null::recipe(ctx, out, i, k * 10 + n as i32, table, col, RULE);
                     }
                     not_null_first.push_str(&format!(
                         "{} {} {}, ",

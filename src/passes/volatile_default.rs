@@ -200,7 +200,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 ..Unit::generated(i, op.span.start, backfill, Phase::Main, RULE)
             });
             if not_null.is_some() {
-                not_null::after(m, out, i, 100 + 10 * k + 1, table, column, RULE);
+                not_null::after(ctx, out, i, 100 + 10 * k + 1, table, column, RULE);
             }
             out.change(
                 RULE,
