@@ -844,7 +844,7 @@ impl Pending {
 /// alone still knows they have no traffic (the plan stays a fixed point).
 fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
     // Keyed by base name, so the lookup stays constant-time on large drafts.
-    let mut created: HashMap<String, Vec<Name>> = HashMap::default();
+    let mut created: HashMap<&str, Vec<&Name>> = HashMap::default();
     // A set beside the list: a step kept as written may hold thousands of statements.
     let mut seen = FxHashSet::default();
     // A statement's units may fill many steps (an `ALTER TABLE` of thousands of actions, each
@@ -886,17 +886,9 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
                 continue;
             }
             for op in &m.stmts[i].ops {
-                // A new table renamed or moved to another schema is new under its new name.
-                let made = match &op.kind {
-                    OpKind::CreateTable { table: n, .. } | OpKind::CreateIndex { name: Some(n), .. } => n.clone(),
-                    OpKind::AlterTable { table, action, .. } if m.created_before(table, i) => match action {
-                        Action::RenameTable { to } => to.clone(),
-                        Action::SetSchema { schema } => Name::new(&format!("{}.{}", schema.text, table.base_text())),
-                        _ => continue,
-                    },
-                    _ => continue,
-                };
-                created.entry(made.base().to_string()).or_default().push(made);
+                if let OpKind::CreateTable { table: n, .. } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
+                    created.entry(n.base()).or_default().push(n);
+                }
             }
         }
     }

@@ -372,32 +372,22 @@ fn positions(
             // table shadowed the schema's table of its name, which is the database's again, with
             // its traffic: `CREATE TEMP TABLE orders …; DROP TABLE orders;` leaves the live
             // `orders`, whose index build then needs CONCURRENTLY), renamed or moved to another
-            // schema (the new name is new; the old one may be a live table's), or a temporary
-            // table the session discards.
+            // schema (the old name may be a live table's), or a temporary table the session
+            // discards.
             let path = &paths[current];
             match &op.kind {
                 OpKind::DropTable { tables, .. } => tables.iter().for_each(|t| {
                     end_creation(created, path, t, index);
                 }),
-                OpKind::AlterTable { table, action, .. } => {
-                    use super::action::Action;
-                    // The new name's base, and its schema: the new one, or the old key's.
-                    let (base, schema) = match action {
-                        Action::RenameTable { to } => (to.base(), None),
-                        Action::SetSchema { schema } => (table.base(), Some(&*schema.key)),
-                        _ => continue,
-                    };
-                    if let Some(key) = end_creation(created, path, table, index) {
-                        // The old key is `schema.base`, or the base alone.
-                        let prefix = key.strip_suffix(table.base()).unwrap_or("");
-                        let moved = match schema {
-                            Some(schema) => format!("{schema}.{base}"),
-                            None => format!("{prefix}{base}"),
-                        };
-                        let list = created.entry(base.to_string()).or_default();
-                        made_in_block.record(|| (base.to_string(), list.len()));
-                        list.push(Creation::new(moved.into(), index + 1));
-                    }
+                // Renamed or moved, a new table may take the name of one the application uses
+                // (the swap: `DROP TABLE t; ALTER TABLE t_new RENAME TO t`), whose traffic it then
+                // gets: pgsafe counts it live under its new name.
+                OpKind::AlterTable {
+                    table,
+                    action: super::action::Action::RenameTable { .. } | super::action::Action::SetSchema { .. },
+                    ..
+                } => {
+                    end_creation(created, path, table, index);
                 }
                 OpKind::DiscardTemp => {
                     for c in created.values_mut().flatten() {
