@@ -93,8 +93,10 @@ pub fn windows_agree(text: &str, sizes: &[usize]) {
     // which sorts them; the passes push them window by window).
     let shown = |r: pgsafe::passes::Rewritten| {
         let plan = if r.changes.is_empty() { pgsafe::plan::verbatim(&m, &r) } else { pgsafe::plan::plan(&m, &r) };
-        let files: Vec<String> =
-            pgsafe::emit::files(&source, &m, &r, &plan, &config, pgsafe::emit::Render::Full).iter().map(|f| f.text()).collect();
+        let files: Vec<String> = pgsafe::emit::files(&source, &m, &r, &plan, &config, pgsafe::emit::Render::Full)
+            .iter()
+            .map(|f| f.text())
+            .collect();
         let mut findings: Vec<String> = r.changes.iter().chain(&r.diagnostics).map(|d| format!("{d:?}")).collect();
         findings.sort();
         (files, findings)

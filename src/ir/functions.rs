@@ -265,6 +265,28 @@ pub fn volatility(name: &str) -> (Volatility, bool) {
     }
 }
 
+/// Volatile functions known to draw from no sequence: the random values and clocks a default
+/// takes (built-in, or from the extensions migrations use for them).
+const SEQUENCE_FREE: &[&str] = &[
+    "random",
+    "random_normal",
+    "gen_random_uuid",
+    "clock_timestamp",
+    "timeofday",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "gen_random_bytes",
+];
+
+/// May a call of `name` (lower-cased, possibly schema-qualified) draw from a sequence, so that
+/// rows get other values when filled in another order? `nextval`, and any volatile function
+/// pgsafe does not know to draw from none (a user's `next_code()` may wrap `nextval`).
+pub fn may_draw_from_a_sequence(name: &str) -> bool {
+    let base = name.rsplit('.').next().unwrap_or(name);
+    base == "nextval" || (volatility(name).0 == Volatility::Volatile && !SEQUENCE_FREE.contains(&base))
+}
+
 /// Is `name` a built-in aggregate?
 pub fn is_aggregate(name: &str) -> bool {
     builtin(name).is_some_and(|b| AGGREGATES.contains(&b))

@@ -238,7 +238,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
                         let loc = super::lower_expr::Locations::new(text, at);
                         let e = super::lower_expr::lower(e, at..at + text.len(), &loc);
                         volatile_default = e.volatility() == super::expr::Volatility::Volatile;
-                        numbers_rows = e.calls.iter().any(|c| c.name.rsplit('.').next() == Some("nextval"));
+                        numbers_rows = e.calls.iter().any(|c| super::functions::may_draw_from_a_sequence(&c.name));
                         mode_scans |= volatile_default;
                     }
                     ColumnOption::Generated { .. } => computed = true,

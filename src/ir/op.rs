@@ -171,7 +171,8 @@ pub struct InlineDefault {
     pub expr: String,
     /// Evaluated per row (`random()`, `gen_random_uuid()`, …): adding the column rewrites the table.
     pub volatile: bool,
-    /// Calls `nextval`: each row's value depends on the order the rows are filled in.
+    /// Calls `nextval`, or a volatile function that may (`functions::may_draw_from_a_sequence`):
+    /// each row's value may depend on the order the rows are filled in.
     pub numbers_rows: bool,
     /// `DEFAULT NULL`: every row holds NULL, as without a default.
     pub null: bool,

@@ -96,7 +96,8 @@ fn generate(
     let draft_names = std::mem::take(draft_names);
     let parts = [&*table.base_unquoted(), column, "not_null_check"];
     let schema = ctx.config.catalog.as_deref();
-    let taken = |n: &str| draft_names.contains(n) || schema.is_some_and(|c| c.holds_other_name(&key_of(&quote_ident(n))));
+    let taken =
+        |n: &str| draft_names.contains(n) || schema.is_some_and(|c| c.holds_other_name(&key_of(&quote_ident(n))));
     let name = quote_ident(&out.unique_name_avoiding("", parts, taken));
     out.draft_constraint_names = Some(draft_names);
     let alter = in_case_of(&sample, if alter_if_exists(m, i, out) { "ALTER TABLE IF EXISTS" } else { "ALTER TABLE" });

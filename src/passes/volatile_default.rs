@@ -83,7 +83,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                     RULE,
                     d.clause.start,
                     format!(
-                        "the default of {column} draws from a sequence: ADD COLUMN … DEFAULT numbers the rows of {} in the \
+                        "the default of {column} draws from a sequence (nextval, or a function pgsafe does not know to \
+                         draw from none): ADD COLUMN … DEFAULT numbers the rows of {} in the \
                          order it rewrites the table, a batched backfill in the order of its batches, so rows would get \
                          other numbers; left as written (it rewrites the table under ACCESS EXCLUSIVE: where the order \
                          does not matter, add the column without the default and number the rows in batches yourself)",
