@@ -1053,6 +1053,15 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
                 (OpKind::Other { what }, Vec::new())
             }
         }
+        Statement::Drop { object_type: ObjectType::Schema, names, .. } => (
+            OpKind::SchemaGone { schemas: names.iter().map(|n| super::name::key_of(&n.to_string())).collect() },
+            Vec::new(),
+        ),
+        Statement::AlterSchema(a)
+            if a.operations.iter().any(|o| matches!(o, sqlparser::ast::AlterSchemaOperation::Rename { .. })) =>
+        {
+            (OpKind::SchemaGone { schemas: vec![super::name::key_of(&a.name.to_string())] }, Vec::new())
+        }
         Statement::Drop { object_type: ObjectType::Table, names, cascade, .. } => {
             let tables: Vec<Name> = names.iter().map(|n| Name::new(&n.to_string())).collect();
             let locks = tables.iter().map(|t| lock(t, LockMode::AccessExclusive, false)).collect();

@@ -389,13 +389,8 @@ fn positions(
                 } => {
                     end_creation(created, path, table, index);
                 }
-                OpKind::DiscardTemp => {
-                    for c in created.values_mut().flatten() {
-                        if c.at != 0 && c.until == usize::MAX && c.key.starts_with("pg_temp.") {
-                            c.until = index + 1;
-                        }
-                    }
-                }
+                OpKind::DiscardTemp => end_in_schemas(created, &["pg_temp".to_string()], index),
+                OpKind::SchemaGone { schemas } => end_in_schemas(created, schemas, index),
                 _ => {}
             }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
@@ -431,6 +426,14 @@ fn positions(
         }
     }
     (paths, path_at)
+}
+
+/// End at statement `index` every standing creation in one of `schemas` (folded).
+fn end_in_schemas(created: &mut HashMap<String, Vec<Creation>>, schemas: &[String], index: usize) {
+    let in_them = |key: &str| key.split_once('.').is_some_and(|(s, _)| schemas.iter().any(|g| g == s));
+    for c in created.values_mut().flatten().filter(|c| c.at != 0 && c.until == usize::MAX && in_them(&c.key)) {
+        c.until = index + 1;
+    }
 }
 
 /// End the standing creation `t` names at statement `index` (under `path`, the `search_path` in

@@ -344,6 +344,11 @@ pub enum OpKind {
     AttachIndex {
         partition: Name,
     },
+    /// `ALTER SCHEMA s RENAME TO …`, `DROP SCHEMA s …` (`schemas`, folded): what is in them is no
+    /// longer found under their names.
+    SchemaGone {
+        schemas: Vec<String>,
+    },
     /// `DISCARD TEMP` (and `DISCARD ALL`): the session's temporary tables are dropped.
     DiscardTemp,
     /// `DROP TABLE [IF EXISTS] a, b [CASCADE]`.
