@@ -102,6 +102,12 @@ fn lower_any(src: &str, body: Range<usize>) -> Lowered {
     if let Some(lowered) = lower_big_insert(text, body.clone()).or_else(|| lower_big_bodies(text, body.clone())) {
         return lowered;
     }
+    if names_with_unicode_escapes(text) {
+        // `U&"\0075sers"` is `users`: sqlparser reads a name `U` and an operator. pgsafe cannot
+        // tell which relation it names, so nobody has judged its locks.
+        let ops = vec![Op { span: body.clone(), kind: OpKind::Opaque { risky: true }, locks: Vec::new() }];
+        return Lowered { ops, ..Lowered::default() };
+    }
     let words = head_words(text, 4);
     let alter = AlterHead::of(text, &words);
     if words.iter().take(2).map(String::as_str).eq(["create", "table"]) {
@@ -629,6 +635,22 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
 
 pub(super) fn lock(table: &Name, mode: LockMode, scans: bool) -> LockUse {
     LockUse { table: table.clone(), mode, scans }
+}
+
+/// Does `text` write a name with Unicode escapes (`U&"d\0061t\+000061"`)? Only a text with `&"`
+/// is lexed.
+fn names_with_unicode_escapes(text: &str) -> bool {
+    if !text.contains("&\"") {
+        return false;
+    }
+    let toks = lex(text);
+    toks.windows(3).any(|w| {
+        w[0].is_word("u")
+            && w[1].tok == Tok::Punct('&')
+            && matches!(w[2].tok, Tok::Quoted(_))
+            && w[0].span.end == w[1].span.start
+            && w[1].span.end == w[2].span.start
+    })
 }
 
 /// `SAVEPOINT name`, `RELEASE [SAVEPOINT] name`, `ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name`.

@@ -208,7 +208,29 @@ impl Timeouts {
             {
                 continue;
             }
-            let Some(k) = blocking_lock(unit, |t| m.created_before(t, i)) else { continue };
+            let Some(k) = blocking_lock(unit, |t| m.created_before(t, i)) else {
+                // A statement pgsafe could not read may take any lock: it waits under the
+                // timeouts too, though nobody can say on what.
+                let unread = s.ops.iter().any(|o| matches!(o.kind, OpKind::Opaque { risky: true }));
+                if unread && unit.generated.is_none() && !local_timeout.unwrap_or(session_timeout) {
+                    unit.needs_timeouts = true;
+                    // How long it runs nobody can tell either: to its end, as in the draft.
+                    unit.lock_wait_only = true;
+                    unit.rules.push(RULE);
+                    out.change(
+                        RULE,
+                        s.body.start,
+                        format!(
+                            "run under lock_timeout = '{}': pgsafe could not read this statement, which may take a \
+                             strong lock on a table, and while it waits for one every read and write on the table \
+                             queues behind it; no statement_timeout: pgsafe cannot tell how long it runs, so it runs \
+                             to its end, as in the draft",
+                            ctx.config.lock_timeout
+                        ),
+                    );
+                }
+                continue;
+            };
             unit.blocking = Some(k as u32);
             let lock = unit.locks[k].clone();
             if local_timeout.unwrap_or(session_timeout) {
