@@ -264,34 +264,28 @@ pub fn drop_index(body: &str) -> Option<DropIndexForm> {
 
 /// `ALTER INDEX [IF EXISTS] name RENAME TO new`: the two names as written.
 pub fn rename_index(body: &str) -> Option<(String, String)> {
+    alter_index(body, ["rename", "to"])
+}
+
+/// `ALTER INDEX [IF EXISTS] parent ATTACH PARTITION child`: (parent, child) as written.
+pub fn attach_index(body: &str) -> Option<(String, String)> {
+    alter_index(body, ["attach", "partition"])
+}
+
+/// `ALTER INDEX [IF EXISTS] name <action> other`, with nothing after: the two names as written.
+fn alter_index(body: &str, [first, second]: [&str; 2]) -> Option<(String, String)> {
     let mut head = Head::new(body);
     if !(head.keyword("alter") && head.keyword("index")) {
         return None;
     }
     head.keywords(&["if", "exists"]);
     let name = body[head.name()?].to_string();
-    if !(head.keyword("rename") && head.keyword("to")) {
+    if !(head.keyword(first) && head.keyword(second)) {
         return None;
     }
-    let to = body[head.name()?].to_string();
+    let other = body[head.name()?].to_string();
     head.skip();
-    (head.i == body.len()).then_some((name, to))
-}
-
-/// `ALTER INDEX [IF EXISTS] parent ATTACH PARTITION child`: (parent, child) as written.
-pub fn attach_index(body: &str) -> Option<(String, String)> {
-    let mut head = Head::new(body);
-    if !(head.keyword("alter") && head.keyword("index")) {
-        return None;
-    }
-    head.keywords(&["if", "exists"]);
-    let parent = body[head.name()?].to_string();
-    if !(head.keyword("attach") && head.keyword("partition")) {
-        return None;
-    }
-    let child = body[head.name()?].to_string();
-    head.skip();
-    (head.i == body.len()).then_some((parent, child))
+    (head.i == body.len()).then_some((name, other))
 }
 
 pub fn reindex(body: &str) -> Option<ReindexForm> {

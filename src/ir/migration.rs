@@ -310,8 +310,8 @@ fn positions(
     // set another may not have run: after it the path is unknown (an empty one, under which no
     // unqualified name counts as created by the draft).
     let mut branches: Vec<[usize; 3]> = Vec::new();
-    // Temporary tables created `ON COMMIT DROP` in the open transaction (base names).
-    let mut drop_at_commit: Vec<String> = Vec::new();
+    // Temporary tables created `ON COMMIT DROP` in the open transaction.
+    let mut drop_at_commit: Vec<&Name> = Vec::new();
     let unknown = |paths: &mut Vec<Vec<String>>| match paths.iter().position(Vec::is_empty) {
         Some(k) => k,
         None => {
@@ -376,9 +376,7 @@ fn positions(
             // discards.
             let path = &paths[current];
             match &op.kind {
-                OpKind::DropTable { tables, .. } => tables.iter().for_each(|t| {
-                    end_creation(created, path, t, index);
-                }),
+                OpKind::DropTable { tables, .. } => tables.iter().for_each(|t| end_creation(created, path, t, index)),
                 // Renamed or moved, a new table may take the name of one the application uses
                 // (the swap: `DROP TABLE t; ALTER TABLE t_new RENAME TO t`), whose traffic it then
                 // gets: pgsafe counts it live under its new name.
@@ -386,10 +384,8 @@ fn positions(
                     table,
                     action: super::action::Action::RenameTable { .. } | super::action::Action::SetSchema { .. },
                     ..
-                } => {
-                    end_creation(created, path, table, index);
-                }
-                OpKind::DiscardTemp => end_in_schemas(created, &["pg_temp".to_string()], index),
+                } => end_creation(created, path, table, index),
+                OpKind::DiscardTemp => end_in_schemas(created, &[PG_TEMP.to_string()], index),
                 OpKind::SchemaGone { schemas } => end_in_schemas(created, schemas, index),
                 _ => {}
             }
@@ -397,12 +393,12 @@ fn positions(
             if let OpKind::CreateTable { table, def } = &op.kind {
                 if def.temporary && def.drop_on_commit && !def.if_not_exists {
                     // Gone at its transaction's end: this statement's own, outside a block.
-                    drop_at_commit.push(table.base().to_string());
+                    drop_at_commit.push(table);
                 }
             }
             let made = match &op.kind {
                 OpKind::CreateTable { table, def } if !def.if_not_exists => {
-                    Some((table, def.temporary.then_some("pg_temp")))
+                    Some((table, def.temporary.then_some(PG_TEMP)))
                 }
                 OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
                 _ => None,
@@ -419,8 +415,8 @@ fn positions(
                 list.push(Creation::new(key, index + 1));
             }
             if !in_transaction {
-                for base in drop_at_commit.drain(..) {
-                    end_creation(created, &["pg_temp".to_string()], &Name::new(&base), index);
+                for table in drop_at_commit.drain(..) {
+                    end_creation(created, &[PG_TEMP.to_string()], table, index);
                 }
             }
         }
@@ -436,24 +432,17 @@ fn end_in_schemas(created: &mut HashMap<String, Vec<Creation>>, schemas: &[Strin
     }
 }
 
-/// End the standing creation `t` names at statement `index` (under `path`, the `search_path` in
-/// force): its key, or `None` when the draft did not create it. An unqualified name is the
-/// temporary table's where `pg_temp` is searched first (unless the path lists it later), else the
-/// path's first schema's.
-fn end_creation(
-    created: &mut HashMap<String, Vec<Creation>>,
-    path: &[String],
-    t: &Name,
-    index: usize,
-) -> Option<Arc<str>> {
-    let list = created.get_mut(t.base())?;
+/// End at statement `index` the standing creation `t` names under `path` (the `search_path` in
+/// force), if the draft made one: the first of the relations the name may be, in the order
+/// PostgreSQL looks (the temporary table first, unless the path lists `pg_temp` later).
+fn end_creation(created: &mut HashMap<String, Vec<Creation>>, path: &[String], t: &Name, index: usize) {
+    let Some(list) = created.get_mut(t.base()) else { return };
     let candidates: Vec<String> = if t.key.contains('.') {
         vec![t.key.to_string()]
     } else {
-        let temp_first = path.iter().position(|s| s == "pg_temp").is_none_or(|k| k == 0);
-        let temp = format!("pg_temp.{}", t.base());
-        let schemas = path.iter().filter(|s| *s != "pg_temp").map(|s| format!("{s}.{}", t.base()));
-        match temp_first {
+        let temp = format!("{PG_TEMP}.{}", t.base());
+        let schemas = path.iter().filter(|s| *s != PG_TEMP).map(|s| format!("{s}.{}", t.base()));
+        match temp_searched_first(path) {
             true => std::iter::once(temp).chain(schemas).collect(),
             false => schemas.chain(std::iter::once(temp)).collect(),
         }
@@ -461,10 +450,18 @@ fn end_creation(
     for key in candidates {
         if let Some(c) = list.iter_mut().rev().find(|c| c.at != 0 && *c.key == *key && c.until == usize::MAX) {
             c.until = index + 1;
-            return Some(c.key.clone());
+            return;
         }
     }
-    None
+}
+
+/// The session's temporary schema, as a `search_path` names it.
+const PG_TEMP: &str = "pg_temp";
+
+/// Does PostgreSQL look for a relation among the temporary tables first under `path`? Unless the
+/// path lists `pg_temp` after another schema, which may hold a live table of the name.
+fn temp_searched_first(path: &[String]) -> bool {
+    path.iter().position(|s| s == PG_TEMP).is_none_or(|k| k == 0)
 }
 
 /// Directive pgsafe writes above a step that relies on a fact an earlier step established.
@@ -835,10 +832,7 @@ impl<'a> Migration<'a> {
         }
         let path = self.search_path_at(before);
         let base = name.base();
-        // `pg_temp` is searched first unless the path lists it later: a schema before it may
-        // hold a live table of the name.
-        let temp_first = path.iter().position(|s| s == "pg_temp").is_none_or(|k| k == 0);
-        (temp_first && made(&format!("pg_temp.{base}")))
+        (temp_searched_first(path) && made(&format!("{PG_TEMP}.{base}")))
             || path.first().is_some_and(|schema| made(&format!("{schema}.{base}")))
     }
 
