@@ -300,12 +300,15 @@ impl Guard<'_> {
                      -- action reaches), an AFTER trigger sees only the batches so far, a rule rewrites each batch,\n  \
                      -- a deferrable key, a deferrable foreign key or one to its own table is checked at the end\n  \
                      -- of each batch, key ranges change a unique or exclusion-constrained column in key order (a\n  \
-                     -- BEFORE trigger may change any), a view has no key: on such a table the statement runs once,\n  \
-                     -- as written.\n",
+                     -- BEFORE trigger may change any), a BEFORE trigger that draws from a sequence numbers the\n  \
+                     -- rows in key order, a view has no key: on such a table the statement runs once, as written.\n",
                     format!(
                         "c.relkind NOT IN ('r', 'p')\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                          AND tgtype & t.events <> 0 AND tgtype & 3 <> 3)\n      \
+                         OR EXISTS (SELECT FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid WHERE g.tgrelid = t.oid\n        \
+                         AND NOT g.tgisinternal AND g.tgenabled <> 'D' AND g.tgtype & t.events <> 0 AND g.tgtype & 3 = 3\n        \
+                         AND p.prosrc ~* 'nextval')\n      \
                          OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid\n        \
                          AND (ev_type = '2' AND t.events & 16 <> 0 OR ev_type = '4' AND t.events & 8 <> 0))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
