@@ -742,7 +742,9 @@ fn memory_per_statement_stays_bounded() {
         (&["diff"], 3.3),
         (&["check", "--format", "sarif"], 2.5),
         (&["check", "--format", "json"], 4.0),
-        (&["check", "--format", "markdown"], 5.0),
+        // The review renders the step files whole for its diff: 4.5-5.1 KB from run to run (the
+        // peak of several threads varies), so its bound leaves that room.
+        (&["check", "--format", "markdown"], 5.6),
     ];
     for (command, bound_kb) in commands {
         let on = |draft: &Path| peak_rss_mb(&[command, &[s(draft)]].concat());
