@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::ir::action::Action;
+use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
 use crate::ir::op::{ConstraintKind, OpKind};
@@ -65,8 +66,24 @@ pub fn long_unit(
         if own_timeout || unit.generated.is_some() || m.stmts[stmt].ignores(RULE) {
             continue;
         }
+        if let Some(code) = code_of_unknown_duration(m, stmt) {
+            return Some((
+                u,
+                format!(
+                    "{code} runs for as long as its code takes, which pgsafe cannot tell, in a step under statement_timeout = '{timeout}' (set for its {} on {}): if it runs longer it is cancelled (SQLSTATE 57014) where the draft ran it to its end. If it can take that long, commit the schema change apart (its own transaction) so that the code runs in a step without the timeout; or, {}",
+                    held.mode,
+                    held.table.text,
+                    deliberately(step, &held)
+                ),
+            ));
+        }
         for op in ops {
-            if removes_scan(&op.kind).iter().any(|rule| unit.rules.contains(rule)) || !scans(m, unit, &op.kind) {
+            // A column of a domain with a constraint, which the `type-change` rule found to
+            // rewrite the table: whatever the recipes did to the rest of the column.
+            let domain = matches!(op.kind, OpKind::AddColumn { .. }) && type_changes.within(&op.span);
+            if !domain
+                && (removes_scan(&op.kind).iter().any(|rule| unit.rules.contains(rule)) || !scans(m, unit, &op.kind))
+            {
                 continue;
             }
             // The scanned table is the statement's own (a foreign key's referenced table is only
@@ -75,6 +92,7 @@ pub fn long_unit(
             // not know it).
             let own = match &op.kind {
                 OpKind::AddConstraint { .. } => op.locks.first().filter(|l| l.scans),
+                _ if domain => op.locks.first(),
                 _ => op.locks.iter().find(|l| l.scans),
             };
             let default = match &op.kind {
@@ -90,14 +108,7 @@ pub fn long_unit(
             };
             let table = &lock.table.text;
             let tables = scanned.iter().map(|l| &*l.table.text).collect::<Vec<_>>().join(" and ");
-            // A statement that cannot run in a transaction block runs alone, where SET LOCAL does
-            // nothing.
-            let alone = step.mode == StepMode::Autocommit && step.kept.is_none();
-            let set = if alone { "SET" } else { "SET LOCAL" };
-            let deliberate = format!(
-                "to run it deliberately (in a quiet hour), put `{set} statement_timeout = '30min';` right before it in the draft: pgsafe keeps that setting, and its step then waits as long as the work takes, holding {} on {}",
-                held.mode, held.table.text
-            );
+            let deliberate = deliberately(step, &held);
             let why = match &op.kind {
                 // Only a type change the `type-change` rule found to rewrite the table (it gives
                 // the expand/contract recipe; binary-compatible changes do not scan).
@@ -109,6 +120,10 @@ pub fn long_unit(
                         "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
                     )
                 }
+                OpKind::AddColumn { type_text, .. } if domain => format!(
+                    "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) to check the constraint of the domain {type_text} on every row, for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
+                    capitalised(&deliberate)
+                ),
                 _ if lock.mode == LockMode::RowExclusive || lock.mode == LockMode::AccessShare => format!(
                     "this reads or changes every matching row of {table} inside a step that holds {} on {}: the lock stays for the whole statement, and under statement_timeout = '{timeout}' it is cancelled on a large table. Commit the schema change first (its own transaction), so that the row work runs apart (pgsafe batches an UPDATE or DELETE it can prove safe); or, {deliberate}",
                     held.mode, held.table.text
@@ -132,6 +147,32 @@ pub fn long_unit(
         }
     }
     None
+}
+
+/// How to run a long statement of `step` deliberately.
+fn deliberately(step: &Step, held: &LockUse) -> String {
+    // A statement that cannot run in a transaction block runs alone, where SET LOCAL does nothing.
+    let alone = step.mode == StepMode::Autocommit && step.kept.is_none();
+    let set = if alone { "SET" } else { "SET LOCAL" };
+    format!(
+        "to run it deliberately (in a quiet hour), put `{set} statement_timeout = '30min';` right before it in the draft: pgsafe keeps that setting, and its step then waits as long as the work takes, holding {} on {}",
+        held.mode, held.table.text
+    )
+}
+
+/// What statement `stmt` is, when it runs code whose duration pgsafe cannot tell: a `DO` block, a
+/// `CALL`, a call of a function the draft or `--schema` created (a data migration's usual forms).
+fn code_of_unknown_duration(m: &Migration<'_>, stmt: usize) -> Option<String> {
+    let s = &m.stmts[stmt];
+    match &s.runs_code {
+        Some(RunsCode::Block) => Some("this DO block".into()),
+        Some(RunsCode::Calls(k)) => Some(format!("this call of {}", m.called[*k as usize].function)),
+        None => s
+            .ops
+            .iter()
+            .any(|o| matches!(&o.kind, OpKind::Other { what } if what.starts_with("CALL ")))
+            .then(|| "this CALL".into()),
+    }
 }
 
 /// Does this op still scan when the step runs it? Not an index `ON ONLY` a partitioned parent (it
@@ -178,4 +219,40 @@ pub fn warnings(m: &Migration<'_>, r: &Rewritten, plan: &Plan, config: &Config) 
         .filter_map(|step| long_unit(m, r, &type_changes, step, config))
         .map(|(u, why)| Diagnostic::new(RULE, Severity::Warning, m.stmts[r.units[u].stmt].body.clone(), why))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile, Config};
+
+    fn long_steps(draft: &str) -> Vec<String> {
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        c.diagnostics.iter().filter(|d| d.rule == super::RULE).map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn code_of_unknown_duration_beside_a_lock_is_flagged() {
+        let alter = "BEGIN;\nALTER TABLE orders ADD COLUMN x int;\n";
+        for (code, what) in
+            [("DO $$ BEGIN PERFORM pg_sleep(6); END $$;", "this DO block"), ("CALL fill_orders();", "this CALL")]
+        {
+            let found = long_steps(&format!("{alter}{code}\nCOMMIT;\n"));
+            assert_eq!(found.len(), 1, "{code}: {found:?}");
+            assert!(found[0].starts_with(what) && found[0].contains("under statement_timeout = '5s'"), "{found:?}");
+            assert!(found[0].contains("ACCESS EXCLUSIVE on orders"), "{found:?}");
+            // Alone, it runs to its end, as in the draft (under the lock timeout only, where its
+            // code takes a lock): nothing to flag.
+            assert!(long_steps(&format!("{code}\n")).is_empty(), "{code}");
+        }
+        // A call of a function whose code the draft shows, in a transaction kept whole.
+        let fill = "CREATE FUNCTION fill() RETURNS void LANGUAGE plpgsql AS $$ BEGIN ALTER TABLE users ADD y int; \
+                    UPDATE orders SET x = 1; END $$;\nBEGIN;\nLOCK TABLE orders;\n\
+                    ALTER TABLE orders ADD COLUMN x int;\nSELECT fill();\nCOMMIT;\n";
+        assert!(long_steps(fill).iter().any(|w| w.starts_with("this call of fill runs")), "{:?}", long_steps(fill));
+        // A plain query beside the lock is not code pgsafe cannot time.
+        assert!(long_steps(&format!("{alter}SELECT 1;\nCOMMIT;\n")).is_empty());
+        // The draft chose its own statement_timeout: its choice.
+        assert!(long_steps(&format!("{alter}SET LOCAL statement_timeout = '1h';\nCALL fill_orders();\nCOMMIT;\n"))
+            .is_empty());
+    }
 }

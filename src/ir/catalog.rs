@@ -61,6 +61,9 @@ pub struct Catalog {
     /// `--schema` declares a constraint or constraint trigger `INITIALLY DEFERRED` (the draft's
     /// own are `Stmt::defers_checks`): see `transactions::regions`.
     pub defers_checks: bool,
+    /// The domains the schema gives a constraint to ([`super::domains`]): a column added with
+    /// one of them rewrites its table.
+    pub constrained_domains: HashSet<String>,
     /// The functions and procedures the schema creates, with what their code does: a call of one
     /// in the draft takes it (`code_locks::Functions`).
     pub functions: super::code_locks::Functions,

@@ -30,6 +30,8 @@ pub struct Lowered {
     /// The names it gives to constraints and relations the catalogue does not follow
     /// ([`super::other_names`]).
     pub declared: Vec<String>,
+    /// The domain it gives a constraint to ([`super::domains`]).
+    pub constrains_domain: Option<super::domains::Domain>,
     /// It reads its transaction's start time ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
     /// What it does with the session's sequence values ([`super::sequence_values`]).
@@ -68,6 +70,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     // A `DO` block's code takes the locks of the DDL in it, which its words show.
     let text = &src[body];
     lowered.declared = super::other_names::declared_names(text);
+    lowered.constrains_domain = super::domains::constrained_domain(text);
     lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
     lowered.sequence_values = super::sequence_values::sequence_values(text);
     if starts_with_do(text) {

@@ -186,6 +186,9 @@ pub struct Migration<'a> {
     /// ([`super::other_names`]), with the statement's index, in order: PostgreSQL's choice of an
     /// unnamed key's name skips them.
     pub declared: Vec<(usize, String)>,
+    /// The domains statements give a constraint to ([`super::domains`]), with the statement's
+    /// index, in order.
+    pub constrained_domains: Vec<(usize, super::domains::Domain)>,
 }
 
 /// A relation the draft creates.
@@ -516,6 +519,12 @@ fn unescape_directive(line: &str) -> String {
     out
 }
 
+/// The entries of `list` (in statement order) that statement `i` made.
+fn of_statement<T>(list: &[(usize, T)], i: usize) -> impl Iterator<Item = &T> {
+    let from = list.partition_point(|(at, _)| *at < i);
+    list[from..].iter().take_while(move |(at, _)| *at == i).map(|(_, n)| n)
+}
+
 /// The names of a `, `-separated list, where a quoted name may hold a comma.
 fn names_in_list(list: &str) -> impl Iterator<Item = &str> {
     let mut quoted = false;
@@ -595,6 +604,7 @@ impl<'a> Migration<'a> {
         let mut facts = std::collections::HashSet::new();
         let mut called = Vec::new();
         let mut declared = Vec::new();
+        let mut constrained_domains = Vec::new();
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -637,6 +647,7 @@ impl<'a> Migration<'a> {
                     } else {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
+                        constrained_domains.extend(lowered.constrains_domain.map(|n| (stmts.len(), n)));
                         reads_transaction_time = lowered.reads_transaction_time;
                         sequence_values = lowered.sequence_values;
                         too_deep = lowered.too_deep;
@@ -740,6 +751,7 @@ impl<'a> Migration<'a> {
             called,
             functions,
             declared,
+            constrained_domains,
         }
     }
 
@@ -788,13 +800,18 @@ impl<'a> Migration<'a> {
             called: self.called.clone(),
             functions: self.functions.clone(),
             declared: self.declared.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
+            constrained_domains: self.constrained_domains.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
         })
     }
 
     /// The names statement `i` gives to constraints and relations the catalogue does not follow.
     pub fn declared_by(&self, i: usize) -> impl Iterator<Item = &str> {
-        let from = self.declared.partition_point(|(at, _)| *at < i);
-        self.declared[from..].iter().take_while(move |(at, _)| *at == i).map(|(_, n)| n.as_str())
+        of_statement(&self.declared, i).map(String::as_str)
+    }
+
+    /// The domain statement `i` gives a constraint to, or creates over another type, if any.
+    pub fn domain_constrained_by(&self, i: usize) -> Option<&super::domains::Domain> {
+        of_statement(&self.constrained_domains, i).next()
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?

@@ -3,6 +3,7 @@ pub mod action;
 mod by_hand;
 pub mod catalog;
 pub mod code_locks;
+pub mod domains;
 pub mod expr;
 pub mod functions;
 pub mod lock;

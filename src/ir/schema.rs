@@ -67,6 +67,11 @@ impl Catalog {
         for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
             self.defers_checks |= s.defers_checks;
             m.declared_by(i).for_each(|n| self.declare(n));
+            if let Some(d) =
+                m.domain_constrained_by(i).filter(|d| d.constrained(|b| self.constrained_domains.contains(b)))
+            {
+                self.constrained_domains.insert(d.name.clone());
+            }
             for op in &s.ops {
                 self.apply(op);
             }

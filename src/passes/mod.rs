@@ -449,7 +449,7 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
         |catalog| fk_index::run(&ctx, catalog),
         |windows| {
             let mut out = draft_units(m);
-            let mut carried = Carried::new(m);
+            let mut carried = Carried::new(m, config);
             // `transactions` and `timeouts` list their findings after every other pass's, as
             // they would walking the whole draft after the others.
             let (mut by_transactions, mut by_timeouts) = (Findings::default(), Findings::default());
@@ -594,19 +594,19 @@ struct Carried {
     proofs: set_not_null::Proofs,
     /// `partitions`: inside a transaction block of the draft.
     in_tx: bool,
-    /// `type-change`: the draft's session time zone.
-    zone: type_change::Zone,
+    /// `type-change`: the draft's session time zone and constrained domains.
+    type_change: type_change::Carried,
     /// `volatile-default`: the draft's `UPDATE`s by the columns they set (made when first asked).
     fills: volatile_default::Fills,
 }
 
 impl Carried {
-    fn new(m: &Migration<'_>) -> Carried {
+    fn new(m: &Migration<'_>, config: &Config) -> Carried {
         Carried {
             built: concurrent_drop_index::BuiltIndexes::new(m.runner_transaction),
             proofs: set_not_null::Proofs::new(m.runner_transaction),
             in_tx: false,
-            zone: type_change::Zone::new(m.runner_transaction),
+            type_change: type_change::Carried::new(m, config),
             fills: volatile_default::Fills::default(),
         }
     }
@@ -714,5 +714,5 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     volatile_default::run(ctx, out, &mut carried.fills);
     partitions::run(ctx, out, &mut carried.in_tx);
     destructive::run(ctx, out);
-    type_change::run(ctx, out, &mut carried.zone);
+    type_change::run(ctx, out, &mut carried.type_change);
 }

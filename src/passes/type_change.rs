@@ -13,14 +13,20 @@
 //! (PostgreSQL 12+). `text ↔ citext` keeps the table but rebuilds the indexes on the column. The old
 //! type comes from `--schema` and the draft itself; without it pgsafe says it could not tell and
 //! assumes a rewrite.
+//!
+//! `ADD COLUMN` of a domain with a constraint rewrites the table too ([`crate::ir::domains`]): the
+//! same diagnostic, without a recipe (no form of the statement avoids it).
 
 use super::{Ctx, Rewritten};
+use crate::config::Config;
 use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::{Indexes, SqlType, Table};
-use crate::ir::migration::Section;
+use crate::ir::domains;
+use crate::ir::migration::{Migration, Section};
 use crate::ir::name::{quote_ident, Name};
 use crate::ir::op::OpKind;
 use crate::ir::savepoints::Rollbacks;
+use rustc_hash::FxHashSet;
 
 pub const RULE: &str = "type-change";
 
@@ -142,10 +148,30 @@ impl Zone {
     }
 }
 
-/// `zone`: the draft's session time zone where the window starts, then as it goes.
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, zone: &mut Zone) {
+/// What the rule carries from one window of statements to the next.
+pub struct Carried {
+    zone: Zone,
+    /// The domains given a constraint so far (`--schema`, then the draft), by [`domains::type_key`].
+    constrained_domains: FxHashSet<String>,
+}
+
+impl Carried {
+    pub fn new(m: &Migration<'_>, config: &Config) -> Carried {
+        let constrained_domains = config.catalog.as_ref().map(|c| c.constrained_domains.clone()).unwrap_or_default();
+        Carried { zone: Zone::new(m.runner_transaction), constrained_domains }
+    }
+}
+
+/// `carried`: the draft's session time zone and constrained domains where the window starts, then
+/// as it goes.
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) {
     let m = ctx.m;
+    let Carried { zone, constrained_domains } = carried;
     for (i, s) in ctx.stmts() {
+        let domain = m.domain_constrained_by(i).filter(|_| s.section == Section::Up);
+        if let Some(d) = domain.filter(|d| d.constrained(|b| constrained_domains.contains(b))) {
+            constrained_domains.insert(d.name.clone());
+        }
         for (k, op) in s.ops.iter().enumerate() {
             // `SET TIME ZONE`, `SET timezone`, `RESET ALL`.
             if let Some((value, local)) = op.kind.setting("timezone") {
@@ -170,10 +196,34 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, zone: &mut Zone) {
                         out.diagnose(RULE, op.span.start, msg);
                     }
                 }
+                OpKind::AddColumn { table, column, type_text, .. }
+                    if ctx.applies(RULE, i) && !ctx.quiet(table, i) && constrained(constrained_domains, type_text) =>
+                {
+                    out.diagnose(
+                        RULE,
+                        op.span.start,
+                        format!(
+                            "{type_text} is a domain with a constraint (CHECK or NOT NULL), and PostgreSQL checks it \
+                             on every row by rewriting {t} when {column} is added: under ACCESS EXCLUSIVE, reads and \
+                             writes wait for as long as the copy takes (a domain without constraints adds the column \
+                             in the catalogue alone). No form of this ADD COLUMN avoids the rewrite: on a large table, \
+                             run it in a quiet hour, or add {column} with the domain's base type and a CHECK constraint \
+                             NOT VALID, validated apart",
+                            t = table.text
+                        ),
+                    );
+                }
                 _ => {}
             }
         }
     }
+}
+
+/// Is `type_text` (a column's type as written) a domain given a constraint so far? An array of
+/// one is not checked by a rewrite.
+fn constrained(domains: &FxHashSet<String>, type_text: &str) -> bool {
+    let t = SqlType::parse(type_text);
+    !domains.is_empty() && t.array == 0 && domains.contains(domains::type_key(&t.base))
 }
 
 /// `ALTER COLUMN column TYPE new_text [COLLATE …] [USING …]`.
@@ -372,5 +422,38 @@ mod tests {
         .is_empty());
         // A table the draft creates has no traffic.
         assert!(diagnostics("CREATE TABLE t (a int);\nALTER TABLE t ALTER a TYPE bigint;", None).is_empty());
+    }
+
+    #[test]
+    fn a_column_of_a_domain_with_a_constraint_rewrites_its_table() {
+        let add = "ALTER TABLE orders ADD COLUMN level pos;";
+        let warned = |before: &str, schema: Option<&str>| !diagnostics(&format!("{before}\n{add}"), schema).is_empty();
+        // Measured on PostgreSQL 15: a CHECK or NOT NULL of the domain, its own or its base
+        // domain's, rewrites the table; a domain without one, or an array of one, does not.
+        assert!(warned("CREATE DOMAIN pos AS int CHECK (VALUE > 0);", None));
+        assert!(warned("CREATE DOMAIN pos AS int NOT NULL DEFAULT 1;", None));
+        assert!(warned("CREATE DOMAIN pos AS int;\nALTER DOMAIN pos ADD CHECK (VALUE > 0) NOT VALID;", None));
+        assert!(warned(
+            "CREATE DOMAIN app.positive AS int CHECK (VALUE > 0);\nCREATE DOMAIN pos AS app.positive;",
+            None
+        ));
+        assert!(!warned("CREATE DOMAIN pos AS int;", None));
+        assert!(!warned("CREATE DOMAIN positive AS int;\nCREATE DOMAIN pos AS positive;", None));
+        assert!(!warned("", None));
+        assert!(diagnostics(
+            "CREATE DOMAIN pos AS int CHECK (VALUE > 0);\nALTER TABLE orders ADD COLUMN l pos[];",
+            None
+        )
+        .is_empty());
+        // A table the draft creates has no rows to rewrite.
+        assert!(!warned("CREATE DOMAIN pos AS int CHECK (VALUE > 0);\nCREATE TABLE orders (id int);", None));
+        // From the schema: the message, and the long-step warning of its step.
+        let schema = format!("{SCHEMA}\nCREATE DOMAIN public.pos AS int CONSTRAINT positive CHECK (VALUE > 0);");
+        let d = diagnostics(add, Some(&schema));
+        assert!(d[0].starts_with("pos is a domain with a constraint") && d[0].contains("rewriting orders"), "{d:?}");
+        let catalog = Some(std::sync::Arc::new(Catalog::from_sql(&schema)));
+        let c = compile("t.sql", add, &Config { catalog, ..Config::default() }).unwrap();
+        let long = c.diagnostics.iter().find(|d| d.rule == "long-step").expect("a long-step warning");
+        assert!(long.message.contains("this rewrites orders under ACCESS EXCLUSIVE"), "{}", long.message);
     }
 }
