@@ -40,7 +40,8 @@ pub struct Compilation {
     /// Step files in run order, then `down.sql` if the draft had a down section (none when
     /// compiled with [`Want::Findings`]).
     pub files: Vec<PlanFile>,
-    /// `manifest.json`'s data; `None` unless compiled with [`Want::Everything`].
+    /// `manifest.json`'s data; `None` unless compiled with [`Want::Everything`], [`Want::Manifest`]
+    /// or [`Want::Review`].
     pub manifest: Option<emit::manifest::Manifest>,
 }
 
@@ -61,6 +62,9 @@ pub enum Want {
     /// text (`check --format json`, which shows no step's text: rendered and dropped step by step,
     /// the texts of a big plan are never all held).
     Manifest,
+    /// Findings, the manifest, and the step files as [`Want::View`] renders them (the review: its
+    /// table of steps reads the manifest, its diff the step names and bodies, as `diff` does).
+    Review,
     /// Changes and diagnostics only (`check` in its text formats): no step files.
     Findings,
 }
@@ -141,7 +145,7 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     // The step files and the warnings about the plan both only read it.
     let files = || match want {
         Want::Findings => Vec::new(),
-        Want::View => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::View),
+        Want::View | Want::Review => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::View),
         Want::Manifest => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::Outline),
         Want::Everything | Want::NoManifest => emit::files(&source, &m, &rewritten, &plan, config, emit::Render::Full),
     };
@@ -155,7 +159,7 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
     rewritten.diagnostics.extend(directives);
     locate(&m, &mut rewritten);
-    let manifest = matches!(want, Want::Everything | Want::Manifest)
+    let manifest = matches!(want, Want::Everything | Want::Manifest | Want::Review)
         .then(|| emit::manifest::manifest(&source, &m, &rewritten, &plan, config, &files));
     if parallel {
         // Freeing a big draft's statements, units and plan is about 2 % of its compile: done on
@@ -337,7 +341,7 @@ mod tests {
         let full = compile_for("d.sql", src.into(), &config, Want::Everything).unwrap();
         assert!(full.manifest.is_some() && !full.files.is_empty());
         assert!(full.diagnostics.iter().any(|d| d.message.contains(&full.files[1].name)), "{:?}", full.diagnostics);
-        for want in [Want::NoManifest, Want::View, Want::Manifest, Want::Findings] {
+        for want in [Want::NoManifest, Want::View, Want::Manifest, Want::Review, Want::Findings] {
             let c = compile_for("d.sql", src.into(), &config, want).unwrap();
             let seen = |c: &Compilation| format!("{:?} {:?}", c.changes, c.diagnostics);
             assert_eq!(seen(&c), seen(&full), "{want:?}");
@@ -352,12 +356,25 @@ mod tests {
                 assert!(c.files.iter().filter(|f| f.mode.is_some()).all(|f| f.header.is_empty() && f.parts.is_empty()));
                 continue;
             }
-            assert!(c.manifest.is_none());
+            if want == Want::Review {
+                // The manifest's steps as a full compile has them, but for their reasons, which
+                // the review reads from the findings.
+                let steps = |c: &Compilation| {
+                    let steps = c.manifest.as_ref().unwrap().steps.iter();
+                    steps
+                        .map(|s| (s.file.clone(), s.mode, format!("{:?}", s.locks), s.lock_timeout.clone()))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(steps(&c), steps(&full));
+            } else {
+                assert!(c.manifest.is_none());
+            }
             if want != Want::Findings {
                 // What the diff view and `fix` show: the step names and bodies (the view's each
                 // in one part).
                 assert_eq!(c.flattened(), full.flattened(), "{want:?}");
-                assert!(want != Want::View || c.files.iter().all(|f| f.parts.len() == 1), "{:?}", c.files);
+                let view = matches!(want, Want::View | Want::Review);
+                assert!(!view || c.files.iter().all(|f| f.parts.len() == 1), "{:?}", c.files);
             }
         }
     }

@@ -5,10 +5,16 @@
 
 use pgsafe::report::{github, json, markdown, sarif, Outcome};
 use pgsafe::runner::Runner;
-use pgsafe::{compile, Config};
+use pgsafe::{compile_for, Config, Want};
 use std::path::Path;
 
 fn outcomes() -> Vec<Outcome> {
+    outcomes_for(Want::Everything)
+}
+
+/// The outcomes compiled for what a report reads (`Want::Review` for the review, as the command
+/// compiles them).
+fn outcomes_for(want: Want) -> Vec<Outcome> {
     let rewrite = "-- The article's example.\nCREATE INDEX idx_orders_customer_id ON orders(customer_id);\n\nALTER TABLE orders\nADD CONSTRAINT fk_orders_users FOREIGN KEY (user_id) REFERENCES users(id);\n";
     let warn = "ALTER TABLE users RENAME COLUMN email TO mail;\n";
     let a = "migrations/20240102000000_orders.sql";
@@ -17,13 +23,13 @@ fn outcomes() -> Vec<Outcome> {
         Outcome {
             path: a.into(),
             runner: Some((Runner::Sqlx, "--runner".into())),
-            result: Ok(compile(a, rewrite, &Config::default()).unwrap()),
+            result: Ok(compile_for(a, rewrite.into(), &Config::default(), want).unwrap()),
             error_at: None,
         },
         Outcome {
             path: b.into(),
             runner: None,
-            result: Ok(compile(b, warn, &Config::default()).unwrap()),
+            result: Ok(compile_for(b, warn.into(), &Config::default(), want).unwrap()),
             error_at: None,
         },
         Outcome {
@@ -37,7 +43,7 @@ fn outcomes() -> Vec<Outcome> {
 
 #[test]
 fn markdown_review() {
-    insta::assert_snapshot!("review_markdown", markdown::render(&outcomes(), &Default::default()));
+    insta::assert_snapshot!("review_markdown", markdown::render(&outcomes_for(Want::Review), &Default::default()));
 }
 
 #[test]
@@ -61,7 +67,7 @@ fn the_json_reports_manifest_is_the_plans_manifest() {
 
 #[test]
 fn the_review_shows_the_view_diff_with_two_lines_of_context() {
-    let outcomes = outcomes();
+    let outcomes = outcomes_for(Want::Review);
     let review = markdown::render(&outcomes, &Default::default());
     let c = outcomes[0].result.as_ref().unwrap();
     let flat = pgsafe::emit::Flat::new(&c.files);
@@ -125,7 +131,7 @@ fn the_review_reads_each_steps_lock_timeout_from_the_plan_not_from_its_text() {
     // A function body that sets its own lock_timeout is not the step's setting.
     let draft = "ALTER TABLE orders ADD COLUMN c int;\nCREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  SET lock_timeout = '1h';\nEND $$;\n";
     let a = "migrations/20240102000000_c.sql";
-    let c = compile(a, draft, &Config::default()).unwrap();
+    let c = compile_for(a, draft.into(), &Config::default(), Want::Review).unwrap();
     assert!(c.files[0].body().contains("'1h'"), "{}", c.files[0].body());
     let review = markdown::render(
         &[Outcome { path: a.into(), runner: None, result: Ok(c), error_at: None }],

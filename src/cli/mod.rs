@@ -604,10 +604,10 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
 
 fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Settings, ctx: &Ctx) -> ExitCode {
     // The JSON report shows the manifest and each step's name, not its text; the review shows
-    // the flattened plan too.
+    // the diff view too.
     let want = match format {
         OutputFormat::Json => Want::Manifest,
-        OutputFormat::Markdown => Want::Everything,
+        OutputFormat::Markdown => Want::Review,
         _ => Want::Findings,
     };
     let all = outcomes(files, settings, ctx, want);
@@ -669,7 +669,7 @@ fn review(files: &[PathBuf], verify_reports: &[PathBuf], settings: &Settings, ct
         let draft = v["draft"].as_str().unwrap_or_default().to_string();
         verify.insert(draft, v);
     }
-    let all = outcomes(files, settings, ctx, Want::Everything);
+    let all = outcomes(files, settings, ctx, Want::Review);
     let bad = all.iter().any(|o| o.result.is_err());
     if !to_stdout(|out| report::markdown::write(&all, &verify, out)) {
         return Ok(ExitCode::from(2));
