@@ -230,9 +230,15 @@ impl Functions {
 fn statements_in(body: &str, depth: u8, found: &mut Found) {
     // At the start of a PL/pgSQL statement (or of an `EXECUTE`d string).
     let mut at_start = true;
+    // In a statement from an `INSERT`, `UPDATE` or `DELETE` on (`EXPLAIN UPDATE` too), whose
+    // strings are values, not code (a backfill's `DO` block holds the draft's `UPDATE … SET note
+    // = '…; ALTER TABLE …'`: read as code, the block took a lock its statement never takes; found
+    // by the fuzzer).
+    let mut in_dml = false;
     let mut toks = Lexer::new(body).peekable();
     while let Some(t) = toks.next() {
         found.handles_errors |= t.is_word("exception");
+        in_dml = (in_dml && !at_start) || ["insert", "update", "delete"].iter().any(|w| t.is_word(w));
         if t.is_word("lock_timeout") || t.tok == Tok::Literal && string_body(&body[t.span.clone()]) == "lock_timeout" {
             found.bounded = true;
         }
@@ -242,7 +248,7 @@ fn statements_in(body: &str, depth: u8, found: &mut Found) {
                 found.locks.push(l);
             }
         }
-        if t.tok == Tok::Literal && depth > 0 {
+        if t.tok == Tok::Literal && depth > 0 && !in_dml {
             statements_in(string_body(&body[t.span.clone()]), depth - 1, found);
         }
         at_start = t.is_punct(';') || ["begin", "then", "else", "loop", "execute"].iter().any(|w| t.is_word(w));
@@ -439,8 +445,15 @@ mod tests {
             "DO $$ DECLARE altered int; BEGIN SELECT count(*) INTO altered FROM t; END $$",
             "SELECT 'ALTER TABLE t ADD c int'",
             "DO $$ BEGIN DROP FUNCTION IF EXISTS f(int); EXCEPTION WHEN OTHERS THEN NULL; END $$",
+            // A value that reads like DDL, in the row work (a backfill's block holds the draft's).
+            "DO $$ BEGIN UPDATE t SET note = 'x; ALTER TABLE u ADD c int'; END $$",
+            "DO $$ BEGIN FOR l IN EXPLAIN DELETE FROM t WHERE note = 'x; ALTER TABLE u ADD c int' LOOP END LOOP; END $$",
+            "DO $$ BEGIN INSERT INTO jobs (sql) VALUES ('ALTER TABLE u ADD c int'); END $$",
         ] {
             assert!(locked(text).is_empty(), "{text}");
         }
+        // The statement after one still runs its strings.
+        let text = "DO $$ BEGIN UPDATE t SET a = 1; EXECUTE 'ALTER TABLE u ADD c int'; END $$";
+        assert_eq!(locked(text), [("u".to_string(), LockMode::AccessExclusive)]);
     }
 }
