@@ -2,7 +2,7 @@
 //! columns, calls, aggregates and subqueries rules reason about. Every construct this walk does
 //! not know is recorded as [`Unknown`], which counts as volatile: pgsafe never assumes.
 
-use super::expr::{Call, ColumnRef, Expr, Subquery, Unknown};
+use super::expr::{Call, ColumnRef, Expr, Subquery, Unknown, Volatility};
 use super::functions;
 use super::name::Name;
 use sqlparser::ast::{
@@ -133,6 +133,13 @@ const BARE_FUNCTIONS: &[&str] = &[
     "user",
 ];
 
+/// A string the date and time types read as the transaction's start time (`'now'`, and the dates
+/// `'today'`, `'tomorrow'`, `'yesterday'` of it), as pgsafe names it.
+fn transaction_time_input(v: &sql::Value) -> Option<String> {
+    let (sql::Value::SingleQuotedString(s) | sql::Value::EscapedStringLiteral(s)) = v else { return None };
+    super::transaction_time::is_special_input(s).then(|| format!("'{}'", s.trim().to_ascii_lowercase()))
+}
+
 impl Walk<'_, '_> {
     fn at(&self, node: &impl Spanned) -> usize {
         self.loc.at(node, self.fallback)
@@ -177,7 +184,13 @@ impl Walk<'_, '_> {
         match e {
             E::Identifier(id) => self.column(std::slice::from_ref(id), at),
             E::CompoundIdentifier(parts) => self.column(parts, at),
-            E::Value(_) | E::TypedString(_) => {}
+            E::Value(v) | E::TypedString(sql::TypedString { value: v, .. }) => {
+                // `'now'`, `'today'`: read as the transaction's start time when the constant is
+                // made, per statement (a batch per transaction gives each batch its own).
+                if let Some(name) = transaction_time_input(&v.value) {
+                    self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
+                }
+            }
             E::IsFalse(x)
             | E::IsNotFalse(x)
             | E::IsTrue(x)

@@ -15,6 +15,14 @@
 
 use crate::front::tokens::{Lexer, Tok, Token};
 
+/// The strings the date and time types read as the transaction's start time, or a day of it.
+pub const SPECIAL_INPUTS: [&str; 4] = ["now", "today", "tomorrow", "yesterday"];
+
+/// Is `body`, a string's contents, one of [`SPECIAL_INPUTS`]?
+pub fn is_special_input(body: &str) -> bool {
+    SPECIAL_INPUTS.iter().any(|w| body.trim().eq_ignore_ascii_case(w))
+}
+
 /// Does `text`, one statement, read the transaction's start time (or id) as it runs?
 pub fn reads_transaction_time(text: &str) -> bool {
     if !mentions_a_time_word(text) {
@@ -26,7 +34,7 @@ pub fn reads_transaction_time(text: &str) -> bool {
         Some(t) if t.is_word("do") => toks
             .iter()
             .any(|t| t.tok == Tok::Literal && reads_transaction_time(super::lower::string_body(&text[t.span.clone()]))),
-        _ => says_a_time_function(&toks),
+        _ => says_a_time_function(text, &toks),
     }
 }
 
@@ -39,11 +47,12 @@ fn mentions_a_time_word(text: &str) -> bool {
     memchr::memchr3_iter(b'w', b'W', b'_', b)
         .any(|k| ends_at(k, b"now") || at(k, b"_time") || at(k, b"_date") || at(k, b"_current"))
         || memchr::memchr2_iter(b'm', b'M', b).any(|k| ends_at(k, b"localtim"))
+        || memchr::memchr_iter(b'\'', b).any(|k| SPECIAL_INPUTS.iter().any(|w| at(k + 1, w.as_bytes())))
 }
 
-/// `now()`, `transaction_timestamp()`, one of the SQL keywords that read the same clock, or a
-/// function of the transaction's id.
-fn says_a_time_function(toks: &[Token<'_>]) -> bool {
+/// `now()`, `transaction_timestamp()`, one of the SQL keywords that read the same clock, a string
+/// the date and time types read as it (`'now'`), or a function of the transaction's id.
+fn says_a_time_function(text: &str, toks: &[Token<'_>]) -> bool {
     const KEYWORDS: [&str; 5] = ["current_timestamp", "current_date", "current_time", "localtime", "localtimestamp"];
     const FUNCTIONS: [&str; 6] = [
         "now",
@@ -55,7 +64,9 @@ fn says_a_time_function(toks: &[Token<'_>]) -> bool {
     ];
     toks.iter().enumerate().any(|(k, t)| {
         let called = toks.get(k + 1).is_some_and(|n| n.is_punct('('));
-        (called && FUNCTIONS.iter().any(|w| t.is_word(w))) || KEYWORDS.iter().any(|w| t.is_word(w))
+        (called && FUNCTIONS.iter().any(|w| t.is_word(w)))
+            || KEYWORDS.iter().any(|w| t.is_word(w))
+            || t.tok == Tok::Literal && is_special_input(super::lower::string_body(&text[t.span.clone()]))
     })
 }
 

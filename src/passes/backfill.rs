@@ -249,20 +249,23 @@ pub enum StandsFor<'a> {
     /// cascade reaches: its rows may point at rows a later batch deletes) and a foreign key
     /// between rows of the same table are checked when a statement ends (a deferred one when it
     /// commits), so at the end of each batch, where the rows still collide or point at rows a
-    /// later batch changes; a view or a foreign table has no key to batch by. Instead: the
-    /// statement, once, as written. So is a unique index on a column the statement `writes`
-    /// (folded names), on a stored generated column, or on an expression or with a condition, or
-    /// any unique index but the primary key where a `BEFORE` row trigger may change any column:
-    /// the batches change the rows in key order, not in the order the statement's scan finds
-    /// them, and a row may meet a value another row has not given up yet (`--schema` may not
-    /// show the index).
+    /// later batch changes; so is a foreign key from a table the cascade reaches back to a
+    /// batched table, which the statement's cascade satisfies before its check; a `BEFORE` row
+    /// trigger may read the table, number rows from a sequence or change the key, in key order;
+    /// row security and the rights of the role change which rows the batches read; a view or a
+    /// foreign table has no key to batch by. Instead: the statement, once, as written. So is a
+    /// unique index on a column the statement `writes` (folded names), on a stored generated
+    /// column, or on an expression or with a condition: the batches change the rows in key
+    /// order, not in the order the statement's scan finds them, and a row may meet a value
+    /// another row has not given up yet (`--schema` may not show the index).
     Statement { verb: &'a str, text: &'a str, writes: Vec<&'a str> },
     /// The rewrite by which `ADD COLUMN column type DEFAULT default` fills the existing rows: it
     /// fires no trigger or rule, passes row security, checks no constraint left `NOT VALID` nor a
     /// `CHECK` again whose expression calls a function that is not immutable (`expires_at >
     /// now()` holds when a row is written, not for ever, and an `UPDATE` checks it again), and
-    /// needs no replica identity where a publication publishes updates, which an `UPDATE` does (on
-    /// the table, or a table that inherits from it). Instead: the same
+    /// publishes nothing and needs no right to read or update rows, which an `UPDATE` does (a
+    /// publication of updates needs a replica identity covering its row filter and columns, on
+    /// the table or a table that inherits from it). Instead: the same
     /// rewrite, `ALTER COLUMN … TYPE … USING`, under ACCESS EXCLUSIVE as in the draft, waiting
     /// for its lock at most `lock_timeout`.
     NewColumn { column: &'a str, type_text: &'a str, default: &'a str, lock_timeout: &'a str },
@@ -295,26 +298,28 @@ impl Guard<'_> {
         };
         let (why, hazards, instead) = match &self.stands_for {
             StandsFor::Statement { verb, text, writes } => {
+                let action = if *verb == "DELETE" { "confdeltype" } else { "confupdtype" };
                 (
                     "  -- Batches fire a statement-level trigger once for each batch (also one a foreign key's\n  \
-                     -- action reaches), an AFTER trigger sees only the batches so far, a rule rewrites each batch,\n  \
-                     -- a deferrable key, a deferrable foreign key or one to its own table is checked at the end\n  \
-                     -- of each batch, key ranges change a unique or exclusion-constrained column in key order (a\n  \
-                     -- BEFORE trigger may change any), a BEFORE trigger that draws from a sequence numbers the\n  \
-                     -- rows in key order, a view has no key: on such a table the statement runs once, as written.\n",
+                     -- action reaches), an AFTER trigger sees only the batches so far, a BEFORE trigger may read\n  \
+                     -- the table, draw from a sequence or change the key in key order, a rule rewrites each batch,\n  \
+                     -- a deferrable key, a deferrable foreign key, one to its own table or one back into a table\n  \
+                     -- a cascade reaches is checked at the end of each batch, key ranges change a unique or\n  \
+                     -- exclusion-constrained column in key order, row security or a missing right to read the\n  \
+                     -- keys changes which rows the batches see, a view has no key: on such a table the statement\n  \
+                     -- runs once, as written.\n",
                     format!(
-                        "c.relkind NOT IN ('r', 'p')\n      \
+                        "c.relkind NOT IN ('r', 'p') OR c.relrowsecurity\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
-                         AND tgtype & t.events <> 0 AND tgtype & 3 <> 3)\n      \
-                         OR EXISTS (SELECT FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid WHERE g.tgrelid = t.oid\n        \
-                         AND NOT g.tgisinternal AND g.tgenabled <> 'D' AND g.tgtype & t.events <> 0 AND g.tgtype & 3 = 3\n        \
-                         AND p.prosrc ~* 'nextval')\n      \
+                         AND tgtype & t.events <> 0)\n      \
                          OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid\n        \
                          AND (ev_type = '2' AND t.events & 16 <> 0 OR ev_type = '4' AND t.events & 8 <> 0))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
                          AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND condeferrable\n        \
-                         AND (conrelid = t.oid OR confrelid = t.oid)){order}",
+                         AND (conrelid = t.oid OR confrelid = t.oid))\n      \
+                         OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid AND contype = 'f'\n        \
+                         AND {action} IN ('a', 'r') AND confrelid IN (SELECT oid FROM pgsafe_tables)){order}",
                         order = if writes.is_empty() {
                             String::new()
                         } else {
@@ -322,9 +327,7 @@ impl Guard<'_> {
                             format!(
                                 "\n      OR EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisunique OR i.indisexclusion)\n        \
                                  AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR EXISTS (SELECT FROM pg_attribute a\n          \
-                                 WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND (a.attname IN ({}) OR a.attgenerated = 's'))\n          \
-                                 OR NOT i.indisprimary AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal\n          \
-                                 AND tgenabled <> 'D' AND tgtype & t.events <> 0 AND tgtype & 3 = 3)))",
+                                 WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND (a.attname IN ({}) OR a.attgenerated = 's'))))",
                                 names.join(", ")
                             )
                         }
@@ -332,7 +335,7 @@ impl Guard<'_> {
                     format!(
                         "RAISE NOTICE 'pgsafe: {named} has {what}: the {verb} runs once, as written';\n    \
                          {text};",
-                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), or is not a table, or the session writes keys as text that may not read back the same"
+                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), row security or no right to read its keys, or is not a table, or the session writes keys as text that may not read back the same"
                     ),
                 )
             }
@@ -342,9 +345,10 @@ impl Guard<'_> {
             StandsFor::NewColumn { column, type_text, default, lock_timeout } => (
                 "  -- ADD COLUMN … DEFAULT fills the column as it rewrites the table: it fires no trigger or rule,\n  \
                  -- passes row security, checks no constraint left unvalidated nor a check of a function that\n  \
-                 -- is not immutable (now()) again and needs no replica identity for a publication, which\n  \
-                 -- batches of UPDATE would. On such a table the rows are filled by that rewrite, under ACCESS\n  \
-                 -- EXCLUSIVE as in the draft.\n",
+                 -- is not immutable (now()) again, publishes no update (which needs a replica identity that\n  \
+                 -- covers a publication's row filter and columns) and needs no right to read or update rows,\n  \
+                 -- which batches of UPDATE would. On such a table the rows are filled by that rewrite, under\n  \
+                 -- ACCESS EXCLUSIVE as in the draft.\n",
                 "EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                  AND tgtype & 16 <> 0)\n      \
                  OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '2')\n      \
@@ -353,17 +357,26 @@ impl Guard<'_> {
                  OR EXISTS (SELECT FROM regexp_matches(k.conbin::text, ':(?:funcid|opfuncid) ([0-9]+)', 'g') m\n          \
                  JOIN pg_proc f ON f.oid = m[1]::oid WHERE f.provolatile <> 'i')))\n      \
                  OR c.relrowsecurity\n      \
-                 OR c.relreplident = 'n' AND EXISTS (SELECT FROM pg_publication_tables pt JOIN pg_publication p USING (pubname)\n        \
+                 OR EXISTS (SELECT FROM pg_publication_tables pt JOIN pg_publication p USING (pubname)\n        \
                  WHERE p.pubupdate AND pt.tablename = c.relname\n        \
                  AND pt.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace))"
                     .to_string(),
                 format!(
-                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check or one of a function not immutable, a NULL key or no replica identity for a publication, or the session writes keys as text that may not read back the same: its rows are filled by a rewrite, as in the draft';\n    \
+                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check or one of a function not immutable, a NULL key, a publication of its updates or no right to update it, or the session writes keys as text that may not read back the same: its rows are filled by a rewrite, as in the draft';\n    \
                      PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                      ALTER TABLE {t} ALTER COLUMN {column} TYPE {type_text} USING coalesce({column}, {default});",
                     t = self.table,
                     what = "no one-column primary key to batch by, ",
                 ),
+            ),
+        };
+        // The batch ends are read from the table, and the fill of a new column updates it: rights
+        // the draft's statement may not need (an `UPDATE` of a constant, the `ADD COLUMN`).
+        let rights = match &self.stands_for {
+            StandsFor::Statement { .. } => format!(" OR NOT has_table_privilege('{table}'::regclass, 'SELECT')"),
+            StandsFor::NewColumn { .. } => format!(
+                "\n    OR NOT has_table_privilege('{table}'::regclass, 'SELECT')\n    \
+                 OR NOT has_table_privilege('{table}'::regclass, 'UPDATE')"
             ),
         };
         format!(
@@ -373,7 +386,7 @@ impl Guard<'_> {
              SELECT FROM pgsafe_tables t JOIN pg_class c ON c.oid = t.oid\n    \
              WHERE {hazards}\n      \
              OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = pgsafe_key AND NOT a.attnotnull)\n  \
-             ) OR pgsafe_key IS NULL\n    \
+             ) OR pgsafe_key IS NULL{rights}\n    \
              -- The batch ends travel as text: only these settings write every key so that it reads back the same.\n    \
              OR current_setting('DateStyle') NOT LIKE 'ISO%' OR current_setting('IntervalStyle') <> 'postgres'\n    \
              OR current_setting('extra_float_digits')::int < 1 THEN\n    \
@@ -513,8 +526,11 @@ mod tests {
             ),
             "{sql}"
         );
-        // Without one, the statement once, as written.
-        assert!(sql.contains(") OR pgsafe_key IS NULL\n"), "{sql}");
+        // Without one, or without the right to read the keys, the statement once, as written.
+        assert!(
+            sql.contains(") OR pgsafe_key IS NULL OR NOT has_table_privilege('orders'::regclass, 'SELECT')\n"),
+            "{sql}"
+        );
         // So under settings that write a key as text that may not read back the same.
         assert!(sql.contains("OR current_setting('extra_float_digits')::int < 1 THEN\n"), "{sql}");
         assert!(sql.find("pgsafe_key IS NULL").unwrap() < sql.find("INTO pgsafe_bounds").unwrap(), "{sql}");
@@ -548,6 +564,13 @@ mod tests {
         let sql = guard("t", "UPDATE", "UPDATE t SET a = 1");
         assert!(sql.contains("'t'::regclass::oid, 16") && sql.contains("AND confupdtype IN"), "{sql}");
         assert!(sql.contains("contype = 'f' AND confrelid = t.oid"), "{sql}");
+        // Row security, any row trigger of the events, a key back into a table the cascade
+        // reaches (checked at each batch's end, after the cascade removed fewer rows).
+        assert!(sql.contains("OR c.relrowsecurity") && !sql.contains("nextval"), "{sql}");
+        assert!(
+            sql.contains("AND confupdtype IN ('a', 'r') AND confrelid IN (SELECT oid FROM pgsafe_tables)"),
+            "{sql}"
+        );
         // A unique index or exclusion constraint on a written column (one `--schema` did not
         // show) counts: key ranges change the rows in key order.
         assert!(sql.contains("(i.indisunique OR i.indisexclusion)") && sql.contains("a.attname IN ('a')"), "{sql}");
