@@ -181,8 +181,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         (Action::AlterColumn { change: ColumnChange::Statistics | ColumnChange::Options, .. }, ..) => {
             Some(("ALTER COLUMN SET STATISTICS/options", LockMode::ShareUpdateExclusive))
         }
-        (_, "enable" | "disable", _) if words.iter().any(|w| w == "trigger") => {
-            Some(("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive))
+        (_, "enable", _) if words.iter().any(|w| w == "trigger") => {
+            Some(("ENABLE TRIGGER", LockMode::ShareRowExclusive))
+        }
+        (_, "disable", _) if words.iter().any(|w| w == "trigger") => {
+            Some(("DISABLE TRIGGER", LockMode::ShareRowExclusive))
         }
         (_, "cluster", "on") | (_, "set", "without") => Some(("CLUSTER ON", LockMode::ShareUpdateExclusive)),
         _ => None,
@@ -292,11 +295,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             AlterColumnOperation::DropNotNull => other("DROP NOT NULL", LockMode::AccessExclusive, false),
             _ => other("ALTER COLUMN", LockMode::AccessExclusive, false),
         },
+        AlterTableOperation::DisableTrigger { .. } => other("DISABLE TRIGGER", LockMode::ShareRowExclusive, false),
         AlterTableOperation::EnableTrigger { .. }
-        | AlterTableOperation::DisableTrigger { .. }
         | AlterTableOperation::EnableAlwaysTrigger { .. }
         | AlterTableOperation::EnableReplicaTrigger { .. } => {
-            other("ENABLE/DISABLE TRIGGER", LockMode::ShareRowExclusive, false)
+            other("ENABLE TRIGGER", LockMode::ShareRowExclusive, false)
         }
         AlterTableOperation::SetOptionsParens { .. } | AlterTableOperation::ResetOptions { .. } => {
             other("SET (storage parameters)", LockMode::ShareUpdateExclusive, false)

@@ -543,6 +543,15 @@ impl OpKind {
         matches!(self, OpKind::ValidateConstraint { .. } | OpKind::RefreshMaterializedView { concurrently: true, .. })
     }
 
+    /// `ALTER TABLE t DISABLE TRIGGER|RULE|ROW LEVEL SECURITY` or `NO FORCE ROW LEVEL SECURITY`:
+    /// what guards every session's writes, off until it is turned on again. In a transaction, the
+    /// action's lock keeps other writers out until the `COMMIT`; the text of the action, if so.
+    pub fn disables_a_guard(&self) -> Option<&str> {
+        let OpKind::AlterTable { what, .. } = self else { return None };
+        let off = ["DISABLE TRIGGER", "DISABLE RULE", "DISABLE ROW LEVEL", "NO FORCE ROW LEVEL"];
+        off.iter().any(|w| what.starts_with(w)).then_some(what.as_str())
+    }
+
     /// A `CONCURRENTLY` index statement (which cannot run inside a transaction block).
     pub fn is_concurrent(&self) -> bool {
         matches!(

@@ -181,6 +181,13 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
         }
         for op in &s.ops {
             let in_transaction = begin.is_some() || m.runner_transaction;
+            // Its lock keeps other sessions' writes out while the guard is off: split, they would
+            // write unaudited (or unfiltered) while the rest of the transaction runs.
+            if let (true, Some(what), OpKind::AlterTable { table, .. }) =
+                (in_transaction, op.kind.disables_a_guard(), &op.kind)
+            {
+                held = held.or(Some((i, Keep::ExplicitLock(format!("ALTER TABLE {} {what}", table.text)))));
+            }
             match &op.kind {
                 OpKind::Begin => {
                     begin = begin.or(Some(i));
@@ -202,6 +209,7 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                 OpKind::AdvisoryLock if in_transaction => {
                     held = held.or(Some((i, Keep::ExplicitLock("pg_advisory_xact_lock".into()))));
                 }
+
                 // A draft with no BEGIN of its own may run in its tool's transaction (as `timeouts`
                 // reads its SET LOCAL): the modes then hold to the end of the file.
                 OpKind::TransactionMode if may_be_wrapped => {
@@ -849,6 +857,23 @@ mod tests {
             kept(&lock.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(),
             "autocommit: held for no other statement"
         );
+        // A trigger or row security turned off for the transaction's row work: its lock keeps
+        // other sessions' writes out until the COMMIT (found by a probe: split, they went
+        // unaudited while the batches ran).
+        for (off, what) in [
+            ("DISABLE TRIGGER items_audit", "DISABLE TRIGGER"),
+            ("DISABLE ROW LEVEL SECURITY", "DISABLE ROW LEVEL SECURITY"),
+            ("NO FORCE ROW LEVEL SECURITY", "NO FORCE ROW LEVEL"),
+        ] {
+            let on = off.replace("DISABLE", "ENABLE").replace("NO FORCE", "FORCE");
+            let draft = format!(
+                "BEGIN;\nALTER TABLE items {off};\nUPDATE items SET name = 'x';\nALTER TABLE items {on};\nCOMMIT;\n"
+            );
+            let why = Keep::ExplicitLock(format!("ALTER TABLE items {what}"));
+            assert_eq!(kept(&draft, false), [(0, 4, vec![(1, why)])], "{draft}");
+        }
+        let enable = "BEGIN;\nALTER TABLE items ENABLE TRIGGER a;\nUPDATE items SET name = 'x';\nCOMMIT;\n";
+        assert!(kept(enable, false).is_empty());
         // SET TRANSACTION in a draft with no BEGIN of its own: perhaps in its tool's transaction,
         // so to the end; in a draft that opens its own elsewhere, a step of its own (it does nothing).
         let modes = "SET TRANSACTION READ ONLY;\nCREATE INDEX j ON big (x);\n";
