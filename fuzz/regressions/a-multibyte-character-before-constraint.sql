@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD﻿ CONSTRAINT orders_amount_nonneg CHECK (amount >= 0) NOT VALID;
