@@ -4,7 +4,8 @@
 //! 0.3 ms for a domain without constraints). Which domains have one is read at lowering, from
 //! `CREATE DOMAIN` and `ALTER DOMAIN … ADD | SET NOT NULL`.
 
-use crate::front::tokens::{Lexer, Tok, Token};
+use crate::front::tokens::{Lexer, Token};
+use rustc_hash::FxHashSet;
 
 /// A domain a statement creates or constrains: `name` (folded, by [`type_key`]) has a constraint
 /// when `over` is `None`, and when the domain it is `over` has one.
@@ -18,6 +19,13 @@ impl Domain {
     /// Does the domain have a constraint, given the domains that have one so far?
     pub fn constrained(&self, constrained: impl Fn(&str) -> bool) -> bool {
         self.over.as_deref().is_none_or(constrained)
+    }
+
+    /// Add it to `constrained`, the domains that have a constraint so far, if it has one.
+    pub fn record(&self, constrained: &mut FxHashSet<String>) {
+        if self.constrained(|b| constrained.contains(b)) {
+            constrained.insert(self.name.clone());
+        }
     }
 }
 
@@ -52,15 +60,10 @@ pub fn constrained_domain(text: &str) -> Option<Domain> {
     (!built_in).then_some(Domain { name, over: Some(base) })
 }
 
-/// The last part of the (possibly qualified) name starting at token `k`, folded, and where the
-/// tokens after it start.
-fn name_at(toks: &[Token<'_>], mut k: usize) -> Option<(String, usize)> {
-    let mut name = key(toks.get(k)?)?;
-    while toks.get(k + 1).is_some_and(|t| t.is_punct('.')) {
-        name = key(toks.get(k + 2)?)?;
-        k += 2;
-    }
-    Some((name, k + 1))
+/// The last part of the (possibly qualified) name starting at token `k`, lower-cased as
+/// [`type_key`] reads a column's type, and where the tokens after it start.
+fn name_at(toks: &[Token<'_>], k: usize) -> Option<(String, usize)> {
+    super::other_names::base_name_at(toks, k).map(|(name, end)| (name.to_lowercase(), end))
 }
 
 /// A type's name as [`constrained_domain`] keys it: its last part, lower-cased (`public."Pos"`
@@ -68,13 +71,6 @@ fn name_at(toks: &[Token<'_>], mut k: usize) -> Option<(String, usize)> {
 pub fn type_key(type_text: &str) -> &str {
     let base = type_text.rsplit('.').next().unwrap_or(type_text);
     base.trim().trim_matches('"')
-}
-
-fn key(t: &Token<'_>) -> Option<String> {
-    match t.tok {
-        Tok::Word(_) | Tok::Quoted(_) => t.ident().map(|n| n.to_lowercase()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -118,14 +118,20 @@ fn created_object_name(toks: &[Token<'_>]) -> Option<usize> {
 }
 
 /// The base name of the (possibly qualified) name starting at token `k`.
-fn name_at(toks: &[Token<'_>], mut k: usize) -> Option<String> {
+fn name_at(toks: &[Token<'_>], k: usize) -> Option<String> {
+    base_name_at(toks, k).map(|(name, _)| name)
+}
+
+/// The base name of the (possibly qualified) name starting at token `k` (a quoted part as
+/// written, a bare one folded), and where the tokens after it start.
+pub fn base_name_at(toks: &[Token<'_>], mut k: usize) -> Option<(String, usize)> {
     let ident = |t: &Token<'_>| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_)).then(|| t.ident()).flatten();
     let mut base = ident(toks.get(k)?)?;
     while toks.get(k + 1).is_some_and(|t| t.is_punct('.')) {
         base = ident(toks.get(k + 2)?)?;
         k += 2;
     }
-    Some(base)
+    Some((base, k + 1))
 }
 
 #[cfg(test)]

@@ -67,10 +67,8 @@ impl Catalog {
         for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
             self.defers_checks |= s.defers_checks;
             m.declared_by(i).for_each(|n| self.declare(n));
-            if let Some(d) =
-                m.domain_constrained_by(i).filter(|d| d.constrained(|b| self.constrained_domains.contains(b)))
-            {
-                self.constrained_domains.insert(d.name.clone());
+            if let Some(d) = m.domain_constrained_by(i) {
+                d.record(&mut self.constrained_domains);
             }
             for op in &s.ops {
                 self.apply(op);

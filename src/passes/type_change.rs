@@ -168,9 +168,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) {
     let m = ctx.m;
     let Carried { zone, constrained_domains } = carried;
     for (i, s) in ctx.stmts() {
-        let domain = m.domain_constrained_by(i).filter(|_| s.section == Section::Up);
-        if let Some(d) = domain.filter(|d| d.constrained(|b| constrained_domains.contains(b))) {
-            constrained_domains.insert(d.name.clone());
+        if let Some(d) = m.domain_constrained_by(i).filter(|_| s.section == Section::Up) {
+            d.record(constrained_domains);
         }
         for (k, op) in s.ops.iter().enumerate() {
             // `SET TIME ZONE`, `SET timezone`, `RESET ALL`.
