@@ -217,10 +217,14 @@ pub struct Rewritten {
     pub draft_constraint_names: Option<std::collections::HashSet<String>>,
     /// Stretches of the draft kept as written, each in one step (see `transactions`).
     pub regions: Vec<Region>,
-    /// Each fact some unit holds → the first statement whose unit holds it: "did an earlier
+    /// Each fact some unit holds → the statements whose units hold it: "did an earlier
     /// statement's step establish this?" without a scan of every unit (at 1M statements that
     /// scan, once per primary-key column, grew with the square of the draft).
-    fact_from: rustc_hash::FxHashMap<String, usize>,
+    fact_from: rustc_hash::FxHashMap<String, ThinVec<usize>>,
+    /// Each fact a statement made stale (a `DROP NOT NULL` of the column a `validated-not-null`
+    /// names) → the statements that did: what was established before one of them, or stated by a
+    /// directive, no longer holds after it. Empty but for drafts that undo such a fact.
+    stale_from: rustc_hash::FxHashMap<String, ThinVec<usize>>,
 }
 
 impl Rewritten {
@@ -242,14 +246,31 @@ impl Rewritten {
     /// Give `units[unit]` the fact `fact` (see [`Unit::facts`]).
     pub fn add_fact(&mut self, unit: usize, fact: String) {
         let stmt = self.units[unit].stmt;
-        let from = self.fact_from.entry(fact.clone()).or_insert(stmt);
-        *from = (*from).min(stmt);
+        self.fact_from.entry(fact.clone()).or_default().push(stmt);
         self.units[unit].facts.push(fact);
     }
 
-    /// Does a unit of a statement before `stmt` hold `fact`?
-    pub fn established_before(&self, fact: &str, stmt: usize) -> bool {
-        self.fact_from.get(fact).is_some_and(|&from| from < stmt)
+    /// Statement `stmt` makes `fact` stale (see [`Rewritten::holds_at`]).
+    pub fn make_stale(&mut self, fact: String, stmt: usize) {
+        self.stale_from.entry(fact).or_default().push(stmt);
+    }
+
+    /// Does `fact` hold at statement `stmt`: stated by a directive of the draft, or held by a unit
+    /// of an earlier statement, and made stale by no statement since (nor by `stmt` itself, where
+    /// pgsafe does not tell an action before the one asking from one after it)?
+    pub fn holds_at(&self, m: &Migration<'_>, fact: &str, stmt: usize) -> bool {
+        self.stated_at(m, fact, stmt)
+            || self.fact_from.get(fact).is_some_and(|from| from.iter().any(|&e| e < stmt && !self.stale(fact, e, stmt)))
+    }
+
+    /// Does a directive of the draft state `fact`, made stale by no statement up to `stmt`?
+    pub fn stated_at(&self, m: &Migration<'_>, fact: &str, stmt: usize) -> bool {
+        m.has_fact(fact) && !self.stale(fact, 0, stmt)
+    }
+
+    /// Did a statement from `from` to `to` make `fact` stale?
+    fn stale(&self, fact: &str, from: usize, to: usize) -> bool {
+        self.stale_from.get(fact).is_some_and(|s| s.iter().any(|&r| from <= r && r <= to))
     }
 
     /// PostgreSQL's name for `name1_name2_label` ([`nth_choice`]), or with `label1`,

@@ -6,6 +6,7 @@
 //! writes for the whole scan (measured on PostgreSQL 15; with a validated check: no scan).
 
 use super::{not_null, Ctx, Rewritten};
+use crate::ir::action::{Action, ColumnChange};
 use crate::ir::migration::Section;
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::ir::savepoints::UndoLog;
@@ -113,7 +114,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                         out.add_fact(i, fact);
                         continue;
                     }
-                    if !ctx.applies(RULE, i) || ctx.quiet(table, i) || m.has_fact(&fact) || ctx.config.pg_version < 12 {
+                    if !ctx.applies(RULE, i)
+                        || ctx.quiet(table, i)
+                        || out.stated_at(m, &fact, i)
+                        || ctx.config.pg_version < 12
+                    {
                         continue;
                     }
                     // A column this statement adds is new: it holds only its default, and a recipe
@@ -137,6 +142,20 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                             table.text
                         ),
                     );
+                }
+                // What makes a column's proof stale: its NOT NULL dropped, or another column under
+                // its name (a primary key's recipe would trust the proof, and its SET NOT NULL scan
+                // the table under ACCESS EXCLUSIVE).
+                OpKind::AlterTable { table, action, .. } if s.section == Section::Up => {
+                    let columns = match action {
+                        Action::AlterColumn { column, change: ColumnChange::DropNotNull } => [Some(column), None],
+                        Action::DropColumn { column, .. } => [Some(column), None],
+                        Action::RenameColumn { from, to } => [Some(from), Some(to)],
+                        _ => [None, None],
+                    };
+                    for column in columns.into_iter().flatten() {
+                        out.make_stale(not_null::fact(table, &column.key), i);
+                    }
                 }
                 _ => {}
             }

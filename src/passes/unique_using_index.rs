@@ -170,8 +170,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             if primary {
                 for (n, col) in columns.iter().enumerate() {
                     let fact = not_null::fact(table, col);
-                    let known = ctx.m.has_fact(&fact)
-                        || out.established_before(&fact, i)
+                    let known = out.holds_at(ctx.m, &fact, i)
                         || before.table.as_ref().and_then(|t| t.column(col)).is_some_and(|c| !c.nullable);
                     if known {
                         // Proven before this statement: the step says so, to stay a fixed point.
@@ -496,6 +495,32 @@ mod tests {
         assert_eq!((checks("orders"), checks("items")), (1, 2), "{flat}");
         let key = flat.find("ADD CONSTRAINT orders_pkey").unwrap();
         assert!(flat[..key].contains("-- pgsafe:fact validated-not-null orders.code"), "{flat}");
+    }
+
+    #[test]
+    fn a_proof_the_draft_drops_again_does_not_serve_a_later_key() {
+        let flat = |draft: &str| compile("d.sql", draft, &Config::default()).unwrap().flattened();
+        let checks = |flat: &str| flat.matches("CHECK (code IS NOT NULL) NOT VALID").count();
+        let key = "ALTER TABLE orders ADD PRIMARY KEY (code);\n";
+        for undo in [
+            "ALTER TABLE orders ALTER COLUMN code DROP NOT NULL;\n",
+            "ALTER TABLE orders DROP COLUMN code, ADD COLUMN code int;\n",
+            "ALTER TABLE orders RENAME COLUMN code TO old_code;\nALTER TABLE orders RENAME COLUMN new_code TO code;\n",
+        ] {
+            // Proven by an earlier statement, or stated by an earlier step's directive: after the
+            // undoing statement the key's SET NOT NULL would scan under ACCESS EXCLUSIVE.
+            let proven = flat(&format!("ALTER TABLE orders ALTER COLUMN code SET NOT NULL;\n{undo}{key}"));
+            assert_eq!(checks(&proven), 2, "{proven}");
+            let stated = flat(&format!("-- pgsafe:fact validated-not-null orders.code\n{undo}{key}"));
+            assert_eq!(checks(&stated), 1, "{stated}");
+            let set = flat(&format!(
+                "-- pgsafe:fact validated-not-null orders.code\n{undo}ALTER TABLE orders ALTER COLUMN code SET NOT NULL;\n"
+            ));
+            assert_eq!(checks(&set), 1, "{set}");
+        }
+        // Without the undoing statement the proof serves the key, and the directive both.
+        assert_eq!(checks(&flat(&format!("ALTER TABLE orders ALTER COLUMN code SET NOT NULL;\n{key}"))), 1);
+        assert_eq!(checks(&flat(&format!("-- pgsafe:fact validated-not-null orders.code\n{key}"))), 0);
     }
 
     #[test]
