@@ -48,6 +48,8 @@ pub fn long_unit(
     let held = step.units().filter_map(|u| r.units[u].blocking_lock()).max_by_key(|l| l.mode)?.clone();
     let timeout = &config.statement_timeout;
     let mut own_timeout = false;
+    // Code of unknown duration, told only when nothing in the step surely scans.
+    let mut unknown = None;
     for item in &step.items {
         let (u, stmt) = match item {
             Item::Unit(u) => (Some(*u), r.units[*u].stmt),
@@ -66,16 +68,19 @@ pub fn long_unit(
         if own_timeout || unit.generated.is_some() || m.stmts[stmt].ignores(RULE) {
             continue;
         }
-        if let Some(code) = code_of_unknown_duration(m, stmt) {
-            return Some((
-                u,
-                format!(
-                    "{code} runs for as long as its code takes, which pgsafe cannot tell, in a step under statement_timeout = '{timeout}' (set for its {} on {}): if it runs longer it is cancelled (SQLSTATE 57014) where the draft ran it to its end. If it can take that long, commit the schema change apart (its own transaction) so that the code runs in a step without the timeout; or, {}",
+        if let Some((code, takes)) = code_of_unknown_duration(m, stmt) {
+            unknown.get_or_insert_with(|| {
+                (
+                    u,
+                    format!(
+                    "{code} runs for as long as {takes}, which pgsafe cannot tell, in a step under statement_timeout = '{timeout}' (set for its {} on {}): if it runs longer it is cancelled (SQLSTATE 57014) where the draft ran it to its end. If it can take that long, commit the schema change apart (its own transaction) so that the code runs in a step without the timeout; or, {}",
                     held.mode,
                     held.table.text,
                     deliberately(step, &held)
-                ),
-            ));
+                    ),
+                )
+            });
+            continue;
         }
         for op in ops {
             // A column of a domain with a constraint, which the `type-change` rule found to
@@ -146,7 +151,7 @@ pub fn long_unit(
             return Some((u, why));
         }
     }
-    None
+    unknown
 }
 
 /// How to run a long statement of `step` deliberately.
@@ -162,16 +167,19 @@ fn deliberately(step: &Step, held: &LockUse) -> String {
 
 /// What statement `stmt` is, when it runs code whose duration pgsafe cannot tell: a `DO` block, a
 /// `CALL`, a call of a function the draft or `--schema` created (a data migration's usual forms).
-fn code_of_unknown_duration(m: &Migration<'_>, stmt: usize) -> Option<String> {
+/// And what its duration depends on.
+fn code_of_unknown_duration(m: &Migration<'_>, stmt: usize) -> Option<(String, &'static str)> {
     let s = &m.stmts[stmt];
+    let code = "its code takes";
     match &s.runs_code {
-        Some(RunsCode::Block) => Some("this DO block".into()),
-        Some(RunsCode::Calls(k)) => Some(format!("this call of {}", m.called[*k as usize].function)),
-        None => s
-            .ops
-            .iter()
-            .any(|o| matches!(&o.kind, OpKind::Other { what } if what.starts_with("CALL ")))
-            .then(|| "this CALL".into()),
+        Some(RunsCode::Block) => Some(("this DO block".into(), code)),
+        Some(RunsCode::Calls(k)) => Some((format!("this call of {}", m.called[*k as usize].function), code)),
+        None if s.ops.iter().any(|o| matches!(&o.kind, OpKind::Other { what } if what.starts_with("CALL "))) => {
+            Some(("this CALL".into(), code))
+        }
+        // A `SELECT count(*) FROM orders`, a `SELECT my_fill()`, a `SELECT pg_sleep(6)`.
+        None if s.query_may_run_long => Some(("this query".into(), "what it reads and the code it calls take")),
+        None => None,
     }
 }
 
@@ -249,8 +257,24 @@ mod tests {
                     UPDATE orders SET x = 1; END $$;\nBEGIN;\nLOCK TABLE orders;\n\
                     ALTER TABLE orders ADD COLUMN x int;\nSELECT fill();\nCOMMIT;\n";
         assert!(long_steps(fill).iter().any(|w| w.starts_with("this call of fill runs")), "{:?}", long_steps(fill));
-        // A plain query beside the lock is not code pgsafe cannot time.
-        assert!(long_steps(&format!("{alter}SELECT 1;\nCOMMIT;\n")).is_empty());
+        // A plain query beside the lock is not code pgsafe cannot time; one that reads a table or
+        // calls a function of unknown duration is.
+        for quick in
+            ["SELECT 1;", "SELECT setval('s', 10), now(), lower('A') || 'b';", "SELECT pg_advisory_xact_lock(1);"]
+        {
+            assert!(long_steps(&format!("{alter}{quick}\nCOMMIT;\n")).is_empty(), "{quick}");
+        }
+        for long in [
+            "SELECT pg_sleep(6);",
+            "SELECT count(*) FROM orders;",
+            "SELECT fill_orders();",
+            "SELECT 1 WHERE EXISTS (SELECT FROM orders WHERE x IS NULL);",
+            "SELECT * FROM generate_series(1, 100000000);",
+        ] {
+            let found = long_steps(&format!("{alter}{long}\nCOMMIT;\n"));
+            assert_eq!(found.len(), 1, "{long}: {found:?}");
+            assert!(found[0].starts_with("this query runs for as long as what it reads"), "{found:?}");
+        }
         // The draft chose its own statement_timeout: its choice.
         assert!(long_steps(&format!("{alter}SET LOCAL statement_timeout = '1h';\nCALL fill_orders();\nCOMMIT;\n"))
             .is_empty());

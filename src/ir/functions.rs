@@ -287,6 +287,40 @@ pub fn may_draw_from_a_sequence(name: &str) -> bool {
     base == "nextval" || (volatility(name).0 == Volatility::Volatile && !SEQUENCE_FREE.contains(&base))
 }
 
+/// Volatile built-ins that return at once: they read or set a value of the session, draw one, or
+/// take an advisory lock (whose wait `lock_timeout` bounds, as any lock's).
+const AT_ONCE: &[&str] = &[
+    "nextval",
+    "setval",
+    "currval",
+    "lastval",
+    "set_config",
+    "pg_notify",
+    "txid_current",
+    "pg_current_xact_id",
+    "pg_advisory_lock",
+    "pg_advisory_lock_shared",
+    "pg_advisory_xact_lock",
+    "pg_advisory_xact_lock_shared",
+    "pg_try_advisory_lock",
+    "pg_try_advisory_lock_shared",
+    "pg_try_advisory_xact_lock",
+    "pg_try_advisory_xact_lock_shared",
+    "pg_advisory_unlock",
+    "pg_advisory_unlock_shared",
+    "pg_advisory_unlock_all",
+];
+
+/// Does a call of `name` (lower-cased, possibly schema-qualified) return at once? A built-in that
+/// is not volatile, or one of the quick volatile ones; not a user's function, whose code may run
+/// for any time, nor `pg_sleep`.
+pub fn returns_at_once(name: &str) -> bool {
+    match volatility(name).0 {
+        Volatility::Volatile => builtin(name).is_some_and(|b| AT_ONCE.contains(&b) || SEQUENCE_FREE.contains(&b)),
+        _ => true,
+    }
+}
+
 /// Is `name` a built-in aggregate?
 pub fn is_aggregate(name: &str) -> bool {
     builtin(name).is_some_and(|b| AGGREGATES.contains(&b))

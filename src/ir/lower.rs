@@ -36,6 +36,8 @@ pub struct Lowered {
     pub reads_transaction_time: bool,
     /// What it does with the session's sequence values ([`super::sequence_values`]).
     pub sequence_values: super::sequence_values::SequenceValues,
+    /// A query that writes nothing and may run long ([`super::lower_expr::query_may_run_long`]).
+    pub query_may_run_long: bool,
 }
 
 /// The words after `ALTER TABLE` that statements generated for its actions must keep.
@@ -129,8 +131,13 @@ fn lower_any(src: &str, body: Range<usize>) -> Lowered {
     }
     let parsed = parse(text);
     let mut too_deep = parsed == Err(Unparsed::TooDeep);
+    // A query that writes (`SELECT … INTO`, a data-modifying `WITH`) has the locks of its scans.
+    let query_may_run_long = match &parsed {
+        Ok(Statement::Query(q)) if !writes(q) => super::lower_expr::query_may_run_long(q, text),
+        _ => false,
+    };
     let ops = lower_parsed(src, body, &words, parsed.ok(), &mut too_deep);
-    Lowered { ops, too_deep, alter, ..Lowered::default() }
+    Lowered { ops, too_deep, alter, query_may_run_long, ..Lowered::default() }
 }
 
 /// Does the statement declare a constraint or constraint trigger `INITIALLY DEFERRED`? Its
@@ -1069,12 +1076,10 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
             (kind, locks)
         }
         // `SELECT … INTO t` makes a table of what it reads.
-        Statement::Query(q) if matches!(&*q.body, SetExpr::Select(s) if s.into.is_some()) => {
-            (OpKind::Other { what }, reads(q, text))
-        }
+        Statement::Query(q) if selects_into(q) => (OpKind::Other { what }, reads(q, text)),
         // `WITH gone AS (DELETE FROM t … RETURNING …) SELECT …`: the rows its data-modifying parts
         // change, and every row it reads.
-        Statement::Query(q) if q.with.iter().flat_map(|w| &w.cte_tables).any(|c| modifies(&c.query.body)) => {
+        Statement::Query(q) if modifies_in_ctes(q) => {
             let changed = modified_by_ctes(q);
             let read = reads(q, text).into_iter().filter(|r| !changed.iter().any(|t| t.key == r.table.key));
             let mut locks: Vec<LockUse> = changed.iter().map(|t| lock(t, LockMode::RowExclusive, true)).collect();
@@ -1135,6 +1140,21 @@ fn modified_by_ctes(q: &sqlparser::ast::Query) -> Vec<Name> {
         _ => None,
     })
     .collect()
+}
+
+/// `SELECT … INTO t`.
+fn selects_into(q: &sqlparser::ast::Query) -> bool {
+    matches!(&*q.body, SetExpr::Select(s) if s.into.is_some())
+}
+
+/// `WITH gone AS (DELETE FROM t … RETURNING …) SELECT …`.
+fn modifies_in_ctes(q: &sqlparser::ast::Query) -> bool {
+    q.with.iter().flat_map(|w| &w.cte_tables).any(|c| modifies(&c.query.body))
+}
+
+/// Does the query write: make a table, or change rows in a `WITH`?
+fn writes(q: &sqlparser::ast::Query) -> bool {
+    selects_into(q) || modifies_in_ctes(q)
 }
 
 fn modifies(body: &SetExpr) -> bool {

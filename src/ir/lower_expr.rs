@@ -98,6 +98,21 @@ pub fn query_tables(q: &Query, text: &str) -> Vec<Name> {
     tables
 }
 
+/// Could the plain query `q` (`text`) run long: does it read a relation or a table function, or
+/// call a function pgsafe does not know to return at once (a user's function, `pg_sleep`)? Parts
+/// the walk does not know count as long.
+pub fn query_may_run_long(q: &Query, text: &str) -> bool {
+    let locations = Locations::new(text, 0);
+    let mut walk = Walk { loc: &locations, fallback: 0, out: Expr { span: 0..text.len(), ..Expr::default() } };
+    let mut sub = Subquery { at: 0, tables: Vec::new(), limit: false, aggregate: false };
+    walk.query(q, &mut sub);
+    let e = &walk.out;
+    !sub.tables.is_empty()
+        || e.subqueries.iter().any(|s| !s.tables.is_empty())
+        || !e.unknown.is_empty()
+        || e.calls.iter().chain(&e.aggregates).any(|c| !functions::returns_at_once(&c.name))
+}
+
 struct Walk<'l, 'a> {
     loc: &'l Locations<'a>,
     /// Where a part without a location of its own is reported.

@@ -55,6 +55,9 @@ pub struct Stmt {
     /// It reads its transaction's start time (`now()`, `CURRENT_TIMESTAMP`, …) as it runs
     /// ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
+    /// A query that writes nothing and may run long: it reads a relation or calls code of unknown
+    /// duration ([`super::lower_expr::query_may_run_long`]).
+    pub query_may_run_long: bool,
     /// What it does with the session's sequence values, which `currval()` and `lastval()` read
     /// ([`super::sequence_values`]).
     pub sequence_values: super::sequence_values::SequenceValues,
@@ -625,7 +628,7 @@ impl<'a> Migration<'a> {
                 }
             }
             let (mut too_deep, mut alter, mut parts) = (false, AlterHead::default(), Vec::new());
-            let mut reads_transaction_time = false;
+            let (mut reads_transaction_time, mut query_may_run_long) = (false, false);
             let mut sequence_values = Default::default();
             let (body, terminated, mut ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
@@ -649,6 +652,7 @@ impl<'a> Migration<'a> {
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
                         constrained_domains.extend(lowered.constrains_domain.map(|n| (stmts.len(), n)));
                         reads_transaction_time = lowered.reads_transaction_time;
+                        query_may_run_long = lowered.query_may_run_long;
                         sequence_values = lowered.sequence_values;
                         too_deep = lowered.too_deep;
                         alter = lowered.alter;
@@ -727,6 +731,7 @@ impl<'a> Migration<'a> {
                 unterminated_copy,
                 defers_checks,
                 reads_transaction_time,
+                query_may_run_long,
                 sequence_values,
                 controls_transactions,
                 interpolates,

@@ -507,8 +507,14 @@ fn refuses_transaction_block(m: &Migration<'_>, r: &Region) -> bool {
 /// Does a statement of the region end a transaction? Outside any draft transaction a `COMMIT` or
 /// `ROLLBACK` does nothing; inside the step's own transaction it would end it there, undoing or
 /// committing what came before and leaving the rest without the step's timeouts.
+/// A `CALL` or `DO` that commits ends it too (PostgreSQL refuses its `COMMIT` inside a transaction
+/// block: "invalid transaction termination"), and so, for what follows, does an enum value added
+/// (a later statement may use it only once it is committed: "unsafe use of new value").
 fn ends_transaction(m: &Migration<'_>, r: &Region) -> bool {
-    m.stmts[r.first..=r.last].iter().flat_map(|s| &s.ops).any(|o| matches!(o.kind, OpKind::Commit { .. }))
+    m.stmts[r.first..=r.last].iter().any(|s| {
+        s.controls_transactions
+            || s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. } | OpKind::AddEnumValue { .. }))
+    })
 }
 
 /// For each statement, the region that keeps it, if any.
