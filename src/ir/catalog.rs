@@ -64,6 +64,9 @@ pub struct Catalog {
     /// The domains the schema gives a constraint to ([`super::domains`]): a column added with
     /// one of them rewrites its table.
     pub constrained_domains: HashSet<String>,
+    /// The row types the schema makes ([`super::row_types`]): its tables', views', composite
+    /// types, and domains over them.
+    pub row_types: HashSet<String>,
     /// The functions and procedures the schema creates, with what their code does: a call of one
     /// in the draft takes it (`code_locks::Functions`).
     pub functions: super::code_locks::Functions,

@@ -7,21 +7,22 @@
 use crate::front::tokens::{Lexer, Token};
 use rustc_hash::FxHashSet;
 
-/// A domain a statement creates or constrains: `name` (folded, by [`type_key`]) has a constraint
-/// when `over` is `None`, and when the domain it is `over` has one.
+/// A type a statement creates (or changes) with a property (a constraint here, row values in
+/// [`super::row_types`]): `name` (folded, by [`type_key`]) has it when `over` is `None`, and when
+/// the type it is `over` has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Domain {
+pub struct TypeOver {
     pub name: String,
     pub over: Option<String>,
 }
 
-impl Domain {
-    /// Does the domain have a constraint, given the domains that have one so far?
+impl TypeOver {
+    /// Does the type have the property, given the types that have it so far?
     pub fn constrained(&self, constrained: impl Fn(&str) -> bool) -> bool {
         self.over.as_deref().is_none_or(constrained)
     }
 
-    /// Add it to `constrained`, the domains that have a constraint so far, if it has one.
+    /// Add it to `constrained`, the types that have the property so far, if it has it.
     pub fn record(&self, constrained: &mut FxHashSet<String>) {
         if self.constrained(|b| constrained.contains(b)) {
             constrained.insert(self.name.clone());
@@ -33,7 +34,7 @@ impl Domain {
 /// `ALTER DOMAIN d ADD …` or `ALTER DOMAIN d SET NOT NULL`; or creates over a type that is not
 /// built in (another domain's constraints are its own too). A constraint dropped later is not
 /// followed: a name here only makes pgsafe warn of a rewrite.
-pub fn constrained_domain(text: &str) -> Option<Domain> {
+pub fn constrained_domain(text: &str) -> Option<TypeOver> {
     let mut lexer = Lexer::new(text);
     let head: Vec<Token<'_>> = lexer.by_ref().take(2).collect();
     let word = |toks: &[Token<'_>], k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
@@ -50,19 +51,19 @@ pub fn constrained_domain(text: &str) -> Option<Domain> {
     let not_null = after.windows(2).any(|p| p[0].is_word("not") && p[1].is_word("null"));
     if word(&head, 0, "alter") {
         let constrains = word(after, 0, "add") || (word(after, 0, "set") && not_null);
-        return constrains.then_some(Domain { name, over: None });
+        return constrains.then_some(TypeOver { name, over: None });
     }
     if not_null || after.iter().any(|t| t.is_word("check")) {
-        return Some(Domain { name, over: None });
+        return Some(TypeOver { name, over: None });
     }
     let (base, _) = name_at(after, usize::from(word(after, 0, "as")))?;
     let built_in = crate::ir::catalog::SqlType::parse(&base).is_built_in();
-    (!built_in).then_some(Domain { name, over: Some(base) })
+    (!built_in).then_some(TypeOver { name, over: Some(base) })
 }
 
 /// The last part of the (possibly qualified) name starting at token `k`, lower-cased as
 /// [`type_key`] reads a column's type, and where the tokens after it start.
-fn name_at(toks: &[Token<'_>], k: usize) -> Option<(String, usize)> {
+pub(super) fn name_at(toks: &[Token<'_>], k: usize) -> Option<(String, usize)> {
     super::other_names::base_name_at(toks, k).map(|(name, end)| (name.to_lowercase(), end))
 }
 

@@ -31,7 +31,9 @@ pub struct Lowered {
     /// ([`super::other_names`]).
     pub declared: Vec<String>,
     /// The domain it gives a constraint to ([`super::domains`]).
-    pub constrains_domain: Option<super::domains::Domain>,
+    pub constrains_domain: Option<super::domains::TypeOver>,
+    /// The row type it makes ([`super::row_types`]).
+    pub row_type: Option<super::domains::TypeOver>,
     /// It reads its transaction's start time ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
     /// What it does with the session's sequence values ([`super::sequence_values`]).
@@ -73,6 +75,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let text = &src[body];
     lowered.declared = super::other_names::declared_names(text);
     lowered.constrains_domain = super::domains::constrained_domain(text);
+    lowered.row_type = super::row_types::row_type_made(text);
     lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
     lowered.sequence_values = super::sequence_values::sequence_values(text);
     if starts_with_do(text) {

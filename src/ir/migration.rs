@@ -191,7 +191,9 @@ pub struct Migration<'a> {
     pub declared: Vec<(usize, String)>,
     /// The domains statements give a constraint to ([`super::domains`]), with the statement's
     /// index, in order.
-    pub constrained_domains: Vec<(usize, super::domains::Domain)>,
+    pub constrained_domains: Vec<(usize, super::domains::TypeOver)>,
+    /// The row types statements make ([`super::row_types`]), with the statement's index, in order.
+    pub row_types: Vec<(usize, super::domains::TypeOver)>,
 }
 
 /// A relation the draft creates.
@@ -607,7 +609,7 @@ impl<'a> Migration<'a> {
         let mut facts = std::collections::HashSet::new();
         let mut called = Vec::new();
         let mut declared = Vec::new();
-        let mut constrained_domains = Vec::new();
+        let (mut constrained_domains, mut row_types) = (Vec::new(), Vec::new());
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -651,6 +653,7 @@ impl<'a> Migration<'a> {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
                         constrained_domains.extend(lowered.constrains_domain.map(|n| (stmts.len(), n)));
+                        row_types.extend(lowered.row_type.map(|n| (stmts.len(), n)));
                         reads_transaction_time = lowered.reads_transaction_time;
                         query_may_run_long = lowered.query_may_run_long;
                         sequence_values = lowered.sequence_values;
@@ -757,6 +760,7 @@ impl<'a> Migration<'a> {
             functions,
             declared,
             constrained_domains,
+            row_types,
         }
     }
 
@@ -806,6 +810,7 @@ impl<'a> Migration<'a> {
             functions: self.functions.clone(),
             declared: self.declared.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             constrained_domains: self.constrained_domains.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
+            row_types: self.row_types.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
         })
     }
 
@@ -815,8 +820,13 @@ impl<'a> Migration<'a> {
     }
 
     /// The domain statement `i` gives a constraint to, or creates over another type, if any.
-    pub fn domain_constrained_by(&self, i: usize) -> Option<&super::domains::Domain> {
+    pub fn domain_constrained_by(&self, i: usize) -> Option<&super::domains::TypeOver> {
         of_statement(&self.constrained_domains, i).next()
+    }
+
+    /// The row type statement `i` makes, or a type it makes over another, if any.
+    pub fn row_type_made_by(&self, i: usize) -> Option<&super::domains::TypeOver> {
+        of_statement(&self.row_types, i).next()
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?

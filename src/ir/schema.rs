@@ -70,6 +70,9 @@ impl Catalog {
             if let Some(d) = m.domain_constrained_by(i) {
                 d.record(&mut self.constrained_domains);
             }
+            if let Some(t) = m.row_type_made_by(i) {
+                t.record(&mut self.row_types);
+            }
             for op in &s.ops {
                 self.apply(op);
             }

@@ -250,7 +250,8 @@ impl Rewritten {
         self.units[unit].facts.push(fact);
     }
 
-    /// Statement `stmt` makes `fact` stale (see [`Rewritten::holds_at`]).
+    /// Statement `stmt` makes `fact` stale (see [`Rewritten::holds_at`]); a `fact` ending in `.`
+    /// makes stale every fact it starts (each column's of a table dropped or renamed).
     pub fn make_stale(&mut self, fact: String, stmt: usize) {
         self.stale_from.entry(fact).or_default().push(stmt);
     }
@@ -268,9 +269,17 @@ impl Rewritten {
         m.has_fact(fact) && !self.stale(fact, 0, stmt)
     }
 
-    /// Did a statement from `from` to `to` make `fact` stale?
+    /// Did a statement from `from` to `to` make `fact` stale (itself, or a prefix of it that ends
+    /// in `.`)?
     fn stale(&self, fact: &str, from: usize, to: usize) -> bool {
-        self.stale_from.get(fact).is_some_and(|s| s.iter().any(|&r| from <= r && r <= to))
+        if self.stale_from.is_empty() {
+            return false;
+        }
+        let prefixes = fact.match_indices('.').map(|(k, _)| &fact[..=k]);
+        std::iter::once(fact)
+            .chain(prefixes)
+            .filter_map(|f| self.stale_from.get(f))
+            .any(|s| s.iter().any(|&r| from <= r && r <= to))
     }
 
     /// PostgreSQL's name for `name1_name2_label` ([`nth_choice`]), or with `label1`,
@@ -619,6 +628,9 @@ struct Carried {
     type_change: type_change::Carried,
     /// `volatile-default`: the draft's `UPDATE`s by the columns they set (made when first asked).
     fills: volatile_default::Fills,
+    /// `set-not-null`, `unique-using-index`: the row types so far (`--schema`, then the draft), by
+    /// [`crate::ir::domains::type_key`].
+    row_types: rustc_hash::FxHashSet<String>,
 }
 
 impl Carried {
@@ -629,6 +641,7 @@ impl Carried {
             in_tx: false,
             type_change: type_change::Carried::new(m, config),
             fills: volatile_default::Fills::default(),
+            row_types: config.catalog.as_ref().map(|c| c.row_types.iter().cloned().collect()).unwrap_or_default(),
         }
     }
 }
@@ -722,10 +735,13 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     // are listed pass by pass, as every other pass's.
     let (mut key_changes, mut key_diagnostics) = (Vec::new(), Vec::new());
     for i in ctx.window.clone() {
+        if let Some(t) = ctx.m.row_type_made_by(i).filter(|_| ctx.m.stmts[i].section == Section::Up) {
+            t.record(&mut carried.row_types);
+        }
         let one = Ctx { window: i..i + 1, ..*ctx };
-        set_not_null::run(&one, out, &mut carried.proofs);
+        set_not_null::run(&one, out, &mut carried.proofs, &carried.row_types);
         let (changes, diagnostics) = (out.changes.len(), out.diagnostics.len());
-        unique_using_index::run(&one, out);
+        unique_using_index::run(&one, out, &carried.row_types);
         key_changes.extend(out.changes.drain(changes..));
         key_diagnostics.extend(out.diagnostics.drain(diagnostics..));
     }

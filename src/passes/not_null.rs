@@ -9,10 +9,12 @@
 
 use super::not_valid::alter_if_exists;
 use super::{in_case_of, Ctx, Rewritten, Unit};
+use crate::ir::domains::type_key;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::escape_directive;
 use crate::ir::name::{key_of, quote_ident, Name};
 use crate::ir::op::OpKind;
+use rustc_hash::FxHashSet;
 
 /// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL
 /// (on one `--` line: see [`escape_directive`]).
@@ -65,6 +67,37 @@ pub fn not_on_only(table: &Name) -> String {
          NULL first would be inherited by them and checked against their rows too: left as written (it scans {0} under \
          ACCESS EXCLUSIVE)",
         table.text
+    )
+}
+
+/// The fact a plan step records when it keeps a `NOT NULL` on a column of row values as written
+/// (see [`holds_rows`]): compiled alone, without the schema or the statements that told the
+/// column's type, the step keeps it again.
+pub fn rows_fact(table: &Name, column: &str) -> String {
+    escape_directive(&format!("holds-rows {}.{column}", table.base()))
+}
+
+/// Does `column` of `table` hold row values ([`crate::ir::row_types`]: its type one of
+/// `row_types`, or an earlier step said so) just before op `k` of statement `i`? Then the
+/// recipe's check would refuse what `SET NOT NULL` allows, and prove nothing. (Without `--schema`
+/// the type of a column the draft did not add or retype is not known.)
+pub fn holds_rows(
+    ctx: &Ctx<'_, '_>,
+    (i, k): (usize, usize),
+    table: &Name,
+    column: &str,
+    row_types: &FxHashSet<String>,
+) -> bool {
+    let before = ctx.before(i, k);
+    let typed = before.table.as_ref().and_then(|t| t.column(column));
+    typed.is_some_and(|c| row_types.contains(type_key(&c.type_text))) || ctx.m.has_fact(&rows_fact(table, column))
+}
+
+/// Why a `NOT NULL` on a column of row values stays as written.
+pub fn not_on_rows(table: &Name, column: &str) -> String {
+    format!(
+        "{}.{column} holds row values (a composite type, a table's row type, or a domain over one): for a row with a          NULL field `IS NOT NULL` is false, where SET NOT NULL refuses only a NULL value, so the check that proves the          column NOT NULL first would fail, and refuse such rows until the plan ends; PostgreSQL's proof never holds for          such a column anyway: left as written (it scans {} under ACCESS EXCLUSIVE)",
+        table.text, table.text
     )
 }
 

@@ -10,6 +10,7 @@ use crate::ir::action::{Action, ColumnChange};
 use crate::ir::migration::Section;
 use crate::ir::op::{ConstraintKind, OpKind};
 use crate::ir::savepoints::UndoLog;
+use rustc_hash::FxHashSet;
 use std::collections::HashSet;
 
 pub const RULE: &str = "set-not-null";
@@ -73,14 +74,15 @@ impl Proofs {
     }
 }
 
-/// `proofs`: what the statements before the window prove.
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
+/// `proofs`: what the statements before the window prove; `row_types`: the types whose values are
+/// rows so far.
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs, row_types: &FxHashSet<String>) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         let mut k = 0;
         // The columns the statement adds or retypes, found when first asked.
         let mut new_columns = None;
-        for op in &s.ops {
+        for (n_op, op) in s.ops.iter().enumerate() {
             match &op.kind {
                 OpKind::Begin | OpKind::Commit { .. } | OpKind::Savepoint { .. } | OpKind::Psql(_)
                     if s.section == Section::Up =>
@@ -131,6 +133,11 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                         out.diagnose(RULE, op.span.start, not_null::not_on_only(table));
                         continue;
                     }
+                    if not_null::holds_rows(ctx, (i, n_op), table, column, row_types) {
+                        out.diagnose(RULE, op.span.start, not_null::not_on_rows(table, column));
+                        out.add_fact(i, not_null::rows_fact(table, column));
+                        continue;
+                    }
                     let name = not_null::recipe(ctx, out, i, k, table, column, RULE);
                     k += 1;
                     out.change(
@@ -155,6 +162,21 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs) {
                     };
                     for column in columns.into_iter().flatten() {
                         out.make_stale(not_null::fact(table, &column.key), i);
+                    }
+                    // Another table under the name, or this one under another: none of its proofs
+                    // holds for the name any more.
+                    let tables = match action {
+                        Action::RenameTable { to } => [Some(table), Some(to)],
+                        Action::SetSchema { .. } => [Some(table), None],
+                        _ => [None, None],
+                    };
+                    for t in tables.into_iter().flatten() {
+                        out.make_stale(not_null::fact(t, ""), i);
+                    }
+                }
+                OpKind::DropTable { tables, .. } if s.section == Section::Up => {
+                    for t in tables {
+                        out.make_stale(not_null::fact(t, ""), i);
                     }
                 }
                 _ => {}

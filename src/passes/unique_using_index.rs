@@ -20,12 +20,14 @@ use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Stmt;
 use crate::ir::name::{key_of, key_parts, nth_choice, quote_ident, unnamed_key_parts, Name};
 use crate::ir::op::{ConstraintKind, OpKind, Refused};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::Cell;
 
 pub const RULE: &str = "unique-using-index";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+/// `row_types`: the types whose values are rows so far (a primary key's column of them stays as
+/// written: see `not_null`).
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, row_types: &FxHashSet<String>) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
@@ -107,6 +109,13 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let new_columns = new_columns.get_or_insert_with(|| ctx.new_columns_of_statement(i));
             let new = |c: &String| new_columns.contains(c.as_str());
             if columns.iter().chain(&key.include).any(new) {
+                continue;
+            }
+            if let Some(col) =
+                columns.iter().find(|c| primary && not_null::holds_rows(ctx, (i, n_op), table, c, row_types))
+            {
+                out.diagnose(RULE, op.span.start, not_null::not_on_rows(table, col));
+                out.add_fact(i, not_null::rows_fact(table, col));
                 continue;
             }
             let dropped = dropped.get_or_insert_with(|| dropped_by(s));
@@ -506,6 +515,8 @@ mod tests {
             "ALTER TABLE orders ALTER COLUMN code DROP NOT NULL;\n",
             "ALTER TABLE orders DROP COLUMN code, ADD COLUMN code int;\n",
             "ALTER TABLE orders RENAME COLUMN code TO old_code;\nALTER TABLE orders RENAME COLUMN new_code TO code;\n",
+            "ALTER TABLE orders RENAME TO old_orders;\nALTER TABLE new_orders RENAME TO orders;\n",
+            "ALTER TABLE orders SET SCHEMA archive;\nALTER TABLE staging.orders SET SCHEMA public;\n",
         ] {
             // Proven by an earlier statement, or stated by an earlier step's directive: after the
             // undoing statement the key's SET NOT NULL would scan under ACCESS EXCLUSIVE.
