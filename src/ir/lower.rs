@@ -31,9 +31,11 @@ pub struct Lowered {
     /// ([`super::other_names`]).
     pub declared: Vec<String>,
     /// The domain it gives a constraint to ([`super::domains`]).
-    pub constrains_domain: Option<super::domains::TypeOver>,
+    /// (Boxed here and below: the lowered statements of a big draft wait, all of them, for
+    /// `Migration::assemble`, and few make a type.)
+    pub constrains_domain: Option<Box<super::domains::TypeOver>>,
     /// The row type it makes ([`super::row_types`]).
-    pub row_type: Option<super::domains::TypeOver>,
+    pub row_type: Option<Box<super::domains::TypeOver>>,
     /// It reads its transaction's start time ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
     /// What it does with the session's sequence values ([`super::sequence_values`]).
@@ -74,8 +76,8 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     // A `DO` block's code takes the locks of the DDL in it, which its words show.
     let text = &src[body];
     lowered.declared = super::other_names::declared_names(text);
-    lowered.constrains_domain = super::domains::constrained_domain(text);
-    lowered.row_type = super::row_types::row_type_made(text);
+    lowered.constrains_domain = super::domains::constrained_domain(text).map(Box::new);
+    lowered.row_type = super::row_types::row_type_made(text).map(Box::new);
     lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
     lowered.sequence_values = super::sequence_values::sequence_values(text);
     if starts_with_do(text) {

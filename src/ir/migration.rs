@@ -1,5 +1,6 @@
 //! The whole draft as IR: its statements in order, each with its ops, section and directives.
 
+use super::action::Action;
 use super::code_locks::{Called, Functions, RunsCode};
 use super::lower::{lower, AlterHead, Lowered};
 use super::name::{key_of, Name};
@@ -652,8 +653,17 @@ impl<'a> Migration<'a> {
                     } else {
                         let lowered = lowered.take().expect("every non-empty statement was lowered");
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
-                        constrained_domains.extend(lowered.constrains_domain.map(|n| (stmts.len(), n)));
-                        row_types.extend(lowered.row_type.map(|n| (stmts.len(), n)));
+                        constrained_domains.extend(lowered.constrains_domain.map(|n| (stmts.len(), *n)));
+                        row_types.extend(lowered.row_type.map(|n| (stmts.len(), *n)));
+                        // A table renamed: its row type under the new name (read from the op: an
+                        // `ALTER TABLE` is most of a big draft, and its words are not read again).
+                        let renamed = lowered.ops.iter().filter_map(|o| match &o.kind {
+                            OpKind::AlterTable { action: Action::RenameTable { to }, .. } => {
+                                Some(super::domains::TypeOver { name: to.base().to_lowercase(), over: None })
+                            }
+                            _ => None,
+                        });
+                        row_types.extend(renamed.map(|t| (stmts.len(), t)));
                         reads_transaction_time = lowered.reads_transaction_time;
                         query_may_run_long = lowered.query_may_run_long;
                         sequence_values = lowered.sequence_values;

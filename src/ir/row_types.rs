@@ -9,25 +9,29 @@ use super::domains::{name_at, TypeOver};
 use crate::front::tokens::{Lexer, Token};
 
 /// The row type `text`, one statement, makes: `CREATE TYPE t AS (…)`, `CREATE [… ] TABLE|VIEW t`,
-/// a table or view renamed (`ALTER TABLE t RENAME TO u`: `u`); or a domain, or a type renamed,
-/// `over` the type it takes its values from.
+/// a view renamed (`ALTER VIEW v RENAME TO w`: `w`; a table renamed is read from its op, in
+/// `Migration::assemble`); or a domain, or a type renamed, `over` the type it takes its values
+/// from.
 pub fn row_type_made(text: &str) -> Option<TypeOver> {
-    // Every statement comes here: most are told by their first word, or by a rename they lack.
+    // Every statement comes here: most are told by their first two words (nothing allocated).
     let mut lexer = Lexer::new(text);
-    let first = lexer.next()?;
-    let renames = || text.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"rename"));
-    if !(first.is_word("create") || (first.is_word("alter") && renames())) {
+    let (first, second) = (lexer.next()?, lexer.next()?);
+    let second_is = |ws: &[&str]| ws.iter().any(|w| second.is_word(w));
+    let made = if first.is_word("create") {
+        second_is(&CREATE_SECOND)
+    } else {
+        first.is_word("alter") && second_is(&["view", "type", "materialized", "foreign"])
+    };
+    if !made {
         return None;
     }
-    let toks: Vec<Token<'_>> = std::iter::once(first).chain(lexer.take(11)).collect();
+    let toks: Vec<Token<'_>> = [first, second].into_iter().chain(lexer.take(10)).collect();
     let word = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
     let mut k = 1;
     if word(0, "create") {
         if word(1, "or") && word(2, "replace") {
             k = 3;
         }
-        const MODIFIERS: [&str; 9] =
-            ["global", "local", "temp", "temporary", "unlogged", "foreign", "materialized", "recursive", "external"];
         while MODIFIERS.iter().any(|m| word(k, m)) {
             k += 1;
         }
@@ -50,7 +54,7 @@ pub fn row_type_made(text: &str) -> Option<TypeOver> {
     if !word(0, "alter") {
         return None;
     }
-    // `ALTER [MATERIALIZED|FOREIGN] TABLE|VIEW|TYPE [IF EXISTS] [ONLY] t RENAME TO u`.
+    // `ALTER [MATERIALIZED] VIEW | FOREIGN TABLE | TYPE [IF EXISTS] [ONLY] t RENAME TO u`.
     if word(1, "materialized") || word(1, "foreign") {
         k = 2;
     }
@@ -68,6 +72,29 @@ pub fn row_type_made(text: &str) -> Option<TypeOver> {
     Some(TypeOver { name: new, over: (what == "type").then_some(old) })
 }
 
+/// The words before the kind of object a `CREATE` makes.
+const MODIFIERS: [&str; 9] =
+    ["global", "local", "temp", "temporary", "unlogged", "foreign", "materialized", "recursive", "external"];
+
+/// The second word of a `CREATE` that may make a row type: a kind of object that has one, a
+/// modifier before it, or `OR REPLACE`.
+const CREATE_SECOND: [&str; 14] = [
+    "table",
+    "view",
+    "type",
+    "domain",
+    "or",
+    "global",
+    "local",
+    "temp",
+    "temporary",
+    "unlogged",
+    "foreign",
+    "materialized",
+    "recursive",
+    "external",
+];
+
 #[cfg(test)]
 mod tests {
     use super::row_type_made;
@@ -82,7 +109,8 @@ mod tests {
         assert_eq!(own("CREATE OR REPLACE TEMP VIEW v AS SELECT 1").as_deref(), Some("v"));
         assert_eq!(own("CREATE MATERIALIZED VIEW mv AS SELECT 1").as_deref(), Some("mv"));
         assert_eq!(own("CREATE FOREIGN TABLE f (a int) SERVER s").as_deref(), Some("f"));
-        assert_eq!(own("ALTER TABLE IF EXISTS ONLY t RENAME TO u").as_deref(), Some("u"));
+        assert_eq!(own("ALTER VIEW IF EXISTS v RENAME TO w").as_deref(), Some("w"));
+        assert_eq!(own("ALTER FOREIGN TABLE IF EXISTS ONLY f RENAME TO g").as_deref(), Some("g"));
         // Not row types.
         for sql in [
             "CREATE TYPE mood AS ENUM ('a')",
