@@ -240,3 +240,39 @@ fn a_backfill_under_row_security_or_without_the_right_to_read_runs_as_written() 
     assert!(draft_rows.0.contains("1:x,2:x") && draft_rows.1.contains("1:0,2:0"), "{draft_rows:?}");
     assert_eq!(plan_rows, draft_rows);
 }
+
+#[test]
+fn a_batched_delete_that_a_referencing_row_would_stop_runs_once_as_written() {
+    // Found by a probe: a refund references a paid order the last batch reaches. The draft's
+    // DELETE fails whole and deletes nothing; the batches deleted the paid orders of every batch
+    // before it, committed, and then failed. A table a key references with NO ACTION or RESTRICT
+    // (here, or one the cascade reaches) runs the statement once, as written.
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    for db in ["a", "b"] {
+        cluster.create_database(db, None).unwrap();
+    }
+    let setup = "CREATE TABLE orders (id bigint PRIMARY KEY, status text NOT NULL);\n\
+                 INSERT INTO orders SELECT g, CASE WHEN g % 2 = 0 THEN 'paid' ELSE 'new' END FROM generate_series(1, 1000) g;\n\
+                 CREATE TABLE items (id bigint PRIMARY KEY, order_id bigint REFERENCES orders ON DELETE CASCADE);\n\
+                 INSERT INTO items SELECT g, g FROM generate_series(1, 1000) g;\n\
+                 CREATE TABLE refunds (id bigint PRIMARY KEY, item_id bigint REFERENCES items);\n\
+                 INSERT INTO refunds VALUES (1, 998);\n";
+    let draft = "DELETE FROM orders WHERE status = 'paid';\n";
+    let work = tempfile::tempdir().unwrap();
+    let draft_file = work.path().join("draft.sql");
+    fs::write(&draft_file, draft).unwrap();
+    cluster.psql("a", setup).unwrap();
+    cluster.psql("b", setup).unwrap();
+    assert!(cluster.psql_file("a", &draft_file).is_err(), "the refund stops the draft");
+    let c = compile("delete.sql", draft, &Config { batch_size: 100, ..Config::default() }).unwrap();
+    assert!(c.flattened().contains("DO $pgsafe$"), "batched where the database allows: {}", c.flattened());
+    let failed = c.steps().any(|step| {
+        let file = work.path().join(&step.name);
+        fs::write(&file, step.text()).unwrap();
+        cluster.psql_file("b", &file).is_err()
+    });
+    assert!(failed, "the plan fails as the draft does");
+    let paid = "SELECT count(*) FROM orders WHERE status = 'paid'";
+    assert_eq!(cluster.psql("b", paid).unwrap(), cluster.psql("a", paid).unwrap(), "no batch deleted a row");
+    assert!(cluster.psql("a", paid).unwrap().contains(" 500\n"), "the draft deleted nothing");
+}

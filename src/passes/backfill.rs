@@ -73,6 +73,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         verb,
                         text: m.text(&s.body),
                         writes: d.assignments.iter().flat_map(|a| &a.columns).map(String::as_str).collect(),
+                        lock_timeout: &ctx.config.lock_timeout,
                     },
                 },
                 statement: &head,
@@ -258,7 +259,12 @@ pub enum StandsFor<'a> {
     /// column, or on an expression or with a condition: the batches change the rows in key
     /// order, not in the order the statement's scan finds them, and a row may meet a value
     /// another row has not given up yet (`--schema` may not show the index).
-    Statement { verb: &'a str, text: &'a str, writes: Vec<&'a str> },
+    /// So is a `DELETE` from a table a foreign key references with `NO ACTION` or `RESTRICT`: a
+    /// referencing row fails the batch that reaches its row, after the batches before it have
+    /// committed, where the draft's statement fails whole and deletes nothing. The statement runs
+    /// under the plan's `lock_timeout` there, as the draft's statements do (a trigger that takes a
+    /// lock would otherwise wait without end: the loop's step runs without one).
+    Statement { verb: &'a str, text: &'a str, writes: Vec<&'a str>, lock_timeout: &'a str },
     /// The rewrite by which `ADD COLUMN column type DEFAULT default` fills the existing rows: it
     /// fires no trigger or rule, passes row security, checks no constraint left `NOT VALID` nor a
     /// `CHECK` again whose expression calls a function that is not immutable (`expires_at >
@@ -297,8 +303,16 @@ impl Guard<'_> {
             StandsFor::NewColumn { .. } => (16, String::new()),
         };
         let (why, hazards, instead) = match &self.stands_for {
-            StandsFor::Statement { verb, text, writes } => {
+            StandsFor::Statement { verb, text, writes, lock_timeout } => {
                 let action = if *verb == "DELETE" { "confdeltype" } else { "confupdtype" };
+                // A `DELETE` that a referencing row would stop (in the table, or in one its
+                // cascade reaches: `t.events & 8`).
+                let referenced = if *verb == "DELETE" {
+                    "\n      OR t.events & 8 <> 0 AND EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND confrelid = t.oid\n        \
+                     AND confdeltype IN ('a', 'r'))"
+                } else {
+                    ""
+                };
                 (
                     "  -- Batches fire a statement-level trigger once for each batch (also one a foreign key's\n  \
                      -- action reaches), an AFTER trigger sees only the batches so far, a BEFORE trigger may read\n  \
@@ -319,7 +333,7 @@ impl Guard<'_> {
                          OR EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND condeferrable\n        \
                          AND (conrelid = t.oid OR confrelid = t.oid))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid AND contype = 'f'\n        \
-                         AND {action} IN ('a', 'r') AND confrelid IN (SELECT oid FROM pgsafe_tables)){order}",
+                         AND {action} IN ('a', 'r') AND confrelid IN (SELECT oid FROM pgsafe_tables)){referenced}{order}",
                         order = if writes.is_empty() {
                             String::new()
                         } else {
@@ -334,8 +348,9 @@ impl Guard<'_> {
                     ),
                     format!(
                         "RAISE NOTICE 'pgsafe: {named} has {what}: the {verb} runs once, as written';\n    \
+                         PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                          {text};",
-                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), row security or no right to read its keys, or is not a table, or the session writes keys as text that may not read back the same"
+                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), a key that references it and would stop a batch, row security or no right to read its keys, or is not a table, or the session writes keys as text that may not read back the same"
                     ),
                 )
             }
@@ -502,7 +517,12 @@ mod tests {
             target: "orders o",
             guard: Guard {
                 table: "orders",
-                stands_for: StandsFor::Statement { verb: "DELETE", text: "DELETE FROM orders o", writes: vec![] },
+                stands_for: StandsFor::Statement {
+                    verb: "DELETE",
+                    text: "DELETE FROM orders o",
+                    writes: vec![],
+                    lock_timeout: "100ms",
+                },
             },
             statement: "DELETE FROM orders o",
             condition: Some("o.status LIKE '%void'"),
@@ -543,7 +563,15 @@ mod tests {
         let guard = |table, verb, statement| {
             let b = Batch {
                 target: "t",
-                guard: Guard { table, stands_for: StandsFor::Statement { verb, text: statement, writes: vec!["a"] } },
+                guard: Guard {
+                    table,
+                    stands_for: StandsFor::Statement {
+                        verb,
+                        text: statement,
+                        writes: vec!["a"],
+                        lock_timeout: "100ms",
+                    },
+                },
                 statement: "DELETE FROM t",
                 condition: None,
                 size: 10,
