@@ -176,8 +176,9 @@ pub struct Migration<'a> {
     /// statement `i`.
     paths: Vec<Vec<String>>,
     path_at: Vec<u32>,
-    /// Facts an earlier step of a plan established (`-- pgsafe:validated-not-null orders.status`).
-    facts: std::collections::HashSet<String>,
+    /// Facts an earlier step of a plan established (`-- pgsafe:validated-not-null orders.status`),
+    /// each with the first statement it is stated before (a flattened plan states each step's).
+    facts: HashMap<String, usize>,
     /// The draft's migration tool runs it in one transaction (goose or dbmate markers without
     /// their opt-out: `-- +goose NO TRANSACTION`, `transaction:false`).
     pub runner_transaction: bool,
@@ -607,7 +608,7 @@ impl<'a> Migration<'a> {
         let mut stmts = Vec::with_capacity(pieces.len());
         let mut section = Section::Up;
         let mut created: HashMap<String, Vec<Creation>> = HashMap::default();
-        let mut facts = std::collections::HashSet::new();
+        let mut facts = HashMap::default();
         let mut called = Vec::new();
         let mut declared = Vec::new();
         let (mut constrained_domains, mut row_types) = (Vec::new(), Vec::new());
@@ -691,7 +692,7 @@ impl<'a> Migration<'a> {
             for line in src[piece.span.start..body.start].lines() {
                 // Exactly as written after the prefix: a quoted name may end in a blank.
                 if let Some(fact) = line.trim_start().strip_prefix(FACT) {
-                    facts.insert(fact.to_string());
+                    facts.entry(fact.to_string()).or_insert(stmts.len());
                 }
                 if let Some(list) = line.trim_start().strip_prefix(CREATED_EARLIER) {
                     let list = unescape_directive(list);
@@ -812,7 +813,7 @@ impl<'a> Migration<'a> {
             first_created,
             undone,
             created,
-            facts: self.facts.clone(),
+            facts: self.facts.iter().map(|(f, &i)| (f.clone(), opened_at.get(i).copied().unwrap_or(i))).collect(),
             paths,
             path_at,
             runner_transaction: self.runner_transaction,
@@ -885,13 +886,18 @@ impl<'a> Migration<'a> {
 
     /// Did an earlier plan step establish `fact` (see [`FACT`])?
     pub fn has_fact(&self, fact: &str) -> bool {
-        self.facts.contains(fact)
+        self.facts.contains_key(fact)
+    }
+
+    /// The first statement a directive states `fact` before, if one does.
+    pub fn fact_stated_from(&self, fact: &str) -> Option<usize> {
+        self.facts.get(fact).copied()
     }
 
     /// The tables an earlier plan step found partitioned (see [`partitioned_fact`]), in a fixed
     /// order (the catalogue records them in this order).
     pub fn partitioned_by_facts(&self) -> Vec<Name> {
-        let mut tables: Vec<&str> = self.facts.iter().filter_map(|f| f.strip_prefix(PARTITIONED)).collect();
+        let mut tables: Vec<&str> = self.facts.keys().filter_map(|f| f.strip_prefix(PARTITIONED)).collect();
         tables.sort_unstable();
         tables.into_iter().map(|t| Name::new(&unescape_directive(t))).collect()
     }
@@ -899,7 +905,7 @@ impl<'a> Migration<'a> {
     /// The names `name-taken` facts say may be taken ([`name_taken_fact`]), in order.
     pub fn names_taken_by_facts(&self) -> Vec<String> {
         let mut names: Vec<String> =
-            self.facts.iter().filter_map(|f| f.strip_prefix(NAME_TAKEN)).map(unescape_directive).collect();
+            self.facts.keys().filter_map(|f| f.strip_prefix(NAME_TAKEN)).map(unescape_directive).collect();
         names.sort_unstable();
         names
     }

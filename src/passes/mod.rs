@@ -264,9 +264,10 @@ impl Rewritten {
             || self.fact_from.get(fact).is_some_and(|from| from.iter().any(|&e| e < stmt && !self.stale(fact, e, stmt)))
     }
 
-    /// Does a directive of the draft state `fact`, made stale by no statement up to `stmt`?
+    /// Does a directive of the draft state `fact` before statement `stmt` (or before it), made
+    /// stale by no statement since?
     pub fn stated_at(&self, m: &Migration<'_>, fact: &str, stmt: usize) -> bool {
-        m.has_fact(fact) && !self.stale(fact, 0, stmt)
+        m.fact_stated_from(fact).is_some_and(|from| from <= stmt && !self.stale(fact, from, stmt))
     }
 
     /// Did a statement from `from` to `to` make `fact` stale (itself, or a prefix of it that ends

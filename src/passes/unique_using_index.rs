@@ -260,9 +260,17 @@ fn prove_index_columns(
         out.add_fact(i, not_null::rows_fact(table, col));
         return false;
     }
+    // A column the statement sets NOT NULL before the key is `set-not-null`'s (the recipe's own
+    // attach step reads so).
+    let ops = &ctx.m.stmts[i].ops[..k];
+    let set_here =
+        |col: &str| ops.iter().any(|o| matches!(&o.kind, OpKind::SetNotNull { column, .. } if column == col));
     let unknown: Vec<&String> = columns
         .iter()
         .filter(|col| {
+            if set_here(col) {
+                return false;
+            }
             let fact = not_null::fact(table, col);
             let known = out.holds_at(ctx.m, &fact, i) || t.column(col).is_some_and(|c| !c.nullable);
             if known {
