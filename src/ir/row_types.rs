@@ -2,8 +2,11 @@
 //! and foreign table's row type, and a domain over one of them. For a row value `c IS NOT NULL`
 //! is true only when no field is NULL, where `SET NOT NULL` refuses only a NULL value: the
 //! NOT NULL recipe's check fails on `ROW(1, NULL)` (and, added `NOT VALID`, refuses writes of
-//! such rows until the plan ends), and PostgreSQL's proof that skips the scan never holds for
-//! such a column anyway (measured on PostgreSQL 15). Read at lowering from the statement's words.
+//! such rows until the plan ends: both seen on PostgreSQL 15), and PostgreSQL's proof that skips
+//! the scan never holds for such a column anyway (its test is the scalar `IS NOT NULL`, the
+//! check's the row one: `NotNullImpliedByRelConstraints`). A type that merely shares a table's
+//! name is taken for a row type too: its column's `NOT NULL` stays as written. Read at lowering
+//! from the statement's words.
 
 use super::domains::{name_at, TypeOver};
 use crate::front::tokens::{Lexer, Token};
