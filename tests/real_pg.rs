@@ -276,3 +276,42 @@ fn a_batched_delete_that_a_referencing_row_would_stop_runs_once_as_written() {
     assert_eq!(cluster.psql("b", paid).unwrap(), cluster.psql("a", paid).unwrap(), "no batch deleted a row");
     assert!(cluster.psql("a", paid).unwrap().contains(" 500\n"), "the draft deleted nothing");
 }
+
+#[test]
+fn a_statement_run_once_in_a_loops_place_waits_at_most_the_plans_lock_timeout() {
+    // Found by a probe: a BEFORE row trigger takes LOCK TABLE on another table, so the loop's guard
+    // runs the UPDATE once, as written; it ran under the loop step's `lock_timeout = 0` and queued
+    // behind a transaction holding that table, with every write to it queued behind the UPDATE.
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    let setup = "CREATE TABLE stats (id int PRIMARY KEY, n int);\nINSERT INTO stats VALUES (1, 0);\n\
+                 CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n\
+                 INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 100) g;\n\
+                 CREATE FUNCTION count_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 LOCK TABLE stats IN SHARE ROW EXCLUSIVE MODE; UPDATE stats SET n = n + 1; RETURN NEW; END $$;\n\
+                 CREATE TRIGGER orders_count BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION count_change();\n";
+    cluster.psql("postgres", setup).unwrap();
+    let c = compile("trigger.sql", "UPDATE orders SET status = 'open';\n", &Config::default()).unwrap();
+    let step = c.steps().find(|f| f.text().contains("DO $pgsafe$")).expect("a batched loop").text();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("step.sql");
+    fs::write(&file, &step).unwrap();
+    std::thread::scope(|s| {
+        let blocker = s.spawn(|| {
+            cluster.psql("postgres", "BEGIN; LOCK TABLE stats IN ROW EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;")
+        });
+        let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                    WHERE c.relname = 'stats' AND l.mode = 'RowExclusiveLock' AND l.granted";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while cluster.psql("postgres", held).unwrap().lines().nth(2).map(str::trim) != Some("1") {
+            assert!(std::time::Instant::now() < deadline, "the blocker never took its lock");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let began = std::time::Instant::now();
+        let result = cluster.psql_file("postgres", &file);
+        let took = began.elapsed();
+        blocker.join().unwrap().unwrap();
+        let error = result.err().map(|e| format!("{e:#}")).expect("the step gives up while stats is held");
+        assert!(error.contains("lock timeout"), "{error}");
+        assert!(took < std::time::Duration::from_millis(1500), "the step waited {took:?}");
+    });
+}
