@@ -135,28 +135,10 @@ fn a_draft_turning_lock_timeout_off_still_waits_at_most_the_plans_lock_timeout()
     assert!(step.contains(again), "the plan bounds the wait again after the draft's setting:\n{step}");
     let planted = step.replace(again, "SET LOCAL lock_timeout = 0;\n");
     let work = tempfile::tempdir().unwrap();
-    // Runs `sql` while another session holds ACCESS SHARE on orders for 3 s: the error, if any,
-    // and how long the step took.
     let run_blocked = |name: &str, sql: &str| {
         let file = work.path().join(name);
         fs::write(&file, sql).unwrap();
-        std::thread::scope(|s| {
-            let blocker = s.spawn(|| {
-                cluster.psql("postgres", "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT pg_sleep(3); COMMIT;")
-            });
-            let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-                        WHERE c.relname = 'orders' AND l.mode = 'AccessShareLock' AND l.granted";
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while cluster.psql("postgres", held).unwrap().lines().nth(2).map(str::trim) != Some("1") {
-                assert!(std::time::Instant::now() < deadline, "the blocker never took its lock");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            let began = std::time::Instant::now();
-            let result = cluster.psql_file("postgres", &file);
-            let took = began.elapsed();
-            blocker.join().unwrap().unwrap();
-            (result.err().map(|e| format!("{e:#}")), took)
-        })
+        run_while_held(&cluster, ("orders", "ACCESS SHARE", "AccessShareLock"), &file)
     };
     let (error, took) = run_blocked("step.sql", &step);
     let error = error.expect("the step gives up while the table is held");
@@ -295,23 +277,36 @@ fn a_statement_run_once_in_a_loops_place_waits_at_most_the_plans_lock_timeout() 
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("step.sql");
     fs::write(&file, &step).unwrap();
+    let (error, took) = run_while_held(&cluster, ("stats", "ROW EXCLUSIVE", "RowExclusiveLock"), &file);
+    let error = error.expect("the step gives up while stats is held");
+    assert!(error.contains("lock timeout"), "{error}");
+    assert!(took < std::time::Duration::from_millis(1500), "the step waited {took:?}");
+}
+
+/// Runs `file` while another session holds `table` in `mode` (`pg_locks` calls it `lock`) for
+/// 3 s: the error, if any, and how long the file took.
+fn run_while_held(
+    cluster: &Cluster,
+    (table, mode, lock): (&str, &str, &str),
+    file: &Path,
+) -> (Option<String>, std::time::Duration) {
     std::thread::scope(|s| {
         let blocker = s.spawn(|| {
-            cluster.psql("postgres", "BEGIN; LOCK TABLE stats IN ROW EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;")
+            cluster.psql("postgres", &format!("BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep(3); COMMIT;"))
         });
-        let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-                    WHERE c.relname = 'stats' AND l.mode = 'RowExclusiveLock' AND l.granted";
+        let held = format!(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = '{table}' AND l.mode = '{lock}' AND l.granted"
+        );
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while cluster.psql("postgres", held).unwrap().lines().nth(2).map(str::trim) != Some("1") {
+        while cluster.psql("postgres", &held).unwrap().lines().nth(2).map(str::trim) != Some("1") {
             assert!(std::time::Instant::now() < deadline, "the blocker never took its lock");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let began = std::time::Instant::now();
-        let result = cluster.psql_file("postgres", &file);
+        let result = cluster.psql_file("postgres", file);
         let took = began.elapsed();
         blocker.join().unwrap().unwrap();
-        let error = result.err().map(|e| format!("{e:#}")).expect("the step gives up while stats is held");
-        assert!(error.contains("lock timeout"), "{error}");
-        assert!(took < std::time::Duration::from_millis(1500), "the step waited {took:?}");
-    });
+        (result.err().map(|e| format!("{e:#}")), took)
+    })
 }
