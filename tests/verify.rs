@@ -599,6 +599,30 @@ fn apply_stops_at_a_step_an_earlier_run_started_and_did_not_finish() {
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pgsafe_progress WHERE NOT finished"), "0");
 }
 
+#[test]
+fn apply_records_a_step_of_several_transactions_as_started_before_it_runs() {
+    // A draft pgsafe leaves as written (nothing to rewrite) with two transactions of its own: the
+    // first commits, the second fails. The step commits as it goes, so it is recorded as started
+    // before it runs, and the next run stops there instead of running the first transaction again
+    // (before the thirty-eighth pass its last COMMIT made it look like one transaction, recorded
+    // only with that COMMIT: the next run bumped the value twice).
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let draft = "BEGIN;\nUPDATE n SET v = v + 1;\nCOMMIT;\nBEGIN;\nSELECT 1 / (SELECT v - 1 FROM n);\nCOMMIT;\n";
+    let c = compile("twice.sql", draft, &Config::default()).unwrap();
+    assert!(c.changes.is_empty(), "{:#?}", c.changes);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("plan");
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
+    let mut log = Vec::new();
+    let first = apply::apply(&dir, &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(first[0].error.as_deref().is_some_and(|e| e.starts_with("22012")), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1");
+    let e = apply::apply(&dir, &quick(&url), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("was started at"), "{e}");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1", "the first transaction ran twice");
+}
+
 /// The checksum `pgsafe apply` records for a step file.
 fn scalar_checksum(path: &Path) -> String {
     apply::checksum(&std::fs::read_to_string(path).unwrap())

@@ -31,7 +31,7 @@ use postgres::{Client, NoTls};
 use serde::Serialize;
 
 use crate::front::split::{split, PieceKind};
-use crate::front::tokens::{first_word, lex, Tok};
+use crate::front::tokens::{first_word, head_words, lex, Tok};
 
 /// `application_name` of every session `pgsafe apply` opens.
 pub const APPLY_APP: &str = "pgsafe-apply";
@@ -498,11 +498,32 @@ fn resumes_safely(text: &str) -> bool {
     work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index_name(work[0]).is_some())
 }
 
-/// Does the step end with its transaction's `COMMIT`? Then its progress row is written just before
-/// that `COMMIT`, so that both commit together; otherwise after the step.
+/// Is the step one transaction, which its last statement commits (session settings may come
+/// before its `BEGIN`)? Then its progress row is written just before that `COMMIT`, so that both
+/// commit together; otherwise the step commits as it goes, and is recorded as started before it
+/// runs. (A draft kept as written with two `BEGIN … COMMIT`s, its last statement a `COMMIT`, was
+/// taken for one: a run interrupted after the first left no record, and the next ran it again.)
 fn records_inside(stmts: &[String]) -> bool {
-    stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"))
-        && stmts.last().is_some_and(|s| matches!(first_word(s).as_str(), "commit" | "end"))
+    let heads: Vec<Vec<String>> = stmts.iter().map(|s| head_words(s, 4)).collect();
+    let word = |k: usize| heads[k].first().map_or("", String::as_str);
+    let Some(begin) = (0..heads.len()).find(|&k| matches!(word(k), "begin" | "start")) else { return false };
+    let last = heads.len() - 1;
+    (0..begin).all(|k| matches!(word(k), "set" | "reset"))
+        && matches!(word(last), "commit" | "end")
+        && !heads[last].iter().any(|w| w == "chain")
+        && !(begin + 1..last).any(|k| matches!(word(k), "begin" | "start") || ends_transaction(&heads[k]))
+}
+
+/// Do a statement's first words end its transaction (`COMMIT`, `END`, `ABORT`, `ROLLBACK` but
+/// not to a savepoint, `PREPARE TRANSACTION`)?
+fn ends_transaction(head: &[String]) -> bool {
+    let rest = head.iter().skip(1).skip_while(|w| *w == "work" || *w == "transaction");
+    match head.first().map(String::as_str) {
+        Some("commit" | "end" | "abort") => true,
+        Some("rollback") => rest.take(1).all(|w| w != "to"),
+        Some("prepare") => head.get(1).is_some_and(|w| w == "transaction"),
+        _ => false,
+    }
 }
 
 /// Run the statements of one step, statement by statement as `psql -f` does.
