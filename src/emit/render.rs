@@ -214,7 +214,8 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                     if let OpKind::Set { name, value, .. } = &op.kind {
                         // The step sets its own timeouts right after.
                         let own = step.timeouts == Timeouts::Unlimited
-                            && (name == "lock_timeout" || name == "statement_timeout");
+                            && (name == "lock_timeout"
+                                || name == "statement_timeout" && !keeps_draft_statement_timeout(r, step));
                         if !value.is_empty() && !own {
                             out.push(plain, format!("SET {name} TO {value};\n"));
                         }
@@ -317,7 +318,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let own_statement_timeout = draft_setting("statement_timeout", &mut own);
     let pgsafe_statement_timeout = match step.timeouts {
         Timeouts::Short => own_statement_timeout.is_none(),
-        Timeouts::Unlimited => true,
+        Timeouts::Unlimited => !keeps_draft_statement_timeout(r, step),
         Timeouts::None | Timeouts::LockOnly => false,
     };
     match (step.timeouts, step.mode) {
@@ -342,13 +343,18 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             body.lock_timeout = Some(lock);
         }
         (Timeouts::Unlimited, StepMode::Transaction) => {
-            out.push(PartKind::Setting, "SET LOCAL statement_timeout = 0;\n");
-            body.statement_timeout = Some("0".into());
+            if pgsafe_statement_timeout {
+                out.push(PartKind::Setting, "SET LOCAL statement_timeout = 0;\n");
+                body.statement_timeout = Some("0".into());
+            }
         }
         (Timeouts::Unlimited, StepMode::Autocommit) => {
             out.push(PartKind::Setting, "SET lock_timeout = 0;\n");
-            out.push(PartKind::Setting, "SET statement_timeout = 0;\n");
-            (body.lock_timeout, body.statement_timeout) = (Some("0".into()), Some("0".into()));
+            body.lock_timeout = Some("0".into());
+            if pgsafe_statement_timeout {
+                out.push(PartKind::Setting, "SET statement_timeout = 0;\n");
+                body.statement_timeout = Some("0".into());
+            }
         }
         (Timeouts::None, _) => {}
     }
@@ -438,6 +444,13 @@ const CONDITIONAL_SETTING: &str =
     "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
 /// Why the draft's statements are kept together as written, in the words of a step's reason.
+/// A step that would run without a statement timeout (a concurrent build, a `VALIDATE`) keeps the
+/// draft's own where the draft runs its statement under one: the plan gives up where the draft
+/// does.
+fn keeps_draft_statement_timeout(r: &Rewritten, step: &Step) -> bool {
+    step.units().any(|u| r.units[u].under_draft_statement_timeout)
+}
+
 fn kept_because(keep: &Keep) -> String {
     match keep {
         Keep::Session(what) => {

@@ -152,6 +152,10 @@ pub struct Unit {
     /// or an `ATTACH` of a new table whose one blocking lock is on a default partition only the
     /// database may have (`partitions`).
     pub lock_wait_only: bool,
+    /// The draft runs this statement under a `statement_timeout` of its own (not zero): a step
+    /// that would run it without one (a concurrent build, a `VALIDATE`) keeps the draft's, and no
+    /// rule rewrites it into such work ([`Ctx::draft_statement_timeout`]).
+    pub under_draft_statement_timeout: bool,
 }
 
 impl Unit {
@@ -189,6 +193,7 @@ impl Unit {
             inert_setting: false,
             lock_timeout_off: false,
             lock_wait_only: false,
+            under_draft_statement_timeout: false,
         }
     }
 
@@ -358,6 +363,10 @@ pub struct Ctx<'m, 'a> {
     pub snapshots: &'m Window,
     /// Per statement: the region that keeps it as written (see `transactions`), if any.
     kept: &'m [Option<usize>],
+    /// Per statement: the draft's own `statement_timeout` in force there, when not zero (see
+    /// [`timeouts::draft_statement_timeouts`]; empty when the draft sets none, or when the passes
+    /// run to see what they would rewrite regardless).
+    statement_timeouts: &'m [Option<&'m str>],
     /// The statements the passes look at now (see [`run_on`]).
     window: Range<usize>,
 }
@@ -425,16 +434,39 @@ impl<'m> Ctx<'m, '_> {
         new.collect()
     }
 
+    /// The draft's own `statement_timeout` in force at statement `i`, when it is not zero.
+    pub fn draft_statement_timeout(&self, i: usize) -> Option<&'m str> {
+        self.statement_timeouts.get(i).copied().flatten()
+    }
+
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,
-    /// and, in a stretch kept as written, only the rules that add timeouts or only report.
+    /// in a stretch kept as written only the rules that add timeouts or only report, and under the
+    /// draft's own `statement_timeout` none that would run the statement's work without it.
     pub fn applies(&self, rule: &str, i: usize) -> bool {
         let s = &self.m.stmts[i];
         s.section == Section::Up
             && !(self.config.honour_ignores && s.ignores(rule))
             && !self.config.disabled(rule)
             && (!self.kept(i) || KEPT_RULES.contains(&rule))
+            && (self.draft_statement_timeout(i).is_none() || !UNBOUNDED_RULES.contains(&rule))
     }
 }
+
+/// The rules whose rewrite runs a statement's work in a step without a statement timeout (a
+/// concurrent build, a `VALIDATE`, a batched loop): under the draft's own `statement_timeout`,
+/// which cancels that work where it runs long, the plan would finish what the draft gives up.
+const UNBOUNDED_RULES: [&str; 10] = [
+    concurrent_index::RULE,
+    concurrent_drop_index::RULE,
+    concurrent_reindex::RULE,
+    fk_not_valid::RULE,
+    check_not_valid::RULE,
+    set_not_null::RULE,
+    unique_using_index::RULE,
+    backfill::RULE,
+    volatile_default::RULE,
+    partitions::RULE,
+];
 
 /// The rules that look at statements kept as written: they add timeouts or only report.
 const KEPT_RULES: [&str; 4] = [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE];
@@ -467,12 +499,23 @@ const WINDOW: usize = 4096;
 /// result (tests and the fuzz target compare sizes; a draft of several windows takes the
 /// two-thread path of `walk_timeline`).
 pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
+    let statement_timeouts = timeouts::draft_statement_timeouts(m);
+    let mut out = walk(m, config, size, &statement_timeouts);
+    if statement_timeouts.iter().any(Option::is_some) {
+        let regardless = walk(m, config, size, &[]);
+        not_applied_under_statement_timeout(m, &statement_timeouts, regardless, &mut out);
+    }
+    out
+}
+
+/// [`run_in_windows`]'s walk, the draft's own statement timeouts as given.
+fn walk(m: &Migration<'_>, config: &Config, size: usize, statement_timeouts: &[Option<&str>]) -> Rewritten {
     let regions = transactions::regions(m, config.catalog.as_ref().is_some_and(|c| c.defers_checks));
     let kept = transactions::kept_by(&regions, m.stmts.len());
     // The passes that read no table versions see the whole draft and every unit at once
     // (`fk_index` the catalogue after the draft, at the end of the walk).
     let no_snapshots = Window::default();
-    let ctx = Ctx { m, config, snapshots: &no_snapshots, kept: &kept, window: 0..m.stmts.len() };
+    let ctx = Ctx { m, config, snapshots: &no_snapshots, kept: &kept, statement_timeouts, window: 0..m.stmts.len() };
     let ((mut out, fk_index_at), unserved_keys) = walk_timeline(
         m,
         config,
@@ -480,6 +523,9 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
         |catalog| fk_index::run(&ctx, catalog),
         |windows| {
             let mut out = draft_units(m);
+            for (unit, timeout) in out.units.iter_mut().zip(statement_timeouts) {
+                unit.under_draft_statement_timeout = timeout.is_some();
+            }
             let mut carried = Carried::new(m, config);
             // `transactions` and `timeouts` list their findings after every other pass's, as
             // they would walking the whole draft after the others.
@@ -488,7 +534,8 @@ pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewrit
                 by_transactions.gather(&mut out, |out| transactions::Transactions::start(&ctx, &regions, out));
             let mut timeouts = timeouts::Timeouts::new(m);
             for window in windows {
-                let ctx = Ctx { m, config, snapshots: &window, kept: &kept, window: window.statements() };
+                let ctx =
+                    Ctx { m, config, snapshots: &window, kept: &kept, statement_timeouts, window: window.statements() };
                 let first_generated = out.units.len();
                 per_statement(&ctx, &mut out, &mut carried);
                 by_transactions.gather(&mut out, |out| transactions.run(&ctx, &regions, out, first_generated));
@@ -576,6 +623,29 @@ fn walk_timeline<T: Send, R>(
         let done = passes(&mut windows.into_iter());
         (done, timeline.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
+}
+
+/// Report what the rules would rewrite at statements the draft runs under a `statement_timeout`
+/// of its own, where they do not apply: `regardless` is the passes run as if the draft set none.
+fn not_applied_under_statement_timeout(
+    m: &Migration<'_>,
+    timeouts: &[Option<&str>],
+    regardless: Rewritten,
+    out: &mut Rewritten,
+) {
+    for c in regardless.changes.into_iter().filter(|c| UNBOUNDED_RULES.contains(&c.rule)) {
+        let stmt = m.stmts.partition_point(|s| s.span.start <= c.at).saturating_sub(1);
+        let Some(timeout) = timeouts.get(stmt).copied().flatten() else { continue };
+        let message = format!(
+            "{} — not applied: the draft runs this statement under its own statement_timeout = {timeout}, which \
+             cancels it if it runs long; the rewrite's step would run without it, to its end, where the draft \
+             gives up. Kept as written",
+            c.message
+        );
+        let help = "to get this rewrite, remove the draft's own SET statement_timeout before the statement, or set \
+                    it to 0: the rewritten steps block no traffic while they run";
+        out.diagnostics.push(Diagnostic::new(c.rule, Severity::Warning, c.span(), message).help(help));
+    }
 }
 
 /// Report what the rules would do inside goose blocks of several statements (and statements

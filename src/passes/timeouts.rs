@@ -309,10 +309,115 @@ fn blocking_lock(unit: &Unit, is_new: impl Fn(&Name) -> bool) -> Option<usize> {
     blocking.rev().max_by_key(|(_, l)| l.mode).map(|(k, _)| k)
 }
 
+/// The `statement_timeout` the draft itself has in force at each statement (before the
+/// statement's own settings), where that is not zero; an empty list for a draft that sets none.
+///
+/// A rewrite that runs a statement's work without it (a concurrent build, a `VALIDATE`, a batched
+/// loop: their steps set `statement_timeout = 0`) would run to its end what the draft cancels.
+/// Read so as to miss no bound: a `SET LOCAL` bounds to the end of its transaction (also where a
+/// tool's transaction may hold it), and a setting of zero inside a psql `\if` branch or after a
+/// savepoint (which a rollback may undo) does not lift the bound. At worst a statement stays as
+/// written.
+pub fn draft_statement_timeouts<'m>(m: &'m Migration<'_>) -> Vec<Option<&'m str>> {
+    let up = |s: &&Stmt| s.section == crate::ir::migration::Section::Up;
+    let sets = |s: &Stmt| s.ops.iter().any(|o| o.kind.setting("statement_timeout").is_some());
+    if !m.stmts.iter().filter(up).any(sets) {
+        return Vec::new();
+    }
+    // Outside its own BEGIN … COMMIT, a draft that has one runs in autocommit: a SET LOCAL there
+    // does nothing.
+    let outside =
+        !m.runner_transaction && m.stmts.iter().any(|s| s.ops.iter().any(|o| matches!(o.kind, OpKind::Begin)));
+    let (mut session, mut local, mut at_begin): (Option<&str>, Option<Option<&str>>, Option<&str>) = (None, None, None);
+    let (mut in_block, mut savepoint, mut branches) = (false, false, 0usize);
+    let mut in_force = Vec::with_capacity(m.stmts.len());
+    for s in &m.stmts {
+        in_force.push(local.unwrap_or(session));
+        if !up(&s) {
+            continue;
+        }
+        for op in &s.ops {
+            if let Some((value, is_local)) = op.kind.setting("statement_timeout") {
+                let value = (!is_zero(value)).then_some(value);
+                if value.is_none() && (branches > 0 || savepoint) {
+                    continue;
+                }
+                match is_local {
+                    true if in_block || !outside => local = Some(value),
+                    true => {}
+                    false => (session, local) = (value, None),
+                }
+                continue;
+            }
+            match op.kind {
+                OpKind::Begin if !in_block => (in_block, local, at_begin) = (true, None, session),
+                OpKind::Commit { rollback } => {
+                    if rollback && in_block && !savepoint {
+                        session = at_begin;
+                    }
+                    (in_block, local, savepoint) = (false, None, false);
+                }
+                OpKind::Savepoint { .. } if in_block => savepoint = true,
+                OpKind::Psql(Psql::If) => branches += 1,
+                OpKind::Psql(Psql::EndIf) => branches = branches.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    in_force
+}
+
 /// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout.
 fn is_zero(value: &str) -> bool {
     let v = value.trim().trim_matches('\'').trim().to_lowercase();
     v.is_empty()
         || v == "default"
         || v.trim_start_matches('0').trim_start_matches(['m', 's']).is_empty() && v.starts_with('0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The draft's own statement_timeout in force at each statement of `src` (`-` where none).
+    fn in_force(src: &str) -> Vec<String> {
+        let m = Migration::split_and_lower(src).unwrap();
+        let timeouts = draft_statement_timeouts(&m);
+        (0..m.stmts.len()).map(|i| timeouts.get(i).copied().flatten().unwrap_or("-").to_string()).collect()
+    }
+
+    #[test]
+    fn a_draft_that_sets_no_statement_timeout_has_an_empty_list() {
+        let m = Migration::split_and_lower("SET lock_timeout = '1s';\nCREATE INDEX i ON t (a);\n").unwrap();
+        assert!(draft_statement_timeouts(&m).is_empty());
+    }
+
+    #[test]
+    fn the_draft_statement_timeout_bounds_what_follows_it_until_it_is_lifted() {
+        let src = "CREATE INDEX a ON t (a);\nSET statement_timeout = '1s';\nCREATE INDEX b ON t (b);\n\
+                   SET statement_timeout = 0;\nCREATE INDEX c ON t (c);\nSET statement_timeout TO '2min';\n\
+                   RESET statement_timeout;\nCREATE INDEX d ON t (d);\n";
+        assert_eq!(in_force(src), ["-", "-", "'1s'", "'1s'", "-", "-", "'2min'", "-"]);
+    }
+
+    #[test]
+    fn a_set_local_bounds_its_transaction_and_a_rollback_undoes_a_set() {
+        let src = "BEGIN;\nSET LOCAL statement_timeout = '1s';\nUPDATE t SET a = 1;\nCOMMIT;\nUPDATE t SET a = 2;\n\
+                   BEGIN;\nSET statement_timeout = '3s';\nROLLBACK;\nUPDATE t SET a = 3;\n\
+                   SET LOCAL statement_timeout = '4s';\nUPDATE t SET a = 4;\n";
+        // Outside its own BEGIN … COMMIT, a draft that has one runs in autocommit: the last SET
+        // LOCAL does nothing.
+        assert_eq!(in_force(src), ["-", "-", "'1s'", "'1s'", "-", "-", "-", "'3s'", "-", "-", "-"]);
+        // A draft without BEGIN may run in its tool's transaction: there a SET LOCAL bounds.
+        assert_eq!(in_force("SET LOCAL statement_timeout = '4s';\nUPDATE t SET a = 4;\n"), ["-", "'4s'"]);
+    }
+
+    #[test]
+    fn a_zero_that_may_not_hold_does_not_lift_the_bound() {
+        // A psql branch may not run; a rollback to a savepoint undoes what follows it.
+        let src = "SET statement_timeout = '1s';\n\\if :lift\nSET statement_timeout = 0;\n\\endif\nUPDATE t SET a = 1;\n\
+                   BEGIN;\nSAVEPOINT s;\nSET statement_timeout = 0;\nROLLBACK TO SAVEPOINT s;\nUPDATE t SET a = 2;\nCOMMIT;\n";
+        let got = in_force(src);
+        assert!(got[4..].iter().all(|t| t == "'1s'"), "{got:?}");
+    }
 }
