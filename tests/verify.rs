@@ -623,6 +623,40 @@ fn apply_records_a_step_of_several_transactions_as_started_before_it_runs() {
     assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1", "the first transaction ran twice");
 }
 
+#[test]
+fn apply_killed_outright_leaves_no_statement_running_beside_the_next_run() {
+    // SIGKILL (an OOM kill, a CI job's timeout) cannot cancel the step's statement, and the
+    // advisory lock goes with the killed control session: the server ran the statement on (here
+    // 20 s) beside the next run. The step's session now has the server check for its client every
+    // second, and the next run waits for what is left of the killed one.
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_slow.sql"), "UPDATE n SET v = v + 1 WHERE pg_sleep(20) IS NOT NULL;\n")
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("apply")
+        .arg(work.path())
+        .args(["--database-url", &url])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'UPDATE n%' AND state = 'active'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while scalar(&cluster, running) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while scalar(&cluster, running) != "0" {
+        assert!(killed.elapsed() < Duration::from_secs(8), "the killed run's statement still runs on the server");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "0", "rolled back with its session");
+}
+
 /// The checksum `pgsafe apply` records for a step file.
 fn scalar_checksum(path: &Path) -> String {
     apply::checksum(&std::fs::read_to_string(path).unwrap())

@@ -14,7 +14,9 @@
 //! run stops there and says how to go on, since running it again could do its committed part twice.
 //! pgsafe's own batched loops and concurrent index builds are the exceptions: they resume safely.
 //! Ctrl-C (or SIGTERM) while a statement runs cancels it on the server, as psql does, before the
-//! run ends. A session advisory lock keeps two runs from interleaving.
+//! run ends. A session advisory lock keeps two runs from interleaving; a run killed outright
+//! (SIGKILL) cannot cancel its statement, so the step sessions have the server check for their
+//! client every second, and a run first waits for what is left of a killed one.
 //!
 //! Each attempt runs on a fresh connection (a step's session `SET`s must not leak into the next
 //! step: the plan contract says each file runs in a new session), statement by statement like
@@ -127,6 +129,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
     if !locked {
         bail!("another pgsafe apply holds the advisory lock on this database; not interleaving with it");
     }
+    wait_for_a_killed_runs_statement(&mut control, log)?;
+    let config = steps_notice_a_killed_run(&mut control, config)?;
     // Named with its schema: a step's own `SET search_path` must not hide it from the record
     // written inside the step's transaction.
     let schema: String = control.query_one("SELECT quote_ident(current_schema())", &[])?.get(0);
@@ -248,6 +252,49 @@ fn manifest_field(dir: &Path, field: &str) -> std::collections::HashMap<String, 
         .flat_map(|j| j["steps"].as_array().cloned().unwrap_or_default())
         .filter_map(|step| Some((step["file"].as_str()?.to_owned(), step[field].as_str()?.to_owned())))
         .collect()
+}
+
+/// A run killed outright (SIGKILL: an OOM kill, a CI job's timeout) cannot cancel its step's
+/// statement, and its advisory lock goes with its control session: the server would go on running
+/// the statement (an index build for minutes) beside the next run. The step sessions ask the
+/// server to check every second that their client is still there (PostgreSQL 14 and later), in
+/// the connection's options, which a step's own `RESET ALL` keeps.
+fn steps_notice_a_killed_run(control: &mut Client, mut config: postgres::Config) -> Result<postgres::Config> {
+    let version: i32 = control.query_one("SELECT current_setting('server_version_num')::int", &[])?.get(0);
+    if version >= 140_000 {
+        let options = config.get_options().map_or(String::new(), |o| format!("{o} "));
+        config.options(&format!("{options}-c client_connection_check_interval=1000"));
+    }
+    Ok(config)
+}
+
+/// How long a run waits for the statement of a run killed outright to end.
+const KILLED_RUN_WAIT: Duration = Duration::from_secs(30);
+
+/// Wait until no session of an earlier `pgsafe apply` runs a statement any more: holding the
+/// advisory lock, this run is the only live one, so such a session's client was killed (it ends
+/// within a second where the server checks for its client, [`steps_notice_a_killed_run`];
+/// otherwise when its statement does).
+fn wait_for_a_killed_runs_statement(control: &mut Client, log: &mut dyn FnMut(&str)) -> Result<()> {
+    let running = "SELECT array_agg(pid ORDER BY pid)::text FROM pg_stat_activity WHERE application_name = $1 \
+                   AND datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'";
+    let began = Instant::now();
+    let mut said = false;
+    loop {
+        let Some(pids) = control.query_one(running, &[&APPLY_APP])?.get::<_, Option<String>>(0) else {
+            return Ok(());
+        };
+        if began.elapsed() > KILLED_RUN_WAIT {
+            bail!(
+                "sessions {pids} of an earlier pgsafe apply, killed while a step ran, still run its statement; \
+                 wait for them to end, or cancel them (SELECT pg_cancel_backend(pid)), then apply again"
+            );
+        }
+        if !std::mem::replace(&mut said, true) {
+            log(&format!("waiting for sessions {pids} of an earlier pgsafe apply, killed while a step ran, to end"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The connection settings of `url`, with our `application_name`.
