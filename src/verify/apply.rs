@@ -390,7 +390,8 @@ fn run_step(
                 let _ = cancel.cancel_query(NoTls);
             }
         };
-        let outcome = watch_blockers(control, pid, &blockers, &on_signal, || {
+        let blocked_now = AtomicBool::new(false);
+        let outcome = watch_blockers(control, pid, &blockers, &blocked_now, &on_signal, || {
             run_statements(&mut worker, &stmts, || {
                 (record.as_str(), vec![plan.to_owned(), file.to_owned(), sum.to_owned()], attempt as i32)
             })
@@ -407,7 +408,7 @@ fn run_step(
                 } else if committed {
                     "its running statement was cancelled, and part of the step had committed: it stays recorded as started"
                 } else {
-                    "its running statement was cancelled and rolled back"
+                    cancelled_leaves(&stmts, index.is_some())
                 }
             ));
             if outcome.is_ok() && !inside {
@@ -434,7 +435,13 @@ fn run_step(
                 let _ = worker.batch_execute("ROLLBACK");
                 let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
                 let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{code}: {}", d.message()));
-                let who = blockers.into_inner().unwrap_or_else(|e| e.into_inner());
+                // A statement timeout is the blockers' doing only if the step still waited for them
+                // when it was cancelled; else its work took too long (a blocker seen earlier only
+                // delayed it).
+                let mut who = blockers.into_inner().unwrap_or_else(|e| e.into_inner());
+                if code == STATEMENT_TIMEOUT && !blocked_now.load(Ordering::Relaxed) {
+                    who.clear();
+                }
                 let line = format!(
                     "attempt {attempt}: {msg}{}",
                     if who.is_empty() { String::new() } else { format!("; blocked by {}", who.join(", ")) }
@@ -480,6 +487,7 @@ fn watch_blockers<T>(
     control: &mut Client,
     pid: i32,
     blockers: &Mutex<Vec<String>>,
+    blocked_now: &AtomicBool,
     tick: &(dyn Fn() + Sync),
     f: impl FnOnce() -> T,
 ) -> T {
@@ -499,6 +507,7 @@ fn watch_blockers<T>(
                      FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids($1))",
                     &[&pid],
                 ) {
+                    blocked_now.store(!rows.is_empty(), Ordering::Relaxed);
                     let mut b = blockers.lock().unwrap_or_else(|e| e.into_inner());
                     for r in rows {
                         let desc = format!(
@@ -532,6 +541,24 @@ fn watch_blockers<T>(
 struct Failed {
     error: postgres::Error,
     committed: bool,
+}
+
+/// What a cancelled statement of a step leaves, when nothing of the step had committed at its
+/// level: a concurrent build's INVALID index and a batched loop's committed batches stay.
+fn cancelled_leaves(stmts: &[String], builds_an_index: bool) -> &'static str {
+    let reindexes =
+        stmts.iter().any(|s| head_words(s, 4).iter().any(|w| w == "concurrently") && first_word(s) == "reindex");
+    if builds_an_index {
+        "its running statement was cancelled: the INVALID index the build leaves is dropped by the next run, which builds it again"
+    } else if reindexes {
+        "its running statement was cancelled: REINDEX CONCURRENTLY leaves an INVALID copy of the index (named …_ccnew) \
+         that no run drops: drop it (DROP INDEX CONCURRENTLY) before the next"
+    } else if stmts.iter().any(|s| s.starts_with("DO $pgsafe$")) {
+        "its running statement was cancelled: the batches the loop had committed stay, and the next run goes on with \
+         the rows left"
+    } else {
+        "its running statement was cancelled and rolled back"
+    }
 }
 
 /// May a step that a run started and did not finish run again whole? pgsafe's batched loops
@@ -686,6 +713,35 @@ pub fn checksum(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stmts(text: &str) -> Vec<String> {
+        statements(text).unwrap()
+    }
+
+    #[test]
+    fn one_transaction_commits_with_its_record_and_several_do_not() {
+        let one = stmts(
+            "SET lock_timeout = '1s';\nBEGIN;\nSAVEPOINT a;\nUPDATE t SET a = 1;\nROLLBACK TO SAVEPOINT a;\nCOMMIT;\n",
+        );
+        assert!(records_inside(&one));
+        for several in [
+            "BEGIN;\nUPDATE t SET a = 1;\nCOMMIT;\nBEGIN;\nUPDATE t SET a = 2;\nCOMMIT;\n",
+            "BEGIN;\nUPDATE t SET a = 1;\nCOMMIT AND CHAIN;\nUPDATE t SET a = 2;\nCOMMIT;\n",
+            "BEGIN;\nUPDATE t SET a = 1;\nROLLBACK;\nBEGIN;\nUPDATE t SET a = 2;\nCOMMIT;\n",
+            "UPDATE t SET a = 1;\nBEGIN;\nUPDATE t SET a = 2;\nCOMMIT;\n",
+        ] {
+            assert!(!records_inside(&stmts(several)), "{several}");
+        }
+    }
+
+    #[test]
+    fn a_cancelled_statement_says_what_it_leaves() {
+        let says = |text: &str, index: bool| cancelled_leaves(&stmts(text), index);
+        assert!(says("CREATE INDEX CONCURRENTLY i ON t (a);\n", true).contains("INVALID index the build leaves"));
+        assert!(says("REINDEX INDEX CONCURRENTLY i;\n", false).contains("_ccnew"));
+        assert!(says("DO $pgsafe$ BEGIN NULL; END $pgsafe$;\n", false).contains("batches"));
+        assert!(says("UPDATE t SET a = 1;\n", false).ends_with("rolled back"));
+    }
 
     #[test]
     fn finds_concurrent_index_names() {
