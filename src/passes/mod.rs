@@ -448,25 +448,18 @@ impl<'m> Ctx<'m, '_> {
             && !(self.config.honour_ignores && s.ignores(rule))
             && !self.config.disabled(rule)
             && (!self.kept(i) || KEPT_RULES.contains(&rule))
-            && (self.draft_statement_timeout(i).is_none() || !UNBOUNDED_RULES.contains(&rule))
+            && !(self.draft_statement_timeout(i).is_some() && runs_unbounded(rule))
     }
 }
 
-/// The rules whose rewrite runs a statement's work in a step without a statement timeout (a
-/// concurrent build, a `VALIDATE`, a batched loop): under the draft's own `statement_timeout`,
+/// Does `rule` rewrite a statement into work that runs in a step without a statement timeout (a
+/// concurrent build, a `VALIDATE`, a batched loop)? Under the draft's own `statement_timeout`,
 /// which cancels that work where it runs long, the plan would finish what the draft gives up.
-const UNBOUNDED_RULES: [&str; 10] = [
-    concurrent_index::RULE,
-    concurrent_drop_index::RULE,
-    concurrent_reindex::RULE,
-    fk_not_valid::RULE,
-    check_not_valid::RULE,
-    set_not_null::RULE,
-    unique_using_index::RULE,
-    backfill::RULE,
-    volatile_default::RULE,
-    partitions::RULE,
-];
+/// Every rule that rewrites does but `transactions` (which only moves statements between steps):
+/// a new one is counted in, at worst leaving as written a statement the draft bounds.
+fn runs_unbounded(rule: &str) -> bool {
+    !KEPT_RULES.contains(&rule) && rule != transactions::RULE
+}
 
 /// The rules that look at statements kept as written: they add timeouts or only report.
 const KEPT_RULES: [&str; 4] = [timeouts::RULE, destructive::RULE, type_change::RULE, fk_index::RULE];
@@ -633,7 +626,7 @@ fn not_applied_under_statement_timeout(
     regardless: Rewritten,
     out: &mut Rewritten,
 ) {
-    for c in regardless.changes.into_iter().filter(|c| UNBOUNDED_RULES.contains(&c.rule)) {
+    for c in regardless.changes.into_iter().filter(|c| runs_unbounded(c.rule)) {
         let stmt = m.stmts.partition_point(|s| s.span.start <= c.at).saturating_sub(1);
         let Some(timeout) = timeouts.get(stmt).copied().flatten() else { continue };
         let message = format!(
