@@ -443,7 +443,6 @@ const INITIALLY_DEFERRED: &str =
 const CONDITIONAL_SETTING: &str =
     "a psql \\if block makes a setting only when its condition holds, and what follows runs with it in this session";
 
-/// Why the draft's statements are kept together as written, in the words of a step's reason.
 /// A step that would run without a statement timeout (a concurrent build, a `VALIDATE`) keeps the
 /// draft's own where the draft runs its statement under one: the plan gives up where the draft
 /// does.
@@ -451,6 +450,7 @@ fn keeps_draft_statement_timeout(r: &Rewritten, step: &Step) -> bool {
     step.units().any(|u| r.units[u].under_draft_statement_timeout)
 }
 
+/// Why the draft's statements are kept together as written, in the words of a step's reason.
 fn kept_because(keep: &Keep) -> String {
     match keep {
         Keep::Session(what) => {
