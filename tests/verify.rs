@@ -721,3 +721,38 @@ fn apply_cli_cancels_the_running_statement_on_ctrl_c() {
     assert_eq!(scalar(&cluster, "SELECT v FROM n"), "0");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pgsafe_progress"), "0", "a rerun runs it");
 }
+
+#[test]
+fn apply_drops_the_invalid_copy_a_failed_reindex_concurrently_left_before_it_reindexes_again() {
+    // An index on a function that fails while the database says so: the first run's REINDEX
+    // CONCURRENTLY fails in its build phase and leaves the INVALID copy `t_f_idx_ccnew`. Before
+    // the thirty-ninth pass the next run made a second copy (`…_ccnew1`) and left the first one
+    // behind for good, kept up to date by every write.
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE FUNCTION f(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS \
+             $$BEGIN IF current_setting('test.fail', true) = 'on' THEN RAISE 'boom'; END IF; RETURN $1; END$$; \
+             CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100); CREATE INDEX t_f_idx ON t (f(a));",
+        )
+        .unwrap();
+    cluster.psql("app", "ALTER DATABASE app SET test.fail = 'on'").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("0001_reindex.sql"),
+        "SET lock_timeout = 0;\nREINDEX INDEX CONCURRENTLY t_f_idx;\n",
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    let first = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(first[0].error.as_deref().is_some_and(|e| e.contains("boom")), "{log:#?}");
+    let invalid = "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE NOT indisvalid";
+    assert_eq!(scalar(&cluster, invalid), "t_f_idx_ccnew");
+    cluster.psql("app", "ALTER DATABASE app RESET test.fail").unwrap();
+    let second = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(second[0].status, "applied", "{log:#?}");
+    assert_eq!(second[0].dropped_invalid, vec!["public.t_f_idx_ccnew".to_owned()]);
+    assert_eq!(scalar(&cluster, invalid), "", "an INVALID copy is left");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "1");
+}

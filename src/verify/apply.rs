@@ -5,7 +5,10 @@
 //! retried whole, with exponential back-off and jitter, up to a limit, and the sessions that
 //! blocked it are named (`pg_blocking_pids`, sampled while the step waits). A concurrent index
 //! build that failed leaves an INVALID index behind, which a retry with `IF NOT EXISTS` would
-//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again.
+//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again. A
+//! `REINDEX … CONCURRENTLY` that failed leaves an INVALID copy (`…_ccnew`, or `…_ccold` when it
+//! failed after the swap), which every write keeps up to date and a retry does not reuse (it makes
+//! `…_ccnew1`): those copies are dropped the same way before it runs again.
 //! Progress goes to `pgsafe_progress`; for a transaction step the row is written inside the
 //! step's own transaction, so the step and its record commit together and a rerun resumes exactly
 //! after the last committed step. A step that commits as it goes (autocommit statements, several
@@ -333,6 +336,7 @@ fn run_step(
     let stmts = statements(text).map_err(|e| anyhow!("{file}: {e}"))?;
     let transactional = stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"));
     let index = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index_name(s)) };
+    let reindexed = if transactional { None } else { stmts.iter().find_map(|s| concurrent_reindex(s)) };
     let began = Instant::now();
     let mut result = StepResult {
         file: file.to_owned(),
@@ -376,6 +380,13 @@ fn run_step(
                     result.dropped_invalid.push(name.clone());
                 }
                 _ => {}
+            }
+        }
+        if let Some(target) = &reindexed {
+            for name in reindex_leftovers(control, target)? {
+                log(&format!("{file}: dropping INVALID index {name} left by a failed REINDEX CONCURRENTLY"));
+                control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+                result.dropped_invalid.push(name);
             }
         }
         let mut worker = config.connect(NoTls).context("could not connect to --database-url")?;
@@ -551,8 +562,8 @@ fn cancelled_leaves(stmts: &[String], builds_an_index: bool) -> &'static str {
     if builds_an_index {
         "its running statement was cancelled: the INVALID index the build leaves is dropped by the next run, which builds it again"
     } else if reindexes {
-        "its running statement was cancelled: REINDEX CONCURRENTLY leaves an INVALID copy of the index (named …_ccnew) \
-         that no run drops: drop it (DROP INDEX CONCURRENTLY) before the next"
+        "its running statement was cancelled: REINDEX CONCURRENTLY leaves an INVALID copy of the index (named …_ccnew), \
+         which the next run drops before it reindexes again"
     } else if stmts.iter().any(|s| s.starts_with("DO $pgsafe$")) {
         "its running statement was cancelled: the batches the loop had committed stay, and the next run goes on with \
          the rows left"
@@ -671,6 +682,60 @@ fn concurrent_index_name(stmt: &str) -> Option<String> {
     Some(stmt[start..end].to_owned())
 }
 
+/// What `REINDEX [(…)] INDEX|TABLE CONCURRENTLY name` rebuilds: the index or table name, as
+/// written.
+#[derive(Debug, PartialEq, Eq)]
+enum Reindexed {
+    Index(String),
+    Table(String),
+}
+
+/// The target of a concurrent `REINDEX` of one index or one table (a schema's or database's
+/// leaves copies under every table of it: not looked for).
+fn concurrent_reindex(stmt: &str) -> Option<Reindexed> {
+    let toks = lex(stmt);
+    let word = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(w));
+    if !word(0, "reindex") {
+        return None;
+    }
+    let mut i = 1;
+    if toks.get(i).is_some_and(|t| t.is_punct('(')) {
+        i += toks[i..].iter().position(|t| t.is_punct(')'))? + 1;
+    }
+    let table = word(i, "table");
+    if !(table || word(i, "index")) || !word(i + 1, "concurrently") {
+        return None;
+    }
+    let first = toks.get(i + 2).filter(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_)))?;
+    let end = if toks.get(i + 3).is_some_and(|t| t.is_punct('.')) { toks.get(i + 4)?.span.end } else { first.span.end };
+    let name = stmt[first.span.start..end].to_owned();
+    Some(if table { Reindexed::Table(name) } else { Reindexed::Index(name) })
+}
+
+/// The INVALID copies a failed concurrent `REINDEX` of `target` left: indexes of the same table
+/// named after one of the rebuilt indexes (PostgreSQL truncates a long base name to make room)
+/// with `_ccnew` or `_ccold` and an optional number. Quoted and qualified, ready to drop.
+fn reindex_leftovers(control: &mut Client, target: &Reindexed) -> Result<Vec<String>> {
+    let (index, table) = match target {
+        Reindexed::Index(n) => (n.as_str(), ""),
+        Reindexed::Table(n) => ("", n.as_str()),
+    };
+    let rows = control.query(
+        "WITH rebuilt AS ( \
+             SELECT i.indrelid AS tbl, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indisvalid AND (i.indexrelid = to_regclass(nullif($1, '')) OR i.indrelid = to_regclass(nullif($2, ''))) \
+         ) \
+         SELECT DISTINCT format('%I.%I', n.nspname, c.relname) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN rebuilt r ON r.tbl = i.indrelid \
+         WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' \
+           AND starts_with(r.name, substring(c.relname FROM '^(.+)_cc(?:new|old)[0-9]*$')) \
+         ORDER BY 1",
+        &[&index, &table],
+    )?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// The statements of a step file, in order. psql meta-commands are refused: only psql runs them.
 fn statements(text: &str) -> Result<Vec<String>> {
     let pieces = split(text).map_err(|e| anyhow!("{e}"))?;
@@ -741,6 +806,20 @@ mod tests {
         assert!(says("REINDEX INDEX CONCURRENTLY i;\n", false).contains("_ccnew"));
         assert!(says("DO $pgsafe$ BEGIN NULL; END $pgsafe$;\n", false).contains("batches"));
         assert!(says("UPDATE t SET a = 1;\n", false).ends_with("rolled back"));
+    }
+
+    #[test]
+    fn finds_what_a_concurrent_reindex_rebuilds() {
+        use Reindexed::{Index, Table};
+        for (sql, want) in [
+            ("REINDEX INDEX CONCURRENTLY idx_a", Some(Index("idx_a".into()))),
+            ("reindex (verbose, tablespace x) table concurrently s.\"T\"", Some(Table("s.\"T\"".into()))),
+            ("REINDEX INDEX idx_a", None),
+            ("REINDEX SCHEMA CONCURRENTLY s", None),
+            ("CREATE INDEX CONCURRENTLY i ON t (a)", None),
+        ] {
+            assert_eq!(concurrent_reindex(sql), want, "{sql}");
+        }
     }
 
     #[test]
