@@ -138,7 +138,7 @@ fn a_draft_turning_lock_timeout_off_still_waits_at_most_the_plans_lock_timeout()
     let run_blocked = |name: &str, sql: &str| {
         let file = work.path().join(name);
         fs::write(&file, sql).unwrap();
-        run_while_held(&cluster, ("orders", "ACCESS SHARE", "AccessShareLock"), &file)
+        run_while_held(&cluster, "LOCK TABLE orders IN ACCESS SHARE MODE", ("orders", "AccessShareLock"), &file)
     };
     let (error, took) = run_blocked("step.sql", &step);
     let error = error.expect("the step gives up while the table is held");
@@ -277,23 +277,46 @@ fn a_statement_run_once_in_a_loops_place_waits_at_most_the_plans_lock_timeout() 
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("step.sql");
     fs::write(&file, &step).unwrap();
-    let (error, took) = run_while_held(&cluster, ("stats", "ROW EXCLUSIVE", "RowExclusiveLock"), &file);
+    let (error, took) =
+        run_while_held(&cluster, "LOCK TABLE stats IN ROW EXCLUSIVE MODE", ("stats", "RowExclusiveLock"), &file);
     let error = error.expect("the step gives up while stats is held");
     assert!(error.contains("lock timeout"), "{error}");
     assert!(took < std::time::Duration::from_millis(1500), "the step waited {took:?}");
 }
 
-/// Runs `file` while another session holds `table` in `mode` (`pg_locks` calls it `lock`) for
-/// 3 s: the error, if any, and how long the file took.
+/// A batched backfill waits for a row lock while holding the row locks its batch has taken, so
+/// writers of those rows queue behind it: under the draft's own `lock_timeout` it must give up
+/// when the draft's statement would. (Found by a probe: the loop's step set `lock_timeout = 0`
+/// over the draft's `1s`, and a writer waited 7.7 s where the draft made it wait 1 s.)
+#[test]
+fn a_batched_backfill_keeps_the_drafts_lock_timeout_for_the_row_locks_it_waits_for() {
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    let setup =
+        "CREATE TABLE t (id int PRIMARY KEY, m int);\nINSERT INTO t SELECT g, NULL FROM generate_series(1, 1000) g;\n";
+    cluster.psql("postgres", setup).unwrap();
+    let draft = "SET lock_timeout = '500ms';\nUPDATE t SET m = 7;\n";
+    let c = compile("fill.sql", draft, &Config::default()).unwrap();
+    let step = c.steps().find(|f| f.text().contains("DO $pgsafe$")).expect("a batched loop").text();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("step.sql");
+    fs::write(&file, &step).unwrap();
+    let (error, took) =
+        run_while_held(&cluster, "SELECT FROM t WHERE id = 500 FOR UPDATE", ("t", "RowShareLock"), &file);
+    let error = error.expect("the step gives up while a row is locked, as the draft does");
+    assert!(error.contains("lock timeout"), "{error}");
+    assert!(took < std::time::Duration::from_millis(2000), "the step waited {took:?}");
+}
+
+/// Runs `file` while another session runs `hold` in a transaction it keeps open for 3 s, once it
+/// holds `table` in `lock` (as `pg_locks` names it): the error, if any, and how long the file took.
 fn run_while_held(
     cluster: &Cluster,
-    (table, mode, lock): (&str, &str, &str),
+    hold: &str,
+    (table, lock): (&str, &str),
     file: &Path,
 ) -> (Option<String>, std::time::Duration) {
     std::thread::scope(|s| {
-        let blocker = s.spawn(|| {
-            cluster.psql("postgres", &format!("BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep(3); COMMIT;"))
-        });
+        let blocker = s.spawn(|| cluster.psql("postgres", &format!("BEGIN; {hold}; SELECT pg_sleep(3); COMMIT;")));
         let held = format!(
             "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
              WHERE c.relname = '{table}' AND l.mode = '{lock}' AND l.granted"

@@ -214,7 +214,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                     if let OpKind::Set { name, value, .. } = &op.kind {
                         // The step sets its own timeouts right after.
                         let own = step.timeouts == Timeouts::Unlimited
-                            && (name == "lock_timeout"
+                            && (name == "lock_timeout" && !batches_rows(r, step)
                                 || name == "statement_timeout" && !keeps_draft_statement_timeout(r, step));
                         if !value.is_empty() && !own {
                             out.push(plain, format!("SET {name} TO {value};\n"));
@@ -349,8 +349,10 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             }
         }
         (Timeouts::Unlimited, StepMode::Autocommit) => {
-            out.push(PartKind::Setting, "SET lock_timeout = 0;\n");
-            body.lock_timeout = Some("0".into());
+            if !batches_rows(r, step) {
+                out.push(PartKind::Setting, "SET lock_timeout = 0;\n");
+                body.lock_timeout = Some("0".into());
+            }
             if pgsafe_statement_timeout {
                 out.push(PartKind::Setting, "SET statement_timeout = 0;\n");
                 body.statement_timeout = Some("0".into());
@@ -392,14 +394,25 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         // connection (node-pg-migrate, Alembic, Django, `pgsafe apply`) would keep pgsafe's, and a
         // later statement would wait for its lock without limit. What the draft has in force here
         // is put back: its own last session setting, or the connection's default.
+        // A batched loop sets no lock_timeout of its own, but runs the draft transaction's
+        // `SET LOCAL lock_timeout` for its session.
+        let replays_local = |name: &str| {
+            step.items.iter().any(
+                |i| matches!(i, Item::ReplayLocal(s) if m.stmts[*s].ops.iter().any(|o| o.kind.setting(name).is_some())),
+            )
+        };
         let in_force = |name: &str| {
             let session =
                 |s: usize| m.stmts[s].ops.iter().filter_map(|o| o.kind.setting(name)).filter(|(_, local)| !local);
             stmts().flat_map(session).last().map(|(v, _)| v)
         };
-        for (name, set) in
-            [("lock_timeout", step.timeouts != Timeouts::None), ("statement_timeout", pgsafe_statement_timeout)]
-        {
+        for (name, set) in [
+            (
+                "lock_timeout",
+                step.timeouts != Timeouts::None && (!batches_rows(r, step) || replays_local("lock_timeout")),
+            ),
+            ("statement_timeout", pgsafe_statement_timeout),
+        ] {
             if set {
                 match in_force(name).filter(|v| !v.is_empty()) {
                     Some(v) => out.push(PartKind::Restore, format!("SET {name} TO {v};\n")),
@@ -448,6 +461,12 @@ const CONDITIONAL_SETTING: &str =
 /// does.
 fn keeps_draft_statement_timeout(r: &Rewritten, step: &Step) -> bool {
     step.units().any(|u| r.units[u].under_draft_statement_timeout)
+}
+
+/// Does the step run a loop of committed batches ([`crate::passes::Unit::row_batches`])? It
+/// keeps the `lock_timeout` in force.
+fn batches_rows(r: &Rewritten, step: &Step) -> bool {
+    step.units().any(|u| r.units[u].row_batches)
 }
 
 /// Why the draft's statements are kept together as written, in the words of a step's reason.

@@ -25,7 +25,8 @@
 //! A key, unlike a `ctid`, stays with a row that traffic updates while the loop runs.
 //!
 //! What batches cannot keep and only the database knows (a statement-level or `AFTER` trigger, a
-//! rule, a unique index on a written column, a view, no one-column primary key: see [`Guard`])
+//! rule, a unique index on a written column, a check or domain check of a function that is not
+//! immutable or that a user wrote, a view, no one-column primary key: see [`Guard`])
 //! the loop asks it first, and then runs the statement once, as written.
 
 use super::{Ctx, Edit, Mode, Rewritten};
@@ -88,6 +89,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 unit.edits.push(Edit { at: s.body.clone(), text: do_block });
                 unit.mode = Mode::Autocommit;
                 unit.long_running = true;
+                unit.row_batches = true;
                 unit.rules.push(RULE);
                 let how = "by ranges of the primary key the database shows";
                 out.change(
@@ -277,6 +279,22 @@ pub enum StandsFor<'a> {
     NewColumn { column: &'a str, type_text: &'a str, default: &'a str, lock_timeout: &'a str },
 }
 
+/// A check's functions read from its stored tree (`conbin`: each call's and operator's
+/// `funcid`, and the nodes of `CURRENT_TIMESTAMP` and of I/O casts, which name none; `pg_depend`
+/// records no built-in function, so `now()` leaves no trace there): true where the check may
+/// give another answer in another transaction or after other rows changed. A function that is
+/// not immutable may, and so may one a user wrote, whatever it is marked (an `IMMUTABLE` function
+/// that reads the table, or one redefined since the rows were checked).
+const CHECK_MAY_VARY: &str =
+    "position('{SQLVALUEFUNCTION' in k.conbin::text) > 0 OR position('{COERCEVIAIO' in k.conbin::text) > 0\n        \
+     OR EXISTS (SELECT FROM regexp_matches(k.conbin::text, ':(?:funcid|opfuncid) ([0-9]+)', 'g') m\n          \
+     JOIN pg_proc f ON f.oid = m[1]::oid WHERE f.provolatile <> 'i' OR f.oid >= 16384)";
+
+/// Column names as a list of SQL string literals.
+fn quoted(names: &[&str]) -> String {
+    names.iter().map(|w| format!("'{}'", w.replace('\'', "''"))).collect::<Vec<_>>().join(", ")
+}
+
 impl Guard<'_> {
     /// The check, and what runs instead of the loop when it finds one of the above on the table
     /// or a table that inherits from it, or a table that inherits from it and lets the key be
@@ -319,30 +337,44 @@ impl Guard<'_> {
                      -- the table, draw from a sequence or change the key in key order, a rule rewrites each batch,\n  \
                      -- a deferrable key, a deferrable foreign key, one to its own table or one back into a table\n  \
                      -- a cascade reaches is checked at the end of each batch, key ranges change a unique or\n  \
-                     -- exclusion-constrained column in key order, row security or a missing right to read the\n  \
-                     -- keys changes which rows the batches see, a view has no key: on such a table the statement\n  \
-                     -- runs once, as written.\n",
+                     -- exclusion-constrained column in key order, a check (or a written column's domain check)\n  \
+                     -- of a function not immutable or written by a user may answer otherwise once earlier\n  \
+                     -- batches committed, row security or a missing right to read the keys changes which rows\n  \
+                     -- the batches see, a view has no key: on such a table the statement runs once, as written.\n",
                     format!(
                         "c.relkind NOT IN ('r', 'p') OR c.relrowsecurity\n      \
                          OR EXISTS (SELECT FROM pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgenabled <> 'D'\n        \
                          AND tgtype & t.events <> 0)\n      \
                          OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid\n        \
                          AND (ev_type = '2' AND t.events & 16 <> 0 OR ev_type = '4' AND t.events & 8 <> 0))\n      \
+                         OR t.events & 16 <> 0 AND EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'c'\n        \
+                         AND ({CHECK_MAY_VARY})){domains}\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid\n        \
                          AND (contype = 'f' AND confrelid = t.oid OR contype IN ('p', 'u', 'x') AND condeferrable))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE contype = 'f' AND condeferrable\n        \
                          AND (conrelid = t.oid OR confrelid = t.oid))\n      \
                          OR EXISTS (SELECT FROM pg_constraint WHERE conrelid = t.oid AND contype = 'f'\n        \
                          AND {action} IN ('a', 'r') AND confrelid IN (SELECT oid FROM pgsafe_tables)){referenced}{order}",
+                        domains = if writes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "\n      OR EXISTS (WITH RECURSIVE pgsafe_domains(oid) AS (\n        \
+                                 SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname IN ({})\n        \
+                                 UNION SELECT y.typbasetype FROM pg_type y JOIN pgsafe_domains d ON y.oid = d.oid WHERE y.typtype = 'd')\n        \
+                                 SELECT FROM pg_constraint k JOIN pgsafe_domains d ON k.contypid = d.oid\n        \
+                                 WHERE k.contype = 'c' AND ({CHECK_MAY_VARY}))",
+                                quoted(writes)
+                            )
+                        },
                         order = if writes.is_empty() {
                             String::new()
                         } else {
-                            let names: Vec<String> = writes.iter().map(|w| format!("'{}'", w.replace('\'', "''"))).collect();
                             format!(
                                 "\n      OR EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.oid AND (i.indisunique OR i.indisexclusion)\n        \
                                  AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL OR EXISTS (SELECT FROM pg_attribute a\n          \
                                  WHERE a.attrelid = t.oid AND a.attnum = ANY (i.indkey) AND (a.attname IN ({}) OR a.attgenerated = 's'))))",
-                                names.join(", ")
+                                quoted(writes)
                             )
                         }
                     ),
@@ -350,7 +382,7 @@ impl Guard<'_> {
                         "RAISE NOTICE 'pgsafe: {named} has {what}: the {verb} runs once, as written';\n    \
                          PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                          {text};",
-                        what = "no one-column primary key to batch by, a trigger, rule or key that batches would change (or a NULL key), a key that references it and would stop a batch, row security or no right to read its keys, or is not a table, or the session writes keys as text that may not read back the same"
+                        what = "no one-column primary key to batch by, a trigger, rule, check or key that batches would change (or a NULL key), a key that references it and would stop a batch, row security or no right to read its keys, or is not a table, or the session writes keys as text that may not read back the same"
                     ),
                 )
             }
@@ -360,7 +392,7 @@ impl Guard<'_> {
             StandsFor::NewColumn { column, type_text, default, lock_timeout } => (
                 "  -- ADD COLUMN … DEFAULT fills the column as it rewrites the table: it fires no trigger or rule,\n  \
                  -- passes row security, checks no constraint left unvalidated nor a check of a function that\n  \
-                 -- is not immutable (now()) again, publishes no update (which needs a replica identity that\n  \
+                 -- is not immutable (now()) or that a user wrote (redefined since, say) again, publishes no update (which needs a replica identity that\n  \
                  -- covers a publication's row filter and columns) and needs no right to read or update rows,\n  \
                  -- which batches of UPDATE would. On such a table the rows are filled by that rewrite, under\n  \
                  -- ACCESS EXCLUSIVE as in the draft.\n",
@@ -368,16 +400,14 @@ impl Guard<'_> {
                  AND tgtype & 16 <> 0)\n      \
                  OR EXISTS (SELECT FROM pg_rewrite WHERE ev_class = t.oid AND ev_type = '2')\n      \
                  OR EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'c' AND (NOT k.convalidated\n        \
-                 OR position('{SQLVALUEFUNCTION' in k.conbin::text) > 0 OR position('{COERCEVIAIO' in k.conbin::text) > 0\n        \
-                 OR EXISTS (SELECT FROM regexp_matches(k.conbin::text, ':(?:funcid|opfuncid) ([0-9]+)', 'g') m\n          \
-                 JOIN pg_proc f ON f.oid = m[1]::oid WHERE f.provolatile <> 'i')))\n      \
+                 OR {CHECK_MAY_VARY}))\n      \
                  OR c.relrowsecurity\n      \
                  OR EXISTS (SELECT FROM pg_publication_tables pt JOIN pg_publication p USING (pubname)\n        \
                  WHERE p.pubupdate AND pt.tablename = c.relname\n        \
                  AND pt.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace))"
-                    .to_string(),
+                    .replace("{CHECK_MAY_VARY}", CHECK_MAY_VARY),
                 format!(
-                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check or one of a function not immutable, a NULL key, a publication of its updates or no right to update it, or the session writes keys as text that may not read back the same: its rows are filled by a rewrite, as in the draft';\n    \
+                    "RAISE NOTICE 'pgsafe: {named} has {what}an UPDATE trigger or rule, row security, an unvalidated check or one of a function not immutable or written by a user, a NULL key, a publication of its updates or no right to update it, or the session writes keys as text that may not read back the same: its rows are filled by a rewrite, as in the draft';\n    \
                      PERFORM set_config('lock_timeout', '{lock_timeout}', true);\n    \
                      ALTER TABLE {t} ALTER COLUMN {column} TYPE {type_text} USING coalesce({column}, {default});",
                     t = self.table,

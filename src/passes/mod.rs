@@ -127,7 +127,7 @@ pub struct Unit {
     /// A `VALIDATE` that must run here, not at the end: its own transaction, no timeouts.
     pub validate_now: bool,
     /// Runs long without blocking traffic (a concurrent build, a batched backfill): its
-    /// autocommit step gets no lock or statement timeout.
+    /// autocommit step gets no statement timeout, and no lock timeout unless it `row_batches`.
     pub long_running: bool,
     /// Facts later compilations of the emitted step must know (rendered as `-- pgsafe:` lines).
     /// Added with [`Rewritten::add_fact`], which also indexes them.
@@ -156,6 +156,11 @@ pub struct Unit {
     /// that would run it without one (a concurrent build, a `VALIDATE`) keeps the draft's, and no
     /// rule rewrites it into such work ([`Ctx::draft_statement_timeout`]).
     pub under_draft_statement_timeout: bool,
+    /// A loop of batches that each commit (`backfill`, a volatile default's fill). While a batch
+    /// waits for a row lock it holds the row locks it has taken, so writers of those rows queue
+    /// behind it: its step keeps the `lock_timeout` in force (the draft's, or the connection's)
+    /// rather than turning it off, and waits no longer than the draft's statement would.
+    pub row_batches: bool,
 }
 
 impl Unit {
@@ -194,6 +199,7 @@ impl Unit {
             lock_timeout_off: false,
             lock_wait_only: false,
             under_draft_statement_timeout: false,
+            row_batches: false,
         }
     }
 

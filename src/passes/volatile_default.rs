@@ -197,6 +197,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 sub: 100 + 10 * k,
                 mode: Mode::Autocommit,
                 long_running: true,
+                row_batches: true,
                 locks: thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::RowExclusive, scans: true }],
                 ..Unit::generated(i, op.span.start, backfill, Phase::Main, RULE)
             });
