@@ -367,12 +367,25 @@ pub fn draft_statement_timeouts<'m>(m: &'m Migration<'_>) -> Vec<Option<&'m str>
     in_force
 }
 
-/// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout.
+/// `0`, `'0'`, `'0s'`, `DEFAULT`: no timeout. PostgreSQL rounds a time to its unit, milliseconds,
+/// so `'100us'` and `'0.4ms'` turn the timeout off too (`SHOW lock_timeout` says `0`).
 fn is_zero(value: &str) -> bool {
     let v = value.trim().trim_matches('\'').trim().to_lowercase();
-    v.is_empty()
-        || v == "default"
-        || v.trim_start_matches('0').trim_start_matches(['m', 's']).is_empty() && v.starts_with('0')
+    if v.is_empty() || v == "default" {
+        return true;
+    }
+    let unit_at = v.find(|c: char| c.is_ascii_alphabetic() && c != 'e').unwrap_or(v.len());
+    let (number, unit) = v.split_at(unit_at);
+    let ms = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return false,
+    };
+    number.trim().parse::<f64>().is_ok_and(|n| (n * ms).round_ties_even() == 0.0)
 }
 
 #[cfg(test)]
@@ -384,6 +397,16 @@ mod tests {
         let m = Migration::split_and_lower(src).unwrap();
         let timeouts = draft_statement_timeouts(&m);
         (0..m.stmts.len()).map(|i| timeouts.get(i).copied().flatten().unwrap_or("-").to_string()).collect()
+    }
+
+    #[test]
+    fn a_time_rounded_to_zero_milliseconds_is_no_timeout() {
+        for zero in ["0", "'0'", "'0s'", "DEFAULT", "''", "'100us'", "'0.4ms'", "'0 min'"] {
+            assert!(is_zero(zero), "{zero}");
+        }
+        for some in ["'1ms'", "'0.6ms'", "100", "'1s'", "'2min'", "'1e3'", "'5 s'", "'1 fortnight'"] {
+            assert!(!is_zero(some), "{some}");
+        }
     }
 
     #[test]
