@@ -251,9 +251,11 @@ impl Layout {
 /// others.
 pub fn down_for(plan: &PlanView<'_>, n: usize, first_name: &str) -> Option<String> {
     let down = plan.down?;
-    Some(if n == 1 {
-        down.to_string()
-    } else {
-        format!("-- pgsafe: nothing to undo here; the draft's down section is in {first_name}, which a full rollback reaches last.\n")
-    })
+    Some(if n == 1 { down.to_string() } else { nothing_to_undo(first_name) })
+}
+
+/// The down of a later step: comments only (PostgreSQL takes them as an empty query), naming
+/// `first_name`, where the draft's down is.
+pub fn nothing_to_undo(first_name: &str) -> String {
+    format!("-- pgsafe: nothing to undo here; the draft's down section is in {first_name}, which a full rollback reaches last.\n")
 }
