@@ -135,6 +135,7 @@ impl Runner {
             steps: &steps,
             down: down.as_deref(),
             down_parts: down_parts.as_deref().unwrap_or_default(),
+            down_outside_transaction: step::down_outside_transaction(&c.files),
         };
         match self {
             Runner::Psql => psql::lay_out(c, at),
@@ -172,6 +173,9 @@ pub struct PlanView<'a> {
     pub down: Option<&'a str>,
     /// The same as parts.
     pub down_parts: &'a [step::parts::Part],
+    /// The draft's down section's marker opts out of the runner's transaction (dbmate's
+    /// `-- migrate:down transaction:false`): its down must keep running outside one.
+    pub down_outside_transaction: bool,
 }
 
 /// Is this file a forward migration a runner would run (not a down, revert or verify script)?
