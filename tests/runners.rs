@@ -301,3 +301,42 @@ fn goose_cuts_each_step_where_the_draft_is_cut() {
     let e = Runner::Goose.lay_out(&c, &at).unwrap_err();
     assert!(e.contains("ENVSUB ON") && e.contains("does not lay out such a draft"), "{e}");
 }
+
+#[test]
+fn prisma_steps_sort_between_the_draft_and_the_next_folder_by_name() {
+    // Prisma runs folders in name order: after `20240102000000_a`, the steps `20240102000001_…`
+    // sorted after an existing `20240102000000_b` and changed the order of the migrations.
+    let c = compile("m/20240102000000_a/migration.sql", DRAFT, &Config::default()).unwrap();
+    assert!(c.steps().count() > 1);
+    let at = |next: &str| {
+        let mut at = Placement::fresh(std::path::Path::new("m"), "20240102000000_a".into());
+        at.existing = vec!["20240101000000_init".into(), next.into(), "migration_lock.toml".into()];
+        at
+    };
+    let out = Runner::Prisma.lay_out(&c, &at("20240103000000_b")).unwrap();
+    for (path, _) in &out.write {
+        let folder = path.split('/').next().unwrap();
+        assert!(("20240102000000_a".."20240103000000_b").contains(&folder), "{path}");
+    }
+    let e = Runner::Prisma.lay_out(&c, &at("20240102000000_b")).unwrap_err();
+    assert!(e.contains("no room") && e.contains("20240102000000_b"), "{e}");
+}
+
+#[test]
+fn dbmate_keeps_the_drafts_down_outside_a_transaction() {
+    // `-- migrate:down transaction:false` lost its option on step 1: `dbmate rollback` then ran
+    // `DROP INDEX CONCURRENTLY` in a transaction and failed (25001).
+    let draft = format!(
+        "-- migrate:up\n{DRAFT}\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY idx_orders_customer_id;\n"
+    );
+    let c = compile("m/20240101000000_a.sql", &draft, &Config::default()).unwrap();
+    let at = Placement::fresh(std::path::Path::new("m"), "20240101000000_a.sql".into());
+    let out = Runner::Dbmate.lay_out(&c, &at).unwrap();
+    assert!(out.write.len() > 1);
+    for (i, (path, text)) in out.write.iter().enumerate() {
+        let down = text.lines().find(|l| l.starts_with("-- migrate:down")).unwrap_or_else(|| panic!("{path}: {text}"));
+        // Later steps' downs are comments only: they need no option.
+        let want = if i == 0 { "-- migrate:down transaction:false" } else { "-- migrate:down" };
+        assert_eq!(down, want, "{path}: {text}");
+    }
+}

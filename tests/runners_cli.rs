@@ -355,3 +355,44 @@ fn fix_refuses_standard_input() {
     assert_eq!(out.status.code(), Some(2), "exit 0 told a hook the draft was safe");
     assert!(String::from_utf8_lossy(&out.stderr).contains("standard input is none"));
 }
+
+#[test]
+fn every_sqlx_step_after_a_reversible_draft_gets_a_down_file() {
+    // sqlx's revert skips a version without a `.down.sql`: with none on steps 2..N, `revert`
+    // undid the draft's version under steps still recorded, and the next `run` left the schema
+    // without the draft's foreign key.
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("20240101000000_init.up.sql"),
+        "CREATE TABLE orgs (id bigint PRIMARY KEY);\nCREATE TABLE users (id bigint, email text, org_id bigint);\n",
+    )
+    .unwrap();
+    std::fs::write(m.join("20240101000000_init.down.sql"), "DROP TABLE users;\nDROP TABLE orgs;\n").unwrap();
+    let draft = "CREATE INDEX users_email_idx ON users(email);\n\
+                 ALTER TABLE users ADD CONSTRAINT users_org_fk FOREIGN KEY (org_id) REFERENCES orgs(id);\n";
+    let draft_down = "ALTER TABLE users DROP CONSTRAINT users_org_fk;\nDROP INDEX users_email_idx;\n";
+    std::fs::write(m.join("20240102000000_idx.up.sql"), draft).unwrap();
+    std::fs::write(m.join("20240102000000_idx.down.sql"), draft_down).unwrap();
+    let (code, _, err) = pgsafe(dir.path(), &["fix", "--runner", "sqlx", "migrations/"]);
+    assert_eq!(code, 1, "{err}");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&m).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let ups: Vec<&String> = names.iter().filter(|n| n.starts_with("20240102") && n.ends_with(".up.sql")).collect();
+    assert!(ups.len() > 1, "{names:?}");
+    for up in ups {
+        let down = up.replace(".up.sql", ".down.sql");
+        let text = std::fs::read_to_string(m.join(&down)).unwrap_or_else(|_| panic!("no {down}: {names:?}"));
+        if up == "20240102000000_idx.up.sql" {
+            assert_eq!(text, draft_down, "the draft's down file stays as it is");
+        } else {
+            // Comments only (PostgreSQL takes it as an empty query), naming the draft's down.
+            assert!(text.lines().all(|l| l.starts_with("--")), "{down}: {text}");
+            assert!(text.contains("20240102000000_idx.down.sql"), "{down}: {text}");
+        }
+    }
+    let (code, out, err) = pgsafe(dir.path(), &["fix", "--runner", "sqlx", "migrations/"]);
+    assert_eq!(code, 0, "a fixed point: {out}{err}");
+}

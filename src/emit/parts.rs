@@ -36,7 +36,9 @@ pub enum PartKind {
     /// A migration tool's marker line from the draft (`-- migrate:up`, `-- +goose Up`, sqlx's
     /// `-- no-transaction`, goose's `StatementBegin`/`StatementEnd`): each runner layout writes
     /// its own.
-    Marker { opens_block: bool, closes_block: bool },
+    /// `no_transaction`: it opts out of the tool's transaction (`transaction:false`, `NO
+    /// TRANSACTION`).
+    Marker { opens_block: bool, closes_block: bool, no_transaction: bool },
     /// The `BEGIN` pgsafe puts around a transaction step.
     Begin,
     /// The `COMMIT` that ends it, or `ROLLBACK` where the draft rolls the transaction back.
@@ -98,7 +100,7 @@ impl Parts {
         if open {
             let line_start = self.0.last().is_none_or(|p| p.text.ends_with('\n'));
             let text = if line_start { "-- +goose StatementEnd\n" } else { "\n-- +goose StatementEnd\n" };
-            self.push(PartKind::Marker { opens_block: false, closes_block: true }, text);
+            self.push(PartKind::Marker { opens_block: false, closes_block: true, no_transaction: false }, text);
         }
     }
 }
@@ -154,7 +156,11 @@ pub fn unit_parts(m: &Migration<'_>, unit: &Unit, text: String) -> Vec<Part> {
     let mut pos = s.span.start;
     for marker in s.markers.iter().filter(|k| k.line.end <= s.span.start + lead) {
         out.push(PartKind::Trivia, &m.src[pos..marker.line.start]);
-        let kind = PartKind::Marker { opens_block: marker.opens_block, closes_block: marker.closes_block };
+        let kind = PartKind::Marker {
+            opens_block: marker.opens_block,
+            closes_block: marker.closes_block,
+            no_transaction: marker.no_transaction,
+        };
         out.push(kind, &m.src[marker.line.clone()]);
         pos = marker.line.end;
     }

@@ -232,7 +232,11 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                     let mut pieces: Vec<(PartKind, &str)> = Vec::new();
                     for k in markers.filter(|k| range.start <= k.line.start && k.line.end <= range.end) {
                         pieces.push((PartKind::Trivia, &m.src[pos..k.line.start]));
-                        let kind = PartKind::Marker { opens_block: k.opens_block, closes_block: k.closes_block };
+                        let kind = PartKind::Marker {
+                            opens_block: k.opens_block,
+                            closes_block: k.closes_block,
+                            no_transaction: k.no_transaction,
+                        };
                         pieces.push((kind, &m.src[k.line.clone()]));
                         pos = k.line.end;
                     }

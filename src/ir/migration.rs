@@ -90,6 +90,9 @@ pub struct ToolMarker {
     pub opens_block: bool,
     /// goose's `-- +goose StatementEnd`.
     pub closes_block: bool,
+    /// It opts out of the tool's transaction (dbmate's `transaction:false`, goose's `NO
+    /// TRANSACTION`, sqlx's `-- no-transaction`): a layout keeps that for the draft's down.
+    pub no_transaction: bool,
 }
 
 impl Stmt {
@@ -285,12 +288,17 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
         let alone = crate::front::split::at_line_start(src, m.span.start);
         // A `StatementBegin` that a section marker follows opens nothing (see the split).
         let section_after = || piece.markers.iter().any(|n| n.span.start > m.span.start && n.kind.starts_section());
+        let no_transaction = matches!(m.kind, MarkerKind::NoTransaction | MarkerKind::GooseNoTransaction);
         if alone && out.last().is_none_or(|c| c.line.end <= start) {
             out.push(ToolMarker {
                 line: start..end,
                 opens_block: m.kind == MarkerKind::GooseStatementBegin && !section_after(),
                 closes_block: m.kind == MarkerKind::GooseStatementEnd,
+                no_transaction,
             });
+        } else if let Some(last) = out.last_mut().filter(|c| c.line == (start..end)) {
+            // dbmate's `-- migrate:down transaction:false` is two markers on one line.
+            last.no_transaction |= no_transaction;
         }
     }
     out

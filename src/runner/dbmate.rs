@@ -2,7 +2,8 @@
 //! runs in a transaction unless its directive says `transaction:false`, and goes to the server
 //! whole, as one query. Several up sections in one file are broken upstream (each records the
 //! same version; a second transactional one is rolled back yet marked applied: amacneil/dbmate#820),
-//! so every step is a file of its own, with one up section and one down section.
+//! so every step is a file of its own, with one up section and one down section. The draft's down,
+//! in the first step, keeps its `transaction:false` (a `DROP INDEX CONCURRENTLY` fails in one).
 
 use super::version;
 use super::{down_for, Layout, Placement, PlanView};
@@ -23,7 +24,8 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             format!("-- migrate:up\n{}{}", step.header, step.wrapped_body("dbmate")?)
         };
         let down = down_for(plan, i + 1, &at.draft).unwrap_or_default();
-        out.add(name, format!("{text}\n-- migrate:down\n{down}"));
+        let option = if i == 0 && plan.down_outside_transaction { " transaction:false" } else { "" };
+        out.add(name, format!("{text}\n-- migrate:down{option}\n{down}"));
     }
     Ok(out)
 }

@@ -135,6 +135,7 @@ impl Runner {
             steps: &steps,
             down: down.as_deref(),
             down_parts: down_parts.as_deref().unwrap_or_default(),
+            down_outside_transaction: step::down_outside_transaction(&c.files),
         };
         match self {
             Runner::Psql => psql::lay_out(c, at),
@@ -172,6 +173,9 @@ pub struct PlanView<'a> {
     pub down: Option<&'a str>,
     /// The same as parts.
     pub down_parts: &'a [step::parts::Part],
+    /// The draft's down section's marker opts out of the runner's transaction (dbmate's
+    /// `-- migrate:down transaction:false`): its down must keep running outside one.
+    pub down_outside_transaction: bool,
 }
 
 /// Is this file a forward migration a runner would run (not a down, revert or verify script)?
@@ -251,9 +255,11 @@ impl Layout {
 /// others.
 pub fn down_for(plan: &PlanView<'_>, n: usize, first_name: &str) -> Option<String> {
     let down = plan.down?;
-    Some(if n == 1 {
-        down.to_string()
-    } else {
-        format!("-- pgsafe: nothing to undo here; the draft's down section is in {first_name}, which a full rollback reaches last.\n")
-    })
+    Some(if n == 1 { down.to_string() } else { nothing_to_undo(first_name) })
+}
+
+/// The down of a later step: comments only (PostgreSQL takes them as an empty query), naming
+/// `first_name`, where the draft's down is.
+pub fn nothing_to_undo(first_name: &str) -> String {
+    format!("-- pgsafe: nothing to undo here; the draft's down section is in {first_name}, which a full rollback reaches last.\n")
 }

@@ -1,10 +1,11 @@
 //! sqlx (`sqlx migrate run`): `<VERSION>_<DESCRIPTION>.sql`, or `.up.sql`/`.down.sql` for
 //! reversible migrations; names that do not match are silently ignored. Each file runs in a
 //! transaction sqlx opens, unless its first line is `-- no-transaction`; a file is sent whole as
-//! one query (sqlx-core/src/migrate/source.rs, sqlx-postgres's migrate.rs).
+//! one query (sqlx-core/src/migrate/source.rs, sqlx-postgres's migrate.rs). `migrate revert`
+//! skips a version without a `.down.sql`, so when the draft's version has one, every step gets one.
 
 use super::version;
-use super::{down_for, Layout, Placement, PlanView};
+use super::{nothing_to_undo, Layout, Placement, PlanView};
 
 pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     let (stem, reversible) = match at.draft.strip_suffix(".up.sql") {
@@ -17,7 +18,9 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     let existing: Vec<String> = at.existing.iter().filter_map(|n| version::prefix(n).map(String::from)).collect();
     let versions = version::after(v, plan.steps.len(), &existing, "sqlx")?;
     let mut out = Layout::default();
-    let first = if reversible { format!("{stem}.up.sql") } else { format!("{stem}.sql") };
+    // The draft's down: its own down section, or the `.down.sql` file already next to it.
+    let first_down = format!("{stem}.down.sql");
+    let has_down = plan.down.is_some() || at.existing.contains(&first_down);
     for (i, step) in plan.steps.iter().enumerate() {
         let base = if i == 0 { stem.to_string() } else { format!("{}_{}", versions[i - 1], step.slug) };
         let text = if step.autocommit {
@@ -27,8 +30,13 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         };
         if reversible {
             out.add(format!("{base}.up.sql"), text);
-            if let Some(down) = down_for(plan, i + 1, &first) {
-                out.add(format!("{base}.down.sql"), down);
+            // Without a down file, revert would skip this step and undo the draft's version
+            // under it, which stays recorded.
+            match (i, plan.down) {
+                (0, Some(down)) => out.add(first_down.clone(), down),
+                (0, None) => {}
+                _ if has_down => out.add(format!("{base}.down.sql"), nothing_to_undo(&first_down)),
+                _ => {}
             }
         } else {
             out.add(format!("{base}.sql"), text);

@@ -249,6 +249,13 @@ pub fn down(files: &[PlanFile]) -> Option<Vec<Part>> {
     Some(parts)
 }
 
+/// Does the draft's down section run outside the runner's transaction? Its marker says so
+/// (dbmate's `-- migrate:down transaction:false`).
+pub fn down_outside_transaction(files: &[PlanFile]) -> bool {
+    let down = files.iter().find(|f| f.mode.is_none());
+    down.is_some_and(|f| f.parts.iter().any(|p| matches!(p.kind, PartKind::Marker { no_transaction: true, .. })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

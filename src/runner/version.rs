@@ -33,16 +33,34 @@ pub fn after(version: &str, count: usize, existing: &[String], runner: &str) -> 
         let bumped = bump(version, k).ok_or_else(|| format!("no version after {version} fits its width"))?;
         let n = number(&bumped).unwrap_or(u128::MAX);
         if next.is_some_and(|next| n >= next) || existing.iter().any(|e| number(e) == Some(n)) {
-            return Err(format!(
-                "the plan has {count} steps, but {runner} has no room for them between {version} and the next migration \
-                 ({}): its order would change. Give the draft a version with room after it (e.g. a later timestamp), \
-                 or renumber the migrations after it if none was applied anywhere",
-                existing.iter().find(|e| number(e) == next).map_or("?", |s| s.as_str())
-            ));
+            let next = existing.iter().find(|e| number(e) == next).map_or("?", |s| s.as_str());
+            return Err(no_room(count, runner, version, next));
         }
         out.push(bumped);
     }
     Ok(out)
+}
+
+/// For a runner that orders by the whole name (Prisma's folders, where `20240102000000_b` comes
+/// after `20240102000000_a` yet before `20240102000001_…`): an error unless every new name sorts
+/// strictly between the draft's and the next existing name. `existing`: the names of migrations
+/// already in the directory.
+pub fn in_name_order(draft: &str, new: &[String], existing: &[String], runner: &str) -> Result<(), String> {
+    let Some(next) = existing.iter().filter(|e| e.as_str() > draft).min() else {
+        return Ok(());
+    };
+    match new.iter().all(|n| draft < n.as_str() && n < next) {
+        true => Ok(()),
+        false => Err(no_room(new.len() + 1, runner, draft, next)),
+    }
+}
+
+fn no_room(count: usize, runner: &str, version: &str, next: &str) -> String {
+    format!(
+        "the plan has {count} steps, but {runner} has no room for them between {version} and the next migration \
+         ({next}): its order would change. Give the draft a version with room after it (e.g. a later timestamp), \
+         or renumber the migrations after it if none was applied anywhere"
+    )
 }
 
 /// The leading version of a file or folder name (`20240101120000_add.sql` → `20240101120000`),
