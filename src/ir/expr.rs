@@ -91,4 +91,14 @@ impl Expr {
     pub fn reads(&self, column: &str, qualifiers: &[String]) -> bool {
         self.columns.iter().any(|c| c.column == column && c.qualifier.as_ref().is_none_or(|q| qualifiers.contains(q)))
     }
+
+    /// A reference to its own whole row, which reads every column: `t.*`, or the table's name or
+    /// alias (one of `qualifiers`) as a value (`row_to_json(t)`, `(t)::text`). A column named
+    /// like the table counts too: PostgreSQL reads it as the column, but pgsafe may not know it.
+    pub fn whole_row(&self, qualifiers: &[String]) -> Option<&ColumnRef> {
+        self.columns.iter().find(|c| match &c.qualifier {
+            Some(q) => c.column == "*" && qualifiers.contains(q),
+            None => qualifiers.contains(&c.column),
+        })
+    }
 }

@@ -265,6 +265,85 @@ pub fn volatility(name: &str) -> (Volatility, bool) {
     }
 }
 
+/// Does a call of `name` (lower-cased, possibly schema-qualified) read the session's settings?
+/// Stable, but a plan may run it in another session, or after a step changed them.
+pub fn reads_settings(name: &str) -> bool {
+    builtin(name) == Some("current_setting")
+}
+
+/// Built-ins that return text: cast to a date/time type, their result may say `'now'`.
+const TEXT: &[&str] = &[
+    "lower",
+    "upper",
+    "initcap",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "substr",
+    "substring",
+    "replace",
+    "translate",
+    "left",
+    "right",
+    "lpad",
+    "rpad",
+    "repeat",
+    "reverse",
+    "split_part",
+    "overlay",
+    "md5",
+    "encode",
+    "regexp_replace",
+    "regexp_substr",
+    "chr",
+    "to_hex",
+    "quote_ident",
+    "quote_literal",
+    "quote_nullable",
+    "unistr",
+    "normalize",
+    "convert_from",
+    "to_char",
+    "concat",
+    "concat_ws",
+    "format",
+    "array_to_string",
+    "jsonb_extract_path_text",
+    "json_extract_path_text",
+    "current_setting",
+    "version",
+    "current_user",
+    "session_user",
+    "current_role",
+    "user",
+    "current_schema",
+    "current_database",
+    "current_catalog",
+    "format_type",
+];
+
+/// Does the built-in `name` (lower-cased, possibly schema-qualified) return text?
+pub fn returns_text(name: &str) -> bool {
+    builtin(name).is_some_and(|b| TEXT.contains(&b))
+}
+
+/// The operators PostgreSQL 15 has built in (`SELECT DISTINCT oprname FROM pg_operator`). Any
+/// other is a user's (`CREATE OPERATOR`), which runs a function pgsafe cannot see.
+const OPERATORS: &[&str] = &[
+    "!!", "!~", "!~*", "!~~", "!~~*", "#", "##", "#-", "#>", "#>>", "%", "&", "&&", "&<", "&<|", "&>", "*", "*<",
+    "*<=", "*<>", "*=", "*>", "*>=", "+", "-", "->", "->>", "-|-", "/", "<", "<->", "<<", "<<=", "<<|", "<=", "<>",
+    "<@", "<^", "=", ">", ">=", ">>", ">>=", ">^", "?", "?#", "?&", "?-", "?-|", "?|", "?||", "@", "@-@", "@>", "@?",
+    "@@", "@@@", "^", "^@", "|", "|&>", "|/", "|>>", "||", "||/", "~", "~*", "~<=~", "~<~", "~=", "~>=~", "~>~", "~~",
+    "~~*", // `!=` is read as `<>`.
+    "!=",
+];
+
+/// Is `op` (as written: `||`, or `OPERATOR(pg_catalog.||)`'s `pg_catalog.||`) a built-in operator?
+pub fn is_builtin_operator(op: &str) -> bool {
+    builtin(op).is_some_and(|b| OPERATORS.contains(&b))
+}
+
 /// Volatile functions known to draw from no sequence: the random values and clocks a default
 /// takes (built-in, or from the extensions migrations use for them).
 const SEQUENCE_FREE: &[&str] = &[

@@ -2,6 +2,7 @@
 //! columns, calls, aggregates and subqueries rules reason about. Every construct this walk does
 //! not know is recorded as [`Unknown`], which counts as volatile: pgsafe never assumes.
 
+use super::catalog::SqlType;
 use super::expr::{Call, ColumnRef, Expr, Subquery, Unknown, Volatility};
 use super::functions;
 use super::name::Name;
@@ -148,10 +149,63 @@ const BARE_FUNCTIONS: &[&str] = &[
     "user",
 ];
 
+fn is_built_in(t: &sql::DataType) -> bool {
+    matches!(t, sql::DataType::Interval { .. }) || SqlType::parse(&t.to_string()).is_built_in()
+}
+
+/// The types whose input reads `'now'`, `'today'`, … as the transaction's time (ranges and
+/// arrays read their elements so).
+const DATE_TIME: &[&str] = &["date", "time", "timetz", "timestamp", "timestamptz", "daterange", "tsrange", "tstzrange"];
+
+/// Might `e` be text (so that a cast of it to a date/time type reads `'now'`)? From its form: a
+/// string, `||`, a cast to a string type, a call of a built-in that returns text. A column's type
+/// is not known here and counts as not text: a text column cast to a date/time type is missed.
+fn may_be_text(e: &sql::Expr) -> bool {
+    use sql::Expr as E;
+    match e {
+        E::Value(v) => string_value(&v.value).is_some(),
+        E::Nested(x) | E::Collate { expr: x, .. } => may_be_text(x),
+        E::BinaryOp { op, .. } => matches!(
+            op,
+            sql::BinaryOperator::StringConcat | sql::BinaryOperator::LongArrow | sql::BinaryOperator::HashLongArrow
+        ),
+        E::Cast { data_type, .. } => {
+            ["text", "varchar", "bpchar", "name"].contains(&SqlType::parse(&data_type.to_string()).base.as_str())
+        }
+        E::Substring { .. } | E::Trim { .. } | E::Overlay { .. } => true,
+        E::Case { conditions, else_result, .. } => {
+            conditions.iter().any(|c| may_be_text(&c.result)) || else_result.as_deref().is_some_and(may_be_text)
+        }
+        E::Function(f) => match object_key(&f.name).as_str() {
+            "coalesce" | "nullif" | "greatest" | "least" => match &f.args {
+                FunctionArguments::List(list) => list
+                    .args
+                    .iter()
+                    .any(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) if may_be_text(x))),
+                _ => false,
+            },
+            name => functions::returns_text(name),
+        },
+        _ => false,
+    }
+}
+
+/// The contents of a string constant, however quoted (`'…'`, `E'…'`, `U&'…'`, `N'…'`, `$$…$$`).
+fn string_value(v: &sql::Value) -> Option<&str> {
+    match v {
+        sql::Value::SingleQuotedString(s)
+        | sql::Value::EscapedStringLiteral(s)
+        | sql::Value::UnicodeStringLiteral(s)
+        | sql::Value::NationalStringLiteral(s) => Some(s),
+        sql::Value::DollarQuotedString(d) => Some(&d.value),
+        _ => None,
+    }
+}
+
 /// A string the date and time types read as the transaction's start time (`'now'`, and the dates
 /// `'today'`, `'tomorrow'`, `'yesterday'` of it), as pgsafe names it.
 fn transaction_time_input(v: &sql::Value) -> Option<String> {
-    let (sql::Value::SingleQuotedString(s) | sql::Value::EscapedStringLiteral(s)) = v else { return None };
+    let s = string_value(v)?;
     super::transaction_time::is_special_input(s).then(|| format!("'{}'", s.trim().to_ascii_lowercase()))
 }
 
@@ -167,6 +221,21 @@ impl Walk<'_, '_> {
     fn call(&mut self, name: String, at: usize) -> Call {
         let (volatility, per_transaction) = functions::volatility(&name);
         Call { name, at, volatility, per_transaction }
+    }
+
+    /// A user's operator (`CREATE OPERATOR`) runs a function of its own, which pgsafe cannot see.
+    fn operator(&mut self, op: &str, at: usize) {
+        if !functions::is_builtin_operator(op) {
+            self.unknown(&format!("the operator {op} (not one of PostgreSQL's built-in operators)"), at);
+        }
+    }
+
+    /// A cast (or a constant of a type) runs the type's input or cast function: a user type's may
+    /// do anything.
+    fn data_type(&mut self, t: &sql::DataType, at: usize) {
+        if !is_built_in(t) {
+            self.unknown(&format!("a cast to {t} (not a built-in type)"), at);
+        }
     }
 
     fn column(&mut self, parts: &[Ident], at: usize) {
@@ -187,6 +256,12 @@ impl Walk<'_, '_> {
         self.out.columns.push(ColumnRef { qualifier, column: ident_key(last), at });
     }
 
+    /// `t.*`: every column of `t`, recorded as the column `*`.
+    fn whole_row(&mut self, name: &ObjectName, at: usize) {
+        let qualifier = Some(object_key(name));
+        self.out.columns.push(ColumnRef { qualifier, column: "*".into(), at });
+    }
+
     fn exprs<'e>(&mut self, list: impl IntoIterator<Item = &'e sql::Expr>) {
         for e in list {
             self.expr(e);
@@ -199,6 +274,9 @@ impl Walk<'_, '_> {
         match e {
             E::Identifier(id) => self.column(std::slice::from_ref(id), at),
             E::CompoundIdentifier(parts) => self.column(parts, at),
+            E::TypedString(sql::TypedString { data_type, .. }) if !is_built_in(data_type) => {
+                self.data_type(data_type, at)
+            }
             E::Value(v) | E::TypedString(sql::TypedString { value: v, .. }) => {
                 // `'now'`, `'today'`: read as the transaction's start time when the constant is
                 // made, per statement (a batch per transaction gives each batch its own).
@@ -215,8 +293,6 @@ impl Walk<'_, '_> {
             | E::IsUnknown(x)
             | E::IsNotUnknown(x)
             | E::Nested(x)
-            | E::UnaryOp { expr: x, .. }
-            | E::Cast { expr: x, .. }
             | E::Collate { expr: x, .. }
             | E::Extract { expr: x, .. }
             | E::Ceil { expr: x, .. }
@@ -224,11 +300,40 @@ impl Walk<'_, '_> {
             | E::IsNormalized { expr: x, .. }
             | E::IsJson { expr: x, .. }
             | E::Prefixed { value: x, .. } => self.expr(x),
+            E::UnaryOp { op, expr } => {
+                if !matches!(op, sql::UnaryOperator::Not) {
+                    self.operator(&op.to_string(), at);
+                }
+                self.expr(expr);
+            }
+            E::Cast { expr, data_type, .. } => {
+                self.data_type(data_type, at);
+                // Text made as the statement runs may say 'now': read per statement, like now().
+                let base = SqlType::parse(&data_type.to_string()).base;
+                let mut inner = expr.as_ref();
+                while let E::Nested(x) = inner {
+                    inner = x;
+                }
+                let constant = matches!(inner, E::Value(_));
+                if DATE_TIME.contains(&base.as_str()) && !constant && may_be_text(expr) {
+                    let name = format!("a cast of text to {base} (which reads 'now' as the transaction's time)");
+                    self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
+                }
+                self.expr(expr);
+            }
+            E::BinaryOp { left: a, op, right: b }
+            | E::AnyOp { left: a, compare_op: op, right: b, .. }
+            | E::AllOp { left: a, compare_op: op, right: b } => {
+                match op {
+                    sql::BinaryOperator::And | sql::BinaryOperator::Or | sql::BinaryOperator::Overlaps => {}
+                    sql::BinaryOperator::PGCustomBinaryOperator(parts) => self.operator(&parts.join("."), at),
+                    op => self.operator(&op.to_string(), at),
+                }
+                self.expr(a);
+                self.expr(b);
+            }
             E::IsDistinctFrom(a, b)
             | E::IsNotDistinctFrom(a, b)
-            | E::BinaryOp { left: a, right: b, .. }
-            | E::AnyOp { left: a, right: b, .. }
-            | E::AllOp { left: a, right: b, .. }
             | E::Like { expr: a, pattern: b, .. }
             | E::ILike { expr: a, pattern: b, .. }
             | E::SimilarTo { expr: a, pattern: b, .. }
@@ -283,6 +388,7 @@ impl Walk<'_, '_> {
                 }
             }
             E::Function(f) => self.function(f, at),
+            E::QualifiedWildcard(name, _) => self.whole_row(name, at),
             E::Exists { subquery, .. } | E::Subquery(subquery) => self.subquery(subquery, self.at(subquery.as_ref())),
             _ => self.unknown("an expression pgsafe does not analyse", at),
         }
@@ -313,8 +419,9 @@ impl Walk<'_, '_> {
                         };
                         match arg {
                             FunctionArgExpr::Expr(x) => self.expr(x),
-                            // `count(*)`: every column of the row.
-                            FunctionArgExpr::Wildcard | FunctionArgExpr::QualifiedWildcard(_) => {}
+                            // `count(*)`: an aggregate, stopped as such.
+                            FunctionArgExpr::Wildcard => {}
+                            FunctionArgExpr::QualifiedWildcard(name) => self.whole_row(name, at),
                             _ => self.unknown("a function argument pgsafe does not analyse", at),
                         }
                     }
@@ -471,6 +578,55 @@ mod tests {
         assert!(e.columns.is_empty() && e.calls[0].per_transaction);
         assert!(lower_text("DEFAULT").default);
         assert_eq!(lower_text("app.normalise(x)").volatility(), Volatility::Volatile);
+    }
+
+    #[test]
+    fn user_operators_and_types_are_unknown() {
+        for text in ["a ### 0", "a OPERATOR(app.+) 1", "a <=> b", "(a::public.mytype)::int", "public.mytype 'x'"] {
+            assert_eq!(lower_text(text).volatility(), Volatility::Volatile, "{text}");
+        }
+        for text in [
+            "a = 1 AND b <> 'x' OR c || d ~~ 'a%' AND NOT e",
+            "j ->> 'k' = 'v' AND j @> '{}' AND j #>> '{a}' IS DISTINCT FROM 'x' AND a OPERATOR(pg_catalog.+) 1 > -2",
+            "a = ANY(b) AND |/ a > 2 AND t ^@ 'x' AND (a * 2 % 3) / 4 - 1 >= 0",
+            "a::int + b::text::numeric(10,2) + c::varchar(3)::uuid::jsonb::pg_catalog.int8 + d::int[] + e::interval day",
+            "CAST(a AS timestamp with time zone) + CAST(b AS double precision) + c::timestamptz + date '2020-01-01'",
+        ] {
+            assert_eq!(lower_text(text).volatility(), Volatility::Immutable, "{text}");
+        }
+    }
+
+    #[test]
+    fn text_cast_to_a_date_time_type_reads_now() {
+        for text in [
+            "$$now$$::timestamptz",
+            "$q$now$q$::timestamptz",
+            "('no' || 'w')::timestamptz",
+            "reverse('won')::timestamptz",
+            "(chr(110) || 'ow')::date",
+            "U&'n\\006Fw'::timestamptz",
+            "timestamptz $$today$$",
+            "CAST(lower(coalesce(null, 'NOW')) AS time)",
+            "(note || '')::timestamp[]",
+        ] {
+            let e = lower_text(text);
+            assert!(e.calls.iter().any(|c| c.per_transaction), "{text}: {e:?}");
+        }
+        for text in
+            ["'2020-01-01'::date", "('2020-01-01')::timestamptz", "created_at::date", "(ts + interval '1 day')::date"]
+        {
+            let e = lower_text(text);
+            assert!(!e.calls.iter().any(|c| c.per_transaction), "{text}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn whole_rows_are_read() {
+        let own = ["t".to_string()];
+        for text in ["md5((t)::text)", "md5(row_to_json(t)::text)", "md5((t.*)::text)", "row_to_json(t.*)"] {
+            assert!(lower_text(text).whole_row(&own).is_some(), "{text}");
+        }
+        assert!(lower_text("md5(a::text) || u.*::text").whole_row(&own).is_none());
     }
 
     #[test]

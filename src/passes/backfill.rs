@@ -31,6 +31,7 @@
 
 use super::{Ctx, Edit, Mode, Rewritten};
 use crate::ir::expr::{Expr, Volatility};
+use crate::ir::functions;
 use crate::ir::op::{Dml, OpKind};
 
 pub const RULE: &str = "backfill";
@@ -148,6 +149,16 @@ pub fn blocker(text: &str, d: &Dml, at: usize) -> Result<(), Blocker> {
     let written: Vec<&String> = d.assignments.iter().flat_map(|a| &a.columns).collect();
     for a in &d.assignments {
         row_local(&a.value, &own, "its SET")?;
+        if let Some(r) = a.value.whole_row(&own) {
+            return stop(
+                r.at,
+                format!(
+                    "this SET value reads the whole row ({}), so the columns the statement writes: a batch run again \
+                     after an interruption would apply it twice",
+                    r.qualifier.as_ref().map_or(r.column.clone(), |q| format!("{q}.*"))
+                ),
+            );
+        }
         if let Some(c) = written.iter().find(|c| a.value.reads(c, &own)) {
             return stop(
                 a.value.span.start,
@@ -187,6 +198,16 @@ fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
                 format!(
                     "{clause} calls {}(), which is volatile (or a function pgsafe does not know, which it treats as \
                      volatile): every batch would draw other values",
+                    c.name
+                ),
+            );
+        }
+        if functions::reads_settings(&c.name) {
+            return stop(
+                c.at,
+                format!(
+                    "{clause} calls {}(), which reads the session's settings: the loop runs in a session of its own, \
+                     under settings of its own (statement_timeout, lock_timeout)",
                     c.name
                 ),
             );
@@ -510,6 +531,8 @@ mod tests {
             "UPDATE orders o SET status = 'x', ratio = 0.1 WHERE o.created_at < '2020-01-01' AND to_char(o.x, 'YYYY') = '2020'",
             "DELETE FROM orders WHERE status = 'void'",
             "UPDATE orders SET (a, b) = (1, 2)",
+            "UPDATE orders SET note = kind || '!', at = created_at::date::timestamptz WHERE j ->> 'k' ~~ 'a%'",
+            "UPDATE orders o SET total = (o.amount::numeric(10,2) * 2)::int WHERE o IS NOT NULL",
         ] {
             assert_eq!(why(sql), None, "{sql}");
         }
@@ -534,6 +557,14 @@ mod tests {
             ("UPDATE orders SET x = users.y", "users.y", "users.y"),
             ("DELETE FROM orders WHERE id = 1 RETURNING id", "RETURNING", "RETURNING id"),
             ("UPDATE orders SET x = 1 WHERE ctid = '(0,1)'", "system column", "ctid ="),
+            ("UPDATE t SET c = 1 WHERE a ### 0", "operator ###", "a ### 0"),
+            ("UPDATE t SET c = (a::public.mytype)::int", "public.mytype", "a::public.mytype"),
+            ("UPDATE t SET ts = $$now$$::timestamptz", "'now'", "$$now$$"),
+            ("UPDATE t SET ts = ('no' || 'w')::timestamptz", "a cast of text to timestamptz", "'no'"),
+            ("UPDATE t SET ts = U&'now'", "'now'", "U&'now'"),
+            ("UPDATE t SET b = current_setting('lock_timeout')", "settings", "current_setting("),
+            ("UPDATE t SET b = md5((t)::text)", "whole row (t)", "t)::text"),
+            ("UPDATE t x SET b = md5(row_to_json(x.*)::text)", "whole row (x.*)", "row_to_json"),
         ] {
             let got = why(sql).unwrap_or_else(|| panic!("{sql} was batched"));
             assert!(got.contains(needle), "{sql}: {got}");
