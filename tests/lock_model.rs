@@ -133,6 +133,13 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         ("ALTER VIEW order_view ALTER COLUMN status SET DEFAULT 'new'", "order_view"),
         ("ALTER VIEW IF EXISTS order_view SET (security_barrier = true)", "order_view"),
         ("ALTER VIEW order_view OWNER TO CURRENT_USER", "order_view"),
+        ("CREATE OR REPLACE VIEW order_view AS SELECT * FROM orders", "order_view"),
+        ("DROP VIEW order_view", "order_view"),
+        ("DROP VIEW IF EXISTS nothing_here, public.order_view CASCADE", "order_view"),
+        ("DROP MATERIALIZED VIEW order_totals", "order_totals"),
+        ("ALTER MATERIALIZED VIEW order_totals RENAME TO order_sums", "order_totals"),
+        ("ALTER MATERIALIZED VIEW IF EXISTS order_totals SET (fillfactor = 90)", "order_totals"),
+        ("ALTER MATERIALIZED VIEW order_totals ALTER COLUMN total SET STATISTICS 100", "order_totals"),
         // A new partition locks its parent (found by a probe: writes queued behind it).
         ("CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (10) TO (20)", "events"),
         ("CREATE TABLE IF NOT EXISTS events_3 PARTITION OF public.events FOR VALUES FROM (20) TO (30)", "events"),
@@ -143,8 +150,9 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         std::fs::write(
             &file,
             format!(
-                "BEGIN;\n{sql};\n\\pset tuples_only on\n\\pset format unaligned\nSELECT string_agg(mode, ',') FROM \
-                 pg_locks WHERE relation = '{table}'::regclass AND pid = pg_backend_pid() AND granted;\nROLLBACK;\n"
+                "BEGIN;\nSELECT '{table}'::regclass::oid AS locked \\gset\n{sql};\n\\pset tuples_only on\n\\pset format \
+                 unaligned\nSELECT string_agg(mode, ',') FROM pg_locks WHERE relation = :locked AND pid = pg_backend_pid() \
+                 AND granted;\nROLLBACK;\n"
             ),
         )
         .unwrap();

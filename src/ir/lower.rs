@@ -564,8 +564,8 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
         }
         ("vacuum", _) => return Some(vec![lower_vacuum(text, body.clone())]),
         ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
-        | ("drop", "trigger" | "policy")
-        | ("alter", "policy" | "sequence" | "view")
+        | ("drop", "trigger" | "policy" | "view" | "materialized")
+        | ("alter", "policy" | "sequence" | "view" | "materialized")
         | ("refresh", "materialized")
         | ("comment", "on") => {
             if let Some((kind, locks)) = super::lower_object::lower(text) {

@@ -1,6 +1,6 @@
 //! Lowering of statements on objects that hang off a table and lock it: triggers, row-level
-//! security policies, rules, materialized view refreshes, comments; and on sequences and views,
-//! which inserts and queries lock. Their locks (measured on
+//! security policies, rules, materialized view refreshes, comments; and on sequences and views
+//! (`ALTER`, `DROP`, `CREATE OR REPLACE`), which inserts and queries lock. Their locks (measured on
 //! PostgreSQL 15 in `tests/lock_model.rs`) make them get `lock_timeout` and keep them out of
 //! another table's step.
 
@@ -30,6 +30,27 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         let locks = vec![lock(&table, mode, scans)];
         Some((OpKind::Other { what: what.to_string() }, locks))
     };
+    // A view's `DROP`, `CREATE OR REPLACE` and `ALTER MATERIALIZED VIEW` take ACCESS EXCLUSIVE
+    // on the view: while one waits, every query of the view queues behind it.
+    let materialized = usize::from(is(1, "materialized"));
+    if is(0, "drop") && is(1 + materialized, "view") {
+        let n = 2 + materialized + if is(2 + materialized, "if") && is(3 + materialized, "exists") { 2 } else { 0 };
+        let what = if materialized == 1 { "DROP MATERIALIZED VIEW" } else { "DROP VIEW" };
+        let locks = names_from(text, &toks, n)?.iter().map(|v| lock(v, LockMode::AccessExclusive, false)).collect();
+        return Some((OpKind::Other { what: what.into() }, locks));
+    }
+    if is(0, "create") && is(1, "or") && head("create", "view") {
+        return other("CREATE OR REPLACE VIEW", name_at(text, &toks, k + 1)?, LockMode::AccessExclusive, false);
+    }
+    if is(0, "alter") && materialized == 1 && is(2, "view") && !(is(3, "all") && is(4, "in")) {
+        let n = if is(3, "if") && is(4, "exists") { 5 } else { 3 };
+        // As for a table: storage parameters, statistics targets and `CLUSTER ON` take SHARE
+        // UPDATE EXCLUSIVE, which blocks no query; the rest ACCESS EXCLUSIVE.
+        let light = toks.iter().skip(n + 1).any(|t| t.is_word("statistics") || t.is_word("cluster"))
+            || (is(n + 1, "set") || is(n + 1, "reset")) && toks.get(n + 2).is_some_and(|t| t.is_punct('('));
+        let mode = if light { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
+        return other("ALTER MATERIALIZED VIEW", name_at(text, &toks, n)?, mode, false);
+    }
     if head("create", "trigger") || head("drop", "trigger") {
         let drop = is(0, "drop");
         let mut n = k + 1;
@@ -101,6 +122,21 @@ fn name_at(text: &str, toks: &[Token], k: usize) -> Option<Name> {
     Some(Name::new(&text[start..start + len]))
 }
 
+/// The names `a, b, …` starting at token `k`, up to the first token that is not a name or a comma
+/// (`CASCADE`, `;`).
+fn names_from(text: &str, toks: &[Token], mut k: usize) -> Option<Vec<Name>> {
+    let mut names = Vec::new();
+    loop {
+        let name = name_at(text, toks, k)?;
+        let end = toks[k].span.start + forms::name_len(&text[toks[k].span.start..])?;
+        names.push(name);
+        match toks.iter().position(|t| t.span.start >= end) {
+            Some(next) if toks[next].is_punct(',') => k = next + 1,
+            _ => return Some(names),
+        }
+    }
+}
+
 /// The first `word` at parenthesis depth 0 from token `from`.
 fn top_level_word(toks: &[Token], word: &str, from: usize) -> Option<usize> {
     let mut depth = 0i32;
@@ -114,4 +150,27 @@ fn top_level_word(toks: &[Token], word: &str, from: usize) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The views a statement locks, as `base:mode`.
+    fn locked(sql: &str) -> Vec<String> {
+        let (_, locks) = lower(sql).unwrap_or_else(|| panic!("{sql}"));
+        locks.iter().map(|l| format!("{}:{:?}", l.table.base(), l.mode)).collect()
+    }
+
+    #[test]
+    fn view_statements_lock_every_view_they_name() {
+        assert_eq!(locked("DROP VIEW IF EXISTS a, s.\"B\" CASCADE"), ["a:AccessExclusive", "B:AccessExclusive"]);
+        assert_eq!(locked("DROP MATERIALIZED VIEW m"), ["m:AccessExclusive"]);
+        assert_eq!(locked("CREATE OR REPLACE VIEW v AS SELECT 1"), ["v:AccessExclusive"]);
+        assert_eq!(locked("ALTER MATERIALIZED VIEW m RENAME TO n"), ["m:AccessExclusive"]);
+        assert_eq!(locked("ALTER MATERIALIZED VIEW m SET (fillfactor = 90)"), ["m:ShareUpdateExclusive"]);
+        // A new view has no traffic; an unknown statement is not guessed at.
+        assert!(lower("CREATE VIEW v AS SELECT 1").is_none());
+        assert!(lower("ALTER MATERIALIZED VIEW ALL IN TABLESPACE a SET TABLESPACE b").is_none());
+    }
 }

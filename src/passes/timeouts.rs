@@ -288,7 +288,14 @@ fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
     });
     match what {
         Some("ALTER SEQUENCE") => "every nextval of the sequence (each insert that draws from it)",
-        Some("ALTER VIEW" | "REFRESH MATERIALIZED VIEW") if lock.mode.blocks_reads() => "every query of the view",
+        Some(
+            "ALTER VIEW"
+            | "REFRESH MATERIALIZED VIEW"
+            | "DROP VIEW"
+            | "DROP MATERIALIZED VIEW"
+            | "CREATE OR REPLACE VIEW"
+            | "ALTER MATERIALIZED VIEW",
+        ) if lock.mode.blocks_reads() => "every query of the view",
         _ if lock.mode.blocks_reads() => "every read and write on the table",
         _ => "every write on the table",
     }
