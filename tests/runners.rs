@@ -340,3 +340,35 @@ fn dbmate_keeps_the_drafts_down_outside_a_transaction() {
         assert_eq!(down, want, "{path}: {text}");
     }
 }
+
+#[test]
+fn goose_runs_the_drafts_down_in_the_drafts_transaction_mode() {
+    // goose reads `NO TRANSACTION` for a whole file, Up and Down. Step 1 of this plan is a
+    // transaction step, so its file lost the draft's `NO TRANSACTION` while it kept the draft's
+    // Down: `goose down` would run `DROP INDEX CONCURRENTLY` in a transaction (25001). The other
+    // way round, a transactional draft's Down ran statement by statement.
+    let no_tx = "-- +goose NO TRANSACTION\n-- +goose Up\nALTER TABLE users ADD COLUMN flag boolean;\n\
+                 CREATE INDEX CONCURRENTLY b_idx ON users (status);\n\n-- +goose Down\n\
+                 DROP INDEX CONCURRENTLY b_idx;\nALTER TABLE users DROP COLUMN flag;\n";
+    let in_tx = "-- +goose Up\nCREATE INDEX b_idx ON users (status);\nALTER TABLE users ADD COLUMN flag boolean;\n\n\
+                 -- +goose Down\nALTER TABLE users DROP COLUMN flag;\nDROP INDEX b_idx;\n";
+    for (draft, wants_no_tx) in [(no_tx, true), (in_tx, false)] {
+        let c = compile("m/00002_b.sql", draft, &Config::default()).unwrap();
+        let at = Placement::fresh(std::path::Path::new("m"), "00002_b.sql".into());
+        let out = Runner::Goose.lay_out(&c, &at).unwrap();
+        let holding: Vec<&(String, String)> =
+            out.write.iter().filter(|(_, t)| t.contains("ALTER TABLE users DROP COLUMN flag")).collect();
+        assert_eq!(holding.len(), 1, "{:#?}", out.write);
+        let (path, text) = holding[0];
+        assert_eq!(text.contains("-- +goose NO TRANSACTION"), wants_no_tx, "{path}:\n{text}");
+        assert_eq!(path, "00002_b.sql", "the draft's Down stays under the draft's version");
+        // Every statement of the draft is laid out once, in a file after it when it moved.
+        for statement in ["ADD COLUMN flag boolean", "INDEX CONCURRENTLY b_idx ON users"] {
+            let count = out.write.iter().filter(|(_, t)| t.contains(statement)).count();
+            assert_eq!(count, 1, "{statement}: {:#?}", out.write);
+        }
+        let mut names: Vec<&str> = out.write.iter().map(|(p, _)| p.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names[0], "00002_b.sql", "{names:?}");
+    }
+}

@@ -3,6 +3,8 @@
 //! cut at a `;` that ends a line, except between `-- +goose StatementBegin` and `StatementEnd`
 //! (internal/sqlparser/parser.go). goose refuses a new file with a lower version than one already
 //! applied unless `-allow-missing`, so new steps take the versions right after the draft's.
+//! `NO TRANSACTION` holds for a whole file, Up and Down (goose's `UseTx`, read once per file):
+//! checked here against goose's documented rules and source, not a goose binary (none installs here).
 
 use super::step::parts::{Part, PartKind};
 use super::version;
@@ -29,10 +31,35 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
         .ok_or_else(|| format!("{}: goose runs files named <VERSION>_<name>.sql", at.draft))?;
     let existing: Vec<String> = at.existing.iter().filter_map(|n| version::prefix(n).map(String::from)).collect();
-    let versions = version::after(v, plan.steps.len(), &existing, "goose")?;
+    // goose reads `NO TRANSACTION` once per file, for its Up and its Down alike. The draft's Down
+    // goes with the first step; where that step runs in the other mode, the Down would too (a
+    // `DROP INDEX CONCURRENTLY` in a transaction fails; a transactional Down would run statement
+    // by statement). Then the draft's file keeps its mode and its Down, with an empty Up (goose
+    // records its version and runs nothing), and every step comes after it.
+    let draft_no_transaction = plan.text.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        words(&l).eq(["--", "+goose", "no", "transaction"])
+    });
+    let down_apart = plan.down.is_some() && plan.steps.first().is_some_and(|s| s.autocommit != draft_no_transaction);
+    let files = plan.steps.len() + usize::from(down_apart);
+    let versions = version::after(v, files, &existing, "goose")?;
     let mut out = Layout::default();
+    if down_apart {
+        let mut text = String::new();
+        if draft_no_transaction {
+            text.push_str("-- +goose NO TRANSACTION\n");
+        }
+        text.push_str(
+            "-- +goose Up\n-- pgsafe: the draft's statements run in the steps after this one; this file keeps the \
+             draft's Down, in the draft's transaction mode (goose reads NO TRANSACTION for a whole file).\n",
+        );
+        text.push_str("\n-- +goose Down\n");
+        plan.down_parts.iter().for_each(|p| text.push_str(&guarded(p)));
+        out.add(at.draft.clone(), text);
+    }
     for (i, step) in plan.steps.iter().enumerate() {
-        let name = if i == 0 { at.draft.clone() } else { format!("{}_{}.sql", versions[i - 1], step.slug) };
+        let k = i + usize::from(down_apart);
+        let name = if k == 0 { at.draft.clone() } else { format!("{}_{}.sql", versions[k - 1], step.slug) };
         step.wrapped_body("goose")?; // refuses a step that rolls back
         let mut text = step.header.clone();
         if step.autocommit {
@@ -45,9 +72,9 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             }
             text.push_str(&guarded(p));
         }
-        if let Some(down) = down_for(plan, i + 1, &at.draft) {
+        if let Some(down) = down_for(plan, k + 1, &at.draft) {
             text.push_str("\n-- +goose Down\n");
-            if i == 0 {
+            if k == 0 {
                 plan.down_parts.iter().for_each(|p| text.push_str(&guarded(p)));
             } else {
                 text.push_str(&down);
