@@ -274,9 +274,6 @@ impl Walk<'_, '_> {
         match e {
             E::Identifier(id) => self.column(std::slice::from_ref(id), at),
             E::CompoundIdentifier(parts) => self.column(parts, at),
-            E::TypedString(sql::TypedString { data_type, .. }) if !is_built_in(data_type) => {
-                self.data_type(data_type, at)
-            }
             E::Value(v) | E::TypedString(sql::TypedString { value: v, .. }) => {
                 // `'now'`, `'today'`: read as the transaction's start time when the constant is
                 // made, per statement (a batch per transaction gives each batch its own).
@@ -307,14 +304,18 @@ impl Walk<'_, '_> {
                 self.expr(expr);
             }
             E::Cast { expr, data_type, .. } => {
-                self.data_type(data_type, at);
-                // Text made as the statement runs may say 'now': read per statement, like now().
-                let base = SqlType::parse(&data_type.to_string()).base;
                 let mut inner = expr.as_ref();
                 while let E::Nested(x) = inner {
                     inner = x;
                 }
                 let constant = matches!(inner, E::Value(_));
+                // A constant of any type is made once, as the statement is parsed (`'active'::mood`
+                // is a constant: a default of it adds the column without a rewrite).
+                if !constant {
+                    self.data_type(data_type, at);
+                }
+                // Text made as the statement runs may say 'now': read per statement, like now().
+                let base = SqlType::parse(&data_type.to_string()).base;
                 if DATE_TIME.contains(&base.as_str()) && !constant && may_be_text(expr) {
                     let name = format!("a cast of text to {base} (which reads 'now' as the transaction's time)");
                     self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
@@ -582,8 +583,12 @@ mod tests {
 
     #[test]
     fn user_operators_and_types_are_unknown() {
-        for text in ["a ### 0", "a OPERATOR(app.+) 1", "a <=> b", "(a::public.mytype)::int", "public.mytype 'x'"] {
+        for text in ["a ### 0", "a OPERATOR(app.+) 1", "a <=> b", "(a::public.mytype)::int", "b::mood"] {
             assert_eq!(lower_text(text).volatility(), Volatility::Volatile, "{text}");
+        }
+        // A constant of a user's type is made once, when the statement is parsed.
+        for text in ["'active'::mood", "('active')::public.mood", "public.mood 'x'", "CAST('x' AS mood)"] {
+            assert_eq!(lower_text(text).volatility(), Volatility::Immutable, "{text}");
         }
         for text in [
             "a = 1 AND b <> 'x' OR c || d ~~ 'a%' AND NOT e",
