@@ -14,10 +14,11 @@
 //! own batched loops does) is left to that bound.
 
 use super::lock::{LockMode, LockUse};
-use super::lower::{lock, string_body};
+use super::lower::{lock, risky_head, string_body, unnamed_tables_lock};
+use super::lower_object;
 use super::name::Name;
 use super::session::{changed_by_body, CodeChange};
-use crate::front::tokens::{fold_word, Lexer, Tok, Token};
+use crate::front::tokens::{fold_word, head_words, Lexer, Tok, Token};
 use rustc_hash::FxHashMap;
 use std::iter::Peekable;
 
@@ -243,7 +244,11 @@ fn statements_in(body: &str, depth: u8, found: &mut Found) {
             found.bounded = true;
         }
         if at_start && !found.bounded {
-            if let Some(l) = statement_lock(&t, &mut toks, body, &mut found.created) {
+            let locks = match statement_lock(&t, &mut toks, body, &mut found.created) {
+                Some(l) => vec![l],
+                None => other_ddl_locks(&t, body),
+            };
+            for l in locks {
                 found.on_new.push(found.created.iter().any(|c| c.same(&l.table)));
                 found.locks.push(l);
             }
@@ -287,6 +292,9 @@ fn statement_lock(
             return None;
         }
         (name(toks, body), LockMode::AccessExclusive)
+    } else if first.is_word("partition") && next_is(toks, "of") {
+        // A string joined on after `'CREATE TABLE ' || name`: the partition's parent.
+        (name(toks, body), LockMode::AccessExclusive)
     } else if first.is_word("drop") && next_is(toks, "table") || first.is_word("truncate") || first.is_word("lock") {
         next_is(toks, "table");
         let _if_exists = next_is(toks, "if") && next_is(toks, "exists");
@@ -303,6 +311,36 @@ fn statement_lock(
     };
     let table = table.unwrap_or_else(|| Name::new(UNNAMED));
     Some(lock(&table, mode, false))
+}
+
+/// The locks of the statement starting with `first` when it is other DDL that blocks traffic,
+/// read as the draft's own statement is (`lower_object`: triggers, policies, rules, views,
+/// sequences; `unnamed_tables_lock`: a domain's new check, a `DROP … CASCADE`), or a stand-in
+/// where that cannot name what it locks: a name left to `format`, a statement whose string is cut
+/// by a join (`'ALTER ' || 'TABLE t …'`), or DDL a draft's step gets a `lock_timeout` for
+/// (`ALTER TYPE`, `ALTER INDEX`). Read loosely: a stand-in only costs a `lock_timeout`.
+fn other_ddl_locks(first: &Token<'_>, body: &str) -> Vec<LockUse> {
+    let from = first.span.start;
+    let end = Lexer::new(&body[from..]).find(|t| t.is_punct(';')).map_or(body.len(), |t| from + t.span.start);
+    let text = &body[from..end];
+    let words = head_words(text, 4);
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let unnamed = || vec![lock(&Name::new(UNNAMED), LockMode::AccessExclusive, false)];
+    if lower_object::knows(w(0), w(1)) {
+        if let Some((_, locks)) = lower_object::lower(text) {
+            return locks;
+        }
+        let on_objects = ["trigger", "policy", "rule", "view", "sequence", "materialized"];
+        return if words.iter().any(|w| on_objects.contains(&w.as_str())) { unnamed() } else { Vec::new() };
+    }
+    if let Some(l) = unnamed_tables_lock(&words, text) {
+        return vec![l];
+    }
+    let cut_short = words.len() == 1 && ["create", "alter", "drop"].contains(&w(0));
+    if cut_short || risky_head(&words) {
+        return unnamed();
+    }
+    Vec::new()
 }
 
 /// After `CREATE`: the words of `CREATE [GLOBAL|LOCAL] [TEMP|TEMPORARY|UNLOGGED] TABLE`, taken.
@@ -373,6 +411,39 @@ mod tests {
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";
         assert_eq!(locked(bounded), [("a".into(), ae)]);
+    }
+
+    #[test]
+    fn other_ddl_in_a_block_takes_the_lock_the_same_statement_takes_in_the_draft() {
+        let (ae, sre) = (LockMode::AccessExclusive, LockMode::ShareRowExclusive);
+        let expect = |pairs: &[(&str, LockMode)]| pairs.iter().map(|&(t, m)| (t.to_string(), m)).collect::<Vec<_>>();
+        for (block, locks) in [
+            ("DO $$ BEGIN CREATE TRIGGER trg BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION f(); END $$", expect(&[("orders", sre)])),
+            ("DO $$ BEGIN CREATE POLICY p ON app.orders USING (true); END $$", expect(&[("app.orders", ae)])),
+            ("DO $$ BEGIN CREATE OR REPLACE RULE r AS ON INSERT TO orders DO NOTHING; END $$", expect(&[("orders", ae)])),
+            ("DO $$ BEGIN ALTER SEQUENCE orders_id_seq RESTART 100; END $$", expect(&[("orders_id_seq", sre)])),
+            ("DO $$ BEGIN CREATE OR REPLACE VIEW v AS SELECT 1; END $$", expect(&[("v", ae)])),
+            // Names left to `format`: a stand-in.
+            ("DO $$ BEGIN EXECUTE format('CREATE TRIGGER t AFTER INSERT ON %I FOR EACH ROW EXECUTE FUNCTION f()', 'o'); END $$", expect(&[(UNNAMED, ae)])),
+            ("DO $$ BEGIN ALTER DOMAIN posint ADD CONSTRAINT pos CHECK (VALUE > 0); END $$", expect(&[("\"(every table using the domain)\"", LockMode::Share)])),
+            ("DO $$ BEGIN DROP TYPE mood CASCADE; END $$", expect(&[("\"(the tables the CASCADE reaches)\"", ae)])),
+            ("DO $$ BEGIN ALTER TYPE addr ALTER ATTRIBUTE zip TYPE text CASCADE; ALTER INDEX i SET TABLESPACE fast; END $$", expect(&[(UNNAMED, ae), (UNNAMED, ae)])),
+            // A statement cut by a join, its keyword in one string and the rest in the next.
+            ("DO $$ BEGIN EXECUTE 'ALTER ' || 'TABLE orders ADD c int'; END $$", expect(&[(UNNAMED, ae)])),
+            ("DO $$ BEGIN EXECUTE 'CREATE TABLE ' || n || ' PARTITION OF events FOR VALUES IN (1)'; END $$", expect(&[("events", ae)])),
+            // A trigger on a table the code created waits for no traffic.
+            ("DO $$ BEGIN CREATE TABLE n (a int); CREATE TRIGGER t BEFORE UPDATE ON n FOR EACH ROW EXECUTE FUNCTION f(); END $$", expect(&[])),
+        ] {
+            assert_eq!(locked(block), locks, "{block}");
+        }
+        // Code and types, and what only names an object, lock no table.
+        for block in [
+            "DO $$ BEGIN CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1'; END $$",
+            "DO $$ BEGIN CREATE TYPE mood AS ENUM ('a'); DROP FUNCTION IF EXISTS f(int); END $$",
+            "DO $$ BEGIN CREATE SEQUENCE s; DROP TYPE IF EXISTS mood; END $$",
+        ] {
+            assert!(locked(block).is_empty(), "{block}");
+        }
     }
 
     /// A call seen: the function as written, and each lock's table and mode.

@@ -563,11 +563,7 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
             }
         }
         ("vacuum", _) => return Some(vec![lower_vacuum(text, body.clone())]),
-        ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
-        | ("drop", "trigger" | "policy" | "view" | "materialized")
-        | ("alter", "policy" | "sequence" | "view" | "materialized")
-        | ("refresh", "materialized")
-        | ("comment", "on") => {
+        (w0, w1) if super::lower_object::knows(w0, w1) => {
             if let Some((kind, locks)) = super::lower_object::lower(text) {
                 return Some(vec![op(kind, locks)]);
             }
@@ -1032,7 +1028,7 @@ fn only_words(text: &str) -> bool {
 /// or tables, under ACCESS EXCLUSIVE. It is taken on a stand-in table pgsafe does not know, so
 /// with traffic: the statement runs under the lock timeout (found by a probe, where writes queued
 /// behind each of these for as long as it waited). `words`: [`head_words`].
-fn unnamed_tables_lock(words: &[String], text: &str) -> Option<LockUse> {
+pub(super) fn unnamed_tables_lock(words: &[String], text: &str) -> Option<LockUse> {
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     match (w(0), w(1)) {
         ("alter", "domain") => {
@@ -1057,7 +1053,7 @@ fn unnamed_tables_lock(words: &[String], text: &str) -> Option<LockUse> {
     }
 }
 
-fn risky_head(w: &[String]) -> bool {
+pub(super) fn risky_head(w: &[String]) -> bool {
     let w0 = w.first().map(String::as_str).unwrap_or("");
     let w1 = w.get(1).map(String::as_str).unwrap_or("");
     matches!(

@@ -11,6 +11,18 @@ use super::op::OpKind;
 use crate::front::forms;
 use crate::front::tokens::{lex, Token};
 
+/// Do the first two words `w0 w1` (folded) start a statement of the kinds this module reads?
+pub fn knows(w0: &str, w1: &str) -> bool {
+    matches!(
+        (w0, w1),
+        ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
+            | ("drop", "trigger" | "policy" | "view" | "materialized")
+            | ("alter", "policy" | "sequence" | "view" | "materialized")
+            | ("refresh", "materialized")
+            | ("comment", "on")
+    )
+}
+
 /// `text` is one of the statements this module knows, or `None`.
 pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
     let toks = lex(text);
