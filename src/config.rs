@@ -27,12 +27,33 @@ pub struct Config {
     /// Rules turned off (`[rules] <rule> = false` in pgsafe.toml): as if every statement said
     /// `-- pgsafe:ignore <rule>`.
     pub disabled_rules: Vec<String>,
-    /// Honour `-- pgsafe:ignore` directives (off only to find directives that suppress nothing).
-    pub honour_ignores: bool,
+    /// Which `-- pgsafe:ignore` directives hold (fewer than all only to find directives that
+    /// suppress nothing).
+    pub ignores: Ignores,
     /// psql runs the file (no migration tool was named or detected): a `SET LOCAL` outside the
     /// draft's own `BEGIN` does nothing there, where a tool that runs each file in a transaction
     /// (sqlx, Flyway, …) gives it one to work in.
     pub runs_under_psql: bool,
+}
+
+/// Which `-- pgsafe:ignore` directives a compile honours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignores {
+    All,
+    None,
+    /// Every directive but what it says of this rule.
+    AllBut(&'static str),
+}
+
+impl Ignores {
+    /// Does a directive that names `rule` (or every rule) hold for `rule`?
+    pub fn hold_for(&self, rule: &str) -> bool {
+        match self {
+            Ignores::All => true,
+            Ignores::None => false,
+            Ignores::AllBut(lifted) => *lifted != rule,
+        }
+    }
 }
 
 impl Config {
@@ -85,7 +106,7 @@ impl Default for Config {
             catalog: None,
             small_tables: Vec::new(),
             disabled_rules: Vec::new(),
-            honour_ignores: true,
+            ignores: Ignores::All,
             runs_under_psql: true,
         }
     }

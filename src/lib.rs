@@ -134,7 +134,6 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     let mut rewritten = passes::run(&m, config);
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
-    let directives = directives::check(&m, config, &rewritten);
     // Planning and giving each change its edits both only read the units: on a big draft, at once.
     let mut changes = std::mem::take(&mut rewritten.changes);
     let changed = !changes.is_empty();
@@ -157,6 +156,7 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     let (files, warnings) = both(parallel, files, warnings);
     rewritten.diagnostics.extend(warnings);
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));
+    let directives = directives::check(&m, config, &rewritten, &plan);
     rewritten.diagnostics.extend(directives);
     locate(&m, &mut rewritten);
     let manifest = matches!(want, Want::Everything | Want::Manifest | Want::Review)
@@ -230,8 +230,7 @@ fn locate_changes(m: &Migration<'_>, units: &[passes::Unit], changes: &mut [Chan
         let (i, rule) = (group[0].0, group[0].1);
         let from = own.partition_point(|&(s, _)| s < i);
         let to = from + own[from..].partition_point(|&(s, _)| s == i);
-        let edits =
-            own[from..to].iter().map(|&(_, k)| &units[k]).filter(|u| u.rules.contains(&rule)).flat_map(|u| &u.edits);
+        let edits = own[from..to].iter().flat_map(|&(_, k)| &units[k].edits).filter(|e| e.rule == rule);
         for e in edits {
             let nearest = group.partition_point(|&(_, _, at, _)| at <= e.at.start).saturating_sub(1);
             if let Some(fix) = &mut changes[group[nearest].3].fix {
@@ -268,6 +267,25 @@ mod tests {
         for (fk, action_end) in fks.iter().zip([src.find("),").unwrap() + 1, src.find(");").unwrap() + 1]) {
             let edits = &fk.fix.as_ref().unwrap().edits;
             assert_eq!(edits.iter().map(|e| (e.start, e.text.trim())).collect::<Vec<_>>(), [(action_end, "NOT VALID")]);
+        }
+    }
+
+    #[test]
+    fn a_change_carries_only_the_edits_its_own_rule_made() {
+        // `check-not-valid` edits the statement, `timeouts` only runs it under a lock_timeout: a
+        // report's consumer applying every fix must add NOT VALID once (it was added twice).
+        for src in [
+            "ALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n",
+            "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id);\n",
+        ] {
+            let c = compile("d.sql", src, &Config::default()).unwrap();
+            let edits: Vec<(&str, &str)> = c
+                .changes
+                .iter()
+                .flat_map(|c| c.fix.iter().flat_map(|f| &f.edits).map(|e| (c.rule, e.text.trim())))
+                .collect();
+            assert_eq!(edits.len(), 1, "{src}: {edits:?}");
+            assert!(c.changes.iter().any(|c| c.rule == "timeouts"), "{src}");
         }
     }
 

@@ -112,7 +112,7 @@ impl Settings {
             catalog: shared.catalog,
             small_tables: shared.small_tables,
             disabled_rules: file.rules.iter().filter(|(_, on)| !**on).map(|(r, _)| r.clone()).collect(),
-            honour_ignores: true,
+            ignores: pgsafe::config::Ignores::All,
             runs_under_psql: true,
         })
     }

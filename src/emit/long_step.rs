@@ -65,7 +65,7 @@ pub fn long_unit(
         }
         let Some(u) = u else { continue };
         let unit = &r.units[u];
-        if own_timeout || unit.generated.is_some() || m.stmts[stmt].ignores(RULE) {
+        if own_timeout || unit.generated.is_some() || config.ignores.hold_for(RULE) && m.stmts[stmt].ignores(RULE) {
             continue;
         }
         if let Some((code, takes)) = code_of_unknown_duration(m, stmt) {

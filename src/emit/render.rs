@@ -18,6 +18,7 @@ pub fn unit_text(m: &Migration<'_>, unit: &Unit) -> String {
     let mut edits = unit.edits.clone();
     if !s.terminated && !s.is_trivia() && !s.body.is_empty() {
         edits.push(crate::passes::Edit {
+            rule: "",
             at: s.body.end..s.body.end,
             text: terminator(m.text(&s.body), s.unterminated_copy).into(),
         });

@@ -87,7 +87,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         let unit = &mut out.units[i];
         match batched {
             Ok(do_block) => {
-                unit.edits.push(Edit { at: s.body.clone(), text: do_block });
+                unit.edits.push(Edit { rule: RULE, at: s.body.clone(), text: do_block });
                 unit.mode = Mode::Autocommit;
                 unit.long_running = true;
                 unit.row_batches = true;

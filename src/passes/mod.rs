@@ -90,15 +90,18 @@ pub fn in_case_of(sample: &str, keyword: &str) -> String {
 /// A replacement of draft bytes (an insertion when `at` is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
+    /// The rule that made it: a unit's edits may come from several rules, and each change's fix
+    /// holds only its own rule's (applying every fix must apply each edit once).
+    pub rule: &'static str,
     pub at: Range<usize>,
     pub text: String,
 }
 
 impl Edit {
     /// Remove `range` and the blanks before it on its line (not comments, not line breaks).
-    pub fn remove(src: &str, range: Range<usize>) -> Edit {
+    pub fn remove(rule: &'static str, src: &str, range: Range<usize>) -> Edit {
         let start = src[..range.start].trim_end_matches([' ', '\t']).len();
-        Edit { at: start..range.end, text: String::new() }
+        Edit { rule, at: start..range.end, text: String::new() }
     }
 }
 
@@ -354,7 +357,7 @@ fn add_concurrently(
 ) {
     let keyword = &ctx.m.src[ctx.m.stmts[i].body.start..insert_at];
     let unit = &mut out.units[i];
-    unit.edits.push(Edit { at: insert_at..insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
+    unit.edits.push(Edit { rule, at: insert_at..insert_at, text: format!(" {}", in_case_of(keyword, "CONCURRENTLY")) });
     unit.mode = Mode::Autocommit;
     unit.made_concurrent();
     unit.rules.push(rule);
@@ -451,7 +454,7 @@ impl<'m> Ctx<'m, '_> {
     pub fn applies(&self, rule: &str, i: usize) -> bool {
         let s = &self.m.stmts[i];
         s.section == Section::Up
-            && !(self.config.honour_ignores && s.ignores(rule))
+            && !(self.config.ignores.hold_for(rule) && s.ignores(rule))
             && !self.config.disabled(rule)
             && (!self.kept(i) || KEPT_RULES.contains(&rule))
             && !(self.draft_statement_timeout(i).is_some() && runs_unbounded(rule))

@@ -21,7 +21,7 @@ pub fn split(
     let src = m.src;
     let unit = &mut out.units[i];
     let sample = &src[action.start..action.start + 3];
-    unit.edits.push(Edit { at: action.end..action.end, text: format!(" {}", in_case_of(sample, "NOT VALID")) });
+    unit.edits.push(Edit { rule, at: action.end..action.end, text: format!(" {}", in_case_of(sample, "NOT VALID")) });
     for l in &mut unit.locks {
         l.scans = false;
     }
@@ -58,8 +58,9 @@ pub fn move_inline(
     let src = m.src;
     let sample = &src[action.start..action.start + 3];
     let unit = &mut out.units[i];
-    unit.edits.push(Edit::remove(src, inline.clause.clone()));
+    unit.edits.push(Edit::remove(rule, src, inline.clause.clone()));
     unit.edits.push(Edit {
+        rule,
         at: action.end..action.end,
         text: format!(
             ", {} {} {} {}",

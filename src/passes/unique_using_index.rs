@@ -210,7 +210,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, row_types: &FxHashSet<String>
                 kw("USING INDEX"),
             );
             let unit = &mut out.units[i];
-            unit.edits.push(Edit { at: op.span.clone(), text: attach });
+            unit.edits.push(Edit { rule: RULE, at: op.span.clone(), text: attach });
             unit.starts_step = true;
             if !unit.rules.contains(&RULE) {
                 unit.rules.push(RULE);
@@ -290,7 +290,7 @@ fn prove_index_columns(
         let (alter, set_not_null) = (in_case_of(&sample, "ALTER COLUMN"), in_case_of(&sample, "SET NOT NULL"));
         set.push_str(&format!("{alter} {} {set_not_null}, ", quote_ident(col)));
     }
-    out.units[i].edits.push(Edit { at: op.span.start..op.span.start, text: set });
+    out.units[i].edits.push(Edit { rule: RULE, at: op.span.start..op.span.start, text: set });
     let names: Vec<&str> = unknown.iter().map(|c| c.as_str()).collect();
     out.change(
         RULE,
@@ -460,7 +460,7 @@ fn inline_unique(
     out.units.push(build);
     out.units.push(attach);
     let unit = &mut out.units[i];
-    unit.edits.push(Edit::remove(ctx.m.src, key.clause.clone()));
+    unit.edits.push(Edit::remove(RULE, ctx.m.src, key.clause.clone()));
     if !unit.rules.contains(&RULE) {
         unit.rules.push(RULE);
     }

@@ -161,11 +161,12 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
             let kw = |w: &str| in_case_of(&sample, w);
             let col = quote_ident(column);
             let unit = &mut out.units[i];
-            unit.edits.push(Edit::remove(ctx.m.src, d.clause.clone()));
+            unit.edits.push(Edit::remove(RULE, ctx.m.src, d.clause.clone()));
             if let Some(nn) = not_null {
-                unit.edits.push(Edit::remove(ctx.m.src, nn.clone()));
+                unit.edits.push(Edit::remove(RULE, ctx.m.src, nn.clone()));
             }
             unit.edits.push(Edit {
+                rule: RULE,
                 at: op.span.end..op.span.end,
                 text: format!(", {} {col} {} {}", kw("ALTER COLUMN"), kw("SET DEFAULT"), d.expr),
             });

@@ -24,7 +24,12 @@ pub fn all() -> impl Iterator<Item = &'static str> {
 }
 
 pub fn is_rule(id: &str) -> bool {
-    all().any(|r| r == id)
+    rule_id(id).is_some()
+}
+
+/// The rule `id` names, as the `'static` id findings carry.
+pub fn rule_id(id: &str) -> Option<&'static str> {
+    all().find(|r| *r == id)
 }
 
 /// The rule's page (markdown), or `None` for an unknown rule.
