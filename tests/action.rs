@@ -122,3 +122,18 @@ fn changed_migrations_are_found_by_git_globs_in_any_layout() {
     );
     assert!(changed(&repo, "nothing/**/*.sql", "main").is_empty());
 }
+
+/// Every pgsafe the Action runs applies pgsafe.toml's include/exclude to the files it names.
+#[test]
+fn every_pgsafe_run_passes_force_exclude() {
+    let text = action();
+    let runs: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("pgsafe check") || l.starts_with("pgsafe review") || l.starts_with("pgsafe fix"))
+        .collect();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for run in runs {
+        assert!(run.contains(" --force-exclude "), "{run}");
+    }
+}
