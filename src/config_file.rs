@@ -172,7 +172,7 @@ impl ConfigFile {
     }
 
     /// Should a file found under a directory be checked (include/exclude)? Files named on the
-    /// command line are always checked.
+    /// command line are always checked, unless `--force-exclude` asks for this test on them too.
     pub fn selects(&self, file: &Path) -> bool {
         let rel = self.relative(file);
         (self.include.is_empty() || self.include.iter().any(|p| p.matches_path(&rel)))

@@ -341,3 +341,45 @@ fn the_readme_example_is_real_output() {
     let o = pgsafe(&["diff", "examples/article.sql", "--color", "never"]);
     assert_eq!(shown.trim(), String::from_utf8_lossy(&o.stdout).trim(), "README.md's 30-second example is stale");
 }
+
+/// `--force-exclude` (ruff's convention): pgsafe.toml's include/exclude apply to files named on
+/// the command line too, as a pre-commit hook or the Action names every changed .sql file; an sqlc
+/// query file or a seed file is then never rewritten. Without it, a named file is always checked.
+#[test]
+fn force_exclude_applies_include_and_exclude_to_named_files() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let draft = "CREATE INDEX i ON orders (customer_id);\n";
+    fs::write(dir.join("pgsafe.toml"), "include = [\"**/*.sql\"]\nexclude = [\"queries/**\", \"seed.sql\"]\n").unwrap();
+    fs::create_dir_all(dir.join("queries")).unwrap();
+    fs::create_dir_all(dir.join("migrations")).unwrap();
+    fs::write(dir.join("queries/orders.sql"), draft).unwrap();
+    fs::write(dir.join("seed.sql"), draft).unwrap();
+    fs::write(dir.join("migrations/1_a.sql"), draft).unwrap();
+
+    // Every file named is excluded: nothing done, exit 0, for each command.
+    let before = tree(dir);
+    for cmd in [&["fix"][..], &["check"], &["check", "--format", "json"], &["diff"], &["review"]] {
+        let mut args = cmd.to_vec();
+        args.extend(["--force-exclude", "queries/orders.sql", "seed.sql"]);
+        let o = pgsafe_in(dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("orders.sql"), "{args:?}: {o:?}");
+    }
+    assert_eq!(tree(dir), before, "an excluded file is never rewritten");
+
+    // An included file named beside them is checked (and fixed); the excluded ones are not.
+    let o = pgsafe_in(dir, &["check", "--force-exclude", "queries/orders.sql", "migrations/1_a.sql"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("migrations/1_a.sql") && !stdout.contains("queries/"), "{stdout}");
+    let o = pgsafe_in(dir, &["fix", "--force-exclude", "queries/orders.sql", "seed.sql", "migrations/1_a.sql"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_ne!(fs::read_to_string(dir.join("migrations/1_a.sql")).unwrap(), draft);
+    assert_eq!(fs::read_to_string(dir.join("queries/orders.sql")).unwrap(), draft);
+    assert_eq!(fs::read_to_string(dir.join("seed.sql")).unwrap(), draft);
+
+    // Without the flag a named file is checked, whatever pgsafe.toml excludes.
+    let o = pgsafe_in(dir, &["check", "queries/orders.sql"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}

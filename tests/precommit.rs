@@ -44,6 +44,16 @@ fn hook(id: &str) -> (String, String) {
     (field("entry"), field("files"))
 }
 
+/// pre-commit names every staged `.sql` file: both hooks apply pgsafe.toml's include/exclude to
+/// them, so an sqlc query file or a seed file is never rewritten.
+#[test]
+fn both_hooks_pass_force_exclude() {
+    for id in ["pgsafe", "pgsafe-check"] {
+        let (entry, _) = hook(id);
+        assert!(entry.split_whitespace().any(|w| w == "--force-exclude"), "{id}: {entry}");
+    }
+}
+
 #[test]
 fn pre_commit_stops_the_commit_fixes_in_sqlx_layout_and_the_second_commit_passes() {
     let have_pre_commit =
@@ -143,4 +153,54 @@ fn pre_commit_stops_the_commit_fixes_in_sqlx_layout_and_the_second_commit_passes
     assert_eq!(value("SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_orders_customer_id'::regclass"), "t");
     assert_eq!(value("SELECT convalidated FROM pg_constraint WHERE conname = 'fk_orders_users'"), "t");
     assert_eq!(value("SELECT count(*) FROM _sqlx_migrations WHERE success"), "4");
+}
+
+/// The real pre-commit, both hooks as `.pre-commit-hooks.yaml` defines them, on a commit that
+/// stages an sqlc query file pgsafe.toml excludes beside a safe migration: the commit passes and
+/// the query file is as it was (without `--force-exclude` the hook rewrote it).
+#[test]
+fn pre_commit_leaves_a_file_pgsafe_toml_excludes() {
+    let have_pre_commit =
+        Command::new("python3").args(["-m", "pre_commit", "--version"]).output().is_ok_and(|o| o.status.success());
+    if !have_pre_commit {
+        assert!(!ci(), "pre-commit is missing: .ci/install-runners installs it");
+        eprintln!("skipped: pre-commit is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    assert!(git(root, &["init", "-q"]).status.success());
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_pgsafe")).display().to_string();
+    let mut config = String::from("repos:\n  - repo: local\n    hooks:\n");
+    for id in ["pgsafe", "pgsafe-check"] {
+        let (entry, files) = hook(id);
+        let entry = entry.replacen("pgsafe", &bin, 1);
+        config.push_str(&format!(
+            "      - id: {id}\n        name: {id}\n        entry: {entry}\n        language: system\n        files: {files}\n"
+        ));
+    }
+    std::fs::write(root.join(".pre-commit-config.yaml"), config).unwrap();
+    std::fs::write(root.join("pgsafe.toml"), "exclude = [\"queries/**\"]\n").unwrap();
+    std::fs::create_dir_all(root.join("migrations")).unwrap();
+    std::fs::create_dir_all(root.join("queries")).unwrap();
+    std::fs::write(root.join("migrations/20240101000000_init.sql"), INIT).unwrap();
+    std::fs::write(root.join("queries/orders.sql"), DRAFT).unwrap();
+    let home = root.join(".pre-commit-home");
+    let out = Command::new("python3")
+        .current_dir(root)
+        .env("PRE_COMMIT_HOME", &home)
+        .args(["-m", "pre_commit", "install"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(git(root, &["add", "."]).status.success());
+    let commit = Command::new("git")
+        .current_dir(root)
+        .env("PRE_COMMIT_HOME", &home)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(["commit", "-m", "queries"])
+        .output()
+        .unwrap();
+    assert!(commit.status.success(), "the commit passes: {commit:?}");
+    assert_eq!(std::fs::read_to_string(root.join("queries/orders.sql")).unwrap(), DRAFT);
 }

@@ -82,6 +82,11 @@ enum Command {
     Diff {
         #[arg(required = true, value_name = "FILE|DIR|GLOB")]
         files: Vec<PathBuf>,
+        /// Apply pgsafe.toml's include/exclude to files named on the command line too (a
+        /// pre-commit hook or CI step names every changed .sql file): an excluded one is skipped
+        /// as a directory's would be.
+        #[arg(long)]
+        force_exclude: bool,
         #[command(flatten)]
         view: View,
         #[command(flatten)]
@@ -93,6 +98,11 @@ enum Command {
     Check {
         #[arg(required = true, value_name = "FILE|DIR|GLOB")]
         files: Vec<PathBuf>,
+        /// Apply pgsafe.toml's include/exclude to files named on the command line too (a
+        /// pre-commit hook or CI step names every changed .sql file): an excluded one is skipped
+        /// as a directory's would be.
+        #[arg(long)]
+        force_exclude: bool,
         /// Also exit 1 on warnings (what pgsafe reports but cannot rewrite safely).
         #[arg(long)]
         strict: bool,
@@ -110,6 +120,11 @@ enum Command {
     Fix {
         #[arg(required = true, value_name = "FILE|DIR|GLOB")]
         files: Vec<PathBuf>,
+        /// Apply pgsafe.toml's include/exclude to files named on the command line too (a
+        /// pre-commit hook or CI step names every changed .sql file): an excluded one is skipped
+        /// as a directory's would be.
+        #[arg(long)]
+        force_exclude: bool,
         /// Split a migration even if git history already has it (it may have been applied
         /// somewhere: runners that checksum applied files will then complain).
         #[arg(long)]
@@ -122,6 +137,11 @@ enum Command {
     Review {
         #[arg(required = true, value_name = "FILE|DIR|GLOB")]
         files: Vec<PathBuf>,
+        /// Apply pgsafe.toml's include/exclude to files named on the command line too (a
+        /// pre-commit hook or CI step names every changed .sql file): an excluded one is skipped
+        /// as a directory's would be.
+        #[arg(long)]
+        force_exclude: bool,
         /// `pgsafe verify --format json` output for a migration (its "draft" field names it), to
         /// include its equivalence and stall numbers. Repeatable.
         #[arg(long, value_name = "FILE")]
@@ -304,13 +324,22 @@ fn compile_one(path: &Path, settings: &Settings, ctx: &Ctx) -> Result<Compilatio
 }
 
 /// Compile every input in parallel; outcomes in input order. Files found under a directory are
-/// filtered by the configuration's include/exclude.
-fn outcomes(args: &[PathBuf], settings: &Settings, ctx: &Ctx, want: Want) -> Vec<Outcome> {
+/// filtered by the configuration's include/exclude, and with `force_exclude` files named on the
+/// command line too (standard input never is).
+fn outcomes(args: &[PathBuf], force_exclude: bool, settings: &Settings, ctx: &Ctx, want: Want) -> Vec<Outcome> {
     let named: std::collections::HashSet<&PathBuf> = args.iter().collect();
     let inputs: Vec<inputs::Input> = inputs::expand(args)
         .into_iter()
         .filter(|i| match i {
-            inputs::Input::File(p) => named.contains(p) || ctx.file.selects(p),
+            inputs::Input::File(p) if p.as_os_str() == "-" => true,
+            inputs::Input::File(p) if named.contains(p) && !force_exclude => true,
+            inputs::Input::File(p) => {
+                let selected = ctx.file.selects(p);
+                if !selected && force_exclude && ctx.verbose && named.contains(p) {
+                    eprintln!("pgsafe: {}: excluded by pgsafe.toml: skipped (--force-exclude)", p.display());
+                }
+                selected
+            }
             inputs::Input::Bad { .. } => true,
         })
         .collect();
@@ -458,7 +487,7 @@ fn left_to_exit(all: Vec<Outcome>) {
     std::mem::forget(all);
 }
 
-fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx) -> ExitCode {
+fn fix(files: &[PathBuf], force_exclude: bool, allow_committed: bool, settings: &Settings, ctx: &Ctx) -> ExitCode {
     // A runner's migrations pgsafe rewrites are `.sql` files; a glob over a migrations folder also
     // names its code (node-pg-migrate's `.js`, some written by pgsafe itself).
     let (sql, code): (Vec<PathBuf>, Vec<PathBuf>) =
@@ -474,7 +503,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
              or pgsafe diff -"
         );
     }
-    let all = outcomes(&sql, settings, ctx, Want::NoManifest);
+    let all = outcomes(&sql, force_exclude, settings, ctx, Want::NoManifest);
     let mut bad = print_errors(&all) || !stdin.is_empty();
     let mut changed = false;
     for o in &all {
@@ -602,7 +631,14 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
     }
 }
 
-fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Settings, ctx: &Ctx) -> ExitCode {
+fn check(
+    files: &[PathBuf],
+    force_exclude: bool,
+    strict: bool,
+    format: OutputFormat,
+    settings: &Settings,
+    ctx: &Ctx,
+) -> ExitCode {
     // The JSON report shows the manifest and each step's name, not its text; the review shows
     // the diff view too.
     let want = match format {
@@ -610,7 +646,7 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
         OutputFormat::Markdown => Want::Review,
         _ => Want::Findings,
     };
-    let all = outcomes(files, settings, ctx, want);
+    let all = outcomes(files, force_exclude, settings, ctx, want);
     let bad = print_errors(&all);
     let printed = to_stdout(|out| match format {
         OutputFormat::Text => {
@@ -660,7 +696,13 @@ fn check(files: &[PathBuf], strict: bool, format: OutputFormat, settings: &Setti
     }
 }
 
-fn review(files: &[PathBuf], verify_reports: &[PathBuf], settings: &Settings, ctx: &Ctx) -> Result<ExitCode> {
+fn review(
+    files: &[PathBuf],
+    force_exclude: bool,
+    verify_reports: &[PathBuf],
+    settings: &Settings,
+    ctx: &Ctx,
+) -> Result<ExitCode> {
     let mut verify = std::collections::HashMap::new();
     for p in verify_reports {
         let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
@@ -669,7 +711,7 @@ fn review(files: &[PathBuf], verify_reports: &[PathBuf], settings: &Settings, ct
         let draft = v["draft"].as_str().unwrap_or_default().to_string();
         verify.insert(draft, v);
     }
-    let all = outcomes(files, settings, ctx, Want::Review);
+    let all = outcomes(files, force_exclude, settings, ctx, Want::Review);
     let bad = all.iter().any(|o| o.result.is_err());
     if !to_stdout(|out| report::markdown::write(&all, &verify, out)) {
         return Ok(ExitCode::from(2));
@@ -728,8 +770,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff { files, view, settings } => {
-            let all = outcomes(&files, &settings, &ctx, Want::View);
+        Command::Diff { files, force_exclude, view, settings } => {
+            let all = outcomes(&files, force_exclude, &settings, &ctx, Want::View);
             let bad = print_errors(&all);
             for o in &all {
                 if let Ok(c) = &o.result {
@@ -739,13 +781,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             left_to_exit(all);
             Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Command::Check { files, strict, format, settings } => {
+        Command::Check { files, force_exclude, strict, format, settings } => {
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let format = format.unwrap_or(if terminal { OutputFormat::Pretty } else { OutputFormat::Text });
-            Ok(check(&files, strict, format, &settings, &ctx))
+            Ok(check(&files, force_exclude, strict, format, &settings, &ctx))
         }
-        Command::Fix { files, allow_committed, settings } => Ok(fix(&files, allow_committed, &settings, &ctx)),
-        Command::Review { files, verify_report, settings } => review(&files, &verify_report, &settings, &ctx),
+        Command::Fix { files, force_exclude, allow_committed, settings } => {
+            Ok(fix(&files, force_exclude, allow_committed, &settings, &ctx))
+        }
+        Command::Review { files, force_exclude, verify_report, settings } => {
+            review(&files, force_exclude, &verify_report, &settings, &ctx)
+        }
         Command::Rules => {
             let mut out = io::stdout().lock();
             for rule in report::rules::all() {
