@@ -156,6 +156,25 @@ fn an_input_errors_place_is_a_field_of_every_machine_format() {
 }
 
 #[test]
+fn json_offsets_are_the_files_bytes_with_a_byte_order_mark() {
+    // Applying an edit at its offset to the file's bytes must put it where it belongs.
+    for file in ["CREATE INDEX i ON t (c);\n", "\u{feff}CREATE INDEX i ON t (c);\n"] {
+        let outcome = Outcome {
+            path: "d.sql".into(),
+            runner: None,
+            result: Ok(pgsafe::compile("d.sql", file, &Config::default()).unwrap()),
+            error_at: None,
+        };
+        let doc: serde_json::Value = serde_json::from_str(&json::render(&[outcome])).unwrap();
+        let edit = &doc["files"][0]["diagnostics"][0]["fix"]["edits"][0];
+        let at = edit["start"]["offset"].as_u64().unwrap() as usize;
+        let fixed = format!("{}{}{}", &file[..at], edit["text"].as_str().unwrap(), &file[at..]);
+        assert_eq!(fixed.trim_start_matches('\u{feff}'), "CREATE INDEX CONCURRENTLY i ON t (c);\n");
+        assert_eq!(edit["start"]["column"], 13, "columns count what an editor shows");
+    }
+}
+
+#[test]
 fn sarif_uris_are_percent_encoded() {
     let path = "migrations/a b\nc%#?:é.sql";
     let outcome = Outcome { path: path.into(), runner: None, result: Err(format!("{path}: bad")), error_at: None };

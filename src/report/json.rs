@@ -125,9 +125,13 @@ impl Serialize for SortedManifest<'_> {
     }
 }
 
+/// A position: its line and column as an editor shows them, and its offset in the file's bytes
+/// (a leading byte order mark, which pgsafe reads past, counted: a tool applying the edits writes
+/// them into the file).
 fn point(c: &Compilation, offset: usize) -> Point {
     let (line, column) = c.source.line_col(offset);
-    Point { line, column, offset }
+    let bom = if c.source.bom { crate::source::BOM.len_utf8() } else { 0 };
+    Point { line, column, offset: offset + bom }
 }
 
 fn finding<'a>(c: &'a Compilation, d: &'a Diagnostic) -> Finding<'a> {
