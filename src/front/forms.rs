@@ -37,6 +37,8 @@ pub struct DropIndexForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReindexForm {
     pub target: String,
+    /// Concurrent however spelled: the `CONCURRENTLY` keyword, or the option list's last
+    /// `CONCURRENTLY [true|on|1]` (PostgreSQL 14+; `CONCURRENTLY false` is a plain REINDEX).
     pub concurrently: bool,
     pub name: String,
     /// Offset just after the target keyword (`INDEX`, `TABLE`, …), where `CONCURRENTLY` goes.
@@ -296,12 +298,43 @@ pub fn reindex(body: &str) -> Option<ReindexForm> {
                 form.target = p.as_str().to_uppercase();
                 form.after_target_kw = p.as_span().end();
             }
+            Rule::reindex_options => form.concurrently = concurrently_option(p.as_str()),
+            // PostgreSQL appends the keyword to the option list, so it wins over the list.
             Rule::k_concurrently => form.concurrently = true,
             Rule::name => form.name = p.as_str().to_string(),
             _ => {}
         }
     }
     Some(form)
+}
+
+/// Does a utility option list `(…)` end up with `CONCURRENTLY` on? The last mention counts, as
+/// in PostgreSQL; a bare option is on, and its value is read as PostgreSQL reads a boolean.
+fn concurrently_option(options: &str) -> bool {
+    let toks: Vec<_> = Lexer::new(options).collect();
+    let mut on = false;
+    // Each option starts after the opening parenthesis or a comma at the list's own depth.
+    let mut depth = 0;
+    for (i, t) in toks.iter().enumerate() {
+        match t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ => {}
+        }
+        let starts = depth == 1 && (t.is_punct('(') || t.is_punct(','));
+        if !(starts && toks.get(i + 1).is_some_and(|n| n.is_word("concurrently"))) {
+            continue;
+        }
+        on = match toks.get(i + 2) {
+            Some(v) if v.is_punct(',') || v.is_punct(')') => true,
+            Some(v) => {
+                let value = options[v.span.clone()].trim_matches('\'');
+                ["true", "on", "1"].iter().any(|b| value.eq_ignore_ascii_case(b))
+            }
+            None => true,
+        };
+    }
+    on
 }
 
 /// A statement's head read the way the grammar's non-atomic rules read it: keywords in any letter
@@ -634,6 +667,31 @@ mod tests {
         assert_eq!(f.target, "TABLE");
         assert_eq!(&body[..f.after_target_kw], "REINDEX (VERBOSE) TABLE");
         assert!(reindex("REINDEX INDEX CONCURRENTLY i").unwrap().concurrently);
+    }
+
+    #[test]
+    fn reindex_option_list_says_concurrently() {
+        let concurrent = |body: &str| reindex(body).unwrap().concurrently;
+        for body in [
+            "REINDEX (CONCURRENTLY) TABLE orders",
+            "reindex (concurrently true) index i",
+            "REINDEX (VERBOSE, CONCURRENTLY) TABLE orders",
+            "REINDEX (CONCURRENTLY 'on', TABLESPACE x) INDEX i",
+            "REINDEX (CONCURRENTLY 1) INDEX i",
+            "REINDEX (CONCURRENTLY false, CONCURRENTLY) INDEX i",
+            "REINDEX (CONCURRENTLY false) INDEX CONCURRENTLY i",
+        ] {
+            assert!(concurrent(body), "{body}");
+        }
+        for body in [
+            "REINDEX (CONCURRENTLY false) TABLE orders",
+            "REINDEX (CONCURRENTLY off) INDEX i",
+            "REINDEX (CONCURRENTLY 0) INDEX i",
+            "REINDEX (VERBOSE, CONCURRENTLY, CONCURRENTLY false) INDEX i",
+            "REINDEX (VERBOSE) INDEX i",
+        ] {
+            assert!(!concurrent(body), "{body}");
+        }
     }
 
     #[test]

@@ -724,7 +724,12 @@ fn lower_set(text: &str) -> Option<OpKind> {
         name = "timezone".into();
         i += 1;
     }
-    if name == "transaction" || name.starts_with("transaction_") {
+    // Only these are the transaction's modes; `transaction_timeout` (PostgreSQL 17+) is an
+    // ordinary session setting.
+    if matches!(
+        name.as_str(),
+        "transaction" | "transaction_isolation" | "transaction_read_only" | "transaction_deferrable"
+    ) {
         return Some(OpKind::TransactionMode);
     }
     if toks[0].is_word("reset") {
@@ -1518,6 +1523,9 @@ mod tests {
         ] {
             assert_eq!(kinds(modes), [OpKind::TransactionMode], "{modes}");
         }
+        assert!(
+            matches!(kind("SET transaction_timeout = '60s'"), OpKind::Set { name, .. } if name == "transaction_timeout")
+        );
         assert_eq!(kind("COMMIT AND NO CHAIN"), OpKind::Commit { rollback: false });
         assert_eq!(kind("END WORK"), OpKind::Commit { rollback: false });
         // A plan that turned these into its own BEGIN or COMMIT would run what the draft cannot.

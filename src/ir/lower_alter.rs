@@ -206,6 +206,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
     };
     match ast {
         AlterTableOperation::AddConstraint { constraint, not_valid } => {
+            let not_valid = &(*not_valid || not_enforced(constraint));
             let (name, mut kind) = constraint_kind(constraint, toks, at);
             // The referenced table as the draft spells it (placeholders included), not as masked.
             if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) =
@@ -339,6 +340,16 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
 }
 
 /// The constraint an `ADD [CONSTRAINT n] …` action adds (`text` at draft offset `at`).
+/// `NOT ENFORCED` (PostgreSQL 18): the constraint checks no row, and PostgreSQL refuses to
+/// VALIDATE it; lowered as NOT VALID, so nothing splits it into NOT VALID and a later VALIDATE.
+fn not_enforced(c: &TableConstraint) -> bool {
+    match c {
+        TableConstraint::ForeignKey(fk) => fk.characteristics.is_some_and(|ch| ch.enforced == Some(false)),
+        TableConstraint::Check(ck) => ck.enforced == Some(false),
+        _ => false,
+    }
+}
+
 fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<String>, ConstraintKind) {
     let key = |columns: &[sqlparser::ast::IndexColumn], include: &[sqlparser::ast::Ident]| {
         let columns = super::lower_table::index_columns(columns);

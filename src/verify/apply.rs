@@ -557,8 +557,7 @@ struct Failed {
 /// What a cancelled statement of a step leaves, when nothing of the step had committed at its
 /// level: a concurrent build's INVALID index and a batched loop's committed batches stay.
 fn cancelled_leaves(stmts: &[String], builds_an_index: bool) -> &'static str {
-    let reindexes =
-        stmts.iter().any(|s| head_words(s, 4).iter().any(|w| w == "concurrently") && first_word(s) == "reindex");
+    let reindexes = stmts.iter().any(|s| crate::front::forms::reindex(s).is_some_and(|f| f.concurrently));
     if builds_an_index {
         "its running statement was cancelled: the INVALID index the build leaves is dropped by the next run, which builds it again"
     } else if reindexes {
@@ -690,26 +689,15 @@ enum Reindexed {
     Table(String),
 }
 
-/// The target of a concurrent `REINDEX` of one index or one table (a schema's or database's
-/// leaves copies under every table of it: not looked for).
+/// The target of a concurrent `REINDEX` of one index or one table, however its concurrency is
+/// spelled (a schema's or database's leaves copies under every table of it: not looked for).
 fn concurrent_reindex(stmt: &str) -> Option<Reindexed> {
-    let toks = lex(stmt);
-    let word = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(w));
-    if !word(0, "reindex") {
-        return None;
+    let form = crate::front::forms::reindex(stmt).filter(|f| f.concurrently)?;
+    match form.target.as_str() {
+        "INDEX" => Some(Reindexed::Index(form.name)),
+        "TABLE" => Some(Reindexed::Table(form.name)),
+        _ => None,
     }
-    let mut i = 1;
-    if toks.get(i).is_some_and(|t| t.is_punct('(')) {
-        i += toks[i..].iter().position(|t| t.is_punct(')'))? + 1;
-    }
-    let table = word(i, "table");
-    if !(table || word(i, "index")) || !word(i + 1, "concurrently") {
-        return None;
-    }
-    let first = toks.get(i + 2).filter(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_)))?;
-    let end = if toks.get(i + 3).is_some_and(|t| t.is_punct('.')) { toks.get(i + 4)?.span.end } else { first.span.end };
-    let name = stmt[first.span.start..end].to_owned();
-    Some(if table { Reindexed::Table(name) } else { Reindexed::Index(name) })
 }
 
 /// The INVALID copies a failed concurrent `REINDEX` of `target` left: indexes of the same table
@@ -804,6 +792,8 @@ mod tests {
         let says = |text: &str, index: bool| cancelled_leaves(&stmts(text), index);
         assert!(says("CREATE INDEX CONCURRENTLY i ON t (a);\n", true).contains("INVALID index the build leaves"));
         assert!(says("REINDEX INDEX CONCURRENTLY i;\n", false).contains("_ccnew"));
+        assert!(says("REINDEX (CONCURRENTLY) INDEX i;\n", false).contains("_ccnew"));
+        assert!(!says("REINDEX (CONCURRENTLY off) INDEX i;\n", false).contains("_ccnew"));
         assert!(says("DO $pgsafe$ BEGIN NULL; END $pgsafe$;\n", false).contains("batches"));
         assert!(says("UPDATE t SET a = 1;\n", false).ends_with("rolled back"));
     }
@@ -815,6 +805,8 @@ mod tests {
             ("REINDEX INDEX CONCURRENTLY idx_a", Some(Index("idx_a".into()))),
             ("reindex (verbose, tablespace x) table concurrently s.\"T\"", Some(Table("s.\"T\"".into()))),
             ("REINDEX INDEX idx_a", None),
+            ("REINDEX (CONCURRENTLY) TABLE orders", Some(Table("orders".into()))),
+            ("REINDEX (CONCURRENTLY false) INDEX idx_a", None),
             ("REINDEX SCHEMA CONCURRENTLY s", None),
             ("CREATE INDEX CONCURRENTLY i ON t (a)", None),
         ] {
