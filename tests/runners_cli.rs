@@ -396,3 +396,59 @@ fn every_sqlx_step_after_a_reversible_draft_gets_a_down_file() {
     let (code, out, err) = pgsafe(dir.path(), &["fix", "--runner", "sqlx", "migrations/"]);
     assert_eq!(code, 0, "a fixed point: {out}{err}");
 }
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rewrite_into_a_runners_directory_puts_the_plan_after_its_last_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, m) = (dir.path(), dir.path().join("migrations"));
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(m.join("20240101000000_init.sql"), "CREATE TABLE orders (id int PRIMARY KEY, c int);\n").unwrap();
+    std::fs::write(m.join("20240105000000_later.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        d.join("draft.sql"),
+        "CREATE INDEX i ON orders (c);\nALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n",
+    )
+    .unwrap();
+    let rewrite = ["rewrite", "draft.sql", "--runner", "sqlx", "-o", "migrations", "--diff-format", "none"];
+    let (code, _, err) = pgsafe(d, &rewrite);
+    assert_eq!(code, 0, "{err}");
+    let after = names(&m);
+    assert_eq!(after.len(), 5, "{after:?}");
+    assert!(after[2].ends_with("_draft.sql") && after[2].as_str() > "20240105000000_later.sql", "{after:?}");
+    // Run again: the earlier plan is named, and --force replaces it (no second copy, no "no room").
+    let (code, _, err) = pgsafe(d, &rewrite);
+    assert_eq!(code, 2);
+    assert!(err.contains("earlier run") && err.contains("--force"), "{err}");
+    let (code, _, err) = pgsafe(d, &[&rewrite[..], &["--force"]].concat());
+    assert_eq!((code, names(&m)), (0, after.clone()), "{err}");
+    // A shorter plan replaces the longer one whole.
+    std::fs::write(d.join("draft.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    let (code, _, err) = pgsafe(d, &[&rewrite[..], &["--force"]].concat());
+    assert_eq!((code, names(&m)), (0, after[..3].to_vec()), "{err}");
+
+    // Sequential versions and Flyway's: the next number, never a second version 1.
+    for (runner, init, first) in
+        [("sqlx", "0001_init.sql", "0002_draft.sql"), ("flyway", "V1__init.sql", "V2__draft.sql")]
+    {
+        let out = d.join(runner);
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join(init), "SELECT 1;\n").unwrap();
+        let (code, _, err) =
+            pgsafe(d, &["rewrite", "draft.sql", "--runner", runner, "-o", runner, "--diff-format", "none"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(names(&out).contains(&first.to_string()), "{:?}", names(&out));
+    }
+    // A draft whose own version is taken there is refused.
+    std::fs::write(d.join("0001_x.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    let (code, _, err) =
+        pgsafe(d, &["rewrite", "0001_x.sql", "--runner", "sqlx", "-o", "sqlx", "--diff-format", "none"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("0001_init.sql") && err.contains("version"), "{err}");
+}

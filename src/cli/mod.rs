@@ -436,19 +436,66 @@ fn lock_dir(dir: &Path, held: &mut Vec<(PathBuf, std::fs::File)>) -> bool {
     true
 }
 
-/// The draft's unit name for `rewrite --runner` into a fresh or existing directory.
-fn unit_name(runner: Runner, draft: &Path) -> String {
+/// The draft's unit name for `rewrite --runner` into a directory holding `existing`: step 1 of
+/// pgsafe's `earlier` plan of this draft there (the new plan replaces it, in its place); the
+/// draft's own name when it has a version (refused when another migration there has it: two
+/// migrations of one version); else a version after the last migration there, so that the plan
+/// runs after the migrations that make its tables and no runner skips it as out of order.
+fn unit_name(runner: Runner, draft: &Path, existing: &[String], earlier: Option<&String>) -> Result<String> {
+    use pgsafe::runner::{flyway, version};
     let stem = draft.file_stem().and_then(|s| s.to_str()).filter(|s| *s != "-").unwrap_or("draft").to_string();
-    let versioned = pgsafe::runner::version::prefix(&stem).is_some();
-    let v = |s: String| if versioned { s } else { format!("0001_{s}") };
-    match runner {
-        Runner::GolangMigrate => format!("{}.up.sql", v(stem.trim_end_matches(".up").to_string())),
+    let name = match runner {
+        Runner::Sqitch | Runner::Django | Runner::Alembic | Runner::GraphileMigrate => {
+            return Ok(match runner {
+                Runner::GraphileMigrate => format!("{stem}.sql"),
+                _ => stem,
+            });
+        }
+        _ if earlier.is_some() => return Ok(earlier.cloned().unwrap_or_default()),
         Runner::Flyway if stem.starts_with('V') && stem.contains("__") => format!("{stem}.sql"),
-        Runner::Flyway => format!("V1__{stem}.sql"),
-        Runner::Prisma | Runner::Diesel => v(stem),
-        Runner::Sqitch | Runner::Django | Runner::Alembic => stem,
-        _ => format!("{}.sql", v(stem)),
+        Runner::Flyway => format!("V{}__{stem}.sql", flyway::next_version(existing)),
+        _ => {
+            let stem = if runner == Runner::GolangMigrate { stem.trim_end_matches(".up") } else { &stem };
+            let stem = match version::prefix(stem) {
+                Some(_) => stem.to_string(),
+                None => {
+                    let versions: Vec<String> =
+                        existing.iter().filter_map(|n| version::prefix(n).map(String::from)).collect();
+                    let now =
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    format!("{}_{stem}", version::next_after(&versions, now))
+                }
+            };
+            match runner {
+                Runner::GolangMigrate => format!("{stem}.up.sql"),
+                Runner::Prisma | Runner::Diesel => stem,
+                _ => format!("{stem}.sql"),
+            }
+        }
+    };
+    let taken = if runner == Runner::Flyway {
+        flyway::same_version(&name, existing).cloned()
+    } else {
+        let unit = |n: &str| {
+            let n = n.strip_suffix(".sql").or_else(|| n.strip_suffix(".js")).unwrap_or(n);
+            n.strip_suffix(".up").or_else(|| n.strip_suffix(".down")).unwrap_or(n).to_string()
+        };
+        let v = version::prefix(&name).and_then(version::number);
+        existing
+            .iter()
+            .find(|e| {
+                unit(e) != unit(&name) && version::prefix(e).and_then(version::number).is_some_and(|n| Some(n) == v)
+            })
+            .cloned()
+    };
+    if let Some(other) = taken {
+        anyhow::bail!(
+            "{}: {other} there has its version already (two migrations of one version): give the draft another \
+             version, or none (pgsafe then puts it after the last migration)",
+            draft.display()
+        );
     }
+    Ok(name)
 }
 
 /// The command is done with its compilations and the process ends right after it: their memory
@@ -708,9 +755,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     write_dir(&out, c.plan_dir(), force, &keep)?
                 }
                 Some(runner) => {
-                    let at = Placement::new(&out, unit_name(runner, &draft));
-                    let layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
-                    write::apply(&out, &layout, force, "pass --force", &[])?;
+                    // pgsafe's plan of this draft from an earlier run, there: replaced (with --force).
+                    let listed = Placement::new(&out, String::new());
+                    let file = draft.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                    let steps = pgsafe::runner::earlier_steps(&listed, &file);
+                    let first = steps.iter().find(|(n, _)| *n == 1).map(|(_, name)| name.clone());
+                    let earlier: Vec<String> = steps.into_iter().map(|(_, name)| name).collect();
+                    let name = unit_name(runner, &draft, &listed.existing, first.as_ref())?;
+                    let mut at = Placement::new(&out, name);
+                    at.existing.retain(|n| !earlier.contains(n));
+                    at.read.retain(|n, _| !earlier.contains(n));
+                    let mut layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
+                    // The draft is not in `out`: nothing of it to remove (an adapter removes it for `fix`).
+                    layout.remove.retain(|r| out.join(r).exists());
+                    for old in &earlier {
+                        if !layout.write.iter().any(|(w, _)| w == old) && !layout.remove.contains(old) {
+                            layout.remove.push(old.clone());
+                        }
+                    }
+                    let advice = if earlier.is_empty() {
+                        "pass --force"
+                    } else {
+                        "it is pgsafe's plan of this draft from an earlier run: pass --force to replace that plan"
+                    };
+                    write::apply(&out, &layout, force, advice, &[])?;
                     for note in &layout.notes {
                         ctx.note(note);
                     }
