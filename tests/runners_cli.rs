@@ -452,3 +452,47 @@ fn rewrite_into_a_runners_directory_puts_the_plan_after_its_last_migration() {
     assert_eq!(code, 2);
     assert!(err.contains("0001_init.sql") && err.contains("version"), "{err}");
 }
+
+#[test]
+fn fix_replaces_its_own_uncommitted_steps_left_after_the_draft_was_restored() {
+    if no_git() {
+        return;
+    }
+    let dir = project();
+    let (d, m) = (dir.path(), dir.path().join("migrations"));
+    std::fs::write(m.join("20240105000000_later.sql"), SAFE).unwrap();
+    let two_steps = "CREATE INDEX i ON orders (c);\nALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n";
+    let draft = "migrations/20240102000000_index.sql";
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    assert_eq!(git_in(d, &["init", "-q"]), Some(true));
+    assert_eq!(git_in(d, &["add", "."]), Some(true));
+    assert_eq!(git_in(d, &["commit", "-qm", "init", "--", "migrations/20240101000000_init.sql"]), Some(true));
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 1, "{err}");
+    let fixed = names(&m);
+    assert_eq!(fixed.len(), 5, "{fixed:?}");
+    // pre-commit rolled the fix back: the draft is as written, pgsafe's later steps are left.
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("earlier run"), "{err}");
+    assert_eq!(names(&m), fixed);
+    // A file pgsafe did not write after the draft is never taken for one of its steps.
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    std::fs::write(m.join("20240102000001_other.sql"), "-- pgsafe step 2 of 3\n-- from elsewhere.sql line 1\n")
+        .unwrap();
+    std::fs::remove_file(m.join(&fixed[2])).unwrap();
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 2, "{err}");
+    assert!(m.join("20240102000001_other.sql").exists() && err.contains("no room"), "{err}");
+    // Steps git history has stay, and the error says what they are.
+    std::fs::remove_file(m.join("20240102000001_other.sql")).unwrap();
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    assert_eq!(pgsafe(d, &["fix", draft]).0, 1);
+    assert_eq!(git_in(d, &["add", "."]), Some(true));
+    assert_eq!(git_in(d, &["commit", "-qm", "steps", "--", &format!("migrations/{}", fixed[2])]), Some(true));
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&fixed[2]) && err.contains("earlier run") && err.contains("git rm"), "{err}");
+}

@@ -582,7 +582,43 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
             if lock_dir(&placement.root, &mut held) {
                 placement = place()?;
             }
-            let layout = runner.lay_out(c, &placement).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
+            // pgsafe's later steps of this draft from an earlier run, which git history does not
+            // have (pre-commit rolled its fixes back and restored the draft, leaving them): the
+            // new plan replaces them. Those history has stay, and the error names them.
+            let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let (stale, committed_steps): (Vec<String>, Vec<String>) = pgsafe::runner::earlier_steps(&placement, &file)
+                .into_iter()
+                .filter(|(n, _)| *n >= 2)
+                .map(|(_, name)| name)
+                .partition(|name| matches!(committed(&placement.root.join(name)), Ok(None)));
+            placement.existing.retain(|n| !stale.contains(n));
+            placement.read.retain(|n, _| !stale.contains(n));
+            let mut layout = runner.lay_out(c, &placement).map_err(|e| {
+                let ours = match committed_steps.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        " ({} pgsafe's step{} of this draft from an earlier run, which git history has: if never \
+                         applied, remove {} with git rm and run pgsafe fix again)",
+                        committed_steps.join(", "),
+                        if committed_steps.len() == 1 { " is" } else { "s are" },
+                        if committed_steps.len() == 1 { "it" } else { "them" },
+                    ),
+                };
+                anyhow::anyhow!("{}: {e}{ours}", o.path)
+            })?;
+            for old in &stale {
+                if !layout.write.iter().any(|(w, _)| w == old) && !layout.remove.contains(old) {
+                    layout.remove.push(old.clone());
+                }
+            }
+            if !stale.is_empty() {
+                ctx.note(format!(
+                    "{}: replaced pgsafe's steps of it from an earlier run, which git history does not have: {}",
+                    o.path,
+                    stale.join(", ")
+                ));
+            }
+            let stale: Vec<PathBuf> = stale.iter().map(|n| placement.root.join(n)).collect();
             let draft = placement.root.join(&placement.draft);
             let keep: Vec<PathBuf> = layout
                 .write
@@ -598,11 +634,16 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                         || p == &placement.root.join(format!("verify/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("{}.conf", placement.draft))
                 })
+                .chain(stale.iter().cloned())
                 .collect();
             // The names of the new steps are taken: the user must free them, fix has no --force.
             let advice = "rename or remove it, or the draft, to free the step's name";
-            let new: Vec<PathBuf> =
-                layout.write.iter().map(|(rel, _)| placement.root.join(rel)).filter(|p| !p.exists()).collect();
+            let new: Vec<PathBuf> = layout
+                .write
+                .iter()
+                .map(|(rel, _)| placement.root.join(rel))
+                .filter(|p| !p.exists() || stale.contains(p))
+                .collect();
             let written = write::apply(&placement.root, &layout, false, advice, &keep)?;
             for note in &layout.notes {
                 ctx.note(format!("{}: {note}", o.path));
