@@ -496,3 +496,18 @@ fn fix_replaces_its_own_uncommitted_steps_left_after_the_draft_was_restored() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&fixed[2]) && err.contains("earlier run") && err.contains("git rm"), "{err}");
 }
+
+#[test]
+fn diff_of_several_files_names_each_one() {
+    let dir = project();
+    std::fs::write(dir.path().join("migrations/20240103000000_other.sql"), "CREATE INDEX j ON t (id);\n").unwrap();
+    let (code, out, err) = pgsafe(dir.path(), &["diff", "migrations/", "--color", "never"]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.find("==> migrations/20240102000000_index.sql <==").expect(&out);
+    let second = out.find("==> migrations/20240103000000_other.sql <==").expect(&out);
+    assert!(first == 0 && first < second && out[second..].contains("CREATE INDEX CONCURRENTLY j"), "{out}");
+    assert!(!out.contains("20240101000000_init.sql"), "a file with nothing to show gets no header: {out}");
+    // One file: the view as it was, no header.
+    let (_, one, _) = pgsafe(dir.path(), &["diff", "migrations/20240102000000_index.sql", "--color", "never"]);
+    assert!(!one.contains("==>") && one.starts_with("-CREATE INDEX"), "{one}");
+}

@@ -842,6 +842,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let bad = print_errors(&all);
             for o in &all {
                 if let Ok(c) = &o.result {
+                    if all.len() > 1 {
+                        view.print_header(c)?;
+                    }
                     view.print(c)?;
                 }
             }
