@@ -69,7 +69,8 @@ enum Command {
         /// Where to write the plan (with --runner: the runner's migrations directory).
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
-        /// Replace OUT if it exists and is not empty (with --runner: overwrite existing files).
+        /// Replace the previous pgsafe plan in OUT (an OUT holding other files is refused even so; with
+        /// --runner: overwrite existing files).
         #[arg(long)]
         force: bool,
         #[command(flatten)]
