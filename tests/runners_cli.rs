@@ -445,6 +445,23 @@ fn rewrite_into_a_runners_directory_puts_the_plan_after_its_last_migration() {
         assert_eq!(code, 0, "{err}");
         assert!(names(&out).contains(&first.to_string()), "{:?}", names(&out));
     }
+    // diesel's steps are folders: the earlier plan's are replaced too, a file of the user's kept.
+    std::fs::create_dir_all(d.join("diesel/2024-01-01-000000_init")).unwrap();
+    std::fs::write(d.join("diesel/2024-01-01-000000_init/up.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        d.join("draft.sql"),
+        "CREATE INDEX i ON orders (c);\nALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n",
+    )
+    .unwrap();
+    let diesel = ["rewrite", "draft.sql", "--runner", "diesel", "-o", "diesel", "--diff-format", "none", "--force"];
+    assert_eq!(pgsafe(d, &diesel).0, 0);
+    let three = names(&d.join("diesel"));
+    assert_eq!(three.len(), 4, "{three:?}");
+    std::fs::write(d.join("diesel").join(&three[3]).join("notes.md"), "mine\n").unwrap();
+    std::fs::write(d.join("draft.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    let (code, _, err) = pgsafe(d, &diesel);
+    assert_eq!((code, names(&d.join("diesel"))), (0, [&three[..2], &three[3..]].concat()), "{err}");
+    assert_eq!(names(&d.join("diesel").join(&three[3])), ["notes.md"]);
     // A draft whose own version is taken there is refused.
     std::fs::write(d.join("0001_x.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
     let (code, _, err) =

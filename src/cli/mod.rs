@@ -499,6 +499,40 @@ fn unit_name(runner: Runner, draft: &Path, existing: &[String], earlier: Option<
     Ok(name)
 }
 
+/// Have `layout` remove pgsafe's `earlier` step units under `root` that it does not write again:
+/// a file, or what pgsafe writes in a step folder (which [`remove_empty`] then removes): its
+/// script, and a `down.sql` or `metadata.toml` with pgsafe's text. Anything else there stays.
+fn drop_earlier(root: &Path, layout: &mut pgsafe::runner::Layout, earlier: &[String]) {
+    let ours = |f: &Path| match f.file_name().and_then(|n| n.to_str()) {
+        Some("up.sql" | "migration.sql") => f.is_file(),
+        Some("down.sql") => std::fs::read_to_string(f).is_ok_and(|t| t.starts_with("-- pgsafe: nothing to undo")),
+        Some("metadata.toml") => std::fs::read_to_string(f).is_ok_and(|t| t == "run_in_transaction = false\n"),
+        _ => false,
+    };
+    for unit in earlier {
+        let files: Vec<String> = match root.join(unit).is_dir() {
+            true => ["up.sql", "migration.sql", "down.sql", "metadata.toml"]
+                .iter()
+                .map(|f| format!("{unit}/{f}"))
+                .filter(|f| ours(&root.join(f)))
+                .collect(),
+            false => vec![unit.clone()],
+        };
+        for f in files {
+            if !layout.write.iter().any(|(w, _)| *w == f) && !layout.remove.contains(&f) {
+                layout.remove.push(f);
+            }
+        }
+    }
+}
+
+/// The step folders of `earlier` left empty once written (a folder still holding a file stays).
+fn remove_empty(root: &Path, earlier: &[String]) {
+    for unit in earlier {
+        let _ = std::fs::remove_dir(root.join(unit));
+    }
+}
+
 /// The command is done with its compilations and the process ends right after it: their memory
 /// goes back to the system at once, not one allocation at a time (freeing a draft of 100k
 /// statements took 2-3 % of `diff`'s instructions).
@@ -607,11 +641,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                 };
                 anyhow::anyhow!("{}: {e}{ours}", o.path)
             })?;
-            for old in &stale {
-                if !layout.write.iter().any(|(w, _)| w == old) && !layout.remove.contains(old) {
-                    layout.remove.push(old.clone());
-                }
-            }
+            drop_earlier(&placement.root, &mut layout, &stale);
             if !stale.is_empty() {
                 ctx.note(format!(
                     "{}: replaced pgsafe's steps of it from an earlier run, which git history does not have: {}",
@@ -619,14 +649,15 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                     stale.join(", ")
                 ));
             }
-            let stale: Vec<PathBuf> = stale.iter().map(|n| placement.root.join(n)).collect();
+            let stale_paths: Vec<PathBuf> = stale.iter().map(|n| placement.root.join(n)).collect();
             let draft = placement.root.join(&placement.draft);
             let keep: Vec<PathBuf> = layout
                 .write
                 .iter()
                 .map(|(rel, _)| placement.root.join(rel))
                 .filter(|p| {
-                    p == &draft
+                    stale_paths.iter().any(|s| p.starts_with(s))
+                        || p == &draft
                         || p.starts_with(&draft)
                         || p.ends_with("sqitch.plan")
                         || p.ends_with("atlas.sum")
@@ -635,7 +666,7 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                         || p == &placement.root.join(format!("verify/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("{}.conf", placement.draft))
                 })
-                .chain(stale.iter().cloned())
+                .chain(stale_paths.iter().cloned())
                 .collect();
             // The names of the new steps are taken: the user must free them, fix has no --force.
             let advice = "rename or remove it, or the draft, to free the step's name";
@@ -643,9 +674,10 @@ fn fix(files: &[PathBuf], allow_committed: bool, settings: &Settings, ctx: &Ctx)
                 .write
                 .iter()
                 .map(|(rel, _)| placement.root.join(rel))
-                .filter(|p| !p.exists() || stale.contains(p))
+                .filter(|p| !p.exists() || stale_paths.iter().any(|s| p.starts_with(s)))
                 .collect();
             let written = write::apply(&placement.root, &layout, false, advice, &keep)?;
+            remove_empty(&placement.root, &stale);
             for note in &layout.notes {
                 ctx.note(format!("{}: {note}", o.path));
             }
@@ -810,17 +842,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let mut layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
                     // The draft is not in `out`: nothing of it to remove (an adapter removes it for `fix`).
                     layout.remove.retain(|r| out.join(r).exists());
-                    for old in &earlier {
-                        if !layout.write.iter().any(|(w, _)| w == old) && !layout.remove.contains(old) {
-                            layout.remove.push(old.clone());
-                        }
-                    }
+                    drop_earlier(&out, &mut layout, &earlier);
                     let advice = if earlier.is_empty() {
                         "pass --force"
                     } else {
                         "it is pgsafe's plan of this draft from an earlier run: pass --force to replace that plan"
                     };
                     write::apply(&out, &layout, force, advice, &[])?;
+                    remove_empty(&out, &earlier);
                     for note in &layout.notes {
                         ctx.note(note);
                     }

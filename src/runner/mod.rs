@@ -231,16 +231,16 @@ impl Placement {
 
 /// pgsafe's own step files of the draft whose file name is `draft_file`, among `at.existing`, each
 /// with its step number: their header says `pgsafe step N of M` and `from <…/draft_file> line…`.
-/// With them, the comment-only down file and the Flyway `.conf` pgsafe wrote beside a step. Only
-/// files directly in the root (a Prisma or diesel step is a folder: not looked for).
+/// With them, the comment-only down file and the Flyway `.conf` pgsafe wrote beside a step. A
+/// Prisma or diesel step is a folder, known by its `migration.sql` or `up.sql`.
 pub fn earlier_steps(at: &Placement, draft_file: &str) -> Vec<(usize, String)> {
     let text = |name: &str| at.read.get(name).cloned().or_else(|| std::fs::read_to_string(at.root.join(name)).ok());
-    let mut out: Vec<(usize, String)> = at
-        .existing
-        .iter()
-        .filter(|n| n.ends_with(".sql") || n.ends_with(".js"))
-        .filter_map(|n| Some((step_of(&text(n)?, draft_file)?, n.clone())))
-        .collect();
+    let script = |n: &String| match n.ends_with(".sql") || n.ends_with(".js") {
+        true => Some(n.clone()),
+        false => ["migration.sql", "up.sql"].iter().map(|f| format!("{n}/{f}")).find(|f| at.root.join(f).is_file()),
+    };
+    let mut out: Vec<(usize, String)> =
+        at.existing.iter().filter_map(|n| Some((step_of(&text(&script(n)?)?, draft_file)?, n.clone()))).collect();
     for (n, name) in out.clone() {
         let base = name.strip_suffix(".up.sql").or_else(|| name.strip_suffix(".sql")).unwrap_or(&name);
         let down = format!("{base}.down.sql");
