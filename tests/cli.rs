@@ -44,6 +44,10 @@ fn a_non_empty_output_directory_is_refused_without_force() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("keep.txt"), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine");
+    // The README says so (it said --force kept such files and replaced the plan around them).
+    let readme = fs::read_to_string("README.md").unwrap();
+    let row = readme.lines().find(|l| l.starts_with("| `pgsafe rewrite DRAFT")).unwrap();
+    assert!(row.contains("any other file is refused, even with `--force`"), "{row}");
 }
 
 /// Runs pgsafe in `cwd`.

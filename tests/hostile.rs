@@ -817,8 +817,9 @@ fn fix_of_a_symbolic_link_writes_the_file_it_points_to() {
     fs::create_dir(dir.path().join("out")).unwrap();
     fs::write(dir.path().join("shared/0001_d.sql"), "-- old\n").unwrap();
     std::os::unix::fs::symlink("../shared/0001_d.sql", dir.path().join("out/0001_d.sql")).unwrap();
-    fs::write(dir.path().join("d.sql"), "CREATE INDEX i ON t (a);\n").unwrap();
-    let args = ["rewrite", "d.sql", "-o", "out", "--runner", "dbmate", "--force", "--diff-format", "none"];
+    // (A draft without a version would go after the link, as a new migration.)
+    fs::write(dir.path().join("0001_d.sql"), "CREATE INDEX i ON t (a);\n").unwrap();
+    let args = ["rewrite", "0001_d.sql", "-o", "out", "--runner", "dbmate", "--force", "--diff-format", "none"];
     assert_eq!(ends_in_time(dir.path(), &args).code(), Some(0));
     assert!(fs::symlink_metadata(dir.path().join("out/0001_d.sql")).unwrap().file_type().is_symlink());
     let written = fs::read_to_string(dir.path().join("shared/0001_d.sql")).unwrap();

@@ -396,3 +396,135 @@ fn every_sqlx_step_after_a_reversible_draft_gets_a_down_file() {
     let (code, out, err) = pgsafe(dir.path(), &["fix", "--runner", "sqlx", "migrations/"]);
     assert_eq!(code, 0, "a fixed point: {out}{err}");
 }
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rewrite_into_a_runners_directory_puts_the_plan_after_its_last_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, m) = (dir.path(), dir.path().join("migrations"));
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(m.join("20240101000000_init.sql"), "CREATE TABLE orders (id int PRIMARY KEY, c int);\n").unwrap();
+    std::fs::write(m.join("20240105000000_later.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        d.join("draft.sql"),
+        "CREATE INDEX i ON orders (c);\nALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n",
+    )
+    .unwrap();
+    let rewrite = ["rewrite", "draft.sql", "--runner", "sqlx", "-o", "migrations", "--diff-format", "none"];
+    let (code, _, err) = pgsafe(d, &rewrite);
+    assert_eq!(code, 0, "{err}");
+    let after = names(&m);
+    assert_eq!(after.len(), 5, "{after:?}");
+    assert!(after[2].ends_with("_draft.sql") && after[2].as_str() > "20240105000000_later.sql", "{after:?}");
+    // Run again: the earlier plan is named, and --force replaces it (no second copy, no "no room").
+    let (code, _, err) = pgsafe(d, &rewrite);
+    assert_eq!(code, 2);
+    assert!(err.contains("earlier run") && err.contains("--force"), "{err}");
+    let (code, _, err) = pgsafe(d, &[&rewrite[..], &["--force"]].concat());
+    assert_eq!((code, names(&m)), (0, after.clone()), "{err}");
+    // A shorter plan replaces the longer one whole.
+    std::fs::write(d.join("draft.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    let (code, _, err) = pgsafe(d, &[&rewrite[..], &["--force"]].concat());
+    assert_eq!((code, names(&m)), (0, after[..3].to_vec()), "{err}");
+
+    // Sequential versions and Flyway's: the next number, never a second version 1.
+    for (runner, init, first) in
+        [("sqlx", "0001_init.sql", "0002_draft.sql"), ("flyway", "V1__init.sql", "V2__draft.sql")]
+    {
+        let out = d.join(runner);
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join(init), "SELECT 1;\n").unwrap();
+        let (code, _, err) =
+            pgsafe(d, &["rewrite", "draft.sql", "--runner", runner, "-o", runner, "--diff-format", "none"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(names(&out).contains(&first.to_string()), "{:?}", names(&out));
+    }
+    // diesel's steps are folders: the earlier plan's are replaced too, a file of the user's kept.
+    std::fs::create_dir_all(d.join("diesel/2024-01-01-000000_init")).unwrap();
+    std::fs::write(d.join("diesel/2024-01-01-000000_init/up.sql"), "SELECT 1;\n").unwrap();
+    std::fs::write(
+        d.join("draft.sql"),
+        "CREATE INDEX i ON orders (c);\nALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n",
+    )
+    .unwrap();
+    let diesel = ["rewrite", "draft.sql", "--runner", "diesel", "-o", "diesel", "--diff-format", "none", "--force"];
+    assert_eq!(pgsafe(d, &diesel).0, 0);
+    let three = names(&d.join("diesel"));
+    assert_eq!(three.len(), 4, "{three:?}");
+    std::fs::write(d.join("diesel").join(&three[3]).join("notes.md"), "mine\n").unwrap();
+    std::fs::write(d.join("draft.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    let (code, _, err) = pgsafe(d, &diesel);
+    assert_eq!((code, names(&d.join("diesel"))), (0, [&three[..2], &three[3..]].concat()), "{err}");
+    assert_eq!(names(&d.join("diesel").join(&three[3])), ["notes.md"]);
+    // A draft whose own version is taken there is refused.
+    std::fs::write(d.join("0001_x.sql"), "CREATE INDEX i ON orders (c);\n").unwrap();
+    let (code, _, err) =
+        pgsafe(d, &["rewrite", "0001_x.sql", "--runner", "sqlx", "-o", "sqlx", "--diff-format", "none"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("0001_init.sql") && err.contains("version"), "{err}");
+}
+
+#[test]
+fn fix_replaces_its_own_uncommitted_steps_left_after_the_draft_was_restored() {
+    if no_git() {
+        return;
+    }
+    let dir = project();
+    let (d, m) = (dir.path(), dir.path().join("migrations"));
+    std::fs::write(m.join("20240105000000_later.sql"), SAFE).unwrap();
+    let two_steps = "CREATE INDEX i ON orders (c);\nALTER TABLE orders ADD CONSTRAINT ck CHECK (c > 0);\n";
+    let draft = "migrations/20240102000000_index.sql";
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    assert_eq!(git_in(d, &["init", "-q"]), Some(true));
+    assert_eq!(git_in(d, &["add", "."]), Some(true));
+    assert_eq!(git_in(d, &["commit", "-qm", "init", "--", "migrations/20240101000000_init.sql"]), Some(true));
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 1, "{err}");
+    let fixed = names(&m);
+    assert_eq!(fixed.len(), 5, "{fixed:?}");
+    // pre-commit rolled the fix back: the draft is as written, pgsafe's later steps are left.
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("earlier run"), "{err}");
+    assert_eq!(names(&m), fixed);
+    // A file pgsafe did not write after the draft is never taken for one of its steps.
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    std::fs::write(m.join("20240102000001_other.sql"), "-- pgsafe step 2 of 3\n-- from elsewhere.sql line 1\n")
+        .unwrap();
+    std::fs::remove_file(m.join(&fixed[2])).unwrap();
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 2, "{err}");
+    assert!(m.join("20240102000001_other.sql").exists() && err.contains("no room"), "{err}");
+    // Steps git history has stay, and the error says what they are.
+    std::fs::remove_file(m.join("20240102000001_other.sql")).unwrap();
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    assert_eq!(pgsafe(d, &["fix", draft]).0, 1);
+    assert_eq!(git_in(d, &["add", "."]), Some(true));
+    assert_eq!(git_in(d, &["commit", "-qm", "steps", "--", &format!("migrations/{}", fixed[2])]), Some(true));
+    std::fs::write(d.join(draft), two_steps).unwrap();
+    let (code, _, err) = pgsafe(d, &["fix", draft]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&fixed[2]) && err.contains("earlier run") && err.contains("git rm"), "{err}");
+}
+
+#[test]
+fn diff_of_several_files_names_each_one() {
+    let dir = project();
+    std::fs::write(dir.path().join("migrations/20240103000000_other.sql"), "CREATE INDEX j ON t (id);\n").unwrap();
+    let (code, out, err) = pgsafe(dir.path(), &["diff", "migrations/", "--color", "never"]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.find("==> migrations/20240102000000_index.sql <==").expect(&out);
+    let second = out.find("==> migrations/20240103000000_other.sql <==").expect(&out);
+    assert!(first == 0 && first < second && out[second..].contains("CREATE INDEX CONCURRENTLY j"), "{out}");
+    assert!(!out.contains("20240101000000_init.sql"), "a file with nothing to show gets no header: {out}");
+    // One file: the view as it was, no header.
+    let (_, one, _) = pgsafe(dir.path(), &["diff", "migrations/20240102000000_index.sql", "--color", "never"]);
+    assert!(!one.contains("==>") && one.starts_with("-CREATE INDEX"), "{one}");
+}

@@ -69,7 +69,8 @@ enum Command {
         /// Where to write the plan (with --runner: the runner's migrations directory).
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
-        /// Replace OUT if it exists and is not empty (with --runner: overwrite existing files).
+        /// Replace the previous pgsafe plan in OUT (an OUT holding other files is refused even so; with
+        /// --runner: overwrite existing files).
         #[arg(long)]
         force: bool,
         #[command(flatten)]
@@ -465,18 +466,99 @@ fn lock_dir(dir: &Path, held: &mut Vec<(PathBuf, std::fs::File)>) -> bool {
     true
 }
 
-/// The draft's unit name for `rewrite --runner` into a fresh or existing directory.
-fn unit_name(runner: Runner, draft: &Path) -> String {
+/// The draft's unit name for `rewrite --runner` into a directory holding `existing`: step 1 of
+/// pgsafe's `earlier` plan of this draft there (the new plan replaces it, in its place); the
+/// draft's own name when it has a version (refused when another migration there has it: two
+/// migrations of one version); else a version after the last migration there, so that the plan
+/// runs after the migrations that make its tables and no runner skips it as out of order.
+fn unit_name(runner: Runner, draft: &Path, existing: &[String], earlier: Option<&String>) -> Result<String> {
+    use pgsafe::runner::{flyway, version};
     let stem = draft.file_stem().and_then(|s| s.to_str()).filter(|s| *s != "-").unwrap_or("draft").to_string();
-    let versioned = pgsafe::runner::version::prefix(&stem).is_some();
-    let v = |s: String| if versioned { s } else { format!("0001_{s}") };
-    match runner {
-        Runner::GolangMigrate => format!("{}.up.sql", v(stem.trim_end_matches(".up").to_string())),
+    let name = match runner {
+        Runner::Sqitch | Runner::Django | Runner::Alembic | Runner::GraphileMigrate => {
+            return Ok(match runner {
+                Runner::GraphileMigrate => format!("{stem}.sql"),
+                _ => stem,
+            });
+        }
+        _ if earlier.is_some() => return Ok(earlier.cloned().unwrap_or_default()),
         Runner::Flyway if stem.starts_with('V') && stem.contains("__") => format!("{stem}.sql"),
-        Runner::Flyway => format!("V1__{stem}.sql"),
-        Runner::Prisma | Runner::Diesel => v(stem),
-        Runner::Sqitch | Runner::Django | Runner::Alembic => stem,
-        _ => format!("{}.sql", v(stem)),
+        Runner::Flyway => format!("V{}__{stem}.sql", flyway::next_version(existing)),
+        _ => {
+            let stem = if runner == Runner::GolangMigrate { stem.trim_end_matches(".up") } else { &stem };
+            let stem = match version::prefix(stem) {
+                Some(_) => stem.to_string(),
+                None => {
+                    let versions: Vec<String> =
+                        existing.iter().filter_map(|n| version::prefix(n).map(String::from)).collect();
+                    let now =
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    format!("{}_{stem}", version::next_after(&versions, now))
+                }
+            };
+            match runner {
+                Runner::GolangMigrate => format!("{stem}.up.sql"),
+                Runner::Prisma | Runner::Diesel => stem,
+                _ => format!("{stem}.sql"),
+            }
+        }
+    };
+    let taken = if runner == Runner::Flyway {
+        flyway::same_version(&name, existing).cloned()
+    } else {
+        let unit = |n: &str| {
+            let n = n.strip_suffix(".sql").or_else(|| n.strip_suffix(".js")).unwrap_or(n);
+            n.strip_suffix(".up").or_else(|| n.strip_suffix(".down")).unwrap_or(n).to_string()
+        };
+        let v = version::prefix(&name).and_then(version::number);
+        existing
+            .iter()
+            .find(|e| {
+                unit(e) != unit(&name) && version::prefix(e).and_then(version::number).is_some_and(|n| Some(n) == v)
+            })
+            .cloned()
+    };
+    if let Some(other) = taken {
+        anyhow::bail!(
+            "{}: {other} there has its version already (two migrations of one version): give the draft another \
+             version, or none (pgsafe then puts it after the last migration)",
+            draft.display()
+        );
+    }
+    Ok(name)
+}
+
+/// Have `layout` remove pgsafe's `earlier` step units under `root` that it does not write again:
+/// a file, or what pgsafe writes in a step folder (which [`remove_empty`] then removes): its
+/// script, and a `down.sql` or `metadata.toml` with pgsafe's text. Anything else there stays.
+fn drop_earlier(root: &Path, layout: &mut pgsafe::runner::Layout, earlier: &[String]) {
+    let ours = |f: &Path| match f.file_name().and_then(|n| n.to_str()) {
+        Some("up.sql" | "migration.sql") => f.is_file(),
+        Some("down.sql") => std::fs::read_to_string(f).is_ok_and(|t| t.starts_with("-- pgsafe: nothing to undo")),
+        Some("metadata.toml") => std::fs::read_to_string(f).is_ok_and(|t| t == "run_in_transaction = false\n"),
+        _ => false,
+    };
+    for unit in earlier {
+        let files: Vec<String> = match root.join(unit).is_dir() {
+            true => ["up.sql", "migration.sql", "down.sql", "metadata.toml"]
+                .iter()
+                .map(|f| format!("{unit}/{f}"))
+                .filter(|f| ours(&root.join(f)))
+                .collect(),
+            false => vec![unit.clone()],
+        };
+        for f in files {
+            if !layout.write.iter().any(|(w, _)| *w == f) && !layout.remove.contains(&f) {
+                layout.remove.push(f);
+            }
+        }
+    }
+}
+
+/// The step folders of `earlier` left empty once written (a folder still holding a file stays).
+fn remove_empty(root: &Path, earlier: &[String]) {
+    for unit in earlier {
+        let _ = std::fs::remove_dir(root.join(unit));
     }
 }
 
@@ -564,14 +646,47 @@ fn fix(files: &[PathBuf], force_exclude: bool, allow_committed: bool, settings: 
             if lock_dir(&placement.root, &mut held) {
                 placement = place()?;
             }
-            let layout = runner.lay_out(c, &placement).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
+            // pgsafe's later steps of this draft from an earlier run, which git history does not
+            // have (pre-commit rolled its fixes back and restored the draft, leaving them): the
+            // new plan replaces them. Those history has stay, and the error names them.
+            let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let (stale, committed_steps): (Vec<String>, Vec<String>) = pgsafe::runner::earlier_steps(&placement, &file)
+                .into_iter()
+                .filter(|(n, _)| *n >= 2)
+                .map(|(_, name)| name)
+                .partition(|name| matches!(committed(&placement.root.join(name)), Ok(None)));
+            placement.existing.retain(|n| !stale.contains(n));
+            placement.read.retain(|n, _| !stale.contains(n));
+            let mut layout = runner.lay_out(c, &placement).map_err(|e| {
+                let ours = match committed_steps.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        " ({} pgsafe's step{} of this draft from an earlier run, which git history has: if never \
+                         applied, remove {} with git rm and run pgsafe fix again)",
+                        committed_steps.join(", "),
+                        if committed_steps.len() == 1 { " is" } else { "s are" },
+                        if committed_steps.len() == 1 { "it" } else { "them" },
+                    ),
+                };
+                anyhow::anyhow!("{}: {e}{ours}", o.path)
+            })?;
+            drop_earlier(&placement.root, &mut layout, &stale);
+            if !stale.is_empty() {
+                ctx.note(format!(
+                    "{}: replaced pgsafe's steps of it from an earlier run, which git history does not have: {}",
+                    o.path,
+                    stale.join(", ")
+                ));
+            }
+            let stale_paths: Vec<PathBuf> = stale.iter().map(|n| placement.root.join(n)).collect();
             let draft = placement.root.join(&placement.draft);
             let keep: Vec<PathBuf> = layout
                 .write
                 .iter()
                 .map(|(rel, _)| placement.root.join(rel))
                 .filter(|p| {
-                    p == &draft
+                    stale_paths.iter().any(|s| p.starts_with(s))
+                        || p == &draft
                         || p.starts_with(&draft)
                         || p.ends_with("sqitch.plan")
                         || p.ends_with("atlas.sum")
@@ -580,12 +695,18 @@ fn fix(files: &[PathBuf], force_exclude: bool, allow_committed: bool, settings: 
                         || p == &placement.root.join(format!("verify/{}.sql", placement.draft))
                         || p == &placement.root.join(format!("{}.conf", placement.draft))
                 })
+                .chain(stale_paths.iter().cloned())
                 .collect();
             // The names of the new steps are taken: the user must free them, fix has no --force.
             let advice = "rename or remove it, or the draft, to free the step's name";
-            let new: Vec<PathBuf> =
-                layout.write.iter().map(|(rel, _)| placement.root.join(rel)).filter(|p| !p.exists()).collect();
+            let new: Vec<PathBuf> = layout
+                .write
+                .iter()
+                .map(|(rel, _)| placement.root.join(rel))
+                .filter(|p| !p.exists() || stale_paths.iter().any(|s| p.starts_with(s)))
+                .collect();
             let written = write::apply(&placement.root, &layout, false, advice, &keep)?;
+            remove_empty(&placement.root, &stale);
             for note in &layout.notes {
                 ctx.note(format!("{}: {note}", o.path));
             }
@@ -750,9 +871,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     write_dir(&out, c.plan_dir(), force, &keep)?
                 }
                 Some(runner) => {
-                    let at = Placement::new(&out, unit_name(runner, &draft));
-                    let layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
-                    write::apply(&out, &layout, force, "pass --force", &[])?;
+                    // pgsafe's plan of this draft from an earlier run, there: replaced (with --force).
+                    let listed = Placement::new(&out, String::new());
+                    let file = draft.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                    let steps = pgsafe::runner::earlier_steps(&listed, &file);
+                    let first = steps.iter().find(|(n, _)| *n == 1).map(|(_, name)| name.clone());
+                    let earlier: Vec<String> = steps.into_iter().map(|(_, name)| name).collect();
+                    let name = unit_name(runner, &draft, &listed.existing, first.as_ref())?;
+                    let mut at = Placement::new(&out, name);
+                    at.existing.retain(|n| !earlier.contains(n));
+                    at.read.retain(|n, _| !earlier.contains(n));
+                    let mut layout = runner.lay_out(c, &at).map_err(|e| anyhow::anyhow!("{}: {e}", o.path))?;
+                    // The draft is not in `out`: nothing of it to remove (an adapter removes it for `fix`).
+                    layout.remove.retain(|r| out.join(r).exists());
+                    drop_earlier(&out, &mut layout, &earlier);
+                    let advice = if earlier.is_empty() {
+                        "pass --force"
+                    } else {
+                        "it is pgsafe's plan of this draft from an earlier run: pass --force to replace that plan"
+                    };
+                    write::apply(&out, &layout, force, advice, &[])?;
+                    remove_empty(&out, &earlier);
                     for note in &layout.notes {
                         ctx.note(note);
                     }
@@ -775,6 +914,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let bad = print_errors(&all);
             for o in &all {
                 if let Ok(c) = &o.result {
+                    if all.len() > 1 {
+                        view.print_header(c)?;
+                    }
                     view.print(c)?;
                 }
             }

@@ -143,6 +143,17 @@ enum Color {
 }
 
 impl View {
+    /// `==> FILE <==` before a file's terminal view when `diff` is given several: that view names
+    /// no file, and one file's diff ran into the next's. Nothing for a file with nothing to show,
+    /// nor for markdown (its heading names the file).
+    pub fn print_header(&self, c: &Compilation) -> std::io::Result<()> {
+        if !matches!(self.diff_format, DiffFormat::Terminal) || (c.changes.is_empty() && c.diagnostics.is_empty()) {
+            return Ok(());
+        }
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), "==> {} <==", pgsafe::emit::one_line(&c.source.name))
+    }
+
     /// Print the review view to stdout as it is made (see [`diff::write`]).
     pub fn print(&self, c: &Compilation) -> std::io::Result<()> {
         let format = match self.diff_format {

@@ -60,6 +60,19 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
     Ok(out)
 }
 
+/// The version for a draft without one among the scripts `existing`: one more than the highest
+/// first part (`V1__init.sql`, `V1.2__x.sql` → `2`), as a person numbering Flyway scripts by hand
+/// would; `1` in an empty directory.
+pub fn next_version(existing: &[String]) -> u128 {
+    existing.iter().filter_map(|n| parse(n)).map(|(v, _)| parts(v)[0]).max().map_or(1, |m| m.saturating_add(1))
+}
+
+/// An existing script (other than `draft`) with `draft`'s version (`V1__a.sql`, `V1.0__b.sql`).
+pub fn same_version<'a>(draft: &str, existing: &'a [String]) -> Option<&'a String> {
+    let v = parts(parse(draft)?.0);
+    existing.iter().find(|e| *e != draft && parse(e).is_some_and(|(w, _)| cmp(&parts(w), &v).is_eq()))
+}
+
 /// A script's `.conf` (`conf`, as it is) with `executeInTransaction` set to `in_transaction`.
 fn with_transaction_setting(conf: &str, in_transaction: bool) -> String {
     let setting =

@@ -229,6 +229,56 @@ impl Placement {
     }
 }
 
+/// pgsafe's own step files of the draft whose file name is `draft_file`, among `at.existing`, each
+/// with its step number: their header says `pgsafe step N of M` and `from <…/draft_file> line…`.
+/// With them, the comment-only down file and the Flyway `.conf` pgsafe wrote beside a step. A
+/// Prisma or diesel step is a folder, known by its `migration.sql` or `up.sql`.
+pub fn earlier_steps(at: &Placement, draft_file: &str) -> Vec<(usize, String)> {
+    let text = |name: &str| at.read.get(name).cloned().or_else(|| std::fs::read_to_string(at.root.join(name)).ok());
+    let script = |n: &String| match n.ends_with(".sql") || n.ends_with(".js") {
+        true => Some(n.clone()),
+        false => ["migration.sql", "up.sql"].iter().map(|f| format!("{n}/{f}")).find(|f| at.root.join(f).is_file()),
+    };
+    let mut out: Vec<(usize, String)> =
+        at.existing.iter().filter_map(|n| Some((step_of(&text(&script(n)?)?, draft_file)?, n.clone()))).collect();
+    for (n, name) in out.clone() {
+        let base = name.strip_suffix(".up.sql").or_else(|| name.strip_suffix(".sql")).unwrap_or(&name);
+        let down = format!("{base}.down.sql");
+        let conf = format!("{name}.conf");
+        let ours = |f: &str, t: String| {
+            let wrote = f.starts_with("-- pgsafe: nothing to undo here")
+                || f == "executeInTransaction=false\n"
+                || f == "executeInTransaction=true\n";
+            (wrote && at.existing.contains(&t)).then_some(t)
+        };
+        if let Some(d) = text(&down).and_then(|f| ours(&f, down)) {
+            out.push((n, d));
+        }
+        if let Some(c) = text(&conf).and_then(|f| ours(&f, conf)) {
+            out.push((n, c));
+        }
+    }
+    out
+}
+
+/// The step number in a step file's header, when it says it came from `draft_file`.
+fn step_of(text: &str, draft_file: &str) -> Option<usize> {
+    let (mut n, mut from) = (None, false);
+    for line in text.lines().take(8) {
+        let Some(l) = line.strip_prefix("--").or_else(|| line.strip_prefix("//")).map(str::trim_start) else {
+            continue;
+        };
+        if let Some(rest) = l.strip_prefix("pgsafe step ") {
+            n = rest.split(' ').next().and_then(|k| k.parse().ok());
+        } else if let Some(rest) = l.strip_prefix("from ") {
+            let rest = rest.split_once(" · rules:").map_or(rest, |(p, _)| p);
+            let path = rest.rsplit_once(" line").map_or(rest, |(p, _)| p);
+            from |= std::path::Path::new(path).file_name().is_some_and(|f| f == draft_file);
+        }
+    }
+    n.filter(|_| from)
+}
+
 /// Files to write (paths relative to the placement's root) and to remove, and what to tell the user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layout {
