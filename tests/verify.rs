@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::str::FromStr as _;
 use std::time::Duration;
 
 use pgsafe::verify::apply::{self, ApplyOptions};
@@ -755,4 +756,79 @@ fn apply_drops_the_invalid_copy_a_failed_reindex_concurrently_left_before_it_rei
     assert_eq!(second[0].dropped_invalid, vec!["public.t_f_idx_ccnew".to_owned()]);
     assert_eq!(scalar(&cluster, invalid), "", "an INVALID copy is left");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "1");
+}
+
+/// An unnamed concurrent build (the plan keeps the draft's unnamed index unnamed) that hits its
+/// lock timeout leaves an INVALID index PostgreSQL named: before the fortieth pass each retry
+/// left one more (`t_b_idx`, `t_b_idx1`, …), and a run killed while it built left one that the
+/// next run could not tell from anyone's. The indexes the table had before are noted; only the
+/// INVALID ones missing from that list are dropped — never someone else's.
+#[test]
+fn apply_drops_the_invalid_index_an_unnamed_build_left_and_no_one_elses() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql("app", "CREATE TABLE t (a int, b int); INSERT INTO t SELECT g % 3, g FROM generate_series(1, 9) g")
+        .unwrap();
+    // someone else's INVALID index on the same table: a failed unique build
+    assert!(cluster.psql("app", "CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a)").is_err());
+    let invalid = "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE NOT indisvalid";
+    assert_eq!(scalar(&cluster, invalid), "t_a_key");
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("0001_index.sql"),
+        "SET lock_timeout = '200ms';\nCREATE INDEX CONCURRENTLY ON t (b);\n",
+    )
+    .unwrap();
+    let mut blocker = postgres::Config::from_str(&url).unwrap().connect(postgres::NoTls).unwrap();
+    blocker.batch_execute("BEGIN; UPDATE t SET a = a WHERE b = 1").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        blocker.batch_execute("COMMIT").unwrap();
+    });
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    release.join().unwrap();
+    assert_eq!(results[0].status, "applied", "{log:#?}");
+    assert!(results[0].attempts > 1, "{log:#?}");
+    assert_eq!(scalar(&cluster, invalid), "t_a_key", "{log:#?}");
+    assert_eq!(
+        scalar(&cluster, "SELECT string_agg(indexname, ',' ORDER BY 1) FROM pg_indexes WHERE tablename = 't'"),
+        "t_a_key,t_b_idx"
+    );
+
+    // Killed outright while it builds (slowly: 0.2 s a row), the run leaves the step started and
+    // an INVALID index; the next run drops it and builds the index once.
+    cluster
+        .psql(
+            "app",
+            "CREATE FUNCTION slow(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS \
+             $$BEGIN PERFORM pg_sleep(0.2); RETURN $1; END$$",
+        )
+        .unwrap();
+    std::fs::write(
+        work.path().join("0002_slow.sql"),
+        "SET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY ON t (slow(b));\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("apply")
+        .arg(work.path())
+        .args(["--database-url", &url])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let building = "SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indexrelid::regclass::text = 't_slow_idx'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while scalar(&cluster, building) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the build never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results[1].status, "applied", "{log:#?}");
+    assert_eq!(results[1].dropped_invalid, ["public.t_slow_idx"], "{log:#?}");
+    assert_eq!(scalar(&cluster, invalid), "t_a_key", "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "3");
 }

@@ -5,7 +5,9 @@
 //! retried whole, with exponential back-off and jitter, up to a limit, and the sessions that
 //! blocked it are named (`pg_blocking_pids`, sampled while the step waits). A concurrent index
 //! build that failed leaves an INVALID index behind, which a retry with `IF NOT EXISTS` would
-//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again. A
+//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again
+//! (an unnamed one too: the table's indexes are noted before the build, and only INVALID ones
+//! missing from that list are the build's; names are looked up in the step's own search_path). A
 //! `REINDEX … CONCURRENTLY` that failed leaves an INVALID copy (`…_ccnew`, or `…_ccold` when it
 //! failed after the swap), which every write keeps up to date and a retry does not reuse (it makes
 //! `…_ccnew1`): those copies are dropped the same way before it runs again.
@@ -147,7 +149,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
              applied_at timestamptz NOT NULL DEFAULT now(),\n\
              PRIMARY KEY (plan, step)\n\
          );\n\
-         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true",
+         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true;\n\
+         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS indexes_before text",
     ))?;
 
     let hints = manifest_field(dir, "on_timeout");
@@ -157,10 +160,12 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let sum = checksum(&text);
         let done = control.query_opt(
-            &format!("SELECT checksum, finished, applied_at::text FROM {progress} WHERE plan = $1 AND step = $2"),
+            &format!(
+                "SELECT checksum, finished, applied_at::text, indexes_before FROM {progress} WHERE plan = $1 AND step = $2"
+            ),
             &[&plan, &file],
         )?;
-        let mut resumed = false;
+        let mut resumed = None;
         if let Some(row) = done {
             let recorded: String = row.get(0);
             if recorded != sum {
@@ -182,7 +187,7 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
                     "{file}: started by an earlier run that did not finish it; it resumes safely, running it again"
                 ));
                 control.execute(&format!("DELETE FROM {progress} WHERE plan = $1 AND step = $2"), &[&plan, &file])?;
-                resumed = true;
+                resumed = Some(row.get(3));
             } else {
                 log(&format!("{file}: already applied, skipped"));
                 results.push(StepResult {
@@ -317,8 +322,9 @@ struct Step<'a> {
     text: &'a str,
     /// Its checksum.
     sum: &'a str,
-    /// A run that did not finish it had started it.
-    resumed: bool,
+    /// A run that did not finish it had started it: `Some`, with the indexes its table had then
+    /// (see [`table_indexes`]; `None` if not noted).
+    resumed: Option<Option<String>>,
     /// `pgsafe_progress`, with its schema.
     progress: &'a str,
 }
@@ -332,10 +338,11 @@ fn run_step(
     hints: &std::collections::HashMap<String, String>,
     log: &mut dyn FnMut(&str),
 ) -> Result<StepResult> {
-    let &Step { plan, file, text, sum, resumed, progress } = step;
+    let &Step { plan, file, text, sum, ref resumed, progress } = step;
     let stmts = statements(text).map_err(|e| anyhow!("{file}: {e}"))?;
     let transactional = stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"));
-    let index = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index_name(s)) };
+    let build = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index(s)) };
+    let index = build.as_ref().and_then(|b| b.name.clone());
     let reindexed = if transactional { None } else { stmts.iter().find_map(|s| concurrent_reindex(s)) };
     let began = Instant::now();
     let mut result = StepResult {
@@ -348,14 +355,24 @@ fn run_step(
         error: None,
     };
     let record = format!("INSERT INTO {progress} (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)");
-    // A step that commits as it goes is recorded before it runs, as started.
+    if let (Some(build), Some(Some(before))) = (&build, resumed) {
+        let why = "left by the earlier run's build";
+        drop_leftovers(control, &build.table, before, why, &mut result, &mut *log)?;
+    }
+    let before = build.as_ref().map(|b| table_indexes(control, &b.table)).transpose()?;
+    // A step that commits as it goes is recorded before it runs, as started (an index build with
+    // the indexes its table had, so that a run resuming it knows which INVALID ones it left).
     let inside = records_inside(&stmts);
     if !inside {
         control.execute(
-            &format!("INSERT INTO {progress} (plan, step, checksum, attempts, finished) VALUES ($1, $2, $3, 0, false)"),
-            &[&plan, &file, &sum],
+            &format!(
+                "INSERT INTO {progress} (plan, step, checksum, attempts, finished, indexes_before) \
+                 VALUES ($1, $2, $3, 0, false, $4)"
+            ),
+            &[&plan, &file, &sum, &before],
         )?;
     }
+    let resumed = resumed.is_some();
     let finish = format!(
         "UPDATE {progress} SET finished = true, attempts = $3, applied_at = now() WHERE plan = $1 AND step = $2"
     );
@@ -389,6 +406,8 @@ fn run_step(
                 result.dropped_invalid.push(name);
             }
         }
+        let before =
+            build.as_ref().map(|b| Ok::<_, anyhow::Error>((b, table_indexes(control, &b.table)?))).transpose()?;
         let mut worker = config.connect(NoTls).context("could not connect to --database-url")?;
         let pid: i32 = worker.query_one("SELECT pg_backend_pid()", &[])?.get(0);
         let blockers: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -409,7 +428,8 @@ fn run_step(
         });
         if section.interrupted() {
             let committed = matches!(&outcome, Err(Failed { committed: true, .. })) || (outcome.is_ok() && !inside);
-            if !committed && !inside {
+            // A cancelled build stays recorded as started: the next run drops what it left.
+            if !committed && !inside && build.is_none() {
                 control.execute(&forget, &[&plan, &file])?;
             }
             log(&format!(
@@ -419,7 +439,7 @@ fn run_step(
                 } else if committed {
                     "its running statement was cancelled, and part of the step had committed: it stays recorded as started"
                 } else {
-                    cancelled_leaves(&stmts, index.is_some())
+                    cancelled_leaves(&stmts, build.is_some())
                 }
             ));
             if outcome.is_ok() && !inside {
@@ -444,6 +464,9 @@ fn run_step(
             }
             Err(Failed { error: e, committed }) => {
                 let _ = worker.batch_execute("ROLLBACK");
+                if let Some((build, before)) = &before {
+                    drop_leftovers(control, &build.table, before, "left by the failed build", &mut result, &mut *log)?;
+                }
                 let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
                 let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{code}: {}", d.message()));
                 // A statement timeout is the blockers' doing only if the step still waited for them
@@ -580,7 +603,7 @@ fn resumes_safely(text: &str) -> bool {
     let Ok(stmts) = statements(text) else { return false };
     let plain = |s: &&String| matches!(first_word(s).as_str(), "set" | "reset");
     let work: Vec<&String> = stmts.iter().filter(|s| !plain(s)).collect();
-    work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index_name(work[0]).is_some())
+    work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index(work[0]).is_some())
 }
 
 /// Is the step one transaction, which its last statement commits (session settings may come
@@ -644,6 +667,43 @@ fn run_statements<'r>(
     Ok(())
 }
 
+/// The indexes of `table` (as written in the step), as an `oid[]` literal: a concurrent build that
+/// fails leaves an INVALID index, named by PostgreSQL if the step names none, and only the
+/// indexes missing from this list can be the step's (see [`drop_leftovers`]).
+fn table_indexes(control: &mut Client, table: &str) -> Result<String> {
+    let sql = "SELECT coalesce(array_agg(indexrelid ORDER BY indexrelid), '{}')::text FROM pg_index \
+               WHERE indrelid = to_regclass($1)";
+    Ok(control.query_one(sql, &[&table])?.get(0))
+}
+
+/// Drop the INVALID indexes of `table` that are not in `before` ([`table_indexes`] taken before
+/// the build): those are the ones the step's failed build made. Why not by definition: the
+/// step's text and `pg_get_indexdef` spell it differently, and the list needs no parsing. An
+/// index another session builds right now is INVALID too until its build ends: it is left alone.
+fn drop_leftovers(
+    control: &mut Client,
+    table: &str,
+    before: &str,
+    why: &str,
+    result: &mut StepResult,
+    log: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let rows = control.query(
+        "SELECT format('%I.%I', n.nspname, c.relname) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indrelid = to_regclass($1) AND NOT i.indisvalid AND i.indexrelid <> ALL ($2::text::oid[]) \
+           AND i.indexrelid <> ALL (ARRAY(SELECT index_relid FROM pg_stat_progress_create_index)) \
+         ORDER BY 1",
+        &[&table, &before],
+    )?;
+    for name in rows.iter().map(|r| r.get::<_, String>(0)) {
+        log(&format!("{}: dropping INVALID index {name} {why}", result.file));
+        control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+        result.dropped_invalid.push(name);
+    }
+    Ok(())
+}
+
 /// `Some(valid?)` for an existing index named `name` (as written in the step), `None` if absent.
 fn index_state(control: &mut Client, name: &str) -> Result<Option<bool>> {
     let row =
@@ -651,15 +711,32 @@ fn index_state(control: &mut Client, name: &str) -> Result<Option<bool>> {
     Ok(row.get(0))
 }
 
-/// The index name of `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON …`, as written.
-fn concurrent_index_name(stmt: &str) -> Option<String> {
+/// What `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] [name] ON [ONLY] table …` builds: the
+/// index name (`None` for an unnamed index: PostgreSQL picks it) and the table, as written.
+#[derive(Debug, PartialEq, Eq)]
+struct IndexBuild {
+    name: Option<String>,
+    table: String,
+}
+
+/// The index a concurrent build makes, if `stmt` is one.
+fn concurrent_index(stmt: &str) -> Option<IndexBuild> {
     let toks = lex(stmt);
-    let mut i = 0;
     let word = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(w));
+    // ident [ . ident ], as written, and the token after it
+    let qualified = |i: usize| -> Option<(String, usize)> {
+        let first = toks.get(i).filter(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_)))?;
+        let (end, next) = if toks.get(i + 1).is_some_and(|t| t.is_punct('.')) {
+            (toks.get(i + 2)?.span.end, i + 3)
+        } else {
+            (first.span.end, i + 1)
+        };
+        Some((stmt[first.span.start..end].to_owned(), next))
+    };
     if !word(0, "create") {
         return None;
     }
-    i += 1;
+    let mut i = 1;
     if word(i, "unique") {
         i += 1;
     }
@@ -670,16 +747,22 @@ fn concurrent_index_name(stmt: &str) -> Option<String> {
     if word(i, "if") && word(i + 1, "not") && word(i + 2, "exists") {
         i += 3;
     }
-    // name: ident [ . ident ]
-    let start = toks.get(i)?.span.start;
-    let mut end = toks.get(i)?.span.end;
-    if !matches!(toks[i].tok, Tok::Word(_) | Tok::Quoted(_)) || word(i, "on") {
-        return None; // an unnamed index: PostgreSQL picks the name
+    let name = if word(i, "on") {
+        None
+    } else {
+        let (name, next) = qualified(i)?;
+        i = next;
+        Some(name)
+    };
+    if !word(i, "on") {
+        return None;
     }
-    if toks.get(i + 1).is_some_and(|t| t.is_punct('.')) {
-        end = toks.get(i + 2)?.span.end;
+    i += 1;
+    if word(i, "only") {
+        i += 1;
     }
-    Some(stmt[start..end].to_owned())
+    let (table, _) = qualified(i)?;
+    Some(IndexBuild { name, table })
 }
 
 /// What `REINDEX [(…)] INDEX|TABLE CONCURRENTLY name` rebuilds: the index or table name, as
@@ -823,14 +906,20 @@ mod tests {
     }
 
     #[test]
-    fn finds_concurrent_index_names() {
+    fn finds_what_a_concurrent_index_build_makes() {
+        let build =
+            |name: Option<&str>, table: &str| Some(IndexBuild { name: name.map(str::to_owned), table: table.into() });
         for (sql, want) in [
-            ("CREATE INDEX CONCURRENTLY idx_a ON t (a)", Some("idx_a")),
-            ("create unique index concurrently if not exists s.\"Idx\" on t (a)", Some("s.\"Idx\"")),
-            ("CREATE INDEX CONCURRENTLY ON t (a)", None),
+            ("CREATE INDEX CONCURRENTLY idx_a ON t (a)", build(Some("idx_a"), "t")),
+            (
+                "create unique index concurrently if not exists s.\"Idx\" on only s.\"T\" (a)",
+                build(Some("s.\"Idx\""), "s.\"T\""),
+            ),
+            ("CREATE INDEX CONCURRENTLY ON t (a)", build(None, "t")),
+            ("CREATE INDEX CONCURRENTLY ON app.t USING gin (a)", build(None, "app.t")),
             ("CREATE INDEX idx_a ON t (a)", None),
         ] {
-            assert_eq!(concurrent_index_name(sql).as_deref(), want, "{sql}");
+            assert_eq!(concurrent_index(sql), want, "{sql}");
         }
     }
 
