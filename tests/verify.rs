@@ -832,3 +832,33 @@ fn apply_drops_the_invalid_index_an_unnamed_build_left_and_no_one_elses() {
     assert_eq!(scalar(&cluster, invalid), "t_a_key", "{log:#?}");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "3");
 }
+
+/// The step's own `SET search_path` decides which index its name means: the INVALID `app.idx_x`
+/// a failed build left is dropped and built again, and `public.idx_x` is not taken for it (before
+/// the fortieth pass the name was looked up in the control session's path).
+#[test]
+fn apply_looks_up_the_index_in_the_search_path_the_step_sets() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE TABLE t (a int); CREATE INDEX idx_x ON t (a); CREATE SCHEMA app; \
+             CREATE TABLE app.t (a int); INSERT INTO app.t VALUES (1), (1), (2)",
+        )
+        .unwrap();
+    assert!(cluster.psql("app", "CREATE UNIQUE INDEX CONCURRENTLY idx_x ON app.t (a)").is_err());
+    cluster.psql("app", "DELETE FROM app.t WHERE ctid = (SELECT min(ctid) FROM app.t WHERE a = 1)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("0001_index.sql"),
+        "SET search_path TO app;\nSET lock_timeout = 0;\nCREATE UNIQUE INDEX CONCURRENTLY idx_x ON t (a);\n",
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results[0].status, "applied", "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("dropping INVALID index app.idx_x")), "{log:#?}");
+    let state = "SELECT string_agg(indexrelid::regclass::text || ' ' || indisvalid, ',' \
+                 ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indexrelid::regclass::text LIKE '%idx_x'";
+    assert_eq!(scalar(&cluster, state), "app.idx_x true,idx_x true");
+}

@@ -355,11 +355,18 @@ fn run_step(
         error: None,
     };
     let record = format!("INSERT INTO {progress} (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)");
-    if let (Some(build), Some(Some(before))) = (&build, resumed) {
+    let mut lookup = match build.is_some() || reindexed.is_some() {
+        true => Some(settings_session(config, &stmts).map_err(|e| anyhow!("{file}: {e:#}"))?),
+        false => None,
+    };
+    if let (Some(build), Some(Some(before)), Some(lookup)) = (&build, resumed, &mut lookup) {
         let why = "left by the earlier run's build";
-        drop_leftovers(control, &build.table, before, why, &mut result, &mut *log)?;
+        drop_leftovers(lookup, control, &build.table, before, why, &mut result, &mut *log)?;
     }
-    let before = build.as_ref().map(|b| table_indexes(control, &b.table)).transpose()?;
+    let before = match (&build, &mut lookup) {
+        (Some(b), Some(lookup)) => Some(table_indexes(lookup, &b.table)?),
+        _ => None,
+    };
     // A step that commits as it goes is recorded before it runs, as started (an index build with
     // the indexes its table had, so that a run resuming it knows which INVALID ones it left).
     let inside = records_inside(&stmts);
@@ -379,9 +386,9 @@ fn run_step(
     let forget = format!("DELETE FROM {progress} WHERE plan = $1 AND step = $2");
     for attempt in 1..=opts.max_attempts.max(1) {
         result.attempts = attempt;
-        if let Some(name) = &index {
-            match index_state(control, name)? {
-                Some(true) if attempt == 1 && resumed => {
+        if let (Some(name), Some(lookup)) = (&index, &mut lookup) {
+            match index_state(lookup, name)? {
+                Some((true, _)) if attempt == 1 && resumed => {
                     // Built by a run that was killed before it could record it. (Not started by
                     // one: an index of that name is someone else's, and the step runs as written,
                     // failing or skipping as the draft would.)
@@ -391,23 +398,25 @@ fn run_step(
                     result.seconds = began.elapsed().as_secs_f64();
                     return Ok(result);
                 }
-                Some(false) => {
-                    log(&format!("{file}: dropping INVALID index {name} left by a failed build"));
-                    control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+                Some((false, qualified)) => {
+                    log(&format!("{file}: dropping INVALID index {qualified} left by a failed build"));
+                    control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))?;
                     result.dropped_invalid.push(name.clone());
                 }
                 _ => {}
             }
         }
-        if let Some(target) = &reindexed {
-            for name in reindex_leftovers(control, target)? {
+        if let (Some(target), Some(lookup)) = (&reindexed, &mut lookup) {
+            for name in reindex_leftovers(lookup, target)? {
                 log(&format!("{file}: dropping INVALID index {name} left by a failed REINDEX CONCURRENTLY"));
                 control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
                 result.dropped_invalid.push(name);
             }
         }
-        let before =
-            build.as_ref().map(|b| Ok::<_, anyhow::Error>((b, table_indexes(control, &b.table)?))).transpose()?;
+        let before = match (&build, &mut lookup) {
+            (Some(b), Some(lookup)) => Some((b, table_indexes(lookup, &b.table)?)),
+            _ => None,
+        };
         let mut worker = config.connect(NoTls).context("could not connect to --database-url")?;
         let pid: i32 = worker.query_one("SELECT pg_backend_pid()", &[])?.get(0);
         let blockers: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -464,8 +473,9 @@ fn run_step(
             }
             Err(Failed { error: e, committed }) => {
                 let _ = worker.batch_execute("ROLLBACK");
-                if let Some((build, before)) = &before {
-                    drop_leftovers(control, &build.table, before, "left by the failed build", &mut result, &mut *log)?;
+                if let (Some((build, before)), Some(lookup)) = (&before, &mut lookup) {
+                    let why = "left by the failed build";
+                    drop_leftovers(lookup, control, &build.table, before, why, &mut result, &mut *log)?;
                 }
                 let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
                 let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{code}: {}", d.message()));
@@ -670,10 +680,10 @@ fn run_statements<'r>(
 /// The indexes of `table` (as written in the step), as an `oid[]` literal: a concurrent build that
 /// fails leaves an INVALID index, named by PostgreSQL if the step names none, and only the
 /// indexes missing from this list can be the step's (see [`drop_leftovers`]).
-fn table_indexes(control: &mut Client, table: &str) -> Result<String> {
+fn table_indexes(lookup: &mut Client, table: &str) -> Result<String> {
     let sql = "SELECT coalesce(array_agg(indexrelid ORDER BY indexrelid), '{}')::text FROM pg_index \
                WHERE indrelid = to_regclass($1)";
-    Ok(control.query_one(sql, &[&table])?.get(0))
+    Ok(lookup.query_one(sql, &[&table])?.get(0))
 }
 
 /// Drop the INVALID indexes of `table` that are not in `before` ([`table_indexes`] taken before
@@ -681,6 +691,7 @@ fn table_indexes(control: &mut Client, table: &str) -> Result<String> {
 /// step's text and `pg_get_indexdef` spell it differently, and the list needs no parsing. An
 /// index another session builds right now is INVALID too until its build ends: it is left alone.
 fn drop_leftovers(
+    lookup: &mut Client,
     control: &mut Client,
     table: &str,
     before: &str,
@@ -688,7 +699,7 @@ fn drop_leftovers(
     result: &mut StepResult,
     log: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    let rows = control.query(
+    let rows = lookup.query(
         "SELECT format('%I.%I', n.nspname, c.relname) \
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE i.indrelid = to_regclass($1) AND NOT i.indisvalid AND i.indexrelid <> ALL ($2::text::oid[]) \
@@ -704,11 +715,29 @@ fn drop_leftovers(
     Ok(())
 }
 
-/// `Some(valid?)` for an existing index named `name` (as written in the step), `None` if absent.
-fn index_state(control: &mut Client, name: &str) -> Result<Option<bool>> {
-    let row =
-        control.query_one("SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1))", &[&name])?;
-    Ok(row.get(0))
+/// `Some((valid?, name with its schema))` for an existing index named `name` (as written in the
+/// step, looked up on the step's [`settings_session`]), `None` if absent.
+fn index_state(lookup: &mut Client, name: &str) -> Result<Option<(bool, String)>> {
+    let row = lookup.query_opt(
+        "SELECT i.indisvalid, format('%I.%I', n.nspname, c.relname) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indexrelid = to_regclass($1)",
+        &[&name],
+    )?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// A session that ran the step's leading `SET`s and `RESET`s: the names in the step are looked up
+/// as the step sees them (its own `SET search_path`), not in the control session's path, where
+/// they could name another schema's index. Its look-ups wait for nothing, so the step's timeouts
+/// are lifted: they must not cancel them.
+fn settings_session(config: &postgres::Config, stmts: &[String]) -> Result<Client> {
+    let mut session = config.connect(NoTls).context("could not connect to --database-url")?;
+    for stmt in stmts.iter().take_while(|s| matches!(first_word(s).as_str(), "set" | "reset")) {
+        session.batch_execute(stmt)?;
+    }
+    session.batch_execute("SET statement_timeout = 0; SET lock_timeout = 0")?;
+    Ok(session)
 }
 
 /// What `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] [name] ON [ONLY] table …` builds: the
@@ -797,13 +826,14 @@ fn concurrent_reindex(stmt: &str) -> Option<Reindexed> {
 
 /// The INVALID copies a failed concurrent `REINDEX` of `target` left: indexes of the same table
 /// named after one of the rebuilt indexes (PostgreSQL truncates a long base name to make room)
-/// with `_ccnew` or `_ccold` and an optional number. Quoted and qualified, ready to drop.
-fn reindex_leftovers(control: &mut Client, target: &Reindexed) -> Result<Vec<String>> {
+/// with `_ccnew` or `_ccold` and an optional number. Quoted and qualified, ready to drop. Looked up
+/// on the step's [`settings_session`].
+fn reindex_leftovers(lookup: &mut Client, target: &Reindexed) -> Result<Vec<String>> {
     let (index, table) = match target {
         Reindexed::Index(n) => (n.as_str(), ""),
         Reindexed::Table(n) => ("", n.as_str()),
     };
-    let rows = control.query(
+    let rows = lookup.query(
         "WITH rebuilt AS ( \
              SELECT i.indrelid AS tbl, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
              WHERE i.indisvalid AND (i.indexrelid = to_regclass(nullif($1, '')) OR i.indrelid = to_regclass(nullif($2, ''))) \
