@@ -862,3 +862,25 @@ fn apply_looks_up_the_index_in_the_search_path_the_step_sets() {
                  ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indexrelid::regclass::text LIKE '%idx_x'";
     assert_eq!(scalar(&cluster, state), "app.idx_x true,idx_x true");
 }
+
+/// One progress table for every role and search_path: a run under another path resumes the plan
+/// instead of running it again (before the fortieth pass the table went to `current_schema()`),
+/// and a run with no schema in its path records its progress instead of panicking.
+#[test]
+fn apply_keeps_its_progress_in_one_place_whatever_the_search_path() {
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE SCHEMA pw; CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_bump.sql"), "BEGIN;\nUPDATE public.n SET v = v + 1;\nCOMMIT;\n").unwrap();
+    let in_pw = format!("{url}?options=-csearch_path%3Dpw");
+    let first = apply::apply(work.path(), &quick(&in_pw), &mut |_| {}).unwrap();
+    assert_eq!(first[0].status, "applied");
+    let mut log = Vec::new();
+    let again = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(again[0].status, "already applied", "{log:#?}");
+    let nowhere = format!("{url}?options=-csearch_path%3D");
+    let third = apply::apply(work.path(), &quick(&nowhere), &mut |_| {}).unwrap();
+    assert_eq!(third[0].status, "already applied");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_class WHERE relname = 'pgsafe_progress'"), "1");
+}

@@ -50,6 +50,12 @@ const ADVISORY_KEY: i64 = 0x7067_7361;
 /// decision (the manifest's `on_timeout` hint says which).
 const STATEMENT_TIMEOUT: &str = "57014";
 
+/// Where the progress goes: one table for every role and search_path (the schema `public`, where
+/// `current_schema()` put it for most: a run under another path must find the same records, and
+/// `current_schema()` may be none). Named with its schema, so a step's own `SET search_path` does
+/// not hide it from the record written inside the step's transaction.
+const PROGRESS: &str = "public.pgsafe_progress";
+
 /// SQLSTATEs worth retrying: lock_not_available (lock_timeout), deadlock_detected.
 const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
 
@@ -136,12 +142,10 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
     }
     wait_for_a_killed_runs_statement(&mut control, log)?;
     let config = steps_notice_a_killed_run(&mut control, config)?;
-    // Named with its schema: a step's own `SET search_path` must not hide it from the record
-    // written inside the step's transaction.
-    let schema: String = control.query_one("SELECT quote_ident(current_schema())", &[])?.get(0);
-    let progress = format!("{schema}.pgsafe_progress");
-    control.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {progress} (\n\
+    let progress = PROGRESS;
+    control
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {progress} (\n\
              plan text NOT NULL,\n\
              step text NOT NULL,\n\
              checksum text NOT NULL,\n\
@@ -151,7 +155,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
          );\n\
          ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true;\n\
          ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS indexes_before text",
-    ))?;
+        ))
+        .with_context(|| format!("cannot create {PROGRESS}, where pgsafe apply records its progress"))?;
 
     let hints = manifest_field(dir, "on_timeout");
     let mut results = Vec::new();
@@ -202,12 +207,12 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
                 continue;
             }
         }
-        let step = Step { plan: &plan, file: &file, text: &text, sum: &sum, resumed, progress: &progress };
+        let step = Step { plan: &plan, file: &file, text: &text, sum: &sum, resumed, progress };
         let result = run_step(&config, &mut control, opts, &step, &hints, log)?;
         let failed = result.error.is_some();
         results.push(result);
         if failed {
-            report_committed(dir, &results, (&progress, &plan), log);
+            report_committed(dir, &results, (progress, &plan), log);
             break;
         }
     }
