@@ -884,3 +884,36 @@ fn apply_keeps_its_progress_in_one_place_whatever_the_search_path() {
     assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_class WHERE relname = 'pgsafe_progress'"), "1");
 }
+
+/// A procedure that commits as it goes, then hits its lock timeout, is not retried whole: before
+/// the fortieth pass each of the four tries inserted its row again. The step stays recorded as
+/// started, and the next run stops there.
+#[test]
+fn apply_never_retries_a_procedure_that_may_have_committed() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE TABLE t (a int); CREATE TABLE seen (at timestamptz); \
+             CREATE PROCEDURE p() LANGUAGE plpgsql AS \
+             $$BEGIN INSERT INTO seen VALUES (now()); COMMIT; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; END$$",
+        )
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_call.sql"), "SET lock_timeout = '100ms';\nCALL p();\n").unwrap();
+    let mut blocker = postgres::Config::from_str(&url).unwrap().connect(postgres::NoTls).unwrap();
+    blocker.batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1000));
+        blocker.batch_execute("COMMIT").unwrap();
+    });
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    release.join().unwrap();
+    assert!(results[0].error.as_deref().is_some_and(|e| e.starts_with("55P03")), "{log:#?}");
+    assert_eq!(results[0].attempts, 1, "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM seen"), "1");
+    let e = apply::apply(work.path(), &quick(&url), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("0001_call.sql was started at"), "{e}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM seen"), "1");
+}

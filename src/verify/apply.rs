@@ -18,6 +18,7 @@
 //! between (or one that failed after part of the step committed) leaves it started, and the next
 //! run stops there and says how to go on, since running it again could do its committed part twice.
 //! pgsafe's own batched loops and concurrent index builds are the exceptions: they resume safely.
+//! A `CALL` or a draft's own `DO` block may commit inside and then fail: it is never retried whole.
 //! Ctrl-C (or SIGTERM) while a statement runs cancels it on the server, as psql does, before the
 //! run ends. A session advisory lock keeps two runs from interleaving; a run killed outright
 //! (SIGKILL) cannot cancel its statement, so the step sessions have the server check for their
@@ -666,7 +667,8 @@ fn run_statements<'r>(
                 .execute(sql, &[&params[0], &params[1], &params[2], &attempts])
                 .map_err(|error| Failed { error, committed })?;
         }
-        worker.batch_execute(stmt).map_err(|error| Failed { error, committed })?;
+        let may_have_committed = committed || (!in_tx && commits_inside(stmt));
+        worker.batch_execute(stmt).map_err(|error| Failed { error, committed: may_have_committed })?;
         match word.as_str() {
             "begin" | "start" => in_tx = true,
             "commit" | "end" if in_tx => {
@@ -718,6 +720,22 @@ fn drop_leftovers(
         result.dropped_invalid.push(name);
     }
     Ok(())
+}
+
+/// May a statement commit part of its work and then fail? A procedure (`CALL`: its body is not in
+/// the step) or a `DO` block that says `COMMIT` or `ROLLBACK`, run outside a transaction block,
+/// may: failed, it is taken as partly committed and never retried whole. pgsafe's own batched
+/// loops (`DO $pgsafe$`) are the exception: run again, they change only the rows left.
+fn commits_inside(stmt: &str) -> bool {
+    let ends_a_transaction = || {
+        let lower = stmt.to_ascii_lowercase();
+        lower.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "commit" || w == "rollback")
+    };
+    match first_word(stmt).as_str() {
+        "call" => true,
+        "do" => !stmt.starts_with("DO $pgsafe$") && ends_a_transaction(),
+        _ => false,
+    }
 }
 
 /// `Some((valid?, name with its schema))` for an existing index named `name` (as written in the
@@ -924,6 +942,15 @@ mod tests {
         assert!(says("REINDEX INDEX CONCURRENTLY i;\n", false).contains("_ccnew"));
         assert!(says("DO $pgsafe$ BEGIN NULL; END $pgsafe$;\n", false).contains("batches"));
         assert!(says("UPDATE t SET a = 1;\n", false).ends_with("rolled back"));
+    }
+
+    #[test]
+    fn a_procedure_or_a_do_block_of_the_draft_may_commit_and_a_pgsafe_loop_resumes() {
+        assert!(commits_inside("CALL p()"));
+        assert!(commits_inside("do $$BEGIN INSERT INTO t VALUES (1); COMMIT; END$$"));
+        assert!(!commits_inside("DO $$ BEGIN ALTER TABLE t ADD c int; END $$"));
+        assert!(!commits_inside("DO $pgsafe$ BEGIN NULL; END $pgsafe$"));
+        assert!(!commits_inside("UPDATE t SET a = 1"));
     }
 
     #[test]
