@@ -917,3 +917,32 @@ fn apply_never_retries_a_procedure_that_may_have_committed() {
     assert!(e.contains("0001_call.sql was started at"), "{e}");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM seen"), "1");
 }
+
+/// A step that sets a role (for the session or for its transaction) records its progress: the
+/// row is written as the user apply logged in as (before the fortieth pass it was written as the
+/// step's role: "permission denied for table pgsafe_progress"), and the step's work runs as its
+/// role.
+#[test]
+fn apply_records_a_step_that_sets_a_role() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE ROLE app NOLOGIN; CREATE TABLE n (v int, who text DEFAULT current_user); GRANT ALL ON n TO app",
+        )
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_session.sql"), "SET ROLE app;\nBEGIN;\nINSERT INTO n VALUES (1);\nCOMMIT;\n")
+        .unwrap();
+    std::fs::write(
+        work.path().join("0002_local.sql"),
+        "BEGIN;\nSET LOCAL ROLE app;\nINSERT INTO n VALUES (2);\nCOMMIT;\n",
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(results.iter().all(|r| r.status == "applied"), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT string_agg(v || ' ' || who, ',' ORDER BY v) FROM n"), "1 app,2 app");
+    let again = apply::apply(work.path(), &quick(&url), &mut |_| {}).unwrap();
+    assert!(again.iter().all(|r| r.status == "already applied"), "{again:?}");
+}

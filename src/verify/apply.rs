@@ -663,9 +663,7 @@ fn run_statements<'r>(
         let word = first_word(stmt);
         if inside && k + 1 == stmts.len() {
             let (sql, params, attempts) = record();
-            worker
-                .execute(sql, &[&params[0], &params[1], &params[2], &attempts])
-                .map_err(|error| Failed { error, committed })?;
+            record_as_login_user(worker, sql, &params, attempts).map_err(|error| Failed { error, committed })?;
         }
         let may_have_committed = committed || (!in_tx && commits_inside(stmt));
         worker.batch_execute(stmt).map_err(|error| Failed { error, committed: may_have_committed })?;
@@ -719,6 +717,23 @@ fn drop_leftovers(
         control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
         result.dropped_invalid.push(name);
     }
+    Ok(())
+}
+
+/// Write the step's progress row, inside its transaction, as the user apply logged in as: the step
+/// may have set a role (`SET ROLE`, `SET LOCAL ROLE`) that cannot write to the progress table. The
+/// step's role is set back for its `COMMIT` (deferred triggers run as it). Left: a step's `SET
+/// SESSION AUTHORIZATION` changes the user `ROLE NONE` means.
+fn record_as_login_user(
+    worker: &mut Client,
+    sql: &str,
+    params: &[String],
+    attempts: i32,
+) -> Result<(), postgres::Error> {
+    let role: String = worker.query_one("SELECT current_setting('role')", &[])?.get(0);
+    worker.batch_execute("SET LOCAL ROLE NONE")?;
+    worker.execute(sql, &[&params[0], &params[1], &params[2], &attempts])?;
+    worker.execute("SELECT set_config('role', $1, true)", &[&role])?;
     Ok(())
 }
 
