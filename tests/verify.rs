@@ -946,3 +946,27 @@ fn apply_records_a_step_that_sets_a_role() {
     let again = apply::apply(work.path(), &quick(&url), &mut |_| {}).unwrap();
     assert!(again.iter().all(|r| r.status == "already applied"), "{again:?}");
 }
+
+/// A run that stops before a step because going on could do harm (here a step changed after it
+/// was applied) exits 1, as README says, not 2 (bad input).
+#[test]
+fn apply_cli_exits_1_when_it_refuses_to_go_on() {
+    let (_cluster, url) = app_cluster();
+    let work = tempfile::tempdir().unwrap();
+    let step = work.path().join("0001_t.sql");
+    std::fs::write(&step, "BEGIN;\nCREATE TABLE t (a int);\nCOMMIT;\n").unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+            .arg("apply")
+            .arg(work.path())
+            .args(["--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run().status.code(), Some(0));
+    std::fs::write(&step, "BEGIN;\nCREATE TABLE t (a bigint);\nCOMMIT;\n").unwrap();
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("different contents"), "{stderr}");
+}

@@ -83,6 +83,24 @@ impl ApplyOptions {
     }
 }
 
+/// Why a run stopped before a step: going on could do harm (another run holds the lock or still
+/// runs a statement, a step changed since it was applied, an earlier run left a step half done).
+/// Not bad input: the CLI exits 1, as when a step fails for good.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refused(why: String) -> anyhow::Error {
+    Refused(why).into()
+}
+
 /// What happened to one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
@@ -139,7 +157,9 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
     let mut control = config.connect(NoTls).context("could not connect to --database-url")?;
     let locked: bool = control.query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_KEY])?.get(0);
     if !locked {
-        bail!("another pgsafe apply holds the advisory lock on this database; not interleaving with it");
+        return Err(refused(
+            "another pgsafe apply holds the advisory lock on this database; not interleaving with it".into(),
+        ));
     }
     wait_for_a_killed_runs_statement(&mut control, log)?;
     let config = steps_notice_a_killed_run(&mut control, config)?;
@@ -175,19 +195,21 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         if let Some(row) = done {
             let recorded: String = row.get(0);
             if recorded != sum {
-                bail!("{file} was applied earlier with different contents (checksum {recorded}, now {sum}); refusing to go on");
+                return Err(refused(format!(
+                    "{file} was applied earlier with different contents (checksum {recorded}, now {sum}); refusing to go on"
+                )));
             }
             if !row.get::<_, bool>(1) {
                 if !resumes_safely(&text) {
                     let when: String = row.get(2);
-                    bail!(
+                    return Err(refused(format!(
                         "{file} was started at {when} by a run that did not finish it, and it commits as it goes: part \
                          or all of it may have committed, and running it again could do that part twice. Check the \
                          database, finish by hand what is left of the step, then mark it done: UPDATE {progress} \
                          SET finished = true WHERE plan = '{}' AND step = '{file}'; (or, if none of it ran, DELETE \
                          that row) and apply again",
                         plan.replace('\'', "''")
-                    );
+                    )));
                 }
                 log(&format!(
                     "{file}: started by an earlier run that did not finish it; it resumes safely, running it again"
@@ -299,10 +321,10 @@ fn wait_for_a_killed_runs_statement(control: &mut Client, log: &mut dyn FnMut(&s
             return Ok(());
         };
         if began.elapsed() > KILLED_RUN_WAIT {
-            bail!(
+            return Err(refused(format!(
                 "sessions {pids} of an earlier pgsafe apply, killed while a step ran, still run its statement; \
                  wait for them to end, or cancel them (SELECT pg_cancel_backend(pid)), then apply again"
-            );
+            )));
         }
         if !std::mem::replace(&mut said, true) {
             log(&format!("waiting for sessions {pids} of an earlier pgsafe apply, killed while a step ran, to end"));
