@@ -970,3 +970,37 @@ fn apply_cli_exits_1_when_it_refuses_to_go_on() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("different contents"), "{stderr}");
 }
+
+/// Plans of one draft path (each migration rewritten from its own directory as `migration.sql`)
+/// keep apart records: a step of the second that the first has too, same file and contents, runs
+/// (before the fortieth pass it was "already applied" and its UPDATE lost). A step file renamed
+/// since it was applied is not run again.
+#[test]
+fn apply_tells_plans_of_one_draft_path_apart() {
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let bump = "BEGIN;\nUPDATE n SET v = v + 1;\nCOMMIT;\n";
+    for (plan, table) in [("a", "ta"), ("b", "tb")] {
+        let dir = work.path().join(plan);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), r#"{"draft": "migration.sql"}"#).unwrap();
+        std::fs::write(
+            dir.join(format!("0001_create_{table}.sql")),
+            format!("BEGIN;\nCREATE TABLE {table} (a int);\nCOMMIT;\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("0002_update_n.sql"), bump).unwrap();
+    }
+    for plan in ["a", "b"] {
+        let mut log = Vec::new();
+        let results = apply::apply(&work.path().join(plan), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+        assert!(results.iter().all(|r| r.status == "applied"), "{plan}: {log:#?}");
+    }
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "2");
+    let a = work.path().join("a");
+    std::fs::rename(a.join("0002_update_n.sql"), a.join("0002_bump_n.sql")).unwrap();
+    let again = apply::apply(&a, &quick(&url), &mut |_| {}).unwrap();
+    assert!(again.iter().all(|r| r.status == "already applied"), "{again:?}");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "2");
+}

@@ -116,6 +116,21 @@ pub struct StepResult {
     pub error: Option<String>,
 }
 
+/// The key a step's record is filed under in `pgsafe_progress`: the plan's [`plan_id`] and, after
+/// the first step, the checksum of the steps before it (`earlier`, their checksums in order). Two
+/// plans of one draft path (migrations each rewritten from its own directory as `migration.sql`)
+/// part at their first differing step, and so do their records from there on; the same plan run
+/// again, or with a failed step fixed, finds the records of the steps before. Left: plans of one
+/// draft path whose first steps are the same file share that step's record. The first step keeps
+/// the bare id, which the records of earlier versions used.
+fn step_key(draft: &str, earlier: &str) -> String {
+    if earlier.is_empty() {
+        draft.to_owned()
+    } else {
+        format!("{draft}#{}", checksum(earlier))
+    }
+}
+
 /// The plan's identity in `pgsafe_progress`: the manifest's `draft`, else the directory name.
 fn plan_id(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("manifest.json"))
@@ -152,7 +167,7 @@ pub fn step_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Apply the plan in `dir`. `log` receives one line per event (for stderr).
 pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Result<Vec<StepResult>> {
     let files = step_files(dir)?;
-    let plan = plan_id(dir);
+    let draft = plan_id(dir);
     let config = connect_config(&opts.database_url)?;
     let mut control = config.connect(NoTls).context("could not connect to --database-url")?;
     let locked: bool = control.query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_KEY])?.get(0);
@@ -181,15 +196,24 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
 
     let hints = manifest_field(dir, "on_timeout");
     let mut results = Vec::new();
+    let mut keys = Vec::new();
+    let mut earlier = String::new();
     for path in &files {
         let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let sum = checksum(&text);
+        let plan = step_key(&draft, &earlier);
+        earlier.push_str(&sum);
+        keys.push(plan.clone());
+        // A step file renamed since it was applied (same contents, same steps before it) is not
+        // run again; a record of an earlier version (the bare id, by file name) still counts.
         let done = control.query_opt(
             &format!(
-                "SELECT checksum, finished, applied_at::text, indexes_before FROM {progress} WHERE plan = $1 AND step = $2"
+                "SELECT checksum, finished, applied_at::text, indexes_before FROM {progress} \
+                 WHERE (plan = $1 AND (step = $2 OR (checksum = $3 AND finished))) OR (plan = $4 AND step = $2) \
+                 ORDER BY plan = $1 DESC, step = $2 DESC LIMIT 1"
             ),
-            &[&plan, &file],
+            &[&plan, &file, &sum, &draft],
         )?;
         let mut resumed = None;
         if let Some(row) = done {
@@ -235,7 +259,7 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
         let failed = result.error.is_some();
         results.push(result);
         if failed {
-            report_committed(dir, &results, (progress, &plan), log);
+            report_committed(dir, &results, (progress, &keys), log);
             break;
         }
     }
@@ -246,8 +270,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
 /// After a step failed for good: which earlier steps committed and stay, and how to undo each
 /// (the manifest's `undo`), newest first. The draft, one transaction, would have rolled them back.
 /// Undone, their records must go too, or a later run would skip them: the statement that forgets
-/// them (`records`: the progress table and the plan's identity in it) closes the list.
-fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &str), log: &mut dyn FnMut(&str)) {
+/// them (`records`: the progress table and each step's key in it) closes the list.
+fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &[String]), log: &mut dyn FnMut(&str)) {
     let Some((failed, committed)) = results.split_last() else { return };
     if committed.is_empty() {
         return;
@@ -268,12 +292,13 @@ fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &str), l
             log(&format!("  {}  {line}", " ".repeat(step.file.len())));
         }
     }
-    let (progress, plan) = records;
-    let steps: Vec<String> = committed.iter().map(|s| format!("'{}'", s.file.replace('\'', "''"))).collect();
+    let (progress, keys) = records;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let steps: Vec<String> =
+        committed.iter().zip(keys).map(|(s, key)| format!("({}, {})", quote(key), quote(&s.file))).collect();
     log(&format!(
         "Once they are undone, forget their records, or a later apply would skip them: DELETE FROM {progress} WHERE \
-         plan = '{}' AND step IN ({});",
-        plan.replace('\'', "''"),
+         (plan, step) IN ({});",
         steps.join(", ")
     ));
 }
