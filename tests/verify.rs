@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::str::FromStr as _;
 use std::time::Duration;
 
 use pgsafe::verify::apply::{self, ApplyOptions};
@@ -755,4 +756,251 @@ fn apply_drops_the_invalid_copy_a_failed_reindex_concurrently_left_before_it_rei
     assert_eq!(second[0].dropped_invalid, vec!["public.t_f_idx_ccnew".to_owned()]);
     assert_eq!(scalar(&cluster, invalid), "", "an INVALID copy is left");
     assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "1");
+}
+
+/// An unnamed concurrent build (the plan keeps the draft's unnamed index unnamed) that hits its
+/// lock timeout leaves an INVALID index PostgreSQL named: before the fortieth pass each retry
+/// left one more (`t_b_idx`, `t_b_idx1`, …), and a run killed while it built left one that the
+/// next run could not tell from anyone's. The indexes the table had before are noted; only the
+/// INVALID ones missing from that list are dropped — never someone else's.
+#[test]
+fn apply_drops_the_invalid_index_an_unnamed_build_left_and_no_one_elses() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql("app", "CREATE TABLE t (a int, b int); INSERT INTO t SELECT g % 3, g FROM generate_series(1, 9) g")
+        .unwrap();
+    // someone else's INVALID index on the same table: a failed unique build
+    assert!(cluster.psql("app", "CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a)").is_err());
+    let invalid = "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE NOT indisvalid";
+    assert_eq!(scalar(&cluster, invalid), "t_a_key");
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("0001_index.sql"),
+        "SET lock_timeout = '200ms';\nCREATE INDEX CONCURRENTLY ON t (b);\n",
+    )
+    .unwrap();
+    let mut blocker = postgres::Config::from_str(&url).unwrap().connect(postgres::NoTls).unwrap();
+    blocker.batch_execute("BEGIN; UPDATE t SET a = a WHERE b = 1").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        blocker.batch_execute("COMMIT").unwrap();
+    });
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    release.join().unwrap();
+    assert_eq!(results[0].status, "applied", "{log:#?}");
+    assert!(results[0].attempts > 1, "{log:#?}");
+    assert_eq!(scalar(&cluster, invalid), "t_a_key", "{log:#?}");
+    assert_eq!(
+        scalar(&cluster, "SELECT string_agg(indexname, ',' ORDER BY 1) FROM pg_indexes WHERE tablename = 't'"),
+        "t_a_key,t_b_idx"
+    );
+
+    // Killed outright while it builds (slowly: 0.2 s a row), the run leaves the step started and
+    // an INVALID index; the next run drops it and builds the index once.
+    cluster
+        .psql(
+            "app",
+            "CREATE FUNCTION slow(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS \
+             $$BEGIN PERFORM pg_sleep(0.2); RETURN $1; END$$",
+        )
+        .unwrap();
+    std::fs::write(
+        work.path().join("0002_slow.sql"),
+        "SET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY ON t (slow(b));\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("apply")
+        .arg(work.path())
+        .args(["--database-url", &url])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let building = "SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indexrelid::regclass::text = 't_slow_idx'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while scalar(&cluster, building) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the build never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results[1].status, "applied", "{log:#?}");
+    assert_eq!(results[1].dropped_invalid, ["public.t_slow_idx"], "{log:#?}");
+    assert_eq!(scalar(&cluster, invalid), "t_a_key", "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "3");
+}
+
+/// The step's own `SET search_path` decides which index its name means: the INVALID `app.idx_x`
+/// a failed build left is dropped and built again, and `public.idx_x` is not taken for it (before
+/// the fortieth pass the name was looked up in the control session's path).
+#[test]
+fn apply_looks_up_the_index_in_the_search_path_the_step_sets() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE TABLE t (a int); CREATE INDEX idx_x ON t (a); CREATE SCHEMA app; \
+             CREATE TABLE app.t (a int); INSERT INTO app.t VALUES (1), (1), (2)",
+        )
+        .unwrap();
+    assert!(cluster.psql("app", "CREATE UNIQUE INDEX CONCURRENTLY idx_x ON app.t (a)").is_err());
+    cluster.psql("app", "DELETE FROM app.t WHERE ctid = (SELECT min(ctid) FROM app.t WHERE a = 1)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("0001_index.sql"),
+        "SET search_path TO app;\nSET lock_timeout = 0;\nCREATE UNIQUE INDEX CONCURRENTLY idx_x ON t (a);\n",
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(results[0].status, "applied", "{log:#?}");
+    assert!(log.iter().any(|l| l.contains("dropping INVALID index app.idx_x")), "{log:#?}");
+    let state = "SELECT string_agg(indexrelid::regclass::text || ' ' || indisvalid, ',' \
+                 ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indexrelid::regclass::text LIKE '%idx_x'";
+    assert_eq!(scalar(&cluster, state), "app.idx_x true,idx_x true");
+}
+
+/// One progress table for every role and search_path: a run under another path resumes the plan
+/// instead of running it again (before the fortieth pass the table went to `current_schema()`),
+/// and a run with no schema in its path records its progress instead of panicking.
+#[test]
+fn apply_keeps_its_progress_in_one_place_whatever_the_search_path() {
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE SCHEMA pw; CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_bump.sql"), "BEGIN;\nUPDATE public.n SET v = v + 1;\nCOMMIT;\n").unwrap();
+    let in_pw = format!("{url}?options=-csearch_path%3Dpw");
+    let first = apply::apply(work.path(), &quick(&in_pw), &mut |_| {}).unwrap();
+    assert_eq!(first[0].status, "applied");
+    let mut log = Vec::new();
+    let again = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert_eq!(again[0].status, "already applied", "{log:#?}");
+    let nowhere = format!("{url}?options=-csearch_path%3D");
+    let third = apply::apply(work.path(), &quick(&nowhere), &mut |_| {}).unwrap();
+    assert_eq!(third[0].status, "already applied");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "1");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_class WHERE relname = 'pgsafe_progress'"), "1");
+}
+
+/// A procedure that commits as it goes, then hits its lock timeout, is not retried whole: before
+/// the fortieth pass each of the four tries inserted its row again. The step stays recorded as
+/// started, and the next run stops there.
+#[test]
+fn apply_never_retries_a_procedure_that_may_have_committed() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE TABLE t (a int); CREATE TABLE seen (at timestamptz); \
+             CREATE PROCEDURE p() LANGUAGE plpgsql AS \
+             $$BEGIN INSERT INTO seen VALUES (now()); COMMIT; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; END$$",
+        )
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_call.sql"), "SET lock_timeout = '100ms';\nCALL p();\n").unwrap();
+    let mut blocker = postgres::Config::from_str(&url).unwrap().connect(postgres::NoTls).unwrap();
+    blocker.batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1000));
+        blocker.batch_execute("COMMIT").unwrap();
+    });
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    release.join().unwrap();
+    assert!(results[0].error.as_deref().is_some_and(|e| e.starts_with("55P03")), "{log:#?}");
+    assert_eq!(results[0].attempts, 1, "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM seen"), "1");
+    let e = apply::apply(work.path(), &quick(&url), &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("0001_call.sql was started at"), "{e}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM seen"), "1");
+}
+
+/// A step that sets a role (for the session or for its transaction) records its progress: the
+/// row is written as the user apply logged in as (before the fortieth pass it was written as the
+/// step's role: "permission denied for table pgsafe_progress"), and the step's work runs as its
+/// role.
+#[test]
+fn apply_records_a_step_that_sets_a_role() {
+    let (cluster, url) = app_cluster();
+    cluster
+        .psql(
+            "app",
+            "CREATE ROLE app NOLOGIN; CREATE TABLE n (v int, who text DEFAULT current_user); GRANT ALL ON n TO app",
+        )
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("0001_session.sql"), "SET ROLE app;\nBEGIN;\nINSERT INTO n VALUES (1);\nCOMMIT;\n")
+        .unwrap();
+    std::fs::write(
+        work.path().join("0002_local.sql"),
+        "BEGIN;\nSET LOCAL ROLE app;\nINSERT INTO n VALUES (2);\nCOMMIT;\n",
+    )
+    .unwrap();
+    let mut log = Vec::new();
+    let results = apply::apply(work.path(), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+    assert!(results.iter().all(|r| r.status == "applied"), "{log:#?}");
+    assert_eq!(scalar(&cluster, "SELECT string_agg(v || ' ' || who, ',' ORDER BY v) FROM n"), "1 app,2 app");
+    let again = apply::apply(work.path(), &quick(&url), &mut |_| {}).unwrap();
+    assert!(again.iter().all(|r| r.status == "already applied"), "{again:?}");
+}
+
+/// A run that stops before a step because going on could do harm (here a step changed after it
+/// was applied) exits 1, as README says, not 2 (bad input).
+#[test]
+fn apply_cli_exits_1_when_it_refuses_to_go_on() {
+    let (_cluster, url) = app_cluster();
+    let work = tempfile::tempdir().unwrap();
+    let step = work.path().join("0001_t.sql");
+    std::fs::write(&step, "BEGIN;\nCREATE TABLE t (a int);\nCOMMIT;\n").unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+            .arg("apply")
+            .arg(work.path())
+            .args(["--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run().status.code(), Some(0));
+    std::fs::write(&step, "BEGIN;\nCREATE TABLE t (a bigint);\nCOMMIT;\n").unwrap();
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("different contents"), "{stderr}");
+}
+
+/// Plans of one draft path (each migration rewritten from its own directory as `migration.sql`)
+/// keep apart records: a step of the second that the first has too, same file and contents, runs
+/// (before the fortieth pass it was "already applied" and its UPDATE lost). A step file renamed
+/// since it was applied is not run again.
+#[test]
+fn apply_tells_plans_of_one_draft_path_apart() {
+    let (cluster, url) = app_cluster();
+    cluster.psql("app", "CREATE TABLE n (v int); INSERT INTO n VALUES (0)").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let bump = "BEGIN;\nUPDATE n SET v = v + 1;\nCOMMIT;\n";
+    for (plan, table) in [("a", "ta"), ("b", "tb")] {
+        let dir = work.path().join(plan);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), r#"{"draft": "migration.sql"}"#).unwrap();
+        std::fs::write(
+            dir.join(format!("0001_create_{table}.sql")),
+            format!("BEGIN;\nCREATE TABLE {table} (a int);\nCOMMIT;\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("0002_update_n.sql"), bump).unwrap();
+    }
+    for plan in ["a", "b"] {
+        let mut log = Vec::new();
+        let results = apply::apply(&work.path().join(plan), &quick(&url), &mut |l| log.push(l.to_owned())).unwrap();
+        assert!(results.iter().all(|r| r.status == "applied"), "{plan}: {log:#?}");
+    }
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "2");
+    let a = work.path().join("a");
+    std::fs::rename(a.join("0002_update_n.sql"), a.join("0002_bump_n.sql")).unwrap();
+    let again = apply::apply(&a, &quick(&url), &mut |_| {}).unwrap();
+    assert!(again.iter().all(|r| r.status == "already applied"), "{again:?}");
+    assert_eq!(scalar(&cluster, "SELECT v FROM n"), "2");
 }

@@ -1040,7 +1040,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             });
             bar.finish_and_clear();
-            let results = results?;
+            let results = match results {
+                Err(e) if e.downcast_ref::<apply::Refused>().is_some() => {
+                    eprintln!("error: {e:#}");
+                    return Ok(ExitCode::from(1));
+                }
+                results => results?,
+            };
             Ok(if results.iter().any(|r| r.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }

@@ -5,7 +5,9 @@
 //! retried whole, with exponential back-off and jitter, up to a limit, and the sessions that
 //! blocked it are named (`pg_blocking_pids`, sampled while the step waits). A concurrent index
 //! build that failed leaves an INVALID index behind, which a retry with `IF NOT EXISTS` would
-//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again. A
+//! silently keep: it is dropped (`DROP INDEX CONCURRENTLY`) before the build is tried again
+//! (an unnamed one too: the table's indexes are noted before the build, and only INVALID ones
+//! missing from that list are the build's; names are looked up in the step's own search_path). A
 //! `REINDEX … CONCURRENTLY` that failed leaves an INVALID copy (`…_ccnew`, or `…_ccold` when it
 //! failed after the swap), which every write keeps up to date and a retry does not reuse (it makes
 //! `…_ccnew1`): those copies are dropped the same way before it runs again.
@@ -16,6 +18,7 @@
 //! between (or one that failed after part of the step committed) leaves it started, and the next
 //! run stops there and says how to go on, since running it again could do its committed part twice.
 //! pgsafe's own batched loops and concurrent index builds are the exceptions: they resume safely.
+//! A `CALL` or a draft's own `DO` block may commit inside and then fail: it is never retried whole.
 //! Ctrl-C (or SIGTERM) while a statement runs cancels it on the server, as psql does, before the
 //! run ends. A session advisory lock keeps two runs from interleaving; a run killed outright
 //! (SIGKILL) cannot cancel its statement, so the step sessions have the server check for their
@@ -48,6 +51,12 @@ const ADVISORY_KEY: i64 = 0x7067_7361;
 /// decision (the manifest's `on_timeout` hint says which).
 const STATEMENT_TIMEOUT: &str = "57014";
 
+/// Where the progress goes: one table for every role and search_path (the schema `public`, where
+/// `current_schema()` put it for most: a run under another path must find the same records, and
+/// `current_schema()` may be none). Named with its schema, so a step's own `SET search_path` does
+/// not hide it from the record written inside the step's transaction.
+const PROGRESS: &str = "public.pgsafe_progress";
+
 /// SQLSTATEs worth retrying: lock_not_available (lock_timeout), deadlock_detected.
 const RETRYABLE: [&str; 2] = ["55P03", "40P01"];
 
@@ -74,6 +83,24 @@ impl ApplyOptions {
     }
 }
 
+/// Why a run stopped before a step: going on could do harm (another run holds the lock or still
+/// runs a statement, a step changed since it was applied, an earlier run left a step half done).
+/// Not bad input: the CLI exits 1, as when a step fails for good.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refused(why: String) -> anyhow::Error {
+    Refused(why).into()
+}
+
 /// What happened to one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
@@ -87,6 +114,21 @@ pub struct StepResult {
     /// INVALID indexes dropped before a try.
     pub dropped_invalid: Vec<String>,
     pub error: Option<String>,
+}
+
+/// The key a step's record is filed under in `pgsafe_progress`: the plan's [`plan_id`] and, after
+/// the first step, the checksum of the steps before it (`earlier`, their checksums in order). Two
+/// plans of one draft path (migrations each rewritten from its own directory as `migration.sql`)
+/// part at their first differing step, and so do their records from there on; the same plan run
+/// again, or with a failed step fixed, finds the records of the steps before. Left: plans of one
+/// draft path whose first steps are the same file share that step's record. The first step keeps
+/// the bare id, which the records of earlier versions used.
+fn step_key(draft: &str, earlier: &str) -> String {
+    if earlier.is_empty() {
+        draft.to_owned()
+    } else {
+        format!("{draft}#{}", checksum(earlier))
+    }
 }
 
 /// The plan's identity in `pgsafe_progress`: the manifest's `draft`, else the directory name.
@@ -125,21 +167,21 @@ pub fn step_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Apply the plan in `dir`. `log` receives one line per event (for stderr).
 pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Result<Vec<StepResult>> {
     let files = step_files(dir)?;
-    let plan = plan_id(dir);
+    let draft = plan_id(dir);
     let config = connect_config(&opts.database_url)?;
     let mut control = config.connect(NoTls).context("could not connect to --database-url")?;
     let locked: bool = control.query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_KEY])?.get(0);
     if !locked {
-        bail!("another pgsafe apply holds the advisory lock on this database; not interleaving with it");
+        return Err(refused(
+            "another pgsafe apply holds the advisory lock on this database; not interleaving with it".into(),
+        ));
     }
     wait_for_a_killed_runs_statement(&mut control, log)?;
     let config = steps_notice_a_killed_run(&mut control, config)?;
-    // Named with its schema: a step's own `SET search_path` must not hide it from the record
-    // written inside the step's transaction.
-    let schema: String = control.query_one("SELECT quote_ident(current_schema())", &[])?.get(0);
-    let progress = format!("{schema}.pgsafe_progress");
-    control.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {progress} (\n\
+    let progress = PROGRESS;
+    control
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {progress} (\n\
              plan text NOT NULL,\n\
              step text NOT NULL,\n\
              checksum text NOT NULL,\n\
@@ -147,42 +189,57 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
              applied_at timestamptz NOT NULL DEFAULT now(),\n\
              PRIMARY KEY (plan, step)\n\
          );\n\
-         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true",
-    ))?;
+         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS finished boolean NOT NULL DEFAULT true;\n\
+         ALTER TABLE {progress} ADD COLUMN IF NOT EXISTS indexes_before text",
+        ))
+        .with_context(|| format!("cannot create {PROGRESS}, where pgsafe apply records its progress"))?;
 
     let hints = manifest_field(dir, "on_timeout");
     let mut results = Vec::new();
+    let mut keys = Vec::new();
+    let mut earlier = String::new();
     for path in &files {
         let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let sum = checksum(&text);
+        let plan = step_key(&draft, &earlier);
+        earlier.push_str(&sum);
+        keys.push(plan.clone());
+        // A step file renamed since it was applied (same contents, same steps before it) is not
+        // run again; a record of an earlier version (the bare id, by file name) still counts.
         let done = control.query_opt(
-            &format!("SELECT checksum, finished, applied_at::text FROM {progress} WHERE plan = $1 AND step = $2"),
-            &[&plan, &file],
+            &format!(
+                "SELECT checksum, finished, applied_at::text, indexes_before FROM {progress} \
+                 WHERE (plan = $1 AND (step = $2 OR (checksum = $3 AND finished))) OR (plan = $4 AND step = $2) \
+                 ORDER BY plan = $1 DESC, step = $2 DESC LIMIT 1"
+            ),
+            &[&plan, &file, &sum, &draft],
         )?;
-        let mut resumed = false;
+        let mut resumed = None;
         if let Some(row) = done {
             let recorded: String = row.get(0);
             if recorded != sum {
-                bail!("{file} was applied earlier with different contents (checksum {recorded}, now {sum}); refusing to go on");
+                return Err(refused(format!(
+                    "{file} was applied earlier with different contents (checksum {recorded}, now {sum}); refusing to go on"
+                )));
             }
             if !row.get::<_, bool>(1) {
                 if !resumes_safely(&text) {
                     let when: String = row.get(2);
-                    bail!(
+                    return Err(refused(format!(
                         "{file} was started at {when} by a run that did not finish it, and it commits as it goes: part \
                          or all of it may have committed, and running it again could do that part twice. Check the \
                          database, finish by hand what is left of the step, then mark it done: UPDATE {progress} \
                          SET finished = true WHERE plan = '{}' AND step = '{file}'; (or, if none of it ran, DELETE \
                          that row) and apply again",
                         plan.replace('\'', "''")
-                    );
+                    )));
                 }
                 log(&format!(
                     "{file}: started by an earlier run that did not finish it; it resumes safely, running it again"
                 ));
                 control.execute(&format!("DELETE FROM {progress} WHERE plan = $1 AND step = $2"), &[&plan, &file])?;
-                resumed = true;
+                resumed = Some(row.get(3));
             } else {
                 log(&format!("{file}: already applied, skipped"));
                 results.push(StepResult {
@@ -197,12 +254,12 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
                 continue;
             }
         }
-        let step = Step { plan: &plan, file: &file, text: &text, sum: &sum, resumed, progress: &progress };
+        let step = Step { plan: &plan, file: &file, text: &text, sum: &sum, resumed, progress };
         let result = run_step(&config, &mut control, opts, &step, &hints, log)?;
         let failed = result.error.is_some();
         results.push(result);
         if failed {
-            report_committed(dir, &results, (&progress, &plan), log);
+            report_committed(dir, &results, (progress, &keys), log);
             break;
         }
     }
@@ -213,8 +270,8 @@ pub fn apply(dir: &Path, opts: &ApplyOptions, log: &mut dyn FnMut(&str)) -> Resu
 /// After a step failed for good: which earlier steps committed and stay, and how to undo each
 /// (the manifest's `undo`), newest first. The draft, one transaction, would have rolled them back.
 /// Undone, their records must go too, or a later run would skip them: the statement that forgets
-/// them (`records`: the progress table and the plan's identity in it) closes the list.
-fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &str), log: &mut dyn FnMut(&str)) {
+/// them (`records`: the progress table and each step's key in it) closes the list.
+fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &[String]), log: &mut dyn FnMut(&str)) {
     let Some((failed, committed)) = results.split_last() else { return };
     if committed.is_empty() {
         return;
@@ -235,12 +292,13 @@ fn report_committed(dir: &Path, results: &[StepResult], records: (&str, &str), l
             log(&format!("  {}  {line}", " ".repeat(step.file.len())));
         }
     }
-    let (progress, plan) = records;
-    let steps: Vec<String> = committed.iter().map(|s| format!("'{}'", s.file.replace('\'', "''"))).collect();
+    let (progress, keys) = records;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let steps: Vec<String> =
+        committed.iter().zip(keys).map(|(s, key)| format!("({}, {})", quote(key), quote(&s.file))).collect();
     log(&format!(
         "Once they are undone, forget their records, or a later apply would skip them: DELETE FROM {progress} WHERE \
-         plan = '{}' AND step IN ({});",
-        plan.replace('\'', "''"),
+         (plan, step) IN ({});",
         steps.join(", ")
     ));
 }
@@ -288,10 +346,10 @@ fn wait_for_a_killed_runs_statement(control: &mut Client, log: &mut dyn FnMut(&s
             return Ok(());
         };
         if began.elapsed() > KILLED_RUN_WAIT {
-            bail!(
+            return Err(refused(format!(
                 "sessions {pids} of an earlier pgsafe apply, killed while a step ran, still run its statement; \
                  wait for them to end, or cancel them (SELECT pg_cancel_backend(pid)), then apply again"
-            );
+            )));
         }
         if !std::mem::replace(&mut said, true) {
             log(&format!("waiting for sessions {pids} of an earlier pgsafe apply, killed while a step ran, to end"));
@@ -317,8 +375,9 @@ struct Step<'a> {
     text: &'a str,
     /// Its checksum.
     sum: &'a str,
-    /// A run that did not finish it had started it.
-    resumed: bool,
+    /// A run that did not finish it had started it: `Some`, with the indexes its table had then
+    /// (see [`table_indexes`]; `None` if not noted).
+    resumed: Option<Option<String>>,
     /// `pgsafe_progress`, with its schema.
     progress: &'a str,
 }
@@ -332,10 +391,11 @@ fn run_step(
     hints: &std::collections::HashMap<String, String>,
     log: &mut dyn FnMut(&str),
 ) -> Result<StepResult> {
-    let &Step { plan, file, text, sum, resumed, progress } = step;
+    let &Step { plan, file, text, sum, ref resumed, progress } = step;
     let stmts = statements(text).map_err(|e| anyhow!("{file}: {e}"))?;
     let transactional = stmts.iter().any(|s| matches!(first_word(s).as_str(), "begin" | "start"));
-    let index = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index_name(s)) };
+    let build = if transactional { None } else { stmts.iter().find_map(|s| concurrent_index(s)) };
+    let index = build.as_ref().and_then(|b| b.name.clone());
     let reindexed = if transactional { None } else { stmts.iter().find_map(|s| concurrent_reindex(s)) };
     let began = Instant::now();
     let mut result = StepResult {
@@ -348,23 +408,40 @@ fn run_step(
         error: None,
     };
     let record = format!("INSERT INTO {progress} (plan, step, checksum, attempts) VALUES ($1, $2, $3, $4)");
-    // A step that commits as it goes is recorded before it runs, as started.
+    let mut lookup = match build.is_some() || reindexed.is_some() {
+        true => Some(settings_session(config, &stmts).map_err(|e| anyhow!("{file}: {e:#}"))?),
+        false => None,
+    };
+    if let (Some(build), Some(Some(before)), Some(lookup)) = (&build, resumed, &mut lookup) {
+        let why = "left by the earlier run's build";
+        drop_leftovers(lookup, control, &build.table, before, why, &mut result, &mut *log)?;
+    }
+    let before = match (&build, &mut lookup) {
+        (Some(b), Some(lookup)) => Some(table_indexes(lookup, &b.table)?),
+        _ => None,
+    };
+    // A step that commits as it goes is recorded before it runs, as started (an index build with
+    // the indexes its table had, so that a run resuming it knows which INVALID ones it left).
     let inside = records_inside(&stmts);
     if !inside {
         control.execute(
-            &format!("INSERT INTO {progress} (plan, step, checksum, attempts, finished) VALUES ($1, $2, $3, 0, false)"),
-            &[&plan, &file, &sum],
+            &format!(
+                "INSERT INTO {progress} (plan, step, checksum, attempts, finished, indexes_before) \
+                 VALUES ($1, $2, $3, 0, false, $4)"
+            ),
+            &[&plan, &file, &sum, &before],
         )?;
     }
+    let resumed = resumed.is_some();
     let finish = format!(
         "UPDATE {progress} SET finished = true, attempts = $3, applied_at = now() WHERE plan = $1 AND step = $2"
     );
     let forget = format!("DELETE FROM {progress} WHERE plan = $1 AND step = $2");
     for attempt in 1..=opts.max_attempts.max(1) {
         result.attempts = attempt;
-        if let Some(name) = &index {
-            match index_state(control, name)? {
-                Some(true) if attempt == 1 && resumed => {
+        if let (Some(name), Some(lookup)) = (&index, &mut lookup) {
+            match index_state(lookup, name)? {
+                Some((true, _)) if attempt == 1 && resumed => {
                     // Built by a run that was killed before it could record it. (Not started by
                     // one: an index of that name is someone else's, and the step runs as written,
                     // failing or skipping as the draft would.)
@@ -374,21 +451,25 @@ fn run_step(
                     result.seconds = began.elapsed().as_secs_f64();
                     return Ok(result);
                 }
-                Some(false) => {
-                    log(&format!("{file}: dropping INVALID index {name} left by a failed build"));
-                    control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+                Some((false, qualified)) => {
+                    log(&format!("{file}: dropping INVALID index {qualified} left by a failed build"));
+                    control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))?;
                     result.dropped_invalid.push(name.clone());
                 }
                 _ => {}
             }
         }
-        if let Some(target) = &reindexed {
-            for name in reindex_leftovers(control, target)? {
+        if let (Some(target), Some(lookup)) = (&reindexed, &mut lookup) {
+            for name in reindex_leftovers(lookup, target)? {
                 log(&format!("{file}: dropping INVALID index {name} left by a failed REINDEX CONCURRENTLY"));
                 control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
                 result.dropped_invalid.push(name);
             }
         }
+        let before = match (&build, &mut lookup) {
+            (Some(b), Some(lookup)) => Some((b, table_indexes(lookup, &b.table)?)),
+            _ => None,
+        };
         let mut worker = config.connect(NoTls).context("could not connect to --database-url")?;
         let pid: i32 = worker.query_one("SELECT pg_backend_pid()", &[])?.get(0);
         let blockers: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -409,7 +490,8 @@ fn run_step(
         });
         if section.interrupted() {
             let committed = matches!(&outcome, Err(Failed { committed: true, .. })) || (outcome.is_ok() && !inside);
-            if !committed && !inside {
+            // A cancelled build stays recorded as started: the next run drops what it left.
+            if !committed && !inside && build.is_none() {
                 control.execute(&forget, &[&plan, &file])?;
             }
             log(&format!(
@@ -419,7 +501,7 @@ fn run_step(
                 } else if committed {
                     "its running statement was cancelled, and part of the step had committed: it stays recorded as started"
                 } else {
-                    cancelled_leaves(&stmts, index.is_some())
+                    cancelled_leaves(&stmts, build.is_some())
                 }
             ));
             if outcome.is_ok() && !inside {
@@ -444,6 +526,10 @@ fn run_step(
             }
             Err(Failed { error: e, committed }) => {
                 let _ = worker.batch_execute("ROLLBACK");
+                if let (Some((build, before)), Some(lookup)) = (&before, &mut lookup) {
+                    let why = "left by the failed build";
+                    drop_leftovers(lookup, control, &build.table, before, why, &mut result, &mut *log)?;
+                }
                 let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
                 let msg = e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{code}: {}", d.message()));
                 // A statement timeout is the blockers' doing only if the step still waited for them
@@ -579,7 +665,7 @@ fn resumes_safely(text: &str) -> bool {
     let Ok(stmts) = statements(text) else { return false };
     let plain = |s: &&String| matches!(first_word(s).as_str(), "set" | "reset");
     let work: Vec<&String> = stmts.iter().filter(|s| !plain(s)).collect();
-    work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index_name(work[0]).is_some())
+    work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index(work[0]).is_some())
 }
 
 /// Is the step one transaction, which its last statement commits (session settings may come
@@ -623,11 +709,10 @@ fn run_statements<'r>(
         let word = first_word(stmt);
         if inside && k + 1 == stmts.len() {
             let (sql, params, attempts) = record();
-            worker
-                .execute(sql, &[&params[0], &params[1], &params[2], &attempts])
-                .map_err(|error| Failed { error, committed })?;
+            record_as_login_user(worker, sql, &params, attempts).map_err(|error| Failed { error, committed })?;
         }
-        worker.batch_execute(stmt).map_err(|error| Failed { error, committed })?;
+        let may_have_committed = committed || (!in_tx && commits_inside(stmt));
+        worker.batch_execute(stmt).map_err(|error| Failed { error, committed: may_have_committed })?;
         match word.as_str() {
             "begin" | "start" => in_tx = true,
             "commit" | "end" if in_tx => {
@@ -643,22 +728,128 @@ fn run_statements<'r>(
     Ok(())
 }
 
-/// `Some(valid?)` for an existing index named `name` (as written in the step), `None` if absent.
-fn index_state(control: &mut Client, name: &str) -> Result<Option<bool>> {
-    let row =
-        control.query_one("SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1))", &[&name])?;
-    Ok(row.get(0))
+/// The indexes of `table` (as written in the step), as an `oid[]` literal: a concurrent build that
+/// fails leaves an INVALID index, named by PostgreSQL if the step names none, and only the
+/// indexes missing from this list can be the step's (see [`drop_leftovers`]).
+fn table_indexes(lookup: &mut Client, table: &str) -> Result<String> {
+    let sql = "SELECT coalesce(array_agg(indexrelid ORDER BY indexrelid), '{}')::text FROM pg_index \
+               WHERE indrelid = to_regclass($1)";
+    Ok(lookup.query_one(sql, &[&table])?.get(0))
 }
 
-/// The index name of `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON …`, as written.
-fn concurrent_index_name(stmt: &str) -> Option<String> {
+/// Drop the INVALID indexes of `table` that are not in `before` ([`table_indexes`] taken before
+/// the build): those are the ones the step's failed build made. Why not by definition: the
+/// step's text and `pg_get_indexdef` spell it differently, and the list needs no parsing. An
+/// index another session builds right now is INVALID too until its build ends: it is left alone.
+fn drop_leftovers(
+    lookup: &mut Client,
+    control: &mut Client,
+    table: &str,
+    before: &str,
+    why: &str,
+    result: &mut StepResult,
+    log: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let rows = lookup.query(
+        "SELECT format('%I.%I', n.nspname, c.relname) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indrelid = to_regclass($1) AND NOT i.indisvalid AND i.indexrelid <> ALL ($2::text::oid[]) \
+           AND i.indexrelid <> ALL (ARRAY(SELECT index_relid FROM pg_stat_progress_create_index)) \
+         ORDER BY 1",
+        &[&table, &before],
+    )?;
+    for name in rows.iter().map(|r| r.get::<_, String>(0)) {
+        log(&format!("{}: dropping INVALID index {name} {why}", result.file));
+        control.batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+        result.dropped_invalid.push(name);
+    }
+    Ok(())
+}
+
+/// Write the step's progress row, inside its transaction, as the user apply logged in as: the step
+/// may have set a role (`SET ROLE`, `SET LOCAL ROLE`) that cannot write to the progress table. The
+/// step's role is set back for its `COMMIT` (deferred triggers run as it). Left: a step's `SET
+/// SESSION AUTHORIZATION` changes the user `ROLE NONE` means.
+fn record_as_login_user(
+    worker: &mut Client,
+    sql: &str,
+    params: &[String],
+    attempts: i32,
+) -> Result<(), postgres::Error> {
+    let role: String = worker.query_one("SELECT current_setting('role')", &[])?.get(0);
+    worker.batch_execute("SET LOCAL ROLE NONE")?;
+    worker.execute(sql, &[&params[0], &params[1], &params[2], &attempts])?;
+    worker.execute("SELECT set_config('role', $1, true)", &[&role])?;
+    Ok(())
+}
+
+/// May a statement commit part of its work and then fail? A procedure (`CALL`: its body is not in
+/// the step) or a `DO` block that says `COMMIT` or `ROLLBACK`, run outside a transaction block,
+/// may: failed, it is taken as partly committed and never retried whole. pgsafe's own batched
+/// loops (`DO $pgsafe$`) are the exception: run again, they change only the rows left.
+fn commits_inside(stmt: &str) -> bool {
+    let ends_a_transaction = || {
+        let lower = stmt.to_ascii_lowercase();
+        lower.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "commit" || w == "rollback")
+    };
+    match first_word(stmt).as_str() {
+        "call" => true,
+        "do" => !stmt.starts_with("DO $pgsafe$") && ends_a_transaction(),
+        _ => false,
+    }
+}
+
+/// `Some((valid?, name with its schema))` for an existing index named `name` (as written in the
+/// step, looked up on the step's [`settings_session`]), `None` if absent.
+fn index_state(lookup: &mut Client, name: &str) -> Result<Option<(bool, String)>> {
+    let row = lookup.query_opt(
+        "SELECT i.indisvalid, format('%I.%I', n.nspname, c.relname) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indexrelid = to_regclass($1)",
+        &[&name],
+    )?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// A session that ran the step's leading `SET`s and `RESET`s: the names in the step are looked up
+/// as the step sees them (its own `SET search_path`), not in the control session's path, where
+/// they could name another schema's index. Its look-ups wait for nothing, so the step's timeouts
+/// are lifted: they must not cancel them.
+fn settings_session(config: &postgres::Config, stmts: &[String]) -> Result<Client> {
+    let mut session = config.connect(NoTls).context("could not connect to --database-url")?;
+    for stmt in stmts.iter().take_while(|s| matches!(first_word(s).as_str(), "set" | "reset")) {
+        session.batch_execute(stmt)?;
+    }
+    session.batch_execute("SET statement_timeout = 0; SET lock_timeout = 0")?;
+    Ok(session)
+}
+
+/// What `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] [name] ON [ONLY] table …` builds: the
+/// index name (`None` for an unnamed index: PostgreSQL picks it) and the table, as written.
+#[derive(Debug, PartialEq, Eq)]
+struct IndexBuild {
+    name: Option<String>,
+    table: String,
+}
+
+/// The index a concurrent build makes, if `stmt` is one.
+fn concurrent_index(stmt: &str) -> Option<IndexBuild> {
     let toks = lex(stmt);
-    let mut i = 0;
     let word = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(w));
+    // ident [ . ident ], as written, and the token after it
+    let qualified = |i: usize| -> Option<(String, usize)> {
+        let first = toks.get(i).filter(|t| matches!(t.tok, Tok::Word(_) | Tok::Quoted(_)))?;
+        let (end, next) = if toks.get(i + 1).is_some_and(|t| t.is_punct('.')) {
+            (toks.get(i + 2)?.span.end, i + 3)
+        } else {
+            (first.span.end, i + 1)
+        };
+        Some((stmt[first.span.start..end].to_owned(), next))
+    };
     if !word(0, "create") {
         return None;
     }
-    i += 1;
+    let mut i = 1;
     if word(i, "unique") {
         i += 1;
     }
@@ -669,16 +860,22 @@ fn concurrent_index_name(stmt: &str) -> Option<String> {
     if word(i, "if") && word(i + 1, "not") && word(i + 2, "exists") {
         i += 3;
     }
-    // name: ident [ . ident ]
-    let start = toks.get(i)?.span.start;
-    let mut end = toks.get(i)?.span.end;
-    if !matches!(toks[i].tok, Tok::Word(_) | Tok::Quoted(_)) || word(i, "on") {
-        return None; // an unnamed index: PostgreSQL picks the name
+    let name = if word(i, "on") {
+        None
+    } else {
+        let (name, next) = qualified(i)?;
+        i = next;
+        Some(name)
+    };
+    if !word(i, "on") {
+        return None;
     }
-    if toks.get(i + 1).is_some_and(|t| t.is_punct('.')) {
-        end = toks.get(i + 2)?.span.end;
+    i += 1;
+    if word(i, "only") {
+        i += 1;
     }
-    Some(stmt[start..end].to_owned())
+    let (table, _) = qualified(i)?;
+    Some(IndexBuild { name, table })
 }
 
 /// What `REINDEX [(…)] INDEX|TABLE CONCURRENTLY name` rebuilds: the index or table name, as
@@ -702,13 +899,14 @@ fn concurrent_reindex(stmt: &str) -> Option<Reindexed> {
 
 /// The INVALID copies a failed concurrent `REINDEX` of `target` left: indexes of the same table
 /// named after one of the rebuilt indexes (PostgreSQL truncates a long base name to make room)
-/// with `_ccnew` or `_ccold` and an optional number. Quoted and qualified, ready to drop.
-fn reindex_leftovers(control: &mut Client, target: &Reindexed) -> Result<Vec<String>> {
+/// with `_ccnew` or `_ccold` and an optional number. Quoted and qualified, ready to drop. Looked up
+/// on the step's [`settings_session`].
+fn reindex_leftovers(lookup: &mut Client, target: &Reindexed) -> Result<Vec<String>> {
     let (index, table) = match target {
         Reindexed::Index(n) => (n.as_str(), ""),
         Reindexed::Table(n) => ("", n.as_str()),
     };
-    let rows = control.query(
+    let rows = lookup.query(
         "WITH rebuilt AS ( \
              SELECT i.indrelid AS tbl, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
              WHERE i.indisvalid AND (i.indexrelid = to_regclass(nullif($1, '')) OR i.indrelid = to_regclass(nullif($2, ''))) \
@@ -799,6 +997,15 @@ mod tests {
     }
 
     #[test]
+    fn a_procedure_or_a_do_block_of_the_draft_may_commit_and_a_pgsafe_loop_resumes() {
+        assert!(commits_inside("CALL p()"));
+        assert!(commits_inside("do $$BEGIN INSERT INTO t VALUES (1); COMMIT; END$$"));
+        assert!(!commits_inside("DO $$ BEGIN ALTER TABLE t ADD c int; END $$"));
+        assert!(!commits_inside("DO $pgsafe$ BEGIN NULL; END $pgsafe$"));
+        assert!(!commits_inside("UPDATE t SET a = 1"));
+    }
+
+    #[test]
     fn finds_what_a_concurrent_reindex_rebuilds() {
         use Reindexed::{Index, Table};
         for (sql, want) in [
@@ -815,14 +1022,20 @@ mod tests {
     }
 
     #[test]
-    fn finds_concurrent_index_names() {
+    fn finds_what_a_concurrent_index_build_makes() {
+        let build =
+            |name: Option<&str>, table: &str| Some(IndexBuild { name: name.map(str::to_owned), table: table.into() });
         for (sql, want) in [
-            ("CREATE INDEX CONCURRENTLY idx_a ON t (a)", Some("idx_a")),
-            ("create unique index concurrently if not exists s.\"Idx\" on t (a)", Some("s.\"Idx\"")),
-            ("CREATE INDEX CONCURRENTLY ON t (a)", None),
+            ("CREATE INDEX CONCURRENTLY idx_a ON t (a)", build(Some("idx_a"), "t")),
+            (
+                "create unique index concurrently if not exists s.\"Idx\" on only s.\"T\" (a)",
+                build(Some("s.\"Idx\""), "s.\"T\""),
+            ),
+            ("CREATE INDEX CONCURRENTLY ON t (a)", build(None, "t")),
+            ("CREATE INDEX CONCURRENTLY ON app.t USING gin (a)", build(None, "app.t")),
             ("CREATE INDEX idx_a ON t (a)", None),
         ] {
-            assert_eq!(concurrent_index_name(sql).as_deref(), want, "{sql}");
+            assert_eq!(concurrent_index(sql), want, "{sql}");
         }
     }
 
