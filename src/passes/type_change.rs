@@ -286,16 +286,17 @@ fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Chang
     match cost {
         Cost::None if collate && on_column => cost = Cost::Indexes,
         Cost::Indexes if !on_column => cost = Cost::None,
-        Cost::UtcOnly if utc => cost = Cost::None,
+        // Under UTC the table stays, but an index on the column is built again: the two types
+        // index with different operator classes (measured on PostgreSQL 15: a new relfilenode).
+        Cost::UtcOnly if utc => cost = if on_column { Cost::Indexes } else { Cost::None },
         _ => {}
     }
     Some(match cost {
         Cost::None => return None,
         Cost::Indexes => format!(
             "changing {t}.{c} from {old_text} to {new_text} keeps the table but rebuilds the indexes on {c} under ACCESS \
-             EXCLUSIVE (they compare differently now), blocking reads and writes while they build. Build the new indexes \
-             on a new column instead: {}",
-            recipe(table, column, new_text)
+             EXCLUSIVE (the new type indexes with another operator class), blocking reads and writes while they build. {}",
+            capitalised(&recipe(table, column, new_text))
         ),
         Cost::UtcOnly => format!(
             "changing {t}.{c} from {old_text} to {new_text} skips the table rewrite only when the session that runs it has \
