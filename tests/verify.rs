@@ -183,6 +183,50 @@ fn under_load_the_draft_stalls_writes_and_the_plan_does_not() {
     assert_eq!(l.plan.failed, 0, "{:?}", l.plan.errors);
 }
 
+/// Every table the migration locks gets traffic: before, client `i` went to table `(i / 3) % n`,
+/// so a third table got none from six clients (none from two here) and its stall went unseen
+/// while the report named it. Too few clients are raised to one per table, and the report says so.
+#[test]
+fn load_sends_traffic_to_every_table_and_sees_a_stall_on_the_third() {
+    let work = tempfile::tempdir().unwrap();
+    let schema = work.path().join("schema.sql");
+    let mut text = String::new();
+    for t in ["t1", "t2", "t3"] {
+        text.push_str(&format!(
+            "CREATE TABLE {t} (id bigserial PRIMARY KEY, a int);\n\
+             INSERT INTO {t} (a) SELECT g FROM generate_series(1, 1000) g;\n"
+        ));
+    }
+    std::fs::write(&schema, text).unwrap();
+    let draft = "CREATE INDEX t1_a ON t1(a);\nCREATE INDEX t2_a ON t2(a);\n\
+                 BEGIN;\nLOCK TABLE t3 IN SHARE MODE;\nSELECT pg_sleep(1.5);\nCOMMIT;\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    let opts = VerifyOptions {
+        schema: Some(schema),
+        trace: false,
+        load: Some(LoadOptions {
+            clients: 2,
+            warmup: Duration::from_millis(500),
+            cooldown: Duration::from_millis(300),
+            ..LoadOptions::default()
+        }),
+        max_stall: Some(0.5),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    let l = r.load.as_ref().unwrap();
+    assert_eq!((l.draft.clients, l.draft.clients_asked), (3, 2), "{text}");
+    assert_eq!(l.draft.tables, ["t1", "t2", "t3"], "{text}");
+    for t in ["t1", "t2", "t3"] {
+        assert!(l.draft.completed.get(t).is_some_and(|k| !k.is_empty()), "no traffic on {t}: {l:#?}");
+    }
+    assert_eq!(l.draft.write_stall.table.as_deref(), Some("t3"), "{text}");
+    assert!(l.draft.write_stall.seconds > 1.0, "{text}");
+    assert!(text.contains("3 clients (2 asked"), "{text}");
+    assert!(r.problems.iter().any(|p| p.contains("on t3") && p.contains("--max-stall")), "{text}");
+}
+
 /// A cluster with the example schema in database `app`, and its URL.
 fn app_cluster() -> (Cluster, String) {
     let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e:#}"));

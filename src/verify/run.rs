@@ -345,8 +345,13 @@ pub fn render_text(r: &VerifyReport) -> String {
     if let Some(l) = &r.load {
         let _ = writeln!(
             o,
-            "\nunder load ({} clients × {}/s on {}{})",
+            "\nunder load ({} clients{} × {}/s on {}{})",
             l.draft.clients,
+            if l.draft.clients > l.draft.clients_asked {
+                format!(" ({} asked; more so that every table gets one)", l.draft.clients_asked)
+            } else {
+                String::new()
+            },
             l.draft.rate_per_client,
             l.draft.tables.join(", "),
             if l.draft.blocker.is_some() { ", with an idle writer holding a transaction open" } else { "" }
