@@ -39,11 +39,16 @@ pub struct VerifyOptions {
     pub max_stall: Option<f64>,
 }
 
-/// Draft and plan under load, side by side.
+/// Draft and plan under load, side by side. They run on databases of their own, apart from the
+/// runs whose schema and rows are compared: the load's own inserts would make every loaded table
+/// differ, and the second run of the draft took that for the draft's nondeterminism, leaving
+/// those tables out of the row comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadComparison {
     pub draft: LoadReport,
     pub plan: LoadReport,
+    /// How the plan's run under load went.
+    pub plan_run: RunOutcome,
 }
 
 /// The lock traces of draft and plan.
@@ -135,11 +140,22 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         equivalence::run_files(&server, db, &paths)
     };
 
-    let (draft_run, plan_run, load) = match &opts.load {
-        None => (run_draft(&draft_db), run_plan(&plan_db), None),
+    let (draft_run, plan_run) = (run_draft(&draft_db), run_plan(&plan_db));
+    if let Some((_, e)) = &draft_run.error {
+        bail!("the draft itself fails on this schema, so there is nothing to compare:\n{e}");
+    }
+
+    let mut problems = Vec::new();
+    // Under load: two more databases, measured only (see `LoadComparison`).
+    let load = match &opts.load {
+        None => None,
         Some(lo) => {
+            let (draft_load, plan_load) = (
+                server.create_scratch("draft_load", Some(&template))?,
+                server.create_scratch("plan_load", Some(&template))?,
+            );
             let tables = manifest_tables(manifest);
-            let targets = load::targets(&server, &draft_db, &tables)?;
+            let targets = load::targets(&server, &draft_load, &tables)?;
             if targets.is_empty() {
                 bail!(
                     "--load: none of the tables the plan locks ({}) exists with rows and a \
@@ -147,16 +163,19 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
                     if tables.is_empty() { "none".to_owned() } else { tables.join(", ") }
                 );
             }
-            let (d, dl) = load::measure(&server, &draft_db, &targets, lo, || run_draft(&draft_db))?;
-            let (p, pl) = load::measure(&server, &plan_db, &targets, lo, || run_plan(&plan_db))?;
-            (d, p, Some(LoadComparison { draft: dl, plan: pl }))
+            let (d, dl) = load::measure(&server, &draft_load, &targets, lo, || run_draft(&draft_load))?;
+            let (p, pl) = load::measure(&server, &plan_load, &targets, lo, || run_plan(&plan_load))?;
+            if let Some((_, e)) = &d.error {
+                bail!("the draft itself fails under load, so there is nothing to compare:\n{e}");
+            }
+            if let Some((file, e)) = &p.error {
+                problems.push(format!("under load, plan step {file} fails: {e}"));
+            }
+            server.drop_scratch(&draft_load)?;
+            server.drop_scratch(&plan_load)?;
+            Some(LoadComparison { draft: dl, plan: pl, plan_run: p })
         }
     };
-    if let Some((_, e)) = &draft_run.error {
-        bail!("the draft itself fails on this schema, so there is nothing to compare:\n{e}");
-    }
-
-    let mut problems = Vec::new();
     let equivalence = if let Some((file, e)) = &plan_run.error {
         problems.push(format!("plan step {file} fails: {e}"));
         Equivalence { equivalent: false, diff: String::new() }
@@ -383,6 +402,9 @@ pub fn render_text(r: &VerifyReport) -> String {
             l.plan.write_stall.seconds,
             l.draft.baseline_p99_ms
         );
+        if let Some((f, e)) = &l.plan_run.error {
+            let _ = writeln!(o, "  plan step {f} FAILED under load:\n{}", indent(e, "    "));
+        }
     }
     if r.ok() {
         let _ = writeln!(o, "\nok");
