@@ -256,6 +256,29 @@ fn under_load_a_plan_that_changes_other_rows_is_still_caught() {
     assert!(d.nondeterministic.is_empty(), "the load's writes are not the draft's: {text}");
 }
 
+/// Under an idle writer, the plan's step hits its lock_timeout and is tried again, as `pgsafe
+/// apply` does, until the blocker goes: a correct plan is not reported as not equivalent.
+#[test]
+fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
+    let c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag int;\n", &Config::default()).unwrap();
+    let opts = VerifyOptions {
+        schema: Some("examples/schema.sql".into()),
+        trace: false,
+        load: Some(LoadOptions {
+            blocker: Some(pgsafe::verify::load::Blocker::IdleWriter),
+            blocker_hold: Duration::from_millis(1500),
+            ..quick_load()
+        }),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    assert!(r.ok(), "{text}");
+    let l = r.load.as_ref().unwrap();
+    assert!(l.plan_run.error.is_none() && !l.plan_run.retries.is_empty(), "{text}");
+    assert!(text.contains("retried after lock_timeout"), "{text}");
+}
+
 /// A cluster with the example schema in database `app`, and its URL.
 fn app_cluster() -> (Cluster, String) {
     let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e:#}"));

@@ -47,7 +47,7 @@ pub struct VerifyOptions {
 pub struct LoadComparison {
     pub draft: LoadReport,
     pub plan: LoadReport,
-    /// How the plan's run under load went.
+    /// How the plan's run under load went (its steps retried on `lock_timeout`).
     pub plan_run: RunOutcome,
 }
 
@@ -137,7 +137,7 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
     let run_draft = |db: &str| equivalence::run_files(&server, db, &[draft_file.as_path()]);
     let run_plan = |db: &str| {
         let paths: Vec<&Path> = step_paths.iter().map(PathBuf::as_path).collect();
-        equivalence::run_files(&server, db, &paths)
+        equivalence::run_plan_files(&server, db, &paths)
     };
 
     let (draft_run, plan_run) = (run_draft(&draft_db), run_plan(&plan_db));
@@ -402,6 +402,9 @@ pub fn render_text(r: &VerifyReport) -> String {
             l.plan.write_stall.seconds,
             l.draft.baseline_p99_ms
         );
+        if !l.plan_run.retries.is_empty() {
+            let _ = writeln!(o, "  plan steps retried after lock_timeout: {}", l.plan_run.retries.join("; "));
+        }
         if let Some((f, e)) = &l.plan_run.error {
             let _ = writeln!(o, "  plan step {f} FAILED under load:\n{}", indent(e, "    "));
         }
