@@ -279,6 +279,22 @@ fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
     assert!(text.contains("retried after lock_timeout"), "{text}");
 }
 
+/// Roles, databases and tablespaces are the whole server's: verify refuses such a draft before it
+/// runs anything (before, the plan met the draft's role, "already exists", and a --database-url
+/// server kept it).
+#[test]
+fn verify_refuses_a_draft_that_changes_cluster_wide_objects_and_leaves_nothing() {
+    let (cluster, url) = app_cluster();
+    let draft =
+        "CREATE ROLE reader1;\nGRANT SELECT ON orders TO reader1;\nCREATE INDEX orders_note ON orders (note);\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    let opts = VerifyOptions { database_url: Some(url), trace: false, ..VerifyOptions::default() };
+    let e = format!("{:#}", run::verify(&c, &opts).unwrap_err());
+    assert!(e.contains("cluster-wide objects") && e.contains("CREATE ROLE reader1"), "{e}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_roles WHERE rolname = 'reader1'"), "0");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgsafe_scratch%'"), "0");
+}
+
 /// A cluster with the example schema in database `app`, and its URL.
 fn app_cluster() -> (Cluster, String) {
     let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e:#}"));

@@ -98,6 +98,17 @@ impl Drop for WorkDir {
 /// schema or the draft itself failing, no server); a failed check is a report with problems.
 pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
     let manifest = c.manifest.as_ref().context("verify needs the manifest: compile with Want::Everything")?;
+    refuse_cluster_wide("the draft", &c.source.text)?;
+    if opts.database_url.is_some() {
+        // run once, on the template, but they would stay on the user's server
+        for (what, file) in [("--schema", &opts.schema), ("--seed", &opts.seed)] {
+            if let Some(file) = file {
+                let text =
+                    std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display()))?;
+                refuse_cluster_wide(&format!("{what} {}", file.display()), &text)?;
+            }
+        }
+    }
     let server = match &opts.database_url {
         Some(url) => Server::external(url, opts.allow_remote)?,
         None => Server::embedded()?,
@@ -263,6 +274,56 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         load,
         problems,
     })
+}
+
+/// Refuse `text` when it changes cluster-wide objects (roles, databases, tablespaces, server
+/// settings: [`cluster_wide_statements`]). Why: they are not in a scratch database. Draft and plan
+/// run on the same server, up to five times, so the plan meets the role the draft created ("role
+/// … already exists", a false alarm), and with `--database-url` they would stay on the user's
+/// server.
+fn refuse_cluster_wide(what: &str, text: &str) -> Result<()> {
+    let found = cluster_wide_statements(text);
+    if !found.is_empty() {
+        bail!(
+            "verify cannot compare a draft that changes cluster-wide objects: {what} has {} (roles, databases, \
+             tablespaces and server settings belong to the whole server, not to the scratch databases verify \
+             compares); verify it without them",
+            found.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// The statements of `text` that change what every database of the server shares, by their first
+/// words: `CREATE|ALTER|DROP ROLE|USER|GROUP|DATABASE|TABLESPACE` (not `USER MAPPING`), `ALTER
+/// SYSTEM`, `GRANT`/`REVOKE` of a role (no `ON`), `COMMENT`/`SECURITY LABEL` on a role, database or
+/// tablespace, `REASSIGN OWNED`. Those in a `DO` block or function are not seen.
+pub fn cluster_wide_statements(text: &str) -> Vec<String> {
+    use crate::front::split::{split, PieceKind};
+    use crate::front::tokens::head_words;
+    const SHARED: [&str; 5] = ["role", "user", "group", "database", "tablespace"];
+    let Ok(pieces) = split(text) else { return Vec::new() };
+    let mut out = Vec::new();
+    for p in &pieces {
+        let PieceKind::Statement { body, .. } = &p.kind else { continue };
+        let stmt = &text[body.clone()];
+        let w = head_words(stmt, 8);
+        let word = |i: usize| w.get(i).map_or("", String::as_str);
+        let shared = match word(0) {
+            "create" | "alter" | "drop" => {
+                (SHARED.contains(&word(1)) && word(2) != "mapping") || (word(0) == "alter" && word(1) == "system")
+            }
+            "grant" | "revoke" => !head_words(stmt, usize::MAX).iter().any(|w| w == "on"),
+            "comment" => word(1) == "on" && SHARED.contains(&word(2)),
+            "security" => w.windows(2).any(|p| p[0] == "on" && SHARED.contains(&p[1].as_str())),
+            "reassign" => true,
+            _ => false,
+        };
+        if shared {
+            out.push(truncate(&stmt.split_whitespace().collect::<Vec<_>>().join(" "), 60));
+        }
+    }
+    out
 }
 
 /// How much longer than the draft's the plan's longest write stall may be before verify calls it
@@ -431,5 +492,29 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_changes_the_whole_server() {
+        let draft = "CREATE ROLE reader1;\nGRANT SELECT ON t TO reader1;\nGRANT reader1 TO app;\n\
+                     CREATE USER MAPPING FOR app SERVER s;\nALTER DATABASE app SET work_mem = '1MB';\n\
+                     CREATE INDEX i ON t (a);\nCOMMENT ON TABLE t IS 'x';\nCOMMENT ON ROLE app IS 'x';\n\
+                     DROP TABLESPACE IF EXISTS ts;\nALTER SYSTEM SET work_mem = '1MB';\n";
+        assert_eq!(
+            cluster_wide_statements(draft),
+            [
+                "CREATE ROLE reader1",
+                "GRANT reader1 TO app",
+                "ALTER DATABASE app SET work_mem = '1MB'",
+                "COMMENT ON ROLE app IS 'x'",
+                "DROP TABLESPACE IF EXISTS ts",
+                "ALTER SYSTEM SET work_mem = '1MB'"
+            ]
+        );
     }
 }
