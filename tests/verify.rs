@@ -227,6 +227,43 @@ fn load_sends_traffic_to_every_table_and_sees_a_stall_on_the_third() {
     assert!(r.problems.iter().any(|p| p.contains("on t3") && p.contains("--max-stall")), "{text}");
 }
 
+/// SIGTERM while the draft runs: the running psql is cancelled, the scratch databases on a
+/// --database-url server are dropped, and pgsafe ends with 143 (before, it died at once and left
+/// both, the orphaned psql going on).
+#[test]
+fn verify_cli_on_sigterm_drops_its_scratch_databases_and_cancels_psql() {
+    let (cluster, url) = app_cluster();
+    let work = tempfile::tempdir().unwrap();
+    let draft = work.path().join("draft.sql");
+    std::fs::write(&draft, "CREATE INDEX orders_note ON orders (note);\nSELECT pg_sleep(30);\n").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("verify")
+        .arg(&draft)
+        .args(["--schema", "examples/schema.sql", "--no-trace", "--database-url", &url])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scalar(&cluster, running) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the draft never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let began = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(began.elapsed() < Duration::from_secs(15), "{stderr}");
+    let scratch = "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgsafe_scratch%'";
+    let active = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'";
+    // the orphan, before the fix, would go on; give a leftover a moment to show
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(scalar(&cluster, scratch), "0", "{stderr}");
+    assert_eq!(scalar(&cluster, active), "0", "{stderr}");
+}
+
 fn quick_load() -> LoadOptions {
     LoadOptions { warmup: Duration::from_millis(500), cooldown: Duration::from_millis(300), ..LoadOptions::default() }
 }

@@ -99,6 +99,10 @@ impl Drop for WorkDir {
 pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
     let manifest = c.manifest.as_ref().context("verify needs the manifest: compile with Want::Everything")?;
     refuse_cluster_wide("the draft", &c.source.text)?;
+    // SIGINT/SIGTERM: the running psql is cancelled (`server::run`), verify returns, the server
+    // (declared after, so dropped first) drops its scratch databases or stops its cluster, and only
+    // then does this section end the process with the signal's status.
+    let _signals = crate::interrupt::critical();
     if opts.database_url.is_some() {
         // run once, on the template, but they would stay on the user's server
         for (what, file) in [("--schema", &opts.schema), ("--seed", &opts.seed)] {
