@@ -227,6 +227,29 @@ fn load_sends_traffic_to_every_table_and_sees_a_stall_on_the_third() {
     assert!(r.problems.iter().any(|p| p.contains("on t3") && p.contains("--max-stall")), "{text}");
 }
 
+/// With --database-url, PGPASSWORD reaches psql and pg_dump (before, every PG* variable was taken
+/// out of their environment, so a server asking for a password refused verify).
+#[test]
+fn verify_on_a_database_url_takes_the_password_from_pgpassword() {
+    let (cluster, _) = app_cluster();
+    cluster.psql("app", "CREATE ROLE pw LOGIN CREATEDB PASSWORD 'secret'").unwrap();
+    let hba = cluster.data_dir().join("pg_hba.conf");
+    let rest = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("host all pw 127.0.0.1/32 scram-sha-256\n{rest}")).unwrap();
+    cluster.psql("app", "SELECT pg_reload_conf()").unwrap();
+    let url = format!("postgresql://pw@127.0.0.1:{}/postgres", cluster.port());
+    let out = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .args(["verify", "examples/article.sql", "--schema", "examples/schema.sql", "--no-trace"])
+        .args(["--database-url", &url])
+        .env("PGPASSWORD", "secret")
+        .env("PGHOST", "db.example.com")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}\nstdout: {stdout}");
+    assert!(stdout.contains("schema: equivalent"), "{stdout}");
+}
+
 /// SIGTERM while the draft runs: the running psql is cancelled, the scratch databases on a
 /// --database-url server are dropped, and pgsafe ends with 143 (before, it died at once and left
 /// both, the orphaned psql going on).

@@ -97,7 +97,12 @@ impl Server {
                 .map(str::to_owned)
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "postgres".into()),
-            password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
+            // libpq's programs read PGPASSWORD themselves (see `client`); the connections of the
+            // `postgres` crate (load, rows, traces) do not, so they get it here.
+            password: config
+                .get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .or_else(|| std::env::var("PGPASSWORD").ok()),
             maintenance_db: config.get_dbname().unwrap_or("postgres").to_owned(),
         };
         let mut server = Server {
@@ -213,7 +218,8 @@ impl Server {
         let e = &self.endpoint;
         let mut cmd = Command::new(self.bindir.join(program));
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("PG") {
+            let key_text = key.to_string_lossy();
+            if key_text.starts_with("PG") && (self.is_embedded() || !keeps_env(&key_text)) {
                 cmd.env_remove(&key);
             }
         }
@@ -244,6 +250,26 @@ impl Drop for Server {
             }
         }
     }
+}
+
+/// Does a libpq variable reach `psql`/`pg_dump` on a `--database-url` server? Those that say how to
+/// authenticate and encrypt (`PGPASSWORD`, `PGPASSFILE`, `PGSSLMODE`, `PGSSLROOTCERT`, GSS, …) do:
+/// the URL rarely carries them. Those that would send the connection elsewhere or change the
+/// session (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGSERVICE`, `PGOPTIONS`, `PGTZ`, …) do
+/// not: the URL and verify say where and how. The throwaway cluster gets none.
+fn keeps_env(name: &str) -> bool {
+    name.starts_with("PGSSL")
+        || name.starts_with("PGGSS")
+        || matches!(
+            name,
+            "PGPASSWORD"
+                | "PGPASSFILE"
+                | "PGREQUIRESSL"
+                | "PGKRBSRVNAME"
+                | "PGREQUIREAUTH"
+                | "PGCHANNELBINDING"
+                | "PGREQUIREPEER"
+        )
 }
 
 /// Is `host` this machine: `localhost`, a loopback address (127.0.0.0/8, ::1) or a Unix socket
@@ -339,6 +365,16 @@ mod tests {
         }
         for h in ["db.example.com", "10.0.0.1", "128.0.0.1", "::2", "localhost.evil"] {
             assert!(!is_local_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn passwords_and_tls_reach_libpq_and_redirections_do_not() {
+        for v in ["PGPASSWORD", "PGPASSFILE", "PGSSLMODE", "PGSSLROOTCERT", "PGGSSENCMODE", "PGREQUIREAUTH"] {
+            assert!(keeps_env(v), "{v}");
+        }
+        for v in ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGOPTIONS", "PGTZ"] {
+            assert!(!keeps_env(v), "{v}");
         }
     }
 
