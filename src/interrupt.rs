@@ -59,6 +59,13 @@ impl Critical {
     }
 }
 
+/// Has a signal arrived inside a critical section that has not ended? For code that waits on a
+/// child process inside one (`pgsafe verify`'s psql) and must stop waiting, clean up and return.
+pub fn pending() -> bool {
+    let h = handlers();
+    h.depth.load(Ordering::SeqCst) > 0 && h.seen.iter().any(|(_, flag)| flag.load(Ordering::SeqCst))
+}
+
 impl Drop for Critical {
     fn drop(&mut self) {
         let h = handlers();

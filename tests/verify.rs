@@ -184,6 +184,178 @@ fn under_load_the_draft_stalls_writes_and_the_plan_does_not() {
     assert_eq!(l.plan.failed, 0, "{:?}", l.plan.errors);
 }
 
+/// Every table the migration locks gets traffic: before, client `i` went to table `(i / 3) % n`,
+/// so a third table got none from six clients (none from two here) and its stall went unseen
+/// while the report named it. Too few clients are raised to one per table, and the report says so.
+#[test]
+fn load_sends_traffic_to_every_table_and_sees_a_stall_on_the_third() {
+    let work = tempfile::tempdir().unwrap();
+    let schema = work.path().join("schema.sql");
+    let mut text = String::new();
+    for t in ["t1", "t2", "t3"] {
+        text.push_str(&format!(
+            "CREATE TABLE {t} (id bigserial PRIMARY KEY, a int);\n\
+             INSERT INTO {t} (a) SELECT g FROM generate_series(1, 1000) g;\n"
+        ));
+    }
+    std::fs::write(&schema, text).unwrap();
+    let draft = "CREATE INDEX t1_a ON t1(a);\nCREATE INDEX t2_a ON t2(a);\n\
+                 BEGIN;\nLOCK TABLE t3 IN SHARE MODE;\nSELECT pg_sleep(1.5);\nCOMMIT;\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    let opts = VerifyOptions {
+        schema: Some(schema),
+        trace: false,
+        load: Some(LoadOptions {
+            clients: 2,
+            warmup: Duration::from_millis(500),
+            cooldown: Duration::from_millis(300),
+            ..LoadOptions::default()
+        }),
+        max_stall: Some(0.5),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    let l = r.load.as_ref().unwrap();
+    assert_eq!((l.draft.clients, l.draft.clients_asked), (3, 2), "{text}");
+    assert_eq!(l.draft.tables, ["t1", "t2", "t3"], "{text}");
+    for t in ["t1", "t2", "t3"] {
+        assert!(l.draft.completed.get(t).is_some_and(|k| !k.is_empty()), "no traffic on {t}: {l:#?}");
+    }
+    assert_eq!(l.draft.write_stall.table.as_deref(), Some("t3"), "{text}");
+    assert!(l.draft.write_stall.seconds > 1.0, "{text}");
+    assert!(text.contains("3 clients (2 asked"), "{text}");
+    assert!(r.problems.iter().any(|p| p.contains("on t3") && p.contains("--max-stall")), "{text}");
+}
+
+/// With --database-url, PGPASSWORD reaches psql and pg_dump (before, every PG* variable was taken
+/// out of their environment, so a server asking for a password refused verify).
+#[test]
+fn verify_on_a_database_url_takes_the_password_from_pgpassword() {
+    let (cluster, _) = app_cluster();
+    cluster.psql("app", "CREATE ROLE pw LOGIN CREATEDB PASSWORD 'secret'").unwrap();
+    let hba = cluster.data_dir().join("pg_hba.conf");
+    let rest = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("host all pw 127.0.0.1/32 scram-sha-256\n{rest}")).unwrap();
+    cluster.psql("app", "SELECT pg_reload_conf()").unwrap();
+    let url = format!("postgresql://pw@127.0.0.1:{}/postgres", cluster.port());
+    let out = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .args(["verify", "examples/article.sql", "--schema", "examples/schema.sql", "--no-trace"])
+        .args(["--database-url", &url])
+        .env("PGPASSWORD", "secret")
+        .env("PGHOST", "db.example.com")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}\nstdout: {stdout}");
+    assert!(stdout.contains("schema: equivalent"), "{stdout}");
+}
+
+/// SIGTERM while the draft runs: the running psql is cancelled, the scratch databases on a
+/// --database-url server are dropped, and pgsafe ends with 143 (before, it died at once and left
+/// both, the orphaned psql going on).
+#[test]
+fn verify_cli_on_sigterm_drops_its_scratch_databases_and_cancels_psql() {
+    let (cluster, url) = app_cluster();
+    let work = tempfile::tempdir().unwrap();
+    let draft = work.path().join("draft.sql");
+    std::fs::write(&draft, "CREATE INDEX orders_note ON orders (note);\nSELECT pg_sleep(30);\n").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("verify")
+        .arg(&draft)
+        .args(["--schema", "examples/schema.sql", "--no-trace", "--database-url", &url])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scalar(&cluster, running) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the draft never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let began = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(began.elapsed() < Duration::from_secs(15), "{stderr}");
+    let scratch = "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgsafe_scratch%'";
+    let active = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'";
+    // the orphan, before the fix, would go on; give a leftover a moment to show
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(scalar(&cluster, scratch), "0", "{stderr}");
+    assert_eq!(scalar(&cluster, active), "0", "{stderr}");
+}
+
+fn quick_load() -> LoadOptions {
+    LoadOptions { warmup: Duration::from_millis(500), cooldown: Duration::from_millis(300), ..LoadOptions::default() }
+}
+
+/// Under --load the rows are compared as without it: before, the load's own inserts made every
+/// loaded table differ between the loaded run of the draft and its second run, which took them
+/// for the draft's nondeterminism and left them out, so a plan that changed other rows passed.
+#[test]
+fn under_load_a_plan_that_changes_other_rows_is_still_caught() {
+    let draft = "UPDATE orders SET note = 'x' WHERE id % 100 = 0;\n";
+    let mut c = compile("draft.sql", draft, &Config::default()).unwrap();
+    for f in c.files.iter_mut() {
+        plant(f, "'x'", "'y'");
+    }
+    assert!(c.files.iter().any(|f| f.body().contains("'y'")));
+    let opts = VerifyOptions {
+        schema: Some("examples/schema.sql".into()),
+        trace: false,
+        load: Some(quick_load()),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    let d = r.data.as_ref().unwrap();
+    assert!(!r.ok() && !d.equivalent, "{text}");
+    assert_eq!(d.differing.iter().map(|(t, _, _)| t.as_str()).collect::<Vec<_>>(), ["orders"], "{text}");
+    assert!(d.nondeterministic.is_empty(), "the load's writes are not the draft's: {text}");
+}
+
+/// Under an idle writer, the plan's step hits its lock_timeout and is tried again, as `pgsafe
+/// apply` does, until the blocker goes: a correct plan is not reported as not equivalent.
+#[test]
+fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
+    let c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag int;\n", &Config::default()).unwrap();
+    let opts = VerifyOptions {
+        schema: Some("examples/schema.sql".into()),
+        trace: false,
+        load: Some(LoadOptions {
+            blocker: Some(pgsafe::verify::load::Blocker::IdleWriter),
+            blocker_hold: Duration::from_millis(1500),
+            ..quick_load()
+        }),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    assert!(r.ok(), "{text}");
+    let l = r.load.as_ref().unwrap();
+    assert!(l.plan_run.error.is_none() && !l.plan_run.retries.is_empty(), "{text}");
+    assert!(text.contains("retried after lock_timeout"), "{text}");
+}
+
+/// Roles, databases and tablespaces are the whole server's: verify refuses such a draft before it
+/// runs anything (before, the plan met the draft's role, "already exists", and a --database-url
+/// server kept it).
+#[test]
+fn verify_refuses_a_draft_that_changes_cluster_wide_objects_and_leaves_nothing() {
+    let (cluster, url) = app_cluster();
+    let draft =
+        "CREATE ROLE reader1;\nGRANT SELECT ON orders TO reader1;\nCREATE INDEX orders_note ON orders (note);\n";
+    let c = compile("draft.sql", draft, &Config::default()).unwrap();
+    let opts = VerifyOptions { database_url: Some(url), trace: false, ..VerifyOptions::default() };
+    let e = format!("{:#}", run::verify(&c, &opts).unwrap_err());
+    assert!(e.contains("cluster-wide objects") && e.contains("CREATE ROLE reader1"), "{e}");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_roles WHERE rolname = 'reader1'"), "0");
+    assert_eq!(scalar(&cluster, "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgsafe_scratch%'"), "0");
+}
+
 /// A cluster with the example schema in database `app`, and its URL.
 fn app_cluster() -> (Cluster, String) {
     let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e:#}"));

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -28,6 +28,8 @@ pub struct RunOutcome {
     pub files: Vec<(String, f64)>,
     /// The first failure: file name and psql's message. Nothing after it was run.
     pub error: Option<(String, String)>,
+    /// Plan steps that hit their `lock_timeout` and were run again (`<file>: attempt N: …`).
+    pub retries: Vec<String>,
 }
 
 impl RunOutcome {
@@ -36,14 +38,52 @@ impl RunOutcome {
     }
 }
 
+/// Tries of a plan step that hits its `lock_timeout` (the first included), and the first
+/// back-off, doubled each retry up to [`LOCK_MAX_BACKOFF`]: about 9 s of waiting in all, longer
+/// than `--blocker-seconds`' default 3 s.
+pub const LOCK_ATTEMPTS: u32 = 8;
+const LOCK_BACKOFF: Duration = Duration::from_millis(200);
+const LOCK_MAX_BACKOFF: Duration = Duration::from_secs(2);
+
 /// Run `files` (in order) against `db` with `psql -f`, stopping at the first failure.
 pub fn run_files(server: &Server, db: &str, files: &[&Path]) -> RunOutcome {
+    run(server, db, files, false)
+}
+
+/// Run a plan's step files like [`run_files`], but as `pgsafe apply` runs them: a step that hits
+/// its `lock_timeout` (another session holds a conflicting lock, e.g. `--blocker idle-writer`) is
+/// tried again with back-off, when a retry cannot repeat a part that committed ([`retryable`]).
+/// Why: the plan's timeouts are there to be retried; one failed try under a blocker says nothing
+/// about the plan's result. A step that never gets its lock fails saying so.
+pub fn run_plan_files(server: &Server, db: &str, files: &[&Path]) -> RunOutcome {
+    run(server, db, files, true)
+}
+
+fn run(server: &Server, db: &str, files: &[&Path], retry: bool) -> RunOutcome {
     let began = Instant::now();
-    let mut out = RunOutcome { seconds: 0.0, files: Vec::new(), error: None };
+    let mut out = RunOutcome { seconds: 0.0, files: Vec::new(), error: None, retries: Vec::new() };
     for file in files {
         let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into());
         let t = Instant::now();
-        let result = server.psql_file(db, file, MIGRATION_APP);
+        let may_retry = retry && std::fs::read_to_string(file).is_ok_and(|text| retryable(&text));
+        let mut attempt = 1;
+        let result = loop {
+            match server.psql_file(db, file, MIGRATION_APP) {
+                Err(e) if may_retry && is_lock_timeout(&format!("{e:#}")) => {
+                    if attempt == LOCK_ATTEMPTS {
+                        break Err(anyhow::anyhow!(
+                            "could not take its lock in {LOCK_ATTEMPTS} attempts (lock_timeout each time: \
+                             another session held a conflicting lock throughout): {e:#}"
+                        ));
+                    }
+                    out.retries.push(format!("{name}: attempt {attempt}: lock timeout"));
+                    let delay = LOCK_BACKOFF.saturating_mul(1 << (attempt - 1)).min(LOCK_MAX_BACKOFF);
+                    std::thread::sleep(delay);
+                    attempt += 1;
+                }
+                r => break r,
+            }
+        };
         out.files.push((name.clone(), t.elapsed().as_secs_f64()));
         if let Err(e) = result {
             out.error = Some((name, format!("{e:#}")));
@@ -52,6 +92,54 @@ pub fn run_files(server: &Server, db: &str, files: &[&Path]) -> RunOutcome {
     }
     out.seconds = began.elapsed().as_secs_f64();
     out
+}
+
+/// psql's message for SQLSTATE 55P03 from `lock_timeout` (psql prints no SQLSTATE by default).
+fn is_lock_timeout(message: &str) -> bool {
+    message.contains("canceling statement due to lock timeout")
+}
+
+/// May a step that failed on its `lock_timeout` run again whole? Only when nothing of it can have
+/// committed before the failure: it is one transaction (settings before its `BEGIN`, nothing
+/// ending it before its last `COMMIT`), or one statement besides settings that commits all at once
+/// (not a concurrent build or reindex, which leaves an INVALID index, nor a `DO`/`CALL` that may
+/// commit as it goes). The rule of `pgsafe apply`, which retries a step unless part of it committed.
+pub fn retryable(text: &str) -> bool {
+    use crate::front::split::{split, PieceKind};
+    use crate::front::tokens::head_words;
+    let Ok(pieces) = split(text) else { return false };
+    let mut heads: Vec<Vec<String>> = Vec::new();
+    for p in &pieces {
+        match &p.kind {
+            PieceKind::Statement { body, .. } => heads.push(head_words(&text[body.clone()], 6)),
+            PieceKind::Meta { .. } => return false,
+            PieceKind::Trivia => {}
+        }
+    }
+    let first = |h: &Vec<String>| h.first().cloned().unwrap_or_default();
+    let work: Vec<&Vec<String>> = heads.iter().filter(|h| !matches!(first(h).as_str(), "set" | "reset")).collect();
+    let ends = |h: &Vec<String>| match first(h).as_str() {
+        "commit" | "end" | "abort" | "begin" | "start" => true,
+        "rollback" => h.get(1).is_none_or(|w| w != "to") && h.get(2).is_none_or(|w| w != "to"),
+        "prepare" => h.get(1).is_some_and(|w| w == "transaction"),
+        _ => false,
+    };
+    match work.as_slice() {
+        [one] => {
+            !ends(one) && !matches!(first(one).as_str(), "do" | "call") && !one.iter().any(|w| w == "concurrently")
+        }
+        [begin, middle @ .., last] => {
+            matches!(first(begin).as_str(), "begin" | "start")
+                && matches!(first(last).as_str(), "commit" | "end")
+                && !last.iter().any(|w| w == "chain")
+                && !middle.iter().any(|h| ends(h))
+                && heads
+                    .iter()
+                    .take_while(|h| !matches!(first(h).as_str(), "begin" | "start"))
+                    .all(|h| matches!(first(h).as_str(), "set" | "reset"))
+        }
+        [] => false,
+    }
 }
 
 /// The verdict on two databases' schemas.
@@ -205,6 +293,19 @@ pub fn differing_tables(draft: &BTreeMap<String, String>, plan: &BTreeMap<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_is_retried_only_when_nothing_of_it_can_have_committed() {
+        assert!(retryable("SET lock_timeout = '100ms';\nALTER TABLE t ADD COLUMN c int;\nRESET lock_timeout;\n"));
+        assert!(retryable(
+            "SET lock_timeout = '1s';\nBEGIN;\nALTER TABLE t ADD c int;\nUPDATE t SET c = 1;\nCOMMIT;\n"
+        ));
+        assert!(!retryable("BEGIN;\nALTER TABLE t ADD c int;\nCOMMIT;\nBEGIN;\nALTER TABLE u ADD c int;\nCOMMIT;\n"));
+        assert!(!retryable("CREATE INDEX CONCURRENTLY i ON t (a);\n"));
+        assert!(!retryable("DO $$ BEGIN COMMIT; END $$;\n"));
+        assert!(!retryable("ALTER TABLE t ADD c int;\nALTER TABLE u ADD c int;\n"));
+        assert!(!retryable("\\set x 1\nALTER TABLE t ADD c int;\n"));
+    }
 
     #[test]
     fn diff_names_the_sides() {

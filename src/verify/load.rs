@@ -42,7 +42,7 @@ pub enum Blocker {
 /// What traffic to generate.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    /// Client connections (threads); kinds and tables are assigned round-robin.
+    /// Client connections (threads); tables and kinds are assigned round-robin (see [`assign`]).
     pub clients: usize,
     /// Requests per second per client.
     pub rate: f64,
@@ -82,14 +82,19 @@ pub struct Target {
     max_id: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
     Read,
     Update,
     Insert,
 }
 
 impl Target {
+    fn can(&self, kind: Kind) -> bool {
+        self.sql(kind, self.min_id).is_some()
+    }
+
     fn sql(&self, kind: Kind, id: i64) -> Option<String> {
         let (t, pk) = (&self.table, &self.pk);
         Some(match kind {
@@ -170,6 +175,32 @@ pub fn targets(server: &Server, db: &str, names: &[String]) -> Result<Vec<Target
     Ok(out)
 }
 
+/// At most this many clients are added so that every table gets one (the throwaway cluster
+/// allows 50 connections).
+const MAX_CLIENTS_ADDED_FOR_TABLES: usize = 32;
+
+/// Which table and kind of request each client sends: tables round-robin, so every table gets a
+/// client as long as there are clients for all (before, client `i` went to table `(i / 3) % n`
+/// and six clients never reached a third table, whose stall went unseen while the report named
+/// it). Each table's first client writes (the write stall is the verdict), its second reads, its
+/// third inserts. `clients` is raised to the number of tables (up to
+/// [`MAX_CLIENTS_ADDED_FOR_TABLES`]); a table left without a client is not loaded, and the report
+/// does not name it.
+pub fn assign(targets: &[Target], clients: usize) -> Vec<(usize, Kind)> {
+    let n = clients.max(targets.len().min(MAX_CLIENTS_ADDED_FOR_TABLES));
+    (0..n)
+        .map(|i| {
+            let ti = i % targets.len();
+            let wanted = [Kind::Update, Kind::Read, Kind::Insert][(i / targets.len()) % 3];
+            // a table without a column to update (or a key default to insert with) takes what it can
+            let t = &targets[ti];
+            let kind =
+                [wanted, Kind::Update, Kind::Insert, Kind::Read].into_iter().find(|k| t.can(*k)).unwrap_or(Kind::Read);
+            (ti, kind)
+        })
+        .collect()
+}
+
 /// The longest interval without a completed request of some kind.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stall {
@@ -183,8 +214,14 @@ pub struct Stall {
 /// What the traffic saw while one migration ran.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
+    /// The tables that got traffic (at least one client).
     pub tables: Vec<String>,
+    /// Clients that ran: the number asked for, or more so that every table got one.
     pub clients: usize,
+    /// Clients asked for (`--clients`).
+    pub clients_asked: usize,
+    /// Completed requests per table and kind, over the whole run: where the traffic went.
+    pub completed: BTreeMap<String, BTreeMap<Kind, usize>>,
     pub rate_per_client: f64,
     /// Wall time of the migration, seconds.
     pub migration_seconds: f64,
@@ -235,9 +272,10 @@ pub fn measure<T>(
     if opts.clients == 0 || !(opts.rate > 0.0 && opts.rate <= 1000.0) {
         bail!("--clients must be at least 1 and --rate between 0 and 1000 per second");
     }
+    let plan = assign(targets, opts.clients);
     // Connect every client (and the blocker) before the clock starts.
-    let mut conns = Vec::with_capacity(opts.clients);
-    for _ in 0..opts.clients {
+    let mut conns = Vec::with_capacity(plan.len());
+    for _ in 0..plan.len() {
         conns.push(server.connect(db, LOAD_APP)?);
     }
     let blocker_conn = match opts.blocker {
@@ -249,12 +287,9 @@ pub fn measure<T>(
     let records: Mutex<Vec<Record>> = Mutex::new(Vec::new());
     let epoch = Instant::now();
     let max_per_client = (opts.rate * HARD_LIMIT.as_secs_f64()) as u64;
-    let kinds = [Kind::Read, Kind::Update, Kind::Insert];
 
     let (t0, t_end, t_load_end, result) = std::thread::scope(|s| -> Result<_> {
-        for (i, mut conn) in conns.into_iter().enumerate() {
-            let kind = kinds[i % 3];
-            let ti = (i / 3) % targets.len();
+        for (i, (mut conn, &(ti, kind))) in conns.into_iter().zip(&plan).enumerate() {
             let target = &targets[ti];
             let (stop, records) = (&stop, &records);
             let interval = Duration::from_secs_f64(1.0 / opts.rate);
@@ -353,13 +388,14 @@ pub fn measure<T>(
     })?;
 
     let records = records.into_inner().unwrap_or_else(|e| e.into_inner());
-    let report = summarize(&records, targets, opts, t0, t_end, t_load_end.max(t_end));
+    let report = summarize(&records, targets, &plan, opts, t0, t_end, t_load_end.max(t_end));
     Ok((result, report))
 }
 
 fn summarize(
     records: &[Record],
     targets: &[Target],
+    plan: &[(usize, Kind)],
     opts: &LoadOptions,
     t0: f64,
     t_end: f64,
@@ -405,9 +441,20 @@ fn summarize(
             *errors.entry(e.clone()).or_insert(0) += 1;
         }
     }
+    let mut completed: BTreeMap<String, BTreeMap<Kind, usize>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.error.is_none()) {
+        *completed.entry(targets[r.target].table.clone()).or_default().entry(r.kind).or_insert(0) += 1;
+    }
     LoadReport {
-        tables: targets.iter().map(|t| t.table.clone()).collect(),
-        clients: opts.clients,
+        tables: targets
+            .iter()
+            .enumerate()
+            .filter(|(ti, _)| plan.iter().any(|(t, _)| t == ti))
+            .map(|(_, t)| t.table.clone())
+            .collect(),
+        clients: plan.len(),
+        clients_asked: opts.clients,
+        completed,
         rate_per_client: opts.rate,
         migration_seconds: round3(t_end - t0),
         write_stall: stall(true),

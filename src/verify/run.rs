@@ -39,11 +39,16 @@ pub struct VerifyOptions {
     pub max_stall: Option<f64>,
 }
 
-/// Draft and plan under load, side by side.
+/// Draft and plan under load, side by side. They run on databases of their own, apart from the
+/// runs whose schema and rows are compared: the load's own inserts would make every loaded table
+/// differ, and the second run of the draft took that for the draft's nondeterminism, leaving
+/// those tables out of the row comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadComparison {
     pub draft: LoadReport,
     pub plan: LoadReport,
+    /// How the plan's run under load went (its steps retried on `lock_timeout`).
+    pub plan_run: RunOutcome,
 }
 
 /// The lock traces of draft and plan.
@@ -93,6 +98,21 @@ impl Drop for WorkDir {
 /// schema or the draft itself failing, no server); a failed check is a report with problems.
 pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
     let manifest = c.manifest.as_ref().context("verify needs the manifest: compile with Want::Everything")?;
+    refuse_cluster_wide("the draft", &c.source.text)?;
+    // SIGINT/SIGTERM: the running psql is cancelled (`server::run`), verify returns, the server
+    // (declared after, so dropped first) drops its scratch databases or stops its cluster, and only
+    // then does this section end the process with the signal's status.
+    let _signals = crate::interrupt::critical();
+    if opts.database_url.is_some() {
+        // run once, on the template, but they would stay on the user's server
+        for (what, file) in [("--schema", &opts.schema), ("--seed", &opts.seed)] {
+            if let Some(file) = file {
+                let text =
+                    std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display()))?;
+                refuse_cluster_wide(&format!("{what} {}", file.display()), &text)?;
+            }
+        }
+    }
     let server = match &opts.database_url {
         Some(url) => Server::external(url, opts.allow_remote)?,
         None => Server::embedded()?,
@@ -132,14 +152,25 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
     let run_draft = |db: &str| equivalence::run_files(&server, db, &[draft_file.as_path()]);
     let run_plan = |db: &str| {
         let paths: Vec<&Path> = step_paths.iter().map(PathBuf::as_path).collect();
-        equivalence::run_files(&server, db, &paths)
+        equivalence::run_plan_files(&server, db, &paths)
     };
 
-    let (draft_run, plan_run, load) = match &opts.load {
-        None => (run_draft(&draft_db), run_plan(&plan_db), None),
+    let (draft_run, plan_run) = (run_draft(&draft_db), run_plan(&plan_db));
+    if let Some((_, e)) = &draft_run.error {
+        bail!("the draft itself fails on this schema, so there is nothing to compare:\n{e}");
+    }
+
+    let mut problems = Vec::new();
+    // Under load: two more databases, measured only (see `LoadComparison`).
+    let load = match &opts.load {
+        None => None,
         Some(lo) => {
+            let (draft_load, plan_load) = (
+                server.create_scratch("draft_load", Some(&template))?,
+                server.create_scratch("plan_load", Some(&template))?,
+            );
             let tables = manifest_tables(manifest);
-            let targets = load::targets(&server, &draft_db, &tables)?;
+            let targets = load::targets(&server, &draft_load, &tables)?;
             if targets.is_empty() {
                 bail!(
                     "--load: none of the tables the plan locks ({}) exists with rows and a \
@@ -147,16 +178,19 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
                     if tables.is_empty() { "none".to_owned() } else { tables.join(", ") }
                 );
             }
-            let (d, dl) = load::measure(&server, &draft_db, &targets, lo, || run_draft(&draft_db))?;
-            let (p, pl) = load::measure(&server, &plan_db, &targets, lo, || run_plan(&plan_db))?;
-            (d, p, Some(LoadComparison { draft: dl, plan: pl }))
+            let (d, dl) = load::measure(&server, &draft_load, &targets, lo, || run_draft(&draft_load))?;
+            let (p, pl) = load::measure(&server, &plan_load, &targets, lo, || run_plan(&plan_load))?;
+            if let Some((_, e)) = &d.error {
+                bail!("the draft itself fails under load, so there is nothing to compare:\n{e}");
+            }
+            if let Some((file, e)) = &p.error {
+                problems.push(format!("under load, plan step {file} fails: {e}"));
+            }
+            server.drop_scratch(&draft_load)?;
+            server.drop_scratch(&plan_load)?;
+            Some(LoadComparison { draft: dl, plan: pl, plan_run: p })
         }
     };
-    if let Some((_, e)) = &draft_run.error {
-        bail!("the draft itself fails on this schema, so there is nothing to compare:\n{e}");
-    }
-
-    let mut problems = Vec::new();
     let equivalence = if let Some((file, e)) = &plan_run.error {
         problems.push(format!("plan step {file} fails: {e}"));
         Equivalence { equivalent: false, diff: String::new() }
@@ -244,6 +278,56 @@ pub fn verify(c: &Compilation, opts: &VerifyOptions) -> Result<VerifyReport> {
         load,
         problems,
     })
+}
+
+/// Refuse `text` when it changes cluster-wide objects (roles, databases, tablespaces, server
+/// settings: [`cluster_wide_statements`]). Why: they are not in a scratch database. Draft and plan
+/// run on the same server, up to five times, so the plan meets the role the draft created ("role
+/// … already exists", a false alarm), and with `--database-url` they would stay on the user's
+/// server.
+fn refuse_cluster_wide(what: &str, text: &str) -> Result<()> {
+    let found = cluster_wide_statements(text);
+    if !found.is_empty() {
+        bail!(
+            "verify cannot compare a draft that changes cluster-wide objects: {what} has {} (roles, databases, \
+             tablespaces and server settings belong to the whole server, not to the scratch databases verify \
+             compares); verify it without them",
+            found.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// The statements of `text` that change what every database of the server shares, by their first
+/// words: `CREATE|ALTER|DROP ROLE|USER|GROUP|DATABASE|TABLESPACE` (not `USER MAPPING`), `ALTER
+/// SYSTEM`, `GRANT`/`REVOKE` of a role (no `ON`), `COMMENT`/`SECURITY LABEL` on a role, database or
+/// tablespace, `REASSIGN OWNED`. Those in a `DO` block or function are not seen.
+pub fn cluster_wide_statements(text: &str) -> Vec<String> {
+    use crate::front::split::{split, PieceKind};
+    use crate::front::tokens::head_words;
+    const SHARED: [&str; 5] = ["role", "user", "group", "database", "tablespace"];
+    let Ok(pieces) = split(text) else { return Vec::new() };
+    let mut out = Vec::new();
+    for p in &pieces {
+        let PieceKind::Statement { body, .. } = &p.kind else { continue };
+        let stmt = &text[body.clone()];
+        let w = head_words(stmt, 8);
+        let word = |i: usize| w.get(i).map_or("", String::as_str);
+        let shared = match word(0) {
+            "create" | "alter" | "drop" => {
+                (SHARED.contains(&word(1)) && word(2) != "mapping") || (word(0) == "alter" && word(1) == "system")
+            }
+            "grant" | "revoke" => !head_words(stmt, usize::MAX).iter().any(|w| w == "on"),
+            "comment" => word(1) == "on" && SHARED.contains(&word(2)),
+            "security" => w.windows(2).any(|p| p[0] == "on" && SHARED.contains(&p[1].as_str())),
+            "reassign" => true,
+            _ => false,
+        };
+        if shared {
+            out.push(truncate(&stmt.split_whitespace().collect::<Vec<_>>().join(" "), 60));
+        }
+    }
+    out
 }
 
 /// How much longer than the draft's the plan's longest write stall may be before verify calls it
@@ -345,8 +429,13 @@ pub fn render_text(r: &VerifyReport) -> String {
     if let Some(l) = &r.load {
         let _ = writeln!(
             o,
-            "\nunder load ({} clients × {}/s on {}{})",
+            "\nunder load ({} clients{} × {}/s on {}{})",
             l.draft.clients,
+            if l.draft.clients > l.draft.clients_asked {
+                format!(" ({} asked; more so that every table gets one)", l.draft.clients_asked)
+            } else {
+                String::new()
+            },
             l.draft.rate_per_client,
             l.draft.tables.join(", "),
             if l.draft.blocker.is_some() { ", with an idle writer holding a transaction open" } else { "" }
@@ -378,6 +467,12 @@ pub fn render_text(r: &VerifyReport) -> String {
             l.plan.write_stall.seconds,
             l.draft.baseline_p99_ms
         );
+        if !l.plan_run.retries.is_empty() {
+            let _ = writeln!(o, "  plan steps retried after lock_timeout: {}", l.plan_run.retries.join("; "));
+        }
+        if let Some((f, e)) = &l.plan_run.error {
+            let _ = writeln!(o, "  plan step {f} FAILED under load:\n{}", indent(e, "    "));
+        }
     }
     if r.ok() {
         let _ = writeln!(o, "\nok");
@@ -401,5 +496,29 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_changes_the_whole_server() {
+        let draft = "CREATE ROLE reader1;\nGRANT SELECT ON t TO reader1;\nGRANT reader1 TO app;\n\
+                     CREATE USER MAPPING FOR app SERVER s;\nALTER DATABASE app SET work_mem = '1MB';\n\
+                     CREATE INDEX i ON t (a);\nCOMMENT ON TABLE t IS 'x';\nCOMMENT ON ROLE app IS 'x';\n\
+                     DROP TABLESPACE IF EXISTS ts;\nALTER SYSTEM SET work_mem = '1MB';\n";
+        assert_eq!(
+            cluster_wide_statements(draft),
+            [
+                "CREATE ROLE reader1",
+                "GRANT reader1 TO app",
+                "ALTER DATABASE app SET work_mem = '1MB'",
+                "COMMENT ON ROLE app IS 'x'",
+                "DROP TABLESPACE IF EXISTS ts",
+                "ALTER SYSTEM SET work_mem = '1MB'"
+            ]
+        );
     }
 }

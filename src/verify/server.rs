@@ -97,7 +97,12 @@ impl Server {
                 .map(str::to_owned)
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "postgres".into()),
-            password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
+            // libpq's programs read PGPASSWORD themselves (see `client`); the connections of the
+            // `postgres` crate (load, rows, traces) do not, so they get it here.
+            password: config
+                .get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .or_else(|| std::env::var("PGPASSWORD").ok()),
             maintenance_db: config.get_dbname().unwrap_or("postgres").to_owned(),
         };
         let mut server = Server {
@@ -129,8 +134,10 @@ impl Server {
             sql.push_str(&format!(" TEMPLATE {}", quote_ident(t)));
         }
         let maintenance = self.endpoint.maintenance_db.clone();
-        self.psql(&maintenance, &sql).with_context(|| format!("could not create scratch database {name}"))?;
+        // Listed before it exists: a run interrupted while the server still creates it drops it too
+        // (`DROP DATABASE IF EXISTS`).
         self.scratch.lock().unwrap_or_else(|e| e.into_inner()).push(name.clone());
+        self.psql(&maintenance, &sql).with_context(|| format!("could not create scratch database {name}"))?;
         Ok(name)
     }
 
@@ -197,15 +204,22 @@ impl Server {
     fn drop_database_unchecked(&self, name: &str) -> Result<()> {
         let maintenance = self.endpoint.maintenance_db.clone();
         let plain = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
+        // Not cut short by a signal: this is the clean-up after one.
+        let drop = |sql: &str| {
+            let mut cmd = self.client("psql", &maintenance, "pgsafe-verify");
+            cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+            run(cmd, &format!("psql on {maintenance}"), false)
+        };
         // WITH (FORCE) (PostgreSQL 13+) so that a load client left behind cannot block the drop.
-        self.psql(&maintenance, &format!("{plain} WITH (FORCE)")).or_else(|_| self.psql(&maintenance, &plain)).map(drop)
+        drop(&format!("{plain} WITH (FORCE)")).or_else(|_| drop(&plain)).map(|_| ())
     }
 
     fn client(&self, program: &str, db: &str, app: &str) -> Command {
         let e = &self.endpoint;
         let mut cmd = Command::new(self.bindir.join(program));
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("PG") {
+            let key_text = key.to_string_lossy();
+            if key_text.starts_with("PG") && (self.is_embedded() || !keeps_env(&key_text)) {
                 cmd.env_remove(&key);
             }
         }
@@ -238,6 +252,26 @@ impl Drop for Server {
     }
 }
 
+/// Does a libpq variable reach `psql`/`pg_dump` on a `--database-url` server? Those that say how to
+/// authenticate and encrypt (`PGPASSWORD`, `PGPASSFILE`, `PGSSLMODE`, `PGSSLROOTCERT`, GSS, …) do:
+/// the URL rarely carries them. Those that would send the connection elsewhere or change the
+/// session (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGSERVICE`, `PGOPTIONS`, `PGTZ`, …) do
+/// not: the URL and verify say where and how. The throwaway cluster gets none.
+fn keeps_env(name: &str) -> bool {
+    name.starts_with("PGSSL")
+        || name.starts_with("PGGSS")
+        || matches!(
+            name,
+            "PGPASSWORD"
+                | "PGPASSFILE"
+                | "PGREQUIRESSL"
+                | "PGKRBSRVNAME"
+                | "PGREQUIREAUTH"
+                | "PGCHANNELBINDING"
+                | "PGREQUIREPEER"
+        )
+}
+
 /// Is `host` this machine: `localhost`, a loopback address (127.0.0.0/8, ::1) or a Unix socket
 /// directory?
 pub fn is_local_host(host: &str) -> bool {
@@ -248,8 +282,61 @@ pub fn is_local_host(host: &str) -> bool {
         || h.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
 }
 
-fn checked(mut cmd: Command, what: &str) -> Result<String> {
-    let out: Output = cmd.output().with_context(|| format!("could not run {}", cmd.get_program().to_string_lossy()))?;
+fn checked(cmd: Command, what: &str) -> Result<String> {
+    run(cmd, what, true)
+}
+
+/// Run a libpq program to its end; stdout. When `interruptible` and SIGINT/SIGTERM arrives (inside
+/// `pgsafe verify`'s critical section, [`crate::interrupt::pending`]), the program gets SIGINT (psql
+/// then cancels its query on the server), is killed if it has not ended 5 s later, and this fails:
+/// verify returns, the scratch databases are dropped, then the process exits with the signal's
+/// status. Before, a signal ended pgsafe at once and left both behind, the orphaned psql still
+/// creating a database.
+fn run(mut cmd: Command, what: &str, interruptible: bool) -> Result<String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not run {program}"))?;
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out_reader = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let err_reader = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let mut interrupted_at: Option<std::time::Instant> = None;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if interruptible && crate::interrupt::pending() {
+            match interrupted_at {
+                None => {
+                    interrupted_at = Some(std::time::Instant::now());
+                    if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
+                        // our own child, not reaped yet (try_wait said it runs)
+                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+                    }
+                }
+                Some(t) if t.elapsed() > std::time::Duration::from_secs(5) => {
+                    let _ = child.kill();
+                }
+                Some(_) => {}
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out =
+        Output { status, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() };
+    if interrupted_at.is_some() {
+        bail!("{what}: interrupted");
+    }
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         bail!("{what} failed ({}):\n{}", out.status, stderr.trim());
@@ -278,6 +365,16 @@ mod tests {
         }
         for h in ["db.example.com", "10.0.0.1", "128.0.0.1", "::2", "localhost.evil"] {
             assert!(!is_local_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn passwords_and_tls_reach_libpq_and_redirections_do_not() {
+        for v in ["PGPASSWORD", "PGPASSFILE", "PGSSLMODE", "PGSSLROOTCERT", "PGGSSENCMODE", "PGREQUIREAUTH"] {
+            assert!(keeps_env(v), "{v}");
+        }
+        for v in ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGOPTIONS", "PGTZ"] {
+            assert!(!keeps_env(v), "{v}");
         }
     }
 
