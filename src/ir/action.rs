@@ -99,5 +99,8 @@ pub enum ColumnChange {
     Statistics,
     /// `SET (n_distinct = …)` / `RESET (…)`: SHARE UPDATE EXCLUSIVE.
     Options,
+    /// `SET EXPRESSION AS (…)` of a stored generated column (PostgreSQL 17+): computes it again
+    /// for every row, rewriting the table under ACCESS EXCLUSIVE.
+    Expression,
     Other,
 }

@@ -1112,7 +1112,10 @@ impl Catalog {
                     ColumnChange::Type { type_text, .. } => c.type_text = type_text.to_lowercase(),
                     ColumnChange::SetNotNull => c.nullable = false,
                     ColumnChange::DropNotNull => c.nullable = true,
-                    ColumnChange::Statistics | ColumnChange::Options | ColumnChange::Other => {}
+                    ColumnChange::Statistics
+                    | ColumnChange::Options
+                    | ColumnChange::Expression
+                    | ColumnChange::Other => {}
                 }
             }
             Action::AttachPartition { partition, parsed, .. } => {

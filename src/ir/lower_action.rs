@@ -123,6 +123,9 @@ fn column_change(text: &str, toks: &[Token], k: usize) -> ColumnChange {
     if is(k, "set") && is(k + 1, "statistics") {
         return ColumnChange::Statistics;
     }
+    if is(k, "set") && is(k + 1, "expression") {
+        return ColumnChange::Expression;
+    }
     if (is(k, "set") || is(k, "reset")) && toks.get(k + 1).is_some_and(|t| t.is_punct('(')) {
         return ColumnChange::Options;
     }

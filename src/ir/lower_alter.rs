@@ -193,6 +193,10 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
     if let Some((what, mode)) = weaker {
         return other(what, mode, false);
     }
+    if let Action::AlterColumn { change: ColumnChange::Expression, .. } = &action {
+        // sqlparser does not read it; it rewrites the table, computing the column for every row.
+        return other("ALTER COLUMN SET EXPRESSION", LockMode::AccessExclusive, true);
+    }
     let Some(ast) = ast else {
         // Neither sqlparser nor the token-level reading tells what this action does (sqlparser
         // failed on it, or would have dropped words of it): not understood, so nothing rewrites
