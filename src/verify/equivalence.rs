@@ -39,7 +39,7 @@ impl RunOutcome {
 }
 
 /// Tries of a plan step that hits its `lock_timeout` (the first included), and the first
-/// back-off, doubled each retry up to [`LOCK_MAX_BACKOFF`]: about 9 s of waiting in all, longer
+/// back-off, doubled each retry up to `LOCK_MAX_BACKOFF`: about 9 s of waiting in all, longer
 /// than `--blocker-seconds`' default 3 s.
 pub const LOCK_ATTEMPTS: u32 = 8;
 const LOCK_BACKOFF: Duration = Duration::from_millis(200);

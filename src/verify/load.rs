@@ -184,7 +184,7 @@ const MAX_CLIENTS_ADDED_FOR_TABLES: usize = 32;
 /// and six clients never reached a third table, whose stall went unseen while the report named
 /// it). Each table's first client writes (the write stall is the verdict), its second reads, its
 /// third inserts. `clients` is raised to the number of tables (up to
-/// [`MAX_CLIENTS_ADDED_FOR_TABLES`]); a table left without a client is not loaded, and the report
+/// `MAX_CLIENTS_ADDED_FOR_TABLES`); a table left without a client is not loaded, and the report
 /// does not name it.
 pub fn assign(targets: &[Target], clients: usize) -> Vec<(usize, Kind)> {
     let n = clients.max(targets.len().min(MAX_CLIENTS_ADDED_FOR_TABLES));
