@@ -54,13 +54,21 @@ fn both_hooks_pass_force_exclude() {
     }
 }
 
-#[test]
-fn pre_commit_stops_the_commit_fixes_in_sqlx_layout_and_the_second_commit_passes() {
-    let have_pre_commit =
+/// Is the pre-commit framework installed? Outside CI a test without it says it skipped; under
+/// `CI=true` its absence fails (`.ci/install-runners` installs it).
+fn have_pre_commit() -> bool {
+    let have =
         Command::new("python3").args(["-m", "pre_commit", "--version"]).output().is_ok_and(|o| o.status.success());
-    if !have_pre_commit {
+    if !have {
         assert!(!ci(), "pre-commit is missing: .ci/install-runners installs it");
         eprintln!("skipped: pre-commit is not installed");
+    }
+    have
+}
+
+#[test]
+fn pre_commit_stops_the_commit_fixes_in_sqlx_layout_and_the_second_commit_passes() {
+    if !have_pre_commit() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -160,11 +168,7 @@ fn pre_commit_stops_the_commit_fixes_in_sqlx_layout_and_the_second_commit_passes
 /// the query file is as it was (without `--force-exclude` the hook rewrote it).
 #[test]
 fn pre_commit_leaves_a_file_pgsafe_toml_excludes() {
-    let have_pre_commit =
-        Command::new("python3").args(["-m", "pre_commit", "--version"]).output().is_ok_and(|o| o.status.success());
-    if !have_pre_commit {
-        assert!(!ci(), "pre-commit is missing: .ci/install-runners installs it");
-        eprintln!("skipped: pre-commit is not installed");
+    if !have_pre_commit() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! themselves (never mocks; a missing server fails with instructions, it never skips).
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -368,6 +368,24 @@ fn app_cluster() -> (Cluster, String) {
 fn scalar(cluster: &Cluster, sql: &str) -> String {
     let out = cluster.psql("app", sql).unwrap();
     out.lines().nth(2).unwrap_or("").trim().to_owned()
+}
+
+/// `pgsafe apply DIR` started as a process, returned once `started` (a count) reads 1: the step
+/// is running on the server, for a test to kill or interrupt the run there.
+fn apply_cli_running(cluster: &Cluster, url: &str, dir: &Path, started: &str, stderr: Stdio) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+        .arg("apply")
+        .arg(dir)
+        .args(["--database-url", url])
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while scalar(cluster, started) != "1" {
+        assert!(std::time::Instant::now() < deadline, "the step never started: {started}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 fn quick(url: &str) -> ApplyOptions {
@@ -807,19 +825,8 @@ fn apply_killed_outright_leaves_no_statement_running_beside_the_next_run() {
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("0001_slow.sql"), "UPDATE n SET v = v + 1 WHERE pg_sleep(20) IS NOT NULL;\n")
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
-        .arg("apply")
-        .arg(work.path())
-        .args(["--database-url", &url])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'UPDATE n%' AND state = 'active'";
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while scalar(&cluster, running) != "1" {
-        assert!(std::time::Instant::now() < deadline, "the step never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = apply_cli_running(&cluster, &url, work.path(), running, Stdio::null());
     child.kill().unwrap();
     child.wait().unwrap();
     let killed = std::time::Instant::now();
@@ -868,20 +875,9 @@ fn apply_cli_cancels_the_running_statement_on_ctrl_c() {
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("0001_slow.sql"), "UPDATE n SET v = v + 1 WHERE pg_sleep(20) IS NOT NULL;\n")
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
-        .arg("apply")
-        .arg(work.path())
-        .args(["--database-url", &url])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let running =
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgsafe-apply' AND query LIKE 'UPDATE n%'";
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while scalar(&cluster, running) != "1" {
-        assert!(std::time::Instant::now() < deadline, "the step never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = apply_cli_running(&cluster, &url, work.path(), running, Stdio::piped());
     let began = std::time::Instant::now();
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
@@ -982,19 +978,8 @@ fn apply_drops_the_invalid_index_an_unnamed_build_left_and_no_one_elses() {
         "SET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY ON t (slow(b));\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pgsafe"))
-        .arg("apply")
-        .arg(work.path())
-        .args(["--database-url", &url])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     let building = "SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indexrelid::regclass::text = 't_slow_idx'";
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while scalar(&cluster, building) != "1" {
-        assert!(std::time::Instant::now() < deadline, "the build never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = apply_cli_running(&cluster, &url, work.path(), building, Stdio::null());
     child.kill().unwrap();
     child.wait().unwrap();
     let mut log = Vec::new();
