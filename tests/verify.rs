@@ -1161,3 +1161,42 @@ fn apply_tells_plans_of_one_draft_path_apart() {
     assert!(again.iter().all(|r| r.status == "already applied"), "{again:?}");
     assert_eq!(scalar(&cluster, "SELECT v FROM n"), "2");
 }
+
+/// A role that must give a password: `apply` finds it where psql would, in the password file
+/// (`PGPASSFILE`), when the URL gives none (it failed to authenticate before).
+#[test]
+fn apply_authenticates_with_the_password_file_as_psql_does() {
+    let (cluster, _) = app_cluster();
+    cluster.psql("app", "CREATE ROLE deployer LOGIN SUPERUSER PASSWORD 'pw:s3cret'").unwrap();
+    let hba = cluster.data_dir().join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("host all deployer 127.0.0.1/32 scram-sha-256\n{rules}")).unwrap();
+    cluster.psql("app", "SELECT pg_reload_conf()").unwrap();
+    let c = compile_file("examples/article.sql", &Config::default());
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("plan");
+    pgsafe::emit::write::write_dir(&dir, c.plan_dir(), false, &[]).unwrap();
+    let url = format!("postgresql://deployer@127.0.0.1:{}/app", cluster.port());
+    let apply = |passfile: &Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(passfile, std::fs::Permissions::from_mode(0o600)).ok();
+        Command::new(env!("CARGO_BIN_EXE_pgsafe"))
+            .arg("apply")
+            .arg(&dir)
+            .args(["--database-url", &url])
+            .env_remove("PGPASSWORD")
+            .env("HOME", work.path())
+            .env("PGPASSFILE", passfile)
+            .output()
+            .unwrap()
+    };
+    let missing = apply(&work.path().join("none"));
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("password"), "{missing:?}");
+    let passfile = work.path().join("pgpass");
+    std::fs::write(&passfile, format!("127.0.0.1:{}:app:deployer:pw\\:s3cret\n", cluster.port())).unwrap();
+    let out = apply(&passfile);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("applied in").count(), 3, "{stderr}");
+}

@@ -358,9 +358,11 @@ fn wait_for_a_killed_runs_statement(control: &mut Client, log: &mut dyn FnMut(&s
     }
 }
 
-/// The connection settings of `url`, with our `application_name`.
+/// The connection settings of `url`, completed as libpq would (user, password), with our
+/// `application_name`.
 fn connect_config(url: &str) -> Result<postgres::Config> {
     let mut config = postgres::Config::from_str(url).map_err(|e| anyhow!("--database-url: cannot parse it: {e}"))?;
+    super::password::complete(&mut config);
     config.application_name(APPLY_APP);
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));

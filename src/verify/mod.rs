@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cluster;
 pub mod equivalence;
 pub mod load;
+pub mod password;
 pub mod rows;
 pub mod run;
 pub mod server;

@@ -68,7 +68,11 @@ impl Server {
     /// Use the server at `url` (a `postgresql://` URL or a libpq `key=value` string). Refused
     /// unless the host is local, or `allow_remote`.
     pub fn external(url: &str, allow_remote: bool) -> Result<Server> {
-        let config = postgres::Config::from_str(url).map_err(|e| anyhow!("--database-url: cannot parse it: {e}"))?;
+        let mut config =
+            postgres::Config::from_str(url).map_err(|e| anyhow!("--database-url: cannot parse it: {e}"))?;
+        // libpq's programs find the user and password themselves (see `client`); the connections
+        // of the `postgres` crate (load, rows, traces) do not, so they get them here.
+        super::password::complete(&mut config);
         let mut hosts: Vec<String> = config
             .get_hosts()
             .iter()
@@ -92,17 +96,8 @@ impl Server {
         let endpoint = Endpoint {
             host,
             port: config.get_ports().first().copied().unwrap_or(5432),
-            user: config
-                .get_user()
-                .map(str::to_owned)
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "postgres".into()),
-            // libpq's programs read PGPASSWORD themselves (see `client`); the connections of the
-            // `postgres` crate (load, rows, traces) do not, so they get it here.
-            password: config
-                .get_password()
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .or_else(|| std::env::var("PGPASSWORD").ok()),
+            user: config.get_user().unwrap_or("postgres").to_owned(),
+            password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
             maintenance_db: config.get_dbname().unwrap_or("postgres").to_owned(),
         };
         let mut server = Server {
