@@ -125,6 +125,10 @@ pub fn long_unit(
                         "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
                     )
                 }
+                OpKind::AlterTable { action: Action::Rewrite { what }, .. } => format!(
+                    "{what} copies {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
+                    capitalised(&deliberate)
+                ),
                 OpKind::AddColumn { type_text, .. } if domain => format!(
                     "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) to check the constraint of the domain {type_text} on every row, for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)

@@ -321,6 +321,7 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
     let leading = step.units().take(leading_sets).filter(|&u| !r.units[u].inert_setting);
     let mut own = replayed.chain(leading.map(|u| r.units[u].stmt));
     let own_statement_timeout = draft_setting("statement_timeout", &mut own);
+    let pgsafe_sets_statement_timeout = step.timeouts == Timeouts::Short && own_statement_timeout.is_none();
     let pgsafe_statement_timeout = match step.timeouts {
         Timeouts::Short => own_statement_timeout.is_none(),
         Timeouts::Unlimited => !keeps_draft_statement_timeout(r, step),
@@ -380,8 +381,35 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
             bound_again(out, *s);
         }
     }
+    // A concurrent statement in an autocommit step that bounds its session's waits (a region kept
+    // as written) runs without the bounds, as the draft runs it: it waits for every older
+    // transaction, and a timeout there leaves an INVALID index, or a partition half detached,
+    // where the draft succeeds. The bounds in force before it are set again after it.
+    let bounded_session =
+        step.mode == StepMode::Autocommit && matches!(step.timeouts, Timeouts::Short | Timeouts::LockOnly);
+    let pgsafe_bounds = [
+        ("lock_timeout", Some(&config.lock_timeout)),
+        ("statement_timeout", Some(&config.statement_timeout).filter(|_| pgsafe_sets_statement_timeout)),
+    ];
+    let unbounded = |u: usize| {
+        bounded_session
+            && r.units[u].generated.is_none()
+            && m.stmts[r.units[u].stmt].ops.iter().any(|o| o.kind.is_concurrent())
+    };
+    // The draft's own last session setting of `name` among the step's units before `u`.
+    let draft_value_before = |name: &str, u: usize| {
+        let earlier = step.units().take_while(|&v| v != u).map(|v| r.units[v].stmt);
+        let sessions = earlier.flat_map(|s| m.stmts[s].ops.iter().filter_map(|o| o.kind.setting(name)));
+        sessions.filter(|(_, local)| !local).last().map(|(v, _)| v.to_string())
+    };
     let body_units = step.units().skip(leading_sets);
     for (k, (parts, u)) in texts.into_iter().zip(body_units).enumerate() {
+        let unbounded = unbounded(u);
+        if unbounded {
+            for (name, _) in pgsafe_bounds.iter().filter(|(_, v)| v.is_some()) {
+                out.push(PartKind::Setting, format!("SET {name} = 0;\n"));
+            }
+        }
         for (j, mut p) in parts.into_iter().enumerate() {
             // The first statement's leading blank lines would only separate it from BEGIN.
             if k == 0 && j == 0 {
@@ -391,6 +419,14 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
         }
         if r.units[u].generated.is_none() {
             bound_again(out, r.units[u].stmt);
+        }
+        if unbounded {
+            for (name, pgsafe) in pgsafe_bounds.iter().filter_map(|(n, v)| Some((n, (*v)?))) {
+                match draft_value_before(name, u).filter(|v| !v.is_empty()) {
+                    Some(v) => out.push(PartKind::Setting, format!("SET {name} TO {v};\n")),
+                    None => out.push(PartKind::Setting, format!("SET {name} = '{pgsafe}';\n")),
+                }
+            }
         }
     }
     out.close_goose_block();

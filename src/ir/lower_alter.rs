@@ -197,6 +197,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         // sqlparser does not read it; it rewrites the table, computing the column for every row.
         return other("ALTER COLUMN SET EXPRESSION", LockMode::AccessExclusive, true);
     }
+    if let Action::Rewrite { what } = &action {
+        // `SET LOGGED|UNLOGGED|TABLESPACE|ACCESS METHOD` copies the table under ACCESS EXCLUSIVE:
+        // a scan as long as the table, which a step's short statement_timeout would cancel.
+        return other(what, LockMode::AccessExclusive, true);
+    }
     let Some(ast) = ast else {
         // Neither sqlparser nor the token-level reading tells what this action does (sqlparser
         // failed on it, or would have dropped words of it): not understood, so nothing rewrites

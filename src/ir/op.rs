@@ -552,13 +552,15 @@ impl OpKind {
         off.iter().any(|w| what.starts_with(w)).then_some(what.as_str())
     }
 
-    /// A `CONCURRENTLY` index statement (which cannot run inside a transaction block).
+    /// A `CONCURRENTLY` statement: an index's, or `DETACH PARTITION … CONCURRENTLY`. It cannot run
+    /// inside a transaction block, and it waits for every older transaction.
     pub fn is_concurrent(&self) -> bool {
         matches!(
             self,
             OpKind::CreateIndex { concurrently: true, .. }
                 | OpKind::DropIndex { concurrently: true, .. }
                 | OpKind::Reindex { concurrently: true, .. }
+                | OpKind::AlterTable { action: Action::DetachPartition { concurrently: true, .. }, .. }
         )
     }
 }

@@ -496,12 +496,14 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[usize]) -> Ve
     }
 }
 
-/// Does a statement of the region refuse to run inside a transaction block (`VACUUM`, `CONCURRENTLY`)?
+/// Does a statement of the region refuse to run inside a transaction block (`VACUUM`, `CONCURRENTLY`),
+/// or may it? A `REINDEX SCHEMA|DATABASE|SYSTEM` does, and so does a `REINDEX TABLE|INDEX` of a
+/// partitioned table or index (PostgreSQL 14+), which only the database may know to be one.
 fn refuses_transaction_block(m: &Migration<'_>, r: &Region) -> bool {
     m.stmts[r.first..=r.last]
         .iter()
         .flat_map(|s| &s.ops)
-        .any(|o| matches!(o.kind, OpKind::NoTransaction { .. }) || o.kind.is_concurrent())
+        .any(|o| matches!(o.kind, OpKind::NoTransaction { .. } | OpKind::Reindex { .. }) || o.kind.is_concurrent())
 }
 
 /// Does a statement of the region end a transaction? Outside any draft transaction a `COMMIT` or
