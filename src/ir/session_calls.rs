@@ -141,8 +141,8 @@ fn calls(text: &str) -> Vec<Call> {
         _ => text[t.span.clone()].to_string(),
     };
     let mut out = Vec::new();
-    for k in 0..toks.len() {
-        let Tok::Word(w) = toks[k].tok else { continue };
+    for (k, t) in toks.iter().enumerate() {
+        let Tok::Word(w) = t.tok else { continue };
         let function = w.to_ascii_lowercase();
         let unlock = function.starts_with("pg_advisory_unlock");
         if (Effect::of(&function).is_none() && !unlock) || !toks.get(k + 1).is_some_and(|t| t.is_punct('(')) {

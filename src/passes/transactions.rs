@@ -17,7 +17,10 @@
 //!   transaction that holds what they enclose);
 //! - session state from its creation to its last use (`ir::session`: a temporary table, view or
 //!   sequence, a prepared statement, a cursor), since each step runs in a new session;
-//! - a transaction from its `SET CONSTRAINTS … DEFERRED` to its `COMMIT` (the checks wait for it);
+//! - a session advisory lock to its unlock, and a call that changes the session (`setseed`,
+//!   `set_limit`) to the end (`ir::session_calls`);
+//! - a transaction from its `SET CONSTRAINTS … DEFERRED`, its `LOCK TABLE` or its `SELECT … FOR
+//!   UPDATE` to its `COMMIT` (the checks wait for it, the locks are held to it);
 //! - everything from an `ALTER DATABASE|ROLE … SET` to the end: later sessions take the new
 //!   default, the draft's own does not;
 //! - everything from a statement that leaves a `(` or `BEGIN` open to the end: where those
