@@ -735,6 +735,7 @@ fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
             | OpKind::AddColumn { .. }
             | OpKind::Lock { .. }
             | OpKind::AdvisoryLock
+            | OpKind::LocksRows(_)
             | OpKind::Savepoint { .. }
             | OpKind::TransactionMode
             | OpKind::Begin

@@ -538,6 +538,9 @@ fn kept_because(keep: &Keep) -> String {
         }
         Keep::AutocommitOff => AUTOCOMMIT_OFF.into(),
         Keep::LocalOutsideTransaction(name) => format!("SET LOCAL {name} {LOCAL_ALONE}"),
+        Keep::SessionCall { call, effect } => {
+            format!("{call} {}, which no later session would have", effect.describe())
+        }
     }
 }
 

@@ -443,7 +443,9 @@ fn lower_parsed(
         };
         let mut locks = locks.unwrap_or_default();
         locks.extend(unnamed_tables_lock(words, text));
-        return vec![op(OpKind::Opaque { risky: risky_head(words) }, locks)];
+        let mut ops = vec![op(OpKind::Opaque { risky: risky_head(words) }, locks)];
+        ops.extend(row_locks(w(0), text).map(|clause| op(OpKind::LocksRows(clause), Vec::new())));
+        return ops;
     };
     if let Some(kind) = super::lower_dml::lower(src, body.clone(), &ast) {
         let locks = match &kind {
@@ -458,7 +460,32 @@ fn lower_parsed(
     if matches!(w(0), "select" | "with") && takes_advisory_xact_lock(text) {
         ops.push(op(OpKind::AdvisoryLock, Vec::new()));
     }
+    ops.extend(row_locks(w(0), text).map(|clause| op(OpKind::LocksRows(clause), Vec::new())));
     ops
+}
+
+/// The first locking clause of a query (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY
+/// SHARE`), in it or in a part of it: the rows it returns stay locked to the transaction's end.
+/// (Read from its words, not in a string or a function body; `first`: the statement's first word.)
+fn row_locks(first: &str, text: &str) -> Option<&'static str> {
+    if !matches!(first, "select" | "with") || !text.to_ascii_lowercase().contains("for") {
+        return None;
+    }
+    let toks = lex(text);
+    let at = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    (0..toks.len()).filter(|&k| at(k, "for")).find_map(|k| {
+        if at(k + 1, "update") {
+            Some("FOR UPDATE")
+        } else if at(k + 1, "share") {
+            Some("FOR SHARE")
+        } else if at(k + 1, "no") && at(k + 2, "key") && at(k + 3, "update") {
+            Some("FOR NO KEY UPDATE")
+        } else if at(k + 1, "key") && at(k + 2, "share") {
+            Some("FOR KEY SHARE")
+        } else {
+            None
+        }
+    })
 }
 
 /// Does the query call `pg_[try_]advisory_xact_lock[_shared]`? (Read from its words: not in a
@@ -1510,6 +1537,21 @@ mod tests {
         assert_eq!(kinds("SELECT pg_advisory_xact_lock(42)").last(), Some(&OpKind::AdvisoryLock));
         assert_eq!(kinds("select PG_TRY_ADVISORY_XACT_LOCK_SHARED(1, 2)").last(), Some(&OpKind::AdvisoryLock));
         assert_eq!(kinds("SELECT pg_advisory_lock(42)").len(), 1, "a session lock outlives the transaction");
+        // A locking clause holds the rows it returns to the transaction's end (found by a probe).
+        assert_eq!(
+            kinds("SELECT id FROM users WHERE tenant_id = 3 FOR UPDATE").last(),
+            Some(&OpKind::LocksRows("FOR UPDATE"))
+        );
+        assert_eq!(
+            kinds("WITH x AS (SELECT id FROM t FOR NO KEY UPDATE SKIP LOCKED) SELECT * FROM x").last(),
+            Some(&OpKind::LocksRows("FOR NO KEY UPDATE"))
+        );
+        assert_eq!(
+            kinds("select 1 from t for key share of t nowait").last(),
+            Some(&OpKind::LocksRows("FOR KEY SHARE"))
+        );
+        assert_eq!(kinds("SELECT * FROM t FOR SHARE").last(), Some(&OpKind::LocksRows("FOR SHARE")));
+        assert_eq!(kinds("SELECT substring(a FOR 3), 'for update' FROM t").len(), 1);
         assert_eq!(kinds("SELECT 'pg_advisory_xact_lock(1)'").len(), 1);
         let commit = OpKind::Commit { rollback: false };
         assert_eq!(kinds("COMMIT AND CHAIN"), [commit.clone(), OpKind::Begin, OpKind::TransactionMode]);

@@ -24,5 +24,6 @@ pub mod savepoints;
 pub mod schema;
 pub mod sequence_values;
 pub mod session;
+pub mod session_calls;
 pub mod timeline;
 pub mod transaction_time;

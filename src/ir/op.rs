@@ -401,6 +401,10 @@ pub enum OpKind {
     /// A query that takes a transaction-level advisory lock (`pg_advisory_xact_lock(…)` and its
     /// `try`/`shared` kin), an op after the query's own: held until the transaction ends.
     AdvisoryLock,
+    /// A query with a locking clause (`SELECT … FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`,
+    /// `FOR KEY SHARE`; the clause given), an op after the query's own: the rows it returns stay
+    /// locked until the transaction ends.
+    LocksRows(&'static str),
     /// `SET [LOCAL|SESSION] name = value` (and `RESET`).
     Set {
         name: String,

@@ -46,6 +46,9 @@ pub enum CodeChange {
     TemporaryObject,
     /// `ALTER DATABASE|ROLE|USER … SET`: a default for the sessions that start after it.
     NewSessionDefault,
+    /// A call of a built-in that changes the session (`setseed`, `set_limit`, `dblink_connect`:
+    /// `session_calls`).
+    SessionState,
 }
 
 impl CodeChange {
@@ -54,6 +57,7 @@ impl CodeChange {
             CodeChange::Setting => "makes a setting",
             CodeChange::TemporaryObject => "creates a temporary object",
             CodeChange::NewSessionDefault => "changes a setting's default for new sessions",
+            CodeChange::SessionState => "changes its session (a random seed, a similarity limit, a dblink connection)",
         }
     }
 }
@@ -99,6 +103,9 @@ fn code_words(body: &str, depth: u8) -> Option<CodeChange> {
         // makes one.
         if word("temp") || word("temporary") || names_an_object && word("pg_temp") {
             return Some(CodeChange::TemporaryObject);
+        }
+        if ["setseed", "set_limit", "dblink_connect", "dblink_connect_u"].iter().any(|w| word(w)) {
+            return Some(CodeChange::SessionState);
         }
         if after_alter && (word("database") || word("role") || word("user")) {
             return Some(CodeChange::NewSessionDefault);
@@ -386,6 +393,9 @@ mod code_change_tests {
             Some(CodeChange::NewSessionDefault)
         );
         assert_eq!(change("DO $$BEGIN EXECUTE 'SET work_mem = ''1GB'''; END$$"), Some(CodeChange::Setting));
+        // A built-in that changes the session (found by a probe: `setseed` before a draw).
+        assert_eq!(change("DO $$BEGIN PERFORM setseed(0.42); END$$"), Some(CodeChange::SessionState));
+        assert_eq!(change("DO $$BEGIN PERFORM public.set_limit(0.6); END$$"), Some(CodeChange::SessionState));
         // Not a session change: an UPDATE's SET, a setting that ends with the block's transaction,
         // conditional DDL.
         assert_eq!(change("DO $$BEGIN UPDATE t SET a = 1; EXECUTE 'UPDATE t SET b = 2'; END$$"), None);

@@ -17,7 +17,10 @@
 //!   transaction that holds what they enclose);
 //! - session state from its creation to its last use (`ir::session`: a temporary table, view or
 //!   sequence, a prepared statement, a cursor), since each step runs in a new session;
-//! - a transaction from its `SET CONSTRAINTS … DEFERRED` to its `COMMIT` (the checks wait for it);
+//! - a session advisory lock to its unlock, and a call that changes the session (`setseed`,
+//!   `set_limit`) to the end (`ir::session_calls`);
+//! - a transaction from its `SET CONSTRAINTS … DEFERRED`, its `LOCK TABLE` or its `SELECT … FOR
+//!   UPDATE` to its `COMMIT` (the checks wait for it, the locks are held to it);
 //! - everything from an `ALTER DATABASE|ROLE … SET` to the end: later sessions take the new
 //!   default, the draft's own does not;
 //! - everything from a statement that leaves a `(` or `BEGIN` open to the end: where those
@@ -100,6 +103,10 @@ pub enum Keep {
     /// its id (`pg_current_xact_id()`), the same for both: a split would give those after it
     /// another.
     TransactionTime,
+    /// A built-in call that changes the session (the call as written, what it changes): `setseed`,
+    /// `set_limit`, a session advisory lock (`ir::session_calls`). Later steps, new sessions,
+    /// would not have it.
+    SessionCall { call: Box<str>, effect: crate::ir::session_calls::Effect },
     /// psql's `\q` ends the file: what follows it runs only where the draft does not reach it
     /// (inside a `\if` that did not hold), so the rest stays as written, from the block it is in.
     Quits,
@@ -208,6 +215,10 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                 }
                 OpKind::AdvisoryLock if in_transaction => {
                     held = held.or(Some((i, Keep::ExplicitLock("pg_advisory_xact_lock".into()))));
+                }
+                // Its row locks guard a read-modify-write to the COMMIT (found by a probe).
+                OpKind::LocksRows(clause) if in_transaction => {
+                    held = held.or(Some((i, Keep::ExplicitLock(format!("SELECT … {clause}")))));
                 }
 
                 // A draft with no BEGIN of its own may run in its tool's transaction (as `timeouts`
@@ -345,6 +356,18 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
         if o.ends_with_commits {
             own_commits.push(o.created);
+        }
+    }
+    // A built-in call that changes the session (a seed, a session advisory lock): to the lock's
+    // unlock, else to the end. A lock's stretch commits as the draft's statements do: held across
+    // them, it must not hold their table locks too.
+    for c in crate::ir::session_calls::session_calls(m).into_iter().filter(|c| c.until != Some(c.at)) {
+        let lock = c.effect == crate::ir::session_calls::Effect::AdvisoryLock;
+        let keep = (c.at, Keep::SessionCall { call: c.call.into(), effect: c.effect });
+        let last = c.until.or(last_up).unwrap_or(c.at);
+        found.push(Region { first: c.at, last, shape: Shape::AsWritten, why: vec![keep] });
+        if lock {
+            own_commits.push(c.at);
         }
     }
     let new_default = |s: &Stmt| {
@@ -642,6 +665,34 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, make the change with a statement pgsafe reads (SET name = 'value', CREATE TEMP TABLE …), or move the DO block to the end of the migration",
                 ),
+                Keep::SessionCall { call, effect } => {
+                    use crate::ir::session_calls::Effect;
+                    let (reach, help) = match effect {
+                        Effect::AdvisoryLock => (
+                            "from the lock to its unlock, or to the end",
+                            "to get the safe recipes, take the lock only around the statements that need it, or let the migration tool (or pgsafe apply, which holds one for the whole run) keep two runs apart",
+                        ),
+                        Effect::Seed => (
+                            "from here to the end",
+                            "to get the safe recipes, move setseed and the statements that draw random values to the end of the migration (or into one of their own)",
+                        ),
+                        Effect::SimilarityLimit => (
+                            "from here to the end",
+                            "to get the safe recipes, write SET pg_trgm.similarity_threshold = …, which later steps repeat",
+                        ),
+                        Effect::RemoteConnection => (
+                            "from here to the end",
+                            "to get the safe recipes, move the dblink calls to the end of the migration (or give dblink a connection string, not a name)",
+                        ),
+                    };
+                    (
+                        format!(
+                            "{call} {}, which the statements after it may rely on, and each step of a plan runs in a new session, which would not have it: pgsafe keeps {lines} ({reach}) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there",
+                            effect.describe()
+                        ),
+                        help,
+                    )
+                }
                 Keep::AutocommitOff => (
                     format!(
                         "with AUTOCOMMIT off psql opens a transaction before the next statement and keeps it open to a COMMIT (at the end of the file it rolls back what is still open): pgsafe keeps {lines} (from here to the end) as written in one step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
@@ -915,6 +966,36 @@ mod tests {
         let apart = stamps.replace("CREATE INDEX i ON t (c);\n", "COMMIT;\nBEGIN;\n");
         assert!(kept(&apart, false).is_empty(), "two transactions: two times in the draft too");
         assert!(kept(&stamps.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(), "autocommit");
+    }
+
+    #[test]
+    fn a_session_lock_a_row_lock_or_a_seed_keeps_what_relies_on_it_in_one_step() {
+        let kept = |src: &str| {
+            let m = Migration::split_and_lower(src).unwrap();
+            regions(&m, false).iter().map(|r| (r.first, r.last, r.shape)).collect::<Vec<_>>()
+        };
+        // A session advisory lock (a migration mutex) to its unlock, the draft's statements
+        // committing one by one as written (found by a probe: the lock ended with the first step
+        // and the unlock warned "you don't own a lock").
+        let mutex = "SELECT pg_advisory_lock(4242);\nALTER TABLE orders ADD COLUMN region text;\n\
+                     CREATE INDEX orders_region_idx ON orders (region);\nUPDATE orders SET region = 'eu' WHERE id % 2 = 0;\n\
+                     SELECT pg_advisory_unlock(4242);\nCREATE INDEX orders_note_idx ON orders (note);\n";
+        assert_eq!(kept(mutex), [(0, 4, Shape::AsWritten)]);
+        assert_eq!(kept(&mutex.replace("pg_advisory_unlock(4242)", "1")), [(0, 5, Shape::AsWritten)], "no unlock");
+        assert_eq!(
+            kept(&mutex.replace("pg_advisory_lock(", "pg_try_advisory_lock_shared(")),
+            [(0, 5, Shape::AsWritten)]
+        );
+        // A locking clause in a transaction: its rows stay locked to the COMMIT, so all of it.
+        let rows = "BEGIN;\nSELECT id FROM users WHERE tenant_id = 3 FOR UPDATE;\n\
+                    UPDATE users SET score = score + 10 WHERE tenant_id = 3;\nCREATE INDEX users_tenant_idx ON users (tenant_id);\nCOMMIT;\n";
+        assert_eq!(kept(rows), [(0, 4, Shape::WholeTransaction)]);
+        assert_eq!(kept(&rows.replace("FOR UPDATE", "FOR NO KEY UPDATE")), [(0, 4, Shape::WholeTransaction)]);
+        assert!(kept(&rows.replace("BEGIN;\n", "").replace("COMMIT;\n", "")).is_empty(), "autocommit");
+        // setseed: what random() draws after it, to the end.
+        let seed = "ALTER TABLE users ADD COLUMN bucket integer;\nSELECT setseed(0.42);\n\
+                    UPDATE users SET bucket = floor(random() * 10);\nCREATE INDEX users_bucket_idx ON users (bucket);\n";
+        assert_eq!(kept(seed), [(1, 3, Shape::InsideTransaction)]);
     }
 
     #[test]
