@@ -34,6 +34,14 @@ pub struct Config {
     /// draft's own `BEGIN` does nothing there, where a tool that runs each file in a transaction
     /// (sqlx, Flyway, …) gives it one to work in.
     pub runs_under_psql: bool,
+    /// The migration tool runs the whole file in one transaction: a block it opens around it
+    /// (sqlx, Flyway, diesel, …), or the implicit one PostgreSQL runs several statements sent as
+    /// one query in (dbmate's `transaction:false`, sqlx's `-- no-transaction`, golang-migrate,
+    /// Prisma). Then `now()` is the same for every statement, a `LOCK TABLE` holds to the file's
+    /// end and deferred checks wait for it, and the plan must keep what depends on that. Set from
+    /// the runner ([`crate::runner::Runner::runs_in_one_transaction`]); off by default (psql),
+    /// where only goose and dbmate markers say so.
+    pub runner_transaction: bool,
 }
 
 /// Which `-- pgsafe:ignore` directives a compile honours.
@@ -108,6 +116,7 @@ impl Default for Config {
             disabled_rules: Vec::new(),
             ignores: Ignores::All,
             runs_under_psql: true,
+            runner_transaction: false,
         }
     }
 }

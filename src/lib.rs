@@ -131,6 +131,9 @@ pub fn compile_for(name: &str, text: String, config: &Config, want: Want) -> Res
     let known = config.catalog.as_ref().map(|c| c.functions.clone()).unwrap_or_default();
     let mut m = Migration::split_and_lower_knowing(text, known)
         .map_err(|e| InputError::located(&source, e.offset, e.message))?;
+    if config.runner_transaction {
+        m.run_in_the_tools_transaction();
+    }
     let mut rewritten = passes::run(&m, config);
     // A rule turned off in the configuration reports nothing (passes that rewrite already skip it).
     rewritten.diagnostics.retain(|d| !config.disabled(d.rule));

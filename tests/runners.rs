@@ -372,3 +372,34 @@ fn goose_runs_the_drafts_down_in_the_drafts_transaction_mode() {
         assert_eq!(names[0], "00002_b.sql", "{names:?}");
     }
 }
+
+#[test]
+fn goose_keeps_a_temporary_table_that_empties_at_commit_in_its_transaction() {
+    // goose runs the file in one transaction: the temporary table's rows (or the table, `ON
+    // COMMIT DROP`) last until its end. The step keeping its statements together was laid out
+    // `NO TRANSACTION`, each statement committing on its own: the rows were gone before the
+    // UPDATE read them (0 orders flagged where goose's run of the draft flagged 950), and with
+    // `ON COMMIT DROP` the plan failed (relation does not exist).
+    for on_commit in ["DELETE ROWS", "DROP"] {
+        let draft = format!(
+            "-- +goose Up\nCREATE TEMP TABLE batch (id bigint) ON COMMIT {on_commit};\n\
+             INSERT INTO batch SELECT id FROM orders WHERE amount > 120;\nALTER TABLE orders ADD COLUMN flagged boolean;\n\
+             UPDATE orders SET flagged = true WHERE id IN (SELECT id FROM batch);\n"
+        );
+        let c = compile("m/00002_flag.sql", &draft, &Config::default()).unwrap();
+        let at = Placement::fresh(std::path::Path::new("m"), "00002_flag.sql".into());
+        let out = Runner::Goose.lay_out(&c, &at).unwrap();
+        assert_eq!(out.write.len(), 1, "{:#?}", out.write);
+        let text = &out.write[0].1;
+        assert!(!text.contains("NO TRANSACTION") && text.contains("UPDATE orders SET flagged"), "{text}");
+    }
+    // After a COMMIT of the draft's own, goose's transaction is over: statements commit one by one.
+    let draft = "-- +goose Up\nCOMMIT;\nCREATE TEMP TABLE batch (id bigint) ON COMMIT DELETE ROWS;\n\
+                 INSERT INTO batch SELECT id FROM orders WHERE amount > 120;\nALTER TABLE orders ADD COLUMN flagged boolean;\n\
+                 UPDATE orders SET flagged = true WHERE id IN (SELECT id FROM batch);\n";
+    let c = compile("m/00002_flag.sql", draft, &Config::default()).unwrap();
+    let at = Placement::fresh(std::path::Path::new("m"), "00002_flag.sql".into());
+    let out = Runner::Goose.lay_out(&c, &at).unwrap();
+    let holding = out.write.iter().find(|(_, t)| t.contains("CREATE TEMP TABLE batch")).unwrap();
+    assert!(holding.1.contains("-- +goose NO TRANSACTION"), "{}", holding.1);
+}

@@ -528,3 +528,99 @@ fn diff_of_several_files_names_each_one() {
     let (_, one, _) = pgsafe(dir.path(), &["diff", "migrations/20240102000000_index.sql", "--color", "never"]);
     assert!(!one.contains("==>") && one.starts_with("-CREATE INDEX"), "{one}");
 }
+
+/// Draft statements that mean what they mean only in one transaction: the same `now()` for both
+/// (F1a), a key checked at the transaction's end (F1b), a lock held to its end (F1c).
+const ONE_TRANSACTION: [(&str, &str, &str); 3] = [
+    (
+        "ALTER TABLE users ADD COLUMN archived_at timestamptz;\nUPDATE users SET archived_at = now() WHERE score = 0;\n\
+         CREATE INDEX users_archived_at_idx ON users (archived_at);\n\
+         INSERT INTO tags (name, weight) SELECT 'archived', count(*) FROM users WHERE archived_at = now();\n",
+        "SET archived_at = now()",
+        "INSERT INTO tags",
+    ),
+    (
+        "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) DEFERRABLE \
+         INITIALLY DEFERRED;\nINSERT INTO orders (user_id, code) VALUES (9001, 'ghost');\n\
+         CREATE INDEX items_order_idx ON items (order_id);\nINSERT INTO users (id, email) VALUES (9001, 'ghost@x.com');\n",
+        "INSERT INTO orders",
+        "INSERT INTO users",
+    ),
+    (
+        "LOCK TABLE orders IN SHARE ROW EXCLUSIVE MODE;\nUPDATE orders SET note = 'x' WHERE id < 10;\n\
+         CREATE INDEX orders_note_idx ON orders (note);\n",
+        "LOCK TABLE orders",
+        "CREATE INDEX orders_note_idx",
+    ),
+];
+
+/// The files of a laid-out plan under `dir` (folders walked), with their text.
+fn laid_out(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(laid_out(&p));
+        } else {
+            out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_runner_that_runs_a_file_in_one_transaction_keeps_what_only_holds_in_it() {
+    // sqlx runs a file in one transaction (`-- no-transaction` opts out of its block, but the file
+    // still goes as one query, one implicit transaction), as do Flyway, diesel, golang-migrate,
+    // Prisma, Atlas, node-pg-migrate, graphile-migrate. Only goose and dbmate markers told the
+    // compile so: under `--runner sqlx` the UPDATE's now() and the INSERT's went to two steps
+    // (the real sqlx migrator: 428 tags rows, then 0), the INSERT of a deferred key failed in a
+    // step of its own, and the work after a LOCK TABLE ran without the lock.
+    let dir = tempfile::tempdir().unwrap();
+    for (k, (draft, a, b)) in ONE_TRANSACTION.iter().enumerate() {
+        std::fs::write(dir.path().join("draft.sql"), draft).unwrap();
+        for runner in ["sqlx", "flyway", "golang-migrate", "prisma", "diesel", "atlas", "node-pg-migrate"] {
+            let out = format!("{runner}_{k}");
+            let (code, _, err) =
+                pgsafe(dir.path(), &["rewrite", "draft.sql", "--runner", runner, "-o", &out, "--diff-format", "none"]);
+            assert!(code <= 1, "{runner}: {err}");
+            let files = laid_out(&dir.path().join(&out));
+            let holding =
+                |s: &str| files.iter().filter(|(_, t)| t.contains(s)).map(|(p, _)| p.clone()).collect::<Vec<_>>();
+            assert_eq!(holding(a), holding(b), "{runner}: `{a}` and `{b}` in one step:\n{files:#?}");
+            assert_eq!(holding(a).len(), 1, "{runner}:\n{files:#?}");
+        }
+        // psql runs each statement on its own: there the plan still splits them (a LOCK TABLE
+        // outside a transaction block fails there).
+        if k < 2 {
+            let out = format!("psql_{k}");
+            let (code, _, err) = pgsafe(dir.path(), &["rewrite", "draft.sql", "-o", &out, "--diff-format", "none"]);
+            assert!(code <= 1, "{err}");
+            let files = laid_out(&dir.path().join(&out));
+            let holding = |s: &str| files.iter().position(|(_, t)| t.contains(s));
+            assert_ne!(holding(a), holding(b), "psql: split as before:\n{files:#?}");
+        }
+    }
+    // Atlas's `-- atlas:txmode none` sends the statements one by one: split, as under psql.
+    std::fs::write(dir.path().join("draft.sql"), format!("-- atlas:txmode none\n\n{}", ONE_TRANSACTION[0].0)).unwrap();
+    let (code, _, err) =
+        pgsafe(dir.path(), &["rewrite", "draft.sql", "--runner", "atlas", "-o", "atlas_none", "--diff-format", "none"]);
+    assert!(code <= 1, "{err}");
+    let files = laid_out(&dir.path().join("atlas_none"));
+    let apart = |s: &str| files.iter().position(|(_, t)| t.contains(s));
+    assert_ne!(apart("SET archived_at = now()"), apart("INSERT INTO tags"), "{files:#?}");
+    // dbmate sends a `transaction:false` section as one query: one implicit transaction too.
+    std::fs::write(
+        dir.path().join("20240101000000_draft.sql"),
+        format!("-- migrate:up transaction:false\n{}", ONE_TRANSACTION[0].0),
+    )
+    .unwrap();
+    let (code, _, err) = pgsafe(
+        dir.path(),
+        &["rewrite", "20240101000000_draft.sql", "--runner", "dbmate", "-o", "dbmate", "--diff-format", "none"],
+    );
+    assert!(code <= 1, "{err}");
+    let files = laid_out(&dir.path().join("dbmate"));
+    let holding = |s: &str| files.iter().position(|(_, t)| t.contains(s));
+    assert_eq!(holding("SET archived_at = now()"), holding("INSERT INTO tags"), "{files:#?}");
+}

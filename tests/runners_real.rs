@@ -521,3 +521,160 @@ fn graphile_migrate_runs_the_committed_steps_and_checks_their_hash_chain() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!out.status.success() && text.contains("does not match"), "a tampered step must be refused: {text}");
 }
+
+/// Drafts that mean what they mean only in the one transaction their runner runs them in: the
+/// same `now()` read twice, and a key checked at the transaction's end.
+const SAME_NOW: &str = "ALTER TABLE orders ADD COLUMN seen_at timestamptz;
+CREATE TABLE seen (n bigint);
+UPDATE orders SET seen_at = now() WHERE id % 5 = 0;
+CREATE INDEX orders_seen_at_idx ON orders (seen_at);
+INSERT INTO seen SELECT count(*) FROM orders WHERE seen_at = now();
+";
+const DEFERRED_KEY: &str =
+    "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) \
+DEFERRABLE INITIALLY DEFERRED;
+INSERT INTO orders (id, user_id) VALUES (9001, 9001);
+CREATE INDEX users_id_idx ON users (id);
+INSERT INTO users (id) VALUES (9001);
+";
+/// The rows [`SAME_NOW`] and [`DEFERRED_KEY`] make: the orders seen at the same now(), then all.
+const SEEN_AND_KEYED: &str = "(SELECT n FROM seen) || ' ' || (SELECT count(*) FROM orders)";
+/// A temporary table whose rows go at each commit, filled and read in goose's transaction.
+const EMPTIED_AT_COMMIT: &str = "CREATE TEMP TABLE batch (id bigint) ON COMMIT DELETE ROWS;
+INSERT INTO batch SELECT id FROM orders WHERE id % 3 = 0;
+ALTER TABLE orders ADD COLUMN flagged boolean;
+UPDATE orders SET flagged = true WHERE id IN (SELECT id FROM batch);
+";
+
+/// The schema and `rows` (a query giving one text value), runner history left out.
+fn state_with(pg: &Cluster, db: &str, rows: &str) -> (String, String) {
+    let out = pg.psql(db, &format!("SELECT {rows} AS v")).unwrap();
+    // The header, its rule, then the value.
+    let value = out.lines().nth(2).unwrap_or_default().trim().to_string();
+    (schema_without_history(pg, db), value)
+}
+
+/// The file of `dir` whose text holds `what`.
+fn holding(dir: &Path, what: &str) -> Vec<PathBuf> {
+    walk(dir).into_iter().filter(|p| p.is_file() && std::fs::read_to_string(p).unwrap().contains(what)).collect()
+}
+
+/// goose, simulated (it does not install here): each file's Up statements one by one, in one
+/// transaction unless the file says `-- +goose NO TRANSACTION` (goose's `UseTx`). `dir` is in
+/// the project `root`.
+fn goose_up(pg: &Cluster, db: &str, root: &Path, dir: &Path) {
+    let mut files: Vec<PathBuf> = walk(dir).into_iter().filter(|p| p.extension() == Some("sql".as_ref())).collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let up = text.split("-- +goose Down").next().unwrap();
+        let run =
+            if up.contains("-- +goose NO TRANSACTION") { up.to_string() } else { format!("BEGIN;\n{up}\nCOMMIT;\n") };
+        let sim = dir.join("goose_run.psql");
+        std::fs::write(&sim, run).unwrap();
+        set_readable(root);
+        pg.psql_file(db, &sim).unwrap_or_else(|e| panic!("goose (simulated) on {}: {e:#}", f.display()));
+        std::fs::remove_file(sim).unwrap();
+    }
+}
+
+#[test]
+fn a_runners_one_transaction_gives_the_plan_the_drafts_rows() {
+    // Each runner here runs a file (dbmate: a `transaction:false` section sent whole) in one
+    // transaction; the plan used to split what only holds there: sqlx's plan counted 0 rows
+    // with the UPDATE's now() where its run of the draft counted 100, failed on the deferred
+    // key, and goose's plan emptied the temporary table before the UPDATE read it.
+    let Some(pg) = cluster() else { return };
+    let mut ran = Vec::new();
+    let two_projects = || {
+        let (draft, plan) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        (draft, plan)
+    };
+
+    let sqlx = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/bin/sqlx-migrate");
+    if sqlx.is_file() {
+        let (a, b) = two_projects();
+        for dir in [a.path(), b.path()] {
+            let m = dir.join("migrations");
+            std::fs::create_dir_all(&m).unwrap();
+            std::fs::write(m.join("20240101000000_init.sql"), INIT).unwrap();
+            std::fs::write(m.join("20240102000000_seen.sql"), SAME_NOW).unwrap();
+            std::fs::write(m.join("20240103000000_key.sql"), DEFERRED_KEY).unwrap();
+        }
+        let (code, out) = pgsafe(b.path(), &["fix", "--runner", "sqlx", "migrations/"]);
+        assert_eq!(code, 1, "{out}");
+        let m = b.path().join("migrations");
+        assert_eq!(holding(&m, "SET seen_at = now()"), holding(&m, "INSERT INTO seen"), "one step");
+        assert_eq!(holding(&m, "INSERT INTO orders"), holding(&m, "INSERT INTO users"), "one step");
+        for (db, dir) in [("tx_sqlx_draft", a.path()), ("tx_sqlx_plan", b.path())] {
+            pg.create_database(db, None).unwrap();
+            run(Command::new(&sqlx).arg(url(&pg, db)).arg(dir.join("migrations")));
+        }
+        let want = state_with(&pg, "tx_sqlx_draft", SEEN_AND_KEYED);
+        assert_eq!(want.1, "100 501", "the draft's rows");
+        assert_eq!(state_with(&pg, "tx_sqlx_plan", SEEN_AND_KEYED), want, "sqlx");
+        ran.push("sqlx");
+    } else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing", sqlx.display());
+    }
+
+    if have("dbmate") {
+        let (a, b) = two_projects();
+        for dir in [a.path(), b.path()] {
+            let m = dir.join("db/migrations");
+            std::fs::create_dir_all(&m).unwrap();
+            std::fs::write(m.join("20240101000000_init.sql"), format!("-- migrate:up\n{INIT}\n-- migrate:down\n"))
+                .unwrap();
+            std::fs::write(
+                m.join("20240102000000_seen.sql"),
+                format!("-- migrate:up transaction:false\n{SAME_NOW}\n-- migrate:down\n"),
+            )
+            .unwrap();
+            std::fs::write(
+                m.join("20240103000000_key.sql"),
+                format!("-- migrate:up\n{DEFERRED_KEY}\n-- migrate:down\n"),
+            )
+            .unwrap();
+        }
+        let (code, out) = pgsafe(b.path(), &["fix", "db/migrations/"]);
+        assert_eq!(code, 1, "{out}");
+        let m = b.path().join("db/migrations");
+        assert_eq!(holding(&m, "SET seen_at = now()"), holding(&m, "INSERT INTO seen"), "one step");
+        for (db, dir) in [("tx_dbmate_draft", a.path()), ("tx_dbmate_plan", b.path())] {
+            pg.create_database(db, None).unwrap();
+            run(Command::new("dbmate").current_dir(dir).args(["--no-dump-schema", "--url", &url(&pg, db), "up"]));
+        }
+        let want = state_with(&pg, "tx_dbmate_draft", SEEN_AND_KEYED);
+        assert_eq!(want.1, "100 501", "the draft's rows");
+        assert_eq!(state_with(&pg, "tx_dbmate_plan", SEEN_AND_KEYED), want, "dbmate");
+        ran.push("dbmate");
+    }
+
+    let (a, b) = two_projects();
+    for dir in [a.path(), b.path()] {
+        let m = dir.join("migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("00001_init.sql"), format!("-- +goose Up\n{INIT}")).unwrap();
+        std::fs::write(m.join("00002_flag.sql"), format!("-- +goose Up\n{EMPTIED_AT_COMMIT}")).unwrap();
+        let drop =
+            EMPTIED_AT_COMMIT.replace("batch", "batch2").replace("DELETE ROWS", "DROP").replace("flagged", "picked");
+        std::fs::write(m.join("00003_pick.sql"), format!("-- +goose Up\n{drop}")).unwrap();
+    }
+    let (code, out) = pgsafe(b.path(), &["fix", "migrations/"]);
+    assert_eq!(code, 1, "{out}");
+    for temp in ["batch ", "batch2 "] {
+        let files = holding(&b.path().join("migrations"), &format!("CREATE TEMP TABLE {temp}"));
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(!text.contains("NO TRANSACTION"), "{text}");
+    }
+    for (db, dir) in [("tx_goose_draft", a.path()), ("tx_goose_plan", b.path())] {
+        pg.create_database(db, None).unwrap();
+        goose_up(&pg, db, dir, &dir.join("migrations"));
+    }
+    let flagged = "(SELECT count(*) FILTER (WHERE flagged) || ' ' || count(*) FILTER (WHERE picked) FROM orders)";
+    let want = state_with(&pg, "tx_goose_draft", flagged);
+    assert_eq!(want.1, "166 166", "the draft's rows");
+    assert_eq!(state_with(&pg, "tx_goose_plan", flagged), want, "goose (simulated)");
+    ran.push("goose (simulated)");
+    eprintln!("runners run: {}", ran.join(", "));
+}

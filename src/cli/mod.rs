@@ -310,8 +310,9 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
     };
     let mut error_at = None;
     let under_psql = runner.as_ref().is_none_or(|(r, _)| *r == Runner::Psql);
+    let runner_transaction = runner.as_ref().is_some_and(|(r, _)| r.runs_in_one_transaction(path, &text));
     let result = settings.config(&file_settings, ctx).map_err(|e| format!("{e:#}")).and_then(|config| {
-        let config = Config { runs_under_psql: under_psql, ..config };
+        let config = Config { runs_under_psql: under_psql, runner_transaction, ..config };
         pgsafe::compile_for(&name, text, &config, want).map_err(|e| {
             error_at = e.line_col;
             e.to_string()

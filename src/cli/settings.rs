@@ -114,6 +114,7 @@ impl Settings {
             disabled_rules: file.rules.iter().filter(|(_, on)| !**on).map(|(r, _)| r.clone()).collect(),
             ignores: pgsafe::config::Ignores::All,
             runs_under_psql: true,
+            runner_transaction: false,
         })
     }
 }

@@ -833,6 +833,27 @@ impl<'a> Migration<'a> {
         })
     }
 
+    /// The migration tool the draft is laid out for runs the file in one transaction
+    /// ([`crate::Config::runner_transaction`]): read it so, as goose and dbmate markers are read,
+    /// unless a statement of its up sections refuses a transaction block. Such a draft is no one
+    /// transaction there: a tool that sends the file as one query fails it unless the statement is
+    /// alone, and Flyway runs it without one.
+    pub fn run_in_the_tools_transaction(&mut self) {
+        let refuses = |s: &Stmt| {
+            s.section == Section::Up
+                && s.ops.iter().any(|o| matches!(o.kind, OpKind::NoTransaction { .. }) || o.kind.is_concurrent())
+        };
+        if self.runner_transaction || self.stmts.iter().any(refuses) {
+            return;
+        }
+        self.runner_transaction = true;
+        // What the draft creates and the search_path it runs under follow its transactions: read
+        // again from the directives' creations.
+        self.created.values_mut().for_each(|list| list.retain(|c| c.at == 0));
+        (self.paths, self.path_at) = positions(&self.stmts, &mut self.created, true);
+        (self.first_created, self.undone) = first_creations(&self.created);
+    }
+
     /// The names statement `i` gives to constraints and relations the catalogue does not follow.
     pub fn declared_by(&self, i: usize) -> impl Iterator<Item = &str> {
         of_statement(&self.declared, i).map(String::as_str)

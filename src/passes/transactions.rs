@@ -351,10 +351,14 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     // Where stretches begin that must run as the draft runs them, outside a step's transaction:
     // their statements commit one by one, or their transactions are psql's or a tool's.
     let mut own_commits = Vec::new();
+    // Until a COMMIT or ROLLBACK ends it, the tool's transaction holds every statement: none
+    // commits on its own there (a temporary table's `ON COMMIT DELETE ROWS` waits for its end).
+    let tools_transaction_ends = m.runner_transaction.then(|| first_end(m)).flatten();
+    let in_tools_transaction = |i: usize| m.runner_transaction && tools_transaction_ends.is_none_or(|end| i < end);
     for o in crate::ir::session::session_objects(m) {
         let why = Keep::Session(format!("{} {}", o.kind.describe(), o.name));
         found.push(Region { first: o.created, last: o.last_use, shape: Shape::AsWritten, why: vec![(o.created, why)] });
-        if o.ends_with_commits {
+        if o.ends_with_commits && !in_tools_transaction(o.created) {
             own_commits.push(o.created);
         }
     }
@@ -432,6 +436,12 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::Unclosed)));
     }
     merge(found, m, &own_commits)
+}
+
+/// The first up statement that commits or rolls back a transaction, if any.
+fn first_end(m: &Migration<'_>) -> Option<usize> {
+    let ends = |s: &Stmt| s.section == Section::Up && s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. }));
+    m.stmts.iter().position(ends)
 }
 
 /// The draft's transactions: (`BEGIN`, its `COMMIT`/`ROLLBACK`, or the last statement of the up
@@ -996,6 +1006,33 @@ mod tests {
         let seed = "ALTER TABLE users ADD COLUMN bucket integer;\nSELECT setseed(0.42);\n\
                     UPDATE users SET bucket = floor(random() * 10);\nCREATE INDEX users_bucket_idx ON users (bucket);\n";
         assert_eq!(kept(seed), [(1, 3, Shape::InsideTransaction)]);
+    }
+
+    #[test]
+    fn the_tools_transaction_keeps_what_holds_only_in_one() {
+        let shapes = |src: &str, tool: bool| {
+            let mut m = Migration::split_and_lower(src).unwrap();
+            if tool {
+                m.run_in_the_tools_transaction();
+            }
+            regions(&m, false).iter().map(|r| (r.first, r.last, r.shape)).collect::<Vec<_>>()
+        };
+        // now() read twice, with no BEGIN: under psql two transactions, under sqlx (`--runner`)
+        // one, which the plan must keep.
+        let stamps = "UPDATE t SET at = now();\nCREATE INDEX i ON t (c);\nINSERT INTO log SELECT now();\n";
+        assert!(shapes(stamps, false).is_empty());
+        assert_eq!(shapes(stamps, true), [(0, 2, Shape::InsideTransaction)]);
+        // Not where a statement refuses a transaction block: the tool cannot run it in one.
+        assert!(shapes(&format!("{stamps}VACUUM t;\n"), true).is_empty());
+        // A temporary table emptied (or dropped) at each commit: statements that commit one by
+        // one under psql, a transaction step in the tool's (goose's) transaction, until a COMMIT
+        // of the draft's own ends that.
+        let temp = "CREATE TEMP TABLE b (id int) ON COMMIT DELETE ROWS;\nINSERT INTO b VALUES (1);\n\
+                    UPDATE t SET c = 1 WHERE id IN (SELECT id FROM b);\n";
+        assert_eq!(shapes(temp, false), [(0, 2, Shape::AsWritten)]);
+        assert_eq!(shapes(temp, true), [(0, 2, Shape::InsideTransaction)]);
+        assert_eq!(shapes(&format!("-- +goose Up\n{temp}"), false), [(0, 2, Shape::InsideTransaction)]);
+        assert_eq!(shapes(&format!("-- +goose Up\nCOMMIT;\n{temp}"), false), [(1, 3, Shape::AsWritten)]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod golang_migrate;
 pub mod goose;
 pub mod graphile_migrate;
 pub mod node_pg_migrate;
+mod one_transaction;
 pub mod prisma;
 pub mod psql;
 pub mod python;
