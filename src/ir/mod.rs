@@ -26,3 +26,4 @@ pub mod sequence_values;
 pub mod session;
 pub mod timeline;
 pub mod transaction_time;
+pub mod user_operators;
