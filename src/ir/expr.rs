@@ -66,7 +66,7 @@ pub struct TimeCast {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorUse {
     /// As PostgreSQL names it (`<>` for `!=`).
-    pub name: String,
+    pub name: &'static str,
     pub at: usize,
 }
 

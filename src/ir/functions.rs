@@ -428,7 +428,15 @@ const OPERATORS: &[&str] = &[
 
 /// Is `op` (as written: `||`, or `OPERATOR(pg_catalog.||)`'s `pg_catalog.||`) a built-in operator?
 pub fn is_builtin_operator(op: &str) -> bool {
-    builtin(op).is_some_and(|b| OPERATORS.contains(&b))
+    builtin_operator(op).is_some()
+}
+
+/// The built-in operator `op` names (as [`is_builtin_operator`] reads it), as PostgreSQL names it
+/// (`<>` for `!=`): a name kept without a copy.
+pub fn builtin_operator(op: &str) -> Option<&'static str> {
+    let b = builtin(op)?;
+    let b = if b == "!=" { "<>" } else { b };
+    OPERATORS.iter().find(|&&o| o == b).copied()
 }
 
 /// Volatile functions known to draw from no sequence: the random values and clocks a default

@@ -263,11 +263,10 @@ impl Walk<'_, '_> {
     /// A built-in operator's name is recorded where it is looked up by the operands' types (not
     /// `OPERATOR(pg_catalog.+)`): a user may have given it another function for other types.
     fn operator(&mut self, op: &str, at: usize) {
-        if !functions::is_builtin_operator(op) {
-            self.unknown(&format!("the operator {op} (not one of PostgreSQL's built-in operators)"), at);
-        } else if !op.contains('.') {
-            let name = if op == "!=" { "<>" } else { op };
-            self.out.operators.push(OperatorUse { name: name.to_string(), at });
+        match functions::builtin_operator(op) {
+            None => self.unknown(&format!("the operator {op} (not one of PostgreSQL's built-in operators)"), at),
+            Some(name) if !op.contains('.') => self.out.operators.push(OperatorUse { name, at }),
+            Some(_) => {}
         }
     }
 
@@ -864,7 +863,7 @@ mod tests {
             "a + b = c AND d LIKE 'x' AND e NOT IN (1) AND f BETWEEN 1 AND 2 AND g != 1 \
              AND h OPERATOR(pg_catalog.-) 1 AND -i > 0",
         );
-        let names: Vec<&str> = e.operators.iter().map(|o| o.name.as_str()).collect();
+        let names: Vec<&str> = e.operators.iter().map(|o| o.name).collect();
         assert_eq!(names, ["=", "+", "~~", "<>", ">=", "<=", "<>", ">", "-"]);
     }
 

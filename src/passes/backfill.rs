@@ -258,7 +258,7 @@ fn row_local(e: &Expr, own: &[String], clause: &str, known: &Known<'_>) -> Resul
     // A built-in operator's name that the draft or the schema gives a function of its own: the
     // user's may be the one PostgreSQL picks for these operands.
     for o in &e.operators {
-        if let Some(made) = (known.operator_made)(&o.name) {
+        if let Some(made) = (known.operator_made)(o.name) {
             let by = match made {
                 MadeBy::Schema => "the schema",
                 MadeBy::Draft => "the draft",
@@ -270,7 +270,7 @@ fn row_local(e: &Expr, own: &[String], clause: &str, known: &Known<'_>) -> Resul
                      PostgreSQL may pick for these operands and pgsafe treats as volatile",
                     o.name
                 ),
-                fact: (made == MadeBy::Draft).then(|| user_operator_fact(&o.name)),
+                fact: (made == MadeBy::Draft).then(|| user_operator_fact(o.name)),
             });
         }
     }
