@@ -343,6 +343,21 @@ mod tests {
     }
 
     #[test]
+    fn an_operator_an_earlier_step_makes_stops_the_batches_of_a_later_one() {
+        // The step of the UPDATE, checked alone, does not show the `CREATE OPERATOR`: its fact does.
+        let draft = "ALTER TABLE quota ADD COLUMN b text;\n\
+                     CREATE OPERATOR + (LEFTARG = int, RIGHTARG = text, FUNCTION = add_taken);\n\
+                     UPDATE quota SET c = a + b;\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let last = c.steps().last().unwrap().text();
+        assert!(last.contains("-- pgsafe:fact user-operator +\n") && last.contains("UPDATE quota SET c = a + b;"));
+        for step in c.steps() {
+            let again = compile(&step.name, &step.text(), &Config::default()).unwrap();
+            assert!(!again.changed(), "{} is not a fixed point: {:?}", step.name, again.changes);
+        }
+    }
+
+    #[test]
     fn a_psql_if_block_stays_whole_in_one_step() {
         let draft = "\\if :apply\nCREATE INDEX i ON t (a);\nALTER TABLE t ADD COLUMN b int;\n\\endif\nCREATE INDEX k ON t (b);\n";
         let c = compile("d.sql", draft, &Config::default()).unwrap();

@@ -70,6 +70,8 @@ pub struct Catalog {
     /// The functions and procedures the schema creates, with what their code does: a call of one
     /// in the draft takes it (`code_locks::Functions`).
     pub functions: super::code_locks::Functions,
+    /// The operator names the schema makes ([`super::user_operators`]).
+    pub operators: HashSet<String>,
 }
 
 /// Whether another relation holds a name in a table's schema ([`Catalog::holder_elsewhere`]).

@@ -51,6 +51,25 @@ pub struct Subquery {
     pub aggregate: bool,
 }
 
+/// A column's value cast to a date/time type (`noted::timestamptz`): where the column is text, a
+/// row that says `'now'` reads the transaction's start time, as `now()` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeCast {
+    pub column: ColumnRef,
+    /// The type it is cast to (its base: `timestamptz`, `date`, `tstzrange`).
+    pub to: String,
+}
+
+/// A built-in operator's name used without a schema (`+`; `=` in `IN (…)`, `~~` in `LIKE`), which
+/// PostgreSQL looks up by its operands' types: a user's `CREATE OPERATOR` of that name may be
+/// the one it picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorUse {
+    /// As PostgreSQL names it (`<>` for `!=`).
+    pub name: &'static str,
+    pub at: usize,
+}
+
 /// A part of an expression pgsafe does not analyse (treated as volatile).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unknown {
@@ -71,6 +90,12 @@ pub struct Expr {
     /// The `DEFAULT` keyword (`SET c = DEFAULT`): the column's default, which may be volatile.
     pub default: bool,
     pub unknown: Vec<Unknown>,
+    /// Its casts of a column's value to a date/time type where the column's type decides
+    /// whether a row's `'now'` is read (a value known not to be text by its form is not here,
+    /// one that may be by its form is a per-transaction call).
+    pub time_casts: Vec<TimeCast>,
+    /// The built-in operators it uses by name (in its subqueries too).
+    pub operators: Vec<OperatorUse>,
 }
 
 impl Expr {

@@ -328,6 +328,93 @@ pub fn returns_text(name: &str) -> bool {
     builtin(name).is_some_and(|b| TEXT.contains(&b))
 }
 
+/// Built-ins whose every parameter is text (or another type that is not a date/time one:
+/// `lpad`'s length, `encode`'s bytes; `concat` and `format` read any value as text): a string
+/// constant passed to one is text, never read as a time.
+const TAKES_TEXT: &[&str] = &[
+    "lower",
+    "upper",
+    "initcap",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "substr",
+    "substring",
+    "replace",
+    "translate",
+    "left",
+    "right",
+    "lpad",
+    "rpad",
+    "repeat",
+    "reverse",
+    "split_part",
+    "strpos",
+    "position",
+    "overlay",
+    "md5",
+    "regexp_replace",
+    "regexp_match",
+    "regexp_like",
+    "regexp_substr",
+    "starts_with",
+    "string_to_array",
+    "concat",
+    "concat_ws",
+    "format",
+];
+
+/// Does every parameter of the built-in `name` (lower-cased, possibly schema-qualified) take
+/// text, so that a constant passed to it is never read as a time?
+pub fn takes_text(name: &str) -> bool {
+    builtin(name).is_some_and(|b| TAKES_TEXT.contains(&b))
+}
+
+/// Built-ins that return a date/time type, a number or an interval, never text: a cast of their
+/// result to a date/time type reads no `'now'` (`to_timestamp` reads its text by a format).
+const NO_TEXT: &[&str] = &[
+    "now",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "clock_timestamp",
+    "date_trunc",
+    "date_bin",
+    "date_part",
+    "extract",
+    "age",
+    "to_timestamp",
+    "to_date",
+    "make_date",
+    "make_time",
+    "make_timestamp",
+    "make_timestamptz",
+    "make_interval",
+    "justify_days",
+    "justify_hours",
+    "justify_interval",
+];
+
+/// Does the built-in `name` (lower-cased, possibly schema-qualified) never return text?
+pub fn returns_no_text(name: &str) -> bool {
+    builtin(name).is_some_and(|b| NO_TEXT.contains(&b))
+}
+
+/// `name` (lower-cased) without `pg_catalog.`, where it may be a built-in: `None` for a name
+/// qualified by another schema.
+pub fn builtin_name(name: &str) -> Option<&str> {
+    builtin(name)
+}
+
 /// The operators PostgreSQL 15 has built in (`SELECT DISTINCT oprname FROM pg_operator`). Any
 /// other is a user's (`CREATE OPERATOR`), which runs a function pgsafe cannot see.
 const OPERATORS: &[&str] = &[
@@ -341,7 +428,15 @@ const OPERATORS: &[&str] = &[
 
 /// Is `op` (as written: `||`, or `OPERATOR(pg_catalog.||)`'s `pg_catalog.||`) a built-in operator?
 pub fn is_builtin_operator(op: &str) -> bool {
-    builtin(op).is_some_and(|b| OPERATORS.contains(&b))
+    builtin_operator(op).is_some()
+}
+
+/// The built-in operator `op` names (as [`is_builtin_operator`] reads it), as PostgreSQL names it
+/// (`<>` for `!=`): a name kept without a copy.
+pub fn builtin_operator(op: &str) -> Option<&'static str> {
+    let b = builtin(op)?;
+    let b = if b == "!=" { "<>" } else { b };
+    OPERATORS.iter().find(|&&o| o == b).copied()
 }
 
 /// Volatile functions known to draw from no sequence: the random values and clocks a default

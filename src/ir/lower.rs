@@ -38,6 +38,8 @@ pub struct Lowered {
     pub row_type: Option<Box<super::domains::TypeOver>>,
     /// It reads its transaction's start time ([`super::transaction_time`]).
     pub reads_transaction_time: bool,
+    /// The operator names it makes ([`super::user_operators`]).
+    pub operators_made: Vec<String>,
     /// What it does with the session's sequence values ([`super::sequence_values`]).
     pub sequence_values: super::sequence_values::SequenceValues,
     /// A query that writes nothing and may run long ([`super::lower_expr::query_may_run_long`]).
@@ -78,6 +80,10 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     lowered.declared = super::other_names::declared_names(text);
     lowered.constrains_domain = super::domains::constrained_domain(text).map(Box::new);
     lowered.row_type = super::row_types::row_type_made(text).map(Box::new);
+    // (A goose block's statements' own are read with each.)
+    if lowered.parts.is_empty() {
+        lowered.operators_made = super::user_operators::made_by(text);
+    }
     lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
     lowered.sequence_values = super::sequence_values::sequence_values(text);
     if starts_with_do(text) {
@@ -247,6 +253,7 @@ fn lower_statements(src: &str, inner: Vec<Range<usize>>) -> Option<Lowered> {
             return None;
         }
         out.too_deep |= one.too_deep;
+        out.operators_made.extend(one.operators_made);
         out.parts.push((b, one.ops.len()));
         out.ops.extend(one.ops);
     }

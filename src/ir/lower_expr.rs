@@ -3,7 +3,7 @@
 //! not know is recorded as [`Unknown`], which counts as volatile: pgsafe never assumes.
 
 use super::catalog::SqlType;
-use super::expr::{Call, ColumnRef, Expr, Subquery, Unknown, Volatility};
+use super::expr::{Call, ColumnRef, Expr, OperatorUse, Subquery, TimeCast, Unknown, Volatility};
 use super::functions;
 use super::name::Name;
 use sqlparser::ast::{
@@ -153,9 +153,33 @@ fn is_built_in(t: &sql::DataType) -> bool {
     matches!(t, sql::DataType::Interval { .. }) || SqlType::parse(&t.to_string()).is_built_in()
 }
 
-/// The types whose input reads `'now'`, `'today'`, … as the transaction's time (ranges and
-/// arrays read their elements so).
-const DATE_TIME: &[&str] = &["date", "time", "timetz", "timestamp", "timestamptz", "daterange", "tsrange", "tstzrange"];
+/// The types whose input reads `'now'`, `'today'`, … as the transaction's time (ranges,
+/// multiranges and arrays read their elements so).
+const DATE_TIME: &[&str] = &[
+    "date",
+    "time",
+    "timetz",
+    "timestamp",
+    "timestamptz",
+    "daterange",
+    "tsrange",
+    "tstzrange",
+    "datemultirange",
+    "tsmultirange",
+    "tstzmultirange",
+];
+
+/// Might a constant cast to `t` be read by a date/time type's input: `t` is one (or a range or
+/// an array of one), or a type that is not built in (a domain over one)?
+fn may_read_as_time(t: &sql::DataType) -> bool {
+    !is_built_in(t) || DATE_TIME.contains(&SqlType::parse(&t.to_string()).base.as_str())
+}
+
+/// Is `t` one of the string types, whose values a cast to another type reads with that type's
+/// input?
+fn is_string_type(t: &sql::DataType) -> bool {
+    ["text", "varchar", "bpchar", "name"].contains(&SqlType::parse(&t.to_string()).base.as_str())
+}
 
 /// Might `e` be text (so that a cast of it to a date/time type reads `'now'`)? From its form: a
 /// string, `||`, a cast to a string type, a call of a built-in that returns text. A column's type
@@ -169,9 +193,7 @@ fn may_be_text(e: &sql::Expr) -> bool {
             op,
             sql::BinaryOperator::StringConcat | sql::BinaryOperator::LongArrow | sql::BinaryOperator::HashLongArrow
         ),
-        E::Cast { data_type, .. } => {
-            ["text", "varchar", "bpchar", "name"].contains(&SqlType::parse(&data_type.to_string()).base.as_str())
-        }
+        E::Cast { data_type, .. } => is_string_type(data_type),
         E::Substring { .. } | E::Trim { .. } | E::Overlay { .. } => true,
         E::Case { conditions, else_result, .. } => {
             conditions.iter().any(|c| may_be_text(&c.result)) || else_result.as_deref().is_some_and(may_be_text)
@@ -203,10 +225,24 @@ fn string_value(v: &sql::Value) -> Option<&str> {
 }
 
 /// A string the date and time types read as the transaction's start time (`'now'`, and the dates
-/// `'today'`, `'tomorrow'`, `'yesterday'` of it), as pgsafe names it.
-fn transaction_time_input(v: &sql::Value) -> Option<String> {
+/// `'today'`, `'tomorrow'`, `'yesterday'` of it), as pgsafe names it: one of those words, whatever
+/// it is cast to, or a longer string that says one (`'today 10:00'`, `'[now,)'`, `'{now}'`) cast
+/// to a type that may read it so (`to`), or left for its context to type (`None`: a column's
+/// type, the other operand's).
+fn transaction_time_input(v: &sql::Value, to: Option<&sql::DataType>) -> Option<String> {
+    use super::transaction_time::{is_special_input, says_special_input};
     let s = string_value(v)?;
-    super::transaction_time::is_special_input(s).then(|| format!("'{}'", s.trim().to_ascii_lowercase()))
+    if is_special_input(s) {
+        return Some(format!("'{}'", s.trim().to_ascii_lowercase()));
+    }
+    let shown = || {
+        let mut shown: String = s.chars().take(40).collect();
+        if shown.len() < s.len() {
+            shown.push('…');
+        }
+        format!("'{shown}'")
+    };
+    (to.is_none_or(may_read_as_time) && says_special_input(s)).then(shown)
 }
 
 impl Walk<'_, '_> {
@@ -224,10 +260,107 @@ impl Walk<'_, '_> {
     }
 
     /// A user's operator (`CREATE OPERATOR`) runs a function of its own, which pgsafe cannot see.
+    /// A built-in operator's name is recorded where it is looked up by the operands' types (not
+    /// `OPERATOR(pg_catalog.+)`): a user may have given it another function for other types.
     fn operator(&mut self, op: &str, at: usize) {
-        if !functions::is_builtin_operator(op) {
-            self.unknown(&format!("the operator {op} (not one of PostgreSQL's built-in operators)"), at);
+        match functions::builtin_operator(op) {
+            None => self.unknown(&format!("the operator {op} (not one of PostgreSQL's built-in operators)"), at),
+            Some(name) if !op.contains('.') => self.out.operators.push(OperatorUse { name, at }),
+            Some(_) => {}
         }
+    }
+
+    /// A constant (`v`, cast to `to` if it is): read per statement where it says `'now'` (see
+    /// [`transaction_time_input`]), like `now()` (a batch per transaction gives each batch its
+    /// own).
+    fn constant(&mut self, v: &sql::Value, to: Option<&sql::DataType>, at: usize) {
+        if let Some(name) = transaction_time_input(v, to) {
+            self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
+        }
+    }
+
+    /// An operand that is read as text whatever it is (`LIKE`'s, a string function's argument): a
+    /// constant there is text, not a time.
+    fn text_operand(&mut self, e: &sql::Expr) {
+        let mut inner = e;
+        while let sql::Expr::Nested(x) = inner {
+            inner = x;
+        }
+        if !matches!(inner, sql::Expr::Value(_)) {
+            self.expr(e);
+        }
+    }
+
+    /// Is `e` known not to be text, so that a cast of it to a date/time type cannot read a
+    /// `'now'`? Told from its form; where that rests on columns' types (`c`, `coalesce(a, b)`)
+    /// they are pushed on `columns`, for the rules to look up. `false` where pgsafe cannot tell.
+    fn not_text(&self, e: &sql::Expr, columns: &mut Vec<ColumnRef>) -> bool {
+        use sql::Expr as E;
+        match e {
+            E::Nested(x) => self.not_text(x, columns),
+            E::Identifier(id) => self.not_text_column(std::slice::from_ref(id), self.at(e), columns),
+            E::CompoundIdentifier(parts) => self.not_text_column(parts, self.at(e), columns),
+            E::Value(v) => string_value(&v.value).is_none(),
+            E::Cast { data_type, .. } | E::TypedString(sql::TypedString { data_type, .. }) => {
+                is_built_in(data_type) && !is_string_type(data_type)
+            }
+            // Arithmetic, comparisons and logic give numbers, times, intervals or booleans; others
+            // may give text (`||`, `->>`, and an extension's: hstore's `->`).
+            E::BinaryOp { op, .. } => {
+                use sql::BinaryOperator as B;
+                matches!(
+                    op,
+                    B::Plus
+                        | B::Minus
+                        | B::Multiply
+                        | B::Divide
+                        | B::Modulo
+                        | B::Eq
+                        | B::NotEq
+                        | B::Lt
+                        | B::LtEq
+                        | B::Gt
+                        | B::GtEq
+                        | B::And
+                        | B::Or
+                )
+            }
+            E::UnaryOp { .. } | E::AtTimeZone { .. } | E::Extract { .. } | E::Ceil { .. } | E::Floor { .. } => true,
+            E::Case { conditions, else_result, .. } => conditions
+                .iter()
+                .map(|c| &c.result)
+                .chain(else_result.iter().map(AsRef::as_ref))
+                .all(|x| self.not_text(x, columns)),
+            E::Function(f) => match object_key(&f.name).as_str() {
+                "coalesce" | "nullif" | "greatest" | "least" => match &f.args {
+                    FunctionArguments::List(list) if list.clauses.is_empty() => list.args.iter().all(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => self.not_text(x, columns),
+                        _ => false,
+                    }),
+                    _ => false,
+                },
+                name => functions::returns_no_text(name),
+            },
+            _ => false,
+        }
+    }
+
+    /// A column as [`Walk::not_text`]'s operand: its type decides (SQL's bare functions of the
+    /// clock give times; those of the session, names).
+    fn not_text_column(&self, parts: &[Ident], at: usize, columns: &mut Vec<ColumnRef>) -> bool {
+        let Some((last, qualifier)) = parts.split_last() else { return false };
+        if qualifier.is_empty() && last.quote_style.is_none() {
+            let key = last.value.to_lowercase();
+            if BARE_FUNCTIONS.contains(&key.as_str()) {
+                return functions::returns_no_text(&key);
+            }
+            if key == "default" {
+                return false;
+            }
+        }
+        let qualifier = (!qualifier.is_empty()).then(|| qualifier.iter().map(ident_key).collect::<Vec<_>>().join("."));
+        columns.push(ColumnRef { qualifier, column: ident_key(last), at });
+        true
     }
 
     /// A cast (or a constant of a type) runs the type's input or cast function: a user type's may
@@ -274,12 +407,9 @@ impl Walk<'_, '_> {
         match e {
             E::Identifier(id) => self.column(std::slice::from_ref(id), at),
             E::CompoundIdentifier(parts) => self.column(parts, at),
-            E::Value(v) | E::TypedString(sql::TypedString { value: v, .. }) => {
-                // `'now'`, `'today'`: read as the transaction's start time when the constant is
-                // made, per statement (a batch per transaction gives each batch its own).
-                if let Some(name) = transaction_time_input(&v.value) {
-                    self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
-                }
+            E::Value(v) => self.constant(&v.value, None, at),
+            E::TypedString(sql::TypedString { data_type, value, .. }) => {
+                self.constant(&value.value, Some(data_type), at)
             }
             E::IsFalse(x)
             | E::IsNotFalse(x)
@@ -308,17 +438,36 @@ impl Walk<'_, '_> {
                 while let E::Nested(x) = inner {
                     inner = x;
                 }
-                let constant = matches!(inner, E::Value(_));
                 // A constant of any type is made once, as the statement is parsed (`'active'::mood`
                 // is a constant: a default of it adds the column without a rewrite).
-                if !constant {
-                    self.data_type(data_type, at);
+                if let E::Value(v) = inner {
+                    self.constant(&v.value, Some(data_type), self.at(inner));
+                    return;
                 }
+                self.data_type(data_type, at);
                 // Text made as the statement runs may say 'now': read per statement, like now().
+                // So may a value pgsafe does not know not to be text (a column of a type it does
+                // not know, a function's result): a text column's row may say 'now'.
                 let base = SqlType::parse(&data_type.to_string()).base;
-                if DATE_TIME.contains(&base.as_str()) && !constant && may_be_text(expr) {
-                    let name = format!("a cast of text to {base} (which reads 'now' as the transaction's time)");
-                    self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
+                if DATE_TIME.contains(&base.as_str()) {
+                    let mut columns = Vec::new();
+                    let name = if may_be_text(expr) {
+                        Some(format!("a cast of text to {base} (which reads 'now' as the transaction's time)"))
+                    } else if !self.not_text(expr, &mut columns) {
+                        Some(format!(
+                            "a cast to {base} of a value that may be text (which reads 'now' as the transaction's time)"
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(name) = name {
+                        self.out.calls.push(Call { name, at, volatility: Volatility::Stable, per_transaction: true });
+                    } else {
+                        let to = base.clone();
+                        self.out
+                            .time_casts
+                            .extend(columns.into_iter().map(|column| TimeCast { column, to: to.clone() }));
+                    }
                 }
                 self.expr(expr);
             }
@@ -333,21 +482,47 @@ impl Walk<'_, '_> {
                 self.expr(a);
                 self.expr(b);
             }
-            E::IsDistinctFrom(a, b)
-            | E::IsNotDistinctFrom(a, b)
-            | E::Like { expr: a, pattern: b, .. }
-            | E::ILike { expr: a, pattern: b, .. }
-            | E::SimilarTo { expr: a, pattern: b, .. }
-            | E::Position { expr: a, r#in: b }
-            | E::AtTimeZone { timestamp: a, time_zone: b } => {
+            // Operators PostgreSQL looks up by name for these forms, which a user's may be.
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                self.operator("=", at);
+                self.exprs([a.as_ref(), b]);
+            }
+            E::Like { expr: a, pattern: b, negated, .. }
+            | E::ILike { expr: a, pattern: b, negated, .. }
+            | E::SimilarTo { expr: a, pattern: b, negated, .. } => {
+                let op = match (e, negated) {
+                    (E::Like { .. }, false) => "~~",
+                    (E::Like { .. }, true) => "!~~",
+                    (E::ILike { .. }, false) => "~~*",
+                    (E::ILike { .. }, true) => "!~~*",
+                    (_, false) => "~",
+                    (_, true) => "!~",
+                };
+                self.operator(op, at);
+                self.text_operand(a);
+                self.text_operand(b);
+            }
+            E::Position { expr: a, r#in: b } => {
+                self.text_operand(a);
+                self.text_operand(b);
+            }
+            E::AtTimeZone { timestamp: a, time_zone: b } => {
                 self.expr(a);
                 self.expr(b);
             }
-            E::Between { expr, low, high, .. } => self.exprs([expr.as_ref(), low, high]),
-            E::In { expr, target, .. } => {
+            E::Between { expr, low, high, negated } => {
+                for op in if *negated { ["<", ">"] } else { [">=", "<="] } {
+                    self.operator(op, at);
+                }
+                self.exprs([expr.as_ref(), low, high]);
+            }
+            E::In { expr, target, negated, .. } => {
                 self.expr(expr);
                 match target {
-                    sql::InTarget::List(list) => self.exprs(list),
+                    sql::InTarget::List(list) => {
+                        self.operator(if *negated { "<>" } else { "=" }, at);
+                        self.exprs(list)
+                    }
                     sql::InTarget::Subquery(q) => self.subquery(q, self.at(q.as_ref())),
                     _ => self.unknown("an IN target", at),
                 }
@@ -366,6 +541,9 @@ impl Walk<'_, '_> {
                 self.exprs(overlay_for.iter().map(AsRef::as_ref));
             }
             E::Case { operand, conditions, else_result, .. } => {
+                if operand.is_some() {
+                    self.operator("=", at);
+                }
                 self.exprs(operand.iter().map(AsRef::as_ref));
                 for c in conditions {
                     self.expr(&c.condition);
@@ -397,6 +575,10 @@ impl Walk<'_, '_> {
 
     fn function(&mut self, f: &sql::Function, at: usize) {
         let call = self.call(object_key(&f.name), at);
+        if functions::builtin_name(&call.name) == Some("nullif") {
+            self.operator("=", at);
+        }
+        let text_arguments = functions::takes_text(&call.name);
         let aggregate =
             f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || functions::is_aggregate(&call.name);
         if aggregate {
@@ -419,6 +601,7 @@ impl Walk<'_, '_> {
                             | FunctionArg::Unnamed(arg) => arg,
                         };
                         match arg {
+                            FunctionArgExpr::Expr(x) if text_arguments => self.text_operand(x),
                             FunctionArgExpr::Expr(x) => self.expr(x),
                             // `count(*)`: an aggregate, stopped as such.
                             FunctionArgExpr::Wildcard => {}
@@ -447,6 +630,7 @@ impl Walk<'_, '_> {
         }
         self.out.calls.extend(inner.out.calls);
         self.out.unknown.extend(inner.out.unknown);
+        self.out.operators.extend(inner.out.operators);
         self.out.subqueries.push(sub);
     }
 
@@ -623,6 +807,64 @@ mod tests {
             let e = lower_text(text);
             assert!(!e.calls.iter().any(|c| c.per_transaction), "{text}: {e:?}");
         }
+    }
+
+    #[test]
+    fn longer_strings_that_say_now_are_read_per_transaction() {
+        let per_transaction = |text: &str| lower_text(text).calls.iter().any(|c| c.per_transaction);
+        for text in [
+            "'today 10:00'::timestamp",
+            "'[now,)'::tstzrange",
+            "'{now}'::timestamptz[]",
+            "timestamp 'tomorrow 10:00'",
+            "'Yesterday 23:59'",
+            "CAST('{n\\ow}' AS date[])",
+            "('today 10:00')::app.stamp",
+            "ARRAY['now', '2020-01-01']",
+        ] {
+            assert!(per_transaction(text), "{text}");
+        }
+        // Read as text, or no date/time input at all.
+        for text in [
+            "'see you tomorrow'::text",
+            "note LIKE '%now%'",
+            "lower('Today') || replace(note, 'now', '')",
+            "'2020-01-01 10:00'::timestamp",
+            "'nowhere'",
+            "interval '1 day'",
+        ] {
+            assert!(!per_transaction(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn columns_cast_to_a_date_time_type_are_left_to_their_types() {
+        let cast = |text: &str| {
+            let e = lower_text(text);
+            let columns: Vec<String> = e.time_casts.iter().map(|c| format!("{}:{}", c.column.column, c.to)).collect();
+            (columns.join(" "), e.calls.iter().any(|c| c.per_transaction))
+        };
+        assert_eq!(cast("created_at::date"), ("created_at:date".into(), false));
+        assert_eq!(cast("CAST(coalesce(o.a, b) AS tstzrange)"), ("a:tstzrange b:tstzrange".into(), false));
+        assert_eq!(cast("CASE WHEN x THEN a ELSE date '2020-01-01' END::timestamp"), ("a:timestamp".into(), false));
+        // Known not to be text by their form.
+        for text in ["(ts + interval '1 day')::date", "date_trunc('day', ts)::date", "(a::int8)::timestamptz"] {
+            assert_eq!(cast(text), (String::new(), false), "{text}");
+        }
+        // Not known either way: read per transaction.
+        for text in ["(a[1])::date", "f(a)::timestamptz", "current_user::date", "(j -> 'k')::timestamptz"] {
+            assert!(cast(text).1, "{text}");
+        }
+    }
+
+    #[test]
+    fn operators_looked_up_by_name_are_recorded() {
+        let e = lower_text(
+            "a + b = c AND d LIKE 'x' AND e NOT IN (1) AND f BETWEEN 1 AND 2 AND g != 1 \
+             AND h OPERATOR(pg_catalog.-) 1 AND -i > 0",
+        );
+        let names: Vec<&str> = e.operators.iter().map(|o| o.name).collect();
+        assert_eq!(names, ["=", "+", "~~", "<>", ">=", "<=", "<>", ">", "-"]);
     }
 
     #[test]

@@ -199,6 +199,9 @@ pub struct Migration<'a> {
     pub constrained_domains: Vec<(usize, super::domains::TypeOver)>,
     /// The row types statements make ([`super::row_types`]), with the statement's index, in order.
     pub row_types: Vec<(usize, super::domains::TypeOver)>,
+    /// The operator names statements make ([`super::user_operators`]), with the statement's
+    /// index, in order.
+    pub user_operators: Vec<(usize, String)>,
 }
 
 /// A relation the draft creates.
@@ -504,6 +507,15 @@ pub fn name_taken_fact(choice: &str) -> String {
     escape_directive(&format!("{NAME_TAKEN}{choice}"))
 }
 
+const USER_OPERATOR: &str = "user-operator ";
+
+/// The fact a plan step records when it keeps a statement as written because an earlier step
+/// makes an operator of the name `op` that it uses ([`super::user_operators`]): the step compiled
+/// again must know it too.
+pub fn user_operator_fact(op: &str) -> String {
+    escape_directive(&format!("{USER_OPERATOR}{op}"))
+}
+
 /// Directive pgsafe writes into later plan steps: these relations were created by an earlier step.
 pub const CREATED_EARLIER: &str = "-- pgsafe:created-earlier ";
 
@@ -619,7 +631,7 @@ impl<'a> Migration<'a> {
         let mut facts = HashMap::default();
         let mut called = Vec::new();
         let mut declared = Vec::new();
-        let (mut constrained_domains, mut row_types) = (Vec::new(), Vec::new());
+        let (mut constrained_domains, mut row_types, mut user_operators) = (Vec::new(), Vec::new(), Vec::new());
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -664,6 +676,7 @@ impl<'a> Migration<'a> {
                         declared.extend(lowered.declared.into_iter().map(|n| (stmts.len(), n)));
                         constrained_domains.extend(lowered.constrains_domain.map(|n| (stmts.len(), *n)));
                         row_types.extend(lowered.row_type.map(|n| (stmts.len(), *n)));
+                        user_operators.extend(lowered.operators_made.into_iter().map(|o| (stmts.len(), o)));
                         // A table renamed: its row type under the new name (read from the op: an
                         // `ALTER TABLE` is most of a big draft, and its words are not read again).
                         let renamed = lowered.ops.iter().filter_map(|o| match &o.kind {
@@ -780,6 +793,7 @@ impl<'a> Migration<'a> {
             declared,
             constrained_domains,
             row_types,
+            user_operators,
         }
     }
 
@@ -830,6 +844,7 @@ impl<'a> Migration<'a> {
             declared: self.declared.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             constrained_domains: self.constrained_domains.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             row_types: self.row_types.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
+            user_operators: self.user_operators.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
         })
     }
 
@@ -867,6 +882,18 @@ impl<'a> Migration<'a> {
     /// The row type statement `i` makes, or a type it makes over another, if any.
     pub fn row_type_made_by(&self, i: usize) -> Option<&super::domains::TypeOver> {
         of_statement(&self.row_types, i).next()
+    }
+
+    /// The operator names statement `i` makes.
+    pub fn operators_made_by(&self, i: usize) -> impl Iterator<Item = &str> {
+        of_statement(&self.user_operators, i).map(String::as_str)
+    }
+
+    /// Does a statement before statement `before` make an operator named `op` (or a directive say
+    /// an earlier step did: [`user_operator_fact`])?
+    pub fn makes_operator_before(&self, op: &str, before: usize) -> bool {
+        self.user_operators.iter().take_while(|(i, _)| *i < before).any(|(_, o)| o == op)
+            || self.fact_stated_from(&user_operator_fact(op)).is_some_and(|from| from <= before)
     }
 
     /// Was `name` created by a statement before statement `before` (so it has no traffic yet)?

@@ -27,3 +27,4 @@ pub mod session;
 pub mod session_calls;
 pub mod timeline;
 pub mod transaction_time;
+pub mod user_operators;

@@ -73,6 +73,7 @@ impl Catalog {
             if let Some(t) = m.row_type_made_by(i) {
                 t.record(&mut self.row_types);
             }
+            self.operators.extend(m.operators_made_by(i).map(str::to_string));
             for op in &s.ops {
                 self.apply(op);
             }

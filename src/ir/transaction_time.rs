@@ -23,6 +23,21 @@ pub fn is_special_input(body: &str) -> bool {
     SPECIAL_INPUTS.iter().any(|w| body.trim().eq_ignore_ascii_case(w))
 }
 
+/// Does `body`, a string's contents, say one of [`SPECIAL_INPUTS`] anywhere, as a word of its own
+/// (`'today 10:00'`, `'[now,)'`, `'{now}'`)? The date/time input reads a run of letters as one
+/// word, and array and range input drop backslashes and double quotes first (`'{n\ow}'` is
+/// read as `{now}`): those are left out before looking.
+pub fn says_special_input(body: &str) -> bool {
+    let b: Vec<u8> = body.bytes().filter(|&c| c != b'\\' && c != b'"').map(|c| c.to_ascii_lowercase()).collect();
+    let letter = |k: Option<&u8>| k.is_some_and(u8::is_ascii_alphabetic);
+    SPECIAL_INPUTS.iter().any(|w| {
+        let w = w.as_bytes();
+        b.windows(w.len())
+            .enumerate()
+            .any(|(k, win)| win == w && !letter(k.checked_sub(1).and_then(|p| b.get(p))) && !letter(b.get(k + w.len())))
+    })
+}
+
 /// Does `text`, one statement, read the transaction's start time (or id) as it runs?
 pub fn reads_transaction_time(text: &str) -> bool {
     if !mentions_a_time_word(text) {
@@ -84,6 +99,18 @@ mod tests {
         assert!(reads("DO $$ BEGIN UPDATE t SET at = now(); END $$"));
         assert!(reads("UPDATE orders SET touched_xid = pg_current_xact_id() WHERE status = 'new'"));
         assert!(reads("UPDATE orders SET note = 'x' WHERE xid = txid_current ()"));
+    }
+
+    #[test]
+    fn special_inputs_are_found_inside_longer_strings() {
+        use super::says_special_input as says;
+        for s in ["now", " Today 10:00", "[now,)", "{NOW,yesterday}", "tomorrow at 10:00", "{n\\ow}", "[\"n\\\\ow\",)"]
+        {
+            assert!(says(s), "{s}");
+        }
+        for s in ["", "nowhere", "knowledge", "todays", "2020-01-01 10:00", "{}", "epoch"] {
+            assert!(!says(s), "{s}");
+        }
     }
 
     #[test]

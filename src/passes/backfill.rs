@@ -30,8 +30,10 @@
 //! the loop asks it first, and then runs the statement once, as written.
 
 use super::{Ctx, Edit, Mode, Rewritten};
+use crate::ir::catalog::Table;
 use crate::ir::expr::{Expr, Volatility};
 use crate::ir::functions;
+use crate::ir::migration::user_operator_fact;
 use crate::ir::op::{Dml, OpKind};
 
 pub const RULE: &str = "backfill";
@@ -41,10 +43,29 @@ pub const RULE: &str = "backfill";
 pub struct Blocker {
     pub at: usize,
     pub why: String,
+    /// What the statement's step must record for the step, compiled alone, to stop it too (an
+    /// operator an earlier step makes).
+    pub fact: Option<String>,
+}
+
+/// What the catalogue and the draft say about the names a statement uses, for [`blocker`].
+pub struct Known<'k> {
+    /// The statement's table as the catalogue has it before the statement (its columns' types).
+    pub table: Option<&'k Table>,
+    /// Where an operator of this name is made: `--schema`, or the draft before the statement.
+    pub operator_made: &'k dyn Fn(&str) -> Option<MadeBy>,
+}
+
+/// Where an operator name pgsafe did not build in is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MadeBy {
+    Schema,
+    Draft,
 }
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     let m = ctx.m;
+    let schema_operators = ctx.config.catalog.as_ref().map(|c| &c.operators);
     for (i, s) in ctx.stmts() {
         if s.ops.len() != 1 || !ctx.applies(RULE, i) || out.units[i].mode != Mode::Transaction {
             continue;
@@ -62,7 +83,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         // rows, or the key itself), the loop's guard finds it in the database and runs the
         // statement once (decided there even when --schema shows the index: the step of a plan
         // compiles alone to itself, and the index may be one an earlier step made).
-        let batched = blocker(m.text(&s.body), d, s.body.start).map(|()| {
+        let table = ctx.before(i, 0).table.clone();
+        let operator_made = |op: &str| {
+            if schema_operators.is_some_and(|o| o.contains(op)) {
+                Some(MadeBy::Schema)
+            } else {
+                m.makes_operator_before(op, i).then_some(MadeBy::Draft)
+            }
+        };
+        let known = Known { table: table.as_deref(), operator_made: &operator_made };
+        let batched = blocker(m.text(&s.body), d, s.body.start, &known).map(|()| {
             let head = match verb {
                 "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
                 _ => format!("DELETE FROM {}", m.text(&d.target)),
@@ -108,6 +138,9 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             Err(b) => {
                 unit.starts_step = true;
                 unit.ends_step = true;
+                if let Some(fact) = b.fact {
+                    out.add_fact(i, fact);
+                }
                 out.diagnose(
                     RULE,
                     b.at,
@@ -125,8 +158,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
 
 /// Why batching `d` (whose statement text is `text`, at draft offset `at`) could change what it
 /// does, or `Ok` when it cannot.
-pub fn blocker(text: &str, d: &Dml, at: usize) -> Result<(), Blocker> {
-    let stop = |at: usize, why: String| Err(Blocker { at, why });
+pub fn blocker(text: &str, d: &Dml, at: usize, known: &Known<'_>) -> Result<(), Blocker> {
+    let stop = |at: usize, why: String| Err(Blocker { at, why, fact: None });
     if d.psql_variables {
         return stop(at, "it uses psql variables, which psql does not substitute inside the DO block of a loop".into());
     }
@@ -144,11 +177,11 @@ pub fn blocker(text: &str, d: &Dml, at: usize) -> Result<(), Blocker> {
     }
     let own = d.qualifiers();
     if let Some(f) = &d.filter {
-        row_local(f, &own, "its WHERE")?;
+        row_local(f, &own, "its WHERE", known)?;
     }
     let written: Vec<&String> = d.assignments.iter().flat_map(|a| &a.columns).collect();
     for a in &d.assignments {
-        row_local(&a.value, &own, "its SET")?;
+        row_local(&a.value, &own, "its SET", known)?;
         if let Some(r) = a.value.whole_row(&own) {
             return stop(
                 r.at,
@@ -174,8 +207,8 @@ pub fn blocker(text: &str, d: &Dml, at: usize) -> Result<(), Blocker> {
 
 /// The target row's own columns, constants and calls that give the same value in every batch:
 /// nothing else.
-fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
-    let stop = |at: usize, why: String| Err(Blocker { at, why });
+fn row_local(e: &Expr, own: &[String], clause: &str, known: &Known<'_>) -> Result<(), Blocker> {
+    let stop = |at: usize, why: String| Err(Blocker { at, why, fact: None });
     if let Some(s) = e.subqueries.first() {
         let tables: Vec<&str> = s.tables.iter().map(|t| &*t.text).collect();
         let reads = if tables.is_empty() { String::new() } else { format!(" (reading {})", tables.join(", ")) };
@@ -221,6 +254,50 @@ fn row_local(e: &Expr, own: &[String], clause: &str) -> Result<(), Blocker> {
     }
     if let Some(u) = e.unknown.first() {
         return stop(u.at, format!("{clause} has {}, which pgsafe treats as volatile", u.what));
+    }
+    // A built-in operator's name that the draft or the schema gives a function of its own: the
+    // user's may be the one PostgreSQL picks for these operands.
+    for o in &e.operators {
+        if let Some(made) = (known.operator_made)(o.name) {
+            let by = match made {
+                MadeBy::Schema => "the schema",
+                MadeBy::Draft => "the draft",
+            };
+            return Err(Blocker {
+                at: o.at,
+                why: format!(
+                    "{clause} uses the operator {}, a name {by} gives a function of its own (CREATE OPERATOR), which \
+                     PostgreSQL may pick for these operands and pgsafe treats as volatile",
+                    o.name
+                ),
+                fact: (made == MadeBy::Draft).then(|| user_operator_fact(o.name)),
+            });
+        }
+    }
+    // A column cast to a date/time type: a text column's row that says 'now' reads the
+    // transaction's time. Only a column the catalogue knows to be of another built-in type is
+    // sure not to.
+    for c in &e.time_casts {
+        let column = known
+            .table
+            .filter(|_| c.column.qualifier.as_ref().is_none_or(|q| own.contains(q)))
+            .and_then(|t| t.column(&c.column.column));
+        let of = match column.map(|col| (col.sql_type(), col)) {
+            Some((t, _)) if t.is_built_in() && !["text", "varchar", "bpchar", "name"].contains(&t.base.as_str()) => {
+                continue
+            }
+            Some((_, col)) => format!("of type {}", col.type_text),
+            None => "whose type pgsafe does not know".into(),
+        };
+        let name = c.column.qualifier.as_ref().map_or(c.column.column.clone(), |q| format!("{q}.{}", c.column.column));
+        return stop(
+            c.column.at,
+            format!(
+                "{clause} casts {name}, {of}, to {}: a row that says 'now' (or 'today', …) there reads the \
+                 transaction's time, so another one in every batch",
+                c.to
+            ),
+        );
     }
     if e.default {
         return stop(e.span.start, "SET … = DEFAULT evaluates the column's default, which may be volatile".into());
@@ -521,8 +598,22 @@ mod tests {
     }
 
     fn why(sql: &str) -> Option<String> {
-        blocker(sql, &dml(sql), 0).err().map(|b| format!("{} @{}", b.why, &sql[b.at..]))
+        why_knowing(sql, "")
     }
+
+    /// [`why`], with `schema` as `--schema`.
+    fn why_knowing(sql: &str, schema: &str) -> Option<String> {
+        let catalog = crate::ir::catalog::Catalog::from_sql(schema);
+        let d = dml(sql);
+        let operator_made = |op: &str| catalog.operators.contains(op).then_some(MadeBy::Schema);
+        let known = Known { table: catalog.table(&d.table), operator_made: &operator_made };
+        blocker(sql, &d, 0, &known).err().map(|b| format!("{} @{}", b.why, &sql[b.at..]))
+    }
+
+    const SCHEMA: &str = "CREATE TABLE orders (id int PRIMARY KEY, note text, kind text, created_at timestamptz, \
+                          due date, at timestamptz, day date, j jsonb, d domain_of_text);\n\
+                          CREATE OPERATOR app.### (LEFTARG = int, RIGHTARG = int, FUNCTION = f);\n\
+                          CREATE OPERATOR = (LEFTARG = int, RIGHTARG = mytype, FUNCTION = g);";
 
     #[test]
     fn only_row_local_statements_batch() {
@@ -531,10 +622,21 @@ mod tests {
             "UPDATE orders o SET status = 'x', ratio = 0.1 WHERE o.created_at < '2020-01-01' AND to_char(o.x, 'YYYY') = '2020'",
             "DELETE FROM orders WHERE status = 'void'",
             "UPDATE orders SET (a, b) = (1, 2)",
-            "UPDATE orders SET note = kind || '!', at = created_at::date::timestamptz WHERE j ->> 'k' ~~ 'a%'",
+            "UPDATE orders SET note = kind || '!', at = (ts - interval '1 day')::date::timestamptz WHERE j ->> 'k' ~~ 'a%'",
             "UPDATE orders o SET total = (o.amount::numeric(10,2) * 2)::int WHERE o IS NOT NULL",
+            "UPDATE orders SET note = 'see you tomorrow'::text WHERE note LIKE '%today%' OR replace(note, 'now', '') = ''",
+            "UPDATE orders SET at = date '2020-01-01' + time '10:00', day = to_date(note, 'YYYY')::date",
         ] {
             assert_eq!(why(sql), None, "{sql}");
+        }
+        // A column cast to a date/time type batches where the catalogue knows it is no text.
+        for sql in [
+            "UPDATE orders SET day = created_at::date, at = due::timestamptz",
+            "UPDATE orders o SET day = coalesce(o.created_at, at)::date WHERE (j -> 'k')::text <> ''",
+            "UPDATE orders SET day = CASE WHEN id > 0 THEN created_at ELSE due END::date",
+            "UPDATE orders SET note = 'x' WHERE at::date > date '2020-01-01' - 1 AND (note || 'x')::text <> ''",
+        ] {
+            assert_eq!(why_knowing(sql, SCHEMA), None, "{sql}");
         }
     }
 
@@ -565,11 +667,49 @@ mod tests {
             ("UPDATE t SET b = current_setting('lock_timeout')", "settings", "current_setting("),
             ("UPDATE t SET b = md5((t)::text)", "whole row (t)", "t)::text"),
             ("UPDATE t x SET b = md5(row_to_json(x.*)::text)", "whole row (x.*)", "row_to_json"),
+            // 'now' inside a longer constant read as a date/time (or left to be typed).
+            ("UPDATE t SET ts = lower('[now,)'::tstzrange)", "'[now,)'", "'[now,)'"),
+            ("UPDATE t SET ts = ('{NOW}'::timestamptz[])[1]", "'{NOW}'", "'{NOW}'"),
+            ("UPDATE t SET ts = timestamp 'tomorrow 10:00'", "'tomorrow 10:00'", "'tomorrow"),
+            ("UPDATE t SET ts = 'today 10:00'", "'today 10:00'", "'today"),
+            ("UPDATE t SET x = 1 WHERE ts < CAST('yesterday 23:00' AS timestamptz)", "'yesterday 23:00'", "'yes"),
+            ("UPDATE t SET r = '{[now,infinity)}'::tstzmultirange", "'{[now,infinity)}'", "'{[now"),
+            // A value that may be text, cast to a date/time type.
+            ("UPDATE t SET ts = noted::timestamptz", "casts noted, whose type pgsafe does not know", "noted::"),
+            ("UPDATE t SET ts = CAST(t.noted AS date)", "casts t.noted", "t.noted"),
+            ("UPDATE t SET ts = (j -> 'k')::text::timestamptz", "a cast of text to timestamptz", "j ->"),
+            ("UPDATE t SET ts = (a[1])::timestamptz", "may be text", "a[1]"),
+            ("UPDATE t SET ts = coalesce(noted, other)::tstzrange", "casts noted", "noted,"),
         ] {
             let got = why(sql).unwrap_or_else(|| panic!("{sql} was batched"));
             assert!(got.contains(needle), "{sql}: {got}");
             assert!(got.split('@').nth(1).unwrap().starts_with(part), "{sql}: {got}");
         }
+    }
+
+    #[test]
+    fn what_the_catalogue_knows_stops_batching_too() {
+        for (sql, needle, part) in [
+            // A text column, or one of a type that is not built in (a domain over text).
+            ("UPDATE orders SET at = note::timestamptz", "casts note, of type text, to timestamptz", "note::"),
+            ("UPDATE orders SET day = d::date", "casts d, of type domain_of_text", "d::date"),
+            ("UPDATE orders SET day = coalesce(created_at::date, note::date)", "casts note", "note::date"),
+            // A column of another table's (or unknown) alias is not the table's.
+            ("UPDATE orders SET day = x.created_at::date", "x.created_at", "x.created_at"),
+            // An operator name the schema makes, wherever PostgreSQL looks it up by name.
+            ("UPDATE orders SET note = 'x' WHERE id = 1", "operator =", "id = 1"),
+            ("UPDATE orders SET note = 'x' WHERE id IN (1, 2)", "operator =", "id IN"),
+            ("UPDATE orders SET note = CASE id WHEN 1 THEN 'a' END", "operator =", "CASE"),
+            ("UPDATE orders SET note = 'x' WHERE id IS DISTINCT FROM 2", "operator =", "id IS"),
+            ("UPDATE orders SET note = nullif(kind, 'a')", "operator =", "nullif"),
+        ] {
+            let got = why_knowing(sql, SCHEMA).unwrap_or_else(|| panic!("{sql} was batched"));
+            assert!(got.contains(needle), "{sql}: {got}");
+            assert!(got.split('@').nth(1).unwrap().starts_with(part), "{sql}: {got}");
+        }
+        // `OPERATOR(pg_catalog.=)` names the built-in one.
+        let sql = "UPDATE orders SET note = 'x' WHERE id OPERATOR(pg_catalog.=) 1";
+        assert_eq!(why_knowing(sql, SCHEMA), None);
     }
 
     #[test]
