@@ -140,6 +140,8 @@ struct Builder {
     /// The savepoints of the draft's open transaction, each with the settings (session, local)
     /// in force where it was set: a `ROLLBACK TO` undoes the `SET`s made after it.
     savepoints: Savepoints<(Sets, Sets)>,
+    /// Whether a transaction block is open where each statement runs (see [`in_block_at`]).
+    in_block: Vec<bool>,
     /// The draft's `SET LOCAL`s the open deferred-`VALIDATE` step replays.
     validate_locals: Sets,
     /// For a session `SET` that may interpolate a psql variable: the `\set`s in force where the
@@ -333,6 +335,7 @@ impl Planner {
             carried_sets: Vec::new(),
             region: None,
             savepoints: Savepoints::default(),
+            in_block: in_block_at(m),
             validate_locals: IndexMap::new(),
             read_variables: HashMap::default(),
         };
@@ -598,6 +601,27 @@ fn nested_begins(m: &Migration<'_>) -> Vec<bool> {
     m.stmts.iter().map(&mut nested).collect()
 }
 
+/// Whether a transaction block is open where each statement runs, as `timeouts` follows it: the
+/// draft's own, or, in a draft with no `BEGIN` of its own, perhaps its tool's. Outside one
+/// PostgreSQL refuses a savepoint, so a `ROLLBACK TO` there undoes no `SET`.
+fn in_block_at(m: &Migration<'_>) -> Vec<bool> {
+    let controls = m.stmts.iter().any(|s| s.ops.iter().any(|o| o.kind == OpKind::Begin));
+    let outside = !m.runner_transaction && controls;
+    let mut open = !outside;
+    let mut at = |s: &crate::ir::migration::Stmt| {
+        let now = open;
+        for op in s.ops.iter().filter(|_| s.section == Section::Up) {
+            match op.kind {
+                OpKind::Begin => open = true,
+                OpKind::Commit { .. } => open = !outside,
+                _ => {}
+            }
+        }
+        now
+    };
+    m.stmts.iter().map(&mut at).collect()
+}
+
 /// Remember settings every later step must repeat: `SET` (session or, within the draft's
 /// transaction, local), psql `\set` variables, which later statements may interpolate, and the
 /// last `\connect`: a step run as a session of its own must reach the database the draft's
@@ -626,7 +650,7 @@ fn record_sets(b: &mut Builder, s: &crate::ir::migration::Stmt, stmt: usize) {
                 b.session_sets.insert("\\connect".into(), stmt);
             }
             // `SET`s made after a savepoint are undone by a rollback to it (`SET LOCAL`s too).
-            OpKind::Savepoint { name, action } => {
+            OpKind::Savepoint { name, action } if b.in_block[stmt] => {
                 let now = || (b.session_sets.clone(), b.local_sets.clone());
                 if let Some((session, local)) = b.savepoints.run(name, *action, now) {
                     b.session_sets = rolled_back(&session, &b.session_sets);
@@ -1002,6 +1026,23 @@ mod tests {
         let steps: Vec<String> = c.steps().map(|f| f.body()).collect();
         assert_eq!(steps.len(), 2, "{steps:#?}");
         assert!(steps[1].starts_with("\\set v 1\n\\c other\nSET search_path = b;\nBEGIN;"), "{}", steps[1]);
+    }
+
+    /// Outside a transaction block PostgreSQL refuses a savepoint, so a `ROLLBACK TO` there undoes
+    /// no `SET`: later steps repeat it, as `timeouts` reads it (fuzzing found the ALTER's step
+    /// without the draft's `lock_timeout` and without pgsafe's own), and the savepoints stay as
+    /// written, outside a transaction, where they fail as the draft's do.
+    #[test]
+    fn a_savepoint_outside_a_transaction_block_undoes_no_setting() {
+        let draft = "BEGIN;\nCOMMIT;\nCREATE INDEX i ON t (a);\nSAVEPOINT s;\nSET lock_timeout = '1s';\n\
+                     ROLLBACK TO SAVEPOINT s;\nALTER TABLE orders ADD COLUMN g text;\n";
+        let c = compile("d.sql", draft, &Config::default()).unwrap();
+        let steps: Vec<String> = c.steps().map(|f| f.body()).collect();
+        let alter = steps.iter().find(|s| s.contains("ALTER TABLE orders")).expect("the ALTER's step");
+        assert!(alter.starts_with("SET lock_timeout = '1s';\nBEGIN;"), "{alter}");
+        for savepoint in steps.iter().filter(|s| s.contains("SAVEPOINT s")) {
+            assert!(!savepoint.contains("BEGIN"), "{savepoint}");
+        }
     }
 
     /// A statement under `-- pgsafe:ignore` has no lock recorded by the rules, but it still locks

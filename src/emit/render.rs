@@ -530,6 +530,7 @@ fn kept_because(keep: &Keep) -> String {
             "psql stops reading the file at \\q, and what follows runs only where the draft does not reach it".into()
         }
         Keep::Inert(what) => format!("outside a transaction block {what} does nothing"),
+        Keep::Refused(what) => format!("outside a transaction block PostgreSQL refuses {what}"),
         Keep::ExplicitLock(what) => format!("{what} holds its lock until the transaction ends"),
         Keep::SetsDefault(what) => format!("{what} is a default for later sessions, not for this one"),
         Keep::UnreadSetting(what) => format!("{what} gets a value no later session could repeat"),

@@ -85,6 +85,12 @@ pub enum Keep {
     /// step's transaction it would act on the statements after it. (`timeouts` marks a `SET
     /// LOCAL` there inert in the same way.)
     Inert(String),
+    /// A savepoint statement (its first words) outside any transaction block, in a draft that
+    /// opens its own elsewhere: PostgreSQL refuses it and the draft stops there, where in a
+    /// step's transaction it would pass and act on the statements after it (a `ROLLBACK TO`
+    /// undoing a `SET` the draft keeps). Kept as written, outside a transaction, it fails as the
+    /// draft's does.
+    Refused(String),
     /// `LOCK TABLE` (what it locks) or a transaction-level advisory lock (what takes it) in a
     /// transaction: the lock is held to the `COMMIT`, so that nothing else changes the tables (or
     /// runs what the lock guards) meanwhile; a split would release it with the first step.
@@ -167,6 +173,9 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     let mut ends_the_tools_transaction = false;
     // Statements that mean something only in a transaction block, met outside any.
     let mut inert: Vec<(usize, &str)> = Vec::new();
+    // Savepoint statements met outside any transaction block, and what they would enclose in the
+    // transaction of a tool that runs the file in one.
+    let (mut refused, mut stray_regions): (Vec<(usize, &str)>, Vec<Region>) = (Vec::new(), Vec::new());
     let may_be_wrapped = !m.stmts.iter().any(|s| s.ops.iter().any(|o| o.kind == OpKind::Begin));
     // Where the open transaction first came to depend on staying one transaction (a check left
     // to its COMMIT, its modes), and why.
@@ -250,16 +259,20 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                     savepoints.clear();
                     reads_time = None;
                 }
-                OpKind::Savepoint { name, action: SavepointAction::Set } => savepoints.push((name.clone(), i)),
                 OpKind::Savepoint { name, action } => {
-                    if let Some(k) = savepoints.iter().rposition(|(n, _)| n == name) {
+                    // Outside any transaction block PostgreSQL refuses it, unless the file runs in
+                    // its tool's transaction (known at the end).
+                    let outside = !in_transaction && !may_be_wrapped;
+                    if outside {
+                        refused.push((i, savepoint_words(*action)));
+                    }
+                    if *action == SavepointAction::Set {
+                        savepoints.push((name.clone(), i));
+                    } else if let Some(k) = savepoints.iter().rposition(|(n, _)| n == name) {
                         let set_at = savepoints[k].1;
-                        found.push(Region {
-                            first: set_at,
-                            last: i,
-                            shape: Shape::InsideTransaction,
-                            why: vec![(set_at, Keep::Savepoint(name.clone()))],
-                        });
+                        let why = vec![(set_at, Keep::Savepoint(name.clone()))];
+                        let region = Region { first: set_at, last: i, shape: Shape::InsideTransaction, why };
+                        if outside { &mut stray_regions } else { &mut found }.push(region);
                         // RELEASE ends the savepoint; ROLLBACK TO keeps it. Both end the later ones.
                         savepoints.truncate(if *action == SavepointAction::Release { k } else { k + 1 });
                     }
@@ -272,10 +285,16 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     if let (Some((first, keep)), true) = (held, m.runner_transaction) {
         found.push(to_the_end(first, Shape::InsideTransaction, (first, keep)));
     }
-    if !ends_the_tools_transaction {
+    if ends_the_tools_transaction {
+        found.append(&mut stray_regions);
+    } else {
         for (i, what) in inert {
             let why = vec![(i, Keep::Inert(what.into()))];
             found.push(Region { first: i, last: i, shape: Shape::InsideTransaction, why });
+        }
+        for (i, what) in refused {
+            let why = vec![(i, Keep::Refused(what.into()))];
+            found.push(Region { first: i, last: i, shape: Shape::AsWritten, why });
         }
     }
     if let (Some(first), false) = (begin, m.runner_transaction || ends_the_tools_transaction) {
@@ -471,7 +490,8 @@ fn transactions(m: &Migration<'_>) -> Vec<(usize, usize)> {
 /// Merge overlapping regions; a region that reaches into a draft transaction without lying inside
 /// it grows to the whole transaction (a step cannot hold half of one). Then say what shape each is:
 /// one outside any draft transaction runs in one step's transaction, unless it holds the start of
-/// a stretch that must commit as the draft's statements do (`own_commits`).
+/// a stretch that must commit as the draft's statements do (`own_commits`) or a savepoint that
+/// must fail as the draft's does ([`Keep::Refused`]).
 fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[usize]) -> Vec<Region> {
     let txs = transactions(m);
     loop {
@@ -516,7 +536,8 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[usize]) -> Ve
                     (None, _)
                         if !refuses_transaction_block(m, r)
                             && !ends_transaction(m, r)
-                            && !own_commits.iter().any(|&first| r.contains(first)) =>
+                            && !own_commits.iter().any(|&first| r.contains(first))
+                            && !r.why.iter().any(|(_, w)| matches!(w, Keep::Refused(_))) =>
                     {
                         Shape::InsideTransaction
                     }
@@ -636,6 +657,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction that defers its constraints",
                 ),
+                Keep::Refused(what) => (
+                    format!(
+                        "{what} outside a transaction block is refused by PostgreSQL, and the draft stops there; in a step's transaction it would pass and act on the statements after it (a ROLLBACK TO undoing a SET the draft keeps): pgsafe keeps {lines} as written in a step of its own, outside a transaction, where it fails as the draft's does"
+                    ),
+                    "remove it, or move it into the transaction it is meant for",
+                ),
                 Keep::Inert(what) => (
                     format!(
                         "outside a transaction block {what} does nothing (PostgreSQL warns), and in a step's transaction it would act on the statements after it: pgsafe keeps {lines} in a step of its own, where it still does nothing"
@@ -724,6 +751,15 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
             };
             out.push(Diagnostic::new(RULE, Severity::Warning, s.body.clone(), message).help(help));
         }
+    }
+}
+
+/// How a savepoint statement starts, for a reason that names it.
+fn savepoint_words(action: SavepointAction) -> &'static str {
+    match action {
+        SavepointAction::Set => "SAVEPOINT",
+        SavepointAction::Release => "RELEASE SAVEPOINT",
+        SavepointAction::RollbackTo => "ROLLBACK TO SAVEPOINT",
     }
 }
 
@@ -949,6 +985,21 @@ mod tests {
         assert_eq!(kept(modes, false), [(0, 1, vec![(0, Keep::TransactionModes)])]);
         let inert = format!("{modes}BEGIN;\nCOMMIT;\n");
         assert_eq!(kept(&inert, false), [(0, 0, vec![(0, Keep::Inert("SET TRANSACTION".into()))])]);
+        // A savepoint there PostgreSQL refuses (the draft stops at it): each statement alone, as
+        // written, not one transaction in which the ROLLBACK TO would undo the SET (fuzzing).
+        let stray = "BEGIN;\nCOMMIT;\nSAVEPOINT s;\nSET lock_timeout = '1s';\nROLLBACK TO SAVEPOINT s;\n";
+        let m = Migration::split_and_lower(stray).unwrap();
+        let shapes: Vec<_> = regions(&m, false).into_iter().map(|r| (r.first, r.last, r.shape, r.why)).collect();
+        let refused = |i: usize, what: &str| (i, i, Shape::AsWritten, vec![(i, Keep::Refused(what.into()))]);
+        assert_eq!(shapes, [refused(2, "SAVEPOINT"), refused(4, "ROLLBACK TO SAVEPOINT")]);
+        // In a draft with no BEGIN of its own (perhaps its tool's transaction), or inside the
+        // draft's transaction, the savepoint still keeps what it encloses.
+        let own = "BEGIN;\nSAVEPOINT s;\nSET lock_timeout = '1s';\nROLLBACK TO SAVEPOINT s;\nCOMMIT;\n";
+        for enclosed in [&stray.replace("BEGIN;\nCOMMIT;\n", ""), own] {
+            let m = Migration::split_and_lower(enclosed).unwrap();
+            let why: Vec<_> = regions(&m, false).into_iter().flat_map(|r| r.why).map(|(_, w)| w).collect();
+            assert_eq!(why, [Keep::Savepoint("s".into())], "{enclosed}");
+        }
         let declared =
             format!("ALTER TABLE child ADD FOREIGN KEY (p) REFERENCES parent DEFERRABLE INITIALLY DEFERRED;\n{txn}");
         // From the first write to the COMMIT, which reaches the transaction's end, so all of it.

@@ -1,0 +1,7 @@
+BEGIN;
+COMMIT;
+CREATE INDEX i ON t (a);
+SAVEPOINT s;
+SET lock_timeout = '1s';
+ROLLBACK TO SAVEPOINT s;
+ALTER TABLE orders ADD COLUMN g text;
