@@ -127,6 +127,32 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
     None
 }
 
+/// Does the statement [`lower`] read as `what` (`text` its words) take away the views its locks
+/// name: `DROP [MATERIALIZED] VIEW`, or `ALTER [MATERIALIZED] VIEW … RENAME TO` or `SET SCHEMA`?
+/// A view the draft created stops being new there, as a table does (another view may take its
+/// name, with traffic).
+pub fn ends_views<'a>(what: &str, text: impl FnOnce() -> &'a str) -> bool {
+    match what {
+        "DROP VIEW" | "DROP MATERIALIZED VIEW" => true,
+        "ALTER VIEW" | "ALTER MATERIALIZED VIEW" => {
+            let text = text();
+            let toks = lex(text);
+            let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+            let mut n = if is(1, "materialized") { 3 } else { 2 };
+            if is(n, "if") && is(n + 1, "exists") {
+                n += 2;
+            }
+            let Some(end) = toks.get(n).and_then(|t| Some(t.span.start + forms::name_len(&text[t.span.start..])?))
+            else {
+                return true;
+            };
+            let next = toks.iter().position(|t| t.span.start >= end).unwrap_or(toks.len());
+            is(next, "rename") && is(next + 1, "to") || is(next, "set") && is(next + 1, "schema")
+        }
+        _ => false,
+    }
+}
+
 /// The (possibly qualified) name starting at token `k`.
 fn name_at(text: &str, toks: &[Token], k: usize) -> Option<Name> {
     let start = toks.get(k)?.span.start;
@@ -184,5 +210,33 @@ mod tests {
         // A new view has no traffic; an unknown statement is not guessed at.
         assert!(lower("CREATE VIEW v AS SELECT 1").is_none());
         assert!(lower("ALTER MATERIALIZED VIEW ALL IN TABLESPACE a SET TABLESPACE b").is_none());
+    }
+
+    #[test]
+    fn a_view_goes_where_it_is_dropped_renamed_or_moved() {
+        let ends = |sql: &str| {
+            let (kind, _) = lower(sql).unwrap_or_else(|| panic!("{sql}"));
+            let OpKind::Other { what } = kind else { panic!("{sql}") };
+            ends_views(&what, || sql)
+        };
+        for sql in [
+            "DROP VIEW IF EXISTS a, b CASCADE",
+            "DROP MATERIALIZED VIEW m",
+            "ALTER VIEW s.\"V w\" RENAME TO w",
+            "ALTER VIEW IF EXISTS v SET SCHEMA archive",
+            "ALTER MATERIALIZED VIEW IF EXISTS m RENAME TO n",
+        ] {
+            assert!(ends(sql), "{sql}");
+        }
+        for sql in [
+            "ALTER VIEW v RENAME COLUMN a TO b",
+            "ALTER VIEW v RENAME a TO b",
+            "ALTER VIEW v OWNER TO app",
+            "ALTER VIEW v ALTER COLUMN a SET DEFAULT 1",
+            "ALTER MATERIALIZED VIEW m SET (fillfactor = 90)",
+            "CREATE OR REPLACE VIEW v AS SELECT 1",
+        ] {
+            assert!(!ends(sql), "{sql}");
+        }
     }
 }

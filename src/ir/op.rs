@@ -436,6 +436,12 @@ pub enum OpKind {
         view: Name,
         concurrently: bool,
     },
+    /// `CREATE [TEMP] [MATERIALIZED] VIEW v` (not `OR REPLACE`, not `IF NOT EXISTS`, which may
+    /// find a view with traffic): a new relation, which no query uses yet.
+    CreateView {
+        view: Name,
+        temporary: bool,
+    },
     /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).
     Other {
         what: String,
