@@ -307,7 +307,6 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
 /// What each statement creates (into `created`), every `search_path` the draft sets (the default
 /// first) and the one in effect at each statement.
 fn positions(
-    src: &str,
     stmts: &[Stmt],
     created: &mut HashMap<String, Vec<Creation>>,
     runner_transaction: bool,
@@ -407,9 +406,7 @@ fn positions(
                 OpKind::DiscardTemp => end_in_schemas(created, &[PG_TEMP.to_string()], index),
                 OpKind::SchemaGone { schemas } => end_in_schemas(created, schemas, index),
                 // So is a view: its locks name the views (`lower_object`).
-                OpKind::Other { what } if super::lower_object::ends_views(what, || &src[op.span.clone()]) => {
-                    op.locks.iter().for_each(|l| end_creation(created, path, &l.table, index))
-                }
+                kind if kind.ends_views() => op.locks.iter().for_each(|l| end_creation(created, path, &l.table, index)),
                 _ => {}
             }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
@@ -769,7 +766,7 @@ impl<'a> Migration<'a> {
             });
         }
         let runner_transaction = runner && !opt_out;
-        let (paths, path_at) = positions(src, &stmts, &mut created, runner_transaction);
+        let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
         let (first_created, undone) = first_creations(&created);
         Migration {
             src,
@@ -819,7 +816,7 @@ impl<'a> Migration<'a> {
         }
         let mut created: HashMap<String, Vec<Creation>> =
             self.created.iter().map(|(k, v)| (k.clone(), v.iter().filter(|c| c.at == 0).cloned().collect())).collect();
-        let (paths, path_at) = positions(self.src, &stmts, &mut created, self.runner_transaction);
+        let (paths, path_at) = positions(&stmts, &mut created, self.runner_transaction);
         let (first_created, undone) = first_creations(&created);
         Some(Migration {
             src: self.src,
