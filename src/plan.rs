@@ -911,7 +911,10 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
                 continue;
             }
             for op in &m.stmts[i].ops {
-                if let OpKind::CreateTable { table: n, .. } | OpKind::CreateIndex { name: Some(n), .. } = &op.kind {
+                if let OpKind::CreateTable { table: n, .. }
+                | OpKind::CreateIndex { name: Some(n), .. }
+                | OpKind::CreateView { view: n, .. } = &op.kind
+                {
                     created.entry(n.base()).or_default().push(n);
                 }
             }

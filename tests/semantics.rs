@@ -91,7 +91,11 @@ use harness::{check, repo, Draft, Verdict};
 
 /// Drafts whose plan is known to change the meaning or to be unsafe today: (draft, what goes
 /// wrong). The test fails when one of them starts to pass, so that the entry goes.
-const KNOWN: &[(&str, &str)] = &[];
+const KNOWN: &[(&str, &str)] = &[(
+    "tests/fixtures/meaning/volatile_default_on_an_inheritance_parent_whose_heir_only_the_database_shows.sql",
+    "a table that inherits from the parent and has the column, which --schema does not show: the rewrite sets its \
+     default and fills its NULLs, where ADD COLUMN merges the column there",
+)];
 
 /// Columns that drafts this suite does not own make nondeterministic (what their own
 /// `-- volatile:` line would say): (draft, `table.column …`).

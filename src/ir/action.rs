@@ -60,6 +60,14 @@ pub enum Action {
         name: String,
         if_exists: bool,
     },
+    /// `INHERIT parent`: the table now inherits from `parent` (an `ADD COLUMN` there reaches it).
+    Inherit {
+        parent: Name,
+    },
+    /// `NO INHERIT parent`.
+    NoInherit {
+        parent: Name,
+    },
     /// Neither sqlparser nor the token-level reading understands the action (sqlparser failed on
     /// it, or would have dropped words of it): nothing rewrites it, and it is reported.
     NotUnderstood,

@@ -40,8 +40,8 @@ pub struct Catalog {
     /// renaming or dropping any other column skips the scan of the table's lists, which grow with
     /// a long draft. `add_index` and `foreign_key` add their columns, a rename its new name.
     key_columns: Vec<HashSet<String>>,
-    /// Slots of the tables whose foreign keys or `PARTITION OF` have named a table of this base
-    /// name, in any version (a superset: lookups filter). Dropping or renaming a table, and asking
+    /// Slots of the tables whose foreign keys, `PARTITION OF` or `INHERITS` have named a table of
+    /// this base name, in any version (a superset: lookups filter). Dropping or renaming a table, and asking
     /// what references it or what its partitions are, then visits those tables alone: a scan of
     /// every table made a draft of many foreign keys and `DROP TABLE`s quadratic (BENCHMARKS.md).
     pointing_at: HashMap<String, Vec<usize>>,
@@ -305,6 +305,9 @@ pub struct Table {
     pub partition_of: Option<Name>,
     /// This table is the `DEFAULT` partition of `partition_of`.
     pub default_partition: bool,
+    /// The tables it inherits from (`INHERITS`, `ALTER TABLE … INHERIT`): an `ADD COLUMN` on one of
+    /// them reaches it ([`Catalog::heir_with_column`]). A thin list: most tables have none.
+    pub inherits: thin_vec::ThinVec<Name>,
     pub indexes: Indexes,
     /// Foreign keys of this table.
     pub foreign_keys: List<ForeignKey>,
@@ -324,6 +327,7 @@ impl Table {
             partition_key: None,
             partition_of: None,
             default_partition: false,
+            inherits: thin_vec::ThinVec::new(),
             indexes: Indexes::default(),
             foreign_keys: List::new(),
             triggers: None,
@@ -621,6 +625,29 @@ impl Catalog {
             .collect()
     }
 
+    /// The first table that inherits from `table` (`INHERITS`, at any depth; not a partition) and
+    /// has the column `key` (folded) already, or whose columns pgsafe does not know: `ADD COLUMN`
+    /// on `table` merges the column there, leaving its default and its rows as they are. With
+    /// whether pgsafe knows it has the column (else it may).
+    pub fn heir_with_column(&self, table: &Name, key: &str) -> Option<(Name, bool)> {
+        let start = self.table(table)?;
+        let mut seen: HashSet<usize> = HashSet::default();
+        let mut parents = vec![start.name.clone()];
+        while let Some(parent) = parents.pop() {
+            for s in self.slots_pointing_at(&[&parent]) {
+                let Some(heir) = self.slots[s].as_deref() else { continue };
+                if !heir.inherits.iter().any(|p| p.same(&parent)) || !seen.insert(s) {
+                    continue;
+                }
+                if heir.column(key).is_some() || !heir.columns_known {
+                    return Some((heir.name.clone(), heir.column(key).is_some()));
+                }
+                parents.push(heir.name.clone());
+            }
+        }
+        None
+    }
+
     /// The live slots, in order, of the tables whose foreign keys or parent may name one of `tables`.
     fn slots_pointing_at(&self, tables: &[&Name]) -> Vec<usize> {
         let mut slots: Vec<usize> = tables
@@ -871,9 +898,15 @@ impl Catalog {
         }
         let parent_base = def.partition_of.as_ref().map(|p| p.base().to_string());
         for parent in &def.inherits {
-            if let Some(p) = self.table(parent) {
-                t.columns.extend(p.columns.clone());
+            // A parent whose columns pgsafe does not know may give it any column.
+            match self.table(parent) {
+                Some(p) => {
+                    t.columns.extend(p.columns.clone());
+                    t.columns_known &= p.columns_known;
+                }
+                None => t.columns_known = false,
             }
+            t.inherits.push(parent.clone());
         }
         t.partition_key = def.partition_by.clone();
         for c in &def.columns {
@@ -886,6 +919,9 @@ impl Catalog {
             t.put_column(column);
         }
         let s = self.push_table(t);
+        for parent in &def.inherits {
+            self.points_at(parent.base(), s);
+        }
         if let Some(base) = parent_base {
             self.points_at(&base, s);
             if def.default_partition {
@@ -1170,6 +1206,28 @@ impl Catalog {
                     Arc::make_mut(&mut t.foreign_keys[fk]).name = Some(to.text.to_string());
                 }
             }
+            Action::Inherit { parent } => {
+                let Some(s) = self.slot(table) else { return };
+                let (columns, known) = match self.table(parent) {
+                    Some(p) => (Some(p.columns.clone()), p.columns_known),
+                    None => (None, false),
+                };
+                self.points_at(parent.base(), s);
+                let t = Arc::make_mut(self.slots[s].as_mut().expect("a live slot"));
+                // PostgreSQL refuses unless the table has the parent's columns already.
+                if let Some(columns) = columns {
+                    for (k, c) in columns {
+                        t.columns.entry(k).or_insert(c);
+                    }
+                }
+                t.columns_known &= known;
+                t.inherits.push(parent.clone());
+            }
+            Action::NoInherit { parent } => {
+                if let Some(t) = self.table_mut(table) {
+                    t.inherits.retain(|p| !p.same(parent));
+                }
+            }
             Action::Rewrite { .. } | Action::AlterConstraint | Action::NotUnderstood | Action::Other => {}
         }
     }
@@ -1202,7 +1260,8 @@ impl Catalog {
         for r in self.slots_pointing_at(&[&old]) {
             let slot = self.slots[r].as_mut().expect("a live slot");
             let refers = slot.foreign_keys.iter().any(|fk| fk.references.same(&old))
-                || slot.partition_of.as_ref().is_some_and(|p| p.same(&old));
+                || slot.partition_of.as_ref().is_some_and(|p| p.same(&old))
+                || slot.inherits.iter().any(|p| p.same(&old));
             if refers {
                 let t = Arc::make_mut(slot);
                 for fk in positions(&t.foreign_keys, |fk| fk.references.same(&old)) {
@@ -1210,6 +1269,9 @@ impl Catalog {
                 }
                 if t.partition_of.as_ref().is_some_and(|p| p.same(&old)) {
                     t.partition_of = Some(new.clone());
+                }
+                for p in t.inherits.iter_mut().filter(|p| p.same(&old)) {
+                    *p = new.clone();
                 }
                 let default = t.default_partition;
                 self.points_at(new.base(), r);
@@ -1241,6 +1303,9 @@ impl Catalog {
             let slot = self.slots[r].as_mut().expect("a live slot");
             if slot.foreign_keys.iter().any(|fk| fk.references.same(&t.name)) {
                 Arc::make_mut(slot).foreign_keys.retain(|fk| !fk.references.same(&t.name));
+            }
+            if slot.inherits.iter().any(|p| p.same(&t.name)) {
+                Arc::make_mut(slot).inherits.retain(|p| !p.same(&t.name));
             }
         }
         for p in partitions {

@@ -330,7 +330,8 @@ fn lower_big_bodies(text: &str, body: Range<usize>) -> Option<Lowered> {
     short.push_str(&text[at..]);
     let mut lowered = lower(&short, 0..short.len());
     // sqlparser reads no `DO`: it is opaque, from its first words, long or short.
-    let positionless = |k: &OpKind| matches!(k, OpKind::Other { .. } | OpKind::Opaque { .. });
+    let positionless =
+        |k: &OpKind| matches!(k, OpKind::Other { .. } | OpKind::Opaque { .. } | OpKind::CreateView { .. });
     if lowered.too_deep || !lowered.ops.iter().all(|o| positionless(&o.kind)) {
         return None;
     }
@@ -1114,6 +1115,10 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
             let (kind, mut locks) = lower_table::create_table(ct);
             locks.extend(ct.query.iter().flat_map(|q| reads(q, text)));
             (kind, locks)
+        }
+        // A view of its name either is new or makes the statement fail.
+        Statement::CreateView(v) if !v.or_replace && !v.or_alter && !v.if_not_exists => {
+            (OpKind::CreateView { view: Name::new(&v.name.to_string()), temporary: v.temporary }, Vec::new())
         }
         // `SELECT … INTO t` makes a table of what it reads.
         Statement::Query(q) if selects_into(q) => (OpKind::Other { what }, reads(q, text)),

@@ -73,6 +73,15 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
         }
         return Action::Other;
     }
+    if is(0, "inherit") || is(0, "no") && is(1, "inherit") {
+        let k = if is(0, "no") { 2 } else { 1 };
+        let alone = |end: usize| toks.iter().all(|t| t.span.start < end);
+        return match name_at(k).filter(|_| alone(name_end(action, toks, k))) {
+            Some(parent) if k == 1 => Action::Inherit { parent },
+            Some(parent) => Action::NoInherit { parent },
+            None => Action::Other,
+        };
+    }
     if (is(0, "detach") || is(0, "attach")) && is(1, "partition") {
         let Some(partition) = name_at(2) else { return Action::Other };
         let end = name_end(action, toks, 2);
@@ -310,6 +319,9 @@ mod tests {
             matches!(parse("drop status"), Action::DropColumn { column, cascade: false } if &*column.key == "status")
         );
         assert!(matches!(parse("DROP CONSTRAINT fk"), Action::DropConstraint { .. }));
+        assert!(matches!(parse("INHERIT app.\"Parent\""), Action::Inherit { parent } if &*parent.key == "app.Parent"));
+        assert!(matches!(parse("no inherit parent"), Action::NoInherit { parent } if &*parent.key == "parent"));
+        assert_eq!(parse("INHERIT parent extra"), Action::Other);
         assert!(matches!(
             parse("ALTER c TYPE text USING c::text"),
             Action::AlterColumn { change: ColumnChange::Type { using: None, .. }, .. }

@@ -7,7 +7,7 @@
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::Name;
-use super::op::OpKind;
+use super::op::{OpKind, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
 use crate::front::forms;
 use crate::front::tokens::{lex, Token};
 
@@ -61,7 +61,8 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         let light = toks.iter().skip(n + 1).any(|t| t.is_word("statistics") || t.is_word("cluster"))
             || (is(n + 1, "set") || is(n + 1, "reset")) && toks.get(n + 2).is_some_and(|t| t.is_punct('('));
         let mode = if light { LockMode::ShareUpdateExclusive } else { LockMode::AccessExclusive };
-        return other("ALTER MATERIALIZED VIEW", name_at(text, &toks, n)?, mode, false);
+        let what = if moves(text, &toks, n) { MOVE_MATERIALIZED_VIEW } else { "ALTER MATERIALIZED VIEW" };
+        return other(what, name_at(text, &toks, n)?, mode, false);
     }
     if head("create", "trigger") || head("drop", "trigger") {
         let drop = is(0, "drop");
@@ -103,7 +104,8 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         let n = if is(2, "if") && is(3, "exists") { 4 } else { 2 };
         let object = name_at(text, &toks, n)?;
         if is(1, "view") {
-            return other("ALTER VIEW", object, LockMode::AccessExclusive, false);
+            let what = if moves(text, &toks, n) { MOVE_VIEW } else { "ALTER VIEW" };
+            return other(what, object, LockMode::AccessExclusive, false);
         }
         let via_alter_table = ["owner", "rename", "schema", "logged", "unlogged"];
         let mode = if toks[n + 1..].iter().any(|t| via_alter_table.iter().any(|w| t.is_word(w))) {
@@ -125,6 +127,17 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         return other("COMMENT", table, LockMode::ShareUpdateExclusive, false);
     }
     None
+}
+
+/// Does the action after the name at token `n` move the view: `RENAME TO` (not `RENAME [COLUMN]
+/// a TO b`), `SET SCHEMA`?
+fn moves(text: &str, toks: &[Token], n: usize) -> bool {
+    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    let Some(end) = toks.get(n).and_then(|t| Some(t.span.start + forms::name_len(&text[t.span.start..])?)) else {
+        return false;
+    };
+    let next = toks.iter().position(|t| t.span.start >= end).unwrap_or(toks.len());
+    is(next, "rename") && is(next + 1, "to") || is(next, "set") && is(next + 1, "schema")
 }
 
 /// The (possibly qualified) name starting at token `k`.
@@ -184,5 +197,32 @@ mod tests {
         // A new view has no traffic; an unknown statement is not guessed at.
         assert!(lower("CREATE VIEW v AS SELECT 1").is_none());
         assert!(lower("ALTER MATERIALIZED VIEW ALL IN TABLESPACE a SET TABLESPACE b").is_none());
+    }
+
+    #[test]
+    fn a_view_goes_where_it_is_dropped_renamed_or_moved() {
+        let ends = |sql: &str| {
+            let (kind, _) = lower(sql).unwrap_or_else(|| panic!("{sql}"));
+            kind.ends_views()
+        };
+        for sql in [
+            "DROP VIEW IF EXISTS a, b CASCADE",
+            "DROP MATERIALIZED VIEW m",
+            "ALTER VIEW s.\"V w\" RENAME TO w",
+            "ALTER VIEW IF EXISTS v SET SCHEMA archive",
+            "ALTER MATERIALIZED VIEW IF EXISTS m RENAME TO n",
+        ] {
+            assert!(ends(sql), "{sql}");
+        }
+        for sql in [
+            "ALTER VIEW v RENAME COLUMN a TO b",
+            "ALTER VIEW v RENAME a TO b",
+            "ALTER VIEW v OWNER TO app",
+            "ALTER VIEW v ALTER COLUMN a SET DEFAULT 1",
+            "ALTER MATERIALIZED VIEW m SET (fillfactor = 90)",
+            "CREATE OR REPLACE VIEW v AS SELECT 1",
+        ] {
+            assert!(!ends(sql), "{sql}");
+        }
     }
 }

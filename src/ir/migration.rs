@@ -408,6 +408,8 @@ fn positions(
                 } => end_creation(created, path, table, index),
                 OpKind::DiscardTemp => end_in_schemas(created, &[PG_TEMP.to_string()], index),
                 OpKind::SchemaGone { schemas } => end_in_schemas(created, schemas, index),
+                // So is a view: its locks name the views (`lower_object`).
+                kind if kind.ends_views() => op.locks.iter().for_each(|l| end_creation(created, path, &l.table, index)),
                 _ => {}
             }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
@@ -422,6 +424,7 @@ fn positions(
                     Some((table, def.temporary.then_some(PG_TEMP)))
                 }
                 OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
+                OpKind::CreateView { view, temporary } => Some((view, temporary.then_some(PG_TEMP))),
                 _ => None,
             };
             if let Some((name, schema)) = made {
@@ -1104,6 +1107,29 @@ CREATE TABLE t2 (i int);
         assert!(new_at("v", "SELECT 3") && !new_at("v", "SELECT 4"));
         assert!(!new_at("w", "SELECT 7") && !new_at("w", "SELECT 8"));
         assert!(new_at("x", "SELECT 8") && !["t", "u", "v", "w"].iter().any(|t| new_at(t, "SELECT 8")));
+    }
+
+    #[test]
+    fn a_view_the_draft_creates_is_new_as_a_table_is() {
+        // Until it goes (dropped, renamed, moved), a rollback or savepoint undoes it, or the psql
+        // branch that made it ends; `OR REPLACE` and `IF NOT EXISTS` may find a live one. A
+        // temporary view shadows the live one of its name until it is dropped.
+        let src = "CREATE VIEW v AS SELECT 1;\nCREATE MATERIALIZED VIEW m AS SELECT 1;\nSELECT 1;\n\
+                   DROP VIEW v;\nALTER MATERIALIZED VIEW m RENAME TO m2;\nSELECT 2;\nCREATE VIEW v AS SELECT 2;\n\
+                   BEGIN;\nSAVEPOINT s;\nCREATE VIEW w AS SELECT 1;\nSELECT 3;\nROLLBACK TO s;\nSELECT 4;\nCOMMIT;\n\
+                   \\if :a\nCREATE VIEW x AS SELECT 1;\nSELECT 5;\n\\endif\nSELECT 6;\n\
+                   CREATE OR REPLACE VIEW r AS SELECT 1;\nCREATE MATERIALIZED VIEW IF NOT EXISTS n AS SELECT 1;\n\
+                   CREATE TEMP VIEW o AS SELECT 1;\nALTER VIEW o OWNER TO app;\nSELECT 7;\nDROP VIEW o;\nSELECT 8;\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let stmt = |text: &str| m.stmts.iter().position(|s| src[s.body.clone()] == *text).unwrap();
+        let new_at = |view: &str, at: &str| m.created_before(&Name::new(view), stmt(at));
+        assert!(new_at("v", "SELECT 1") && new_at("m", "SELECT 1") && new_at("v", "DROP VIEW v"));
+        assert!(!new_at("v", "SELECT 2") && !new_at("m", "SELECT 2") && !new_at("m2", "SELECT 2"));
+        assert!(new_at("v", "SELECT 3") && new_at("w", "SELECT 3") && !new_at("w", "SELECT 4"));
+        assert!(new_at("x", "SELECT 5") && !new_at("x", "SELECT 6"));
+        assert!(!new_at("r", "SELECT 7") && !new_at("n", "SELECT 7"));
+        assert!(new_at("o", "SELECT 7") && !new_at("o", "SELECT 8"));
     }
 
     #[test]

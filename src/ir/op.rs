@@ -440,6 +440,12 @@ pub enum OpKind {
         view: Name,
         concurrently: bool,
     },
+    /// `CREATE [TEMP] [MATERIALIZED] VIEW v` (not `OR REPLACE`, not `IF NOT EXISTS`, which may
+    /// find a view with traffic): a new relation, which no query uses yet.
+    CreateView {
+        view: Name,
+        temporary: bool,
+    },
     /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).
     Other {
         what: String,
@@ -449,6 +455,11 @@ pub enum OpKind {
         risky: bool,
     },
 }
+
+/// What `OpKind::Other` calls an `ALTER [MATERIALIZED] VIEW … RENAME TO` or `SET SCHEMA`, which
+/// takes the view from its name ([`OpKind::ends_views`]).
+pub const MOVE_VIEW: &str = "ALTER VIEW RENAME TO/SET SCHEMA";
+pub const MOVE_MATERIALIZED_VIEW: &str = "ALTER MATERIALIZED VIEW RENAME TO/SET SCHEMA";
 
 /// What the plan must know of a psql meta-command, read once at lowering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -526,6 +537,14 @@ impl Psql {
 }
 
 impl OpKind {
+    /// Does it take away the views its locks name: `DROP [MATERIALIZED] VIEW`, or a move
+    /// ([`MOVE_VIEW`])? A view the draft created stops being new there, as a table does: another
+    /// view may then take the name, with traffic.
+    pub fn ends_views(&self) -> bool {
+        matches!(self, OpKind::Other { what }
+            if matches!(what.as_str(), "DROP VIEW" | "DROP MATERIALIZED VIEW" | MOVE_VIEW | MOVE_MATERIALIZED_VIEW))
+    }
+
     /// `ADD COLUMN` of a column without a value (no default or `DEFAULT NULL`, not serial,
     /// identity or generated): every row holds NULL in it, so an index built on it cannot collide.
     pub fn adds_column_of_nulls(&self) -> bool {

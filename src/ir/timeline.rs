@@ -141,6 +141,10 @@ pub struct Before {
     pub names_elsewhere: Option<Box<[(String, Holder)]>>,
     /// For `REINDEX INDEX`: the index is an exclusion constraint's, and how pgsafe knows.
     pub reindexes_exclusion: Option<Evidence>,
+    /// For `ADD COLUMN … DEFAULT` of a volatile default: a table that inherits from the table and
+    /// has the column already (`true`), or may have it (`false`: its columns are not known)
+    /// ([`Catalog::heir_with_column`]; boxed: most ops have none).
+    pub heir_with_column: Option<Box<(Name, bool)>>,
 }
 
 impl Before {
@@ -285,6 +289,7 @@ impl Window {
             column_keyed: false,
             names_elsewhere: None,
             reindexes_exclusion: None,
+            heir_with_column: None,
         };
         debug_assert!(self.statements().contains(&i), "statement {i} is not in the window");
         i.checked_sub(self.first).and_then(|i| self.before.get(i)).and_then(|ops| ops.get(k)).unwrap_or(&NONE)
@@ -357,6 +362,14 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         let choices = (0..Before::CHOICES).map(|n| super::name::nth_choice(parts, n));
         choices.map(|c| (c.clone(), cat.holder_elsewhere(table, &c))).collect()
     });
+    // Only for a volatile default, which the `volatile-default` rule would move off the column
+    // (a walk of the tables that name the table).
+    let heir_with_column = match kind {
+        OpKind::AddColumn { table: t, column, default: Some(d), .. } if d.volatile => {
+            cat.heir_with_column(t, column).map(Box::new)
+        }
+        _ => None,
+    };
     Before {
         table,
         slot,
@@ -366,6 +379,7 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         column_keyed,
         names_elsewhere,
         reindexes_exclusion: None,
+        heir_with_column,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::LockUse;
 use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
-use crate::ir::op::{OpKind, Psql};
+use crate::ir::op::{OpKind, Psql, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
 use crate::ir::savepoints::Savepoints;
 use std::collections::HashMap;
 
@@ -294,7 +294,9 @@ fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
             | "DROP VIEW"
             | "DROP MATERIALIZED VIEW"
             | "CREATE OR REPLACE VIEW"
-            | "ALTER MATERIALIZED VIEW",
+            | "ALTER MATERIALIZED VIEW"
+            | MOVE_VIEW
+            | MOVE_MATERIALIZED_VIEW,
         ) if lock.mode.blocks_reads() => "every query of the view",
         _ if lock.mode.blocks_reads() => "every read and write on the table",
         _ => "every write on the table",

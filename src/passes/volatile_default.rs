@@ -116,6 +116,32 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, fills: &mut Fills) {
                 );
                 continue;
             }
+            // ADD COLUMN merges the column into a table that inherits from this one and has it
+            // already: that table keeps its default and its rows (PostgreSQL 15, NOT NULL not
+            // added either), where the recipe's SET DEFAULT, backfill and NOT NULL reach it
+            // through the parent. (A partition never has a column its parent lacks.)
+            if let Some((heir, has)) = ctx.before(i, k).heir_with_column.as_deref() {
+                let how = if *has {
+                    format!("{} inherits from {} and has {column} already", heir.text, table.text)
+                } else {
+                    format!(
+                        "{} inherits from {} and may have {column} already (pgsafe does not know its columns)",
+                        heir.text, table.text
+                    )
+                };
+                out.diagnose(
+                    RULE,
+                    d.clause.start,
+                    format!(
+                        "the volatile default of {column} rewrites all of {t} under ACCESS EXCLUSIVE; pgsafe keeps it as \
+                         written because {how}: ADD COLUMN merges it there, keeping its own default and values (NULLs \
+                         too), where the recipe's SET DEFAULT and backfill, which reach it through {t}, would set the \
+                         default and fill its NULLs",
+                        t = table.text
+                    ),
+                );
+                continue;
+            }
             // The recipe's backfill is an UPDATE the draft does not run: it would fire the table's
             // UPDATE triggers on every row, where ADD COLUMN … DEFAULT fires none.
             let before = ctx.before(i, k).table.as_deref();
@@ -304,6 +330,37 @@ mod tests {
         let found = c.diagnostics.iter().chain(&c.changes).find(|d| d.message.contains("has UPDATE triggers"));
         let message = &found.expect("a finding names the triggers").message;
         assert!(message.contains("(tr0, tr1, tr2, tr3, tr4, …)"), "{message}");
+    }
+
+    #[test]
+    fn a_parent_whose_heir_has_the_column_is_kept() {
+        // ADD COLUMN merges the column into a table that inherits it and has it (at any depth,
+        // through INHERITS or ALTER TABLE … INHERIT): the rewrite would reach it through the parent.
+        let schema = "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE kin (tok text) INHERITS (p);\n\
+                      CREATE TABLE bare () INHERITS (p);\nCREATE TABLE q (id int PRIMARY KEY);\n\
+                      CREATE TABLE r (id int PRIMARY KEY);\nCREATE TABLE r_kid () INHERITS (r);\n\
+                      CREATE TABLE r_grandkid (tok text) INHERITS (r_kid);\n";
+        let config = Config { catalog: Some(std::sync::Arc::new(Catalog::from_sql(schema))), ..Config::default() };
+        let add = |t: &str| format!("ALTER TABLE {t} ADD COLUMN tok text DEFAULT md5(random()::text);\n");
+        let kept = |draft: &str| {
+            let c = compile("d.sql", draft, &config).unwrap();
+            let why = c.diagnostics.iter().find(|d| d.rule == RULE && d.message.contains("merges it there"));
+            (c.changes.iter().all(|c| c.rule != RULE), why.map(|d| d.message.clone()))
+        };
+        let (unchanged, why) = kept(&add("p"));
+        assert!(unchanged && why.as_deref().is_some_and(|w| w.contains("kin inherits from p and has tok")), "{why:?}");
+        let (unchanged, why) = kept(&add("r"));
+        assert!(unchanged && why.is_some_and(|w| w.contains("r_grandkid inherits from r")));
+        // Its heirs lack the column: rewritten (they get it, as from the draft).
+        assert_eq!(kept(&add("q")), (false, None));
+        let (unchanged, why) = kept(&format!("ALTER TABLE kin INHERIT q;\n{}", add("q")));
+        assert!(unchanged && why.is_some_and(|w| w.contains("kin inherits from q")));
+        assert_eq!(kept(&format!("ALTER TABLE kin NO INHERIT p;\n{}", add("p"))), (false, None));
+        // Renamed, the parent keeps its heirs; a heir of columns pgsafe does not know may have it.
+        let (unchanged, _) = kept(&format!("ALTER TABLE p RENAME TO p2;\n{}", add("p2")));
+        assert!(unchanged);
+        let (unchanged, why) = kept(&format!("CREATE TABLE dup (LIKE q) INHERITS (q);\n{}", add("q")));
+        assert!(unchanged && why.is_some_and(|w| w.contains("may have tok")));
     }
 
     #[test]
