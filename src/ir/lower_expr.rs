@@ -183,7 +183,7 @@ fn is_string_type(t: &sql::DataType) -> bool {
 
 /// Might `e` be text (so that a cast of it to a date/time type reads `'now'`)? From its form: a
 /// string, `||`, a cast to a string type, a call of a built-in that returns text. A column's type
-/// is not known here and counts as not text: a text column cast to a date/time type is missed.
+/// is not known here: [`Walk::not_text`] leaves it to the rules, which look it up.
 fn may_be_text(e: &sql::Expr) -> bool {
     use sql::Expr as E;
     match e {
