@@ -90,7 +90,11 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         CREATE TABLE events (id int, at int) PARTITION BY RANGE (at);\n\
         CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);\n\
         CREATE SEQUENCE order_numbers;\n\
-        CREATE VIEW order_view AS SELECT * FROM orders;\n";
+        CREATE VIEW order_view AS SELECT * FROM orders;\n\
+        CREATE INDEX orders_status ON orders (status);\n\
+        CREATE INDEX orders_lower_status ON orders (lower(status));\n\
+        CREATE INDEX orders_words ON orders USING gin (to_tsvector('simple', status));\n\
+        CREATE INDEX orders_ids ON orders USING brin (id);\n";
     let work = tempfile::tempdir().unwrap();
     let setup_file = work.path().join("setup.sql");
     std::fs::write(&setup_file, setup).unwrap();
@@ -143,6 +147,23 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         // A new partition locks its parent (found by a probe: writes queued behind it).
         ("CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (10) TO (20)", "events"),
         ("CREATE TABLE IF NOT EXISTS events_3 PARTITION OF public.events FOR VALUES FROM (20) TO (30)", "events"),
+        // The lock is on the index alone (never its table): every query planned on the table
+        // opens its indexes, so ACCESS EXCLUSIVE on one makes reads and writes wait.
+        ("ALTER INDEX orders_status SET (fillfactor = 70)", "orders_status"),
+        ("ALTER INDEX IF EXISTS public.orders_status SET (fillfactor = 70, deduplicate_items = off)", "orders_status"),
+        ("ALTER INDEX orders_status RESET (fillfactor)", "orders_status"),
+        ("ALTER INDEX orders_words SET (fastupdate = off)", "orders_words"),
+        ("ALTER INDEX orders_words RESET (gin_pending_list_limit)", "orders_words"),
+        ("ALTER INDEX orders_ids SET (pages_per_range = 64)", "orders_ids"),
+        ("ALTER INDEX orders_ids SET (autosummarize = on)", "orders_ids"),
+        ("ALTER INDEX orders_status SET TABLESPACE pg_default", "orders_status"),
+        ("ALTER INDEX orders_status SET (fillfactor = 70), SET TABLESPACE pg_default", "orders_status"),
+        ("ALTER INDEX orders_lower_status ALTER COLUMN 1 SET STATISTICS 100", "orders_lower_status"),
+        ("ALTER INDEX orders_lower_status ALTER 1 SET STATISTICS -1", "orders_lower_status"),
+        ("ALTER INDEX orders_status DEPENDS ON EXTENSION plpgsql", "orders_status"),
+        ("ALTER INDEX orders_status NO DEPENDS ON EXTENSION plpgsql", "orders_status"),
+        ("ALTER INDEX orders_status SET (fillfactor = 70)", "orders"),
+        ("ALTER INDEX orders_status SET TABLESPACE pg_default", "orders"),
     ];
     let mut wrong = Vec::new();
     for (n, (sql, table)) in cases.iter().enumerate() {

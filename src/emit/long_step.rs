@@ -97,6 +97,8 @@ pub fn long_unit(
             // not know it).
             let own = match &op.kind {
                 OpKind::AddConstraint { .. } => op.locks.first().filter(|l| l.scans),
+                // The index's lock, on its table where `concurrent-drop-index` found it.
+                OpKind::AlterIndex { .. } => unit.locks.iter().find(|l| l.scans),
                 _ if domain => op.locks.first(),
                 _ => op.locks.iter().find(|l| l.scans),
             };
@@ -129,6 +131,13 @@ pub fn long_unit(
                     "{what} copies {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)
                 ),
+                OpKind::AlterIndex { index, .. } => {
+                    let of = if lock.table.same(index) { String::new() } else { format!(" of {table}") };
+                    format!(
+                        "SET TABLESPACE copies the index {i}{of} under ACCESS EXCLUSIVE (reads and writes of its table wait, as they open its indexes) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large index, after holding the lock all that time. `REINDEX (TABLESPACE …) INDEX CONCURRENTLY {i}` moves it under a lock no read or write waits for (PostgreSQL 14+, outside a transaction block); or, {deliberate}",
+                        i = index.text
+                    )
+                }
                 OpKind::AddColumn { type_text, .. } if domain => format!(
                     "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) to check the constraint of the domain {type_text} on every row, for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)
@@ -282,5 +291,21 @@ mod tests {
         // The draft chose its own statement_timeout: its choice.
         assert!(long_steps(&format!("{alter}SET LOCAL statement_timeout = '1h';\nCALL fill_orders();\nCOMMIT;\n"))
             .is_empty());
+    }
+
+    #[test]
+    fn moving_an_index_to_another_tablespace_is_a_long_step() {
+        let built = "CREATE INDEX CONCURRENTLY orders_status ON orders (status);\n";
+        let found = long_steps(&format!("{built}ALTER INDEX orders_status SET TABLESPACE fast;\n"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("SET TABLESPACE copies the index orders_status of orders under ACCESS EXCLUSIVE"));
+        assert!(found[0].contains("REINDEX (TABLESPACE …) INDEX CONCURRENTLY orders_status"), "{found:?}");
+        // Its storage parameters are not copied; a new table's index has no traffic to hold up.
+        assert!(long_steps(&format!("{built}ALTER INDEX orders_status SET (fastupdate = off);\n")).is_empty());
+        let new = "CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);\nALTER INDEX i SET TABLESPACE fast;\n";
+        assert!(long_steps(new).is_empty());
+        // The draft's own statement_timeout: its choice.
+        let own = "BEGIN;\nSET LOCAL statement_timeout = '1h';\nALTER INDEX i SET TABLESPACE fast;\nCOMMIT;\n";
+        assert!(long_steps(own).is_empty());
     }
 }

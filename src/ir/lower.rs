@@ -590,6 +590,9 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
                 let locks = vec![lock(&partition, LockMode::AccessExclusive, false)];
                 return Some(vec![op(OpKind::AttachIndex { partition }, locks)]);
             }
+            if let Some((kind, locks)) = super::lower_index::lower(text) {
+                return Some(vec![op(kind, locks)]);
+            }
         }
         ("alter", "table") => {
             let by_hand = super::lower_alter::operation_by_hand(text);

@@ -12,6 +12,7 @@ pub mod lower_action;
 pub mod lower_alter;
 pub mod lower_dml;
 pub mod lower_expr;
+pub mod lower_index;
 pub mod lower_key;
 pub mod lower_object;
 pub mod lower_table;

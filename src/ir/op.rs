@@ -344,6 +344,15 @@ pub enum OpKind {
     AttachIndex {
         partition: Name,
     },
+    /// `ALTER INDEX [IF EXISTS] index SET|RESET (…)`, `SET TABLESPACE`, `ALTER [COLUMN] n SET
+    /// STATISTICS`, `[NO] DEPENDS ON EXTENSION`: a lock on the index alone (ACCESS EXCLUSIVE, or
+    /// SHARE UPDATE EXCLUSIVE for btree's parameters and statistics), which the table's reads and
+    /// writes wait for since they open its indexes.
+    AlterIndex {
+        index: Name,
+        /// `SET TABLESPACE`: the index is copied under its ACCESS EXCLUSIVE lock.
+        copies: bool,
+    },
     /// `ALTER SCHEMA s RENAME TO …`, `DROP SCHEMA s …` (`schemas`, folded): what is in them is no
     /// longer found under their names.
     SchemaGone {

@@ -119,7 +119,8 @@ pub struct Window {
 pub struct Before {
     /// The op's own table (the one it creates an index on, alters, updates …); for `CREATE TABLE
     /// … PARTITION OF parent FOR VALUES …`, which creates its table, the parent; for `DROP INDEX`
-    /// of one index and `REINDEX INDEX`, the index's table, where the catalogue knows it.
+    /// of one index, `REINDEX INDEX` and `ALTER INDEX`, the index's table, where the catalogue
+    /// knows it.
     pub table: Option<Arc<Table>>,
     /// Its slot in the catalogue, for what a later catalogue knows of all its versions so far
     /// ([`Catalog::may_key`]).
@@ -307,6 +308,10 @@ fn snapshot(cat: &Catalog, kind: &OpKind) -> Before {
         OpKind::Reindex { .. } => return Before::default(),
         OpKind::DropIndex { names, .. } if names.len() == 1 => {
             let (slot, table) = index_table(&names[0]);
+            return Before { slot, table, ..Before::default() };
+        }
+        OpKind::AlterIndex { index, .. } => {
+            let (slot, table) = index_table(index);
             return Before { slot, table, ..Before::default() };
         }
         _ => {}

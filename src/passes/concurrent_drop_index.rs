@@ -35,6 +35,15 @@ fn drop_index(ctx: &Ctx<'_, '_>, out: &mut Rewritten, built: &BuiltIndexes, i: u
         }
         return;
     }
+    // The other `ALTER INDEX` forms lock the index: every query that plans on its table opens it.
+    // Its table where the draft built it, or the catalogue (`--schema`, the draft) knows it.
+    if let OpKind::AlterIndex { index, .. } = &op.kind {
+        let known = || ctx.before(i, 0).table.as_ref().map(|t| t.name.clone());
+        if let (Some(table), Some(lock)) = (built.table_of(index).or_else(known), out.units[i].locks.first_mut()) {
+            lock.table = table;
+        }
+        return;
+    }
     let OpKind::DropIndex { names, concurrently, cascade, insert_at } = &op.kind else {
         return;
     };
@@ -186,5 +195,35 @@ mod tests {
         let why = c.changes.iter().find(|ch| ch.rule == "timeouts" && draft[ch.at..].starts_with("ALTER INDEX"));
         assert!(why.is_some_and(|w| w.message.contains("ACCESS EXCLUSIVE on events_2024")), "{:?}", c.changes);
         assert!(!c.not_understood());
+    }
+
+    #[test]
+    fn altering_an_index_locks_its_table_where_the_draft_or_the_schema_shows_it() {
+        let schema = "CREATE TABLE orders (id int, status text);\nCREATE INDEX orders_status ON orders (status);\n";
+        let catalog = Some(std::sync::Arc::new(crate::ir::catalog::Catalog::from_sql(schema)));
+        let with_schema = Config { catalog, ..Config::default() };
+        let timeouts_on = |draft: &str, config: &Config| {
+            let c = compile("d.sql", draft, config).unwrap();
+            assert!(!c.not_understood(), "{draft}");
+            let why = c.changes.iter().find(|ch| ch.rule == "timeouts" && draft[ch.at..].starts_with("ALTER INDEX"));
+            why.map(|w| w.message.clone()).unwrap_or_default()
+        };
+        // ACCESS EXCLUSIVE on the index: every read and write of its table waits.
+        for action in ["SET TABLESPACE fast", "SET (fastupdate = off)", "DEPENDS ON EXTENSION pg_trgm"] {
+            let draft = format!("ALTER INDEX orders_status {action};\n");
+            assert!(timeouts_on(&draft, &with_schema).contains("ACCESS EXCLUSIVE on orders"), "{draft}");
+            assert!(timeouts_on(&draft, &Config::default()).contains("ACCESS EXCLUSIVE on orders_status"), "{draft}");
+            let built = format!("CREATE INDEX CONCURRENTLY orders_status ON orders (status);\n{draft}");
+            assert!(timeouts_on(&built, &Config::default()).contains("ACCESS EXCLUSIVE on orders"), "{built}");
+            // A new table's index: nothing waits.
+            let new = format!("CREATE TABLE t (status text);\nCREATE INDEX orders_status ON t (status);\n{draft}");
+            assert_eq!(timeouts_on(&new, &Config::default()), "", "{new}");
+        }
+        // SHARE UPDATE EXCLUSIVE blocks no read or write: the statement stays as written.
+        for action in ["SET (fillfactor = 70)", "RESET (fillfactor)", "ALTER COLUMN 1 SET STATISTICS 100"] {
+            let draft = format!("ALTER INDEX orders_status {action};\n");
+            assert_eq!(timeouts_on(&draft, &with_schema), "", "{draft}");
+            assert!(!compile("d.sql", &draft, &with_schema).unwrap().changed(), "{draft}");
+        }
     }
 }
