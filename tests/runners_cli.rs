@@ -624,3 +624,38 @@ fn a_runner_that_runs_a_file_in_one_transaction_keeps_what_only_holds_in_it() {
     let holding = |s: &str| files.iter().position(|(_, t)| t.contains(s));
     assert_eq!(holding("SET archived_at = now()"), holding("INSERT INTO tags"), "{files:#?}");
 }
+
+#[test]
+fn a_set_local_the_runners_transaction_holds_keeps_later_builds_in_it() {
+    // A `SET LOCAL` with no `BEGIN` holds to the end of the file where the runner runs it in one
+    // transaction, and every later step repeats it; a runner that sends a file as one query
+    // cannot repeat it before a concurrent build, which must be alone: the rewrite was refused
+    // (exit 2, naming the repeated `SET` as the statement that needs no transaction). The builds
+    // now stay as written in the runner's transaction, with the setting; the other rewrites stay.
+    let draft = "SET LOCAL work_mem = '64MB';\nCREATE INDEX i ON orders (a);\nALTER TABLE orders ADD COLUMN b int;\n\
+                 ALTER TABLE orders ADD CONSTRAINT c CHECK (b > 0);\nCREATE INDEX j ON orders (b);\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.sql"), draft).unwrap();
+    for runner in ["sqlx", "dbmate", "diesel", "golang-migrate", "prisma"] {
+        let out = format!("plan-{runner}");
+        let (code, report, err) = pgsafe(dir.path(), &["rewrite", "a.sql", "--runner", runner, "-o", &out]);
+        assert_eq!(code, 0, "{runner}: {err}");
+        let err = format!("{report}{err}");
+        let text = all_text(&dir.path().join(&out));
+        assert!(!text.contains("CONCURRENTLY") && text.contains("CREATE INDEX j ON orders (b);"), "{runner}: {text}");
+        assert!(text.contains("NOT VALID") && text.contains("VALIDATE CONSTRAINT c"), "{runner}: {text}");
+        assert!(text.matches("work_mem").count() >= 2, "the VALIDATE's step repeats the setting ({runner}): {text}");
+        assert!(err.contains("not applied: the draft's `SET LOCAL work_mem` holds here"), "{runner}: {err}");
+    }
+    // psql runs no transaction around the file: the rest of the draft stays as written, as before.
+    let (code, report, err) = pgsafe(dir.path(), &["rewrite", "a.sql", "--runner", "psql", "-o", "plan-psql"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(report.contains("pgsafe keeps lines 1-5 (from here to the end) as written"), "{report}");
+}
+
+/// The text of every file under `dir`, in name order.
+fn all_text(dir: &Path) -> String {
+    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    paths.iter().map(|p| if p.is_dir() { all_text(p) } else { std::fs::read_to_string(p).unwrap() }).collect()
+}

@@ -678,3 +678,77 @@ fn a_runners_one_transaction_gives_the_plan_the_drafts_rows() {
     ran.push("goose (simulated)");
     eprintln!("runners run: {}", ran.join(", "));
 }
+
+/// A `SET LOCAL` with no `BEGIN`: the runner's one transaction holds it to the end of the file.
+const LOCAL_TO_THE_END: &str = "SET LOCAL app.tag = 'kept';
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+ALTER TABLE orders ADD COLUMN tag text;
+UPDATE orders SET tag = current_setting('app.tag', true);
+ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);
+CREATE INDEX orders_tag_idx ON orders (tag);
+";
+/// The rows [`LOCAL_TO_THE_END`] tags with its setting, then all.
+const TAGGED: &str = "(SELECT count(*) FILTER (WHERE tag = 'kept') || ' ' || count(*) FROM orders)";
+
+#[test]
+fn a_set_local_the_runners_transaction_holds_keeps_later_builds_in_it() {
+    // sqlx and dbmate (`transaction:false` too: one query) hold a `SET LOCAL` with no `BEGIN` to
+    // the end of the file, and every later step repeats it; a concurrent build after it, a step
+    // such a runner sends alone, cannot repeat it: `pgsafe fix` refused the draft (exit 2, its
+    // message naming the repeated `SET` as the statement that needs no transaction).
+    let Some(pg) = cluster() else { return };
+    let mut ran = Vec::new();
+    let sqlx = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/bin/sqlx-migrate");
+    if sqlx.is_file() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for dir in [a.path(), b.path()] {
+            let m = dir.join("migrations");
+            std::fs::create_dir_all(&m).unwrap();
+            std::fs::write(m.join("20240101000000_init.sql"), INIT).unwrap();
+            std::fs::write(m.join("20240102000000_tag.sql"), LOCAL_TO_THE_END).unwrap();
+        }
+        let (code, out) = pgsafe(b.path(), &["fix", "--runner", "sqlx", "migrations/"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(holding(&b.path().join("migrations"), "CONCURRENTLY").is_empty(), "{out}");
+        for (db, dir) in [("local_sqlx_draft", a.path()), ("local_sqlx_plan", b.path())] {
+            pg.create_database(db, None).unwrap();
+            run(Command::new(&sqlx).arg(url(&pg, db)).arg(dir.join("migrations")));
+        }
+        let want = state_with(&pg, "local_sqlx_draft", TAGGED);
+        assert_eq!(want.1, "500 500", "the draft's rows");
+        assert_eq!(state_with(&pg, "local_sqlx_plan", TAGGED), want, "sqlx");
+        ran.push("sqlx");
+    } else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing", sqlx.display());
+    }
+
+    if have("dbmate") {
+        for (opt_out, marker) in [("tx", "-- migrate:up"), ("one_query", "-- migrate:up transaction:false")] {
+            let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            for dir in [a.path(), b.path()] {
+                let m = dir.join("db/migrations");
+                std::fs::create_dir_all(&m).unwrap();
+                std::fs::write(m.join("20240101000000_init.sql"), format!("-- migrate:up\n{INIT}\n-- migrate:down\n"))
+                    .unwrap();
+                std::fs::write(
+                    m.join("20240102000000_tag.sql"),
+                    format!("{marker}\n{LOCAL_TO_THE_END}\n-- migrate:down\n"),
+                )
+                .unwrap();
+            }
+            let (code, out) = pgsafe(b.path(), &["fix", "db/migrations/"]);
+            assert_eq!(code, 1, "{opt_out}: {out}");
+            assert!(holding(&b.path().join("db/migrations"), "CONCURRENTLY").is_empty(), "{opt_out}: {out}");
+            let (draft, plan) = (format!("local_dbmate_{opt_out}_draft"), format!("local_dbmate_{opt_out}_plan"));
+            for (db, dir) in [(&draft, a.path()), (&plan, b.path())] {
+                pg.create_database(db, None).unwrap();
+                run(Command::new("dbmate").current_dir(dir).args(["--no-dump-schema", "--url", &url(&pg, db), "up"]));
+            }
+            let want = state_with(&pg, &draft, TAGGED);
+            assert_eq!(want.1, "500 500", "the draft's rows ({opt_out})");
+            assert_eq!(state_with(&pg, &plan, TAGGED), want, "dbmate ({opt_out})");
+            ran.push("dbmate");
+        }
+    }
+    eprintln!("runners run: {}", ran.join(", "));
+}

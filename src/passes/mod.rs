@@ -15,6 +15,7 @@ mod not_valid;
 mod partitions;
 mod set_not_null;
 mod timeouts;
+mod tool_locals;
 mod transactions;
 mod type_change;
 mod unique_using_index;
@@ -376,6 +377,10 @@ pub struct Ctx<'m, 'a> {
     /// [`timeouts::draft_statement_timeouts`]; empty when the draft sets none, or when the passes
     /// run to see what they would rewrite regardless).
     statement_timeouts: &'m [Option<&'m str>],
+    /// Per statement: a draft `SET LOCAL` held there in the tool's transaction (see
+    /// [`tool_locals::held`]; empty when none, or when the passes run to see what they would
+    /// rewrite regardless).
+    tool_locals: &'m [Option<String>],
     /// The statements the passes look at now (see [`run_on`]).
     window: Range<usize>,
 }
@@ -448,9 +453,15 @@ impl<'m> Ctx<'m, '_> {
         self.statement_timeouts.get(i).copied().flatten()
     }
 
+    /// The draft's `SET LOCAL` held at statement `i` in the tool's transaction, if any.
+    fn tool_local(&self, i: usize) -> Option<&'m str> {
+        self.tool_locals.get(i).and_then(Option::as_deref)
+    }
+
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,
-    /// in a stretch kept as written only the rules that add timeouts or only report, and under the
-    /// draft's own `statement_timeout` none that would run the statement's work without it.
+    /// in a stretch kept as written only the rules that add timeouts or only report, under the
+    /// draft's own `statement_timeout` none that would run the statement's work without it, and
+    /// where a draft `SET LOCAL` holds in the tool's transaction none whose step runs alone.
     pub fn applies(&self, rule: &str, i: usize) -> bool {
         let s = &self.m.stmts[i];
         s.section == Section::Up
@@ -458,6 +469,7 @@ impl<'m> Ctx<'m, '_> {
             && !self.config.disabled(rule)
             && (!self.kept(i) || KEPT_RULES.contains(&rule))
             && !(self.draft_statement_timeout(i).is_some() && runs_unbounded(rule))
+            && !(self.tool_local(i).is_some() && tool_locals::runs_alone(rule))
     }
 }
 
@@ -502,22 +514,42 @@ const WINDOW: usize = 4096;
 /// two-thread path of `walk_timeline`).
 pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let statement_timeouts = timeouts::draft_statement_timeouts(m);
-    let mut out = walk(m, config, size, &statement_timeouts);
+    let locals = tool_locals::held(m);
+    let mut out = walk(m, config, size, &statement_timeouts, &locals);
     if statement_timeouts.iter().any(Option::is_some) {
-        let regardless = walk(m, config, size, &[]);
+        let regardless = walk(m, config, size, &[], &locals);
         not_applied_under_statement_timeout(m, &statement_timeouts, regardless, &mut out);
+    }
+    if locals.iter().any(Option::is_some) {
+        let regardless = walk(m, config, size, &statement_timeouts, &[]);
+        not_applied_under_tool_local(m, &locals, regardless, &mut out);
     }
     out
 }
 
-/// [`run_in_windows`]'s walk, the draft's own statement timeouts as given.
-fn walk(m: &Migration<'_>, config: &Config, size: usize, statement_timeouts: &[Option<&str>]) -> Rewritten {
+/// [`run_in_windows`]'s walk, the draft's own statement timeouts and the `SET LOCAL`s held in
+/// the tool's transaction as given.
+fn walk(
+    m: &Migration<'_>,
+    config: &Config,
+    size: usize,
+    statement_timeouts: &[Option<&str>],
+    tool_locals: &[Option<String>],
+) -> Rewritten {
     let regions = transactions::regions(m, config.catalog.as_ref().is_some_and(|c| c.defers_checks));
     let kept = transactions::kept_by(&regions, m.stmts.len());
     // The passes that read no table versions see the whole draft and every unit at once
     // (`fk_index` the catalogue after the draft, at the end of the walk).
     let no_snapshots = Window::default();
-    let ctx = Ctx { m, config, snapshots: &no_snapshots, kept: &kept, statement_timeouts, window: 0..m.stmts.len() };
+    let ctx = Ctx {
+        m,
+        config,
+        snapshots: &no_snapshots,
+        kept: &kept,
+        statement_timeouts,
+        tool_locals,
+        window: 0..m.stmts.len(),
+    };
     let ((mut out, fk_index_at), unserved_keys) = walk_timeline(
         m,
         config,
@@ -536,8 +568,16 @@ fn walk(m: &Migration<'_>, config: &Config, size: usize, statement_timeouts: &[O
                 by_transactions.gather(&mut out, |out| transactions::Transactions::start(&ctx, &regions, out));
             let mut timeouts = timeouts::Timeouts::new(m);
             for window in windows {
-                let ctx =
-                    Ctx { m, config, snapshots: &window, kept: &kept, statement_timeouts, window: window.statements() };
+                let window_statements = window.statements();
+                let ctx = Ctx {
+                    m,
+                    config,
+                    snapshots: &window,
+                    kept: &kept,
+                    statement_timeouts,
+                    tool_locals,
+                    window: window_statements,
+                };
                 let first_generated = out.units.len();
                 per_statement(&ctx, &mut out, &mut carried);
                 by_transactions.gather(&mut out, |out| transactions.run(&ctx, &regions, out, first_generated));
@@ -646,6 +686,33 @@ fn not_applied_under_statement_timeout(
         );
         let help = "to get this rewrite, remove the draft's own SET statement_timeout before the statement, or set \
                     it to 0: the rewritten steps block no traffic while they run";
+        out.diagnostics.push(Diagnostic::new(c.rule, Severity::Warning, c.span(), message).help(help));
+    }
+}
+
+/// Report what the rules whose step runs alone would rewrite where a draft `SET LOCAL` holds in
+/// the tool's transaction, where they do not apply (see [`tool_locals`]): `regardless` is the
+/// passes run as if it held nowhere.
+fn not_applied_under_tool_local(
+    m: &Migration<'_>,
+    locals: &[Option<String>],
+    regardless: Rewritten,
+    out: &mut Rewritten,
+) {
+    for c in regardless.changes.into_iter().filter(|c| tool_locals::runs_alone(c.rule)) {
+        let stmt = m.stmts.partition_point(|s| s.span.start <= c.at).saturating_sub(1);
+        let Some(name) = locals.get(stmt).and_then(Option::as_deref) else { continue };
+        let message = format!(
+            "{} — not applied: the draft's `SET LOCAL {name}` holds here, to the end of the transaction the migration \
+             tool runs the file in, and every later step repeats it; this rewrite's step must run alone, outside a \
+             transaction block, where a runner that sends a file as one query (sqlx, dbmate) cannot repeat it. Kept \
+             as written, in a step that repeats the setting, as the draft runs it",
+            c.message
+        );
+        let help = format!(
+            "to get this rewrite, set {name} for the runner's connection instead (e.g. PGOPTIONS='-c {name}=…'), or \
+             move the statement before the SET LOCAL"
+        );
         out.diagnostics.push(Diagnostic::new(c.rule, Severity::Warning, c.span(), message).help(help));
     }
 }

@@ -38,7 +38,7 @@ use crate::ir::sequence_values::SequenceValues;
 pub const RULE: &str = "transactions";
 
 /// The settings that only bound how long something waits or runs.
-const TIMEOUTS: [&str; 4] =
+pub(super) const TIMEOUTS: [&str; 4] =
     ["lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout", "transaction_timeout"];
 
 /// Why a stretch of the draft is kept as written.

@@ -98,20 +98,20 @@ impl StepView {
         let refuses = statements.iter().any(|p| p.kind == PartKind::Statement(Statement::NoTransaction));
         let who = format!("step {} ({})", self.number, self.name);
         if refuses && statements.len() > 1 {
-            let first = statements.iter().map(|p| first_line(&p.text)).next().unwrap_or_default();
-            let others = statements.iter().filter(|p| p.kind != PartKind::Statement(Statement::NoTransaction));
-            let other = others.map(|p| first_line(&p.text)).next().unwrap_or_default();
+            let alone = |p: &&&Part| p.kind == PartKind::Statement(Statement::NoTransaction);
+            let refusing = statements.iter().find(alone).map(|p| first_line(&p.text)).unwrap_or_default();
+            let other = statements.iter().find(|p| !alone(p)).map(|p| first_line(&p.text)).unwrap_or_default();
             return Err(format!(
                 "{who} must run outside a transaction, and {runner} sends a file as one query, which PostgreSQL runs as \
-                 one implicit transaction when it holds several statements; this step holds {} (the first: `{first}`; \
-                 one that needs no transaction: `{other}`). {}",
+                 one implicit transaction when it holds several statements; this step holds {} (`{refusing}` refuses a \
+                 transaction block; `{other}` runs with it). {}",
                 statements.len(),
                 if self.as_written {
                     "They are the draft's statements as written, kept together in one session: run this step with psql, \
                      or split the draft where pgsafe can keep it apart"
                 } else {
-                    "A `SET search_path` the draft made is repeated in every later step: qualify the names in the \
-                     draft instead of setting search_path"
+                    "A setting the draft made (a `SET`) is repeated in every later step: set it for the runner's \
+                     connection instead (PGOPTIONS), or, for search_path, qualify the names in the draft"
                 }
             ));
         }
@@ -307,7 +307,15 @@ mod tests {
         assert_eq!(step.one_query_body("dbmate").unwrap(), OneQuery { body: concurrently.text.clone(), note: None });
         let vacuum = view(false, vec![part(PartKind::Setting, "SET lock_timeout = '100ms';\n"), concurrently.clone()]);
         assert!(vacuum.one_query_body("dbmate").unwrap().note.unwrap().contains("PGOPTIONS='-c lock_timeout=100ms'"));
-        let two = view(true, vec![part(S, "SELECT 1;\n"), concurrently]);
+        let two = view(true, vec![part(S, "SELECT 1;\n"), concurrently.clone()]);
         assert!(two.one_query_body("dbmate").unwrap_err().contains("run this step with psql"));
+        // The message names the statement that refuses a transaction block, not the one with it.
+        let replayed = view(false, vec![part(S, "SET work_mem TO '64MB';\n"), concurrently]);
+        let refused = replayed.one_query_body("sqlx").unwrap_err();
+        assert!(
+            refused.contains("`CREATE INDEX CONCURRENTLY i ON t (c);` refuses a transaction block")
+                && refused.contains("`SET work_mem TO '64MB';` runs with it"),
+            "{refused}"
+        );
     }
 }
