@@ -84,7 +84,8 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     if lowered.parts.is_empty() {
         lowered.operators_made = super::user_operators::made_by(text);
     }
-    lowered.reads_transaction_time = super::transaction_time::reads_transaction_time(text);
+    lowered.reads_transaction_time =
+        super::transaction_time::reads_transaction_time(text) || lowered.ops.iter().any(|o| casts_to_a_time(&o.kind));
     lowered.sequence_values = super::sequence_values::sequence_values(text);
     if starts_with_do(text) {
         if let Some(op) = lowered.ops.first_mut() {
@@ -179,6 +180,17 @@ pub fn controls_transactions(text: &str) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Does an `UPDATE` or `DELETE` cast a value that may be text to a date/time type (`note::date`,
+/// `(a || b)::timestamptz`)? A row that says `'now'` then reads the transaction's time, which the
+/// words do not show. Any column counts: whether it is text is the catalogue's to say.
+fn casts_to_a_time(kind: &OpKind) -> bool {
+    let (OpKind::Update(d) | OpKind::Delete(d)) = kind else { return false };
+    d.filter
+        .iter()
+        .chain(d.assignments.iter().map(|a| &a.value))
+        .any(|e| !e.time_casts.is_empty() || e.calls.iter().any(|c| c.per_transaction))
 }
 
 /// The inside of a string literal (`$tag$ … $tag$` or `' … '`), where a body's words are.
@@ -1247,6 +1259,16 @@ mod tests {
         assert!(!defers("COMMENT ON TABLE c IS 'initially deferred'"));
         assert!(!defers("CREATE FUNCTION f() RETURNS void AS $$ SET CONSTRAINTS ALL DEFERRED $$ LANGUAGE sql"));
         assert!(!defers("SET CONSTRAINTS ALL DEFERRED"), "deferred by the transaction, not declared");
+    }
+
+    #[test]
+    fn a_cast_of_a_value_that_may_be_text_to_a_time_reads_the_transaction_time() {
+        let reads = |sql: &str| super::lower(sql, 0..sql.len()).reads_transaction_time;
+        assert!(reads("UPDATE orders SET status = 'x' WHERE created_at = note::timestamptz"));
+        assert!(reads("UPDATE orders SET created_at = (note || '')::timestamptz"));
+        assert!(reads("DELETE FROM orders WHERE created_at::date = CAST(note AS date)"));
+        assert!(!reads("UPDATE orders SET status = 'x' WHERE created_at > '2024-01-01'"));
+        assert!(!reads("UPDATE orders SET note = status::text"));
     }
 
     #[test]
