@@ -760,6 +760,7 @@ fn may_change_validation(m: &Migration<'_>, r: &Rewritten, w: usize) -> Change {
             | OpKind::Lock { .. }
             | OpKind::AdvisoryLock
             | OpKind::LocksRows(_)
+            | OpKind::NeedsTransactionBlock(_)
             | OpKind::Savepoint { .. }
             | OpKind::TransactionMode
             | OpKind::Begin

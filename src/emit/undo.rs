@@ -78,6 +78,7 @@ fn revert(kind: &OpKind, generated: bool) -> Revert {
         | OpKind::TransactionMode
         | OpKind::AdvisoryLock
         | OpKind::LocksRows(_)
+        | OpKind::NeedsTransactionBlock(_)
         | OpKind::Psql(_) => Revert::Nothing,
         OpKind::Other { what } if is_harmless(what) => Revert::Nothing,
         _ => Revert::Unknown,

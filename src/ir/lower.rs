@@ -76,13 +76,18 @@ pub fn lower_statement(src: &str, body: Range<usize>) -> Vec<Op> {
 pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let mut lowered = lower_any(src, body.clone());
     // A `DO` block's code takes the locks of the DDL in it, which its words show.
-    let text = &src[body];
+    let text = &src[body.clone()];
     lowered.declared = super::other_names::declared_names(text);
     lowered.constrains_domain = super::domains::constrained_domain(text).map(Box::new);
     lowered.row_type = super::row_types::row_type_made(text).map(Box::new);
     // (A goose block's statements' own are read with each.)
     if lowered.parts.is_empty() {
         lowered.operators_made = super::user_operators::made_by(text);
+    }
+    if lowered.parts.is_empty() && starts_with_word(text, "declare") && !holds_cursor(text) {
+        let span = lowered.ops.first().map_or(body.clone(), |o| o.span.clone());
+        let kind = OpKind::NeedsTransactionBlock("DECLARE CURSOR");
+        lowered.ops.push(Op { span, kind, locks: Vec::new() });
     }
     lowered.reads_transaction_time =
         super::transaction_time::reads_transaction_time(text) || lowered.ops.iter().any(|o| casts_to_a_time(&o.kind));
@@ -97,8 +102,15 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
 
 /// Is `text` a `DO` block (its first word `DO`)?
 pub fn starts_with_do(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() > 2 && b[..2].eq_ignore_ascii_case(b"do") && !(b[2].is_ascii_alphanumeric() || b[2] == b'_' || b[2] >= 0x80)
+    starts_with_word(text, "do")
+}
+
+/// Is `word` (lower case) the first word of `text`, followed by more?
+fn starts_with_word(text: &str, word: &str) -> bool {
+    let (b, n) = (text.as_bytes(), word.len());
+    b.len() > n
+        && b[..n].eq_ignore_ascii_case(word.as_bytes())
+        && !(b[n].is_ascii_alphanumeric() || b[n] == b'_' || b[n] >= 0x80)
 }
 
 /// [`lower`] without the locks of a `DO` block's code.
@@ -482,6 +494,14 @@ fn lower_parsed(
     }
     ops.extend(row_locks(w(0), text).map(|clause| op(OpKind::LocksRows(clause), Vec::new())));
     ops
+}
+
+/// Is `text` a `DECLARE … WITH HOLD …`, a cursor that outlives its transaction (and so may be
+/// declared outside a transaction block)?
+fn holds_cursor(text: &str) -> bool {
+    let toks = lex(text);
+    let end = toks.iter().position(|t| t.is_word("for")).unwrap_or(toks.len());
+    toks[..end].windows(2).any(|w| w[0].is_word("with") && w[1].is_word("hold"))
 }
 
 /// The first locking clause of a query (`FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY

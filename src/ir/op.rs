@@ -414,6 +414,9 @@ pub enum OpKind {
     /// `FOR KEY SHARE`; the clause given), an op after the query's own: the rows it returns stay
     /// locked until the transaction ends.
     LocksRows(&'static str),
+    /// `DECLARE … CURSOR` without `WITH HOLD`, an op after the query's own: PostgreSQL refuses it
+    /// outside a transaction block, where a step's transaction would let it pass.
+    NeedsTransactionBlock(&'static str),
     /// `SET [LOCAL|SESSION] name = value` (and `RESET`).
     Set {
         name: String,

@@ -85,10 +85,11 @@ pub enum Keep {
     /// step's transaction it would act on the statements after it. (`timeouts` marks a `SET
     /// LOCAL` there inert in the same way.)
     Inert(String),
-    /// A savepoint statement (its first words) outside any transaction block, in a draft that
-    /// opens its own elsewhere: PostgreSQL refuses it and the draft stops there, where in a
-    /// step's transaction it would pass and act on the statements after it (a `ROLLBACK TO`
-    /// undoing a `SET` the draft keeps). Kept as written, outside a transaction, it fails as the
+    /// A statement PostgreSQL refuses outside a transaction block (a savepoint statement, `LOCK
+    /// TABLE`, `DECLARE` without `WITH HOLD`: its first words), met there in a draft that opens
+    /// its own elsewhere: the draft stops at it, where in a step's transaction it would pass and
+    /// the statements after it would run (a `ROLLBACK TO` undoing a `SET` the draft keeps, an
+    /// `INSERT` the draft never makes). Kept as written, outside a transaction, it fails as the
     /// draft's does.
     Refused(String),
     /// `LOCK TABLE` (what it locks) or a transaction-level advisory lock (what takes it) in a
@@ -222,6 +223,10 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                     let what = tables.iter().map(|t| &*t.text).collect::<Vec<_>>().join(", ");
                     held = held.or(Some((i, Keep::ExplicitLock(format!("LOCK TABLE {what}")))));
                 }
+                // Outside any transaction block PostgreSQL refuses them, and the draft stops there
+                // (unless the file runs in its tool's transaction, as for a savepoint below).
+                OpKind::Lock { .. } if !may_be_wrapped => refused.push((i, "LOCK TABLE")),
+                OpKind::NeedsTransactionBlock(what) if !in_transaction && !may_be_wrapped => refused.push((i, what)),
                 OpKind::AdvisoryLock if in_transaction => {
                     held = held.or(Some((i, Keep::ExplicitLock("pg_advisory_xact_lock".into()))));
                 }
@@ -659,7 +664,7 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                 ),
                 Keep::Refused(what) => (
                     format!(
-                        "{what} outside a transaction block is refused by PostgreSQL, and the draft stops there; in a step's transaction it would pass and act on the statements after it (a ROLLBACK TO undoing a SET the draft keeps): pgsafe keeps {lines} as written in a step of its own, outside a transaction, where it fails as the draft's does"
+                        "{what} outside a transaction block is refused by PostgreSQL, and the draft stops there; in a step's transaction it would pass and the plan would run what the draft never runs: pgsafe keeps {lines} as written in a step of its own, outside a transaction, where it fails as the draft's does"
                     ),
                     "remove it, or move it into the transaction it is meant for",
                 ),
@@ -992,6 +997,12 @@ mod tests {
         let shapes: Vec<_> = regions(&m, false).into_iter().map(|r| (r.first, r.last, r.shape, r.why)).collect();
         let refused = |i: usize, what: &str| (i, i, Shape::AsWritten, vec![(i, Keep::Refused(what.into()))]);
         assert_eq!(shapes, [refused(2, "SAVEPOINT"), refused(4, "ROLLBACK TO SAVEPOINT")]);
+        // So are LOCK TABLE and a cursor without WITH HOLD there (found by a probe); a cursor
+        // WITH HOLD outlives its transaction and may be declared outside one.
+        let locks = "BEGIN;\nCOMMIT;\nLOCK TABLE t;\nDECLARE c CURSOR FOR SELECT 1;\nDECLARE h CURSOR WITH HOLD FOR SELECT 1;\n";
+        let m = Migration::split_and_lower(locks).unwrap();
+        let shapes: Vec<_> = regions(&m, false).into_iter().map(|r| (r.first, r.last, r.shape, r.why)).collect();
+        assert_eq!(shapes, [refused(2, "LOCK TABLE"), refused(3, "DECLARE CURSOR")]);
         // In a draft with no BEGIN of its own (perhaps its tool's transaction), or inside the
         // draft's transaction, the savepoint still keeps what it encloses.
         let own = "BEGIN;\nSAVEPOINT s;\nSET lock_timeout = '1s';\nROLLBACK TO SAVEPOINT s;\nCOMMIT;\n";
