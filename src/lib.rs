@@ -96,6 +96,29 @@ impl Compilation {
         }
     }
 
+    /// Name the steps `names` (in run order): a runner's layout names them otherwise than
+    /// pgsafe's plan directory, and the reports must name the files the user's tool runs. The
+    /// step files, the manifest's steps and the findings that name a step are renamed alike.
+    pub fn rename_steps(&mut self, names: &[String]) {
+        let steps = self.files.iter_mut().filter(|f| f.mode.is_some());
+        let mut renamed: Vec<(String, String)> = Vec::new();
+        for (f, new) in steps.zip(names) {
+            renamed.push((std::mem::replace(&mut f.name, new.clone()), new.clone()));
+        }
+        if let Some(m) = &mut self.manifest {
+            for (entry, (_, new)) in m.steps.iter_mut().zip(&renamed) {
+                entry.file = new.clone();
+            }
+            for p in m.changes.iter_mut().chain(&mut m.diagnostics) {
+                p.message = renamed_in(&p.message, &renamed);
+            }
+        }
+        for d in self.changes.iter_mut().chain(&mut self.diagnostics) {
+            d.message = renamed_in(&d.message, &renamed);
+            d.help = d.help.as_deref().map(|h| renamed_in(h, &renamed));
+        }
+    }
+
     /// Every file of the plan directory: steps, `down.sql`, `manifest.json` (when it was built),
     /// each text made as it is asked for (a big plan's texts and manifest, all made before the
     /// first is written, were a quarter of `rewrite`'s peak).
@@ -103,6 +126,34 @@ impl Compilation {
         let files = self.files.iter().map(|f| (f.name.clone(), f.text()));
         files.chain(self.manifest.iter().map(|m| ("manifest.json".into(), m.to_json())))
     }
+}
+
+/// `text` with each word that is a step's old name in `renamed` (old, new) replaced by its new
+/// name (a word: letters, digits, `_`, `-` and `.`, less a sentence's closing dots).
+fn renamed_in(text: &str, renamed: &[(String, String)]) -> String {
+    if !renamed.iter().any(|(old, _)| text.contains(old.as_str())) {
+        return text.to_string();
+    }
+    let names: std::collections::HashMap<&str, &str> =
+        renamed.iter().map(|(old, new)| (old.as_str(), new.as_str())).collect();
+    let in_word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if !in_word(c) {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let len = rest.find(|c: char| !in_word(c)).unwrap_or(rest.len());
+        let word = match rest[..len].trim_end_matches('.') {
+            "" => &rest[..len],
+            word => word,
+        };
+        out.push_str(names.get(word).copied().unwrap_or(word));
+        rest = &rest[word.len()..];
+    }
+    out
 }
 
 /// Compile `text` (named `name` in messages): split → parse → lower → passes → plan → emit.

@@ -659,3 +659,50 @@ fn all_text(dir: &Path) -> String {
     paths.sort();
     paths.iter().map(|p| if p.is_dir() { all_text(p) } else { std::fs::read_to_string(p).unwrap() }).collect()
 }
+
+/// `review` and `check --format json` name each step by the file `fix` writes for it in the
+/// runner's layout (they showed pgsafe's plan directory's `0001_….sql` names, which are in no
+/// pull request), in the step table, the plan, the manifest and the warnings that name steps.
+#[test]
+fn reports_name_the_steps_as_the_runners_layout_writes_them() {
+    let draft = "BEGIN;\nCREATE INDEX j ON t (c);\nALTER TABLE t ADD CONSTRAINT g FOREIGN KEY (a) REFERENCES u (id);\nCOMMIT;\n";
+    for (runner, file) in [
+        ("sqlx", "20240102000000_tx.sql"),
+        ("dbmate", "20240102000000_tx.sql"),
+        ("goose", "00002_tx.sql"),
+        ("flyway", "V2__tx.sql"),
+        ("prisma", "20240102000000_tx/migration.sql"),
+        ("alembic", "tx.sql"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("migrations");
+        std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+        std::fs::write(root.join(file), draft).unwrap();
+        let path = format!("migrations/{file}");
+        let (code, out, err) = pgsafe(dir.path(), &["check", "--format", "json", "--runner", runner, &path]);
+        assert_eq!(code, 1, "{runner}: {err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let f = &doc["files"][0];
+        let plan: Vec<String> =
+            f["plan"].as_array().unwrap().iter().map(|s| s["file"].as_str().unwrap().into()).collect();
+        let manifest: Vec<&str> =
+            f["manifest"]["steps"].as_array().unwrap().iter().map(|s| s["file"].as_str().unwrap()).collect();
+        assert_eq!(plan.len(), 3, "{runner}: {plan:?}");
+        assert_eq!(manifest, plan, "{runner}");
+        let split = f["diagnostics"].as_array().unwrap().iter().find(|d| d["rule"] == "transactions").unwrap();
+        assert!(split["message"].as_str().unwrap().contains(&plan[2]), "{runner}: {split}");
+        let (code, review, err) = pgsafe(dir.path(), &["review", "--runner", runner, &path]);
+        assert_eq!(code, 0, "{runner}: {err}");
+        for name in &plan {
+            assert!(review.contains(&format!("| `{name}` |")), "{runner}: {name} not in\n{review}");
+        }
+        for psql in ["`0002_alter_table", " 0002_alter_table", "==== 0002_alter_table"] {
+            assert!(!review.contains(psql), "{runner}: psql's names in\n{review}");
+        }
+        let (code, _, err) = pgsafe(dir.path(), &["fix", "--runner", runner, &path]);
+        assert_eq!(code, 1, "{runner}: {err}");
+        for name in &plan {
+            assert!(root.join(name).is_file(), "{runner}: fix wrote no {name}: {:?}", names(&root));
+        }
+    }
+}

@@ -340,6 +340,44 @@ fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
     assert!(text.contains("retried after lock_timeout"), "{text}");
 }
 
+/// The retry of a step that hits its lock_timeout goes by SQLSTATE 55P03, not by the English
+/// words: on a server whose lc_messages is German (when this machine has the locale: `localedef
+/// -i de_DE -f UTF-8 de_DE.UTF-8`), the step was taken for a failure and verify said the plan
+/// fails where the draft succeeds. Without the locale, the same run in English.
+#[test]
+fn a_lock_timeout_is_retried_whatever_language_the_server_speaks() {
+    let (cluster, url) = app_cluster();
+    let german = ["de_DE.UTF-8", "de_DE.utf8"].into_iter().find(|l| {
+        cluster.psql("app", &format!("ALTER SYSTEM SET lc_messages = '{l}'")).is_ok()
+            && cluster.psql("app", "SELECT pg_reload_conf()").is_ok()
+    });
+    match german {
+        Some(_) => {
+            std::thread::sleep(Duration::from_millis(300));
+            let e = format!("{:#}", cluster.psql("app", "SELECT 1/0").unwrap_err());
+            assert!(e.contains("FEHLER:  Division durch Null"), "the server should speak German: {e}");
+        }
+        None => eprintln!("no de_DE locale on this machine: the lock timeout is read in English"),
+    }
+    let c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag int;\n", &Config::default()).unwrap();
+    let opts = VerifyOptions {
+        database_url: Some(url),
+        schema: Some("examples/schema.sql".into()),
+        trace: false,
+        load: Some(LoadOptions {
+            blocker: Some(pgsafe::verify::load::Blocker::IdleWriter),
+            blocker_hold: Duration::from_millis(1500),
+            ..quick_load()
+        }),
+        ..VerifyOptions::default()
+    };
+    let r = run::verify(&c, &opts).unwrap();
+    let text = run::render_text(&r);
+    let l = r.load.as_ref().unwrap();
+    assert!(l.plan_run.error.is_none() && !l.plan_run.retries.is_empty(), "{text}");
+    assert!(r.ok(), "{text}");
+}
+
 /// Roles, databases and tablespaces are the whole server's: verify refuses such a draft before it
 /// runs anything (before, the plan met the draft's role, "already exists", and a --database-url
 /// server kept it).

@@ -311,12 +311,24 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
     let mut error_at = None;
     let under_psql = runner.as_ref().is_none_or(|(r, _)| *r == Runner::Psql);
     let runner_transaction = runner.as_ref().is_some_and(|(r, _)| r.runs_in_one_transaction(path, &text));
+    // A report that names the steps, under a runner's layout, names the files `fix` writes: the
+    // plan is compiled whole for the adapter to lay out (Alembic's revision ids are digests of
+    // the steps' texts).
+    let layout = runner.as_ref().map(|(r, _)| *r).filter(|r| *r != Runner::Psql && path.as_os_str() != "-");
+    let names_steps = layout.is_some() && matches!(want, Want::Manifest | Want::Review);
     let result = settings.config(&file_settings, ctx).map_err(|e| format!("{e:#}")).and_then(|config| {
         let config = Config { runs_under_psql: under_psql, runner_transaction, ..config };
-        pgsafe::compile_for(&name, text, &config, want).map_err(|e| {
+        let compile_as = if names_steps { Want::Everything } else { want };
+        pgsafe::compile_for(&name, text, &config, compile_as).map_err(|e| {
             error_at = e.line_col;
             e.to_string()
         })
+    });
+    let result = result.map(|mut c| {
+        if let Some(names) = layout.filter(|_| names_steps && c.changed()).and_then(|r| r.step_files(&c, path)) {
+            c.rename_steps(&names);
+        }
+        c
     });
     Outcome { path: if shown == "-" { name } else { shown }, runner, result, error_at }
 }

@@ -16,20 +16,40 @@ use crate::plan::{Item, Plan, Step, StepMode, Timeouts};
 
 pub const RULE: &str = "long-step";
 
-/// Where the `type-change` rule found a change that rewrites its table, in order: found once per
-/// plan, not by a scan of every finding for each step.
-pub struct TypeChanges(Vec<usize>);
+/// Where the `type-change` rule found a change that rewrites its table, or keeps it and rebuilds
+/// only the indexes on the column (`true`), in order: found once per plan, not by a scan of every
+/// finding for each step.
+pub struct TypeChanges(Vec<(usize, bool)>);
+
+/// What the type changes in a stretch of the draft do to their table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeWork {
+    Rewrite,
+    /// The table stays; the indexes on the changed column are built again.
+    Indexes,
+}
 
 impl TypeChanges {
     pub fn new(r: &Rewritten) -> TypeChanges {
-        let mut at: Vec<usize> = r.diagnostics.iter().filter(|d| d.rule == "type-change").map(|d| d.at).collect();
+        let only_indexes = |d: &Diagnostic| d.message.contains(crate::passes::REBUILDS_ONLY_INDEXES);
+        let mut at: Vec<(usize, bool)> =
+            r.diagnostics.iter().filter(|d| d.rule == "type-change").map(|d| (d.at, only_indexes(d))).collect();
         at.sort_unstable();
         TypeChanges(at)
     }
 
     fn within(&self, body: &std::ops::Range<usize>) -> bool {
-        let first = self.0.partition_point(|&at| at < body.start);
-        self.0.get(first).is_some_and(|&at| at < body.end)
+        self.work(body).is_some()
+    }
+
+    /// The most a type change within `body` does: a rewrite when one rewrites.
+    fn work(&self, body: &std::ops::Range<usize>) -> Option<TypeWork> {
+        let first = self.0.partition_point(|&(at, _)| at < body.start);
+        let found = self.0[first..].iter().take_while(|&&(at, _)| at < body.end);
+        found.fold(None, |work, &(_, indexes)| match (work, indexes) {
+            (Some(TypeWork::Rewrite), _) | (_, false) => Some(TypeWork::Rewrite),
+            _ => Some(TypeWork::Indexes),
+        })
     }
 }
 
@@ -119,14 +139,17 @@ pub fn long_unit(
             let why = match &op.kind {
                 // Only a type change the `type-change` rule found to rewrite the table (it gives
                 // the expand/contract recipe; binary-compatible changes do not scan).
-                OpKind::AlterTable { what, .. } if what.contains("TYPE") => {
-                    if !type_changes.within(&m.stmts[stmt].body) {
-                        continue;
-                    }
-                    format!(
+                OpKind::AlterTable { what, .. } if what.contains("TYPE") => match type_changes.work(&m.stmts[stmt].body) {
+                    None => continue,
+                    Some(TypeWork::Rewrite) => format!(
                         "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
-                    )
-                }
+                    ),
+                    // A change that keeps the table: only the indexes on the column are built
+                    // again, still under the lock.
+                    Some(TypeWork::Indexes) => format!(
+                        "this keeps the rows of {table} where they are (no table rewrite) but rebuilds the indexes on the changed column under ACCESS EXCLUSIVE (reads and writes wait) for as long as the index builds take; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
+                    ),
+                },
                 OpKind::AlterTable { action: Action::Rewrite { what }, .. } => format!(
                     "{what} copies {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)
@@ -249,6 +272,39 @@ mod tests {
     fn long_steps(draft: &str) -> Vec<String> {
         let c = compile("d.sql", draft, &Config::default()).unwrap();
         c.diagnostics.iter().filter(|d| d.rule == super::RULE).map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_type_change_that_keeps_the_table_says_it_rebuilds_indexes() {
+        let schema =
+            "CREATE TABLE orders (id bigint PRIMARY KEY, email text, status varchar(50), qty int, at timestamp);\n\
+                      CREATE INDEX orders_email ON orders (email);\nCREATE INDEX orders_status ON orders (status);\n\
+                      CREATE INDEX orders_at ON orders (at);";
+        let catalog = Some(std::sync::Arc::new(crate::ir::catalog::Catalog::from_sql(schema)));
+        let found = |draft: &str| -> Vec<String> {
+            let c = compile("d.sql", draft, &Config { catalog: catalog.clone(), ..Config::default() }).unwrap();
+            c.diagnostics.iter().filter(|d| d.rule == super::RULE).map(|d| d.message.clone()).collect()
+        };
+        // A new operator class: the indexes on the column are rebuilt, the table stays.
+        for change in [
+            "ALTER TABLE orders ALTER email TYPE citext;",
+            "SET timezone = 'UTC';\nALTER TABLE orders ALTER at TYPE timestamptz;",
+        ] {
+            let w = found(change);
+            assert_eq!(w.len(), 1, "{change}: {w:?}");
+            assert!(
+                w[0].contains("no table rewrite") && w[0].contains("rebuilds the indexes on the changed column"),
+                "{w:?}"
+            );
+            assert!(!w[0].contains("this rewrites"), "{w:?}");
+        }
+        // A rewrite beside it in the same statement: a rewrite.
+        let w = found("ALTER TABLE orders ALTER email TYPE citext, ALTER qty TYPE bigint;");
+        assert!(w.len() == 1 && w[0].starts_with("this rewrites orders"), "{w:?}");
+        let w = found("ALTER TABLE orders ALTER qty TYPE bigint;");
+        assert!(w.len() == 1 && w[0].starts_with("this rewrites orders"), "{w:?}");
+        // Binary-compatible: no work, no warning.
+        assert!(found("ALTER TABLE orders ALTER status TYPE varchar(100);").is_empty());
     }
 
     #[test]

@@ -35,6 +35,7 @@ use serde::Serialize;
 use std::ops::Range;
 use thin_vec::{thin_vec, ThinVec};
 pub use transactions::{kept_by, Keep, Region, Shape, RULE as TRANSACTIONS};
+pub use type_change::REBUILDS_ONLY_INDEXES;
 
 /// The finding for a statement that may take strong locks and that pgsafe could not understand.
 pub const NOT_UNDERSTOOD: &str = "not-understood";

@@ -30,6 +30,10 @@ use rustc_hash::FxHashSet;
 
 pub const RULE: &str = "type-change";
 
+/// What the finding of a change that keeps the table and rebuilds only the indexes on the
+/// column says (`long-step` tells such a change from a rewrite by it).
+pub const REBUILDS_ONLY_INDEXES: &str = "keeps the table but rebuilds the indexes on";
+
 /// What a type change costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cost {
@@ -294,8 +298,8 @@ fn check(ctx: &Ctx<'_, '_>, before: Option<&Table>, table: &Name, change: &Chang
     Some(match cost {
         Cost::None => return None,
         Cost::Indexes => format!(
-            "changing {t}.{c} from {old_text} to {new_text} keeps the table but rebuilds the indexes on {c} under ACCESS \
-             EXCLUSIVE (the new type indexes with another operator class), blocking reads and writes while they build. {}",
+            "changing {t}.{c} from {old_text} to {new_text} {REBUILDS_ONLY_INDEXES} {c} under ACCESS EXCLUSIVE (the new \
+             type indexes with another operator class), blocking reads and writes while they build. {}",
             capitalised(&recipe(table, column, new_text))
         ),
         Cost::UtcOnly => format!(

@@ -52,7 +52,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             header = comments(&step.header),
             down = previous.as_ref().map_or("None".to_string(), |p| format!("\"{p}\"")),
         );
-        out.add(format!("{rev}_{}.py", step.slug.chars().take(40).collect::<String>()), text);
+        out.add_step(format!("{rev}_{}.py", step.slug.chars().take(40).collect::<String>()), text);
         previous = Some(rev);
     }
     Ok(out)

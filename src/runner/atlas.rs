@@ -27,7 +27,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         } else {
             without_txmode(&format!("{}{}", step.header, step.wrapped_body("Atlas")?))
         };
-        out.add(name, text);
+        out.add_step(name, text);
     }
     if plan.down.is_some() {
         out.notes

@@ -25,7 +25,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         };
         let down = down_for(plan, i + 1, &at.draft).unwrap_or_default();
         let option = if i == 0 && plan.down_outside_transaction { " transaction:false" } else { "" };
-        out.add(name, format!("{text}\n-- migrate:down{option}\n{down}"));
+        out.add_step(name, format!("{text}\n-- migrate:down{option}\n{down}"));
     }
     Ok(out)
 }

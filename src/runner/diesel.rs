@@ -17,10 +17,10 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         let folder = if i == 0 { at.draft.clone() } else { format!("{}_{}", versions[i - 1], step.slug) };
         if step.autocommit {
             let body = out.one_query(step, "diesel")?;
-            out.add(format!("{folder}/up.sql"), format!("{}{body}", step.header));
+            out.add_step(format!("{folder}/up.sql"), format!("{}{body}", step.header));
             out.add(format!("{folder}/metadata.toml"), "run_in_transaction = false\n");
         } else {
-            out.add(format!("{folder}/up.sql"), format!("{}{}", step.header, step.wrapped_body("diesel")?));
+            out.add_step(format!("{folder}/up.sql"), format!("{}{}", step.header, step.wrapped_body("diesel")?));
         }
         // The draft's own down.sql, if it has one, stays with the first step.
         if i > 0 || plan.down.is_some() {

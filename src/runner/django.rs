@@ -46,7 +46,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             if step.autocommit { "    atomic = False\n" } else { "" },
             sql.iter().map(|s| string(s)).collect::<Vec<_>>().join(", "),
         );
-        out.add(format!("{name}.py"), text);
+        out.add_step(format!("{name}.py"), text);
         previous = Some(name);
     }
     Ok(out)

@@ -47,9 +47,9 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             out.add(format!("{name}.conf"), with_transaction_setting(conf.unwrap_or(""), !step.autocommit));
         }
         if step.autocommit {
-            out.add(name, step.psql_text());
+            out.add_step(name, step.psql_text());
         } else {
-            out.add(name, format!("{}{}", step.header, step.wrapped_body("Flyway")?));
+            out.add_step(name, format!("{}{}", step.header, step.wrapped_body("Flyway")?));
         }
     }
     if plan.down.is_some() {

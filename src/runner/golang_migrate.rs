@@ -24,7 +24,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         } else {
             step.psql_text()
         };
-        out.add(format!("{base}.up.sql"), text);
+        out.add_step(format!("{base}.up.sql"), text);
         // An existing .down.sql next to the draft stays as it is (it belongs to the first step).
         let has_down_file = i == 0 && at.existing.contains(&format!("{stem}.down.sql"));
         if !has_down_file {

@@ -80,7 +80,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
                 text.push_str(&down);
             }
         }
-        out.add(name, text);
+        out.add_step(name, text);
     }
     Ok(out)
 }

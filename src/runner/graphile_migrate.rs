@@ -37,7 +37,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         // graphile-migrate reads a body back trimmed, with one line break.
         let body = format!("{}\n", body.trim());
         let hash = hash(&body, previous.as_deref());
-        out.add(
+        out.add_step(
             format!("committed/{number:06}-{}.sql", step.slug),
             format!("--! Previous: {}\n--! Hash: {hash}\n\n{body}", previous.as_deref().unwrap_or("-")),
         );

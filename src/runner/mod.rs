@@ -157,6 +157,26 @@ impl Runner {
     }
 }
 
+impl Runner {
+    /// The file of each step of `c`'s plan (compiled whole) in this runner's layout, as `pgsafe
+    /// fix` writes it in place of the draft at `draft` (pgsafe's later steps of this draft from an
+    /// earlier run replaced), relative to the runner's directory; `None` under psql (the plan
+    /// directory's names are its own) or where `fix` could not lay the draft out.
+    pub fn step_files(self, c: &Compilation, draft: &std::path::Path) -> Option<Vec<String>> {
+        if self == Runner::Psql {
+            return None;
+        }
+        let mut at = self.placement(draft)?;
+        let file = draft.file_name()?.to_str()?;
+        let earlier: Vec<String> =
+            earlier_steps(&at, file).into_iter().filter(|(n, _)| *n >= 2).map(|(_, name)| name).collect();
+        at.existing.retain(|n| !earlier.contains(n));
+        at.read.retain(|n, _| !earlier.contains(n));
+        let steps = self.lay_out(c, &at).ok()?.steps;
+        (steps.len() == c.steps().count()).then_some(steps)
+    }
+}
+
 impl std::fmt::Display for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -286,11 +306,21 @@ pub struct Layout {
     pub write: Vec<(String, String)>,
     pub remove: Vec<String>,
     pub notes: Vec<String>,
+    /// The file (or a folder's script) holding each plan step, in run order: what the reports
+    /// name a step by where this layout is in effect.
+    pub steps: Vec<String>,
 }
 
 impl Layout {
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) {
         self.write.push((path.into(), text.into()));
+    }
+
+    /// [`Layout::add`] for the file that holds the next plan step.
+    pub fn add_step(&mut self, path: impl Into<String>, text: impl Into<String>) {
+        let path = path.into();
+        self.steps.push(path.clone());
+        self.write.push((path, text.into()));
     }
 
     /// `step`'s body for a runner that sends a file as one query (see

@@ -37,7 +37,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             _ => text
                 .push_str("\n// The draft's down section, if any, is in the first step.\nexports.down = () => {};\n"),
         }
-        out.add(name, text);
+        out.add_step(name, text);
     }
     if !out.write.iter().any(|(p, _)| p == &at.draft) {
         out.remove.push(at.draft.clone());

@@ -25,7 +25,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
         } else {
             step.psql_text()
         };
-        out.add(format!("{folder}/migration.sql"), text);
+        out.add_step(format!("{folder}/migration.sql"), text);
     }
     if plan.down.is_some() {
         out.notes.push("Prisma Migrate has no down migrations: the draft's down section was left out".into());

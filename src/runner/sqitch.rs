@@ -40,7 +40,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             new_lines.push(format!("{name} [{}] {stamp} # pgsafe step {} of {change}", names[i - 1], i + 1));
             names.push(name.clone());
         }
-        out.add(format!("deploy/{name}.sql"), step.psql_text());
+        out.add_step(format!("deploy/{name}.sql"), step.psql_text());
         if i > 0 {
             out.add(
                 format!("revert/{name}.sql"),

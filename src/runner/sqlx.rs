@@ -29,7 +29,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
             format!("{}{}", step.header, step.wrapped_body("sqlx")?)
         };
         if reversible {
-            out.add(format!("{base}.up.sql"), text);
+            out.add_step(format!("{base}.up.sql"), text);
             // Without a down file, revert would skip this step and undo the draft's version
             // under it, which stays recorded.
             match (i, plan.down) {
@@ -39,7 +39,7 @@ pub fn lay_out(plan: &PlanView<'_>, at: &Placement) -> Result<Layout, String> {
                 _ => {}
             }
         } else {
-            out.add(format!("{base}.sql"), text);
+            out.add_step(format!("{base}.sql"), text);
         }
     }
     if !out.write.iter().any(|(p, _)| p == &at.draft) {

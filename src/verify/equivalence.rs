@@ -94,9 +94,11 @@ fn run(server: &Server, db: &str, files: &[&Path], retry: bool) -> RunOutcome {
     out
 }
 
-/// psql's message for SQLSTATE 55P03 from `lock_timeout` (psql prints no SQLSTATE by default).
+/// Did the step fail on its `lock_timeout`: SQLSTATE 55P03 (`lock_not_available`), read from
+/// psql's verbose message, whatever language the server words it in (its English words matched a
+/// server under `lc_messages = 'C'` only).
 fn is_lock_timeout(message: &str) -> bool {
-    message.contains("canceling statement due to lock timeout")
+    super::server::sqlstate(message) == Some("55P03")
 }
 
 /// May a step that failed on its `lock_timeout` run again whole? Only when nothing of it can have

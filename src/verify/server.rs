@@ -155,11 +155,17 @@ impl Server {
     }
 
     /// `psql -X -q -v ON_ERROR_STOP=1 -f FILE` as `application_name` `app`: statements one at a
-    /// time, autocommit, as a user running the file would. The error carries psql's stderr.
+    /// time, autocommit, as a user running the file would. The error carries psql's stderr, each
+    /// message with its SQLSTATE (`ERROR:  55P03: …`, see [`sqlstate`]): the server words its
+    /// messages in its `lc_messages`, which only a superuser may set, and a code reads the same in
+    /// every language. psql's own words stay in English (`LC_ALL=C`), so that the fields only
+    /// verbose messages have (`LOCATION:`, `SCHEMA NAME:`, …) are known and left out.
     pub fn psql_file(&self, db: &str, file: &Path, app: &str) -> Result<String> {
         let mut cmd = self.client("psql", db, app);
-        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"]).arg(file);
+        cmd.env("LC_ALL", "C").env_remove("LANGUAGE");
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-f"]).arg(file);
         checked(cmd, &format!("psql -f {}", file.display()))
+            .map_err(|e| anyhow!("{}", without_verbose_fields(&format!("{e:#}"))))
     }
 
     /// The normalised `pg_dump --schema-only` of `db` (see [`cluster::normalize_schema_dump`]).
@@ -339,6 +345,30 @@ fn run(mut cmd: Command, what: &str, interruptible: bool) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The SQLSTATE of the last message in psql's verbose output `text` (`psql:f.sql:3: ERROR:  55P03:
+/// canceling statement…`, the severity and the message in the server's language), if any.
+pub fn sqlstate(text: &str) -> Option<&str> {
+    fn code(line: &str) -> Option<&str> {
+        line.match_indices(":  ").find_map(|(i, _)| {
+            let rest = &line[i + 3..];
+            let code = rest.get(..5)?;
+            let shaped = code.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+            (shaped && rest[5..].starts_with(": ")).then_some(code)
+        })
+    }
+    text.lines().rev().find_map(code)
+}
+
+/// psql's verbose output less the lines only verbose messages have (where in the server's code,
+/// and the names of the objects concerned): messages read as at psql's default verbosity, with
+/// their SQLSTATE.
+fn without_verbose_fields(text: &str) -> String {
+    const FIELDS: [&str; 6] =
+        ["LOCATION:  ", "SCHEMA NAME:  ", "TABLE NAME:  ", "COLUMN NAME:  ", "DATATYPE NAME:  ", "CONSTRAINT NAME:  "];
+    let kept: Vec<&str> = text.lines().filter(|l| !FIELDS.iter().any(|f| l.starts_with(f))).collect();
+    kept.join("\n")
+}
+
 /// A SQL identifier in double quotes.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -352,6 +382,23 @@ fn conninfo_value(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sqlstate_is_read_in_any_language() {
+        // psql 15's verbose output under lc_messages = 'de_DE.UTF-8' and 'C'.
+        let de = "psql:/tmp/p/0001_a.sql:4: NOTICE:  00000: Relation »t« existiert bereits\n\
+                  psql:/tmp/p/0001_a.sql:5: FEHLER:  55P03: Abbruch der Anweisung wegen Zeitüberschreitung einer Sperre\n\
+                  LOCATION:  ProcessInterrupts, postgres.c:3343";
+        assert_eq!(sqlstate(de), Some("55P03"));
+        let en =
+            "psql:/tmp/p/0001_a.sql:5: ERROR:  42P01: relation \"nope\" does not exist\nLINE 1: SELECT * FROM nope;\n\
+                  \x20                     ^\nLOCATION:  parserOpenTable, parse_relation.c:1392";
+        assert_eq!(sqlstate(en), Some("42P01"));
+        assert_eq!(sqlstate("psql: error: connection to server failed: FATAL:  password authentication failed"), None);
+        let shown = without_verbose_fields(en);
+        assert!(shown.starts_with("psql:/tmp/p/0001_a.sql:5: ERROR:  42P01: relation") && shown.contains("LINE 1:"));
+        assert!(!shown.contains("LOCATION"), "{shown}");
+    }
 
     #[test]
     fn local_hosts() {
