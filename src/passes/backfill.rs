@@ -255,7 +255,10 @@ fn order_read_later(m: &Migration<'_>, i: usize, table: &Name, at: usize) -> Res
                                 .chain(d.assignments.iter().map(|a| &a.value))
                                 .any(|e| e.subqueries.iter().any(|q| q.tables.iter().any(names)))
                     }
-                    _ => o.locks.iter().any(|l| names(&l.table)),
+                    // An `INSERT … SELECT` into the table numbers the rows it reads, not the table's.
+                    _ => {
+                        o.locks.iter().any(|l| names(&l.table) && (l.scans || s.order_read != Some(OrderRead::Copies)))
+                    }
                 })
         };
         let numbers = s.ops.iter().any(|o| match &o.kind {
@@ -266,7 +269,8 @@ fn order_read_later(m: &Migration<'_>, i: usize, table: &Name, at: usize) -> Res
         });
         let read = s.order_read.or(numbers.then_some(OrderRead::Numbers));
         if let Some(r) = read.filter(|_| may_read()) {
-            let found = s.ops.iter().flat_map(|o| &o.locks).find(|l| names(&l.table));
+            let found =
+                s.ops.iter().flat_map(|o| &o.locks).find(|l| names(&l.table) && (l.scans || r != OrderRead::Copies));
             let whose = match found {
                 Some(l) => format!("reads {} and", l.table.text),
                 None => format!("may read {} (pgsafe cannot tell which tables it reads) and", table.text),
