@@ -44,6 +44,8 @@ pub struct Lowered {
     pub sequence_values: super::sequence_values::SequenceValues,
     /// A query that writes nothing and may run long ([`super::lower_expr::query_may_run_long`]).
     pub query_may_run_long: bool,
+    /// How it may read the physical order of rows ([`super::physical_order`]).
+    pub order_read: Option<super::physical_order::OrderRead>,
 }
 
 /// The words after `ALTER TABLE` that statements generated for its actions must keep.
@@ -92,6 +94,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     lowered.reads_transaction_time =
         super::transaction_time::reads_transaction_time(text) || lowered.ops.iter().any(|o| casts_to_a_time(&o.kind));
     lowered.sequence_values = super::sequence_values::sequence_values(text);
+    lowered.order_read = super::physical_order::order_read(text);
     if starts_with_do(text) {
         if let Some(op) = lowered.ops.first_mut() {
             op.locks.extend(super::code_locks::do_block_locks(text));

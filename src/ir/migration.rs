@@ -59,6 +59,8 @@ pub struct Stmt {
     /// A query that writes nothing and may run long: it reads a relation or calls code of unknown
     /// duration ([`super::lower_expr::query_may_run_long`]).
     pub query_may_run_long: bool,
+    /// How it may read the physical order of the rows it reads ([`super::physical_order`]).
+    pub order_read: Option<super::physical_order::OrderRead>,
     /// What it does with the session's sequence values, which `currval()` and `lastval()` read
     /// ([`super::sequence_values`]).
     pub sequence_values: super::sequence_values::SequenceValues,
@@ -519,6 +521,15 @@ pub fn user_operator_fact(op: &str) -> String {
     escape_directive(&format!("{USER_OPERATOR}{op}"))
 }
 
+const PHYSICAL_ORDER: &str = "physical-order ";
+
+/// The fact a plan step records when it keeps an `UPDATE` or `DELETE` of `table` as written
+/// because a later step reads the physical order of its rows ([`super::physical_order`]): the
+/// step compiled again, without the later one, must keep it too.
+pub fn physical_order_fact(table: &Name) -> String {
+    escape_directive(&format!("{PHYSICAL_ORDER}{}", table.text))
+}
+
 /// Directive pgsafe writes into later plan steps: these relations were created by an earlier step.
 pub const CREATED_EARLIER: &str = "-- pgsafe:created-earlier ";
 
@@ -656,6 +667,7 @@ impl<'a> Migration<'a> {
             }
             let (mut too_deep, mut alter, mut parts) = (false, AlterHead::default(), Vec::new());
             let (mut reads_transaction_time, mut query_may_run_long) = (false, false);
+            let mut order_read = None;
             let mut sequence_values = Default::default();
             let (body, terminated, mut ops) = match &piece.kind {
                 // A query sent with `\gexec` runs its rows as statements: what it does is not in
@@ -691,6 +703,7 @@ impl<'a> Migration<'a> {
                         row_types.extend(renamed.map(|t| (stmts.len(), t)));
                         reads_transaction_time = lowered.reads_transaction_time;
                         query_may_run_long = lowered.query_may_run_long;
+                        order_read = lowered.order_read;
                         sequence_values = lowered.sequence_values;
                         too_deep = lowered.too_deep;
                         alter = lowered.alter;
@@ -770,6 +783,7 @@ impl<'a> Migration<'a> {
                 defers_checks,
                 reads_transaction_time,
                 query_may_run_long,
+                order_read,
                 sequence_values,
                 controls_transactions,
                 interpolates,

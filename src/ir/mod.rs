@@ -20,6 +20,7 @@ pub mod migration;
 pub mod name;
 pub mod op;
 pub mod other_names;
+pub mod physical_order;
 pub mod row_types;
 pub mod savepoints;
 pub mod schema;

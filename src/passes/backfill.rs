@@ -33,8 +33,10 @@ use super::{Ctx, Edit, Mode, Rewritten};
 use crate::ir::catalog::Table;
 use crate::ir::expr::{Expr, Volatility};
 use crate::ir::functions;
-use crate::ir::migration::user_operator_fact;
+use crate::ir::migration::{physical_order_fact, user_operator_fact, Migration};
+use crate::ir::name::Name;
 use crate::ir::op::{Dml, OpKind};
+use crate::ir::physical_order::OrderRead;
 
 pub const RULE: &str = "backfill";
 
@@ -92,28 +94,30 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             }
         };
         let known = Known { table: table.as_deref(), operator_made: &operator_made };
-        let batched = blocker(m.text(&s.body), d, s.body.start, &known).map(|()| {
-            let head = match verb {
-                "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
-                _ => format!("DELETE FROM {}", m.text(&d.target)),
-            };
-            let batch = Batch {
-                target: m.text(&d.target),
-                guard: Guard {
-                    table: &d.table.text,
-                    stands_for: StandsFor::Statement {
-                        verb,
-                        text: m.text(&s.body),
-                        writes: d.assignments.iter().flat_map(|a| &a.columns).map(String::as_str).collect(),
-                        lock_timeout: &ctx.config.lock_timeout,
+        let batched = blocker(m.text(&s.body), d, s.body.start, &known)
+            .and_then(|()| order_read_later(m, i, &d.table, s.body.start))
+            .map(|()| {
+                let head = match verb {
+                    "UPDATE" => format!("UPDATE {} SET {}", m.text(&d.target), m.text(&d.set_list)),
+                    _ => format!("DELETE FROM {}", m.text(&d.target)),
+                };
+                let batch = Batch {
+                    target: m.text(&d.target),
+                    guard: Guard {
+                        table: &d.table.text,
+                        stands_for: StandsFor::Statement {
+                            verb,
+                            text: m.text(&s.body),
+                            writes: d.assignments.iter().flat_map(|a| &a.columns).map(String::as_str).collect(),
+                            lock_timeout: &ctx.config.lock_timeout,
+                        },
                     },
-                },
-                statement: &head,
-                condition: d.filter.as_ref().map(|f| m.text(&f.span)),
-                size: ctx.config.batch_size,
-            };
-            batch.do_block()
-        });
+                    statement: &head,
+                    condition: d.filter.as_ref().map(|f| m.text(&f.span)),
+                    size: ctx.config.batch_size,
+                };
+                batch.do_block()
+            });
         let unit = &mut out.units[i];
         match batched {
             Ok(do_block) => {
@@ -201,6 +205,92 @@ pub fn blocker(text: &str, d: &Dml, at: usize, known: &Known<'_>) -> Result<(), 
                 ),
             );
         }
+    }
+    Ok(())
+}
+
+/// A later statement of the draft that may read the physical order of `table`'s rows (statement
+/// `i` changes them; `at`: its offset), or a directive saying a later step of the plan does. Each
+/// batch commits, and PostgreSQL reuses the space of the row versions it leaves: the rows end in
+/// another physical order than one statement leaves them in, and a later `ctid`, serial column,
+/// `LIMIT` or `INSERT … SELECT` would see other rows (measured on PostgreSQL 15). A table a
+/// `CREATE TABLE … AS` makes of its rows takes their order.
+fn order_read_later(m: &Migration<'_>, i: usize, table: &Name, at: usize) -> Result<(), Blocker> {
+    let fact = physical_order_fact(table);
+    let stop = |why: String| Err(Blocker { at, why, fact: Some(fact.clone()) });
+    let of = "so the batches, each committed, would leave its rows in another physical order than one statement \
+              leaves them in, and that statement would see other rows";
+    if m.fact_stated_from(&fact).is_some_and(|from| from <= i) {
+        return stop(format!("a later step of the plan reads the physical order of {}'s rows, {of}", table.text));
+    }
+    let section = m.stmts[i].section;
+    let mut watched: Vec<&Name> = vec![table];
+    for s in m.stmts.iter().skip(i + 1).filter(|s| s.section == section) {
+        let names = |t: &Name| watched.iter().any(|w| w.same(t));
+        let said = || m.text(&s.body).split_whitespace().take(6).collect::<Vec<_>>().join(" ");
+        for op in &s.ops {
+            if let OpKind::AddColumn { table: t, column, computed, default, .. } = &op.kind {
+                let volatile = default.as_ref().is_some_and(|d| d.volatile || d.numbers_rows);
+                if names(t) && (*computed || volatile) {
+                    let how = if *computed { "serial, identity or generated" } else { "with a volatile default" };
+                    return stop(format!(
+                        "a later statement ({} …) adds to {} the column {column}, {how}, whose values PostgreSQL \
+                         computes row by row in the rows' physical order, {of}",
+                        said(),
+                        t.text
+                    ));
+                }
+            }
+        }
+        let may_read = || {
+            s.runs_code.is_some()
+                || s.ops.iter().all(|o| o.locks.is_empty())
+                || s.ops.iter().any(|o| match &o.kind {
+                    OpKind::Opaque { .. } => true,
+                    OpKind::Update(d) | OpKind::Delete(d) => {
+                        d.joined.is_some()
+                            || names(&d.table)
+                            || d.filter
+                                .iter()
+                                .chain(d.assignments.iter().map(|a| &a.value))
+                                .any(|e| e.subqueries.iter().any(|q| q.tables.iter().any(names)))
+                    }
+                    // An `INSERT … SELECT` into the table numbers the rows it reads, not the table's.
+                    _ => {
+                        o.locks.iter().any(|l| names(&l.table) && (l.scans || s.order_read != Some(OrderRead::Copies)))
+                    }
+                })
+        };
+        let numbers = s.ops.iter().any(|o| match &o.kind {
+            OpKind::Update(d) if names(&d.table) => {
+                d.assignments.iter().any(|a| a.value.calls.iter().any(|c| functions::may_draw_from_a_sequence(&c.name)))
+            }
+            _ => false,
+        });
+        let read = s.order_read.or(numbers.then_some(OrderRead::Numbers));
+        if let Some(r) = read.filter(|_| may_read()) {
+            let found =
+                s.ops.iter().flat_map(|o| &o.locks).find(|l| names(&l.table) && (l.scans || r != OrderRead::Copies));
+            let whose = match found {
+                Some(l) => format!("reads {} and", l.table.text),
+                None => format!("may read {} (pgsafe cannot tell which tables it reads) and", table.text),
+            };
+            return stop(format!("a later statement ({} …) {whose} {}, {of}", said(), r.what()));
+        }
+        // A table made of its rows takes their order.
+        let made: Vec<&Name> = s
+            .ops
+            .iter()
+            .filter_map(|op| match &op.kind {
+                OpKind::CreateTable { table: made, .. }
+                    if op.locks.iter().any(|l| !l.table.same(made) && names(&l.table)) =>
+                {
+                    Some(made)
+                }
+                _ => None,
+            })
+            .collect();
+        watched.extend(made);
     }
     Ok(())
 }

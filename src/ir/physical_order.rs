@@ -1,0 +1,127 @@
+//! Does a statement read the physical order of a table's rows? A batched `UPDATE` commits batch
+//! by batch, and PostgreSQL reuses the space of the row versions each batch leaves: the rows end
+//! in another physical order (`ctid`) than one big `UPDATE` leaves them in (measured by a probe
+//! on PostgreSQL 15: a later `DELETE … USING … WHERE a.ctid < b.ctid` kept other rows). A later
+//! statement that reads that order then does something else in the plan than in the draft.
+//!
+//! Read from the words, loosely so as to miss few (a `DO` block's body too): its reader
+//! (`passes::backfill`) then keeps the earlier statement as written.
+
+use crate::front::tokens::{Lexer, Tok, Token};
+
+/// How a statement may read the physical order of the rows it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderRead {
+    /// It names the system column `ctid`, a row's physical place.
+    Ctid,
+    /// It calls `nextval`: the rows get their numbers in the order they are found.
+    Numbers,
+    /// `LIMIT`, `OFFSET`, `FETCH` or `DISTINCT ON`: which rows it takes is decided by the order
+    /// they are found in (among the rows its `ORDER BY`, if any, ties).
+    Picks,
+    /// `INSERT … SELECT`: the target's serial, identity or `nextval` defaults number the rows in
+    /// the order they are found (the target's defaults may be unknown to pgsafe).
+    Copies,
+}
+
+impl OrderRead {
+    /// What the statement does, for a finding.
+    pub fn what(self) -> &'static str {
+        match self {
+            OrderRead::Ctid => "names ctid, the rows' physical places",
+            OrderRead::Numbers => {
+                "calls nextval() (or a function that may), which numbers the rows in the order it finds them"
+            }
+            OrderRead::Picks => {
+                "has LIMIT, OFFSET, FETCH or DISTINCT ON, which takes rows in the order it finds them (among \
+                 those its ORDER BY, if any, ties)"
+            }
+            OrderRead::Copies => {
+                "is an INSERT … SELECT, whose target's serial, identity or nextval() defaults number the rows in \
+                 the order it finds them"
+            }
+        }
+    }
+}
+
+/// How `text`, one statement, may read the physical order of the rows it reads, if it may.
+pub fn order_read(text: &str) -> Option<OrderRead> {
+    if !mentions_an_order_word(text) {
+        return None;
+    }
+    let toks: Vec<Token<'_>> = Lexer::new(text).collect();
+    match toks.first() {
+        Some(t) if t.is_word("comment") => None,
+        Some(t) if t.is_word("do") => toks
+            .iter()
+            .filter(|t| t.tok == Tok::Literal)
+            .filter_map(|t| order_read(super::lower::string_body(&text[t.span.clone()])))
+            .min_by_key(|r| *r as u8),
+        _ => in_words(&toks),
+    }
+}
+
+/// The first (by [`OrderRead`]'s order) of the ways `toks` read the order.
+fn in_words(toks: &[Token<'_>]) -> Option<OrderRead> {
+    let mut found: Option<OrderRead> = None;
+    let mut note = |r: OrderRead| {
+        if found.is_none_or(|f| (r as u8) < (f as u8)) {
+            found = Some(r);
+        }
+    };
+    let insert = toks.first().is_some_and(|t| t.is_word("insert"));
+    for (k, t) in toks.iter().enumerate() {
+        let next = toks.get(k + 1);
+        if t.ident().as_deref() == Some("ctid") {
+            note(OrderRead::Ctid);
+        } else if t.is_word("nextval") && next.is_some_and(|n| n.is_punct('(')) {
+            note(OrderRead::Numbers);
+        } else if t.is_word("limit")
+            || t.is_word("offset")
+            || t.is_word("fetch")
+            || (t.is_word("distinct") && next.is_some_and(|n| n.is_word("on")))
+        {
+            note(OrderRead::Picks);
+        } else if insert && (t.is_word("select") || t.is_word("table")) {
+            note(OrderRead::Copies);
+        }
+    }
+    found
+}
+
+/// Cheap test before lexing: most statements say none of the words.
+fn mentions_an_order_word(text: &str) -> bool {
+    const WORDS: [&[u8]; 7] = [b"ctid", b"nextval", b"limit", b"offset", b"fetch", b"distinct", b"insert"];
+    let b = text.as_bytes();
+    (0..b.len()).any(|k| {
+        matches!(b[k] | 0x20, b'c' | b'n' | b'l' | b'o' | b'f' | b'd' | b'i')
+            && WORDS.iter().any(|w| crate::front::tokens::says_at(b, k, w))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{order_read, OrderRead};
+
+    #[test]
+    fn reads_of_the_physical_order() {
+        let cases = [
+            ("DELETE FROM users a USING users b WHERE a.ctid < b.ctid AND a.e = b.e", Some(OrderRead::Ctid)),
+            ("SELECT \"ctid\" FROM t", Some(OrderRead::Ctid)),
+            ("DO $$ BEGIN DELETE FROM t WHERE ctid = '(0,1)'; END $$", Some(OrderRead::Ctid)),
+            ("UPDATE t SET n = nextval('s')", Some(OrderRead::Numbers)),
+            ("DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT 10)", Some(OrderRead::Picks)),
+            ("SELECT DISTINCT ON (a) a, b FROM t", Some(OrderRead::Picks)),
+            ("INSERT INTO p (user_id) SELECT id FROM users", Some(OrderRead::Copies)),
+            ("INSERT INTO p (user_id) VALUES (1)", None),
+            ("UPDATE users SET email_normalized = lower(email)", None),
+            ("SELECT DISTINCT a FROM t", None),
+            ("COMMENT ON TABLE t IS 'by ctid'", None),
+            ("UPDATE t SET note = 'ctid'", None),
+            ("ALTER TABLE t ADD COLUMN n bigserial", None),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(order_read(sql), want, "{sql}");
+        }
+    }
+}
