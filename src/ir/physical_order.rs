@@ -45,35 +45,37 @@ impl OrderRead {
 }
 
 /// How `text`, one statement, may read the physical order of the rows it reads, if it may.
+/// Its tokens are read one by one, never held (a 10 MB `INSERT` has millions).
 pub fn order_read(text: &str) -> Option<OrderRead> {
     if !mentions_an_order_word(text) {
         return None;
     }
-    let toks: Vec<Token<'_>> = Lexer::new(text).collect();
-    match toks.first() {
-        Some(t) if t.is_word("comment") => None,
-        Some(t) if t.is_word("do") => toks
-            .iter()
-            .filter(|t| t.tok == Tok::Literal)
-            .filter_map(|t| order_read(super::lower::string_body(&text[t.span.clone()])))
-            .min_by_key(|r| *r as u8),
-        _ => in_words(&toks),
+    let mut toks = Lexer::new(text).peekable();
+    let first = toks.peek()?;
+    if first.is_word("comment") {
+        None
+    } else if first.is_word("do") {
+        toks.filter(|t| t.tok == Tok::Literal)
+            .filter_map(|t| order_read(super::lower::string_body(&text[t.span])))
+            .min_by_key(|r| *r as u8)
+    } else {
+        in_words(toks)
     }
 }
 
 /// The first (by [`OrderRead`]'s order) of the ways `toks` read the order.
-fn in_words(toks: &[Token<'_>]) -> Option<OrderRead> {
+fn in_words<'t>(mut toks: std::iter::Peekable<impl Iterator<Item = Token<'t>>>) -> Option<OrderRead> {
     let mut found: Option<OrderRead> = None;
     let mut note = |r: OrderRead| {
         if found.is_none_or(|f| (r as u8) < (f as u8)) {
             found = Some(r);
         }
     };
-    let insert = toks.first().is_some_and(|t| t.is_word("insert"));
-    for (k, t) in toks.iter().enumerate() {
-        let next = toks.get(k + 1);
+    let insert = toks.peek().is_some_and(|t| t.is_word("insert"));
+    while let Some(t) = toks.next() {
+        let next = toks.peek();
         if t.ident().as_deref() == Some("ctid") {
-            note(OrderRead::Ctid);
+            return Some(OrderRead::Ctid);
         } else if t.is_word("nextval") && next.is_some_and(|n| n.is_punct('(')) {
             note(OrderRead::Numbers);
         } else if t.is_word("limit")
