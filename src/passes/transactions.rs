@@ -1171,6 +1171,8 @@ mod tests {
         let first = "BEGIN;\nALTER TABLE users ADD COLUMN locale text;\nALTER TABLE users ALTER COLUMN locale SET DEFAULT 'en';\n\
                      UPDATE users SET locale = 'en';\nCOMMIT;\n";
         assert!(kept(first, false).is_empty(), "the default first: the fill sees it");
+        let instant = "BEGIN;\nALTER TABLE b ADD COLUMN d boolean NOT NULL DEFAULT true;\nALTER TABLE b ALTER COLUMN d SET DEFAULT false;\nCOMMIT;\n";
+        assert!(kept(instant, false).is_empty(), "a constant default: one catalogue change");
         let index = "BEGIN;\nALTER TABLE users ADD COLUMN x int;\nCREATE INDEX ON users (x);\nALTER TABLE users ALTER COLUMN x SET DEFAULT 0;\nCOMMIT;\n";
         assert!(kept(index, false).is_empty());
         let new = format!(

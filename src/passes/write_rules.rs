@@ -117,7 +117,8 @@ fn changes_writes(op: &Op, built: &[(Name, Name, bool)]) -> Option<(Seen, bool)>
 }
 
 /// Is the op one a plan commits in steps (batches, a concurrent or `NOT VALID` build, `SET NOT
-/// NULL` through a check) whose result depends on the rows other sessions write meanwhile?
+/// NULL` through a check) whose result depends on the rows other sessions write meanwhile? (An
+/// `ADD COLUMN … NOT NULL DEFAULT` of a constant is one catalogue change, split from nothing.)
 fn split_apart(kind: &OpKind) -> Option<Seen> {
     let seen = |table: &Name, what: &'static str| Some(Seen { at: 0, table: Some(table.clone()), what });
     match kind {
@@ -128,7 +129,7 @@ fn split_apart(kind: &OpKind) -> Option<Seen> {
         OpKind::ValidateConstraint { table, .. } => seen(table, "VALIDATE CONSTRAINT"),
         OpKind::CreateIndex { table, unique: true, concurrently: false, .. } => seen(table, "CREATE UNIQUE INDEX"),
         OpKind::AddColumn { table, not_null, primary_key, unique, reference, check, default, .. }
-            if not_null.is_some()
+            if (not_null.is_some() && default.as_ref().is_none_or(|d| d.null || d.volatile))
                 || *primary_key
                 || unique.is_some()
                 || reference.is_some()
