@@ -1138,6 +1138,17 @@ mod tests {
             .replace("ADD CONSTRAINT products_sku_cat_key", "ADD CONSTRAINT x")
             .replace("TABLE products ADD", "TABLE orders ADD");
         assert!(kept(&other, false).is_empty(), "another table's key");
+        let fill = swap.replace(
+            "ALTER TABLE products ADD CONSTRAINT products_sku_cat_key UNIQUE (sku, category)",
+            "UPDATE products SET sku = upper(sku)",
+        );
+        assert!(kept(&fill, false).is_empty(), "a fill after a drop fails on nothing traffic writes");
+        let unknown = "BEGIN;\nDROP INDEX somewhere_idx;\nALTER TABLE t ADD CONSTRAINT c CHECK (x > 0);\nCREATE UNIQUE INDEX u ON t (x);\nCOMMIT;\n";
+        assert_eq!(
+            kept(unknown, false)[0].0..=kept(unknown, false)[0].1,
+            1..=3,
+            "an index pgsafe cannot tell: any key"
+        );
         // A unique index the draft built, dropped, then another built: kept; a plain one is not.
         let index = "CREATE UNIQUE INDEX a_uq ON accounts (name);\nBEGIN;\nDROP INDEX a_uq;\n\
                      CREATE UNIQUE INDEX a_lower_uq ON accounts (lower(name));\nCOMMIT;\n";

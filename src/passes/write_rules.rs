@@ -18,13 +18,16 @@ use super::transactions::{Keep, Region, Shape};
 use crate::ir::action::Action;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::Name;
-use crate::ir::op::{Op, OpKind};
+use crate::ir::op::{ConstraintKind, Op, OpKind};
 
 /// A statement of the open transaction, on its table (`None`: a table pgsafe cannot tell).
 struct Seen {
     at: usize,
     table: Option<Name>,
     what: &'static str,
+    /// A split statement that builds a key (a unique index, a unique, primary key or exclusion
+    /// constraint): the only kind a dropped index can break.
+    key: bool,
 }
 
 /// The stretches, one per change and the statement it must not be split from.
@@ -67,8 +70,12 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
             }
             if let Some(split) = split_apart(&op.kind).filter(|a| live(&a.table)) {
                 let split = Seen { at: i, ..split };
-                // A drop on a table pgsafe cannot tell may be this one's.
-                let before = |d: &&Seen| d.at < i && (d.table.is_none() || same(&d.table, &split.table));
+                // Only a build can fail on the rows a drop let in (a fill cannot); a dropped index
+                // breaks only a key, and one on a table pgsafe cannot tell may be this one's.
+                let breaks = |d: &Seen| {
+                    split.what != "UPDATE" && split.what != "DELETE" && (d.what != "DROP INDEX" || split.key)
+                };
+                let before = |d: &&Seen| d.at < i && breaks(d) && (d.table.is_none() || same(&d.table, &split.table));
                 if let Some(drop) = dropped.iter().find(before) {
                     found.push(region(drop, &split, drop.at));
                 }
@@ -92,7 +99,7 @@ fn region(first: &Seen, last: &Seen, at: usize) -> Region {
 /// that the table refused (or gave a value) before?
 fn changes_writes(op: &Op, built: &[(Name, Name, bool)]) -> Option<(Seen, bool)> {
     let change = |table: &Name, what: &'static str, loosens: bool| {
-        Some((Seen { at: 0, table: Some(table.clone()), what }, loosens))
+        Some((Seen { at: 0, table: Some(table.clone()), what, key: false }, loosens))
     };
     match &op.kind {
         OpKind::AlterTable { table, action: Action::DropConstraint { .. }, .. } => {
@@ -109,7 +116,7 @@ fn changes_writes(op: &Op, built: &[(Name, Name, bool)]) -> Option<(Seen, bool)>
             match names.iter().find_map(|n| index(n).filter(|(_, _, unique)| *unique)) {
                 Some((_, table, _)) => change(table, "DROP INDEX", true),
                 None if names.iter().all(|n| index(n).is_some()) => None,
-                None => Some((Seen { at: 0, table: None, what: "DROP INDEX" }, true)),
+                None => Some((Seen { at: 0, table: None, what: "DROP INDEX", key: false }, true)),
             }
         }
         _ => None,
@@ -120,14 +127,21 @@ fn changes_writes(op: &Op, built: &[(Name, Name, bool)]) -> Option<(Seen, bool)>
 /// NULL` through a check) whose result depends on the rows other sessions write meanwhile? (An
 /// `ADD COLUMN … NOT NULL DEFAULT` of a constant is one catalogue change, split from nothing.)
 fn split_apart(kind: &OpKind) -> Option<Seen> {
-    let seen = |table: &Name, what: &'static str| Some(Seen { at: 0, table: Some(table.clone()), what });
+    let seen = |table: &Name, what: &'static str| Some(Seen { at: 0, table: Some(table.clone()), what, key: false });
+    let key = |table: &Name, what: &'static str| Some(Seen { at: 0, table: Some(table.clone()), what, key: true });
     match kind {
         OpKind::Update(d) => seen(&d.table, "UPDATE"),
         OpKind::Delete(d) => seen(&d.table, "DELETE"),
         OpKind::SetNotNull { table, .. } => seen(table, "SET NOT NULL"),
+        OpKind::AddConstraint {
+            table,
+            not_valid: false,
+            kind: ConstraintKind::Unique(_) | ConstraintKind::PrimaryKey(_) | ConstraintKind::Exclude { .. },
+            ..
+        } => key(table, "ADD CONSTRAINT"),
         OpKind::AddConstraint { table, not_valid: false, .. } => seen(table, "ADD CONSTRAINT"),
         OpKind::ValidateConstraint { table, .. } => seen(table, "VALIDATE CONSTRAINT"),
-        OpKind::CreateIndex { table, unique: true, concurrently: false, .. } => seen(table, "CREATE UNIQUE INDEX"),
+        OpKind::CreateIndex { table, unique: true, concurrently: false, .. } => key(table, "CREATE UNIQUE INDEX"),
         OpKind::AddColumn { table, not_null, primary_key, unique, reference, check, default, .. }
             if (not_null.is_some() && default.as_ref().is_none_or(|d| d.null || d.volatile))
                 || *primary_key
@@ -136,7 +150,11 @@ fn split_apart(kind: &OpKind) -> Option<Seen> {
                 || check.is_some()
                 || default.as_ref().is_some_and(|d| d.volatile) =>
         {
-            seen(table, "ADD COLUMN")
+            if *primary_key || unique.is_some() {
+                key(table, "ADD COLUMN")
+            } else {
+                seen(table, "ADD COLUMN")
+            }
         }
         _ => None,
     }
