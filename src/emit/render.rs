@@ -524,6 +524,9 @@ fn kept_because(keep: &Keep) -> String {
         Keep::ConditionalSetting => CONDITIONAL_SETTING.into(),
         Keep::DeferredConstraints => DEFERRED.into(),
         Keep::InitiallyDeferred => INITIALLY_DEFERRED.into(),
+        Keep::WritesChanged { table, change, split, .. } => {
+            format!("{change} changes how {table} takes writes, and the {split} beside it depends on the rows written meanwhile")
+        }
         Keep::TransactionModes => TRANSACTION_MODES.into(),
         Keep::TransactionTime => TRANSACTION_TIME.into(),
         Keep::Quits => {

@@ -20,6 +20,7 @@ mod transactions;
 mod type_change;
 mod unique_using_index;
 mod volatile_default;
+mod write_rules;
 
 use crate::config::Config;
 use crate::diagnostic::At;

@@ -21,6 +21,10 @@
 //!   `set_limit`) to the end (`ir::session_calls`);
 //! - a transaction from its `SET CONSTRAINTS … DEFERRED`, its `LOCK TABLE` or its `SELECT … FOR
 //!   UPDATE` to its `COMMIT` (the checks wait for it, the locks are held to it);
+//! - a transaction from a statement a plan commits in steps to a later change of how its table
+//!   takes writes (a default, a trigger), or from a dropped key or check to the build of its
+//!   replacement (`write_rules`: traffic between the steps would write under rules the draft
+//!   never shows);
 //! - everything from an `ALTER DATABASE|ROLE … SET` to the end: later sessions take the new
 //!   default, the draft's own does not;
 //! - everything from a statement that leaves a `(` or `BEGIN` open to the end: where those
@@ -114,6 +118,12 @@ pub enum Keep {
     /// `set_limit`, a session advisory lock (`ir::session_calls`). Later steps, new sessions,
     /// would not have it.
     SessionCall { call: Box<str>, effect: crate::ir::session_calls::Effect },
+    /// A statement that changes what `table` accepts or does on writes (`change`: a constraint,
+    /// unique index or default dropped, a default set, a trigger or rule created) and one on the
+    /// same table in the same transaction that a plan commits in steps (`split`, at `split_at`: a
+    /// batched fill, a concurrent or `NOT VALID` build) and whose result depends on the rows other
+    /// sessions write meanwhile (`write_rules`).
+    WritesChanged { table: String, change: &'static str, split: &'static str, split_at: usize },
     /// psql's `\q` ends the file: what follows it runs only where the draft does not reach it
     /// (inside a `\if` that did not hold), so the rest stays as written, from the block it is in.
     Quits,
@@ -459,6 +469,12 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
     if let Some(first) = m.stmts.iter().position(unclosed) {
         found.push(to_the_end(first, Shape::AsWritten, (first, Keep::Unclosed)));
     }
+    // Said once: a stretch another reason keeps already (a trigger disabled for the fill) needs no
+    // second finding.
+    let writes = super::write_rules::regions(m);
+    let covered = |w: &Region| found.iter().any(|r| r.first <= w.first && w.last <= r.last);
+    let writes: Vec<Region> = writes.into_iter().filter(|w| !covered(w)).collect();
+    found.extend(writes);
     merge(found, m, &own_commits)
 }
 
@@ -691,6 +707,13 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "now() (and CURRENT_TIMESTAMP, transaction_timestamp(), …) returns the time the transaction started, and pg_current_xact_id() (txid_current()) its id, the same in every statement of it, and a plan that split the transaction would give the statements after the split another: pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "to get the safe recipes, move the statements that need them out of the transaction, or give the statements that must agree one value (a literal, or a psql variable set once)",
+                ),
+                Keep::WritesChanged { table, change, split, split_at } => (
+                    format!(
+                        "this {change} changes what {table} accepts or does on writes, and the {split} on line {} of the same transaction, which a plan would run in steps of its own (a batched fill, a CONCURRENTLY or NOT VALID build), depends on the rows written meanwhile: split, other sessions would write {table} between the steps under rules the draft never shows them (rows the fill misses or a new constraint refuses, no key at all), and the plan could fail, or leave other rows, where the draft does not. pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there",
+                        line(*split_at)
+                    ),
+                    "to get the safe recipes, change how the table takes writes in a migration of its own: a default or trigger before the fill that relies on it, a new key or constraint built before the old one is dropped (one ALTER TABLE … DROP CONSTRAINT …, ADD CONSTRAINT … builds first, then swaps them)",
                 ),
                 Keep::InitiallyDeferred => (
                     format!(
@@ -1095,6 +1118,90 @@ mod tests {
         assert_eq!(shapes(temp, true), [(0, 2, Shape::InsideTransaction)]);
         assert_eq!(shapes(&format!("-- +goose Up\n{temp}"), false), [(0, 2, Shape::InsideTransaction)]);
         assert_eq!(shapes(&format!("-- +goose Up\nCOMMIT;\n{temp}"), false), [(1, 3, Shape::AsWritten)]);
+    }
+
+    #[test]
+    fn a_change_to_how_a_table_takes_writes_keeps_what_a_split_would_expose() {
+        let kept = |src: &str, tool: bool| {
+            let mut m = Migration::split_and_lower(src).unwrap();
+            if tool {
+                m.run_in_the_tools_transaction();
+            }
+            regions(&m, false).into_iter().map(|r| (r.first, r.last, r.shape, r.why)).collect::<Vec<_>>()
+        };
+        let why = |table: &str, change: &'static str, split: &'static str, split_at: usize| Keep::WritesChanged {
+            table: table.into(),
+            change,
+            split,
+            split_at,
+        };
+        // A key dropped, then its replacement built (found by a probe: a duplicate written after
+        // the drop committed failed the concurrent build, leaving neither key).
+        let swap = "BEGIN;\nALTER TABLE products DROP CONSTRAINT IF EXISTS products_sku_key;\n\
+                    ALTER TABLE products ADD CONSTRAINT products_sku_cat_key UNIQUE (sku, category);\nCOMMIT;\n";
+        let products = why("products", "DROP CONSTRAINT", "ADD CONSTRAINT", 2);
+        assert_eq!(kept(swap, false), [(1, 2, Shape::InsideTransaction, vec![(1, products.clone())])]);
+        assert!(kept(&swap.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(), "autocommit");
+        assert_eq!(kept(&swap.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), true).len(), 1, "tool's transaction");
+        let one = "ALTER TABLE products DROP CONSTRAINT products_sku_key, ADD CONSTRAINT k UNIQUE (sku, category);\n";
+        assert!(kept(&format!("BEGIN;\n{one}COMMIT;\n"), false).is_empty(), "one statement: built first, then swapped");
+        let other = swap
+            .replace("ADD CONSTRAINT products_sku_cat_key", "ADD CONSTRAINT x")
+            .replace("TABLE products ADD", "TABLE orders ADD");
+        assert!(kept(&other, false).is_empty(), "another table's key");
+        let fill = swap.replace(
+            "ALTER TABLE products ADD CONSTRAINT products_sku_cat_key UNIQUE (sku, category)",
+            "UPDATE products SET sku = upper(sku)",
+        );
+        assert!(kept(&fill, false).is_empty(), "a fill after a drop fails on nothing traffic writes");
+        let unknown = "BEGIN;\nDROP INDEX somewhere_idx;\nALTER TABLE t ADD CONSTRAINT c CHECK (x > 0);\nCREATE UNIQUE INDEX u ON t (x);\nCOMMIT;\n";
+        assert_eq!(
+            kept(unknown, false)[0].0..=kept(unknown, false)[0].1,
+            1..=3,
+            "an index pgsafe cannot tell: any key"
+        );
+        // A unique index the draft built, dropped, then another built: kept; a plain one is not.
+        let index = "CREATE UNIQUE INDEX a_uq ON accounts (name);\nBEGIN;\nDROP INDEX a_uq;\n\
+                     CREATE UNIQUE INDEX a_lower_uq ON accounts (lower(name));\nCOMMIT;\n";
+        assert_eq!(
+            kept(index, false),
+            [(2, 3, Shape::InsideTransaction, vec![(2, why("accounts", "DROP INDEX", "CREATE UNIQUE INDEX", 3))])]
+        );
+        assert!(kept(&index.replacen("CREATE UNIQUE INDEX a_uq", "CREATE INDEX a_uq", 1), false).is_empty());
+        // A fill, then a default or a trigger that the rows written meanwhile would have had.
+        let fill = "BEGIN;\nALTER TABLE users ADD COLUMN locale text;\nUPDATE users SET locale = 'en';\n\
+                    ALTER TABLE users ALTER COLUMN locale SET NOT NULL;\nALTER TABLE users ALTER COLUMN locale SET DEFAULT 'en';\nCOMMIT;\n";
+        assert_eq!(
+            kept(fill, false),
+            [(2, 4, Shape::InsideTransaction, vec![(4, why("users", "SET DEFAULT", "UPDATE", 2))])]
+        );
+        let trigger = fill.replace(
+            "ALTER TABLE users ALTER COLUMN locale SET DEFAULT 'en'",
+            "CREATE TRIGGER sync BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION sync()",
+        );
+        assert_eq!(
+            kept(&trigger, false),
+            [(2, 4, Shape::InsideTransaction, vec![(4, why("users", "CREATE TRIGGER", "UPDATE", 2))])]
+        );
+        let enable = fill
+            .replace("ALTER TABLE users ALTER COLUMN locale SET DEFAULT 'en'", "ALTER TABLE users ENABLE TRIGGER sync");
+        assert_eq!(kept(&enable, false)[0].3, [(4, why("users", "ENABLE TRIGGER", "UPDATE", 2))]);
+        // The common shapes stay rewritten: no change to how the table takes writes, a change
+        // before the fill, an index beside a default, a table the draft creates.
+        let plain = fill.replace("ALTER TABLE users ALTER COLUMN locale SET DEFAULT 'en';\n", "");
+        assert!(kept(&plain, false).is_empty(), "{plain}");
+        let first = "BEGIN;\nALTER TABLE users ADD COLUMN locale text;\nALTER TABLE users ALTER COLUMN locale SET DEFAULT 'en';\n\
+                     UPDATE users SET locale = 'en';\nCOMMIT;\n";
+        assert!(kept(first, false).is_empty(), "the default first: the fill sees it");
+        let instant = "BEGIN;\nALTER TABLE b ADD COLUMN d boolean NOT NULL DEFAULT true;\nALTER TABLE b ALTER COLUMN d SET DEFAULT false;\nCOMMIT;\n";
+        assert!(kept(instant, false).is_empty(), "a constant default: one catalogue change");
+        let index = "BEGIN;\nALTER TABLE users ADD COLUMN x int;\nCREATE INDEX ON users (x);\nALTER TABLE users ALTER COLUMN x SET DEFAULT 0;\nCOMMIT;\n";
+        assert!(kept(index, false).is_empty());
+        let new = format!(
+            "CREATE TABLE products (sku text, category text, CONSTRAINT products_sku_key UNIQUE (sku));\n{swap}"
+        );
+        assert!(kept(&new, false).is_empty(), "no traffic on a new table");
+        assert!(kept(&fill.replace("BEGIN;\n", "").replace("COMMIT;\n", ""), false).is_empty(), "autocommit");
     }
 
     #[test]
