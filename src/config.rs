@@ -42,6 +42,11 @@ pub struct Config {
     /// the runner ([`crate::runner::Runner::runs_in_one_transaction`]); off by default (psql),
     /// where only goose and dbmate markers say so.
     pub runner_transaction: bool,
+    /// The migration tool sends each step file as one query (sqlx, dbmate, golang-migrate,
+    /// Prisma, diesel, graphile-migrate): a step that must run alone cannot repeat a draft's
+    /// session `SET` (see `passes::tool_locals`). Set from the runner
+    /// ([`crate::runner::Runner::sends_a_step_as_one_query`]); off by default.
+    pub one_query_steps: bool,
 }
 
 /// Which `-- pgsafe:ignore` directives a compile honours.
@@ -117,6 +122,7 @@ impl Default for Config {
             ignores: Ignores::All,
             runs_under_psql: true,
             runner_transaction: false,
+            one_query_steps: false,
         }
     }
 }

@@ -165,6 +165,30 @@ fn a_search_path_before_a_concurrent_build_cannot_go_to_a_whole_file_runner() {
 }
 
 #[test]
+fn a_session_setting_before_a_build_keeps_it_as_written_for_a_runner_that_sends_one_query() {
+    // Compiled as `fix --runner R` compiles it: under a runner that sends a step as one query, the
+    // concurrent build's step could not repeat the draft's `SET`, and the build stays as written
+    // with the setting (it was exit 2); every other runner gets the concurrent build.
+    let draft = "SET search_path = app;\nALTER TABLE t ADD c int;\nCREATE INDEX i ON t (c);\n";
+    for runner in Runner::ALL {
+        let path = std::path::Path::new("m/20240101000000_a.sql");
+        let config = Config {
+            one_query_steps: runner.sends_a_step_as_one_query(),
+            runner_transaction: runner.runs_in_one_transaction(path, draft),
+            ..Config::default()
+        };
+        let c = compile("m/20240101000000_a.sql", draft, &config).unwrap();
+        let at = placement(runner, std::path::Path::new("m"));
+        let out = runner.lay_out(&c, &at).unwrap_or_else(|e| panic!("{runner}: {e}"));
+        let written: String = out.write.iter().map(|(_, text)| text.as_str()).collect();
+        let kept =
+            c.diagnostics.iter().any(|d| d.rule == "concurrent-index" && d.message.contains("`SET search_path`"));
+        assert_eq!(kept, runner.sends_a_step_as_one_query(), "{runner}: {:?}", c.diagnostics);
+        assert_eq!(written.contains("CONCURRENTLY"), !kept, "{runner}: {written}");
+    }
+}
+
+#[test]
 fn a_dry_run_is_never_handed_to_a_committing_runner() {
     let draft = "BEGIN;\nALTER TABLE t ADD CONSTRAINT c CHECK (x > 0);\nROLLBACK;\n";
     let c = compile("m/0002_a.sql", draft, &Config::default()).unwrap();

@@ -691,13 +691,25 @@ CREATE INDEX orders_tag_idx ON orders (tag);
 const TAGGED: &str = "(SELECT count(*) FILTER (WHERE tag = 'kept') || ' ' || count(*) FROM orders)";
 
 #[test]
-fn a_set_local_the_runners_transaction_holds_keeps_later_builds_in_it() {
+fn a_setting_the_runner_cannot_repeat_keeps_later_builds_in_its_step() {
     // sqlx and dbmate (`transaction:false` too: one query) hold a `SET LOCAL` with no `BEGIN` to
-    // the end of the file, and every later step repeats it; a concurrent build after it, a step
-    // such a runner sends alone, cannot repeat it: `pgsafe fix` refused the draft (exit 2, its
-    // message naming the repeated `SET` as the statement that needs no transaction).
+    // the end of the file, and a session `SET` to the end of the session, and every later step
+    // repeats them; a concurrent build after one, a step such a runner sends alone, cannot
+    // repeat it: `pgsafe fix` refused the draft (exit 2, its message naming the repeated `SET`
+    // as the statement that needs no transaction).
     let Some(pg) = cluster() else { return };
     let mut ran = Vec::new();
+    for (kind, draft) in
+        [("local", LOCAL_TO_THE_END.to_string()), ("session", LOCAL_TO_THE_END.replacen("SET LOCAL", "SET", 1))]
+    {
+        setting_kept_under(&pg, kind, &draft, &mut ran);
+    }
+    eprintln!("runners run: {}", ran.join(", "));
+}
+
+/// [`a_setting_the_runner_cannot_repeat_keeps_later_builds_in_its_step`] for one draft, its
+/// databases named after `kind`.
+fn setting_kept_under(pg: &Cluster, kind: &str, draft: &str, ran: &mut Vec<String>) {
     let sqlx = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/bin/sqlx-migrate");
     if sqlx.is_file() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -705,19 +717,20 @@ fn a_set_local_the_runners_transaction_holds_keeps_later_builds_in_it() {
             let m = dir.join("migrations");
             std::fs::create_dir_all(&m).unwrap();
             std::fs::write(m.join("20240101000000_init.sql"), INIT).unwrap();
-            std::fs::write(m.join("20240102000000_tag.sql"), LOCAL_TO_THE_END).unwrap();
+            std::fs::write(m.join("20240102000000_tag.sql"), draft).unwrap();
         }
         let (code, out) = pgsafe(b.path(), &["fix", "--runner", "sqlx", "migrations/"]);
-        assert_eq!(code, 1, "{out}");
-        assert!(holding(&b.path().join("migrations"), "CONCURRENTLY").is_empty(), "{out}");
-        for (db, dir) in [("local_sqlx_draft", a.path()), ("local_sqlx_plan", b.path())] {
+        assert_eq!(code, 1, "{kind}: {out}");
+        assert!(holding(&b.path().join("migrations"), "CONCURRENTLY").is_empty(), "{kind}: {out}");
+        let (draft_db, plan_db) = (format!("{kind}_sqlx_draft"), format!("{kind}_sqlx_plan"));
+        for (db, dir) in [(&draft_db, a.path()), (&plan_db, b.path())] {
             pg.create_database(db, None).unwrap();
-            run(Command::new(&sqlx).arg(url(&pg, db)).arg(dir.join("migrations")));
+            run(Command::new(&sqlx).arg(url(pg, db)).arg(dir.join("migrations")));
         }
-        let want = state_with(&pg, "local_sqlx_draft", TAGGED);
-        assert_eq!(want.1, "500 500", "the draft's rows");
-        assert_eq!(state_with(&pg, "local_sqlx_plan", TAGGED), want, "sqlx");
-        ran.push("sqlx");
+        let want = state_with(pg, &draft_db, TAGGED);
+        assert_eq!(want.1, "500 500", "the draft's rows ({kind})");
+        assert_eq!(state_with(pg, &plan_db, TAGGED), want, "sqlx ({kind})");
+        ran.push(format!("sqlx ({kind})"));
     } else {
         assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{} is missing", sqlx.display());
     }
@@ -730,25 +743,21 @@ fn a_set_local_the_runners_transaction_holds_keeps_later_builds_in_it() {
                 std::fs::create_dir_all(&m).unwrap();
                 std::fs::write(m.join("20240101000000_init.sql"), format!("-- migrate:up\n{INIT}\n-- migrate:down\n"))
                     .unwrap();
-                std::fs::write(
-                    m.join("20240102000000_tag.sql"),
-                    format!("{marker}\n{LOCAL_TO_THE_END}\n-- migrate:down\n"),
-                )
-                .unwrap();
+                std::fs::write(m.join("20240102000000_tag.sql"), format!("{marker}\n{draft}\n-- migrate:down\n"))
+                    .unwrap();
             }
             let (code, out) = pgsafe(b.path(), &["fix", "db/migrations/"]);
-            assert_eq!(code, 1, "{opt_out}: {out}");
-            assert!(holding(&b.path().join("db/migrations"), "CONCURRENTLY").is_empty(), "{opt_out}: {out}");
-            let (draft, plan) = (format!("local_dbmate_{opt_out}_draft"), format!("local_dbmate_{opt_out}_plan"));
+            assert_eq!(code, 1, "{kind} {opt_out}: {out}");
+            assert!(holding(&b.path().join("db/migrations"), "CONCURRENTLY").is_empty(), "{kind} {opt_out}: {out}");
+            let (draft, plan) = (format!("{kind}_dbmate_{opt_out}_draft"), format!("{kind}_dbmate_{opt_out}_plan"));
             for (db, dir) in [(&draft, a.path()), (&plan, b.path())] {
                 pg.create_database(db, None).unwrap();
-                run(Command::new("dbmate").current_dir(dir).args(["--no-dump-schema", "--url", &url(&pg, db), "up"]));
+                run(Command::new("dbmate").current_dir(dir).args(["--no-dump-schema", "--url", &url(pg, db), "up"]));
             }
-            let want = state_with(&pg, &draft, TAGGED);
-            assert_eq!(want.1, "500 500", "the draft's rows ({opt_out})");
-            assert_eq!(state_with(&pg, &plan, TAGGED), want, "dbmate ({opt_out})");
-            ran.push("dbmate");
+            let want = state_with(pg, &draft, TAGGED);
+            assert_eq!(want.1, "500 500", "the draft's rows ({kind} {opt_out})");
+            assert_eq!(state_with(pg, &plan, TAGGED), want, "dbmate ({kind} {opt_out})");
+            ran.push(format!("dbmate ({kind} {opt_out})"));
         }
     }
-    eprintln!("runners run: {}", ran.join(", "));
 }

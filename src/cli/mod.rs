@@ -317,7 +317,8 @@ fn outcome(path: &Path, settings: &Settings, ctx: &Ctx, want: Want) -> Outcome {
     let layout = runner.as_ref().map(|(r, _)| *r).filter(|r| *r != Runner::Psql && path.as_os_str() != "-");
     let names_steps = layout.is_some() && matches!(want, Want::Manifest | Want::Review);
     let result = settings.config(&file_settings, ctx).map_err(|e| format!("{e:#}")).and_then(|config| {
-        let config = Config { runs_under_psql: under_psql, runner_transaction, ..config };
+        let one_query_steps = runner.as_ref().is_some_and(|(r, _)| r.sends_a_step_as_one_query());
+        let config = Config { runs_under_psql: under_psql, runner_transaction, one_query_steps, ..config };
         let compile_as = if names_steps { Want::Everything } else { want };
         pgsafe::compile_for(&name, text, &config, compile_as).map_err(|e| {
             error_at = e.line_col;

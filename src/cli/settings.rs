@@ -115,6 +115,7 @@ impl Settings {
             ignores: pgsafe::config::Ignores::All,
             runs_under_psql: true,
             runner_transaction: false,
+            one_query_steps: false,
         })
     }
 }

@@ -379,10 +379,10 @@ pub struct Ctx<'m, 'a> {
     /// [`timeouts::draft_statement_timeouts`]; empty when the draft sets none, or when the passes
     /// run to see what they would rewrite regardless).
     statement_timeouts: &'m [Option<&'m str>],
-    /// Per statement: a draft `SET LOCAL` held there in the tool's transaction (see
-    /// [`tool_locals::held`]; empty when none, or when the passes run to see what they would
-    /// rewrite regardless).
-    tool_locals: &'m [Option<String>],
+    /// Per statement: a draft setting held there that a step running alone could not repeat
+    /// (see [`tool_locals::held`]; empty when none, or when the passes run to see what they
+    /// would rewrite regardless).
+    tool_locals: &'m [Option<tool_locals::Held>],
     /// The statements the passes look at now (see [`run_on`]).
     window: Range<usize>,
 }
@@ -455,9 +455,9 @@ impl<'m> Ctx<'m, '_> {
         self.statement_timeouts.get(i).copied().flatten()
     }
 
-    /// The draft's `SET LOCAL` held at statement `i` in the tool's transaction, if any.
-    fn tool_local(&self, i: usize) -> Option<&'m str> {
-        self.tool_locals.get(i).and_then(Option::as_deref)
+    /// The draft setting held at statement `i` that a step running alone could not repeat.
+    fn tool_local(&self, i: usize) -> Option<&'m tool_locals::Held> {
+        self.tool_locals.get(i).and_then(Option::as_ref)
     }
 
     /// Should `rule` look at statement `i`? Not in a down section, not where the user said ignore,
@@ -516,7 +516,7 @@ const WINDOW: usize = 4096;
 /// two-thread path of `walk_timeline`).
 pub fn run_in_windows(m: &Migration<'_>, config: &Config, size: usize) -> Rewritten {
     let statement_timeouts = timeouts::draft_statement_timeouts(m);
-    let locals = tool_locals::held(m);
+    let locals = tool_locals::held(m, config.one_query_steps);
     let mut out = walk(m, config, size, &statement_timeouts, &locals);
     if statement_timeouts.iter().any(Option::is_some) {
         let regardless = walk(m, config, size, &[], &locals);
@@ -536,7 +536,7 @@ fn walk(
     config: &Config,
     size: usize,
     statement_timeouts: &[Option<&str>],
-    tool_locals: &[Option<String>],
+    tool_locals: &[Option<tool_locals::Held>],
 ) -> Rewritten {
     let regions = transactions::regions(m, config.catalog.as_ref().is_some_and(|c| c.defers_checks));
     let kept = transactions::kept_by(&regions, m.stmts.len());
@@ -697,23 +697,29 @@ fn not_applied_under_statement_timeout(
 /// passes run as if it held nowhere.
 fn not_applied_under_tool_local(
     m: &Migration<'_>,
-    locals: &[Option<String>],
+    locals: &[Option<tool_locals::Held>],
     regardless: Rewritten,
     out: &mut Rewritten,
 ) {
     for c in regardless.changes.into_iter().filter(|c| tool_locals::runs_alone(c.rule)) {
         let stmt = m.stmts.partition_point(|s| s.span.start <= c.at).saturating_sub(1);
-        let Some(name) = locals.get(stmt).and_then(Option::as_deref) else { continue };
+        let Some(held) = locals.get(stmt).and_then(Option::as_ref) else { continue };
+        let name = &held.name;
+        let (set, until) = if held.local {
+            ("SET LOCAL", "to the end of the transaction the migration tool runs the file in")
+        } else {
+            ("SET", "to the end of the session")
+        };
         let message = format!(
-            "{} — not applied: the draft's `SET LOCAL {name}` holds here, to the end of the transaction the migration \
-             tool runs the file in, and every later step repeats it; this rewrite's step must run alone, outside a \
-             transaction block, where a runner that sends a file as one query (sqlx, dbmate) cannot repeat it. Kept \
-             as written, in a step that repeats the setting, as the draft runs it",
+            "{} — not applied: the draft's `{set} {name}` holds here, {until}, and every later step repeats it; \
+             this rewrite's step must run alone, outside a transaction block, where a runner that sends a file as \
+             one query (sqlx, dbmate) cannot repeat it. Kept as written, in a step that repeats the setting, as the \
+             draft runs it",
             c.message
         );
         let help = format!(
             "to get this rewrite, set {name} for the runner's connection instead (e.g. PGOPTIONS='-c {name}=…'), or \
-             move the statement before the SET LOCAL"
+             move the statement before the {set}"
         );
         out.diagnostics.push(Diagnostic::new(c.rule, Severity::Warning, c.span(), message).help(help));
     }

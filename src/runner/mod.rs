@@ -88,6 +88,21 @@ impl Runner {
         }
     }
 
+    /// Does this runner send a step file to the server as one query (its adapter lays a step out
+    /// with [`Layout::one_query`])? Then a step that must run alone holds one statement and
+    /// nothing else.
+    pub fn sends_a_step_as_one_query(self) -> bool {
+        matches!(
+            self,
+            Runner::Sqlx
+                | Runner::Dbmate
+                | Runner::GolangMigrate
+                | Runner::Prisma
+                | Runner::Diesel
+                | Runner::GraphileMigrate
+        )
+    }
+
     pub fn from_name(name: &str) -> Option<Runner> {
         Runner::ALL.into_iter().find(|r| r.name() == name.to_ascii_lowercase())
     }
