@@ -518,6 +518,9 @@ fn kept_because(keep: &Keep) -> String {
         }
         Keep::RolledBack => "it holds a transaction the draft rolls back".into(),
         Keep::NeverCommitted => NEVER_COMMITTED.into(),
+        Keep::Prepared(gid) => {
+            format!("PREPARE TRANSACTION {gid} ends the transaction without committing it; COMMIT PREPARED {gid} commits it later")
+        }
         Keep::Savepoint(name) => format!("SAVEPOINT {name} runs with what it encloses"),
         Keep::Unclosed => UNCLOSED.into(),
         Keep::Conditional => CONDITIONAL.into(),

@@ -693,6 +693,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
         }
         ("commit", _) | ("end", _) if only_words(text) => return Some(transaction_end(text, false, &op)),
         ("abort", _) if only_words(text) => return Some(transaction_end(text, true, &op)),
+        // It ends the transaction block without committing: `COMMIT PREPARED`, in this session
+        // or another, commits it later (`passes::transactions`, `Keep::Prepared`).
+        ("prepare", "transaction") if prepared_gid(text).is_some() => {
+            return Some(vec![op(OpKind::Commit { rollback: false }, Vec::new())]);
+        }
         ("set", _) | ("reset", _) => {
             if let Some(kind) = lower_set(text) {
                 return Some(vec![op(kind, Vec::new())]);
@@ -1088,6 +1093,16 @@ fn transaction_end(text: &str, rollback: bool, op: &dyn Fn(OpKind, Vec<LockUse>)
         ops.extend([op(OpKind::Begin, Vec::new()), op(OpKind::TransactionMode, Vec::new())]);
     }
     ops
+}
+
+/// The transaction id of `PREPARE TRANSACTION 'gid'`, as written (quotes included), if `text` is one.
+pub fn prepared_gid(text: &str) -> Option<&str> {
+    match lex(text).as_slice() {
+        [p, t, gid] if p.is_word("prepare") && t.is_word("transaction") && gid.tok == Tok::Literal => {
+            Some(&text[gid.span.clone()])
+        }
+        _ => None,
+    }
 }
 
 /// Nothing but words and commas, as in `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY` or
@@ -1581,6 +1596,7 @@ mod tests {
         assert_eq!(kind("ROLLBACK"), OpKind::Commit { rollback: true });
         assert_eq!(kind("ROLLBACK WORK"), OpKind::Commit { rollback: true });
         assert_eq!(kind("ABORT"), OpKind::Commit { rollback: true });
+        assert_eq!(kind("prepare transaction 'mig1'"), OpKind::Commit { rollback: false });
     }
 
     #[test]

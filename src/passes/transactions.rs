@@ -34,6 +34,7 @@
 use super::{Ctx, Mode, Phase, Rewritten};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::ir::code_locks::RunsCode;
+use crate::ir::lower::prepared_gid;
 use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{OpKind, Psql, SavepointAction};
@@ -53,6 +54,10 @@ pub enum Keep {
     /// The draft never commits this transaction: its session ends with the file, and PostgreSQL
     /// rolls it back. The step ends in `ROLLBACK`, so what it does is as plain to see.
     NeverCommitted,
+    /// `PREPARE TRANSACTION 'gid'` (the gid as written) ends this transaction without committing
+    /// it: a `COMMIT PREPARED`, in this session or another, commits it later, and its locks are
+    /// held until then. One step as written prepares it too.
+    Prepared(String),
     /// `SAVEPOINT name` … its `RELEASE`/`ROLLBACK TO`.
     Savepoint(String),
     /// Session state (`temporary table comment_temp`) that later statements use: each step runs
@@ -257,6 +262,10 @@ pub fn regions(m: &Migration<'_>, schema_defers_checks: bool) -> Vec<Region> {
                     held = held.or(Some((i, Keep::InitiallyDeferred)));
                 }
                 OpKind::Commit { rollback } => {
+                    if let (Some(b), Some(gid)) = (begin, prepared_gid(m.text(&s.body))) {
+                        let why = vec![(i, Keep::Prepared(gid.into()))];
+                        found.push(Region { first: b, last: i, shape: Shape::AsWritten, why });
+                    }
                     if let (Some((d, keep)), false) = (held.take(), *rollback) {
                         let why = vec![(d, keep)];
                         found.push(Region { first: d, last: i, shape: Shape::InsideTransaction, why });
@@ -551,8 +560,12 @@ fn merge(mut found: Vec<Region>, m: &Migration<'_>, own_commits: &[usize]) -> Ve
                 let mut tx = touching((r.first, r.last));
                 // A step opens with its own `BEGIN;`: a draft's `BEGIN READ ONLY` must run as written.
                 let plain_begin = |b: usize| !m.stmts[b].ops.iter().any(|o| o.kind == OpKind::TransactionMode);
+                // A prepared transaction ends in the draft's `PREPARE TRANSACTION`, not a step's `COMMIT`.
+                let prepared = r.why.iter().any(|(_, w)| matches!(w, Keep::Prepared(_)));
                 r.shape = match (tx.next(), tx.next()) {
-                    (Some(&(b, e)), None) if (b, e) == (r.first, r.last) && plain_begin(b) => Shape::WholeTransaction,
+                    (Some(&(b, e)), None) if (b, e) == (r.first, r.last) && plain_begin(b) && !prepared => {
+                        Shape::WholeTransaction
+                    }
                     (Some(&(b, e)), None) if b < r.first && r.last < e => Shape::InsideTransaction,
                     (None, _)
                         if !refuses_transaction_block(m, r)
@@ -629,6 +642,12 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         "the draft never commits this transaction: its session ends with the file and PostgreSQL rolls the transaction back (a dry run), so pgsafe keeps {lines} as written in one step that rolls it back too, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there"
                     ),
                     "if the draft means to change the database, end the transaction with COMMIT",
+                ),
+                Keep::Prepared(gid) => (
+                    format!(
+                        "PREPARE TRANSACTION {gid} ends this transaction without committing it: COMMIT PREPARED {gid}, in this session or another, commits it later, and until then it holds its locks, past the end of the session. pgsafe keeps {lines} as written in one step that prepares it too, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there, since each of those would commit on its own, before COMMIT PREPARED"
+                    ),
+                    "to get the safe recipes, run the statements that need them outside the prepared transaction",
                 ),
                 Keep::Savepoint(name) => (
                     format!(
@@ -971,6 +990,22 @@ fn adds_values_to_other_types(stmt: &Stmt, type_name: &Name) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prepared_transaction_stays_as_written_to_its_prepare_and_is_not_a_dry_run() {
+        let kept = |src: &str| {
+            let m = Migration::split_and_lower(src).unwrap();
+            regions(&m, false).iter().map(|r| (r.first, r.last, r.shape, r.why.clone())).collect::<Vec<_>>()
+        };
+        // PREPARE TRANSACTION ends the block without committing; COMMIT PREPARED (refused in a
+        // transaction block) commits it later, here or in another session. What follows is planned.
+        let draft = "BEGIN;\nCREATE INDEX i ON t (c);\nPREPARE TRANSACTION 'm1';\nCOMMIT PREPARED 'm1';\n\
+                     CREATE INDEX j ON big (x);\n";
+        assert_eq!(kept(draft), [(0, 2, Shape::AsWritten, vec![(2, Keep::Prepared("'m1'".into()))])]);
+        // Not a word more: a PREPARE TRANSACTION PostgreSQL rejects ends nothing.
+        let typo = "BEGIN;\nCREATE INDEX i ON t (c);\nPREPARE TRANSACTION 'm1' now;\n";
+        assert_eq!(kept(typo), [(0, 2, Shape::WholeTransaction, vec![(0, Keep::NeverCommitted)])]);
+    }
 
     #[test]
     fn a_write_under_a_check_declared_initially_deferred_keeps_the_rest_of_its_transaction() {
