@@ -17,7 +17,10 @@
 //!    `-- planeq-volatile:` is read too; `t.*` compares `t` by row count only). When the draft
 //!    fails, the plan must fail too; a meaning fixture's draft must not fail unless its
 //!    `-- draft fails:` line says why (a fixture whose draft failed by mistake proved nothing);
-//! 4. safety: while each step runs, an idle writer holds a transaction open on every table of the
+//! 4. traffic: a fixture's `-- traffic: STATEMENT` lines are what the application writes between
+//!    steps; the plan, run again with them played in each gap between steps, must mean what the
+//!    draft means with them played before it or after it ([`traffic`]);
+//! 5. safety: while each step runs, an idle writer holds a transaction open on every table of the
 //!    setup and a prober per table keeps writing; no write may wait on a lock longer than the
 //!    step's `lock_timeout` + 0.4 s (a step that queues behind the writer without a short
 //!    `lock_timeout` fails this).
@@ -82,6 +85,8 @@ mod generator;
 mod harness;
 #[path = "semantics/probe.rs"]
 mod probe;
+#[path = "semantics/traffic.rs"]
+mod traffic;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -173,6 +178,10 @@ fn check_all(drafts: &[Draft]) -> Vec<Verdict> {
 
 fn report(d: &Draft, v: &Verdict) -> String {
     let mut s = format!("{} ({} steps, {:.2} s)", d.name, v.steps, v.seconds);
+    if v.traffic_gaps > 0 {
+        let gaps = if v.traffic_gaps == 1 { "1 gap".into() } else { format!("{} gaps", v.traffic_gaps) };
+        s.insert_str(s.len() - 1, &format!(", traffic in {gaps}"));
+    }
     for p in &v.problems {
         s.push_str(&format!("\n    {}", p.replace('\n', "\n    ")));
     }
@@ -207,6 +216,7 @@ fn env_num(name: &str) -> Option<u64> {
 fn kind(problem: &str) -> &str {
     [
         "rows of",
+        "with traffic",
         "schema differs",
         "unsafe step",
         "the draft fails",
@@ -367,9 +377,10 @@ fn every_fixture_plan_step_is_a_fixed_point() {
 }
 
 /// The checks themselves can fail: planted plans that change the rows, fail where the draft does
-/// not, or wait behind the idle writer without a short lock_timeout are caught; a step that waits
-/// without blocking anyone (`CREATE INDEX CONCURRENTLY`) and one that gives up on its
-/// `lock_timeout` (and is run again) are not.
+/// not, expose to traffic between steps a state the draft never shows, or wait behind the idle
+/// writer without a short lock_timeout are caught; a step that waits without blocking anyone
+/// (`CREATE INDEX CONCURRENTLY`) and one that gives up on its `lock_timeout` (and is run again) are
+/// not.
 #[test]
 fn the_checks_catch_planted_differences_and_unsafe_steps() {
     let setup = repo().join("tests/fixtures/meaning/setup/shop.sql");
@@ -381,6 +392,7 @@ fn the_checks_catch_planted_differences_and_unsafe_steps() {
         volatile: Default::default(),
         noise: harness::NOISE,
         limit: std::time::Duration::from_secs(30),
+        traffic: Vec::new(),
     };
     let step = |text: &str| vec![("0001_step.sql".to_owned(), text.to_owned())];
     let tx = |body: &str| format!("BEGIN;\nSET LOCAL lock_timeout = '100ms';\n{body}\nCOMMIT;\n");
@@ -401,6 +413,26 @@ fn the_checks_catch_planted_differences_and_unsafe_steps() {
     assert!(v.problems.iter().any(|p| p.contains("but every plan step succeeds")), "{:?}", v.problems);
     let v = harness::check_plan(&draft("SELECT 1;"), &step("SELECT 1/0;"));
     assert!(v.problems.iter().any(|p| p.contains("the plan fails")), "{:?}", v.problems);
+
+    // traffic: a row inserted between the fill and the default gets neither, where the draft's
+    // rows all get 0 whichever side of it the insert lands; the default set first fills it too
+    let steps = |texts: &[&str]| -> Vec<(String, String)> {
+        texts.iter().enumerate().map(|(i, t)| (format!("000{}_step.sql", i + 1), tx(t))).collect()
+    };
+    let mut d = draft("ALTER TABLE order_notes ADD COLUMN n int DEFAULT 0;");
+    d.traffic = vec!["INSERT INTO order_notes (order_id, body) VALUES (1, 'between')".into()];
+    let add = "ALTER TABLE order_notes ADD COLUMN n int;";
+    let (fill, default) =
+        ("UPDATE order_notes SET n = 0 WHERE n IS NULL;", "ALTER TABLE order_notes ALTER n SET DEFAULT 0;");
+    let v = harness::check_plan(&d, &steps(&[add, fill, default]));
+    assert!(
+        v.problems.len() == 1 && v.problems[0].contains("with traffic after step 0002_step.sql"),
+        "{:?}",
+        v.problems
+    );
+    assert!(v.problems[0].contains("rows of order_notes differ"), "{:?}", v.problems);
+    let v = harness::check_plan(&d, &steps(&[add, default, fill]));
+    assert!(v.ok() && v.traffic_gaps == 2, "{:?}", v.problems);
 
     // safety: queued behind the idle writer with no lock_timeout
     let alter = "ALTER TABLE orders ADD COLUMN x int;";

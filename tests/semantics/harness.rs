@@ -2,7 +2,7 @@
 //! from a setup's dump, a draft run as written on one database and its plan step by step on the
 //! other (under the safety probe), then schema and rows compared.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ use pgsafe::verify::equivalence::{differing_tables, row_fingerprints};
 use pgsafe::Config;
 
 use super::probe::{self, StepSafety};
+use super::traffic;
 
 /// Database pairs that checks may use at once (each check runs two psql sessions, a blocker and
 /// one prober per table: a few CPU-light connections).
@@ -262,7 +263,7 @@ impl Pg {
 
     /// Drop every schema of `db` and restore the setup's dump. What a draft may leave outside a
     /// schema (roles aside) shows in the catalog fingerprint; then the database is made anew.
-    fn reset(&self, db: &Db, setup: &Setup) -> Result<(), String> {
+    pub fn reset(&self, db: &Db, setup: &Setup) -> Result<(), String> {
         let name = &db.name;
         for attempt in 0..2 {
             if attempt == 1 {
@@ -298,11 +299,12 @@ impl Pg {
 }
 
 /// Drop every non-system schema (with what is in it: tables, types, functions, extensions) and
-/// give back an empty `public`.
+/// give back an empty `public`, with the comment a database made anew gives it (without one,
+/// `pg_dump` prints `COMMENT ON SCHEMA public IS ''`: a database reset and one made anew differ).
 const RESET_SQL: &str = "DO $$ DECLARE s text; BEGIN \
     FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' \
     LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $$; \
-    CREATE SCHEMA public; RESET ALL;";
+    CREATE SCHEMA public; COMMENT ON SCHEMA public IS 'standard public schema'; RESET ALL;";
 
 /// Object counts that a restore into a clean database always gives the same (a leftover of an
 /// earlier draft outside any schema changes one of them).
@@ -400,6 +402,8 @@ pub struct Draft {
     pub noise: f64,
     /// No psql run (draft or one step) may take longer.
     pub limit: Duration,
+    /// Statements the application runs between plan steps (`-- traffic:` lines; [`traffic`]).
+    pub traffic: Vec<String>,
 }
 
 pub fn repo() -> &'static Path {
@@ -409,8 +413,8 @@ pub fn repo() -> &'static Path {
 impl Draft {
     /// A draft read from a file. Lines it understands anywhere: `-- setup: FILE` (relative to
     /// `tests/fixtures/meaning/setup/`), `-- volatile: t.c …` (also planeq's `-- planeq-volatile:`),
-    /// `-- options: schema pg-version=N batch-size=N lock-timeout=T statement-timeout=T`, the golden cases' `-- golden: …` line, and
-    /// `-- blockprobe-max-wait: S`.
+    /// `-- options: schema pg-version=N batch-size=N lock-timeout=T statement-timeout=T`, the golden cases' `-- golden: …` line,
+    /// `-- blockprobe-max-wait: S` and `-- traffic: STATEMENT` (one statement a line, in order).
     pub fn from_file(path: &Path, default_setup: Option<&Path>) -> Draft {
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let name = path.strip_prefix(repo()).unwrap_or(path).display().to_string();
@@ -425,6 +429,7 @@ impl Draft {
         let mut volatile = BTreeSet::new();
         let mut noise = NOISE;
         let mut options: Vec<String> = Vec::new();
+        let mut traffic = Vec::new();
         for line in text.lines() {
             let line = line.trim();
             if let Some(f) = line.strip_prefix("-- setup:") {
@@ -443,6 +448,8 @@ impl Draft {
                         o.into()
                     }
                 }));
+            } else if let Some(t) = line.strip_prefix("-- traffic:") {
+                traffic.push(t.trim().to_owned());
             } else if let Some(w) = line.strip_prefix("-- blockprobe-max-wait:") {
                 noise = w.trim().parse().expect("-- blockprobe-max-wait: SECONDS");
             }
@@ -458,7 +465,7 @@ impl Draft {
                 _ => panic!("{}: unknown option {o:?}", path.display()),
             }
         }
-        Draft { name: name.to_owned(), text, setup, config, volatile, noise, limit: Duration::from_secs(60) }
+        Draft { name: name.to_owned(), text, setup, config, volatile, noise, limit: Duration::from_secs(60), traffic }
     }
 
     /// The part of the draft a migration tool runs as "up" (a goose/dbmate down section is not).
@@ -504,6 +511,8 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// Why what the plan means was not compared (see [`probe::PlanRun::interrupted`]).
     pub not_compared: Option<String>,
+    /// The gaps between steps where the draft's traffic was played ([`traffic`]).
+    pub traffic_gaps: usize,
     pub seconds: f64,
 }
 
@@ -577,7 +586,12 @@ pub fn check_plan(draft: &Draft, steps: &[(String, String)]) -> Verdict {
             (Some(d), None) => v.problems.push(format!("the draft fails ({d}) but every plan step succeeds")),
             (None, Some(p)) => v.problems.push(format!("the draft succeeds but the plan fails: {p}")),
             (Some(_), Some(_)) => {}
-            (None, None) => compare(pg, slot, draft, &mut v),
+            (None, None) => {
+                compare(pg, slot, draft, &mut v);
+                if v.problems.is_empty() && !draft.traffic.is_empty() {
+                    traffic::check(pg, slot, &setup, draft, &draft_file, &steps, &mut v);
+                }
+            }
         }
     });
     v.seconds = began.elapsed().as_secs_f64();
@@ -588,33 +602,52 @@ pub fn check_plan(draft: &Draft, steps: &[(String, String)]) -> Verdict {
 fn compare(pg: &Pg, slot: &Slot, draft: &Draft, v: &mut Verdict) {
     let t = Instant::now();
     let _timing = Timing(t);
-    let (a, b) = (pg.dump_schema(&slot.draft.name), pg.dump_schema(&slot.plan.name));
-    let rows = |db: &Db| db.with(pg, |c| row_fingerprints(c, None, &draft.volatile));
-    let (ra, rb) = (rows(&slot.draft), rows(&slot.plan));
-    let (a, b) = (a.join().expect("pg_dump"), b.join().expect("pg_dump"));
-    match (a, b) {
-        (Ok(a), Ok(b)) if a != b => {
-            let diff = similar::TextDiff::from_lines(&a, &b)
-                .unified_diff()
-                .context_radius(1)
-                .header("draft", "plan")
-                .to_string();
-            v.problems.push(format!("schema differs:\n{}", diff.lines().take(24).collect::<Vec<_>>().join("\n")));
-        }
-        (Ok(_), Ok(_)) => {}
-        (Err(e), _) | (_, Err(e)) => v.problems.push(format!("pg_dump fails: {e}")),
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| State::read(pg, &slot.draft, draft));
+        let b = State::read(pg, &slot.plan, draft);
+        (a.join().expect("the draft's state"), b)
+    });
+    v.problems.extend(a.differences(&b, "draft", "plan"));
+}
+
+/// What a database holds, as the suite compares it: its normalised schema and every table's rows.
+pub struct State {
+    schema: Result<String, String>,
+    rows: Result<BTreeMap<String, String>, String>,
+}
+
+impl State {
+    pub fn read(pg: &Pg, db: &Db, draft: &Draft) -> State {
+        let schema = pg.dump_schema(&db.name);
+        let rows = db.with(pg, |c| row_fingerprints(c, None, &draft.volatile)).map_err(|e| format!("{e:#}"));
+        State { schema: schema.join().expect("pg_dump"), rows }
     }
-    match (ra, rb) {
-        (Ok(ra), Ok(rb)) => {
-            for t in differing_tables(&ra, &rb) {
-                v.problems.push(format!(
-                    "rows of {t} differ: draft {} / plan {}",
-                    ra.get(&t).map_or("-", String::as_str),
-                    rb.get(&t).map_or("-", String::as_str)
-                ));
+
+    /// How `other` (called `b`) differs from this (called `a`); empty: the same.
+    pub fn differences(&self, other: &State, a: &str, b: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        match (&self.schema, &other.schema) {
+            (Ok(x), Ok(y)) if x != y => {
+                let diff =
+                    similar::TextDiff::from_lines(x, y).unified_diff().context_radius(1).header(a, b).to_string();
+                out.push(format!("schema differs:\n{}", diff.lines().take(24).collect::<Vec<_>>().join("\n")));
             }
+            (Ok(_), Ok(_)) => {}
+            (Err(e), _) | (_, Err(e)) => out.push(format!("pg_dump fails: {e}")),
         }
-        (Err(e), _) | (_, Err(e)) => v.problems.push(format!("could not read rows: {e:#}")),
+        match (&self.rows, &other.rows) {
+            (Ok(x), Ok(y)) => {
+                for t in differing_tables(x, y) {
+                    out.push(format!(
+                        "rows of {t} differ: {a} {} / {b} {}",
+                        x.get(&t).map_or("-", String::as_str),
+                        y.get(&t).map_or("-", String::as_str)
+                    ));
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => out.push(format!("could not read rows: {e}")),
+        }
+        out
     }
 }
 
@@ -628,6 +661,6 @@ impl Drop for Timing {
 }
 
 /// What the server said (the `postgres` crate's `Display` is only "db error").
-fn db_message(e: &postgres::Error) -> String {
+pub fn db_message(e: &postgres::Error) -> String {
     e.as_db_error().map_or_else(|| e.to_string(), |d| d.to_string())
 }
