@@ -18,8 +18,8 @@ use crate::front::tokens::lex;
 use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::{ForeignKey, Indexes, List};
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::migration::{Migration, Stmt};
-use crate::ir::name::Name;
+use crate::ir::migration::{Migration, Section, Stmt};
+use crate::ir::name::{key_of, Name};
 use crate::ir::op::OpKind;
 use crate::ir::timeline::Before;
 
@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     }
                     _ => None,
                 }
-                .or_else(|| alter(before, table, action)),
+                .or_else(|| alter(before, table, action, &|c: &Name| readded(m, i, table, c))),
                 OpKind::DropTable { tables, .. } => {
                     for t in tables.iter().filter(|t| !new(t)) {
                         out.diagnose(RULE, op.span.start, drop_table(&before.referencing, t, tables));
@@ -82,7 +82,21 @@ fn list(items: &[String]) -> String {
     }
 }
 
-fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
+/// Does a later statement of the draft give `table` a column named `column` again (added, or
+/// another renamed to it)? Then the old code's queries that use the name do not fail: they read
+/// and write that column.
+fn readded(m: &Migration<'_>, i: usize, table: &Name, column: &Name) -> bool {
+    let ops = m.stmts[i + 1..].iter().filter(|s| s.section == Section::Up).flat_map(|s| &s.ops);
+    ops.into_iter().any(|op| match &op.kind {
+        OpKind::AddColumn { table: t, column: c, .. } => t.same(table) && key_of(c) == *column.key,
+        OpKind::AlterTable { table: t, action: Action::RenameColumn { to, .. }, .. } => {
+            t.same(table) && to.key == column.key
+        }
+        _ => false,
+    })
+}
+
+fn alter(before: &Before, table: &Name, action: &Action, readded: &dyn Fn(&Name) -> bool) -> Option<String> {
     let t = &table.text;
     // A column the draft itself added has no users yet.
     let added = |c: &Name| before.table.as_ref().and_then(|t| t.column(&c.key)).is_some_and(|c| c.added_in_draft);
@@ -94,6 +108,15 @@ fn alter(before: &Before, table: &Name, action: &Action) -> Option<String> {
         _ => (&empty.0, &empty.1),
     };
     Some(match action {
+        Action::RenameColumn { from, to } if !added(from) && readded(from) => format!(
+            "renaming {t}.{from} to {to}, then adding a new {from} later in the draft, misleads the application code that \
+             is running: its queries that use {from} do not fail, they read and write the new column from the moment it \
+             commits (its writes land there, not in {to}, and a later fill of {from} overwrites them). Expand/contract \
+             instead: add the new column under a new name, write both (in the code or with a trigger), backfill it in \
+             batches, deploy code that reads it, then drop {from} in a later migration",
+            from = from.text,
+            to = to.text
+        ),
         Action::RenameColumn { from, to } if !added(from) => format!(
             "renaming {t}.{from} to {to} breaks the application code that is running: its queries that use {from} fail from \
              the moment this commits until every instance runs new code. Expand/contract instead: add {to}, write both \
@@ -336,6 +359,11 @@ mod tests {
     fn each_destructive_form_is_reported() {
         for (sql, needle) in [
             ("ALTER TABLE orders RENAME COLUMN status TO state;", "renaming orders.status to state"),
+            // Found by a probe (TypeORM): the old code's writes do not fail, they land in the new column.
+            (
+                "ALTER TABLE orders RENAME COLUMN total TO total_old;\nALTER TABLE orders ADD COLUMN total numeric;",
+                "its queries that use total do not fail, they read and write the new column",
+            ),
             ("ALTER TABLE orders RENAME TO purchases;", "CREATE VIEW orders AS SELECT * FROM purchases"),
             ("ALTER TABLE orders DROP COLUMN status;", "dropping orders.status"),
             ("ALTER TABLE orders ALTER COLUMN status DROP NOT NULL;", "dropping NOT NULL on orders.status"),

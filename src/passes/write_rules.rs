@@ -8,7 +8,12 @@
 //!   between the fill's batches and the change get neither, and a later `VALIDATE` fails on them;
 //! - a drop before it (a key, check or foreign key, a unique index, a default): rows written after
 //!   the drop commits break the constraint being built, which then fails, leaving the table with
-//!   neither.
+//!   neither;
+//! - a rename before it (a column or the table), or a column dropped and added again under its
+//!   name: writes that name a column land, once that commits, in another one than before, which
+//!   the split statement then fills, reads or builds on (an ORM's `RENAME COLUMN total TO
+//!   total_old; ADD COLUMN total …; UPDATE … SET total = total_old`: the app's write to `total`
+//!   landed in the new column and the fill overwrote it).
 //!
 //! The stretch from one to the other stays as written in one transaction step. A change alone, or
 //! a split statement with no such change beside it (`ADD COLUMN`, `UPDATE`, `SET NOT NULL`; a
@@ -17,7 +22,7 @@
 use super::transactions::{Keep, Region, Shape};
 use crate::ir::action::Action;
 use crate::ir::migration::{Migration, Section};
-use crate::ir::name::Name;
+use crate::ir::name::{key_of, Name};
 use crate::ir::op::{ConstraintKind, Op, OpKind};
 
 /// A statement of the open transaction, on its table (`None`: a table pgsafe cannot tell).
@@ -36,19 +41,52 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // Tables the draft creates (no traffic writes them) and the indexes it builds: (name, table, unique).
     let mut created: Vec<Name> = Vec::new();
     let mut built: Vec<(Name, Name, bool)> = Vec::new();
+    // Tables with traffic that the draft renamed away or dropped (name, where, how): one created
+    // under such a name takes the app's writes.
+    let mut gone: Vec<(Name, usize, &'static str)> = Vec::new();
     let mut begun = false;
+    // The statement that opened (or closed) the last transaction: the open one holds those after it.
+    let mut opened: Option<usize> = None;
     // In the open transaction: the statements a plan commits apart whose result depends on the rows
     // written meanwhile, and the drops that let more rows in.
     let (mut apart, mut dropped): (Vec<Seen>, Vec<Seen>) = (Vec::new(), Vec::new());
+    // In the open transaction: renames and re-added columns (which column a write's name lands
+    // in, from the statement that took the name away), and the columns dropped (table, folded
+    // name, where).
+    let (mut moved, mut vacated): (Vec<Seen>, Vec<(Name, String, usize)>) = (Vec::new(), Vec::new());
     for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
         for op in &s.ops {
             match &op.kind {
                 OpKind::Begin | OpKind::Commit { .. } => {
                     begun = op.kind == OpKind::Begin;
+                    opened = Some(i);
                     apart.clear();
                     dropped.clear();
+                    moved.clear();
+                    vacated.clear();
+                }
+                OpKind::CreateTable { table, .. } if gone.iter().any(|g| g.0.same(table)) => {
+                    // Kept from the rename or drop when the open transaction holds it: split
+                    // there, the app's writes would fail between the steps.
+                    let (at, what) = match gone.iter().rev().find(|g| g.0.same(table)) {
+                        Some(&(_, at, what)) if opened.is_none_or(|o| at > o) => (at, what),
+                        _ => (i, "CREATE TABLE"),
+                    };
+                    if begun || m.runner_transaction {
+                        moved.push(Seen { at, table: Some(table.clone()), what, key: false });
+                    }
                 }
                 OpKind::CreateTable { table, .. } => created.push(table.clone()),
+                OpKind::AlterTable { table, action: Action::RenameTable { to }, .. } => {
+                    match created.iter().any(|c| c.same(table)) {
+                        true => created.push(to.clone()),
+                        false => gone.push((table.clone(), i, "RENAME TO")),
+                    }
+                }
+                OpKind::DropTable { tables, .. } => {
+                    let live = tables.iter().filter(|t| !created.iter().any(|c| c.same(t)));
+                    gone.extend(live.map(|t| (t.clone(), i, "DROP TABLE")))
+                }
                 OpKind::CreateIndex { name: Some(name), table, unique, .. } => {
                     built.push((name.clone(), table.clone(), *unique))
                 }
@@ -68,8 +106,15 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                     dropped.push(change);
                 }
             }
+            if let Some(change) = moves_writes(&op.kind, i, &mut vacated).filter(|c| live(&c.table)) {
+                moved.push(change);
+            }
             if let Some(split) = split_apart(&op.kind).filter(|a| live(&a.table)) {
                 let split = Seen { at: i, ..split };
+                // Any split statement can be wrong on writes that landed in another column.
+                if let Some(rename) = moved.iter().find(|r| r.at < i && same(&r.table, &split.table)) {
+                    found.push(region(rename, &split, rename.at));
+                }
                 // Only a build can fail on the rows a drop let in (a fill cannot); a dropped index
                 // breaks only a key, and one on a table pgsafe cannot tell may be this one's.
                 let breaks = |d: &Seen| {
@@ -123,6 +168,29 @@ fn changes_writes(op: &Op, built: &[(Name, Name, bool)]) -> Option<(Seen, bool)>
     }
 }
 
+/// Does the op (statement `i`) change which column (or table) a write's name lands in: a column or
+/// table renamed (the change is on the table's new name), or a column added under the name of one
+/// the open transaction dropped (the change is the drop)? A drop alone only makes such writes
+/// fail, as they fail after the draft.
+/// (A table created under a vacated name is found by the caller, which knows the draft's tables.)
+fn moves_writes(kind: &OpKind, i: usize, vacated: &mut Vec<(Name, String, usize)>) -> Option<Seen> {
+    let seen = |at, table: &Name, what| Some(Seen { at, table: Some(table.clone()), what, key: false });
+    match kind {
+        OpKind::AlterTable { table, action: Action::RenameColumn { .. }, .. } => seen(i, table, "RENAME COLUMN"),
+        OpKind::AlterTable { action: Action::RenameTable { to }, .. } => seen(i, to, "RENAME TO"),
+        OpKind::AlterTable { table, action: Action::DropColumn { column, .. }, .. } => {
+            vacated.push((table.clone(), column.key.to_string(), i));
+            None
+        }
+        OpKind::AddColumn { table, column, .. } => {
+            let column = key_of(column);
+            let drop = vacated.iter().find(|(t, c, _)| t.same(table) && *c == column)?;
+            seen(drop.2, table, "DROP COLUMN")
+        }
+        _ => None,
+    }
+}
+
 /// Is the op one a plan commits in steps (batches, a concurrent or `NOT VALID` build, `SET NOT
 /// NULL` through a check) whose result depends on the rows other sessions write meanwhile? (An
 /// `ADD COLUMN … NOT NULL DEFAULT` of a constant is one catalogue change, split from nothing.)
@@ -157,5 +225,54 @@ fn split_apart(kind: &OpKind) -> Option<Seen> {
             }
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (first, last, change, split) of each kept stretch.
+    fn kept(src: &str) -> Vec<(usize, usize, &'static str, &'static str)> {
+        let m = Migration::split_and_lower(src).unwrap();
+        let what = |r: &Region| match &r.why[0].1 {
+            Keep::WritesChanged { change, split, .. } => (*change, *split),
+            other => panic!("{other:?}"),
+        };
+        regions(&m).iter().map(|r| (r.first, r.last, what(r).0, what(r).1)).collect()
+    }
+
+    #[test]
+    fn a_name_that_writes_land_in_elsewhere_keeps_the_split_statement_after_it() {
+        // TypeORM (found by a probe): split, the app's write to `total` between the steps landed
+        // in the new column, and the fill overwrote it with total_old.
+        let readd = "BEGIN;\nALTER TABLE orders RENAME COLUMN total TO total_old;\n\
+                     ALTER TABLE orders ADD COLUMN total numeric;\nUPDATE orders SET total = total_old;\nCOMMIT;\n";
+        assert_eq!(kept(readd), [(1, 3, "RENAME COLUMN", "UPDATE")]);
+        let not_null = readd.replace("COMMIT;", "ALTER TABLE orders ALTER COLUMN total SET NOT NULL;\nCOMMIT;");
+        assert_eq!(kept(&not_null).last(), Some(&(1, 4, "RENAME COLUMN", "SET NOT NULL")));
+        // Dropped, then added under its name; a table renamed away, then created under its name.
+        let drop = readd.replace("RENAME COLUMN total TO total_old", "DROP COLUMN total").replace("total_old", "0");
+        assert_eq!(kept(&drop), [(1, 3, "DROP COLUMN", "UPDATE")]);
+        let table = "BEGIN;\nALTER TABLE orders RENAME TO orders_old;\nCREATE TABLE orders (id int, total numeric);\n\
+                     INSERT INTO orders SELECT id, total FROM orders_old;\nUPDATE orders SET total = 0 WHERE total IS NULL;\nCOMMIT;\n";
+        assert_eq!(kept(table), [(1, 4, "RENAME TO", "UPDATE")]);
+        assert_eq!(kept(&readd.replace("BEGIN;\n", "").replace("COMMIT;\n", "")), [], "autocommit");
+        // Unaffected shapes stay rewritten: a lone rename or drop, a fill before the rename, a
+        // split statement on another table, a table the draft creates and renames.
+        assert_eq!(kept("BEGIN;\nALTER TABLE orders RENAME COLUMN total TO amount;\nCOMMIT;\n"), []);
+        let lone_drop =
+            drop.replace("ALTER TABLE orders ADD COLUMN total numeric;\n", "").replace("total = 0", "x = 0");
+        assert_eq!(kept(&lone_drop), []);
+        let before = "BEGIN;\nUPDATE orders SET total = 0;\nALTER TABLE orders RENAME COLUMN total TO total_old;\n\
+                      ALTER TABLE orders ADD COLUMN total numeric;\nCOMMIT;\n";
+        assert_eq!(kept(before), []);
+        assert_eq!(kept(&readd.replace("UPDATE orders", "UPDATE accounts")), []);
+        let new = "CREATE TABLE t (a int);\nBEGIN;\nALTER TABLE t RENAME TO u;\nALTER TABLE u RENAME COLUMN a TO b;\n\
+                   UPDATE u SET b = 1;\nCOMMIT;\n";
+        assert_eq!(kept(new), []);
+        let index = "BEGIN;\nALTER TABLE orders RENAME COLUMN total TO total_old;\nALTER TABLE orders ADD COLUMN total numeric;\n\
+                     CREATE INDEX ON orders (total);\nCOMMIT;\n";
+        assert_eq!(kept(index), []);
     }
 }
