@@ -377,6 +377,8 @@ pub struct Column {
     pub nullable: bool,
     /// The draft added it: no running code uses it yet, and it holds no values but its default.
     pub added_in_draft: bool,
+    /// Its `COLLATE` clause's collation, as written (`None`: the type's default).
+    pub collation: Option<Box<str>>,
 }
 
 impl Column {
@@ -768,6 +770,7 @@ impl Catalog {
                 table,
                 column,
                 type_text,
+                collation,
                 if_not_exists,
                 not_null,
                 primary_key,
@@ -781,7 +784,9 @@ impl Catalog {
                     return;
                 }
                 let nullable = not_null.is_none() && !primary_key;
-                let c = Column { name: column.clone(), type_text: type_text.clone(), nullable, added_in_draft };
+                let collation = collation.clone();
+                let c =
+                    Column { name: column.clone(), type_text: type_text.clone(), nullable, added_in_draft, collation };
                 t.put_column(c);
                 let col = vec![Some(column.clone())];
                 if *primary_key {
@@ -915,6 +920,7 @@ impl Catalog {
                 type_text: c.type_text.clone(),
                 nullable: !c.not_null,
                 added_in_draft: self.in_draft,
+                collation: c.collation.clone(),
             };
             t.put_column(column);
         }
@@ -1147,7 +1153,11 @@ impl Catalog {
             Action::AlterColumn { column, change } => {
                 let Some(c) = self.table_mut(table).and_then(|t| t.column_mut(&column.key)) else { return };
                 match change {
-                    ColumnChange::Type { type_text, .. } => c.type_text = type_text.to_lowercase(),
+                    // Without `COLLATE` the column takes the new type's default collation.
+                    ColumnChange::Type { type_text, collate, .. } => {
+                        c.type_text = type_text.to_lowercase();
+                        c.collation = collate.as_deref().map(Into::into);
+                    }
                     ColumnChange::SetNotNull => c.nullable = false,
                     ColumnChange::DropNotNull => c.nullable = true,
                     ColumnChange::Statistics

@@ -202,6 +202,11 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         // a scan as long as the table, which a step's short statement_timeout would cancel.
         return other(what, LockMode::AccessExclusive, true);
     }
+    if let (None, Action::AlterColumn { change: ColumnChange::Type { .. }, .. }) = (ast, &action) {
+        // sqlparser does not read `TYPE … COLLATE …`: like any type change, it may rewrite the
+        // table or rebuild the indexes on the column, a scan as long as the table.
+        return other("ALTER COLUMN TYPE", LockMode::AccessExclusive, true);
+    }
     let Some(ast) = ast else {
         // Neither sqlparser nor the token-level reading tells what this action does (sqlparser
         // failed on it, or would have dropped words of it): not understood, so nothing rewrites

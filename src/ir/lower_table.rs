@@ -33,11 +33,12 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
     };
     for cd in &ct.columns {
         let name = ident_key(&cd.name);
-        let mut not_null = false;
+        let (mut not_null, mut collation) = (false, None);
         for o in &cd.options {
             let constraint_name = o.name.as_ref().map(|n| n.to_string());
             match &o.option {
                 ColumnOption::NotNull => not_null = true,
+                ColumnOption::Collation(c) => collation = Some(c.to_string().into()),
                 ColumnOption::PrimaryKey(_) => {
                     not_null = true;
                     def.primary_key = Some((constraint_name, vec![Some(name.clone())]));
@@ -55,7 +56,7 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
                 _ => {}
             }
         }
-        def.columns.push(ColumnDef { name, type_text: cd.data_type.to_string().to_lowercase(), not_null });
+        def.columns.push(ColumnDef { name, type_text: cd.data_type.to_string().to_lowercase(), not_null, collation });
     }
     for c in &ct.constraints {
         match c {

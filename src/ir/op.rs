@@ -132,6 +132,8 @@ pub struct ColumnDef {
     /// The type as written, lower-cased (`character varying(50)`).
     pub type_text: String,
     pub not_null: bool,
+    /// Its `COLLATE` clause's collation, as written (`None`: the type's default).
+    pub collation: Option<Box<str>>,
 }
 
 /// A foreign key of `CREATE TABLE`.
