@@ -914,7 +914,8 @@ fn mark_created_earlier(m: &Migration<'_>, r: &Rewritten, steps: &mut [Step]) {
             for op in &m.stmts[i].ops {
                 if let OpKind::CreateTable { table: n, .. }
                 | OpKind::CreateIndex { name: Some(n), .. }
-                | OpKind::CreateView { view: n, .. } = &op.kind
+                | OpKind::CreateView { view: n, .. }
+                | OpKind::CreateSequence { sequence: n, .. } = &op.kind
                 {
                     created.entry(n.base()).or_default().push(n);
                 }

@@ -119,6 +119,19 @@ impl Stmt {
         !self.ops.is_empty() && self.ops.iter().all(|o| matches!(o.kind, OpKind::ValidateConstraint { .. }))
     }
 
+    /// Does it hold what pgsafe could not read and may take table locks (the `not-understood`
+    /// finding's statements)? A step header must not then say it takes no lock that blocks.
+    pub fn may_take_unread_locks(&self) -> bool {
+        self.too_deep
+            || self.psql() == Some(&Psql::RunsUnseenSql)
+            || self.ops.iter().any(|o| {
+                matches!(
+                    o.kind,
+                    OpKind::Opaque { risky: true } | OpKind::AlterTable { action: Action::NotUnderstood, .. }
+                )
+            })
+    }
+
     /// A goose block of several statements (see [`Stmt::parts`]).
     pub fn is_block(&self) -> bool {
         !self.parts.is_empty()
@@ -427,9 +440,16 @@ fn positions(
                 }
                 OpKind::CreateIndex { name: Some(name), if_not_exists: false, .. } => Some((name, None)),
                 OpKind::CreateView { view, temporary } => Some((view, temporary.then_some(PG_TEMP))),
+                OpKind::CreateSequence { sequence, temporary } => Some((sequence, temporary.then_some(PG_TEMP))),
                 _ => None,
             };
-            if let Some((name, schema)) = made {
+            // A new table's `serial` columns make their sequences (`t_c_seq`, in the table's schema).
+            let serials = match &op.kind {
+                OpKind::CreateTable { table, def } if !def.if_not_exists => serial_sequences(table, def),
+                _ => Vec::new(),
+            };
+            let serials = serials.iter().map(|s| (s, made.and_then(|(_, schema)| schema)));
+            for (name, schema) in made.into_iter().chain(serials) {
                 let path = &paths[current];
                 let key = match schema.or(path.first().map(String::as_str)) {
                     _ if name.key.contains('.') => name.key.clone(),
@@ -451,6 +471,25 @@ fn positions(
 }
 
 /// End at statement `index` every standing creation in one of `schemas` (folded).
+/// The sequences the `serial` columns of a new table make: `table_column_seq` in the table's
+/// schema, as PostgreSQL names them when the name fits in 63 bytes (a longer one is cut, and left
+/// out here).
+fn serial_sequences(table: &Name, def: &super::op::TableDef) -> Vec<Name> {
+    let serial = ["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let schema = table.key.rsplit_once('.').map(|(s, _)| s);
+    if !schema.is_none_or(plain) {
+        return Vec::new();
+    }
+    def.columns
+        .iter()
+        .filter(|c| serial.contains(&c.type_text.as_str()))
+        .map(|c| format!("{}_{}_seq", table.base(), c.name))
+        .filter(|seq| seq.len() <= 63 && plain(seq))
+        .map(|seq| Name::new(&schema.map_or(seq.clone(), |s| format!("{s}.{seq}"))))
+        .collect()
+}
+
 fn end_in_schemas(created: &mut HashMap<String, Vec<Creation>>, schemas: &[String], index: usize) {
     let in_them = |key: &str| key.split_once('.').is_some_and(|(s, _)| schemas.iter().any(|g| g == s));
     for c in created.values_mut().flatten().filter(|c| c.at != 0 && c.until == usize::MAX && in_them(&c.key)) {
@@ -1144,6 +1183,23 @@ CREATE TABLE t2 (i int);
         assert!(new_at("x", "SELECT 5") && !new_at("x", "SELECT 6"));
         assert!(!new_at("r", "SELECT 7") && !new_at("n", "SELECT 7"));
         assert!(new_at("o", "SELECT 7") && !new_at("o", "SELECT 8"));
+    }
+
+    #[test]
+    fn a_sequence_the_draft_creates_is_new_as_a_table_is() {
+        // pg_dump's and Rails' `ALTER TABLE s OWNER TO`, `ALTER SEQUENCE s OWNED BY` follow the
+        // `CREATE SEQUENCE`: no insert draws from it yet (a probe: a dump became 7 steps). A
+        // `serial` column's sequence is new with its table; `IF NOT EXISTS` may find a live one.
+        let src = "CREATE SEQUENCE public.s1 AS integer START WITH 1;\nCREATE TEMP SEQUENCE s2;\n\
+                   CREATE SEQUENCE IF NOT EXISTS s3;\nCREATE TABLE app.t (id bigserial, n serial4, m int);\n\
+                   CREATE TABLE IF NOT EXISTS u (id serial);\nSELECT 1;\n";
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let at = m.stmts.iter().position(|s| &src[s.body.clone()] == "SELECT 1").unwrap();
+        let new = |name: &str| m.created_before(&Name::new(name), at);
+        assert!(new("public.s1") && new("s1") && new("s2") && !new("s3"));
+        assert!(new("app.t_id_seq") && new("app.t_n_seq") && !new("app.t_m_seq") && !new("public.t_id_seq"));
+        assert!(!new("u_id_seq"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod lower_index;
 pub mod lower_key;
 pub mod lower_object;
 pub mod lower_table;
+pub mod lower_type;
 pub mod migration;
 pub mod name;
 pub mod op;

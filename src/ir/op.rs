@@ -460,6 +460,13 @@ pub enum OpKind {
         view: Name,
         temporary: bool,
     },
+    /// `CREATE [TEMP] SEQUENCE s` (not `IF NOT EXISTS`): a new relation, which no insert draws
+    /// from yet (a pg_dump's `ALTER TABLE s OWNER TO`, `ALTER SEQUENCE s OWNED BY` lock nothing
+    /// with traffic).
+    CreateSequence {
+        sequence: Name,
+        temporary: bool,
+    },
     /// Understood, but nothing a pass rewrites (`CREATE FUNCTION`, `INSERT`, `GRANT`, …).
     Other {
         what: String,

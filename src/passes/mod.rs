@@ -864,12 +864,14 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
             );
         }
         if let Some(op) = s.ops.iter().find(|op| not_understood(&op.kind)) {
-            out.diagnose(
-                NOT_UNDERSTOOD,
-                if s.is_block() { op.span.start } else { s.body.start },
+            let why = if crate::ir::lower_type::is_cascade(&ctx.m.src[op.span.clone()]) {
+                "with CASCADE, this ALTER TYPE also alters every typed table of the type (CREATE TABLE … OF) under \
+                 ACCESS EXCLUSIVE, and ALTER ATTRIBUTE … TYPE rewrites them: pgsafe cannot tell which tables those \
+                 are, so review their locks by hand"
+            } else {
                 "pgsafe could not parse this statement, which may take strong table locks: review its locks by hand"
-                    .into(),
-            );
+            };
+            out.diagnose(NOT_UNDERSTOOD, if s.is_block() { op.span.start } else { s.body.start }, why.into());
         }
     }
     concurrent_index::run(ctx, out);

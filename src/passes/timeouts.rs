@@ -419,6 +419,19 @@ mod tests {
     }
 
     #[test]
+    fn a_sequence_the_draft_created_has_no_traffic_to_wait_for() {
+        // A probe: every pg_dump sequence's `OWNER TO` and `OWNED BY` got timeouts worded as table
+        // traffic, and a commit of its own (a dump became 7 steps).
+        let draft = "CREATE TABLE t (id int);\nCREATE SEQUENCE s2;\nALTER TABLE s2 OWNER TO postgres;\n\
+                     ALTER SEQUENCE s2 OWNED BY t.id;\nCREATE TABLE u (id serial);\nALTER SEQUENCE u_id_seq RESTART 5;\n";
+        let c = crate::compile("d.sql", draft, &crate::Config::default()).unwrap();
+        assert!(c.changes.is_empty() && c.diagnostics.is_empty(), "{:?} {:?}", c.changes, c.diagnostics);
+        // A sequence the draft did not create keeps them.
+        let c = crate::compile("d.sql", "ALTER SEQUENCE s2 OWNED BY t.id;\n", &crate::Config::default()).unwrap();
+        assert!(c.changes.iter().any(|ch| ch.rule == RULE), "{:?}", c.changes);
+    }
+
+    #[test]
     fn a_draft_that_sets_no_statement_timeout_has_an_empty_list() {
         let m = Migration::split_and_lower("SET lock_timeout = '1s';\nCREATE INDEX i ON t (a);\n").unwrap();
         assert!(draft_statement_timeouts(&m).is_empty());
