@@ -1387,6 +1387,8 @@ mod tests {
         assert!(matches!(&lower(fk)[0].kind, OpKind::AddConstraint { name: Some(n), .. } if n == "fk_${x}"));
         let check = "ALTER TABLE orders ADD CONSTRAINT :\"c\" CHECK (amount > 0)";
         assert!(matches!(&lower(check)[0].kind, OpKind::AddConstraint { name: Some(n), .. } if n == ":\"c\""));
+        let validate = "ALTER TABLE orders VALIDATE CONSTRAINT :fk";
+        assert!(matches!(&lower(validate)[0].kind, OpKind::ValidateConstraint { name, .. } if name == ":fk"));
         // A column sqlparser read as the mask's `_p____`: no rule regenerates SQL from it.
         for sql in [
             "ALTER TABLE orders ALTER COLUMN ${col} SET NOT NULL",

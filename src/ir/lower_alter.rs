@@ -292,7 +292,10 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             (kind, locks)
         }
         AlterTableOperation::ValidateConstraint { name } => (
-            OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
+            OpKind::ValidateConstraint {
+                table: table.clone(),
+                name: constraint_name_with_placeholder(text, toks).unwrap_or_else(|| name.to_string()),
+            },
             vec![lock(table, LockMode::ShareUpdateExclusive, true)],
         ),
         AlterTableOperation::AlterColumn { op, column_name } => match op {
@@ -360,7 +363,7 @@ fn not_enforced(c: &TableConstraint) -> bool {
     }
 }
 
-/// The name of `ADD CONSTRAINT name …` as the draft wrote it, when a placeholder stands in (part
+/// The name of `ADD CONSTRAINT name …` (or `VALIDATE CONSTRAINT name`) as the draft wrote it, when a placeholder stands in (part
 /// of) it (`fk_${x}`, `:fk`): sqlparser read the mask's stand-in (`fk__p__`), a constraint the
 /// migration tool never makes, where the draft's bytes are substituted in a `VALIDATE` as in the
 /// `ADD`. `None` for any other name, which sqlparser spells as the draft does.
