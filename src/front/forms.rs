@@ -98,7 +98,15 @@ fn piece_end(b: &[u8], i: usize) -> Option<usize> {
     let until = |from: usize, close: &[u8]| {
         rest[from..].windows(close.len()).position(|w| w == close).map(|p| i + from + p + close.len())
     };
-    let ident_end = |from: usize| from + b[from..].iter().take_while(|&&c| ident_char(c)).count();
+    // A bare identifier ends before a `${…}` placeholder (`idx_${x}` is `idx_` and `${x}`): read
+    // as part of it, the `$` left `{x}` unread, and the statement was no form at all.
+    let ident_end = |from: usize| {
+        from + b[from..]
+            .iter()
+            .enumerate()
+            .take_while(|&(k, &c)| ident_char(c) && !opens_dollar_brace(b, from + k))
+            .count()
+    };
     let placeholder = if rest.starts_with(b"{{") {
         until(2, b"}}")
     } else if rest.starts_with(b"${") {
@@ -137,6 +145,11 @@ fn ident_start(c: u8) -> bool {
 
 fn ident_char(c: u8) -> bool {
     ident_start(c) || c.is_ascii_digit() || c == b'$'
+}
+
+/// Does a `${` placeholder open at `i` (the grammar's `bare_ident` stops there)?
+fn opens_dollar_brace(b: &[u8], i: usize) -> bool {
+    b.get(i) == Some(&b'$') && b.get(i + 1) == Some(&b'{')
 }
 
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON [ONLY] table …` (the
@@ -582,7 +595,7 @@ mod tests {
             "CREATE INDEX ", "create unique index concurrently ", "CREATE INDEX IF NOT EXISTS i ON ", "CREATE INDEX ON ",
             "CREATE/* c */INDEX i ON ONLY t", "CREATE INDEX i ON t ", "",
         ][..]), parts in proptest::collection::vec(proptest::sample::select(&[
-            "ON", "on", "ONLY", "IF", "NOT", "EXISTS", "CONCURRENTLY", "i", "t", "s.t", "\"T\"\"x\"", "{{ .S }}", " ",
+            "ON", "on", "ONLY", "IF", "NOT", "EXISTS", "CONCURRENTLY", "i", "t", "s.t", "\"T\"\"x\"", "{{ .S }}", "${x}", "i_$", " ",
             "\n", "(", ")", "(a)", "'", "')'", "'it''s'", "'\\'", "\\", "$$", "$x$", "$$)$$", "$1", "\"", "\")\"",
             "--", "-- )\n", "/*", "*/", "/* ( */", "é", ",", "WHERE", "USING", "btree",
         ][..]), 0..10)) {
@@ -599,6 +612,8 @@ mod tests {
             ("{{ .Schema }}.orders_{{ .Suffix }} (a)", Some(34)),
             (":'schema'.t", Some(11)),
             ("${s}.t.", Some(6)),
+            ("idx_${x} ON t", Some(8)),
+            ("a$b${x}_c.d", Some(11)),
             ("\"unterminated", None),
             ("(a)", None),
         ] {
@@ -651,6 +666,15 @@ mod tests {
         assert_eq!(rename_index("alter index if exists s.\"Ix\" rename to \"New\" "), pair("s.\"Ix\"", "\"New\""));
         assert_eq!(rename_index("ALTER INDEX i SET TABLESPACE t"), None);
         assert_eq!(rename_index("ALTER INDEX i RENAME TO j CASCADE"), None);
+    }
+
+    #[test]
+    fn a_dollar_brace_placeholder_ends_a_bare_identifier() {
+        let f = create_index("CREATE UNIQUE INDEX idx_${x} ON orders (user_id)").unwrap();
+        assert_eq!((f.name.as_deref(), f.table.as_str()), (Some("idx_${x}"), "orders"));
+        assert_eq!(drop_index("DROP INDEX idx_${x}").unwrap().names, vec!["idx_${x}"]);
+        // A `$` not before `{` is part of the name, as PostgreSQL reads it.
+        assert_eq!(create_index("CREATE INDEX a$b ON t (c)").unwrap().name.as_deref(), Some("a$b"));
     }
 
     #[test]

@@ -63,6 +63,56 @@ pub fn mask_placeholders(stmt: &str) -> Cow<'_, str> {
     }
 }
 
+/// The identifiers of `stmt` a placeholder stands in (part of), as sqlparser reads them from the
+/// masked text, in lower case: `fk_${x}` is `fk__p__`, `:"col"` is `xxx`. A name read from
+/// sqlparser's tree that holds one is the mask's, not the draft's: a rewrite must not repeat it.
+pub fn masked_identifiers(stmt: &str) -> Vec<String> {
+    let edits = find_placeholders(stmt);
+    if !edits.iter().any(|(_, fill)| matches!(fill, Fill::Ident | Fill::QuotedIdent)) {
+        return Vec::new();
+    }
+    let masked = mask_placeholders(stmt);
+    let b = masked.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    let mut out: Vec<String> = Vec::new();
+    for (range, fill) in edits {
+        let (mut start, mut end) = (range.start, range.end);
+        match fill {
+            // Whole bytes of whole characters: the run stops at ASCII bytes only.
+            Fill::Ident => {
+                while start > 0 && word(b[start - 1]) {
+                    start -= 1;
+                }
+                while end < b.len() && word(b[end]) {
+                    end += 1;
+                }
+            }
+            Fill::QuotedIdent => (start, end) = (start + 1, end - 1),
+            Fill::String => continue,
+        }
+        let w = masked[start..end].to_ascii_lowercase();
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Does `text` hold a placeholder that [`mask_placeholders`] masks?
+pub fn has_placeholder(text: &str) -> bool {
+    !find_placeholders(text).is_empty()
+}
+
+/// Does `text` hold `w` as a whole identifier (no identifier byte right before or after it)?
+pub fn holds_identifier(text: &str, w: &str) -> bool {
+    let word = |c: Option<&u8>| c.is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80);
+    let b = text.as_bytes();
+    !w.is_empty()
+        && text
+            .match_indices(w)
+            .any(|(k, _)| !word(k.checked_sub(1).and_then(|p| b.get(p))) && !word(b.get(k + w.len())))
+}
+
 /// Does `stmt` use a psql variable (`:name`, `:'name'`, `:"name"`)? psql does not substitute
 /// them inside dollar quotes, so such a statement cannot move into a generated `DO` block.
 pub fn has_psql_variables(stmt: &str) -> bool {
@@ -267,6 +317,18 @@ mod tests {
         for piece in ["SELECT 'été', naïve FROM ", ".t WHERE x = ", " AND y = "] {
             assert_eq!(s.find(piece), m.find(piece), "{piece:?} moved");
         }
+    }
+
+    #[test]
+    fn masked_identifiers_are_whole_words_of_the_masked_text() {
+        assert_eq!(masked_identifiers("ALTER TABLE t ADD CONSTRAINT FK_${x} CHECK (a > 0)"), ["fk__p__"]);
+        assert_eq!(masked_identifiers("ALTER TABLE ${s}.t ALTER COLUMN :\"col\" SET NOT NULL"), ["_p__", "xxxx"]);
+        assert!(masked_identifiers("SELECT :'v', '${x}'").is_empty());
+        assert!(masked_identifiers("SELECT 1").is_empty());
+        assert!(holds_identifier("Name { text: \"fk__p__\" }", "fk__p__"));
+        assert!(holds_identifier("(_p__ is not null)", "_p__"));
+        assert!(!holds_identifier("orders__p___key", "_p__"));
+        assert!(!holds_identifier("a_p__", "_p__"));
     }
 
     use proptest::prelude::*;

@@ -79,6 +79,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
     let mut lowered = lower_any(src, body.clone());
     // A `DO` block's code takes the locks of the DDL in it, which its words show.
     let text = &src[body.clone()];
+    keep_masked_names_as_written(text, &mut lowered.ops);
     lowered.declared = super::other_names::declared_names(text);
     lowered.constrains_domain = super::domains::constrained_domain(text).map(Box::new);
     lowered.row_type = super::row_types::row_type_made(text).map(Box::new);
@@ -101,6 +102,46 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
         }
     }
     lowered
+}
+
+/// What an op becomes when it holds a name sqlparser read through a placeholder's mask
+/// ([`keep_masked_names_as_written`]); `not-understood` says why.
+pub const NAME_THROUGH_PLACEHOLDER: &str = "a statement with a placeholder in a name";
+
+/// Ops that rewrites regenerate SQL from (constraint, column and index names) and that hold a
+/// name sqlparser read from the masked statement (`fk_${x}` as `fk__p__`) become `Other`, their
+/// locks kept: the statement stays as written, with timeouts, since a `VALIDATE CONSTRAINT
+/// fk__p__` or a `CHECK (_p____ IS NOT NULL)` would name what the migration tool never made. One
+/// test for every field of every op: any name the tree gave holds the mask's letters, any name
+/// read from the draft's bytes holds the placeholder itself.
+fn keep_masked_names_as_written(text: &str, ops: &mut [Op]) {
+    let masked = crate::front::mask::masked_identifiers(text);
+    if masked.is_empty() {
+        return;
+    }
+    for op in ops {
+        let regenerated = matches!(
+            op.kind,
+            OpKind::CreateIndex { .. }
+                | OpKind::RenameIndex { .. }
+                | OpKind::DropIndex { .. }
+                | OpKind::Reindex { .. }
+                | OpKind::AddConstraint { .. }
+                | OpKind::AddColumn { .. }
+                | OpKind::ValidateConstraint { .. }
+                | OpKind::SetNotNull { .. }
+                | OpKind::AlterTable { .. }
+                | OpKind::AttachIndex { .. }
+                | OpKind::AlterIndex { .. }
+        );
+        if !regenerated {
+            continue;
+        }
+        let fields = format!("{:?}", op.kind).to_ascii_lowercase();
+        if masked.iter().any(|w| crate::front::mask::holds_identifier(&fields, w)) {
+            op.kind = OpKind::Other { what: NAME_THROUGH_PLACEHOLDER.into() };
+        }
+    }
 }
 
 /// Is `text` a `DO` block (its first word `DO`)?
@@ -1198,6 +1239,13 @@ fn lower_other(ast: &Statement, text: &str) -> (OpKind, Vec<LockUse>) {
                 (OpKind::Other { what }, Vec::new())
             }
         }
+        // An index statement the forms did not read (`lower_without_tree`): its lock is strong,
+        // and pgsafe cannot tell where the rewrite's `CONCURRENTLY` goes. Left as `Other`, it took
+        // no lock and got no timeouts (`CREATE INDEX idx_${x}`, before the forms read placeholders
+        // after a name's first letters).
+        Statement::CreateIndex(_) | Statement::Drop { object_type: ObjectType::Index, .. } => {
+            (OpKind::Opaque { risky: true }, Vec::new())
+        }
         Statement::Drop { object_type: ObjectType::Schema, names, .. } => (
             OpKind::SchemaGone { schemas: names.iter().map(|n| super::name::key_of(&n.to_string())).collect() },
             Vec::new(),
@@ -1351,6 +1399,39 @@ mod tests {
             crate::ir::op::Psql::of("\\set AUTOCOMMIT on"),
             crate::ir::op::Psql::SetVariable("AUTOCOMMIT".into())
         );
+    }
+
+    #[test]
+    fn a_name_read_through_a_placeholder_is_the_draft_s_or_no_rule_regenerates_it() {
+        // A constraint's name is re-read from the draft: a VALIDATE repeats `fk_${x}`, which the
+        // migration tool substitutes as it does in the ADD.
+        let fk = "ALTER TABLE orders ADD CONSTRAINT fk_${x} FOREIGN KEY (user_id) REFERENCES users (id)";
+        assert!(matches!(&lower(fk)[0].kind, OpKind::AddConstraint { name: Some(n), .. } if n == "fk_${x}"));
+        let check = "ALTER TABLE orders ADD CONSTRAINT :\"c\" CHECK (amount > 0)";
+        assert!(matches!(&lower(check)[0].kind, OpKind::AddConstraint { name: Some(n), .. } if n == ":\"c\""));
+        let validate = "ALTER TABLE orders VALIDATE CONSTRAINT :fk";
+        assert!(matches!(&lower(validate)[0].kind, OpKind::ValidateConstraint { name, .. } if name == ":fk"));
+        // A column sqlparser read as the mask's `_p____`: no rule regenerates SQL from it.
+        for sql in [
+            "ALTER TABLE orders ALTER COLUMN ${col} SET NOT NULL",
+            "ALTER TABLE orders ALTER COLUMN :col SET NOT NULL",
+            "ALTER TABLE orders ADD CONSTRAINT c CHECK (${col} IS NOT NULL)",
+        ] {
+            let ops = lower(sql);
+            assert!(matches!(&ops[0].kind, OpKind::Other { what } if what == NAME_THROUGH_PLACEHOLDER), "{sql}");
+            assert!(!ops[0].locks.is_empty(), "{sql}: its locks are kept, for the timeouts");
+        }
+        // A placeholder in a table's name is read from the draft's bytes: the rules apply.
+        let set = "ALTER TABLE ${schema}.orders ALTER COLUMN c SET NOT NULL";
+        assert!(matches!(&lower(set)[0].kind, OpKind::SetNotNull { .. }));
+    }
+
+    #[test]
+    fn an_index_statement_the_forms_do_not_read_is_not_understood() {
+        for sql in ["CREATE INDEX i ON t (a)", "DROP INDEX i"] {
+            let ast = parse(sql).unwrap();
+            assert!(matches!(lower_other(&ast, sql), (OpKind::Opaque { risky: true }, _)), "{sql}");
+        }
     }
 
     fn lower(sql: &str) -> Vec<Op> {

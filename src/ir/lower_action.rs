@@ -103,7 +103,13 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
 /// The (possibly qualified) name starting at token `k`: words, quoted names and dots.
 fn name_token(text: &str, toks: &[Token], k: usize) -> Option<Name> {
     match toks.get(k)?.tok {
-        Tok::Word(_) | Tok::Quoted(_) => Some(Name::new(&text[toks[k].span.start..name_end(text, toks, k)])),
+        Tok::Word(_) | Tok::Quoted(_) => {
+            // A placeholder after a name's first letters (`note_${x}`) is part of the name: the
+            // forms read it, where the tokens end the word at `note_$`.
+            let start = toks[k].span.start;
+            let end = name_end(text, toks, k).max(start + crate::front::forms::name_len(&text[start..]).unwrap_or(0));
+            Some(Name::new(&text[start..end]))
+        }
         _ => None,
     }
 }
@@ -292,6 +298,16 @@ mod tests {
 
     fn parse(action: &str) -> Action {
         super::parse(action, &lex(action))
+    }
+
+    #[test]
+    fn a_placeholder_after_a_name_s_first_letters_is_part_of_the_name() {
+        assert!(
+            matches!(parse("RENAME COLUMN note TO note_${x}"), Action::RenameColumn { to, .. } if &*to.text == "note_${x}")
+        );
+        assert!(
+            matches!(parse("DROP COLUMN c_{{ .X }}"), Action::DropColumn { column, .. } if &*column.text == "c_{{ .X }}")
+        );
     }
 
     #[test]

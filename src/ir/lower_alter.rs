@@ -222,6 +222,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
         AlterTableOperation::AddConstraint { constraint, not_valid } => {
             let not_valid = &(*not_valid || not_enforced(constraint));
             let (name, mut kind) = constraint_kind(constraint, toks, at);
+            let name = name.map(|n| constraint_name_with_placeholder(text, toks).unwrap_or(n));
             // The referenced table as the draft spells it (placeholders included), not as masked.
             if let (ConstraintKind::ForeignKey { references, .. }, Some(r)) =
                 (&mut kind, inline_reference(text, toks, at))
@@ -296,7 +297,10 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             (kind, locks)
         }
         AlterTableOperation::ValidateConstraint { name } => (
-            OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() },
+            OpKind::ValidateConstraint {
+                table: table.clone(),
+                name: constraint_name_with_placeholder(text, toks).unwrap_or_else(|| name.to_string()),
+            },
             vec![lock(table, LockMode::ShareUpdateExclusive, true)],
         ),
         AlterTableOperation::AlterColumn { op, column_name } => match op {
@@ -362,6 +366,17 @@ fn not_enforced(c: &TableConstraint) -> bool {
         TableConstraint::Check(ck) => ck.enforced == Some(false),
         _ => false,
     }
+}
+
+/// The name of `ADD CONSTRAINT name …` (or `VALIDATE CONSTRAINT name`) as the draft wrote it, when a placeholder stands in (part
+/// of) it (`fk_${x}`, `:fk`): sqlparser read the mask's stand-in (`fk__p__`), a constraint the
+/// migration tool never makes, where the draft's bytes are substituted in a `VALIDATE` as in the
+/// `ADD`. `None` for any other name, which sqlparser spells as the draft does.
+fn constraint_name_with_placeholder(text: &str, toks: &[Token]) -> Option<String> {
+    let k = toks.iter().take(2).position(|t| t.is_word("constraint"))?;
+    let start = toks.get(k + 1)?.span.start;
+    let name = &text[start..start + forms::name_len(&text[start..])?];
+    crate::front::mask::has_placeholder(name).then(|| name.to_string())
 }
 
 fn constraint_kind(c: &TableConstraint, toks: &[Token], at: usize) -> (Option<String>, ConstraintKind) {

@@ -863,6 +863,19 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
                     .into(),
             );
         }
+        let through_placeholder =
+            |k: &OpKind| matches!(k, OpKind::Other { what } if what == crate::ir::lower::NAME_THROUGH_PLACEHOLDER);
+        if let Some(op) = s.ops.iter().find(|op| through_placeholder(&op.kind)) {
+            out.diagnose(
+                NOT_UNDERSTOOD,
+                op.span.start,
+                "a placeholder (${…}, {{…}} or a psql variable) stands in part of a name here, which pgsafe cannot \
+                 read: a rewrite would have to repeat that name (VALIDATE CONSTRAINT, a NOT NULL check, an index's \
+                 name), so pgsafe leaves the statement as written, with timeouts. Review its locks by hand, or write \
+                 the name without a placeholder"
+                    .into(),
+            );
+        }
         if let Some(op) = s.ops.iter().find(|op| not_understood(&op.kind)) {
             let why = if crate::ir::lower_type::is_cascade(&ctx.m.src[op.span.clone()]) {
                 "with CASCADE, this ALTER TYPE also alters every typed table of the type (CREATE TABLE … OF) under \
