@@ -105,7 +105,7 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
 }
 
 /// What an op becomes when it holds a name sqlparser read through a placeholder's mask
-/// ([`keep_masked_names_as_written`]); `not-understood` says why.
+/// (`keep_masked_names_as_written`); `not-understood` says why.
 pub const NAME_THROUGH_PLACEHOLDER: &str = "a statement with a placeholder in a name";
 
 /// Ops that rewrites regenerate SQL from (constraint, column and index names) and that hold a

@@ -14,18 +14,20 @@
 
 use super::{Ctx, Rewritten};
 use crate::front::forms;
-use crate::front::tokens::lex;
+use crate::front::tokens::Lexer;
 use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::{ForeignKey, Indexes, List};
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::migration::{Migration, Section, Stmt};
+use crate::ir::migration::{Migration, Section};
 use crate::ir::name::{key_of, Name};
 use crate::ir::op::OpKind;
 use crate::ir::timeline::Before;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 pub const RULE: &str = "destructive";
 
-pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
+pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, later: &mut Option<Later>) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
         if !ctx.applies(RULE, i) {
@@ -35,13 +37,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             let new = |t: &Name| m.created_before(t, i);
             let before = ctx.before(i, k);
             let msg = match &op.kind {
-                OpKind::AlterTable { table, action, .. } if !new(table) => match action {
-                    Action::RenameTable { .. } | Action::SetSchema { .. } => {
-                        later_view(m, i, table).map(|view| keep_old_name(table, action, view))
+                OpKind::AlterTable { table, action, .. } if !new(table) => {
+                    let later = later.get_or_insert_with(|| Later::new(m));
+                    match action {
+                        Action::RenameTable { .. } | Action::SetSchema { .. } => {
+                            later.view(m, i, table).map(|view| keep_old_name(table, action, view))
+                        }
+                        _ => None,
                     }
-                    _ => None,
+                    .or_else(|| alter(before, table, action, &|c: &Name| later.readded(i, table, c)))
                 }
-                .or_else(|| alter(before, table, action, &|c: &Name| readded(m, i, table, c))),
                 OpKind::DropTable { tables, .. } => {
                     for t in tables.iter().filter(|t| !new(t)) {
                         out.diagnose(RULE, op.span.start, drop_table(&before.referencing, t, tables));
@@ -82,18 +87,95 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// Does a later statement of the draft give `table` a column named `column` again (added, or
-/// another renamed to it)? Then the old code's queries that use the name do not fail: they read
-/// and write that column.
-fn readded(m: &Migration<'_>, i: usize, table: &Name, column: &Name) -> bool {
-    let ops = m.stmts[i + 1..].iter().filter(|s| s.section == Section::Up).flat_map(|s| &s.ops);
-    ops.into_iter().any(|op| match &op.kind {
-        OpKind::AddColumn { table: t, column: c, .. } => t.same(table) && key_of(c) == *column.key,
-        OpKind::AlterTable { table: t, action: Action::RenameColumn { to, .. }, .. } => {
-            t.same(table) && to.key == column.key
+/// What the findings on a rename ask of the statements after it, found once for the whole draft
+/// (made at the first rename): a scan of the later statements for each rename was quadratic,
+/// and a tenth of a big draft's compile.
+pub struct Later {
+    /// (table base key, column key) → the up statements that add a column of that name to a table
+    /// of that base name, or rename one to it, in order, with the table.
+    columns: FxHashMap<ColumnOf, Vec<(usize, Name)>>,
+    /// Base key → the views statements create (see [`view_created`]), in order, with their
+    /// section and name.
+    views: FxHashMap<Arc<str>, Vec<View>>,
+    /// Per section, per statement: is a transaction open after it (the draft's `BEGIN`, or the
+    /// tool's transaction), and how many statements of that section before it end one.
+    in_transaction: [Vec<bool>; 2],
+    ends_before: [Vec<u32>; 2],
+}
+
+/// A column by its table's base key and its own key.
+type ColumnOf = (Arc<str>, String);
+
+/// A view a statement creates.
+struct View {
+    at: usize,
+    section: Section,
+    name: Name,
+}
+
+impl Later {
+    fn new(m: &Migration<'_>) -> Later {
+        let mut later = Later {
+            columns: FxHashMap::default(),
+            views: FxHashMap::default(),
+            in_transaction: [Vec::with_capacity(m.stmts.len()), Vec::with_capacity(m.stmts.len())],
+            ends_before: [Vec::with_capacity(m.stmts.len() + 1), Vec::with_capacity(m.stmts.len() + 1)],
+        };
+        let (mut open, mut ends) = ([m.runner_transaction; 2], [0u32; 2]);
+        for (j, s) in m.stmts.iter().enumerate() {
+            let k = s.section as usize;
+            later.ends_before.iter_mut().zip(ends).for_each(|(list, n)| list.push(n));
+            for op in &s.ops {
+                match &op.kind {
+                    OpKind::Begin => open[k] = true,
+                    OpKind::Commit { .. } => open[k] = m.runner_transaction,
+                    OpKind::AddColumn { table, column, .. } if s.section == Section::Up => {
+                        later
+                            .columns
+                            .entry((table.base().into(), key_of(column)))
+                            .or_default()
+                            .push((j, table.clone()));
+                    }
+                    OpKind::AlterTable { table, action: Action::RenameColumn { to, .. }, .. }
+                        if s.section == Section::Up =>
+                    {
+                        let at = (table.base().into(), to.key.to_string());
+                        later.columns.entry(at).or_default().push((j, table.clone()));
+                    }
+                    _ => {}
+                }
+            }
+            later.in_transaction.iter_mut().zip(open).for_each(|(list, open)| list.push(open));
+            let ends_one = s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })) || s.controls_transactions;
+            ends[k] += u32::from(ends_one);
+            if let Some(view) = view_created(m.text(&s.body)) {
+                later.views.entry(view.base().into()).or_default().push(View { at: j, section: s.section, name: view });
+            }
         }
-        _ => false,
-    })
+        later.ends_before.iter_mut().zip(ends).for_each(|(list, n)| list.push(n));
+        later
+    }
+
+    /// Does a statement after statement `i` give `table` a column named `column` again (an
+    /// `ADD COLUMN`, or another column renamed to it)?
+    fn readded(&self, i: usize, table: &Name, column: &Name) -> bool {
+        let Some(at) = self.columns.get(&(table.base().into(), column.key.to_string())) else { return false };
+        at[at.partition_point(|(j, _)| *j <= i)..].iter().any(|(_, t)| t.same(table))
+    }
+
+    /// Where a later statement of the draft creates a view named `old` (`CREATE [OR REPLACE]
+    /// VIEW`, not temporary or materialized, in the same section as statement `i`): the draft
+    /// keeps the old name working itself, so the finding must not advise it again.
+    fn view(&self, m: &Migration<'_>, i: usize, old: &Name) -> Option<LaterView> {
+        let section = m.stmts[i].section;
+        let views = self.views.get(old.base())?;
+        let after = &views[views.partition_point(|v| v.at <= i)..];
+        let j = after.iter().find(|v| v.section == section && v.name.same(old))?.at;
+        let k = section as usize;
+        let ended = self.ends_before[k][j] > self.ends_before[k][i + 1];
+        let line = m.src[..m.stmts[j].body.start].matches('\n').count() + 1;
+        Some(LaterView { line, same_transaction: self.in_transaction[k][i] && !ended })
+    }
 }
 
 fn alter(before: &Before, table: &Name, action: &Action, readded: &dyn Fn(&Name) -> bool) -> Option<String> {
@@ -199,34 +281,11 @@ struct LaterView {
     same_transaction: bool,
 }
 
-fn later_view(m: &Migration<'_>, i: usize, old: &Name) -> Option<LaterView> {
-    let section = m.stmts[i].section;
-    let ends = |s: &Stmt| s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. }));
-    let mut in_transaction = m.runner_transaction;
-    for s in m.stmts[..=i].iter().filter(|s| s.section == section) {
-        for o in &s.ops {
-            match o.kind {
-                OpKind::Begin => in_transaction = true,
-                OpKind::Commit { .. } => in_transaction = m.runner_transaction,
-                _ => {}
-            }
-        }
-    }
-    let mut same_transaction = in_transaction;
-    for s in m.stmts[i + 1..].iter().filter(|s| s.section == section) {
-        if view_created(m.text(&s.body)).is_some_and(|v| v.same(old)) {
-            let line = m.src[..s.body.start].matches('\n').count() + 1;
-            return Some(LaterView { line, same_transaction });
-        }
-        same_transaction &= !ends(s) && !s.controls_transactions;
-    }
-    None
-}
-
 /// The view `CREATE [OR REPLACE] [RECURSIVE] VIEW v …` makes (not a temporary one, which other
 /// sessions never see, nor a materialized one, a copy that writes do not reach).
 fn view_created(text: &str) -> Option<Name> {
-    let toks = lex(text);
+    // Its first words only: every statement of the draft is asked.
+    let toks: Vec<_> = Lexer::new(text).take(6).collect();
     let mut k = 1;
     if !toks.first()?.is_word("create") {
         return None;

@@ -779,6 +779,8 @@ struct Carried {
     /// `set-not-null`, `unique-using-index`: the row types so far (`--schema`, then the draft), by
     /// [`crate::ir::domains::type_key`].
     row_types: rustc_hash::FxHashSet<String>,
+    /// `destructive`: what the statements after a rename do (made at the first rename).
+    destructive: Option<destructive::Later>,
 }
 
 impl Carried {
@@ -790,6 +792,7 @@ impl Carried {
             type_change: type_change::Carried::new(m, config),
             fills: volatile_default::Fills::default(),
             row_types: config.catalog.as_ref().map(|c| c.row_types.iter().cloned().collect()).unwrap_or_default(),
+            destructive: None,
         }
     }
 }
@@ -913,6 +916,6 @@ fn per_statement(ctx: &Ctx<'_, '_>, out: &mut Rewritten, carried: &mut Carried) 
     backfill::run(ctx, out);
     volatile_default::run(ctx, out, &mut carried.fills);
     partitions::run(ctx, out, &mut carried.in_tx);
-    destructive::run(ctx, out);
+    destructive::run(ctx, out, &mut carried.destructive);
     type_change::run(ctx, out, &mut carried.type_change);
 }
