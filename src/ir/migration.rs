@@ -217,6 +217,9 @@ pub struct Migration<'a> {
     /// The operator names statements make ([`super::user_operators`]), with the statement's
     /// index, in order.
     pub user_operators: Vec<(usize, String)>,
+    /// The views statements create or replace ([`super::views`]), with the statement's index, in
+    /// order.
+    pub views_made: Vec<(usize, Name)>,
 }
 
 /// A relation the draft creates.
@@ -685,6 +688,7 @@ impl<'a> Migration<'a> {
         let mut called = Vec::new();
         let mut declared = Vec::new();
         let (mut constrained_domains, mut row_types, mut user_operators) = (Vec::new(), Vec::new(), Vec::new());
+        let mut views_made = Vec::new();
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -805,6 +809,9 @@ impl<'a> Migration<'a> {
                     }
                 }
             }
+            if let Some(view) = super::views::view_created(&src[body.clone()]) {
+                views_made.push((stmts.len(), view));
+            }
             stmts.push(Stmt {
                 span,
                 body,
@@ -850,6 +857,7 @@ impl<'a> Migration<'a> {
             constrained_domains,
             row_types,
             user_operators,
+            views_made,
         }
     }
 
@@ -901,6 +909,7 @@ impl<'a> Migration<'a> {
             constrained_domains: self.constrained_domains.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             row_types: self.row_types.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             user_operators: self.user_operators.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
+            views_made: self.views_made.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
         })
     }
 

@@ -31,3 +31,4 @@ pub mod session_calls;
 pub mod timeline;
 pub mod transaction_time;
 pub mod user_operators;
+pub mod views;

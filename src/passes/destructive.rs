@@ -13,8 +13,6 @@
 //! the draft itself added.
 
 use super::{Ctx, Rewritten};
-use crate::front::forms;
-use crate::front::tokens::Lexer;
 use crate::ir::action::{Action, ColumnChange};
 use crate::ir::catalog::{ForeignKey, Indexes, List};
 use crate::ir::lock::{LockMode, LockUse};
@@ -94,7 +92,7 @@ pub struct Later {
     /// (table base key, column key) → the up statements that add a column of that name to a table
     /// of that base name, or rename one to it, in order, with the table.
     columns: FxHashMap<ColumnOf, Vec<(usize, Name)>>,
-    /// Base key → the views statements create (see [`view_created`]), in order, with their
+    /// Base key → the views statements create (see [`crate::ir::views`]), in order, with their
     /// section and name.
     views: FxHashMap<Arc<str>, Vec<View>>,
     /// Per section, per statement: is a transaction open after it (the draft's `BEGIN`, or the
@@ -148,11 +146,12 @@ impl Later {
             later.in_transaction.iter_mut().zip(open).for_each(|(list, open)| list.push(open));
             let ends_one = s.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })) || s.controls_transactions;
             ends[k] += u32::from(ends_one);
-            if let Some(view) = view_created(m.text(&s.body)) {
-                later.views.entry(view.base().into()).or_default().push(View { at: j, section: s.section, name: view });
-            }
         }
         later.ends_before.iter_mut().zip(ends).for_each(|(list, n)| list.push(n));
+        for (j, view) in &m.views_made {
+            let at = View { at: *j, section: m.stmts[*j].section, name: view.clone() };
+            later.views.entry(view.base().into()).or_default().push(at);
+        }
         later
     }
 
@@ -279,29 +278,6 @@ struct LaterView {
     line: usize,
     /// Created in the same transaction as the rename: no query ever finds the old name missing.
     same_transaction: bool,
-}
-
-/// The view `CREATE [OR REPLACE] [RECURSIVE] VIEW v …` makes (not a temporary one, which other
-/// sessions never see, nor a materialized one, a copy that writes do not reach).
-fn view_created(text: &str) -> Option<Name> {
-    // Its first words only: every statement of the draft is asked.
-    let toks: Vec<_> = Lexer::new(text).take(6).collect();
-    let mut k = 1;
-    if !toks.first()?.is_word("create") {
-        return None;
-    }
-    if toks.get(k).is_some_and(|t| t.is_word("or")) && toks.get(k + 1).is_some_and(|t| t.is_word("replace")) {
-        k += 2;
-    }
-    if toks.get(k).is_some_and(|t| t.is_word("recursive")) {
-        k += 1;
-    }
-    if !toks.get(k)?.is_word("view") {
-        return None;
-    }
-    let start = toks.get(k + 1)?.span.start;
-    let len = forms::name_len(&text[start..])?;
-    Some(Name::new(&text[start..start + len]))
 }
 
 /// A rename (or schema move) of `table` whose old name a view of the draft keeps working.
