@@ -737,10 +737,13 @@ fn memory_per_statement_stays_bounded() {
     // add the manifest they show (a `Value` tree of the whole report was 12-14 KB a statement).
     // JSON shows no step's text: its step files are outlined (`Want::Manifest`), 3.2 KB a
     // statement (3.5-4.0 from run to run) where the whole files were 4.5-5.1 KB.
+    // The peak is read in whole megabytes, and one is 0.05 KB a statement here: `check` and its
+    // SARIF measured 2.41-2.51 KB on the forty-third pass (a column's collation and the draft's
+    // sequences are followed since), on both sides of 2.5 from run to run.
     let commands: [(&[&str], f64); 5] = [
-        (&["check"], 2.5),
+        (&["check"], 2.6),
         (&["diff"], 3.3),
-        (&["check", "--format", "sarif"], 2.5),
+        (&["check", "--format", "sarif"], 2.6),
         (&["check", "--format", "json"], 4.3),
         // The review reads the manifest and the diff view's step files (`Want::Review`): 3.5 KB
         // a statement, where the whole step files were 4.5-5.1 KB from run to run.
