@@ -317,12 +317,12 @@ fn under_load_a_plan_that_changes_other_rows_is_still_caught() {
     assert!(d.nondeterministic.is_empty(), "the load's writes are not the draft's: {text}");
 }
 
-/// Under an idle writer, the plan's step hits its lock_timeout and is tried again, as `pgsafe
-/// apply` does, until the blocker goes: a correct plan is not reported as not equivalent.
-#[test]
-fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
+/// `verify --load --blocker idle-writer` of a draft adding a column (on `database_url`, else a
+/// cluster of its own): the report and its text.
+fn add_a_column_behind_an_idle_writer(database_url: Option<String>) -> (pgsafe::verify::run::VerifyReport, String) {
     let c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag int;\n", &Config::default()).unwrap();
     let opts = VerifyOptions {
+        database_url,
         schema: Some("examples/schema.sql".into()),
         trace: false,
         load: Some(LoadOptions {
@@ -334,6 +334,14 @@ fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
     };
     let r = run::verify(&c, &opts).unwrap();
     let text = run::render_text(&r);
+    (r, text)
+}
+
+/// Under an idle writer, the plan's step hits its lock_timeout and is tried again, as `pgsafe
+/// apply` does, until the blocker goes: a correct plan is not reported as not equivalent.
+#[test]
+fn under_a_blocker_a_plan_step_that_hits_its_lock_timeout_is_retried() {
+    let (r, text) = add_a_column_behind_an_idle_writer(None);
     assert!(r.ok(), "{text}");
     let l = r.load.as_ref().unwrap();
     assert!(l.plan_run.error.is_none() && !l.plan_run.retries.is_empty(), "{text}");
@@ -359,20 +367,7 @@ fn a_lock_timeout_is_retried_whatever_language_the_server_speaks() {
         }
         None => eprintln!("no de_DE locale on this machine: the lock timeout is read in English"),
     }
-    let c = compile("draft.sql", "ALTER TABLE orders ADD COLUMN flag int;\n", &Config::default()).unwrap();
-    let opts = VerifyOptions {
-        database_url: Some(url),
-        schema: Some("examples/schema.sql".into()),
-        trace: false,
-        load: Some(LoadOptions {
-            blocker: Some(pgsafe::verify::load::Blocker::IdleWriter),
-            blocker_hold: Duration::from_millis(1500),
-            ..quick_load()
-        }),
-        ..VerifyOptions::default()
-    };
-    let r = run::verify(&c, &opts).unwrap();
-    let text = run::render_text(&r);
+    let (r, text) = add_a_column_behind_an_idle_writer(Some(url));
     let l = r.load.as_ref().unwrap();
     assert!(l.plan_run.error.is_none() && !l.plan_run.retries.is_empty(), "{text}");
     assert!(r.ok(), "{text}");
