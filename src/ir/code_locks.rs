@@ -17,6 +17,7 @@ use super::lock::{LockMode, LockUse};
 use super::lower::{lock, risky_head, string_body, unnamed_tables_lock};
 use super::lower_object;
 use super::name::Name;
+use super::physical_order::OrderRead;
 use super::session::{changed_by_body, CodeChange};
 use crate::front::tokens::{fold_word, head_words, Lexer, Tok, Token};
 use rustc_hash::FxHashMap;
@@ -84,12 +85,16 @@ pub struct Effects {
     /// `--schema`'s): a step of the plan that calls it must hold it too, or `pgsafe check` of
     /// that step alone would not know what the call does.
     pub defined_at: Option<usize>,
+    /// How its code may read the physical order of rows ([`super::physical_order`]): a batched
+    /// `UPDATE` before a call leaves them in another order.
+    pub order_read: Option<OrderRead>,
 }
 
 impl Effects {
     fn add(&mut self, other: &Effects) {
         self.locks.extend(other.locks.iter().cloned());
         self.session = self.session.or(other.session);
+        self.order_read = self.order_read.or(other.order_read);
         self.defined_at = match (self.defined_at, other.defined_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -97,7 +102,13 @@ impl Effects {
     }
 
     fn is_empty(&self) -> bool {
-        self.locks.is_empty() && self.session.is_none()
+        self.locks.is_empty() && self.session.is_none() && self.order_read.is_none()
+    }
+
+    /// Does the code take table locks or change the session (what a statement that calls it
+    /// runs as code: [`RunsCode::Calls`])?
+    pub fn acts(&self) -> bool {
+        !self.locks.is_empty() || self.session.is_some()
     }
 }
 
@@ -206,18 +217,19 @@ impl Functions {
         }
         let Some(key) = key else { return };
         let (mut found, mut called) = (Found::default(), Effects::default());
-        let mut session = None;
+        let (mut session, mut order_read) = (None, None);
         for t in toks.filter(|t| t.tok == Tok::Literal) {
             let code = string_body(&text[t.span.clone()]);
             statements_in(code, 1, &mut found);
             session = session.or(changed_by_body(code));
+            order_read = order_read.or(super::physical_order::order_read(code));
             self.calls_in(code, 1, &mut |_, effects| called.add(effects));
         }
         if found.bounded {
             // What it calls waits for its locks no longer than the bound it sets.
             called.locks.clear();
         }
-        let mut effects = Effects { locks: found.locks(), session, defined_at: None };
+        let mut effects = Effects { locks: found.locks(), session, defined_at: None, order_read };
         effects.add(&called);
         effects.defined_at = Some(at);
         if !effects.is_empty() {
@@ -411,6 +423,18 @@ mod tests {
         let bounded = "DO $$ BEGIN ALTER TABLE a ADD c int; PERFORM set_config('lock_timeout', '1s', true); \
                        ALTER TABLE b ADD c int; END $$";
         assert_eq!(locked(bounded), [("a".into(), ae)]);
+    }
+
+    #[test]
+    fn a_call_carries_how_its_function_reads_the_rows_order_and_only_locks_make_it_run_code() {
+        let mut functions = Functions::default();
+        let made = "CREATE FUNCTION pick() RETURNS void LANGUAGE sql AS $$ INSERT INTO p SELECT id FROM t LIMIT 5 $$";
+        assert_eq!(functions.read(made, 0), None);
+        functions.read("CREATE FUNCTION plain() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$", 10);
+        let call = functions.read("UPDATE audit SET n = (SELECT pick())", 20).expect("a call of pick");
+        assert_eq!(call.effects.order_read, Some(OrderRead::Picks));
+        assert!(!call.effects.acts(), "it takes no lock and leaves the session alone");
+        assert_eq!(functions.read("SELECT plain()", 30), None);
     }
 
     #[test]

@@ -799,7 +799,11 @@ impl<'a> Migration<'a> {
             let call = matches!(piece.kind, PieceKind::Statement { .. })
                 .then(|| functions.read(&src[body.clone()], body.start))
                 .flatten();
-            if let Some(call) = call {
+            // Its code's read of the rows' order, whose tables pgsafe does not follow.
+            if call.as_ref().is_some_and(|c| c.effects.order_read.is_some()) {
+                order_read = Some(super::physical_order::OrderRead::Code);
+            }
+            if let Some(call) = call.filter(|c| c.effects.acts()) {
                 if let Some(op) = ops.iter_mut().find(|o| !matches!(o.kind, OpKind::Psql(_))) {
                     op.locks.extend(call.effects.locks);
                     changes_session = changes_session.or(call.effects.session);

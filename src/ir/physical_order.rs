@@ -22,6 +22,9 @@ pub enum OrderRead {
     /// `INSERT … SELECT`: the target's serial, identity or `nextval` defaults number the rows in
     /// the order they are found (the target's defaults may be unknown to pgsafe).
     Copies,
+    /// It calls a function the draft (or `--schema`) created whose code reads the order one of
+    /// the ways above, of tables pgsafe does not follow ([`super::code_locks::Effects`]).
+    Code,
 }
 
 impl OrderRead {
@@ -40,6 +43,7 @@ impl OrderRead {
                 "is an INSERT … SELECT, whose target's serial, identity or nextval() defaults number the rows in \
                  the order it finds them"
             }
+            OrderRead::Code => "calls a function whose code reads rows in the order it finds them",
         }
     }
 }

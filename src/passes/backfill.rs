@@ -33,7 +33,7 @@ use super::{Ctx, Edit, Mode, Rewritten};
 use crate::ir::catalog::Table;
 use crate::ir::expr::{Expr, Volatility};
 use crate::ir::functions;
-use crate::ir::migration::{physical_order_fact, user_operator_fact, Migration};
+use crate::ir::migration::{physical_order_fact, user_operator_fact, Migration, Stmt};
 use crate::ir::name::Name;
 use crate::ir::op::{Dml, OpKind};
 use crate::ir::physical_order::OrderRead;
@@ -225,8 +225,16 @@ fn order_read_later(m: &Migration<'_>, i: usize, table: &Name, at: usize) -> Res
     }
     let section = m.stmts[i].section;
     let mut watched: Vec<&Name> = vec![table];
-    for s in m.stmts.iter().skip(i + 1).filter(|s| s.section == section) {
-        let names = |t: &Name| watched.iter().any(|w| w.same(t));
+    // The views the draft made so far, each with its own read of the order: pgsafe does not follow
+    // which tables a view reads, so a read of one may be a read of the table, through the view's
+    // `LIMIT` too.
+    let (mut views, mut made_views) = (m.views_made.iter().peekable(), Vec::new());
+    for (j, s) in m.stmts.iter().enumerate().skip(i + 1).filter(|(_, s)| s.section == section) {
+        while let Some((k, view)) = views.next_if(|(k, _)| *k < j) {
+            made_views.push((view, m.stmts[*k].order_read));
+        }
+        let view = |t: &Name| made_views.iter().find(|(v, _)| v.same(t));
+        let names = |t: &Name| watched.iter().any(|w| w.same(t)) || view(t).is_some();
         let said = || m.text(&s.body).split_whitespace().take(6).collect::<Vec<_>>().join(" ");
         for op in &s.ops {
             if let OpKind::AddColumn { table: t, column, computed, default, .. } = &op.kind {
@@ -267,13 +275,29 @@ fn order_read_later(m: &Migration<'_>, i: usize, table: &Name, at: usize) -> Res
             }
             _ => false,
         });
-        let read = s.order_read.or(numbers.then_some(OrderRead::Numbers));
-        if let Some(r) = read.filter(|_| may_read()) {
+        // A view's own read of the order, where the statement reads the view (a join written out,
+        // which pgsafe does not read, may read any of them).
+        let through_a_view = || {
+            let joins =
+                s.ops.iter().any(|o| matches!(&o.kind, OpKind::Update(d) | OpKind::Delete(d) if d.joined.is_some()));
+            let mut views = made_views.iter().filter(|(v, _)| joins || tables_read(s).any(|t| v.same(t)));
+            views.find_map(|(v, r)| Some((*v, (*r)?)))
+        };
+        let (view, read) = match s.order_read {
+            Some(r) => (None, Some(r)),
+            None => match through_a_view() {
+                Some((v, r)) => (Some(v), Some(r)),
+                None => (None, numbers.then_some(OrderRead::Numbers)),
+            },
+        };
+        // A function's code may read any table.
+        if let Some(r) = read.filter(|&r| r == OrderRead::Code || may_read()) {
             let found =
                 s.ops.iter().flat_map(|o| &o.locks).find(|l| names(&l.table) && (l.scans || r != OrderRead::Copies));
-            let whose = match found {
-                Some(l) => format!("reads {} and", l.table.text),
-                None => format!("may read {} (pgsafe cannot tell which tables it reads) and", table.text),
+            let whose = match (view, found) {
+                (Some(v), _) => format!("reads the view {}, which the draft makes and whose query", v.text),
+                (None, Some(l)) => format!("reads {} and", l.table.text),
+                (None, None) => format!("may read {} (pgsafe cannot tell which tables it reads) and", table.text),
             };
             return stop(format!("a later statement ({} …) {whose} {}, {of}", said(), r.what()));
         }
@@ -293,6 +317,21 @@ fn order_read_later(m: &Migration<'_>, i: usize, table: &Name, at: usize) -> Res
         watched.extend(made);
     }
     Ok(())
+}
+
+/// The tables `s` reads as far as pgsafe follows them: those it locks, and those the subqueries
+/// of an `UPDATE`'s or `DELETE`'s expressions read.
+fn tables_read(s: &Stmt) -> impl Iterator<Item = &Name> {
+    s.ops.iter().flat_map(|o| {
+        let exprs = match &o.kind {
+            OpKind::Update(d) | OpKind::Delete(d) => {
+                Some(d.filter.iter().chain(d.assignments.iter().map(|a| &a.value)))
+            }
+            _ => None,
+        };
+        let subqueries = exprs.into_iter().flatten().flat_map(|e| &e.subqueries).flat_map(|q| &q.tables);
+        o.locks.iter().map(|l| &l.table).chain(subqueries)
+    })
 }
 
 /// The target row's own columns, constants and calls that give the same value in every batch:
