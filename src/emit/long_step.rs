@@ -93,10 +93,10 @@ pub fn long_unit(
                 (
                     u,
                     format!(
-                    "{code} runs for as long as {takes}, which pgsafe cannot tell, in a step under statement_timeout = '{timeout}' (set for its {} on {}): if it runs longer it is cancelled (SQLSTATE 57014) where the draft ran it to its end. If it can take that long, commit the schema change apart (its own transaction) so that the code runs in a step without the timeout; or, {}",
+                    "{code} runs for as long as {takes}, which pgsafe cannot tell, in a step under statement_timeout = '{timeout}' (set for its {} on {}): if it runs longer it is cancelled (SQLSTATE 57014) where the draft ran it to its end. {}",
                     held.mode,
                     held.table.text,
-                    deliberately(step, &held)
+                    apart_or_deliberately(step, &held, "If it can take that long, commit the schema change apart (its own transaction) so that the code runs in a step without the timeout")
                     ),
                 )
             });
@@ -166,8 +166,9 @@ pub fn long_unit(
                     capitalised(&deliberate)
                 ),
                 _ if lock.mode == LockMode::RowExclusive || lock.mode == LockMode::AccessShare => format!(
-                    "this reads or changes every matching row of {table} inside a step that holds {} on {}: the lock stays for the whole statement, and under statement_timeout = '{timeout}' it is cancelled on a large table. Commit the schema change first (its own transaction), so that the row work runs apart (pgsafe batches an UPDATE or DELETE it can prove safe); or, {deliberate}",
-                    held.mode, held.table.text
+                    "this reads or changes every matching row of {table} inside a step that holds {} on {}: the lock stays for the whole statement, and under statement_timeout = '{timeout}' it is cancelled on a large table. {}",
+                    held.mode, held.table.text,
+                    apart_or_deliberately(step, &held, "Commit the schema change first (its own transaction), so that the row work runs apart (pgsafe batches an UPDATE or DELETE it can prove safe)")
                 ),
                 _ => {
                     // The scan runs under the strongest lock its statement takes on the table
@@ -191,6 +192,21 @@ pub fn long_unit(
 }
 
 /// How to run a long statement of `step` deliberately.
+/// `apart` (advice to commit the schema change in a transaction of its own), then the way to run
+/// it deliberately; in a step pgsafe keeps one transaction, only the latter: splitting it would
+/// change what the draft does (a copy and the trigger that keeps it current, committed apart,
+/// would miss or double the rows written between them).
+fn apart_or_deliberately(step: &Step, held: &LockUse, apart: &str) -> String {
+    match step.kept.as_ref().filter(|k| k.needs_one_transaction()) {
+        Some(keep) => format!(
+            "pgsafe keeps this transaction whole ({}): committing the schema change apart would change what the draft does. To run it {}",
+            super::render::kept_because(keep),
+            deliberately(step, held).trim_start_matches("to run it ")
+        ),
+        None => format!("{apart}; or, {}", deliberately(step, held)),
+    }
+}
+
 fn deliberately(step: &Step, held: &LockUse) -> String {
     // A statement that cannot run in a transaction block runs alone, where SET LOCAL does nothing.
     let alone = step.mode == StepMode::Autocommit && step.kept.is_none();

@@ -511,7 +511,7 @@ fn batches_rows(r: &Rewritten, step: &Step) -> bool {
 }
 
 /// Why the draft's statements are kept together as written, in the words of a step's reason.
-fn kept_because(keep: &Keep) -> String {
+pub(super) fn kept_because(keep: &Keep) -> String {
     match keep {
         Keep::Session(what) => {
             format!("the {what} lives only in this session, so every statement that uses it runs here")

@@ -134,6 +134,27 @@ pub enum Keep {
     Quits,
 }
 
+impl Keep {
+    /// Is the reason the draft transaction's wholeness, so that committing part of it apart
+    /// would change what it does (not the session's state, which a transaction of its own in the
+    /// same session keeps)?
+    pub fn needs_one_transaction(&self) -> bool {
+        matches!(
+            self,
+            Keep::RolledBack
+                | Keep::NeverCommitted
+                | Keep::Prepared(_)
+                | Keep::Savepoint(_)
+                | Keep::DeferredConstraints
+                | Keep::InitiallyDeferred
+                | Keep::TransactionModes
+                | Keep::TransactionTime
+                | Keep::ExplicitLock(_)
+                | Keep::WritesChanged { .. }
+        )
+    }
+}
+
 /// How a kept region becomes a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
