@@ -13,7 +13,7 @@ use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::LockUse;
 use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
-use crate::ir::op::{OpKind, Psql, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
+use crate::ir::op::{OpKind, Psql, MOVE_ALL_INDEXES, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
 use crate::ir::savepoints::Savepoints;
 use std::collections::HashMap;
 
@@ -298,6 +298,7 @@ fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
             | MOVE_VIEW
             | MOVE_MATERIALIZED_VIEW,
         ) if lock.mode.blocks_reads() => "every query of the view",
+        Some(MOVE_ALL_INDEXES) => "every read and write of their tables (each opens the table's indexes)",
         _ if lock.mode.blocks_reads() => "every read and write on the table",
         _ => "every write on the table",
     }
