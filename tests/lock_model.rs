@@ -138,6 +138,9 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         ("ALTER SEQUENCE IF EXISTS public.order_numbers INCREMENT BY 2", "order_numbers"),
         ("ALTER SEQUENCE order_numbers OWNER TO CURRENT_USER", "order_numbers"),
         ("ALTER SEQUENCE order_numbers SET LOGGED", "order_numbers"),
+        // It waits for every transaction that called its nextval(), and every later nextval() for it.
+        ("DROP SEQUENCE order_numbers", "order_numbers"),
+        ("DROP SEQUENCE IF EXISTS nothing_here, public.order_numbers CASCADE", "order_numbers"),
         // Every query of the view queues behind it.
         ("ALTER VIEW order_view ALTER COLUMN status SET DEFAULT 'new'", "order_view"),
         ("ALTER VIEW IF EXISTS order_view SET (security_barrier = true)", "order_view"),

@@ -2,8 +2,9 @@
 -- table's schema, or the `SEQUENCE NAME` its options give (pg_dump's form). No insert draws from
 -- it yet, so the `ALTER SEQUENCE`, `setval` and `GRANT` that follow wait for no traffic: no
 -- timeouts, no step of their own. A sequence the draft made and renamed is new under its new
--- name; dropped, it is gone: the temporary `order_numbers` shadowed the live one, which the last
--- statement alters, under timeouts.
+-- name; dropped, it is gone: the temporary `order_numbers` shadowed the live one, which the
+-- statement after the drop alters, under timeouts. Dropping a live sequence waits for every
+-- transaction that called its nextval(): timeouts too.
 CREATE TABLE public.tickets (
     id bigint NOT NULL,
     title text
@@ -29,3 +30,4 @@ CREATE TEMP SEQUENCE order_numbers;
 SELECT nextval('order_numbers');
 DROP SEQUENCE order_numbers;
 ALTER SEQUENCE order_numbers RESTART WITH 100;
+DROP SEQUENCE IF EXISTS legacy_numbers;

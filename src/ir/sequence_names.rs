@@ -26,12 +26,13 @@ pub enum SequenceEvent {
 /// The events of `text`, one statement; most statements have none, and are told by their first
 /// words (an identity column only where the text says `identity`).
 pub fn events(text: &str) -> Vec<SequenceEvent> {
-    let head: Vec<Token> = Lexer::new(text).take(3).collect();
+    let head: Vec<Token> = Lexer::new(text).take(6).collect();
     let is = |k: usize, w: &str| head.get(k).is_some_and(|t| t.is_word(w));
     if is(1, "sequence") && (is(0, "alter") || is(0, "drop")) {
         return sequence_statement(text).into_iter().collect();
     }
-    let create = is(0, "create");
+    // `CREATE [GLOBAL|LOCAL] [TEMP|…] TABLE`: a function's body is not lexed for nothing.
+    let create = is(0, "create") && (1..5).any(|k| is(k, "table"));
     if !(create || is(0, "alter") && is(1, "table")) || !mentions_identity(text) {
         return Vec::new();
     }
