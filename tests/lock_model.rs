@@ -138,6 +138,9 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         ("ALTER SEQUENCE IF EXISTS public.order_numbers INCREMENT BY 2", "order_numbers"),
         ("ALTER SEQUENCE order_numbers OWNER TO CURRENT_USER", "order_numbers"),
         ("ALTER SEQUENCE order_numbers SET LOGGED", "order_numbers"),
+        // It waits for every transaction that called its nextval(), and every later nextval() for it.
+        ("DROP SEQUENCE order_numbers", "order_numbers"),
+        ("DROP SEQUENCE IF EXISTS nothing_here, public.order_numbers CASCADE", "order_numbers"),
         // Every query of the view queues behind it.
         ("ALTER VIEW order_view ALTER COLUMN status SET DEFAULT 'new'", "order_view"),
         ("ALTER VIEW IF EXISTS order_view SET (security_barrier = true)", "order_view"),
@@ -211,6 +214,76 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
                 "`{sql}` on {table}: PostgreSQL 15 holds {measured:?} ({}), pgsafe models {modelled:?}",
                 held.trim()
             ));
+        }
+    }
+    assert!(wrong.is_empty(), "lock model disagrees with PostgreSQL 15:\n{}", wrong.join("\n"));
+}
+
+/// `ALTER INDEX ALL IN TABLESPACE` names no index: PostgreSQL 15 holds ACCESS EXCLUSIVE on every
+/// index it moves and no lock on their tables; pgsafe models that lock on a stand-in for the
+/// indexes (no table of the draft's), so the statement waits under `lock_timeout`.
+#[test]
+fn lock_model_agrees_with_postgresql_15_on_moving_every_index_of_a_tablespace() {
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    cluster.create_database("moves", None).unwrap();
+    // An in-place tablespace (PostgreSQL 15) needs no directory of the server's user.
+    let setup = "SET allow_in_place_tablespaces = on;\n\
+        CREATE TABLESPACE lock_model_space LOCATION '';\n\
+        CREATE ROLE lock_model_mover;\n\
+        CREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
+        CREATE INDEX users_email ON users (email);\n\
+        CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n\
+        ALTER TABLE orders OWNER TO lock_model_mover;\n";
+    let work = tempfile::tempdir().unwrap();
+    let setup_file = work.path().join("setup.sql");
+    std::fs::write(&setup_file, setup).unwrap();
+    cluster.psql_file("moves", &setup_file).unwrap();
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space",
+            &["orders_pkey", "users_email", "users_pkey"],
+        ),
+        (
+            "ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space NOWAIT",
+            &["orders_pkey", "users_email", "users_pkey"],
+        ),
+        (
+            "ALTER INDEX ALL IN TABLESPACE pg_default OWNED BY lock_model_mover SET TABLESPACE lock_model_space",
+            &["orders_pkey"],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (n, (sql, moved)) in cases.iter().enumerate() {
+        let file = work.path().join(format!("move{n}.sql"));
+        std::fs::write(
+            &file,
+            format!(
+                "BEGIN;\n{sql};\n\\pset tuples_only on\n\\pset format unaligned\nSELECT string_agg(c.relname || ':' || \
+                 l.mode, ',' ORDER BY c.relname) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = \
+                 pg_backend_pid() AND l.granted AND c.relnamespace = 'public'::regnamespace;\nROLLBACK;\n"
+            ),
+        )
+        .unwrap();
+        let held = cluster.psql_file("moves", &file).unwrap_or_else(|e| panic!("{sql}: {e:#}"));
+        let held: Vec<(&str, Option<LockMode>)> = held
+            .trim()
+            .split(',')
+            .filter_map(|l| l.split_once(':'))
+            .map(|(rel, m)| (rel, mode(m.trim_end_matches("Lock"))))
+            .collect();
+        let on: Vec<&str> = held.iter().map(|(rel, _)| *rel).collect();
+        let all_exclusive = held.iter().all(|(_, m)| *m == Some(LockMode::AccessExclusive));
+        if on != *moved || !all_exclusive {
+            wrong.push(format!("`{sql}`: PostgreSQL 15 held {held:?}, expected ACCESS EXCLUSIVE on {moved:?} alone"));
+        }
+        let pieces = pgsafe::front::split::split(sql).unwrap();
+        let m = Migration::lower(sql, &pieces);
+        let locks: Vec<_> = m.stmts[0].ops.iter().flat_map(|o| o.locks.iter()).collect();
+        let stand_in = locks.iter().all(|l| l.table.text.starts_with("\"(every index in tablespace pg_default"));
+        let modelled = locks.iter().map(|l| l.mode).max();
+        if !stand_in || modelled != Some(LockMode::AccessExclusive) || !locks.iter().all(|l| l.scans) {
+            wrong
+                .push(format!("`{sql}`: pgsafe models {locks:?}, not ACCESS EXCLUSIVE on the moved indexes' stand-in"));
         }
     }
     assert!(wrong.is_empty(), "lock model disagrees with PostgreSQL 15:\n{}", wrong.join("\n"));

@@ -10,7 +10,7 @@ use crate::ir::action::Action;
 use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
-use crate::ir::op::{ConstraintKind, OpKind};
+use crate::ir::op::{ConstraintKind, OpKind, MOVE_ALL_INDEXES};
 use crate::passes::Rewritten;
 use crate::plan::{Item, Plan, Step, StepMode, Timeouts};
 
@@ -161,6 +161,11 @@ pub fn long_unit(
                         i = index.text
                     )
                 }
+                OpKind::Other { what } if what == MOVE_ALL_INDEXES => format!(
+                    "ALTER INDEX ALL IN TABLESPACE copies {}, one after another, each under ACCESS EXCLUSIVE held to the end of the transaction (reads and writes of their tables wait, as they open their indexes) for as long as all the copies take; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) when they are large, after holding the locks all that time. `REINDEX (TABLESPACE …) INDEX CONCURRENTLY` moves one index at a time under a lock no read or write waits for (PostgreSQL 14+, outside a transaction block); or, {deliberate}",
+                    // The stand-in's words, `every index in tablespace a`.
+                    table.trim_matches(|c| c == '"' || c == '(' || c == ')')
+                ),
                 OpKind::AddColumn { type_text, .. } if domain => format!(
                     "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) to check the constraint of the domain {type_text} on every row, for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)

@@ -6,9 +6,10 @@ use super::lower::{lower, AlterHead, Lowered};
 use super::name::{key_of, Name};
 use super::op::{Op, OpKind, Psql};
 use super::savepoints::{Savepoints, UndoLog};
+use super::sequence_names::SequenceEvent;
 use crate::front::split::{split_in_chunks, MarkerKind, Piece, PieceKind, SplitError};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use thin_vec::ThinVec;
@@ -220,6 +221,9 @@ pub struct Migration<'a> {
     /// The views statements create or replace ([`super::views`]), with the statement's index, in
     /// order.
     pub views_made: Vec<(usize, Name)>,
+    /// What statements do to sequences by name ([`super::sequence_names`]: an identity column's,
+    /// a rename, a drop), with the statement's index, in order: read for [`Self::created_before`].
+    sequence_events: Vec<(usize, SequenceEvent)>,
 }
 
 /// A relation the draft creates.
@@ -326,11 +330,13 @@ fn tool_markers(src: &str, piece: &Piece) -> Vec<ToolMarker> {
 }
 
 /// What each statement creates (into `created`), every `search_path` the draft sets (the default
-/// first) and the one in effect at each statement.
+/// first) and the one in effect at each statement. `sequence_events` are what statements do to
+/// sequences by name, in statement order.
 fn positions(
     stmts: &[Stmt],
     created: &mut HashMap<String, Vec<Creation>>,
     runner_transaction: bool,
+    sequence_events: &[(usize, SequenceEvent)],
 ) -> (Vec<Vec<String>>, Vec<u32>) {
     let mut paths: Vec<Vec<String>> = vec![search_path("DEFAULT")];
     let mut path_at = Vec::with_capacity(stmts.len());
@@ -351,6 +357,10 @@ fn positions(
     let mut branches: Vec<[usize; 3]> = Vec::new();
     // Temporary tables created `ON COMMIT DROP` in the open transaction.
     let mut drop_at_commit: Vec<&Name> = Vec::new();
+    // The base names of relations the draft did not create that it dropped, renamed or moved: the
+    // application may reach what takes such a name (a swap), and a table renamed keeps its
+    // sequences (a new table of its name gets `t_id_seq1`).
+    let mut taken_from_live: HashSet<String> = HashSet::default();
     let unknown = |paths: &mut Vec<Vec<String>>| match paths.iter().position(Vec::is_empty) {
         Some(k) => k,
         None => {
@@ -414,8 +424,13 @@ fn positions(
             // schema (the old name may be a live table's), or a temporary table the session
             // discards.
             let path = &paths[current];
+            let mut end = |t: &Name| {
+                if end_creation(created, path, t, index).is_none() {
+                    taken_from_live.insert(t.base().to_string());
+                }
+            };
             match &op.kind {
-                OpKind::DropTable { tables, .. } => tables.iter().for_each(|t| end_creation(created, path, t, index)),
+                OpKind::DropTable { tables, .. } => tables.iter().for_each(end),
                 // Renamed or moved, a new table may take the name of one the application uses
                 // (the swap: `DROP TABLE t; ALTER TABLE t_new RENAME TO t`), whose traffic it then
                 // gets: pgsafe counts it live under its new name.
@@ -423,11 +438,11 @@ fn positions(
                     table,
                     action: super::action::Action::RenameTable { .. } | super::action::Action::SetSchema { .. },
                     ..
-                } => end_creation(created, path, table, index),
+                } => end(table),
                 OpKind::DiscardTemp => end_in_schemas(created, &[PG_TEMP.to_string()], index),
                 OpKind::SchemaGone { schemas } => end_in_schemas(created, schemas, index),
                 // So is a view: its locks name the views (`lower_object`).
-                kind if kind.ends_views() => op.locks.iter().for_each(|l| end_creation(created, path, &l.table, index)),
+                kind if kind.ends_views() => op.locks.iter().for_each(|l| end(&l.table)),
                 _ => {}
             }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
@@ -446,9 +461,12 @@ fn positions(
                 OpKind::CreateSequence { sequence, temporary } => Some((sequence, temporary.then_some(PG_TEMP))),
                 _ => None,
             };
-            // A new table's `serial` columns make their sequences (`t_c_seq`, in the table's schema).
+            // A new table's `serial` columns make their sequences (`t_c_seq`, in the table's schema),
+            // unless an old table of its name was renamed away, keeping its own `t_c_seq`.
             let serials = match &op.kind {
-                OpKind::CreateTable { table, def } if !def.if_not_exists => serial_sequences(table, def),
+                OpKind::CreateTable { table, def } if !def.if_not_exists && !taken_from_live.contains(table.base()) => {
+                    serial_sequences(table, def)
+                }
                 _ => Vec::new(),
             };
             let serials = serials.iter().map(|s| (s, made.and_then(|(_, schema)| schema)));
@@ -469,11 +487,155 @@ fn positions(
                 }
             }
         }
+        if s.section == Section::Up {
+            let first = sequence_events.partition_point(|(i, _)| *i < index);
+            let events = sequence_events[first..].iter().take_while(|(i, _)| *i == index).map(|(_, e)| e);
+            let follow =
+                SequenceFollow { path: &paths[current], stmt: s, index, taken_from_live: &mut taken_from_live };
+            follow.run(created, &mut made_in_block, events);
+        }
     }
     (paths, path_at)
 }
 
-/// End at statement `index` every standing creation in one of `schemas` (folded).
+/// What one statement does to sequences by name, followed into the creations
+/// ([`super::sequence_names`]).
+struct SequenceFollow<'p, 's> {
+    /// The `search_path` in force.
+    path: &'p [String],
+    stmt: &'s Stmt,
+    index: usize,
+    taken_from_live: &'p mut HashSet<String>,
+}
+
+impl SequenceFollow<'_, '_> {
+    /// An identity column (or a `serial` one `ADD COLUMN` adds) makes its sequence in its table's
+    /// schema, where that schema is certain; a sequence the draft made, renamed, is new under its
+    /// new name (unless a relation the draft did not make had the name: the application may name
+    /// it, as after a swap); moved to another schema or dropped, it is new no more.
+    fn run<'e>(
+        self,
+        created: &mut HashMap<String, Vec<Creation>>,
+        made_in_block: &mut UndoLog<(String, usize)>,
+        events: impl Iterator<Item = &'e SequenceEvent>,
+    ) {
+        let (path, index) = (self.path, self.index);
+        // (base name, key) of each sequence made.
+        let mut made: Vec<(String, String)> = self.serials_added(created);
+        for event in events {
+            match event {
+                SequenceEvent::Identity { column, named } => {
+                    made.extend(self.identity(created, column, named.as_ref()))
+                }
+                SequenceEvent::Renamed { from, to } => match end_creation(created, path, from, index) {
+                    Some(key) if !self.taken_from_live.contains(to) => {
+                        let schema = &key[..key.len() - from.base().len()];
+                        made.push((to.clone(), format!("{schema}{to}")));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.taken_from_live.insert(from.base().to_string());
+                    }
+                },
+                SequenceEvent::Moved { from } => {
+                    if end_creation(created, path, from, index).is_none() {
+                        self.taken_from_live.insert(from.base().to_string());
+                    }
+                }
+                SequenceEvent::Dropped { names } => {
+                    for name in names {
+                        if end_creation(created, path, name, index).is_none() {
+                            self.taken_from_live.insert(name.base().to_string());
+                        }
+                    }
+                }
+            }
+        }
+        for (base, key) in made {
+            let list = created.entry(base.clone()).or_default();
+            if list.iter().any(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key) {
+                continue;
+            }
+            made_in_block.record(|| (base, list.len()));
+            list.push(Creation::new(key.into(), index + 1));
+        }
+    }
+
+    /// The table the statement makes or alters, and its schema, where that is certain: its own
+    /// when qualified; a new table's, where it is created; an altered one's, where its name
+    /// resolves (one the draft made there, or the path's one schema).
+    fn table(&self, created: &HashMap<String, Vec<Creation>>) -> Option<(&Name, String)> {
+        let (table, temporary) = self.stmt.ops.iter().find_map(|o| match &o.kind {
+            OpKind::CreateTable { table, def } if !def.if_not_exists => Some((table, Some(def.temporary))),
+            OpKind::AddColumn { table, .. } | OpKind::AlterTable { table, .. } => Some((table, None)),
+            _ => None,
+        })?;
+        if let Some(schema) = table.key.strip_suffix(table.base()).and_then(|s| s.strip_suffix('.')) {
+            return Some((table, schema.to_string()));
+        }
+        let path = self.path;
+        let standing = |schema: &str| {
+            let key = format!("{schema}.{}", table.base());
+            created
+                .get(table.base())
+                .is_some_and(|l| l.iter().any(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key))
+        };
+        let schemas: Vec<&String> = path.iter().filter(|s| *s != PG_TEMP).collect();
+        let schema = match temporary {
+            Some(true) => PG_TEMP.to_string(),
+            Some(false) => path.first()?.clone(),
+            None if temp_searched_first(path) && standing(PG_TEMP) => PG_TEMP.to_string(),
+            None if standing(PG_TEMP) => return None,
+            None => {
+                let first = schemas.first()?;
+                (schemas.len() == 1 || standing(first)).then(|| first.to_string())?
+            }
+        };
+        Some((table, schema))
+    }
+
+    /// The key of the sequence an identity column `column` makes.
+    fn identity(
+        &self,
+        created: &HashMap<String, Vec<Creation>>,
+        column: &str,
+        named: Option<&Name>,
+    ) -> Option<(String, String)> {
+        let (table, schema) = self.table(created)?;
+        match named {
+            Some(n) if n.key.len() > n.base().len() => Some((n.base().to_string(), n.key.to_string())),
+            Some(n) => Some((n.base().to_string(), format!("{schema}.{}", n.base()))),
+            None => self.default_name(table, &schema, column),
+        }
+    }
+
+    /// `table_column_seq` in `schema`, PostgreSQL's first choice, unless an old relation of the
+    /// table's name was renamed away (its sequences keep their names, so the new one's differs).
+    fn default_name(&self, table: &Name, schema: &str, column: &str) -> Option<(String, String)> {
+        let name = super::name::make_object_name(table.base(), column, "seq");
+        (!self.taken_from_live.contains(table.base())).then(|| (name.clone(), format!("{schema}.{name}")))
+    }
+
+    /// The sequences of the `serial` columns `ADD COLUMN` adds (not `IF NOT EXISTS`).
+    fn serials_added(&self, created: &HashMap<String, Vec<Creation>>) -> Vec<(String, String)> {
+        let serial = ["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
+        let columns = self.stmt.ops.iter().filter_map(|o| match &o.kind {
+            OpKind::AddColumn { column, type_text, if_not_exists: false, .. }
+                if serial.contains(&type_text.as_str()) =>
+            {
+                Some(column)
+            }
+            _ => None,
+        });
+        let columns: Vec<&String> = columns.collect();
+        if columns.is_empty() {
+            return Vec::new();
+        }
+        let Some((table, schema)) = self.table(created) else { return Vec::new() };
+        columns.into_iter().filter_map(|c| self.default_name(table, &schema, c)).collect()
+    }
+}
+
 /// The sequences the `serial` columns of a new table make: `table_column_seq` in the table's
 /// schema, as PostgreSQL names them when the name fits in 63 bytes (a longer one is cut, and left
 /// out here).
@@ -493,6 +655,7 @@ fn serial_sequences(table: &Name, def: &super::op::TableDef) -> Vec<Name> {
         .collect()
 }
 
+/// End at statement `index` every standing creation in one of `schemas` (folded).
 fn end_in_schemas(created: &mut HashMap<String, Vec<Creation>>, schemas: &[String], index: usize) {
     let in_them = |key: &str| key.split_once('.').is_some_and(|(s, _)| schemas.iter().any(|g| g == s));
     for c in created.values_mut().flatten().filter(|c| c.at != 0 && c.until == usize::MAX && in_them(&c.key)) {
@@ -502,9 +665,15 @@ fn end_in_schemas(created: &mut HashMap<String, Vec<Creation>>, schemas: &[Strin
 
 /// End at statement `index` the standing creation `t` names under `path` (the `search_path` in
 /// force), if the draft made one: the first of the relations the name may be, in the order
-/// PostgreSQL looks (the temporary table first, unless the path lists `pg_temp` later).
-fn end_creation(created: &mut HashMap<String, Vec<Creation>>, path: &[String], t: &Name, index: usize) {
-    let Some(list) = created.get_mut(t.base()) else { return };
+/// PostgreSQL looks (the temporary table first, unless the path lists `pg_temp` later). Its key,
+/// if it ended one.
+fn end_creation(
+    created: &mut HashMap<String, Vec<Creation>>,
+    path: &[String],
+    t: &Name,
+    index: usize,
+) -> Option<Arc<str>> {
+    let list = created.get_mut(t.base())?;
     let candidates: Vec<String> = if t.key.contains('.') {
         vec![t.key.to_string()]
     } else {
@@ -518,9 +687,10 @@ fn end_creation(created: &mut HashMap<String, Vec<Creation>>, path: &[String], t
     for key in candidates {
         if let Some(c) = list.iter_mut().rev().find(|c| c.at != 0 && *c.key == *key && c.until == usize::MAX) {
             c.until = index + 1;
-            return;
+            return Some(c.key.clone());
         }
     }
+    None
 }
 
 /// The session's temporary schema, as a `search_path` names it.
@@ -689,6 +859,7 @@ impl<'a> Migration<'a> {
         let mut declared = Vec::new();
         let (mut constrained_domains, mut row_types, mut user_operators) = (Vec::new(), Vec::new(), Vec::new());
         let mut views_made = Vec::new();
+        let mut sequence_events = Vec::new();
         let (mut runner, mut opt_out) = (false, false);
         for (piece, lowered) in pieces.iter().zip(&mut lowered) {
             let mut ignored = Vec::new();
@@ -816,6 +987,10 @@ impl<'a> Migration<'a> {
             if let Some(view) = super::views::view_created(&src[body.clone()]) {
                 views_made.push((stmts.len(), view));
             }
+            if matches!(piece.kind, PieceKind::Statement { .. }) {
+                let events = super::sequence_names::events(&src[body.clone()]);
+                sequence_events.extend(events.into_iter().map(|e| (stmts.len(), e)));
+            }
             stmts.push(Stmt {
                 span,
                 body,
@@ -843,7 +1018,7 @@ impl<'a> Migration<'a> {
             });
         }
         let runner_transaction = runner && !opt_out;
-        let (paths, path_at) = positions(&stmts, &mut created, runner_transaction);
+        let (paths, path_at) = positions(&stmts, &mut created, runner_transaction, &sequence_events);
         let (first_created, undone) = first_creations(&created);
         Migration {
             src,
@@ -862,6 +1037,7 @@ impl<'a> Migration<'a> {
             row_types,
             user_operators,
             views_made,
+            sequence_events,
         }
     }
 
@@ -895,7 +1071,9 @@ impl<'a> Migration<'a> {
         }
         let mut created: HashMap<String, Vec<Creation>> =
             self.created.iter().map(|(k, v)| (k.clone(), v.iter().filter(|c| c.at == 0).cloned().collect())).collect();
-        let (paths, path_at) = positions(&stmts, &mut created, self.runner_transaction);
+        let sequence_events: Vec<(usize, SequenceEvent)> =
+            self.sequence_events.iter().map(|(i, e)| (opened_at[*i], e.clone())).collect();
+        let (paths, path_at) = positions(&stmts, &mut created, self.runner_transaction, &sequence_events);
         let (first_created, undone) = first_creations(&created);
         Some(Migration {
             src: self.src,
@@ -914,6 +1092,7 @@ impl<'a> Migration<'a> {
             row_types: self.row_types.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             user_operators: self.user_operators.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
             views_made: self.views_made.iter().map(|(i, n)| (opened_at[*i], n.clone())).collect(),
+            sequence_events,
         })
     }
 
@@ -934,7 +1113,7 @@ impl<'a> Migration<'a> {
         // What the draft creates and the search_path it runs under follow its transactions: read
         // again from the directives' creations.
         self.created.values_mut().for_each(|list| list.retain(|c| c.at == 0));
-        (self.paths, self.path_at) = positions(&self.stmts, &mut self.created, true);
+        (self.paths, self.path_at) = positions(&self.stmts, &mut self.created, true, &self.sequence_events);
         (self.first_created, self.undone) = first_creations(&self.created);
     }
 
@@ -1213,6 +1392,79 @@ CREATE TABLE t2 (i int);
         assert!(new("public.s1") && new("s1") && new("s2") && !new("s3"));
         assert!(new("app.t_id_seq") && new("app.t_n_seq") && !new("app.t_m_seq") && !new("public.t_id_seq"));
         assert!(!new("u_id_seq"));
+    }
+
+    /// Whether `name` is new at each statement whose text starts with one of `at` (in order).
+    fn new_at(src: &str, name: &str, at: &[&str]) -> Vec<bool> {
+        let pieces = crate::front::split::split(src).unwrap();
+        let m = Migration::lower(src, &pieces);
+        let stmt = |head: &str| m.stmts.iter().position(|s| src[s.body.clone()].starts_with(head)).unwrap();
+        at.iter().map(|head| m.created_before(&Name::new(name), stmt(head))).collect()
+    }
+
+    #[test]
+    fn an_identity_column_makes_a_new_sequence() {
+        // Its default name in the table's schema, or the one `SEQUENCE NAME` gives; also for a
+        // column added (identity or serial) or made an identity: a later `ALTER SEQUENCE`,
+        // `setval` or `GRANT` finds no traffic.
+        let src = "CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);\n\
+                   CREATE TABLE app.parts (id int GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME part_numbers));\n\
+                   CREATE TEMP TABLE scratch (n int GENERATED ALWAYS AS IDENTITY);\n\
+                   ALTER TABLE orders ADD COLUMN n int GENERATED ALWAYS AS IDENTITY, ADD COLUMN m bigserial;\n\
+                   ALTER TABLE billing.orders ALTER COLUMN k ADD GENERATED ALWAYS AS IDENTITY;\n\
+                   CREATE TABLE IF NOT EXISTS maybe (id int GENERATED ALWAYS AS IDENTITY);\n\
+                   ALTER TABLE orders ADD COLUMN IF NOT EXISTS p int GENERATED ALWAYS AS IDENTITY;\n\
+                   SELECT 1;\n";
+        let new = |name: &str| new_at(src, name, &["SELECT 1"])[0];
+        assert!(new("items_id_seq") && new("public.items_id_seq"));
+        assert!(new("app.part_numbers") && !new("part_numbers") && !new("app.parts_id_seq"));
+        assert!(new("scratch_n_seq"));
+        assert!(new("orders_n_seq") && new("orders_m_seq") && new("billing.orders_k_seq") && !new("orders_k_seq"));
+        assert!(!new("maybe_id_seq") && !new("orders_p_seq"));
+        // Before its statement, the sequence is not new.
+        assert_eq!(new_at(src, "items_id_seq", &["CREATE TABLE items", "CREATE TABLE app.parts"]), [false, true]);
+    }
+
+    #[test]
+    fn an_identity_sequence_of_an_unsure_schema_is_not_new() {
+        // Under a path of two schemas, `orders` may be in either (its sequence is in its
+        // schema); a table renamed away keeps its sequence, so a new table of its name gets
+        // `items_id_seq1`, and `items_id_seq` is the old table's.
+        let src = "SET search_path = app, public;\nALTER TABLE orders ADD COLUMN n int GENERATED ALWAYS AS IDENTITY;\n\
+                   SELECT 1;\nRESET search_path;\nALTER TABLE items RENAME TO items_old;\n\
+                   CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY, n serial);\nSELECT 2;\n";
+        assert_eq!(new_at(src, "orders_n_seq", &["SELECT 1"]), [false]);
+        assert_eq!(new_at(src, "items_id_seq", &["SELECT 2"]), [false]);
+        assert_eq!(new_at(src, "items_n_seq", &["SELECT 2"]), [false]);
+        // A table the draft made there is in the path's first schema.
+        let src = "SET search_path = app, public;\nCREATE TABLE orders (id int);\n\
+                   ALTER TABLE orders ADD COLUMN n int GENERATED ALWAYS AS IDENTITY;\nSELECT 1;\n";
+        assert_eq!(new_at(src, "app.orders_n_seq", &["SELECT 1"]), [true]);
+    }
+
+    #[test]
+    fn a_sequence_renamed_is_new_under_its_new_name_and_dropped_is_gone() {
+        let src = "CREATE SEQUENCE s;\nALTER SEQUENCE s RENAME TO t;\nSELECT 1;\nDROP SEQUENCE t;\nSELECT 2;\n\
+                   CREATE SEQUENCE t;\nSELECT 3;\nALTER SEQUENCE IF EXISTS t SET SCHEMA app;\nSELECT 4;\n";
+        let at =
+            ["ALTER SEQUENCE s", "SELECT 1", "DROP SEQUENCE", "SELECT 2", "SELECT 3", "ALTER SEQUENCE IF", "SELECT 4"];
+        assert_eq!(new_at(src, "s", &at), [true, false, false, false, false, false, false]);
+        assert_eq!(new_at(src, "t", &at), [false, true, true, false, true, true, false]);
+        assert_eq!(new_at(src, "app.t", &at[6..]), [false]);
+        // An identity sequence renamed, in its schema; a rename to the name of a sequence the
+        // draft did not make, which it renamed away first (a swap), is not new: the application
+        // may call nextval() by that name.
+        let src = "CREATE TABLE app.items (id int GENERATED ALWAYS AS IDENTITY);\n\
+                   ALTER SEQUENCE app.items_id_seq RENAME TO item_numbers;\nSELECT 1;\n\
+                   CREATE SEQUENCE order_numbers_new;\nALTER SEQUENCE order_numbers RENAME TO order_numbers_old;\n\
+                   ALTER SEQUENCE order_numbers_new RENAME TO order_numbers;\nSELECT 2;\n";
+        assert_eq!(new_at(src, "app.item_numbers", &["SELECT 1"]), [true]);
+        assert_eq!(new_at(src, "app.items_id_seq", &["SELECT 1"]), [false]);
+        assert_eq!(new_at(src, "order_numbers", &["SELECT 2"]), [false]);
+        assert_eq!(new_at(src, "order_numbers_old", &["SELECT 2"]), [false]);
+        // A sequence of the name the draft did not make is not new after a drop of another.
+        let src = "CREATE TEMP SEQUENCE s;\nDROP SEQUENCE s;\nALTER SEQUENCE s RESTART;\n";
+        assert_eq!(new_at(src, "s", &["DROP", "ALTER"]), [true, false]);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod physical_order;
 pub mod row_types;
 pub mod savepoints;
 pub mod schema;
+pub mod sequence_names;
 pub mod sequence_values;
 pub mod session;
 pub mod session_calls;

@@ -482,6 +482,10 @@ pub enum OpKind {
 pub const MOVE_VIEW: &str = "ALTER VIEW RENAME TO/SET SCHEMA";
 pub const MOVE_MATERIALIZED_VIEW: &str = "ALTER MATERIALIZED VIEW RENAME TO/SET SCHEMA";
 
+/// What `OpKind::Other` calls `ALTER INDEX ALL IN TABLESPACE … SET TABLESPACE`: it copies indexes
+/// the draft does not name, each under ACCESS EXCLUSIVE (`ir::lower_index`).
+pub const MOVE_ALL_INDEXES: &str = "ALTER INDEX ALL IN TABLESPACE";
+
 /// What the plan must know of a psql meta-command, read once at lowering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Psql {

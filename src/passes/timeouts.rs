@@ -13,7 +13,7 @@ use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::LockUse;
 use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
-use crate::ir::op::{OpKind, Psql, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
+use crate::ir::op::{OpKind, Psql, MOVE_ALL_INDEXES, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
 use crate::ir::savepoints::Savepoints;
 use std::collections::HashMap;
 
@@ -287,7 +287,7 @@ fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
         _ => None,
     });
     match what {
-        Some("ALTER SEQUENCE") => "every nextval of the sequence (each insert that draws from it)",
+        Some("ALTER SEQUENCE" | "DROP SEQUENCE") => "every nextval of the sequence (each insert that draws from it)",
         Some(
             "ALTER VIEW"
             | "REFRESH MATERIALIZED VIEW"
@@ -298,6 +298,7 @@ fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
             | MOVE_VIEW
             | MOVE_MATERIALIZED_VIEW,
         ) if lock.mode.blocks_reads() => "every query of the view",
+        Some(MOVE_ALL_INDEXES) => "every read and write of their tables, which open their indexes,",
         _ if lock.mode.blocks_reads() => "every read and write on the table",
         _ => "every write on the table",
     }
