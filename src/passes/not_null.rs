@@ -1,7 +1,8 @@
 //! The safe way to make a column NOT NULL on a table with traffic (PostgreSQL 12+), shared by
 //! `set-not-null` and `unique-using-index` (a primary key needs NOT NULL columns):
 //!
-//! 1. `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID` — ACCESS EXCLUSIVE for an instant, no scan;
+//! 1. `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID` — ACCESS EXCLUSIVE for an instant, no scan
+//!    (one step adds the checks of all the columns a statement proves);
 //! 2. `VALIDATE CONSTRAINT c` in a later transaction — scans under SHARE UPDATE EXCLUSIVE, which
 //!    blocks no reads or writes;
 //! 3. `SET NOT NULL` — PostgreSQL sees the validated check and skips its own scan;
@@ -22,8 +23,17 @@ pub fn fact(table: &Name, column: &str) -> String {
     escape_directive(&format!("validated-not-null {}.{column}", table.base()))
 }
 
+/// Where the checks of statement `i` are added (`ADDS + k`), then validated (`VALIDATES + k`).
+const ADDS: i32 = -300_000;
+const VALIDATES: i32 = -200_000;
+
 /// Add steps 1, 2 (before statement `i`, as its `k`-th column) and 4 (after it); the statement
 /// itself is step 3 and must start a new step. Returns the helper check's name.
+///
+/// The checks of all the statement's columns are added in one step, before any is validated: one
+/// step each, a `NULL` written into the second column between the first's step and its own
+/// failed its `VALIDATE`, where the draft refuses it (found by the forty-fourth pass's traffic
+/// probe, fixture `traffic_primary_key_on_two_nullable_columns`).
 pub fn recipe(
     ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
@@ -33,7 +43,20 @@ pub fn recipe(
     column: &str,
     rule: &'static str,
 ) -> String {
-    let name = generate(ctx, out, i, [-1000 + 10 * k, -1000 + 10 * k + 1, 10 + k], None, table, column, rule);
+    let name = generate(ctx, out, i, [ADDS + k, VALIDATES + k, 10 + k], None, table, column, rule);
+    // The statement's generated units are the last ones (a pass works statement by statement).
+    let adds: Vec<usize> = (0..out.units.len())
+        .rev()
+        .take_while(|&u| out.units[u].stmt == i)
+        .filter(|&u| (ADDS..VALIDATES).contains(&out.units[u].sub))
+        .collect();
+    let first = adds.iter().map(|&u| out.units[u].sub).min();
+    let last = adds.iter().map(|&u| out.units[u].sub).max();
+    for u in adds {
+        let unit = &mut out.units[u];
+        unit.starts_step = Some(unit.sub) == first;
+        unit.ends_step = Some(unit.sub) == last;
+    }
     out.add_fact(i, fact(table, column));
     let unit = &mut out.units[i];
     unit.starts_step = true;

@@ -4,7 +4,8 @@
 //!   boundary, so statements the draft grouped stay grouped unless a rewrite must split them.
 //! - Statements PostgreSQL refuses inside a transaction block (`VACUUM`, `CREATE DATABASE`, …) move
 //!   to autocommit steps of their own.
-//! - `ALTER TYPE … ADD VALUE` ends its step: the new value cannot be used until that commits.
+//! - `ALTER TYPE … ADD VALUE` ends its step where a later statement of its transaction names the
+//!   value: the new value cannot be used until that commits.
 //! - A `VALIDATE CONSTRAINT` in the same transaction as its `NOT VALID` add moves to a later one.
 //!
 //! Some stretches of the draft are *kept* ([`Region`]): their statements stay as written, in one
@@ -946,12 +947,23 @@ impl Transactions {
                     }
                     OpKind::AddEnumValue { .. } if kept(i) => {}
                     OpKind::AddEnumValue { type_name } => {
-                        out.units[i].ends_step = true;
+                        // In the draft's transaction, only a later statement that names the value
+                        // can use it; one that does not is no reason to commit the value first,
+                        // which would let other sessions see it without the rest (found by the
+                        // forty-fourth pass's traffic probe, fixture
+                        // `traffic_enum_value_and_column_in_a_transaction`). A value pgsafe cannot
+                        // read counts as named.
+                        let value = added_value(&m.src[s.body.clone()]);
                         let used_later_in_tx = *in_tx
                             && m.stmts[i + 1..]
                                 .iter()
                                 .take_while(|n| !n.ops.iter().any(|o| matches!(o.kind, OpKind::Commit { .. })))
-                                .any(|n| !n.is_trivia() && !adds_values_to_other_types(n, type_name));
+                                .any(|n| {
+                                    !n.is_trivia()
+                                        && !adds_values_to_other_types(n, type_name)
+                                        && value.is_none_or(|v| m.src[n.body.clone()].contains(v))
+                                });
+                        out.units[i].ends_step = !*in_tx || used_later_in_tx;
                         if used_later_in_tx && ctx.applies(RULE, i) {
                             out.units[i].rules.push(RULE);
                             out.change(
@@ -997,6 +1009,25 @@ impl Transactions {
     }
 }
 
+/// The value an `ALTER TYPE … ADD VALUE` adds, as written with its quotes (`'shipped'`): its first
+/// string literal (`None` for an escape string or none at all).
+fn added_value(text: &str) -> Option<&str> {
+    let start = text.find('\'')?;
+    if text[..start].ends_with(['E', 'e', 'U', 'u', '&']) {
+        return None;
+    }
+    let rest = &text[start + 1..];
+    let mut end = 0;
+    loop {
+        end += rest[end..].find('\'')?;
+        if !rest[end + 1..].starts_with('\'') {
+            break;
+        }
+        end += 2;
+    }
+    Some(&text[start..start + end + 2])
+}
+
 /// Whether a statement only adds values to enum types other than `type_name`: such a
 /// statement cannot use the new value, so it may share the transaction that adds it
 /// (goose and dbmate run a file of `ADD VALUE`s in one transaction, which PostgreSQL allows).
@@ -1011,6 +1042,24 @@ fn adds_values_to_other_types(stmt: &Stmt, type_name: &Name) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_enum_value_ends_its_step_only_where_its_transaction_names_it() {
+        let steps = |src: &str| {
+            let c = crate::compile("d.sql", src, &crate::config::Config::default()).unwrap();
+            c.steps().count()
+        };
+        // Found by the forty-fourth pass's traffic probe: split, other sessions saw the value
+        // without the column the same transaction adds.
+        let column =
+            "BEGIN;\nALTER TYPE mood ADD VALUE 'gone';\nALTER TABLE users ADD COLUMN away_note text;\nCOMMIT;\n";
+        assert_eq!(steps(column), 1);
+        let used = "BEGIN;\nALTER TYPE mood ADD VALUE 'gone';\nALTER TABLE users ALTER COLUMN mood SET DEFAULT 'gone';\nCOMMIT;\n";
+        assert_eq!(steps(used), 2);
+        assert_eq!(steps(&column.replace("BEGIN;\n", "").replace("COMMIT;\n", "")), 2, "autocommit");
+        assert_eq!(added_value("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'it''s' BEFORE 'x'"), Some("'it''s'"));
+        assert_eq!(added_value("ALTER TYPE mood ADD VALUE E'x'"), None);
+    }
 
     #[test]
     fn a_prepared_transaction_stays_as_written_to_its_prepare_and_is_not_a_dry_run() {

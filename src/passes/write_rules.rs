@@ -13,7 +13,11 @@
 //!   name: writes that name a column land, once that commits, in another one than before, which
 //!   the split statement then fills, reads or builds on (an ORM's `RENAME COLUMN total TO
 //!   total_old; ADD COLUMN total …; UPDATE … SET total = total_old`: the app's write to `total`
-//!   landed in the new column and the fill overwrote it).
+//!   landed in the new column and the fill overwrote it);
+//! - a column dropped or renamed, or the table renamed, after a fill or delete (a type change
+//!   written as add, fill, drop, rename): writes that name it between the two escape the fill;
+//! - a trigger or rule created after a fill on another table: its code may write any table (a
+//!   counter filled, then the trigger on the counted table that keeps it).
 //!
 //! The stretch from one to the other stays as written in one transaction step. A change alone, or
 //! a split statement with no such change beside it (`ADD COLUMN`, `UPDATE`, `SET NOT NULL`; a
@@ -99,11 +103,25 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
             let same = |a: &Option<Name>, b: &Option<Name>| a.as_ref().zip(b.as_ref()).is_some_and(|(a, b)| a.same(b));
             if let Some((change, loosens)) = changes_writes(op, &built).filter(|(c, _)| live(&c.table)) {
                 let change = Seen { at: i, ..change };
-                if let Some(split) = apart.iter().find(|a| a.at < i && same(&a.table, &change.table)) {
+                // A trigger's function or a rule's action may write any table: one created on
+                // another table after a fill reaches the rows written meanwhile too (a counter on
+                // users filled, then the trigger on orders that keeps it).
+                let code = matches!(change.what, "CREATE TRIGGER" | "ENABLE TRIGGER" | "CREATE RULE");
+                if let Some(split) = apart.iter().find(|a| a.at < i && (code || same(&a.table, &change.table))) {
                     found.push(region(split, &change, i));
                 }
                 if loosens {
                     dropped.push(change);
+                }
+            }
+            // A fill or delete, then its table's column or name taken away: writes that name it
+            // between the steps escape the fill (or the delete) and land where the draft never
+            // lets them.
+            if let Some(change) = retires_names(&op.kind, i).filter(|c| live(&c.table)) {
+                let fill =
+                    |a: &&Seen| a.at < i && matches!(a.what, "UPDATE" | "DELETE") && same(&a.table, &change.table);
+                if let Some(split) = apart.iter().find(fill) {
+                    found.push(region(split, &change, i));
                 }
             }
             if let Some(change) = moves_writes(&op.kind, i, &mut vacated).filter(|c| live(&c.table)) {
@@ -191,6 +209,18 @@ fn moves_writes(kind: &OpKind, i: usize, vacated: &mut Vec<(Name, String, usize)
     }
 }
 
+/// Does the op (statement `i`) take a column or its table's name away from the writes that name
+/// it: a column dropped or renamed, the table renamed (the change is on its old name)?
+fn retires_names(kind: &OpKind, i: usize) -> Option<Seen> {
+    let seen = |table: &Name, what| Some(Seen { at: i, table: Some(table.clone()), what, key: false });
+    match kind {
+        OpKind::AlterTable { table, action: Action::RenameColumn { .. }, .. } => seen(table, "RENAME COLUMN"),
+        OpKind::AlterTable { table, action: Action::RenameTable { .. }, .. } => seen(table, "RENAME TO"),
+        OpKind::AlterTable { table, action: Action::DropColumn { .. }, .. } => seen(table, "DROP COLUMN"),
+        _ => None,
+    }
+}
+
 /// Is the op one a plan commits in steps (batches, a concurrent or `NOT VALID` build, `SET NOT
 /// NULL` through a check) whose result depends on the rows other sessions write meanwhile? (An
 /// `ADD COLUMN … NOT NULL DEFAULT` of a constant is one catalogue change, split from nothing.)
@@ -258,15 +288,17 @@ mod tests {
                      INSERT INTO orders SELECT id, total FROM orders_old;\nUPDATE orders SET total = 0 WHERE total IS NULL;\nCOMMIT;\n";
         assert_eq!(kept(table), [(1, 4, "RENAME TO", "UPDATE")]);
         assert_eq!(kept(&readd.replace("BEGIN;\n", "").replace("COMMIT;\n", "")), [], "autocommit");
-        // Unaffected shapes stay rewritten: a lone rename or drop, a fill before the rename, a
-        // split statement on another table, a table the draft creates and renames.
+        // Unaffected shapes stay rewritten: a lone rename or drop, a split statement on another
+        // table, a table the draft creates and renames.
         assert_eq!(kept("BEGIN;\nALTER TABLE orders RENAME COLUMN total TO amount;\nCOMMIT;\n"), []);
         let lone_drop =
             drop.replace("ALTER TABLE orders ADD COLUMN total numeric;\n", "").replace("total = 0", "x = 0");
         assert_eq!(kept(&lone_drop), []);
         let before = "BEGIN;\nUPDATE orders SET total = 0;\nALTER TABLE orders RENAME COLUMN total TO total_old;\n\
                       ALTER TABLE orders ADD COLUMN total numeric;\nCOMMIT;\n";
-        assert_eq!(kept(before), []);
+        // A fill before the rename: a write to total between the two escapes the fill
+        // (`a_name_taken_away_after_a_fill_keeps_the_fill_before_it`).
+        assert_eq!(kept(before), [(1, 2, "RENAME COLUMN", "UPDATE")]);
         assert_eq!(kept(&readd.replace("UPDATE orders", "UPDATE accounts")), []);
         let new = "CREATE TABLE t (a int);\nBEGIN;\nALTER TABLE t RENAME TO u;\nALTER TABLE u RENAME COLUMN a TO b;\n\
                    UPDATE u SET b = 1;\nCOMMIT;\n";
@@ -274,5 +306,41 @@ mod tests {
         let index = "BEGIN;\nALTER TABLE orders RENAME COLUMN total TO total_old;\nALTER TABLE orders ADD COLUMN total numeric;\n\
                      CREATE INDEX ON orders (total);\nCOMMIT;\n";
         assert_eq!(kept(index), []);
+    }
+
+    #[test]
+    fn a_name_taken_away_after_a_fill_keeps_the_fill_before_it() {
+        // Found by the forty-fourth pass's traffic probe: split, a write to price between the fill
+        // and the drop escaped the copy (an update was lost, an insert kept a NULL).
+        let copy = "BEGIN;\nALTER TABLE items ADD COLUMN price_cents bigint;\nUPDATE items SET price_cents = price * 100;\n\
+                    ALTER TABLE items DROP COLUMN price;\nALTER TABLE items RENAME COLUMN price_cents TO price;\nCOMMIT;\n";
+        assert_eq!(kept(copy), [(2, 3, "DROP COLUMN", "UPDATE"), (2, 4, "RENAME COLUMN", "UPDATE")]);
+        let table = "BEGIN;\nDELETE FROM items WHERE qty = 0;\nALTER TABLE items RENAME TO old_items;\nCOMMIT;\n";
+        assert_eq!(kept(table), [(1, 2, "RENAME TO", "DELETE")]);
+        // Not a build before it, another table, nor a draft without a transaction.
+        assert_eq!(
+            kept(&copy.replace("UPDATE items SET price_cents = price * 100", "CREATE UNIQUE INDEX ON items (sku)")),
+            []
+        );
+        assert_eq!(kept(&copy.replace("UPDATE items", "UPDATE orders")), []);
+        assert_eq!(kept(&copy.replace("BEGIN;\n", "").replace("COMMIT;\n", "")), []);
+    }
+
+    #[test]
+    fn a_trigger_after_a_fill_keeps_it_whatever_its_table() {
+        // A counter cache (found by the forty-fourth pass's traffic probe): split, an order
+        // inserted between the count and the trigger on orders was never counted.
+        let counter = "BEGIN;\nALTER TABLE users ADD COLUMN n int NOT NULL DEFAULT 0;\n\
+                       UPDATE users SET n = (SELECT count(*) FROM orders o WHERE o.user_id = users.id);\n\
+                       CREATE TRIGGER count_orders AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION count_orders();\nCOMMIT;\n";
+        assert_eq!(kept(counter), [(2, 3, "CREATE TRIGGER", "UPDATE")]);
+        // A default on another table changes nothing the fill reads.
+        assert_eq!(
+            kept(&counter.replace(
+                "CREATE TRIGGER count_orders AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION count_orders()",
+                "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'x'"
+            )),
+            []
+        );
     }
 }
