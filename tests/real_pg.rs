@@ -333,3 +333,71 @@ fn run_while_held(
         (result.err().map(|e| format!("{e:#}")), took)
     })
 }
+
+/// A plain `CREATE UNIQUE INDEX` that meets duplicates fails whole; the concurrent build pgsafe
+/// makes of it fails leaving its index INVALID, and a runner that runs the step again after the
+/// duplicates are gone failed on the name ("relation already exists"; with `IF NOT EXISTS` it kept
+/// the INVALID index). The step drops that leftover first, and only it: a valid index of the name
+/// still stops the build, as it stops the draft, and an INVALID one of another schema is left.
+#[test]
+fn a_failed_unique_build_run_again_once_the_duplicates_are_gone_builds_the_index() {
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    let setup = "CREATE TABLE t (id int PRIMARY KEY, email text);\n\
+                 INSERT INTO t SELECT g, 'e' || g % 50 FROM generate_series(1, 100) g;\n\
+                 CREATE SCHEMA other;\nCREATE TABLE other.t2 (email text);\n\
+                 INSERT INTO other.t2 VALUES ('a'), ('a');\n";
+    let undup = "UPDATE t SET email = 'u' || id";
+    let state = "SELECT string_agg(format('%s.%s %s', n.nspname, c.relname, i.indisvalid), ', ' ORDER BY n.nspname) \
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = 't_email_key'";
+    let work = tempfile::tempdir().unwrap();
+    for (n, draft) in [
+        "CREATE UNIQUE INDEX t_email_key ON t (email);\n",
+        "CREATE UNIQUE INDEX IF NOT EXISTS t_email_key ON t (email);\n",
+        "ALTER TABLE t ADD CONSTRAINT t_email_key UNIQUE (email);\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (a, b) = (format!("draft{n}"), format!("plan{n}"));
+        for db in [&a, &b] {
+            cluster.create_database(db, None).unwrap();
+            cluster.psql(db, setup).unwrap();
+            // A leftover of the same name in a schema found first stays: it is not the step's.
+            let left = cluster.psql(db, "CREATE UNIQUE INDEX CONCURRENTLY t_email_key ON other.t2 (email)");
+            assert!(left.is_err(), "other.t2's duplicates leave its index INVALID");
+            cluster.psql(db, &format!("ALTER DATABASE {db} SET search_path = other, public")).unwrap();
+        }
+        let draft_file = work.path().join(format!("draft{n}.sql"));
+        fs::write(&draft_file, draft).unwrap();
+        assert!(cluster.psql_file(&a, &draft_file).is_err(), "{draft}: the duplicates stop the draft");
+        let c = compile("unique.sql", draft, &Config::default()).unwrap();
+        let step = c.steps().find(|f| f.text().contains("INDEX CONCURRENTLY")).expect("a concurrent build");
+        let file = work.path().join(format!("{n}_{}", step.name));
+        fs::write(&file, step.text()).unwrap();
+        let earlier: Vec<_> = c.steps().take_while(|f| f.name != step.name).collect();
+        assert!(earlier.is_empty(), "{draft}: the build is the first step");
+        assert!(cluster.psql_file(&b, &file).is_err(), "{draft}: the duplicates stop the plan");
+        let left = cluster.psql(&b, state).unwrap();
+        assert!(left.contains("public.t_email_key f"), "{draft}: the build left it INVALID: {left}");
+        // The duplicates fixed, each is run again, as a runner runs a migration that failed.
+        cluster.psql(&a, undup).unwrap();
+        cluster.psql(&b, undup).unwrap();
+        cluster.psql_file(&a, &draft_file).unwrap();
+        for f in c.steps() {
+            let path = work.path().join(format!("{n}_again_{}", f.name));
+            fs::write(&path, f.text()).unwrap();
+            cluster.psql_file(&b, &path).unwrap_or_else(|e| panic!("{draft}: {} run again fails: {e:#}", f.name));
+        }
+        let (da, db) = (cluster.dump_schema(&a).unwrap(), cluster.dump_schema(&b).unwrap());
+        assert_eq!(da, db, "{draft}: the plan run again leaves the draft's schema");
+        let built = cluster.psql(&b, state).unwrap();
+        assert!(built.contains("public.t_email_key t"), "{draft}: {built}");
+        assert!(built.contains("other.t_email_key f"), "{draft}: another schema's leftover stays: {built}");
+        // With the valid index there, the build fails on its name as the draft does (or skips it).
+        let again_draft = cluster.psql_file(&a, &draft_file).is_ok();
+        let again_plan = cluster.psql_file(&b, &file).is_ok();
+        assert_eq!(again_plan, again_draft, "{draft}: a valid index of the name stops the plan as it stops the draft");
+        assert_eq!(cluster.psql(&b, state).unwrap(), built, "{draft}: the valid index stays");
+    }
+}

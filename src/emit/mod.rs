@@ -1,6 +1,7 @@
 //! Emit: turn a plan into files (`0001_<slug>.sql` …, `manifest.json`, `down.sql`), a flattened
 //! single-file form (for the diff view and the pre-commit hook), and write them atomically.
 
+pub mod leftover;
 pub mod long_step;
 pub mod manifest;
 pub mod parts;

@@ -27,6 +27,10 @@ pub enum Statement {
     DraftBegin,
     /// The draft's own `COMMIT`/`END`/`ROLLBACK`, likewise.
     DraftEnd(End),
+    /// pgsafe's `DO` block before a concurrent build it made, which drops the INVALID index a
+    /// failed run of the build left (`emit::leftover`). A runner that sends the file as one query
+    /// leaves it out: the comment before it says what to drop by hand.
+    Guard,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

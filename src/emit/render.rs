@@ -410,6 +410,13 @@ pub fn step_body(m: &Migration<'_>, r: &Rewritten, step: &Step, config: &Config)
                 out.push(PartKind::Setting, format!("SET {name} = 0;\n"));
             }
         }
+        // A concurrent build pgsafe made: what a failed run of it leaves, dropped first.
+        if let (Some(l), true) = (r.leftovers.get(&u), step.mode == StepMode::Autocommit && r.units[u].long_running) {
+            out.push(PartKind::Trivia, super::leftover::comment(l));
+            if let Some(guard) = super::leftover::guard(l, &config.lock_timeout) {
+                out.push(PartKind::Statement(Statement::Guard), guard);
+            }
+        }
         for (j, mut p) in parts.into_iter().enumerate() {
             // The first statement's leading blank lines would only separate it from BEGIN.
             if k == 0 && j == 0 {

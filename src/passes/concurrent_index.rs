@@ -6,7 +6,7 @@
 //! transaction block, so the planner gives it its own step. No short `lock_timeout` there: the build
 //! waits for older transactions, and a timeout would leave an INVALID index behind.
 
-use super::{add_concurrently, Ctx, Rewritten};
+use super::{add_concurrently, Ctx, Leftover, Rewritten};
 use crate::ir::op::OpKind;
 
 pub const RULE: &str = "concurrent-index";
@@ -52,12 +52,14 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
             format!(
                 "build {index} CONCURRENTLY in its own step: a plain CREATE INDEX holds SHARE on {} and blocks all writes for the whole build{}",
                 table.text,
-                if *if_not_exists {
-                    " (if a build fails, IF NOT EXISTS keeps its INVALID index on a rerun: drop it first; `pgsafe apply` does)"
-                } else {
-                    ""
+                match (if_not_exists, name) {
+                    (true, None) => " (if a build fails, IF NOT EXISTS keeps its INVALID index on a rerun: drop it first; `pgsafe apply` does)",
+                    _ => "",
                 }
             ),
         );
+        // Its step drops what a failed run of it left (or, unnamed, says how to find it).
+        let index = name.as_ref().map(|n| n.text.as_ref().into());
+        out.leftovers.insert(i, Leftover { index, table: table.clone() });
     }
 }

@@ -169,6 +169,17 @@ pub struct Unit {
     pub row_batches: bool,
 }
 
+/// A concurrent build pgsafe made of the draft's plain one: the index it creates (`None`:
+/// PostgreSQL names it) and its table, as the draft wrote them. A failed run leaves that index
+/// INVALID (failed in its last phase, still refusing duplicates) where the draft's build leaves
+/// nothing, and a rerun fails on its name: its step drops such a leftover first
+/// (`emit::leftover`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub index: Option<Box<str>>,
+    pub table: crate::ir::name::Name,
+}
+
 impl Unit {
     /// After a `CONCURRENTLY` rewrite: the same relations, under SHARE UPDATE EXCLUSIVE.
     pub fn made_concurrent(&mut self) {
@@ -242,6 +253,8 @@ pub struct Rewritten {
     /// names) → the statements that did: what was established before one of them, or stated by a
     /// directive, no longer holds after it. Empty but for drafts that undo such a fact.
     stale_from: rustc_hash::FxHashMap<String, ThinVec<usize>>,
+    /// The concurrent builds pgsafe made, by unit (few units have one: not a field of each).
+    pub leftovers: rustc_hash::FxHashMap<usize, Leftover>,
 }
 
 impl Rewritten {

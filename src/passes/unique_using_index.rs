@@ -13,7 +13,7 @@
 //! Why: building the index inside `ADD CONSTRAINT` holds ACCESS EXCLUSIVE (reads and writes wait)
 //! for the whole build; `USING INDEX` only attaches a finished index (measured on PostgreSQL 15).
 
-use super::{in_case_of, not_null, Ctx, Edit, Mode, Phase, Rewritten, Unit};
+use super::{in_case_of, not_null, Ctx, Edit, Leftover, Mode, Phase, Rewritten, Unit};
 use crate::ir::action::Action;
 use crate::ir::catalog::Holder;
 use crate::ir::lock::{LockMode, LockUse};
@@ -179,6 +179,8 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, row_types: &FxHashSet<String>
                 ..Unit::generated(i, op.span.start, create, Phase::Main, RULE)
             };
             build.ends_step = true;
+            let leftover = Leftover { index: Some(build_name.as_str().into()), table: table.clone() };
+            out.leftovers.insert(out.units.len(), leftover);
             out.units.push(build);
             // A primary key needs NOT NULL columns; prove them without a long scan.
             let mut not_null_first = String::new();
@@ -457,6 +459,7 @@ fn inline_unique(
         locks: thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::AccessExclusive, scans: false }],
         ..Unit::generated(i, op.span.start, attach, Phase::Main, RULE)
     };
+    out.leftovers.insert(out.units.len(), Leftover { index: Some(index.as_str().into()), table: table.clone() });
     out.units.push(build);
     out.units.push(attach);
     let unit = &mut out.units[i];

@@ -94,6 +94,27 @@ impl StepView {
     /// `COMMIT` run as one implicit transaction. When the draft's transaction rolls back, the
     /// statements drawn into it would be undone, which the draft never does: that is an error.
     pub fn one_query_body(&self, runner: &str) -> Result<OneQuery, String> {
+        let guard = PartKind::Statement(Statement::Guard);
+        if self.parts.iter().any(|p| p.kind == guard) {
+            // pgsafe's guard before a concurrent build cannot share its query: the comment before
+            // it says what to drop by hand, and this why.
+            let mut alone = self.clone();
+            for p in alone.parts.iter_mut().filter(|p| p.kind == guard) {
+                p.kind = PartKind::Trivia;
+                p.text = format!(
+                    "-- ({runner} sends this file as one query, where nothing can precede the build: drop the \
+                     leftover yourself before running it again.)\n"
+                );
+            }
+            let mut q = alone.one_query_body(runner)?;
+            let left = format!(
+                "step {} ({}): if its concurrent build fails, it leaves an INVALID index that {runner} cannot drop \
+                 before running it again: drop it by hand, as the comment before the build says",
+                self.number, self.name
+            );
+            q.note = Some(q.note.map_or(left.clone(), |n| format!("{n}; {left}")));
+            return Ok(q);
+        }
         let statements: Vec<&Part> = self.statements().collect();
         let refuses = statements.iter().any(|p| p.kind == PartKind::Statement(Statement::NoTransaction));
         let who = format!("step {} ({})", self.number, self.name);

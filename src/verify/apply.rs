@@ -665,7 +665,9 @@ fn cancelled_leaves(stmts: &[String], builds_an_index: bool) -> &'static str {
 /// built) may; anything else that commits as it goes may not.
 fn resumes_safely(text: &str) -> bool {
     let Ok(stmts) = statements(text) else { return false };
-    let plain = |s: &&String| matches!(first_word(s).as_str(), "set" | "reset");
+    // pgsafe's guard before a build drops only a failed build's leftover: it may run again.
+    let plain =
+        |s: &&String| matches!(first_word(s).as_str(), "set" | "reset") || s.starts_with(crate::emit::leftover::GUARD);
     let work: Vec<&String> = stmts.iter().filter(|s| !plain(s)).collect();
     work.len() == 1 && (work[0].starts_with("DO $pgsafe$") || concurrent_index(work[0]).is_some())
 }
