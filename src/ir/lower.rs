@@ -11,7 +11,7 @@ use super::op::{Op, OpKind, SavepointAction};
 use crate::front::forms;
 use crate::front::parse::{may_be_too_deep, parse, Unparsed};
 use crate::front::tokens::skip_parens;
-use crate::front::tokens::{fold_word, head_words, lex, Lexer, Tok};
+use crate::front::tokens::{fold_word, head_words, lex, Lexer, Tok, Token};
 use sqlparser::ast::{CascadeOption, ObjectType, SetExpr, Statement};
 use std::ops::Range;
 
@@ -46,6 +46,10 @@ pub struct Lowered {
     pub query_may_run_long: bool,
     /// How it may read the physical order of rows ([`super::physical_order`]).
     pub order_read: Option<super::physical_order::OrderRead>,
+    /// The view it creates ([`super::views`]).
+    pub view_made: Option<Name>,
+    /// What it does to sequences by name ([`super::sequence_names`]).
+    pub sequence_events: Vec<super::sequence_names::SequenceEvent>,
 }
 
 /// The words after `ALTER TABLE` that statements generated for its actions must keep.
@@ -96,6 +100,10 @@ pub fn lower(src: &str, body: Range<usize>) -> Lowered {
         super::transaction_time::reads_transaction_time(text) || lowered.ops.iter().any(|o| casts_to_a_time(&o.kind));
     lowered.sequence_values = super::sequence_values::sequence_values(text);
     lowered.order_read = super::physical_order::order_read(text);
+    // Read here, on the pool, from one read of the first tokens: every statement is asked.
+    let head: Vec<Token> = Lexer::new(text).take(6).collect();
+    lowered.view_made = super::views::view_created(text, &head);
+    lowered.sequence_events = super::sequence_names::events(text, &head);
     if starts_with_do(text) {
         if let Some(op) = lowered.ops.first_mut() {
             op.locks.extend(super::code_locks::do_block_locks(text));

@@ -918,6 +918,8 @@ impl<'a> Migration<'a> {
                         reads_transaction_time = lowered.reads_transaction_time;
                         query_may_run_long = lowered.query_may_run_long;
                         order_read = lowered.order_read;
+                        views_made.extend(lowered.view_made.map(|v| (stmts.len(), v)));
+                        sequence_events.extend(lowered.sequence_events.into_iter().map(|e| (stmts.len(), e)));
                         sequence_values = lowered.sequence_values;
                         too_deep = lowered.too_deep;
                         alter = lowered.alter;
@@ -983,13 +985,6 @@ impl<'a> Migration<'a> {
                         called.push(Called { function: call.function, defined_at: call.effects.defined_at });
                     }
                 }
-            }
-            if let Some(view) = super::views::view_created(&src[body.clone()]) {
-                views_made.push((stmts.len(), view));
-            }
-            if matches!(piece.kind, PieceKind::Statement { .. }) {
-                let events = super::sequence_names::events(&src[body.clone()]);
-                sequence_events.extend(events.into_iter().map(|e| (stmts.len(), e)));
             }
             stmts.push(Stmt {
                 span,

@@ -6,7 +6,7 @@
 
 use super::name::Name;
 use crate::front::forms;
-use crate::front::tokens::{lex, Lexer, Token};
+use crate::front::tokens::{lex, Token};
 
 /// What a statement does to a sequence, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +25,8 @@ pub enum SequenceEvent {
 
 /// The events of `text`, one statement; most statements have none, and are told by their first
 /// words (an identity column only where the text says `identity`).
-pub fn events(text: &str) -> Vec<SequenceEvent> {
-    let head: Vec<Token> = Lexer::new(text).take(6).collect();
+/// `head`: its first tokens (six are enough).
+pub fn events(text: &str, head: &[Token]) -> Vec<SequenceEvent> {
     let is = |k: usize, w: &str| head.get(k).is_some_and(|t| t.is_word(w));
     if is(1, "sequence") && (is(0, "alter") || is(0, "drop")) {
         return sequence_statement(text).into_iter().collect();
@@ -44,8 +44,10 @@ pub fn events(text: &str) -> Vec<SequenceEvent> {
     }
 }
 
+/// Cheap test before lexing: most `ALTER TABLE`s of a big draft say no `identity`.
 fn mentions_identity(text: &str) -> bool {
-    text.as_bytes().windows(8).any(|w| w.eq_ignore_ascii_case(b"identity"))
+    let b = text.as_bytes();
+    memchr::memchr2_iter(b'i', b'I', b).any(|k| b.get(k..k + 8).is_some_and(|w| w.eq_ignore_ascii_case(b"identity")))
 }
 
 /// `ALTER SEQUENCE … RENAME TO|SET SCHEMA`, `DROP SEQUENCE …`.
@@ -218,6 +220,10 @@ fn identity(text: &str, toks: &[Token]) -> Option<Option<Name>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn events(text: &str) -> Vec<SequenceEvent> {
+        super::events(text, &crate::front::tokens::Lexer::new(text).take(6).collect::<Vec<_>>())
+    }
 
     fn identities(text: &str) -> Vec<(String, Option<String>)> {
         events(text)

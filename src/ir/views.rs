@@ -3,13 +3,12 @@
 
 use super::name::Name;
 use crate::front::forms;
-use crate::front::tokens::Lexer;
+use crate::front::tokens::Token;
 
 /// The view `CREATE [OR REPLACE] [RECURSIVE] VIEW v …` makes (not a temporary one, which other
 /// sessions never see, nor a materialized one, a copy that writes do not reach).
-pub fn view_created(text: &str) -> Option<Name> {
-    // Its first words only: every statement of the draft is asked.
-    let toks: Vec<_> = Lexer::new(text).take(6).collect();
+/// `head`: the statement's first tokens (six are enough), read once for every such question.
+pub fn view_created(text: &str, toks: &[Token]) -> Option<Name> {
     let mut k = 1;
     if !toks.first()?.is_word("create") {
         return None;
@@ -34,7 +33,10 @@ mod tests {
 
     #[test]
     fn only_a_plain_or_replaced_view_is_read() {
-        let name = |sql: &str| view_created(sql).map(|n| n.text.to_string());
+        let name = |sql: &str| {
+            let head: Vec<Token> = crate::front::tokens::Lexer::new(sql).take(6).collect();
+            view_created(sql, &head).map(|n| n.text.to_string())
+        };
         assert_eq!(name("CREATE VIEW orders AS SELECT 1").as_deref(), Some("orders"));
         assert_eq!(
             name("create or replace recursive view app.\"Old\" (a) AS SELECT 1").as_deref(),
