@@ -304,7 +304,8 @@ pub fn step_file_name(n: usize, total: usize, title: &str) -> String {
 /// appended to `out`.
 fn push_slug(out: &mut String, sql: &str) {
     let start = out.len();
-    let words = sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty());
+    // By bytes: a character beyond ASCII is bytes of 0x80 and up, which end a word as it would.
+    let words = sql.as_bytes().split(|b| !b.is_ascii_alphanumeric() && *b != b'_').filter(|w| !w.is_empty());
     for word in words.take(6) {
         let len = out.len() - start;
         if len + word.len() > 48 {
@@ -313,9 +314,7 @@ fn push_slug(out: &mut String, sql: &str) {
         if len > 0 {
             out.push('_');
         }
-        let at = out.len();
-        out.push_str(word);
-        out[at..].make_ascii_lowercase();
+        out.extend(word.iter().map(|b| char::from(b.to_ascii_lowercase())));
     }
     if out.len() == start {
         out.push_str("step");

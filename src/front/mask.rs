@@ -169,7 +169,7 @@ fn find_placeholders(stmt: &str) -> Vec<(Range<usize>, Fill)> {
     let bytes = stmt.as_bytes();
     let mut edits = Vec::new();
     // Cheap exit for the common case.
-    if !bytes.iter().any(|&b| b == b'{' || b == b':') {
+    if memchr::memchr2(b'{', b':', bytes).is_none() {
         return edits;
     }
     let Ok(toks) = tokenize(stmt) else {
