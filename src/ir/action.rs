@@ -68,6 +68,21 @@ pub enum Action {
     NoInherit {
         parent: Name,
     },
+    /// `ADD [CONSTRAINT c] NOT NULL a [NO INHERIT] [NOT VALID]` (PostgreSQL 18): a named NOT NULL
+    /// constraint. ACCESS EXCLUSIVE; without `NOT VALID` it checks every row under that lock
+    /// (measured on 18.4: `tests/postgresql_18.rs`).
+    AddNotNull {
+        column: Name,
+        not_valid: bool,
+    },
+    /// `ADD [COLUMN] a type GENERATED ALWAYS AS (…) [VIRTUAL]` (PostgreSQL 18, where a generated
+    /// column is virtual unless `STORED`): computed when read, so the add rewrites nothing and
+    /// takes ACCESS EXCLUSIVE for an instant; `checked`: more follows the expression (a `NOT
+    /// NULL`, a `CHECK`), which the add checks on every row under that lock.
+    AddVirtualColumn {
+        column: Name,
+        checked: bool,
+    },
     /// Neither sqlparser nor the token-level reading understands the action (sqlparser failed on
     /// it, or would have dropped words of it): nothing rewrites it, and it is reported.
     NotUnderstood,

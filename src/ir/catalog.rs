@@ -1238,6 +1238,9 @@ impl Catalog {
                     t.inherits.retain(|p| !p.same(parent));
                 }
             }
+            // Not followed (PostgreSQL 18's forms): the column stays as the catalogue knows it, which
+            // at worst keeps a later rule's recipe where it was not needed.
+            Action::AddNotNull { .. } | Action::AddVirtualColumn { .. } => {}
             Action::Rewrite { .. } | Action::AlterConstraint | Action::NotUnderstood | Action::Other => {}
         }
     }

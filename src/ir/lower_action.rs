@@ -82,6 +82,9 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
             None => Action::Other,
         };
     }
+    if is(0, "add") {
+        return added(action, toks);
+    }
     if (is(0, "detach") || is(0, "attach")) && is(1, "partition") {
         let Some(partition) = name_at(2) else { return Action::Other };
         let end = name_end(action, toks, 2);
@@ -98,6 +101,67 @@ pub fn parse(action: &str, toks: &[Token]) -> Action {
         return Action::AttachPartition { partition, bound: bound.to_string(), parsed: partition_bound(bound) };
     }
     Action::Other
+}
+
+/// PostgreSQL 18's forms of `ADD` that sqlparser does not read: a named `NOT NULL` constraint
+/// and a virtual generated column ([`Action::AddNotNull`], [`Action::AddVirtualColumn`]); any
+/// other `ADD` is [`Action::Other`] (sqlparser's tree tells it).
+fn added(action: &str, toks: &[Token]) -> Action {
+    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    let one_name = |k: usize| matches!(toks.get(k).map(|t| &t.tok), Some(Tok::Word(_) | Tok::Quoted(_)));
+    let mut k = 1;
+    if is(k, "constraint") {
+        if !one_name(k + 1) {
+            return Action::Other;
+        }
+        k += 2;
+    }
+    if is(k, "not") && is(k + 1, "null") && one_name(k + 2) {
+        let Some(column) = name_token(action, toks, k + 2) else { return Action::Other };
+        k += 3;
+        if is(k, "no") && is(k + 1, "inherit") {
+            k += 2;
+        }
+        let not_valid = is(k, "not") && is(k + 1, "valid");
+        let end = if not_valid { k + 2 } else { k };
+        return if end == toks.len() { Action::AddNotNull { column, not_valid } } else { Action::Other };
+    }
+    // A column: `ADD [COLUMN] [IF NOT EXISTS] a type … GENERATED ALWAYS AS (…) [VIRTUAL] …`.
+    let mut k = if is(1, "column") { 2 } else { 1 };
+    if is(k, "if") && is(k + 1, "not") && is(k + 2, "exists") {
+        k += 3;
+    }
+    if !one_name(k) || ["constraint", "check", "unique", "primary", "foreign", "exclude"].iter().any(|w| is(k, w)) {
+        return Action::Other;
+    }
+    let Some(column) = name_token(action, toks, k) else { return Action::Other };
+    let Some(g) = (k + 1..toks.len()).find(|&g| is(g, "generated") && is(g + 1, "always") && is(g + 2, "as")) else {
+        return Action::Other;
+    };
+    let open = g + 3;
+    if !toks.get(open).is_some_and(|t| t.is_punct('(')) {
+        return Action::Other;
+    }
+    // The expression's closing parenthesis.
+    let mut depth = 0usize;
+    let Some(close) = (open..toks.len()).find(|&i| {
+        match toks[i].tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ => {}
+        }
+        depth == 0
+    }) else {
+        return Action::Other;
+    };
+    let mut rest = close + 1;
+    if is(rest, "stored") {
+        return Action::Other;
+    }
+    if is(rest, "virtual") {
+        rest += 1;
+    }
+    Action::AddVirtualColumn { column, checked: rest < toks.len() }
 }
 
 /// The (possibly qualified) name starting at token `k`: words, quoted names and dots.
@@ -398,5 +462,36 @@ mod tests {
         assert_eq!(super::partition_of_bound("CREATE TABLE e (a int)"), PartitionBound::Other);
         assert!(matches!(parse("SET TABLESPACE fast"), Action::Rewrite { what } if what == "SET TABLESPACE"));
         assert_eq!(parse("SET (fillfactor = 70)"), Action::Other);
+    }
+
+    #[test]
+    fn reads_postgresql_18_forms_of_add() {
+        let not_null = |sql: &str| match parse(sql) {
+            Action::AddNotNull { column, not_valid } => Some((column.text.to_string(), not_valid)),
+            _ => None,
+        };
+        assert_eq!(not_null("ADD CONSTRAINT n NOT NULL note"), Some(("note".into(), false)));
+        assert_eq!(not_null("add not null \"Note\" no inherit not valid"), Some(("\"Note\"".into(), true)));
+        assert_eq!(not_null("ADD CONSTRAINT n NOT NULL note EXTRA"), None);
+        assert_eq!(not_null("ADD CONSTRAINT n CHECK (note IS NOT NULL)"), None);
+        let virtual_column = |sql: &str| match parse(sql) {
+            Action::AddVirtualColumn { column, checked } => Some((column.text.to_string(), checked)),
+            _ => None,
+        };
+        assert_eq!(virtual_column("ADD COLUMN t numeric GENERATED ALWAYS AS (a * (b + 1))"), Some(("t".into(), false)));
+        assert_eq!(
+            virtual_column("ADD IF NOT EXISTS t int GENERATED ALWAYS AS (a) VIRTUAL"),
+            Some(("t".into(), false))
+        );
+        assert_eq!(
+            virtual_column("ADD COLUMN IF NOT EXISTS t int GENERATED ALWAYS AS (a) VIRTUAL"),
+            Some(("t".into(), false))
+        );
+        assert_eq!(virtual_column("ADD t int GENERATED ALWAYS AS (a) VIRTUAL NOT NULL"), Some(("t".into(), true)));
+        // Stored, identity and constraints are sqlparser's to read.
+        assert_eq!(virtual_column("ADD COLUMN t int GENERATED ALWAYS AS (a) STORED"), None);
+        assert_eq!(virtual_column("ADD COLUMN t int GENERATED ALWAYS AS IDENTITY"), None);
+        assert_eq!(virtual_column("ADD CONSTRAINT c CHECK (a > 0)"), None);
+        assert_eq!(virtual_column("ADD COLUMN t int DEFAULT 1"), None);
     }
 }
