@@ -268,7 +268,13 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
 pub fn draft_lines(source: &Source, m: &Migration<'_>, r: &Rewritten, step: &Step) -> String {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     for u in step.units() {
-        let s = &m.stmts[r.units[u].stmt];
+        let unit = &r.units[u];
+        let mut s = &m.stmts[unit.stmt];
+        // A unit run among an earlier statement's (a check `passes::not_null` adds with the first
+        // of its transaction's) comes from the statement of the action it was made for.
+        if unit.generated.is_some() && unit.at >= s.body.end {
+            s = &m.stmts[m.stmts.partition_point(|t| t.body.start <= unit.at).saturating_sub(1)];
+        }
         if s.is_trivia() {
             continue;
         }

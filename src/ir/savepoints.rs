@@ -142,6 +142,11 @@ impl<E> UndoLog<E> {
         }
     }
 
+    /// Is a transaction block open (the draft's own, or its tool's)?
+    pub fn in_block(&self) -> bool {
+        self.rollbacks.in_block()
+    }
+
     /// Op `kind` runs: the changes it undoes, newest first (none unless it is a rollback or the
     /// end of a psql branch).
     pub fn follow(&mut self, kind: &OpKind) -> Vec<E> {

@@ -255,6 +255,8 @@ pub struct Rewritten {
     stale_from: rustc_hash::FxHashMap<String, ThinVec<usize>>,
     /// The concurrent builds pgsafe made, by unit (few units have one: not a field of each).
     pub leftovers: rustc_hash::FxHashMap<usize, Leftover>,
+    /// The checks that prove columns NOT NULL, added in one step (see [`not_null::Chain`]).
+    pub(crate) not_null_chain: not_null::Chain,
 }
 
 impl Rewritten {

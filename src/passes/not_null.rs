@@ -2,7 +2,8 @@
 //! `set-not-null` and `unique-using-index` (a primary key needs NOT NULL columns):
 //!
 //! 1. `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID` — ACCESS EXCLUSIVE for an instant, no scan
-//!    (one step adds the checks of all the columns a statement proves);
+//!    (one step adds the checks of all the columns a statement proves, and of the statements
+//!    after it in its transaction that only prove columns of the table NOT NULL: see [`Chain`]);
 //! 2. `VALIDATE CONSTRAINT c` in a later transaction — scans under SHARE UPDATE EXCLUSIVE, which
 //!    blocks no reads or writes;
 //! 3. `SET NOT NULL` — PostgreSQL sees the validated check and skips its own scan;
@@ -12,9 +13,9 @@ use super::not_valid::alter_if_exists;
 use super::{in_case_of, Ctx, Rewritten, Unit};
 use crate::ir::domains::type_key;
 use crate::ir::lock::{LockMode, LockUse};
-use crate::ir::migration::escape_directive;
+use crate::ir::migration::{escape_directive, Section, Stmt};
 use crate::ir::name::{key_of, quote_ident, Name};
-use crate::ir::op::OpKind;
+use crate::ir::op::{ConstraintKind, OpKind};
 use rustc_hash::FxHashSet;
 
 /// The fact a plan step records so that compiling it again knows `table.column` is proven NOT NULL
@@ -23,17 +24,92 @@ pub fn fact(table: &Name, column: &str) -> String {
     escape_directive(&format!("validated-not-null {}.{column}", table.base()))
 }
 
-/// Where the checks of statement `i` are added (`ADDS + k`), then validated (`VALIDATES + k`).
+/// Where the checks of statement `i` are added (`ADDS + k`), then validated (`VALIDATES + k`);
+/// those of a later statement that joins its group, at `JOINED` (after its own, in the order
+/// they were made).
 const ADDS: i32 = -300_000;
 const VALIDATES: i32 = -200_000;
+const JOINED: i32 = 99_999;
 
-/// Add steps 1, 2 (before statement `i`, as its `k`-th column) and 4 (after it); the statement
-/// itself is step 3 and must start a new step. Returns the helper check's name.
+/// The checks that prove columns of one table NOT NULL in one draft transaction, which one step
+/// adds before any is validated: those of one statement (a primary key on nullable columns, `SET
+/// NOT NULL` of two columns), and those of the statements after it in a transaction block that
+/// do nothing else before them on the table. One step a statement, a `NULL` written into a
+/// later statement's column after the earlier steps (before its check existed) failed its
+/// `VALIDATE`, where the draft, one transaction, refuses the write once it commits (found by the
+/// forty-fourth pass's traffic probe; fixtures `traffic_primary_key_on_two_nullable_columns`,
+/// `traffic_set_not_null_of_two_statements_in_a_transaction`).
 ///
-/// The checks of all the statement's columns are added in one step, before any is validated: one
-/// step each, a `NULL` written into the second column between the first's step and its own
-/// failed its `VALIDATE`, where the draft refuses it (found by the forty-fourth pass's traffic
-/// probe, fixture `traffic_primary_key_on_two_nullable_columns`).
+/// A later statement's check then exists, and is validated, before the statements between run:
+/// only where they do nothing but prove columns of the table NOT NULL (`SET NOT NULL`, a key),
+/// which write no row and leave the column where it was, does that change nothing. Outside a
+/// transaction block the draft takes a `NULL` written between its statements (and its later
+/// `SET NOT NULL` fails): there each statement keeps its own step.
+#[derive(Debug, Default)]
+pub struct Chain {
+    /// A transaction block is open where the statement `set-not-null` looks at now starts.
+    in_block: bool,
+    group: Option<Group>,
+}
+
+#[derive(Debug)]
+struct Group {
+    table: Name,
+    /// The statement before which the group's checks are added and validated: the first with one.
+    host: usize,
+    /// The last statement whose checks may join: every one from `host` to the one before it does
+    /// nothing but prove columns of `table` NOT NULL.
+    joins_until: usize,
+    /// The group's `ADD CONSTRAINT … NOT VALID` units.
+    adds: Vec<usize>,
+}
+
+impl Chain {
+    /// Statement `i` comes next (`set-not-null` walks every statement, before `unique-using-index`
+    /// looks at it); `in_block`: a transaction block is open where it starts.
+    pub fn statement(&mut self, i: usize, s: &Stmt, in_block: bool) {
+        self.in_block = in_block;
+        if let Some(g) = &mut self.group {
+            if g.joins_until == i && only_proves(s, &g.table) {
+                g.joins_until = i + 1;
+            } else if g.joins_until < i {
+                self.group = None;
+            }
+        }
+    }
+
+    /// The statement whose group the check of a column of `table` that statement `i` (`s`)
+    /// proves joins (`i` itself, where it starts a group).
+    fn host(&mut self, i: usize, s: &Stmt, table: &Name) -> usize {
+        let joins = self.group.as_ref().is_some_and(|g| {
+            g.table.key == table.key && g.host <= i && i <= g.joins_until && (g.host == i || self.in_block)
+        });
+        if !joins {
+            // Statement `i` itself joins; the next one only if `i` does nothing else.
+            let joins_until = if only_proves(s, table) { i + 1 } else { i };
+            self.group = Some(Group { table: table.clone(), host: i, joins_until, adds: Vec::new() });
+        }
+        self.group.as_ref().map_or(i, |g| g.host)
+    }
+}
+
+/// Does `s` do nothing but prove columns of `table` NOT NULL (`SET NOT NULL`, a primary key or
+/// unique key): no row written, no column changed, no other table?
+fn only_proves(s: &Stmt, table: &Name) -> bool {
+    let proves = |kind: &OpKind| match kind {
+        OpKind::SetNotNull { table: t, .. } => t.key == table.key,
+        OpKind::AddConstraint { table: t, kind: ConstraintKind::PrimaryKey(_) | ConstraintKind::Unique(_), .. } => {
+            t.key == table.key
+        }
+        _ => false,
+    };
+    s.section == Section::Up && !s.is_block() && !s.ops.is_empty() && s.ops.iter().all(|o| proves(&o.kind))
+}
+
+/// Add steps 1, 2 (before statement `i`, as its `k`-th column, or before the statement whose
+/// group it joins: see [`Chain`]) and 4 (after it); the statement itself is step 3 and must
+/// start a new step, unless its check joined an earlier statement's. Returns the helper check's
+/// name.
 pub fn recipe(
     ctx: &Ctx<'_, '_>,
     out: &mut Rewritten,
@@ -43,23 +119,34 @@ pub fn recipe(
     column: &str,
     rule: &'static str,
 ) -> String {
-    let name = generate(ctx, out, i, [ADDS + k, VALIDATES + k, 10 + k], None, table, column, rule);
-    // The statement's generated units are the last ones (a pass works statement by statement).
-    let adds: Vec<usize> = (0..out.units.len())
-        .rev()
-        .take_while(|&u| out.units[u].stmt == i)
-        .filter(|&u| (ADDS..VALIDATES).contains(&out.units[u].sub))
-        .collect();
-    let first = adds.iter().map(|&u| out.units[u].sub).min();
-    let last = adds.iter().map(|&u| out.units[u].sub).max();
-    for u in adds {
-        let unit = &mut out.units[u];
-        unit.starts_step = Some(unit.sub) == first;
-        unit.ends_step = Some(unit.sub) == last;
+    let host = out.not_null_chain.host(i, &ctx.m.stmts[i], table);
+    let at = if host == i { k } else { JOINED };
+    let name = generate(ctx, out, i, [ADDS + at, VALIDATES + at, 10 + k], None, table, column, rule);
+    // `generate` pushed the add, the validation and the drop.
+    let (add, validate) = (out.units.len() - 3, out.units.len() - 2);
+    let group = out.not_null_chain.group.as_mut().expect("`host` made the group");
+    if host != i {
+        // Run in the host's steps, which `timeouts` may have seen already (in an earlier window):
+        // the add waits as the host's first one does.
+        let first = &out.units[group.adds[0]];
+        let (blocking, needs_timeouts) = (first.blocking, first.needs_timeouts);
+        out.units[add].blocking = blocking;
+        out.units[add].needs_timeouts = needs_timeouts;
+        out.units[add].stmt = host;
+        out.units[validate].stmt = host;
+    }
+    group.adds.push(add);
+    // One step, from the first add to run to the last (the plan orders them by `sub`).
+    let units = &mut out.units;
+    let first = group.adds.iter().copied().min_by_key(|&u| (units[u].sub, u));
+    let last = group.adds.iter().copied().max_by_key(|&u| (units[u].sub, u));
+    for &u in &group.adds {
+        units[u].starts_step = Some(u) == first;
+        units[u].ends_step = Some(u) == last;
     }
     out.add_fact(i, fact(table, column));
     let unit = &mut out.units[i];
-    unit.starts_step = true;
+    unit.starts_step |= host == i;
     for l in &mut unit.locks {
         l.scans = false;
     }

@@ -38,6 +38,11 @@ impl Proofs {
         Proofs { pending: Vec::new(), proven: HashSet::new(), undo: UndoLog::new(runner_transaction) }
     }
 
+    /// Is a transaction block open (the draft's own, or its tool's) where the next statement runs?
+    fn in_block(&self) -> bool {
+        self.undo.in_block()
+    }
+
     fn prove(&mut self, fact: String) {
         if self.proven.insert(fact.clone()) {
             self.undo.record(|| Undo::Proved(fact));
@@ -79,6 +84,7 @@ impl Proofs {
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, proofs: &mut Proofs, row_types: &FxHashSet<String>) {
     let m = ctx.m;
     for (i, s) in ctx.stmts() {
+        out.not_null_chain.statement(i, s, proofs.in_block());
         let mut k = 0;
         // The columns the statement adds or retypes, found when first asked.
         let mut new_columns = None;
