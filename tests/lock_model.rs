@@ -224,6 +224,57 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
 /// indexes (no table of the draft's), so the statement waits under `lock_timeout`.
 #[test]
 fn lock_model_agrees_with_postgresql_15_on_moving_every_index_of_a_tablespace() {
+    let every_index = "\"(every index in tablespace pg_default";
+    let moved: &[&str] = &["order_counts_status", "orders_pkey", "users_email", "users_pkey"];
+    agrees_on_moves(&[
+        ("ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space", moved, every_index),
+        ("ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space NOWAIT", moved, every_index),
+        (
+            "ALTER INDEX ALL IN TABLESPACE pg_default OWNED BY lock_model_mover SET TABLESPACE lock_model_space",
+            &["orders_pkey"],
+            every_index,
+        ),
+    ]);
+}
+
+/// `ALTER TABLE ALL IN TABLESPACE` and `ALTER MATERIALIZED VIEW ALL IN TABLESPACE` name no
+/// relation: PostgreSQL 15 holds ACCESS EXCLUSIVE on every table (or materialized view) it moves
+/// and no lock on their indexes, which stay where they are; pgsafe models that lock on a stand-in
+/// (no table of the draft's), so the statement waits under `lock_timeout`.
+#[test]
+fn lock_model_agrees_with_postgresql_15_on_moving_every_table_and_materialized_view_of_a_tablespace() {
+    let every_table = "\"(every table in tablespace pg_default";
+    let every_view = "\"(every materialized view in tablespace pg_default";
+    agrees_on_moves(&[
+        ("ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space", &["orders", "users"], every_table),
+        (
+            "alter table all in tablespace pg_default set tablespace lock_model_space nowait",
+            &["orders", "users"],
+            every_table,
+        ),
+        (
+            "ALTER TABLE ALL IN TABLESPACE pg_default OWNED BY lock_model_mover SET TABLESPACE lock_model_space",
+            &["orders"],
+            every_table,
+        ),
+        (
+            "ALTER MATERIALIZED VIEW ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space",
+            &["order_counts", "user_count"],
+            every_view,
+        ),
+        (
+            "ALTER MATERIALIZED VIEW ALL IN TABLESPACE pg_default OWNED BY lock_model_mover SET TABLESPACE \
+             lock_model_space NOWAIT",
+            &["user_count"],
+            every_view,
+        ),
+    ]);
+}
+
+/// Each statement, run in a transaction on PostgreSQL 15, holds ACCESS EXCLUSIVE on the relations
+/// of `public` it names (and on no other), and pgsafe models ACCESS EXCLUSIVE, with a scan, on
+/// its stand-in alone (its name starting with the prefix given).
+fn agrees_on_moves(cases: &[(&str, &[&str], &str)]) {
     let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
     cluster.create_database("moves", None).unwrap();
     // An in-place tablespace (PostgreSQL 15) needs no directory of the server's user.
@@ -233,27 +284,17 @@ fn lock_model_agrees_with_postgresql_15_on_moving_every_index_of_a_tablespace() 
         CREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
         CREATE INDEX users_email ON users (email);\n\
         CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n\
-        ALTER TABLE orders OWNER TO lock_model_mover;\n";
+        ALTER TABLE orders OWNER TO lock_model_mover;\n\
+        CREATE MATERIALIZED VIEW order_counts AS SELECT status, count(*) AS n FROM orders GROUP BY status;\n\
+        CREATE UNIQUE INDEX order_counts_status ON order_counts (status);\n\
+        CREATE MATERIALIZED VIEW user_count AS SELECT count(*) AS n FROM users;\n\
+        ALTER MATERIALIZED VIEW user_count OWNER TO lock_model_mover;\n";
     let work = tempfile::tempdir().unwrap();
     let setup_file = work.path().join("setup.sql");
     std::fs::write(&setup_file, setup).unwrap();
     cluster.psql_file("moves", &setup_file).unwrap();
-    let cases: [(&str, &[&str]); 3] = [
-        (
-            "ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space",
-            &["orders_pkey", "users_email", "users_pkey"],
-        ),
-        (
-            "ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE lock_model_space NOWAIT",
-            &["orders_pkey", "users_email", "users_pkey"],
-        ),
-        (
-            "ALTER INDEX ALL IN TABLESPACE pg_default OWNED BY lock_model_mover SET TABLESPACE lock_model_space",
-            &["orders_pkey"],
-        ),
-    ];
     let mut wrong = Vec::new();
-    for (n, (sql, moved)) in cases.iter().enumerate() {
+    for (n, &(sql, moved, stand_in)) in cases.iter().enumerate() {
         let file = work.path().join(format!("move{n}.sql"));
         std::fs::write(
             &file,
@@ -279,11 +320,11 @@ fn lock_model_agrees_with_postgresql_15_on_moving_every_index_of_a_tablespace() 
         let pieces = pgsafe::front::split::split(sql).unwrap();
         let m = Migration::lower(sql, &pieces);
         let locks: Vec<_> = m.stmts[0].ops.iter().flat_map(|o| o.locks.iter()).collect();
-        let stand_in = locks.iter().all(|l| l.table.text.starts_with("\"(every index in tablespace pg_default"));
+        let on_stand_in = !locks.is_empty() && locks.iter().all(|l| l.table.text.starts_with(stand_in));
         let modelled = locks.iter().map(|l| l.mode).max();
-        if !stand_in || modelled != Some(LockMode::AccessExclusive) || !locks.iter().all(|l| l.scans) {
+        if !on_stand_in || modelled != Some(LockMode::AccessExclusive) || !locks.iter().all(|l| l.scans) {
             wrong
-                .push(format!("`{sql}`: pgsafe models {locks:?}, not ACCESS EXCLUSIVE on the moved indexes' stand-in"));
+                .push(format!("`{sql}`: pgsafe models {locks:?}, not ACCESS EXCLUSIVE on the stand-in {stand_in}…)\""));
         }
     }
     assert!(wrong.is_empty(), "lock model disagrees with PostgreSQL 15:\n{}", wrong.join("\n"));

@@ -10,7 +10,7 @@ use crate::ir::action::Action;
 use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::{LockMode, LockUse};
 use crate::ir::migration::Migration;
-use crate::ir::op::{ConstraintKind, OpKind, MOVE_ALL_INDEXES};
+use crate::ir::op::{ConstraintKind, OpKind, MOVE_ALL_INDEXES, MOVE_ALL_MATERIALIZED_VIEWS, MOVE_ALL_TABLES};
 use crate::passes::Rewritten;
 use crate::plan::{Item, Plan, Step, StepMode, Timeouts};
 
@@ -166,6 +166,18 @@ pub fn long_unit(
                     // The stand-in's words, `every index in tablespace a`.
                     table.trim_matches(|c| c == '"' || c == '(' || c == ')')
                 ),
+                OpKind::Other { what } if what == MOVE_ALL_TABLES || what == MOVE_ALL_MATERIALIZED_VIEWS => {
+                    let (waits, one) = if what == MOVE_ALL_TABLES {
+                        ("reads and writes of each wait", "ALTER TABLE t SET TABLESPACE")
+                    } else {
+                        ("every query of each waits", "ALTER MATERIALIZED VIEW v SET TABLESPACE")
+                    };
+                    format!(
+                        "{what} copies {}, one after another, each under ACCESS EXCLUSIVE held to the end of the transaction ({waits}) for as long as all the copies take; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) when they are large, after holding the locks all that time. Moving one at a time (`{one}`, each in its own transaction) holds each lock for its own copy alone; or, {deliberate}",
+                        // The stand-in's words, `every table in tablespace a`.
+                        table.trim_matches(|c| c == '"' || c == '(' || c == ')')
+                    )
+                }
                 OpKind::AddColumn { type_text, .. } if domain => format!(
                     "this rewrites {table} under ACCESS EXCLUSIVE (reads and writes wait) to check the constraint of the domain {type_text} on every row, for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)

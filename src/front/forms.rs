@@ -452,9 +452,15 @@ fn alter_table_head(body: &str) -> Option<(Range<usize>, usize)> {
 }
 
 /// `ALTER TABLE [IF EXISTS] [ONLY] name [*] action, …` (the grammar's `alter_table` for the head).
+/// `None` where the name is a bare `ALL`, a reserved word that names no table: `ALTER TABLE ALL IN
+/// TABLESPACE …` moves every table of a tablespace (`ir::lower_move_all`), and any other such
+/// statement is an error.
 pub fn alter_table(body: &str) -> Option<AlterTableForm> {
     let (table, head_end) = alter_table_head(body)?;
     let table = body[table].to_string();
+    if table.eq_ignore_ascii_case("all") {
+        return None;
+    }
     // Actions: from their first token to their last, cut at commas outside parentheses and
     // brackets (`ARRAY['a', 'b']`). Comments around an action stay outside its span, so text
     // appended to it stays live.

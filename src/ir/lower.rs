@@ -607,6 +607,11 @@ fn lower_without_tree(src: &str, body: Range<usize>, words: &[String]) -> Option
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let op = |kind: OpKind, locks: Vec<LockUse>| Op { span: body.clone(), kind, locks };
 
+    if super::lower_move_all::may_be(words) {
+        if let Some((kind, locks)) = super::lower_move_all::lower(text) {
+            return Some(vec![op(kind, locks)]);
+        }
+    }
     match (w(0), w(1)) {
         ("create", "index") | ("create", "unique") => {
             if let Some(f) = forms::create_index(text) {

@@ -1,7 +1,7 @@
 //! Lowering of the `ALTER INDEX` forms sqlparser refuses, from tokens: `SET (…)`, `RESET (…)`,
 //! `SET TABLESPACE`, `ALTER [COLUMN] n SET STATISTICS` (alone or in a list) and `[NO] DEPENDS ON
-//! EXTENSION`, and `ALL IN TABLESPACE … SET TABLESPACE`. `RENAME TO` and `ATTACH PARTITION` are
-//! read in [`super::lower`].
+//! EXTENSION`. `RENAME TO` and `ATTACH PARTITION` are read in [`super::lower`], `ALL IN
+//! TABLESPACE … SET TABLESPACE` in [`super::lower_move_all`].
 //!
 //! PostgreSQL 15 locks the index alone (measured in `tests/lock_model.rs`), never its table; but
 //! every query that plans on the table opens its indexes, and every write opens them all, so
@@ -12,7 +12,7 @@
 use super::lock::{LockMode, LockUse};
 use super::lower::lock;
 use super::name::Name;
-use super::op::{OpKind, MOVE_ALL_INDEXES};
+use super::op::OpKind;
 use crate::front::forms;
 use crate::front::tokens::{lex, Tok, Token};
 
@@ -29,8 +29,9 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
     if !(is(0, "alter") && is(1, "index")) {
         return None;
     }
+    // A bare `ALL` names no index (`ALL IN TABLESPACE` is `super::lower_move_all`'s).
     if is(2, "all") {
-        return all_in_tablespace(&toks);
+        return None;
     }
     let at = if is(2, "if") && is(3, "exists") { 4 } else { 2 };
     let start = toks.get(at)?.span.start;
@@ -52,43 +53,6 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
         (mode, copies)
     };
     Some((OpKind::AlterIndex { index: index.clone(), copies }, vec![lock(&index, mode, copies)]))
-}
-
-/// `ALTER INDEX ALL IN TABLESPACE ts [OWNED BY r, …] SET TABLESPACE new [NOWAIT]`: PostgreSQL 15
-/// takes ACCESS EXCLUSIVE on every index it moves (none on their tables; measured in
-/// `tests/lock_model.rs`) and copies each, holding all the locks to the transaction's end. The
-/// draft names none of them: the lock is reported on a stand-in, which no statement's table is, so
-/// the statement waits under the timeouts and its step is a long one.
-fn all_in_tablespace(toks: &[Token]) -> Option<(OpKind, Vec<LockUse>)> {
-    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-    let name = |k: usize| toks.get(k).filter(|t| is_name(t)).and_then(Token::ident).map(|n| n.replace('"', ""));
-    if !(is(2, "all") && is(3, "in") && is(4, "tablespace")) {
-        return None;
-    }
-    let from = name(5)?;
-    let mut k = 6;
-    let mut owners = Vec::new();
-    if is(k, "owned") && is(k + 1, "by") {
-        k += 2;
-        loop {
-            owners.push(name(k)?);
-            k += 1;
-            if !toks.get(k).is_some_and(|t| t.is_punct(',')) {
-                break;
-            }
-            k += 1;
-        }
-    }
-    name(k + 2).filter(|_| is(k, "set") && is(k + 1, "tablespace"))?;
-    k += 3;
-    k += usize::from(is(k, "nowait"));
-    if k != toks.len() {
-        return None;
-    }
-    let owned = if owners.is_empty() { String::new() } else { format!(" owned by {}", owners.join(", ")) };
-    let indexes = Name::new(&format!("\"(every index in tablespace {from}{owned})\""));
-    let locks = vec![lock(&indexes, LockMode::AccessExclusive, true)];
-    Some((OpKind::Other { what: MOVE_ALL_INDEXES.into() }, locks))
 }
 
 /// `[NO] DEPENDS ON EXTENSION e`, and nothing after.
@@ -199,35 +163,11 @@ mod tests {
         }
     }
 
-    /// Every index it moves is held ACCESS EXCLUSIVE and copied (measured; see
-    /// `tests/lock_model.rs`): on a stand-in, since the draft names none of them.
-    #[test]
-    fn all_in_tablespace_locks_every_index_it_moves() {
-        let cases = [
-            ("ALTER INDEX ALL IN TABLESPACE a SET TABLESPACE b", "\"(every index in tablespace a)\""),
-            ("alter index all in tablespace A set tablespace B nowait", "\"(every index in tablespace a)\""),
-            (
-                "ALTER INDEX ALL IN TABLESPACE \"Slow\" OWNED BY r, CURRENT_USER SET TABLESPACE b NOWAIT",
-                "\"(every index in tablespace Slow owned by r, current_user)\"",
-            ),
-        ];
-        for (text, stand_in) in cases {
-            let (kind, locks) = lower(text).unwrap_or_else(|| panic!("{text}"));
-            assert!(matches!(&kind, OpKind::Other { what } if what == MOVE_ALL_INDEXES), "{text}: {kind:?}");
-            assert_eq!(locks.len(), 1, "{text}");
-            assert_eq!(&*locks[0].table.text, stand_in, "{text}");
-            assert!(locks[0].mode == LockMode::AccessExclusive && locks[0].scans, "{text}");
-        }
-    }
-
     #[test]
     fn other_forms_are_left_to_the_rest() {
         for text in [
-            "ALTER INDEX ALL IN TABLESPACE a SET TABLESPACE",
-            "ALTER INDEX ALL IN TABLESPACE a OWNED BY SET TABLESPACE b",
-            "ALTER INDEX ALL IN TABLESPACE a OWNED BY r, SET TABLESPACE b",
-            "ALTER INDEX ALL IN TABLESPACE a SET TABLESPACE b NOWAIT CASCADE",
-            "ALTER INDEX ALL IN a SET TABLESPACE b",
+            "ALTER INDEX ALL IN TABLESPACE a SET TABLESPACE b",
+            "ALTER INDEX ALL SET TABLESPACE b",
             "ALTER INDEX i RENAME TO j",
             "ALTER INDEX i ATTACH PARTITION p",
             "ALTER INDEX i SET TABLESPACE",

@@ -14,6 +14,7 @@ pub mod lower_dml;
 pub mod lower_expr;
 pub mod lower_index;
 pub mod lower_key;
+pub mod lower_move_all;
 pub mod lower_object;
 pub mod lower_table;
 pub mod lower_type;

@@ -483,8 +483,13 @@ pub const MOVE_VIEW: &str = "ALTER VIEW RENAME TO/SET SCHEMA";
 pub const MOVE_MATERIALIZED_VIEW: &str = "ALTER MATERIALIZED VIEW RENAME TO/SET SCHEMA";
 
 /// What `OpKind::Other` calls `ALTER INDEX ALL IN TABLESPACE … SET TABLESPACE`: it copies indexes
-/// the draft does not name, each under ACCESS EXCLUSIVE (`ir::lower_index`).
+/// the draft does not name, each under ACCESS EXCLUSIVE (`ir::lower_move_all`).
 pub const MOVE_ALL_INDEXES: &str = "ALTER INDEX ALL IN TABLESPACE";
+/// What `OpKind::Other` calls `ALTER TABLE ALL IN TABLESPACE … SET TABLESPACE`: it copies tables
+/// the draft does not name, each under ACCESS EXCLUSIVE (`ir::lower_move_all`).
+pub const MOVE_ALL_TABLES: &str = "ALTER TABLE ALL IN TABLESPACE";
+/// What `OpKind::Other` calls `ALTER MATERIALIZED VIEW ALL IN TABLESPACE … SET TABLESPACE`.
+pub const MOVE_ALL_MATERIALIZED_VIEWS: &str = "ALTER MATERIALIZED VIEW ALL IN TABLESPACE";
 
 /// What the plan must know of a psql meta-command, read once at lowering.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,9 @@ use crate::ir::code_locks::RunsCode;
 use crate::ir::lock::LockUse;
 use crate::ir::migration::{Migration, Stmt};
 use crate::ir::name::Name;
-use crate::ir::op::{OpKind, Psql, MOVE_ALL_INDEXES, MOVE_MATERIALIZED_VIEW, MOVE_VIEW};
+use crate::ir::op::{
+    OpKind, Psql, MOVE_ALL_INDEXES, MOVE_ALL_MATERIALIZED_VIEWS, MOVE_ALL_TABLES, MOVE_MATERIALIZED_VIEW, MOVE_VIEW,
+};
 use crate::ir::savepoints::Savepoints;
 use std::collections::HashMap;
 
@@ -299,6 +301,8 @@ fn traffic(s: &Stmt, lock: &LockUse) -> &'static str {
             | MOVE_MATERIALIZED_VIEW,
         ) if lock.mode.blocks_reads() => "every query of the view",
         Some(MOVE_ALL_INDEXES) => "every read and write of their tables, which open their indexes,",
+        Some(MOVE_ALL_TABLES) => "every read and write of those tables",
+        Some(MOVE_ALL_MATERIALIZED_VIEWS) => "every query of those views",
         _ if lock.mode.blocks_reads() => "every read and write on the table",
         _ => "every write on the table",
     }
