@@ -19,9 +19,12 @@ use crate::passes::Leftover;
 /// How the guard begins: `pgsafe apply` knows it by this (it may run again whenever it likes).
 pub const GUARD: &str = "DO $pgsafe_leftover$";
 
-/// The comment before the build: what a failed run leaves and how to drop it by hand.
+/// The comment before the build: what a failed run leaves and how to drop it by hand. Writes
+/// may still keep the INVALID index up to date (one that failed once ready); only a unique one
+/// can refuse them.
 pub fn comment(l: &Leftover) -> String {
     let table = crate::emit::one_line(&l.table.text);
+    let still = if l.unique { "it may still refuse writes" } else { "writes may still keep it up to date" };
     match &l.index {
         Some(index) => {
             let index = crate::emit::one_line(index);
@@ -29,12 +32,12 @@ pub fn comment(l: &Leftover) -> String {
             let schema = &l.table.text[..l.table.text.len() - l.table.base_text().len()];
             let schema = crate::emit::one_line(schema.trim());
             format!(
-                "-- If this build fails, it leaves {index} INVALID (it may still refuse writes), and running it again \
+                "-- If this build fails, it leaves {index} INVALID ({still}), and running it again \
                  fails on that name; by hand: DROP INDEX CONCURRENTLY IF EXISTS {schema}{index};\n"
             )
         }
         None => format!(
-            "-- If this build fails, it leaves its index INVALID (it may still refuse writes), and running it again \
+            "-- If this build fails, it leaves its index INVALID ({still}), and running it again \
              builds another beside it; by hand, drop it first: SELECT indexrelid::regclass FROM pg_index WHERE \
              indrelid = '{}'::regclass AND NOT indisvalid; names it, then DROP INDEX CONCURRENTLY it.\n",
             table.replace('\'', "''")
@@ -74,7 +77,19 @@ mod tests {
     use crate::ir::name::Name;
 
     fn leftover(index: Option<&str>, table: &str) -> Leftover {
-        Leftover { index: index.map(Into::into), table: Name::new(table) }
+        Leftover { index: index.map(Into::into), table: Name::new(table), unique: false }
+    }
+
+    #[test]
+    fn only_a_unique_builds_leftover_is_said_to_refuse_writes() {
+        for index in [Some("k"), None] {
+            let plain = comment(&leftover(index, "t"));
+            let unique = comment(&Leftover { unique: true, ..leftover(index, "t") });
+            assert_ne!(plain, unique, "{index:?}");
+            assert!(unique.contains("INVALID (it may still refuse writes)"), "{unique}");
+            assert!(!plain.contains("refuse"), "{plain}");
+            assert!(plain.contains("INVALID (writes may still keep it up to date)"), "{plain}");
+        }
     }
 
     #[test]

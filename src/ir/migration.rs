@@ -361,6 +361,8 @@ fn positions(
     // application may reach what takes such a name (a swap), and a table renamed keeps its
     // sequences (a new table of its name gets `t_id_seq1`).
     let mut taken_from_live: HashSet<String> = HashSet::default();
+    // The sequences the draft made that a table owns: they go with it.
+    let mut owned = Owned::default();
     let unknown = |paths: &mut Vec<Vec<String>>| match paths.iter().position(Vec::is_empty) {
         Some(k) => k,
         None => {
@@ -423,26 +425,45 @@ fn positions(
             // `orders`, whose index build then needs CONCURRENTLY), renamed or moved to another
             // schema (the old name may be a live table's), or a temporary table the session
             // discards.
+            // A table's sequences (`serial`, identity) go with it, and follow it renamed or moved.
             let path = &paths[current];
-            let mut end = |t: &Name| {
-                if end_creation(created, path, t, index).is_none() {
+            let end = |created: &mut _, taken_from_live: &mut HashSet<String>, t: &Name| {
+                let key = end_creation(created, path, t, index);
+                if key.is_none() {
                     taken_from_live.insert(t.base().to_string());
                 }
+                key
             };
             match &op.kind {
-                OpKind::DropTable { tables, .. } => tables.iter().for_each(end),
+                OpKind::DropTable { tables, .. } => {
+                    for t in tables {
+                        let key = end(created, &mut taken_from_live, t);
+                        owned.table_gone(created, t, key.as_deref(), index);
+                    }
+                }
                 // Renamed or moved, a new table may take the name of one the application uses
                 // (the swap: `DROP TABLE t; ALTER TABLE t_new RENAME TO t`), whose traffic it then
                 // gets: pgsafe counts it live under its new name.
-                OpKind::AlterTable {
-                    table,
-                    action: super::action::Action::RenameTable { .. } | super::action::Action::SetSchema { .. },
-                    ..
-                } => end(table),
-                OpKind::DiscardTemp => end_in_schemas(created, &[PG_TEMP.to_string()], index),
-                OpKind::SchemaGone { schemas } => end_in_schemas(created, schemas, index),
+                OpKind::AlterTable { table, action: Action::RenameTable { to }, .. } => {
+                    let key = end(created, &mut taken_from_live, table);
+                    owned.table_moved(table, key.as_deref(), None, to.base());
+                }
+                OpKind::AlterTable { table, action: Action::SetSchema { schema }, .. } => {
+                    let key = end(created, &mut taken_from_live, table);
+                    owned.table_moved(table, key.as_deref(), Some(&schema.key), table.base());
+                }
+                OpKind::DiscardTemp => {
+                    end_in_schemas(created, &[PG_TEMP.to_string()], index);
+                    owned.schemas_gone(created, &[PG_TEMP.to_string()], index);
+                }
+                OpKind::SchemaGone { schemas } => {
+                    end_in_schemas(created, schemas, index);
+                    owned.schemas_gone(created, schemas, index);
+                }
                 // So is a view: its locks name the views (`lower_object`).
-                kind if kind.ends_views() => op.locks.iter().for_each(|l| end(&l.table)),
+                kind if kind.ends_views() => op.locks.iter().for_each(|l| {
+                    end(created, &mut taken_from_live, &l.table);
+                }),
                 _ => {}
             }
             // `IF NOT EXISTS` may well find the relation there, with its traffic.
@@ -470,6 +491,8 @@ fn positions(
                 _ => Vec::new(),
             };
             let serials = serials.iter().map(|s| (s, made.and_then(|(_, schema)| schema)));
+            // The new table's key, which owns its serials.
+            let mut table_key: Option<(Arc<str>, &str)> = None;
             for (name, schema) in made.into_iter().chain(serials) {
                 let path = &paths[current];
                 let key = match schema.or(path.first().map(String::as_str)) {
@@ -477,6 +500,10 @@ fn positions(
                     Some(schema) => format!("{schema}.{}", name.key).into(),
                     None => name.key.clone(),
                 };
+                match table_key {
+                    None => table_key = Some((key.clone(), name.base())),
+                    Some((ref table, table_base)) => owned.add(table, table_base, name.base(), &key),
+                }
                 let list = created.entry(name.base().to_string()).or_default();
                 made_in_block.record(|| (name.base().to_string(), list.len()));
                 list.push(Creation::new(key, index + 1));
@@ -490,8 +517,13 @@ fn positions(
         if s.section == Section::Up {
             let first = sequence_events.partition_point(|(i, _)| *i < index);
             let events = sequence_events[first..].iter().take_while(|(i, _)| *i == index).map(|(_, e)| e);
-            let follow =
-                SequenceFollow { path: &paths[current], stmt: s, index, taken_from_live: &mut taken_from_live };
+            let follow = SequenceFollow {
+                path: &paths[current],
+                stmt: s,
+                index,
+                taken_from_live: &mut taken_from_live,
+                owned: &mut owned,
+            };
             follow.run(created, &mut made_in_block, events);
         }
     }
@@ -506,13 +538,15 @@ struct SequenceFollow<'p, 's> {
     stmt: &'s Stmt,
     index: usize,
     taken_from_live: &'p mut HashSet<String>,
+    owned: &'p mut Owned,
 }
 
 impl SequenceFollow<'_, '_> {
     /// An identity column (or a `serial` one `ADD COLUMN` adds) makes its sequence in its table's
     /// schema, where that schema is certain; a sequence the draft made, renamed, is new under its
     /// new name (unless a relation the draft did not make had the name: the application may name
-    /// it, as after a swap); moved to another schema or dropped, it is new no more.
+    /// it, as after a swap); moved to another schema or dropped, it is new no more. A column's
+    /// sequence is its table's ([`Owned`]): dropped with it.
     fn run<'e>(
         self,
         created: &mut HashMap<String, Vec<Creation>>,
@@ -520,8 +554,10 @@ impl SequenceFollow<'_, '_> {
         events: impl Iterator<Item = &'e SequenceEvent>,
     ) {
         let (path, index) = (self.path, self.index);
-        // (base name, key) of each sequence made.
+        // (base name, key) of each sequence made: its table's columns' (which it owns), then
+        // those renamed.
         let mut made: Vec<(String, String)> = self.serials_added(created);
+        let mut renamed: Vec<(String, String)> = Vec::new();
         for event in events {
             match event {
                 SequenceEvent::Identity { column, named } => {
@@ -530,27 +566,38 @@ impl SequenceFollow<'_, '_> {
                 SequenceEvent::Renamed { from, to } => match end_creation(created, path, from, index) {
                     Some(key) if !self.taken_from_live.contains(to) => {
                         let schema = &key[..key.len() - from.base().len()];
-                        made.push((to.clone(), format!("{schema}{to}")));
+                        let new_key = format!("{schema}{to}");
+                        self.owned.renamed(&key, to, &new_key);
+                        renamed.push((to.clone(), new_key));
                     }
-                    Some(_) => {}
+                    Some(key) => self.owned.forget(&key),
                     None => {
                         self.taken_from_live.insert(from.base().to_string());
                     }
                 },
-                SequenceEvent::Moved { from } => {
-                    if end_creation(created, path, from, index).is_none() {
+                SequenceEvent::Moved { from } => match end_creation(created, path, from, index) {
+                    Some(key) => self.owned.forget(&key),
+                    None => {
                         self.taken_from_live.insert(from.base().to_string());
                     }
-                }
+                },
                 SequenceEvent::Dropped { names } => {
                     for name in names {
-                        if end_creation(created, path, name, index).is_none() {
-                            self.taken_from_live.insert(name.base().to_string());
+                        match end_creation(created, path, name, index) {
+                            Some(key) => self.owned.forget(&key),
+                            None => {
+                                self.taken_from_live.insert(name.base().to_string());
+                            }
                         }
                     }
                 }
             }
         }
+        if let Some((table, schema)) = self.table(created).filter(|_| !made.is_empty()) {
+            let (key, base) = (format!("{schema}.{}", table.base()), table.base().to_string());
+            made.iter().for_each(|(seq, seq_key)| self.owned.add(&key, &base, seq, seq_key));
+        }
+        made.append(&mut renamed);
         for (base, key) in made {
             let list = created.entry(base.clone()).or_default();
             if list.iter().any(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key) {
@@ -653,6 +700,91 @@ fn serial_sequences(table: &Name, def: &super::op::TableDef) -> Vec<Name> {
         .filter(|seq| seq.len() <= 63 && plain(seq))
         .map(|seq| Name::new(&schema.map_or(seq.clone(), |s| format!("{s}.{seq}"))))
         .collect()
+}
+
+/// The sequences the draft made that a table owns (a `serial` or identity column's, by keys as in
+/// `created`): PostgreSQL drops them with their table, and they follow it renamed or moved.
+#[derive(Default)]
+struct Owned(Vec<OwnedSequence>);
+
+struct OwnedSequence {
+    table: String,
+    table_base: String,
+    base: String,
+    key: String,
+}
+
+impl OwnedSequence {
+    fn table_schema(&self) -> &str {
+        &self.table[..self.table.len() - self.table_base.len()]
+    }
+}
+
+impl Owned {
+    fn add(&mut self, table: &str, table_base: &str, base: &str, key: &str) {
+        let (table, table_base, base, key) = (table.into(), table_base.into(), base.into(), key.into());
+        self.0.push(OwnedSequence { table, table_base, base, key });
+    }
+
+    /// Is `o` owned by the table `t` names, which is the draft's table `key` where the name found
+    /// one? Otherwise any table of its name (in its schema, where written) may be the one.
+    fn owned_by(o: &OwnedSequence, t: &Name, key: Option<&str>) -> bool {
+        match key {
+            Some(key) => o.table == key,
+            None if t.key.contains('.') => *o.table == *t.key,
+            None => o.table_base == t.base(),
+        }
+    }
+
+    /// Table `t` dropped at statement `index`: its sequences are new no more.
+    fn table_gone(&mut self, created: &mut HashMap<String, Vec<Creation>>, t: &Name, key: Option<&str>, index: usize) {
+        self.0.retain(|o| {
+            let gone = Self::owned_by(o, t, key);
+            if gone {
+                end_key(created, &o.base, &o.key, index);
+            }
+            !gone
+        });
+    }
+
+    /// Table `t` renamed to `base`, or moved to `schema` (folded).
+    fn table_moved(&mut self, t: &Name, key: Option<&str>, schema: Option<&str>, base: &str) {
+        for o in self.0.iter_mut().filter(|o| Self::owned_by(o, t, key)) {
+            let schema = schema.map_or_else(|| o.table_schema().to_string(), |s| format!("{s}."));
+            (o.table, o.table_base) = (format!("{schema}{base}"), base.to_string());
+        }
+    }
+
+    /// Every table in `schemas` dropped at statement `index`.
+    fn schemas_gone(&mut self, created: &mut HashMap<String, Vec<Creation>>, schemas: &[String], index: usize) {
+        self.0.retain(|o| {
+            let gone = schemas.iter().any(|s| o.table_schema().strip_suffix('.') == Some(s));
+            if gone {
+                end_key(created, &o.base, &o.key, index);
+            }
+            !gone
+        });
+    }
+
+    /// The sequence `key` renamed to `base` (its new key `to`).
+    fn renamed(&mut self, key: &str, base: &str, to: &str) {
+        for o in self.0.iter_mut().filter(|o| o.key == key) {
+            (o.base, o.key) = (base.to_string(), to.to_string());
+        }
+    }
+
+    /// The sequence `key` dropped, moved or given up.
+    fn forget(&mut self, key: &str) {
+        self.0.retain(|o| o.key != key);
+    }
+}
+
+/// End at statement `index` the standing creation of `key` (its base name `base`), if there is one.
+fn end_key(created: &mut HashMap<String, Vec<Creation>>, base: &str, key: &str, index: usize) {
+    let list = created.get_mut(base).into_iter().flatten();
+    if let Some(c) = list.rev().find(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key) {
+        c.until = index + 1;
+    }
 }
 
 /// End at statement `index` every standing creation in one of `schemas` (folded).
@@ -1460,6 +1592,26 @@ CREATE TABLE t2 (i int);
         // A sequence of the name the draft did not make is not new after a drop of another.
         let src = "CREATE TEMP SEQUENCE s;\nDROP SEQUENCE s;\nALTER SEQUENCE s RESTART;\n";
         assert_eq!(new_at(src, "s", &["DROP", "ALTER"]), [true, false]);
+    }
+
+    #[test]
+    fn a_tables_sequences_are_dropped_with_it() {
+        // PostgreSQL drops a `serial` or identity column's sequence with its table (one the draft
+        // made, or a live one it added such a column to), and it follows the table renamed or moved.
+        let src = "CREATE TABLE t (id serial, n int GENERATED ALWAYS AS IDENTITY);\n\
+                   ALTER TABLE orders ADD COLUMN k int GENERATED ALWAYS AS IDENTITY;\nSELECT 1;\n\
+                   DROP TABLE t, orders;\nSELECT 2;\nCREATE TABLE u (id serial);\nALTER TABLE u RENAME TO v;\n\
+                   ALTER TABLE v SET SCHEMA app;\nSELECT 3;\nDROP TABLE app.v;\nSELECT 4;\n\
+                   CREATE TABLE w (id serial);\nDROP TABLE x;\nSELECT 5;\n";
+        for seq in ["t_id_seq", "t_n_seq", "orders_k_seq"] {
+            assert_eq!(new_at(src, seq, &["SELECT 1", "DROP TABLE t", "SELECT 2"]), [true, true, false], "{seq}");
+        }
+        assert_eq!(new_at(src, "public.u_id_seq", &["SELECT 3", "SELECT 4"]), [true, false]);
+        assert_eq!(new_at(src, "w_id_seq", &["SELECT 5"]), [true]);
+        // Under a path of two schemas, `t_id_seq` after the drop is the second schema's, if any.
+        let src = "SET search_path = app, public;\nCREATE TABLE t (id serial);\nSELECT 1;\nDROP TABLE t;\n\
+                   ALTER SEQUENCE t_id_seq RESTART;\n";
+        assert_eq!(new_at(src, "t_id_seq", &["SELECT 1", "ALTER SEQUENCE"]), [true, false]);
     }
 
     #[test]

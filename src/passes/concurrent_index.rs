@@ -14,7 +14,8 @@ pub const RULE: &str = "concurrent-index";
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.stmts() {
         let [op] = s.ops.as_slice() else { continue };
-        let OpKind::CreateIndex { table, concurrently, only, insert_at, name, if_not_exists, .. } = &op.kind else {
+        let OpKind::CreateIndex { table, unique, concurrently, only, insert_at, name, if_not_exists, .. } = &op.kind
+        else {
             continue;
         };
         if !ctx.applies(RULE, i) {
@@ -60,6 +61,6 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
         );
         // Its step drops what a failed run of it left (or, unnamed, says how to find it).
         let index = name.as_ref().map(|n| n.text.as_ref().into());
-        out.leftovers.insert(i, Leftover { index, table: table.clone() });
+        out.leftovers.insert(i, Leftover { index, table: table.clone(), unique: *unique });
     }
 }

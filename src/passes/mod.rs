@@ -170,14 +170,16 @@ pub struct Unit {
 }
 
 /// A concurrent build pgsafe made of the draft's plain one: the index it creates (`None`:
-/// PostgreSQL names it) and its table, as the draft wrote them. A failed run leaves that index
-/// INVALID (failed in its last phase, still refusing duplicates) where the draft's build leaves
-/// nothing, and a rerun fails on its name: its step drops such a leftover first
-/// (`emit::leftover`).
+/// PostgreSQL names it), its table, as the draft wrote them, and whether it is unique. A failed
+/// run leaves that index INVALID (failed in its last phase, still kept up to date by writes, and
+/// a unique one still refusing duplicates) where the draft's build leaves nothing, and a rerun
+/// fails on its name: its step drops such a leftover first (`emit::leftover`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
     pub index: Option<Box<str>>,
     pub table: crate::ir::name::Name,
+    /// A unique build: only its leftover can refuse a write.
+    pub unique: bool,
 }
 
 impl Unit {

@@ -179,7 +179,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, row_types: &FxHashSet<String>
                 ..Unit::generated(i, op.span.start, create, Phase::Main, RULE)
             };
             build.ends_step = true;
-            let leftover = Leftover { index: Some(build_name.as_str().into()), table: table.clone() };
+            let leftover = Leftover { index: Some(build_name.as_str().into()), table: table.clone(), unique: true };
             out.leftovers.insert(out.units.len(), leftover);
             out.units.push(build);
             // A primary key needs NOT NULL columns; prove them without a long scan.
@@ -459,7 +459,8 @@ fn inline_unique(
         locks: thin_vec::thin_vec![LockUse { table: table.clone(), mode: LockMode::AccessExclusive, scans: false }],
         ..Unit::generated(i, op.span.start, attach, Phase::Main, RULE)
     };
-    out.leftovers.insert(out.units.len(), Leftover { index: Some(index.as_str().into()), table: table.clone() });
+    out.leftovers
+        .insert(out.units.len(), Leftover { index: Some(index.as_str().into()), table: table.clone(), unique: true });
     out.units.push(build);
     out.units.push(attach);
     let unit = &mut out.units[i];
