@@ -128,6 +128,69 @@ fn postgresql_18_forms_take_the_locks_pgsafe_models() {
     assert!(wrong.is_empty(), "pgsafe disagrees with PostgreSQL 18:\n{}", wrong.join("\n"));
 }
 
+/// `check-not-valid` splits PostgreSQL 18's named NOT NULL constraint into `… NOT VALID` and a
+/// later `VALIDATE` for a plan that runs on 18: draft and plan, each step file in its own session,
+/// leave the same constraints, the same NOT NULL columns and the same rows; between the steps the
+/// constraint already refuses a NULL; and where a row breaks it, both fail.
+#[test]
+fn postgresql_18_not_null_constraint_split_means_what_the_draft_means() {
+    let Some(server) = server_programs() else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL 18 is missing under CI=true");
+        eprintln!("skipped: no PostgreSQL 18 (run .ci/install-runners, or set PGSAFE_PG18_BINDIR)");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let options = ClusterOptions { bindir: Some(bindir(&server, work.path())), ..Default::default() };
+    let cluster = Cluster::start_with(&options).expect("a throwaway PostgreSQL 18 cluster");
+    let config = pgsafe::Config { pg_version: 18, ..Default::default() };
+    let setup = "CREATE TABLE orders (id int PRIMARY KEY, note text);\n\
+                 CREATE TABLE old_orders (archived bool) INHERITS (orders);\n\
+                 CREATE TABLE order_notes (id int, body text);\n\
+                 INSERT INTO orders VALUES (1, 'a'), (2, 'b');\nINSERT INTO old_orders VALUES (3, 'c', true);\n\
+                 INSERT INTO order_notes VALUES (1, 'x');\n";
+    let draft = "ALTER TABLE orders ADD CONSTRAINT orders_note_nn NOT NULL note;\n\
+                 ALTER TABLE order_notes ADD CONSTRAINT \"Body set\" NOT NULL body NO INHERIT;\n";
+    let c = pgsafe::compile("draft.sql", draft, &config).unwrap();
+    let steps: Vec<String> = c.steps().map(|f| f.text()).collect();
+    assert!(steps.iter().any(|s| s.contains("orders_note_nn NOT NULL note NOT VALID")), "{steps:#?}");
+    let state = "SELECT conrelid::regclass, conname, convalidated, connoinherit FROM pg_constraint \
+                 WHERE contype = 'n' AND conrelid::regclass::text LIKE '%order%' ORDER BY 1, 2;\n\
+                 SELECT attrelid::regclass, attname, attnotnull FROM pg_attribute WHERE attname IN ('note', 'body') \
+                 AND attrelid::regclass::text LIKE '%order%' ORDER BY 1;\nTABLE orders;\nTABLE order_notes;\n";
+    let file = |name: &str, text: &str| {
+        let path = work.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    for (db, rows) in [("clean", ""), ("broken", "INSERT INTO orders VALUES (4, NULL);\n")] {
+        let (a, b) = (format!("{db}_draft"), format!("{db}_plan"));
+        for d in [&a, &b] {
+            cluster.create_database(d, None).unwrap();
+            cluster.psql_file(d, &file("setup.sql", &format!("{setup}{rows}"))).unwrap();
+        }
+        let ran = cluster.psql_file(&a, &file("draft.sql", draft));
+        let draft_ran = ran.is_ok();
+        assert_eq!(draft_ran, rows.is_empty(), "{db}: the draft must fail only on the NULL row: {ran:?}");
+        let mut plan_ran = true;
+        for (k, step) in steps.iter().enumerate() {
+            plan_ran = cluster.psql_file(&b, &file(&format!("step{k}.sql"), step)).is_ok();
+            if !plan_ran {
+                break;
+            }
+            if k == 0 && rows.is_empty() {
+                // The constraint refuses a NULL once its NOT VALID step has committed.
+                let null = cluster.psql(&b, "INSERT INTO orders VALUES (9, NULL)");
+                assert!(null.is_err(), "a NULL written after the NOT VALID step was taken");
+            }
+        }
+        assert_eq!(draft_ran, plan_ran, "{db}: the draft ran: {draft_ran}, the plan ran: {plan_ran}");
+        if draft_ran {
+            let [draft_state, plan_state] = [&a, &b].map(|d| cluster.psql_file(d, &file("state.sql", state)).unwrap());
+            assert_eq!(draft_state, plan_state, "{db}: draft and plan leave different constraints or rows");
+        }
+    }
+}
+
 /// Did the last case's statement pass on the rows it must check? It either added a fourth
 /// column or made `note` NOT NULL.
 fn statement_passed(cluster: &Cluster) -> bool {

@@ -279,6 +279,7 @@ fn removes_scan(kind: &OpKind) -> &'static [&'static str] {
         OpKind::SetNotNull { .. } => &["set-not-null"],
         OpKind::AddColumn { .. } => &["volatile-default", "fk-not-valid", "check-not-valid", "set-not-null"],
         OpKind::CreateIndex { .. } => &["concurrent-index"],
+        OpKind::AlterTable { action: Action::AddNotNull { .. }, .. } => &["check-not-valid"],
         _ => &[],
     }
 }

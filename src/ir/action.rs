@@ -72,6 +72,8 @@ pub enum Action {
     /// constraint. ACCESS EXCLUSIVE; without `NOT VALID` it checks every row under that lock
     /// (measured on 18.4: `tests/postgresql_18.rs`).
     AddNotNull {
+        /// The constraint's name as written (`None`: PostgreSQL names it).
+        name: Option<String>,
         column: Name,
         not_valid: bool,
     },

@@ -110,10 +110,12 @@ fn added(action: &str, toks: &[Token]) -> Action {
     let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
     let one_name = |k: usize| matches!(toks.get(k).map(|t| &t.tok), Some(Tok::Word(_) | Tok::Quoted(_)));
     let mut k = 1;
+    let mut name = None;
     if is(k, "constraint") {
         if !one_name(k + 1) {
             return Action::Other;
         }
+        name = Some(action[toks[k + 1].span.clone()].to_string());
         k += 2;
     }
     if is(k, "not") && is(k + 1, "null") && one_name(k + 2) {
@@ -124,7 +126,7 @@ fn added(action: &str, toks: &[Token]) -> Action {
         }
         let not_valid = is(k, "not") && is(k + 1, "valid");
         let end = if not_valid { k + 2 } else { k };
-        return if end == toks.len() { Action::AddNotNull { column, not_valid } } else { Action::Other };
+        return if end == toks.len() { Action::AddNotNull { name, column, not_valid } } else { Action::Other };
     }
     // A column: `ADD [COLUMN] [IF NOT EXISTS] a type … GENERATED ALWAYS AS (…) [VIRTUAL] …`.
     let mut k = if is(1, "column") { 2 } else { 1 };
@@ -467,11 +469,15 @@ mod tests {
     #[test]
     fn reads_postgresql_18_forms_of_add() {
         let not_null = |sql: &str| match parse(sql) {
-            Action::AddNotNull { column, not_valid } => Some((column.text.to_string(), not_valid)),
+            Action::AddNotNull { name, column, not_valid } => Some((name, column.text.to_string(), not_valid)),
             _ => None,
         };
-        assert_eq!(not_null("ADD CONSTRAINT n NOT NULL note"), Some(("note".into(), false)));
-        assert_eq!(not_null("add not null \"Note\" no inherit not valid"), Some(("\"Note\"".into(), true)));
+        assert_eq!(not_null("ADD CONSTRAINT n NOT NULL note"), Some((Some("n".into()), "note".into(), false)));
+        assert_eq!(not_null("add not null \"Note\" no inherit not valid"), Some((None, "\"Note\"".into(), true)));
+        assert_eq!(
+            not_null("ADD CONSTRAINT \"N n\" NOT NULL note"),
+            Some((Some("\"N n\"".into()), "note".into(), false))
+        );
         assert_eq!(not_null("ADD CONSTRAINT n NOT NULL note EXTRA"), None);
         assert_eq!(not_null("ADD CONSTRAINT n CHECK (note IS NOT NULL)"), None);
         let virtual_column = |sql: &str| match parse(sql) {

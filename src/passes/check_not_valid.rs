@@ -1,5 +1,6 @@
 //! `check-not-valid`: `ADD [CONSTRAINT] CHECK (…)` on a table with traffic → `… NOT VALID`, then
-//! `VALIDATE CONSTRAINT` in a later transaction.
+//! `VALIDATE CONSTRAINT` in a later transaction; so too PostgreSQL 18's `ADD CONSTRAINT n NOT NULL
+//! c` for a plan that runs on 18 or later (`pg-version`).
 //!
 //! Why: a plain add holds ACCESS EXCLUSIVE (blocking reads and writes) while it checks every row.
 //! `NOT VALID` still takes ACCESS EXCLUSIVE, but only for an instant; `VALIDATE` scans under SHARE
@@ -8,6 +9,7 @@
 use super::in_case_of;
 use super::not_valid::{kept_on_a_column_that_may_exist, move_inline, split, unnamed, Inline};
 use super::{Ctx, Rewritten};
+use crate::ir::action::Action;
 use crate::ir::name::Name;
 use crate::ir::op::{ConstraintKind, OpKind};
 
@@ -44,6 +46,18 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let inline = Inline { clause: c.clause.clone(), name: name.clone(), definition };
                     move_inline(ctx.m, out, RULE, i, &op.span, table, inline);
                     out.change(RULE, c.clause.start, reason(&name, table));
+                }
+                // PostgreSQL 18's named NOT NULL constraint takes `NOT VALID` too (measured on 18.4,
+                // `tests/postgresql_18.rs`); before 18 the draft's own syntax fails.
+                OpKind::AlterTable { table, action: Action::AddNotNull { name, not_valid: false, .. }, .. }
+                    if ctx.config.pg_version >= 18 && !ctx.quiet(table, i) =>
+                {
+                    let Some(name) = name else {
+                        out.diagnose(RULE, op.span.start, unnamed("not-null constraint", table));
+                        continue;
+                    };
+                    split(ctx.m, out, RULE, i, table, &op.span, name);
+                    out.change(RULE, op.span.start, reason(name, table).replacen("check", "not-null constraint", 1));
                 }
                 _ => {}
             }
