@@ -6,7 +6,7 @@
 
 use super::action::{Action, ColumnChange, PartitionBound};
 use super::name::{key_of, Name};
-use crate::front::tokens::{lex, Tok, Token};
+use crate::front::tokens::{lex, skip_parens, Tok, Token};
 
 /// Read one action (the text of an `ALTER TABLE` action, without the `ALTER TABLE name` head).
 pub fn parse(action: &str, toks: &[Token]) -> Action {
@@ -144,18 +144,7 @@ fn added(action: &str, toks: &[Token]) -> Action {
     if !toks.get(open).is_some_and(|t| t.is_punct('(')) {
         return Action::Other;
     }
-    // The expression's closing parenthesis.
-    let mut depth = 0usize;
-    let Some(close) = (open..toks.len()).find(|&i| {
-        match toks[i].tok {
-            Tok::Punct('(') => depth += 1,
-            Tok::Punct(')') => depth -= 1,
-            _ => {}
-        }
-        depth == 0
-    }) else {
-        return Action::Other;
-    };
+    let Some((close, _)) = skip_parens(toks, open) else { return Action::Other };
     let mut rest = close + 1;
     if is(rest, "stored") {
         return Action::Other;

@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         continue;
                     };
                     split(ctx.m, out, RULE, i, table, &op.span, name);
-                    out.change(RULE, op.span.start, reason(name, table));
+                    out.change(RULE, op.span.start, reason("check", name, table));
                 }
                 OpKind::AddColumn { table, column, check: Some(c), if_not_exists, .. } if !ctx.quiet(table, i) => {
                     if *if_not_exists && ctx.column_may_exist(i, k, column) {
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                     let definition = format!("{} {}", in_case_of(sample, "CHECK"), c.body);
                     let inline = Inline { clause: c.clause.clone(), name: name.clone(), definition };
                     move_inline(ctx.m, out, RULE, i, &op.span, table, inline);
-                    out.change(RULE, c.clause.start, reason(&name, table));
+                    out.change(RULE, c.clause.start, reason("check", &name, table));
                 }
                 // PostgreSQL 18's named NOT NULL constraint takes `NOT VALID` too (measured on 18.4,
                 // `tests/postgresql_18.rs`); before 18 the draft's own syntax fails.
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                         continue;
                     };
                     split(ctx.m, out, RULE, i, table, &op.span, name);
-                    out.change(RULE, op.span.start, reason(name, table).replacen("check", "not-null constraint", 1));
+                    out.change(RULE, op.span.start, reason("not-null constraint", name, table));
                 }
                 _ => {}
             }
@@ -65,9 +65,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     }
 }
 
-fn reason(name: &str, table: &Name) -> String {
+/// Why `what` (a check, a not-null constraint) named `name` is split.
+fn reason(what: &str, name: &str, table: &Name) -> String {
     format!(
-        "add check {name} NOT VALID, then VALIDATE it in a later transaction: checking every row now \
+        "add {what} {name} NOT VALID, then VALIDATE it in a later transaction: checking every row now \
          would hold ACCESS EXCLUSIVE on {} (blocking reads and writes) for the whole scan",
         table.text
     )
