@@ -139,6 +139,9 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
     let mut found: Vec<SessionObject> = Vec::new();
     // Live objects by folded name → index in `found`.
     let mut live: HashMap<String, usize> = HashMap::new();
+    // The words of each function or procedure the draft creates, by folded name: a call uses
+    // what its body names (a temporary table read only through a function the draft made).
+    let mut bodies: HashMap<String, Vec<String>> = HashMap::new();
     for (i, s) in m.stmts.iter().enumerate() {
         if s.section != Section::Up || s.is_trivia() {
             continue;
@@ -150,6 +153,9 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
             continue;
         }
         let head = head(text);
+        if let Some(name) = function_made(text, &head) {
+            bodies.insert(name, words(text));
+        }
         // A `search_path` that names `pg_temp` may put an unqualified new object there (first in
         // the path, or after schemas that do not exist): counted as temporary, which only keeps
         // more statements together.
@@ -158,23 +164,11 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
         if live.is_empty() && created.is_none() {
             continue;
         }
-        // Uses: every word and every identifier-like piece of a string or body.
-        let mut used = Vec::new();
-        for t in Lexer::new(text) {
-            match t.tok {
-                Tok::Word(w) => used.push(fold_word(w)),
-                Tok::Quoted(q) => used.push(q),
-                Tok::Literal => used.extend(
-                    text[t.span.clone()]
-                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-                        .filter(|w| !w.is_empty())
-                        .map(str::to_lowercase),
-                ),
-                Tok::Punct(_) => {}
-            }
-        }
+        // Uses: every word and every identifier-like piece of a string or body, and what the
+        // bodies of the functions it names use.
+        let used = words(text);
         let mut uses_live = false;
-        for w in &used {
+        for w in used.iter().chain(&called_words(&used, &bodies)) {
             if let Some(&k) = live.get(w.as_str()) {
                 found[k].last_use = i;
                 uses_live = true;
@@ -198,6 +192,51 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
     }
     found.retain(|o| o.last_use > o.created);
     found
+}
+
+/// Every word of `text` and every identifier-like piece of its strings and bodies, folded.
+fn words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for t in Lexer::new(text) {
+        match t.tok {
+            Tok::Word(w) => words.push(fold_word(w)),
+            Tok::Quoted(q) => words.push(q),
+            Tok::Literal => words.extend(
+                text[t.span.clone()]
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase),
+            ),
+            Tok::Punct(_) => {}
+        }
+    }
+    words
+}
+
+/// The words of the bodies of the draft's functions that `used` names, and of the functions
+/// those name, each body once (a function that calls itself ends too).
+fn called_words(used: &[String], bodies: &HashMap<String, Vec<String>>) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut words = Vec::new();
+    if bodies.is_empty() {
+        return words;
+    }
+    let mut next: Vec<&String> = used.iter().collect();
+    while let Some(w) = next.pop() {
+        let Some(body) = bodies.get(w.as_str()).filter(|_| !seen.contains(&w.as_str())) else { continue };
+        seen.push(w);
+        next.extend(body);
+        words.extend(body.iter().cloned());
+    }
+    words
+}
+
+/// The folded name of the function or procedure `CREATE [OR REPLACE] FUNCTION|PROCEDURE`
+/// makes (temporary or not), if that is what the statement is.
+fn function_made(text: &str, head: &[String]) -> Option<String> {
+    let w = |i: usize| head.get(i).map(String::as_str).unwrap_or("");
+    let at = if w(1) == "or" && w(2) == "replace" { 3 } else { 1 };
+    (w(0) == "create" && matches!(w(at), "function" | "procedure")).then(|| name_after(text, at)).flatten()
 }
 
 /// The first words of a statement, lower-cased (words only, up to the object's name).
@@ -321,6 +360,27 @@ mod tests {
         let pieces = split(src).unwrap();
         let m = Migration::lower(src, &pieces);
         session_objects(&m).into_iter().map(|o| (o.name, o.kind, o.created, o.last_use)).collect()
+    }
+
+    #[test]
+    fn a_call_of_a_function_uses_what_its_body_names() {
+        // Made after the table, made before it and reached through another function; a
+        // function that calls itself; a `DROP FUNCTION` ends no table its body names.
+        let src = "create temp table leaving as select id from users;\n\
+                   create function ids() returns setof bigint language sql as $$ select id from leaving $$;\n\
+                   create function n() returns bigint language plpgsql as $$ begin return (select count(*) from staying); end $$;\n\
+                   create or replace function counted() returns bigint language sql as $$ select public.n() $$;\n\
+                   create function loop_forever() returns int language sql as $$ select loop_forever() $$;\n\
+                   create temp table staying as select id from users;\n\
+                   create index on users (name);\n\
+                   drop function ids;\n\
+                   update users set score = 1 where id in (select ids());\n\
+                   select loop_forever();\n\
+                   update users set score = counted() where id = 1;\n";
+        assert_eq!(
+            objects(src),
+            vec![("leaving".into(), Kind::TempTable, 0, 8), ("staying".into(), Kind::TempTable, 5, 10)]
+        );
     }
 
     #[test]
