@@ -85,6 +85,7 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n\
         CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();\n\
         CREATE POLICY orders_own ON orders USING (user_id = 1);\n\
+        CREATE RULE orders_keep AS ON DELETE TO orders DO INSTEAD NOTHING;\n\
         CREATE MATERIALIZED VIEW order_totals AS SELECT user_id, sum(amount) AS total FROM orders GROUP BY user_id;\n\
         CREATE UNIQUE INDEX order_totals_user ON order_totals (user_id);\n\
         CREATE TABLE events (id int, at int) PARTITION BY RANGE (at);\n\
@@ -122,6 +123,8 @@ fn lock_model_agrees_with_postgresql_15_on_triggers_policies_rules_and_more() {
         ("DROP POLICY IF EXISTS orders_own ON orders", "orders"),
         ("ALTER TABLE orders ENABLE ROW LEVEL SECURITY", "orders"),
         ("CREATE RULE orders_no_delete AS ON DELETE TO orders DO INSTEAD NOTHING", "orders"),
+        ("DROP RULE orders_keep ON orders", "orders"),
+        ("DROP RULE IF EXISTS orders_keep ON public.orders CASCADE", "orders"),
         ("REFRESH MATERIALIZED VIEW order_totals", "order_totals"),
         ("REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals", "order_totals"),
         ("LOCK TABLE orders IN SHARE MODE", "orders"),

@@ -537,6 +537,9 @@ pub(super) fn kept_because(keep: &Keep) -> String {
         Keep::WritesChanged { table, change, split, .. } => {
             format!("{change} changes how {table} takes writes, and the {split} beside it depends on the rows written meanwhile")
         }
+        Keep::Replaced { object, first, then, .. } => {
+            format!("{first} and the {then} after it change {object} twice, and nothing may see it in between")
+        }
         Keep::TransactionModes => TRANSACTION_MODES.into(),
         Keep::TransactionTime => TRANSACTION_TIME.into(),
         Keep::Quits => {

@@ -16,7 +16,7 @@ pub fn knows(w0: &str, w1: &str) -> bool {
     matches!(
         (w0, w1),
         ("create", "trigger" | "constraint" | "or" | "policy" | "rule")
-            | ("drop", "trigger" | "policy" | "view" | "materialized")
+            | ("drop", "trigger" | "policy" | "rule" | "view" | "materialized")
             | ("alter", "policy" | "sequence" | "view" | "materialized")
             | ("refresh", "materialized")
             | ("comment", "on")
@@ -86,6 +86,11 @@ pub fn lower(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
     if head("create", "rule") {
         let to = top_level_word(&toks, "to", k + 1)?;
         return other("CREATE RULE", name_at(text, &toks, to + 1)?, LockMode::AccessExclusive, false);
+    }
+    // `DROP RULE [IF EXISTS] name ON table`: ACCESS EXCLUSIVE on the table, as `CREATE RULE`.
+    if head("drop", "rule") {
+        let on = top_level_word(&toks, "on", 3)?;
+        return other("DROP RULE", name_at(text, &toks, on + 1)?, LockMode::AccessExclusive, false);
     }
     if is(0, "refresh") && is(1, "materialized") && is(2, "view") {
         let concurrently = is(3, "concurrently");

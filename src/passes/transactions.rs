@@ -130,6 +130,11 @@ pub enum Keep {
     /// batched fill, a concurrent or `NOT VALID` build) and whose result depends on the rows other
     /// sessions write meanwhile (`write_rules`).
     WritesChanged { table: String, change: &'static str, split: &'static str, split_at: usize },
+    /// What guards a table's writes or serves its readers (`object`: a table's triggers, rules,
+    /// policies or defaults, a view) changed by `first` and again by `then` (at `then_at`) in one
+    /// transaction, typically dropped and made again: split between them, other sessions would
+    /// meet the state in between, which the draft never shows them (`write_rules`).
+    Replaced { object: String, first: &'static str, then: &'static str, then_at: usize },
     /// psql's `\q` ends the file: what follows it runs only where the draft does not reach it
     /// (inside a `\if` that did not hold), so the rest stays as written, from the block it is in.
     Quits,
@@ -152,6 +157,7 @@ impl Keep {
                 | Keep::TransactionTime
                 | Keep::ExplicitLock(_)
                 | Keep::WritesChanged { .. }
+                | Keep::Replaced { .. }
         )
     }
 }
@@ -755,6 +761,13 @@ fn explain(ctx: &Ctx<'_, '_>, regions: &[Region], out: &mut Rewritten) {
                         line(*split_at)
                     ),
                     "to get the safe recipes, change how the table takes writes in a migration of its own: a default or trigger before the fill that relies on it, a new key or constraint built before the old one is dropped (one ALTER TABLE … DROP CONSTRAINT …, ADD CONSTRAINT … builds first, then swaps them)",
+                ),
+                Keep::Replaced { object, first, then, then_at } => (
+                    format!(
+                        "this {first} and the {then} on line {} of the same transaction change {object} twice: a plan that split the transaction between them would let other sessions write and read in the state between, which the draft never shows them (updates no trigger sees, deletes no rule turns aside, inserts without their default, a view that does not exist), for as long as the steps between take. pgsafe keeps {lines} as written in one transaction step, with timeouts, and applies no CONCURRENTLY, NOT VALID or batched rewrite there",
+                        line(*then_at)
+                    ),
+                    "to get the safe recipes, change it in one statement where PostgreSQL has one (CREATE OR REPLACE TRIGGER, CREATE OR REPLACE VIEW, SET DEFAULT alone, ALTER POLICY), or move the statements between them out of the transaction",
                 ),
                 Keep::InitiallyDeferred => (
                     format!(

@@ -22,6 +22,14 @@
 //! The stretch from one to the other stays as written in one transaction step. A change alone, or
 //! a split statement with no such change beside it (`ADD COLUMN`, `UPDATE`, `SET NOT NULL`; a
 //! `CREATE INDEX` beside anything), is rewritten as before.
+//!
+//! Also kept (`Keep::Replaced`): what guards a table's writes or serves its readers (a trigger,
+//! rule, policy or column default of a table, a view) changed twice in one transaction with other
+//! statements between, typically dropped and made again (found by the forty-sixth pass's traffic
+//! probe: `DROP TRIGGER audit`, `CREATE INDEX`, `CREATE TRIGGER audit`). Split between the two,
+//! other sessions would meet the state in between, which the draft never shows them: updates
+//! written unaudited for the whole concurrent build, deletes a soft-delete rule no longer turns
+//! into updates, inserts without their default, reads of a view that does not exist.
 
 use super::transactions::{Keep, Region, Shape};
 use crate::ir::action::Action;
@@ -58,6 +66,8 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // in, from the statement that took the name away), and the columns dropped (table, folded
     // name, where).
     let (mut moved, mut vacated): (Vec<Seen>, Vec<(Name, String, usize)>) = (Vec::new(), Vec::new());
+    // In the open transaction: the guards of writes and reads it changed, each where it last did.
+    let mut guards: Vec<(Guard, usize, &'static str)> = Vec::new();
     for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
         for op in &s.ops {
             match &op.kind {
@@ -68,6 +78,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                     dropped.clear();
                     moved.clear();
                     vacated.clear();
+                    guards.clear();
                 }
                 OpKind::CreateTable { table, .. } if gone.iter().any(|g| g.0.same(table)) => {
                     // Kept from the rename or drop when the open transaction holds it: split
@@ -98,6 +109,24 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
             }
             if !(begun || m.runner_transaction) {
                 continue;
+            }
+            if let Some((guard, what)) = guard_changed(op).filter(|(g, _)| !created.iter().any(|c| c.same(&g.on))) {
+                match guards.iter_mut().find(|(g, _, _)| *g == guard) {
+                    Some((_, at, first)) => {
+                        // Only where statements between them could go to other steps.
+                        if m.stmts[*at + 1..i].iter().any(|s| !s.is_trivia()) {
+                            let keep = Keep::Replaced { object: guard.describe(), first, then: what, then_at: i };
+                            found.push(Region {
+                                first: *at,
+                                last: i,
+                                shape: Shape::InsideTransaction,
+                                why: vec![(*at, keep)],
+                            });
+                        }
+                        (*at, *first) = (i, what);
+                    }
+                    None => guards.push((guard, i, what)),
+                }
             }
             let live = |t: &Option<Name>| t.as_ref().is_none_or(|t| !created.iter().any(|c| c.same(t)));
             let same = |a: &Option<Name>, b: &Option<Name>| a.as_ref().zip(b.as_ref()).is_some_and(|(a, b)| a.same(b));
@@ -155,6 +184,53 @@ fn region(first: &Seen, last: &Seen, at: usize) -> Region {
     let table = change.table.as_ref().or(split.table.as_ref()).map_or("its table".into(), |t| t.text.to_string());
     let keep = Keep::WritesChanged { table, change: change.what, split: split.what, split_at: split.at };
     Region { first: first.at, last: last.at, shape: Shape::InsideTransaction, why: vec![(at, keep)] }
+}
+
+/// What guards a table's writes or serves its readers, of one kind on one relation (any name:
+/// an audit trigger replaced by another of a new name leaves the table without either between).
+#[derive(Debug, PartialEq)]
+struct Guard {
+    kind: &'static str,
+    on: Name,
+}
+
+impl Guard {
+    /// "the triggers of orders", "the view active_users".
+    fn describe(&self) -> String {
+        match self.kind {
+            "view" => format!("the view {}", self.on.text),
+            kind => format!("the {kind} of {}", self.on.text),
+        }
+    }
+}
+
+/// The guard the op changes, and how (the op's words).
+fn guard_changed(op: &Op) -> Option<(Guard, &'static str)> {
+    let guard = |kind, on: &Name, what| Some((Guard { kind, on: on.clone() }, what));
+    let locked = || op.locks.first().map(|l| &l.table);
+    match &op.kind {
+        OpKind::Trigger { table, drop: true, .. } => guard("triggers", table, "DROP TRIGGER"),
+        OpKind::Trigger { table, drop: false, .. } => guard("triggers", table, "CREATE TRIGGER"),
+        OpKind::AlterTable { table, what, .. } if what == "DROP DEFAULT" => guard("defaults", table, "DROP DEFAULT"),
+        OpKind::AlterTable { table, what, .. } if what == "SET DEFAULT" => guard("defaults", table, "SET DEFAULT"),
+        OpKind::CreateView { view, temporary: false } => guard("view", view, "CREATE VIEW"),
+        OpKind::Other { what } => {
+            let (kind, what) = match what.as_str() {
+                "CREATE RULE" => ("rules", "CREATE RULE"),
+                "DROP RULE" => ("rules", "DROP RULE"),
+                "CREATE POLICY" => ("policies", "CREATE POLICY"),
+                "ALTER POLICY" => ("policies", "ALTER POLICY"),
+                "DROP POLICY" => ("policies", "DROP POLICY"),
+                "CREATE OR REPLACE VIEW" => ("view", "CREATE OR REPLACE VIEW"),
+                // One guard a statement: `DROP VIEW a, b` is read on its first view.
+                "DROP VIEW" => ("view", "DROP VIEW"),
+                "DROP MATERIALIZED VIEW" => ("view", "DROP MATERIALIZED VIEW"),
+                _ => return None,
+            };
+            guard(kind, locked()?, what)
+        }
+        _ => None,
+    }
 }
 
 /// Does the op change what its table accepts or does on writes (a dropped constraint, unique index
@@ -306,6 +382,46 @@ mod tests {
         let index = "BEGIN;\nALTER TABLE orders RENAME COLUMN total TO total_old;\nALTER TABLE orders ADD COLUMN total numeric;\n\
                      CREATE INDEX ON orders (total);\nCOMMIT;\n";
         assert_eq!(kept(index), []);
+    }
+
+    #[test]
+    fn a_guard_changed_twice_in_a_transaction_keeps_what_lies_between() {
+        // (first, last, object) of each stretch kept for a guard changed twice.
+        let replaced = |src: &str| -> Vec<(usize, usize, String)> {
+            let m = Migration::split_and_lower(src).unwrap();
+            let object = |r: &Region| match &r.why[0].1 {
+                Keep::Replaced { object, .. } => Some(object.clone()),
+                _ => None,
+            };
+            regions(&m).iter().filter_map(|r| Some((r.first, r.last, object(r)?))).collect()
+        };
+        let around =
+            |first: &str, then: &str| format!("BEGIN;\n{first};\nCREATE INDEX ON orders (status);\n{then};\nCOMMIT;\n");
+        let trigger = around(
+            "DROP TRIGGER audit ON orders",
+            "CREATE TRIGGER audit2 AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION f()",
+        );
+        assert_eq!(replaced(&trigger), [(1, 3, "the triggers of orders".to_string())]);
+        let default = around(
+            "ALTER TABLE orders ALTER COLUMN status DROP DEFAULT",
+            "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'x'",
+        );
+        assert_eq!(replaced(&default), [(1, 3, "the defaults of orders".to_string())]);
+        let rule = around("DROP RULE soft ON notes", "CREATE RULE soft AS ON DELETE TO notes DO INSTEAD NOTHING");
+        assert_eq!(replaced(&rule), [(1, 3, "the rules of notes".to_string())]);
+        let policy = around("DROP POLICY own ON notes", "CREATE POLICY own ON notes USING (true)");
+        assert_eq!(replaced(&policy), [(1, 3, "the policies of notes".to_string())]);
+        let view = around("DROP VIEW IF EXISTS active", "CREATE OR REPLACE VIEW active AS SELECT 1");
+        assert_eq!(replaced(&view), [(1, 3, "the view active".to_string())]);
+        // Not kept: nothing between the two, another table's trigger, a table the draft made, no
+        // transaction, one change alone.
+        let adjacent = "BEGIN;\nDROP TRIGGER a ON orders;\nCREATE TRIGGER a AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION f();\nCOMMIT;\n";
+        assert_eq!(replaced(adjacent), []);
+        assert_eq!(replaced(&trigger.replace("UPDATE ON orders", "UPDATE ON users")), []);
+        let new = format!("CREATE TABLE orders (status text);\n{trigger}");
+        assert_eq!(replaced(&new), []);
+        assert_eq!(replaced(&trigger.replace("BEGIN;\n", "").replace("COMMIT;\n", "")), []);
+        assert_eq!(replaced("BEGIN;\nDROP TRIGGER a ON orders;\nCREATE INDEX ON orders (status);\nCOMMIT;\n"), []);
     }
 
     #[test]
