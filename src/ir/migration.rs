@@ -443,7 +443,8 @@ fn positions(
             };
             // `ALTER TABLE s RENAME TO|SET SCHEMA` of a sequence the draft made: as `ALTER
             // SEQUENCE` does it.
-            let is_sequence = |t: &Name| standing(created, path, t).is_some_and(|c| c.sequence);
+            let is_sequence =
+                |t: &Name| standing(created, path, t).is_some_and(|c| c.sequence && found_first(path, t, &c.key));
             match &op.kind {
                 OpKind::AlterTable { table, action: Action::RenameTable { to }, .. } if is_sequence(table) => {
                     op_events.push(SequenceEvent::Renamed { from: table.clone(), to: to.base().to_string() });
@@ -475,11 +476,11 @@ fn positions(
                     }
                 }
                 OpKind::AlterTable { table, action: Action::DropColumn { column, .. }, .. } => {
-                    let key = standing(created, path, table).map(|c| c.key.clone());
+                    let key = resolved(created, path, table);
                     owned.column_gone(created, table, key.as_deref(), &column.key, false, index);
                 }
                 OpKind::AlterTable { table, action: Action::RenameColumn { from, to }, .. } => {
-                    let key = standing(created, path, table).map(|c| c.key.clone());
+                    let key = resolved(created, path, table);
                     owned.column_renamed(table, key.as_deref(), &from.key, &to.key);
                 }
                 OpKind::DiscardTemp => {
@@ -620,7 +621,7 @@ impl SequenceFollow<'_, '_> {
                     }
                 }
                 SequenceEvent::Renamed { from, to } => match end_creation(created, path, from, index) {
-                    Some(key) if !self.taken_from_live.contains(to) => {
+                    Some(key) if !self.taken_from_live.contains(to) && found_first(path, from, &key) => {
                         let schema = &key[..key.len() - from.base().len()];
                         let new_key = format!("{schema}{to}");
                         self.owned.renamed(&key, to, &new_key);
@@ -632,7 +633,7 @@ impl SequenceFollow<'_, '_> {
                     }
                 },
                 SequenceEvent::Moved { from, schema } => match end_creation(created, path, from, index) {
-                    Some(key) if !self.taken_from_live.contains(from.base()) => {
+                    Some(key) if !self.taken_from_live.contains(from.base()) && found_first(path, from, &key) => {
                         let new_key = format!("{schema}.{}", from.base());
                         self.owned.renamed(&key, from.base(), &new_key);
                         renamed.push((from.base().to_string(), new_key));
@@ -652,10 +653,15 @@ impl SequenceFollow<'_, '_> {
                         }
                     }
                 }
-                // The table is in the sequence's schema (PostgreSQL refuses another).
+                // The table is in the sequence's schema (PostgreSQL refuses another). Where the
+                // name may find a live sequence first, the draft's is new no more.
                 SequenceEvent::OwnedBy { sequence, by } => {
                     if let Some(key) = standing(created, path, sequence).map(|c| c.key.clone()) {
                         self.owned.forget(&key);
+                        if !found_first(path, sequence, &key) {
+                            end_key(created, sequence.base(), &key, index);
+                            continue;
+                        }
                         if let Some((table, column)) = by {
                             let schema = &key[..key.len() - sequence.base().len()];
                             let table_key = format!("{schema}{table}");
@@ -669,7 +675,7 @@ impl SequenceFollow<'_, '_> {
                         _ => None,
                     });
                     if let Some(table) = table {
-                        let key = standing(created, path, table).map(|c| c.key.clone());
+                        let key = resolved(created, path, table);
                         self.owned.column_gone(created, table, key.as_deref(), column, true, index);
                     }
                 }
@@ -991,6 +997,23 @@ fn end_creation(
     let key = standing(created, path, t)?.key.clone();
     end_key(created, t.base(), &key, index);
     Some(key)
+}
+
+/// Is `key`, a creation of the draft's `t` names, what PostgreSQL finds first under `path`? So it
+/// is when the name is qualified, or the creation is in the path's first schema (or is temporary,
+/// searched first): no live relation of the name can come before it.
+fn found_first(path: &[String], t: &Name, key: &str) -> bool {
+    let schema = &key[..key.len() - t.base().len()];
+    let first = path.iter().find(|s| *s != PG_TEMP).map(String::as_str);
+    t.key.contains('.')
+        || (schema == "pg_temp." && temp_searched_first(path))
+        || first.is_some_and(|f| schema.strip_suffix('.') == Some(f))
+}
+
+/// The key of the draft's table `t` names under `path`, where that is certainly what PostgreSQL
+/// finds ([`found_first`]).
+fn resolved(created: &HashMap<String, Vec<Creation>>, path: &[String], t: &Name) -> Option<Arc<str>> {
+    standing(created, path, t).map(|c| c.key.clone()).filter(|key| found_first(path, t, key))
 }
 
 /// The standing creation `t` names under `path`, if the draft made one: the first of the
@@ -1861,6 +1884,15 @@ CREATE TABLE t2 (i int);
         assert_eq!(new_at(src, "q", &["SELECT 1"]), [false]);
         assert_eq!(new_at(src, "app.q2", &["SELECT 2"]), [true]);
         assert_eq!(new_at(src, "live", &["SELECT 3"]), [false]);
+        // Under a path of two schemas, a name of a sequence the draft made in the second may find a
+        // live relation in the first: what it renames or gives an owner is not known to be the
+        // draft's, which counts as new no more.
+        let src = "SET search_path = app, public;\nCREATE SEQUENCE public.r;\nCREATE SEQUENCE public.o;\nSELECT 1;\n\
+                   ALTER TABLE r RENAME TO r2;\nALTER SEQUENCE o OWNED BY NONE;\nSELECT 2;\n";
+        assert_eq!(new_at(src, "public.r", &["SELECT 1", "SELECT 2"]), [true, false]);
+        assert_eq!(new_at(src, "public.o", &["SELECT 1", "SELECT 2"]), [true, false]);
+        assert_eq!(new_at(src, "public.r2", &["SELECT 2"]), [false]);
+        assert_eq!(new_at(src, "r2", &["SELECT 2"]), [false]);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn events(text: &str, head: &[Token]) -> Vec<SequenceEvent> {
     if is(1, "sequence") && (is(0, "alter") || is(0, "drop")) {
         return sequence_statement(text).into_iter().collect();
     }
-    if is(0, "create") && (1..3).any(|k| is(k, "sequence")) {
+    if is(0, "create") && (1..3).any(|k| is(k, "sequence")) && says_owned(text) {
         return create_sequence(text).into_iter().collect();
     }
     // `CREATE [GLOBAL|LOCAL] [TEMP|…] TABLE`: a function's body is not lexed for nothing.
@@ -52,6 +52,12 @@ pub fn events(text: &str, head: &[Token]) -> Vec<SequenceEvent> {
     } else {
         alter_table(text, &toks)
     }
+}
+
+/// Cheap test before lexing: most `CREATE SEQUENCE`s (a dump's) say no `OWNED BY`.
+fn says_owned(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr2_iter(b'o', b'O', b).any(|k| b.get(k..k + 5).is_some_and(|w| w.eq_ignore_ascii_case(b"owned")))
 }
 
 /// Cheap test before lexing: most `ALTER TABLE`s of a big draft say no `identity`.
