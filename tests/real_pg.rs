@@ -307,6 +307,37 @@ fn a_batched_backfill_keeps_the_drafts_lock_timeout_for_the_row_locks_it_waits_f
     assert!(took < std::time::Duration::from_millis(2000), "the step waited {took:?}");
 }
 
+/// A `serial` column's sequence goes with its column: an `ALTER SEQUENCE` of its name after the
+/// `DROP COLUMN`, under a path that puts a new schema first, finds the live sequence of the name,
+/// which inserts draw from. Its step must give up under `lock_timeout` while a transaction that
+/// drew from it stays open. (pgsafe counted the dropped sequence's name as new, and the step,
+/// the whole draft as written, waited for that transaction with every later insert behind it.)
+#[test]
+fn an_alter_sequence_after_its_column_is_dropped_waits_at_most_the_plans_lock_timeout() {
+    let cluster = Cluster::start().expect("a throwaway PostgreSQL cluster");
+    cluster.psql("postgres", "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);\n").unwrap();
+    let draft = "CREATE SCHEMA app;\nSET search_path = app, public;\nCREATE TABLE orders (id serial, note text);\n\
+                 ALTER TABLE orders DROP COLUMN id;\nALTER SEQUENCE orders_id_seq RESTART WITH 100000;\n";
+    let c = compile("drop_column.sql", draft, &Config::default()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut altered = false;
+    for (k, step) in c.steps().enumerate() {
+        let file = work.path().join(format!("{k}.sql"));
+        fs::write(&file, step.text()).unwrap();
+        if !step.text().contains("ALTER SEQUENCE") {
+            cluster.psql_file("postgres", &file).unwrap();
+            continue;
+        }
+        let hold = "SELECT nextval('orders_id_seq')";
+        let (error, took) = run_while_held(&cluster, hold, ("orders_id_seq", "RowExclusiveLock"), &file);
+        let error = error.expect("the step gives up while a transaction that drew from orders_id_seq is open");
+        assert!(error.contains("lock timeout"), "{error}");
+        assert!(took < std::time::Duration::from_millis(1500), "the step waited {took:?}");
+        altered = true;
+    }
+    assert!(altered, "a step alters the sequence");
+}
+
 /// Runs `file` while another session runs `hold` in a transaction it keeps open for 3 s, once it
 /// holds `table` in `lock` (as `pg_locks` names it): the error, if any, and how long the file took.
 fn run_while_held(

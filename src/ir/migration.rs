@@ -235,11 +235,14 @@ struct Creation {
     at: usize,
     /// 1 + index of the statement whose rollback undid it (`usize::MAX`: none did).
     until: usize,
+    /// A sequence (`ALTER TABLE s RENAME TO|SET SCHEMA` then renames or moves it as `ALTER
+    /// SEQUENCE` does).
+    sequence: bool,
 }
 
 impl Creation {
     fn new(key: Arc<str>, at: usize) -> Creation {
-        Creation { key, at, until: usize::MAX }
+        Creation { key, at, until: usize::MAX, sequence: false }
     }
 }
 
@@ -362,7 +365,7 @@ fn positions(
     // sequences (a new table of its name gets `t_id_seq1`).
     let mut taken_from_live: HashSet<String> = HashSet::default();
     // The sequences the draft made that a table owns: they go with it.
-    let mut owned = Owned::default();
+    let mut owned = Owned::new(runner_transaction);
     let unknown = |paths: &mut Vec<Vec<String>>| match paths.iter().position(Vec::is_empty) {
         Some(k) => k,
         None => {
@@ -370,6 +373,8 @@ fn positions(
             paths.len() - 1
         }
     };
+    // What the statement's ops do to the sequences the draft made (`ALTER TABLE s RENAME TO`).
+    let mut op_events: Vec<SequenceEvent> = Vec::new();
     for (index, s) in stmts.iter().enumerate() {
         path_at.push(current as u32);
         for op in s.ops.iter().filter(|_| s.section == Section::Up) {
@@ -378,6 +383,7 @@ fn positions(
                     c.until = index + 1;
                 }
             }
+            owned.follow(&op.kind);
             match &op.kind {
                 OpKind::Begin if !in_transaction => {
                     (in_transaction, committing) = (true, session);
@@ -425,7 +431,8 @@ fn positions(
             // `orders`, whose index build then needs CONCURRENTLY), renamed or moved to another
             // schema (the old name may be a live table's), or a temporary table the session
             // discards.
-            // A table's sequences (`serial`, identity) go with it, and follow it renamed or moved.
+            // A table's sequences (`serial`, identity) go with it, and follow it renamed or moved
+            // (a move takes them to its new schema); so does a column's (`DROP COLUMN`).
             let path = &paths[current];
             let end = |created: &mut _, taken_from_live: &mut HashSet<String>, t: &Name| {
                 let key = end_creation(created, path, t, index);
@@ -434,7 +441,17 @@ fn positions(
                 }
                 key
             };
+            // `ALTER TABLE s RENAME TO|SET SCHEMA` of a sequence the draft made: as `ALTER
+            // SEQUENCE` does it.
+            let is_sequence =
+                |t: &Name| standing(created, path, t).is_some_and(|c| c.sequence && found_first(path, t, &c.key));
             match &op.kind {
+                OpKind::AlterTable { table, action: Action::RenameTable { to }, .. } if is_sequence(table) => {
+                    op_events.push(SequenceEvent::Renamed { from: table.clone(), to: to.base().to_string() });
+                }
+                OpKind::AlterTable { table, action: Action::SetSchema { schema }, .. } if is_sequence(table) => {
+                    op_events.push(SequenceEvent::Moved { from: table.clone(), schema: schema.key.to_string() });
+                }
                 OpKind::DropTable { tables, .. } => {
                     for t in tables {
                         let key = end(created, &mut taken_from_live, t);
@@ -450,7 +467,21 @@ fn positions(
                 }
                 OpKind::AlterTable { table, action: Action::SetSchema { schema }, .. } => {
                     let key = end(created, &mut taken_from_live, table);
-                    owned.table_moved(table, key.as_deref(), Some(&schema.key), table.base());
+                    for (base, from, to) in owned.table_moved(table, key.as_deref(), Some(&schema.key), table.base()) {
+                        if end_key(created, &base, &from, index) && !taken_from_live.contains(&base) {
+                            record_creation(created, &mut made_in_block, base, to.into(), index, true);
+                        } else {
+                            owned.forget(&to);
+                        }
+                    }
+                }
+                OpKind::AlterTable { table, action: Action::DropColumn { column, .. }, .. } => {
+                    let key = resolved(created, path, table);
+                    owned.column_gone(created, table, key.as_deref(), &column.key, false, index);
+                }
+                OpKind::AlterTable { table, action: Action::RenameColumn { from, to }, .. } => {
+                    let key = resolved(created, path, table);
+                    owned.column_renamed(table, key.as_deref(), &from.key, &to.key);
                 }
                 OpKind::DiscardTemp => {
                     end_in_schemas(created, &[PG_TEMP.to_string()], index);
@@ -490,10 +521,11 @@ fn positions(
                 }
                 _ => Vec::new(),
             };
-            let serials = serials.iter().map(|s| (s, made.and_then(|(_, schema)| schema)));
+            let sequence = matches!(op.kind, OpKind::CreateSequence { .. });
+            let serials = serials.iter().map(|(s, c)| (s, made.and_then(|(_, schema)| schema), Some(c.as_str())));
             // The new table's key, which owns its serials.
             let mut table_key: Option<(Arc<str>, &str)> = None;
-            for (name, schema) in made.into_iter().chain(serials) {
+            for (name, schema, column) in made.map(|(name, schema)| (name, schema, None)).into_iter().chain(serials) {
                 let path = &paths[current];
                 let key = match schema.or(path.first().map(String::as_str)) {
                     _ if name.key.contains('.') => name.key.clone(),
@@ -502,11 +534,16 @@ fn positions(
                 };
                 match table_key {
                     None => table_key = Some((key.clone(), name.base())),
-                    Some((ref table, table_base)) => owned.add(table, table_base, name.base(), &key),
+                    Some((ref table, table_base)) => owned.add(table, table_base, name.base(), &key, column, false),
                 }
-                let list = created.entry(name.base().to_string()).or_default();
-                made_in_block.record(|| (name.base().to_string(), list.len()));
-                list.push(Creation::new(key, index + 1));
+                record_creation(
+                    created,
+                    &mut made_in_block,
+                    name.base().to_string(),
+                    key,
+                    index,
+                    sequence || column.is_some(),
+                );
             }
             if !in_transaction {
                 for table in drop_at_commit.drain(..) {
@@ -517,6 +554,7 @@ fn positions(
         if s.section == Section::Up {
             let first = sequence_events.partition_point(|(i, _)| *i < index);
             let events = sequence_events[first..].iter().take_while(|(i, _)| *i == index).map(|(_, e)| e);
+            let events = events.chain(op_events.iter());
             let follow = SequenceFollow {
                 path: &paths[current],
                 stmt: s,
@@ -526,8 +564,23 @@ fn positions(
             };
             follow.run(created, &mut made_in_block, events);
         }
+        op_events.clear();
     }
     (paths, path_at)
+}
+
+/// Record that statement `index` creates `key` (its base name `base`), undone by a rollback.
+fn record_creation(
+    created: &mut HashMap<String, Vec<Creation>>,
+    made_in_block: &mut UndoLog<(String, usize)>,
+    base: String,
+    key: Arc<str>,
+    index: usize,
+    sequence: bool,
+) {
+    let list = created.entry(base.clone()).or_default();
+    made_in_block.record(|| (base, list.len()));
+    list.push(Creation { sequence, ..Creation::new(key, index + 1) });
 }
 
 /// What one statement does to sequences by name, followed into the creations
@@ -543,10 +596,11 @@ struct SequenceFollow<'p, 's> {
 
 impl SequenceFollow<'_, '_> {
     /// An identity column (or a `serial` one `ADD COLUMN` adds) makes its sequence in its table's
-    /// schema, where that schema is certain; a sequence the draft made, renamed, is new under its
-    /// new name (unless a relation the draft did not make had the name: the application may name
-    /// it, as after a swap); moved to another schema or dropped, it is new no more. A column's
-    /// sequence is its table's ([`Owned`]): dropped with it.
+    /// schema, where that schema is certain; a sequence the draft made, renamed or moved to
+    /// another schema, is new under its new name (unless a relation the draft did not make had
+    /// the name: the application may name it, as after a swap); dropped, it is new no more. A
+    /// column's sequence is its table's ([`Owned`]): dropped with it, or with its column (`DROP
+    /// IDENTITY` too); `OWNED BY t.c` gives it to `t.c`, `OWNED BY NONE` to no table.
     fn run<'e>(
         self,
         created: &mut HashMap<String, Vec<Creation>>,
@@ -554,17 +608,20 @@ impl SequenceFollow<'_, '_> {
         events: impl Iterator<Item = &'e SequenceEvent>,
     ) {
         let (path, index) = (self.path, self.index);
-        // (base name, key) of each sequence made: its table's columns' (which it owns), then
-        // those renamed.
-        let mut made: Vec<(String, String)> = self.serials_added(created);
+        // (base name, key, column, identity) of each sequence made: its table's columns' (which
+        // it owns).
+        let mut made: Vec<(String, String, String, bool)> = self.serials_added(created);
+        // (base name, key) of each renamed or moved.
         let mut renamed: Vec<(String, String)> = Vec::new();
         for event in events {
             match event {
                 SequenceEvent::Identity { column, named } => {
-                    made.extend(self.identity(created, column, named.as_ref()))
+                    if let Some((base, key)) = self.identity(created, column, named.as_ref()) {
+                        made.push((base, key, column.clone(), true));
+                    }
                 }
                 SequenceEvent::Renamed { from, to } => match end_creation(created, path, from, index) {
-                    Some(key) if !self.taken_from_live.contains(to) => {
+                    Some(key) if !self.taken_from_live.contains(to) && found_first(path, from, &key) => {
                         let schema = &key[..key.len() - from.base().len()];
                         let new_key = format!("{schema}{to}");
                         self.owned.renamed(&key, to, &new_key);
@@ -575,7 +632,12 @@ impl SequenceFollow<'_, '_> {
                         self.taken_from_live.insert(from.base().to_string());
                     }
                 },
-                SequenceEvent::Moved { from } => match end_creation(created, path, from, index) {
+                SequenceEvent::Moved { from, schema } => match end_creation(created, path, from, index) {
+                    Some(key) if !self.taken_from_live.contains(from.base()) && found_first(path, from, &key) => {
+                        let new_key = format!("{schema}.{}", from.base());
+                        self.owned.renamed(&key, from.base(), &new_key);
+                        renamed.push((from.base().to_string(), new_key));
+                    }
                     Some(key) => self.owned.forget(&key),
                     None => {
                         self.taken_from_live.insert(from.base().to_string());
@@ -591,20 +653,47 @@ impl SequenceFollow<'_, '_> {
                         }
                     }
                 }
+                // The table is in the sequence's schema (PostgreSQL refuses another). Where the
+                // name may find a live sequence first, the draft's is new no more.
+                SequenceEvent::OwnedBy { sequence, by } => {
+                    if let Some(key) = standing(created, path, sequence).map(|c| c.key.clone()) {
+                        self.owned.forget(&key);
+                        if !found_first(path, sequence, &key) {
+                            end_key(created, sequence.base(), &key, index);
+                            continue;
+                        }
+                        if let Some((table, column)) = by {
+                            let schema = &key[..key.len() - sequence.base().len()];
+                            let table_key = format!("{schema}{table}");
+                            self.owned.add(&table_key, table, sequence.base(), &key, Some(column), false);
+                        }
+                    }
+                }
+                SequenceEvent::IdentityDropped { column } => {
+                    let table = self.stmt.ops.iter().find_map(|o| match &o.kind {
+                        OpKind::AlterTable { table, .. } => Some(table),
+                        _ => None,
+                    });
+                    if let Some(table) = table {
+                        let key = resolved(created, path, table);
+                        self.owned.column_gone(created, table, key.as_deref(), column, true, index);
+                    }
+                }
             }
         }
         if let Some((table, schema)) = self.table(created).filter(|_| !made.is_empty()) {
             let (key, base) = (format!("{schema}.{}", table.base()), table.base().to_string());
-            made.iter().for_each(|(seq, seq_key)| self.owned.add(&key, &base, seq, seq_key));
+            for (seq, seq_key, column, identity) in &made {
+                self.owned.add(&key, &base, seq, seq_key, Some(column), *identity);
+            }
         }
-        made.append(&mut renamed);
-        for (base, key) in made {
+        let made = made.into_iter().map(|(base, key, ..)| (base, key));
+        for (base, key) in made.chain(renamed) {
             let list = created.entry(base.clone()).or_default();
             if list.iter().any(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key) {
                 continue;
             }
-            made_in_block.record(|| (base, list.len()));
-            list.push(Creation::new(key.into(), index + 1));
+            record_creation(created, made_in_block, base, key.into(), index, true);
         }
     }
 
@@ -663,8 +752,9 @@ impl SequenceFollow<'_, '_> {
         (!self.taken_from_live.contains(table.base())).then(|| (name.clone(), format!("{schema}.{name}")))
     }
 
-    /// The sequences of the `serial` columns `ADD COLUMN` adds (not `IF NOT EXISTS`).
-    fn serials_added(&self, created: &HashMap<String, Vec<Creation>>) -> Vec<(String, String)> {
+    /// The sequences of the `serial` columns `ADD COLUMN` adds (not `IF NOT EXISTS`): (base
+    /// name, key, column, identity).
+    fn serials_added(&self, created: &HashMap<String, Vec<Creation>>) -> Vec<(String, String, String, bool)> {
         let serial = ["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
         let columns = self.stmt.ops.iter().filter_map(|o| match &o.kind {
             OpKind::AddColumn { column, type_text, if_not_exists: false, .. }
@@ -679,14 +769,15 @@ impl SequenceFollow<'_, '_> {
             return Vec::new();
         }
         let Some((table, schema)) = self.table(created) else { return Vec::new() };
-        columns.into_iter().filter_map(|c| self.default_name(table, &schema, c)).collect()
+        let made = columns.into_iter().filter_map(|c| Some((self.default_name(table, &schema, c)?, c)));
+        made.map(|((base, key), c)| (base, key, c.clone(), false)).collect()
     }
 }
 
-/// The sequences the `serial` columns of a new table make: `table_column_seq` in the table's
-/// schema, as PostgreSQL names them when the name fits in 63 bytes (a longer one is cut, and left
-/// out here).
-fn serial_sequences(table: &Name, def: &super::op::TableDef) -> Vec<Name> {
+/// The sequences the `serial` columns of a new table make, with their columns: `table_column_seq`
+/// in the table's schema, as PostgreSQL names them when the name fits in 63 bytes (a longer one is
+/// cut, and left out here).
+fn serial_sequences(table: &Name, def: &super::op::TableDef) -> Vec<(Name, String)> {
     let serial = ["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
     let plain = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     let schema = table.key.rsplit_once('.').map(|(s, _)| s);
@@ -696,22 +787,34 @@ fn serial_sequences(table: &Name, def: &super::op::TableDef) -> Vec<Name> {
     def.columns
         .iter()
         .filter(|c| serial.contains(&c.type_text.as_str()))
-        .map(|c| format!("{}_{}_seq", table.base(), c.name))
-        .filter(|seq| seq.len() <= 63 && plain(seq))
-        .map(|seq| Name::new(&schema.map_or(seq.clone(), |s| format!("{s}.{seq}"))))
+        .map(|c| (format!("{}_{}_seq", table.base(), c.name), &c.name))
+        .filter(|(seq, _)| seq.len() <= 63 && plain(seq))
+        .map(|(seq, c)| (Name::new(&schema.map_or(seq.clone(), |s| format!("{s}.{seq}"))), c.clone()))
         .collect()
 }
 
-/// The sequences the draft made that a table owns (a `serial` or identity column's, by keys as in
-/// `created`): PostgreSQL drops them with their table, and they follow it renamed or moved.
-#[derive(Default)]
-struct Owned(Vec<OwnedSequence>);
+/// The sequences the draft made that a table owns (a `serial` or identity column's, or one given
+/// it by `OWNED BY`, by keys as in `created`): PostgreSQL drops them with their table or their
+/// column, and they follow it renamed or moved.
+struct Owned {
+    list: Vec<OwnedSequence>,
+    /// The entries the open transaction block (or psql branch) removed or changed, as they were:
+    /// a rollback puts them back beside what replaced them (the end of a branch that may not
+    /// have run, too), so a sequence is owned by every table that may own it.
+    undo: UndoLog<OwnedSequence>,
+}
 
+#[derive(Clone, PartialEq, Eq)]
 struct OwnedSequence {
     table: String,
     table_base: String,
     base: String,
     key: String,
+    /// The names its column may have (folded): renamed where pgsafe is unsure of the table,
+    /// both.
+    columns: Vec<String>,
+    /// An identity column's (`DROP IDENTITY` drops it).
+    identity: bool,
 }
 
 impl OwnedSequence {
@@ -721,9 +824,23 @@ impl OwnedSequence {
 }
 
 impl Owned {
-    fn add(&mut self, table: &str, table_base: &str, base: &str, key: &str) {
+    fn new(runner_transaction: bool) -> Owned {
+        Owned { list: Vec::new(), undo: UndoLog::new(runner_transaction) }
+    }
+
+    /// Op `kind` runs: a rollback (or a branch's end) puts back the entries it undoes.
+    fn follow(&mut self, kind: &OpKind) {
+        for o in self.undo.follow(kind) {
+            if !self.list.contains(&o) {
+                self.list.push(o);
+            }
+        }
+    }
+
+    fn add(&mut self, table: &str, table_base: &str, base: &str, key: &str, column: Option<&str>, identity: bool) {
         let (table, table_base, base, key) = (table.into(), table_base.into(), base.into(), key.into());
-        self.0.push(OwnedSequence { table, table_base, base, key });
+        let columns = column.map(str::to_string).into_iter().collect();
+        self.list.push(OwnedSequence { table, table_base, base, key, columns, identity });
     }
 
     /// Is `o` owned by the table `t` names, which is the draft's table `key` where the name found
@@ -736,54 +853,126 @@ impl Owned {
         }
     }
 
-    /// Table `t` dropped at statement `index`: its sequences are new no more.
-    fn table_gone(&mut self, created: &mut HashMap<String, Vec<Creation>>, t: &Name, key: Option<&str>, index: usize) {
-        self.0.retain(|o| {
-            let gone = Self::owned_by(o, t, key);
+    /// Keep the entries `keep` says, ending the creations of the others at statement `index`.
+    fn end_unless(
+        &mut self,
+        created: &mut HashMap<String, Vec<Creation>>,
+        index: usize,
+        keep: impl Fn(&OwnedSequence) -> bool,
+    ) {
+        let undo = &mut self.undo;
+        self.list.retain(|o| {
+            let gone = !keep(o);
             if gone {
                 end_key(created, &o.base, &o.key, index);
+                undo.record(|| o.clone());
             }
             !gone
         });
     }
 
-    /// Table `t` renamed to `base`, or moved to `schema` (folded).
-    fn table_moved(&mut self, t: &Name, key: Option<&str>, schema: Option<&str>, base: &str) {
-        for o in self.0.iter_mut().filter(|o| Self::owned_by(o, t, key)) {
-            let schema = schema.map_or_else(|| o.table_schema().to_string(), |s| format!("{s}."));
-            (o.table, o.table_base) = (format!("{schema}{base}"), base.to_string());
+    /// Change the entries `which` says with `change`, logging them as they were.
+    fn change(&mut self, which: impl Fn(&OwnedSequence) -> bool, mut change: impl FnMut(&mut OwnedSequence)) {
+        for o in self.list.iter_mut().filter(|o| which(o)) {
+            self.undo.record(|| o.clone());
+            change(o);
         }
+    }
+
+    /// Table `t` dropped at statement `index`: its sequences are new no more.
+    fn table_gone(&mut self, created: &mut HashMap<String, Vec<Creation>>, t: &Name, key: Option<&str>, index: usize) {
+        self.end_unless(created, index, |o| !Self::owned_by(o, t, key));
+    }
+
+    /// Column `column` (folded) of table `t` dropped at statement `index`, or (`identity`) its
+    /// identity: its sequences are new no more.
+    fn column_gone(
+        &mut self,
+        created: &mut HashMap<String, Vec<Creation>>,
+        t: &Name,
+        key: Option<&str>,
+        column: &str,
+        identity: bool,
+        index: usize,
+    ) {
+        let gone = |o: &OwnedSequence| {
+            Self::owned_by(o, t, key) && o.columns.iter().any(|c| c == column) && (o.identity || !identity)
+        };
+        self.end_unless(created, index, |o| !gone(o));
+    }
+
+    /// Column `from` of table `t` renamed `to` (folded): where pgsafe is unsure which table `t`
+    /// is, an owner of either name.
+    fn column_renamed(&mut self, t: &Name, key: Option<&str>, from: &str, to: &str) {
+        let sure = key.is_some() || t.key.contains('.');
+        self.change(
+            |o| Self::owned_by(o, t, key) && o.columns.iter().any(|c| c == from),
+            |o| {
+                if sure {
+                    o.columns.retain(|c| c != from);
+                }
+                o.columns.push(to.to_string());
+            },
+        );
+    }
+
+    /// Table `t` renamed to `base`, or moved to `schema` (folded), which takes its sequences
+    /// there: those moved, (base name, old key, new key).
+    fn table_moved(
+        &mut self,
+        t: &Name,
+        key: Option<&str>,
+        schema: Option<&str>,
+        base: &str,
+    ) -> Vec<(String, String, String)> {
+        let mut moved = Vec::new();
+        self.change(
+            |o| Self::owned_by(o, t, key),
+            |o| {
+                let table_schema = schema.map_or_else(|| o.table_schema().to_string(), |s| format!("{s}."));
+                if schema.is_some() {
+                    let to = format!("{table_schema}{}", o.base);
+                    moved.push((o.base.clone(), std::mem::replace(&mut o.key, to.clone()), to));
+                }
+                (o.table, o.table_base) = (format!("{table_schema}{base}"), base.to_string());
+            },
+        );
+        moved
     }
 
     /// Every table in `schemas` dropped at statement `index`.
     fn schemas_gone(&mut self, created: &mut HashMap<String, Vec<Creation>>, schemas: &[String], index: usize) {
-        self.0.retain(|o| {
-            let gone = schemas.iter().any(|s| o.table_schema().strip_suffix('.') == Some(s));
-            if gone {
-                end_key(created, &o.base, &o.key, index);
-            }
-            !gone
-        });
+        self.end_unless(created, index, |o| !schemas.iter().any(|s| o.table_schema().strip_suffix('.') == Some(s)));
     }
 
     /// The sequence `key` renamed to `base` (its new key `to`).
     fn renamed(&mut self, key: &str, base: &str, to: &str) {
-        for o in self.0.iter_mut().filter(|o| o.key == key) {
-            (o.base, o.key) = (base.to_string(), to.to_string());
-        }
+        self.change(|o| o.key == key, |o| (o.base, o.key) = (base.to_string(), to.to_string()));
     }
 
     /// The sequence `key` dropped, moved or given up.
     fn forget(&mut self, key: &str) {
-        self.0.retain(|o| o.key != key);
+        let undo = &mut self.undo;
+        self.list.retain(|o| {
+            let keep = o.key != key;
+            if !keep {
+                undo.record(|| o.clone());
+            }
+            keep
+        });
     }
 }
 
-/// End at statement `index` the standing creation of `key` (its base name `base`), if there is one.
-fn end_key(created: &mut HashMap<String, Vec<Creation>>, base: &str, key: &str, index: usize) {
+/// End at statement `index` the standing creation of `key` (its base name `base`), if there is
+/// one (then `true`).
+fn end_key(created: &mut HashMap<String, Vec<Creation>>, base: &str, key: &str, index: usize) -> bool {
     let list = created.get_mut(base).into_iter().flatten();
-    if let Some(c) = list.rev().find(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key) {
-        c.until = index + 1;
+    match list.rev().find(|c| c.at != 0 && c.until == usize::MAX && *c.key == *key) {
+        Some(c) => {
+            c.until = index + 1;
+            true
+        }
+        None => false,
     }
 }
 
@@ -805,7 +994,32 @@ fn end_creation(
     t: &Name,
     index: usize,
 ) -> Option<Arc<str>> {
-    let list = created.get_mut(t.base())?;
+    let key = standing(created, path, t)?.key.clone();
+    end_key(created, t.base(), &key, index);
+    Some(key)
+}
+
+/// Is `key`, a creation of the draft's `t` names, what PostgreSQL finds first under `path`? So it
+/// is when the name is qualified, or the creation is in the path's first schema (or is temporary,
+/// searched first): no live relation of the name can come before it.
+fn found_first(path: &[String], t: &Name, key: &str) -> bool {
+    let schema = &key[..key.len() - t.base().len()];
+    let first = path.iter().find(|s| *s != PG_TEMP).map(String::as_str);
+    t.key.contains('.')
+        || (schema == "pg_temp." && temp_searched_first(path))
+        || first.is_some_and(|f| schema.strip_suffix('.') == Some(f))
+}
+
+/// The key of the draft's table `t` names under `path`, where that is certainly what PostgreSQL
+/// finds ([`found_first`]).
+fn resolved(created: &HashMap<String, Vec<Creation>>, path: &[String], t: &Name) -> Option<Arc<str>> {
+    standing(created, path, t).map(|c| c.key.clone()).filter(|key| found_first(path, t, key))
+}
+
+/// The standing creation `t` names under `path`, if the draft made one: the first of the
+/// relations the name may be, in the order PostgreSQL looks (as [`end_creation`]).
+fn standing<'c>(created: &'c HashMap<String, Vec<Creation>>, path: &[String], t: &Name) -> Option<&'c Creation> {
+    let list = created.get(t.base())?;
     let candidates: Vec<String> = if t.key.contains('.') {
         vec![t.key.to_string()]
     } else {
@@ -816,13 +1030,7 @@ fn end_creation(
             false => schemas.chain(std::iter::once(temp)).collect(),
         }
     };
-    for key in candidates {
-        if let Some(c) = list.iter_mut().rev().find(|c| c.at != 0 && *c.key == *key && c.until == usize::MAX) {
-            c.until = index + 1;
-            return Some(c.key.clone());
-        }
-    }
-    None
+    candidates.iter().find_map(|key| list.iter().rev().find(|c| c.at != 0 && *c.key == **key && c.until == usize::MAX))
 }
 
 /// The session's temporary schema, as a `search_path` names it.
@@ -1577,7 +1785,8 @@ CREATE TABLE t2 (i int);
             ["ALTER SEQUENCE s", "SELECT 1", "DROP SEQUENCE", "SELECT 2", "SELECT 3", "ALTER SEQUENCE IF", "SELECT 4"];
         assert_eq!(new_at(src, "s", &at), [true, false, false, false, false, false, false]);
         assert_eq!(new_at(src, "t", &at), [false, true, true, false, true, true, false]);
-        assert_eq!(new_at(src, "app.t", &at[6..]), [false]);
+        // Moved, it is new in its new schema.
+        assert_eq!(new_at(src, "app.t", &at[6..]), [true]);
         // An identity sequence renamed, in its schema; a rename to the name of a sequence the
         // draft did not make, which it renamed away first (a swap), is not new: the application
         // may call nextval() by that name.
@@ -1597,7 +1806,8 @@ CREATE TABLE t2 (i int);
     #[test]
     fn a_tables_sequences_are_dropped_with_it() {
         // PostgreSQL drops a `serial` or identity column's sequence with its table (one the draft
-        // made, or a live one it added such a column to), and it follows the table renamed or moved.
+        // made, or a live one it added such a column to), and it follows the table renamed or moved
+        // (a move takes it to the table's new schema).
         let src = "CREATE TABLE t (id serial, n int GENERATED ALWAYS AS IDENTITY);\n\
                    ALTER TABLE orders ADD COLUMN k int GENERATED ALWAYS AS IDENTITY;\nSELECT 1;\n\
                    DROP TABLE t, orders;\nSELECT 2;\nCREATE TABLE u (id serial);\nALTER TABLE u RENAME TO v;\n\
@@ -1606,12 +1816,83 @@ CREATE TABLE t2 (i int);
         for seq in ["t_id_seq", "t_n_seq", "orders_k_seq"] {
             assert_eq!(new_at(src, seq, &["SELECT 1", "DROP TABLE t", "SELECT 2"]), [true, true, false], "{seq}");
         }
-        assert_eq!(new_at(src, "public.u_id_seq", &["SELECT 3", "SELECT 4"]), [true, false]);
+        assert_eq!(new_at(src, "app.u_id_seq", &["SELECT 3", "SELECT 4"]), [true, false]);
+        assert_eq!(new_at(src, "public.u_id_seq", &["ALTER TABLE v SET SCHEMA", "SELECT 3"]), [true, false]);
         assert_eq!(new_at(src, "w_id_seq", &["SELECT 5"]), [true]);
         // Under a path of two schemas, `t_id_seq` after the drop is the second schema's, if any.
         let src = "SET search_path = app, public;\nCREATE TABLE t (id serial);\nSELECT 1;\nDROP TABLE t;\n\
                    ALTER SEQUENCE t_id_seq RESTART;\n";
         assert_eq!(new_at(src, "t_id_seq", &["SELECT 1", "ALTER SEQUENCE"]), [true, false]);
+    }
+
+    #[test]
+    fn a_columns_sequence_is_dropped_with_it_or_its_identity() {
+        // PostgreSQL drops a `serial` or identity column's sequence with the column (and an
+        // identity's with `DROP IDENTITY`; `IF EXISTS` of a `serial` column does nothing), of a
+        // table the draft made or of a live one; the column renamed is followed.
+        let src = "CREATE TABLE t (id serial, n int GENERATED ALWAYS AS IDENTITY, m serial);\n\
+                   ALTER TABLE orders ADD COLUMN k int GENERATED ALWAYS AS IDENTITY, ADD COLUMN j bigserial;\n\
+                   CREATE TABLE u (id serial);\nALTER TABLE u RENAME COLUMN id TO uid;\nSELECT 1;\n\
+                   ALTER TABLE t DROP COLUMN id;\nALTER TABLE t ALTER n DROP IDENTITY;\n\
+                   ALTER TABLE t ALTER m DROP IDENTITY IF EXISTS;\n\
+                   ALTER TABLE orders DROP COLUMN j, ALTER COLUMN k DROP IDENTITY IF EXISTS;\n\
+                   ALTER TABLE u DROP uid;\nSELECT 2;\n";
+        for seq in ["t_id_seq", "t_n_seq", "orders_k_seq", "orders_j_seq", "u_id_seq"] {
+            assert_eq!(new_at(src, seq, &["SELECT 1", "SELECT 2"]), [true, false], "{seq}");
+        }
+        assert_eq!(new_at(src, "t_m_seq", &["SELECT 1", "SELECT 2"]), [true, true]);
+        // Under a path of two schemas, `t_id_seq` after the drop is the second schema's, if any.
+        let src = "SET search_path = app, public;\nCREATE TABLE t (id serial, n int GENERATED ALWAYS AS IDENTITY);\n\
+                   SELECT 1;\nALTER TABLE t DROP COLUMN id, ALTER n DROP IDENTITY;\nALTER SEQUENCE t_id_seq RESTART;\n";
+        assert_eq!(new_at(src, "t_id_seq", &["SELECT 1", "ALTER SEQUENCE"]), [true, false]);
+        assert_eq!(new_at(src, "t_n_seq", &["SELECT 1", "ALTER SEQUENCE"]), [true, false]);
+    }
+
+    #[test]
+    fn a_sequence_goes_with_the_table_it_is_owned_by() {
+        // `OWNED BY t.c` (in `CREATE SEQUENCE` or `ALTER SEQUENCE`) gives the sequence to the
+        // column, which it then goes with (dropped, or its table); `OWNED BY NONE` keeps it
+        // past its table's drop, as does a new owner past the old column's.
+        let src = "CREATE TABLE t (id int, k int);\nCREATE SEQUENCE s1 OWNED BY t.id;\nCREATE SEQUENCE s2;\n\
+                   ALTER SEQUENCE s2 OWNED BY t.k;\nCREATE TABLE u (id serial);\nALTER SEQUENCE u_id_seq OWNED BY NONE;\n\
+                   CREATE TABLE v (id serial, j int);\nALTER SEQUENCE v_id_seq OWNED BY v.j;\nSELECT 1;\n\
+                   DROP TABLE u;\nALTER TABLE t DROP COLUMN k;\nALTER TABLE v DROP COLUMN id;\nSELECT 2;\n\
+                   DROP TABLE t;\nALTER TABLE v DROP COLUMN j;\nSELECT 3;\n";
+        let at = ["SELECT 1", "SELECT 2", "SELECT 3"];
+        assert_eq!(new_at(src, "s1", &at), [true, true, false]);
+        assert_eq!(new_at(src, "s2", &at), [true, false, false]);
+        assert_eq!(new_at(src, "u_id_seq", &at), [true, true, true]);
+        assert_eq!(new_at(src, "v_id_seq", &at), [true, true, false]);
+        // A rollback undoes `OWNED BY NONE` (and a column's rename); a psql branch that may have
+        // given the sequence to a table leaves it that table's.
+        let src = "CREATE TABLE w (id serial);\nCREATE TABLE y (id int);\nCREATE SEQUENCE x;\nBEGIN;\n\
+                   ALTER SEQUENCE w_id_seq OWNED BY NONE;\nALTER TABLE w RENAME id TO wid;\nROLLBACK;\n\
+                   \\if :a\nALTER SEQUENCE x OWNED BY y.id;\n\\endif\nSELECT 1;\n\
+                   ALTER TABLE w DROP COLUMN id;\nDROP TABLE y;\nSELECT 2;\n";
+        assert_eq!(new_at(src, "w_id_seq", &["SELECT 1", "SELECT 2"]), [true, false]);
+        assert_eq!(new_at(src, "x", &["SELECT 1", "SELECT 2"]), [true, false]);
+    }
+
+    #[test]
+    fn a_sequence_renamed_or_moved_by_alter_table_stays_new() {
+        // `ALTER TABLE` renames and moves a sequence as `ALTER SEQUENCE` does; not onto a name the
+        // draft took from a relation it did not make.
+        let src = "CREATE SEQUENCE q;\nALTER TABLE q RENAME TO q2;\nSELECT 1;\nALTER TABLE q2 SET SCHEMA app;\n\
+                   SELECT 2;\nALTER SEQUENCE live RENAME TO live_old;\nCREATE SEQUENCE n;\n\
+                   ALTER TABLE n RENAME TO live;\nSELECT 3;\n";
+        assert_eq!(new_at(src, "q2", &["SELECT 1", "SELECT 2"]), [true, false]);
+        assert_eq!(new_at(src, "q", &["SELECT 1"]), [false]);
+        assert_eq!(new_at(src, "app.q2", &["SELECT 2"]), [true]);
+        assert_eq!(new_at(src, "live", &["SELECT 3"]), [false]);
+        // Under a path of two schemas, a name of a sequence the draft made in the second may find a
+        // live relation in the first: what it renames or gives an owner is not known to be the
+        // draft's, which counts as new no more.
+        let src = "SET search_path = app, public;\nCREATE SEQUENCE public.r;\nCREATE SEQUENCE public.o;\nSELECT 1;\n\
+                   ALTER TABLE r RENAME TO r2;\nALTER SEQUENCE o OWNED BY NONE;\nSELECT 2;\n";
+        assert_eq!(new_at(src, "public.r", &["SELECT 1", "SELECT 2"]), [true, false]);
+        assert_eq!(new_at(src, "public.o", &["SELECT 1", "SELECT 2"]), [true, false]);
+        assert_eq!(new_at(src, "public.r2", &["SELECT 2"]), [false]);
+        assert_eq!(new_at(src, "r2", &["SELECT 2"]), [false]);
     }
 
     #[test]

@@ -17,10 +17,17 @@ pub enum SequenceEvent {
     Identity { column: String, named: Option<Name> },
     /// `ALTER SEQUENCE [IF EXISTS] s RENAME TO t`: `to` folded, in the schema of `s`.
     Renamed { from: Name, to: String },
-    /// `ALTER SEQUENCE [IF EXISTS] s SET SCHEMA x`.
-    Moved { from: Name },
+    /// `ALTER SEQUENCE [IF EXISTS] s SET SCHEMA x`: `schema` folded.
+    Moved { from: Name, schema: String },
     /// `DROP SEQUENCE [IF EXISTS] a, b …`.
     Dropped { names: Vec<Name> },
+    /// `CREATE SEQUENCE s … OWNED BY t.c` (not `IF NOT EXISTS`) or `ALTER SEQUENCE s … OWNED BY
+    /// t.c|NONE`: `by` is (table, column), both folded (the table is in the sequence's schema:
+    /// PostgreSQL refuses another), or `None` for `NONE`.
+    OwnedBy { sequence: Name, by: Option<(String, String)> },
+    /// `ALTER TABLE t ALTER [COLUMN] c DROP IDENTITY [IF EXISTS]`: the column's identity sequence
+    /// is dropped. `column` folded.
+    IdentityDropped { column: String },
 }
 
 /// The events of `text`, one statement; most statements have none, and are told by their first
@@ -30,6 +37,9 @@ pub fn events(text: &str, head: &[Token]) -> Vec<SequenceEvent> {
     let is = |k: usize, w: &str| head.get(k).is_some_and(|t| t.is_word(w));
     if is(1, "sequence") && (is(0, "alter") || is(0, "drop")) {
         return sequence_statement(text).into_iter().collect();
+    }
+    if is(0, "create") && (1..3).any(|k| is(k, "sequence")) && says_owned(text) {
+        return create_sequence(text).into_iter().collect();
     }
     // `CREATE [GLOBAL|LOCAL] [TEMP|…] TABLE`: a function's body is not lexed for nothing.
     let create = is(0, "create") && (1..5).any(|k| is(k, "table"));
@@ -44,13 +54,57 @@ pub fn events(text: &str, head: &[Token]) -> Vec<SequenceEvent> {
     }
 }
 
+/// Cheap test before lexing: most `CREATE SEQUENCE`s (a dump's) say no `OWNED BY`.
+fn says_owned(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr2_iter(b'o', b'O', b).any(|k| b.get(k..k + 5).is_some_and(|w| w.eq_ignore_ascii_case(b"owned")))
+}
+
 /// Cheap test before lexing: most `ALTER TABLE`s of a big draft say no `identity`.
 fn mentions_identity(text: &str) -> bool {
     let b = text.as_bytes();
     memchr::memchr2_iter(b'i', b'I', b).any(|k| b.get(k..k + 8).is_some_and(|w| w.eq_ignore_ascii_case(b"identity")))
 }
 
-/// `ALTER SEQUENCE … RENAME TO|SET SCHEMA`, `DROP SEQUENCE …`.
+/// `CREATE [TEMP|TEMPORARY|UNLOGGED] SEQUENCE s … OWNED BY t.c` (not `IF NOT EXISTS`, which may
+/// find the sequence there and do nothing).
+fn create_sequence(text: &str) -> Option<SequenceEvent> {
+    let toks = lex(text);
+    let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
+    let k = (1..3).find(|&k| is(k, "sequence"))?;
+    if is(k + 1, "if") {
+        return None;
+    }
+    let (sequence, next) = name_at(text, &toks, k + 1)?;
+    let by = owned_by(&toks[next..])?;
+    Some(SequenceEvent::OwnedBy { sequence, by })
+}
+
+/// `OWNED BY t.c` (or `s.t.c`: the table, the column) or `OWNED BY NONE` among a sequence's
+/// options, where it says one.
+#[allow(clippy::option_option)]
+fn owned_by(options: &[Token]) -> Option<Option<(String, String)>> {
+    let at = (0..options.len())
+        .find(|&k| options[k].is_word("owned") && options.get(k + 1).is_some_and(|t| t.is_word("by")))?;
+    let rest = &options[at + 2..];
+    if rest.first()?.is_word("none") {
+        return Some(None);
+    }
+    // ident (. ident)*: the last two are the table and the column.
+    let mut parts = Vec::new();
+    for (k, t) in rest.iter().enumerate() {
+        match k % 2 {
+            0 => parts.push(t.ident()?),
+            _ if t.is_punct('.') => {}
+            _ => break,
+        }
+    }
+    let column = parts.pop()?;
+    let table = parts.pop()?;
+    Some(Some((table, column)))
+}
+
+/// `ALTER SEQUENCE … RENAME TO|SET SCHEMA|… OWNED BY`, `DROP SEQUENCE …`.
 fn sequence_statement(text: &str) -> Option<SequenceEvent> {
     let toks = lex(text);
     let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
@@ -75,7 +129,12 @@ fn sequence_statement(text: &str) -> Option<SequenceEvent> {
         let to = toks[next + 2].ident()?;
         return Some(SequenceEvent::Renamed { from, to });
     }
-    (is(next, "set") && is(next + 1, "schema") && next + 3 == toks.len()).then_some(SequenceEvent::Moved { from })
+    if is(next, "set") && is(next + 1, "schema") && next + 3 == toks.len() {
+        let schema = toks[next + 2].ident()?;
+        return Some(SequenceEvent::Moved { from, schema });
+    }
+    let by = owned_by(toks.get(next..)?)?;
+    Some(SequenceEvent::OwnedBy { sequence: from, by })
 }
 
 /// The (possibly qualified) name at token `k`, and the index of the token after it.
@@ -119,19 +178,26 @@ fn create_table(text: &str, toks: &[Token]) -> Vec<SequenceEvent> {
 
 /// `ALTER TABLE [ONLY] t [*] ADD [COLUMN] c … GENERATED … AS IDENTITY, ALTER [COLUMN] c ADD
 /// GENERATED … AS IDENTITY, …`; not `IF EXISTS` (the table may be missing, and nothing made), nor
-/// `ADD COLUMN IF NOT EXISTS` (the column may be there).
+/// `ADD COLUMN IF NOT EXISTS` (the column may be there). `ALTER [COLUMN] c DROP IDENTITY [IF
+/// EXISTS]`, also under `IF EXISTS` (a sequence that may be dropped counts as dropped).
 fn alter_table(text: &str, toks: &[Token]) -> Vec<SequenceEvent> {
     let is = |k: usize, w: &str| toks.get(k).is_some_and(|t| t.is_word(w));
-    if is(2, "if") {
-        return Vec::new();
-    }
-    let Some((_, mut next)) = name_at(text, toks, 2 + usize::from(is(2, "only"))) else { return Vec::new() };
+    let if_exists = is(2, "if") && is(3, "exists");
+    let at = 2 + 2 * usize::from(if_exists);
+    let Some((_, mut next)) = name_at(text, toks, at + usize::from(is(at, "only"))) else { return Vec::new() };
     next += usize::from(toks.get(next).is_some_and(|t| t.is_punct('*')));
     let mut out = Vec::new();
     for action in top_level_items(toks.get(next..).unwrap_or_default(), false) {
         let is = |k: usize, w: &str| action.get(k).is_some_and(|t| t.is_word(w));
         let at = 1 + usize::from(is(1, "column"));
         let Some(column) = action.get(at).and_then(Token::ident) else { continue };
+        if is(0, "alter") && is(at + 1, "drop") && is(at + 2, "identity") {
+            out.push(SequenceEvent::IdentityDropped { column });
+            continue;
+        }
+        if if_exists {
+            continue;
+        }
         let adds = is(0, "add") && !is(at, "if") && !NOT_A_COLUMN.iter().any(|w| is(at, w));
         let identity = if adds {
             identity(text, &action[at + 1..])
@@ -266,7 +332,6 @@ mod tests {
             "ALTER TABLE IF EXISTS orders ADD COLUMN n int GENERATED ALWAYS AS IDENTITY",
             "ALTER TABLE orders ADD COLUMN IF NOT EXISTS n int GENERATED ALWAYS AS IDENTITY",
             "ALTER TABLE orders ALTER COLUMN n SET GENERATED ALWAYS",
-            "ALTER TABLE orders ALTER COLUMN n DROP IDENTITY",
             "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY",
             "CREATE VIEW identity AS SELECT 1",
         ] {
@@ -280,14 +345,45 @@ mod tests {
             events("ALTER SEQUENCE IF EXISTS app.s RENAME TO \"T\""),
             vec![SequenceEvent::Renamed { from: Name::new("app.s"), to: "T".into() }]
         );
-        assert_eq!(events("alter sequence s set schema app"), vec![SequenceEvent::Moved { from: Name::new("s") }]);
+        assert_eq!(
+            events("alter sequence s set schema App"),
+            vec![SequenceEvent::Moved { from: Name::new("s"), schema: "app".into() }]
+        );
         assert_eq!(
             events("DROP SEQUENCE IF EXISTS a, app.b CASCADE"),
             vec![SequenceEvent::Dropped { names: vec![Name::new("a"), Name::new("app.b")] }]
         );
-        for text in ["ALTER SEQUENCE s RESTART WITH 10", "ALTER SEQUENCE s OWNED BY t.id", "DROP SEQUENCE", "SELECT 1"]
-        {
+        for text in ["ALTER SEQUENCE s RESTART WITH 10", "DROP SEQUENCE", "SELECT 1", "CREATE SEQUENCE s START 5"] {
             assert_eq!(events(text), Vec::new(), "{text}");
         }
+    }
+
+    #[test]
+    fn owners_and_dropped_identities_are_read() {
+        let owned = |s: &str, by: Option<(&str, &str)>| {
+            let by = by.map(|(t, c)| (t.to_string(), c.to_string()));
+            vec![SequenceEvent::OwnedBy { sequence: Name::new(s), by }]
+        };
+        assert_eq!(events("ALTER SEQUENCE public.s OWNED BY public.t.id"), owned("public.s", Some(("t", "id"))));
+        assert_eq!(
+            events("alter sequence if exists s increment 2 owned by T.\"Id\" restart"),
+            owned("s", Some(("t", "Id")))
+        );
+        assert_eq!(events("ALTER SEQUENCE s OWNED BY NONE"), owned("s", None));
+        assert_eq!(events("CREATE SEQUENCE s START 10 OWNED BY t.id"), owned("s", Some(("t", "id"))));
+        assert_eq!(events("CREATE TEMP SEQUENCE s OWNED BY t.id CACHE 5"), owned("s", Some(("t", "id"))));
+        // `IF NOT EXISTS` may find the sequence there and do nothing.
+        assert_eq!(events("CREATE SEQUENCE IF NOT EXISTS s OWNED BY t.id"), Vec::new());
+        let dropped = |c: &str| SequenceEvent::IdentityDropped { column: c.into() };
+        assert_eq!(events("ALTER TABLE t ALTER COLUMN n DROP IDENTITY"), vec![dropped("n")]);
+        assert_eq!(
+            events("ALTER TABLE IF EXISTS ONLY t ALTER n DROP IDENTITY IF EXISTS, ALTER \"M\" DROP IDENTITY"),
+            vec![dropped("n"), dropped("M")]
+        );
+        // Under `IF EXISTS` an identity is made by no statement pgsafe counts on.
+        assert_eq!(
+            events("ALTER TABLE IF EXISTS t ALTER n DROP IDENTITY, ADD m int GENERATED ALWAYS AS IDENTITY"),
+            vec![dropped("n")]
+        );
     }
 }
