@@ -114,7 +114,8 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                 match guards.iter_mut().find(|(g, _, _)| *g == guard) {
                     Some((_, at, first)) => {
                         // Only where statements between them could go to other steps.
-                        if m.stmts[*at + 1..i].iter().any(|s| !s.is_trivia()) {
+                        // (Both in one statement: `ALTER TABLE … DROP DEFAULT, … SET DEFAULT`.)
+                        if m.stmts.get(*at + 1..i).is_some_and(|between| between.iter().any(|s| !s.is_trivia())) {
                             let keep = Keep::Replaced { object: guard.describe(), first, then: what, then_at: i };
                             found.push(Region {
                                 first: *at,
@@ -417,6 +418,8 @@ mod tests {
         // transaction, one change alone.
         let adjacent = "BEGIN;\nDROP TRIGGER a ON orders;\nCREATE TRIGGER a AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION f();\nCOMMIT;\n";
         assert_eq!(replaced(adjacent), []);
+        let one_statement = "BEGIN;\nALTER TABLE orders ALTER a DROP DEFAULT, ALTER a SET DEFAULT 1;\nCOMMIT;\n";
+        assert_eq!(replaced(one_statement), []);
         assert_eq!(replaced(&trigger.replace("UPDATE ON orders", "UPDATE ON users")), []);
         let new = format!("CREATE TABLE orders (status text);\n{trigger}");
         assert_eq!(replaced(&new), []);
