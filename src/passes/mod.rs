@@ -37,6 +37,7 @@ use std::ops::Range;
 use thin_vec::{thin_vec, ThinVec};
 pub use transactions::{kept_by, Keep, Region, Shape, RULE as TRANSACTIONS};
 pub use type_change::REBUILDS_ONLY_INDEXES;
+pub use unique_using_index::NO_CONCURRENT_TEMPORAL_KEY;
 
 /// The finding for a statement that may take strong locks and that pgsafe could not understand.
 pub const NOT_UNDERSTOOD: &str = "not-understood";
