@@ -4,9 +4,10 @@
 -- keys' GiST indexes and NOT NULL columns in the catalogue). On a table with traffic, a WITHOUT
 -- OVERLAPS key builds its GiST index under ACCESS EXCLUSIVE, and nothing builds that index apart
 -- (no unique GiST index is built concurrently, and USING INDEX takes only a unique index): kept
--- as written, with the reason in its long-step warning. A PERIOD foreign key takes NOT VALID and
--- a later VALIDATE like any foreign key, for a plan that runs on 18 (fk-not-valid). Its index is
--- an exclusion constraint's, which REINDEX … CONCURRENTLY refuses: kept as written.
+-- as written, with the reason in its long-step warning. A PERIOD foreign key is kept as written
+-- too, even for a plan that runs on 18: on 18.4 its VALIDATE accepts a row whose period the
+-- referenced rows cover only in part, which its plain ADD refuses. The key's index is an
+-- exclusion constraint's, which REINDEX … CONCURRENTLY refuses: kept as written.
 CREATE TABLE bookings (
     id int,
     room_id int,

@@ -159,6 +159,14 @@ pub fn long_unit(
                         capitalised(&deliberate)
                     )
                 }
+                OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { period: true, references, .. }, .. } => {
+                    format!(
+                        "this checks every row of {table} against {} under SHARE ROW EXCLUSIVE on both (writes wait) for as long as the scan takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table. pgsafe does not split it: {}. {}",
+                        references.text,
+                        crate::passes::TEMPORAL_FK_VALIDATE,
+                        capitalised(&deliberate)
+                    )
+                }
                 OpKind::AlterTable { action: Action::Rewrite { what }, .. } => format!(
                     "{what} copies {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)

@@ -31,6 +31,7 @@ use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::name::nth_choice;
 use crate::ir::op::{OpKind, Psql};
 use crate::ir::timeline::{Before, Timeline, Window};
+pub use fk_not_valid::TEMPORAL_FK_VALIDATE;
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
