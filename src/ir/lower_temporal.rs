@@ -17,7 +17,8 @@
 //! exclusion constraint's (`indisexclusion`: `REINDEX … CONCURRENTLY` refuses it). A temporal
 //! foreign key locks as an ordinary one: SHARE ROW EXCLUSIVE on both tables while it checks every
 //! row; `NOT VALID` checks none, and a later `VALIDATE` scans under SHARE UPDATE EXCLUSIVE (ROW
-//! SHARE on the referenced table).
+//! SHARE on the referenced table) but accepts a row whose period the referenced rows cover only in
+//! part, which the plain add refuses: `fk-not-valid` does not split one.
 //!
 //! [`Key::without_overlaps`]: super::op::Key::without_overlaps
 
