@@ -150,6 +150,23 @@ pub fn long_unit(
                         "this keeps the rows of {table} where they are (no table rewrite) but rebuilds the indexes on the changed column under ACCESS EXCLUSIVE (reads and writes wait) for as long as the index builds take; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. Use the type-change recipe (expand/contract); or, {deliberate}"
                     ),
                 },
+                OpKind::AddConstraint { kind: ConstraintKind::PrimaryKey(key) | ConstraintKind::Unique(key), .. }
+                    if key.without_overlaps =>
+                {
+                    format!(
+                        "this builds the GiST index of a WITHOUT OVERLAPS key on {table} under ACCESS EXCLUSIVE (reads and writes wait), checking every row, for as long as the build takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. pgsafe does not rewrite it: {}. {}",
+                        crate::passes::NO_CONCURRENT_TEMPORAL_KEY,
+                        capitalised(&deliberate)
+                    )
+                }
+                OpKind::AddConstraint { kind: ConstraintKind::ForeignKey { period: true, references, .. }, .. } => {
+                    format!(
+                        "this checks every row of {table} against {} under SHARE ROW EXCLUSIVE on both (writes wait) for as long as the scan takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table. pgsafe does not split it: {}. {}",
+                        references.text,
+                        crate::passes::TEMPORAL_FK_VALIDATE,
+                        capitalised(&deliberate)
+                    )
+                }
                 OpKind::AlterTable { action: Action::Rewrite { what }, .. } => format!(
                     "{what} copies {table} under ACCESS EXCLUSIVE (reads and writes wait) for as long as the copy takes; under statement_timeout = '{timeout}' it is cancelled (SQLSTATE 57014) on a large table, after holding the lock all that time. {}",
                     capitalised(&deliberate)

@@ -790,17 +790,17 @@ impl Catalog {
                 t.put_column(c);
                 let col = vec![Some(column.clone())];
                 if *primary_key {
-                    self.primary_key(table, None, col.clone());
+                    self.primary_key(table, None, col.clone(), false);
                 }
                 if let Some(u) = unique {
-                    self.unique(table, u.constraint_name.clone(), col, &[]);
+                    self.unique(table, u.constraint_name.clone(), col, &[], false);
                 }
                 if let Some(r) = reference {
                     self.foreign_key(table, r.constraint_name.clone(), vec![column.clone()], r.references.clone());
                 }
             }
             OpKind::AddConstraint { table, name, kind, .. } => match kind {
-                ConstraintKind::ForeignKey { references, columns } => self.foreign_key(
+                ConstraintKind::ForeignKey { references, columns, .. } => self.foreign_key(
                     table,
                     name.clone(),
                     columns.iter().map(|c| key_of(c)).collect(),
@@ -810,8 +810,12 @@ impl Catalog {
                     let primary = matches!(kind, ConstraintKind::PrimaryKey(_));
                     match &key.using_index {
                         Some(index) => self.adopt_index(table, name.as_deref(), index, primary),
-                        None if primary => self.primary_key(table, name.clone(), key.columns.clone()),
-                        None => self.unique(table, name.clone(), key.columns.clone(), &key.include),
+                        None if primary => {
+                            self.primary_key(table, name.clone(), key.columns.clone(), key.without_overlaps)
+                        }
+                        None => {
+                            self.unique(table, name.clone(), key.columns.clone(), &key.include, key.without_overlaps)
+                        }
                     }
                 }
                 ConstraintKind::Exclude { elements } => self.exclusion(table, name.clone(), elements.as_deref()),
@@ -935,10 +939,10 @@ impl Catalog {
             }
         }
         if let Some((name, columns)) = &def.primary_key {
-            self.primary_key(table, name.clone(), columns.clone());
+            self.primary_key(table, name.clone(), columns.clone(), def.primary_key_without_overlaps);
         }
         for u in &def.unique {
-            self.unique(table, u.name.clone(), u.columns.clone(), &u.include);
+            self.unique(table, u.name.clone(), u.columns.clone(), &u.include, u.without_overlaps);
         }
         for fk in &def.foreign_keys {
             self.foreign_key(table, fk.name.clone(), fk.columns.clone(), fk.references.clone());
@@ -1008,7 +1012,15 @@ impl Catalog {
         }
     }
 
-    fn primary_key(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>) {
+    /// A primary key (`without_overlaps`: PostgreSQL 18's temporal one): its columns NOT NULL, its
+    /// index.
+    fn primary_key(
+        &mut self,
+        table: &Name,
+        name: Option<String>,
+        columns: Vec<Option<String>>,
+        without_overlaps: bool,
+    ) {
         let t = self.known_table(table);
         t.primary_key = columns.iter().flatten().cloned().collect();
         for c in columns.iter().flatten() {
@@ -1016,29 +1028,40 @@ impl Catalog {
                 col.nullable = false;
             }
         }
-        self.add_key_index(table, name, columns, &[], true);
+        self.add_key_index(table, name, columns, &[], [true, without_overlaps]);
     }
 
     /// A unique constraint's index (its `INCLUDE` columns name it too, where unnamed).
-    fn unique(&mut self, table: &Name, name: Option<String>, columns: Vec<Option<String>>, include: &[String]) {
-        self.add_key_index(table, name, columns, include, false);
+    fn unique(
+        &mut self,
+        table: &Name,
+        name: Option<String>,
+        columns: Vec<Option<String>>,
+        include: &[String],
+        without_overlaps: bool,
+    ) {
+        self.add_key_index(table, name, columns, include, [false, without_overlaps]);
     }
 
     /// A key's index, named as PostgreSQL names an unnamed one: `<table>_pkey` or
-    /// `<table>_<columns>_key`, or `…1`, `…2` where the table or its schema holds that name.
+    /// `<table>_<columns>_key`, or `…1`, `…2` where the table or its schema holds that name. A
+    /// `WITHOUT OVERLAPS` key's (PostgreSQL 18) is a unique GiST index that PostgreSQL counts an
+    /// exclusion constraint's (`indisexclusion`): `REINDEX … CONCURRENTLY` refuses it (measured on
+    /// 18.4, `tests/postgresql_18.rs`), named as an ordinary key's.
     fn add_key_index(
         &mut self,
         table: &Name,
         name: Option<String>,
         columns: Vec<Option<String>>,
         include: &[String],
-        primary: bool,
+        [primary, without_overlaps]: [bool; 2],
     ) {
         let parts = super::name::key_parts(table, primary, &columns, include);
         let unnamed = name.is_none();
         let name = name.unwrap_or_else(|| self.key_name(table, &parts));
         let name = Some(Name::new(&name));
-        let index = Index { name, table: table.clone(), columns, unique: true, partial: false, exclusion: false };
+        let index =
+            Index { name, table: table.clone(), columns, unique: true, partial: false, exclusion: without_overlaps };
         self.add_index(table, index);
         if unnamed {
             if let Some(t) = self.table_mut(table) {

@@ -513,6 +513,10 @@ fn lower_parsed(
         }
     }
     let Some(ast) = ast else {
+        // PostgreSQL 18's temporal keys: the table, its columns, keys and foreign keys.
+        if let Some((kind, locks)) = (w(0) == "create").then(|| lower_table::create_temporal_table(text)).flatten() {
+            return vec![op(kind, locks)];
+        }
         if let Some(kind) = (w(0) == "create").then(|| lower_table::create_table_from_tokens(text)).flatten() {
             let locks = match &kind {
                 OpKind::CreateTable { def, .. } => lower_table::locks_of(def),

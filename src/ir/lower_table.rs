@@ -47,6 +47,7 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
                     name: constraint_name,
                     columns: vec![Some(name.clone())],
                     include: Vec::new(),
+                    without_overlaps: false,
                 }),
                 ColumnOption::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
                     name: constraint_name,
@@ -67,6 +68,7 @@ pub fn create_table(ct: &CreateTable) -> (OpKind, Vec<LockUse>) {
                 name: u.name.as_ref().map(|n| n.to_string()),
                 columns: index_columns(&u.columns),
                 include: u.include.iter().map(ident_key).collect(),
+                without_overlaps: false,
             }),
             TableConstraint::ForeignKey(fk) => def.foreign_keys.push(ForeignKeyDef {
                 name: fk.name.as_ref().map(|n| n.to_string()),
@@ -241,6 +243,18 @@ fn identity(c: &mut Cursor<'_, '_>) -> Option<GeneratedAs> {
     } else {
         c.words(&["generated", "by", "default", "as", "identity"]).then_some(GeneratedAs::ByDefault)
     }
+}
+
+/// `CREATE TABLE` with PostgreSQL 18's temporal keys (`ir::lower_temporal`), which sqlparser reads
+/// with their temporal words blanked: the table as [`create_table`] lowers it, its keys marked
+/// `WITHOUT OVERLAPS` where they are. `None` for any other statement.
+pub fn create_temporal_table(text: &str) -> Option<(OpKind, Vec<LockUse>)> {
+    let temporal = super::lower_temporal::read(text)?;
+    let Ok(sqlparser::ast::Statement::CreateTable(ct)) = crate::front::parse::parse(&temporal.masked) else {
+        return None;
+    };
+    let (mut kind, locks) = create_table(&ct);
+    temporal.mark_table(&mut kind).then_some((kind, locks))
 }
 
 /// `CREATE [TEMP|UNLOGGED] TABLE [IF NOT EXISTS] name …` that sqlparser could not read: the table
@@ -638,7 +652,15 @@ mod tests {
         assert_eq!(def.primary_key, Some((None, vec![Some("id".into())])));
         assert_eq!(def.columns[1].name, "Sku");
         assert!(def.columns[1].not_null);
-        assert_eq!(def.unique, vec![UniqueDef { name: None, columns: vec![Some("Sku".into())], include: Vec::new() }]);
+        assert_eq!(
+            def.unique,
+            vec![UniqueDef {
+                name: None,
+                columns: vec![Some("Sku".into())],
+                include: Vec::new(),
+                without_overlaps: false
+            }]
+        );
         assert_eq!(def.foreign_keys.len(), 2);
         assert_eq!(def.partition_by.unwrap().columns, vec![Some("id".into())]);
         assert_eq!(locks.len(), 2);

@@ -17,6 +17,7 @@ pub mod lower_key;
 pub mod lower_move_all;
 pub mod lower_object;
 pub mod lower_table;
+pub mod lower_temporal;
 pub mod lower_type;
 pub mod migration;
 pub mod name;

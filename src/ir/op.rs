@@ -21,6 +21,9 @@ pub enum ConstraintKind {
     ForeignKey {
         references: Name,
         columns: Vec<String>,
+        /// PostgreSQL 18's temporal foreign key, `(…, PERIOD r) REFERENCES t (…, PERIOD r)`
+        /// (`ir::lower_temporal`).
+        period: bool,
     },
     /// `columns`: the distinct column names the expression uses (PostgreSQL names the constraint
     /// after one); `expr`: the expression, lower-cased, without outer parentheses or extra blanks.
@@ -55,6 +58,9 @@ pub struct Key {
     pub clauses: Option<Box<KeyClauses>>,
     /// Why PostgreSQL refuses the key as written, where pgsafe can tell.
     pub refused: Option<Refused>,
+    /// PostgreSQL 18's `(…, r WITHOUT OVERLAPS)` (`ir::lower_temporal`): its index is a unique
+    /// GiST index, which nothing builds concurrently.
+    pub without_overlaps: bool,
 }
 
 /// A key's clauses, in draft bytes: the index's (the concurrent build takes them) and the
@@ -101,6 +107,8 @@ pub struct TableDef {
     /// not listed is then unknown, not absent.
     pub columns_known: bool,
     pub primary_key: Option<(Option<String>, Vec<Option<String>>)>,
+    /// The primary key ends `WITHOUT OVERLAPS` (PostgreSQL 18, `ir::lower_temporal`).
+    pub primary_key_without_overlaps: bool,
     pub unique: Vec<UniqueDef>,
     pub foreign_keys: Vec<ForeignKeyDef>,
     /// Exclusion constraints: name (if given) and the names of their elements (if pgsafe can tell).
@@ -122,6 +130,8 @@ pub struct UniqueDef {
     pub columns: Vec<Option<String>>,
     /// The `INCLUDE` columns, folded: they name an unnamed one too.
     pub include: Vec<String>,
+    /// It ends `WITHOUT OVERLAPS` (PostgreSQL 18, `ir::lower_temporal`).
+    pub without_overlaps: bool,
 }
 
 /// A column of `CREATE TABLE` or `ADD COLUMN`.

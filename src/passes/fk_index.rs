@@ -52,7 +52,10 @@ pub fn run(ctx: &Ctx<'_, '_>, cat: Catalog) -> Vec<Diagnostic> {
             };
             match &op.kind {
                 OpKind::AddConstraint {
-                    table, name, kind: ConstraintKind::ForeignKey { references, columns }, ..
+                    table,
+                    name,
+                    kind: ConstraintKind::ForeignKey { references, columns, .. },
+                    ..
                 } => {
                     let columns = columns.iter().map(|c| key_of(c)).collect();
                     added.push((i, op.span.start, fk(name.as_ref(), columns, references, table.clone())));

@@ -6,6 +6,9 @@
 //! writes to both. `NOT VALID` skips the check, so the lock is brief; `VALIDATE` then scans under
 //! SHARE UPDATE EXCLUSIVE (and ROW SHARE on the referenced table), which blocks no reads or writes.
 //!
+//! Not PostgreSQL 18's temporal foreign key (`PERIOD`): on 18.4 its `VALIDATE` accepts a row whose
+//! period the referenced rows cover only in part, which its plain add refuses.
+//!
 //! Not on a partitioned table (as `--schema` or the draft shows), before PostgreSQL 18: it refuses `NOT VALID` there
 //! (`partitions` gives the per-partition recipe).
 
@@ -16,6 +19,20 @@ use crate::ir::name::quote_ident;
 use crate::ir::op::{ConstraintKind, OpKind};
 
 pub const RULE: &str = "fk-not-valid";
+
+/// Why PostgreSQL 18's temporal foreign key is kept as written (measured on 18.4,
+/// `tests/postgresql_18.rs`): its `VALIDATE` accepts what its plain add refuses.
+pub const TEMPORAL_FK_VALIDATE: &str = "on PostgreSQL 18.4 VALIDATE CONSTRAINT of a temporal foreign key \
+     (PERIOD) accepts a row whose period the referenced rows cover only in part, which the plain ADD refuses \
+     (measured), so NOT VALID and a later VALIDATE would let rows through that the draft refuses";
+
+fn temporal_kept(table: &crate::ir::name::Name, references: &crate::ir::name::Name) -> String {
+    format!(
+        "this temporal foreign key checks every row while holding SHARE ROW EXCLUSIVE on {} and {}, and pgsafe keeps it \
+         as written: {TEMPORAL_FK_VALIDATE}",
+        table.text, references.text
+    )
+}
 
 pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
     for (i, s) in ctx.stmts() {
@@ -28,10 +45,16 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten) {
                 OpKind::AddConstraint {
                     table,
                     name,
-                    kind: ConstraintKind::ForeignKey { references, .. },
+                    kind: ConstraintKind::ForeignKey { references, period, .. },
                     not_valid: false,
                     ..
                 } if !ctx.quiet(table, i) && !refused => {
+                    // PostgreSQL 18's temporal foreign key: its VALIDATE does not check what its
+                    // plain add checks (measured on 18.4, `tests/postgresql_18.rs`).
+                    if *period {
+                        out.diagnose(RULE, op.span.start, temporal_kept(table, references));
+                        continue;
+                    }
                     let Some(name) = name else {
                         out.diagnose(RULE, op.span.start, unnamed("foreign key", table));
                         continue;

@@ -31,12 +31,14 @@ use crate::ir::migration::{Migration, Section, Stmt};
 use crate::ir::name::nth_choice;
 use crate::ir::op::{OpKind, Psql};
 use crate::ir::timeline::{Before, Timeline, Window};
+pub use fk_not_valid::TEMPORAL_FK_VALIDATE;
 pub use not_null::fact as not_null_fact;
 use serde::Serialize;
 use std::ops::Range;
 use thin_vec::{thin_vec, ThinVec};
 pub use transactions::{kept_by, Keep, Region, Shape, RULE as TRANSACTIONS};
 pub use type_change::REBUILDS_ONLY_INDEXES;
+pub use unique_using_index::NO_CONCURRENT_TEMPORAL_KEY;
 
 /// The finding for a statement that may take strong locks and that pgsafe could not understand.
 pub const NOT_UNDERSTOOD: &str = "not-understood";

@@ -158,7 +158,7 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, in_tx: &mut bool) {
                 OpKind::AddConstraint {
                     table,
                     name,
-                    kind: ConstraintKind::ForeignKey { references, columns },
+                    kind: ConstraintKind::ForeignKey { references, columns, .. },
                     not_valid,
                     definition,
                 } if !m.created_before(table, i) && fk_not_valid_refused(ctx, before) => {

@@ -59,6 +59,10 @@ pub fn run(ctx: &Ctx<'_, '_>, out: &mut Rewritten, row_types: &FxHashSet<String>
             if ctx.quiet(table, i) {
                 continue;
             }
+            if key.without_overlaps {
+                out.diagnose(RULE, op.span.start, kept_without_overlaps(table));
+                continue;
+            }
             if ctx.table_may_be_missing(i, n_op) {
                 out.diagnose(
                     RULE,
@@ -533,6 +537,21 @@ fn kept_deferrable(table: &Name) -> String {
 /// Why a key that builds its index stays as written: PostgreSQL refuses it as written (the
 /// recipe's build would leave an index the draft never made), or it holds what the recipe does
 /// not carry.
+/// Why PostgreSQL 18's `WITHOUT OVERLAPS` key is kept as written (measured on 18.4,
+/// `tests/postgresql_18.rs`): no concurrent build makes its index.
+pub const NO_CONCURRENT_TEMPORAL_KEY: &str = "PostgreSQL builds no unique GiST index apart (CREATE UNIQUE INDEX … \
+     USING gist: \"access method gist does not support unique indexes\") and ADD CONSTRAINT … USING INDEX takes only a \
+     unique index (measured on PostgreSQL 18.4); a unique btree index would make an ordinary key, which lets \
+     overlapping periods through";
+
+fn kept_without_overlaps(table: &Name) -> String {
+    format!(
+        "this WITHOUT OVERLAPS key builds its GiST index under ACCESS EXCLUSIVE on {}, checking every row, and pgsafe \
+         keeps it as written: {NO_CONCURRENT_TEMPORAL_KEY}",
+        table.text
+    )
+}
+
 fn kept(table: &Name, refused: Option<Refused>) -> String {
     let why = match refused {
         Some(Refused::ConflictingProperties) => "it declares conflicting constraint properties",

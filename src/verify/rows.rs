@@ -203,7 +203,7 @@ fn draft_hints(text: &str) -> DraftHints {
         for op in &s.ops {
             if let OpKind::AddConstraint { table, kind, .. } = &op.kind {
                 match kind {
-                    ConstraintKind::ForeignKey { references, columns } => h.foreign_keys.push(DraftFk {
+                    ConstraintKind::ForeignKey { references, columns, .. } => h.foreign_keys.push(DraftFk {
                         table: table.clone(),
                         columns: columns.iter().map(|c| name_key(c)).collect(),
                         references: references.clone(),
