@@ -47,6 +47,70 @@ fn bindir(server: &Path, into: &Path) -> PathBuf {
     dir
 }
 
+/// A throwaway PostgreSQL 18 cluster whose programs are linked into `work`, or `None` where 18 is
+/// not installed (the test then says it skipped; under `CI=true` it fails instead).
+fn cluster_18(work: &Path) -> Option<Cluster> {
+    let Some(server) = server_programs() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "PostgreSQL 18 is missing under CI=true: .ci/install-runners installs it"
+        );
+        eprintln!("skipped: no PostgreSQL 18 (run .ci/install-runners, or set PGSAFE_PG18_BINDIR)");
+        return None;
+    };
+    let options = ClusterOptions { bindir: Some(bindir(&server, work)), ..Default::default() };
+    let cluster = Cluster::start_with(&options).expect("a throwaway PostgreSQL 18 cluster");
+    assert_eq!(cluster.version(), "18");
+    Some(cluster)
+}
+
+/// Draft and plan (`steps`, each step file in its own session) on `setup`, and on `setup` with
+/// the `breaking` rows: the draft fails only on those, the plan fails and succeeds alike, and
+/// where both ran they leave the same `state` (what its queries print). `after_first_step` runs
+/// on the plan's clean database once its first step has committed.
+#[allow(clippy::too_many_arguments)]
+fn draft_against_plan(
+    cluster: &Cluster,
+    work: &Path,
+    setup: &str,
+    breaking: &str,
+    draft: &str,
+    steps: &[String],
+    state: &str,
+    after_first_step: impl Fn(&str),
+) {
+    let file = |name: &str, text: &str| {
+        let path = work.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    for (db, rows) in [("clean", ""), ("broken", breaking)] {
+        let (a, b) = (format!("{db}_draft"), format!("{db}_plan"));
+        for d in [&a, &b] {
+            cluster.create_database(d, None).unwrap();
+            cluster.psql_file(d, &file("setup.sql", &format!("{setup}{rows}"))).unwrap();
+        }
+        let ran = cluster.psql_file(&a, &file("draft.sql", draft));
+        let draft_ran = ran.is_ok();
+        assert_eq!(draft_ran, rows.is_empty(), "{db}: the draft must fail only on the breaking rows: {ran:?}");
+        let mut plan_ran = true;
+        for (k, step) in steps.iter().enumerate() {
+            plan_ran = cluster.psql_file(&b, &file(&format!("step{k}.sql"), step)).is_ok();
+            if !plan_ran {
+                break;
+            }
+            if k == 0 && rows.is_empty() {
+                after_first_step(&b);
+            }
+        }
+        assert_eq!(draft_ran, plan_ran, "{db}: the draft ran: {draft_ran}, the plan ran: {plan_ran}");
+        if draft_ran {
+            let [draft_state, plan_state] = [&a, &b].map(|d| cluster.psql_file(d, &file("state.sql", state)).unwrap());
+            assert_eq!(draft_state, plan_state, "{db}: draft and plan leave different constraints or rows");
+        }
+    }
+}
+
 /// pgsafe's model of `sql`'s one action on `orders`: its strongest lock there and whether it
 /// scans the table under it, or `None` when pgsafe does not understand the action.
 fn modelled(sql: &str) -> Option<(Option<LockMode>, bool)> {
@@ -62,18 +126,8 @@ fn modelled(sql: &str) -> Option<(Option<LockMode>, bool)> {
 
 #[test]
 fn postgresql_18_forms_take_the_locks_pgsafe_models() {
-    let Some(server) = server_programs() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "PostgreSQL 18 is missing under CI=true: .ci/install-runners installs it"
-        );
-        eprintln!("skipped: no PostgreSQL 18 (run .ci/install-runners, or set PGSAFE_PG18_BINDIR)");
-        return;
-    };
     let work = tempfile::tempdir().unwrap();
-    let options = ClusterOptions { bindir: Some(bindir(&server, work.path())), ..Default::default() };
-    let cluster = Cluster::start_with(&options).expect("a throwaway PostgreSQL 18 cluster");
-    assert_eq!(cluster.version(), "18");
+    let Some(cluster) = cluster_18(work.path()) else { return };
     cluster.create_database("locks", None).unwrap();
     // (the action, does it check or compute every row under its lock)
     let cases = [
@@ -136,14 +190,8 @@ fn postgresql_18_forms_take_the_locks_pgsafe_models() {
 /// constraint already refuses a NULL; and where a row breaks it, both fail.
 #[test]
 fn postgresql_18_not_null_constraint_split_means_what_the_draft_means() {
-    let Some(server) = server_programs() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL 18 is missing under CI=true");
-        eprintln!("skipped: no PostgreSQL 18 (run .ci/install-runners, or set PGSAFE_PG18_BINDIR)");
-        return;
-    };
     let work = tempfile::tempdir().unwrap();
-    let options = ClusterOptions { bindir: Some(bindir(&server, work.path())), ..Default::default() };
-    let cluster = Cluster::start_with(&options).expect("a throwaway PostgreSQL 18 cluster");
+    let Some(cluster) = cluster_18(work.path()) else { return };
     let config = pgsafe::Config { pg_version: 18, ..Default::default() };
     let setup = "CREATE TABLE orders (id int PRIMARY KEY, note text);\n\
                  CREATE TABLE old_orders (archived bool) INHERITS (orders);\n\
@@ -159,38 +207,13 @@ fn postgresql_18_not_null_constraint_split_means_what_the_draft_means() {
                  WHERE contype = 'n' AND conrelid::regclass::text LIKE '%order%' ORDER BY 1, 2;\n\
                  SELECT attrelid::regclass, attname, attnotnull FROM pg_attribute WHERE attname IN ('note', 'body') \
                  AND attrelid::regclass::text LIKE '%order%' ORDER BY 1;\nTABLE orders;\nTABLE order_notes;\n";
-    let file = |name: &str, text: &str| {
-        let path = work.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
+    // The constraint refuses a NULL once its NOT VALID step has committed.
+    let refuses_null = |db: &str| {
+        let null = cluster.psql(db, "INSERT INTO orders VALUES (9, NULL)");
+        assert!(null.is_err(), "a NULL written after the NOT VALID step was taken");
     };
-    for (db, rows) in [("clean", ""), ("broken", "INSERT INTO orders VALUES (4, NULL);\n")] {
-        let (a, b) = (format!("{db}_draft"), format!("{db}_plan"));
-        for d in [&a, &b] {
-            cluster.create_database(d, None).unwrap();
-            cluster.psql_file(d, &file("setup.sql", &format!("{setup}{rows}"))).unwrap();
-        }
-        let ran = cluster.psql_file(&a, &file("draft.sql", draft));
-        let draft_ran = ran.is_ok();
-        assert_eq!(draft_ran, rows.is_empty(), "{db}: the draft must fail only on the NULL row: {ran:?}");
-        let mut plan_ran = true;
-        for (k, step) in steps.iter().enumerate() {
-            plan_ran = cluster.psql_file(&b, &file(&format!("step{k}.sql"), step)).is_ok();
-            if !plan_ran {
-                break;
-            }
-            if k == 0 && rows.is_empty() {
-                // The constraint refuses a NULL once its NOT VALID step has committed.
-                let null = cluster.psql(&b, "INSERT INTO orders VALUES (9, NULL)");
-                assert!(null.is_err(), "a NULL written after the NOT VALID step was taken");
-            }
-        }
-        assert_eq!(draft_ran, plan_ran, "{db}: the draft ran: {draft_ran}, the plan ran: {plan_ran}");
-        if draft_ran {
-            let [draft_state, plan_state] = [&a, &b].map(|d| cluster.psql_file(d, &file("state.sql", state)).unwrap());
-            assert_eq!(draft_state, plan_state, "{db}: draft and plan leave different constraints or rows");
-        }
-    }
+    let breaking = "INSERT INTO orders VALUES (4, NULL);\n";
+    draft_against_plan(&cluster, work.path(), setup, breaking, draft, &steps, state, refuses_null);
 }
 
 /// pgsafe's model of `sql`'s one statement: for each table it locks, its strongest lock and
@@ -264,14 +287,8 @@ const TEMPORAL_STATE: &str =
 /// one, and `REINDEX … CONCURRENTLY` refuses the key's index.
 #[test]
 fn postgresql_18_temporal_keys_take_the_locks_and_leave_the_catalogue_pgsafe_models() {
-    let Some(server) = server_programs() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL 18 is missing under CI=true");
-        eprintln!("skipped: no PostgreSQL 18 (run .ci/install-runners, or set PGSAFE_PG18_BINDIR)");
-        return;
-    };
     let work = tempfile::tempdir().unwrap();
-    let options = ClusterOptions { bindir: Some(bindir(&server, work.path())), ..Default::default() };
-    let cluster = Cluster::start_with(&options).expect("a throwaway PostgreSQL 18 cluster");
+    let Some(cluster) = cluster_18(work.path()) else { return };
     cluster.create_database("temporal", None).unwrap();
     cluster.psql("temporal", "CREATE EXTENSION btree_gist").unwrap();
     let base = "DROP TABLE IF EXISTS bookings, lines, prices CASCADE;\n\
@@ -400,14 +417,8 @@ fn postgresql_18_temporal_keys_take_the_locks_and_leave_the_catalogue_pgsafe_mod
 /// file in its own session, then fail and succeed alike and leave the same constraints and rows.
 #[test]
 fn postgresql_18_temporal_foreign_key_validate_accepts_what_its_add_refuses_so_the_plan_keeps_it() {
-    let Some(server) = server_programs() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL 18 is missing under CI=true");
-        eprintln!("skipped: no PostgreSQL 18 (run .ci/install-runners, or set PGSAFE_PG18_BINDIR)");
-        return;
-    };
     let work = tempfile::tempdir().unwrap();
-    let options = ClusterOptions { bindir: Some(bindir(&server, work.path())), ..Default::default() };
-    let cluster = Cluster::start_with(&options).expect("a throwaway PostgreSQL 18 cluster");
+    let Some(cluster) = cluster_18(work.path()) else { return };
     let config = pgsafe::Config { pg_version: 18, ..Default::default() };
     let setup = "CREATE EXTENSION btree_gist;\n\
                  CREATE TABLE prices (id int, valid_at tstzrange, PRIMARY KEY (id, valid_at WITHOUT OVERLAPS));\n\
@@ -445,33 +456,7 @@ fn postgresql_18_temporal_foreign_key_validate_accepts_what_its_add_refuses_so_t
     assert!(c.diagnostics.iter().any(|d| d.rule == "fk-not-valid"), "fk-not-valid says why it is kept");
     let state = "SELECT conrelid::regclass, conname, convalidated, conperiod, pg_get_constraintdef(oid) \
                  FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2;\nTABLE lines;\nTABLE notes;\n";
-    let file = |name: &str, text: &str| {
-        let path = work.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    for (db, rows) in [("clean", ""), ("broken", partly)] {
-        let (a, b) = (format!("{db}_draft"), format!("{db}_plan"));
-        for d in [&a, &b] {
-            cluster.create_database(d, None).unwrap();
-            cluster.psql_file(d, &file("setup.sql", &format!("{setup}{rows}"))).unwrap();
-        }
-        let ran = cluster.psql_file(&a, &file("draft.sql", draft));
-        let draft_ran = ran.is_ok();
-        assert_eq!(draft_ran, rows.is_empty(), "{db}: the draft must fail only on the row covered in part: {ran:?}");
-        let mut plan_ran = true;
-        for (k, step) in steps.iter().enumerate() {
-            plan_ran = cluster.psql_file(&b, &file(&format!("step{k}.sql"), step)).is_ok();
-            if !plan_ran {
-                break;
-            }
-        }
-        assert_eq!(draft_ran, plan_ran, "{db}: the draft ran: {draft_ran}, the plan ran: {plan_ran}");
-        if draft_ran {
-            let [draft_state, plan_state] = [&a, &b].map(|d| cluster.psql_file(d, &file("state.sql", state)).unwrap());
-            assert_eq!(draft_state, plan_state, "{db}: draft and plan leave different constraints or rows");
-        }
-    }
+    draft_against_plan(&cluster, work.path(), setup, partly, draft, &steps, state, |_| {});
 }
 
 /// Did the last case's statement pass on the rows it must check? It either added a fourth
