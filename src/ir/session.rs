@@ -139,9 +139,9 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
     let mut found: Vec<SessionObject> = Vec::new();
     // Live objects by folded name → index in `found`.
     let mut live: HashMap<String, usize> = HashMap::new();
-    // The words of each function or procedure the draft creates, by folded name: a call uses
-    // what its body names (a temporary table read only through a function the draft made).
-    let mut bodies: HashMap<String, Vec<String>> = HashMap::new();
+    // A call of a function the draft creates uses what its body names (a temporary table read
+    // only through a function the draft made).
+    let mut bodies = Bodies { m, made: HashMap::new(), read: HashMap::new() };
     for (i, s) in m.stmts.iter().enumerate() {
         if s.section != Section::Up || s.is_trivia() {
             continue;
@@ -154,7 +154,7 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
         }
         let head = head(text);
         if let Some(name) = function_made(text, &head) {
-            bodies.insert(name, words(text));
+            bodies.made.insert(name, i);
         }
         // A `search_path` that names `pg_temp` may put an unqualified new object there (first in
         // the path, or after schemas that do not exist): counted as temporary, which only keeps
@@ -165,15 +165,14 @@ pub fn session_objects(m: &Migration<'_>) -> Vec<SessionObject> {
             continue;
         }
         // Uses: every word and every identifier-like piece of a string or body, and what the
-        // bodies of the functions it names use.
+        // bodies of the functions it calls name.
         let used = words(text);
-        let mut uses_live = false;
-        for w in used.iter().chain(&called_words(&used, &bodies)) {
-            if let Some(&k) = live.get(w.as_str()) {
-                found[k].last_use = i;
-                uses_live = true;
-            }
+        let named = used.iter().filter_map(|w| live.get(w.as_str()).copied());
+        let uses: Vec<usize> = named.chain(bodies.reached(&used, &live)).collect();
+        for &k in &uses {
+            found[k].last_use = i;
         }
+        let uses_live = !uses.is_empty();
         // `DROP`/`DEALLOCATE`/`CLOSE`/`DISCARD` end what they name (a later same name is another).
         if matches!(head.first().map(String::as_str), Some("drop" | "deallocate" | "close" | "discard")) {
             let all = head.first().is_some_and(|w| w == "discard") || head.get(1).is_some_and(|w| w == "all");
@@ -213,22 +212,39 @@ fn words(text: &str) -> Vec<String> {
     words
 }
 
-/// The words of the bodies of the draft's functions that `used` names, and of the functions
-/// those name, each body once (a function that calls itself ends too).
-fn called_words(used: &[String], bodies: &HashMap<String, Vec<String>>) -> Vec<String> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut words = Vec::new();
-    if bodies.is_empty() {
-        return words;
+/// The functions and procedures the draft creates.
+struct Bodies<'m, 'a> {
+    m: &'m Migration<'a>,
+    /// Where each is created (its last `CREATE [OR REPLACE]`), by folded name.
+    made: HashMap<String, usize>,
+    /// The words of those a call has needed so far, by statement: read once, and only where a
+    /// call meets a live object (a 100 MB function body is not held for nothing).
+    read: HashMap<usize, Vec<String>>,
+}
+
+impl Bodies<'_, '_> {
+    /// The live objects that the bodies of the functions `used` names name, and of the
+    /// functions those name, each body read once per call (a function that calls itself ends).
+    fn reached(&mut self, used: &[String], live: &HashMap<String, usize>) -> Vec<usize> {
+        let Bodies { m, made, read } = self;
+        let mut found = Vec::new();
+        if made.is_empty() || live.is_empty() {
+            return found;
+        }
+        let mut next: Vec<usize> = used.iter().filter_map(|w| made.get(w.as_str()).copied()).collect();
+        let mut seen = Vec::new();
+        while let Some(at) = next.pop() {
+            if seen.contains(&at) {
+                continue;
+            }
+            seen.push(at);
+            for w in read.entry(at).or_insert_with(|| words(m.text(&m.stmts[at].body))).iter() {
+                found.extend(live.get(w.as_str()));
+                next.extend(made.get(w.as_str()));
+            }
+        }
+        found
     }
-    let mut next: Vec<&String> = used.iter().collect();
-    while let Some(w) = next.pop() {
-        let Some(body) = bodies.get(w.as_str()).filter(|_| !seen.contains(&w.as_str())) else { continue };
-        seen.push(w);
-        next.extend(body);
-        words.extend(body.iter().cloned());
-    }
-    words
 }
 
 /// The folded name of the function or procedure `CREATE [OR REPLACE] FUNCTION|PROCEDURE`
