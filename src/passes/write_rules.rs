@@ -36,6 +36,7 @@ use crate::ir::action::Action;
 use crate::ir::migration::{Migration, Section};
 use crate::ir::name::{key_of, Name};
 use crate::ir::op::{ConstraintKind, Op, OpKind};
+use std::collections::HashMap;
 
 /// A statement of the open transaction, on its table (`None`: a table pgsafe cannot tell).
 struct Seen {
@@ -67,7 +68,7 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
     // name, where).
     let (mut moved, mut vacated): (Vec<Seen>, Vec<(Name, String, usize)>) = (Vec::new(), Vec::new());
     // In the open transaction: the guards of writes and reads it changed, each where it last did.
-    let mut guards: Vec<(Guard, usize, &'static str)> = Vec::new();
+    let mut guards = GuardsChanged::new();
     for (i, s) in m.stmts.iter().enumerate().filter(|(_, s)| s.section == Section::Up) {
         for op in &s.ops {
             match &op.kind {
@@ -111,22 +112,19 @@ pub fn regions(m: &Migration<'_>) -> Vec<Region> {
                 continue;
             }
             if let Some((guard, what)) = guard_changed(op).filter(|(g, _)| !created.iter().any(|c| c.same(&g.on))) {
-                match guards.iter_mut().find(|(g, _, _)| *g == guard) {
+                let same_base = guards.entry((guard.kind, guard.on.base().into())).or_default();
+                match same_base.iter_mut().find(|(on, _, _)| on.same(&guard.on)) {
                     Some((_, at, first)) => {
-                        // Only where statements between them could go to other steps.
-                        // (Both in one statement: `ALTER TABLE … DROP DEFAULT, … SET DEFAULT`.)
+                        // Only where statements between them could go to other steps (both in
+                        // one statement: `ALTER TABLE … DROP DEFAULT, … SET DEFAULT`).
                         if m.stmts.get(*at + 1..i).is_some_and(|between| between.iter().any(|s| !s.is_trivia())) {
                             let keep = Keep::Replaced { object: guard.describe(), first, then: what, then_at: i };
-                            found.push(Region {
-                                first: *at,
-                                last: i,
-                                shape: Shape::InsideTransaction,
-                                why: vec![(*at, keep)],
-                            });
+                            let why = vec![(*at, keep)];
+                            found.push(Region { first: *at, last: i, shape: Shape::InsideTransaction, why });
                         }
                         (*at, *first) = (i, what);
                     }
-                    None => guards.push((guard, i, what)),
+                    None => same_base.push((guard.on, i, what)),
                 }
             }
             let live = |t: &Option<Name>| t.as_ref().is_none_or(|t| !created.iter().any(|c| c.same(t)));
@@ -187,9 +185,12 @@ fn region(first: &Seen, last: &Seen, at: usize) -> Region {
     Region { first: first.at, last: last.at, shape: Shape::InsideTransaction, why: vec![(at, keep)] }
 }
 
+/// Guards changed, by kind and base name (a long transaction may change thousands): for each, the
+/// relation, and where and how it last changed.
+type GuardsChanged = HashMap<(&'static str, String), Vec<(Name, usize, &'static str)>>;
+
 /// What guards a table's writes or serves its readers, of one kind on one relation (any name:
 /// an audit trigger replaced by another of a new name leaves the table without either between).
-#[derive(Debug, PartialEq)]
 struct Guard {
     kind: &'static str,
     on: Name,
