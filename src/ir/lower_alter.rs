@@ -341,6 +341,7 @@ fn lower_action(table: &Name, text: &str, at: usize, ast: Option<&AlterTableOper
             AlterColumnOperation::SetDefault { .. } => other("SET DEFAULT", LockMode::AccessExclusive, false),
             AlterColumnOperation::DropDefault => other("DROP DEFAULT", LockMode::AccessExclusive, false),
             AlterColumnOperation::DropNotNull => other("DROP NOT NULL", LockMode::AccessExclusive, false),
+            AlterColumnOperation::AddGenerated { .. } => other("ADD GENERATED", LockMode::AccessExclusive, false),
             _ => other("ALTER COLUMN", LockMode::AccessExclusive, false),
         },
         AlterTableOperation::DisableTrigger { .. } => other("DISABLE TRIGGER", LockMode::ShareRowExclusive, false),
