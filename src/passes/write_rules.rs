@@ -206,46 +206,43 @@ impl Guard {
     }
 }
 
+/// The statements that change a guard, by the words pgsafe names them with, and the guard's kind.
+/// An identity is a column's default too (serial to identity: `DROP DEFAULT`, `DROP SEQUENCE`,
+/// `ADD GENERATED`; every insert failed between the steps), and row security on without a policy
+/// refuses every row to all but the owner. One guard a statement: `DROP VIEW a, b` is read on its
+/// first view.
+const GUARD_CHANGES: [(&str, &str); 16] = [
+    ("DROP DEFAULT", "defaults"),
+    ("SET DEFAULT", "defaults"),
+    ("ADD GENERATED", "defaults"),
+    ("ENABLE ROW LEVEL SECURITY", "policies"),
+    ("DISABLE ROW LEVEL SECURITY", "policies"),
+    ("FORCE ROW LEVEL SECURITY", "policies"),
+    ("CREATE POLICY", "policies"),
+    ("ALTER POLICY", "policies"),
+    ("DROP POLICY", "policies"),
+    ("DETACH PARTITION", "partitions"),
+    ("ATTACH PARTITION", "partitions"),
+    ("CREATE RULE", "rules"),
+    ("DROP RULE", "rules"),
+    ("CREATE OR REPLACE VIEW", "view"),
+    ("DROP VIEW", "view"),
+    ("DROP MATERIALIZED VIEW", "view"),
+];
+
 /// The guard the op changes, and how (the op's words).
 fn guard_changed(op: &Op) -> Option<(Guard, &'static str)> {
     let guard = |kind, on: &Name, what| Some((Guard { kind, on: on.clone() }, what));
-    let locked = || op.locks.first().map(|l| &l.table);
+    let named = |what: &str, on: Option<&Name>| {
+        let &(what, kind) = GUARD_CHANGES.iter().find(|(w, _)| *w == what)?;
+        guard(kind, on?, what)
+    };
     match &op.kind {
         OpKind::Trigger { table, drop: true, .. } => guard("triggers", table, "DROP TRIGGER"),
         OpKind::Trigger { table, drop: false, .. } => guard("triggers", table, "CREATE TRIGGER"),
-        OpKind::AlterTable { table, what, .. } => {
-            let (kind, what) = match what.as_str() {
-                // An identity is a column's default too (serial → identity: `DROP DEFAULT`, `DROP
-                // SEQUENCE`, `ADD GENERATED`; every insert failed between the steps).
-                "DROP DEFAULT" => ("defaults", "DROP DEFAULT"),
-                "SET DEFAULT" => ("defaults", "SET DEFAULT"),
-                "ADD GENERATED" => ("defaults", "ADD GENERATED"),
-                // Row security on without a policy refuses every row to all but the owner.
-                "ENABLE ROW LEVEL SECURITY" => ("policies", "ENABLE ROW LEVEL SECURITY"),
-                "DISABLE ROW LEVEL SECURITY" => ("policies", "DISABLE ROW LEVEL SECURITY"),
-                "FORCE ROW LEVEL SECURITY" => ("policies", "FORCE ROW LEVEL SECURITY"),
-                "DETACH PARTITION" => ("partitions", "DETACH PARTITION"),
-                "ATTACH PARTITION" => ("partitions", "ATTACH PARTITION"),
-                _ => return None,
-            };
-            guard(kind, table, what)
-        }
         OpKind::CreateView { view, temporary: false } => guard("view", view, "CREATE VIEW"),
-        OpKind::Other { what } => {
-            let (kind, what) = match what.as_str() {
-                "CREATE RULE" => ("rules", "CREATE RULE"),
-                "DROP RULE" => ("rules", "DROP RULE"),
-                "CREATE POLICY" => ("policies", "CREATE POLICY"),
-                "ALTER POLICY" => ("policies", "ALTER POLICY"),
-                "DROP POLICY" => ("policies", "DROP POLICY"),
-                "CREATE OR REPLACE VIEW" => ("view", "CREATE OR REPLACE VIEW"),
-                // One guard a statement: `DROP VIEW a, b` is read on its first view.
-                "DROP VIEW" => ("view", "DROP VIEW"),
-                "DROP MATERIALIZED VIEW" => ("view", "DROP MATERIALIZED VIEW"),
-                _ => return None,
-            };
-            guard(kind, locked()?, what)
-        }
+        OpKind::AlterTable { table, what, .. } => named(what, Some(table)),
+        OpKind::Other { what } => named(what, op.locks.first().map(|l| &l.table)),
         _ => None,
     }
 }
